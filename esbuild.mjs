@@ -1,0 +1,62 @@
+// The one build script: bundles the extension client, the language server and the CLI for Node (cjs,
+// `vscode` external), and the webview UI for the browser, into dist/. Type-checking is separate (`tsc -b`).
+// Usage: node esbuild.mjs [--watch] [--production]
+import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+const dist = 'dist';
+
+/** Node bundles: entry → output name. */
+const nodeEntries = {
+  cli: 'native/src/cli/main.ts',
+};
+/** Browser bundles. */
+const browserEntries = {};
+
+const common = {
+  bundle: true,
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+const nodeBuild = {
+  ...common,
+  entryPoints: nodeEntries,
+  outdir: dist,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['vscode'],
+};
+
+const browserBuild = {
+  ...common,
+  entryPoints: browserEntries,
+  outdir: dist,
+  platform: 'browser',
+  format: 'iife',
+  target: 'chrome114',
+};
+
+/** Files the bundles load at run time from next to themselves. */
+function copyRuntimeFiles() {
+  fs.mkdirSync(dist, { recursive: true });
+  // iced-x86 reads its wasm from __dirname, which is dist/ once bundled.
+  fs.copyFileSync('node_modules/iced-x86/iced_x86_bg.wasm', path.join(dist, 'iced_x86_bg.wasm'));
+  const cli = path.join(dist, 'cli.js');
+  if (fs.existsSync(cli)) fs.chmodSync(cli, 0o755);
+}
+
+const builds = [nodeBuild, browserBuild].filter((b) => Object.keys(b.entryPoints).length > 0);
+if (watch) {
+  for (const b of builds) (await esbuild.context(b)).watch();
+  copyRuntimeFiles();
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+  copyRuntimeFiles();
+}

@@ -1,0 +1,121 @@
+// The analysis report: the one JSON shape the CLI prints with --json, the language server sends to the
+// client, and the webview renders. Pure types and small pure helpers; no Node or vscode imports.
+
+import type { Feature } from './features/vocabulary';
+
+export type AnalysisMode = 'ept' | 'ept-plain' | 'full';
+
+/** Where a required feature was found: one instruction in one function of one module. */
+export interface FeatureSite {
+  /** Path of the module (shared object or executable), or `[anon:0x7f..]` for anonymous code. */
+  module: string;
+  /** Function name (symbol) or `sub_<hex>` when unnamed. */
+  function: string;
+  /** Runtime address of the instruction, hex with 0x. */
+  address: string;
+  /** The instruction in Intel syntax, when known. */
+  instruction?: string;
+}
+
+export interface RequiredFeature {
+  feature: Feature;
+  /** A few example sites (bounded), first found first. */
+  sites: FeatureSite[];
+  /** Total number of distinct instructions that need it. */
+  count: number;
+  /** Why it is counted when that is not plain "an instruction on the path needs it". */
+  reason?: string;
+}
+
+export interface CallSiteStats {
+  /** Direct calls and jumps (rel32/rel8). */
+  direct: number;
+  /** Calls through a PLT stub whose GOT slot was read from live memory (or resolved statically). */
+  plt: number;
+  /** `call/jmp [rip+X]` through a GOT or data slot (bypass-PLT, -fno-plt). */
+  memorySlot: number;
+  /** `mov r,[rip+X] ; call [r+k]` dispatch tables resolved from live memory. */
+  dispatchTable: number;
+  /** Indirect calls/jumps whose target could not be determined (register, vtable, heap pointer). */
+  unresolved: number;
+}
+
+export interface AnalysisStats {
+  functionsVisited: number;
+  instructionsDecoded: number;
+  modulesVisited: number;
+  callSites: CallSiteStats;
+  seconds: number;
+  peakRssMB: number;
+}
+
+export type Vendor = 'intel' | 'amd' | 'other';
+
+/** One instance type with the three verdicts side by side. */
+export interface InstanceVerdict {
+  name: string;
+  family: string;
+  cpu: string;
+  vendor: Vendor;
+  generation: string;
+  vcpu: number;
+  memoryGiB: number;
+  /** Pygration's verdict: (required ∩ source) ⊆ target. */
+  compatible: boolean;
+  /** Features the target lacks for Pygration's verdict (empty when compatible). */
+  missing: Feature[];
+  /** CRIU's host-level verdict: every instruction feature of the source host ⊆ target. */
+  criu: boolean;
+  criuMissing: Feature[];
+  /** The verdict a full scan of every executable mapping would give (absent if not computed). */
+  fullScan?: boolean;
+  fullScanMissing?: Feature[];
+}
+
+export interface InstancesSummary {
+  catalog: string;
+  total: number;
+  /** Names of the types Pygration accepts. */
+  compatible: string[];
+  /** Names of the types CRIU's host-level check accepts. */
+  criu: string[];
+  /** Names of the types a full-scan requirement accepts (empty when not computed). */
+  fullScan: string[];
+  verdicts: InstanceVerdict[];
+}
+
+export interface TargetInfo {
+  pid?: number;
+  exe?: string;
+  cmdline?: string[];
+  /** Python version of the target, when it is a Python process. */
+  python?: string;
+  /** Whether the process ran with LD_BIND_NOW=1 (GOT slots final); null when unknown. */
+  ldBindNow: boolean | null;
+}
+
+export interface AnalysisReport {
+  schema: 1;
+  tool: { name: 'pygration'; version: string };
+  mode: AnalysisMode;
+  target: TargetInfo;
+  /** The source host: its CPU model and canonical feature flags. */
+  host: { cpu: string; features: Feature[] };
+  /** Required features ∩ source host features, canonical names, sorted; baseline features excluded. */
+  required: Feature[];
+  /** x86-64 level of `required`, e.g. `x86-64-v3`, and the features beyond the levels. */
+  level: string;
+  levelExtras: Feature[];
+  /** Per-feature provenance for `required`. */
+  features: RequiredFeature[];
+  /** Required features the decoder found that the source host does not report (unreachable in practice). */
+  notOnHost: Feature[];
+  /** Full-scan requirement of the same process, when computed. */
+  fullScanRequired?: Feature[];
+  /** Warnings and explanations for the user (lazy binding, conservative choices, ...). */
+  notes: string[];
+  stats: AnalysisStats;
+  instances: InstancesSummary;
+  /** Restore flags to use with CRIU when the verdict is compatible, with why. */
+  criuAdvice?: { flags: string[]; why: string };
+}
