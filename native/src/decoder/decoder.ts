@@ -1,0 +1,238 @@
+// The x86-64 decoder wrapper over iced-x86: linear decoding of a byte range with a reusable instruction,
+// per-opcode facts cached in JS (canonical features, flow control), and the few operand details the
+// analyses need (branch targets, absolute memory/immediate addresses, registers). wasm objects are freed.
+
+import * as iced from 'iced-x86';
+import type { Feature } from '../features/vocabulary';
+import { icedFeatureMeaning } from '../features/iced';
+
+export enum Flow {
+  Next = 0,
+  UnconditionalBranch = 1,
+  IndirectBranch = 2,
+  ConditionalBranch = 3,
+  Return = 4,
+  Call = 5,
+  IndirectCall = 6,
+  Interrupt = 7,
+  XbeginXabortXend = 8,
+  Exception = 9,
+}
+
+/** Facts that depend only on the opcode (iced `Code`), computed once per code and cached. */
+export interface CodeInfo {
+  readonly code: number;
+  readonly mnemonic: number;
+  readonly flow: Flow;
+  /** Canonical features the target must have for this instruction (baseline and NOP-compatible removed). */
+  readonly features: readonly Feature[];
+  /** True when the instruction runs as a NOP/hint on CPUs without its feature (endbr64, pause, rdssp...). */
+  readonly nopCompatible: boolean;
+}
+
+const M = iced.Mnemonic;
+const OK = iced.OpKind;
+const R = iced.Register;
+const CPUID_NAMES: Record<number, string> = iced.CpuidFeature as unknown as Record<number, string>;
+
+const NOP_MNEMONICS = new Set<number>([M.Rdsspd, M.Rdsspq, M.Nop, M.Pause, M.Endbr64, M.Endbr32]);
+const LAHF_SAHF = new Set<number>([M.Lahf, M.Sahf]);
+
+export const MNEMONIC = {
+  lea: M.Lea,
+  mov: M.Mov,
+  push: M.Push,
+  movsxd: M.Movsxd,
+  add: M.Add,
+  call: M.Call,
+  jmp: M.Jmp,
+  xbegin: M.Xbegin,
+} as const;
+
+export const REGISTER = { none: R.None, rip: R.RIP, rsp: R.RSP } as const;
+
+const codeInfoCache = new Map<number, CodeInfo>();
+
+function computeCodeInfo(ins: iced.Instruction): CodeInfo {
+  const code = ins.code;
+  const mnemonic = ins.mnemonic;
+  const flow = ins.flowControl as number as Flow;
+  const features: Feature[] = [];
+  let nopCompatible = NOP_MNEMONICS.has(mnemonic);
+  if (!nopCompatible) {
+    const ids = ins.cpuidFeatures();
+    let sawNop = false;
+    for (const id of ids) {
+      const meaning = icedFeatureMeaning(CPUID_NAMES[id] ?? `cpuid_${id}`);
+      if (meaning === 'nop') sawNop = true;
+      else if (meaning !== 'baseline' && !features.includes(meaning)) features.push(meaning);
+    }
+    if (LAHF_SAHF.has(mnemonic)) features.push('lahf_lm'); // valid in 64-bit mode only with LAHF-SAHF
+    nopCompatible = sawNop && features.length === 0;
+  }
+  features.sort();
+  return { code, mnemonic, flow, features: nopCompatible ? [] : features, nopCompatible };
+}
+
+/** The cached CodeInfo for the instruction currently held by `ins`. */
+function codeInfo(ins: iced.Instruction): CodeInfo {
+  const code = ins.code;
+  let info = codeInfoCache.get(code);
+  if (!info) {
+    info = computeCodeInfo(ins);
+    codeInfoCache.set(code, info);
+  }
+  return info;
+}
+
+/**
+ * A view of the instruction being visited. Valid only inside the visitor callback; the getters query the
+ * underlying iced instruction lazily so the hot loop pays only for what the analysis asks.
+ */
+export class InstructionView {
+  ip = 0;
+  length = 0;
+  info!: CodeInfo;
+  /** @internal */ constructor(private readonly ins: iced.Instruction) {}
+
+  get nextIp(): number {
+    return this.ip + this.length;
+  }
+  /** Target of a direct near branch/call (rel8/rel32), or undefined. */
+  directTarget(): number | undefined {
+    if (this.ins.op0Kind !== OK.NearBranch64) return undefined;
+    return Number(this.ins.nearBranchTarget);
+  }
+  /** The register of an indirect `call/jmp reg`, or undefined when the operand is memory or a branch. */
+  branchRegister(): number | undefined {
+    return this.ins.op0Kind === OK.Register ? this.ins.op0Register : undefined;
+  }
+  /** True if operand `i` is a memory operand. */
+  isMemoryOperand(i: number): boolean {
+    return this.ins.opKind(i) === OK.Memory;
+  }
+  opCount(): number {
+    return this.ins.opCount;
+  }
+  opRegister(i: number): number | undefined {
+    return this.ins.opKind(i) === OK.Register ? this.ins.opRegister(i) : undefined;
+  }
+  memoryBase(): number {
+    return this.ins.memoryBase;
+  }
+  memoryIndex(): number {
+    return this.ins.memoryIndex;
+  }
+  /** Displacement of the memory operand, as a signed number (for `[reg+disp]`). */
+  memoryDisplacement(): number {
+    return Number(BigInt.asIntN(64, this.ins.memoryDisplacement));
+  }
+  /**
+   * The absolute address of the memory operand when it does not depend on registers: `[rip+X]`, or a bare
+   * 32-bit displacement (non-PIE code). Undefined otherwise.
+   */
+  absoluteMemoryAddress(): number | undefined {
+    const base = this.ins.memoryBase;
+    if (base === R.RIP) return Number(this.ins.ipRelMemoryAddress);
+    if (base === R.None && this.ins.memoryIndex === R.None && this.ins.memoryDisplSize >= 4) {
+      return Number(BigInt.asUintN(64, this.ins.memoryDisplacement));
+    }
+    return undefined;
+  }
+  /** The value of an immediate operand that can hold an address (imm32 sign/zero-extended, imm64). */
+  addressImmediate(): number | undefined {
+    const n = this.ins.opCount;
+    for (let i = 0; i < n; i++) {
+      const k = this.ins.opKind(i);
+      if (k === OK.Immediate64 || k === OK.Immediate32to64 || k === OK.Immediate32) {
+        return Number(BigInt.asUintN(64, this.ins.immediate(i)));
+      }
+    }
+    return undefined;
+  }
+  /** Intel-syntax text of the instruction (slow; for reports only). */
+  format(): string {
+    return formatter().format(this.ins);
+  }
+}
+
+let sharedFormatter: iced.Formatter | undefined;
+function formatter(): iced.Formatter {
+  if (!sharedFormatter) sharedFormatter = new iced.Formatter(iced.FormatterSyntax.Intel);
+  return sharedFormatter;
+}
+
+/** What the visitor returns: 'stop' ends decoding of this range early. */
+export type VisitResult = void | 'stop';
+
+/**
+ * Decodes x86-64 code. One CodeDecoder holds one reusable iced Instruction; call free() when done.
+ * Not re-entrant: do not decode from inside a visitor of the same decoder.
+ */
+export class CodeDecoder {
+  private readonly ins = new iced.Instruction();
+  private readonly view = new InstructionView(this.ins);
+  /** Instructions decoded over this decoder's lifetime. */
+  decoded = 0;
+  /** Invalid encodings met (decoding resumes one byte later). */
+  invalid = 0;
+
+  /**
+   * Decodes `bytes` (which start at address `ip`) from `start` (an address inside the range) to the
+   * end, calling `visit` for each instruction. Invalid bytes are skipped one at a time and counted.
+   */
+  decodeLinear(bytes: Uint8Array, ip: number, visit: (v: InstructionView) => VisitResult, start = ip): void {
+    if (bytes.length === 0) return;
+    const decoder = new iced.Decoder(64, bytes, iced.DecoderOptions.None);
+    try {
+      let pos = start - ip;
+      const view = this.view;
+      const ins = this.ins;
+      while (pos < bytes.length) {
+        decoder.position = pos;
+        decoder.ip = BigInt(ip + pos);
+        // Decode a run without re-seeking; re-seek only after an invalid instruction.
+        while (decoder.canDecode) {
+          decoder.decodeOut(ins);
+          const len = ins.length;
+          const code = ins.code;
+          if (code === 0 /* Code.INVALID */) {
+            this.invalid++;
+            pos += 1;
+            break;
+          }
+          this.decoded++;
+          view.ip = ip + pos;
+          view.length = len;
+          view.info = codeInfoCache.get(code) ?? codeInfo(ins);
+          pos += len;
+          if (visit(view) === 'stop') return;
+        }
+        if (!decoder.canDecode && pos >= bytes.length) break;
+        // A truncated last instruction leaves canDecode false with bytes remaining: stop there.
+        if (!decoder.canDecode) break;
+      }
+    } finally {
+      decoder.free();
+    }
+  }
+
+  free(): void {
+    this.ins.free();
+  }
+}
+
+/** Decodes one instruction at `ip` from `bytes` (for tests and reports); undefined if invalid. */
+export function decodeOne(bytes: Uint8Array, ip = 0): { info: CodeInfo; length: number; text: string } | undefined {
+  const d = new CodeDecoder();
+  let out: { info: CodeInfo; length: number; text: string } | undefined;
+  try {
+    d.decodeLinear(bytes, ip, (v) => {
+      out = { info: v.info, length: v.length, text: v.format() };
+      return 'stop';
+    });
+  } finally {
+    d.free();
+  }
+  return out;
+}

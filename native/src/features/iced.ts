@@ -1,0 +1,166 @@
+// iced-x86 CpuidFeature → canonical feature (the first of DESIGN.md's three tables), plus the rules that
+// make an instruction's requirement differ from what iced reports: NOP-compatible instructions, the
+// x86-64 baseline, `xtest` as its own feature, and LAHF/SAHF in 64-bit mode.
+
+import type { Feature } from './vocabulary';
+
+/**
+ * What an iced CpuidFeature means for migration:
+ * - a canonical feature name: the target must have it;
+ * - 'baseline': every x86-64 CPU has it (never a reason to refuse);
+ * - 'nop': instructions that execute as NOPs (or hints) on CPUs without the feature, so never required.
+ */
+export type IcedFeatureMeaning = Feature | 'baseline' | 'nop';
+
+/** Keyed by iced's CpuidFeature enum member name (stable across iced versions, unlike the numbers). */
+export const ICED_FEATURES: Readonly<Record<string, IcedFeatureMeaning>> = {
+  INTEL8086: 'baseline',
+  INTEL8086_ONLY: 'baseline',
+  INTEL186: 'baseline',
+  INTEL286: 'baseline',
+  INTEL286_ONLY: 'baseline',
+  INTEL386: 'baseline',
+  INTEL386_ONLY: 'baseline',
+  INTEL386_A0_ONLY: 'baseline',
+  INTEL486: 'baseline',
+  INTEL486_A_ONLY: 'baseline',
+  X64: 'baseline',
+  CMOV: 'baseline',
+  CPUID: 'baseline',
+  CX8: 'baseline',
+  FPU: 'baseline',
+  FPU287: 'baseline',
+  FPU387: 'baseline',
+  FXSR: 'baseline',
+  MMX: 'baseline',
+  SSE: 'baseline',
+  SSE2: 'baseline',
+  SYSCALL: 'baseline',
+  TSC: 'baseline',
+  CLFSH: 'baseline',
+  RDPMC: 'baseline',
+  // Hints that execute as NOPs where unsupported: multi-byte and reserved NOPs (incl. MPX's 0F 1A/1B
+  // space, which iced decodes as reserved NOPs), PAUSE (REP NOP), ENDBR64 (CET-IBT).
+  MULTIBYTENOP: 'nop',
+  PAUSE: 'nop',
+  CET_IBT: 'nop',
+  MPX: 'nop',
+  // CET shadow-stack instructions need CET-SS, except RDSSP (a hint NOP elsewhere; see the decoder).
+  CET_SS: 'shstk',
+  // v2..v4 and beyond.
+  SSE3: 'pni',
+  SSSE3: 'ssse3',
+  SSE4_1: 'sse4_1',
+  SSE4_2: 'sse4_2',
+  SSE4A: 'sse4a',
+  POPCNT: 'popcnt',
+  LZCNT: 'abm',
+  CMPXCHG16B: 'cx16',
+  MOVBE: 'movbe',
+  XSAVE: 'xsave',
+  XSAVEOPT: 'xsaveopt',
+  XSAVEC: 'xsavec',
+  XSAVES: 'xsaves',
+  F16C: 'f16c',
+  FMA: 'fma',
+  FMA4: 'fma4',
+  XOP: 'xop',
+  TBM: 'tbm',
+  BMI1: 'bmi1',
+  BMI2: 'bmi2',
+  ADX: 'adx',
+  AES: 'aes',
+  PCLMULQDQ: 'pclmulqdq',
+  VAES: 'vaes',
+  VPCLMULQDQ: 'vpclmulqdq',
+  GFNI: 'gfni',
+  SHA: 'sha_ni',
+  SHA512: 'sha512',
+  SM3: 'sm3',
+  SM4: 'sm4',
+  RDRAND: 'rdrand',
+  RDSEED: 'rdseed',
+  RDTSCP: 'rdtscp',
+  RDPID: 'rdpid',
+  FSGSBASE: 'fsgsbase',
+  PKU: 'pku',
+  CLFLUSHOPT: 'clflushopt',
+  CLWB: 'clwb',
+  CLZERO: 'clzero',
+  CLDEMOTE: 'cldemote',
+  MOVDIRI: 'movdiri',
+  MOVDIR64B: 'movdir64b',
+  SERIALIZE: 'serialize',
+  TSXLDTRK: 'tsxldtrk',
+  WAITPKG: 'waitpkg',
+  ENQCMD: 'enqcmd',
+  UINTR: 'uintr',
+  HRESET: 'hreset',
+  CMPCCXADD: 'cmpccxadd',
+  PREFETCHITI: 'prefetchi',
+  RAO_INT: 'rao_int',
+  RTM: 'rtm',
+  HLE: 'hle',
+  HLE_or_RTM: 'xtest', // only XTEST has this; it runs on CPUs whose TSX was disabled by microcode
+  PREFETCHW: '3dnowprefetch',
+  PREFETCHWT1: 'prefetchwt1',
+  D3NOW: '3dnow',
+  D3NOWEXT: '3dnowext',
+  MONITOR: 'monitor',
+  MONITORX: 'mwaitx',
+  RDPRU: 'rdpru',
+  WBNOINVD: 'wbnoinvd',
+  INVPCID: 'invpcid',
+  SMAP: 'smap',
+  VMX: 'vmx',
+  SVM: 'svm',
+  SKINIT_or_SVM: 'svm',
+  SKINIT: 'skinit',
+  SMX: 'smx',
+  MSR: 'msr',
+  LWP: 'lwp',
+  PTWRITE: 'ptwrite',
+  AVX: 'avx',
+  AVX2: 'avx2',
+  AVX_VNNI: 'avx_vnni',
+  AVX_IFMA: 'avx_ifma',
+  AVX_NE_CONVERT: 'avx_ne_convert',
+  AVX_VNNI_INT8: 'avx_vnni_int8',
+  AVX_VNNI_INT16: 'avx_vnni_int16',
+  AVX512F: 'avx512f',
+  AVX512VL: 'avx512vl',
+  AVX512BW: 'avx512bw',
+  AVX512DQ: 'avx512dq',
+  AVX512CD: 'avx512cd',
+  AVX512ER: 'avx512er',
+  AVX512PF: 'avx512pf',
+  AVX512_IFMA: 'avx512ifma',
+  AVX512_VBMI: 'avx512vbmi',
+  AVX512_VBMI2: 'avx512_vbmi2',
+  AVX512_VNNI: 'avx512_vnni',
+  AVX512_BITALG: 'avx512_bitalg',
+  AVX512_VPOPCNTDQ: 'avx512_vpopcntdq',
+  AVX512_BF16: 'avx512_bf16',
+  AVX512_FP16: 'avx512_fp16',
+  AVX512_VP2INTERSECT: 'avx512_vp2intersect',
+  AVX512_4VNNIW: 'avx512_4vnniw',
+  AVX512_4FMAPS: 'avx512_4fmaps',
+  AMX_TILE: 'amx_tile',
+  AMX_INT8: 'amx_int8',
+  AMX_BF16: 'amx_bf16',
+  AMX_FP16: 'amx_fp16',
+  AMX_COMPLEX: 'amx_complex',
+};
+
+/** Why a feature is counted even though one might argue it is not needed; shown next to it in the output. */
+export const FEATURE_REASONS: Readonly<Record<Feature, string>> = {
+  '3dnowprefetch':
+    'PREFETCHW is a hint, and many CPUs without the PRFCHW flag execute it as a NOP, but that is not architecturally guaranteed, so it is counted.',
+  abm: 'LZCNT decodes as BSR on CPUs without it and silently returns different results, so it is counted.',
+  bmi1: 'TZCNT decodes as BSF on CPUs without BMI1 and silently returns different results, so it is counted.',
+};
+
+/** Canonical name for an iced feature that has no entry above: lower-cased, so it still blocks targets. */
+export function icedFeatureMeaning(name: string): IcedFeatureMeaning {
+  return ICED_FEATURES[name] ?? name.toLowerCase();
+}
