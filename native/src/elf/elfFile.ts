@@ -171,6 +171,7 @@ export interface ExecutableSection extends AddressRange {
 }
 
 const PN_XNUM = 0xffff;
+const MAX_VIRTUAL_READ = 1 << 30; // One read never needs more; larger requests come from corrupt sizes.
 const MAX_SYMBOLS = 50_000_000; // Far above any real table; a guard against absurd entsize/size pairs.
 
 /**
@@ -466,6 +467,9 @@ export class ElfFile {
   /** Like readVirtual, but undefined when the range is not inside one segment. */
   tryReadVirtual(vaddr: number, length: number): Uint8Array | undefined {
     if (!Number.isSafeInteger(vaddr) || !Number.isSafeInteger(length) || vaddr < 0 || length < 0) return undefined;
+    if (length > MAX_VIRTUAL_READ) {
+      throw new NativeError('unsupported', `${this.name}: a ${length}-byte read is larger than the ${MAX_VIRTUAL_READ}-byte limit.`, { subject: this.name });
+    }
     const seg = this.loadContaining(vaddr);
     if (!seg || vaddr + length > seg.vaddr + seg.memsz) return undefined;
     const rel = vaddr - seg.vaddr;
@@ -699,7 +703,8 @@ export class ElfFile {
   }
 
   /**
-   * A defined, exported symbol of .dynsym by name. Plain names resolve to the default version (`@@`);
+   * A defined, exported symbol of .dynsym by name, as dlsym finds it: a plain name resolves to the
+   * default version (`name@@VER`) or an unversioned definition, never to a hidden compatibility version;
    * `name@VER` and `name@@VER` select a version. Undefined when the object does not export it.
    */
   lookupSymbol(name: string): ElfSymbol | undefined {
@@ -710,8 +715,8 @@ export class ElfFile {
         if (s.bind !== C.STB_GLOBAL && s.bind !== C.STB_WEAK && s.bind !== C.STB_GNU_UNIQUE) continue;
         if (s.visibility !== C.STV_DEFAULT && s.visibility !== C.STV_PROTECTED) continue;
         const hidden = s.version?.hidden ?? false;
-        const prev = map.get(s.name);
-        if (!prev || ((prev.version?.hidden ?? false) && !hidden)) map.set(s.name, s);
+        // Like dlsym: a plain name finds only the default (or unversioned) definition.
+        if (!hidden && !map.has(s.name)) map.set(s.name, s);
         if (s.version) {
           map.set(`${s.name}@${s.version.name}`, s);
           if (!hidden) map.set(`${s.name}@@${s.version.name}`, s);
@@ -891,7 +896,17 @@ export class ElfFile {
   functions(): readonly FunctionExtent[] {
     if (this.functionCache) return this.functionCache;
     const exec = this.executableRanges().sort((a, b) => a.start - b.start);
-    const execOf = (addr: number) => exec.find((r) => addr >= r.start && addr < r.end);
+    const execOf = (addr: number): AddressRange | undefined => {
+      let lo = 0;
+      let hi = exec.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (addr < exec[mid].start) hi = mid - 1;
+        else if (addr >= exec[mid].end) lo = mid + 1;
+        else return exec[mid];
+      }
+      return undefined;
+    };
 
     // Symbol extents, one per start address; the best-ranked name is the primary one.
     const rank = (s: ElfSymbol) =>
