@@ -120,6 +120,19 @@ export const FEATURES: Readonly<Record<Feature, FeatureInfo>> = {
   smap: { label: 'SMAP' },
   vmx: { label: 'VMX' },
   svm: { label: 'SVM' },
+  // Added with the XED and CPUID tables (features/xed.ts, features/cpuinfo.ts): instruction sets that XED
+  // conditions on a CPUID bit and the iced table can report; `mpx` also counts for CRIU's host-level check.
+  mpx: { label: 'MPX' },
+  smx: { label: 'SMX' },
+  sha512: { label: 'SHA512' },
+  sm3: { label: 'SM3' },
+  sm4: { label: 'SM4' },
+  rao_int: { label: 'RAO-INT' },
+  hreset: { label: 'HRESET' },
+  prefetchwt1: { label: 'PREFETCHWT1' },
+  uintr: { label: 'UINTR' },
+  amx_complex: { label: 'AMX-COMPLEX' },
+  avx_vnni_int16: { label: 'AVX-VNNI-INT16' },
 };
 
 export const LEVELS = [1, 2, 3, 4] as const;

@@ -1,0 +1,253 @@
+// The host collector: the source host's CPU model, vendor and canonical feature flags from /proc/cpuinfo,
+// plus a probe — a tiny static ELF written from bytes and run in a throwaway process — that executes
+// `xtest` (its own feature, decided by whether it faults) and reads the CPUID bits /proc/cpuinfo hides.
+
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fromSystemError } from '../errors';
+import type { Vendor } from '../report';
+import { canonicalFlags, CPUID_BITS, CPUINFO_HIDDEN, parseCpuinfo } from '../features/cpuinfo';
+import type { Feature } from '../features/vocabulary';
+import { EI_CLASS, EI_DATA, EI_VERSION, ELFCLASS64, ELFDATA2LSB, ELFMAG, EM_X86_64, ET_EXEC, EV_CURRENT, PF_R, PF_X, PT_LOAD } from '../elf/elfConstants';
+
+export interface HostInfo {
+  /** CPU model name from /proc/cpuinfo. */
+  cpu: string;
+  vendor: Vendor;
+  /**
+   * Canonical features of the host: /proc/cpuinfo flags that are canonical features, plus features
+   * /proc/cpuinfo never prints (CPUINFO_HIDDEN) whose CPUID bit the probe read as 1.
+   */
+  flags: Set<Feature>;
+  /** Whether `xtest` executes here. When the probe could not run this is true (see probeError). */
+  xtest: boolean;
+  /** Why the probe failed; the host is then assumed to have xtest (keeping a requirement is the safe side). */
+  probeError?: string;
+  /** The features added to `flags` from CPUID because /proc/cpuinfo hides them. */
+  fromCpuid: Feature[];
+}
+
+/** Raw CPUID words read by the probe: CPUID(0), CPUID(7,0) and CPUID(7,1), each [eax, ebx, ecx, edx]. */
+export interface ProbeCpuid {
+  leaf0: number[];
+  leaf7: number[];
+  leaf7s1: number[];
+}
+
+export interface ProbeResult {
+  xtest: boolean;
+  cpuid?: ProbeCpuid;
+  /** Set when the probe did not run to a clear answer; `xtest` is then true (conservative). */
+  error?: string;
+}
+
+const BASE_VADDR = 0x400000;
+const EHDR_SIZE = 64;
+const PHDR_SIZE = 56;
+const CODE_OFFSET = EHDR_SIZE + PHDR_SIZE;
+
+/**
+ * The probe's machine code (x86-64, hand-assembled; test/unit/host.test.ts disassembles it with objdump):
+ *   sub rsp, 64
+ *   xor eax, eax ; xor ecx, ecx ; cpuid ; mov [rsp+0..12], eax/ebx/ecx/edx      ; CPUID(0)
+ *   mov eax, 7   ; xor ecx, ecx ; cpuid ; mov [rsp+16..28], eax/ebx/ecx/edx     ; CPUID(7,0)
+ *   mov eax, 7   ; mov ecx, 1   ; cpuid ; mov [rsp+32..44], eax/ebx/ecx/edx     ; CPUID(7,1)
+ *   mov eax, 1 ; mov edi, 1 ; mov rsi, rsp ; mov edx, 48 ; syscall               ; write(1, rsp, 48)
+ *   xtest                                                                        ; SIGILL here if absent
+ *   mov eax, 60 ; xor edi, edi ; syscall                                         ; exit(0)
+ */
+export const PROBE_CODE: readonly number[] = [
+  0x48, 0x83, 0xec, 0x40,
+  0x31, 0xc0, 0x31, 0xc9, 0x0f, 0xa2,
+  0x89, 0x04, 0x24, 0x89, 0x5c, 0x24, 0x04, 0x89, 0x4c, 0x24, 0x08, 0x89, 0x54, 0x24, 0x0c,
+  0xb8, 0x07, 0x00, 0x00, 0x00, 0x31, 0xc9, 0x0f, 0xa2,
+  0x89, 0x44, 0x24, 0x10, 0x89, 0x5c, 0x24, 0x14, 0x89, 0x4c, 0x24, 0x18, 0x89, 0x54, 0x24, 0x1c,
+  0xb8, 0x07, 0x00, 0x00, 0x00, 0xb9, 0x01, 0x00, 0x00, 0x00, 0x0f, 0xa2,
+  0x89, 0x44, 0x24, 0x20, 0x89, 0x5c, 0x24, 0x24, 0x89, 0x4c, 0x24, 0x28, 0x89, 0x54, 0x24, 0x2c,
+  0xb8, 0x01, 0x00, 0x00, 0x00, 0xbf, 0x01, 0x00, 0x00, 0x00, 0x48, 0x89, 0xe6, 0xba, 0x30, 0x00, 0x00, 0x00, 0x0f, 0x05,
+  0x0f, 0x01, 0xd6,
+  0xb8, 0x3c, 0x00, 0x00, 0x00, 0x31, 0xff, 0x0f, 0x05,
+];
+
+/** Bytes the probe writes to stdout: three CPUID results of four 32-bit registers. */
+const PROBE_OUTPUT_SIZE = 48;
+
+/** A minimal static ELF64 executable: ELF header, one PT_LOAD (R+X) mapping the whole file, the code. */
+export function buildProbeElf(code: readonly number[] = PROBE_CODE): Buffer {
+  const size = CODE_OFFSET + code.length;
+  const b = Buffer.alloc(size);
+  ELFMAG.forEach((v, i) => (b[i] = v));
+  b[EI_CLASS] = ELFCLASS64;
+  b[EI_DATA] = ELFDATA2LSB;
+  b[EI_VERSION] = EV_CURRENT;
+  b.writeUInt16LE(ET_EXEC, 16); // e_type
+  b.writeUInt16LE(EM_X86_64, 18); // e_machine
+  b.writeUInt32LE(EV_CURRENT, 20); // e_version
+  b.writeBigUInt64LE(BigInt(BASE_VADDR + CODE_OFFSET), 24); // e_entry
+  b.writeBigUInt64LE(BigInt(EHDR_SIZE), 32); // e_phoff
+  b.writeBigUInt64LE(0n, 40); // e_shoff: no section headers
+  b.writeUInt32LE(0, 48); // e_flags
+  b.writeUInt16LE(EHDR_SIZE, 52); // e_ehsize
+  b.writeUInt16LE(PHDR_SIZE, 54); // e_phentsize
+  b.writeUInt16LE(1, 56); // e_phnum
+  b.writeUInt16LE(64, 58); // e_shentsize
+  b.writeUInt16LE(0, 60); // e_shnum
+  b.writeUInt16LE(0, 62); // e_shstrndx
+  const ph = EHDR_SIZE;
+  b.writeUInt32LE(PT_LOAD, ph); // p_type
+  b.writeUInt32LE(PF_R | PF_X, ph + 4); // p_flags
+  b.writeBigUInt64LE(0n, ph + 8); // p_offset
+  b.writeBigUInt64LE(BigInt(BASE_VADDR), ph + 16); // p_vaddr
+  b.writeBigUInt64LE(BigInt(BASE_VADDR), ph + 24); // p_paddr
+  b.writeBigUInt64LE(BigInt(size), ph + 32); // p_filesz
+  b.writeBigUInt64LE(BigInt(size), ph + 40); // p_memsz
+  b.writeBigUInt64LE(0x1000n, ph + 48); // p_align
+  Buffer.from(code).copy(b, CODE_OFFSET);
+  return b;
+}
+
+/** Directories to write the probe to, in order; the first may be mounted noexec. */
+function probeDirs(): string[] {
+  const dirs = [os.tmpdir(), '/dev/shm', process.env.XDG_RUNTIME_DIR, path.join(os.homedir(), '.cache')];
+  return [...new Set(dirs.filter((d): d is string => !!d && fs.existsSync(d)))];
+}
+
+interface RunOutcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  spawnError?: NodeJS.ErrnoException;
+}
+
+function runOnce(file: string, timeoutMs: number): Promise<RunOutcome> {
+  return new Promise((resolve) => {
+    execFile(file, [], { encoding: 'buffer', timeout: timeoutMs, killSignal: 'SIGKILL', env: {} }, (err, stdout) => {
+      const e = err as (NodeJS.ErrnoException & { code?: number | string; signal?: NodeJS.Signals | null }) | null;
+      if (e && typeof e.code === 'string') resolve({ code: null, signal: null, stdout: Buffer.alloc(0), spawnError: e });
+      else resolve({ code: e ? ((e.code as number | undefined) ?? null) : 0, signal: e?.signal ?? null, stdout: stdout as Buffer });
+    });
+  });
+}
+
+function parseProbeOutput(out: Buffer): ProbeCpuid | undefined {
+  if (out.length !== PROBE_OUTPUT_SIZE) return undefined;
+  const words = Array.from({ length: 12 }, (_, i) => out.readUInt32LE(i * 4));
+  return { leaf0: words.slice(0, 4), leaf7: words.slice(4, 8), leaf7s1: words.slice(8, 12) };
+}
+
+/**
+ * Runs the probe once: writes the ELF to a fresh private directory, runs it with a timeout, removes it.
+ * Exit 0 → xtest executes; SIGILL → it faults. Anything else is an error (xtest then assumed present).
+ */
+export async function runProbe(timeoutMs = 5000): Promise<ProbeResult> {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    return { xtest: true, error: `the probe needs Linux on x86-64 (this is ${process.platform}/${process.arch})` };
+  }
+  const elf = buildProbeElf();
+  const errors: string[] = [];
+  for (const base of probeDirs()) {
+    let dir: string | undefined;
+    try {
+      dir = fs.mkdtempSync(path.join(base, 'pygration-probe-'));
+      const file = path.join(dir, 'xtest-probe');
+      fs.writeFileSync(file, elf, { mode: 0o700 });
+      let outcome = await runOnce(file, timeoutMs);
+      // ETXTBSY: another thread forked while the file was open for writing; retry briefly.
+      for (let i = 0; i < 3 && outcome.spawnError?.code === 'ETXTBSY'; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        outcome = await runOnce(file, timeoutMs);
+      }
+      if (outcome.spawnError) {
+        errors.push(`${base}: ${outcome.spawnError.code ?? outcome.spawnError.message}`);
+        continue;
+      }
+      const cpuid = parseProbeOutput(outcome.stdout);
+      if (outcome.code === 0 && cpuid) return { xtest: true, cpuid };
+      if (outcome.signal === 'SIGILL' && cpuid) return { xtest: false, cpuid };
+      errors.push(`${base}: probe ended with ${outcome.signal ?? `exit code ${outcome.code}`} after writing ${outcome.stdout.length} bytes`);
+    } catch (e) {
+      errors.push(`${base}: ${(e as Error).message}`);
+    } finally {
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return { xtest: true, error: `could not run the CPU probe (${errors.join('; ') || 'no writable directory'})` };
+}
+
+const probeCache = new Map<string, Promise<ProbeResult>>();
+
+function bootId(): string {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return 'unknown-boot';
+  }
+}
+
+/** The probe's answer, computed once per boot (kept in memory only, keyed by the kernel's boot_id). */
+export function probeHost(): Promise<ProbeResult> {
+  const key = bootId();
+  let p = probeCache.get(key);
+  if (!p) {
+    p = runProbe();
+    probeCache.set(key, p);
+  }
+  return p;
+}
+
+/** Features /proc/cpuinfo hides whose CPUID bit the probe read as 1 (leaves checked against the maxima). */
+export function hiddenFeaturesFromCpuid(cpuid: ProbeCpuid): Feature[] {
+  const regs = ['eax', 'ebx', 'ecx', 'edx'];
+  const out: Feature[] = [];
+  const maxLeaf = cpuid.leaf0[0];
+  for (const f of CPUINFO_HIDDEN) {
+    const bit = CPUID_BITS.get(f);
+    if (!bit || bit.leaf !== 7 || maxLeaf < 7) continue;
+    let words: number[];
+    if (bit.subleaf === 0) words = cpuid.leaf7;
+    else if (bit.subleaf === 1 && cpuid.leaf7[0] >= 1) words = cpuid.leaf7s1;
+    else continue;
+    if ((words[regs.indexOf(bit.register)] >>> bit.bit) & 1) out.push(f);
+  }
+  return out.sort();
+}
+
+export interface CollectOptions {
+  /** Read this file instead of /proc/cpuinfo. */
+  cpuinfoPath?: string;
+  /**
+   * Run the probe (default: only when reading the real /proc/cpuinfo). Without it xtest is assumed present
+   * and hidden features are not read.
+   */
+  probe?: boolean;
+}
+
+/** Collects the source host's CPU model, vendor, canonical flags and the xtest answer. */
+export async function collectHost(options: CollectOptions = {}): Promise<HostInfo> {
+  const file = options.cpuinfoPath ?? '/proc/cpuinfo';
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw fromSystemError(e, file);
+  }
+  const info = parseCpuinfo(text, file);
+  const flags = canonicalFlags(info.flags);
+  // The probe tells about the machine we run on, so by default it runs only with the real /proc/cpuinfo.
+  const runIt = options.probe ?? options.cpuinfoPath === undefined;
+  const probe: ProbeResult = runIt ? await probeHost() : { xtest: true, error: 'the probe was not run' };
+  const fromCpuid = probe.cpuid ? hiddenFeaturesFromCpuid(probe.cpuid).filter((f) => !flags.has(f)) : [];
+  for (const f of fromCpuid) flags.add(f);
+  const host: HostInfo = { cpu: info.model, vendor: info.vendor, flags, xtest: probe.xtest, fromCpuid };
+  if (probe.error) host.probeError = probe.error;
+  return host;
+}
+
+/** The host's features as one set: its flags plus `xtest` when it executes. */
+export function hostFeatures(host: HostInfo): Set<Feature> {
+  const s = new Set(host.flags);
+  if (host.xtest) s.add('xtest');
+  return s;
+}
