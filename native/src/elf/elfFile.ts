@@ -909,8 +909,12 @@ export class ElfFile {
     };
 
     // Symbol extents, one per start address; the best-ranked name is the primary one.
+    // Preferred names: exported (default version) first, then without a leading underscore (puts over
+    // _IO_puts), then global over weak over local, then the shortest.
     const rank = (s: ElfSymbol) =>
-      (s.bind === C.STB_GLOBAL ? 0 : s.bind === C.STB_WEAK ? 1 : 2) * 4 + (s.table === 'dynsym' && !s.version?.hidden ? 0 : 1) * 2 + (s.name.startsWith('_') ? 1 : 0);
+      (s.table === 'dynsym' && s.bind !== C.STB_LOCAL && !s.version?.hidden ? 0 : 1) * 8 +
+      (s.name.startsWith('_') ? 1 : 0) * 4 +
+      (s.bind === C.STB_GLOBAL ? 0 : s.bind === C.STB_WEAK ? 1 : 2);
     const better = (a: ElfSymbol, b: ElfSymbol) => rank(a) - rank(b) || a.name.length - b.name.length || (a.name < b.name ? -1 : 1);
     const byStart = new Map<number, { end: number; syms: ElfSymbol[] }>();
     for (const table of [this.dynamicSymbols(), this.symtabSymbols()]) {
