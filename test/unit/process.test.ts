@@ -205,6 +205,31 @@ describe('ProcessView on a C fixture', () => {
   });
 });
 
+describe('ProcessView on a deleted executable', () => {
+  it('opens a module whose file was unlinked through /proc/PID/map_files', async () => {
+    const built = buildC('c/proc_ready.c');
+    const copy = path.join(path.dirname(built), `proc_ready-deleted-${process.pid}`);
+    fs.copyFileSync(built, copy);
+    fs.chmodSync(copy, 0o755);
+    const p = await startProcess(copy, []);
+    try {
+      fs.unlinkSync(copy);
+      const view = new ProcessView(p.pid);
+      assert.equal(view.exe(), `${copy} (deleted)`);
+      const main = view.mainModule()!;
+      assert.equal(main.path, copy);
+      assert.equal(main.deleted, true);
+      const printed = printedAddresses(p.stdout());
+      assert.equal(main.toRuntime(main.elf.findSymbol('proc_marker')!.value), printed.proc_marker);
+      assert.match(main.elf.source.name, /^\/proc\/\d+\/map_files\/[0-9a-f]+-[0-9a-f]+$/);
+      view.close();
+    } finally {
+      await p.stop();
+      fs.rmSync(copy, { force: true });
+    }
+  });
+});
+
 describe('ProcessView threads', () => {
   let proc: StartedProcess;
   before(async () => {
