@@ -351,7 +351,11 @@ describe('ElfFile headers, sections and dynamic section', { skip: !HAVE_TOOLS &&
     const libc = facts(LIBC);
     assert.equal(libc.pie, false, 'libc.so.6 has PT_INTERP but is a library (it has a SONAME)');
     assert.equal(libc.static, false);
-    if (fx.exeStatic) assert.deepEqual(facts(fx.exeStatic), { type: C.ET_EXEC, pie: false, static: true, interp: undefined });
+    if (fx.exeStatic) {
+      assert.deepEqual(facts(fx.exeStatic), { type: C.ET_EXEC, pie: false, static: true, interp: undefined });
+      const staticPie = buildC('c/elf_static.c', { flags: ['-static-pie', '-fcf-protection=none'] });
+      assert.deepEqual(facts(staticPie), { type: C.ET_DYN, pie: true, static: true, interp: undefined });
+    }
   });
 
   it('reads virtual addresses through PT_LOAD, with zeros in the .bss tail', () => {

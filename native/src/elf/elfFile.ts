@@ -369,11 +369,19 @@ export class ElfFile {
     return this.sectionByName.get(name);
   }
 
-  /** The bytes of a section from the file (empty for SHT_NOBITS). */
+  /** The bytes of a section from the file (empty for SHT_NOBITS); may be a view, as ByteSource.read returns. */
   sectionData(section: SectionHeader): Uint8Array {
     if (section.type === C.SHT_NOBITS || section.size === 0) return new Uint8Array(0);
     checkRange(this.source, section.offset, section.size, `section ${section.name || section.index}`);
     return this.source.read(section.offset, section.size);
+  }
+
+  /**
+   * A section's bytes as a private copy, for the tables the parsers hold while reading others: the
+   * ByteSource contract allows read() to return a view that a later read may overwrite.
+   */
+  private tableData(section: SectionHeader): Uint8Array {
+    return new Uint8Array(this.sectionData(section));
   }
 
   /** The PT_LOAD segments sorted by virtual address. */
@@ -548,11 +556,11 @@ export class ElfFile {
       const off = this.vaddrToOffset(addr);
       if (off !== undefined) {
         checkRange(this.source, off, size, 'DT_STRTAB');
-        return new StringTable(this.source.read(off, size), `${this.name} dynamic strings`);
+        return new StringTable(new Uint8Array(this.source.read(off, size)), `${this.name} dynamic strings`);
       }
     }
     const link = dynSec ? this.sections[dynSec.link] : this.section('.dynstr');
-    if (link && link.type === C.SHT_STRTAB) return new StringTable(this.sectionData(link), `${this.name} ${link.name}`);
+    if (link && link.type === C.SHT_STRTAB) return new StringTable(this.tableData(link), `${this.name} ${link.name}`);
     throw new NativeError('malformed', `${this.name}: the dynamic section has no usable string table.`, { subject: this.name });
   }
 
@@ -591,8 +599,8 @@ export class ElfFile {
     if (!strSec || strSec.type !== C.SHT_STRTAB) {
       throw new NativeError('malformed', `${what}: linked string table ${sec.link} is missing or not a string table.`, { subject: this.name });
     }
-    const strings = new StringTable(this.sectionData(strSec), `${this.name} ${strSec.name}`);
-    const r = new LeReader(this.sectionData(sec), what);
+    const strings = new StringTable(this.tableData(strSec), `${this.name} ${strSec.name}`);
+    const r = new LeReader(this.tableData(sec), what);
     const table: SymbolTableKind = sec.type === C.SHT_DYNSYM ? 'dynsym' : 'symtab';
     const versym = table === 'dynsym' ? this.versionIndexes(sec, count) : undefined;
     const versions = versym ? this.versionNames() : undefined;
@@ -638,7 +646,7 @@ export class ElfFile {
     if (sec.size < count * 2) {
       throw new NativeError('malformed', `${this.name}: .gnu.version has ${sec.size / 2} entries for ${count} symbols.`, { subject: this.name });
     }
-    const r = new LeReader(this.sectionData(sec), `${this.name} .gnu.version`);
+    const r = new LeReader(this.tableData(sec), `${this.name} .gnu.version`);
     const out = new Uint16Array(count);
     for (let i = 0; i < count; i++) out[i] = r.u16(i * 2);
     return out;
@@ -652,12 +660,12 @@ export class ElfFile {
     const strFor = (sec: SectionHeader) => {
       const s = this.sections[sec.link];
       if (!s || s.type !== C.SHT_STRTAB) throw new NativeError('malformed', `${this.name}: ${sec.name} has no string table.`, { subject: this.name });
-      return new StringTable(this.sectionData(s), `${this.name} ${s.name}`);
+      return new StringTable(this.tableData(s), `${this.name} ${s.name}`);
     };
     const verdef = this.sections.find((s) => s.type === C.SHT_GNU_verdef);
     if (verdef) {
       const strings = strFor(verdef);
-      const r = new LeReader(this.sectionData(verdef), `${this.name} .gnu.version_d`);
+      const r = new LeReader(this.tableData(verdef), `${this.name} .gnu.version_d`);
       let pos = 0;
       // Each Elf64_Verdef is 20 bytes; the chain cannot have more entries than that allows.
       for (let n = 0; n <= r.length / 20 && pos + 20 <= r.length; n++) {
@@ -676,7 +684,7 @@ export class ElfFile {
     const verneed = this.sections.find((s) => s.type === C.SHT_GNU_verneed);
     if (verneed) {
       const strings = strFor(verneed);
-      const r = new LeReader(this.sectionData(verneed), `${this.name} .gnu.version_r`);
+      const r = new LeReader(this.tableData(verneed), `${this.name} .gnu.version_r`);
       let pos = 0;
       // Elf64_Verneed and Elf64_Vernaux are 16 bytes each: bound both chains by the section size.
       const bound = r.length / 16 + 1;
@@ -764,7 +772,7 @@ export class ElfFile {
         if (!symSec) throw new NativeError('malformed', `${what}: linked symbol table ${sec.link} does not exist.`, { subject: this.name });
         symbols = this.symbolTable(symSec);
       }
-      const r = new LeReader(this.sectionData(sec), what);
+      const r = new LeReader(this.tableData(sec), what);
       const count = Math.floor(sec.size / entsize);
       for (let i = 0; i < count; i++) {
         const o = i * entsize;
@@ -823,7 +831,7 @@ export class ElfFile {
     for (const [secName, kind, defaultSize] of kinds) {
       const sec = this.section(secName);
       if (!sec || sec.type === C.SHT_NOBITS || sec.size === 0) continue;
-      const bytes = this.sectionData(sec);
+      const bytes = this.tableData(sec);
       let entry = sec.entsize === 8 || sec.entsize === 16 ? sec.entsize : defaultSize;
       // An IBT .plt.got uses 16-byte entries starting with endbr64, whatever entsize says.
       if (kind === 'plt.got' && bytes.length >= 4 && bytes[0] === 0xf3 && bytes[1] === 0x0f && bytes[2] === 0x1e && bytes[3] === 0xfa) entry = 16;
@@ -870,7 +878,7 @@ export class ElfFile {
     const sec = this.sections.find((s) => s.name === '.eh_frame' && s.type !== C.SHT_NOBITS);
     let ranges: FdeRange[] = [];
     if (sec) {
-      ranges = parseEhFrame(this.sectionData(sec), { vaddr: sec.addr, what: `${this.name} .eh_frame`, ...bases });
+      ranges = parseEhFrame(this.tableData(sec), { vaddr: sec.addr, what: `${this.name} .eh_frame`, ...bases });
     } else {
       const hdrPh = this.programHeaders.find((p) => p.type === C.PT_GNU_EH_FRAME);
       if (hdrPh && hdrPh.filesz > 0) {
