@@ -121,7 +121,11 @@ export class StringTable {
   }
 }
 
+// buffer.isAscii is native in Node >= 18.15; fall back to a loop elsewhere.
+const nativeIsAscii = (require('node:buffer') as { isAscii?: (b: Uint8Array) => boolean }).isAscii;
+
 function isAscii(buf: Buffer): boolean {
+  if (nativeIsAscii) return nativeIsAscii(buf);
   for (let i = 0; i < buf.length; i++) if (buf[i] > 0x7f) return false;
   return true;
 }

@@ -38,6 +38,8 @@ export interface EhFrameLocation {
   what: string;
 }
 
+const PCREL_SDATA4 = DW_EH_PE_pcrel | DW_EH_PE_sdata4;
+
 interface Cie {
   /** Pointer encoding of FDE addresses (the 'R' augmentation); absptr without one. */
   fdeEncoding: number;
@@ -189,7 +191,14 @@ export function parseEhFrame(bytes: Uint8Array, loc: EhFrameLocation): FdeRange[
         cie = parseCie(r, ciePos, loc);
         cies.set(ciePos, cie);
       }
-      if (cie.usable) {
+      if (cie.usable && cie.fdeEncoding === PCREL_SDATA4) {
+        // The encoding every x86-64 toolchain emits: two 32-bit fields, the first relative to itself.
+        const p = bodyStart + idSize;
+        if (p + 8 > end) throw malformed(loc.what, `FDE at ${recordStart} is too short for its address range`);
+        const start = loc.vaddr + p + r.i32(p);
+        const stop = start + r.i32(p + 4);
+        if (stop > start && start >= 0 && Number.isSafeInteger(stop)) out.push({ start, end: stop });
+      } else if (cie.usable) {
         const p = bodyStart + idSize;
         const begin = readEncodedPointer(r, p, end, cie.fdeEncoding, loc.vaddr + p, loc);
         const range = readEncodedPointer(r, p + begin.length, end, cie.fdeEncoding & 0x0f, loc.vaddr + p + begin.length);
