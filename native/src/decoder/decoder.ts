@@ -51,6 +51,14 @@ export const MNEMONIC = {
 
 export const REGISTER = { none: R.None, rip: R.RIP, rsp: R.RSP } as const;
 
+/** The System V caller-saved general-purpose registers (clobbered by calls). */
+export const CALLER_SAVED_REGISTERS: readonly number[] = [R.RAX, R.RCX, R.RDX, R.RSI, R.RDI, R.R8, R.R9, R.R10, R.R11];
+
+/** The full 64-bit register of a general-purpose register (`eax` → `rax`); other registers unchanged. */
+export function fullRegister(reg: number): number {
+  return iced.RegisterExt.isGPR(reg) ? iced.RegisterExt.fullRegister(reg) : reg;
+}
+
 const codeInfoCache = new Map<number, CodeInfo>();
 
 function computeCodeInfo(ins: iced.Instruction): CodeInfo {
@@ -150,10 +158,48 @@ export class InstructionView {
     }
     return undefined;
   }
+  /**
+   * The full 64-bit general-purpose registers this instruction writes (explicitly or implicitly), from
+   * iced's instruction info. Slower than the other getters: call it only while tracking register values.
+   */
+  writtenRegisters(): number[] {
+    const info = infoFactory().info(this.ins);
+    const out: number[] = [];
+    try {
+      for (const used of info.usedRegisters() as iced.UsedRegister[]) {
+        const access = used.access;
+        const reg = used.register;
+        used.free();
+        if (access === OA.Write || access === OA.CondWrite || access === OA.ReadWrite || access === OA.ReadCondWrite) {
+          if (iced.RegisterExt.isGPR(reg)) out.push(iced.RegisterExt.fullRegister(reg));
+        }
+      }
+    } finally {
+      info.free();
+    }
+    return out;
+  }
+  /** The full 64-bit register of operand `i` when it is a general-purpose register. */
+  opFullRegister(i: number): number | undefined {
+    if (this.ins.opKind(i) !== OK.Register) return undefined;
+    const reg = this.ins.opRegister(i);
+    return iced.RegisterExt.isGPR(reg) ? iced.RegisterExt.fullRegister(reg) : undefined;
+  }
+  /** The register size in bytes of operand `i` (for `mov r32, imm32` zero-extension). */
+  opRegisterSize(i: number): number {
+    return iced.RegisterExt.size(this.ins.opRegister(i));
+  }
   /** Intel-syntax text of the instruction (slow; for reports only). */
   format(): string {
     return formatter().format(this.ins);
   }
+}
+
+const OA = iced.OpAccess;
+let sharedInfoFactory: iced.InstructionInfoFactory | undefined;
+function infoFactory(): iced.InstructionInfoFactory {
+  if (!sharedInfoFactory) sharedInfoFactory = new iced.InstructionInfoFactory();
+  return sharedInfoFactory;
 }
 
 let sharedFormatter: iced.Formatter | undefined;

@@ -1,0 +1,616 @@
+// Execution path tracking (paper Algorithm 2, extended): a breadth-first walk over the functions reachable
+// from a set of roots in an address space, collecting the CPU features of every instruction on the way.
+// Edges: direct calls/jumps, PLT stubs through the live GOT, bypass-PLT `call [rip+X]`, data slots and
+// two-step dispatch tables read from live memory. In the default sound mode, unresolved indirect branches
+// make every address-taken function of the modules entered a root (module-local RTA, see below).
+
+import type { Feature } from '../features/vocabulary';
+import * as C from '../elf/elfConstants';
+import type { ElfFile, PltStub } from '../elf/elfFile';
+import { NativeError } from '../errors';
+import type { CallSiteStats } from '../report';
+import { Summarizer, type Chain, type FunctionSummary, SITES_PER_FEATURE } from './summary';
+import {
+  type AddressSpace,
+  type ModuleImage,
+  type Region,
+  dataObjectExtent,
+  isInPlt,
+  lazyPltRange,
+  moduleFacts,
+  u64,
+} from './space';
+
+export type EptMode = 'ept' | 'ept-plain';
+
+export interface Root {
+  address: number;
+  /** Why this is a root: `_start`, `thread 1234 pc`, `return address`, `numpy.dot → PyArray_...`. */
+  reason: string;
+}
+
+export interface EptOptions {
+  /** 'ept' (default): sound for unresolved indirect calls; 'ept-plain': the paper's plain EPT. */
+  mode?: EptMode;
+  /** Polled between functions; return true to stop (the result is then marked cancelled). */
+  isCancelled?: () => boolean;
+  /** Called about every 100 ms with the number of functions visited so far. */
+  onProgress?: (functionsVisited: number) => void;
+  /** Keep the list of visited function extents (for cross-checks); off by default. */
+  recordVisited?: boolean;
+}
+
+export interface Site {
+  address: number;
+  module: string;
+  /** The module's bias, so a consumer can map back to link-time addresses. */
+  bias: number;
+}
+
+export interface FeatureEvidence {
+  count: number;
+  sites: Site[];
+  /** Set when the feature is counted for a reason other than an instruction on a resolved path. */
+  reason?: string;
+}
+
+export interface UnresolvedCall {
+  address: number;
+  module: string;
+  kind: 'call' | 'jmp';
+}
+
+export interface VisitedFunction {
+  module: string;
+  start: number;
+  end: number;
+  method: 'extent' | 'descent';
+  /** Why the walk reached this function (the edge kind and where it came from). */
+  reason: string;
+}
+
+export interface EptResult {
+  features: Map<Feature, FeatureEvidence>;
+  functionsVisited: number;
+  instructionsDecoded: number;
+  modulesVisited: Set<string>;
+  callSites: CallSiteStats;
+  /** A bounded sample of unresolved indirect call/jump sites. */
+  unresolvedSample: UnresolvedCall[];
+  /** GOT slots found unbound (lazy binding) and resolved by the dynamic linker's search order instead. */
+  lazySlots: number;
+  /** Roots added because their address is taken (sound mode only). */
+  addressTakenRoots: number;
+  notes: string[];
+  cancelled: boolean;
+  visited?: VisitedFunction[];
+}
+
+/** Summaries are pure functions of the file bytes: cache them per (file identity, function start). */
+const summaryCache = new Map<string, Map<number, FunctionSummary>>();
+const SUMMARY_CACHE_FILES = 256;
+
+function cachedSummaries(identity: string): Map<number, FunctionSummary> {
+  let m = summaryCache.get(identity);
+  if (!m) {
+    if (summaryCache.size >= SUMMARY_CACHE_FILES) summaryCache.delete(summaryCache.keys().next().value as string);
+    summaryCache.set(identity, (m = new Map()));
+  }
+  return m;
+}
+
+/** Drops cached function summaries (for benchmarks that measure cold runs). */
+export function clearSummaryCache(): void {
+  summaryCache.clear();
+}
+
+const UNRESOLVED_SAMPLE = 200;
+const MAX_DATA_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Runs execution path tracking over `space` from `roots`. Never throws for a single bad function or
+ * unreadable page: those are counted and reported in notes.
+ */
+export function executionPathTracking(space: AddressSpace, roots: readonly Root[], options: EptOptions = {}): EptResult {
+  return new Walker(space, options).run(roots);
+}
+
+class Walker {
+  private readonly mode: EptMode;
+  private readonly summarizer = new Summarizer();
+  private readonly queue: Array<{ address: number; reason: string }> = [];
+  private head = 0;
+  private readonly enqueued = new Set<number>();
+  private readonly visitedUnits = new Set<string>();
+  private readonly features = new Map<Feature, FeatureEvidence>();
+  private readonly stats: CallSiteStats = { direct: 0, plt: 0, memorySlot: 0, dispatchTable: 0, unresolved: 0 };
+  private readonly unresolvedSample: UnresolvedCall[] = [];
+  private readonly modulesVisited = new Set<string>();
+  private readonly notes: string[] = [];
+  private readonly visited: VisitedFunction[] = [];
+  private functionsVisited = 0;
+  private instructions = 0;
+  private lazySlots = 0;
+  private lazyTrampolineAdded = false;
+  private ifuncFallbacks = 0;
+  private unmappedTargets = 0;
+  private vdsoSkipped = 0;
+  private unreadable = 0;
+
+  // Sound mode: address-taken code and the static data graph.
+  private unresolvedSeen = false;
+  private readonly taken = new Set<number>();
+  private readonly takenRooted = new Set<number>();
+  private readonly dataVisited = new Set<string>();
+  private readonly enteredModules = new Set<number>();
+  private dataBytes = 0;
+  private addressTakenRoots = 0;
+
+  constructor(
+    private readonly space: AddressSpace,
+    private readonly options: EptOptions,
+  ) {
+    this.mode = options.mode ?? 'ept';
+  }
+
+  run(roots: readonly Root[]): EptResult {
+    let cancelled = false;
+    try {
+      for (const r of roots) this.enqueue(r.address, r.reason);
+      let lastProgress = Date.now();
+      while (this.head < this.queue.length) {
+        const item = this.queue[this.head++];
+        this.visit(item.address, item.reason);
+        if ((this.functionsVisited & 63) === 0) {
+          if (this.options.isCancelled?.()) {
+            cancelled = true;
+            break;
+          }
+          const now = Date.now();
+          if (this.options.onProgress && now - lastProgress > 100) {
+            lastProgress = now;
+            this.options.onProgress(this.functionsVisited);
+          }
+        }
+      }
+    } finally {
+      this.summarizer.free();
+    }
+    this.finishNotes();
+    return {
+      features: this.features,
+      functionsVisited: this.functionsVisited,
+      instructionsDecoded: this.instructions,
+      modulesVisited: this.modulesVisited,
+      callSites: this.stats,
+      unresolvedSample: this.unresolvedSample,
+      lazySlots: this.lazySlots,
+      addressTakenRoots: this.addressTakenRoots,
+      notes: this.notes,
+      cancelled,
+      visited: this.options.recordVisited ? this.visited : undefined,
+    };
+  }
+
+  private enqueue(address: number, reason: string): void {
+    // The same target is reached from many call sites: queue it once.
+    if (this.enqueued.has(address)) return;
+    this.enqueued.add(address);
+    this.queue.push({ address, reason });
+  }
+
+  // ------------------------------------------------------------------ visiting code
+
+  private currentReason = '';
+
+  private visit(address: number, reason: string): void {
+    this.currentReason = reason;
+    const region = this.space.regionAt(address);
+    if (!region || !region.exec) {
+      this.unmappedTargets++;
+      return;
+    }
+    if (region.kind === 'vdso' || region.kind === 'vsyscall') {
+      // CRIU restores the process with the target kernel's vDSO: its instructions are never requirements.
+      this.vdsoSkipped++;
+      return;
+    }
+    const m = region.module;
+    if (!m) {
+      this.visitAnonymous(address, region);
+      return;
+    }
+    const link = address - m.bias;
+    if (isInPlt(m.elf, link)) {
+      this.visitPltStub(m, link, reason);
+      return;
+    }
+    const extent = m.elf.functionAt(link);
+    const start = extent ? extent.start : link;
+    const key = `${m.index}:${start}`;
+    if (this.visitedUnits.has(key)) return;
+    this.visitedUnits.add(key);
+
+    const cache = cachedSummaries(m.identity);
+    let summary = cache.get(start);
+    if (!summary) {
+      try {
+        if (extent) {
+          const bytes = m.elf.readVirtual(extent.start, extent.end - extent.start);
+          summary = this.summarizer.summarizeExtent(bytes, extent.start, extent.end);
+        } else {
+          summary = this.summarizer.summarizeDescent((a, n) => m.elf.tryReadVirtual(a, n), link);
+        }
+      } catch (e) {
+        if (e instanceof NativeError) {
+          this.unreadable++;
+          return;
+        }
+        throw e;
+      }
+      cache.set(start, summary);
+    }
+    this.apply(summary, m, region);
+  }
+
+  private visitAnonymous(address: number, region: Region): void {
+    const key = `anon:${address}`;
+    if (this.visitedUnits.has(key)) return;
+    this.visitedUnits.add(key);
+    const summary = this.summarizer.summarizeDescent((a, n) => {
+      if (a < region.start || a + n > region.end) {
+        if (a >= region.end || a < region.start) return undefined;
+        n = region.end - a;
+      }
+      return this.space.readMemory(a, n);
+    }, address);
+    this.apply(summary, undefined, region);
+  }
+
+  /** A call landed on a PLT stub: follow its GOT slot. */
+  private visitPltStub(m: ModuleImage, link: number, reason: string): void {
+    const key = `plt:${m.index}:${link}`;
+    if (this.visitedUnits.has(key)) return;
+    this.visitedUnits.add(key);
+    const stub = m.elf.pltStubAt(link);
+    if (!stub) {
+      // PLT0 or an IBT lazy entry: only reached during lazy binding, handled by the trampoline rule.
+      return;
+    }
+    const targets = this.resolveGotSlot(m, stub.gotSlot, stub);
+    for (const t of targets) this.enqueue(t, `${reason} → ${stub.symbol ?? 'plt'}`);
+  }
+
+  private apply(s: FunctionSummary, m: ModuleImage | undefined, region: Region): void {
+    this.functionsVisited++;
+    this.instructions += s.instructions;
+    const bias = m?.bias ?? 0;
+    const moduleName = m?.path ?? region.name;
+    if (m) this.enterModule(m);
+    this.modulesVisited.add(moduleName);
+    if (this.options.recordVisited) {
+      this.visited.push({ module: moduleName, start: s.start + bias, end: s.end + bias, method: s.method, reason: this.currentReason });
+    }
+    // Edges found in this function name it as their origin (only when recording, to keep the hot path lean).
+    const from = this.options.recordVisited ? `${moduleName.split('/').pop()}:0x${s.start.toString(16)}` : '';
+
+    for (const [f, hits] of s.features) {
+      let ev = this.features.get(f);
+      if (!ev) this.features.set(f, (ev = { count: 0, sites: [] }));
+      ev.count += hits.count;
+      for (const site of hits.sites) if (ev.sites.length < SITES_PER_FEATURE * 2) ev.sites.push({ address: site + bias, module: moduleName, bias });
+    }
+
+    for (const t of s.calls) this.directEdge(t + bias, from && `call from ${from}`);
+    for (const t of s.jumpsOut) this.enqueue(t + bias, from && `jump from ${from}`);
+    for (const c of s.chains) this.chainEdge(c, m, bias, moduleName);
+    for (const u of s.unresolved) this.unresolvedEdge(u.site + bias, moduleName, u.kind);
+
+    if (this.mode === 'ept') {
+      const isPieOrAnon = !m || m.elf.isPie || m.elf.header.type === C.ET_DYN;
+      for (const ref of s.refs) {
+        // Immediates are addresses only in position-dependent code.
+        if (ref.kind === 'imm' && isPieOrAnon) continue;
+        const addr = ref.kind === 'imm' ? ref.address : ref.address + bias;
+        this.reference(addr, ref.kind, m, from);
+      }
+    }
+  }
+
+  private directEdge(target: number, why: string): void {
+    // Count a direct call to a PLT stub as a PLT call site, others as direct.
+    const r = this.space.regionAt(target);
+    if (r?.module && isInPlt(r.module.elf, target - r.module.bias)) this.stats.plt++;
+    else this.stats.direct++;
+    this.enqueue(target, why);
+  }
+
+  private unresolvedEdge(address: number, module: string, kind: 'call' | 'jmp'): void {
+    this.stats.unresolved++;
+    if (this.unresolvedSample.length < UNRESOLVED_SAMPLE) this.unresolvedSample.push({ address, module, kind });
+    if (this.mode === 'ept' && !this.unresolvedSeen) {
+      this.unresolvedSeen = true;
+      for (const t of this.taken) this.rootTaken(t);
+    }
+  }
+
+  // ------------------------------------------------------------------ memory-resolved edges
+
+  private chainEdge(c: Chain, m: ModuleImage | undefined, bias: number, moduleName: string): void {
+    const base = c.base + bias;
+    if (c.derefs.length === 0) {
+      // `lea rax,[rip+F] ; call rax`: a direct target in disguise.
+      this.stats.direct++;
+      this.enqueue(base, 'register call');
+      return;
+    }
+    // The first step reads a slot of this module; if it is a GOT slot with a relocation, it is the
+    // bypass-PLT form (paper: traceable); plain mode stops there.
+    const slotModule = this.moduleAt(base);
+    const reloc = slotModule ? slotModule.elf.relocationAt(base - slotModule.bias) : undefined;
+    const isGot = reloc !== undefined && (reloc.type === C.R_X86_64_GLOB_DAT || reloc.type === C.R_X86_64_JUMP_SLOT);
+    if (c.derefs.length === 1 && c.derefs[0] === 0 && isGot && slotModule) {
+      const targets = this.resolveGotSlot(slotModule, base - slotModule.bias, undefined);
+      if (targets.length === 0) {
+        this.unresolvedEdge(c.site + bias, moduleName, c.kind);
+        return;
+      }
+      this.stats.memorySlot++;
+      for (const t of targets) this.enqueue(t, `slot ${reloc?.symbol?.name ?? ''}`);
+      return;
+    }
+    if (this.mode === 'ept-plain' || !this.space.liveMemory) {
+      this.unresolvedEdge(c.site + bias, moduleName, c.kind);
+      return;
+    }
+    let v: number | undefined = base;
+    for (const d of c.derefs) {
+      v = this.space.readPointer(v + d);
+      if (v === undefined || v === 0) break;
+    }
+    const r = v ? this.space.regionAt(v) : undefined;
+    if (!v || !r || !r.exec) {
+      this.unresolvedEdge(c.site + bias, moduleName, c.kind);
+      return;
+    }
+    if (c.derefs.length === 1) this.stats.memorySlot++;
+    else this.stats.dispatchTable++;
+    this.enqueue(v, 'live memory');
+    void m;
+  }
+
+  /**
+   * The target(s) of a GOT slot (link-time address in `m`): the live value when the slot is bound; when it
+   * is not (lazy binding, or no live memory), the symbol resolved by the dynamic linker's search order,
+   * with every variant of an IFUNC.
+   */
+  private resolveGotSlot(m: ModuleImage, slotLink: number, stub: PltStub | undefined): number[] {
+    const slot = slotLink + m.bias;
+    const reloc = m.elf.relocationAt(slotLink);
+    const live = this.space.liveMemory ? this.space.readPointer(slot) : undefined;
+    if (live !== undefined && live !== 0) {
+      const lazy = lazyPltRange(m.elf);
+      const pointsBack = lazy !== undefined && live - m.bias >= lazy.start && live - m.bias < lazy.end;
+      if (!pointsBack) return [live];
+      this.lazySlots++;
+      this.addLazyTrampoline(m);
+    }
+    if (!reloc) return [];
+    if (reloc.type === C.R_X86_64_IRELATIVE) {
+      // A local IFUNC (resolved at load time even under lazy binding): without a live value, every variant.
+      return this.ifuncVariants(m, reloc.addend);
+    }
+    const name = reloc.symbol?.name ?? stub?.symbol;
+    if (!name) return [];
+    return this.resolveSymbol(name, reloc.symbol?.version?.name);
+  }
+
+  /** Resolves a symbol by the dynamic linker's search order (main executable, then load order). */
+  private resolveSymbol(name: string, version: string | undefined): number[] {
+    for (const mod of this.space.modules()) {
+      const sym = (version ? mod.elf.lookupSymbol(`${name}@${version}`) : undefined) ?? mod.elf.lookupSymbol(name);
+      if (!sym || !sym.defined) continue;
+      if (sym.type === C.STT_GNU_IFUNC) return this.ifuncVariants(mod, sym.value);
+      return [sym.value + mod.bias];
+    }
+    return [];
+  }
+
+  /** Every function an IFUNC resolver can return: the code addresses it takes (lea/mov imm). */
+  private ifuncVariants(m: ModuleImage, resolverLink: number): number[] {
+    this.ifuncFallbacks++;
+    const extent = m.elf.functionAt(resolverLink);
+    let s: FunctionSummary;
+    try {
+      s = extent
+        ? this.summarizer.summarizeExtent(m.elf.readVirtual(extent.start, extent.end - extent.start), extent.start, extent.end)
+        : this.summarizer.summarizeDescent((a, n) => m.elf.tryReadVirtual(a, n), resolverLink);
+    } catch (e) {
+      if (e instanceof NativeError) return [];
+      throw e;
+    }
+    const out = new Set<number>();
+    const isPie = m.elf.isPie || m.elf.header.type === C.ET_DYN;
+    for (const ref of s.refs) {
+      if (ref.kind === 'mem' || (ref.kind === 'imm' && isPie)) continue;
+      const a = ref.kind === 'imm' ? ref.address : ref.address + m.bias;
+      const r = this.space.regionAt(a);
+      if (r?.exec) out.add(a);
+    }
+    // A resolver may also tail-call helpers that pick the variant; their direct targets are followed too.
+    return [...out];
+  }
+
+  /**
+   * Under lazy binding a not-yet-bound call runs the dynamic linker's trampoline (_dl_runtime_resolve_*,
+   * which uses XSAVEC/XSAVE on this host) after migration: its code is part of the requirement.
+   */
+  private addLazyTrampoline(m: ModuleImage): void {
+    if (this.lazyTrampolineAdded) return;
+    const gotPlt = m.elf.section('.got.plt');
+    if (!gotPlt) return;
+    const t = this.space.readPointer(gotPlt.addr + m.bias + 16);
+    if (t !== undefined && t !== 0) {
+      this.lazyTrampolineAdded = true;
+      this.enqueue(t, 'lazy-binding trampoline');
+    }
+  }
+
+  private moduleAt(address: number): ModuleImage | undefined {
+    return this.space.regionAt(address)?.module;
+  }
+
+  // ------------------------------------------------------------------ sound mode: address-taken code
+  //
+  // Policy (module-local RTA): once any indirect call cannot be resolved, every function of a module M that
+  // M itself can produce a pointer to becomes a root — pointers in M's visited code (lea/mov imm), in the
+  // data objects M's visited code references (one level, no data-to-data chasing), and the live values
+  // of M's writable data (function pointers written at run time, e.g. dispatch-selected variants). Only
+  // modules that execution already entered are considered. Pointers into other modules are not taken:
+  // calls from Python into extension modules are what bytecode tracking resolves.
+
+  private reference(address: number, kind: 'lea' | 'imm' | 'mem', fromModule: ModuleImage | undefined, from: string): void {
+    const r = this.space.regionAt(address);
+    if (!r || !fromModule || r.module !== fromModule) return;
+    if (r.exec) {
+      if (kind !== 'mem') this.take(fromModule, address, from && `${kind} in ${from}`);
+      return;
+    }
+    this.scanDataObject(fromModule, address - fromModule.bias, from && `data 0x${(address - fromModule.bias).toString(16)} via ${from}`);
+  }
+
+  private readonly takenWhy = new Map<number, string>();
+
+  private take(m: ModuleImage, address: number, why: string): void {
+    if (this.taken.has(address)) return;
+    // IFUNC resolvers run only at load time: their address is never a call target after restore.
+    if (moduleFacts(m.elf).ifuncResolvers.has(address - m.bias)) return;
+    this.taken.add(address);
+    if (why) this.takenWhy.set(address, why);
+    if (this.unresolvedSeen) this.rootTaken(address);
+  }
+
+  private rootTaken(address: number): void {
+    if (this.takenRooted.has(address)) return;
+    this.takenRooted.add(address);
+    this.addressTakenRoots++;
+    this.enqueue(address, `address taken${this.takenWhy.has(address) ? ` (${this.takenWhy.get(address)})` : ''}`);
+  }
+
+  /** Code pointers of module `m` inside the data object containing `link` become address-taken. */
+  private scanDataObject(m: ModuleImage, link: number, why: string): void {
+    const obj = dataObjectExtent(m.elf, link);
+    if (!obj) return;
+    const key = `${m.index}:${obj.start}`;
+    if (this.dataVisited.has(key)) return;
+    this.dataVisited.add(key);
+    if (this.dataBytes > MAX_DATA_BYTES) return;
+    const start = (obj.start + 7) & ~7;
+    if (obj.end <= start) return;
+    this.dataBytes += obj.end - start;
+    const live = this.space.liveMemory ? this.space.readMemory(start + m.bias, obj.end - start) : undefined;
+    for (let slot = start; slot + 8 <= obj.end; slot += 8) {
+      const value = live ? u64(live, slot - start) : this.staticPointer(m, slot);
+      if (value === undefined || value < 0x10000) continue;
+      const r = this.space.regionAt(value);
+      if (r?.exec && r.module === m) this.take(m, value, why);
+    }
+  }
+
+  /** When execution first enters a module: its writable data's live code pointers are address-taken. */
+  private enterModule(m: ModuleImage): void {
+    if (this.enteredModules.has(m.index)) return;
+    this.enteredModules.add(m.index);
+    if (this.mode !== 'ept' || !this.space.liveMemory) return;
+    const why = `live pointer in ${m.path.split('/').pop()} writable data`;
+    for (const r of this.space.regions()) {
+      if (r.module !== m || !r.write || !r.read || r.exec) continue;
+      if (this.dataBytes > MAX_DATA_BYTES) break;
+      const len = r.end - r.start;
+      this.dataBytes += len;
+      const bytes = this.space.readMemory(r.start, len);
+      if (!bytes) continue;
+      for (let off = 0; off + 8 <= bytes.length; off += 8) {
+        const v = u64(bytes, off);
+        if (v < 0x10000) continue;
+        const t = this.space.regionAt(v);
+        // Only pointers written at run time count here (dispatch-selected variants, callbacks); pointers the
+        // loader or the file image put there are static tables, taken only when visited code uses them.
+        if (t?.exec && t.module === m && !this.isStaticValue(m, r.start - m.bias + off, v)) {
+          this.take(m, v, this.options.recordVisited ? why : '');
+        }
+      }
+    }
+  }
+
+  /** True when `value` at link-time `slot` is what the loader or the file image put there. */
+  private isStaticValue(m: ModuleImage, slot: number, value: number): boolean {
+    const rel = m.elf.relocationAt(slot);
+    if (rel) return rel.type === C.R_X86_64_RELATIVE ? rel.addend + m.bias === value : true;
+    const b = m.elf.tryReadVirtual(slot, 8);
+    return b !== undefined && u64(b) !== 0 && u64(b) + m.bias === value;
+  }
+
+  /** The value the loader would put in a slot, for address spaces without live memory. */
+  private staticPointer(m: ModuleImage, slot: number): number | undefined {
+    const rel = m.elf.relocationAt(slot);
+    if (rel) {
+      if (rel.type === C.R_X86_64_RELATIVE) return rel.addend + m.bias;
+      if (rel.type === C.R_X86_64_IRELATIVE) return undefined;
+      if (rel.symbol?.name) {
+        const t = this.resolveSymbolQuietly(rel.symbol.name);
+        return t === undefined ? undefined : t + (rel.type === C.R_X86_64_64 ? rel.addend : 0);
+      }
+      return undefined;
+    }
+    const b = m.elf.tryReadVirtual(slot, 8);
+    if (!b) return undefined;
+    const v = u64(b);
+    return v === 0 ? undefined : v + m.bias;
+  }
+
+  private resolveSymbolQuietly(name: string): number | undefined {
+    for (const mod of this.space.modules()) {
+      const sym = mod.elf.lookupSymbol(name);
+      if (sym?.defined && sym.type !== C.STT_GNU_IFUNC) return sym.value + mod.bias;
+    }
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------ notes
+
+  private finishNotes(): void {
+    if (this.lazySlots > 0) {
+      this.notes.push(
+        `${this.lazySlots} GOT slot(s) were not bound yet (the process did not run with LD_BIND_NOW=1): their targets were resolved by the dynamic linker's search order, every variant of an IFUNC was counted, and the lazy-binding trampoline's instructions were included because an unbound call would run it after migration. Restart the program with LD_BIND_NOW=1 for an exact answer.`,
+      );
+    }
+    if (!this.space.liveMemory) {
+      this.notes.push(
+        'Live memory could not be read, so GOT slots and dispatch tables were resolved statically (search order; all IFUNC variants counted).',
+      );
+    }
+    if (this.ifuncFallbacks > 0 && this.space.liveMemory && this.lazySlots === 0) {
+      this.notes.push(`${this.ifuncFallbacks} IFUNC resolver(s) were read to count every variant they can return, because their slots could not be read.`);
+    }
+    if (this.mode === 'ept' && this.unresolvedSeen) {
+      this.notes.push(
+        `${this.stats.unresolved} indirect call/jump site(s) could not be resolved; to stay safe, every function whose address the modules entered can produce — from their visited code, the data it references and their writable data (${this.addressTakenRoots}) — was analysed as a possible target.`,
+      );
+    } else if (this.mode === 'ept-plain' && this.stats.unresolved > 0) {
+      this.notes.push(
+        `Plain EPT (the paper's algorithm): ${this.stats.unresolved} indirect call/jump site(s) were not followed, so features behind them may be missing.`,
+      );
+    }
+    if (this.unreadable > 0) this.notes.push(`${this.unreadable} function(s) could not be read from their files and were skipped.`);
+    if (this.vdsoSkipped > 0) this.notes.push('Calls into the [vdso] were not counted: CRIU gives the restored process the target kernel\'s vDSO.');
+  }
+}
+
+/** Link-time helper for tests: the runtime address of a symbol in a module. */
+export function symbolAddress(m: ModuleImage, name: string): number | undefined {
+  const s = m.elf.findSymbol(name);
+  return s ? s.value + m.bias : undefined;
+}
+
+export type { ElfFile };

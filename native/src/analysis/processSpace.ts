@@ -1,0 +1,135 @@
+// The AddressSpace of a live process: regions from /proc/PID/maps, each file-backed one tied to its ELF
+// module and load bias, and pointer reads from /proc/PID/mem. When memory cannot be read (ptrace access
+// denied) the space still works from the files on disk, with liveMemory = false.
+
+import * as fs from 'node:fs';
+import { NativeError } from '../errors';
+import type { ProcessModule, ProcessView } from '../process/processView';
+import { type AddressSpace, type ModuleImage, type Region, findRange } from './space';
+
+export class ProcessAddressSpace implements AddressSpace {
+  readonly description: string;
+  readonly liveMemory: boolean;
+  /** Why live memory is unavailable, when it is. */
+  readonly memoryError?: NativeError;
+  private readonly regionList: Region[];
+  private readonly moduleList: ModuleImage[];
+  private readonly main?: ModuleImage;
+  /** Modules whose ELF file could not be opened, with the reason (their code is read from memory). */
+  readonly unopenedModules: Array<{ path: string; reason: string }> = [];
+
+  constructor(readonly view: ProcessView) {
+    view.checkSupported();
+    const exe = view.exe().replace(/ \(deleted\)$/, '');
+    this.description = `pid ${view.pid} (${exe})`;
+
+    // Probe live memory once: reading the first mapping tells us whether ptrace access is granted.
+    let memoryError: NativeError | undefined;
+    try {
+      const first = view.maps().find((m) => m.addressable && m.perms.read);
+      if (first) view.memory.read(first.start, 8);
+    } catch (e) {
+      if (!(e instanceof NativeError) || e.kind === 'gone') throw e;
+      memoryError = e;
+    }
+    this.memoryError = memoryError;
+    this.liveMemory = memoryError === undefined;
+
+    const procModules = view.modules();
+    const images = new Map<ProcessModule, ModuleImage>();
+    const moduleList: ModuleImage[] = [];
+    const mainPm = view.mainModule();
+    // Load order: the main executable first, then the others in address order (an approximation of the
+    // dynamic linker's order that is exact for the main executable and its first libraries).
+    const ordered = mainPm ? [mainPm, ...procModules.filter((m) => m !== mainPm)] : procModules;
+    for (const pm of ordered) {
+      let image: ModuleImage;
+      try {
+        image = {
+          index: moduleList.length,
+          path: pm.path,
+          bias: pm.loadBias,
+          elf: pm.elf,
+          identity: fileIdentity(pm),
+          isMain: pm === mainPm,
+        };
+      } catch (e) {
+        if (e instanceof NativeError && e.kind !== 'gone') {
+          this.unopenedModules.push({ path: pm.path, reason: e.message });
+          continue;
+        }
+        throw e;
+      }
+      images.set(pm, image);
+      moduleList.push(image);
+    }
+    this.moduleList = moduleList;
+    this.main = mainPm ? images.get(mainPm) : undefined;
+
+    const regions: Region[] = [];
+    for (const m of view.maps()) {
+      if (!m.addressable) continue;
+      let pm: ProcessModule | undefined;
+      if (m.kind === 'file' || m.kind === 'anon') {
+        try {
+          pm = view.moduleAt(m.start);
+        } catch (e) {
+          if (e instanceof NativeError && e.kind === 'gone') throw e;
+          pm = undefined;
+        }
+      }
+      const module = pm ? images.get(pm) : undefined;
+      regions.push({
+        start: m.start,
+        end: m.end,
+        read: m.perms.read,
+        write: m.perms.write,
+        exec: m.perms.exec,
+        kind: m.kind,
+        name: m.path || (module ? module.path : '[anon]'),
+        module,
+      });
+    }
+    regions.sort((a, b) => a.start - b.start);
+    this.regionList = regions;
+  }
+
+  regions(): readonly Region[] {
+    return this.regionList;
+  }
+
+  regionAt(address: number): Region | undefined {
+    return findRange(this.regionList, address);
+  }
+
+  modules(): readonly ModuleImage[] {
+    return this.moduleList;
+  }
+
+  mainModule(): ModuleImage | undefined {
+    return this.main;
+  }
+
+  readPointer(address: number): number | undefined {
+    if (!this.liveMemory) return undefined;
+    return this.view.readPointer(address);
+  }
+
+  readMemory(address: number, length: number): Uint8Array | undefined {
+    if (!this.liveMemory) return undefined;
+    return this.view.readMemory(address, length);
+  }
+}
+
+/** A cache key for a module's file: changes whenever the file is replaced or rewritten. */
+function fileIdentity(pm: ProcessModule): string {
+  const first = pm.mappings[0];
+  try {
+    const st = fs.statSync(pm.path);
+    if (st.ino === first.inode) return `${first.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${pm.path}`;
+  } catch {
+    // Fall through: the path no longer names the mapped file.
+  }
+  // The mapped file is deleted or replaced: no sharing with other processes' caches.
+  return `${first.dev}:${first.inode}:${pm.path}:${first.start}`;
+}
