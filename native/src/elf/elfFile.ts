@@ -80,7 +80,7 @@ export interface DynamicInfo {
 
 /** A symbol's version from .gnu.version + .gnu.version_d (defined) or .gnu.version_r (needed). */
 export interface SymbolVersion {
-  /** The version index stored in .gnu.version (without the hidden bit). */
+  /** The version index stored in .gnu.version (without the hidden bit). Shared between symbols: do not mutate. */
   index: number;
   /** Version name, e.g. 'GLIBC_2.14'. */
   name: string;
@@ -605,6 +605,7 @@ export class ElfFile {
     const versym = table === 'dynsym' ? this.versionIndexes(sec, count) : undefined;
     const versions = versym ? this.versionNames() : undefined;
     const out: ElfSymbol[] = new Array(count);
+    const versionObjects = new Map<number, SymbolVersion>();
     for (let i = 0; i < count; i++) {
       const o = i * entsize;
       const info = r.u8(o + 4);
@@ -628,9 +629,15 @@ export class ElfFile {
           const hidden = (v & C.VERSYM_HIDDEN) !== 0;
           const def = versions.defs.get(idx);
           const need = versions.needs.get(idx);
-          if (sym.defined && def !== undefined) sym.version = { index: idx, name: def, hidden };
-          else if (need !== undefined) sym.version = { index: idx, name: need.name, hidden, file: need.file };
-          else if (def !== undefined) sym.version = { index: idx, name: def, hidden };
+          // Version objects are shared between symbols (thousands of symbols carry a handful of versions).
+          const useDef = def !== undefined && (sym.defined || need === undefined);
+          const key = (useDef ? 0 : 0x10000) | (hidden ? 0x8000 : 0) | idx;
+          let version = versionObjects.get(key);
+          if (!version && (useDef || need !== undefined)) {
+            version = useDef ? { index: idx, name: def!, hidden } : { index: idx, name: need!.name, hidden, file: need!.file };
+            versionObjects.set(key, version);
+          }
+          if (version) sym.version = version;
         }
       }
       out[i] = sym;
@@ -924,33 +931,38 @@ export class ElfFile {
       (s.name.startsWith('_') ? 1 : 0) * 4 +
       (s.bind === C.STB_GLOBAL ? 0 : s.bind === C.STB_WEAK ? 1 : 2);
     const better = (a: ElfSymbol, b: ElfSymbol) => rank(a) - rank(b) || a.name.length - b.name.length || (a.name < b.name ? -1 : 1);
-    const byStart = new Map<number, { end: number; syms: ElfSymbol[] }>();
+    const candidates: ElfSymbol[] = [];
+    const candidateEnds: number[] = [];
     for (const table of [this.dynamicSymbols(), this.symtabSymbols()]) {
       for (const s of table) {
         if (!s.defined || s.size <= 0 || !s.name || s.shndx >= C.SHN_LORESERVE) continue;
         if (s.type !== C.STT_FUNC && s.type !== C.STT_GNU_IFUNC) continue;
         const range = execOf(s.value);
         if (!range) continue;
-        const end = Math.min(s.value + s.size, range.end);
-        const e = byStart.get(s.value);
-        if (!e) byStart.set(s.value, { end, syms: [s] });
-        else {
-          e.end = Math.max(e.end, end);
-          if (!e.syms.some((x) => x.name === s.name)) e.syms.push(s);
-        }
+        candidates.push(s);
+        candidateEnds.push(Math.min(s.value + s.size, range.end));
       }
     }
+    // Group by start address (sorting an index array keeps the ends paired with their symbols).
+    const order = Array.from(candidates.keys()).sort((a, b) => candidates[a].value - candidates[b].value);
     const symbolExtents: FunctionExtent[] = [];
-    for (const [start, e] of byStart) {
-      const ext: FunctionExtent = { start, end: e.end, name: e.syms[0].name, source: 'symbol' };
-      if (e.syms.length > 1) {
-        e.syms.sort(better);
-        ext.name = e.syms[0].name;
-        ext.aliases = e.syms.slice(1).map((s) => s.name);
+    for (let i = 0; i < order.length; ) {
+      const start = candidates[order[i]].value;
+      let end = candidateEnds[order[i]];
+      const group: ElfSymbol[] = [];
+      for (; i < order.length && candidates[order[i]].value === start; i++) {
+        const s = candidates[order[i]];
+        end = Math.max(end, candidateEnds[order[i]]);
+        if (!group.some((x) => x.name === s.name)) group.push(s);
+      }
+      const ext: FunctionExtent = { start, end, name: group[0].name, source: 'symbol' };
+      if (group.length > 1) {
+        group.sort(better);
+        ext.name = group[0].name;
+        ext.aliases = group.slice(1).map((s) => s.name);
       }
       symbolExtents.push(ext);
     }
-    symbolExtents.sort((a, b) => a.start - b.start);
 
     // Union of symbol coverage, to find the gaps FDEs may fill.
     const cover: AddressRange[] = [];
