@@ -140,12 +140,14 @@ function parseProbeOutput(out: Buffer): ProbeCpuid | undefined {
 /**
  * Runs the probe once: writes the ELF to a fresh private directory, runs it with a timeout, removes it.
  * Exit 0 → xtest executes; SIGILL → it faults. Anything else is an error (xtest then assumed present).
+ * `code` replaces the probe's machine code (tests use it to exercise the fault and timeout paths).
  */
-export async function runProbe(timeoutMs = 5000): Promise<ProbeResult> {
+export async function runProbe(options: { timeoutMs?: number; code?: readonly number[] } = {}): Promise<ProbeResult> {
+  const timeoutMs = options.timeoutMs ?? 5000;
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     return { xtest: true, error: `the probe needs Linux on x86-64 (this is ${process.platform}/${process.arch})` };
   }
-  const elf = buildProbeElf();
+  const elf = buildProbeElf(options.code);
   const errors: string[] = [];
   for (const base of probeDirs()) {
     let dir: string | undefined;
@@ -166,7 +168,9 @@ export async function runProbe(timeoutMs = 5000): Promise<ProbeResult> {
       const cpuid = parseProbeOutput(outcome.stdout);
       if (outcome.code === 0 && cpuid) return { xtest: true, cpuid };
       if (outcome.signal === 'SIGILL' && cpuid) return { xtest: false, cpuid };
+      // It ran but gave no clear answer: another directory would not change that.
       errors.push(`${base}: probe ended with ${outcome.signal ?? `exit code ${outcome.code}`} after writing ${outcome.stdout.length} bytes`);
+      break;
     } catch (e) {
       errors.push(`${base}: ${(e as Error).message}`);
     } finally {
