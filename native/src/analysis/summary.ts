@@ -298,6 +298,24 @@ class WalkState {
   private dataflow(v: InstructionView): void {
     const s = this.s;
     const mn = v.info.mnemonic;
+    if (mn !== MNEMONIC.lea && mn !== MNEMONIC.mov && mn !== MNEMONIC.push && mn !== MNEMONIC.movsxd) {
+      // Other instructions only matter for clobbering tracked registers (and switch-table sums).
+      if (this.tracked.size === 0 && this.switchTainted.size === 0) return;
+      if (mn === MNEMONIC.add) {
+        const dst = v.opFullRegister(0);
+        const src = v.opFullRegister(1);
+        if (dst !== undefined && src !== undefined && (this.switchTainted.has(dst) || this.switchTainted.has(src))) {
+          this.tracked.delete(dst);
+          this.switchTainted.add(dst);
+          return;
+        }
+      }
+      for (const r of v.clobberedRegisters()) {
+        this.tracked.delete(r);
+        this.switchTainted.delete(r);
+      }
+      return;
+    }
     const abs = v.absoluteMemoryAddress();
 
     if (mn === MNEMONIC.lea) {
@@ -372,20 +390,6 @@ class WalkState {
       this.kill(v, dst);
       return;
     }
-    if (this.tracked.size === 0 && this.switchTainted.size === 0) return;
-    if (mn === MNEMONIC.add) {
-      const dst = v.opFullRegister(0);
-      const src = v.opFullRegister(1);
-      if (dst !== undefined && src !== undefined && (this.switchTainted.has(dst) || this.switchTainted.has(src))) {
-        this.tracked.delete(dst);
-        this.switchTainted.add(dst);
-        return;
-      }
-    }
-    for (const r of v.writtenRegisters()) {
-      this.tracked.delete(r);
-      this.switchTainted.delete(r);
-    }
   }
 
   private define(reg: number, value: TrackedValue): void {
@@ -398,7 +402,7 @@ class WalkState {
       this.tracked.delete(dst);
       this.switchTainted.delete(dst);
     } else if (this.tracked.size > 0 || this.switchTainted.size > 0) {
-      for (const r of v.writtenRegisters()) {
+      for (const r of v.clobberedRegisters()) {
         this.tracked.delete(r);
         this.switchTainted.delete(r);
       }

@@ -54,10 +54,40 @@ export const REGISTER = { none: R.None, rip: R.RIP, rsp: R.RSP } as const;
 /** The System V caller-saved general-purpose registers (clobbered by calls). */
 export const CALLER_SAVED_REGISTERS: readonly number[] = [R.RAX, R.RCX, R.RDX, R.RSI, R.RDI, R.R8, R.R9, R.R10, R.R11];
 
+/** Register facts in JS tables (asking iced each time costs a wasm call): full GPR or -1, and size. */
+const REGISTER_COUNT = 256;
+const FULL_GPR = new Int16Array(REGISTER_COUNT).fill(-1);
+const REGISTER_SIZE = new Uint8Array(REGISTER_COUNT);
+for (let r = 0; r < REGISTER_COUNT; r++) {
+  if (iced.Register[r] === undefined) continue;
+  REGISTER_SIZE[r] = iced.RegisterExt.size(r);
+  if (iced.RegisterExt.isGPR(r)) FULL_GPR[r] = iced.RegisterExt.fullRegister(r);
+}
+
 /** The full 64-bit register of a general-purpose register (`eax` → `rax`); other registers unchanged. */
 export function fullRegister(reg: number): number {
-  return iced.RegisterExt.isGPR(reg) ? iced.RegisterExt.fullRegister(reg) : reg;
+  const f = reg < REGISTER_COUNT ? FULL_GPR[reg] : -1;
+  return f >= 0 ? f : reg;
 }
+
+/**
+ * Mnemonics that write general-purpose registers other than (or besides) their first operand; for these
+ * the exact written set comes from iced's instruction info. Every other instruction is assumed to write
+ * at most its first operand.
+ */
+const IMPLICIT_WRITERS = new Set<number>(
+  [
+    'Xchg', 'Xadd', 'Cmpxchg', 'Cmpxchg8b', 'Cmpxchg16b', 'Mul', 'Imul', 'Div', 'Idiv', 'Mulx', 'Cpuid', 'Rdtsc',
+    'Rdtscp', 'Rdpmc', 'Rdmsr', 'Syscall', 'Sysenter', 'Movsb', 'Movsw', 'Movsd', 'Movsq', 'Stosb', 'Stosw',
+    'Stosd', 'Stosq', 'Lodsb', 'Lodsw', 'Lodsd', 'Lodsq', 'Scasb', 'Scasw', 'Scasd', 'Scasq', 'Cmpsb',
+    'Cmpsw', 'Cmpsd', 'Cmpsq', 'Insb', 'Insw', 'Insd', 'Outsb', 'Outsw', 'Outsd', 'Cwd', 'Cdq', 'Cqo', 'Cbw',
+    'Cwde', 'Cdqe', 'Lahf', 'Enter', 'Leave', 'Loop', 'Loope', 'Loopne', 'Xgetbv', 'Rdpkru', 'Xlatb', 'Pop',
+    'Popf', 'Popfq', 'Push', 'Pushf', 'Pushfq', 'Call', 'Ret', 'Int', 'Int3', 'Xbegin', 'Xend', 'Xabort',
+    'Rdsspq', 'Rdsspd', 'Pconfig', 'Enclu', 'Umwait', 'Tpause', 'Senduipi',
+  ]
+    .map((n) => (M as unknown as Record<string, number>)[n])
+    .filter((v): v is number => typeof v === 'number'),
+);
 
 const codeInfoCache = new Map<number, CodeInfo>();
 
@@ -171,7 +201,8 @@ export class InstructionView {
         const reg = used.register;
         used.free();
         if (access === OA.Write || access === OA.CondWrite || access === OA.ReadWrite || access === OA.ReadCondWrite) {
-          if (iced.RegisterExt.isGPR(reg)) out.push(iced.RegisterExt.fullRegister(reg));
+          const f = reg < REGISTER_COUNT ? FULL_GPR[reg] : -1;
+          if (f >= 0) out.push(f);
         }
       }
     } finally {
@@ -183,11 +214,23 @@ export class InstructionView {
   opFullRegister(i: number): number | undefined {
     if (this.ins.opKind(i) !== OK.Register) return undefined;
     const reg = this.ins.opRegister(i);
-    return iced.RegisterExt.isGPR(reg) ? iced.RegisterExt.fullRegister(reg) : undefined;
+    const f = reg < REGISTER_COUNT ? FULL_GPR[reg] : -1;
+    return f >= 0 ? f : undefined;
   }
   /** The register size in bytes of operand `i` (for `mov r32, imm32` zero-extension). */
   opRegisterSize(i: number): number {
-    return iced.RegisterExt.size(this.ins.opRegister(i));
+    const reg = this.ins.opRegister(i);
+    return reg < REGISTER_COUNT ? REGISTER_SIZE[reg] : 0;
+  }
+  /**
+   * Full general-purpose registers this instruction may write: exact (from iced's instruction info) for
+   * instructions with implicit register writes, else its first operand when that is a register. May
+   * over-approximate (a `cmp` "writes" its first register), never under-approximate.
+   */
+  clobberedRegisters(): number[] {
+    if (IMPLICIT_WRITERS.has(this.info.mnemonic)) return this.writtenRegisters();
+    const r = this.opFullRegister(0);
+    return r === undefined ? [] : [r];
   }
   /** Intel-syntax text of the instruction (slow; for reports only). */
   format(): string {
@@ -231,32 +274,33 @@ export class CodeDecoder {
     if (bytes.length === 0) return;
     const decoder = new iced.Decoder(64, bytes, iced.DecoderOptions.None);
     try {
-      let pos = start - ip;
       const view = this.view;
       const ins = this.ins;
-      while (pos < bytes.length) {
-        decoder.position = pos;
-        decoder.ip = BigInt(ip + pos);
-        // Decode a run without re-seeking; re-seek only after an invalid instruction.
-        while (decoder.canDecode) {
-          decoder.decodeOut(ins);
-          const len = ins.length;
-          const code = ins.code;
-          if (code === 0 /* Code.INVALID */) {
-            this.invalid++;
-            pos += 1;
-            break;
-          }
-          this.decoded++;
-          view.ip = ip + pos;
-          view.length = len;
-          view.info = codeInfoCache.get(code) ?? codeInfo(ins);
-          pos += len;
-          if (visit(view) === 'stop') return;
+      const n = bytes.length;
+      let pos = start - ip;
+      if (pos < 0 || pos >= n) return;
+      decoder.position = pos;
+      decoder.ip = BigInt(ip + pos);
+      while (pos < n) {
+        decoder.decodeOut(ins);
+        const code = ins.code;
+        if (code === 0 /* Code.INVALID */) {
+          // A truncated last instruction ends the range; an invalid one is skipped one byte at a time.
+          if (decoder.lastError === iced.DecoderError.NoMoreBytes) break;
+          this.invalid++;
+          pos += 1;
+          if (pos >= n) break;
+          decoder.position = pos;
+          decoder.ip = BigInt(ip + pos);
+          continue;
         }
-        if (!decoder.canDecode && pos >= bytes.length) break;
-        // A truncated last instruction leaves canDecode false with bytes remaining: stop there.
-        if (!decoder.canDecode) break;
+        const len = ins.length;
+        this.decoded++;
+        view.ip = ip + pos;
+        view.length = len;
+        view.info = codeInfoCache.get(code) ?? codeInfo(ins);
+        pos += len;
+        if (visit(view) === 'stop') return;
       }
     } finally {
       decoder.free();

@@ -1,0 +1,150 @@
+// Full scan (paper Algorithm 1): decode every instruction of every executable mapping of a process and
+// take the union of their features. Complete but imprecise (it counts every multiversioned variant).
+// Per-file results are cached by file identity; anonymous executable memory is decoded live.
+
+import type { Feature } from '../features/vocabulary';
+import { CodeDecoder } from '../decoder/decoder';
+import { NativeError } from '../errors';
+import { SITES_PER_FEATURE } from './summary';
+import type { FeatureEvidence } from './ept';
+import type { AddressSpace, ModuleImage, Region } from './space';
+
+export interface FullScanResult {
+  features: Map<Feature, FeatureEvidence>;
+  instructionsDecoded: number;
+  modulesScanned: number;
+  /** Modules or regions that could not be read, with the reason. */
+  skipped: Array<{ name: string; reason: string }>;
+  cancelled: boolean;
+}
+
+interface FileScan {
+  /** Feature → count and link-time example sites. */
+  features: Map<Feature, { count: number; sites: number[] }>;
+  instructions: number;
+}
+
+const fileScanCache = new Map<string, FileScan>();
+
+export function clearFullScanCache(): void {
+  fileScanCache.clear();
+}
+
+/** Decodes [start, start+bytes.length) linearly, adding features into `acc`. */
+function scanBytes(decoder: CodeDecoder, bytes: Uint8Array, start: number, acc: FileScan): void {
+  const before = decoder.decoded;
+  decoder.decodeLinear(bytes, start, (v) => {
+    const fs = v.info.features;
+    for (let i = 0; i < fs.length; i++) {
+      const f = fs[i];
+      let hits = acc.features.get(f);
+      if (!hits) acc.features.set(f, (hits = { count: 0, sites: [] }));
+      hits.count++;
+      if (hits.sites.length < SITES_PER_FEATURE) hits.sites.push(v.ip);
+    }
+  });
+  acc.instructions += decoder.decoded - before;
+}
+
+function scanModule(decoder: CodeDecoder, m: ModuleImage): FileScan {
+  const cached = fileScanCache.get(m.identity);
+  if (cached) return cached;
+  const acc: FileScan = { features: new Map(), instructions: 0 };
+  for (const sec of m.elf.executableSections()) {
+    // Large sections are read in slices so a 40 MB library never sits in memory whole.
+    const SLICE = 4 * 1024 * 1024;
+    for (let off = 0; off < sec.end - sec.start; off += SLICE) {
+      const start = sec.start + off;
+      // Overlap slices by 16 bytes so an instruction crossing a boundary is decoded whole once.
+      const len = Math.min(SLICE + 16, sec.end - start);
+      const bytes = m.elf.readVirtual(start, len);
+      const end = Math.min(start + SLICE, sec.end);
+      scanBytesUntil(decoder, bytes, start, end, acc);
+    }
+  }
+  fileScanCache.set(m.identity, acc);
+  return acc;
+}
+
+/** Like scanBytes but only counts instructions that start before `end` (for overlapping slices). */
+function scanBytesUntil(decoder: CodeDecoder, bytes: Uint8Array, start: number, end: number, acc: FileScan): void {
+  const before = decoder.decoded;
+  let counted = 0;
+  decoder.decodeLinear(bytes, start, (v) => {
+    if (v.ip >= end) return 'stop';
+    counted++;
+    const fs = v.info.features;
+    for (let i = 0; i < fs.length; i++) {
+      const f = fs[i];
+      let hits = acc.features.get(f);
+      if (!hits) acc.features.set(f, (hits = { count: 0, sites: [] }));
+      hits.count++;
+      if (hits.sites.length < SITES_PER_FEATURE) hits.sites.push(v.ip);
+    }
+    return undefined;
+  });
+  void before;
+  acc.instructions += counted;
+}
+
+/**
+ * Runs a full scan over every executable mapping of `space` (the [vdso] excluded: CRIU gives the restored
+ * process the target kernel's vDSO).
+ */
+export function fullScan(space: AddressSpace, options: { isCancelled?: () => boolean } = {}): FullScanResult {
+  const decoder = new CodeDecoder();
+  const out: FullScanResult = { features: new Map(), instructionsDecoded: 0, modulesScanned: 0, skipped: [], cancelled: false };
+  const add = (scan: FileScan, module: string, bias: number) => {
+    out.instructionsDecoded += scan.instructions;
+    for (const [f, hits] of scan.features) {
+      let ev = out.features.get(f);
+      if (!ev) out.features.set(f, (ev = { count: 0, sites: [] }));
+      ev.count += hits.count;
+      for (const site of hits.sites) if (ev.sites.length < SITES_PER_FEATURE * 2) ev.sites.push({ address: site + bias, module, bias });
+    }
+  };
+  try {
+    const seenModules = new Set<number>();
+    for (const r of space.regions()) {
+      if (options.isCancelled?.()) {
+        out.cancelled = true;
+        break;
+      }
+      if (!r.exec || r.kind === 'vdso' || r.kind === 'vsyscall') continue;
+      if (r.module) {
+        if (seenModules.has(r.module.index)) continue;
+        seenModules.add(r.module.index);
+        try {
+          add(scanModule(decoder, r.module), r.module.path, r.module.bias);
+          out.modulesScanned++;
+        } catch (e) {
+          if (!(e instanceof NativeError)) throw e;
+          out.skipped.push({ name: r.module.path, reason: e.message });
+        }
+        continue;
+      }
+      scanAnonymous(decoder, space, r, out, add);
+    }
+  } finally {
+    decoder.free();
+  }
+  return out;
+}
+
+function scanAnonymous(
+  decoder: CodeDecoder,
+  space: AddressSpace,
+  r: Region,
+  out: FullScanResult,
+  add: (scan: FileScan, module: string, bias: number) => void,
+): void {
+  const bytes = space.readMemory(r.start, r.end - r.start);
+  if (!bytes) {
+    out.skipped.push({ name: `${r.name} 0x${r.start.toString(16)}`, reason: 'memory not readable' });
+    return;
+  }
+  const acc: FileScan = { features: new Map(), instructions: 0 };
+  scanBytes(decoder, bytes, r.start, acc);
+  add(acc, `${r.name || '[anon]'} 0x${r.start.toString(16)}`, 0);
+  out.modulesScanned++;
+}
