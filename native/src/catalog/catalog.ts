@@ -86,6 +86,7 @@ function withXtest(features: Set<Feature>, explicit: boolean | undefined): void 
 class CatalogParser {
   readonly warnings: string[] = [];
   private readonly inferCache = new Map<string, ReturnType<typeof inferFeatures>>();
+  private readonly finalFeatures = new Map<string, Feature[]>();
   constructor(
     private readonly subject: string,
     private readonly table: XedTable,
@@ -173,6 +174,8 @@ class CatalogParser {
     }
     let features: Set<Feature>;
     let undecidable: Feature[] | undefined;
+    let memoKey: string | undefined;
+    const xtest = this.xtestFlag(entry, at);
     if (entry.features !== undefined) features = this.features(entry.features, at);
     else if (entry.featureSet !== undefined) {
       const i = entry.featureSet;
@@ -180,13 +183,21 @@ class CatalogParser {
       if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= featureSets.length) {
         this.fail(at, `"featureSet" must be an index into "featureSets" (0..${featureSets.length - 1}).`);
       }
-      features = new Set(featureSets[i].features);
+      features = featureSets[i].features;
       undecidable = featureSets[i].undecidable;
+      memoKey = `${i}|${xtest}`;
     } else {
       const field = entry.isaSets !== undefined ? 'isaSets' : 'supported';
       ({ features, undecidable } = this.infer(this.stringList(entry[field], at, field), at));
     }
-    withXtest(features, this.xtestFlag(entry, at));
+    // Instances that share a feature set share the work (each still gets its own array).
+    let final = memoKey === undefined ? undefined : this.finalFeatures.get(memoKey);
+    if (!final) {
+      const set = new Set(features);
+      withXtest(set, xtest);
+      final = withBaseline(set);
+      if (memoKey !== undefined) this.finalFeatures.set(memoKey, final);
+    }
     const cpu = this.string(entry.cpu, at, 'cpu');
     let vendor: Vendor = vendorOf(cpu);
     if (entry.vendor !== undefined) {
@@ -201,7 +212,7 @@ class CatalogParser {
       generation: this.string(entry.generation, at, 'generation'),
       vcpu: this.number(entry.vcpu, at, 'vcpu'),
       memoryGiB: this.number(entry.memoryGiB, at, 'memoryGiB'),
-      features: withBaseline(features),
+      features: final.slice(),
     };
     if (undecidable && undecidable.length) inst.undecidable = [...undecidable].sort();
     return inst;
