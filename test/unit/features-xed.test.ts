@@ -178,3 +178,19 @@ test("inference on this machine's real CPUID (evaluated like the collector) is s
   for (const f of r.present) if (!CPUINFO_HIDDEN.has(f)) assert.ok(flags.has(f), `${f} inferred present but not in /proc/cpuinfo`);
   console.log(`# this host: ${supported.length} ISA-SETs supported; ${r.present.length} features present; undecidable: ${r.undecidable.join(' ') || '-'}`);
 });
+
+test('garbage observations (random ISA-SET subsets) never hang and never prove a feature twice', () => {
+  const all = Object.keys(XED_TABLE.isaSets);
+  let x = 7;
+  const rnd = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let i = 0; i < 24; i++) {
+    const p = [0.05, 0.3, 0.5, 0.9][i % 4];
+    const supported = all.filter(() => rnd() < p);
+    const t0 = performance.now();
+    const r = inferFeatures(supported);
+    const ms = performance.now() - t0;
+    assert.ok(ms < 2000, `${ms} ms`);
+    const seen = [...r.present, ...r.absent, ...r.undecidable];
+    assert.equal(new Set(seen).size, seen.length, 'present, absent and undecidable are disjoint');
+  }
+});

@@ -307,24 +307,59 @@ function satisfiable(observations: Observation[], nvars: number): Assignment | n
   );
 }
 
+/** Groups observations that share a variable (directly or through others); each group is independent. */
+function components(observations: Observation[]): Observation[][] {
+  const parent = new Map<number, number>();
+  const find = (v: number): number => {
+    let r = v;
+    while (parent.has(r) && parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(v, r);
+    return r;
+  };
+  const varsOf = (o: Observation) => [...new Set(o.constraints.flat(2).map((lit) => lit >> 1))];
+  for (const o of observations) {
+    const vs = varsOf(o);
+    for (const v of vs) if (!parent.has(v)) parent.set(v, v);
+    for (const v of vs.slice(1)) parent.set(find(v), find(vs[0]));
+  }
+  const groups = new Map<number, Observation[]>();
+  for (const o of observations) {
+    const root = find(varsOf(o)[0]);
+    groups.set(root, [...(groups.get(root) ?? []), o]);
+  }
+  return [...groups.values()];
+}
+
+/** At most this many contradictory groups are set aside; beyond that the observations are not trusted. */
+const MAX_CONTRADICTIONS = 8;
+
 /**
- * Removes contradictions: while the observations are unsatisfiable, finds a minimal unsatisfiable group
- * (deletion: an observation stays in the group only if the rest is satisfiable without it) and drops the
- * whole group. Dropping observations only weakens what can be proven, so the result stays sound.
+ * Removes contradictions: while the observations are unsatisfiable, takes an unsatisfiable group of
+ * connected observations, shrinks it to a minimal unsatisfiable one (deletion: an observation stays only
+ * if the rest is satisfiable without it) and drops that whole group. Dropping observations only weakens
+ * what can be proven, so the result stays sound. After MAX_CONTRADICTIONS groups the input is treated as
+ * garbage: everything is dropped (nothing is proven), which also bounds the work on adversarial input.
  */
 function dropContradictions(observations: Observation[], nvars: number): { kept: Observation[]; ignored: string[] } {
   let kept = observations;
   const ignored: string[] = [];
-  while (!satisfiable(kept, nvars)) {
-    let core = kept;
-    for (const o of kept) {
+  for (let round = 0; ; round++) {
+    const bad = components(kept).find((c) => !satisfiable(c, nvars));
+    if (!bad) break;
+    if (round === MAX_CONTRADICTIONS) {
+      ignored.push(...kept.map((o) => o.isaSet));
+      kept = [];
+      break;
+    }
+    let core = bad;
+    for (const o of bad) {
       const without = core.filter((x) => x !== o);
       if (!satisfiable(without, nvars)) core = without;
     }
     ignored.push(...core.map((o) => o.isaSet));
     kept = kept.filter((o) => !core.includes(o));
   }
-  return { kept, ignored: ignored.sort() };
+  return { kept, ignored: [...new Set(ignored)].sort() };
 }
 
 /** The canonical features of a CPU from the XED ISA-SETs its CPUID reports as supported (see above). */
