@@ -151,9 +151,9 @@ const BITS: Readonly<Record<Feature, BitSpec>> = {
 
 /**
  * Features with a CPUID bit that /proc/cpuinfo does not print, so a host's flags never contain them even
- * when the CPU has them: the kernel marks them "" (cmpccxadd, amx_fp16, avx_ifma, hreset; shstk is shown
- * as `user_shstk` only when the kernel enables user shadow stacks), or has no cpufeatures word for them
- * at all (CPUID(7,1).EDX, known to KVM only), or never defined them (rao_int, uintr, prefetchwt1).
+ * when the CPU has them: the kernel gives them no display name (cmpccxadd, amx_fp16, avx_ifma; shstk is
+ * shown as `user_shstk` only when the kernel enables user shadow stacks), has no cpufeatures word for them
+ * at all (CPUID(7,1).EDX, known to KVM only), or never defined them (hreset, rao_int, uintr, prefetchwt1).
  * The host collector reads these bits with CPUID instead (host/host.ts).
  */
 export const CPUINFO_HIDDEN: ReadonlySet<Feature> = new Set([
