@@ -23,6 +23,8 @@ export interface RequiredFeature {
   sites: FeatureSite[];
   /** Total number of distinct instructions that need it. */
   count: number;
+  /** How many of those instructions each module holds, most first. */
+  modules?: Array<{ module: string; count: number }>;
   /** Why it is counted when that is not plain "an instruction on the path needs it". */
   reason?: string;
 }

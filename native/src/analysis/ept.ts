@@ -4,6 +4,7 @@
 // two-step dispatch tables read from live memory. In the default sound mode, unresolved indirect branches
 // make every address-taken function of the modules entered a root (module-local RTA, see below).
 
+import * as path from 'node:path';
 import type { Feature } from '../features/vocabulary';
 import * as C from '../elf/elfConstants';
 import type { ElfFile, PltStub } from '../elf/elfFile';
@@ -38,6 +39,12 @@ export interface EptOptions {
   onProgress?: (functionsVisited: number) => void;
   /** Keep the list of visited function extents (for cross-checks); off by default. */
   recordVisited?: boolean;
+  /**
+   * The process runs with LD_BIND_NOW=1 (every GOT slot bound at start-up, dlopen too): the dynamic
+   * linker's lazy-binding trampolines (_dl_runtime_resolve_xsave/xsavec), whose address its relocation
+   * code takes, can never run, so they are not counted.
+   */
+  bindNow?: boolean;
 }
 
 export interface Site {
@@ -50,6 +57,8 @@ export interface Site {
 export interface FeatureEvidence {
   count: number;
   sites: Site[];
+  /** Instruction count per module path. */
+  modules: Map<string, number>;
   /** Set when the feature is counted for a reason other than an instruction on a resolved path. */
   reason?: string;
 }
@@ -136,6 +145,7 @@ class Walker {
   private unmappedTargets = 0;
   private vdsoSkipped = 0;
   private unreadable = 0;
+  private trampolinesSkipped = 0;
 
   // Sound mode: address-taken code and the static data graph.
   private unresolvedSeen = false;
@@ -250,6 +260,10 @@ class Walker {
       }
       cache.set(start, summary);
     }
+    if (this.options.bindNow && reason.startsWith('address taken') && isLazyTrampoline(this.space, m, summary)) {
+      this.trampolinesSkipped++;
+      return;
+    }
     this.apply(summary, m, region);
   }
 
@@ -296,8 +310,9 @@ class Walker {
 
     for (const [f, hits] of s.features) {
       let ev = this.features.get(f);
-      if (!ev) this.features.set(f, (ev = { count: 0, sites: [] }));
+      if (!ev) this.features.set(f, (ev = { count: 0, sites: [], modules: new Map() }));
       ev.count += hits.count;
+      ev.modules.set(moduleName, (ev.modules.get(moduleName) ?? 0) + hits.count);
       for (const site of hits.sites) if (ev.sites.length < SITES_PER_FEATURE * 2) ev.sites.push({ address: site + bias, module: moduleName, bias });
     }
 
@@ -602,9 +617,21 @@ class Walker {
         `Plain EPT (the paper's algorithm): ${this.stats.unresolved} indirect call/jump site(s) were not followed, so features behind them may be missing.`,
       );
     }
+    if (this.trampolinesSkipped > 0) {
+      this.notes.push(
+        `The dynamic linker's lazy-binding trampoline${this.trampolinesSkipped > 1 ? 's were' : ' was'} not counted: the process runs with LD_BIND_NOW=1, so ${this.trampolinesSkipped > 1 ? 'they' : 'it'} can never run.`,
+      );
+    }
     if (this.unreadable > 0) this.notes.push(`${this.unreadable} function(s) could not be read from their files and were skipped.`);
     if (this.vdsoSkipped > 0) this.notes.push('Calls into the [vdso] were not counted: CRIU gives the restored process the target kernel\'s vDSO.');
   }
+}
+
+/** True for a function of the dynamic linker that saves the extended state (a lazy-binding trampoline). */
+function isLazyTrampoline(space: AddressSpace, m: ModuleImage, s: FunctionSummary): boolean {
+  const interp = space.mainModule()?.elf.interpreter;
+  const isLinker = interp ? path.basename(interp) === path.basename(m.path) : /^ld-linux/.test(path.basename(m.path));
+  return isLinker && (s.features.has('xsavec') || s.features.has('xsave') || s.features.has('xsaveopt'));
 }
 
 /** Link-time helper for tests: the runtime address of a symbol in a module. */

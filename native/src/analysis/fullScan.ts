@@ -98,8 +98,9 @@ export function fullScan(space: AddressSpace, options: { isCancelled?: () => boo
     out.instructionsDecoded += scan.instructions;
     for (const [f, hits] of scan.features) {
       let ev = out.features.get(f);
-      if (!ev) out.features.set(f, (ev = { count: 0, sites: [] }));
+      if (!ev) out.features.set(f, (ev = { count: 0, sites: [], modules: new Map() }));
       ev.count += hits.count;
+      ev.modules.set(module, (ev.modules.get(module) ?? 0) + hits.count);
       for (const site of hits.sites) if (ev.sites.length < SITES_PER_FEATURE * 2) ev.sites.push({ address: site + bias, module, bias });
     }
   };

@@ -1,0 +1,237 @@
+// The whole analysis of a live process, as the CLI and the language server run it: open the process,
+// collect the source host, track the PVM (entry point, threads, stacks) plus any extra roots with EPT (or
+// run a full scan), compare with the instance catalog, and build the AnalysisReport.
+
+import * as path from 'node:path';
+import { compatibleInstances, criuAdvice, effectiveRequirement, summarizeInstances } from '../catalog/compat';
+import { type Catalog, defaultCatalog } from '../catalog/catalog';
+import { decodeOne } from '../decoder/decoder';
+import { NativeError } from '../errors';
+import { FEATURE_REASONS } from '../features/iced';
+import { type Feature, sortFeatures, x86Level } from '../features/vocabulary';
+import { collectHost, hostFeatures, type HostInfo } from '../host/host';
+import { ProcessView } from '../process/processView';
+import type { AnalysisMode, AnalysisReport, FeatureSite, RequiredFeature, TargetInfo } from '../report';
+import { VERSION } from '../version';
+import { type EptResult, type FeatureEvidence, type Root, executionPathTracking } from './ept';
+import { fullScan } from './fullScan';
+import { ProcessAddressSpace } from './processSpace';
+import { entryRoot, threadRoots } from './pvm';
+import type { AddressSpace } from './space';
+
+export interface AnalyzeOptions {
+  /** 'ept' (default, sound for unresolved calls), 'ept-plain' (the paper's EPT) or 'full' (full scan). */
+  mode?: AnalysisMode;
+  catalog?: Catalog;
+  /** Extra EPT roots, e.g. native functions resolved by bytecode tracking (runtime addresses). */
+  extraRoots?: Root[];
+  /** Also run a full scan for the third verdict (default true; cached per file). */
+  withFullScan?: boolean;
+  /** Use this host description instead of collecting it (tests, or a remote source host). */
+  host?: HostInfo;
+  isCancelled?: () => boolean;
+  /** Progress messages for long work (called at most every 100 ms). */
+  onProgress?: (message: string) => void;
+}
+
+/** The analysis result with the engine's raw pieces kept for callers that need more than the report. */
+export interface ProcessAnalysis {
+  report: AnalysisReport;
+  ept?: EptResult;
+  space: AddressSpace;
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('The analysis was cancelled.');
+    this.name = 'CancelledError';
+  }
+}
+
+const SITES_IN_REPORT = 3;
+
+/** Analyses process `pid`. Throws NativeError for a vanished, unreadable, 32-bit or non-ELF process. */
+export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}): Promise<ProcessAnalysis> {
+  const started = process.hrtime.bigint();
+  const mode = options.mode ?? 'ept';
+  const catalog = options.catalog ?? defaultCatalog();
+  const progress = options.onProgress ?? (() => undefined);
+  const hostPromise = options.host ? Promise.resolve(options.host) : collectHost();
+
+  const view = new ProcessView(pid);
+  try {
+    progress(`Reading the mappings of process ${pid}`);
+    const space = new ProcessAddressSpace(view);
+    const target = describeTarget(view, space);
+    const notes: string[] = [];
+    if (!target.python) notes.push(`Process ${pid} (${path.basename(target.exe ?? '?')}) does not look like a Python interpreter: only its machine code from the entry point and its threads was analysed (no bytecode tracking).`);
+    if (space.memoryError) {
+      notes.push(`${space.memoryError.describe()} Without memory access, GOT slots and dispatch tables were resolved from the files on disk.`);
+    }
+    for (const u of space.unopenedModules) notes.push(`Could not open ${u.path}: ${u.reason}`);
+    if (target.ldBindNow === false && mode !== 'full') {
+      notes.push('The process was not started with LD_BIND_NOW=1, so some GOT slots may still be unbound; start it with LD_BIND_NOW=1 for exact results.');
+    }
+
+    let ept: EptResult | undefined;
+    let features: Map<Feature, FeatureEvidence>;
+    let functionsVisited = 0;
+    let instructionsDecoded = 0;
+    let modulesVisited = 0;
+    let callSites = { direct: 0, plt: 0, memorySlot: 0, dispatchTable: 0, unresolved: 0 };
+
+    if (mode === 'full') {
+      progress('Full scan: decoding every executable mapping');
+      const fs = fullScan(space, { isCancelled: options.isCancelled });
+      if (fs.cancelled) throw new CancelledError();
+      features = fs.features;
+      instructionsDecoded = fs.instructionsDecoded;
+      modulesVisited = fs.modulesScanned;
+      for (const s of fs.skipped) notes.push(`Skipped ${s.name}: ${s.reason}`);
+    } else {
+      const roots: Root[] = [];
+      const entry = entryRoot(space);
+      if (entry) roots.push(entry);
+      if (mode === 'ept' && space.liveMemory) {
+        const tr = threadRoots(view, space);
+        roots.push(...tr.roots);
+        if (tr.runningThreads > 0) {
+          notes.push(`${tr.runningThreads} of ${tr.threads} thread(s) were running, so their pc was unknown: every stack-like region was scanned for return addresses instead (${tr.returnAddresses} found).`);
+        }
+      }
+      roots.push(...(options.extraRoots ?? []));
+      progress(`Execution path tracking from ${roots.length} root(s)`);
+      ept = executionPathTracking(space, roots, {
+        mode,
+        bindNow: target.ldBindNow === true,
+        isCancelled: options.isCancelled,
+        onProgress: (n) => progress(`Execution path tracking: ${n} functions`),
+      });
+      if (ept.cancelled) throw new CancelledError();
+      features = ept.features;
+      functionsVisited = ept.functionsVisited;
+      instructionsDecoded = ept.instructionsDecoded;
+      modulesVisited = ept.modulesVisited.size;
+      callSites = ept.callSites;
+      notes.push(...ept.notes);
+    }
+
+    const host = await hostPromise;
+    const source = hostFeatures(host);
+    if (host.probeError) notes.push(`The xtest probe did not run (${host.probeError}); the host is assumed to execute xtest.`);
+
+    let fullScanRequired: Feature[] | undefined;
+    if (mode !== 'full' && options.withFullScan !== false) {
+      progress('Full scan for comparison');
+      const fs = fullScan(space, { isCancelled: options.isCancelled });
+      if (fs.cancelled) throw new CancelledError();
+      fullScanRequired = effectiveRequirement(fs.features.keys(), source);
+    }
+
+    const required = effectiveRequirement(features.keys(), source);
+    const notOnHost = sortFeatures([...features.keys()].filter((f) => !source.has(f)));
+    const level = x86Level(required);
+    const instances = summarizeInstances({ required, source, catalog, fullScanRequired });
+    const advice = criuAdvice(instances);
+
+    const report: AnalysisReport = {
+      schema: 1,
+      tool: { name: 'pygration', version: VERSION },
+      mode,
+      target,
+      host: { cpu: host.cpu, features: sortFeatures(source) },
+      required,
+      level: level.name,
+      levelExtras: level.extras,
+      features: required.map((f) => provenance(space, f, features.get(f)!)),
+      notOnHost,
+      fullScanRequired,
+      notes,
+      stats: {
+        functionsVisited,
+        instructionsDecoded,
+        modulesVisited,
+        callSites,
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+        peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      },
+      instances,
+    };
+    if (advice) report.criuAdvice = advice;
+    return { report, ept, space };
+  } finally {
+    view.close();
+  }
+}
+
+/** Facts about the target process for the report. */
+function describeTarget(view: ProcessView, space: AddressSpace): TargetInfo {
+  const exe = view.exe().replace(/ \(deleted\)$/, '');
+  let cmdline: string[] | undefined;
+  try {
+    cmdline = view.cmdline();
+  } catch (e) {
+    if (!(e instanceof NativeError) || e.kind === 'gone') throw e;
+  }
+  let ldBindNow: boolean | null = null;
+  try {
+    ldBindNow = view.ldBindNow() ?? null;
+  } catch (e) {
+    if (!(e instanceof NativeError) || e.kind === 'gone') throw e;
+  }
+  const python = pythonVersion(exe, space);
+  return { pid: view.pid, exe, cmdline, python, ldBindNow };
+}
+
+/** The Python version of a process from its executable or libpython name, if it is a Python. */
+export function pythonVersion(exe: string, space: AddressSpace): string | undefined {
+  const names = [path.basename(exe), ...space.modules().map((m) => path.basename(m.path))];
+  for (const n of names) {
+    const m = /^(?:lib)?python(\d+\.\d+)/.exec(n);
+    if (m) return m[1];
+  }
+  // A `python3` executable that links libpython statically (Debian's) may only say python3.
+  if (/^python3?$/.test(path.basename(exe))) {
+    const lib = space.mainModule()?.elf.lookupSymbol('Py_Version');
+    return lib ? '3' : undefined;
+  }
+  return undefined;
+}
+
+/** Turns the walk's evidence for one feature into the report's provenance (symbolized, with text). */
+function provenance(space: AddressSpace, feature: Feature, ev: FeatureEvidence): RequiredFeature {
+  const sites: FeatureSite[] = ev.sites.slice(0, SITES_IN_REPORT).map((s) => describeSite(space, s.address));
+  const modules = [...ev.modules].sort((a, b) => b[1] - a[1]).map(([module, count]) => ({ module, count }));
+  const out: RequiredFeature = { feature, sites, count: ev.count, modules };
+  const reason = ev.reason ?? FEATURE_REASONS[feature];
+  if (reason) out.reason = reason;
+  return out;
+}
+
+export function describeSite(space: AddressSpace, address: number): FeatureSite {
+  const r = space.regionAt(address);
+  const m = r?.module;
+  let fn = `sub_${address.toString(16)}`;
+  let bytes: Uint8Array | undefined;
+  if (m) {
+    const sym = m.elf.symbolize(address - m.bias);
+    if (sym?.inside) fn = sym.offset ? `${sym.name}+0x${sym.offset.toString(16)}` : sym.name;
+    else {
+      const ext = m.elf.functionAt(address - m.bias);
+      if (ext) fn = `sub_${(ext.start + m.bias).toString(16)}`;
+    }
+    bytes = m.elf.tryReadVirtual(address - m.bias, 15) ?? m.elf.tryReadVirtual(address - m.bias, 4);
+  }
+  bytes ??= space.readMemory(address, 15);
+  const site: FeatureSite = { module: m?.path ?? r?.name ?? '?', function: fn, address: `0x${address.toString(16)}` };
+  if (bytes) {
+    const d = decodeOne(bytes, address);
+    if (d) site.instruction = d.text;
+  }
+  return site;
+}
+
+/** Verdicts for an arbitrary requirement (used by the server for per-call-site "how many types lack it"). */
+export function instancesLacking(feature: Feature, catalog: Catalog): number {
+  return compatibleInstances([feature], new Set([feature]), catalog).filter((c) => !c.compatible).length;
+}

@@ -1,0 +1,277 @@
+#!/usr/bin/env node
+// The `pygration` command line: analyse a running process or one it starts, describe this host, list the
+// instance catalog. Built to dist/cli.js. Output on stdout (text or --json); progress and errors on stderr.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeProcess, CancelledError } from '../analysis/analyze';
+import { type Catalog, defaultCatalog, loadCatalog } from '../catalog/catalog';
+import { isNativeError } from '../errors';
+import { featureLabel, sortFeatures, x86Level } from '../features/vocabulary';
+import { collectHost, hostFeatures } from '../host/host';
+import type { AnalysisMode } from '../report';
+import { VERSION } from '../version';
+import { type ParsedArgs, UsageError, intOption, numberOption, parseArgs } from './args';
+import { formatReport } from './format';
+import { Progress } from './progress';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, childFailed: 3, interrupted: 130 } as const;
+
+const HELP = `pygration ${VERSION} — which x86 CPU features a running Python program really needs, and where it
+could be live-migrated (CRIU) without dying of SIGILL.
+
+Usage:
+  pygration analyze --pid N [--mode ept|ept-plain|full] [--json] [--catalog FILE] [--no-full-scan] [--verbose]
+      Analyse a running process. ept (default): execution path tracking from the interpreter's entry point,
+      its threads and stacks, sound for unresolved indirect calls; ept-plain: the paper's plain EPT;
+      full: decode every executable mapping. Also runs a (cached) full scan for comparison unless
+      --no-full-scan.
+  pygration run [--ready-line TEXT | --after SECONDS] [--timeout SECONDS] [analyze options] -- COMMAND [ARGS...]
+      Start COMMAND with LD_BIND_NOW=1 (so GOT slots are final), wait until it prints TEXT (or for SECONDS,
+      default 2), analyse it, print the result and stop it.
+  pygration demo [--json]
+      Run the bundled example workload (a NumPy matrix multiplication under /usr/bin/python3) and analyse it.
+  pygration host [--json]
+      This host's CPU, canonical features, x86-64 level and whether xtest executes.
+  pygration instances [--catalog FILE] [--json]
+      List the instance catalog (the shipped AWS EC2 catalog of 383 x86-64 types, or FILE).
+  pygration --version | --help
+
+Exit codes: 0 success; 1 the analysis failed (the process exited, permission denied, unsupported
+process); 2 usage error; 3 the command started by 'run' exited or timed out before it was ready;
+130 interrupted (Ctrl-C).`;
+
+const ANALYZE_VALUES = ['pid', 'mode', 'catalog'] as const;
+const ANALYZE_FLAGS = ['json', 'no-full-scan', 'verbose', 'quiet'] as const;
+
+let interrupted = false;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${HELP}\n`);
+    return command ? EXIT.ok : EXIT.usage;
+  }
+  if (command === '--version' || command === '-V') {
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  process.once('SIGINT', () => {
+    interrupted = true;
+  });
+  try {
+    switch (command) {
+      case 'analyze':
+        return await cmdAnalyze(parseArgs(rest, { values: ANALYZE_VALUES, flags: ANALYZE_FLAGS }));
+      case 'run':
+        return await cmdRun(parseArgs(rest, { values: [...ANALYZE_VALUES, 'ready-line', 'after', 'timeout'], flags: ANALYZE_FLAGS }));
+      case 'demo':
+        return await cmdDemo(parseArgs(rest, { values: ['mode', 'catalog'], flags: ANALYZE_FLAGS }));
+      case 'host':
+        return await cmdHost(parseArgs(rest, { values: [], flags: ['json'] }));
+      case 'instances':
+        return cmdInstances(parseArgs(rest, { values: ['catalog'], flags: ['json'] }));
+      default:
+        throw new UsageError(`Unknown command '${command}'. Run 'pygration --help'.`);
+    }
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+function reportError(e: unknown): number {
+  if (e instanceof UsageError) {
+    process.stderr.write(`pygration: ${e.message}\n`);
+    return EXIT.usage;
+  }
+  if (e instanceof CancelledError) {
+    process.stderr.write('pygration: interrupted.\n');
+    return EXIT.interrupted;
+  }
+  if (isNativeError(e)) {
+    process.stderr.write(`pygration: ${e.describe()}\n`);
+    return EXIT.failed;
+  }
+  if (e instanceof ChildError) {
+    process.stderr.write(`pygration: ${e.message}\n`);
+    return EXIT.childFailed;
+  }
+  process.stderr.write(`pygration: unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  return EXIT.failed;
+}
+
+function modeOf(args: ParsedArgs): AnalysisMode {
+  const m = args.options.get('mode') ?? 'ept';
+  if (m !== 'ept' && m !== 'ept-plain' && m !== 'full') throw new UsageError(`--mode must be ept, ept-plain or full, not '${m}'.`);
+  return m;
+}
+
+function catalogOf(args: ParsedArgs): Catalog {
+  const file = args.options.get('catalog');
+  return file ? loadCatalog(file) : defaultCatalog();
+}
+
+async function analyzeAndPrint(pid: number, args: ParsedArgs): Promise<number> {
+  const json = args.flags.has('json');
+  const progress = new Progress(!args.flags.has('quiet'));
+  try {
+    const { report } = await analyzeProcess(pid, {
+      mode: modeOf(args),
+      catalog: catalogOf(args),
+      withFullScan: !args.flags.has('no-full-scan'),
+      isCancelled: () => interrupted,
+      onProgress: (m) => progress.update(m),
+    });
+    progress.done();
+    process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report, { verbose: args.flags.has('verbose') })}\n`);
+    return EXIT.ok;
+  } finally {
+    progress.done();
+  }
+}
+
+async function cmdAnalyze(args: ParsedArgs): Promise<number> {
+  const pid = intOption(args, 'pid');
+  if (pid === undefined) throw new UsageError('analyze needs --pid N.');
+  if (args.positional.length) throw new UsageError(`Unexpected argument '${args.positional[0]}'.`);
+  return analyzeAndPrint(pid, args);
+}
+
+class ChildError extends Error {}
+
+/** Starts `command` with LD_BIND_NOW=1 and resolves once it is ready (ready line seen or delay elapsed). */
+function startChild(command: string[], readyLine: string | undefined, afterSeconds: number, timeoutSeconds: number): Promise<ChildProcess> {
+  const child = spawn(command[0], command.slice(1), {
+    env: { ...process.env, LD_BIND_NOW: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let tail = '';
+  const keep = (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-2000);
+  };
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearInterval(poll);
+      if (err) {
+        child.kill('SIGKILL');
+        reject(err);
+      } else resolve(child);
+    };
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      keep(d);
+      // The child's own output goes to our stderr so stdout stays clean for --json.
+      process.stderr.write(d);
+      if (readyLine !== undefined) {
+        out = (out + d.toString()).slice(-readyLine.length - 4096);
+        if (out.includes(readyLine)) settle();
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      keep(d);
+      process.stderr.write(d);
+    });
+    child.once('error', (e) => settle(new ChildError(`could not start ${command[0]}: ${e.message}`)));
+    child.once('exit', (code, signal) =>
+      settle(new ChildError(`${command.join(' ')} exited (${signal ?? `code ${code}`}) before it was ready.${tail ? ` Last output:\n${tail}` : ''}`)),
+    );
+    const timer = setTimeout(
+      () =>
+        readyLine !== undefined
+          ? settle(new ChildError(`${command.join(' ')} did not print '${readyLine}' within ${timeoutSeconds} s.`))
+          : settle(),
+      readyLine !== undefined ? timeoutSeconds * 1000 : afterSeconds * 1000,
+    );
+    const poll = setInterval(() => {
+      if (interrupted) settle(new CancelledError());
+    }, 100);
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function cmdRun(args: ParsedArgs): Promise<number> {
+  if (args.rest.length === 0) throw new UsageError("run needs a command after '--', e.g. pygration run -- python3 app.py");
+  if (args.options.has('pid')) throw new UsageError('run starts its own process: --pid is not allowed.');
+  const readyLine = args.options.get('ready-line');
+  const after = numberOption(args, 'after');
+  if (readyLine !== undefined && after !== undefined) throw new UsageError('Give either --ready-line or --after, not both.');
+  const timeout = numberOption(args, 'timeout') ?? 120;
+  modeOf(args); // validate before starting anything
+  const child = await startChild(args.rest, readyLine, after ?? 2, timeout);
+  try {
+    return await analyzeAndPrint(child.pid!, args);
+  } finally {
+    await stopChild(child);
+  }
+}
+
+async function cmdDemo(args: ParsedArgs): Promise<number> {
+  const script = path.resolve(__dirname, '..', 'examples', 'matmul.py');
+  if (!fs.existsSync(script)) throw new UsageError(`The bundled example ${script} is missing (run from a built checkout).`);
+  const python = '/usr/bin/python3';
+  if (!fs.existsSync(python)) throw new UsageError('The demo needs Debian\'s /usr/bin/python3 with python3-numpy (apt-get install python3-numpy).');
+  process.stderr.write(`Starting the example workload: ${python} ${path.relative(process.cwd(), script)}\n`);
+  const child = await startChild([python, script], 'READY', 0, 120);
+  try {
+    return await analyzeAndPrint(child.pid!, args);
+  } finally {
+    await stopChild(child);
+  }
+}
+
+async function cmdHost(args: ParsedArgs): Promise<number> {
+  const host = await collectHost();
+  const features = sortFeatures(hostFeatures(host));
+  const level = x86Level(features);
+  if (args.flags.has('json')) {
+    process.stdout.write(`${JSON.stringify({ cpu: host.cpu, vendor: host.vendor, features, xtest: host.xtest, level: level.name, levelExtras: level.extras, probeError: host.probeError }, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  process.stdout.write(
+    [
+      `CPU: ${host.cpu} (${host.vendor})`,
+      `x86-64 level: ${level.name}${level.extras.length ? ` + ${level.extras.length} more` : ''}`,
+      `xtest executes: ${host.xtest ? 'yes' : 'no'}${host.probeError ? ` (probe failed: ${host.probeError})` : ''}`,
+      `Features (${features.length}): ${features.map(featureLabel).join(', ')}`,
+    ].join('\n') + '\n',
+  );
+  return EXIT.ok;
+}
+
+function cmdInstances(args: ParsedArgs): number {
+  const catalog = catalogOf(args);
+  if (args.flags.has('json')) {
+    process.stdout.write(`${JSON.stringify(catalog, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const lines = [`${catalog.name}: ${catalog.instances.length} instance types`];
+  for (const i of catalog.instances) {
+    lines.push(`${i.name.padEnd(18)} ${i.vcpu.toString().padStart(4)} vCPU ${`${i.memoryGiB}`.padStart(7)} GiB  ${x86Level(i.features).name}  ${i.cpu} (${i.generation})`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return EXIT.ok;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.exitCode = reportError(e);
+    },
+  );
+}
