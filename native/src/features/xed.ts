@@ -429,15 +429,3 @@ export function xedDecidableFeatures(table: XedTable = XED_TABLE): Set<Feature> 
   for (const alts of Object.values(table.isaSets)) for (const alt of alts) for (const atom of alt) atomLiterals(atom, vars);
   return new Set(vars.names.filter((n) => isKnownFeature(n)));
 }
-
-/** Sanity check used by loaders: every atom of the table is well formed. */
-export function checkXedTable(table: XedTable, subject: string): void {
-  for (const [name, alts] of Object.entries(table.isaSets)) {
-    for (const alt of alts) {
-      for (const atom of alt) {
-        if (isKnownFeature(atom) || /^cpuid:[0-9a-f]+\.[0-9a-f]+\.(eax|ebx|ecx|edx)\.\d+$/.test(atom) || FIELD_ATOM.test(atom)) continue;
-        throw new NativeError('malformed', `${subject}: ISA-SET ${name} has a bad atom "${atom}".`, { subject });
-      }
-    }
-  }
-}
