@@ -534,7 +534,7 @@ class CodeSerializer:
         }
         if self.fmt == 'full':
             entry['varnames'] = co.co_varnames
-            entry['instructions'] = self._full_instructions(co)
+            entry['instructions'] = self._full_instructions(co, consts)
         else:
             raw = co.co_code
             entry['code'] = binascii.b2a_base64(raw, newline=False).decode('ascii')
@@ -583,11 +583,11 @@ class CodeSerializer:
             unit = ops.find(ext_byte, unit + 1)
         return out
 
-    def _full_instructions(self, co):
-        """The reference format: what dis itself says about every instruction."""
+    def _full_instructions(self, co, consts):
+        """The reference format: what dis itself says about every instruction. `consts` are the code's
+        constants as serialised here, so a LOAD_CONST of a code object shows the same {"code": i}."""
         out = []
         line = None
-        codes = self._codes
         for ins in dis.get_instructions(co):
             if V >= (3, 13):
                 line = ins.line_number
@@ -595,10 +595,7 @@ class CodeSerializer:
                 line = ins.starts_line
             pos = getattr(ins, 'positions', None)
             if HAVE_POSITIONS and pos is not None:
-                if pos.lineno is not None:
-                    line_here = pos.lineno
-                else:
-                    line_here = line
+                line_here = pos.lineno
                 cols = [pos.col_offset, pos.end_lineno, pos.end_col_offset]
             else:
                 line_here = line
@@ -608,11 +605,10 @@ class CodeSerializer:
             is_jump = op in self.jump_ops
             effect = _stack_effect(op, arg if _has_arg(op) else None, False)
             jump = _stack_effect(op, arg if _has_arg(op) else None, True) if is_jump else None
-            argval = ins.argval
-            if type(argval) is CODE_TYPE:
-                argval = {'code': next(i for i, c in enumerate(co.co_consts) if c is argval)}
+            if op in dis.hasconst:
+                argval = consts[arg]
             else:
-                argval = const_json(argval, codes, lambda c: -1)
+                argval = const_json(ins.argval, None, lambda c: None)
             out.append([ins.offset, ins.opname, arg, argval, line_here] + cols + [effect, jump])
         return out
 
@@ -698,10 +694,10 @@ class Dumper:
                     self.emit(record)
                     return
                 record['size'] = st.st_size
-                record['mtimeNs'] = st.st_mtime_ns
+                record['mtimeNs'] = str(st.st_mtime_ns)  # beyond 2**53: a string keeps it exact in JSON
                 record['ino'] = st.st_ino
                 previous = known.get(path)
-                if previous is not None and previous[0] == st.st_size and previous[1] == st.st_mtime_ns:
+                if previous is not None and previous[0] == st.st_size and str(previous[1]) == record['mtimeNs']:
                     record['unchanged'] = True
                 elif info['kind'] == 'python' and want_code:
                     t0 = time.time()

@@ -1,0 +1,307 @@
+// Decodes the helper's compact code objects into flat instruction arrays (opcode, arg, offset, stack effects,
+// jump targets, positions, exception handlers), driven only by the decode model the interpreter sent.
+
+import { NativeError } from '../../../native/src/errors';
+import type { CompactCode, DecodeModel, PyConst } from './protocol';
+
+/** Marks "no value" in the Int16/Int32 arrays below. */
+export const NONE = -0x8000;
+
+export interface ExceptionEntry {
+  /** First protected instruction index. */
+  start: number;
+  /** One past the last protected instruction index. */
+  end: number;
+  /** Handler instruction index. */
+  target: number;
+  depth: number;
+  lasti: boolean;
+}
+
+export interface DecodedCode {
+  index: number;
+  raw: CompactCode;
+  /** Instruction count (EXTENDED_ARG prefixes and inline caches are folded away). */
+  n: number;
+  op: Uint8Array;
+  arg: Int32Array;
+  offset: Int32Array;
+  /** dis.stack_effect(jump=False); NONE when the interpreter gave none. */
+  effect: Int16Array;
+  /** dis.stack_effect(jump=True) for jump instructions, else NONE. */
+  jumpEffect: Int16Array;
+  /** Jump target as an instruction index, -1 when not a jump. */
+  target: Int32Array;
+  /** Source positions (1-based lines, 0-based columns as CPython reports them); -1 when unknown. */
+  line: Int32Array;
+  col: Int32Array;
+  endLine: Int32Array;
+  endCol: Int32Array;
+  exceptions: ExceptionEntry[];
+  /** Names LOAD_FAST/STORE_FAST index (3.11+: localsplus). */
+  localNames: string[];
+  /** Names LOAD_DEREF indexes (3.11+: localsplus; before: cellvars + freevars). */
+  freeNames: string[];
+  /** Number of plain local variables (co_varnames). */
+  nvarnames: number;
+}
+
+/** Per-model tables precomputed once per interpreter. */
+export class Decoder {
+  readonly opIndex: Map<string, number>;
+  private readonly jumpKinds: Uint8Array; // 0 none, 1 jabs, 2 jrel, 3 jback
+
+  constructor(readonly model: DecodeModel) {
+    this.opIndex = new Map();
+    model.opnames.forEach((n, i) => {
+      if (n) this.opIndex.set(n, i);
+    });
+    this.jumpKinds = new Uint8Array(256);
+    model.argKinds.forEach((k, i) => {
+      this.jumpKinds[i] = k === 'jabs' ? 1 : k === 'jrel' ? 2 : k === 'jback' ? 3 : 0;
+    });
+  }
+
+  /** The stack effect of (op, arg) from the model's tables; null when unknown. */
+  effectOf(op: number, arg: number, jump: boolean): number | null {
+    const e = jump ? this.model.jumpEffects[op] : this.model.effects[op];
+    if (e === null || e === undefined) return null;
+    if (typeof e === 'number') return e;
+    return arg >= 0 && arg < e.length ? (e[arg] ?? null) : null;
+  }
+
+  isJump(op: number): boolean {
+    return this.jumpKinds[op] !== 0;
+  }
+
+  decode(raw: CompactCode, index: number): DecodedCode {
+    const m = this.model;
+    const bytes = Buffer.from(raw.code, 'base64');
+    if (bytes.length % 2 !== 0) throw new NativeError('malformed', `Code object ${raw.qualname ?? raw.name} has an odd co_code length.`);
+    const units = bytes.length >> 1;
+    const op = new Uint8Array(units);
+    const arg = new Int32Array(units);
+    const offset = new Int32Array(units);
+    const unitToInstr = new Int32Array(units + 1);
+    const ext = m.extendedArg;
+    let n = 0;
+    let extended = 0;
+    let caches = 0;
+    for (let u = 0; u < units; u++) {
+      unitToInstr[u] = n;
+      if (caches) {
+        caches--;
+        continue;
+      }
+      const o = bytes[2 * u];
+      caches = m.caches[o] ?? 0;
+      if (m.hasArg[o]) {
+        const a = bytes[2 * u + 1] | extended;
+        if (o === ext) {
+          extended = a << 8;
+          continue; // the prefix belongs to the next instruction (targets may point at it)
+        }
+        extended = 0;
+        op[n] = o;
+        arg[n] = a;
+      } else {
+        extended = 0;
+        op[n] = o;
+        arg[n] = -1;
+      }
+      offset[n] = 2 * u;
+      n++;
+    }
+    unitToInstr[units] = n;
+    // Stack effects: the model's tables for arg < 256, the per-code list for larger arguments.
+    const effect = new Int16Array(n);
+    const jumpEffect = new Int16Array(n);
+    const target = new Int32Array(n).fill(-1);
+    const extEffects = new Map<number, [number | null, number | null]>();
+    const extList = raw.ext ?? [];
+    for (let i = 0; i + 2 < extList.length; i += 3) extEffects.set(extList[i] as number, [extList[i + 1], extList[i + 2]]);
+    const jumpUnit = m.jumpUnit;
+    for (let i = 0; i < n; i++) {
+      const o = op[i];
+      const a = arg[i];
+      const big = a >= 256 ? extEffects.get(offset[i]) : undefined;
+      const e = big ? big[0] : this.effectOf(o, a < 0 ? 0 : a, false);
+      effect[i] = e === null ? NONE : e;
+      const jk = this.jumpKinds[o];
+      if (jk) {
+        const je = big ? big[1] : this.effectOf(o, a < 0 ? 0 : a, true);
+        jumpEffect[i] = je === null ? NONE : je;
+        let t: number;
+        if (jk === 1) t = a * jumpUnit;
+        else {
+          t = offset[i] + 2 + (jk === 3 ? -a : a) * jumpUnit;
+          if (m.jumpAddsCaches) t += 2 * (m.caches[o] ?? 0);
+        }
+        if (t < 0 || t >= bytes.length || t % 2 !== 0) throw new NativeError('malformed', `Jump at offset ${offset[i]} of ${raw.qualname ?? raw.name} leaves the code (${t}).`);
+        target[i] = unitToInstr[t >> 1];
+      } else {
+        jumpEffect[i] = NONE;
+      }
+    }
+    const line = new Int32Array(n).fill(-1);
+    const col = new Int32Array(n).fill(-1);
+    const endLine = new Int32Array(n).fill(-1);
+    const endCol = new Int32Array(n).fill(-1);
+    if (raw.linetable !== undefined) decodeLocationTable(Buffer.from(raw.linetable, 'base64'), raw.firstlineno, units, offset, n, unitToInstr, line, col, endLine, endCol);
+    else if (raw.lines) {
+      for (const [start, end, ln] of raw.lines) {
+        if (ln === null) continue;
+        for (let i = unitToInstr[Math.min(start >> 1, units)]; i < n && offset[i] < end; i++) line[i] = ln;
+      }
+    } else if (raw.lineStarts) {
+      const starts = raw.lineStarts;
+      for (let s = 0; s < starts.length; s++) {
+        const from = starts[s][0];
+        const to = s + 1 < starts.length ? starts[s + 1][0] : bytes.length;
+        for (let i = unitToInstr[Math.min(from >> 1, units)]; i < n && offset[i] < to; i++) line[i] = starts[s][1];
+      }
+    }
+    const exceptions: ExceptionEntry[] = [];
+    const table = raw.exceptions ?? [];
+    for (let i = 0; i + 4 < table.length; i += 5) {
+      const [start, end, tgt, depth, lasti] = [table[i], table[i + 1], table[i + 2], table[i + 3], table[i + 4]];
+      if (start < 0 || end > bytes.length || tgt < 0 || tgt >= bytes.length) throw new NativeError('malformed', `Exception table entry outside the code of ${raw.qualname ?? raw.name}.`);
+      exceptions.push({ start: unitToInstr[start >> 1], end: unitToInstr[end >> 1], target: unitToInstr[tgt >> 1], depth, lasti: lasti !== 0 });
+    }
+    const localNames = raw.localNames ?? raw.varnames ?? [];
+    return {
+      index,
+      raw,
+      n,
+      op: op.subarray(0, n),
+      arg: arg.subarray(0, n),
+      offset: offset.subarray(0, n),
+      effect,
+      jumpEffect,
+      target,
+      line,
+      col,
+      endLine,
+      endCol,
+      exceptions,
+      localNames,
+      freeNames: m.localsPlus ? localNames : (raw.cellNames ?? []),
+      nvarnames: raw.nvarnames ?? raw.varnames?.length ?? 0,
+    };
+  }
+
+  /** The argval dis would show for instruction i (used by the tests and for names/constants). */
+  argval(code: DecodedCode, i: number): PyConst | PyConst[] | undefined {
+    const m = this.model;
+    const o = code.op[i];
+    const a = code.arg[i];
+    if (a < 0) return null;
+    const raw = code.raw;
+    switch (m.argKinds[o]) {
+      case 'const':
+        return raw.consts[a];
+      case 'name':
+        return raw.names[a];
+      case 'name1':
+        return raw.names[a >> 1];
+      case 'name2':
+        return raw.names[a >> 2];
+      case 'jabs':
+      case 'jrel':
+      case 'jback':
+        return code.target[i] >= 0 ? code.offset[code.target[i]] : null;
+      case 'local':
+        return code.localNames[a];
+      case 'local2':
+        return [code.localNames[a >> 4], code.localNames[a & 15]];
+      case 'free':
+        return code.freeNames[a];
+      case 'compare':
+        return m.cmpOps[a >> m.cmpShift];
+      default:
+        return a;
+    }
+  }
+}
+
+/** Decodes the 3.11+ location table (Objects/locations.md): one entry per run of code units. */
+function decodeLocationTable(
+  table: Buffer,
+  firstLine: number,
+  units: number,
+  offset: Int32Array,
+  n: number,
+  unitToInstr: Int32Array,
+  line: Int32Array,
+  col: Int32Array,
+  endLine: Int32Array,
+  endCol: Int32Array,
+): void {
+  let p = 0;
+  let ln = firstLine;
+  let unit = 0;
+  const len = table.length;
+  const varint = (): number => {
+    let b = table[p++];
+    let val = b & 63;
+    let shift = 0;
+    while (b & 64) {
+      if (p >= len) throw new NativeError('truncated', 'Location table ends inside a varint.');
+      b = table[p++];
+      shift += 6;
+      val |= (b & 63) << shift;
+    }
+    return val;
+  };
+  const svarint = (): number => {
+    const u = varint();
+    return u & 1 ? -(u >>> 1) : u >>> 1;
+  };
+  while (p < len && unit < units) {
+    const first = table[p++];
+    if (!(first & 0x80)) throw new NativeError('malformed', 'Location table entry without its start bit.');
+    const code = (first >> 3) & 15;
+    const length = (first & 7) + 1;
+    let l = -1;
+    let el = -1;
+    let c = -1;
+    let ec = -1;
+    if (code === 15) {
+      // No location.
+    } else if (code === 14) {
+      ln += svarint();
+      l = ln;
+      el = ln + varint();
+      const cc = varint();
+      c = cc === 0 ? -1 : cc - 1;
+      const ecc = varint();
+      ec = ecc === 0 ? -1 : ecc - 1;
+    } else if (code === 13) {
+      ln += svarint();
+      l = ln;
+      el = ln;
+    } else if (code >= 10) {
+      ln += code - 10;
+      l = ln;
+      el = ln;
+      c = table[p++];
+      ec = table[p++];
+    } else {
+      const second = table[p++];
+      l = ln;
+      el = ln;
+      c = (code << 3) | (second >> 4);
+      ec = c + (second & 15);
+    }
+    for (let k = 0; k < length && unit < units; k++, unit++) {
+      const i = unitToInstr[unit];
+      // Only the instruction's own unit carries its position (not its EXTENDED_ARG prefix or caches).
+      if (i < n && offset[i] === 2 * unit) {
+        line[i] = l;
+        col[i] = c;
+        endLine[i] = el;
+        endCol[i] = ec;
+      }
+    }
+  }
+}

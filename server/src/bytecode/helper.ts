@@ -1,0 +1,287 @@
+// Runs the Python dump helper under a given interpreter in serve mode and talks to it in JSON lines:
+// requests go to stdin, `module` records stream back per request, `done` ends each request.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { NativeError } from '../../../native/src/errors';
+import type { DecodeModel, DoneRecord, HelloRecord, HelperRecord, InterpreterInfo, ModuleRecord } from './protocol';
+
+export const HELPER_FILE = 'pygration_dump.py';
+
+/** Where the helper script lives: next to the sources (repo), under dist/python (bundle), or given. */
+export function defaultHelperPath(): string {
+  const candidates = [
+    path.resolve(__dirname, '..', '..', '..', '..', 'server', 'python', HELPER_FILE), // out/server/src/bytecode
+    path.resolve(__dirname, '..', '..', 'python', HELPER_FILE), // server/src/bytecode (ts-node style)
+    path.resolve(__dirname, 'python', HELPER_FILE), // dist/ bundle with the script copied next to it
+    path.resolve(__dirname, '..', 'server', 'python', HELPER_FILE), // dist/ inside the repository
+  ];
+  for (const c of candidates) if (fs.existsSync(c)) return c;
+  throw new NativeError('io', `The bytecode helper ${HELPER_FILE} was not found.`, {
+    subject: candidates[0],
+    hint: 'Pass helperPath, or ship server/python/pygration_dump.py next to the bundle (dist/python/).',
+  });
+}
+
+export interface HelperOptions {
+  /** The interpreter: a path (/usr/bin/python3, a pyenv python, /proc/PID/exe of a live process). */
+  python: string;
+  helperPath?: string;
+  /** Replace the interpreter's sys.path (default: its own, site-packages included). */
+  sysPath?: string[];
+  /** Directories put in front of sys.path (the script's directory, the workspace root). */
+  prependPath?: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Time allowed for the interpreter to start and print its hello record. */
+  startTimeoutMs?: number;
+}
+
+export interface DumpRequest {
+  modules?: string[];
+  files?: string[];
+  /** Files whose identity the caller has cached: path → [size, mtimeNs]; those come back `unchanged`. */
+  known?: Record<string, [number, string]>;
+  format?: 'compact' | 'full';
+  /** Locate only (no code). */
+  code?: boolean;
+  /** Drop the finder's caches first (files were added or removed). */
+  invalidate?: boolean;
+}
+
+interface Pending {
+  onModule: (m: ModuleRecord) => void;
+  resolve: (d: DoneRecord) => void;
+  reject: (e: Error) => void;
+  errors: string[];
+}
+
+/** A running helper process. Requests are answered in order; several may be in flight. */
+export class PythonHelper {
+  readonly info: InterpreterInfo;
+  readonly model: DecodeModel;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private closed = false;
+  private exitError: Error | null = null;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    hello: HelloRecord,
+    private readonly stderr: () => string,
+  ) {
+    this.info = hello.python;
+    this.model = hello.model;
+  }
+
+  /** Starts the interpreter with the helper and waits for its hello record. */
+  static start(options: HelperOptions): Promise<PythonHelper> {
+    const script = options.helperPath ?? defaultHelperPath();
+    const args = [script, '--serve'];
+    if (options.sysPath) args.push('--sys-path-json', JSON.stringify(options.sysPath));
+    for (const p of options.prependPath ?? []) args.push('--prepend-path', p);
+    const env = { ...(options.env ?? process.env) };
+    // The helper must see the same sys.path as the program; only make its output deterministic.
+    env.PYTHONIOENCODING = 'utf-8';
+    delete env.PYTHONSTARTUP;
+    return new Promise<PythonHelper>((resolve, reject) => {
+      let child: ChildProcess;
+      try {
+        child = spawn(options.python, ['-u', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env, cwd: options.cwd });
+      } catch (e) {
+        reject(helperStartError(options.python, e));
+        return;
+      }
+      let err = '';
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (d: string) => {
+        if (err.length < 65536) err += d;
+      });
+      let helper: PythonHelper | null = null;
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new NativeError('io', `${options.python} did not start the bytecode helper in time.`, { subject: options.python, hint: err.trim() || undefined }));
+      }, options.startTimeoutMs ?? 30_000);
+      const lines = new LineSplitter((line) => {
+        let rec: HelperRecord;
+        try {
+          rec = JSON.parse(line) as HelperRecord;
+        } catch (e) {
+          const error = new NativeError('malformed', `The bytecode helper printed a line that is not JSON: ${line.slice(0, 120)}`, { subject: options.python, cause: e });
+          if (helper) helper.fail(error);
+          else {
+            clearTimeout(timer);
+            reject(error);
+          }
+          return;
+        }
+        if (!helper) {
+          if (rec.type !== 'hello') {
+            clearTimeout(timer);
+            reject(new NativeError('malformed', `The bytecode helper did not start with a hello record.`, { subject: options.python }));
+            child.kill('SIGKILL');
+            return;
+          }
+          const hello = rec;
+          const [major, minor] = hello.python.version;
+          if (hello.python.implementation !== 'cpython' || major !== 3 || minor < 8) {
+            clearTimeout(timer);
+            child.kill('SIGKILL');
+            reject(new NativeError('unsupported', `Bytecode tracking needs CPython 3.8 or newer; ${options.python} is ${hello.python.implementation} ${hello.python.versionString}.`, { subject: options.python }));
+            return;
+          }
+          clearTimeout(timer);
+          helper = new PythonHelper(child, hello, () => err);
+          resolve(helper);
+          return;
+        }
+        helper.dispatch(rec);
+      });
+      child.stdout!.on('data', (chunk: Buffer) => lines.push(chunk));
+      child.once('error', (e) => {
+        clearTimeout(timer);
+        const error = helperStartError(options.python, e);
+        if (helper) helper.fail(error);
+        else reject(error);
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        const error = new NativeError('io', `The bytecode helper (${options.python}) exited (${code ?? signal}).`, {
+          subject: options.python,
+          hint: err.trim().split('\n').slice(-3).join(' ') || undefined,
+        });
+        if (helper) helper.fail(error);
+        else reject(error);
+      });
+    });
+  }
+
+  /** Sends one dump request; `onModule` sees each module record as it arrives. */
+  dump(request: DumpRequest, onModule: (m: ModuleRecord) => void, signal?: AbortSignal): Promise<DoneRecord> {
+    return this.request({ op: 'dump', ...request }, onModule, signal);
+  }
+
+  /** Puts directories in front of the helper's sys.path (a script's directory, the workspace root). */
+  prependPath(paths: string[]): Promise<DoneRecord> {
+    return this.request({ op: 'prependPath', paths }, () => undefined);
+  }
+
+  /** Forgets the finder's caches (call after files were added or removed). */
+  invalidate(): Promise<DoneRecord> {
+    return this.request({ op: 'invalidate' }, () => undefined);
+  }
+
+  get running(): boolean {
+    return !this.closed && this.exitError === null;
+  }
+
+  /** Ends the helper (closes its stdin; kills it if it does not exit promptly). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.child.stdin!.end(JSON.stringify({ op: 'exit' }) + '\n');
+    } catch {
+      // The process is already gone.
+    }
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 2000);
+    timer.unref();
+    this.child.once('exit', () => clearTimeout(timer));
+  }
+
+  private request(body: Record<string, unknown>, onModule: (m: ModuleRecord) => void, signal?: AbortSignal): Promise<DoneRecord> {
+    if (this.exitError) return Promise.reject(this.exitError);
+    if (this.closed) return Promise.reject(new NativeError('gone', 'The bytecode helper was closed.'));
+    if (signal?.aborted) return Promise.reject(abortError());
+    const id = this.nextId++;
+    return new Promise<DoneRecord>((resolve, reject) => {
+      const entry: Pending = { onModule, resolve, reject, errors: [] };
+      this.pending.set(id, entry);
+      if (signal) {
+        const onAbort = () => {
+          // The helper finishes the request; its records are dropped. Abort is the caller's to see now.
+          entry.onModule = () => undefined;
+          entry.resolve = () => undefined;
+          entry.reject = () => undefined;
+          reject(abortError());
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      this.child.stdin!.write(JSON.stringify({ id, ...body }) + '\n');
+    });
+  }
+
+  private dispatch(rec: HelperRecord): void {
+    const id = (rec as { id?: number | null }).id ?? null;
+    const entry = id === null ? undefined : this.pending.get(id);
+    switch (rec.type) {
+      case 'module':
+        entry?.onModule(rec);
+        return;
+      case 'done':
+        if (entry) {
+          this.pending.delete(id!);
+          entry.resolve(rec);
+        }
+        return;
+      case 'error':
+        if (entry) entry.errors.push(rec.message);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.exitError) return;
+    this.exitError = error;
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+
+  /** What the interpreter printed on stderr (diagnostics). */
+  stderrText(): string {
+    return this.stderr();
+  }
+}
+
+function helperStartError(python: string, e: unknown): NativeError {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return new NativeError('io', `The Python interpreter ${python} does not exist.`, { subject: python, cause: e, hint: 'Check the interpreter path (pygration uses the interpreter your program runs on).' });
+  if (code === 'EACCES') return new NativeError('permission', `The Python interpreter ${python} cannot be executed.`, { subject: python, cause: e });
+  return new NativeError('io', `Could not start ${python}: ${e instanceof Error ? e.message : String(e)}`, { subject: python, cause: e });
+}
+
+export function abortError(): Error {
+  const e = new Error('The operation was aborted.');
+  e.name = 'AbortError';
+  return e;
+}
+
+/** Splits a byte stream into lines without re-scanning earlier chunks (module records can be megabytes). */
+export class LineSplitter {
+  private parts: Buffer[] = [];
+
+  constructor(private readonly onLine: (line: string) => void) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl < 0) break;
+      const piece = chunk.subarray(start, nl);
+      let line: string;
+      if (this.parts.length) {
+        this.parts.push(piece);
+        line = Buffer.concat(this.parts).toString('utf8');
+        this.parts = [];
+      } else {
+        line = piece.toString('utf8');
+      }
+      if (line.length) this.onLine(line);
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.parts.push(chunk.subarray(start));
+  }
+}

@@ -1,0 +1,190 @@
+// The JSON records the Python helper (server/python/pygration_dump.py) prints, one per line: `hello` (the
+// interpreter and its decode model), `module` (one module, with its code objects), `done`, `error`, `info`.
+
+/** A constant as the helper encodes it: JSON scalars as is, everything else as a tagged object. */
+export type PyConst =
+  | null
+  | boolean
+  | number
+  | string
+  | { tuple: PyConst[] }
+  | { frozenset: PyConst[] }
+  | { list: PyConst[] } // produced by our constant folding (BUILD_LIST of constants), never by the helper
+  | { str: string; len: number } // a long string, summarised
+  | { bytes: string; len?: number } // latin-1 text of the bytes (first 64 when len is set)
+  | { int: string } // an integer beyond 2^53
+  | { float: string } // inf, -inf, nan
+  | { complex: [PyConst, PyConst] }
+  | { ellipsis: true }
+  | { code: number } // index of a code object in the module's `codes`
+  | { repr: string }; // another type (name only)
+
+/** Everything version-specific the decoder needs, read by the helper from the running interpreter. */
+export interface DecodeModel {
+  /** opname per opcode 0..255 (null where unused). */
+  opnames: (string | null)[];
+  /** Whether the opcode takes an argument (the dis rule of this version). */
+  hasArg: boolean[];
+  /** How dis turns the argument into argval. */
+  argKinds: (ArgKind | null)[];
+  /** Inline CACHE code units following the opcode (3.11+). */
+  caches: number[];
+  /** dis.stack_effect(op, arg, jump=False): a number when independent of arg, else a row for arg 0..255. */
+  effects: (number | (number | null)[] | null)[];
+  /** dis.stack_effect(op, arg, jump=True) for jump opcodes (null for the others). */
+  jumpEffects: (number | (number | null)[] | null)[];
+  extendedArg: number;
+  /** Jump arguments count bytes (1, 3.8-3.9) or code units (2, 3.10+). */
+  jumpUnit: 1 | 2;
+  /** Relative jumps are measured from after the inline caches (3.12+). */
+  jumpAddsCaches: boolean;
+  cmpOps: string[];
+  cmpShift: number;
+  /** BINARY_OP argument → operator symbol ('+', '@', '+=', ...) (3.11+). */
+  nbOps: string[] | null;
+  intrinsic1: string[] | null;
+  intrinsic2: string[] | null;
+  /** LOAD_FAST/LOAD_DEREF index one "localsplus" table (3.11+). */
+  localsPlus: boolean;
+  /** co_linetable is the 3.11+ location table (columns available). */
+  positions: boolean;
+  exceptionTable: boolean;
+}
+
+export type ArgKind = 'const' | 'name' | 'name1' | 'name2' | 'jabs' | 'jrel' | 'jback' | 'local' | 'local2' | 'free' | 'compare' | 'int';
+
+export interface InterpreterInfo {
+  version: [number, number, number];
+  versionString: string;
+  implementation: string;
+  cacheTag: string | null;
+  /** importlib.util.MAGIC_NUMBER in hex: identifies the bytecode format. */
+  magic: string;
+  executable: string;
+  prefix: string;
+  basePrefix: string;
+  platform: string;
+  byteorder: string;
+  sysPath: string[];
+  builtinModules: string[];
+  /** dir(builtins). */
+  builtins: string[];
+  /** The names in builtins that are classes (int, list, ValueError, ...). */
+  builtinTypes: string[];
+  extensionSuffixes: string[];
+  stdlib: string | null;
+  maxsize: number;
+  pid: number;
+}
+
+export interface HelloRecord {
+  type: 'hello';
+  protocol: number;
+  python: InterpreterInfo;
+  model: DecodeModel;
+}
+
+/** One code object in the compact format. */
+export interface CompactCode {
+  name: string;
+  qualname: string | null;
+  firstlineno: number;
+  flags: number;
+  argcount: number;
+  posonlyargcount: number;
+  kwonlyargcount: number;
+  cellvars: string[];
+  freevars: string[];
+  names: string[];
+  consts: PyConst[];
+  /** co_code, base64. */
+  code: string;
+  /** 3.11+: co_varnames + cell variables that are not arguments + co_freevars (the localsplus order). */
+  localNames?: string[];
+  nvarnames?: number;
+  /** 3.11+: co_linetable, base64 (the location table). */
+  linetable?: string;
+  /** 3.11+: [start, end, target, depth, lasti, ...] in byte offsets. */
+  exceptions?: number[];
+  /** 3.8-3.10: co_varnames. */
+  varnames?: string[];
+  /** 3.8-3.10: co_cellvars + co_freevars (what LOAD_DEREF indexes). */
+  cellNames?: string[];
+  /** 3.10: co_lines() as [start, end, line|null]. */
+  lines?: [number, number, number | null][];
+  /** 3.8-3.9: dis.findlinestarts() as [offset, line]. */
+  lineStarts?: [number, number][];
+  /** Stack effects of instructions with an argument >= 256: [offset, effect, jumpEffect, ...]. */
+  ext?: (number | null)[];
+  /** Reference format only: per instruction [offset, opname, arg, argval, line, col, endLine, endCol, effect, jumpEffect]. */
+  instructions?: FullInstruction[];
+}
+
+export type FullInstruction = [
+  number,
+  string,
+  number | null,
+  PyConst | PyConst[],
+  number | null,
+  number | null,
+  number | null,
+  number | null,
+  number | null,
+  number | null,
+];
+
+export type ModuleKind = 'python' | 'native' | 'builtin' | 'frozen' | 'namespace' | 'alias' | 'missing' | 'error';
+
+export interface SyntaxErrorInfo {
+  file: string;
+  line: number | null;
+  column: number | null;
+  endLine?: number | null;
+  endColumn?: number | null;
+  message: string;
+  type?: string;
+}
+
+export interface ModuleRecord {
+  type: 'module';
+  id: number | null;
+  name: string;
+  kind: ModuleKind;
+  file?: string;
+  isPackage?: boolean;
+  searchLocations?: string[];
+  /** For files given by path: the directory their top-level package lives in. */
+  root?: string;
+  /** For files given by path: the path as requested. */
+  requested?: string;
+  /** kind 'alias': the module sys.modules maps the name to (os.path → posixpath). */
+  target?: string;
+  reason?: string;
+  size?: number;
+  /** st_mtime_ns as a decimal string (exact beyond 2^53). */
+  mtimeNs?: string;
+  ino?: number;
+  /** The file has the identity the request said it knew (no code sent). */
+  unchanged?: boolean;
+  load?: 'pyc' | 'compile' | 'loader' | 'source';
+  syntaxError?: SyntaxErrorInfo;
+  codes?: CompactCode[];
+  format?: 'compact' | 'full';
+  seconds?: number;
+  sourceless?: boolean;
+}
+
+export interface DoneRecord {
+  type: 'done';
+  id: number | null;
+  seconds: number;
+  maxRssKB: number | null;
+}
+
+export interface ErrorRecord {
+  type: 'error';
+  id: number | null;
+  message: string;
+}
+
+export type HelperRecord = HelloRecord | ModuleRecord | DoneRecord | ErrorRecord | { type: 'info'; id: number | null; python: InterpreterInfo };

@@ -1,0 +1,1470 @@
+// Paper Algorithm 3, done better: abstract interpretation of the CPython value stack over each code object
+// of one module, on its control-flow graph (joins at merges, exception edges, infeasible TYPE_CHECKING and
+// version/platform branches pruned), producing the module summary: bindings, imports, defs, call sites.
+
+import type { DecodedCode, Decoder } from './decode';
+import { NONE } from './decode';
+import { isClassified, legacyOperators, POPS, PUSHES, TERMINAL } from './opsemantics';
+import type { InterpreterInfo, PyConst } from './protocol';
+import {
+  alternatives,
+  BUILD_CLASS,
+  constStrings,
+  constTruth,
+  join,
+  moduleExpr,
+  NULL,
+  unknown,
+  type ClassDef,
+  type Expr,
+  type FunctionDef,
+} from './values';
+
+export interface ImportRecord {
+  /** Absolute name of the imported module (`a.b.c` for `import a.b.c`, `pkg.sub` for `from . import x` in pkg.sub). */
+  module: string;
+  /** The names of `from module import a, b` (null for `import module`); ['*'] for a star import. */
+  fromlist: string[] | null;
+  level: number;
+  /** Where the import statement runs: at import time (module, class) or when a function is called. */
+  scope: 'module' | 'class' | 'function';
+  via: 'import' | 'importlib';
+  line: number;
+  code: number;
+  /** Set when a relative import climbs above the top-level package. */
+  error?: string;
+}
+
+export type SiteKind = 'call' | 'operator' | 'decorator';
+
+/** A call site as the simulation saw it; callees are still symbolic (resolve.ts names them). */
+export interface SiteRecord {
+  kind: SiteKind;
+  /** Code object (function, class body or module) containing the site. */
+  code: number;
+  line: number;
+  col: number;
+  endLine: number;
+  endCol: number;
+  /** The called value (calls, decorators). */
+  callee: Expr;
+  /** The call's result expression (carries the arguments), for calls. */
+  call?: Expr;
+  /** Operator sites: the symbol ('@', '+', '+=', ...) and both operands. */
+  op?: string;
+  left?: Expr;
+  right?: Expr;
+}
+
+export interface StarImport {
+  module: string;
+  /** Sequence number: bindings made before it carry a smaller starSeq. */
+  seq: number;
+}
+
+export interface SimulationStats {
+  codes: number;
+  unreachableCodes: number;
+  instructions: number;
+  /** Pops from an empty simulated stack or mismatched depths at joins: 0 when the model is exact. */
+  desync: number;
+  /** Where the first desyncs happened (`qualname@offset opname`), for diagnosis. */
+  desyncAt: string[];
+  /**
+   * Merges of paths arriving with different stack depths. CPython 3.8 enters `finally` bodies with
+   * different depths by design (CALL_FINALLY pushes 1 value, BEGIN_FINALLY and exceptions 6; its compiler
+   * takes the maximum, and so do we); in 3.9+ this stays 0.
+   */
+  depthMismatches: number;
+  /**
+   * Instructions after which the simulated depth differs from the interpreter's dis.stack_effect (checked
+   * per instruction; 3.11's PRECALL/CALL split and generator starts are accounted for). 0 when exact.
+   */
+  effectMismatches: number;
+  effectMismatchAt: string[];
+  /** Blocks whose loop did not converge within the visit limit (their values were widened). */
+  widened: number;
+  /** Opcodes handled by the default rule although not classified (future interpreter versions). */
+  unclassified: Record<string, number>;
+}
+
+export interface ModuleSummary {
+  name: string;
+  file: string;
+  isPackage: boolean;
+  /** Final module namespace (a union where several bindings reach the end). */
+  namespace: Map<string, Expr>;
+  /** For each binding, how many star imports had run when it was last bound. */
+  bindingStarSeq: Map<string, number>;
+  stars: StarImport[];
+  /** A literal __all__ (list/tuple of strings), null when absent, 'dynamic' when computed or mutated. */
+  all: string[] | null | 'dynamic';
+  /** Values functions store into module globals (`global x; x = ...`). */
+  globalStores: Map<string, Expr>;
+  imports: ImportRecord[];
+  /** One entry per reached code object, indexed by code index (module code is 0). */
+  defs: (FunctionDef | undefined)[];
+  classes: ClassDef[];
+  sites: SiteRecord[];
+  stats: SimulationStats;
+}
+
+export interface SimulationInput {
+  module: string;
+  file: string;
+  isPackage: boolean;
+  codes: DecodedCode[];
+  decoder: Decoder;
+  python: InterpreterInfo;
+}
+
+const VISIT_LIMIT = 24;
+
+// Handler ids (a numeric switch is much faster than a string one in the hot loop).
+const enum H {
+  Default, Pushes, Pops, LoadConst, ReturnConst, LoadName, LoadGlobal, LoadFast, LoadFastAndClear, LoadFastLoadFast,
+  LoadDeref, LoadClassDeref, LoadClosure, LoadFromDictOrDeref, LoadFromDictOrGlobals, LoadLocals, LoadAttr, LoadMethod,
+  LoadSuperAttr, LoadBuildClass, LoadAssertionError, ImportName, ImportFrom, ImportStar, StoreName, StoreGlobal,
+  StoreFast, StoreFastStoreFast, StoreFastLoadFast, StoreDeref, StoreAttr, DeleteName, DeleteFast, DeleteDeref,
+  DeleteGlobal, PopTop, RotTwo, RotThree, RotFour, RotN, DupTop, DupTopTwo, Copy, Swap, PushNull, KwNames, Precall,
+  CallFunction, CallFunctionKw, CallFunctionEx, CallMethod, Call, CallKw, MakeFunction, SetFunctionAttribute,
+  BinaryOp, LegacyBinary, BinarySubscr, CompareOp, UnaryNot, ToBool, BuildSeq, ListExtend, ListToTuple,
+  CallIntrinsic1, ReturnValue, Setup, PopBlock, PopExcept, ReturnGenerator, GenStart,
+}
+
+const HANDLERS: Record<string, H> = {
+  LOAD_CONST: H.LoadConst, RETURN_CONST: H.ReturnConst, LOAD_NAME: H.LoadName, LOAD_GLOBAL: H.LoadGlobal,
+  LOAD_FAST: H.LoadFast, LOAD_FAST_CHECK: H.LoadFast, LOAD_FAST_AND_CLEAR: H.LoadFastAndClear,
+  LOAD_FAST_LOAD_FAST: H.LoadFastLoadFast, LOAD_DEREF: H.LoadDeref, LOAD_CLASSDEREF: H.LoadClassDeref,
+  LOAD_CLOSURE: H.LoadClosure, LOAD_FROM_DICT_OR_DEREF: H.LoadFromDictOrDeref,
+  LOAD_FROM_DICT_OR_GLOBALS: H.LoadFromDictOrGlobals, LOAD_LOCALS: H.LoadLocals, LOAD_ATTR: H.LoadAttr,
+  LOAD_METHOD: H.LoadMethod, LOAD_SUPER_ATTR: H.LoadSuperAttr, LOAD_BUILD_CLASS: H.LoadBuildClass,
+  LOAD_ASSERTION_ERROR: H.LoadAssertionError, IMPORT_NAME: H.ImportName, IMPORT_FROM: H.ImportFrom,
+  IMPORT_STAR: H.ImportStar, STORE_NAME: H.StoreName, STORE_GLOBAL: H.StoreGlobal, STORE_FAST: H.StoreFast,
+  STORE_FAST_MAYBE_NULL: H.StoreFast, STORE_FAST_STORE_FAST: H.StoreFastStoreFast,
+  STORE_FAST_LOAD_FAST: H.StoreFastLoadFast, STORE_DEREF: H.StoreDeref, STORE_ATTR: H.StoreAttr,
+  DELETE_NAME: H.DeleteName, DELETE_FAST: H.DeleteFast, DELETE_DEREF: H.DeleteDeref, DELETE_GLOBAL: H.DeleteGlobal,
+  POP_TOP: H.PopTop, ROT_TWO: H.RotTwo, ROT_THREE: H.RotThree, ROT_FOUR: H.RotFour, ROT_N: H.RotN,
+  DUP_TOP: H.DupTop, DUP_TOP_TWO: H.DupTopTwo, COPY: H.Copy, SWAP: H.Swap, PUSH_NULL: H.PushNull,
+  KW_NAMES: H.KwNames, PRECALL: H.Precall, CALL_FUNCTION: H.CallFunction, CALL_FUNCTION_KW: H.CallFunctionKw,
+  CALL_FUNCTION_EX: H.CallFunctionEx, CALL_METHOD: H.CallMethod, CALL: H.Call, CALL_KW: H.CallKw,
+  MAKE_FUNCTION: H.MakeFunction, SET_FUNCTION_ATTRIBUTE: H.SetFunctionAttribute, BINARY_OP: H.BinaryOp,
+  BINARY_SUBSCR: H.BinarySubscr, COMPARE_OP: H.CompareOp, UNARY_NOT: H.UnaryNot, TO_BOOL: H.ToBool,
+  BUILD_TUPLE: H.BuildSeq, BUILD_LIST: H.BuildSeq, LIST_EXTEND: H.ListExtend, LIST_TO_TUPLE: H.ListToTuple,
+  CALL_INTRINSIC_1: H.CallIntrinsic1, RETURN_VALUE: H.ReturnValue, SETUP_FINALLY: H.Setup, SETUP_WITH: H.Setup,
+  SETUP_ASYNC_WITH: H.Setup, POP_BLOCK: H.PopBlock, POP_EXCEPT: H.PopExcept, RETURN_GENERATOR: H.ReturnGenerator,
+  GEN_START: H.GenStart,
+};
+
+/** Per-interpreter opcode tables for the simulation (cached on the decoder). */
+interface OpTables {
+  handler: Uint8Array;
+  fixed: Int16Array; // PUSHES count or POPS count
+  operator: (string | null)[];
+  terminal: Uint8Array;
+  isJump: Uint8Array;
+  names: (string | null)[];
+  classified: Uint8Array;
+}
+
+const tablesCache = new WeakMap<Decoder, OpTables>();
+
+function opTables(decoder: Decoder): OpTables {
+  let t = tablesCache.get(decoder);
+  if (t) return t;
+  const names = decoder.model.opnames;
+  const legacy = legacyOperators();
+  t = {
+    handler: new Uint8Array(256),
+    fixed: new Int16Array(256),
+    operator: new Array<string | null>(256).fill(null),
+    terminal: new Uint8Array(256),
+    isJump: new Uint8Array(256),
+    names,
+    classified: new Uint8Array(256),
+  };
+  for (let op = 0; op < 256; op++) {
+    const name = names[op];
+    if (!name) continue;
+    if (name in HANDLERS) t.handler[op] = HANDLERS[name];
+    else if (name in legacy) {
+      t.handler[op] = H.LegacyBinary;
+      t.operator[op] = legacy[name];
+    } else if (name in PUSHES) {
+      t.handler[op] = H.Pushes;
+      t.fixed[op] = PUSHES[name];
+    } else if (name in POPS) {
+      t.handler[op] = H.Pops;
+      t.fixed[op] = POPS[name];
+    }
+    t.terminal[op] = TERMINAL.has(name) ? 1 : 0;
+    t.isJump[op] = decoder.isJump(op) ? 1 : 0;
+    t.classified[op] = isClassified(name) ? 1 : 0;
+  }
+  tablesCache.set(decoder, t);
+  return t;
+}
+
+type Block = { setup: true; target: number; stack: Expr[] } | { setup: false };
+
+interface State {
+  stack: Expr[];
+  locals: (Expr | undefined)[];
+  /** Module/class namespace by co_names index (null in functions). */
+  names: (Expr | undefined)[] | null;
+  starSeq: number[] | null;
+  stars: number;
+  /** 3.8-3.10 block stack (SETUP_* handlers), null on 3.11+. */
+  blocks: Block[] | null;
+  /** KW_NAMES (3.11/3.12) waiting for the next CALL. */
+  kwnames: string[] | null;
+}
+
+function cloneState(s: State): State {
+  return {
+    stack: s.stack.slice(),
+    locals: s.locals.slice(),
+    names: s.names ? s.names.slice() : null,
+    starSeq: s.starSeq ? s.starSeq.slice() : null,
+    stars: s.stars,
+    blocks: s.blocks ? s.blocks.slice() : null,
+    kwnames: s.kwnames,
+  };
+}
+
+/** Simulates every reachable code object of one module and returns its summary. */
+export function simulateModule(input: SimulationInput): ModuleSummary {
+  return new ModuleSimulation(input).run();
+}
+
+interface CodeRole {
+  def: FunctionDef;
+  role: 'module' | 'class' | 'function';
+  cls: ClassDef | null;
+}
+
+class ModuleSimulation {
+  private readonly codes: DecodedCode[];
+  private readonly decoder: Decoder;
+  private readonly t: OpTables;
+  private readonly version: number; // minor version: 8..13
+  private readonly summary: ModuleSummary;
+  private readonly parentOf: Int32Array;
+  private readonly roles: (CodeRole | undefined)[];
+  private readonly classOfBody = new Map<number, ClassDef>();
+  private readonly cellSummaries = new Map<number, Map<string, Expr>>();
+  private readonly instances = new Map<ClassDef, Expr>();
+  private readonly funcExprs = new Map<FunctionDef, Expr>();
+  private readonly classExprs = new Map<ClassDef, Expr>();
+  private readonly freshFunc = new Map<FunctionDef, Expr>();
+  private readonly freshClass = new Map<ClassDef, Expr>();
+  private readonly packageName: string;
+  private readonly builtins: Set<string>;
+  private current = '';
+
+  constructor(private readonly input: SimulationInput) {
+    this.codes = input.codes;
+    this.decoder = input.decoder;
+    this.t = opTables(input.decoder);
+    this.version = input.python.version[1];
+    this.builtins = new Set(input.python.builtins);
+    this.packageName = input.isPackage ? input.module : input.module.includes('.') ? input.module.slice(0, input.module.lastIndexOf('.')) : '';
+    this.summary = {
+      name: input.module,
+      file: input.file,
+      isPackage: input.isPackage,
+      namespace: new Map(),
+      bindingStarSeq: new Map(),
+      stars: [],
+      all: null,
+      globalStores: new Map(),
+      imports: [],
+      defs: new Array(input.codes.length),
+      classes: [],
+      sites: [],
+      stats: { codes: 0, unreachableCodes: 0, instructions: 0, desync: 0, desyncAt: [], depthMismatches: 0, effectMismatches: 0, effectMismatchAt: [], widened: 0, unclassified: {} },
+    };
+    this.parentOf = new Int32Array(input.codes.length).fill(-1);
+    input.codes.forEach((c, i) => {
+      for (const k of c.raw.consts) if (k !== null && typeof k === 'object' && 'code' in k && k.code >= 0 && k.code < input.codes.length) this.parentOf[k.code] = i;
+    });
+    this.roles = new Array(input.codes.length);
+  }
+
+  run(): ModuleSummary {
+    if (this.codes.length === 0) return this.summary;
+    const moduleDef: FunctionDef = { qualname: '<module>', code: 0, line: 1, kind: 'module', cls: null, decorators: [], returns: undefined, parent: -1 };
+    this.roles[0] = { def: moduleDef, role: 'module', cls: null };
+    this.summary.defs[0] = moduleDef;
+    // Parents before children: a child's role (method, class body, decorators) is known once its parent ran.
+    const queue = [0];
+    const done = new Uint8Array(this.codes.length);
+    while (queue.length) {
+      const idx = queue.shift()!;
+      if (done[idx]) continue;
+      done[idx] = 1;
+      this.simulateCode(idx);
+      for (let j = 0; j < this.codes.length; j++) if (this.parentOf[j] === idx && this.roles[j] && !done[j]) queue.push(j);
+    }
+    for (let j = 0; j < this.codes.length; j++) if (!done[j]) this.summary.stats.unreachableCodes++;
+    return this.summary;
+  }
+
+  // ----------------------------------------------------------------------------------------------------
+  // One code object.
+
+  private simulateCode(idx: number): void {
+    const code = this.codes[idx];
+    const role = this.roles[idx]!;
+    const t = this.t;
+    const stats = this.summary.stats;
+    this.current = code.raw.qualname ?? code.raw.name;
+    stats.codes++;
+    const n = code.n;
+    if (n === 0) return;
+    // Basic blocks: leaders at 0, jump targets, after jumps/terminals, exception handlers.
+    const leader = new Uint8Array(n + 1);
+    leader[0] = 1;
+    for (let i = 0; i < n; i++) {
+      const op = code.op[i];
+      if (t.isJump[op] && code.target[i] >= 0) {
+        leader[code.target[i]] = 1;
+        leader[i + 1] = 1;
+      } else if (t.terminal[op]) leader[i + 1] = 1;
+    }
+    for (const e of code.exceptions) leader[e.target] = 1;
+    const blockOf = new Int32Array(n);
+    const starts: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (leader[i]) starts.push(i);
+      blockOf[i] = starts.length - 1;
+    }
+    const nb = starts.length;
+    const entry: (State | undefined)[] = new Array(nb);
+    const visits = new Uint16Array(nb);
+    const excAt = new Int32Array(n).fill(-1);
+    code.exceptions.forEach((e, k) => {
+      for (let i = e.start; i < e.end && i < n; i++) excAt[i] = k;
+    });
+
+    // Per-instruction memo of created values (second half: a second value of the same instruction), so a
+    // revisited loop body recreates identical objects and the fixpoint is reached by identity.
+    const memo: (unknown[] | undefined)[] = new Array(2 * n);
+    const locals = this.initialLocals(idx, code, role);
+    const isNamespace = role.role !== 'function';
+    entry[0] = {
+      stack: [],
+      locals,
+      names: isNamespace ? new Array(code.raw.names.length) : null,
+      starSeq: isNamespace ? new Array(code.raw.names.length).fill(0) : null,
+      stars: 0,
+      blocks: this.version <= 10 ? [] : null,
+      kwnames: null,
+    };
+    let finalNames: (Expr | undefined)[] | null = null;
+    let finalStarSeq: number[] | null = null;
+    const cells = new Map<string, Expr>();
+    // Cell variables of this code start with their parameter value (or the enclosing value for free vars).
+    for (let s = 0; s < locals.length; s++) {
+      const v = locals[s];
+      if (v !== undefined) {
+        const name = this.slotName(code, s);
+        if (name !== undefined && (code.raw.cellvars.includes(name) || code.raw.freevars.includes(name))) cells.set(name, join(cells.get(name), v)!);
+      }
+    }
+    this.cellSummaries.set(idx, cells);
+
+    const worklist: number[] = [0];
+    const queued = new Uint8Array(nb);
+    queued[0] = 1;
+    const sim = this;
+
+    const merge = (b: number, s: State): void => {
+      const old = entry[b];
+      if (!old) {
+        entry[b] = s;
+      } else {
+        const changed = sim.joinInto(old, s);
+        if (!changed) return;
+      }
+      if (visits[b] >= VISIT_LIMIT) {
+        if (visits[b] === VISIT_LIMIT) {
+          stats.widened++;
+          visits[b]++;
+        }
+        return;
+      }
+      if (!queued[b]) {
+        queued[b] = 1;
+        worklist.push(b);
+      }
+    };
+
+    const propagateException = (st: State, i: number): void => {
+      if (code.exceptions.length) {
+        const k = excAt[i];
+        if (k < 0) return;
+        const e = code.exceptions[k];
+        const stack = st.stack.slice(0, e.depth);
+        while (stack.length < e.depth) {
+          stack.unshift(unknown('stack below a handler'));
+          this.noteDesync(code, i);
+        }
+        if (e.lasti) stack.push(unknown('lasti'));
+        stack.push(unknown('exception'));
+        merge(blockOf[e.target], { stack, locals: st.locals.slice(), names: st.names ? st.names.slice() : null, starSeq: st.starSeq ? st.starSeq.slice() : null, stars: st.stars, blocks: null, kwnames: null });
+      } else if (st.blocks && st.blocks.length) {
+        for (let b = st.blocks.length - 1; b >= 0; b--) {
+          const blk = st.blocks[b];
+          if (!blk.setup) continue;
+          const blocks = st.blocks.slice(0, b);
+          blocks.push({ setup: false });
+          merge(blockOf[blk.target], { stack: blk.stack.slice(), locals: st.locals.slice(), names: st.names ? st.names.slice() : null, starSeq: st.starSeq ? st.starSeq.slice() : null, stars: st.stars, blocks, kwnames: null });
+          return;
+        }
+      }
+    };
+
+    while (worklist.length) {
+      // Lowest block first: forward code converges in one pass.
+      let pick = 0;
+      for (let w = 1; w < worklist.length; w++) if (worklist[w] < worklist[pick]) pick = w;
+      const b = worklist[pick];
+      worklist[pick] = worklist[worklist.length - 1];
+      worklist.pop();
+      queued[b] = 0;
+      visits[b]++;
+      const st = cloneState(entry[b]!);
+      const end = b + 1 < nb ? starts[b + 1] : n;
+      let dirty = true;
+      let fallthrough = true;
+      let lastHandler = -2;
+      let pendingEffect = 0;
+      for (let i = starts[b]; i < end; i++) {
+        stats.instructions++;
+        const op = code.op[i];
+        const handlerKey = code.exceptions.length ? excAt[i] : st.blocks && st.blocks.length ? st.blocks.length : -1;
+        if (dirty || handlerKey !== lastHandler) {
+          propagateException(st, i);
+          dirty = false;
+          lastHandler = handlerKey;
+        }
+        const isJump = t.isJump[op] && code.target[i] >= 0;
+        const pre = isJump ? st.stack.slice() : null;
+        const effect = code.effect[i];
+        const before = st.stack.length;
+        const desyncBefore = stats.desync;
+        const r = this.step(idx, code, role, st, i, op, effect === NONE ? 0 : effect, memo, cells);
+        // Our pops/pushes must agree with the interpreter's stack effect (PRECALL's share is paid by CALL in
+        // 3.11; generator starts push the sent value the compiler does not count).
+        if (effect !== NONE) {
+          const h = t.handler[op] as H;
+          if (h === H.Precall) pendingEffect += effect;
+          else if (h !== H.ReturnGenerator && h !== H.GenStart && stats.desync === desyncBefore) {
+            const expected = before + effect + (h === H.Call ? pendingEffect : 0);
+            if (h === H.Call) pendingEffect = 0;
+            if (st.stack.length !== expected && Math.max(0, expected) !== st.stack.length) {
+              stats.effectMismatches++;
+              if (stats.effectMismatchAt.length < 10) stats.effectMismatchAt.push(`${code.raw.qualname ?? code.raw.name}@${code.offset[i]} ${t.names[op]} ${st.stack.length - before} vs ${effect}`);
+            }
+          }
+        }
+        if (r & STEP_DIRTY) dirty = true;
+        if (r & STEP_RETURN) {
+          if (isNamespace && st.names) {
+            if (!finalNames) {
+              finalNames = st.names.slice();
+              finalStarSeq = st.starSeq!.slice();
+            } else {
+              for (let k = 0; k < finalNames.length; k++) {
+                finalNames[k] = join(finalNames[k], st.names[k]);
+                if (st.starSeq![k] > finalStarSeq![k]) finalStarSeq![k] = st.starSeq![k];
+              }
+            }
+          }
+        }
+        if (isJump) {
+          const name = t.names[op]!;
+          if (name === 'SETUP_FINALLY' || name === 'SETUP_WITH' || name === 'SETUP_ASYNC_WITH') {
+            // The target is an exception handler: entered with the setup-time stack plus the handler's values.
+            const je = code.jumpEffect[i];
+            const hs = adjust(pre!, je === NONE ? 0 : je, 'exception');
+            if (st.blocks) st.blocks.push({ setup: true, target: code.target[i], stack: hs });
+            dirty = true;
+            continue;
+          }
+          const feasible = this.branchFeasibility(name, pre!);
+          const je = code.jumpEffect[i];
+          if (feasible !== 'fall') {
+            const js: State = { stack: adjust(pre!, je === NONE ? 0 : je, 'value'), locals: st.locals.slice(), names: st.names ? st.names.slice() : null, starSeq: st.starSeq ? st.starSeq.slice() : null, stars: st.stars, blocks: st.blocks ? st.blocks.slice() : null, kwnames: null };
+            merge(blockOf[code.target[i]], js);
+          }
+          if (feasible === 'jump' || t.terminal[op]) fallthrough = false;
+        } else if (t.terminal[op]) fallthrough = false;
+      }
+      if (fallthrough && end < n) merge(b + 1, st);
+    }
+    // Results: namespaces of module and class bodies.
+    if (isNamespace) {
+      const names = code.raw.names;
+      const fin = finalNames ?? entry[nb - 1]?.names ?? [];
+      const seq = finalStarSeq ?? entry[nb - 1]?.starSeq ?? [];
+      const target = role.role === 'module' ? this.summary.namespace : role.cls!.members;
+      for (let k = 0; k < names.length; k++) {
+        const v = fin[k];
+        if (v === undefined) continue;
+        target.set(names[k], join(target.get(names[k]), v)!);
+        if (role.role === 'module') this.summary.bindingStarSeq.set(names[k], seq[k] ?? 0);
+      }
+      if (role.role === 'module') {
+        const all = this.summary.namespace.get('__all__');
+        if (all !== undefined && this.summary.all !== 'dynamic') {
+          const lists = alternatives(all).map((a) => (a.k === 'const' ? constStrings(a.value) : undefined));
+          if (lists.length === 1 && lists[0]) this.summary.all = lists[0];
+          else this.summary.all = 'dynamic';
+        }
+      }
+    }
+  }
+
+  /** Initial local slots: parameters (self/cls of methods known), closure cells from the enclosing code. */
+  private initialLocals(idx: number, code: DecodedCode, role: CodeRole): (Expr | undefined)[] {
+    const raw = code.raw;
+    const size = this.decoder.model.localsPlus ? code.localNames.length : code.nvarnames + code.freeNames.length;
+    const locals: (Expr | undefined)[] = new Array(size);
+    if (role.role !== 'function') return locals;
+    const VARARGS = 0x04;
+    const VARKEYWORDS = 0x08;
+    const nparams = raw.argcount + raw.kwonlyargcount + (raw.flags & VARARGS ? 1 : 0) + (raw.flags & VARKEYWORDS ? 1 : 0);
+    for (let p = 0; p < nparams && p < code.nvarnames; p++) locals[p] = unknown('parameter');
+    const def = role.def;
+    if (raw.argcount > 0 && def.cls && (def.kind === 'method' || def.kind === 'classmethod')) {
+      locals[0] = def.kind === 'method' ? this.instanceOf(def.cls) : this.classExpr(def.cls);
+    }
+    // Closure variables: the enclosing code's cell values; cells that are parameters start as the parameter.
+    const parent = this.parentOf[idx];
+    const parentCells = parent >= 0 ? this.cellSummaries.get(parent) : undefined;
+    for (let s = 0; s < size; s++) {
+      const name = this.slotName(code, s);
+      if (name === undefined) continue;
+      if (raw.freevars.includes(name) && s >= code.nvarnames) {
+        const v = parentCells?.get(name);
+        locals[s] = v ?? unknown('closure variable');
+      } else if (!this.decoder.model.localsPlus && s >= code.nvarnames) {
+        const p = raw.varnames ? raw.varnames.indexOf(name) : -1;
+        if (p >= 0 && p < nparams) locals[s] = locals[p];
+      }
+    }
+    return locals;
+  }
+
+  private slotName(code: DecodedCode, slot: number): string | undefined {
+    if (this.decoder.model.localsPlus) return code.localNames[slot];
+    if (slot < code.nvarnames) return code.localNames[slot];
+    return code.freeNames[slot - code.nvarnames];
+  }
+
+  private derefSlot(code: DecodedCode, arg: number): number {
+    return this.decoder.model.localsPlus ? arg : code.nvarnames + arg;
+  }
+
+  private adjustStack(stack: Expr[], effect: number, code: DecodedCode, i: number): void {
+    if (effect < 0) {
+      if (stack.length + effect < 0) this.noteDesync(code, i);
+      stack.length = Math.max(0, stack.length + effect);
+    }
+    for (let k = 0; k < effect; k++) stack.push(unknown('value'));
+  }
+
+  private noteDesync(code: DecodedCode | null, i: number): void {
+    const stats = this.summary.stats;
+    stats.desync++;
+    if (stats.desyncAt.length < 10) {
+      const where = code ? `${code.raw.qualname ?? code.raw.name}@${code.offset[i]} ${this.t.names[code.op[i]]}` : `${this.current}: join`;
+      stats.desyncAt.push(where);
+    }
+  }
+
+  /** Joins `s` into `into`; returns whether anything changed. */
+  private joinInto(into: State, s: State): boolean {
+    let changed = false;
+    if (into.stack.length !== s.stack.length) {
+      this.summary.stats.depthMismatches++;
+      // Align at the bottom (what a handler or loop keeps) and keep the longer depth.
+      while (into.stack.length < s.stack.length) into.stack.push(unknown('mismatched stack depth'));
+    }
+    for (let k = 0; k < into.stack.length; k++) {
+      const v = k < s.stack.length ? join(into.stack[k], s.stack[k])! : into.stack[k];
+      if (v !== into.stack[k]) {
+        into.stack[k] = v;
+        changed = true;
+      }
+    }
+    for (let k = 0; k < into.locals.length; k++) {
+      const v = join(into.locals[k], s.locals[k]);
+      if (v !== into.locals[k]) {
+        into.locals[k] = v;
+        changed = true;
+      }
+    }
+    if (into.names && s.names) {
+      for (let k = 0; k < into.names.length; k++) {
+        const v = join(into.names[k], s.names[k]);
+        if (v !== into.names[k]) {
+          into.names[k] = v;
+          changed = true;
+        }
+        if (s.starSeq![k] > into.starSeq![k]) {
+          into.starSeq![k] = s.starSeq![k];
+          changed = true;
+        }
+      }
+    }
+    if (s.stars > into.stars) {
+      into.stars = s.stars;
+      changed = true;
+    }
+    return changed;
+  }
+
+  /** Which successors of a conditional jump can run: 'both', 'jump' only, or 'fall' only. */
+  private branchFeasibility(name: string, pre: Expr[]): 'both' | 'jump' | 'fall' {
+    const top = pre[pre.length - 1];
+    if (top === undefined) return 'both';
+    let jumpWhen: boolean | 'none' | 'notnone';
+    if (name.includes('IF_FALSE')) jumpWhen = false;
+    else if (name.includes('IF_TRUE')) jumpWhen = true;
+    else if (name.includes('IF_NOT_NONE')) jumpWhen = 'notnone';
+    else if (name.includes('IF_NONE')) jumpWhen = 'none';
+    else return 'both';
+    if (jumpWhen === 'none' || jumpWhen === 'notnone') {
+      if (top.k !== 'const') return 'both';
+      const isNone = top.value === null;
+      return isNone === (jumpWhen === 'none') ? 'jump' : 'fall';
+    }
+    const truth = this.truth(top);
+    if (truth === undefined) return 'both';
+    return truth === jumpWhen ? 'jump' : 'fall';
+  }
+
+  /** Truthiness known statically: constants, typing.TYPE_CHECKING (False at run time), folded comparisons. */
+  private truth(e: Expr): boolean | undefined {
+    if (e.k === 'const') return constTruth(e.value);
+    if ((e.k === 'attr' || e.k === 'global') && e.name === 'TYPE_CHECKING') return false;
+    if (e.k === 'union') {
+      const ts = e.items.map((i) => this.truth(i));
+      return ts.every((x) => x === ts[0]) ? ts[0] : undefined;
+    }
+    return undefined;
+  }
+
+  // ----------------------------------------------------------------------------------------------------
+  // Values.
+
+  private instanceOf(cls: ClassDef): Expr {
+    let e = this.instances.get(cls);
+    if (!e) {
+      e = { k: 'instance', cls: this.classExpr(cls) };
+      this.instances.set(cls, e);
+    }
+    return e;
+  }
+
+  private classExpr(cls: ClassDef): Expr {
+    let e = this.classExprs.get(cls);
+    if (!e) {
+      e = { k: 'class', def: cls, fresh: false };
+      this.classExprs.set(cls, e);
+    }
+    return e;
+  }
+
+  private funcExpr(def: FunctionDef): Expr {
+    let e = this.funcExprs.get(def);
+    if (!e) {
+      e = { k: 'func', def, fresh: false };
+      this.funcExprs.set(def, e);
+    }
+    return e;
+  }
+
+  /** A value as stored: fresh function/class markers become plain references. */
+  private settle(v: Expr): Expr {
+    if (v.k === 'func' && v.fresh) return this.funcExpr(v.def);
+    if (v.k === 'class' && v.fresh) return this.classExpr(v.def);
+    return v;
+  }
+
+  /** Looks a function-level global up in this module's final namespace (already known: module code ran first). */
+  private quick(e: Expr): Expr {
+    if (e.k === 'global' && e.module === this.input.module) {
+      const v = this.summary.namespace.get(e.name);
+      if (v !== undefined && v.k !== 'union') return v;
+      if (v === undefined && this.builtins.has(e.name) && !this.summary.globalStores.has(e.name) && this.summary.stars.length === 0) return { k: 'builtin', name: e.name };
+    }
+    return e;
+  }
+
+  private isModuleAttr(e: Expr, module: string, name: string): boolean {
+    const q = this.quick(e);
+    if (q.k !== 'attr' || q.name !== name) return false;
+    const base = this.quick(q.base);
+    return base.k === 'module' && base.name === module;
+  }
+
+  private isBuiltinNamed(e: Expr, name: string): boolean {
+    const q = this.quick(e);
+    return (q.k === 'builtin' && q.name === name) || (q.k === 'global' && q.name === name && !this.summary.namespace.has(name));
+  }
+
+  private absoluteImport(name: string, level: number): { module: string; error?: string } {
+    if (level <= 0) return { module: name };
+    const parts = this.packageName ? this.packageName.split('.') : [];
+    if (level - 1 > parts.length || (parts.length === 0 && level > 0)) {
+      return { module: name, error: `relative import beyond the top-level package (level ${level} in ${this.input.module})` };
+    }
+    const base = parts.slice(0, parts.length - (level - 1)).join('.');
+    return { module: name ? (base ? `${base}.${name}` : name) : base };
+  }
+
+  private memoized(memo: (unknown[] | undefined)[], i: number, inputs: unknown[], make: () => Expr): Expr {
+    const m = memo[i];
+    if (m && m.length === inputs.length + 1) {
+      let same = true;
+      for (let k = 0; k < inputs.length; k++) {
+        if (m[k] !== inputs[k]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return m[inputs.length] as Expr;
+    }
+    const out = make();
+    memo[i] = [...inputs, out];
+    return out;
+  }
+
+  private site(idx: number, code: DecodedCode, i: number, rec: Omit<SiteRecord, 'code' | 'line' | 'col' | 'endLine' | 'endCol'>, siteMap: Map<number, SiteRecord>): void {
+    const existing = siteMap.get(i);
+    if (existing) {
+      // A loop revisited this instruction: keep the joined (final) values.
+      existing.callee = rec.callee;
+      existing.call = rec.call;
+      existing.left = rec.left;
+      existing.right = rec.right;
+      existing.kind = rec.kind;
+      return;
+    }
+    const s: SiteRecord = { ...rec, code: idx, line: code.line[i], col: code.col[i], endLine: code.endLine[i], endCol: code.endCol[i] };
+    siteMap.set(i, s);
+    this.summary.sites.push(s);
+  }
+
+  // ----------------------------------------------------------------------------------------------------
+  // One instruction. Returns STEP_* flags.
+
+  private siteMaps = new Map<number, Map<number, SiteRecord>>();
+  private importSeen = new Map<number, Set<number>>();
+
+  private step(idx: number, code: DecodedCode, role: CodeRole, st: State, i: number, op: number, effect: number, memo: (unknown[] | undefined)[], cells: Map<string, Expr>): number {
+    const t = this.t;
+    const stack = st.stack;
+    const arg = code.arg[i];
+    const raw = code.raw;
+    const stats = this.summary.stats;
+    const pop = (): Expr => {
+      const v = stack.pop();
+      if (v === undefined) {
+        this.noteDesync(code, i);
+        return unknown('empty stack');
+      }
+      return v;
+    };
+    const popN = (k: number): Expr[] => {
+      const out = new Array<Expr>(k);
+      for (let j = k - 1; j >= 0; j--) out[j] = pop();
+      return out;
+    };
+    const peek = (d: number): Expr => stack[stack.length - d] ?? unknown('empty stack');
+    let siteMap = this.siteMaps.get(idx);
+    if (!siteMap) {
+      siteMap = new Map();
+      this.siteMaps.set(idx, siteMap);
+    }
+    const v = this.version;
+    switch (t.handler[op] as H) {
+      case H.LoadConst: {
+        const c = raw.consts[arg];
+        stack.push(this.memoized(memo, i, [], () => (c !== null && typeof c === 'object' && 'code' in c ? { k: 'code', index: c.code } : { k: 'const', value: c })));
+        return 0;
+      }
+      case H.ReturnConst: {
+        const c = raw.consts[arg];
+        if (role.role === 'function') role.def.returns = join(role.def.returns, this.memoized(memo, i, [], () => ({ k: 'const', value: c })));
+        return STEP_RETURN;
+      }
+      case H.ReturnValue: {
+        const val = pop();
+        if (role.role === 'function') role.def.returns = join(role.def.returns, this.settle(val));
+        return STEP_RETURN;
+      }
+      case H.LoadName: {
+        const name = raw.names[arg];
+        stack.push(this.loadName(st, arg, name, role, memo, i));
+        return 0;
+      }
+      case H.LoadGlobal: {
+        const shifted = this.decoder.model.argKinds[op] === 'name1';
+        const name = raw.names[shifted ? arg >> 1 : arg];
+        const withNull = shifted && (arg & 1) === 1;
+        const val = role.role === 'module' && st.names ? this.loadName(st, raw.names.indexOf(name), name, role, memo, i) : this.memoized(memo, i, [], () => ({ k: 'global', module: this.input.module, name }));
+        if (withNull && v < 13) stack.push(NULL);
+        stack.push(val);
+        if (withNull && v >= 13) stack.push(NULL);
+        return 0;
+      }
+      case H.LoadFast:
+        stack.push(st.locals[arg] ?? unknown('unbound local'));
+        return 0;
+      case H.LoadFastAndClear:
+        stack.push(st.locals[arg] ?? unknown('unbound local'));
+        st.locals[arg] = undefined;
+        return STEP_DIRTY;
+      case H.LoadFastLoadFast:
+        stack.push(st.locals[arg >> 4] ?? unknown('unbound local'));
+        stack.push(st.locals[arg & 15] ?? unknown('unbound local'));
+        return 0;
+      case H.LoadDeref:
+        stack.push(st.locals[this.derefSlot(code, arg)] ?? unknown('unbound closure variable'));
+        return 0;
+      case H.LoadClassDeref: {
+        const name = code.freeNames[arg];
+        const k = st.names ? raw.names.indexOf(name) : -1;
+        const own = k >= 0 ? st.names![k] : undefined;
+        stack.push(own ?? st.locals[this.derefSlot(code, arg)] ?? unknown('unbound closure variable'));
+        return 0;
+      }
+      case H.LoadClosure:
+        stack.push(unknown('closure cell'));
+        return 0;
+      case H.LoadFromDictOrDeref: {
+        pop();
+        const name = code.freeNames[arg];
+        const k = st.names ? raw.names.indexOf(name) : -1;
+        const own = k >= 0 ? st.names![k] : undefined;
+        stack.push(own ?? st.locals[this.derefSlot(code, arg)] ?? unknown('unbound closure variable'));
+        return 0;
+      }
+      case H.LoadFromDictOrGlobals: {
+        pop();
+        const name = raw.names[arg];
+        stack.push(this.memoized(memo, i, [], () => ({ k: 'global', module: this.input.module, name })));
+        return 0;
+      }
+      case H.LoadLocals:
+        stack.push(unknown('locals()'));
+        return 0;
+      case H.LoadAttr: {
+        const shifted = this.decoder.model.argKinds[op] === 'name1';
+        const name = raw.names[shifted ? arg >> 1 : arg];
+        const obj = pop();
+        const attr = this.memoized(memo, i, [obj], () => ({ k: 'attr', base: stripSelf(obj), name }));
+        stack.push(attr);
+        if (shifted && (arg & 1) === 1) stack.push(this.memoized(memo, code.n + i, [obj], () => ({ k: 'self', obj })));
+        return 0;
+      }
+      case H.LoadMethod: {
+        const name = raw.names[arg];
+        const obj = pop();
+        const attr = this.memoized(memo, i, [obj], () => ({ k: 'attr', base: stripSelf(obj), name }));
+        stack.push(attr, this.memoized(memo, code.n + i, [obj], () => ({ k: 'self', obj })));
+        return 0;
+      }
+      case H.LoadSuperAttr: {
+        const name = raw.names[arg >> 2];
+        const [, , self] = popN(3);
+        const cls = role.def.cls;
+        const attr = this.memoized(memo, i, [self], () => ({ k: 'attr', base: cls ? { k: 'super', cls, self: stripSelf(self) } : unknown('super() outside a method'), name }));
+        stack.push(attr);
+        if (arg & 1) stack.push(this.memoized(memo, code.n + i, [self], () => ({ k: 'self', obj: self })));
+        return 0;
+      }
+      case H.LoadBuildClass:
+        stack.push(BUILD_CLASS);
+        return 0;
+      case H.LoadAssertionError:
+        stack.push({ k: 'builtin', name: 'AssertionError' });
+        return 0;
+      case H.ImportName: {
+        const fromlistV = pop();
+        const levelV = pop();
+        const name = raw.names[arg];
+        const level = levelV.k === 'const' && typeof levelV.value === 'number' ? levelV.value : 0;
+        const fromlist = fromlistV.k === 'const' ? constStrings(fromlistV.value) ?? null : null;
+        const abs = this.absoluteImport(name, level);
+        this.recordImport(idx, code, i, role, { module: abs.module, fromlist: fromlist && fromlist.length ? fromlist : null, level, via: 'import', error: abs.error });
+        // `import a.b.c` binds `a`; with a fromlist the module itself is returned.
+        const bound = fromlist && fromlist.length ? abs.module : abs.module.split('.')[0];
+        stack.push(abs.error ? unknown('bad relative import') : moduleExpr(bound));
+        return 0;
+      }
+      case H.ImportFrom: {
+        const mod = peek(1);
+        const name = raw.names[arg];
+        stack.push(this.memoized(memo, i, [mod], () => ({ k: 'attr', base: mod, name })));
+        return 0;
+      }
+      case H.ImportStar: {
+        this.starImport(pop(), st, role);
+        return STEP_DIRTY;
+      }
+      case H.CallIntrinsic1: {
+        const which = this.decoder.model.intrinsic1?.[arg];
+        const val = pop();
+        if (which === 'INTRINSIC_IMPORT_STAR') {
+          this.starImport(val, st, role);
+          stack.push(CONST_NONE);
+          return STEP_DIRTY;
+        }
+        if (which === 'INTRINSIC_LIST_TO_TUPLE' && val.k === 'const' && val.value !== null && typeof val.value === 'object' && 'list' in val.value) {
+          const items = val.value.list;
+          stack.push(this.memoized(memo, i, [val], () => ({ k: 'const', value: { tuple: items } })));
+          return 0;
+        }
+        stack.push(unknown('intrinsic result'));
+        return 0;
+      }
+      case H.StoreName: {
+        const val = this.settle(pop());
+        if (st.names) {
+          st.names[arg] = val;
+          st.starSeq![arg] = st.stars;
+          if (raw.names[arg] === '__all__' && role.role === 'module' && val.k !== 'const') this.summary.all = 'dynamic';
+        }
+        return STEP_DIRTY;
+      }
+      case H.StoreGlobal: {
+        const val = this.settle(pop());
+        const name = raw.names[arg];
+        if (role.role === 'module' && st.names) {
+          st.names[arg] = val;
+          st.starSeq![arg] = st.stars;
+        } else {
+          this.summary.globalStores.set(name, join(this.summary.globalStores.get(name), val)!);
+        }
+        return STEP_DIRTY;
+      }
+      case H.StoreFast:
+        st.locals[arg] = this.settle(pop());
+        return STEP_DIRTY;
+      case H.StoreFastStoreFast:
+        st.locals[arg >> 4] = this.settle(pop());
+        st.locals[arg & 15] = this.settle(pop());
+        return STEP_DIRTY;
+      case H.StoreFastLoadFast:
+        st.locals[arg >> 4] = this.settle(pop());
+        stack.push(st.locals[arg & 15] ?? unknown('unbound local'));
+        return STEP_DIRTY;
+      case H.StoreDeref: {
+        const val = this.settle(pop());
+        st.locals[this.derefSlot(code, arg)] = val;
+        const name = code.freeNames[arg];
+        if (name !== undefined) cells.set(name, join(cells.get(name), val)!);
+        return STEP_DIRTY;
+      }
+      case H.StoreAttr: {
+        const obj = stripSelf(pop());
+        const val = this.settle(pop());
+        const name = raw.names[arg];
+        if (obj.k === 'instance' && obj.cls.k === 'class') {
+          const cls = obj.cls.def;
+          cls.instanceAttrs.set(name, join(cls.instanceAttrs.get(name), val)!);
+        }
+        return 0;
+      }
+      case H.DeleteName:
+        if (st.names) st.names[arg] = undefined;
+        return STEP_DIRTY;
+      case H.DeleteFast:
+        st.locals[arg] = undefined;
+        return STEP_DIRTY;
+      case H.DeleteDeref:
+        st.locals[this.derefSlot(code, arg)] = undefined;
+        return STEP_DIRTY;
+      case H.DeleteGlobal:
+        return 0;
+      case H.PopTop:
+        pop();
+        return 0;
+      case H.RotTwo: {
+        const a = pop();
+        const b = pop();
+        stack.push(a, b);
+        return 0;
+      }
+      case H.RotThree: {
+        const a = pop();
+        const b = pop();
+        const c = pop();
+        stack.push(a, c, b);
+        return 0;
+      }
+      case H.RotFour: {
+        const a = pop();
+        const b = pop();
+        const c = pop();
+        const d = pop();
+        stack.push(a, d, c, b);
+        return 0;
+      }
+      case H.RotN: {
+        const items = popN(arg);
+        const top = items.pop();
+        if (top !== undefined) items.unshift(top);
+        stack.push(...items);
+        return 0;
+      }
+      case H.DupTop:
+        stack.push(peek(1));
+        return 0;
+      case H.DupTopTwo: {
+        const a = peek(2);
+        const b = peek(1);
+        stack.push(a, b);
+        return 0;
+      }
+      case H.Copy:
+        stack.push(peek(arg));
+        return 0;
+      case H.Swap: {
+        const k = stack.length - arg;
+        if (k < 0) {
+          this.noteDesync(code, i);
+          return 0;
+        }
+        const top = stack[stack.length - 1];
+        stack[stack.length - 1] = stack[k];
+        stack[k] = top;
+        return 0;
+      }
+      case H.PushNull:
+        stack.push(NULL);
+        return 0;
+      case H.KwNames: {
+        const c = raw.consts[arg];
+        st.kwnames = constStrings(c) ?? null;
+        return 0;
+      }
+      case H.Precall:
+        return 0;
+      case H.CallFunction:
+        this.call(idx, code, role, st, i, popN(arg + 1), 1, arg, null, false, memo, siteMap);
+        return 0;
+      case H.CallFunctionKw: {
+        const items = popN(arg + 2);
+        const names = items.pop()!;
+        this.call(idx, code, role, st, i, items, 1, arg, names.k === 'const' ? (constStrings(names.value) ?? null) : null, false, memo, siteMap);
+        return 0;
+      }
+      case H.CallFunctionEx: {
+        const count = 2 + (arg & 1) + (v >= 11 ? 1 : 0);
+        const items = popN(count);
+        const head = v >= 11 ? 2 : 1;
+        this.call(idx, code, role, st, i, items, head, 0, null, true, memo, siteMap);
+        return 0;
+      }
+      case H.CallMethod:
+      case H.Call: {
+        const kw = st.kwnames;
+        st.kwnames = null;
+        this.call(idx, code, role, st, i, popN(arg + 2), 2, arg, kw, false, memo, siteMap);
+        return 0;
+      }
+      case H.CallKw: {
+        const items = popN(arg + 3);
+        const names = items.pop()!;
+        this.call(idx, code, role, st, i, items, 2, arg, names.k === 'const' ? (constStrings(names.value) ?? null) : null, false, memo, siteMap);
+        return 0;
+      }
+      case H.MakeFunction: {
+        const items = popN(1 - effect);
+        let codeIdx = -1;
+        let qualConst: string | undefined;
+        for (let k = items.length - 1; k >= 0; k--) {
+          const it = items[k];
+          if (it.k === 'code' && codeIdx < 0) codeIdx = it.index;
+          else if (it.k === 'const' && typeof it.value === 'string' && qualConst === undefined && k === items.length - 1) qualConst = it.value;
+        }
+        if (codeIdx < 0 || codeIdx >= this.codes.length) {
+          stack.push(unknown('function of an unknown code object'));
+          return 0;
+        }
+        stack.push(this.makeFunction(idx, codeIdx, role, qualConst));
+        return 0;
+      }
+      case H.SetFunctionAttribute: {
+        const fn = pop();
+        pop();
+        stack.push(fn);
+        return 0;
+      }
+      case H.BinaryOp: {
+        const right = pop();
+        const left = pop();
+        const sym = this.decoder.model.nbOps?.[arg] ?? `op${arg}`;
+        stack.push(this.binary(idx, code, i, sym, left, right, memo, siteMap));
+        return 0;
+      }
+      case H.LegacyBinary: {
+        const right = pop();
+        const left = pop();
+        stack.push(this.binary(idx, code, i, t.operator[op]!, left, right, memo, siteMap));
+        return 0;
+      }
+      case H.BinarySubscr: {
+        const index = pop();
+        const base = pop();
+        stack.push(this.memoized(memo, i, [base, index], () => this.foldSubscr(base, index) ?? { k: 'subscr', base, index }));
+        return 0;
+      }
+      case H.CompareOp: {
+        const right = pop();
+        const left = pop();
+        const sym = this.decoder.model.cmpOps[arg >> this.decoder.model.cmpShift];
+        const folded = this.foldCompare(sym, left, right);
+        stack.push(folded === undefined ? unknown('comparison') : folded ? CONST_TRUE : CONST_FALSE);
+        return 0;
+      }
+      case H.UnaryNot: {
+        const val = pop();
+        const tr = this.truth(val);
+        stack.push(tr === undefined ? unknown('not') : tr ? CONST_FALSE : CONST_TRUE);
+        return 0;
+      }
+      case H.ToBool: {
+        const val = pop();
+        const tr = this.truth(val);
+        stack.push(tr === undefined ? unknown('bool') : tr ? CONST_TRUE : CONST_FALSE);
+        return 0;
+      }
+      case H.BuildSeq: {
+        const items = popN(arg);
+        const consts: PyConst[] = [];
+        for (const it of items) {
+          if (it.k !== 'const') break;
+          consts.push(it.value);
+        }
+        const isList = t.names[op] === 'BUILD_LIST';
+        stack.push(consts.length === items.length ? this.memoized(memo, i, items, () => ({ k: 'const', value: isList ? { list: consts } : { tuple: consts } })) : unknown(isList ? 'list' : 'tuple'));
+        return 0;
+      }
+      case H.ListExtend: {
+        const iterable = pop();
+        const k = stack.length - arg;
+        if (k < 0) {
+          this.noteDesync(code, i);
+          return 0;
+        }
+        const list = stack[k];
+        const a = list.k === 'const' ? constSeq(list.value) : undefined;
+        const b = iterable.k === 'const' ? constSeq(iterable.value) : undefined;
+        stack[k] = a && b ? this.memoized(memo, i, [list, iterable], () => ({ k: 'const', value: { list: a.concat(b) } })) : unknown('list');
+        return 0;
+      }
+      case H.ListToTuple: {
+        const val = pop();
+        const a = val.k === 'const' ? constSeq(val.value) : undefined;
+        stack.push(a ? this.memoized(memo, i, [val], () => ({ k: 'const', value: { tuple: a } })) : unknown('tuple'));
+        return 0;
+      }
+      case H.Setup:
+        // SETUP_WITH replaces the context manager by __exit__ and the __enter__ result; the others only
+        // push the block (the handler edge is added by the caller).
+        if (t.names[op] === 'SETUP_WITH') {
+          popN(1);
+          for (let k = 0; k < 1 + effect; k++) stack.push(unknown('context manager'));
+        } else this.adjustStack(stack, effect, code, i);
+        return 0;
+      case H.PopBlock:
+        if (st.blocks && st.blocks.length) st.blocks.pop();
+        this.adjustStack(stack, effect, code, i);
+        return STEP_DIRTY;
+      case H.PopExcept:
+        if (st.blocks && st.blocks.length && !st.blocks[st.blocks.length - 1].setup) st.blocks.pop();
+        this.adjustStack(stack, effect, code, i);
+        return STEP_DIRTY;
+      case H.GenStart:
+        // 3.10: the value sent to start the generator is on the stack when GEN_START pops it.
+        if (stack.length) stack.pop();
+        return 0;
+      case H.ReturnGenerator:
+        // The value sent to start the generator arrives on the stack (the next POP_TOP removes it).
+        stack.push(unknown('generator start'));
+        return 0;
+      case H.Pushes: {
+        const pushes = t.fixed[op];
+        popN(Math.max(0, pushes - effect));
+        for (let k = 0; k < pushes; k++) stack.push(unknown(t.names[op]!.toLowerCase()));
+        return 0;
+      }
+      case H.Pops: {
+        const pops = t.fixed[op];
+        popN(pops);
+        for (let k = 0; k < pops + effect; k++) stack.push(unknown(t.names[op]!.toLowerCase()));
+        return 0;
+      }
+      default: {
+        if (!t.classified[op]) {
+          const name = t.names[op] ?? `op${op}`;
+          if (!DEFAULT_NAMES.has(name)) stats.unclassified[name] = (stats.unclassified[name] ?? 0) + 1;
+        }
+        this.adjustStack(stack, effect, code, i);
+        return 0;
+      }
+    }
+  }
+
+  private loadName(st: State, slot: number, name: string, role: CodeRole, memo: (unknown[] | undefined)[], i: number): Expr {
+    const own = slot >= 0 && st.names ? st.names[slot] : undefined;
+    if (own !== undefined) return own;
+    return this.memoized(memo, i, [], () => ({ k: 'global', module: this.input.module, name }));
+  }
+
+  private starImport(mod: Expr, st: State, role: CodeRole): void {
+    if (mod.k !== 'module') return;
+    if (role.role !== 'module') return;
+    st.stars++;
+    if (!this.summary.stars.some((s) => s.module === mod.name)) this.summary.stars.push({ module: mod.name, seq: st.stars });
+  }
+
+  private recordImport(idx: number, code: DecodedCode, i: number, role: CodeRole, rec: Omit<ImportRecord, 'scope' | 'line' | 'code'>): void {
+    let seen = this.importSeen.get(idx);
+    if (!seen) {
+      seen = new Set();
+      this.importSeen.set(idx, seen);
+    }
+    if (seen.has(i)) return;
+    seen.add(i);
+    this.summary.imports.push({ ...rec, scope: role.role, line: code.line[i], code: idx });
+  }
+
+  private makeFunction(parentIdx: number, codeIdx: number, parentRole: CodeRole, qualConst: string | undefined): Expr {
+    let def = this.summary.defs[codeIdx];
+    if (!def) {
+      const raw = this.codes[codeIdx].raw;
+      const name = raw.name;
+      const parentDef = parentRole.def;
+      const prefix = parentRole.role === 'module' ? '' : parentRole.role === 'class' ? `${parentDef.qualname}.` : `${parentDef.qualname}.<locals>.`;
+      const qualname = raw.qualname ?? qualConst ?? `${prefix}${name}`;
+      const kind: FunctionDef['kind'] = name === '<lambda>' ? 'lambda' : /^<(list|set|dict|gen)comp>|^<genexpr>$/.test(name) ? 'comprehension' : parentRole.role === 'class' ? 'method' : 'function';
+      def = { qualname, code: codeIdx, line: raw.firstlineno, kind, cls: parentRole.role === 'class' ? parentRole.cls : null, decorators: [], returns: undefined, parent: parentIdx };
+      this.summary.defs[codeIdx] = def;
+      this.roles[codeIdx] = { def, role: 'function', cls: def.cls };
+    }
+    let e = this.freshFunc.get(def);
+    if (!e) {
+      e = { k: 'func', def, fresh: true };
+      this.freshFunc.set(def, e);
+    }
+    return e;
+  }
+
+  private call(
+    idx: number,
+    code: DecodedCode,
+    role: CodeRole,
+    st: State,
+    i: number,
+    items: Expr[],
+    head: number,
+    argc: number,
+    kwnames: string[] | null,
+    star: boolean,
+    memo: (unknown[] | undefined)[],
+    siteMap: Map<number, SiteRecord>,
+  ): void {
+    // The callable is the lowest non-NULL item of the head (NULL+callable, callable+NULL, method+self).
+    let callee: Expr = unknown('no callable');
+    let self: Expr | null = null;
+    let k = 0;
+    for (; k < head && k < items.length; k++) {
+      if (items[k].k !== 'null') {
+        callee = items[k];
+        break;
+      }
+    }
+    if (k + 1 < head && items[k + 1] && items[k + 1].k === 'self') self = (items[k + 1] as { k: 'self'; obj: Expr }).obj;
+    const args = items.slice(head);
+    const positional = star ? [] : kwnames ? args.slice(0, args.length - kwnames.length) : args;
+    const stack = st.stack;
+    // Class statement: __build_class__(body, name, *bases).
+    if (callee.k === 'buildclass') {
+      const body = positional[0];
+      if (body && body.k === 'func') {
+        stack.push(this.makeClass(idx, body.def, positional.slice(2).map((b) => this.settle(b))));
+        return;
+      }
+      stack.push(unknown('class of an unknown body'));
+      return;
+    }
+    // Decorator application: one fresh function or class as the only argument.
+    if (!star && !kwnames && positional.length === 1 && !self) {
+      const target = positional[0];
+      if ((target.k === 'func' || target.k === 'class') && target.fresh) {
+        const decorator = this.settle(callee);
+        if (target.k === 'func') {
+          if (!target.def.decorators.includes(decorator)) target.def.decorators.push(decorator);
+          const q = this.quick(decorator);
+          const dname = q.k === 'builtin' || q.k === 'global' ? q.name : undefined;
+          if (target.def.cls && (dname === 'staticmethod' || dname === 'classmethod')) target.def.kind = dname;
+        } else if (!target.def.decorators.includes(decorator)) target.def.decorators.push(decorator);
+        this.site(idx, code, i, { kind: 'decorator', callee: decorator }, siteMap);
+        stack.push(target);
+        return;
+      }
+    }
+    const calleeS = this.settle(callee);
+    let result: Expr | undefined;
+    // super() inside a method.
+    if (positional.length === 0 && !star && this.isBuiltinNamed(calleeS, 'super') && role.def.cls) {
+      result = this.memoized(memo, i, [calleeS], () => ({ k: 'super', cls: role.def.cls!, self: this.instanceOf(role.def.cls!) }));
+    }
+    // importlib.import_module('x') / __import__('x') with a constant name.
+    if (!result && positional.length >= 1 && positional[0].k === 'const' && typeof (positional[0] as { value: PyConst }).value === 'string') {
+      const name = (positional[0] as { value: string }).value;
+      if (this.isModuleAttr(calleeS, 'importlib', 'import_module')) {
+        const rel = name.startsWith('.') ? name.length - name.replace(/^\.+/, '').length : 0;
+        const abs = this.absoluteImport(name.replace(/^\.+/, ''), rel);
+        this.recordImport(idx, code, i, role, { module: abs.module, fromlist: null, level: rel, via: 'importlib', error: abs.error });
+        result = abs.error ? unknown('bad relative import') : moduleExpr(abs.module);
+      } else if (this.isBuiltinNamed(calleeS, '__import__')) {
+        this.recordImport(idx, code, i, role, { module: name, fromlist: null, level: 0, via: 'importlib' });
+        result = moduleExpr(name.split('.')[0]);
+      }
+    }
+    const settledArgs = args.map((a) => this.settle(a));
+    const callExpr = this.memoized(memo, i, [calleeS, ...settledArgs, self], () => ({ k: 'call', callee: calleeS, args: self ? [self, ...settledArgs] : settledArgs, kwnames, star }));
+    this.site(idx, code, i, { kind: 'call', callee: calleeS, call: callExpr }, siteMap);
+    stack.push(result ?? callExpr);
+  }
+
+  private makeClass(idx: number, body: FunctionDef, bases: Expr[]): Expr {
+    let cls = this.classOfBody.get(body.code);
+    if (!cls) {
+      cls = { qualname: body.qualname, code: body.code, line: body.line, bases, members: new Map(), instanceAttrs: new Map(), decorators: [], bodySeen: false };
+      this.classOfBody.set(body.code, cls);
+      this.summary.classes.push(cls);
+      body.kind = 'class-body';
+      body.cls = cls;
+      this.roles[body.code] = { def: body, role: 'class', cls };
+    } else {
+      for (const b of bases) if (!cls.bases.includes(b)) cls.bases.push(b);
+    }
+    let e = this.freshClass.get(cls);
+    if (!e) {
+      e = { k: 'class', def: cls, fresh: true };
+      this.freshClass.set(cls, e);
+    }
+    return e;
+  }
+
+  private binary(idx: number, code: DecodedCode, i: number, sym: string, left: Expr, right: Expr, memo: (unknown[] | undefined)[], siteMap: Map<number, SiteRecord>): Expr {
+    // Constant folding for __all__ += [...] and tuple concatenation.
+    if ((sym === '+' || sym === '+=') && left.k === 'const' && right.k === 'const') {
+      const a = constSeq(left.value);
+      const b = constSeq(right.value);
+      if (a && b) return this.memoized(memo, i, [left, right], () => ({ k: 'const', value: { list: a.concat(b) } }));
+    }
+    const l = this.settle(left);
+    const r = this.settle(right);
+    this.site(idx, code, i, { kind: 'operator', callee: l, op: sym, left: l, right: r }, siteMap);
+    return this.memoized(memo, i, [l, r], () => ({ k: 'binop', op: sym, left: l, right: r }));
+  }
+
+  /** sys.version_info[...] of the analysed interpreter (exact facts, not guesses). */
+  private foldSubscr(base: Expr, index: Expr): Expr | undefined {
+    const vi = this.versionInfo(base);
+    if (!vi || index.k !== 'const' || typeof index.value !== 'number') return undefined;
+    const item = vi[index.value < 0 ? vi.length + index.value : index.value];
+    return item === undefined ? undefined : { k: 'const', value: item };
+  }
+
+  private versionInfo(e: Expr): PyConst[] | undefined {
+    if (e.k === 'const' && e.value !== null && typeof e.value === 'object' && 'tuple' in e.value) return undefined;
+    if (!this.isModuleAttr(e, 'sys', 'version_info')) return undefined;
+    const [a, b, c] = this.input.python.version;
+    return [a, b, c];
+  }
+
+  /** Comparisons on facts of the analysed interpreter: sys.version_info, sys.platform, os.name. */
+  private foldCompare(sym: string, left: Expr, right: Expr): boolean | undefined {
+    let l: PyConst | undefined;
+    const vi = this.versionInfo(left);
+    if (vi) l = { tuple: vi };
+    else if (this.isModuleAttr(left, 'sys', 'platform')) l = this.input.python.platform;
+    else if (this.isModuleAttr(left, 'os', 'name')) l = this.input.python.platform === 'win32' ? 'nt' : 'posix';
+    else if (left.k === 'const' && typeof left.value === 'number' && right.k === 'const' && typeof right.value === 'number') l = left.value;
+    if (l === undefined || right.k !== 'const') return undefined;
+    const c = comparePy(l, right.value);
+    if (c === undefined) return sym === '==' ? (typeof l === typeof right.value ? false : undefined) : sym === '!=' ? (typeof l === typeof right.value ? true : undefined) : undefined;
+    switch (sym) {
+      case '<':
+        return c < 0;
+      case '<=':
+        return c <= 0;
+      case '>':
+        return c > 0;
+      case '>=':
+        return c >= 0;
+      case '==':
+        return c === 0;
+      case '!=':
+        return c !== 0;
+      default:
+        return undefined;
+    }
+  }
+}
+
+const STEP_DIRTY = 1;
+const CONST_NONE: Expr = { k: 'const', value: null };
+const CONST_TRUE: Expr = { k: 'const', value: true };
+const CONST_FALSE: Expr = { k: 'const', value: false };
+const STEP_RETURN = 2;
+const DEFAULT_NAMES = new Set<string>();
+
+function stripSelf(e: Expr): Expr {
+  return e.k === 'self' ? e.obj : e;
+}
+
+function constSeq(v: PyConst): PyConst[] | undefined {
+  if (v === null || typeof v !== 'object') return undefined;
+  if ('tuple' in v) return v.tuple;
+  if ('list' in v) return v.list;
+  return undefined;
+}
+
+/** Three-way comparison of numbers, strings and tuples of them; undefined for anything else. */
+function comparePy(a: PyConst, b: PyConst): number | undefined {
+  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  const sa = a !== null && typeof a === 'object' && 'tuple' in a ? a.tuple : undefined;
+  const sb = b !== null && typeof b === 'object' && 'tuple' in b ? b.tuple : undefined;
+  if (!sa || !sb) return undefined;
+  for (let k = 0; k < Math.min(sa.length, sb.length); k++) {
+    const c = comparePy(sa[k], sb[k]);
+    if (c === undefined) return undefined;
+    if (c !== 0) return c;
+  }
+  return sa.length - sb.length;
+}
+
+/** A copy of `stack` after a jump's stack effect (pops, or pushes of unknown values). */
+function adjust(stack: Expr[], effect: number, what: string): Expr[] {
+  const out = stack.slice();
+  if (effect < 0) out.length = Math.max(0, out.length + effect);
+  for (let k = 0; k < effect; k++) out.push(unknown(what));
+  return out;
+}
+
+
