@@ -43,7 +43,9 @@ export function buildC(source: string, options: BuildOptions = {}): string {
   const base = path.basename(source).replace(/\.[^.]+$/, '');
   const name = options.outName ?? (options.shared ? `lib${base}-${hash}.so` : `${base}-${hash}`);
   const out = path.join(FIXTURE_OUT, name);
-  if (fs.existsSync(out)) return out;
+  // A fixed outName is rebuilt when its inputs change: the hash is kept next to it.
+  const stamp = `${out}.hash`;
+  if (fs.existsSync(out) && (!options.outName || (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === hash))) return out;
   fs.mkdirSync(FIXTURE_OUT, { recursive: true });
   const args = ['-O2', '-g0', ...flags];
   if (options.shared) args.push('-shared', '-fPIC');
@@ -51,6 +53,7 @@ export function buildC(source: string, options: BuildOptions = {}): string {
   args.push('-o', tmp, src, ...link);
   execFileSync('gcc', args, { stdio: ['ignore', 'inherit', 'inherit'] });
   fs.renameSync(tmp, out);
+  if (options.outName) fs.writeFileSync(stamp, hash);
   return out;
 }
 

@@ -317,7 +317,7 @@ class Walker {
     }
 
     for (const t of s.calls) this.directEdge(t + bias, from && `call from ${from}`);
-    for (const t of s.jumpsOut) this.enqueue(t + bias, from && `jump from ${from}`);
+    for (const t of s.jumpsOut) this.directEdge(t + bias, from && `jump from ${from}`);
     for (const c of s.chains) this.chainEdge(c, m, bias, moduleName);
     for (const u of s.unresolved) this.unresolvedEdge(u.site + bias, moduleName, u.kind);
 

@@ -1,0 +1,164 @@
+// Execution path tracking on a real process built from test/fixtures/c/ept_main.c + ept_lib.c: each kind
+// of edge (direct, PLT, -fno-plt GOT, IFUNC, live dispatch table, unresolved) reaches exactly the kernels
+// it should; a kernel nobody references is never reached; a full scan sees everything. Expected features
+// come from decoding the expected kernels' own symbol ranges, so they hold whatever the compiler emits.
+
+import { after, before, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { ProcessView } from '../../native/src/process/processView';
+import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
+import { executionPathTracking, type EptMode } from '../../native/src/analysis/ept';
+import { fullScan } from '../../native/src/analysis/fullScan';
+import { entryRoot } from '../../native/src/analysis/pvm';
+import type { ModuleImage } from '../../native/src/analysis/space';
+import { CodeDecoder } from '../../native/src/decoder/decoder';
+import { buildC, FIXTURE_OUT, hostFlags, startProcess, type StartedProcess } from '../helpers/fixtures';
+
+let proc: StartedProcess;
+let space: ProcessAddressSpace;
+let main: ModuleImage;
+let lib: ModuleImage;
+
+function fnAddress(m: ModuleImage, name: string): number {
+  const s = m.elf.findSymbol(name);
+  assert.ok(s, `symbol ${name} in ${m.path}`);
+  return s.value + m.bias;
+}
+
+/** Features of one function, by decoding its symbol's range (the independent expectation). */
+function featuresOf(m: ModuleImage, name: string): Set<string> {
+  const s = m.elf.findSymbol(name);
+  assert.ok(s && s.size > 0, `sized symbol ${name}`);
+  const out = new Set<string>();
+  const d = new CodeDecoder();
+  try {
+    d.decodeLinear(m.elf.readVirtual(s.value, s.size), s.value, (v) => {
+      for (const f of v.info.features) out.add(f);
+    });
+  } finally {
+    d.free();
+  }
+  return out;
+}
+
+function union(...sets: Set<string>[]): string[] {
+  return [...new Set(sets.flatMap((s) => [...s]))].sort();
+}
+
+function ept(root: string, mode: EptMode = 'ept') {
+  return executionPathTracking(space, [{ address: fnAddress(main, root), reason: root }], { mode, recordVisited: true });
+}
+
+function featureNames(r: ReturnType<typeof ept>): string[] {
+  return [...r.features.keys()].sort();
+}
+
+describe('execution path tracking on the EPT fixture', () => {
+  before(async () => {
+    const libPath = buildC('c/ept_lib.c', { shared: true, outName: 'libept_lib.so' });
+    const exe = buildC('c/ept_main.c', { link: [`-L${FIXTURE_OUT}`, '-lept_lib', `-Wl,-rpath,${FIXTURE_OUT}`, libPath] });
+    proc = await startProcess(exe, [], { env: { ...process.env, LD_BIND_NOW: '1' } });
+    space = new ProcessAddressSpace(new ProcessView(proc.pid));
+    main = space.mainModule()!;
+    lib = space.modules().find((m) => path.basename(m.path) === 'libept_lib.so')!;
+    assert.ok(main && lib, 'main executable and libept_lib.so are mapped');
+    assert.equal(space.liveMemory, true);
+  });
+  after(async () => {
+    space?.view.close();
+    await proc?.stop();
+  });
+
+  test('direct call reaches exactly its kernel', () => {
+    const r = ept('scenario_direct');
+    assert.deepEqual(featureNames(r), union(featuresOf(main, 'scenario_direct'), featuresOf(main, 'k_avx2')));
+    assert.ok(featureNames(r).includes('avx2'));
+    assert.ok(r.callSites.direct >= 1, "the tail call is a direct call site");
+  });
+
+  test('a call through the PLT follows the live GOT slot into the library', () => {
+    const r = ept('scenario_plt');
+    assert.deepEqual(featureNames(r), union(featuresOf(main, 'scenario_plt'), featuresOf(lib, 'lib_sha')));
+    assert.ok(featureNames(r).includes('sha_ni'));
+    assert.equal(r.callSites.plt, 1);
+  });
+
+  test('a -fno-plt call [rip+GOT] is resolved through the GOT (bypass PLT)', () => {
+    const r = ept('scenario_noplt');
+    assert.deepEqual(featureNames(r), union(featuresOf(main, 'scenario_noplt'), featuresOf(lib, 'lib_adx')));
+    assert.ok(featureNames(r).includes('adx'));
+    assert.equal(r.callSites.memorySlot, 1);
+    // The paper's plain EPT resolves this form too.
+    assert.deepEqual(featureNames(ept('scenario_noplt', 'ept-plain')), featureNames(r));
+  });
+
+  test('an IFUNC (target_clones) reaches only the variant the resolver picked on this host', () => {
+    const flags = hostFlags();
+    const picked = flags.has('avx512f') ? 'tc_kernel.avx512f' : flags.has('avx2') ? 'tc_kernel.avx2' : 'tc_kernel.default';
+    const r = ept('scenario_ifunc');
+    const visitedNames = new Set(r.visited!.map((v) => main.elf.symbolize(v.start - main.bias)?.name));
+    assert.ok(visitedNames.has(picked), `visited ${picked}: ${[...visitedNames].join(', ')}`);
+    for (const other of ['tc_kernel.avx512f', 'tc_kernel.avx2', 'tc_kernel.default'].filter((n) => n !== picked)) {
+      assert.ok(!visitedNames.has(other), `${other} must not be reached`);
+    }
+    assert.deepEqual(featureNames(r), union(featuresOf(main, 'scenario_ifunc'), featuresOf(main, picked)));
+  });
+
+  test('a dispatch table chosen at run time is resolved from live memory (mov r,[rip+p]; jmp [r+8])', () => {
+    const r = ept('scenario_table');
+    // current_ops points at ops_b = {k_rdseed, k_vnni}; slot 8 is k_vnni. ops_a's k_avx2 is never reached.
+    assert.deepEqual(featureNames(r), union(featuresOf(main, 'scenario_table'), featuresOf(main, 'k_vnni')));
+    assert.ok(featureNames(r).includes('avx512_vnni'));
+    assert.equal(r.callSites.dispatchTable, 1);
+    // Plain EPT cannot follow it.
+    const plain = ept('scenario_table', 'ept-plain');
+    assert.equal(plain.callSites.unresolved, 1);
+    assert.ok(!featureNames(plain).includes('avx512_vnni'));
+  });
+
+  test('RTM and xtest are separate features', () => {
+    assert.deepEqual(featureNames(ept('scenario_rtm')), union(featuresOf(main, 'scenario_rtm'), featuresOf(main, 'k_rtm')));
+    assert.ok(featureNames(ept('scenario_rtm')).includes('rtm'));
+    const x = featureNames(ept('scenario_xtest'));
+    assert.ok(x.includes('xtest'));
+    assert.ok(!x.includes('rtm'), 'xtest alone does not need RTM');
+  });
+
+  test('an unresolved indirect call: plain EPT stops, the default mode adds what the module can point to', () => {
+    const plain = ept('scenario_unresolved', 'ept-plain');
+    assert.equal(plain.callSites.unresolved, 1);
+    assert.deepEqual(featureNames(plain), [...featuresOf(main, 'scenario_unresolved')].sort());
+    const sound = ept('scenario_unresolved');
+    // The only code pointer main writes at run time is g_callback = k_rdseed.
+    assert.deepEqual(featureNames(sound), union(featuresOf(main, 'scenario_unresolved'), featuresOf(main, 'k_rdseed')));
+    assert.ok(featureNames(sound).includes('rdseed'));
+    assert.ok(sound.notes.some((n) => /could not be resolved/.test(n)));
+  });
+
+  test('a kernel nobody references is never reached, even from the entry point; a full scan sees it', () => {
+    const kAvx512 = fnAddress(main, 'k_avx512f');
+    const r = executionPathTracking(space, [entryRoot(space)!], { mode: 'ept', recordVisited: true });
+    assert.ok(!r.visited!.some((v) => v.start === kAvx512), 'k_avx512f not visited');
+    const fs = fullScan(space);
+    const all = union(featuresOf(main, 'k_avx512f'), featuresOf(main, 'k_vnni'), featuresOf(lib, 'lib_sha'), featuresOf(lib, 'lib_adx'), featuresOf(main, 'k_rdseed'), featuresOf(main, 'k_rtm'), featuresOf(main, 'k_xtest'));
+    for (const f of all) assert.ok(fs.features.has(f), `full scan has ${f}`);
+  });
+
+  test('a stripped library is walked through its .eh_frame extents', async () => {
+    const stripped = path.join(FIXTURE_OUT, 'libept_stripped.so');
+    execFileSync('strip', ['-s', '-o', stripped, buildC('c/ept_lib.c', { shared: true, outName: 'libept_lib.so' })]);
+    const { ElfFile } = await import('../../native/src/elf/elfFile');
+    const { openFileSource } = await import('../../native/src/elf/byteSource');
+    const elf = ElfFile.open(openFileSource(stripped));
+    try {
+      assert.equal(elf.hasSymtab, false);
+      // lib_stripped_avx2 is exported, so its .dynsym entry names it; its extent still comes from symbols or FDEs.
+      const f = elf.functionAt(elf.lookupSymbol('lib_stripped_avx2')!.value);
+      assert.ok(f, 'extent found');
+    } finally {
+      elf.close();
+    }
+  });
+});
