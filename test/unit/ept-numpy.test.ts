@@ -1,0 +1,86 @@
+// EPT on a real NumPy workload under Debian's python3: the PVM roots (entry point, threads, stacks) must
+// reach the OpenBLAS GEMM kernel OpenBLAS chose on this host (it reports the core name), and the
+// requirement must contain that kernel's features. Also: analyzeProcess builds a consistent report.
+
+import { after, before, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { ProcessView } from '../../native/src/process/processView';
+import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
+import { executionPathTracking } from '../../native/src/analysis/ept';
+import { entryRoot, threadRoots } from '../../native/src/analysis/pvm';
+import { analyzeProcess } from '../../native/src/analysis/analyze';
+import { CodeDecoder } from '../../native/src/decoder/decoder';
+import { DEBIAN_PYTHON, FIXTURE_SRC, debianPythonHas, startProcess, type StartedProcess } from '../helpers/fixtures';
+
+const HAVE_NUMPY = debianPythonHas('numpy');
+
+describe('EPT on a NumPy matmul workload', { skip: HAVE_NUMPY ? false : 'Debian python3-numpy is not installed (scripts/setup.sh installs it)' }, () => {
+  let proc: StartedProcess;
+  let core = '';
+  let libPath = '';
+
+  before(async () => {
+    proc = await startProcess(DEBIAN_PYTHON, [path.join(FIXTURE_SRC, 'python', 'numpy_matmul.py')], {
+      env: { ...process.env, LD_BIND_NOW: '1', OPENBLAS_NUM_THREADS: '2' },
+      timeoutMs: 60_000,
+    });
+    const m = /CORE (\S+) (\S+)/.exec(proc.stdout());
+    assert.ok(m, `workload printed its OpenBLAS core: ${proc.stdout()}`);
+    core = m[1];
+    libPath = m[2];
+  });
+  after(async () => {
+    await proc?.stop();
+  });
+
+  test("the PVM's roots reach the GEMM kernel OpenBLAS selected, with its features", () => {
+    const view = new ProcessView(proc.pid);
+    try {
+      const space = new ProcessAddressSpace(view);
+      const roots = [entryRoot(space)!, ...threadRoots(view, space).roots];
+      const r = executionPathTracking(space, roots, { mode: 'ept', recordVisited: true });
+      const blas = space.modules().find((m) => m.path === libPath);
+      assert.ok(blas, `${libPath} is mapped`);
+      const kernel = blas.elf.lookupSymbol(`dgemm_kernel_${core}`);
+      assert.ok(kernel, `OpenBLAS exports dgemm_kernel_${core}`);
+      const start = kernel.value + blas.bias;
+      assert.ok(
+        r.visited!.some((v) => v.start <= start && start < v.end),
+        `dgemm_kernel_${core} reached (visited ${r.functionsVisited} functions)`,
+      );
+      // Its features, decoded from its own extent, are all in the requirement.
+      const ext = blas.elf.functionAt(kernel.value)!;
+      const want = new Set<string>();
+      const d = new CodeDecoder();
+      try {
+        d.decodeLinear(blas.elf.readVirtual(ext.start, ext.end - ext.start), ext.start, (v) => {
+          for (const f of v.info.features) want.add(f);
+        });
+      } finally {
+        d.free();
+      }
+      for (const f of want) assert.ok(r.features.has(f), `requirement has ${f} of dgemm_kernel_${core}`);
+    } finally {
+      view.close();
+    }
+  });
+
+  test('analyzeProcess reports a consistent requirement, level and verdicts', async () => {
+    const { report } = await analyzeProcess(proc.pid, { withFullScan: true });
+    assert.equal(report.target.pid, proc.pid);
+    assert.equal(report.target.ldBindNow, true);
+    assert.equal(report.target.python, '3.11');
+    assert.equal(report.instances.total, report.instances.verdicts.length);
+    assert.ok(report.instances.total >= 383);
+    // Every required feature is on the source host, and the verdicts follow from the requirement.
+    for (const f of report.required) assert.ok(report.host.features.includes(f));
+    for (const v of report.instances.verdicts) assert.equal(v.compatible, v.missing.length === 0);
+    // The full scan requires at least as much, so it accepts no more types than EPT.
+    assert.ok(report.fullScanRequired);
+    for (const f of report.required) assert.ok(report.fullScanRequired!.includes(f), `full scan has ${f}`);
+    assert.ok(report.instances.fullScan.length <= report.instances.compatible.length);
+    assert.ok(report.stats.functionsVisited > 1000);
+    assert.ok(report.features.every((f) => f.sites.length > 0 && f.count > 0));
+  });
+});
