@@ -69,6 +69,9 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       notes.push(`${space.memoryError.describe()} Without memory access, GOT slots and dispatch tables were resolved from the files on disk.`);
     }
     for (const u of space.unopenedModules) notes.push(`Could not open ${u.path}: ${u.reason}`);
+    if (space.mainModule()?.elf.isStatic) {
+      notes.push('The executable is statically linked: there are no shared libraries or PLT, and everything was walked from its entry point.');
+    }
     if (target.ldBindNow === false && mode !== 'full') {
       notes.push('The process was not started with LD_BIND_NOW=1, so some GOT slots may still be unbound; start it with LD_BIND_NOW=1 for exact results.');
     }
