@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { ProcessView } from '../../native/src/process/processView';
 import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
 import { executionPathTracking } from '../../native/src/analysis/ept';
-import { entryRoot, threadRoots } from '../../native/src/analysis/pvm';
+import { entryRoot, mainRoot, threadRoots } from '../../native/src/analysis/pvm';
 import { analyzeProcess } from '../../native/src/analysis/analyze';
 import { CodeDecoder } from '../../native/src/decoder/decoder';
 import { DEBIAN_PYTHON, FIXTURE_SRC, debianPythonHas, startProcess, type StartedProcess } from '../helpers/fixtures';
@@ -61,6 +61,23 @@ describe('EPT on a NumPy matmul workload', { skip: HAVE_NUMPY ? false : 'Debian 
         d.free();
       }
       for (const f of want) assert.ok(r.features.has(f), `requirement has ${f} of dgemm_kernel_${core}`);
+    } finally {
+      view.close();
+    }
+  });
+
+  test("main is found in a stripped interpreter through _start's argument to __libc_start_main", () => {
+    const view = new ProcessView(proc.pid);
+    try {
+      const space = new ProcessAddressSpace(view);
+      const main = space.mainModule()!;
+      assert.equal(main.elf.hasSymtab, false, 'Debian python3.11 is stripped');
+      const root = mainRoot(space);
+      assert.ok(root, 'main found');
+      // CPython's main is `return Py_BytesMain(argc, argv);`: the walk from it reaches Py_BytesMain directly.
+      const target = main.elf.lookupSymbol('Py_BytesMain')!.value + main.bias;
+      const r = executionPathTracking(space, [root], { mode: 'ept-plain', recordVisited: true });
+      assert.ok(r.visited!.some((v) => v.start === target && /call from|jump from/.test(v.reason)), 'Py_BytesMain reached by a direct edge from main');
     } finally {
       view.close();
     }

@@ -16,7 +16,7 @@ import { VERSION } from '../version';
 import { type EptResult, type FeatureEvidence, type Root, executionPathTracking } from './ept';
 import { fullScan } from './fullScan';
 import { ProcessAddressSpace } from './processSpace';
-import { entryRoot, threadRoots } from './pvm';
+import { entryRoot, mainRoot, threadRoots } from './pvm';
 import type { AddressSpace } from './space';
 
 export interface AnalyzeOptions {
@@ -95,6 +95,8 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       const roots: Root[] = [];
       const entry = entryRoot(space);
       if (entry) roots.push(entry);
+      const mainFn = mainRoot(space);
+      if (mainFn) roots.push(mainFn);
       if (mode === 'ept' && space.liveMemory) {
         const tr = threadRoots(view, space);
         roots.push(...tr.roots);

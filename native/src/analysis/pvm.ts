@@ -3,7 +3,7 @@
 // return addresses on its stack. Threads started through function pointers (OpenBLAS workers) are found
 // this way even though no call edge leads to them.
 
-import { decodeOne, Flow } from '../decoder/decoder';
+import { CodeDecoder, decodeOne, Flow, MNEMONIC, REGISTER_RDI } from '../decoder/decoder';
 import { NativeError } from '../errors';
 import type { ProcessView } from '../process/processView';
 import type { Root } from './ept';
@@ -29,6 +29,40 @@ export function entryRoot(space: AddressSpace): Root | undefined {
   if (!entry) return undefined;
   const sym = main.elf.symbolize(entry);
   return { address: entry + main.bias, reason: sym?.name === '_start' || !sym ? '_start (entry point)' : `entry point ${sym.name}` };
+}
+
+/**
+ * The C runtime's call of `main`: `_start` passes main's address to __libc_start_main in rdi
+ * (`lea rdi,[rip+main]` or `mov rdi, main`), which calls it through that pointer — an indirect call no
+ * static walk can follow, so `main` is a root of its own.
+ */
+export function mainRoot(space: AddressSpace): Root | undefined {
+  const m = space.mainModule();
+  if (!m || !m.elf.header.entry) return undefined;
+  const named = m.elf.findSymbol('main');
+  if (named && named.value) return { address: named.value + m.bias, reason: 'main (called by __libc_start_main)' };
+  const bytes = m.elf.tryReadVirtual(m.elf.header.entry, 64);
+  if (!bytes) return undefined;
+  let rdi: number | undefined;
+  const d = new CodeDecoder();
+  try {
+    d.decodeLinear(bytes, m.elf.header.entry, (v) => {
+      const mn = v.info.mnemonic;
+      if ((mn === MNEMONIC.lea || mn === MNEMONIC.mov) && v.opFullRegister(0) === REGISTER_RDI) {
+        const value = mn === MNEMONIC.lea ? v.absoluteMemoryAddress() : v.addressImmediate();
+        if (value !== undefined) rdi = value;
+      }
+      if (v.info.flow === Flow.Call || v.info.flow === Flow.IndirectCall) return 'stop';
+      return undefined;
+    });
+  } finally {
+    d.free();
+  }
+  if (rdi === undefined) return undefined;
+  // Position-independent code computes it rip-relative (link-time); a non-PIE one loads the absolute address.
+  const address = m.elf.isPie || m.elf.header.type === 3 /* ET_DYN */ ? rdi + m.bias : rdi;
+  const r = space.regionAt(address);
+  return r?.exec ? { address, reason: 'main (called by __libc_start_main)' } : undefined;
 }
 
 /**

@@ -78,7 +78,7 @@ interface TrackedValue {
 }
 
 const MAX_DEREFS = 4;
-const TRACK_WINDOW = 32;
+const TRACK_WINDOW = 16;
 const MAX_DESCENT_INSTRUCTIONS = 200_000;
 const DESCENT_CHUNK = 4096;
 
@@ -310,10 +310,7 @@ class WalkState {
           return;
         }
       }
-      for (const r of v.clobberedRegisters()) {
-        this.tracked.delete(r);
-        this.switchTainted.delete(r);
-      }
+      this.clobber(v);
       return;
     }
     const abs = v.absoluteMemoryAddress();
@@ -392,6 +389,22 @@ class WalkState {
     }
   }
 
+  /** Forgets tracked values of the registers the instruction may write. */
+  private clobber(v: InstructionView): void {
+    if (v.hasImplicitWrites) {
+      for (const r of v.writtenRegisters()) {
+        this.tracked.delete(r);
+        this.switchTainted.delete(r);
+      }
+      return;
+    }
+    const r = v.opFullRegister(0);
+    if (r !== undefined) {
+      this.tracked.delete(r);
+      this.switchTainted.delete(r);
+    }
+  }
+
   private define(reg: number, value: TrackedValue): void {
     this.tracked.set(reg, value);
     this.switchTainted.delete(reg);
@@ -402,10 +415,7 @@ class WalkState {
       this.tracked.delete(dst);
       this.switchTainted.delete(dst);
     } else if (this.tracked.size > 0 || this.switchTainted.size > 0) {
-      for (const r of v.clobberedRegisters()) {
-        this.tracked.delete(r);
-        this.switchTainted.delete(r);
-      }
+      this.clobber(v);
     }
   }
 

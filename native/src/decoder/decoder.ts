@@ -50,6 +50,7 @@ export const MNEMONIC = {
 } as const;
 
 export const REGISTER = { none: R.None, rip: R.RIP, rsp: R.RSP } as const;
+export const REGISTER_RDI: number = R.RDI;
 
 /** The System V caller-saved general-purpose registers (clobbered by calls). */
 export const CALLER_SAVED_REGISTERS: readonly number[] = [R.RAX, R.RCX, R.RDX, R.RSI, R.RDI, R.R8, R.R9, R.R10, R.R11];
@@ -147,7 +148,7 @@ export class InstructionView {
   }
   /** True if operand `i` is a memory operand. */
   isMemoryOperand(i: number): boolean {
-    return this.ins.opKind(i) === OK.Memory;
+    return (i === 0 ? this.ins.op0Kind : i === 1 ? this.ins.op1Kind : this.ins.opKind(i)) === OK.Memory;
   }
   opCount(): number {
     return this.ins.opCount;
@@ -212,8 +213,8 @@ export class InstructionView {
   }
   /** The full 64-bit register of operand `i` when it is a general-purpose register. */
   opFullRegister(i: number): number | undefined {
-    if (this.ins.opKind(i) !== OK.Register) return undefined;
-    const reg = this.ins.opRegister(i);
+    // op0Register/op1Register answer Register.None for non-register operands: one wasm call, not two.
+    const reg = i === 0 ? this.ins.op0Register : i === 1 ? this.ins.op1Register : this.ins.opKind(i) === OK.Register ? this.ins.opRegister(i) : R.None;
     const f = reg < REGISTER_COUNT ? FULL_GPR[reg] : -1;
     return f >= 0 ? f : undefined;
   }
@@ -230,7 +231,11 @@ export class InstructionView {
   clobberedRegisters(): number[] {
     if (IMPLICIT_WRITERS.has(this.info.mnemonic)) return this.writtenRegisters();
     const r = this.opFullRegister(0);
-    return r === undefined ? [] : [r];
+    return r === undefined ? NO_REGISTERS : [r];
+  }
+  /** True when clobberedRegisters() needs iced's full instruction info (implicit writes). */
+  get hasImplicitWrites(): boolean {
+    return IMPLICIT_WRITERS.has(this.info.mnemonic);
   }
   /** Intel-syntax text of the instruction (slow; for reports only). */
   format(): string {
@@ -239,6 +244,7 @@ export class InstructionView {
 }
 
 const OA = iced.OpAccess;
+const NO_REGISTERS: number[] = [];
 let sharedInfoFactory: iced.InstructionInfoFactory | undefined;
 function infoFactory(): iced.InstructionInfoFactory {
   if (!sharedInfoFactory) sharedInfoFactory = new iced.InstructionInfoFactory();

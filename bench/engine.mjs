@@ -1,0 +1,108 @@
+// Engine benchmark (`npm run bench`): decoder throughput, and on a live NumPy matmul process under Debian's
+// python3, the time and peak RSS of execution path tracking (default and plain) and of a full scan, each
+// cold in its own fresh Node process, measured in one run so the ratios compare like with like.
+// Usage: node bench/engine.mjs [--repeat N] [--json]
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const out = path.join(root, 'out');
+const repeat = Number(process.argv[process.argv.indexOf('--repeat') + 1]) || 3;
+const json = process.argv.includes('--json');
+
+/** Runs a measurement snippet in a fresh node process and returns its JSON line. */
+function measure(snippet) {
+  const code = `
+    const t0__ = process.hrtime.bigint();
+    ${snippet}
+    const total__ = Number(process.hrtime.bigint() - t0__) / 1e9;
+    console.log(JSON.stringify({ totalSeconds: total__, rssMB: Math.round(process.resourceUsage().maxRSS / 1024), ...result }));`;
+  return JSON.parse(execFileSync(process.execPath, ['-e', code], { cwd: out, encoding: 'utf8' }).trim().split('\n').pop());
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function decodeThroughput() {
+  return measure(`
+    const { CodeDecoder } = require('./native/src/decoder/decoder');
+    const { ElfFile } = require('./native/src/elf/elfFile');
+    const { openFileSource } = require('./native/src/elf/byteSource');
+    const d = new CodeDecoder();
+    let n = 0, decodeSeconds = 0;
+    for (const file of ['/usr/bin/python3.11', '/usr/lib/x86_64-linux-gnu/libc.so.6']) {
+      const elf = ElfFile.open(openFileSource(file));
+      const text = elf.section('.text');
+      const bytes = elf.readVirtual(text.addr, text.size);
+      const s = process.hrtime.bigint();
+      d.decodeLinear(bytes, text.addr, (v) => { n += v.info.features.length >= 0 ? 1 : 0; });
+      decodeSeconds += Number(process.hrtime.bigint() - s) / 1e9;
+    }
+    const result = { instructions: n, decodeSeconds, millionPerSecond: n / decodeSeconds / 1e6 };`);
+}
+
+function analysis(pid, kind) {
+  const run =
+    kind === 'full'
+      ? `const s__ = process.hrtime.bigint(); const r = fullScan(space);
+         const result = { seconds: Number(process.hrtime.bigint() - s__) / 1e9, instructions: r.instructionsDecoded, modules: r.modulesScanned };`
+      : `const s__ = process.hrtime.bigint();
+         const roots = [entryRoot(space), mainRoot(space), ...(${kind === 'ept'} ? threadRoots(view, space).roots : [])].filter(Boolean);
+         const r = executionPathTracking(space, roots, { mode: '${kind}' });
+         const result = { seconds: Number(process.hrtime.bigint() - s__) / 1e9, instructions: r.instructionsDecoded, functions: r.functionsVisited, unresolved: r.callSites.unresolved };`;
+  return measure(`
+    const { ProcessView } = require('./native/src/process/processView');
+    const { ProcessAddressSpace } = require('./native/src/analysis/processSpace');
+    const { executionPathTracking } = require('./native/src/analysis/ept');
+    const { fullScan } = require('./native/src/analysis/fullScan');
+    const { entryRoot, mainRoot, threadRoots } = require('./native/src/analysis/pvm');
+    const view = new ProcessView(${pid});
+    const space = new ProcessAddressSpace(view);
+    ${run}`);
+}
+
+async function startWorkload() {
+  const script = path.join(root, 'test', 'fixtures', 'python', 'numpy_matmul.py');
+  const child = spawn('/usr/bin/python3', [script], { env: { ...process.env, LD_BIND_NOW: '1', OPENBLAS_NUM_THREADS: '2' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      if (buf.includes('READY')) resolve();
+    });
+    child.once('exit', (c) => reject(new Error(`workload exited (${c})`)));
+  });
+  return child;
+}
+
+if (!fs.existsSync(path.join(out, 'native', 'src', 'analysis', 'ept.js'))) {
+  console.error('bench: build first (npx tsc -b)');
+  process.exit(2);
+}
+const results = { machine: `${execFileSync('nproc').toString().trim()} cores, ${fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)[1]}` };
+results.decode = decodeThroughput();
+const child = await startWorkload();
+try {
+  for (const kind of ['ept', 'ept-plain', 'full']) {
+    const runs = [];
+    for (let i = 0; i < repeat; i++) runs.push(analysis(child.pid, kind));
+    results[kind] = { ...runs[0], seconds: median(runs.map((r) => r.seconds)), rssMB: Math.max(...runs.map((r) => r.rssMB)), runs: runs.map((r) => +r.seconds.toFixed(3)) };
+  }
+} finally {
+  child.kill('SIGKILL');
+}
+results.ratioFullOverEpt = results.full.seconds / results.ept.seconds;
+if (json) console.log(JSON.stringify(results, null, 2));
+else {
+  console.log(`machine: ${results.machine}`);
+  console.log(`decoder: ${results.decode.instructions.toLocaleString()} instructions in ${results.decode.decodeSeconds.toFixed(3)} s = ${results.decode.millionPerSecond.toFixed(2)} M instructions/s`);
+  for (const k of ['ept', 'ept-plain', 'full']) {
+    const r = results[k];
+    console.log(`${k.padEnd(9)}: ${r.seconds.toFixed(3)} s analysis (median of ${r.runs.join(', ')}; ${r.totalSeconds.toFixed(2)} s with start-up and /proc setup), peak RSS ${r.rssMB} MB, ${r.instructions.toLocaleString()} instructions${r.functions ? `, ${r.functions.toLocaleString()} functions, ${r.unresolved} unresolved sites` : ''}`);
+  }
+  console.log(`full scan / EPT time: ${results.ratioFullOverEpt.toFixed(2)}x`);
+}
