@@ -14,7 +14,9 @@ const nodeEntries = {
   cli: 'native/src/cli/main.ts',
 };
 /** Browser bundles. */
-const browserEntries = {};
+const browserEntries = {
+  webview: 'webview/src/main.ts',
+};
 
 const common = {
   bundle: true,

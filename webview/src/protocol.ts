@@ -1,0 +1,145 @@
+// The host↔webview protocol of the instance view: every message either side may post, as discriminated
+// unions on `type`, with structural guards each side uses to check what it receives. Pure, no DOM.
+
+import type { AnalysisReport } from '../../native/src/report';
+import type { Feature } from '../../native/src/features/vocabulary';
+
+/** Where the report came from: a live process (exact) or the static bytecode analysis of the workspace. */
+export type OriginKind = 'live' | 'static';
+
+export interface ReportOrigin {
+  kind: OriginKind;
+  /** Short text for the header, e.g. `PID 48211 · python3 matmul.py` or `workspace · 12 files`. */
+  label: string;
+}
+
+/** One Python call site a code lens or hover asked the view to focus on. */
+export interface FocusCallSite {
+  /** What the lens shows, e.g. `numpy.matmul → cblas_dgemm (libopenblas)`. */
+  label: string;
+  /** The features the call's native path needs (canonical names). */
+  features: Feature[];
+  /** Whether the call's features come from the live process or the static analysis. */
+  kind?: OriginKind;
+  /** The document and zero-based line of the call, so the view can offer to reveal it. */
+  uri?: string;
+  line?: number;
+  /**
+   * Names of the instance types this call alone rules out, when the host computed them from the catalog.
+   * Without it the view derives them from the report: the types whose missing features meet `features`.
+   */
+  ruledOut?: string[];
+}
+
+/** Host → webview. */
+export type HostMessage =
+  /** A new or updated analysis; replaces the previous one. */
+  | { type: 'report'; report: AnalysisReport; origin: ReportOrigin }
+  /** Focus on one call site, or `null` to leave focus. */
+  | { type: 'focus'; callSite: FocusCallSite | null }
+  /** Drop the report (debug session ended, process exited): back to the empty state. */
+  | { type: 'clear' }
+  /** The last analysis failed; shown above whatever report is on screen. */
+  | { type: 'error'; message: string; detail?: string }
+  /** An analysis is running (`message`), or finished (`null`). */
+  | { type: 'progress'; message: string | null };
+
+export type ExportFormat = 'json' | 'list';
+
+/** Commands the view can ask the host to run (buttons of the empty state). */
+export type ViewCommand = 'analyzeProcess';
+
+/** Webview → host. */
+export type WebviewMessage =
+  /** The script has loaded and listens; the host answers with the current report/focus (or `clear`). */
+  | { type: 'ready' }
+  /** Export the report as JSON, or the compatible types as a plain list. */
+  | { type: 'export'; format: ExportFormat }
+  /** Open the focused call site in its editor. */
+  | { type: 'reveal'; uri: string; line: number }
+  | { type: 'command'; command: ViewCommand }
+  /** Something the host should put in its log (script errors in the view, mostly). */
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null;
+}
+
+function isStringArray(x: unknown): x is string[] {
+  return Array.isArray(x) && x.every((s) => typeof s === 'string');
+}
+
+/** A cheap shape check of a report: the fields the view reads before rendering. */
+export function isAnalysisReport(x: unknown): x is AnalysisReport {
+  if (!isObject(x) || x.schema !== 1) return false;
+  const instances = x.instances;
+  return (
+    isStringArray(x.required) &&
+    typeof x.level === 'string' &&
+    Array.isArray(x.features) &&
+    isStringArray(x.notes) &&
+    isObject(x.stats) &&
+    isObject(x.host) &&
+    isObject(instances) &&
+    typeof instances.total === 'number' &&
+    isStringArray(instances.compatible) &&
+    isStringArray(instances.criu) &&
+    Array.isArray(instances.verdicts) &&
+    instances.verdicts.every((v) => isObject(v) && typeof v.name === 'string' && isStringArray(v.missing))
+  );
+}
+
+export function isFocusCallSite(x: unknown): x is FocusCallSite {
+  return (
+    isObject(x) &&
+    typeof x.label === 'string' &&
+    isStringArray(x.features) &&
+    (x.kind === undefined || x.kind === 'live' || x.kind === 'static') &&
+    (x.uri === undefined || typeof x.uri === 'string') &&
+    (x.line === undefined || (typeof x.line === 'number' && Number.isInteger(x.line) && x.line >= 0)) &&
+    (x.ruledOut === undefined || isStringArray(x.ruledOut))
+  );
+}
+
+/** Checks a message received by the webview. */
+export function isHostMessage(x: unknown): x is HostMessage {
+  if (!isObject(x)) return false;
+  switch (x.type) {
+    case 'report':
+      return (
+        isAnalysisReport(x.report) &&
+        isObject(x.origin) &&
+        (x.origin.kind === 'live' || x.origin.kind === 'static') &&
+        typeof x.origin.label === 'string'
+      );
+    case 'focus':
+      return x.callSite === null || isFocusCallSite(x.callSite);
+    case 'clear':
+      return true;
+    case 'error':
+      return typeof x.message === 'string' && (x.detail === undefined || typeof x.detail === 'string');
+    case 'progress':
+      return x.message === null || typeof x.message === 'string';
+    default:
+      return false;
+  }
+}
+
+/** Checks a message received by the host. */
+export function isWebviewMessage(x: unknown): x is WebviewMessage {
+  if (!isObject(x)) return false;
+  switch (x.type) {
+    case 'ready':
+      return true;
+    case 'export':
+      return x.format === 'json' || x.format === 'list';
+    case 'reveal':
+      return typeof x.uri === 'string' && typeof x.line === 'number' && Number.isInteger(x.line) && x.line >= 0;
+    case 'command':
+      return x.command === 'analyzeProcess';
+    case 'log':
+      return (x.level === 'info' || x.level === 'warn' || x.level === 'error') && typeof x.message === 'string';
+    default:
+      return false;
+  }
+}
