@@ -162,3 +162,28 @@ describe('execution path tracking on the EPT fixture', () => {
     }
   });
 });
+
+describe('execution path tracking on files at rest (no process)', () => {
+  test('PLT calls resolve by the search order and an IFUNC counts every variant', async () => {
+    const { StaticAddressSpace } = await import('../../native/src/analysis/staticSpace');
+    const libPath = buildC('c/ept_lib.c', { shared: true, outName: 'libept_lib.so' });
+    const exe = buildC('c/ept_main.c', { link: [`-L${FIXTURE_OUT}`, '-lept_lib', `-Wl,-rpath,${FIXTURE_OUT}`, libPath] });
+    const s = new StaticAddressSpace([exe]);
+    try {
+      assert.deepEqual(s.missing, []);
+      const names = s.modules().map((m) => path.basename(m.path));
+      assert.ok(names.includes('libept_lib.so') && names.includes('libc.so.6'), names.join(', '));
+      const m = s.mainModule()!;
+      const l = s.modules().find((x) => path.basename(x.path) === 'libept_lib.so')!;
+      const at = (name: string) => m.elf.findSymbol(name)!.value + m.bias;
+      const plt = executionPathTracking(s, [{ address: at('scenario_plt'), reason: 'test' }]);
+      assert.deepEqual([...plt.features.keys()].sort(), union(featuresOf(m, 'scenario_plt'), featuresOf(l, 'lib_sha')));
+      const ifunc = executionPathTracking(s, [{ address: at('scenario_ifunc'), reason: 'test' }], { recordVisited: true });
+      const visited = new Set(ifunc.visited!.map((v) => m.elf.symbolize(v.start - m.bias)?.name));
+      for (const clone of ['tc_kernel.avx512f', 'tc_kernel.avx2', 'tc_kernel.default']) assert.ok(visited.has(clone), `${clone} counted`);
+      assert.ok(ifunc.notes.some((n) => /resolved statically/.test(n)));
+    } finally {
+      s.close();
+    }
+  });
+});
