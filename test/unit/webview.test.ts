@@ -30,7 +30,7 @@ const focus = (JSON.parse(fs.readFileSync(path.join(FIXTURES, 'numpy-matmul.focu
 const verdicts = report.instances.verdicts;
 const origin = { kind: 'live' as const, label: 'PID 48211 · python3 matmul.py --size 4096' };
 
-const ROWS = '#instance-grid .grid-body [data-name]';
+const ROWS = '#instance-grid .grid-body [data-name]:not([hidden])';
 
 function rowNames(page: Page): Promise<string[]> {
   return page.$$eval(ROWS, (trs) => trs.map((tr) => (tr as HTMLElement).dataset.name!));
@@ -188,7 +188,7 @@ describe('instance view in Chromium', { timeout: 60_000 }, () => {
     await page.fill('#search input', 'AVX-512F');
     await waitRows(page, lacking.length);
     await page.fill('#search input', 'no-such-type');
-    await page.waitForSelector('#instance-grid .row.empty');
+    await page.waitForSelector('#instance-grid .row.empty', { state: 'visible' });
     await page.fill('#search input', '');
     await waitRows(page, verdicts.length);
   });
@@ -337,6 +337,11 @@ describe('instance view in Chromium', { timeout: 60_000 }, () => {
     await postToWebview(page, { type: 'clear' });
     await page.waitForSelector('#empty-state');
     assert.equal(await page.$('#instance-grid'), null);
+    assert.equal(await page.$('#error'), null);
+    // An error without any report keeps the way to retry in view.
+    await postToWebview(page, { type: 'error', message: 'process 48211 exited' });
+    await page.waitForSelector('#error');
+    assert.ok(await page.isVisible('#empty-state #analyze-process'));
   });
 
   it('looks right in dark and light themes (screenshots)', async () => {

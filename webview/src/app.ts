@@ -127,7 +127,7 @@ export class App {
     this.grid = null;
     this.countEl = null;
     if (!this.data) {
-      if (!this.waiting && !this.error) parts.push(renderEmpty(() => this.vscode.postMessage({ type: 'command', command: 'analyzeProcess' })));
+      if (!this.waiting) parts.push(renderEmpty(() => this.vscode.postMessage({ type: 'command', command: 'analyzeProcess' })));
       if (this.focus) parts.push(h('p', { class: 'muted', id: 'focus-pending' }, `Focused on ${this.focus.label}; its verdicts appear once an analysis report arrives.`));
       this.root.replaceChildren(...parts);
       this.root.dataset.state = this.waiting ? 'waiting' : this.error ? 'error' : 'empty';

@@ -34,8 +34,11 @@ export function append(el: Node, children: Child[]): void {
   }
 }
 
-/** An inline SVG icon from a path (16×16 viewBox, codicon-like), coloured with currentColor. */
-export function icon(pathD: string, cls = 'icon'): SVGSVGElement {
+/**
+ * An inline SVG icon from a path (16×16 viewBox, codicon-like), coloured with currentColor; filled, or
+ * stroked when the path is a line drawing.
+ */
+export function icon(pathD: string, cls = 'icon', stroke = false): SVGSVGElement {
   const NS = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(NS, 'svg');
   svg.setAttribute('viewBox', '0 0 16 16');
@@ -43,8 +46,16 @@ export function icon(pathD: string, cls = 'icon'): SVGSVGElement {
   svg.setAttribute('aria-hidden', 'true');
   const p = document.createElementNS(NS, 'path');
   p.setAttribute('d', pathD);
-  p.setAttribute('fill', 'currentColor');
-  p.setAttribute('fill-rule', 'evenodd');
+  if (stroke) {
+    p.setAttribute('fill', 'none');
+    p.setAttribute('stroke', 'currentColor');
+    p.setAttribute('stroke-width', '1');
+    p.setAttribute('stroke-linecap', 'round');
+    p.setAttribute('stroke-linejoin', 'round');
+  } else {
+    p.setAttribute('fill', 'currentColor');
+    p.setAttribute('fill-rule', 'evenodd');
+  }
   svg.appendChild(p);
   return svg;
 }
@@ -57,7 +68,8 @@ export const ICONS = {
   warning: 'M7.56 1.5h.88l6.5 12.27-.44.73H1.5l-.44-.73zM8 2.92L2.32 13.5h11.36zM7.4 6h1.2v4.5H7.4zm0 5.5h1.2v1.2H7.4z',
   error: 'M8 1.5a6.5 6.5 0 100 13 6.5 6.5 0 000-13zM2.5 8a5.5 5.5 0 1111 0 5.5 5.5 0 01-11 0zm3.1-3.2L8 7.2l2.4-2.4.8.8L8.8 8l2.4 2.4-.8.8L8 8.8l-2.4 2.4-.8-.8L7.2 8 4.8 5.6z',
   target: 'M8 1a7 7 0 100 14A7 7 0 008 1zm0 1.2a5.8 5.8 0 110 11.6A5.8 5.8 0 018 2.2zM8 4a4 4 0 100 8 4 4 0 000-8zm0 1.2a2.8 2.8 0 110 5.6 2.8 2.8 0 010-5.6zM8 6.8a1.2 1.2 0 100 2.4 1.2 1.2 0 000-2.4z',
-  chip: 'M5 1h1v2h1V1h1v2h1V1h1v2h1.5l.5.5V5h2v1h-2v1h2v1h-2v1h2v1h-2v1.5l-.5.5H11v2h-1v-2H9v2H8v-2H7v2H6v-2H5v2H4v-2H2.5l-.5-.5V11H0v-1h2V9H0V8h2V7H0V6h2V4.5l.5-.5H4V1h1zm-2 4v6h10V5z',
+  /** A CPU package: a line drawing (stroke it). */
+  chip: 'M4.5 3.5h7a1 1 0 0 1 1 1v7a1 1 0 0 1-1 1h-7a1 1 0 0 1-1-1v-7a1 1 0 0 1 1-1zM6.5 6.5h3v3h-3zM6 1.5v2M8 1.5v2M10 1.5v2M6 12.5v2M8 12.5v2M10 12.5v2M1.5 6h2M1.5 8h2M1.5 10h2M12.5 6h2M12.5 8h2M12.5 10h2',
   arrowUp: 'M8 3.3l4.4 4.4-.8.8L8.6 5.5V13H7.4V5.5l-3 3-.8-.8z',
   arrowDown: 'M8 12.7l4.4-4.4-.8-.8-3 3V3H7.4v7.5l-3-3-.8.8z',
 };

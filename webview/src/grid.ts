@@ -8,7 +8,7 @@ import type { InstanceVerdict } from '../../native/src/report';
 import type { Feature } from '../../native/src/features/vocabulary';
 import { featureLabel, FEATURES } from '../../native/src/features/vocabulary';
 import { h, icon, ICONS, formatGiB, type Child } from './dom';
-import { buildRows, displayOrder, filterRows, sortRows, type ColumnKey, type Row, type RowFilter, type SortDirection } from './model';
+import { buildRows, displayOrder, rowMatches, searchTerms, sortRows, type ColumnKey, type Row, type RowFilter, type SortDirection } from './model';
 
 interface Column {
   key: ColumnKey;
@@ -124,17 +124,27 @@ export class InstanceGrid {
     this.sortKey = '';
   }
 
-  /** Applies sort and filter: re-sorts only when the sort changed, then swaps in the matching rows. */
+  /**
+   * Applies sort and filter. A new sort re-orders every row element once; filtering and searching only
+   * toggle `hidden` on the rows whose visibility changed, so typing in the search field touches few nodes.
+   */
   update({ filter, sort }: GridUpdate): void {
     const key = `${sort.key}:${sort.dir}`;
     if (key !== this.sortKey) {
       this.sorted = sortRows(this.rows, sort.key, sort.dir);
       this.sortKey = key;
+      this.body.replaceChildren(...this.sorted.map((r) => this.rowEls.get(r)!), this.emptyRow);
     }
-    const shown = filterRows(this.sorted, filter);
-    this.visible = shown.map((r) => r.v.name);
-    if (shown.length === 0) this.body.replaceChildren(this.emptyRow);
-    else this.body.replaceChildren(...shown.map((r) => this.rowEls.get(r)!));
+    const terms = searchTerms(filter.search);
+    const visible: string[] = [];
+    for (const r of this.sorted) {
+      const show = rowMatches(r, filter, terms);
+      const el = this.rowEls.get(r)!;
+      if (el.hidden === show) el.hidden = !show;
+      if (show) visible.push(r.v.name);
+    }
+    this.visible = visible;
+    this.emptyRow.hidden = visible.length > 0;
     for (const [k, th] of this.headers) {
       const active = k === sort.key;
       th.classList.toggle('sorted', active);

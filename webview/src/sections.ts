@@ -265,7 +265,7 @@ export function renderEmpty(onAnalyze: () => void): HTMLElement {
   return h(
     'section',
     { class: 'empty-state', id: 'empty-state' },
-    icon(ICONS.chip, 'icon hero'),
+    icon(ICONS.chip, 'icon hero', true),
     h('h2', null, 'No analysis yet'),
     h('p', null, 'Run ', h('strong', null, 'Pygration: Analyze Running Process'), ' or start a debug session of a Python program to see the instance types it could be live-migrated to.'),
     button,
