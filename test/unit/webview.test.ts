@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { AnalysisReport } from '../../native/src/report';
@@ -122,7 +123,10 @@ describe('instance view in Chromium', { timeout: 60_000 }, () => {
     const v4 = await page.$$eval('#requirement .level-row', (rows) => rows.find((r) => r.textContent?.startsWith('x86-64-v4'))?.querySelectorAll('.chip').length ?? 0);
     assert.equal(v4, report.required.filter((f) => ['avx512f', 'avx512bw', 'avx512cd', 'avx512dq', 'avx512vl'].includes(f)).length);
     assert.match((await page.textContent('#statline')) ?? '', new RegExp(report.stats.functionsVisited.toLocaleString('en-US')));
-    assert.match((await page.textContent('#criu-advice')) ?? '', /--cpu-cap=none/);
+    const advice = (await page.textContent('#criu-advice')) ?? '';
+    assert.match(advice, /--cpu-cap=none/);
+    const refusedByCriu = verdicts.filter((v) => v.compatible && !v.criu).length;
+    assert.match(advice, new RegExp(`refuses ${refusedByCriu} of the ${report.instances.compatible.length} types`));
     // What a full scan would add beyond the requirement is listed under it.
     const extra = await page.$$eval('#full-extra .chip', (els) => els.map((e) => (e as HTMLElement).dataset.feature));
     assert.deepEqual(extra.sort(), report.fullScanRequired!.filter((f) => !report.required.includes(f)).sort());
@@ -304,12 +308,16 @@ describe('instance view in Chromium', { timeout: 60_000 }, () => {
       if ((checkbox as unknown as { checked: boolean }).checked) checkbox.click();
       return out;
     });
+    // The goal is one frame (16 ms) on an idle machine. When other processes compete for the CPUs the
+    // page gets a fraction of one, so the budget scales with the load average per core; a regression to
+    // a <table> (50-200 ms per sort) still fails at any plausible load.
+    const contention = Math.max(1, os.loadavg()[0] / os.cpus().length);
+    const budget = 16 * contention;
     for (const [kind, list] of Object.entries(times)) {
       const sorted = [...list].sort((a, b) => a - b);
       const median = sorted[Math.floor(sorted.length / 2)];
-      console.log(`# webview ${kind}: median ${median.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms over ${list.length}`);
-      // The goal is one frame (16 ms); allow slack for a loaded CI machine, but not an order of magnitude.
-      assert.ok(median < 16, `${kind} median ${median.toFixed(1)} ms`);
+      console.log(`# webview ${kind}: median ${median.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms over ${list.length} (budget ${budget.toFixed(0)} ms at load ${os.loadavg()[0].toFixed(1)})`);
+      assert.ok(median < budget, `${kind} median ${median.toFixed(1)} ms`);
     }
     const render = await page.evaluate((r) => {
       const t0 = performance.now();

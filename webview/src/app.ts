@@ -152,7 +152,7 @@ export class App {
       );
     }
     parts.push(h('div', { class: 'overview' }, renderSummary(report), renderRequirement(report, this.focus)));
-    if (report.criuAdvice) parts.push(renderCriuAdvice(report.criuAdvice));
+    if (report.criuAdvice) parts.push(renderCriuAdvice(report.criuAdvice, verdicts));
 
     this.grid = new InstanceGrid((key) => this.onSort(key));
     this.grid.setData(verdicts, this.focus ? new Set<Feature>(this.focus.features) : null);

@@ -230,7 +230,9 @@ function withFlags(text: string): Child[] {
   return out;
 }
 
-export function renderCriuAdvice(advice: NonNullable<AnalysisReport['criuAdvice']>): HTMLElement {
+export function renderCriuAdvice(advice: NonNullable<AnalysisReport['criuAdvice']>, verdicts: readonly InstanceVerdict[]): HTMLElement {
+  const ours = verdicts.filter((v) => v.compatible).length;
+  const refused = verdicts.filter((v) => v.compatible && !v.criu).length;
   return h(
     'section',
     { class: 'callout info', id: 'criu-advice' },
@@ -241,7 +243,8 @@ export function renderCriuAdvice(advice: NonNullable<AnalysisReport['criuAdvice'
       h('strong', null, 'Restoring with CRIU: '),
       'use ',
       ...advice.flags.flatMap((f, i) => [i > 0 ? ' ' : null, h('code', { class: 'flag' }, f)]),
-      h('div', { class: 'muted' }, ...withFlags(advice.why)),
+      refused > 0 ? ` \u2014 its default check refuses ${formatInt(refused)} of the ${formatInt(ours)} types this process can move to.` : null,
+      h('details', null, h('summary', null, 'Why, and caveats'), h('div', { class: 'muted' }, ...withFlags(advice.why))),
     ),
   );
 }
