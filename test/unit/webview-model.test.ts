@@ -91,6 +91,11 @@ describe('protocol guards', () => {
     assert.ok(!isHostMessage({ type: 'report', report, origin: { kind: 'remote', label: 'x' } }));
     const broken = { ...report, instances: { ...report.instances, verdicts: [{ name: 'x' }] } };
     assert.ok(!isHostMessage({ type: 'report', report: broken, origin }));
+    const { criu: _criu, ...noCriu } = verdicts[0];
+    const partial = { ...report, instances: { ...report.instances, verdicts: [noCriu, ...verdicts.slice(1)] } };
+    assert.ok(!isHostMessage({ type: 'report', report: partial, origin }));
+    const { callSites: _cs, ...noCallSites } = report.stats;
+    assert.ok(!isHostMessage({ type: 'report', report: { ...report, stats: noCallSites }, origin }));
     assert.ok(!isHostMessage({ type: 'focus', callSite: { ...focus, line: -1 } }));
     assert.ok(!isHostMessage({ type: 'focus', callSite: { label: 'x', features: 'avx2' } }));
     assert.ok(!isHostMessage({ type: 'error' }));

@@ -221,11 +221,15 @@ describe('instance view in Chromium', { timeout: 60_000 }, () => {
   });
 
   it('focuses on a call: highlights its chips and shows what it rules out', async () => {
+    // "Compatible only" would hide every type a call rules out, so a focus turns it off.
+    await page.click('#compatible-only');
+    await waitRows(page, report.instances.compatible.length);
     await postToWebview(page, { type: 'focus', callSite: focus });
     const want = new Set(focus.features);
     const ruledOut = verdicts.filter((v) => v.missing.some((f) => want.has(f))).map((v) => v.name);
     await waitRows(page, ruledOut.length);
     assert.deepEqual(new Set(await rowNames(page)), new Set(ruledOut));
+    assert.equal(await page.$eval('#compatible-only', (e) => (e as unknown as { checked: boolean }).checked), false);
     assert.match((await page.textContent('#focus-count')) ?? '', new RegExp(`rules out ${ruledOut.length} of ${verdicts.length}`));
     const hits = await page.$$eval('#requirement .chip.hit', (els) => els.map((e) => (e as HTMLElement).dataset.feature!));
     assert.deepEqual(hits.sort(), report.required.filter((f) => want.has(f)).sort());

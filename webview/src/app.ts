@@ -75,7 +75,15 @@ export class App {
       this.vscode.postMessage({ type: 'log', level: 'warn', message: `instance view: ignored a malformed message ${JSON.stringify(message)?.slice(0, 200)}` });
       return;
     }
-    this.handle(message);
+    try {
+      this.handle(message);
+    } catch (e) {
+      // A bug in rendering must not leave a blank panel: say so, and tell the host's log.
+      const text = e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e);
+      this.vscode.postMessage({ type: 'log', level: 'error', message: `instance view: rendering '${message.type}' failed: ${text}` });
+      this.root.replaceChildren(renderError('The instance view could not display this analysis.', text));
+      this.root.dataset.state = 'error';
+    }
   }
 
   private handle(m: HostMessage): void {
@@ -87,7 +95,11 @@ export class App {
         this.progress = null;
         break;
       case 'focus':
-        if (m.callSite && !this.focus) this.ui.focusOnly = true;
+        if (m.callSite && !this.focus) {
+          // Show what the call rules out; "compatible only" would hide exactly those types.
+          this.ui.focusOnly = true;
+          this.ui.compatibleOnly = false;
+        }
         this.focus = m.callSite;
         if (m.callSite) this.ui.tab = 'instances';
         break;

@@ -69,23 +69,56 @@ function isStringArray(x: unknown): x is string[] {
   return Array.isArray(x) && x.every((s) => typeof s === 'string');
 }
 
-/** A cheap shape check of a report: the fields the view reads before rendering. */
+function isVerdict(v: unknown): boolean {
+  return (
+    isObject(v) &&
+    typeof v.name === 'string' &&
+    typeof v.cpu === 'string' &&
+    typeof v.vendor === 'string' &&
+    typeof v.generation === 'string' &&
+    typeof v.vcpu === 'number' &&
+    typeof v.memoryGiB === 'number' &&
+    typeof v.compatible === 'boolean' &&
+    isStringArray(v.missing) &&
+    typeof v.criu === 'boolean' &&
+    isStringArray(v.criuMissing) &&
+    (v.fullScan === undefined || typeof v.fullScan === 'boolean') &&
+    (v.fullScanMissing === undefined || isStringArray(v.fullScanMissing))
+  );
+}
+
+/** A shape check of a report: every field the view reads, so a malformed one is refused, not half drawn. */
 export function isAnalysisReport(x: unknown): x is AnalysisReport {
   if (!isObject(x) || x.schema !== 1) return false;
-  const instances = x.instances;
+  const { instances, stats, host, target, tool } = x;
   return (
+    typeof x.mode === 'string' &&
+    isObject(tool) &&
+    isObject(target) &&
+    isObject(host) &&
+    typeof host.cpu === 'string' &&
     isStringArray(x.required) &&
     typeof x.level === 'string' &&
+    isStringArray(x.levelExtras) &&
+    isStringArray(x.notOnHost) &&
+    (x.fullScanRequired === undefined || isStringArray(x.fullScanRequired)) &&
     Array.isArray(x.features) &&
+    x.features.every((f) => isObject(f) && typeof f.feature === 'string' && typeof f.count === 'number' && Array.isArray(f.sites)) &&
     isStringArray(x.notes) &&
-    isObject(x.stats) &&
-    isObject(x.host) &&
+    isObject(stats) &&
+    typeof stats.functionsVisited === 'number' &&
+    typeof stats.seconds === 'number' &&
+    isObject(stats.callSites) &&
+    ['direct', 'plt', 'memorySlot', 'dispatchTable', 'unresolved'].every((k) => typeof (stats.callSites as Record<string, unknown>)[k] === 'number') &&
     isObject(instances) &&
+    typeof instances.catalog === 'string' &&
     typeof instances.total === 'number' &&
     isStringArray(instances.compatible) &&
     isStringArray(instances.criu) &&
+    isStringArray(instances.fullScan) &&
     Array.isArray(instances.verdicts) &&
-    instances.verdicts.every((v) => isObject(v) && typeof v.name === 'string' && isStringArray(v.missing))
+    instances.verdicts.every(isVerdict) &&
+    (x.criuAdvice === undefined || (isObject(x.criuAdvice) && isStringArray(x.criuAdvice.flags) && typeof x.criuAdvice.why === 'string'))
   );
 }
 
