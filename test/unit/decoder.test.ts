@@ -109,3 +109,57 @@ test('a truncated final instruction ends decoding without an error', () => {
     dec.free();
   }
 });
+
+test('the JS operand parser agrees with iced on every simple-form instruction of libc and python3.11', async () => {
+  const { ElfFile } = await import('../../native/src/elf/elfFile');
+  const { openFileSource } = await import('../../native/src/elf/byteSource');
+  const iced = await import('iced-x86');
+  let checked = 0;
+  let fellBack = 0;
+  for (const file of ['/usr/lib/x86_64-linux-gnu/libc.so.6', '/usr/bin/python3.11']) {
+    const elf = ElfFile.open(openFileSource(file));
+    const text = elf.section('.text')!;
+    const bytes = elf.readVirtual(text.addr, text.size);
+    const dec = new CodeDecoder();
+    const ins = new iced.Instruction();
+    try {
+      dec.decodeLinear(bytes, text.addr, (v) => {
+        if (v.info.simpleForm === 0) return;
+        const fast = v.simpleOperands();
+        if (!fast) {
+          fellBack++;
+          return;
+        }
+        // Decode the same bytes again with iced directly, as the oracle.
+        const d = new iced.Decoder(64, bytes.subarray(v.offset, v.offset + v.length), iced.DecoderOptions.None);
+        d.ip = BigInt(v.ip);
+        d.decodeOut(ins);
+        d.free();
+        const full = (r: number) => (r === iced.Register.None ? -1 : iced.RegisterExt.fullRegister(r));
+        const where = `${file} 0x${v.ip.toString(16)}`;
+        const memOp = [0, 1].find((i) => i < ins.opCount && ins.opKind(i) === iced.OpKind.Memory);
+        assert.equal(fast.isMemory, memOp !== undefined, `${where} memory`);
+        const regOp = [0, 1].find((i) => i < ins.opCount && ins.opKind(i) === iced.OpKind.Register && (v.info.simpleForm !== 2 || i === 1));
+        if (fast.reg !== -1) assert.equal(fast.reg, full(ins.opRegister(regOp!)), `${where} register`);
+        if (fast.isMemory) {
+          assert.equal(fast.rip, ins.memoryBase === iced.Register.RIP, `${where} rip`);
+          if (!fast.rip) assert.equal(fast.base, full(ins.memoryBase), `${where} base`);
+          assert.equal(fast.index, full(ins.memoryIndex), `${where} index`);
+          if (fast.rip) assert.equal(fast.absolute, Number(ins.ipRelMemoryAddress), `${where} rip target`);
+          else assert.equal(BigInt.asIntN(64, BigInt(fast.disp)), BigInt.asIntN(64, ins.memoryDisplacement), `${where} displacement`);
+        }
+        if (fast.imm !== undefined) {
+          const immOp = [0, 1].find((i) => i < ins.opCount && /Immediate/.test(iced.OpKind[ins.opKind(i)]))!;
+          assert.equal(BigInt(fast.imm), BigInt.asUintN(64, ins.immediate(immOp)), `${where} immediate`);
+        }
+        checked++;
+      });
+    } finally {
+      ins.free();
+      dec.free();
+      elf.close();
+    }
+  }
+  assert.ok(checked > 100_000, `checked ${checked}`);
+  assert.ok(fellBack < checked / 100, `fell back to iced ${fellBack} times`);
+});

@@ -5,7 +5,7 @@
 // so it is cached per file and function and reused across analyses of live processes.
 
 import type { Feature } from '../features/vocabulary';
-import { CALLER_SAVED_REGISTERS, CodeDecoder, Flow, InstructionView, MNEMONIC, REGISTER, fullRegister as fullOf } from '../decoder/decoder';
+import { CALLER_SAVED_REGISTERS, CodeDecoder, Flow, InstructionView, MNEMONIC, REGISTER, SIMPLE, type SimpleOperands, fullRegister as fullOf } from '../decoder/decoder';
 
 /** At most this many example sites are kept per feature and function. */
 export const SITES_PER_FEATURE = 3;
@@ -313,6 +313,11 @@ class WalkState {
       this.clobber(v);
       return;
     }
+    const fast = v.simpleOperands();
+    if (fast) {
+      this.simpleDataflow(v, mn, fast);
+      return;
+    }
     const abs = v.absoluteMemoryAddress();
 
     if (mn === MNEMONIC.lea) {
@@ -389,9 +394,90 @@ class WalkState {
     }
   }
 
+  /**
+   * The same rules as the iced path of dataflow(), for the common MOV/LEA/MOVSXD/PUSH encodings whose
+   * operands were read from the bytes (no wasm calls).
+   */
+  private simpleDataflow(v: InstructionView, mn: number, o: SimpleOperands): void {
+    const s = this.s;
+    const abs = o.absolute;
+    if (mn === MNEMONIC.push) {
+      if (o.imm !== undefined && o.imm >= MIN_ADDRESS) s.refs.push({ address: o.imm, kind: 'imm' });
+      return;
+    }
+    if (mn === MNEMONIC.lea) {
+      if (abs !== undefined) {
+        s.refs.push({ address: abs, kind: 'lea' });
+        this.define(o.reg, { base: abs, derefs: [], born: this.counter });
+      } else this.forget(o.reg);
+      return;
+    }
+    if (mn === MNEMONIC.movsxd) {
+      if (o.isMemory && o.index !== -1) {
+        this.tracked.delete(o.reg);
+        this.switchTainted.add(o.reg);
+      } else this.forget(o.reg);
+      if (abs !== undefined) s.refs.push({ address: abs, kind: 'mem' });
+      return;
+    }
+    // MOV.
+    const form = v.info.simpleForm;
+    if (abs !== undefined) s.refs.push({ address: abs, kind: 'mem' });
+    if (form === SIMPLE.rmReg || form === SIMPLE.rmImm) {
+      if (!o.isMemory) {
+        // A register destination encoded in r/m.
+        if (form === SIMPLE.rmImm && o.imm !== undefined && o.imm >= MIN_ADDRESS) {
+          s.refs.push({ address: o.imm, kind: 'imm' });
+          this.define(o.base, { base: o.imm, derefs: [], born: this.counter });
+        } else if (form === SIMPLE.rmReg) {
+          const src = this.get(o.reg);
+          if (src && o.regSize === 8) this.define(o.base, { ...src });
+          else this.forget(o.base);
+          if (this.switchTainted.has(o.reg)) this.switchTainted.add(o.base);
+        } else this.forget(o.base);
+        return;
+      }
+      // A store: tracked registers are unchanged, but a stored immediate may be an address.
+      if (form === SIMPLE.rmImm && o.imm !== undefined && o.imm >= MIN_ADDRESS) s.refs.push({ address: o.imm, kind: 'imm' });
+      return;
+    }
+    if (form === SIMPLE.regImm) {
+      if (o.imm !== undefined && o.imm >= MIN_ADDRESS) {
+        s.refs.push({ address: o.imm, kind: 'imm' });
+        this.define(o.reg, { base: o.imm, derefs: [], born: this.counter });
+      } else this.forget(o.reg);
+      return;
+    }
+    // MOV r, r/m.
+    if (o.isMemory) {
+      if (o.regSize === 8 && abs !== undefined) {
+        this.define(o.reg, { base: abs, derefs: [0], born: this.counter });
+        return;
+      }
+      const base = o.base === -1 ? undefined : this.get(o.base);
+      if (o.regSize === 8 && base && o.index === -1 && !o.segmented && base.derefs.length < MAX_DEREFS) {
+        this.define(o.reg, { base: base.base, derefs: [...base.derefs, o.disp], born: this.counter });
+        return;
+      }
+      this.forget(o.reg);
+      return;
+    }
+    const src = this.get(o.base);
+    if (src && o.regSize === 8) this.define(o.reg, { ...src });
+    else this.forget(o.reg);
+    if (this.switchTainted.has(o.base)) this.switchTainted.add(o.reg);
+  }
+
+  private forget(reg: number): void {
+    this.tracked.delete(reg);
+    this.switchTainted.delete(reg);
+  }
+
   /** Forgets tracked values of the registers the instruction may write. */
   private clobber(v: InstructionView): void {
-    if (v.hasImplicitWrites) {
+    const w = v.info.gprWrite;
+    if (w === 0) return;
+    if (w === 2) {
       for (const r of v.writtenRegisters()) {
         this.tracked.delete(r);
         this.switchTainted.delete(r);

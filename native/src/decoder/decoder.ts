@@ -28,6 +28,13 @@ export interface CodeInfo {
   readonly features: readonly Feature[];
   /** True when the instruction runs as a NOP/hint on CPUs without its feature (endbr64, pause, rdssp...). */
   readonly nopCompatible: boolean;
+  /**
+   * Which general-purpose registers it may write: 0 none, 1 at most its first operand (when that is a
+   * register), 2 others too (implicit writes: ask iced's instruction info). Over-approximates.
+   */
+  readonly gprWrite: 0 | 1 | 2;
+  /** The opcode shape the JS operand parser understands (see parseSimpleOperands), or 0. */
+  readonly simpleForm: number;
 }
 
 const M = iced.Mnemonic;
@@ -110,7 +117,88 @@ function computeCodeInfo(ins: iced.Instruction): CodeInfo {
     nopCompatible = sawNop && features.length === 0;
   }
   features.sort();
-  return { code, mnemonic, flow, features: nopCompatible ? [] : features, nopCompatible };
+  let gprWrite: 0 | 1 | 2 = 0;
+  if (IMPLICIT_WRITERS.has(mnemonic)) gprWrite = 2;
+  else {
+    const op = ins.opCode;
+    try {
+      if (op.opCount > 0 && GPR_OPERAND_KINDS.has(op.op0Kind)) gprWrite = 1;
+    } finally {
+      op.free();
+    }
+  }
+  return { code, mnemonic, flow, features: nopCompatible ? [] : features, nopCompatible, gprWrite, simpleForm: SIMPLE_FORMS.get(code) ?? 0 };
+}
+
+/** iced OpCodeOperandKinds that can name a general-purpose register. */
+const GPR_OPERAND_KINDS = new Set<number>(
+  Object.keys(iced.OpCodeOperandKind)
+    .filter((k) => /^r(8|16|32|64)_/.test(k))
+    .map((k) => (iced.OpCodeOperandKind as unknown as Record<string, number>)[k]),
+);
+
+/**
+ * Opcode shapes whose operands parseSimpleOperands reads straight from the bytes, so the hot path of the
+ * analyses asks iced nothing more than the opcode: 1 = `op r, r/m` (MOV r,r/m; LEA; MOVSXD), 2 = `op r/m, r`
+ * (MOV r/m,r), 3 = `op r/m, imm32` (MOV r/m,imm32), 4 = `op r, imm` (MOV r32,imm32 / MOV r64,imm64), 5 = PUSH imm32.
+ */
+export const SIMPLE = { regRm: 1, rmReg: 2, rmImm: 3, regImm: 4, pushImm: 5 } as const;
+const SIMPLE_FORMS = new Map<number, number>([
+  [iced.Code.Lea_r64_m, SIMPLE.regRm],
+  [iced.Code.Lea_r32_m, SIMPLE.regRm],
+  [iced.Code.Mov_r64_rm64, SIMPLE.regRm],
+  [iced.Code.Mov_r32_rm32, SIMPLE.regRm],
+  [iced.Code.Movsxd_r64_rm32, SIMPLE.regRm],
+  [iced.Code.Mov_rm64_r64, SIMPLE.rmReg],
+  [iced.Code.Mov_rm32_r32, SIMPLE.rmReg],
+  [iced.Code.Mov_rm64_imm32, SIMPLE.rmImm],
+  [iced.Code.Mov_rm32_imm32, SIMPLE.rmImm],
+  [iced.Code.Mov_r32_imm32, SIMPLE.regImm],
+  [iced.Code.Mov_r64_imm64, SIMPLE.regImm],
+  [iced.Code.Pushq_imm32, SIMPLE.pushImm],
+]);
+
+/** Operands of a simple-form instruction, parsed from its bytes (one shared object, overwritten). */
+export interface SimpleOperands {
+  /** The register operand (full 64-bit register number in iced's numbering), or -1. */
+  reg: number;
+  /** Register operand size in bytes (4 or 8). */
+  regSize: number;
+  /** True when the r/m operand is memory. */
+  isMemory: boolean;
+  /** Memory base and index registers (full, iced numbering) or -1; `rip` true for [rip+disp]. */
+  base: number;
+  index: number;
+  rip: boolean;
+  disp: number;
+  /** A segment override (fs/gs) makes the memory operand thread-relative, never an absolute address. */
+  segmented: boolean;
+  /** The absolute address of the memory operand when it does not depend on registers, else undefined. */
+  absolute: number | undefined;
+  /** The immediate (zero/sign-extended like the CPU does for this form), or undefined. */
+  imm: number | undefined;
+}
+
+/** The one-byte opcodes each simple form may have (anything else falls back to iced). */
+const SIMPLE_OPCODE_OK: Record<number, (op: number) => boolean> = {
+  1: (op) => op === 0x8b || op === 0x8d || op === 0x63,
+  2: (op) => op === 0x89,
+  3: (op) => op === 0xc7,
+  4: (op) => op >= 0xb8 && op <= 0xbf,
+  5: (op) => op === 0x68,
+};
+
+const SIMPLE_OUT: SimpleOperands = { reg: -1, regSize: 8, isMemory: false, base: -1, index: -1, rip: false, disp: 0, segmented: false, absolute: undefined, imm: undefined };
+
+function u64At(b: Uint8Array, o: number): number | undefined {
+  const lo = i32(b, o) >>> 0;
+  const hi = i32(b, o + 4) >>> 0;
+  // Values at or above 2^53 are never user-space addresses.
+  return hi >= 0x200000 ? undefined : hi * 0x1_0000_0000 + lo;
+}
+
+function i32(b: Uint8Array, o: number): number {
+  return b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24);
 }
 
 /** The cached CodeInfo for the instruction currently held by `ins`. */
@@ -132,6 +220,9 @@ export class InstructionView {
   ip = 0;
   length = 0;
   info!: CodeInfo;
+  /** The bytes being decoded and the offset of this instruction in them. */
+  bytes: Uint8Array = new Uint8Array(0);
+  offset = 0;
   /** @internal */ constructor(private readonly ins: iced.Instruction) {}
 
   get nextIp(): number {
@@ -174,6 +265,9 @@ export class InstructionView {
     const base = this.ins.memoryBase;
     if (base === R.RIP) return Number(this.ins.ipRelMemoryAddress);
     if (base === R.None && this.ins.memoryIndex === R.None && this.ins.memoryDisplSize >= 4) {
+      // fs:/gs:[disp] is thread-local storage, not an absolute address.
+      const seg = this.ins.segmentPrefix;
+      if (seg === R.FS || seg === R.GS) return undefined;
       return Number(BigInt.asUintN(64, this.ins.memoryDisplacement));
     }
     return undefined;
@@ -211,6 +305,91 @@ export class InstructionView {
     }
     return out;
   }
+  /**
+   * Parses the operands of a simple-form instruction (info.simpleForm ≠ 0) from its bytes. Returns a
+   * shared object (valid until the next call), or undefined for an encoding it does not handle (the
+   * caller then asks iced).
+   */
+  simpleOperands(): SimpleOperands | undefined {
+    const form = this.info.simpleForm;
+    if (form === 0) return undefined;
+    const b = this.bytes;
+    const end = this.offset + this.length;
+    let i = this.offset;
+    let rex = 0;
+    let segmented = false;
+    for (;;) {
+      const p = b[i];
+      if (p === 0x2e || p === 0x3e || p === 0x26 || p === 0x36) i++;
+      else if (p === 0x66 || p === 0x67 || p === 0xf0 || p === 0xf2 || p === 0xf3) return undefined;
+      else if (p === 0x64 || p === 0x65) {
+        segmented = true;
+        i++;
+      } else break;
+      if (i >= end) return undefined;
+    }
+    if ((b[i] & 0xf0) === 0x40) rex = b[i++];
+    const opcode = b[i++];
+    if (!SIMPLE_OPCODE_OK[form](opcode)) return undefined;
+    const out = SIMPLE_OUT;
+    out.segmented = segmented;
+    out.absolute = undefined;
+    out.imm = undefined;
+    out.isMemory = false;
+    out.base = -1;
+    out.index = -1;
+    out.rip = false;
+    out.disp = 0;
+    out.regSize = rex & 8 ? 8 : 4;
+    if (form === SIMPLE.regImm) {
+      out.reg = R.RAX + ((opcode & 7) | (rex & 1 ? 8 : 0));
+      out.imm = rex & 8 ? u64At(b, i) : i32(b, i) >>> 0;
+      return i + (rex & 8 ? 8 : 4) === end ? out : undefined;
+    }
+    if (form === SIMPLE.pushImm) {
+      out.reg = -1;
+      const v = i32(b, i);
+      out.imm = v < 0 ? undefined : v; // sign-extended to 64 bits: negative values are not addresses
+      return i + 4 === end ? out : undefined;
+    }
+    const modrm = b[i++];
+    const mod = modrm >> 6;
+    const rm = modrm & 7;
+    out.reg = form === SIMPLE.rmImm ? -1 : R.RAX + (((modrm >> 3) & 7) | (rex & 4 ? 8 : 0));
+    if (mod === 3) {
+      // Register-direct r/m: report it as the base register of a non-memory operand.
+      out.base = R.RAX + (rm | (rex & 1 ? 8 : 0));
+    } else {
+      out.isMemory = true;
+      let noBase = false;
+      if (rm === 4) {
+        const sib = b[i++];
+        const idx = ((sib >> 3) & 7) | (rex & 2 ? 8 : 0);
+        if (idx !== 4) out.index = R.RAX + idx;
+        if ((sib & 7) === 5 && mod === 0) noBase = true;
+        else out.base = R.RAX + ((sib & 7) | (rex & 1 ? 8 : 0));
+      } else if (rm === 5 && mod === 0) {
+        out.rip = true;
+      } else out.base = R.RAX + (rm | (rex & 1 ? 8 : 0));
+      if (mod === 1) out.disp = (b[i++] << 24) >> 24;
+      else if (mod === 2 || out.rip || noBase) {
+        out.disp = i32(b, i);
+        i += 4;
+      }
+      if (!segmented) {
+        if (out.rip) out.absolute = this.ip + this.length + out.disp;
+        else if (noBase && out.index === -1) out.absolute = out.disp >>> 0;
+      }
+    }
+    if (form === SIMPLE.rmImm) {
+      const v = i32(b, i);
+      // MOV r/m64, imm32 sign-extends; MOV r/m32, imm32 stores 32 bits.
+      out.imm = rex & 8 ? (v < 0 ? undefined : v) : v >>> 0;
+      i += 4;
+    }
+    return i === end ? out : undefined;
+  }
+
   /** The full 64-bit register of operand `i` when it is a general-purpose register. */
   opFullRegister(i: number): number | undefined {
     // op0Register/op1Register answer Register.None for non-register operands: one wasm call, not two.
@@ -304,6 +483,8 @@ export class CodeDecoder {
         this.decoded++;
         view.ip = ip + pos;
         view.length = len;
+        view.bytes = bytes;
+        view.offset = pos;
         view.info = codeInfoCache.get(code) ?? codeInfo(ins);
         pos += len;
         if (visit(view) === 'stop') return;
