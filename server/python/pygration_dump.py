@@ -11,7 +11,7 @@ Usage:
 Output is JSON lines on stdout. The first line is a `hello` record (interpreter facts and the decode model:
 opcode names, argument kinds, inline cache sizes and `dis.stack_effect` tables of THIS interpreter). Then one
 `module` record per requested module and a `done` record per request. With --serve, requests are read as JSON
-lines on stdin: {"id": 1, "op": "dump", "modules": [...], "files": [...], "known": {path: [size, mtimeNs]}},
+lines on stdin: {"id": 1, "op": "dump", "modules": [...], "files": [...], "known": {name: [path, size, mtimeNs]}},
 {"id": 2, "op": "prependPath", "paths": [...]}, {"op": "exit"}. See docs/bytecode.md for the schema.
 
 Two code formats:
@@ -696,8 +696,9 @@ class Dumper:
                 record['size'] = st.st_size
                 record['mtimeNs'] = str(st.st_mtime_ns)  # beyond 2**53: a string keeps it exact in JSON
                 record['ino'] = st.st_ino
-                previous = known.get(path)
-                if previous is not None and previous[0] == st.st_size and str(previous[1]) == record['mtimeNs']:
+                previous = known.get(info['name'])
+                if (previous is not None and previous[0] == path and previous[1] == st.st_size
+                        and str(previous[2]) == record['mtimeNs']):
                     record['unchanged'] = True
                 elif info['kind'] == 'python' and want_code:
                     t0 = time.time()

@@ -46,10 +46,28 @@ export interface DecodedCode {
   nvarnames: number;
 }
 
+/** Scratch space for the first decoding pass (grown as needed, reused across code objects). */
+let scratchOp = new Uint8Array(4096);
+let scratchArg = new Int32Array(4096);
+let scratchOffset = new Int32Array(4096);
+let scratchUnit = new Int32Array(4097);
+
+function ensureScratch(units: number): void {
+  if (scratchOp.length >= units) return;
+  const size = Math.max(units, scratchOp.length * 2);
+  scratchOp = new Uint8Array(size);
+  scratchArg = new Int32Array(size);
+  scratchOffset = new Int32Array(size);
+  scratchUnit = new Int32Array(size + 1);
+}
+
 /** Per-model tables precomputed once per interpreter. */
 export class Decoder {
   readonly opIndex: Map<string, number>;
   private readonly jumpKinds: Uint8Array; // 0 none, 1 jabs, 2 jrel, 3 jback
+  /** Stack effects for arg 0..255 flattened: [op * 256 + arg]; NONE when unknown. */
+  private readonly effects: Int16Array;
+  private readonly jumpEffects: Int16Array;
 
   constructor(readonly model: DecodeModel) {
     this.opIndex = new Map();
@@ -60,6 +78,16 @@ export class Decoder {
     model.argKinds.forEach((k, i) => {
       this.jumpKinds[i] = k === 'jabs' ? 1 : k === 'jrel' ? 2 : k === 'jback' ? 3 : 0;
     });
+    this.effects = new Int16Array(256 * 256).fill(NONE);
+    this.jumpEffects = new Int16Array(256 * 256).fill(NONE);
+    for (let op = 0; op < 256; op++) {
+      for (let a = 0; a < 256; a++) {
+        const e = this.effectOf(op, a, false);
+        if (e !== null) this.effects[op * 256 + a] = e;
+        const j = this.effectOf(op, a, true);
+        if (j !== null) this.jumpEffects[op * 256 + a] = j;
+      }
+    }
   }
 
   /** The stack effect of (op, arg) from the model's tables; null when unknown. */
@@ -74,15 +102,26 @@ export class Decoder {
     return this.jumpKinds[op] !== 0;
   }
 
-  decode(raw: CompactCode, index: number): DecodedCode {
+  /** Decodes all code objects of a module into one shared buffer (fewer allocations than one per code). */
+  decodeAll(raws: CompactCode[]): DecodedCode[] {
+    let units = 0;
+    for (const r of raws) units += Buffer.byteLength(r.code, 'base64') >> 1;
+    const arena = { buffer: new ArrayBuffer(Math.max(8, units * 40)), used: 0 };
+    return raws.map((r, i) => this.decode(r, i, arena));
+  }
+
+  decode(raw: CompactCode, index: number, arena?: { buffer: ArrayBuffer; used: number }): DecodedCode {
     const m = this.model;
     const bytes = Buffer.from(raw.code, 'base64');
     if (bytes.length % 2 !== 0) throw new NativeError('malformed', `Code object ${raw.qualname ?? raw.name} has an odd co_code length.`);
     const units = bytes.length >> 1;
-    const op = new Uint8Array(units);
-    const arg = new Int32Array(units);
-    const offset = new Int32Array(units);
-    const unitToInstr = new Int32Array(units + 1);
+    ensureScratch(units);
+    const sop = scratchOp;
+    const sarg = scratchArg;
+    const soff = scratchOffset;
+    const unitToInstr = scratchUnit;
+    const hasArg = m.hasArg;
+    const cacheCounts = m.caches;
     const ext = m.extendedArg;
     let n = 0;
     let extended = 0;
@@ -94,59 +133,88 @@ export class Decoder {
         continue;
       }
       const o = bytes[2 * u];
-      caches = m.caches[o] ?? 0;
-      if (m.hasArg[o]) {
+      caches = cacheCounts[o];
+      if (hasArg[o]) {
         const a = bytes[2 * u + 1] | extended;
         if (o === ext) {
           extended = a << 8;
           continue; // the prefix belongs to the next instruction (targets may point at it)
         }
         extended = 0;
-        op[n] = o;
-        arg[n] = a;
+        sop[n] = o;
+        sarg[n] = a;
       } else {
         extended = 0;
-        op[n] = o;
-        arg[n] = -1;
+        sop[n] = o;
+        sarg[n] = -1;
       }
-      offset[n] = 2 * u;
+      soff[n] = 2 * u;
       n++;
     }
     unitToInstr[units] = n;
+    // One buffer for every per-instruction array of this code object (a slice of the module's arena).
+    const size = n * (4 * 9 + 1);
+    let buffer: ArrayBuffer;
+    let base = 0;
+    if (arena && arena.used + size + 4 <= arena.buffer.byteLength) {
+      buffer = arena.buffer;
+      base = arena.used;
+      arena.used += (size + 3) & ~3;
+    } else buffer = new ArrayBuffer(size);
+    const arg = new Int32Array(buffer, base, n);
+    const offset = new Int32Array(buffer, base + 4 * n, n);
+    const target = new Int32Array(buffer, base + 8 * n, n);
+    const line = new Int32Array(buffer, base + 12 * n, n);
+    const col = new Int32Array(buffer, base + 16 * n, n);
+    const endLine = new Int32Array(buffer, base + 20 * n, n);
+    const endCol = new Int32Array(buffer, base + 24 * n, n);
+    const effect = new Int16Array(buffer, base + 28 * n, n);
+    const jumpEffect = new Int16Array(buffer, base + 30 * n, n);
+    const op = new Uint8Array(buffer, base + 36 * n, n);
+    op.set(sop.subarray(0, n));
+    arg.set(sarg.subarray(0, n));
+    offset.set(soff.subarray(0, n));
+    target.fill(-1);
+    line.fill(-1);
+    col.fill(-1);
+    endLine.fill(-1);
+    endCol.fill(-1);
     // Stack effects: the model's tables for arg < 256, the per-code list for larger arguments.
-    const effect = new Int16Array(n);
-    const jumpEffect = new Int16Array(n);
-    const target = new Int32Array(n).fill(-1);
-    const extEffects = new Map<number, [number | null, number | null]>();
-    const extList = raw.ext ?? [];
-    for (let i = 0; i + 2 < extList.length; i += 3) extEffects.set(extList[i] as number, [extList[i + 1], extList[i + 2]]);
+    let extEffects: Map<number, [number | null, number | null]> | null = null;
+    const extList = raw.ext;
+    if (extList && extList.length) {
+      extEffects = new Map();
+      for (let i = 0; i + 2 < extList.length; i += 3) extEffects.set(extList[i] as number, [extList[i + 1], extList[i + 2]]);
+    }
     const jumpUnit = m.jumpUnit;
+    const effects = this.effects;
+    const jumpEffects = this.jumpEffects;
+    const jumpKinds = this.jumpKinds;
+    const addsCaches = m.jumpAddsCaches;
     for (let i = 0; i < n; i++) {
       const o = op[i];
       const a = arg[i];
-      const big = a >= 256 ? extEffects.get(offset[i]) : undefined;
-      const e = big ? big[0] : this.effectOf(o, a < 0 ? 0 : a, false);
-      effect[i] = e === null ? NONE : e;
-      const jk = this.jumpKinds[o];
+      if (a >= 256) {
+        const big = extEffects?.get(offset[i]);
+        effect[i] = big && big[0] !== null ? big[0] : NONE;
+        jumpEffect[i] = big && big[1] !== null ? big[1] : NONE;
+      } else {
+        const k = o * 256 + (a < 0 ? 0 : a);
+        effect[i] = effects[k];
+        jumpEffect[i] = jumpEffects[k];
+      }
+      const jk = jumpKinds[o];
       if (jk) {
-        const je = big ? big[1] : this.effectOf(o, a < 0 ? 0 : a, true);
-        jumpEffect[i] = je === null ? NONE : je;
         let t: number;
         if (jk === 1) t = a * jumpUnit;
         else {
           t = offset[i] + 2 + (jk === 3 ? -a : a) * jumpUnit;
-          if (m.jumpAddsCaches) t += 2 * (m.caches[o] ?? 0);
+          if (addsCaches) t += 2 * cacheCounts[o];
         }
         if (t < 0 || t >= bytes.length || t % 2 !== 0) throw new NativeError('malformed', `Jump at offset ${offset[i]} of ${raw.qualname ?? raw.name} leaves the code (${t}).`);
         target[i] = unitToInstr[t >> 1];
-      } else {
-        jumpEffect[i] = NONE;
       }
     }
-    const line = new Int32Array(n).fill(-1);
-    const col = new Int32Array(n).fill(-1);
-    const endLine = new Int32Array(n).fill(-1);
-    const endCol = new Int32Array(n).fill(-1);
     if (raw.linetable !== undefined) decodeLocationTable(Buffer.from(raw.linetable, 'base64'), raw.firstlineno, units, offset, n, unitToInstr, line, col, endLine, endCol);
     else if (raw.lines) {
       for (const [start, end, ln] of raw.lines) {
@@ -162,20 +230,24 @@ export class Decoder {
       }
     }
     const exceptions: ExceptionEntry[] = [];
-    const table = raw.exceptions ?? [];
-    for (let i = 0; i + 4 < table.length; i += 5) {
-      const [start, end, tgt, depth, lasti] = [table[i], table[i + 1], table[i + 2], table[i + 3], table[i + 4]];
-      if (start < 0 || end > bytes.length || tgt < 0 || tgt >= bytes.length) throw new NativeError('malformed', `Exception table entry outside the code of ${raw.qualname ?? raw.name}.`);
-      exceptions.push({ start: unitToInstr[start >> 1], end: unitToInstr[end >> 1], target: unitToInstr[tgt >> 1], depth, lasti: lasti !== 0 });
+    const table = raw.exceptions;
+    if (table) {
+      for (let i = 0; i + 4 < table.length; i += 5) {
+        const start = table[i];
+        const end = table[i + 1];
+        const tgt = table[i + 2];
+        if (start < 0 || end > bytes.length || start > end || tgt < 0 || tgt >= bytes.length) throw new NativeError('malformed', `Exception table entry outside the code of ${raw.qualname ?? raw.name}.`);
+        exceptions.push({ start: unitToInstr[start >> 1], end: unitToInstr[end >> 1], target: unitToInstr[tgt >> 1], depth: table[i + 3], lasti: table[i + 4] !== 0 });
+      }
     }
     const localNames = raw.localNames ?? raw.varnames ?? [];
     return {
       index,
       raw,
       n,
-      op: op.subarray(0, n),
-      arg: arg.subarray(0, n),
-      offset: offset.subarray(0, n),
+      op,
+      arg,
+      offset,
       effect,
       jumpEffect,
       target,

@@ -41,8 +41,9 @@ export interface HelperOptions {
 export interface DumpRequest {
   modules?: string[];
   files?: string[];
-  /** Files whose identity the caller has cached: path → [size, mtimeNs]; those come back `unchanged`. */
-  known?: Record<string, [number, string]>;
+  /** Modules the caller has cached: name → [file, size, mtimeNs]; when still found there, unchanged, they
+   * come back with `unchanged: true` and no code. */
+  known?: Record<string, [string, number, string]>;
   format?: 'compact' | 'full';
   /** Locate only (no code). */
   code?: boolean;

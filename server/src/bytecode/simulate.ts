@@ -120,6 +120,31 @@ export interface SimulationInput {
 
 const VISIT_LIMIT = 24;
 
+/** Zeroed typed arrays reused across code objects (simulateCode is not re-entrant). */
+const scratch = {
+  pool: new Map<string, Uint8Array | Int32Array>(),
+  u8(name: string, n: number): Uint8Array {
+    let a = this.pool.get(name) as Uint8Array | undefined;
+    if (!a || a.length < n) {
+      a = new Uint8Array(Math.max(n, 1024, a ? a.length * 2 : 0));
+      this.pool.set(name, a);
+    }
+    const v = a.subarray(0, n);
+    v.fill(0);
+    return v;
+  },
+  i32(name: string, n: number): Int32Array {
+    let a = this.pool.get(name) as Int32Array | undefined;
+    if (!a || a.length < n) {
+      a = new Int32Array(Math.max(n, 1024, a ? a.length * 2 : 0));
+      this.pool.set(name, a);
+    }
+    const v = a.subarray(0, n);
+    v.fill(0);
+    return v;
+  },
+};
+
 // Handler ids (a numeric switch is much faster than a string one in the hot loop).
 const enum H {
   Default, Pushes, Pops, LoadConst, ReturnConst, LoadName, LoadGlobal, LoadFast, LoadFastAndClear, LoadFastLoadFast,
@@ -163,6 +188,9 @@ interface OpTables {
   operator: (string | null)[];
   terminal: Uint8Array;
   isJump: Uint8Array;
+  setup: Uint8Array;
+  /** The unknown value an opcode's results stand for ("get_iter", "build_map", ...). */
+  result: (Expr | null)[];
   names: (string | null)[];
   classified: Uint8Array;
 }
@@ -180,6 +208,8 @@ function opTables(decoder: Decoder): OpTables {
     operator: new Array<string | null>(256).fill(null),
     terminal: new Uint8Array(256),
     isJump: new Uint8Array(256),
+    setup: new Uint8Array(256),
+    result: new Array<Expr | null>(256).fill(null),
     names,
     classified: new Uint8Array(256),
   };
@@ -198,7 +228,9 @@ function opTables(decoder: Decoder): OpTables {
       t.fixed[op] = POPS[name];
     }
     t.terminal[op] = TERMINAL.has(name) ? 1 : 0;
+    t.result[op] = unknown(`result of ${name}`);
     t.isJump[op] = decoder.isJump(op) ? 1 : 0;
+    t.setup[op] = name === 'SETUP_FINALLY' || name === 'SETUP_WITH' || name === 'SETUP_ASYNC_WITH' ? 1 : 0;
     t.classified[op] = isClassified(name) ? 1 : 0;
   }
   tablesCache.set(decoder, t);
@@ -293,18 +325,20 @@ class ModuleSimulation {
 
   run(): ModuleSummary {
     if (this.codes.length === 0) return this.summary;
-    const moduleDef: FunctionDef = { qualname: '<module>', code: 0, line: 1, kind: 'module', cls: null, decorators: [], returns: undefined, parent: -1 };
+    const moduleDef: FunctionDef = { module: this.input.module, qualname: '<module>', code: 0, line: 1, kind: 'module', cls: null, decorators: [], returns: undefined, parent: -1 };
     this.roles[0] = { def: moduleDef, role: 'module', cls: null };
     this.summary.defs[0] = moduleDef;
     // Parents before children: a child's role (method, class body, decorators) is known once its parent ran.
     const queue = [0];
     const done = new Uint8Array(this.codes.length);
-    while (queue.length) {
-      const idx = queue.shift()!;
+    const children: number[][] = this.codes.map(() => []);
+    for (let j = 0; j < this.codes.length; j++) if (this.parentOf[j] >= 0) children[this.parentOf[j]].push(j);
+    for (let q = 0; q < queue.length; q++) {
+      const idx = queue[q];
       if (done[idx]) continue;
       done[idx] = 1;
       this.simulateCode(idx);
-      for (let j = 0; j < this.codes.length; j++) if (this.parentOf[j] === idx && this.roles[j] && !done[j]) queue.push(j);
+      for (const j of children[idx]) if (this.roles[j] && !done[j]) queue.push(j);
     }
     for (let j = 0; j < this.codes.length; j++) if (!done[j]) this.summary.stats.unreachableCodes++;
     return this.summary;
@@ -323,7 +357,7 @@ class ModuleSimulation {
     const n = code.n;
     if (n === 0) return;
     // Basic blocks: leaders at 0, jump targets, after jumps/terminals, exception handlers.
-    const leader = new Uint8Array(n + 1);
+    const leader = scratch.u8('leader', n + 1);
     leader[0] = 1;
     for (let i = 0; i < n; i++) {
       const op = code.op[i];
@@ -333,7 +367,7 @@ class ModuleSimulation {
       } else if (t.terminal[op]) leader[i + 1] = 1;
     }
     for (const e of code.exceptions) leader[e.target] = 1;
-    const blockOf = new Int32Array(n);
+    const blockOf = scratch.i32('blockOf', n);
     const starts: number[] = [];
     for (let i = 0; i < n; i++) {
       if (leader[i]) starts.push(i);
@@ -341,15 +375,33 @@ class ModuleSimulation {
     }
     const nb = starts.length;
     const entry: (State | undefined)[] = new Array(nb);
-    const visits = new Uint16Array(nb);
-    const excAt = new Int32Array(n).fill(-1);
+    const visits = scratch.u8('visits', nb);
+    const excAt = scratch.i32('excAt', n);
+    excAt.fill(-1);
     code.exceptions.forEach((e, k) => {
       for (let i = e.start; i < e.end && i < n; i++) excAt[i] = k;
     });
+    // Blocks with one predecessor take their incoming state over (no copy, no join): every cycle enters
+    // through a block with several predecessors, where joins decide the fixpoint.
+    const preds = scratch.u8('preds', nb);
+    const addPred = (b: number, k: number): void => {
+      preds[b] = Math.min(255, preds[b] + k);
+    };
+    addPred(0, 1);
+    for (let b = 0; b < nb; b++) {
+      const last = (b + 1 < nb ? starts[b + 1] : n) - 1;
+      const op = code.op[last];
+      if (t.isJump[op] && code.target[last] >= 0) addPred(blockOf[code.target[last]], t.setup[op] ? 2 : 1);
+      if (!t.terminal[op] && b + 1 < nb) addPred(b + 1, 1);
+    }
+    for (const e of code.exceptions) addPred(blockOf[e.target], 2);
 
     // Per-instruction memo of created values (second half: a second value of the same instruction), so a
     // revisited loop body recreates identical objects and the fixpoint is reached by identity.
     const memo: (unknown[] | undefined)[] = new Array(2 * n);
+    this.memoOut = new Array(2 * n);
+    this.memoA = new Array(2 * n);
+    this.siteMap = new Map();
     const locals = this.initialLocals(idx, code, role);
     const isNamespace = role.role !== 'function';
     entry[0] = {
@@ -373,20 +425,18 @@ class ModuleSimulation {
       }
     }
     this.cellSummaries.set(idx, cells);
+    this.codeIdx = idx;
+    this.code = code;
+    this.role = role;
+    this.memo = memo;
+    this.cells = cells;
 
     const worklist: number[] = [0];
-    const queued = new Uint8Array(nb);
+    const queued = scratch.u8('queued', nb);
     queued[0] = 1;
     const sim = this;
 
-    const merge = (b: number, s: State): void => {
-      const old = entry[b];
-      if (!old) {
-        entry[b] = s;
-      } else {
-        const changed = sim.joinInto(old, s);
-        if (!changed) return;
-      }
+    const enqueue = (b: number): void => {
       if (visits[b] >= VISIT_LIMIT) {
         if (visits[b] === VISIT_LIMIT) {
           stats.widened++;
@@ -399,7 +449,18 @@ class ModuleSimulation {
         worklist.push(b);
       }
     };
+    /** Merges a state into block b's entry. `owned`: the state may be kept as is (nobody else uses it). */
+    const merge = (b: number, s: State, owned: boolean): void => {
+      const old = entry[b];
+      if (preds[b] <= 1 || !old) {
+        entry[b] = owned ? s : cloneState(s);
+        enqueue(b);
+        return;
+      }
+      if (sim.joinInto(old, s)) enqueue(b);
+    };
 
+    const handlerState: State = { stack: [], locals: [], names: null, starSeq: null, stars: 0, blocks: null, kwnames: null };
     const propagateException = (st: State, i: number): void => {
       if (code.exceptions.length) {
         const k = excAt[i];
@@ -407,24 +468,37 @@ class ModuleSimulation {
         const e = code.exceptions[k];
         const stack = st.stack.slice(0, e.depth);
         while (stack.length < e.depth) {
-          stack.unshift(unknown('stack below a handler'));
+          stack.unshift(UNKNOWN_BELOW_HANDLER);
           this.noteDesync(code, i);
         }
-        if (e.lasti) stack.push(unknown('lasti'));
-        stack.push(unknown('exception'));
-        merge(blockOf[e.target], { stack, locals: st.locals.slice(), names: st.names ? st.names.slice() : null, starSeq: st.starSeq ? st.starSeq.slice() : null, stars: st.stars, blocks: null, kwnames: null });
+        if (e.lasti) stack.push(UNKNOWN_LASTI);
+        stack.push(UNKNOWN_EXCEPTION);
+        handlerState.stack = stack;
+        handlerState.locals = st.locals;
+        handlerState.names = st.names;
+        handlerState.starSeq = st.starSeq;
+        handlerState.stars = st.stars;
+        handlerState.blocks = null;
+        merge(blockOf[e.target], handlerState, false);
       } else if (st.blocks && st.blocks.length) {
         for (let b = st.blocks.length - 1; b >= 0; b--) {
           const blk = st.blocks[b];
           if (!blk.setup) continue;
           const blocks = st.blocks.slice(0, b);
-          blocks.push({ setup: false });
-          merge(blockOf[blk.target], { stack: blk.stack.slice(), locals: st.locals.slice(), names: st.names ? st.names.slice() : null, starSeq: st.starSeq ? st.starSeq.slice() : null, stars: st.stars, blocks, kwnames: null });
+          blocks.push(EXCEPT_BLOCK);
+          handlerState.stack = blk.stack;
+          handlerState.locals = st.locals;
+          handlerState.names = st.names;
+          handlerState.starSeq = st.starSeq;
+          handlerState.stars = st.stars;
+          handlerState.blocks = blocks;
+          merge(blockOf[blk.target], handlerState, false);
           return;
         }
       }
     };
 
+    const hasHandlers = code.exceptions.length > 0 || this.version <= 10;
     while (worklist.length) {
       // Lowest block first: forward code converges in one pass.
       let pick = 0;
@@ -434,7 +508,7 @@ class ModuleSimulation {
       worklist.pop();
       queued[b] = 0;
       visits[b]++;
-      const st = cloneState(entry[b]!);
+      const st = preds[b] <= 1 ? entry[b]! : cloneState(entry[b]!);
       const end = b + 1 < nb ? starts[b + 1] : n;
       let dirty = true;
       let fallthrough = true;
@@ -443,18 +517,18 @@ class ModuleSimulation {
       for (let i = starts[b]; i < end; i++) {
         stats.instructions++;
         const op = code.op[i];
-        const handlerKey = code.exceptions.length ? excAt[i] : st.blocks && st.blocks.length ? st.blocks.length : -1;
-        if (dirty || handlerKey !== lastHandler) {
-          propagateException(st, i);
+        if (hasHandlers) {
+          const handlerKey = code.exceptions.length ? excAt[i] : st.blocks && st.blocks.length ? st.blocks.length : -1;
+          if (handlerKey !== -1 && (dirty || handlerKey !== lastHandler)) propagateException(st, i);
           dirty = false;
           lastHandler = handlerKey;
         }
-        const isJump = t.isJump[op] && code.target[i] >= 0;
+        const isJump = t.isJump[op] === 1 && code.target[i] >= 0;
         const pre = isJump ? st.stack.slice() : null;
         const effect = code.effect[i];
         const before = st.stack.length;
         const desyncBefore = stats.desync;
-        const r = this.step(idx, code, role, st, i, op, effect === NONE ? 0 : effect, memo, cells);
+        const r = this.step(st, i, op, effect === NONE ? 0 : effect);
         // Our pops/pushes must agree with the interpreter's stack effect (PRECALL's share is paid by CALL in
         // 3.11; generator starts push the sent value the compiler does not count).
         if (effect !== NONE) {
@@ -484,25 +558,24 @@ class ModuleSimulation {
           }
         }
         if (isJump) {
-          const name = t.names[op]!;
-          if (name === 'SETUP_FINALLY' || name === 'SETUP_WITH' || name === 'SETUP_ASYNC_WITH') {
+          if (t.setup[op]) {
             // The target is an exception handler: entered with the setup-time stack plus the handler's values.
             const je = code.jumpEffect[i];
-            const hs = adjust(pre!, je === NONE ? 0 : je, 'exception');
+            const hs = adjust(pre!, je === NONE ? 0 : je, UNKNOWN_EXCEPTION);
             if (st.blocks) st.blocks.push({ setup: true, target: code.target[i], stack: hs });
             dirty = true;
             continue;
           }
-          const feasible = this.branchFeasibility(name, pre!);
+          const feasible = this.branchFeasibility(t.names[op]!, pre!);
           const je = code.jumpEffect[i];
           if (feasible !== 'fall') {
-            const js: State = { stack: adjust(pre!, je === NONE ? 0 : je, 'value'), locals: st.locals.slice(), names: st.names ? st.names.slice() : null, starSeq: st.starSeq ? st.starSeq.slice() : null, stars: st.stars, blocks: st.blocks ? st.blocks.slice() : null, kwnames: null };
-            merge(blockOf[code.target[i]], js);
+            const js: State = { stack: adjust(pre!, je === NONE ? 0 : je, UNKNOWN_VALUE), locals: st.locals.slice(), names: st.names ? st.names.slice() : null, starSeq: st.starSeq ? st.starSeq.slice() : null, stars: st.stars, blocks: st.blocks ? st.blocks.slice() : null, kwnames: null };
+            merge(blockOf[code.target[i]], js, true);
           }
           if (feasible === 'jump' || t.terminal[op]) fallthrough = false;
         } else if (t.terminal[op]) fallthrough = false;
       }
-      if (fallthrough && end < n) merge(b + 1, st);
+      if (fallthrough && end < n) merge(b + 1, st, true);
     }
     // Results: namespaces of module and class bodies.
     if (isNamespace) {
@@ -571,9 +644,9 @@ class ModuleSimulation {
   private adjustStack(stack: Expr[], effect: number, code: DecodedCode, i: number): void {
     if (effect < 0) {
       if (stack.length + effect < 0) this.noteDesync(code, i);
-      stack.length = Math.max(0, stack.length + effect);
+      for (let k = effect; k < 0 && stack.length; k++) stack.pop();
     }
-    for (let k = 0; k < effect; k++) stack.push(unknown('value'));
+    for (let k = 0; k < effect; k++) stack.push(UNKNOWN_VALUE);
   }
 
   private noteDesync(code: DecodedCode | null, i: number): void {
@@ -727,6 +800,25 @@ class ModuleSimulation {
     return { module: name ? (base ? `${base}.${name}` : name) : base };
   }
 
+  /** The attribute value of instruction i on `obj` (one object per instruction and base). */
+  private memoAttr(i: number, obj: Expr, name: string): Expr {
+    const out = this.memoOut[i];
+    if (out !== undefined && this.memoA[i] === obj) return out;
+    const e: Expr = { k: 'attr', base: obj.k === 'self' ? obj.obj : obj, name };
+    this.memoA[i] = obj;
+    this.memoOut[i] = e;
+    return e;
+  }
+
+  private memoSelf(slot: number, obj: Expr): Expr {
+    const out = this.memoOut[slot];
+    if (out !== undefined && this.memoA[slot] === obj) return out;
+    const e: Expr = { k: 'self', obj };
+    this.memoA[slot] = obj;
+    this.memoOut[slot] = e;
+    return e;
+  }
+
   private memoized(memo: (unknown[] | undefined)[], i: number, inputs: unknown[], make: () => Expr): Expr {
     const m = memo[i];
     if (m && m.length === inputs.length + 1) {
@@ -755,7 +847,20 @@ class ModuleSimulation {
       existing.kind = rec.kind;
       return;
     }
-    const s: SiteRecord = { ...rec, code: idx, line: code.line[i], col: code.col[i], endLine: code.endLine[i], endCol: code.endCol[i] };
+    // One fixed object shape for every site (no spread): V8 keeps these fast and small.
+    const s: SiteRecord = {
+      kind: rec.kind,
+      code: idx,
+      line: code.line[i],
+      col: code.col[i],
+      endLine: code.endLine[i],
+      endCol: code.endCol[i],
+      callee: rec.callee,
+      call: rec.call,
+      op: rec.op,
+      left: rec.left,
+      right: rec.right,
+    };
     siteMap.set(i, s);
     this.summary.sites.push(s);
   }
@@ -763,39 +868,61 @@ class ModuleSimulation {
   // ----------------------------------------------------------------------------------------------------
   // One instruction. Returns STEP_* flags.
 
-  private siteMaps = new Map<number, Map<number, SiteRecord>>();
-  private importSeen = new Map<number, Set<number>>();
+  private importSeen = new Set<number>();
+  private siteMap = new Map<number, SiteRecord>();
+  private codeIdx = 0;
+  private code: DecodedCode | null = null;
+  private role: CodeRole | null = null;
+  private memo: (unknown[] | undefined)[] = [];
+  private memoOut: (Expr | undefined)[] = [];
+  private memoA: unknown[] = [];
+  private cells = new Map<string, Expr>();
+  private curCode: DecodedCode | null = null;
+  private curI = 0;
+  private curStack: Expr[] = [];
+  private readonly popFn = (): Expr => {
+    const v = this.curStack.pop();
+    if (v === undefined) {
+      this.noteDesync(this.curCode, this.curI);
+      return unknown('empty stack');
+    }
+    return v;
+  };
+  private readonly popNFn = (k: number): Expr[] => {
+    const out = new Array<Expr>(k);
+    for (let j = k - 1; j >= 0; j--) out[j] = this.popFn();
+    return out;
+  };
+  private readonly peekFn = (d: number): Expr => this.curStack[this.curStack.length - d] ?? unknown('empty stack');
 
-  private step(idx: number, code: DecodedCode, role: CodeRole, st: State, i: number, op: number, effect: number, memo: (unknown[] | undefined)[], cells: Map<string, Expr>): number {
+  private step(st: State, i: number, op: number, effect: number): number {
+    const idx = this.codeIdx;
+    const code = this.code!;
+    const role = this.role!;
+    const memo = this.memo;
+    const cells = this.cells;
     const t = this.t;
     const stack = st.stack;
     const arg = code.arg[i];
     const raw = code.raw;
     const stats = this.summary.stats;
-    const pop = (): Expr => {
-      const v = stack.pop();
-      if (v === undefined) {
-        this.noteDesync(code, i);
-        return unknown('empty stack');
-      }
-      return v;
-    };
-    const popN = (k: number): Expr[] => {
-      const out = new Array<Expr>(k);
-      for (let j = k - 1; j >= 0; j--) out[j] = pop();
-      return out;
-    };
-    const peek = (d: number): Expr => stack[stack.length - d] ?? unknown('empty stack');
-    let siteMap = this.siteMaps.get(idx);
-    if (!siteMap) {
-      siteMap = new Map();
-      this.siteMaps.set(idx, siteMap);
-    }
+    const siteMap = this.siteMap;
+    this.curCode = code;
+    this.curI = i;
+    this.curStack = stack;
+    const pop = this.popFn;
+    const popN = this.popNFn;
+    const peek = this.peekFn;
     const v = this.version;
     switch (t.handler[op] as H) {
       case H.LoadConst: {
-        const c = raw.consts[arg];
-        stack.push(this.memoized(memo, i, [], () => (c !== null && typeof c === 'object' && 'code' in c ? { k: 'code', index: c.code } : { k: 'const', value: c })));
+        let e = this.memoOut[i];
+        if (e === undefined) {
+          const c = raw.consts[arg];
+          e = c !== null && typeof c === 'object' && 'code' in c ? { k: 'code', index: c.code } : { k: 'const', value: c };
+          this.memoOut[i] = e;
+        }
+        stack.push(e);
         return 0;
       }
       case H.ReturnConst: {
@@ -817,31 +944,35 @@ class ModuleSimulation {
         const shifted = this.decoder.model.argKinds[op] === 'name1';
         const name = raw.names[shifted ? arg >> 1 : arg];
         const withNull = shifted && (arg & 1) === 1;
-        const val = role.role === 'module' && st.names ? this.loadName(st, raw.names.indexOf(name), name, role, memo, i) : this.memoized(memo, i, [], () => ({ k: 'global', module: this.input.module, name }));
+        let val: Expr;
+        if (role.role === 'module' && st.names) val = this.loadName(st, raw.names.indexOf(name), name, role, memo, i);
+        else {
+          val = this.memoOut[i] ?? (this.memoOut[i] = { k: 'global', module: this.input.module, name });
+        }
         if (withNull && v < 13) stack.push(NULL);
         stack.push(val);
         if (withNull && v >= 13) stack.push(NULL);
         return 0;
       }
       case H.LoadFast:
-        stack.push(st.locals[arg] ?? unknown('unbound local'));
+        stack.push(st.locals[arg] ?? UNKNOWN_UNBOUND_LOCAL);
         return 0;
       case H.LoadFastAndClear:
-        stack.push(st.locals[arg] ?? unknown('unbound local'));
+        stack.push(st.locals[arg] ?? UNKNOWN_UNBOUND_LOCAL);
         st.locals[arg] = undefined;
         return STEP_DIRTY;
       case H.LoadFastLoadFast:
-        stack.push(st.locals[arg >> 4] ?? unknown('unbound local'));
-        stack.push(st.locals[arg & 15] ?? unknown('unbound local'));
+        stack.push(st.locals[arg >> 4] ?? UNKNOWN_UNBOUND_LOCAL);
+        stack.push(st.locals[arg & 15] ?? UNKNOWN_UNBOUND_LOCAL);
         return 0;
       case H.LoadDeref:
-        stack.push(st.locals[this.derefSlot(code, arg)] ?? unknown('unbound closure variable'));
+        stack.push(st.locals[this.derefSlot(code, arg)] ?? UNKNOWN_UNBOUND_CELL);
         return 0;
       case H.LoadClassDeref: {
         const name = code.freeNames[arg];
         const k = st.names ? raw.names.indexOf(name) : -1;
         const own = k >= 0 ? st.names![k] : undefined;
-        stack.push(own ?? st.locals[this.derefSlot(code, arg)] ?? unknown('unbound closure variable'));
+        stack.push(own ?? st.locals[this.derefSlot(code, arg)] ?? UNKNOWN_UNBOUND_CELL);
         return 0;
       }
       case H.LoadClosure:
@@ -852,7 +983,7 @@ class ModuleSimulation {
         const name = code.freeNames[arg];
         const k = st.names ? raw.names.indexOf(name) : -1;
         const own = k >= 0 ? st.names![k] : undefined;
-        stack.push(own ?? st.locals[this.derefSlot(code, arg)] ?? unknown('unbound closure variable'));
+        stack.push(own ?? st.locals[this.derefSlot(code, arg)] ?? UNKNOWN_UNBOUND_CELL);
         return 0;
       }
       case H.LoadFromDictOrGlobals: {
@@ -868,16 +999,14 @@ class ModuleSimulation {
         const shifted = this.decoder.model.argKinds[op] === 'name1';
         const name = raw.names[shifted ? arg >> 1 : arg];
         const obj = pop();
-        const attr = this.memoized(memo, i, [obj], () => ({ k: 'attr', base: stripSelf(obj), name }));
-        stack.push(attr);
-        if (shifted && (arg & 1) === 1) stack.push(this.memoized(memo, code.n + i, [obj], () => ({ k: 'self', obj })));
+        stack.push(this.memoAttr(i, obj, name));
+        if (shifted && (arg & 1) === 1) stack.push(this.memoSelf(code.n + i, obj));
         return 0;
       }
       case H.LoadMethod: {
         const name = raw.names[arg];
         const obj = pop();
-        const attr = this.memoized(memo, i, [obj], () => ({ k: 'attr', base: stripSelf(obj), name }));
-        stack.push(attr, this.memoized(memo, code.n + i, [obj], () => ({ k: 'self', obj })));
+        stack.push(this.memoAttr(i, obj, name), this.memoSelf(code.n + i, obj));
         return 0;
       }
       case H.LoadSuperAttr: {
@@ -909,9 +1038,7 @@ class ModuleSimulation {
         return 0;
       }
       case H.ImportFrom: {
-        const mod = peek(1);
-        const name = raw.names[arg];
-        stack.push(this.memoized(memo, i, [mod], () => ({ k: 'attr', base: mod, name })));
+        stack.push(this.memoAttr(i, peek(1), raw.names[arg]));
         return 0;
       }
       case H.ImportStar: {
@@ -963,7 +1090,7 @@ class ModuleSimulation {
         return STEP_DIRTY;
       case H.StoreFastLoadFast:
         st.locals[arg >> 4] = this.settle(pop());
-        stack.push(st.locals[arg & 15] ?? unknown('unbound local'));
+        stack.push(st.locals[arg & 15] ?? UNKNOWN_UNBOUND_LOCAL);
         return STEP_DIRTY;
       case H.StoreDeref: {
         const val = this.settle(pop());
@@ -1203,14 +1330,19 @@ class ModuleSimulation {
         return 0;
       case H.Pushes: {
         const pushes = t.fixed[op];
-        popN(Math.max(0, pushes - effect));
-        for (let k = 0; k < pushes; k++) stack.push(unknown(t.names[op]!.toLowerCase()));
+        const pops = pushes - effect;
+        if (stack.length < pops) this.noteDesync(code, i);
+        for (let k = 0; k < pops; k++) stack.pop();
+        const u = t.result[op]!;
+        for (let k = 0; k < pushes; k++) stack.push(u);
         return 0;
       }
       case H.Pops: {
         const pops = t.fixed[op];
-        popN(pops);
-        for (let k = 0; k < pops + effect; k++) stack.push(unknown(t.names[op]!.toLowerCase()));
+        if (stack.length < pops) this.noteDesync(code, i);
+        for (let k = 0; k < pops; k++) stack.pop();
+        const u = t.result[op]!;
+        for (let k = 0; k < pops + effect; k++) stack.push(u);
         return 0;
       }
       default: {
@@ -1227,7 +1359,7 @@ class ModuleSimulation {
   private loadName(st: State, slot: number, name: string, role: CodeRole, memo: (unknown[] | undefined)[], i: number): Expr {
     const own = slot >= 0 && st.names ? st.names[slot] : undefined;
     if (own !== undefined) return own;
-    return this.memoized(memo, i, [], () => ({ k: 'global', module: this.input.module, name }));
+    return this.memoOut[i] ?? (this.memoOut[i] = { k: 'global', module: this.input.module, name });
   }
 
   private starImport(mod: Expr, st: State, role: CodeRole): void {
@@ -1238,14 +1370,10 @@ class ModuleSimulation {
   }
 
   private recordImport(idx: number, code: DecodedCode, i: number, role: CodeRole, rec: Omit<ImportRecord, 'scope' | 'line' | 'code'>): void {
-    let seen = this.importSeen.get(idx);
-    if (!seen) {
-      seen = new Set();
-      this.importSeen.set(idx, seen);
-    }
-    if (seen.has(i)) return;
-    seen.add(i);
-    this.summary.imports.push({ ...rec, scope: role.role, line: code.line[i], code: idx });
+    const key = idx * 0x100000 + i;
+    if (this.importSeen.has(key)) return;
+    this.importSeen.add(key);
+    this.summary.imports.push({ module: rec.module, fromlist: rec.fromlist, level: rec.level, scope: role.role, via: rec.via, line: code.line[i], code: idx, error: rec.error });
   }
 
   private makeFunction(parentIdx: number, codeIdx: number, parentRole: CodeRole, qualConst: string | undefined): Expr {
@@ -1257,7 +1385,7 @@ class ModuleSimulation {
       const prefix = parentRole.role === 'module' ? '' : parentRole.role === 'class' ? `${parentDef.qualname}.` : `${parentDef.qualname}.<locals>.`;
       const qualname = raw.qualname ?? qualConst ?? `${prefix}${name}`;
       const kind: FunctionDef['kind'] = name === '<lambda>' ? 'lambda' : /^<(list|set|dict|gen)comp>|^<genexpr>$/.test(name) ? 'comprehension' : parentRole.role === 'class' ? 'method' : 'function';
-      def = { qualname, code: codeIdx, line: raw.firstlineno, kind, cls: parentRole.role === 'class' ? parentRole.cls : null, decorators: [], returns: undefined, parent: parentIdx };
+      def = { module: this.input.module, qualname, code: codeIdx, line: raw.firstlineno, kind, cls: parentRole.role === 'class' ? parentRole.cls : null, decorators: [], returns: undefined, parent: parentIdx };
       this.summary.defs[codeIdx] = def;
       this.roles[codeIdx] = { def, role: 'function', cls: def.cls };
     }
@@ -1283,18 +1411,29 @@ class ModuleSimulation {
     memo: (unknown[] | undefined)[],
     siteMap: Map<number, SiteRecord>,
   ): void {
-    // The callable is the lowest non-NULL item of the head (NULL+callable, callable+NULL, method+self).
+    // The callable and its optional first argument. With a two-item head, CPython 3.11/3.12 hold
+    // [NULL, callable] or [callable, self] and 3.13 holds [callable, NULL] or [callable, self]; 3.8-3.10
+    // CALL_METHOD holds [NULL, callable] or [method, self]. A `self` that LOAD_METHOD/LOAD_ATTR pushed is the
+    // object the attribute came from (already part of the callee); any other value there is a real first
+    // argument (3.11+ compiles decorator application `deco(func)` as CALL 0 on [deco, func]).
     let callee: Expr = unknown('no callable');
     let self: Expr | null = null;
-    let k = 0;
-    for (; k < head && k < items.length; k++) {
-      if (items[k].k !== 'null') {
-        callee = items[k];
-        break;
+    let first: Expr | null = null;
+    if (head === 1) callee = items[0] ?? callee;
+    else if (items.length >= 2) {
+      const [a, b] = items;
+      let second: Expr;
+      if (a.k === 'null') {
+        callee = b;
+        second = NULL;
+      } else {
+        callee = a;
+        second = b;
       }
+      if (second.k === 'self') self = second.obj;
+      else if (second.k !== 'null') first = second;
     }
-    if (k + 1 < head && items[k + 1] && items[k + 1].k === 'self') self = (items[k + 1] as { k: 'self'; obj: Expr }).obj;
-    const args = items.slice(head);
+    const args = first ? [first, ...items.slice(head)] : items.slice(head);
     const positional = star ? [] : kwnames ? args.slice(0, args.length - kwnames.length) : args;
     const stack = st.stack;
     // Class statement: __build_class__(body, name, *bases).
@@ -1342,16 +1481,27 @@ class ModuleSimulation {
         result = moduleExpr(name.split('.')[0]);
       }
     }
-    const settledArgs = args.map((a) => this.settle(a));
-    const callExpr = this.memoized(memo, i, [calleeS, ...settledArgs, self], () => ({ k: 'call', callee: calleeS, args: self ? [self, ...settledArgs] : settledArgs, kwnames, star }));
-    this.site(idx, code, i, { kind: 'call', callee: calleeS, call: callExpr }, siteMap);
-    stack.push(result ?? callExpr);
+    let callExpr: Expr | undefined = this.memoOut[i];
+    const prevArgs = this.memoA[i] as Expr[] | undefined;
+    let same = callExpr !== undefined && prevArgs !== undefined && prevArgs.length === args.length + 1 && prevArgs[0] === calleeS;
+    for (let k = 0; same && k < args.length; k++) if (prevArgs![k + 1] !== this.settle(args[k])) same = false;
+    if (!same) {
+      const settledArgs = new Array<Expr>(args.length);
+      const key = new Array<Expr>(args.length + 1);
+      key[0] = calleeS;
+      for (let k = 0; k < args.length; k++) key[k + 1] = settledArgs[k] = this.settle(args[k]);
+      callExpr = { k: 'call', callee: calleeS, args: settledArgs, kwnames, star };
+      this.memoA[i] = key;
+      this.memoOut[i] = callExpr;
+    }
+    this.site(idx, code, i, { kind: 'call', callee: calleeS, call: callExpr! }, siteMap);
+    stack.push(result ?? callExpr!);
   }
 
   private makeClass(idx: number, body: FunctionDef, bases: Expr[]): Expr {
     let cls = this.classOfBody.get(body.code);
     if (!cls) {
-      cls = { qualname: body.qualname, code: body.code, line: body.line, bases, members: new Map(), instanceAttrs: new Map(), decorators: [], bodySeen: false };
+      cls = { module: this.input.module, qualname: body.qualname, code: body.code, line: body.line, bases, members: new Map(), instanceAttrs: new Map(), decorators: [], bodySeen: false };
       this.classOfBody.set(body.code, cls);
       this.summary.classes.push(cls);
       body.kind = 'class-body';
@@ -1427,6 +1577,13 @@ class ModuleSimulation {
 }
 
 const STEP_DIRTY = 1;
+const UNKNOWN_BELOW_HANDLER = unknown('stack below a handler');
+const UNKNOWN_LASTI = unknown('lasti');
+const UNKNOWN_EXCEPTION = unknown('exception');
+const UNKNOWN_VALUE = unknown('value');
+const UNKNOWN_UNBOUND_LOCAL = unknown('unbound local');
+const UNKNOWN_UNBOUND_CELL = unknown('unbound closure variable');
+const EXCEPT_BLOCK: Block = { setup: false };
 const CONST_NONE: Expr = { k: 'const', value: null };
 const CONST_TRUE: Expr = { k: 'const', value: true };
 const CONST_FALSE: Expr = { k: 'const', value: false };
@@ -1460,10 +1617,9 @@ function comparePy(a: PyConst, b: PyConst): number | undefined {
 }
 
 /** A copy of `stack` after a jump's stack effect (pops, or pushes of unknown values). */
-function adjust(stack: Expr[], effect: number, what: string): Expr[] {
-  const out = stack.slice();
-  if (effect < 0) out.length = Math.max(0, out.length + effect);
-  for (let k = 0; k < effect; k++) out.push(unknown(what));
+function adjust(stack: Expr[], effect: number, pushed: Expr): Expr[] {
+  const out = effect < 0 ? stack.slice(0, Math.max(0, stack.length + effect)) : stack.slice();
+  for (let k = 0; k < effect; k++) out.push(pushed);
   return out;
 }
 

@@ -4,6 +4,8 @@
 import type { PyConst } from './protocol';
 
 export interface FunctionDef {
+  /** The module defining it. */
+  module: string;
   /** Module-relative qualified name (`Class.method`, `f.<locals>.g`, `<lambda>`). */
   qualname: string;
   /** Index of the code object in the module's code list. */
@@ -21,6 +23,7 @@ export interface FunctionDef {
 }
 
 export interface ClassDef {
+  module: string;
   qualname: string;
   /** The class body's code object. */
   code: number;

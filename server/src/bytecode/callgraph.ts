@@ -1,0 +1,316 @@
+// Turns simulated call sites into the public call graph: each site's callee named and classified (Python
+// function, method, class, native, builtin, ctypes, operator slot, unknown with a reason), plus edges.
+
+import { OPERATOR_SLOTS } from './knownTypes';
+import type { Program, Resolver, Target, TypeRef } from './resolve';
+import type { ModuleSummary, SiteRecord } from './simulate';
+import type { Callee, CallEdge, CallSite, FunctionInfo } from './types';
+import { describe, type ClassDef, type FunctionDef } from './values';
+
+const MAX_CANDIDATES = 8;
+const NO_TARGETS: Target[] = [];
+
+export class CallGraphBuilder {
+  private readonly typeNames = new Map<ClassDef, string>();
+
+  constructor(
+    private readonly program: Program,
+    private readonly resolver: Resolver,
+  ) {}
+
+  /** The caller name of a code object: its function's qualified name, or `<module>`. */
+  callerName(summary: ModuleSummary, code: number): string {
+    const def = summary.defs[code];
+    if (!def) return `${summary.name}.<unknown>`;
+    if (def.kind === 'module') return `${summary.name}.<module>`;
+    return `${summary.name}.${def.qualname}`;
+  }
+
+  private readonly calleeMemo = new Map<Target[], Map<string, Callee>>();
+
+  site(summary: ModuleSummary, s: SiteRecord): CallSite {
+    let callee: Callee;
+    if (s.kind === 'operator') callee = this.operator(s);
+    else {
+      const reference = this.resolver.reference(s.callee) ?? describe(s.callee);
+      const targets = this.resolver.resolve(s.callee);
+      // Sites with the same resolution share one Callee object (memory, and the edges below key on it).
+      let byRef = this.calleeMemo.get(targets);
+      if (!byRef) this.calleeMemo.set(targets, (byRef = new Map()));
+      let c = byRef.get(reference);
+      if (!c) byRef.set(reference, (c = this.fromTargets(targets, reference)));
+      callee = c;
+    }
+    return {
+      module: summary.name,
+      file: summary.file,
+      line: s.line >= 0 ? s.line : null,
+      column: s.col >= 0 ? s.col : null,
+      endLine: s.endLine >= 0 ? s.endLine : null,
+      endColumn: s.endCol >= 0 ? s.endCol : null,
+      kind: s.kind,
+      caller: this.callerName(summary, s.code),
+      callee,
+    };
+  }
+
+  functions(summary: ModuleSummary): FunctionInfo[] {
+    const out: FunctionInfo[] = [];
+    for (const def of summary.defs) {
+      if (!def || def.kind === 'module') continue;
+      out.push({
+        qualifiedName: `${summary.name}.${def.qualname}`,
+        module: summary.name,
+        file: summary.file,
+        line: def.line,
+        kind: def.kind,
+        decorators: def.decorators.map((d) => this.resolver.reference(d) ?? describe(d)),
+      });
+    }
+    return out;
+  }
+
+  private fileOf(module: string): string | undefined {
+    return this.program.modules.get(module)?.file;
+  }
+
+  fromTargets(targets: Target[], reference: string): Callee {
+    if (targets.length === 0) return { kind: 'unknown', reference, reason: 'no value' };
+    const mapped = targets.slice(0, MAX_CANDIDATES).map((t) => this.fromTarget(t, reference));
+    if (mapped.length === 1) return mapped[0];
+    const primary = mapped.find((c) => c.kind !== 'unknown') ?? mapped[0];
+    return { ...primary, candidates: mapped };
+  }
+
+  private fromTarget(t: Target, reference: string): Callee {
+    const via = t.via && t.via.length ? t.via : undefined;
+    switch (t.kind) {
+      case 'function':
+        return this.fromFunction(t.def, reference, via, t.boundTo !== undefined);
+      case 'class': {
+        const init = this.resolver.resolve({ k: 'attr', base: { k: 'class', def: t.def, fresh: false }, name: '__init__' });
+        const initTarget = init.find((x) => x.kind === 'function' || x.kind === 'native');
+        return {
+          kind: 'class',
+          reference,
+          qualifiedName: `${t.def.module}.${t.def.qualname}`,
+          module: t.def.module,
+          file: this.fileOf(t.def.module),
+          line: t.def.line,
+          init: initTarget ? this.fromTarget(initTarget, `${t.def.module}.${t.def.qualname}.__init__`) : undefined,
+          via,
+        };
+      }
+      case 'native': {
+        const m = this.program.modules.get(t.module);
+        return {
+          kind: 'native',
+          reference,
+          qualifiedName: `${t.module}.${t.path.join('.')}`,
+          module: t.module,
+          file: m?.file,
+          native: { module: t.module, file: m?.file, path: t.path, builtin: m?.kind === 'builtin' || undefined },
+          via,
+        };
+      }
+      case 'builtin':
+        return { kind: 'builtin', reference, qualifiedName: `builtins.${t.name}`, module: 'builtins', native: { module: 'builtins', path: [t.name], builtin: true }, via };
+      case 'ctypes-function':
+        return { kind: 'ctypes', reference, qualifiedName: `${t.library ?? '<library>'}:${t.symbol}`, ctypes: { library: t.library, symbol: t.symbol, findLibrary: t.findLibrary }, via };
+      case 'instance': {
+        // Calling an instance runs its type's __call__.
+        const call = this.resolver.resolve({ k: 'attr', base: { k: 'instance', cls: typeExpr(t.type) }, name: '__call__' }).find((x) => x.kind === 'function' || x.kind === 'native');
+        if (call) return { ...this.fromTarget(call, reference), via };
+        return { kind: 'unknown', reference, reason: `calling an instance of ${this.typeName(t.type)}`, via };
+      }
+      case 'module':
+        return { kind: 'unknown', reference, reason: `${t.module} is a module, not a callable`, via };
+      case 'ctypes-library':
+        return { kind: 'unknown', reference, reason: 'calling a ctypes library object', via };
+      case 'const':
+        return { kind: 'unknown', reference, reason: 'calling a constant', via };
+      case 'super':
+        return { kind: 'unknown', reference, reason: 'calling super()', via };
+      case 'unresolved':
+        return { kind: 'unknown', reference, reason: `${t.name}: ${t.reason}`, via };
+      case 'unknown':
+        return { kind: 'unknown', reference, reason: t.reason, via };
+    }
+  }
+
+  private fromFunction(def: FunctionDef, reference: string, via: string[] | undefined, bound: boolean): Callee {
+    const qualifiedName = `${def.module}.${def.qualname}`;
+    const file = this.fileOf(def.module);
+    const decorators = def.decorators.length ? def.decorators.map((d) => this.resolver.reference(d) ?? describe(d)) : undefined;
+    const impl = decorators ? this.resolver.nativeImplementation(def) : undefined;
+    if (impl && impl.kind === 'native') {
+      const m = this.program.modules.get(impl.module);
+      return {
+        kind: 'native',
+        reference,
+        qualifiedName: `${impl.module}.${impl.path.join('.')}`,
+        module: impl.module,
+        file: m?.file,
+        native: { module: impl.module, file: m?.file, path: impl.path, builtin: m?.kind === 'builtin' || undefined },
+        pythonStub: { qualifiedName, file, line: def.line },
+        decorators,
+        via: [...(via ?? []), qualifiedName],
+      };
+    }
+    const isMethod = bound || def.kind === 'method' || def.kind === 'classmethod' || def.kind === 'staticmethod';
+    return { kind: isMethod ? 'method' : 'function', reference, qualifiedName, module: def.module, file, line: def.line, decorators, via };
+  }
+
+  private typeName(t: TypeRef): string {
+    if (t.kind === 'class') {
+      let n = this.typeNames.get(t.def);
+      if (!n) {
+        n = `${t.def.module}.${t.def.qualname}`;
+        this.typeNames.set(t.def, n);
+      }
+      return n;
+    }
+    return t.kind === 'native' ? `${t.module}.${t.path.join('.')}` : `builtins.${t.name}`;
+  }
+
+  private readonly operatorMemo = new Map<Target[], Map<string, Callee>>();
+
+  private operator(s: SiteRecord): Callee {
+    const symbol = s.op ?? '?';
+    const left = s.left ? this.resolver.resolve(s.left) : NO_TARGETS;
+    const reference = `${(s.left && this.resolver.reference(s.left)) ?? 'operand'} ${symbol}`;
+    let byRef = this.operatorMemo.get(left);
+    if (!byRef) this.operatorMemo.set(left, (byRef = new Map()));
+    let c = byRef.get(reference);
+    if (!c) byRef.set(reference, (c = this.operatorUncached(symbol, left, reference)));
+    return c;
+  }
+
+  private operatorUncached(symbol: string, left: Target[], reference: string): Callee {
+    const slot = OPERATOR_SLOTS[symbol] ?? { slot: 'unknown', dunder: '__unknown__' };
+    const types: TypeRef[] = [];
+    for (const t of left) {
+      if (t.kind === 'instance') types.push(t.type);
+      else if (t.kind === 'const') {
+        const ty = constTypeOf(t.value);
+        if (ty) types.push({ kind: 'builtin', name: ty });
+      }
+    }
+    if (!types.length) {
+      const reason = left.find((t) => t.kind === 'unknown' || t.kind === 'unresolved');
+      return { kind: 'operator', reference, operator: { symbol, slot: slot.slot, dunder: slot.dunder }, reason: `type of the left operand unknown${reason ? ` (${'reason' in reason ? reason.reason : ''})` : ''}` };
+    }
+    const ty = types[0];
+    const leftType = this.typeName(ty);
+    const op = { symbol, slot: slot.slot, dunder: slot.dunder, leftType };
+    if (ty.kind === 'class') {
+      const m = this.resolver.resolve({ k: 'attr', base: { k: 'instance', cls: { k: 'class', def: ty.def, fresh: false } }, name: slot.dunder });
+      const fn = m.find((x) => x.kind === 'function' || x.kind === 'native');
+      if (fn) return { ...this.fromTarget(fn, `${leftType}.${slot.dunder}`), kind: fn.kind === 'function' ? 'method' : 'native', operator: op };
+      return { kind: 'operator', reference, operator: op, reason: `${leftType} does not define ${slot.dunder} (the right operand's reflected method or a base type may handle it)` };
+    }
+    const native = ty.kind === 'native' ? { module: ty.module, path: [...ty.path, slot.dunder] } : { module: 'builtins', path: [ty.name, slot.dunder] };
+    const m = this.program.modules.get(native.module);
+    return {
+      kind: 'operator',
+      reference,
+      qualifiedName: `${native.module}.${native.path.join('.')}`,
+      module: native.module,
+      file: m?.file,
+      native: { ...native, file: m?.file, builtin: native.module === 'builtins' || m?.kind === 'builtin' || undefined },
+      operator: op,
+    };
+  }
+}
+
+function typeExpr(t: TypeRef): import('./values').Expr {
+  if (t.kind === 'class') return { k: 'class', def: t.def, fresh: false };
+  if (t.kind === 'builtin') return { k: 'builtin', name: t.name };
+  let e: import('./values').Expr = { k: 'module', name: t.module };
+  for (const p of t.path) e = { k: 'attr', base: e, name: p };
+  return e;
+}
+
+function constTypeOf(v: import('./protocol').PyConst): string | undefined {
+  if (v === null) return 'NoneType';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
+  if (typeof v === 'string') return 'str';
+  if ('tuple' in v) return 'tuple';
+  if ('list' in v) return 'list';
+  if ('str' in v) return 'str';
+  if ('bytes' in v) return 'bytes';
+  if ('int' in v) return 'int';
+  if ('float' in v) return 'float';
+  if ('complex' in v) return 'complex';
+  if ('frozenset' in v) return 'frozenset';
+  return undefined;
+}
+
+/** Aggregates call sites into caller → callee edges (one per distinct pair, with the number of sites). */
+export function buildEdges(sites: CallSite[]): CallEdge[] {
+  const byCaller = new Map<string, Map<string, CallEdge>>();
+  const out: CallEdge[] = [];
+  for (const s of sites) {
+    let edges = byCaller.get(s.caller);
+    if (!edges) byCaller.set(s.caller, (edges = new Map()));
+    const alts = s.callee.candidates ?? [s.callee];
+    for (const c of alts) {
+      const callee = c.qualifiedName ?? c.reference;
+      const e = edges.get(callee);
+      if (e) e.count++;
+      else {
+        const edge: CallEdge = { caller: s.caller, callee, kind: c.kind, count: 1 };
+        edges.set(callee, edge);
+        out.push(edge);
+      }
+    }
+  }
+  return out;
+}
+
+/** Whether a callee is (or may be) native code. */
+export function isNativeCallee(c: Callee): boolean {
+  const alts = c.candidates ?? [c];
+  return alts.some((a) => a.kind === 'native' || a.kind === 'builtin' || a.kind === 'ctypes' || (a.kind === 'operator' && a.native !== undefined));
+}
+
+/**
+ * Native callees reachable from a Python function through the call graph (breadth-first over edges whose
+ * callee is a Python function or method). Returns the native/builtin/ctypes callees with the sites that call them.
+ */
+export function reachableNative(sites: CallSite[], from: string, maxDepth = 8): Callee[] {
+  const byCaller = new Map<string, CallSite[]>();
+  for (const s of sites) {
+    let l = byCaller.get(s.caller);
+    if (!l) byCaller.set(s.caller, (l = []));
+    l.push(s);
+  }
+  const out = new Map<string, Callee>();
+  const seen = new Set<string>([from]);
+  let frontier = [from];
+  for (let depth = 0; depth < maxDepth && frontier.length; depth++) {
+    const next: string[] = [];
+    for (const f of frontier) {
+      for (const s of byCaller.get(f) ?? []) {
+        for (const c of s.callee.candidates ?? [s.callee]) {
+          if (c.kind === 'native' || c.kind === 'builtin' || c.kind === 'ctypes' || (c.kind === 'operator' && c.native)) {
+            const key = c.qualifiedName ?? c.reference;
+            if (!out.has(key)) out.set(key, c);
+          } else if ((c.kind === 'function' || c.kind === 'method') && c.qualifiedName && !seen.has(c.qualifiedName)) {
+            seen.add(c.qualifiedName);
+            next.push(c.qualifiedName);
+          } else if (c.kind === 'class' && c.init?.qualifiedName && !seen.has(c.init.qualifiedName)) {
+            if (c.init.kind === 'native') out.set(c.init.qualifiedName, c.init);
+            else {
+              seen.add(c.init.qualifiedName);
+              next.push(c.init.qualifiedName);
+            }
+          }
+        }
+      }
+    }
+    frontier = next;
+  }
+  return [...out.values()];
+}

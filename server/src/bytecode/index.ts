@@ -1,0 +1,13 @@
+// Public surface of bytecode tracking (used by the language server and the CLI): the entry point, the session
+// that keeps an interpreter warm, the cache, the result types and the lower layers for symbol resolution.
+
+export { bytecodeTracking, BytecodeSession, type BytecodeTrackingOptions, type SessionOptions, type TrackingProgress } from './tracking';
+export { BytecodeCache, type CachedModule } from './cache';
+export { PythonHelper, defaultHelperPath, type HelperOptions, type DumpRequest } from './helper';
+export { Decoder, type DecodedCode } from './decode';
+export { simulateModule, type ModuleSummary, type SiteRecord, type ImportRecord, type SimulationStats } from './simulate';
+export { Resolver, type Program, type ProgramModule, type Target, type TypeRef } from './resolve';
+export { CallGraphBuilder, buildEdges, isNativeCallee, reachableNative } from './callgraph';
+export { OPERATOR_SLOTS, KNOWN_RESULT_TYPES } from './knownTypes';
+export type * from './types';
+export type { InterpreterInfo, ModuleKind, ModuleRecord, PyConst } from './protocol';

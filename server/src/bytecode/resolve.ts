@@ -1,0 +1,635 @@
+// Names the symbolic values of the simulation across the import closure: follows aliases, re-exports through
+// __init__ assignments and star imports, class hierarchies (self.method), constructors, ctypes libraries,
+// and decorators that replace a Python stub by a native function; anything else stays unknown, with a reason.
+
+import { CTYPES_FIND_LIBRARY, CTYPES_LIBRARY_LOADER_OBJECTS, CTYPES_LOADERS, KNOWN_RESULT_TYPES } from './knownTypes';
+import type { InterpreterInfo, ModuleKind, PyConst } from './protocol';
+import type { ModuleSummary } from './simulate';
+import { alternatives, constType, describe, type ClassDef, type Expr, type FunctionDef } from './values';
+
+export interface ProgramModule {
+  name: string;
+  kind: ModuleKind;
+  file?: string;
+  isPackage: boolean;
+  summary?: ModuleSummary;
+  /** kind 'alias': the module the name stands for (os.path → posixpath). */
+  target?: string;
+  reason?: string;
+}
+
+export interface Program {
+  python: InterpreterInfo;
+  modules: Map<string, ProgramModule>;
+}
+
+export type TypeRef = { kind: 'class'; def: ClassDef } | { kind: 'native'; module: string; path: string[] } | { kind: 'builtin'; name: string };
+
+/** What a value resolves to. `via` lists the qualified names the resolution passed through. */
+export type Target = (
+  | { kind: 'module'; module: string }
+  | { kind: 'function'; def: FunctionDef; boundTo?: TypeRef }
+  | { kind: 'class'; def: ClassDef }
+  | { kind: 'instance'; type: TypeRef }
+  | { kind: 'native'; module: string; path: string[] }
+  | { kind: 'builtin'; name: string }
+  | { kind: 'ctypes-library'; library: string | null; findLibrary?: boolean }
+  | { kind: 'ctypes-function'; library: string | null; findLibrary?: boolean; symbol: string }
+  | { kind: 'const'; value: PyConst }
+  | { kind: 'super'; cls: ClassDef }
+  | { kind: 'unresolved'; name: string; reason: string }
+  | { kind: 'unknown'; reason: string }
+) & { via?: string[] };
+
+const MAX_ALTERNATIVES = 8;
+
+/** Per-value memo slots (see Resolver.resolve). */
+interface MemoSlots {
+  rg?: number;
+  r?: Target[];
+  pg?: number;
+  fg?: number;
+  f?: string | undefined;
+}
+let generation = 0;
+const CYCLIC: Target[] = [{ kind: 'unknown', reason: 'cyclic definition' }];
+const TOO_DEEP: Target[] = [{ kind: 'unknown', reason: 'resolution too deep' }];
+const MAX_DEPTH = 48;
+
+type Exports = 'yes' | 'maybe' | 'no';
+
+/** Resolution over one program (an import closure). Results are memoised; create a new one per closure. */
+export class Resolver {
+  private readonly gen = ++generation;
+  private readonly attrMemo = new Map<string, Target[]>();
+  private readonly globalMemo = new Map<string, Target[]>();
+  private readonly exportsMemo = new Map<string, Exports>();
+  private readonly mroMemo = new Map<ClassDef, (ClassDef | TypeRef)[]>();
+  private readonly inProgress = new Set<string>();
+  private depth = 0;
+  readonly builtins: Set<string>;
+  readonly builtinTypes: Set<string>;
+
+  constructor(readonly program: Program) {
+    this.builtins = new Set(program.python.builtins);
+    this.builtinTypes = new Set(program.python.builtinTypes);
+  }
+
+  /** Every value `e` may stand for (at most a few; unknowns carry their reason). */
+  resolve(e: Expr): Target[] {
+    // Results are memoised on the value itself, stamped with this resolver's generation (values outlive a
+    // resolver: they are cached with their module), which is much cheaper than a WeakMap lookup.
+    const slot = e as unknown as MemoSlots;
+    if (slot.rg === this.gen) return slot.r!;
+    if (slot.pg === this.gen) return CYCLIC;
+    if (this.depth > MAX_DEPTH) return TOO_DEEP;
+    slot.pg = this.gen;
+    this.depth++;
+    let out: Target[];
+    try {
+      out = cap(this.resolveUncached(e));
+    } finally {
+      this.depth--;
+      slot.pg = 0;
+    }
+    slot.r = out;
+    slot.rg = this.gen;
+    return out;
+  }
+
+  private resolveUncached(e: Expr): Target[] {
+    switch (e.k) {
+      case 'module':
+        return [this.moduleTarget(e.name)];
+      case 'global':
+        return this.global(e.module, e.name);
+      case 'builtin':
+        return [{ kind: 'builtin', name: e.name }];
+      case 'const':
+        return [{ kind: 'const', value: e.value }];
+      case 'func':
+        return [{ kind: 'function', def: e.def }];
+      case 'class':
+        return [{ kind: 'class', def: e.def }];
+      case 'instance':
+        return this.resolve(e.cls).map((t) => this.instanceOfTarget(t));
+      case 'attr':
+        return flat(this.resolve(e.base).map((b) => this.attrOf(b, e.name, e)));
+      case 'call':
+        return flat(this.resolve(e.callee).map((c) => this.callResult(c, e)));
+      case 'subscr': {
+        const idx = e.index.k === 'const' && typeof e.index.value === 'string' ? e.index.value : undefined;
+        return this.resolve(e.base).map((b): Target => (b.kind === 'ctypes-library' && idx !== undefined ? { kind: 'ctypes-function', library: b.library, findLibrary: b.findLibrary, symbol: idx } : { kind: 'unknown', reason: 'item of a container' }));
+      }
+      case 'binop':
+        return [{ kind: 'unknown', reason: `result of the ${e.op} operator` }];
+      case 'super':
+        return [{ kind: 'super', cls: e.cls }];
+      case 'union':
+        return flat(e.items.map((i) => this.resolve(i)));
+      case 'self':
+        return this.resolve(e.obj);
+      case 'unknown':
+        return [{ kind: 'unknown', reason: e.reason }];
+      default:
+        return [{ kind: 'unknown', reason: `${e.k} value` }];
+    }
+  }
+
+  private moduleTarget(name: string): Target {
+    const m = this.program.modules.get(name);
+    if (m && m.kind === 'alias' && m.target) return { kind: 'module', module: m.target, via: [name] };
+    return { kind: 'module', module: name };
+  }
+
+  /** A module-level name as functions of `module` see it (final bindings, global stores, star imports, builtins). */
+  global(module: string, name: string): Target[] {
+    const key = `${module}\0${name}`;
+    const memo = this.globalMemo.get(key);
+    if (memo) return memo;
+    if (this.inProgress.has(`g:${key}`)) return [{ kind: 'unknown', reason: 'cyclic definition' }];
+    this.inProgress.add(`g:${key}`);
+    let out: Target[];
+    try {
+      out = cap(this.globalUncached(module, name));
+    } finally {
+      this.inProgress.delete(`g:${key}`);
+    }
+    this.globalMemo.set(key, out);
+    return out;
+  }
+
+  private globalUncached(module: string, name: string): Target[] {
+    const m = this.program.modules.get(module);
+    const s = m?.summary;
+    if (!s) return [{ kind: 'unresolved', name: `${module}.${name}`, reason: `module ${module} was not analysed` }];
+    const fromBinding = this.bindingTargets(s, name);
+    if (fromBinding) return fromBinding;
+    if (this.builtins.has(name)) return [{ kind: 'builtin', name }];
+    return [{ kind: 'unresolved', name: `${module}.${name}`, reason: `${name} is not defined in ${module}` }];
+  }
+
+  /** Bindings of `name` in a module: explicit assignments/imports, overridden or supplied by star imports. */
+  private bindingTargets(s: ModuleSummary, name: string): Target[] | undefined {
+    const binding = s.namespace.get(name);
+    const stored = s.globalStores.get(name);
+    const seq = s.bindingStarSeq.get(name) ?? 0;
+    // A star import that ran after the binding and certainly exports the name wins.
+    for (let k = s.stars.length - 1; k >= 0; k--) {
+      const star = s.stars[k];
+      if (binding !== undefined && star.seq <= seq) break;
+      const ex = this.exports(star.module, name);
+      if (ex === 'yes') return this.prefix(`${s.name}.${name}`, this.moduleAttr(star.module, name));
+    }
+    if (binding !== undefined || stored !== undefined) {
+      const out: Target[] = [];
+      if (binding !== undefined) out.push(...this.resolve(binding));
+      if (stored !== undefined) out.push(...this.resolve(stored));
+      return out;
+    }
+    const maybes: string[] = [];
+    for (let k = s.stars.length - 1; k >= 0; k--) if (this.exports(s.stars[k].module, name) === 'maybe') maybes.push(s.stars[k].module);
+    if (maybes.length && !this.builtins.has(name)) {
+      return flat(maybes.map((m) => this.prefix(`${s.name}.${name}`, this.moduleAttr(m, name)))).map((t) => ({ ...t, via: [...(t.via ?? []), `star import of ${maybes.join(', ')} (ambiguous)`] }));
+    }
+    return undefined;
+  }
+
+  /** Whether `from module import *` brings `name`. */
+  exports(module: string, name: string): Exports {
+    const key = `${module}\0${name}`;
+    const memo = this.exportsMemo.get(key);
+    if (memo) return memo;
+    if (this.inProgress.has(`x:${key}`)) return 'no';
+    this.inProgress.add(`x:${key}`);
+    let out: Exports;
+    try {
+      out = this.exportsUncached(module, name);
+    } finally {
+      this.inProgress.delete(`x:${key}`);
+    }
+    this.exportsMemo.set(key, out);
+    return out;
+  }
+
+  private exportsUncached(module: string, name: string): Exports {
+    const m = this.program.modules.get(module);
+    if (!m) return 'maybe';
+    if (m.kind === 'alias' && m.target) return this.exports(m.target, name);
+    if (m.kind === 'missing' || m.kind === 'error') return 'no';
+    const s = m.summary;
+    if (!s) return name.startsWith('_') ? 'no' : 'maybe'; // native and builtin modules: contents unknown here
+    if (Array.isArray(s.all)) return s.all.includes(name) ? 'yes' : 'no';
+    if (name.startsWith('_') && s.all === null) return 'no';
+    if (s.namespace.has(name)) return 'yes';
+    let maybe = false;
+    for (const star of s.stars) {
+      const ex = this.exports(star.module, name);
+      if (ex === 'yes') return 'yes';
+      if (ex === 'maybe') maybe = true;
+    }
+    return maybe ? 'maybe' : 'no';
+  }
+
+  /** `module.name` as attribute access sees it (bindings first, then the submodule, then star imports). */
+  moduleAttr(module: string, name: string): Target[] {
+    const key = `${module}\0${name}`;
+    const memo = this.attrMemo.get(key);
+    if (memo) return memo;
+    const sub = `${module}.${name}`;
+    if (this.inProgress.has(`a:${key}`)) {
+      // `from . import sub` binds the name to itself while the submodule is being imported.
+      return this.isModule(sub) ? [this.moduleTarget(sub)] : [{ kind: 'unknown', reason: 'cyclic definition' }];
+    }
+    this.inProgress.add(`a:${key}`);
+    let out: Target[];
+    try {
+      out = cap(this.moduleAttrUncached(module, name));
+    } finally {
+      this.inProgress.delete(`a:${key}`);
+    }
+    this.attrMemo.set(key, out);
+    return out;
+  }
+
+  private isModule(name: string): boolean {
+    const m = this.program.modules.get(name);
+    return m !== undefined && m.kind !== 'missing' && m.kind !== 'error';
+  }
+
+  private moduleAttrUncached(module: string, name: string): Target[] {
+    const m = this.program.modules.get(module);
+    const sub = `${module}.${name}`;
+    if (!m) {
+      if (this.isModule(sub)) return [this.moduleTarget(sub)];
+      return [{ kind: 'unresolved', name: sub, reason: `module ${module} was not analysed` }];
+    }
+    switch (m.kind) {
+      case 'alias':
+        return m.target ? this.prefix(sub, this.moduleAttr(m.target, name)) : [{ kind: 'unresolved', name: sub, reason: `${module} is an alias` }];
+      case 'missing':
+      case 'error':
+        return [{ kind: 'unresolved', name: sub, reason: `module ${module} was not found${m.reason ? ` (${m.reason})` : ''}` }];
+      case 'native':
+      case 'builtin':
+      case 'frozen':
+        if (this.isModule(sub)) return [this.moduleTarget(sub)];
+        return [{ kind: 'native', module, path: [name] }];
+      case 'namespace':
+        if (this.isModule(sub)) return [this.moduleTarget(sub)];
+        return [{ kind: 'unresolved', name: sub, reason: `${sub} is not a module of namespace package ${module}` }];
+      default:
+        break;
+    }
+    const s = m.summary;
+    if (!s) {
+      if (this.isModule(sub)) return [this.moduleTarget(sub)];
+      return [{ kind: 'unresolved', name: sub, reason: `module ${module} has no code (syntax error?)` }];
+    }
+    const binding = s.namespace.get(name);
+    if (binding !== undefined && this.isModule(sub) && isImportOf(binding, module, name)) return [this.moduleTarget(sub)];
+    const bound = this.bindingTargets(s, name);
+    if (bound) {
+      const known = bound.filter((t) => t.kind !== 'unknown');
+      if (!known.length && this.isModule(sub)) return [this.moduleTarget(sub)];
+      return this.prefix(sub, bound);
+    }
+    if (this.isModule(sub)) return [this.moduleTarget(sub)];
+    if (s.namespace.has('__getattr__')) return [{ kind: 'unresolved', name: sub, reason: `${module} computes attributes in __getattr__` }];
+    return [{ kind: 'unresolved', name: sub, reason: `${name} is not defined in ${module}` }];
+  }
+
+  private prefix(name: string, targets: Target[]): Target[] {
+    return targets.map((t) => (t.via && t.via[0] === name ? t : { ...t, via: [name, ...(t.via ?? [])] }));
+  }
+
+  private instanceOfTarget(t: Target): Target {
+    switch (t.kind) {
+      case 'class':
+        return { kind: 'instance', type: { kind: 'class', def: t.def } };
+      case 'native':
+        return { kind: 'instance', type: { kind: 'native', module: t.module, path: t.path } };
+      case 'builtin':
+        return { kind: 'instance', type: { kind: 'builtin', name: t.name } };
+      default:
+        return { kind: 'unknown', reason: 'instance of an unknown class' };
+    }
+  }
+
+  /** Method resolution order (depth-first, left to right, duplicates removed; C3 agrees on non-diamonds). */
+  mro(cls: ClassDef): (ClassDef | TypeRef)[] {
+    const memo = this.mroMemo.get(cls);
+    if (memo) return memo;
+    const out: (ClassDef | TypeRef)[] = [];
+    this.mroMemo.set(cls, out);
+    const seen = new Set<unknown>();
+    const visit = (c: ClassDef, depth: number): void => {
+      if (seen.has(c) || depth > 32) return;
+      seen.add(c);
+      out.push(c);
+      for (const b of c.bases) {
+        for (const t of this.resolve(b)) {
+          if (t.kind === 'class') visit(t.def, depth + 1);
+          else if (t.kind === 'native' || t.kind === 'builtin') {
+            const key = t.kind === 'native' ? `${t.module}.${t.path.join('.')}` : `builtins.${t.name}`;
+            if (seen.has(key)) continue;
+            seen.add(key);
+            out.push(t.kind === 'native' ? { kind: 'native', module: t.module, path: t.path } : { kind: 'builtin', name: t.name });
+          }
+        }
+      }
+    };
+    visit(cls, 0);
+    return out;
+  }
+
+  private memberOf(cls: ClassDef, name: string, after?: ClassDef): Target[] | undefined {
+    const order = this.mro(cls);
+    let start = 0;
+    if (after) {
+      const k = order.indexOf(after);
+      start = k >= 0 ? k + 1 : order.length;
+    }
+    for (let k = start; k < order.length; k++) {
+      const c = order[k];
+      if ('members' in c) {
+        const v = c.members.get(name);
+        if (v !== undefined) return this.prefix(`${c.module}.${c.qualname}.${name}`, this.resolve(v));
+      } else if (c.kind === 'native') return [{ kind: 'native', module: c.module, path: [...c.path, name] }];
+      else if (c.kind === 'builtin' && c.name !== 'object') return [{ kind: 'native', module: 'builtins', path: [c.name, name] }];
+    }
+    return undefined;
+  }
+
+  private instanceAttr(cls: ClassDef, name: string): Target[] | undefined {
+    for (const c of this.mro(cls)) {
+      if (!('members' in c)) continue;
+      const v = c.instanceAttrs.get(name);
+      if (v !== undefined) return this.resolve(v);
+    }
+    return undefined;
+  }
+
+  private attrOf(base: Target, name: string, e: Expr): Target[] {
+    switch (base.kind) {
+      case 'module':
+        return this.moduleAttr(base.module, name);
+      case 'class': {
+        const m = this.memberOf(base.def, name);
+        if (m) return m.map((t) => (t.kind === 'function' ? { ...t, boundTo: { kind: 'class', def: base.def } } : t));
+        return [{ kind: 'unresolved', name: `${base.def.module}.${base.def.qualname}.${name}`, reason: `${name} is not defined in class ${base.def.qualname} or its bases` }];
+      }
+      case 'instance': {
+        const type = base.type;
+        if (type.kind === 'class') {
+          const m = this.memberOf(type.def, name);
+          if (m) return m.map((t) => (t.kind === 'function' ? { ...t, boundTo: type } : t));
+          const ia = this.instanceAttr(type.def, name);
+          if (ia) return ia;
+          if (this.qualified({ kind: 'class', def: type.def }) === 'ctypes.LibraryLoader' || this.isSubclassOf(type.def, 'ctypes.LibraryLoader')) return [{ kind: 'ctypes-library', library: name }];
+          return [{ kind: 'unresolved', name: `${type.def.module}.${type.def.qualname}.${name}`, reason: `${name} is not defined in class ${type.def.qualname} or its bases` }];
+        }
+        if (type.kind === 'native') return [{ kind: 'native', module: type.module, path: [...type.path, name] }];
+        return [{ kind: 'native', module: 'builtins', path: [type.name, name] }];
+      }
+      case 'super': {
+        const m = this.memberOf(base.cls, name, base.cls);
+        return m ?? [{ kind: 'unresolved', name: `super(${base.cls.qualname}).${name}`, reason: `${name} is not defined in the bases of ${base.cls.qualname}` }];
+      }
+      case 'native':
+        return [{ kind: 'native', module: base.module, path: [...base.path, name] }];
+      case 'builtin':
+        return [{ kind: 'native', module: 'builtins', path: [base.name, name] }];
+      case 'ctypes-library':
+        if (name.startsWith('_')) return [{ kind: 'unknown', reason: `ctypes library attribute ${name}` }];
+        return [{ kind: 'ctypes-function', library: base.library, findLibrary: base.findLibrary, symbol: name }];
+      case 'const': {
+        const type = constType(base.value);
+        return type ? [{ kind: 'native', module: 'builtins', path: [type, name] }] : [{ kind: 'unknown', reason: 'attribute of a constant' }];
+      }
+      case 'function':
+        return [{ kind: 'unresolved', name: `${base.def.module}.${base.def.qualname}.${name}`, reason: 'attribute of a function' }];
+      case 'unresolved':
+        return [{ kind: 'unresolved', name: `${base.name}.${name}`, reason: base.reason }];
+      case 'unknown':
+        return [{ kind: 'unknown', reason: base.reason }];
+      default:
+        return [{ kind: 'unknown', reason: `attribute of ${describe(e)}` }];
+    }
+  }
+
+  private isSubclassOf(cls: ClassDef, qualified: string): boolean {
+    return this.mro(cls).some((c) => ('members' in c ? `${c.module}.${c.qualname}` === qualified : false));
+  }
+
+  private callResult(callee: Target, call: Expr): Target[] {
+    if (call.k !== 'call') return [{ kind: 'unknown', reason: 'call' }];
+    const names = this.namesOf(callee, call.callee);
+    // ctypes: CDLL('libx.so'), cdll.LoadLibrary('libx.so'), CDLL(find_library('x')).
+    const loader = names.some((n) => CTYPES_LOADERS.has(n)) || (callee.kind === 'class' && (this.isSubclassOf(callee.def, 'ctypes.CDLL') || this.isSubclassOf(callee.def, 'ctypes.PyDLL')));
+    if (loader) return [this.ctypesLibrary(call.args[0])];
+    if (names.includes(CTYPES_FIND_LIBRARY)) {
+      const a = call.args[0];
+      return [{ kind: 'const', value: a && a.k === 'const' && typeof a.value === 'string' ? { repr: `find_library:${a.value}` } : { repr: 'find_library' } }];
+    }
+    for (const n of names) {
+      const type = KNOWN_RESULT_TYPES[n];
+      if (type) return this.resolveDotted(type).map((t) => this.instanceOfTarget(t));
+    }
+    switch (callee.kind) {
+      case 'class':
+        return [{ kind: 'instance', type: { kind: 'class', def: callee.def } }];
+      case 'builtin':
+        if (this.builtinTypes.has(callee.name)) return [{ kind: 'instance', type: { kind: 'builtin', name: callee.name } }];
+        return [{ kind: 'unknown', reason: `result of builtins.${callee.name}()` }];
+      case 'function': {
+        const ret = callee.def.returns;
+        if (!ret) return [{ kind: 'unknown', reason: `${callee.def.qualname}() returns nothing known` }];
+        return this.resolve(ret);
+      }
+      default:
+        return [{ kind: 'unknown', reason: `result of calling ${describe(call.callee)}` }];
+    }
+  }
+
+  private ctypesLibrary(arg: Expr | undefined): Target {
+    if (!arg) return { kind: 'ctypes-library', library: null };
+    for (const t of this.resolve(arg)) {
+      if (t.kind === 'const' && typeof t.value === 'string') return { kind: 'ctypes-library', library: t.value };
+      if (t.kind === 'const' && t.value !== null && typeof t.value === 'object' && 'repr' in t.value && t.value.repr.startsWith('find_library:')) {
+        return { kind: 'ctypes-library', library: t.value.repr.slice('find_library:'.length), findLibrary: true };
+      }
+    }
+    return { kind: 'ctypes-library', library: null };
+  }
+
+  /** Resolves a dotted name from its top-level module (`numpy.ndarray`). */
+  resolveDotted(name: string): Target[] {
+    const parts = name.split('.');
+    let targets: Target[] = [this.moduleTarget(parts[0])];
+    for (let k = 1; k < parts.length; k++) targets = flat(targets.map((t) => this.attrOf(t, parts[k], { k: 'module', name })));
+    return targets;
+  }
+
+  /** The names a callee goes by: how the code spells it (aliases expanded) and where it is defined. */
+  private namesOf(t: Target, e: Expr): string[] {
+    const out: string[] = [];
+    const ref = this.reference(e);
+    if (ref) out.push(ref);
+    const q = this.qualified(t);
+    if (q && q !== ref) out.push(q);
+    for (const v of t.via ?? []) if (!out.includes(v)) out.push(v);
+    return out;
+  }
+
+  /** Qualified name of a target: `numpy.linalg.linalg.svd`, `numpy.core._multiarray_umath.dot`, `builtins.len`. */
+  qualified(t: Target): string | undefined {
+    switch (t.kind) {
+      case 'module':
+        return t.module;
+      case 'function':
+        return `${t.def.module}.${t.def.qualname}`;
+      case 'class':
+        return `${t.def.module}.${t.def.qualname}`;
+      case 'native':
+        return `${t.module}.${t.path.join('.')}`;
+      case 'builtin':
+        return `builtins.${t.name}`;
+      case 'instance':
+        return t.type.kind === 'class' ? `${t.type.def.module}.${t.type.def.qualname}` : t.type.kind === 'native' ? `${t.type.module}.${t.type.path.join('.')}` : `builtins.${t.type.name}`;
+      case 'ctypes-function':
+        return `${t.library ?? '<library>'}:${t.symbol}`;
+      case 'unresolved':
+        return t.name;
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * How the code names a value, aliases expanded: `np.linalg.norm` → `numpy.linalg.norm`, `self.run` →
+   * `pkg.mod.Class.run`, `helper` → `pkg.mod.helper`. Undefined for values without a name.
+   */
+  reference(e: Expr, depth = 0): string | undefined {
+    if (depth > 16) return undefined;
+    const slot = e as unknown as MemoSlots;
+    if (slot.fg === this.gen) return slot.f;
+    const out = this.referenceUncached(e, depth);
+    slot.f = out;
+    slot.fg = this.gen;
+    return out;
+  }
+
+  private referenceUncached(e: Expr, depth: number): string | undefined {
+    switch (e.k) {
+      case 'module':
+        return e.name;
+      case 'attr': {
+        const base = this.reference(e.base, depth + 1);
+        return base === undefined ? undefined : `${base}.${e.name}`;
+      }
+      case 'global': {
+        const m = this.program.modules.get(e.module)?.summary;
+        const b = m?.namespace.get(e.name);
+        if (b !== undefined && b.k !== 'union' && b.k !== 'unknown' && b.k !== 'call' && b.k !== 'binop') {
+          const r = this.reference(b, depth + 1);
+          if (r !== undefined) return r;
+        }
+        if (b === undefined && this.builtins.has(e.name)) return `builtins.${e.name}`;
+        return `${e.module}.${e.name}`;
+      }
+      case 'builtin':
+        return `builtins.${e.name}`;
+      case 'func':
+        return `${e.def.module}.${e.def.qualname}`;
+      case 'class':
+        return `${e.def.module}.${e.def.qualname}`;
+      case 'instance':
+        return this.reference(e.cls, depth + 1);
+      case 'self':
+        return this.reference(e.obj, depth + 1);
+      case 'super':
+        return `super(${e.cls.module}.${e.cls.qualname})`;
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * The native function a decorated Python stub stands for: numpy's
+   * `@array_function_from_c_func_and_dispatcher(_multiarray_umath.dot) def dot(...)` is the C `dot`.
+   * Only a decorator argument that resolves to a native callable of the same name counts.
+   */
+  nativeImplementation(def: FunctionDef): Target | undefined {
+    const name = def.qualname.split('.').pop()!;
+    for (const d of def.decorators) {
+      if (d.k !== 'call') continue;
+      for (const a of d.args) {
+        for (const t of this.resolve(a)) {
+          if (t.kind === 'native' && t.path[t.path.length - 1] === name) return t;
+        }
+      }
+    }
+    return undefined;
+  }
+}
+
+/** `from pkg import sub` inside pkg: the binding is IMPORT_FROM of the package itself. */
+function isImportOf(e: Expr, module: string, name: string): boolean {
+  return alternatives(e).some((a) => a.k === 'attr' && a.name === name && a.base.k === 'module' && a.base.name === module);
+}
+
+function flat(lists: Target[][]): Target[] {
+  if (lists.length === 1) return lists[0];
+  const out: Target[] = [];
+  for (const l of lists) out.push(...l);
+  return out;
+}
+
+/** Deduplicates and bounds alternatives (known ones first). */
+function cap(ts: Target[]): Target[] {
+  if (ts.length <= 1) return ts;
+  const seen = new Set<string>();
+  const out: Target[] = [];
+  for (const t of ts) {
+    const key = targetKey(t);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(t);
+  }
+  if (out.length > 1) {
+    const known: Target[] = out.filter((t) => t.kind !== 'unknown');
+    const unknowns: Target[] = out.filter((t) => t.kind === 'unknown');
+    if (known.length && unknowns.length) return known.slice(0, MAX_ALTERNATIVES).concat(unknowns.slice(0, 1));
+  }
+  return out.slice(0, MAX_ALTERNATIVES);
+}
+
+function targetKey(t: Target): string {
+  switch (t.kind) {
+    case 'module':
+      return `m:${t.module}`;
+    case 'function':
+      return `f:${t.def.module}.${t.def.qualname}`;
+    case 'class':
+      return `c:${t.def.module}.${t.def.qualname}`;
+    case 'instance':
+      return `i:${t.type.kind === 'class' ? `${t.type.def.module}.${t.type.def.qualname}` : t.type.kind === 'native' ? `${t.type.module}.${t.type.path.join('.')}` : t.type.name}`;
+    case 'native':
+      return `n:${t.module}.${t.path.join('.')}`;
+    case 'builtin':
+      return `b:${t.name}`;
+    case 'ctypes-library':
+      return `l:${t.library}`;
+    case 'ctypes-function':
+      return `s:${t.library}:${t.symbol}`;
+    case 'const':
+      return `k:${JSON.stringify(t.value)}`;
+    case 'super':
+      return `S:${t.cls.module}.${t.cls.qualname}`;
+    case 'unresolved':
+      return `u:${t.name}`;
+    case 'unknown':
+      return `?:${t.reason}`;
+  }
+}

@@ -1,0 +1,517 @@
+// bytecodeTracking: the entry point. Drives the Python helper through the import closure (streaming requests
+// as imports are discovered), simulates each module once per file identity, then resolves every call site.
+
+import * as path from 'node:path';
+import { CallGraphBuilder, buildEdges, isNativeCallee } from './callgraph';
+import { BytecodeCache, type CachedModule } from './cache';
+import { Decoder } from './decode';
+import { abortError, PythonHelper, type HelperOptions } from './helper';
+import type { ModuleRecord } from './protocol';
+import { Resolver, type Program, type ProgramModule } from './resolve';
+import { simulateModule, type ModuleSummary } from './simulate';
+import type { BytecodeDiagnostic, BytecodeTrackingResult, CallSite, FunctionInfo, ModuleInfo, TrackingStats } from './types';
+
+export interface TrackingProgress {
+  phase: 'closure' | 'resolve' | 'done';
+  /** Modules received from the helper so far. */
+  modules: number;
+  /** Modules requested and not yet received. */
+  pending: number;
+}
+
+export interface BytecodeTrackingOptions {
+  /** The interpreter the program runs on: a path (/usr/bin/python3, a pyenv python, /proc/PID/exe). */
+  python: string;
+  /** Source files to analyse (a script, workspace files). Their directory roots go first on sys.path. */
+  files?: string[];
+  /** Module names to analyse (found through the interpreter's sys.path). */
+  modules?: string[];
+  /** Put first on sys.path (the workspace folder). */
+  workspaceRoot?: string;
+  /** Follow imports that run at import time (module and class level) through sys.path: the import closure. */
+  followImports: boolean;
+  /** Also follow imports inside functions (default false: they run only when the function is called). */
+  followLazyImports?: boolean;
+  cancel?: AbortSignal;
+  onProgress?: (p: TrackingProgress) => void;
+  /** Reuse analyses across runs (keyed by file identity). */
+  cache?: BytecodeCache;
+  /** Reuse a running session (a warm interpreter); otherwise one is started and closed. */
+  session?: BytecodeSession;
+  /** Replace the interpreter's sys.path; default: its own (site-packages included). */
+  sysPath?: string[];
+  env?: NodeJS.ProcessEnv;
+  helperPath?: string;
+  /** Stop following imports beyond this many modules (default 20000). */
+  maxModules?: number;
+  /** Which modules' call sites to report: all of the closure (default) or only the requested roots. */
+  callSitesOf?: 'all' | 'roots';
+}
+
+/** Analyses files and modules with the interpreter given; see BytecodeTrackingResult. */
+export async function bytecodeTracking(options: BytecodeTrackingOptions): Promise<BytecodeTrackingResult> {
+  const own = options.session === undefined;
+  const session = options.session ?? new BytecodeSession({ python: options.python, helperPath: options.helperPath, sysPath: options.sysPath, env: options.env, cache: options.cache });
+  try {
+    return await session.track(options);
+  } finally {
+    if (own) session.close();
+  }
+}
+
+export interface SessionOptions extends Omit<HelperOptions, 'prependPath'> {
+  cache?: BytecodeCache;
+}
+
+/** A warm interpreter with its helper, decoder and cache: what the language server keeps between runs. */
+export class BytecodeSession {
+  readonly cache: BytecodeCache;
+  private helper: PythonHelper | null = null;
+  private starting: Promise<PythonHelper> | null = null;
+  private decoder: Decoder | null = null;
+  private readonly prepended = new Set<string>();
+
+  constructor(private readonly options: SessionOptions) {
+    this.cache = options.cache ?? new BytecodeCache();
+  }
+
+  /** Starts (or returns) the helper process. */
+  async ensureHelper(): Promise<PythonHelper> {
+    if (this.helper && this.helper.running) return this.helper;
+    if (!this.starting) {
+      this.starting = PythonHelper.start(this.options).then(
+        (h) => {
+          this.helper = h;
+          this.decoder = new Decoder(h.model);
+          this.prepended.clear();
+          this.starting = null;
+          return h;
+        },
+        (e) => {
+          this.starting = null;
+          throw e;
+        },
+      );
+    }
+    return this.starting;
+  }
+
+  close(): void {
+    this.helper?.close();
+    this.helper = null;
+  }
+
+  async track(options: BytecodeTrackingOptions): Promise<BytecodeTrackingResult> {
+    const t0 = performance.now();
+    const signal = options.cancel;
+    if (signal?.aborted) throw abortError();
+    const helper = await this.ensureHelper();
+    const decoder = this.decoder!;
+    const interpreterKey = `${helper.info.executable}\0${helper.info.magic}`;
+    const files = (options.files ?? []).map((f) => path.resolve(f));
+    const prepend: string[] = [];
+    if (options.workspaceRoot) prepend.push(path.resolve(options.workspaceRoot));
+    const newRoots = prepend.filter((p) => !this.prepended.has(p));
+    if (newRoots.length) {
+      await helper.prependPath(newRoots);
+      for (const p of newRoots) this.prepended.add(p);
+    }
+    const run = new ClosureRun(this, helper, decoder, interpreterKey, options, files);
+    const result = await run.execute();
+    result.stats.seconds.total = (performance.now() - t0) / 1000;
+    return result;
+  }
+
+  /** @internal Registers directories the helper has put on sys.path. */
+  notePrepended(dirs: string[]): void {
+    for (const d of dirs) this.prepended.add(d);
+  }
+
+  /** @internal */
+  hasPrepended(dir: string): boolean {
+    return this.prepended.has(dir);
+  }
+}
+
+interface Entry {
+  module: ProgramModule;
+  cached: boolean;
+  root: boolean;
+  diagnostics: BytecodeDiagnostic[];
+}
+
+/** One run over the import closure. */
+class ClosureRun {
+  private readonly entries = new Map<string, Entry>();
+  private readonly requested = new Set<string>();
+  /** Names requested only because `from X import name` might be a submodule. */
+  private readonly probes = new Set<string>();
+  private queue: string[] = [];
+  private flushScheduled = false;
+  private outstanding = 0;
+  private requests = 0;
+  private maxRss: number | null = null;
+  private helperSeconds = 0;
+  private simulateSeconds = 0;
+  private failure: Error | null = null;
+  private finish: (() => void) | null = null;
+  private readonly roots = new Set<string>();
+  private readonly maxModules: number;
+  private limitHit = false;
+  private readonly diagnostics: BytecodeDiagnostic[] = [];
+
+  constructor(
+    private readonly session: BytecodeSession,
+    private readonly helper: PythonHelper,
+    private readonly decoder: Decoder,
+    private readonly interpreterKey: string,
+    private readonly options: BytecodeTrackingOptions,
+    private readonly files: string[],
+  ) {
+    this.maxModules = options.maxModules ?? 20000;
+  }
+
+  private get cache(): BytecodeCache {
+    return this.session.cache;
+  }
+
+  async execute(): Promise<BytecodeTrackingResult> {
+    const options = this.options;
+    const rootsKey = JSON.stringify([this.files, options.modules ?? [], !!options.followImports, !!options.followLazyImports]);
+    // Files first: their package roots go on sys.path (as running the script would put its directory).
+    if (this.files.length) {
+      const done = new Promise<void>((resolve, reject) => {
+        this.outstanding++;
+        this.requests++;
+        const records: ModuleRecord[] = [];
+        this.helper
+          .dump({ files: this.files, code: false }, (m) => records.push(m), options.cancel)
+          .then(async (d) => {
+            this.outstanding--;
+            this.noteDone(d.maxRssKB, d.seconds);
+            const dirs = [...new Set(records.map((r) => r.root).filter((r): r is string => !!r))].filter((d2) => !this.session.hasPrepended(d2));
+            if (dirs.length) {
+              await this.helper.prependPath(dirs);
+              this.session.notePrepended(dirs);
+            }
+            for (const r of records) {
+              this.roots.add(r.name);
+              this.enqueue(r.name);
+              this.fileNames.set(r.name, r.file ?? '');
+            }
+            resolve();
+          }, reject);
+      });
+      await done;
+    }
+    for (const m of options.modules ?? []) {
+      this.roots.add(m);
+      this.enqueue(m);
+    }
+    // Warm start: ask for the whole previous closure at once; unchanged modules come back without code.
+    if (options.followImports) {
+      const last = this.cache.lastClosure(this.interpreterKey, rootsKey);
+      if (last) for (const n of last) this.enqueue(n);
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.finish = () => (this.failure ? reject(this.failure) : resolve());
+      this.flush();
+      this.checkDone();
+    });
+    if (options.cancel?.aborted) throw abortError();
+    options.onProgress?.({ phase: 'resolve', modules: this.entries.size, pending: 0 });
+    const reachable = this.reachable();
+    const previousClosure = this.cache.lastClosure(this.interpreterKey, rootsKey);
+    const result = this.build(reachable, previousClosure);
+    this.cache.setLastClosure(this.interpreterKey, rootsKey, [...reachable]);
+    options.onProgress?.({ phase: 'done', modules: result.modules.length, pending: 0 });
+    return result;
+  }
+
+  private readonly fileNames = new Map<string, string>();
+
+  private enqueue(name: string, probe = false): void {
+    if (!name || this.requested.has(name)) {
+      if (!probe) this.probes.delete(name);
+      return;
+    }
+    if (this.requested.size >= this.maxModules) {
+      this.limitHit = true;
+      return;
+    }
+    this.requested.add(name);
+    if (probe) this.probes.add(name);
+    this.queue.push(name);
+    if (!this.flushScheduled && this.finish) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (!this.queue.length || this.failure) return;
+    if (this.options.cancel?.aborted) {
+      this.fail(abortError());
+      return;
+    }
+    const batch = this.queue;
+    this.queue = [];
+    const files = batch.map((n) => this.fileNames.get(n)).filter((f): f is string => !!f);
+    const modules = batch.filter((n) => !this.fileNames.get(n));
+    const known = this.cache.known(this.interpreterKey, batch);
+    this.outstanding++;
+    this.requests++;
+    this.helper
+      .dump({ modules, files, known }, (m) => this.onModule(m), this.options.cancel)
+      .then(
+        (d) => {
+          this.outstanding--;
+          this.noteDone(d.maxRssKB, d.seconds);
+          this.checkDone();
+        },
+        (e) => this.fail(e instanceof Error ? e : new Error(String(e))),
+      );
+  }
+
+  private noteDone(maxRssKB: number | null, seconds: number): void {
+    if (maxRssKB !== null && (this.maxRss === null || maxRssKB > this.maxRss)) this.maxRss = maxRssKB;
+    this.helperSeconds += seconds;
+  }
+
+  private fail(e: Error): void {
+    if (!this.failure) this.failure = e;
+    this.finish?.();
+  }
+
+  private checkDone(): void {
+    if (this.outstanding === 0 && this.queue.length === 0 && !this.flushScheduled) this.finish?.();
+  }
+
+  private onModule(rec: ModuleRecord): void {
+    if (this.failure) return;
+    const started = performance.now();
+    try {
+      this.accept(rec);
+    } catch (e) {
+      this.diagnostics.push({ severity: 'error', code: 'helper-error', module: rec.name, file: rec.file, message: `Could not analyse ${rec.name}: ${e instanceof Error ? e.message : String(e)}` });
+    }
+    this.simulateSeconds += (performance.now() - started) / 1000;
+    const progress = this.options.onProgress;
+    if (progress && this.entries.size % 50 === 0) progress({ phase: 'closure', modules: this.entries.size, pending: this.requested.size - this.entries.size });
+  }
+
+  private accept(rec: ModuleRecord): void {
+    const name = rec.name;
+    let cached: CachedModule | undefined;
+    let fromCache = false;
+    if (rec.unchanged) {
+      cached = this.cache.get(this.interpreterKey, name);
+      if (cached) {
+        fromCache = true;
+        this.cache.hits++;
+      }
+    }
+    if (!cached && !rec.codes && !rec.syntaxError && rec.kind !== 'python') {
+      // Native, builtin, missing, alias...: unchanged when the helper reports the same facts as last time.
+      const previous = this.cache.get(this.interpreterKey, name);
+      const p = previous?.record;
+      if (p && p.kind === rec.kind && p.file === rec.file && p.size === rec.size && p.mtimeNs === rec.mtimeNs && p.target === rec.target && p.reason === rec.reason) {
+        cached = previous;
+        fromCache = true;
+      }
+    }
+    if (!cached) {
+      const diagnostics: BytecodeDiagnostic[] = [];
+      let summary: ModuleSummary | undefined;
+      if (rec.syntaxError) {
+        const se = rec.syntaxError;
+        diagnostics.push({ severity: 'error', code: 'syntax-error', module: name, file: se.file || rec.file, line: se.line, column: se.column, endLine: se.endLine ?? null, endColumn: se.endColumn ?? null, message: se.message });
+      } else if (rec.codes && rec.codes.length) {
+        const codes = this.decoder.decodeAll(rec.codes);
+        summary = simulateModule({ module: name, file: rec.file ?? '', isPackage: !!rec.isPackage, codes, decoder: this.decoder, python: this.helper.info });
+        for (const im of summary.imports) {
+          if (im.error) diagnostics.push({ severity: 'error', code: 'bad-relative-import', module: name, file: rec.file, line: im.line >= 0 ? im.line : null, message: `Import of ${im.module}: ${im.error}.` });
+        }
+      } else if (rec.kind === 'python' && rec.unchanged) {
+        // The cache lost the entry between request and reply: ask again for the code.
+        this.requested.delete(name);
+        this.cache.delete(this.interpreterKey, name);
+        this.enqueue(name);
+        return;
+      }
+      const { codes: _codes, id: _id, ...record } = rec;
+      cached = { record, summary, diagnostics };
+      if (rec.kind !== 'error') this.cache.set(this.interpreterKey, name, cached);
+      this.cache.misses++;
+    }
+    const r = cached.record;
+    const module: ProgramModule = { name, kind: r.kind, file: r.file, isPackage: !!r.isPackage, summary: cached.summary, target: r.target, reason: r.reason };
+    this.entries.set(name, { module, cached: fromCache, root: this.roots.has(name), diagnostics: cached.diagnostics });
+    if (!this.options.followImports) return;
+    if (r.kind === 'alias' && r.target) this.enqueue(r.target);
+    const s = cached.summary;
+    if (!s) return;
+    for (const im of s.imports) {
+      if (im.error) continue;
+      if (im.scope === 'function' && !this.options.followLazyImports) continue;
+      const parts = im.module.split('.');
+      for (let k = 1; k <= parts.length; k++) this.enqueue(parts.slice(0, k).join('.'));
+      for (const f of im.fromlist ?? []) if (f !== '*') this.enqueue(`${im.module}.${f}`, true);
+    }
+  }
+
+  /** Modules reachable from the roots through followed imports (drops what a warm start asked for in vain). */
+  private reachable(): Set<string> {
+    const out = new Set<string>();
+    const stack = [...this.roots].filter((r) => this.entries.has(r));
+    const follow = this.options.followImports;
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (out.has(n)) continue;
+      const e = this.entries.get(n);
+      if (!e) continue;
+      out.add(n);
+      if (!follow) continue;
+      const m = e.module;
+      if (m.kind === 'alias' && m.target) stack.push(m.target);
+      const s = m.summary;
+      if (!s) continue;
+      for (const im of s.imports) {
+        if (im.error || (im.scope === 'function' && !this.options.followLazyImports)) continue;
+        const parts = im.module.split('.');
+        for (let k = 1; k <= parts.length; k++) stack.push(parts.slice(0, k).join('.'));
+        for (const f of im.fromlist ?? []) {
+          if (f === '*') continue;
+          const sub = `${im.module}.${f}`;
+          const se = this.entries.get(sub);
+          if (se && se.module.kind !== 'missing') stack.push(sub);
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Modules whose call sites must be resolved again: those analysed afresh in this run and every module that
+   * imports one of them (transitively). All of them when the closure itself changed (a module appeared or
+   * disappeared, which can change what a name resolves to).
+   */
+  private dirtyModules(reachable: Set<string>, previousClosure: string[] | undefined): Set<string> | null {
+    if (!previousClosure || previousClosure.length !== reachable.size || previousClosure.some((n) => !reachable.has(n))) return null;
+    const changed: string[] = [];
+    for (const n of reachable) if (!this.entries.get(n)!.cached) changed.push(n);
+    const importers = new Map<string, string[]>();
+    for (const n of reachable) {
+      const s = this.entries.get(n)!.module.summary;
+      const m = this.entries.get(n)!.module;
+      const targets: string[] = [];
+      if (m.kind === 'alias' && m.target) targets.push(m.target);
+      for (const im of s?.imports ?? []) {
+        const parts = im.module.split('.');
+        for (let k = 1; k <= parts.length; k++) targets.push(parts.slice(0, k).join('.'));
+        for (const f of im.fromlist ?? []) targets.push(`${im.module}.${f}`);
+      }
+      for (const t of targets) {
+        let l = importers.get(t);
+        if (!l) importers.set(t, (l = []));
+        l.push(n);
+      }
+    }
+    const dirty = new Set<string>(changed);
+    const stack = [...changed];
+    while (stack.length) {
+      const t = stack.pop()!;
+      for (const imp of importers.get(t) ?? []) {
+        if (!dirty.has(imp)) {
+          dirty.add(imp);
+          stack.push(imp);
+        }
+      }
+    }
+    return dirty;
+  }
+
+  private build(reachable: Set<string>, previousClosure: string[] | undefined): BytecodeTrackingResult {
+    const resolveStart = performance.now();
+    const modules = new Map<string, ProgramModule>();
+    // The program sees every module the helper reported (probes that are not modules are `missing`).
+    for (const [n, e] of this.entries) modules.set(n, e.module);
+    const program: Program = { python: this.helper.info, modules };
+    const dirty = this.dirtyModules(reachable, previousClosure);
+    let builder: CallGraphBuilder | null = null;
+    const getBuilder = (): CallGraphBuilder => (builder ??= new CallGraphBuilder(program, new Resolver(program)));
+    const callSites: CallSite[] = [];
+    const functions: FunctionInfo[] = [];
+    const infos: ModuleInfo[] = [];
+    const diagnostics: BytecodeDiagnostic[] = [...this.diagnostics];
+    const stats: TrackingStats = {
+      modules: 0, pythonModules: 0, nativeModules: 0, builtinModules: 0, missingModules: 0, cachedModules: 0,
+      codeObjects: 0, instructions: 0, callSites: 0, operatorSites: 0, resolvedSites: 0, nativeSites: 0, ctypesSites: 0,
+      unknownSites: 0, desync: 0, effectMismatches: 0, depthMismatches: 0,
+      seconds: { total: 0, helper: this.helperSeconds, simulate: this.simulateSeconds, resolve: 0 },
+      helper: { requests: this.requests, maxRssKB: this.maxRss },
+    };
+    const sitesOfAll = (this.options.callSitesOf ?? 'all') === 'all';
+    const names = [...reachable].sort();
+    for (const n of names) {
+      const e = this.entries.get(n)!;
+      const m = e.module;
+      if (this.probes.has(n) && m.kind === 'missing') continue;
+      stats.modules++;
+      if (m.kind === 'python') stats.pythonModules++;
+      else if (m.kind === 'native') stats.nativeModules++;
+      else if (m.kind === 'builtin' || m.kind === 'frozen') stats.builtinModules++;
+      else if (m.kind === 'missing') stats.missingModules++;
+      if (e.cached && m.summary) stats.cachedModules++;
+      diagnostics.push(...e.diagnostics.filter((d) => e.root || d.code !== 'bad-relative-import'));
+      const s = m.summary;
+      const info: ModuleInfo = { name: n, kind: m.kind, file: m.file, isPackage: m.isPackage, root: e.root, cached: e.cached, imports: [], starImports: s ? s.stars.map((x) => x.module) : [], target: m.target, reason: m.reason };
+      infos.push(info);
+      if (!s) continue;
+      stats.codeObjects += s.stats.codes;
+      stats.instructions += s.stats.instructions;
+      stats.desync += s.stats.desync;
+      stats.effectMismatches += s.stats.effectMismatches;
+      stats.depthMismatches += s.stats.depthMismatches;
+      for (const im of s.imports) {
+        const found = modules.get(im.module)?.kind;
+        info.imports.push({ module: im.module, line: im.line >= 0 ? im.line : null, scope: im.scope, via: im.via, fromlist: im.fromlist, found });
+        if (e.root && found === 'missing' && (im.scope !== 'function' || this.options.followLazyImports)) {
+          diagnostics.push({ severity: 'warning', code: 'missing-module', module: n, file: m.file, line: im.line >= 0 ? im.line : null, message: `Module ${im.module} was not found on ${this.helper.info.executable}'s sys.path.` });
+        }
+      }
+      if (!sitesOfAll && !e.root) continue;
+      const cachedEntry = this.cache.get(this.interpreterKey, n);
+      let resolved = cachedEntry?.summary === s ? cachedEntry.resolved : undefined;
+      if (!resolved || dirty === null || dirty.has(n)) {
+        const b = getBuilder();
+        resolved = { sites: s.sites.map((site) => b.site(s, site)), functions: b.functions(s) };
+        if (cachedEntry && cachedEntry.summary === s) cachedEntry.resolved = resolved;
+      }
+      for (const f of resolved.functions) functions.push(f);
+      for (const cs of resolved.sites) {
+        callSites.push(cs);
+        if (cs.kind === 'operator') stats.operatorSites++;
+        else stats.callSites++;
+        if (cs.callee.qualifiedName) stats.resolvedSites++;
+        if (isNativeCallee(cs.callee)) stats.nativeSites++;
+        if ((cs.callee.candidates ?? [cs.callee]).some((c) => c.kind === 'ctypes')) stats.ctypesSites++;
+        if (cs.callee.kind === 'unknown') stats.unknownSites++;
+      }
+    }
+    if (this.limitHit) diagnostics.push({ severity: 'warning', code: 'helper-error', message: `The import closure was cut at ${this.maxModules} modules.` });
+    const edges = buildEdges(callSites);
+    stats.seconds.resolve = (performance.now() - resolveStart) / 1000;
+    const info = this.helper.info;
+    return {
+      python: { executable: info.executable, version: info.versionString, magic: info.magic, sysPath: info.sysPath },
+      modules: infos,
+      functions,
+      callSites,
+      edges,
+      diagnostics,
+      stats,
+    };
+  }
+}
