@@ -1,0 +1,181 @@
+// The client↔server protocol of the Pygration language server: custom requests and notifications beyond
+// standard LSP (code lenses, hovers, diagnostics and work-done progress are standard). Owned by the server,
+// which handles the requests; the client imports these types. Pure data, no vscode import.
+
+import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+import type { AnalysisMode, AnalysisReport } from '../../native/src/report';
+import type { Feature } from '../../native/src/features/vocabulary';
+
+/** Settings the server reads (section `pygration`), with their defaults. Keys match package.json. */
+export interface PygrationSettings {
+  /** Interpreter for bytecode tracking when the Python extension gives none; '' = python3 on PATH. */
+  pythonPath: string;
+  /** Show lenses for calls whose native code needs nothing beyond the x86-64 baseline. */
+  showBaselineLenses: boolean;
+  /** Analysis of live processes: 'ept' (default), 'ept-plain' or 'full'. */
+  analysisMode: AnalysisMode;
+  /** An instance catalog file to use instead of the shipped AWS EC2 catalog; '' = shipped. */
+  catalogPath: string;
+  /** Follow imports into site-packages for the workspace analysis (needed to reach native code). */
+  followImports: boolean;
+}
+
+export const DEFAULT_SETTINGS: PygrationSettings = {
+  pythonPath: '',
+  showBaselineLenses: false,
+  analysisMode: 'ept',
+  catalogPath: '',
+  followImports: true,
+};
+
+/** Passed by the client in `initializationOptions`. */
+export interface InitializationOptions {
+  settings: PygrationSettings;
+  /** The interpreter the user selected (Python extension, else the setting), resolved to a path, if any. */
+  interpreter?: string;
+}
+
+// ------------------------------------------------------------------ processes
+
+/** A process the user may analyse (for the quick pick). */
+export interface ProcessCandidate {
+  pid: number;
+  /** The command line, joined with spaces. */
+  command: string;
+  exe: string;
+  /** `3.11` when it is a Python interpreter. */
+  python?: string;
+  /** Whether its environment sets LD_BIND_NOW; null when we may not read its environment. */
+  ldBindNow: boolean | null;
+  /** True when the process belongs to the same user (analysable without extra privileges). */
+  sameUser: boolean;
+}
+
+export interface ListProcessesParams {
+  /** Only Python interpreters (default true). */
+  pythonOnly?: boolean;
+}
+
+export const ListProcessesRequest = new RequestType<ListProcessesParams, ProcessCandidate[], void>('pygration/listProcesses');
+
+// ------------------------------------------------------------------ live analysis
+
+export interface AnalyzeProcessParams {
+  pid: number;
+  /** Overrides the setting for this analysis. */
+  mode?: AnalysisMode;
+  /** Why: shown in the UI (`command`, `debug-stop`). */
+  reason: 'command' | 'debug-stop';
+  /** The debug session this process belongs to, if any: its live state is dropped when it ends. */
+  sessionId?: string;
+  /** A label for the UI, e.g. `python3 train.py` or the debug session's name. */
+  label?: string;
+}
+
+/** Why an analysis failed, for a clear message (mirrors NativeError kinds plus protocol-level ones). */
+export type AnalysisErrorKind = 'gone' | 'permission' | 'unsupported' | 'not-python' | 'cancelled' | 'io' | 'malformed' | 'truncated' | 'internal';
+
+export interface AnalyzeProcessResult {
+  ok: boolean;
+  report?: AnalysisReport;
+  /** Per call site in open documents, the live (exact) features now shown in lenses. */
+  callSites?: number;
+  error?: { kind: AnalysisErrorKind; message: string; hint?: string };
+}
+
+/**
+ * Analyse a live process (with work-done progress when the client passes a token; cancellable). The result
+ * also becomes the server's live state: lenses and hovers switch to exact results, and a StateNotification
+ * follows.
+ */
+export const AnalyzeProcessRequest = new RequestType<AnalyzeProcessParams, AnalyzeProcessResult, void>('pygration/analyzeProcess');
+
+/** Drop live state (debug session ended, or the user closed it): lenses return to static results. */
+export interface DetachParams {
+  /** The debug session, or undefined to drop whatever live state there is. */
+  sessionId?: string;
+}
+export const DetachNotification = new NotificationType<DetachParams>('pygration/detach');
+
+// ------------------------------------------------------------------ interpreter
+
+/** The client tells the server which interpreter to use (the Python extension's selection changed). */
+export interface SetInterpreterParams {
+  interpreter?: string;
+}
+export const SetInterpreterNotification = new NotificationType<SetInterpreterParams>('pygration/setInterpreter');
+
+// ------------------------------------------------------------------ state for the status bar and the view
+
+export interface StaticSummary {
+  /** Python files analysed in the workspace and call sites found. */
+  files: number;
+  callSites: number;
+  /** Call sites whose native code was resolved (to at least one function). */
+  resolved: number;
+  /** Union of the static requirement of the workspace's call sites (canonical), and its x86-64 level. */
+  required: Feature[];
+  level: string;
+  /** Instance types of the catalog compatible with that static requirement (intersected with this host). */
+  compatible: number;
+  total: number;
+}
+
+export interface LiveSummary {
+  pid: number;
+  sessionId?: string;
+  label: string;
+  /** ISO time of the analysis. */
+  analyzedAt: string;
+  report: AnalysisReport;
+}
+
+export interface PygrationState {
+  mode: AnalysisMode;
+  /** Work in progress, e.g. `Analysing 12 files` or `EPT of pid 4242`; undefined when idle. */
+  busy?: string;
+  static?: StaticSummary;
+  live?: LiveSummary;
+  /** The last error worth showing (cleared by the next success). */
+  error?: string;
+}
+
+/** Server → client whenever the state changes (status bar, instance view). */
+export const StateNotification = new NotificationType<PygrationState>('pygration/state');
+
+// ------------------------------------------------------------------ call sites
+
+/** What a code lens's command carries, and what the instance view focuses on. */
+export interface CallSiteDetail {
+  uri: string;
+  /** Zero-based line and character of the call. */
+  line: number;
+  character: number;
+  /** The callee as written, e.g. `np.dot`, and its resolution, e.g. `numpy.core._multiarray_umath.dot`. */
+  callee: string;
+  qualifiedName?: string;
+  /** The native functions behind it: symbol and library (basename). */
+  natives: Array<{ symbol: string; library: string; exact: boolean }>;
+  /** Required features beyond the x86-64 baseline, sorted by rarity in the catalog (rarest first). */
+  features: Feature[];
+  /** 'live' (exact, from the attached process), 'static' (from files at rest), 'unknown' (not resolved). */
+  origin: 'live' | 'static' | 'unknown';
+  /** Why it is unknown, when it is. */
+  reason?: string;
+  /** Instance types of the catalog lacking at least one of `features`. */
+  ruledOut: string[];
+  /** Short text for the lens. */
+  label: string;
+}
+
+export interface CallSiteAtParams {
+  uri: string;
+  line: number;
+  character: number;
+}
+
+/** The call site at a position (for commands that focus the instance view from the editor). */
+export const CallSiteAtRequest = new RequestType<CallSiteAtParams, CallSiteDetail | null, void>('pygration/callSiteAt');
+
+/** The current state, on demand (the instance view opening late). */
+export const GetStateRequest = new RequestType<void, PygrationState, void>('pygration/getState');
