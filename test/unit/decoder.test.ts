@@ -163,3 +163,31 @@ test('the JS operand parser agrees with iced on every simple-form instruction of
   assert.ok(checked > 100_000, `checked ${checked}`);
   assert.ok(fellBack < checked / 100, `fell back to iced ${fellBack} times`);
 });
+
+test('the first-operand GPR rule from Code names covers every opcode iced says can write a GPR in operand 0', async () => {
+  const iced = await import('iced-x86');
+  const { firstOperandMayBeGpr } = await import('../../native/src/decoder/decoder');
+  const gprKinds = new Set(
+    Object.keys(iced.OpCodeOperandKind)
+      .filter((k) => /^r(8|16|32|64)_/.test(k))
+      .map((k) => (iced.OpCodeOperandKind as unknown as Record<string, number>)[k]),
+  );
+  const ins = new iced.Instruction();
+  let checked = 0;
+  try {
+    for (let code = 1; (iced.Code as unknown as Record<number, string>)[code] !== undefined; code++) {
+      ins.code = code;
+      const op = ins.opCode;
+      const byTables = op.opCount > 0 && gprKinds.has(op.op0Kind);
+      op.free();
+      if (byTables) assert.ok(firstOperandMayBeGpr(code), `${(iced.Code as unknown as Record<number, string>)[code]}`);
+      checked++;
+    }
+  } finally {
+    ins.free();
+  }
+  assert.ok(checked > 4000);
+  // Fixed-register forms (which the tables do not call GPR kinds) are covered too.
+  assert.ok(firstOperandMayBeGpr(iced.Code.Add_EAX_imm32));
+  assert.ok(!firstOperandMayBeGpr(iced.Code.Cpuid));
+});

@@ -117,25 +117,28 @@ function computeCodeInfo(ins: iced.Instruction): CodeInfo {
     nopCompatible = sawNop && features.length === 0;
   }
   features.sort();
-  let gprWrite: 0 | 1 | 2 = 0;
-  if (IMPLICIT_WRITERS.has(mnemonic)) gprWrite = 2;
-  else {
-    const op = ins.opCode;
-    try {
-      if (op.opCount > 0 && GPR_OPERAND_KINDS.has(op.op0Kind)) gprWrite = 1;
-    } finally {
-      op.free();
-    }
-  }
+  const gprWrite: 0 | 1 | 2 = IMPLICIT_WRITERS.has(mnemonic) ? 2 : firstOperandMayBeGpr(code) ? 1 : 0;
   return { code, mnemonic, flow, features: nopCompatible ? [] : features, nopCompatible, gprWrite, simpleForm: SIMPLE_FORMS.get(code) ?? 0 };
 }
 
-/** iced OpCodeOperandKinds that can name a general-purpose register. */
-const GPR_OPERAND_KINDS = new Set<number>(
-  Object.keys(iced.OpCodeOperandKind)
-    .filter((k) => /^r(8|16|32|64)_/.test(k))
-    .map((k) => (iced.OpCodeOperandKind as unknown as Record<string, number>)[k]),
-);
+/** Tokens of iced Code names that can be a general-purpose register as the first operand. */
+const GPR_TOKEN = /^(?:(?:r|rm)(?:8|16|32|64)|r\d+m\d+|AL|AX|EAX|RAX|CL|DX|rDI)$/;
+const ENCODING_TOKENS = new Set(['VEX', 'EVEX', 'XOP', 'MVEX', 'D3NOW', 'KNC']);
+
+/**
+ * Whether an instruction's first operand can be a general-purpose register, from its iced Code name
+ * (`Add_rm64_r64`, `Add_EAX_imm32`, `VEX_Vpextrb_r64m8_xmm_imm8`): the name lists the operand forms. Read
+ * from the JS enum, which avoids iced's opcode tables (their first use costs over 100 ms).
+ */
+export function firstOperandMayBeGpr(code: number): boolean {
+  const name = (iced.Code as unknown as Record<number, string>)[code];
+  if (!name) return true;
+  const parts = name.split('_');
+  let i = 0;
+  while (i < parts.length && ENCODING_TOKENS.has(parts[i])) i++;
+  const op0 = parts[i + 1];
+  return op0 !== undefined && GPR_TOKEN.test(op0);
+}
 
 /**
  * Opcode shapes whose operands parseSimpleOperands reads straight from the bytes, so the hot path of the
