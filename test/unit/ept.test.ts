@@ -163,6 +163,33 @@ describe('execution path tracking on the EPT fixture', () => {
   });
 });
 
+describe('execution path tracking under lazy binding (no LD_BIND_NOW)', () => {
+  test('unbound GOT slots are detected, resolved by the search order, and the trampoline is counted', async () => {
+    const libPath = buildC('c/ept_lib.c', { shared: true, outName: 'libept_lib.so' });
+    const exe = buildC('c/ept_main.c', { link: [`-L${FIXTURE_OUT}`, '-lept_lib', `-Wl,-rpath,${FIXTURE_OUT}`, libPath] });
+    const env = { ...process.env };
+    delete env.LD_BIND_NOW;
+    const p = await startProcess(exe, [], { env });
+    const s = new ProcessAddressSpace(new ProcessView(p.pid));
+    try {
+      const m = s.mainModule()!;
+      const l = s.modules().find((x) => path.basename(x.path) === 'libept_lib.so')!;
+      const r = executionPathTracking(s, [{ address: m.elf.findSymbol('scenario_plt')!.value + m.bias, reason: 'test' }], { recordVisited: true });
+      assert.ok(r.lazySlots >= 1, 'lib_sha was never called, so its slot is unbound');
+      for (const f of featuresOf(l, 'lib_sha')) assert.ok(r.features.has(f), `still finds ${f} of lib_sha`);
+      assert.ok(r.notes.some((n) => /LD_BIND_NOW=1/.test(n)));
+      // The dynamic linker's trampoline (GOT[2] of the executable) is part of the walk.
+      const gotPlt = m.elf.section('.got.plt')!;
+      const trampoline = s.readPointer(gotPlt.addr + m.bias + 16)!;
+      assert.ok(trampoline > 0, 'GOT[2] holds the lazy-binding trampoline');
+      assert.ok(r.visited!.some((v) => v.start <= trampoline && trampoline < v.end), 'trampoline visited');
+    } finally {
+      s.view.close();
+      await p.stop();
+    }
+  });
+});
+
 describe('execution path tracking on files at rest (no process)', () => {
   test('PLT calls resolve by the search order and an IFUNC counts every variant', async () => {
     const { StaticAddressSpace } = await import('../../native/src/analysis/staticSpace');
