@@ -20,7 +20,9 @@ export class CallGraphBuilder {
 
   /** The caller name of a code object: its function's qualified name, or `<module>`. */
   callerName(summary: ModuleSummary, code: number): string {
-    const def = summary.defs[code];
+    let def = summary.defs[code];
+    // Comprehensions run as part of their enclosing function (3.12+ inlines them): attribute them to it.
+    while (def && def.kind === 'comprehension' && def.parent >= 0) def = summary.defs[def.parent];
     if (!def) return `${summary.name}.<unknown>`;
     if (def.kind === 'module') return `${summary.name}.<module>`;
     return `${summary.name}.${def.qualname}`;

@@ -174,12 +174,18 @@ export class Resolver {
     const binding = s.namespace.get(name);
     const stored = s.globalStores.get(name);
     const seq = s.bindingStarSeq.get(name) ?? 0;
-    // A star import that ran after the binding and certainly exports the name wins.
+    // A star import that ran after the binding and certainly exports the name wins; star imports after it
+    // whose contents are unknown (native modules) may override it: they become candidates too.
+    const laterMaybes: string[] = [];
     for (let k = s.stars.length - 1; k >= 0; k--) {
       const star = s.stars[k];
       if (binding !== undefined && star.seq <= seq) break;
       const ex = this.exports(star.module, name);
-      if (ex === 'yes') return this.prefix(`${s.name}.${name}`, this.moduleAttr(star.module, name));
+      if (ex === 'yes') {
+        const definite = this.prefix(`${s.name}.${name}`, this.moduleAttr(star.module, name));
+        return laterMaybes.length ? definite.concat(this.ambiguous(s.name, name, laterMaybes)) : definite;
+      }
+      if (ex === 'maybe') laterMaybes.push(star.module);
     }
     if (binding !== undefined || stored !== undefined) {
       const out: Target[] = [];
@@ -187,12 +193,14 @@ export class Resolver {
       if (stored !== undefined) out.push(...this.resolve(stored));
       return out;
     }
-    const maybes: string[] = [];
-    for (let k = s.stars.length - 1; k >= 0; k--) if (this.exports(s.stars[k].module, name) === 'maybe') maybes.push(s.stars[k].module);
-    if (maybes.length && !this.builtins.has(name)) {
-      return flat(maybes.map((m) => this.prefix(`${s.name}.${name}`, this.moduleAttr(m, name)))).map((t) => ({ ...t, via: [...(t.via ?? []), `star import of ${maybes.join(', ')} (ambiguous)`] }));
-    }
+    if (laterMaybes.length && !this.builtins.has(name)) return this.ambiguous(s.name, name, laterMaybes);
     return undefined;
+  }
+
+  /** Candidates for a name that star imports of modules with unknown contents may provide. */
+  private ambiguous(module: string, name: string, sources: string[]): Target[] {
+    const note = `star import of ${sources.join(', ')} (ambiguous: contents unknown)`;
+    return flat(sources.map((m) => this.prefix(`${module}.${name}`, this.moduleAttr(m, name)))).map((t) => ({ ...t, via: [...(t.via ?? []), note] }));
   }
 
   /** Whether `from module import *` brings `name`. */
@@ -286,6 +294,8 @@ export class Resolver {
       if (this.isModule(sub)) return [this.moduleTarget(sub)];
       return [{ kind: 'unresolved', name: sub, reason: `module ${module} has no code (syntax error?)` }];
     }
+    // The interpreter's own sys.modules says what a submodule name stands for (os.path → posixpath).
+    if (this.program.modules.get(sub)?.kind === 'alias') return [this.moduleTarget(sub)];
     const binding = s.namespace.get(name);
     if (binding !== undefined && this.isModule(sub) && isImportOf(binding, module, name)) return [this.moduleTarget(sub)];
     const bound = this.bindingTargets(s, name);
@@ -404,6 +414,7 @@ export class Resolver {
         if (name.startsWith('_')) return [{ kind: 'unknown', reason: `ctypes library attribute ${name}` }];
         return [{ kind: 'ctypes-function', library: base.library, findLibrary: base.findLibrary, symbol: name }];
       case 'const': {
+        if (base.value === null) return [{ kind: 'unknown', reason: 'attribute of None' }];
         const type = constType(base.value);
         return type ? [{ kind: 'native', module: 'builtins', path: [type, name] }] : [{ kind: 'unknown', reason: 'attribute of a constant' }];
       }

@@ -1468,6 +1468,14 @@ class ModuleSimulation {
     if (positional.length === 0 && !star && this.isBuiltinNamed(calleeS, 'super') && role.def.cls) {
       result = this.memoized(memo, i, [calleeS], () => ({ k: 'super', cls: role.def.cls!, self: this.instanceOf(role.def.cls!) }));
     }
+    // sys.platform.startswith('aix') and friends: facts of the analysed interpreter.
+    if (!result && !star && positional.length === 1 && positional[0].k === 'const' && typeof (positional[0] as { value: PyConst }).value === 'string' && calleeS.k === 'attr' && (calleeS.name === 'startswith' || calleeS.name === 'endswith')) {
+      const subject = this.platformString(calleeS.base);
+      if (subject !== undefined) {
+        const arg0 = (positional[0] as { value: string }).value;
+        result = (calleeS.name === 'startswith' ? subject.startsWith(arg0) : subject.endsWith(arg0)) ? CONST_TRUE : CONST_FALSE;
+      }
+    }
     // importlib.import_module('x') / __import__('x') with a constant name.
     if (!result && positional.length >= 1 && positional[0].k === 'const' && typeof (positional[0] as { value: PyConst }).value === 'string') {
       const name = (positional[0] as { value: string }).value;
@@ -1494,7 +1502,10 @@ class ModuleSimulation {
       this.memoA[i] = key;
       this.memoOut[i] = callExpr;
     }
-    this.site(idx, code, i, { kind: 'call', callee: calleeS, call: callExpr! }, siteMap);
+    // Calls that are compiler artefacts are not call sites: running a comprehension's code object (inlined
+    // since 3.12) and the zero-argument super() that 3.12+ folds into LOAD_SUPER_ATTR.
+    const artefact = (callee.k === 'func' && callee.fresh && callee.def.kind === 'comprehension') || (result !== undefined && result.k === 'super');
+    if (!artefact) this.site(idx, code, i, { kind: 'call', callee: calleeS, call: callExpr! }, siteMap);
     stack.push(result ?? callExpr!);
   }
 
@@ -1544,6 +1555,13 @@ class ModuleSimulation {
     if (!this.isModuleAttr(e, 'sys', 'version_info')) return undefined;
     const [a, b, c] = this.input.python.version;
     return [a, b, c];
+  }
+
+  /** sys.platform / os.name of the analysed interpreter when `e` names one of them. */
+  private platformString(e: Expr): string | undefined {
+    if (this.isModuleAttr(e, 'sys', 'platform')) return this.input.python.platform;
+    if (this.isModuleAttr(e, 'os', 'name')) return this.input.python.platform === 'win32' ? 'nt' : 'posix';
+    return undefined;
   }
 
   /** Comparisons on facts of the analysed interpreter: sys.version_info, sys.platform, os.name. */
