@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FIXTURE_SRC } from '../helpers/fixtures';
-import { bytecodeTracking, BytecodeSession } from '../../server/src/bytecode';
+import { bytecodeTracking, BytecodeSession, reachableNative } from '../../server/src/bytecode';
 import type { BytecodeTrackingResult, Callee, CallSite } from '../../server/src/bytecode';
 
 const FIXTURES = path.join(FIXTURE_SRC, 'python', 'bytecode');
@@ -252,4 +252,47 @@ test('cancellation: an aborted signal stops the run with an AbortError', async (
     { name: 'AbortError' },
   );
   assert.ok(seen >= 0);
+});
+
+/** Debian's numpy (1.2x layout) is what the numpy fixture's expectations describe. */
+function debianNumpy(): string | null {
+  try {
+    return execFileSync('/usr/bin/python3', ['-c', 'import numpy; print(numpy.__version__)'], { encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+}
+
+const NUMPY = debianNumpy();
+
+test('numpy under /usr/bin/python3: np.dot, np.linalg.svd and a @ b resolve to their defining modules', { skip: NUMPY === null ? 'python3-numpy is not installed' : !NUMPY.startsWith('1.') ? `numpy ${NUMPY} has another layout` : false }, async () => {
+  const file = path.join(FIXTURES, 'np_use.py');
+  const result = await bytecodeTracking({ python: '/usr/bin/python3', files: [file], followImports: true });
+  checkFile(result, file, `numpy ${NUMPY}`, 11);
+  const site = (needle: string): CallSite => {
+    const s = result.callSites.find((x) => x.file === file && x.callee.reference === needle);
+    assert.ok(s, `no call of ${needle}`);
+    return s;
+  };
+  // np.dot: the decorated Python stub in numpy.core.multiarray stands for the C function of _multiarray_umath.
+  const dot = site('numpy.dot').callee;
+  assert.equal(dot.native?.module, 'numpy.core._multiarray_umath');
+  assert.deepEqual(dot.native?.path, ['dot']);
+  assert.match(dot.native?.file ?? '', /_multiarray_umath\.cpython-.*\.so$/);
+  assert.equal(dot.pythonStub?.qualifiedName, 'numpy.core.multiarray.dot');
+  assert.ok(dot.via?.includes('numpy.core.numeric.dot'), `re-export chain: ${dot.via?.join(' → ')}`);
+  // np.linalg.svd: a Python function whose body calls the gufuncs of _umath_linalg (one per branch).
+  const svd = site('numpy.linalg.svd').callee;
+  assert.equal(svd.file, '/usr/lib/python3/dist-packages/numpy/linalg/linalg.py');
+  const inSvd = result.callSites.filter((s) => s.caller === 'numpy.linalg.linalg.svd');
+  const gufuncs = new Set(inSvd.flatMap((s) => (s.callee.candidates ?? [s.callee]).filter((c) => c.native?.module === 'numpy.linalg._umath_linalg').map((c) => c.native!.path.join('.'))));
+  for (const g of ['svd_n_s', 'svd_m_s', 'svd_n_f', 'svd_m_f', 'svd_n', 'svd_m']) assert.ok(gufuncs.has(g), `svd does not reach _umath_linalg.${g}: ${[...gufuncs].join(', ')}`);
+  const reach = reachableNative(result.callSites, 'numpy.linalg.linalg.svd', 2).map((c) => c.qualifiedName);
+  assert.ok(reach.includes('numpy.linalg._umath_linalg.svd_n_s'));
+  // a @ b: the left operand comes from np.array(...), a numpy.ndarray: its nb_matrix_multiply slot.
+  const mm = result.callSites.find((x) => x.file === file && x.kind === 'operator' && x.callee.operator?.symbol === '@');
+  assert.equal(mm?.callee.operator?.slot, 'nb_matrix_multiply');
+  assert.equal(mm?.callee.operator?.leftType, 'numpy.core._multiarray_umath.ndarray');
+  assert.match(mm?.callee.native?.file ?? '', /_multiarray_umath/);
+  assert.ok(result.stats.nativeSites > 1000);
 });

@@ -279,9 +279,11 @@ export class Decoder {
       case 'name2':
         return raw.names[a >> 2];
       case 'jabs':
+        return a * m.jumpUnit;
       case 'jrel':
       case 'jback':
-        return code.target[i] >= 0 ? code.offset[code.target[i]] : null;
+        // The raw target (it may be the EXTENDED_ARG prefix of the instruction `target` points at).
+        return code.offset[i] + 2 + (m.argKinds[o] === 'jback' ? -a : a) * m.jumpUnit + (m.jumpAddsCaches ? 2 * m.caches[o] : 0);
       case 'local':
         return code.localNames[a];
       case 'local2':

@@ -31,7 +31,7 @@ export type Target = (
   | { kind: 'function'; def: FunctionDef; boundTo?: TypeRef }
   | { kind: 'class'; def: ClassDef }
   | { kind: 'instance'; type: TypeRef }
-  | { kind: 'native'; module: string; path: string[] }
+  | { kind: 'native'; module: string; path: string[]; member?: boolean }
   | { kind: 'builtin'; name: string }
   | { kind: 'ctypes-library'; library: string | null; findLibrary?: boolean }
   | { kind: 'ctypes-function'; library: string | null; findLibrary?: boolean; symbol: string }
@@ -399,14 +399,16 @@ export class Resolver {
           if (this.qualified({ kind: 'class', def: type.def }) === 'ctypes.LibraryLoader' || this.isSubclassOf(type.def, 'ctypes.LibraryLoader')) return [{ kind: 'ctypes-library', library: name }];
           return [{ kind: 'unresolved', name: `${type.def.module}.${type.def.qualname}.${name}`, reason: `${name} is not defined in class ${type.def.qualname} or its bases` }];
         }
-        if (type.kind === 'native') return [{ kind: 'native', module: type.module, path: [...type.path, name] }];
-        return [{ kind: 'native', module: 'builtins', path: [type.name, name] }];
+        // An attribute of an instance of a C type: a method or a data attribute (its own type unknown).
+        if (type.kind === 'native') return [{ kind: 'native', module: type.module, path: [...type.path, name], member: true }];
+        return [{ kind: 'native', module: 'builtins', path: [type.name, name], member: true }];
       }
       case 'super': {
         const m = this.memberOf(base.cls, name, base.cls);
         return m ?? [{ kind: 'unresolved', name: `super(${base.cls.qualname}).${name}`, reason: `${name} is not defined in the bases of ${base.cls.qualname}` }];
       }
       case 'native':
+        if (base.member) return [{ kind: 'unknown', reason: `attribute of ${base.module}.${base.path.join('.')} (an attribute of a C object, type unknown)` }];
         return [{ kind: 'native', module: base.module, path: [...base.path, name] }];
       case 'builtin':
         return [{ kind: 'native', module: 'builtins', path: [base.name, name] }];
