@@ -493,17 +493,56 @@ export class NativeResolver {
     throw new Unresolved('not-in-table', `'${r.name}' is not in the method table of module ${r.module} (${count} functions there), nor a static type of it.`);
   }
 
+  /**
+   * The module definitions of `module` in `mods`: by m_name (the full name, then the last part); failing
+   * that, the definition its PyInit function references — PyInit_<last> of an extension, or the interpreter's
+   * _inittab entry for a built-in module (`_io`'s definition is named 'io').
+   */
   private moduleDefs(mods: ModuleImage[], module: string, last: string, isExtension: boolean) {
     const out: Array<{ module: ModuleImage; def: PythonTables['moduleDefs'][number] }> = [];
     for (const m of mods) {
       const t = this.tablesOf(m);
       let defs = t.moduleDefsNamed(module);
       if (defs.length === 0 && last !== module) defs = t.moduleDefsNamed(last);
+      if (defs.length === 0) {
+        const inits: CodeRef[] = [];
+        if (isExtension) {
+          const s = m.elf.lookupSymbol(`PyInit_${last}`);
+          if (s?.defined) inits.push({ kind: 'local', address: s.value });
+        } else {
+          for (const e of t.inittabNamed(module)) if (e.init) inits.push(e.init);
+        }
+        const found = new Map<number, PythonTables['moduleDefs'][number]>();
+        for (const init of inits) {
+          if (init.kind !== 'local') continue;
+          for (const ref of this.referencedData(m, init.address)) {
+            const d = t.moduleDefAt(ref);
+            if (d) found.set(d.address, d);
+          }
+        }
+        defs = [...found.values()];
+      }
       // An extension file is one module: its only definition is it, whatever name it gives itself.
       if (defs.length === 0 && isExtension && t.moduleDefs.length === 1) defs = t.moduleDefs;
       for (const d of defs) out.push({ module: m, def: d });
     }
     return out;
+  }
+
+  /** Link-time data addresses a function takes (lea, or absolute immediates in non-PIC code). */
+  private referencedData(m: ModuleImage, link: number): number[] {
+    this.summarizer ??= new Summarizer();
+    const ext = m.elf.functionAt(link);
+    try {
+      const s = ext
+        ? this.summarizer.summarizeExtent(m.elf.readVirtual(ext.start, ext.end - ext.start), ext.start, ext.end)
+        : this.summarizer.summarizeDescent((a, n) => m.elf.tryReadVirtual(a, n), link);
+      const pic = m.elf.header.type === C.ET_DYN;
+      return s.refs.filter((r) => r.kind === 'lea' || (r.kind === 'imm' && !pic)).map((r) => r.address);
+    } catch (e) {
+      if (e instanceof NativeError) return [];
+      throw e;
+    }
   }
 
   private entryTargets(m: ModuleImage, e: MethodEntry, label: string, detail: string, how: ResolutionHow, notes: string[]): Found[] {
@@ -702,8 +741,11 @@ export class NativeResolver {
       }
       if (out.length > 0) return out;
     }
-    const entries = [...tables.standaloneMethods.filter((e) => e.name === q.name)];
-    for (const d of tables.moduleDefs) for (const e of d.methods?.entries ?? []) if (e.name === q.name) entries.push(e);
+    // Module functions and methods of plain Python classes: every PyMethodDef of that name except the
+    // methods of extension types (those were matched by their type above).
+    const ofTypes = new Set<number>();
+    for (const t of tables.types) for (const e of t.methods?.entries ?? []) ofTypes.add(e.address);
+    const entries = tables.entriesNamed(q.name).filter((e) => !ofTypes.has(e.address));
     if (entries.length === 0) {
       throw new Unresolved('not-in-table', `${label}: no ${m.elf.hasSymtab ? 'symbol matching ' + pattern.source + ' and no ' : ''}PyMethodDef named '${q.name}' in ${path.basename(m.path)}.`);
     }

@@ -86,6 +86,15 @@ export interface GetSetEntry {
   set?: CodeRef;
 }
 
+/** One entry of an interpreter's table of built-in modules (`struct _inittab`: name, PyInit function). */
+export interface InittabEntry {
+  address: number;
+  /** The import name, e.g. '_io' (the module's m_name may differ: 'io'). */
+  name: string;
+  /** Its PyInit function; undefined for modules initialised by the interpreter itself (builtins, sys). */
+  init?: CodeRef;
+}
+
 /** A type found statically: a PyTypeObject in the file, or a PyType_Spec from which a heap type is made. */
 export interface TypeInfo {
   /** Link-time address of the PyTypeObject or PyType_Spec. */
@@ -133,8 +142,20 @@ export class PythonTables {
     readonly standaloneMethods: readonly MethodEntry[],
     readonly moduleDefs: readonly ModuleDefInfo[],
     readonly types: readonly TypeInfo[],
+    /** Arrays shaped like `struct _inittab` (built-in module name → PyInit function), in the interpreter. */
+    readonly inittab: readonly InittabEntry[],
     readonly stats: DiscoveryStats,
   ) {}
+
+  /** The _inittab entries named `name`. */
+  inittabNamed(name: string): readonly InittabEntry[] {
+    return this.inittab.filter((e) => e.name === name);
+  }
+
+  /** The module definition at a link-time address. */
+  moduleDefAt(address: number): ModuleDefInfo | undefined {
+    return this.moduleDefs.find((m) => m.address === address);
+  }
 
   /** Types whose tp_name is `name`. */
   typesNamed(name: string): readonly TypeInfo[] {
@@ -214,6 +235,8 @@ class LinkImage {
   readonly pic: boolean;
   readonly data: Chunk[] = [];
   private readonly rodata: Chunk[] = [];
+  /** Zero-initialised data (.bss): an empty PyMethodDef array {0} lands there. */
+  private readonly zero: Array<{ start: number; end: number }> = [];
   private readonly exec: Array<{ start: number; end: number }>;
   private readonly strings = new Map<number, string | null>();
   private functionStarts?: (a: number) => boolean;
@@ -225,7 +248,11 @@ class LinkImage {
     const alloc = elf.sections.filter((s) => (s.flags & C.SHF_ALLOC) !== 0 && s.addr !== 0 && s.size > 0);
     if (alloc.length > 0) {
       for (const s of alloc) {
-        if ((s.flags & C.SHF_EXECINSTR) !== 0 || s.type === C.SHT_NOBITS) continue;
+        if ((s.flags & C.SHF_EXECINSTR) !== 0) continue;
+        if (s.type === C.SHT_NOBITS) {
+          if ((s.flags & C.SHF_WRITE) !== 0 && (s.flags & C.SHF_TLS) === 0) this.zero.push({ start: s.addr, end: s.addr + s.size });
+          continue;
+        }
         if (s.type !== C.SHT_PROGBITS && s.type !== C.SHT_INIT_ARRAY && s.type !== C.SHT_FINI_ARRAY) continue;
         // Unwind tables and notes are read-only but never hold Python tables or names.
         if (NOT_DATA.test(s.name)) continue;
@@ -249,6 +276,12 @@ class LinkImage {
     }
     this.data.sort((a, b) => a.start - b.start);
     this.rodata.sort((a, b) => a.start - b.start);
+    this.zero.sort((a, b) => a.start - b.start);
+  }
+
+  private inZero(a: number, n: number): boolean {
+    for (const z of this.zero) if (a >= z.start && a + n <= z.end) return true;
+    return false;
   }
 
   /**
@@ -320,13 +353,13 @@ class LinkImage {
   }
 
   isData(a: number): boolean {
-    return this.chunkAt(this.data, a) !== undefined || this.chunkAt(this.rodata, a) !== undefined;
+    return this.chunkAt(this.data, a) !== undefined || this.chunkAt(this.rodata, a) !== undefined || this.inZero(a, 1);
   }
 
   /** Raw little-endian u64 at a link-time address inside a data or rodata chunk; undefined elsewhere. */
   raw64(a: number): number | undefined {
     const c = this.chunkAt(this.data, a) ?? this.chunkAt(this.rodata, a);
-    if (!c || a + 8 > c.end) return undefined;
+    if (!c || a + 8 > c.end) return this.inZero(a, 8) ? 0 : undefined;
     const o = a - c.start;
     const b = c.bytes;
     const lo = b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24);
@@ -336,7 +369,7 @@ class LinkImage {
 
   raw32(a: number): number | undefined {
     const c = this.chunkAt(this.data, a) ?? this.chunkAt(this.rodata, a);
-    if (!c || a + 4 > c.end) return undefined;
+    if (!c || a + 4 > c.end) return this.inZero(a, 4) ? 0 : undefined;
     const o = a - c.start;
     const b = c.bytes;
     return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
@@ -677,6 +710,18 @@ class Discoverer {
     };
   }
 
+  /** An _inittab entry {name, initfunc} at `a` (initfunc may be NULL), or null. */
+  inittabEntry(a: number): InittabEntry | null {
+    const img = this.img;
+    const np = img.ptr(a);
+    if (np <= 0) return null;
+    const name = img.cstring(np);
+    if (name === null || !IDENT.test(name)) return null;
+    const init = img.code(a + 8);
+    if (init === undefined) return null;
+    return { address: a, name, init: init ?? undefined };
+  }
+
   /** A NULL-name-terminated PyGetSetDef array at `a`, or null. */
   getsetAt(a: number): GetSetEntry[] | null {
     const img = this.img;
@@ -853,8 +898,25 @@ export function discoverTables(elf: ElfFile, file: string = elf.name): PythonTab
   for (const t of tables) for (const e of t.entries) inTable.add(e.address);
   const lone = standalone.filter((e) => !inTable.has(e.address));
 
+  // Built-in module tables: runs of at least 4 {name, PyInit} pairs ending with a zero pair, with at least
+  // one PyInit function (the interpreter's _PyImport_Inittab).
+  const inittab: InittabEntry[] = [];
+  const slotSet = new Set(nameSlots);
+  for (const p of nameSlots) {
+    if (slotSet.has(p - 16) && d.inittabEntry(p - 16)) continue; // not the start of a run
+    const run: InittabEntry[] = [];
+    for (let q = p; run.length < MAX_TABLE; q += 16) {
+      const e = d.inittabEntry(q);
+      if (!e) {
+        if (run.length >= 4 && img.isZero(q, 16) && run.some((x) => x.init)) inittab.push(...run);
+        break;
+      }
+      run.push(e);
+    }
+  }
+
   const stats: DiscoveryStats = { ms: performance.now() - t0, scannedBytes: scanned, nameSlots: nameSlots.length };
-  return new PythonTables(file, versionFromFileName(file), tables, lone, moduleDefs, types, stats);
+  return new PythonTables(file, versionFromFileName(file), tables, lone, moduleDefs, types, inittab, stats);
 }
 
 /** Discovery results by file identity (device, inode, size, mtime, path); bounded, oldest dropped first. */
