@@ -12,6 +12,7 @@ const dist = 'dist';
 /** Node bundles: entry → output name. */
 const nodeEntries = {
   cli: 'native/src/cli/main.ts',
+  client: 'client/src/extension.ts',
 };
 /** Browser bundles. */
 const browserEntries = {

@@ -1,0 +1,57 @@
+// Every identifier the extension shares with package.json and the outside world: command ids, setting keys,
+// the view type, the output channel's name, the debug types we integrate with. Pure, no vscode import.
+
+/** The one const object of ids. package.json's `contributes` must list exactly these (a unit test checks). */
+export const Ids = {
+  command: {
+    /** Quick pick of Python processes, then the live analysis (optional argument: a pid). */
+    analyzeProcess: 'pygration.analyzeProcess',
+    /** Opens (or reveals) the instance view. */
+    showInstances: 'pygration.showInstances',
+    /** Opens the instance view focused on one call site (code lens command; argument: CallSiteDetail). */
+    showCallSite: 'pygration.showCallSite',
+    /** Quick pick of ept / ept-plain / full; writes pygration.analysisMode. */
+    selectAnalysisMode: 'pygration.selectAnalysisMode',
+    /** Open dialog for an instance catalog file; writes pygration.catalogPath. */
+    selectCatalog: 'pygration.selectCatalog',
+    /** Save dialog: the current report as JSON, or the compatible instance types as a list. */
+    exportReport: 'pygration.exportReport',
+    /** Drops the live results: lenses and hovers return to the static analysis. */
+    clearLive: 'pygration.clearLive',
+    restartServer: 'pygration.restartServer',
+    showOutput: 'pygration.showOutput',
+  },
+  setting: {
+    pythonPath: 'pygration.pythonPath',
+    showBaselineLenses: 'pygration.showBaselineLenses',
+    analysisMode: 'pygration.analysisMode',
+    catalogPath: 'pygration.catalogPath',
+    followImports: 'pygration.followImports',
+    injectBindNow: 'pygration.debug.injectBindNow',
+    analyzeOnStop: 'pygration.debug.analyzeOnStop',
+    stopDebounceMs: 'pygration.debug.stopDebounceMs',
+    traceServer: 'pygration.trace.server',
+  },
+  /** The configuration section the server reads (and the client synchronises). */
+  section: 'pygration',
+  /** The language client's id (its trace setting is `<id>.trace.server`) and display name. */
+  clientId: 'pygration',
+  clientName: 'Pygration',
+  /** The LogOutputChannel's name; the E2E harness looks for it. */
+  outputChannel: 'Pygration',
+  /** The instance view's webview panel type (its serializer is registered under this name too). */
+  instanceViewType: 'pygration.instances',
+  instanceViewTitle: 'Pygration: Migration targets',
+  /** Debug types whose launch configurations and sessions we integrate with (ms-python's old and new). */
+  debugTypes: ['python', 'debugpy'] as readonly string[],
+  /** The Python extension whose interpreter selection we follow. */
+  pythonExtension: 'ms-python.python',
+  /** globalState key: the user has been told once why LD_BIND_NOW=1 is injected. */
+  bindNowExplainedKey: 'pygration.bindNowExplained',
+} as const;
+
+/** Bounded server restarts: at most this many crashes within the window, then stop and ask the user. */
+export const RESTART_LIMIT = { maxRestarts: 4, windowMs: 3 * 60_000 } as const;
+
+/** The environment variable injected into debug launches. */
+export const BIND_NOW = 'LD_BIND_NOW';

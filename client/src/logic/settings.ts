@@ -1,0 +1,122 @@
+// Typed reading of the `pygration.*` settings: each key is checked against its type and range and falls
+// back to its default, so a hand-edited settings.json never reaches the server malformed. Pure.
+
+import { DEFAULT_SETTINGS, type PygrationSettings } from '../../../server/src/protocol';
+import type { AnalysisMode } from '../../../native/src/report';
+import { Ids } from './ids';
+
+/** Settings only the client uses. */
+export interface ClientSettings {
+  /** Add LD_BIND_NOW=1 to the env of python/debugpy launch configurations. */
+  injectBindNow: boolean;
+  /** Run the live analysis when a debug session stops. */
+  analyzeOnStop: boolean;
+  /** Quiet time after a stop before the analysis starts (stepping stops many times a second). */
+  stopDebounceMs: number;
+}
+
+export interface Settings {
+  /** What the server reads (sent in initializationOptions and synchronised). */
+  server: PygrationSettings;
+  client: ClientSettings;
+  /** One sentence per value that was ignored because of its type or range. */
+  problems: string[];
+}
+
+export const DEFAULT_CLIENT_SETTINGS: ClientSettings = {
+  injectBindNow: true,
+  analyzeOnStop: true,
+  stopDebounceMs: 250,
+};
+
+export const ANALYSIS_MODES: readonly AnalysisMode[] = ['ept', 'ept-plain', 'full'];
+export const STOP_DEBOUNCE_RANGE = { min: 0, max: 5000 } as const;
+
+/** Every setting key with its default, as package.json must declare it (a unit test compares them). */
+export const SETTING_DEFAULTS: Readonly<Record<string, unknown>> = {
+  [Ids.setting.pythonPath]: DEFAULT_SETTINGS.pythonPath,
+  [Ids.setting.showBaselineLenses]: DEFAULT_SETTINGS.showBaselineLenses,
+  [Ids.setting.analysisMode]: DEFAULT_SETTINGS.analysisMode,
+  [Ids.setting.catalogPath]: DEFAULT_SETTINGS.catalogPath,
+  [Ids.setting.followImports]: DEFAULT_SETTINGS.followImports,
+  [Ids.setting.injectBindNow]: DEFAULT_CLIENT_SETTINGS.injectBindNow,
+  [Ids.setting.analyzeOnStop]: DEFAULT_CLIENT_SETTINGS.analyzeOnStop,
+  [Ids.setting.stopDebounceMs]: DEFAULT_CLIENT_SETTINGS.stopDebounceMs,
+  [Ids.setting.traceServer]: 'off',
+};
+
+/**
+ * Reads every setting through `get` (a full key such as `pygration.analysisMode` → its value, or undefined
+ * when unset), e.g. `(k) => vscode.workspace.getConfiguration().get(k)`.
+ */
+export function readSettings(get: (key: string) => unknown): Settings {
+  const problems: string[] = [];
+  const str = (key: string, fallback: string): string => {
+    const v = get(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'string') {
+      problems.push(`${key} must be a string; using ${JSON.stringify(fallback)}.`);
+      return fallback;
+    }
+    return v.trim();
+  };
+  const bool = (key: string, fallback: boolean): boolean => {
+    const v = get(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'boolean') {
+      problems.push(`${key} must be true or false; using ${fallback}.`);
+      return fallback;
+    }
+    return v;
+  };
+  const mode = ((): AnalysisMode => {
+    const v = get(Ids.setting.analysisMode);
+    if (v === undefined || v === null) return DEFAULT_SETTINGS.analysisMode;
+    if (typeof v === 'string' && (ANALYSIS_MODES as readonly string[]).includes(v)) return v as AnalysisMode;
+    problems.push(`${Ids.setting.analysisMode} must be one of ${ANALYSIS_MODES.join(', ')}; using ${DEFAULT_SETTINGS.analysisMode}.`);
+    return DEFAULT_SETTINGS.analysisMode;
+  })();
+  const debounce = ((): number => {
+    const key = Ids.setting.stopDebounceMs;
+    const v = get(key);
+    if (v === undefined || v === null) return DEFAULT_CLIENT_SETTINGS.stopDebounceMs;
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      problems.push(`${key} must be a number of milliseconds; using ${DEFAULT_CLIENT_SETTINGS.stopDebounceMs}.`);
+      return DEFAULT_CLIENT_SETTINGS.stopDebounceMs;
+    }
+    const clamped = Math.round(Math.min(STOP_DEBOUNCE_RANGE.max, Math.max(STOP_DEBOUNCE_RANGE.min, v)));
+    if (clamped !== v) problems.push(`${key} must be an integer from ${STOP_DEBOUNCE_RANGE.min} to ${STOP_DEBOUNCE_RANGE.max}; using ${clamped}.`);
+    return clamped;
+  })();
+  return {
+    server: {
+      pythonPath: str(Ids.setting.pythonPath, DEFAULT_SETTINGS.pythonPath),
+      showBaselineLenses: bool(Ids.setting.showBaselineLenses, DEFAULT_SETTINGS.showBaselineLenses),
+      analysisMode: mode,
+      catalogPath: str(Ids.setting.catalogPath, DEFAULT_SETTINGS.catalogPath),
+      followImports: bool(Ids.setting.followImports, DEFAULT_SETTINGS.followImports),
+    },
+    client: {
+      injectBindNow: bool(Ids.setting.injectBindNow, DEFAULT_CLIENT_SETTINGS.injectBindNow),
+      analyzeOnStop: bool(Ids.setting.analyzeOnStop, DEFAULT_CLIENT_SETTINGS.analyzeOnStop),
+      stopDebounceMs: debounce,
+    },
+    problems,
+  };
+}
+
+/** What each analysis mode means, for the quick pick and the docs. */
+export const MODE_DESCRIPTIONS: Readonly<Record<AnalysisMode, { label: string; detail: string }>> = {
+  ept: {
+    label: 'Execution path tracking',
+    detail: 'Follows every call from the entry point, the threads and the Python callees; for indirect calls it cannot resolve, also takes the functions their modules can point to (safe; default).',
+  },
+  'ept-plain': {
+    label: 'Execution path tracking (paper)',
+    detail: "The paper's algorithm: follows only calls whose target is known, so code reached only through an unresolved indirect call is missed.",
+  },
+  full: {
+    label: 'Full scan',
+    detail: "Decodes every instruction of every executable mapping. Complete but counts code that never runs (every multiversioned variant), so it rules out more instance types.",
+  },
+};

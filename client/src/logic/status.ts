@@ -1,0 +1,110 @@
+// The status bar item's text, tooltip and click target from the server's state: required x86-64 level,
+// feature count and "migratable to N/383" (live results win over static ones), busy and error states. Pure.
+
+import type { PygrationState } from '../../../server/src/protocol';
+import { featureLabel } from '../../../native/src/features/vocabulary';
+import { Ids } from './ids';
+
+export type ServerStatus = 'starting' | 'running' | 'stopped' | 'failed';
+
+export interface StatusInput {
+  state?: PygrationState;
+  server: ServerStatus;
+  /** The interpreter bytecode tracking uses, and where it came from. */
+  interpreter?: { path?: string; source: string };
+}
+
+export interface StatusView {
+  text: string;
+  /** Markdown (codicons allowed); labels from process command lines are escaped. */
+  tooltip: string;
+  /** 'error' and 'warning' pick the status bar's error/warning background. */
+  severity: 'normal' | 'warning' | 'error';
+  /** What a click runs. */
+  command: string;
+  /** For the accessibility label: the text without codicons. */
+  accessibleText: string;
+}
+
+const MODE_NAMES: Readonly<Record<string, string>> = { ept: 'execution path tracking', 'ept-plain': "the paper's execution path tracking", full: 'full scan' };
+
+/** Escapes Markdown so a command line or file name shows as typed. */
+export function escapeMarkdown(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>~$]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** `x86-64-v3 · 5 features · migratable to 201/383`. */
+export function summaryText(level: string, features: number, compatible: number, total: number): string {
+  return `${level} · ${plural(features, 'feature')} · migratable to ${compatible}/${total}`;
+}
+
+function featureList(features: readonly string[], max = 12): string {
+  if (features.length === 0) return 'nothing beyond the x86-64 baseline';
+  const shown = features.slice(0, max).map(featureLabel).join(', ');
+  return features.length > max ? `${shown}, … (${features.length - max} more)` : shown;
+}
+
+export function formatStatus(input: StatusInput): StatusView {
+  const { state, server } = input;
+  const lines: string[] = [];
+  const showView = Ids.command.showInstances;
+
+  if (server === 'failed' || server === 'stopped') {
+    const text = '$(error) Pygration';
+    lines.push(server === 'failed' ? '**Pygration**: the language server could not start.' : '**Pygration**: the language server is not running.');
+    if (state?.error) lines.push('', escapeMarkdown(state.error));
+    lines.push('', 'Click to restart it; the output (Pygration: Show Output) has the details.');
+    return { text, tooltip: lines.join('\n'), severity: 'error', command: Ids.command.restartServer, accessibleText: 'Pygration: language server stopped' };
+  }
+
+  const live = state?.live;
+  const stat = state?.static;
+  let summary: string | undefined;
+  let icon = '$(chip)';
+  if (live) {
+    const r = live.report;
+    summary = summaryText(r.level, r.required.length, r.instances.compatible.length, r.instances.total);
+    icon = '$(pulse)';
+    lines.push(`**Pygration** — live: PID ${live.pid} · ${escapeMarkdown(live.label)}`);
+    lines.push('', `Required: **${escapeMarkdown(r.level)}** — ${escapeMarkdown(featureList(r.required))}`);
+    lines.push('', `Migratable to **${r.instances.compatible.length} of ${r.instances.total}** instance types of ${escapeMarkdown(r.instances.catalog)} (CRIU's host check: ${r.instances.criu.length}).`);
+    lines.push('', `Analysed ${escapeMarkdown(live.analyzedAt)} by ${MODE_NAMES[r.mode] ?? r.mode} in ${r.stats.seconds.toFixed(1)} s.`);
+    if (r.target.ldBindNow === false) lines.push('', '$(warning) The process runs without LD_BIND_NOW=1: calls not bound yet were resolved from the files on disk.');
+    if (stat) lines.push('', `Workspace (static): ${escapeMarkdown(stat.level)}, ${plural(stat.required.length, 'feature')}, ${stat.compatible}/${stat.total}.`);
+  } else if (stat) {
+    summary = summaryText(stat.level, stat.required.length, stat.compatible, stat.total);
+    lines.push('**Pygration** — static analysis of the workspace');
+    lines.push('', `Required: **${escapeMarkdown(stat.level)}** — ${escapeMarkdown(featureList(stat.required))}`);
+    lines.push('', `Migratable to **${stat.compatible} of ${stat.total}** instance types.`);
+    lines.push('', `${plural(stat.files, 'file')}, ${plural(stat.callSites, 'call site')} (${stat.resolved} resolved to native code).`);
+    lines.push('', 'Start a debug session or run **Pygration: Analyze Running Process** for exact, live results.');
+  } else {
+    lines.push('**Pygration**', '', 'No analysis yet: open a Python file, start a debug session, or run **Pygration: Analyze Running Process**.');
+  }
+  if (state) lines.push('', `Mode: ${MODE_NAMES[state.mode] ?? state.mode}.`);
+  if (input.interpreter) lines.push('', `Interpreter: ${escapeMarkdown(input.interpreter.path ?? 'python3 on PATH')} (${escapeMarkdown(input.interpreter.source)}).`);
+  if (server === 'starting') lines.push('', 'The language server is starting.');
+
+  let severity: StatusView['severity'] = 'normal';
+  let text: string;
+  let accessibleText: string;
+  if (state?.busy) {
+    text = `$(loading~spin) Pygration: ${state.busy}`;
+    accessibleText = `Pygration: ${state.busy}`;
+    lines.unshift(`$(loading~spin) ${escapeMarkdown(state.busy)}`, '');
+  } else if (state?.error) {
+    severity = 'warning';
+    text = summary ? `$(warning) ${summary}` : '$(warning) Pygration';
+    accessibleText = summary ? `Pygration: ${summary}; last analysis failed` : 'Pygration: last analysis failed';
+  } else {
+    text = summary ? `${icon} ${summary}` : `${icon} Pygration`;
+    accessibleText = summary ? `Pygration${live ? ' (live)' : ''}: ${summary}` : 'Pygration';
+  }
+  if (state?.error) lines.push('', `$(warning) ${escapeMarkdown(state.error)}`);
+  lines.push('', 'Click to show the migration targets.');
+  return { text, tooltip: lines.join('\n'), severity, command: showView, accessibleText };
+}
