@@ -10,7 +10,7 @@ import type { ElfSymbol } from '../elf/elfFile';
 import { NativeError } from '../errors';
 import type { Root } from '../analysis/ept';
 import { ProcessAddressSpace } from '../analysis/processSpace';
-import type { AddressSpace, ModuleImage } from '../analysis/space';
+import { type AddressSpace, type ModuleImage, isInPlt } from '../analysis/space';
 import { findLibrary } from '../analysis/staticSpace';
 import { Summarizer } from '../analysis/summary';
 import { DUNDER_SLOTS, SUITE_FIELD, TYPE, describeMethodFlags, slotLocation, versionFromFileName } from './abi';
@@ -316,7 +316,7 @@ export class NativeResolver {
   private functionAddresses(m: ModuleImage, s: ElfSymbol, notes: string[]): Array<{ address: number; module: ModuleImage; exact: boolean }> {
     if (s.type !== C.STT_GNU_IFUNC) return [{ address: s.value + m.bias, module: m, exact: true }];
     if (this.space.liveMemory) {
-      const bound = this.boundIfunc(s.name);
+      const bound = this.boundIfunc(m, s);
       if (bound) {
         notes.push(`${s.name} is an IFUNC: the variant was read from the bound GOT slot in ${path.basename(bound.from.path)}.`);
         return [{ address: bound.address, module: bound.module, exact: true }];
@@ -328,16 +328,22 @@ export class NativeResolver {
     return variants.map((address) => ({ address, module: m, exact: false }));
   }
 
-  /** A live GOT slot (JUMP_SLOT/GLOB_DAT) bound to `name` in any object: its value is the chosen variant. */
-  private boundIfunc(name: string): { address: number; module: ModuleImage; from: ModuleImage } | undefined {
+  /**
+   * A live GOT slot bound to the IFUNC `s` of `owner` in any object — a JUMP_SLOT/GLOB_DAT naming it, or an
+   * IRELATIVE of `owner` whose resolver is its: the slot's value is the variant the resolver chose.
+   */
+  private boundIfunc(owner: ModuleImage, s: ElfSymbol): { address: number; module: ModuleImage; from: ModuleImage } | undefined {
     for (const m of this.space.modules()) {
       for (const [slot, rel] of m.elf.gotSlotRelocations()) {
-        if (rel.symbol?.name !== name || (rel.type !== C.R_X86_64_JUMP_SLOT && rel.type !== C.R_X86_64_GLOB_DAT)) continue;
+        const named = (rel.type === C.R_X86_64_JUMP_SLOT || rel.type === C.R_X86_64_GLOB_DAT) && rel.symbol?.name === s.name;
+        const local = m === owner && rel.type === C.R_X86_64_IRELATIVE && rel.addend === s.value;
+        if (!named && !local) continue;
         const v = this.space.readPointer(slot + m.bias);
         if (v === undefined || v === 0) continue;
         const r = this.space.regionAt(v);
-        // A lazy slot still points into the caller's PLT: not bound yet.
-        if (!r?.exec || !r.module || r.module === m) continue;
+        if (!r?.exec || !r.module) continue;
+        // A lazy slot still points into the caller's own PLT: not bound yet.
+        if (r.module === m && isInPlt(m.elf, v - m.bias)) continue;
         return { address: v, module: r.module, from: m };
       }
     }
