@@ -251,6 +251,16 @@ export class NativeResolver {
     return v;
   }
 
+  /** A loaded object exporting PyInit_<last part> whose path spells the dotted module name, if exactly one. */
+  private loadedExtension(module: string): ModuleImage | undefined {
+    const init = `PyInit_${module.split('.').pop()!}`;
+    const tail = module.split('.').join('/');
+    const hits = this.space
+      .modules()
+      .filter((m) => (m.path.includes(`/${tail}.`) || m.path.includes(`/${tail}/__init__.`)) && m.elf.lookupSymbol(init)?.defined);
+    return hits.length === 1 ? hits[0] : undefined;
+  }
+
   /**
    * The extension object of a module that is not built into the interpreter: in a live process, the loaded
    * object exporting PyInit_<last part> (preferring one whose path matches the dotted name); over files at
@@ -460,7 +470,13 @@ export class NativeResolver {
     if (r.file) {
       mods = [this.moduleByFile(r.file)];
       isExtension = true;
-    } else mods = this.interpreterModules();
+    } else {
+      // In a live process, a loaded extension whose path spells the module wins without reading the
+      // interpreter's tables; otherwise built-in modules come first.
+      const loaded = this.isProcess ? this.loadedExtension(r.module) : undefined;
+      mods = loaded ? [loaded] : this.interpreterModules();
+      isExtension = loaded !== undefined;
+    }
     let defs = this.moduleDefs(mods, r.module, last, isExtension);
     if (defs.length === 0 && !r.file) {
       const ext = this.findExtension(r.module);
@@ -566,12 +582,28 @@ export class NativeResolver {
 
   /** Static types and specs named `name`: in the given file, else in the interpreter and the loaded extensions. */
   private findTypes(name: string, file: string | undefined): Array<{ module: ModuleImage; type: TypeInfo }> {
-    const mods = file ? [this.moduleByFile(file)] : this.space.modules().filter((m) => this.isPythonModule(m));
-    const out: Array<{ module: ModuleImage; type: TypeInfo }> = [];
-    for (const m of mods) for (const t of this.tablesOf(m).typesNamed(name)) out.push({ module: m, type: t });
-    // A static type wins over a spec of the same name (a spec names the heap type made from it).
-    const statics = out.filter((x) => x.type.source === 'static');
-    return statics.length > 0 ? statics : out;
+    // Where to look, cheapest first: the given file; else the objects the name points at (the extensions
+    // under the package its dotted prefix names, or the interpreter for an undotted builtin); then all.
+    const stages: ModuleImage[][] = [];
+    if (file) stages.push([this.moduleByFile(file)]);
+    else {
+      const python = this.space.modules().filter((m) => this.isPythonModule(m));
+      const dot = name.lastIndexOf('.');
+      if (dot > 0) {
+        const parts = name.slice(0, dot).split('.');
+        const under = python.filter((m) => m.path.includes(`/${parts[0]}/`) || m.path.includes(`/${parts.join('/')}.`) || path.basename(m.path).startsWith(`${parts[0]}.`));
+        if (under.length > 0) stages.push(under);
+      } else stages.push(this.interpreterModules());
+      stages.push(python);
+    }
+    for (const mods of stages) {
+      const out: Array<{ module: ModuleImage; type: TypeInfo }> = [];
+      for (const m of mods) for (const t of this.tablesOf(m).typesNamed(name)) out.push({ module: m, type: t });
+      // A static type wins over a spec of the same name (a spec names the heap type made from it).
+      const statics = out.filter((x) => x.type.source === 'static');
+      if (out.length > 0) return statics.length > 0 ? statics : out;
+    }
+    return [];
   }
 
   private resolveMethod(r: Extract<NativeRequest, { kind: 'method' }>, notes: string[]): Found[] {
