@@ -28,9 +28,18 @@ export interface StatusView {
 
 const MODE_NAMES: Readonly<Record<string, string>> = { ept: 'execution path tracking', 'ept-plain': "the paper's execution path tracking", full: 'full scan' };
 
-/** Escapes Markdown so a command line or file name shows as typed. */
+/**
+ * Escapes inline Markdown (emphasis, code, links, HTML, tables, codicons) so a command line or file name
+ * shows as typed. Line-start syntax (`-`, `#`, `1.`) cannot occur: escaped text never starts a line.
+ */
 export function escapeMarkdown(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+\-.!|<>~$]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+  return s.replace(/[\\`*_[\]()!|<>~$]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+}
+
+/** An ISO time as the local time of day, or the text as is when it is not a time. */
+function timeOfDay(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString();
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {
@@ -72,7 +81,7 @@ export function formatStatus(input: StatusInput): StatusView {
     lines.push(`**Pygration** — live: PID ${live.pid} · ${escapeMarkdown(live.label)}`);
     lines.push('', `Required: **${escapeMarkdown(r.level)}** — ${escapeMarkdown(featureList(r.required))}`);
     lines.push('', `Migratable to **${r.instances.compatible.length} of ${r.instances.total}** instance types of ${escapeMarkdown(r.instances.catalog)} (CRIU's host check: ${r.instances.criu.length}).`);
-    lines.push('', `Analysed ${escapeMarkdown(live.analyzedAt)} by ${MODE_NAMES[r.mode] ?? r.mode} in ${r.stats.seconds.toFixed(1)} s.`);
+    lines.push('', `Analysed at ${escapeMarkdown(timeOfDay(live.analyzedAt))} by ${MODE_NAMES[r.mode] ?? r.mode} in ${r.stats.seconds.toFixed(1)} s.`);
     if (r.target.ldBindNow === false) lines.push('', '$(warning) The process runs without LD_BIND_NOW=1: calls not bound yet were resolved from the files on disk.');
     if (stat) lines.push('', `Workspace (static): ${escapeMarkdown(stat.level)}, ${plural(stat.required.length, 'feature')}, ${stat.compatible}/${stat.total}.`);
   } else if (stat) {
