@@ -19,7 +19,15 @@ export class CallGraphBuilder {
   ) {}
 
   /** The caller name of a code object: its function's qualified name, or `<module>`. */
+  private readonly callerNames = new Map<ModuleSummary, string[]>();
+
   callerName(summary: ModuleSummary, code: number): string {
+    let names = this.callerNames.get(summary);
+    if (!names) this.callerNames.set(summary, (names = []));
+    return (names[code] ??= this.callerNameUncached(summary, code));
+  }
+
+  private callerNameUncached(summary: ModuleSummary, code: number): string {
     let def = summary.defs[code];
     // Comprehensions run as part of their enclosing function (3.12+ inlines them): attribute them to it.
     while (def && def.kind === 'comprehension' && def.parent >= 0) def = summary.defs[def.parent];

@@ -43,15 +43,6 @@ export type Target = (
 
 const MAX_ALTERNATIVES = 8;
 
-/** Per-value memo slots (see Resolver.resolve). */
-interface MemoSlots {
-  rg?: number;
-  r?: Target[];
-  pg?: number;
-  fg?: number;
-  f?: string | undefined;
-}
-let generation = 0;
 const CYCLIC: Target[] = [{ kind: 'unknown', reason: 'cyclic definition' }];
 const TOO_DEEP: Target[] = [{ kind: 'unknown', reason: 'resolution too deep' }];
 const MAX_DEPTH = 48;
@@ -60,10 +51,11 @@ type Exports = 'yes' | 'maybe' | 'no';
 
 /** Resolution over one program (an import closure). Results are memoised; create a new one per closure. */
 export class Resolver {
-  private readonly gen = ++generation;
-  private readonly attrMemo = new Map<string, Target[]>();
-  private readonly globalMemo = new Map<string, Target[]>();
-  private readonly exportsMemo = new Map<string, Exports>();
+  private readonly exprMemo = new Map<Expr, Target[]>();
+  private readonly refMemo = new Map<Expr, string | undefined>();
+  private readonly attrMemo = new Map<string, Map<string, Target[]>>();
+  private readonly globalMemo = new Map<string, Map<string, Target[]>>();
+  private readonly exportsMemo = new Map<string, Map<string, Exports>>();
   private readonly mroMemo = new Map<ClassDef, (ClassDef | TypeRef)[]>();
   private readonly inProgress = new Set<string>();
   private depth = 0;
@@ -77,23 +69,19 @@ export class Resolver {
 
   /** Every value `e` may stand for (at most a few; unknowns carry their reason). */
   resolve(e: Expr): Target[] {
-    // Results are memoised on the value itself, stamped with this resolver's generation (values outlive a
-    // resolver: they are cached with their module), which is much cheaper than a WeakMap lookup.
-    const slot = e as unknown as MemoSlots;
-    if (slot.rg === this.gen) return slot.r!;
-    if (slot.pg === this.gen) return CYCLIC;
+    // Memoised per resolver (values outlive a resolver: they are cached with their module).
+    const memo = this.exprMemo.get(e);
+    if (memo !== undefined) return memo;
     if (this.depth > MAX_DEPTH) return TOO_DEEP;
-    slot.pg = this.gen;
+    this.exprMemo.set(e, CYCLIC); // re-entered while being resolved: a cyclic definition
     this.depth++;
     let out: Target[];
     try {
       out = cap(this.resolveUncached(e));
     } finally {
       this.depth--;
-      slot.pg = 0;
     }
-    slot.r = out;
-    slot.rg = this.gen;
+    this.exprMemo.set(e, out);
     return out;
   }
 
@@ -144,9 +132,11 @@ export class Resolver {
 
   /** A module-level name as functions of `module` see it (final bindings, global stores, star imports, builtins). */
   global(module: string, name: string): Target[] {
-    const key = `${module}\0${name}`;
-    const memo = this.globalMemo.get(key);
+    let byName = this.globalMemo.get(module);
+    if (!byName) this.globalMemo.set(module, (byName = new Map()));
+    const memo = byName.get(name);
     if (memo) return memo;
+    const key = `${module}\0${name}`;
     if (this.inProgress.has(`g:${key}`)) return [{ kind: 'unknown', reason: 'cyclic definition' }];
     this.inProgress.add(`g:${key}`);
     let out: Target[];
@@ -155,7 +145,7 @@ export class Resolver {
     } finally {
       this.inProgress.delete(`g:${key}`);
     }
-    this.globalMemo.set(key, out);
+    byName.set(name, out);
     return out;
   }
 
@@ -205,9 +195,11 @@ export class Resolver {
 
   /** Whether `from module import *` brings `name`. */
   exports(module: string, name: string): Exports {
-    const key = `${module}\0${name}`;
-    const memo = this.exportsMemo.get(key);
+    let byName = this.exportsMemo.get(module);
+    if (!byName) this.exportsMemo.set(module, (byName = new Map()));
+    const memo = byName.get(name);
     if (memo) return memo;
+    const key = `${module}\0${name}`;
     if (this.inProgress.has(`x:${key}`)) return 'no';
     this.inProgress.add(`x:${key}`);
     let out: Exports;
@@ -216,7 +208,7 @@ export class Resolver {
     } finally {
       this.inProgress.delete(`x:${key}`);
     }
-    this.exportsMemo.set(key, out);
+    byName.set(name, out);
     return out;
   }
 
@@ -241,9 +233,11 @@ export class Resolver {
 
   /** `module.name` as attribute access sees it (bindings first, then the submodule, then star imports). */
   moduleAttr(module: string, name: string): Target[] {
-    const key = `${module}\0${name}`;
-    const memo = this.attrMemo.get(key);
+    let byName = this.attrMemo.get(module);
+    if (!byName) this.attrMemo.set(module, (byName = new Map()));
+    const memo = byName.get(name);
     if (memo) return memo;
+    const key = `${module}\0${name}`;
     const sub = `${module}.${name}`;
     if (this.inProgress.has(`a:${key}`)) {
       // `from . import sub` binds the name to itself while the submodule is being imported.
@@ -256,7 +250,7 @@ export class Resolver {
     } finally {
       this.inProgress.delete(`a:${key}`);
     }
-    this.attrMemo.set(key, out);
+    byName.set(name, out);
     return out;
   }
 
@@ -525,11 +519,9 @@ export class Resolver {
    */
   reference(e: Expr, depth = 0): string | undefined {
     if (depth > 16) return undefined;
-    const slot = e as unknown as MemoSlots;
-    if (slot.fg === this.gen) return slot.f;
+    if (this.refMemo.has(e)) return this.refMemo.get(e);
     const out = this.referenceUncached(e, depth);
-    slot.f = out;
-    slot.fg = this.gen;
+    this.refMemo.set(e, out);
     return out;
   }
 

@@ -33,6 +33,10 @@ export interface ImportRecord {
   code: number;
   /** Set when a relative import climbs above the top-level package. */
   error?: string;
+  /** The modules the statement imports: every parent package and the module (`a`, `a.b`, `a.b.c`). */
+  targets: string[];
+  /** `module.name` for each name of the fromlist: submodules when they exist, attributes otherwise. */
+  probes: string[];
 }
 
 export type SiteKind = 'call' | 'operator' | 'decorator';
@@ -800,6 +804,18 @@ class ModuleSimulation {
     return { module: name ? (base ? `${base}.${name}` : name) : base };
   }
 
+  private readonly globals = new Map<string, Expr>();
+
+  /** The lazily looked-up module global `name` (one object per name in a module). */
+  private globalExpr(name: string): Expr {
+    let e = this.globals.get(name);
+    if (!e) {
+      e = { k: 'global', module: this.input.module, name };
+      this.globals.set(name, e);
+    }
+    return e;
+  }
+
   /** The attribute value of instruction i on `obj` (one object per instruction and base). */
   private memoAttr(i: number, obj: Expr, name: string): Expr {
     const out = this.memoOut[i];
@@ -946,9 +962,7 @@ class ModuleSimulation {
         const withNull = shifted && (arg & 1) === 1;
         let val: Expr;
         if (role.role === 'module' && st.names) val = this.loadName(st, raw.names.indexOf(name), name, role, memo, i);
-        else {
-          val = this.memoOut[i] ?? (this.memoOut[i] = { k: 'global', module: this.input.module, name });
-        }
+        else val = this.globalExpr(name);
         if (withNull && v < 13) stack.push(NULL);
         stack.push(val);
         if (withNull && v >= 13) stack.push(NULL);
@@ -957,6 +971,127 @@ class ModuleSimulation {
       case H.LoadFast:
         stack.push(st.locals[arg] ?? UNKNOWN_UNBOUND_LOCAL);
         return 0;
+      case H.LoadDeref:
+        stack.push(st.locals[this.derefSlot(code, arg)] ?? UNKNOWN_UNBOUND_CELL);
+        return 0;
+      case H.LoadAttr: {
+        const shifted = this.decoder.model.argKinds[op] === 'name1';
+        const name = raw.names[shifted ? arg >> 1 : arg];
+        const obj = pop();
+        stack.push(this.memoAttr(i, obj, name));
+        if (shifted && (arg & 1) === 1) stack.push(this.memoSelf(code.n + i, obj));
+        return 0;
+      }
+      case H.LoadMethod: {
+        const name = raw.names[arg];
+        const obj = pop();
+        stack.push(this.memoAttr(i, obj, name), this.memoSelf(code.n + i, obj));
+        return 0;
+      }
+      case H.ImportFrom: {
+        stack.push(this.memoAttr(i, peek(1), raw.names[arg]));
+        return 0;
+      }
+      case H.StoreName: {
+        const val = this.settle(pop());
+        if (st.names) {
+          st.names[arg] = val;
+          st.starSeq![arg] = st.stars;
+          if (raw.names[arg] === '__all__' && role.role === 'module' && val.k !== 'const') this.summary.all = 'dynamic';
+        }
+        return STEP_DIRTY;
+      }
+      case H.StoreFast:
+        st.locals[arg] = this.settle(pop());
+        return STEP_DIRTY;
+      case H.PopTop:
+        pop();
+        return 0;
+      case H.RotTwo: {
+        const a = pop();
+        const b = pop();
+        stack.push(a, b);
+        return 0;
+      }
+      case H.DupTop:
+        stack.push(peek(1));
+        return 0;
+      case H.Copy:
+        stack.push(peek(arg));
+        return 0;
+      case H.Swap: {
+        const k = stack.length - arg;
+        if (k < 0) {
+          this.noteDesync(code, i);
+          return 0;
+        }
+        const top = stack[stack.length - 1];
+        stack[stack.length - 1] = stack[k];
+        stack[k] = top;
+        return 0;
+      }
+      case H.PushNull:
+        stack.push(NULL);
+        return 0;
+      case H.KwNames: {
+        const c = raw.consts[arg];
+        st.kwnames = constStrings(c) ?? null;
+        return 0;
+      }
+      case H.Precall:
+        return 0;
+      case H.CallFunction:
+        this.call(idx, code, role, st, i, popN(arg + 1), 1, arg, null, false, memo, siteMap);
+        return 0;
+      case H.CallMethod:
+      case H.Call: {
+        const kw = st.kwnames;
+        st.kwnames = null;
+        this.call(idx, code, role, st, i, popN(arg + 2), 2, arg, kw, false, memo, siteMap);
+        return 0;
+      }
+      case H.BinaryOp: {
+        const right = pop();
+        const left = pop();
+        const sym = this.decoder.model.nbOps?.[arg] ?? `op${arg}`;
+        stack.push(this.binary(idx, code, i, sym, left, right, memo, siteMap));
+        return 0;
+      }
+      case H.Pushes: {
+        const pushes = t.fixed[op];
+        const pops = pushes - effect;
+        if (stack.length < pops) this.noteDesync(code, i);
+        for (let k = 0; k < pops; k++) stack.pop();
+        const u = t.result[op]!;
+        for (let k = 0; k < pushes; k++) stack.push(u);
+        return 0;
+      }
+      default:
+        return this.stepOther(st, i, op, effect);
+    }
+  }
+
+  /** The less frequent opcodes (kept apart so the hot `step` stays small and quick to optimise). */
+  private stepOther(st: State, i: number, op: number, effect: number): number {
+    const idx = this.codeIdx;
+    const code = this.code!;
+    const role = this.role!;
+    const memo = this.memo;
+    const cells = this.cells;
+    const t = this.t;
+    const stack = st.stack;
+    const arg = code.arg[i];
+    const raw = code.raw;
+    const stats = this.summary.stats;
+    const siteMap = this.siteMap;
+    this.curCode = code;
+    this.curI = i;
+    this.curStack = stack;
+    const pop = this.popFn;
+    const popN = this.popNFn;
+    const peek = this.peekFn;
+    const v = this.version;
+    switch (t.handler[op] as H) {
       case H.LoadFastAndClear:
         stack.push(st.locals[arg] ?? UNKNOWN_UNBOUND_LOCAL);
         st.locals[arg] = undefined;
@@ -964,9 +1099,6 @@ class ModuleSimulation {
       case H.LoadFastLoadFast:
         stack.push(st.locals[arg >> 4] ?? UNKNOWN_UNBOUND_LOCAL);
         stack.push(st.locals[arg & 15] ?? UNKNOWN_UNBOUND_LOCAL);
-        return 0;
-      case H.LoadDeref:
-        stack.push(st.locals[this.derefSlot(code, arg)] ?? UNKNOWN_UNBOUND_CELL);
         return 0;
       case H.LoadClassDeref: {
         const name = code.freeNames[arg];
@@ -995,20 +1127,6 @@ class ModuleSimulation {
       case H.LoadLocals:
         stack.push(unknown('locals()'));
         return 0;
-      case H.LoadAttr: {
-        const shifted = this.decoder.model.argKinds[op] === 'name1';
-        const name = raw.names[shifted ? arg >> 1 : arg];
-        const obj = pop();
-        stack.push(this.memoAttr(i, obj, name));
-        if (shifted && (arg & 1) === 1) stack.push(this.memoSelf(code.n + i, obj));
-        return 0;
-      }
-      case H.LoadMethod: {
-        const name = raw.names[arg];
-        const obj = pop();
-        stack.push(this.memoAttr(i, obj, name), this.memoSelf(code.n + i, obj));
-        return 0;
-      }
       case H.LoadSuperAttr: {
         const name = raw.names[arg >> 2];
         const [, , self] = popN(3);
@@ -1037,10 +1155,6 @@ class ModuleSimulation {
         stack.push(abs.error ? unknown('bad relative import') : moduleExpr(bound));
         return 0;
       }
-      case H.ImportFrom: {
-        stack.push(this.memoAttr(i, peek(1), raw.names[arg]));
-        return 0;
-      }
       case H.ImportStar: {
         this.starImport(pop(), st, role);
         return STEP_DIRTY;
@@ -1061,15 +1175,6 @@ class ModuleSimulation {
         stack.push(unknown('intrinsic result'));
         return 0;
       }
-      case H.StoreName: {
-        const val = this.settle(pop());
-        if (st.names) {
-          st.names[arg] = val;
-          st.starSeq![arg] = st.stars;
-          if (raw.names[arg] === '__all__' && role.role === 'module' && val.k !== 'const') this.summary.all = 'dynamic';
-        }
-        return STEP_DIRTY;
-      }
       case H.StoreGlobal: {
         const val = this.settle(pop());
         const name = raw.names[arg];
@@ -1081,9 +1186,6 @@ class ModuleSimulation {
         }
         return STEP_DIRTY;
       }
-      case H.StoreFast:
-        st.locals[arg] = this.settle(pop());
-        return STEP_DIRTY;
       case H.StoreFastStoreFast:
         st.locals[arg >> 4] = this.settle(pop());
         st.locals[arg & 15] = this.settle(pop());
@@ -1120,15 +1222,6 @@ class ModuleSimulation {
         return STEP_DIRTY;
       case H.DeleteGlobal:
         return 0;
-      case H.PopTop:
-        pop();
-        return 0;
-      case H.RotTwo: {
-        const a = pop();
-        const b = pop();
-        stack.push(a, b);
-        return 0;
-      }
       case H.RotThree: {
         const a = pop();
         const b = pop();
@@ -1151,42 +1244,12 @@ class ModuleSimulation {
         stack.push(...items);
         return 0;
       }
-      case H.DupTop:
-        stack.push(peek(1));
-        return 0;
       case H.DupTopTwo: {
         const a = peek(2);
         const b = peek(1);
         stack.push(a, b);
         return 0;
       }
-      case H.Copy:
-        stack.push(peek(arg));
-        return 0;
-      case H.Swap: {
-        const k = stack.length - arg;
-        if (k < 0) {
-          this.noteDesync(code, i);
-          return 0;
-        }
-        const top = stack[stack.length - 1];
-        stack[stack.length - 1] = stack[k];
-        stack[k] = top;
-        return 0;
-      }
-      case H.PushNull:
-        stack.push(NULL);
-        return 0;
-      case H.KwNames: {
-        const c = raw.consts[arg];
-        st.kwnames = constStrings(c) ?? null;
-        return 0;
-      }
-      case H.Precall:
-        return 0;
-      case H.CallFunction:
-        this.call(idx, code, role, st, i, popN(arg + 1), 1, arg, null, false, memo, siteMap);
-        return 0;
       case H.CallFunctionKw: {
         const items = popN(arg + 2);
         const names = items.pop()!;
@@ -1198,13 +1261,6 @@ class ModuleSimulation {
         const items = popN(count);
         const head = v >= 11 ? 2 : 1;
         this.call(idx, code, role, st, i, items, head, 0, null, true, memo, siteMap);
-        return 0;
-      }
-      case H.CallMethod:
-      case H.Call: {
-        const kw = st.kwnames;
-        st.kwnames = null;
-        this.call(idx, code, role, st, i, popN(arg + 2), 2, arg, kw, false, memo, siteMap);
         return 0;
       }
       case H.CallKw: {
@@ -1233,13 +1289,6 @@ class ModuleSimulation {
         const fn = pop();
         pop();
         stack.push(fn);
-        return 0;
-      }
-      case H.BinaryOp: {
-        const right = pop();
-        const left = pop();
-        const sym = this.decoder.model.nbOps?.[arg] ?? `op${arg}`;
-        stack.push(this.binary(idx, code, i, sym, left, right, memo, siteMap));
         return 0;
       }
       case H.LegacyBinary: {
@@ -1328,15 +1377,6 @@ class ModuleSimulation {
         // The value sent to start the generator arrives on the stack (the next POP_TOP removes it).
         stack.push(unknown('generator start'));
         return 0;
-      case H.Pushes: {
-        const pushes = t.fixed[op];
-        const pops = pushes - effect;
-        if (stack.length < pops) this.noteDesync(code, i);
-        for (let k = 0; k < pops; k++) stack.pop();
-        const u = t.result[op]!;
-        for (let k = 0; k < pushes; k++) stack.push(u);
-        return 0;
-      }
       case H.Pops: {
         const pops = t.fixed[op];
         if (stack.length < pops) this.noteDesync(code, i);
@@ -1359,7 +1399,7 @@ class ModuleSimulation {
   private loadName(st: State, slot: number, name: string, role: CodeRole, memo: (unknown[] | undefined)[], i: number): Expr {
     const own = slot >= 0 && st.names ? st.names[slot] : undefined;
     if (own !== undefined) return own;
-    return this.memoOut[i] ?? (this.memoOut[i] = { k: 'global', module: this.input.module, name });
+    return this.globalExpr(name);
   }
 
   private starImport(mod: Expr, st: State, role: CodeRole): void {
@@ -1369,11 +1409,15 @@ class ModuleSimulation {
     if (!this.summary.stars.some((s) => s.module === mod.name)) this.summary.stars.push({ module: mod.name, seq: st.stars });
   }
 
-  private recordImport(idx: number, code: DecodedCode, i: number, role: CodeRole, rec: Omit<ImportRecord, 'scope' | 'line' | 'code'>): void {
+  private recordImport(idx: number, code: DecodedCode, i: number, role: CodeRole, rec: Omit<ImportRecord, 'scope' | 'line' | 'code' | 'targets' | 'probes'>): void {
     const key = idx * 0x100000 + i;
     if (this.importSeen.has(key)) return;
     this.importSeen.add(key);
-    this.summary.imports.push({ module: rec.module, fromlist: rec.fromlist, level: rec.level, scope: role.role, via: rec.via, line: code.line[i], code: idx, error: rec.error });
+    const parts = rec.module.split('.');
+    const targets: string[] = [];
+    for (let k = 1; k <= parts.length; k++) targets.push(parts.slice(0, k).join('.'));
+    const probes = (rec.fromlist ?? []).filter((f) => f !== '*').map((f) => `${rec.module}.${f}`);
+    this.summary.imports.push({ module: rec.module, fromlist: rec.fromlist, level: rec.level, scope: role.role, via: rec.via, line: code.line[i], code: idx, error: rec.error, targets, probes });
   }
 
   private makeFunction(parentIdx: number, codeIdx: number, parentRole: CodeRole, qualConst: string | undefined): Expr {

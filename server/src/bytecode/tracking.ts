@@ -9,7 +9,7 @@ import { abortError, PythonHelper, type HelperOptions } from './helper';
 import type { ModuleRecord } from './protocol';
 import { Resolver, type Program, type ProgramModule } from './resolve';
 import { simulateModule, type ModuleSummary } from './simulate';
-import type { BytecodeDiagnostic, BytecodeTrackingResult, CallSite, FunctionInfo, ModuleInfo, TrackingStats } from './types';
+import type { BytecodeDiagnostic, BytecodeTrackingResult, Callee, CallSite, FunctionInfo, ModuleInfo, TrackingStats } from './types';
 
 export interface TrackingProgress {
   phase: 'closure' | 'resolve' | 'done';
@@ -355,9 +355,8 @@ class ClosureRun {
     for (const im of s.imports) {
       if (im.error) continue;
       if (im.scope === 'function' && !this.options.followLazyImports) continue;
-      const parts = im.module.split('.');
-      for (let k = 1; k <= parts.length; k++) this.enqueue(parts.slice(0, k).join('.'));
-      for (const f of im.fromlist ?? []) if (f !== '*') this.enqueue(`${im.module}.${f}`, true);
+      for (const t of im.targets) this.enqueue(t);
+      for (const p of im.probes) this.enqueue(p, true);
     }
   }
 
@@ -379,11 +378,8 @@ class ClosureRun {
       if (!s) continue;
       for (const im of s.imports) {
         if (im.error || (im.scope === 'function' && !this.options.followLazyImports)) continue;
-        const parts = im.module.split('.');
-        for (let k = 1; k <= parts.length; k++) stack.push(parts.slice(0, k).join('.'));
-        for (const f of im.fromlist ?? []) {
-          if (f === '*') continue;
-          const sub = `${im.module}.${f}`;
+        for (const t of im.targets) stack.push(t);
+        for (const sub of im.probes) {
           const se = this.entries.get(sub);
           if (se && se.module.kind !== 'missing') stack.push(sub);
         }
@@ -408,9 +404,8 @@ class ClosureRun {
       const targets: string[] = [];
       if (m.kind === 'alias' && m.target) targets.push(m.target);
       for (const im of s?.imports ?? []) {
-        const parts = im.module.split('.');
-        for (let k = 1; k <= parts.length; k++) targets.push(parts.slice(0, k).join('.'));
-        for (const f of im.fromlist ?? []) targets.push(`${im.module}.${f}`);
+        for (const t of im.targets) targets.push(t);
+        for (const p of im.probes) targets.push(p);
       }
       for (const t of targets) {
         let l = importers.get(t);
@@ -453,6 +448,7 @@ class ClosureRun {
       helper: { requests: this.requests, maxRssKB: this.maxRss },
     };
     const sitesOfAll = (this.options.callSitesOf ?? 'all') === 'all';
+    const flagsOf = new Map<Callee, number>();
     const names = [...reachable].sort();
     for (const n of names) {
       const e = this.entries.get(n)!;
@@ -494,10 +490,16 @@ class ClosureRun {
         callSites.push(cs);
         if (cs.kind === 'operator') stats.operatorSites++;
         else stats.callSites++;
-        if (cs.callee.qualifiedName) stats.resolvedSites++;
-        if (isNativeCallee(cs.callee)) stats.nativeSites++;
-        if ((cs.callee.candidates ?? [cs.callee]).some((c) => c.kind === 'ctypes')) stats.ctypesSites++;
-        if (cs.callee.kind === 'unknown') stats.unknownSites++;
+        let f = flagsOf.get(cs.callee);
+        if (f === undefined) {
+          const c = cs.callee;
+          f = (c.qualifiedName ? 1 : 0) | (isNativeCallee(c) ? 2 : 0) | ((c.candidates ?? [c]).some((x) => x.kind === 'ctypes') ? 4 : 0) | (c.kind === 'unknown' ? 8 : 0);
+          flagsOf.set(c, f);
+        }
+        if (f & 1) stats.resolvedSites++;
+        if (f & 2) stats.nativeSites++;
+        if (f & 4) stats.ctypesSites++;
+        if (f & 8) stats.unknownSites++;
       }
     }
     if (this.limitHit) diagnostics.push({ severity: 'warning', code: 'helper-error', message: `The import closure was cut at ${this.maxModules} modules.` });
