@@ -356,9 +356,20 @@ class LinkImage {
     return this.chunkAt(this.data, a) !== undefined || this.chunkAt(this.rodata, a) !== undefined || this.inZero(a, 1);
   }
 
+  private last?: Chunk;
+
+  /** The data or rodata chunk holding `a` (the last one found is tried first: reads cluster). */
+  private anyChunk(a: number): Chunk | undefined {
+    const l = this.last;
+    if (l && a >= l.start && a < l.end) return l;
+    const c = this.chunkAt(this.data, a) ?? this.chunkAt(this.rodata, a);
+    if (c) this.last = c;
+    return c;
+  }
+
   /** Raw little-endian u64 at a link-time address inside a data or rodata chunk; undefined elsewhere. */
   raw64(a: number): number | undefined {
-    const c = this.chunkAt(this.data, a) ?? this.chunkAt(this.rodata, a);
+    const c = this.anyChunk(a);
     if (!c || a + 8 > c.end) return this.inZero(a, 8) ? 0 : undefined;
     const o = a - c.start;
     const b = c.bytes;
@@ -368,7 +379,7 @@ class LinkImage {
   }
 
   raw32(a: number): number | undefined {
-    const c = this.chunkAt(this.data, a) ?? this.chunkAt(this.rodata, a);
+    const c = this.anyChunk(a);
     if (!c || a + 4 > c.end) return this.inZero(a, 4) ? 0 : undefined;
     const o = a - c.start;
     const b = c.bytes;
@@ -624,10 +635,10 @@ class Discoverer {
     if (t < 0 || img.relocs.has(t)) return null;
     const refcnt = img.raw64(t);
     if (refcnt === undefined || refcnt < 1 || refcnt > 0xffff_ffff) return null;
+    if (img.int64(t + 16) !== 0) return null; // ob_size
+    if (img.dataRef(t + 8) === undefined) return null; // ob_type: NULL or &PyType_Type (or a metatype)
     // The whole object through tp_finalize must lie in the same data chunk.
     if (img.raw64(t + TYPE_MIN_SIZE - 8) === undefined || !sameChunk(img, t, t + TYPE_MIN_SIZE - 1)) return null;
-    if (img.dataRef(t + 8) === undefined) return null; // ob_type: NULL or &PyType_Type (or a metatype)
-    if (img.int64(t + 16) !== 0) return null; // ob_size
     const np = img.ptr(t + TYPE.tp_name);
     if (np <= 0) return null;
     const name = img.cstring(np);
