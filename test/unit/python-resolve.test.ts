@@ -96,6 +96,7 @@ r['time.sleep'] = ml_meth_of_function(time.sleep)
 r['builtins.len'] = ml_meth_of_function(len)
 r['list.append'] = ml_meth_of_descriptor(list.__dict__['append'])
 r['_io.open'] = ml_meth_of_function(__import__('_io').open)
+r['_json.scanstring'] = ml_meth_of_function(__import__('_json').scanstring)
 try:
     import numpy as np, numpy.core._multiarray_umath as mu
     r['np.dot'] = ml_meth_of_function(mu.dot)
@@ -268,6 +269,22 @@ print(json.dumps(r))
       exactly({ kind: 'module-function', module: 'builtins', name: 'len' }, py.report['builtins.len'], 'methoddef');
       exactly({ kind: 'module-function', module: '_io', name: 'open' }, py.report['_io.open'], 'methoddef');
       exactly({ kind: 'method', type: 'list', name: 'append' }, py.report['list.append'], 'methoddef');
+    });
+
+    test("a stdlib extension in lib-dynload (_json): the loaded object live, the interpreter's lib-dynload at rest", () => {
+      const r = exactly({ kind: 'module-function', module: '_json', name: 'scanstring' }, py.report['_json.scanstring'], 'methoddef');
+      assert.match(r.targets[0].module, /lib-dynload\/_json\./);
+      const st = new StaticAddressSpace([DEBIAN_PYTHON]);
+      try {
+        const s = resolved(resolveNative(st, { kind: 'module-function', module: '_json', name: 'scanstring' }));
+        assert.match(s.targets[0].module, /lib-dynload\/_json\./);
+        const sm = resolverFor(st).space.regionAt(s.targets[0].address)!.module!;
+        const lm = space.regionAt(r.targets[0].address)!.module!;
+        assert.equal(s.targets[0].address - sm.bias, r.targets[0].address - lm.bias);
+      } finally {
+        resolverFor(st).close();
+        st.close();
+      }
     });
 
     test('numpy: _multiarray_umath.dot, ndarray.sum, ndarray @ and + resolve to what the process holds', { skip: !HAVE_NUMPY && 'python3-numpy missing' }, () => {

@@ -283,9 +283,14 @@ export class NativeResolver {
     if (this.isProcess || module.includes('.')) return undefined;
     const main = this.space.mainModule();
     if (!main) return undefined;
-    const version = versionFromFileName(main.path) ?? this.interpreterModules().map((m) => versionFromFileName(m.path)).find((v) => v);
-    if (!version) return undefined;
     const exeReal = realPath(main.path) ?? main.path;
+    const version =
+      versionFromFileName(main.path) ??
+      versionFromFileName(exeReal) ??
+      this.interpreterModules()
+        .map((m) => versionFromFileName(realPath(m.path) ?? m.path))
+        .find((v) => v);
+    if (!version) return undefined;
     const dirs = [...new Set([path.dirname(path.dirname(exeReal)), path.dirname(path.dirname(main.path))])].map((p) =>
       path.join(p, 'lib', `python${version}`, 'lib-dynload'),
     );
