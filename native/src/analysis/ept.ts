@@ -33,6 +33,12 @@ export interface Root {
 export interface EptOptions {
   /** 'ept' (default): sound for unresolved indirect calls; 'ept-plain': the paper's plain EPT. */
   mode?: EptMode;
+  /**
+   * In 'ept' mode, add the address-taken functions of the modules entered as roots when a call cannot be
+   * resolved (default true). False keeps live-memory resolution but follows only resolved edges: what
+   * per-call-site attribution wants (the report says how many calls were not followed).
+   */
+  addressTaken?: boolean;
   /** Polled between functions; return true to stop (the result is then marked cancelled). */
   isCancelled?: () => boolean;
   /** Called about every 100 ms with the number of functions visited so far. */
@@ -126,6 +132,8 @@ export function executionPathTracking(space: AddressSpace, roots: readonly Root[
 
 class Walker {
   private readonly mode: EptMode;
+  /** Module-local RTA for unresolved calls (sound mode). */
+  private readonly rta: boolean;
   private readonly summarizer = new Summarizer();
   private readonly queue: Array<{ address: number; reason: string }> = [];
   private head = 0;
@@ -142,6 +150,7 @@ class Walker {
   private lazySlots = 0;
   private lazyTrampolineAdded = false;
   private ifuncFallbacks = 0;
+  private hostIfuncChoices = 0;
   private unmappedTargets = 0;
   private vdsoSkipped = 0;
   private unreadable = 0;
@@ -161,6 +170,7 @@ class Walker {
     private readonly options: EptOptions,
   ) {
     this.mode = options.mode ?? 'ept';
+    this.rta = this.mode === 'ept' && options.addressTaken !== false;
   }
 
   run(roots: readonly Root[]): EptResult {
@@ -321,7 +331,7 @@ class Walker {
     for (const c of s.chains) this.chainEdge(c, m, bias, moduleName);
     for (const u of s.unresolved) this.unresolvedEdge(u.site + bias, moduleName, u.kind);
 
-    if (this.mode === 'ept') {
+    if (this.rta) {
       const isPieOrAnon = !m || m.elf.isPie || m.elf.header.type === C.ET_DYN;
       for (const ref of s.refs) {
         // Immediates are addresses only in position-dependent code.
@@ -343,7 +353,7 @@ class Walker {
   private unresolvedEdge(address: number, module: string, kind: 'call' | 'jmp'): void {
     this.stats.unresolved++;
     if (this.unresolvedSample.length < UNRESOLVED_SAMPLE) this.unresolvedSample.push({ address, module, kind });
-    if (this.mode === 'ept' && !this.unresolvedSeen) {
+    if (this.rta && !this.unresolvedSeen) {
       this.unresolvedSeen = true;
       for (const t of this.taken) this.rootTaken(t);
     }
@@ -433,6 +443,11 @@ class Walker {
 
   /** Every function an IFUNC resolver can return: the code addresses it takes (lea/mov imm). */
   private ifuncVariants(m: ModuleImage, resolverLink: number): number[] {
+    const chosen = this.space.ifuncChoice?.(m, resolverLink);
+    if (chosen !== undefined) {
+      this.hostIfuncChoices++;
+      return [chosen + m.bias];
+    }
     this.ifuncFallbacks++;
     const extent = m.elf.functionAt(resolverLink);
     let s: FunctionSummary;
@@ -536,7 +551,7 @@ class Walker {
   private enterModule(m: ModuleImage): void {
     if (this.enteredModules.has(m.index)) return;
     this.enteredModules.add(m.index);
-    if (this.mode !== 'ept' || !this.space.liveMemory) return;
+    if (!this.rta || !this.space.liveMemory) return;
     const why = `live pointer in ${m.path.split('/').pop()} writable data`;
     for (const r of this.space.regions()) {
       if (r.module !== m || !r.write || !r.read || r.exec) continue;
@@ -602,13 +617,13 @@ class Walker {
     }
     if (!this.space.liveMemory) {
       this.notes.push(
-        'Live memory could not be read, so GOT slots and dispatch tables were resolved statically (search order; all IFUNC variants counted).',
+        `Live memory could not be read, so GOT slots and dispatch tables were resolved statically: by the dynamic linker's search order${this.hostIfuncChoices > 0 ? `, ${this.hostIfuncChoices} IFUNC(s) of system libraries as this host's dynamic linker resolves them,` : ''} and every variant of other IFUNCs counted.`,
       );
     }
     if (this.ifuncFallbacks > 0 && this.space.liveMemory && this.lazySlots === 0) {
       this.notes.push(`${this.ifuncFallbacks} IFUNC resolver(s) were read to count every variant they can return, because their slots could not be read.`);
     }
-    if (this.mode === 'ept' && this.unresolvedSeen) {
+    if (this.rta && this.unresolvedSeen) {
       this.notes.push(
         `${this.stats.unresolved} indirect call/jump site(s) could not be resolved; to stay safe, every function whose address the modules entered can produce — from their visited code, the data it references and their writable data (${this.addressTakenRoots}) — was analysed as a possible target.`,
       );
@@ -616,6 +631,8 @@ class Walker {
       this.notes.push(
         `Plain EPT (the paper's algorithm): ${this.stats.unresolved} indirect call/jump site(s) were not followed, so features behind them may be missing.`,
       );
+    } else if (!this.rta && this.stats.unresolved > 0) {
+      this.notes.push(`${this.stats.unresolved} indirect call/jump site(s) could not be resolved and were not followed.`);
     }
     if (this.trampolinesSkipped > 0) {
       this.notes.push(

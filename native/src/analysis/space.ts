@@ -48,6 +48,11 @@ export interface AddressSpace {
   readPointer(address: number): number | undefined;
   /** Reads live code bytes (for anonymous executable regions); undefined when unreadable. */
   readMemory(address: number, length: number): Uint8Array | undefined;
+  /**
+   * Without live memory: the variant this host's dynamic linker picks for the IFUNC whose resolver is at
+   * link-time `resolver` in `m` (link-time address), when known. Undefined: count every variant.
+   */
+  ifuncChoice?(m: ModuleImage, resolver: number): number | undefined;
 }
 
 /** Binary search over sorted, non-overlapping [start, end) ranges. */

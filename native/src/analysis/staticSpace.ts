@@ -10,6 +10,7 @@ import { openFileSource } from '../elf/byteSource';
 import * as C from '../elf/elfConstants';
 import { ElfFile } from '../elf/elfFile';
 import { NativeError } from '../errors';
+import { hostIfuncChoices } from './hostIfunc';
 import { type AddressSpace, type ModuleImage, type Region, findRange } from './space';
 
 const PAGE = 0x1000;
@@ -78,6 +79,11 @@ export function findLibrary(name: string, from: ElfFile, fromPath: string, env: 
 
 export interface StaticSpaceOptions {
   env?: NodeJS.ProcessEnv;
+  /**
+   * Resolve IFUNCs of system libraries the way this host does (read from our own process) instead of
+   * counting every variant (default true): the analysis then describes this machine.
+   */
+  hostIfuncs?: boolean;
   /** Stop after this many objects (a guard against pathological dependency graphs). */
   maxObjects?: number;
 }
@@ -89,6 +95,7 @@ export class StaticAddressSpace implements AddressSpace {
   private readonly regionList: Region[] = [];
   /** Libraries named in DT_NEEDED that could not be found or opened. */
   readonly missing: Array<{ name: string; neededBy: string; reason: string }> = [];
+  private readonly useHostIfuncs: boolean;
 
   /**
    * `files[0]` plays the main executable (for symbol search order); every later file and all their
@@ -96,6 +103,7 @@ export class StaticAddressSpace implements AddressSpace {
    */
   constructor(files: string[], options: StaticSpaceOptions = {}) {
     this.description = `static: ${files.map((f) => path.basename(f)).join(', ')}`;
+    this.useHostIfuncs = options.hostIfuncs !== false;
     const max = options.maxObjects ?? 512;
     const queue: Array<{ file: string; neededBy?: string }> = files.map((file) => ({ file }));
     const seen = new Set<string>();
@@ -188,6 +196,12 @@ export class StaticAddressSpace implements AddressSpace {
 
   readPointer(): number | undefined {
     return undefined;
+  }
+
+  /** IFUNCs resolve as this host's dynamic linker resolved them in our own process (same file only). */
+  ifuncChoice(m: ModuleImage, resolver: number): number | undefined {
+    if (!this.useHostIfuncs) return undefined;
+    return hostIfuncChoices(m.path)?.get(resolver);
   }
 
   readMemory(): Uint8Array | undefined {

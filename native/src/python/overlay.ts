@@ -10,6 +10,7 @@ import { ElfFile } from '../elf/elfFile';
 import { NativeError } from '../errors';
 import { type AddressSpace, type ModuleImage, type Region, findRange } from '../analysis/space';
 import { findLibrary } from '../analysis/staticSpace';
+import { hostIfuncChoices } from '../analysis/hostIfunc';
 
 const PAGE = 0x1000;
 const WINDOW = 0x4000_0000;
@@ -70,6 +71,12 @@ export class OverlaySpace implements AddressSpace {
 
   readMemory(address: number, length: number): Uint8Array | undefined {
     return this.base.readMemory(address, length);
+  }
+
+  /** IFUNC choices: the base's answer; objects loaded here use this host's choices for the same files. */
+  ifuncChoice(m: ModuleImage, resolver: number): number | undefined {
+    if (this.base.ifuncChoice && !this.added.includes(m)) return this.base.ifuncChoice(m, resolver);
+    return this.base.liveMemory ? undefined : hostIfuncChoices(m.path)?.get(resolver);
   }
 
   /** The module whose file is `file` (compared by real path), if it is in the space. */
