@@ -294,8 +294,10 @@ print(json.dumps(r))
       exactly({ kind: 'method', type: 'numpy.ndarray', name: 'sum' }, py.report['ndarray.sum'], 'methoddef');
       const mm = exactly({ kind: 'slot', type: 'numpy.ndarray', slot: 'nb_matrix_multiply' }, py.report['ndarray.nb_matrix_multiply'], 'typeslot');
       exactly({ kind: 'slot', type: 'numpy.ndarray', slot: 'nb_add' }, py.report['ndarray.nb_add'], 'typeslot');
-      const ept = executionPathTracking(resolver.space, resolver.roots(mm));
+      // The paper's plain EPT keeps this quick (the sound mode's whole-numpy walk is ept-numpy.test.ts's subject).
+      const ept = executionPathTracking(resolver.space, resolver.roots(mm), { mode: 'ept-plain', recordVisited: true });
       assert.ok(ept.functionsVisited > 10 && ept.features.size > 0, 'EPT runs from the resolved matmul slot');
+      assert.ok(ept.visited!.some((v) => v.module.includes('_multiarray_umath') && v.start === mm.targets[0].address));
     });
 
     test('files at rest give the same link-time addresses as the live process', { skip: !HAVE_NUMPY && 'python3-numpy missing' }, () => {
