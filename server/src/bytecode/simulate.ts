@@ -193,6 +193,8 @@ interface OpTables {
   terminal: Uint8Array;
   isJump: Uint8Array;
   setup: Uint8Array;
+  /** 1: name, 2: name1 (LOAD_GLOBAL/LOAD_ATTR with a flag bit), 0: other. */
+  argKind: Uint8Array;
   /** The unknown value an opcode's results stand for ("get_iter", "build_map", ...). */
   result: (Expr | null)[];
   names: (string | null)[];
@@ -213,6 +215,7 @@ function opTables(decoder: Decoder): OpTables {
     terminal: new Uint8Array(256),
     isJump: new Uint8Array(256),
     setup: new Uint8Array(256),
+    argKind: new Uint8Array(256),
     result: new Array<Expr | null>(256).fill(null),
     names,
     classified: new Uint8Array(256),
@@ -232,6 +235,7 @@ function opTables(decoder: Decoder): OpTables {
       t.fixed[op] = POPS[name];
     }
     t.terminal[op] = TERMINAL.has(name) ? 1 : 0;
+    t.argKind[op] = decoder.model.argKinds[op] === 'name1' ? 2 : decoder.model.argKinds[op] === 'name' ? 1 : 0;
     t.result[op] = unknown(`result of ${name}`);
     t.isJump[op] = decoder.isJump(op) ? 1 : 0;
     t.setup[op] = name === 'SETUP_FINALLY' || name === 'SETUP_WITH' || name === 'SETUP_ASYNC_WITH' ? 1 : 0;
@@ -912,29 +916,14 @@ class ModuleSimulation {
   private readonly peekFn = (d: number): Expr => this.curStack[this.curStack.length - d] ?? unknown('empty stack');
 
   private step(st: State, i: number, op: number, effect: number): number {
-    const idx = this.codeIdx;
-    const code = this.code!;
-    const role = this.role!;
-    const memo = this.memo;
-    const cells = this.cells;
-    const t = this.t;
     const stack = st.stack;
+    const code = this.code!;
     const arg = code.arg[i];
-    const raw = code.raw;
-    const stats = this.summary.stats;
-    const siteMap = this.siteMap;
-    this.curCode = code;
-    this.curI = i;
-    this.curStack = stack;
-    const pop = this.popFn;
-    const popN = this.popNFn;
-    const peek = this.peekFn;
-    const v = this.version;
-    switch (t.handler[op] as H) {
+    switch (this.t.handler[op] as H) {
       case H.LoadConst: {
         let e = this.memoOut[i];
         if (e === undefined) {
-          const c = raw.consts[arg];
+          const c = code.raw.consts[arg];
           e = c !== null && typeof c === 'object' && 'code' in c ? { k: 'code', index: c.code } : { k: 'const', value: c };
           this.memoOut[i] = e;
         }
@@ -942,30 +931,28 @@ class ModuleSimulation {
         return 0;
       }
       case H.ReturnConst: {
-        const c = raw.consts[arg];
-        if (role.role === 'function') role.def.returns = join(role.def.returns, this.memoized(memo, i, [], () => ({ k: 'const', value: c })));
+        const role = this.role!;
+        const c = code.raw.consts[arg];
+        if (role.role === 'function') role.def.returns = join(role.def.returns, this.memoized(this.memo, i, [], () => ({ k: 'const', value: c })));
         return STEP_RETURN;
       }
       case H.ReturnValue: {
-        const val = pop();
+        const role = this.role!;
+        const val = stack.pop() ?? this.underflow(code, i);
         if (role.role === 'function') role.def.returns = join(role.def.returns, this.settle(val));
         return STEP_RETURN;
       }
-      case H.LoadName: {
-        const name = raw.names[arg];
-        stack.push(this.loadName(st, arg, name, role, memo, i));
+      case H.LoadName:
+        stack.push(this.loadName(st, arg, code.raw.names[arg], this.role!, this.memo, i));
         return 0;
-      }
       case H.LoadGlobal: {
-        const shifted = this.decoder.model.argKinds[op] === 'name1';
-        const name = raw.names[shifted ? arg >> 1 : arg];
+        const shifted = this.t.argKind[op] === ARG_NAME1;
+        const name = code.raw.names[shifted ? arg >> 1 : arg];
         const withNull = shifted && (arg & 1) === 1;
-        let val: Expr;
-        if (role.role === 'module' && st.names) val = this.loadName(st, raw.names.indexOf(name), name, role, memo, i);
-        else val = this.globalExpr(name);
-        if (withNull && v < 13) stack.push(NULL);
+        const val = this.role!.role === 'module' && st.names ? this.loadName(st, code.raw.names.indexOf(name), name, this.role!, this.memo, i) : this.globalExpr(name);
+        if (withNull && this.version < 13) stack.push(NULL);
         stack.push(val);
-        if (withNull && v >= 13) stack.push(NULL);
+        if (withNull && this.version >= 13) stack.push(NULL);
         return 0;
       }
       case H.LoadFast:
@@ -975,49 +962,52 @@ class ModuleSimulation {
         stack.push(st.locals[this.derefSlot(code, arg)] ?? UNKNOWN_UNBOUND_CELL);
         return 0;
       case H.LoadAttr: {
-        const shifted = this.decoder.model.argKinds[op] === 'name1';
-        const name = raw.names[shifted ? arg >> 1 : arg];
-        const obj = pop();
+        const shifted = this.t.argKind[op] === ARG_NAME1;
+        const name = code.raw.names[shifted ? arg >> 1 : arg];
+        const obj = stack.pop() ?? this.underflow(code, i);
         stack.push(this.memoAttr(i, obj, name));
         if (shifted && (arg & 1) === 1) stack.push(this.memoSelf(code.n + i, obj));
         return 0;
       }
       case H.LoadMethod: {
-        const name = raw.names[arg];
-        const obj = pop();
-        stack.push(this.memoAttr(i, obj, name), this.memoSelf(code.n + i, obj));
+        const obj = stack.pop() ?? this.underflow(code, i);
+        stack.push(this.memoAttr(i, obj, code.raw.names[arg]), this.memoSelf(code.n + i, obj));
         return 0;
       }
-      case H.ImportFrom: {
-        stack.push(this.memoAttr(i, peek(1), raw.names[arg]));
+      case H.ImportFrom:
+        stack.push(this.memoAttr(i, stack[stack.length - 1] ?? this.underflow(code, i), code.raw.names[arg]));
         return 0;
-      }
       case H.StoreName: {
-        const val = this.settle(pop());
+        const val = this.settle(stack.pop() ?? this.underflow(code, i));
         if (st.names) {
           st.names[arg] = val;
           st.starSeq![arg] = st.stars;
-          if (raw.names[arg] === '__all__' && role.role === 'module' && val.k !== 'const') this.summary.all = 'dynamic';
+          if (code.raw.names[arg] === '__all__' && this.role!.role === 'module' && val.k !== 'const') this.summary.all = 'dynamic';
         }
         return STEP_DIRTY;
       }
       case H.StoreFast:
-        st.locals[arg] = this.settle(pop());
+        st.locals[arg] = this.settle(stack.pop() ?? this.underflow(code, i));
         return STEP_DIRTY;
       case H.PopTop:
-        pop();
+        if (stack.pop() === undefined) this.underflow(code, i);
         return 0;
       case H.RotTwo: {
-        const a = pop();
-        const b = pop();
-        stack.push(a, b);
+        const n = stack.length;
+        if (n < 2) {
+          this.noteDesync(code, i);
+          return 0;
+        }
+        const a = stack[n - 1];
+        stack[n - 1] = stack[n - 2];
+        stack[n - 2] = a;
         return 0;
       }
       case H.DupTop:
-        stack.push(peek(1));
+        stack.push(stack[stack.length - 1] ?? this.underflow(code, i));
         return 0;
       case H.Copy:
-        stack.push(peek(arg));
+        stack.push(stack[stack.length - arg] ?? this.underflow(code, i));
         return 0;
       case H.Swap: {
         const k = stack.length - arg;
@@ -1033,31 +1023,36 @@ class ModuleSimulation {
       case H.PushNull:
         stack.push(NULL);
         return 0;
-      case H.KwNames: {
-        const c = raw.consts[arg];
-        st.kwnames = constStrings(c) ?? null;
+      case H.KwNames:
+        st.kwnames = constStrings(code.raw.consts[arg]) ?? null;
         return 0;
-      }
       case H.Precall:
         return 0;
       case H.CallFunction:
-        this.call(idx, code, role, st, i, popN(arg + 1), 1, arg, null, false, memo, siteMap);
+        this.curStack = stack;
+        this.curCode = code;
+        this.curI = i;
+        this.call(this.codeIdx, code, this.role!, st, i, this.popNFn(arg + 1), 1, arg, null, false, this.memo, this.siteMap);
         return 0;
       case H.CallMethod:
       case H.Call: {
         const kw = st.kwnames;
         st.kwnames = null;
-        this.call(idx, code, role, st, i, popN(arg + 2), 2, arg, kw, false, memo, siteMap);
+        this.curStack = stack;
+        this.curCode = code;
+        this.curI = i;
+        this.call(this.codeIdx, code, this.role!, st, i, this.popNFn(arg + 2), 2, arg, kw, false, this.memo, this.siteMap);
         return 0;
       }
       case H.BinaryOp: {
-        const right = pop();
-        const left = pop();
+        const right = stack.pop() ?? this.underflow(code, i);
+        const left = stack.pop() ?? this.underflow(code, i);
         const sym = this.decoder.model.nbOps?.[arg] ?? `op${arg}`;
-        stack.push(this.binary(idx, code, i, sym, left, right, memo, siteMap));
+        stack.push(this.binary(this.codeIdx, code, i, sym, left, right, this.memo, this.siteMap));
         return 0;
       }
       case H.Pushes: {
+        const t = this.t;
         const pushes = t.fixed[op];
         const pops = pushes - effect;
         if (stack.length < pops) this.noteDesync(code, i);
@@ -1067,8 +1062,17 @@ class ModuleSimulation {
         return 0;
       }
       default:
+        this.curStack = stack;
+        this.curCode = code;
+        this.curI = i;
         return this.stepOther(st, i, op, effect);
     }
+  }
+
+  /** Notes a pop from an empty simulated stack and stands in an unknown value. */
+  private underflow(code: DecodedCode, i: number): Expr {
+    this.noteDesync(code, i);
+    return EMPTY_STACK;
   }
 
   /** The less frequent opcodes (kept apart so the hot `step` stays small and quick to optimise). */
@@ -1639,6 +1643,8 @@ class ModuleSimulation {
 }
 
 const STEP_DIRTY = 1;
+const ARG_NAME1 = 2;
+const EMPTY_STACK = unknown('empty stack');
 const UNKNOWN_BELOW_HANDLER = unknown('stack below a handler');
 const UNKNOWN_LASTI = unknown('lasti');
 const UNKNOWN_EXCEPTION = unknown('exception');
