@@ -1,0 +1,95 @@
+// The driver interface the E2E test bodies are written against, with two implementations: the browser one
+// (code-server + Chromium, codeServerDriver.ts) and the extension-host one (@vscode/test-electron, vscode/).
+// This module imports neither playwright nor vscode, so both sides can load it.
+
+/** A command as the user sees it in the palette (title) and as the API knows it (id). */
+export interface CommandRef {
+  id: string;
+  /** The palette label, `Category: Title`. */
+  title: string;
+}
+
+/** A position in a file, 1-based like the editor's status bar (`Ln 10, Col 9`). */
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+export interface StackFrameInfo {
+  name: string;
+  /** The file name as the debugger reports it (the code-server driver sees only the base name). */
+  file: string;
+  line: number;
+}
+
+export interface DebugStop {
+  /** The DAP `stopped` reason, e.g. 'breakpoint', 'step', 'pause' (lower case). */
+  reason: string;
+  /** Innermost frame first. */
+  frames: StackFrameInfo[];
+}
+
+export interface E2EDriver {
+  readonly kind: 'code-server' | 'test-electron';
+  /** The opened workspace folder (a temporary copy of a fixture), absolute. */
+  readonly workspaceRoot: string;
+  /** Opens a workspace file in the editor and makes it the active editor. */
+  openFile(relPath: string): Promise<void>;
+  /** Waits until the active editor shows (code-server: renders) the text. */
+  waitForEditorText(text: string, timeoutMs?: number): Promise<void>;
+  /** Runs a command: from the command palette by title (code-server) or by id (extension host). */
+  runCommand(command: CommandRef): Promise<void>;
+  /** Waits until a code lens of the file matches, and returns all lens titles of the file. */
+  waitForCodeLens(relPath: string, match: string | RegExp, timeoutMs?: number): Promise<string[]>;
+  /** The hover text at a position (code-server: the rendered hover widget; extension host: the providers' markdown). */
+  hoverText(relPath: string, position: SourcePosition): Promise<string>;
+  /** Waits until an output channel's text matches, and returns that text. */
+  waitForOutput(channel: string, match: string | RegExp, timeoutMs?: number): Promise<string>;
+  /** The textContent of the first element matching `selector` in the webview titled `viewTitle`. */
+  webviewText(viewTitle: string, selector: string): Promise<string>;
+  /** Clicks the first element matching `selector` in the webview titled `viewTitle`. */
+  webviewClick(viewTitle: string, selector: string): Promise<void>;
+  /** Toggles a line breakpoint. */
+  toggleBreakpoint(relPath: string, line: number): Promise<void>;
+  /** Starts the named launch configuration of the workspace. */
+  startDebugging(configName: string): Promise<void>;
+  /** Waits until the debuggee stops and returns where. */
+  waitForDebugStop(timeoutMs?: number): Promise<DebugStop>;
+  /** Stops the debug session and waits until it has ended. */
+  stopDebugging(): Promise<void>;
+  /** Saves a screenshot under test-output/e2e/ and returns its path; undefined where none can be taken (extension host). */
+  screenshot(name: string): Promise<string | undefined>;
+}
+
+/** One step of a suite: the same body runs under either driver. */
+export interface E2EStep {
+  name: string;
+  run(driver: E2EDriver): Promise<void>;
+}
+
+/** Tests a string against a substring or a regular expression. */
+export function matches(text: string, match: string | RegExp): boolean {
+  return typeof match === 'string' ? text.includes(match) : match.test(text);
+}
+
+/**
+ * Polls `probe` until it returns a value other than undefined, and returns it. Rejects after `timeoutMs`
+ * with `what` and the last error or value seen, so a failed wait says what it was waiting for.
+ */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() >= deadline) {
+      const detail = last instanceof Error ? `: ${last.message}` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
