@@ -42,7 +42,7 @@ export class CallGraphBuilder {
     let callee: Callee;
     if (s.kind === 'operator') callee = this.operator(s);
     else {
-      const reference = this.resolver.reference(s.callee) ?? describe(s.callee);
+      const reference = this.resolver.reference(s.callee) ?? describe(s.callee, 9);
       const targets = this.resolver.resolve(s.callee);
       // Sites with the same resolution share one Callee object (memory, and the edges below key on it).
       let byRef = this.calleeMemo.get(targets);
@@ -264,8 +264,10 @@ export function buildEdges(sites: CallSite[]): CallEdge[] {
   for (const s of sites) {
     let edges = byCaller.get(s.caller);
     if (!edges) byCaller.set(s.caller, (edges = new Map()));
-    const alts = s.callee.candidates ?? [s.callee];
-    for (const c of alts) {
+    const alts = s.callee.candidates;
+    const n = alts ? alts.length : 1;
+    for (let k = 0; k < n; k++) {
+      const c = alts ? alts[k] : s.callee;
       const callee = c.qualifiedName ?? c.reference;
       const e = edges.get(callee);
       if (e) e.count++;

@@ -594,6 +594,7 @@ function flat(lists: Target[][]): Target[] {
 /** Deduplicates and bounds alternatives (known ones first). */
 function cap(ts: Target[]): Target[] {
   if (ts.length <= 1) return ts;
+  if (ts.length === 2 && ts[0] === ts[1]) return [ts[0]];
   const seen = new Set<string>();
   const out: Target[] = [];
   for (const t of ts) {

@@ -263,7 +263,7 @@ class ClosureRun {
     this.outstanding++;
     this.requests++;
     this.helper
-      .dump({ modules, files, known }, (m) => this.onModule(m), this.options.cancel)
+      .dump({ modules, files, known }, (m) => this.receive(m), this.options.cancel)
       .then(
         (d) => {
           this.outstanding--;
@@ -285,7 +285,39 @@ class ClosureRun {
   }
 
   private checkDone(): void {
-    if (this.outstanding === 0 && this.queue.length === 0 && !this.flushScheduled) this.finish?.();
+    if (this.outstanding === 0 && this.queue.length === 0 && !this.flushScheduled && this.inbox.length === this.inboxNext && !this.draining) this.finish?.();
+  }
+
+  /**
+   * Module records are queued and analysed one per event-loop turn, so the helper's output keeps being read
+   * while we simulate: the interpreter produces the next modules on the other core instead of blocking on a
+   * full pipe.
+   */
+  private readonly inbox: ModuleRecord[] = [];
+  private inboxNext = 0;
+  private draining = false;
+
+  private receive(rec: ModuleRecord): void {
+    this.inbox.push(rec);
+    if (!this.draining) {
+      this.draining = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  private drain(): void {
+    const deadline = performance.now() + 4;
+    while (this.inboxNext < this.inbox.length && performance.now() < deadline) {
+      const rec = this.inbox[this.inboxNext];
+      this.inbox[this.inboxNext++] = undefined as unknown as ModuleRecord; // let the record's code be collected
+      this.onModule(rec);
+    }
+    if (this.inboxNext === this.inbox.length) {
+      this.inbox.length = 0;
+      this.inboxNext = 0;
+      this.draining = false;
+      this.checkDone();
+    } else setImmediate(() => this.drain());
   }
 
   private onModule(rec: ModuleRecord): void {
