@@ -162,7 +162,7 @@ async function showCallSite(server: PygrationServer, view: InstanceView, log: vs
       return;
     }
   }
-  view.show();
+  if (!view.show()) return;
   view.setFocus(focusFromCallSite(detail));
 }
 

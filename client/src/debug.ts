@@ -161,7 +161,7 @@ export function register(
         onDidSendMessage: (m: unknown) => logic.onDidSendMessage(m),
         onWillReceiveMessage: (m: unknown) => logic.onWillReceiveMessage(m),
         onWillStopSession: () => logic.end(),
-        onError: (e: Error) => log.warn(`Debug adapter error in '${session.name}': ${e.message}`),
+        onError: (e: Error) => log.trace(`Debug adapter error in '${session.name}': ${e.message}`),
         onExit: () => logic.end(),
       };
     },

@@ -53,7 +53,7 @@ export class InstanceView implements vscode.Disposable {
   }
 
   /** Opens the panel, or reveals it where it is. */
-  show(preserveFocus = false): vscode.WebviewPanel {
+  show(preserveFocus = false): vscode.WebviewPanel | undefined {
     if (this.panel) {
       this.panel.reveal(undefined, preserveFocus);
       return this.panel;
@@ -64,7 +64,16 @@ export class InstanceView implements vscode.Disposable {
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
       this.webviewOptions(),
     );
-    this.adopt(panel);
+    try {
+      this.adopt(panel);
+    } catch (e) {
+      // A panel without its page would stay blank: close it and say why.
+      const message = e instanceof Error ? e.message : String(e);
+      this.log.error(`The instance view could not be created: ${message}`);
+      panel.dispose();
+      void vscode.window.showErrorMessage(`Pygration: the instance view could not be created: ${message}`);
+      return undefined;
+    }
     return panel;
   }
 
@@ -129,7 +138,12 @@ export class InstanceView implements vscode.Disposable {
       this.reportEmitter.fire(data.report);
     }
     if (this.focus === null && saved && isFocusCallSite(saved.focus)) this.focus = saved.focus;
-    this.adopt(panel);
+    try {
+      this.adopt(panel);
+    } catch (e) {
+      this.log.error(`The instance view could not be restored: ${e instanceof Error ? e.message : String(e)}`);
+      panel.dispose();
+    }
   }
 
   dispose(): void {
@@ -142,16 +156,18 @@ export class InstanceView implements vscode.Disposable {
     return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist')], enableFindWidget: true };
   }
 
+  /** Gives the panel its page and handlers; throws (leaving no state behind) when the page cannot be built. */
   private adopt(panel: vscode.WebviewPanel): void {
-    this.panel = panel;
-    this.viewReady = false;
     const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
-    panel.webview.html = renderWebviewHtml({
+    const html = renderWebviewHtml({
       cspSource: panel.webview.cspSource,
       nonce: createNonce(),
       scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.js')).toString(),
       styleUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'webview.css')).toString(),
     });
+    this.panel = panel;
+    this.viewReady = false;
+    panel.webview.html = html;
     this.panelDisposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
       panel.onDidChangeViewState(() => {

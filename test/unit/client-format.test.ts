@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { Ids } from '../../client/src/logic/ids';
 import { analysisErrorMessage, errorFromException, parsePtraceScope, ptraceScopeExplanation } from '../../client/src/logic/messages';
-import { bindNowText, pidFromArgument, pidFromInput, processPickItems, shortenCommand, typedPidItem } from '../../client/src/logic/processPick';
+import { bindNowText, compactCommand, pidFromArgument, pidFromInput, processPickItems, shortenCommand, typedPidItem } from '../../client/src/logic/processPick';
 import { callSiteTitle, exportFileName, exportText, focusFromCallSite, isCallSiteDetail, liveOrigin, reportFingerprint } from '../../client/src/logic/report';
 import { escapeMarkdown, formatStatus, summaryText } from '../../client/src/logic/status';
 import type { AnalysisReport } from '../../native/src/report';
@@ -83,7 +83,7 @@ test('process pick: own processes first, newest first; LD_BIND_NOW and ownership
   const items = processPickItems(candidates, new Set([42]));
   assert.deepEqual(items.map((i) => i.pid), [900, 300, 950]);
   const [serve, train, other] = items;
-  assert.equal(train.label, '/usr/bin/python3 train.py --epochs 10');
+  assert.equal(train.label, 'python3 train.py --epochs 10', 'the program without its directory');
   assert.equal(train.description, 'pid 300 · Python 3.11');
   assert.equal(train.detail, bindNowText(true));
   assert.match(serve.detail, /no LD_BIND_NOW/);
@@ -92,7 +92,7 @@ test('process pick: own processes first, newest first; LD_BIND_NOW and ownership
   assert.match(other.detail, /LD_BIND_NOW unknown/);
   assert.match(other.detail, /ptrace/);
   const [noCmd] = processPickItems([candidates[3]]);
-  assert.equal(noCmd.label, '/usr/bin/python3.12', 'falls back to the executable');
+  assert.equal(noCmd.label, 'python3.12', 'falls back to the executable');
   assert.equal(noCmd.description, 'pid 42');
 });
 
@@ -104,6 +104,9 @@ test('process pick: long command lines are shortened in the middle', () => {
   assert.ok(s.endsWith('final_script_arg.py'));
   assert.ok(s.includes('…'));
   assert.equal(shortenCommand('a  b\tc'), 'a b c');
+  assert.equal(compactCommand('/opt/py/bin/python3 /w/a b.py'), 'python3 /w/a b.py');
+  assert.equal(compactCommand('python3 x.py'), 'python3 x.py');
+  assert.ok(compactCommand(long).length <= 64);
 });
 
 test('process pick: typed pids and command arguments', () => {

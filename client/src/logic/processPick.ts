@@ -12,7 +12,8 @@ export interface ProcessPickItem {
   typed?: boolean;
 }
 
-const MAX_COMMAND = 120;
+/** Longer labels push the pid (the description) out of the quick pick's one line. */
+const MAX_COMMAND = 64;
 
 /** Shortens a long command line in the middle, keeping the program and the end (usually the script). */
 export function shortenCommand(command: string, max = MAX_COMMAND): string {
@@ -20,6 +21,12 @@ export function shortenCommand(command: string, max = MAX_COMMAND): string {
   if (c.length <= max) return c;
   const head = Math.ceil((max - 1) * 0.6);
   return `${c.slice(0, head)}…${c.slice(c.length - (max - 1 - head))}`;
+}
+
+/** The command line with the program's directory dropped (`/usr/bin/python3 a.py` → `python3 a.py`), shortened. */
+export function compactCommand(command: string, max = MAX_COMMAND): string {
+  const c = command.replace(/\s+/g, ' ').trim().replace(/^\S*\//, '');
+  return shortenCommand(c, max);
 }
 
 /** What LD_BIND_NOW means for the analysis, one phrase per state. */
@@ -36,7 +43,7 @@ export function processPickItem(p: ProcessCandidate): ProcessPickItem {
   const detail = [bindNowText(p.ldBindNow)];
   if (!p.sameUser) detail.push('reading it needs ptrace permission (same user, ptrace_scope, or CAP_SYS_PTRACE)');
   return {
-    label: shortenCommand(p.command || p.exe || `pid ${p.pid}`),
+    label: compactCommand(p.command || p.exe || `pid ${p.pid}`),
     description: parts.join(' · '),
     detail: detail.join(' · '),
     pid: p.pid,
