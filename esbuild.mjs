@@ -11,7 +11,8 @@ const dist = 'dist';
 
 /** Node bundles: entry → output name. */
 const nodeEntries = {
-  cli: 'native/src/cli/main.ts',
+  cli: 'server/src/cli.ts',
+  server: 'server/src/server.ts',
   client: 'client/src/extension.ts',
 };
 /** Browser bundles. */
@@ -51,6 +52,9 @@ function copyRuntimeFiles() {
   fs.mkdirSync(dist, { recursive: true });
   // iced-x86 reads its wasm from __dirname, which is dist/ once bundled.
   fs.copyFileSync('node_modules/iced-x86/iced_x86_bg.wasm', path.join(dist, 'iced_x86_bg.wasm'));
+  // The bytecode helper runs under the user's interpreter: ship it next to the bundles.
+  fs.mkdirSync(path.join(dist, 'python'), { recursive: true });
+  fs.copyFileSync('server/python/pygration_dump.py', path.join(dist, 'python', 'pygration_dump.py'));
   const cli = path.join(dist, 'cli.js');
   if (fs.existsSync(cli)) fs.chmodSync(cli, 0o755);
 }

@@ -636,7 +636,7 @@ class Walker {
     }
     if (this.trampolinesSkipped > 0) {
       this.notes.push(
-        `The dynamic linker's lazy-binding trampoline${this.trampolinesSkipped > 1 ? 's were' : ' was'} not counted: the process runs with LD_BIND_NOW=1, so ${this.trampolinesSkipped > 1 ? 'they' : 'it'} can never run.`,
+        `The dynamic linker's lazy-binding trampoline${this.trampolinesSkipped > 1 ? 's were' : ' was'} not counted: with LD_BIND_NOW=1 ${this.trampolinesSkipped > 1 ? 'they' : 'it'} can never run (analyses of files at rest assume LD_BIND_NOW=1, as Pygration recommends).`,
       );
     }
     if (this.unreadable > 0) this.notes.push(`${this.unreadable} function(s) could not be read from their files and were skipped.`);

@@ -3,8 +3,11 @@
 // CPU. A static analysis of the same files can then follow the variant this host would run instead of
 // counting every variant. Keyed by file identity, so a different file (another libc) never matches.
 
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as C from '../elf/elfConstants';
+import { openFileSource } from '../elf/byteSource';
+import { ElfFile } from '../elf/elfFile';
 import { NativeError } from '../errors';
 import { ProcessView } from '../process/processView';
 
@@ -56,9 +59,82 @@ function load(): Map<string, IfuncChoices> {
   return out;
 }
 
-/** The choices for `file` (the same file this process has loaded), or undefined. */
+/** The choices for `file` (the same file this process has loaded, or probed), or undefined. */
 export function hostIfuncChoices(file: string): IfuncChoices | undefined {
   cache ??= load();
   const key = fileKey(file);
   return key ? cache.get(key) : undefined;
 }
+
+/**
+ * Exported IFUNCs that no loaded object of ours has bound (libc's wcsrchr, say) are resolved by asking a
+ * Python interpreter: ctypes looks symbols up through dlsym, which runs the resolver, and /proc/self/maps
+ * gives the library's base. Only libraries that interpreter loads at start-up anyway (libc, libm) are
+ * asked — loading others could run their constructors. The answers join the choices of hostIfuncChoices.
+ */
+export function probeExportedIfuncs(python: string): void {
+  cache ??= load();
+  const libs: Array<{ file: string; key: string; elf: ElfFile; names: string[] }> = [];
+  for (const name of ['libc.so.6', 'libm.so.6']) {
+    const file = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib64'].map((d) => `${d}/${name}`).find((f) => fs.existsSync(f));
+    const key = file && fileKey(file);
+    if (!file || !key || probed.has(key)) continue;
+    probed.add(key);
+    let elf: ElfFile;
+    try {
+      elf = ElfFile.open(openFileSource(fs.realpathSync(file)));
+    } catch (e) {
+      if (e instanceof NativeError) continue;
+      throw e;
+    }
+    const names = [...new Set(elf.dynamicSymbols().filter((s) => s.defined && s.type === C.STT_GNU_IFUNC && s.name && !s.version?.hidden).map((s) => s.name))];
+    libs.push({ file, key, elf, names });
+  }
+  if (libs.length === 0) return;
+  const script = [
+    'import ctypes, json, os, sys',
+    'req = json.loads(sys.argv[1]); out = {}',
+    'maps = open("/proc/self/maps").read().splitlines()',
+    'for lib in req:',
+    '    real = os.path.realpath(lib["file"]); base = None',
+    '    for l in maps:',
+    '        p = l.split()',
+    '        if len(p) >= 6 and int(p[2], 16) == 0 and os.path.realpath(p[5]) == real: base = int(p[0].split("-")[0], 16); break',
+    '    if base is None: continue',
+    '    h = ctypes.CDLL(lib["file"]); got = {}',
+    '    for n in lib["names"]:',
+    '        try: got[n] = ctypes.cast(getattr(h, n), ctypes.c_void_p).value - base',
+    '        except Exception: pass',
+    '    out[lib["file"]] = got',
+    'print(json.dumps(out))',
+  ].join('\n');
+  let answer: Record<string, Record<string, number>>;
+  try {
+    const text = execFileSync(python, ['-I', '-S', '-c', script, JSON.stringify(libs.map((l) => ({ file: l.file, names: l.names })))], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    answer = JSON.parse(text) as Record<string, Record<string, number>>;
+  } catch {
+    // No usable interpreter: keep counting every variant of these IFUNCs.
+    for (const l of libs) l.elf.close();
+    return;
+  }
+  for (const l of libs) {
+    const got = answer[l.file];
+    const first = l.elf.loadSegments()[0];
+    if (got && first) {
+      const firstPage = first.vaddr - (first.vaddr % 4096);
+      const choices = new Map(cache.get(l.key) ?? []);
+      for (const [name, offset] of Object.entries(got)) {
+        const sym = l.elf.lookupSymbol(name);
+        if (sym && typeof offset === 'number') choices.set(sym.value, offset + firstPage);
+      }
+      cache.set(l.key, choices);
+    }
+    l.elf.close();
+  }
+}
+
+const probed = new Set<string>();

@@ -10,7 +10,7 @@ import { openFileSource } from '../elf/byteSource';
 import * as C from '../elf/elfConstants';
 import { ElfFile } from '../elf/elfFile';
 import { NativeError } from '../errors';
-import { hostIfuncChoices } from './hostIfunc';
+import { hostIfuncChoices, probeExportedIfuncs } from './hostIfunc';
 import { type AddressSpace, type ModuleImage, type Region, findRange } from './space';
 
 const PAGE = 0x1000;
@@ -84,6 +84,8 @@ export interface StaticSpaceOptions {
    * counting every variant (default true): the analysis then describes this machine.
    */
   hostIfuncs?: boolean;
+  /** An interpreter to ask for the host's choice of libc/libm IFUNCs that no object of ours has bound. */
+  python?: string;
   /** Stop after this many objects (a guard against pathological dependency graphs). */
   maxObjects?: number;
 }
@@ -104,6 +106,7 @@ export class StaticAddressSpace implements AddressSpace {
   constructor(files: string[], options: StaticSpaceOptions = {}) {
     this.description = `static: ${files.map((f) => path.basename(f)).join(', ')}`;
     this.useHostIfuncs = options.hostIfuncs !== false;
+    if (this.useHostIfuncs && options.python) probeExportedIfuncs(options.python);
     const max = options.maxObjects ?? 512;
     const queue: Array<{ file: string; neededBy?: string }> = files.map((file) => ({ file }));
     const seen = new Set<string>();

@@ -18,6 +18,13 @@ import { Progress } from './progress';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, childFailed: 3, interrupted: 130 } as const;
 
+/** A command contributed by a layer above the engine (e.g. `calls`, from server/): it gets its arguments. */
+export interface ExtraCommand {
+  /** One help paragraph (usage line first), inserted into --help. */
+  help: string;
+  run(args: string[], context: { isInterrupted: () => boolean }): Promise<number>;
+}
+
 const HELP = `pygration ${VERSION} — which x86 CPU features a running Python program really needs, and where it
 could be live-migrated (CRIU) without dying of SIGILL.
 
@@ -47,10 +54,11 @@ const ANALYZE_FLAGS = ['json', 'no-full-scan', 'verbose', 'quiet'] as const;
 
 let interrupted = false;
 
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], extra: Record<string, ExtraCommand> = {}): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(`${HELP}\n`);
+    const extraHelp = Object.values(extra).map((c) => c.help).join('\n');
+    process.stdout.write(`${extraHelp ? HELP.replace('  pygration --version | --help', `${extraHelp}\n  pygration --version | --help`) : HELP}\n`);
     return command ? EXIT.ok : EXIT.usage;
   }
   if (command === '--version' || command === '-V') {
@@ -73,6 +81,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       case 'instances':
         return cmdInstances(parseArgs(rest, { values: ['catalog'], flags: ['json'] }));
       default:
+        if (Object.prototype.hasOwnProperty.call(extra, command)) return await extra[command].run(rest, { isInterrupted: () => interrupted });
         throw new UsageError(`Unknown command '${command}'. Run 'pygration --help'.`);
     }
   } catch (e) {
@@ -80,7 +89,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-function reportError(e: unknown): number {
+export function reportError(e: unknown): number {
   if (e instanceof UsageError) {
     process.stderr.write(`pygration: ${e.message}\n`);
     return EXIT.usage;
@@ -265,13 +274,3 @@ function cmdInstances(args: ParsedArgs): number {
   return EXIT.ok;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e) => {
-      process.exitCode = reportError(e);
-    },
-  );
-}

@@ -1,0 +1,332 @@
+// CPU features per Python call site: bytecode tracking finds the calls and their callees, symbol resolution
+// maps each native callee (directly, or reached through Python functions in the call graph) to machine code,
+// and execution path tracking from those functions gives the features. Static (files at rest: every IFUNC
+// variant counted) or live (a running process: exact, through its GOT and tables). No vscode import; used by
+// the language server and the `pygration calls` CLI command.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type EptResult, type Root, executionPathTracking } from '../../native/src/analysis/ept';
+import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
+import type { AddressSpace } from '../../native/src/analysis/space';
+import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
+import { entryRoot, mainRoot } from '../../native/src/analysis/pvm';
+import { describeSite } from '../../native/src/analysis/analyze';
+import { isBaseline, sortFeatures, x86Level, type Feature } from '../../native/src/features/vocabulary';
+import { ProcessView } from '../../native/src/process/processView';
+import { type NativeRequest, type NativeResolution, NativeResolver, describeRequest } from '../../native/src/python/resolve';
+import { bytecodeTracking, reachableNative, type BytecodeCache, type BytecodeSession } from './bytecode';
+import type { BytecodeTrackingResult, Callee, CallSite } from './bytecode/types';
+import type { CallSiteAnalysis, FeatureProvenance, NativeFunction, Range0 } from './model';
+
+export interface CallSiteOptions {
+  /** The interpreter that runs the code (a path), e.g. /usr/bin/python3 or /proc/PID/exe. */
+  python: string;
+  /** The Python files whose call sites are wanted. */
+  files: string[];
+  /** Resolve in this live process (exact) instead of the files at rest (static). */
+  pid?: number;
+  /** The host's features: requirements are intersected with them (code for absent features cannot run here). */
+  hostFeatures?: ReadonlySet<Feature>;
+  workspaceRoot?: string;
+  followImports?: boolean;
+  cache?: BytecodeCache;
+  session?: BytecodeSession;
+  cancel?: AbortSignal;
+  onProgress?: (message: string) => void;
+  /** Reuse a bytecode tracking result (e.g. the static one, for a live update). */
+  tracking?: BytecodeTrackingResult;
+}
+
+export interface CallSiteResults {
+  /** Call sites per file (absolute path), in source order. */
+  byFile: Map<string, CallSiteAnalysis[]>;
+  tracking: BytecodeTrackingResult;
+  /** Every resolved native function as an EPT root (for the whole-process live analysis). */
+  nativeRoots: Root[];
+  /** The union of the call sites' requirements. */
+  callSiteRequired: Feature[];
+  /** The interpreter's own requirement (EPT from its entry point), when computed (static mode). */
+  pvmRequired?: Feature[];
+  stats: { callSites: number; resolved: number; unknown: number; natives: number; seconds: number };
+  /** The address space used (static or live), for callers that analyse more. Close it with close(). */
+  space: AddressSpace;
+  close(): void;
+}
+
+/** What a callee needs resolved: the native requests behind it, or why there are none. */
+export function nativeRequests(callee: Callee, sites: CallSite[]): { requests: NativeRequest[]; reason?: string } {
+  const out: NativeRequest[] = [];
+  const reasons: string[] = [];
+  const visit = (c: Callee, depth: number) => {
+    for (const alt of c.candidates ?? [c]) {
+      switch (alt.kind) {
+        case 'native':
+        case 'builtin': {
+          const n = alt.native;
+          if (!n) {
+            reasons.push(`${alt.reference}: native module unknown`);
+            break;
+          }
+          if (n.path.length === 1) out.push({ kind: 'module-function', module: n.module, file: n.file, name: n.path[0] });
+          else if (n.path.length >= 2) {
+            const name = n.path[n.path.length - 1];
+            for (const type of typeNameCandidates(n.module, n.path.slice(0, -1))) out.push({ kind: 'method', type, name, file: n.file });
+          }
+          break;
+        }
+        case 'ctypes':
+          if (alt.ctypes && alt.ctypes.library !== undefined) out.push({ kind: 'ctypes', library: alt.ctypes.library, symbol: alt.ctypes.symbol });
+          else reasons.push(`${alt.reference}: the ctypes library is computed at run time`);
+          break;
+        case 'operator':
+          if (alt.operator?.leftType) {
+            out.push({ kind: 'slot', type: alt.operator.leftType, slot: alt.operator.slot, file: alt.native?.file });
+          } else reasons.push(`the type of the left operand of ${alt.operator?.symbol ?? 'the operator'} is not known statically`);
+          break;
+        case 'class':
+          if (alt.init && depth < 2) visit(alt.init, depth + 1);
+          break;
+        case 'function':
+        case 'method':
+          if (alt.qualifiedName && depth < 2) for (const n of reachableNative(sites, alt.qualifiedName)) visit(n, depth + 1);
+          if (alt.pythonStub === undefined && alt.native) visit({ ...alt, kind: 'native' }, depth + 1);
+          break;
+        case 'unknown':
+          reasons.push(alt.reason ?? `${alt.reference} could not be resolved statically`);
+          break;
+      }
+    }
+  };
+  visit(callee, 0);
+  return { requests: dedupeRequests(out), reason: reasons.length ? reasons[0] : undefined };
+}
+
+/** Tp_name candidates for an attribute path of a native module: numpy.core._multiarray_umath + ndarray → numpy.ndarray… */
+function typeNameCandidates(module: string, typePath: string[]): string[] {
+  const t = typePath.join('.');
+  const top = module.split('.')[0];
+  return [...new Set([`${module}.${t}`, `${top}.${t}`, t])];
+}
+
+function dedupeRequests(rs: NativeRequest[]): NativeRequest[] {
+  const seen = new Set<string>();
+  return rs.filter((r) => {
+    const k = JSON.stringify(r);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** UTF-8 byte column (what CPython reports) → UTF-16 character offset in the line. */
+export function utf16Column(line: string, byteColumn: number): number {
+  let bytes = 0;
+  for (let i = 0; i < line.length; i++) {
+    if (bytes >= byteColumn) return i;
+    const c = line.codePointAt(i)!;
+    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+    if (c >= 0x10000) i++;
+  }
+  return line.length;
+}
+
+function siteRange(site: CallSite, lines: string[] | undefined): Range0 {
+  const line = Math.max(0, (site.line ?? 1) - 1);
+  const text = lines?.[line] ?? '';
+  const endLine = Math.max(line, (site.endLine ?? site.line ?? 1) - 1);
+  const endText = lines?.[endLine] ?? '';
+  // Before Python 3.11 there are no columns: span the line's code.
+  const character = site.column === null ? text.length - text.trimStart().length : utf16Column(text, site.column);
+  const endCharacter = site.endColumn === null ? endText.length : utf16Column(endText, site.endColumn);
+  return { line, character, endLine, endCharacter };
+}
+
+/** The key that identifies a resolved set of roots, for caching EPT results. */
+function rootsKey(roots: Root[]): string {
+  return roots
+    .map((r) => r.address)
+    .sort((a, b) => a - b)
+    .join(',');
+}
+
+/**
+ * Runs bytecode tracking on `files`, resolves each call site's native code and returns its CPU features.
+ * Never throws for a single unresolvable call; throws NativeError for a vanished/unreadable process.
+ */
+export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSiteResults> {
+  const started = Date.now();
+  const progress = options.onProgress ?? (() => undefined);
+  const tracking =
+    options.tracking ??
+    (await bytecodeTracking({
+      python: options.python,
+      files: options.files,
+      workspaceRoot: options.workspaceRoot,
+      followImports: options.followImports ?? true,
+      cache: options.cache,
+      session: options.session,
+      cancel: options.cancel,
+      callSitesOf: 'all',
+      onProgress: (p) => progress(`Bytecode tracking: ${p.modules} modules`),
+    }));
+  const wanted = new Set(options.files.map((f) => path.resolve(f)));
+  const rootSites = tracking.callSites.filter((s) => wanted.has(path.resolve(s.file)));
+
+  progress('Resolving native code');
+  let space: AddressSpace;
+  let view: ProcessView | undefined;
+  if (options.pid !== undefined) {
+    view = new ProcessView(options.pid);
+    space = new ProcessAddressSpace(view);
+  } else {
+    const exe = fs.realpathSync(tracking.python.executable || options.python);
+    space = new StaticAddressSpace([exe], { python: exe });
+  }
+  const resolver = new NativeResolver(space);
+  const walkSpace = resolver.space;
+  const host = options.hostFeatures;
+  const keep = (f: Feature) => !isBaseline(f) && (!host || host.has(f));
+
+  const resolutions = new Map<string, NativeResolution>();
+  const resolve = (r: NativeRequest): NativeResolution => {
+    const k = JSON.stringify(r);
+    let res = resolutions.get(k);
+    if (!res) resolutions.set(k, (res = resolver.resolve(r)));
+    return res;
+  };
+  const eptCache = new Map<string, EptResult>();
+  const ept = (roots: Root[]): EptResult => {
+    const k = rootsKey(roots);
+    let r = eptCache.get(k);
+    if (!r) {
+      // Per call site: follow every resolved edge (live memory included) but no address-taken roots, so the
+      // features are those of this call's own path; the whole-process analysis adds the conservative part.
+      r = executionPathTracking(walkSpace, roots, { mode: 'ept', addressTaken: false });
+      eptCache.set(k, r);
+    }
+    return r;
+  };
+
+  const byFile = new Map<string, CallSiteAnalysis[]>();
+  const nativeRoots = new Map<number, Root>();
+  const union = new Set<Feature>();
+  const textCache = new Map<string, string[] | undefined>();
+  let resolvedCount = 0;
+  let unknownCount = 0;
+  try {
+    for (const site of rootSites) {
+      if (options.cancel?.aborted) throw new DOMException('The analysis was cancelled.', 'AbortError');
+      const file = path.resolve(site.file);
+      if (!textCache.has(file)) {
+        try {
+          textCache.set(file, fs.readFileSync(file, 'utf8').split(/\r?\n/));
+        } catch {
+          textCache.set(file, undefined);
+        }
+      }
+      const { requests, reason } = nativeRequests(site.callee, tracking.callSites);
+      const natives: NativeFunction[] = [];
+      const roots: Root[] = [];
+      const unresolvedReasons: string[] = [];
+      for (const req of requests) {
+        const res = resolve(req);
+        if (res.status === 'resolved') {
+          for (const t of res.targets) natives.push({ symbol: t.symbol ?? t.name, library: path.basename(t.module), exact: t.exact });
+          roots.push(...resolver.roots(res));
+        } else unresolvedReasons.push(res.reason);
+      }
+      // A method request is tried under several type names: only the failures of all count.
+      const natives0 = dedupeNatives(natives);
+      let analysis: CallSiteAnalysis;
+      const base = {
+        uri: fileUri(file),
+        range: siteRange(site, textCache.get(file)),
+        callee: site.callee.reference,
+        qualifiedName: site.callee.qualifiedName,
+      };
+      if (roots.length === 0) {
+        // Calls of pure-Python code with no native callee need nothing special: no lens (the presentation
+        // hides them), but keep them so hovers can say why.
+        const why = unresolvedReasons[0] ?? reason;
+        if (requests.length === 0 && !why) continue;
+        unknownCount++;
+        analysis = { ...base, natives: [], features: [], provenance: [], origin: 'unknown', reason: why ?? `no native code found for ${describeCallee(site.callee)}` };
+      } else {
+        resolvedCount++;
+        for (const r of roots) nativeRoots.set(r.address, r);
+        const result = ept(roots);
+        const features = sortFeatures([...result.features.keys()].filter(keep));
+        for (const f of features) union.add(f);
+        const provenance: FeatureProvenance[] = features.map((f) => ({
+          feature: f,
+          sites: result.features
+            .get(f)!
+            .sites.slice(0, 2)
+            .map((s) => describeSite(walkSpace, s.address)),
+        }));
+        const exact = options.pid !== undefined && natives0.every((n) => n.exact);
+        const notes: string[] = [];
+        if (result.callSites.unresolved > 0) notes.push(`${result.callSites.unresolved} indirect call(s) on its path could not be followed`);
+        if (unresolvedReasons.length > 0 && requests.length > roots.length) notes.push(unresolvedReasons[0]);
+        analysis = { ...base, natives: natives0, features, provenance, origin: exact ? 'live' : 'static', reason: notes.length ? notes.join('; ') : undefined };
+      }
+      const list = byFile.get(file) ?? [];
+      list.push(analysis);
+      byFile.set(file, list);
+    }
+
+    let pvmRequired: Feature[] | undefined;
+    if (options.pid === undefined) {
+      // The interpreter's own needs (paper: EPT of the PVM from _start), on files at rest.
+      const pvmRoots = [entryRoot(walkSpace), mainRoot(walkSpace)].filter((r): r is Root => r !== undefined);
+      // Static analyses assume the program runs with LD_BIND_NOW=1, as Pygration recommends (so the lazy-binding
+      // trampoline is not part of it).
+      if (pvmRoots.length) pvmRequired = sortFeatures([...executionPathTracking(walkSpace, pvmRoots, { mode: 'ept', bindNow: true }).features.keys()].filter(keep));
+    }
+
+    return {
+      byFile,
+      tracking,
+      nativeRoots: [...nativeRoots.values()],
+      callSiteRequired: sortFeatures(union),
+      pvmRequired,
+      stats: { callSites: rootSites.length, resolved: resolvedCount, unknown: unknownCount, natives: nativeRoots.size, seconds: (Date.now() - started) / 1000 },
+      space: walkSpace,
+      close() {
+        resolver.close();
+        view?.close();
+        if (space instanceof StaticAddressSpace) space.close();
+      },
+    };
+  } catch (e) {
+    resolver.close();
+    view?.close();
+    throw e;
+  }
+}
+
+function dedupeNatives(ns: NativeFunction[]): NativeFunction[] {
+  const seen = new Set<string>();
+  return ns.filter((n) => {
+    const k = `${n.library}:${n.symbol}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function describeCallee(c: Callee): string {
+  return c.qualifiedName ?? c.reference;
+}
+
+export function fileUri(file: string): string {
+  return `file://${encodeURI(path.resolve(file)).replace(/[?#]/g, encodeURIComponent)}`;
+}
+
+/** The whole program's level from a requirement. */
+export function levelOf(required: Feature[]): string {
+  return x86Level(required).name;
+}
+
+export { describeRequest };

@@ -1,0 +1,439 @@
+// The Pygration language server: keeps the static call-site analysis of the workspace's Python files
+// (bytecode tracking → symbol resolution → EPT), the live analysis of an attached process, and serves code
+// lenses, hovers, diagnostics and the custom requests of protocol.ts. Handlers are thin: the work is in
+// callSites.ts (analysis) and presentation.ts (pure formatting).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type CancellationToken,
+  type Connection,
+  DidChangeConfigurationNotification,
+  type InitializeParams,
+  type InitializeResult,
+  TextDocumentSyncKind,
+  TextDocuments,
+  type Diagnostic,
+  DiagnosticSeverity,
+  CodeLensRefreshRequest,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { analyzeProcess, CancelledError } from '../../native/src/analysis/analyze';
+import { effectiveRequirement, summarizeInstances } from '../../native/src/catalog/compat';
+import { type Catalog, defaultCatalog, loadCatalog } from '../../native/src/catalog/catalog';
+import { isNativeError } from '../../native/src/errors';
+import { type Feature, x86Level } from '../../native/src/features/vocabulary';
+import { collectHost, hostFeatures } from '../../native/src/host/host';
+import { listProcesses, pythonVersionOf } from '../../native/src/process/list';
+import { BytecodeCache } from './bytecode';
+import type { BytecodeTrackingResult } from './bytecode/types';
+import { analyzeCallSites, fileUri } from './callSites';
+import type { CallSiteAnalysis } from './model';
+import { callSiteAt, callSiteDetail, catalogRarity, computeCodeLenses, computeHover, type Rarity } from './presentation';
+import {
+  AnalyzeProcessRequest,
+  type AnalyzeProcessParams,
+  type AnalyzeProcessResult,
+  CallSiteAtRequest,
+  DEFAULT_SETTINGS,
+  DetachNotification,
+  GetStateRequest,
+  type InitializationOptions,
+  ListProcessesRequest,
+  type PygrationSettings,
+  type PygrationState,
+  SetInterpreterNotification,
+  StateNotification,
+  type StaticSummary,
+} from './protocol';
+import { readSettings } from './settings';
+
+/** The command a code lens runs (implemented by the client). */
+export const SHOW_CALL_SITE_COMMAND = 'pygration.showCallSite';
+/** At most this many workspace files are analysed statically (open documents always are). */
+const MAX_WORKSPACE_FILES = 200;
+const SKIP_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '__pycache__', '.venv', 'venv', 'env', '.tox', '.mypy_cache', 'site-packages', 'dist', 'build', '.eggs']);
+
+export class PygrationLanguageServer {
+  private readonly documents = new TextDocuments(TextDocument);
+  private settings: PygrationSettings = DEFAULT_SETTINGS;
+  private interpreter: string | undefined;
+  private workspaceFolders: string[] = [];
+  private hasConfigurationCapability = false;
+  private readonly cache = new BytecodeCache();
+  private catalog: Catalog = defaultCatalog();
+  private rarity: Rarity = catalogRarity(this.catalog);
+  private readonly host = collectHost().then(hostFeatures);
+
+  private staticSites = new Map<string, CallSiteAnalysis[]>();
+  private staticTracking?: BytecodeTrackingResult;
+  private staticInterpreterFeatures?: Set<Feature>;
+  private staticSummary?: StaticSummary;
+  private liveSites?: Map<string, CallSiteAnalysis[]>;
+  private live?: PygrationState['live'];
+  private busy?: string;
+  private lastError?: string;
+  private staticRun?: AbortController;
+  private liveRun?: AbortController;
+  private staticTimer?: NodeJS.Timeout;
+  private readonly diagnosed = new Set<string>();
+
+  constructor(private readonly connection: Connection) {}
+
+  listen(): void {
+    const c = this.connection;
+    c.onInitialize((p) => this.initialize(p));
+    c.onInitialized(() => void this.initialized());
+    c.onDidChangeConfiguration(() => void this.reloadSettings().then(() => this.scheduleStatic(0)));
+    c.onCodeLens((p) => this.codeLenses(p.textDocument.uri));
+    c.onHover((p) => {
+      const site = callSiteAt(this.sitesFor(p.textDocument.uri), p.position.line, p.position.character);
+      return site ? computeHover(site, this.rarity, this.interpreterFeatures()) : null;
+    });
+    c.onRequest(ListProcessesRequest, (p) => listProcesses({ pythonOnly: p.pythonOnly ?? true }));
+    c.onRequest(AnalyzeProcessRequest, (p, token) => this.analyzeProcess(p, token));
+    c.onRequest(CallSiteAtRequest, (p) => {
+      const site = callSiteAt(this.sitesFor(p.uri), p.line, p.character);
+      return site ? callSiteDetail(site, this.rarity, this.interpreterFeatures()) : null;
+    });
+    c.onRequest(GetStateRequest, () => this.state());
+    c.onNotification(DetachNotification, (p) => this.detach(p.sessionId));
+    c.onNotification(SetInterpreterNotification, (p) => {
+      this.interpreter = p.interpreter || undefined;
+      this.staticTracking = undefined;
+      this.scheduleStatic(0);
+    });
+    this.documents.onDidOpen(() => this.scheduleStatic(300));
+    this.documents.onDidSave(() => this.scheduleStatic(100));
+    this.documents.listen(c);
+    c.listen();
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  private initialize(params: InitializeParams): InitializeResult {
+    const opts = (params.initializationOptions ?? {}) as Partial<InitializationOptions>;
+    this.settings = readSettings(opts.settings);
+    this.interpreter = opts.interpreter || undefined;
+    this.workspaceFolders = (params.workspaceFolders ?? []).map((f) => fileURLToPath(f.uri));
+    if (this.workspaceFolders.length === 0 && params.rootUri) this.workspaceFolders = [fileURLToPath(params.rootUri)];
+    this.hasConfigurationCapability = Boolean(params.capabilities.workspace?.configuration);
+    this.loadCatalog();
+    return {
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
+        codeLensProvider: { resolveProvider: false },
+        hoverProvider: true,
+      },
+      serverInfo: { name: 'pygration', version: '0.1.0' },
+    };
+  }
+
+  private async initialized(): Promise<void> {
+    if (this.hasConfigurationCapability) {
+      void this.connection.client.register(DidChangeConfigurationNotification.type, { section: 'pygration' });
+      await this.reloadSettings();
+    }
+    this.scheduleStatic(0);
+  }
+
+  private async reloadSettings(): Promise<void> {
+    if (!this.hasConfigurationCapability) return;
+    try {
+      this.settings = readSettings(await this.connection.workspace.getConfiguration('pygration'));
+    } catch {
+      // Keep the previous settings when the client cannot answer.
+    }
+    this.loadCatalog();
+  }
+
+  private loadCatalog(): void {
+    try {
+      this.catalog = this.settings.catalogPath ? loadCatalog(this.settings.catalogPath) : defaultCatalog();
+    } catch (e) {
+      this.catalog = defaultCatalog();
+      const msg = isNativeError(e) ? e.describe() : String(e);
+      void this.connection.window.showErrorMessage(`Pygration: the instance catalog ${this.settings.catalogPath} could not be loaded (${msg}); using the shipped AWS EC2 catalog.`);
+    }
+    this.rarity = catalogRarity(this.catalog);
+  }
+
+  private python(): string {
+    return this.interpreter || this.settings.pythonPath || 'python3';
+  }
+
+  // ------------------------------------------------------------------ views of the state
+
+  private sitesFor(uri: string): CallSiteAnalysis[] {
+    let file: string;
+    try {
+      file = fileURLToPath(uri);
+    } catch {
+      return [];
+    }
+    return this.liveSites?.get(file) ?? this.staticSites.get(file) ?? [];
+  }
+
+  private interpreterFeatures(): Set<Feature> | undefined {
+    return this.staticInterpreterFeatures;
+  }
+
+  private codeLenses(uri: string) {
+    return computeCodeLenses(this.sitesFor(uri), this.rarity, {
+      showBaseline: this.settings.showBaselineLenses,
+      interpreter: this.interpreterFeatures(),
+      command: SHOW_CALL_SITE_COMMAND,
+    });
+  }
+
+  private state(): PygrationState {
+    return { mode: this.settings.analysisMode, busy: this.busy, static: this.staticSummary, live: this.live, error: this.lastError };
+  }
+
+  private publishState(): void {
+    void this.connection.sendNotification(StateNotification, this.state());
+  }
+
+  private refreshLenses(): void {
+    void this.connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------------ static analysis
+
+  /** Debounced: a burst of opens and saves becomes one analysis; a newer one cancels the running one. */
+  private scheduleStatic(delayMs: number): void {
+    if (this.staticTimer) clearTimeout(this.staticTimer);
+    this.staticTimer = setTimeout(() => void this.runStatic(), delayMs);
+  }
+
+  private staticFiles(): string[] {
+    const files = new Set<string>();
+    for (const d of this.documents.all()) {
+      if (d.languageId !== 'python' || !d.uri.startsWith('file:')) continue;
+      files.add(fileURLToPath(d.uri));
+    }
+    for (const folder of this.workspaceFolders) collectPythonFiles(folder, files, MAX_WORKSPACE_FILES);
+    return [...files];
+  }
+
+  private async runStatic(): Promise<void> {
+    const files = this.staticFiles();
+    if (files.length === 0) return;
+    this.staticRun?.abort();
+    const run = new AbortController();
+    this.staticRun = run;
+    const progress = await this.connection.window.createWorkDoneProgress().catch(() => undefined);
+    progress?.begin('Pygration', 0, `Analysing ${files.length} Python file(s)`, true);
+    progress?.token.onCancellationRequested(() => run.abort());
+    this.busy = `Analysing ${files.length} Python file(s)`;
+    this.publishState();
+    const started = Date.now();
+    try {
+      const host = await this.host;
+      const result = await analyzeCallSites({
+        python: this.python(),
+        files,
+        hostFeatures: host,
+        workspaceRoot: this.workspaceFolders[0],
+        followImports: this.settings.followImports,
+        cache: this.cache,
+        cancel: run.signal,
+        onProgress: (m) => progress?.report(m),
+      });
+      try {
+        if (run.signal.aborted) return;
+        this.staticSites = result.byFile;
+        this.staticTracking = result.tracking;
+        this.staticInterpreterFeatures = result.pvmRequired ? new Set(result.pvmRequired) : undefined;
+        const required = [...new Set([...result.callSiteRequired, ...(result.pvmRequired ?? [])])];
+        const verdicts = summarizeInstances({ required, source: host, catalog: this.catalog });
+        const effective = effectiveRequirement(required, host);
+        this.staticSummary = {
+          files: files.length,
+          callSites: result.stats.callSites,
+          resolved: result.stats.resolved,
+          required: effective,
+          level: x86Level(effective).name,
+          compatible: verdicts.compatible.length,
+          total: verdicts.total,
+        };
+        this.publishDiagnostics(result.tracking);
+        this.lastError = undefined;
+        this.connection.console.info(
+          `Static analysis: ${files.length} file(s), ${result.tracking.stats.modules} modules, ${result.stats.callSites} call sites (${result.stats.resolved} resolved) in ${((Date.now() - started) / 1000).toFixed(2)} s.`,
+        );
+      } finally {
+        result.close();
+      }
+      this.refreshLenses();
+    } catch (e) {
+      if (run.signal.aborted || (e instanceof Error && e.name === 'AbortError')) return;
+      this.lastError = `Static analysis failed: ${errorText(e)}`;
+      this.connection.console.error(`${this.lastError}\n${e instanceof Error ? (e.stack ?? '') : ''}`);
+    } finally {
+      if (this.staticRun === run) {
+        this.busy = undefined;
+        this.staticRun = undefined;
+      }
+      progress?.done();
+      this.publishState();
+    }
+  }
+
+  private publishDiagnostics(tracking: BytecodeTrackingResult): void {
+    const byFile = new Map<string, Diagnostic[]>();
+    for (const d of tracking.diagnostics) {
+      if (!d.file || d.code !== 'syntax-error') continue;
+      const line = Math.max(0, (d.line ?? 1) - 1);
+      const character = Math.max(0, (d.column ?? 1) - 1);
+      const list = byFile.get(d.file) ?? [];
+      list.push({
+        severity: DiagnosticSeverity.Error,
+        source: 'pygration',
+        message: `${d.message} (bytecode tracking skipped this file)`,
+        range: { start: { line, character }, end: { line, character: character + 1 } },
+      });
+      byFile.set(d.file, list);
+    }
+    for (const f of this.diagnosed) if (!byFile.has(f)) void this.connection.sendDiagnostics({ uri: fileUri(f), diagnostics: [] });
+    this.diagnosed.clear();
+    for (const [f, diagnostics] of byFile) {
+      this.diagnosed.add(f);
+      void this.connection.sendDiagnostics({ uri: fileUri(f), diagnostics });
+    }
+  }
+
+  // ------------------------------------------------------------------ live analysis
+
+  private async analyzeProcess(params: AnalyzeProcessParams, token: CancellationToken): Promise<AnalyzeProcessResult> {
+    this.liveRun?.abort();
+    const run = new AbortController();
+    this.liveRun = run;
+    token.onCancellationRequested(() => run.abort());
+    const mode = params.mode ?? this.settings.analysisMode;
+    const label = params.label ?? `pid ${params.pid}`;
+    const progress = await this.connection.window.createWorkDoneProgress().catch(() => undefined);
+    progress?.begin('Pygration', 0, `Analysing ${label}`, true);
+    progress?.token.onCancellationRequested(() => run.abort());
+    this.busy = `Analysing ${label}`;
+    this.publishState();
+    try {
+      let exe = '';
+      try {
+        exe = fs.readlinkSync(`/proc/${params.pid}/exe`);
+      } catch {
+        // analyzeProcess reports the precise reason (gone / permission) below.
+      }
+      if (exe && !pythonVersionOf(params.pid, exe)) {
+        return fail('not-python', `Process ${params.pid} (${path.basename(exe)}) is not a Python interpreter.`, 'Pick a Python process, or use the pygration CLI for other programs.');
+      }
+      const host = await this.host;
+      // Call sites of the open files, resolved in the live process (exact).
+      const files = this.documents
+        .all()
+        .filter((d) => d.languageId === 'python' && d.uri.startsWith('file:'))
+        .map((d) => fileURLToPath(d.uri));
+      let liveSites: Map<string, CallSiteAnalysis[]> | undefined;
+      let extraRoots: Awaited<ReturnType<typeof analyzeCallSites>>['nativeRoots'] = [];
+      if (files.length > 0) {
+        progress?.report('Resolving call sites in the live process');
+        const sameInterpreter = this.staticTracking && exe && samePath(this.staticTracking.python.executable, exe);
+        const cs = await analyzeCallSites({
+          python: sameInterpreter ? this.staticTracking!.python.executable : `/proc/${params.pid}/exe`,
+          files,
+          pid: params.pid,
+          hostFeatures: host,
+          tracking: sameInterpreter ? this.staticTracking : undefined,
+          cache: this.cache,
+          cancel: run.signal,
+          followImports: this.settings.followImports,
+        });
+        try {
+          liveSites = cs.byFile;
+          extraRoots = cs.nativeRoots;
+        } finally {
+          cs.close();
+        }
+      }
+      if (run.signal.aborted) throw new CancelledError();
+      progress?.report('Execution path tracking of the process');
+      const { report } = await analyzeProcess(params.pid, {
+        mode,
+        catalog: this.catalog,
+        extraRoots,
+        // A full scan costs seconds on first use: worth it on request, not on every breakpoint stop.
+        withFullScan: params.reason === 'command',
+        isCancelled: () => run.signal.aborted,
+        onProgress: (m) => progress?.report(m),
+      });
+      this.liveSites = liveSites;
+      this.live = { pid: params.pid, sessionId: params.sessionId, label, analyzedAt: new Date().toISOString(), report };
+      this.lastError = undefined;
+      this.refreshLenses();
+      const callSites = [...(liveSites?.values() ?? [])].reduce((n, l) => n + l.length, 0);
+      return { ok: true, report, callSites };
+    } catch (e) {
+      if (e instanceof CancelledError || run.signal.aborted || (e instanceof Error && e.name === 'AbortError')) {
+        return fail('cancelled', 'The analysis was cancelled.');
+      }
+      if (isNativeError(e)) {
+        this.lastError = e.describe();
+        return fail(e.kind, e.message, e.hint);
+      }
+      this.connection.console.error(`Live analysis failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      this.lastError = `The analysis failed: ${errorText(e)}`;
+      return fail('internal', this.lastError);
+    } finally {
+      if (this.liveRun === run) {
+        this.busy = undefined;
+        this.liveRun = undefined;
+      }
+      progress?.done();
+      this.publishState();
+    }
+  }
+
+  private detach(sessionId: string | undefined): void {
+    if (this.live && sessionId !== undefined && this.live.sessionId !== sessionId) return;
+    this.liveRun?.abort();
+    this.live = undefined;
+    this.liveSites = undefined;
+    this.refreshLenses();
+    this.publishState();
+  }
+}
+
+function fail(kind: NonNullable<AnalyzeProcessResult['error']>['kind'], message: string, hint?: string): AnalyzeProcessResult {
+  return { ok: false, error: { kind, message, hint } };
+}
+
+function errorText(e: unknown): string {
+  return isNativeError(e) ? e.describe() : e instanceof Error ? e.message : String(e);
+}
+
+function samePath(a: string, b: string): boolean {
+  try {
+    return fs.realpathSync(a) === fs.realpathSync(b.replace(/ \(deleted\)$/, ''));
+  } catch {
+    return false;
+  }
+}
+
+/** Python files under `dir` (skipping virtual environments, caches and VCS folders), up to `max` in total. */
+function collectPythonFiles(dir: string, out: Set<string>, max: number, depth = 0): void {
+  if (out.size >= max || depth > 12) return;
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (out.size >= max) return;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      if (!SKIP_DIRS.has(e.name) && !e.name.startsWith('.') && !fs.existsSync(path.join(p, 'pyvenv.cfg'))) collectPythonFiles(p, out, max, depth + 1);
+    } else if (e.isFile() && e.name.endsWith('.py')) out.add(p);
+  }
+}

@@ -1,0 +1,43 @@
+// The server's per-call-site model: a Python call in a document, the native functions behind it and the CPU
+// features they need, with where each feature was found. Produced by callSites.ts (static or live) and
+// turned into code lenses, hovers and CallSiteDetails by presentation.ts.
+
+import type { Feature } from '../../native/src/features/vocabulary';
+import type { FeatureSite } from '../../native/src/report';
+
+export interface Range0 {
+  /** Zero-based line and UTF-16 character of the call's start and end. */
+  line: number;
+  character: number;
+  endLine: number;
+  endCharacter: number;
+}
+
+export interface NativeFunction {
+  symbol: string;
+  /** Library basename, e.g. `libopenblasp-r0.3.21.so` or `python3.11`. */
+  library: string;
+  /** Resolved in the live process (exact) rather than in files at rest. */
+  exact: boolean;
+}
+
+export interface FeatureProvenance {
+  feature: Feature;
+  /** A few instructions needing it: module, function, address, instruction text. */
+  sites: FeatureSite[];
+}
+
+export interface CallSiteAnalysis {
+  uri: string;
+  range: Range0;
+  /** The callee as written (`np.dot`) and its resolution (`numpy.core._multiarray_umath.dot`). */
+  callee: string;
+  qualifiedName?: string;
+  natives: NativeFunction[];
+  /** Features beyond the x86-64 baseline, canonical names (not yet sorted for display). */
+  features: Feature[];
+  provenance: FeatureProvenance[];
+  origin: 'live' | 'static' | 'unknown';
+  /** Why the callee is unknown or only partly resolved. */
+  reason?: string;
+}

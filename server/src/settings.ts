@@ -1,0 +1,21 @@
+// Reads the `pygration` settings section into typed settings with defaults; anything malformed falls back
+// to its default (never throws), so a typo in settings.json cannot take the server down.
+
+import type { AnalysisMode } from '../../native/src/report';
+import { DEFAULT_SETTINGS, type PygrationSettings } from './protocol';
+
+const MODES: readonly AnalysisMode[] = ['ept', 'ept-plain', 'full'];
+
+export function readSettings(raw: unknown): PygrationSettings {
+  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const str = (k: keyof PygrationSettings) => (typeof r[k] === 'string' ? (r[k] as string).trim() : (DEFAULT_SETTINGS[k] as string));
+  const bool = (k: keyof PygrationSettings) => (typeof r[k] === 'boolean' ? (r[k] as boolean) : (DEFAULT_SETTINGS[k] as boolean));
+  const mode = MODES.includes(r.analysisMode as AnalysisMode) ? (r.analysisMode as AnalysisMode) : DEFAULT_SETTINGS.analysisMode;
+  return {
+    pythonPath: str('pythonPath'),
+    showBaselineLenses: bool('showBaselineLenses'),
+    analysisMode: mode,
+    catalogPath: str('catalogPath'),
+    followImports: bool('followImports'),
+  };
+}
