@@ -3,7 +3,10 @@
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { decodeOne, CodeDecoder, Flow } from '../../native/src/decoder/decoder';
+import * as iced from 'iced-x86';
+import { decodeOne, CodeDecoder, Flow, firstOperandMayBeGpr } from '../../native/src/decoder/decoder';
+import { openFileSource } from '../../native/src/elf/byteSource';
+import { ElfFile } from '../../native/src/elf/elfFile';
 
 const hex = (h: string) => Uint8Array.from(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
 
@@ -110,10 +113,7 @@ test('a truncated final instruction ends decoding without an error', () => {
   }
 });
 
-test('the JS operand parser agrees with iced on every simple-form instruction of libc and python3.11', async () => {
-  const { ElfFile } = await import('../../native/src/elf/elfFile');
-  const { openFileSource } = await import('../../native/src/elf/byteSource');
-  const iced = await import('iced-x86');
+test('the JS operand parser agrees with iced on every simple-form instruction of libc and python3.11', () => {
   let checked = 0;
   let fellBack = 0;
   for (const file of ['/usr/lib/x86_64-linux-gnu/libc.so.6', '/usr/bin/python3.11']) {
@@ -164,9 +164,7 @@ test('the JS operand parser agrees with iced on every simple-form instruction of
   assert.ok(fellBack < checked / 100, `fell back to iced ${fellBack} times`);
 });
 
-test('the first-operand GPR rule from Code names covers every opcode iced says can write a GPR in operand 0', async () => {
-  const iced = await import('iced-x86');
-  const { firstOperandMayBeGpr } = await import('../../native/src/decoder/decoder');
+test('the first-operand GPR rule from Code names covers every opcode iced says can write a GPR in operand 0', () => {
   const gprKinds = new Set(
     Object.keys(iced.OpCodeOperandKind)
       .filter((k) => /^r(8|16|32|64)_/.test(k))

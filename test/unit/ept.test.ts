@@ -14,6 +14,9 @@ import { fullScan } from '../../native/src/analysis/fullScan';
 import { entryRoot } from '../../native/src/analysis/pvm';
 import type { ModuleImage } from '../../native/src/analysis/space';
 import { CodeDecoder } from '../../native/src/decoder/decoder';
+import { openFileSource } from '../../native/src/elf/byteSource';
+import { ElfFile } from '../../native/src/elf/elfFile';
+import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
 import { buildC, FIXTURE_OUT, hostFlags, startProcess, type StartedProcess } from '../helpers/fixtures';
 
 let proc: StartedProcess;
@@ -149,8 +152,6 @@ describe('execution path tracking on the EPT fixture', () => {
   test('a stripped library is walked through its .eh_frame extents', async () => {
     const stripped = path.join(FIXTURE_OUT, 'libept_stripped.so');
     execFileSync('strip', ['-s', '-o', stripped, buildC('c/ept_lib.c', { shared: true, outName: 'libept_lib.so' })]);
-    const { ElfFile } = await import('../../native/src/elf/elfFile');
-    const { openFileSource } = await import('../../native/src/elf/byteSource');
     const elf = ElfFile.open(openFileSource(stripped));
     try {
       assert.equal(elf.hasSymtab, false);
@@ -192,7 +193,6 @@ describe('execution path tracking under lazy binding (no LD_BIND_NOW)', () => {
 
 describe('execution path tracking on files at rest (no process)', () => {
   test('PLT calls resolve by the search order and an IFUNC counts every variant', async () => {
-    const { StaticAddressSpace } = await import('../../native/src/analysis/staticSpace');
     const libPath = buildC('c/ept_lib.c', { shared: true, outName: 'libept_lib.so' });
     const exe = buildC('c/ept_main.c', { link: [`-L${FIXTURE_OUT}`, '-lept_lib', `-Wl,-rpath,${FIXTURE_OUT}`, libPath] });
     const s = new StaticAddressSpace([exe]);
