@@ -3,6 +3,7 @@
 // cold (no cache, fresh interpreter) and warm (same session, nothing changed). Not a test: it prints figures.
 // Usage: npx tsc -b && node scripts/bench-bytecode.mjs [--python /usr/bin/python3] [--module xgboost] [--runs 3]
 import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,6 +20,16 @@ const python = opt('--python', '/usr/bin/python3');
 const module = opt('--module', 'xgboost');
 const runs = Number(opt('--runs', '3'));
 
+/** Peak resident set size of this process so far (VmHWM), in bytes. */
+function vmHwm() {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 function mb(bytes) {
   return (bytes / 1048576).toFixed(0);
 }
@@ -34,7 +45,7 @@ async function once(session, label) {
   const r = await session.track({ python, modules: [module], followImports: true });
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  peakRss = Math.max(peakRss, process.memoryUsage.rss(), vmHwm());
   const s = r.stats;
   console.log(
     `${label.padEnd(5)} wall ${wall.toFixed(2)} s  node cpu ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s  ` +
@@ -45,6 +56,8 @@ async function once(session, label) {
 }
 
 const results = [];
+// Each measured pair runs in a fresh process when --runs is 1 (the default of `npm run bench`-like use);
+// with several runs the later cold runs reuse the process (JIT already warm, peak RSS cumulative).
 for (let k = 0; k < runs; k++) {
   const session = new BytecodeSession({ python });
   const cold = await once(session, 'cold');

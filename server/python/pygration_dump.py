@@ -39,7 +39,7 @@ V = sys.version_info[:2]
 HAVE_CO_LINES = V >= (3, 10)
 HAVE_POSITIONS = V >= (3, 11)
 LOCALSPLUS = V >= (3, 11)
-MAX_STR = 512  # longer string constants are summarised (docstrings); import and library names are short
+MAX_STR = 200  # longer string constants are summarised (docstrings); import and library names are short
 MAX_BYTES = 64
 
 CODE_TYPE = type(compile('0', '<probe>', 'eval'))

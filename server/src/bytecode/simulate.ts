@@ -52,8 +52,6 @@ export interface SiteRecord {
   endCol: number;
   /** The called value (calls, decorators). */
   callee: Expr;
-  /** The call's result expression (carries the arguments), for calls. */
-  call?: Expr;
   /** Operator sites: the symbol ('@', '+', '+=', ...) and both operands. */
   op?: string;
   left?: Expr;
@@ -861,7 +859,6 @@ class ModuleSimulation {
     if (existing) {
       // A loop revisited this instruction: keep the joined (final) values.
       existing.callee = rec.callee;
-      existing.call = rec.call;
       existing.left = rec.left;
       existing.right = rec.right;
       existing.kind = rec.kind;
@@ -876,7 +873,6 @@ class ModuleSimulation {
       endLine: code.endLine[i],
       endCol: code.endCol[i],
       callee: rec.callee,
-      call: rec.call,
       op: rec.op,
       left: rec.left,
       right: rec.right,
@@ -1553,7 +1549,7 @@ class ModuleSimulation {
     // Calls that are compiler artefacts are not call sites: running a comprehension's code object (inlined
     // since 3.12) and the zero-argument super() that 3.12+ folds into LOAD_SUPER_ATTR.
     const artefact = (callee.k === 'func' && callee.fresh && callee.def.kind === 'comprehension') || (result !== undefined && result.k === 'super');
-    if (!artefact) this.site(idx, code, i, { kind: 'call', callee: calleeS, call: callExpr! }, siteMap);
+    if (!artefact) this.site(idx, code, i, { kind: 'call', callee: calleeS }, siteMap);
     stack.push(result ?? callExpr!);
   }
 
