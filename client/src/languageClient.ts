@@ -154,7 +154,11 @@ export class PygrationServer implements vscode.Disposable {
     this.client = client;
     client.onDidChangeState((e) => {
       if (this.client !== client) return;
-      if (e.newState === State.Running) this.setStatus('running');
+      if (e.newState === State.Running) {
+        this.setStatus('running');
+        // The state may predate this connection (a restart): ask once instead of waiting for a change.
+        this.fetchState(client);
+      }
       else if (e.newState === State.Starting) this.setStatus('starting');
       else if (e.newState === State.StartFailed) this.setStatus('failed');
       else if (e.newState === State.Stopped) {
@@ -171,14 +175,16 @@ export class PygrationServer implements vscode.Disposable {
     await client.start();
     this.log.info(`Language server started in ${Date.now() - t0} ms.`);
     this.setStatus('running');
-    // The state may predate this client (a restart): ask once instead of waiting for the next change.
+    return client;
+  }
+
+  private fetchState(client: LanguageClient): void {
     client.sendRequest(GetStateRequest, undefined).then(
       (state) => {
         if (this.client === client && state) this.setState(state);
       },
       (e: unknown) => this.log.warn(`pygration/getState failed: ${e instanceof Error ? e.message : String(e)}`),
     );
-    return client;
   }
 
   private errorHandler(): ErrorHandler {
@@ -190,7 +196,7 @@ export class PygrationServer implements vscode.Disposable {
       closed: () => {
         const decision = this.policy.onCrash();
         if (decision.restart) {
-          this.log.warn(`The language server stopped unexpectedly; restarting it (crash ${decision.crashes} of at most ${RESTART_LIMIT.maxRestarts + 1} in ${RESTART_LIMIT.windowMs / 60_000} minutes).`);
+          this.log.warn(`The language server stopped unexpectedly; restarting it (crash ${decision.crashes} in ${RESTART_LIMIT.windowMs / 60_000} minutes; after ${RESTART_LIMIT.maxRestarts + 1} it stays stopped).`);
           return { action: CloseAction.Restart, handled: true };
         }
         const message = gaveUpMessage(decision.crashes, RESTART_LIMIT.windowMs);
