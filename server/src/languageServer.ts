@@ -26,6 +26,7 @@ import { isNativeError } from '../../native/src/errors';
 import { type Feature, x86Level } from '../../native/src/features/vocabulary';
 import { collectHost, hostFeatures } from '../../native/src/host/host';
 import { listProcesses, pythonVersionOf } from '../../native/src/process/list';
+import { ProcessView } from '../../native/src/process/processView';
 import { BytecodeCache } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import { analyzeCallSites, fileUri } from './callSites';
@@ -319,13 +320,15 @@ export class PygrationLanguageServer {
     this.busy = `Analysing ${label}`;
     this.publishState();
     try {
-      let exe = '';
+      // Opening the process first turns a vanished pid or a permission problem into its precise error.
+      const view = new ProcessView(params.pid);
+      let exe: string;
       try {
-        exe = fs.readlinkSync(`/proc/${params.pid}/exe`);
-      } catch {
-        // analyzeProcess reports the precise reason (gone / permission) below.
+        exe = view.exe();
+      } finally {
+        view.close();
       }
-      if (exe && !pythonVersionOf(params.pid, exe)) {
+      if (!pythonVersionOf(params.pid, exe)) {
         return fail('not-python', `Process ${params.pid} (${path.basename(exe)}) is not a Python interpreter.`, 'Pick a Python process, or use the pygration CLI for other programs.');
       }
       const host = await this.host;

@@ -46,7 +46,7 @@ export function buildC(source: string, options: BuildOptions = {}): string {
   // A fixed outName is rebuilt when its inputs change: the hash is kept next to it.
   const stamp = `${out}.hash`;
   if (fs.existsSync(out) && (!options.outName || (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === hash))) return out;
-  fs.mkdirSync(FIXTURE_OUT, { recursive: true });
+  fs.mkdirSync(path.dirname(out), { recursive: true });
   const args = ['-O2', '-g0', ...flags];
   if (options.shared) args.push('-shared', '-fPIC');
   const tmp = `${out}.tmp${process.pid}`;
