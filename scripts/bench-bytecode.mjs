@@ -50,7 +50,7 @@ async function once(session, label) {
   console.log(
     `${label.padEnd(5)} wall ${wall.toFixed(2)} s  node cpu ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s  ` +
       `[helper ${s.seconds.helper.toFixed(2)} s, simulate ${s.seconds.simulate.toFixed(2)} s, resolve ${s.seconds.resolve.toFixed(2)} s]  ` +
-      `node peak RSS ${mb(peakRss)} MB  helper max RSS ${s.helper.maxRssKB === null ? '?' : (s.helper.maxRssKB / 1024).toFixed(0)} MB`,
+      `node peak RSS ${mb(peakRss)} MB  helper cpu ${s.helper.cpuSeconds ?? '?'} s, max RSS ${s.helper.maxRssKB === null ? '?' : (s.helper.maxRssKB / 1024).toFixed(0)} MB`,
   );
   return r;
 }

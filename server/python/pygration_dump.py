@@ -653,7 +653,7 @@ class Dumper:
         else:
             self.emit({'type': 'error', 'id': rid, 'message': 'unknown op %r' % (op,)})
         self.emit({'type': 'done', 'id': rid, 'seconds': round(time.time() - started, 6),
-                   'maxRssKB': _max_rss_kb()})
+                   'maxRssKB': _max_rss_kb(), 'cpuSeconds': _cpu_seconds()})
         self.out.flush()
 
     def dump(self, request, rid):
@@ -715,6 +715,15 @@ class Dumper:
             self.emit({'type': 'module', 'id': rid, 'name': info.get('name'), 'kind': 'error',
                        'file': path, 'reason': '%s: %s' % (type(e).__name__, e)})
         self.out.flush()
+
+
+def _cpu_seconds():
+    """CPU time (user + system) this process has used so far."""
+    try:
+        t = os.times()
+        return round(t.user + t.system, 3)
+    except Exception:
+        return None
 
 
 def _max_rss_kb():

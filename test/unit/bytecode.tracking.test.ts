@@ -296,3 +296,19 @@ test('numpy under /usr/bin/python3: np.dot, np.linalg.svd and a @ b resolve to t
   assert.match(mm?.callee.native?.file ?? '', /_multiarray_umath/);
   assert.ok(result.stats.nativeSites > 1000);
 });
+
+test('a root file that does not exist is a load-error diagnostic, and followImports: false stays in the file', async () => {
+  const py = pythons()[0];
+  assert.ok(py);
+  const missing = await bytecodeTracking({ python: py.path, files: ['/nonexistent/dir/x.py'], followImports: false });
+  assert.equal(missing.modules.length, 1);
+  assert.equal(missing.modules[0].kind, 'missing');
+  assert.ok(missing.diagnostics.some((d) => d.code === 'load-error' && d.file === '/nonexistent/dir/x.py'));
+  const alone = await bytecodeTracking({ python: py.path, files: [path.join(PKG, 'core.py')], followImports: false });
+  assert.deepEqual(alone.modules.map((m) => m.name), ['fixpkg.core']);
+  // Without the closure, json is not analysed: its names stay unresolved with the reason, never guessed.
+  const helperSite = alone.callSites.find((s) => s.caller === 'fixpkg.core.helper');
+  assert.equal(helperSite?.callee.kind, 'unknown');
+  assert.match(helperSite?.callee.reason ?? '', /json.*not analysed/);
+  assert.equal(helperSite?.callee.reference, 'json.dumps');
+});

@@ -179,6 +179,8 @@ export interface DoneRecord {
   id: number | null;
   seconds: number;
   maxRssKB: number | null;
+  /** CPU seconds (user + system) the helper process has used since it started. */
+  cpuSeconds?: number | null;
 }
 
 export interface ErrorRecord {

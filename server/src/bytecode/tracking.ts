@@ -70,6 +70,8 @@ export class BytecodeSession {
   private starting: Promise<PythonHelper> | null = null;
   private decoder: Decoder | null = null;
   private readonly prepended = new Set<string>();
+  /** @internal CPU seconds the current helper had used at the end of the last run. */
+  helperCpu = 0;
 
   constructor(private readonly options: SessionOptions) {
     this.cache = options.cache ?? new BytecodeCache();
@@ -84,6 +86,7 @@ export class BytecodeSession {
           this.helper = h;
           this.decoder = new Decoder(h.model);
           this.prepended.clear();
+          this.helperCpu = 0;
           this.starting = null;
           return h;
         },
@@ -169,6 +172,7 @@ class ClosureRun {
     private readonly files: string[],
   ) {
     this.maxModules = options.maxModules ?? 20000;
+    this.cpuBefore = session.helperCpu;
   }
 
   private get cache(): BytecodeCache {
@@ -188,7 +192,7 @@ class ClosureRun {
           .dump({ files: this.files, code: false }, (m) => records.push(m), options.cancel)
           .then(async (d) => {
             this.outstanding--;
-            this.noteDone(d.maxRssKB, d.seconds);
+            this.noteDone(d.maxRssKB, d.seconds, d.cpuSeconds);
             const dirs = [...new Set(records.map((r) => r.root).filter((r): r is string => !!r))].filter((d2) => !this.session.hasPrepended(d2));
             if (dirs.length) {
               await this.helper.prependPath(dirs);
@@ -223,6 +227,7 @@ class ClosureRun {
     const reachable = this.reachable();
     const previousClosure = this.cache.lastClosure(this.interpreterKey, rootsKey);
     const result = this.build(reachable, previousClosure);
+    if (this.cpuLast !== null) this.session.helperCpu = this.cpuLast;
     this.cache.setLastClosure(this.interpreterKey, rootsKey, [...reachable]);
     options.onProgress?.({ phase: 'done', modules: result.modules.length, pending: 0 });
     return result;
@@ -267,17 +272,26 @@ class ClosureRun {
       .then(
         (d) => {
           this.outstanding--;
-          this.noteDone(d.maxRssKB, d.seconds);
+          this.noteDone(d.maxRssKB, d.seconds, d.cpuSeconds);
           this.checkDone();
         },
         (e) => this.fail(e instanceof Error ? e : new Error(String(e))),
       );
   }
 
-  private noteDone(maxRssKB: number | null, seconds: number): void {
+  private noteDone(maxRssKB: number | null, seconds: number, cpu?: number | null): void {
     if (maxRssKB !== null && (this.maxRss === null || maxRssKB > this.maxRss)) this.maxRss = maxRssKB;
     this.helperSeconds += seconds;
+    if (typeof cpu === 'number') {
+      if (this.cpuFirst === null) this.cpuFirst = cpu;
+      this.cpuLast = cpu;
+    }
   }
+
+  private cpuFirst: number | null = null;
+  private cpuLast: number | null = null;
+  /** The helper's CPU time when this run started (0 for a helper started by it: its startup counts). */
+  private cpuBefore = 0;
 
   private fail(e: Error): void {
     if (!this.failure) this.failure = e;
@@ -477,7 +491,7 @@ class ClosureRun {
       codeObjects: 0, instructions: 0, callSites: 0, operatorSites: 0, resolvedSites: 0, nativeSites: 0, ctypesSites: 0,
       unknownSites: 0, desync: 0, effectMismatches: 0, depthMismatches: 0,
       seconds: { total: 0, helper: this.helperSeconds, simulate: this.simulateSeconds, resolve: 0 },
-      helper: { requests: this.requests, maxRssKB: this.maxRss },
+      helper: { requests: this.requests, maxRssKB: this.maxRss, cpuSeconds: this.cpuLast !== null ? Math.round((this.cpuLast - this.cpuBefore) * 1000) / 1000 : null },
     };
     const sitesOfAll = (this.options.callSitesOf ?? 'all') === 'all';
     const flagsOf = new Map<Callee, number>();
@@ -494,6 +508,9 @@ class ClosureRun {
       if (e.cached && m.summary) stats.cachedModules++;
       diagnostics.push(...e.diagnostics.filter((d) => e.root || d.code !== 'bad-relative-import'));
       const s = m.summary;
+      if (e.root && (m.kind === 'missing' || m.kind === 'error')) {
+        diagnostics.push({ severity: 'error', code: 'load-error', module: n, file: m.file, message: `Could not analyse ${m.file ?? n}: ${m.reason ?? 'not found'}.` });
+      }
       const info: ModuleInfo = { name: n, kind: m.kind, file: m.file, isPackage: m.isPackage, root: e.root, cached: e.cached, imports: [], starImports: s ? s.stars.map((x) => x.module) : [], target: m.target, reason: m.reason };
       infos.push(info);
       if (!s) continue;

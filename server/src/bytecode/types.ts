@@ -165,7 +165,8 @@ export interface TrackingStats {
   effectMismatches: number;
   depthMismatches: number;
   seconds: { total: number; helper: number; simulate: number; resolve: number };
-  helper: { requests: number; maxRssKB: number | null };
+  /** The helper process: requests sent, its peak RSS, and the CPU time it used during this run. */
+  helper: { requests: number; maxRssKB: number | null; cpuSeconds: number | null };
 }
 
 export interface BytecodeTrackingResult {
