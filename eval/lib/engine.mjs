@@ -1,0 +1,51 @@
+// The analysis engine as the evaluation uses it: the compiled TypeScript under out/native (built by
+// `npx tsc -b`), loaded once, plus JSON round-tripping of the source host description.
+import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { REPO_ROOT } from './build.mjs';
+
+const OUT = path.join(REPO_ROOT, 'out', 'native', 'src');
+let loaded;
+
+/** The engine's functions; throws with a hint when the TypeScript build is missing. */
+export function engine() {
+  if (loaded) return loaded;
+  if (!fs.existsSync(path.join(OUT, 'analysis', 'analyze.js'))) {
+    throw new Error(`The engine is not built (${path.relative(REPO_ROOT, OUT)} is missing): run \`npx tsc -b\` first.`);
+  }
+  const require = createRequire(import.meta.url);
+  const load = (p) => require(path.join(OUT, p));
+  const analyze = load('analysis/analyze.js');
+  const compat = load('catalog/compat.js');
+  const catalog = load('catalog/catalog.js');
+  const host = load('host/host.js');
+  const ept = load('analysis/ept.js');
+  const pvm = load('analysis/pvm.js');
+  const decoder = load('decoder/decoder.js');
+  const vocabulary = load('features/vocabulary.js');
+  loaded = {
+    analyzeProcess: analyze.analyzeProcess,
+    describeSite: analyze.describeSite,
+    compatibleInstances: compat.compatibleInstances,
+    criuBaseline: compat.criuBaseline,
+    criuInstructionFeatures: compat.criuInstructionFeatures,
+    effectiveRequirement: compat.effectiveRequirement,
+    defaultCatalog: catalog.defaultCatalog,
+    collectHost: host.collectHost,
+    hostFeatures: host.hostFeatures,
+    executionPathTracking: ept.executionPathTracking,
+    entryRoot: pvm.entryRoot,
+    mainRoot: pvm.mainRoot,
+    threadRoots: pvm.threadRoots,
+    decodeOne: decoder.decodeOne,
+    BASELINE: vocabulary.BASELINE,
+    sortFeatures: vocabulary.sortFeatures,
+    x86Level: vocabulary.x86Level,
+    ProcessView: load('process/processView.js').ProcessView,
+    ProcessAddressSpace: load('analysis/processSpace.js').ProcessAddressSpace,
+    hostToJson: (h) => ({ ...h, flags: [...h.flags] }),
+    hostFromJson: (j) => ({ ...j, flags: new Set(j.flags) }),
+  };
+  return loaded;
+}

@@ -1,0 +1,382 @@
+// `npm run eval`: the evaluation suite. Starts each workload (eval/workloads, Debian's python3 with
+// LD_BIND_NOW=1), analyses it with every method (ours, plain EPT, full scan, PVM only; CRIU's host-level
+// check), traces it with the ptrace oracle, and writes the results (JSON), docs/evaluation.md and the
+// recall plot. Exits 1 when any workload violates safety (F_dyn ⊄ ours), 2 on usage errors.
+//
+// Usage: node eval/run.mjs [--quick] [--only a,b] [--out DIR] [--windows N] [--steps N] [--no-doc]
+//   --quick     the CI subset (workloads marked quick) with small windows; writes to out/eval/quick/
+//   --only      run only these workloads (names from eval/lib/workloads.mjs)
+//   --out DIR   where results.json (and with --doc, evaluation.md + the SVG) go
+//   --doc       also write evaluation.md + SVG into DIR (default for a full run: docs/)
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildLauncher, buildNativeParts, buildOracle, DEBIAN_PYTHON, EVAL_OUT, REPO_ROOT } from './lib/build.mjs';
+import { engine } from './lib/engine.mjs';
+import { callSiteShare, recallPrecision, safetyGaps } from './lib/metrics.mjs';
+import { coverage, decodeTrace, traceWindows } from './lib/oracle.mjs';
+import { writeReport } from './lib/report.mjs';
+import { WORKLOADS } from './lib/workloads.mjs';
+
+// ------------------------------------------------------------------ arguments
+
+function parseArgs(argv) {
+  const o = { quick: false, only: undefined, out: undefined, doc: undefined, windows: undefined, steps: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--only') o.only = value().split(',').filter(Boolean);
+    else if (a === '--out') o.out = path.resolve(value());
+    else if (a === '--doc') o.doc = true;
+    else if (a === '--no-doc') o.doc = false;
+    else if (a === '--windows') o.windows = positive(value(), a);
+    else if (a === '--steps') o.steps = positive(value(), a);
+    else if (a === '--help' || a === '-h') usage();
+    else usage(`unknown argument ${a}`);
+  }
+  return o;
+}
+
+function positive(text, name) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) usage(`${name} wants a positive integer, not ${text}`);
+  return n;
+}
+
+function usage(error) {
+  const text = 'usage: node eval/run.mjs [--quick] [--only a,b] [--out DIR] [--doc|--no-doc] [--windows N] [--steps N]';
+  if (error) {
+    console.error(`eval: ${error}\n${text}`);
+    process.exit(2);
+  }
+  console.log(text);
+  process.exit(0);
+}
+
+const args = parseArgs(process.argv.slice(2));
+const log = (msg) => process.stderr.write(`[eval ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+// Oracle windows: many short windows spread over time sample different phases of each loop iteration;
+// workloads with long iterations (heavy) get more of them.
+const ORACLE = args.quick
+  ? { windows: args.windows ?? 4, heavyWindows: args.windows ?? 4, steps: args.steps ?? 20_000, seconds: 10, pauseMs: 150 }
+  : { windows: args.windows ?? 10, heavyWindows: args.windows ?? 16, steps: args.steps ?? 40_000, seconds: 20, pauseMs: 200 };
+
+// ------------------------------------------------------------------ helpers
+
+function pythonHas(modules) {
+  if (modules.length === 0) return true;
+  try {
+    execFileSync(DEBIAN_PYTHON, ['-c', modules.map((m) => `import ${m}`).join('; ')], { stdio: 'ignore', timeout: 120_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts a workload through the launcher; resolves once it printed READY (with what it printed). */
+function startWorkload(launcher, w, nativeDir) {
+  const script = path.join(REPO_ROOT, 'eval', 'workloads', w.script);
+  const env = {
+    ...process.env,
+    LD_BIND_NOW: '1',
+    PYTHONPATH: nativeDir,
+    PYGRATION_EVAL_EXT: nativeDir,
+    PYTHONDONTWRITEBYTECODE: '1',
+    MPLCONFIGDIR: fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-eval-mpl-')),
+    ...(w.env ?? {}),
+  };
+  const child = spawn(launcher, [DEBIAN_PYTHON, script], { env, cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`${w.name} did not print READY within ${(w.readyTimeoutMs ?? 60_000) / 1000} s. stderr: ${err.slice(-2000)}`));
+    }, w.readyTimeoutMs ?? 60_000);
+    child.stdout.on('data', (d) => {
+      out += d.toString();
+      if (/^READY$/m.test(out)) {
+        clearTimeout(timer);
+        resolve({ pid: child.pid, child, stdout: () => out, stderr: () => err, stop });
+      }
+    });
+    child.stderr.on('data', (d) => (err += d.toString()));
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${w.name} exited (${code ?? signal}) before READY. stderr: ${err.slice(-2000)}`));
+    });
+  });
+}
+
+/** True when every thread of `pid` is stopped (state T in /proc/PID/task/TID/stat). */
+function allStopped(pid) {
+  try {
+    return fs.readdirSync(`/proc/${pid}/task`).every((tid) => {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      return /^\S+ \(.*\) [tT] /s.test(stat);
+    });
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs `fn` with process `pid` stopped (SIGSTOP, as CRIU's freezer would hold it), so every thread's pc and
+ * stack pointer are known; continues it afterwards.
+ */
+async function whileStopped(pid, fn) {
+  process.kill(pid, 'SIGSTOP');
+  try {
+    for (let i = 0; i < 200 && !allStopped(pid); i++) await new Promise((r) => setTimeout(r, 10));
+    if (!allStopped(pid)) throw new Error(`process ${pid} did not stop`);
+    return await fn();
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+}
+
+/** Runs one measurement in a fresh Node process (eval/lib/measure.mjs) and returns its JSON. */
+function measure(method, pid, hostFile, visitedOut) {
+  const script = path.join(REPO_ROOT, 'eval', 'lib', 'measure.mjs');
+  const argv = [script, method, String(pid), hostFile];
+  if (visitedOut) argv.push(visitedOut);
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, argv, { maxBuffer: 1 << 28, timeout: 600_000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`measure ${method} failed: ${err.message}\n${stderr}`));
+      try {
+        resolve(JSON.parse(stdout.trim().split('\n').pop()));
+      } catch (e) {
+        reject(new Error(`measure ${method} printed no JSON: ${stdout.slice(-500)} ${stderr.slice(-500)}`));
+      }
+    });
+  });
+}
+
+function machine(hostInfo) {
+  const cpu = hostInfo.cpu;
+  let kernel = os.release();
+  let distro = '';
+  try {
+    distro = /PRETTY_NAME="([^"]+)"/.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '';
+  } catch {
+    /* not Linux-standard: leave it out */
+  }
+  let python = '';
+  try {
+    python = execFileSync(DEBIAN_PYTHON, ['--version'], { encoding: 'utf8' }).trim();
+  } catch {
+    /* reported as unknown */
+  }
+  let virt = '';
+  try {
+    virt = execFileSync('systemd-detect-virt', { encoding: 'utf8' }).trim();
+  } catch {
+    /* none or unknown */
+  }
+  return { cpu, cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), kernel, distro, python, node: process.version, virtualization: virt };
+}
+
+// ------------------------------------------------------------------ main
+
+async function main() {
+  const started = Date.now();
+  const loadStart = os.loadavg()[0];
+  const E = engine();
+  let workloads = WORKLOADS.filter((w) => (args.quick ? w.quick : true));
+  if (args.only) {
+    const unknown = args.only.filter((n) => !WORKLOADS.some((w) => w.name === n));
+    if (unknown.length) usage(`unknown workload(s): ${unknown.join(', ')}`);
+    workloads = WORKLOADS.filter((w) => args.only.includes(w.name));
+  }
+  const outDir = args.out ?? (args.quick ? path.join(EVAL_OUT, 'quick') : path.join(EVAL_OUT, 'full'));
+  const writeDoc = args.doc ?? !args.quick;
+  const docDir = args.out ?? path.join(REPO_ROOT, 'docs');
+  fs.mkdirSync(outDir, { recursive: true });
+
+  log('building native parts and the oracle');
+  const nativeDir = buildNativeParts();
+  const tracer = buildOracle();
+  const launcher = buildLauncher();
+
+  log('collecting the source host');
+  const hostInfo = await E.collectHost();
+  const source = E.hostFeatures(hostInfo);
+  const hostFile = path.join(outDir, 'host.json');
+  fs.writeFileSync(hostFile, JSON.stringify(E.hostToJson(hostInfo)));
+  const catalog = E.defaultCatalog();
+  const criuAccepted = E.criuBaseline(source, catalog)
+    .filter((c) => c.compatible)
+    .map((c) => c.instance.name);
+  const criuRequired = E.criuInstructionFeatures(source).filter((f) => !E.BASELINE.has(f));
+
+  const results = [];
+  for (const w of workloads) {
+    if (!pythonHas(w.modules)) {
+      log(`${w.name}: skipped (Debian's python3 cannot import ${w.modules.join(', ')})`);
+      results.push({ name: w.name, about: w.about, skipped: `python3 cannot import ${w.modules.join(', ')}` });
+      continue;
+    }
+    const t0 = Date.now();
+    log(`${w.name}: starting ${w.script}`);
+    let proc;
+    try {
+      proc = await startWorkload(launcher, w, nativeDir);
+    } catch (e) {
+      log(`${w.name}: ${e.message}`);
+      results.push({ name: w.name, about: w.about, error: e.message });
+      continue;
+    }
+    try {
+      const printed = proc.stdout();
+      const pathLine = /^PATH (\S+)$/m.exec(printed)?.[1];
+      const visitedFile = path.join(outDir, `${w.name}.visited.json`);
+      const visitedFrozenFile = path.join(outDir, `${w.name}.visited-frozen.json`);
+      log(`${w.name}: pid ${proc.pid} ready${pathLine ? ` (path ${pathLine})` : ''}; analysing (ours)`);
+      const ours = await measure('ours', proc.pid, hostFile, visitedFile);
+      log(`${w.name}: ours ${ours.stats.seconds.toFixed(1)} s; ours with the process stopped`);
+      const frozen = await whileStopped(proc.pid, () => measure('ours', proc.pid, hostFile, visitedFrozenFile));
+      log(`${w.name}: frozen ${frozen.stats.seconds.toFixed(1)} s; plain EPT`);
+      const plain = await measure('plain', proc.pid, hostFile);
+      log(`${w.name}: full scan`);
+      const full = await measure('full', proc.pid, hostFile);
+      const windows = w.heavy ? ORACLE.heavyWindows : ORACLE.windows;
+      log(`${w.name}: oracle, ${windows} window(s) of ${ORACLE.steps} steps`);
+      const trace = await traceWindows(tracer, proc.pid, { ...ORACLE, windows });
+      if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+        throw new Error(`${w.name} died during the oracle (${proc.child.exitCode ?? proc.child.signalCode}). stderr: ${proc.stderr().slice(-1000)}`);
+      }
+      const decoded = decodeTrace(proc.pid, trace.addresses);
+      let cov;
+      let covFrozen;
+      try {
+        cov = coverage(decoded, JSON.parse(fs.readFileSync(visitedFile, 'utf8')));
+        covFrozen = coverage(decoded, JSON.parse(fs.readFileSync(visitedFrozenFile, 'utf8')));
+      } finally {
+        decoded.view.close();
+      }
+
+      const dynAll = E.sortFeatures(decoded.features.keys());
+      const dyn = E.effectiveRequirement(dynAll, source);
+      const oracleCompatible = E.compatibleInstances(dyn, source, catalog)
+        .filter((c) => c.compatible)
+        .map((c) => c.instance.name);
+      const methods = {
+        criu: { required: criuRequired, accepted: criuAccepted },
+        full: { required: full.required, accepted: full.accepted, seconds: full.stats.seconds, peakRssMB: full.stats.peakRssMB },
+        pvm: { required: ours.pvm.required, accepted: E.compatibleInstances(ours.pvm.required, source, catalog).filter((c) => c.compatible).map((c) => c.instance.name) },
+        ours: { required: ours.required, accepted: ours.accepted, seconds: ours.stats.seconds, peakRssMB: ours.stats.peakRssMB },
+        frozen: { required: frozen.required, accepted: frozen.accepted, seconds: frozen.stats.seconds, peakRssMB: frozen.stats.peakRssMB },
+        plain: { required: plain.required, accepted: plain.accepted, seconds: plain.stats.seconds, peakRssMB: plain.stats.peakRssMB },
+      };
+      for (const m of Object.values(methods)) {
+        m.gaps = safetyGaps(dyn, m.required);
+        m.score = recallPrecision(m.accepted, oracleCompatible);
+      }
+      // What limits recall: per method, each feature beyond F_dyn and how many oracle-compatible types lack it.
+      const compatibleTypes = catalog.instances.filter((i) => oracleCompatible.includes(i.name)).map((i) => new Set(i.features));
+      const limits = {};
+      for (const [key, m] of Object.entries(methods)) {
+        limits[key] = {};
+        for (const f of m.required) {
+          if (dyn.includes(f)) continue;
+          limits[key][f] = compatibleTypes.filter((t) => !t.has(f)).length;
+        }
+      }
+      // Evidence for every feature ours misses (running or stopped): where the oracle saw it execute.
+      const gapEvidence = [...new Set([...methods.ours.gaps, ...methods.frozen.gaps])].map((f) => {
+        const ev = decoded.features.get(f);
+        return {
+          feature: f,
+          missedBy: ['ours', 'frozen'].filter((k) => methods[k].gaps.includes(f)),
+          count: ev.count,
+          sites: ev.sites,
+          functions: [...ev.functions].sort((a, b) => b[1] - a[1]).slice(0, 10),
+        };
+      });
+      const r = {
+        name: w.name,
+        about: w.about,
+        path: pathLine,
+        pid: proc.pid,
+        oracle: {
+          windows: trace.windows,
+          seconds: trace.seconds,
+          distinct: trace.addresses.length,
+          decoded: decoded.instructions.length,
+          vdso: decoded.vdso,
+          undecodable: decoded.undecodable,
+          featuresAll: dynAll,
+          required: dyn,
+          features: Object.fromEntries(
+            [...decoded.features].map(([f, ev]) => [f, { count: ev.count, functions: [...ev.functions].sort((a, b) => b[1] - a[1]).slice(0, 5), sites: ev.sites }]),
+          ),
+          modules: [...decoded.perModule].sort((a, b) => b[1] - a[1]).slice(0, 12),
+          compatible: oracleCompatible.length,
+        },
+        methods,
+        safe: methods.ours.gaps.length === 0 && methods.frozen.gaps.length === 0,
+        limits,
+        gapEvidence,
+        coverage: { instructions: cov.instructions, covered: cov.covered, missedFunctions: cov.missedFunctions.slice(0, 25) },
+        coverageFrozen: { instructions: covFrozen.instructions, covered: covFrozen.covered, missedFunctions: covFrozen.missedFunctions.slice(0, 25) },
+        callSites: { plain: callSiteShare(plain.stats.callSites), ours: callSiteShare(ours.stats.callSites), frozen: callSiteShare(frozen.stats.callSites) },
+        stats: { ours: ours.stats, frozen: frozen.stats, plain: plain.stats, full: full.stats, pvm: ours.pvm },
+        frozenNotes: frozen.notes,
+        oursFeaturesFrozen: frozen.features,
+        oursFeatures: ours.features,
+        notes: ours.notes,
+        unresolvedSample: ours.unresolvedSample,
+        seconds: (Date.now() - t0) / 1000,
+      };
+      results.push(r);
+      log(
+        `${w.name}: ${r.safe ? 'safe' : `SAFETY VIOLATION (${r.gapEvidence.map((g) => `${g.feature} missed by ${g.missedBy.join('+')}`).join(', ')})`}; recall ours ${methods.ours.score.recall.toFixed(3)} (stopped ${methods.frozen.score.recall.toFixed(3)}), ` +
+          `full ${methods.full.score.recall.toFixed(3)}, criu ${methods.criu.score.recall.toFixed(3)}; oracle ${dyn.length} features from ${trace.addresses.length} addresses; ${r.seconds.toFixed(0)} s`,
+      );
+    } catch (e) {
+      log(`${w.name}: ${e.stack ?? e.message}`);
+      results.push({ name: w.name, about: w.about, error: e.message });
+    } finally {
+      await proc.stop();
+    }
+  }
+
+  const run = {
+    date: new Date().toISOString(),
+    quick: args.quick,
+    machine: { ...machine(hostInfo), load: { start: loadStart, end: os.loadavg()[0] } },
+    host: { cpu: hostInfo.cpu, features: E.sortFeatures(source), probeError: hostInfo.probeError ?? null },
+    catalog: { name: catalog.name, total: catalog.instances.length },
+    oracle: ORACLE,
+    seconds: (Date.now() - started) / 1000,
+    results,
+  };
+  fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(run, null, 1)}\n`);
+  if (writeDoc) {
+    const written = writeReport(run, docDir);
+    log(`wrote ${written.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
+  }
+  log(`results in ${path.relative(process.cwd(), path.join(outDir, 'results.json'))}; ${run.seconds.toFixed(0)} s in all`);
+  const violations = results.filter((r) => r.safe === false);
+  const failed = results.filter((r) => r.error);
+  if (violations.length) log(`SAFETY VIOLATIONS: ${violations.map((r) => `${r.name} (${r.gapEvidence.map((g) => `${g.feature}: ${g.missedBy.join('+')}`).join(', ')})`).join('; ')}`);
+  if (failed.length) log(`FAILED: ${failed.map((r) => r.name).join(', ')}`);
+  process.exitCode = violations.length || failed.length ? 1 : 0;
+}
+
+main().catch((e) => {
+  console.error(e.stack ?? String(e));
+  process.exitCode = 1;
+});

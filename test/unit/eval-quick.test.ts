@@ -1,0 +1,132 @@
+// The evaluation's quick subset (eval/run.mjs --quick) as a test: real workloads analysed by every method and
+// traced by the ptrace oracle. Fails on any safety violation (a feature the oracle saw executed that our
+// requirement lacks, analysed running or stopped), on a broken oracle, or on inconsistent metrics.
+
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { REPO_ROOT, debianPythonHas, haveCommand, hostFlags } from '../helpers/fixtures';
+
+interface Score {
+  recall: number;
+  precision: number;
+  accepted: number;
+}
+interface Method {
+  required: string[];
+  accepted: string[];
+  gaps: string[];
+  score: Score;
+}
+interface GapEvidence {
+  feature: string;
+  missedBy: string[];
+  functions: [string, number][];
+  sites: { function: string; address: string; instruction?: string }[];
+}
+interface WorkloadResult {
+  name: string;
+  path?: string;
+  error?: string;
+  skipped?: string;
+  methods?: Record<'criu' | 'full' | 'pvm' | 'ours' | 'frozen' | 'plain', Method>;
+  oracle?: { required: string[]; featuresAll: string[]; windows: { steps: number; threads: number }[]; decoded: number };
+  gapEvidence?: GapEvidence[];
+  callSites?: Record<string, { untraceableShare: number; total: number }>;
+}
+interface Run {
+  results: WorkloadResult[];
+  host: { features: string[] };
+}
+
+function ptraceAllowed(): boolean {
+  try {
+    return Number(fs.readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'utf8').trim()) < 3;
+  } catch {
+    return true; // no Yama
+  }
+}
+
+const why = !haveCommand('gcc')
+  ? 'gcc is not installed'
+  : !fs.existsSync('/usr/bin/python3-config')
+    ? 'python3-dev is not installed (scripts/setup.sh installs it)'
+    : !debianPythonHas('numpy', 'bs4')
+      ? "Debian's python3 lacks numpy or bs4 (scripts/setup.sh installs them)"
+      : !ptraceAllowed()
+        ? 'ptrace is disabled (kernel.yama.ptrace_scope = 3)'
+        : undefined;
+
+test('quick evaluation: every workload is safe against the ptrace oracle and the metrics are consistent', { skip: why ?? false, timeout: 900_000 }, () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-eval-quick-'));
+  try {
+    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, 'eval', 'run.mjs'), '--quick', '--out', out, '--doc'], {
+      encoding: 'utf8',
+      timeout: 880_000,
+    });
+    const resultsFile = path.join(out, 'results.json');
+    assert.ok(fs.existsSync(resultsFile), `eval/run.mjs wrote results.json (exit ${r.status}): ${r.stderr.slice(-3000)}`);
+    const run = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as Run;
+    const flags = hostFlags();
+
+    assert.ok(run.results.length >= 2, 'the quick subset has at least two workloads');
+    const failed = run.results.filter((w) => w.error);
+    assert.deepEqual(failed.map((w) => `${w.name}: ${w.error}`), [], 'no workload failed');
+    const ran = run.results.filter((w) => w.methods);
+    assert.ok(ran.length >= 2, `at least two workloads ran (${run.results.map((w) => `${w.name}: ${w.skipped ?? 'ran'}`).join('; ')})`);
+
+    // Safety first, with the evidence in the message.
+    const violations = ran.flatMap((w) =>
+      (w.gapEvidence ?? []).map(
+        (g) =>
+          `${w.name}: ${g.feature} missed by ${g.missedBy.join(' and ')}; executed in ${g.functions.map(([f, n]) => `${f} (${n})`).join(', ')}; ` +
+          `e.g. ${g.sites.map((s) => `${s.instruction ?? '?'} at ${s.address} in ${s.function}`).join('; ')}`,
+      ),
+    );
+    assert.deepEqual(violations, [], 'F_dyn ⊆ ours on every workload, analysed running and stopped');
+
+    for (const w of ran) {
+      const m = w.methods!;
+      const o = w.oracle!;
+      // The oracle really traced the workload and decoded what it saw.
+      assert.ok(o.windows.every((x) => x.steps > 0 && x.threads >= 1), `${w.name}: every oracle window stepped`);
+      assert.ok(o.decoded > 100, `${w.name}: the oracle decoded ${o.decoded} instructions`);
+      // F_dyn is part of the host's features, baseline removed.
+      for (const f of o.required) assert.ok(run.host.features.includes(f), `${w.name}: ${f} of F_dyn is a host feature`);
+      for (const [k, method] of Object.entries(m)) {
+        assert.ok(method.score.recall >= 0 && method.score.recall <= 1, `${w.name}/${k}: recall in [0, 1]`);
+        // A method that covers F_dyn accepts only oracle-compatible types.
+        if (method.gaps.length === 0) assert.equal(method.score.precision, 1, `${w.name}/${k}: safe, so precision 1`);
+      }
+      // The full scan requires at least what EPT does, CRIU at least what the full scan does.
+      for (const f of m.ours.required) assert.ok(m.full.required.includes(f), `${w.name}: full scan has ${f} of ours`);
+      for (const f of m.full.required) if (f !== 'xtest') assert.ok(m.criu.required.includes(f), `${w.name}: CRIU has ${f} of the full scan`);
+      assert.ok(m.ours.score.recall >= m.full.score.recall, `${w.name}: ours accepts at least what the full scan accepts`);
+      assert.ok(m.full.score.recall >= m.criu.score.recall, `${w.name}: the full scan accepts at least what CRIU accepts`);
+      assert.ok(w.callSites!.ours.total > 0 && w.callSites!.plain.total > 0, `${w.name}: call sites were counted`);
+    }
+
+    // The int8 workload's kernel is chosen at run time: the oracle must see the path this host takes.
+    const int8 = ran.find((w) => w.name === 'int8dot');
+    if (int8) {
+      const expected = flags.has('avx512_vnni') && flags.has('avx512bw') ? 'avx512_vnni' : flags.has('avx2') ? 'avx2' : 'scalar';
+      assert.equal(int8.path, expected, 'int8dot chose the path the host flags imply');
+      if (expected !== 'scalar') assert.ok(int8.oracle!.required.includes(expected), `the oracle saw ${expected} execute in int8dot`);
+    }
+
+    // The report and the plot were written and name every workload that ran.
+    const md = fs.readFileSync(path.join(out, 'evaluation.md'), 'utf8');
+    const svg = fs.readFileSync(path.join(out, 'evaluation-recall.svg'), 'utf8');
+    assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    for (const w of ran) {
+      assert.ok(md.includes(`| ${w.name} |`), `evaluation.md has a row for ${w.name}`);
+      assert.ok(svg.includes(`>${w.name}</text>`), `the plot labels ${w.name}`);
+    }
+    assert.match(md, /\*\*Machine\*\*: /);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
