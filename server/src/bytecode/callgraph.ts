@@ -48,7 +48,7 @@ export class CallGraphBuilder {
       let byRef = this.calleeMemo.get(targets);
       if (!byRef) this.calleeMemo.set(targets, (byRef = new Map()));
       let c = byRef.get(reference);
-      if (!c) byRef.set(reference, (c = this.fromTargets(targets, reference)));
+      if (!c) byRef.set(reference, (c = shaped(this.fromTargets(targets, reference))));
       callee = c;
     }
     return {
@@ -192,7 +192,7 @@ export class CallGraphBuilder {
     let byRef = this.operatorMemo.get(left);
     if (!byRef) this.operatorMemo.set(left, (byRef = new Map()));
     let c = byRef.get(reference);
-    if (!c) byRef.set(reference, (c = this.operatorUncached(symbol, left, reference)));
+    if (!c) byRef.set(reference, (c = shaped(this.operatorUncached(symbol, left, reference))));
     return c;
   }
 
@@ -231,6 +231,30 @@ export class CallGraphBuilder {
       operator: op,
     };
   }
+}
+
+/**
+ * The same callee with every field present in one fixed order (absent ones undefined, which JSON omits):
+ * one hidden class for all callees keeps the consumers' property reads fast.
+ */
+function shaped(c: Callee): Callee {
+  return {
+    kind: c.kind,
+    reference: c.reference,
+    qualifiedName: c.qualifiedName,
+    module: c.module,
+    file: c.file,
+    line: c.line,
+    native: c.native,
+    ctypes: c.ctypes,
+    operator: c.operator,
+    decorators: c.decorators,
+    pythonStub: c.pythonStub,
+    init: c.init ? shaped(c.init) : undefined,
+    via: c.via,
+    candidates: c.candidates ? c.candidates.map(shaped) : undefined,
+    reason: c.reason,
+  };
 }
 
 function typeExpr(t: TypeRef): import('./values').Expr {

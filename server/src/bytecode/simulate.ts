@@ -822,11 +822,18 @@ class ModuleSimulation {
   private memoAttr(i: number, obj: Expr, name: string): Expr {
     const out = this.memoOut[i];
     if (out !== undefined && this.memoA[i] === obj) return out;
-    const e: Expr = { k: 'attr', base: obj.k === 'self' ? obj.obj : obj, name };
+    // One object per (base, name) in the module: `np.dot` in twenty functions is one value, resolved once.
+    const base = obj.k === 'self' ? obj.obj : obj;
+    let byName = this.attrs.get(base);
+    if (!byName) this.attrs.set(base, (byName = new Map()));
+    let e = byName.get(name);
+    if (!e) byName.set(name, (e = { k: 'attr', base, name }));
     this.memoA[i] = obj;
     this.memoOut[i] = e;
     return e;
   }
+
+  private readonly attrs = new Map<Expr, Map<string, Expr>>();
 
   private memoSelf(slot: number, obj: Expr): Expr {
     const out = this.memoOut[slot];
