@@ -42,16 +42,26 @@ async function dump(helper: PythonHelper, request: Parameters<PythonHelper['dump
 }
 
 /** Stdlib modules with every kind of construct: classes, generators, async, try/finally, with, match. */
-const STDLIB = ['json.decoder', 'asyncio.base_events', 'typing', 'dataclasses', 'argparse', 'collections', 'email.message', 'unittest.case', 'pathlib', 'contextlib', 'logging'];
+const STDLIB = ['json.decoder', 'asyncio.base_events', 'typing', 'argparse', 'contextlib', 'pathlib'];
 
 function norm(v: PyConst | PyConst[] | undefined): string {
   if (Array.isArray(v)) return JSON.stringify({ tuple: v });
   return JSON.stringify(v ?? null);
 }
 
-/** A generated module large enough to need EXTENDED_ARG for constants, names and jumps. */
-function bigModule(dir: string): string {
+/** A generated module large enough to need EXTENDED_ARG for constants, names and jumps (and, from 3.10 on,
+ * a match statement with every kind of pattern). */
+function bigModule(dir: string, minor: number): string {
   const lines: string[] = [];
+  if (minor >= 10) {
+    lines.push('class Point:', '    __match_args__ = ("x", "y")', '    def __init__(self, x, y):', '        self.x, self.y = x, y');
+    lines.push('def matcher(v):', '    match v:');
+    lines.push('        case Point(0, y) if y > 1:', '            return len(str(y))');
+    lines.push('        case {"k": k, **rest}:', '            return dict(rest)');
+    lines.push('        case [a, *others]:', '            return sorted(others)');
+    lines.push('        case str() | bytes():', '            return repr(v)');
+    lines.push('        case _:', '            return None');
+  }
   for (let k = 0; k < 400; k++) lines.push(`name_${k} = ${k * 7} + len('s${k}')`);
   lines.push('def f(x):');
   lines.push('    if x:');
@@ -77,7 +87,7 @@ for (const py of pythons()) {
       });
 
       const decoder = new Decoder(helper.model);
-      const big = bigModule(tmp);
+      const big = bigModule(tmp, py.minor);
       await t.test('the compact format decodes to what dis.get_instructions says, instruction by instruction', async () => {
         const files = [path.join(PKG, 'core.py'), path.join(PKG, 'shapes.py'), path.join(PKG, 'app.py'), big];
         const compact = await dump(helper, { files, modules: STDLIB });
