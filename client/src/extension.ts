@@ -61,12 +61,15 @@ export function activate(context: vscode.ExtensionContext): PygrationApi | undef
     server = pygrationServer;
     const srv = pygrationServer;
 
-    // The view follows the server's live state: a new live report is shown, a dropped one is cleared.
+    // The view follows the server's live state: a new live report is shown, a dropped one is cleared. A
+    // server that stopped or restarted lost its state without anything being dropped: the view keeps it.
     context.subscriptions.push(
       srv.onDidChangeState((state) => {
-        if (!state) return; // The server stopped; what the view shows is still true of that process.
-        if (state.live) view.setReport(state.live.report, originOfLive(state.live), 'live');
-        else view.liveDropped();
+        if (state?.live) view.setReport(state.live.report, originOfLive(state.live), 'live');
+        else if (state) view.liveDropped();
+      }),
+      srv.onDidChangeStatus((status) => {
+        if (status !== 'running') view.detachFromServer();
       }),
     );
 

@@ -96,6 +96,14 @@ export class InstanceView implements vscode.Disposable {
     this.clear();
   }
 
+  /**
+   * The server restarted and lost its live state: what the view shows stays (it is still true of that
+   * process) but no longer follows the server, so a later "no live state" does not clear it.
+   */
+  detachFromServer(): void {
+    if (this.shown?.source === 'live') this.shown = { ...this.shown, source: 'restored' };
+  }
+
   clear(): void {
     const had = this.shown !== undefined;
     this.shown = undefined;
