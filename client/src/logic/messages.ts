@@ -62,7 +62,8 @@ export function analysisErrorMessage(error: AnalysisError, pid: number, ptraceSc
     case 'not-python':
       return {
         severity: 'warning',
-        text: `Process ${pid} is not a Python interpreter. ${withHint(error.message, error.hint)}`,
+        // The server's message names the program (`Process 9 (bash) is not a Python interpreter.`).
+        text: withHint(error.message.trim() || `Process ${pid} is not a Python interpreter.`, error.hint),
         actions: ['Pick Another Process'],
       };
     case 'unsupported':

@@ -75,7 +75,7 @@ export function pidFromInput(text: string): number | undefined {
 export function typedPidItem(text: string, items: readonly ProcessPickItem[]): ProcessPickItem | undefined {
   const pid = pidFromInput(text);
   if (pid === undefined || items.some((i) => i.pid === pid && !i.typed)) return undefined;
-  return { label: `Analyze pid ${pid}`, description: 'not in the list of Python processes', detail: 'Any process can be analysed; without Python only its machine code is tracked.', pid, typed: true };
+  return { label: `Analyze pid ${pid}`, description: 'not in the list', detail: 'A Python process of another name, or started since the list was made.', pid, typed: true };
 }
 
 /** Reads the pid argument of the command: a number, a numeric string, or an object with `pid`. */
