@@ -2,7 +2,7 @@
 // function, method, class, native, builtin, ctypes, operator slot, unknown with a reason), plus edges.
 
 import { OPERATOR_SLOTS } from './knownTypes';
-import type { Program, Resolver, Target, TypeRef } from './resolve';
+import { targetKey, type Program, type Resolver, type Target, type TypeRef } from './resolve';
 import type { ModuleSummary, SiteRecord } from './simulate';
 import type { Callee, CallEdge, CallSite, FunctionInfo } from './types';
 import { describe, type ClassDef, type FunctionDef } from './values';
@@ -37,6 +37,7 @@ export class CallGraphBuilder {
   }
 
   private readonly calleeMemo = new Map<Target[], Map<string, Callee>>();
+  private readonly calleeByKey = new Map<string, Callee>();
 
   site(summary: ModuleSummary, s: SiteRecord): CallSite {
     let callee: Callee;
@@ -44,11 +45,17 @@ export class CallGraphBuilder {
     else {
       const reference = this.resolver.reference(s.callee) ?? describe(s.callee, 9);
       const targets = this.resolver.resolve(s.callee);
-      // Sites with the same resolution share one Callee object (memory, and the edges below key on it).
+      // Sites with the same resolution share one Callee object: first by the (memoised) targets array, then
+      // by what the targets are (different expressions often resolve to the same definitions).
       let byRef = this.calleeMemo.get(targets);
       if (!byRef) this.calleeMemo.set(targets, (byRef = new Map()));
       let c = byRef.get(reference);
-      if (!c) byRef.set(reference, (c = shaped(this.fromTargets(targets, reference))));
+      if (!c) {
+        const key = `${reference}\0${targets.map(calleeKey).join('|')}`;
+        c = this.calleeByKey.get(key);
+        if (!c) this.calleeByKey.set(key, (c = shaped(this.fromTargets(targets, reference))));
+        byRef.set(reference, c);
+      }
       callee = c;
     }
     return {
@@ -231,6 +238,11 @@ export class CallGraphBuilder {
       operator: op,
     };
   }
+}
+
+/** Identity of a target for sharing callees: its kind and name, and the path the resolution took. */
+function calleeKey(t: Target): string {
+  return t.via ? `${targetKey(t)}<${t.via.join('<')}` : targetKey(t);
 }
 
 /**

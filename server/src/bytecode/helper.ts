@@ -173,6 +173,15 @@ export class PythonHelper {
     return this.request({ op: 'invalidate' }, () => undefined);
   }
 
+  /** Stops reading the helper's output (it blocks once the pipe is full): flow control for slow consumers. */
+  pauseOutput(): void {
+    this.child.stdout?.pause();
+  }
+
+  resumeOutput(): void {
+    this.child.stdout?.resume();
+  }
+
   get running(): boolean {
     return !this.closed && this.exitError === null;
   }

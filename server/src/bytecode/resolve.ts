@@ -611,7 +611,7 @@ function cap(ts: Target[]): Target[] {
   return out.slice(0, MAX_ALTERNATIVES);
 }
 
-function targetKey(t: Target): string {
+export function targetKey(t: Target): string {
   switch (t.kind) {
     case 'module':
       return `m:${t.module}`;

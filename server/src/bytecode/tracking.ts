@@ -136,6 +136,10 @@ export class BytecodeSession {
   }
 }
 
+/** Module records waiting for analysis before the helper's output is paused, and when it resumes. */
+const INBOX_HIGH = 24;
+const INBOX_LOW = 8;
+
 interface Entry {
   module: ProgramModule;
   cached: boolean;
@@ -311,8 +315,15 @@ class ClosureRun {
   private inboxNext = 0;
   private draining = false;
 
+  private paused = false;
+
   private receive(rec: ModuleRecord): void {
     this.inbox.push(rec);
+    // Keep the interpreter a few modules ahead, not the whole closure (parsed code is large).
+    if (!this.paused && this.inbox.length - this.inboxNext > INBOX_HIGH) {
+      this.paused = true;
+      this.helper.pauseOutput();
+    }
     if (!this.draining) {
       this.draining = true;
       setImmediate(() => this.drain());
@@ -325,6 +336,10 @@ class ClosureRun {
       const rec = this.inbox[this.inboxNext];
       this.inbox[this.inboxNext++] = undefined as unknown as ModuleRecord; // let the record's code be collected
       this.onModule(rec);
+    }
+    if (this.paused && this.inbox.length - this.inboxNext < INBOX_LOW) {
+      this.paused = false;
+      this.helper.resumeOutput();
     }
     if (this.inboxNext === this.inbox.length) {
       this.inbox.length = 0;
