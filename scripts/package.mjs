@@ -43,6 +43,9 @@ async function vsix(cwd, manifest) {
       // Runtime code is bundled by esbuild, so node_modules is never shipped (and `npm list` never runs).
       dependencies: false,
       allowMissingRepository: true,
+      // Without a repository URL vsce cannot make README links absolute; the relative ones (docs/*.png)
+      // resolve inside the installed extension, which is what an offline .vsix needs.
+      rewriteRelativeLinks: Boolean(manifest.repository),
       skipLicense: !fs.existsSync(path.join(cwd, 'LICENSE')) && !fs.existsSync(path.join(cwd, 'LICENSE.md')),
     }),
   );

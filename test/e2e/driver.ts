@@ -57,7 +57,7 @@ export interface E2EDriver {
   waitForDebugStop(timeoutMs?: number): Promise<DebugStop>;
   /** Stops the debug session and waits until it has ended. */
   stopDebugging(): Promise<void>;
-  /** Saves a screenshot under test-output/e2e/ and returns its path; undefined where none can be taken (extension host). */
+  /** Saves a screenshot under test-output/e2e/<run>/ and returns its path; undefined where none can be taken (extension host). */
   screenshot(name: string): Promise<string | undefined>;
 }
 

@@ -14,7 +14,21 @@ export const E2E_DIR = process.env.PYGRATION_E2E_DIR ?? path.join(REPO_ROOT, '.e
 export const E2E_OUTPUT = path.join(REPO_ROOT, 'test-output', 'e2e');
 export const E2E_FIXTURES = path.join(REPO_ROOT, 'test', 'e2e', 'fixtures');
 export const CHROMIUM = process.env.PYGRATION_CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+/**
+ * Chromium without its own network traffic: the usual switches, plus a resolver that answers only
+ * 127.0.0.1 (Chromium still looked up google.com and content-autofill.googleapis.com without it: seen with
+ * strace) and no autofill server queries.
+ */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+  '--disable-features=AutofillServerCommunication',
+];
 
 /**
  * User settings for every E2E VS Code: nothing network-bound (telemetry, updates, gallery checks,
@@ -143,6 +157,8 @@ function onExit(cleanup: () => void): () => void {
 }
 
 export interface CodeServerOptions {
+  /** Names this run's output folder, test-output/e2e/<name>/ (screenshots, logs); default 'code-server'. */
+  name?: string;
   /** A folder to copy as the workspace (default: test/e2e/fixtures/workspace). */
   workspaceFixture?: string;
   /** .vsix files installed with `code-server --install-extension` before the server starts. */
@@ -153,6 +169,8 @@ export interface CodeServerOptions {
   env?: NodeJS.ProcessEnv;
   /** Milliseconds to wait for the HTTP server (default 60 s). */
   startTimeoutMs?: number;
+  /** Options passed straight to the VS Code server (`--vscode-option X`), e.g. 'enable-smoke-test-driver'. */
+  vscodeOptions?: string[];
 }
 
 /** A running code-server with its own temporary config, data, user-data, extensions and workspace folders. */
@@ -170,6 +188,8 @@ export class CodeServer {
     readonly runId: string,
     readonly workspaceDir: string,
     private readonly env: NodeJS.ProcessEnv,
+    /** test-output/e2e/<name>/: screenshots of its workbenches, its logs once stopped. */
+    readonly outputDir: string,
   ) {}
 
   get userDataDir(): string {
@@ -208,11 +228,14 @@ export class CodeServer {
       XDG_CACHE_HOME: path.join(root, 'cache'),
       [MARKER]: runId,
     };
-    const server = new CodeServer(install, root, runId, workspaceDir, env);
+    const outputDir = path.join(E2E_OUTPUT, options.name ?? 'code-server');
+    fs.rmSync(outputDir, { recursive: true, force: true });
+    fs.mkdirSync(outputDir, { recursive: true });
+    const server = new CodeServer(install, root, runId, workspaceDir, env, outputDir);
     server.unregisterExit = onExit(() => server.killNow());
     try {
       for (const vsix of options.extensions ?? []) server.installExtension(vsix);
-      await server.launch(options.startTimeoutMs ?? 60_000);
+      await server.launch(options.startTimeoutMs ?? 60_000, options.vscodeOptions ?? []);
     } catch (e) {
       await server.stop();
       throw e;
@@ -247,7 +270,7 @@ export class CodeServer {
     return out.split('\n').map((l) => l.trim()).filter((l) => /^[\w-]+\.[\w-]+@/.test(l));
   }
 
-  private async launch(timeoutMs: number): Promise<void> {
+  private async launch(timeoutMs: number, vscodeOptions: string[]): Promise<void> {
     const t0 = Date.now();
     const args = [
       this.install.entry,
@@ -259,6 +282,7 @@ export class CodeServer {
       '--disable-workspace-trust',
       '--disable-getting-started-override',
       '--ignore-last-opened',
+      ...vscodeOptions.flatMap((o) => ['--vscode-option', o]),
     ];
     // Its own process group, so stop() can signal code-server and every child that stayed in the group.
     const child = spawn(this.install.node, args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -287,9 +311,19 @@ export class CodeServer {
     this.timings['code-server listening'] = Date.now() - t0;
   }
 
-  /** The URL that opens the workspace folder. */
-  workspaceUrl(): string {
-    return `${this.url}?folder=${encodeURIComponent(this.workspaceDir)}`;
+  /**
+   * The URL that opens the workspace folder. `payload` is the workbench's development payload, e.g.
+   * [['extensionDevelopmentPath', uri], ['extensionTestsPath', uri]]; it is honoured only when the server
+   * runs with the 'enable-smoke-test-driver' VS Code option.
+   */
+  workspaceUrl(payload?: Array<[string, string]>): string {
+    const query = `?folder=${encodeURIComponent(this.workspaceDir)}`;
+    return `${this.url}${query}${payload ? `&payload=${encodeURIComponent(JSON.stringify(payload))}` : ''}`;
+  }
+
+  /** A file of this machine as the workbench's remote extension host sees it (`vscode-remote://host:port/path`). */
+  remoteUri(file: string): string {
+    return `vscode-remote://${new URL(this.url).host}${path.resolve(file)}`;
   }
 
   /** The folder of VS Code's logs for this server (window and extension-host logs, output channels). */
@@ -344,7 +378,7 @@ export class CodeServer {
   }
 
   private saveLogs(): void {
-    const dest = path.join(E2E_OUTPUT, 'logs');
+    const dest = path.join(this.outputDir, 'logs');
     fs.rmSync(dest, { recursive: true, force: true });
     fs.mkdirSync(dest, { recursive: true });
     fs.writeFileSync(path.join(dest, 'code-server.log'), this.output);
@@ -381,7 +415,7 @@ export class Workbench {
   ) {}
 
   /** Launches Chromium, opens the server's workspace and waits until the workbench shows the folder. */
-  static async open(server: CodeServer, options: { width?: number; height?: number; timeoutMs?: number } = {}): Promise<Workbench> {
+  static async open(server: CodeServer, options: { width?: number; height?: number; timeoutMs?: number; payload?: Array<[string, string]> } = {}): Promise<Workbench> {
     const t0 = Date.now();
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -403,7 +437,7 @@ export class Workbench {
         if (m.type() === 'error') wb.consoleErrors.push(m.text());
       });
       page.setDefaultTimeout(30_000);
-      await page.goto(server.workspaceUrl());
+      await page.goto(server.workspaceUrl(options.payload));
       const timeout = options.timeoutMs ?? 90_000;
       await page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout });
       await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout });
@@ -423,11 +457,11 @@ export class Workbench {
     if ((await Promise.race([closed, timer])) === 'timeout') killMarked(this.server.runId);
   }
 
-  /** Saves a full-window screenshot as test-output/e2e/NN-name.png and returns the path. */
+  /** Saves a full-window screenshot as test-output/e2e/<server name>/NN-name.png and returns the path. */
   async screenshot(name: string): Promise<string> {
-    fs.mkdirSync(E2E_OUTPUT, { recursive: true });
+    fs.mkdirSync(this.server.outputDir, { recursive: true });
     this.screenshotIndex += 1;
-    const file = path.join(E2E_OUTPUT, `${String(this.screenshotIndex).padStart(2, '0')}-${name.replace(/[^\w.-]+/g, '-')}.png`);
+    const file = path.join(this.server.outputDir, `${String(this.screenshotIndex).padStart(2, '0')}-${name.replace(/[^\w.-]+/g, '-')}.png`);
     await this.page.screenshot({ path: file });
     return file;
   }
@@ -690,25 +724,36 @@ export class Workbench {
   /** Waits until the Call Stack view shows a paused thread; returns the reason and the frames. */
   async waitForDebugStop(timeoutMs = 30_000): Promise<DebugStop> {
     const { page } = this;
-    return waitFor(
-      'the debugger to pause (Call Stack: "Paused on …")',
+    const reason = await waitFor(
+      'the debugger to pause (Call Stack: "Paused on …" and a frame)',
       async () => {
         const state = await page.evaluate(() => {
           const sidebar = document.querySelector('.part.sidebar') as HTMLElement | null;
           const m = /Paused on ([\w ]+?)(?:\n|$)/i.exec(sidebar?.innerText ?? '');
-          return m ? m[1].trim() : undefined;
+          return m ? m[1].trim().toLowerCase() : undefined;
         });
-        if (!state) return undefined;
-        const rows = await page.$$eval('.debug-call-stack .monaco-list-row', (els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
-        const frames = rows
-          .map((r) => /^Stack Frame (.+), line (\d+), (.+)$/.exec(r))
-          .filter((m): m is RegExpExecArray => m !== null)
-          .map((m) => ({ name: m[1], line: Number(m[2]), file: m[3] }));
-        if (frames.length === 0) return undefined;
-        return { reason: state.toLowerCase(), frames };
+        return state !== undefined && (await this.callStackFrames()).length > 0 ? state : undefined;
       },
       timeoutMs,
     );
+    // VS Code shows the top frame first with a "Load More Stack Frames" row, then fetches the rest: wait
+    // for that row to go (up to 10 s; a stack deeper than one fetch keeps it, and the frames so far count).
+    await page
+      .locator('.debug-call-stack .monaco-list-row')
+      .filter({ hasText: 'Load More Stack Frames' })
+      .first()
+      .waitFor({ state: 'detached', timeout: 10_000 })
+      .catch(() => undefined);
+    return { reason, frames: await this.callStackFrames() };
+  }
+
+  /** The stack frames the Call Stack view lists, innermost first (from the rows' accessible labels). */
+  async callStackFrames(): Promise<DebugStop['frames']> {
+    const rows = await this.page.$$eval('.debug-call-stack .monaco-list-row', (els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+    return rows
+      .map((r) => /^Stack Frame (.+), line (\d+), (.+)$/.exec(r))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ name: m[1], line: Number(m[2]), file: m[3] }));
   }
 
   /** Presses Stop on the debug toolbar and waits for the toolbar to go away. */

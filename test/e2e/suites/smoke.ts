@@ -38,9 +38,10 @@ export const smokeSteps: E2EStep[] = [
   {
     name: 'code lenses and hovers of the helper extension are shown',
     async run(driver) {
-      const lenses = await driver.waitForCodeLens(APP, `E2E lens: total() at line ${DEF_TOTAL_LINE}`);
-      assert.ok(lenses.includes(`E2E lens: scale() at line ${DEF_SCALE_LINE}`), `lenses: ${JSON.stringify(lenses)}`);
-      assert.equal(lenses.length, 2, `one lens per def: ${JSON.stringify(lenses)}`);
+      const all = await driver.waitForCodeLens(APP, `E2E lens: total() at line ${DEF_TOTAL_LINE}`);
+      // Other installed extensions (the repository's own) may add lenses of their own; count the helper's.
+      const lenses = all.filter((l) => l.startsWith('E2E lens: '));
+      assert.deepEqual(lenses, [`E2E lens: scale() at line ${DEF_SCALE_LINE}`, `E2E lens: total() at line ${DEF_TOTAL_LINE}`], 'one lens per def, in order');
       await driver.screenshot('code-lenses');
       // Column 9 of line 10 is the `r` of `result`.
       const hover = await driver.hoverText(APP, { line: BREAKPOINT_LINE, column: 9 });
@@ -79,8 +80,11 @@ export const smokeSteps: E2EStep[] = [
       assert.equal(stop.frames[0].name, 'total');
       assert.equal(stop.frames[0].line, BREAKPOINT_LINE);
       assert.ok(stop.frames[0].file.endsWith(APP), `top frame file: ${stop.frames[0].file}`);
-      // The caller, when the view has fetched it already (VS Code loads frames below the top one lazily).
-      if (stop.frames.length > 1) assert.deepEqual([stop.frames[1].name, stop.frames[1].line], ['<module>', CALL_TOTAL_LINE]);
+      assert.deepEqual(
+        stop.frames.slice(1).map((f) => [f.name, f.line]),
+        [['<module>', CALL_TOTAL_LINE]],
+        `the caller is the module's call of total(): ${JSON.stringify(stop.frames)}`,
+      );
       await driver.screenshot('debug-stopped');
       // The adapter's `process` event names the debuggee; it is a live process running the fixture.
       const text = await driver.waitForOutput(HELPER_OUTPUT_CHANNEL, /^debug stopped: breakpoint$/m);

@@ -13,7 +13,12 @@ interface BridgeRequest {
 }
 type FromWebview = { type: 'clicked'; count: number } | { type: 'bridgeResult'; id: number; text?: string; error?: string };
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What activate() returns: the helper's log folder, whose parent holds the output channels' log files. */
+export interface HelperApi {
+  logDir: string;
+}
+
+export function activate(context: vscode.ExtensionContext): HelperApi {
   const output = vscode.window.createOutputChannel(HELPER_OUTPUT_CHANNEL);
   const status = vscode.window.createStatusBarItem(HELPER_STATUS_ITEM_ID, vscode.StatusBarAlignment.Left, 1000);
   status.name = 'Pygration E2E';
@@ -132,6 +137,7 @@ export function activate(context: vscode.ExtensionContext): void {
       },
     }),
   );
+  return { logDir: context.logUri.fsPath };
 }
 
 export function deactivate(): void {
