@@ -11,7 +11,7 @@ import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
 import type { AddressSpace } from '../../native/src/analysis/space';
 import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
 import { entryRoot, mainRoot } from '../../native/src/analysis/pvm';
-import { describeSite } from '../../native/src/analysis/analyze';
+import { describeSite, shadowStackEnabled } from '../../native/src/analysis/analyze';
 import { isBaseline, sortFeatures, x86Level, type Feature } from '../../native/src/features/vocabulary';
 import { ProcessView } from '../../native/src/process/processView';
 import { type NativeRequest, type NativeResolution, NativeResolver, describeRequest } from '../../native/src/python/resolve';
@@ -186,7 +186,10 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
   const resolver = new NativeResolver(space);
   const walkSpace = resolver.space;
   const host = options.hostFeatures;
-  const keep = (f: Feature) => !isBaseline(f) && (!host || host.has(f));
+  // Shadow-stack instructions only run in processes with shadow stacks enabled (see analyzeProcess): a live
+  // process tells; for files at rest, only a kernel that supports them could enable them.
+  const shstkPossible = options.pid !== undefined ? shadowStackEnabled(options.pid) : kernelSupportsShadowStacks();
+  const keep = (f: Feature) => !isBaseline(f) && (!host || host.has(f)) && (f !== 'shstk' || shstkPossible);
 
   const resolutions = new Map<string, NativeResolution>();
   const resolve = (r: NativeRequest): NativeResolution => {
@@ -303,6 +306,15 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
     resolver.close();
     view?.close();
     throw e;
+  }
+}
+
+/** Whether this kernel can enable user-space shadow stacks (it then reports x86_Thread_features). */
+function kernelSupportsShadowStacks(): boolean {
+  try {
+    return fs.readFileSync('/proc/self/status', 'utf8').includes('x86_Thread_features:');
+  } catch {
+    return true;
   }
 }
 

@@ -2,6 +2,7 @@
 // collect the source host, track the PVM (entry point, threads, stacks) plus any extra roots with EPT (or
 // run a full scan), compare with the instance catalog, and build the AnalysisReport.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { compatibleInstances, criuAdvice, effectiveRequirement, summarizeInstances } from '../catalog/compat';
 import { type Catalog, defaultCatalog } from '../catalog/catalog';
@@ -121,6 +122,14 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       notes.push(...ept.notes);
     }
 
+    // CET shadow-stack instructions (INCSSP, WRSS...) fault unless shadow stacks are enabled for the thread,
+    // and glibc runs them only when they are: in a process without shadow stacks they never execute.
+    if (features.has('shstk') && !shadowStackEnabled(pid)) {
+      features = new Map(features);
+      features.delete('shstk');
+      notes.push('CET shadow-stack instructions were reached (glibc longjmp and context switching), but this process runs without shadow stacks, where they fault, so they never execute here and are not required.');
+    }
+
     const host = await hostPromise;
     const source = hostFeatures(host);
     if (host.probeError) notes.push(`The xtest probe did not run (${host.probeError}); the host is assumed to execute xtest.`);
@@ -166,6 +175,21 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
     return { report, ept, space };
   } finally {
     view.close();
+  }
+}
+
+/**
+ * Whether the process runs with user-space shadow stacks (Linux lists `shstk` in the x86_Thread_features
+ * line of /proc/PID/status; kernels without shadow-stack support have no such line, so none is enabled).
+ */
+export function shadowStackEnabled(pid: number): boolean {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const line = status.split('\n').find((l) => l.startsWith('x86_Thread_features:'));
+    return line !== undefined && /\bshstk\b/.test(line);
+  } catch {
+    // Unreadable: keep the requirement (the safe side).
+    return true;
   }
 }
 
