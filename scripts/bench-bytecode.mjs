@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Benchmark of bytecode tracking: the import closure of `import xgboost` (Debian python3-xgboost) tracked
-// cold (no cache, fresh interpreter) and warm (same session, nothing changed). Not a test: it prints figures.
+// Benchmark of bytecode tracking: the import closure of `import xgboost` (Debian python3-xgboost), cold (new
+// session, empty cache) and warm (same session, nothing changed). Not a test: it prints figures.
 // Usage: npx tsc -b && node scripts/bench-bytecode.mjs [--python /usr/bin/python3] [--module xgboost] [--runs 3]
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';

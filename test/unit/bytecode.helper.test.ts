@@ -1,6 +1,5 @@
 // The Python dump helper and the TypeScript decoder/simulation under every CPython 3.8-3.13 on the machine:
-// the compact format decodes to exactly what dis says, modules are found without being imported, .pyc files
-// are used only when valid, and the stack simulation stays in step with dis.stack_effect on real stdlib code.
+// compact format = dis, modules found without imports, .pyc only when valid, stack in step with stack_effect.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';

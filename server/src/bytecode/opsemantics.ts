@@ -1,7 +1,8 @@
-// How each CPython opcode (by name, 3.8-3.13) moves values on the simulated stack. Opcodes the simulation
-// models individually are listed in MODELED; the rest push results (PUSHES), pop a fixed count (POPS), or are
-// correct under the default rule (pop -effect or push +effect unknowns) because they never replace an operand.
-// The stack effect itself always comes from the interpreter (dis.stack_effect), so depths never drift.
+// How each CPython opcode (by name, 3.8-3.13) moves values on the simulated stack: modelled individually,
+// pushing N results, popping a fixed count, or exact under the default rule (pop -effect / push +effect).
+
+// The stack effect itself always comes from the interpreter (dis.stack_effect), so depths never drift; the
+// default rule is only used for opcodes that never replace an operand by a result.
 
 /** Opcodes with their own case in the simulation. */
 export const MODELED = new Set([

@@ -1,6 +1,5 @@
-// Names the symbolic values of the simulation across the import closure: follows aliases, re-exports through
-// __init__ assignments and star imports, class hierarchies (self.method), constructors, ctypes libraries,
-// and decorators that replace a Python stub by a native function; anything else stays unknown, with a reason.
+// Names the simulation's symbolic values across the import closure: aliases, re-exports (assignments, star
+// imports), class hierarchies, constructors, ctypes, decorator stubs; anything else stays unknown, with a reason.
 
 import { CTYPES_FIND_LIBRARY, CTYPES_LIBRARY_LOADER_OBJECTS, CTYPES_LOADERS, KNOWN_RESULT_TYPES } from './knownTypes';
 import type { InterpreterInfo, ModuleKind, PyConst } from './protocol';

@@ -1,6 +1,7 @@
-// Paper Algorithm 3, done better: abstract interpretation of the CPython value stack over each code object
-// of one module, on its control-flow graph (joins at merges, exception edges, infeasible TYPE_CHECKING and
-// version/platform branches pruned), producing the module summary: bindings, imports, defs, call sites.
+// Paper Algorithm 3, done better: abstract interpretation of the CPython value stack over each code object of
+// one module, on its control-flow graph, producing the module summary: bindings, imports, defs, call sites.
+
+// Joins at merges, exception edges, and infeasible TYPE_CHECKING / version / platform branches pruned.
 
 import type { DecodedCode, Decoder } from './decode';
 import { NONE } from './decode';
