@@ -9,7 +9,7 @@ import { abortError, PythonHelper, type HelperOptions } from './helper';
 import type { ModuleRecord } from './protocol';
 import { Resolver, type Program, type ProgramModule } from './resolve';
 import { simulateModule, type ModuleSummary } from './simulate';
-import type { BytecodeDiagnostic, BytecodeTrackingResult, Callee, CallSite, FunctionInfo, ModuleInfo, TrackingStats } from './types';
+import type { BytecodeDiagnostic, BytecodeTrackingResult, Callee, CallEdge, CallSite, FunctionInfo, ModuleInfo, TrackingStats } from './types';
 
 export interface TrackingProgress {
   phase: 'closure' | 'resolve' | 'done';
@@ -72,6 +72,8 @@ export class BytecodeSession {
   private readonly prepended = new Set<string>();
   /** @internal CPU seconds the current helper had used at the end of the last run. */
   helperCpu = 0;
+  /** @internal The edges of the last run per roots (reused when nothing had to be resolved again). */
+  readonly lastEdges = new Map<string, { sites: number; edges: CallEdge[] }>();
 
   constructor(private readonly options: SessionOptions) {
     this.cache = options.cache ?? new BytecodeCache();
@@ -166,6 +168,7 @@ class ClosureRun {
   private readonly maxModules: number;
   private limitHit = false;
   private readonly diagnostics: BytecodeDiagnostic[] = [];
+  private readonly rootsKey: string;
 
   constructor(
     private readonly session: BytecodeSession,
@@ -177,6 +180,7 @@ class ClosureRun {
   ) {
     this.maxModules = options.maxModules ?? 20000;
     this.cpuBefore = session.helperCpu;
+    this.rootsKey = JSON.stringify([files, options.modules ?? [], !!options.followImports, !!options.followLazyImports]);
   }
 
   private get cache(): BytecodeCache {
@@ -185,7 +189,7 @@ class ClosureRun {
 
   async execute(): Promise<BytecodeTrackingResult> {
     const options = this.options;
-    const rootsKey = JSON.stringify([this.files, options.modules ?? [], !!options.followImports, !!options.followLazyImports]);
+    const rootsKey = this.rootsKey;
     // Files first: their package roots go on sys.path (as running the script would put its directory).
     if (this.files.length) {
       const done = new Promise<void>((resolve, reject) => {
@@ -567,7 +571,11 @@ class ClosureRun {
       }
     }
     if (this.limitHit) diagnostics.push({ severity: 'warning', code: 'helper-error', message: `The import closure was cut at ${this.maxModules} modules.` });
-    const edges = buildEdges(callSites);
+    // Nothing re-resolved (same closure, no module changed): the previous edges still hold.
+    const edgeKey = `${this.interpreterKey}\0${this.rootsKey}\0${sitesOfAll}`;
+    const previousEdges = this.session.lastEdges.get(edgeKey);
+    const edges = dirty !== null && dirty.size === 0 && previousEdges && previousEdges.sites === callSites.length ? previousEdges.edges : buildEdges(callSites);
+    this.session.lastEdges.set(edgeKey, { sites: callSites.length, edges });
     stats.seconds.resolve = (performance.now() - resolveStart) / 1000;
     const info = this.helper.info;
     return {
