@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Entry point of the bundled CLI (dist/cli.js): the engine's commands (native/src/cli/main.ts) plus
-// `calls`, CPU features per Python call site (bytecode tracking + symbol resolution + EPT), which lives here
-// because bytecode tracking belongs to the server layer.
+// `calls`, CPU features per Python call site (bytecode tracking + symbol resolution + EPT), and process
+// analyses that add the program's bytecode-resolved native functions as roots; these live here because
+// bytecode tracking belongs to the server layer.
 
 import * as path from 'node:path';
 import { main, EXIT, type ExtraCommand, reportError } from '../../native/src/cli/main';
@@ -12,6 +13,7 @@ import { effectiveRequirement, summarizeInstances } from '../../native/src/catal
 import { featureLabel, sortFeatures, x86Level } from '../../native/src/features/vocabulary';
 import { collectHost, hostFeatures } from '../../native/src/host/host';
 import { analyzeCallSites } from './callSites';
+import { analyzePythonProcess } from './processAnalysis';
 import { catalogRarity, sortByRarity } from './presentation';
 
 const CALLS_HELP = `  pygration calls FILE... [--python PATH | --pid N] [--json] [--catalog FILE] [--no-follow-imports]
@@ -114,7 +116,7 @@ const calls: ExtraCommand = {
   },
 };
 
-main(process.argv.slice(2), { calls }).then(
+main(process.argv.slice(2), { extra: { calls }, analyze: (pid, options) => analyzePythonProcess(pid, options) }).then(
   (code) => {
     process.exitCode = code;
   },

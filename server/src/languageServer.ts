@@ -19,7 +19,7 @@ import {
   CodeLensRefreshRequest,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { analyzeProcess, CancelledError } from '../../native/src/analysis/analyze';
+import { CancelledError } from '../../native/src/analysis/analyze';
 import { effectiveRequirement, summarizeInstances } from '../../native/src/catalog/compat';
 import { type Catalog, defaultCatalog, loadCatalog } from '../../native/src/catalog/catalog';
 import { isNativeError } from '../../native/src/errors';
@@ -30,6 +30,7 @@ import { ProcessView } from '../../native/src/process/processView';
 import { BytecodeCache } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import { analyzeCallSites, fileUri } from './callSites';
+import { analyzePythonProcess } from './processAnalysis';
 import type { CallSiteAnalysis } from './model';
 import { callSiteAt, callSiteDetail, catalogRarity, computeCodeLenses, computeHover, type Rarity } from './presentation';
 import {
@@ -332,39 +333,22 @@ export class PygrationLanguageServer {
         return fail('not-python', `Process ${params.pid} (${path.basename(exe)}) is not a Python interpreter.`, 'Pick a Python process, or use the pygration CLI for other programs.');
       }
       const host = await this.host;
-      // Call sites of the open files, resolved in the live process (exact).
+      // The program's own files and the open ones: their call sites resolved in the live process (exact),
+      // and the native functions behind them added as roots of the process-wide walk.
       const files = this.documents
         .all()
         .filter((d) => d.languageId === 'python' && d.uri.startsWith('file:'))
         .map((d) => fileURLToPath(d.uri));
-      let liveSites: Map<string, CallSiteAnalysis[]> | undefined;
-      let extraRoots: Awaited<ReturnType<typeof analyzeCallSites>>['nativeRoots'] = [];
-      if (files.length > 0) {
-        progress?.report('Resolving call sites in the live process');
-        const sameInterpreter = this.staticTracking && exe && samePath(this.staticTracking.python.executable, exe);
-        const cs = await analyzeCallSites({
-          python: sameInterpreter ? this.staticTracking!.python.executable : `/proc/${params.pid}/exe`,
-          files,
-          pid: params.pid,
-          hostFeatures: host,
-          tracking: sameInterpreter ? this.staticTracking : undefined,
-          cache: this.cache,
-          cancel: run.signal,
-          followImports: this.settings.followImports,
-        });
-        try {
-          liveSites = cs.byFile;
-          extraRoots = cs.nativeRoots;
-        } finally {
-          cs.close();
-        }
-      }
-      if (run.signal.aborted) throw new CancelledError();
-      progress?.report('Execution path tracking of the process');
-      const { report } = await analyzeProcess(params.pid, {
+      const sameInterpreter = this.staticTracking !== undefined && samePath(this.staticTracking.python.executable, exe);
+      const { report, callSites: liveSites } = await analyzePythonProcess(params.pid, {
         mode,
         catalog: this.catalog,
-        extraRoots,
+        files,
+        tracking: sameInterpreter ? this.staticTracking : undefined,
+        cache: this.cache,
+        hostFeatures: host,
+        cancel: run.signal,
+        followImports: this.settings.followImports,
         // A full scan costs seconds on first use: worth it on request, not on every breakpoint stop.
         withFullScan: params.reason === 'command',
         isCancelled: () => run.signal.aborted,

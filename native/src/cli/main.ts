@@ -54,7 +54,18 @@ const ANALYZE_FLAGS = ['json', 'no-full-scan', 'verbose', 'quiet'] as const;
 
 let interrupted = false;
 
-export async function main(argv: readonly string[], extra: Record<string, ExtraCommand> = {}): Promise<number> {
+export interface MainHooks {
+  /** Commands contributed by upper layers. */
+  extra?: Record<string, ExtraCommand>;
+  /** The process analysis to use (default: analyzeProcess; the server layer adds bytecode-tracking roots). */
+  analyze?: typeof analyzeProcess;
+}
+
+let analyzeImpl: typeof analyzeProcess = analyzeProcess;
+
+export async function main(argv: readonly string[], hooks: MainHooks = {}): Promise<number> {
+  const extra = hooks.extra ?? {};
+  analyzeImpl = hooks.analyze ?? analyzeProcess;
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     const extraHelp = Object.values(extra).map((c) => c.help).join('\n');
@@ -125,7 +136,7 @@ async function analyzeAndPrint(pid: number, args: ParsedArgs): Promise<number> {
   const json = args.flags.has('json');
   const progress = new Progress(!args.flags.has('quiet'));
   try {
-    const { report } = await analyzeProcess(pid, {
+    const { report } = await analyzeImpl(pid, {
       mode: modeOf(args),
       catalog: catalogOf(args),
       withFullScan: !args.flags.has('no-full-scan'),

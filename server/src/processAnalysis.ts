@@ -1,0 +1,113 @@
+// The whole analysis of a running Python process (paper: EPT of the PVM ∪ EPT of the bytecode-resolved
+// natives): find the program's own Python files from its command line, run bytecode tracking on them with
+// the process's own interpreter, resolve their native callees in the live process, and add those functions
+// as roots of the process-wide execution path tracking.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type AnalyzeOptions, type ProcessAnalysis, analyzeProcess } from '../../native/src/analysis/analyze';
+import { isNativeError } from '../../native/src/errors';
+import type { Feature } from '../../native/src/features/vocabulary';
+import { pythonVersionOf } from '../../native/src/process/list';
+import type { BytecodeCache } from './bytecode';
+import type { BytecodeTrackingResult } from './bytecode/types';
+import { analyzeCallSites } from './callSites';
+import type { CallSiteAnalysis } from './model';
+
+/** Interpreter options that take a separate value (`-W error`, `-X dev`). */
+const OPTIONS_WITH_VALUE = new Set(['-W', '-X', '--check-hash-based-pycs']);
+
+/**
+ * The program a Python process runs, from its command line: the script file (absolute, resolved against
+ * the process's working directory), or a note when it runs `-m module`, `-c code` or an interactive shell.
+ */
+export function programOf(pid: number): { files: string[]; note?: string } {
+  let argv: string[];
+  let cwd: string;
+  try {
+    argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return { files: [], note: 'The command line of the process could not be read, so its Python code was not tracked.' };
+  }
+  for (let i = 1; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-c') return { files: [], note: 'The program was given with -c, so there is no file for bytecode tracking.' };
+    if (a === '-m') return { files: [], note: `The program runs a module (-m ${argv[i + 1] ?? ''}); bytecode tracking of module entry points is not supported yet, so only its native code on the interpreter's paths was analysed.` };
+    if (a === '-') return { files: [], note: 'The program was read from standard input, so there is no file for bytecode tracking.' };
+    if (OPTIONS_WITH_VALUE.has(a)) {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    const file = path.resolve(cwd, a);
+    return fs.existsSync(file) ? { files: [file] } : { files: [], note: `The script ${a} could not be found from the process's working directory.` };
+  }
+  return { files: [], note: 'The process runs an interactive interpreter: no program file to track.' };
+}
+
+export interface PythonProcessOptions extends AnalyzeOptions {
+  /** Python files whose calls to track besides the program's own (e.g. the editor's open files). */
+  files?: string[];
+  /** Reuse a bytecode tracking result made with the same interpreter. */
+  tracking?: BytecodeTrackingResult;
+  cache?: BytecodeCache;
+  hostFeatures?: ReadonlySet<Feature>;
+  cancel?: AbortSignal;
+  followImports?: boolean;
+}
+
+export interface PythonProcessAnalysis extends ProcessAnalysis {
+  /** Live, exact call sites of the tracked files. */
+  callSites?: Map<string, CallSiteAnalysis[]>;
+}
+
+export async function analyzePythonProcess(pid: number, options: PythonProcessOptions = {}): Promise<PythonProcessAnalysis> {
+  const notes: string[] = [];
+  let exe = '';
+  try {
+    exe = fs.readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    // analyzeProcess gives the precise error (gone, permission).
+  }
+  const isPython = exe !== '' && pythonVersionOf(pid, exe) !== undefined;
+  let callSites: Map<string, CallSiteAnalysis[]> | undefined;
+  const extraRoots = [...(options.extraRoots ?? [])];
+  if (isPython) {
+    const program = programOf(pid);
+    if (program.note) notes.push(program.note);
+    const files = [...new Set([...program.files, ...(options.files ?? [])])];
+    if (files.length > 0) {
+      options.onProgress?.('Bytecode tracking of the program');
+      try {
+        const cs = await analyzeCallSites({
+          python: options.tracking?.python.executable ?? `/proc/${pid}/exe`,
+          files,
+          pid,
+          tracking: options.tracking,
+          cache: options.cache,
+          hostFeatures: options.hostFeatures,
+          cancel: options.cancel,
+          followImports: options.followImports,
+          onProgress: options.onProgress,
+        });
+        try {
+          callSites = cs.byFile;
+          extraRoots.push(...cs.nativeRoots);
+          notes.push(
+            `Bytecode tracking of ${files.map((f) => path.basename(f)).join(', ')} (${cs.tracking.stats.modules} modules, ${cs.stats.callSites} call sites in the program's files) resolved ${cs.nativeRoots.length} native function(s) in the process; they were added as roots.`,
+          );
+        } finally {
+          cs.close();
+        }
+      } catch (e) {
+        if (options.cancel?.aborted) throw e;
+        // The process-wide analysis still runs: say plainly what is missing.
+        notes.push(`Bytecode tracking failed (${isNativeError(e) ? e.describe() : e instanceof Error ? e.message : String(e)}); only the interpreter's own paths were analysed.`);
+      }
+    }
+  }
+  const analysis = await analyzeProcess(pid, { ...options, extraRoots });
+  analysis.report.notes.unshift(...notes);
+  return { ...analysis, callSites };
+}

@@ -1,0 +1,50 @@
+// The program a Python process runs, read from its command line (script, -u/-X options, -c, -m), and the
+// process analysis that adds the program's bytecode-resolved native functions as roots.
+
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { analyzePythonProcess, programOf } from '../../server/src/processAnalysis';
+import { DEBIAN_PYTHON, FIXTURE_SRC, debianPythonHas, startProcess } from '../helpers/fixtures';
+
+const SLEEP = 'import time; print("READY", flush=True); time.sleep(600)';
+
+test('programOf finds the script, relative to the process working directory, past interpreter options', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-prog-'));
+  fs.writeFileSync(path.join(dir, 'app.py'), SLEEP);
+  const p = await startProcess(DEBIAN_PYTHON, ['-u', '-X', 'dev', 'app.py', '--flag'], { cwd: dir });
+  try {
+    assert.deepEqual(programOf(p.pid), { files: [path.join(fs.realpathSync(dir), 'app.py')] });
+  } finally {
+    await p.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('programOf explains -c and -m', async () => {
+  const c = await startProcess(DEBIAN_PYTHON, ['-c', SLEEP]);
+  try {
+    const r = programOf(c.pid);
+    assert.deepEqual(r.files, []);
+    assert.match(r.note!, /-c/);
+  } finally {
+    await c.stop();
+  }
+});
+
+test('the process analysis adds the natives the program calls as roots', { skip: debianPythonHas('numpy') ? false : 'python3-numpy missing' }, async () => {
+  const p = await startProcess(DEBIAN_PYTHON, [path.join(FIXTURE_SRC, 'python', 'numpy_matmul.py')], { env: { ...process.env, LD_BIND_NOW: '1' }, timeoutMs: 60_000 });
+  try {
+    const { report, callSites } = await analyzePythonProcess(p.pid, { withFullScan: false });
+    const note = report.notes.find((n) => n.startsWith('Bytecode tracking of numpy_matmul.py'));
+    assert.ok(note, report.notes.join('\n'));
+    const m = /resolved (\d+) native function/.exec(note);
+    assert.ok(m && Number(m[1]) >= 1, note);
+    const sites = [...(callSites?.values() ?? [])].flat();
+    assert.ok(sites.some((s) => s.origin === 'live' && s.natives.length > 0), 'live call sites with natives');
+  } finally {
+    await p.stop();
+  }
+});
