@@ -315,9 +315,14 @@ export class PygrationLanguageServer {
     token.onCancellationRequested(() => run.abort());
     const mode = params.mode ?? this.settings.analysisMode;
     const label = params.label ?? `pid ${params.pid}`;
-    const progress = await this.connection.window.createWorkDoneProgress().catch(() => undefined);
+    // Report into the client's own progress UI when it passed a token (cancellation then arrives as the
+    // request's cancellation); otherwise create a server-side progress.
+    const progress =
+      params.workDoneToken !== undefined
+        ? this.connection.window.attachWorkDoneProgress(params.workDoneToken)
+        : await this.connection.window.createWorkDoneProgress().catch(() => undefined);
     progress?.begin('Pygration', 0, `Analysing ${label}`, true);
-    progress?.token.onCancellationRequested(() => run.abort());
+    if (progress && 'token' in progress) (progress.token as CancellationToken).onCancellationRequested(() => run.abort());
     this.busy = `Analysing ${label}`;
     this.publishState();
     try {

@@ -2,7 +2,7 @@
 // standard LSP (code lenses, hovers, diagnostics and work-done progress are standard). Owned by the server,
 // which handles the requests; the client imports these types. Pure data, no vscode import.
 
-import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+import { NotificationType, RequestType, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
 import type { AnalysisMode, AnalysisReport } from '../../native/src/report';
 import type { Feature } from '../../native/src/features/vocabulary';
 
@@ -60,7 +60,8 @@ export const ListProcessesRequest = new RequestType<ListProcessesParams, Process
 
 // ------------------------------------------------------------------ live analysis
 
-export interface AnalyzeProcessParams {
+/** With a `workDoneToken`, the server reports its steps to the client's progress UI. */
+export interface AnalyzeProcessParams extends WorkDoneProgressParams {
   pid: number;
   /** Overrides the setting for this analysis. */
   mode?: AnalysisMode;

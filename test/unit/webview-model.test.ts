@@ -64,6 +64,15 @@ describe('renderWebviewHtml', () => {
     assert.throws(() => renderWebviewHtml({ cspSource, nonce: 'short', scriptUri: 's', styleUri: 's' }), TypeError);
     assert.throws(() => renderWebviewHtml({ cspSource, nonce: "abcdefghijklmnop'q", scriptUri: 's', styleUri: 's' }), TypeError);
     assert.throws(() => renderWebviewHtml({ cspSource: "x; script-src 'unsafe-inline'", nonce, scriptUri: 's', styleUri: 's' }), TypeError);
+    assert.throws(() => renderWebviewHtml({ cspSource: "'self' 'unsafe-inline'", nonce, scriptUri: 's', styleUri: 's' }), TypeError);
+    assert.throws(() => renderWebviewHtml({ cspSource: 'https://a.example,https://b.example', nonce, scriptUri: 's', styleUri: 's' }), TypeError);
+  });
+
+  it("accepts code-server's list of sources (`'self' https://*.vscode-cdn.net`)", () => {
+    const list = "'self' https://*.vscode-cdn.net";
+    const h = renderWebviewHtml({ cspSource: list, nonce, scriptUri: 's', styleUri: 't' });
+    const csp = /content="([^"]*)"/.exec(h)![1].replace(/&#39;|&apos;/g, "'");
+    assert.match(csp, /style-src 'self' https:\/\/\*\.vscode-cdn\.net 'nonce-/);
   });
 
   it('makes fresh 32-character base64url nonces', () => {

@@ -27,6 +27,11 @@ const NONCE = /^[A-Za-z0-9+/=_-]{16,}$/;
  * is blocked (a CSP violation) and the controls fall back to :focus rings. The Chromium test records
  * securitypolicyviolation events and fails on any.
  */
+/** One CSP source expression: a keyword such as 'self', a scheme (`https:`), or a host source with no separators. */
+function isCspSource(token: string): boolean {
+  return /^'(self|none)'$/.test(token) || /^[a-z][a-z0-9+.-]*:$/i.test(token) || /^([a-z][a-z0-9+.-]*:\/\/)?[a-z0-9*._~%+-]+(:(\d+|\*))?(\/[^\s;,'"]*)?$/i.test(token);
+}
+
 export function contentSecurityPolicy(cspSource: string, nonce: string): string {
   return [
     "default-src 'none'",
@@ -45,7 +50,10 @@ function escapeAttribute(s: string): string {
 export function renderWebviewHtml(options: WebviewHtmlOptions): string {
   const { cspSource, nonce, scriptUri, styleUri } = options;
   if (!NONCE.test(nonce)) throw new TypeError('renderWebviewHtml: the nonce must be 16+ base64 characters');
-  if (/[;\s'"]/.test(cspSource) || cspSource.length === 0) {
+  // VS Code desktop gives one origin; code-server and VS Code for the Web give a list such as
+  // `'self' https://*.vscode-cdn.net`. Accept a space-separated list of CSP source expressions, nothing else.
+  const sources = cspSource.trim().split(/\s+/);
+  if (cspSource.trim().length === 0 || !sources.every(isCspSource)) {
     throw new TypeError(`renderWebviewHtml: unexpected cspSource ${JSON.stringify(cspSource)}`);
   }
   const csp = escapeAttribute(contentSecurityPolicy(cspSource, nonce));
