@@ -1,13 +1,16 @@
 // `npm run eval`: the evaluation suite. Starts each workload (eval/workloads, Debian's python3 with
-// LD_BIND_NOW=1), analyses it with every method (ours, plain EPT, full scan, PVM only; CRIU's host-level
-// check), traces it with the ptrace oracle, and writes the results (JSON), docs/evaluation.md and the
-// recall plot. Exits 1 when any workload violates safety (F_dyn ⊄ ours), 2 on usage errors.
+// LD_BIND_NOW=1), analyses it with every method (ours running and stopped, plain EPT, full scan, PVM only;
+// CRIU's host-level check), traces it with the ptrace oracle, and writes the results (JSON),
+// docs/evaluation.md and the recall plot. Exits 1 when any workload violates safety (F_dyn ⊄ ours) or
+// fails, 2 on usage errors.
 //
-// Usage: node eval/run.mjs [--quick] [--only a,b] [--out DIR] [--windows N] [--steps N] [--no-doc]
-//   --quick     the CI subset (workloads marked quick) with small windows; writes to out/eval/quick/
-//   --only      run only these workloads (names from eval/lib/workloads.mjs)
-//   --out DIR   where results.json (and with --doc, evaluation.md + the SVG) go
-//   --doc       also write evaluation.md + SVG into DIR (default for a full run: docs/)
+// Usage: node eval/run.mjs [--quick] [--only a,b] [--out DIR] [--doc|--no-doc] [--windows N] [--steps N]
+//   --quick      the CI subset (workloads marked quick) with small windows; results in out/eval/quick/
+//   --only a,b   run only these workloads (names from eval/lib/workloads.mjs)
+//   --out DIR    where results.json goes (default out/eval/full or out/eval/quick), and the report with --doc
+//   --doc        write evaluation.md + the SVG (default for a full run, into docs/ unless --out is given)
+//   --no-doc     do not write them
+//   --windows N  oracle windows per workload; --steps N  single steps per window
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -13,20 +13,21 @@ const secs = (x) => (x === undefined ? '–' : `${x.toFixed(1)} s`);
 const list = (fs) => (fs.length ? fs.map((f) => `\`${f}\``).join(' ') : '(none)');
 const esc = (s) => String(s).replace(/\|/g, '\\|');
 
-/** Recall plot: grouped bars per workload (CRIU, full scan, ours), y from 0 to 1. */
+/** Recall plot: grouped bars per workload (CRIU, full scan, ours, ours with the process stopped), y from 0 to 1. */
 export function recallSvg(results) {
   const rows = results.filter((r) => r.methods);
   const series = [
     { key: 'criu', label: 'CRIU (host-level)', color: '#8c8c8c' },
     { key: 'full', label: 'full scan', color: '#e69f00' },
     { key: 'ours', label: 'ours (EPT, default)', color: '#0072b2' },
+    { key: 'frozen', label: 'ours, process stopped', color: '#56b4e9' },
   ];
   const left = 56;
   const top = 40;
   const plotH = 240;
-  const group = 66;
-  const bar = 16;
-  const width = left + Math.max(1, rows.length) * group + 20;
+  const group = 76;
+  const bar = 15;
+  const width = Math.max(left + Math.max(1, rows.length) * group + 20, left + 10 + series.length * 170 + 260);
   const height = top + plotH + 120;
   const y = (v) => top + plotH - v * plotH;
   const out = [];
@@ -47,12 +48,18 @@ export function recallSvg(results) {
       const v = r.methods[s.key].score.recall;
       const h = Math.max(v * plotH, 0.5);
       out.push(`<rect x="${x0 + k * bar}" y="${y(v)}" width="${bar - 2}" height="${h}" fill="${s.color}"><title>${r.name}, ${s.label}: ${v.toFixed(3)}</title></rect>`);
+      // Small values would be invisible: print them above the axis.
+      if (r.methods[s.key].gaps.length > 0) {
+        out.push(`<text x="${x0 + k * bar + (bar - 2) / 2}" y="${y(v) - (v < 0.05 ? 12 : 3)}" font-size="12" font-weight="bold" text-anchor="middle" fill="#d00000">×<title>${r.name}, ${s.label}: misses ${r.methods[s.key].gaps.join(', ')} (unsafe)</title></text>`);
+      }
+      if (v < 0.05) out.push(`<text x="${x0 + k * bar + (bar - 2) / 2}" y="${y(v) - 3}" font-size="8" text-anchor="middle" fill="${s.color}">${v === 0 ? '0' : v.toFixed(2).slice(1)}</text>`);
     });
     const cx = left + i * group + group / 2;
     out.push(`<text transform="translate(${cx + 4} ${top + plotH + 10}) rotate(40)" text-anchor="start">${r.name}</text>`);
   });
+  out.push(`<text x="${left + 10 + series.length * 170}" y="${height - 7}"><tspan fill="#d00000" font-weight="bold">×</tspan> unsafe: misses a feature the oracle saw</text>`);
   series.forEach((s, k) => {
-    const lx = left + 10 + k * 150;
+    const lx = left + 10 + k * 170;
     out.push(`<rect x="${lx}" y="${height - 16}" width="10" height="10" fill="${s.color}"/>`);
     out.push(`<text x="${lx + 14}" y="${height - 7}">${s.label}</text>`);
   });

@@ -82,11 +82,16 @@ test('quick evaluation: every workload is safe against the ptrace oracle and the
     const violations = ran.flatMap((w) =>
       (w.gapEvidence ?? []).map(
         (g) =>
-          `${w.name}: ${g.feature} missed by ${g.missedBy.join(' and ')}; executed in ${g.functions.map(([f, n]) => `${f} (${n})`).join(', ')}; ` +
+          `${w.name}: ${g.feature} missed by ${g.missedBy.map((k) => (k === 'frozen' ? 'ours (process stopped)' : 'ours (running)')).join(' and ')}; ` +
+          `executed in ${g.functions.map(([f, n]) => `${f} (${n})`).join(', ')}; ` +
           `e.g. ${g.sites.map((s) => `${s.instruction ?? '?'} at ${s.address} in ${s.function}`).join('; ')}`,
       ),
     );
-    assert.deepEqual(violations, [], 'F_dyn ⊆ ours on every workload, analysed running and stopped');
+    assert.deepEqual(
+      violations,
+      [],
+      'F_dyn ⊆ ours on every workload, analysed running and stopped (diagnose with `node eval/why.mjs PID [--stop] module!function`; see docs/evaluation.md, Findings)',
+    );
 
     for (const w of ran) {
       const m = w.methods!;
