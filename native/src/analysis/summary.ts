@@ -5,7 +5,7 @@
 // so it is cached per file and function and reused across analyses of live processes.
 
 import type { Feature } from '../features/vocabulary';
-import { CALLER_SAVED_REGISTERS, CodeDecoder, Flow, InstructionView, MNEMONIC, REGISTER, SIMPLE, type SimpleOperands, fullRegister as fullOf } from '../decoder/decoder';
+import { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, CodeDecoder, Flow, InstructionView, MNEMONIC, REGISTER, SIMPLE, type SimpleOperands, fullRegister as fullOf } from '../decoder/decoder';
 
 /** At most this many example sites are kept per feature and function. */
 export const SITES_PER_FEATURE = 3;
@@ -75,6 +75,8 @@ interface TrackedValue {
   derefs: number[];
   /** Instruction counter when the value was defined; values expire after a short window. */
   born: number;
+  /** The callee-saved registers whose function-wide values this one derives from. */
+  deps?: number[];
 }
 
 const MAX_DEREFS = 4;
@@ -111,6 +113,7 @@ export class Summarizer {
     this.decoder.decodeLinear(bytes.subarray(0, end - start), start, (v) => {
       state.step(v, true);
     });
+    state.finish();
     s.instructions = this.decoder.decoded - before;
     s.invalid = this.decoder.invalid - invalidBefore;
     return s;
@@ -207,6 +210,15 @@ class WalkState {
   /** Registers holding a value loaded from a switch table (`movsxd r, [base+idx*4]`), and sums with them. */
   private readonly switchTainted = new Set<number>();
   private counter = 0;
+  /**
+   * Callee-saved registers loaded with a trackable value: they keep it across calls, branches and the whole
+   * function (compilers keep a pointer like OpenBLAS's `gotoblas` in r15 for a whole loop nest), provided the
+   * function never writes them again — checked in finish(), which drops the chains that relied on a register
+   * written twice.
+   */
+  private readonly persistent = new Map<number, TrackedValue>();
+  private readonly redefined = new Set<number>();
+  private readonly chainDeps: Array<{ chain: Chain; deps: number[] }> = [];
 
   constructor(
     private readonly s: FunctionSummary,
@@ -285,9 +297,33 @@ class WalkState {
     const t = this.tracked.get(reg);
     if (t && this.counter - t.born > TRACK_WINDOW) {
       this.tracked.delete(reg);
-      return undefined;
+      return this.persistent.get(reg);
     }
-    return t;
+    return t ?? this.persistent.get(reg);
+  }
+
+  /** Validates function-wide values at the end of a function: chains through a register written twice go. */
+  finish(): void {
+    if (this.redefined.size === 0 || this.chainDeps.length === 0) return;
+    const s = this.s;
+    for (const { chain, deps } of this.chainDeps) {
+      if (!deps.some((d) => this.redefined.has(d))) continue;
+      const i = s.chains.indexOf(chain);
+      if (i >= 0) s.chains.splice(i, 1);
+      s.unresolved.push({ site: chain.site, kind: chain.kind });
+    }
+  }
+
+  private pushChain(c: Chain, value: TrackedValue): void {
+    this.s.chains.push(c);
+    if (value.deps) this.chainDeps.push({ chain: c, deps: value.deps });
+  }
+
+  /** A write to a callee-saved register that held a function-wide value (restoring pops excepted). */
+  private overwrite(reg: number, v: InstructionView | undefined): void {
+    if (!this.persistent.has(reg) || (v && v.info.mnemonic === MNEMONIC.pop)) return;
+    this.persistent.delete(reg);
+    this.redefined.add(reg);
   }
 
   /**
@@ -300,7 +336,7 @@ class WalkState {
     const mn = v.info.mnemonic;
     if (mn !== MNEMONIC.lea && mn !== MNEMONIC.mov && mn !== MNEMONIC.push && mn !== MNEMONIC.movsxd) {
       // Other instructions only matter for clobbering tracked registers (and switch-table sums).
-      if (this.tracked.size === 0 && this.switchTainted.size === 0) return;
+      if (this.tracked.size === 0 && this.switchTainted.size === 0 && this.persistent.size === 0) return;
       if (mn === MNEMONIC.add) {
         const dst = v.opFullRegister(0);
         const src = v.opFullRegister(1);
@@ -349,7 +385,7 @@ class WalkState {
         const baseReg = v.memoryBase();
         const base = baseReg === REGISTER.none ? undefined : this.get(fullOf(baseReg));
         if (size === 8 && base && v.memoryIndex() === REGISTER.none && base.derefs.length < MAX_DEREFS) {
-          this.define(dst, { base: base.base, derefs: [...base.derefs, v.memoryDisplacement()], born: this.counter });
+          this.define(dst, { base: base.base, derefs: [...base.derefs, v.memoryDisplacement()], born: this.counter, deps: base.deps });
           return;
         }
         this.kill(v, dst);
@@ -456,7 +492,7 @@ class WalkState {
       }
       const base = o.base === -1 ? undefined : this.get(o.base);
       if (o.regSize === 8 && base && o.index === -1 && !o.segmented && base.derefs.length < MAX_DEREFS) {
-        this.define(o.reg, { base: base.base, derefs: [...base.derefs, o.disp], born: this.counter });
+        this.define(o.reg, { base: base.base, derefs: [...base.derefs, o.disp], born: this.counter, deps: base.deps });
         return;
       }
       this.forget(o.reg);
@@ -471,6 +507,7 @@ class WalkState {
   private forget(reg: number): void {
     this.tracked.delete(reg);
     this.switchTainted.delete(reg);
+    this.overwrite(reg, undefined);
   }
 
   /** Forgets tracked values of the registers the instruction may write. */
@@ -481,6 +518,7 @@ class WalkState {
       for (const r of v.writtenRegisters()) {
         this.tracked.delete(r);
         this.switchTainted.delete(r);
+        this.overwrite(r, v);
       }
       return;
     }
@@ -488,19 +526,31 @@ class WalkState {
     if (r !== undefined) {
       this.tracked.delete(r);
       this.switchTainted.delete(r);
+      this.overwrite(r, v);
     }
   }
 
   private define(reg: number, value: TrackedValue): void {
-    this.tracked.set(reg, value);
     this.switchTainted.delete(reg);
+    if (CALLEE_SAVED.has(reg)) {
+      if (this.persistent.has(reg) || this.redefined.has(reg)) {
+        // A second definition: neither value holds function-wide.
+        this.overwrite(reg, undefined);
+        this.tracked.set(reg, value);
+        return;
+      }
+      this.persistent.set(reg, { ...value, deps: [...(value.deps ?? []), reg] });
+      this.tracked.delete(reg);
+      return;
+    }
+    this.tracked.set(reg, value);
   }
 
   private kill(v: InstructionView, dst: number | undefined): void {
     if (dst !== undefined) {
       this.tracked.delete(dst);
       this.switchTainted.delete(dst);
-    } else if (this.tracked.size > 0 || this.switchTainted.size > 0) {
+    } else if (this.tracked.size > 0 || this.switchTainted.size > 0 || this.persistent.size > 0) {
       this.clobber(v);
     }
   }
@@ -512,7 +562,7 @@ class WalkState {
       const full = fullOf(reg);
       const t = this.get(full);
       if (t) {
-        s.chains.push({ site: v.ip, base: t.base, derefs: [...t.derefs], kind, viaRegister: true });
+        this.pushChain({ site: v.ip, base: t.base, derefs: [...t.derefs], kind, viaRegister: true }, t);
         return;
       }
       if (kind === 'jmp' && extentKnown && this.switchTainted.has(full)) {
@@ -539,9 +589,11 @@ class WalkState {
     const baseReg = v.memoryBase();
     const t = baseReg === REGISTER.none ? undefined : this.get(fullOf(baseReg));
     if (t && t.derefs.length < MAX_DEREFS) {
-      s.chains.push({ site: v.ip, base: t.base, derefs: [...t.derefs, v.memoryDisplacement()], kind, viaRegister: false });
+      this.pushChain({ site: v.ip, base: t.base, derefs: [...t.derefs, v.memoryDisplacement()], kind, viaRegister: false }, t);
       return;
     }
     s.unresolved.push({ site: v.ip, kind });
   }
 }
+
+const CALLEE_SAVED = new Set<number>(CALLEE_SAVED_REGISTERS);

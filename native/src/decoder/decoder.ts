@@ -49,6 +49,7 @@ export const MNEMONIC = {
   lea: M.Lea,
   mov: M.Mov,
   push: M.Push,
+  pop: M.Pop,
   movsxd: M.Movsxd,
   add: M.Add,
   call: M.Call,
@@ -61,6 +62,8 @@ export const REGISTER_RDI: number = R.RDI;
 
 /** The System V caller-saved general-purpose registers (clobbered by calls). */
 export const CALLER_SAVED_REGISTERS: readonly number[] = [R.RAX, R.RCX, R.RDX, R.RSI, R.RDI, R.R8, R.R9, R.R10, R.R11];
+/** The System V callee-saved general-purpose registers (preserved across calls). */
+export const CALLEE_SAVED_REGISTERS: readonly number[] = [R.RBX, R.RBP, R.R12, R.R13, R.R14, R.R15];
 
 /** Register facts in JS tables (asking iced each time costs a wasm call): full GPR or -1, and size. */
 const REGISTER_COUNT = 256;
