@@ -27,6 +27,8 @@ export interface RequiredFeature {
   modules?: Array<{ module: string; count: number }>;
   /** Why it is counted when that is not plain "an instruction on the path needs it". */
   reason?: string;
+  /** The analysis root from which the walk first reached it (e.g. `Python-callable: _hashlib openssl_sha256`). */
+  via?: string;
 }
 
 export interface CallSiteStats {

@@ -18,6 +18,7 @@ import { type EptResult, type FeatureEvidence, type Root, executionPathTracking 
 import { fullScan } from './fullScan';
 import { ProcessAddressSpace } from './processSpace';
 import { entryRoot, mainRoot, threadRoots } from './pvm';
+import { pythonEntryRoots } from './pythonRoots';
 import type { AddressSpace } from './space';
 
 export interface AnalyzeOptions {
@@ -106,6 +107,15 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
         }
       }
       roots.push(...(options.extraRoots ?? []));
+      if (mode === 'ept' && target.python) {
+        // Python calls C through heap objects (method objects, type slots): root what it can call.
+        const py = pythonEntryRoots(space);
+        roots.push(...py.roots);
+        notes.push(
+          `${py.roots.length} C function(s) Python code can call (method tables and type slots of ${py.modules} extension module(s) and the interpreter) were analysed as roots: Python reaches them through objects on its heap, an edge no static walk can follow.`,
+        );
+        for (const s of py.skipped) notes.push(`Could not read the Python tables of ${s.module}: ${s.reason}`);
+      }
       progress(`Execution path tracking from ${roots.length} root(s)`);
       ept = executionPathTracking(space, roots, {
         mode,
@@ -234,6 +244,7 @@ function provenance(space: AddressSpace, feature: Feature, ev: FeatureEvidence):
   const out: RequiredFeature = { feature, sites, count: ev.count, modules };
   const reason = ev.reason ?? FEATURE_REASONS[feature];
   if (reason) out.reason = reason;
+  if (ev.root) out.via = ev.root;
   return out;
 }
 

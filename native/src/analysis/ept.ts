@@ -65,6 +65,8 @@ export interface FeatureEvidence {
   sites: Site[];
   /** Instruction count per module path. */
   modules: Map<string, number>;
+  /** The root (its reason) from which the walk first reached an instruction needing the feature. */
+  root?: string;
   /** Set when the feature is counted for a reason other than an instruction on a resolved path. */
   reason?: string;
 }
@@ -135,7 +137,16 @@ class Walker {
   /** Module-local RTA for unresolved calls (sound mode). */
   private readonly rta: boolean;
   private readonly summarizer = new Summarizer();
-  private readonly queue: Array<{ address: number; reason: string }> = [];
+  private readonly queue: Array<{ address: number; reason: string; root: string }> = [];
+  /**
+   * Work reached only through the address-taken rule waits here until the explicit roots' closure is done,
+   * so features are attributed to the explicit root that really leads to them whenever there is one.
+   */
+  private readonly rtaQueue: Array<{ address: number; reason: string; root: string }> = [];
+  private rtaHead = 0;
+  private inRta = false;
+  /** The root the function being visited was reached from (its reason), for feature attribution. */
+  private currentRoot = '';
   private head = 0;
   private readonly enqueued = new Set<number>();
   private readonly visitedUnits = new Set<string>();
@@ -176,10 +187,21 @@ class Walker {
   run(roots: readonly Root[]): EptResult {
     let cancelled = false;
     try {
-      for (const r of roots) this.enqueue(r.address, r.reason);
+      for (const r of roots) {
+        this.currentRoot = r.reason;
+        this.enqueue(r.address, r.reason);
+      }
       let lastProgress = Date.now();
-      while (this.head < this.queue.length) {
-        const item = this.queue[this.head++];
+      for (;;) {
+        let item: { address: number; reason: string; root: string };
+        if (this.head < this.queue.length) {
+          item = this.queue[this.head++];
+          this.inRta = false;
+        } else if (this.rtaHead < this.rtaQueue.length) {
+          item = this.rtaQueue[this.rtaHead++];
+          this.inRta = true;
+        } else break;
+        this.currentRoot = item.root;
         this.visit(item.address, item.reason);
         if ((this.functionsVisited & 63) === 0) {
           if (this.options.isCancelled?.()) {
@@ -216,7 +238,7 @@ class Walker {
     // The same target is reached from many call sites: queue it once.
     if (this.enqueued.has(address)) return;
     this.enqueued.add(address);
-    this.queue.push({ address, reason });
+    (this.inRta ? this.rtaQueue : this.queue).push({ address, reason, root: this.currentRoot });
   }
 
   // ------------------------------------------------------------------ visiting code
@@ -320,7 +342,7 @@ class Walker {
 
     for (const [f, hits] of s.features) {
       let ev = this.features.get(f);
-      if (!ev) this.features.set(f, (ev = { count: 0, sites: [], modules: new Map() }));
+      if (!ev) this.features.set(f, (ev = { count: 0, sites: [], modules: new Map(), root: this.currentRoot }));
       ev.count += hits.count;
       ev.modules.set(moduleName, (ev.modules.get(moduleName) ?? 0) + hits.count);
       for (const site of hits.sites) if (ev.sites.length < SITES_PER_FEATURE * 2) ev.sites.push({ address: site + bias, module: moduleName, bias });
@@ -524,7 +546,13 @@ class Walker {
     if (this.takenRooted.has(address)) return;
     this.takenRooted.add(address);
     this.addressTakenRoots++;
+    const saved = this.currentRoot;
+    const savedTier = this.inRta;
+    this.currentRoot = 'a function whose address is taken (an unresolved indirect call may reach it)';
+    this.inRta = true;
     this.enqueue(address, `address taken${this.takenWhy.has(address) ? ` (${this.takenWhy.get(address)})` : ''}`);
+    this.currentRoot = saved;
+    this.inRta = savedTier;
   }
 
   /** Code pointers of module `m` inside the data object containing `link` become address-taken. */

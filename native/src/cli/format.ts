@@ -58,6 +58,7 @@ export function formatReport(r: AnalysisReport, options: { verbose?: boolean } =
     const site = f.sites[0];
     const where = site ? `${path.basename(site.module)} ${site.function}${site.instruction ? `: ${site.instruction}` : ''}` : '';
     out.push(`  ${featureLabel(f.feature).padEnd(16)} ${n(f.count).padStart(9)} instr.  e.g. ${where}`);
+    if (f.via) out.push(`  ${''.padEnd(16)} reached from: ${f.via}`);
     if (f.reason) out.push(`  ${''.padEnd(16)} note: ${f.reason}`);
   }
   // Grouped by library: which features each module contributes.
