@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { NativeError } from '../errors';
 import type { ProcessModule, ProcessView } from '../process/processView';
-import { type AddressSpace, type ModuleImage, type Region, findRange } from './space';
+import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf, findRange } from './space';
 
 export class ProcessAddressSpace implements AddressSpace {
   readonly description: string;
@@ -126,7 +126,7 @@ function fileIdentity(pm: ProcessModule): string {
   const first = pm.mappings[0];
   try {
     const st = fs.statSync(pm.path);
-    if (st.ino === first.inode) return `${first.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${pm.path}`;
+    if (st.ino === first.inode) return fileIdentityOf(st);
   } catch {
     // Fall through: the path no longer names the mapped file.
   }

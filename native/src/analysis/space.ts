@@ -55,6 +55,14 @@ export interface AddressSpace {
   ifuncChoice?(m: ModuleImage, resolver: number): number | undefined;
 }
 
+/**
+ * The cache identity of a file: device, inode, size and modification time, the same whether the file is
+ * reached through a live process's maps or opened at rest, so analyses of both share their caches.
+ */
+export function fileIdentityOf(st: { dev: number; ino: number; size: number; mtimeMs: number }): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
 /** Binary search over sorted, non-overlapping [start, end) ranges. */
 export function findRange<T extends { start: number; end: number }>(sorted: readonly T[], address: number): T | undefined {
   let lo = 0;

@@ -11,7 +11,7 @@ import * as C from '../elf/elfConstants';
 import { ElfFile } from '../elf/elfFile';
 import { NativeError } from '../errors';
 import { hostIfuncChoices, probeExportedIfuncs } from './hostIfunc';
-import { type AddressSpace, type ModuleImage, type Region, findRange } from './space';
+import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf, findRange } from './space';
 
 const PAGE = 0x1000;
 /** Synthetic load addresses start here and each object gets its own 1 GiB-aligned window. */
@@ -141,7 +141,7 @@ export class StaticAddressSpace implements AddressSpace {
         path: file,
         bias,
         elf,
-        identity: `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${real}`,
+        identity: fileIdentityOf(st),
         isMain,
       };
       this.moduleList.push(image);

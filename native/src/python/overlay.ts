@@ -8,7 +8,7 @@ import { openFileSource } from '../elf/byteSource';
 import * as C from '../elf/elfConstants';
 import { ElfFile } from '../elf/elfFile';
 import { NativeError } from '../errors';
-import { type AddressSpace, type ModuleImage, type Region, findRange } from '../analysis/space';
+import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf, findRange } from '../analysis/space';
 import { findLibrary } from '../analysis/staticSpace';
 import { hostIfuncChoices } from '../analysis/hostIfunc';
 
@@ -119,7 +119,7 @@ export class OverlaySpace implements AddressSpace {
         path: item.file,
         bias,
         elf,
-        identity: `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${real}`,
+        identity: fileIdentityOf(st),
         isMain: false,
       };
       this.added.push(image);
