@@ -10,6 +10,7 @@ import * as C from '../elf/elfConstants';
 import type { ElfFile, PltStub } from '../elf/elfFile';
 import { NativeError } from '../errors';
 import type { CallSiteStats } from '../report';
+import { CodeBuffer } from '../decoder/decoder';
 import { Summarizer, type Chain, type FunctionSummary, SITES_PER_FEATURE } from './summary';
 import {
   type AddressSpace,
@@ -122,6 +123,10 @@ export function clearSummaryCache(): void {
 }
 
 const UNRESOLVED_SAMPLE = 200;
+/** Modules with at most this much code are read whole (one read, one decoder); bigger ones per function. */
+const MAX_MODULE_CODE = 16 * 1024 * 1024;
+/** Data regions up to this size are read once and served from memory. */
+const MAX_REGION_CACHE = 8 * 1024 * 1024;
 const MAX_DATA_BYTES = 32 * 1024 * 1024;
 
 /**
@@ -173,6 +178,10 @@ class Walker {
   private readonly takenRooted = new Set<number>();
   private readonly dataVisited = new Set<string>();
   private readonly enteredModules = new Set<number>();
+  /** Per module: its executable segment read once (small modules only), decoded range by range. */
+  private readonly codeBuffers = new Map<number, CodeBuffer | undefined>();
+  /** Live bytes of data regions read once (by region start). */
+  private readonly regionCache = new Map<number, Uint8Array | undefined>();
   private dataBytes = 0;
   private addressTakenRoots = 0;
 
@@ -217,6 +226,7 @@ class Walker {
       }
     } finally {
       this.summarizer.free();
+      for (const c of this.codeBuffers.values()) c?.free();
     }
     this.finishNotes();
     return {
@@ -278,8 +288,11 @@ class Walker {
     if (!summary) {
       try {
         if (extent) {
-          const bytes = m.elf.readVirtual(extent.start, extent.end - extent.start);
-          summary = this.summarizer.summarizeExtent(bytes, extent.start, extent.end);
+          const code = this.moduleCode(m);
+          summary =
+            code && code.contains(extent.start, extent.end)
+              ? this.summarizer.summarizeExtent(code, extent.start, extent.end)
+              : this.summarizer.summarizeExtent(m.elf.readVirtual(extent.start, extent.end - extent.start), extent.start, extent.end);
         } else {
           summary = this.summarizer.summarizeDescent((a, n) => m.elf.tryReadVirtual(a, n), link);
         }
@@ -508,6 +521,39 @@ class Walker {
     }
   }
 
+  /**
+   * The module's executable code in one buffer (link-time addresses), when it is small enough to read
+   * whole: one read and one copy into the decoder instead of one per function.
+   */
+  private moduleCode(m: ModuleImage): CodeBuffer | undefined {
+    if (this.codeBuffers.has(m.index)) return this.codeBuffers.get(m.index);
+    let buf: CodeBuffer | undefined;
+    const ranges = m.elf.executableRanges();
+    if (ranges.length > 0) {
+      const start = Math.min(...ranges.map((r) => r.start));
+      const end = Math.max(...ranges.map((r) => r.end));
+      if (end - start <= MAX_MODULE_CODE && ranges.length === 1) {
+        const bytes = m.elf.tryReadVirtual(start, end - start);
+        if (bytes) buf = new CodeBuffer(bytes, start);
+      }
+    }
+    this.codeBuffers.set(m.index, buf);
+    return buf;
+  }
+
+  /** Live bytes of [address, address+length) from a cached read of its whole region, when small. */
+  private liveBytes(address: number, length: number): Uint8Array | undefined {
+    const r = this.space.regionAt(address);
+    if (!r || address + length > r.end) return this.space.readMemory(address, length);
+    if (r.end - r.start > MAX_REGION_CACHE) return this.space.readMemory(address, length);
+    let bytes = this.regionCache.get(r.start);
+    if (!this.regionCache.has(r.start)) {
+      bytes = this.space.readMemory(r.start, r.end - r.start);
+      this.regionCache.set(r.start, bytes);
+    }
+    return bytes?.subarray(address - r.start, address - r.start + length);
+  }
+
   private moduleAt(address: number): ModuleImage | undefined {
     return this.space.regionAt(address)?.module;
   }
@@ -566,7 +612,7 @@ class Walker {
     const start = (obj.start + 7) & ~7;
     if (obj.end <= start) return;
     this.dataBytes += obj.end - start;
-    const live = this.space.liveMemory ? this.space.readMemory(start + m.bias, obj.end - start) : undefined;
+    const live = this.space.liveMemory ? this.liveBytes(start + m.bias, obj.end - start) : undefined;
     for (let slot = start; slot + 8 <= obj.end; slot += 8) {
       const value = live ? u64(live, slot - start) : this.staticPointer(m, slot);
       if (value === undefined || value < 0x10000) continue;
@@ -586,7 +632,7 @@ class Walker {
       if (this.dataBytes > MAX_DATA_BYTES) break;
       const len = r.end - r.start;
       this.dataBytes += len;
-      const bytes = this.space.readMemory(r.start, len);
+      const bytes = this.liveBytes(r.start, len);
       if (!bytes) continue;
       for (let off = 0; off + 8 <= bytes.length; off += 8) {
         const v = u64(bytes, off);

@@ -5,7 +5,7 @@
 // so it is cached per file and function and reused across analyses of live processes.
 
 import type { Feature } from '../features/vocabulary';
-import { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, CodeDecoder, Flow, InstructionView, MNEMONIC, REGISTER, SIMPLE, type SimpleOperands, fullRegister as fullOf } from '../decoder/decoder';
+import { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, type CodeBuffer, CodeDecoder, Flow, InstructionView, MNEMONIC, REGISTER, SIMPLE, type SimpleOperands, fullRegister as fullOf } from '../decoder/decoder';
 
 /** At most this many example sites are kept per feature and function. */
 export const SITES_PER_FEATURE = 3;
@@ -105,14 +105,16 @@ export class Summarizer {
   }
 
   /** Summarizes the function occupying [start, end) whose bytes are `bytes`. `entry` is where decoding starts. */
-  summarizeExtent(bytes: Uint8Array, start: number, end: number): FunctionSummary {
+  summarizeExtent(bytes: Uint8Array | CodeBuffer, start: number, end: number): FunctionSummary {
     const s = emptySummary(start, end, 'extent');
     const state = new WalkState(s, this.callerSaved);
     const before = this.decoder.decoded;
     const invalidBefore = this.decoder.invalid;
-    this.decoder.decodeLinear(bytes.subarray(0, end - start), start, (v) => {
+    const visit = (v: InstructionView) => {
       state.step(v, true);
-    });
+    };
+    if (bytes instanceof Uint8Array) this.decoder.decodeLinear(bytes.subarray(0, end - start), start, visit);
+    else this.decoder.decodeRange(bytes, start, end, visit);
     state.finish();
     s.instructions = this.decoder.decoded - before;
     s.invalid = this.decoder.invalid - invalidBefore;

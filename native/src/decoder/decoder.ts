@@ -442,6 +442,24 @@ function formatter(): iced.Formatter {
   return sharedFormatter;
 }
 
+/** Bytes to decode many ranges from, copied into one iced decoder once. Call free() when done. */
+export class CodeBuffer {
+  readonly decoder: iced.Decoder;
+  constructor(
+    readonly bytes: Uint8Array,
+    /** Address of bytes[0]. */
+    readonly ip: number,
+  ) {
+    this.decoder = new iced.Decoder(64, bytes, iced.DecoderOptions.None);
+  }
+  contains(start: number, end: number): boolean {
+    return start >= this.ip && end <= this.ip + this.bytes.length;
+  }
+  free(): void {
+    this.decoder.free();
+  }
+}
+
 /** What the visitor returns: 'stop' ends decoding of this range early. */
 export type VisitResult = void | 'stop';
 
@@ -465,38 +483,53 @@ export class CodeDecoder {
     if (bytes.length === 0) return;
     const decoder = new iced.Decoder(64, bytes, iced.DecoderOptions.None);
     try {
-      const view = this.view;
-      const ins = this.ins;
-      const n = bytes.length;
-      let pos = start - ip;
-      if (pos < 0 || pos >= n) return;
-      decoder.position = pos;
-      decoder.ip = BigInt(ip + pos);
-      while (pos < n) {
-        decoder.decodeOut(ins);
-        const code = ins.code;
-        if (code === 0 /* Code.INVALID */) {
-          // A truncated last instruction ends the range; an invalid one is skipped one byte at a time.
-          if (decoder.lastError === iced.DecoderError.NoMoreBytes) break;
-          this.invalid++;
-          pos += 1;
-          if (pos >= n) break;
-          decoder.position = pos;
-          decoder.ip = BigInt(ip + pos);
-          continue;
-        }
-        const len = ins.length;
-        this.decoded++;
-        view.ip = ip + pos;
-        view.length = len;
-        view.bytes = bytes;
-        view.offset = pos;
-        view.info = codeInfoCache.get(code) ?? codeInfo(ins);
-        pos += len;
-        if (visit(view) === 'stop') return;
-      }
+      this.run(decoder, bytes, ip, start - ip, bytes.length, visit);
     } finally {
       decoder.free();
+    }
+  }
+
+  /**
+   * Decodes [start, end) of a CodeBuffer (bytes copied into the decoder once for many ranges). An
+   * instruction that starts before `end` is decoded whole.
+   */
+  decodeRange(buffer: CodeBuffer, start: number, end: number, visit: (v: InstructionView) => VisitResult): void {
+    const from = start - buffer.ip;
+    const to = Math.min(end - buffer.ip, buffer.bytes.length);
+    if (from < 0 || from >= to) return;
+    this.run(buffer.decoder, buffer.bytes, buffer.ip, from, to, visit);
+  }
+
+  private run(decoder: iced.Decoder, bytes: Uint8Array, ip: number, startPos: number, endPos: number, visit: (v: InstructionView) => VisitResult): void {
+    const view = this.view;
+    const ins = this.ins;
+    const n = bytes.length;
+    let pos = startPos;
+    if (pos < 0 || pos >= endPos) return;
+    decoder.position = pos;
+    decoder.ip = BigInt(ip + pos);
+    while (pos < endPos) {
+      decoder.decodeOut(ins);
+      const code = ins.code;
+      if (code === 0 /* Code.INVALID */) {
+        // A truncated last instruction ends the range; an invalid one is skipped one byte at a time.
+        if (decoder.lastError === iced.DecoderError.NoMoreBytes) break;
+        this.invalid++;
+        pos += 1;
+        if (pos >= endPos || pos >= n) break;
+        decoder.position = pos;
+        decoder.ip = BigInt(ip + pos);
+        continue;
+      }
+      const len = ins.length;
+      this.decoded++;
+      view.ip = ip + pos;
+      view.length = len;
+      view.bytes = bytes;
+      view.offset = pos;
+      view.info = codeInfoCache.get(code) ?? codeInfo(ins);
+      pos += len;
+      if (visit(view) === 'stop') return;
     }
   }
 
