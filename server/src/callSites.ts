@@ -54,9 +54,13 @@ export interface CallSiteResults {
   close(): void;
 }
 
-/** What a callee needs resolved: the native requests behind it, or why there are none. */
-export function nativeRequests(callee: Callee, sites: CallSite[]): { requests: NativeRequest[]; reason?: string } {
-  const out: NativeRequest[] = [];
+/**
+ * What a callee needs resolved: the native requests behind it (each a list of alternatives, tried in order
+ * until one resolves: a type may be named `numpy.core._multiarray_umath.ndarray` or `numpy.ndarray`), or why
+ * there are none.
+ */
+export function nativeRequests(callee: Callee, sites: CallSite[]): { requests: NativeRequest[][]; reason?: string } {
+  const out: NativeRequest[][] = [];
   const reasons: string[] = [];
   const visit = (c: Callee, depth: number) => {
     for (const alt of c.candidates ?? [c]) {
@@ -68,20 +72,23 @@ export function nativeRequests(callee: Callee, sites: CallSite[]): { requests: N
             reasons.push(`${alt.reference}: native module unknown`);
             break;
           }
-          if (n.path.length === 1) out.push({ kind: 'module-function', module: n.module, file: n.file, name: n.path[0] });
+          if (n.path.length === 1) out.push([{ kind: 'module-function', module: n.module, file: n.file, name: n.path[0] }]);
           else if (n.path.length >= 2) {
             const name = n.path[n.path.length - 1];
-            for (const type of typeNameCandidates(n.module, n.path.slice(0, -1))) out.push({ kind: 'method', type, name, file: n.file });
+            out.push(typeNameCandidates(n.module, n.path.slice(0, -1)).map((type): NativeRequest => ({ kind: 'method', type, name, file: n.file })));
           }
           break;
         }
         case 'ctypes':
-          if (alt.ctypes && alt.ctypes.library !== undefined) out.push({ kind: 'ctypes', library: alt.ctypes.library, symbol: alt.ctypes.symbol });
+          if (alt.ctypes && alt.ctypes.library !== undefined) out.push([{ kind: 'ctypes', library: alt.ctypes.library, symbol: alt.ctypes.symbol }]);
           else reasons.push(`${alt.reference}: the ctypes library is computed at run time`);
           break;
         case 'operator':
           if (alt.operator?.leftType) {
-            out.push({ kind: 'slot', type: alt.operator.leftType, slot: alt.operator.slot, file: alt.native?.file });
+            const t = alt.operator.leftType;
+            const dot = t.lastIndexOf('.');
+            const names = dot > 0 ? typeNameCandidates(t.slice(0, dot), [t.slice(dot + 1)]) : [t];
+            out.push(names.map((type): NativeRequest => ({ kind: 'slot', type, slot: alt.operator!.slot, file: alt.native?.file })));
           } else reasons.push(`the type of the left operand of ${alt.operator?.symbol ?? 'the operator'} is not known statically`);
           break;
         case 'class':
@@ -109,7 +116,7 @@ function typeNameCandidates(module: string, typePath: string[]): string[] {
   return [...new Set([`${module}.${t}`, `${top}.${t}`, t])];
 }
 
-function dedupeRequests(rs: NativeRequest[]): NativeRequest[] {
+function dedupeRequests(rs: NativeRequest[][]): NativeRequest[][] {
   const seen = new Set<string>();
   return rs.filter((r) => {
     const k = JSON.stringify(r);
@@ -232,14 +239,20 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
       const natives: NativeFunction[] = [];
       const roots: Root[] = [];
       const unresolvedReasons: string[] = [];
-      for (const req of requests) {
-        const res = resolve(req);
-        if (res.status === 'resolved') {
-          for (const t of res.targets) natives.push({ symbol: t.symbol ?? t.name, library: path.basename(t.module), exact: t.exact });
-          roots.push(...resolver.roots(res));
-        } else unresolvedReasons.push(res.reason);
+      for (const alternatives of requests) {
+        let firstFailure: string | undefined;
+        for (const req of alternatives) {
+          const res = resolve(req);
+          if (res.status === 'resolved') {
+            for (const t of res.targets) natives.push({ symbol: t.symbol ?? t.name, library: path.basename(t.module), exact: t.exact });
+            roots.push(...resolver.roots(res));
+            firstFailure = undefined;
+            break;
+          }
+          firstFailure ??= res.reason;
+        }
+        if (firstFailure !== undefined) unresolvedReasons.push(firstFailure);
       }
-      // A method request is tried under several type names: only the failures of all count.
       const natives0 = dedupeNatives(natives);
       let analysis: CallSiteAnalysis;
       const base = {
@@ -271,7 +284,7 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
         const exact = options.pid !== undefined && natives0.every((n) => n.exact);
         const notes: string[] = [];
         if (result.callSites.unresolved > 0) notes.push(`${result.callSites.unresolved} indirect call(s) on its path could not be followed`);
-        if (unresolvedReasons.length > 0 && requests.length > roots.length) notes.push(unresolvedReasons[0]);
+        if (unresolvedReasons.length > 0) notes.push(`${unresolvedReasons.length} of ${requests.length} native callee(s) not resolved: ${unresolvedReasons[0]}`);
         analysis = { ...base, natives: natives0, features, provenance, origin: exact ? 'live' : 'static', reason: notes.length ? notes.join('; ') : undefined };
       }
       const list = byFile.get(file) ?? [];

@@ -30,7 +30,7 @@ export type NativeRequest =
   /** A function or method of a Cython module, by its qualname (`f`, `Kern.fma`). */
   | { kind: 'cython'; module: string; qualname: string; file?: string };
 
-export type ResolutionHow = 'symbol' | 'methoddef' | 'typeslot' | 'cython' | 'ctypes';
+export type ResolutionHow = 'symbol' | 'methoddef' | 'typeslot' | 'cython' | 'ctypes' | 'datatable';
 
 export interface NativeTarget {
   /** Runtime address in the resolver's space (resolver.space). */
@@ -77,6 +77,8 @@ export type NativeResolution =
   | { status: 'unresolved'; request: NativeRequest; code: UnresolvedCode; reason: string };
 
 const MAX_BASE_DEPTH = 16;
+/** At most this many functions stand for an object the resolver cannot pin down. */
+const MAX_DATA_TARGETS = 5000;
 
 class Unresolved extends Error {
   constructor(
@@ -164,6 +166,18 @@ export class NativeResolver {
   }
 
   /** The discovered tables of a module of the space (cached by file identity). */
+  /** Runtime addresses of the functions a module's data points to (through RELATIVE relocations), capped. */
+  private dataCodePointers(m: ModuleImage): number[] {
+    const out = new Set<number>();
+    for (const rel of m.elf.relocations()) {
+      if (rel.type !== C.R_X86_64_RELATIVE) continue;
+      const ext = m.elf.functionAt(rel.addend);
+      if (ext && ext.start === rel.addend) out.add(rel.addend + m.bias);
+      if (out.size >= MAX_DATA_TARGETS) break;
+    }
+    return [...out];
+  }
+
   tablesOf(m: ModuleImage): PythonTables {
     return cachedTables(m.elf, m.identity, m.path);
   }
@@ -506,7 +520,12 @@ export class NativeResolver {
     // Calling a type of the module: type_call runs its tp_new and tp_init.
     for (const { module: m } of defs) {
       const tables = this.tablesOf(m);
-      const types = [...tables.typesNamed(`${r.module}.${r.name}`), ...(r.module !== last ? tables.typesNamed(`${last}.${r.name}`) : [])];
+      const types = [
+        ...tables.typesNamed(`${r.module}.${r.name}`),
+        ...(r.module !== last ? tables.typesNamed(`${last}.${r.name}`) : []),
+        // Builtin types have undotted names: builtins.str is the type 'str'.
+        ...(r.module === 'builtins' ? tables.typesNamed(r.name) : []),
+      ];
       for (const t of types) {
         notes.push(`${r.module}.${r.name} is the type ${t.name}: calling it runs its tp_new and tp_init.`);
         for (const slot of ['tp_new', 'tp_init']) {
@@ -514,6 +533,18 @@ export class NativeResolver {
           if (got) out.push(...got);
         }
       }
+    }
+    if (out.length > 0) return out;
+    // An object the extension creates at import time (a NumPy ufunc, a cffi function, a callable instance):
+    // its C code is one of the functions the module's data points to. Count them all, so the answer is safe.
+    for (const { module: m } of defs) {
+      if (this.interpreterModules().includes(m)) continue;
+      const fns = this.dataCodePointers(m);
+      if (fns.length === 0) continue;
+      notes.push(
+        `'${r.name}' is not in the method table of ${r.module} (an object it creates at import, such as a ufunc): every one of the ${fns.length} function(s) the module's data points to is counted.`,
+      );
+      for (const address of fns) out.push({ address, module: m, how: 'datatable', label: `${r.module}.${r.name}`, detail: `a function ${path.basename(m.path)}'s data points to`, exact: false });
     }
     if (out.length > 0) return out;
     const count = defs.reduce((n, d) => n + (d.def.methods?.entries.length ?? 0), 0);
