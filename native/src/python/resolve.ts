@@ -166,6 +166,17 @@ export class NativeResolver {
   }
 
   /** The discovered tables of a module of the space (cached by file identity). */
+  /** True when `name` is a NUL-terminated string of the module's read-only data. */
+  private hasCString(m: ModuleImage, name: string): boolean {
+    const sec = m.elf.section('.rodata');
+    if (!sec || sec.size === 0) return false;
+    try {
+      return Buffer.from(m.elf.sectionData(sec)).includes(Buffer.from(`\0${name}\0`, 'latin1'));
+    } catch {
+      return false;
+    }
+  }
+
   /** Runtime addresses of the functions a module's data points to (through RELATIVE relocations), capped. */
   private dataCodePointers(m: ModuleImage): number[] {
     const out = new Set<number>();
@@ -538,7 +549,8 @@ export class NativeResolver {
     // An object the extension creates at import time (a NumPy ufunc, a cffi function, a callable instance):
     // its C code is one of the functions the module's data points to. Count them all, so the answer is safe.
     for (const { module: m } of defs) {
-      if (this.interpreterModules().includes(m)) continue;
+      // Only a name the module really defines: the C string it registers the object under must be there.
+      if (this.interpreterModules().includes(m) || !this.hasCString(m, r.name)) continue;
       const fns = this.dataCodePointers(m);
       if (fns.length === 0) continue;
       notes.push(
