@@ -2,6 +2,7 @@
 // client, and the webview renders. Pure types and small pure helpers; no Node or vscode imports.
 
 import type { Feature } from './features/vocabulary';
+import type { MigrationEstimate } from './plan/types';
 
 export type AnalysisMode = 'ept' | 'ept-plain' | 'full';
 
@@ -122,4 +123,6 @@ export interface AnalysisReport {
   instances: InstancesSummary;
   /** Restore flags to use with CRIU when the verdict is compatible, with why. */
   criuAdvice?: { flags: string[]; why: string };
+  /** The migration planner's estimate (`pygration plan`): dirty rate, strategies, downtime per type. */
+  migration?: MigrationEstimate;
 }

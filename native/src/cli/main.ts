@@ -14,6 +14,7 @@ import type { AnalysisMode } from '../report';
 import { VERSION } from '../version';
 import { type ParsedArgs, UsageError, intOption, numberOption, parseArgs } from './args';
 import { formatReport } from './format';
+import { PLAN_HELP, runPlan } from '../plan/cli';
 import { Progress } from './progress';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, childFailed: 3, interrupted: 130 } as const;
@@ -43,6 +44,7 @@ Usage:
       This host's CPU, canonical features, x86-64 level and whether xtest executes.
   pygration instances [--catalog FILE] [--json]
       List the instance catalog (the shipped AWS EC2 catalog of 383 x86-64 types, or FILE).
+${PLAN_HELP}
   pygration --version | --help
 
 Exit codes: 0 success; 1 the analysis failed (the process exited, permission denied, unsupported
@@ -91,6 +93,8 @@ export async function main(argv: readonly string[], hooks: MainHooks = {}): Prom
         return await cmdHost(parseArgs(rest, { values: [], flags: ['json'] }));
       case 'instances':
         return cmdInstances(parseArgs(rest, { values: ['catalog'], flags: ['json'] }));
+      case 'plan':
+        return await runPlan(rest, { analyze: analyzeImpl, isInterrupted: () => interrupted });
       default:
         if (Object.prototype.hasOwnProperty.call(extra, command)) return await extra[command].run(rest, { isInterrupted: () => interrupted });
         throw new UsageError(`Unknown command '${command}'. Run 'pygration --help'.`);

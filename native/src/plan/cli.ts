@@ -1,0 +1,152 @@
+// The `pygration plan` command: samples a live process's dirty pages (read-only, or with the opt-in
+// --clear-soft-dirty), checks where it may go (the usual analysis), and prints the migration plan, the
+// CRIU commands and the estimated downtime per compatible instance type (text, or the report with --json).
+
+import type { analyzeProcess } from '../analysis/analyze';
+import { type Catalog, defaultCatalog, loadCatalog } from '../catalog/catalog';
+import { criuAdvice } from '../catalog/compat';
+import { isNativeError } from '../errors';
+import { UsageError, intOption, numberOption, parseArgs } from '../cli/args';
+import { Progress } from '../cli/progress';
+import type { AnalysisReport } from '../report';
+import { loadBandwidthOverrides, parseRate, type BandwidthOverrides } from './bandwidth';
+import { criuCommands, hasControllingTerminal } from './criu';
+import { formatPlan } from './format';
+import { DEFAULT_DOWNTIME_TARGET, planMigration } from './plan';
+import { softDirtySupport } from './procfs';
+import { sampleDirtyPages } from './sampler';
+
+export const PLAN_HELP = `  pygration plan --pid N [--seconds S] [--interval MS] [--bandwidth RATE] [--target TYPE] [--clear-soft-dirty] [--json]
+      [--max-downtime MS] [--bandwidth-file FILE] [--single-flow RATE|none] [--max-scan-mb N] [--catalog FILE] [--no-analysis]
+      Migration planner: samples the process's dirty pages for S seconds (default 5) every MS ms (default 500),
+      predicts the next rounds per memory region, simulates pre-copy (rounds, best stop, downtime) and post-copy
+      (downtime, total, remote faults) at RATE (e.g. 10Gbit; default: TYPE's network performance or the 5 Gbit/s
+      of one EC2 TCP flow), recommends a strategy for the downtime target (default 300 ms) with the CRIU commands,
+      and estimates the downtime for every compatible instance type. Read-only by default (page contents are
+      compared); --clear-soft-dirty uses the kernel's soft-dirty bits as CRIU does, which means writing "4" to
+      /proc/PID/clear_refs every interval: the only write Pygration ever makes to a process.`;
+
+export interface PlanContext {
+  analyze: typeof analyzeProcess;
+  isInterrupted: () => boolean;
+}
+
+/** Runs `pygration plan`; returns the exit code (errors are thrown for the caller's reportError). */
+export async function runPlan(argv: readonly string[], context: PlanContext): Promise<number> {
+  const args = parseArgs(argv, {
+    values: ['pid', 'seconds', 'interval', 'bandwidth', 'bandwidth-file', 'single-flow', 'target', 'max-downtime', 'max-scan-mb', 'catalog'],
+    flags: ['json', 'clear-soft-dirty', 'no-analysis', 'quiet', 'verbose'],
+  });
+  const pid = intOption(args, 'pid');
+  if (pid === undefined) throw new UsageError('plan needs --pid N.');
+  if (args.positional.length) throw new UsageError(`Unexpected argument '${args.positional[0]}'.`);
+  const seconds = numberOption(args, 'seconds') ?? 5;
+  const intervalMs = numberOption(args, 'interval') ?? 500;
+  if (intervalMs < 10) throw new UsageError('--interval must be at least 10 ms.');
+  if (intervalMs / 1000 > seconds) throw new UsageError(`--interval (${intervalMs} ms) must not exceed --seconds (${seconds} s).`);
+  const maxDowntime = (numberOption(args, 'max-downtime') ?? DEFAULT_DOWNTIME_TARGET * 1000) / 1000;
+  const maxScanMb = numberOption(args, 'max-scan-mb') ?? 64;
+  const rate = (name: string): number | undefined => {
+    const v = args.options.get(name);
+    if (v === undefined) return undefined;
+    try {
+      return parseRate(v);
+    } catch (e) {
+      throw new UsageError(`--${name}: ${(e as Error).message}`);
+    }
+  };
+  const bandwidth = rate('bandwidth');
+  const overrides: BandwidthOverrides = args.options.has('bandwidth-file') ? loadBandwidthOverrides(args.options.get('bandwidth-file')!) : {};
+  const singleFlow = args.options.get('single-flow');
+  if (singleFlow !== undefined) overrides.singleFlow = singleFlow === 'none' ? null : rate('single-flow');
+  const catalog: Catalog = args.options.has('catalog') ? loadCatalog(args.options.get('catalog')!) : defaultCatalog();
+  const target = args.options.get('target');
+  if (target !== undefined && !catalog.instances.some((i) => i.name === target)) throw new UsageError(`--target ${target} is not in the catalog ${catalog.name}.`);
+  const json = args.flags.has('json');
+  const method = args.flags.has('clear-soft-dirty') ? 'soft-dirty' : 'content';
+  const progress = new Progress(!args.flags.has('quiet'));
+  const say = (s: string) => {
+    if (!args.flags.has('quiet')) process.stderr.write(`${s}\n`);
+  };
+  try {
+    if (method === 'soft-dirty') {
+      say(
+        `Clearing soft-dirty bits: Pygration writes "4" to /proc/${pid}/clear_refs at the start and every ${intervalMs} ms for ${seconds} s. ` +
+          'This is the only write it makes to the process: no memory content changes, but each page\'s next write takes one extra minor fault, ' +
+          'and it resets the tracking CRIU\'s pre-dump --track-mem relies on: do not run it between a CRIU pre-dump and the dump that follows.',
+      );
+    } else {
+      say(
+        `Measuring read-only: comparing the contents of process ${pid}'s writable pages every ${intervalMs} ms for ${seconds} s (at most ${maxScanMb} MiB read per interval). ` +
+          'Writes that leave a page unchanged are not seen; --clear-soft-dirty measures them with the kernel\'s soft-dirty bits.',
+      );
+    }
+    const sampling = await sampleDirtyPages(pid, {
+      method,
+      seconds,
+      intervalSeconds: intervalMs / 1000,
+      maxScanBytes: maxScanMb * 1048576,
+      isCancelled: context.isInterrupted,
+      onProgress: (m) => progress.update(m),
+    });
+    progress.done();
+    let report: AnalysisReport | undefined;
+    const notes: string[] = [];
+    if (!args.flags.has('no-analysis')) {
+      try {
+        ({ report } = await context.analyze(pid, {
+          catalog,
+          withFullScan: false,
+          isCancelled: context.isInterrupted,
+          onProgress: (m) => progress.update(m),
+        }));
+        progress.done();
+      } catch (e) {
+        if (!isNativeError(e)) throw e;
+        notes.push(`The compatibility analysis failed (${e.describe()}); estimates are given for every catalog type and CRIU's default restore check applies.`);
+      }
+    }
+    const trackMem = softDirtySupport().supported;
+    const estimate = planMigration(sampling, {
+      bandwidth,
+      overrides,
+      target,
+      verdicts: report?.instances.verdicts,
+      instanceNames: catalog.instances.map((i) => i.name),
+      downtimeTarget: maxDowntime,
+      trackMemAvailable: trackMem,
+    });
+    estimate.notes.push(...notes);
+    const advice = report ? criuAdvice(report.instances, target) : undefined;
+    const verdict = target && report ? report.instances.verdicts.find((v) => v.name === target) : undefined;
+    if (report) {
+      report.migration = estimate;
+      if (advice && !report.criuAdvice) report.criuAdvice = advice;
+    }
+    if (json) {
+      process.stdout.write(`${JSON.stringify(report ?? { migration: estimate }, null, 2)}\n`);
+      return 0;
+    }
+    const steps = criuCommands({
+      pid,
+      strategy: estimate.plan.recommendation,
+      preCopyRounds: estimate.plan.preCopy.bestRounds,
+      restoreFlags: advice?.flags,
+      shellJob: hasControllingTerminal(pid),
+    });
+    process.stdout.write(
+      `${formatPlan(estimate, {
+        criu: steps,
+        restoreWhy: advice?.why,
+        compatibility: report
+          ? `Compatible with ${report.instances.compatible.length} of ${report.instances.total} instance types (CRIU's own check would allow ${report.instances.criu.length}).`
+          : undefined,
+        target: target ? { name: target, compatible: verdict?.compatible, missing: verdict?.missing } : undefined,
+        verbose: args.flags.has('verbose'),
+      })}\n`,
+    );
+    return 0;
+  } finally {
+    progress.done();
+  }
+}
