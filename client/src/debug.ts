@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { AnalyzeProcessRequest, DetachNotification, type AnalyzeProcessParams, type AnalyzeProcessResult } from '../../server/src/protocol';
+import { AnalyzeProcessRequest, DetachNotification, PrewarmNotification, type AnalyzeProcessParams, type AnalyzeProcessResult } from '../../server/src/protocol';
 import type { InstanceView } from './instanceView';
 import type { PygrationServer } from './languageClient';
 import { BIND_NOW_EXPLANATION, injectBindNow, isRemoteAttach, type DebugConfigLike } from './logic/debugConfig';
@@ -104,6 +104,9 @@ function sinkFor(
         cts.dispose();
         if (--activeAnalyses === 0) view.setProgress(null);
       }
+    },
+    prewarm(pid) {
+      void server.sendNotification(PrewarmNotification, { pid, sessionId: session.id });
     },
     detach(params) {
       log.info(`Debug session '${session.name}' ended: dropping its live results.`);

@@ -41,6 +41,7 @@ import {
   DEFAULT_SETTINGS,
   DetachNotification,
   GetStateRequest,
+  PrewarmNotification,
   type InitializationOptions,
   ListProcessesRequest,
   type PygrationSettings,
@@ -101,6 +102,7 @@ export class PygrationLanguageServer {
     });
     c.onRequest(GetStateRequest, () => this.state());
     c.onNotification(DetachNotification, (p) => this.detach(p.sessionId));
+    c.onNotification(PrewarmNotification, (p) => void this.prewarm(p.pid));
     c.onNotification(SetInterpreterNotification, (p) => {
       this.interpreter = p.interpreter || undefined;
       this.staticTracking = undefined;
@@ -383,6 +385,35 @@ export class PygrationLanguageServer {
       }
       progress?.done();
       this.publishState();
+    }
+  }
+
+  /**
+   * Reads a debuggee ahead of its first stop (same analysis, results discarded) so that analysis finds the
+   * summaries, tables and files cached. A real analysis aborts it.
+   */
+  private async prewarm(pid: number): Promise<void> {
+    if (this.liveRun) return;
+    const run = new AbortController();
+    this.liveRun = run;
+    const started = Date.now();
+    try {
+      const host = await this.host;
+      await analyzePythonProcess(pid, {
+        mode: this.settings.analysisMode,
+        catalog: this.catalog,
+        cache: this.cache,
+        hostFeatures: host,
+        cancel: run.signal,
+        followImports: this.settings.followImports,
+        withFullScan: false,
+        isCancelled: () => run.signal.aborted,
+      });
+      this.connection.console.info(`Read pid ${pid} ahead of its first stop in ${((Date.now() - started) / 1000).toFixed(2)} s.`);
+    } catch {
+      // Whatever failed here will be reported by the real analysis at the stop.
+    } finally {
+      if (this.liveRun === run) this.liveRun = undefined;
     }
   }
 

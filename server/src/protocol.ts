@@ -98,6 +98,16 @@ export interface DetachParams {
 }
 export const DetachNotification = new NotificationType<DetachParams>('pygration/detach');
 
+/**
+ * A debuggee's pid became known (before its first stop): the server reads the process ahead, quietly, so the
+ * analysis at the first stop finds its caches warm. Superseded by any real analysis.
+ */
+export interface PrewarmParams {
+  pid: number;
+  sessionId?: string;
+}
+export const PrewarmNotification = new NotificationType<PrewarmParams>('pygration/prewarm');
+
 // ------------------------------------------------------------------ interpreter
 
 /** The client tells the server which interpreter to use (the Python extension's selection changed). */

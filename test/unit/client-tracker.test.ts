@@ -23,6 +23,7 @@ function request(command: string, args?: unknown): DebugProtocol.Request {
 }
 
 interface Recorder extends TrackerSink {
+  prewarms: number[];
   analyses: Array<{ params: AnalyzeProcessParams; signal: AbortSignal }>;
   results: Array<{ params: AnalyzeProcessParams; result: AnalyzeProcessResult }>;
   failures: unknown[];
@@ -35,6 +36,10 @@ interface Recorder extends TrackerSink {
 function recorder(): Recorder {
   const pending: Array<{ resolve: (r: AnalyzeProcessResult) => void }> = [];
   const r: Recorder = {
+    prewarms: [],
+    prewarm(pid) {
+      r.prewarms.push(pid);
+    },
     analyses: [],
     results: [],
     failures: [],
@@ -91,6 +96,9 @@ test('process event then stopped: one analysis request for that pid after the de
   logic.onDidSendMessage(processEvent(4242));
   assert.equal(logic.pid, 4242);
   assert.equal(logic.debuggeeState, 'running');
+  assert.deepEqual(sink.prewarms, [4242], 'the server is asked to read the process ahead, once');
+  logic.onDidSendMessage(processEvent(4242));
+  assert.deepEqual(sink.prewarms, [4242]);
   logic.onDidSendMessage(stopped('entry'));
   assert.equal(logic.debuggeeState, 'stopped');
   assert.equal(sink.analyses.length, 0, 'nothing before the debounce time');

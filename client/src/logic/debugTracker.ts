@@ -10,6 +10,11 @@ export interface TrackerSink {
   /** Runs the live analysis; must reject or resolve promptly once `signal` aborts. */
   analyze(params: AnalyzeProcessParams, signal: AbortSignal): Promise<AnalyzeProcessResult>;
   detach(params: DetachParams): void;
+  /**
+   * The debuggee's pid became known, before any stop: the server may read the process ahead (caches warm)
+   * so the first stop's analysis is quick.
+   */
+  prewarm?(pid: number): void;
   /** The result of an analysis that is still current (not superseded by a newer stop, session not ended). */
   onResult?(params: AnalyzeProcessParams, result: AnalyzeProcessResult): void;
   /** An analysis that threw (not cancelled). */
@@ -106,7 +111,10 @@ export class DebugSessionLogic {
           this.log('info', `debug session '${this.options.label}': the adapter's process event names no local process; no live analysis.`);
           return;
         }
-        if (pid !== this.currentPid) this.log('info', `debug session '${this.options.label}': debuggee pid ${pid}.`);
+        if (pid !== this.currentPid) {
+          this.log('info', `debug session '${this.options.label}': debuggee pid ${pid}.`);
+          this.sink.prewarm?.(pid);
+        }
         this.currentPid = pid;
         if (this.state === 'starting') this.state = 'running';
         if (this.stopWithoutPid) {
