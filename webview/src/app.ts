@@ -5,6 +5,7 @@ import type { AnalysisReport, Vendor } from '../../native/src/report';
 import type { Feature } from '../../native/src/features/vocabulary';
 import { h, formatInt } from './dom';
 import { InstanceGrid } from './grid';
+import { renderMigrationSummary } from './migrationView';
 import { familyCounts, ruledOutBy, sanitizeUi, type ColumnKey, type TabId, type UiState } from './model';
 import { isFocusCallSite, isHostMessage, isAnalysisReport, type FocusCallSite, type HostMessage, type ReportOrigin } from './protocol';
 import {
@@ -165,8 +166,9 @@ export class App {
     }
     parts.push(h('div', { class: 'overview' }, renderSummary(report), renderRequirement(report, this.focus)));
     if (report.criuAdvice) parts.push(renderCriuAdvice(report.criuAdvice, verdicts));
+    if (report.migration) parts.push(renderMigrationSummary(report.migration));
 
-    this.grid = new InstanceGrid((key) => this.onSort(key));
+    this.grid = new InstanceGrid((key) => this.onSort(key), report.migration);
     this.grid.setData(verdicts, this.focus ? new Set<Feature>(this.focus.features) : null);
     parts.push(this.renderTabs(report, origin));
     this.root.replaceChildren(...parts);

@@ -5,9 +5,11 @@
 // Row elements are built once per report; sorting, filtering and searching only reorder and swap them.
 
 import type { InstanceVerdict } from '../../native/src/report';
+import type { MigrationEstimate } from '../../native/src/plan/types';
 import type { Feature } from '../../native/src/features/vocabulary';
 import { featureLabel, FEATURES } from '../../native/src/features/vocabulary';
 import { h, icon, ICONS, formatGiB, type Child } from './dom';
+import { downtimeCell } from './migration';
 import { buildRows, displayOrder, rowMatches, searchTerms, sortRows, type ColumnKey, type Row, type RowFilter, type SortDirection } from './model';
 
 interface Column {
@@ -24,6 +26,12 @@ const COLUMNS: Column[] = [
   { key: 'vcpu', label: 'vCPU', title: 'Virtual CPUs', numeric: true },
   { key: 'memory', label: 'Memory', title: 'Memory in GiB', numeric: true },
   { key: 'compatible', label: 'Pygration', title: "Pygration's verdict: every feature the process needs is present" },
+  {
+    key: 'downtime',
+    label: 'Est. downtime',
+    title: 'Estimated downtime of a live migration to the type (compatible types; from pygration plan, at the type\'s network bandwidth). ≥: a burst bandwidth, so at least this',
+    numeric: true,
+  },
   { key: 'criu', label: 'CRIU', title: "CRIU's host-level check: every instruction feature of the source host is present" },
   { key: 'fullScan', label: 'Full scan', title: 'The verdict a full scan of every executable mapping would give' },
   { key: 'missing', label: 'Missing features', title: 'Why not: the features the process needs that the type lacks' },
@@ -69,9 +77,14 @@ function whyNotCell(v: InstanceVerdict, focus: ReadonlySet<Feature> | null): HTM
   return td;
 }
 
-function buildRowElement(row: Row, focus: ReadonlySet<Feature> | null): HTMLElement {
+function buildRowElement(row: Row, focus: ReadonlySet<Feature> | null, migration: MigrationEstimate | undefined): HTMLElement {
   const v = row.v;
   const tr = h('div', { role: 'row', class: `row ${v.compatible ? 'ok' : 'no'}`, 'data-name': v.name });
+  let downtime: HTMLElement | null = null;
+  if (migration) {
+    const c = downtimeCell(migration.perInstance[v.name], v.compatible);
+    downtime = cell({ class: `num downtime${c.sortValue === undefined ? ' muted' : ''}`, title: c.title }, c.text);
+  }
   tr.append(
     cell({ class: 'name' }, v.name),
     cell({ class: 'cpu', title: v.cpu }, h('span', { class: `vendor ${v.vendor}` }, v.vendor === 'amd' ? 'AMD' : v.vendor === 'intel' ? 'Intel' : '?'), v.cpu.replace(/^(Intel|AMD)\s+/, '')),
@@ -79,6 +92,7 @@ function buildRowElement(row: Row, focus: ReadonlySet<Feature> | null): HTMLElem
     cell({ class: 'num' }, String(v.vcpu)),
     cell({ class: 'num' }, formatGiB(v.memoryGiB)),
     verdictCell(v.compatible, 'Pygration', v.missing),
+    ...(downtime ? [downtime] : []),
     verdictCell(v.criu, 'CRIU', v.criuMissing),
     verdictCell(v.fullScan, 'Full scan', v.fullScanMissing),
     whyNotCell(v, focus),
@@ -103,9 +117,14 @@ export class InstanceGrid {
   /** Names of the rows on screen, in order (read by the summary line and the tests). */
   visible: string[] = [];
 
-  constructor(onSort: (key: ColumnKey) => void) {
+  /** With a migration estimate the grid has an "estimated downtime" column after Pygration's verdict. */
+  constructor(
+    onSort: (key: ColumnKey) => void,
+    private readonly migration?: MigrationEstimate,
+  ) {
     const headRow = h('div', { role: 'row', class: 'row head' });
     for (const c of COLUMNS) {
+      if (c.key === 'downtime' && !migration) continue;
       const button = h('button', { class: 'sort', type: 'button', title: c.title, 'data-key': c.key }, c.label, h('span', { class: 'sort-indicator' }));
       button.addEventListener('click', () => onSort(c.key));
       const th = h('div', { role: 'columnheader', class: c.numeric ? 'num' : undefined, 'data-key': c.key }, button);
@@ -119,8 +138,9 @@ export class InstanceGrid {
 
   /** Rebuilds the rows for a new report (or a new focus, which changes the highlighted chips). */
   setData(verdicts: readonly InstanceVerdict[], focus: ReadonlySet<Feature> | null): void {
-    this.rows = buildRows(verdicts, featureLabel);
-    this.rowEls = new Map(this.rows.map((r) => [r, buildRowElement(r, focus)]));
+    const per = this.migration?.perInstance;
+    this.rows = buildRows(verdicts, featureLabel, per ? (v) => (v.compatible ? per[v.name]?.downtimeSeconds : undefined) : undefined);
+    this.rowEls = new Map(this.rows.map((r) => [r, buildRowElement(r, focus, this.migration)]));
     this.sortKey = '';
   }
 
@@ -129,6 +149,7 @@ export class InstanceGrid {
    * toggle `hidden` on the rows whose visibility changed, so typing in the search field touches few nodes.
    */
   update({ filter, sort }: GridUpdate): void {
+    if (this.migration && !this.columnsWidened) this.widenColumns();
     const key = `${sort.key}:${sort.dir}`;
     if (key !== this.sortKey) {
       this.sorted = sortRows(this.rows, sort.key, sort.dir);
@@ -155,6 +176,21 @@ export class InstanceGrid {
     }
   }
 
+  private columnsWidened = false;
+
+  /**
+   * Adds the downtime column's track to the stylesheet's `--cols` (read once the grid is in the document),
+   * after the sixth track (Pygration's verdict); set through the CSSOM, never as a style attribute.
+   */
+  private widenColumns(): void {
+    if (!this.element.isConnected) return;
+    const tracks = splitTracks(getComputedStyle(this.element).getPropertyValue('--cols'));
+    if (tracks.length < 6) return;
+    tracks.splice(6, 0, '112px');
+    this.element.style.setProperty('--cols', tracks.join(' '));
+    this.columnsWidened = true;
+  }
+
   get rowData(): readonly Row[] {
     return this.rows;
   }
@@ -162,4 +198,21 @@ export class InstanceGrid {
   get total(): number {
     return this.rows.length;
   }
+}
+
+/** Splits a grid track list at top-level spaces: `minmax(1px, 1fr) 64px` → [`minmax(1px, 1fr)`, `64px`]. */
+export function splitTracks(list: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of list.trim()) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (/\s/.test(ch) && depth === 0) {
+      if (cur) out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur) out.push(cur);
+  return out;
 }

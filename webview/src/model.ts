@@ -11,6 +11,7 @@ export type ColumnKey =
   | 'vcpu'
   | 'memory'
   | 'compatible'
+  | 'downtime'
   | 'criu'
   | 'fullScan'
   | 'missing';
@@ -22,6 +23,7 @@ export const COLUMN_KEYS: readonly ColumnKey[] = [
   'vcpu',
   'memory',
   'compatible',
+  'downtime',
   'criu',
   'fullScan',
   'missing',
@@ -122,9 +124,15 @@ export interface Row {
   generationRank: number;
   /** Index in the report, for stable ties. */
   index: number;
+  /** Estimated migration downtime in seconds (compatible types with an estimate from the report's `migration`). */
+  downtime?: number;
 }
 
-export function buildRows(verdicts: readonly InstanceVerdict[], labelOf: (f: Feature) => string): Row[] {
+export function buildRows(
+  verdicts: readonly InstanceVerdict[],
+  labelOf: (f: Feature) => string,
+  downtimeOf?: (v: InstanceVerdict) => number | undefined,
+): Row[] {
   return verdicts.map((v, index) => {
     const dot = v.name.indexOf('.');
     const family = v.family || (dot > 0 ? v.name.slice(0, dot) : v.name);
@@ -133,7 +141,10 @@ export function buildRows(verdicts: readonly InstanceVerdict[], labelOf: (f: Fea
     const haystack = [v.name, family, v.cpu, v.vendor, v.generation, ...v.missing, ...v.missing.map(labelOf)]
       .join(' ')
       .toLowerCase();
-    return { v, haystack, family, sizeRank: sizeRank(size), generationRank: g < 0 ? 1000 : g, index };
+    const row: Row = { v, haystack, family, sizeRank: sizeRank(size), generationRank: g < 0 ? 1000 : g, index };
+    const downtime = downtimeOf?.(v);
+    if (downtime !== undefined) row.downtime = downtime;
+    return row;
   });
 }
 
@@ -157,6 +168,8 @@ const COMPARATORS: Record<ColumnKey, (a: Row, b: Row) => number> = {
   vcpu: (a, b) => a.v.vcpu - b.v.vcpu,
   memory: (a, b) => a.v.memoryGiB - b.v.memoryGiB,
   compatible: (a, b) => verdictRank(a.v.compatible) - verdictRank(b.v.compatible),
+  // Types without an estimate sort after every estimate (ascending).
+  downtime: (a, b) => (a.downtime ?? Infinity) - (b.downtime ?? Infinity) || 0,
   criu: (a, b) => verdictRank(a.v.criu) - verdictRank(b.v.criu),
   fullScan: (a, b) => verdictRank(a.v.fullScan) - verdictRank(b.v.fullScan),
   missing: (a, b) => a.v.missing.length - b.v.missing.length,

@@ -3,6 +3,7 @@
 
 import type { AnalysisReport } from '../../native/src/report';
 import type { Feature } from '../../native/src/features/vocabulary';
+import { isMigrationEstimate } from './migration';
 
 /** Where the report came from: a live process (exact) or the static bytecode analysis of the workspace. */
 export type OriginKind = 'live' | 'static';
@@ -118,7 +119,8 @@ export function isAnalysisReport(x: unknown): x is AnalysisReport {
     isStringArray(instances.fullScan) &&
     Array.isArray(instances.verdicts) &&
     instances.verdicts.every(isVerdict) &&
-    (x.criuAdvice === undefined || (isObject(x.criuAdvice) && isStringArray(x.criuAdvice.flags) && typeof x.criuAdvice.why === 'string'))
+    (x.criuAdvice === undefined || (isObject(x.criuAdvice) && isStringArray(x.criuAdvice.flags) && typeof x.criuAdvice.why === 'string')) &&
+    (x.migration === undefined || isMigrationEstimate(x.migration))
   );
 }
 

@@ -14,7 +14,7 @@ import { criuCommands, hasControllingTerminal } from './criu';
 import { formatPlan } from './format';
 import { DEFAULT_DOWNTIME_TARGET, planMigration } from './plan';
 import { softDirtySupport } from './procfs';
-import { sampleDirtyPages } from './sampler';
+import { requireSoftDirty, sampleDirtyPages } from './sampler';
 
 export const PLAN_HELP = `  pygration plan --pid N [--seconds S] [--interval MS] [--bandwidth RATE] [--target TYPE] [--clear-soft-dirty] [--json]
       [--max-downtime MS] [--bandwidth-file FILE] [--single-flow RATE|none] [--max-scan-mb N] [--catalog FILE] [--no-analysis]
@@ -70,6 +70,8 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
   };
   try {
     if (method === 'soft-dirty') {
+      // Refuse before announcing a write that would not happen.
+      requireSoftDirty();
       say(
         `Clearing soft-dirty bits: Pygration writes "4" to /proc/${pid}/clear_refs at the start and every ${intervalMs} ms for ${seconds} s. ` +
           'This is the only write it makes to the process: no memory content changes, but each page\'s next write takes one extra minor fault, ' +
@@ -138,6 +140,7 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
       `${formatPlan(estimate, {
         criu: steps,
         restoreWhy: advice?.why,
+        restoreFlags: advice?.flags,
         compatibility: report
           ? `Compatible with ${report.instances.compatible.length} of ${report.instances.total} instance types (CRIU's own check would allow ${report.instances.criu.length}).`
           : undefined,

@@ -16,6 +16,10 @@ export function formatBytes(n: number): string {
 
 const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
+function plural(n: number, word: string): string {
+  return `${int.format(n)} ${word}${n === 1 ? '' : 's'}`;
+}
+
 const MODEL_TEXT = { idle: 'idle', trend: 'steady: trend', ewma: 'bursty: EWMA+1σ' } as const;
 
 export interface FormatPlanExtras {
@@ -24,6 +28,7 @@ export interface FormatPlanExtras {
   criu: CriuStep[];
   /** Why the restore uses these flags (criuAdvice.why), when it adds any. */
   restoreWhy?: string;
+  restoreFlags?: string[];
   /** The target type, when --target was given, and whether our verdict accepts it. */
   target?: { name: string; compatible: boolean | undefined; missing?: string[] };
   verbose?: boolean;
@@ -60,7 +65,7 @@ export function formatPlan(m: MigrationEstimate, x: FormatPlanExtras): string {
     .join('; ');
   out.push(`  pre-copy       rounds ${rounds}${p.preCopy.rounds.length > 8 ? '; …' : ''}`);
   out.push(
-    `                 best stop after ${p.preCopy.bestRounds} round${p.preCopy.bestRounds === 1 ? '' : 's'}: ${int.format(p.preCopy.pagesLeft)} pages left, downtime ${formatSeconds(p.preCopy.downtimeSeconds)}, total ${formatSeconds(p.preCopy.totalSeconds)}${p.preCopy.diverges ? ' (dirtying keeps up with the bandwidth)' : ''}`,
+    `                 best stop after ${plural(p.preCopy.bestRounds, 'round')}: ${plural(p.preCopy.pagesLeft, 'page')} left, downtime ${formatSeconds(p.preCopy.downtimeSeconds)}, total ${formatSeconds(p.preCopy.totalSeconds)}${p.preCopy.diverges ? ' (dirtying keeps up with the bandwidth)' : ''}`,
   );
   out.push(
     `  post-copy      downtime ${formatSeconds(p.postCopy.downtimeSeconds)}, total ${formatSeconds(p.postCopy.totalSeconds)}, ~${int.format(p.postCopy.remoteFaults)} remote faults (${(100 * p.postCopy.faultFraction).toFixed(0)} % of the pages written meanwhile; pages only read fault too)`,
@@ -72,7 +77,7 @@ export function formatPlan(m: MigrationEstimate, x: FormatPlanExtras): string {
     out.push(`Recommendation: ${p.recommendation}${p.recommendation === 'pre-copy' ? ` with ${p.preCopy.bestRounds} round${p.preCopy.bestRounds === 1 ? '' : 's'}` : ''} (downtime target ${formatSeconds(m.downtimeTargetSeconds)}). ${p.why}`);
     out.push('CRIU commands ($DST/$SRC: the destination/source addresses):');
     for (const s of x.criu) out.push(`  [${s.host}] ${s.command}${s.comment ? `\n      # ${s.comment}` : ''}`);
-    if (x.restoreWhy) out.push(`  Restore flags: ${x.restoreWhy}`);
+    if (x.restoreWhy) out.push(x.verbose ? `  Restore flags: ${x.restoreWhy}` : `  Restore flags: ${x.restoreFlags?.join(' ') ?? ''} skips CRIU's whole-host CPU check, which refuses types the process can run on (--verbose for why).`);
   }
   if (x.compatibility) {
     out.push('');
@@ -94,7 +99,7 @@ export function formatPlan(m: MigrationEstimate, x: FormatPlanExtras): string {
       const bw = g.bits === null ? 'no figure' : `${formatRate(g.bits)}${g.flow ? ' (one-flow cap)' : ''}${g.lowerBound ? ' burst' : ''}`;
       const est = g.downtime === undefined ? '—' : `${g.strategy}, downtime ${g.lowerBound ? '≥ ' : ''}${formatSeconds(g.downtime)}, total ${g.lowerBound ? '≥ ' : ''}${formatSeconds(g.total!)}`;
       const ex = g.names.slice(0, 3).join(', ') + (g.names.length > 3 ? ', …' : '');
-      out.push(`  ${bw.padEnd(30)} ${String(g.names.length).padStart(4)} types  ${est}   e.g. ${ex}`);
+      out.push(`  ${bw.padEnd(30)} ${plural(g.names.length, 'type').padStart(10)}  ${est}   e.g. ${ex}`);
     }
   }
   if (m.notes.length) {

@@ -218,6 +218,17 @@ function distinctOf(pages: readonly (readonly number[])[]): number {
   return seen.size;
 }
 
+/** Throws NativeError('unsupported') when this kernel does not track soft-dirty bits. */
+export function requireSoftDirty(): void {
+  const support = softDirtySupport();
+  if (!support.supported) {
+    throw new NativeError('unsupported', `This kernel does not track soft-dirty bits: ${support.reason}.`, {
+      subject: 'soft-dirty',
+      hint: "Measure read-only instead (without --clear-soft-dirty). CRIU's pre-dump --track-mem needs the same bits, so iterative pre-copy with CRIU is not possible on this kernel either.",
+    });
+  }
+}
+
 /**
  * Samples a live process's dirty pages. The soft-dirty method clears the process's soft-dirty bits
  * (writes "4" to /proc/PID/clear_refs) at the start and after every scan; the content method only reads.
@@ -235,15 +246,7 @@ export async function sampleDirtyPages(pid: number, options: SamplerOptions): Pr
   if (!fs.existsSync(`/proc/${pid}`)) {
     throw new NativeError('gone', `Process ${pid} does not exist (it may have exited).`, { subject: `pid ${pid}`, hint: 'Pick a running process and try again.' });
   }
-  if (method === 'soft-dirty') {
-    const support = softDirtySupport();
-    if (!support.supported) {
-      throw new NativeError('unsupported', `This kernel does not track soft-dirty bits: ${support.reason}.`, {
-        subject: 'soft-dirty',
-        hint: 'Measure read-only instead (without --clear-soft-dirty). CRIU\'s pre-dump --track-mem needs the same bits, so iterative pre-copy with CRIU is not possible on this kernel either.',
-      });
-    }
-  }
+  if (method === 'soft-dirty') requireSoftDirty();
   const notes: string[] = [];
   const startMemory = readMemoryRollup(pid);
   const pagemap = new Pagemap(pid);
