@@ -77,7 +77,7 @@ export function estimateStrategy(input: StrategyInput, bandwidthBits: number): S
   const target = input.downtimeTarget;
   let recommendation: Strategy;
   let why: string;
-  const preText = `${pre.best.afterRounds} pre-copy round${pre.best.afterRounds === 1 ? '' : 's'} leave ${pre.best.pagesLeft} pages (downtime ${fmtSeconds(pre.best.downtimeSeconds)})`;
+  const preText = `${pre.best.afterRounds} pre-copy round${pre.best.afterRounds === 1 ? ' leaves' : 's leave'} ${pre.best.pagesLeft} page${pre.best.pagesLeft === 1 ? '' : 's'} (downtime ${fmtSeconds(pre.best.downtimeSeconds)})`;
   if (stop.downtimeSeconds <= target) {
     recommendation = 'stop-and-copy';
     why = `Copying all memory with the process stopped takes ${fmtSeconds(stop.downtimeSeconds)}, within the ${fmtSeconds(target)} target: no rounds needed.`;
@@ -92,7 +92,7 @@ export function estimateStrategy(input: StrategyInput, bandwidthBits: number): S
         : pre.diverges
           ? `the process dirties memory as fast as it can be sent, so pre-copy cannot shrink the stop (${preText})`
           : `${preText}, over the ${fmtSeconds(target)} target`;
-    why = `Copying everything stopped would take ${fmtSeconds(stop.downtimeSeconds)}; ${preWhy}. Post-copy stops only to send the CPU state (${fmtSeconds(post.downtimeSeconds)}), then serves about ${Math.round(post.remoteFaults)} page faults over the network.`;
+    why = `Copying everything stopped would take ${fmtSeconds(stop.downtimeSeconds)}; ${preWhy}. Post-copy stops only to send the CPU state (${fmtSeconds(post.downtimeSeconds)}), then serves about ${Math.round(post.remoteFaults)} page faults over the network (more if it also reads pages it does not write).`;
   }
   return {
     bandwidthBitsPerSecond: bandwidthBits,
