@@ -8,6 +8,7 @@ import * as analyzeProcess from './analyzeProcess';
 import * as commands from './commands';
 import * as debug from './debug';
 import * as docs from './docs';
+import * as e2e from './e2e';
 import * as instanceView from './instanceView';
 import * as interpreter from './interpreter';
 import * as languageClient from './languageClient';
@@ -73,10 +74,11 @@ export function activate(context: vscode.ExtensionContext): PygrationApi | undef
       }),
     );
 
-    statusBar.register(context, srv, interpreterService);
+    const statusItem = statusBar.register(context, srv, interpreterService);
     debug.register(context, log, srv, view, settings);
     analyzeProcess.register(context, log, srv, view);
     commands.register(context, log, srv, view, settings);
+    e2e.register(context, log, view, statusItem);
 
     log.info(`Pygration activated in ${(performance.now() - t0).toFixed(0)} ms (extension ${context.extension.packageJSON?.version ?? '?'}).`);
     return {

@@ -4,7 +4,17 @@
 import * as vscode from 'vscode';
 import type { AnalysisReport } from '../../native/src/report';
 import { createNonce, renderWebviewHtml } from '../../webview/src/html';
-import { isAnalysisReport, isFocusCallSite, isWebviewMessage, type ExportFormat, type FocusCallSite, type HostMessage, type ReportOrigin, type WebviewMessage } from '../../webview/src/protocol';
+import {
+  isAnalysisReport,
+  isFocusCallSite,
+  isWebviewMessage,
+  type E2eQueryOp,
+  type ExportFormat,
+  type FocusCallSite,
+  type HostMessage,
+  type ReportOrigin,
+  type WebviewMessage,
+} from '../../webview/src/protocol';
 import { Ids } from './logic/ids';
 import { reportFingerprint } from './logic/report';
 
@@ -31,6 +41,10 @@ export class InstanceView implements vscode.Disposable {
   private progress: string | null = null;
   private error: { message: string; detail?: string } | undefined;
   private readonly panelDisposables: vscode.Disposable[] = [];
+  /** Test only (e2eQuery): questions posted to the page, by id, and callers waiting for its `ready`. */
+  private nextQueryId = 1;
+  private readonly pendingQueries = new Map<number, { resolve: (a: { text?: string; count?: number }) => void; reject: (e: Error) => void }>();
+  private readyWaiters: Array<() => void> = [];
   private readonly reportEmitter = new vscode.EventEmitter<AnalysisReport | undefined>();
   /** The report on show changed (for the export command's enablement, tests). */
   readonly onDidChangeReport = this.reportEmitter.event;
@@ -159,6 +173,33 @@ export class InstanceView implements vscode.Disposable {
     this.reportEmitter.dispose();
   }
 
+  /**
+   * Test only (the `pygration.e2e.webviewQuery` command, registered when PYGRATION_E2E=1): reads, clicks or
+   * counts elements of the page. Reveals a hidden panel (without focus) and waits for its page to be ready.
+   */
+  async e2eQuery(op: E2eQueryOp, selector: string, timeoutMs = 10_000): Promise<{ text?: string; count?: number }> {
+    const panel = this.panel;
+    if (!panel) throw new Error('the instance view is not open');
+    if (!panel.visible) panel.reveal(undefined, true);
+    const deadline = Date.now() + timeoutMs;
+    const within = <T>(p: Promise<T>, what: string): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the instance view did not ${what} within ${timeoutMs} ms`)), Math.max(0, deadline - Date.now()));
+      });
+      return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+    };
+    if (!this.viewReady) await within(new Promise<void>((resolve) => this.readyWaiters.push(resolve)), 'load');
+    const id = this.nextQueryId++;
+    const answer = new Promise<{ text?: string; count?: number }>((resolve, reject) => this.pendingQueries.set(id, { resolve, reject }));
+    this.post({ type: 'e2eQuery', id, op, selector });
+    try {
+      return await within(answer, `answer query ${id} (${op} ${selector})`);
+    } finally {
+      this.pendingQueries.delete(id);
+    }
+  }
+
   private webviewOptions(): vscode.WebviewOptions & vscode.WebviewPanelOptions {
     // No retainContextWhenHidden: the view persists its own state and the host answers `ready`.
     return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist')], enableFindWidget: true };
@@ -187,6 +228,8 @@ export class InstanceView implements vscode.Disposable {
         this.panel = undefined;
         this.viewReady = false;
         for (const d of this.panelDisposables.splice(0)) d.dispose();
+        for (const q of this.pendingQueries.values()) q.reject(new Error('the instance view was closed'));
+        this.pendingQueries.clear();
       }),
     );
   }
@@ -223,7 +266,15 @@ export class InstanceView implements vscode.Disposable {
       case 'ready':
         this.viewReady = true;
         this.replay();
+        for (const resolve of this.readyWaiters.splice(0)) resolve();
         return;
+      case 'e2eAnswer': {
+        const q = this.pendingQueries.get(m.id);
+        if (!q) return;
+        if (m.error !== undefined) q.reject(new Error(m.error));
+        else q.resolve({ text: m.text, count: m.count });
+        return;
+      }
       case 'export':
         this.actions.export(m.format);
         return;

@@ -4,6 +4,7 @@
 import type { AnalysisReport, Vendor } from '../../native/src/report';
 import type { Feature } from '../../native/src/features/vocabulary';
 import { h, formatInt } from './dom';
+import { answerE2eQuery } from './e2eQuery';
 import { InstanceGrid } from './grid';
 import { renderMigrationSummary } from './migrationView';
 import { familyCounts, ruledOutBy, sanitizeUi, type ColumnKey, type TabId, type UiState } from './model';
@@ -76,6 +77,11 @@ export class App {
       this.vscode.postMessage({ type: 'log', level: 'warn', message: `instance view: ignored a malformed message ${JSON.stringify(message)?.slice(0, 200)}` });
       return;
     }
+    if (message.type === 'e2eQuery') {
+      // Test only (see e2eQuery.ts): answered from the DOM as it is, without touching the view's state.
+      this.vscode.postMessage(answerE2eQuery(message, this.root.ownerDocument));
+      return;
+    }
     try {
       this.handle(message);
     } catch (e) {
@@ -87,7 +93,7 @@ export class App {
     }
   }
 
-  private handle(m: HostMessage): void {
+  private handle(m: Exclude<HostMessage, { type: 'e2eQuery' }>): void {
     this.waiting = false;
     switch (m.type) {
       case 'report':

@@ -43,7 +43,26 @@ export type HostMessage =
   /** The last analysis failed; shown above whatever report is on screen. */
   | { type: 'error'; message: string; detail?: string }
   /** An analysis is running (`message`), or finished (`null`). */
-  | { type: 'progress'; message: string | null };
+  | { type: 'progress'; message: string | null }
+  /**
+   * Test only: a question about the view's DOM from the E2E suite's `pygration.e2e.webviewQuery` command
+   * (the host registers it only when PYGRATION_E2E=1). The view answers with `e2eAnswer`; it never re-renders.
+   */
+  | E2eQuery;
+
+/** What an E2E query does with the first element matching `selector`: read its textContent, click it, or count the matches. */
+export type E2eQueryOp = 'text' | 'click' | 'count';
+
+export interface E2eQuery {
+  type: 'e2eQuery';
+  /** Echoed in the answer, so the host can match answers to questions. */
+  id: number;
+  op: E2eQueryOp;
+  /** A CSS selector, at most E2E_SELECTOR_MAX characters. */
+  selector: string;
+}
+
+export const E2E_SELECTOR_MAX = 1000;
 
 export type ExportFormat = 'json' | 'list';
 
@@ -60,7 +79,9 @@ export type WebviewMessage =
   | { type: 'reveal'; uri: string; line: number }
   | { type: 'command'; command: ViewCommand }
   /** Something the host should put in its log (script errors in the view, mostly). */
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  /** Test only: the answer to an `e2eQuery` (`text` for 'text' and 'click', `count` for 'count', or `error`). */
+  | { type: 'e2eAnswer'; id: number; text?: string; count?: number; error?: string };
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null;
@@ -155,9 +176,21 @@ export function isHostMessage(x: unknown): x is HostMessage {
       return typeof x.message === 'string' && (x.detail === undefined || typeof x.detail === 'string');
     case 'progress':
       return x.message === null || typeof x.message === 'string';
+    case 'e2eQuery':
+      return (
+        isQueryId(x.id) &&
+        (x.op === 'text' || x.op === 'click' || x.op === 'count') &&
+        typeof x.selector === 'string' &&
+        x.selector.length > 0 &&
+        x.selector.length <= E2E_SELECTOR_MAX
+      );
     default:
       return false;
   }
+}
+
+function isQueryId(x: unknown): boolean {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 }
 
 /** Checks a message received by the host. */
@@ -174,6 +207,13 @@ export function isWebviewMessage(x: unknown): x is WebviewMessage {
       return x.command === 'analyzeProcess';
     case 'log':
       return (x.level === 'info' || x.level === 'warn' || x.level === 'error') && typeof x.message === 'string';
+    case 'e2eAnswer':
+      return (
+        isQueryId(x.id) &&
+        (x.text === undefined || typeof x.text === 'string') &&
+        (x.count === undefined || (typeof x.count === 'number' && Number.isSafeInteger(x.count) && x.count >= 0)) &&
+        (x.error === undefined || typeof x.error === 'string')
+      );
     default:
       return false;
   }

@@ -55,3 +55,14 @@ export const RESTART_LIMIT = { maxRestarts: 4, windowMs: 3 * 60_000 } as const;
 
 /** The environment variable injected into debug launches. */
 export const BIND_NOW = 'LD_BIND_NOW';
+
+/**
+ * Test-only commands (client/src/e2e.ts), registered only when PYGRATION_E2E=1 and never contributed in
+ * package.json: the E2E suite's extension-host driver reads the instance view and the status bar through them.
+ */
+export const E2E_COMMANDS = {
+  /** (op: 'text' | 'click' | 'count', selector) → the first match's textContent, or the number of matches. */
+  webviewQuery: 'pygration.e2e.webviewQuery',
+  /** () → the Pygration status bar item's text, codicons as `$(name)`. */
+  statusBarText: 'pygration.e2e.statusBarText',
+} as const;
