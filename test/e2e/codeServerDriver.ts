@@ -1,7 +1,7 @@
 // The E2EDriver over a code-server workbench in Chromium: every step goes through the UI as a person would
 // (command palette, Quick Open, Go to Line, the mouse for hovers, the debug toolbar, the Output panel).
 
-import type { CommandRef, DebugStop, E2EDriver, SourcePosition } from './driver';
+import { waitFor, type CodeLensInfo, type CommandRef, type DebugStop, type E2EDriver, type QuickPickChoice, type SourcePosition } from './driver';
 import type { Workbench } from './harness';
 
 export class CodeServerDriver implements E2EDriver {
@@ -30,10 +30,39 @@ export class CodeServerDriver implements E2EDriver {
     return this.workbench.waitForCodeLens(match, timeoutMs);
   }
 
+  async waitForCodeLenses(relPath: string, what: string, accept: (lenses: CodeLensInfo[]) => boolean, timeoutMs = 30_000): Promise<CodeLensInfo[]> {
+    await this.workbench.openFile(relPath);
+    return waitFor(
+      `code lenses of ${relPath}: ${what}`,
+      async () => {
+        const lenses = await this.workbench.codeLensesWithLines();
+        if (!accept(lenses)) throw new Error(`lenses: ${JSON.stringify(lenses)}`);
+        return lenses;
+      },
+      timeoutMs,
+      250,
+    );
+  }
+
+  async runCommandAndPick(command: CommandRef, pick: QuickPickChoice): Promise<void> {
+    await this.workbench.runCommand(command.title);
+    if (pick.filter !== undefined) await this.workbench.fillQuickInput(pick.filter, { title: pick.title });
+    const row = typeof pick.row === 'string' ? new RegExp(pick.row.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pick.row;
+    await this.workbench.pickQuickItem(row);
+  }
+
+  async statusBarText(itemId: string): Promise<string | undefined> {
+    // In the DOM the id is `publisher.extension.<itemId>`.
+    return (await this.workbench.statusBarItems()).find((i) => i.id === itemId || i.id.endsWith(`.${itemId}`))?.text;
+  }
+
+  webviewCount(viewTitle: string, selector: string): Promise<number> {
+    return this.workbench.webviewCount(viewTitle, selector);
+  }
+
   async hoverText(relPath: string, position: SourcePosition): Promise<string> {
     await this.workbench.openFile(relPath);
-    const text = await this.workbench.hover(position);
-    await this.workbench.screenshot(`hover-${position.line}-${position.column}`);
+    const text = await this.workbench.hover(position, undefined, `hover-${position.line}-${position.column}`);
     await this.workbench.clearHover();
     return text;
   }

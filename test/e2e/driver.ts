@@ -29,6 +29,28 @@ export interface DebugStop {
   frames: StackFrameInfo[];
 }
 
+/** A rendered (code-server) or provided (extension host) code lens: the 1-based line it stands above, and its title. */
+export interface CodeLensInfo {
+  line: number;
+  /** The title as the extension wrote it, codicons as `$(name)`. */
+  title: string;
+}
+
+/** How to answer the quick pick a command opens. */
+export interface QuickPickChoice {
+  /** The quick pick's title, waited for before typing (code-server). */
+  title?: string;
+  /** Text typed into the quick pick to filter its rows (code-server). */
+  filter?: string;
+  /** The row to pick: its accessible label ("label, description, detail") contains the string or matches the RegExp (code-server). */
+  row: string | RegExp;
+  /**
+   * The command's argument that makes the same choice without the pick (extension host: an extension
+   * cannot select a row of another extension's quick pick).
+   */
+  argument: unknown;
+}
+
 export interface E2EDriver {
   readonly kind: 'code-server' | 'test-electron';
   /** The opened workspace folder (a temporary copy of a fixture), absolute. */
@@ -41,12 +63,23 @@ export interface E2EDriver {
   runCommand(command: CommandRef): Promise<void>;
   /** Waits until a code lens of the file matches, and returns all lens titles of the file. */
   waitForCodeLens(relPath: string, match: string | RegExp, timeoutMs?: number): Promise<string[]>;
+  /**
+   * Opens the file and waits until its code lenses satisfy `accept` (polled); returns them, top to bottom.
+   * `what` names the condition in the timeout error, which also lists the last lenses seen.
+   */
+  waitForCodeLenses(relPath: string, what: string, accept: (lenses: CodeLensInfo[]) => boolean, timeoutMs?: number): Promise<CodeLensInfo[]>;
+  /** Runs a command that opens a quick pick and makes the choice (code-server: in the UI; extension host: by argument). */
+  runCommandAndPick(command: CommandRef, pick: QuickPickChoice): Promise<void>;
+  /** The text of the status bar item with this id (`item.text`, codicons as `$(name)`), or undefined when it is not shown. */
+  statusBarText(itemId: string): Promise<string | undefined>;
   /** The hover text at a position (code-server: the rendered hover widget; extension host: the providers' markdown). */
   hoverText(relPath: string, position: SourcePosition): Promise<string>;
   /** Waits until an output channel's text matches, and returns that text. */
   waitForOutput(channel: string, match: string | RegExp, timeoutMs?: number): Promise<string>;
   /** The textContent of the first element matching `selector` in the webview titled `viewTitle`. */
   webviewText(viewTitle: string, selector: string): Promise<string>;
+  /** How many elements match `selector` in the webview titled `viewTitle`. */
+  webviewCount(viewTitle: string, selector: string): Promise<number>;
   /** Clicks the first element matching `selector` in the webview titled `viewTitle`. */
   webviewClick(viewTitle: string, selector: string): Promise<void>;
   /** Toggles a line breakpoint. */

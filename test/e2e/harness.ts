@@ -478,16 +478,19 @@ export class Workbench {
 
   /**
    * In an open quick input, waits for a row whose label is `label` (or starts with it followed by a comma,
-   * as in "…, recently used"; with `prefix`, any row starting with it) and clicks it.
+   * as in "…, recently used"; with `prefix`, any row starting with it; a RegExp: any row it matches) and
+   * clicks it. A row's label is its accessible label: the item's label, description and detail joined by ", ".
    */
-  async pickQuickItem(label: string, options: { prefix?: boolean } = {}): Promise<void> {
+  async pickQuickItem(label: string | RegExp, options: { prefix?: boolean } = {}): Promise<void> {
     const { page } = this;
     // The rows change while the quick input filters, so find, check and click in one retried probe.
     const picked = await waitFor(
       `a quick input row "${label}"`,
       async () => {
         const rows = await this.quickInputRows();
-        const i = rows.findIndex((r) => r === label || r.startsWith(`${label},`) || (options.prefix === true && r.startsWith(label)));
+        const i = rows.findIndex((r) =>
+          typeof label === 'string' ? r === label || r.startsWith(`${label},`) || (options.prefix === true && r.startsWith(label)) : label.test(r),
+        );
         if (i < 0) throw new Error(`rows: ${JSON.stringify(rows)}`);
         const row = this.quickInputRowLocator().nth(i);
         if ((await row.getAttribute('aria-label', { timeout: 1_000 })) !== rows[i]) return undefined;
@@ -502,6 +505,20 @@ export class Workbench {
       async () => (!(await page.locator(QUICK_INPUT).isVisible()) || !(await this.quickInputRows()).includes(picked) ? true : undefined),
       15_000,
     );
+  }
+
+  /**
+   * Types into the quick input that is open (a command's own quick pick), replacing its text; with `title`,
+   * first waits until the quick input shows that title, so the text goes to the right picker.
+   */
+  async fillQuickInput(text: string, options: { title?: string; timeoutMs?: number } = {}): Promise<void> {
+    const widget = this.page.locator(QUICK_INPUT);
+    if (options.title !== undefined) {
+      await widget.locator('.quick-input-title').filter({ hasText: options.title }).waitFor({ state: 'visible', timeout: options.timeoutMs ?? 30_000 });
+    }
+    const input = widget.locator('input');
+    await input.waitFor({ state: 'visible', timeout: options.timeoutMs ?? 30_000 });
+    await input.fill(text);
   }
 
   /** Opens the command palette and runs the command with this exact title ("Category: Title"). */
@@ -562,14 +579,48 @@ export class Workbench {
       .waitFor();
   }
 
-  /** The titles of the code lenses rendered in the active editor, top to bottom. */
+  /** The titles of the code lenses rendered in the active editor, top to bottom (codicons as `$(name)`). */
   async codeLenses(): Promise<string[]> {
-    return this.page.$$eval(`${ACTIVE_EDITOR} .codelens-decoration`, (els) =>
-      els
-        .map((e) => ({ top: parseFloat((e as HTMLElement).style.top || '0'), titles: Array.from(e.querySelectorAll('a, span:not(.codelens-decoration)')).map((a) => a.textContent ?? '') }))
-        .sort((a, b) => a.top - b.top)
-        .flatMap((l) => l.titles.filter((t) => t.trim() !== '' && t.trim() !== '|')),
-    );
+    return (await this.codeLensesWithLines()).map((l) => l.title);
+  }
+
+  /**
+   * The code lenses rendered in the active editor, top to bottom, each with the 1-based line it stands
+   * above (the first line number whose top is below the lens's middle) and its title, codicons written as
+   * `$(name)` as the extension wrote them. Lines scrolled out of view have no rendered lenses.
+   */
+  async codeLensesWithLines(): Promise<Array<{ line: number; title: string }>> {
+    return this.page.evaluate((editor) => {
+      const textOf = (node: Node): string => {
+        let out = '';
+        for (const c of Array.from(node.childNodes)) {
+          if (c.nodeType === Node.TEXT_NODE) out += c.textContent ?? '';
+          else if (c instanceof Element && c.classList.contains('codicon')) {
+            const cls = Array.from(c.classList);
+            const name = cls.find((k) => k.startsWith('codicon-') && !k.startsWith('codicon-modifier-'));
+            const mod = cls.find((k) => k.startsWith('codicon-modifier-'));
+            if (name) out += `$(${name.slice('codicon-'.length)}${mod ? `~${mod.slice('codicon-modifier-'.length)}` : ''})`;
+          } else out += textOf(c);
+        }
+        return out;
+      };
+      const numbers = Array.from(document.querySelectorAll(`${editor} .margin-view-overlays .line-numbers`))
+        .map((e) => ({ line: Number((e.textContent ?? '').trim()), top: e.getBoundingClientRect().top }))
+        .filter((n) => Number.isInteger(n.line) && n.line > 0)
+        .sort((a, b) => a.top - b.top);
+      const out: Array<{ line: number; title: string; top: number }> = [];
+      for (const deco of Array.from(document.querySelectorAll(`${editor} .codelens-decoration`))) {
+        const r = deco.getBoundingClientRect();
+        const middle = r.top + r.height / 2;
+        const line = numbers.find((n) => n.top > middle)?.line ?? 0;
+        // One decoration holds every lens of its line: links (or spans, for lenses without a command) separated by " | ".
+        for (const part of Array.from(deco.children)) {
+          const title = textOf(part).replace(/\u00a0/g, ' ').trim();
+          if (title !== '' && title !== '|') out.push({ line, title, top: r.top });
+        }
+      }
+      return out.sort((a, b) => a.top - b.top).map(({ line, title }) => ({ line, title }));
+    }, ACTIVE_EDITOR);
   }
 
   /** Waits until a rendered code lens matches; returns all lens titles. */
@@ -594,20 +645,42 @@ export class Workbench {
 
   /**
    * Hovers with the mouse over the character at a position of the active editor (found by moving the
-   * cursor there first) and returns the text of the hover widget.
+   * cursor there first) and returns the text of the hover widget. While a debug session is paused, VS Code
+   * shows its debug hover (the value under the pointer) instead of the language hover, and holding Alt
+   * switches to the language hover: then Alt is pressed once the debug hover shows, and released after.
    */
-  async hover(position: SourcePosition, timeoutMs = 15_000): Promise<string> {
+  async hover(position: SourcePosition, timeoutMs = 15_000, screenshotName?: string): Promise<string> {
     const { page } = this;
+    // The text, after a screenshot while the hover is on screen (with Alt still held, if it needed Alt).
+    const read = async (widget: typeof anyHover): Promise<string> => {
+      const text = (await widget.first().innerText()).trim();
+      if (screenshotName !== undefined) await this.screenshot(screenshotName);
+      return text;
+    };
     await this.goTo(position);
     const box = await page.locator(`${ACTIVE_EDITOR}.focused .cursors-layer .cursor`).first().boundingBox();
     if (!box) throw new Error('the editor cursor is not visible');
-    const hoverWidget = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: /\S/ });
+    const anyHover = page.locator('.monaco-hover:not(.hidden)').filter({ hasText: /\S/ });
+    // The language hover; the debug hover is another widget (.debug-hover-widget).
+    const languageHover = page.locator('.monaco-resizable-hover .monaco-hover:not(.hidden)').filter({ hasText: /\S/ });
+    const debugHover = page.locator('.debug-hover-widget').filter({ visible: true });
     // Leave the editor first, so arriving at the character is a fresh mouse move.
     await page.mouse.move(1, 1);
-    await hoverWidget.first().waitFor({ state: 'hidden', timeout: timeoutMs }).catch(() => undefined);
+    await anyHover.first().waitFor({ state: 'hidden', timeout: timeoutMs }).catch(() => undefined);
     await page.mouse.move(box.x + 4, box.y + box.height / 2, { steps: 2 });
-    await hoverWidget.first().waitFor({ timeout: timeoutMs });
-    return (await hoverWidget.first().innerText()).trim();
+    const which = await waitFor(
+      'a hover widget to show',
+      async () => ((await languageHover.count()) > 0 ? 'language' : (await debugHover.count()) > 0 ? 'debug' : undefined),
+      timeoutMs,
+    );
+    if (which === 'language') return read(languageHover);
+    await page.keyboard.down('Alt');
+    try {
+      await languageHover.first().waitFor({ timeout: timeoutMs });
+      return await read(languageHover);
+    } finally {
+      await page.keyboard.up('Alt');
+    }
   }
 
   /** Moves the mouse away and waits for any hover to close. */
@@ -617,9 +690,24 @@ export class Workbench {
     await this.page.locator('.monaco-hover:not(.hidden)').filter({ hasText: /\S/ }).first().waitFor({ state: 'hidden' });
   }
 
-  /** The status bar items: id (e.g. `publisher.extension.itemId`) and visible text. */
+  /** The status bar items: id (e.g. `publisher.extension.itemId`) and visible text, codicons as `$(name)` (as `item.text` has them). */
   async statusBarItems(): Promise<Array<{ id: string; text: string }>> {
-    return this.page.$$eval('.part.statusbar .statusbar-item', (els) => els.map((e) => ({ id: e.id, text: ((e as HTMLElement).innerText ?? '').trim() })));
+    return this.page.$$eval('.part.statusbar .statusbar-item', (els) => {
+      const textOf = (node: Node): string => {
+        let out = '';
+        for (const c of Array.from(node.childNodes)) {
+          if (c.nodeType === Node.TEXT_NODE) out += c.textContent ?? '';
+          else if (c instanceof Element && c.classList.contains('codicon')) {
+            const cls = Array.from(c.classList);
+            const name = cls.find((k) => k.startsWith('codicon-') && !k.startsWith('codicon-modifier-'));
+            const mod = cls.find((k) => k.startsWith('codicon-modifier-'));
+            if (name) out += `$(${name.slice('codicon-'.length)}${mod ? `~${mod.slice('codicon-modifier-'.length)}` : ''})`;
+          } else if (!(c instanceof HTMLElement) || c.style.display !== 'none') out += textOf(c);
+        }
+        return out;
+      };
+      return els.map((e) => ({ id: e.id, text: textOf(e).replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').trim() }));
+    });
   }
 
   /** Waits until a status bar item's text matches; returns that item. */
@@ -698,6 +786,11 @@ export class Workbench {
   async webviewText(title: string, selector: string): Promise<string> {
     const frame = await this.webviewFrame(title);
     return (await frame.locator(selector).first().textContent()) ?? '';
+  }
+
+  async webviewCount(title: string, selector: string): Promise<number> {
+    const frame = await this.webviewFrame(title);
+    return frame.locator(selector).count();
   }
 
   async webviewClick(title: string, selector: string): Promise<void> {

@@ -1,6 +1,7 @@
 // `npm run test:vscode`: the shared E2E steps in a real VS Code build through @vscode/test-electron. Packages
 // the helper extension (loaded as the development extension) and, when it packages, the repository's
-// extension (.vsix installed into a fresh extensions folder), then opens a copy of the fixture workspace.
+// extension (.vsix installed into a fresh extensions folder); runs the smoke suite on a copy of the fixture
+// workspace, then the extension suite (PYGRATION_E2E=1) on the workspace it builds, each in a fresh VS Code.
 // Needs a VS Code build: VSCODE_EXECUTABLE_PATH, or network access for @vscode/test-electron's download
 // (PYGRATION_VSCODE_VERSION, default 'stable'); on Linux without a display run it under xvfb-run.
 
@@ -10,15 +11,41 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { downloadAndUnzipVSCode, resolveCliArgsFromVSCodeExecutablePath, runTests } from '@vscode/test-electron';
 import { DEBIAN_PYTHON, REPO_ROOT } from '../../helpers/fixtures';
-import { E2E_FIXTURES, E2E_SETTINGS, packageVsix } from '../harness';
+import { E2E_FIXTURES, E2E_SETTINGS, packageVsix, type PackageResult } from '../harness';
+import { buildExtensionWorkspace, extensionSuiteSkipReason } from '../suites/extension';
+
+type Suite = 'smoke' | 'extension';
 
 async function main(): Promise<number> {
   const helper = packageVsix('helper');
   if ('notPackageable' in helper) throw new Error(`the helper extension must package: ${helper.notPackageable}`);
+  const repo = packageVsix('repo');
+  const vscodeExecutablePath = process.env.VSCODE_EXECUTABLE_PATH ?? (await downloadAndUnzipVSCode(process.env.PYGRATION_VSCODE_VERSION ?? 'stable'));
+  const suites: Suite[] = process.env.PYGRATION_E2E_SUITE ? [process.env.PYGRATION_E2E_SUITE as Suite] : ['smoke', 'extension'];
+  let failed = 0;
+  for (const suite of suites) {
+    if (suite === 'extension') {
+      const skip = 'notPackageable' in repo ? `the repository's extension is not packageable yet: ${repo.notPackageable}` : extensionSuiteSkipReason();
+      if (skip) {
+        console.log(`test:vscode: skipping the extension suite: ${skip}`);
+        continue;
+      }
+    }
+    console.log(`test:vscode: the ${suite} suite`);
+    try {
+      if ((await runSuite(suite, vscodeExecutablePath, repo)) !== 0) failed++;
+    } catch (e) {
+      // runTests rejects when the tests fail; the next suite still runs.
+      console.error(`test:vscode: the ${suite} suite failed: ${e instanceof Error ? e.message : String(e)}`);
+      failed++;
+    }
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+async function runSuite(suite: Suite, vscodeExecutablePath: string, repo: PackageResult): Promise<number> {
   // scripts/package.mjs stages the helper here before packaging it.
   const helperDir = path.join(REPO_ROOT, 'out', 'e2e-helper-extension');
-  const repo = packageVsix('repo');
-
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-vscode-test-'));
   try {
     const userData = path.join(root, 'user-data');
@@ -28,9 +55,9 @@ async function main(): Promise<number> {
     fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
     fs.mkdirSync(extensions, { recursive: true });
     fs.writeFileSync(path.join(userData, 'User', 'settings.json'), JSON.stringify(E2E_SETTINGS, null, 2));
-    fs.cpSync(path.join(E2E_FIXTURES, 'workspace'), workspace, { recursive: true });
+    if (suite === 'extension') buildExtensionWorkspace(workspace);
+    else fs.cpSync(path.join(E2E_FIXTURES, 'workspace'), workspace, { recursive: true });
 
-    const vscodeExecutablePath = process.env.VSCODE_EXECUTABLE_PATH ?? (await downloadAndUnzipVSCode(process.env.PYGRATION_VSCODE_VERSION ?? 'stable'));
     if ('notPackageable' in repo) {
       console.log(`test:vscode: the repository's extension is not packageable yet, so only the helper runs: ${repo.notPackageable}`);
     } else {
@@ -47,7 +74,8 @@ async function main(): Promise<number> {
       vscodeExecutablePath,
       extensionDevelopmentPath: helperDir,
       extensionTestsPath: path.join(__dirname, 'index.js'),
-      extensionTestsEnv: { PYGRATION_E2E_PYTHON: DEBIAN_PYTHON },
+      // PYGRATION_E2E=1 registers the extension's test-only commands (the webview and status bar bridges).
+      extensionTestsEnv: { PYGRATION_E2E_PYTHON: DEBIAN_PYTHON, PYGRATION_E2E_SUITE: suite, ...(suite === 'extension' ? { PYGRATION_E2E: '1' } : {}) },
       launchArgs: [
         workspace,
         '--user-data-dir', userData,

@@ -4,17 +4,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { matches, waitFor, type CommandRef, type DebugStop, type E2EDriver, type SourcePosition } from '../driver';
+import { matches, waitFor, type CodeLensInfo, type CommandRef, type DebugStop, type E2EDriver, type QuickPickChoice, type SourcePosition } from '../driver';
 
 export interface VscodeApiDriverOptions {
   workspaceRoot: string;
   /** VS Code's --logsPath: output channels are written below it as `…/output_logging_*\/N-<name>.log`. */
   logsDir: string;
   /**
-   * Webview title → a command of the extension under test that answers `(op: 'text' | 'click', selector)`
-   * with the element's textContent: the extension host cannot reach a webview's DOM any other way.
+   * Webview title → a command of the extension under test that answers `(op: 'text' | 'click' | 'count',
+   * selector)` with the element's textContent (or the number of matches): the extension host cannot reach a
+   * webview's DOM any other way.
    */
   webviewBridges: Record<string, string>;
+  /** Status bar item id → a command of its extension that returns the item's text (the API cannot read other extensions' items). */
+  statusBarBridges?: Record<string, string>;
 }
 
 interface StopEvent {
@@ -99,6 +102,40 @@ export class VscodeApiDriver implements E2EDriver, vscode.Disposable {
       },
       timeoutMs,
     );
+  }
+
+  async waitForCodeLenses(relPath: string, what: string, accept: (lenses: CodeLensInfo[]) => boolean, timeoutMs = 30_000): Promise<CodeLensInfo[]> {
+    const uri = this.uri(relPath);
+    await this.openFile(relPath);
+    return waitFor(
+      `code lenses of ${relPath}: ${what}`,
+      async () => {
+        const provided = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 100)) ?? [];
+        const lenses = provided
+          .filter((l) => (l.command?.title ?? '') !== '')
+          .map((l) => ({ line: l.range.start.line + 1, title: l.command!.title }))
+          .sort((a, b) => a.line - b.line);
+        if (!accept(lenses)) throw new Error(`lenses: ${JSON.stringify(lenses)}`);
+        return lenses;
+      },
+      timeoutMs,
+      250,
+    );
+  }
+
+  async runCommandAndPick(command: CommandRef, pick: QuickPickChoice): Promise<void> {
+    // The extension host cannot select a row of another extension's quick pick: the argument makes the same choice.
+    await vscode.commands.executeCommand(command.id, pick.argument);
+  }
+
+  async statusBarText(itemId: string): Promise<string | undefined> {
+    const command = this.options.statusBarBridges?.[itemId];
+    if (!command) throw new Error(`no status bar bridge command is configured for "${itemId}"`);
+    return vscode.commands.executeCommand<string | undefined>(command);
+  }
+
+  async webviewCount(viewTitle: string, selector: string): Promise<number> {
+    return (await vscode.commands.executeCommand<number>(this.bridge(viewTitle), 'count', selector)) ?? 0;
   }
 
   async hoverText(relPath: string, position: SourcePosition): Promise<string> {

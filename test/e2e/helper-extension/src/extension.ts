@@ -8,10 +8,10 @@ import { HELPER_COMMANDS, HELPER_OUTPUT_CHANNEL, HELPER_STATUS_ITEM_ID, HELPER_W
 interface BridgeRequest {
   type: 'bridge';
   id: number;
-  op: 'text' | 'click';
+  op: 'text' | 'click' | 'count';
   selector: string;
 }
-type FromWebview = { type: 'clicked'; count: number } | { type: 'bridgeResult'; id: number; text?: string; error?: string };
+type FromWebview = { type: 'clicked'; count: number } | { type: 'bridgeResult'; id: number; text?: string; count?: number; error?: string };
 
 /** What activate() returns: the helper's log folder, whose parent holds the output channels' log files. */
 export interface HelperApi {
@@ -19,12 +19,15 @@ export interface HelperApi {
 }
 
 export function activate(context: vscode.ExtensionContext): HelperApi {
+  // PYGRATION_E2E_HELPER_UI=minimal: only the debug type and the commands, none of the helper's own status
+  // item, lenses and hovers (the extension suite's screenshots show the extension under test alone).
+  const minimal = process.env.PYGRATION_E2E_HELPER_UI === 'minimal';
   const output = vscode.window.createOutputChannel(HELPER_OUTPUT_CHANNEL);
   const status = vscode.window.createStatusBarItem(HELPER_STATUS_ITEM_ID, vscode.StatusBarAlignment.Left, 1000);
   status.name = 'Pygration E2E';
   status.text = '$(beaker) E2E ready';
   status.command = HELPER_COMMANDS.ping.id;
-  status.show();
+  if (!minimal) status.show();
   context.subscriptions.push(output, status);
   output.appendLine(`activated in ${vscode.env.appName} ${vscode.version} (${vscode.env.appHost})`);
 
@@ -43,7 +46,7 @@ export function activate(context: vscode.ExtensionContext): HelperApi {
 
   // Code lenses above every `def` line, and hovers naming the word under the pointer.
   const python: vscode.DocumentSelector = { language: 'python' };
-  context.subscriptions.push(
+  if (!minimal) context.subscriptions.push(
     vscode.languages.registerCodeLensProvider(python, {
       provideCodeLenses(document) {
         const lenses: vscode.CodeLens[] = [];
@@ -74,7 +77,7 @@ export function activate(context: vscode.ExtensionContext): HelperApi {
   // The webview: a counter button whose clicks reach the extension host as messages.
   let panel: vscode.WebviewPanel | undefined;
   let nextBridgeId = 1;
-  const pending = new Map<number, { resolve: (text: string) => void; reject: (e: Error) => void }>();
+  const pending = new Map<number, { resolve: (answer: string | number) => void; reject: (e: Error) => void }>();
   context.subscriptions.push(
     vscode.commands.registerCommand(HELPER_COMMANDS.showWebview.id, () => {
       if (panel) {
@@ -95,7 +98,7 @@ export function activate(context: vscode.ExtensionContext): HelperApi {
           const p = pending.get(m.id);
           pending.delete(m.id);
           if (m.error !== undefined) p?.reject(new Error(m.error));
-          else p?.resolve(m.text ?? '');
+          else p?.resolve(m.count ?? m.text ?? '');
         }
       });
       panel.onDidDispose(() => {
@@ -109,7 +112,7 @@ export function activate(context: vscode.ExtensionContext): HelperApi {
       if (!panel) return Promise.reject(new Error('the E2E webview is not open'));
       const id = nextBridgeId++;
       const request: BridgeRequest = { type: 'bridge', id, op, selector };
-      return new Promise<string>((resolve, reject) => {
+      return new Promise<string | number>((resolve, reject) => {
         pending.set(id, { resolve, reject });
         void panel!.webview.postMessage(request);
       });
@@ -169,6 +172,7 @@ document.getElementById('inc').addEventListener('click', () => {
 window.addEventListener('message', (e) => {
   const m = e.data;
   if (!m || m.type !== 'bridge') return;
+  if (m.op === 'count') { vscode.postMessage({ type: 'bridgeResult', id: m.id, count: document.querySelectorAll(m.selector).length }); return; }
   const el = document.querySelector(m.selector);
   if (!el) { vscode.postMessage({ type: 'bridgeResult', id: m.id, error: 'no element matches ' + m.selector }); return; }
   if (m.op === 'click') el.click();

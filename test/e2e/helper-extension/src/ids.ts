@@ -9,7 +9,7 @@ export const HELPER_COMMANDS = {
   showWebview: { id: 'pygrationE2E.showWebview', title: 'Pygration E2E: Show Test Webview' },
   /** Run by the code lenses (not in the palette). */
   lensClicked: { id: 'pygrationE2E.lensClicked', title: '' },
-  /** Test-only bridge to the webview's DOM for the extension-host driver: (op: 'text'|'click', selector) → textContent. */
+  /** Test-only bridge to the webview's DOM for the extension-host driver: (op: 'text'|'click'|'count', selector) → textContent or count. */
   webviewBridge: { id: 'pygrationE2E.webviewBridge', title: '' },
 } as const;
 
