@@ -198,6 +198,25 @@ describe('dirty-page sampler', { timeout: 120_000 }, () => {
     });
   }
 
+  test('the soft-dirty loop (clear, wait, read bit 55, clear) runs its intervals; without kernel support it finds nothing', async (t) => {
+    if (softDirty) return t.skip('this kernel tracks soft-dirty bits: the method is measured by the tests above');
+    // Real clears of the fixture's soft-dirty bits; this kernel never sets bit 55, so every count is 0.
+    const f = await startFixture(['steady', '4096', '1000']);
+    try {
+      const s = await sampleDirtyPages(f.proc.pid, { method: 'soft-dirty', seconds: 1, intervalSeconds: 0.25, checkSupport: false });
+      assert.equal(s.durations.length, 4);
+      assert.equal(s.cost.clears, s.durations.length + 1, 'one clear at the start and one after every scan');
+      assert.equal(s.times.length, s.durations.length + 1);
+      for (const d of s.durations) assert.ok(d > 0.1 && d < 0.6, `interval ${d} s`);
+      assert.deepEqual(s.total, [0, 0, 0, 0]);
+      assert.equal(s.cost.bytesRead, 0, 'the soft-dirty method reads no page content');
+      assert.ok(s.cost.pagemapBytes >= 5 * 4096 * 8, 'the buffer\'s pagemap is read every scan');
+      assert.ok(fixtureRegion(s, f).residentPages >= 4096);
+    } finally {
+      await f.proc.stop();
+    }
+  });
+
   test('the content method keeps to its scan budget by comparing a fixed subset, with a standard error', async () => {
     const f = await startFixture(['steady', '4096', '1000']);
     try {
@@ -222,6 +241,11 @@ describe('dirty-page sampler', { timeout: 120_000 }, () => {
     const gone = Number(spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim());
     await assert.rejects(sampleDirtyPages(gone, { method: 'content', seconds: 1, intervalSeconds: 0.5 }), (e: unknown) => isNativeError(e) && e.kind === 'gone' && /does not exist/.test(e.message));
     await assert.rejects(sampleDirtyPages(gone, { method: 'content', seconds: 1, intervalSeconds: 2 }), (e: unknown) => isNativeError(e) && e.kind === 'malformed');
+    // A process that exits while it is sampled.
+    const dying = await startFixture(['steady', '64', '10']);
+    const sampling = sampleDirtyPages(dying.proc.pid, { method: 'content', seconds: 3, intervalSeconds: 0.25 });
+    setTimeout(() => void dying.proc.stop(), 600);
+    await assert.rejects(sampling, (e: unknown) => isNativeError(e) && e.kind === 'gone' && new RegExp(String(dying.proc.pid)).test(e.message));
     if (!softDirty) {
       const f = await startFixture(['steady', '64', '10']);
       try {
