@@ -81,6 +81,11 @@ export async function main(argv: readonly string[], hooks: MainHooks = {}): Prom
   process.once('SIGINT', () => {
     interrupted = true;
   });
+  // `pygration ... | head` closes the pipe early: that is not an error worth a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+    throw e;
+  });
   try {
     switch (command) {
       case 'analyze':
