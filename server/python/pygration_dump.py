@@ -41,6 +41,7 @@ HAVE_POSITIONS = V >= (3, 11)
 LOCALSPLUS = V >= (3, 11)
 MAX_STR = 200  # longer string constants are summarised (docstrings); import and library names are short
 MAX_BYTES = 64
+CO_OPTIMIZED = 0x1  # set on function code objects (not on module code and class bodies)
 
 CODE_TYPE = type(compile('0', '<probe>', 'eval'))
 EXT_SUFFIXES = tuple(importlib.machinery.EXTENSION_SUFFIXES)
@@ -492,24 +493,37 @@ def _local_names(co):
 
 
 class CodeSerializer:
-    def __init__(self, model_tables, fmt):
+    """Serialises a module's code objects. With `split`, function bodies (CO_OPTIMIZED code objects and
+    everything nested in them) are set apart: `codes` holds a stub {name, qualname, firstlineno, flags,
+    lazy: true} in their place and `lazy` their full entries in index order, which the caller prints on a
+    line of its own so the reader can keep it unparsed until a function body is needed."""
+
+    def __init__(self, model_tables, fmt, split=False):
         self.extended_arg = dis.opmap['EXTENDED_ARG']
         self.ext_byte = bytes([self.extended_arg])
+        self.store_global_byte = bytes([dis.opmap['STORE_GLOBAL']])
         self.has_arg = model_tables['hasArg']
         self.caches = model_tables['caches']
         self.jump_ops = set(dis.hasjrel) | set(dis.hasjabs)
         self.fmt = fmt
+        self.split = split and fmt != 'full'
 
     def serialize_module(self, code):
         codes = []
         self._codes = codes
+        self.lazy = []
+        self.lazy_globals = set()
         self._serialize(code)
+        self.lazy.sort(key=lambda pair: pair[0])
+        self.lazy = [entry for _index, entry in self.lazy]
         return codes
 
-    def _serialize(self, co):
+    def _serialize(self, co, in_lazy=False):
         codes = self._codes
         index = len(codes)
         codes.append(None)
+        lazy = self.split and (in_lazy or bool(co.co_flags & CO_OPTIMIZED))
+        serialize_child = (lambda c: self._serialize(c, True)) if lazy else self._serialize
         consts = []
         for c in co.co_consts:
             t = type(c)
@@ -518,7 +532,7 @@ class CodeSerializer:
             elif t is int and -(1 << 53) < c < (1 << 53) or c is None or t is bool:
                 consts.append(c)
             else:
-                consts.append(const_json(c, codes, self._serialize))
+                consts.append(const_json(c, codes, serialize_child))
         entry = {
             'name': co.co_name,
             'qualname': getattr(co, 'co_qualname', None),
@@ -553,7 +567,19 @@ class CodeSerializer:
             ext = self._extended(raw)
             if ext:
                 entry['ext'] = ext
-        codes[index] = entry
+        if lazy:
+            codes[index] = {'name': co.co_name, 'qualname': entry['qualname'], 'firstlineno': co.co_firstlineno,
+                            'flags': co.co_flags, 'lazy': True}
+            self.lazy.append((index, entry))
+            # Globals a function body stores (`global x; x = ...`) change what the module's names resolve to:
+            # the reader must know them without simulating the body. STORE_GLOBAL is rare; only the opcode
+            # bytes are searched (inline caches are zero bytes in co_code, never this opcode).
+            if co.co_code[0::2].find(self.store_global_byte) >= 0:
+                for ins in dis.get_instructions(co):
+                    if ins.opname == 'STORE_GLOBAL':
+                        self.lazy_globals.add(ins.argval)
+        else:
+            codes[index] = entry
         return index
 
     def _extended(self, raw):
@@ -658,7 +684,7 @@ class Dumper:
 
     def dump(self, request, rid):
         fmt = request.get('format') or self.fmt
-        serializer = CodeSerializer(self.model, fmt)
+        serializer = CodeSerializer(self.model, fmt, bool(request.get('split')))
         known = request.get('known') or {}
         want_code = request.get('code', True)
         if request.get('invalidate'):
@@ -684,6 +710,7 @@ class Dumper:
         record = {'type': 'module', 'id': rid}
         record.update(info)
         path = info.get('file')
+        lazy = None
         try:
             if path is not None:
                 try:
@@ -709,8 +736,16 @@ class Dumper:
                     elif code is not None:
                         record['codes'] = serializer.serialize_module(code)
                         record['format'] = serializer.fmt
+                        if serializer.lazy:
+                            lazy = serializer.lazy
+                            record['lazy'] = len(lazy)
+                            record['lazyGlobals'] = sorted(serializer.lazy_globals)
                     record['seconds'] = round(time.time() - t0, 6)
             self.emit(record)
+            if lazy is not None:
+                # The function bodies, on the next line after a '#': JSON the reader parses only when needed.
+                self.out.write('#')
+                self.emit(lazy)
         except Exception as e:  # never let one module end the batch
             self.emit({'type': 'module', 'id': rid, 'name': info.get('name'), 'kind': 'error',
                        'file': path, 'reason': '%s: %s' % (type(e).__name__, e)})

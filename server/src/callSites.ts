@@ -15,7 +15,7 @@ import { describeSite, shadowStackEnabled } from '../../native/src/analysis/anal
 import { isBaseline, sortFeatures, x86Level, type Feature } from '../../native/src/features/vocabulary';
 import { ProcessView } from '../../native/src/process/processView';
 import { type NativeRequest, type NativeResolution, NativeResolver, describeRequest } from '../../native/src/python/resolve';
-import { bytecodeTracking, reachableNative, type BytecodeCache, type BytecodeSession } from './bytecode';
+import { bytecodeTracking, callSitesOfFiles, reachableNative, type BytecodeCache, type BytecodeSession } from './bytecode';
 import type { BytecodeTrackingResult, Callee, CallSite } from './bytecode/types';
 import type { CallSiteAnalysis, FeatureProvenance, NativeFunction, Range0 } from './model';
 
@@ -59,7 +59,7 @@ export interface CallSiteResults {
  * until one resolves: a type may be named `numpy.core._multiarray_umath.ndarray` or `numpy.ndarray`), or why
  * there are none.
  */
-export function nativeRequests(callee: Callee, sites: CallSite[]): { requests: NativeRequest[][]; reason?: string } {
+export function nativeRequests(callee: Callee, sites: CallSite[] | BytecodeTrackingResult): { requests: NativeRequest[][]; reason?: string } {
   const out: NativeRequest[][] = [];
   const reasons: string[] = [];
   const visit = (c: Callee, depth: number) => {
@@ -174,11 +174,12 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
       cache: options.cache,
       session: options.session,
       cancel: options.cancel,
-      callSitesOf: 'all',
+      // The files' own sites; library functions' sites come from the result's call graph when a walk
+      // (reachableNative) enters them.
+      callSitesOf: 'roots',
       onProgress: (p) => progress(`Bytecode tracking: ${p.modules} modules`),
     }));
-  const wanted = new Set(options.files.map((f) => path.resolve(f)));
-  const rootSites = tracking.callSites.filter((s) => wanted.has(path.resolve(s.file)));
+  const rootSites = callSitesOfFiles(tracking, options.files);
 
   progress('Resolving native code');
   let space: AddressSpace;
@@ -235,7 +236,7 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
           textCache.set(file, undefined);
         }
       }
-      const { requests, reason } = nativeRequests(site.callee, tracking.callSites);
+      const { requests, reason } = nativeRequests(site.callee, tracking);
       const natives: NativeFunction[] = [];
       const roots: Root[] = [];
       const unresolvedReasons: string[] = [];

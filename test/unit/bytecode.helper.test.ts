@@ -100,7 +100,7 @@ for (const py of pythons()) {
           assert.equal(a.name, b.name);
           assert.ok(a.codes && b.codes, `${a.name}: no code`);
           assert.equal(a.codes.length, b.codes.length);
-          const decoded = decoder.decodeAll(a.codes);
+          const decoded = decoder.decodeAll(a.codes as CompactCode[]);
           for (let c = 0; c < decoded.length; c++) {
             const d = decoded[c];
             const ref: FullInstruction[] = (b.codes[c] as CompactCode).instructions!.filter((x) => x[1] !== 'EXTENDED_ARG' && x[1] !== 'CACHE');
@@ -134,7 +134,7 @@ for (const py of pythons()) {
       await t.test('the simulation matches dis.stack_effect on every instruction of real stdlib code', async () => {
         const recs = await dump(helper, { modules: STDLIB, files: [big] });
         for (const r of recs) {
-          const s = simulateModule({ module: r.name, file: r.file ?? '', isPackage: !!r.isPackage, codes: decoder.decodeAll(r.codes!), decoder, python: helper.info });
+          const s = simulateModule({ module: r.name, file: r.file ?? '', isPackage: !!r.isPackage, codes: decoder.decodeAll(r.codes! as CompactCode[]), decoder, python: helper.info });
           assert.equal(s.stats.desync, 0, `${r.name}: ${s.stats.desyncAt.join(', ')}`);
           assert.equal(s.stats.effectMismatches, 0, `${r.name}: ${s.stats.effectMismatchAt.join(', ')}`);
           assert.deepEqual(s.stats.unclassified, {}, r.name);
@@ -194,8 +194,8 @@ for (const py of pythons()) {
         [a, b] = await dump(helper, { files: [src, hashed] });
         assert.equal(a.load, 'compile');
         assert.equal(b.load, 'compile');
-        assert.ok(a.codes![0].names.includes('new_name'));
-        assert.ok(b.codes![0].names.includes('new_name'));
+        assert.ok((a.codes![0] as CompactCode).names.includes('new_name'));
+        assert.ok((b.codes![0] as CompactCode).names.includes('new_name'));
         assert.deepEqual(listing(), before, 'the helper wrote bytecode files');
       });
 

@@ -2,14 +2,16 @@
 // validated by file identity (path, size, mtime in ns): re-analysis after an edit touches only what changed.
 
 import type { ModuleRecord } from './protocol';
-import type { ModuleSummary } from './simulate';
+import type { ModuleSummary, PendingBodies } from './simulate';
 import type { BytecodeDiagnostic, CallSite, FunctionInfo } from './types';
 
 /** One module as last analysed. */
 export interface CachedModule {
   /** The helper's record without code. */
-  record: Omit<ModuleRecord, 'codes' | 'id'>;
+  record: Omit<ModuleRecord, 'codes' | 'id' | 'lazyCodes'>;
   summary?: ModuleSummary;
+  /** Function bodies not simulated yet (the summary completes in place when they are). */
+  pending?: PendingBodies;
   diagnostics: BytecodeDiagnostic[];
   /** Call sites and functions as last resolved; valid while no module this one imports (transitively) changed. */
   resolved?: { sites: CallSite[]; functions: FunctionInfo[] };

@@ -2,7 +2,7 @@
 // jump targets, positions, exception handlers), driven only by the decode model the interpreter sent.
 
 import { NativeError } from '../../../native/src/errors';
-import type { CompactCode, DecodeModel, PyConst } from './protocol';
+import { isLazyStub, type CodeEntry, type CompactCode, type DecodeModel, type PyConst } from './protocol';
 
 /** Marks "no value" in the Int16/Int32 arrays below. */
 export const NONE = -0x8000;
@@ -44,6 +44,9 @@ export interface DecodedCode {
   freeNames: string[];
   /** Number of plain local variables (co_varnames). */
   nvarnames: number;
+  /** co_names and co_consts (the raw entry's, here so the simulator reads them from one object shape). */
+  names: string[];
+  consts: PyConst[];
 }
 
 /** Scratch space for the first decoding pass (grown as needed, reused across code objects). */
@@ -59,6 +62,18 @@ function ensureScratch(units: number): void {
   scratchArg = new Int32Array(size);
   scratchOffset = new Int32Array(size);
   scratchUnit = new Int32Array(size + 1);
+}
+
+/** A model's stack effects for arg 0..255 flattened to [op * 256 + arg] (what effectOf says; NONE when unknown). */
+function effectTable(rows: DecodeModel['effects']): Int16Array {
+  const out = new Int16Array(256 * 256).fill(NONE);
+  for (let op = 0; op < 256; op++) {
+    const e = rows[op];
+    if (e === null || e === undefined) continue;
+    if (typeof e === 'number') out.fill(e, op * 256, op * 256 + 256);
+    else for (let a = 0; a < 256 && a < e.length; a++) if (e[a] !== null && e[a] !== undefined) out[op * 256 + a] = e[a]!;
+  }
+  return out;
 }
 
 /** Per-model tables precomputed once per interpreter. */
@@ -78,16 +93,8 @@ export class Decoder {
     model.argKinds.forEach((k, i) => {
       this.jumpKinds[i] = k === 'jabs' ? 1 : k === 'jrel' ? 2 : k === 'jback' ? 3 : 0;
     });
-    this.effects = new Int16Array(256 * 256).fill(NONE);
-    this.jumpEffects = new Int16Array(256 * 256).fill(NONE);
-    for (let op = 0; op < 256; op++) {
-      for (let a = 0; a < 256; a++) {
-        const e = this.effectOf(op, a, false);
-        if (e !== null) this.effects[op * 256 + a] = e;
-        const j = this.effectOf(op, a, true);
-        if (j !== null) this.jumpEffects[op * 256 + a] = j;
-      }
-    }
+    this.effects = effectTable(model.effects);
+    this.jumpEffects = effectTable(model.jumpEffects);
   }
 
   /** The stack effect of (op, arg) from the model's tables; null when unknown. */
@@ -104,10 +111,27 @@ export class Decoder {
 
   /** Decodes all code objects of a module into one shared buffer (fewer allocations than one per code). */
   decodeAll(raws: CompactCode[]): DecodedCode[] {
+    return this.decodeEntries(raws) as DecodedCode[];
+  }
+
+  /**
+   * Decodes the code objects present (a split record's stubs stay undefined), or only those at `indexes`,
+   * into one shared buffer; the result is indexed like `entries`.
+   */
+  decodeEntries(entries: (CodeEntry | undefined)[], indexes?: number[]): (DecodedCode | undefined)[] {
+    const out = new Array<DecodedCode | undefined>(entries.length);
+    const which = indexes ?? entries.map((_e, i) => i);
     let units = 0;
-    for (const r of raws) units += Buffer.byteLength(r.code, 'base64') >> 1;
+    for (const i of which) {
+      const r = entries[i];
+      if (r && !isLazyStub(r)) units += Buffer.byteLength(r.code, 'base64') >> 1;
+    }
     const arena = { buffer: new ArrayBuffer(Math.max(8, units * 40)), used: 0 };
-    return raws.map((r, i) => this.decode(r, i, arena));
+    for (const i of which) {
+      const r = entries[i];
+      if (r && !isLazyStub(r)) out[i] = this.decode(r, i, arena);
+    }
+    return out;
   }
 
   decode(raw: CompactCode, index: number, arena?: { buffer: ArrayBuffer; used: number }): DecodedCode {
@@ -259,6 +283,8 @@ export class Decoder {
       localNames,
       freeNames: m.localsPlus ? localNames : (raw.cellNames ?? []),
       nvarnames: raw.nvarnames ?? raw.varnames?.length ?? 0,
+      names: raw.names,
+      consts: raw.consts,
     };
   }
 

@@ -49,6 +49,8 @@ export interface DumpRequest {
   code?: boolean;
   /** Drop the finder's caches first (files were added or removed). */
   invalidate?: boolean;
+  /** Send function bodies apart, as unparsed text (ModuleRecord.lazyCodes), for lazy simulation. */
+  split?: boolean;
 }
 
 interface Pending {
@@ -105,6 +107,11 @@ export class PythonHelper {
         reject(new NativeError('io', `${options.python} did not start the bytecode helper in time.`, { subject: options.python, hint: err.trim() || undefined }));
       }, options.startTimeoutMs ?? 30_000);
       const lines = new LineSplitter((line) => {
+        // '#' + JSON: the function bodies of the module record just received (split requests), kept as text.
+        if (helper && line.charCodeAt(0) === 35) {
+          helper.attachLazy(line);
+          return;
+        }
         let rec: HelperRecord;
         try {
           rec = JSON.parse(line) as HelperRecord;
@@ -222,12 +229,34 @@ export class PythonHelper {
     });
   }
 
+  /** A module record whose function bodies follow on the next line. */
+  private awaitingLazy: { rec: ModuleRecord; entry: Pending | undefined } | null = null;
+
+  /** Attaches a '#' line (the function bodies) to the record that announced it, and delivers the record. */
+  attachLazy(line: string): void {
+    const waiting = this.awaitingLazy;
+    if (!waiting) {
+      this.fail(new NativeError('malformed', 'The bytecode helper sent function bodies without their module record.'));
+      return;
+    }
+    this.awaitingLazy = null;
+    waiting.rec.lazyCodes = line.slice(1);
+    waiting.entry?.onModule(waiting.rec);
+  }
+
   private dispatch(rec: HelperRecord): void {
     const id = (rec as { id?: number | null }).id ?? null;
     const entry = id === null ? undefined : this.pending.get(id);
+    if (this.awaitingLazy) {
+      // The announced bodies did not come: deliver the record without them (its functions stay unknown).
+      const waiting = this.awaitingLazy;
+      this.awaitingLazy = null;
+      waiting.entry?.onModule(waiting.rec);
+    }
     switch (rec.type) {
       case 'module':
-        entry?.onModule(rec);
+        if (rec.lazy && rec.lazy > 0) this.awaitingLazy = { rec, entry };
+        else entry?.onModule(rec);
         return;
       case 'done':
         if (entry) {

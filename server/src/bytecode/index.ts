@@ -5,9 +5,9 @@ export { bytecodeTracking, BytecodeSession, type BytecodeTrackingOptions, type S
 export { BytecodeCache, type CachedModule } from './cache';
 export { PythonHelper, defaultHelperPath, type HelperOptions, type DumpRequest } from './helper';
 export { Decoder, type DecodedCode } from './decode';
-export { simulateModule, type ModuleSummary, type SiteRecord, type ImportRecord, type SimulationStats } from './simulate';
+export { simulateModule, simulateModuleLazily, PendingBodies, type ModuleSummary, type SiteRecord, type ImportRecord, type SimulationStats } from './simulate';
 export { Resolver, type Program, type ProgramModule, type Target, type TypeRef } from './resolve';
-export { CallGraphBuilder, buildEdges, isNativeCallee, reachableNative } from './callgraph';
+export { CallGraph, CallGraphBuilder, buildEdges, callSitesOfFiles, isNativeCallee, reachableNative } from './callgraph';
 export { OPERATOR_SLOTS, KNOWN_RESULT_TYPES } from './knownTypes';
 export type * from './types';
 export type { InterpreterInfo, ModuleKind, ModuleRecord, PyConst } from './protocol';

@@ -120,6 +120,24 @@ export interface CompactCode {
   instructions?: FullInstruction[];
 }
 
+/**
+ * What `codes` holds in place of a function body when the request asked for `split`: enough to name the
+ * function; the body itself comes in the record's `lazyCodes`.
+ */
+export interface LazyCodeStub {
+  name: string;
+  qualname: string | null;
+  firstlineno: number;
+  flags: number;
+  lazy: true;
+}
+
+export type CodeEntry = CompactCode | LazyCodeStub;
+
+export function isLazyStub(c: CodeEntry | undefined): c is LazyCodeStub {
+  return c !== undefined && (c as LazyCodeStub).lazy === true;
+}
+
 export type FullInstruction = [
   number,
   string,
@@ -168,7 +186,16 @@ export interface ModuleRecord {
   unchanged?: boolean;
   load?: 'pyc' | 'compile' | 'loader' | 'source';
   syntaxError?: SyntaxErrorInfo;
-  codes?: CompactCode[];
+  /** Code objects by index (module code first); with `split`, function bodies are LazyCodeStubs. */
+  codes?: CodeEntry[];
+  /** With `split`: the number of function bodies sent apart, and the globals they store (STORE_GLOBAL). */
+  lazy?: number;
+  lazyGlobals?: string[];
+  /**
+   * With `split`: the function bodies as JSON text (an array of CompactCode in index order), attached by
+   * PythonHelper from the line that follows the record; parsed only when a body is simulated.
+   */
+  lazyCodes?: string;
   format?: 'compact' | 'full';
   seconds?: number;
   sourceless?: boolean;

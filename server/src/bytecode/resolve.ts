@@ -3,7 +3,7 @@
 
 import { CTYPES_FIND_LIBRARY, CTYPES_LIBRARY_LOADER_OBJECTS, CTYPES_LOADERS, KNOWN_RESULT_TYPES } from './knownTypes';
 import type { InterpreterInfo, ModuleKind, PyConst } from './protocol';
-import type { ModuleSummary } from './simulate';
+import type { ModuleSummary, PendingBodies } from './simulate';
 import { alternatives, constType, describe, type ClassDef, type Expr, type FunctionDef } from './values';
 
 export interface ProgramModule {
@@ -12,6 +12,8 @@ export interface ProgramModule {
   file?: string;
   isPackage: boolean;
   summary?: ModuleSummary;
+  /** Function bodies not simulated yet: resolution completes the summary before it reads what they add. */
+  pending?: PendingBodies;
   /** kind 'alias': the module the name stands for (os.path → posixpath). */
   target?: string;
   reason?: string;
@@ -64,6 +66,16 @@ export class Resolver {
   constructor(readonly program: Program) {
     this.builtins = new Set(program.python.builtins);
     this.builtinTypes = new Set(program.python.builtinTypes);
+  }
+
+  /**
+   * Simulates the waiting function bodies of a module before anything they add is read: what functions
+   * return, `self.x` attributes, globals stored in functions. (Everything else a summary holds comes from
+   * module code and class bodies, simulated first.) So no memoised answer depends on a partial summary.
+   */
+  private complete(module: string): void {
+    const m = this.program.modules.get(module);
+    if (m?.pending?.pending) m.pending.complete();
   }
 
   /** Every value `e` may stand for (at most a few; unknowns carry their reason). */
@@ -160,6 +172,7 @@ export class Resolver {
 
   /** Bindings of `name` in a module: explicit assignments/imports, overridden or supplied by star imports. */
   private bindingTargets(s: ModuleSummary, name: string): Target[] | undefined {
+    if (s.lazyGlobals?.has(name)) this.complete(s.name);
     const binding = s.namespace.get(name);
     const stored = s.globalStores.get(name);
     const seq = s.bindingStarSeq.get(name) ?? 0;
@@ -367,6 +380,7 @@ export class Resolver {
   private instanceAttr(cls: ClassDef, name: string): Target[] | undefined {
     for (const c of this.mro(cls)) {
       if (!('members' in c)) continue;
+      this.complete(c.module);
       const v = c.instanceAttrs.get(name);
       if (v !== undefined) return this.resolve(v);
     }
@@ -449,6 +463,7 @@ export class Resolver {
         if (this.builtinTypes.has(callee.name)) return [{ kind: 'instance', type: { kind: 'builtin', name: callee.name } }];
         return [{ kind: 'unknown', reason: `result of builtins.${callee.name}()` }];
       case 'function': {
+        this.complete(callee.def.module);
         const ret = callee.def.returns;
         if (!ret) return [{ kind: 'unknown', reason: `${callee.def.qualname}() returns nothing known` }];
         return this.resolve(ret);

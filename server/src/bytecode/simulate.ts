@@ -3,10 +3,11 @@
 
 // Joins at merges, exception edges, and infeasible TYPE_CHECKING / version / platform branches pruned.
 
+import { NativeError } from '../../../native/src/errors';
 import type { DecodedCode, Decoder } from './decode';
 import { NONE } from './decode';
 import { isClassified, legacyOperators, POPS, PUSHES, TERMINAL } from './opsemantics';
-import type { InterpreterInfo, PyConst } from './protocol';
+import { isLazyStub, type CodeEntry, type CompactCode, type InterpreterInfo, type PyConst } from './protocol';
 import {
   alternatives,
   BUILD_CLASS,
@@ -110,13 +111,26 @@ export interface ModuleSummary {
   classes: ClassDef[];
   sites: SiteRecord[];
   stats: SimulationStats;
+  /**
+   * Whether every reachable code object has been simulated. False while function bodies wait (lazy
+   * simulation): `sites`, `imports` of functions, `globalStores`, returns and `self.x` attributes are then
+   * those of module code and class bodies only; PendingBodies.complete() adds the rest.
+   */
+  complete: boolean;
+  /** While incomplete: the globals unsimulated function bodies store (`global x; x = ...`), else null. */
+  lazyGlobals: Set<string> | null;
 }
 
 export interface SimulationInput {
   module: string;
   file: string;
   isPackage: boolean;
-  codes: DecodedCode[];
+  /** Decoded code objects by index; undefined where a split record sent a stub (a function body kept apart). */
+  codes: (DecodedCode | undefined)[];
+  /** The record's code entries (stubs name the functions whose bodies are not decoded yet). */
+  entries?: CodeEntry[];
+  /** Globals the bodies kept apart store (ModuleRecord.lazyGlobals). */
+  lazyGlobals?: string[];
   decoder: Decoder;
   python: InterpreterInfo;
 }
@@ -259,6 +273,14 @@ interface State {
   kwnames: string[] | null;
 }
 
+/** Joins the namespace of a state into the final one (module and class bodies that return in several places). */
+function joinNames(finalNames: (Expr | undefined)[], finalStarSeq: number[], st: State): void {
+  for (let k = 0; k < finalNames.length; k++) {
+    finalNames[k] = join(finalNames[k], st.names![k]);
+    if (st.starSeq![k] > finalStarSeq[k]) finalStarSeq[k] = st.starSeq![k];
+  }
+}
+
 function cloneState(s: State): State {
   return {
     stack: s.stack.slice(),
@@ -273,7 +295,49 @@ function cloneState(s: State): State {
 
 /** Simulates every reachable code object of one module and returns its summary. */
 export function simulateModule(input: SimulationInput): ModuleSummary {
-  return new ModuleSimulation(input).run();
+  return new ModuleSimulation(input).run(true);
+}
+
+/**
+ * Simulates module code and class bodies now (what imports, bindings and class members come from) and keeps
+ * the function bodies for later: `pending` completes the summary on demand (null when nothing waits).
+ * `bodies` is the JSON text of the bodies a split record sent apart (ModuleRecord.lazyCodes).
+ */
+export function simulateModuleLazily(input: SimulationInput, bodies: string | undefined): { summary: ModuleSummary; pending: PendingBodies | null } {
+  const sim = new ModuleSimulation(input);
+  const summary = sim.run(false);
+  if (summary.complete) return { summary, pending: null };
+  return { summary, pending: new PendingBodies(sim, bodies ?? null) };
+}
+
+/** The function bodies of one module whose simulation waits until something needs them. */
+export class PendingBodies {
+  /** Why completing failed (malformed bodies); the summary then stays as module code and classes left it. */
+  error: string | null = null;
+
+  constructor(
+    private sim: ModuleSimulation | null,
+    private text: string | null,
+  ) {}
+
+  get pending(): boolean {
+    return this.sim !== null;
+  }
+
+  /** Simulates the remaining function bodies, once; the summary object is completed in place. */
+  complete(): void {
+    const sim = this.sim;
+    if (!sim) return;
+    const text = this.text;
+    this.sim = null;
+    this.text = null;
+    try {
+      sim.complete(text === null ? null : (JSON.parse(text) as CompactCode[]));
+    } catch (e) {
+      this.error = e instanceof Error ? e.message : String(e);
+      sim.abandon();
+    }
+  }
 }
 
 interface CodeRole {
@@ -283,13 +347,21 @@ interface CodeRole {
 }
 
 class ModuleSimulation {
-  private readonly codes: DecodedCode[];
+  private codes: (DecodedCode | undefined)[];
+  /** Name, qualified name and first line of every code object (stubs included). */
+  private heads: { name: string; qualname: string | null; firstlineno: number }[];
+  /** Indexes of the code objects sent apart (stubs), ascending. */
+  private lazyIndexes: number[];
   private readonly decoder: Decoder;
   private readonly t: OpTables;
   private readonly version: number; // minor version: 8..13
-  private readonly summary: ModuleSummary;
+  readonly summary: ModuleSummary;
   private readonly parentOf: Int32Array;
   private readonly roles: (CodeRole | undefined)[];
+  /** Code objects simulated so far. */
+  private readonly done: Uint8Array;
+  /** A run that left function bodies for later happened (their order is restored when they are done). */
+  private partial = false;
   private readonly classOfBody = new Map<number, ClassDef>();
   private readonly cellSummaries = new Map<number, Map<string, Expr>>();
   private readonly instances = new Map<ClassDef, Expr>();
@@ -322,40 +394,152 @@ class ModuleSimulation {
       classes: [],
       sites: [],
       stats: { codes: 0, unreachableCodes: 0, instructions: 0, desync: 0, desyncAt: [], depthMismatches: 0, effectMismatches: 0, effectMismatchAt: [], widened: 0, unclassified: {} },
+      complete: false,
+      lazyGlobals: input.lazyGlobals && input.lazyGlobals.length ? new Set(input.lazyGlobals) : null,
     };
-    this.parentOf = new Int32Array(input.codes.length).fill(-1);
-    input.codes.forEach((c, i) => {
-      for (const k of c.raw.consts) if (k !== null && typeof k === 'object' && 'code' in k && k.code >= 0 && k.code < input.codes.length) this.parentOf[k.code] = i;
-    });
-    this.roles = new Array(input.codes.length);
+    const n = input.codes.length;
+    this.parentOf = new Int32Array(n).fill(-1);
+    this.heads = new Array(n);
+    this.lazyIndexes = [];
+    for (let i = 0; i < n; i++) {
+      const c = input.codes[i];
+      const e = input.entries?.[i];
+      if (c) {
+        this.noteChildren(c);
+        this.heads[i] = c.raw;
+      } else if (e) {
+        this.heads[i] = e;
+        if (isLazyStub(e)) this.lazyIndexes.push(i);
+      } else throw new NativeError('malformed', `Code object ${i} of ${input.module} is missing.`);
+    }
+    this.roles = new Array(n);
+    this.done = new Uint8Array(n);
   }
 
-  run(): ModuleSummary {
-    if (this.codes.length === 0) return this.summary;
-    const moduleDef: FunctionDef = { module: this.input.module, qualname: '<module>', code: 0, line: 1, kind: 'module', cls: null, decorators: [], returns: undefined, parent: -1 };
-    this.roles[0] = { def: moduleDef, role: 'module', cls: null };
-    this.summary.defs[0] = moduleDef;
-    // Parents before children: a child's role (method, class body, decorators) is known once its parent ran.
+  /** Records the code objects `c` creates (its code constants) as its children. */
+  private noteChildren(c: DecodedCode): void {
+    const n = this.codes.length;
+    for (const k of c.consts) if (k !== null && typeof k === 'object' && 'code' in k && k.code >= 0 && k.code < n) this.parentOf[k.code] = c.index;
+  }
+
+  /**
+   * Simulates the reachable code objects not simulated yet, parents before children (a child's role —
+   * method, class body, decorators — is known once its parent ran), breadth first from module code. With
+   * `functions` false, function bodies wait (and so does everything defined inside them).
+   */
+  run(functions: boolean): ModuleSummary {
+    const n = this.codes.length;
+    if (n === 0) {
+      this.summary.complete = true;
+      return this.summary;
+    }
+    if (!this.roles[0]) {
+      const moduleDef: FunctionDef = { module: this.input.module, qualname: '<module>', code: 0, line: 1, kind: 'module', cls: null, decorators: [], returns: undefined, parent: -1 };
+      this.roles[0] = { def: moduleDef, role: 'module', cls: null };
+      this.summary.defs[0] = moduleDef;
+    }
+    const children: number[][] = [];
+    for (let j = 0; j < n; j++) children.push([]);
+    for (let j = 0; j < n; j++) if (this.parentOf[j] >= 0) children[this.parentOf[j]].push(j);
+    // The breadth-first order is replayed from the start each time, so code simulated later takes the place
+    // it has in a run that simulates everything at once.
+    const rank = new Int32Array(n).fill(-1);
+    const seen = new Uint8Array(n);
     const queue = [0];
-    const done = new Uint8Array(this.codes.length);
-    const children: number[][] = this.codes.map(() => []);
-    for (let j = 0; j < this.codes.length; j++) if (this.parentOf[j] >= 0) children[this.parentOf[j]].push(j);
+    let waiting = false;
+    let r = 0;
     for (let q = 0; q < queue.length; q++) {
       const idx = queue[q];
-      if (done[idx]) continue;
-      done[idx] = 1;
-      this.simulateCode(idx);
-      for (const j of children[idx]) if (this.roles[j] && !done[j]) queue.push(j);
+      if (seen[idx]) continue;
+      seen[idx] = 1;
+      if (!this.done[idx]) {
+        if ((!functions && this.roles[idx]!.role === 'function') || !this.codes[idx]) {
+          waiting = true;
+          continue;
+        }
+        this.done[idx] = 1;
+        this.simulateCode(idx);
+      }
+      rank[idx] = r++;
+      for (const j of children[idx]) if (this.roles[j] && !seen[j]) queue.push(j);
     }
-    for (let j = 0; j < this.codes.length; j++) if (!done[j]) this.summary.stats.unreachableCodes++;
-    return this.summary;
+    if (waiting) {
+      this.partial = true;
+      this.release();
+      return this.summary;
+    }
+    const summary = this.summary;
+    summary.complete = true;
+    summary.lazyGlobals = null;
+    for (let j = 0; j < n; j++) if (!this.done[j]) summary.stats.unreachableCodes++;
+    if (this.partial) {
+      // Code objects simulated early (module code, class bodies) recorded their sites and imports first:
+      // restore the order of a run that simulates everything at once (stable sort by code order).
+      summary.sites.sort((a, b) => rank[a.code] - rank[b.code]);
+      summary.imports.sort((a, b) => rank[a.code] - rank[b.code]);
+      summary.classes.sort((a, b) => rank[this.parentOf[a.code]] - rank[this.parentOf[b.code]]);
+    }
+    this.release();
+    return summary;
+  }
+
+  /** Adds the function bodies sent apart (in index order) and simulates everything that waited for them. */
+  complete(bodies: CompactCode[] | null): void {
+    if (bodies) {
+      if (bodies.length !== this.lazyIndexes.length) throw new NativeError('malformed', `${this.input.module}: ${bodies.length} function bodies for ${this.lazyIndexes.length} stubs.`);
+      const entries = new Array<CodeEntry | undefined>(this.codes.length);
+      this.lazyIndexes.forEach((i, k) => (entries[i] = bodies[k]));
+      const decoded = this.decoder.decodeEntries(entries, this.lazyIndexes);
+      for (const i of this.lazyIndexes) {
+        const c = decoded[i]!;
+        this.codes[i] = c;
+        this.heads[i] = c.raw;
+      }
+      for (const i of this.lazyIndexes) this.noteChildren(this.codes[i]!);
+    }
+    this.lazyIndexes = [];
+    this.run(true);
+    this.codes = [];
+    this.heads = [];
+  }
+
+  /** Gives up on the waiting bodies: the summary stays what module code and class bodies made it. */
+  abandon(): void {
+    this.summary.complete = true;
+    this.summary.lazyGlobals = null;
+    this.codes = [];
+    this.heads = [];
+  }
+
+  /** Drops what the simulated code objects no longer need (their decoded instructions, per-code memos). */
+  private release(): void {
+    for (let j = 0; j < this.codes.length; j++) if (this.done[j]) this.codes[j] = undefined;
+    this.memo = [];
+    this.memoOut = [];
+    this.memoA = [];
+    this.siteMap = new Map();
+    this.code = null;
+    this.curCode = null;
+    this.curStack = [];
   }
 
   // ----------------------------------------------------------------------------------------------------
   // One code object.
 
+  // Control-flow state of the code object being simulated (simulateCode is not re-entrant). Kept in fields
+  // and handled by small methods, so the hot loop stays small for the JavaScript engine to optimise.
+  private starts: number[] = [];
+  private blockOf: Int32Array = new Int32Array(0);
+  private preds: Uint8Array = new Uint8Array(0);
+  private visits: Uint8Array = new Uint8Array(0);
+  private queued: Uint8Array = new Uint8Array(0);
+  private excAt: Int32Array = new Int32Array(0);
+  private entry: (State | undefined)[] = [];
+  private worklist: number[] = [];
+  private readonly handlerState: State = { stack: [], locals: [], names: null, starSeq: null, stars: 0, blocks: null, kwnames: null };
+
   private simulateCode(idx: number): void {
-    const code = this.codes[idx];
+    const code = this.codes[idx]!;
     const role = this.roles[idx]!;
     const t = this.t;
     const stats = this.summary.stats;
@@ -363,46 +547,14 @@ class ModuleSimulation {
     stats.codes++;
     const n = code.n;
     if (n === 0) return;
-    // Basic blocks: leaders at 0, jump targets, after jumps/terminals, exception handlers.
-    const leader = scratch.u8('leader', n + 1);
-    leader[0] = 1;
-    for (let i = 0; i < n; i++) {
-      const op = code.op[i];
-      if (t.isJump[op] && code.target[i] >= 0) {
-        leader[code.target[i]] = 1;
-        leader[i + 1] = 1;
-      } else if (t.terminal[op]) leader[i + 1] = 1;
-    }
-    for (const e of code.exceptions) leader[e.target] = 1;
-    const blockOf = scratch.i32('blockOf', n);
-    const starts: number[] = [];
-    for (let i = 0; i < n; i++) {
-      if (leader[i]) starts.push(i);
-      blockOf[i] = starts.length - 1;
-    }
-    const nb = starts.length;
-    const entry: (State | undefined)[] = new Array(nb);
-    const visits = scratch.u8('visits', nb);
-    const excAt = scratch.i32('excAt', n);
-    excAt.fill(-1);
-    code.exceptions.forEach((e, k) => {
-      for (let i = e.start; i < e.end && i < n; i++) excAt[i] = k;
-    });
-    // Blocks with one predecessor take their incoming state over (no copy, no join): every cycle enters
-    // through a block with several predecessors, where joins decide the fixpoint.
-    const preds = scratch.u8('preds', nb);
-    const addPred = (b: number, k: number): void => {
-      preds[b] = Math.min(255, preds[b] + k);
-    };
-    addPred(0, 1);
-    for (let b = 0; b < nb; b++) {
-      const last = (b + 1 < nb ? starts[b + 1] : n) - 1;
-      const op = code.op[last];
-      if (t.isJump[op] && code.target[last] >= 0) addPred(blockOf[code.target[last]], t.setup[op] ? 2 : 1);
-      if (!t.terminal[op] && b + 1 < nb) addPred(b + 1, 1);
-    }
-    for (const e of code.exceptions) addPred(blockOf[e.target], 2);
-
+    const nb = this.buildBlocks(code);
+    const starts = this.starts;
+    const blockOf = this.blockOf;
+    const preds = this.preds;
+    const entry = this.entry;
+    const visits = this.visits;
+    const queued = this.queued;
+    const excAt = this.excAt;
     // Per-instruction memo of created values (second half: a second value of the same instruction), so a
     // revisited loop body recreates identical objects and the fixpoint is reached by identity.
     const memo: (unknown[] | undefined)[] = new Array(2 * n);
@@ -414,8 +566,8 @@ class ModuleSimulation {
     entry[0] = {
       stack: [],
       locals,
-      names: isNamespace ? new Array(code.raw.names.length) : null,
-      starSeq: isNamespace ? new Array(code.raw.names.length).fill(0) : null,
+      names: isNamespace ? new Array(code.names.length) : null,
+      starSeq: isNamespace ? new Array(code.names.length).fill(0) : null,
       stars: 0,
       blocks: this.version <= 10 ? [] : null,
       kwnames: null,
@@ -438,73 +590,10 @@ class ModuleSimulation {
     this.memo = memo;
     this.cells = cells;
 
-    const worklist: number[] = [0];
-    const queued = scratch.u8('queued', nb);
+    const worklist = this.worklist;
+    worklist.length = 0;
+    worklist.push(0);
     queued[0] = 1;
-    const sim = this;
-
-    const enqueue = (b: number): void => {
-      if (visits[b] >= VISIT_LIMIT) {
-        if (visits[b] === VISIT_LIMIT) {
-          stats.widened++;
-          visits[b]++;
-        }
-        return;
-      }
-      if (!queued[b]) {
-        queued[b] = 1;
-        worklist.push(b);
-      }
-    };
-    /** Merges a state into block b's entry. `owned`: the state may be kept as is (nobody else uses it). */
-    const merge = (b: number, s: State, owned: boolean): void => {
-      const old = entry[b];
-      if (preds[b] <= 1 || !old) {
-        entry[b] = owned ? s : cloneState(s);
-        enqueue(b);
-        return;
-      }
-      if (sim.joinInto(old, s)) enqueue(b);
-    };
-
-    const handlerState: State = { stack: [], locals: [], names: null, starSeq: null, stars: 0, blocks: null, kwnames: null };
-    const propagateException = (st: State, i: number): void => {
-      if (code.exceptions.length) {
-        const k = excAt[i];
-        if (k < 0) return;
-        const e = code.exceptions[k];
-        const stack = st.stack.slice(0, e.depth);
-        while (stack.length < e.depth) {
-          stack.unshift(UNKNOWN_BELOW_HANDLER);
-          this.noteDesync(code, i);
-        }
-        if (e.lasti) stack.push(UNKNOWN_LASTI);
-        stack.push(UNKNOWN_EXCEPTION);
-        handlerState.stack = stack;
-        handlerState.locals = st.locals;
-        handlerState.names = st.names;
-        handlerState.starSeq = st.starSeq;
-        handlerState.stars = st.stars;
-        handlerState.blocks = null;
-        merge(blockOf[e.target], handlerState, false);
-      } else if (st.blocks && st.blocks.length) {
-        for (let b = st.blocks.length - 1; b >= 0; b--) {
-          const blk = st.blocks[b];
-          if (!blk.setup) continue;
-          const blocks = st.blocks.slice(0, b);
-          blocks.push(EXCEPT_BLOCK);
-          handlerState.stack = blk.stack;
-          handlerState.locals = st.locals;
-          handlerState.names = st.names;
-          handlerState.starSeq = st.starSeq;
-          handlerState.stars = st.stars;
-          handlerState.blocks = blocks;
-          merge(blockOf[blk.target], handlerState, false);
-          return;
-        }
-      }
-    };
-
     const hasHandlers = code.exceptions.length > 0 || this.version <= 10;
     while (worklist.length) {
       // Lowest block first: forward code converges in one pass.
@@ -526,7 +615,7 @@ class ModuleSimulation {
         const op = code.op[i];
         if (hasHandlers) {
           const handlerKey = code.exceptions.length ? excAt[i] : st.blocks && st.blocks.length ? st.blocks.length : -1;
-          if (handlerKey !== -1 && (dirty || handlerKey !== lastHandler)) propagateException(st, i);
+          if (handlerKey !== -1 && (dirty || handlerKey !== lastHandler)) this.propagateException(code, st, i);
           dirty = false;
           lastHandler = handlerKey;
         }
@@ -544,10 +633,7 @@ class ModuleSimulation {
           else if (h !== H.ReturnGenerator && h !== H.GenStart && stats.desync === desyncBefore) {
             const expected = before + effect + (h === H.Call ? pendingEffect : 0);
             if (h === H.Call) pendingEffect = 0;
-            if (st.stack.length !== expected && Math.max(0, expected) !== st.stack.length) {
-              stats.effectMismatches++;
-              if (stats.effectMismatchAt.length < 10) stats.effectMismatchAt.push(`${code.raw.qualname ?? code.raw.name}@${code.offset[i]} ${t.names[op]} ${st.stack.length - before} vs ${effect}`);
-            }
+            if (st.stack.length !== expected && Math.max(0, expected) !== st.stack.length) this.noteEffectMismatch(code, i, op, st.stack.length - before, effect);
           }
         }
         if (r & STEP_DIRTY) dirty = true;
@@ -556,12 +642,7 @@ class ModuleSimulation {
             if (!finalNames) {
               finalNames = st.names.slice();
               finalStarSeq = st.starSeq!.slice();
-            } else {
-              for (let k = 0; k < finalNames.length; k++) {
-                finalNames[k] = join(finalNames[k], st.names[k]);
-                if (st.starSeq![k] > finalStarSeq![k]) finalStarSeq![k] = st.starSeq![k];
-              }
-            }
+            } else joinNames(finalNames, finalStarSeq!, st);
           }
         }
         if (isJump) {
@@ -577,32 +658,154 @@ class ModuleSimulation {
           const je = code.jumpEffect[i];
           if (feasible !== 'fall') {
             const js: State = { stack: adjust(pre!, je === NONE ? 0 : je, UNKNOWN_VALUE), locals: st.locals.slice(), names: st.names ? st.names.slice() : null, starSeq: st.starSeq ? st.starSeq.slice() : null, stars: st.stars, blocks: st.blocks ? st.blocks.slice() : null, kwnames: null };
-            merge(blockOf[code.target[i]], js, true);
+            this.merge(blockOf[code.target[i]], js, true);
           }
           if (feasible === 'jump' || t.terminal[op]) fallthrough = false;
         } else if (t.terminal[op]) fallthrough = false;
       }
-      if (fallthrough && end < n) merge(b + 1, st, true);
+      if (fallthrough && end < n) this.merge(b + 1, st, true);
     }
-    // Results: namespaces of module and class bodies.
-    if (isNamespace) {
-      const names = code.raw.names;
-      const fin = finalNames ?? entry[nb - 1]?.names ?? [];
-      const seq = finalStarSeq ?? entry[nb - 1]?.starSeq ?? [];
-      const target = role.role === 'module' ? this.summary.namespace : role.cls!.members;
-      for (let k = 0; k < names.length; k++) {
-        const v = fin[k];
-        if (v === undefined) continue;
-        target.set(names[k], join(target.get(names[k]), v)!);
-        if (role.role === 'module') this.summary.bindingStarSeq.set(names[k], seq[k] ?? 0);
+    if (isNamespace) this.finishNamespace(code, role, finalNames ?? entry[nb - 1]?.names ?? [], finalStarSeq ?? entry[nb - 1]?.starSeq ?? []);
+    this.entry = [];
+  }
+
+  /** Basic blocks: leaders at 0, jump targets, after jumps/terminals, exception handlers. Returns their number. */
+  private buildBlocks(code: DecodedCode): number {
+    const t = this.t;
+    const n = code.n;
+    const leader = scratch.u8('leader', n + 1);
+    leader[0] = 1;
+    for (let i = 0; i < n; i++) {
+      const op = code.op[i];
+      if (t.isJump[op] && code.target[i] >= 0) {
+        leader[code.target[i]] = 1;
+        leader[i + 1] = 1;
+      } else if (t.terminal[op]) leader[i + 1] = 1;
+    }
+    for (const e of code.exceptions) leader[e.target] = 1;
+    const blockOf = scratch.i32('blockOf', n);
+    const starts: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (leader[i]) starts.push(i);
+      blockOf[i] = starts.length - 1;
+    }
+    const nb = starts.length;
+    const excAt = scratch.i32('excAt', n);
+    excAt.fill(-1);
+    code.exceptions.forEach((e, k) => {
+      for (let i = e.start; i < e.end && i < n; i++) excAt[i] = k;
+    });
+    // Blocks with one predecessor take their incoming state over (no copy, no join): every cycle enters
+    // through a block with several predecessors, where joins decide the fixpoint.
+    const preds = scratch.u8('preds', nb);
+    const addPred = (b: number, k: number): void => {
+      preds[b] = Math.min(255, preds[b] + k);
+    };
+    addPred(0, 1);
+    for (let b = 0; b < nb; b++) {
+      const last = (b + 1 < nb ? starts[b + 1] : n) - 1;
+      const op = code.op[last];
+      if (t.isJump[op] && code.target[last] >= 0) addPred(blockOf[code.target[last]], t.setup[op] ? 2 : 1);
+      if (!t.terminal[op] && b + 1 < nb) addPred(b + 1, 1);
+    }
+    for (const e of code.exceptions) addPred(blockOf[e.target], 2);
+    this.starts = starts;
+    this.blockOf = blockOf;
+    this.preds = preds;
+    this.excAt = excAt;
+    this.visits = scratch.u8('visits', nb);
+    this.queued = scratch.u8('queued', nb);
+    this.entry = new Array(nb);
+    return nb;
+  }
+
+  private enqueue(b: number): void {
+    const visits = this.visits;
+    if (visits[b] >= VISIT_LIMIT) {
+      if (visits[b] === VISIT_LIMIT) {
+        this.summary.stats.widened++;
+        visits[b]++;
       }
-      if (role.role === 'module') {
-        const all = this.summary.namespace.get('__all__');
-        if (all !== undefined && this.summary.all !== 'dynamic') {
-          const lists = alternatives(all).map((a) => (a.k === 'const' ? constStrings(a.value) : undefined));
-          if (lists.length === 1 && lists[0]) this.summary.all = lists[0];
-          else this.summary.all = 'dynamic';
-        }
+      return;
+    }
+    if (!this.queued[b]) {
+      this.queued[b] = 1;
+      this.worklist.push(b);
+    }
+  }
+
+  /** Merges a state into block b's entry. `owned`: the state may be kept as is (nobody else uses it). */
+  private merge(b: number, s: State, owned: boolean): void {
+    const old = this.entry[b];
+    if (this.preds[b] <= 1 || !old) {
+      this.entry[b] = owned ? s : cloneState(s);
+      this.enqueue(b);
+      return;
+    }
+    if (this.joinInto(old, s)) this.enqueue(b);
+  }
+
+  /** Sends the state at instruction i to the handler that protects it (exception table or block stack). */
+  private propagateException(code: DecodedCode, st: State, i: number): void {
+    const handlerState = this.handlerState;
+    if (code.exceptions.length) {
+      const k = this.excAt[i];
+      if (k < 0) return;
+      const e = code.exceptions[k];
+      const stack = st.stack.slice(0, e.depth);
+      while (stack.length < e.depth) {
+        stack.unshift(UNKNOWN_BELOW_HANDLER);
+        this.noteDesync(code, i);
+      }
+      if (e.lasti) stack.push(UNKNOWN_LASTI);
+      stack.push(UNKNOWN_EXCEPTION);
+      handlerState.stack = stack;
+      handlerState.locals = st.locals;
+      handlerState.names = st.names;
+      handlerState.starSeq = st.starSeq;
+      handlerState.stars = st.stars;
+      handlerState.blocks = null;
+      this.merge(this.blockOf[e.target], handlerState, false);
+    } else if (st.blocks && st.blocks.length) {
+      for (let b = st.blocks.length - 1; b >= 0; b--) {
+        const blk = st.blocks[b];
+        if (!blk.setup) continue;
+        const blocks = st.blocks.slice(0, b);
+        blocks.push(EXCEPT_BLOCK);
+        handlerState.stack = blk.stack;
+        handlerState.locals = st.locals;
+        handlerState.names = st.names;
+        handlerState.starSeq = st.starSeq;
+        handlerState.stars = st.stars;
+        handlerState.blocks = blocks;
+        this.merge(this.blockOf[blk.target], handlerState, false);
+        return;
+      }
+    }
+  }
+
+  private noteEffectMismatch(code: DecodedCode, i: number, op: number, got: number, effect: number): void {
+    const stats = this.summary.stats;
+    stats.effectMismatches++;
+    if (stats.effectMismatchAt.length < 10) stats.effectMismatchAt.push(`${code.raw.qualname ?? code.raw.name}@${code.offset[i]} ${this.t.names[op]} ${got} vs ${effect}`);
+  }
+
+  /** Results of a module or class body: its namespace where execution ended, and `__all__`. */
+  private finishNamespace(code: DecodedCode, role: CodeRole, fin: (Expr | undefined)[], seq: number[]): void {
+    const names = code.names;
+    const target = role.role === 'module' ? this.summary.namespace : role.cls!.members;
+    for (let k = 0; k < names.length; k++) {
+      const v = fin[k];
+      if (v === undefined) continue;
+      target.set(names[k], join(target.get(names[k]), v)!);
+      if (role.role === 'module') this.summary.bindingStarSeq.set(names[k], seq[k] ?? 0);
+    }
+    if (role.role === 'module') {
+      const all = this.summary.namespace.get('__all__');
+      if (all !== undefined && this.summary.all !== 'dynamic') {
+        const alts = alternatives(all);
+        const first = alts.length === 1 && alts[0].k === 'const' ? constStrings(alts[0].value) : undefined;
+        this.summary.all = first ?? 'dynamic';
       }
     }
   }
@@ -927,7 +1130,7 @@ class ModuleSimulation {
       case H.LoadConst: {
         let e = this.memoOut[i];
         if (e === undefined) {
-          const c = code.raw.consts[arg];
+          const c = code.consts[arg];
           e = c !== null && typeof c === 'object' && 'code' in c ? { k: 'code', index: c.code } : { k: 'const', value: c };
           this.memoOut[i] = e;
         }
@@ -936,7 +1139,7 @@ class ModuleSimulation {
       }
       case H.ReturnConst: {
         const role = this.role!;
-        const c = code.raw.consts[arg];
+        const c = code.consts[arg];
         if (role.role === 'function') role.def.returns = join(role.def.returns, this.memoized(this.memo, i, [], () => ({ k: 'const', value: c })));
         return STEP_RETURN;
       }
@@ -947,13 +1150,13 @@ class ModuleSimulation {
         return STEP_RETURN;
       }
       case H.LoadName:
-        stack.push(this.loadName(st, arg, code.raw.names[arg], this.role!, this.memo, i));
+        stack.push(this.loadName(st, arg, code.names[arg], this.role!, this.memo, i));
         return 0;
       case H.LoadGlobal: {
         const shifted = this.t.argKind[op] === ARG_NAME1;
-        const name = code.raw.names[shifted ? arg >> 1 : arg];
+        const name = code.names[shifted ? arg >> 1 : arg];
         const withNull = shifted && (arg & 1) === 1;
-        const val = this.role!.role === 'module' && st.names ? this.loadName(st, code.raw.names.indexOf(name), name, this.role!, this.memo, i) : this.globalExpr(name);
+        const val = this.role!.role === 'module' && st.names ? this.loadName(st, code.names.indexOf(name), name, this.role!, this.memo, i) : this.globalExpr(name);
         if (withNull && this.version < 13) stack.push(NULL);
         stack.push(val);
         if (withNull && this.version >= 13) stack.push(NULL);
@@ -967,7 +1170,7 @@ class ModuleSimulation {
         return 0;
       case H.LoadAttr: {
         const shifted = this.t.argKind[op] === ARG_NAME1;
-        const name = code.raw.names[shifted ? arg >> 1 : arg];
+        const name = code.names[shifted ? arg >> 1 : arg];
         const obj = stack.pop() ?? this.underflow(code, i);
         stack.push(this.memoAttr(i, obj, name));
         if (shifted && (arg & 1) === 1) stack.push(this.memoSelf(code.n + i, obj));
@@ -975,18 +1178,18 @@ class ModuleSimulation {
       }
       case H.LoadMethod: {
         const obj = stack.pop() ?? this.underflow(code, i);
-        stack.push(this.memoAttr(i, obj, code.raw.names[arg]), this.memoSelf(code.n + i, obj));
+        stack.push(this.memoAttr(i, obj, code.names[arg]), this.memoSelf(code.n + i, obj));
         return 0;
       }
       case H.ImportFrom:
-        stack.push(this.memoAttr(i, stack[stack.length - 1] ?? this.underflow(code, i), code.raw.names[arg]));
+        stack.push(this.memoAttr(i, stack[stack.length - 1] ?? this.underflow(code, i), code.names[arg]));
         return 0;
       case H.StoreName: {
         const val = this.settle(stack.pop() ?? this.underflow(code, i));
         if (st.names) {
           st.names[arg] = val;
           st.starSeq![arg] = st.stars;
-          if (code.raw.names[arg] === '__all__' && this.role!.role === 'module' && val.k !== 'const') this.summary.all = 'dynamic';
+          if (code.names[arg] === '__all__' && this.role!.role === 'module' && val.k !== 'const') this.summary.all = 'dynamic';
         }
         return STEP_DIRTY;
       }
@@ -1028,7 +1231,7 @@ class ModuleSimulation {
         stack.push(NULL);
         return 0;
       case H.KwNames:
-        st.kwnames = constStrings(code.raw.consts[arg]) ?? null;
+        st.kwnames = constStrings(code.consts[arg]) ?? null;
         return 0;
       case H.Precall:
         return 0;
@@ -1110,7 +1313,7 @@ class ModuleSimulation {
         return 0;
       case H.LoadClassDeref: {
         const name = code.freeNames[arg];
-        const k = st.names ? raw.names.indexOf(name) : -1;
+        const k = st.names ? code.names.indexOf(name) : -1;
         const own = k >= 0 ? st.names![k] : undefined;
         stack.push(own ?? st.locals[this.derefSlot(code, arg)] ?? UNKNOWN_UNBOUND_CELL);
         return 0;
@@ -1121,14 +1324,14 @@ class ModuleSimulation {
       case H.LoadFromDictOrDeref: {
         pop();
         const name = code.freeNames[arg];
-        const k = st.names ? raw.names.indexOf(name) : -1;
+        const k = st.names ? code.names.indexOf(name) : -1;
         const own = k >= 0 ? st.names![k] : undefined;
         stack.push(own ?? st.locals[this.derefSlot(code, arg)] ?? UNKNOWN_UNBOUND_CELL);
         return 0;
       }
       case H.LoadFromDictOrGlobals: {
         pop();
-        const name = raw.names[arg];
+        const name = code.names[arg];
         stack.push(this.memoized(memo, i, [], () => ({ k: 'global', module: this.input.module, name })));
         return 0;
       }
@@ -1136,7 +1339,7 @@ class ModuleSimulation {
         stack.push(unknown('locals()'));
         return 0;
       case H.LoadSuperAttr: {
-        const name = raw.names[arg >> 2];
+        const name = code.names[arg >> 2];
         const [, , self] = popN(3);
         const cls = role.def.cls;
         const attr = this.memoized(memo, i, [self], () => ({ k: 'attr', base: cls ? { k: 'super', cls, self: stripSelf(self) } : unknown('super() outside a method'), name }));
@@ -1153,7 +1356,7 @@ class ModuleSimulation {
       case H.ImportName: {
         const fromlistV = pop();
         const levelV = pop();
-        const name = raw.names[arg];
+        const name = code.names[arg];
         const level = levelV.k === 'const' && typeof levelV.value === 'number' ? levelV.value : 0;
         const fromlist = fromlistV.k === 'const' ? constStrings(fromlistV.value) ?? null : null;
         const abs = this.absoluteImport(name, level);
@@ -1185,7 +1388,7 @@ class ModuleSimulation {
       }
       case H.StoreGlobal: {
         const val = this.settle(pop());
-        const name = raw.names[arg];
+        const name = code.names[arg];
         if (role.role === 'module' && st.names) {
           st.names[arg] = val;
           st.starSeq![arg] = st.stars;
@@ -1212,7 +1415,7 @@ class ModuleSimulation {
       case H.StoreAttr: {
         const obj = stripSelf(pop());
         const val = this.settle(pop());
-        const name = raw.names[arg];
+        const name = code.names[arg];
         if (obj.k === 'instance' && obj.cls.k === 'class') {
           const cls = obj.cls.def;
           cls.instanceAttrs.set(name, join(cls.instanceAttrs.get(name), val)!);
@@ -1431,7 +1634,7 @@ class ModuleSimulation {
   private makeFunction(parentIdx: number, codeIdx: number, parentRole: CodeRole, qualConst: string | undefined): Expr {
     let def = this.summary.defs[codeIdx];
     if (!def) {
-      const raw = this.codes[codeIdx].raw;
+      const raw = this.heads[codeIdx];
       const name = raw.name;
       const parentDef = parentRole.def;
       const prefix = parentRole.role === 'module' ? '' : parentRole.role === 'class' ? `${parentDef.qualname}.` : `${parentDef.qualname}.<locals>.`;

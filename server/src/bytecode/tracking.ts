@@ -2,13 +2,13 @@
 // as imports are discovered), simulates each module once per file identity, then resolves every call site.
 
 import * as path from 'node:path';
-import { CallGraphBuilder, buildEdges, isNativeCallee } from './callgraph';
+import { CallGraph, CallGraphBuilder, buildEdges, isNativeCallee } from './callgraph';
 import { BytecodeCache, type CachedModule } from './cache';
 import { Decoder } from './decode';
 import { abortError, PythonHelper, type HelperOptions } from './helper';
 import type { ModuleRecord } from './protocol';
 import { Resolver, type Program, type ProgramModule } from './resolve';
-import { simulateModule, type ModuleSummary } from './simulate';
+import { simulateModuleLazily, type ModuleSummary, type PendingBodies } from './simulate';
 import type { BytecodeDiagnostic, BytecodeTrackingResult, Callee, CallEdge, CallSite, FunctionInfo, ModuleInfo, TrackingStats } from './types';
 
 export interface TrackingProgress {
@@ -169,6 +169,8 @@ class ClosureRun {
   private limitHit = false;
   private readonly diagnostics: BytecodeDiagnostic[] = [];
   private readonly rootsKey: string;
+  /** Call sites of every module of the closure are reported (else only the roots'). */
+  private readonly sitesOfAll: boolean;
 
   constructor(
     private readonly session: BytecodeSession,
@@ -179,6 +181,7 @@ class ClosureRun {
     private readonly files: string[],
   ) {
     this.maxModules = options.maxModules ?? 20000;
+    this.sitesOfAll = (options.callSitesOf ?? 'all') === 'all';
     this.cpuBefore = session.helperCpu;
     this.rootsKey = JSON.stringify([files, options.modules ?? [], !!options.followImports, !!options.followLazyImports]);
   }
@@ -276,7 +279,7 @@ class ClosureRun {
     this.outstanding++;
     this.requests++;
     this.helper
-      .dump({ modules, files, known }, (m) => this.receive(m), this.options.cancel)
+      .dump({ modules, files, known, split: true }, (m) => this.receive(m), this.options.cancel)
       .then(
         (d) => {
           this.outstanding--;
@@ -389,15 +392,19 @@ class ClosureRun {
     if (!cached) {
       const diagnostics: BytecodeDiagnostic[] = [];
       let summary: ModuleSummary | undefined;
+      let pending: PendingBodies | undefined;
       if (rec.syntaxError) {
         const se = rec.syntaxError;
         diagnostics.push({ severity: 'error', code: 'syntax-error', module: name, file: se.file || rec.file, line: se.line, column: se.column, endLine: se.endLine ?? null, endColumn: se.endColumn ?? null, message: se.message });
       } else if (rec.codes && rec.codes.length) {
-        const codes = this.decoder.decodeAll(rec.codes);
-        summary = simulateModule({ module: name, file: rec.file ?? '', isPackage: !!rec.isPackage, codes, decoder: this.decoder, python: this.helper.info });
-        for (const im of summary.imports) {
-          if (im.error) diagnostics.push({ severity: 'error', code: 'bad-relative-import', module: name, file: rec.file, line: im.line >= 0 ? im.line : null, message: `Import of ${im.module}: ${im.error}.` });
-        }
+        // Module code and class bodies now (imports, bindings, members); function bodies when needed.
+        const codes = this.decoder.decodeEntries(rec.codes);
+        const sim = simulateModuleLazily(
+          { module: name, file: rec.file ?? '', isPackage: !!rec.isPackage, codes, entries: rec.codes, lazyGlobals: rec.lazyGlobals, decoder: this.decoder, python: this.helper.info },
+          rec.lazyCodes,
+        );
+        summary = sim.summary;
+        pending = sim.pending ?? undefined;
       } else if (rec.kind === 'python' && rec.unchanged) {
         // The cache lost the entry between request and reply: ask again for the code.
         this.requested.delete(name);
@@ -405,13 +412,16 @@ class ClosureRun {
         this.enqueue(name);
         return;
       }
-      const { codes: _codes, id: _id, ...record } = rec;
-      cached = { record, summary, diagnostics };
+      const { codes: _codes, id: _id, lazyCodes: _lazyCodes, ...record } = rec;
+      cached = { record, summary, diagnostics, pending };
       if (rec.kind !== 'error') this.cache.set(this.interpreterKey, name, cached);
       this.cache.misses++;
     }
+    // Function bodies are simulated now when this run reports the module's call sites or follows the
+    // imports inside functions; otherwise when resolution or a call-graph walk needs them.
+    if (cached.pending?.pending && (this.sitesOfAll || this.options.followLazyImports || this.roots.has(name))) cached.pending.complete();
     const r = cached.record;
-    const module: ProgramModule = { name, kind: r.kind, file: r.file, isPackage: !!r.isPackage, summary: cached.summary, target: r.target, reason: r.reason };
+    const module: ProgramModule = { name, kind: r.kind, file: r.file, isPackage: !!r.isPackage, summary: cached.summary, pending: cached.pending, target: r.target, reason: r.reason };
     this.entries.set(name, { module, cached: fromCache, root: this.roots.has(name), diagnostics: cached.diagnostics });
     if (!this.options.followImports) return;
     if (r.kind === 'alias' && r.target) this.enqueue(r.target);
@@ -508,12 +518,14 @@ class ClosureRun {
     const stats: TrackingStats = {
       modules: 0, pythonModules: 0, nativeModules: 0, builtinModules: 0, missingModules: 0, cachedModules: 0,
       codeObjects: 0, instructions: 0, callSites: 0, operatorSites: 0, resolvedSites: 0, nativeSites: 0, ctypesSites: 0,
-      unknownSites: 0, desync: 0, effectMismatches: 0, depthMismatches: 0,
+      unknownSites: 0, pendingModules: 0, desync: 0, effectMismatches: 0, depthMismatches: 0,
       seconds: { total: 0, helper: this.helperSeconds, simulate: this.simulateSeconds, resolve: 0 },
       helper: { requests: this.requests, maxRssKB: this.maxRss, cpuSeconds: this.cpuLast !== null ? Math.round((this.cpuLast - this.cpuBefore) * 1000) / 1000 : null },
     };
-    const sitesOfAll = (this.options.callSitesOf ?? 'all') === 'all';
+    const sitesOfAll = this.sitesOfAll;
     const flagsOf = new Map<Callee, number>();
+    /** Resolved call sites per reported module (the call graph starts from them). */
+    const reported = new Map<string, CallSite[]>();
     const names = [...reachable].sort();
     for (const n of names) {
       const e = this.entries.get(n)!;
@@ -525,14 +537,22 @@ class ClosureRun {
       else if (m.kind === 'builtin' || m.kind === 'frozen') stats.builtinModules++;
       else if (m.kind === 'missing') stats.missingModules++;
       if (e.cached && m.summary) stats.cachedModules++;
-      diagnostics.push(...e.diagnostics.filter((d) => e.root || d.code !== 'bad-relative-import'));
+      diagnostics.push(...e.diagnostics);
       const s = m.summary;
+      if (e.root && s) {
+        if (m.pending?.pending) m.pending.complete();
+        if (m.pending?.error) diagnostics.push({ severity: 'error', code: 'helper-error', module: n, file: m.file, message: `Could not analyse the functions of ${n}: ${m.pending.error}` });
+        for (const im of s.imports) {
+          if (im.error) diagnostics.push({ severity: 'error', code: 'bad-relative-import', module: n, file: m.file, line: im.line >= 0 ? im.line : null, message: `Import of ${im.module}: ${im.error}.` });
+        }
+      }
       if (e.root && (m.kind === 'missing' || m.kind === 'error')) {
         diagnostics.push({ severity: 'error', code: 'load-error', module: n, file: m.file, message: `Could not analyse ${m.file ?? n}: ${m.reason ?? 'not found'}.` });
       }
       const info: ModuleInfo = { name: n, kind: m.kind, file: m.file, isPackage: m.isPackage, root: e.root, cached: e.cached, imports: [], starImports: s ? s.stars.map((x) => x.module) : [], target: m.target, reason: m.reason };
       infos.push(info);
       if (!s) continue;
+      if (!s.complete) stats.pendingModules++;
       stats.codeObjects += s.stats.codes;
       stats.instructions += s.stats.instructions;
       stats.desync += s.stats.desync;
@@ -546,6 +566,7 @@ class ClosureRun {
         }
       }
       if (!sitesOfAll && !e.root) continue;
+      if (m.pending?.pending) m.pending.complete();
       const cachedEntry = this.cache.get(this.interpreterKey, n);
       let resolved = cachedEntry?.summary === s ? cachedEntry.resolved : undefined;
       if (!resolved || dirty === null || dirty.has(n)) {
@@ -554,6 +575,7 @@ class ClosureRun {
         if (cachedEntry && cachedEntry.summary === s) cachedEntry.resolved = resolved;
       }
       for (const f of resolved.functions) functions.push(f);
+      reported.set(n, resolved.sites);
       for (const cs of resolved.sites) {
         callSites.push(cs);
         if (cs.kind === 'operator') stats.operatorSites++;
@@ -578,7 +600,7 @@ class ClosureRun {
     this.session.lastEdges.set(edgeKey, { sites: callSites.length, edges });
     stats.seconds.resolve = (performance.now() - resolveStart) / 1000;
     const info = this.helper.info;
-    return {
+    const result: BytecodeTrackingResult = {
       python: { executable: info.executable, version: info.versionString, magic: info.magic, sysPath: info.sysPath },
       modules: infos,
       functions,
@@ -587,5 +609,9 @@ class ClosureRun {
       diagnostics,
       stats,
     };
+    // The call graph over the whole closure, built on demand (not enumerable: the result stays plain data).
+    const graph = new CallGraph(program, getBuilder, reachable, reported);
+    Object.defineProperty(result, 'graph', { value: graph, enumerable: false, writable: false, configurable: true });
+    return result;
   }
 }

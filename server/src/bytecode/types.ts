@@ -160,6 +160,11 @@ export interface TrackingStats {
   nativeSites: number;
   ctypesSites: number;
   unknownSites: number;
+  /**
+   * Python modules whose function bodies were not simulated by the end of the run (their call sites were not
+   * asked for): the call graph simulates them when a walk enters them.
+   */
+  pendingModules: number;
   /** Simulation health (0 when the stack model is exact; see simulate.ts). */
   desync: number;
   effectMismatches: number;
@@ -169,12 +174,30 @@ export interface TrackingStats {
   helper: { requests: number; maxRssKB: number | null; cpuSeconds: number | null };
 }
 
+/**
+ * The call graph of a tracking result over its whole import closure, materialised on demand: asking for
+ * the sites of a function simulates its module's function bodies (once) and resolves just those sites,
+ * with the same resolver as the result's own sites. What it returns equals what the result would hold with
+ * `callSitesOf: 'all'`.
+ */
+export interface CallGraphQuery {
+  /** Call sites whose caller is `qualifiedName` (a function, method, class body or `module.<module>`). */
+  sitesOf(qualifiedName: string): CallSite[];
+  /** Every call site of a module file of the closure, in the order `callSitesOf: 'all'` lists them. */
+  sitesOfFile(file: string): CallSite[] | undefined;
+  /** Native callees reachable from a Python function (see reachableNative). */
+  reachableNative(qualifiedName: string, maxDepth?: number): Callee[];
+}
+
 export interface BytecodeTrackingResult {
   python: { executable: string; version: string; magic: string; sysPath: string[] };
   modules: ModuleInfo[];
   functions: FunctionInfo[];
+  /** Call sites of the closure (`callSitesOf: 'all'`) or of the requested roots only (`'roots'`). */
   callSites: CallSite[];
   edges: CallEdge[];
   diagnostics: BytecodeDiagnostic[];
   stats: TrackingStats;
+  /** The call graph of the whole closure, on demand (a non-enumerable property: JSON leaves it out). */
+  readonly graph?: CallGraphQuery;
 }
