@@ -80,6 +80,8 @@ export class PygrationLanguageServer {
   private staticRun?: AbortController;
   private liveRun?: AbortController;
   private staticTimer?: NodeJS.Timeout;
+  /** The files of the latest static analysis started (cleared when it fails): opening one of them changes nothing. */
+  private staticFileSet = new Set<string>();
   private readonly diagnosed = new Set<string>();
 
   constructor(private readonly connection: Connection) {}
@@ -108,7 +110,7 @@ export class PygrationLanguageServer {
       this.staticTracking = undefined;
       this.scheduleStatic(0);
     });
-    this.documents.onDidOpen(() => this.scheduleStatic(300));
+    this.documents.onDidOpen((e) => this.onDidOpen(e.document));
     this.documents.onDidSave(() => this.scheduleStatic(100));
     this.documents.listen(c);
     c.listen();
@@ -208,7 +210,27 @@ export class PygrationLanguageServer {
   /** Debounced: a burst of opens and saves becomes one analysis; a newer one cancels the running one. */
   private scheduleStatic(delayMs: number): void {
     if (this.staticTimer) clearTimeout(this.staticTimer);
-    this.staticTimer = setTimeout(() => void this.runStatic(), delayMs);
+    this.staticTimer = setTimeout(() => {
+      this.staticTimer = undefined;
+      void this.runStatic();
+    }, delayMs);
+  }
+
+  /**
+   * Bytecode tracking reads the files from disk, so opening a file the latest analysis already covers (the
+   * workspace's files are all analysed) needs no new analysis; neither does one opened while an analysis is
+   * scheduled (it collects the open documents when it starts). Re-analysing there cancelled the first
+   * analysis of the workspace, or ran it twice, and delayed the first lenses by seconds.
+   */
+  private onDidOpen(document: TextDocument): void {
+    if (this.staticTimer !== undefined || document.languageId !== 'python' || !document.uri.startsWith('file:')) return;
+    let file: string;
+    try {
+      file = fileURLToPath(document.uri);
+    } catch {
+      return;
+    }
+    if (!this.staticFileSet.has(file)) this.scheduleStatic(300);
   }
 
   private staticFiles(): string[] {
@@ -227,6 +249,7 @@ export class PygrationLanguageServer {
     this.staticRun?.abort();
     const run = new AbortController();
     this.staticRun = run;
+    this.staticFileSet = new Set(files);
     const progress = await this.connection.window.createWorkDoneProgress().catch(() => undefined);
     progress?.begin('Pygration', 0, `Analysing ${files.length} Python file(s)`, true);
     progress?.token.onCancellationRequested(() => run.abort());
@@ -273,6 +296,8 @@ export class PygrationLanguageServer {
       this.refreshLenses();
     } catch (e) {
       if (run.signal.aborted || (e instanceof Error && e.name === 'AbortError')) return;
+      // Opening one of its files tries again.
+      this.staticFileSet = new Set();
       this.lastError = `Static analysis failed: ${errorText(e)}`;
       this.connection.console.error(`${this.lastError}\n${e instanceof Error ? (e.stack ?? '') : ''}`);
     } finally {
