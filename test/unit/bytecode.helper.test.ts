@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FIXTURE_SRC } from '../helpers/fixtures';
-import { Decoder, PythonHelper, simulateModule, defaultHelperPath } from '../../server/src/bytecode';
+import { Decoder, PythonHelper, simulateModule, simulateModuleLazily, defaultHelperPath } from '../../server/src/bytecode';
+import { describe } from '../../server/src/bytecode/values';
 import type { ModuleRecord } from '../../server/src/bytecode';
 import { isClassified } from '../../server/src/bytecode/opsemantics';
 import type { CompactCode, FullInstruction, PyConst } from '../../server/src/bytecode/protocol';
@@ -197,6 +198,54 @@ for (const py of pythons()) {
         assert.ok((a.codes![0] as CompactCode).names.includes('new_name'));
         assert.ok((b.codes![0] as CompactCode).names.includes('new_name'));
         assert.deepEqual(listing(), before, 'the helper wrote bytecode files');
+      });
+
+      await t.test('split records: function bodies apart (stubs in their place), the same code objects, simulated lazily to the same summary', async () => {
+        const files = [path.join(PKG, 'natives.py'), path.join(PKG, 'core.py')];
+        const whole = await dump(helper, { files, modules: ['json.decoder', 'contextlib'] });
+        const split = await dump(helper, { files, modules: ['json.decoder', 'contextlib'], split: true });
+        assert.equal(split.length, whole.length);
+        for (let m = 0; m < whole.length; m++) {
+          const a = whole[m];
+          const b = split[m];
+          assert.ok(a.codes && b.codes && b.lazyCodes !== undefined, `${a.name}: no split`);
+          const bodies = JSON.parse(b.lazyCodes!) as CompactCode[];
+          const stubs = b.codes.map((c, i) => [c, i] as const).filter(([c]) => 'lazy' in c && c.lazy);
+          assert.equal(stubs.length, b.lazy);
+          assert.equal(bodies.length, stubs.length);
+          // Module code (0) and class bodies stay; every function body (CO_OPTIMIZED) goes apart.
+          assert.ok(!('lazy' in b.codes[0]));
+          const merged = b.codes.slice() as CompactCode[];
+          stubs.forEach(([stub, i], k) => {
+            assert.equal(stub.flags & 1, 1, `${a.name}: code ${i} is not a function`);
+            assert.equal(stub.name, bodies[k].name);
+            merged[i] = bodies[k];
+          });
+          assert.deepEqual(merged, a.codes, `${a.name}: split code objects differ from the whole ones`);
+          // Lazy simulation, completed, ends where the whole simulation does.
+          const input = { module: a.name, file: a.file ?? '', isPackage: !!a.isPackage, decoder, python: helper.info };
+          const eager = simulateModule({ ...input, codes: decoder.decodeAll(a.codes as CompactCode[]) });
+          const lazy = simulateModuleLazily({ ...input, codes: decoder.decodeEntries(b.codes), entries: b.codes, lazyGlobals: b.lazyGlobals }, b.lazyCodes);
+          assert.ok(lazy.pending?.pending, `${a.name}: nothing waited`);
+          assert.equal(lazy.summary.complete, false);
+          assert.ok(lazy.summary.stats.instructions < eager.stats.instructions);
+          lazy.pending!.complete();
+          assert.equal(lazy.summary.complete, true);
+          const shape = (s: typeof eager) =>
+            JSON.stringify({
+              sites: s.sites.map((x) => [x.kind, x.code, x.line, x.col, x.endLine, x.endCol, describe(x.callee), x.op ?? '']),
+              imports: s.imports.map((x) => [x.module, x.scope, x.line, x.code, x.fromlist]),
+              defs: s.defs.map((d) => d && [d.qualname, d.kind, d.line, d.parent, d.decorators.map((e) => describe(e)), d.returns ? describe(d.returns) : null]),
+              classes: s.classes.map((c) => [c.qualname, [...c.members.keys()], [...c.instanceAttrs.keys()]]),
+              namespace: [...s.namespace.keys()],
+              globalStores: [...s.globalStores.keys()],
+              stats: [s.stats.codes, s.stats.instructions, s.stats.unreachableCodes, s.stats.desync, s.stats.effectMismatches],
+            });
+          assert.equal(shape(lazy.summary), shape(eager), `${a.name}: lazy simulation differs`);
+        }
+        // Globals a function body stores are announced with the record (fixpkg.natives: `global _libc`).
+        const natives = split.find((r) => r.name === 'fixpkg.natives');
+        assert.deepEqual(natives?.lazyGlobals, ['_libc']);
       });
 
       await t.test('a syntax error is data, with its position', async () => {

@@ -241,9 +241,14 @@ export class CallGraphBuilder {
   }
 }
 
-/** Identity of a target for sharing callees: its kind and name, and the path the resolution took. */
+/**
+ * Identity of a target for sharing callees: its kind and name, the path the resolution took, and for Python
+ * definitions their line (a module may define a name twice — `try: from _locale import * except: def
+ * setlocale…` then `def setlocale…` — and each definition keeps its own line, whichever is resolved first).
+ */
 function calleeKey(t: Target): string {
-  return t.via ? `${targetKey(t)}<${t.via.join('<')}` : targetKey(t);
+  const key = t.kind === 'function' || t.kind === 'class' ? `${targetKey(t)}@${t.def.line}` : targetKey(t);
+  return t.via ? `${key}<${t.via.join('<')}` : key;
 }
 
 /**
