@@ -1,8 +1,8 @@
 // `npm run eval`: the evaluation suite. Starts each workload (eval/workloads, Debian's python3 with
-// LD_BIND_NOW=1), analyses it with every method (ours running and stopped, plain EPT, full scan, PVM only;
-// CRIU's host-level check), traces it with the ptrace oracle, and writes the results (JSON),
-// docs/evaluation.md and the recall plot. Exits 1 when any workload violates safety (F_dyn ⊄ ours) or
-// fails, 2 on usage errors.
+// LD_BIND_NOW=1), analyses it with every method (ours = analyzePythonProcess, running and stopped; the Table I
+// ablations PVM only and bytecode-resolved only; plain EPT; full scan; CRIU's host-level check), traces it
+// with the ptrace oracle, and writes the results (JSON), docs/evaluation.md and the recall plot. Exits 1 when
+// any workload violates safety (F_dyn ⊄ ours) or fails, 2 on usage errors.
 //
 // Usage: node eval/run.mjs [--quick] [--only a,b] [--out DIR] [--doc|--no-doc] [--windows N] [--steps N]
 //   --quick      the CI subset (workloads marked quick) with small windows; results in out/eval/quick/
@@ -20,6 +20,7 @@ import { engine } from './lib/engine.mjs';
 import { callSiteShare, recallPrecision, safetyGaps } from './lib/metrics.mjs';
 import { coverage, decodeTrace, traceWindows } from './lib/oracle.mjs';
 import { writeReport } from './lib/report.mjs';
+import { whileStopped } from './lib/stop.mjs';
 import { WORKLOADS } from './lib/workloads.mjs';
 
 // ------------------------------------------------------------------ arguments
@@ -123,38 +124,10 @@ function startWorkload(launcher, w, nativeDir) {
   });
 }
 
-/** True when every thread of `pid` is stopped (state T in /proc/PID/task/TID/stat). */
-function allStopped(pid) {
-  try {
-    return fs.readdirSync(`/proc/${pid}/task`).every((tid) => {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      return /^\S+ \(.*\) [tT] /s.test(stat);
-    });
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Runs `fn` with process `pid` stopped (SIGSTOP, as CRIU's freezer would hold it), so every thread's pc and
- * stack pointer are known; continues it afterwards.
- */
-async function whileStopped(pid, fn) {
-  process.kill(pid, 'SIGSTOP');
-  try {
-    for (let i = 0; i < 200 && !allStopped(pid); i++) await new Promise((r) => setTimeout(r, 10));
-    if (!allStopped(pid)) throw new Error(`process ${pid} did not stop`);
-    return await fn();
-  } finally {
-    process.kill(pid, 'SIGCONT');
-  }
-}
-
 /** Runs one measurement in a fresh Node process (eval/lib/measure.mjs) and returns its JSON. */
-function measure(method, pid, hostFile, visitedOut) {
+function measure(method, pid, hostFile, extra = []) {
   const script = path.join(REPO_ROOT, 'eval', 'lib', 'measure.mjs');
-  const argv = [script, method, String(pid), hostFile];
-  if (visitedOut) argv.push(visitedOut);
+  const argv = [script, method, String(pid), hostFile, ...extra];
   return new Promise((resolve, reject) => {
     execFile(process.execPath, argv, { maxBuffer: 1 << 28, timeout: 600_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`measure ${method} failed: ${err.message}\n${stderr}`));
@@ -165,6 +138,26 @@ function measure(method, pid, hostFile, visitedOut) {
       }
     });
   });
+}
+
+const stopText = (s) => `stopped after ${s.attempts} attempt(s)${s.atInterpreter ? '' : ', not all threads in the interpreter'}: ${s.places.map((p) => p.place).join(', ')}`;
+
+const sameSet = (a, b) => a.length === b.length && a.every((x) => b.includes(x));
+
+/** The engine the run measured: the commit and any uncommitted change to it (others work in the same tree). */
+function engineVersion() {
+  const git = (args) => {
+    try {
+      return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    } catch {
+      return '';
+    }
+  };
+  const dirty = git(['status', '--porcelain', '--', 'native/src', 'server/src'])
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.slice(3));
+  return { commit: git(['rev-parse', '--short', 'HEAD']), dirty };
 }
 
 function machine(hostInfo) {
@@ -197,6 +190,7 @@ async function main() {
   const started = Date.now();
   const loadStart = os.loadavg()[0];
   const E = engine();
+  const engineAtStart = engineVersion();
   let workloads = WORKLOADS.filter((w) => (args.quick ? w.quick : true));
   if (args.only) {
     const unknown = args.only.filter((n) => !WORKLOADS.some((w) => w.name === n));
@@ -244,16 +238,31 @@ async function main() {
     try {
       const printed = proc.stdout();
       const pathLine = /^PATH (\S+)$/m.exec(printed)?.[1];
-      const visitedFile = path.join(outDir, `${w.name}.visited.json`);
+      const rootsFile = path.join(outDir, `${w.name}.bytecode-roots.json`);
       const visitedFrozenFile = path.join(outDir, `${w.name}.visited-frozen.json`);
       log(`${w.name}: pid ${proc.pid} ready${pathLine ? ` (path ${pathLine})` : ''}; analysing (ours)`);
-      const ours = await measure('ours', proc.pid, hostFile, visitedFile);
-      log(`${w.name}: ours ${ours.stats.seconds.toFixed(1)} s; ours with the process stopped`);
-      const frozen = await whileStopped(proc.pid, () => measure('ours', proc.pid, hostFile, visitedFrozenFile));
-      log(`${w.name}: frozen ${frozen.stats.seconds.toFixed(1)} s; plain EPT`);
-      const plain = await measure('plain', proc.pid, hostFile);
-      log(`${w.name}: full scan`);
-      const full = await measure('full', proc.pid, hostFile);
+      const ours = await measure('ours', proc.pid, hostFile, ['--roots-out', rootsFile]);
+      log(
+        `${w.name}: ours ${ours.stats.seconds.toFixed(1)} s (bytecode: ${ours.bytecode.roots} native roots from ${ours.bytecode.callSites} call sites, ${ours.bytecode.unknown} unresolved); ours with the process stopped`,
+      );
+      // With the process stopped (only live frames as thread roots, no stale return addresses to help): the
+      // Table I ablations and the coverage walk, a replica of ours' roots. The bytecode-resolved roots are those
+      // the running analysis found (the same live addresses). The quick subset skips the coverage walk, and runs
+      // the two baselines side by side: CI wants safety fast, not their times.
+      const [frozen, stop] = await whileStopped(proc.pid, () =>
+        measure('ours', proc.pid, hostFile, ['--ablations', '--roots-in', rootsFile, ...(args.quick ? [] : ['--visited', visitedFrozenFile])]),
+      );
+      let plain;
+      let full;
+      if (args.quick) {
+        log(`${w.name}: frozen ${frozen.stats.seconds.toFixed(1)} s (${stopText(stop)}); plain EPT and full scan`);
+        [plain, full] = await Promise.all([measure('plain', proc.pid, hostFile), measure('full', proc.pid, hostFile)]);
+      } else {
+        log(`${w.name}: frozen ${frozen.stats.seconds.toFixed(1)} s (${stopText(stop)}); plain EPT`);
+        plain = await measure('plain', proc.pid, hostFile);
+        log(`${w.name}: full scan`);
+        full = await measure('full', proc.pid, hostFile);
+      }
       const windows = w.heavy ? ORACLE.heavyWindows : ORACLE.windows;
       log(`${w.name}: oracle, ${windows} window(s) of ${ORACLE.steps} steps`);
       const trace = await traceWindows(tracer, proc.pid, { ...ORACLE, windows });
@@ -261,24 +270,27 @@ async function main() {
         throw new Error(`${w.name} died during the oracle (${proc.child.exitCode ?? proc.child.signalCode}). stderr: ${proc.stderr().slice(-1000)}`);
       }
       const decoded = decodeTrace(proc.pid, trace.addresses);
-      let cov;
       let covFrozen;
       try {
-        cov = coverage(decoded, JSON.parse(fs.readFileSync(visitedFile, 'utf8')));
-        covFrozen = coverage(decoded, JSON.parse(fs.readFileSync(visitedFrozenFile, 'utf8')));
+        if (frozen.replica) covFrozen = coverage(decoded, JSON.parse(fs.readFileSync(visitedFrozenFile, 'utf8')));
       } finally {
         decoded.view.close();
       }
 
       const dynAll = E.sortFeatures(decoded.features.keys());
       const dyn = E.effectiveRequirement(dynAll, source);
+      const accept = (required) =>
+        E.compatibleInstances(required, source, catalog)
+          .filter((c) => c.compatible)
+          .map((c) => c.instance.name);
       const oracleCompatible = E.compatibleInstances(dyn, source, catalog)
         .filter((c) => c.compatible)
         .map((c) => c.instance.name);
       const methods = {
         criu: { required: criuRequired, accepted: criuAccepted },
         full: { required: full.required, accepted: full.accepted, seconds: full.stats.seconds, peakRssMB: full.stats.peakRssMB },
-        pvm: { required: ours.pvm.required, accepted: E.compatibleInstances(ours.pvm.required, source, catalog).filter((c) => c.compatible).map((c) => c.instance.name) },
+        pvm: { required: frozen.pvm.required, accepted: accept(frozen.pvm.required) },
+        bytecode: { required: frozen.bytecodeOnly.required, accepted: accept(frozen.bytecodeOnly.required) },
         ours: { required: ours.required, accepted: ours.accepted, seconds: ours.stats.seconds, peakRssMB: ours.stats.peakRssMB },
         frozen: { required: frozen.required, accepted: frozen.accepted, seconds: frozen.stats.seconds, peakRssMB: frozen.stats.peakRssMB },
         plain: { required: plain.required, accepted: plain.accepted, seconds: plain.stats.seconds, peakRssMB: plain.stats.peakRssMB },
@@ -332,11 +344,14 @@ async function main() {
         safe: methods.ours.gaps.length === 0 && methods.frozen.gaps.length === 0,
         limits,
         gapEvidence,
-        coverage: { instructions: cov.instructions, covered: cov.covered, missedFunctions: cov.missedFunctions.slice(0, 25) },
-        coverageFrozen: { instructions: covFrozen.instructions, covered: covFrozen.covered, missedFunctions: covFrozen.missedFunctions.slice(0, 25) },
+        coverageFrozen: covFrozen && { instructions: covFrozen.instructions, covered: covFrozen.covered, missedFunctions: covFrozen.missedFunctions.slice(0, 25) },
         callSites: { plain: callSiteShare(plain.stats.callSites), ours: callSiteShare(ours.stats.callSites), frozen: callSiteShare(frozen.stats.callSites) },
-        stats: { ours: ours.stats, frozen: frozen.stats, plain: plain.stats, full: full.stats, pvm: ours.pvm },
+        stats: { ours: ours.stats, frozen: frozen.stats, plain: plain.stats, full: full.stats, pvm: frozen.pvm, bytecode: frozen.bytecodeOnly },
+        bytecode: ours.bytecode,
+        // The coverage walk replicates ours' roots on the stopped process; its requirement should equal ours'.
+        replica: frozen.replica && { ...frozen.replica, sameAsOurs: sameSet(frozen.replica.required, frozen.required) },
         frozenNotes: frozen.notes,
+        stop,
         oursFeaturesFrozen: frozen.features,
         oursFeatures: ours.features,
         notes: ours.notes,
@@ -344,9 +359,10 @@ async function main() {
         seconds: (Date.now() - t0) / 1000,
       };
       results.push(r);
+      const rec = (m) => `${m.score.recall.toFixed(3)}${m.gaps.length ? ` (misses ${m.gaps.join(', ')})` : ''}`;
       log(
         `${w.name}: ${r.safe ? 'safe' : `SAFETY VIOLATION (${r.gapEvidence.map((g) => `${g.feature} missed by ${g.missedBy.join('+')}`).join(', ')})`}; recall ours ${methods.ours.score.recall.toFixed(3)} (stopped ${methods.frozen.score.recall.toFixed(3)}), ` +
-          `full ${methods.full.score.recall.toFixed(3)}, criu ${methods.criu.score.recall.toFixed(3)}; oracle ${dyn.length} features from ${trace.addresses.length} addresses; ${r.seconds.toFixed(0)} s`,
+          `PVM only ${rec(methods.pvm)}, bytecode only ${rec(methods.bytecode)}, full ${methods.full.score.recall.toFixed(3)}, criu ${methods.criu.score.recall.toFixed(3)}; oracle ${dyn.length} features from ${trace.addresses.length} addresses; ${r.seconds.toFixed(0)} s`,
       );
     } catch (e) {
       log(`${w.name}: ${e.stack ?? e.message}`);
@@ -360,6 +376,7 @@ async function main() {
     date: new Date().toISOString(),
     quick: args.quick,
     machine: { ...machine(hostInfo), load: { start: loadStart, end: os.loadavg()[0] } },
+    engine: engineAtStart,
     host: { cpu: hostInfo.cpu, features: E.sortFeatures(source), probeError: hostInfo.probeError ?? null },
     catalog: { name: catalog.name, total: catalog.instances.length },
     oracle: ORACLE,

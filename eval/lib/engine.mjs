@@ -1,18 +1,19 @@
-// The analysis engine as the evaluation uses it: the compiled TypeScript under out/native (built by
-// `npx tsc -b`), loaded once, plus JSON round-tripping of the source host description.
+// The analysis engine as the evaluation uses it: the compiled TypeScript under out/native and out/server
+// (built by `npx tsc -b`), loaded once, plus JSON round-tripping of the source host description.
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from './build.mjs';
 
 const OUT = path.join(REPO_ROOT, 'out', 'native', 'src');
+const SERVER_OUT = path.join(REPO_ROOT, 'out', 'server', 'src');
 let loaded;
 
 /** The engine's functions; throws with a hint when the TypeScript build is missing. */
 export function engine() {
   if (loaded) return loaded;
-  if (!fs.existsSync(path.join(OUT, 'analysis', 'analyze.js'))) {
-    throw new Error(`The engine is not built (${path.relative(REPO_ROOT, OUT)} is missing): run \`npx tsc -b\` first.`);
+  for (const f of [path.join(OUT, 'analysis', 'analyze.js'), path.join(SERVER_OUT, 'processAnalysis.js')]) {
+    if (!fs.existsSync(f)) throw new Error(`The engine is not built (${path.relative(REPO_ROOT, f)} is missing): run \`npx tsc -b\` first.`);
   }
   const require = createRequire(import.meta.url);
   const load = (p) => require(path.join(OUT, p));
@@ -24,8 +25,18 @@ export function engine() {
   const pvm = load('analysis/pvm.js');
   const decoder = load('decoder/decoder.js');
   const vocabulary = load('features/vocabulary.js');
+  const pythonRoots = load('analysis/pythonRoots.js');
+  const processAnalysis = require(path.join(SERVER_OUT, 'processAnalysis.js'));
+  const callSites = require(path.join(SERVER_OUT, 'callSites.js'));
+  const bytecode = require(path.join(SERVER_OUT, 'bytecode', 'cache.js'));
   loaded = {
     analyzeProcess: analyze.analyzeProcess,
+    analyzePythonProcess: processAnalysis.analyzePythonProcess,
+    programOf: processAnalysis.programOf,
+    analyzeCallSites: callSites.analyzeCallSites,
+    BytecodeCache: bytecode.BytecodeCache,
+    pythonEntryRoots: pythonRoots.pythonEntryRoots,
+    shadowStackEnabled: analyze.shadowStackEnabled,
     describeSite: analyze.describeSite,
     compatibleInstances: compat.compatibleInstances,
     criuBaseline: compat.criuBaseline,
