@@ -146,14 +146,15 @@ const sameSet = (a, b) => a.length === b.length && a.every((x) => b.includes(x))
 
 /** The engine the run measured: the commit and any uncommitted change to it (others work in the same tree). */
 function engineVersion() {
-  const git = (args) => {
+  const gitRaw = (args) => {
     try {
-      return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+      return execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' });
     } catch {
       return '';
     }
   };
-  const dirty = git(['status', '--porcelain', '--', 'native/src', 'server/src'])
+  const git = (args) => gitRaw(args).trim();
+  const dirty = gitRaw(['status', '--porcelain', '--', 'native/src', 'server/src'])
     .split('\n')
     .filter(Boolean)
     .map((l) => l.slice(3));

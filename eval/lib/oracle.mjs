@@ -71,6 +71,15 @@ function functionKey(space, site, address) {
   return `${mod}+0x${(Number.parseInt(m[1], 16) - bias).toString(16)}`;
 }
 
+/** True when link-time address `link` of module `m` lies in a PLT section (.plt, .plt.got, .plt.sec). */
+function inPlt(m, link) {
+  for (const name of ['.plt', '.plt.got', '.plt.sec']) {
+    const sec = m.elf.section(name);
+    if (sec && sec.addr <= link && link < sec.addr + sec.size) return true;
+  }
+  return false;
+}
+
 /**
  * Decodes each traced address of live process `pid` (from its module files, or live memory for anonymous
  * code) and collects F_dyn. The [vdso] is excluded (CRIU gives the restored process the target kernel's).
@@ -102,7 +111,7 @@ export function decodeTrace(pid, addresses) {
       }
       const module = m?.path ?? r?.name ?? '?';
       perModule.set(module, (perModule.get(module) ?? 0) + 1);
-      instructions.push({ address: a, module, features: d.info.features });
+      instructions.push({ address: a, module, features: d.info.features, plt: m ? inPlt(m, a - m.bias) : false });
       for (const f of d.info.features) {
         let ev = features.get(f);
         if (!ev) features.set(f, (ev = { count: 0, sites: [], functions: new Map() }));
@@ -121,8 +130,9 @@ export function decodeTrace(pid, addresses) {
 }
 
 /**
- * The coverage diagnostic: which traced instructions lie in no function the PVM walk visited, grouped by
- * function (module!name), with the features they carry. `visited` rows are [module, start, end, reason].
+ * The coverage diagnostic: which traced instructions lie in no function the walk visited (PLT stubs count as
+ * covered), grouped by function (module!name), with the features they carry. `visited` rows are [module,
+ * start, end, reason].
  */
 export function coverage(decoded, visited) {
   const { describeSite } = engine();
@@ -148,7 +158,8 @@ export function coverage(decoded, visited) {
   let covered = 0;
   const missed = new Map();
   for (const ins of decoded.instructions) {
-    if (inside(ins.address)) {
+    // A PLT stub is no function of its own: the walk follows a call through it straight to the target.
+    if (ins.plt || inside(ins.address)) {
       covered++;
       continue;
     }
