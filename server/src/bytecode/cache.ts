@@ -8,7 +8,7 @@ import type { BytecodeDiagnostic, CallSite, FunctionInfo } from './types';
 /** One module as last analysed. */
 export interface CachedModule {
   /** The helper's record without code. */
-  record: Omit<ModuleRecord, 'codes' | 'id' | 'lazyCodes'>;
+  record: Omit<ModuleRecord, 'codes' | 'id' | 'lazyCodes' | 'source'>;
   summary?: ModuleSummary;
   /** Function bodies not simulated yet (the summary completes in place when they are). */
   pending?: PendingBodies;

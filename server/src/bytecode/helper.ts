@@ -144,6 +144,7 @@ export class PythonHelper {
           resolve(helper);
           return;
         }
+        if (rec.type === 'module' && (rec.codes || rec.syntaxError)) rec.source = line;
         helper.dispatch(rec);
       });
       child.stdout!.on('data', (chunk: Buffer) => lines.push(chunk));

@@ -3,6 +3,7 @@
 
 export { bytecodeTracking, BytecodeSession, type BytecodeTrackingOptions, type SessionOptions, type TrackingProgress } from './tracking';
 export { BytecodeCache, type CachedModule } from './cache';
+export { DiskCache, defaultCacheDir } from './diskCache';
 export { PythonHelper, defaultHelperPath, type HelperOptions, type DumpRequest } from './helper';
 export { Decoder, type DecodedCode } from './decode';
 export { simulateModule, simulateModuleLazily, PendingBodies, type ModuleSummary, type SiteRecord, type ImportRecord, type SimulationStats } from './simulate';

@@ -196,6 +196,8 @@ export interface ModuleRecord {
    * PythonHelper from the line that follows the record; parsed only when a body is simulated.
    */
   lazyCodes?: string;
+  /** The record's JSON line as received (attached by PythonHelper to records with code, for the disk cache). */
+  source?: string;
   format?: 'compact' | 'full';
   seconds?: number;
   sourceless?: boolean;

@@ -312,8 +312,10 @@ export function simulateModuleLazily(input: SimulationInput, bodies: string | un
 
 /** The function bodies of one module whose simulation waits until something needs them. */
 export class PendingBodies {
-  /** Why completing failed (malformed bodies); the summary then stays as module code and classes left it. */
+  /** Why completing failed (malformed or unreadable bodies); the summary then stays as module code and classes left it. */
   error: string | null = null;
+  /** Where the bodies are when not in memory (the disk cache). */
+  private read: (() => string) | null = null;
 
   constructor(
     private sim: ModuleSimulation | null,
@@ -324,14 +326,22 @@ export class PendingBodies {
     return this.sim !== null;
   }
 
+  /** The bodies can be read back from elsewhere (they were written to disk): the text leaves memory. */
+  moveTo(read: () => string): void {
+    if (!this.sim) return;
+    this.read = read;
+    this.text = null;
+  }
+
   /** Simulates the remaining function bodies, once; the summary object is completed in place. */
   complete(): void {
     const sim = this.sim;
     if (!sim) return;
-    const text = this.text;
     this.sim = null;
-    this.text = null;
     try {
+      const text = this.text ?? (this.read ? this.read() : null);
+      this.text = null;
+      this.read = null;
       sim.complete(text === null ? null : (JSON.parse(text) as CompactCode[]));
     } catch (e) {
       this.error = e instanceof Error ? e.message : String(e);
@@ -485,6 +495,7 @@ class ModuleSimulation {
 
   /** Adds the function bodies sent apart (in index order) and simulates everything that waited for them. */
   complete(bodies: CompactCode[] | null): void {
+    if (!bodies && this.lazyIndexes.length) throw new NativeError('io', `The function bodies of ${this.input.module} are unavailable.`);
     if (bodies) {
       if (bodies.length !== this.lazyIndexes.length) throw new NativeError('malformed', `${this.input.module}: ${bodies.length} function bodies for ${this.lazyIndexes.length} stubs.`);
       const entries = new Array<CodeEntry | undefined>(this.codes.length);

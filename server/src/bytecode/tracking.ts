@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { CallGraph, CallGraphBuilder, buildEdges, isNativeCallee } from './callgraph';
 import { BytecodeCache, type CachedModule } from './cache';
 import { Decoder } from './decode';
-import { abortError, PythonHelper, type HelperOptions } from './helper';
+import { abortError, defaultHelperPath, PythonHelper, type HelperOptions } from './helper';
+import { DiskCache, defaultCacheDir, readBodies, type BodiesRef } from './diskCache';
 import type { ModuleRecord } from './protocol';
 import { Resolver, type Program, type ProgramModule } from './resolve';
 import { simulateModuleLazily, type ModuleSummary, type PendingBodies } from './simulate';
@@ -42,6 +43,12 @@ export interface BytecodeTrackingOptions {
   sysPath?: string[];
   env?: NodeJS.ProcessEnv;
   helperPath?: string;
+  /**
+   * Directory of the on-disk cache of module records (shared by processes: a new one starts warm); null
+   * disables it. Default: $PYGRATION_CACHE_DIR, else $XDG_CACHE_HOME/pygration, else ~/.cache/pygration.
+   * Used when no session is given (a session has its own).
+   */
+  cacheDir?: string | null;
   /** Stop following imports beyond this many modules (default 20000). */
   maxModules?: number;
   /** Which modules' call sites to report: all of the closure (default) or only the requested roots. */
@@ -51,7 +58,7 @@ export interface BytecodeTrackingOptions {
 /** Analyses files and modules with the interpreter given; see BytecodeTrackingResult. */
 export async function bytecodeTracking(options: BytecodeTrackingOptions): Promise<BytecodeTrackingResult> {
   const own = options.session === undefined;
-  const session = options.session ?? new BytecodeSession({ python: options.python, helperPath: options.helperPath, sysPath: options.sysPath, env: options.env, cache: options.cache });
+  const session = options.session ?? new BytecodeSession({ python: options.python, helperPath: options.helperPath, sysPath: options.sysPath, env: options.env, cache: options.cache, cacheDir: options.cacheDir });
   try {
     return await session.track(options);
   } finally {
@@ -61,6 +68,8 @@ export async function bytecodeTracking(options: BytecodeTrackingOptions): Promis
 
 export interface SessionOptions extends Omit<HelperOptions, 'prependPath'> {
   cache?: BytecodeCache;
+  /** The on-disk cache's directory (see BytecodeTrackingOptions.cacheDir); null disables it. */
+  cacheDir?: string | null;
 }
 
 /** A warm interpreter with its helper, decoder and cache: what the language server keeps between runs. */
@@ -74,6 +83,9 @@ export class BytecodeSession {
   helperCpu = 0;
   /** @internal The edges of the last run per roots (reused when nothing had to be resolved again). */
   readonly lastEdges = new Map<string, { sites: number; edges: CallEdge[] }>();
+  /** @internal The on-disk cache of this interpreter's module records (null: none or unusable). */
+  disk: DiskCache | null = null;
+  private diskOpened = false;
 
   constructor(private readonly options: SessionOptions) {
     this.cache = options.cache ?? new BytecodeCache();
@@ -87,6 +99,11 @@ export class BytecodeSession {
         (h) => {
           this.helper = h;
           this.decoder = new Decoder(h.model);
+          if (!this.diskOpened) {
+            this.diskOpened = true;
+            const dir = this.options.cacheDir === undefined ? defaultCacheDir() : this.options.cacheDir;
+            if (dir) this.disk = DiskCache.open(dir, h.info, this.options.helperPath ?? defaultHelperPath());
+          }
           this.prepended.clear();
           this.helperCpu = 0;
           this.starting = null;
@@ -160,6 +177,8 @@ class ClosureRun {
   private outstanding = 0;
   private requests = 0;
   private maxRss: number | null = null;
+  /** Modules whose record came from the disk cache. */
+  private diskModules = 0;
   private helperSeconds = 0;
   private simulateSeconds = 0;
   private failure: Error | null = null;
@@ -225,7 +244,7 @@ class ClosureRun {
     }
     // Warm start: ask for the whole previous closure at once; unchanged modules come back without code.
     if (options.followImports) {
-      const last = this.cache.lastClosure(this.interpreterKey, rootsKey);
+      const last = this.cache.lastClosure(this.interpreterKey, rootsKey) ?? this.session.disk?.closure(rootsKey);
       if (last) for (const n of last) this.enqueue(n);
     }
     await new Promise<void>((resolve, reject) => {
@@ -240,6 +259,11 @@ class ClosureRun {
     const result = this.build(reachable, previousClosure);
     if (this.cpuLast !== null) this.session.helperCpu = this.cpuLast;
     this.cache.setLastClosure(this.interpreterKey, rootsKey, [...reachable]);
+    const disk = this.session.disk;
+    if (disk) {
+      if (options.followImports) disk.setClosure(rootsKey, [...reachable]);
+      disk.flush();
+    }
     options.onProgress?.({ phase: 'done', modules: result.modules.length, pending: 0 });
     return result;
   }
@@ -276,6 +300,7 @@ class ClosureRun {
     const files = batch.map((n) => this.fileNames.get(n)).filter((f): f is string => !!f);
     const modules = batch.filter((n) => !this.fileNames.get(n));
     const known = this.cache.known(this.interpreterKey, batch);
+    this.session.disk?.known(batch, known);
     this.outstanding++;
     this.requests++;
     this.helper
@@ -373,11 +398,20 @@ class ClosureRun {
     const name = rec.name;
     let cached: CachedModule | undefined;
     let fromCache = false;
+    let bodiesOnDisk: BodiesRef | null = null;
     if (rec.unchanged) {
       cached = this.cache.get(this.interpreterKey, name);
       if (cached) {
         fromCache = true;
         this.cache.hits++;
+      } else {
+        // Unchanged against the disk cache: its stored record stands in for the helper's (bodies stay there).
+        const loaded = this.session.disk?.load(name, rec);
+        if (loaded) {
+          rec = { ...loaded.record, id: rec.id };
+          bodiesOnDisk = loaded.bodies;
+          this.diskModules++;
+        }
       }
     }
     if (!cached && !rec.codes && !rec.syntaxError && rec.kind !== 'python') {
@@ -405,6 +439,10 @@ class ClosureRun {
         );
         summary = sim.summary;
         pending = sim.pending ?? undefined;
+        if (pending && bodiesOnDisk) {
+          const ref = bodiesOnDisk;
+          pending.moveTo(() => readBodies(ref));
+        }
       } else if (rec.kind === 'python' && rec.unchanged) {
         // The cache lost the entry between request and reply: ask again for the code.
         this.requested.delete(name);
@@ -412,7 +450,12 @@ class ClosureRun {
         this.enqueue(name);
         return;
       }
-      const { codes: _codes, id: _id, lazyCodes: _lazyCodes, ...record } = rec;
+      // Records the helper just sent go to the disk cache; their bodies then leave memory.
+      if (rec.source !== undefined && this.session.disk && rec.kind === 'python') {
+        const p = pending;
+        this.session.disk.store(rec, rec.source, rec.lazyCodes, (ref) => p?.moveTo(() => readBodies(ref)));
+      }
+      const { codes: _codes, id: _id, lazyCodes: _lazyCodes, source: _source, ...record } = rec;
       cached = { record, summary, diagnostics, pending };
       if (rec.kind !== 'error') this.cache.set(this.interpreterKey, name, cached);
       this.cache.misses++;
@@ -518,7 +561,7 @@ class ClosureRun {
     const stats: TrackingStats = {
       modules: 0, pythonModules: 0, nativeModules: 0, builtinModules: 0, missingModules: 0, cachedModules: 0,
       codeObjects: 0, instructions: 0, callSites: 0, operatorSites: 0, resolvedSites: 0, nativeSites: 0, ctypesSites: 0,
-      unknownSites: 0, pendingModules: 0, desync: 0, effectMismatches: 0, depthMismatches: 0,
+      unknownSites: 0, pendingModules: 0, diskModules: this.diskModules, desync: 0, effectMismatches: 0, depthMismatches: 0,
       seconds: { total: 0, helper: this.helperSeconds, simulate: this.simulateSeconds, resolve: 0 },
       helper: { requests: this.requests, maxRssKB: this.maxRss, cpuSeconds: this.cpuLast !== null ? Math.round((this.cpuLast - this.cpuBefore) * 1000) / 1000 : null },
     };

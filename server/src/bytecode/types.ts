@@ -165,6 +165,8 @@ export interface TrackingStats {
    * asked for): the call graph simulates them when a walk enters them.
    */
   pendingModules: number;
+  /** Python modules whose record came from the on-disk cache (re-simulated; the helper only located them). */
+  diskModules: number;
   /** Simulation health (0 when the stack model is exact; see simulate.ts). */
   desync: number;
   effectMismatches: number;
