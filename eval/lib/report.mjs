@@ -192,7 +192,7 @@ export function evaluationMarkdown(run, findings) {
   p('| CRIU | every instruction feature of the source host (`criu restore` with its default `--cpu-cap=fpu,ins`): host-level |');
   p('| full scan | every instruction of every executable mapping (paper Algorithm 1) |');
   p('| **ours** | `analyzePythonProcess(pid)`, the product\'s whole analysis (CLI, language server): finds the program\'s script from the command line, runs bytecode tracking on it with the process\'s own interpreter, resolves its native callees in the live process, then `analyzeProcess` in its default `ept` mode from the roots listed below |');
-  p('| ours, stopped | the same analysis with the workload stopped (SIGSTOP), as CRIU\'s freezer holds a process, at an instant where every thread runs the interpreter itself or waits in a system call (`eval/lib/stop.mjs` stops, checks each thread\'s pc, and continues and stops again until so, up to 80 times): every thread\'s pc and stack pointer are known, so only live frames are thread roots, and no extension function is one of them |');
+  p('| ours, stopped | the same analysis with the workload stopped (SIGSTOP), as CRIU\'s freezer holds a process, at an instant where every thread runs the interpreter itself or waits in a system call (`eval/lib/stop.mjs` stops, checks each thread\'s pc, and continues and stops again until so, up to 80 times): every thread\'s pc and stack pointer are known, so only live frames are thread roots, and no thread is executing extension code (a thread waiting in a system call can still have extension frames below it, as at any freeze) |');
   p('| PVM only | Table I ablation, on the stopped process: the same EPT (default mode) from the PVM roots alone: `_start`, `main`, and every thread\'s pc and the return addresses in its live stack frames; no Python-callable roots, no bytecode-resolved roots |');
   p('| bytecode-resolved only | Table I ablation, on the stopped process: the same EPT (default mode) from the bytecode-resolved native roots alone: the native functions `analyzeCallSites` resolves, in the live process, for the call sites of the program\'s file (`programOf(pid).files`, the script on its command line), directly or through the Python functions of imported modules they call; no PVM, thread or Python-callable roots |');
   p('| plain EPT | the paper\'s Algorithm 2 (`--mode ept-plain`): from `_start` and `main`, GOT slots only, unresolved indirect calls ignored |');
@@ -217,9 +217,10 @@ export function evaluationMarkdown(run, findings) {
     '**stale** return addresses of calls that returned long ago (import-time initialisation, earlier calls into ' +
     'extension modules): they add roots that can never resume (less recall) and, by luck, roots for functions the ' +
     'workload calls again (hiding missing edges). Stopping the process removes that luck: it shows what the walk ' +
-    'reaches from live frames alone. Stopping it where no extension frame is live removes the other luck (a stop that ' +
-    'lands inside the kernel a workload loops on makes that kernel a root) and makes the check the same from run to ' +
-    'run: every call from Python into C must then come from the analysis\'s own roots. Safety must hold for both.');
+    'reaches from live frames alone. Stopping it while it runs the interpreter (or waits in the kernel) removes the ' +
+    'other luck, a stop that lands inside the kernel a workload loops on and makes that kernel a root, and makes the ' +
+    'check the same from run to run: the calls from Python into C must then come from the analysis\'s own roots. ' +
+    'Safety must hold for both.');
   p();
   p('Recall: a type is **oracle-compatible** when it has every feature of F_dyn ∩ source; a method **accepts** a type ' +
     'when it has every feature of the method\'s requirement ∩ source. Recall = |accepted ∩ oracle-compatible| / ' +
@@ -269,8 +270,13 @@ export function evaluationMarkdown(run, findings) {
     p(`- ours, stopped: ${list(m.frozen.required)}`);
     p(`- PVM only: ${list(m.pvm.required)}`);
     p(`- bytecode-resolved only: ${list(m.bytecode.required)}`);
-    const via = (r.oursFeaturesFrozen ?? []).filter((f) => f.via).map((f) => `\`${f.feature}\` ← ${esc(f.via)}`);
-    if (via.length) p(`- root that first reached each of ours' features (stopped): ${via.join('; ')}`);
+    // Features grouped by the root that first reached them (thread ids vary from run to run: left out).
+    const byVia = new Map();
+    for (const f of (r.oursFeaturesFrozen ?? []).filter((x) => x.via)) {
+      const via = f.via.replace(/ of thread \d+( \(main\))?/, ' of a thread');
+      byVia.set(via, [...(byVia.get(via) ?? []), f.feature]);
+    }
+    if (byVia.size) p(`- root that first reached each of ours' features (stopped): ${[...byVia].map(([via, fs]) => `${esc(via)}: ${list(fs)}`).join('; ')}`);
     p(`- plain EPT: ${list(m.plain.required)}`);
     p(`- full scan: ${list(m.full.required)}`);
     p();
@@ -306,11 +312,16 @@ export function evaluationMarkdown(run, findings) {
   for (const r of ok) {
     const b = r.bytecode;
     if (!b) continue;
+    // A reason often repeats its callee ("m.f: m.f: module m was not found"): once is enough.
+    const short = (why) => {
+      const t = why.replace(/^([^:]+): \1: /, '$1: ');
+      return t.length > 140 ? `${t.slice(0, 139)}…` : t;
+    };
     const reasons = b.error
       ? `failed: ${esc(b.error)}`
       : (b.unknownReasons ?? [])
           .slice(0, 3)
-          .map(([why, n]) => `${esc(why)} (${n})`)
+          .map(([why, n]) => `${esc(short(why))} (${n})`)
           .join('; ') || '–';
     p(`| ${r.name} | ${b.files.map((f) => `\`${path.basename(f)}\``).join(', ') || esc(b.note ?? '–')} | ${b.callSites} | ${b.resolved} | ${b.unknown} | ${b.roots} | ${reasons} |`);
   }
@@ -346,7 +357,10 @@ export function evaluationMarkdown(run, findings) {
   p('### Safety violations');
   p();
   const bad = ok.filter((r) => !r.safe);
-  if (bad.length === 0) p('None: every feature the oracle saw executed is in our requirement, on every workload, running or stopped.');
+  if (bad.length === 0) {
+    p('None: every feature the oracle saw executed is in our requirement, on every workload, running or stopped.');
+    p();
+  }
   for (const r of bad) {
     p(`**${r.name}**:`);
     p();

@@ -1,6 +1,6 @@
 // Holding a workload stopped (SIGSTOP, as CRIU's freezer holds a process) at a reproducible kind of instant:
-// every thread either executes the interpreter itself or waits in a system call, so no extension function is
-// a live frame and every Python→C edge must come from the analysis's roots (its hardest case).
+// every thread either executes the interpreter itself or waits in a system call, so no thread is inside the
+// extension code it loops on and the Python→C calls must come from the analysis's roots (its hardest case).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
