@@ -128,8 +128,13 @@ function startWorkload(launcher, w, nativeDir) {
 function measure(method, pid, hostFile, extra = []) {
   const script = path.join(REPO_ROOT, 'eval', 'lib', 'measure.mjs');
   const argv = [script, method, String(pid), hostFile, ...extra];
+  // Bytecode tracking keeps module records on disk across processes: give each measurement an empty cache
+  // directory, so every analysis is timed cold (as the first one on a machine) and ~/.cache stays untouched.
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-eval-cache-'));
+  const env = { ...process.env, PYGRATION_CACHE_DIR: cacheDir };
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, argv, { maxBuffer: 1 << 28, timeout: 600_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, argv, { maxBuffer: 1 << 28, timeout: 600_000, env }, (err, stdout, stderr) => {
+      fs.rmSync(cacheDir, { recursive: true, force: true });
       if (err) return reject(new Error(`measure ${method} failed: ${err.message}\n${stderr}`));
       try {
         resolve(JSON.parse(stdout.trim().split('\n').pop()));

@@ -329,7 +329,8 @@ export function evaluationMarkdown(run, findings) {
 
   p('### Cost');
   p();
-  p('Each analysis runs in a fresh Node process (cold caches) while the workload runs; peak RSS is that process\'s ' +
+  p('Each analysis runs in a fresh Node process (cold caches, and an empty on-disk cache of bytecode tracking: ' +
+    '`PYGRATION_CACHE_DIR` points to a new directory) while the workload runs; peak RSS is that process\'s ' +
     '(the Python helper of bytecode tracking, a separate process, is not included). "ours" is the wall time of ' +
     '`analyzePythonProcess`: bytecode tracking and resolution, then the walk ("of it, walk" is `analyzeProcess` alone).');
   p();
