@@ -63,9 +63,10 @@ test('a new session starts from the disk cache and gets the cold results; edits 
     const dirs = fs.readdirSync(path.join(cacheDir, 'bytecode'));
     assert.equal(dirs.length, 1, 'one directory per interpreter');
     const dir = path.join(cacheDir, 'bytecode', dirs[0]);
-    const records = fs.readdirSync(dir).filter((f) => f.endsWith('.rec'));
-    assert.equal(records.length, cold.result.stats.pythonModules);
-    assert.ok(fs.existsSync(path.join(dir, 'index.json')));
+    const packs = fs.readdirSync(dir).filter((f) => f.endsWith('.pack'));
+    assert.equal(packs.length, 1, 'one pack file per run');
+    const indexed = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')) as { modules: Record<string, unknown[]> };
+    assert.equal(Object.keys(indexed.modules).length, cold.result.stats.pythonModules);
 
     // Warm from disk: every Python module's record comes from the cache, the results are the cold ones.
     const warm = await track(cacheDir, [app]);
@@ -88,8 +89,10 @@ test('a new session starts from the disk cache and gets the cold results; edits 
 
     // A damaged record costs a re-dump, never a wrong result.
     const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')) as { modules: Record<string, [string, number, string, string, number]> };
-    const jsonKey = index.modules['json'][3];
-    fs.writeFileSync(path.join(dir, jsonKey), '{"not": "a record"}\n');
+    const [, , , pack, offset] = index.modules['json'];
+    const fd = fs.openSync(path.join(dir, pack), 'r+');
+    fs.writeSync(fd, '{"not": "a record"}', offset);
+    fs.closeSync(fd);
     const damaged = await track(cacheDir, [app]);
     assert.equal(damaged.result.stats.diskModules, damaged.result.stats.pythonModules - 1);
     assert.deepEqual(text(damaged.result.callSites), text(edited.result.callSites));
