@@ -1,5 +1,5 @@
 // Execution path tracking on a real process built from test/fixtures/c/ept_main.c + ept_lib.c: each kind
-// of edge (direct, PLT, -fno-plt GOT, IFUNC, live dispatch table, unresolved) reaches exactly the kernels
+// of edge (direct, PLT, -fno-plt GOT, IFUNC, live dispatch table, unresolved, a table of imported functions) reaches exactly the kernels
 // it should; a kernel nobody references is never reached; a full scan sees everything. Expected features
 // come from decoding the expected kernels' own symbol ranges, so they hold whatever the compiler emits.
 
@@ -138,6 +138,18 @@ describe('execution path tracking on the EPT fixture', () => {
     assert.deepEqual(featureNames(sound), union(featuresOf(main, 'scenario_unresolved'), featuresOf(main, 'k_rdseed')));
     assert.ok(featureNames(sound).includes('rdseed'));
     assert.ok(sound.notes.some((n) => /could not be resolved/.test(n)));
+  });
+
+  test("a table of another module's functions indexed at run time: the default mode takes every entry", () => {
+    const plain = ept('scenario_import_table', 'ept-plain');
+    assert.equal(plain.callSites.unresolved, 1);
+    assert.deepEqual(featureNames(plain), [...featuresOf(main, 'scenario_import_table')].sort());
+    const sound = ept('scenario_import_table');
+    // import_table's slots are relocations to libept_lib's lib_table_bmi2 and lib_adx; k_rdseed is the code
+    // pointer main writes at run time (g_callback), taken as in the unresolved scenario.
+    const expected = [featuresOf(main, 'scenario_import_table'), featuresOf(lib, 'lib_table_bmi2'), featuresOf(lib, 'lib_adx'), featuresOf(main, 'k_rdseed')];
+    assert.deepEqual(featureNames(sound), union(...expected));
+    assert.ok(featureNames(sound).includes('bmi2') && featureNames(sound).includes('adx'));
   });
 
   test('a kernel nobody references is never reached, even from the entry point; a full scan sees it', () => {

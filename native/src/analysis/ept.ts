@@ -127,7 +127,6 @@ const UNRESOLVED_SAMPLE = 200;
 const MAX_MODULE_CODE = 16 * 1024 * 1024;
 /** Data regions up to this size are read once and served from memory. */
 const MAX_REGION_CACHE = 8 * 1024 * 1024;
-const MAX_DATA_BYTES = 32 * 1024 * 1024;
 
 /**
  * Runs execution path tracking over `space` from `roots`. Never throws for a single bad function or
@@ -154,7 +153,10 @@ class Walker {
   private currentRoot = '';
   private head = 0;
   private readonly enqueued = new Set<number>();
-  private readonly visitedUnits = new Set<string>();
+  /** Visited functions (link-time starts) and PLT stubs per module index; anonymous code by address. */
+  private readonly visitedFunctions: Array<Set<number> | undefined> = [];
+  private readonly visitedStubs: Array<Set<number> | undefined> = [];
+  private readonly visitedAnon = new Set<number>();
   private readonly features = new Map<Feature, FeatureEvidence>();
   private readonly stats: CallSiteStats = { direct: 0, plt: 0, memorySlot: 0, dispatchTable: 0, unresolved: 0 };
   private readonly unresolvedSample: UnresolvedCall[] = [];
@@ -176,13 +178,21 @@ class Walker {
   private unresolvedSeen = false;
   private readonly taken = new Set<number>();
   private readonly takenRooted = new Set<number>();
-  private readonly dataVisited = new Set<string>();
+  /** Data objects scanned, by link-time start, per module index. */
+  private readonly dataVisited: Array<Set<number> | undefined> = [];
+  /**
+   * References already handled, per module index of the referencing code: the outcome of a reference
+   * depends only on its address, whether it is a memory operand, and the module it comes from.
+   */
+  private readonly refsSeen: Array<Set<number> | undefined> = [];
+  private readonly memRefsSeen: Array<Set<number> | undefined> = [];
+  /** Per module index: whether it is the dynamic linker (whose xsave trampolines LD_BIND_NOW rules out). */
+  private readonly isLinker: Array<boolean | undefined> = [];
   private readonly enteredModules = new Set<number>();
   /** Per module: its executable segment read once (small modules only), decoded range by range. */
   private readonly codeBuffers = new Map<number, CodeBuffer | undefined>();
   /** Live bytes of data regions read once (by region start). */
   private readonly regionCache = new Map<number, Uint8Array | undefined>();
-  private dataBytes = 0;
   private addressTakenRoots = 0;
 
   constructor(
@@ -279,9 +289,9 @@ class Walker {
     }
     const extent = m.elf.functionAt(link);
     const start = extent ? extent.start : link;
-    const key = `${m.index}:${start}`;
-    if (this.visitedUnits.has(key)) return;
-    this.visitedUnits.add(key);
+    const units = (this.visitedFunctions[m.index] ??= new Set());
+    if (units.has(start)) return;
+    units.add(start);
 
     const cache = cachedSummaries(m.identity);
     let summary = cache.get(start);
@@ -305,7 +315,7 @@ class Walker {
       }
       cache.set(start, summary);
     }
-    if (this.options.bindNow && reason.startsWith('address taken') && isLazyTrampoline(this.space, m, summary)) {
+    if (this.options.bindNow && savesExtendedState(summary) && reason.startsWith('address taken') && this.moduleIsLinker(m)) {
       this.trampolinesSkipped++;
       return;
     }
@@ -313,9 +323,8 @@ class Walker {
   }
 
   private visitAnonymous(address: number, region: Region): void {
-    const key = `anon:${address}`;
-    if (this.visitedUnits.has(key)) return;
-    this.visitedUnits.add(key);
+    if (this.visitedAnon.has(address)) return;
+    this.visitedAnon.add(address);
     const summary = this.summarizer.summarizeDescent((a, n) => {
       if (a < region.start || a + n > region.end) {
         if (a >= region.end || a < region.start) return undefined;
@@ -328,9 +337,9 @@ class Walker {
 
   /** A call landed on a PLT stub: follow its GOT slot. */
   private visitPltStub(m: ModuleImage, link: number, reason: string): void {
-    const key = `plt:${m.index}:${link}`;
-    if (this.visitedUnits.has(key)) return;
-    this.visitedUnits.add(key);
+    const stubs = (this.visitedStubs[m.index] ??= new Set());
+    if (stubs.has(link)) return;
+    stubs.add(link);
     const stub = m.elf.pltStubAt(link);
     if (!stub) {
       // PLT0 or an IBT lazy entry: only reached during lazy binding, handled by the trampoline rule.
@@ -554,22 +563,36 @@ class Walker {
     return bytes?.subarray(address - r.start, address - r.start + length);
   }
 
+  /** True when `m` is the dynamic linker (the main executable's PT_INTERP), computed once per module. */
+  private moduleIsLinker(m: ModuleImage): boolean {
+    let v = this.isLinker[m.index];
+    if (v === undefined) this.isLinker[m.index] = v = isDynamicLinker(this.space, m);
+    return v;
+  }
+
   private moduleAt(address: number): ModuleImage | undefined {
     return this.space.regionAt(address)?.module;
   }
 
   // ------------------------------------------------------------------ sound mode: address-taken code
   //
-  // Policy (module-local RTA): once any indirect call cannot be resolved, every function of a module M that
-  // M itself can produce a pointer to becomes a root — pointers in M's visited code (lea/mov imm), in the
-  // data objects M's visited code references (one level, no data-to-data chasing), and the live values
-  // of M's writable data (function pointers written at run time, e.g. dispatch-selected variants). Only
-  // modules that execution already entered are considered. Pointers into other modules are not taken:
-  // calls from Python into extension modules are what bytecode tracking resolves.
+  // Policy (module-local RTA): once any indirect call cannot be resolved, every function a module M can
+  // produce a pointer to becomes a root — pointers to M's own code in M's visited code (lea/mov imm), every
+  // code pointer (into M or another module: tables of imported functions, GOT slots loaded as values) in the
+  // data objects M's visited code references (one level, no data-to-data chasing), and the live values of M's
+  // writable data that point into M (function pointers written at run time, e.g. dispatch-selected variants;
+  // the whole of every entered module's writable data is read, without a budget). Only modules that
+  // execution already entered are considered. Calls from Python into extension modules are rooted by the
+  // Python-callable roots and bytecode tracking, not here.
 
   private reference(address: number, kind: 'lea' | 'imm' | 'mem', fromModule: ModuleImage | undefined, from: string): void {
+    if (!fromModule) return;
+    // Seen before from this module: taking and scanning are idempotent (and the why-text of the first wins).
+    const seen = ((kind === 'mem' ? this.memRefsSeen : this.refsSeen)[fromModule.index] ??= new Set());
+    if (seen.has(address)) return;
+    seen.add(address);
     const r = this.space.regionAt(address);
-    if (!r || !fromModule || r.module !== fromModule) return;
+    if (!r || r.module !== fromModule) return;
     if (r.exec) {
       if (kind !== 'mem') this.take(fromModule, address, from && `${kind} in ${from}`);
       return;
@@ -605,19 +628,19 @@ class Walker {
   private scanDataObject(m: ModuleImage, link: number, why: string): void {
     const obj = dataObjectExtent(m.elf, link);
     if (!obj) return;
-    const key = `${m.index}:${obj.start}`;
-    if (this.dataVisited.has(key)) return;
-    this.dataVisited.add(key);
-    if (this.dataBytes > MAX_DATA_BYTES) return;
+    const visited = (this.dataVisited[m.index] ??= new Set());
+    if (visited.has(obj.start)) return;
+    visited.add(obj.start);
     const start = (obj.start + 7) & ~7;
     if (obj.end <= start) return;
-    this.dataBytes += obj.end - start;
     const live = this.space.liveMemory ? this.liveBytes(start + m.bias, obj.end - start) : undefined;
     for (let slot = start; slot + 8 <= obj.end; slot += 8) {
       const value = live ? u64(live, slot - start) : this.staticPointer(m, slot);
       if (value === undefined || value < 0x10000) continue;
+      // Pointers into other modules count too: a table of imported functions (libblas's gemm[] slots are
+      // relocations to libopenblas's dgemm_nn…), or a callback another module's function was stored as.
       const r = this.space.regionAt(value);
-      if (r?.exec && r.module === m) this.take(m, value, why);
+      if (r?.exec && r.module) this.take(r.module, value, why);
     }
   }
 
@@ -629,29 +652,35 @@ class Walker {
     const why = `live pointer in ${m.path.split('/').pop()} writable data`;
     for (const r of this.space.regions()) {
       if (r.module !== m || !r.write || !r.read || r.exec) continue;
-      if (this.dataBytes > MAX_DATA_BYTES) break;
+      // No budget: skipping a module's data would silently drop the pointers written there (a false
+      // "compatible"); the regions are the modules' own .data/.bss, bounded by their files.
       const len = r.end - r.start;
-      this.dataBytes += len;
       const bytes = this.liveBytes(r.start, len);
       if (!bytes) continue;
+      // What the file image holds there, read once (undefined when the region is not inside one segment:
+      // then each candidate slot is read on its own).
+      const image = len <= MAX_REGION_CACHE ? m.elf.tryReadVirtual(r.start - m.bias, len) : undefined;
       for (let off = 0; off + 8 <= bytes.length; off += 8) {
         const v = u64(bytes, off);
         if (v < 0x10000) continue;
         const t = this.space.regionAt(v);
         // Only pointers written at run time count here (dispatch-selected variants, callbacks); pointers the
         // loader or the file image put there are static tables, taken only when visited code uses them.
-        if (t?.exec && t.module === m && !this.isStaticValue(m, r.start - m.bias + off, v)) {
+        if (t?.exec && t.module === m && !this.isStaticValue(m, r.start - m.bias + off, v, image && image.length === len ? image.subarray(off, off + 8) : undefined)) {
           this.take(m, v, this.options.recordVisited ? why : '');
         }
       }
     }
   }
 
-  /** True when `value` at link-time `slot` is what the loader or the file image put there. */
-  private isStaticValue(m: ModuleImage, slot: number, value: number): boolean {
+  /**
+   * True when `value` at link-time `slot` is what the loader or the file image put there. `fileBytes`: the
+   * slot's 8 bytes of the file image when already read.
+   */
+  private isStaticValue(m: ModuleImage, slot: number, value: number, fileBytes?: Uint8Array): boolean {
     const rel = m.elf.relocationAt(slot);
     if (rel) return rel.type === C.R_X86_64_RELATIVE ? rel.addend + m.bias === value : true;
-    const b = m.elf.tryReadVirtual(slot, 8);
+    const b = fileBytes ?? m.elf.tryReadVirtual(slot, 8);
     return b !== undefined && u64(b) !== 0 && u64(b) + m.bias === value;
   }
 
@@ -718,11 +747,15 @@ class Walker {
   }
 }
 
-/** True for a function of the dynamic linker that saves the extended state (a lazy-binding trampoline). */
-function isLazyTrampoline(space: AddressSpace, m: ModuleImage, s: FunctionSummary): boolean {
+/** True when the function saves the extended state: in the dynamic linker, a lazy-binding trampoline. */
+function savesExtendedState(s: FunctionSummary): boolean {
+  return s.features.has('xsavec') || s.features.has('xsave') || s.features.has('xsaveopt');
+}
+
+/** True when `m` is the dynamic linker: the main executable's PT_INTERP, else any ld-linux. */
+function isDynamicLinker(space: AddressSpace, m: ModuleImage): boolean {
   const interp = space.mainModule()?.elf.interpreter;
-  const isLinker = interp ? path.basename(interp) === path.basename(m.path) : /^ld-linux/.test(path.basename(m.path));
-  return isLinker && (s.features.has('xsavec') || s.features.has('xsave') || s.features.has('xsaveopt'));
+  return interp ? path.basename(interp) === path.basename(m.path) : /^ld-linux/.test(path.basename(m.path));
 }
 
 /** Link-time helper for tests: the runtime address of a symbol in a module. */
