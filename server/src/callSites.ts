@@ -36,6 +36,9 @@ export interface CallSiteOptions {
   onProgress?: (message: string) => void;
   /** Reuse a bytecode tracking result (e.g. the static one, for a live update). */
   tracking?: BytecodeTrackingResult;
+  /** The interpreter's environment and working directory (a live process's own: its PYTHONPATH, venv). */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
 }
 
 export interface CallSiteResults {
@@ -170,6 +173,8 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
       python: options.python,
       files: options.files,
       workspaceRoot: options.workspaceRoot,
+      env: options.env,
+      cwd: options.cwd,
       followImports: options.followImports ?? true,
       cache: options.cache,
       session: options.session,

@@ -48,3 +48,25 @@ test('the process analysis adds the natives the program calls as roots', { skip:
     await p.stop();
   }
 });
+
+test("bytecode tracking of a process finds its modules where it did: the process's PYTHONPATH and working directory", async () => {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-pypath-')));
+  fs.mkdirSync(path.join(dir, 'lib'));
+  fs.mkdirSync(path.join(dir, 'app'));
+  // helpers_mod is only on the process's PYTHONPATH (relative to its working directory), not on ours.
+  fs.writeFileSync(path.join(dir, 'lib', 'helpers_mod.py'), 'import zlib\n\ndef pack(b):\n    return zlib.compress(b)\n');
+  fs.writeFileSync(path.join(dir, 'app', 'main.py'), 'import time\nimport helpers_mod\n\nhelpers_mod.pack(b"x")\nprint("READY", flush=True)\ntime.sleep(600)\n');
+  const env = { ...process.env, LD_BIND_NOW: '1', PYTHONPATH: 'lib' };
+  const p = await startProcess(DEBIAN_PYTHON, [path.join(dir, 'app', 'main.py')], { cwd: dir, env, timeoutMs: 60_000 });
+  try {
+    const { callSites } = await analyzePythonProcess(p.pid, { withFullScan: false });
+    const sites = callSites?.get(path.join(dir, 'app', 'main.py')) ?? [];
+    const pack = sites.find((s) => s.callee === 'helpers_mod.pack');
+    assert.ok(pack, `a call site helpers_mod.pack among ${sites.map((s) => s.callee).join(', ')}`);
+    assert.equal(pack.qualifiedName, 'helpers_mod.pack', pack.reason);
+    assert.ok(pack.natives.some((n) => /compress/.test(n.symbol)), JSON.stringify(pack.natives));
+  } finally {
+    await p.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -42,6 +42,8 @@ export interface BytecodeTrackingOptions {
   /** Replace the interpreter's sys.path; default: its own (site-packages included). */
   sysPath?: string[];
   env?: NodeJS.ProcessEnv;
+  /** The helper's working directory (relative PYTHONPATH entries resolve against it). */
+  cwd?: string;
   helperPath?: string;
   /**
    * Directory of the on-disk cache of module records (shared by processes: a new one starts warm); null
@@ -58,7 +60,7 @@ export interface BytecodeTrackingOptions {
 /** Analyses files and modules with the interpreter given; see BytecodeTrackingResult. */
 export async function bytecodeTracking(options: BytecodeTrackingOptions): Promise<BytecodeTrackingResult> {
   const own = options.session === undefined;
-  const session = options.session ?? new BytecodeSession({ python: options.python, helperPath: options.helperPath, sysPath: options.sysPath, env: options.env, cache: options.cache, cacheDir: options.cacheDir });
+  const session = options.session ?? new BytecodeSession({ python: options.python, helperPath: options.helperPath, sysPath: options.sysPath, env: options.env, cwd: options.cwd, cache: options.cache, cacheDir: options.cacheDir });
   try {
     return await session.track(options);
   } finally {
