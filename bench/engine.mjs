@@ -1,14 +1,15 @@
 // Engine benchmark (`npm run bench`): decoder throughput, and on a live NumPy matmul process under Debian's
 // python3, the time and peak RSS of execution path tracking (default and plain) and of a full scan, each
 // cold in its own fresh Node process, measured in one run so the ratios compare like with like.
-// Usage: node bench/engine.mjs [--repeat N] [--json]
+// Usage: node bench/engine.mjs [--repeat N] [--json] [--out DIR (a build to measure, default out/)]
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const out = path.join(root, 'out');
+const outArg = process.argv.indexOf('--out');
+const out = outArg > 0 ? path.resolve(process.argv[outArg + 1]) : path.join(root, 'out');
 const repeat = Number(process.argv[process.argv.indexOf('--repeat') + 1]) || 3;
 const json = process.argv.includes('--json');
 
@@ -18,7 +19,8 @@ function measure(snippet) {
     const t0__ = process.hrtime.bigint();
     Promise.resolve(${snippet.trim().startsWith('(async') ? snippet : `(() => { ${snippet}; return result; })()`}).then((result) => {
       const total__ = Number(process.hrtime.bigint() - t0__) / 1e9;
-      console.log(JSON.stringify({ totalSeconds: total__, rssMB: Math.round(process.resourceUsage().maxRSS / 1024), ...result }));
+      const cpu__ = process.cpuUsage();
+      console.log(JSON.stringify({ totalSeconds: total__, totalCpuSeconds: (cpu__.user + cpu__.system) / 1e6, rssMB: Math.round(process.resourceUsage().maxRSS / 1024), ...result }));
     });`;
   return JSON.parse(execFileSync(process.execPath, ['-e', code], { cwd: out, encoding: 'utf8' }).trim().split('\n').pop());
 }
@@ -52,18 +54,21 @@ function analysis(pid, kind) {
   // cached, as in the language server at a second breakpoint stop); ept-plain: the paper's EPT.
   const run =
     kind === 'full'
-      ? `const s__ = process.hrtime.bigint(); const r = fullScan(space);
-         const result = { seconds: Number(process.hrtime.bigint() - s__) / 1e9, instructions: r.instructionsDecoded, modules: r.modulesScanned };`
+      ? `const s__ = process.hrtime.bigint(); const c__ = process.cpuUsage(); const r = fullScan(space); const cd__ = process.cpuUsage(c__);
+         const result = { seconds: Number(process.hrtime.bigint() - s__) / 1e9, cpuSeconds: (cd__.user + cd__.system) / 1e6, instructions: r.instructionsDecoded, modules: r.modulesScanned };`
       : kind === 'ept-plain'
-        ? `const s__ = process.hrtime.bigint();
+        ? `const s__ = process.hrtime.bigint(); const c__ = process.cpuUsage();
          const roots = [entryRoot(space), mainRoot(space)].filter(Boolean);
          const r = executionPathTracking(space, roots, { mode: 'ept-plain' });
-         const result = { seconds: Number(process.hrtime.bigint() - s__) / 1e9, instructions: r.instructionsDecoded, functions: r.functionsVisited, unresolved: r.callSites.unresolved };`
+         const cd__ = process.cpuUsage(c__);
+         const result = { seconds: Number(process.hrtime.bigint() - s__) / 1e9, cpuSeconds: (cd__.user + cd__.system) / 1e6, instructions: r.instructionsDecoded, functions: r.functionsVisited, unresolved: r.callSites.unresolved };`
         : `const host = await collectHost();
+         const c__ = process.cpuUsage();
          const first = await analyzeProcess(${pid}, { withFullScan: false, host });
+         const cd__ = process.cpuUsage(c__);
          const again = await analyzeProcess(${pid}, { withFullScan: false, host });
          const st = first.report.stats;
-         const result = { seconds: st.seconds, warmSeconds: again.report.stats.seconds, instructions: st.instructionsDecoded, functions: st.functionsVisited, unresolved: st.callSites.unresolved };`;
+         const result = { seconds: st.seconds, cpuSeconds: (cd__.user + cd__.system) / 1e6, warmSeconds: again.report.stats.seconds, instructions: st.instructionsDecoded, functions: st.functionsVisited, unresolved: st.callSites.unresolved };`;
   return measure(`
     (async () => {
     const { ProcessView } = require('./native/src/process/processView');
@@ -105,7 +110,7 @@ try {
   for (const kind of ['ept', 'ept-plain', 'full']) {
     const runs = [];
     for (let i = 0; i < repeat; i++) runs.push(analysis(child.pid, kind));
-    results[kind] = { ...runs[0], seconds: median(runs.map((r) => r.seconds)), rssMB: Math.max(...runs.map((r) => r.rssMB)), runs: runs.map((r) => +r.seconds.toFixed(3)) };
+    results[kind] = { ...runs[0], seconds: median(runs.map((r) => r.seconds)), cpuSeconds: median(runs.map((r) => r.cpuSeconds)), rssMB: Math.max(...runs.map((r) => r.rssMB)), runs: runs.map((r) => +r.seconds.toFixed(3)) };
   }
 } finally {
   child.kill('SIGKILL');
@@ -117,7 +122,7 @@ else {
   console.log(`decoder: ${results.decode.instructions.toLocaleString()} instructions in ${results.decode.decodeSeconds.toFixed(3)} s = ${results.decode.millionPerSecond.toFixed(2)} M instructions/s`);
   for (const k of ['ept', 'ept-plain', 'full']) {
     const r = results[k];
-    console.log(`${k.padEnd(9)}: ${r.seconds.toFixed(3)} s analysis (median of ${r.runs.join(', ')}; ${r.totalSeconds.toFixed(2)} s with start-up and /proc setup${r.warmSeconds ? `; warm ${r.warmSeconds.toFixed(3)} s` : ''}), peak RSS ${r.rssMB} MB, ${r.instructions.toLocaleString()} instructions${r.functions ? `, ${r.functions.toLocaleString()} functions, ${r.unresolved} unresolved sites` : ''}`);
+    console.log(`${k.padEnd(9)}: ${r.seconds.toFixed(3)} s analysis, ${r.cpuSeconds.toFixed(3)} s CPU (median of ${r.runs.join(', ')}; ${r.totalSeconds.toFixed(2)} s, ${r.totalCpuSeconds.toFixed(2)} s CPU with start-up and /proc setup${r.warmSeconds ? `; warm ${r.warmSeconds.toFixed(3)} s` : ''}), peak RSS ${r.rssMB} MB, ${r.instructions.toLocaleString()} instructions${r.functions ? `, ${r.functions.toLocaleString()} functions, ${r.unresolved} unresolved sites` : ''}`);
   }
   console.log(`full scan / EPT time: ${results.ratioFullOverEpt.toFixed(2)}x`);
 }

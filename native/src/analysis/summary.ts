@@ -5,7 +5,7 @@
 // so it is cached per file and function and reused across analyses of live processes.
 
 import type { Feature } from '../features/vocabulary';
-import { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, type CodeBuffer, CodeDecoder, Flow, InstructionView, MNEMONIC, REGISTER, SIMPLE, type SimpleOperands, fullRegister as fullOf } from '../decoder/decoder';
+import { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, CODE_PUSH_R64, type CodeBuffer, CodeDecoder, Flow, InstructionView, MNEMONIC, REGISTER, SIMPLE, type SimpleOperands, fullRegister as fullOf } from '../decoder/decoder';
 
 /** At most this many example sites are kept per feature and function. */
 export const SITES_PER_FEATURE = 3;
@@ -351,6 +351,8 @@ class WalkState {
       this.clobber(v);
       return;
     }
+    // `push r64` (every prologue) references nothing and changes no tracked register.
+    if (v.info.code === CODE_PUSH_R64) return;
     const fast = v.simpleOperands();
     if (fast) {
       this.simpleDataflow(v, mn, fast);
@@ -517,7 +519,7 @@ class WalkState {
     const w = v.info.gprWrite;
     if (w === 0) return;
     if (w === 2) {
-      for (const r of v.writtenRegisters()) {
+      for (const r of v.implicitlyWrittenRegisters()) {
         this.tracked.delete(r);
         this.switchTainted.delete(r);
         this.overwrite(r, v);

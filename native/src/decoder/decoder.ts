@@ -164,6 +164,17 @@ const SIMPLE_FORMS = new Map<number, number>([
   [iced.Code.Pushq_imm32, SIMPLE.pushImm],
 ]);
 
+/**
+ * Size in bytes (1 or 4) of the displacement that ends a direct near branch of 64-bit code (jcc, jmp, call,
+ * loop*, jrcxz), by iced Code: its target is computed from the bytes (nextIp + disp) without asking iced.
+ */
+const REL_BRANCH = new Map<number, number>();
+for (const [name, value] of Object.entries(iced.Code as unknown as Record<string, number>)) {
+  if (typeof value !== 'number') continue;
+  const m = /^(?:J[a-z]+|Call|Jmp|Loop[a-z]*)_rel(8|32)_64(?:_[ER]CX)?$/.exec(name);
+  if (m) REL_BRANCH.set(value, m[1] === '8' ? 1 : 4);
+}
+
 /** Operands of a simple-form instruction, parsed from its bytes (one shared object, overwritten). */
 export interface SimpleOperands {
   /** The register operand (full 64-bit register number in iced's numbering), or -1. */
@@ -236,6 +247,19 @@ export class InstructionView {
   }
   /** Target of a direct near branch/call (rel8/rel32), or undefined. */
   directTarget(): number | undefined {
+    // The common encodings end with their displacement: read it from the bytes (no wasm call, no BigInt).
+    const size = REL_BRANCH.get(this.info.code);
+    if (size !== undefined) {
+      const end = this.offset + this.length;
+      const b = this.bytes;
+      const disp = size === 1 ? (b[end - 1] << 24) >> 24 : b[end - 4] | (b[end - 3] << 8) | (b[end - 2] << 16) | (b[end - 1] << 24);
+      const t = this.ip + this.length + disp;
+      if (t >= 0) return t;
+    }
+    return this.icedDirectTarget();
+  }
+  /** directTarget() as iced computes it (for encodings the byte reader does not cover, and cross-checks). */
+  icedDirectTarget(): number | undefined {
     if (this.ins.op0Kind !== OK.NearBranch64) return undefined;
     return Number(this.ins.nearBranchTarget);
   }
@@ -310,6 +334,17 @@ export class InstructionView {
       info.free();
     }
     return out;
+  }
+  /**
+   * writtenRegisters() for an instruction with implicit writes, with `pop r64` (the common case: every
+   * epilogue) answered without iced's instruction info: it writes its register and rsp.
+   */
+  implicitlyWrittenRegisters(): number[] {
+    if (this.info.code === CODE_POP_R64) {
+      const r = this.opFullRegister(0);
+      if (r !== undefined) return [r, R.RSP];
+    }
+    return this.writtenRegisters();
   }
   /**
    * Parses the operands of a simple-form instruction (info.simpleForm ≠ 0) from its bytes. Returns a
@@ -414,7 +449,7 @@ export class InstructionView {
    * over-approximate (a `cmp` "writes" its first register), never under-approximate.
    */
   clobberedRegisters(): number[] {
-    if (IMPLICIT_WRITERS.has(this.info.mnemonic)) return this.writtenRegisters();
+    if (IMPLICIT_WRITERS.has(this.info.mnemonic)) return this.implicitlyWrittenRegisters();
     const r = this.opFullRegister(0);
     return r === undefined ? NO_REGISTERS : [r];
   }
@@ -429,6 +464,9 @@ export class InstructionView {
 }
 
 const OA = iced.OpAccess;
+const CODE_POP_R64: number = iced.Code.Pop_r64;
+/** iced Code of `push r64`: no memory operand, no immediate, writes only rsp. */
+export const CODE_PUSH_R64: number = iced.Code.Push_r64;
 const NO_REGISTERS: number[] = [];
 let sharedInfoFactory: iced.InstructionInfoFactory | undefined;
 function infoFactory(): iced.InstructionInfoFactory {
