@@ -127,6 +127,8 @@ const UNRESOLVED_SAMPLE = 200;
 const MAX_MODULE_CODE = 16 * 1024 * 1024;
 /** Data regions up to this size are read once and served from memory. */
 const MAX_REGION_CACHE = 8 * 1024 * 1024;
+/** Modules whose data sections span more than this keep no map of the data slots already scanned. */
+const MAX_SLOT_MAP_SPAN = 512 * 1024 * 1024;
 
 /**
  * Runs execution path tracking over `space` from `roots`. Never throws for a single bad function or
@@ -180,6 +182,12 @@ class Walker {
   private readonly takenRooted = new Set<number>();
   /** Data objects scanned, by link-time start, per module index. */
   private readonly dataVisited: Array<Set<number> | undefined> = [];
+  /**
+   * Per module index: the 8-byte data slots already read for code pointers (one byte per slot of the span
+   * of its data sections). Objects overlap (a stripped module's unsized objects are windows from each
+   * referenced address), and taking a pointer twice changes nothing, so each slot is read once.
+   */
+  private readonly slotsScanned: Array<{ base: number; seen: Uint8Array } | null | undefined> = [];
   /**
    * References already handled, per module index of the referencing code: the outcome of a reference
    * depends only on its address, whether it is a memory operand, and the module it comes from.
@@ -634,7 +642,17 @@ class Walker {
     const start = (obj.start + 7) & ~7;
     if (obj.end <= start) return;
     const live = this.space.liveMemory ? this.liveBytes(start + m.bias, obj.end - start) : undefined;
+    // A slot's value is the same in every scan when it comes from the live regions (or, without live
+    // memory, from the file): only then is it marked as read.
+    const scanned = live || !this.space.liveMemory ? this.scannedSlots(m) : null;
     for (let slot = start; slot + 8 <= obj.end; slot += 8) {
+      if (scanned) {
+        const i = (slot - scanned.base) / 8;
+        if (i >= 0 && i < scanned.seen.length) {
+          if (scanned.seen[i]) continue;
+          scanned.seen[i] = 1;
+        }
+      }
       const value = live ? u64(live, slot - start) : this.staticPointer(m, slot);
       if (value === undefined || value < 0x10000) continue;
       // Pointers into other modules count too: a table of imported functions (libblas's gemm[] slots are
@@ -642,6 +660,22 @@ class Walker {
       const r = this.space.regionAt(value);
       if (r?.exec && r.module) this.take(r.module, value, why);
     }
+  }
+
+  /** The slot map of `m`'s data sections (null when their span is too large to map). */
+  private scannedSlots(m: ModuleImage): { base: number; seen: Uint8Array } | null {
+    let s = this.slotsScanned[m.index];
+    if (s === undefined) {
+      const secs = moduleFacts(m.elf).dataSections;
+      s = null;
+      if (secs.length > 0) {
+        const base = secs[0].addr & ~7;
+        const end = Math.max(...secs.map((x) => x.addr + x.size));
+        if (end - base <= MAX_SLOT_MAP_SPAN) s = { base, seen: new Uint8Array(Math.ceil((end - base) / 8)) };
+      }
+      this.slotsScanned[m.index] = s;
+    }
+    return s;
   }
 
   /** When execution first enters a module: its writable data's live code pointers are address-taken. */
