@@ -17,6 +17,7 @@ import {
   type ModuleImage,
   type Region,
   dataObjectExtent,
+  isGotSlot,
   isInPlt,
   lazyPltRange,
   moduleFacts,
@@ -129,6 +130,8 @@ const MAX_MODULE_CODE = 16 * 1024 * 1024;
 const MAX_REGION_CACHE = 8 * 1024 * 1024;
 /** Modules whose data sections span more than this keep no map of the data slots already scanned. */
 const MAX_SLOT_MAP_SPAN = 512 * 1024 * 1024;
+/** Functions of a module's static initializers (and their callees in the module) read for pointers, at most. */
+const MAX_INIT_FUNCTIONS = 20000;
 
 /**
  * Runs execution path tracking over `space` from `roots`. Never throws for a single bad function or
@@ -301,33 +304,40 @@ class Walker {
     if (units.has(start)) return;
     units.add(start);
 
-    const cache = cachedSummaries(m.identity);
-    let summary = cache.get(start);
-    if (!summary) {
-      try {
-        if (extent) {
-          const code = this.moduleCode(m);
-          summary =
-            code && code.contains(extent.start, extent.end)
-              ? this.summarizer.summarizeExtent(code, extent.start, extent.end)
-              : this.summarizer.summarizeExtent(m.elf.readVirtual(extent.start, extent.end - extent.start), extent.start, extent.end);
-        } else {
-          summary = this.summarizer.summarizeDescent((a, n) => m.elf.tryReadVirtual(a, n), link);
-        }
-      } catch (e) {
-        if (e instanceof NativeError) {
-          this.unreadable++;
-          return;
-        }
-        throw e;
-      }
-      cache.set(start, summary);
-    }
+    const summary = this.summaryOf(m, link, extent);
+    if (!summary) return;
     if (this.options.bindNow && savesExtendedState(summary) && reason.startsWith('address taken') && this.moduleIsLinker(m)) {
       this.trampolinesSkipped++;
       return;
     }
     this.apply(summary, m, region);
+  }
+
+  /** The summary of the function of `m` at link-time `link` (cached per file); undefined when unreadable. */
+  private summaryOf(m: ModuleImage, link: number, extent = m.elf.functionAt(link)): FunctionSummary | undefined {
+    const start = extent ? extent.start : link;
+    const cache = cachedSummaries(m.identity);
+    let summary = cache.get(start);
+    if (summary) return summary;
+    try {
+      if (extent) {
+        const code = this.moduleCode(m);
+        summary =
+          code && code.contains(extent.start, extent.end)
+            ? this.summarizer.summarizeExtent(code, extent.start, extent.end)
+            : this.summarizer.summarizeExtent(m.elf.readVirtual(extent.start, extent.end - extent.start), extent.start, extent.end);
+      } else {
+        summary = this.summarizer.summarizeDescent((a, n) => m.elf.tryReadVirtual(a, n), link);
+      }
+    } catch (e) {
+      if (e instanceof NativeError) {
+        this.unreadable++;
+        return undefined;
+      }
+      throw e;
+    }
+    cache.set(start, summary);
+    return summary;
   }
 
   private visitAnonymous(address: number, region: Region): void {
@@ -659,6 +669,9 @@ class Walker {
       // relocations to libopenblas's dgemm_nn…), or a callback another module's function was stored as.
       const r = this.space.regionAt(value);
       if (r?.exec && r.module) this.take(r.module, value, why);
+      // A GOT slot stands for its symbol's address: `mov r,[rip+GOT(sym)]` is `lea r,[sym]` for an
+      // interposable symbol (C++ vtables of shared objects are loaded so), so the object it names is scanned.
+      else if (r?.module && !r.exec && obj.end - obj.start === 8 && isGotSlot(m.elf, obj.start)) this.scanDataObject(r.module, value - r.module.bias, why);
     }
   }
 
@@ -682,7 +695,9 @@ class Walker {
   private enterModule(m: ModuleImage): void {
     if (this.enteredModules.has(m.index)) return;
     this.enteredModules.add(m.index);
-    if (!this.rta || !this.space.liveMemory) return;
+    if (!this.rta) return;
+    this.takeInitProduced(m);
+    if (!this.space.liveMemory) return;
     const why = `live pointer in ${m.path.split('/').pop()} writable data`;
     for (const r of this.space.regions()) {
       if (r.module !== m || !r.write || !r.read || r.exec) continue;
@@ -704,6 +719,44 @@ class Walker {
           this.take(m, v, this.options.recordVisited ? why : '');
         }
       }
+    }
+  }
+
+  /**
+   * What the module's static initializers (.init_array, .preinit_array) and the functions they call in the
+   * module produce as pointers is address-taken, without rooting the initializers (they ran at load time and
+   * never run after a restore). They store factories and callbacks where no scan sees them: C++ registries
+   * keep them on the heap (xgboost's dmlc registries, eval finding N3).
+   */
+  private takeInitProduced(m: ModuleImage): void {
+    const pending: number[] = [];
+    for (const sec of m.elf.sections) {
+      if (sec.type !== C.SHT_INIT_ARRAY && sec.type !== C.SHT_PREINIT_ARRAY) continue;
+      for (let slot = sec.addr; slot + 8 <= sec.addr + sec.size; slot += 8) {
+        const v = this.staticPointer(m, slot);
+        if (v !== undefined && this.space.regionAt(v)?.module === m) pending.push(v - m.bias);
+      }
+    }
+    if (!pending.length) return;
+    const isPie = m.elf.isPie || m.elf.header.type === C.ET_DYN;
+    const why = this.options.recordVisited ? `produced by a static initializer of ${m.path.split('/').pop()}` : '';
+    const seen = new Set<number>();
+    while (pending.length && seen.size < MAX_INIT_FUNCTIONS) {
+      const link = pending.pop()!;
+      const extent = m.elf.functionAt(link);
+      const start = extent ? extent.start : link;
+      if (seen.has(start)) continue;
+      seen.add(start);
+      const s = this.summaryOf(m, link, extent);
+      if (!s) continue;
+      for (const ref of s.refs) {
+        if (ref.kind === 'imm' && isPie) continue;
+        this.reference(ref.kind === 'imm' ? ref.address : ref.address + m.bias, ref.kind, m, why);
+      }
+      for (const t of [...s.calls, ...s.jumpsOut]) if (!isInPlt(m.elf, t) && this.space.regionAt(t + m.bias)?.module === m) pending.push(t);
+    }
+    if (pending.length) {
+      this.notes.push(`The static initializers of ${m.path.split('/').pop()} call more than ${MAX_INIT_FUNCTIONS} functions; only the pointers the first ${MAX_INIT_FUNCTIONS} produce were taken.`);
     }
   }
 

@@ -154,7 +154,7 @@ export function dataObjectExtent(elf: ElfFile, link: number): { start: number; e
   const facts = moduleFacts(elf);
   const sec = findSectionByAddr(facts.dataSections, link);
   if (!sec) return undefined;
-  for (const g of facts.gotRanges) if (link >= g.start && link < g.end) return { start: link & ~7, end: (link & ~7) + 8 };
+  if (isGotSlot(elf, link)) return { start: link & ~7, end: (link & ~7) + 8 };
   const i = upperBound(facts.objects, link) - 1;
   if (i >= 0 && link < facts.objects[i].end) return facts.objects[i];
   const secEnd = sec.addr + sec.size;
@@ -173,6 +173,12 @@ function findSectionByAddr(sorted: SectionHeader[], link: number): SectionHeader
     else return s;
   }
   return undefined;
+}
+
+/** True when link-time `link` is inside the module's .got or .got.plt. */
+export function isGotSlot(elf: ElfFile, link: number): boolean {
+  for (const g of moduleFacts(elf).gotRanges) if (link >= g.start && link < g.end) return true;
+  return false;
 }
 
 export function isInPlt(elf: ElfFile, link: number): boolean {
