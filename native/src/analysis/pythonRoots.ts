@@ -28,18 +28,31 @@ export function isPythonCallable(m: ModuleImage): boolean {
 }
 
 function isCffiModule(m: ModuleImage): boolean {
-  return m.elf.dynamicSymbols().some((s) => !s.defined && s.name.startsWith('_cffi_')) || /\b_cffi_backend\b/.test(readStrings(m));
+  return m.elf.dynamicSymbols().some((s) => !s.defined && s.name.startsWith('_cffi_')) || hasCffiMarker(m);
 }
 
-/** A quick look for cffi's marker string in the read-only data. */
-function readStrings(m: ModuleImage): string {
+const CFFI_MARKER = Buffer.from('_cffi_backend', 'latin1');
+
+/** A quick look for cffi's marker string, as a whole word (`\b_cffi_backend\b`), in the read-only data. */
+function hasCffiMarker(m: ModuleImage): boolean {
   const sec = m.elf.section('.rodata');
-  if (!sec || sec.size > 16 * 1024 * 1024) return '';
+  if (!sec || sec.size > 16 * 1024 * 1024) return false;
+  let bytes: Buffer;
   try {
-    return Buffer.from(m.elf.sectionData(sec)).toString('latin1');
+    const data = m.elf.sectionData(sec);
+    bytes = Buffer.from(data.buffer, data.byteOffset, data.length);
   } catch {
-    return '';
+    return false;
   }
+  const word = (i: number) => {
+    if (i < 0 || i >= bytes.length) return false;
+    const c = bytes[i];
+    return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+  };
+  for (let i = bytes.indexOf(CFFI_MARKER); i >= 0; i = bytes.indexOf(CFFI_MARKER, i + 1)) {
+    if (!word(i - 1) && !word(i + CFFI_MARKER.length)) return true;
+  }
+  return false;
 }
 
 export function pythonEntryRoots(space: AddressSpace): PythonEntryRoots {

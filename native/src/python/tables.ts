@@ -290,9 +290,12 @@ class LinkImage {
    */
   nameSlots(re: RegExp): number[] {
     const out: number[] = [];
+    const dotted = re === DOTTED;
     const check = (p: number) => {
       const v = this.ptr(p);
       if (v <= 0) return;
+      // Most pointers lead to doc strings and other text: rule them out from the bytes, without a string.
+      if (dotted && !this.mayBeDotted(v)) return;
       const s = this.cstring(v);
       if (s !== null && re.test(s)) out.push(p);
     };
@@ -455,6 +458,26 @@ class LinkImage {
     }
     this.strings.set(a, out);
     return out;
+  }
+
+  /**
+   * False when the string at `a` cannot match DOTTED: cstring(a) would be null, or would hold a byte other
+   * than [A-Za-z0-9_.], or would not start with [A-Za-z_]. True does not mean it matches.
+   */
+  private mayBeDotted(a: number): boolean {
+    const c = this.chunkAt(this.rodata, a);
+    if (!c) return false;
+    const b = c.bytes;
+    const o = a - c.start;
+    const limit = Math.min(b.length, o + MAX_NAME + 1);
+    let e = o;
+    for (; e < limit; e++) {
+      const ch = b[e];
+      if (ch === 0) break;
+      const letter = (ch >= 0x61 && ch <= 0x7a) || (ch >= 0x41 && ch <= 0x5a) || ch === 0x5f;
+      if (!letter && (e === o || !((ch >= 0x30 && ch <= 0x39) || ch === 0x2e))) return false;
+    }
+    return e < limit && e > o;
   }
 
   /** True when a NUL-terminated string (any bytes) starts at `a` in read-only data, e.g. a doc string. */
