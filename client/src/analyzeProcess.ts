@@ -18,11 +18,22 @@ type PickItem = vscode.QuickPickItem & { pid?: number };
 const SHOW_ALL: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('list-flat'), tooltip: 'Show all processes, not only Python' };
 const SHOW_PYTHON: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('filter'), tooltip: 'Show only Python processes' };
 
+export interface PickOptions {
+  title: string;
+  /** Entries shown above the process list (the first is active: Enter takes it). */
+  pinned?: readonly ProcessPickItem[];
+}
+
 /** Lets the user pick a process; resolves to its item, or undefined when dismissed. */
-async function pickProcess(server: PygrationServer, log: vscode.LogOutputChannel): Promise<ProcessPickItem | undefined> {
+export async function pickProcess(
+  server: PygrationServer,
+  log: vscode.LogOutputChannel,
+  options: PickOptions = { title: 'Pygration: Analyze Running Process' },
+): Promise<ProcessPickItem | undefined> {
   const qp = vscode.window.createQuickPick<PickItem>();
-  qp.title = 'Pygration: Analyze Running Process';
+  qp.title = options.title;
   qp.placeholder = 'Pick a Python process, or type a pid';
+  const pinned = options.pinned ?? [];
   qp.matchOnDescription = true;
   qp.matchOnDetail = false;
   qp.ignoreFocusOut = false;
@@ -33,6 +44,10 @@ async function pickProcess(server: PygrationServer, log: vscode.LogOutputChannel
   const refreshItems = () => {
     const typed = typedPidItem(qp.value, listed);
     const items: PickItem[] = listed.map((i) => ({ ...i, alwaysShow: false }));
+    if (pinned.length > 0) {
+      const separator: PickItem[] = items.length > 0 ? [{ label: 'Processes', kind: vscode.QuickPickItemKind.Separator }] : [];
+      items.unshift(...pinned.map((i) => ({ ...i, alwaysShow: qp.value === '' })), ...separator);
+    }
     if (typed) items.unshift({ ...typed, alwaysShow: true });
     if (items.length === 0 && !qp.busy) {
       items.push({ label: pythonOnly ? 'No Python processes of yours are running' : 'No processes found', description: 'Type a pid to analyse any process', alwaysShow: true });
@@ -74,7 +89,7 @@ async function pickProcess(server: PygrationServer, log: vscode.LogOutputChannel
       const typedPid = chosen?.pid === undefined ? typedPidItem(qp.value, listed)?.pid : undefined;
       const pid = chosen?.pid ?? typedPid;
       if (pid === undefined) return;
-      const item = listed.find((i) => i.pid === pid) ?? { label: `pid ${pid}`, description: '', detail: '', pid, typed: true };
+      const item = (chosen?.pid !== undefined ? pinned.find((i) => i.pid === pid) : undefined) ?? listed.find((i) => i.pid === pid) ?? { label: `pid ${pid}`, description: '', detail: '', pid, typed: true };
       finish(item);
     });
     qp.onDidHide(() => finish(undefined));

@@ -10,6 +10,7 @@ import type { PygrationServer } from './languageClient';
 import { BIND_NOW_EXPLANATION, injectBindNow, isRemoteAttach, type DebugConfigLike } from './logic/debugConfig';
 import { DebugSessionLogic, type TrackerSink } from './logic/debugTracker';
 import { Ids } from './logic/ids';
+import type { DebuggeeInfo } from './logic/planMigration';
 import { analysisErrorMessage, parsePtraceScope } from './logic/messages';
 import { liveOrigin } from './logic/report';
 import type { Settings } from './logic/settings';
@@ -75,6 +76,27 @@ class BindNowProvider implements vscode.DebugConfigurationProvider {
       );
     });
   }
+}
+
+/** The tracked sessions, for the commands that default to the debugged process. */
+const tracked = new Map<string, { session: vscode.DebugSession; logic: DebugSessionLogic }>();
+
+/**
+ * The debuggee of the active debug session (else of the only tracked session with a known pid), with
+ * whether it is paused; undefined when there is none or it runs on another machine.
+ */
+export function activeDebuggee(): DebuggeeInfo | undefined {
+  const info = (e: { session: vscode.DebugSession; logic: DebugSessionLogic }): DebuggeeInfo | undefined => {
+    const pid = e.logic.pid;
+    const state = e.logic.debuggeeState;
+    if (pid === undefined || state === 'ended') return undefined;
+    return { sessionId: e.session.id, name: e.session.name, pid, paused: state === 'stopped' };
+  };
+  const active = vscode.debug.activeDebugSession;
+  const current = active ? tracked.get(active.id) : undefined;
+  if (current) return info(current);
+  const known = [...tracked.values()].map(info).filter((d): d is DebuggeeInfo => d !== undefined);
+  return known.length === 1 ? known[0] : undefined;
 }
 
 /** Debug-stop analyses in flight across sessions, so the view's progress line ends with the last one. */
@@ -160,12 +182,17 @@ export function register(
         { sessionId: session.id, label: session.name, debounceMs: s.stopDebounceMs, analyzeOnStop: s.analyzeOnStop, remote },
         sinkFor(session, log, server, view),
       );
+      if (!remote) tracked.set(session.id, { session, logic });
+      const end = () => {
+        tracked.delete(session.id);
+        logic.end();
+      };
       return {
         onDidSendMessage: (m: unknown) => logic.onDidSendMessage(m),
         onWillReceiveMessage: (m: unknown) => logic.onWillReceiveMessage(m),
-        onWillStopSession: () => logic.end(),
+        onWillStopSession: end,
         onError: (e: Error) => log.trace(`Debug adapter error in '${session.name}': ${e.message}`),
-        onExit: () => logic.end(),
+        onExit: end,
       };
     },
   };

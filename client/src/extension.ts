@@ -12,6 +12,7 @@ import * as e2e from './e2e';
 import * as instanceView from './instanceView';
 import * as interpreter from './interpreter';
 import * as languageClient from './languageClient';
+import * as planMigration from './planMigration';
 import { Ids } from './logic/ids';
 import { originOfLive } from './logic/report';
 import { readSettings, type Settings } from './logic/settings';
@@ -77,6 +78,7 @@ export function activate(context: vscode.ExtensionContext): PygrationApi | undef
     const statusItem = statusBar.register(context, srv, interpreterService);
     debug.register(context, log, srv, view, settings);
     analyzeProcess.register(context, log, srv, view);
+    planMigration.register(context, log, srv, view, settings);
     commands.register(context, log, srv, view, settings);
     e2e.register(context, log, view, statusItem);
 

@@ -17,6 +17,7 @@ import {
   type Diagnostic,
   DiagnosticSeverity,
   CodeLensRefreshRequest,
+  type WorkDoneProgressParams,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { CancelledError } from '../../native/src/analysis/analyze';
@@ -30,6 +31,7 @@ import { ProcessView } from '../../native/src/process/processView';
 import { BytecodeCache } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import { analyzeCallSites, fileUri } from './callSites';
+import { planLiveProcess, planRunOptions } from './planMigration';
 import { analyzePythonProcess } from './processAnalysis';
 import type { CallSiteAnalysis } from './model';
 import { callSiteAt, callSiteDetail, catalogRarity, computeCodeLenses, computeHover, type Rarity } from './presentation';
@@ -42,6 +44,9 @@ import {
   DetachNotification,
   GetStateRequest,
   PrewarmNotification,
+  PlanMigrationRequest,
+  type PlanMigrationParams,
+  type PlanMigrationResult,
   type InitializationOptions,
   ListProcessesRequest,
   type PygrationSettings,
@@ -98,6 +103,7 @@ export class PygrationLanguageServer {
     });
     c.onRequest(ListProcessesRequest, (p) => listProcesses({ pythonOnly: p.pythonOnly ?? true }));
     c.onRequest(AnalyzeProcessRequest, (p, token) => this.analyzeProcess(p, token));
+    c.onRequest(PlanMigrationRequest, (p, token) => this.planMigration(p, token));
     c.onRequest(CallSiteAtRequest, (p) => {
       const site = callSiteAt(this.sitesFor(p.uri), p.line, p.character);
       return site ? callSiteDetail(site, this.rarity, this.interpreterFeatures()) : null;
@@ -335,81 +341,141 @@ export class PygrationLanguageServer {
 
   // ------------------------------------------------------------------ live analysis
 
-  private async analyzeProcess(params: AnalyzeProcessParams, token: CancellationToken): Promise<AnalyzeProcessResult> {
+  /**
+   * Starts a live run (an analysis or a plan): aborts the previous one, follows the request's cancellation,
+   * and reports into the client's own progress UI when it passed a token (cancellation then arrives as the
+   * request's cancellation); otherwise into a server-side progress.
+   */
+  private async beginLiveRun(workDoneToken: WorkDoneProgressParams['workDoneToken'], token: CancellationToken, title: string): Promise<LiveRun> {
     this.liveRun?.abort();
     const run = new AbortController();
     this.liveRun = run;
     token.onCancellationRequested(() => run.abort());
+    const progress =
+      workDoneToken !== undefined
+        ? this.connection.window.attachWorkDoneProgress(workDoneToken)
+        : await this.connection.window.createWorkDoneProgress().catch(() => undefined);
+    progress?.begin('Pygration', 0, title, true);
+    if (progress && 'token' in progress) (progress.token as CancellationToken).onCancellationRequested(() => run.abort());
+    this.busy = title;
+    this.publishState();
+    return { run, progress };
+  }
+
+  private endLiveRun({ run, progress }: LiveRun): void {
+    if (this.liveRun === run) {
+      this.busy = undefined;
+      this.liveRun = undefined;
+    }
+    progress?.done();
+    this.publishState();
+  }
+
+  /** An error of a live run as the request's result (and the state's last error). */
+  private liveFailure(e: unknown, run: AbortController, what: string): AnalyzeProcessResult {
+    if (e instanceof CancelledError || run.signal.aborted || (e instanceof Error && e.name === 'AbortError')) {
+      return fail('cancelled', `The ${what} was cancelled.`);
+    }
+    if (isNativeError(e)) {
+      this.lastError = e.describe();
+      return fail(e.kind, e.message, e.hint);
+    }
+    this.connection.console.error(`Live ${what} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    this.lastError = `The ${what} failed: ${errorText(e)}`;
+    return fail('internal', this.lastError);
+  }
+
+  private async analyzeProcess(params: AnalyzeProcessParams, token: CancellationToken): Promise<AnalyzeProcessResult> {
+    const live = await this.beginLiveRun(params.workDoneToken, token, `Analysing ${params.label ?? `pid ${params.pid}`}`);
+    try {
+      return await this.analyzeLive(params, live);
+    } catch (e) {
+      return this.liveFailure(e, live.run, 'analysis');
+    } finally {
+      this.endLiveRun(live);
+    }
+  }
+
+  /** The live analysis proper: on success its report becomes the live state. Throws on failure. */
+  private async analyzeLive(params: AnalyzeProcessParams, { run, progress }: LiveRun): Promise<AnalyzeProcessResult> {
     const mode = params.mode ?? this.settings.analysisMode;
     const label = params.label ?? `pid ${params.pid}`;
-    // Report into the client's own progress UI when it passed a token (cancellation then arrives as the
-    // request's cancellation); otherwise create a server-side progress.
-    const progress =
-      params.workDoneToken !== undefined
-        ? this.connection.window.attachWorkDoneProgress(params.workDoneToken)
-        : await this.connection.window.createWorkDoneProgress().catch(() => undefined);
-    progress?.begin('Pygration', 0, `Analysing ${label}`, true);
-    if (progress && 'token' in progress) (progress.token as CancellationToken).onCancellationRequested(() => run.abort());
-    this.busy = `Analysing ${label}`;
-    this.publishState();
+    const exe = processExe(params.pid);
+    if (!pythonVersionOf(params.pid, exe)) {
+      return fail('not-python', `Process ${params.pid} (${path.basename(exe)}) is not a Python interpreter.`, 'Pick a Python process, or use the pygration CLI for other programs.');
+    }
+    const host = await this.host;
+    // The program's own files and the open ones: their call sites resolved in the live process (exact),
+    // and the native functions behind them added as roots of the process-wide walk.
+    const files = this.documents
+      .all()
+      .filter((d) => d.languageId === 'python' && d.uri.startsWith('file:'))
+      .map((d) => fileURLToPath(d.uri));
+    const sameInterpreter = this.staticTracking !== undefined && samePath(this.staticTracking.python.executable, exe);
+    const { report, callSites: liveSites } = await analyzePythonProcess(params.pid, {
+      mode,
+      catalog: this.catalog,
+      files,
+      tracking: sameInterpreter ? this.staticTracking : undefined,
+      cache: this.cache,
+      hostFeatures: host,
+      cancel: run.signal,
+      followImports: this.settings.followImports,
+      // A full scan costs seconds on first use: worth it on request, not on every breakpoint stop.
+      withFullScan: params.reason === 'command',
+      isCancelled: () => run.signal.aborted,
+      onProgress: (m) => progress?.report(m),
+    });
+    this.liveSites = liveSites;
+    this.live = { pid: params.pid, sessionId: params.sessionId, label, analyzedAt: new Date().toISOString(), report };
+    this.lastError = undefined;
+    this.refreshLenses();
+    const callSites = [...(liveSites?.values() ?? [])].reduce((n, l) => n + l.length, 0);
+    return { ok: true, report, callSites };
+  }
+
+  /**
+   * PlanMigration: the live report of the pid (analysing the process first when the live state is of
+   * another process, or of an earlier process with the same pid), then the read-only dirty-page sampling
+   * and the plan, attached to that report, which becomes the live state.
+   */
+  private async planMigration(params: PlanMigrationParams, token: CancellationToken): Promise<PlanMigrationResult> {
+    const checked = planRunOptions(params, this.catalog);
+    if (!checked.ok) return fail('malformed', checked.message);
+    const label = params.label ?? `pid ${params.pid}`;
+    const live = await this.beginLiveRun(params.workDoneToken, token, `Planning the migration of ${label}`);
+    let analyzed = false;
     try {
-      // Opening the process first turns a vanished pid or a permission problem into its precise error.
-      const view = new ProcessView(params.pid);
-      let exe: string;
-      try {
-        exe = view.exe();
-      } finally {
-        view.close();
+      let current = this.live?.pid === params.pid ? this.live : undefined;
+      // Opening the process first turns a vanished pid or a permission problem into its precise error, and
+      // tells a reused pid from the process analysed before.
+      const exe = processExe(params.pid);
+      if (current && current.report.target.exe !== undefined && !samePath(current.report.target.exe, exe)) current = undefined;
+      if (!current) {
+        analyzed = true;
+        const result = await this.analyzeLive({ pid: params.pid, reason: 'command', label: params.label, sessionId: params.sessionId }, live);
+        if (!result.ok) return { ...result, analyzed };
+        current = this.live!;
       }
-      if (!pythonVersionOf(params.pid, exe)) {
-        return fail('not-python', `Process ${params.pid} (${path.basename(exe)}) is not a Python interpreter.`, 'Pick a Python process, or use the pygration CLI for other programs.');
-      }
-      const host = await this.host;
-      // The program's own files and the open ones: their call sites resolved in the live process (exact),
-      // and the native functions behind them added as roots of the process-wide walk.
-      const files = this.documents
-        .all()
-        .filter((d) => d.languageId === 'python' && d.uri.startsWith('file:'))
-        .map((d) => fileURLToPath(d.uri));
-      const sameInterpreter = this.staticTracking !== undefined && samePath(this.staticTracking.python.executable, exe);
-      const { report, callSites: liveSites } = await analyzePythonProcess(params.pid, {
-        mode,
-        catalog: this.catalog,
-        files,
-        tracking: sameInterpreter ? this.staticTracking : undefined,
-        cache: this.cache,
-        hostFeatures: host,
-        cancel: run.signal,
-        followImports: this.settings.followImports,
-        // A full scan costs seconds on first use: worth it on request, not on every breakpoint stop.
-        withFullScan: params.reason === 'command',
-        isCancelled: () => run.signal.aborted,
-        onProgress: (m) => progress?.report(m),
-      });
-      this.liveSites = liveSites;
-      this.live = { pid: params.pid, sessionId: params.sessionId, label, analyzedAt: new Date().toISOString(), report };
-      this.lastError = undefined;
-      this.refreshLenses();
-      const callSites = [...(liveSites?.values() ?? [])].reduce((n, l) => n + l.length, 0);
-      return { ok: true, report, callSites };
-    } catch (e) {
-      if (e instanceof CancelledError || run.signal.aborted || (e instanceof Error && e.name === 'AbortError')) {
-        return fail('cancelled', 'The analysis was cancelled.');
-      }
-      if (isNativeError(e)) {
-        this.lastError = e.describe();
-        return fail(e.kind, e.message, e.hint);
-      }
-      this.connection.console.error(`Live analysis failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      this.lastError = `The analysis failed: ${errorText(e)}`;
-      return fail('internal', this.lastError);
-    } finally {
-      if (this.liveRun === run) {
-        this.busy = undefined;
-        this.liveRun = undefined;
-      }
-      progress?.done();
+      const o = checked.options;
+      const sampling = `Sampling the memory writes of ${label} for ${o.seconds} s`;
+      this.busy = sampling;
       this.publishState();
+      live.progress?.report(sampling);
+      const report = await planLiveProcess(params.pid, current.report, o, {
+        catalog: this.catalog,
+        isCancelled: () => live.run.signal.aborted,
+        onProgress: (m) => live.progress?.report(m),
+      });
+      if (live.run.signal.aborted) throw new CancelledError();
+      // The same live state (its call sites stay), now with the plan.
+      this.live = { ...current, report };
+      this.lastError = undefined;
+      return { ok: true, report, analyzed };
+    } catch (e) {
+      return { ...this.liveFailure(e, live.run, analyzed ? 'analysis or migration plan' : 'migration plan'), analyzed };
+    } finally {
+      this.endLiveRun(live);
     }
   }
 
@@ -449,6 +515,21 @@ export class PygrationLanguageServer {
     this.liveSites = undefined;
     this.refreshLenses();
     this.publishState();
+  }
+}
+
+interface LiveRun {
+  run: AbortController;
+  progress: { report(message: string): void; done(): void } | undefined;
+}
+
+/** The process's executable; opening it turns a vanished pid or a permission problem into its NativeError. */
+function processExe(pid: number): string {
+  const view = new ProcessView(pid);
+  try {
+    return view.exe();
+  } finally {
+    view.close();
   }
 }
 

@@ -91,6 +91,42 @@ export interface AnalyzeProcessResult {
  */
 export const AnalyzeProcessRequest = new RequestType<AnalyzeProcessParams, AnalyzeProcessResult, void>('pygration/analyzeProcess');
 
+/**
+ * Plan the migration of a live process (`pygration plan` from the editor): with a `workDoneToken` the server
+ * reports its steps there; cancellable. Read-only: dirty pages are found by comparing page contents, never
+ * with the soft-dirty bits (whose clearing writes to the process).
+ */
+export interface PlanMigrationParams extends WorkDoneProgressParams {
+  pid: number;
+  /** How long to sample, seconds (default 5; at most 600). */
+  seconds?: number;
+  /** Time between scans, milliseconds (default 500, or a tenth of `seconds` below 5 s; at least 10, at most `seconds`). */
+  intervalMs?: number;
+  /** The migration link's bandwidth, e.g. `10Gbit` or `500Mbit` (default: one EC2 TCP flow, 5 Gbit/s). */
+  bandwidth?: string;
+  /** The downtime target of the recommendation, milliseconds (default 300). */
+  maxDowntimeMs?: number;
+  /** Plan for this instance type of the catalog (its bandwidth, its restore flags). */
+  target?: string;
+  /** Page bytes compared per scan at most, MiB (default 64). */
+  maxScanMb?: number;
+  /** For the UI, as in AnalyzeProcessParams; used when the process has to be analysed first. */
+  label?: string;
+  sessionId?: string;
+}
+
+export interface PlanMigrationResult extends AnalyzeProcessResult {
+  /** True when the process had no live report and was analysed first (AnalyzeProcess's work). */
+  analyzed?: boolean;
+}
+
+/**
+ * Samples the process's dirty pages and attaches the migration plan (`report.migration`, per compatible
+ * instance type) to its live report — the one AnalyzeProcess made, after running that analysis when the
+ * live state is of another process. The report with `migration` becomes the live state (StateNotification).
+ */
+export const PlanMigrationRequest = new RequestType<PlanMigrationParams, PlanMigrationResult, void>('pygration/planMigration');
+
 /** Drop live state (debug session ended, or the user closed it): lenses return to static results. */
 export interface DetachParams {
   /** The debug session, or undefined to drop whatever live state there is. */

@@ -43,7 +43,7 @@ test('readSettings: values are typed, trimmed, clamped; wrong types fall back wi
   };
   const s = readSettings((k) => values[k]);
   assert.deepEqual(s.server, { pythonPath: '/opt/py/bin/python3', showBaselineLenses: true, analysisMode: 'full', catalogPath: '/w/lab.json', followImports: false });
-  assert.deepEqual(s.client, { injectBindNow: false, analyzeOnStop: false, stopDebounceMs: 100 });
+  assert.deepEqual(s.client, { injectBindNow: false, analyzeOnStop: false, stopDebounceMs: 100, plan: DEFAULT_CLIENT_SETTINGS.plan });
   assert.deepEqual(s.problems, []);
 
   const bad: Record<string, unknown> = {

@@ -6,6 +6,8 @@ export const Ids = {
   command: {
     /** Quick pick of Python processes, then the live analysis (optional argument: a pid). */
     analyzeProcess: 'pygration.analyzeProcess',
+    /** Samples a live process's dirty pages and adds the migration plan to its report (optional argument: a pid). */
+    planMigration: 'pygration.planMigration',
     /** Opens (or reveals) the instance view. */
     showInstances: 'pygration.showInstances',
     /** Opens the instance view focused on one call site (code lens command; argument: CallSiteDetail). */
@@ -30,6 +32,9 @@ export const Ids = {
     injectBindNow: 'pygration.debug.injectBindNow',
     analyzeOnStop: 'pygration.debug.analyzeOnStop',
     stopDebounceMs: 'pygration.debug.stopDebounceMs',
+    planSeconds: 'pygration.plan.seconds',
+    planBandwidth: 'pygration.plan.bandwidth',
+    planMaxDowntimeMs: 'pygration.plan.maxDowntimeMs',
     traceServer: 'pygration.trace.server',
   },
   /** The configuration section the server reads (and the client synchronises). */

@@ -3,7 +3,7 @@
 
 import type { AnalysisErrorKind } from '../../../server/src/protocol';
 
-export type MessageAction = 'Learn More' | 'Pick Another Process' | 'Show Output' | 'Retry';
+export type MessageAction = 'Learn More' | 'Pick Another Process' | 'Show Output' | 'Retry' | 'Open Settings';
 
 export interface UserMessage {
   severity: 'error' | 'warning' | 'info';
@@ -46,8 +46,11 @@ function withHint(message: string, hint: string | undefined): string {
   return `${m}${/[.!?]$/.test(m) ? '' : '.'} ${hint.trim()}`;
 }
 
-/** The message for a failed analysis of `pid`, or undefined when there is nothing to tell (cancelled). */
-export function analysisErrorMessage(error: AnalysisError, pid: number, ptraceScope: number | null): UserMessage | undefined {
+/**
+ * The message for a failed analysis of `pid` (or migration plan, `action: 'plan'`), or undefined when there
+ * is nothing to tell (cancelled).
+ */
+export function analysisErrorMessage(error: AnalysisError, pid: number, ptraceScope: number | null, action: 'analysis' | 'plan' = 'analysis'): UserMessage | undefined {
   switch (error.kind) {
     case 'cancelled':
       return undefined;
@@ -58,7 +61,13 @@ export function analysisErrorMessage(error: AnalysisError, pid: number, ptraceSc
         actions: ['Learn More', 'Pick Another Process'],
       };
     case 'gone':
-      return { severity: 'warning', text: `Process ${pid} has exited, so there is nothing left to analyse.`, actions: ['Pick Another Process'] };
+      return {
+        severity: 'warning',
+        text: error.message.includes('while it was being sampled')
+          ? `Process ${pid} exited while its memory writes were being sampled: there is nothing left to migrate.`
+          : `Process ${pid} has exited, so there is nothing left to ${action === 'plan' ? 'migrate' : 'analyse'}.`,
+        actions: ['Pick Another Process'],
+      };
     case 'not-python':
       return {
         severity: 'warning',
@@ -69,13 +78,17 @@ export function analysisErrorMessage(error: AnalysisError, pid: number, ptraceSc
     case 'unsupported':
       return {
         severity: 'warning',
-        text: `Pygration cannot analyse process ${pid}: ${withHint(error.message, error.hint)}`,
+        text: `Pygration cannot ${action === 'plan' ? 'plan the migration of' : 'analyse'} process ${pid}: ${withHint(error.message, error.hint)}`,
         actions: ['Pick Another Process', 'Learn More'],
       };
     default:
+      if (action === 'plan' && error.kind === 'malformed') {
+        // The request's parameters (the pygration.plan.* settings) were refused: nothing to retry as is.
+        return { severity: 'error', text: `Pygration cannot plan the migration of process ${pid}: ${withHint(error.message, error.hint)}`, actions: ['Open Settings'] };
+      }
       return {
         severity: 'error',
-        text: `The analysis of process ${pid} failed: ${withHint(error.message, error.hint)}`,
+        text: `${action === 'plan' ? 'Planning the migration' : 'The analysis'} of process ${pid} failed: ${withHint(error.message, error.hint)}`,
         actions: ['Retry', 'Show Output'],
       };
   }

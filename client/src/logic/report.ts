@@ -39,7 +39,10 @@ export function commandLabel(report: AnalysisReport): string | undefined {
  * the state notification that follows it) is rendered once.
  */
 export function reportFingerprint(report: AnalysisReport): string {
-  return [report.target.pid ?? '', report.mode, report.stats.seconds, report.stats.functionsVisited, report.stats.instructionsDecoded, report.required.join(','), report.instances.compatible.length, report.instances.catalog].join('|');
+  // A migration plan added to the same analysis (PlanMigration) is a new report to show.
+  const m = report.migration;
+  const plan = m ? [m.sampledSeconds, m.cost.scans, m.dirty.pagesPerSecond, m.plan.bandwidthBitsPerSecond, m.downtimeTargetSeconds].join(':') : '';
+  return [report.target.pid ?? '', report.mode, report.stats.seconds, report.stats.functionsVisited, report.stats.instructionsDecoded, report.required.join(','), report.instances.compatible.length, report.instances.catalog, plan].join('|');
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {

@@ -2,6 +2,7 @@
 // back to its default, so a hand-edited settings.json never reaches the server malformed. Pure.
 
 import { DEFAULT_SETTINGS, type PygrationSettings } from '../../../server/src/protocol';
+import { parseRate } from '../../../native/src/plan/bandwidth';
 import type { AnalysisMode } from '../../../native/src/report';
 import { Ids } from './ids';
 
@@ -13,6 +14,17 @@ export interface ClientSettings {
   analyzeOnStop: boolean;
   /** Quiet time after a stop before the analysis starts (stepping stops many times a second). */
   stopDebounceMs: number;
+  /** "Plan Migration of Running Process…": what the server's PlanMigration request is sent. */
+  plan: PlanSettings;
+}
+
+export interface PlanSettings {
+  /** How long to sample the process's memory writes, seconds. */
+  seconds: number;
+  /** The migration link's bandwidth (`10Gbit`, `500Mbit`, `1.25GB/s`); '' = each type's published figure, one TCP flow at most. */
+  bandwidth: string;
+  /** The downtime target of the recommendation, milliseconds. */
+  maxDowntimeMs: number;
 }
 
 export interface Settings {
@@ -27,10 +39,14 @@ export const DEFAULT_CLIENT_SETTINGS: ClientSettings = {
   injectBindNow: true,
   analyzeOnStop: true,
   stopDebounceMs: 250,
+  plan: { seconds: 5, bandwidth: '', maxDowntimeMs: 300 },
 };
 
 export const ANALYSIS_MODES: readonly AnalysisMode[] = ['ept', 'ept-plain', 'full'];
 export const STOP_DEBOUNCE_RANGE = { min: 0, max: 5000 } as const;
+/** The server refuses more than 600 s (MAX_PLAN_SECONDS); a sampling shorter than one 500 ms interval is shortened too. */
+export const PLAN_SECONDS_RANGE = { min: 0.5, max: 600 } as const;
+export const PLAN_DOWNTIME_RANGE = { min: 1, max: 600_000 } as const;
 
 /** Every setting key with its default, as package.json must declare it (a unit test compares them). */
 export const SETTING_DEFAULTS: Readonly<Record<string, unknown>> = {
@@ -42,6 +58,9 @@ export const SETTING_DEFAULTS: Readonly<Record<string, unknown>> = {
   [Ids.setting.injectBindNow]: DEFAULT_CLIENT_SETTINGS.injectBindNow,
   [Ids.setting.analyzeOnStop]: DEFAULT_CLIENT_SETTINGS.analyzeOnStop,
   [Ids.setting.stopDebounceMs]: DEFAULT_CLIENT_SETTINGS.stopDebounceMs,
+  [Ids.setting.planSeconds]: DEFAULT_CLIENT_SETTINGS.plan.seconds,
+  [Ids.setting.planBandwidth]: DEFAULT_CLIENT_SETTINGS.plan.bandwidth,
+  [Ids.setting.planMaxDowntimeMs]: DEFAULT_CLIENT_SETTINGS.plan.maxDowntimeMs,
   [Ids.setting.traceServer]: 'off',
 };
 
@@ -88,6 +107,30 @@ export function readSettings(get: (key: string) => unknown): Settings {
     if (clamped !== v) problems.push(`${key} must be an integer from ${STOP_DEBOUNCE_RANGE.min} to ${STOP_DEBOUNCE_RANGE.max}; using ${clamped}.`);
     return clamped;
   })();
+  /** A number in [min, max] (clamped, with a problem), or the fallback when it is not a number. */
+  const num = (key: string, fallback: number, range: { min: number; max: number }, unit: string, integer: boolean): number => {
+    const v = get(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      problems.push(`${key} must be a number of ${unit}; using ${fallback}.`);
+      return fallback;
+    }
+    const r = Math.min(range.max, Math.max(range.min, integer ? Math.round(v) : v));
+    if (r !== v) problems.push(`${key} must be ${integer ? 'an integer' : 'a number'} from ${range.min} to ${range.max}; using ${r}.`);
+    return r;
+  };
+  const bandwidth = ((): string => {
+    const key = Ids.setting.planBandwidth;
+    const v = str(key, DEFAULT_CLIENT_SETTINGS.plan.bandwidth);
+    if (v === '') return v;
+    try {
+      parseRate(v);
+      return v;
+    } catch (e) {
+      problems.push(`${key}: ${(e as Error).message} Using each instance type's published bandwidth instead.`);
+      return DEFAULT_CLIENT_SETTINGS.plan.bandwidth;
+    }
+  })();
   return {
     server: {
       pythonPath: str(Ids.setting.pythonPath, DEFAULT_SETTINGS.pythonPath),
@@ -100,6 +143,11 @@ export function readSettings(get: (key: string) => unknown): Settings {
       injectBindNow: bool(Ids.setting.injectBindNow, DEFAULT_CLIENT_SETTINGS.injectBindNow),
       analyzeOnStop: bool(Ids.setting.analyzeOnStop, DEFAULT_CLIENT_SETTINGS.analyzeOnStop),
       stopDebounceMs: debounce,
+      plan: {
+        seconds: num(Ids.setting.planSeconds, DEFAULT_CLIENT_SETTINGS.plan.seconds, PLAN_SECONDS_RANGE, 'seconds', false),
+        bandwidth,
+        maxDowntimeMs: num(Ids.setting.planMaxDowntimeMs, DEFAULT_CLIENT_SETTINGS.plan.maxDowntimeMs, PLAN_DOWNTIME_RANGE, 'milliseconds', false),
+      },
     },
     problems,
   };

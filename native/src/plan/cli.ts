@@ -4,16 +4,14 @@
 
 import type { analyzeProcess } from '../analysis/analyze';
 import { type Catalog, defaultCatalog, loadCatalog } from '../catalog/catalog';
-import { criuAdvice } from '../catalog/compat';
 import { isNativeError } from '../errors';
 import { UsageError, intOption, numberOption, parseArgs } from '../cli/args';
 import { Progress } from '../cli/progress';
 import type { AnalysisReport } from '../report';
 import { loadBandwidthOverrides, parseRate, type BandwidthOverrides } from './bandwidth';
 import { criuCommands, hasControllingTerminal } from './criu';
+import { PLAN_DEFAULTS, attachMigrationPlan } from './attach';
 import { formatPlan } from './format';
-import { DEFAULT_DOWNTIME_TARGET, planMigration } from './plan';
-import { softDirtySupport } from './procfs';
 import { requireSoftDirty, sampleDirtyPages } from './sampler';
 
 export const PLAN_HELP = `  pygration plan --pid N [--seconds S] [--interval MS] [--bandwidth RATE] [--target TYPE] [--clear-soft-dirty] [--json]
@@ -40,12 +38,12 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
   const pid = intOption(args, 'pid');
   if (pid === undefined) throw new UsageError('plan needs --pid N.');
   if (args.positional.length) throw new UsageError(`Unexpected argument '${args.positional[0]}'.`);
-  const seconds = numberOption(args, 'seconds') ?? 5;
-  const intervalMs = numberOption(args, 'interval') ?? 500;
+  const seconds = numberOption(args, 'seconds') ?? PLAN_DEFAULTS.seconds;
+  const intervalMs = numberOption(args, 'interval') ?? PLAN_DEFAULTS.intervalMs;
   if (intervalMs < 10) throw new UsageError('--interval must be at least 10 ms.');
   if (intervalMs / 1000 > seconds) throw new UsageError(`--interval (${intervalMs} ms) must not exceed --seconds (${seconds} s).`);
-  const maxDowntime = (numberOption(args, 'max-downtime') ?? DEFAULT_DOWNTIME_TARGET * 1000) / 1000;
-  const maxScanMb = numberOption(args, 'max-scan-mb') ?? 64;
+  const maxDowntime = (numberOption(args, 'max-downtime') ?? PLAN_DEFAULTS.maxDowntimeMs) / 1000;
+  const maxScanMb = numberOption(args, 'max-scan-mb') ?? PLAN_DEFAULTS.maxScanMb;
   const rate = (name: string): number | undefined => {
     const v = args.options.get(name);
     if (v === undefined) return undefined;
@@ -108,23 +106,8 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
         notes.push(`The compatibility analysis failed (${e.describe()}); estimates are given for every catalog type and CRIU's default restore check applies.`);
       }
     }
-    const trackMem = softDirtySupport().supported;
-    const estimate = planMigration(sampling, {
-      bandwidth,
-      overrides,
-      target,
-      verdicts: report?.instances.verdicts,
-      instanceNames: catalog.instances.map((i) => i.name),
-      downtimeTarget: maxDowntime,
-      trackMemAvailable: trackMem,
-    });
-    estimate.notes.push(...notes);
-    const advice = report ? criuAdvice(report.instances, target) : undefined;
+    const { estimate, advice } = attachMigrationPlan(sampling, report, { catalog, bandwidth, overrides, target, downtimeTarget: maxDowntime, notes });
     const verdict = target && report ? report.instances.verdicts.find((v) => v.name === target) : undefined;
-    if (report) {
-      report.migration = estimate;
-      if (advice && !report.criuAdvice) report.criuAdvice = advice;
-    }
     if (json) {
       process.stdout.write(`${JSON.stringify(report ?? { migration: estimate }, null, 2)}\n`);
       return 0;
