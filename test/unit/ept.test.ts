@@ -161,6 +161,15 @@ describe('execution path tracking on the EPT fixture', () => {
     for (const f of all) assert.ok(fs.features.has(f), `full scan has ${f}`);
   });
 
+  test('a selector: of the same-shaped tables main chooses from, only the one its variable points to is taken', () => {
+    // main sets current_ops = &ops_b (argc <= 100); ops_a = {k_rdseed, k_avx2} is referenced by main only.
+    const r = executionPathTracking(space, [entryRoot(space)!], { mode: 'ept', recordVisited: true });
+    const visited = new Set(r.visited!.map((v) => v.start));
+    assert.ok(visited.has(fnAddress(main, 'k_vnni')), 'k_vnni (ops_b, chosen) visited');
+    assert.ok(!visited.has(fnAddress(main, 'k_avx2')), 'k_avx2 (only in ops_a, not chosen) not visited');
+    assert.ok(r.notes.some((n) => /left out of that set because the code referring to them is a selector/.test(n)), r.notes.join('\n'));
+  });
+
   test('a stripped library is walked through its .eh_frame extents', async () => {
     const stripped = path.join(FIXTURE_OUT, 'libept_stripped.so');
     execFileSync('strip', ['-s', '-o', stripped, buildC('c/ept_lib.c', { shared: true, outName: 'libept_lib.so' })]);

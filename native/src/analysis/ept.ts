@@ -205,6 +205,8 @@ class Walker {
   /** Live bytes of data regions read once (by region start). */
   private readonly regionCache = new Map<number, Uint8Array | undefined>();
   private addressTakenRoots = 0;
+  /** Data tables a selector function referenced but did not choose (see unchosenTables). */
+  private tablesNotChosen = 0;
 
   constructor(
     private readonly space: AddressSpace,
@@ -393,16 +395,86 @@ class Walker {
     for (const c of s.chains) this.chainEdge(c, m, bias, moduleName);
     for (const u of s.unresolved) this.unresolvedEdge(u.site + bias, moduleName, u.kind);
 
-    if (this.rta) {
-      const isPieOrAnon = !m || m.elf.isPie || m.elf.header.type === C.ET_DYN;
-      for (const ref of s.refs) {
-        // Immediates are addresses only in position-dependent code.
-        if (ref.kind === 'imm' && isPieOrAnon) continue;
-        const addr = ref.kind === 'imm' ? ref.address : ref.address + bias;
-        this.reference(addr, ref.kind, m, from);
-      }
+    if (this.rta) this.referenceAll(s, m, bias, from);
+  }
+
+  /** The address references of a function's summary, minus the tables it did not choose (unchosenTables). */
+  private referenceAll(s: FunctionSummary, m: ModuleImage | undefined, bias: number, from: string): void {
+    const isPieOrAnon = !m || m.elf.isPie || m.elf.header.type === C.ET_DYN;
+    const addresses: number[] = [];
+    for (const ref of s.refs) {
+      // Immediates are addresses only in position-dependent code.
+      addresses.push(ref.kind === 'imm' && isPieOrAnon ? -1 : ref.kind === 'imm' ? ref.address : ref.address + bias);
+    }
+    const skip = m ? this.unchosenTables(s, m, addresses) : undefined;
+    for (let i = 0; i < s.refs.length; i++) {
+      if (addresses[i] < 0 || skip?.has(addresses[i])) continue;
+      this.reference(addresses[i], s.refs[i].kind, m, from);
     }
   }
+
+  /**
+   * A selector: a function that references a family of same-sized data objects of its module (at least two)
+   * and a slot whose live value points to some of them has chosen those (OpenBLAS's gotoblas_dynamic_init
+   * picks one of ~40 per-CPU kernel tables by CPUID and stores it in `gotoblas`; it runs again only while
+   * `gotoblas` is unset). The others are never used by this process, even after a restore on another CPU, so
+   * their contents are not taken through this function (another function that references them without
+   * choosing still takes them). Returns the absolute reference addresses to skip.
+   */
+  private unchosenTables(s: FunctionSummary, m: ModuleImage, addresses: number[]): Set<number> | undefined {
+    if (!this.space.liveMemory || s.refs.length < 3) return undefined;
+    // Data objects of m the function names (by address, or through a GOT slot), grouped by size; and the
+    // live contents of the variables it reads or writes (a GOT slot stands for its variable).
+    const families = new Map<number, { start: number; end: number; refs: number[] }[]>();
+    const values: number[] = [];
+    const word = (a: number): number | undefined => {
+      const b = this.liveBytes(a, 8);
+      return b && b.length === 8 ? u64(b) : undefined;
+    };
+    const member = (link: number, ref: number) => {
+      const obj = dataObjectExtent(m.elf, link);
+      if (!obj || obj.end - obj.start < 16) return;
+      const size = obj.end - obj.start;
+      const list = families.get(size) ?? [];
+      const o = list.find((x) => x.start === obj.start);
+      if (o) o.refs.push(ref);
+      else list.push({ start: obj.start, end: obj.end, refs: [ref] });
+      families.set(size, list);
+    };
+    for (let i = 0; i < s.refs.length; i++) {
+      const a = addresses[i];
+      if (a < 0) continue;
+      const r = this.space.regionAt(a);
+      if (!r || r.module !== m || r.exec) continue;
+      if (s.refs[i].kind !== 'mem') {
+        member(a - m.bias, a);
+        continue;
+      }
+      if (isGotSlot(m.elf, down8(a) - m.bias)) {
+        const x = word(down8(a));
+        const t = x === undefined ? undefined : this.space.regionAt(x);
+        if (x === undefined || t?.module !== m || t.exec) continue;
+        member(x - m.bias, a);
+        const content = word(down8(x));
+        if (content !== undefined) values.push(content);
+      } else {
+        const content = word(down8(a));
+        if (content !== undefined) values.push(content);
+      }
+    }
+    if (!values.length) return undefined;
+    let skip: Set<number> | undefined;
+    for (const list of families.values()) {
+      if (list.length < 2) continue;
+      const chosen = list.filter((o) => values.some((v) => v >= o.start + m.bias && v < o.end + m.bias));
+      if (chosen.length === 0 || chosen.length === list.length) continue;
+      skip ??= new Set();
+      for (const o of list) if (!chosen.includes(o)) for (const a of o.refs) skip.add(a);
+      this.tablesNotChosen += list.length - chosen.length;
+    }
+    return skip;
+  }
+
 
   private directEdge(target: number, why: string): void {
     // Count a direct call to a PLT stub as a PLT call site, others as direct.
@@ -726,7 +798,8 @@ class Walker {
    * What the module's static initializers (.init_array, .preinit_array) and the functions they call in the
    * module produce as pointers is address-taken, without rooting the initializers (they ran at load time and
    * never run after a restore). They store factories and callbacks where no scan sees them: C++ registries
-   * keep them on the heap (xgboost's dmlc registries, eval finding N3).
+   * keep them on the heap (xgboost's dmlc registries, eval finding N3). Their references are treated as a
+   * visited function's are (selectors included, see unchosenTables).
    */
   private takeInitProduced(m: ModuleImage): void {
     const pending: number[] = [];
@@ -738,8 +811,7 @@ class Walker {
       }
     }
     if (!pending.length) return;
-    const isPie = m.elf.isPie || m.elf.header.type === C.ET_DYN;
-    const why = this.options.recordVisited ? `produced by a static initializer of ${m.path.split('/').pop()}` : '';
+    const why = this.options.recordVisited ? `a static initializer of ${m.path.split('/').pop()}` : '';
     const seen = new Set<number>();
     while (pending.length && seen.size < MAX_INIT_FUNCTIONS) {
       const link = pending.pop()!;
@@ -749,10 +821,7 @@ class Walker {
       seen.add(start);
       const s = this.summaryOf(m, link, extent);
       if (!s) continue;
-      for (const ref of s.refs) {
-        if (ref.kind === 'imm' && isPie) continue;
-        this.reference(ref.kind === 'imm' ? ref.address : ref.address + m.bias, ref.kind, m, why);
-      }
+      this.referenceAll(s, m, m.bias, why && `${why} (0x${start.toString(16)})`);
       for (const t of [...s.calls, ...s.jumpsOut]) if (!isInPlt(m.elf, t) && this.space.regionAt(t + m.bias)?.module === m) pending.push(t);
     }
     if (pending.length) {
@@ -817,6 +886,11 @@ class Walker {
       this.notes.push(
         `${this.stats.unresolved} indirect call/jump site(s) could not be resolved; to stay safe, every function whose address the modules entered can produce — from their visited code, the data it references and their writable data (${this.addressTakenRoots}) — was analysed as a possible target.`,
       );
+      if (this.tablesNotChosen > 0) {
+        this.notes.push(
+          `${this.tablesNotChosen} data table(s) were left out of that set because the code referring to them is a selector that stored its choice in a variable which points to another table of the same kind (e.g. OpenBLAS's per-CPU kernel tables, of which gotoblas_dynamic_init chose one at start-up); the chosen ones were analysed.`,
+        );
+      }
     } else if (this.mode === 'ept-plain' && this.stats.unresolved > 0) {
       this.notes.push(
         `Plain EPT (the paper's algorithm): ${this.stats.unresolved} indirect call/jump site(s) were not followed, so features behind them may be missing.`,
@@ -835,6 +909,11 @@ class Walker {
 }
 
 /** True when the function saves the extended state: in the dynamic linker, a lazy-binding trampoline. */
+/** `a` rounded down to a multiple of 8 (addresses exceed 32 bits: no bitwise operators). */
+function down8(a: number): number {
+  return a - (a % 8);
+}
+
 function savesExtendedState(s: FunctionSummary): boolean {
   return s.features.has('xsavec') || s.features.has('xsave') || s.features.has('xsaveopt');
 }
