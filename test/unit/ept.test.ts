@@ -161,13 +161,15 @@ describe('execution path tracking on the EPT fixture', () => {
     for (const f of all) assert.ok(fs.features.has(f), `full scan has ${f}`);
   });
 
-  test('a selector: of the same-shaped tables main chooses from, only the one its variable points to is taken', () => {
-    // main sets current_ops = &ops_b (argc <= 100); ops_a = {k_rdseed, k_avx2} is referenced by main only.
+  test('a CPU-dispatch selector: of the same-shaped tables it chooses from, only the one its variable points to is taken', () => {
     const r = executionPathTracking(space, [entryRoot(space)!], { mode: 'ept', recordVisited: true });
     const visited = new Set(r.visited!.map((v) => v.start));
-    assert.ok(visited.has(fnAddress(main, 'k_vnni')), 'k_vnni (ops_b, chosen) visited');
-    assert.ok(!visited.has(fnAddress(main, 'k_avx2')), 'k_avx2 (only in ops_a, not chosen) not visited');
-    assert.ok(r.notes.some((n) => /left out of that set because the code referring to them is a selector/.test(n)), r.notes.join('\n'));
+    // select_ops runs cpuid and stores &ops_d in cpu_ops; ops_c = {k_rdseed, k_cpu_unchosen} is referenced by it only.
+    assert.ok(visited.has(fnAddress(main, 'k_cpu_chosen')), 'k_cpu_chosen (ops_d, chosen) visited');
+    assert.ok(!visited.has(fnAddress(main, 'k_cpu_unchosen')), 'k_cpu_unchosen (only in ops_c, not chosen) not visited');
+    assert.ok(r.notes.some((n) => /left out of that set because the code referring to them is a CPU-dispatch selector/.test(n)), r.notes.join('\n'));
+    // main chooses between ops_a and ops_b by its arguments, not by the CPU: both stay (an input may choose again).
+    assert.ok(visited.has(fnAddress(main, 'k_avx2')), 'k_avx2 (ops_a, chosen by input) visited');
   });
 
   test('a stripped library is walked through its .eh_frame extents', async () => {

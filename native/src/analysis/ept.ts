@@ -414,12 +414,13 @@ class Walker {
   }
 
   /**
-   * A selector: a function that references a family of same-sized data objects of its module (at least two)
-   * and a slot whose live value points to some of them has chosen those (OpenBLAS's gotoblas_dynamic_init
-   * picks one of ~40 per-CPU kernel tables by CPUID and stores it in `gotoblas`; it runs again only while
-   * `gotoblas` is unset). The others are never used by this process, even after a restore on another CPU, so
-   * their contents are not taken through this function (another function that references them without
-   * choosing still takes them). Returns the absolute reference addresses to skip.
+   * A CPU-dispatch selector: a function that runs cpuid or xgetbv, references a family of same-sized data
+   * objects of its module (at least two) and a variable whose live value points to some of them has chosen
+   * those (OpenBLAS's gotoblas_dynamic_init picks one of ~40 per-CPU kernel tables by CPUID and stores it in
+   * `gotoblas`; it runs again only while `gotoblas` is unset). The others are never used by this process,
+   * even after a restore on another CPU, so their contents are not taken through this function (another
+   * function that references them without choosing still takes them). Returns the absolute reference
+   * addresses to skip.
    */
   private unchosenTables(s: FunctionSummary, m: ModuleImage, addresses: number[]): Set<number> | undefined {
     if (!this.space.liveMemory || s.refs.length < 3) return undefined;
@@ -468,6 +469,9 @@ class Walker {
       if (list.length < 2) continue;
       const chosen = list.filter((o) => values.some((v) => v >= o.start + m.bias && v < o.end + m.bias));
       if (chosen.length === 0 || chosen.length === list.length) continue;
+      // Only a choice made by the CPU is final (a mode switch chosen by input could choose again after a
+      // restore): the function itself runs cpuid or xgetbv (a caller of such a function may choose by input).
+      if (!s.probesCpu) continue;
       skip ??= new Set();
       for (const o of list) if (!chosen.includes(o)) for (const a of o.refs) skip.add(a);
       this.tablesNotChosen += list.length - chosen.length;
@@ -888,7 +892,7 @@ class Walker {
       );
       if (this.tablesNotChosen > 0) {
         this.notes.push(
-          `${this.tablesNotChosen} data table(s) were left out of that set because the code referring to them is a selector that stored its choice in a variable which points to another table of the same kind (e.g. OpenBLAS's per-CPU kernel tables, of which gotoblas_dynamic_init chose one at start-up); the chosen ones were analysed.`,
+          `${this.tablesNotChosen} data table(s) were left out of that set because the code referring to them is a CPU-dispatch selector (it runs cpuid) that stored its choice in a variable which points to another table of the same kind (e.g. OpenBLAS's per-CPU kernel tables, of which gotoblas_dynamic_init chose one at start-up); the chosen ones were analysed.`,
         );
       }
     } else if (this.mode === 'ept-plain' && this.stats.unresolved > 0) {

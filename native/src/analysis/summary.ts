@@ -65,6 +65,8 @@ export interface FunctionSummary {
   switches: number;
   /** Number of call instructions of each shape, for the call-site statistics. */
   directCallSites: number;
+  /** The function asks the CPU what it supports (cpuid or xgetbv): a CPU-dispatch selector may be near. */
+  probesCpu?: true;
 }
 
 /** Reads code bytes at an address; returns undefined when the range is not readable. */
@@ -241,6 +243,7 @@ class WalkState {
 
     switch (info.flow) {
       case Flow.Next:
+        if (info.mnemonic === MNEMONIC.cpuid || info.mnemonic === MNEMONIC.xgetbv) s.probesCpu = true;
         this.dataflow(v);
         return;
       case Flow.Call: {

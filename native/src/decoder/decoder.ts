@@ -55,6 +55,8 @@ export const MNEMONIC = {
   call: M.Call,
   jmp: M.Jmp,
   xbegin: M.Xbegin,
+  cpuid: M.Cpuid,
+  xgetbv: M.Xgetbv,
 } as const;
 
 export const REGISTER = { none: R.None, rip: R.RIP, rsp: R.RSP } as const;
