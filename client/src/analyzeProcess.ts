@@ -8,6 +8,7 @@ import { AnalyzeProcessRequest, ListProcessesRequest, type AnalyzeProcessParams,
 import { openTroubleshooting, readPtraceScope } from './docs';
 import type { InstanceView } from './instanceView';
 import type { PygrationServer } from './languageClient';
+import type { LanguageClient } from 'vscode-languageclient/node';
 import { Ids } from './logic/ids';
 import { analysisErrorMessage, errorFromException, parsePtraceScope, type AnalysisError } from './logic/messages';
 import { pidFromArgument, processPickItems, typedPidItem, type ProcessPickItem } from './logic/processPick';
@@ -98,45 +99,68 @@ export async function pickProcess(
   });
 }
 
-/** Runs the analysis with notification progress; cancelling the notification cancels the LSP request. */
-async function runAnalysis(
+/**
+ * Sends a request of the server that reports work-done progress on a token of ours, under a cancellable
+ * notification: the server's steps show in the notification and the instance view, cancelling the notification
+ * cancels the LSP request, and any failure comes back as `{ ok: false, error }` (logged).
+ */
+export async function requestWithProgress<R extends AnalyzeProcessResult>(
   server: PygrationServer,
   view: InstanceView,
   log: vscode.LogOutputChannel,
-  pid: number,
-  label: string | undefined,
-): Promise<AnalyzeProcessResult> {
-  return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Pygration: analysing pid ${pid}`, cancellable: true },
-    async (progress, token) => {
-      const workDoneToken = `pygration/analyze/${randomUUID()}`;
+  o: {
+    title: string;
+    /** Shown in the instance view until the server's first step. */
+    start: string;
+    /** Names the job in the log: `Analysis of pid 42`. */
+    what: string;
+    cancelled: string;
+    send(client: LanguageClient, workDoneToken: string, token: vscode.CancellationToken): Promise<R>;
+    /** More for the log line of a result. */
+    detail?(result: R): string;
+  },
+): Promise<R> {
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: o.title, cancellable: true }, async (progress, token) => {
+    const workDoneToken = `pygration/${randomUUID()}`;
+    view.setProgress(o.start);
+    const t0 = Date.now();
+    let sub: vscode.Disposable | undefined;
+    try {
+      const client = await server.ready();
+      // The server reports its steps as work-done progress on our token (LSP WorkDoneProgressParams).
+      sub = client.onProgress(WorkDoneProgress.type, workDoneToken, (value) => {
+        if (value.kind !== 'end' && value.message) {
+          progress.report({ message: value.message });
+          view.setProgress(value.message);
+        }
+      });
+      const result = await o.send(client, workDoneToken, token);
+      log.info(`${o.what}: ${result.ok ? 'done' : `failed (${result.error?.kind})`}${o.detail?.(result) ?? ''} in ${Date.now() - t0} ms.`);
+      return result;
+    } catch (e) {
+      const error = errorFromException(e);
+      if (token.isCancellationRequested) return { ok: false, error: { kind: 'cancelled', message: o.cancelled } } as R;
+      log.error(`${o.what} failed: ${e instanceof Error ? e.message : String(e)}`);
+      return { ok: false, error } as R;
+    } finally {
+      sub?.dispose();
+      view.setProgress(null);
+    }
+  });
+}
+
+/** Runs the analysis with notification progress; cancelling the notification cancels the LSP request. */
+function runAnalysis(server: PygrationServer, view: InstanceView, log: vscode.LogOutputChannel, pid: number, label: string | undefined): Promise<AnalyzeProcessResult> {
+  return requestWithProgress(server, view, log, {
+    title: `Pygration: analysing pid ${pid}`,
+    start: `Analysing pid ${pid}…`,
+    what: `Analysis of pid ${pid}`,
+    cancelled: 'The analysis was cancelled.',
+    send: (client, workDoneToken, token) => {
       const params: AnalyzeProcessParams & { workDoneToken: string } = { pid, reason: 'command', label, workDoneToken };
-      view.setProgress(`Analysing pid ${pid}…`);
-      const t0 = Date.now();
-      let sub: vscode.Disposable | undefined;
-      try {
-        const client = await server.ready();
-        // The server reports its steps as work-done progress on our token (LSP WorkDoneProgressParams).
-        sub = client.onProgress(WorkDoneProgress.type, workDoneToken, (value) => {
-          if (value.kind !== 'end' && value.message) {
-            progress.report({ message: value.message });
-            view.setProgress(value.message);
-          }
-        });
-        const result = await client.sendRequest(AnalyzeProcessRequest, params, token);
-        log.info(`Analysis of pid ${pid}: ${result.ok ? 'done' : `failed (${result.error?.kind})`} in ${Date.now() - t0} ms.`);
-        return result;
-      } catch (e) {
-        const error = errorFromException(e);
-        if (token.isCancellationRequested) return { ok: false, error: { kind: 'cancelled', message: 'The analysis was cancelled.' } };
-        log.error(`Analysis of pid ${pid} failed: ${e instanceof Error ? e.message : String(e)}`);
-        return { ok: false, error };
-      } finally {
-        sub?.dispose();
-        view.setProgress(null);
-      }
+      return client.sendRequest(AnalyzeProcessRequest, params, token);
     },
-  );
+  });
 }
 
 export function register(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, server: PygrationServer, view: InstanceView): void {

@@ -2,53 +2,30 @@
 // debugged and the analysed process first), sends the server's PlanMigration request with notification
 // progress and Cancel, and opens the instance view on the report, which then has the Est. downtime column.
 
-import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import { WorkDoneProgress } from 'vscode-languageclient/node';
 import { PlanMigrationRequest, type PlanMigrationParams, type PlanMigrationResult } from '../../server/src/protocol';
-import { pickProcess } from './analyzeProcess';
+import { pickProcess, requestWithProgress } from './analyzeProcess';
 import { activeDebuggee } from './debug';
 import { openTroubleshooting, readPtraceScope } from './docs';
 import type { InstanceView } from './instanceView';
 import type { PygrationServer } from './languageClient';
 import { Ids } from './logic/ids';
-import { analysisErrorMessage, errorFromException, parsePtraceScope, type AnalysisError } from './logic/messages';
+import { analysisErrorMessage, parsePtraceScope, type AnalysisError } from './logic/messages';
 import { PAUSED_WARNING, planParams, planProgressTitle, planResultText, preferredProcesses, type PreferredProcess } from './logic/planMigration';
 import { pidFromArgument } from './logic/processPick';
 import { commandLabel, liveOrigin } from './logic/report';
 import type { Settings } from './logic/settings';
 
 /** Sends the request with notification progress; cancelling the notification cancels the LSP request. */
-async function runPlan(server: PygrationServer, view: InstanceView, log: vscode.LogOutputChannel, params: PlanMigrationParams): Promise<PlanMigrationResult> {
-  return vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: planProgressTitle(params.pid, params.seconds ?? 5), cancellable: true },
-    async (progress, token) => {
-      const workDoneToken = `pygration/plan/${randomUUID()}`;
-      view.setProgress(`Planning the migration of pid ${params.pid}…`);
-      const t0 = Date.now();
-      let sub: vscode.Disposable | undefined;
-      try {
-        const client = await server.ready();
-        sub = client.onProgress(WorkDoneProgress.type, workDoneToken, (value) => {
-          if (value.kind !== 'end' && value.message) {
-            progress.report({ message: value.message });
-            view.setProgress(value.message);
-          }
-        });
-        const result = await client.sendRequest(PlanMigrationRequest, { ...params, workDoneToken }, token);
-        log.info(`Migration plan of pid ${params.pid}: ${result.ok ? 'done' : `failed (${result.error?.kind})`}${result.analyzed ? ' (analysed first)' : ''} in ${Date.now() - t0} ms.`);
-        return result;
-      } catch (e) {
-        const error = errorFromException(e);
-        if (token.isCancellationRequested) return { ok: false, error: { kind: 'cancelled', message: 'The migration plan was cancelled.' } };
-        log.error(`Migration plan of pid ${params.pid} failed: ${e instanceof Error ? e.message : String(e)}`);
-        return { ok: false, error };
-      } finally {
-        sub?.dispose();
-        view.setProgress(null);
-      }
-    },
-  );
+function runPlan(server: PygrationServer, view: InstanceView, log: vscode.LogOutputChannel, params: PlanMigrationParams): Promise<PlanMigrationResult> {
+  return requestWithProgress(server, view, log, {
+    title: planProgressTitle(params.pid, params.seconds ?? 5),
+    start: `Planning the migration of pid ${params.pid}…`,
+    what: `Migration plan of pid ${params.pid}`,
+    cancelled: 'The migration plan was cancelled.',
+    send: (client, workDoneToken, token) => client.sendRequest(PlanMigrationRequest, { ...params, workDoneToken }, token),
+    detail: (result) => (result.analyzed ? ' (analysed first)' : ''),
+  });
 }
 
 export function register(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, server: PygrationServer, view: InstanceView, settings: () => Settings): void {
