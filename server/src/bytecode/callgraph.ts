@@ -6,7 +6,7 @@ import { OPERATOR_SLOTS } from './knownTypes';
 import { targetKey, type Program, type Resolver, type Target, type TypeRef } from './resolve';
 import type { ModuleSummary, SiteRecord } from './simulate';
 import type { BytecodeTrackingResult, Callee, CallEdge, CallGraphQuery, CallSite, FunctionInfo } from './types';
-import { describe, type ClassDef, type FunctionDef } from './values';
+import { constType, describe, type ClassDef, type FunctionDef } from './values';
 
 const MAX_CANDIDATES = 8;
 const NO_TARGETS: Target[] = [];
@@ -210,7 +210,7 @@ export class CallGraphBuilder {
     for (const t of left) {
       if (t.kind === 'instance') types.push(t.type);
       else if (t.kind === 'const') {
-        const ty = constTypeOf(t.value);
+        const ty = constType(t.value);
         if (ty) types.push({ kind: 'builtin', name: ty });
       }
     }
@@ -281,22 +281,6 @@ function typeExpr(t: TypeRef): import('./values').Expr {
   let e: import('./values').Expr = { k: 'module', name: t.module };
   for (const p of t.path) e = { k: 'attr', base: e, name: p };
   return e;
-}
-
-function constTypeOf(v: import('./protocol').PyConst): string | undefined {
-  if (v === null) return 'NoneType';
-  if (typeof v === 'boolean') return 'bool';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'float';
-  if (typeof v === 'string') return 'str';
-  if ('tuple' in v) return 'tuple';
-  if ('list' in v) return 'list';
-  if ('str' in v) return 'str';
-  if ('bytes' in v) return 'bytes';
-  if ('int' in v) return 'int';
-  if ('float' in v) return 'float';
-  if ('complex' in v) return 'complex';
-  if ('frozenset' in v) return 'frozenset';
-  return undefined;
 }
 
 /** Aggregates call sites into caller → callee edges (one per distinct pair, with the number of sites). */
