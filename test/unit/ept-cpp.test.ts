@@ -9,28 +9,12 @@ import { ProcessView } from '../../native/src/process/processView';
 import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
 import { executionPathTracking, type EptMode } from '../../native/src/analysis/ept';
 import type { ModuleImage } from '../../native/src/analysis/space';
-import { CodeDecoder } from '../../native/src/decoder/decoder';
+import { featuresOf } from '../helpers/features';
 import { buildC, FIXTURE_OUT, startProcess, type StartedProcess } from '../helpers/fixtures';
 
 let proc: StartedProcess;
 let space: ProcessAddressSpace;
 let lib: ModuleImage;
-
-/** Features of one function, by decoding its symbol's range (the independent expectation). */
-function featuresOf(m: ModuleImage, name: string): string[] {
-  const s = m.elf.findSymbol(name);
-  assert.ok(s && s.size > 0, `sized symbol ${name}`);
-  const out = new Set<string>();
-  const d = new CodeDecoder();
-  try {
-    d.decodeLinear(m.elf.readVirtual(s.value, s.size), s.value, (v) => {
-      for (const f of v.info.features) out.add(f);
-    });
-  } finally {
-    d.free();
-  }
-  return [...out];
-}
 
 function ept(mode: EptMode) {
   const s = lib.elf.findSymbol('run_updater');
@@ -56,7 +40,7 @@ describe('execution path tracking through a C++ registry', () => {
   });
 
   test("a virtual method of an object made by a factory the static initializer registered is reached", () => {
-    const kernel = featuresOf(lib, '_ZN10ShaUpdater6updateEm');
+    const kernel = [...featuresOf(lib, '_ZN10ShaUpdater6updateEm')];
     assert.ok(kernel.length > 0, 'the kernel needs a feature beyond the baseline');
     const plain = ept('ept-plain');
     assert.ok(kernel.some((f) => !plain.has(f as never)), 'plain EPT does not reach the kernel (its path goes through the heap)');

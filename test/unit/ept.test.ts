@@ -13,10 +13,10 @@ import { executionPathTracking, type EptMode } from '../../native/src/analysis/e
 import { fullScan } from '../../native/src/analysis/fullScan';
 import { entryRoot } from '../../native/src/analysis/pvm';
 import type { ModuleImage } from '../../native/src/analysis/space';
-import { CodeDecoder } from '../../native/src/decoder/decoder';
 import { openFileSource } from '../../native/src/elf/byteSource';
 import { ElfFile } from '../../native/src/elf/elfFile';
 import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
+import { featuresOf } from '../helpers/features';
 import { buildC, FIXTURE_OUT, hostFlags, startProcess, type StartedProcess } from '../helpers/fixtures';
 
 let proc: StartedProcess;
@@ -28,22 +28,6 @@ function fnAddress(m: ModuleImage, name: string): number {
   const s = m.elf.findSymbol(name);
   assert.ok(s, `symbol ${name} in ${m.path}`);
   return s.value + m.bias;
-}
-
-/** Features of one function, by decoding its symbol's range (the independent expectation). */
-function featuresOf(m: ModuleImage, name: string): Set<string> {
-  const s = m.elf.findSymbol(name);
-  assert.ok(s && s.size > 0, `sized symbol ${name}`);
-  const out = new Set<string>();
-  const d = new CodeDecoder();
-  try {
-    d.decodeLinear(m.elf.readVirtual(s.value, s.size), s.value, (v) => {
-      for (const f of v.info.features) out.add(f);
-    });
-  } finally {
-    d.free();
-  }
-  return out;
 }
 
 function union(...sets: Set<string>[]): string[] {

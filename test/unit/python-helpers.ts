@@ -7,8 +7,6 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as assert from 'node:assert/strict';
-import type { ModuleImage } from '../../native/src/analysis/space';
-import { CodeDecoder } from '../../native/src/decoder/decoder';
 import { BASELINE } from '../../native/src/features/vocabulary';
 import { buildC, FIXTURE_OUT, FIXTURE_SRC, startProcess, type StartedProcess } from '../helpers/fixtures';
 import type { PyVersion } from '../../native/src/python/abi';
@@ -146,21 +144,7 @@ def type_slot(t, suite_offset, offset):
     return ctypes.c_void_p.from_address(base + offset).value
 `;
 
-/** Features of one function, by decoding its symbol's range (the independent expectation). */
-export function featuresOf(m: ModuleImage, name: string): Set<string> {
-  const s = m.elf.findSymbol(name);
-  assert.ok(s && s.size > 0, `sized symbol ${name} in ${m.path}`);
-  const out = new Set<string>();
-  const d = new CodeDecoder();
-  try {
-    d.decodeLinear(m.elf.readVirtual(s.value, s.size), s.value, (v) => {
-      for (const f of v.info.features) out.add(f);
-    });
-  } finally {
-    d.free();
-  }
-  return out;
-}
+export { featuresOf } from '../helpers/features';
 
 /** Sorted names without the x86-64 baseline. */
 export function nonBaseline(features: Iterable<string>): string[] {
