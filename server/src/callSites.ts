@@ -39,6 +39,18 @@ export interface CallSiteOptions {
   /** The interpreter's environment and working directory (a live process's own: its PYTHONPATH, venv). */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Awaited before the static address space is made (the host IFUNC probe started early: prefetchExportedIfuncs). */
+  beforeStaticSpace?: Promise<unknown>;
+  /**
+   * Files whose call sites are analysed first (the editor's open files), asked once bytecode tracking is
+   * done; with onFirstFiles, their results are reported as soon as they are complete.
+   */
+  firstFiles?: () => string[];
+  /**
+   * Called once the call sites of firstFiles (and, in static mode, the interpreter's requirement) are
+   * analysed, when other files' sites remain: those files' complete lists, as the final result has them.
+   */
+  onFirstFiles?: (partial: { byFile: Map<string, CallSiteAnalysis[]>; pvmRequired?: Feature[] }) => void;
 }
 
 export interface CallSiteResults {
@@ -56,6 +68,9 @@ export interface CallSiteResults {
   space: AddressSpace;
   close(): void;
 }
+
+/** After onFirstFiles, how long the analysis lets other work run before going on with the other files. */
+const FIRST_FILES_PAUSE_MS = 50;
 
 /**
  * What a callee needs resolved: the native requests behind it (each a list of alternatives, tried in order
@@ -193,6 +208,7 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
     view = new ProcessView(options.pid);
     space = new ProcessAddressSpace(view);
   } else {
+    await options.beforeStaticSpace;
     const exe = fs.realpathSync(tracking.python.executable || options.python);
     space = new StaticAddressSpace([exe], { python: exe });
   }
@@ -230,9 +246,49 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
   const textCache = new Map<string, string[] | undefined>();
   let resolvedCount = 0;
   let unknownCount = 0;
+  let pvmRequired: Feature[] | undefined;
+  let pvmDone = false;
+  const interpreterRequirement = (): Feature[] | undefined => {
+    if (pvmDone || options.pid !== undefined) return pvmRequired;
+    pvmDone = true;
+    // The interpreter's own needs (paper: EPT of the PVM from _start), on files at rest.
+    const pvmRoots = [entryRoot(walkSpace), mainRoot(walkSpace)].filter((r): r is Root => r !== undefined);
+    // Static analyses assume the program runs with LD_BIND_NOW=1, as Pygration recommends (so the lazy-binding
+    // trampoline is not part of it).
+    if (pvmRoots.length) pvmRequired = sortFeatures([...executionPathTracking(walkSpace, pvmRoots, { mode: 'ept', bindNow: true }).features.keys()].filter(keep));
+    return pvmRequired;
+  };
+  // The first files' sites come first (each site's result is the same in any order), then the others.
+  const first = new Set(options.onFirstFiles ? (options.firstFiles?.() ?? []).map((f) => path.resolve(f)) : []);
+  const isFirst = (s: CallSite) => first.has(path.resolve(s.file));
+  const firstSites = first.size > 0 ? rootSites.filter(isFirst) : [];
+  const reportFirst = firstSites.length > 0 && firstSites.length < rootSites.length;
+  const ordered = reportFirst ? [...firstSites, ...rootSites.filter((s) => !isFirst(s))] : rootSites;
   try {
-    for (const site of rootSites) {
+    if (reportFirst) {
+      // Resolution loads extension modules into the static space, each at the next free address: resolve in
+      // the files' own order first, so every module lands where it would without the reordering (the walks
+      // below then find each resolution cached). Every walk then sees all of them, where a walk used to see
+      // those loaded so far: a symbol resolves to its first definition in load order, so this only matters
+      // for a symbol no object loaded before the later ones defines.
+      for (const site of rootSites) {
+        for (const alternatives of nativeRequests(site.callee, tracking).requests) {
+          for (const req of alternatives) if (resolve(req).status === 'resolved') break;
+        }
+      }
+    }
+    for (let i = 0; i < ordered.length; i++) {
       if (options.cancel?.aborted) throw new DOMException('The analysis was cancelled.', 'AbortError');
+      if (reportFirst && i === firstSites.length) {
+        const pvm = interpreterRequirement();
+        options.onFirstFiles!({ byFile: new Map([...byFile].filter(([f]) => first.has(f))), pvmRequired: pvm });
+        // The walks are synchronous: pause briefly so that the requests the report prompts (a language
+        // client's code lenses) are answered now, not after the other files.
+        await new Promise((resolve) => setTimeout(resolve, FIRST_FILES_PAUSE_MS));
+      } else if (reportFirst && i > firstSites.length) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const site = ordered[i];
       const file = path.resolve(site.file);
       if (!textCache.has(file)) {
         try {
@@ -298,14 +354,7 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
       byFile.set(file, list);
     }
 
-    let pvmRequired: Feature[] | undefined;
-    if (options.pid === undefined) {
-      // The interpreter's own needs (paper: EPT of the PVM from _start), on files at rest.
-      const pvmRoots = [entryRoot(walkSpace), mainRoot(walkSpace)].filter((r): r is Root => r !== undefined);
-      // Static analyses assume the program runs with LD_BIND_NOW=1, as Pygration recommends (so the lazy-binding
-      // trampoline is not part of it).
-      if (pvmRoots.length) pvmRequired = sortFeatures([...executionPathTracking(walkSpace, pvmRoots, { mode: 'ept', bindNow: true }).features.keys()].filter(keep));
-    }
+    interpreterRequirement();
 
     return {
       byFile,

@@ -28,6 +28,10 @@ import { type Feature, x86Level } from '../../native/src/features/vocabulary';
 import { collectHost, hostFeatures } from '../../native/src/host/host';
 import { listProcesses, pythonVersionOf } from '../../native/src/process/list';
 import { ProcessView } from '../../native/src/process/processView';
+import { setSummaryStore } from '../../native/src/analysis/ept';
+import { prefetchExportedIfuncs } from '../../native/src/analysis/hostIfunc';
+import { DiskSummaryStore, engineStamp } from '../../native/src/analysis/summaryStore';
+import { defaultCacheDir } from './bytecode/diskCache';
 import { BytecodeCache } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import { analyzeCallSites, fileUri } from './callSites';
@@ -61,6 +65,8 @@ import { readSettings } from './settings';
 export const SHOW_CALL_SITE_COMMAND = 'pygration.showCallSite';
 /** At most this many workspace files are analysed statically (open documents always are). */
 const MAX_WORKSPACE_FILES = 200;
+/** New function summaries are written to disk after this long without analyses. */
+const SAVE_IDLE_MS = 1000;
 const SKIP_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '__pycache__', '.venv', 'venv', 'env', '.tox', '.mypy_cache', 'site-packages', 'dist', 'build', '.eggs']);
 
 export class PygrationLanguageServer {
@@ -88,8 +94,51 @@ export class PygrationLanguageServer {
   /** The files of the latest static analysis started (cleared when it fails): opening one of them changes nothing. */
   private staticFileSet = new Set<string>();
   private readonly diagnosed = new Set<string>();
+  /** The host IFUNC probe, started at initialisation so that no static analysis waits for it. */
+  private ifuncProbe?: Promise<void>;
 
-  constructor(private readonly connection: Connection) {}
+  /** Function summaries on disk, for a warm start of the next server (the bundled server only). */
+  private summaryStore?: DiskSummaryStore;
+  private saveTimer?: NodeJS.Timeout;
+
+  /**
+   * @param options.engineFile the file holding the whole engine (the bundled server): its hash names the
+   * disk cache of function summaries, which is used only when it is given.
+   */
+  constructor(
+    private readonly connection: Connection,
+    options: { engineFile?: string } = {},
+  ) {
+    const dir = options.engineFile ? defaultCacheDir() : null;
+    if (dir && options.engineFile) {
+      try {
+        this.summaryStore = new DiskSummaryStore(dir, engineStamp(options.engineFile));
+        setSummaryStore(this.summaryStore);
+      } catch {
+        this.summaryStore = undefined;
+      }
+    }
+  }
+
+  /**
+   * Saves new function summaries to disk once the server has been idle for a second: writing them takes
+   * tens of milliseconds (for the bench workspace: 9 files, 55–75 ms), which should not delay a request.
+   */
+  private saveSummaries(): void {
+    const store = this.summaryStore;
+    if (!store) return;
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      if (this.staticRun || this.liveRun || this.staticTimer) return this.saveSummaries();
+      const started = Date.now();
+      const before = store.stats.savedFiles;
+      store.save();
+      if (store.stats.savedFiles > before) this.connection.console.info(`Saved the function summaries of ${store.stats.savedFiles - before} file(s) to ${store.dir} in ${Date.now() - started} ms.`);
+    }, SAVE_IDLE_MS);
+    // Exiting does not wait for it.
+    this.saveTimer.unref();
+  }
 
   listen(): void {
     const c = this.connection;
@@ -132,6 +181,7 @@ export class PygrationLanguageServer {
     if (this.workspaceFolders.length === 0 && params.rootUri) this.workspaceFolders = [fileURLToPath(params.rootUri)];
     this.hasConfigurationCapability = Boolean(params.capabilities.workspace?.configuration);
     this.loadCatalog();
+    this.ifuncProbe = prefetchExportedIfuncs(this.python()).catch(() => undefined);
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
@@ -239,12 +289,16 @@ export class PygrationLanguageServer {
     if (!this.staticFileSet.has(file)) this.scheduleStatic(300);
   }
 
+  /** The open Python documents' files. */
+  private openFiles(): string[] {
+    return this.documents
+      .all()
+      .filter((d) => d.languageId === 'python' && d.uri.startsWith('file:'))
+      .map((d) => fileURLToPath(d.uri));
+  }
+
   private staticFiles(): string[] {
-    const files = new Set<string>();
-    for (const d of this.documents.all()) {
-      if (d.languageId !== 'python' || !d.uri.startsWith('file:')) continue;
-      files.add(fileURLToPath(d.uri));
-    }
+    const files = new Set<string>(this.openFiles());
     for (const folder of this.workspaceFolders) collectPythonFiles(folder, files, MAX_WORKSPACE_FILES);
     return [...files];
   }
@@ -267,6 +321,16 @@ export class PygrationLanguageServer {
       const result = await analyzeCallSites({
         python: this.python(),
         files,
+        beforeStaticSpace: this.ifuncProbe,
+        // The open files' lenses do not wait for the rest of the workspace: they are published as soon as
+        // their call sites and the interpreter's requirement are analysed (the same lenses as at the end).
+        firstFiles: () => this.openFiles(),
+        onFirstFiles: ({ byFile, pvmRequired }) => {
+          if (run.signal.aborted || this.staticRun !== run) return;
+          this.staticSites = new Map([...this.staticSites, ...byFile]);
+          this.staticInterpreterFeatures = pvmRequired ? new Set(pvmRequired) : undefined;
+          this.refreshLenses();
+        },
         hostFeatures: host,
         workspaceRoot: this.workspaceFolders[0],
         followImports: this.settings.followImports,
@@ -294,12 +358,13 @@ export class PygrationLanguageServer {
         this.publishDiagnostics(result.tracking);
         this.lastError = undefined;
         this.connection.console.info(
-          `Static analysis: ${files.length} file(s), ${result.tracking.stats.modules} modules, ${result.stats.callSites} call sites (${result.stats.resolved} resolved) in ${((Date.now() - started) / 1000).toFixed(2)} s.`,
+          `Static analysis: ${files.length} file(s), ${result.tracking.stats.modules} modules, ${result.stats.callSites} call sites (${result.stats.resolved} resolved) in ${((Date.now() - started) / 1000).toFixed(2)} s${this.summaryStore?.stats.loadedSummaries ? ` (${this.summaryStore.stats.loadedSummaries} function summaries read from the disk cache so far)` : ''}.`,
         );
       } finally {
         result.close();
       }
       this.refreshLenses();
+      this.saveSummaries();
     } catch (e) {
       if (run.signal.aborted || (e instanceof Error && e.name === 'AbortError')) return;
       // Opening one of its files tries again.
@@ -407,10 +472,7 @@ export class PygrationLanguageServer {
     const host = await this.host;
     // The program's own files and the open ones: their call sites resolved in the live process (exact),
     // and the native functions behind them added as roots of the process-wide walk.
-    const files = this.documents
-      .all()
-      .filter((d) => d.languageId === 'python' && d.uri.startsWith('file:'))
-      .map((d) => fileURLToPath(d.uri));
+    const files = this.openFiles();
     const sameInterpreter = this.staticTracking !== undefined && samePath(this.staticTracking.python.executable, exe);
     const { report, callSites: liveSites } = await analyzePythonProcess(params.pid, {
       mode,
@@ -430,6 +492,7 @@ export class PygrationLanguageServer {
     this.live = { pid: params.pid, sessionId: params.sessionId, label, analyzedAt: new Date().toISOString(), report };
     this.lastError = undefined;
     this.refreshLenses();
+    this.saveSummaries();
     const callSites = [...(liveSites?.values() ?? [])].reduce((n, l) => n + l.length, 0);
     return { ok: true, report, callSites };
   }
@@ -501,6 +564,7 @@ export class PygrationLanguageServer {
         isCancelled: () => run.signal.aborted,
       });
       this.connection.console.info(`Read pid ${pid} ahead of its first stop in ${((Date.now() - started) / 1000).toFixed(2)} s.`);
+      this.saveSummaries();
     } catch {
       // Whatever failed here will be reported by the real analysis at the stop.
     } finally {

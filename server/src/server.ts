@@ -1,7 +1,8 @@
 // Entry point of the bundled language server (dist/server.js): a connection over the transport the client
-// chose (IPC or stdio), handed to the Pygration language server.
+// chose (IPC or stdio), handed to the Pygration language server. This file is the whole engine once bundled:
+// its hash names the server's disk cache of function summaries.
 import { ProposedFeatures, createConnection } from 'vscode-languageserver/node';
 import { PygrationLanguageServer } from './languageServer';
 
 const connection = createConnection(ProposedFeatures.all);
-new PygrationLanguageServer(connection).listen();
+new PygrationLanguageServer(connection, { engineFile: __filename }).listen();

@@ -109,11 +109,37 @@ export interface EptResult {
 const summaryCache = new Map<string, Map<number, FunctionSummary>>();
 const SUMMARY_CACHE_FILES = 256;
 
-function cachedSummaries(identity: string): Map<number, FunctionSummary> {
+/**
+ * A second level of the summary cache (summaryStore.ts keeps one on disk): asked for a file's summaries the
+ * first time this process walks the file.
+ */
+export interface SummaryStore {
+  load(identity: string, file: string): Map<number, FunctionSummary> | undefined;
+}
+
+let summaryStore: SummaryStore | undefined;
+
+/** Sets (or, with undefined, removes) the second level of the summary cache. */
+export function setSummaryStore(store: SummaryStore | undefined): void {
+  summaryStore = store;
+}
+
+/** The summaries this process holds for a file identity (a store saves them), or undefined. */
+export function cachedSummariesOf(identity: string): ReadonlyMap<number, FunctionSummary> | undefined {
+  return summaryCache.get(identity);
+}
+
+function cachedSummaries(identity: string, file: string): Map<number, FunctionSummary> {
   let m = summaryCache.get(identity);
   if (!m) {
     if (summaryCache.size >= SUMMARY_CACHE_FILES) summaryCache.delete(summaryCache.keys().next().value as string);
-    summaryCache.set(identity, (m = new Map()));
+    let stored: Map<number, FunctionSummary> | undefined;
+    try {
+      stored = summaryStore?.load(identity, file);
+    } catch {
+      stored = undefined;
+    }
+    summaryCache.set(identity, (m = stored ?? new Map()));
   }
   return m;
 }
@@ -318,7 +344,7 @@ class Walker {
   /** The summary of the function of `m` at link-time `link` (cached per file); undefined when unreadable. */
   private summaryOf(m: ModuleImage, link: number, extent = m.elf.functionAt(link)): FunctionSummary | undefined {
     const start = extent ? extent.start : link;
-    const cache = cachedSummaries(m.identity);
+    const cache = cachedSummaries(m.identity, m.path);
     let summary = cache.get(start);
     if (summary) return summary;
     try {

@@ -3,7 +3,7 @@
 // CPU. A static analysis of the same files can then follow the variant this host would run instead of
 // counting every variant. Keyed by file identity, so a different file (another libc) never matches.
 
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as C from '../elf/elfConstants';
 import { openFileSource } from '../elf/byteSource';
@@ -66,6 +66,11 @@ export function hostIfuncChoices(file: string): IfuncChoices | undefined {
   return key ? cache.get(key) : undefined;
 }
 
+interface ProbeRequest {
+  libs: Array<{ file: string; key: string; elf: ElfFile; names: string[] }>;
+  args: string[];
+}
+
 /**
  * Exported IFUNCs that no loaded object of ours has bound (libc's wcsrchr, say) are resolved by asking a
  * Python interpreter: ctypes looks symbols up through dlsym, which runs the resolver, and /proc/self/maps
@@ -73,8 +78,43 @@ export function hostIfuncChoices(file: string): IfuncChoices | undefined {
  * asked — loading others could run their constructors. The answers join the choices of hostIfuncChoices.
  */
 export function probeExportedIfuncs(python: string): void {
+  const request = probeRequest();
+  if (!request) return;
+  let text: string | undefined;
+  try {
+    text = execFileSync(python, request.args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    // No usable interpreter: keep counting every variant of these IFUNCs.
+  }
+  applyProbe(request, text);
+}
+
+/**
+ * probeExportedIfuncs without blocking: the same probe in a child process, its answers added when it ends.
+ * A language server starts it early so that the probe a static analysis needs is already done; it must
+ * wait for it before making a StaticAddressSpace (until then the libraries count as probed).
+ */
+export function prefetchExportedIfuncs(python: string): Promise<void> {
+  const request = probeRequest();
+  if (!request) return Promise.resolve();
+  return new Promise((resolve) => {
+    execFile(python, request.args, { encoding: 'utf8', timeout: 10_000 }, (error, stdout) => {
+      try {
+        applyProbe(request, error ? undefined : stdout);
+      } catch {
+        // Keep counting every variant of these IFUNCs.
+      }
+      // A failed prefetch (this interpreter unusable) leaves the probe to probeExportedIfuncs with another.
+      if (error) for (const l of request.libs) probed.delete(l.key);
+      resolve();
+    }).stdin?.end();
+  });
+}
+
+/** The libraries still to probe (marked as probed from now on) and the interpreter's arguments, or undefined. */
+function probeRequest(): ProbeRequest | undefined {
   cache ??= load();
-  const libs: Array<{ file: string; key: string; elf: ElfFile; names: string[] }> = [];
+  const libs: ProbeRequest['libs'] = [];
   for (const name of ['libc.so.6', 'libm.so.6']) {
     const file = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib64'].map((d) => `${d}/${name}`).find((f) => fs.existsSync(f));
     const key = file && fileKey(file);
@@ -90,7 +130,7 @@ export function probeExportedIfuncs(python: string): void {
     const names = [...new Set(elf.dynamicSymbols().filter((s) => s.defined && s.type === C.STT_GNU_IFUNC && s.name && !s.version?.hidden).map((s) => s.name))];
     libs.push({ file, key, elf, names });
   }
-  if (libs.length === 0) return;
+  if (libs.length === 0) return undefined;
   const script = [
     'import ctypes, json, os, sys',
     'req = json.loads(sys.argv[1]); out = {}',
@@ -108,30 +148,28 @@ export function probeExportedIfuncs(python: string): void {
     '    out[lib["file"]] = got',
     'print(json.dumps(out))',
   ].join('\n');
-  let answer: Record<string, Record<string, number>>;
+  return { libs, args: ['-I', '-S', '-c', script, JSON.stringify(libs.map((l) => ({ file: l.file, names: l.names })))] };
+}
+
+/** Adds the probe's answer (its standard output; undefined when it failed) to the choices, and closes the files. */
+function applyProbe({ libs }: ProbeRequest, text: string | undefined): void {
+  let answer: Record<string, Record<string, number>> | undefined;
   try {
-    const text = execFileSync(python, ['-I', '-S', '-c', script, JSON.stringify(libs.map((l) => ({ file: l.file, names: l.names })))], {
-      encoding: 'utf8',
-      timeout: 10_000,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    answer = JSON.parse(text) as Record<string, Record<string, number>>;
+    answer = text === undefined ? undefined : (JSON.parse(text) as Record<string, Record<string, number>>);
   } catch {
-    // No usable interpreter: keep counting every variant of these IFUNCs.
-    for (const l of libs) l.elf.close();
-    return;
+    answer = undefined;
   }
   for (const l of libs) {
-    const got = answer[l.file];
+    const got = answer?.[l.file];
     const first = l.elf.loadSegments()[0];
     if (got && first) {
       const firstPage = first.vaddr - (first.vaddr % 4096);
-      const choices = new Map(cache.get(l.key) ?? []);
+      const choices = new Map(cache!.get(l.key) ?? []);
       for (const [name, offset] of Object.entries(got)) {
         const sym = l.elf.lookupSymbol(name);
         if (sym && typeof offset === 'number') choices.set(sym.value, offset + firstPage);
       }
-      cache.set(l.key, choices);
+      cache!.set(l.key, choices);
     }
     l.elf.close();
   }

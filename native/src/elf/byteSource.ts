@@ -42,13 +42,21 @@ export class BufferByteSource implements ByteSource {
   close(): void {}
 }
 
+/** Reads up to this long are served from an aligned block of this file read once (see FileByteSource.read). */
+const SMALL_READ = 256;
+const BLOCK = 64 * 1024;
+
 /**
  * A file read on demand with pread, so a 40 MB library costs only the bytes we look at. The size comes
- * from fstat; every read is bounds-checked against it.
+ * from fstat; every read is bounds-checked against it. Small reads (an 8-byte data slot, a string) come
+ * from the last 64 KiB block read: a walk reads thousands of neighbouring slots, one system call each
+ * otherwise.
  */
 export class FileByteSource implements ByteSource {
   readonly size: number;
   private fd: number | undefined;
+  private block: Buffer | undefined;
+  private blockStart = -1;
 
   constructor(readonly name: string) {
     try {
@@ -67,12 +75,28 @@ export class FileByteSource implements ByteSource {
   read(offset: number, length: number): Uint8Array {
     checkRange(this, offset, length, 'read');
     if (this.fd === undefined) throw new NativeError('io', `${this.name} is closed.`, { subject: this.name });
+    if (length <= SMALL_READ) {
+      const start = offset - (offset % BLOCK);
+      if (offset + length <= start + BLOCK) {
+        if (this.blockStart !== start || !this.block) {
+          this.block = this.readAt(start, Math.min(BLOCK, this.size - start));
+          this.blockStart = start;
+        }
+        // A copy: callers may keep or change what they get.
+        return Uint8Array.prototype.slice.call(this.block, offset - start, offset - start + length);
+      }
+    }
+    return this.readAt(offset, length);
+  }
+
+  private readAt(offset: number, length: number): Buffer {
+    const fd = this.fd!;
     const out = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
       let n: number;
       try {
-        n = fs.readSync(this.fd, out, done, length - done, offset + done);
+        n = fs.readSync(fd, out, done, length - done, offset + done);
       } catch (e) {
         throw fromSystemError(e, this.name);
       }
@@ -87,6 +111,7 @@ export class FileByteSource implements ByteSource {
       fs.closeSync(this.fd);
       this.fd = undefined;
     }
+    this.block = undefined;
   }
 }
 

@@ -1,0 +1,131 @@
+// Function summaries on disk, so that a new process (a restarted language server) walks the libraries it
+// walked before without decoding them again. One file per library, keyed by its identity (device, inode,
+// size, mtime), its path and a fingerprint of its first and last 64 KiB, under a directory named after the
+// engine that made them: another build of the engine never reads them.
+
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import { cachedSummariesOf, type SummaryStore } from './ept';
+import type { FunctionSummary } from './summary';
+import { fileIdentityOf } from './space';
+
+/** Bumped when what is stored changes. */
+const FORMAT = 1;
+const FINGERPRINT_BYTES = 64 * 1024;
+/** Libraries whose summaries serialize to more than this are not stored. */
+const MAX_FILE_BYTES = 128 * 1024 * 1024;
+
+interface StoredSummaries {
+  format: number;
+  identity: string;
+  file: string;
+  fingerprint: string;
+  entries: Array<[number, FunctionSummary]>;
+}
+
+/** A stamp of the engine's code: the hash of the file that holds it (the bundled server). */
+export function engineStamp(engineFile: string): string {
+  return createHash('sha1').update(fs.readFileSync(engineFile)).digest('hex').slice(0, 16);
+}
+
+export class DiskSummaryStore implements SummaryStore {
+  readonly dir: string;
+  /** Files asked for in this process: their identity, path and how many summaries the disk had. */
+  private readonly seen = new Map<string, { file: string; stored: number }>();
+  private pruned = false;
+  /** Statistics, for logs and tests. */
+  readonly stats = { loadedFiles: 0, loadedSummaries: 0, savedFiles: 0, savedSummaries: 0 };
+
+  /** @param base the cache directory (e.g. ~/.cache/pygration); @param stamp engineStamp() of the engine. */
+  constructor(
+    private readonly base: string,
+    private readonly stamp: string,
+  ) {
+    this.dir = path.join(base, 'summaries', stamp);
+  }
+
+  load(identity: string, file: string): Map<number, FunctionSummary> | undefined {
+    if (this.seen.has(identity)) return undefined;
+    this.seen.set(identity, { file, stored: 0 });
+    try {
+      const where = this.pathOf(identity, file);
+      if (!fs.existsSync(where)) return undefined;
+      const fingerprint = currentFingerprint(identity, file);
+      if (!fingerprint) return undefined;
+      const data = v8.deserialize(fs.readFileSync(where)) as StoredSummaries;
+      if (data.format !== FORMAT || data.identity !== identity || data.file !== file || data.fingerprint !== fingerprint) return undefined;
+      const m = new Map(data.entries);
+      this.seen.set(identity, { file, stored: m.size });
+      this.stats.loadedFiles++;
+      this.stats.loadedSummaries += m.size;
+      return m;
+    } catch {
+      // A damaged or unreadable entry is the same as none: the summaries are made again.
+      return undefined;
+    }
+  }
+
+  /** Writes the summaries of every file walked since it was loaded or last saved, when there are new ones. */
+  save(): void {
+    for (const [identity, entry] of this.seen) {
+      const m = cachedSummariesOf(identity);
+      if (!m || m.size <= entry.stored) continue;
+      try {
+        const fingerprint = currentFingerprint(identity, entry.file);
+        if (!fingerprint) continue;
+        const data: StoredSummaries = { format: FORMAT, identity, file: entry.file, fingerprint, entries: [...m] };
+        const bytes = v8.serialize(data);
+        entry.stored = m.size;
+        if (bytes.length > MAX_FILE_BYTES) continue;
+        this.prune();
+        fs.mkdirSync(this.dir, { recursive: true });
+        const where = this.pathOf(identity, entry.file);
+        const tmp = `${where}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, bytes);
+        fs.renameSync(tmp, where);
+        this.stats.savedFiles++;
+        this.stats.savedSummaries += m.size;
+      } catch {
+        // The cache only saves time.
+      }
+    }
+  }
+
+  private pathOf(identity: string, file: string): string {
+    return path.join(this.dir, `${createHash('sha1').update(`${identity}\0${file}`).digest('hex').slice(0, 32)}.v8`);
+  }
+
+  /** Removes what other builds of the engine stored (they are never read again). */
+  private prune(): void {
+    if (this.pruned) return;
+    this.pruned = true;
+    const parent = path.join(this.base, 'summaries');
+    try {
+      for (const e of fs.readdirSync(parent)) if (e !== this.stamp) fs.rmSync(path.join(parent, e), { recursive: true, force: true });
+    } catch {
+      // Nothing stored yet.
+    }
+  }
+}
+
+/** The fingerprint of `file` when it still has `identity`; undefined otherwise (changed, gone). */
+function currentFingerprint(identity: string, file: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const st = fs.fstatSync(fd);
+    if (fileIdentityOf(st) !== identity) return undefined;
+    const n = Math.min(FINGERPRINT_BYTES, st.size);
+    const head = Buffer.alloc(n);
+    const tail = Buffer.alloc(n);
+    fs.readSync(fd, head, 0, n, 0);
+    fs.readSync(fd, tail, 0, n, st.size - n);
+    return createHash('sha1').update(head).update(tail).digest('hex');
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

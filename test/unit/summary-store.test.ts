@@ -1,0 +1,102 @@
+// The caches of the first analysis: a file byte source's small reads (served from a block read once) give
+// the file's bytes at any offset, block edges included; function summaries saved to disk (summaryStore.ts)
+// give a new walk the same result without decoding again, and are never used for a changed file or by
+// another engine build.
+
+import { after, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { clearSummaryCache, executionPathTracking, setSummaryStore } from '../../native/src/analysis/ept';
+import { entryRoot } from '../../native/src/analysis/pvm';
+import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
+import { DiskSummaryStore } from '../../native/src/analysis/summaryStore';
+import { openFileSource } from '../../native/src/elf/byteSource';
+import { buildC } from '../helpers/fixtures';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-summaries-'));
+after(() => {
+  setSummaryStore(undefined);
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('FileByteSource small reads', () => {
+  test('equal the file bytes at every kind of offset', () => {
+    const file = path.join(tmp, 'bytes.bin');
+    const bytes = new Uint8Array(200_000).map((_, i) => (i * 7919 + (i >> 8)) & 0xff);
+    fs.writeFileSync(file, bytes);
+    const src = openFileSource(file);
+    try {
+      const offsets = [0, 1, 65_530, 65_535, 65_536, 131_071, 199_992, 199_999, 100_000, 3];
+      for (let i = 0; i < 400; i++) offsets.push(Math.floor((i * 104_729) % 199_990));
+      for (const off of offsets) {
+        for (const len of [1, 8, 16, 256, 257, 4096]) {
+          if (off + len > bytes.length) continue;
+          assert.deepEqual([...src.read(off, len)], [...bytes.subarray(off, off + len)], `read(${off}, ${len})`);
+        }
+      }
+      // What a caller gets is its own: changing it changes no later read.
+      const first = src.read(8, 8);
+      first.fill(0xee);
+      assert.deepEqual([...src.read(8, 8)], [...bytes.subarray(8, 16)]);
+      assert.throws(() => src.read(199_999, 8), /outside/);
+    } finally {
+      src.close();
+    }
+  });
+});
+
+describe('function summaries on disk', () => {
+  let exe = '';
+  const walk = () => {
+    const space = new StaticAddressSpace([exe], { hostIfuncs: false });
+    try {
+      const r = executionPathTracking(space, [entryRoot(space)!], { mode: 'ept' });
+      return { features: [...r.features.keys()].sort(), functions: r.functionsVisited, instructions: r.instructionsDecoded };
+    } finally {
+      space.close();
+    }
+  };
+
+  test('a new walk reads them and finds the same result; another engine build or a changed file does not', () => {
+    exe = buildC('c/proc_ready.c', { outName: 'summary-store-proc_ready' });
+    const base = path.join(tmp, 'cache');
+    clearSummaryCache();
+    const first = new DiskSummaryStore(base, 'engine-a');
+    setSummaryStore(first);
+    const cold = walk();
+    assert.equal(first.stats.loadedSummaries, 0);
+    first.save();
+    assert.ok(first.stats.savedSummaries > 0, 'summaries were saved');
+
+    // A new process: empty memory cache, the same disk.
+    clearSummaryCache();
+    const second = new DiskSummaryStore(base, 'engine-a');
+    setSummaryStore(second);
+    assert.deepEqual(walk(), cold);
+    assert.ok(second.stats.loadedSummaries > 0, 'summaries came from the disk');
+
+    // Another engine build never reads them (and removes them when it saves).
+    clearSummaryCache();
+    const other = new DiskSummaryStore(base, 'engine-b');
+    setSummaryStore(other);
+    assert.deepEqual(walk(), cold);
+    assert.equal(other.stats.loadedSummaries, 0);
+    other.save();
+    assert.equal(fs.existsSync(path.join(base, 'summaries', 'engine-a')), false);
+
+    // A changed file (new mtime: a new identity) is decoded again.
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(exe, later, later);
+    clearSummaryCache();
+    const third = new DiskSummaryStore(base, 'engine-b');
+    setSummaryStore(third);
+    assert.deepEqual(walk(), cold);
+    // The libraries it uses (libc) are unchanged: all but the executable come from the disk.
+    assert.ok(other.stats.savedFiles >= 1);
+    assert.equal(third.stats.loadedFiles, other.stats.savedFiles - 1);
+    setSummaryStore(undefined);
+    clearSummaryCache();
+  });
+});
