@@ -194,7 +194,10 @@ export class PygrationLanguageServer {
 
   private async initialized(): Promise<void> {
     if (this.hasConfigurationCapability) {
-      void this.connection.client.register(DidChangeConfigurationNotification.type, { section: 'pygration' });
+      // A client may refuse the registration: settings then arrive with the next didChangeConfiguration.
+      this.connection.client.register(DidChangeConfigurationNotification.type, { section: 'pygration' }).catch((e: unknown) => {
+        this.connection.console.warn(`The client refused the registration for configuration changes (${e instanceof Error ? e.message : String(e)}).`);
+      });
       await this.reloadSettings();
     }
     this.scheduleStatic(0);

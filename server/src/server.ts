@@ -5,4 +5,8 @@ import { ProposedFeatures, createConnection } from 'vscode-languageserver/node';
 import { PygrationLanguageServer } from './languageServer';
 
 const connection = createConnection(ProposedFeatures.all);
+// The server never dies of one failed promise: it is logged, and the other requests go on.
+process.on('unhandledRejection', (reason) => {
+  connection.console.error(`Unhandled failure in the Pygration server: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+});
 new PygrationLanguageServer(connection, { engineFile: __filename }).listen();

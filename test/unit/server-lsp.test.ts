@@ -23,6 +23,8 @@ import {
   WorkDoneProgressCreateRequest,
   CodeLensRefreshRequest,
   ConfigurationRequest,
+  RegistrationRequest,
+  ResponseError,
 } from 'vscode-languageserver-protocol/node';
 import { AnalyzeProcessRequest, DetachNotification, ListProcessesRequest, StateNotification, type PygrationState } from '../../server/src/protocol';
 import { DEBIAN_PYTHON, REPO_ROOT, buildC, debianPythonHas, hostFlags, startProcess, type StartedProcess } from '../helpers/fixtures';
@@ -221,4 +223,43 @@ describe('language server over LSP', { skip: HAVE_HEADERS ? false : 'python3-dev
       }
     });
   });
+});
+
+test('a client that refuses dynamic registration does not bring the server down', async () => {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-lsp-reg-'));
+  const server = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  server.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
+  const conn = createProtocolConnection(new StreamMessageReader(server.stdout!), new StreamMessageWriter(server.stdin!));
+  let refused = 0;
+  conn.onRequest(RegistrationRequest.type, () => {
+    refused++;
+    return new ResponseError(-32603, 'registration refused by this client');
+  });
+  conn.onRequest(ConfigurationRequest.type, () => [{}]);
+  conn.onRequest(WorkDoneProgressCreateRequest.type, () => undefined);
+  conn.listen();
+  try {
+    await conn.sendRequest(InitializeRequest.type, {
+      processId: process.pid,
+      rootUri: fileUri(ws),
+      workspaceFolders: [{ uri: fileUri(ws), name: 'ws' }],
+      capabilities: { workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true } } },
+      initializationOptions: { interpreter: DEBIAN_PYTHON },
+    });
+    await conn.sendNotification(InitializedNotification.type, {});
+    // The server still answers after the refusal.
+    const deadline = Date.now() + 20_000;
+    while (refused === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(refused, 1, 'the server asked to register for configuration changes');
+    const list = await conn.sendRequest(ListProcessesRequest, { pythonOnly: false });
+    assert.ok(Array.isArray(list) && list.length > 0, JSON.stringify(list));
+    const alive = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 500))]);
+    assert.ok(alive, `the server exited: ${stderr}`);
+  } finally {
+    conn.dispose();
+    server.kill('SIGKILL');
+    fs.rmSync(ws, { recursive: true, force: true });
+  }
 });
