@@ -17,9 +17,14 @@ import type { CallSiteAnalysis } from './model';
 /** Interpreter options that take a separate value (`-W error`, `-X dev`). */
 const OPTIONS_WITH_VALUE = new Set(['-W', '-X', '--check-hash-based-pycs']);
 
+/** debugpy's own options that take a value (debugpy/server/cli.py); `--configure-<name>` take one too. */
+const DEBUGPY_OPTIONS_WITH_VALUE = new Set(['--listen', '--connect', '--log-to', '--pid', '--adapter-access-token', '--parent-session-pid']);
+
 /**
  * The program a Python process runs, from its command line: the script file (absolute, resolved against
  * the process's working directory), or a note when it runs `-m module`, `-c code` or an interactive shell.
+ * A program run under debugpy (`python …/debugpy --connect ADDR … script.py`, as its launcher starts a
+ * debuggee, or `python -m debugpy …`) is the script after debugpy's own options.
  */
 export function programOf(pid: number): { files: string[]; note?: string } {
   let argv: string[];
@@ -30,20 +35,39 @@ export function programOf(pid: number): { files: string[]; note?: string } {
   } catch {
     return { files: [], note: 'The command line of the process could not be read, so its Python code was not tracked.' };
   }
-  for (let i = 1; i < argv.length; i++) {
+  return programOfCommandLine(argv, cwd);
+}
+
+/** programOf for a command line (argv[0] is the interpreter) and working directory. */
+export function programOfCommandLine(argv: string[], cwd: string): { files: string[]; note?: string } {
+  return programFromArgs(argv, 1, cwd, false);
+}
+
+function programFromArgs(argv: string[], from: number, cwd: string, underDebugpy: boolean): { files: string[]; note?: string } {
+  for (let i = from; i < argv.length; i++) {
     const a = argv[i];
+    if (underDebugpy && (DEBUGPY_OPTIONS_WITH_VALUE.has(a) || a.startsWith('--configure-'))) {
+      if (a === '--pid') return { files: [], note: 'debugpy attaches to another process here (--pid): this process runs no program of its own.' };
+      i++;
+      continue;
+    }
     if (a === '-c') return { files: [], note: 'The program was given with -c, so there is no file for bytecode tracking.' };
-    if (a === '-m') return { files: [], note: `The program runs a module (-m ${argv[i + 1] ?? ''}); bytecode tracking of module entry points is not supported yet, so only its native code on the interpreter's paths was analysed.` };
+    if (a === '-m') {
+      if (!underDebugpy && argv[i + 1] === 'debugpy') return programFromArgs(argv, i + 2, cwd, true);
+      return { files: [], note: `The program runs a module (-m ${argv[i + 1] ?? ''}); bytecode tracking of module entry points is not supported yet, so only its native code on the interpreter's paths was analysed.` };
+    }
     if (a === '-') return { files: [], note: 'The program was read from standard input, so there is no file for bytecode tracking.' };
-    if (OPTIONS_WITH_VALUE.has(a)) {
+    if (!underDebugpy && OPTIONS_WITH_VALUE.has(a)) {
       i++;
       continue;
     }
     if (a.startsWith('-')) continue;
     const file = path.resolve(cwd, a);
+    // debugpy run as a directory (its launcher starts `python …/debugpy/launcher/../../debugpy …`).
+    if (!underDebugpy && path.basename(file) === 'debugpy' && fs.existsSync(path.join(file, '__main__.py'))) return programFromArgs(argv, i + 1, cwd, true);
     return fs.existsSync(file) ? { files: [file] } : { files: [], note: `The script ${a} could not be found from the process's working directory.` };
   }
-  return { files: [], note: 'The process runs an interactive interpreter: no program file to track.' };
+  return { files: [], note: underDebugpy ? 'debugpy runs no program file here.' : 'The process runs an interactive interpreter: no program file to track.' };
 }
 
 /** Variables that decide where a Python process finds its modules (sys.path, site-packages, user site). */

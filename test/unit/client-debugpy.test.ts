@@ -11,6 +11,7 @@ import { isNativeError } from '../../native/src/errors';
 import { injectBindNow } from '../../client/src/logic/debugConfig';
 import { DebugSessionLogic, type TrackerSink } from '../../client/src/logic/debugTracker';
 import type { AnalyzeProcessParams, AnalyzeProcessResult, DetachParams } from '../../server/src/protocol';
+import { programOf } from '../../server/src/processAnalysis';
 import { DapClient } from '../helpers/dap';
 import { DEBIAN_PYTHON, FIXTURE_SRC, debianPythonHas } from '../helpers/fixtures';
 
@@ -110,6 +111,8 @@ test('debugpy adapter: process event pid captured, stops analysed live, detach a
     debuggee = logic.pid;
     assert.ok(debuggee !== undefined, 'the tracker captured systemProcessId');
     assert.ok(procText(debuggee, 'cmdline').split('\0').includes(PROGRAM), 'the pid runs the program');
+    // Its command line is debugpy's (python3 …/debugpy --connect … PROGRAM): the program is found behind it.
+    assert.deepEqual(programOf(debuggee), { files: [PROGRAM] }, procText(debuggee, 'cmdline').split('\0').join(' '));
     assert.ok(procText(debuggee, 'environ').split('\0').includes('LD_BIND_NOW=1'), 'the debuggee got LD_BIND_NOW=1');
     assert.ok(procText(debuggee, 'environ').split('\0').includes('PYGRATION_TEST=1'), "the configuration's own env is kept");
     assert.match(procText(parentPid(debuggee), 'cmdline'), /debugpy/, 'its parent is debugpy (the launcher)');

@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { analyzePythonProcess, programOf } from '../../server/src/processAnalysis';
+import { analyzePythonProcess, programOf, programOfCommandLine } from '../../server/src/processAnalysis';
 import { DEBIAN_PYTHON, FIXTURE_SRC, debianPythonHas, startProcess } from '../helpers/fixtures';
 
 const SLEEP = 'import time; print("READY", flush=True); time.sleep(600)';
@@ -31,6 +31,23 @@ test('programOf explains -c and -m', async () => {
     assert.match(r.note!, /-c/);
   } finally {
     await c.stop();
+  }
+});
+
+test('programOf finds the script behind debugpy (python -m debugpy …, and its launcher\'s debugpy directory)', () => {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-dbgpy-')));
+  try {
+    fs.writeFileSync(path.join(dir, 'app.py'), SLEEP);
+    const pkg = path.join(dir, 'site', 'debugpy');
+    fs.mkdirSync(pkg, { recursive: true });
+    fs.writeFileSync(path.join(pkg, '__main__.py'), '');
+    const app = path.join(dir, 'app.py');
+    assert.deepEqual(programOfCommandLine(['python3', '-m', 'debugpy', '--listen', '5678', '--wait-for-client', '--configure-subProcess', 'true', 'app.py', '-x'], dir), { files: [app] });
+    assert.deepEqual(programOfCommandLine(['python3', '-X', 'frozen_modules=off', pkg, '--connect', '127.0.0.1:1', '--adapter-access-token', 't', app], dir), { files: [app] });
+    assert.match(programOfCommandLine(['python3', '-m', 'debugpy', '--listen', '5678', '-m', 'http.server'], dir).note!, /-m http\.server/);
+    assert.match(programOfCommandLine(['python3', '-m', 'debugpy', '--listen', '5678', '--pid', '42'], dir).note!, /--pid/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
