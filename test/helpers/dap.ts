@@ -63,8 +63,16 @@ export class DapClient {
         },
       };
       const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        reject(new Error(`no ${what} within ${ms} ms. stderr: ${this.stderr}`));
+        // A caller that blocked the event loop (the engine runs in-process) may have left messages unread:
+        // let pending I/O in before giving up.
+        setImmediate(() =>
+          setImmediate(() => {
+            const i = this.waiters.indexOf(waiter);
+            if (i < 0) return;
+            this.waiters.splice(i, 1);
+            reject(new Error(`no ${what} within ${ms} ms. stderr: ${this.stderr}`));
+          }),
+        );
       }, ms);
       this.waiters.push(waiter);
     });

@@ -133,10 +133,17 @@ test('debugpy adapter: process event pid captured, stops analysed live, detach a
     await dap.request('continue', { threadId: thread });
     const stop2 = await dap.waitForEvent('stopped', 2);
     assert.equal((stop2.body as { reason: string }).reason, 'breakpoint');
-    const printed = await dap.waitFor((m) => m.type === 'event' && m.event === 'output' && /PID \d+/.test(String((m.body as { output?: string }).output)), 10_000, 'the PID line');
-    const printedPid = Number(/PID (\d+)/.exec(String((printed.body as { output: string }).output))![1]);
-    assert.equal(printedPid, debuggee, 'systemProcessId is the pid the program sees (os.getpid())');
-    assert.match(String((printed.body as { output: string }).output), /LD_BIND_NOW 1/);
+    // debugpy sends the program's output as it is written: one print() may come in several output events
+    // (one per write), so the line is matched on their concatenation.
+    const output = () =>
+      dap.received
+        .filter((m) => m.type === 'event' && m.event === 'output' && (m.body as { category?: string }).category !== 'telemetry')
+        .map((m) => String((m.body as { output?: string }).output ?? ''))
+        .join('');
+    await until(() => /PID \d+ LD_BIND_NOW \S+\n/.test(output()), 30_000).catch(() => assert.fail(`no PID line within 30 s; output: ${JSON.stringify(output())}`));
+    const printed = /PID (\d+) LD_BIND_NOW (\S+)\n/.exec(output())!;
+    assert.equal(Number(printed[1]), debuggee, 'systemProcessId is the pid the program sees (os.getpid())');
+    assert.equal(printed[2], '1', 'the program sees LD_BIND_NOW=1');
     await until(() => results.length === 2, 60_000);
     assert.equal(analyses.length, 2);
     assert.equal(analyses[1].pid, debuggee);
@@ -161,7 +168,14 @@ test('debugpy adapter: process event pid captured, stops analysed live, detach a
 async function until(cond: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
+    if (Date.now() > end) {
+      // The engine runs in this process and blocks its event loop while it walks: a timer can come due
+      // before the messages that arrived meanwhile are read. Let pending I/O in once more before failing.
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      if (cond()) return;
+      throw new Error(`condition not met within ${ms} ms`);
+    }
     await new Promise((r) => setTimeout(r, 10));
   }
 }
