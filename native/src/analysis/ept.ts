@@ -449,7 +449,9 @@ class Walker {
    * addresses to skip.
    */
   private unchosenTables(s: FunctionSummary, m: ModuleImage, addresses: number[]): Set<number> | undefined {
-    if (!this.space.liveMemory || s.refs.length < 3) return undefined;
+    // Only a choice made by the CPU is final (a mode switch chosen by input could choose again after a
+    // restore): the function itself runs cpuid or xgetbv (a caller of such a function may choose by input).
+    if (!s.probesCpu || !this.space.liveMemory || s.refs.length < 3) return undefined;
     // Data objects of m the function names (by address, or through a GOT slot), grouped by size; and the
     // live contents of the variables it reads or writes (a GOT slot stands for its variable).
     const families = new Map<number, { start: number; end: number; refs: number[] }[]>();
@@ -495,16 +497,12 @@ class Walker {
       if (list.length < 2) continue;
       const chosen = list.filter((o) => values.some((v) => v >= o.start + m.bias && v < o.end + m.bias));
       if (chosen.length === 0 || chosen.length === list.length) continue;
-      // Only a choice made by the CPU is final (a mode switch chosen by input could choose again after a
-      // restore): the function itself runs cpuid or xgetbv (a caller of such a function may choose by input).
-      if (!s.probesCpu) continue;
       skip ??= new Set();
       for (const o of list) if (!chosen.includes(o)) for (const a of o.refs) skip.add(a);
       this.tablesNotChosen += list.length - chosen.length;
     }
     return skip;
   }
-
 
   private directEdge(target: number, why: string): void {
     // Count a direct call to a PLT stub as a PLT call site, others as direct.
@@ -938,12 +936,12 @@ class Walker {
   }
 }
 
-/** True when the function saves the extended state: in the dynamic linker, a lazy-binding trampoline. */
 /** `a` rounded down to a multiple of 8 (addresses exceed 32 bits: no bitwise operators). */
 function down8(a: number): number {
   return a - (a % 8);
 }
 
+/** True when the function saves the extended state: in the dynamic linker, a lazy-binding trampoline. */
 function savesExtendedState(s: FunctionSummary): boolean {
   return s.features.has('xsavec') || s.features.has('xsave') || s.features.has('xsaveopt');
 }
