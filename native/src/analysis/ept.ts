@@ -233,6 +233,8 @@ class Walker {
   private addressTakenRoots = 0;
   /** Data tables a selector function referenced but did not choose (see unchosenTables). */
   private tablesNotChosen = 0;
+  /** Initialisers not taken because their pthread_once control is done (see completedOnceInits). */
+  private onceInitsSkipped = 0;
 
   constructor(
     private readonly space: AddressSpace,
@@ -433,9 +435,12 @@ class Walker {
       addresses.push(ref.kind === 'imm' && isPieOrAnon ? -1 : ref.kind === 'imm' ? ref.address : ref.address + bias);
     }
     const skip = m ? this.unchosenTables(s, m, addresses) : undefined;
+    const done = m && s.addressArgCalls ? this.completedOnceInits(s, m) : undefined;
     for (let i = 0; i < s.refs.length; i++) {
-      if (addresses[i] < 0 || skip?.has(addresses[i])) continue;
-      this.reference(addresses[i], s.refs[i].kind, m, from);
+      if (addresses[i] < 0 || skip?.has(addresses[i]) || done?.has(i)) continue;
+      const ref = s.refs[i];
+      if (ref.word) this.referenceWord(addresses[i], m, from);
+      else this.reference(addresses[i], ref.kind, m, from);
     }
   }
 
@@ -502,6 +507,34 @@ class Walker {
       this.tablesNotChosen += list.length - chosen.length;
     }
     return skip;
+  }
+
+  /**
+   * `pthread_once(&once, init)` (or a wrapper named in ONCE_FUNCTIONS) whose `once` control is already done
+   * never calls `init` again, in this process or after a restore (the control is part of its memory). The
+   * `lea` that produced `init` for such a call is then no address-taken reference (OpenSSL's RUN_ONCE
+   * initialisers, which would otherwise root most of libcrypto). Returns the indices in `s.refs` to skip.
+   */
+  private completedOnceInits(s: FunctionSummary, m: ModuleImage): Set<number> | undefined {
+    if (!this.space.liveMemory) return undefined;
+    let out: Set<number> | undefined;
+    const pic = m.elf.isPie || m.elf.header.type === C.ET_DYN;
+    for (const c of s.addressArgCalls ?? []) {
+      if (!ONCE_FUNCTIONS.has(this.calleeName(m, c.target) ?? '')) continue;
+      const control = this.liveBytes(c.arg0 + (pic ? m.bias : 0), 4);
+      // glibc's pthread_once_t: bit 1 (__PTHREAD_ONCE_DONE) is set once the initialiser has returned.
+      if (!control || control.length < 4 || (control[0] & 2) === 0) continue;
+      (out ??= new Set()).add(c.ref);
+      this.onceInitsSkipped++;
+    }
+    return out;
+  }
+
+  /** The name of a direct call's target (link-time, in `m`): the PLT stub's symbol or the function's own. */
+  private calleeName(m: ModuleImage, link: number): string | undefined {
+    if (isInPlt(m.elf, link)) return m.elf.pltStubAt(link)?.symbol;
+    const sym = m.elf.symbolize(link);
+    return sym && sym.offset === 0 ? sym.name.replace(/@.*$/, '') : undefined;
   }
 
   private directEdge(target: number, why: string): void {
@@ -718,6 +751,36 @@ class Walker {
     this.scanDataObject(fromModule, address - fromModule.bias, from && `data 0x${(address - fromModule.bias).toString(16)} via ${from}`);
   }
 
+  /**
+   * A general-purpose MOV loads or stores exactly the word at `address` (summary `word` refs): only the pointer
+   * held there can come out of it, not its neighbours'. A code pointer is taken; a GOT slot stands for its
+   * symbol's object as in scanDataObject. Other memory operands (SIMD loads, string instructions through a
+   * `lea`) keep the whole-object rule of reference().
+   */
+  private referenceWord(address: number, fromModule: ModuleImage | undefined, from: string): void {
+    if (!fromModule) return;
+    const seen = (this.wordRefsSeen[fromModule.index] ??= new Set());
+    if (seen.has(address)) return;
+    seen.add(address);
+    const r = this.space.regionAt(address);
+    if (!r || r.module !== fromModule || r.exec) return;
+    const link = address - fromModule.bias;
+    if (isGotSlot(fromModule.elf, down8(link))) {
+      this.scanDataObject(fromModule, link, from && `data 0x${link.toString(16)} via ${from}`);
+      return;
+    }
+    let value: number | undefined;
+    if (this.space.liveMemory) {
+      const b = this.liveBytes(address, 8);
+      value = b && b.length === 8 ? u64(b) : undefined;
+    } else value = this.staticPointer(fromModule, link);
+    if (value === undefined || value < 0x10000) return;
+    const t = this.space.regionAt(value);
+    if (t?.exec && t.module) this.take(t.module, value, from && `word 0x${link.toString(16)} via ${from}`);
+  }
+
+  private readonly wordRefsSeen: Array<Set<number> | undefined> = [];
+
   private readonly takenWhy = new Map<number, string>();
 
   private take(m: ModuleImage, address: number, why: string): void {
@@ -914,6 +977,11 @@ class Walker {
       this.notes.push(
         `${this.stats.unresolved} indirect call/jump site(s) could not be resolved; to stay safe, every function whose address the modules entered can produce — from their visited code, the data it references and their writable data (${this.addressTakenRoots}) — was analysed as a possible target.`,
       );
+      if (this.onceInitsSkipped > 0) {
+        this.notes.push(
+          `${this.onceInitsSkipped} initialiser(s) passed to pthread_once (or OpenSSL's CRYPTO_THREAD_run_once) were not taken as possible targets: their once-control in live memory says they already ran, and pthread_once never runs an initialiser twice.`,
+        );
+      }
       if (this.tablesNotChosen > 0) {
         this.notes.push(
           `${this.tablesNotChosen} data table(s) were left out of that set because the code referring to them is a CPU-dispatch selector (it runs cpuid) that stored its choice in a variable which points to another table of the same kind (e.g. OpenBLAS's per-CPU kernel tables, of which gotoblas_dynamic_init chose one at start-up); the chosen ones were analysed.`,
@@ -935,6 +1003,9 @@ class Walker {
     if (this.vdsoSkipped > 0) this.notes.push('Calls into the [vdso] were not counted: CRIU gives the restored process the target kernel\'s vDSO.');
   }
 }
+
+/** Functions with pthread_once's contract: the initialiser (second argument) runs once per control (first). */
+const ONCE_FUNCTIONS = new Set(['pthread_once', '__pthread_once', 'call_once', 'CRYPTO_THREAD_run_once']);
 
 /** `a` rounded down to a multiple of 8 (addresses exceed 32 bits: no bitwise operators). */
 function down8(a: number): number {

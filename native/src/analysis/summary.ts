@@ -5,7 +5,7 @@
 // so it is cached per file and function and reused across analyses of live processes.
 
 import type { Feature } from '../features/vocabulary';
-import { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, CODE_PUSH_R64, type CodeBuffer, CodeDecoder, Flow, InstructionView, MNEMONIC, REGISTER, SIMPLE, type SimpleOperands, fullRegister as fullOf } from '../decoder/decoder';
+import { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, CODE_PUSH_R64, type CodeBuffer, CodeDecoder, Flow, InstructionView, MNEMONIC, REGISTER, REGISTER_RDI, REGISTER_RSI, SIMPLE, type SimpleOperands, fullRegister as fullOf } from '../decoder/decoder';
 
 /** At most this many example sites are kept per feature and function. */
 export const SITES_PER_FEATURE = 3;
@@ -38,6 +38,24 @@ export interface AddressRef {
   /** The referenced absolute address. */
   address: number;
   kind: RefKind;
+  /**
+   * A `mem` reference made by a general-purpose MOV (load or store of at most 8 bytes): the instruction
+   * touches exactly the word at `address`, never its neighbours (SIMD and other instructions may touch more).
+   */
+  word?: true;
+}
+
+/**
+ * A direct call whose first two arguments are addresses computed just before it (`lea rdi,[rip+O] ;
+ * lea rsi,[rip+F] ; call T`): the shape of `pthread_once(&once, init)` and its wrappers. `ref` is the index in
+ * `refs` of the `lea` that produced F, when F went straight into rsi and was not copied or stored elsewhere.
+ */
+export interface AddressArgCall {
+  site: number;
+  target: number;
+  arg0: number;
+  arg1: number;
+  ref: number;
 }
 
 export interface UnresolvedSite {
@@ -67,6 +85,8 @@ export interface FunctionSummary {
   directCallSites: number;
   /** The function asks the CPU what it supports (cpuid or xgetbv): a CPU-dispatch selector may be near. */
   probesCpu?: true;
+  /** Direct calls with two computed addresses as arguments (see AddressArgCall); absent when none. */
+  addressArgCalls?: AddressArgCall[];
 }
 
 /** Reads code bytes at an address; returns undefined when the range is not readable. */
@@ -79,6 +99,8 @@ interface TrackedValue {
   born: number;
   /** The callee-saved registers whose function-wide values this one derives from. */
   deps?: number[];
+  /** Index in `refs` of the lea/mov-immediate that produced this address, while only this register holds it. */
+  ref?: number;
 }
 
 const MAX_DEREFS = 4;
@@ -251,6 +273,7 @@ class WalkState {
         if (t !== undefined) {
           s.calls.push(t);
           s.directCallSites++;
+          this.addressArguments(v.ip, t);
         }
         // syscall/sysenter are classified as calls by iced but have no target; they still clobber rcx/r11.
         this.clobberCallerSaved();
@@ -285,6 +308,15 @@ class WalkState {
         this.dataflow(v);
         return;
     }
+  }
+
+  /** Records a direct call whose rdi and rsi hold computed addresses (see AddressArgCall). */
+  private addressArguments(site: number, target: number): void {
+    const a0 = this.tracked.get(REGISTER_RDI);
+    const a1 = this.tracked.get(REGISTER_RSI);
+    if (!a0 || !a1 || a1.ref === undefined || a0.derefs.length || a1.derefs.length) return;
+    if (this.counter - a0.born > TRACK_WINDOW || this.counter - a1.born > TRACK_WINDOW) return;
+    (this.s.addressArgCalls ??= []).push({ site, target, arg0: a0.base, arg1: a1.base, ref: a1.ref });
   }
 
   private reset(): void {
@@ -367,7 +399,7 @@ class WalkState {
       const dst = v.opFullRegister(0);
       if (abs !== undefined) {
         s.refs.push({ address: abs, kind: 'lea' });
-        if (dst !== undefined) this.define(dst, { base: abs, derefs: [], born: this.counter });
+        if (dst !== undefined) this.define(dst, { base: abs, derefs: [], born: this.counter, ref: s.refs.length - 1 });
         return;
       }
       this.kill(v, dst);
@@ -375,12 +407,16 @@ class WalkState {
     }
 
     if (mn === MNEMONIC.mov) {
-      if (abs !== undefined) s.refs.push({ address: abs, kind: 'mem' });
+      if (abs !== undefined) s.refs.push({ address: abs, kind: 'mem', word: true });
       const dst = v.opFullRegister(0);
       if (dst === undefined) {
         // A store: tracked registers are unchanged, but a stored immediate may be an address.
         const imm = v.addressImmediate();
         if (imm !== undefined && imm >= MIN_ADDRESS) s.refs.push({ address: imm, kind: 'imm' });
+        else if (this.tracked.size > 0) {
+          const stored = v.opFullRegister(1);
+          if (stored !== undefined) this.escape(stored);
+        }
         return;
       }
       const size = v.opRegisterSize(0);
@@ -401,7 +437,7 @@ class WalkState {
       const srcReg = v.opFullRegister(1);
       if (srcReg !== undefined) {
         const src = this.get(srcReg);
-        if (src && size === 8) this.define(dst, { ...src });
+        if (src && size === 8) this.define(dst, this.copied(src));
         else this.kill(v, dst);
         if (this.switchTainted.has(srcReg)) this.switchTainted.add(dst);
         return;
@@ -451,7 +487,7 @@ class WalkState {
     if (mn === MNEMONIC.lea) {
       if (abs !== undefined) {
         s.refs.push({ address: abs, kind: 'lea' });
-        this.define(o.reg, { base: abs, derefs: [], born: this.counter });
+        this.define(o.reg, { base: abs, derefs: [], born: this.counter, ref: s.refs.length - 1 });
       } else this.forget(o.reg);
       return;
     }
@@ -465,7 +501,7 @@ class WalkState {
     }
     // MOV.
     const form = v.info.simpleForm;
-    if (abs !== undefined) s.refs.push({ address: abs, kind: 'mem' });
+    if (abs !== undefined) s.refs.push({ address: abs, kind: 'mem', word: true });
     if (form === SIMPLE.rmReg || form === SIMPLE.rmImm) {
       if (!o.isMemory) {
         // A register destination encoded in r/m.
@@ -474,7 +510,7 @@ class WalkState {
           this.define(o.base, { base: o.imm, derefs: [], born: this.counter });
         } else if (form === SIMPLE.rmReg) {
           const src = this.get(o.reg);
-          if (src && o.regSize === 8) this.define(o.base, { ...src });
+          if (src && o.regSize === 8) this.define(o.base, this.copied(src));
           else this.forget(o.base);
           if (this.switchTainted.has(o.reg)) this.switchTainted.add(o.base);
         } else this.forget(o.base);
@@ -482,6 +518,7 @@ class WalkState {
       }
       // A store: tracked registers are unchanged, but a stored immediate may be an address.
       if (form === SIMPLE.rmImm && o.imm !== undefined && o.imm >= MIN_ADDRESS) s.refs.push({ address: o.imm, kind: 'imm' });
+      else if (form === SIMPLE.rmReg) this.escape(o.reg);
       return;
     }
     if (form === SIMPLE.regImm) {
@@ -506,9 +543,23 @@ class WalkState {
       return;
     }
     const src = this.get(o.base);
-    if (src && o.regSize === 8) this.define(o.reg, { ...src });
+    if (src && o.regSize === 8) this.define(o.reg, this.copied(src));
     else this.forget(o.reg);
     if (this.switchTainted.has(o.base)) this.switchTainted.add(o.reg);
+  }
+
+  /** A copy of a tracked value into another register: the address is no longer held by one register only. */
+  private copied(src: TrackedValue): TrackedValue {
+    if (src.ref === undefined) return { ...src };
+    const { ref: _ref, ...rest } = src;
+    src.ref = undefined;
+    return rest;
+  }
+
+  /** The register's value is stored to memory (or pushed): its address escapes. */
+  private escape(reg: number): void {
+    const t = this.tracked.get(reg);
+    if (t) t.ref = undefined;
   }
 
   private forget(reg: number): void {

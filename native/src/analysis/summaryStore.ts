@@ -12,7 +12,7 @@ import type { FunctionSummary } from './summary';
 import { fileIdentityOf } from './space';
 
 /** Bumped when what is stored changes. */
-const FORMAT = 1;
+const FORMAT = 2;
 const FINGERPRINT_BYTES = 64 * 1024;
 /** Libraries whose summaries serialize to more than this are not stored. */
 const MAX_FILE_BYTES = 128 * 1024 * 1024;

@@ -61,6 +61,7 @@ export const MNEMONIC = {
 
 export const REGISTER = { none: R.None, rip: R.RIP, rsp: R.RSP } as const;
 export const REGISTER_RDI: number = R.RDI;
+export const REGISTER_RSI: number = R.RSI;
 
 /** The System V caller-saved general-purpose registers (clobbered by calls). */
 export const CALLER_SAVED_REGISTERS: readonly number[] = [R.RAX, R.RCX, R.RDX, R.RSI, R.RDI, R.R8, R.R9, R.R10, R.R11];

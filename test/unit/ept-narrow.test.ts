@@ -1,0 +1,61 @@
+// The sound narrowing rules of EPT's address-taken fallback, on a real process built from
+// test/fixtures/c/ept_narrow.c: an initialiser behind a completed pthread_once is no possible target (one behind
+// a pending control is), and a MOV that loads one word of a table takes that word's pointer only.
+
+import { after, before, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { ProcessView } from '../../native/src/process/processView';
+import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
+import { executionPathTracking } from '../../native/src/analysis/ept';
+import type { ModuleImage } from '../../native/src/analysis/space';
+import { featuresOf } from '../helpers/features';
+import { buildC, startProcess, type StartedProcess } from '../helpers/fixtures';
+
+let proc: StartedProcess;
+let space: ProcessAddressSpace;
+let main: ModuleImage;
+
+function at(name: string): number {
+  const s = main.elf.findSymbol(name);
+  assert.ok(s, `symbol ${name}`);
+  return s.value + main.bias;
+}
+
+function walk(root: string) {
+  const r = executionPathTracking(space, [{ address: at(root), reason: root }], { mode: 'ept', bindNow: true, recordVisited: true });
+  return { r, visited: new Set(r.visited!.map((v) => v.start)) };
+}
+
+describe('EPT address-taken narrowing on the narrow fixture', () => {
+  before(async () => {
+    const exe = buildC('c/ept_narrow.c', { flags: ['-pthread'] });
+    proc = await startProcess(exe, [], { env: { ...process.env, LD_BIND_NOW: '1' } });
+    space = new ProcessAddressSpace(new ProcessView(proc.pid));
+    main = space.mainModule()!;
+    assert.equal(space.liveMemory, true);
+  });
+  after(async () => {
+    space?.view.close();
+    await proc?.stop();
+  });
+
+  test('an initialiser whose pthread_once control is done is not a possible target; a pending one is', () => {
+    const { r, visited } = walk('scenario_once');
+    assert.ok(r.callSites.unresolved > 0, 'the heap call is unresolved, so the fallback applies');
+    assert.ok(visited.has(at('init_pending')) && visited.has(at('k_once_pending')), 'init_pending (control not done) is taken and walked');
+    assert.ok(!visited.has(at('init_done')) && !visited.has(at('k_once_done')), 'init_done (control done) is not taken');
+    for (const f of featuresOf(main, 'k_once_pending')) assert.ok(r.features.has(f as never), `pending kernel's ${f} required`);
+    const onlyDone = [...featuresOf(main, 'k_once_done')].filter((f) => !featuresOf(main, 'k_once_pending').has(f));
+    assert.ok(onlyDone.length > 0);
+    for (const f of onlyDone) assert.ok(!r.features.has(f as never), `done kernel's ${f} not required`);
+    assert.ok(r.notes.some((n) => /pthread_once/.test(n)), r.notes.join('\n'));
+  });
+
+  test('a MOV of one word of a table takes that word only, not its neighbours', () => {
+    const { r, visited } = walk('scenario_word');
+    assert.ok(r.callSites.unresolved > 0, 'the heap call is unresolved, so the fallback applies');
+    assert.ok(visited.has(at('k_word_used')), 'the loaded pointer (g_pair.used) is taken');
+    assert.ok(!visited.has(at('k_word_unused')), 'the neighbour no code loads (g_pair.unused) is not');
+    for (const f of featuresOf(main, 'k_word_used')) assert.ok(r.features.has(f as never), `${f} required`);
+  });
+});
