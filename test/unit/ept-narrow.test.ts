@@ -1,6 +1,7 @@
 // The sound narrowing rules of EPT's address-taken fallback, on a real process built from
 // test/fixtures/c/ept_narrow.c: an initialiser behind a completed pthread_once is no possible target (one behind
-// a pending control is), and a MOV that loads one word of a table takes that word's pointer only.
+// a pending control is), a MOV that loads one word of a table takes that word's pointer only, and a pointer written
+// at run time into a variable nothing in memory points to (and whose value is nowhere else) is left out.
 
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -57,5 +58,14 @@ describe('EPT address-taken narrowing on the narrow fixture', () => {
     assert.ok(visited.has(at('k_word_used')), 'the loaded pointer (g_pair.used) is taken');
     assert.ok(!visited.has(at('k_word_unused')), 'the neighbour no code loads (g_pair.unused) is not');
     for (const f of featuresOf(main, 'k_word_used')) assert.ok(r.features.has(f as never), `${f} required`);
+  });
+
+  test('a run-time-written pointer is a possible target only while memory can reach its variable or holds its value', () => {
+    const { r, visited } = walk('scenario_census');
+    assert.ok(r.callSites.unresolved > 0, 'the heap call is unresolved, so the fallback applies');
+    assert.ok(visited.has(at('k_census_pointed')), 'g_pointed: a heap object points to the variable');
+    assert.ok(visited.has(at('k_census_copied')), "g_copied: its value is also on the heap");
+    assert.ok(!visited.has(at('k_census_hidden')), 'g_hidden: named by instructions only, value nowhere else');
+    assert.ok(r.notes.some((n) => /written at run time into variables/.test(n)), r.notes.join('\n'));
   });
 });

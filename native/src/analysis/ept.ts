@@ -20,6 +20,7 @@ import {
   isGotSlot,
   isInPlt,
   lazyPltRange,
+  lowestReferenceReaching,
   moduleFacts,
   u64,
 } from './space';
@@ -235,6 +236,8 @@ class Walker {
   private tablesNotChosen = 0;
   /** Initialisers not taken because their pthread_once control is done (see completedOnceInits). */
   private onceInitsSkipped = 0;
+  /** Run-time-written pointers left out because nothing can address their variable (see addressableWritten). */
+  private unaddressedSkipped = 0;
 
   constructor(
     private readonly space: AddressSpace,
@@ -862,6 +865,15 @@ class Walker {
     this.takeInitProduced(m);
     if (!this.space.liveMemory) return;
     const why = `live pointer in ${m.path.split('/').pop()} writable data`;
+    for (const w of this.writtenPointers(m)) {
+      if (w.addressable) this.take(m, w.value, this.options.recordVisited ? why : '');
+      else this.unaddressedSkipped++;
+    }
+  }
+
+  /** The code pointers `m` has written at run time into its writable data (values the loader or file did not put there). */
+  private runtimeWritten(m: ModuleImage): Array<{ slot: number; value: number; addressable: boolean }> {
+    const out: Array<{ slot: number; value: number; addressable: boolean }> = [];
     for (const r of this.space.regions()) {
       if (r.module !== m || !r.write || !r.read || r.exec) continue;
       // No budget: skipping a module's data would silently drop the pointers written there (a false
@@ -879,10 +891,96 @@ class Walker {
         // Only pointers written at run time count here (dispatch-selected variants, callbacks); pointers the
         // loader or the file image put there are static tables, taken only when visited code uses them.
         if (t?.exec && t.module === m && !this.isStaticValue(m, r.start - m.bias + off, v, image && image.length === len ? image.subarray(off, off + 8) : undefined)) {
-          this.take(m, v, this.options.recordVisited ? why : '');
+          out.push({ slot: r.start + off, value: v, addressable: false });
         }
       }
     }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ sound mode: unaddressable variables
+  //
+  // A pointer written at run time into a variable is taken (rule 3 above) because code the walk does not see may
+  // read it through a pointer to the variable (NumPy's ufunc objects on the heap point to the loop tables it
+  // filled at import). When no word of the process's memory points into the variable (or up to an object window
+  // before it) and its value lies nowhere else, only instructions naming the variable can read it: the walk takes
+  // its value where it visits them (referenceWord), and code that computes its address takes the whole window
+  // (reference). Such a pointer is left out here. One pass over the readable memory answers this for every
+  // module at once (the live census).
+
+  /** Run-time-written pointers per module index, with whether something can address them; computed once. */
+  private census: Map<number, Array<{ slot: number; value: number; addressable: boolean }>> | undefined;
+
+  private writtenPointers(m: ModuleImage): Array<{ slot: number; value: number; addressable: boolean }> {
+    this.census ??= this.liveCensus();
+    return this.census.get(m.index) ?? [];
+  }
+
+  private liveCensus(): Map<number, Array<{ slot: number; value: number; addressable: boolean }>> {
+    type Open = { slot: number; value: number; addressable: boolean; windows: Array<{ start: number; end: number }> };
+    const byModule = new Map<number, Array<{ slot: number; value: number; addressable: boolean }>>();
+    const open: Open[] = [];
+    /** Slots whose value the loader put there: a copy in one is read only through that slot (checked by window). */
+    const staticCopies = new Set<number>();
+    const windowOf = (m: ModuleImage, at: number) => ({ start: lowestReferenceReaching(m.elf, at - m.bias) + m.bias, end: at + 1 });
+    for (const m of this.space.modules()) {
+      const list = this.runtimeWritten(m);
+      if (!list.length) continue;
+      byModule.set(m.index, list);
+      // Position-dependent code names variables by immediates too: keep those modules' pointers whole.
+      if (!(m.elf.isPie || m.elf.header.type === C.ET_DYN)) {
+        for (const w of list) w.addressable = true;
+        continue;
+      }
+      const copiesOf = new Map<number, number[]>();
+      const wanted = new Set(list.map((w) => w.value - m.bias));
+      for (const r of m.elf.relocations()) {
+        if (r.type === C.R_X86_64_RELATIVE && wanted.has(r.addend)) copiesOf.set(r.addend, [...(copiesOf.get(r.addend) ?? []), r.offset + m.bias]);
+      }
+      for (const w of list) {
+        const copies = copiesOf.get(w.value - m.bias) ?? [];
+        for (const c of copies) staticCopies.add(c);
+        open.push(Object.assign(w, { windows: [windowOf(m, w.slot), ...copies.map((c) => windowOf(m, c))] }));
+      }
+    }
+    if (!open.length) return byModule;
+    const windows = mergeRanges(open.flatMap((w) => w.windows));
+    const values = new Map<number, number[]>();
+    for (const w of open) values.set(w.value, [...(values.get(w.value) ?? []), w.slot]);
+    const his = new Set<number>();
+    for (const x of [...windows.flatMap((r) => [r.start, r.end - 1]), ...values.keys()]) his.add(Math.floor(x / 2 ** 32));
+    const pointedInto: number[] = [];
+    const copied = new Set<number>();
+    const CHUNK = 4 * 1024 * 1024;
+    for (const r of this.space.regions()) {
+      if (!r.read || r.exec || r.kind === 'vdso' || r.kind === 'vsyscall') continue;
+      for (let a = r.start; a < r.end; a += CHUNK) {
+        const b = this.space.readMemory(a, Math.min(CHUNK, r.end - a));
+        if (!b) continue;
+        const words = new Uint32Array(b.buffer, b.byteOffset, Math.floor(b.length / 8) * 2);
+        for (let i = 1; i < words.length; i += 2) {
+          if (!his.has(words[i])) continue;
+          const v = words[i] * 2 ** 32 + words[i - 1];
+          const at = a + (i - 1) * 4;
+          const slots = values.get(v);
+          if (slots && !slots.includes(at) && !staticCopies.has(at)) copied.add(v);
+          if (inRanges(windows, v)) pointedInto.push(v);
+        }
+      }
+    }
+    pointedInto.sort((x, y) => x - y);
+    const pointed = (w: { start: number; end: number }) => {
+      let lo = 0;
+      let hi = pointedInto.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (pointedInto[mid] < w.start) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo < pointedInto.length && pointedInto[lo] < w.end;
+    };
+    for (const w of open) w.addressable = copied.has(w.value) || w.windows.some(pointed);
+    return byModule;
   }
 
   /**
@@ -977,6 +1075,11 @@ class Walker {
       this.notes.push(
         `${this.stats.unresolved} indirect call/jump site(s) could not be resolved; to stay safe, every function whose address the modules entered can produce — from their visited code, the data it references and their writable data (${this.addressTakenRoots}) — was analysed as a possible target.`,
       );
+      if (this.unaddressedSkipped > 0) {
+        this.notes.push(
+          `${this.unaddressedSkipped} pointer(s) written at run time into variables that no word of the process's memory points to were not taken as possible targets: only instructions naming those variables can read them (their values are taken where visited code does), and the same values lie nowhere else but in static tables no live pointer reaches.`,
+        );
+      }
       if (this.onceInitsSkipped > 0) {
         this.notes.push(
           `${this.onceInitsSkipped} initialiser(s) passed to pthread_once (or OpenSSL's CRYPTO_THREAD_run_once) were not taken as possible targets: their once-control in live memory says they already ran, and pthread_once never runs an initialiser twice.`,
@@ -1002,6 +1105,30 @@ class Walker {
     if (this.unreadable > 0) this.notes.push(`${this.unreadable} function(s) could not be read from their files and were skipped.`);
     if (this.vdsoSkipped > 0) this.notes.push('Calls into the [vdso] were not counted: CRIU gives the restored process the target kernel\'s vDSO.');
   }
+}
+
+/** True when `x` lies in one of the sorted, non-overlapping half-open `ranges`. */
+function inRanges(ranges: Array<{ start: number; end: number }>, x: number): boolean {
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ranges[mid].end <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < ranges.length && ranges[lo].start <= x;
+}
+
+/** Sorted, non-overlapping union of ranges. */
+function mergeRanges(ranges: Array<{ start: number; end: number }>): Array<{ start: number; end: number }> {
+  const sorted = [...ranges].sort((a, b) => a.start - b.start);
+  const out: Array<{ start: number; end: number }> = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
+    else out.push({ ...r });
+  }
+  return out;
 }
 
 /** Functions with pthread_once's contract: the initialiser (second argument) runs once per control (first). */

@@ -162,6 +162,22 @@ export function dataObjectExtent(elf: ElfFile, link: number): { start: number; e
   return { start: link, end: Math.min(secEnd, next, link + UNKNOWN_OBJECT_WINDOW) };
 }
 
+/**
+ * The lowest link-time address a data reference could have been made to and still have `link` inside the
+ * extent dataObjectExtent gives it: the start of the sized object containing `link`, or else an unknown-object
+ * window back, not before its section or the end of the sized object before it.
+ */
+export function lowestReferenceReaching(elf: ElfFile, link: number): number {
+  const facts = moduleFacts(elf);
+  const i = upperBound(facts.objects, link) - 1;
+  if (i >= 0 && link < facts.objects[i].end) return facts.objects[i].start;
+  const sec = findSectionByAddr(facts.dataSections, link);
+  let from = link - UNKNOWN_OBJECT_WINDOW + 1;
+  if (sec) from = Math.max(from, sec.addr);
+  if (i >= 0) from = Math.max(from, facts.objects[i].end);
+  return Math.min(from, link);
+}
+
 function findSectionByAddr(sorted: SectionHeader[], link: number): SectionHeader | undefined {
   let lo = 0;
   let hi = sorted.length - 1;
