@@ -37,7 +37,10 @@ export interface PythonThread {
   frames: PythonFrame[];
   /** False when the chain could not be followed to its end (a frame was unreadable or malformed). */
   complete: boolean;
-  /** True when two consecutive reads of the chain agreed (the thread was not running Python code meanwhile). */
+  /**
+   * True when two consecutive reads of the chain agreed (of three at most). A thread running Python code can
+   * still agree by chance: this is no proof that it was idle, only that the frames were not caught mid-change.
+   */
   stable: boolean;
 }
 
