@@ -1,7 +1,8 @@
 // native/src/python/frames.ts on real interpreters: the offset table against offsetof() from every CPython's
 // headers, the line-table decoders against CPython's own line numbers, and the frames read from the memory of
 // live Python processes (pyenv 3.8–3.13 and Debian's python3) against what sys._current_frames() and dis say
-// inside the same process, and while a thread keeps running; a non-Python process; `pygration frames` (text, --json, errors).
+// inside the same process, and while a thread keeps running; unsupported processes; `pygration frames` (text,
+// --json, errors).
 
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -205,6 +206,18 @@ describe('live frames of every thread, read from memory', () => {
       await proc.stop();
     }
   });
+
+  for (const [v, dir] of [['3.7', '3.7.16'], ['2.7', '2.7.18']]) {
+    const python = `/root/.pyenv/versions/${dir}/bin/python${v}`;
+    test(`CPython ${v}: unsupported, naming the version`, { skip: fs.existsSync(python) ? false : `no pyenv CPython ${dir} on this machine` }, async () => {
+      const proc = await startProcess(python, ['-c', 'import sys, time; sys.stdout.write("READY\\n"); sys.stdout.flush(); time.sleep(600)']);
+      try {
+        assert.throws(() => read(proc.pid), (e: unknown) => e instanceof NativeError && e.kind === 'unsupported' && e.message.includes(`CPython ${v} is not supported`));
+      } finally {
+        await proc.stop();
+      }
+    });
+  }
 
   test('over files at rest (no live memory): a clear unsupported error', () => {
     const space = new StaticAddressSpace([fs.realpathSync(DEBIAN_PYTHON)]);

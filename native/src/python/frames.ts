@@ -95,7 +95,6 @@ class FrameReader {
   private readonly notes: string[] = [];
   private readonly codes = new Map<number, CodeInfo>();
   private readonly maxDepth: number;
-  private module!: ModuleImage;
   private layout!: FrameLayout;
   private o!: FrameOffsets;
   private types: { code?: number; str?: number; bytes?: number } = {};
@@ -121,7 +120,6 @@ class FrameReader {
 
   private readUnchecked(): PythonFrames {
     const { module, runtime } = this.findRuntime();
-    this.module = module;
     const { version, full } = this.findVersion(module);
     this.layout = FRAME_LAYOUTS[version];
     this.o = version === '3.13' ? this.debugOffsets(runtime, this.layout.offsets) : this.layout.offsets;
@@ -141,7 +139,9 @@ class FrameReader {
       const s = m.elf.findSymbol('_PyRuntime');
       if (s?.defined && s.value !== 0) return { module: m, runtime: s.value + m.bias };
     }
-    throw new NativeError('unsupported', `${this.space.description} is not a CPython process: no loaded object defines _PyRuntime.`, {
+    const named = this.nameVersion();
+    const what = named ? `CPython ${named} is not supported` : 'is not a CPython process';
+    throw new NativeError('unsupported', `${this.space.description} ${what}: no loaded object defines _PyRuntime.`, {
       subject: this.space.description,
       hint: 'Pick a process running CPython 3.8–3.13 (python3, or a program embedding libpython).',
     });
@@ -161,7 +161,7 @@ class FrameReader {
       }
     }
     const main = this.space.mainModule();
-    const named = versionFromFileName(m.path) ?? (main ? versionFromFileName(main.path) : undefined);
+    const named = versionFromFileName(m.path) ?? (main ? versionFromFileName(main.path) : undefined) ?? this.nameVersion();
     const found = this.opts.version ?? fromHex ?? named;
     if (!found || !PY_VERSIONS.includes(found as PyVersion)) {
       throw new NativeError('unsupported', `${this.space.description}: ${found ? `CPython ${found} is` : 'this CPython version is unknown and'} not supported (3.8–3.13, GIL builds).`, {
@@ -171,12 +171,25 @@ class FrameReader {
     return { version: found as PyVersion, full };
   }
 
+  /** `X.Y` from the first executable or library named python X.Y / libpythonX.Y (any version, for messages). */
+  private nameVersion(): string | undefined {
+    for (const m of this.space.modules()) {
+      const v = /^(?:lib)?python(\d+\.\d+)/.exec(m.path.split('/').pop() ?? '');
+      if (v) return v[1];
+    }
+    return undefined;
+  }
+
   /** 3.13: the offsets the process itself publishes in _Py_DebugOffsets, checked against the headers' table. */
   private debugOffsets(runtime: number, table: FrameOffsets): FrameOffsets {
     const d = table.debug!;
     const b = this.space.readMemory(runtime, d.size);
     if (!b || String.fromCharCode(...b.subarray(0, 8)) !== 'xdebugpy') {
       throw new NativeError('malformed', `${this.space.description}: _PyRuntime does not start with the _Py_DebugOffsets cookie "xdebugpy".`, { subject: this.space.description });
+    }
+    const v = u64(b, d.version);
+    if (v >>> 24 !== 3 || ((v >>> 16) & 0xff) !== 13) {
+      throw new NativeError('malformed', `${this.space.description}: _Py_DebugOffsets says version 0x${v.toString(16)}, not 3.13.`, { subject: this.space.description });
     }
     if (u64(b, d.free_threaded) !== 0) {
       throw new NativeError('unsupported', `${this.space.description}: a free-threaded CPython build; only GIL builds are supported.`, { subject: this.space.description });
