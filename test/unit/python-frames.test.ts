@@ -1,8 +1,5 @@
-// native/src/python/frames.ts on real interpreters: the offset table against offsetof() from every CPython's
-// headers, the line-table decoders against CPython's own line numbers, and the frames read from the memory of
-// live Python processes (pyenv 3.8–3.13 and Debian's python3) against what sys._current_frames() and dis say
-// inside the same process, and while a thread keeps running; unsupported processes; `pygration frames` (text,
-// --json, errors).
+// The Python frame reader on real interpreters (pyenv 3.8–3.13, Debian's python3): offsets against offsetof(), line
+// tables against CPython's, live frames against sys._current_frames() and dis; errors; `pygration frames`.
 
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
