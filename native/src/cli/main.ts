@@ -14,6 +14,7 @@ import type { AnalysisMode } from '../report';
 import { VERSION } from '../version';
 import { type ParsedArgs, UsageError, intOption, numberOption, parseArgs } from './args';
 import { formatReport } from './format';
+import { FRAMES_HELP, runFrames } from './frames';
 import { PLAN_HELP, runPlan } from '../plan/cli';
 import { Progress } from './progress';
 
@@ -45,6 +46,7 @@ Usage:
   pygration instances [--catalog FILE] [--json]
       List the instance catalog (the shipped AWS EC2 catalog of 383 x86-64 types, or FILE).
 ${PLAN_HELP}
+${FRAMES_HELP}
   pygration --version | --help
 
 Exit codes: 0 success; 1 the analysis failed (the process exited, permission denied, unsupported
@@ -98,6 +100,8 @@ export async function main(argv: readonly string[], hooks: MainHooks = {}): Prom
         return await cmdHost(parseArgs(rest, { values: [], flags: ['json'] }));
       case 'instances':
         return cmdInstances(parseArgs(rest, { values: ['catalog'], flags: ['json'] }));
+      case 'frames':
+        return runFrames(rest);
       case 'plan':
         return await runPlan(rest, { analyze: analyzeImpl, isInterrupted: () => interrupted });
       default:
