@@ -166,7 +166,7 @@ export function maskedHoverLines(site: CallSiteAnalysis): string[] {
   const counted = masked.every((m) => site.features.includes(m.feature));
   const lines = [
     '',
-    `**Warning — masked on this host:** its CPUID hides ${masked.map((m) => featureLabel(m.feature)).join(', ')}, yet the instructions run here; ` +
+    `**Warning — masked on this host:** its CPUID hides ${masked.map((m) => featureLabel(m.feature)).join(', ')}, but nothing else stops the instructions here (hypervisors hide RDSEED, ADX, LZCNT while they run); ` +
       (counted ? 'counted as required (`pygration.countMaskedFeatures`).' : 'not counted as required (`pygration.countMaskedFeatures` counts them).') +
       ' Unguarded, this code crashes on a CPU that really lacks them (LZCNT computes BSR there).',
   ];

@@ -266,7 +266,7 @@ export function renderMaskedFeatures(report: AnalysisReport): HTMLElement | null
       'div',
       null,
       h('strong', null, `Masked feature${masked.length === 1 ? '' : 's'}: `),
-      `the source's CPUID hides ${masked.map((m) => featureLabel(m.feature)).join(', ')}, yet reachable code uses ${masked.length === 1 ? 'it' : 'them'} and the instructions run there. `,
+      `the source's CPUID hides ${masked.map((m) => featureLabel(m.feature)).join(', ')}, yet reachable code uses ${masked.length === 1 ? 'it' : 'them'} and nothing else stops the instructions there (hypervisors hide RDSEED, ADX, LZCNT while they run). `,
       report.maskedCounted
         ? 'Counted as required (pygration.countMaskedFeatures).'
         : 'Not counted as required: unguarded, this code crashes on a CPU that really lacks them (the setting pygration.countMaskedFeatures counts them).',

@@ -112,8 +112,8 @@ export function maskedReason(f: Feature): string {
         ? `On a CPU without TSX (every AMD CPU) ${label} instructions raise SIGILL.`
         : `On a CPU that really lacks ${label} the process dies of SIGILL there.`;
   return (
-    `The source's CPUID does not report ${label}, so it is left out of the requirement, but nothing else stops its instructions from running here ` +
-    `(hypervisors hide RDSEED, ADX, LZCNT or TSX while the instructions execute). If this code runs without a CPUID check, it runs on the target too. ${what} ` +
+    `The source's CPUID does not report ${label}, so it is left out of the requirement, but nothing else stops its instructions here (no register state or OS switch gates them): ` +
+    `if the CPU has ${label} and a hypervisor hides it, as RDSEED, ADX and LZCNT often are, this code can run, and if it runs without a CPUID check, it runs on the target too. ${what} ` +
     'Count it with --count-masked (setting pygration.countMaskedFeatures).'
   );
 }

@@ -78,8 +78,8 @@ export function formatReport(r: AnalysisReport, options: { verbose?: boolean } =
     out.push('');
     out.push(
       r.maskedCounted
-        ? `Warning: ${masked.length} masked feature(s), counted as required (--count-masked): this host's CPUID hides them, yet their instructions run here.`
-        : `Warning: ${masked.length} masked feature(s) left out of the requirement: this host's CPUID hides them, yet their instructions run here. Unguarded, such code crashes on a CPU that really lacks them (--count-masked counts them).`,
+        ? `Warning: ${masked.length} masked feature(s), counted as required (--count-masked): this host's CPUID hides them, but nothing else stops their instructions here.`
+        : `Warning: ${masked.length} masked feature(s) left out of the requirement: this host's CPUID hides them, but nothing else stops their instructions here (hypervisors hide RDSEED, ADX, LZCNT while they run). Unguarded, such code crashes on a CPU that really lacks them (--count-masked counts them).`,
     );
     for (const m of masked) {
       out.push(`  ! ${featureLabel(m.feature).padEnd(14)} ${n(m.count).padStart(9)} instr.`);
