@@ -1,5 +1,5 @@
 // The compatibility checker: Pygration's per-workload verdict ((required ∩ source) ⊆ target), the features
-// the source's CPUID hides while their instructions still run (masked), CRIU's host-level baseline (every
+// the source's CPUID hides while nothing else stops their instructions (masked), CRIU's host-level baseline (every
 // instruction feature of the source ⊆ target), the InstancesSummary of the report with its cross-vendor
 // verdict, and the CRIU restore flags to use when our verdict accepts a target that CRIU would refuse.
 
