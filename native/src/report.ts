@@ -41,6 +41,8 @@ export interface MaskedFeature {
   count: number;
   /** Why it is a warning, and what happens on a target that lacks it. */
   reason: string;
+  /** True when a probe executed one of its instructions on this machine: the CPUID hides it, the CPU has it. */
+  executes?: boolean;
 }
 
 export interface CallSiteStats {
@@ -149,7 +151,8 @@ export interface AnalysisReport {
   /**
    * Warnings: the features of `notOnHost` whose instructions can still execute on the source host, because
    * nothing but the CPUID bit stands in their way (no register state or OS switch the kernel enables only
-   * for a reported feature). Hypervisors hide RDSEED, ADX, LZCNT or TSX this way while the instructions run.
+   * for a reported feature) and a probe did not see them fault there (`executes` when it saw one run).
+   * Hypervisors hide RDSEED, ADX, LZCNT or TSX this way while the instructions run.
    * Such code, unguarded, crashes (or, for LZCNT, computes BSR) on a target that really lacks the feature.
    * Each with the functions and instructions that use it. Absent in reports of older versions.
    */

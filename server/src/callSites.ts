@@ -14,7 +14,8 @@ import { entryRoot, mainRoot } from '../../native/src/analysis/pvm';
 import { describeSite, shadowStackEnabled } from '../../native/src/analysis/analyze';
 import { maskedFeatures } from '../../native/src/catalog/compat';
 import type { Vendor } from '../../native/src/report';
-import { isBaseline, sortFeatures, x86Level, type Feature } from '../../native/src/features/vocabulary';
+import { FEATURES, isBaseline, sortFeatures, x86Level, type Feature } from '../../native/src/features/vocabulary';
+import { probeFeatures } from '../../native/src/host/host';
 import { ProcessView } from '../../native/src/process/processView';
 import { type NativeRequest, type NativeResolution, NativeResolver, describeRequest } from '../../native/src/python/resolve';
 import { bytecodeTracking, callSitesOfFiles, reachableNative, type BytecodeCache, type BytecodeSession } from './bytecode';
@@ -34,6 +35,8 @@ export interface CallSiteOptions {
   hostVendor?: Vendor;
   /** Count the masked features (hidden by the host's CPUID, yet executable there) as required. */
   countMasked?: boolean;
+  /** Probe the masked candidates on this machine (default true): a feature whose instruction faults here is absent. */
+  probeMasked?: boolean;
   workspaceRoot?: string;
   followImports?: boolean;
   cache?: BytecodeCache;
@@ -224,12 +227,11 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
   // Shadow-stack instructions only run in processes with shadow stacks enabled (see analyzeProcess): a live
   // process tells; for files at rest, only a kernel that supports them could enable them.
   const shstkPossible = options.pid !== undefined ? shadowStackEnabled(options.pid) : kernelSupportsShadowStacks();
-  const maskedMemo = new Map<Feature, boolean>();
-  const isMasked = (f: Feature): boolean => {
-    let m = maskedMemo.get(f);
-    if (m === undefined) maskedMemo.set(f, (m = host !== undefined && maskedFeatures([f], host, options.hostVendor).length > 0));
-    return m;
-  };
+  // Every feature that could be masked on this host, probed once (cached per boot): those that fault here are absent.
+  const candidates = host ? maskedFeatures(Object.keys(FEATURES), host, options.hostVendor) : [];
+  const executes = options.probeMasked === false ? new Map<Feature, boolean>() : await probeFeatures(candidates);
+  const maskedHere = new Set(candidates.filter((f) => executes.get(f) !== false));
+  const isMasked = (f: Feature): boolean => maskedHere.has(f);
   const keep = (f: Feature) => !isBaseline(f) && (!host || host.has(f) || (options.countMasked === true && isMasked(f))) && (f !== 'shstk' || shstkPossible);
 
   const resolutions = new Map<string, NativeResolution>();

@@ -12,7 +12,9 @@ import * as path from 'node:path';
 import { analyzeProcess } from '../../native/src/analysis/analyze';
 import { defaultCatalog } from '../../native/src/catalog/catalog';
 import { formatReport } from '../../native/src/cli/format';
-import { collectHost, type HostInfo } from '../../native/src/host/host';
+import { collectHost, FEATURE_PROBES, featureProbeCode, probeFeatures, type HostInfo } from '../../native/src/host/host';
+import { decodeOne } from '../../native/src/decoder/decoder';
+import { vendorLineup } from '../../native/src/catalog/compat';
 import type { AnalysisReport } from '../../native/src/report';
 import { analyzeCallSites } from '../../server/src/callSites';
 import { catalogRarity, computeHover } from '../../server/src/presentation';
@@ -60,7 +62,13 @@ test('a process running RDSEED and LZCNT unguarded, on the recorded AMD VM that 
     assert.ok(!host.flags.has('rdseed') && !host.flags.has('abm'));
     const { report } = await analyzeProcess(p.pid, { host, withFullScan: false });
     assertWarned(report, 'rdseed', /^rdseed /);
-    assertWarned(report, 'abm', /^lzcnt /);
+    // The fixture ran RDSEED, so the probe executes it too.
+    assert.equal(maskedOf(report, 'rdseed')!.executes, true);
+    assert.match(maskedOf(report, 'rdseed')!.reason, /A probe executed RDSEED on this machine/);
+    // LZCNT never faults: the probe tells it from BSR by its result (every CPU with RDSEED has LZCNT so far).
+    const lzcnt = (await probeFeatures(['abm'])).get('abm');
+    if (lzcnt !== false) assertWarned(report, 'abm', /^lzcnt /);
+    else assert.equal(maskedOf(report, 'abm'), undefined, 'LZCNT runs as BSR here: absent, not masked');
     assert.ok(!report.required.includes('rdseed') && !report.required.includes('abm'), 'dropped from the requirement by default');
     assert.equal(report.maskedCounted, false);
     // The text output: the warning, each feature with its function and instruction.
@@ -79,7 +87,7 @@ test('a process running RDSEED and LZCNT unguarded, on the recorded AMD VM that 
     // Counted: both are required, and every type still compatible has them.
     const counted = (await analyzeProcess(p.pid, { host, withFullScan: false, countMasked: true })).report;
     assert.equal(counted.maskedCounted, true);
-    assert.ok(counted.required.includes('rdseed') && counted.required.includes('abm'), counted.required.join(','));
+    assert.ok(counted.required.includes('rdseed') && counted.required.includes('abm') === (lzcnt !== false), counted.required.join(','));
     assertWarned(counted, 'rdseed', /^rdseed /);
     let newlyRefused = 0;
     for (const v of counted.instances.verdicts) {
@@ -164,12 +172,19 @@ test('the hover of a call whose native code uses a feature the host hides: a war
     const host = new Set(real.flags);
     host.delete('sha_ni');
     const rarity = catalogRarity(defaultCatalog());
+    const shaRuns = (await probeFeatures(['sha_ni'])).get('sha_ni');
     for (const countMasked of [false, true]) {
       const r = await analyzeCallSites({ python: DEBIAN_PYTHON, files: [app], hostFeatures: host, hostVendor: real.vendor, countMasked, workspaceRoot: ws });
       try {
         const site = (r.byFile.get(app) ?? []).find((s) => s.range.line === 2);
         assert.ok(site && site.origin !== 'unknown', JSON.stringify(site));
         const sha = site.masked?.find((m) => m.feature === 'sha_ni');
+        if (shaRuns === false) {
+          // This CPU really lacks SHA (the probe faults): absent, not masked.
+          assert.equal(sha, undefined);
+          assert.ok(!site.features.includes('sha_ni'));
+          continue;
+        }
         assert.ok(sha, `sha_ni is masked on this call's path: ${JSON.stringify(site.masked)}`);
         assert.ok(sha.sites.some((s) => s.function.startsWith('k_sha') && /^sha256/.test(s.instruction ?? '')), JSON.stringify(sha.sites));
         assert.equal(site.features.includes('sha_ni'), countMasked);
@@ -184,4 +199,28 @@ test('the hover of a call whose native code uses a feature the host hides: a war
   } finally {
     fs.rmSync(ws, { recursive: true, force: true });
   }
+});
+
+test('the feature probes: each runs one instruction of exactly its feature, and agrees with this host', async () => {
+  for (const [f, bytes] of Object.entries(FEATURE_PROBES)) {
+    const d = decodeOne(Uint8Array.from(bytes));
+    assert.ok(d && d.length === bytes.length, `${f}: one whole instruction`);
+    // Exactly its feature, or with AVX-512F for an EVEX one at 128/256 bits (AVX-512VL extends AVX-512F).
+    assert.ok(d.info.features.includes(f) && d.info.features.every((x) => x === f || x === 'avx512f'), `${f}: ${d.text} needs ${d.info.features.join(',')}`);
+  }
+  const lz = decodeOne(Uint8Array.from(featureProbeCode('abm')!.slice(5)));
+  assert.deepEqual([...lz!.info.features], ['abm'], lz!.text);
+  const host = await collectHost();
+  const probed = await probeFeatures(['abm', ...Object.keys(FEATURE_PROBES)]);
+  // What the CPUID reports executes (its state is enabled); the CPUID may hide more, so only this direction holds.
+  for (const f of host.flags) if (probed.has(f)) assert.equal(probed.get(f), true, `${f} is reported and executes`);
+  // And an instruction set no CPU of this vendor has faults, so the probe tells absence apart: SSE4a is AMD's
+  // only, AVX-512FP16 Intel's only (Zen 5 has neither AVX-512FP16 nor, on Intel, any SSE4a); the shipped
+  // catalog's line-ups agree.
+  const foreign = host.vendor === 'intel' ? 'sse4a' : host.vendor === 'amd' ? 'avx512_fp16' : undefined;
+  if (foreign) {
+    assert.ok(!vendorLineup(host.vendor)!.has(foreign));
+    assert.equal(probed.get(foreign), false, `${foreign} faults on this ${host.vendor} CPU`);
+  }
+  console.log(`# probes on this host: ${[...probed].map(([f, v]) => `${f}=${v ? 'runs' : 'faults'}`).join(' ')}`);
 });

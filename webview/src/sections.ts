@@ -278,7 +278,7 @@ export function renderMaskedFeatures(report: AnalysisReport): HTMLElement | null
             'li',
             { 'data-feature': m.feature },
             featureChip(m.feature, null),
-            ` ${formatInt(m.count)} instruction${m.count === 1 ? '' : 's'}`,
+            ` ${formatInt(m.count)} instruction${m.count === 1 ? '' : 's'}${m.executes ? ' · a probe executed it on the source' : ''}`,
             ...m.sites.map((s) =>
               h('div', { class: 'site', title: `${s.module} @ ${s.address}` }, h('code', null, s.function), h('span', { class: 'muted' }, ` ${basename(s.module)}`), s.instruction ? h('code', { class: 'insn' }, s.instruction) : null),
             ),

@@ -10,7 +10,7 @@ import { decodeOne } from '../decoder/decoder';
 import { NativeError } from '../errors';
 import { FEATURE_REASONS } from '../features/iced';
 import { type Feature, isBaseline, sortFeatures, x86Level } from '../features/vocabulary';
-import { collectHost, hostFeatures, type HostInfo } from '../host/host';
+import { collectHost, hostFeatures, probeFeatures, type HostInfo } from '../host/host';
 import { ProcessView } from '../process/processView';
 import type { AnalysisMode, AnalysisReport, FeatureSite, MaskedFeature, RequiredFeature, TargetInfo } from '../report';
 import { VERSION } from '../version';
@@ -36,6 +36,11 @@ export interface AnalyzeOptions {
    * as required (default false: they are reported as warnings only).
    */
   countMasked?: boolean;
+  /**
+   * Execute an instruction of each masked candidate on this machine, where the process runs (default true):
+   * one that faults is absent, not masked. Off: every candidate is reported, unconfirmed.
+   */
+  probeMasked?: boolean;
   isCancelled?: () => boolean;
   /** Progress messages for long work (called at most every 100 ms). */
   onProgress?: (message: string) => void;
@@ -149,14 +154,19 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
     const source = hostFeatures(host);
     if (host.probeError) notes.push(`The xtest probe did not run (${host.probeError}); the host is assumed to execute xtest.`);
 
-    const masked = maskedFeatures(features.keys(), source, host.vendor);
+    // Masked candidates: a probe on this machine (where the process runs) drops those that fault here.
+    const candidates = maskedFeatures(features.keys(), source, host.vendor);
+    const executes = options.probeMasked === false ? new Map<Feature, boolean>() : await probeFeatures(candidates);
+    const masked = candidates.filter((f) => executes.get(f) !== false);
     const counted = options.countMasked ? masked : [];
     let fullScanRequired: Feature[] | undefined;
     if (mode !== 'full' && options.withFullScan !== false) {
       progress('Full scan for comparison');
       const fs = fullScan(space, { isCancelled: options.isCancelled });
       if (fs.cancelled) throw new CancelledError();
-      fullScanRequired = effectiveRequirement(fs.features.keys(), source, options.countMasked ? maskedFeatures(fs.features.keys(), source, host.vendor) : []);
+      const fsMasked = options.countMasked ? maskedFeatures(fs.features.keys(), source, host.vendor) : [];
+      const fsExecutes = options.probeMasked === false ? new Map<Feature, boolean>() : await probeFeatures(fsMasked);
+      fullScanRequired = effectiveRequirement(fs.features.keys(), source, fsMasked.filter((f) => fsExecutes.get(f) !== false));
     }
 
     const required = effectiveRequirement(features.keys(), source, counted);
@@ -176,7 +186,7 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       levelExtras: level.extras,
       features: required.map((f) => provenance(space, f, features.get(f)!)),
       notOnHost,
-      maskedFeatures: masked.map((f) => maskedProvenance(space, f, features.get(f)!)),
+      maskedFeatures: masked.map((f) => maskedProvenance(space, f, features.get(f)!, executes.get(f))),
       maskedCounted: options.countMasked === true,
       fullScanRequired,
       notes,
@@ -258,8 +268,10 @@ function provenance(space: AddressSpace, feature: Feature, ev: FeatureEvidence):
 }
 
 /** A masked feature's warning: where reachable code uses it, and why that matters. */
-function maskedProvenance(space: AddressSpace, feature: Feature, ev: FeatureEvidence): MaskedFeature {
-  return { feature, sites: ev.sites.slice(0, SITES_IN_REPORT).map((s) => describeSite(space, s.address)), count: ev.count, reason: maskedReason(feature) };
+function maskedProvenance(space: AddressSpace, feature: Feature, ev: FeatureEvidence, executes: boolean | undefined): MaskedFeature {
+  const m: MaskedFeature = { feature, sites: ev.sites.slice(0, SITES_IN_REPORT).map((s) => describeSite(space, s.address)), count: ev.count, reason: maskedReason(feature, executes) };
+  if (executes) m.executes = true;
+  return m;
 }
 
 export function describeSite(space: AddressSpace, address: number): FeatureSite {

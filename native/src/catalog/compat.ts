@@ -103,7 +103,7 @@ export function maskedFeatures(required: Iterable<Feature>, source: ReadonlySet<
 }
 
 /** Why a masked feature is a warning: what its code does on a target that really lacks it. */
-export function maskedReason(f: Feature): string {
+export function maskedReason(f: Feature, executes?: boolean): string {
   const label = FEATURES[f]?.label ?? f;
   const what =
     f === 'abm'
@@ -111,9 +111,12 @@ export function maskedReason(f: Feature): string {
       : f === 'rtm'
         ? `On a CPU without TSX (every AMD CPU) ${label} instructions raise SIGILL.`
         : `On a CPU that really lacks ${label} the process dies of SIGILL there.`;
+  const here = executes
+    ? `A probe executed ${label} on this machine: the CPU has it, the CPUID hides it (hypervisors hide RDSEED, ADX and LZCNT like this), so this code runs here, and if it runs without a CPUID check, it runs on the target too. `
+    : `If the CPU has ${label} and a hypervisor hides it, as RDSEED, ADX and LZCNT often are, this code can run, and if it runs without a CPUID check, it runs on the target too. `;
   return (
-    `The source's CPUID does not report ${label}, so it is left out of the requirement, but nothing else stops its instructions here (no register state or OS switch gates them): ` +
-    `if the CPU has ${label} and a hypervisor hides it, as RDSEED, ADX and LZCNT often are, this code can run, and if it runs without a CPUID check, it runs on the target too. ${what} ` +
+    `The source's CPUID does not report ${label}, so it is left out of the requirement, but nothing else stops its instructions here (no register state or OS switch gates them). ` +
+    `${here}${what} ` +
     'Count it with --count-masked (setting pygration.countMaskedFeatures).'
   );
 }

@@ -82,7 +82,7 @@ export function formatReport(r: AnalysisReport, options: { verbose?: boolean } =
         : `Warning: ${masked.length} masked feature(s) left out of the requirement: this host's CPUID hides them, but nothing else stops their instructions here (hypervisors hide RDSEED, ADX, LZCNT while they run). Unguarded, such code crashes on a CPU that really lacks them (--count-masked counts them).`,
     );
     for (const m of masked) {
-      out.push(`  ! ${featureLabel(m.feature).padEnd(14)} ${n(m.count).padStart(9)} instr.`);
+      out.push(`  ! ${featureLabel(m.feature).padEnd(14)} ${n(m.count).padStart(9)} instr.${m.executes ? '  (a probe executed it on this machine)' : ''}`);
       for (const s of m.sites) out.push(`      in ${s.function} (${path.basename(s.module)})${s.instruction ? `: ${s.instruction}` : ''}`);
       out.push(`      ${m.reason}`);
     }
