@@ -128,6 +128,37 @@ test('this host minus the RDSEED flag: the same process gets the warning', async
   }
 });
 
+test('a candidate whose instruction faults on this machine is absent, not masked (the probe decides)', async (t) => {
+  const p = await startMasked(t);
+  if (!p) return;
+  try {
+    // The fixture's AVX-512FP16 function is reachable (behind argc > 100) and never runs. With no vendor
+    // line-up to rule it out and the flag removed, only the probe on this machine decides.
+    const real = await collectHost();
+    const host: HostInfo = { ...real, vendor: 'other', flags: new Set(real.flags) };
+    host.flags.delete('avx512_fp16');
+    const { report } = await analyzeProcess(p.pid, { host, withFullScan: false });
+    assert.ok(report.notOnHost.includes('avx512_fp16'), `the walk reaches masked_fp16_path: ${report.notOnHost.join(',')}`);
+    const runs = (await probeFeatures(['avx512_fp16'])).get('avx512_fp16');
+    const fp16 = maskedOf(report, 'avx512_fp16');
+    if (!real.flags.has('avx512f')) assert.equal(fp16, undefined, 'without AVX-512F no EVEX code is masked');
+    else if (runs === false) assert.equal(fp16, undefined, 'VADDPH faults here: absent, not a warning');
+    else {
+      assert.ok(fp16, 'VADDPH runs here: a masked feature');
+      assert.equal(fp16.executes, true);
+      assert.ok(fp16.sites.some((s) => s.function.startsWith('masked_fp16_path')));
+    }
+    // Without the probe every candidate is reported, unconfirmed.
+    const unprobed = (await analyzeProcess(p.pid, { host, withFullScan: false, probeMasked: false })).report;
+    if (real.flags.has('avx512f')) {
+      assert.ok(maskedOf(unprobed, 'avx512_fp16'));
+      assert.equal(maskedOf(unprobed, 'avx512_fp16')!.executes, undefined);
+    }
+  } finally {
+    await p.stop();
+  }
+});
+
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: os.tmpdir() });
