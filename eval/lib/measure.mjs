@@ -36,7 +36,9 @@ function summarize(report) {
   return {
     required: report.required,
     notOnHost: report.notOnHost,
-    accepted: report.instances.compatible,
+    // The feature verdict, as the oracle's (compatibleInstances): the compatible types and those of another
+    // vendor with every needed feature, which the report sets apart as unproven (docs/catalog.md).
+    accepted: [...report.instances.compatible, ...(report.instances.crossVendor ?? [])],
     stats: report.stats,
     notes: report.notes,
     features: report.features.map((f) => ({ feature: f.feature, count: f.count, modules: f.modules, sites: f.sites, via: f.via })),

@@ -32,6 +32,19 @@ export interface RequiredFeature {
   via?: string;
 }
 
+/** A feature reachable code uses that the source's CPUID hides while its instructions can run (AnalysisReport.maskedFeatures). */
+export interface MaskedFeature {
+  feature: Feature;
+  /** A few example sites (bounded): function and instruction. */
+  sites: FeatureSite[];
+  /** Total number of distinct instructions that use it. */
+  count: number;
+  /** Why it is a warning, and what happens on a target that lacks it. */
+  reason: string;
+  /** True when a probe executed one of its instructions on this machine: the CPUID hides it, the CPU has it. */
+  executes?: boolean;
+}
+
 export interface CallSiteStats {
   /** Direct calls and jumps (rel32/rel8). */
   direct: number;
@@ -75,6 +88,13 @@ export interface InstanceVerdict {
   /** The verdict a full scan of every executable mapping would give (absent if not computed). */
   fullScan?: boolean;
   fullScanMissing?: Feature[];
+  /**
+   * Set when the type has every feature the process needs (`missing` is empty) but its CPU is made by
+   * another vendor than the source host's: its own verdict, "feature-compatible, another vendor, unproven".
+   * `compatible` is then false, so such a type is never counted as compatible (see docs/catalog.md, "Cross-vendor
+   * restores", and InstancesSummary.crossVendorEvidence).
+   */
+  crossVendor?: boolean;
 }
 
 export interface InstancesSummary {
@@ -86,6 +106,15 @@ export interface InstancesSummary {
   criu: string[];
   /** Names of the types a full-scan requirement accepts (empty when not computed). */
   fullScan: string[];
+  /**
+   * Names of the feature-compatible types of another vendor than the source (InstanceVerdict.crossVendor):
+   * neither in `compatible` nor refused for a feature. Absent in reports of older versions.
+   */
+  crossVendor?: string[];
+  /** The source host's vendor the cross-vendor verdict compares with, when known. */
+  sourceVendor?: Vendor;
+  /** Why cross-vendor types get their own verdict: the published restores behind it, in one paragraph. */
+  crossVendorEvidence?: string;
   verdicts: InstanceVerdict[];
 }
 
@@ -113,8 +142,23 @@ export interface AnalysisReport {
   levelExtras: Feature[];
   /** Per-feature provenance for `required`. */
   features: RequiredFeature[];
-  /** Required features the decoder found that the source host does not report (unreachable in practice). */
+  /**
+   * Features reachable code uses that the source host's CPUID does not report, canonical names, sorted. They
+   * are left out of `required` (code for a feature the CPU lacks cannot run there) unless `maskedCounted`;
+   * those whose instructions can nevertheless execute on the source are detailed in `maskedFeatures`.
+   */
   notOnHost: Feature[];
+  /**
+   * Warnings: the features of `notOnHost` whose instructions can still execute on the source host, because
+   * nothing but the CPUID bit stands in their way (no register state or OS switch the kernel enables only
+   * for a reported feature) and a probe did not see them fault there (`executes` when it saw one run).
+   * Hypervisors hide RDSEED, ADX, LZCNT or TSX this way while the instructions run.
+   * Such code, unguarded, crashes (or, for LZCNT, computes BSR) on a target that really lacks the feature.
+   * Each with the functions and instructions that use it. Absent in reports of older versions.
+   */
+  maskedFeatures?: MaskedFeature[];
+  /** Whether the masked features were counted as required (`--count-masked`, pygration.countMaskedFeatures). */
+  maskedCounted?: boolean;
   /** Full-scan requirement of the same process, when computed. */
   fullScanRequired?: Feature[];
   /** Warnings and explanations for the user (lazy binding, conservative choices, ...). */

@@ -12,7 +12,10 @@ import type { AddressSpace } from '../../native/src/analysis/space';
 import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
 import { entryRoot, mainRoot } from '../../native/src/analysis/pvm';
 import { describeSite, shadowStackEnabled } from '../../native/src/analysis/analyze';
-import { isBaseline, sortFeatures, x86Level, type Feature } from '../../native/src/features/vocabulary';
+import { maskedFeatures } from '../../native/src/catalog/compat';
+import type { Vendor } from '../../native/src/report';
+import { FEATURES, isBaseline, sortFeatures, x86Level, type Feature } from '../../native/src/features/vocabulary';
+import { probeFeatures } from '../../native/src/host/host';
 import { ProcessView } from '../../native/src/process/processView';
 import { type NativeRequest, type NativeResolution, NativeResolver, describeRequest } from '../../native/src/python/resolve';
 import { bytecodeTracking, callSitesOfFiles, reachableNative, type BytecodeCache, type BytecodeSession } from './bytecode';
@@ -28,6 +31,12 @@ export interface CallSiteOptions {
   pid?: number;
   /** The host's features: requirements are intersected with them (code for absent features cannot run here). */
   hostFeatures?: ReadonlySet<Feature>;
+  /** The host's CPU vendor: a feature no CPU of that vendor has is absent there, never masked (maskedFeatures). */
+  hostVendor?: Vendor;
+  /** Count the masked features (hidden by the host's CPUID, yet executable there) as required. */
+  countMasked?: boolean;
+  /** Probe the masked candidates on this machine (default true): a feature whose instruction faults here is absent. */
+  probeMasked?: boolean;
   workspaceRoot?: string;
   followImports?: boolean;
   cache?: BytecodeCache;
@@ -218,7 +227,12 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
   // Shadow-stack instructions only run in processes with shadow stacks enabled (see analyzeProcess): a live
   // process tells; for files at rest, only a kernel that supports them could enable them.
   const shstkPossible = options.pid !== undefined ? shadowStackEnabled(options.pid) : kernelSupportsShadowStacks();
-  const keep = (f: Feature) => !isBaseline(f) && (!host || host.has(f)) && (f !== 'shstk' || shstkPossible);
+  // Every feature that could be masked on this host, probed once (cached per boot): those that fault here are absent.
+  const candidates = host ? maskedFeatures(Object.keys(FEATURES), host, options.hostVendor) : [];
+  const executes = options.probeMasked === false ? new Map<Feature, boolean>() : await probeFeatures(candidates);
+  const maskedHere = new Set(candidates.filter((f) => executes.get(f) !== false));
+  const isMasked = (f: Feature): boolean => maskedHere.has(f);
+  const keep = (f: Feature) => !isBaseline(f) && (!host || host.has(f) || (options.countMasked === true && isMasked(f))) && (f !== 'shstk' || shstkPossible);
 
   const resolutions = new Map<string, NativeResolution>();
   const resolve = (r: NativeRequest): NativeResolution => {
@@ -343,11 +357,19 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
             .sites.slice(0, 2)
             .map((s) => describeSite(walkSpace, s.address)),
         }));
+        const masked: FeatureProvenance[] = sortFeatures([...result.features.keys()].filter(isMasked)).map((f) => ({
+          feature: f,
+          sites: result.features
+            .get(f)!
+            .sites.slice(0, 2)
+            .map((s) => describeSite(walkSpace, s.address)),
+        }));
         const exact = options.pid !== undefined && natives0.every((n) => n.exact);
         const notes: string[] = [];
         if (result.callSites.unresolved > 0) notes.push(`${result.callSites.unresolved} indirect call(s) on its path could not be followed`);
         if (unresolvedReasons.length > 0) notes.push(`${unresolvedReasons.length} of ${requests.length} native callee(s) not resolved: ${unresolvedReasons[0]}`);
         analysis = { ...base, natives: natives0, features, provenance, origin: exact ? 'live' : 'static', reason: notes.length ? notes.join('; ') : undefined };
+        if (masked.length > 0) analysis.masked = masked;
       }
       const list = byFile.get(file) ?? [];
       list.push(analysis);

@@ -36,7 +36,8 @@ const calls: ExtraCommand = {
     const abort = new AbortController();
     const poll = setInterval(() => context.isInterrupted() && abort.abort(), 100);
     try {
-      const host = hostFeatures(await collectHost());
+      const hostInfo = await collectHost();
+      const host = hostFeatures(hostInfo);
       // A live process's modules are looked up where it found them (its PYTHONPATH, venv, working directory).
       const where = pid !== undefined ? moduleEnvironmentOf(pid) : undefined;
       const r = await analyzeCallSites({
@@ -46,6 +47,7 @@ const calls: ExtraCommand = {
         env: where?.env,
         cwd: where?.cwd,
         hostFeatures: host,
+        hostVendor: hostInfo.vendor,
         followImports: !args.flags.has('no-follow-imports'),
         cancel: abort.signal,
         onProgress: (m) => progress.update(m),
@@ -54,7 +56,7 @@ const calls: ExtraCommand = {
         progress.done();
         const rarity = catalogRarity(catalog);
         const required = sortFeatures(new Set([...r.callSiteRequired, ...(r.pvmRequired ?? [])]));
-        const verdicts = summarizeInstances({ required, source: host, catalog });
+        const verdicts = summarizeInstances({ required, source: host, catalog, sourceVendor: hostInfo.vendor });
         const effective = effectiveRequirement(required, host);
         const sites = [...r.byFile.entries()].flatMap(([file, list]) =>
           list.map((s) => ({
@@ -67,6 +69,7 @@ const calls: ExtraCommand = {
             features: sortByRarity(s.features, rarity),
             origin: s.origin,
             reason: s.reason,
+            masked: s.masked?.map((m) => m.feature),
           })),
         );
         if (args.flags.has('json')) {
@@ -81,6 +84,7 @@ const calls: ExtraCommand = {
               level: x86Level(effective).name,
               compatible: verdicts.compatible.length,
               criu: verdicts.criu.length,
+              crossVendor: verdicts.crossVendor?.length ?? 0,
               total: verdicts.total,
             },
             stats: { ...r.stats, modules: r.tracking.stats.modules },
@@ -98,10 +102,12 @@ const calls: ExtraCommand = {
           const feats = s.origin === 'unknown' ? `unknown: ${s.reason}` : s.features.length ? s.features.map(featureLabel).join(' · ') : 'x86-64 baseline';
           lines.push(`${where}  ${s.qualifiedName ?? s.callee}${native}`);
           lines.push(`    ${s.origin === 'unknown' ? '' : `[${s.origin}] `}${feats}`);
+          if (s.masked?.length) lines.push(`    warning: uses ${s.masked.map(featureLabel).join(', ')}, which this host's CPUID hides (masked; not counted)`);
         }
         lines.push('');
         lines.push(`Whole program (call sites ∪ the interpreter's own): ${effective.length ? `${x86Level(effective).name} — ${effective.map(featureLabel).join(', ')}` : 'x86-64 baseline'}`);
         lines.push(`Compatible with ${verdicts.compatible.length} of ${verdicts.total} instance types (CRIU would allow ${verdicts.criu.length}).`);
+        if (verdicts.crossVendor?.length) lines.push(`Feature-compatible, another vendor, unproven: ${verdicts.crossVendor.length} more type(s), not counted (docs/catalog.md, "Cross-vendor restores").`);
         process.stdout.write(`${lines.join('\n')}\n`);
         return EXIT.ok;
       } finally {

@@ -21,7 +21,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { CancelledError } from '../../native/src/analysis/analyze';
-import { effectiveRequirement, summarizeInstances } from '../../native/src/catalog/compat';
+import { effectiveRequirement, maskedFeatures, summarizeInstances } from '../../native/src/catalog/compat';
 import { type Catalog, defaultCatalog, loadCatalog } from '../../native/src/catalog/catalog';
 import { isNativeError } from '../../native/src/errors';
 import { type Feature, x86Level } from '../../native/src/features/vocabulary';
@@ -78,7 +78,8 @@ export class PygrationLanguageServer {
   private readonly cache = new BytecodeCache();
   private catalog: Catalog = defaultCatalog();
   private rarity: Rarity = catalogRarity(this.catalog);
-  private readonly host = collectHost().then(hostFeatures);
+  private readonly hostInfo = collectHost();
+  private readonly host = this.hostInfo.then(hostFeatures);
 
   private staticSites = new Map<string, CallSiteAnalysis[]>();
   private staticTracking?: BytecodeTrackingResult;
@@ -335,6 +336,8 @@ export class PygrationLanguageServer {
           this.refreshLenses();
         },
         hostFeatures: host,
+        hostVendor: (await this.hostInfo).vendor,
+        countMasked: this.settings.countMaskedFeatures,
         workspaceRoot: this.workspaceFolders[0],
         followImports: this.settings.followImports,
         cache: this.cache,
@@ -347,8 +350,8 @@ export class PygrationLanguageServer {
         this.staticTracking = result.tracking;
         this.staticInterpreterFeatures = result.pvmRequired ? new Set(result.pvmRequired) : undefined;
         const required = [...new Set([...result.callSiteRequired, ...(result.pvmRequired ?? [])])];
-        const verdicts = summarizeInstances({ required, source: host, catalog: this.catalog });
-        const effective = effectiveRequirement(required, host);
+        const verdicts = summarizeInstances({ required, source: host, catalog: this.catalog, sourceVendor: (await this.hostInfo).vendor });
+        const effective = effectiveRequirement(required, host, this.settings.countMaskedFeatures ? maskedFeatures(required, host, (await this.hostInfo).vendor) : []);
         this.staticSummary = {
           files: files.length,
           callSites: result.stats.callSites,
@@ -484,6 +487,8 @@ export class PygrationLanguageServer {
       tracking: sameInterpreter ? this.staticTracking : undefined,
       cache: this.cache,
       hostFeatures: host,
+      hostVendor: (await this.hostInfo).vendor,
+      countMasked: this.settings.countMaskedFeatures,
       cancel: run.signal,
       followImports: this.settings.followImports,
       // A full scan costs seconds on first use: worth it on request, not on every breakpoint stop.
@@ -561,6 +566,8 @@ export class PygrationLanguageServer {
         catalog: this.catalog,
         cache: this.cache,
         hostFeatures: host,
+        hostVendor: (await this.hostInfo).vendor,
+        countMasked: this.settings.countMaskedFeatures,
         cancel: run.signal,
         followImports: this.settings.followImports,
         withFullScan: false,

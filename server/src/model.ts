@@ -40,4 +40,9 @@ export interface CallSiteAnalysis {
   origin: 'live' | 'static' | 'unknown';
   /** Why the callee is unknown or only partly resolved. */
   reason?: string;
+  /**
+   * Features on this call's path that the host's CPUID hides while nothing else stops their instructions there (masked,
+   * see maskedFeatures in native/src/catalog/compat.ts): in `features` only when counted (countMasked).
+   */
+  masked?: FeatureProvenance[];
 }

@@ -1,6 +1,7 @@
 // Pure presentation of call-site analyses: code lens titles (features sorted by rarity in the catalog,
 // static vs live), the lenses themselves with their command, hovers (the native path and where each feature
-// was found, how many instance types lack it), and the CallSiteDetail the instance view focuses on.
+// was found, how many instance types lack it, the masked features' warning), and the CallSiteDetail the
+// instance view focuses on.
 
 import * as path from 'node:path';
 import type { CodeLens, Hover } from 'vscode-languageserver-protocol';
@@ -153,6 +154,25 @@ export function computeHover(site: CallSiteAnalysis, rarity: Rarity, interpreter
       lines.push(`| ${featureLabel(f)}${shared} | ${rarity.lacking(f).length} of ${rarity.total} types | ${where} |`);
     }
   }
+  lines.push(...maskedHoverLines(site));
   if (site.reason) lines.push('', `_${site.reason}_`);
   return { contents: { kind: 'markdown', value: lines.join('\n') } };
+}
+
+/** The hover's warning about the masked features on a call's path, with where each is used. */
+export function maskedHoverLines(site: CallSiteAnalysis): string[] {
+  const masked = site.masked ?? [];
+  if (masked.length === 0) return [];
+  const counted = masked.every((m) => site.features.includes(m.feature));
+  const lines = [
+    '',
+    `**Warning — masked on this host:** its CPUID hides ${masked.map((m) => featureLabel(m.feature)).join(', ')}, but nothing else stops the instructions here (hypervisors hide RDSEED, ADX, LZCNT while they run); ` +
+      (counted ? 'counted as required (`pygration.countMaskedFeatures`).' : 'not counted as required (`pygration.countMaskedFeatures` counts them).') +
+      ' Unguarded, this code crashes on a CPU that really lacks them (LZCNT computes BSR there).',
+  ];
+  for (const m of masked) {
+    const s = m.sites[0];
+    lines.push(`- ${featureLabel(m.feature)}${s ? `: \`${s.function}\` (${path.basename(s.module)})${s.instruction ? `: \`${s.instruction}\`` : ''}` : ''}`);
+  }
+  return lines;
 }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { type AnalyzeOptions, type ProcessAnalysis, analyzeProcess } from '../../native/src/analysis/analyze';
 import { isNativeError } from '../../native/src/errors';
 import type { Feature } from '../../native/src/features/vocabulary';
+import type { Vendor } from '../../native/src/report';
 import { pythonVersionOf } from '../../native/src/process/list';
 import type { BytecodeCache } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
@@ -104,6 +105,8 @@ export interface PythonProcessOptions extends AnalyzeOptions {
   tracking?: BytecodeTrackingResult;
   cache?: BytecodeCache;
   hostFeatures?: ReadonlySet<Feature>;
+  /** The host's CPU vendor, for the call sites' masked features (the process-wide analysis reads its own host). */
+  hostVendor?: Vendor;
   cancel?: AbortSignal;
   followImports?: boolean;
 }
@@ -142,6 +145,8 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
           tracking: options.tracking,
           cache: options.cache,
           hostFeatures: options.hostFeatures,
+          hostVendor: options.hostVendor ?? options.host?.vendor,
+          countMasked: options.countMasked,
           cancel: options.cancel,
           followImports: options.followImports,
           onProgress: options.onProgress,

@@ -18,6 +18,11 @@ export interface PygrationSettings {
   catalogPath: string;
   /** Follow imports into site-packages for the workspace analysis (needed to reach native code). */
   followImports: boolean;
+  /**
+   * Count the masked features (used by reachable code, hidden by the host's CPUID while their instructions
+   * run there) as required, in the analyses and the lenses; off: they are warnings only.
+   */
+  countMaskedFeatures: boolean;
 }
 
 export const DEFAULT_SETTINGS: PygrationSettings = {
@@ -26,6 +31,7 @@ export const DEFAULT_SETTINGS: PygrationSettings = {
   analysisMode: 'ept',
   catalogPath: '',
   followImports: true,
+  countMaskedFeatures: false,
 };
 
 /** Passed by the client in `initializationOptions`. */

@@ -17,5 +17,6 @@ export function readSettings(raw: unknown): PygrationSettings {
     analysisMode: mode,
     catalogPath: str('catalogPath'),
     followImports: bool('followImports'),
+    countMaskedFeatures: bool('countMaskedFeatures'),
   };
 }

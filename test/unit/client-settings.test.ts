@@ -37,12 +37,13 @@ test('readSettings: values are typed, trimmed, clamped; wrong types fall back wi
     [Ids.setting.catalogPath]: '/w/lab.json',
     [Ids.setting.showBaselineLenses]: true,
     [Ids.setting.followImports]: false,
+    [Ids.setting.countMaskedFeatures]: true,
     [Ids.setting.injectBindNow]: false,
     [Ids.setting.analyzeOnStop]: false,
     [Ids.setting.stopDebounceMs]: 100,
   };
   const s = readSettings((k) => values[k]);
-  assert.deepEqual(s.server, { pythonPath: '/opt/py/bin/python3', showBaselineLenses: true, analysisMode: 'full', catalogPath: '/w/lab.json', followImports: false });
+  assert.deepEqual(s.server, { pythonPath: '/opt/py/bin/python3', showBaselineLenses: true, analysisMode: 'full', catalogPath: '/w/lab.json', followImports: false, countMaskedFeatures: true });
   assert.deepEqual(s.client, { injectBindNow: false, analyzeOnStop: false, stopDebounceMs: 100, plan: DEFAULT_CLIENT_SETTINGS.plan });
   assert.deepEqual(s.problems, []);
 
@@ -51,13 +52,15 @@ test('readSettings: values are typed, trimmed, clamped; wrong types fall back wi
     [Ids.setting.analysisMode]: 'fast',
     [Ids.setting.showBaselineLenses]: 'yes',
     [Ids.setting.stopDebounceMs]: 99999,
+    [Ids.setting.countMaskedFeatures]: 'yes',
   };
   const b = readSettings((k) => bad[k]);
   assert.equal(b.server.pythonPath, '');
   assert.equal(b.server.analysisMode, 'ept');
   assert.equal(b.server.showBaselineLenses, false);
   assert.equal(b.client.stopDebounceMs, 5000);
-  assert.equal(b.problems.length, 4);
+  assert.equal(b.server.countMaskedFeatures, false, 'a non-boolean countMaskedFeatures falls back to off');
+  assert.equal(b.problems.length, 5);
   assert.ok(b.problems.every((p) => p.startsWith('pygration.')));
   assert.equal(readSettings((k) => (k === Ids.setting.stopDebounceMs ? -5 : undefined)).client.stopDebounceMs, 0);
   assert.equal(readSettings((k) => (k === Ids.setting.stopDebounceMs ? Number.NaN : undefined)).client.stopDebounceMs, DEFAULT_CLIENT_SETTINGS.stopDebounceMs);

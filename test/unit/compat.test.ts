@@ -11,11 +11,16 @@ import {
   criuBaseline,
   criuInstructionFeatures,
   effectiveRequirement,
+  maskedFeatures,
+  maskedReason,
   summarizeInstances,
+  vendorLineup,
 } from '../../native/src/catalog/compat';
+import { collectHost } from '../../native/src/host/host';
 import { canonicalFlags } from '../../native/src/features/cpuinfo';
 import { BASELINE, FEATURES } from '../../native/src/features/vocabulary';
-import { hostFlags } from '../helpers/fixtures';
+import * as path from 'node:path';
+import { FIXTURE_SRC, hostFlags } from '../helpers/fixtures';
 
 const catalog = defaultCatalog();
 const source = canonicalFlags(hostFlags());
@@ -149,4 +154,91 @@ test('CRIU advice appears exactly when Pygration accepts a type that CRIU refuse
   const a2 = criuAdvice(s2, 'm5a.large');
   assert.ok(a2 && a2.why.includes('m5a.large'));
   assert.equal(criuAdvice(s2, 'm5.large'), undefined, 'CRIU accepts the same type');
+});
+
+const row = (name: string): InstanceType => {
+  const r = catalog.instances.find((i) => i.name === name);
+  assert.ok(r, `${name} is in the shipped catalog`);
+  return r;
+};
+
+test('masked features: hidden by the CPUID with nothing else gating them, on real CPUs (catalog rows and the recorded AMD VM)', async () => {
+  // The recorded AMD EPYC VM (Zen 5) hides RDSEED and LZCNT (abm): both are masked there.
+  const vm = await collectHost({ cpuinfoPath: path.join(FIXTURE_SRC, 'cpuinfo', 'amd-epyc-vm-masked-rdseed-abm') });
+  assert.equal(vm.vendor, 'amd');
+  assert.ok(!vm.flags.has('rdseed') && !vm.flags.has('abm'));
+  const used = ['rdseed', 'abm', 'avx2', 'avx512f', 'avx512bw', 'rtm', 'pku', 'sse2'];
+  assert.deepEqual(maskedFeatures(used, vm.flags, 'amd').sort(), ['abm', 'rdseed']);
+  // Left out of the requirement unless counted.
+  const vmSource = new Set(vm.flags);
+  assert.ok(!effectiveRequirement(used, vmSource).includes('rdseed'));
+  assert.deepEqual(effectiveRequirement(used, vmSource, maskedFeatures(used, vmSource, 'amd')).filter((f) => f === 'rdseed' || f === 'abm').sort(), ['abm', 'rdseed']);
+
+  // A Zen 3 type whose hypervisor hid RDSEED, ADX and LZCNT: those three are masked; AVX-512F, whose ZMM
+  // state the kernel only enables when it is reported, is absent (it faults); TSX is on no AMD CPU.
+  const zen3 = new Set(row('c6a.large').features);
+  for (const f of ['rdseed', 'adx', 'abm']) zen3.delete(f);
+  assert.deepEqual(maskedFeatures(['rdseed', 'adx', 'abm', 'avx512f', 'avx512vl', 'rtm', 'sha_ni'], zen3, 'amd').sort(), ['abm', 'adx', 'rdseed']);
+  assert.ok(!vendorLineup('amd')!.has('rtm') && vendorLineup('intel')!.has('rtm'));
+  // Without the vendor, RTM on an AMD source cannot be told from a hidden one.
+  assert.ok(maskedFeatures(['rtm'], zen3).includes('rtm'));
+  // An Intel Skylake type (m5.large): AVX-512 extensions are gated by AVX-512F, which it reports, so a hidden
+  // one could run (masked); with AVX-512F itself hidden, none of them can.
+  const skx = new Set(row('m5.large').features);
+  assert.ok(skx.has('avx512f') && !skx.has('avx512_vnni'));
+  assert.deepEqual(maskedFeatures(['avx512_vnni'], skx, 'intel'), ['avx512_vnni']);
+  skx.delete('avx512f');
+  assert.deepEqual(maskedFeatures(['avx512f', 'avx512_vnni', 'avx512bw'], skx, 'intel'), []);
+  // xtest is decided by executing it (the host probe), never masked; baseline and reported features never are.
+  assert.deepEqual(maskedFeatures(['xtest', 'sse2', 'avx2'], new Set(row('c6a.large').features), 'intel'), []);
+  assert.match(maskedReason('abm'), /BSR/);
+  assert.match(maskedReason('rdseed'), /SIGILL/);
+  assert.match(maskedReason('rdseed'), /--count-masked/);
+});
+
+// The pairs of the published CRIU restores (github.com/ddps-lab/LiveMigrate-Detector,
+// old/compatibility_checker/verification/pymatmul.csv) whose target has every instruction feature of the
+// source in this catalog, Intel to AMD: the 5 that failed came from r4 and i3, the 5 that succeeded from
+// m4, h1 and c4 (docs/catalog.md, "Cross-vendor restores").
+const CROSS_VENDOR_PAIRS: Array<[string, string, boolean]> = [
+  ['r4.xlarge', 'c6a.xlarge', false],
+  ['r4.xlarge', 'c6a.24xlarge', false],
+  ['i3.xlarge', 'c6a.xlarge', false],
+  ['i3.xlarge', 'c6a.24xlarge', false],
+  ['r4.8xlarge', 'c6a.24xlarge', false],
+  ['m4.xlarge', 'c6a.xlarge', true],
+  ['m4.xlarge', 'c6a.24xlarge', true],
+  ['h1.16xlarge', 'c6a.24xlarge', true],
+  ['h1.8xlarge', 'c6a.24xlarge', true],
+  ['c4.8xlarge', 'c6a.24xlarge', true],
+];
+
+test('cross-vendor restores: feature-compatible types of another vendor get their own verdict, never counted as compatible (published pairs)', () => {
+  for (const [src, dst] of CROSS_VENDOR_PAIRS) {
+    const source = new Set(row(src).features);
+    // The premise: CRIU's instruction check, on these catalog rows, accepts the target.
+    assert.ok(criuBaseline(source, catalog).find((x) => x.instance.name === dst)!.compatible, `${src} → ${dst} passes CRIU's check`);
+    // The worst case for the verdict: the process needs every feature of its source.
+    const s = summarizeInstances({ required: source, source, catalog, sourceVendor: 'intel' });
+    const v = s.verdicts.find((x) => x.name === dst)!;
+    assert.deepEqual([v.compatible, v.crossVendor, v.missing], [false, true, []], `${src} → ${dst}`);
+    assert.ok(!s.compatible.includes(dst) && s.crossVendor!.includes(dst));
+    assert.match(s.crossVendorEvidence!, /5 of the 10/);
+    // Every type is in exactly one of: compatible, another vendor, refused for a feature.
+    for (const x of s.verdicts) assert.equal(Number(x.compatible) + Number(x.crossVendor === true) + Number(x.missing.length > 0), 1, x.name);
+    assert.ok(s.verdicts.filter((x) => x.crossVendor).every((x) => x.vendor !== 'intel'));
+    assert.ok(s.verdicts.filter((x) => x.compatible).every((x) => x.vendor === 'intel'));
+    // Without the source's vendor there is no such distinction (older callers).
+    assert.ok(summarizeInstances({ required: source, source, catalog }).compatible.includes(dst));
+  }
+  // Same vendor, same check: an ordinary verdict (the published same-vendor pairs all succeeded).
+  const r4 = new Set(row('r4.xlarge').features);
+  const same = summarizeInstances({ required: r4, source: r4, catalog, sourceVendor: 'intel' }).verdicts.find((x) => x.name === 'h1.8xlarge')!;
+  assert.deepEqual([same.compatible, same.crossVendor], [true, undefined]);
+  // The cause of the 5 failures: those sources reported TSX when they ran; glibc's *_rtm string functions then
+  // run XTEST, which no AMD type executes. A source that reports it (r4.large's row) needs xtest: refused.
+  const tsx = new Set(row('r4.large').features);
+  assert.ok(tsx.has('rtm') && tsx.has('xtest'));
+  const withXtest = summarizeInstances({ required: ['avx2', 'xtest'], source: tsx, catalog, sourceVendor: 'intel' });
+  for (const v of withXtest.verdicts.filter((x) => x.vendor === 'amd')) assert.deepEqual([v.compatible, v.crossVendor, v.missing], [false, undefined, ['xtest']], v.name);
 });

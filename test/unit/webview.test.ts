@@ -9,7 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { AnalysisReport } from '../../native/src/report';
-import { FEATURES, featureLabel } from '../../native/src/features/vocabulary';
+import { FEATURES, featureLabel, x86Level } from '../../native/src/features/vocabulary';
+import { defaultCatalog } from '../../native/src/catalog/catalog';
+import { criuAdvice, effectiveRequirement, maskedFeatures, maskedReason, summarizeInstances } from '../../native/src/catalog/compat';
 import { contentSecurityPolicy, createNonce, renderWebviewHtml } from '../../webview/src/html';
 import type { FocusCallSite } from '../../webview/src/protocol';
 import { REPO_ROOT } from '../helpers/fixtures';
@@ -379,6 +381,81 @@ describe('instance view in Chromium', { timeout: 60_000 }, () => {
     assert.equal(await page.$$eval('#notes li', (li) => li.length), report.notes.length);
     await page.click('#tab-instances');
     await switchTheme(page, 'dark');
+  });
+
+  it('shows feature-compatible types of another vendor as their own verdict, and the masked features', async () => {
+    // The fixture's source (c5.12xlarge, Intel) with RDSEED hidden by its hypervisor, and a process whose
+    // reachable code uses AVX2, FMA, BMI2 and RDSEED: verdicts and masked features from the real checker.
+    const catalog = defaultCatalog();
+    const source = new Set(catalog.instances.find((i) => i.name === 'c5.12xlarge')!.features);
+    source.delete('rdseed');
+    const used = ['avx2', 'fma', 'bmi2', 'rdseed'];
+    const required = effectiveRequirement(used, source);
+    const instances = summarizeInstances({ required, source, catalog, sourceVendor: 'intel' });
+    const masked = maskedFeatures(used, source, 'intel');
+    assert.deepEqual(masked, ['rdseed']);
+    const crossNames = instances.verdicts.filter((v) => v.crossVendor).map((v) => v.name);
+    assert.ok(crossNames.length > 0, 'AMD types have AVX2, FMA and BMI2');
+    const xreport: AnalysisReport = {
+      ...report,
+      required,
+      level: x86Level(required).name,
+      levelExtras: x86Level(required).extras,
+      features: report.features.filter((f) => required.includes(f.feature)),
+      fullScanRequired: undefined,
+      notOnHost: ['rdseed'],
+      maskedFeatures: masked.map((feature) => ({
+        feature,
+        count: 2,
+        sites: [{ module: '/usr/lib/x86_64-linux-gnu/libcrypto.so.3', function: 'OPENSSL_ia32_rdseed_bytes', address: '0x7f3a40a1c2b0', instruction: 'rdseed rax' }],
+        reason: maskedReason(feature),
+      })),
+      maskedCounted: false,
+      instances,
+      criuAdvice: criuAdvice(instances),
+    };
+    await postToWebview(page, { type: 'report', report: xreport, origin });
+    await page.waitForSelector('#cross-vendor');
+    await waitRows(page, instances.verdicts.length);
+    // Never counted as compatible: the headline and the compatible-only filter leave them out.
+    assert.equal(await page.textContent('#compatible-count'), String(instances.compatible.length));
+    assert.equal(await page.textContent('#cross-vendor-count'), String(crossNames.length));
+    assert.ok(instances.compatible.every((n) => !crossNames.includes(n)));
+    assert.match((await page.textContent('#cross-vendor')) ?? '', /another vendor, unproven/);
+    assert.match((await page.textContent('#cross-vendor')) ?? '', /not counted as compatible/);
+    assert.match((await page.textContent('#cross-vendor details')) ?? '', /LiveMigrate-Detector/);
+    const xvRows = await page.$$eval('#instance-grid .grid-body .row.xv', (rows) => rows.map((r) => (r as HTMLElement).dataset.name!));
+    assert.deepEqual(new Set(xvRows), new Set(crossNames));
+    assert.equal(await page.textContent(`#instance-grid [data-name="${crossNames[0]}"] .verdict.xv`), 'Other vendor');
+    await page.click('#tab-instances');
+    await page.waitForSelector('#compatible-only', { state: 'visible' });
+    await page.click('#compatible-only');
+    await waitRows(page, instances.compatible.length);
+    assert.deepEqual(new Set(await rowNames(page)), new Set(instances.compatible));
+    await page.click('#compatible-only');
+    await waitRows(page, instances.verdicts.length);
+    // Sorted by Pygration's verdict: compatible, then another vendor, then refused.
+    const header = '[role=columnheader][data-key="compatible"]';
+    await page.click(`${header} button`);
+    if ((await page.getAttribute(header, 'aria-sort')) !== 'ascending') await page.click(`${header} button`);
+    assert.equal(await page.getAttribute(header, 'aria-sort'), 'ascending');
+    const order = (await rowNames(page)).map((n) => (instances.compatible.includes(n) ? 0 : crossNames.includes(n) ? 1 : 2));
+    assert.deepEqual(order, [...order].sort((a, b) => a - b));
+    // The masked feature: a warning with the function and the instruction, and a note.
+    const warning = (await page.textContent('#masked-features')) ?? '';
+    assert.match(warning, /RDSEED/);
+    assert.match(warning, /OPENSSL_ia32_rdseed_bytes/);
+    assert.match(warning, /rdseed rax/);
+    assert.match(warning, /Not counted as required/);
+    await page.click('#tab-notes');
+    await page.waitForSelector('#masked-note', { state: 'visible' });
+    assert.match((await page.textContent('#masked-note')) ?? '', /RDSEED/);
+    await page.click('#tab-instances');
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'webview-cross-vendor-dark.png') });
+    // Back to the fixture report for the test after this one.
+    await postToWebview(page, { type: 'report', report, origin });
+    await page.waitForSelector('#cross-vendor', { state: 'detached' });
+    await waitRows(page, verdicts.length);
   });
 
   it('loaded nothing but its own files, broke no CSP rule and threw nothing', async () => {

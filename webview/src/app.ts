@@ -11,12 +11,14 @@ import { familyCounts, ruledOutBy, sanitizeUi, type ColumnKey, type TabId, type 
 import { isFocusCallSite, isHostMessage, isAnalysisReport, type FocusCallSite, type HostMessage, type ReportOrigin } from './protocol';
 import {
   renderCriuAdvice,
+  renderCrossVendor,
   renderDetailsTab,
   renderEmpty,
   renderError,
   renderFeaturesTab,
   renderFocusBanner,
   renderHeader,
+  renderMaskedFeatures,
   renderNotesTab,
   renderProgress,
   renderRequirement,
@@ -34,6 +36,12 @@ export interface PersistedState {
 }
 
 const PERSIST_DELAY_MS = 150;
+
+/** The notes tab's items besides report.notes: the absent features, and the masked ones (renderNotesTab). */
+function notesExtra(report: AnalysisReport): number {
+  const masked = new Set((report.maskedFeatures ?? []).map((m) => m.feature));
+  return (report.notOnHost.some((f) => !masked.has(f)) ? 1 : 0) + (masked.size > 0 ? 1 : 0);
+}
 
 export class App {
   private ui: UiState;
@@ -171,6 +179,10 @@ export class App {
       );
     }
     parts.push(h('div', { class: 'overview' }, renderSummary(report), renderRequirement(report, this.focus)));
+    const masked = renderMaskedFeatures(report);
+    if (masked) parts.push(masked);
+    const cross = renderCrossVendor(report);
+    if (cross) parts.push(cross);
     if (report.criuAdvice) parts.push(renderCriuAdvice(report.criuAdvice, verdicts));
     if (report.migration) parts.push(renderMigrationSummary(report.migration));
 
@@ -195,7 +207,7 @@ export class App {
       { id: 'tabs', activeid: `tab-${this.ui.tab}`, 'aria-label': 'Instance view sections' },
       tab('instances', 'Instance types', report.instances.total),
       tab('features', 'Required features', report.required.length),
-      tab('notes', 'Notes', report.notes.length + (report.notOnHost.length > 0 ? 1 : 0)),
+      tab('notes', 'Notes', report.notes.length + notesExtra(report)),
       tab('details', 'Analysis'),
       h('vscode-panel-view', { id: 'view-instances' }, this.renderInstancesView()),
       h('vscode-panel-view', { id: 'view-features' }, renderFeaturesTab(report, report.instances.verdicts)),

@@ -47,6 +47,16 @@ function cell(attrs: Record<string, string | undefined>, ...children: Child[]): 
   return h('div', { role: 'cell', ...attrs }, ...children);
 }
 
+/** Pygration's verdict for a feature-compatible type of another vendor: its own, never a plain yes. */
+function crossVendorCell(v: InstanceVerdict): HTMLElement {
+  const td = cell({
+    class: 'verdict xv',
+    title: `Pygration: feature-compatible, but ${v.vendor === 'amd' ? 'an AMD' : v.vendor === 'intel' ? 'an Intel' : "another vendor's"} CPU, unlike the source: unproven, not counted as compatible`,
+  });
+  td.append(icon(ICONS.warning), h('span', null, 'Other vendor'));
+  return td;
+}
+
 function verdictCell(ok: boolean | undefined, what: string, missing?: readonly Feature[]): HTMLElement {
   if (ok === undefined) return cell({ class: 'verdict na', title: `${what}: not computed` }, '—');
   const why = missing && missing.length > 0 ? ` (lacks ${missing.map(featureLabel).join(', ')})` : '';
@@ -58,7 +68,10 @@ function verdictCell(ok: boolean | undefined, what: string, missing?: readonly F
 /** The why-not cell: chips of the missing features (focus features marked), or why CRIU still refuses. */
 function whyNotCell(v: InstanceVerdict, focus: ReadonlySet<Feature> | null): HTMLElement {
   const td = cell({ class: 'whynot' });
-  if (v.missing.length > 0) {
+  if (v.crossVendor) {
+    td.title = 'Has every feature the process needs, but its CPU vendor differs from the source host: feature-compatible, another vendor, unproven';
+    td.append(h('span', { class: 'muted' }, 'feature-compatible, another vendor, unproven'));
+  } else if (v.missing.length > 0) {
     const missing = displayOrder(v.missing);
     td.title = `Lacks ${missing.map(featureLabel).join(', ')}`;
     const shown = missing.slice(0, MAX_CHIPS);
@@ -79,7 +92,7 @@ function whyNotCell(v: InstanceVerdict, focus: ReadonlySet<Feature> | null): HTM
 
 function buildRowElement(row: Row, focus: ReadonlySet<Feature> | null, migration: MigrationEstimate | undefined): HTMLElement {
   const v = row.v;
-  const tr = h('div', { role: 'row', class: `row ${v.compatible ? 'ok' : 'no'}`, 'data-name': v.name });
+  const tr = h('div', { role: 'row', class: `row ${v.compatible ? 'ok' : v.crossVendor ? 'xv' : 'no'}`, 'data-name': v.name });
   let downtime: HTMLElement | null = null;
   if (migration) {
     const c = downtimeCell(migration.perInstance[v.name], v.compatible);
@@ -91,7 +104,7 @@ function buildRowElement(row: Row, focus: ReadonlySet<Feature> | null, migration
     cell({ class: 'gen' }, v.generation),
     cell({ class: 'num' }, String(v.vcpu)),
     cell({ class: 'num' }, formatGiB(v.memoryGiB)),
-    verdictCell(v.compatible, 'Pygration', v.missing),
+    v.crossVendor ? crossVendorCell(v) : verdictCell(v.compatible, 'Pygration', v.missing),
     ...(downtime ? [downtime] : []),
     verdictCell(v.criu, 'CRIU', v.criuMissing),
     verdictCell(v.fullScan, 'Full scan', v.fullScanMissing),

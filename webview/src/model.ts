@@ -161,13 +161,18 @@ function verdictRank(x: boolean | undefined): number {
   return x === true ? 0 : x === false ? 1 : 2;
 }
 
+/** Pygration's column: compatible, then feature-compatible of another vendor (unproven), then refused. */
+function pygrationRank(v: InstanceVerdict): number {
+  return v.compatible ? 0 : v.crossVendor ? 0.5 : 1;
+}
+
 const COMPARATORS: Record<ColumnKey, (a: Row, b: Row) => number> = {
   name: compareName,
   cpu: (a, b) => compareText(a.v.cpu, b.v.cpu),
   generation: (a, b) => compareText(a.v.vendor, b.v.vendor) || a.generationRank - b.generationRank,
   vcpu: (a, b) => a.v.vcpu - b.v.vcpu,
   memory: (a, b) => a.v.memoryGiB - b.v.memoryGiB,
-  compatible: (a, b) => verdictRank(a.v.compatible) - verdictRank(b.v.compatible),
+  compatible: (a, b) => pygrationRank(a.v) - pygrationRank(b.v),
   // Types without an estimate sort after every estimate (ascending).
   downtime: (a, b) => (a.downtime ?? Infinity) - (b.downtime ?? Infinity) || 0,
   criu: (a, b) => verdictRank(a.v.criu) - verdictRank(b.v.criu),

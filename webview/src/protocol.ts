@@ -105,7 +105,8 @@ function isVerdict(v: unknown): boolean {
     typeof v.criu === 'boolean' &&
     isStringArray(v.criuMissing) &&
     (v.fullScan === undefined || typeof v.fullScan === 'boolean') &&
-    (v.fullScanMissing === undefined || isStringArray(v.fullScanMissing))
+    (v.fullScanMissing === undefined || isStringArray(v.fullScanMissing)) &&
+    (v.crossVendor === undefined || typeof v.crossVendor === 'boolean')
   );
 }
 
@@ -123,6 +124,10 @@ export function isAnalysisReport(x: unknown): x is AnalysisReport {
     typeof x.level === 'string' &&
     isStringArray(x.levelExtras) &&
     isStringArray(x.notOnHost) &&
+    (x.maskedFeatures === undefined ||
+      (Array.isArray(x.maskedFeatures) &&
+        x.maskedFeatures.every((m) => isObject(m) && typeof m.feature === 'string' && typeof m.count === 'number' && typeof m.reason === 'string' && Array.isArray(m.sites)))) &&
+    (x.maskedCounted === undefined || typeof x.maskedCounted === 'boolean') &&
     (x.fullScanRequired === undefined || isStringArray(x.fullScanRequired)) &&
     Array.isArray(x.features) &&
     x.features.every((f) => isObject(f) && typeof f.feature === 'string' && typeof f.count === 'number' && Array.isArray(f.sites)) &&
@@ -138,6 +143,8 @@ export function isAnalysisReport(x: unknown): x is AnalysisReport {
     isStringArray(instances.compatible) &&
     isStringArray(instances.criu) &&
     isStringArray(instances.fullScan) &&
+    (instances.crossVendor === undefined || isStringArray(instances.crossVendor)) &&
+    (instances.crossVendorEvidence === undefined || typeof instances.crossVendorEvidence === 'string') &&
     Array.isArray(instances.verdicts) &&
     instances.verdicts.every(isVerdict) &&
     (x.criuAdvice === undefined || (isObject(x.criuAdvice) && isStringArray(x.criuAdvice.flags) && typeof x.criuAdvice.why === 'string')) &&

@@ -1,6 +1,7 @@
 // The instance view's static sections: header, verdict summary, required-feature chips by x86-64 level,
-// the focused-call banner, CRIU advice, the error/progress/empty states, and the feature, notes and
-// analysis tabs. Each function returns fresh DOM for its part of the report.
+// the focused-call banner, the masked-feature warning, the cross-vendor verdict, CRIU advice, the
+// error/progress/empty states, and the feature, notes and analysis tabs. Each function returns fresh DOM for
+// its part of the report.
 
 import type { AnalysisReport, InstanceVerdict, RequiredFeature } from '../../native/src/report';
 import type { Feature } from '../../native/src/features/vocabulary';
@@ -92,10 +93,14 @@ export function renderSummary(report: AnalysisReport): HTMLElement {
       `${formatInt(report.stats.functionsVisited)} functions · ${formatInt(resolved)} call sites resolved, ${formatInt(cs.unresolved)} not (${formatPercent(cs.unresolved, resolved + cs.unresolved)}) · ${report.stats.seconds.toFixed(2)} s`,
     ),
   );
+  const cross = inst.crossVendor ?? inst.verdicts.filter((v) => v.crossVendor).map((v) => v.name);
   const bars = h(
     'div',
     { class: 'bars' },
     bar('Pygration', n, inst.total, 'ok', 'Types where every feature the process needs is present'),
+    cross.length > 0
+      ? bar('Other vendor', cross.length, inst.total, 'xv', 'Feature-compatible, but another CPU vendor than the source: unproven, not counted as compatible')
+      : null,
     hasFull ? bar('Full scan', inst.fullScan.length, inst.total, 'full', 'What a full scan of every executable mapping would accept') : null,
     bar('CRIU', m, inst.total, 'criu', "What CRIU's own host-level check accepts"),
   );
@@ -249,6 +254,64 @@ export function renderCriuAdvice(advice: NonNullable<AnalysisReport['criuAdvice'
   );
 }
 
+/** The warning about masked features: hidden by the source's CPUID, yet used by reachable code and executable there. */
+export function renderMaskedFeatures(report: AnalysisReport): HTMLElement | null {
+  const masked = report.maskedFeatures ?? [];
+  if (masked.length === 0) return null;
+  return h(
+    'section',
+    { class: 'callout warning', id: 'masked-features' },
+    icon(ICONS.warning),
+    h(
+      'div',
+      null,
+      h('strong', null, `Masked feature${masked.length === 1 ? '' : 's'}: `),
+      `the source's CPUID hides ${masked.map((m) => featureLabel(m.feature)).join(', ')}, yet reachable code uses ${masked.length === 1 ? 'it' : 'them'} and nothing else stops the instructions there (hypervisors hide RDSEED, ADX, LZCNT while they run). `,
+      report.maskedCounted
+        ? 'Counted as required (pygration.countMaskedFeatures).'
+        : 'Not counted as required: unguarded, this code crashes on a CPU that really lacks them (the setting pygration.countMaskedFeatures counts them).',
+      h(
+        'ul',
+        { class: 'masked-list' },
+        ...masked.map((m) =>
+          h(
+            'li',
+            { 'data-feature': m.feature },
+            featureChip(m.feature, null),
+            ` ${formatInt(m.count)} instruction${m.count === 1 ? '' : 's'}${m.executes ? ' · a probe executed it on the source' : ''}`,
+            ...m.sites.map((s) =>
+              h('div', { class: 'site', title: `${s.module} @ ${s.address}` }, h('code', null, s.function), h('span', { class: 'muted' }, ` ${basename(s.module)}`), s.instruction ? h('code', { class: 'insn' }, s.instruction) : null),
+            ),
+            h('details', null, h('summary', null, 'Why'), h('div', { class: 'muted' }, m.reason)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** The cross-vendor verdict: feature-compatible types of another vendor, shown apart with the evidence. */
+export function renderCrossVendor(report: AnalysisReport): HTMLElement | null {
+  const cross = report.instances.verdicts.filter((v) => v.crossVendor);
+  if (cross.length === 0) return null;
+  const vendorName = (v: string | undefined) => (v === 'amd' ? 'AMD' : v === 'intel' ? 'Intel' : 'another vendor');
+  const vendors = [...new Set(cross.map((v) => vendorName(v.vendor)))].join(', ');
+  return h(
+    'section',
+    { class: 'callout warning', id: 'cross-vendor' },
+    icon(ICONS.warning),
+    h(
+      'div',
+      null,
+      h('strong', null, 'Feature-compatible, another vendor, unproven: '),
+      h('span', { id: 'cross-vendor-count' }, formatInt(cross.length)),
+      ` ${vendors} type${cross.length === 1 ? '' : 's'} ${cross.length === 1 ? 'has' : 'have'} every feature this process needs, but the source runs on ${vendorName(report.instances.sourceVendor)}. `,
+      "They are not counted as compatible.",
+      report.instances.crossVendorEvidence ? h('details', null, h('summary', null, 'Evidence'), h('div', { class: 'muted' }, report.instances.crossVendorEvidence)) : null,
+    ),
+  );
+}
+
 export function renderError(message: string, detail?: string): HTMLElement {
   return h(
     'section',
@@ -312,8 +375,20 @@ export function renderFeaturesTab(report: AnalysisReport, verdicts: readonly Ins
 
 export function renderNotesTab(report: AnalysisReport): HTMLElement {
   const items: Child[] = report.notes.map((n) => h('li', null, icon(ICONS.warning), h('span', null, n)));
-  if (report.notOnHost.length > 0) {
-    items.push(h('li', null, icon(ICONS.info), h('span', null, `Found but not reported by the source host (unreachable in practice): ${report.notOnHost.map(featureLabel).join(', ')}.`)));
+  const masked = new Set((report.maskedFeatures ?? []).map((m) => m.feature));
+  const absent = report.notOnHost.filter((f) => !masked.has(f));
+  if (absent.length > 0) {
+    items.push(h('li', null, icon(ICONS.info), h('span', null, `Found but not reported by the source host (unreachable in practice): ${absent.map(featureLabel).join(', ')}.`)));
+  }
+  if (masked.size > 0) {
+    items.push(
+      h(
+        'li',
+        { id: 'masked-note' },
+        icon(ICONS.warning),
+        h('span', null, `Masked on the source (hidden by its CPUID, yet executable there): ${[...masked].map(featureLabel).join(', ')}${report.maskedCounted ? ', counted as required' : ', not counted as required'}.`),
+      ),
+    );
   }
   if (items.length === 0) return h('p', { class: 'muted', id: 'notes' }, 'No notes for this analysis.');
   return h('ul', { class: 'notes', id: 'notes' }, ...items);

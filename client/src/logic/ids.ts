@@ -29,6 +29,7 @@ export const Ids = {
     analysisMode: 'pygration.analysisMode',
     catalogPath: 'pygration.catalogPath',
     followImports: 'pygration.followImports',
+    countMaskedFeatures: 'pygration.countMaskedFeatures',
     injectBindNow: 'pygration.debug.injectBindNow',
     analyzeOnStop: 'pygration.debug.analyzeOnStop',
     stopDebounceMs: 'pygration.debug.stopDebounceMs',

@@ -55,6 +55,7 @@ export const SETTING_DEFAULTS: Readonly<Record<string, unknown>> = {
   [Ids.setting.analysisMode]: DEFAULT_SETTINGS.analysisMode,
   [Ids.setting.catalogPath]: DEFAULT_SETTINGS.catalogPath,
   [Ids.setting.followImports]: DEFAULT_SETTINGS.followImports,
+  [Ids.setting.countMaskedFeatures]: DEFAULT_SETTINGS.countMaskedFeatures,
   [Ids.setting.injectBindNow]: DEFAULT_CLIENT_SETTINGS.injectBindNow,
   [Ids.setting.analyzeOnStop]: DEFAULT_CLIENT_SETTINGS.analyzeOnStop,
   [Ids.setting.stopDebounceMs]: DEFAULT_CLIENT_SETTINGS.stopDebounceMs,
@@ -138,6 +139,7 @@ export function readSettings(get: (key: string) => unknown): Settings {
       analysisMode: mode,
       catalogPath: str(Ids.setting.catalogPath, DEFAULT_SETTINGS.catalogPath),
       followImports: bool(Ids.setting.followImports, DEFAULT_SETTINGS.followImports),
+      countMaskedFeatures: bool(Ids.setting.countMaskedFeatures, DEFAULT_SETTINGS.countMaskedFeatures),
     },
     client: {
       injectBindNow: bool(Ids.setting.injectBindNow, DEFAULT_CLIENT_SETTINGS.injectBindNow),

@@ -4,15 +4,15 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { compatibleInstances, criuAdvice, effectiveRequirement, summarizeInstances } from '../catalog/compat';
+import { compatibleInstances, criuAdvice, effectiveRequirement, maskedFeatures, maskedReason, summarizeInstances } from '../catalog/compat';
 import { type Catalog, defaultCatalog } from '../catalog/catalog';
 import { decodeOne } from '../decoder/decoder';
 import { NativeError } from '../errors';
 import { FEATURE_REASONS } from '../features/iced';
-import { type Feature, sortFeatures, x86Level } from '../features/vocabulary';
-import { collectHost, hostFeatures, type HostInfo } from '../host/host';
+import { type Feature, isBaseline, sortFeatures, x86Level } from '../features/vocabulary';
+import { collectHost, hostFeatures, probeFeatures, type HostInfo } from '../host/host';
 import { ProcessView } from '../process/processView';
-import type { AnalysisMode, AnalysisReport, FeatureSite, RequiredFeature, TargetInfo } from '../report';
+import type { AnalysisMode, AnalysisReport, FeatureSite, MaskedFeature, RequiredFeature, TargetInfo } from '../report';
 import { VERSION } from '../version';
 import { type EptResult, type FeatureEvidence, type Root, executionPathTracking } from './ept';
 import { fullScan } from './fullScan';
@@ -31,6 +31,16 @@ export interface AnalyzeOptions {
   withFullScan?: boolean;
   /** Use this host description instead of collecting it (tests, or a remote source host). */
   host?: HostInfo;
+  /**
+   * Count the masked features (used by reachable code, hidden by the source's CPUID, yet executable there)
+   * as required (default false: they are reported as warnings only).
+   */
+  countMasked?: boolean;
+  /**
+   * Execute an instruction of each masked candidate on this machine, where the process runs (default true):
+   * one that faults is absent, not masked. Off: every candidate is reported, unconfirmed.
+   */
+  probeMasked?: boolean;
   isCancelled?: () => boolean;
   /** Progress messages for long work (called at most every 100 ms). */
   onProgress?: (message: string) => void;
@@ -144,18 +154,25 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
     const source = hostFeatures(host);
     if (host.probeError) notes.push(`The xtest probe did not run (${host.probeError}); the host is assumed to execute xtest.`);
 
+    // Masked candidates: a probe on this machine (where the process runs) drops those that fault here.
+    const candidates = maskedFeatures(features.keys(), source, host.vendor);
+    const executes = options.probeMasked === false ? new Map<Feature, boolean>() : await probeFeatures(candidates);
+    const masked = candidates.filter((f) => executes.get(f) !== false);
+    const counted = options.countMasked ? masked : [];
     let fullScanRequired: Feature[] | undefined;
     if (mode !== 'full' && options.withFullScan !== false) {
       progress('Full scan for comparison');
       const fs = fullScan(space, { isCancelled: options.isCancelled });
       if (fs.cancelled) throw new CancelledError();
-      fullScanRequired = effectiveRequirement(fs.features.keys(), source);
+      const fsMasked = options.countMasked ? maskedFeatures(fs.features.keys(), source, host.vendor) : [];
+      const fsExecutes = options.probeMasked === false ? new Map<Feature, boolean>() : await probeFeatures(fsMasked);
+      fullScanRequired = effectiveRequirement(fs.features.keys(), source, fsMasked.filter((f) => fsExecutes.get(f) !== false));
     }
 
-    const required = effectiveRequirement(features.keys(), source);
-    const notOnHost = sortFeatures([...features.keys()].filter((f) => !source.has(f)));
+    const required = effectiveRequirement(features.keys(), source, counted);
+    const notOnHost = sortFeatures([...features.keys()].filter((f) => !source.has(f) && !isBaseline(f)));
     const level = x86Level(required);
-    const instances = summarizeInstances({ required, source, catalog, fullScanRequired });
+    const instances = summarizeInstances({ required, source, catalog, fullScanRequired, sourceVendor: host.vendor });
     const advice = criuAdvice(instances);
 
     const report: AnalysisReport = {
@@ -169,6 +186,8 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       levelExtras: level.extras,
       features: required.map((f) => provenance(space, f, features.get(f)!)),
       notOnHost,
+      maskedFeatures: masked.map((f) => maskedProvenance(space, f, features.get(f)!, executes.get(f))),
+      maskedCounted: options.countMasked === true,
       fullScanRequired,
       notes,
       stats: {
@@ -246,6 +265,13 @@ function provenance(space: AddressSpace, feature: Feature, ev: FeatureEvidence):
   if (reason) out.reason = reason;
   if (ev.root) out.via = ev.root;
   return out;
+}
+
+/** A masked feature's warning: where reachable code uses it, and why that matters. */
+function maskedProvenance(space: AddressSpace, feature: Feature, ev: FeatureEvidence, executes: boolean | undefined): MaskedFeature {
+  const m: MaskedFeature = { feature, sites: ev.sites.slice(0, SITES_IN_REPORT).map((s) => describeSite(space, s.address)), count: ev.count, reason: maskedReason(feature, executes) };
+  if (executes) m.executes = true;
+  return m;
 }
 
 export function describeSite(space: AddressSpace, address: number): FeatureSite {

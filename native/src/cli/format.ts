@@ -1,5 +1,6 @@
 // Human-readable CLI output for an AnalysisReport: required features grouped by where they come from, the
-// x86-64 level, call-site statistics, the instance verdicts (ours, CRIU's, full scan's) with why-not.
+// masked-feature warnings, the x86-64 level, call-site statistics, the instance verdicts (ours, CRIU's, full
+// scan's) with why-not, and the feature-compatible types of another vendor as their own verdict.
 
 import * as path from 'node:path';
 import { featureLabel } from '../features/vocabulary';
@@ -69,7 +70,23 @@ export function formatReport(r: AnalysisReport, options: { verbose?: boolean } =
     out.push('Where they come from:');
     for (const [m, fs] of [...byModule].sort((a, b) => b[1].length - a[1].length)) out.push(`  ${path.basename(m).padEnd(40)} ${fs.join(', ')}`);
   }
-  if (r.notOnHost.length) out.push(`  (also decoded but absent on this host, so never executed here: ${r.notOnHost.join(', ')})`);
+  const masked = r.maskedFeatures ?? [];
+  const maskedSet = new Set(masked.map((m) => m.feature));
+  const absent = r.notOnHost.filter((f) => !maskedSet.has(f));
+  if (absent.length) out.push(`  (also decoded but absent on this host, so never executed here: ${absent.join(', ')})`);
+  if (masked.length) {
+    out.push('');
+    out.push(
+      r.maskedCounted
+        ? `Warning: ${masked.length} masked feature(s), counted as required (--count-masked): this host's CPUID hides them, but nothing else stops their instructions here.`
+        : `Warning: ${masked.length} masked feature(s) left out of the requirement: this host's CPUID hides them, but nothing else stops their instructions here (hypervisors hide RDSEED, ADX, LZCNT while they run). Unguarded, such code crashes on a CPU that really lacks them (--count-masked counts them).`,
+    );
+    for (const m of masked) {
+      out.push(`  ! ${featureLabel(m.feature).padEnd(14)} ${n(m.count).padStart(9)} instr.${m.executes ? '  (a probe executed it on this machine)' : ''}`);
+      for (const s of m.sites) out.push(`      in ${s.function} (${path.basename(s.module)})${s.instruction ? `: ${s.instruction}` : ''}`);
+      out.push(`      ${m.reason}`);
+    }
+  }
 
   const cs = r.stats.callSites;
   const total = cs.direct + cs.plt + cs.memorySlot + cs.dispatchTable + cs.unresolved;
@@ -90,7 +107,17 @@ export function formatReport(r: AnalysisReport, options: { verbose?: boolean } =
     `Compatible with ${inst.compatible.length} of ${inst.total} instance types (CRIU would allow ${inst.criu.length}${r.fullScanRequired ? `; a full scan ${inst.fullScan.length}` : ''}).`,
   );
   if (inst.compatible.length) out.push(...wrap(groupByFamily(inst.compatible), '  '));
-  const refused = inst.verdicts.filter((v) => !v.compatible);
+  const cross = inst.verdicts.filter((v) => v.crossVendor);
+  if (cross.length) {
+    out.push('');
+    const vendor = (x: string | undefined) => (x === 'amd' ? 'AMD' : x === 'intel' ? 'Intel' : 'another vendor');
+    out.push(
+      `Feature-compatible, another vendor, unproven: ${cross.length} type(s) of ${[...new Set(cross.map((v) => vendor(v.vendor)))].join(', ')} (the source is ${vendor(inst.sourceVendor)}), not counted above:`,
+    );
+    out.push(...wrap(options.verbose ? groupByFamily(cross.map((v) => v.name)) : ((f) => f.slice(0, 12).concat(f.length > 12 ? [`… ${f.length - 12} more families`] : []))(groupByFamily(cross.map((v) => v.name))), '  '));
+    if (inst.crossVendorEvidence) out.push(`  Evidence: ${inst.crossVendorEvidence}`);
+  }
+  const refused = inst.verdicts.filter((v) => !v.compatible && !v.crossVendor);
   if (refused.length) {
     out.push('');
     out.push('Refused, and why not:');

@@ -255,3 +255,111 @@ export function hostFeatures(host: HostInfo): Set<Feature> {
   if (host.xtest) s.add('xtest');
   return s;
 }
+
+/** The probe program's epilogue: exit(0). */
+const EXIT_0 = [0xb8, 0x3c, 0x00, 0x00, 0x00, 0x31, 0xff, 0x0f, 0x05];
+
+/**
+ * One instruction per feature that a probe can execute to tell a feature the CPU lacks (the instruction
+ * faults: SIGILL) from one the CPUID only hides (it runs), followed by exit(0). Operands are registers or
+ * the stack. LZCNT is told by its result instead: on a CPU without it the same bytes run as BSR, so the probe
+ * exits with lzcnt(1) = 31 there, bsr(1) = 0 elsewhere. test/unit/host.test.ts decodes each instruction
+ * and checks that it needs exactly its feature.
+ */
+export const FEATURE_PROBES: Readonly<Record<Feature, readonly number[]>> = {
+  rdseed: [0x0f, 0xc7, 0xf8], // rdseed eax
+  rdrand: [0x0f, 0xc7, 0xf0], // rdrand eax
+  adx: [0x66, 0x0f, 0x38, 0xf6, 0xc0], // adcx eax, eax
+  bmi1: [0xc4, 0xe2, 0x78, 0xf2, 0xc0], // andn eax, eax, eax
+  bmi2: [0xc4, 0xe2, 0x78, 0xf5, 0xc0], // bzhi eax, eax, eax
+  movbe: [0x0f, 0x38, 0xf0, 0x04, 0x24], // movbe eax, [rsp]
+  sha_ni: [0x0f, 0x38, 0xc9, 0xc0], // sha1msg1 xmm0, xmm0
+  aes: [0x66, 0x0f, 0x38, 0xdc, 0xc0], // aesenc xmm0, xmm0
+  pclmulqdq: [0x66, 0x0f, 0x3a, 0x44, 0xc0, 0x00], // pclmulqdq xmm0, xmm0, 0
+  gfni: [0x66, 0x0f, 0x38, 0xcf, 0xc0], // gf2p8mulb xmm0, xmm0
+  sse4a: [0x66, 0x0f, 0x78, 0xc0, 0x00, 0x00], // extrq xmm0, 0, 0
+  clflushopt: [0x66, 0x0f, 0xae, 0x3c, 0x24], // clflushopt [rsp]
+  clwb: [0x66, 0x0f, 0xae, 0x34, 0x24], // clwb [rsp]
+  rdpid: [0xf3, 0x0f, 0xc7, 0xf8], // rdpid rax
+  avx_vnni: [0xc4, 0xe2, 0x7d, 0x50, 0xc0], // {vex} vpdpbusd ymm0, ymm0, ymm0
+  vaes: [0xc4, 0xe2, 0x7d, 0xdc, 0xc0], // vaesenc ymm0, ymm0, ymm0
+  vpclmulqdq: [0xc4, 0xe3, 0x7d, 0x44, 0xc0, 0x00], // vpclmulqdq ymm0, ymm0, ymm0, 0
+  avx512bw: [0x62, 0xf2, 0x7e, 0x48, 0x29, 0xc0], // vpmovb2m k0, zmm0
+  avx512cd: [0x62, 0xf2, 0x7d, 0x48, 0xc4, 0xc0], // vpconflictd zmm0, zmm0
+  avx512dq: [0x62, 0xf2, 0xfd, 0x48, 0x40, 0xc0], // vpmullq zmm0, zmm0, zmm0
+  avx512vl: [0x62, 0xf1, 0x7d, 0x28, 0xdb, 0xc0], // vpandd ymm0, ymm0, ymm0
+  avx512_vnni: [0x62, 0xf2, 0x7d, 0x48, 0x50, 0xc0], // vpdpbusd zmm0, zmm0, zmm0
+  avx512vbmi: [0x62, 0xf2, 0x7d, 0x48, 0x8d, 0xc0], // vpermb zmm0, zmm0, zmm0
+  avx512_bf16: [0x62, 0xf2, 0x7e, 0x48, 0x52, 0xc0], // vdpbf16ps zmm0, zmm0, zmm0
+  avx512_fp16: [0x62, 0xf5, 0x7c, 0x48, 0x58, 0xc0], // vaddph zmm0, zmm0, zmm0
+  avx512ifma: [0x62, 0xf2, 0xfd, 0x48, 0xb4, 0xc0], // vpmadd52luq zmm0, zmm0, zmm0
+  avx512_vbmi2: [0x62, 0xf3, 0xfd, 0x48, 0x70, 0xc0, 0x00], // vpshldw zmm0, zmm0, zmm0, 0
+  avx512_bitalg: [0x62, 0xf2, 0x7d, 0x48, 0x54, 0xc0], // vpopcntb zmm0, zmm0
+  avx512_vpopcntdq: [0x62, 0xf2, 0x7d, 0x48, 0x55, 0xc0], // vpopcntd zmm0, zmm0
+  avx512_vp2intersect: [0x62, 0xf2, 0x7f, 0x48, 0x68, 0xc0], // vp2intersectd k0, zmm0, zmm0
+};
+
+/** LZCNT's probe: mov eax, 1; lzcnt eax, eax; mov edi, eax; exit(edi). */
+const LZCNT_PROBE = [0xb8, 0x01, 0x00, 0x00, 0x00, 0xf3, 0x0f, 0xbd, 0xc0, 0x89, 0xc7, 0xb8, 0x3c, 0x00, 0x00, 0x00, 0x0f, 0x05];
+
+/** The whole probe program of a feature (its instruction, then exit), or undefined when there is none. */
+export function featureProbeCode(f: Feature): readonly number[] | undefined {
+  if (f === 'abm') return LZCNT_PROBE;
+  const insn = FEATURE_PROBES[f];
+  return insn ? [...insn, ...EXIT_0] : undefined;
+}
+
+/** Runs a probe program once in a throwaway process (as runProbe): its exit code or signal, or undefined. */
+async function runProbeCode(code: readonly number[], timeoutMs = 5000): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return undefined;
+  const elf = buildProbeElf(code);
+  for (const base of probeDirs()) {
+    let dir: string | undefined;
+    try {
+      dir = fs.mkdtempSync(path.join(base, 'pygration-probe-'));
+      const file = path.join(dir, 'feature-probe');
+      fs.writeFileSync(file, elf, { mode: 0o700 });
+      let outcome = await runOnce(file, timeoutMs);
+      for (let i = 0; i < 3 && outcome.spawnError?.code === 'ETXTBSY'; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        outcome = await runOnce(file, timeoutMs);
+      }
+      if (outcome.spawnError) continue;
+      return { code: outcome.code, signal: outcome.signal };
+    } catch {
+      // Try the next directory (this one may be read-only or mounted noexec).
+    } finally {
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return undefined;
+}
+
+const featureProbeCache = new Map<string, Promise<boolean | undefined>>();
+
+/**
+ * Whether this machine executes an instruction of each feature, whatever its CPUID says: true (it runs),
+ * false (it faults, or for LZCNT: runs as BSR), absent from the map when there is no probe for the feature or
+ * the probe gave no clear answer. Each feature is probed once per boot.
+ */
+export async function probeFeatures(features: Iterable<Feature>): Promise<Map<Feature, boolean>> {
+  const out = new Map<Feature, boolean>();
+  for (const f of new Set(features)) {
+    const code = featureProbeCode(f);
+    if (!code) continue;
+    const key = `${bootId()}:${f}`;
+    let p = featureProbeCache.get(key);
+    if (!p) {
+      p = runProbeCode(code).then((r) => {
+        if (!r) return undefined;
+        if (r.signal === 'SIGILL') return false;
+        if (f === 'abm') return r.code === 31 ? true : r.code === 0 ? false : undefined;
+        return r.code === 0 ? true : undefined;
+      });
+      featureProbeCache.set(key, p);
+    }
+    const v = await p;
+    if (v !== undefined) out.set(f, v);
+  }
+  return out;
+}

@@ -15,14 +15,15 @@ import { formatPlan } from './format';
 import { requireSoftDirty, sampleDirtyPages } from './sampler';
 
 export const PLAN_HELP = `  pygration plan --pid N [--seconds S] [--interval MS] [--bandwidth RATE] [--target TYPE] [--clear-soft-dirty] [--json]
-      [--max-downtime MS] [--bandwidth-file FILE] [--single-flow RATE|none] [--max-scan-mb N] [--catalog FILE] [--no-analysis]
+      [--max-downtime MS] [--bandwidth-file FILE] [--single-flow RATE|none] [--max-scan-mb N] [--catalog FILE] [--no-analysis] [--count-masked]
       Migration planner: samples the process's dirty pages for S seconds (default 5) every MS ms (default 500),
       predicts the next rounds per memory region, simulates pre-copy (rounds, best stop, downtime) and post-copy
       (downtime, total, remote faults) at RATE (e.g. 10Gbit; default: TYPE's network performance or the 5 Gbit/s
       of one EC2 TCP flow), recommends a strategy for the downtime target (default 300 ms) with the CRIU commands,
       and estimates the downtime for every compatible instance type. Read-only by default (page contents are
       compared); --clear-soft-dirty uses the kernel's soft-dirty bits as CRIU does, which means writing "4" to
-      /proc/PID/clear_refs every interval: the only write Pygration ever makes to a process.`;
+      /proc/PID/clear_refs every interval: the only write Pygration ever makes to a process. --count-masked
+      counts the features this host's CPUID hides while their instructions run as required (as analyze).`;
 
 export interface PlanContext {
   analyze: typeof analyzeProcess;
@@ -33,7 +34,7 @@ export interface PlanContext {
 export async function runPlan(argv: readonly string[], context: PlanContext): Promise<number> {
   const args = parseArgs(argv, {
     values: ['pid', 'seconds', 'interval', 'bandwidth', 'bandwidth-file', 'single-flow', 'target', 'max-downtime', 'max-scan-mb', 'catalog'],
-    flags: ['json', 'clear-soft-dirty', 'no-analysis', 'quiet', 'verbose'],
+    flags: ['json', 'clear-soft-dirty', 'no-analysis', 'count-masked', 'quiet', 'verbose'],
   });
   const pid = intOption(args, 'pid');
   if (pid === undefined) throw new UsageError('plan needs --pid N.');
@@ -97,6 +98,7 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
         ({ report } = await context.analyze(pid, {
           catalog,
           withFullScan: false,
+          countMasked: args.flags.has('count-masked'),
           isCancelled: context.isInterrupted,
           onProgress: (m) => progress.update(m),
         }));
