@@ -13,7 +13,7 @@ import { effectiveRequirement, summarizeInstances } from '../../native/src/catal
 import { featureLabel, sortFeatures, x86Level } from '../../native/src/features/vocabulary';
 import { collectHost, hostFeatures } from '../../native/src/host/host';
 import { analyzeCallSites } from './callSites';
-import { analyzePythonProcess, moduleEnvironmentOf } from './processAnalysis';
+import { analyzePythonProcess } from './processAnalysis';
 import { catalogRarity, sortByRarity } from './presentation';
 
 const CALLS_HELP = `  pygration calls FILE... [--python PATH | --pid N] [--json] [--catalog FILE] [--no-follow-imports]
@@ -37,14 +37,12 @@ const calls: ExtraCommand = {
     const poll = setInterval(() => context.isInterrupted() && abort.abort(), 100);
     try {
       const host = hostFeatures(await collectHost());
-      // A live process's modules are looked up where it found them (its PYTHONPATH, venv, working directory).
-      const where = pid !== undefined ? moduleEnvironmentOf(pid) : undefined;
+      // A live process's modules are looked up where it found them: the helper runs /proc/PID/exe as the
+      // process's user and computes its sys.path (PYTHONPATH, venv, user site) without its start-up code.
       const r = await analyzeCallSites({
         python,
         files,
         pid,
-        env: where?.env,
-        cwd: where?.cwd,
         hostFeatures: host,
         followImports: !args.flags.has('no-follow-imports'),
         cancel: abort.signal,
