@@ -4,7 +4,9 @@
 // analyses that add the program's bytecode-resolved native functions as roots; these live here because
 // bytecode tracking belongs to the server layer.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { NativeError, fromSystemError } from '../../native/src/errors';
 import { main, EXIT, type ExtraCommand, reportError } from '../../native/src/cli/main';
 import { UsageError, intOption, parseArgs } from '../../native/src/cli/args';
 import { Progress } from '../../native/src/cli/progress';
@@ -31,6 +33,7 @@ const calls: ExtraCommand = {
     if (pid !== undefined && args.options.has('python')) throw new UsageError('Give either --python or --pid, not both.');
     const python = pid !== undefined ? `/proc/${pid}/exe` : (args.options.get('python') ?? 'python3');
     const files = args.positional.map((f) => path.resolve(f));
+    for (const f of files) checkPythonFile(f);
     const catalog = args.options.has('catalog') ? loadCatalog(args.options.get('catalog')!) : defaultCatalog();
     const progress = new Progress(!args.flags.has('quiet'));
     const abort = new AbortController();
@@ -117,6 +120,38 @@ const calls: ExtraCommand = {
     }
   },
 };
+
+/**
+ * A file `calls` can analyse: exists, is (or links to) a regular file, readable. Throws NativeError (exit 1)
+ * saying what the path is instead: a missing file, a directory, a symbolic link loop, a device.
+ */
+function checkPythonFile(file: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new NativeError('io', `${file} is a symbolic link loop (too many levels of symbolic links); calls needs a Python file.`, { subject: file, cause: e });
+    if (code === 'ENOENT') {
+      let dangling = false;
+      try {
+        dangling = fs.lstatSync(file).isSymbolicLink();
+      } catch {
+        // Nothing at that path at all.
+      }
+      throw new NativeError('io', dangling ? `${file} is a symbolic link to ${fs.readlinkSync(file)}, which does not exist.` : `${file} does not exist.`, { subject: file, cause: e });
+    }
+    if (code === 'ENOTDIR') throw new NativeError('io', `${file} does not exist (a part of the path is not a directory).`, { subject: file, cause: e });
+    throw fromSystemError(e, file);
+  }
+  if (st.isDirectory()) throw new NativeError('io', `${file} is a directory; calls needs Python files (e.g. ${path.join(file, '*.py')}).`, { subject: file });
+  if (!st.isFile()) throw new NativeError('io', `${file} is not a regular file; calls needs Python files.`, { subject: file });
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+  } catch (e) {
+    throw fromSystemError(e, file);
+  }
+}
 
 main(process.argv.slice(2), { extra: { calls }, analyze: (pid, options) => analyzePythonProcess(pid, options) }).then(
   (code) => {
