@@ -50,10 +50,11 @@ export interface HelperOptions {
   /** The interpreter: a path (/usr/bin/python3, a pyenv python, /proc/PID/exe of a live process). */
   python: string;
   helperPath?: string;
-  /** Replace the interpreter's sys.path (default: its own, site-packages included). */
+  /** Replace the interpreter's sys.path (default: its own, site-packages included; a live process's: computed). */
   sysPath?: string[];
   /** Directories put in front of sys.path (the script's directory, the workspace root). */
   prependPath?: string[];
+  /** The interpreter's environment and working directory; not used for a live process's interpreter (see start). */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   /** Time allowed for the interpreter to start and print its hello record. */
@@ -126,7 +127,8 @@ export class PythonHelper {
       target?.close();
       return Promise.reject(isNativeError(e) ? e : fromSystemError(e, script));
     }
-    const args = ['-u', '-c', BOOTSTRAP, '3', script, '--serve'];
+    // -B: importing the helper's own modules never writes a .pyc (nothing is written on the target's behalf).
+    const args = ['-B', '-u', '-c', BOOTSTRAP, '3', script, '--serve'];
     if (target) args.unshift('-I', '-S');
     if (target) args.push('--target-site-json', JSON.stringify(target.site));
     else if (options.sysPath) args.push('--sys-path-json', JSON.stringify(options.sysPath));
