@@ -53,6 +53,13 @@ const calls: ExtraCommand = {
       });
       try {
         progress.done();
+        // A file given that the helper could not read (e.g. not readable by the live process's user, whose
+        // uid the helper runs with) is a failure of the command, not a result: exit 1 after the output.
+        const unread = r.tracking.diagnostics.filter((d) => d.code === 'load-error' && d.file && files.includes(path.resolve(d.file)));
+        const status = unread.length ? EXIT.failed : EXIT.ok;
+        const tellUnread = () => {
+          if (unread.length) process.stderr.write(`pygration: ${unread.length === 1 ? `${unread[0].file} was` : `${unread.length} of the files were`} not analysed: ${unread.map((d) => d.message).join(' ')}${pid !== undefined ? ` The files are read as the user of process ${pid}.` : ''}\n`);
+        };
         const rarity = catalogRarity(catalog);
         const required = sortFeatures(new Set([...r.callSiteRequired, ...(r.pvmRequired ?? [])]));
         const verdicts = summarizeInstances({ required, source: host, catalog });
@@ -88,7 +95,8 @@ const calls: ExtraCommand = {
             diagnostics: r.tracking.diagnostics.filter((d) => d.severity === 'error'),
           };
           process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-          return EXIT.ok;
+          tellUnread();
+          return status;
         }
         const lines: string[] = [];
         lines.push(`Python ${r.tracking.python.version} (${r.tracking.python.executable}): ${r.tracking.stats.modules} modules tracked, ${r.stats.callSites} call sites in ${files.length} file(s), ${r.stats.resolved} resolved to native code (${pid !== undefined ? 'live, exact' : 'static'}).`);
@@ -104,7 +112,8 @@ const calls: ExtraCommand = {
         lines.push(`Whole program (call sites ∪ the interpreter's own): ${effective.length ? `${x86Level(effective).name} — ${effective.map(featureLabel).join(', ')}` : 'x86-64 baseline'}`);
         lines.push(`Compatible with ${verdicts.compatible.length} of ${verdicts.total} instance types (CRIU would allow ${verdicts.criu.length}).`);
         process.stdout.write(`${lines.join('\n')}\n`);
-        return EXIT.ok;
+        tellUnread();
+        return status;
       } finally {
         r.close();
       }

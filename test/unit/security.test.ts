@@ -158,6 +158,31 @@ describe('running a live process of another user', { skip: !IS_ROOT ? 'needs roo
   });
 });
 
+describe('files given to calls --pid are read as the process\'s user', { skip: !IS_ROOT ? 'needs root: creates a second user' : !USERADD ? 'useradd is missing' : false, timeout: 300_000 }, () => {
+  test('a file that user may not read is reported as not analysed, and calls exits 1', async () => {
+    const name = `pygsecf${process.pid % 100000}`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-private-'));
+    let child: ChildProcess | undefined;
+    try {
+      spawnSync('userdel', ['-r', name], { stdio: 'ignore' });
+      execFileSync(USERADD!, ['-M', '-s', '/bin/sh', name], { stdio: 'ignore' });
+      const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
+      const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
+      fs.chmodSync(dir, 0o700);
+      const secret = path.join(dir, 'secret.py');
+      fs.writeFileSync(secret, 'import math\nmath.sqrt(2)\n');
+      ({ child } = await startAs([DEBIAN_PYTHON, '-c', 'import time; print("READY", flush=True); time.sleep(600)'], { uid, gid, cwd: '/', env: { PATH: '/usr/bin:/bin' } }));
+      const r = await cli(['calls', secret, '--pid', String(child.pid), '--quiet']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`secret\\.py was not analysed: .*Permission denied.* The files are read as the user of process ${child.pid}\\.`));
+    } finally {
+      await kill(child);
+      spawnSync('userdel', ['-r', name], { stdio: 'ignore' });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the sys.path of a live process, computed without its start-up code', { timeout: 300_000 }, () => {
   const interpreters = [DEBIAN_PYTHON, ...['3.8', '3.13'].map((v) => {
     try {
