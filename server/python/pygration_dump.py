@@ -849,8 +849,11 @@ def target_sys_path(spec):
     if user_site:
         dirs.append(site.getusersitepackages())
     dirs.extend(site.getsitepackages(prefixes))
+    done = set()
     for d in dirs:
-        if os.path.isdir(d):
+        # site reads a venv's .pth files twice (venv(), then addsitepackages): their path lines once is the same.
+        if os.path.isdir(d) and os.path.normcase(d) not in done:
+            done.add(os.path.normcase(d))
             _add_site_dir(d, known)
     return list(sys.path)
 

@@ -129,8 +129,8 @@ describe('running a live process of another user', { skip: !IS_ROOT ? 'needs roo
   test('the helper runs as the process\'s user with no supplementary groups, and learns its sys.path without running its start-up code', async () => {
     const helper = await PythonHelper.start({ python: `/proc/${target!.pid}/exe` });
     try {
-      assert.deepEqual((helper as any).credentials, { uid, gid });
-      const status = fs.readFileSync(`/proc/${(helper as any).child.pid}/status`, 'utf8');
+      assert.deepEqual(helper.credentials, { uid, gid });
+      const status = fs.readFileSync(`/proc/${helper.pid}/status`, 'utf8');
       assert.match(status, new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, 'm'));
       assert.match(status, new RegExp(`^Gid:\\s+${gid}\\s+${gid}\\s+${gid}\\s+${gid}$`, 'm'));
       assert.match(status, /^Groups:\s*$/m);
@@ -211,7 +211,7 @@ describe('the sys.path of a live process, computed without its start-up code', {
         const helper = await PythonHelper.start({ python: `/proc/${child.pid}/exe` });
         try {
           assert.deepEqual(helper.info.sysPath, expected);
-          assert.deepEqual((helper.info as any).skippedPth, [path.join(venvSite, 'extra.pth')], 'the .pth whose import line was not run is reported');
+          assert.deepEqual(helper.info.skippedPth, [path.join(venvSite, 'extra.pth')], 'the .pth whose import line was not run is reported');
         } finally {
           helper.close();
         }
