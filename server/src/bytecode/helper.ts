@@ -129,7 +129,8 @@ export class PythonHelper {
     }
     // -B: importing the helper's own modules never writes a .pyc (nothing is written on the target's behalf).
     const args = ['-B', '-u', '-c', BOOTSTRAP, '3', script, '--serve'];
-    if (target) args.unshift('-I', '-S');
+    // -X utf8: requests (file paths) are UTF-8 whatever the locale; PYTHONIOENCODING is not read under -I.
+    if (target) args.unshift('-I', '-S', '-X', 'utf8');
     if (target) args.push('--target-site-json', JSON.stringify(target.site));
     else if (options.sysPath) args.push('--sys-path-json', JSON.stringify(options.sysPath));
     for (const p of options.prependPath ?? []) args.push('--prepend-path', p);
