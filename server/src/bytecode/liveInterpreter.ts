@@ -168,7 +168,8 @@ export function openLiveInterpreter(pid: number): LiveInterpreter {
     fd = fs.openSync(exeLink, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') {
+    // The same user refused: ptrace access (Yama), which fromSystemError explains.
+    if ((code === 'EACCES' || code === 'EPERM') && ids.uid !== process.geteuid?.()) {
       throw new NativeError('permission', `Process ${pid} belongs to ${userName(ids.uid)}, and this user (${userName(process.geteuid?.() ?? -1)}) may not read its interpreter ${exeLink}, so its Python code cannot be tracked.`, {
         subject: exeLink,
         cause: e,
