@@ -21,8 +21,10 @@ import { catalogRarity, sortByRarity } from './presentation';
 const CALLS_HELP = `  pygration calls FILE... [--python PATH | --pid N] [--json] [--catalog FILE] [--no-follow-imports]
       CPU features per Python call site of FILE(s): bytecode tracking finds the calls, symbol resolution the
       native functions behind them (directly or through Python code), EPT their features. Static (files at
-      rest, with this host's IFUNC choices) by default; --pid N resolves in that running process (exact).
-      Also prints the whole program's requirement (call sites ∪ the interpreter's own).`;
+      rest, with this host's IFUNC choices) by default; --pid N resolves in that running process (exact),
+      running its interpreter only if it is CPython 3.8+, as its user, without its start-up code.
+      Also prints the whole program's requirement (call sites ∪ the interpreter's own). Exit 1 when a
+      FILE is missing, not a regular file, or could not be read.`;
 
 const calls: ExtraCommand = {
   help: CALLS_HELP,
