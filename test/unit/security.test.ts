@@ -93,7 +93,9 @@ function pythonVersion(python: string): string {
   return execFileSync(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' }).trim();
 }
 
-describe('running a live process of another user', { skip: !IS_ROOT ? 'needs root: creates a second user and runs pygration as root against its process' : !USERADD ? 'useradd is missing' : false, timeout: 600_000 }, () => {
+const NO_PYTHON = fs.existsSync(DEBIAN_PYTHON) ? false : `${DEBIAN_PYTHON} is missing`;
+
+describe('running a live process of another user', { skip: !IS_ROOT ? 'needs root: creates a second user and runs pygration as root against its process' : !USERADD ? 'useradd is missing' : NO_PYTHON, timeout: 600_000 }, () => {
   const name = `pygsec${process.pid % 100000}`;
   let uid = -1;
   let gid = -1;
@@ -158,7 +160,7 @@ describe('running a live process of another user', { skip: !IS_ROOT ? 'needs roo
   });
 });
 
-describe('files given to calls --pid are read as the process\'s user', { skip: !IS_ROOT ? 'needs root: creates a second user' : !USERADD ? 'useradd is missing' : false, timeout: 300_000 }, () => {
+describe('files given to calls --pid are read as the process\'s user', { skip: !IS_ROOT ? 'needs root: creates a second user' : !USERADD ? 'useradd is missing' : NO_PYTHON, timeout: 300_000 }, () => {
   test('a file that user may not read is reported as not analysed, and calls exits 1', async () => {
     const name = `pygsecf${process.pid % 100000}`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-private-'));
