@@ -226,6 +226,38 @@ describe('the sys.path of a live process, computed without its start-up code', {
     });
   }
 
+  test('equals the process\'s own under -E, -s, -S and -I, with PYTHONPATH and a user site', { skip: NO_PYTHON }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-flags-'));
+    try {
+      const userSite = path.join(dir, '.local', 'lib', `python${pythonVersion(DEBIAN_PYTHON)}`, 'site-packages');
+      fs.mkdirSync(userSite, { recursive: true });
+      fs.mkdirSync(path.join(dir, 'pp'));
+      fs.writeFileSync(
+        path.join(dir, 'job.py'),
+        ['import json, os, sys, time', 'here = os.path.dirname(os.path.abspath(__file__))', 'print(json.dumps([p for p in sys.path if p != here]))', 'print("READY", flush=True)', 'while True:', '    time.sleep(1)', ''].join('\n'),
+      );
+      const seen = new Set<string>();
+      for (const flags of [[], ['-E'], ['-s'], ['-S'], ['-I'], ['-sE']]) {
+        const started = await startAs([DEBIAN_PYTHON, ...flags, 'job.py'], { cwd: dir, env: { HOME: dir, PATH: '/usr/bin:/bin', PYTHONPATH: path.join(dir, 'pp') } });
+        try {
+          const expected = JSON.parse(started.firstLine) as string[];
+          seen.add(JSON.stringify(expected));
+          const helper = await PythonHelper.start({ python: `/proc/${started.child.pid}/exe` });
+          try {
+            assert.deepEqual(helper.info.sysPath, expected, `flags ${flags.join(' ') || '(none)'}`);
+          } finally {
+            helper.close();
+          }
+        } finally {
+          await kill(started.child);
+        }
+      }
+      assert.ok(seen.size >= 4, 'the flags gave different paths, so the comparison means something');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('interpreter flags that change sys.path are read from the command line', () => {
     assert.deepEqual(interpreterFlags(['python3', '-Es', 'app.py', '-S']), { E: true, s: true });
     assert.deepEqual(interpreterFlags(['python3', '-W', 'ignore', '-I', '-c', 'pass', '-S']), { I: true });
