@@ -4,7 +4,9 @@
 // analyses that add the program's bytecode-resolved native functions as roots; these live here because
 // bytecode tracking belongs to the server layer.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { NativeError, fromSystemError } from '../../native/src/errors';
 import { main, EXIT, type ExtraCommand, reportError } from '../../native/src/cli/main';
 import { UsageError, intOption, parseArgs } from '../../native/src/cli/args';
 import { Progress } from '../../native/src/cli/progress';
@@ -13,14 +15,16 @@ import { effectiveRequirement, summarizeInstances } from '../../native/src/catal
 import { featureLabel, sortFeatures, x86Level } from '../../native/src/features/vocabulary';
 import { collectHost, hostFeatures } from '../../native/src/host/host';
 import { analyzeCallSites } from './callSites';
-import { analyzePythonProcess, moduleEnvironmentOf } from './processAnalysis';
+import { analyzePythonProcess } from './processAnalysis';
 import { catalogRarity, sortByRarity } from './presentation';
 
 const CALLS_HELP = `  pygration calls FILE... [--python PATH | --pid N] [--json] [--catalog FILE] [--no-follow-imports]
       CPU features per Python call site of FILE(s): bytecode tracking finds the calls, symbol resolution the
       native functions behind them (directly or through Python code), EPT their features. Static (files at
-      rest, with this host's IFUNC choices) by default; --pid N resolves in that running process (exact).
-      Also prints the whole program's requirement (call sites ∪ the interpreter's own).`;
+      rest, with this host's IFUNC choices) by default; --pid N resolves in that running process (exact),
+      running its interpreter only if it is CPython 3.8+, as its user, without its start-up code.
+      Also prints the whole program's requirement (call sites ∪ the interpreter's own). Exit 1 when a
+      FILE is missing, not a regular file, or could not be read.`;
 
 const calls: ExtraCommand = {
   help: CALLS_HELP,
@@ -31,6 +35,7 @@ const calls: ExtraCommand = {
     if (pid !== undefined && args.options.has('python')) throw new UsageError('Give either --python or --pid, not both.');
     const python = pid !== undefined ? `/proc/${pid}/exe` : (args.options.get('python') ?? 'python3');
     const files = args.positional.map((f) => path.resolve(f));
+    for (const f of files) checkPythonFile(f);
     const catalog = args.options.has('catalog') ? loadCatalog(args.options.get('catalog')!) : defaultCatalog();
     const progress = new Progress(!args.flags.has('quiet'));
     const abort = new AbortController();
@@ -38,14 +43,12 @@ const calls: ExtraCommand = {
     try {
       const hostInfo = await collectHost();
       const host = hostFeatures(hostInfo);
-      // A live process's modules are looked up where it found them (its PYTHONPATH, venv, working directory).
-      const where = pid !== undefined ? moduleEnvironmentOf(pid) : undefined;
+      // A live process's modules are looked up where it found them: the helper runs /proc/PID/exe as the
+      // process's user and computes its sys.path (PYTHONPATH, venv, user site) without its start-up code.
       const r = await analyzeCallSites({
         python,
         files,
         pid,
-        env: where?.env,
-        cwd: where?.cwd,
         hostFeatures: host,
         hostVendor: hostInfo.vendor,
         followImports: !args.flags.has('no-follow-imports'),
@@ -54,6 +57,13 @@ const calls: ExtraCommand = {
       });
       try {
         progress.done();
+        // A file given that the helper could not read (e.g. not readable by the live process's user, whose
+        // uid the helper runs with) is a failure of the command, not a result: exit 1 after the output.
+        const unread = r.tracking.diagnostics.filter((d) => d.code === 'load-error' && d.file && files.includes(path.resolve(d.file)));
+        const status = unread.length ? EXIT.failed : EXIT.ok;
+        const tellUnread = () => {
+          if (unread.length) process.stderr.write(`pygration: ${unread.length === 1 ? `${unread[0].file} was` : `${unread.length} of the files were`} not analysed: ${unread.map((d) => d.message).join(' ')}${pid !== undefined ? ` The files are read as the user of process ${pid}.` : ''}\n`);
+        };
         const rarity = catalogRarity(catalog);
         const required = sortFeatures(new Set([...r.callSiteRequired, ...(r.pvmRequired ?? [])]));
         const verdicts = summarizeInstances({ required, source: host, catalog, sourceVendor: hostInfo.vendor });
@@ -91,7 +101,8 @@ const calls: ExtraCommand = {
             diagnostics: r.tracking.diagnostics.filter((d) => d.severity === 'error'),
           };
           process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-          return EXIT.ok;
+          tellUnread();
+          return status;
         }
         const lines: string[] = [];
         lines.push(`Python ${r.tracking.python.version} (${r.tracking.python.executable}): ${r.tracking.stats.modules} modules tracked, ${r.stats.callSites} call sites in ${files.length} file(s), ${r.stats.resolved} resolved to native code (${pid !== undefined ? 'live, exact' : 'static'}).`);
@@ -109,7 +120,8 @@ const calls: ExtraCommand = {
         lines.push(`Compatible with ${verdicts.compatible.length} of ${verdicts.total} instance types (CRIU would allow ${verdicts.criu.length}).`);
         if (verdicts.crossVendor?.length) lines.push(`Feature-compatible, another vendor, unproven: ${verdicts.crossVendor.length} more type(s), not counted (docs/catalog.md, "Cross-vendor restores").`);
         process.stdout.write(`${lines.join('\n')}\n`);
-        return EXIT.ok;
+        tellUnread();
+        return status;
       } finally {
         r.close();
       }
@@ -125,6 +137,38 @@ const calls: ExtraCommand = {
     }
   },
 };
+
+/**
+ * A file `calls` can analyse: exists, is (or links to) a regular file, readable. Throws NativeError (exit 1)
+ * saying what the path is instead: a missing file, a directory, a symbolic link loop, a device.
+ */
+function checkPythonFile(file: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new NativeError('io', `${file} is a symbolic link loop (too many levels of symbolic links); calls needs a Python file.`, { subject: file, cause: e });
+    if (code === 'ENOENT') {
+      let dangling = false;
+      try {
+        dangling = fs.lstatSync(file).isSymbolicLink();
+      } catch {
+        // Nothing at that path at all.
+      }
+      throw new NativeError('io', dangling ? `${file} is a symbolic link to ${fs.readlinkSync(file)}, which does not exist.` : `${file} does not exist.`, { subject: file, cause: e });
+    }
+    if (code === 'ENOTDIR') throw new NativeError('io', `${file} does not exist (a part of the path is not a directory).`, { subject: file, cause: e });
+    throw fromSystemError(e, file);
+  }
+  if (st.isDirectory()) throw new NativeError('io', `${file} is a directory; calls needs Python files (e.g. ${path.join(file, '*.py')}).`, { subject: file });
+  if (!st.isFile()) throw new NativeError('io', `${file} is not a regular file; calls needs Python files.`, { subject: file });
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+  } catch (e) {
+    throw fromSystemError(e, file);
+  }
+}
 
 main(process.argv.slice(2), { extra: { calls }, analyze: (pid, options) => analyzePythonProcess(pid, options) }).then(
   (code) => {

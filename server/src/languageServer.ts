@@ -457,6 +457,8 @@ export class PygrationLanguageServer {
   }
 
   private async analyzeProcess(params: AnalyzeProcessParams, token: CancellationToken): Promise<AnalyzeProcessResult> {
+    const badPid = pidProblem(params.pid);
+    if (badPid) return badPid;
     const live = await this.beginLiveRun(params.workDoneToken, token, `Analysing ${params.label ?? `pid ${params.pid}`}`);
     try {
       return await this.analyzeLive(params, live);
@@ -511,6 +513,8 @@ export class PygrationLanguageServer {
    * and the plan, attached to that report, which becomes the live state.
    */
   private async planMigration(params: PlanMigrationParams, token: CancellationToken): Promise<PlanMigrationResult> {
+    const badPid = pidProblem(params.pid);
+    if (badPid) return badPid;
     const checked = planRunOptions(params, this.catalog);
     if (!checked.ok) return fail('malformed', checked.message);
     const label = params.label ?? `pid ${params.pid}`;
@@ -605,6 +609,12 @@ function processExe(pid: number): string {
   } finally {
     view.close();
   }
+}
+
+/** A usage error for a pid that is not a positive integer (a request's pid comes from any client), else undefined. */
+function pidProblem(pid: unknown): AnalyzeProcessResult | undefined {
+  if (typeof pid === 'number' && Number.isSafeInteger(pid) && pid > 0) return undefined;
+  return fail('usage', `${JSON.stringify(pid) ?? String(pid)} is not a process id: a pid is a positive integer.`, 'Pass the number of a running process, e.g. { "pid": 1234 }.');
 }
 
 function fail(kind: NonNullable<AnalyzeProcessResult['error']>['kind'], message: string, hint?: string): AnalyzeProcessResult {

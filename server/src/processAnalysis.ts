@@ -71,33 +71,6 @@ function programFromArgs(argv: string[], from: number, cwd: string, underDebugpy
   return { files: [], note: underDebugpy ? 'debugpy runs no program file here.' : 'The process runs an interactive interpreter: no program file to track.' };
 }
 
-/** Variables that decide where a Python process finds its modules (sys.path, site-packages, user site). */
-const PATH_VARIABLES = /^(PYTHON(?!STARTUP$|IOENCODING$|INSPECT$|BREAKPOINT$)\w*|VIRTUAL_ENV|CONDA_PREFIX|HOME)$/;
-
-/**
- * The environment and working directory bytecode tracking should run the process's interpreter with, so
- * it finds modules where the process found them: this environment without its own PYTHON* variables, plus
- * the process's initial PYTHONPATH, PYTHONHOME, PYTHONNOUSERSITE, …, VIRTUAL_ENV and HOME
- * (/proc/PID/environ; changes the program made later are not visible there). Undefined when unreadable.
- */
-export function moduleEnvironmentOf(pid: number): { env: NodeJS.ProcessEnv; cwd: string } | undefined {
-  let text: string;
-  let cwd: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
-    cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
-  } catch {
-    return undefined;
-  }
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!PATH_VARIABLES.test(k) || k === 'HOME') env[k] = v;
-  for (const entry of text.split('\0')) {
-    const eq = entry.indexOf('=');
-    if (eq > 0 && PATH_VARIABLES.test(entry.slice(0, eq))) env[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
-  return { env, cwd };
-}
-
 export interface PythonProcessOptions extends AnalyzeOptions {
   /** Python files whose calls to track besides the program's own (e.g. the editor's open files). */
   files?: string[];
@@ -133,12 +106,10 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
     const files = [...new Set([...program.files, ...(options.files ?? [])])];
     if (files.length > 0) {
       options.onProgress?.('Bytecode tracking of the program');
-      // Modules are looked up as the process looked them up (its PYTHONPATH, venv, working directory).
-      const where = options.tracking ? undefined : moduleEnvironmentOf(pid);
+      // Modules are looked up as the process looked them up (its PYTHONPATH, venv, user site): the helper
+      // runs /proc/PID/exe as the process's user and computes that sys.path (bytecode/liveInterpreter.ts).
       try {
         const cs = await analyzeCallSites({
-          env: where?.env,
-          cwd: where?.cwd,
           python: options.tracking?.python.executable ?? `/proc/${pid}/exe`,
           files,
           pid,

@@ -79,8 +79,11 @@ export interface AnalyzeProcessParams extends WorkDoneProgressParams {
   label?: string;
 }
 
-/** Why an analysis failed, for a clear message (mirrors NativeError kinds plus protocol-level ones). */
-export type AnalysisErrorKind = 'gone' | 'permission' | 'unsupported' | 'not-python' | 'cancelled' | 'io' | 'malformed' | 'truncated' | 'internal';
+/**
+ * Why an analysis failed, for a clear message (mirrors NativeError kinds plus protocol-level ones: 'usage' is a
+ * request the server cannot act on, such as a pid that is not a positive integer).
+ */
+export type AnalysisErrorKind = 'gone' | 'permission' | 'unsupported' | 'not-python' | 'cancelled' | 'io' | 'malformed' | 'truncated' | 'internal' | 'usage';
 
 export interface AnalyzeProcessResult {
   ok: boolean;

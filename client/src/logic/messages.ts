@@ -68,6 +68,9 @@ export function analysisErrorMessage(error: AnalysisError, pid: number, ptraceSc
           : `Process ${pid} has exited, so there is nothing left to ${action === 'plan' ? 'migrate' : 'analyse'}.`,
         actions: ['Pick Another Process'],
       };
+    case 'usage':
+      // The request named no process (a pid that is not a positive integer): nothing to retry as is.
+      return { severity: 'error', text: withHint(error.message, error.hint), actions: ['Pick Another Process'] };
     case 'not-python':
       return {
         severity: 'warning',

@@ -234,6 +234,28 @@ export function requireSoftDirty(): void {
   }
 }
 
+/** PF_KTHREAD in /proc/PID/stat's flags field. */
+const PF_KTHREAD = 0x00200000;
+
+/** Throws 'unsupported' for a kernel thread: it has no user memory to sample (its /proc files say nothing). */
+function requireUserProcess(pid: number): void {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (e) {
+    throw fromSystemError(e, `/proc/${pid}/stat`, pid);
+  }
+  const close = text.lastIndexOf(')');
+  const comm = text.slice(text.indexOf('(') + 1, close);
+  const flags = Number(text.slice(close + 2).split(' ')[6] ?? 0);
+  if ((flags & PF_KTHREAD) !== 0) {
+    throw new NativeError('unsupported', `Process ${pid} (${comm}) is a kernel thread: it has no user-space memory to sample, and CRIU cannot checkpoint it.`, {
+      subject: `pid ${pid}`,
+      hint: 'Pick a user-space process (one with a command line in /proc/PID/cmdline).',
+    });
+  }
+}
+
 /**
  * Samples a live process's dirty pages. The soft-dirty method clears the process's soft-dirty bits
  * (writes "4" to /proc/PID/clear_refs) at the start and after every scan; the content method only reads.
@@ -251,6 +273,7 @@ export async function sampleDirtyPages(pid: number, options: SamplerOptions): Pr
   if (!fs.existsSync(`/proc/${pid}`)) {
     throw new NativeError('gone', `Process ${pid} does not exist (it may have exited).`, { subject: `pid ${pid}`, hint: 'Pick a running process and try again.' });
   }
+  requireUserProcess(pid);
   if (method === 'soft-dirty' && options.checkSupport !== false) requireSoftDirty();
   const notes: string[] = [];
   const startMemory = readMemoryRollup(pid);

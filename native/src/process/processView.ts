@@ -164,9 +164,10 @@ export class ProcessView {
   private memoryCache?: ProcessMemorySource;
   private supported = false;
 
-  /** Throws NativeError('gone') when the process does not exist. */
+  /** Throws NativeError('gone') when the process does not exist, 'malformed' when `pid` is not a positive integer. */
   constructor(pid: number) {
-    if (!Number.isSafeInteger(pid) || pid <= 0) throw new NativeError('gone', `${pid} is not a process id.`, { subject: `pid ${pid}` });
+    // Not a process that exited: a value that never named one (the caller's mistake).
+    if (!Number.isSafeInteger(pid) || pid <= 0) throw new NativeError('malformed', `${JSON.stringify(pid) ?? String(pid)} is not a process id (a pid is a positive integer).`, { subject: `pid ${String(pid)}` });
     this.pid = pid;
     this.dir = `/proc/${pid}`;
     try {

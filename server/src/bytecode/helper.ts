@@ -4,10 +4,32 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NativeError } from '../../../native/src/errors';
+import { NativeError, fromSystemError, isNativeError } from '../../../native/src/errors';
+import { LIVE_INTERPRETER, type LiveInterpreter, openLiveInterpreter } from './liveInterpreter';
 import type { DecodeModel, DoneRecord, HelloRecord, HelperRecord, InterpreterInfo, ModuleRecord } from './protocol';
 
 export const HELPER_FILE = 'pygration_dump.py';
+
+/**
+ * What the interpreter runs (-c): valid Python 2 and 3, so that an interpreter too old for the helper says
+ * so in one record instead of a traceback; then the helper's source, read from the descriptor in argv[1]
+ * (argv[2] is its path, for tracebacks), run as __main__. -c puts '' (the working directory) first on
+ * sys.path where running the script would put its own directory, which the helper drops: drop '' instead.
+ */
+const BOOTSTRAP = [
+  'import sys',
+  'if sys.version_info < (3, 8):',
+  '    sys.stdout.write(\'{"type": "old", "version": "%d.%d.%d"}\\n\' % tuple(sys.version_info[:3]))',
+  '    sys.stdout.flush()',
+  '    sys.exit(3)',
+  'import os',
+  'fd, path = int(sys.argv[1]), sys.argv[2]',
+  'del sys.argv[1:3]',
+  'sys.argv[0] = path',
+  "with os.fdopen(fd, 'rb') as f: src = f.read()",
+  "if sys.path and sys.path[0] == '': del sys.path[0]",
+  "exec(compile(src, path, 'exec'), {'__name__': '__main__', '__file__': path, '__builtins__': __builtins__})",
+].join('\n');
 
 /** Where the helper script lives: next to the sources (repo), under dist/python (bundle), or given. */
 export function defaultHelperPath(): string {
@@ -28,10 +50,11 @@ export interface HelperOptions {
   /** The interpreter: a path (/usr/bin/python3, a pyenv python, /proc/PID/exe of a live process). */
   python: string;
   helperPath?: string;
-  /** Replace the interpreter's sys.path (default: its own, site-packages included). */
+  /** Replace the interpreter's sys.path (default: its own, site-packages included; a live process's: computed). */
   sysPath?: string[];
   /** Directories put in front of sys.path (the script's directory, the workspace root). */
   prependPath?: string[];
+  /** The interpreter's environment and working directory; not used for a live process's interpreter (see start). */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   /** Time allowed for the interpreter to start and print its hello record. */
@@ -73,29 +96,79 @@ export class PythonHelper {
     private readonly child: ChildProcess,
     hello: HelloRecord,
     private readonly stderr: () => string,
+    /** The user and group the helper runs as, when not ours (a live process of another user). */
+    readonly credentials?: { uid: number; gid: number },
   ) {
     this.info = hello.python;
     this.model = hello.model;
   }
 
-  /** Starts the interpreter with the helper and waits for its hello record. */
+  /** The helper's process id. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /**
+   * Starts the interpreter with the helper and waits for its hello record. A live process's interpreter
+   * (/proc/PID/exe) is first checked to be CPython 3.8+ (openLiveInterpreter), then run as that process's
+   * user, isolated (-I -S): the sys.path the process started with is computed from its flags, environment
+   * and site directories without running its start-up code (.pth import lines, sitecustomize).
+   */
   static start(options: HelperOptions): Promise<PythonHelper> {
     const script = options.helperPath ?? defaultHelperPath();
-    const args = [script, '--serve'];
-    if (options.sysPath) args.push('--sys-path-json', JSON.stringify(options.sysPath));
+    const live = LIVE_INTERPRETER.exec(options.python);
+    let target: LiveInterpreter | undefined;
+    let scriptFd: number;
+    try {
+      target = live ? openLiveInterpreter(Number(live[1])) : undefined;
+      // The script goes to the interpreter as an open file (fd 3): a user we run as need not reach its directory.
+      scriptFd = fs.openSync(script, 'r');
+    } catch (e) {
+      target?.close();
+      return Promise.reject(isNativeError(e) ? e : fromSystemError(e, script));
+    }
+    // -B: importing the helper's own modules never writes a .pyc (nothing is written on the target's behalf).
+    const args = ['-B', '-u', '-c', BOOTSTRAP, '3', script, '--serve'];
+    // -X utf8: requests (file paths) are UTF-8 whatever the locale; PYTHONIOENCODING is not read under -I.
+    if (target) args.unshift('-I', '-S', '-X', 'utf8');
+    if (target) args.push('--target-site-json', JSON.stringify(target.site));
+    else if (options.sysPath) args.push('--sys-path-json', JSON.stringify(options.sysPath));
     for (const p of options.prependPath ?? []) args.push('--prepend-path', p);
-    const env = { ...(options.env ?? process.env) };
-    // The helper must see the same sys.path as the program; only make its output deterministic.
-    env.PYTHONIOENCODING = 'utf-8';
-    delete env.PYTHONSTARTUP;
+    let env: NodeJS.ProcessEnv;
+    if (target) {
+      // Under -I the interpreter reads no PYTHON* variable; the target's HOME is for the user site.
+      env = {};
+      for (const k of ['PATH', 'LANG', 'LC_ALL', 'LC_CTYPE']) if (process.env[k] !== undefined) env[k] = process.env[k];
+      if (target.site.env.HOME !== undefined) env.HOME = target.site.env.HOME;
+    } else {
+      env = { ...(options.env ?? process.env) };
+      // The helper must see the same sys.path as the program; only make its output deterministic.
+      env.PYTHONIOENCODING = 'utf-8';
+      delete env.PYTHONSTARTUP;
+    }
+    const label = target ? `${options.python} (${target.argv0})` : options.python;
     return new Promise<PythonHelper>((resolve, reject) => {
       let child: ChildProcess;
       try {
-        child = spawn(options.python, ['-u', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env, cwd: options.cwd });
+        child = target
+          ? // The very file the process runs, through our open descriptor (fd 4 in the child), as its user.
+            spawn('/proc/self/fd/4', args, {
+              argv0: target.argv0,
+              stdio: ['pipe', 'pipe', 'pipe', scriptFd, target.fd],
+              env,
+              cwd: '/',
+              uid: target.credentials?.uid,
+              gid: target.credentials?.gid,
+            })
+          : spawn(options.python, args, { stdio: ['pipe', 'pipe', 'pipe', scriptFd], env, cwd: options.cwd });
       } catch (e) {
         reject(helperStartError(options.python, e));
         return;
+      } finally {
+        fs.closeSync(scriptFd);
+        target?.close();
       }
+      const credentials = target?.credentials;
       let err = '';
       child.stderr!.setEncoding('utf8');
       child.stderr!.on('data', (d: string) => {
@@ -104,7 +177,7 @@ export class PythonHelper {
       let helper: PythonHelper | null = null;
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new NativeError('io', `${options.python} did not start the bytecode helper in time.`, { subject: options.python, hint: err.trim() || undefined }));
+        reject(new NativeError('io', `${label} did not start the bytecode helper in time.`, { subject: options.python, hint: err.trim() || undefined }));
       }, options.startTimeoutMs ?? 30_000);
       const lines = new LineSplitter((line) => {
         // '#' + JSON: the function bodies of the module record just received (split requests), kept as text.
@@ -125,6 +198,14 @@ export class PythonHelper {
           return;
         }
         if (!helper) {
+          const old = rec as unknown as { type: string; version?: string };
+          if (old.type === 'old') {
+            // The bootstrap's answer on Python < 3.8 (before the helper, which needs 3.8, is even compiled).
+            clearTimeout(timer);
+            child.kill('SIGKILL');
+            reject(new NativeError('unsupported', `Bytecode tracking needs CPython 3.8 or newer; ${label} is Python ${old.version ?? '(unknown version)'}.`, { subject: options.python, hint: 'Pick a Python 3.8+ interpreter (--python PATH, or the pygration.pythonPath setting).' }));
+            return;
+          }
           if (rec.type !== 'hello') {
             clearTimeout(timer);
             reject(new NativeError('malformed', `The bytecode helper did not start with a hello record.`, { subject: options.python }));
@@ -140,7 +221,7 @@ export class PythonHelper {
             return;
           }
           clearTimeout(timer);
-          helper = new PythonHelper(child, hello, () => err);
+          helper = new PythonHelper(child, hello, () => err, credentials);
           resolve(helper);
           return;
         }
@@ -156,7 +237,7 @@ export class PythonHelper {
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        const error = new NativeError('io', `The bytecode helper (${options.python}) exited (${code ?? signal}).`, {
+        const error = new NativeError('io', `The bytecode helper (${label}) exited (${code ?? signal}).`, {
           subject: options.python,
           hint: err.trim().split('\n').slice(-3).join(' ') || undefined,
         });
@@ -214,20 +295,59 @@ export class PythonHelper {
     if (signal?.aborted) return Promise.reject(abortError());
     const id = this.nextId++;
     return new Promise<DoneRecord>((resolve, reject) => {
-      const entry: Pending = { onModule, resolve, reject, errors: [] };
+      const entry: Pending = {
+        onModule,
+        resolve: (d) => {
+          this.unwatch(signal, entry);
+          resolve(d);
+        },
+        reject: (e) => {
+          this.unwatch(signal, entry);
+          reject(e);
+        },
+        errors: [],
+      };
       this.pending.set(id, entry);
-      if (signal) {
-        const onAbort = () => {
-          // The helper finishes the request; its records are dropped. Abort is the caller's to see now.
-          entry.onModule = () => undefined;
-          entry.resolve = () => undefined;
-          entry.reject = () => undefined;
-          reject(abortError());
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
+      if (signal) this.watch(signal, entry, () => reject(abortError()));
       this.child.stdin!.write(JSON.stringify({ id, ...body }) + '\n');
     });
+  }
+
+  /**
+   * Requests in flight per abort signal. One signal serves a whole tracking run, which keeps dozens of
+   * requests in flight: one listener per signal (not one per request, which Node reports as a leak past 10).
+   */
+  private readonly watched = new Map<AbortSignal, { entries: Map<Pending, () => void>; listener: () => void }>();
+
+  private watch(signal: AbortSignal, entry: Pending, abort: () => void): void {
+    let w = this.watched.get(signal);
+    if (!w) {
+      const entries = new Map<Pending, () => void>();
+      const listener = () => {
+        this.watched.delete(signal);
+        for (const [e, rejectNow] of entries) {
+          // The helper finishes the request; its records are dropped. Abort is the caller's to see now.
+          e.onModule = () => undefined;
+          e.resolve = () => undefined;
+          e.reject = () => undefined;
+          rejectNow();
+        }
+      };
+      w = { entries, listener };
+      this.watched.set(signal, w);
+      signal.addEventListener('abort', listener, { once: true });
+    }
+    w.entries.set(entry, abort);
+  }
+
+  private unwatch(signal: AbortSignal | undefined, entry: Pending): void {
+    const w = signal && this.watched.get(signal);
+    if (!w) return;
+    w.entries.delete(entry);
+    if (w.entries.size === 0) {
+      signal!.removeEventListener('abort', w.listener);
+      this.watched.delete(signal!);
+    }
   }
 
   /** A module record whose function bodies follow on the next line. */

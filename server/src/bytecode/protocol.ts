@@ -75,6 +75,8 @@ export interface InterpreterInfo {
   stdlib: string | null;
   maxsize: number;
   pid: number;
+  /** With --target-site-json: the .pth files whose `import` lines were not run (paths they add are missing). */
+  skippedPth?: string[];
 }
 
 export interface HelloRecord {

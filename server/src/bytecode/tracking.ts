@@ -101,7 +101,8 @@ export class BytecodeSession {
         (h) => {
           this.helper = h;
           this.decoder = new Decoder(h.model);
-          if (!this.diskOpened) {
+          // A helper run as another user (a live process's) could write anything into our cache: not kept.
+          if (!this.diskOpened && h.credentials === undefined) {
             this.diskOpened = true;
             const dir = this.options.cacheDir === undefined ? defaultCacheDir() : this.options.cacheDir;
             if (dir) this.disk = DiskCache.open(dir, h.info, this.options.helperPath ?? defaultHelperPath());
