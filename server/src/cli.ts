@@ -20,7 +20,9 @@ const CALLS_HELP = `  pygration calls FILE... [--python PATH | --pid N] [--json]
       CPU features per Python call site of FILE(s): bytecode tracking finds the calls, symbol resolution the
       native functions behind them (directly or through Python code), EPT their features. Static (files at
       rest, with this host's IFUNC choices) by default; --pid N resolves in that running process (exact).
-      Also prints the whole program's requirement (call sites ∪ the interpreter's own).`;
+      Also prints the whole program's requirement: call sites ∪ the interpreter's own (from its entry point at
+      rest; with --pid, from the live process's roots as \`analyze\` takes them). While a call site is unknown,
+      a static requirement is a lower bound: it says "at least", and no compatibility verdict is given.`;
 
 const calls: ExtraCommand = {
   help: CALLS_HELP,
@@ -67,6 +69,7 @@ const calls: ExtraCommand = {
             features: sortByRarity(s.features, rarity),
             origin: s.origin,
             reason: s.reason,
+            unknownCallees: s.unknownCallees,
           })),
         );
         if (args.flags.has('json')) {
@@ -79,10 +82,14 @@ const calls: ExtraCommand = {
               interpreter: r.pvmRequired ?? null,
               required: effective,
               level: x86Level(effective).name,
+              // With lowerBound, `required` is a lower bound and `compatible` an upper bound: not a verdict.
+              lowerBound: r.lowerBound,
+              unknownCallSites: r.unknownCallSites,
               compatible: verdicts.compatible.length,
               criu: verdicts.criu.length,
               total: verdicts.total,
             },
+            notes: r.notes,
             stats: { ...r.stats, modules: r.tracking.stats.modules },
             diagnostics: r.tracking.diagnostics.filter((d) => d.severity === 'error'),
           };
@@ -100,8 +107,17 @@ const calls: ExtraCommand = {
           lines.push(`    ${s.origin === 'unknown' ? '' : `[${s.origin}] `}${feats}`);
         }
         lines.push('');
-        lines.push(`Whole program (call sites ∪ the interpreter's own): ${effective.length ? `${x86Level(effective).name} — ${effective.map(featureLabel).join(', ')}` : 'x86-64 baseline'}`);
-        lines.push(`Compatible with ${verdicts.compatible.length} of ${verdicts.total} instance types (CRIU would allow ${verdicts.criu.length}).`);
+        const scope = pid !== undefined ? "call sites ∪ the live interpreter's own: entry point, threads and every C function Python can call" : "call sites ∪ the interpreter's own";
+        const what = effective.length ? `${x86Level(effective).name} — ${effective.map(featureLabel).join(', ')}` : 'x86-64 baseline';
+        const unknown = `${r.unknownCallSites} call site${r.unknownCallSites === 1 ? '' : 's'} unknown`;
+        if (r.lowerBound) {
+          lines.push(`Whole program (${scope}): at least ${what}; ${unknown}`);
+          lines.push(`Not a verdict: could be compatible with at most ${verdicts.compatible.length} of ${verdicts.total} instance types — ${unknown}, so the requirement is a lower bound (CRIU would allow ${verdicts.criu.length}). Run the program and use --pid N for a verdict.`);
+        } else {
+          lines.push(`Whole program (${scope}): ${what}${r.unknownCallSites > 0 ? ` (${unknown}: the live interpreter's roots cover what they call)` : ''}`);
+          lines.push(`Compatible with ${verdicts.compatible.length} of ${verdicts.total} instance types (CRIU would allow ${verdicts.criu.length}).`);
+        }
+        if (r.notes.length) lines.push('', 'Notes:', ...r.notes.map((n) => `  - ${n}`));
         process.stdout.write(`${lines.join('\n')}\n`);
         return EXIT.ok;
       } finally {

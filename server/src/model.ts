@@ -40,4 +40,9 @@ export interface CallSiteAnalysis {
   origin: 'live' | 'static' | 'unknown';
   /** Why the callee is unknown or only partly resolved. */
   reason?: string;
+  /**
+   * How many of the native callees behind the call could not be resolved (at least 1 when origin is
+   * 'unknown'); absent when all were. While any is unknown, `features` is a lower bound of what the call needs.
+   */
+  unknownCallees?: number;
 }
