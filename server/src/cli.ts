@@ -14,7 +14,7 @@ import { featureLabel, sortFeatures, x86Level } from '../../native/src/features/
 import { collectHost, hostFeatures } from '../../native/src/host/host';
 import { analyzeCallSites } from './callSites';
 import { analyzePythonProcess, moduleEnvironmentOf } from './processAnalysis';
-import { catalogRarity, sortByRarity } from './presentation';
+import { catalogRarity, sortByRarity, unknownCalleesText } from './presentation';
 
 const CALLS_HELP = `  pygration calls FILE... [--python PATH | --pid N] [--json] [--catalog FILE] [--no-follow-imports]
       CPU features per Python call site of FILE(s): bytecode tracking finds the calls, symbol resolution the
@@ -102,7 +102,9 @@ const calls: ExtraCommand = {
         for (const s of sites) {
           const where = `${path.relative(process.cwd(), s.file)}:${s.line}:${s.column}`;
           const native = s.natives.length ? ` → ${s.natives.slice(0, 2).map((n) => `${n.symbol} (${n.library})`).join(', ')}${s.natives.length > 2 ? ` +${s.natives.length - 2}` : ''}` : '';
-          const feats = s.origin === 'unknown' ? `unknown: ${s.reason}` : s.features.length ? s.features.map(featureLabel).join(' · ') : 'x86-64 baseline';
+          let feats = s.origin === 'unknown' ? `unknown: ${s.reason}` : s.features.length ? s.features.map(featureLabel).join(' · ') : 'x86-64 baseline';
+          // Some native callees behind the call are unknown: what the others need is a lower bound.
+          if (s.origin !== 'unknown' && s.unknownCallees) feats = `at least ${feats} (${unknownCalleesText(s.unknownCallees)})`;
           lines.push(`${where}  ${s.qualifiedName ?? s.callee}${native}`);
           lines.push(`    ${s.origin === 'unknown' ? '' : `[${s.origin}] `}${feats}`);
         }
