@@ -70,4 +70,11 @@ describe('instance view focus on a call with unknown callees', { timeout: 60_000
     await page.waitForFunction(() => document.querySelector('#focus-bound') === null);
     assert.equal((await bannerText()).count, `rules out ${ruledOut} of ${total} types`);
   });
+
+  it('without a report, the pending focus says its callees are unknown', async () => {
+    await postToWebview(page, { type: 'clear' });
+    await postToWebview(page, { type: 'focus', callSite: { label: 'ctypes.CDLL', features: ['avx2'], unknownCallees: 1 } });
+    await page.waitForSelector('#focus-pending');
+    assert.match((await page.textContent('#focus-pending')) ?? '', /^Focused on ctypes\.CDLL \(1 native callee unknown: its features are a lower bound\);/);
+  });
 });
