@@ -81,8 +81,9 @@ export interface CallSiteResults {
   unknownCallSites: number;
   /**
    * True when the whole program's requirement (callSiteRequired ∪ pvmRequired) is only a lower bound: some
-   * call sites are unknown and nothing else covers them. In a live process the interpreter's requirement
-   * roots every C function Python can call, which covers them, so it is false there.
+   * call sites are unknown at rest. In a live process the interpreter's requirement roots every C function
+   * of the loaded method tables and type slots, as analyzeProcess does, so it is false there (what neither
+   * covers, such as a ctypes function whose library is computed at run time, neither sees).
    */
   lowerBound: boolean;
   /** What the analysis left out or could not read (modules, libraries), one sentence each. */

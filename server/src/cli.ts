@@ -116,7 +116,7 @@ const calls: ExtraCommand = {
           lines.push(`Whole program (${scope}): at least ${what}; ${unknown}`);
           lines.push(`Not a verdict: could be compatible with at most ${verdicts.compatible.length} of ${verdicts.total} instance types — ${unknown}, so the requirement is a lower bound (CRIU would allow ${verdicts.criu.length}). Run the program and use --pid N for a verdict.`);
         } else {
-          lines.push(`Whole program (${scope}): ${what}${r.unknownCallSites > 0 ? ` (${unknown}: the live interpreter's roots cover what they call)` : ''}`);
+          lines.push(`Whole program (${scope}): ${what}${r.unknownCallSites > 0 ? ` (${unknown}; the live interpreter's roots include every C function of the method tables and type slots, as analyze's do)` : ''}`);
           lines.push(`Compatible with ${verdicts.compatible.length} of ${verdicts.total} instance types (CRIU would allow ${verdicts.criu.length}).`);
         }
         if (r.notes.length) lines.push('', 'Notes:', ...r.notes.map((n) => `  - ${n}`));
