@@ -11,13 +11,15 @@ import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
 import type { AddressSpace } from '../../native/src/analysis/space';
 import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
 import { entryRoot, mainRoot } from '../../native/src/analysis/pvm';
-import { describeSite, shadowStackEnabled } from '../../native/src/analysis/analyze';
+import { describeSite, processRoots, pythonVersion, shadowStackEnabled } from '../../native/src/analysis/analyze';
 import { maskedFeatures } from '../../native/src/catalog/compat';
+import { NativeError } from '../../native/src/errors';
 import type { Vendor } from '../../native/src/report';
 import { FEATURES, isBaseline, sortFeatures, x86Level, type Feature } from '../../native/src/features/vocabulary';
 import { probeFeatures } from '../../native/src/host/host';
 import { ProcessView } from '../../native/src/process/processView';
 import { type NativeRequest, type NativeResolution, NativeResolver, describeRequest } from '../../native/src/python/resolve';
+import { OverlaySpace } from '../../native/src/python/overlay';
 import { bytecodeTracking, callSitesOfFiles, reachableNative, type BytecodeCache, type BytecodeSession } from './bytecode';
 import type { BytecodeTrackingResult, Callee, CallSite } from './bytecode/types';
 import type { CallSiteAnalysis, FeatureProvenance, NativeFunction, Range0 } from './model';
@@ -48,6 +50,12 @@ export interface CallSiteOptions {
   /** The interpreter's environment and working directory (a live process's own: its PYTHONPATH, venv). */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /**
+   * Compute the interpreter's own requirement (default true): EPT from its entry point on files at rest; in
+   * a live process, from the roots analyzeProcess takes (entry point, threads, every C function Python can
+   * call). analyzePythonProcess, which tracks the whole process itself, turns it off.
+   */
+  interpreter?: boolean;
   /** Awaited before the static address space is made (the host IFUNC probe started early: prefetchExportedIfuncs). */
   beforeStaticSpace?: Promise<unknown>;
   /**
@@ -70,9 +78,30 @@ export interface CallSiteResults {
   nativeRoots: Root[];
   /** The union of the call sites' requirements. */
   callSiteRequired: Feature[];
-  /** The interpreter's own requirement (EPT from its entry point), when computed (static mode). */
+  /**
+   * The interpreter's own requirement, when computed: EPT from its entry point (static), or from the live
+   * process's roots as analyzeProcess takes them (live).
+   */
   pvmRequired?: Feature[];
-  stats: { callSites: number; resolved: number; unknown: number; natives: number; seconds: number };
+  /**
+   * Call sites of the files whose native callees are not all resolved (unknown, or partly resolved): their
+   * features are missing from callSiteRequired.
+   */
+  unknownCallSites: number;
+  /**
+   * True when the whole program's requirement (callSiteRequired ∪ pvmRequired) is only a lower bound: some
+   * call sites are unknown at rest. In a live process the interpreter's requirement roots every C function
+   * of the loaded method tables and type slots, as analyzeProcess does, so it is false there (what neither
+   * covers, such as a ctypes function whose library is computed at run time, neither sees).
+   */
+  lowerBound: boolean;
+  /** What the analysis left out or could not read (modules, libraries), one sentence each. */
+  notes: string[];
+  /**
+   * partial: call sites resolved to some native code while other callees behind them were not (counted
+   * apart from `unknown`, the sites resolved to none).
+   */
+  stats: { callSites: number; resolved: number; unknown: number; partial: number; natives: number; seconds: number };
   /** The address space used (static or live), for callers that analyse more. Close it with close(). */
   space: AddressSpace;
   close(): void;
@@ -260,11 +289,17 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
   const textCache = new Map<string, string[] | undefined>();
   let resolvedCount = 0;
   let unknownCount = 0;
+  let partialCount = 0;
+  const notes: string[] = [];
   let pvmRequired: Feature[] | undefined;
   let pvmDone = false;
   const interpreterRequirement = (): Feature[] | undefined => {
-    if (pvmDone || options.pid !== undefined) return pvmRequired;
+    if (pvmDone || options.interpreter === false) return pvmRequired;
     pvmDone = true;
+    if (view) {
+      pvmRequired = liveInterpreterRequirement(view, space as ProcessAddressSpace, walkSpace, keep, notes, options.cancel);
+      return pvmRequired;
+    }
     // The interpreter's own needs (paper: EPT of the PVM from _start), on files at rest.
     const pvmRoots = [entryRoot(walkSpace), mainRoot(walkSpace)].filter((r): r is Root => r !== undefined);
     // Static analyses assume the program runs with LD_BIND_NOW=1, as Pygration recommends (so the lazy-binding
@@ -343,7 +378,15 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
         const why = unresolvedReasons[0] ?? reason;
         if (requests.length === 0 && !why) continue;
         unknownCount++;
-        analysis = { ...base, natives: [], features: [], provenance: [], origin: 'unknown', reason: why ?? `no native code found for ${describeCallee(site.callee)}` };
+        analysis = {
+          ...base,
+          natives: [],
+          features: [],
+          provenance: [],
+          origin: 'unknown',
+          reason: why ?? `no native code found for ${describeCallee(site.callee)}`,
+          unknownCallees: Math.max(1, unresolvedReasons.length),
+        };
       } else {
         resolvedCount++;
         for (const r of roots) nativeRoots.set(r.address, r);
@@ -365,11 +408,15 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
             .map((s) => describeSite(walkSpace, s.address)),
         }));
         const exact = options.pid !== undefined && natives0.every((n) => n.exact);
-        const notes: string[] = [];
-        if (result.callSites.unresolved > 0) notes.push(`${result.callSites.unresolved} indirect call(s) on its path could not be followed`);
-        if (unresolvedReasons.length > 0) notes.push(`${unresolvedReasons.length} of ${requests.length} native callee(s) not resolved: ${unresolvedReasons[0]}`);
-        analysis = { ...base, natives: natives0, features, provenance, origin: exact ? 'live' : 'static', reason: notes.length ? notes.join('; ') : undefined };
+        const siteNotes: string[] = [];
+        if (result.callSites.unresolved > 0) siteNotes.push(`${result.callSites.unresolved} indirect call(s) on its path could not be followed`);
+        if (unresolvedReasons.length > 0) siteNotes.push(`${unresolvedReasons.length} of ${requests.length} native callee(s) not resolved: ${unresolvedReasons[0]}`);
+        analysis = { ...base, natives: natives0, features, provenance, origin: exact ? 'live' : 'static', reason: siteNotes.length ? siteNotes.join('; ') : undefined };
         if (masked.length > 0) analysis.masked = masked;
+        if (unresolvedReasons.length > 0) {
+          analysis.unknownCallees = unresolvedReasons.length;
+          partialCount++;
+        }
       }
       const list = byFile.get(file) ?? [];
       list.push(analysis);
@@ -377,6 +424,8 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
     }
 
     interpreterRequirement();
+    notes.push(...leftOutNotes(space, walkSpace));
+    const unknownCallSites = unknownCount + partialCount;
 
     return {
       byFile,
@@ -384,7 +433,10 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
       nativeRoots: [...nativeRoots.values()],
       callSiteRequired: sortFeatures(union),
       pvmRequired,
-      stats: { callSites: rootSites.length, resolved: resolvedCount, unknown: unknownCount, natives: nativeRoots.size, seconds: (Date.now() - started) / 1000 },
+      unknownCallSites,
+      lowerBound: unknownCallSites > 0 && !(view !== undefined && pvmRequired !== undefined),
+      notes,
+      stats: { callSites: rootSites.length, resolved: resolvedCount, unknown: unknownCount, partial: partialCount, natives: nativeRoots.size, seconds: (Date.now() - started) / 1000 },
       space: walkSpace,
       close() {
         resolver.close();
@@ -397,6 +449,52 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
     view?.close();
     throw e;
   }
+}
+
+/**
+ * The live process's interpreter requirement, as analyzeProcess computes it (without the call sites' roots,
+ * which the call sites' own requirement covers): EPT in 'ept' mode from the entry point, main, every thread's
+ * pc and return addresses and, for a Python, every C function Python code can call. Adds its notes to `notes`.
+ */
+function liveInterpreterRequirement(
+  view: ProcessView,
+  space: ProcessAddressSpace,
+  walkSpace: AddressSpace,
+  keep: (f: Feature) => boolean,
+  notes: string[],
+  cancel: AbortSignal | undefined,
+): Feature[] {
+  const exe = view.exe().replace(/ \(deleted\)$/, '');
+  const pvm = processRoots(view, space, 'ept', pythonVersion(exe, space) !== undefined);
+  let bindNow = false;
+  try {
+    bindNow = view.ldBindNow() === true;
+  } catch (e) {
+    if (!(e instanceof NativeError) || e.kind === 'gone') throw e;
+  }
+  if (!bindNow) notes.push('The process was not started with LD_BIND_NOW=1, so some GOT slots may still be unbound; start it with LD_BIND_NOW=1 for exact results.');
+  const r = executionPathTracking(walkSpace, [...pvm.roots, ...pvm.callableRoots], { mode: 'ept', bindNow, isCancelled: () => cancel?.aborted === true });
+  if (r.cancelled) throw new DOMException('The analysis was cancelled.', 'AbortError');
+  notes.push(...pvm.notes, ...r.notes);
+  return sortFeatures([...r.features.keys()].filter(keep));
+}
+
+/** What the address space left out: modules of a live process it could not read, libraries not found at rest. */
+function leftOutNotes(space: AddressSpace, walkSpace: AddressSpace): string[] {
+  const out: string[] = [];
+  if (space instanceof ProcessAddressSpace) {
+    if (space.memoryError) out.push(`${space.memoryError.describe()} Without memory access, GOT slots and dispatch tables were resolved from the files on disk.`);
+    for (const u of space.unopenedModules) out.push(`Could not open ${u.path}: ${u.reason}`);
+  }
+  const missing = [...(space instanceof StaticAddressSpace ? space.missing : []), ...(walkSpace instanceof OverlaySpace ? walkSpace.missing : [])];
+  const seen = new Set<string>();
+  for (const m of missing) {
+    const key = `${m.name}\0${m.neededBy}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(`Left out ${m.name} (needed by ${path.basename(m.neededBy)}): ${m.reason.replace(/\.$/, '')}; its code is not in the requirement.`);
+  }
+  return out;
 }
 
 /** Whether this kernel can enable user-space shadow stacks (it then reports x86_Thread_features). */

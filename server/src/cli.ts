@@ -16,15 +16,17 @@ import { featureLabel, sortFeatures, x86Level } from '../../native/src/features/
 import { collectHost, hostFeatures } from '../../native/src/host/host';
 import { analyzeCallSites } from './callSites';
 import { analyzePythonProcess } from './processAnalysis';
-import { catalogRarity, sortByRarity } from './presentation';
+import { catalogRarity, sortByRarity, unknownCalleesText } from './presentation';
 
 const CALLS_HELP = `  pygration calls FILE... [--python PATH | --pid N] [--json] [--catalog FILE] [--no-follow-imports]
       CPU features per Python call site of FILE(s): bytecode tracking finds the calls, symbol resolution the
       native functions behind them (directly or through Python code), EPT their features. Static (files at
       rest, with this host's IFUNC choices) by default; --pid N resolves in that running process (exact),
       running its interpreter only if it is CPython 3.8+, as its user, without its start-up code.
-      Also prints the whole program's requirement (call sites ∪ the interpreter's own). Exit 1 when a
-      FILE is missing, not a regular file, or could not be read.`;
+      Also prints the whole program's requirement: call sites ∪ the interpreter's own (from its entry point at
+      rest; with --pid, from the live process's roots as \`analyze\` takes them). While a call site is unknown,
+      a static requirement is a lower bound: it says "at least", and no compatibility verdict is given.
+      Exit 1 when a FILE is missing, not a regular file, or could not be read.`;
 
 const calls: ExtraCommand = {
   help: CALLS_HELP,
@@ -80,6 +82,7 @@ const calls: ExtraCommand = {
             origin: s.origin,
             reason: s.reason,
             masked: s.masked?.map((m) => m.feature),
+            unknownCallees: s.unknownCallees,
           })),
         );
         if (args.flags.has('json')) {
@@ -92,11 +95,15 @@ const calls: ExtraCommand = {
               interpreter: r.pvmRequired ?? null,
               required: effective,
               level: x86Level(effective).name,
+              // With lowerBound, `required` is a lower bound and `compatible` an upper bound: not a verdict.
+              lowerBound: r.lowerBound,
+              unknownCallSites: r.unknownCallSites,
               compatible: verdicts.compatible.length,
               criu: verdicts.criu.length,
               crossVendor: verdicts.crossVendor?.length ?? 0,
               total: verdicts.total,
             },
+            notes: r.notes,
             stats: { ...r.stats, modules: r.tracking.stats.modules },
             diagnostics: r.tracking.diagnostics.filter((d) => d.severity === 'error'),
           };
@@ -110,14 +117,25 @@ const calls: ExtraCommand = {
         for (const s of sites) {
           const where = `${path.relative(process.cwd(), s.file)}:${s.line}:${s.column}`;
           const native = s.natives.length ? ` → ${s.natives.slice(0, 2).map((n) => `${n.symbol} (${n.library})`).join(', ')}${s.natives.length > 2 ? ` +${s.natives.length - 2}` : ''}` : '';
-          const feats = s.origin === 'unknown' ? `unknown: ${s.reason}` : s.features.length ? s.features.map(featureLabel).join(' · ') : 'x86-64 baseline';
+          let feats = s.origin === 'unknown' ? `unknown: ${s.reason}` : s.features.length ? s.features.map(featureLabel).join(' · ') : 'x86-64 baseline';
+          // Some native callees behind the call are unknown: what the others need is a lower bound.
+          if (s.origin !== 'unknown' && s.unknownCallees) feats = `at least ${feats} (${unknownCalleesText(s.unknownCallees)})`;
           lines.push(`${where}  ${s.qualifiedName ?? s.callee}${native}`);
           lines.push(`    ${s.origin === 'unknown' ? '' : `[${s.origin}] `}${feats}`);
           if (s.masked?.length) lines.push(`    warning: uses ${s.masked.map(featureLabel).join(', ')}, which this host's CPUID hides (masked; not counted)`);
         }
         lines.push('');
-        lines.push(`Whole program (call sites ∪ the interpreter's own): ${effective.length ? `${x86Level(effective).name} — ${effective.map(featureLabel).join(', ')}` : 'x86-64 baseline'}`);
-        lines.push(`Compatible with ${verdicts.compatible.length} of ${verdicts.total} instance types (CRIU would allow ${verdicts.criu.length}).`);
+        const scope = pid !== undefined ? "call sites ∪ the live interpreter's own: entry point, threads and every C function Python can call" : "call sites ∪ the interpreter's own";
+        const what = effective.length ? `${x86Level(effective).name} — ${effective.map(featureLabel).join(', ')}` : 'x86-64 baseline';
+        const unknown = `${r.unknownCallSites} call site${r.unknownCallSites === 1 ? '' : 's'} unknown`;
+        if (r.lowerBound) {
+          lines.push(`Whole program (${scope}): at least ${what}; ${unknown}`);
+          lines.push(`Not a verdict: could be compatible with at most ${verdicts.compatible.length} of ${verdicts.total} instance types — ${unknown}, so the requirement is a lower bound (CRIU would allow ${verdicts.criu.length}). Run the program and use --pid N for a verdict.`);
+        } else {
+          lines.push(`Whole program (${scope}): ${what}${r.unknownCallSites > 0 ? ` (${unknown}; the live interpreter's roots include every C function of the method tables and type slots, as analyze's do)` : ''}`);
+          lines.push(`Compatible with ${verdicts.compatible.length} of ${verdicts.total} instance types (CRIU would allow ${verdicts.criu.length}).`);
+        }
+        if (r.notes.length) lines.push('', 'Notes:', ...r.notes.map((n) => `  - ${n}`));
         if (verdicts.crossVendor?.length) lines.push(`Feature-compatible, another vendor, unproven: ${verdicts.crossVendor.length} more type(s), not counted (docs/catalog.md, "Cross-vendor restores").`);
         process.stdout.write(`${lines.join('\n')}\n`);
         tellUnread();

@@ -360,11 +360,14 @@ export class PygrationLanguageServer {
           level: x86Level(effective).name,
           compatible: verdicts.compatible.length,
           total: verdicts.total,
+          unknownCallSites: result.unknownCallSites,
+          lowerBound: result.lowerBound,
         };
+        for (const n of result.notes) this.connection.console.warn(`Note of the workspace analysis: ${n}`);
         this.publishDiagnostics(result.tracking);
         this.lastError = undefined;
         this.connection.console.info(
-          `Static analysis: ${files.length} file(s), ${result.tracking.stats.modules} modules, ${result.stats.callSites} call sites (${result.stats.resolved} resolved) in ${((Date.now() - started) / 1000).toFixed(2)} s${this.summaryStore?.stats.loadedSummaries ? ` (${this.summaryStore.stats.loadedSummaries} function summaries read from the disk cache so far)` : ''}.`,
+          `Static analysis: ${files.length} file(s), ${result.tracking.stats.modules} modules, ${result.stats.callSites} call sites (${result.stats.resolved} resolved, ${result.unknownCallSites} unknown) in ${((Date.now() - started) / 1000).toFixed(2)} s${this.summaryStore?.stats.loadedSummaries ? ` (${this.summaryStore.stats.loadedSummaries} function summaries read from the disk cache so far)` : ''}.`,
         );
       } finally {
         result.close();

@@ -45,4 +45,9 @@ export interface CallSiteAnalysis {
    * see maskedFeatures in native/src/catalog/compat.ts): in `features` only when counted (countMasked).
    */
   masked?: FeatureProvenance[];
+  /**
+   * How many of the native callees behind the call could not be resolved (at least 1 when origin is
+   * 'unknown'); absent when all were. While any is unknown, `features` is a lower bound of what the call needs.
+   */
+  unknownCallees?: number;
 }

@@ -57,11 +57,12 @@ function nativeText(site: CallSiteAnalysis): string {
 export function lensTitle(site: CallSiteAnalysis, rarity: Rarity, interpreter?: ReadonlySet<Feature>): string {
   const name = site.qualifiedName ?? site.callee;
   if (site.origin === 'unknown') return `$(question) CPU features unknown — ${name}${site.reason ? `: ${site.reason}` : ''}`;
+  const unknown = site.unknownCallees ?? 0;
   const all = sortByRarity(site.features, rarity);
   const added = all.filter((f) => !interpreter?.has(f));
   const shared = all.length - added.length;
   let what: string;
-  if (all.length === 0) what = 'x86-64 baseline';
+  if (all.length === 0) what = unknown > 0 ? 'the x86-64 baseline' : 'x86-64 baseline';
   else if (added.length === 0) {
     what = `${all.slice(0, 3).map(featureLabel).join(' · ')}${all.length > 3 ? ` +${all.length - 3}` : ''} (the interpreter needs these too)`;
   } else {
@@ -69,8 +70,15 @@ export function lensTitle(site: CallSiteAnalysis, rarity: Rarity, interpreter?: 
     if (added.length > MAX_LENS_FEATURES) what += ` +${added.length - MAX_LENS_FEATURES}`;
     if (shared > 0) what += ` + ${shared} shared with the interpreter`;
   }
+  // Some native callees are unknown: what the resolved ones need is a lower bound.
+  if (unknown > 0) what = `at least ${what} (${unknownCalleesText(unknown)})`;
   const icon = site.origin === 'live' ? '$(pulse)' : '$(chip)';
   return `${icon} ${what} — ${name}${nativeText(site)} · ${site.origin}`;
+}
+
+/** `1 native callee unknown`, `2 native callees unknown`. */
+export function unknownCalleesText(n: number): string {
+  return `${n} native callee${n === 1 ? '' : 's'} unknown`;
 }
 
 export interface LensOptions {
@@ -111,6 +119,7 @@ export function callSiteDetail(site: CallSiteAnalysis, rarity: Rarity, interpret
     features,
     origin: site.origin,
     reason: site.reason,
+    ...(site.unknownCallees ? { unknownCallees: site.unknownCallees } : {}),
     ruledOut: [...ruledOut].sort(),
     label: lensTitle(site, rarity, interpreter),
   };
@@ -135,6 +144,7 @@ export function computeHover(site: CallSiteAnalysis, rarity: Rarity, interpreter
   lines.push(`**Pygration** — \`${site.callee}\`${site.qualifiedName && site.qualifiedName !== site.callee ? ` → \`${site.qualifiedName}\`` : ''}`);
   if (site.origin === 'unknown') {
     lines.push('', `CPU features unknown: ${site.reason ?? 'the callee could not be resolved statically'}.`);
+    lines.push('', 'While a call is unknown, a static requirement of the program is a lower bound, not a verdict.');
     return { contents: { kind: 'markdown', value: lines.join('\n') } };
   }
   if (site.natives.length) {
@@ -143,8 +153,12 @@ export function computeHover(site: CallSiteAnalysis, rarity: Rarity, interpreter
     if (site.natives.length > 6) lines.push(`- … ${site.natives.length - 6} more`);
   }
   const features = sortByRarity(site.features, rarity);
+  const unknown = site.unknownCallees ?? 0;
+  if (unknown > 0) {
+    lines.push('', `**At least** the features below: ${unknownCalleesText(unknown)}, so what the call needs is a lower bound, not a verdict.`);
+  }
   if (features.length === 0) {
-    lines.push('', 'Needs nothing beyond the x86-64 baseline: every instance type can run it.');
+    lines.push('', unknown > 0 ? 'The resolved native code needs nothing beyond the x86-64 baseline.' : 'Needs nothing beyond the x86-64 baseline: every instance type can run it.');
   } else {
     lines.push('', '| feature | lacking on | found in |', '| --- | --- | --- |');
     for (const f of features) {

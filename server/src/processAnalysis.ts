@@ -113,6 +113,8 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
           python: options.tracking?.python.executable ?? `/proc/${pid}/exe`,
           files,
           pid,
+          // analyzeProcess below tracks the interpreter with these natives as extra roots.
+          interpreter: false,
           tracking: options.tracking,
           cache: options.cache,
           hostFeatures: options.hostFeatures,

@@ -175,6 +175,13 @@ export interface StaticSummary {
   /** Instance types of the catalog compatible with that static requirement (intersected with this host). */
   compatible: number;
   total: number;
+  /** Call sites whose native callees are not all resolved; their features are missing from `required`. */
+  unknownCallSites?: number;
+  /**
+   * True while any call site is unknown: `required` and `level` are then lower bounds ("at least") and
+   * `compatible` only an upper bound, never a verdict.
+   */
+  lowerBound?: boolean;
 }
 
 export interface LiveSummary {
@@ -218,6 +225,8 @@ export interface CallSiteDetail {
   origin: 'live' | 'static' | 'unknown';
   /** Why it is unknown, when it is. */
   reason?: string;
+  /** Native callees behind the call that could not be resolved: `features` is then a lower bound. */
+  unknownCallees?: number;
   /** Instance types of the catalog lacking at least one of `features`. */
   ruledOut: string[];
   /** Short text for the lens. */

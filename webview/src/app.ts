@@ -155,7 +155,11 @@ export class App {
     this.countEl = null;
     if (!this.data) {
       if (!this.waiting) parts.push(renderEmpty(() => this.vscode.postMessage({ type: 'command', command: 'analyzeProcess' })));
-      if (this.focus) parts.push(h('p', { class: 'muted', id: 'focus-pending' }, `Focused on ${this.focus.label}; its verdicts appear once an analysis report arrives.`));
+      if (this.focus) {
+        const n = this.focus.unknownCallees ?? 0;
+        const unknown = n > 0 ? ` (${n} native callee${n === 1 ? '' : 's'} unknown: its features are a lower bound)` : '';
+        parts.push(h('p', { class: 'muted', id: 'focus-pending' }, `Focused on ${this.focus.label}${unknown}; its verdicts appear once an analysis report arrives.`));
+      }
       this.root.replaceChildren(...parts);
       this.root.dataset.state = this.waiting ? 'waiting' : this.error ? 'error' : 'empty';
       return;

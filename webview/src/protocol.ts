@@ -30,6 +30,11 @@ export interface FocusCallSite {
    * Without it the view derives them from the report: the types whose missing features meet `features`.
    */
   ruledOut?: string[];
+  /**
+   * Native callees behind the call that could not be resolved (the whole call when `features` is empty):
+   * `features` is then a lower bound, and the types it rules out are "at least" those.
+   */
+  unknownCallees?: number;
 }
 
 /** Host → webview. */
@@ -160,7 +165,8 @@ export function isFocusCallSite(x: unknown): x is FocusCallSite {
     (x.kind === undefined || x.kind === 'live' || x.kind === 'static') &&
     (x.uri === undefined || typeof x.uri === 'string') &&
     (x.line === undefined || (typeof x.line === 'number' && Number.isInteger(x.line) && x.line >= 0)) &&
-    (x.ruledOut === undefined || isStringArray(x.ruledOut))
+    (x.ruledOut === undefined || isStringArray(x.ruledOut)) &&
+    (x.unknownCallees === undefined || (typeof x.unknownCallees === 'number' && Number.isInteger(x.unknownCallees) && x.unknownCallees >= 0))
   );
 }
 

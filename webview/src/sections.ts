@@ -184,6 +184,8 @@ export function renderFocusBanner(
   actions: FocusActions,
 ): HTMLElement {
   const where = focus.uri !== undefined && focus.line !== undefined ? `${basename(decodeURIComponent(focus.uri))}:${focus.line + 1}` : null;
+  // Unknown native callees make the call's features a lower bound: never shown as a verdict.
+  const unknown = focus.unknownCallees ?? 0;
   const toggle = h('vscode-checkbox', { id: 'focus-only', checked: focusOnly }, 'Only the types this call rules out');
   (toggle as unknown as { checked: boolean }).checked = focusOnly;
   toggle.addEventListener('change', () => actions.onFocusOnly((toggle as unknown as { checked: boolean }).checked));
@@ -214,8 +216,15 @@ export function renderFocusBanner(
       h(
         'div',
         { class: 'focus-detail' },
+        unknown > 0 ? h('span', { class: 'focus-bound', id: 'focus-bound' }, focus.features.length ? 'at least' : 'CPU features unknown') : null,
         h('div', { class: 'chips' }, ...focus.features.map((f) => featureChip(f, 'hit'))),
-        h('span', { class: 'focus-count', id: 'focus-count' }, `rules out ${formatInt(ruledOut)} of ${formatInt(total)} types`),
+        h(
+          'span',
+          { class: 'focus-count', id: 'focus-count' },
+          unknown > 0
+            ? `rules out at least ${formatInt(ruledOut)} of ${formatInt(total)} types; ${formatInt(unknown)} native callee${unknown === 1 ? '' : 's'} unknown`
+            : `rules out ${formatInt(ruledOut)} of ${formatInt(total)} types`,
+        ),
       ),
       toggle,
     ),

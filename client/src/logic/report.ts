@@ -67,6 +67,7 @@ export function isCallSiteDetail(x: unknown): x is CallSiteDetail {
     isStringArray(x.features) &&
     (x.origin === 'live' || x.origin === 'static' || x.origin === 'unknown') &&
     (x.reason === undefined || typeof x.reason === 'string') &&
+    (x.unknownCallees === undefined || (typeof x.unknownCallees === 'number' && Number.isInteger(x.unknownCallees) && x.unknownCallees >= 0)) &&
     isStringArray(x.ruledOut) &&
     typeof x.label === 'string'
   );
@@ -85,5 +86,6 @@ export function callSiteTitle(d: CallSiteDetail): string {
 export function focusFromCallSite(d: CallSiteDetail): FocusCallSite {
   const focus: FocusCallSite = { label: callSiteTitle(d), features: [...d.features], uri: d.uri, line: d.line, ruledOut: [...d.ruledOut] };
   if (d.origin !== 'unknown') focus.kind = d.origin;
+  if (d.unknownCallees) focus.unknownCallees = d.unknownCallees;
   return focus;
 }

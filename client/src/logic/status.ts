@@ -1,5 +1,6 @@
 // The status bar item's text, tooltip and click target from the server's state: required x86-64 level,
-// feature count and "migratable to N/383" (live results win over static ones), busy and error states. Pure.
+// feature count and "migratable to N/383" (live results win over static ones; a static result with unknown
+// call sites is a lower bound, shown as "at least …", never as a verdict), busy and error states. Pure.
 
 import type { PygrationState } from '../../../server/src/protocol';
 import { featureLabel } from '../../../native/src/features/vocabulary';
@@ -51,6 +52,11 @@ export function summaryText(level: string, features: number, compatible: number,
   return `${level} · ${plural(features, 'feature')} · migratable to ${compatible}/${total}`;
 }
 
+/** `at least x86-64-v4 · 11 features · 2 call sites unknown`: a static lower bound, no verdict. */
+export function lowerBoundText(level: string, features: number, unknownCallSites: number): string {
+  return `at least ${level} · ${plural(features, 'feature')} · ${plural(unknownCallSites, 'call site')} unknown`;
+}
+
 function featureList(features: readonly string[], max = 12): string {
   if (features.length === 0) return 'nothing beyond the x86-64 baseline';
   const shown = features.slice(0, max).map(featureLabel).join(', ');
@@ -83,13 +89,27 @@ export function formatStatus(input: StatusInput): StatusView {
     lines.push('', `Migratable to **${r.instances.compatible.length} of ${r.instances.total}** instance types of ${escapeMarkdown(r.instances.catalog)} (CRIU's host check: ${r.instances.criu.length}).`);
     lines.push('', `Analysed at ${escapeMarkdown(timeOfDay(live.analyzedAt))} by ${MODE_NAMES[r.mode] ?? r.mode} in ${r.stats.seconds.toFixed(1)} s.`);
     if (r.target.ldBindNow === false) lines.push('', '$(warning) The process runs without LD_BIND_NOW=1: calls not bound yet were resolved from the files on disk.');
-    if (stat) lines.push('', `Workspace (static): ${escapeMarkdown(stat.level)}, ${plural(stat.required.length, 'feature')}, ${stat.compatible}/${stat.total}.`);
+    if (stat) {
+      lines.push(
+        '',
+        stat.lowerBound
+          ? `Workspace (static): at least ${escapeMarkdown(stat.level)}, ${plural(stat.required.length, 'feature')}; ${plural(stat.unknownCallSites ?? 0, 'call site')} unknown.`
+          : `Workspace (static): ${escapeMarkdown(stat.level)}, ${plural(stat.required.length, 'feature')}, ${stat.compatible}/${stat.total}.`,
+      );
+    }
   } else if (stat) {
-    summary = summaryText(stat.level, stat.required.length, stat.compatible, stat.total);
+    const unknown = plural(stat.unknownCallSites ?? 0, 'call site');
     lines.push('**Pygration** — static analysis of the workspace');
-    lines.push('', `Required: **${escapeMarkdown(stat.level)}** — ${escapeMarkdown(featureList(stat.required))}`);
-    lines.push('', `Migratable to **${stat.compatible} of ${stat.total}** instance types.`);
-    lines.push('', `${plural(stat.files, 'file')}, ${plural(stat.callSites, 'call site')} (${stat.resolved} resolved to native code).`);
+    if (stat.lowerBound) {
+      summary = lowerBoundText(stat.level, stat.required.length, stat.unknownCallSites ?? 0);
+      lines.push('', `Required: **at least ${escapeMarkdown(stat.level)}** — ${escapeMarkdown(featureList(stat.required))}; ${unknown} unknown.`);
+      lines.push('', `Not a verdict: could be migratable to at most ${stat.compatible} of ${stat.total} instance types. While ${unknown} ${stat.unknownCallSites === 1 ? 'is' : 'are'} unknown, the requirement is a lower bound.`);
+    } else {
+      summary = summaryText(stat.level, stat.required.length, stat.compatible, stat.total);
+      lines.push('', `Required: **${escapeMarkdown(stat.level)}** — ${escapeMarkdown(featureList(stat.required))}`);
+      lines.push('', `Migratable to **${stat.compatible} of ${stat.total}** instance types.`);
+    }
+    lines.push('', `${plural(stat.files, 'file')}, ${plural(stat.callSites, 'call site')} (${stat.resolved} resolved to native code${stat.unknownCallSites ? `, ${stat.unknownCallSites} unknown` : ''}).`);
     lines.push('', 'Start a debug session or run **Pygration: Analyze Running Process** for exact, live results.');
   } else {
     lines.push('**Pygration**', '', 'No analysis yet: open a Python file, start a debug session, or run **Pygration: Analyze Running Process**.');

@@ -102,30 +102,11 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       features = fs.features;
       instructionsDecoded = fs.instructionsDecoded;
       modulesVisited = fs.modulesScanned;
-      for (const s of fs.skipped) notes.push(`Skipped ${s.name}: ${s.reason}`);
+      noteSkipped(notes, fs.skipped, space, '');
     } else {
-      const roots: Root[] = [];
-      const entry = entryRoot(space);
-      if (entry) roots.push(entry);
-      const mainFn = mainRoot(space);
-      if (mainFn) roots.push(mainFn);
-      if (mode === 'ept' && space.liveMemory) {
-        const tr = threadRoots(view, space);
-        roots.push(...tr.roots);
-        if (tr.runningThreads > 0) {
-          notes.push(`${tr.runningThreads} of ${tr.threads} thread(s) were running, so their pc was unknown: every stack-like region was scanned for return addresses instead (${tr.returnAddresses} found).`);
-        }
-      }
-      roots.push(...(options.extraRoots ?? []));
-      if (mode === 'ept' && target.python) {
-        // Python calls C through heap objects (method objects, type slots): root what it can call.
-        const py = pythonEntryRoots(space);
-        roots.push(...py.roots);
-        notes.push(
-          `${py.roots.length} C function(s) Python code can call (method tables and type slots of ${py.modules} extension module(s) and the interpreter) were analysed as roots: Python reaches them through objects on its heap, an edge no static walk can follow.`,
-        );
-        for (const s of py.skipped) notes.push(`Could not read the Python tables of ${s.module}: ${s.reason}`);
-      }
+      const pvm = processRoots(view, space, mode, target.python !== undefined);
+      const roots = [...pvm.roots, ...(options.extraRoots ?? []), ...pvm.callableRoots];
+      notes.push(...pvm.notes);
       progress(`Execution path tracking from ${roots.length} root(s)`);
       ept = executionPathTracking(space, roots, {
         mode,
@@ -167,6 +148,7 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       const fsMasked = options.countMasked ? maskedFeatures(fs.features.keys(), source, host.vendor) : [];
       const fsExecutes = options.probeMasked === false ? new Map<Feature, boolean>() : await probeFeatures(fsMasked);
       fullScanRequired = effectiveRequirement(fs.features.keys(), source, fsMasked.filter((f) => fsExecutes.get(f) !== false));
+      noteSkipped(notes, fs.skipped, space, ' by the full scan for comparison');
     }
 
     const required = effectiveRequirement(features.keys(), source, counted);
@@ -204,6 +186,49 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
     return { report, ept, space };
   } finally {
     view.close();
+  }
+}
+
+/**
+ * The roots of the interpreter (PVM) in a live process, as analyzeProcess tracks them: the entry point and
+ * `main`; in mode 'ept' with live memory, every thread's pc and return addresses; in mode 'ept' for a Python
+ * process, every C function Python code can call (method tables and type slots). With notes on what was
+ * assumed or could not be read. The Python-callable functions come apart (callableRoots), as analyzeProcess
+ * puts its extra roots before them.
+ */
+export function processRoots(view: ProcessView, space: AddressSpace, mode: AnalysisMode, python: boolean): { roots: Root[]; callableRoots: Root[]; notes: string[] } {
+  const roots: Root[] = [];
+  const callableRoots: Root[] = [];
+  const notes: string[] = [];
+  const entry = entryRoot(space);
+  if (entry) roots.push(entry);
+  const mainFn = mainRoot(space);
+  if (mainFn) roots.push(mainFn);
+  if (mode === 'ept' && space.liveMemory) {
+    const tr = threadRoots(view, space);
+    roots.push(...tr.roots);
+    if (tr.runningThreads > 0) {
+      notes.push(`${tr.runningThreads} of ${tr.threads} thread(s) were running, so their pc was unknown: every stack-like region was scanned for return addresses instead (${tr.returnAddresses} found).`);
+    }
+  }
+  if (mode === 'ept' && python) {
+    // Python calls C through heap objects (method objects, type slots): root what it can call.
+    const py = pythonEntryRoots(space);
+    callableRoots.push(...py.roots);
+    notes.push(
+      `${py.roots.length} C function(s) Python code can call (method tables and type slots of ${py.modules} extension module(s) and the interpreter) were analysed as roots: Python reaches them through objects on its heap, an edge no static walk can follow.`,
+    );
+    for (const s of py.skipped) notes.push(`Could not read the Python tables of ${s.module}: ${s.reason}`);
+  }
+  return { roots, callableRoots, notes };
+}
+
+/** Notes for what a full scan skipped, except files already noted as left out (unopenedModules). */
+function noteSkipped(notes: string[], skipped: ReadonlyArray<{ name: string; reason: string }>, space: ProcessAddressSpace, by: string): void {
+  const noted = space.unopenedModules.map((u) => u.path);
+  for (const s of skipped) {
+    if (noted.some((p) => s.name === p || s.name.startsWith(`${p} `))) continue;
+    notes.push(`Skipped ${s.name}${by}: ${s.reason}`);
   }
 }
 

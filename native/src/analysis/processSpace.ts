@@ -92,6 +92,32 @@ export class ProcessAddressSpace implements AddressSpace {
     }
     regions.sort((a, b) => a.start - b.start);
     this.regionList = regions;
+
+    // Executable file mappings that belong to no module and whose code cannot be read from memory either (a
+    // library truncated or emptied after it was loaded: its pages are gone) are left out of every walk and
+    // scan. Each such file gets a note, as the modules that could not be opened do (their code is otherwise
+    // read from memory).
+    const seen = new Set<string>();
+    for (const r of regions) {
+      if (!r.exec || r.kind !== 'file' || r.module || seen.has(r.name)) continue;
+      if (this.codeReadable(r.start)) continue; // Analysed from memory, as anonymous code is.
+      seen.add(r.name);
+      const unopened = this.unopenedModules.find((u) => u.path === r.name);
+      const memory = this.liveMemory ? 'its mapped code cannot be read from memory either' : 'the process memory cannot be read';
+      if (unopened) unopened.reason = `${unopened.reason.replace(/\.?$/, '')}; ${memory}, so its code was left out of the analysis.`;
+      else this.unopenedModules.push({ path: r.name, reason: `${unreadableReason(r.name)}, and ${memory}, so its code was left out of the analysis.` });
+    }
+  }
+
+  /** True when live memory holds readable code at `address`. */
+  private codeReadable(address: number): boolean {
+    if (!this.liveMemory) return false;
+    try {
+      return this.view.readMemory(address, 1) !== undefined;
+    } catch (e) {
+      if (e instanceof NativeError && e.kind === 'gone') throw e;
+      return false;
+    }
   }
 
   regions(): readonly Region[] {
@@ -119,6 +145,20 @@ export class ProcessAddressSpace implements AddressSpace {
     if (!this.liveMemory) return undefined;
     return this.view.readMemory(address, length);
   }
+}
+
+/** Why the executable mapping of `file` could not be opened as an ELF module (without final punctuation). */
+function unreadableReason(file: string): string {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'the file no longer exists' : `the file cannot be read (${code ?? 'error'})`;
+  }
+  if (!st.isFile()) return 'it is not a regular file';
+  if (st.size === 0) return 'the file is empty (0 bytes: truncated after it was loaded)';
+  return `the file is not an ELF object that could be read (${st.size} bytes)`;
 }
 
 /** A cache key for a module's file: changes whenever the file is replaced or rewritten. */

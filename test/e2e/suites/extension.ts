@@ -135,10 +135,22 @@ function checkKernelLenses(driver: E2EDriver, lenses: CodeLensInfo[], origin: 's
   }
 }
 
-/** `$(chip) x86-64-v4 · 13 features · migratable to 201/383` (static) or `$(pulse) …` (live). */
+/**
+ * Live: `$(pulse) x86-64-v4 · 23 features · migratable to 36/383`. Static: the same with `$(chip)` when every
+ * call site of the workspace is resolved, else the lower bound `$(chip) at least x86-64-v4 · 11 features · 3
+ * call sites unknown` (the fixtures' `n += 1` has a left operand of a type bytecode tracking does not know),
+ * which never names a compatible count. Groups: level, features, and compatible or bound + unknown.
+ */
 function statusPattern(origin: 'static' | 'live'): RegExp {
   const icon = origin === 'live' ? '\\$\\(pulse\\)' : '\\$\\(chip\\)';
-  return new RegExp(`^${icon} x86-64-v([1-4]) · (\\d+) features? · migratable to (\\d+)/${CATALOG_TOTAL}$`);
+  const verdict = `migratable to (?<compatible>\\d+)/${CATALOG_TOTAL}`;
+  if (origin === 'live') return new RegExp(`^${icon} x86-64-v(?<level>[1-4]) · (?<features>\\d+) features? · ${verdict}$`);
+  return new RegExp(`^${icon} (?:x86-64-v(?<level>[1-4]) · (?<features>\\d+) features? · ${verdict}|(?<bound>at least )x86-64-v(?<boundLevel>[1-4]) · (?<boundFeatures>\\d+) features? · (?<unknown>\\d+) call sites? unknown)$`);
+}
+
+/** The level of a status bar match (verdict or lower bound). */
+function statusLevel(m: RegExpExecArray): number {
+  return Number(m.groups!.level ?? m.groups!.boundLevel);
 }
 
 async function waitForStatus(driver: E2EDriver, origin: 'static' | 'live', timeoutMs: number): Promise<RegExpExecArray> {
@@ -182,8 +194,10 @@ export const extensionSteps: E2EStep[] = [
       await driver.openFile(KERNELS);
       await driver.waitForEditorText('def step(i):');
       const m = await waitForStatus(driver, 'static', FIRST_ANALYSIS_MS);
-      checkLevel(Number(m[1]));
-      assert.ok(Number(m[3]) <= CATALOG_TOTAL);
+      checkLevel(statusLevel(m));
+      // A verdict names a count of the catalog; a lower bound (some call site unknown) names how many are unknown.
+      if (m.groups!.bound) assert.ok(Number(m.groups!.unknown) >= 1, m[0]);
+      else assert.ok(Number(m.groups!.compatible) <= CATALOG_TOTAL, m[0]);
       // Checked now, while the log is short: the Output panel shows the end of the channel only.
       await driver.waitForOutput(OUTPUT_CHANNEL, /Pygration activated in \d+ ms/, 30_000);
       await driver.runCommand(COMMANDS.closePanel);
@@ -296,7 +310,7 @@ export const extensionSteps: E2EStep[] = [
       const lenses = await driver.waitForCodeLenses(KERNELS, 'the lenses switched to live', (l) => pygrationLenses(l).length > 0 && kernelLensesReady(driver, l, 'live'), LIVE_MS);
       checkKernelLenses(driver, lenses, 'live');
       const m = await waitForStatus(driver, 'live', LIVE_MS);
-      checkLevel(Number(m[1]));
+      checkLevel(statusLevel(m));
       const flags = hostFlags();
       const sha = kernelCalls(driver)[0];
       if (flags.has('sha_ni')) {
