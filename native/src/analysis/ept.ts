@@ -41,7 +41,7 @@ export interface EptOptions {
    * per-call-site attribution wants (the report says how many calls were not followed).
    */
   addressTaken?: boolean;
-  /** Polled between functions; return true to stop (the result is then marked cancelled). */
+  /** Polled between functions and inside long data loops; return true to stop (the result is then marked cancelled). */
   isCancelled?: () => boolean;
   /** Called about every 100 ms with the number of functions visited so far. */
   onProgress?: (functionsVisited: number) => void;
@@ -158,6 +158,16 @@ const MAX_REGION_CACHE = 8 * 1024 * 1024;
 const MAX_SLOT_MAP_SPAN = 512 * 1024 * 1024;
 /** Functions of a module's static initializers (and their callees in the module) read for pointers, at most. */
 const MAX_INIT_FUNCTIONS = 20000;
+/**
+ * Bytes of one data object or initializer array read for pointers, at most (sizes are already bounded by
+ * their sections and segments in the ELF reader; this bounds what a crafted segment size could still ask).
+ */
+const MAX_DATA_SCAN = 64 * 1024 * 1024;
+/** Slots read between two polls of isCancelled in the data loops. */
+const POLL_SLOTS = 1 << 16;
+
+/** Thrown inside the walk when isCancelled answers true in a long loop; run() turns it into `cancelled`. */
+class WalkCancelled extends Error {}
 
 /**
  * Runs execution path tracking over `space` from `roots`. Never throws for a single bad function or
@@ -260,7 +270,13 @@ class Walker {
           this.inRta = true;
         } else break;
         this.currentRoot = item.root;
-        this.visit(item.address, item.reason);
+        try {
+          this.visit(item.address, item.reason);
+        } catch (e) {
+          if (!(e instanceof WalkCancelled)) throw e;
+          cancelled = true;
+          break;
+        }
         if ((this.functionsVisited & 63) === 0) {
           if (this.options.isCancelled?.()) {
             cancelled = true;
@@ -719,6 +735,21 @@ class Walker {
   }
 
   private readonly takenWhy = new Map<number, string>();
+  private slotsSincePoll = 0;
+
+  /** Called once per data slot in long loops: every POLL_SLOTS slots, stops the walk when cancelled. */
+  private pollSlot(): void {
+    if (++this.slotsSincePoll < POLL_SLOTS) return;
+    this.slotsSincePoll = 0;
+    if (this.options.isCancelled?.()) throw new WalkCancelled();
+  }
+
+  /** The end of a scan of [start, end) of `m` bounded by MAX_DATA_SCAN, with a note when it cut. */
+  private boundedScanEnd(m: ModuleImage, start: number, end: number, what: string): number {
+    if (end - start <= MAX_DATA_SCAN) return end;
+    this.notes.push(`${what} of ${m.path.split('/').pop()} at 0x${start.toString(16)} states ${end - start} bytes; only the first ${MAX_DATA_SCAN} were read for code pointers.`);
+    return start + MAX_DATA_SCAN;
+  }
 
   private take(m: ModuleImage, address: number, why: string): void {
     if (this.taken.has(address)) return;
@@ -749,13 +780,16 @@ class Walker {
     const visited = (this.dataVisited[m.index] ??= new Set());
     if (visited.has(obj.start)) return;
     visited.add(obj.start);
-    const start = (obj.start + 7) & ~7;
+    // Rounded up without bitwise operators (link-time addresses may exceed 2^31).
+    const start = Math.ceil(obj.start / 8) * 8;
     if (obj.end <= start) return;
-    const live = this.space.liveMemory ? this.liveBytes(start + m.bias, obj.end - start) : undefined;
+    const end = this.boundedScanEnd(m, start, obj.end, 'A data object');
+    const live = this.space.liveMemory ? this.liveBytes(start + m.bias, end - start) : undefined;
     // A slot's value is the same in every scan when it comes from the live regions (or, without live
     // memory, from the file): only then is it marked as read.
     const scanned = live || !this.space.liveMemory ? this.scannedSlots(m) : null;
-    for (let slot = start; slot + 8 <= obj.end; slot += 8) {
+    for (let slot = start; slot + 8 <= end; slot += 8) {
+      this.pollSlot();
       if (scanned) {
         const i = (slot - scanned.base) / 8;
         if (i >= 0 && i < scanned.seen.length) {
@@ -810,6 +844,7 @@ class Walker {
       // then each candidate slot is read on its own).
       const image = len <= MAX_REGION_CACHE ? m.elf.tryReadVirtual(r.start - m.bias, len) : undefined;
       for (let off = 0; off + 8 <= bytes.length; off += 8) {
+        this.pollSlot();
         const v = u64(bytes, off);
         if (v < 0x10000) continue;
         const t = this.space.regionAt(v);
@@ -833,7 +868,9 @@ class Walker {
     const pending: number[] = [];
     for (const sec of m.elf.sections) {
       if (sec.type !== C.SHT_INIT_ARRAY && sec.type !== C.SHT_PREINIT_ARRAY) continue;
-      for (let slot = sec.addr; slot + 8 <= sec.addr + sec.size; slot += 8) {
+      const end = this.boundedScanEnd(m, sec.addr, sec.addr + sec.size, 'An initializer array');
+      for (let slot = sec.addr; slot + 8 <= end; slot += 8) {
+        this.pollSlot();
         const v = this.staticPointer(m, slot);
         if (v !== undefined && this.space.regionAt(v)?.module === m) pending.push(v - m.bias);
       }

@@ -1,0 +1,112 @@
+// Crafted and fuzzed ELF input through the ELF reader and the engine (EPT over a static address space of
+// the file, full scan), each case in a worker thread under a watchdog, so a hang fails the test instead of
+// wedging it: the reported hangs as regression cases, then seeded mutations of real libraries.
+
+import { after, before, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildC } from '../helpers/fixtures';
+import { FuzzRunner, type CaseResult, forEachSymbol, mutate, sectionIndexOfType, setSectionField, writeCase } from '../helpers/elfFuzz';
+
+const LIBZ = ['/usr/lib/x86_64-linux-gnu/libz.so.1', '/lib/x86_64-linux-gnu/libz.so.1'].find((p) => fs.existsSync(p));
+/** Cases per run: a few hundred here; PYGRATION_FUZZ_CASES=5000 for the longer run (docs/testing.md). */
+const CASES = Number(process.env.PYGRATION_FUZZ_CASES ?? 240);
+const SEED = Number(process.env.PYGRATION_FUZZ_SEED ?? 20261204);
+/** A case on these small libraries takes well under a second; ten seconds is a hang. */
+const LIMIT_MS = Number(process.env.PYGRATION_FUZZ_LIMIT_MS ?? 10_000);
+
+const SHT_INIT_ARRAY = 14;
+const SHN_ABS = 0xfff1;
+const STT_OBJECT = 1;
+
+let dir: string;
+let runner: FuzzRunner;
+let bases: Array<{ name: string; bytes: Buffer }>;
+
+before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-fuzz-'));
+  runner = new FuzzRunner(LIMIT_MS);
+  // libz from the system and a small gcc-built shared object (with .symtab, unlike the stripped libz).
+  const lib = buildC('c/ept_lib.c', { shared: true, outName: 'libept_lib.so' });
+  bases = [{ name: 'ept_lib', bytes: fs.readFileSync(lib) }];
+  if (LIBZ) bases.unshift({ name: 'libz', bytes: fs.readFileSync(LIBZ) });
+});
+
+after(async () => {
+  await runner?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function assertFinished(r: CaseResult, what: string): void {
+  assert.ok(r.outcome === 'ok' || r.outcome === 'rejected', `${what}: ${r.outcome} after ${r.ms} ms${r.detail ? `\n${r.detail}` : ''}`);
+}
+
+/** Every defined OBJECT symbol becomes an SHN_ABS object of `size` bytes at `value` (when given). */
+function absObjects(original: Buffer, size: bigint, value?: bigint): Buffer {
+  const b = Buffer.from(original);
+  let n = 0;
+  forEachSymbol(b, (o) => {
+    if ((b[o + 4] & 0xf) !== STT_OBJECT || b.readUInt16LE(o + 6) === 0) return;
+    b.writeUInt16LE(SHN_ABS, o + 6);
+    b.writeBigUInt64LE(size, o + 16);
+    if (value !== undefined) b.writeBigUInt64LE(value, o + 8);
+    n++;
+  });
+  assert.ok(n > 0, 'the library has defined OBJECT symbols to mutate');
+  return b;
+}
+
+describe('crafted ELF input: the reported hangs', () => {
+  const libz = () => {
+    if (!LIBZ) assert.fail('libz.so.1 is missing (zlib1g is part of every Debian system)');
+    return bases[0].bytes;
+  };
+
+  test('a libz whose .init_array size is 2^64-1 is analysed in bounded time', async () => {
+    const b = Buffer.from(libz());
+    const i = sectionIndexOfType(b, SHT_INIT_ARRAY);
+    assert.ok(i > 0, 'libz has an .init_array');
+    setSectionField(b, i, 32, (1n << 64n) - 1n);
+    assertFinished(await runner.run({ file: writeCase(dir, 'init-array.so', b), engine: true }), '.init_array size 2^64-1');
+  });
+
+  test('ABS OBJECT symbols of size 0xff000000 are analysed in bounded time', async () => {
+    const b = absObjects(libz(), 0xff000000n);
+    assertFinished(await runner.run({ file: writeCase(dir, 'abs-ff.so', b), engine: true }), 'ABS OBJECT size 0xff000000');
+  });
+
+  test('ABS OBJECT symbols of size 2^63 are analysed in bounded time', async () => {
+    const b = absObjects(libz(), 1n << 63n);
+    assertFinished(await runner.run({ file: writeCase(dir, 'abs-63.so', b), engine: true }), 'ABS OBJECT size 2^63');
+  });
+
+  test('sized OBJECT symbols spanning the whole address space, in the gcc-built library', async () => {
+    const b = absObjects(bases[bases.length - 1].bytes, (1n << 63n) - 1n, 0n);
+    assertFinished(await runner.run({ file: writeCase(dir, 'ept-abs.so', b), engine: true }), 'ABS OBJECT at 0 of size 2^63-1');
+  });
+});
+
+describe(`seeded mutations of real libraries (${CASES} cases from seed ${SEED}, ${LIMIT_MS} ms each)`, () => {
+  test('the reader and the engine neither crash nor hang', async () => {
+    const counts = { ok: 0, rejected: 0, crash: 0, hang: 0 };
+    const failures: string[] = [];
+    let slowest = 0;
+    for (let n = 0; n < CASES; n++) {
+      const base = bases[n % bases.length];
+      const seed = SEED + n;
+      const { bytes, changes } = mutate(base.bytes, seed);
+      const file = writeCase(dir, `${base.name}-${seed}.so`, bytes);
+      const r = await runner.run({ file, engine: true });
+      fs.rmSync(file, { force: true });
+      counts[r.outcome]++;
+      slowest = Math.max(slowest, r.ms);
+      if (r.outcome === 'crash' || r.outcome === 'hang') {
+        failures.push(`${base.name} seed ${seed} (${changes.join('; ')}): ${r.outcome} after ${r.ms} ms\n${r.detail ?? ''}`);
+      }
+    }
+    console.log(`fuzz: ${JSON.stringify(counts)}, slowest case ${slowest} ms`);
+    assert.equal(failures.length, 0, failures.slice(0, 5).join('\n\n'));
+  });
+});
