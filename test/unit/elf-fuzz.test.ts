@@ -12,7 +12,7 @@ import { FuzzRunner, type CaseResult, forEachSymbol, mutate, sectionIndexOfType,
 
 const LIBZ = ['/usr/lib/x86_64-linux-gnu/libz.so.1', '/lib/x86_64-linux-gnu/libz.so.1'].find((p) => fs.existsSync(p));
 /** Cases per run: a few hundred here; PYGRATION_FUZZ_CASES=5000 for the longer run (docs/testing.md). */
-const CASES = Number(process.env.PYGRATION_FUZZ_CASES ?? 240);
+const CASES = Number(process.env.PYGRATION_FUZZ_CASES ?? 300);
 const SEED = Number(process.env.PYGRATION_FUZZ_SEED ?? 20261204);
 /** A case on these small libraries takes well under a second; ten seconds is a hang. */
 const LIMIT_MS = Number(process.env.PYGRATION_FUZZ_LIMIT_MS ?? 10_000);
