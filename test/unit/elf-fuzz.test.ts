@@ -72,6 +72,12 @@ describe('crafted ELF input: the reported hangs', () => {
     assertFinished(await runner.run({ file: writeCase(dir, 'init-array.so', b), engine: true }), '.init_array size 2^64-1');
   });
 
+  test('a libz whose .init_array address is 2^64-1 (past 2^53, where slot + 8 === slot) is analysed in bounded time', async () => {
+    const b = Buffer.from(libz());
+    setSectionField(b, sectionIndexOfType(b, SHT_INIT_ARRAY), 16, (1n << 64n) - 1n);
+    assertFinished(await runner.run({ file: writeCase(dir, 'init-array-addr.so', b), engine: true }), '.init_array address 2^64-1');
+  });
+
   test('ABS OBJECT symbols of size 0xff000000 are analysed in bounded time', async () => {
     const b = absObjects(libz(), 0xff000000n);
     assertFinished(await runner.run({ file: writeCase(dir, 'abs-ff.so', b), engine: true }), 'ABS OBJECT size 0xff000000');
@@ -86,6 +92,25 @@ describe('crafted ELF input: the reported hangs', () => {
     const b = absObjects(bases[bases.length - 1].bytes, (1n << 63n) - 1n, 0n);
     assertFinished(await runner.run({ file: writeCase(dir, 'ept-abs.so', b), engine: true }), 'ABS OBJECT at 0 of size 2^63-1');
   });
+});
+
+/** Hangs a longer run found (PYGRATION_FUZZ_SEED=777, 3000 cases), replayed in every run. */
+const FOUND: Array<[base: string, seed: number]> = [
+  ['ept_lib', 998],
+  ['libz', 1745],
+  ['libz', 1919],
+  ['libz', 2463],
+];
+
+describe('cases found by longer runs', () => {
+  for (const [name, seed] of FOUND) {
+    test(`${name} seed ${seed}`, async () => {
+      const base = bases.find((b) => b.name === name);
+      if (!base) assert.fail(`${name} is missing`);
+      const { bytes, changes } = mutate(base.bytes, seed);
+      assertFinished(await runner.run({ file: writeCase(dir, `found-${name}-${seed}.so`, bytes), engine: true }), changes.join('; '));
+    });
+  }
 });
 
 describe(`seeded mutations of real libraries (${CASES} cases from seed ${SEED}, ${LIMIT_MS} ms each)`, () => {

@@ -788,7 +788,10 @@ class Walker {
     // A slot's value is the same in every scan when it comes from the live regions (or, without live
     // memory, from the file): only then is it marked as read.
     const scanned = live || !this.space.liveMemory ? this.scannedSlots(m) : null;
-    for (let slot = start; slot + 8 <= end; slot += 8) {
+    // Counted, not compared: past 2^53 `slot + 8` would equal `slot` (a crafted address) and never end.
+    const slots = Math.floor((end - start) / 8);
+    for (let k = 0; k < slots; k++) {
+      const slot = start + k * 8;
       this.pollSlot();
       if (scanned) {
         const i = (slot - scanned.base) / 8;
@@ -868,8 +871,10 @@ class Walker {
     const pending: number[] = [];
     for (const sec of m.elf.sections) {
       if (sec.type !== C.SHT_INIT_ARRAY && sec.type !== C.SHT_PREINIT_ARRAY) continue;
-      const end = this.boundedScanEnd(m, sec.addr, sec.addr + sec.size, 'An initializer array');
-      for (let slot = sec.addr; slot + 8 <= end; slot += 8) {
+      if (!Number.isSafeInteger(sec.addr + sec.size)) continue;
+      const slots = Math.floor((this.boundedScanEnd(m, sec.addr, sec.addr + sec.size, 'An initializer array') - sec.addr) / 8);
+      for (let k = 0; k < slots; k++) {
+        const slot = sec.addr + k * 8;
         this.pollSlot();
         const v = this.staticPointer(m, slot);
         if (v !== undefined && this.space.regionAt(v)?.module === m) pending.push(v - m.bias);
