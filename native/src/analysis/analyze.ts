@@ -14,8 +14,8 @@ import { collectHost, hostFeatures, type HostInfo } from '../host/host';
 import { ProcessView } from '../process/processView';
 import type { AnalysisMode, AnalysisReport, FeatureSite, RequiredFeature, TargetInfo } from '../report';
 import { VERSION } from '../version';
-import { type EptResult, type FeatureEvidence, type Root, executionPathTracking } from './ept';
-import { fullScan } from './fullScan';
+import { type EptResult, type FeatureEvidence, type Root, executionPathTrackingAsync } from './ept';
+import { fullScanAsync } from './fullScan';
 import { ProcessAddressSpace } from './processSpace';
 import { entryRoot, mainRoot, threadRoots } from './pvm';
 import { pythonEntryRoots } from './pythonRoots';
@@ -87,7 +87,7 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
 
     if (mode === 'full') {
       progress('Full scan: decoding every executable mapping');
-      const fs = fullScan(space, { isCancelled: options.isCancelled });
+      const fs = await fullScanAsync(space, { isCancelled: options.isCancelled });
       if (fs.cancelled) throw new CancelledError();
       features = fs.features;
       instructionsDecoded = fs.instructionsDecoded;
@@ -117,7 +117,8 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
         for (const s of py.skipped) notes.push(`Could not read the Python tables of ${s.module}: ${s.reason}`);
       }
       progress(`Execution path tracking from ${roots.length} root(s)`);
-      ept = executionPathTracking(space, roots, {
+      // In slices: a server answers $/cancelRequest and a CLI sees Ctrl-C during a long walk.
+      ept = await executionPathTrackingAsync(space, roots, {
         mode,
         bindNow: target.ldBindNow === true,
         isCancelled: options.isCancelled,
@@ -147,7 +148,7 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
     let fullScanRequired: Feature[] | undefined;
     if (mode !== 'full' && options.withFullScan !== false) {
       progress('Full scan for comparison');
-      const fs = fullScan(space, { isCancelled: options.isCancelled });
+      const fs = await fullScanAsync(space, { isCancelled: options.isCancelled });
       if (fs.cancelled) throw new CancelledError();
       fullScanRequired = effectiveRequirement(fs.features.keys(), source);
     }

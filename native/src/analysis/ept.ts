@@ -177,6 +177,14 @@ export function executionPathTracking(space: AddressSpace, roots: readonly Root[
   return new Walker(space, options).run(roots);
 }
 
+/**
+ * executionPathTracking that yields to the event loop about every `sliceMs` of work, so that a server
+ * answers requests ($/cancelRequest) and a CLI sees Ctrl-C while a long walk runs.
+ */
+export function executionPathTrackingAsync(space: AddressSpace, roots: readonly Root[], options: EptOptions = {}, sliceMs = 50): Promise<EptResult> {
+  return new Walker(space, options).runAsync(roots, sliceMs);
+}
+
 class Walker {
   private readonly mode: EptMode;
   /** Module-local RTA for unresolved calls (sound mode). */
@@ -255,44 +263,78 @@ class Walker {
   run(roots: readonly Root[]): EptResult {
     let cancelled = false;
     try {
-      for (const r of roots) {
-        this.currentRoot = r.reason;
-        this.enqueue(r.address, r.reason);
-      }
-      let lastProgress = Date.now();
+      this.seed(roots);
+      cancelled = this.drain(Infinity) === 'cancelled';
+    } finally {
+      this.free();
+    }
+    return this.result(cancelled);
+  }
+
+  /** run() in slices of about `sliceMs`, yielding to the event loop between them (requests, signals). */
+  async runAsync(roots: readonly Root[], sliceMs: number): Promise<EptResult> {
+    let cancelled = false;
+    try {
+      this.seed(roots);
       for (;;) {
-        let item: { address: number; reason: string; root: string };
-        if (this.head < this.queue.length) {
-          item = this.queue[this.head++];
-          this.inRta = false;
-        } else if (this.rtaHead < this.rtaQueue.length) {
-          item = this.rtaQueue[this.rtaHead++];
-          this.inRta = true;
-        } else break;
-        this.currentRoot = item.root;
-        try {
-          this.visit(item.address, item.reason);
-        } catch (e) {
-          if (!(e instanceof WalkCancelled)) throw e;
-          cancelled = true;
+        const r = this.drain(Date.now() + sliceMs);
+        if (r !== 'more') {
+          cancelled = r === 'cancelled';
           break;
         }
-        if ((this.functionsVisited & 63) === 0) {
-          if (this.options.isCancelled?.()) {
-            cancelled = true;
-            break;
-          }
-          const now = Date.now();
-          if (this.options.onProgress && now - lastProgress > 100) {
-            lastProgress = now;
-            this.options.onProgress(this.functionsVisited);
-          }
-        }
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
-      this.summarizer.free();
-      for (const c of this.codeBuffers.values()) c?.free();
+      this.free();
     }
+    return this.result(cancelled);
+  }
+
+  private seed(roots: readonly Root[]): void {
+    for (const r of roots) {
+      this.currentRoot = r.reason;
+      this.enqueue(r.address, r.reason);
+    }
+  }
+
+  private lastProgress = Date.now();
+
+  /** Visits queued functions until none is left, the walk is cancelled, or `deadline` (ms) has passed. */
+  private drain(deadline: number): 'done' | 'cancelled' | 'more' {
+    for (;;) {
+      let item: { address: number; reason: string; root: string };
+      if (this.head < this.queue.length) {
+        item = this.queue[this.head++];
+        this.inRta = false;
+      } else if (this.rtaHead < this.rtaQueue.length) {
+        item = this.rtaQueue[this.rtaHead++];
+        this.inRta = true;
+      } else return 'done';
+      this.currentRoot = item.root;
+      try {
+        this.visit(item.address, item.reason);
+      } catch (e) {
+        if (!(e instanceof WalkCancelled)) throw e;
+        return 'cancelled';
+      }
+      if ((this.functionsVisited & 63) === 0) {
+        if (this.options.isCancelled?.()) return 'cancelled';
+        const now = Date.now();
+        if (this.options.onProgress && now - this.lastProgress > 100) {
+          this.lastProgress = now;
+          this.options.onProgress(this.functionsVisited);
+        }
+        if (now >= deadline) return 'more';
+      }
+    }
+  }
+
+  private free(): void {
+    this.summarizer.free();
+    for (const c of this.codeBuffers.values()) c?.free();
+  }
+
+  private result(cancelled: boolean): EptResult {
     this.finishNotes();
     return {
       features: this.features,
