@@ -7,7 +7,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildC } from '../helpers/fixtures';
+import { spawnSync } from 'node:child_process';
+import { DEBIAN_PYTHON, REPO_ROOT, buildC, startProcess } from '../helpers/fixtures';
 import { FuzzRunner, type CaseResult, forEachSymbol, mutate, sectionIndexOfType, setSectionField, writeCase } from '../helpers/elfFuzz';
 
 const LIBZ = ['/usr/lib/x86_64-linux-gnu/libz.so.1', '/lib/x86_64-linux-gnu/libz.so.1'].find((p) => fs.existsSync(p));
@@ -92,6 +93,31 @@ describe('crafted ELF input: the reported hangs', () => {
     const b = absObjects(bases[bases.length - 1].bytes, (1n << 63n) - 1n, 0n);
     assertFinished(await runner.run({ file: writeCase(dir, 'ept-abs.so', b), engine: true }), 'ABS OBJECT at 0 of size 2^63-1');
   });
+});
+
+test('analyze on a live python3 that loaded the crafted libz (.init_array size 2^64-1) ends, in a child with a time limit', async () => {
+  if (!LIBZ) assert.fail('libz.so.1 is missing');
+  const b = Buffer.from(bases[0].bytes);
+  setSectionField(b, sectionIndexOfType(b, SHT_INIT_ARRAY), 32, (1n << 64n) - 1n);
+  // The dynamic linker reads DT_INIT_ARRAYSZ, not the section headers: the copy loads and runs normally.
+  const lib = writeCase(dir, 'libz-crafted.so.1', b);
+  const py = await startProcess(DEBIAN_PYTHON, ['-c', `import ctypes, time; ctypes.CDLL(${JSON.stringify(lib)}); print("READY", flush=True); time.sleep(600)`]);
+  try {
+    const cli = path.join(REPO_ROOT, 'dist', 'cli.js');
+    assert.ok(fs.existsSync(cli), 'dist/cli.js is built (node esbuild.mjs)');
+    const r = spawnSync(process.execPath, [cli, 'analyze', '--pid', String(py.pid), '--no-full-scan', '--json', '--quiet'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      killSignal: 'SIGKILL',
+      maxBuffer: 64 << 20,
+    });
+    assert.equal(r.signal, null, `analyze was killed after 120 s (it hung); stderr: ${r.stderr?.slice(-500)}`);
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { notes: string[] };
+    assert.ok(report.notes.length > 0);
+  } finally {
+    await py.stop();
+  }
 });
 
 /** Hangs a longer run found (PYGRATION_FUZZ_SEED=777, 3000 cases), replayed in every run. */
