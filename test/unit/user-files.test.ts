@@ -1,7 +1,8 @@
 // Files a user names (--catalog, the plan's --bandwidth-file, the catalogPath setting), read through
 // native/src/userFile.ts: devices, FIFOs and directories are refused at once, oversized files are
 // refused, and a parse error never echoes the file's bytes. The CLI cases run in a child process with a
-// time limit, so a read that never ends fails the test instead of filling the memory.
+// time limit, so a read that never ends fails the test instead of filling the memory. Also `calls` on a
+// Python file above its size limit: refused at once, before any analysis.
 
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -102,4 +103,18 @@ test('files are read whole, beyond the first read', () => {
   assert.ok(text.length > 128 * 1024);
   assert.equal(readUserFile(f, 'test file'), text);
   assert.throws(() => readUserFile(f, 'test file', 1000), (e) => isNativeError(e) && e.kind === 'unsupported');
+});
+
+test('calls refuses a Python file above 512 KiB at once, saying why and how to override', () => {
+  const big = path.join(dir, 'generated.py');
+  const line = 'x = abs(-1) + len("abc")\n';
+  fs.writeFileSync(big, line.repeat(Math.ceil((600 * 1024) / line.length)));
+  const started = Date.now();
+  const r = cli(['calls', big, '--json', '--quiet']);
+  assert.equal(r.timedOut, false, r.stderr);
+  assert.equal(r.status, 1, `calls analysed the file instead of refusing it: ${r.stderr.slice(-300)}`);
+  assert.match(r.stderr, /at most 512 KiB/);
+  assert.match(r.stderr, /--no-size-limit/);
+  assert.ok(Date.now() - started < 15_000, 'refused before any analysis');
+  assert.equal(r.stdout, '');
 });
