@@ -153,6 +153,10 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       fullScanRequired = effectiveRequirement(fs.features.keys(), source);
     }
 
+    // Sizes a module's file states against its own layout were bounded by the ELF reader: say so.
+    for (const m of space.modules()) {
+      if (m.elf.repairsMade > 0) notes.push(`${path.basename(m.path)} states ${m.elf.repairsMade} size(s) its own layout contradicts (a crafted or corrupt file); they were bounded: ${m.elf.repairs.slice(0, 3).join(' ')}`);
+    }
     const required = effectiveRequirement(features.keys(), source);
     const notOnHost = sortFeatures([...features.keys()].filter((f) => !source.has(f)));
     const level = x86Level(required);
