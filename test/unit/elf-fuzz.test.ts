@@ -9,6 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { DEBIAN_PYTHON, REPO_ROOT, buildC, startProcess } from '../helpers/fixtures';
+import { executionPathTracking } from '../../native/src/analysis/ept';
+import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
 import { FuzzRunner, type CaseResult, forEachSymbol, mutate, sectionIndexOfType, setSectionField, writeCase } from '../helpers/elfFuzz';
 
 const LIBZ = ['/usr/lib/x86_64-linux-gnu/libz.so.1', '/lib/x86_64-linux-gnu/libz.so.1'].find((p) => fs.existsSync(p));
@@ -120,6 +122,25 @@ test('analyze on a live python3 that loaded the crafted libz (.init_array size 2
     );
   } finally {
     await py.stop();
+  }
+});
+
+test('isCancelled is polled inside a long data scan, not only between functions', () => {
+  // One function, whose indirect call through a 2^21-slot table makes the walk scan the table: before, the
+  // walk polled only every 64 functions, so this one-function walk could not be stopped at all.
+  const lib = buildC('c/big_table.c', { shared: true, flags: ['-O2'], outName: 'libbig_table.so' });
+  const space = new StaticAddressSpace([lib], { hostIfuncs: false, maxObjects: 1 });
+  try {
+    const m = space.mainModule()!;
+    const root = [{ address: m.elf.findSymbol('call_one')!.value + m.bias, reason: 'call_one' }];
+    let polls = 0;
+    const whole = executionPathTracking(space, root, { isCancelled: () => (polls++, false) });
+    assert.equal(whole.functionsVisited, 1);
+    assert.ok(polls >= 16, `polled ${polls} times while scanning 2^21 slots`);
+    const stopped = executionPathTracking(space, root, { isCancelled: () => true });
+    assert.equal(stopped.cancelled, true, 'the walk stopped inside the scan');
+  } finally {
+    space.close();
   }
 });
 
