@@ -14,11 +14,11 @@ import { defaultCatalog, loadCatalog } from '../../native/src/catalog/catalog';
 import { effectiveRequirement, summarizeInstances } from '../../native/src/catalog/compat';
 import { featureLabel, sortFeatures, x86Level } from '../../native/src/features/vocabulary';
 import { collectHost, hostFeatures } from '../../native/src/host/host';
-import { analyzeCallSites } from './callSites';
+import { MAX_CALLS_FILE_BYTES, analyzeCallSites, oversizedFiles } from './callSites';
 import { analyzePythonProcess } from './processAnalysis';
 import { catalogRarity, sortByRarity, unknownCalleesText } from './presentation';
 
-const CALLS_HELP = `  pygration calls FILE... [--python PATH | --pid N] [--json] [--catalog FILE] [--no-follow-imports]
+const CALLS_HELP = `  pygration calls FILE... [--python PATH | --pid N] [--json] [--catalog FILE] [--no-follow-imports] [--no-size-limit]
       CPU features per Python call site of FILE(s): bytecode tracking finds the calls, symbol resolution the
       native functions behind them (directly or through Python code), EPT their features. Static (files at
       rest, with this host's IFUNC choices) by default; --pid N resolves in that running process (exact),
@@ -26,18 +26,27 @@ const CALLS_HELP = `  pygration calls FILE... [--python PATH | --pid N] [--json]
       Also prints the whole program's requirement: call sites ∪ the interpreter's own (from its entry point at
       rest; with --pid, from the live process's roots as \`analyze\` takes them). While a call site is unknown,
       a static requirement is a lower bound: it says "at least", and no compatibility verdict is given.
-      Exit 1 when a FILE is missing, not a regular file, or could not be read.`;
+      Exit 1 when a FILE is missing, not a regular file, or could not be read. Files above
+      ${MAX_CALLS_FILE_BYTES / 1024} KiB are refused (a generated 5 MB file takes minutes and gigabytes); --no-size-limit analyses them anyway.`;
 
 const calls: ExtraCommand = {
   help: CALLS_HELP,
   async run(argv, context) {
-    const args = parseArgs(argv, { values: ['python', 'pid', 'catalog'], flags: ['json', 'no-follow-imports', 'quiet'] });
+    const args = parseArgs(argv, { values: ['python', 'pid', 'catalog'], flags: ['json', 'no-follow-imports', 'quiet', 'no-size-limit'] });
     if (args.positional.length === 0) throw new UsageError('calls needs at least one Python file.');
     const pid = intOption(args, 'pid');
     if (pid !== undefined && args.options.has('python')) throw new UsageError('Give either --python or --pid, not both.');
     const python = pid !== undefined ? `/proc/${pid}/exe` : (args.options.get('python') ?? 'python3');
     const files = args.positional.map((f) => path.resolve(f));
     for (const f of files) checkPythonFile(f);
+    const big = args.flags.has('no-size-limit') ? [] : oversizedFiles(files);
+    if (big.length > 0) {
+      const { file, bytes } = big[0];
+      throw new NativeError('unsupported', `${file} is ${(bytes / 1024).toFixed(0)} KiB; calls analyses Python files of at most ${MAX_CALLS_FILE_BYTES / 1024} KiB, because its time and memory grow with the call sites (a generated 5 MB file took 48 s and 2.2 GB).`, {
+        subject: file,
+        hint: 'Pass --no-size-limit to analyse it anyway.',
+      });
+    }
     const catalog = args.options.has('catalog') ? loadCatalog(args.options.get('catalog')!) : defaultCatalog();
     const progress = new Progress(!args.flags.has('quiet'));
     const abort = new AbortController();

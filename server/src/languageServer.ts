@@ -34,7 +34,7 @@ import { DiskSummaryStore, engineStamp } from '../../native/src/analysis/summary
 import { defaultCacheDir } from './bytecode/diskCache';
 import { BytecodeCache } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
-import { analyzeCallSites, fileUri } from './callSites';
+import { MAX_CALLS_FILE_BYTES, analyzeCallSites, fileUri, oversizedFiles } from './callSites';
 import { planLiveProcess, planRunOptions } from './planMigration';
 import { analyzePythonProcess } from './processAnalysis';
 import type { CallSiteAnalysis } from './model';
@@ -304,6 +304,12 @@ export class PygrationLanguageServer {
   private staticFiles(): string[] {
     const files = new Set<string>(this.openFiles());
     for (const folder of this.workspaceFolders) collectPythonFiles(folder, files, MAX_WORKSPACE_FILES);
+    // The call-site analysis's time and memory grow with a file's call sites: files above the CLI's limit
+    // are left out (a generated 5 MB file took minutes and gigabytes), with a log line.
+    for (const { file, bytes } of oversizedFiles([...files])) {
+      files.delete(file);
+      this.connection.console.warn(`${file} (${Math.round(bytes / 1024)} KiB) is above the ${MAX_CALLS_FILE_BYTES / 1024} KiB limit of the call-site analysis: its call sites are not analysed.`);
+    }
     return [...files];
   }
 

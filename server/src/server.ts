@@ -2,6 +2,7 @@
 // chose (IPC or stdio), handed to the Pygration language server. This file is the whole engine once bundled:
 // its hash names the server's disk cache of function summaries.
 import { ProposedFeatures, createConnection } from 'vscode-languageserver/node';
+import { guardFraming } from './framing';
 import { PygrationLanguageServer } from './languageServer';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -10,3 +11,6 @@ process.on('unhandledRejection', (reason) => {
   connection.console.error(`Unhandled failure in the Pygration server: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
 });
 new PygrationLanguageServer(connection, { engineFile: __filename }).listen();
+// Over stdio a framing error (a bad Content-Length) loses the message boundaries for good: the server exits,
+// and the client restarts it, instead of staying alive and mute.
+if (process.argv.includes('--stdio')) guardFraming(process.stdin);

@@ -14,8 +14,8 @@ import { collectHost, hostFeatures, probeFeatures, type HostInfo } from '../host
 import { ProcessView } from '../process/processView';
 import type { AnalysisMode, AnalysisReport, FeatureSite, MaskedFeature, RequiredFeature, TargetInfo } from '../report';
 import { VERSION } from '../version';
-import { type EptResult, type FeatureEvidence, type Root, executionPathTracking } from './ept';
-import { fullScan } from './fullScan';
+import { type EptResult, type FeatureEvidence, type Root, executionPathTrackingAsync } from './ept';
+import { fullScanAsync } from './fullScan';
 import { ProcessAddressSpace } from './processSpace';
 import { entryRoot, mainRoot, threadRoots } from './pvm';
 import { pythonEntryRoots } from './pythonRoots';
@@ -97,7 +97,7 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
 
     if (mode === 'full') {
       progress('Full scan: decoding every executable mapping');
-      const fs = fullScan(space, { isCancelled: options.isCancelled });
+      const fs = await fullScanAsync(space, { isCancelled: options.isCancelled });
       if (fs.cancelled) throw new CancelledError();
       features = fs.features;
       instructionsDecoded = fs.instructionsDecoded;
@@ -108,7 +108,8 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       const roots = [...pvm.roots, ...(options.extraRoots ?? []), ...pvm.callableRoots];
       notes.push(...pvm.notes);
       progress(`Execution path tracking from ${roots.length} root(s)`);
-      ept = executionPathTracking(space, roots, {
+      // In slices: a server answers $/cancelRequest and a CLI sees Ctrl-C during a long walk.
+      ept = await executionPathTrackingAsync(space, roots, {
         mode,
         bindNow: target.ldBindNow === true,
         isCancelled: options.isCancelled,
@@ -143,7 +144,7 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
     let fullScanRequired: Feature[] | undefined;
     if (mode !== 'full' && options.withFullScan !== false) {
       progress('Full scan for comparison');
-      const fs = fullScan(space, { isCancelled: options.isCancelled });
+      const fs = await fullScanAsync(space, { isCancelled: options.isCancelled });
       if (fs.cancelled) throw new CancelledError();
       const fsMasked = options.countMasked ? maskedFeatures(fs.features.keys(), source, host.vendor) : [];
       const fsExecutes = options.probeMasked === false ? new Map<Feature, boolean>() : await probeFeatures(fsMasked);
@@ -151,6 +152,10 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       noteSkipped(notes, fs.skipped, space, ' by the full scan for comparison');
     }
 
+    // Sizes a module's file states against its own layout were bounded by the ELF reader: say so.
+    for (const m of space.modules()) {
+      if (m.elf.repairsMade > 0) notes.push(`${path.basename(m.path)} states ${m.elf.repairsMade} size(s) its own layout contradicts (a crafted or corrupt file); they were bounded: ${m.elf.repairs.slice(0, 3).join(' ')}`);
+    }
     const required = effectiveRequirement(features.keys(), source, counted);
     const notOnHost = sortFeatures([...features.keys()].filter((f) => !source.has(f) && !isBaseline(f)));
     const level = x86Level(required);

@@ -42,7 +42,7 @@ export interface EptOptions {
    * per-call-site attribution wants (the report says how many calls were not followed).
    */
   addressTaken?: boolean;
-  /** Polled between functions; return true to stop (the result is then marked cancelled). */
+  /** Polled between functions and inside long data loops; return true to stop (the result is then marked cancelled). */
   isCancelled?: () => boolean;
   /** Called about every 100 ms with the number of functions visited so far. */
   onProgress?: (functionsVisited: number) => void;
@@ -159,6 +159,16 @@ const MAX_REGION_CACHE = 8 * 1024 * 1024;
 const MAX_SLOT_MAP_SPAN = 512 * 1024 * 1024;
 /** Functions of a module's static initializers (and their callees in the module) read for pointers, at most. */
 const MAX_INIT_FUNCTIONS = 20000;
+/**
+ * Bytes of one data object or initializer array read for pointers, at most (sizes are already bounded by
+ * their sections and segments in the ELF reader; this bounds what a crafted segment size could still ask).
+ */
+const MAX_DATA_SCAN = 64 * 1024 * 1024;
+/** Slots read between two polls of isCancelled in the data loops. */
+const POLL_SLOTS = 1 << 16;
+
+/** Thrown inside the walk when isCancelled answers true in a long loop; run() turns it into `cancelled`. */
+class WalkCancelled extends Error {}
 
 /**
  * Runs execution path tracking over `space` from `roots`. Never throws for a single bad function or
@@ -166,6 +176,14 @@ const MAX_INIT_FUNCTIONS = 20000;
  */
 export function executionPathTracking(space: AddressSpace, roots: readonly Root[], options: EptOptions = {}): EptResult {
   return new Walker(space, options).run(roots);
+}
+
+/**
+ * executionPathTracking that yields to the event loop about every `sliceMs` of work, so that a server
+ * answers requests ($/cancelRequest) and a CLI sees Ctrl-C while a long walk runs.
+ */
+export function executionPathTrackingAsync(space: AddressSpace, roots: readonly Root[], options: EptOptions = {}, sliceMs = 50): Promise<EptResult> {
+  return new Walker(space, options).runAsync(roots, sliceMs);
 }
 
 class Walker {
@@ -250,38 +268,78 @@ class Walker {
   run(roots: readonly Root[]): EptResult {
     let cancelled = false;
     try {
-      for (const r of roots) {
-        this.currentRoot = r.reason;
-        this.enqueue(r.address, r.reason);
-      }
-      let lastProgress = Date.now();
+      this.seed(roots);
+      cancelled = this.drain(Infinity) === 'cancelled';
+    } finally {
+      this.free();
+    }
+    return this.result(cancelled);
+  }
+
+  /** run() in slices of about `sliceMs`, yielding to the event loop between them (requests, signals). */
+  async runAsync(roots: readonly Root[], sliceMs: number): Promise<EptResult> {
+    let cancelled = false;
+    try {
+      this.seed(roots);
       for (;;) {
-        let item: { address: number; reason: string; root: string };
-        if (this.head < this.queue.length) {
-          item = this.queue[this.head++];
-          this.inRta = false;
-        } else if (this.rtaHead < this.rtaQueue.length) {
-          item = this.rtaQueue[this.rtaHead++];
-          this.inRta = true;
-        } else break;
-        this.currentRoot = item.root;
-        this.visit(item.address, item.reason);
-        if ((this.functionsVisited & 63) === 0) {
-          if (this.options.isCancelled?.()) {
-            cancelled = true;
-            break;
-          }
-          const now = Date.now();
-          if (this.options.onProgress && now - lastProgress > 100) {
-            lastProgress = now;
-            this.options.onProgress(this.functionsVisited);
-          }
+        const r = this.drain(Date.now() + sliceMs);
+        if (r !== 'more') {
+          cancelled = r === 'cancelled';
+          break;
         }
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
-      this.summarizer.free();
-      for (const c of this.codeBuffers.values()) c?.free();
+      this.free();
     }
+    return this.result(cancelled);
+  }
+
+  private seed(roots: readonly Root[]): void {
+    for (const r of roots) {
+      this.currentRoot = r.reason;
+      this.enqueue(r.address, r.reason);
+    }
+  }
+
+  private lastProgress = Date.now();
+
+  /** Visits queued functions until none is left, the walk is cancelled, or `deadline` (ms) has passed. */
+  private drain(deadline: number): 'done' | 'cancelled' | 'more' {
+    for (;;) {
+      let item: { address: number; reason: string; root: string };
+      if (this.head < this.queue.length) {
+        item = this.queue[this.head++];
+        this.inRta = false;
+      } else if (this.rtaHead < this.rtaQueue.length) {
+        item = this.rtaQueue[this.rtaHead++];
+        this.inRta = true;
+      } else return 'done';
+      this.currentRoot = item.root;
+      try {
+        this.visit(item.address, item.reason);
+      } catch (e) {
+        if (!(e instanceof WalkCancelled)) throw e;
+        return 'cancelled';
+      }
+      if ((this.functionsVisited & 63) === 0) {
+        if (this.options.isCancelled?.()) return 'cancelled';
+        const now = Date.now();
+        if (this.options.onProgress && now - this.lastProgress > 100) {
+          this.lastProgress = now;
+          this.options.onProgress(this.functionsVisited);
+        }
+        if (now >= deadline) return 'more';
+      }
+    }
+  }
+
+  private free(): void {
+    this.summarizer.free();
+    for (const c of this.codeBuffers.values()) c?.free();
+  }
+
+  private result(cancelled: boolean): EptResult {
     this.finishNotes();
     return {
       features: this.features,
@@ -785,6 +843,21 @@ class Walker {
   private readonly wordRefsSeen: Array<Set<number> | undefined> = [];
 
   private readonly takenWhy = new Map<number, string>();
+  private slotsSincePoll = 0;
+
+  /** Called once per data slot in long loops: every POLL_SLOTS slots, stops the walk when cancelled. */
+  private pollSlot(): void {
+    if (++this.slotsSincePoll < POLL_SLOTS) return;
+    this.slotsSincePoll = 0;
+    if (this.options.isCancelled?.()) throw new WalkCancelled();
+  }
+
+  /** The end of a scan of [start, end) of `m` bounded by MAX_DATA_SCAN, with a note when it cut. */
+  private boundedScanEnd(m: ModuleImage, start: number, end: number, what: string): number {
+    if (end - start <= MAX_DATA_SCAN) return end;
+    this.notes.push(`${what} of ${m.path.split('/').pop()} at 0x${start.toString(16)} states ${end - start} bytes; only the first ${MAX_DATA_SCAN} were read for code pointers.`);
+    return start + MAX_DATA_SCAN;
+  }
 
   private take(m: ModuleImage, address: number, why: string): void {
     if (this.taken.has(address)) return;
@@ -815,13 +888,19 @@ class Walker {
     const visited = (this.dataVisited[m.index] ??= new Set());
     if (visited.has(obj.start)) return;
     visited.add(obj.start);
-    const start = (obj.start + 7) & ~7;
+    // Rounded up without bitwise operators (link-time addresses may exceed 2^31).
+    const start = Math.ceil(obj.start / 8) * 8;
     if (obj.end <= start) return;
-    const live = this.space.liveMemory ? this.liveBytes(start + m.bias, obj.end - start) : undefined;
+    const end = this.boundedScanEnd(m, start, obj.end, 'A data object');
+    const live = this.space.liveMemory ? this.liveBytes(start + m.bias, end - start) : undefined;
     // A slot's value is the same in every scan when it comes from the live regions (or, without live
     // memory, from the file): only then is it marked as read.
     const scanned = live || !this.space.liveMemory ? this.scannedSlots(m) : null;
-    for (let slot = start; slot + 8 <= obj.end; slot += 8) {
+    // Counted, not compared: past 2^53 `slot + 8` would equal `slot` (a crafted address) and never end.
+    const slots = Math.floor((end - start) / 8);
+    for (let k = 0; k < slots; k++) {
+      const slot = start + k * 8;
+      this.pollSlot();
       if (scanned) {
         const i = (slot - scanned.base) / 8;
         if (i >= 0 && i < scanned.seen.length) {
@@ -885,6 +964,7 @@ class Walker {
       // then each candidate slot is read on its own).
       const image = len <= MAX_REGION_CACHE ? m.elf.tryReadVirtual(r.start - m.bias, len) : undefined;
       for (let off = 0; off + 8 <= bytes.length; off += 8) {
+        this.pollSlot();
         const v = u64(bytes, off);
         if (v < 0x10000) continue;
         const t = this.space.regionAt(v);
@@ -955,6 +1035,7 @@ class Walker {
     for (const r of this.space.regions()) {
       if (!r.read || r.exec || r.kind === 'vdso' || r.kind === 'vsyscall') continue;
       for (let a = r.start; a < r.end; a += CHUNK) {
+        if (this.options.isCancelled?.()) throw new WalkCancelled();
         const b = this.space.readMemory(a, Math.min(CHUNK, r.end - a));
         if (!b) continue;
         const words = new Uint32Array(b.buffer, b.byteOffset, Math.floor(b.length / 8) * 2);
@@ -994,7 +1075,11 @@ class Walker {
     const pending: number[] = [];
     for (const sec of m.elf.sections) {
       if (sec.type !== C.SHT_INIT_ARRAY && sec.type !== C.SHT_PREINIT_ARRAY) continue;
-      for (let slot = sec.addr; slot + 8 <= sec.addr + sec.size; slot += 8) {
+      if (!Number.isSafeInteger(sec.addr + sec.size)) continue;
+      const slots = Math.floor((this.boundedScanEnd(m, sec.addr, sec.addr + sec.size, 'An initializer array') - sec.addr) / 8);
+      for (let k = 0; k < slots; k++) {
+        const slot = sec.addr + k * 8;
+        this.pollSlot();
         const v = this.staticPointer(m, slot);
         if (v !== undefined && this.space.regionAt(v)?.module === m) pending.push(v - m.bias);
       }

@@ -92,6 +92,25 @@ function scanBytesUntil(decoder: CodeDecoder, bytes: Uint8Array, start: number, 
  * process the target kernel's vDSO).
  */
 export function fullScan(space: AddressSpace, options: { isCancelled?: () => boolean } = {}): FullScanResult {
+  const steps = fullScanSteps(space, options);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** fullScan yielding to the event loop after each mapping, so that requests and signals are served. */
+export async function fullScanAsync(space: AddressSpace, options: { isCancelled?: () => boolean } = {}): Promise<FullScanResult> {
+  const steps = fullScanSteps(space, options);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The full scan, one executable mapping per step. */
+function* fullScanSteps(space: AddressSpace, options: { isCancelled?: () => boolean }): Generator<void, FullScanResult> {
   const decoder = new CodeDecoder();
   const out: FullScanResult = { features: new Map(), instructionsDecoded: 0, modulesScanned: 0, skipped: [], cancelled: false };
   const add = (scan: FileScan, module: string, bias: number) => {
@@ -107,6 +126,7 @@ export function fullScan(space: AddressSpace, options: { isCancelled?: () => boo
   try {
     const seenModules = new Set<number>();
     for (const r of space.regions()) {
+      yield;
       if (options.isCancelled?.()) {
         out.cancelled = true;
         break;

@@ -154,10 +154,17 @@ export function dataObjectExtent(elf: ElfFile, link: number): { start: number; e
   const facts = moduleFacts(elf);
   const sec = findSectionByAddr(facts.dataSections, link);
   if (!sec) return undefined;
-  if (isGotSlot(elf, link)) return { start: link & ~7, end: (link & ~7) + 8 };
-  const i = upperBound(facts.objects, link) - 1;
-  if (i >= 0 && link < facts.objects[i].end) return facts.objects[i];
   const secEnd = sec.addr + sec.size;
+  if (isGotSlot(elf, link)) {
+    const slot = link - (link % 8);
+    return { start: slot, end: slot + 8 };
+  }
+  const i = upperBound(facts.objects, link) - 1;
+  if (i >= 0 && link < facts.objects[i].end) {
+    // An object never extends past the section holding the reference (a crafted size could span gigabytes).
+    const o = facts.objects[i];
+    return o.start >= sec.addr && o.end <= secEnd ? o : { start: Math.max(o.start, sec.addr), end: Math.min(o.end, secEnd), name: o.name };
+  }
   const next = i + 1 < facts.objects.length ? facts.objects[i + 1].start : Infinity;
   return { start: link, end: Math.min(secEnd, next, link + UNKNOWN_OBJECT_WINDOW) };
 }

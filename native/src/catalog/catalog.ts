@@ -3,7 +3,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fromSystemError, NativeError } from '../errors';
+import { NativeError } from '../errors';
+import { readUserJson } from '../userFile';
 import type { Vendor } from '../report';
 import { vendorOf } from '../features/cpuinfo';
 import { inferFeatures, XED_TABLE, type XedTable } from '../features/xed';
@@ -274,19 +275,7 @@ export function parseCatalog(json: Json, subject: string, options: ParseCatalogO
 
 /** Loads a user catalog from a JSON file (formats: see parseCatalog and docs/catalog.md). */
 export function loadCatalog(file: string, options: ParseCatalogOptions = {}): Catalog {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw fromSystemError(e, file);
-  }
-  let json: Json;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new NativeError('malformed', `${file} is not valid JSON: ${(e as Error).message}`, { subject: file, cause: e });
-  }
-  return parseCatalog(json, file, options);
+  return parseCatalog(readUserJson(file, 'instance catalog') as Json, file, options);
 }
 
 let shipped: Catalog | undefined;

@@ -173,6 +173,7 @@ export interface ExecutableSection extends AddressRange {
 const PN_XNUM = 0xffff;
 const MAX_VIRTUAL_READ = 1 << 30; // One read never needs more; larger requests come from corrupt sizes.
 const MAX_SYMBOLS = 50_000_000; // Far above any real table; a guard against absurd entsize/size pairs.
+const MAX_REPAIR_NOTES = 20; // Repairs listed by name; more are only counted.
 
 /**
  * A 64-bit little-endian x86-64 ELF file. Construct with `ElfFile.open(source)`. The file keeps the
@@ -200,6 +201,13 @@ export class ElfFile {
   private functionMaxEnd?: number[];
   private functionNamed?: Int32Array;
   private versionCache?: { defs: Map<number, string>; needs: Map<number, { name: string; file: string }> };
+  /**
+   * Sizes the file states that its own layout contradicts, and how they were bounded (an allocated
+   * section past its segment, a symbol past its section or segment): a crafted or corrupt file. The
+   * analyses walk these sizes, so they are bounded here, at the source, once.
+   */
+  readonly repairs: string[] = [];
+  private repairCount = 0;
 
   private constructor(readonly source: ByteSource, name: string, header: ElfHeader, phdrs: ProgramHeader[], shdrs: SectionHeader[]) {
     this.name = name;
@@ -208,6 +216,62 @@ export class ElfFile {
     this.sections = shdrs;
     this.loads = phdrs.filter((p) => p.type === C.PT_LOAD).sort((a, b) => a.vaddr - b.vaddr);
     for (const s of shdrs) if (s.name && !this.sectionByName.has(s.name)) this.sectionByName.set(s.name, s);
+    this.boundSections();
+  }
+
+  /** Total number of repairs (repairs lists the first MAX_REPAIR_NOTES). */
+  get repairsMade(): number {
+    return this.repairCount;
+  }
+
+  private repair(message: string): void {
+    if (this.repairCount++ < MAX_REPAIR_NOTES) this.repairs.push(message);
+  }
+
+  /**
+   * An allocated section ends where the segment holding its start ends (PT_TLS for TLS sections, PT_LOAD
+   * for the others); one whose start is in no segment gets size 0. Files without segments (relocatable
+   * objects) are left as they are: their section addresses are not load addresses.
+   */
+  private boundSections(): void {
+    if (this.loads.length === 0) return;
+    const tls = this.programHeaders.filter((p) => p.type === C.PT_TLS);
+    for (const s of this.sections) {
+      if ((s.flags & C.SHF_ALLOC) === 0 || s.size === 0) continue;
+      const seg = (s.flags & C.SHF_TLS) !== 0 ? tls.find((p) => s.addr >= p.vaddr && s.addr < p.vaddr + p.memsz) : this.loadContaining(s.addr);
+      const limit = seg ? seg.vaddr + seg.memsz - s.addr : 0;
+      if (s.size <= limit) continue;
+      this.repair(`section ${s.name || s.index} at 0x${s.addr.toString(16)} states ${s.size} bytes; ${seg ? `its segment ends after ${limit}` : 'no segment holds it'}: bounded to ${limit}.`);
+      s.size = limit;
+    }
+  }
+
+  /**
+   * A defined symbol's size bounded by its section (by the PT_LOAD holding it for SHN_ABS); 0 when its
+   * value lies outside. TLS symbols (offsets, not addresses) and relocatable objects are left as they are.
+   */
+  private boundSymbolSize(sym: ElfSymbol): number {
+    if (sym.size === 0 || !sym.defined || sym.type === C.STT_TLS || this.loads.length === 0) return sym.size;
+    let start: number;
+    let end: number;
+    if (sym.shndx === C.SHN_ABS) {
+      const seg = this.loadContaining(sym.value);
+      if (!seg) return sym.size <= 0 ? sym.size : this.symbolRepair(sym, 0, 'no segment holds it');
+      start = seg.vaddr;
+      end = seg.vaddr + seg.memsz;
+    } else if (sym.shndx < C.SHN_LORESERVE) {
+      const sec = this.sections[sym.shndx];
+      if (!sec || (sec.flags & C.SHF_ALLOC) === 0) return sym.size;
+      start = sec.addr;
+      end = sec.addr + sec.size;
+    } else return sym.size;
+    if (sym.value < start || sym.value > end) return this.symbolRepair(sym, 0, 'its value is outside its section');
+    return sym.value + sym.size <= end ? sym.size : this.symbolRepair(sym, end - sym.value, 'it would pass the end of its section');
+  }
+
+  private symbolRepair(sym: ElfSymbol, size: number, why: string): number {
+    this.repair(`symbol ${sym.name || sym.index} (${sym.table}) at 0x${sym.value.toString(16)} states size ${sym.size}; ${why}: bounded to ${size}.`);
+    return size;
   }
 
   /**
@@ -622,6 +686,7 @@ export class ElfFile {
         shndx,
         defined: shndx !== C.SHN_UNDEF,
       };
+      sym.size = this.boundSymbolSize(sym);
       if (versym && versions) {
         const v = versym[i];
         const idx = v & C.VERSYM_VERSION;

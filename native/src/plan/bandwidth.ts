@@ -3,7 +3,8 @@
 // family, category or for all types), the single-TCP-flow cap, and parsing/formatting of rates.
 
 import * as fs from 'node:fs';
-import { fromSystemError, NativeError } from '../errors';
+import { NativeError } from '../errors';
+import { readUserJson } from '../userFile';
 import networkJson from '../../data/aws-ec2-network.json';
 import type { BandwidthBasis } from './types';
 
@@ -136,19 +137,7 @@ export function parseBandwidthOverrides(json: unknown, subject: string): Bandwid
 }
 
 export function loadBandwidthOverrides(file: string): BandwidthOverrides {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw fromSystemError(e, file);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new NativeError('malformed', `${file} is not valid JSON: ${(e as Error).message}`, { subject: file, cause: e });
-  }
-  return parseBandwidthOverrides(json, file);
+  return parseBandwidthOverrides(readUserJson(file, 'bandwidth file'), file);
 }
 
 export interface InstanceBandwidth {
