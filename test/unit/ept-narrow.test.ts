@@ -1,6 +1,6 @@
 // The sound narrowing rules of EPT's address-taken fallback, on a real process built from
 // test/fixtures/c/ept_narrow.c: an initialiser behind a completed pthread_once is no possible target (one behind
-// a pending control is), a MOV that loads one word of a table takes that word's pointer only, and a pointer written
+// a pending control is; what it produced when it ran still is), a MOV that loads one word of a table takes that word's pointer only, and a pointer written
 // at run time into a variable nothing in memory points to (and whose value is nowhere else) is left out.
 
 import { after, before, describe, test } from 'node:test';
@@ -45,6 +45,7 @@ describe('EPT address-taken narrowing on the narrow fixture', () => {
     assert.ok(r.callSites.unresolved > 0, 'the heap call is unresolved, so the fallback applies');
     assert.ok(visited.has(at('init_pending')) && visited.has(at('k_once_pending')), 'init_pending (control not done) is taken and walked');
     assert.ok(!visited.has(at('init_done')) && !visited.has(at('k_once_done')), 'init_done (control done) is not taken');
+    assert.ok(visited.has(at('k_once_produced')), 'the function init_done stored on the heap when it ran is still a possible target');
     for (const f of featuresOf(main, 'k_once_pending')) assert.ok(r.features.has(f as never), `pending kernel's ${f} required`);
     const onlyDone = [...featuresOf(main, 'k_once_done')].filter((f) => !featuresOf(main, 'k_once_pending').has(f));
     assert.ok(onlyDone.length > 0);

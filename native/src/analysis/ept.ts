@@ -503,6 +503,11 @@ class Walker {
       if (ref.word) this.referenceWord(addresses[i], m, from);
       else this.reference(addresses[i], ref.kind, m, from);
     }
+    // A completed initialiser is no possible target, but what it produced (stored on the heap) still is.
+    if (m && done) {
+      const inits = [...done].map((i) => addresses[i] - m.bias).filter((link) => this.space.regionAt(link + m.bias)?.module === m);
+      if (inits.length) this.takeProducedBy(m, inits, from && `a completed pthread_once initialiser (via ${from})`, true);
+    }
   }
 
   /**
@@ -1085,8 +1090,20 @@ class Walker {
       }
     }
     if (!pending.length) return;
-    const why = this.options.recordVisited ? `a static initializer of ${m.path.split('/').pop()}` : '';
-    const seen = new Set<number>();
+    this.takeProducedBy(m, pending, this.options.recordVisited ? `a static initializer of ${m.path.split('/').pop()}` : '', false);
+  }
+
+  /** Functions of each module already read by takeProducedBy (link-time starts), shared by every caller. */
+  private readonly producedSeen: Array<Set<number> | undefined> = [];
+
+  /**
+   * Takes the pointers that functions of `m` which ran already and never run again (static initializers,
+   * completed pthread_once initialisers) and the functions they call in `m` produced, without rooting them:
+   * what they stored (factories, registered methods, dispatch tables on the heap) may still be called.
+   * `viaPlt` also follows calls through `m`'s PLT that land in `m` (exported functions of a shared library).
+   */
+  private takeProducedBy(m: ModuleImage, pending: number[], why: string, viaPlt: boolean): void {
+    const seen = (this.producedSeen[m.index] ??= new Set());
     while (pending.length && seen.size < MAX_INIT_FUNCTIONS) {
       const link = pending.pop()!;
       const extent = m.elf.functionAt(link);
@@ -1096,10 +1113,19 @@ class Walker {
       const s = this.summaryOf(m, link, extent);
       if (!s) continue;
       this.referenceAll(s, m, m.bias, why && `${why} (0x${start.toString(16)})`);
-      for (const t of [...s.calls, ...s.jumpsOut]) if (!isInPlt(m.elf, t) && this.space.regionAt(t + m.bias)?.module === m) pending.push(t);
+      for (const t of [...s.calls, ...s.jumpsOut]) {
+        if (!isInPlt(m.elf, t)) {
+          if (this.space.regionAt(t + m.bias)?.module === m) pending.push(t);
+          continue;
+        }
+        if (!viaPlt) continue;
+        const stub = m.elf.pltStubAt(t);
+        if (!stub) continue;
+        for (const target of this.resolveGotSlot(m, stub.gotSlot, stub)) if (this.space.regionAt(target)?.module === m) pending.push(target - m.bias);
+      }
     }
     if (pending.length) {
-      this.notes.push(`The static initializers of ${m.path.split('/').pop()} call more than ${MAX_INIT_FUNCTIONS} functions; only the pointers the first ${MAX_INIT_FUNCTIONS} produce were taken.`);
+      this.notes.push(`The initializers of ${m.path.split('/').pop()} call more than ${MAX_INIT_FUNCTIONS} functions; only the pointers the first ${MAX_INIT_FUNCTIONS} produce were taken.`);
     }
   }
 
