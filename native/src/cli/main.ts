@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { analyzeProcess, CancelledError } from '../analysis/analyze';
 import { type Catalog, defaultCatalog, loadCatalog } from '../catalog/catalog';
 import { isNativeError } from '../errors';
-import { featureLabel, sortFeatures, x86Level } from '../features/vocabulary';
+import { featureLabel, sortFeatures, supportedLevel, x86Level } from '../features/vocabulary';
 import { collectHost, hostFeatures } from '../host/host';
 import type { AnalysisMode } from '../report';
 import { VERSION } from '../version';
@@ -264,15 +264,20 @@ async function cmdDemo(args: ParsedArgs): Promise<number> {
 async function cmdHost(args: ParsedArgs): Promise<number> {
   const host = await collectHost();
   const features = sortFeatures(hostFeatures(host));
-  const level = x86Level(features);
+  // The level this host runs: one missing feature (a masked LZCNT, say) lowers it, whatever else it has.
+  const level = supportedLevel(features);
+  const extras = x86Level(features).extras;
   if (args.flags.has('json')) {
-    process.stdout.write(`${JSON.stringify({ cpu: host.cpu, vendor: host.vendor, features, xtest: host.xtest, level: level.name, levelExtras: level.extras, probeError: host.probeError }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ cpu: host.cpu, vendor: host.vendor, features, xtest: host.xtest, level: level.name, levelExtras: extras, levelMissing: level.missing, masked: host.masked, probeError: host.probeError }, null, 2)}\n`,
+    );
     return EXIT.ok;
   }
   process.stdout.write(
     [
       `CPU: ${host.cpu} (${host.vendor})`,
-      `x86-64 level: ${level.name}${level.extras.length ? ` + ${level.extras.length} more` : ''}`,
+      `x86-64 level: ${level.name}${extras.length ? ` + ${extras.length} more` : ''}${level.missing.length && level.level < 4 ? ` (not x86-64-v${level.level + 1}: no ${level.missing.map(featureLabel).join(', ')})` : ''}`,
+      ...(host.masked.length ? [`Masked (CPUID reports them, the kernel does not; counted as absent): ${host.masked.map(featureLabel).join(', ')}`] : []),
       `xtest executes: ${host.xtest ? 'yes' : 'no'}${host.probeError ? ` (probe failed: ${host.probeError})` : ''}`,
       `Features (${features.length}): ${features.map(featureLabel).join(', ')}`,
     ].join('\n') + '\n',
