@@ -13,6 +13,7 @@ import { canonicalFlags, CPUID_BITS, CPUINFO_HIDDEN, parseCpuinfo } from '../../
 import { isNativeError } from '../../native/src/errors';
 import { buildC, haveCommand, hostFlags } from '../helpers/fixtures';
 import { dumpCpuid, featureBit } from '../helpers/cpuid';
+import { skipUnless } from '../helpers/skip';
 
 function withTmp<T>(fn: (dir: string) => T): T {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-host-test-'));
@@ -31,7 +32,7 @@ function fixtureXtest(): boolean {
   return out === 'xtest=1';
 }
 
-test('the probe is a well-formed static ELF64 x86-64 executable (readelf)', { skip: haveCommand('readelf') ? false : 'readelf not installed' }, () => {
+test('the probe is a well-formed static ELF64 x86-64 executable (readelf)', { skip: skipUnless(haveCommand('readelf'), 'readelf not installed') }, () => {
   withTmp((dir) => {
     const elf = buildProbeElf();
     const file = path.join(dir, 'probe');
@@ -55,7 +56,7 @@ test('the probe is a well-formed static ELF64 x86-64 executable (readelf)', { sk
   });
 });
 
-test('the hand-assembled code disassembles to the documented instructions (objdump)', { skip: haveCommand('objdump') ? false : 'objdump not installed' }, () => {
+test('the hand-assembled code disassembles to the documented instructions (objdump)', { skip: skipUnless(haveCommand('objdump'), 'objdump not installed') }, () => {
   withTmp((dir) => {
     const file = path.join(dir, 'code.bin');
     fs.writeFileSync(file, Buffer.from(PROBE_CODE));

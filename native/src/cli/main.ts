@@ -206,14 +206,22 @@ function startChild(command: string[], readyLine: string | undefined, afterSecon
       process.stderr.write(d);
     });
     child.once('error', (e) => settle(new ChildError(`could not start ${command[0]}: ${e.message}`)));
-    child.once('exit', (code, signal) =>
-      settle(new ChildError(`${command.join(' ')} exited (${signal ?? `code ${code}`}) before it was ready.${tail ? ` Last output:\n${tail}` : ''}`)),
-    );
+    // 'exit' can come before the last output has been read: the error (with that output) waits for 'close',
+    // when both pipes have ended. A grandchild that keeps them open leaves it to the timer below.
+    let exited: string | undefined;
+    const exitError = () => new ChildError(`${command.join(' ')} exited (${exited}) before it was ready.${tail ? ` Last output:\n${tail}` : ''}`);
+    child.once('exit', (code, signal) => (exited = signal ?? `code ${code}`));
+    child.once('close', (code, signal) => {
+      exited ??= signal ?? `code ${code}`;
+      settle(exitError());
+    });
     const timer = setTimeout(
       () =>
-        readyLine !== undefined
-          ? settle(new ChildError(`${command.join(' ')} did not print '${readyLine}' within ${timeoutSeconds} s.`))
-          : settle(),
+        exited !== undefined
+          ? settle(exitError())
+          : readyLine !== undefined
+            ? settle(new ChildError(`${command.join(' ')} did not print '${readyLine}' within ${timeoutSeconds} s.`))
+            : settle(),
       readyLine !== undefined ? timeoutSeconds * 1000 : afterSeconds * 1000,
     );
     const poll = setInterval(() => {
