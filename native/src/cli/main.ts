@@ -41,7 +41,8 @@ Usage:
   pygration demo [--json]
       Run the bundled example workload (a NumPy matrix multiplication under /usr/bin/python3) and analyse it.
   pygration host [--json]
-      This host's CPU, canonical features, x86-64 level and whether xtest executes.
+      This host's CPU, canonical features, the x86-64 level it runs, whether xtest executes, and the
+      features CPUID reports but the kernel masks (counted as absent).
   pygration instances [--catalog FILE] [--json]
       List the instance catalog (the shipped AWS EC2 catalog of 383 x86-64 types, or FILE).
 ${PLAN_HELP}

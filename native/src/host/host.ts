@@ -160,7 +160,9 @@ function parseProbeOutput(out: Buffer): ProbeCpuid | undefined {
  * `code` replaces the probe's machine code (tests use it to exercise the fault and timeout paths).
  */
 export async function runProbe(options: { timeoutMs?: number; code?: readonly number[] } = {}): Promise<ProbeResult> {
-  const timeoutMs = options.timeoutMs ?? 5000;
+  // A watchdog, not a wait: the probe is straight-line code that ends in microseconds, but on a loaded
+  // machine starting any process can take seconds, and a timeout here would wrongly report a probe error.
+  const timeoutMs = options.timeoutMs ?? 30_000;
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     return { xtest: true, error: `the probe needs Linux on x86-64 (this is ${process.platform}/${process.arch})` };
   }
