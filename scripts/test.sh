@@ -33,7 +33,7 @@ elif [ "$status" = 0 ]; then
   run_suite "$skips_e2e" out/test/e2e/*.e2e.js || status=$?
 fi
 for f in "$skips_unit" "$skips_e2e"; do
-  [ -f "$f" ] && { echo "test: $(basename "$f" .txt | sed 's/^test-skips-//') suite $(cat "$f")"; }
+  if [ -f "$f" ]; then echo "test: $(basename "$f" .txt | sed 's/^test-skips-//') suite $(cat "$f")"; fi
 done
 exit "$status"
 
