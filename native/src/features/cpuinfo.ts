@@ -155,7 +155,7 @@ const BITS: Readonly<Record<Feature, BitSpec>> = {
  * shown as `user_shstk` only when the kernel enables user shadow stacks), has no cpufeatures word for them
  * at all (CPUID(7,1).EDX, known to KVM only), or never defined them (hreset, rao_int, uintr, prefetchwt1).
  * The host collector reads these bits with CPUID instead (host/host.ts). Newer kernels print some of them
- * (archspec's recorded Arrow Lake under Linux 6.x shows avx_ifma, cmpccxadd, avx_vnni_int8/16,
+ * (archspec's recorded Arrow Lake, on Ubuntu 26.04, shows avx_ifma, cmpccxadd, avx_vnni_int8/16,
  * avx_ne_convert); a printed one is taken from /proc/cpuinfo like any other flag (reconcileHostFeatures).
  */
 export const CPUINFO_HIDDEN: ReadonlySet<Feature> = new Set([
