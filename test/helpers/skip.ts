@@ -50,3 +50,8 @@ export function hostSkip(t: TestContext, reason: string): void {
 export function hostSkipUnless(ok: unknown, reason: string): false | string {
   return ok ? false : reason;
 }
+
+/** skipUnless for a check that returns its reason: `skipWhen(missingReason())` (undefined = all there). */
+export function skipWhen(reason: string | undefined, env: NodeJS.ProcessEnv = process.env): false | string {
+  return reason === undefined ? false : skipUnless(false, reason, env);
+}

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { hostSkipUnless, MissingPrerequisite, skipOrFail, skipUnless, underCi } from '../helpers/skip';
+import { hostSkipUnless, MissingPrerequisite, skipOrFail, skipUnless, skipWhen, underCi } from '../helpers/skip';
 import { findPython, pythonVersion } from '../helpers/pyenv';
 import { DEBIAN_PYTHON, REPO_ROOT } from '../helpers/fixtures';
 
@@ -21,6 +21,9 @@ test('skipUnless: false when present, the reason when missing, and under CI=true
   assert.equal(skipUnless(false, 'readelf missing', {}), 'readelf missing');
   assert.equal(skipUnless(undefined, 'readelf missing', { CI: 'false' }), 'readelf missing');
   assert.throws(() => skipUnless(false, 'readelf missing', { CI: 'true' }), (e) => e instanceof MissingPrerequisite && /CI=true: readelf missing/.test(e.message));
+  assert.equal(skipWhen(undefined, { CI: 'true' }), false);
+  assert.equal(skipWhen('python3-dev headers are missing', {}), 'python3-dev headers are missing');
+  assert.throws(() => skipWhen('python3-dev headers are missing', { CI: 'true' }), MissingPrerequisite);
   // Host-dependent skips stay skips under CI.
   assert.equal(hostSkipUnless(false, 'needs root'), 'needs root');
   let skipped: string | undefined;
