@@ -12,11 +12,12 @@ import { waitFor } from './driver';
 import { CodeServer, packageVsix, Workbench } from './harness';
 import { HELPER_EXTENSION_ID } from './helper-extension/src/ids';
 import { EXTENSION_ID, KERNELS, VIEW_TITLE, buildExtensionWorkspace, extensionSteps, extensionSuiteSkipReason } from './suites/extension';
+import { skipWhen } from '../helpers/skip';
 
 /** The screenshots README.md shows, copied to docs/ when PYGRATION_E2E_UPDATE_DOCS=1: docs name ← screenshot suffix. */
 const DOC_SHOTS: Record<string, string> = { 'lenses.png': '-lenses.png', 'hover.png': '-hover-', 'instances.png': '-instances.png' };
 
-describe('E2E: the Pygration extension in code-server', { skip: extensionSuiteSkipReason() ?? false }, () => {
+describe('E2E: the Pygration extension in code-server', { skip: skipWhen(extensionSuiteSkipReason()) }, () => {
   let server: CodeServer | undefined;
   let workbench: Workbench | undefined;
   let driver: CodeServerDriver;

@@ -12,8 +12,9 @@ import { waitFor } from './driver';
 import type { StepResult } from './electron/index';
 import { CodeServer, packageVsix, Workbench } from './harness';
 import { buildExtensionWorkspace, extensionSteps, extensionSuiteSkipReason } from './suites/extension';
+import { skipWhen } from '../helpers/skip';
 
-describe('E2E: the Pygration extension through the vscode API (code-server extension host)', { skip: extensionSuiteSkipReason() ?? false }, () => {
+describe('E2E: the Pygration extension through the vscode API (code-server extension host)', { skip: skipWhen(extensionSuiteSkipReason()) }, () => {
   let server: CodeServer | undefined;
   let workbench: Workbench | undefined;
   let results: StepResult[] = [];

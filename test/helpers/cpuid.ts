@@ -26,7 +26,7 @@ export function dumpCpuid(pairs: Iterable<[number, number]>): CpuidDump {
 }
 
 /** The (leaf, subleaf) and bits an atom of the XED table reads. */
-function atomCondition(atom: string): { leaf: number; subleaf: number; reg: CpuidRegister; lo: number; hi: number; value: number } {
+export function atomCondition(atom: string): { leaf: number; subleaf: number; reg: CpuidRegister; lo: number; hi: number; value: number } {
   const bit = CPUID_BITS.get(atom);
   if (bit) return { leaf: bit.leaf, subleaf: bit.subleaf, reg: bit.register, lo: bit.bit, hi: bit.bit, value: 1 };
   const m = /^cpuid:([0-9a-f]+)\.([0-9a-f]+)\.(eax|ebx|ecx|edx)(?:\.(\d+)|\[(\d+):(\d+)\]=(\d+))$/.exec(atom);

@@ -10,11 +10,14 @@ import * as path from 'node:path';
 import { FIXTURE_SRC } from '../helpers/fixtures';
 import { BytecodeSession, bytecodeTracking, defaultCacheDir } from '../../server/src/bytecode';
 import type { BytecodeTrackingResult, CallSite } from '../../server/src/bytecode';
+import { pyenvVersionsDir } from '../helpers/pyenv';
+import { skipUnless } from '../helpers/skip';
 
 const PKG = path.join(FIXTURE_SRC, 'python', 'bytecode', 'fixpkg');
 
 function python(): string | undefined {
-  const candidates = ['/usr/bin/python3', ...(fs.existsSync('/root/.pyenv/versions') ? fs.readdirSync('/root/.pyenv/versions').sort().map((v) => `/root/.pyenv/versions/${v}/bin/python3`) : [])];
+  const root = pyenvVersionsDir();
+  const candidates = ['/usr/bin/python3', ...(root ? fs.readdirSync(root).sort().map((v) => path.join(root, v, 'bin', 'python3')) : [])];
   for (const p of candidates) {
     try {
       const minor = Number(execFileSync(p, ['-c', 'import sys; print(sys.version_info[1])'], { encoding: 'utf8' }).trim());
@@ -48,7 +51,7 @@ async function track(cacheDir: string | null, files: string[], mode: 'roots' | '
   return { result, session };
 }
 
-test('a new session starts from the disk cache and gets the cold results; edits and damage are handled', { skip: PY === undefined }, async () => {
+test('a new session starts from the disk cache and gets the cold results; edits and damage are handled', { skip: skipUnless(PY, 'no CPython 3.8–3.13 (Debian python3)') }, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pyg-disk-'));
   const cacheDir = path.join(tmp, 'cache');
   try {

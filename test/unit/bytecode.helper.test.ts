@@ -13,13 +13,15 @@ import { describe } from '../../server/src/bytecode/values';
 import type { ModuleRecord } from '../../server/src/bytecode';
 import { isClassified } from '../../server/src/bytecode/opsemantics';
 import type { CompactCode, FullInstruction, PyConst } from '../../server/src/bytecode/protocol';
+import { pyenvVersionsDir } from '../helpers/pyenv';
+import { skipUnless } from '../helpers/skip';
 
 const PKG = path.join(FIXTURE_SRC, 'python', 'bytecode', 'fixpkg');
 
 function pythons(): { path: string; version: string; minor: number }[] {
   const candidates = ['/usr/bin/python3'];
-  const root = '/root/.pyenv/versions';
-  if (fs.existsSync(root)) for (const v of fs.readdirSync(root).sort()) candidates.push(path.join(root, v, 'bin', 'python3'));
+  const root = pyenvVersionsDir();
+  if (root) for (const v of fs.readdirSync(root).sort()) candidates.push(path.join(root, v, 'bin', 'python3'));
   const out: { path: string; version: string; minor: number }[] = [];
   for (const p of candidates) {
     if (!fs.existsSync(p)) continue;
@@ -273,7 +275,7 @@ for (const py of pythons()) {
   });
 }
 
-test('the helper answers malformed requests with an error record and keeps serving', { skip: !fs.existsSync('/usr/bin/python3') }, async () => {
+test('the helper answers malformed requests with an error record and keeps serving', { skip: skipUnless(fs.existsSync('/usr/bin/python3'), 'no /usr/bin/python3') }, async () => {
   const child = spawn('/usr/bin/python3', [defaultHelperPath(), '--serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let buf = '';

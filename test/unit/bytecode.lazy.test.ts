@@ -10,14 +10,15 @@ import * as path from 'node:path';
 import { FIXTURE_SRC } from '../helpers/fixtures';
 import { bytecodeTracking, BytecodeSession, callSitesOfFiles, reachableNative } from '../../server/src/bytecode';
 import type { CallSite } from '../../server/src/bytecode';
+import { pyenvVersionsDir } from '../helpers/pyenv';
 
 const FIXTURES = path.join(FIXTURE_SRC, 'python', 'bytecode');
 const PKG = path.join(FIXTURES, 'fixpkg');
 
 function pythons(): { path: string; version: string }[] {
   const candidates = ['/usr/bin/python3'];
-  const root = '/root/.pyenv/versions';
-  if (fs.existsSync(root)) for (const v of fs.readdirSync(root).sort()) candidates.push(path.join(root, v, 'bin', 'python3'));
+  const root = pyenvVersionsDir();
+  if (root) for (const v of fs.readdirSync(root).sort()) candidates.push(path.join(root, v, 'bin', 'python3'));
   const out: { path: string; version: string }[] = [];
   for (const p of candidates) {
     if (!fs.existsSync(p)) continue;

@@ -8,8 +8,9 @@ import * as path from 'node:path';
 import { analyzeCallSites } from '../../server/src/callSites';
 import { collectHost, hostFeatures } from '../../native/src/host/host';
 import { DEBIAN_PYTHON, FIXTURE_SRC, debianPythonHas } from '../helpers/fixtures';
+import { skipUnless } from '../helpers/skip';
 
-test('np.dot, a @ b, np.linalg.svd and a scikit-learn fit resolve to native code', { skip: debianPythonHas('numpy', 'sklearn') ? false : 'python3-numpy / python3-sklearn missing', timeout: 300_000 }, async () => {
+test('np.dot, a @ b, np.linalg.svd and a scikit-learn fit resolve to native code', { skip: skipUnless(debianPythonHas('numpy', 'sklearn'), 'python3-numpy / python3-sklearn missing'), timeout: 300_000 }, async () => {
   const file = path.join(FIXTURE_SRC, 'python', 'callsites', 'numeric.py');
   const host = hostFeatures(await collectHost());
   const r = await analyzeCallSites({ python: DEBIAN_PYTHON, files: [file], hostFeatures: host });

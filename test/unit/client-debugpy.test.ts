@@ -14,6 +14,7 @@ import type { AnalyzeProcessParams, AnalyzeProcessResult, DetachParams } from '.
 import { programOf } from '../../server/src/processAnalysis';
 import { DapClient } from '../helpers/dap';
 import { DEBIAN_PYTHON, FIXTURE_SRC, debianPythonHas } from '../helpers/fixtures';
+import { skipUnless } from '../helpers/skip';
 
 const PROGRAM = path.join(FIXTURE_SRC, 'python', 'debug', 'debuggee.py');
 const haveDebugpy = debianPythonHas('debugpy');
@@ -43,7 +44,7 @@ function alive(pid: number): boolean {
   }
 }
 
-test('debugpy adapter: process event pid captured, stops analysed live, detach at the end', { skip: !haveDebugpy && 'Debian python3-debugpy is not installed', timeout: 120_000 }, async (t) => {
+test('debugpy adapter: process event pid captured, stops analysed live, detach at the end', { skip: skipUnless(haveDebugpy, 'Debian python3-debugpy is not installed'), timeout: 120_000 }, async (t) => {
   // The sink stands in for the language server's handler of these requests: it runs the same engine call
   // (analyzeProcess) on the pid, so the test covers tracker → live analysis of the real debuggee.
   const analyses: AnalyzeProcessParams[] = [];

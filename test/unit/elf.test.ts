@@ -11,6 +11,7 @@ import { ElfFile } from '../../native/src/elf/elfFile';
 import { BufferByteSource, FileByteSource } from '../../native/src/elf/byteSource';
 import { NativeError } from '../../native/src/errors';
 import * as C from '../../native/src/elf/elfConstants';
+import { skipOrFail, skipUnless } from '../helpers/skip';
 
 const LIBC = '/usr/lib/x86_64-linux-gnu/libc.so.6';
 const PYTHON = '/usr/bin/python3.11';
@@ -298,7 +299,7 @@ before(() => {
 
 // ------------------------------------------------------------------ tests
 
-describe('ElfFile headers, sections and dynamic section', { skip: !HAVE_TOOLS && 'readelf/objdump/strip missing' }, () => {
+describe('ElfFile headers, sections and dynamic section', { skip: skipUnless(HAVE_TOOLS, 'readelf/objdump/strip missing') }, () => {
   it('lists the same sections as readelf for fixtures, libc and python3', () => {
     for (const file of [fx.lib, fx.libIbt, fx.exe, fx.exeNoPie, LIBC, PYTHON]) {
       const elf = openElf(file);
@@ -379,7 +380,7 @@ describe('ElfFile headers, sections and dynamic section', { skip: !HAVE_TOOLS &&
   });
 });
 
-describe('ElfFile symbols and versions', { skip: !HAVE_TOOLS && 'readelf missing' }, () => {
+describe('ElfFile symbols and versions', { skip: skipUnless(HAVE_TOOLS, 'readelf missing') }, () => {
   it('matches readelf on every .dynsym symbol of libc.so.6, including versions', () => {
     const n = checkSymbolsAgainstReadelf(LIBC, '.dynsym');
     assert.ok(n > 1000, `libc has ${n} dynamic symbols`);
@@ -431,7 +432,7 @@ describe('ElfFile symbols and versions', { skip: !HAVE_TOOLS && 'readelf missing
   });
 });
 
-describe('ElfFile relocations and PLT', { skip: !HAVE_TOOLS && 'readelf/objdump missing' }, () => {
+describe('ElfFile relocations and PLT', { skip: skipUnless(HAVE_TOOLS, 'readelf/objdump missing') }, () => {
   it('matches readelf -r on every relocation (fixtures, libc, python3)', () => {
     for (const f of [fx.lib, fx.libIbt, fx.libNoPlt, fx.exe, fx.exeNoPie, LIBC, PYTHON, ...(fx.exeStatic ? [fx.exeStatic] : [])]) {
       assert.ok(checkRelocsAgainstReadelf(f) > 0, f);
@@ -489,10 +490,7 @@ describe('ElfFile relocations and PLT', { skip: !HAVE_TOOLS && 'readelf/objdump 
   });
 
   it('names IRELATIVE stubs of a static executable after their IFUNC symbols', (t) => {
-    if (!fx.exeStatic) {
-      t.skip('no libc.a to link a static executable');
-      return;
-    }
+    if (!fx.exeStatic) return skipOrFail(t, 'no libc.a to link a static executable');
     const elf = openElf(fx.exeStatic);
     const stubs = elf.pltStubs().filter((s) => s.relocType === C.R_X86_64_IRELATIVE);
     assert.ok(stubs.length > 3);
@@ -507,7 +505,7 @@ describe('ElfFile relocations and PLT', { skip: !HAVE_TOOLS && 'readelf/objdump 
   });
 });
 
-describe('ElfFile function extents', { skip: !HAVE_TOOLS && 'strip missing' }, () => {
+describe('ElfFile function extents', { skip: skipUnless(HAVE_TOOLS, 'strip missing') }, () => {
   it('recovers the static functions of a stripped library from .eh_frame, matching the unstripped symbols', () => {
     const full = openElf(fx.lib);
     const stripped = openElf(fx.libStripped);

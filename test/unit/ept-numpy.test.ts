@@ -12,10 +12,11 @@ import { entryRoot, mainRoot, threadRoots } from '../../native/src/analysis/pvm'
 import { analyzeProcess } from '../../native/src/analysis/analyze';
 import { CodeDecoder } from '../../native/src/decoder/decoder';
 import { DEBIAN_PYTHON, FIXTURE_SRC, debianPythonHas, startProcess, type StartedProcess } from '../helpers/fixtures';
+import { skipUnless } from '../helpers/skip';
 
 const HAVE_NUMPY = debianPythonHas('numpy');
 
-describe('EPT on a NumPy matmul workload', { skip: HAVE_NUMPY ? false : 'Debian python3-numpy is not installed (scripts/setup.sh installs it)' }, () => {
+describe('EPT on a NumPy matmul workload', { skip: skipUnless(HAVE_NUMPY, 'Debian python3-numpy is not installed (scripts/setup.sh installs it)') }, () => {
   let proc: StartedProcess;
   let core = '';
   let libPath = '';

@@ -13,6 +13,7 @@ import { canonicalFlags, CPUID_BITS, CPUINFO_HIDDEN, parseCpuinfo } from '../../
 import { isNativeError } from '../../native/src/errors';
 import { buildC, haveCommand, hostFlags } from '../helpers/fixtures';
 import { dumpCpuid, featureBit } from '../helpers/cpuid';
+import { skipUnless } from '../helpers/skip';
 
 function withTmp<T>(fn: (dir: string) => T): T {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-host-test-'));
@@ -31,7 +32,7 @@ function fixtureXtest(): boolean {
   return out === 'xtest=1';
 }
 
-test('the probe is a well-formed static ELF64 x86-64 executable (readelf)', { skip: haveCommand('readelf') ? false : 'readelf not installed' }, () => {
+test('the probe is a well-formed static ELF64 x86-64 executable (readelf)', { skip: skipUnless(haveCommand('readelf'), 'readelf not installed') }, () => {
   withTmp((dir) => {
     const elf = buildProbeElf();
     const file = path.join(dir, 'probe');
@@ -55,7 +56,7 @@ test('the probe is a well-formed static ELF64 x86-64 executable (readelf)', { sk
   });
 });
 
-test('the hand-assembled code disassembles to the documented instructions (objdump)', { skip: haveCommand('objdump') ? false : 'objdump not installed' }, () => {
+test('the hand-assembled code disassembles to the documented instructions (objdump)', { skip: skipUnless(haveCommand('objdump'), 'objdump not installed') }, () => {
   withTmp((dir) => {
     const file = path.join(dir, 'code.bin');
     fs.writeFileSync(file, Buffer.from(PROBE_CODE));
@@ -66,7 +67,7 @@ test('the hand-assembled code disassembles to the documented instructions (objdu
       .filter((x): x is string => !!x);
     const movs = (base: number) => ['eax', 'ebx', 'ecx', 'edx'].map((r, i) => `mov DWORD PTR [rsp${base + 4 * i ? `+0x${(base + 4 * i).toString(16)}` : ''}],${r}`);
     assert.deepEqual(ins, [
-      'sub rsp,0x40',
+      'sub rsp,0x60',
       'xor eax,eax',
       'xor ecx,ecx',
       'cpuid',
@@ -80,9 +81,17 @@ test('the hand-assembled code disassembles to the documented instructions (objdu
       'cpuid',
       ...movs(32),
       'mov eax,0x1',
+      'xor ecx,ecx',
+      'cpuid',
+      ...movs(48),
+      'mov eax,0x80000001',
+      'xor ecx,ecx',
+      'cpuid',
+      ...movs(64),
+      'mov eax,0x1',
       'mov edi,0x1',
       'mov rsi,rsp',
-      'mov edx,0x30',
+      'mov edx,0x50',
       'syscall',
       'xtest',
       'mov eax,0x3c',
@@ -97,8 +106,13 @@ test('the probe answers xtest like an independent gcc-built check, and reads the
   const r = await runProbe();
   assert.equal(r.error, undefined, r.error);
   assert.equal(r.xtest, fixtureXtest());
-  const dump = dumpCpuid([[0, 0], [7, 0], [7, 1]]);
-  assert.deepEqual(r.cpuid, { leaf0: dump.get('0:0'), leaf7: dump.get('7:0'), leaf7s1: dump.get('7:1') });
+  const dump = dumpCpuid([[0, 0], [7, 0], [7, 1], [1, 0], [0x80000001, 0]]);
+  // CPUID(1).EBX holds the initial APIC id of the CPU it ran on, which differs between runs: compared without it.
+  const noApic = (w: number[] | undefined) => w && [w[0], w[1] & 0x00ffffff, w[2], w[3]];
+  assert.deepEqual(
+    { ...r.cpuid, leaf1: noApic(r.cpuid?.leaf1) },
+    { leaf0: dump.get('0:0'), leaf7: dump.get('7:0'), leaf7s1: dump.get('7:1'), leaf1: noApic(dump.get('1:0')), ext1: dump.get('80000001:0') },
+  );
   const after = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('pygration-probe-'));
   assert.deepEqual(after, before, 'the probe removes its temporary directory');
   console.log(`# this host: xtest ${r.xtest ? 'executes' : 'faults'}; rtm in cpuinfo: ${hostFlags().has('rtm')}`);
@@ -135,15 +149,19 @@ test('collectHost: model, vendor, canonical flags, CPUID-only features and the x
   const fromCpuinfo = canonicalFlags(hostFlags());
   for (const f of fromCpuinfo) assert.ok(host.flags.has(f), f);
   for (const f of host.flags) if (!fromCpuinfo.has(f)) assert.ok(host.fromCpuid.includes(f), f);
-  const dump = dumpCpuid([[7, 0], [7, 1]]);
+  const dump = dumpCpuid([[7, 0], [7, 1], [1, 0], [0x80000001, 0]]);
   for (const f of host.fromCpuid) {
     assert.ok(CPUINFO_HIDDEN.has(f), `${f} is not hidden by /proc/cpuinfo`);
     assert.ok(featureBit(f, dump), f);
   }
+  // Masked: CPUID says 1, the kernel could print it and does not; never among the host's features.
+  for (const f of host.masked) {
+    assert.ok(!CPUINFO_HIDDEN.has(f) && featureBit(f, dump) && !fromCpuinfo.has(f) && !host.flags.has(f), f);
+  }
   assert.ok(!host.flags.has('constant_tsc') && !host.flags.has('hypervisor'));
   assert.equal(host.xtest, fixtureXtest());
   assert.equal(hostFeatures(host).has('xtest'), host.xtest);
-  console.log(`# this host: ${host.cpu} (${host.vendor}), ${host.flags.size} canonical features, from CPUID: ${host.fromCpuid.join(' ') || '-'}`);
+  console.log(`# this host: ${host.cpu} (${host.vendor}), ${host.flags.size} canonical features, from CPUID: ${host.fromCpuid.join(' ') || '-'}, masked: ${host.masked.join(' ') || '-'}`);
 });
 
 test('every canonical flag the kernel prints has its CPUID bit set on this CPU', () => {

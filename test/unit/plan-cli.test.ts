@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { AnalysisReport } from '../../native/src/report';
 import { softDirtySupport } from '../../native/src/plan/procfs';
 import { buildC, haveCommand, REPO_ROOT, startProcess } from '../helpers/fixtures';
+import { hostSkip } from '../helpers/skip';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 
@@ -99,7 +100,7 @@ describe('pygration plan', { timeout: 120_000 }, () => {
   });
 
   test('--clear-soft-dirty on a kernel without soft-dirty tracking is refused before any write is announced', async (t) => {
-    if (softDirtySupport().supported) return t.skip('this kernel tracks soft-dirty bits');
+    if (softDirtySupport().supported) return hostSkip(t, 'this kernel tracks soft-dirty bits');
     const fx = await startProcess(buildC('c/dirty_pages.c'), ['steady', '64', '10']);
     try {
       const r = await cli(['plan', '--pid', String(fx.pid), '--seconds', '1', '--clear-soft-dirty']);
@@ -113,7 +114,7 @@ describe('pygration plan', { timeout: 120_000 }, () => {
   });
 
   test('EPERM: another user\'s process exits 1 with the ptrace hint', async (t) => {
-    if (process.getuid?.() !== 0 || !haveCommand('setpriv')) return t.skip('needs root and setpriv to run as another user');
+    if (process.getuid?.() !== 0 || !haveCommand('setpriv')) return hostSkip(t, 'needs root and setpriv to run as another user');
     const fx = await startProcess(buildC('c/dirty_pages.c'), ['steady', '64', '10']);
     try {
       const r = await cli(['plan', '--pid', String(fx.pid), '--seconds', '1', '--no-analysis'], 65534);

@@ -12,6 +12,7 @@ import { sampleDirtyPages, type DirtySampling, type RegionSeries } from '../../n
 import { softDirtySupport } from '../../native/src/plan/procfs';
 import { dirtyModel } from '../../native/src/plan/predictor';
 import { buildC, haveCommand, REPO_ROOT, startProcess, type StartedProcess } from '../helpers/fixtures';
+import { hostSkip } from '../helpers/skip';
 
 const FIXTURE = 'c/dirty_pages.c';
 
@@ -129,7 +130,7 @@ describe('dirty-page sampler', { timeout: 120_000 }, () => {
       const skip = () => method === 'soft-dirty' && !softDirty;
 
       test('steady: 1000 pages/s measured within 10 %, classified steady, distinct pages growing linearly', async (t) => {
-        if (skip()) return t.skip('this kernel does not track soft-dirty bits (checked by the C oracle)');
+        if (skip()) return hostSkip(t, 'this kernel does not track soft-dirty bits (checked by the C oracle)');
         // 4096 pages written cyclically at 1000 pages/s: no page is written twice within 4 s, so every
         // interval's pages are new and the distinct count over k intervals grows as k.
         const f = await startFixture(['steady', '4096', '1000']);
@@ -156,7 +157,7 @@ describe('dirty-page sampler', { timeout: 120_000 }, () => {
       });
 
       test('bursty: the same mean in 500 ms bursts every second, within 10 % overall and followed interval by interval', async (t) => {
-        if (skip()) return t.skip('this kernel does not track soft-dirty bits (checked by the C oracle)');
+        if (skip()) return hostSkip(t, 'this kernel does not track soft-dirty bits (checked by the C oracle)');
         const f = await startFixture(['bursty', '4096', '1000', '500', '500']);
         try {
           const s = await sampleDirtyPages(f.proc.pid, { method, seconds: 4, intervalSeconds: 0.25 });
@@ -176,7 +177,7 @@ describe('dirty-page sampler', { timeout: 120_000 }, () => {
       });
 
       test('a hot set: 1000 writes/s over 256 pages dirty ~250 pages per interval but never more than 256 distinct', async (t) => {
-        if (skip()) return t.skip('this kernel does not track soft-dirty bits (checked by the C oracle)');
+        if (skip()) return hostSkip(t, 'this kernel does not track soft-dirty bits (checked by the C oracle)');
         const f = await startFixture(['steady', '256', '1000']);
         try {
           const s = await sampleDirtyPages(f.proc.pid, { method, seconds: 1.5, intervalSeconds: 0.25 });
@@ -199,7 +200,7 @@ describe('dirty-page sampler', { timeout: 120_000 }, () => {
   }
 
   test('the soft-dirty loop (clear, wait, read bit 55, clear) runs its intervals; without kernel support it finds nothing', async (t) => {
-    if (softDirty) return t.skip('this kernel tracks soft-dirty bits: the method is measured by the tests above');
+    if (softDirty) return hostSkip(t, 'this kernel tracks soft-dirty bits: the method is measured by the tests above');
     // Real clears of the fixture's soft-dirty bits; this kernel never sets bit 55, so every count is 0.
     const f = await startFixture(['steady', '4096', '1000']);
     try {
@@ -257,7 +258,7 @@ describe('dirty-page sampler', { timeout: 120_000 }, () => {
         await f.proc.stop();
       }
     }
-    if (process.getuid?.() !== 0 || !haveCommand('setpriv')) return t.skip('EPERM needs root and setpriv to act as another user');
+    if (process.getuid?.() !== 0 || !haveCommand('setpriv')) return hostSkip(t, 'EPERM needs root and setpriv to act as another user');
     const f = await startFixture(['steady', '64', '10']);
     try {
       const script = `

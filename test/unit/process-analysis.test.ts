@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { analyzePythonProcess, programOf, programOfCommandLine } from '../../server/src/processAnalysis';
 import { DEBIAN_PYTHON, FIXTURE_SRC, debianPythonHas, startProcess } from '../helpers/fixtures';
+import { skipUnless } from '../helpers/skip';
 
 const SLEEP = 'import time; print("READY", flush=True); time.sleep(600)';
 
@@ -51,7 +52,7 @@ test('programOf finds the script behind debugpy (python -m debugpy …, and its 
   }
 });
 
-test('the process analysis adds the natives the program calls as roots', { skip: debianPythonHas('numpy') ? false : 'python3-numpy missing' }, async () => {
+test('the process analysis adds the natives the program calls as roots', { skip: skipUnless(debianPythonHas('numpy'), 'python3-numpy missing') }, async () => {
   const p = await startProcess(DEBIAN_PYTHON, [path.join(FIXTURE_SRC, 'python', 'numpy_matmul.py')], { env: { ...process.env, LD_BIND_NOW: '1' }, timeoutMs: 60_000 });
   try {
     const { report, callSites } = await analyzePythonProcess(p.pid, { withFullScan: false });

@@ -20,6 +20,7 @@ import {
 } from '../../native/src/python/abi';
 import { buildC } from '../helpers/fixtures';
 import { DEBIAN_INCLUDE, pyenvInterpreters } from './python-helpers';
+import { hostSkipUnless, skipUnless } from '../helpers/skip';
 
 type Oracle = Record<string, Record<string, number>> & { version: string };
 
@@ -52,14 +53,14 @@ describe('CPython ABI layouts against offsetof() from the real headers', () => {
   const interpreters = pyenvInterpreters();
   for (const v of PY_VERSIONS) {
     const it = interpreters.find((i) => i.version === v);
-    test(`CPython ${v} (pyenv headers)`, { skip: it ? false : `no pyenv CPython ${v} with headers on this machine` }, () => {
+    test(`CPython ${v} (pyenv headers)`, { skip: hostSkipUnless(it, `no pyenv CPython ${v} with headers on this machine`) }, () => {
       const o = oracle(it!.include, `pyenv-${v}`);
       assert.equal(o.version, v);
       compare(o, abiLayout(v));
     });
   }
 
-  test("Debian's CPython 3.11 headers (python3-dev)", { skip: fs.existsSync(`${DEBIAN_INCLUDE}/Python.h`) ? false : 'python3-dev is not installed' }, () => {
+  test("Debian's CPython 3.11 headers (python3-dev)", { skip: skipUnless(fs.existsSync(`${DEBIAN_INCLUDE}/Python.h`), 'python3-dev is not installed') }, () => {
     const o = oracle(DEBIAN_INCLUDE, 'debian-3.11');
     assert.equal(o.version, '3.11');
     compare(o, abiLayout('3.11'));

@@ -10,9 +10,10 @@ import * as assert from 'node:assert/strict';
 import { BASELINE } from '../../native/src/features/vocabulary';
 import { buildC, FIXTURE_OUT, FIXTURE_SRC, startProcess, type StartedProcess } from '../helpers/fixtures';
 import type { PyVersion } from '../../native/src/python/abi';
+import { pyenvVersionsDir } from '../helpers/pyenv';
 
 export const DEBIAN_INCLUDE = '/usr/include/python3.11';
-const PYENV = '/root/.pyenv/versions';
+const PYENV = pyenvVersionsDir() ?? '/nonexistent-pyenv';
 
 export interface Interpreter {
   version: PyVersion;

@@ -15,6 +15,7 @@ import { ProcessView } from '../../native/src/process/processView';
 import { cythonSymbolPattern } from '../../native/src/python/cython';
 import { NativeResolver, type NativeRequest, type NativeResolution, resolveNative, resolverFor } from '../../native/src/python/resolve';
 import { DEBIAN_PYTHON, debianPythonHas } from '../helpers/fixtures';
+import { skipUnless } from '../helpers/skip';
 import {
   DEBIAN_INCLUDE,
   PY_ML_METH,
@@ -73,7 +74,7 @@ function eptMatches(r: NativeResolution, m: ModuleImage, functions: string[], mu
   assert.ok(got.includes(mustHave), `${mustHave} in ${got.join(' ')}`);
 }
 
-describe('symbol resolution in a live python3 process', { skip: !canRun && 'needs /usr/bin/python3 and python3-dev' }, () => {
+describe('symbol resolution in a live python3 process', { skip: skipUnless(canRun, 'needs /usr/bin/python3 and python3-dev') }, () => {
   before(async () => {
     pyext = buildPyext(DEBIAN_INCLUDE, 'debian');
     cy = buildCython();
@@ -287,7 +288,7 @@ print(json.dumps(r))
       }
     });
 
-    test('numpy: _multiarray_umath.dot, ndarray.sum, ndarray @ and + resolve to what the process holds', { skip: !HAVE_NUMPY && 'python3-numpy missing' }, () => {
+    test('numpy: _multiarray_umath.dot, ndarray.sum, ndarray @ and + resolve to what the process holds', { skip: skipUnless(HAVE_NUMPY, 'python3-numpy missing') }, () => {
       const file = space.modules().find((m) => m.path.includes('_multiarray_umath'))!.path;
       exactly({ kind: 'module-function', module: 'numpy.core._multiarray_umath', file, name: 'dot' }, py.report['np.dot'], 'methoddef');
       exactly({ kind: 'module-function', module: 'numpy.core._multiarray_umath', name: 'dot' }, py.report['np.dot'], 'methoddef');
@@ -300,7 +301,7 @@ print(json.dumps(r))
       assert.ok(ept.visited!.some((v) => v.module.includes('_multiarray_umath') && v.start === mm.targets[0].address));
     });
 
-    test('files at rest give the same link-time addresses as the live process', { skip: !HAVE_NUMPY && 'python3-numpy missing' }, () => {
+    test('files at rest give the same link-time addresses as the live process', { skip: skipUnless(HAVE_NUMPY, 'python3-numpy missing') }, () => {
       const st = new StaticAddressSpace([DEBIAN_PYTHON]);
       try {
         const live = space.modules().find((m) => m.path.includes('_multiarray_umath'))!;

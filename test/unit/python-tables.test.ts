@@ -12,6 +12,7 @@ import { BufferByteSource } from '../../native/src/elf/byteSource';
 import { NativeError } from '../../native/src/errors';
 import { type CodeRef, type PythonTables, cachedTables, clearTablesCache, discoverFile, discoverTables } from '../../native/src/python/tables';
 import { DEBIAN_INCLUDE, buildCython, buildPyext, pyenvInterpreters, type PyextBuild } from './python-helpers';
+import { hostSkipUnless, skipUnless } from '../helpers/skip';
 
 const NUMPY = '/usr/lib/python3/dist-packages/numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so';
 const DEBIAN_PYTHON311 = '/usr/bin/python3.11';
@@ -94,16 +95,16 @@ function checkPyext(build: PyextBuild, multiPhase: boolean): void {
 }
 
 describe('table discovery: the C-API fixture', () => {
-  test("built with Debian's 3.11 headers, multi-phase init", { skip: !fs.existsSync(`${DEBIAN_INCLUDE}/Python.h`) && 'python3-dev missing' }, () => {
+  test("built with Debian's 3.11 headers, multi-phase init", { skip: skipUnless(fs.existsSync(`${DEBIAN_INCLUDE}/Python.h`), 'python3-dev missing') }, () => {
     checkPyext(buildPyext(DEBIAN_INCLUDE, 'debian'), true);
   });
-  test("built with Debian's 3.11 headers, single-phase init (PyModule_Create)", { skip: !fs.existsSync(`${DEBIAN_INCLUDE}/Python.h`) && 'python3-dev missing' }, () => {
+  test("built with Debian's 3.11 headers, single-phase init (PyModule_Create)", { skip: skipUnless(fs.existsSync(`${DEBIAN_INCLUDE}/Python.h`), 'python3-dev missing') }, () => {
     checkPyext(buildPyext(DEBIAN_INCLUDE, 'debian-single', true), false);
   });
   const interpreters = pyenvInterpreters();
   for (const minor of [8, 9, 10, 11, 12, 13]) {
     const it = interpreters.find((i) => i.version === `3.${minor}`);
-    test(`built with pyenv CPython 3.${minor} headers`, { skip: it ? false : `no pyenv CPython 3.${minor}` }, () => {
+    test(`built with pyenv CPython 3.${minor} headers`, { skip: hostSkipUnless(it, `no pyenv CPython 3.${minor}`) }, () => {
       checkPyext(buildPyext(it!.include, `pyenv-${it!.version}`, minor % 2 === 1), minor % 2 === 0);
     });
   }
@@ -149,7 +150,7 @@ describe('table discovery: the Cython fixture', () => {
 });
 
 describe('table discovery: real interpreters and numpy', () => {
-  test("Debian's python3.11 (non-PIE, stripped): builtin modules and types through link-time pointers", { skip: !fs.existsSync(DEBIAN_PYTHON311) && 'no /usr/bin/python3.11' }, () => {
+  test("Debian's python3.11 (non-PIE, stripped): builtin modules and types through link-time pointers", { skip: skipUnless(fs.existsSync(DEBIAN_PYTHON311), 'no /usr/bin/python3.11') }, () => {
     const t = discoverFile(DEBIAN_PYTHON311);
     const names = new Set(t.moduleDefs.map((m) => m.name));
     for (const m of ['time', 'builtins', 'sys', 'posix', 'io', 'math', 'itertools']) assert.ok(names.has(m), `module ${m} found`);
@@ -165,7 +166,7 @@ describe('table discovery: real interpreters and numpy', () => {
   });
 
   const pyenv311 = pyenvInterpreters().find((i) => i.version === '3.11');
-  test('pyenv libpython3.11 (with .symtab): every discovered function pointer is a function start with the expected name', { skip: !pyenv311 && 'no pyenv 3.11' }, () => {
+  test('pyenv libpython3.11 (with .symtab): every discovered function pointer is a function start with the expected name', { skip: hostSkipUnless(pyenv311, 'no pyenv 3.11') }, () => {
     const lib = pyenv311!.python.replace(/bin\/python3\.11$/, 'lib/libpython3.11.so.1.0');
     const t = discoverFile(lib);
     const elf = ElfFile.open(openFileSource(lib));
@@ -189,7 +190,7 @@ describe('table discovery: real interpreters and numpy', () => {
     }
   });
 
-  test("Debian numpy's _multiarray_umath: the module table (dot) and ndarray's slots, methods and getters", { skip: !fs.existsSync(NUMPY) && 'python3-numpy missing' }, () => {
+  test("Debian numpy's _multiarray_umath: the module table (dot) and ndarray's slots, methods and getters", { skip: skipUnless(fs.existsSync(NUMPY), 'python3-numpy missing') }, () => {
     const t = discoverFile(NUMPY);
     const defs = t.moduleDefs;
     assert.equal(defs.length, 1);
@@ -215,7 +216,7 @@ describe('table discovery: real interpreters and numpy', () => {
 });
 
 describe('table discovery: robustness and cache', () => {
-  test('corrupted data sections never crash discovery (results or NativeError only)', { skip: !fs.existsSync(`${DEBIAN_INCLUDE}/Python.h`) && 'python3-dev missing' }, () => {
+  test('corrupted data sections never crash discovery (results or NativeError only)', { skip: skipUnless(fs.existsSync(`${DEBIAN_INCLUDE}/Python.h`), 'python3-dev missing') }, () => {
     const file = buildPyext(DEBIAN_INCLUDE, 'debian').file;
     const original = fs.readFileSync(file);
     const elf = ElfFile.open(new BufferByteSource(file, new Uint8Array(original)));
@@ -239,7 +240,7 @@ describe('table discovery: robustness and cache', () => {
     }
   });
 
-  test('discovery is cached per file identity and reports its time', { skip: !fs.existsSync(NUMPY) && 'python3-numpy missing' }, (t) => {
+  test('discovery is cached per file identity and reports its time', { skip: skipUnless(fs.existsSync(NUMPY), 'python3-numpy missing') }, (t) => {
     clearTablesCache();
     const elf = ElfFile.open(openFileSource(NUMPY));
     try {

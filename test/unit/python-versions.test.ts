@@ -9,6 +9,7 @@ import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
 import { ProcessView } from '../../native/src/process/processView';
 import { NativeResolver, type NativeRequest } from '../../native/src/python/resolve';
 import { PY_ML_METH, buildPyext, pyenvInterpreters, startPython } from './python-helpers';
+import { hostSkipUnless } from '../helpers/skip';
 
 const REQUESTS: Array<[string, NativeRequest]> = [
   ['k_avx2', { kind: 'module-function', module: 'pyext_kernels', name: 'k_avx2' }],
@@ -28,7 +29,7 @@ describe('symbol resolution on every pyenv CPython 3.8–3.13', () => {
   const interpreters = pyenvInterpreters();
   for (const minor of [8, 9, 10, 11, 12, 13]) {
     const it = interpreters.find((i) => i.version === `3.${minor}`);
-    test(`CPython 3.${minor}`, { skip: it ? false : `no pyenv CPython 3.${minor} on this machine` }, async () => {
+    test(`CPython 3.${minor}`, { skip: hostSkipUnless(it, `no pyenv CPython 3.${minor} on this machine`) }, async () => {
       // Odd versions use single-phase init (PyModule_Create), even ones multi-phase (PyModuleDef_Init).
       const build = buildPyext(it!.include, `pyenv-${it!.version}`, minor % 2 === 1);
       const code = `${PY_ML_METH}

@@ -28,6 +28,7 @@ import {
 } from 'vscode-languageserver-protocol/node';
 import { AnalyzeProcessRequest, DetachNotification, ListProcessesRequest, StateNotification, type PygrationState } from '../../server/src/protocol';
 import { DEBIAN_PYTHON, REPO_ROOT, buildC, debianPythonHas, hostFlags, startProcess, type StartedProcess } from '../helpers/fixtures';
+import { skipUnless } from '../helpers/skip';
 
 const SERVER = path.join(REPO_ROOT, 'dist', 'server.js');
 const HAVE_HEADERS = fs.existsSync('/usr/include/python3.11/Python.h');
@@ -36,7 +37,7 @@ function fileUri(p: string): string {
   return `file://${p}`;
 }
 
-describe('language server over LSP', { skip: HAVE_HEADERS ? false : 'python3-dev headers missing' }, () => {
+describe('language server over LSP', { skip: skipUnless(HAVE_HEADERS, 'python3-dev headers missing') }, () => {
   let ws: string;
   let app: string;
   let broken: string;
@@ -156,7 +157,7 @@ describe('language server over LSP', { skip: HAVE_HEADERS ? false : 'python3-dev
     assert.match(String(d.diagnostics[0].message), /syntax/i);
   });
 
-  test('the process list offers Python processes with their LD_BIND_NOW state', { skip: debianPythonHas() ? false : 'no python3' }, async () => {
+  test('the process list offers Python processes with their LD_BIND_NOW state', { skip: skipUnless(debianPythonHas(), 'no python3') }, async () => {
     const p = await startProcess(DEBIAN_PYTHON, ['-c', 'import time; print("READY", flush=True); time.sleep(600)'], { env: { ...process.env, LD_BIND_NOW: '1' } });
     try {
       const list = await conn.sendRequest(ListProcessesRequest, { pythonOnly: true });

@@ -28,6 +28,7 @@ import { reportFingerprint } from '../../client/src/logic/report';
 import { isAnalysisReport } from '../../webview/src/protocol';
 import { downtimeCell } from '../../webview/src/migration';
 import { DEBIAN_PYTHON, REPO_ROOT, debianPythonHas, haveCommand, startProcess, type StartedProcess } from '../helpers/fixtures';
+import { hostSkip, skipUnless } from '../helpers/skip';
 
 const SERVER = path.join(REPO_ROOT, 'dist', 'server.js');
 const RATE = 1000;
@@ -104,7 +105,7 @@ function withProgress(s: Server, token: string): Array<{ kind: string; message?:
   return list;
 }
 
-describe('PlanMigration over LSP', { skip: debianPythonHas() ? false : 'no python3', timeout: 300_000 }, () => {
+describe('PlanMigration over LSP', { skip: skipUnless(debianPythonHas(), 'no python3'), timeout: 300_000 }, () => {
   let ws: string;
   let server: Server;
   let workload: StartedProcess;
@@ -264,7 +265,7 @@ describe('PlanMigration over LSP', { skip: debianPythonHas() ? false : 'no pytho
   });
 
   test('EPERM: a server of another user cannot read the process, and says why', async (t) => {
-    if (process.getuid?.() !== 0 || !haveCommand('setpriv')) return t.skip('EPERM needs root and setpriv to act as another user');
+    if (process.getuid?.() !== 0 || !haveCommand('setpriv')) return hostSkip(t, 'EPERM needs root and setpriv to act as another user');
     const nobody = await startServer(ws, ['--reuid=65534', '--regid=65534', '--clear-groups']);
     try {
       const r = await nobody.conn.sendRequest(PlanMigrationRequest, { pid: workload.pid, seconds: 1 });

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { analyzeProcess, CancelledError } from '../analysis/analyze';
 import { type Catalog, defaultCatalog, loadCatalog } from '../catalog/catalog';
 import { isNativeError } from '../errors';
-import { featureLabel, sortFeatures, x86Level } from '../features/vocabulary';
+import { featureLabel, sortFeatures, supportedLevel, x86Level } from '../features/vocabulary';
 import { collectHost, hostFeatures } from '../host/host';
 import type { AnalysisMode } from '../report';
 import { VERSION } from '../version';
@@ -45,7 +45,8 @@ Usage:
   pygration demo [--json]
       Run the bundled example workload (a NumPy matrix multiplication under /usr/bin/python3) and analyse it.
   pygration host [--json]
-      This host's CPU, canonical features, x86-64 level and whether xtest executes.
+      This host's CPU, canonical features, the x86-64 level it runs, whether xtest executes, and the
+      features CPUID reports but the kernel masks (counted as absent).
   pygration instances [--catalog FILE] [--json]
       List the instance catalog (the shipped AWS EC2 catalog of 383 x86-64 types, or FILE).
 ${PLAN_HELP}
@@ -214,14 +215,22 @@ function startChild(command: string[], readyLine: string | undefined, afterSecon
       process.stderr.write(d);
     });
     child.once('error', (e) => settle(new ChildError(`could not start ${command[0]}: ${e.message}`)));
-    child.once('exit', (code, signal) =>
-      settle(new ChildError(`${command.join(' ')} exited (${signal ?? `code ${code}`}) before it was ready.${tail ? ` Last output:\n${tail}` : ''}`)),
-    );
+    // 'exit' can come before the last output has been read: the error (with that output) waits for 'close',
+    // when both pipes have ended. A grandchild that keeps them open leaves it to the timer below.
+    let exited: string | undefined;
+    const exitError = () => new ChildError(`${command.join(' ')} exited (${exited}) before it was ready.${tail ? ` Last output:\n${tail}` : ''}`);
+    child.once('exit', (code, signal) => (exited = signal ?? `code ${code}`));
+    child.once('close', (code, signal) => {
+      exited ??= signal ?? `code ${code}`;
+      settle(exitError());
+    });
     const timer = setTimeout(
       () =>
-        readyLine !== undefined
-          ? settle(new ChildError(`${command.join(' ')} did not print '${readyLine}' within ${timeoutSeconds} s.`))
-          : settle(),
+        exited !== undefined
+          ? settle(exitError())
+          : readyLine !== undefined
+            ? settle(new ChildError(`${command.join(' ')} did not print '${readyLine}' within ${timeoutSeconds} s.`))
+            : settle(),
       readyLine !== undefined ? timeoutSeconds * 1000 : afterSeconds * 1000,
     );
     const poll = setInterval(() => {
@@ -272,15 +281,20 @@ async function cmdDemo(args: ParsedArgs): Promise<number> {
 async function cmdHost(args: ParsedArgs): Promise<number> {
   const host = await collectHost();
   const features = sortFeatures(hostFeatures(host));
-  const level = x86Level(features);
+  // The level this host runs: one missing feature (a masked LZCNT, say) lowers it, whatever else it has.
+  const level = supportedLevel(features);
+  const extras = x86Level(features).extras;
   if (args.flags.has('json')) {
-    process.stdout.write(`${JSON.stringify({ cpu: host.cpu, vendor: host.vendor, features, xtest: host.xtest, level: level.name, levelExtras: level.extras, probeError: host.probeError }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ cpu: host.cpu, vendor: host.vendor, features, xtest: host.xtest, level: level.name, levelExtras: extras, levelMissing: level.missing, masked: host.masked, probeError: host.probeError }, null, 2)}\n`,
+    );
     return EXIT.ok;
   }
   process.stdout.write(
     [
       `CPU: ${host.cpu} (${host.vendor})`,
-      `x86-64 level: ${level.name}${level.extras.length ? ` + ${level.extras.length} more` : ''}`,
+      `x86-64 level: ${level.name}${extras.length ? ` + ${extras.length} more` : ''}${level.missing.length && level.level < 4 ? ` (not x86-64-v${level.level + 1}: no ${level.missing.map(featureLabel).join(', ')})` : ''}`,
+      ...(host.masked.length ? [`Masked (CPUID reports them, the kernel does not; counted as absent): ${host.masked.map(featureLabel).join(', ')}`] : []),
       `xtest executes: ${host.xtest ? 'yes' : 'no'}${host.probeError ? ` (probe failed: ${host.probeError})` : ''}`,
       `Features (${features.length}): ${features.map(featureLabel).join(', ')}`,
     ].join('\n') + '\n',

@@ -154,7 +154,9 @@ const BITS: Readonly<Record<Feature, BitSpec>> = {
  * when the CPU has them: the kernel gives them no display name (cmpccxadd, amx_fp16, avx_ifma; shstk is
  * shown as `user_shstk` only when the kernel enables user shadow stacks), has no cpufeatures word for them
  * at all (CPUID(7,1).EDX, known to KVM only), or never defined them (hreset, rao_int, uintr, prefetchwt1).
- * The host collector reads these bits with CPUID instead (host/host.ts).
+ * The host collector reads these bits with CPUID instead (host/host.ts). Newer kernels print some of them
+ * (archspec's recorded Arrow Lake, on Ubuntu 26.04, shows avx_ifma, cmpccxadd, avx_vnni_int8/16,
+ * avx_ne_convert); a printed one is taken from /proc/cpuinfo like any other flag (reconcileHostFeatures).
  */
 export const CPUINFO_HIDDEN: ReadonlySet<Feature> = new Set([
   'cmpccxadd',
@@ -256,4 +258,38 @@ export function canonicalFlags(flags: Iterable<string>): Set<Feature> {
   const out = new Set<Feature>();
   for (const f of flags) if (isCanonicalFeature(f)) out.add(f);
   return out;
+}
+
+/** A host's features after reconciling what the kernel prints with what CPUID reports to user space. */
+export interface HostFeatureView {
+  /** The host's canonical features: the kernel's canonical flags plus CPUINFO_HIDDEN features CPUID reports. */
+  features: Set<Feature>;
+  /** The CPUINFO_HIDDEN features added because CPUID reports them, sorted. */
+  fromCpuid: Feature[];
+  /**
+   * Features CPUID reports to user space that the kernel could print but does not: the kernel or the
+   * hypervisor turned them off (clearcpuid=, a CPU erratum such as RDSEED on Zen 5, a hypervisor that masks
+   * the bit for the guest kernel). They are absent for compatibility (DESIGN.md "Provider-masked
+   * features"), although their instructions may still execute. Sorted.
+   */
+  masked: Feature[];
+}
+
+/**
+ * The host's features from its /proc/cpuinfo flags and, when known, the CPUID bits user space reads
+ * (`cpuidBit(f)` is true/false for a bit that was read, undefined for one that was not). What the kernel
+ * prints decides: a feature it does not print is absent, unless the kernel never prints that feature at all
+ * (CPUINFO_HIDDEN), in which case CPUID decides. A hidden or masked flag is never counted as present.
+ */
+export function reconcileHostFeatures(cpuinfoFlags: Iterable<string>, cpuidBit: (f: Feature) => boolean | undefined = () => undefined): HostFeatureView {
+  const features = canonicalFlags(cpuinfoFlags);
+  const fromCpuid: Feature[] = [];
+  const masked: Feature[] = [];
+  for (const f of CPUID_BITS.keys()) {
+    if (features.has(f) || cpuidBit(f) !== true) continue;
+    if (CPUINFO_HIDDEN.has(f)) fromCpuid.push(f);
+    else masked.push(f);
+  }
+  for (const f of fromCpuid) features.add(f);
+  return { features, fromCpuid: fromCpuid.sort(), masked: masked.sort() };
 }

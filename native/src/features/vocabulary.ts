@@ -183,6 +183,23 @@ export function x86Level(features: Iterable<Feature>): LevelSummary {
   return { level, name: `x86-64-v${level}`, extras };
 }
 
+/**
+ * The x86-64 level a CPU with these features can run: the highest level all of whose features it has
+ * (levels are cumulative). Unlike x86Level, which names the level a requirement needs, one missing feature
+ * lowers it: an AVX-512 host whose hypervisor hides LZCNT (abm) runs x86-64-v2 code only.
+ */
+export function supportedLevel(features: Iterable<Feature>): { level: Level; name: string; missing: Feature[] } {
+  const have = new Set(features);
+  let level: Level = 1;
+  for (const l of LEVELS) {
+    if (levelFeatures(l).every((f) => have.has(f))) level = l;
+    else break;
+  }
+  const next = LEVELS.find((l) => l === level + 1);
+  const missing = next ? levelFeatures(next).filter((f) => !have.has(f)).sort() : [];
+  return { level, name: `x86-64-v${level}`, missing };
+}
+
 /** Sorts features for display: by level (highest first), then by name; unknown features last. */
 export function sortFeatures(features: Iterable<Feature>): Feature[] {
   return [...new Set(features)].sort((a, b) => {

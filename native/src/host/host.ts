@@ -1,6 +1,6 @@
 // The host collector: the source host's CPU model, vendor and canonical feature flags from /proc/cpuinfo,
 // plus a probe — a tiny static ELF written from bytes and run in a throwaway process — that executes
-// `xtest` (its own feature, decided by whether it faults) and reads the CPUID bits /proc/cpuinfo hides.
+// `xtest` (its own feature, decided by whether it faults) and reads the CPUID leaves behind most features.
 
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fromSystemError } from '../errors';
 import type { Vendor } from '../report';
-import { canonicalFlags, CPUID_BITS, CPUINFO_HIDDEN, parseCpuinfo } from '../features/cpuinfo';
+import { CPUID_BITS, CPUINFO_HIDDEN, parseCpuinfo, reconcileHostFeatures } from '../features/cpuinfo';
 import type { Feature } from '../features/vocabulary';
 import { EI_CLASS, EI_DATA, EI_VERSION, ELFCLASS64, ELFDATA2LSB, ELFMAG, EM_X86_64, ET_EXEC, EV_CURRENT, PF_R, PF_X, PT_LOAD } from '../elf/elfConstants';
 
@@ -27,13 +27,24 @@ export interface HostInfo {
   probeError?: string;
   /** The features added to `flags` from CPUID because /proc/cpuinfo hides them. */
   fromCpuid: Feature[];
+  /**
+   * Features whose CPUID bit the probe read as 1 but which the kernel does not print although it could:
+   * masked by the kernel or the hypervisor, so not in `flags` (absent for compatibility), though their
+   * instructions may execute. Only the leaves the probe reads are known (1, 7.0, 7.1, 0x80000001).
+   */
+  masked: Feature[];
 }
 
-/** Raw CPUID words read by the probe: CPUID(0), CPUID(7,0) and CPUID(7,1), each [eax, ebx, ecx, edx]. */
+/** Raw CPUID words read by the probe, each [eax, ebx, ecx, edx]. */
 export interface ProbeCpuid {
+  /** CPUID(0): eax is the highest basic leaf. */
   leaf0: number[];
   leaf7: number[];
   leaf7s1: number[];
+  /** CPUID(1). */
+  leaf1: number[];
+  /** CPUID(0x80000001), which every x86-64 CPU has (its LM bit is what makes it one). */
+  ext1: number[];
 }
 
 export interface ProbeResult {
@@ -50,29 +61,35 @@ const CODE_OFFSET = EHDR_SIZE + PHDR_SIZE;
 
 /**
  * The probe's machine code (x86-64, hand-assembled; test/unit/host.test.ts disassembles it with objdump):
- *   sub rsp, 64
+ *   sub rsp, 96
  *   xor eax, eax ; xor ecx, ecx ; cpuid ; mov [rsp+0..12], eax/ebx/ecx/edx      ; CPUID(0)
  *   mov eax, 7   ; xor ecx, ecx ; cpuid ; mov [rsp+16..28], eax/ebx/ecx/edx     ; CPUID(7,0)
  *   mov eax, 7   ; mov ecx, 1   ; cpuid ; mov [rsp+32..44], eax/ebx/ecx/edx     ; CPUID(7,1)
- *   mov eax, 1 ; mov edi, 1 ; mov rsi, rsp ; mov edx, 48 ; syscall               ; write(1, rsp, 48)
+ *   mov eax, 1   ; xor ecx, ecx ; cpuid ; mov [rsp+48..60], eax/ebx/ecx/edx     ; CPUID(1)
+ *   mov eax, 0x80000001 ; xor ecx, ecx ; cpuid ; mov [rsp+64..76], ...          ; CPUID(0x80000001)
+ *   mov eax, 1 ; mov edi, 1 ; mov rsi, rsp ; mov edx, 80 ; syscall               ; write(1, rsp, 80)
  *   xtest                                                                        ; SIGILL here if absent
  *   mov eax, 60 ; xor edi, edi ; syscall                                         ; exit(0)
  */
 export const PROBE_CODE: readonly number[] = [
-  0x48, 0x83, 0xec, 0x40,
+  0x48, 0x83, 0xec, 0x60,
   0x31, 0xc0, 0x31, 0xc9, 0x0f, 0xa2,
   0x89, 0x04, 0x24, 0x89, 0x5c, 0x24, 0x04, 0x89, 0x4c, 0x24, 0x08, 0x89, 0x54, 0x24, 0x0c,
   0xb8, 0x07, 0x00, 0x00, 0x00, 0x31, 0xc9, 0x0f, 0xa2,
   0x89, 0x44, 0x24, 0x10, 0x89, 0x5c, 0x24, 0x14, 0x89, 0x4c, 0x24, 0x18, 0x89, 0x54, 0x24, 0x1c,
   0xb8, 0x07, 0x00, 0x00, 0x00, 0xb9, 0x01, 0x00, 0x00, 0x00, 0x0f, 0xa2,
   0x89, 0x44, 0x24, 0x20, 0x89, 0x5c, 0x24, 0x24, 0x89, 0x4c, 0x24, 0x28, 0x89, 0x54, 0x24, 0x2c,
-  0xb8, 0x01, 0x00, 0x00, 0x00, 0xbf, 0x01, 0x00, 0x00, 0x00, 0x48, 0x89, 0xe6, 0xba, 0x30, 0x00, 0x00, 0x00, 0x0f, 0x05,
+  0xb8, 0x01, 0x00, 0x00, 0x00, 0x31, 0xc9, 0x0f, 0xa2,
+  0x89, 0x44, 0x24, 0x30, 0x89, 0x5c, 0x24, 0x34, 0x89, 0x4c, 0x24, 0x38, 0x89, 0x54, 0x24, 0x3c,
+  0xb8, 0x01, 0x00, 0x00, 0x80, 0x31, 0xc9, 0x0f, 0xa2,
+  0x89, 0x44, 0x24, 0x40, 0x89, 0x5c, 0x24, 0x44, 0x89, 0x4c, 0x24, 0x48, 0x89, 0x54, 0x24, 0x4c,
+  0xb8, 0x01, 0x00, 0x00, 0x00, 0xbf, 0x01, 0x00, 0x00, 0x00, 0x48, 0x89, 0xe6, 0xba, 0x50, 0x00, 0x00, 0x00, 0x0f, 0x05,
   0x0f, 0x01, 0xd6,
   0xb8, 0x3c, 0x00, 0x00, 0x00, 0x31, 0xff, 0x0f, 0x05,
 ];
 
-/** Bytes the probe writes to stdout: three CPUID results of four 32-bit registers. */
-const PROBE_OUTPUT_SIZE = 48;
+/** Bytes the probe writes to stdout: five CPUID results of four 32-bit registers. */
+const PROBE_OUTPUT_SIZE = 80;
 
 /** A minimal static ELF64 executable: ELF header, one PT_LOAD (R+X) mapping the whole file, the code. */
 export function buildProbeElf(code: readonly number[] = PROBE_CODE): Buffer {
@@ -133,8 +150,8 @@ function runOnce(file: string, timeoutMs: number): Promise<RunOutcome> {
 
 function parseProbeOutput(out: Buffer): ProbeCpuid | undefined {
   if (out.length !== PROBE_OUTPUT_SIZE) return undefined;
-  const words = Array.from({ length: 12 }, (_, i) => out.readUInt32LE(i * 4));
-  return { leaf0: words.slice(0, 4), leaf7: words.slice(4, 8), leaf7s1: words.slice(8, 12) };
+  const words = Array.from({ length: 20 }, (_, i) => out.readUInt32LE(i * 4));
+  return { leaf0: words.slice(0, 4), leaf7: words.slice(4, 8), leaf7s1: words.slice(8, 12), leaf1: words.slice(12, 16), ext1: words.slice(16, 20) };
 }
 
 /**
@@ -143,7 +160,9 @@ function parseProbeOutput(out: Buffer): ProbeCpuid | undefined {
  * `code` replaces the probe's machine code (tests use it to exercise the fault and timeout paths).
  */
 export async function runProbe(options: { timeoutMs?: number; code?: readonly number[] } = {}): Promise<ProbeResult> {
-  const timeoutMs = options.timeoutMs ?? 5000;
+  // A watchdog, not a wait: the probe is straight-line code that ends in microseconds, but on a loaded
+  // machine starting any process can take seconds, and a timeout here would wrongly report a probe error.
+  const timeoutMs = options.timeoutMs ?? 30_000;
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     return { xtest: true, error: `the probe needs Linux on x86-64 (this is ${process.platform}/${process.arch})` };
   }
@@ -201,21 +220,30 @@ export function probeHost(): Promise<ProbeResult> {
   return p;
 }
 
+/**
+ * A feature's CPUID bit as the probe read it: true/false for the leaves it reads (leaf 7 and its subleaf 1
+ * only when the maxima say they exist), undefined for the others (0xd, 0x80000008, ...).
+ */
+export function probedCpuidBit(cpuid: ProbeCpuid): (f: Feature) => boolean | undefined {
+  const regs = ['eax', 'ebx', 'ecx', 'edx'];
+  const maxLeaf = cpuid.leaf0[0];
+  return (f) => {
+    const bit = CPUID_BITS.get(f);
+    if (!bit) return undefined;
+    let words: number[] | undefined;
+    if (bit.leaf === 1 && bit.subleaf === 0) words = cpuid.leaf1;
+    else if (bit.leaf === 0x80000001 && bit.subleaf === 0) words = cpuid.ext1;
+    else if (bit.leaf === 7 && maxLeaf >= 7 && bit.subleaf === 0) words = cpuid.leaf7;
+    else if (bit.leaf === 7 && maxLeaf >= 7 && bit.subleaf === 1 && cpuid.leaf7[0] >= 1) words = cpuid.leaf7s1;
+    if (!words) return undefined;
+    return ((words[regs.indexOf(bit.register)] >>> bit.bit) & 1) === 1;
+  };
+}
+
 /** Features /proc/cpuinfo hides whose CPUID bit the probe read as 1 (leaves checked against the maxima). */
 export function hiddenFeaturesFromCpuid(cpuid: ProbeCpuid): Feature[] {
-  const regs = ['eax', 'ebx', 'ecx', 'edx'];
-  const out: Feature[] = [];
-  const maxLeaf = cpuid.leaf0[0];
-  for (const f of CPUINFO_HIDDEN) {
-    const bit = CPUID_BITS.get(f);
-    if (!bit || bit.leaf !== 7 || maxLeaf < 7) continue;
-    let words: number[];
-    if (bit.subleaf === 0) words = cpuid.leaf7;
-    else if (bit.subleaf === 1 && cpuid.leaf7[0] >= 1) words = cpuid.leaf7s1;
-    else continue;
-    if ((words[regs.indexOf(bit.register)] >>> bit.bit) & 1) out.push(f);
-  }
-  return out.sort();
+  const bitOf = probedCpuidBit(cpuid);
+  return [...CPUINFO_HIDDEN].filter((f) => bitOf(f) === true).sort();
 }
 
 export interface CollectOptions {
@@ -238,13 +266,12 @@ export async function collectHost(options: CollectOptions = {}): Promise<HostInf
     throw fromSystemError(e, file);
   }
   const info = parseCpuinfo(text, file);
-  const flags = canonicalFlags(info.flags);
   // The probe tells about the machine we run on, so by default it runs only with the real /proc/cpuinfo.
   const runIt = options.probe ?? options.cpuinfoPath === undefined;
   const probe: ProbeResult = runIt ? await probeHost() : { xtest: true, error: 'the probe was not run' };
-  const fromCpuid = probe.cpuid ? hiddenFeaturesFromCpuid(probe.cpuid).filter((f) => !flags.has(f)) : [];
-  for (const f of fromCpuid) flags.add(f);
-  const host: HostInfo = { cpu: info.model, vendor: info.vendor, flags, xtest: probe.xtest, fromCpuid };
+  // The kernel's flags decide; CPUID adds only what the kernel never prints, and names what it masks.
+  const view = reconcileHostFeatures(info.flags, probe.cpuid ? probedCpuidBit(probe.cpuid) : undefined);
+  const host: HostInfo = { cpu: info.model, vendor: info.vendor, flags: view.features, xtest: probe.xtest, fromCpuid: view.fromCpuid, masked: view.masked };
   if (probe.error) host.probeError = probe.error;
   return host;
 }
