@@ -69,4 +69,12 @@ describe('EPT address-taken narrowing on the narrow fixture', () => {
     assert.ok(!visited.has(at('k_census_hidden')), 'g_hidden: named by instructions only, value nowhere else');
     assert.ok(r.notes.some((n) => /written at run time into variables/.test(n)), r.notes.join('\n'));
   });
+
+  test('a selector that chooses by libgcc\'s CPU model (__builtin_cpu_is) keeps only the table it chose', () => {
+    const { r, visited } = walk('scenario_select');
+    assert.ok(r.callSites.unresolved > 0, 'the heap call is unresolved, so the fallback applies');
+    assert.ok(visited.has(at('select_builtin')));
+    assert.ok(visited.has(at('k_sel_chosen')), 'the chosen table (sel_x) is taken');
+    assert.ok(!visited.has(at('k_sel_unchosen')), 'the same-shaped table it did not choose (sel_y) is not');
+  });
 });

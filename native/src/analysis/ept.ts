@@ -521,8 +521,10 @@ class Walker {
    */
   private unchosenTables(s: FunctionSummary, m: ModuleImage, addresses: number[]): Set<number> | undefined {
     // Only a choice made by the CPU is final (a mode switch chosen by input could choose again after a
-    // restore): the function itself runs cpuid or xgetbv (a caller of such a function may choose by input).
-    if (!s.probesCpu || !this.space.liveMemory || s.refs.length < 3) return undefined;
+    // restore): the function itself runs cpuid or xgetbv, or reads libgcc's CPU model that
+    // __builtin_cpu_supports/__builtin_cpu_is test (a caller of such a function may choose by input).
+    if (!this.space.liveMemory || s.refs.length < 3) return undefined;
+    if (!s.probesCpu && !this.readsCpuModel(s, m)) return undefined;
     // Data objects of m the function names (by address, or through a GOT slot), grouped by size; and the
     // live contents of the variables it reads or writes (a GOT slot stands for its variable).
     const families = new Map<number, { start: number; end: number; refs: number[] }[]>();
@@ -573,6 +575,27 @@ class Walker {
       this.tablesNotChosen += list.length - chosen.length;
     }
     return skip;
+  }
+
+  /** Per module index: the link-time addresses of libgcc's CPU model variables, or of GOT slots naming them. */
+  private readonly cpuModelAddresses: Array<Set<number> | undefined> = [];
+
+  /** True when the function reads `__cpu_model`/`__cpu_features2` (directly or through its GOT slot). */
+  private readsCpuModel(s: FunctionSummary, m: ModuleImage): boolean {
+    let addrs = this.cpuModelAddresses[m.index];
+    if (!addrs) {
+      addrs = new Set();
+      for (const name of CPU_MODEL_SYMBOLS) {
+        const sym = m.elf.lookupSymbol(name) ?? m.elf.findSymbol(name);
+        if (sym?.defined) for (let a = sym.value; a < sym.value + Math.max(sym.size, 8); a++) addrs.add(a);
+      }
+      for (const r of m.elf.relocations()) if (r.symbol && CPU_MODEL_SYMBOLS.includes(r.symbol.name) && isGotSlot(m.elf, r.offset)) addrs.add(r.offset);
+      this.cpuModelAddresses[m.index] = addrs;
+    }
+    if (addrs.size === 0) return false;
+    // Immediates are addresses only in position-dependent code.
+    const pic = m.elf.isPie || m.elf.header.type === C.ET_DYN;
+    return s.refs.some((r) => (r.kind !== 'imm' || !pic) && addrs.has(r.address));
   }
 
   /**
@@ -1241,6 +1264,9 @@ function mergeRanges(ranges: Array<{ start: number; end: number }>): Array<{ sta
   }
   return out;
 }
+
+/** libgcc's CPU model, filled by __cpu_indicator_init and read by __builtin_cpu_supports/__builtin_cpu_is. */
+const CPU_MODEL_SYMBOLS = ['__cpu_model', '__cpu_features2'];
 
 /** Functions with pthread_once's contract: the initialiser (second argument) runs once per control (first). */
 const ONCE_FUNCTIONS = new Set(['pthread_once', '__pthread_once', 'call_once', 'CRYPTO_THREAD_run_once']);
