@@ -102,8 +102,16 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       if (mode === 'ept' && space.liveMemory) {
         const tr = threadRoots(view, space);
         roots.push(...tr.roots);
+        if (tr.frozenThreads > 0) {
+          notes.push(
+            `${tr.frozenThreads} of ${tr.threads} thread(s) were frozen with ptrace for ${((tr.frozenUs ?? 0) / 1000).toFixed(1)} ms to read their exact pc and stack pointer (then resumed; nothing was written): only their live frames count, ${tr.unwoundThreads} of them unwound with .eh_frame and the rest scanned above sp (${tr.returnAddresses} return address(es)).`,
+          );
+        }
+        if (tr.freezeUnavailable && tr.frozenThreads === 0) {
+          notes.push(`Exact thread roots were not available because ${tr.freezeUnavailable}, so each thread's stack was read from /proc instead.`);
+        }
         if (tr.runningThreads > 0) {
-          notes.push(`${tr.runningThreads} of ${tr.threads} thread(s) were running, so their pc was unknown: every stack-like region was scanned for return addresses instead (${tr.returnAddresses} found).`);
+          notes.push(`${tr.runningThreads} of ${tr.threads} thread(s) were running, so their pc was unknown: every stack-like region was scanned for return addresses instead (${tr.returnAddresses} found), which can count calls that returned long ago.`);
         }
       }
       roots.push(...(options.extraRoots ?? []));

@@ -1,0 +1,249 @@
+// pygration-freeze: freezes every thread of a process for a few milliseconds (PTRACE_SEIZE + PTRACE_INTERRUPT,
+// as CRIU's freezer does), reads each thread's rip/rsp/rbp, detaches, and prints them as one JSON object.
+//
+// Usage: pygration-freeze PID [--timeout-ms N] [--hold-ms N]
+//   --timeout-ms  hard limit (default 2000): on expiry every thread is detached and the helper exits 124.
+//   --hold-ms     keep the threads frozen this long before detaching (tests only: lets a test kill us mid-freeze).
+// Output (stdout, one line): {"pid":P,"threads":[{"tid":T,"rip":"0x..","rsp":"0x..","rbp":"0x..","stop":"interrupt"},
+//   {"tid":T,"error":"EPERM","message":".."}],"frozenUs":N}
+// Exit: 0 (per-thread errors are in the JSON), 2 usage, 3 the task list could not be read, 124 timed out.
+//
+// Read-only by construction: the only ptrace requests used are SEIZE, INTERRUPT, GETREGS and DETACH. The tracee's
+// memory and registers are never written; a signal that arrived during the freeze is handed back on DETACH. If this
+// helper dies at any point (even SIGKILL), the kernel detaches its tracees, and they resume.
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/types.h>
+#include <sys/time.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef PTRACE_SEIZE
+#define PTRACE_SEIZE 0x4206
+#endif
+#ifndef PTRACE_INTERRUPT
+#define PTRACE_INTERRUPT 0x4207
+#endif
+#ifndef PTRACE_EVENT_STOP
+#define PTRACE_EVENT_STOP 128
+#endif
+#ifndef __WALL
+#define __WALL 0x40000000
+#endif
+
+#define MAX_THREADS 4096
+
+struct thread {
+  pid_t tid;
+  int seized;   /* PTRACE_SEIZE succeeded */
+  int stopped;  /* waitpid reported a ptrace stop: DETACH is possible */
+  int detached;
+  int deliver;  /* signal to hand back on detach (a signal-delivery stop) */
+  int err;      /* errno of the failing step, 0 when the registers were read */
+  const char *step;
+  const char *stop; /* interrupt | group-stop | signal */
+  struct user_regs_struct regs;
+};
+
+static struct thread threads[MAX_THREADS];
+static volatile sig_atomic_t nthreads;
+
+/* Detaches every stopped tracee; async-signal-safe (only syscalls), so the signal handlers can call it. */
+static void release_all(void) {
+  for (int i = 0; i < nthreads; i++) {
+    struct thread *t = &threads[i];
+    /* DETACH needs a ptrace-stopped tracee; one not stopped (yet) fails here and is released when we exit. */
+    if (t->seized && !t->detached) {
+      ptrace(PTRACE_DETACH, t->tid, 0, (void *)(long)t->deliver);
+      t->detached = 1;
+    }
+  }
+}
+
+static void on_fatal(int sig) {
+  release_all();
+  _exit(sig == SIGALRM ? 124 : 128 + sig);
+}
+
+/* The errno's name (strerrorname_np is too new for older glibc). */
+static const char *errname(int e) {
+  switch (e) {
+    case EPERM: return "EPERM";
+    case ESRCH: return "ESRCH";
+    case EACCES: return "EACCES";
+    case ENOENT: return "ENOENT";
+    case EBUSY: return "EBUSY";
+    case EINVAL: return "EINVAL";
+    case ECHILD: return "ECHILD";
+    default: return "EIO";
+  }
+}
+
+static int known(pid_t tid) {
+  for (int i = 0; i < nthreads; i++)
+    if (threads[i].tid == tid) return 1;
+  return 0;
+}
+
+/* Seizes and interrupts every thread of pid not yet known; returns how many new threads were found, -1 on error. */
+static int seize_new(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+  DIR *d = opendir(path);
+  if (!d) return -1;
+  int found = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    char *end;
+    long tid = strtol(e->d_name, &end, 10);
+    if (*end || tid <= 0 || known((pid_t)tid) || nthreads >= MAX_THREADS) continue;
+    struct thread *t = &threads[nthreads];
+    memset(t, 0, sizeof *t);
+    t->tid = (pid_t)tid;
+    if (ptrace(PTRACE_SEIZE, t->tid, 0, 0) != 0) {
+      t->err = errno;
+      t->step = "PTRACE_SEIZE";
+    } else {
+      t->seized = 1;
+      if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) != 0) {
+        t->err = errno;
+        t->step = "PTRACE_INTERRUPT";
+      }
+    }
+    nthreads++; /* published after the entry is complete, for release_all */
+    found++;
+  }
+  closedir(d);
+  return found;
+}
+
+static void wait_one(struct thread *t) {
+  for (;;) {
+    int status;
+    pid_t r = waitpid(t->tid, &status, __WALL);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      t->err = errno;
+      t->step = "waitpid";
+      return;
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      t->err = ESRCH;
+      t->step = "waitpid (the thread exited)";
+      return;
+    }
+    if (!WIFSTOPPED(status)) continue;
+    t->stopped = 1;
+    int sig = WSTOPSIG(status);
+    int event = status >> 16;
+    if (event == PTRACE_EVENT_STOP) {
+      t->stop = (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) ? "group-stop" : "interrupt";
+    } else if (event == 0) {
+      /* A signal arrived before our interrupt: hand it back on detach, so the thread sees it as if we were not here. */
+      t->stop = "signal";
+      t->deliver = sig;
+    } else {
+      t->stop = "event";
+    }
+    return;
+  }
+}
+
+static long arg_ms(const char *s) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  return (*end || v < 0) ? -1 : v;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: pygration-freeze PID [--timeout-ms N] [--hold-ms N]\n");
+    return 2;
+  }
+  char *end;
+  long pid = strtol(argv[1], &end, 10);
+  long timeout_ms = 2000, hold_ms = 0;
+  if (*end || pid <= 0) {
+    fprintf(stderr, "pygration-freeze: bad PID %s\n", argv[1]);
+    return 2;
+  }
+  for (int i = 2; i + 1 < argc; i += 2) {
+    long v = arg_ms(argv[i + 1]);
+    if (v < 0) return 2;
+    if (!strcmp(argv[i], "--timeout-ms")) timeout_ms = v;
+    else if (!strcmp(argv[i], "--hold-ms")) hold_ms = v;
+    else return 2;
+  }
+
+  /* Every way out detaches first: the hard timeout (SIGALRM) and the catchable termination signals. */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_fatal;
+  sigfillset(&sa.sa_mask);
+  int fatal[] = {SIGALRM, SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT, SIGUSR1, SIGUSR2};
+  for (unsigned i = 0; i < sizeof fatal / sizeof fatal[0]; i++) sigaction(fatal[i], &sa, NULL);
+  struct itimerval it;
+  memset(&it, 0, sizeof it);
+  it.it_value.tv_sec = timeout_ms / 1000;
+  it.it_value.tv_usec = (timeout_ms % 1000) * 1000;
+  if (timeout_ms == 0) it.it_value.tv_usec = 1;
+  setitimer(ITIMER_REAL, &it, NULL);
+
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  /* Threads created while we seize are picked up by listing again, as CRIU does, a bounded number of times. */
+  int passes = 0, n;
+  while ((n = seize_new((pid_t)pid)) > 0 && ++passes < 8) {
+  }
+  if (n < 0 && nthreads == 0) {
+    int e = errno;
+    printf("{\"pid\":%ld,\"error\":\"%s\",\"message\":\"cannot list /proc/%ld/task: %s\"}\n", pid, errname(e), pid, strerror(e));
+    return 3;
+  }
+  for (int i = 0; i < nthreads; i++) {
+    struct thread *t = &threads[i];
+    if (!t->seized || t->err) continue;
+    wait_one(t);
+    if (t->err) continue;
+    if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) != 0) {
+      t->err = errno;
+      t->step = "PTRACE_GETREGS";
+    }
+  }
+  if (hold_ms > 0) {
+    fprintf(stderr, "frozen\n");
+    fflush(stderr);
+    struct timespec h = {hold_ms / 1000, (hold_ms % 1000) * 1000000L};
+    while (nanosleep(&h, &h) != 0 && errno == EINTR) {
+    }
+  }
+  release_all();
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  /* Detached: nothing below can leave a thread stopped. */
+  it.it_value.tv_sec = 0;
+  it.it_value.tv_usec = 0;
+  setitimer(ITIMER_REAL, &it, NULL);
+  long frozen_us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
+
+  printf("{\"pid\":%ld,\"threads\":[", pid);
+  for (int i = 0; i < nthreads; i++) {
+    struct thread *t = &threads[i];
+    if (i) putchar(',');
+    if (t->err) {
+      printf("{\"tid\":%d,\"error\":\"%s\",\"message\":\"%s: %s\"}", (int)t->tid, errname(t->err), t->step, strerror(t->err));
+    } else {
+      printf("{\"tid\":%d,\"rip\":\"0x%llx\",\"rsp\":\"0x%llx\",\"rbp\":\"0x%llx\",\"stop\":\"%s\"}", (int)t->tid,
+             (unsigned long long)t->regs.rip, (unsigned long long)t->regs.rsp, (unsigned long long)t->regs.rbp, t->stop);
+    }
+  }
+  printf("],\"frozenUs\":%ld}\n", frozen_us);
+  return 0;
+}
