@@ -107,6 +107,9 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
             `${tr.frozenThreads} of ${tr.threads} thread(s) were frozen with ptrace for ${((tr.frozenUs ?? 0) / 1000).toFixed(1)} ms to read their exact pc and stack pointer (then resumed; nothing was written): only their live frames count, ${tr.unwoundThreads} of them unwound with .eh_frame and the rest scanned above sp (${tr.returnAddresses} return address(es)).`,
           );
         }
+        if (tr.greenletScan) {
+          notes.push('greenlet is loaded: a suspended greenlet keeps its C frames on its thread\'s stack, off the live chain, so the frozen threads\' whole stacks were scanned for return addresses as well.');
+        }
         if (tr.freezeUnavailable && tr.frozenThreads === 0) {
           notes.push(`Exact thread roots were not available because ${tr.freezeUnavailable}, so each thread's stack was read from /proc instead.`);
         }

@@ -29,6 +29,8 @@ export interface PvmRootsResult {
   freezeUnavailable?: string;
   /** How long the threads were stopped, in microseconds. */
   frozenUs?: number;
+  /** True when greenlet was loaded, so the frozen threads' whole stacks were scanned as well (suspended greenlets). */
+  greenletScan?: boolean;
 }
 
 /** The entry point of the main executable as a root. */
@@ -125,6 +127,11 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
     }
   };
 
+  // greenlet (gevent, SQLAlchemy's asyncio bridge) switches C stacks in place: a suspended greenlet's frames stay
+  // on its thread's stack, below the active one's sp and off its live chain, and resume when it is switched to.
+  const greenlet = space.modules().find((m) => GREENLET_MODULE.test(m.path));
+  const frozenStacks: { region: Region; who: string }[] = [];
+
   for (const tid of threads) {
     const name = `thread ${tid}${tid === view.pid ? ' (main)' : ''}`;
     const regs = freeze?.threads.get(tid);
@@ -135,7 +142,10 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
         roots.push({ address: regs.rip, reason: `current pc of ${name} (read with ptrace)` });
       }
       const stack = space.regionAt(regs.rsp);
-      if (stack) scannedRegions.add(stack);
+      if (stack) {
+        scannedRegions.add(stack);
+        frozenStacks.push({ region: stack, who: name });
+      }
       const walk = unwindFrames(space, regs);
       for (const ra of walk.returns) addRoot(ra, `return address of a live frame of ${name} (unwound with .eh_frame)`);
       if (walk.complete) {
@@ -170,6 +180,14 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
     }
   }
 
+  let greenletScan = false;
+  if (greenlet) {
+    for (const { region, who } of frozenStacks) {
+      greenletScan = true;
+      addReturns(Math.max(region.start, region.end - STACK_SCAN_BYTES), region.end, `${who} (greenlet is loaded: suspended greenlets keep frames there)`);
+    }
+  }
+
   if (running > 0) {
     const regions = space.regions();
     for (let i = 0; i < regions.length; i++) {
@@ -191,8 +209,12 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
     unwoundThreads: unwound,
     freezeUnavailable: freeze === undefined ? (options.freeze === false ? 'thread freezing was turned off' : 'there is no live memory') : freeze.unavailable,
     frozenUs: freeze?.frozenUs,
+    greenletScan,
   };
 }
+
+/** The greenlet extension module (greenlet/_greenlet.cpython-*.so), whose stack switching keeps frames below sp. */
+const GREENLET_MODULE = /\/greenlet\/_greenlet[^/]*\.so$/;
 
 /** How far the CFI unwinder walks before giving up (a corrupt or cyclic chain). */
 const MAX_FRAMES = 512;
