@@ -1,15 +1,18 @@
 // pygration-freeze: freezes every thread of a process for a few milliseconds (PTRACE_SEIZE + PTRACE_INTERRUPT,
 // as CRIU's freezer does), reads each thread's rip/rsp/rbp, detaches, and prints them as one JSON object.
 //
-// Usage: pygration-freeze PID [--timeout-ms N] [--hold-ms N]
+// Usage: pygration-freeze PID [--timeout-ms N] [--hold-ms N] [--stack-bytes N]
 //   --timeout-ms  hard limit (default 2000): on expiry every thread is detached and the helper exits 124.
+//   --stack-bytes how much of each thread's stack, from rsp up to the end of its mapping, to copy while the thread
+//                 is frozen (default 524288; 0: none): a running thread's frames change as soon as it resumes.
 //   --hold-ms     keep the threads frozen this long before detaching (tests only: lets a test kill us mid-freeze).
 // Output (stdout, one line): {"pid":P,"threads":[{"tid":T,"rip":"0x..","rsp":"0x..","rbp":"0x..","stop":"interrupt"},
-//   {"tid":T,"error":"EPERM","message":".."}],"frozenUs":N}
+//   {"tid":T,"error":"EPERM","message":".."}],"frozenUs":N}; with --stack-bytes, each thread also has
+//   "stack":"<base64 of the bytes from rsp up>".
 // Exit: 0 (per-thread errors are in the JSON), 2 usage, 3 the task list could not be read, 124 timed out.
 //
-// Read-only by construction: the only ptrace requests used are SEIZE, INTERRUPT, GETREGS and DETACH. The tracee's
-// memory and registers are never written; a signal that arrived during the freeze is handed back on DETACH. If this
+// Read-only by construction: the only ptrace requests used are SEIZE, INTERRUPT, GETREGS and DETACH, and stacks are
+// copied with process_vm_readv. The tracee's memory and registers are never written; a signal that arrived during the freeze is handed back on DETACH. If this
 // helper dies at any point (even SIGKILL), the kernel detaches its tracees, and they resume.
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/uio.h>
 #include <sys/types.h>
 #include <sys/time.h>
 #include <sys/user.h>
@@ -51,7 +55,12 @@ struct thread {
   const char *step;
   const char *stop; /* interrupt | group-stop | signal */
   struct user_regs_struct regs;
+  unsigned char *stack; /* copy of [rsp, rsp + stack_len) taken while frozen */
+  size_t stack_len;
 };
+
+/* Stacks copied in all, at most: beyond it threads get no copy (the caller then reads live memory). */
+#define MAX_TOTAL_STACK (96UL << 20)
 
 static struct thread threads[MAX_THREADS];
 static volatile sig_atomic_t nthreads;
@@ -157,6 +166,63 @@ static void wait_one(struct thread *t) {
   }
 }
 
+/* The end of the mapping of pid that contains addr, from /proc/PID/maps; 0 when none does. */
+static unsigned long mapping_end(long pid, unsigned long addr) {
+  char path[64], line[512];
+  snprintf(path, sizeof path, "/proc/%ld/maps", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  unsigned long end = 0;
+  while (fgets(line, sizeof line, f)) {
+    unsigned long a, b;
+    if (sscanf(line, "%lx-%lx", &a, &b) == 2 && addr >= a && addr < b) {
+      end = b;
+      break;
+    }
+  }
+  fclose(f);
+  return end;
+}
+
+/* Copies up to `cap` bytes of the thread's stack from rsp while it is frozen. */
+static void copy_stack(long pid, struct thread *t, size_t cap, size_t *total) {
+  unsigned long sp = t->regs.rsp, end = mapping_end(pid, sp);
+  if (!end || end <= sp) return;
+  size_t len = end - sp;
+  if (len > cap) len = cap;
+  if (*total + len > MAX_TOTAL_STACK) return;
+  t->stack = malloc(len);
+  if (!t->stack) return;
+  struct iovec local = {t->stack, len}, remote = {(void *)sp, len};
+  ssize_t n = process_vm_readv(t->tid, &local, 1, &remote, 1, 0);
+  if (n <= 0) {
+    free(t->stack);
+    t->stack = NULL;
+    return;
+  }
+  t->stack_len = (size_t)n;
+  *total += (size_t)n;
+}
+
+static void put_base64(const unsigned char *p, size_t n) {
+  static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
+    putchar(tab[v >> 18]);
+    putchar(tab[(v >> 12) & 63]);
+    putchar(tab[(v >> 6) & 63]);
+    putchar(tab[v & 63]);
+  }
+  if (n - i == 1) {
+    unsigned v = (unsigned)p[i] << 16;
+    printf("%c%c==", tab[v >> 18], tab[(v >> 12) & 63]);
+  } else if (n - i == 2) {
+    unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
+    printf("%c%c%c=", tab[v >> 18], tab[(v >> 12) & 63], tab[(v >> 6) & 63]);
+  }
+}
+
 static long arg_ms(const char *s) {
   char *end;
   long v = strtol(s, &end, 10);
@@ -170,7 +236,7 @@ int main(int argc, char **argv) {
   }
   char *end;
   long pid = strtol(argv[1], &end, 10);
-  long timeout_ms = 2000, hold_ms = 0;
+  long timeout_ms = 2000, hold_ms = 0, stack_bytes = 512 * 1024;
   if (*end || pid <= 0) {
     fprintf(stderr, "pygration-freeze: bad PID %s\n", argv[1]);
     return 2;
@@ -180,6 +246,7 @@ int main(int argc, char **argv) {
     if (v < 0) return 2;
     if (!strcmp(argv[i], "--timeout-ms")) timeout_ms = v;
     else if (!strcmp(argv[i], "--hold-ms")) hold_ms = v;
+    else if (!strcmp(argv[i], "--stack-bytes")) stack_bytes = v;
     else return 2;
   }
 
@@ -218,6 +285,10 @@ int main(int argc, char **argv) {
       t->step = "PTRACE_GETREGS";
     }
   }
+  size_t total = 0;
+  for (int i = 0; i < nthreads && stack_bytes > 0; i++) {
+    if (threads[i].seized && !threads[i].err) copy_stack(pid, &threads[i], (size_t)stack_bytes, &total);
+  }
   if (hold_ms > 0) {
     fprintf(stderr, "frozen\n");
     fflush(stderr);
@@ -240,8 +311,14 @@ int main(int argc, char **argv) {
     if (t->err) {
       printf("{\"tid\":%d,\"error\":\"%s\",\"message\":\"%s: %s\"}", (int)t->tid, errname(t->err), t->step, strerror(t->err));
     } else {
-      printf("{\"tid\":%d,\"rip\":\"0x%llx\",\"rsp\":\"0x%llx\",\"rbp\":\"0x%llx\",\"stop\":\"%s\"}", (int)t->tid,
+      printf("{\"tid\":%d,\"rip\":\"0x%llx\",\"rsp\":\"0x%llx\",\"rbp\":\"0x%llx\",\"stop\":\"%s\"", (int)t->tid,
              (unsigned long long)t->regs.rip, (unsigned long long)t->regs.rsp, (unsigned long long)t->regs.rbp, t->stop);
+      if (t->stack) {
+        fputs(",\"stack\":\"", stdout);
+        put_base64(t->stack, t->stack_len);
+        putchar('"');
+      }
+      putchar('}');
     }
   }
   printf("],\"frozenUs\":%ld}\n", frozen_us);

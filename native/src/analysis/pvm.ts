@@ -116,7 +116,10 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
     if (!space.liveMemory || to <= from) return;
     const len = Math.min(to - from, STACK_SCAN_BYTES);
     const bytes = space.readMemory(from, len);
-    if (!bytes) return;
+    if (bytes) scanReturns(bytes, who);
+  };
+  /** Roots every 8-byte value of `bytes` that is a code address just after a call instruction. */
+  const scanReturns = (bytes: Uint8Array, who: string) => {
     for (let off = 0; off + 8 <= bytes.length; off += 8) {
       const v = u64(bytes, off);
       if (v < 0x10000 || seen.has(v)) continue;
@@ -150,8 +153,12 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
       for (const ra of walk.returns) addRoot(ra, `return address of a live frame of ${name} (unwound with .eh_frame)`);
       if (walk.complete) {
         unwound++;
+      } else if (regs.stack && walk.sp >= regs.rsp && walk.sp - regs.rsp < regs.stack.length) {
+        // Unwinding stopped early: the rest of the live frames lie above the last sp it reached (in the copy
+        // taken while the thread was frozen, since a running thread's frames change as soon as it resumes).
+        const off = walk.sp - regs.rsp;
+        scanReturns(regs.stack.subarray(off - (off % 8)), `${name}, above its sp`);
       } else {
-        // Unwinding stopped early: the rest of the live frames lie above the last sp it reached.
         const r = space.regionAt(walk.sp);
         if (r) addReturns(walk.sp, r.end, `${name}, above its sp`);
       }
@@ -220,13 +227,19 @@ const GREENLET_MODULE = /\/greenlet\/_greenlet[^/]*\.so$/;
 const MAX_FRAMES = 512;
 
 /**
- * Unwinds a frozen thread's live frames with .eh_frame CFI from its registers. `returns` are the return addresses
+ * Unwinds a frozen thread's live frames with .eh_frame CFI from its registers and the copy of its stack taken
+ * while it was frozen (live memory only when there is no copy). `returns` are the return addresses
  * of the callers, innermost first. `complete` is true when the walk reached the outermost frame (its return-address
  * rule is undefined, as in _start and the thread start of clone); otherwise `sp` is the last stack pointer known,
  * above which the remaining live frames lie.
  */
 export function unwindFrames(space: AddressSpace, regs: ThreadRegisters): { returns: number[]; complete: boolean; sp: number } {
   const returns: number[] = [];
+  const copy = regs.stack;
+  const read = (a: number): number | undefined => {
+    if (copy && a >= regs.rsp && a + 8 <= regs.rsp + copy.length) return u64(copy, a - regs.rsp);
+    return copy ? undefined : space.readPointer(a);
+  };
   let pc = regs.rip;
   let sp = regs.rsp;
   let bp = regs.rbp;
@@ -245,12 +258,12 @@ export function unwindFrames(space: AddressSpace, regs: ThreadRegisters): { retu
     const ra = row.rules.get(DWARF_RA);
     if (ra?.kind === 'undefined') return { returns, complete: true, sp };
     if (ra?.kind !== 'offset') break;
-    const retAddr = space.readPointer(cfa + ra.offset);
+    const retAddr = read(cfa + ra.offset);
     if (retAddr === undefined) break;
     if (retAddr === 0) return { returns, complete: true, sp };
     const rbpRule = row.rules.get(DWARF_RBP);
     let nextBp = bp;
-    if (rbpRule?.kind === 'offset') nextBp = space.readPointer(cfa + rbpRule.offset);
+    if (rbpRule?.kind === 'offset') nextBp = read(cfa + rbpRule.offset);
     else if (rbpRule?.kind === 'valOffset') nextBp = cfa + rbpRule.offset;
     else if (rbpRule && rbpRule.kind !== 'same') nextBp = undefined;
     // The chain must climb the stack, and every return address must follow a call, or the walk is not trusted.

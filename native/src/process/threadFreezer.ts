@@ -1,5 +1,6 @@
 // Exact registers of every thread of a live process: runs the pygration-freeze helper (native/ptrace/), which
-// freezes the threads for milliseconds with PTRACE_SEIZE + PTRACE_INTERRUPT, reads rip/rsp/rbp and detaches.
+// freezes the threads for milliseconds with PTRACE_SEIZE + PTRACE_INTERRUPT, reads rip/rsp/rbp and a copy of
+// each stack from rsp up, and detaches.
 
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -18,6 +19,11 @@ export interface ThreadRegisters {
   rsp: number;
   /** Undefined when rbp holds a value that is not a safe integer (it is a general register in most code). */
   rbp: number | undefined;
+  /**
+   * The stack from rsp up (to the end of its mapping, at most 512 KiB), copied while the thread was frozen: a
+   * running thread's frames change as soon as it resumes, so unwinding reads this copy, not live memory.
+   */
+  stack?: Uint8Array;
   /** How the thread stopped for us: interrupt (it was running or blocked), group-stop (the process was stopped), signal. */
   stop: string;
 }
@@ -71,7 +77,8 @@ export function freezeThreads(pid: number, options: { helperPath?: string; timeo
       encoding: 'utf8',
       timeout: timeout + 1000,
       killSignal: 'SIGKILL',
-      maxBuffer: 16 * 1024 * 1024,
+      // Stack copies: at most 96 MiB in all (the helper's cap), in base64.
+      maxBuffer: 160 * 1024 * 1024,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
   let res = run();
@@ -104,7 +111,8 @@ export function freezeThreads(pid: number, options: { helperPath?: string; timeo
       out.failed.push({ tid, error: typeof t.error === 'string' ? t.error : 'EIO', message: typeof t.message === 'string' ? t.message : 'no registers' });
       continue;
     }
-    out.threads.set(tid, { tid, rip, rsp, rbp: address(t.rbp), stop: typeof t.stop === 'string' ? t.stop : 'interrupt' });
+    const stack = typeof t.stack === 'string' ? new Uint8Array(Buffer.from(t.stack, 'base64')) : undefined;
+    out.threads.set(tid, { tid, rip, rsp, rbp: address(t.rbp), stack, stop: typeof t.stop === 'string' ? t.stop : 'interrupt' });
   }
   if (out.threads.size === 0) {
     const first = out.failed[0];
