@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { buildC, startProcess, type StartedProcess } from '../helpers/fixtures';
+import { buildC, DEBIAN_PYTHON, debianPythonHas, startProcess, type StartedProcess } from '../helpers/fixtures';
 import { ProcessView } from '../../native/src/process/processView';
 import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
 import { threadRoots } from '../../native/src/analysis/pvm';
@@ -214,4 +214,31 @@ describe('exact thread roots when ptrace is refused', () => {
     // Still traced by the holder, never stopped by us.
     assertNotTraceStopped(proc.pid, 'after the refused freeze');
   });
+});
+
+test('with greenlet loaded, the stacks above sp are scanned too (a suspended greenlet\'s frames are off the live chain)', { skip: debianPythonHas('greenlet') ? false : 'Debian python3-greenlet is not installed (scripts/setup.sh installs it)' }, async () => {
+  const script = [
+    'import greenlet',
+    'main = greenlet.getcurrent()',
+    'def child():',
+    '    main.switch()',
+    'g = greenlet.greenlet(child)',
+    'g.switch()',
+    'print("READY", flush=True)',
+    'n = 0',
+    'while True:',
+    '    n += 1',
+  ].join('\n');
+  const p = await startProcess(DEBIAN_PYTHON, ['-c', script]);
+  try {
+    const view = new ProcessView(p.pid);
+    const space = new ProcessAddressSpace(view);
+    const r = threadRoots(view, space, { freeze: freezeThreads(p.pid, { helperPath: HELPER }) });
+    assert.equal(r.frozenThreads, 1);
+    assert.equal(r.greenletScan, true);
+    assert.ok(r.roots.some((x) => /greenlet is loaded/.test(x.reason)), JSON.stringify(r.roots.map((x) => x.reason)));
+    assertNotTraceStopped(p.pid, 'after threadRoots');
+  } finally {
+    await p.stop();
+  }
 });

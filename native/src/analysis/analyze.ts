@@ -104,11 +104,13 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
         roots.push(...tr.roots);
         if (tr.frozenThreads > 0) {
           notes.push(
-            `${tr.frozenThreads} of ${tr.threads} thread(s) were frozen with ptrace for ${((tr.frozenUs ?? 0) / 1000).toFixed(1)} ms to read their exact pc and stack pointer (then resumed; nothing was written): only their live frames count, ${tr.unwoundThreads} of them unwound with .eh_frame and the rest scanned above sp (${tr.returnAddresses} return address(es)).`,
+            `${tr.frozenThreads} of ${tr.threads} thread(s) were frozen with ptrace for ${((tr.frozenUs ?? 0) / 1000).toFixed(1)} ms to read their exact pc, registers and stack (then resumed; nothing was written): only their live frames count (${tr.returnAddresses} return address(es)), ${
+              tr.unwoundThreads === tr.frozenThreads ? 'all unwound with .eh_frame to their outermost frame' : `${tr.unwoundThreads} unwound with .eh_frame to their outermost frame, the others scanned above the last stack pointer the unwinding reached`
+            }.`,
           );
         }
         if (tr.greenletScan) {
-          notes.push('greenlet is loaded: a suspended greenlet keeps its C frames on its thread\'s stack, off the live chain, so the frozen threads\' whole stacks were scanned for return addresses as well.');
+          notes.push('greenlet is loaded: a suspended greenlet keeps C frames on its thread\'s stack above the active one\'s, off the chain the unwinder follows, so the frozen threads\' stacks above sp were scanned for return addresses as well (frames greenlet copied to the heap are not thread roots).');
         }
         if (tr.freezeUnavailable && tr.frozenThreads === 0) {
           notes.push(`Exact thread roots were not available because ${tr.freezeUnavailable}, so each thread's stack was read from /proc instead.`);

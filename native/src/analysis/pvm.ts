@@ -29,7 +29,7 @@ export interface PvmRootsResult {
   freezeUnavailable?: string;
   /** How long the threads were stopped, in microseconds. */
   frozenUs?: number;
-  /** True when greenlet was loaded, so the frozen threads' whole stacks were scanned as well (suspended greenlets). */
+  /** True when greenlet was loaded, so the frozen threads' stacks above sp were scanned as well (suspended greenlets). */
   greenletScan?: boolean;
 }
 
@@ -130,10 +130,11 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
     }
   };
 
-  // greenlet (gevent, SQLAlchemy's asyncio bridge) switches C stacks in place: a suspended greenlet's frames stay
-  // on its thread's stack, below the active one's sp and off its live chain, and resume when it is switched to.
+  // greenlet (gevent, SQLAlchemy's asyncio bridge) switches C stacks: a suspended greenlet's frames stay in place
+  // above the active one's (those below are copied to the heap, as greenlet must before the active one grows into
+  // them), off the live chain the unwinder follows, and they resume when it is switched to.
   const greenlet = space.modules().find((m) => GREENLET_MODULE.test(m.path));
-  const frozenStacks: { region: Region; who: string }[] = [];
+  const frozenStacks: { regs: ThreadRegisters; who: string }[] = [];
 
   for (const tid of threads) {
     const name = `thread ${tid}${tid === view.pid ? ' (main)' : ''}`;
@@ -145,10 +146,8 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
         roots.push({ address: regs.rip, reason: `current pc of ${name} (read with ptrace)` });
       }
       const stack = space.regionAt(regs.rsp);
-      if (stack) {
-        scannedRegions.add(stack);
-        frozenStacks.push({ region: stack, who: name });
-      }
+      if (stack) scannedRegions.add(stack);
+      frozenStacks.push({ regs, who: name });
       const walk = unwindFrames(space, regs);
       for (const ra of walk.returns) addRoot(ra, `return address of a live frame of ${name} (unwound with .eh_frame)`);
       if (walk.complete) {
@@ -189,9 +188,13 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
 
   let greenletScan = false;
   if (greenlet) {
-    for (const { region, who } of frozenStacks) {
+    for (const { regs, who } of frozenStacks) {
       greenletScan = true;
-      addReturns(Math.max(region.start, region.end - STACK_SCAN_BYTES), region.end, `${who} (greenlet is loaded: suspended greenlets keep frames there)`);
+      if (regs.stack) scanReturns(regs.stack, `${who}, above its sp (greenlet is loaded: suspended greenlets keep frames there)`);
+      else {
+        const r = space.regionAt(regs.rsp);
+        if (r) addReturns(regs.rsp, r.end, `${who}, above its sp (greenlet is loaded: suspended greenlets keep frames there)`);
+      }
     }
   }
 
