@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import { buildC, DEBIAN_PYTHON, debianPythonHas, startProcess, type StartedProcess } from '../helpers/fixtures';
 import { ProcessView } from '../../native/src/process/processView';
 import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
-import { threadRoots } from '../../native/src/analysis/pvm';
+import { threadRoots, unwindFrames } from '../../native/src/analysis/pvm';
 import { analyzeProcess, CancelledError } from '../../native/src/analysis/analyze';
 import { FREEZE_HELPER_ENV, freezeThreads } from '../../native/src/process/threadFreezer';
 import type { AddressSpace } from '../../native/src/analysis/space';
@@ -89,11 +89,27 @@ describe('exact thread roots with ptrace', () => {
     // Both chains end in an outermost frame (_start, and clone's thread start): CFI unwound them completely.
     assert.equal(r.unwoundThreads, 2, JSON.stringify(r.roots.map((x) => x.reason)));
     const pc = r.roots.find((x) => x.reason.startsWith(`current pc of thread ${proc.pid} (main)`));
-    assert.ok(pc && within(pc.address, spin), `the main thread's pc ${pc?.address.toString(16)} is in spin()`);
+    const busy = ['leaf', 'path_small', 'path_large'].map((f) => extent(space, f));
+    assert.ok(pc && [spin, ...busy].some((f) => within(pc.address, f)), `the main thread's pc ${pc?.address.toString(16)} is in its busy loop`);
     assert.ok(r.roots.some((x) => within(x.address, main) && /live frame/.test(x.reason)), 'spin() returns into main(), a live frame');
     const staleRoots = r.roots.filter((x) => within(x.address, stale));
     assert.deepEqual(staleRoots, [], 'no return address into stale_caller, which returned at start-up');
     assertNotTraceStopped(proc.pid, 'after threadRoots');
+  });
+
+  test('a busy thread whose frames change from call to call is unwound to its outermost frame every time', () => {
+    // The stack is copied while the thread is frozen; read later, its frames would belong to another call.
+    const view = new ProcessView(proc.pid);
+    const space = new ProcessAddressSpace(view);
+    const spin = extent(space, 'spin');
+    for (let i = 0; i < 30; i++) {
+      const f = freezeThreads(proc.pid, { helperPath: HELPER });
+      const regs = f.threads.get(proc.pid)!;
+      const walk = unwindFrames(space, regs);
+      assert.ok(walk.complete, `freeze ${i}: unwound to _start`);
+      assert.ok(walk.returns.some((a) => within(a, spin)) || within(regs.rip, spin), `freeze ${i}: the chain passes through spin()`);
+    }
+    assertNotTraceStopped(proc.pid, 'after 30 freezes');
   });
 
   test('the region scan of today (threads not frozen) does find the stale return address', () => {
