@@ -13,6 +13,9 @@ import { threadRoots, unwindFrames } from '../../native/src/analysis/pvm';
 import { analyzeProcess, CancelledError } from '../../native/src/analysis/analyze';
 import { FREEZE_HELPER_ENV, freezeThreads } from '../../native/src/process/threadFreezer';
 import type { AddressSpace } from '../../native/src/analysis/space';
+import { ElfFile } from '../../native/src/elf/elfFile';
+import { FileByteSource } from '../../native/src/elf/byteSource';
+import { cfiTableOf, DWARF_RA, DWARF_RSP } from '../../native/src/elf/cfi';
 
 /** The helper built from its source, so the suite does not depend on dist/ being built. */
 const HELPER = buildC('../../native/ptrace/pygration-freeze.c', { outName: 'pygration-freeze' });
@@ -256,5 +259,33 @@ test('with greenlet loaded, the stacks above sp are scanned too (a suspended gre
     assertNotTraceStopped(p.pid, 'after threadRoots');
   } finally {
     await p.stop();
+  }
+});
+
+test('CFI rows at function entries of real libraries: CFA = rsp + 8, return address at CFA − 8 (the x86-64 call ABI)', () => {
+  const libs = ['/lib/x86_64-linux-gnu/libc.so.6', fs.realpathSync(DEBIAN_PYTHON)].filter((p) => fs.existsSync(p));
+  assert.ok(libs.length > 0);
+  for (const lib of libs) {
+    const elf = ElfFile.open(new FileByteSource(lib));
+    const table = cfiTableOf(elf);
+    assert.ok(table, `${lib} has .eh_frame`);
+    const ranges = elf.fdeRanges();
+    assert.equal(table.size, ranges.length, `${lib}: the CFI table holds every FDE the extent parser found`);
+    // Function entries: FDEs that start at a function symbol (others start mid-function: .cold parts, split code).
+    // _start's return address is undefined on purpose: it is the outermost frame.
+    const funcs = [...elf.dynamicSymbols(), ...elf.symtabSymbols()].filter((x) => x.type === 2 /* STT_FUNC */ && x.value);
+    const outermost = new Set(funcs.filter((x) => x.name === '_start').map((x) => x.value));
+    const entries = new Set(funcs.map((x) => x.value).filter((v) => !outermost.has(v)));
+    let checked = 0;
+    for (const r of ranges) {
+      if (!entries.has(r.start)) continue;
+      const row = table.rowAt(r.start);
+      assert.ok(row, `${lib}: a row at 0x${r.start.toString(16)}`);
+      if (row.signalFrame) continue;
+      assert.deepEqual(row.cfa, { register: DWARF_RSP, offset: 8 }, `${lib}: CFA at entry 0x${r.start.toString(16)}`);
+      assert.deepEqual(row.rules.get(DWARF_RA), { kind: 'offset', offset: -8 }, `${lib}: return address at entry 0x${r.start.toString(16)}`);
+      checked++;
+    }
+    assert.ok(checked > 100, `${lib}: ${checked} entries checked`);
   }
 });
