@@ -70,7 +70,7 @@ function buildFreezeHelper() {
   const out = path.join(dist, 'pygration-freeze');
   if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(src).mtimeMs) return;
   const cc = process.env.CC || 'gcc';
-  const flags = ['-O2', '-Wall', '-Wextra', '-o', out, src];
+  const flags = ['-O2', '-s', '-Wall', '-Wextra', '-o', out, src];
   let r = spawnSync(cc, ['-static', ...flags], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
   if (r.status !== 0) r = spawnSync(cc, flags, { stdio: ['ignore', 'inherit', 'inherit'], encoding: 'utf8' });
   if (r.status !== 0) {
