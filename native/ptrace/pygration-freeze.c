@@ -92,6 +92,7 @@ static const char *errname(int e) {
     case EBUSY: return "EBUSY";
     case EINVAL: return "EINVAL";
     case ECHILD: return "ECHILD";
+    case ETIMEDOUT: return "ETIMEDOUT";
     default: return "EIO";
   }
 }
@@ -134,35 +135,64 @@ static int seize_new(pid_t pid) {
   return found;
 }
 
-static void wait_one(struct thread *t) {
+/* Interprets one waitpid status of a thread; returns 1 when the thread is settled (stopped, or gone). */
+static int settle(struct thread *t, int status) {
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    t->err = ESRCH;
+    t->step = "waitpid (the thread exited)";
+    return 1;
+  }
+  if (!WIFSTOPPED(status)) return 0;
+  t->stopped = 1;
+  int sig = WSTOPSIG(status);
+  int event = status >> 16;
+  if (event == PTRACE_EVENT_STOP) {
+    t->stop = (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) ? "group-stop" : "interrupt";
+  } else if (event == 0) {
+    /* A signal arrived before our interrupt: hand it back on detach, so the thread sees it as if we were not here. */
+    t->stop = "signal";
+    t->deliver = sig;
+  } else {
+    t->stop = "event";
+  }
+  return 1;
+}
+
+/*
+ * Waits for every seized thread to stop, polling, until `deadline_ms` has passed: a thread that does not stop in
+ * time (uninterruptible sleep, a zombie group leader) gets ETIMEDOUT and no registers, without holding up the
+ * others; it stays seized but running until we exit, when the kernel releases it.
+ */
+static void wait_all(long deadline_ms) {
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
   for (;;) {
-    int status;
-    pid_t r = waitpid(t->tid, &status, __WALL);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      t->err = errno;
-      t->step = "waitpid";
-      return;
+    int pending = 0;
+    for (int i = 0; i < nthreads; i++) {
+      struct thread *t = &threads[i];
+      if (!t->seized || t->err || t->stopped) continue;
+      int status;
+      pid_t r = waitpid(t->tid, &status, __WALL | WNOHANG);
+      if (r < 0 && errno != EINTR) {
+        t->err = errno;
+        t->step = "waitpid";
+      } else if (r <= 0 || !settle(t, status)) {
+        pending++;
+      }
     }
-    if (WIFEXITED(status) || WIFSIGNALED(status)) {
-      t->err = ESRCH;
-      t->step = "waitpid (the thread exited)";
-      return;
+    if (!pending) return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long elapsed = (now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L;
+    if (elapsed >= deadline_ms) break;
+    struct timespec nap = {0, 50000};
+    nanosleep(&nap, NULL);
+  }
+  for (int i = 0; i < nthreads; i++) {
+    struct thread *t = &threads[i];
+    if (t->seized && !t->err && !t->stopped) {
+      t->err = ETIMEDOUT;
+      t->step = "waitpid (the thread did not stop in time)";
     }
-    if (!WIFSTOPPED(status)) continue;
-    t->stopped = 1;
-    int sig = WSTOPSIG(status);
-    int event = status >> 16;
-    if (event == PTRACE_EVENT_STOP) {
-      t->stop = (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) ? "group-stop" : "interrupt";
-    } else if (event == 0) {
-      /* A signal arrived before our interrupt: hand it back on detach, so the thread sees it as if we were not here. */
-      t->stop = "signal";
-      t->deliver = sig;
-    } else {
-      t->stop = "event";
-    }
-    return;
   }
 }
 
@@ -275,11 +305,10 @@ int main(int argc, char **argv) {
     printf("{\"pid\":%ld,\"error\":\"%s\",\"message\":\"cannot list /proc/%ld/task: %s\"}\n", pid, errname(e), pid, strerror(e));
     return 3;
   }
+  wait_all(timeout_ms / 4 > 0 ? timeout_ms / 4 : 1);
   for (int i = 0; i < nthreads; i++) {
     struct thread *t = &threads[i];
     if (!t->seized || t->err) continue;
-    wait_one(t);
-    if (t->err) continue;
     if (ptrace(PTRACE_GETREGS, t->tid, 0, &t->regs) != 0) {
       t->err = errno;
       t->step = "PTRACE_GETREGS";

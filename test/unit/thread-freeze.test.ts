@@ -289,3 +289,20 @@ test('CFI rows at function entries of real libraries: CFA = rsp + 8, return addr
     assert.ok(checked > 100, `${lib}: ${checked} entries checked`);
   }
 });
+
+test('a zombie group leader (its main thread exited) does not keep the other threads from being frozen', async () => {
+  const p = await startProcess(buildC('c/thread_freeze.c', { flags: ['-pthread'] }), ['zombie']);
+  try {
+    await waitFor(() => threadStates(p.pid).get(p.pid) === 'Z' && threadStates(p.pid).size === 2, 10_000, 'the zombie leader');
+    const started = Date.now();
+    const f = freezeThreads(p.pid, { helperPath: HELPER });
+    assert.ok(Date.now() - started < 1500, 'no wait on the zombie until the hard timeout');
+    assert.equal(f.threads.size, 1, JSON.stringify(f));
+    assert.ok(!f.threads.has(p.pid));
+    assert.ok(f.failed.some((t) => t.tid === p.pid));
+    // (ProcessView treats a process whose leader is a zombie as exited: /proc/PID/exe is gone, so no analysis runs.)
+    assertNotTraceStopped(p.pid, 'after the freeze');
+  } finally {
+    await p.stop();
+  }
+});
