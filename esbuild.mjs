@@ -2,6 +2,7 @@
 // `vscode` external), and the webview UI for the browser, into dist/. Type-checking is separate (`tsc -b`).
 // Usage: node esbuild.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -59,11 +60,35 @@ function copyRuntimeFiles() {
   if (fs.existsSync(cli)) fs.chmodSync(cli, 0o755);
 }
 
+/**
+ * Compiles the thread freezer (native/ptrace/pygration-freeze.c) into dist/ with gcc, statically linked where
+ * the C library allows it so the .vsix runs on any x86-64 Linux. Without gcc the analysis still works, with the
+ * region-scan fallback and a note; `--production` (packaging) requires it.
+ */
+function buildFreezeHelper() {
+  const src = 'native/ptrace/pygration-freeze.c';
+  const out = path.join(dist, 'pygration-freeze');
+  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(src).mtimeMs) return;
+  const cc = process.env.CC || 'gcc';
+  const flags = ['-O2', '-s', '-Wall', '-Wextra', '-o', out, src];
+  let r = spawnSync(cc, ['-static', ...flags], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) r = spawnSync(cc, flags, { stdio: ['ignore', 'inherit', 'inherit'], encoding: 'utf8' });
+  if (r.status !== 0) {
+    const why = r.error ? r.error.message : `${cc} exited with ${r.status}`;
+    if (production) throw new Error(`cannot build ${out}: ${why} (install gcc: scripts/setup.sh)`);
+    console.warn(`esbuild.mjs: ${out} not built (${why}); analyses will fall back to scanning stacks.`);
+    return;
+  }
+  fs.chmodSync(out, 0o755);
+}
+
 const builds = [nodeBuild, browserBuild].filter((b) => Object.keys(b.entryPoints).length > 0);
 if (watch) {
   for (const b of builds) (await esbuild.context(b)).watch();
   copyRuntimeFiles();
+  buildFreezeHelper();
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
   copyRuntimeFiles();
+  buildFreezeHelper();
 }

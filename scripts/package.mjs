@@ -64,6 +64,10 @@ async function packageRepo() {
   if (!fs.existsSync(main) && !fs.existsSync(`${main}.js`)) {
     throw new NotPackageable(`package.json "main" is ${manifest.main}, which esbuild.mjs did not build.`);
   }
+  // esbuild.mjs --production fails without it; check anyway, since a .vsix without it silently loses exact thread roots.
+  if (!fs.existsSync(path.join(repo, 'dist', 'pygration-freeze'))) {
+    throw new Error('dist/pygration-freeze (the thread freezer, built with gcc by esbuild.mjs) is missing.');
+  }
   if (!fs.existsSync(path.join(repo, '.vscodeignore'))) {
     throw new NotPackageable('.vscodeignore is missing: without the allowlist the whole repository would be packaged.');
   }

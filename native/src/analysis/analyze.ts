@@ -212,8 +212,21 @@ export function processRoots(view: ProcessView, space: AddressSpace, mode: Analy
   if (mode === 'ept' && space.liveMemory) {
     const tr = threadRoots(view, space);
     roots.push(...tr.roots);
+    if (tr.frozenThreads > 0) {
+      notes.push(
+        `${tr.frozenThreads} of ${tr.threads} thread(s) were frozen with ptrace for ${((tr.frozenUs ?? 0) / 1000).toFixed(1)} ms to read their exact pc, registers and stack (then resumed; nothing was written): only their live frames count (${tr.returnAddresses} return address(es)), ${
+          tr.unwoundThreads === tr.frozenThreads ? 'all unwound with .eh_frame to their outermost frame' : `${tr.unwoundThreads} unwound with .eh_frame to their outermost frame, the others scanned above the last stack pointer the unwinding reached`
+        }.`,
+      );
+    }
+    if (tr.greenletScan) {
+      notes.push('greenlet is loaded: a suspended greenlet keeps C frames on its thread\'s stack above the active one\'s, off the chain the unwinder follows, so the frozen threads\' stacks above sp were scanned for return addresses as well (frames greenlet copied to the heap are not thread roots).');
+    }
+    if (tr.freezeUnavailable && tr.frozenThreads === 0) {
+      notes.push(`Exact thread roots were not available because ${tr.freezeUnavailable}, so each thread's stack was read from /proc instead.`);
+    }
     if (tr.runningThreads > 0) {
-      notes.push(`${tr.runningThreads} of ${tr.threads} thread(s) were running, so their pc was unknown: every stack-like region was scanned for return addresses instead (${tr.returnAddresses} found).`);
+      notes.push(`${tr.runningThreads} of ${tr.threads} thread(s) were running, so their pc was unknown: every stack-like region was scanned for return addresses instead (${tr.returnAddresses} found), which can count calls that returned long ago.`);
     }
   }
   if (mode === 'ept' && python) {

@@ -1,10 +1,12 @@
 // Roots for tracking the Python virtual machine (PVM) in a live process: the executable's entry point
 // (`_start`, as in the paper), plus what resumes after a restore — every thread's current pc and the
-// return addresses on its stack. Threads started through function pointers (OpenBLAS workers) are found
-// this way even though no call edge leads to them.
+// return addresses of its live frames (threads frozen for milliseconds with ptrace, stacks unwound with CFI).
+// Threads started through function pointers (OpenBLAS workers) are found this way though no call edge leads to them.
 
 import { CodeDecoder, decodeOne, Flow, MNEMONIC, REGISTER_RDI } from '../decoder/decoder';
+import { cfiTableOf, DWARF_RA, DWARF_RBP, DWARF_RSP } from '../elf/cfi';
 import { NativeError } from '../errors';
+import { FreezeResult, freezeThreads, ThreadRegisters } from '../process/threadFreezer';
 import type { ProcessView } from '../process/processView';
 import type { Root } from './ept';
 import type { AddressSpace, Region } from './space';
@@ -16,9 +18,19 @@ const STACK_SCAN_BYTES = 512 * 1024;
 export interface PvmRootsResult {
   roots: Root[];
   threads: number;
-  /** Threads whose registers /proc did not report (running at the time): their whole stack was scanned. */
+  /** Threads neither frozen nor blocked (/proc reported no registers): every stack-like region was scanned. */
   runningThreads: number;
   returnAddresses: number;
+  /** Threads whose registers were read by freezing them with ptrace. */
+  frozenThreads: number;
+  /** Of those, threads whose live frames were unwound to the outermost frame with .eh_frame CFI. */
+  unwoundThreads: number;
+  /** Why no thread could be frozen (ptrace refused, helper missing), when none was. */
+  freezeUnavailable?: string;
+  /** How long the threads were stopped, in microseconds. */
+  frozenUs?: number;
+  /** True when greenlet was loaded, so the frozen threads' stacks above sp were scanned as well (suspended greenlets). */
+  greenletScan?: boolean;
 }
 
 /** The entry point of the main executable as a root. */
@@ -65,37 +77,92 @@ export function mainRoot(space: AddressSpace): Root | undefined {
   return r?.exec ? { address, reason: 'main (called by __libc_start_main)' } : undefined;
 }
 
+/** Options of threadRoots. */
+export interface ThreadRootsOptions {
+  /**
+   * Registers from a thread freeze (ptrace), or false to skip freezing (today's /proc view only). By default the
+   * threads are frozen for milliseconds with the pygration-freeze helper (process/threadFreezer.ts).
+   */
+  freeze?: FreezeResult | false;
+}
+
 /**
- * Roots from the process's threads: each thread's pc (when blocked in the kernel, /proc reports it) and
- * the return addresses found on its stack. For threads reported as running we cannot know sp, so every
+ * Roots from the process's threads: each thread's exact pc and the return addresses of its live frames.
+ * Every thread is frozen for milliseconds with ptrace (PTRACE_SEIZE + PTRACE_INTERRUPT, then detached) to read
+ * rip/rsp/rbp; its live frames are unwound with .eh_frame CFI, and where unwinding stops early the stack above
+ * the last known sp (the live frames only) is scanned for return addresses. Stale return addresses below sp, left
+ * by calls that returned long ago, are thus never roots. When ptrace is not allowed, a thread blocked in the
+ * kernel still has its pc and sp from /proc/PID/task/TID/syscall; for a running one neither is known, so every
  * stack-like region (the main stack and anonymous mappings below a guard page) is scanned instead.
  */
-export function threadRoots(view: ProcessView, space: AddressSpace): PvmRootsResult {
+export function threadRoots(view: ProcessView, space: AddressSpace, options: ThreadRootsOptions = {}): PvmRootsResult {
   const roots: Root[] = [];
   const seen = new Set<number>();
   let returnAddresses = 0;
   let running = 0;
+  let unwound = 0;
+  let frozenCount = 0;
   const threads = view.threads();
   const scannedRegions = new Set<Region>();
+  const freeze = options.freeze === false || !space.liveMemory ? undefined : options.freeze ?? freezeThreads(view.pid);
 
+  const addRoot = (v: number, reason: string) => {
+    if (seen.has(v)) return;
+    seen.add(v);
+    returnAddresses++;
+    roots.push({ address: v, reason });
+  };
   const addReturns = (from: number, to: number, who: string) => {
     if (!space.liveMemory || to <= from) return;
     const len = Math.min(to - from, STACK_SCAN_BYTES);
     const bytes = space.readMemory(from, len);
-    if (!bytes) return;
+    if (bytes) scanReturns(bytes, who);
+  };
+  /** Roots every 8-byte value of `bytes` that is a code address just after a call instruction. */
+  const scanReturns = (bytes: Uint8Array, who: string) => {
     for (let off = 0; off + 8 <= bytes.length; off += 8) {
       const v = u64(bytes, off);
       if (v < 0x10000 || seen.has(v)) continue;
       const r = space.regionAt(v);
       if (!r || !r.exec || r.kind === 'vdso') continue;
       if (!followsCall(space, r, v)) continue;
-      seen.add(v);
-      returnAddresses++;
-      roots.push({ address: v, reason: `return address on the stack of ${who}` });
+      addRoot(v, `return address on the stack of ${who}`);
     }
   };
 
+  // greenlet (gevent, SQLAlchemy's asyncio bridge) switches C stacks: a suspended greenlet's frames stay in place
+  // above the active one's (those below are copied to the heap, as greenlet must before the active one grows into
+  // them), off the live chain the unwinder follows, and they resume when it is switched to.
+  const greenlet = space.modules().find((m) => GREENLET_MODULE.test(m.path));
+  const frozenStacks: { regs: ThreadRegisters; who: string }[] = [];
+
   for (const tid of threads) {
+    const name = `thread ${tid}${tid === view.pid ? ' (main)' : ''}`;
+    const regs = freeze?.threads.get(tid);
+    if (regs) {
+      frozenCount++;
+      if (!seen.has(regs.rip)) {
+        seen.add(regs.rip);
+        roots.push({ address: regs.rip, reason: `current pc of ${name} (read with ptrace)` });
+      }
+      const stack = space.regionAt(regs.rsp);
+      if (stack) scannedRegions.add(stack);
+      frozenStacks.push({ regs, who: name });
+      const walk = unwindFrames(space, regs);
+      for (const ra of walk.returns) addRoot(ra, `return address of a live frame of ${name} (unwound with .eh_frame)`);
+      if (walk.complete) {
+        unwound++;
+      } else if (regs.stack && walk.sp >= regs.rsp && walk.sp - regs.rsp < regs.stack.length) {
+        // Unwinding stopped early: the rest of the live frames lie above the last sp it reached (in the copy
+        // taken while the thread was frozen, since a running thread's frames change as soon as it resumes).
+        const off = walk.sp - regs.rsp;
+        scanReturns(regs.stack.subarray(off - (off % 8)), `${name}, above its sp`);
+      } else {
+        const r = space.regionAt(walk.sp);
+        if (r) addReturns(walk.sp, r.end, `${name}, above its sp`);
+      }
+      continue;
+    }
     let state;
     try {
       state = view.threadSyscall(tid);
@@ -104,7 +171,6 @@ export function threadRoots(view: ProcessView, space: AddressSpace): PvmRootsRes
       if (e instanceof NativeError && (e.kind === 'gone' || e.kind === 'io')) continue;
       throw e;
     }
-    const name = `thread ${tid}${tid === view.pid ? ' (main)' : ''}`;
     if (state.state === 'running') {
       running++;
       continue;
@@ -120,6 +186,18 @@ export function threadRoots(view: ProcessView, space: AddressSpace): PvmRootsRes
     }
   }
 
+  let greenletScan = false;
+  if (greenlet) {
+    for (const { regs, who } of frozenStacks) {
+      greenletScan = true;
+      if (regs.stack) scanReturns(regs.stack, `${who}, above its sp (greenlet is loaded: suspended greenlets keep frames there)`);
+      else {
+        const r = space.regionAt(regs.rsp);
+        if (r) addReturns(regs.rsp, r.end, `${who}, above its sp (greenlet is loaded: suspended greenlets keep frames there)`);
+      }
+    }
+  }
+
   if (running > 0) {
     const regions = space.regions();
     for (let i = 0; i < regions.length; i++) {
@@ -132,7 +210,75 @@ export function threadRoots(view: ProcessView, space: AddressSpace): PvmRootsRes
       }
     }
   }
-  return { roots, threads: threads.length, runningThreads: running, returnAddresses };
+  return {
+    roots,
+    threads: threads.length,
+    runningThreads: running,
+    returnAddresses,
+    frozenThreads: frozenCount,
+    unwoundThreads: unwound,
+    freezeUnavailable: freeze === undefined ? (options.freeze === false ? 'thread freezing was turned off' : 'there is no live memory') : freeze.unavailable,
+    frozenUs: freeze?.frozenUs,
+    greenletScan,
+  };
+}
+
+/** The greenlet extension module (greenlet/_greenlet.cpython-*.so), whose stack switching keeps frames below sp. */
+const GREENLET_MODULE = /\/greenlet\/_greenlet[^/]*\.so$/;
+
+/** How far the CFI unwinder walks before giving up (a corrupt or cyclic chain). */
+const MAX_FRAMES = 512;
+
+/**
+ * Unwinds a frozen thread's live frames with .eh_frame CFI from its registers and the copy of its stack taken
+ * while it was frozen (live memory only when there is no copy). `returns` are the return addresses
+ * of the callers, innermost first. `complete` is true when the walk reached the outermost frame (its return-address
+ * rule is undefined, as in _start and the thread start of clone); otherwise `sp` is the last stack pointer known,
+ * above which the remaining live frames lie.
+ */
+export function unwindFrames(space: AddressSpace, regs: ThreadRegisters): { returns: number[]; complete: boolean; sp: number } {
+  const returns: number[] = [];
+  const copy = regs.stack;
+  const read = (a: number): number | undefined => {
+    if (copy && a >= regs.rsp && a + 8 <= regs.rsp + copy.length) return u64(copy, a - regs.rsp);
+    return copy ? undefined : space.readPointer(a);
+  };
+  let pc = regs.rip;
+  let sp = regs.rsp;
+  let bp = regs.rbp;
+  for (let depth = 0; depth < MAX_FRAMES; depth++) {
+    const region = space.regionAt(pc);
+    const m = region?.module;
+    if (!m || !region.exec) break;
+    const table = cfiTableOf(m.elf);
+    // A caller's pc is a return address: the call it made ends there, so look up the byte before.
+    const row = table?.rowAt(pc - m.bias - (depth === 0 ? 0 : 1));
+    if (!row || !row.cfa || row.signalFrame) break;
+    let cfa: number;
+    if (row.cfa.register === DWARF_RSP) cfa = sp + row.cfa.offset;
+    else if (row.cfa.register === DWARF_RBP && bp !== undefined) cfa = bp + row.cfa.offset;
+    else break;
+    const ra = row.rules.get(DWARF_RA);
+    if (ra?.kind === 'undefined') return { returns, complete: true, sp };
+    if (ra?.kind !== 'offset') break;
+    const retAddr = read(cfa + ra.offset);
+    if (retAddr === undefined) break;
+    if (retAddr === 0) return { returns, complete: true, sp };
+    const rbpRule = row.rules.get(DWARF_RBP);
+    let nextBp = bp;
+    if (rbpRule?.kind === 'offset') nextBp = read(cfa + rbpRule.offset);
+    else if (rbpRule?.kind === 'valOffset') nextBp = cfa + rbpRule.offset;
+    else if (rbpRule && rbpRule.kind !== 'same') nextBp = undefined;
+    // The chain must climb the stack, and every return address must follow a call, or the walk is not trusted.
+    if (cfa <= sp) break;
+    const target = space.regionAt(retAddr);
+    if (!target || !target.exec || !followsCall(space, target, retAddr)) break;
+    returns.push(retAddr);
+    pc = retAddr;
+    sp = cfa;
+    bp = nextBp !== undefined && Number.isSafeInteger(nextBp) ? nextBp : undefined;
+  }
+  return { returns, complete: false, sp };
 }
 
 /** True when the bytes just before `address` decode to a call instruction ending exactly at it. */
