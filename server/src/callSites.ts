@@ -30,6 +30,8 @@ export interface CallSiteOptions {
   hostFeatures?: ReadonlySet<Feature>;
   workspaceRoot?: string;
   followImports?: boolean;
+  /** Also follow imports inside functions (the precise root policy needs the code they load). */
+  followLazyImports?: boolean;
   cache?: BytecodeCache;
   session?: BytecodeSession;
   cancel?: AbortSignal;
@@ -191,6 +193,7 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
       env: options.env,
       cwd: options.cwd,
       followImports: options.followImports ?? true,
+      followLazyImports: options.followLazyImports,
       cache: options.cache,
       session: options.session,
       cancel: options.cancel,

@@ -13,6 +13,8 @@ import type { BytecodeCache } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import { analyzeCallSites } from './callSites';
 import type { CallSiteAnalysis } from './model';
+import { cCallableNames } from '../../native/src/analysis/pythonRoots';
+import { type RootCode, pythonReachability } from './pythonGate';
 
 /** Interpreter options that take a separate value (`-W error`, `-X dev`). */
 const OPTIONS_WITH_VALUE = new Set(['-W', '-X', '--check-hash-based-pycs']);
@@ -106,6 +108,8 @@ export interface PythonProcessOptions extends AnalyzeOptions {
   hostFeatures?: ReadonlySet<Feature>;
   cancel?: AbortSignal;
   followImports?: boolean;
+  /** More root code objects for Python-level reachability (the live frames of every thread). */
+  rootCodes?: RootCode[];
 }
 
 export interface PythonProcessAnalysis extends ProcessAnalysis {
@@ -124,6 +128,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
   const isPython = exe !== '' && pythonVersionOf(pid, exe) !== undefined;
   let callSites: Map<string, CallSiteAnalysis[]> | undefined;
   const extraRoots = [...(options.extraRoots ?? [])];
+  let pythonGate: AnalyzeOptions['pythonGate'];
   if (isPython) {
     const program = programOf(pid);
     if (program.note) notes.push(program.note);
@@ -131,24 +136,34 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
     if (files.length > 0) {
       options.onProgress?.('Bytecode tracking of the program');
       // Modules are looked up as the process looked them up (its PYTHONPATH, venv, working directory).
-      const where = options.tracking ? undefined : moduleEnvironmentOf(pid);
+      // The precise root policy needs the closure of lazy imports too: a result made without it is not reused.
+      const reuse = options.strict ? options.tracking : undefined;
+      const where = reuse ? undefined : moduleEnvironmentOf(pid);
       try {
         const cs = await analyzeCallSites({
           env: where?.env,
           cwd: where?.cwd,
-          python: options.tracking?.python.executable ?? `/proc/${pid}/exe`,
+          python: reuse?.python.executable ?? `/proc/${pid}/exe`,
           files,
           pid,
-          tracking: options.tracking,
+          tracking: reuse,
           cache: options.cache,
           hostFeatures: options.hostFeatures,
           cancel: options.cancel,
           followImports: options.followImports,
+          // The precise root policy needs the code lazy imports load (a reachable function may import it).
+          followLazyImports: !options.strict && options.followImports !== false,
           onProgress: options.onProgress,
         });
         try {
           callSites = cs.byFile;
           extraRoots.push(...cs.nativeRoots);
+          if (!options.strict) {
+            options.onProgress?.('Python-level reachability');
+            const cNames = cCallableNames(cs.space);
+            const reach = pythonReachability(cs.tracking, { files, rootCodes: options.rootCodes, cNames });
+            pythonGate = { names: reach.names, modules: reach.modules, cNames, notes: reach.notes, strictReason: reach.strictReason };
+          }
           notes.push(
             `Bytecode tracking of ${files.map((f) => path.basename(f)).join(', ')} (${cs.tracking.stats.modules} modules, ${cs.stats.callSites} call sites in the program's files) resolved ${cs.nativeRoots.length} native function(s) in the process; they were added as roots.`,
           );
@@ -162,7 +177,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
       }
     }
   }
-  const analysis = await analyzeProcess(pid, { ...options, extraRoots });
+  const analysis = await analyzeProcess(pid, { ...options, extraRoots, pythonGate });
   analysis.report.notes.unshift(...notes);
   return { ...analysis, callSites };
 }

@@ -18,7 +18,7 @@ import { type EptResult, type FeatureEvidence, type Root, executionPathTracking 
 import { fullScan } from './fullScan';
 import { ProcessAddressSpace } from './processSpace';
 import { entryRoot, mainRoot, threadRoots } from './pvm';
-import { pythonEntryRoots } from './pythonRoots';
+import { type PythonGate, pythonEntryRoots } from './pythonRoots';
 import type { AddressSpace } from './space';
 
 export interface AnalyzeOptions {
@@ -27,6 +27,16 @@ export interface AnalyzeOptions {
   catalog?: Catalog;
   /** Extra EPT roots, e.g. native functions resolved by bytecode tracking (runtime addresses). */
   extraRoots?: Root[];
+  /**
+   * Root every C function Python can call in every loaded extension module (the strict root policy).
+   * Default false: with `pythonGate`, only the entries whose names reachable Python code uses.
+   */
+  strict?: boolean;
+  /**
+   * Python-level reachability (server/src/pythonGate.ts): narrows the Python-callable roots unless `strict`.
+   * Without it the policy is strict (nothing says which names the program can still use). `notes` explain it.
+   */
+  pythonGate?: PythonGate & { notes?: string[]; strictReason?: string };
   /** Also run a full scan for the third verdict (default true; cached per file). */
   withFullScan?: boolean;
   /** Use this host description instead of collecting it (tests, or a remote source host). */
@@ -84,6 +94,7 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
     let instructionsDecoded = 0;
     let modulesVisited = 0;
     let callSites = { direct: 0, plt: 0, memorySlot: 0, dispatchTable: 0, unresolved: 0 };
+    let rootPolicy: AnalysisReport['rootPolicy'];
 
     if (mode === 'full') {
       progress('Full scan: decoding every executable mapping');
@@ -109,11 +120,21 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       roots.push(...(options.extraRoots ?? []));
       if (mode === 'ept' && target.python) {
         // Python calls C through heap objects (method objects, type slots): root what it can call.
-        const py = pythonEntryRoots(space);
+        const gate = options.strict || !options.pythonGate || options.pythonGate.strictReason ? undefined : options.pythonGate;
+        rootPolicy = gate ? 'precise' : 'strict';
+        const py = pythonEntryRoots(space, gate);
         roots.push(...py.roots);
-        notes.push(
-          `${py.roots.length} C function(s) Python code can call (method tables and type slots of ${py.modules} extension module(s) and the interpreter) were analysed as roots: Python reaches them through objects on its heap, an edge no static walk can follow.`,
-        );
+        notes.push(...(options.pythonGate?.notes ?? []));
+        if (gate) {
+          notes.push(
+            `Root policy precise: ${py.roots.length} C function(s) Python code can call were analysed as roots (type slots, the interpreter's own tables, and the methods, functions and getters of ${py.modules} extension module(s) whose names reachable Python code uses, C code may look up by name, or protocols call); ${py.gatedOut} method-table entries and getters whose names no reachable Python code uses were not. Each root's reason names the gate that admitted it.`,
+          );
+        } else {
+          const why = options.strict ? 'asked for (--strict)' : (options.pythonGate?.strictReason ?? 'no Python-level reachability was available (no program file was tracked)');
+          notes.push(
+            `Root policy strict (${why}): ${py.roots.length} C function(s) Python code can call (method tables and type slots of ${py.modules} extension module(s) and the interpreter) were analysed as roots: Python reaches them through objects on its heap, an edge no static walk can follow.`,
+          );
+        }
         for (const s of py.skipped) notes.push(`Could not read the Python tables of ${s.module}: ${s.reason}`);
       }
       progress(`Execution path tracking from ${roots.length} root(s)`);
@@ -171,6 +192,7 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       notOnHost,
       fullScanRequired,
       notes,
+      ...(rootPolicy ? { rootPolicy } : {}),
       stats: {
         functionsVisited,
         instructionsDecoded,

@@ -1,0 +1,101 @@
+// The precise root policy on real processes: Python-level reachability (pythonReachability) gates the
+// Python-callable C roots (pythonEntryRoots): start-up-only use charges nothing, a method called in the loop,
+// callbacks and thread targets stay roots, reflection by a computed name falls back to strict.
+
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { cCallableNames, pythonEntryRoots, type PythonEntryRoots } from '../../native/src/analysis/pythonRoots';
+import { analyzeCallSites } from '../../server/src/callSites';
+import { analyzePythonProcess, moduleEnvironmentOf, programOf } from '../../server/src/processAnalysis';
+import { pythonReachability, type PythonReachability } from '../../server/src/pythonGate';
+import { DEBIAN_PYTHON, FIXTURE_SRC, startProcess } from '../helpers/fixtures';
+
+const GATE = path.join(FIXTURE_SRC, 'python', 'gate');
+
+/** The Python-callable roots of a live process, precise (gated) and strict, with the reachability behind them. */
+async function rootsOf(pid: number): Promise<{ reach: PythonReachability; precise: PythonEntryRoots | undefined; strict: PythonEntryRoots }> {
+  const files = programOf(pid).files;
+  const where = moduleEnvironmentOf(pid);
+  const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, env: where?.env, cwd: where?.cwd, followImports: true, followLazyImports: true });
+  try {
+    const cNames = cCallableNames(cs.space);
+    const reach = pythonReachability(cs.tracking, { files, cNames });
+    const precise = reach.strictReason ? undefined : pythonEntryRoots(cs.space, { names: reach.names, modules: reach.modules, cNames });
+    return { reach, precise, strict: pythonEntryRoots(cs.space) };
+  } finally {
+    cs.close();
+  }
+}
+
+async function withProcess<T>(script: string, f: (pid: number) => Promise<T>): Promise<T> {
+  const p = await startProcess(DEBIAN_PYTHON, [path.join(GATE, script)], { cwd: GATE, env: { ...process.env, LD_BIND_NOW: '1' }, timeoutMs: 60_000 });
+  try {
+    return await f(p.pid);
+  } finally {
+    await p.stop();
+  }
+}
+
+const hashlibRoot = (r: { reason: string }, method: string) => new RegExp(`^Python-callable: (_hashlib\\.\\w+\\.|_hashlib[^ ]* )${method}( |$)`).test(r.reason);
+
+test('precise: hashlib used only at start-up roots none of the _hashlib methods and functions no reachable code names; strict roots them all', async () => {
+  await withProcess('hash_startup.py', async (pid) => {
+    const { reach, precise, strict } = await rootsOf(pid);
+    assert.equal(reach.strictReason, undefined);
+    assert.ok(precise, 'precise roots');
+    for (const m of ['hexdigest', 'digest', 'pbkdf2_hmac', 'hmac_digest', 'openssl_sha256']) {
+      assert.ok(strict.roots.some((r) => hashlibRoot(r, m)), `strict roots _hashlib ${m}`);
+      assert.ok(!precise.roots.some((r) => hashlibRoot(r, m)), `precise does not root _hashlib ${m}: ${precise.roots.filter((r) => hashlibRoot(r, m)).map((r) => r.reason).join('; ')}`);
+    }
+    assert.ok(precise.gatedOut > 0);
+    assert.ok(precise.roots.length < strict.roots.length);
+    // Type slots stay (deallocation, GC and protocols reach them on any object).
+    assert.ok(precise.roots.some((r) => /^Python-callable: _hashlib\.HASH\.tp_dealloc \(slot\)$/.test(r.reason)), 'HASH.tp_dealloc stays a root');
+  });
+});
+
+test('precise: a method the loop calls on a start-up object (h.hexdigest()) stays a root, and says which name admitted it', async () => {
+  await withProcess('hash_hexdigest.py', async (pid) => {
+    const { precise } = await rootsOf(pid);
+    assert.ok(precise, 'precise roots');
+    const hex = precise.roots.find((r) => hashlibRoot(r, 'hexdigest'));
+    assert.ok(hex, 'HASH.hexdigest is a root');
+    assert.match(hex.reason, /name `hexdigest` used in <module> \(hash_hexdigest\.py:\d+\)/);
+    assert.ok(!precise.roots.some((r) => hashlibRoot(r, 'pbkdf2_hmac')));
+  });
+});
+
+test('precise: a sorted(key=…) callback and a thread target of another module keep their native callees as roots', async () => {
+  await withProcess('callbacks.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.ok(precise.roots.some((r) => /^Python-callable: zlib[^ ]* crc32 /.test(r.reason)), 'zlib.crc32 (called by the key callback)');
+    const hqx = precise.roots.find((r) => /^Python-callable: binascii[^ ]* crc_hqx /.test(r.reason));
+    assert.ok(hqx, 'binascii.crc_hqx (called by the thread target gate_worker.work)');
+    assert.match(hqx.reason, /gate_worker\.py/);
+    assert.ok(!precise.roots.some((r) => /^Python-callable: binascii[^ ]* crc32 /.test(r.reason)), 'binascii.crc32 is named nowhere');
+  });
+});
+
+test('precise: getattr with a computed name in the loop falls back to strict, naming the file and line', async () => {
+  await withProcess('reflect_loop.py', async (pid) => {
+    const { reach } = await rootsOf(pid);
+    assert.match(reach.strictReason ?? '', /getattr with a computed name at reflect_loop\.py:10/);
+    const { report } = await analyzePythonProcess(pid, { withFullScan: false });
+    assert.equal(report.rootPolicy, 'strict');
+    assert.ok(report.notes.some((n) => /Root policy strict \(reflection defeats names: getattr with a computed name at reflect_loop\.py:10/.test(n)), report.notes.join('\n'));
+  });
+});
+
+test('the report says which root policy ran: precise by default, strict when asked', async () => {
+  await withProcess('hash_startup.py', async (pid) => {
+    const precise = await analyzePythonProcess(pid, { withFullScan: false });
+    assert.equal(precise.report.rootPolicy, 'precise');
+    assert.ok(precise.report.notes.some((n) => /^Root policy precise: \d+ C function/.test(n)), precise.report.notes.join('\n'));
+    assert.ok(precise.report.notes.some((n) => /^Python-level reachability: \d+ of \d+ code objects/.test(n)));
+    const strict = await analyzePythonProcess(pid, { withFullScan: false, strict: true });
+    assert.equal(strict.report.rootPolicy, 'strict');
+    assert.ok(strict.report.notes.some((n) => /^Root policy strict \(asked for \(--strict\)\)/.test(n)));
+  });
+});
