@@ -104,8 +104,9 @@ function isInterpreter(m: ModuleImage): boolean {
  * Names C code can look up on objects by string (PyObject_CallMethod(f, "write"), _Py_ID(write),
  * npy_cache_import("numpy.core._methods", "_mean")): the identifier strings of the read-only data of every
  * Python-callable object, and of the interpreter's data too (3.11+ keeps its identifiers, _Py_ID, as static
- * string objects there). An extension module's own method and getset names are not counted for it (its tables hold
- * them as ml_name): only strings its code may pass to a lookup. Each name maps to the first module holding it.
+ * string objects there). An object's own method and getset names are not counted for it (its tables hold them
+ * as ml_name): only strings its code may pass to a lookup — except in interpreters before 3.11, whose
+ * _Py_IDENTIFIER strings may be the very bytes of an ml_name. Each name maps to the first module holding it.
  */
 export function cCallableNames(space: AddressSpace): Map<string, string> {
   const out = new Map<string, string>();
@@ -120,16 +121,21 @@ export function cCallableNames(space: AddressSpace): Map<string, string> {
     if (!callable) continue;
     const interp = isInterpreter(m);
     const found = new Set<string>();
-    for (const name of interp ? ['.rodata', '.data.rel.ro', '.data'] : ['.rodata']) {
+    const scan = (name: string, into: Set<string>) => {
       const sec = m.elf.section(name);
-      if (!sec || sec.size > 64 * 1024 * 1024) continue;
+      if (!sec || sec.size > 64 * 1024 * 1024) return;
       try {
-        identifierStrings(m.elf.sectionData(sec), found);
+        identifierStrings(m.elf.sectionData(sec), into);
       } catch (e) {
         if (!(e instanceof NativeError)) throw e;
       }
-    }
-    if (!interp) {
+    };
+    scan('.rodata', found);
+    // 3.11+ interpreters look names up through _Py_ID static string objects (in their data), so their
+    // read-only strings are ml_names and messages; older ones through C strings that may share ml_names'.
+    const version = /python(\d+)\.(\d+)/.exec(m.path.split('/').pop() ?? '');
+    const staticIds = interp && version !== null && (Number(version[1]) > 3 || Number(version[2]) >= 11);
+    if (!interp || staticIds) {
       try {
         const tables = cachedTables(m.elf, m.identity, m.path);
         for (const t of tables.methodTables) for (const e of t.entries) found.delete(e.name);
@@ -141,6 +147,10 @@ export function cCallableNames(space: AddressSpace): Map<string, string> {
       } catch (e) {
         if (!(e instanceof NativeError)) throw e;
       }
+    }
+    if (interp) {
+      scan('.data.rel.ro', found);
+      scan('.data', found);
     }
     const base = m.path.split('/').pop() ?? m.path;
     for (const n of found) if (!out.has(n)) out.set(n, base);
