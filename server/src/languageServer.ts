@@ -486,6 +486,7 @@ export class PygrationLanguageServer {
       hostFeatures: host,
       cancel: run.signal,
       followImports: this.settings.followImports,
+      strict: this.settings.analysisStrict,
       // A full scan costs seconds on first use: worth it on request, not on every breakpoint stop.
       withFullScan: params.reason === 'command',
       isCancelled: () => run.signal.aborted,
@@ -563,6 +564,7 @@ export class PygrationLanguageServer {
         hostFeatures: host,
         cancel: run.signal,
         followImports: this.settings.followImports,
+        strict: this.settings.analysisStrict,
         withFullScan: false,
         isCancelled: () => run.signal.aborted,
       });
