@@ -2,6 +2,7 @@
 // still run (closure by name from the program's files and live frames), the names it uses, and the reflection
 // that defeats names (a fallback to the strict policy, or to whole modules, with the site that forced it).
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDunder } from '../../native/src/analysis/pythonRoots';
 import type { ProgramModule } from './bytecode/resolve';
@@ -89,6 +90,14 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
     if (m.kind === 'native' && m.file) nativeFiles.set(m.name, m.file);
   }
   for (const im of tracking.modules) if (im.kind === 'native' && im.file) nativeFiles.set(im.name, im.file);
+  // The address space names mapped files by their real paths.
+  for (const [n, f] of nativeFiles) {
+    try {
+      nativeFiles.set(n, fs.realpathSync(f));
+    } catch {
+      // Keep the path as found.
+    }
+  }
   const failed: string[] = [];
   for (const m of closure) {
     if (m.kind !== 'python' || !m.summary) continue;
@@ -129,7 +138,7 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
   const reachable = new Set<Code>();
   const codeKey = new Map<ProgramModule, Set<number>>();
   const work: Code[] = [];
-  let confined = 0;
+  const confined: string[] = [];
   const nameQueue: string[] = [];
   const addName = (n: string, why: string) => {
     if (names.has(n)) return;
@@ -225,13 +234,12 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
       for (const n of f.reflectNames) addName(n, `getattr-style use of \`${n}\` in ${at}`);
       for (const r of f.reflections) {
         const site = `${r.what} at ${path.basename(c.module.file ?? c.module.name)}:${r.line}`;
-        if (r.module !== undefined) {
-          // Reflection on a known module: everything of that module stays.
-          confined++;
-          const pm = byModuleName.get(r.module);
-          const file = nativeFiles.get(r.module);
-          if (file && !modules.has(file)) modules.set(file, `${site} on module ${r.module}`);
-          if (pm?.summary) for (const cc of codesOf(pm)) if (cc.facts.parent === 0) reach(cc);
+        const file = r.module !== undefined ? nativeFiles.get(r.module) : undefined;
+        if (file !== undefined) {
+          // Reflection on a known extension module: every entry of that module stays. (A Python module's
+          // attributes include what it re-exports, so reflection on one is not confined.)
+          confined.push(`${site} on module ${r.module}`);
+          if (!modules.has(file)) modules.set(file, `${site} on module ${r.module}`);
         } else if (rootCode(c)) reflections.push(site);
         else {
           // Library reflection: the names it computes are taken to be strings of reachable code or of C
@@ -284,7 +292,7 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
     );
   }
   notes.push(
-    `Python-level reachability: ${reachable.size} of ${stats.codeObjects} code objects of ${stats.modules} Python modules can still run (from the program's files${rootCodes.length ? ` and ${rootCodes.length} live frame(s)` : ''}, closed over the names they use); they use ${names.size} names.${confined ? ` ${confined} reflection site(s) on known modules kept those modules whole (${[...modules.values()].slice(0, 2).join('; ')}).` : ''}`,
+    `Python-level reachability: ${reachable.size} of ${stats.codeObjects} code objects of ${stats.modules} Python modules can still run (from the program's files${rootCodes.length ? ` and ${rootCodes.length} live frame(s)` : ''}, closed over the names they use); they use ${names.size} names.${confined.length ? ` ${new Set(confined).size} reflection site(s) on known modules kept those modules whole (${[...new Set(confined)].slice(0, 2).join('; ')}).` : ''}`,
   );
   return finish();
 }

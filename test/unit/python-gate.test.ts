@@ -90,6 +90,17 @@ test('precise: getattr with a computed name in the loop falls back to strict, na
   });
 });
 
+test('precise: getattr with a computed name on an extension module keeps that module whole, and only it', async () => {
+  await withProcess('reflect_module.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    const all = precise.roots.filter((r) => /^Python-callable: _lzma/.test(r.reason));
+    assert.ok(all.some((r) => / is_check_supported \(getattr with a computed name at reflect_module\.py:10 on module _lzma\)$/.test(r.reason)), all.map((r) => r.reason).join('\n'));
+    assert.ok(all.some((r) => /^Python-callable: _lzma[^ ]* _encode_filter_properties \(getattr with a computed name/.test(r.reason)), 'every _lzma function stays');
+    assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), 'other modules stay gated');
+  });
+});
+
 test('the report says which root policy ran: precise by default, strict when asked', async () => {
   await withProcess('hash_startup.py', async (pid) => {
     const precise = await analyzePythonProcess(pid, { withFullScan: false });
