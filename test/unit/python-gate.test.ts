@@ -10,6 +10,7 @@ import { analyzeCallSites } from '../../server/src/callSites';
 import { analyzePythonProcess, moduleEnvironmentOf, programOf } from '../../server/src/processAnalysis';
 import { pythonReachability, type PythonReachability } from '../../server/src/pythonGate';
 import { DEBIAN_PYTHON, FIXTURE_SRC, startProcess } from '../helpers/fixtures';
+import { pyenvInterpreters } from './python-helpers';
 
 const GATE = path.join(FIXTURE_SRC, 'python', 'gate');
 
@@ -28,8 +29,8 @@ async function rootsOf(pid: number): Promise<{ reach: PythonReachability; precis
   }
 }
 
-async function withProcess<T>(script: string, f: (pid: number) => Promise<T>): Promise<T> {
-  const p = await startProcess(DEBIAN_PYTHON, [path.join(GATE, script)], { cwd: GATE, env: { ...process.env, LD_BIND_NOW: '1' }, timeoutMs: 60_000 });
+async function withProcess<T>(script: string, f: (pid: number) => Promise<T>, python = DEBIAN_PYTHON): Promise<T> {
+  const p = await startProcess(python, [path.join(GATE, script)], { cwd: GATE, env: { ...process.env, LD_BIND_NOW: '1' }, timeoutMs: 60_000 });
   try {
     return await f(p.pid);
   } finally {
@@ -54,6 +55,26 @@ test('precise: hashlib used only at start-up roots none of the _hashlib methods 
     assert.ok(precise.roots.some((r) => /^Python-callable: _hashlib\.HASH\.tp_dealloc \(slot\)$/.test(r.reason)), 'HASH.tp_dealloc stays a root');
   });
 });
+
+// Interpreters before 3.11 look names up through C strings that may be ml_names' own bytes (all their strings
+// count), 3.11+ through _Py_ID objects; both must still gate out _hashlib's unnamed functions.
+for (const py of pyenvInterpreters().filter((i) => i.version === '3.9' || i.version === '3.13')) {
+  test(`precise under Python ${py.version}: hashlib used only at start-up roots none of _hashlib's unnamed functions`, async () => {
+    await withProcess(
+      'hash_startup.py',
+      async (pid) => {
+        const { reach, precise, strict } = await rootsOf(pid);
+        assert.ok(precise, `precise roots (${reach.strictReason})`);
+        for (const m of ['pbkdf2_hmac', 'openssl_sha256']) {
+          assert.ok(strict.roots.some((r) => hashlibRoot(r, m)), `strict roots _hashlib ${m}`);
+          assert.ok(!precise.roots.some((r) => hashlibRoot(r, m)), `precise does not root _hashlib ${m}`);
+        }
+        assert.ok(precise.roots.some((r) => /^Python-callable: _hashlib\.HASH\.tp_dealloc \(slot\)$/.test(r.reason)), 'HASH.tp_dealloc stays a root');
+      },
+      py.python,
+    );
+  });
+}
 
 test('precise: a method the loop calls on a start-up object (h.hexdigest()) stays a root, and says which name admitted it', async () => {
   await withProcess('hash_hexdigest.py', async (pid) => {
