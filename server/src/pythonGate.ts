@@ -34,6 +34,12 @@ export interface PythonReachability {
 export interface ReachabilityOptions {
   /** The program's own files: every code object of them is a root (module body included). */
   files: string[];
+  /**
+   * The files whose start-up imports ran (their import closure through module and class level imports is
+   * taken as imported); default `files`. Give the program's files here and `files: []` when the live frames
+   * (`rootCodes`) stand for what can still run.
+   */
+  startupFiles?: string[];
   /** More root code objects (the live frames of every thread). */
   rootCodes?: RootCode[];
   /** Names C code can look up on objects (cCallableNames): Python functions of those names stay reachable. */
@@ -167,7 +173,8 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
   // Modules the program imported at start-up (its import closure through module and class level imports):
   // their bodies have run, and an import inside a function finds them in sys.modules.
   const imported = new Set<string>();
-  const toVisit = closure.filter((m) => m.file && files.has(path.resolve(m.file))).map((m) => m.name);
+  const startup = new Set((options.startupFiles ?? options.files).map((f) => path.resolve(f)));
+  const toVisit = closure.filter((m) => m.file && startup.has(path.resolve(m.file))).map((m) => m.name);
   while (toVisit.length) {
     const n = toVisit.pop()!;
     if (imported.has(n)) continue;
