@@ -9,12 +9,15 @@ import { type AnalyzeOptions, type ProcessAnalysis, analyzeProcess } from '../..
 import { isNativeError } from '../../native/src/errors';
 import type { Feature } from '../../native/src/features/vocabulary';
 import { pythonVersionOf } from '../../native/src/process/list';
-import type { BytecodeCache } from './bytecode';
+import { BytecodeCache, bytecodeTracking } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import { analyzeCallSites } from './callSites';
 import type { CallSiteAnalysis } from './model';
 import { cCallableNames } from '../../native/src/analysis/pythonRoots';
 import { type RootCode, pythonReachability } from './pythonGate';
+
+/** Rounds of on-demand tracking of the modules reachable functions import (each adds their import closures). */
+const MAX_IMPORT_ROUNDS = 8;
 
 /** Interpreter options that take a separate value (`-W error`, `-X dev`). */
 const OPTIONS_WITH_VALUE = new Set(['-W', '-X', '--check-hash-based-pycs']);
@@ -139,6 +142,8 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
       // The precise root policy needs the closure of lazy imports too: a result made without it is not reused.
       const reuse = options.strict ? options.tracking : undefined;
       const where = reuse ? undefined : moduleEnvironmentOf(pid);
+      // Shared by the rounds of on-demand tracking below (each then re-reads only new modules).
+      const cache = options.cache ?? (options.strict ? undefined : new BytecodeCache());
       try {
         const cs = await analyzeCallSites({
           env: where?.env,
@@ -147,12 +152,10 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
           files,
           pid,
           tracking: reuse,
-          cache: options.cache,
+          cache,
           hostFeatures: options.hostFeatures,
           cancel: options.cancel,
           followImports: options.followImports,
-          // The precise root policy needs the code lazy imports load (a reachable function may import it).
-          followLazyImports: !options.strict && options.followImports !== false,
           onProgress: options.onProgress,
         });
         try {
@@ -161,7 +164,27 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
           if (!options.strict) {
             options.onProgress?.('Python-level reachability');
             const cNames = cCallableNames(cs.space);
-            const reach = pythonReachability(cs.tracking, { files, rootCodes: options.rootCodes, cNames });
+            let reach = pythonReachability(cs.tracking, { files, rootCodes: options.rootCodes, cNames });
+            // Modules that reachable functions import (and the start-up imports did not load) are tracked
+            // on demand, their import closures with them, until reachable code imports nothing new.
+            const extra = new Set<string>();
+            for (let round = 0; round < MAX_IMPORT_ROUNDS && reach.missing.some((m) => !extra.has(m)) && options.followImports !== false; round++) {
+              for (const m of reach.missing) extra.add(m);
+              options.onProgress?.(`Python-level reachability: tracking ${extra.size} module(s) reachable code imports`);
+              const more = await bytecodeTracking({
+                python: `/proc/${pid}/exe`,
+                files,
+                modules: [...extra],
+                followImports: true,
+                env: where?.env,
+                cwd: where?.cwd,
+                cache,
+                cancel: options.cancel,
+                callSitesOf: 'roots',
+              });
+              reach = pythonReachability(more, { files, rootCodes: options.rootCodes, cNames });
+            }
+            if (reach.missing.length && !reach.strictReason) reach.strictReason = `modules imported by reachable code could not all be tracked (${reach.missing.slice(0, 3).join(', ')})`;
             pythonGate = { names: reach.names, modules: reach.modules, cNames, notes: reach.notes, strictReason: reach.strictReason };
           }
           notes.push(

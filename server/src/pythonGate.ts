@@ -24,7 +24,13 @@ export interface PythonReachability {
   /** Set when reflection (or missing facts) forces the strict policy: why, with file:line. */
   strictReason?: string;
   notes: string[];
-  stats: { modules: number; codeObjects: number; reachable: number; names: number; seconds: number };
+  /** liveModules: imported at start-up or by reachable code (their functions can run); startupModules: the former. */
+  stats: { modules: number; codeObjects: number; reachable: number; names: number; seconds: number; liveModules: number; startupModules: number };
+  /**
+   * Modules reachable code imports (inside functions) that the tracking result does not hold: track them too
+   * (bytecodeTracking with them as `modules`) and run again, until none is missing.
+   */
+  missing: string[];
   /** Reflection sites in reachable code that defeat names (`what at file:line`). */
   reflections: string[];
   /** Why each reachable code object (`module:qualname`) is reachable. */
@@ -75,13 +81,14 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
   const notes: string[] = [];
   const names = new Map<string, string>();
   const modules = new Map<string, string>();
-  const stats = { modules: 0, codeObjects: 0, reachable: 0, names: 0, seconds: 0 };
+  const stats = { modules: 0, codeObjects: 0, reachable: 0, names: 0, seconds: 0, liveModules: 0, startupModules: 0 };
   const reflections: string[] = [];
+  const missing = new Set<string>();
   const libraryReflections: string[] = [];
   const finish = (strictReason?: string): PythonReachability => {
     stats.names = names.size;
     stats.seconds = (performance.now() - started) / 1000;
-    return { names, modules, strictReason, notes, stats, whyCode, reflections: [...new Set(reflections)] };
+    return { names, modules, strictReason, notes, stats, whyCode, reflections: [...new Set(reflections)], missing: [...missing] };
   };
   if (!graph) return finish('the bytecode tracking result has no call graph');
   const closure = graph.closureModules();
@@ -270,6 +277,7 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
         for (const t of im.targets) {
           if (imported.has(t)) continue;
           const pm = byModuleName.get(t);
+          if (!pm) missing.add(t);
           const body = pm ? codeOf(pm, 0) : undefined;
           if (body) reach(body);
         }
@@ -283,6 +291,8 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
     }
   }
   stats.reachable = reachable.size;
+  stats.liveModules = [...live].filter((n) => byModuleName.get(n)?.kind === 'python').length;
+  stats.startupModules = [...imported].filter((n) => byModuleName.get(n)?.kind === 'python').length;
   if (reflections.length) {
     const first = [...new Set(reflections)];
     return finish(`reflection defeats names: ${first.slice(0, 3).join('; ')}${first.length > 3 ? ` and ${first.length - 3} more` : ''}`);
