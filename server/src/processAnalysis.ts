@@ -185,7 +185,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
               reach = pythonReachability(more, { files, rootCodes: options.rootCodes, cNames });
             }
             if (reach.missing.length && !reach.strictReason) reach.strictReason = `modules imported by reachable code could not all be tracked (${reach.missing.slice(0, 3).join(', ')})`;
-            pythonGate = { names: reach.names, modules: reach.modules, cNames, notes: reach.notes, strictReason: reach.strictReason };
+            pythonGate = { names: reach.names, modules: reach.modules, prefixes: reach.prefixes, cNames, notes: reach.notes, strictReason: reach.strictReason };
           }
           notes.push(
             `Bytecode tracking of ${files.map((f) => path.basename(f)).join(', ')} (${cs.tracking.stats.modules} modules, ${cs.stats.callSites} call sites in the program's files) resolved ${cs.nativeRoots.length} native function(s) in the process; they were added as roots.`,

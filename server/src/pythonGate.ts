@@ -21,6 +21,8 @@ export interface PythonReachability {
   names: Map<string, string>;
   /** Extension modules (file paths) whose every entry stays a root: reflection confined to them. */
   modules: Map<string, string>;
+  /** Extension modules (file paths) whose entries with these name prefixes stay roots (`'openssl_' + name`). */
+  prefixes: Map<string, { prefix: string; reason: string }[]>;
   /** Set when reflection (or missing facts) forces the strict policy: why, with file:line. */
   strictReason?: string;
   notes: string[];
@@ -81,6 +83,7 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
   const notes: string[] = [];
   const names = new Map<string, string>();
   const modules = new Map<string, string>();
+  const prefixes = new Map<string, { prefix: string; reason: string }[]>();
   const stats = { modules: 0, codeObjects: 0, reachable: 0, names: 0, seconds: 0, liveModules: 0, startupModules: 0 };
   const reflections: string[] = [];
   const missing = new Set<string>();
@@ -88,7 +91,7 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
   const finish = (strictReason?: string): PythonReachability => {
     stats.names = names.size;
     stats.seconds = (performance.now() - started) / 1000;
-    return { names, modules, strictReason, notes, stats, whyCode, reflections: [...new Set(reflections)], missing: [...missing] };
+    return { names, modules, prefixes, strictReason, notes, stats, whyCode, reflections: [...new Set(reflections)], missing: [...missing] };
   };
   if (!graph) return finish('the bytecode tracking result has no call graph');
   const closure = graph.closureModules();
@@ -190,12 +193,36 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
     if (m?.kind === 'alias' && m.target) toVisit.push(m.target);
     for (const im of m?.summary?.imports ?? []) if (im.scope !== 'function') toVisit.push(...im.targets, ...im.probes);
   }
+  /**
+   * Reflection on a known extension module (`getattr(_hashlib, 'openssl_' + name)`): its entries stay roots,
+   * all of them or those whose names start with the constant prefix. A Python module's attributes include
+   * what it re-exports, so reflection on one is not confined. Returns whether the site was confined.
+   */
+  const codesOf = (m: ProgramModule): Code[] => (m.summary?.facts ?? []).flatMap((f, i) => (f ? [{ module: m, index: i, facts: f }] : []));
+  const confine = (r: CodeFacts['reflections'][number], site: string): boolean => {
+    const file = r.module !== undefined ? nativeFiles.get(r.module) : undefined;
+    if (file === undefined) return false;
+    const why = `${site} on module ${r.module}${r.prefix ? ` (names starting with \`${r.prefix}\`)` : ''}`;
+    confined.push(why);
+    if (r.prefix) {
+      let l = prefixes.get(file);
+      if (!l) prefixes.set(file, (l = []));
+      if (!l.some((x) => x.prefix === r.prefix)) l.push({ prefix: r.prefix, reason: why });
+    } else if (!modules.has(file)) modules.set(file, why);
+    return true;
+  };
+  // What reflection on extension modules fetched at import time is bound in module namespaces now (hashlib
+  // binds sha256 to _hashlib.openssl_sha256 through globals()): such sites anywhere in the code of modules
+  // imported at start-up count, whether or not that code can still run.
+  for (const m of closure) {
+    if (!imported.has(m.name) || (m.file && startup.has(path.resolve(m.file)))) continue;
+    for (const c of codesOf(m)) for (const r of c.facts.reflections) if (r.module !== undefined) confine(r, `${r.what} at ${path.basename(m.file ?? m.name)}:${r.line} (import time)`);
+  }
   const rootCodes = options.rootCodes ?? [];
   // A module's functions can run only once it is imported: at start-up (`imported`), or later by an import
   // statement in reachable code (its body is then reachable). Names reach the functions of such modules.
   const live = new Set<string>(imported);
   const matches = (n: string) => names.has(n) || (options.cNames?.has(n) ?? false);
-  const codesOf = (m: ProgramModule): Code[] => (m.summary?.facts ?? []).flatMap((f, i) => (f ? [{ module: m, index: i, facts: f }] : []));
   const parentRole = (c: Code) => c.module.summary!.facts[c.facts.parent]?.role;
   /**
    * What a module's import left behind, for modules that have run or will: callbacks its module and class
@@ -248,12 +275,8 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
       for (const n of f.reflectNames) addName(n, `getattr-style use of \`${n}\` in ${at}`);
       for (const r of f.reflections) {
         const site = `${r.what} at ${path.basename(c.module.file ?? c.module.name)}:${r.line}`;
-        const file = r.module !== undefined ? nativeFiles.get(r.module) : undefined;
-        if (file !== undefined) {
-          // Reflection on a known extension module: every entry of that module stays. (A Python module's
-          // attributes include what it re-exports, so reflection on one is not confined.)
-          confined.push(`${site} on module ${r.module}`);
-          if (!modules.has(file)) modules.set(file, `${site} on module ${r.module}`);
+        if (confine(r, site)) {
+          // Confined to an extension module (see confine).
         } else if (rootCode(c)) reflections.push(site);
         else {
           // Library reflection: the names it computes are taken to be strings of reachable code or of C

@@ -22,7 +22,7 @@ async function rootsOf(pid: number): Promise<{ reach: PythonReachability; precis
   try {
     const cNames = cCallableNames(cs.space);
     const reach = pythonReachability(cs.tracking, { files, cNames });
-    const precise = reach.strictReason ? undefined : pythonEntryRoots(cs.space, { names: reach.names, modules: reach.modules, cNames });
+    const precise = reach.strictReason ? undefined : pythonEntryRoots(cs.space, { names: reach.names, modules: reach.modules, prefixes: reach.prefixes, cNames });
     return { reach, precise, strict: pythonEntryRoots(cs.space) };
   } finally {
     cs.close();
@@ -45,10 +45,15 @@ test('precise: hashlib used only at start-up roots none of the _hashlib methods 
     const { reach, precise, strict } = await rootsOf(pid);
     assert.equal(reach.strictReason, undefined);
     assert.ok(precise, 'precise roots');
-    for (const m of ['hexdigest', 'digest', 'pbkdf2_hmac', 'hmac_digest', 'openssl_sha256']) {
-      assert.ok(strict.roots.some((r) => hashlibRoot(r, m)), `strict roots _hashlib ${m}`);
+    for (const m of ['hexdigest', 'digest', 'pbkdf2_hmac', 'hmac_digest', 'openssl_sha256']) assert.ok(strict.roots.some((r) => hashlibRoot(r, m)), `strict roots _hashlib ${m}`);
+    for (const m of ['hexdigest', 'digest', 'pbkdf2_hmac', 'hmac_digest']) {
       assert.ok(!precise.roots.some((r) => hashlibRoot(r, m)), `precise does not root _hashlib ${m}: ${precise.roots.filter((r) => hashlibRoot(r, m)).map((r) => r.reason).join('; ')}`);
     }
+    // hashlib binds sha256 to _hashlib.openssl_sha256 at import time (getattr(_hashlib, 'openssl_' + name),
+    // then globals()): a call of hashlib.sha256 names no openssl_ function, so the prefix keeps them.
+    const ctor = precise.roots.find((r) => hashlibRoot(r, 'openssl_sha256'));
+    assert.ok(ctor, 'openssl_sha256 stays a root');
+    assert.match(ctor.reason, /getattr with a computed name at hashlib\.py:\d+ \(import time\) on module _hashlib \(names starting with `openssl_`\)/);
     assert.ok(precise.gatedOut > 0);
     assert.ok(precise.roots.length < strict.roots.length);
     // Type slots stay (deallocation, GC and protocols reach them on any object).
@@ -65,10 +70,11 @@ for (const py of pyenvInterpreters().filter((i) => i.version === '3.9' || i.vers
       async (pid) => {
         const { reach, precise, strict } = await rootsOf(pid);
         assert.ok(precise, `precise roots (${reach.strictReason})`);
-        for (const m of ['pbkdf2_hmac', 'openssl_sha256']) {
+        for (const m of ['pbkdf2_hmac', 'hmac_digest']) {
           assert.ok(strict.roots.some((r) => hashlibRoot(r, m)), `strict roots _hashlib ${m}`);
           assert.ok(!precise.roots.some((r) => hashlibRoot(r, m)), `precise does not root _hashlib ${m}`);
         }
+        assert.ok(precise.roots.some((r) => hashlibRoot(r, 'openssl_sha256')), 'openssl_sha256 (bound as hashlib.sha256) stays');
         assert.ok(precise.roots.some((r) => /^Python-callable: _hashlib\.HASH\.tp_dealloc \(slot\)$/.test(r.reason)), 'HASH.tp_dealloc stays a root');
       },
       py.python,

@@ -24,6 +24,8 @@ export interface PythonGate {
   names: ReadonlyMap<string, string>;
   /** Extension module files (paths) whose every entry stays a root, with why (reflection confined to them). */
   modules?: ReadonlyMap<string, string>;
+  /** Extension module files whose entries with a name starting with one of these prefixes stay roots, with why. */
+  prefixes?: ReadonlyMap<string, ReadonlyArray<{ prefix: string; reason: string }>>;
   /** Names C code can look up on objects (see cCallableNames); computed from the space when absent. */
   cNames?: ReadonlyMap<string, string>;
 }
@@ -198,6 +200,11 @@ export function pythonEntryRoots(space: AddressSpace, gate?: PythonGate): Python
     if (byModule !== undefined) {
       keptByModule++;
       return byModule;
+    }
+    const byPrefix = gate.prefixes?.get(m.path)?.find((p) => name.startsWith(p.prefix));
+    if (byPrefix !== undefined) {
+      keptByModule++;
+      return byPrefix.reason;
     }
     if (isDunder(name)) {
       keptByName++;

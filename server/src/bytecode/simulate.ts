@@ -115,7 +115,7 @@ export interface CodeFacts {
   /** Identifier-like string constants of the code (dotted ones split): the names its reflection may compute from. */
   strings: string[];
   /** Reflection that defeats names: the line, what it is, and the module it is confined to when the receiver is a known module. */
-  reflections: { line: number; what: string; module?: string }[];
+  reflections: { line: number; what: string; module?: string; prefix?: string }[];
 }
 
 export interface ModuleSummary {
@@ -623,11 +623,14 @@ class ModuleSimulation {
     const facts = this.facts;
     if (!facts) return;
     const line = code.line[i] > 0 ? code.line[i] : code.raw.firstlineno;
-    const reflect = (what: string, module?: string) => {
+    const reflect = (what: string, module?: string, prefix?: string) => {
       const key = `${i}:${what}`;
       if (this.reflectedAt.has(key)) return;
       this.reflectedAt.add(key);
-      facts.reflections.push(module ? { line, what, module } : { line, what });
+      const r: CodeFacts['reflections'][number] = { line, what };
+      if (module) r.module = module;
+      if (module && prefix) r.prefix = prefix;
+      facts.reflections.push(r);
     };
     const strings = (e: Expr | undefined): string[] | undefined => {
       if (!e) return undefined;
@@ -652,8 +655,24 @@ class ModuleSimulation {
       if (names) {
         for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
       } else {
-        const base = positional[0] ? this.quick(this.settle(positional[0])) : undefined;
-        reflect(`${fn} with a computed name`, base && base.k === 'module' ? base.name : undefined);
+        // The receiver: a module (`import _hashlib` in a try whose except binds None is still that module).
+        const baseValue = positional[0] ? this.settle(positional[0]) : undefined;
+        const expand = (x: Expr): Expr[] => {
+          const q = this.quick(x);
+          if (q.k === 'union') return q.items.flatMap(expand);
+          if (q.k === 'global' && q.module === this.input.module) {
+            const v = this.summary.namespace.get(q.name);
+            if (v && v.k === 'union') return v.items.map((y) => this.quick(y));
+          }
+          return [q];
+        };
+        const alts = baseValue ? expand(baseValue) : [];
+        const mods = alts.filter((x) => x.k === 'module');
+        const base = mods.length === 1 && alts.every((x) => x.k === 'module' || (x.k === 'const' && x.value === null)) ? mods[0] : undefined;
+        // 'openssl_' + name: only names with that prefix.
+        const nameExpr = positional[1] ? this.settle(positional[1]) : undefined;
+        const prefix = nameExpr && nameExpr.k === 'binop' && nameExpr.op === '+' ? strings(nameExpr.left) : undefined;
+        reflect(`${fn} with a computed name`, base && base.k === 'module' ? base.name : undefined, prefix && prefix.length === 1 && prefix[0] ? prefix[0] : undefined);
       }
       return;
     }
