@@ -34,10 +34,6 @@ export interface PythonEntryRoots {
   roots: Root[];
   /** With a gate: method-table entries and getsets of extension modules that were not made roots. */
   gatedOut: number;
-  /** With a gate: entries kept because of their name, by gate (Python name, C name, module). */
-  keptByName: number;
-  keptByCName: number;
-  keptByModule: number;
   /** Extension modules (and the interpreter) whose tables were read. */
   modules: number;
   /** Modules whose tables could not be read, with the reason. */
@@ -168,9 +164,6 @@ export function isDunder(name: string): boolean {
 export function pythonEntryRoots(space: AddressSpace, gate?: PythonGate): PythonEntryRoots {
   const roots: Root[] = [];
   let gatedOut = 0;
-  let keptByName = 0;
-  let keptByCName = 0;
-  let keptByModule = 0;
   const cNames = gate ? (gate.cNames ?? cCallableNames(space)) : undefined;
   const seen = new Set<number>();
   const skipped: PythonEntryRoots['skipped'] = [];
@@ -198,26 +191,21 @@ export function pythonEntryRoots(space: AddressSpace, gate?: PythonGate): Python
     if (!gate || interp) return null;
     const byModule = gate.modules?.get(m.path);
     if (byModule !== undefined) {
-      keptByModule++;
       return byModule;
     }
     const byPrefix = gate.prefixes?.get(m.path)?.find((p) => name.startsWith(p.prefix));
     if (byPrefix !== undefined) {
-      keptByModule++;
       return byPrefix.reason;
     }
     if (isDunder(name)) {
-      keptByName++;
       return `protocol method \`${name}\``;
     }
     const why = gate.names.get(name);
     if (why !== undefined) {
-      keptByName++;
       return why;
     }
     const c = cNames!.get(name);
     if (c !== undefined) {
-      keptByCName++;
       return `C code may look \`${name}\` up by name (a string of ${c})`;
     }
     if (!gatedKeys.has(key)) {
@@ -274,5 +262,5 @@ export function pythonEntryRoots(space: AddressSpace, gate?: PythonGate): Python
       skipped.push({ module: m.path, reason: e.message });
     }
   }
-  return { roots, modules, skipped, gatedOut, keptByName, keptByCName, keptByModule };
+  return { roots, modules, skipped, gatedOut };
 }
