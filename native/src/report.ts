@@ -163,6 +163,13 @@ export interface AnalysisReport {
   fullScanRequired?: Feature[];
   /** Warnings and explanations for the user (lazy binding, conservative choices, ...). */
   notes: string[];
+  /**
+   * Which Python-callable C functions were roots (EPT of a Python process): 'precise' — only those whose
+   * names reachable Python code uses (plus type slots, protocol methods and names C code looks up);
+   * 'strict' — every one of every loaded extension module (asked for, or the fallback reflection forced;
+   * the notes say which).
+   */
+  rootPolicy?: 'precise' | 'strict';
   stats: AnalysisStats;
   instances: InstancesSummary;
   /** Restore flags to use with CRIU when the verdict is compatible, with why. */

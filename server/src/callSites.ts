@@ -41,6 +41,8 @@ export interface CallSiteOptions {
   probeMasked?: boolean;
   workspaceRoot?: string;
   followImports?: boolean;
+  /** Also follow imports inside functions (the precise root policy needs the code they load). */
+  followLazyImports?: boolean;
   cache?: BytecodeCache;
   session?: BytecodeSession;
   cancel?: AbortSignal;
@@ -250,6 +252,7 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
       env: options.env,
       cwd: options.cwd,
       followImports: options.followImports ?? true,
+      followLazyImports: options.followLazyImports,
       cache: options.cache,
       session: options.session,
       cancel: options.cancel,

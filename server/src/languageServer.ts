@@ -502,6 +502,7 @@ export class PygrationLanguageServer {
       countMasked: this.settings.countMaskedFeatures,
       cancel: run.signal,
       followImports: this.settings.followImports,
+      strict: this.settings.analysisStrict,
       // A full scan costs seconds on first use: worth it on request, not on every breakpoint stop.
       withFullScan: params.reason === 'command',
       isCancelled: () => run.signal.aborted,
@@ -583,6 +584,7 @@ export class PygrationLanguageServer {
         countMasked: this.settings.countMaskedFeatures,
         cancel: run.signal,
         followImports: this.settings.followImports,
+        strict: this.settings.analysisStrict,
         withFullScan: false,
         isCancelled: () => run.signal.aborted,
       });

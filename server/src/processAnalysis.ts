@@ -10,10 +10,15 @@ import { isNativeError } from '../../native/src/errors';
 import type { Feature } from '../../native/src/features/vocabulary';
 import type { Vendor } from '../../native/src/report';
 import { pythonVersionOf } from '../../native/src/process/list';
-import type { BytecodeCache } from './bytecode';
+import { BytecodeCache, bytecodeTracking } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import { analyzeCallSites } from './callSites';
 import type { CallSiteAnalysis } from './model';
+import { cCallableNames } from '../../native/src/analysis/pythonRoots';
+import { type RootCode, pythonReachability } from './pythonGate';
+
+/** Rounds of on-demand tracking of the modules reachable functions import (each adds their import closures). */
+const MAX_IMPORT_ROUNDS = 8;
 
 /** Interpreter options that take a separate value (`-W error`, `-X dev`). */
 const OPTIONS_WITH_VALUE = new Set(['-W', '-X', '--check-hash-based-pycs']);
@@ -82,6 +87,8 @@ export interface PythonProcessOptions extends AnalyzeOptions {
   hostVendor?: Vendor;
   cancel?: AbortSignal;
   followImports?: boolean;
+  /** More root code objects for Python-level reachability (the live frames of every thread). */
+  rootCodes?: RootCode[];
 }
 
 export interface PythonProcessAnalysis extends ProcessAnalysis {
@@ -100,6 +107,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
   const isPython = exe !== '' && pythonVersionOf(pid, exe) !== undefined;
   let callSites: Map<string, CallSiteAnalysis[]> | undefined;
   const extraRoots = [...(options.extraRoots ?? [])];
+  let pythonGate: AnalyzeOptions['pythonGate'];
   if (isPython) {
     const program = programOf(pid);
     if (program.note) notes.push(program.note);
@@ -108,15 +116,19 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
       options.onProgress?.('Bytecode tracking of the program');
       // Modules are looked up as the process looked them up (its PYTHONPATH, venv, user site): the helper
       // runs /proc/PID/exe as the process's user and computes that sys.path (bytecode/liveInterpreter.ts).
+      // The precise root policy needs the closure of lazy imports too: a result made without it is not reused.
+      const reuse = options.strict ? options.tracking : undefined;
+      // Shared by the rounds of on-demand tracking below (each then re-reads only new modules).
+      const cache = options.cache ?? (options.strict ? undefined : new BytecodeCache());
       try {
         const cs = await analyzeCallSites({
-          python: options.tracking?.python.executable ?? `/proc/${pid}/exe`,
+          python: reuse?.python.executable ?? `/proc/${pid}/exe`,
           files,
           pid,
           // analyzeProcess below tracks the interpreter with these natives as extra roots.
           interpreter: false,
-          tracking: options.tracking,
-          cache: options.cache,
+          tracking: reuse,
+          cache,
           hostFeatures: options.hostFeatures,
           hostVendor: options.hostVendor ?? options.host?.vendor,
           countMasked: options.countMasked,
@@ -127,6 +139,30 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
         try {
           callSites = cs.byFile;
           extraRoots.push(...cs.nativeRoots);
+          if (!options.strict) {
+            options.onProgress?.('Python-level reachability');
+            const cNames = cCallableNames(cs.space);
+            let reach = pythonReachability(cs.tracking, { files, rootCodes: options.rootCodes, cNames });
+            // Modules that reachable functions import (and the start-up imports did not load) are tracked
+            // on demand, their import closures with them, until reachable code imports nothing new.
+            const extra = new Set<string>();
+            for (let round = 0; round < MAX_IMPORT_ROUNDS && reach.missing.some((m) => !extra.has(m)) && options.followImports !== false; round++) {
+              for (const m of reach.missing) extra.add(m);
+              options.onProgress?.(`Python-level reachability: tracking ${extra.size} module(s) reachable code imports`);
+              const more = await bytecodeTracking({
+                python: `/proc/${pid}/exe`,
+                files,
+                modules: [...extra],
+                followImports: true,
+                cache,
+                cancel: options.cancel,
+                callSitesOf: 'roots',
+              });
+              reach = pythonReachability(more, { files, rootCodes: options.rootCodes, cNames });
+            }
+            if (reach.missing.length && !reach.strictReason) reach.strictReason = `modules imported by reachable code could not all be tracked (${reach.missing.slice(0, 3).join(', ')})`;
+            pythonGate = { names: reach.names, modules: reach.modules, prefixes: reach.prefixes, cNames, notes: reach.notes, strictReason: reach.strictReason };
+          }
           notes.push(
             `Bytecode tracking of ${files.map((f) => path.basename(f)).join(', ')} (${cs.tracking.stats.modules} modules, ${cs.stats.callSites} call sites in the program's files) resolved ${cs.nativeRoots.length} native function(s) in the process; they were added as roots.`,
           );
@@ -140,7 +176,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
       }
     }
   }
-  const analysis = await analyzeProcess(pid, { ...options, extraRoots });
+  const analysis = await analyzeProcess(pid, { ...options, extraRoots, pythonGate });
   analysis.report.notes.unshift(...notes);
   return { ...analysis, callSites };
 }

@@ -14,6 +14,11 @@ export interface PygrationSettings {
   showBaselineLenses: boolean;
   /** Analysis of live processes: 'ept' (default), 'ept-plain' or 'full'. */
   analysisMode: AnalysisMode;
+  /**
+   * The strict root policy: every C function Python can call in every loaded extension module is a root
+   * (`pygration.analysis.strict`; default false: the precise policy, gated by Python-level reachability).
+   */
+  analysisStrict: boolean;
   /** An instance catalog file to use instead of the shipped AWS EC2 catalog; '' = shipped. */
   catalogPath: string;
   /** Follow imports into site-packages for the workspace analysis (needed to reach native code). */
@@ -29,6 +34,7 @@ export const DEFAULT_SETTINGS: PygrationSettings = {
   pythonPath: '',
   showBaselineLenses: false,
   analysisMode: 'ept',
+  analysisStrict: false,
   catalogPath: '',
   followImports: true,
   countMaskedFeatures: false,

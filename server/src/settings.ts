@@ -15,6 +15,8 @@ export function readSettings(raw: unknown): PygrationSettings {
     pythonPath: str('pythonPath'),
     showBaselineLenses: bool('showBaselineLenses'),
     analysisMode: mode,
+    // Typed settings (initializationOptions) say analysisStrict; the raw section nests it as analysis.strict.
+    analysisStrict: typeof r.analysisStrict === 'boolean' ? r.analysisStrict : typeof (r.analysis as { strict?: unknown } | undefined)?.strict === 'boolean' ? ((r.analysis as { strict: boolean }).strict) : DEFAULT_SETTINGS.analysisStrict,
     catalogPath: str('catalogPath'),
     followImports: bool('followImports'),
     countMaskedFeatures: bool('countMaskedFeatures'),

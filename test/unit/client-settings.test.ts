@@ -2,6 +2,7 @@
 // package.json declares exactly the ids and defaults the code uses, bounded restarts, and the adapter over
 // the Python extension's API shapes.
 
+import { readSettings as readServerSettings } from '../../server/src/settings';
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -34,6 +35,7 @@ test('readSettings: values are typed, trimmed, clamped; wrong types fall back wi
   const values: Record<string, unknown> = {
     [Ids.setting.pythonPath]: '  /opt/py/bin/python3 ',
     [Ids.setting.analysisMode]: 'full',
+    [Ids.setting.analysisStrict]: true,
     [Ids.setting.catalogPath]: '/w/lab.json',
     [Ids.setting.showBaselineLenses]: true,
     [Ids.setting.followImports]: false,
@@ -43,7 +45,7 @@ test('readSettings: values are typed, trimmed, clamped; wrong types fall back wi
     [Ids.setting.stopDebounceMs]: 100,
   };
   const s = readSettings((k) => values[k]);
-  assert.deepEqual(s.server, { pythonPath: '/opt/py/bin/python3', showBaselineLenses: true, analysisMode: 'full', catalogPath: '/w/lab.json', followImports: false, countMaskedFeatures: true });
+  assert.deepEqual(s.server, { pythonPath: '/opt/py/bin/python3', showBaselineLenses: true, analysisMode: 'full', analysisStrict: true, catalogPath: '/w/lab.json', followImports: false, countMaskedFeatures: true });
   assert.deepEqual(s.client, { injectBindNow: false, analyzeOnStop: false, stopDebounceMs: 100, plan: DEFAULT_CLIENT_SETTINGS.plan });
   assert.deepEqual(s.problems, []);
 
@@ -53,14 +55,16 @@ test('readSettings: values are typed, trimmed, clamped; wrong types fall back wi
     [Ids.setting.showBaselineLenses]: 'yes',
     [Ids.setting.stopDebounceMs]: 99999,
     [Ids.setting.countMaskedFeatures]: 'yes',
+    [Ids.setting.analysisStrict]: 'on',
   };
   const b = readSettings((k) => bad[k]);
   assert.equal(b.server.pythonPath, '');
   assert.equal(b.server.analysisMode, 'ept');
   assert.equal(b.server.showBaselineLenses, false);
+  assert.equal(b.server.analysisStrict, false);
   assert.equal(b.client.stopDebounceMs, 5000);
   assert.equal(b.server.countMaskedFeatures, false, 'a non-boolean countMaskedFeatures falls back to off');
-  assert.equal(b.problems.length, 5);
+  assert.equal(b.problems.length, 6);
   assert.ok(b.problems.every((p) => p.startsWith('pygration.')));
   assert.equal(readSettings((k) => (k === Ids.setting.stopDebounceMs ? -5 : undefined)).client.stopDebounceMs, 0);
   assert.equal(readSettings((k) => (k === Ids.setting.stopDebounceMs ? Number.NaN : undefined)).client.stopDebounceMs, DEFAULT_CLIENT_SETTINGS.stopDebounceMs);
@@ -84,8 +88,9 @@ test('package.json declares exactly the settings of Ids.setting with the default
   for (const [key, def] of Object.entries(SETTING_DEFAULTS)) assert.deepEqual(props[key].default, def, key);
   assert.deepEqual(props[Ids.setting.analysisMode].enum, [...ANALYSIS_MODES]);
   for (const key of Object.keys(props)) assert.ok(key.startsWith(`${Ids.section}.`), key);
-  // The server's settings (protocol.ts) are all declared, under the same names.
-  for (const key of Object.keys(DEFAULT_SETTINGS)) assert.ok(`${Ids.section}.${key}` in props, key);
+  // The server's settings (protocol.ts) are all declared, under the same names (analysisStrict is nested as
+  // pygration.analysis.strict; the server reads both spellings).
+  for (const key of Object.keys(DEFAULT_SETTINGS)) assert.ok((key === 'analysisStrict' ? Ids.setting.analysisStrict : `${Ids.section}.${key}`) in props, key);
   assert.ok(`${Ids.clientId}.trace.server` in props, 'the language client reads <id>.trace.server');
 });
 
@@ -190,4 +195,11 @@ test('interpreter precedence: Python extension, then pygration.pythonPath, then 
   assert.deepEqual(chooseInterpreter('/venv/bin/python', '/usr/bin/python3'), { path: '/venv/bin/python', origin: 'python-extension' });
   assert.deepEqual(chooseInterpreter(undefined, ' /usr/bin/python3 '), { path: '/usr/bin/python3', origin: 'setting' });
   assert.deepEqual(chooseInterpreter(undefined, ''), { origin: 'path' });
+});
+
+test("the server reads the strict root policy from typed settings and from the raw section's nested analysis.strict", () => {
+  assert.equal(readServerSettings({ analysisStrict: true }).analysisStrict, true);
+  assert.equal(readServerSettings({ analysis: { strict: true } }).analysisStrict, true);
+  assert.equal(readServerSettings({ analysis: { strict: 'yes' } }).analysisStrict, false);
+  assert.equal(readServerSettings(undefined).analysisStrict, false);
 });

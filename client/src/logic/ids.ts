@@ -27,6 +27,7 @@ export const Ids = {
     pythonPath: 'pygration.pythonPath',
     showBaselineLenses: 'pygration.showBaselineLenses',
     analysisMode: 'pygration.analysisMode',
+    analysisStrict: 'pygration.analysis.strict',
     catalogPath: 'pygration.catalogPath',
     followImports: 'pygration.followImports',
     countMaskedFeatures: 'pygration.countMaskedFeatures',

@@ -18,7 +18,7 @@ import { type EptResult, type FeatureEvidence, type Root, executionPathTrackingA
 import { fullScanAsync } from './fullScan';
 import { ProcessAddressSpace } from './processSpace';
 import { entryRoot, mainRoot, threadRoots } from './pvm';
-import { pythonEntryRoots } from './pythonRoots';
+import { type PythonGate, pythonEntryRoots } from './pythonRoots';
 import type { AddressSpace } from './space';
 
 export interface AnalyzeOptions {
@@ -27,6 +27,16 @@ export interface AnalyzeOptions {
   catalog?: Catalog;
   /** Extra EPT roots, e.g. native functions resolved by bytecode tracking (runtime addresses). */
   extraRoots?: Root[];
+  /**
+   * Root every C function Python can call in every loaded extension module (the strict root policy).
+   * Default false: with `pythonGate`, only the entries whose names reachable Python code uses.
+   */
+  strict?: boolean;
+  /**
+   * Python-level reachability (server/src/pythonGate.ts): narrows the Python-callable roots unless `strict`.
+   * Without it the policy is strict (nothing says which names the program can still use). `notes` explain it.
+   */
+  pythonGate?: PythonGate & { notes?: string[]; strictReason?: string };
   /** Also run a full scan for the third verdict (default true; cached per file). */
   withFullScan?: boolean;
   /** Use this host description instead of collecting it (tests, or a remote source host). */
@@ -94,6 +104,7 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
     let instructionsDecoded = 0;
     let modulesVisited = 0;
     let callSites = { direct: 0, plt: 0, memorySlot: 0, dispatchTable: 0, unresolved: 0 };
+    let rootPolicy: AnalysisReport['rootPolicy'];
 
     if (mode === 'full') {
       progress('Full scan: decoding every executable mapping');
@@ -104,9 +115,10 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       modulesVisited = fs.modulesScanned;
       noteSkipped(notes, fs.skipped, space, '');
     } else {
-      const pvm = processRoots(view, space, mode, target.python !== undefined);
+      const pvm = processRoots(view, space, mode, target.python !== undefined, { strict: options.strict, pythonGate: options.pythonGate });
       const roots = [...pvm.roots, ...(options.extraRoots ?? []), ...pvm.callableRoots];
       notes.push(...pvm.notes);
+      rootPolicy = pvm.rootPolicy;
       progress(`Execution path tracking from ${roots.length} root(s)`);
       // In slices: a server answers $/cancelRequest and a CLI sees Ctrl-C during a long walk.
       ept = await executionPathTrackingAsync(space, roots, {
@@ -177,6 +189,7 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       maskedCounted: options.countMasked === true,
       fullScanRequired,
       notes,
+      ...(rootPolicy ? { rootPolicy } : {}),
       stats: {
         functionsVisited,
         instructionsDecoded,
@@ -201,7 +214,13 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
  * assumed or could not be read. The Python-callable functions come apart (callableRoots), as analyzeProcess
  * puts its extra roots before them.
  */
-export function processRoots(view: ProcessView, space: AddressSpace, mode: AnalysisMode, python: boolean): { roots: Root[]; callableRoots: Root[]; notes: string[] } {
+export function processRoots(
+  view: ProcessView,
+  space: AddressSpace,
+  mode: AnalysisMode,
+  python: boolean,
+  policy: Pick<AnalyzeOptions, 'strict' | 'pythonGate'> = {},
+): { roots: Root[]; callableRoots: Root[]; notes: string[]; rootPolicy?: 'precise' | 'strict' } {
   const roots: Root[] = [];
   const callableRoots: Root[] = [];
   const notes: string[] = [];
@@ -229,16 +248,27 @@ export function processRoots(view: ProcessView, space: AddressSpace, mode: Analy
       notes.push(`${tr.runningThreads} of ${tr.threads} thread(s) were running, so their pc was unknown: every stack-like region was scanned for return addresses instead (${tr.returnAddresses} found), which can count calls that returned long ago.`);
     }
   }
+  let rootPolicy: 'precise' | 'strict' | undefined;
   if (mode === 'ept' && python) {
     // Python calls C through heap objects (method objects, type slots): root what it can call.
-    const py = pythonEntryRoots(space);
+    const gate = policy.strict || !policy.pythonGate || policy.pythonGate.strictReason ? undefined : policy.pythonGate;
+    rootPolicy = gate ? 'precise' : 'strict';
+    const py = pythonEntryRoots(space, gate);
     callableRoots.push(...py.roots);
-    notes.push(
-      `${py.roots.length} C function(s) Python code can call (method tables and type slots of ${py.modules} extension module(s) and the interpreter) were analysed as roots: Python reaches them through objects on its heap, an edge no static walk can follow.`,
-    );
+    notes.push(...(policy.pythonGate?.notes ?? []));
+    if (gate) {
+      notes.push(
+        `Root policy precise: ${py.roots.length} C function(s) Python code can call were analysed as roots (type slots, the interpreter's own tables, and the methods, functions and getters of ${py.modules} extension module(s) whose names reachable Python code uses, C code may look up by name, or protocols call); ${py.gatedOut} method-table entries and getters whose names no reachable Python code uses were not. Each root's reason names the gate that admitted it.`,
+      );
+    } else {
+      const why = policy.strict ? 'asked for (--strict)' : (policy.pythonGate?.strictReason ?? 'no Python-level reachability was available (no program file was tracked)');
+      notes.push(
+        `Root policy strict (${why}): ${py.roots.length} C function(s) Python code can call (method tables and type slots of ${py.modules} extension module(s) and the interpreter) were analysed as roots: Python reaches them through objects on its heap, an edge no static walk can follow.`,
+      );
+    }
     for (const s of py.skipped) notes.push(`Could not read the Python tables of ${s.module}: ${s.reason}`);
   }
-  return { roots, callableRoots, notes };
+  return { roots, callableRoots, notes, rootPolicy };
 }
 
 /** Notes for what a full scan skipped, except files already noted as left out (unopenedModules). */

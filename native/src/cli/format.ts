@@ -50,7 +50,7 @@ export function formatReport(r: AnalysisReport, options: { verbose?: boolean } =
   const who = [t.exe ? path.basename(t.exe) : undefined, t.python ? `Python ${t.python}` : undefined].filter(Boolean).join(', ');
   out.push(`Pygration ${r.tool.version} — process ${t.pid ?? '?'}${who ? ` (${who})` : ''}`);
   out.push(`Source host: ${r.host.cpu}`);
-  out.push(`Analysis: ${MODE_NAMES[r.mode] ?? r.mode}${t.ldBindNow === false ? ' — started without LD_BIND_NOW=1' : ''}`);
+  out.push(`Analysis: ${MODE_NAMES[r.mode] ?? r.mode}${r.rootPolicy ? `, ${r.rootPolicy} root policy` : ''}${t.ldBindNow === false ? ' — started without LD_BIND_NOW=1' : ''}`);
   out.push('');
 
   const extras = r.levelExtras.length ? ` + ${r.levelExtras.map(featureLabel).join(', ')}` : '';

@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import { OPERATOR_SLOTS } from './knownTypes';
-import { targetKey, type Program, type Resolver, type Target, type TypeRef } from './resolve';
+import { targetKey, type Program, type ProgramModule, type Resolver, type Target, type TypeRef } from './resolve';
 import type { ModuleSummary, SiteRecord } from './simulate';
 import type { BytecodeTrackingResult, Callee, CallEdge, CallGraphQuery, CallSite, FunctionInfo } from './types';
 import { constType, describe, type ClassDef, type FunctionDef } from './values';
@@ -406,6 +406,16 @@ export class CallGraph implements CallGraphQuery {
   /** JSON of a result never includes the graph. */
   toJSON(): undefined {
     return undefined;
+  }
+
+  /** The modules of the import closure (Python modules keep their summaries and waiting bodies). */
+  closureModules(): ProgramModule[] {
+    const out: ProgramModule[] = [];
+    for (const n of this.closure) {
+      const m = this.program.modules.get(n);
+      if (m) out.push(m);
+    }
+    return out;
   }
 
   sitesOf(qualifiedName: string): CallSite[] {

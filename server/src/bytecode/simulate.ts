@@ -92,6 +92,32 @@ export interface SimulationStats {
   unclassified: Record<string, number>;
 }
 
+/**
+ * What the Python-level reachability gate needs of one code object (see server/src/pythonGate.ts), recorded
+ * when the code object is simulated.
+ */
+export interface CodeFacts {
+  /** co_name (a class body's is the class name) and the module-relative qualified name. */
+  name: string;
+  qualname: string;
+  line: number;
+  /** Index of the code object that contains this one (-1 for module code). */
+  parent: number;
+  role: 'module' | 'class' | 'function';
+  /** co_names: every global, attribute and method name the code uses. */
+  names: string[];
+  /** co_freevars and co_cellvars. */
+  free: string[];
+  /** Module and class bodies: short names of the values passed as call arguments (callbacks registered at import time). */
+  escapes: string[];
+  /** Constant attribute names given to getattr/hasattr/setattr/delattr, attrgetter and methodcaller. */
+  reflectNames: string[];
+  /** Identifier-like string constants of the code (dotted ones split): the names its reflection may compute from. */
+  strings: string[];
+  /** Reflection that defeats names: the line, what it is, and the module it is confined to when the receiver is a known module. */
+  reflections: { line: number; what: string; module?: string; prefix?: string }[];
+}
+
 export interface ModuleSummary {
   name: string;
   file: string;
@@ -110,6 +136,8 @@ export interface ModuleSummary {
   defs: (FunctionDef | undefined)[];
   classes: ClassDef[];
   sites: SiteRecord[];
+  /** Per simulated code object (by code index): the facts the Python-level reachability gate uses. */
+  facts: (CodeFacts | undefined)[];
   stats: SimulationStats;
   /**
    * Whether every reachable code object has been simulated. False while function bodies wait (lazy
@@ -403,6 +431,7 @@ class ModuleSimulation {
       defs: new Array(input.codes.length),
       classes: [],
       sites: [],
+      facts: new Array(input.codes.length),
       stats: { codes: 0, unreachableCodes: 0, instructions: 0, desync: 0, desyncAt: [], depthMismatches: 0, effectMismatches: 0, effectMismatchAt: [], widened: 0, unclassified: {} },
       complete: false,
       lazyGlobals: input.lazyGlobals && input.lazyGlobals.length ? new Set(input.lazyGlobals) : null,
@@ -549,6 +578,128 @@ class ModuleSimulation {
   private worklist: number[] = [];
   private readonly handlerState: State = { stack: [], locals: [], names: null, starSeq: null, stars: 0, blocks: null, kwnames: null };
 
+  /** The facts of the code object being simulated. */
+  private facts: CodeFacts | null = null;
+  /** Reflection already recorded in the current code object, by instruction (a loop revisits sites). */
+  private reflectedAt = new Set<string>();
+
+  /** The first line of an instruction of `code` whose name argument is `name` (the code's first line if none). */
+  private firstLineUsing(code: DecodedCode, name: string): number {
+    const k = code.names.indexOf(name);
+    const kinds = this.decoder.model.argKinds;
+    for (let i = 0; i < code.n; i++) {
+      const kind = kinds[code.op[i]];
+      const a = code.arg[i];
+      const nameIndex = kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1;
+      if (nameIndex === k && code.line[i] > 0) return code.line[i];
+    }
+    return code.raw.firstlineno;
+  }
+
+  /**
+   * co_names without the names only bound (STORE_NAME/STORE_GLOBAL/DELETE_*: a module body's definitions) or
+   * imported (IMPORT_NAME, IMPORT_FROM): binding or importing a name calls nothing by it. Attribute stores
+   * stay (they call setters).
+   */
+  private usedNames(code: DecodedCode): string[] {
+    const kinds = this.decoder.model.argKinds;
+    const opnames = this.decoder.model.opnames;
+    const used = new Uint8Array(code.names.length);
+    for (let i = 0; i < code.n; i++) {
+      const op = code.op[i];
+      const kind = kinds[op];
+      if (kind !== 'name' && kind !== 'name1' && kind !== 'name2') continue;
+      const opname = opnames[op] ?? '';
+      if (opname === 'STORE_NAME' || opname === 'STORE_GLOBAL' || opname === 'DELETE_NAME' || opname === 'DELETE_GLOBAL' || opname === 'IMPORT_NAME' || opname === 'IMPORT_FROM') continue;
+      const a = code.arg[i];
+      const k = kind === 'name' ? a : kind === 'name1' ? a >> 1 : a >> 2;
+      if (k >= 0 && k < used.length) used[k] = 1;
+    }
+    return code.names.filter((_n, k) => used[k] === 1);
+  }
+
+  /** Records what a call tells the reachability gate: reflection by computed names, escaping callbacks. */
+  private gateFacts(code: DecodedCode, i: number, role: CodeRole, callee: Expr, positional: Expr[], args: Expr[], star: boolean): void {
+    const facts = this.facts;
+    if (!facts) return;
+    const line = code.line[i] > 0 ? code.line[i] : code.raw.firstlineno;
+    const reflect = (what: string, module?: string, prefix?: string) => {
+      const key = `${i}:${what}`;
+      if (this.reflectedAt.has(key)) return;
+      this.reflectedAt.add(key);
+      const r: CodeFacts['reflections'][number] = { line, what };
+      if (module) r.module = module;
+      if (module && prefix) r.prefix = prefix;
+      facts.reflections.push(r);
+    };
+    const strings = (e: Expr | undefined): string[] | undefined => {
+      if (!e) return undefined;
+      const v = this.settle(e);
+      const items = v.k === 'union' ? v.items : [v];
+      const out: string[] = [];
+      for (const x of items) {
+        if (x.k !== 'const' || typeof x.value !== 'string') return undefined;
+        out.push(x.value);
+      }
+      return out;
+    };
+    if (role.role !== 'function') {
+      for (const a of args) {
+        const n = shortName(this.settle(a));
+        if (n && !facts.escapes.includes(n)) facts.escapes.push(n);
+      }
+    }
+    for (const fn of ['getattr', 'hasattr', 'setattr', 'delattr']) {
+      if (!this.isBuiltinNamed(callee, fn)) continue;
+      const names = star ? undefined : strings(positional[1]);
+      if (names) {
+        for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
+      } else {
+        // The receiver: a module (`import _hashlib` in a try whose except binds None is still that module).
+        const baseValue = positional[0] ? this.settle(positional[0]) : undefined;
+        const expand = (x: Expr): Expr[] => {
+          const q = this.quick(x);
+          if (q.k === 'union') return q.items.flatMap(expand);
+          if (q.k === 'global' && q.module === this.input.module) {
+            const v = this.summary.namespace.get(q.name);
+            if (v && v.k === 'union') return v.items.map((y) => this.quick(y));
+          }
+          return [q];
+        };
+        const alts = baseValue ? expand(baseValue) : [];
+        const mods = alts.filter((x) => x.k === 'module');
+        const base = mods.length === 1 && alts.every((x) => x.k === 'module' || (x.k === 'const' && x.value === null)) ? mods[0] : undefined;
+        // 'openssl_' + name: only names with that prefix.
+        const nameExpr = positional[1] ? this.settle(positional[1]) : undefined;
+        const prefix = nameExpr && nameExpr.k === 'binop' && nameExpr.op === '+' ? strings(nameExpr.left) : undefined;
+        reflect(`${fn} with a computed name`, base && base.k === 'module' ? base.name : undefined, prefix && prefix.length === 1 && prefix[0] ? prefix[0] : undefined);
+      }
+      return;
+    }
+    for (const fn of ['attrgetter', 'methodcaller']) {
+      if (!this.isModuleAttr(callee, 'operator', fn) && !this.isModuleAttr(callee, '_operator', fn)) continue;
+      const given = fn === 'methodcaller' ? positional.slice(0, 1) : positional;
+      const names = star ? undefined : given.map((p) => strings(p));
+      if (names && names.every((n) => n !== undefined)) {
+        for (const n of names.flatMap((x) => x!.flatMap((y) => y.split('.')))) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
+      } else reflect(`operator.${fn} with a computed name`);
+      return;
+    }
+    for (const fn of ['vars', 'globals', 'locals', 'eval', 'exec', 'compile']) {
+      if (this.isBuiltinNamed(callee, fn)) {
+        reflect(`${fn}()`);
+        return;
+      }
+    }
+    if (this.isBuiltinNamed(callee, '__import__') || this.isModuleAttr(callee, 'importlib', 'import_module')) {
+      if (star || !strings(positional[0])) reflect(`${this.isBuiltinNamed(callee, '__import__') ? '__import__' : 'importlib.import_module'} of a computed name`);
+      return;
+    }
+    for (const [mod, fns] of [['pickle', ['load', 'loads', 'Unpickler']], ['_pickle', ['load', 'loads', 'Unpickler']], ['marshal', ['load', 'loads']], ['copyreg', ['constructor', 'pickle']]] as const) {
+      for (const fn of fns) if (this.isModuleAttr(callee, mod, fn)) return reflect(`${mod}.${fn}`);
+    }
+  }
+
   private simulateCode(idx: number): void {
     const code = this.codes[idx]!;
     const role = this.roles[idx]!;
@@ -556,6 +707,21 @@ class ModuleSimulation {
     const stats = this.summary.stats;
     this.current = code.raw.qualname ?? code.raw.name;
     stats.codes++;
+    this.facts = {
+      name: code.raw.name,
+      qualname: role.def.qualname,
+      line: code.raw.firstlineno,
+      parent: this.parentOf[idx],
+      role: role.role,
+      names: this.usedNames(code),
+      free: [...code.raw.freevars, ...code.raw.cellvars],
+      escapes: [],
+      reflectNames: [],
+      strings: identifierConstants(code.raw.consts),
+      reflections: [],
+    };
+    this.summary.facts[idx] = this.facts;
+    if (code.raw.names.includes('__dict__')) this.facts.reflections.push({ line: this.firstLineUsing(code, '__dict__'), what: '`__dict__` access' });
     const n = code.n;
     if (n === 0) return;
     const nb = this.buildBlocks(code);
@@ -572,6 +738,7 @@ class ModuleSimulation {
     this.memoOut = new Array(2 * n);
     this.memoA = new Array(2 * n);
     this.siteMap = new Map();
+    this.reflectedAt = new Set();
     const locals = this.initialLocals(idx, code, role);
     const isNamespace = role.role !== 'function';
     entry[0] = {
@@ -1729,6 +1896,7 @@ class ModuleSimulation {
       }
     }
     const calleeS = this.settle(callee);
+    this.gateFacts(code, i, role, calleeS, positional, args, star);
     let result: Expr | undefined;
     // super() inside a method.
     if (positional.length === 0 && !star && this.isBuiltinNamed(calleeS, 'super') && role.def.cls) {
@@ -1910,3 +2078,36 @@ function adjust(stack: Expr[], effect: number, pushed: Expr): Expr[] {
 }
 
 
+
+/** The last name of a value that names a function, class or attribute (`f`, `pkg.mod.f` → `f`), if any. */
+export function shortName(e: Expr): string | undefined {
+  switch (e.k) {
+    case 'func':
+      return e.def.qualname.split('.').pop();
+    case 'class':
+      return e.def.qualname.split('.').pop();
+    case 'global':
+    case 'builtin':
+    case 'attr':
+      return e.name;
+    default:
+      return undefined;
+  }
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The identifier-like strings among a code object's constants (tuples included; `a.b` gives `a` and `b`). */
+function identifierConstants(consts: readonly PyConst[]): string[] {
+  const out = new Set<string>();
+  const visit = (c: PyConst) => {
+    if (typeof c === 'string') {
+      if (c.length <= 64) for (const part of c.split('.')) if (IDENTIFIER.test(part)) out.add(part);
+    } else if (c !== null && typeof c === 'object') {
+      const items = 'tuple' in c ? c.tuple : 'frozenset' in c ? c.frozenset : 'list' in c ? c.list : null;
+      if (items) for (const x of items) visit(x);
+    }
+  };
+  for (const c of consts) visit(c);
+  return [...out];
+}

@@ -1,0 +1,140 @@
+// The precise root policy on real processes: Python-level reachability (pythonReachability) gates the
+// Python-callable C roots (pythonEntryRoots): start-up-only use charges nothing, a method called in the loop,
+// callbacks and thread targets stay roots, reflection by a computed name falls back to strict.
+
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { cCallableNames, pythonEntryRoots, type PythonEntryRoots } from '../../native/src/analysis/pythonRoots';
+import { analyzeCallSites } from '../../server/src/callSites';
+import { analyzePythonProcess, programOf } from '../../server/src/processAnalysis';
+import { pythonReachability, type PythonReachability } from '../../server/src/pythonGate';
+import { DEBIAN_PYTHON, FIXTURE_SRC, startProcess } from '../helpers/fixtures';
+import { pyenvInterpreters } from './python-helpers';
+
+const GATE = path.join(FIXTURE_SRC, 'python', 'gate');
+
+/** The Python-callable roots of a live process, precise (gated) and strict, with the reachability behind them. */
+async function rootsOf(pid: number): Promise<{ reach: PythonReachability; precise: PythonEntryRoots | undefined; strict: PythonEntryRoots }> {
+  const files = programOf(pid).files;
+  const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, followImports: true, followLazyImports: true });
+  try {
+    const cNames = cCallableNames(cs.space);
+    const reach = pythonReachability(cs.tracking, { files, cNames });
+    const precise = reach.strictReason ? undefined : pythonEntryRoots(cs.space, { names: reach.names, modules: reach.modules, prefixes: reach.prefixes, cNames });
+    return { reach, precise, strict: pythonEntryRoots(cs.space) };
+  } finally {
+    cs.close();
+  }
+}
+
+async function withProcess<T>(script: string, f: (pid: number) => Promise<T>, python = DEBIAN_PYTHON): Promise<T> {
+  const p = await startProcess(python, [path.join(GATE, script)], { cwd: GATE, env: { ...process.env, LD_BIND_NOW: '1' }, timeoutMs: 60_000 });
+  try {
+    return await f(p.pid);
+  } finally {
+    await p.stop();
+  }
+}
+
+const hashlibRoot = (r: { reason: string }, method: string) => new RegExp(`^Python-callable: (_hashlib\\.\\w+\\.|_hashlib[^ ]* )${method}( |$)`).test(r.reason);
+
+test('precise: hashlib used only at start-up roots none of the _hashlib methods and functions no reachable code names; strict roots them all', async () => {
+  await withProcess('hash_startup.py', async (pid) => {
+    const { reach, precise, strict } = await rootsOf(pid);
+    assert.equal(reach.strictReason, undefined);
+    assert.ok(precise, 'precise roots');
+    for (const m of ['hexdigest', 'digest', 'pbkdf2_hmac', 'hmac_digest', 'openssl_sha256']) assert.ok(strict.roots.some((r) => hashlibRoot(r, m)), `strict roots _hashlib ${m}`);
+    for (const m of ['hexdigest', 'digest', 'pbkdf2_hmac', 'hmac_digest']) {
+      assert.ok(!precise.roots.some((r) => hashlibRoot(r, m)), `precise does not root _hashlib ${m}: ${precise.roots.filter((r) => hashlibRoot(r, m)).map((r) => r.reason).join('; ')}`);
+    }
+    // hashlib binds sha256 to _hashlib.openssl_sha256 at import time (getattr(_hashlib, 'openssl_' + name),
+    // then globals()): a call of hashlib.sha256 names no openssl_ function, so the prefix keeps them.
+    const ctor = precise.roots.find((r) => hashlibRoot(r, 'openssl_sha256'));
+    assert.ok(ctor, 'openssl_sha256 stays a root');
+    assert.match(ctor.reason, /getattr with a computed name at hashlib\.py:\d+ \(import time\) on module _hashlib \(names starting with `openssl_`\)/);
+    assert.ok(precise.gatedOut > 0);
+    assert.ok(precise.roots.length < strict.roots.length);
+    // Type slots stay (deallocation, GC and protocols reach them on any object).
+    assert.ok(precise.roots.some((r) => /^Python-callable: _hashlib\.HASH\.tp_dealloc \(slot\)$/.test(r.reason)), 'HASH.tp_dealloc stays a root');
+  });
+});
+
+// Interpreters before 3.11 look names up through C strings that may be ml_names' own bytes (all their strings
+// count), 3.11+ through _Py_ID objects; both must still gate out _hashlib's unnamed functions.
+for (const py of pyenvInterpreters().filter((i) => i.version === '3.9' || i.version === '3.13')) {
+  test(`precise under Python ${py.version}: hashlib used only at start-up roots none of _hashlib's unnamed functions`, async () => {
+    await withProcess(
+      'hash_startup.py',
+      async (pid) => {
+        const { reach, precise, strict } = await rootsOf(pid);
+        assert.ok(precise, `precise roots (${reach.strictReason})`);
+        for (const m of ['pbkdf2_hmac', 'hmac_digest']) {
+          assert.ok(strict.roots.some((r) => hashlibRoot(r, m)), `strict roots _hashlib ${m}`);
+          assert.ok(!precise.roots.some((r) => hashlibRoot(r, m)), `precise does not root _hashlib ${m}`);
+        }
+        assert.ok(precise.roots.some((r) => hashlibRoot(r, 'openssl_sha256')), 'openssl_sha256 (bound as hashlib.sha256) stays');
+        assert.ok(precise.roots.some((r) => /^Python-callable: _hashlib\.HASH\.tp_dealloc \(slot\)$/.test(r.reason)), 'HASH.tp_dealloc stays a root');
+      },
+      py.python,
+    );
+  });
+}
+
+test('precise: a method the loop calls on a start-up object (h.hexdigest()) stays a root, and says which name admitted it', async () => {
+  await withProcess('hash_hexdigest.py', async (pid) => {
+    const { precise } = await rootsOf(pid);
+    assert.ok(precise, 'precise roots');
+    const hex = precise.roots.find((r) => hashlibRoot(r, 'hexdigest'));
+    assert.ok(hex, 'HASH.hexdigest is a root');
+    assert.match(hex.reason, /name `hexdigest` used in <module> \(hash_hexdigest\.py:\d+\)/);
+    assert.ok(!precise.roots.some((r) => hashlibRoot(r, 'pbkdf2_hmac')));
+  });
+});
+
+test('precise: a sorted(key=…) callback and a thread target of another module keep their native callees as roots, and only those', async () => {
+  await withProcess('callbacks.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    const ascii = precise.roots.find((r) => /^Python-callable: _json[^ ]* encode_basestring_ascii /.test(r.reason));
+    assert.ok(ascii, '_json.encode_basestring_ascii (called by the sort key gate_worker.key)');
+    assert.match(ascii.reason, /gate_worker\.py/);
+    const check = precise.roots.find((r) => /^Python-callable: _lzma[^ ]* is_check_supported /.test(r.reason));
+    assert.ok(check, '_lzma.is_check_supported (called by the thread target gate_worker.work)');
+    assert.match(check.reason, /gate_worker\.py/);
+    assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
+  });
+});
+
+test('precise: getattr with a computed name in the loop falls back to strict, naming the file and line', async () => {
+  await withProcess('reflect_loop.py', async (pid) => {
+    const { reach } = await rootsOf(pid);
+    assert.match(reach.strictReason ?? '', /getattr with a computed name at reflect_loop\.py:10/);
+    const { report } = await analyzePythonProcess(pid, { withFullScan: false });
+    assert.equal(report.rootPolicy, 'strict');
+    assert.ok(report.notes.some((n) => /Root policy strict \(reflection defeats names: getattr with a computed name at reflect_loop\.py:10/.test(n)), report.notes.join('\n'));
+  });
+});
+
+test('precise: getattr with a computed name on an extension module keeps that module whole, and only it', async () => {
+  await withProcess('reflect_module.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    const all = precise.roots.filter((r) => /^Python-callable: _lzma/.test(r.reason));
+    assert.ok(all.some((r) => / is_check_supported \(getattr with a computed name at reflect_module\.py:10 on module _lzma\)$/.test(r.reason)), all.map((r) => r.reason).join('\n'));
+    assert.ok(all.some((r) => /^Python-callable: _lzma[^ ]* _encode_filter_properties \(getattr with a computed name/.test(r.reason)), 'every _lzma function stays');
+    assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), 'other modules stay gated');
+  });
+});
+
+test('the report says which root policy ran: precise by default, strict when asked', async () => {
+  await withProcess('hash_startup.py', async (pid) => {
+    const precise = await analyzePythonProcess(pid, { withFullScan: false });
+    assert.equal(precise.report.rootPolicy, 'precise');
+    assert.ok(precise.report.notes.some((n) => /^Root policy precise: \d+ C function/.test(n)), precise.report.notes.join('\n'));
+    assert.ok(precise.report.notes.some((n) => /^Python-level reachability: \d+ of \d+ code objects/.test(n)));
+    const strict = await analyzePythonProcess(pid, { withFullScan: false, strict: true });
+    assert.equal(strict.report.rootPolicy, 'strict');
+    assert.ok(strict.report.notes.some((n) => /^Root policy strict \(asked for \(--strict\)\)/.test(n)));
+  });
+});
