@@ -15,6 +15,8 @@ import type { BytecodeTrackingResult } from './bytecode/types';
 import { analyzeCallSites } from './callSites';
 import type { CallSiteAnalysis } from './model';
 import { cCallableNames } from '../../native/src/analysis/pythonRoots';
+import { readPythonFrames } from '../../native/src/python/frames';
+import type { AddressSpace } from '../../native/src/analysis/space';
 import { type RootCode, pythonReachability } from './pythonGate';
 
 /** Rounds of on-demand tracking of the modules reachable functions import (each adds their import closures). */
@@ -96,6 +98,20 @@ export interface PythonProcessAnalysis extends ProcessAnalysis {
   callSites?: Map<string, CallSiteAnalysis[]>;
 }
 
+/** The code objects of every live Python frame of the process (file, qualified name), or none with a note. */
+function liveFrameCodes(space: AddressSpace, notes: string[]): RootCode[] {
+  try {
+    const frames = readPythonFrames(space);
+    const out = new Map<string, RootCode>();
+    for (const t of frames.threads) for (const f of t.frames) out.set(`${f.file}\0${f.qualname ?? f.name}`, { file: f.file, qualname: f.qualname ?? f.name });
+    notes.push(`Python-level reachability also starts from the ${out.size} code object(s) of the live frames of ${frames.threads.length} thread(s).`);
+    return [...out.values()];
+  } catch (e) {
+    notes.push(`The live Python frames could not be read (${isNativeError(e) ? e.describe() : e instanceof Error ? e.message : String(e)}): Python-level reachability starts from the program's files only.`);
+    return [];
+  }
+}
+
 export async function analyzePythonProcess(pid: number, options: PythonProcessOptions = {}): Promise<PythonProcessAnalysis> {
   const notes: string[] = [];
   let exe = '';
@@ -116,10 +132,11 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
       options.onProgress?.('Bytecode tracking of the program');
       // Modules are looked up as the process looked them up (its PYTHONPATH, venv, user site): the helper
       // runs /proc/PID/exe as the process's user and computes that sys.path (bytecode/liveInterpreter.ts).
-      // The precise root policy needs the closure of lazy imports too: a result made without it is not reused.
-      const reuse = options.strict ? options.tracking : undefined;
+      // The precise root policy (opt-in) needs the closure of lazy imports too: a result made without it is not reused.
+      const strict = options.strict !== false;
+      const reuse = strict ? options.tracking : undefined;
       // Shared by the rounds of on-demand tracking below (each then re-reads only new modules).
-      const cache = options.cache ?? (options.strict ? undefined : new BytecodeCache());
+      const cache = options.cache ?? (strict ? undefined : new BytecodeCache());
       try {
         const cs = await analyzeCallSites({
           python: reuse?.python.executable ?? `/proc/${pid}/exe`,
@@ -139,10 +156,13 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
         try {
           callSites = cs.byFile;
           extraRoots.push(...cs.nativeRoots);
-          if (!options.strict) {
+          if (!strict) {
             options.onProgress?.('Python-level reachability');
             const cNames = cCallableNames(cs.space);
-            let reach = pythonReachability(cs.tracking, { files, rootCodes: options.rootCodes, cNames });
+            // The code every thread is running now can still run (a library's server loop, a worker thread's
+            // target): the live frames are roots besides the program's files.
+            const rootCodes = [...(options.rootCodes ?? []), ...liveFrameCodes(cs.space, notes)];
+            let reach = pythonReachability(cs.tracking, { files, rootCodes, cNames });
             // Modules that reachable functions import (and the start-up imports did not load) are tracked
             // on demand, their import closures with them, until reachable code imports nothing new.
             const extra = new Set<string>();
@@ -158,7 +178,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
                 cancel: options.cancel,
                 callSitesOf: 'roots',
               });
-              reach = pythonReachability(more, { files, rootCodes: options.rootCodes, cNames });
+              reach = pythonReachability(more, { files, rootCodes, cNames });
             }
             if (reach.missing.length && !reach.strictReason) reach.strictReason = `modules imported by reachable code could not all be tracked (${reach.missing.slice(0, 3).join(', ')})`;
             pythonGate = { names: reach.names, modules: reach.modules, prefixes: reach.prefixes, cNames, notes: reach.notes, strictReason: reach.strictReason };

@@ -16,7 +16,8 @@ export interface PygrationSettings {
   analysisMode: AnalysisMode;
   /**
    * The strict root policy: every C function Python can call in every loaded extension module is a root
-   * (`pygration.analysis.strict`; default false: the precise policy, gated by Python-level reachability).
+   * (`pygration.analysis.strict`; default true; false asks for the experimental precise policy, gated by
+   * Python-level reachability).
    */
   analysisStrict: boolean;
   /** An instance catalog file to use instead of the shipped AWS EC2 catalog; '' = shipped. */
@@ -34,7 +35,7 @@ export const DEFAULT_SETTINGS: PygrationSettings = {
   pythonPath: '',
   showBaselineLenses: false,
   analysisMode: 'ept',
-  analysisStrict: false,
+  analysisStrict: true,
   catalogPath: '',
   followImports: true,
   countMaskedFeatures: false,

@@ -35,7 +35,7 @@ test('readSettings: values are typed, trimmed, clamped; wrong types fall back wi
   const values: Record<string, unknown> = {
     [Ids.setting.pythonPath]: '  /opt/py/bin/python3 ',
     [Ids.setting.analysisMode]: 'full',
-    [Ids.setting.analysisStrict]: true,
+    [Ids.setting.analysisStrict]: false,
     [Ids.setting.catalogPath]: '/w/lab.json',
     [Ids.setting.showBaselineLenses]: true,
     [Ids.setting.followImports]: false,
@@ -45,7 +45,7 @@ test('readSettings: values are typed, trimmed, clamped; wrong types fall back wi
     [Ids.setting.stopDebounceMs]: 100,
   };
   const s = readSettings((k) => values[k]);
-  assert.deepEqual(s.server, { pythonPath: '/opt/py/bin/python3', showBaselineLenses: true, analysisMode: 'full', analysisStrict: true, catalogPath: '/w/lab.json', followImports: false, countMaskedFeatures: true });
+  assert.deepEqual(s.server, { pythonPath: '/opt/py/bin/python3', showBaselineLenses: true, analysisMode: 'full', analysisStrict: false, catalogPath: '/w/lab.json', followImports: false, countMaskedFeatures: true });
   assert.deepEqual(s.client, { injectBindNow: false, analyzeOnStop: false, stopDebounceMs: 100, plan: DEFAULT_CLIENT_SETTINGS.plan });
   assert.deepEqual(s.problems, []);
 
@@ -61,7 +61,7 @@ test('readSettings: values are typed, trimmed, clamped; wrong types fall back wi
   assert.equal(b.server.pythonPath, '');
   assert.equal(b.server.analysisMode, 'ept');
   assert.equal(b.server.showBaselineLenses, false);
-  assert.equal(b.server.analysisStrict, false);
+  assert.equal(b.server.analysisStrict, true);
   assert.equal(b.client.stopDebounceMs, 5000);
   assert.equal(b.server.countMaskedFeatures, false, 'a non-boolean countMaskedFeatures falls back to off');
   assert.equal(b.problems.length, 6);
@@ -198,8 +198,8 @@ test('interpreter precedence: Python extension, then pygration.pythonPath, then 
 });
 
 test("the server reads the strict root policy from typed settings and from the raw section's nested analysis.strict", () => {
-  assert.equal(readServerSettings({ analysisStrict: true }).analysisStrict, true);
-  assert.equal(readServerSettings({ analysis: { strict: true } }).analysisStrict, true);
-  assert.equal(readServerSettings({ analysis: { strict: 'yes' } }).analysisStrict, false);
-  assert.equal(readServerSettings(undefined).analysisStrict, false);
+  assert.equal(readServerSettings({ analysisStrict: false }).analysisStrict, false);
+  assert.equal(readServerSettings({ analysis: { strict: false } }).analysisStrict, false);
+  assert.equal(readServerSettings({ analysis: { strict: 'yes' } }).analysisStrict, true);
+  assert.equal(readServerSettings(undefined).analysisStrict, true);
 });

@@ -28,8 +28,9 @@ export interface AnalyzeOptions {
   /** Extra EPT roots, e.g. native functions resolved by bytecode tracking (runtime addresses). */
   extraRoots?: Root[];
   /**
-   * Root every C function Python can call in every loaded extension module (the strict root policy).
-   * Default false: with `pythonGate`, only the entries whose names reachable Python code uses.
+   * The root policy for the C functions Python can call. Strict (the default, also when undefined): every one in
+   * every loaded extension module is a root. `false` asks for the precise policy (experimental): gated by
+   * Python-level reachability (`pythonGate`), falling back to strict with a note when that is unavailable.
    */
   strict?: boolean;
   /**
@@ -251,7 +252,7 @@ export function processRoots(
   let rootPolicy: 'precise' | 'strict' | undefined;
   if (mode === 'ept' && python) {
     // Python calls C through heap objects (method objects, type slots): root what it can call.
-    const gate = policy.strict || !policy.pythonGate || policy.pythonGate.strictReason ? undefined : policy.pythonGate;
+    const gate = policy.strict !== false || !policy.pythonGate || policy.pythonGate.strictReason ? undefined : policy.pythonGate;
     rootPolicy = gate ? 'precise' : 'strict';
     const py = pythonEntryRoots(space, gate);
     callableRoots.push(...py.roots);
@@ -261,7 +262,7 @@ export function processRoots(
         `Root policy precise: ${py.roots.length} C function(s) Python code can call were analysed as roots (type slots, the interpreter's own tables, and the methods, functions and getters of ${py.modules} extension module(s) whose names reachable Python code uses, C code may look up by name, or protocols call); ${py.gatedOut} method-table entries and getters whose names no reachable Python code uses were not. Each root's reason names the gate that admitted it.`,
       );
     } else {
-      const why = policy.strict ? 'asked for (--strict)' : (policy.pythonGate?.strictReason ?? 'no Python-level reachability was available (no program file was tracked)');
+      const why = policy.strict !== false ? 'the default; --precise asks for the experimental precise policy' : (policy.pythonGate?.strictReason ?? 'no Python-level reachability was available (no program file was tracked)');
       notes.push(
         `Root policy strict (${why}): ${py.roots.length} C function(s) Python code can call (method tables and type slots of ${py.modules} extension module(s) and the interpreter) were analysed as roots: Python reaches them through objects on its heap, an edge no static walk can follow.`,
       );

@@ -31,12 +31,12 @@ const HELP = `pygration ${VERSION} — which x86 CPU features a running Python p
 could be live-migrated (CRIU) without dying of SIGILL.
 
 Usage:
-  pygration analyze --pid N [--mode ept|ept-plain|full] [--strict] [--json] [--catalog FILE] [--no-full-scan] [--count-masked] [--verbose]
+  pygration analyze --pid N [--mode ept|ept-plain|full] [--precise] [--json] [--catalog FILE] [--no-full-scan] [--count-masked] [--verbose]
       Analyse a running process. ept (default): execution path tracking from the interpreter's entry point,
       its threads and stacks, sound for unresolved indirect calls; ept-plain: the paper's plain EPT;
       full: decode every executable mapping. Also runs a (cached) full scan for comparison unless
-      --no-full-scan. In a Python process the C functions Python can call are roots only when reachable
-      Python code uses their names (the precise root policy); --strict roots every one of them.
+      --no-full-scan. In a Python process every C function Python can call is a root (the strict root
+      policy); --precise (experimental) roots only those whose names reachable Python code uses.
       Features reachable code uses that this host's CPUID hides while their instructions still run
       (masked: RDSEED, ADX, LZCNT under some hypervisors) are warnings; --count-masked counts them as
       required. Types of another CPU vendor that have every needed feature get their own verdict
@@ -60,7 +60,7 @@ process); 2 usage error; 3 the command started by 'run' exited or timed out befo
 130 interrupted (Ctrl-C).`;
 
 const ANALYZE_VALUES = ['pid', 'mode', 'catalog'] as const;
-const ANALYZE_FLAGS = ['json', 'no-full-scan', 'count-masked', 'verbose', 'quiet', 'strict'] as const;
+const ANALYZE_FLAGS = ['json', 'no-full-scan', 'count-masked', 'verbose', 'quiet', 'strict', 'precise'] as const;
 
 let interrupted = false;
 
@@ -160,7 +160,7 @@ async function analyzeAndPrint(pid: number, args: ParsedArgs): Promise<number> {
       catalog: catalogOf(args),
       withFullScan: !args.flags.has('no-full-scan'),
       countMasked: args.flags.has('count-masked'),
-      strict: args.flags.has('strict'),
+      strict: !args.flags.has('precise'),
       isCancelled: () => interrupted,
       onProgress: (m) => progress.update(m),
     });
