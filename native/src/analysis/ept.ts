@@ -1079,14 +1079,8 @@ class Walker {
     }
     pointedInto.sort((x, y) => x - y);
     const pointed = (w: { start: number; end: number }) => {
-      let lo = 0;
-      let hi = pointedInto.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (pointedInto[mid] < w.start) lo = mid + 1;
-        else hi = mid;
-      }
-      return lo < pointedInto.length && pointedInto[lo] < w.end;
+      const i = firstAtOrAbove(pointedInto.length, (k) => pointedInto[k] >= w.start);
+      return i < pointedInto.length && pointedInto[i] < w.end;
     };
     for (const w of open) w.addressable = copied.has(w.value) || w.windows.some(pointed);
     return byModule;
@@ -1241,16 +1235,22 @@ class Walker {
   }
 }
 
-/** True when `x` lies in one of the sorted, non-overlapping half-open `ranges`. */
-function inRanges(ranges: Array<{ start: number; end: number }>, x: number): boolean {
+/** The first index in [0, n) where the monotone predicate `atOrAbove` holds (n when none does). */
+function firstAtOrAbove(n: number, atOrAbove: (i: number) => boolean): number {
   let lo = 0;
-  let hi = ranges.length;
+  let hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (ranges[mid].end <= x) lo = mid + 1;
-    else hi = mid;
+    if (atOrAbove(mid)) hi = mid;
+    else lo = mid + 1;
   }
-  return lo < ranges.length && ranges[lo].start <= x;
+  return lo;
+}
+
+/** True when `x` lies in one of the sorted, non-overlapping half-open `ranges`. */
+function inRanges(ranges: Array<{ start: number; end: number }>, x: number): boolean {
+  const i = firstAtOrAbove(ranges.length, (k) => ranges[k].end > x);
+  return i < ranges.length && ranges[i].start <= x;
 }
 
 /** Sorted, non-overlapping union of ranges. */

@@ -98,6 +98,20 @@ function isInterpreter(m: ModuleImage): boolean {
   return /^(lib)?python\d/.test(m.path.split('/').pop() ?? '');
 }
 
+/** The modules Python code can call into (extension modules and the interpreter); unreadable ones are skipped. */
+function* pythonCallableModules(space: AddressSpace): Generator<ModuleImage> {
+  for (const m of space.modules()) {
+    let callable: boolean;
+    try {
+      callable = isPythonCallable(m);
+    } catch (e) {
+      if (e instanceof NativeError) continue;
+      throw e;
+    }
+    if (callable) yield m;
+  }
+}
+
 /**
  * Names C code can look up on objects by string (PyObject_CallMethod(f, "write"), _Py_ID(write),
  * npy_cache_import("numpy.core._methods", "_mean")): the identifier strings of the read-only data of every
@@ -108,15 +122,7 @@ function isInterpreter(m: ModuleImage): boolean {
  */
 export function cCallableNames(space: AddressSpace): Map<string, string> {
   const out = new Map<string, string>();
-  for (const m of space.modules()) {
-    let callable: boolean;
-    try {
-      callable = isPythonCallable(m);
-    } catch (e) {
-      if (e instanceof NativeError) continue;
-      throw e;
-    }
-    if (!callable) continue;
+  for (const m of pythonCallableModules(space)) {
     const interp = isInterpreter(m);
     const found = new Set<string>();
     const scan = (name: string, into: Set<string>) => {
@@ -214,15 +220,7 @@ export function pythonEntryRoots(space: AddressSpace, gate?: PythonGate): Python
     }
     return undefined;
   };
-  for (const m of space.modules()) {
-    let callable: boolean;
-    try {
-      callable = isPythonCallable(m);
-    } catch (e) {
-      if (e instanceof NativeError) continue;
-      throw e;
-    }
-    if (!callable) continue;
+  for (const m of pythonCallableModules(space)) {
     modules++;
     const base = m.path.split('/').pop();
     const interp = isInterpreter(m);
