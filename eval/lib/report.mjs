@@ -198,8 +198,9 @@ export function evaluationMarkdown(run, findings) {
   p('| plain EPT | the paper\'s Algorithm 2 (`--mode ept-plain`): from `_start` and `main`, GOT slots only, unresolved indirect calls ignored |');
   p();
   p('Roots of ours\' walk, in the order it takes them: (a) the executable\'s entry point `_start` and `main`; (b) every ' +
-    'thread\'s pc and the return addresses on its stack — from the live frames (`[sp, stack top)`) of a stopped thread, ' +
-    'from a scan of every stack-like region for a running one; (c) the bytecode-resolved native functions (as in the ' +
+    'thread\'s pc and the return addresses of its live frames — the threads are frozen for milliseconds with ptrace ' +
+    '(`dist/pygration-freeze`) and unwound with .eh_frame CFI; only where ptrace is refused is every stack-like region ' +
+    'scanned instead; (c) the bytecode-resolved native functions (as in the ' +
     'column "bytecode-resolved only"); (d) every C function Python can call in the loaded extension modules and the ' +
     'interpreter: `PyMethodDef` tables (module functions and `tp_methods`), static types\' slot functions and ' +
     'getters/setters, and cffi tables (`native/src/analysis/pythonRoots.ts`). EPT in the default `ept` mode follows ' +
@@ -212,8 +213,9 @@ export function evaluationMarkdown(run, findings) {
     'right after "ours, stopped": on a running process the scan of whole stack regions also finds stale return ' +
     'addresses, which can hide a missing edge by luck.');
   p();
-  p('Why both "ours" rows: when a thread is running at the instant of the analysis, /proc does not give its stack ' +
-    'pointer, so the analysis scans the top of every stack-like region for return addresses. That region also holds ' +
+  p('Why both "ours" rows: the running row freezes the threads with ptrace to read their exact pc and stack pointer; ' +
+    'where ptrace is refused, /proc does not give a running thread\'s stack pointer, and the analysis scans the top ' +
+    'of every stack-like region for return addresses instead. That region also holds ' +
     '**stale** return addresses of calls that returned long ago (import-time initialisation, earlier calls into ' +
     'extension modules): they add roots that can never resume (less recall) and, by luck, roots for functions the ' +
     'workload calls again (hiding missing edges). Stopping the process removes that luck: it shows what the walk ' +
