@@ -143,3 +143,27 @@ export function debianPythonHas(...modules: string[]): boolean {
     return false;
   }
 }
+
+/**
+ * A running `sleep 600`, the stock non-Python process of the tests. `sh -c 'echo READY; exec sleep'` prints READY
+ * before the exec, so a test reading the process at once could land on the exec (the old memory vanishes, the
+ * executable is still sh): this waits until /proc/PID/exe is the sleep binary.
+ */
+export async function startSleeper(): Promise<StartedProcess> {
+  const p = await startProcess('sh', ['-c', 'echo READY; exec sleep 600']);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    let exe = '';
+    try {
+      exe = fs.readlinkSync(`/proc/${p.pid}/exe`);
+    } catch {
+      // Not readable yet or gone: retry until the deadline.
+    }
+    if (path.basename(exe) === 'sleep') return p;
+    if (Date.now() > deadline) {
+      await p.stop();
+      throw new Error(`process ${p.pid} did not exec sleep within 30 s (exe: ${exe || 'unreadable'})`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { supportedLevel } from '../../native/src/features/vocabulary';
-import { buildC, DEBIAN_PYTHON, FIXTURE_SRC, REPO_ROOT, debianPythonHas, hostFlags, startProcess } from '../helpers/fixtures';
+import { buildC, DEBIAN_PYTHON, FIXTURE_SRC, REPO_ROOT, debianPythonHas, hostFlags, startProcess, startSleeper } from '../helpers/fixtures';
 import { hostSkip, hostSkipUnless, skipOrFail, skipUnless } from '../helpers/skip';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
@@ -75,7 +75,7 @@ describe('pygration CLI', () => {
   });
 
   test('permission denied explains ptrace access', { skip: hostSkipUnless(process.getuid?.() === 0, 'needs root to run the CLI as another user') }, async () => {
-    const target = await startProcess('sh', ['-c', 'echo READY; exec sleep 600']);
+    const target = await startSleeper();
     try {
       const r = await cli(['analyze', '--pid', String(target.pid), '--no-full-scan'], { uid: 65534 });
       assert.equal(r.code, 1, r.stderr);

@@ -14,7 +14,7 @@ import { type PyVersion, PY_VERSIONS } from '../../native/src/python/abi';
 import { FRAME_LAYOUTS } from '../../native/src/python/frameLayouts';
 import { type PythonFrames, readPythonFrames } from '../../native/src/python/frames';
 import { lineForOffset } from '../../native/src/python/lineTable';
-import { buildC, DEBIAN_PYTHON, FIXTURE_OUT, FIXTURE_SRC, REPO_ROOT, startProcess } from '../helpers/fixtures';
+import { buildC, DEBIAN_PYTHON, FIXTURE_OUT, FIXTURE_SRC, REPO_ROOT, startProcess, startSleeper } from '../helpers/fixtures';
 import { DEBIAN_INCLUDE, pyenvInterpreters } from './python-helpers';
 
 interface Target {
@@ -193,7 +193,9 @@ describe('live frames of every thread, read from memory', () => {
   }
 
   test('a process that is not Python: a clear unsupported error', async () => {
-    const proc = await startProcess('sh', ['-c', 'echo READY; exec sleep 600']);
+    // A C program that prints READY itself, after it started: with `sh -c 'echo READY; exec sleep'` the read
+    // could land on the exec, and the memory of the process it replaced vanished under it.
+    const proc = await startProcess(buildC('c/proc_ready.c'), []);
     try {
       assert.throws(
         () => read(proc.pid),
@@ -244,7 +246,7 @@ describe('pygration frames', () => {
       assert.equal(parsed.threads.length, 3);
       assert.deepEqual(parsed.threads.find((x) => x.threadId === pid)!.frames.map((f) => f.name), ['inner', 'outer', '<module>']);
     });
-    const sh = await startProcess('sh', ['-c', 'echo READY; exec sleep 600']);
+    const sh = await startSleeper();
     try {
       const r = cli(['frames', '--pid', String(sh.pid)]);
       assert.equal(r.status, 1);

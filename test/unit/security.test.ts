@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PythonHelper } from '../../server/src/bytecode/helper';
 import { interpreterFlags } from '../../server/src/bytecode/liveInterpreter';
-import { DEBIAN_PYTHON, REPO_ROOT, buildC, startProcess } from '../helpers/fixtures';
+import { DEBIAN_PYTHON, REPO_ROOT, buildC, startProcess, startSleeper } from '../helpers/fixtures';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 const IS_ROOT = process.getuid?.() === 0;
@@ -296,7 +296,7 @@ describe('a process that is not CPython 3.8+ is never executed', { timeout: 300_
   });
 
   test('calls --pid on sleep does not run sleep', async () => {
-    const target = await startProcess('sh', ['-c', 'echo READY; exec sleep 600']);
+    const target = await startSleeper();
     try {
       const r = await cli(['calls', app, '--pid', String(target.pid), '--quiet']);
       assert.equal(r.code, 1, r.stderr);

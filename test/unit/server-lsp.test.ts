@@ -27,7 +27,7 @@ import {
   ResponseError,
 } from 'vscode-languageserver-protocol/node';
 import { AnalyzeProcessRequest, DetachNotification, ListProcessesRequest, StateNotification, type PygrationState } from '../../server/src/protocol';
-import { DEBIAN_PYTHON, REPO_ROOT, buildC, debianPythonHas, hostFlags, startProcess, type StartedProcess } from '../helpers/fixtures';
+import { DEBIAN_PYTHON, REPO_ROOT, buildC, debianPythonHas, hostFlags, startProcess, startSleeper, type StartedProcess } from '../helpers/fixtures';
 import { skipUnless } from '../helpers/skip';
 
 const SERVER = path.join(REPO_ROOT, 'dist', 'server.js');
@@ -218,7 +218,7 @@ describe('language server over LSP', { skip: skipUnless(HAVE_HEADERS, 'python3-d
     });
 
     test('a non-Python process is refused with a clear message', async () => {
-      const p = await startProcess('sh', ['-c', 'echo READY; exec sleep 600']);
+      const p = await startSleeper();
       try {
         const r = await conn.sendRequest(AnalyzeProcessRequest, { pid: p.pid, reason: 'command' });
         assert.equal(r.ok, false);

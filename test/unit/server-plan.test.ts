@@ -27,7 +27,7 @@ import { AnalyzeProcessRequest, PlanMigrationRequest, StateNotification, type Py
 import { reportFingerprint } from '../../client/src/logic/report';
 import { isAnalysisReport } from '../../webview/src/protocol';
 import { downtimeCell } from '../../webview/src/migration';
-import { DEBIAN_PYTHON, REPO_ROOT, debianPythonHas, haveCommand, startProcess, type StartedProcess } from '../helpers/fixtures';
+import { DEBIAN_PYTHON, REPO_ROOT, debianPythonHas, haveCommand, startProcess, startSleeper, type StartedProcess } from '../helpers/fixtures';
 import { hostSkip, skipUnless } from '../helpers/skip';
 
 const SERVER = path.join(REPO_ROOT, 'dist', 'server.js');
@@ -206,7 +206,7 @@ describe('PlanMigration over LSP', { skip: skipUnless(debianPythonHas(), 'no pyt
     assert.equal(r1.ok, false);
     assert.equal(r1.error!.kind, 'gone', JSON.stringify(r1.error));
     assert.match(r1.error!.message, new RegExp(String(gone)));
-    const sh = await startProcess('sh', ['-c', 'echo READY; exec sleep 600']);
+    const sh = await startSleeper();
     try {
       const r2 = await server.conn.sendRequest(PlanMigrationRequest, { pid: sh.pid, seconds: 1 });
       assert.equal(r2.error?.kind, 'not-python', JSON.stringify(r2.error));
