@@ -169,17 +169,8 @@ export async function runProbe(options: { timeoutMs?: number; code?: readonly nu
   const elf = buildProbeElf(options.code);
   const errors: string[] = [];
   for (const base of probeDirs()) {
-    let dir: string | undefined;
     try {
-      dir = fs.mkdtempSync(path.join(base, 'pygration-probe-'));
-      const file = path.join(dir, 'xtest-probe');
-      fs.writeFileSync(file, elf, { mode: 0o700 });
-      let outcome = await runOnce(file, timeoutMs);
-      // ETXTBSY: another thread forked while the file was open for writing; retry briefly.
-      for (let i = 0; i < 3 && outcome.spawnError?.code === 'ETXTBSY'; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        outcome = await runOnce(file, timeoutMs);
-      }
+      const outcome = await runInFreshDir(base, 'xtest-probe', elf, timeoutMs);
       if (outcome.spawnError) {
         errors.push(`${base}: ${outcome.spawnError.code ?? outcome.spawnError.message}`);
         continue;
@@ -192,8 +183,6 @@ export async function runProbe(options: { timeoutMs?: number; code?: readonly nu
       break;
     } catch (e) {
       errors.push(`${base}: ${(e as Error).message}`);
-    } finally {
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
     }
   }
   return { xtest: true, error: `could not run the CPU probe (${errors.join('; ') || 'no writable directory'})` };
@@ -341,25 +330,37 @@ async function runProbeCode(code: readonly number[], timeoutMs = 5000): Promise<
   if (process.platform !== 'linux' || process.arch !== 'x64') return undefined;
   const elf = buildProbeElf(code);
   for (const base of probeDirs()) {
-    let dir: string | undefined;
     try {
-      dir = fs.mkdtempSync(path.join(base, 'pygration-probe-'));
-      const file = path.join(dir, 'feature-probe');
-      fs.writeFileSync(file, elf, { mode: 0o700 });
-      let outcome = await runOnce(file, timeoutMs);
-      for (let i = 0; i < 3 && outcome.spawnError?.code === 'ETXTBSY'; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        outcome = await runOnce(file, timeoutMs);
-      }
+      const outcome = await runInFreshDir(base, 'feature-probe', elf, timeoutMs);
       if (outcome.spawnError) continue;
       return { code: outcome.code, signal: outcome.signal };
     } catch {
       // Try the next directory (this one may be read-only or mounted noexec).
-    } finally {
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
     }
   }
   return undefined;
+}
+
+/**
+ * Writes a probe ELF as `name` into a fresh private directory under `base`, runs it once with a timeout
+ * (retrying briefly on ETXTBSY: another thread forked while the file was open for writing) and removes the
+ * directory. Throws when the directory or the file cannot be made.
+ */
+async function runInFreshDir(base: string, name: string, elf: Buffer | Uint8Array, timeoutMs: number): Promise<Awaited<ReturnType<typeof runOnce>>> {
+  let dir: string | undefined;
+  try {
+    dir = fs.mkdtempSync(path.join(base, 'pygration-probe-'));
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, elf, { mode: 0o700 });
+    let outcome = await runOnce(file, timeoutMs);
+    for (let i = 0; i < 3 && outcome.spawnError?.code === 'ETXTBSY'; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      outcome = await runOnce(file, timeoutMs);
+    }
+    return outcome;
+  } finally {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const featureProbeCache = new Map<string, Promise<boolean | undefined>>();
