@@ -254,7 +254,7 @@ class Walker {
   private tablesNotChosen = 0;
   /** Initialisers not taken because their pthread_once control is done (see completedOnceInits). */
   private onceInitsSkipped = 0;
-  /** Run-time-written pointers left out because nothing can address their variable (see addressableWritten). */
+  /** Run-time-written pointers left out because nothing can address their variable (see liveCensus). */
   private unaddressedSkipped = 0;
 
   constructor(
