@@ -1,0 +1,126 @@
+// The live census of execution path tracking's sound mode: the code pointers each module wrote at run time into
+// its writable data, and whether anything in the process's memory can address the variables holding them.
+
+import * as C from '../elf/elfConstants';
+import { type AddressSpace, type ModuleImage, lowestReferenceReaching, u64 } from './space';
+import { MAX_REGION_CACHE, WalkCancelled, firstAtOrAbove, inRanges, mergeRanges } from './eptUtil';
+
+/** A code pointer written at run time into a module's writable data, and whether something can address its variable. */
+export interface WrittenPointer {
+  slot: number;
+  value: number;
+  addressable: boolean;
+}
+
+/** What the census needs from the walker: the space, cached live reads and cancellation polls. */
+export interface CensusContext {
+  space: AddressSpace;
+  liveBytes(address: number, length: number): Uint8Array | undefined;
+  pollSlot(): void;
+  isCancelled?: () => boolean;
+}
+
+/** The code pointers `m` has written at run time into its writable data (values the loader or file did not put there). */
+function runtimeWritten(ctx: CensusContext, m: ModuleImage): WrittenPointer[] {
+  const out: WrittenPointer[] = [];
+  for (const r of ctx.space.regions()) {
+    if (r.module !== m || !r.write || !r.read || r.exec) continue;
+    // No budget: skipping a module's data would silently drop the pointers written there (a false
+    // "compatible"); the regions are the modules' own .data/.bss, bounded by their files.
+    const len = r.end - r.start;
+    const bytes = ctx.liveBytes(r.start, len);
+    if (!bytes) continue;
+    // What the file image holds there, read once (undefined when the region is not inside one segment:
+    // then each candidate slot is read on its own).
+    const image = len <= MAX_REGION_CACHE ? m.elf.tryReadVirtual(r.start - m.bias, len) : undefined;
+    for (let off = 0; off + 8 <= bytes.length; off += 8) {
+      ctx.pollSlot();
+      const v = u64(bytes, off);
+      if (v < 0x10000) continue;
+      const t = ctx.space.regionAt(v);
+      // Only pointers written at run time count here (dispatch-selected variants, callbacks); pointers the
+      // loader or the file image put there are static tables, taken only when visited code uses them.
+      if (t?.exec && t.module === m && !isStaticValue(m, r.start - m.bias + off, v, image && image.length === len ? image.subarray(off, off + 8) : undefined)) {
+        out.push({ slot: r.start + off, value: v, addressable: false });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Run-time-written pointers per module index, with whether something can address them: one pass over the
+ * process's readable memory answers it for every module at once.
+ */
+export function liveCensus(ctx: CensusContext): Map<number, WrittenPointer[]> {
+  type Open = { slot: number; value: number; addressable: boolean; windows: Array<{ start: number; end: number }> };
+  const byModule = new Map<number, Array<{ slot: number; value: number; addressable: boolean }>>();
+  const open: Open[] = [];
+  /** Slots whose value the loader put there: a copy in one is read only through that slot (checked by window). */
+  const staticCopies = new Set<number>();
+  const windowOf = (m: ModuleImage, at: number) => ({ start: lowestReferenceReaching(m.elf, at - m.bias) + m.bias, end: at + 1 });
+  for (const m of ctx.space.modules()) {
+    const list = runtimeWritten(ctx, m);
+    if (!list.length) continue;
+    byModule.set(m.index, list);
+    // Position-dependent code names variables by immediates too: keep those modules' pointers whole.
+    if (!(m.elf.isPie || m.elf.header.type === C.ET_DYN)) {
+      for (const w of list) w.addressable = true;
+      continue;
+    }
+    const copiesOf = new Map<number, number[]>();
+    const wanted = new Set(list.map((w) => w.value - m.bias));
+    for (const r of m.elf.relocations()) {
+      if (r.type === C.R_X86_64_RELATIVE && wanted.has(r.addend)) copiesOf.set(r.addend, [...(copiesOf.get(r.addend) ?? []), r.offset + m.bias]);
+    }
+    for (const w of list) {
+      const copies = copiesOf.get(w.value - m.bias) ?? [];
+      for (const c of copies) staticCopies.add(c);
+      open.push(Object.assign(w, { windows: [windowOf(m, w.slot), ...copies.map((c) => windowOf(m, c))] }));
+    }
+  }
+  if (!open.length) return byModule;
+  const windows = mergeRanges(open.flatMap((w) => w.windows));
+  const values = new Map<number, number[]>();
+  for (const w of open) values.set(w.value, [...(values.get(w.value) ?? []), w.slot]);
+  const his = new Set<number>();
+  for (const x of [...windows.flatMap((r) => [r.start, r.end - 1]), ...values.keys()]) his.add(Math.floor(x / 2 ** 32));
+  const pointedInto: number[] = [];
+  const copied = new Set<number>();
+  const CHUNK = 4 * 1024 * 1024;
+  for (const r of ctx.space.regions()) {
+    if (!r.read || r.exec || r.kind === 'vdso' || r.kind === 'vsyscall') continue;
+    for (let a = r.start; a < r.end; a += CHUNK) {
+      if (ctx.isCancelled?.()) throw new WalkCancelled();
+      const b = ctx.space.readMemory(a, Math.min(CHUNK, r.end - a));
+      if (!b) continue;
+      const words = new Uint32Array(b.buffer, b.byteOffset, Math.floor(b.length / 8) * 2);
+      for (let i = 1; i < words.length; i += 2) {
+        if (!his.has(words[i])) continue;
+        const v = words[i] * 2 ** 32 + words[i - 1];
+        const at = a + (i - 1) * 4;
+        const slots = values.get(v);
+        if (slots && !slots.includes(at) && !staticCopies.has(at)) copied.add(v);
+        if (inRanges(windows, v)) pointedInto.push(v);
+      }
+    }
+  }
+  pointedInto.sort((x, y) => x - y);
+  const pointed = (w: { start: number; end: number }) => {
+    const i = firstAtOrAbove(pointedInto.length, (k) => pointedInto[k] >= w.start);
+    return i < pointedInto.length && pointedInto[i] < w.end;
+  };
+  for (const w of open) w.addressable = copied.has(w.value) || w.windows.some(pointed);
+  return byModule;
+}
+
+/**
+ * True when `value` at link-time `slot` is what the loader or the file image put there. `fileBytes`: the
+ * slot's 8 bytes of the file image when already read.
+ */
+function isStaticValue(m: ModuleImage, slot: number, value: number, fileBytes?: Uint8Array): boolean {
+  const rel = m.elf.relocationAt(slot);
+  if (rel) return rel.type === C.R_X86_64_RELATIVE ? rel.addend + m.bias === value : true;
+  const b = fileBytes ?? m.elf.tryReadVirtual(slot, 8);
+  return b !== undefined && u64(b) !== 0 && u64(b) + m.bias === value;
+}
