@@ -6,7 +6,8 @@ import * as C from '../elf/elfConstants';
 import type { FunctionSummary } from './summary';
 import { type ModuleImage, dataObjectExtent, isGotSlot, isInPlt, moduleFacts, u64 } from './space';
 import { CPU_MODEL_SYMBOLS, MAX_INIT_FUNCTIONS, MAX_SLOT_MAP_SPAN, ONCE_FUNCTIONS, down8 } from './eptUtil';
-import { type WrittenPointer, liveCensus } from './liveCensus';
+import { type LiveValues, type WrittenPointer, liveCensus, liveValues } from './liveCensus';
+import type { Root } from './eptTypes';
 import { WalkEdges } from './walkEdges';
 
 export class AddressTakenWalk extends WalkEdges {
@@ -169,7 +170,7 @@ export class AddressTakenWalk extends WalkEdges {
     const r = this.space.regionAt(address);
     if (!r || r.module !== fromModule) return;
     if (r.exec) {
-      if (kind !== 'mem') this.take(fromModule, address, from && `${kind} in ${from}`);
+      if (kind !== 'mem' && this.keepProduct(address)) this.take(fromModule, address, from && `${kind} in ${from}`);
       return;
     }
     this.scanDataObject(fromModule, address - fromModule.bias, from && `data 0x${(address - fromModule.bias).toString(16)} via ${from}`);
@@ -200,10 +201,10 @@ export class AddressTakenWalk extends WalkEdges {
     } else value = this.staticPointer(fromModule, link);
     if (value === undefined || value < 0x10000) return;
     const t = this.space.regionAt(value);
-    if (t?.exec && t.module) this.take(t.module, value, from && `word 0x${link.toString(16)} via ${from}`);
+    if (t?.exec && t.module && this.keepProduct(value)) this.take(t.module, value, from && `word 0x${link.toString(16)} via ${from}`);
   }
 
-  protected readonly wordRefsSeen: Array<Set<number> | undefined> = [];
+  protected wordRefsSeen: Array<Set<number> | undefined> = [];
 
   protected readonly takenWhy = new Map<number, string>();
 
@@ -240,6 +241,8 @@ export class AddressTakenWalk extends WalkEdges {
     const start = Math.ceil(obj.start / 8) * 8;
     if (obj.end <= start) return;
     const end = this.boundedScanEnd(m, start, obj.end, 'A data object');
+    // Scanned for a completed initialiser: the table's pointers count when a live word points into it.
+    const objectLive = !this.productFilter || this.productFilter.pointsInto(obj.start + m.bias, obj.end + m.bias);
     const live = this.space.liveMemory ? this.liveBytes(start + m.bias, end - start) : undefined;
     // A slot's value is the same in every scan when it comes from the live regions (or, without live
     // memory, from the file): only then is it marked as read.
@@ -261,7 +264,9 @@ export class AddressTakenWalk extends WalkEdges {
       // Pointers into other modules count too: a table of imported functions (libblas's gemm[] slots are
       // relocations to libopenblas's dgemm_nn…), or a callback another module's function was stored as.
       const r = this.space.regionAt(value);
-      if (r?.exec && r.module) this.take(r.module, value, why);
+      if (r?.exec && r.module) {
+        if (objectLive || this.keepProduct(value)) this.take(r.module, value, why);
+      }
       // A GOT slot stands for its symbol's address: `mov r,[rip+GOT(sym)]` is `lea r,[sym]` for an
       // interposable symbol (C++ vtables of shared objects are loaded so), so the object it names is scanned.
       else if (r?.module && !r.exec && obj.end - obj.start === 8 && isGotSlot(m.elf, obj.start)) this.scanDataObject(r.module, value - r.module.bias, why);
@@ -351,6 +356,24 @@ export class AddressTakenWalk extends WalkEdges {
    * `viaPlt` also follows calls through `m`'s PLT that land in `m` (exported functions of a shared library).
    */
   protected takeProducedBy(m: ModuleImage, pending: number[], why: string, viaPlt: boolean): void {
+    // With live memory, what they produced counts only where it is still stored (see keepProduct), and their
+    // references are tracked apart from visited code's, which takes them whole.
+    const outermost = this.productFilter === undefined && this.space.liveMemory;
+    if (outermost) {
+      this.productFilter = this.live();
+      this.swapReferenceSets();
+    }
+    try {
+      this.produce(m, pending, why, viaPlt);
+    } finally {
+      if (outermost) {
+        this.swapReferenceSets();
+        this.productFilter = undefined;
+      }
+    }
+  }
+
+  private produce(m: ModuleImage, pending: number[], why: string, viaPlt: boolean): void {
     const seen = (this.producedSeen[m.index] ??= new Set());
     while (pending.length && seen.size < MAX_INIT_FUNCTIONS) {
       const link = pending.pop()!;
@@ -376,5 +399,53 @@ export class AddressTakenWalk extends WalkEdges {
       this.notes.push(`The initializers of ${m.path.split('/').pop()} call more than ${MAX_INIT_FUNCTIONS} functions; only the pointers the first ${MAX_INIT_FUNCTIONS} produce were taken.`);
     }
   }
-}
 
+  // ------------------------------------------------------------------ sound mode: live products and mangled roots
+
+  /** Set while the products of initialisers that already ran are taken: only live ones are kept. */
+  private productFilter: LiveValues | undefined;
+  private liveCache: LiveValues | undefined;
+  private readonly notLive = new Set<number>();
+  /** The reference and data-object sets of product walks (kept apart: visited code takes objects whole). */
+  private productSets = { refs: [] as Array<Set<number> | undefined>, memRefs: [] as Array<Set<number> | undefined>, wordRefs: [] as Array<Set<number> | undefined>, data: [] as Array<Set<number> | undefined>, slots: [] as Array<{ base: number; seen: Uint8Array } | null | undefined> };
+
+  /** The census of live memory's module pointers and mangled code pointers, read once per walk. */
+  private live(): LiveValues {
+    this.liveCache ??= liveValues({ space: this.space, liveBytes: (a, n) => this.liveBytes(a, n), pollSlot: () => this.pollSlot(), isCancelled: this.options.isCancelled });
+    return this.liveCache;
+  }
+
+  private swapReferenceSets(): void {
+    const p = this.productSets;
+    [this.refsSeen, p.refs] = [p.refs, this.refsSeen];
+    [this.memRefsSeen, p.memRefs] = [p.memRefs, this.memRefsSeen];
+    [this.wordRefsSeen, p.wordRefs] = [p.wordRefs, this.wordRefsSeen];
+    [this.dataVisited, p.data] = [p.data, this.dataVisited];
+    [this.slotsScanned, p.slots] = [p.slots, this.slotsScanned];
+  }
+
+  /**
+   * True unless a code pointer produced by an initialiser that already ran is stored nowhere in live memory:
+   * it can then be called only if code that runs again produces it, and the walk takes it there.
+   */
+  private keepProduct(address: number): boolean {
+    if (!this.productFilter || this.productFilter.has(address)) return true;
+    if (!this.notLive.has(address)) {
+      this.notLive.add(address);
+      this.productsNotLive++;
+    }
+    return false;
+  }
+
+  /** The explicit roots, then the code pointers glibc keeps mangled in live memory (they run at exit or on longjmp). */
+  protected override seed(roots: readonly Root[]): void {
+    super.seed(roots);
+    if (!this.rta || !this.space.liveMemory) return;
+    const reason = 'a code pointer glibc keeps mangled in live memory (an exit handler or a setjmp return point)';
+    for (const address of this.live().mangled) {
+      this.mangledRoots++;
+      this.currentRoot = reason;
+      this.enqueue(address, reason);
+    }
+  }
+}

@@ -10,6 +10,8 @@ export interface NoteFacts {
   ifuncFallbacks: number;
   lazySlots: number;
   liveMemory: boolean;
+  mangledRoots: number;
+  productsNotLive: number;
   mode: EptMode;
   onceInitsSkipped: number;
   rta: boolean;
@@ -63,6 +65,11 @@ export function walkNotes(f: NoteFacts): string[] {
     );
   } else if (!f.rta && f.unresolved > 0) {
     notes.push(`${f.unresolved} indirect call/jump site(s) could not be resolved and were not followed.`);
+  }
+  if (f.mangledRoots > 0) {
+    notes.push(
+      `${f.mangledRoots} code pointer(s) that glibc keeps mangled in live memory (exit handlers registered with atexit or __cxa_atexit, setjmp return points) were analysed as roots: they run at exit or on longjmp.`,
+    );
   }
   if (f.trampolinesSkipped > 0) {
     notes.push(

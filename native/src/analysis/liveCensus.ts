@@ -124,3 +124,115 @@ function isStaticValue(m: ModuleImage, slot: number, value: number, fileBytes?: 
   const b = fileBytes ?? m.elf.tryReadVirtual(slot, 8);
   return b !== undefined && u64(b) !== 0 && u64(b) + m.bias === value;
 }
+
+// ------------------------------------------------------------------ live values
+//
+// What the process's writable memory holds now (heap, stacks, modules' .data/.bss): every word that points into
+// a module, and every word that glibc's PTR_MANGLE turned into a code pointer (atexit/on_exit handlers and
+// __cxa_atexit destructors in the exit list, setjmp buffers). Pointers that initialisers which already ran
+// produced can be called later only if they are still stored somewhere (or re-produced by code that runs
+// again, which the walk sees): the walk keeps such products only when this census finds them.
+
+/** The module pointers in the process's writable memory, and the code pointers glibc keeps mangled. */
+export interface LiveValues {
+  /** True when some word of writable memory holds exactly `value`. */
+  has(value: number): boolean;
+  /** True when some word of writable memory points into [start, end). */
+  pointsInto(start: number, end: number): boolean;
+  /** Code addresses found mangled with glibc's pointer guard (exit handlers, setjmp return points). */
+  mangled: number[];
+  /** Distinct pointer guards found in thread control blocks (0 when none was found: no demangling). */
+  guards: number;
+  /** Bytes of writable memory read. */
+  bytes: number;
+}
+
+const CHUNK = 4 * 1024 * 1024;
+const TWO32 = 2 ** 32;
+
+/** The high 32-bit halves of the addresses in `ranges` (a fast first test for a word). */
+function highHalves(ranges: Array<{ start: number; end: number }>): Set<number> {
+  const his = new Set<number>();
+  for (const r of ranges) for (let h = Math.floor(r.start / TWO32); h <= Math.floor((r.end - 1) / TWO32); h++) his.add(h);
+  return his;
+}
+
+/** Reads the writable regions in chunks, handing each chunk's 32-bit words (little-endian pairs) to `each`. */
+function forEachWritableChunk(ctx: CensusContext, each: (words: Uint32Array, base: number) => void): number {
+  let bytes = 0;
+  for (const r of ctx.space.regions()) {
+    if (!r.read || !r.write || r.exec || r.kind === 'vdso' || r.kind === 'vsyscall') continue;
+    for (let a = r.start; a < r.end; a += CHUNK) {
+      if (ctx.isCancelled?.()) throw new WalkCancelled();
+      const b = ctx.space.readMemory(a, Math.min(CHUNK, r.end - a));
+      if (!b) continue;
+      bytes += b.length;
+      each(new Uint32Array(b.buffer, b.byteOffset, Math.floor(b.length / 8) * 2), a);
+    }
+  }
+  return bytes;
+}
+
+/** One census of the process's writable memory (two passes when a pointer guard is found). */
+export function liveValues(ctx: CensusContext): LiveValues {
+  const moduleRanges = mergeRanges(ctx.space.regions().filter((r) => r.module).map((r) => ({ start: r.start, end: r.end })));
+  const codeRanges = mergeRanges(ctx.space.regions().filter((r) => r.module && r.exec).map((r) => ({ start: r.start, end: r.end })));
+  const moduleHis = highHalves(moduleRanges);
+  const codeHis = highHalves(codeRanges);
+  const found: number[] = [];
+  // glibc's tcbhead_t: tcb (itself) at 0, self (itself) at 16, pointer_guard at 0x30.
+  const guards = new Map<string, { lo: number; hi: number }>();
+  const bytes = forEachWritableChunk(ctx, (words, base) => {
+    const baseLo = base % TWO32;
+    const baseHi = Math.floor(base / TWO32);
+    for (let i = 0; i + 1 < words.length; i += 2) {
+      const hi = words[i + 1];
+      // A thread control block holds its own address at 0 and 16 (checked on the rare word equal to its address).
+      const at = baseLo + i * 4;
+      if (words[i] === at % TWO32 && i + 13 < words.length && hi === baseHi + Math.floor(at / TWO32) && words[i + 4] === words[i] && words[i + 5] === hi) {
+        guards.set(`${words[i + 13]}:${words[i + 12]}`, { lo: words[i + 12], hi: words[i + 13] });
+      }
+      if (!moduleHis.has(hi)) continue;
+      const v = hi * TWO32 + words[i];
+      if (inRanges(moduleRanges, v)) found.push(v);
+    }
+  });
+  const mangled = new Set<number>();
+  const guardList = [...guards.values()].filter((g) => g.lo !== 0 || g.hi !== 0);
+  if (guardList.length > 0 && guardList.length <= 4) {
+    forEachWritableChunk(ctx, (words) => {
+      for (let i = 0; i + 1 < words.length; i += 2) {
+        const lo = words[i];
+        const hi = words[i + 1];
+        if (lo === 0 && hi === 0) continue;
+        // PTR_DEMANGLE: rotate right by 17 bits, then xor with the guard.
+        const rlo = ((lo >>> 17) | (hi << 15)) >>> 0;
+        const rhi = ((hi >>> 17) | (lo << 15)) >>> 0;
+        for (const g of guardList) {
+          const dhi = (rhi ^ g.hi) >>> 0;
+          if (!codeHis.has(dhi)) continue;
+          const v = dhi * TWO32 + ((rlo ^ g.lo) >>> 0);
+          if (inRanges(codeRanges, v)) mangled.add(v);
+        }
+      }
+    });
+  }
+  const sorted = Float64Array.from(found).sort();
+  let n = 0;
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i];
+  const values = sorted.subarray(0, n);
+  const firstAtLeast = (x: number) => firstAtOrAbove(values.length, (k) => values[k] >= x);
+  return {
+    has: (v) => {
+      const i = firstAtLeast(v);
+      return i < values.length && values[i] === v;
+    },
+    pointsInto: (start, end) => {
+      const i = firstAtLeast(start);
+      return i < values.length && values[i] < end;
+    },
+    mangled: [...mangled],
+    guards: guardList.length,
+    bytes,
+  };
+}

@@ -55,19 +55,19 @@ export abstract class WalkBase {
   protected readonly taken = new Set<number>();
   protected readonly takenRooted = new Set<number>();
   /** Data objects scanned, by link-time start, per module index. */
-  protected readonly dataVisited: Array<Set<number> | undefined> = [];
+  protected dataVisited: Array<Set<number> | undefined> = [];
   /**
    * Per module index: the 8-byte data slots already read for code pointers (one byte per slot of the span
    * of its data sections). Objects overlap (a stripped module's unsized objects are windows from each
    * referenced address), and taking a pointer twice changes nothing, so each slot is read once.
    */
-  protected readonly slotsScanned: Array<{ base: number; seen: Uint8Array } | null | undefined> = [];
+  protected slotsScanned: Array<{ base: number; seen: Uint8Array } | null | undefined> = [];
   /**
    * References already handled, per module index of the referencing code: the outcome of a reference
    * depends only on its address, whether it is a memory operand, and the module it comes from.
    */
-  protected readonly refsSeen: Array<Set<number> | undefined> = [];
-  protected readonly memRefsSeen: Array<Set<number> | undefined> = [];
+  protected refsSeen: Array<Set<number> | undefined> = [];
+  protected memRefsSeen: Array<Set<number> | undefined> = [];
   /** Per module index: whether it is the dynamic linker (whose xsave trampolines LD_BIND_NOW rules out). */
   protected readonly isLinker: Array<boolean | undefined> = [];
   protected readonly enteredModules = new Set<number>();
@@ -82,6 +82,10 @@ export abstract class WalkBase {
   protected onceInitsSkipped = 0;
   /** Run-time-written pointers left out because nothing can address their variable (see liveCensus). */
   protected unaddressedSkipped = 0;
+  /** Roots found as glibc-mangled code pointers in live memory (exit handlers, setjmp buffers). */
+  protected mangledRoots = 0;
+  /** Pointers completed initialisers produced that no word of live memory holds any more (not taken). */
+  protected productsNotLive = 0;
 
   constructor(
     protected readonly space: AddressSpace,
@@ -183,6 +187,8 @@ export abstract class WalkBase {
         unresolved: this.stats.unresolved,
         unresolvedSeen: this.unresolvedSeen,
         vdsoSkipped: this.vdsoSkipped,
+        mangledRoots: this.mangledRoots,
+        productsNotLive: this.productsNotLive,
       }),
     );
     return {
