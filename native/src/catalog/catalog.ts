@@ -5,38 +5,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { NativeError } from '../errors';
 import { readUserJson } from '../userFile';
-import type { Vendor } from '../report';
+import { type Provenance, type Vendor } from '../report';
 import { vendorOf } from '../features/cpuinfo';
 import { inferFeatures, XED_TABLE, type XedTable } from '../features/xed';
 import { BASELINE, isKnownFeature, type Feature } from '../features/vocabulary';
 import shippedCatalogJson from '../../data/aws-ec2.catalog.json';
 
-/**
- * Where a row's features come from. `measured`: the CPUID of a live instance of the type (a collected data
- * set, or `pygration host` on the machine); `derived`: the features of its CPU's micro-architecture
- * (archspec's data plus the facts in native/data/aws-ec2-families.json), not measured. docs/catalog.md.
- */
-export interface Provenance {
-  kind: 'measured' | 'derived';
-  /** measured: the data set or run (e.g. `aws-ec2-x86-isa-sets.json`); derived: the micro-architecture (archspec name, e.g. `icelake`). */
-  basis: string;
-  /** derived: how sure the family table is of the type's processor and figures (high, medium, low). */
-  confidence?: 'high' | 'medium' | 'low';
-  /** One sentence more, e.g. which features a measured row could not observe and took from the derivation. */
-  note?: string;
-}
-
-export const PROVENANCE_KINDS: readonly Provenance['kind'][] = ['measured', 'derived'];
-
-/** A one-line description of a provenance, for tooltips and text reports. */
-export function describeProvenance(p: Provenance | undefined): string {
-  if (!p) return 'provenance not recorded';
-  const head =
-    p.kind === 'measured'
-      ? `measured (${p.basis})`
-      : `derived from the ${p.basis} micro-architecture, not measured${p.confidence ? `; confidence ${p.confidence}` : ''}`;
-  return p.note ? `${head}. ${p.note}` : head;
-}
+export type { Provenance };
 
 export interface InstanceType {
   /** e.g. `m5.large`. */

@@ -311,9 +311,14 @@ function cmdInstances(args: ParsedArgs): number {
     process.stdout.write(`${JSON.stringify(catalog, null, 2)}\n`);
     return EXIT.ok;
   }
-  const lines = [`${catalog.name}: ${catalog.instances.length} instance types`];
+  const measured = catalog.instances.filter((i) => i.provenance?.kind === 'measured').length;
+  const derived = catalog.instances.filter((i) => i.provenance?.kind === 'derived').length;
+  const lines = [
+    `${catalog.name}: ${catalog.instances.length} instance types${measured + derived ? ` (${measured} measured, ${derived} derived from the CPU's micro-architecture, not measured)` : ''}`,
+  ];
   for (const i of catalog.instances) {
-    lines.push(`${i.name.padEnd(18)} ${i.vcpu.toString().padStart(4)} vCPU ${`${i.memoryGiB}`.padStart(7)} GiB  ${x86Level(i.features).name}  ${i.cpu} (${i.generation})`);
+    const p = i.provenance ? `  [${i.provenance.kind === 'measured' ? 'measured' : `derived: ${i.provenance.basis}`}]` : '';
+    lines.push(`${i.name.padEnd(24)} ${i.vcpu.toString().padStart(4)} vCPU ${`${i.memoryGiB}`.padStart(7)} GiB  ${x86Level(i.features).name}  ${i.cpu} (${i.generation})${p}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT.ok;
