@@ -177,6 +177,24 @@ describe('grid model', () => {
     assert.equal(familyCounts(rows).reduce((s, f) => s + f.count, 0), verdicts.length);
   });
 
+  it('searches the provenance (derived, measured, the micro-architecture), and the report guard checks it', () => {
+    const marked = verdicts.map((v, i) => ({
+      ...v,
+      provenance: i % 3 === 0 ? { kind: 'derived' as const, basis: 'sapphirerapids', confidence: 'high' as const } : { kind: 'measured' as const, basis: 'aws-ec2-x86-isa-sets.json' },
+    }));
+    const mrows = buildRows(marked, featureLabel);
+    const derivedCount = marked.filter((v) => v.provenance.kind === 'derived').length;
+    assert.equal(filterRows(mrows, { ...ALL, search: 'derived' }).length, derivedCount);
+    assert.equal(filterRows(mrows, { ...ALL, search: 'SapphireRapids' }).length, derivedCount);
+    assert.equal(filterRows(mrows, { ...ALL, search: 'measured' }).length, marked.length - derivedCount);
+    assert.equal(filterRows(rows, { ...ALL, search: 'derived' }).length, 0, 'a report without provenance matches nothing');
+    const origin = { kind: 'live', label: 'PID 1' };
+    const withProvenance = { ...report, instances: { ...report.instances, verdicts: marked } };
+    assert.ok(isHostMessage({ type: 'report', report: withProvenance, origin }));
+    const bad = { ...report, instances: { ...report.instances, verdicts: [{ ...marked[0], provenance: { kind: 'guessed', basis: 'x' } }, ...marked.slice(1)] } };
+    assert.ok(!isHostMessage({ type: 'report', report: bad, origin }));
+  });
+
   it('derives what a focused call rules out, or takes the host list', () => {
     const want = new Set(focus.features);
     const derived = ruledOutBy(verdicts, focus.features);
