@@ -70,6 +70,31 @@ export interface AnalysisStats {
 export type Vendor = 'intel' | 'amd' | 'other';
 
 /** One instance type with the three verdicts side by side. */
+/**
+ * Where a row's features come from. `measured`: the CPUID of a live instance of the type (a collected data
+ * set, or `pygration host` on the machine); `derived`: the features of its CPU's micro-architecture
+ * (archspec's data plus the facts in native/data/aws-ec2-families.json), not measured. docs/catalog.md.
+ */
+export interface Provenance {
+  kind: 'measured' | 'derived';
+  /** measured: the data set or run (e.g. `aws-ec2-x86-isa-sets.json`); derived: the micro-architecture (archspec name, e.g. `icelake`). */
+  basis: string;
+  /** derived: how sure the family table is of the type's processor and figures (high, medium, low). */
+  confidence?: 'high' | 'medium' | 'low';
+  /** One sentence more, e.g. which features a measured row could not observe and took from the derivation. */
+  note?: string;
+}
+
+/** A one-line description of a provenance, for tooltips and text reports. */
+export function describeProvenance(p: Provenance | undefined): string {
+  if (!p) return 'provenance not recorded';
+  const head =
+    p.kind === 'measured'
+      ? `measured (${p.basis})`
+      : `derived from the ${p.basis} micro-architecture, not measured${p.confidence ? `; confidence ${p.confidence}` : ''}`;
+  return p.note ? `${head}. ${p.note}` : head;
+}
+
 export interface InstanceVerdict {
   name: string;
   family: string;
@@ -95,6 +120,8 @@ export interface InstanceVerdict {
    * restores", and InstancesSummary.crossVendorEvidence).
    */
   crossVendor?: boolean;
+  /** Whether the catalog row was measured or derived from the micro-architecture (absent when the catalog does not say). */
+  provenance?: Provenance;
 }
 
 export interface InstancesSummary {
@@ -115,6 +142,8 @@ export interface InstancesSummary {
   sourceVendor?: Vendor;
   /** Why cross-vendor types get their own verdict: the published restores behind it, in one paragraph. */
   crossVendorEvidence?: string;
+  /** How many of the catalog's rows are measured and how many derived (absent when no row says). */
+  provenance?: { measured: number; derived: number };
   verdicts: InstanceVerdict[];
 }
 

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { supportedLevel } from '../../native/src/features/vocabulary';
+import { defaultCatalog } from '../../native/src/catalog/catalog';
 import { buildC, DEBIAN_PYTHON, FIXTURE_SRC, REPO_ROOT, debianPythonHas, hostFlags, startProcess, startSleeper } from '../helpers/fixtures';
 import { hostSkip, hostSkipUnless, skipOrFail, skipUnless } from '../helpers/skip';
 
@@ -155,10 +156,22 @@ describe('pygration CLI', () => {
     assert.equal(typeof host.xtest, 'boolean');
   });
 
-  test('instances --json lists the shipped catalog of 383 AWS types', async () => {
+  test('instances lists the shipped catalog: every type, each row measured or derived', async () => {
     const r = await cli(['instances', '--json']);
     assert.equal(r.code, 0);
-    assert.equal(JSON.parse(r.stdout).instances.length, 383);
+    const catalog = defaultCatalog();
+    const listed = JSON.parse(r.stdout).instances as { name: string; provenance?: { kind: string } }[];
+    assert.equal(listed.length, catalog.instances.length);
+    assert.deepEqual(
+      listed.map((i) => i.provenance?.kind),
+      catalog.instances.map((i) => i.provenance?.kind),
+    );
+    const measured = catalog.instances.filter((i) => i.provenance?.kind === 'measured').length;
+    const text = await cli(['instances']);
+    assert.equal(text.code, 0);
+    assert.match(text.stdout, new RegExp(`^aws-ec2: ${catalog.instances.length} instance types \\(${measured} measured, ${catalog.instances.length - measured} derived`));
+    assert.match(text.stdout, /^m7i\.large .*Sapphire Rapids\)  \[derived: sapphirerapids\]$/m);
+    assert.match(text.stdout, /^m5\.large .*\[measured\]$/m);
   });
 
   test('run --json on a NumPy workload: the documented fields, and the child is stopped', { skip: skipUnless(debianPythonHas('numpy'), 'python3-numpy missing') }, async () => {
@@ -178,7 +191,11 @@ describe('pygration CLI', () => {
     const text = await cli(['run', '--ready-line', 'READY', '--no-full-scan', '--', DEBIAN_PYTHON, script]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /Required CPU features: /);
-    assert.match(text.stdout, /Compatible with \d+ of 383 instance types \(CRIU would allow \d+/);
+    const total = defaultCatalog().instances.length;
+    assert.match(text.stdout, new RegExp(`Compatible with \\d+ of ${total} instance types \\(CRIU would allow \\d+`));
+    const m = /Catalog aws-ec2: (\d+) types measured, (\d+) derived from their CPU's micro-architecture \(not measured\); (\d+) of the (\d+) compatible are derived\./.exec(text.stdout);
+    assert.ok(m, text.stdout);
+    assert.equal(Number(m[1]) + Number(m[2]), total);
     assert.match(text.stdout, /Call sites: .* unresolved/);
   });
 });

@@ -126,7 +126,7 @@ test('the shipped table reads in canonical features', () => {
 });
 
 test('the committed data files are exactly what the generator derives from the shared data', { skip: NO_DATA }, () => {
-  const d = deriveData(DATA_DIR!);
+  const d = deriveData(DATA_DIR!, REPO_ROOT);
   assert.equal(fs.readFileSync(path.join(REPO_ROOT, XED_TABLE_OUT), 'utf8'), d.tableText, `${XED_TABLE_OUT} is stale: run node scripts/derive-data.mjs`);
   assert.equal(fs.readFileSync(path.join(REPO_ROOT, AWS_CATALOG_OUT), 'utf8'), d.catalogText, `${AWS_CATALOG_OUT} is stale: run node scripts/derive-data.mjs`);
   assert.deepEqual(XED_TABLE, d.table);

@@ -25,9 +25,11 @@ import {
 const CATEGORIES = new Set(['Very Low', 'Low', 'Low to Moderate', 'Moderate', 'High']);
 
 describe('network performance data', () => {
-  test('every type of the shipped catalog has a published figure or category, in AWS\'s wording', () => {
+  test('every measured type of the shipped catalog has a published figure or category, in AWS\'s wording', () => {
     const catalog = defaultCatalog();
-    const missing = catalog.instances.filter((i) => networkPerformance(i.name) === undefined).map((i) => i.name);
+    // The derived rows (docs/catalog.md) have no network figure yet: the planner gives them no estimate
+    // unless a bandwidth file supplies one (docs/planner.md).
+    const missing = catalog.instances.filter((i) => i.provenance?.kind !== 'derived' && networkPerformance(i.name) === undefined).map((i) => i.name);
     assert.deepEqual(missing, []);
     for (const [family, { confidence, sizes }] of Object.entries(NETWORK_DATA.families)) {
       assert.ok(confidence === 'high' || confidence === 'medium', `${family}: confidence ${confidence}`);

@@ -64,7 +64,7 @@ describe('estimated downtime column in Chromium', { timeout: 90_000 }, () => {
   it('shows each compatible type\'s downtime after the verdict, "—" for the others, and the summary', async () => {
     const report: AnalysisReport = { ...base, migration };
     await postToWebview(page, { type: 'report', report, origin });
-    await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 383, ROWS);
+    await page.waitForFunction(([sel, n]) => document.querySelectorAll(sel as string).length === n, [ROWS, base.instances.verdicts.length] as const);
     const headers = await page.$$eval('#instance-grid [role=columnheader]', (hs) => hs.map((h) => (h as HTMLElement).dataset.key));
     assert.equal(headers[headers.indexOf('compatible') + 1], 'downtime');
     const cells = await page.$$eval(ROWS, (rows) => rows.map((r) => [(r as HTMLElement).dataset.name!, r.children[6].textContent ?? '', (r.children[6] as HTMLElement).title]));

@@ -4,7 +4,7 @@
 // 383 rows, re-ordering a <table> cost 50–200 ms of layout per sort, the same rows as grid divs ~10 ms.
 // Row elements are built once per report; sorting, filtering and searching only reorder and swap them.
 
-import type { InstanceVerdict } from '../../native/src/report';
+import { describeProvenance, type InstanceVerdict } from '../../native/src/report';
 import type { MigrationEstimate } from '../../native/src/plan/types';
 import type { Feature } from '../../native/src/features/vocabulary';
 import { featureLabel, FEATURES } from '../../native/src/features/vocabulary';
@@ -22,7 +22,11 @@ interface Column {
 const COLUMNS: Column[] = [
   { key: 'name', label: 'Type', title: 'Instance type (sorted by family, then size)' },
   { key: 'cpu', label: 'CPU', title: 'CPU model the type runs on' },
-  { key: 'generation', label: 'Generation', title: 'Micro-architecture (sorted by vendor, oldest first)' },
+  {
+    key: 'generation',
+    label: 'Generation',
+    title: 'Micro-architecture (sorted by vendor, oldest first). "derived": the row\'s features come from the micro-architecture, not from a measured instance (hover for its provenance)',
+  },
   { key: 'vcpu', label: 'vCPU', title: 'Virtual CPUs', numeric: true },
   { key: 'memory', label: 'Memory', title: 'Memory in GiB', numeric: true },
   { key: 'compatible', label: 'Pygration', title: "Pygration's verdict: every feature the process needs is present" },
@@ -90,6 +94,14 @@ function whyNotCell(v: InstanceVerdict, focus: ReadonlySet<Feature> | null): HTM
   return td;
 }
 
+/** The generation, marked when the row is derived from the micro-architecture; its provenance in the tooltip. */
+function generationCell(v: InstanceVerdict): HTMLElement {
+  const p = v.provenance;
+  const td = cell({ class: 'gen', title: p ? `${v.generation}: ${describeProvenance(p)}` : v.generation, 'data-provenance': p?.kind }, v.generation);
+  if (p?.kind === 'derived') td.append(' ', h('span', { class: 'chip small provenance derived' }, 'derived'));
+  return td;
+}
+
 function buildRowElement(row: Row, focus: ReadonlySet<Feature> | null, migration: MigrationEstimate | undefined): HTMLElement {
   const v = row.v;
   const tr = h('div', { role: 'row', class: `row ${v.compatible ? 'ok' : v.crossVendor ? 'xv' : 'no'}`, 'data-name': v.name });
@@ -101,7 +113,7 @@ function buildRowElement(row: Row, focus: ReadonlySet<Feature> | null, migration
   tr.append(
     cell({ class: 'name' }, v.name),
     cell({ class: 'cpu', title: v.cpu }, h('span', { class: `vendor ${v.vendor}` }, v.vendor === 'amd' ? 'AMD' : v.vendor === 'intel' ? 'Intel' : '?'), v.cpu.replace(/^(Intel|AMD)\s+/, '')),
-    cell({ class: 'gen' }, v.generation),
+    generationCell(v),
     cell({ class: 'num' }, String(v.vcpu)),
     cell({ class: 'num' }, formatGiB(v.memoryGiB)),
     v.crossVendor ? crossVendorCell(v) : verdictCell(v.compatible, 'Pygration', v.missing),

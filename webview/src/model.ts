@@ -117,7 +117,7 @@ const GENERATIONS = [
 /** One grid row: the verdict plus precomputed keys, built once per report. */
 export interface Row {
   v: InstanceVerdict;
-  /** Lower-case text the search matches against: name, family, CPU, generation, missing features. */
+  /** Lower-case text the search matches against: name, family, CPU, generation, provenance (measured, derived and its micro-architecture), missing features. */
   haystack: string;
   family: string;
   sizeRank: number;
@@ -138,7 +138,8 @@ export function buildRows(
     const family = v.family || (dot > 0 ? v.name.slice(0, dot) : v.name);
     const size = dot > 0 ? v.name.slice(dot + 1) : '';
     const g = GENERATIONS.indexOf(v.generation);
-    const haystack = [v.name, family, v.cpu, v.vendor, v.generation, ...v.missing, ...v.missing.map(labelOf)]
+    const provenance = v.provenance ? [v.provenance.kind, v.provenance.basis] : [];
+    const haystack = [v.name, family, v.cpu, v.vendor, v.generation, ...provenance, ...v.missing, ...v.missing.map(labelOf)]
       .join(' ')
       .toLowerCase();
     const row: Row = { v, haystack, family, sizeRank: sizeRank(size), generationRank: g < 0 ? 1000 : g, index };

@@ -111,7 +111,8 @@ function isVerdict(v: unknown): boolean {
     isStringArray(v.criuMissing) &&
     (v.fullScan === undefined || typeof v.fullScan === 'boolean') &&
     (v.fullScanMissing === undefined || isStringArray(v.fullScanMissing)) &&
-    (v.crossVendor === undefined || typeof v.crossVendor === 'boolean')
+    (v.crossVendor === undefined || typeof v.crossVendor === 'boolean') &&
+    (v.provenance === undefined || (isObject(v.provenance) && (v.provenance.kind === 'measured' || v.provenance.kind === 'derived') && typeof v.provenance.basis === 'string'))
   );
 }
 

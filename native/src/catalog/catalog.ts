@@ -5,11 +5,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { NativeError } from '../errors';
 import { readUserJson } from '../userFile';
-import type { Vendor } from '../report';
+import { type Provenance, type Vendor } from '../report';
 import { vendorOf } from '../features/cpuinfo';
 import { inferFeatures, XED_TABLE, type XedTable } from '../features/xed';
 import { BASELINE, isKnownFeature, type Feature } from '../features/vocabulary';
 import shippedCatalogJson from '../../data/aws-ec2.catalog.json';
+
+export type { Provenance };
 
 export interface InstanceType {
   /** e.g. `m5.large`. */
@@ -27,6 +29,8 @@ export interface InstanceType {
   features: Feature[];
   /** Features the source data could not decide (treated as absent), when the catalog records them. */
   undecidable?: Feature[];
+  /** Measured or derived, and from what (absent when the catalog does not say). */
+  provenance?: Provenance;
 }
 
 export interface Catalog {
@@ -44,7 +48,7 @@ export interface CatalogFile {
   source: string;
   about?: string;
   featureSets: { features: Feature[]; undecidable?: Feature[] }[];
-  instances: { name: string; cpu: string; generation: string; vcpu: number; memoryGiB: number; featureSet: number }[];
+  instances: { name: string; cpu: string; generation: string; vcpu: number; memoryGiB: number; featureSet: number; provenance?: Provenance }[];
 }
 
 export interface ParseCatalogOptions {
@@ -151,6 +155,22 @@ class CatalogParser {
     return v;
   }
 
+  provenance(v: Json, where: string): Provenance | undefined {
+    if (v === undefined) return undefined;
+    // The short form: just the kind.
+    if (v === 'measured' || v === 'derived') return { kind: v, basis: v === 'measured' ? this.subject : '' };
+    if (!isObject(v) || (v.kind !== 'measured' && v.kind !== 'derived')) {
+      return this.fail(where, '"provenance" must be "measured", "derived" or {kind: "measured"|"derived", basis, confidence?, note?}.');
+    }
+    const p: Provenance = { kind: v.kind, basis: this.string(v.basis, where, 'provenance.basis') };
+    if (v.confidence !== undefined) {
+      if (v.confidence !== 'high' && v.confidence !== 'medium' && v.confidence !== 'low') this.fail(where, '"provenance.confidence" must be high, medium or low.');
+      p.confidence = v.confidence;
+    }
+    if (v.note !== undefined) p.note = this.string(v.note, where, 'provenance.note');
+    return p;
+  }
+
   xtestFlag(entry: Record<string, Json>, where: string): boolean | undefined {
     const v = entry.xtest ?? entry.XTEST;
     if (v === undefined) return undefined;
@@ -216,6 +236,8 @@ class CatalogParser {
       features: final.slice(),
     };
     if (undecidable && undecidable.length) inst.undecidable = [...undecidable].sort();
+    const provenance = this.provenance(entry.provenance, at);
+    if (provenance) inst.provenance = provenance;
     return inst;
   }
 }
@@ -226,7 +248,7 @@ class CatalogParser {
  * `{name, isaSets?: [...evaluated], instances: [{name, isaSets: [...]}]}` (XED ISA-SETs, converted by
  * inference), the compact shipped form with `featureSets` and `featureSet` indices, and `instances` given
  * as an object keyed by name (the AWS dataset's shape, with `supported`). Optional per instance: cpu,
- * vendor, generation, vcpu, memoryGiB, xtest.
+ * vendor, generation, vcpu, memoryGiB, xtest, provenance.
  */
 export function parseCatalog(json: Json, subject: string, options: ParseCatalogOptions = {}): Catalog {
   const fail = (message: string): never => {
@@ -298,7 +320,9 @@ export function toCatalogFile(catalog: Catalog, about?: string): CatalogFile {
       index.set(key, i);
       featureSets.push(inst.undecidable?.length ? { features: inst.features, undecidable: inst.undecidable } : { features: inst.features });
     }
-    return { name: inst.name, cpu: inst.cpu, generation: inst.generation, vcpu: inst.vcpu, memoryGiB: inst.memoryGiB, featureSet: i };
+    const row: CatalogFile['instances'][number] = { name: inst.name, cpu: inst.cpu, generation: inst.generation, vcpu: inst.vcpu, memoryGiB: inst.memoryGiB, featureSet: i };
+    if (inst.provenance) row.provenance = inst.provenance;
+    return row;
   });
   const file: CatalogFile = { name: catalog.name, source: catalog.source, featureSets, instances };
   if (about) file.about = about;

@@ -198,6 +198,7 @@ export function summarizeInstances(options: SummarizeOptions): InstancesSummary 
       criuMissing: criu[i].missing,
     };
     if (crossVendor) v.crossVendor = true;
+    if (inst.provenance) v.provenance = inst.provenance;
     if (full) {
       v.fullScan = full[i].compatible;
       v.fullScanMissing = full[i].missing;
@@ -216,6 +217,9 @@ export function summarizeInstances(options: SummarizeOptions): InstancesSummary 
   };
   if (sourceVendor !== undefined) summary.sourceVendor = sourceVendor;
   if (crossVendor.length > 0) summary.crossVendorEvidence = CROSS_VENDOR_EVIDENCE;
+  const measured = verdicts.filter((v) => v.provenance?.kind === 'measured').length;
+  const derived = verdicts.filter((v) => v.provenance?.kind === 'derived').length;
+  if (measured + derived > 0) summary.provenance = { measured, derived };
   return summary;
 }
 

@@ -107,6 +107,13 @@ export function formatReport(r: AnalysisReport, options: { verbose?: boolean } =
     `Compatible with ${inst.compatible.length} of ${inst.total} instance types (CRIU would allow ${inst.criu.length}${r.fullScanRequired ? `; a full scan ${inst.fullScan.length}` : ''}).`,
   );
   if (inst.compatible.length) out.push(...wrap(groupByFamily(inst.compatible), '  '));
+  if (inst.provenance) {
+    const compatibleDerived = inst.verdicts.filter((v) => v.compatible && v.provenance?.kind === 'derived').length;
+    out.push(
+      `Catalog ${inst.catalog}: ${inst.provenance.measured} types measured, ${inst.provenance.derived} derived from their CPU's micro-architecture (not measured)` +
+        `${inst.compatible.length ? `; ${compatibleDerived} of the ${inst.compatible.length} compatible are derived` : ''}.`,
+    );
+  }
   const cross = inst.verdicts.filter((v) => v.crossVendor);
   if (cross.length) {
     out.push('');

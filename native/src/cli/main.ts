@@ -50,7 +50,7 @@ Usage:
       This host's CPU, canonical features, the x86-64 level it runs, whether xtest executes, and the
       features CPUID reports but the kernel masks (counted as absent).
   pygration instances [--catalog FILE] [--json]
-      List the instance catalog (the shipped AWS EC2 catalog of 383 x86-64 types, or FILE).
+      List the instance catalog (the shipped AWS EC2 catalog of 973 x86-64 types, each measured or derived, or FILE).
 ${PLAN_HELP}
 ${FRAMES_HELP}
   pygration --version | --help
@@ -311,9 +311,14 @@ function cmdInstances(args: ParsedArgs): number {
     process.stdout.write(`${JSON.stringify(catalog, null, 2)}\n`);
     return EXIT.ok;
   }
-  const lines = [`${catalog.name}: ${catalog.instances.length} instance types`];
+  const measured = catalog.instances.filter((i) => i.provenance?.kind === 'measured').length;
+  const derived = catalog.instances.filter((i) => i.provenance?.kind === 'derived').length;
+  const lines = [
+    `${catalog.name}: ${catalog.instances.length} instance types${measured + derived ? ` (${measured} measured, ${derived} derived from the CPU's micro-architecture, not measured)` : ''}`,
+  ];
   for (const i of catalog.instances) {
-    lines.push(`${i.name.padEnd(18)} ${i.vcpu.toString().padStart(4)} vCPU ${`${i.memoryGiB}`.padStart(7)} GiB  ${x86Level(i.features).name}  ${i.cpu} (${i.generation})`);
+    const p = i.provenance ? `  [${i.provenance.kind === 'measured' ? 'measured' : `derived: ${i.provenance.basis}`}]` : '';
+    lines.push(`${i.name.padEnd(24)} ${i.vcpu.toString().padStart(4)} vCPU ${`${i.memoryGiB}`.padStart(7)} GiB  ${x86Level(i.features).name}  ${i.cpu} (${i.generation})${p}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT.ok;
