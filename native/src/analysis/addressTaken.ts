@@ -6,8 +6,7 @@ import * as C from '../elf/elfConstants';
 import type { FunctionSummary } from './summary';
 import { type ModuleImage, dataObjectExtent, isGotSlot, isInPlt, moduleFacts, u64 } from './space';
 import { CPU_MODEL_SYMBOLS, MAX_INIT_FUNCTIONS, MAX_SLOT_MAP_SPAN, ONCE_FUNCTIONS, down8 } from './eptUtil';
-import { type LiveValues, type WrittenPointer, liveCensus, liveValues } from './liveCensus';
-import type { Root } from './eptTypes';
+import { type LiveValues, type WrittenPointer, liveCensus, liveValuesOf } from './liveCensus';
 import { WalkEdges } from './walkEdges';
 
 export class AddressTakenWalk extends WalkEdges {
@@ -400,7 +399,7 @@ export class AddressTakenWalk extends WalkEdges {
     }
   }
 
-  // ------------------------------------------------------------------ sound mode: live products and mangled roots
+  // ------------------------------------------------------------------ sound mode: live products
 
   /** Set while the products of initialisers that already ran are taken: only live ones are kept. */
   private productFilter: LiveValues | undefined;
@@ -411,7 +410,7 @@ export class AddressTakenWalk extends WalkEdges {
 
   /** The census of live memory's module pointers and mangled code pointers, read once per walk. */
   private live(): LiveValues {
-    this.liveCache ??= liveValues({ space: this.space, liveBytes: (a, n) => this.liveBytes(a, n), pollSlot: () => this.pollSlot(), isCancelled: this.options.isCancelled });
+    this.liveCache ??= liveValuesOf(this.space, this.options.isCancelled);
     return this.liveCache;
   }
 
@@ -437,15 +436,4 @@ export class AddressTakenWalk extends WalkEdges {
     return false;
   }
 
-  /** The explicit roots, then the code pointers glibc keeps mangled in live memory (they run at exit or on longjmp). */
-  protected override seed(roots: readonly Root[]): void {
-    super.seed(roots);
-    if (!this.rta || !this.space.liveMemory) return;
-    const reason = 'a code pointer glibc keeps mangled in live memory (an exit handler or a setjmp return point)';
-    for (const address of this.live().mangled) {
-      this.mangledRoots++;
-      this.currentRoot = reason;
-      this.enqueue(address, reason);
-    }
-  }
 }

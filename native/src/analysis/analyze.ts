@@ -17,7 +17,7 @@ import { VERSION } from '../version';
 import { type EptResult, type FeatureEvidence, type Root, executionPathTrackingAsync } from './ept';
 import { fullScanAsync } from './fullScan';
 import { ProcessAddressSpace } from './processSpace';
-import { entryRoot, mainRoot, threadRoots } from './pvm';
+import { entryRoot, mainRoot, mangledPointerRoots, threadRoots } from './pvm';
 import { type PythonGate, pythonEntryRoots } from './pythonRoots';
 import type { AddressSpace } from './space';
 
@@ -244,6 +244,11 @@ export function processRoots(
     }
     if (tr.freezeUnavailable && tr.frozenThreads === 0) {
       notes.push(`Exact thread roots were not available because ${tr.freezeUnavailable}, so each thread's stack was read from /proc instead.`);
+    }
+    const mangled = mangledPointerRoots(space);
+    roots.push(...mangled);
+    if (mangled.length > 0) {
+      notes.push(`${mangled.length} code pointer(s) that glibc keeps mangled in live memory (exit handlers registered with atexit or __cxa_atexit, setjmp return points) were analysed as roots: they run at exit or on longjmp.`);
     }
     if (tr.runningThreads > 0) {
       notes.push(`${tr.runningThreads} of ${tr.threads} thread(s) were running, so their pc was unknown: every stack-like region was scanned for return addresses instead (${tr.returnAddresses} found), which can count calls that returned long ago.`);

@@ -10,7 +10,6 @@ export interface NoteFacts {
   ifuncFallbacks: number;
   lazySlots: number;
   liveMemory: boolean;
-  mangledRoots: number;
   productsNotLive: number;
   mode: EptMode;
   onceInitsSkipped: number;
@@ -49,6 +48,11 @@ export function walkNotes(f: NoteFacts): string[] {
         `${f.unaddressedSkipped} pointer(s) written at run time into variables that no word of the process's memory points to were not taken as possible targets: only instructions naming those variables can read them (their values are taken where visited code does), and the same values lie nowhere else but in static tables no live pointer reaches.`,
       );
     }
+    if (f.productsNotLive > 0) {
+      notes.push(
+        `${f.productsNotLive} code pointer(s) that initialisers which already ran (static initializers, completed pthread_once initialisers) produced were not taken as possible targets: no word of the process's writable memory holds them, or points into the table holding them, any more, and those initialisers never run again.`,
+      );
+    }
     if (f.onceInitsSkipped > 0) {
       notes.push(
         `${f.onceInitsSkipped} initialiser(s) passed to pthread_once (or OpenSSL's CRYPTO_THREAD_run_once) were not taken as possible targets: their once-control in live memory says they already ran, and pthread_once never runs an initialiser twice.`,
@@ -65,11 +69,6 @@ export function walkNotes(f: NoteFacts): string[] {
     );
   } else if (!f.rta && f.unresolved > 0) {
     notes.push(`${f.unresolved} indirect call/jump site(s) could not be resolved and were not followed.`);
-  }
-  if (f.mangledRoots > 0) {
-    notes.push(
-      `${f.mangledRoots} code pointer(s) that glibc keeps mangled in live memory (exit handlers registered with atexit or __cxa_atexit, setjmp return points) were analysed as roots: they run at exit or on longjmp.`,
-    );
   }
   if (f.trampolinesSkipped > 0) {
     notes.push(

@@ -173,12 +173,31 @@ function forEachWritableChunk(ctx: CensusContext, each: (words: Uint32Array, bas
   return bytes;
 }
 
+const censuses = new WeakMap<AddressSpace, LiveValues>();
+
+/**
+ * The census of a live address space's writable memory, read once per space (the walk's product filter and the
+ * exit-handler roots share it). Throws WalkCancelled when `isCancelled` answers true while it reads.
+ */
+export function liveValuesOf(space: AddressSpace, isCancelled?: () => boolean): LiveValues {
+  let v = censuses.get(space);
+  if (!v) {
+    v = liveValues({ space, liveBytes: (a, n) => space.readMemory(a, n), pollSlot: () => undefined, isCancelled });
+    censuses.set(space, v);
+  }
+  return v;
+}
+
 /** One census of the process's writable memory (two passes when a pointer guard is found). */
-export function liveValues(ctx: CensusContext): LiveValues {
+function liveValues(ctx: CensusContext): LiveValues {
   const moduleRanges = mergeRanges(ctx.space.regions().filter((r) => r.module).map((r) => ({ start: r.start, end: r.end })));
   const codeRanges = mergeRanges(ctx.space.regions().filter((r) => r.module && r.exec).map((r) => ({ start: r.start, end: r.end })));
   const moduleHis = highHalves(moduleRanges);
   const codeHis = highHalves(codeRanges);
+  const modLo = Math.min(...moduleHis);
+  const modHi = Math.max(...moduleHis);
+  const codeLo = Math.min(...codeHis);
+  const codeHi = Math.max(...codeHis);
   const found: number[] = [];
   // glibc's tcbhead_t: tcb (itself) at 0, self (itself) at 16, pointer_guard at 0x30.
   const guards = new Map<string, { lo: number; hi: number }>();
@@ -192,7 +211,7 @@ export function liveValues(ctx: CensusContext): LiveValues {
       if (words[i] === at % TWO32 && i + 13 < words.length && hi === baseHi + Math.floor(at / TWO32) && words[i + 4] === words[i] && words[i + 5] === hi) {
         guards.set(`${words[i + 13]}:${words[i + 12]}`, { lo: words[i + 12], hi: words[i + 13] });
       }
-      if (!moduleHis.has(hi)) continue;
+      if (hi < modLo || hi > modHi || !moduleHis.has(hi)) continue;
       const v = hi * TWO32 + words[i];
       if (inRanges(moduleRanges, v)) found.push(v);
     }
@@ -210,7 +229,7 @@ export function liveValues(ctx: CensusContext): LiveValues {
         const rhi = ((hi >>> 17) | (lo << 15)) >>> 0;
         for (const g of guardList) {
           const dhi = (rhi ^ g.hi) >>> 0;
-          if (!codeHis.has(dhi)) continue;
+          if (dhi < codeLo || dhi > codeHi || !codeHis.has(dhi)) continue;
           const v = dhi * TWO32 + ((rlo ^ g.lo) >>> 0);
           if (inRanges(codeRanges, v)) mangled.add(v);
         }

@@ -3,6 +3,7 @@
 // return addresses of its live frames (threads frozen for milliseconds with ptrace, stacks unwound with CFI).
 // Threads started through function pointers (OpenBLAS workers) are found this way though no call edge leads to them.
 
+import { liveValuesOf } from './liveCensus';
 import { CodeDecoder, decodeOne, Flow, MNEMONIC, REGISTER_RDI } from '../decoder/decoder';
 import { cfiTableOf, DWARF_RA, DWARF_RBP, DWARF_RSP } from '../elf/cfi';
 import { NativeError } from '../errors';
@@ -302,4 +303,14 @@ function readBefore(space: AddressSpace, region: Region, address: number, n: num
     if (b) return b;
   }
   return space.readMemory(start, address - start);
+}
+
+/**
+ * Code pointers glibc keeps mangled (PTR_MANGLE) in live memory: exit handlers registered with atexit, on_exit or
+ * __cxa_atexit (C++ static destructors, OpenSSL's OPENSSL_cleanup) and setjmp return points. They run at exit or
+ * on longjmp, yet no plain pointer shows them, so they are roots of their own.
+ */
+export function mangledPointerRoots(space: AddressSpace): Root[] {
+  if (!space.liveMemory) return [];
+  return liveValuesOf(space).mangled.map((address) => ({ address, reason: 'a code pointer glibc keeps mangled in live memory (an exit handler or a setjmp return point)' }));
 }

@@ -82,8 +82,6 @@ export abstract class WalkBase {
   protected onceInitsSkipped = 0;
   /** Run-time-written pointers left out because nothing can address their variable (see liveCensus). */
   protected unaddressedSkipped = 0;
-  /** Roots found as glibc-mangled code pointers in live memory (exit handlers, setjmp buffers). */
-  protected mangledRoots = 0;
   /** Pointers completed initialisers produced that no word of live memory holds any more (not taken). */
   protected productsNotLive = 0;
 
@@ -187,7 +185,6 @@ export abstract class WalkBase {
         unresolved: this.stats.unresolved,
         unresolvedSeen: this.unresolvedSeen,
         vdsoSkipped: this.vdsoSkipped,
-        mangledRoots: this.mangledRoots,
         productsNotLive: this.productsNotLive,
       }),
     );
