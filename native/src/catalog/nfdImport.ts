@@ -38,7 +38,8 @@ export interface NfdCatalogRow {
   featureSet: number;
   provenance: 'measured';
   instanceType?: string;
-  pool?: string;
+  /** The node pools the nodes belong to (GKE, EKS, Karpenter, AKS pool labels), sorted. */
+  pools?: string[];
   nodes: string[];
 }
 
@@ -154,10 +155,12 @@ export function importNfdNodes(json: Json, options: NfdImportOptions): NfdImport
     const family = labels['feature.node.kubernetes.io/cpu-model.family'];
     const model = labels['feature.node.kubernetes.io/cpu-model.id'];
     const cpu = vendorId ? `${vendorId}${family ? ` family ${family}` : ''}${model ? ` model ${model}` : ''}` : '';
-    const key = JSON.stringify([instanceType ?? '', pool ?? '', set, cpu]);
+    // Nodes without an instance type label are told apart by their pool.
+    const key = JSON.stringify([instanceType ?? '', instanceType ? '' : (pool ?? ''), set, cpu]);
     const row = groups.get(key);
     if (row) {
       row.nodes.push(nodeName);
+      if (pool && !row.pools!.includes(pool)) row.pools = [...row.pools!, pool].sort();
       return;
     }
     const r: NfdCatalogRow = {
@@ -172,17 +175,19 @@ export function importNfdNodes(json: Json, options: NfdImportOptions): NfdImport
       nodes: [nodeName],
     };
     if (instanceType) r.instanceType = instanceType;
-    if (pool) r.pool = pool;
+    r.pools = pool ? [pool] : [];
     groups.set(key, r);
   });
   const rows = [...groups.values()];
   if (rows.length === 0) fail(`no amd64 node with node-feature-discovery cpuid labels${warnings.length ? ` (${warnings.join(' ')})` : ''}.`);
-  // Names: the instance type when it is unique, else instance type@pool, else numbered; nodes without an
-  // instance type label are named by their pool, else by their first node.
-  const base = (r: NfdCatalogRow) => (r.instanceType ?? r.pool ?? r.nodes[0]).replace(/\s+/g, '_');
+  // Names: the instance type (so karpenter/tfvars exports list real types) when one feature set has it; when
+  // the same type shows several feature sets, instance type@pool, else numbered; nodes without an instance type
+  // label are named by their pool, else by their first node.
+  const firstPool = (r: NfdCatalogRow) => r.pools?.[0];
+  const base = (r: NfdCatalogRow) => (r.instanceType ?? firstPool(r) ?? r.nodes[0]).replace(/\s+/g, '_');
   const count = (f: (r: NfdCatalogRow) => string) => rows.reduce((m, r) => m.set(f(r), (m.get(f(r)) ?? 0) + 1), new Map<string, number>());
   const byBase = count(base);
-  const withPool = (r: NfdCatalogRow) => (byBase.get(base(r))! > 1 && r.pool && r.instanceType ? `${base(r)}@${r.pool.replace(/\s+/g, '_')}` : base(r));
+  const withPool = (r: NfdCatalogRow) => (byBase.get(base(r))! > 1 && firstPool(r) && r.instanceType ? `${base(r)}@${firstPool(r)!.replace(/\s+/g, '_')}` : base(r));
   const byPool = count(withPool);
   const seen = new Map<string, number>();
   for (const r of rows) {
@@ -193,6 +198,7 @@ export function importNfdNodes(json: Json, options: NfdImportOptions): NfdImport
       r.name = `${n}#${k}`;
     } else r.name = n;
   }
+  for (const r of rows) if (!r.pools?.length) delete r.pools;
   if (notUnderstood.size) warnings.push(`cpuid labels without a Pygration feature (ignored): ${[...notUnderstood].sort().join(', ')}.`);
   const hiddenList = [...hidden].sort().join(', ');
   const about =
