@@ -139,9 +139,13 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
       process.stdout.write(`${JSON.stringify(report ?? { migration: estimate }, null, 2)}\n`);
       return gateOf(report);
     }
-    if (output.format !== 'text' && report) {
+    if (output.format !== 'text') {
+      if (!report) {
+        process.stderr.write(`pygration: --format ${output.format} needs the compatibility verdict, and the analysis failed (${notes.join(' ')}).\n`);
+        return 1;
+      }
       process.stdout.write(formatExport(report, output.format, { nfdHidden: output.nfdHidden }));
-      return applyGate(report, output);
+      return gateOf(report);
     }
     process.stdout.write(
       `${formatPlan(estimate, {
