@@ -206,7 +206,7 @@ describe('exports and the CI gate on a real process', () => {
     const docs = yaml.loadAll(r.stdout) as Array<Record<string, any>>;
     const mapped = report.required.filter((f) => nfdName(f));
     const hidden = mapped.filter((f) => NFD_DEFAULT_BLACKLIST.includes(nfdName(f)!));
-    const unmapped = report.required.filter((f) => !nfdName(f));
+    const unmapped = report.required.filter((f) => !nfdName(f) && f !== 'xtest');
     const rule = docs.find((d) => d.kind === 'NodeFeatureRule');
     if (hidden.length === 0) assert.equal(rule, undefined);
     else {
@@ -219,15 +219,25 @@ describe('exports and the CI gate on a real process', () => {
       }
     }
     for (const f of unmapped) assert.match(r.stdout, new RegExp(`NOT ENFORCED: .*${FEATURES[f]?.label ?? f}`));
-    const affinity = docs.find((d) => d.affinity)!.affinity;
-    const exprs = affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions as Array<{ key: string; operator: string; values: string[] }>;
-    assert.equal(exprs.length, mapped.length || 1);
     // Schedule onto the recorded nodes (with the rule's labels): a node is admitted iff it has every needed feature.
-    for (const n of nodesOf(GKE)) {
-      const admitted = exprs.every((e) => e.operator === 'In' && e.values.includes(n.metadata.labels[e.key]));
-      const has = labelledFeatures(n);
-      assert.equal(admitted, mapped.every((f) => has.has(f)), n.metadata.name);
-    }
+    assertSchedules(docs, report.required);
+  });
+
+  test('--format k8s requires XTEST as RTM or HLE (two node selector terms)', async () => {
+    const withXtest = { ...report, required: [...report.required, 'xtest'] };
+    const file = writeTemp(dir, 'xtest.json', JSON.stringify(withXtest));
+    const r = await cli(['export', '--report', file, '--format', 'k8s']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /NOT ENFORCED: .*XTEST/);
+    const docs = yaml.loadAll(r.stdout) as Array<Record<string, any>>;
+    assert.equal(docs.find((d) => d.affinity)!.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms.length, 2);
+    assertSchedules(docs, withXtest.required);
+    // A requirement the recorded TSX node (Cascade Lake, RTM and HLE) meets and the others do not.
+    const small = { ...report, required: ['avx2', 'bmi2', 'xtest'] };
+    const s = await cli(['export', '--report', writeTemp(dir, 'small.json', JSON.stringify(small)), '--format', 'k8s']);
+    const admitted = assertSchedules(yaml.loadAll(s.stdout) as Array<Record<string, any>>, small.required);
+    assert.deepEqual(admitted, nodesOf(GKE).filter((n) => labelledFeatures(n).has('rtm')).map((n) => n.metadata.name));
+    assert.ok(admitted.length > 0);
   });
 
   test('--format karpenter, tfvars and list name the compatible types', async () => {
@@ -313,6 +323,25 @@ describe('exports and the CI gate on a real process', () => {
     assert.equal((await cli(['host', '--catalog-entry', 'two words'])).code, 2);
   });
 });
+
+/**
+ * Schedules the k8s export's affinity onto the recorded GKE nodes (which carry the NodeFeatureRule's labels), as
+ * the scheduler does: a node is admitted when one term's expressions all hold. Admitted must equal "has every
+ * needed feature", xtest counting as RTM or HLE.
+ */
+function assertSchedules(docs: Array<Record<string, any>>, required: readonly string[]): string[] {
+  const admittedNames: string[] = [];
+  const terms = docs.find((d) => d.affinity)!.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms as Array<{ matchExpressions: Array<{ key: string; operator: string; values: string[] }> }>;
+  for (const n of nodesOf(GKE)) {
+    const admitted = terms.some((t) => t.matchExpressions.every((e) => e.operator === 'In' && e.values.includes(n.metadata.labels[e.key])));
+    const has = labelledFeatures(n);
+    const needed = required.filter((f) => nfdName(f));
+    const expected = needed.every((f) => has.has(f)) && (!required.includes('xtest') || has.has('rtm') || has.has('hle'));
+    assert.equal(admitted, expected, n.metadata.name);
+    if (admitted) admittedNames.push(n.metadata.name);
+  }
+  return admittedNames;
+}
 
 function writeTemp(dir: string, name: string, text: string): string {
   const f = path.join(dir, name);

@@ -34,13 +34,20 @@ export interface NfdRequirement {
   hidden: Array<{ feature: Feature; name: string }>;
   /** Features without an NFD name: the affinity cannot require them. */
   unmapped: Feature[];
+  /**
+   * xtest has no NFD flag, but it executes wherever CPUID reports RTM or HLE (Intel SDM, XTEST): required as
+   * "RTM or HLE", one node selector term each. Stricter than xtest itself (a CPU whose microcode disabled TSX
+   * may still run xtest), so never unsafe.
+   */
+  xtest: boolean;
 }
 
 export function nfdRequirement(required: readonly Feature[], hiddenNames: readonly string[] = NFD_DEFAULT_BLACKLIST): NfdRequirement {
-  const out: NfdRequirement = { labelled: [], hidden: [], unmapped: [] };
+  const out: NfdRequirement = { labelled: [], hidden: [], unmapped: [], xtest: false };
   for (const feature of sortFeatures(required)) {
     const name = nfdName(feature);
-    if (!name) out.unmapped.push(feature);
+    if (feature === 'xtest') out.xtest = true;
+    else if (!name) out.unmapped.push(feature);
     else if (nfdHiddenByDefault(name, hiddenNames)) out.hidden.push({ feature, name });
     else out.labelled.push({ feature, name });
   }
@@ -74,7 +81,7 @@ export function formatK8s(r: AnalysisReport, options: ExportOptions = {}): strin
   const hiddenNames = options.nfdHidden ?? NFD_DEFAULT_BLACKLIST;
   const req = nfdRequirement(r.required, hiddenNames);
   const out = header(r);
-  out.push(`# Required features as node-feature-discovery (NFD) labels: ${req.labelled.length + req.hidden.length} of ${r.required.length}.`);
+  out.push(`# Required features as node-feature-discovery (NFD) labels: ${req.labelled.length + req.hidden.length + (req.xtest ? 1 : 0)} of ${r.required.length}.`);
   if (req.unmapped.length) {
     out.push(
       `# NOT ENFORCED: ${req.unmapped.map(featureLabel).join(', ')} ha${req.unmapped.length === 1 ? 's' : 've'} no NFD cpuid label; this affinity does not require ${req.unmapped.length === 1 ? 'it' : 'them'}.`,
@@ -110,13 +117,20 @@ export function formatK8s(r: AnalysisReport, options: ExportOptions = {}): strin
   }
   const keys = [...req.labelled.map((l) => `${NFD_CPUID_PREFIX}${l.name}`), ...req.hidden.map((h) => `${PYGRATION_CPUID_PREFIX}${h.name}`)];
   const affinity = ["# Paste under the pod template's spec (spec.template.spec of a Deployment, StatefulSet, Job, …):", 'affinity:', '  nodeAffinity:', '    requiredDuringSchedulingIgnoredDuringExecution:', '      nodeSelectorTerms:'];
-  if (keys.length === 0) {
-    // An empty term matches no node; with no feature to require, any x86-64 node will do.
-    affinity.push('        - matchExpressions:', '            - key: kubernetes.io/arch', '              operator: In', '              values: ["amd64"]');
-  } else {
+  const term = (extra: string[]) => {
+    const all = [...keys, ...extra];
     affinity.push('        - matchExpressions:');
-    for (const k of keys) affinity.push(`            - key: ${k}`, '              operator: In', '              values: ["true"]');
-  }
+    if (all.length === 0) {
+      // An empty term matches no node; with no feature to require, any x86-64 node will do.
+      affinity.push('            - key: kubernetes.io/arch', '              operator: In', '              values: ["amd64"]');
+    }
+    for (const k of all) affinity.push(`            - key: ${k}`, '              operator: In', '              values: ["true"]');
+  };
+  if (req.xtest) {
+    affinity.splice(1, 0, '# XTEST has no NFD label: it runs where CPUID reports RTM or HLE, so the two terms below (either matches) require one of them.');
+    term([`${NFD_CPUID_PREFIX}RTM`]);
+    term([`${NFD_CPUID_PREFIX}HLE`]);
+  } else term([]);
   docs.push(affinity.join('\n'));
   return `${out.join('\n')}\n${docs.join('\n---\n')}\n`;
 }
