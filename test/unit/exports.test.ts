@@ -13,8 +13,8 @@ import Ajv from 'ajv';
 import type { AnalysisReport } from '../../native/src/report';
 import { parseCatalog, type Catalog } from '../../native/src/catalog/catalog';
 import { summarizeInstances } from '../../native/src/catalog/compat';
-import { BASELINE, FEATURES, type Feature } from '../../native/src/features/vocabulary';
-import { NFD_CPUID_PREFIX, NFD_DEFAULT_BLACKLIST, NFD_TO_CPUINFO, PYGRATION_CPUID_PREFIX, nfdName } from '../../native/src/export/nfd';
+import { BASELINE, FEATURES, isKnownFeature, type Feature } from '../../native/src/features/vocabulary';
+import { CPUINFO_TO_NFD, NFD_CPUID_PREFIX, NFD_DEFAULT_BLACKLIST, NFD_TO_CPUINFO, PYGRATION_CPUID_PREFIX, nfdName } from '../../native/src/export/nfd';
 import { DEBIAN_PYTHON, REPO_ROOT, haveCommand, startProcess, type StartedProcess } from '../helpers/fixtures';
 import { hostSkipUnless } from '../helpers/skip';
 
@@ -79,6 +79,20 @@ function validate(a: Ajv, schema: string, data: unknown): void {
   assert.ok(v, `schema ${schema} is published`);
   assert.ok(v(data), `${schema}: ${a.errorsText(v.errors, { separator: '\n' })}`);
 }
+
+describe('NFD names', () => {
+  test('map one-to-one onto features of the vocabulary', () => {
+    const names = Object.values(CPUINFO_TO_NFD);
+    assert.equal(new Set(names).size, names.length, 'no NFD name twice');
+    for (const [f, n] of Object.entries(CPUINFO_TO_NFD)) {
+      assert.ok(isKnownFeature(f), `${f} is a feature`);
+      assert.match(n, /^[A-Z0-9_]+$/);
+      assert.equal(NFD_TO_CPUINFO[n], f);
+    }
+    // Every levelled feature beyond the baseline can be required through a label (or the rule's label).
+    for (const f of Object.keys(FEATURES).filter((f) => FEATURES[f].level && FEATURES[f].level! > 1)) assert.ok(nfdName(f), `${f} has an NFD name`);
+  });
+});
 
 describe('catalog import --nfd (recorded node lists)', () => {
   test('one row per distinct node CPU feature set, named by instance type, with pools and nodes', async () => {
