@@ -4,7 +4,7 @@
 import { UsageError, parseArgs } from '../cli/args';
 import { readUserJson } from '../userFile';
 import { parseCatalog } from './catalog';
-import { importNfdNodes } from './nfdImport';
+import { importNfdNodes, type NfdCatalog } from './nfdImport';
 
 export const CATALOG_HELP = `  pygration catalog import --nfd FILE [--name NAME] [--nfd-hidden LIST|none]
       A catalog of your Kubernetes cluster from FILE, the output of 'kubectl get nodes -o json': one row per
@@ -36,6 +36,25 @@ export function runCatalog(argv: readonly string[]): number {
       (unknown ? ' Features NFD hides by default are unknown on these rows and count as absent (see the catalog\'s "about").' : '') +
       '\n',
   );
-  process.stdout.write(`${JSON.stringify(r.catalog, null, 2)}\n`);
+  process.stdout.write(formatImported(r.catalog));
   return 0;
+}
+
+/** The imported catalog as stable JSON: one feature set and one row per line (diffs show what changed). */
+function formatImported(c: NfdCatalog): string {
+  const list = (items: unknown[]) => items.map((x, i) => `    ${JSON.stringify(x)}${i < items.length - 1 ? ',' : ''}`);
+  return [
+    '{',
+    `  "name": ${JSON.stringify(c.name)},`,
+    `  "source": ${JSON.stringify(c.source)},`,
+    `  "about": ${JSON.stringify(c.about)},`,
+    '  "featureSets": [',
+    ...list(c.featureSets),
+    '  ],',
+    '  "instances": [',
+    ...list(c.instances),
+    '  ]',
+    '}',
+    '',
+  ].join('\n');
 }
