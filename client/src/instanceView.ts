@@ -278,6 +278,11 @@ export class InstanceView implements vscode.Disposable {
       case 'export':
         this.actions.export(m.format);
         return;
+      case 'copy':
+        await vscode.env.clipboard.writeText(m.text);
+        this.log.info(`instance view: copied the result as ${m.format} (${m.text.length} characters).`);
+        void vscode.window.setStatusBarMessage(`Pygration: copied as ${m.format}`, 3000);
+        return;
       case 'reveal':
         await this.reveal(m.uri, m.line);
         return;

@@ -107,6 +107,11 @@ export interface InstanceVerdict {
   compatible: boolean;
   /** Features the target lacks for Pygration's verdict (empty when compatible). */
   missing: Feature[];
+  /**
+   * The features of `missing` the catalog does not know for this type (e.g. flags node-feature-discovery hides by
+   * default, undecidable ISA-SETs): unknown counts as absent, so the type is refused; it may have them.
+   */
+  unknown?: Feature[];
   /** CRIU's host-level verdict: every instruction feature of the source host ⊆ target. */
   criu: boolean;
   criuMissing: Feature[];

@@ -4,6 +4,7 @@
 import type { AnalysisReport, Vendor } from '../../native/src/report';
 import type { Feature } from '../../native/src/features/vocabulary';
 import { h, formatInt } from './dom';
+import { formatExport } from '../../native/src/export/formats';
 import { answerE2eQuery } from './e2eQuery';
 import { InstanceGrid } from './grid';
 import { renderMigrationSummary } from './migrationView';
@@ -168,7 +169,13 @@ export class App {
     const verdicts = report.instances.verdicts;
     this.ruledOut = this.focus ? ruledOutBy(verdicts, this.focus.features, this.focus.ruledOut) : null;
 
-    parts.push(renderHeader(report, origin, { onExport: (format) => this.vscode.postMessage({ type: 'export', format }) }));
+    parts.push(
+      renderHeader(report, origin, {
+        onExport: (format) => this.vscode.postMessage({ type: 'export', format }),
+        // The same formatter as the CLI's --format: the host only puts the text on the clipboard.
+        onCopy: (format) => this.vscode.postMessage({ type: 'copy', format, text: formatExport(report, format) }),
+      }),
+    );
     if (this.focus) {
       parts.push(
         renderFocusBanner(this.focus, this.ruledOut!.size, verdicts.length, this.ui.focusOnly, {

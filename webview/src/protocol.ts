@@ -4,6 +4,9 @@
 import type { AnalysisReport } from '../../native/src/report';
 import type { Feature } from '../../native/src/features/vocabulary';
 import { isMigrationEstimate } from './migration';
+import { isExportFormat, type ExportFormat as CopyFormat } from '../../native/src/export/formats';
+
+export type { CopyFormat };
 
 /** Where the report came from: a live process (exact) or the static bytecode analysis of the workspace. */
 export type OriginKind = 'live' | 'static';
@@ -80,6 +83,8 @@ export type WebviewMessage =
   | { type: 'ready' }
   /** Export the report as JSON, or the compatible types as a plain list. */
   | { type: 'export'; format: ExportFormat }
+  /** "Copy as…": put `text`, the report in `format` as the CLI's --format prints it, on the clipboard. */
+  | { type: 'copy'; format: CopyFormat; text: string }
   /** Open the focused call site in its editor. */
   | { type: 'reveal'; uri: string; line: number }
   | { type: 'command'; command: ViewCommand }
@@ -215,6 +220,8 @@ export function isWebviewMessage(x: unknown): x is WebviewMessage {
       return true;
     case 'export':
       return x.format === 'json' || x.format === 'list';
+    case 'copy':
+      return isExportFormat(x.format) && typeof x.text === 'string';
     case 'reveal':
       return typeof x.uri === 'string' && typeof x.line === 'number' && Number.isInteger(x.line) && x.line >= 0;
     case 'command':

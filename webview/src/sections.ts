@@ -9,6 +9,8 @@ import { FEATURES, featureLabel } from '../../native/src/features/vocabulary';
 import { basename, formatInt, formatPercent, h, icon, ICONS, type Child } from './dom';
 import { displayOrder } from './model';
 import type { FocusCallSite, ReportOrigin } from './protocol';
+import { EXPORT_FORMATS, EXPORT_FORMAT_TITLES, isExportFormat, type ExportFormat } from '../../native/src/export/formats';
+import type { ToolkitValueElement } from './toolkit';
 
 const MODE_LABEL: Record<AnalysisReport['mode'], string> = {
   ept: 'Execution path tracking',
@@ -36,7 +38,35 @@ export function featureChip(f: Feature, state: 'hit' | 'dim' | null, title?: str
 
 export interface HeaderActions {
   onExport(format: 'json' | 'list'): void;
+  /** "Copy as…": the report in one of the CLI's export formats, to the clipboard. */
+  onCopy(format: ExportFormat): void;
 }
+
+/** The "Copy as…" menu: the CLI's --format outputs (native/src/export/formats.ts), one per option. */
+function renderCopyMenu(onCopy: (format: ExportFormat) => void): HTMLElement {
+  const menu = h(
+    'vscode-dropdown',
+    { id: 'copy-as', 'aria-label': 'Copy the result as', title: 'Copy the result to the clipboard in a format schedulers and CI read (as pygration --format)', position: 'below' },
+    h('vscode-option', { value: '', selected: true }, 'Copy as…'),
+    ...EXPORT_FORMATS.map((f) => h('vscode-option', { value: f, title: EXPORT_FORMAT_TITLES[f] }, COPY_LABELS[f])),
+  ) as unknown as ToolkitValueElement;
+  menu.addEventListener('change', () => {
+    const value = menu.value;
+    if (!isExportFormat(value)) return;
+    onCopy(value);
+    // A menu, not a setting: back to its title once the copy is asked for.
+    menu.value = '';
+  });
+  return menu as unknown as HTMLElement;
+}
+
+const COPY_LABELS: Readonly<Record<ExportFormat, string>> = {
+  json: 'JSON report',
+  k8s: 'Kubernetes nodeAffinity (NFD)',
+  karpenter: 'Karpenter NodePool requirement',
+  tfvars: 'Terraform tfvars',
+  list: 'Instance type list',
+};
 
 export function renderHeader(report: AnalysisReport, origin: ReportOrigin, actions: HeaderActions): HTMLElement {
   const tag = h('span', { class: `tag origin ${origin.kind}` }, origin.kind === 'live' ? 'Live' : 'Static');
@@ -53,7 +83,7 @@ export function renderHeader(report: AnalysisReport, origin: ReportOrigin, actio
       h('h1', null, 'Migration targets'),
       h('div', { class: 'subtitle' }, tag, h('span', { class: 'origin-label' }, origin.label), h('span', { class: 'sep' }, '·'), h('span', null, MODE_LABEL[report.mode] ?? report.mode), h('span', { class: 'sep' }, '·'), h('span', { title: 'The source host the process runs on' }, `on ${report.host.cpu}`)),
     ),
-    h('div', { class: 'actions' }, exportJson, exportList),
+    h('div', { class: 'actions' }, exportJson, exportList, renderCopyMenu((f) => actions.onCopy(f))),
   );
 }
 

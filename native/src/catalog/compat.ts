@@ -199,6 +199,9 @@ export function summarizeInstances(options: SummarizeOptions): InstancesSummary 
     };
     if (crossVendor) v.crossVendor = true;
     if (inst.provenance) v.provenance = inst.provenance;
+    // Missing features the catalog could not decide for this type (NFD's hidden labels, undecidable ISA-SETs).
+    const unknown = inst.undecidable?.length ? o.missing.filter((f) => inst.undecidable!.includes(f)) : [];
+    if (unknown.length) v.unknown = unknown;
     if (full) {
       v.fullScan = full[i].compatible;
       v.fullScanMissing = full[i].missing;

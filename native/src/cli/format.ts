@@ -130,11 +130,13 @@ export function formatReport(r: AnalysisReport, options: { verbose?: boolean } =
     out.push('Refused, and why not:');
     const byMissing = new Map<string, InstanceVerdict[]>();
     for (const v of refused) {
-      const k = v.missing.map(featureLabel).join(', ');
+      const unknown = new Set(v.unknown ?? []);
+      const k = v.missing.map((f) => (unknown.has(f) ? `${featureLabel(f)} (unknown)` : featureLabel(f))).join(', ');
       byMissing.set(k, [...(byMissing.get(k) ?? []), v]);
     }
     for (const [missing, vs] of [...byMissing].sort((a, b) => b[1].length - a[1].length)) {
       out.push(`  lacks ${missing} (${vs.length}):`);
+      if (vs.some((v) => v.unknown?.length)) out.push("    (unknown: the catalog does not say whether these types have it, e.g. a flag node-feature-discovery hides; treated as absent)");
       const fams = groupByFamily(vs.map((v) => v.name));
       out.push(...wrap(options.verbose ? fams : fams.slice(0, 12).concat(fams.length > 12 ? [`… ${fams.length - 12} more families`] : []), '    '));
     }

@@ -10,15 +10,21 @@ import { type Catalog, defaultCatalog, loadCatalog } from '../catalog/catalog';
 import { isNativeError } from '../errors';
 import { featureLabel, sortFeatures, supportedLevel, x86Level } from '../features/vocabulary';
 import { collectHost, hostFeatures } from '../host/host';
-import type { AnalysisMode } from '../report';
+import type { AnalysisMode, AnalysisReport } from '../report';
 import { VERSION } from '../version';
 import { type ParsedArgs, UsageError, intOption, numberOption, parseArgs } from './args';
 import { formatReport } from './format';
 import { FRAMES_HELP, runFrames } from './frames';
 import { PLAN_HELP, runPlan } from '../plan/cli';
 import { Progress } from './progress';
+import { OUTPUT_HELP, OUTPUT_VALUES, applyGate, outputOptions, renderReport } from './output';
+import { GATE_EXIT_CODE } from '../export/gate';
+import { catalogEntry } from '../catalog/hostEntry';
+import { CATALOG_HELP, runCatalog } from '../catalog/cli';
+import { ANALYZE_ALL_HELP, analyzeAll } from './analyzeAll';
+import { EXPORT_HELP, runExport } from './export';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, childFailed: 3, interrupted: 130 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, childFailed: 3, gate: GATE_EXIT_CODE, interrupted: 130 } as const;
 
 /** A command contributed by a layer above the engine (e.g. `calls`, from server/): it gets its arguments. */
 export interface ExtraCommand {
@@ -31,7 +37,8 @@ const HELP = `pygration ${VERSION} — which x86 CPU features a running Python p
 could be live-migrated (CRIU) without dying of SIGILL.
 
 Usage:
-  pygration analyze --pid N [--mode ept|ept-plain|full] [--precise] [--json] [--catalog FILE] [--no-full-scan] [--count-masked] [--verbose]
+  pygration analyze --pid N | --all [--mode ept|ept-plain|full] [--precise] [--json | --format FORMAT] [--catalog FILE] [--no-full-scan] [--count-masked] [--verbose]
+            [--require-compatible TYPE[,TYPE]] [--max-level vN] [--nfd-hidden LIST|none]
       Analyse a running process. ept (default): execution path tracking from the interpreter's entry point,
       its threads and stacks, sound for unresolved indirect calls; ept-plain: the paper's plain EPT;
       full: decode every executable mapping. Also runs a (cached) full scan for comparison unless
@@ -41,25 +48,31 @@ Usage:
       (masked: RDSEED, ADX, LZCNT under some hypervisors) are warnings; --count-masked counts them as
       required. Types of another CPU vendor that have every needed feature get their own verdict
       (feature-compatible, another vendor, unproven) and are not counted as compatible.
+${ANALYZE_ALL_HELP}
+${OUTPUT_HELP}
   pygration run [--ready-line TEXT | --after SECONDS] [--timeout SECONDS] [analyze options] -- COMMAND [ARGS...]
       Start COMMAND with LD_BIND_NOW=1 (so GOT slots are final), wait until it prints TEXT (or for SECONDS,
       default 2), analyse it, print the result and stop it.
   pygration demo [--json]
       Run the bundled example workload (a NumPy matrix multiplication under /usr/bin/python3) and analyse it.
-  pygration host [--json]
+  pygration host [--json | --catalog-entry NAME]
       This host's CPU, canonical features, the x86-64 level it runs, whether xtest executes, and the
-      features CPUID reports but the kernel masks (counted as absent).
+      features CPUID reports but the kernel masks (counted as absent). --catalog-entry NAME prints this
+      machine as one catalog row (JSON, provenance measured, with the host name and date): run it on each
+      kind of host you own and collect the rows into a catalog file (docs/catalog.md).
   pygration instances [--catalog FILE] [--json]
       List the instance catalog (the shipped AWS EC2 catalog of 973 x86-64 types, each measured or derived, or FILE).
+${CATALOG_HELP}
+${EXPORT_HELP}
 ${PLAN_HELP}
 ${FRAMES_HELP}
   pygration --version | --help
 
 Exit codes: 0 success; 1 the analysis failed (the process exited, permission denied, unsupported
 process); 2 usage error; 3 the command started by 'run' exited or timed out before it was ready;
-130 interrupted (Ctrl-C).`;
+${GATE_EXIT_CODE} a CI gate (--require-compatible, --max-level) was not met; 130 interrupted (Ctrl-C).`;
 
-const ANALYZE_VALUES = ['pid', 'mode', 'catalog'] as const;
+const ANALYZE_VALUES = ['pid', 'mode', 'catalog', ...OUTPUT_VALUES] as const;
 const ANALYZE_FLAGS = ['json', 'no-full-scan', 'count-masked', 'verbose', 'quiet', 'strict', 'precise'] as const;
 
 let interrupted = false;
@@ -97,13 +110,17 @@ export async function main(argv: readonly string[], hooks: MainHooks = {}): Prom
   try {
     switch (command) {
       case 'analyze':
-        return await cmdAnalyze(parseArgs(rest, { values: ANALYZE_VALUES, flags: ANALYZE_FLAGS }));
+        return await cmdAnalyze(parseArgs(rest, { values: ANALYZE_VALUES, flags: [...ANALYZE_FLAGS, 'all'] }));
       case 'run':
         return await cmdRun(parseArgs(rest, { values: [...ANALYZE_VALUES, 'ready-line', 'after', 'timeout'], flags: ANALYZE_FLAGS }));
       case 'demo':
-        return await cmdDemo(parseArgs(rest, { values: ['mode', 'catalog'], flags: ANALYZE_FLAGS }));
+        return await cmdDemo(parseArgs(rest, { values: ['mode', 'catalog', ...OUTPUT_VALUES], flags: ANALYZE_FLAGS }));
       case 'host':
-        return await cmdHost(parseArgs(rest, { values: [], flags: ['json'] }));
+        return await cmdHost(parseArgs(rest, { values: ['catalog-entry'], flags: ['json'] }));
+      case 'catalog':
+        return runCatalog(rest);
+      case 'export':
+        return runExport(rest);
       case 'instances':
         return cmdInstances(parseArgs(rest, { values: ['catalog'], flags: ['json'] }));
       case 'frames':
@@ -151,22 +168,28 @@ function catalogOf(args: ParsedArgs): Catalog {
   return file ? loadCatalog(file) : defaultCatalog();
 }
 
+/** Analyses one process with the command's options (the catalog given, cancellable with Ctrl-C). */
+function analyzeWith(pid: number, args: ParsedArgs, catalog: Catalog, progress: Progress): Promise<{ report: AnalysisReport }> {
+  return analyzeImpl(pid, {
+    mode: modeOf(args),
+    catalog,
+    withFullScan: !args.flags.has('no-full-scan'),
+    countMasked: args.flags.has('count-masked'),
+    strict: !args.flags.has('precise'),
+    isCancelled: () => interrupted,
+    onProgress: (m) => progress.update(m),
+  });
+}
+
 async function analyzeAndPrint(pid: number, args: ParsedArgs): Promise<number> {
-  const json = args.flags.has('json');
+  const catalog = catalogOf(args);
+  const output = outputOptions(args, catalog);
   const progress = new Progress(!args.flags.has('quiet'));
   try {
-    const { report } = await analyzeImpl(pid, {
-      mode: modeOf(args),
-      catalog: catalogOf(args),
-      withFullScan: !args.flags.has('no-full-scan'),
-      countMasked: args.flags.has('count-masked'),
-      strict: !args.flags.has('precise'),
-      isCancelled: () => interrupted,
-      onProgress: (m) => progress.update(m),
-    });
+    const { report } = await analyzeWith(pid, args, catalog, progress);
     progress.done();
-    process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report, { verbose: args.flags.has('verbose') })}\n`);
-    return EXIT.ok;
+    process.stdout.write(renderReport(report, output, args.flags.has('verbose')));
+    return applyGate(report, output);
   } finally {
     progress.done();
   }
@@ -174,8 +197,21 @@ async function analyzeAndPrint(pid: number, args: ParsedArgs): Promise<number> {
 
 async function cmdAnalyze(args: ParsedArgs): Promise<number> {
   const pid = intOption(args, 'pid');
-  if (pid === undefined) throw new UsageError('analyze needs --pid N.');
   if (args.positional.length) throw new UsageError(`Unexpected argument '${args.positional[0]}'.`);
+  if (args.flags.has('all')) {
+    if (pid !== undefined) throw new UsageError('Give either --pid N or --all, not both.');
+    const catalog = catalogOf(args);
+    const output = outputOptions(args, catalog);
+    return analyzeAll({
+      output,
+      verbose: args.flags.has('verbose'),
+      quiet: args.flags.has('quiet'),
+      isInterrupted: () => interrupted,
+      analyze: (p, progress) => analyzeWith(p, args, catalog, progress),
+      render: (report) => renderReport(report, output, args.flags.has('verbose')),
+    });
+  }
+  if (pid === undefined) throw new UsageError('analyze needs --pid N (or --all).');
   return analyzeAndPrint(pid, args);
 }
 
@@ -283,6 +319,13 @@ async function cmdDemo(args: ParsedArgs): Promise<number> {
 
 async function cmdHost(args: ParsedArgs): Promise<number> {
   const host = await collectHost();
+  const entryName = args.options.get('catalog-entry');
+  if (entryName !== undefined) {
+    if (args.flags.has('json')) throw new UsageError('--catalog-entry prints JSON already; leave out --json.');
+    if (!/^\S+$/.test(entryName)) throw new UsageError(`--catalog-entry: '${entryName}' is not a valid instance name (no spaces).`);
+    process.stdout.write(`${JSON.stringify(catalogEntry(entryName, host), null, 2)}\n`);
+    return EXIT.ok;
+  }
   const features = sortFeatures(hostFeatures(host));
   // The level this host runs: one missing feature (a masked LZCNT, say) lowers it, whatever else it has.
   const level = supportedLevel(features);

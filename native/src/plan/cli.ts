@@ -6,6 +6,8 @@ import type { analyzeProcess } from '../analysis/analyze';
 import { type Catalog, defaultCatalog, loadCatalog } from '../catalog/catalog';
 import { isNativeError } from '../errors';
 import { UsageError, intOption, numberOption, parseArgs } from '../cli/args';
+import { OUTPUT_VALUES, applyGate, hasGate, outputOptions } from '../cli/output';
+import { formatExport } from '../export/formats';
 import { Progress } from '../cli/progress';
 import type { AnalysisReport } from '../report';
 import { loadBandwidthOverrides, parseRate, type BandwidthOverrides } from './bandwidth';
@@ -14,8 +16,9 @@ import { PLAN_DEFAULTS, attachMigrationPlan } from './attach';
 import { formatPlan } from './format';
 import { requireSoftDirty, sampleDirtyPages } from './sampler';
 
-export const PLAN_HELP = `  pygration plan --pid N [--seconds S] [--interval MS] [--bandwidth RATE] [--target TYPE] [--clear-soft-dirty] [--json]
+export const PLAN_HELP = `  pygration plan --pid N [--seconds S] [--interval MS] [--bandwidth RATE] [--target TYPE] [--clear-soft-dirty] [--json | --format FORMAT]
       [--max-downtime MS] [--bandwidth-file FILE] [--single-flow RATE|none] [--max-scan-mb N] [--catalog FILE] [--no-analysis] [--count-masked]
+      [--require-compatible TYPE[,TYPE]] [--max-level vN]
       Migration planner: samples the process's dirty pages for S seconds (default 5) every MS ms (default 500),
       predicts the next rounds per memory region, simulates pre-copy (rounds, best stop, downtime) and post-copy
       (downtime, total, remote faults) at RATE (e.g. 10Gbit; default: TYPE's network performance or the 5 Gbit/s
@@ -23,7 +26,9 @@ export const PLAN_HELP = `  pygration plan --pid N [--seconds S] [--interval MS]
       and estimates the downtime for every compatible instance type. Read-only by default (page contents are
       compared); --clear-soft-dirty uses the kernel's soft-dirty bits as CRIU does, which means writing "4" to
       /proc/PID/clear_refs every interval: the only write Pygration ever makes to a process. --count-masked
-      counts the features this host's CPUID hides while their instructions run as required (as analyze).`;
+      counts the features this host's CPUID hides while their instructions run as required (as analyze).
+      --format json prints the report with its migration estimate and the CRIU commands (migration.criuSteps;
+      docs/schema/plan.schema.json); the other formats and the gate are those of analyze (they need the analysis).`;
 
 export interface PlanContext {
   analyze: typeof analyzeProcess;
@@ -33,7 +38,7 @@ export interface PlanContext {
 /** Runs `pygration plan`; returns the exit code (errors are thrown for the caller's reportError). */
 export async function runPlan(argv: readonly string[], context: PlanContext): Promise<number> {
   const args = parseArgs(argv, {
-    values: ['pid', 'seconds', 'interval', 'bandwidth', 'bandwidth-file', 'single-flow', 'target', 'max-downtime', 'max-scan-mb', 'catalog'],
+    values: ['pid', 'seconds', 'interval', 'bandwidth', 'bandwidth-file', 'single-flow', 'target', 'max-downtime', 'max-scan-mb', 'catalog', ...OUTPUT_VALUES],
     flags: ['json', 'clear-soft-dirty', 'no-analysis', 'count-masked', 'quiet', 'verbose'],
   });
   const pid = intOption(args, 'pid');
@@ -61,7 +66,11 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
   const catalog: Catalog = args.options.has('catalog') ? loadCatalog(args.options.get('catalog')!) : defaultCatalog();
   const target = args.options.get('target');
   if (target !== undefined && !catalog.instances.some((i) => i.name === target)) throw new UsageError(`--target ${target} is not in the catalog ${catalog.name}.`);
-  const json = args.flags.has('json');
+  const output = outputOptions(args, catalog);
+  const json = output.format === 'json';
+  if (args.flags.has('no-analysis') && ((output.format !== 'text' && output.format !== 'json') || hasGate(output))) {
+    throw new UsageError(`--no-analysis leaves no compatibility verdict: ${hasGate(output) ? 'the gate' : `--format ${output.format}`} needs the analysis.`);
+  }
   const method = args.flags.has('clear-soft-dirty') ? 'soft-dirty' : 'content';
   const progress = new Progress(!args.flags.has('quiet'));
   const say = (s: string) => {
@@ -110,10 +119,13 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
     }
     const { estimate, advice } = attachMigrationPlan(sampling, report, { catalog, bandwidth, overrides, target, downtimeTarget: maxDowntime, notes });
     const verdict = target && report ? report.instances.verdicts.find((v) => v.name === target) : undefined;
-    if (json) {
-      process.stdout.write(`${JSON.stringify(report ?? { migration: estimate }, null, 2)}\n`);
-      return 0;
-    }
+    // The gate needs the verdict: when the analysis failed it cannot be met (exit 1, after the output).
+    const gateOf = (r: AnalysisReport | undefined): number => {
+      if (r) return applyGate(r, output);
+      if (!hasGate(output)) return 0;
+      process.stderr.write('pygration: gate not checked: the compatibility analysis failed.\n');
+      return 1;
+    };
     const steps = criuCommands({
       pid,
       strategy: estimate.plan.recommendation,
@@ -121,6 +133,20 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
       restoreFlags: advice?.flags,
       shellJob: hasControllingTerminal(pid),
     });
+    // The commands the text prints, unless the target is refused (then the text prints none either).
+    if (!(target && verdict && verdict.compatible === false)) estimate.criuSteps = steps;
+    if (json) {
+      process.stdout.write(`${JSON.stringify(report ?? { migration: estimate }, null, 2)}\n`);
+      return gateOf(report);
+    }
+    if (output.format !== 'text') {
+      if (!report) {
+        process.stderr.write(`pygration: --format ${output.format} needs the compatibility verdict, and the analysis failed (${notes.join(' ')}).\n`);
+        return 1;
+      }
+      process.stdout.write(formatExport(report, output.format, { nfdHidden: output.nfdHidden }));
+      return gateOf(report);
+    }
     process.stdout.write(
       `${formatPlan(estimate, {
         criu: steps,
@@ -133,7 +159,7 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
         verbose: args.flags.has('verbose'),
       })}\n`,
     );
-    return 0;
+    return gateOf(report);
   } finally {
     progress.done();
   }

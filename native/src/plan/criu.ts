@@ -3,15 +3,9 @@
 // destination's lazy-pages daemon (post-copy), and the restore with the --cpu-cap our verdict allows.
 
 import * as fs from 'node:fs';
-import type { Strategy } from './types';
+import type { CriuStep, Strategy } from './types';
 
-export interface CriuStep {
-  /** Where to run it. */
-  host: 'source' | 'destination';
-  command: string;
-  /** What it does, one sentence. */
-  comment?: string;
-}
+export type { CriuStep } from './types';
 
 export interface CriuCommandOptions {
   pid: number;

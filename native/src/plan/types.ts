@@ -103,6 +103,15 @@ export interface InstanceMigrationEstimate {
   lowerBound: boolean;
 }
 
+/** One CRIU command of the plan (`pygration plan` prints them; `criuSteps` of the JSON). */
+export interface CriuStep {
+  /** Where to run it. */
+  host: 'source' | 'destination';
+  command: string;
+  /** What it does, one sentence. */
+  comment?: string;
+}
+
 export interface MigrationEstimate {
   schema: 1;
   pid: number;
@@ -140,4 +149,9 @@ export interface MigrationEstimate {
   /** Sampling cost: wall and CPU time of the scans, bytes read. */
   cost: { scans: number; meanScanSeconds: number; maxScanSeconds: number; cpuSeconds: number; bytesRead: number };
   notes: string[];
+  /**
+   * The CRIU commands that carry out the recommendation, as `pygration plan` prints them (set by the plan
+   * command; absent when the target is refused). Absent in reports of older versions.
+   */
+  criuSteps?: CriuStep[];
 }
