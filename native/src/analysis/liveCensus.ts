@@ -202,17 +202,22 @@ function liveValues(ctx: CensusContext): LiveValues {
   // glibc's tcbhead_t: tcb (itself) at 0, self (itself) at 16, pointer_guard at 0x30.
   const guards = new Map<string, { lo: number; hi: number }>();
   const bytes = forEachWritableChunk(ctx, (words, base) => {
-    const baseLo = base % TWO32;
-    const baseHi = Math.floor(base / TWO32);
-    for (let i = 0; i + 1 < words.length; i += 2) {
+    // The address of the word pair at i, kept as two 32-bit halves (no float arithmetic per word).
+    let atLo = base % TWO32;
+    let atHi = Math.floor(base / TWO32);
+    for (let i = 0; i + 1 < words.length; i += 2, atLo += 8) {
+      if (atLo >= TWO32) {
+        atLo -= TWO32;
+        atHi++;
+      }
+      const lo = words[i];
       const hi = words[i + 1];
       // A thread control block holds its own address at 0 and 16 (checked on the rare word equal to its address).
-      const at = baseLo + i * 4;
-      if (words[i] === at % TWO32 && i + 13 < words.length && hi === baseHi + Math.floor(at / TWO32) && words[i + 4] === words[i] && words[i + 5] === hi) {
+      if (lo === atLo && hi === atHi && i + 13 < words.length && words[i + 4] === lo && words[i + 5] === hi) {
         guards.set(`${words[i + 13]}:${words[i + 12]}`, { lo: words[i + 12], hi: words[i + 13] });
       }
       if (hi < modLo || hi > modHi || !moduleHis.has(hi)) continue;
-      const v = hi * TWO32 + words[i];
+      const v = hi * TWO32 + lo;
       if (inRanges(moduleRanges, v)) found.push(v);
     }
   });
