@@ -53,9 +53,12 @@ function copyRuntimeFiles() {
   fs.mkdirSync(dist, { recursive: true });
   // iced-x86 reads its wasm from __dirname, which is dist/ once bundled.
   fs.copyFileSync('node_modules/iced-x86/iced_x86_bg.wasm', path.join(dist, 'iced_x86_bg.wasm'));
-  // The bytecode helper runs under the user's interpreter: ship it next to the bundles.
+  // The bytecode helper runs under the user's interpreter: ship it and its modules next to the bundles
+  // (server/src/bytecode/helper.ts hands each to the interpreter as an open file).
   fs.mkdirSync(path.join(dist, 'python'), { recursive: true });
-  fs.copyFileSync('server/python/pygration_dump.py', path.join(dist, 'python', 'pygration_dump.py'));
+  for (const f of fs.readdirSync('server/python').filter((n) => /^pygration_\w+\.py$/.test(n))) {
+    fs.copyFileSync(path.join('server/python', f), path.join(dist, 'python', f));
+  }
   const cli = path.join(dist, 'cli.js');
   if (fs.existsSync(cli)) fs.chmodSync(cli, 0o755);
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command (`npm test`): installs what the tests need, builds, type-checks, and runs
+# The README's test command (`npm test`): installs what the tests need, builds, type-checks, lints the layer
+# boundaries, checks file and function sizes, and runs
 # every test suite with node's test runner. Test fixtures (C programs, Python packages) are built by the
 # tests themselves into out/fixtures. Then the E2E suite in code-server (docs/testing.md): its first run
 # installs code-server into .e2e/ (about 4 min); PYGRATION_SKIP_E2E=1 skips it.
@@ -8,6 +9,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
 node esbuild.mjs
 npx tsc -b
+# The layer boundaries (eslint.config.mjs) and the size ratchet (scripts/check-size.mjs).
+npx eslint .
+node scripts/check-size.mjs
 
 # Each suite runs with the usual reporter (spec on a terminal, TAP otherwise) plus scripts/skip-report.mjs,
 # whose summary (the number of skipped tests, each with its reason) is printed at the end of the run. Under

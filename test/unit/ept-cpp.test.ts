@@ -9,7 +9,7 @@ import { ProcessView } from '../../native/src/process/processView';
 import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
 import { executionPathTracking, type EptMode } from '../../native/src/analysis/ept';
 import type { ModuleImage } from '../../native/src/analysis/space';
-import { featuresOf } from '../helpers/features';
+import { capstoneFeaturesOf, loadCapstoneFeatures } from '../helpers/capstoneFeatures';
 import { buildC, FIXTURE_OUT, startProcess, type StartedProcess } from '../helpers/fixtures';
 
 let proc: StartedProcess;
@@ -22,6 +22,9 @@ function ept(mode: EptMode) {
   const r = executionPathTracking(space, [{ address: s.value + lib.bias, reason: 'run_updater' }], { mode, recordVisited: true });
   return new Set(r.features.keys());
 }
+
+// The expected features come from capstone (test/helpers/capstoneFeatures.ts), not from the engine's decoder.
+before(loadCapstoneFeatures);
 
 describe('execution path tracking through a C++ registry', () => {
   before(async () => {
@@ -40,7 +43,7 @@ describe('execution path tracking through a C++ registry', () => {
   });
 
   test("a virtual method of an object made by a factory the static initializer registered is reached", () => {
-    const kernel = [...featuresOf(lib, '_ZN10ShaUpdater6updateEm')];
+    const kernel = [...capstoneFeaturesOf(lib, '_ZN10ShaUpdater6updateEm')];
     assert.ok(kernel.length > 0, 'the kernel needs a feature beyond the baseline');
     const plain = ept('ept-plain');
     assert.ok(kernel.some((f) => !plain.has(f as never)), 'plain EPT does not reach the kernel (its path goes through the heap)');

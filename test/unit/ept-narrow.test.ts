@@ -10,7 +10,7 @@ import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
 import { executionPathTracking } from '../../native/src/analysis/ept';
 import { mangledPointerRoots } from '../../native/src/analysis/pvm';
 import type { ModuleImage } from '../../native/src/analysis/space';
-import { featuresOf } from '../helpers/features';
+import { capstoneFeaturesOf, loadCapstoneFeatures } from '../helpers/capstoneFeatures';
 import { buildC, startProcess, type StartedProcess } from '../helpers/fixtures';
 
 let proc: StartedProcess;
@@ -27,6 +27,9 @@ function walk(root: string) {
   const r = executionPathTracking(space, [{ address: at(root), reason: root }], { mode: 'ept', bindNow: true, recordVisited: true });
   return { r, visited: new Set(r.visited!.map((v) => v.start)) };
 }
+
+// The expected features come from capstone (test/helpers/capstoneFeatures.ts), not from the engine's decoder.
+before(loadCapstoneFeatures);
 
 describe('EPT address-taken narrowing on the narrow fixture', () => {
   before(async () => {
@@ -47,8 +50,8 @@ describe('EPT address-taken narrowing on the narrow fixture', () => {
     assert.ok(visited.has(at('init_pending')) && visited.has(at('k_once_pending')), 'init_pending (control not done) is taken and walked');
     assert.ok(!visited.has(at('init_done')) && !visited.has(at('k_once_done')), 'init_done (control done) is not taken');
     assert.ok(visited.has(at('k_once_produced')), 'the function init_done stored on the heap when it ran is still a possible target');
-    for (const f of featuresOf(main, 'k_once_pending')) assert.ok(r.features.has(f as never), `pending kernel's ${f} required`);
-    const onlyDone = [...featuresOf(main, 'k_once_done')].filter((f) => !featuresOf(main, 'k_once_pending').has(f));
+    for (const f of capstoneFeaturesOf(main, 'k_once_pending')) assert.ok(r.features.has(f as never), `pending kernel's ${f} required`);
+    const onlyDone = [...capstoneFeaturesOf(main, 'k_once_done')].filter((f) => !capstoneFeaturesOf(main, 'k_once_pending').has(f));
     assert.ok(onlyDone.length > 0);
     for (const f of onlyDone) assert.ok(!r.features.has(f as never), `done kernel's ${f} not required`);
     assert.ok(r.notes.some((n) => /pthread_once/.test(n)), r.notes.join('\n'));
@@ -76,7 +79,7 @@ describe('EPT address-taken narrowing on the narrow fixture', () => {
     assert.ok(r.callSites.unresolved > 0, 'the heap call is unresolved, so the fallback applies');
     assert.ok(visited.has(at('k_word_used')), 'the loaded pointer (g_pair.used) is taken');
     assert.ok(!visited.has(at('k_word_unused')), 'the neighbour no code loads (g_pair.unused) is not');
-    for (const f of featuresOf(main, 'k_word_used')) assert.ok(r.features.has(f as never), `${f} required`);
+    for (const f of capstoneFeaturesOf(main, 'k_word_used')) assert.ok(r.features.has(f as never), `${f} required`);
   });
 
   test('a run-time-written pointer is a possible target only while memory can reach its variable or holds its value', () => {

@@ -1,7 +1,8 @@
 // Execution path tracking on a real process built from test/fixtures/c/ept_main.c + ept_lib.c: each kind
 // of edge (direct, PLT, -fno-plt GOT, IFUNC, live dispatch table, unresolved, a table of imported functions) reaches exactly the kernels
 // it should; a kernel nobody references is never reached; a full scan sees everything. Expected features
-// come from decoding the expected kernels' own symbol ranges, so they hold whatever the compiler emits.
+// come from disassembling the expected kernels' own symbol ranges with capstone and reading its instruction
+// groups, so they hold whatever the compiler emits and do not share the engine's iced mapping.
 
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -16,7 +17,7 @@ import type { ModuleImage } from '../../native/src/analysis/space';
 import { openFileSource } from '../../native/src/elf/byteSource';
 import { ElfFile } from '../../native/src/elf/elfFile';
 import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
-import { featuresOf } from '../helpers/features';
+import { capstoneFeaturesOf, loadCapstoneFeatures } from '../helpers/capstoneFeatures';
 import { buildC, FIXTURE_OUT, hostFlags, startProcess, type StartedProcess } from '../helpers/fixtures';
 
 let proc: StartedProcess;
@@ -42,6 +43,9 @@ function featureNames(r: ReturnType<typeof ept>): string[] {
   return [...r.features.keys()].sort();
 }
 
+// The expected features come from capstone (test/helpers/capstoneFeatures.ts), not from the engine's decoder.
+before(loadCapstoneFeatures);
+
 describe('execution path tracking on the EPT fixture', () => {
   before(async () => {
     const libPath = buildC('c/ept_lib.c', { shared: true, outName: 'libept_lib.so' });
@@ -60,21 +64,21 @@ describe('execution path tracking on the EPT fixture', () => {
 
   test('direct call reaches exactly its kernel', () => {
     const r = ept('scenario_direct');
-    assert.deepEqual(featureNames(r), union(featuresOf(main, 'scenario_direct'), featuresOf(main, 'k_avx2')));
+    assert.deepEqual(featureNames(r), union(capstoneFeaturesOf(main, 'scenario_direct'), capstoneFeaturesOf(main, 'k_avx2')));
     assert.ok(featureNames(r).includes('avx2'));
     assert.ok(r.callSites.direct >= 1, "the tail call is a direct call site");
   });
 
   test('a call through the PLT follows the live GOT slot into the library', () => {
     const r = ept('scenario_plt');
-    assert.deepEqual(featureNames(r), union(featuresOf(main, 'scenario_plt'), featuresOf(lib, 'lib_sha')));
+    assert.deepEqual(featureNames(r), union(capstoneFeaturesOf(main, 'scenario_plt'), capstoneFeaturesOf(lib, 'lib_sha')));
     assert.ok(featureNames(r).includes('sha_ni'));
     assert.equal(r.callSites.plt, 1);
   });
 
   test('a -fno-plt call [rip+GOT] is resolved through the GOT (bypass PLT)', () => {
     const r = ept('scenario_noplt');
-    assert.deepEqual(featureNames(r), union(featuresOf(main, 'scenario_noplt'), featuresOf(lib, 'lib_adx')));
+    assert.deepEqual(featureNames(r), union(capstoneFeaturesOf(main, 'scenario_noplt'), capstoneFeaturesOf(lib, 'lib_adx')));
     assert.ok(featureNames(r).includes('adx'));
     assert.equal(r.callSites.memorySlot, 1);
     // The paper's plain EPT resolves this form too.
@@ -90,13 +94,13 @@ describe('execution path tracking on the EPT fixture', () => {
     for (const other of ['tc_kernel.avx512f', 'tc_kernel.avx2', 'tc_kernel.default'].filter((n) => n !== picked)) {
       assert.ok(!visitedNames.has(other), `${other} must not be reached`);
     }
-    assert.deepEqual(featureNames(r), union(featuresOf(main, 'scenario_ifunc'), featuresOf(main, picked)));
+    assert.deepEqual(featureNames(r), union(capstoneFeaturesOf(main, 'scenario_ifunc'), capstoneFeaturesOf(main, picked)));
   });
 
   test('a dispatch table chosen at run time is resolved from live memory (mov r,[rip+p]; jmp [r+8])', () => {
     const r = ept('scenario_table');
     // current_ops points at ops_b = {k_rdseed, k_vnni}; slot 8 is k_vnni. ops_a's k_avx2 is never reached.
-    assert.deepEqual(featureNames(r), union(featuresOf(main, 'scenario_table'), featuresOf(main, 'k_vnni')));
+    assert.deepEqual(featureNames(r), union(capstoneFeaturesOf(main, 'scenario_table'), capstoneFeaturesOf(main, 'k_vnni')));
     assert.ok(featureNames(r).includes('avx512_vnni'));
     assert.equal(r.callSites.dispatchTable, 1);
     // Plain EPT cannot follow it.
@@ -106,7 +110,7 @@ describe('execution path tracking on the EPT fixture', () => {
   });
 
   test('RTM and xtest are separate features', () => {
-    assert.deepEqual(featureNames(ept('scenario_rtm')), union(featuresOf(main, 'scenario_rtm'), featuresOf(main, 'k_rtm')));
+    assert.deepEqual(featureNames(ept('scenario_rtm')), union(capstoneFeaturesOf(main, 'scenario_rtm'), capstoneFeaturesOf(main, 'k_rtm')));
     assert.ok(featureNames(ept('scenario_rtm')).includes('rtm'));
     const x = featureNames(ept('scenario_xtest'));
     assert.ok(x.includes('xtest'));
@@ -116,10 +120,10 @@ describe('execution path tracking on the EPT fixture', () => {
   test('an unresolved indirect call: plain EPT stops, the default mode adds what the module can point to', () => {
     const plain = ept('scenario_unresolved', 'ept-plain');
     assert.equal(plain.callSites.unresolved, 1);
-    assert.deepEqual(featureNames(plain), [...featuresOf(main, 'scenario_unresolved')].sort());
+    assert.deepEqual(featureNames(plain), [...capstoneFeaturesOf(main, 'scenario_unresolved')].sort());
     const sound = ept('scenario_unresolved');
     // The only code pointer main writes at run time is g_callback = k_rdseed.
-    assert.deepEqual(featureNames(sound), union(featuresOf(main, 'scenario_unresolved'), featuresOf(main, 'k_rdseed')));
+    assert.deepEqual(featureNames(sound), union(capstoneFeaturesOf(main, 'scenario_unresolved'), capstoneFeaturesOf(main, 'k_rdseed')));
     assert.ok(featureNames(sound).includes('rdseed'));
     assert.ok(sound.notes.some((n) => /could not be resolved/.test(n)));
   });
@@ -127,11 +131,11 @@ describe('execution path tracking on the EPT fixture', () => {
   test("a table of another module's functions indexed at run time: the default mode takes every entry", () => {
     const plain = ept('scenario_import_table', 'ept-plain');
     assert.equal(plain.callSites.unresolved, 1);
-    assert.deepEqual(featureNames(plain), [...featuresOf(main, 'scenario_import_table')].sort());
+    assert.deepEqual(featureNames(plain), [...capstoneFeaturesOf(main, 'scenario_import_table')].sort());
     const sound = ept('scenario_import_table');
     // import_table's slots are relocations to libept_lib's lib_table_bmi2 and lib_adx; k_rdseed is the code
     // pointer main writes at run time (g_callback), taken as in the unresolved scenario.
-    const expected = [featuresOf(main, 'scenario_import_table'), featuresOf(lib, 'lib_table_bmi2'), featuresOf(lib, 'lib_adx'), featuresOf(main, 'k_rdseed')];
+    const expected = [capstoneFeaturesOf(main, 'scenario_import_table'), capstoneFeaturesOf(lib, 'lib_table_bmi2'), capstoneFeaturesOf(lib, 'lib_adx'), capstoneFeaturesOf(main, 'k_rdseed')];
     assert.deepEqual(featureNames(sound), union(...expected));
     assert.ok(featureNames(sound).includes('bmi2') && featureNames(sound).includes('adx'));
   });
@@ -141,7 +145,7 @@ describe('execution path tracking on the EPT fixture', () => {
     const r = executionPathTracking(space, [entryRoot(space)!], { mode: 'ept', recordVisited: true });
     assert.ok(!r.visited!.some((v) => v.start === kAvx512), 'k_avx512f not visited');
     const fs = fullScan(space);
-    const all = union(featuresOf(main, 'k_avx512f'), featuresOf(main, 'k_vnni'), featuresOf(lib, 'lib_sha'), featuresOf(lib, 'lib_adx'), featuresOf(main, 'k_rdseed'), featuresOf(main, 'k_rtm'), featuresOf(main, 'k_xtest'));
+    const all = union(capstoneFeaturesOf(main, 'k_avx512f'), capstoneFeaturesOf(main, 'k_vnni'), capstoneFeaturesOf(lib, 'lib_sha'), capstoneFeaturesOf(lib, 'lib_adx'), capstoneFeaturesOf(main, 'k_rdseed'), capstoneFeaturesOf(main, 'k_rtm'), capstoneFeaturesOf(main, 'k_xtest'));
     for (const f of all) assert.ok(fs.features.has(f), `full scan has ${f}`);
   });
 
@@ -184,7 +188,7 @@ describe('execution path tracking under lazy binding (no LD_BIND_NOW)', () => {
       const l = s.modules().find((x) => path.basename(x.path) === 'libept_lib.so')!;
       const r = executionPathTracking(s, [{ address: m.elf.findSymbol('scenario_plt')!.value + m.bias, reason: 'test' }], { recordVisited: true });
       assert.ok(r.lazySlots >= 1, 'lib_sha was never called, so its slot is unbound');
-      for (const f of featuresOf(l, 'lib_sha')) assert.ok(r.features.has(f), `still finds ${f} of lib_sha`);
+      for (const f of capstoneFeaturesOf(l, 'lib_sha')) assert.ok(r.features.has(f), `still finds ${f} of lib_sha`);
       assert.ok(r.notes.some((n) => /LD_BIND_NOW=1/.test(n)));
       // The dynamic linker's trampoline (GOT[2] of the executable) is part of the walk.
       const gotPlt = m.elf.section('.got.plt')!;
@@ -211,7 +215,7 @@ describe('execution path tracking on files at rest (no process)', () => {
       const l = s.modules().find((x) => path.basename(x.path) === 'libept_lib.so')!;
       const at = (name: string) => m.elf.findSymbol(name)!.value + m.bias;
       const plt = executionPathTracking(s, [{ address: at('scenario_plt'), reason: 'test' }]);
-      assert.deepEqual([...plt.features.keys()].sort(), union(featuresOf(m, 'scenario_plt'), featuresOf(l, 'lib_sha')));
+      assert.deepEqual([...plt.features.keys()].sort(), union(capstoneFeaturesOf(m, 'scenario_plt'), capstoneFeaturesOf(l, 'lib_sha')));
       const ifunc = executionPathTracking(s, [{ address: at('scenario_ifunc'), reason: 'test' }], { recordVisited: true });
       const visited = new Set(ifunc.visited!.map((v) => m.elf.symbolize(v.start - m.bias)?.name));
       for (const clone of ['tc_kernel.avx512f', 'tc_kernel.avx2', 'tc_kernel.default']) assert.ok(visited.has(clone), `${clone} counted`);

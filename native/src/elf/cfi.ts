@@ -2,6 +2,7 @@
 // and instructions, and an interpreter of the common DW_CFA operations that yields the CFA and register rules at a pc.
 
 import { NativeError } from '../errors';
+import { upperBound } from '../upperBound';
 import { LeReader, readCString, readSleb, readUleb } from './binary';
 import { readEncodedPointer } from './ehFrame';
 import type { ElfFile } from './elfFile';
@@ -176,16 +177,8 @@ export class CfiTable {
   }
 
   private find(pc: number): Fde | undefined {
-    let lo = 0;
-    let hi = this.fdes.length - 1;
-    let best = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.fdes[mid].start <= pc) {
-        best = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
+    const fdes = this.fdes;
+    const best = upperBound(fdes.length, (i) => fdes[i].start > pc) - 1;
     // Overlapping FDEs are rare; look back a little for one that covers pc.
     for (let i = best; i >= 0 && i > best - 4; i--) {
       const f = this.fdes[i];

@@ -10,11 +10,20 @@ import type { DecodeModel, DoneRecord, HelloRecord, HelperRecord, InterpreterInf
 
 export const HELPER_FILE = 'pygration_dump.py';
 
+/** The helper's own modules, beside HELPER_FILE; each goes to the interpreter as an open file, like the script. */
+export const HELPER_MODULES = ['pygration_model.py', 'pygration_finder.py', 'pygration_serialize.py', 'pygration_dumper.py', 'pygration_site.py'];
+
+/** The child's descriptors: 3 the script, 4 a live target's executable, HELPER_MODULES from 5 on. */
+const FIRST_MODULE_FD = 5;
+
 /**
  * What the interpreter runs (-c): valid Python 2 and 3, so that an interpreter too old for the helper says
  * so in one record instead of a traceback; then the helper's source, read from the descriptor in argv[1]
- * (argv[2] is its path, for tracebacks), run as __main__. -c puts '' (the working directory) first on
- * sys.path where running the script would put its own directory, which the helper drops: drop '' instead.
+ * (argv[2] is its path, for tracebacks), run as __main__. argv[3] counts the helper's modules that follow as
+ * (descriptor, path) pairs: they are read the same way and imported through a finder of their own, removed
+ * again before the helper runs, so that neither its directory nor sys.path is needed (under -I, as another
+ * user, the directory may be unreadable). -c puts '' (the working directory) first on sys.path where running
+ * the script would put its own directory, which the helper drops: drop '' instead.
  */
 const BOOTSTRAP = [
   'import sys',
@@ -22,14 +31,61 @@ const BOOTSTRAP = [
   '    sys.stdout.write(\'{"type": "old", "version": "%d.%d.%d"}\\n\' % tuple(sys.version_info[:3]))',
   '    sys.stdout.flush()',
   '    sys.exit(3)',
-  'import os',
-  'fd, path = int(sys.argv[1]), sys.argv[2]',
-  'del sys.argv[1:3]',
+  'import importlib.util, os',
+  'fd, path, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])',
+  'pairs = sys.argv[4:4 + 2 * n]',
+  'del sys.argv[1:4 + 2 * n]',
   'sys.argv[0] = path',
-  "with os.fdopen(fd, 'rb') as f: src = f.read()",
+  'def read(fd):',
+  "    with os.fdopen(fd, 'rb') as f: return f.read()",
+  'sources = dict((os.path.basename(pairs[k + 1])[:-3], (pairs[k + 1], read(int(pairs[k])))) for k in range(0, 2 * n, 2))',
+  'class HelperModules(object):',
+  '    @staticmethod',
+  '    def find_spec(name, path=None, target=None):',
+  '        return importlib.util.spec_from_loader(name, HelperModules, origin=sources[name][0]) if name in sources else None',
+  '    @staticmethod',
+  '    def create_module(spec): return None',
+  '    @staticmethod',
+  '    def exec_module(module):',
+  '        module.__file__, src = sources[module.__name__]',
+  "        exec(compile(src, module.__file__, 'exec'), module.__dict__)",
+  'sys.meta_path.insert(0, HelperModules)',
+  'for name in sources: __import__(name)',
+  'sys.meta_path.remove(HelperModules)',
   "if sys.path and sys.path[0] == '': del sys.path[0]",
-  "exec(compile(src, path, 'exec'), {'__name__': '__main__', '__file__': path, '__builtins__': __builtins__})",
+  "exec(compile(read(fd), path, 'exec'), {'__name__': '__main__', '__file__': path, '__builtins__': __builtins__})",
 ].join('\n');
+
+/**
+ * The helper's script and modules opened for reading (all or none): they go to the interpreter as open files
+ * (fd 3, fds 5...), so that a user we run the interpreter as need not reach their directory.
+ */
+function openAll(files: string[]): number[] {
+  const fds: number[] = [];
+  try {
+    for (const f of files) fds.push(fs.openSync(f, 'r'));
+  } catch (e) {
+    for (const fd of fds) fs.closeSync(fd);
+    throw isNativeError(e) ? e : fromSystemError(e, files[fds.length]);
+  }
+  return fds;
+}
+
+/** The helper's environment: a live target's few variables (HOME for its user site), or the program's own. */
+function helperEnv(options: HelperOptions, target: LiveInterpreter | undefined): NodeJS.ProcessEnv {
+  if (target) {
+    // Under -I the interpreter reads no PYTHON* variable; the target's HOME is for the user site.
+    const env: NodeJS.ProcessEnv = {};
+    for (const k of ['PATH', 'LANG', 'LC_ALL', 'LC_CTYPE']) if (process.env[k] !== undefined) env[k] = process.env[k];
+    if (target.site.env.HOME !== undefined) env.HOME = target.site.env.HOME;
+    return env;
+  }
+  const env = { ...(options.env ?? process.env) };
+  // The helper must see the same sys.path as the program; only make its output deterministic.
+  env.PYTHONIOENCODING = 'utf-8';
+  delete env.PYTHONSTARTUP;
+  return env;
+}
 
 /** Where the helper script lives: next to the sources (repo), under dist/python (bundle), or given. */
 export function defaultHelperPath(): string {
@@ -119,33 +175,24 @@ export class PythonHelper {
     const live = LIVE_INTERPRETER.exec(options.python);
     let target: LiveInterpreter | undefined;
     let scriptFd: number;
+    let moduleFds: number[];
+    const modules = HELPER_MODULES.map((m) => path.join(path.dirname(script), m));
     try {
       target = live ? openLiveInterpreter(Number(live[1])) : undefined;
-      // The script goes to the interpreter as an open file (fd 3): a user we run as need not reach its directory.
-      scriptFd = fs.openSync(script, 'r');
+      [scriptFd, ...moduleFds] = openAll([script, ...modules]);
     } catch (e) {
       target?.close();
       return Promise.reject(isNativeError(e) ? e : fromSystemError(e, script));
     }
     // -B: importing the helper's own modules never writes a .pyc (nothing is written on the target's behalf).
-    const args = ['-B', '-u', '-c', BOOTSTRAP, '3', script, '--serve'];
+    const moduleArgs = modules.flatMap((m, k) => [String(FIRST_MODULE_FD + k), m]);
+    const args = ['-B', '-u', '-c', BOOTSTRAP, '3', script, String(modules.length), ...moduleArgs, '--serve'];
     // -X utf8: requests (file paths) are UTF-8 whatever the locale; PYTHONIOENCODING is not read under -I.
     if (target) args.unshift('-I', '-S', '-X', 'utf8');
     if (target) args.push('--target-site-json', JSON.stringify(target.site));
     else if (options.sysPath) args.push('--sys-path-json', JSON.stringify(options.sysPath));
     for (const p of options.prependPath ?? []) args.push('--prepend-path', p);
-    let env: NodeJS.ProcessEnv;
-    if (target) {
-      // Under -I the interpreter reads no PYTHON* variable; the target's HOME is for the user site.
-      env = {};
-      for (const k of ['PATH', 'LANG', 'LC_ALL', 'LC_CTYPE']) if (process.env[k] !== undefined) env[k] = process.env[k];
-      if (target.site.env.HOME !== undefined) env.HOME = target.site.env.HOME;
-    } else {
-      env = { ...(options.env ?? process.env) };
-      // The helper must see the same sys.path as the program; only make its output deterministic.
-      env.PYTHONIOENCODING = 'utf-8';
-      delete env.PYTHONSTARTUP;
-    }
+    const env = helperEnv(options, target);
     const label = target ? `${options.python} (${target.argv0})` : options.python;
     return new Promise<PythonHelper>((resolve, reject) => {
       let child: ChildProcess;
@@ -154,18 +201,18 @@ export class PythonHelper {
           ? // The very file the process runs, through our open descriptor (fd 4 in the child), as its user.
             spawn('/proc/self/fd/4', args, {
               argv0: target.argv0,
-              stdio: ['pipe', 'pipe', 'pipe', scriptFd, target.fd],
+              stdio: ['pipe', 'pipe', 'pipe', scriptFd, target.fd, ...moduleFds],
               env,
               cwd: '/',
               uid: target.credentials?.uid,
               gid: target.credentials?.gid,
             })
-          : spawn(options.python, args, { stdio: ['pipe', 'pipe', 'pipe', scriptFd], env, cwd: options.cwd });
+          : spawn(options.python, args, { stdio: ['pipe', 'pipe', 'pipe', scriptFd, 'ignore', ...moduleFds], env, cwd: options.cwd });
       } catch (e) {
         reject(helperStartError(options.python, e));
         return;
       } finally {
-        fs.closeSync(scriptFd);
+        for (const fd of [scriptFd, ...moduleFds]) fs.closeSync(fd);
         target?.close();
       }
       const credentials = target?.credentials;

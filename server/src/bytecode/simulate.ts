@@ -6,11 +6,9 @@
 import { NativeError } from '../../../native/src/errors';
 import type { DecodedCode, Decoder } from './decode';
 import { NONE } from './decode';
-import { isClassified, legacyOperators, POPS, PUSHES, TERMINAL } from './opsemantics';
-import { isLazyStub, type CodeEntry, type CompactCode, type InterpreterInfo, type PyConst } from './protocol';
+import { isLazyStub, type CodeEntry, type CompactCode, type PyConst } from './protocol';
 import {
   alternatives,
-  BUILD_CLASS,
   constStrings,
   constTruth,
   join,
@@ -21,147 +19,38 @@ import {
   type Expr,
   type FunctionDef,
 } from './values';
+import {
+  adjust,
+  ARG_NAME1,
+  CONST_FALSE,
+  CONST_TRUE,
+  comparePy,
+  constSeq,
+  EMPTY_STACK,
+  EXCEPT_BLOCK,
+  identifierConstants,
+  shortName,
+  STEP_DIRTY,
+  STEP_RETURN,
+  UNKNOWN_BELOW_HANDLER,
+  UNKNOWN_EXCEPTION,
+  UNKNOWN_LASTI,
+  UNKNOWN_UNBOUND_CELL,
+  UNKNOWN_UNBOUND_LOCAL,
+  UNKNOWN_VALUE,
+} from './simulation/common';
+import { H, opTables, type OpTables } from './simulation/opcodes';
+import type { CodeFacts, CodeRole, ImportRecord, ModuleSummary, SimulationInput, SiteRecord, State, Simulator, StepHandler } from './simulation/types';
+import { stepImport, IMPORTS_OPS } from './simulation/imports';
+import { stepLoad, LOADS_OPS } from './simulation/loads';
+import { stepStore, STORES_OPS } from './simulation/stores';
+import { stepStack, STACK_OPS } from './simulation/stack';
+import { stepCall, CALLS_OPS } from './simulation/calls';
+import { stepOperator, OPERATORS_OPS } from './simulation/operators';
+import { stepBlock, BLOCKS_OPS } from './simulation/blocks';
 
-export interface ImportRecord {
-  /** Absolute name of the imported module (`a.b.c` for `import a.b.c`, `pkg.sub` for `from . import x` in pkg.sub). */
-  module: string;
-  /** The names of `from module import a, b` (null for `import module`); ['*'] for a star import. */
-  fromlist: string[] | null;
-  level: number;
-  /** Where the import statement runs: at import time (module, class) or when a function is called. */
-  scope: 'module' | 'class' | 'function';
-  via: 'import' | 'importlib';
-  line: number;
-  code: number;
-  /** Set when a relative import climbs above the top-level package. */
-  error?: string;
-  /** The modules the statement imports: every parent package and the module (`a`, `a.b`, `a.b.c`). */
-  targets: string[];
-  /** `module.name` for each name of the fromlist: submodules when they exist, attributes otherwise. */
-  probes: string[];
-}
-
-export type SiteKind = 'call' | 'operator' | 'decorator';
-
-/** A call site as the simulation saw it; callees are still symbolic (resolve.ts names them). */
-export interface SiteRecord {
-  kind: SiteKind;
-  /** Code object (function, class body or module) containing the site. */
-  code: number;
-  line: number;
-  col: number;
-  endLine: number;
-  endCol: number;
-  /** The called value (calls, decorators). */
-  callee: Expr;
-  /** Operator sites: the symbol ('@', '+', '+=', ...) and both operands. */
-  op?: string;
-  left?: Expr;
-  right?: Expr;
-}
-
-export interface StarImport {
-  module: string;
-  /** Sequence number: bindings made before it carry a smaller starSeq. */
-  seq: number;
-}
-
-export interface SimulationStats {
-  codes: number;
-  unreachableCodes: number;
-  instructions: number;
-  /** Pops from an empty simulated stack or mismatched depths at joins: 0 when the model is exact. */
-  desync: number;
-  /** Where the first desyncs happened (`qualname@offset opname`), for diagnosis. */
-  desyncAt: string[];
-  /**
-   * Merges of paths arriving with different stack depths. CPython 3.8 enters `finally` bodies with
-   * different depths by design (CALL_FINALLY pushes 1 value, BEGIN_FINALLY and exceptions 6; its compiler
-   * takes the maximum, and so do we); in 3.9+ this stays 0.
-   */
-  depthMismatches: number;
-  /**
-   * Instructions after which the simulated depth differs from the interpreter's dis.stack_effect (checked
-   * per instruction; 3.11's PRECALL/CALL split and generator starts are accounted for). 0 when exact.
-   */
-  effectMismatches: number;
-  effectMismatchAt: string[];
-  /** Blocks whose loop did not converge within the visit limit (their values were widened). */
-  widened: number;
-  /** Opcodes handled by the default rule although not classified (future interpreter versions). */
-  unclassified: Record<string, number>;
-}
-
-/**
- * What the Python-level reachability gate needs of one code object (see server/src/pythonGate.ts), recorded
- * when the code object is simulated.
- */
-export interface CodeFacts {
-  /** co_name (a class body's is the class name) and the module-relative qualified name. */
-  name: string;
-  qualname: string;
-  line: number;
-  /** Index of the code object that contains this one (-1 for module code). */
-  parent: number;
-  role: 'module' | 'class' | 'function';
-  /** co_names: every global, attribute and method name the code uses. */
-  names: string[];
-  /** co_freevars and co_cellvars. */
-  free: string[];
-  /** Module and class bodies: short names of the values passed as call arguments (callbacks registered at import time). */
-  escapes: string[];
-  /** Constant attribute names given to getattr/hasattr/setattr/delattr, attrgetter and methodcaller. */
-  reflectNames: string[];
-  /** Identifier-like string constants of the code (dotted ones split): the names its reflection may compute from. */
-  strings: string[];
-  /** Reflection that defeats names: the line, what it is, and the module it is confined to when the receiver is a known module. */
-  reflections: { line: number; what: string; module?: string; prefix?: string }[];
-}
-
-export interface ModuleSummary {
-  name: string;
-  file: string;
-  isPackage: boolean;
-  /** Final module namespace (a union where several bindings reach the end). */
-  namespace: Map<string, Expr>;
-  /** For each binding, how many star imports had run when it was last bound. */
-  bindingStarSeq: Map<string, number>;
-  stars: StarImport[];
-  /** A literal __all__ (list/tuple of strings), null when absent, 'dynamic' when computed or mutated. */
-  all: string[] | null | 'dynamic';
-  /** Values functions store into module globals (`global x; x = ...`). */
-  globalStores: Map<string, Expr>;
-  imports: ImportRecord[];
-  /** One entry per reached code object, indexed by code index (module code is 0). */
-  defs: (FunctionDef | undefined)[];
-  classes: ClassDef[];
-  sites: SiteRecord[];
-  /** Per simulated code object (by code index): the facts the Python-level reachability gate uses. */
-  facts: (CodeFacts | undefined)[];
-  stats: SimulationStats;
-  /**
-   * Whether every reachable code object has been simulated. False while function bodies wait (lazy
-   * simulation): `sites`, `imports` of functions, `globalStores`, returns and `self.x` attributes are then
-   * those of module code and class bodies only; PendingBodies.complete() adds the rest.
-   */
-  complete: boolean;
-  /** While incomplete: the globals unsimulated function bodies store (`global x; x = ...`), else null. */
-  lazyGlobals: Set<string> | null;
-}
-
-export interface SimulationInput {
-  module: string;
-  file: string;
-  isPackage: boolean;
-  /** Decoded code objects by index; undefined where a split record sent a stub (a function body kept apart). */
-  codes: (DecodedCode | undefined)[];
-  /** The record's code entries (stubs name the functions whose bodies are not decoded yet). */
-  entries?: CodeEntry[];
-  /** Globals the bodies kept apart store (ModuleRecord.lazyGlobals). */
-  lazyGlobals?: string[];
-  decoder: Decoder;
-  python: InterpreterInfo;
-}
+export type { CodeFacts, ImportRecord, ModuleSummary, SimulationInput, SimulationStats, SiteKind, SiteRecord, StarImport } from './simulation/types';
+export { shortName } from './simulation/common';
 
 const VISIT_LIMIT = 24;
 
@@ -190,116 +79,7 @@ const scratch = {
   },
 };
 
-// Handler ids (a numeric switch is much faster than a string one in the hot loop).
-const enum H {
-  Default, Pushes, Pops, LoadConst, ReturnConst, LoadName, LoadGlobal, LoadFast, LoadFastAndClear, LoadFastLoadFast,
-  LoadDeref, LoadClassDeref, LoadClosure, LoadFromDictOrDeref, LoadFromDictOrGlobals, LoadLocals, LoadAttr, LoadMethod,
-  LoadSuperAttr, LoadBuildClass, LoadAssertionError, ImportName, ImportFrom, ImportStar, StoreName, StoreGlobal,
-  StoreFast, StoreFastStoreFast, StoreFastLoadFast, StoreDeref, StoreAttr, DeleteName, DeleteFast, DeleteDeref,
-  DeleteGlobal, PopTop, RotTwo, RotThree, RotFour, RotN, DupTop, DupTopTwo, Copy, Swap, PushNull, KwNames, Precall,
-  CallFunction, CallFunctionKw, CallFunctionEx, CallMethod, Call, CallKw, MakeFunction, SetFunctionAttribute,
-  BinaryOp, LegacyBinary, BinarySubscr, CompareOp, UnaryNot, ToBool, BuildSeq, ListExtend, ListToTuple,
-  CallIntrinsic1, ReturnValue, Setup, PopBlock, PopExcept, ReturnGenerator, GenStart,
-}
 
-const HANDLERS: Record<string, H> = {
-  LOAD_CONST: H.LoadConst, RETURN_CONST: H.ReturnConst, LOAD_NAME: H.LoadName, LOAD_GLOBAL: H.LoadGlobal,
-  LOAD_FAST: H.LoadFast, LOAD_FAST_CHECK: H.LoadFast, LOAD_FAST_AND_CLEAR: H.LoadFastAndClear,
-  LOAD_FAST_LOAD_FAST: H.LoadFastLoadFast, LOAD_DEREF: H.LoadDeref, LOAD_CLASSDEREF: H.LoadClassDeref,
-  LOAD_CLOSURE: H.LoadClosure, LOAD_FROM_DICT_OR_DEREF: H.LoadFromDictOrDeref,
-  LOAD_FROM_DICT_OR_GLOBALS: H.LoadFromDictOrGlobals, LOAD_LOCALS: H.LoadLocals, LOAD_ATTR: H.LoadAttr,
-  LOAD_METHOD: H.LoadMethod, LOAD_SUPER_ATTR: H.LoadSuperAttr, LOAD_BUILD_CLASS: H.LoadBuildClass,
-  LOAD_ASSERTION_ERROR: H.LoadAssertionError, IMPORT_NAME: H.ImportName, IMPORT_FROM: H.ImportFrom,
-  IMPORT_STAR: H.ImportStar, STORE_NAME: H.StoreName, STORE_GLOBAL: H.StoreGlobal, STORE_FAST: H.StoreFast,
-  STORE_FAST_MAYBE_NULL: H.StoreFast, STORE_FAST_STORE_FAST: H.StoreFastStoreFast,
-  STORE_FAST_LOAD_FAST: H.StoreFastLoadFast, STORE_DEREF: H.StoreDeref, STORE_ATTR: H.StoreAttr,
-  DELETE_NAME: H.DeleteName, DELETE_FAST: H.DeleteFast, DELETE_DEREF: H.DeleteDeref, DELETE_GLOBAL: H.DeleteGlobal,
-  POP_TOP: H.PopTop, ROT_TWO: H.RotTwo, ROT_THREE: H.RotThree, ROT_FOUR: H.RotFour, ROT_N: H.RotN,
-  DUP_TOP: H.DupTop, DUP_TOP_TWO: H.DupTopTwo, COPY: H.Copy, SWAP: H.Swap, PUSH_NULL: H.PushNull,
-  KW_NAMES: H.KwNames, PRECALL: H.Precall, CALL_FUNCTION: H.CallFunction, CALL_FUNCTION_KW: H.CallFunctionKw,
-  CALL_FUNCTION_EX: H.CallFunctionEx, CALL_METHOD: H.CallMethod, CALL: H.Call, CALL_KW: H.CallKw,
-  MAKE_FUNCTION: H.MakeFunction, SET_FUNCTION_ATTRIBUTE: H.SetFunctionAttribute, BINARY_OP: H.BinaryOp,
-  BINARY_SUBSCR: H.BinarySubscr, COMPARE_OP: H.CompareOp, UNARY_NOT: H.UnaryNot, TO_BOOL: H.ToBool,
-  BUILD_TUPLE: H.BuildSeq, BUILD_LIST: H.BuildSeq, LIST_EXTEND: H.ListExtend, LIST_TO_TUPLE: H.ListToTuple,
-  CALL_INTRINSIC_1: H.CallIntrinsic1, RETURN_VALUE: H.ReturnValue, SETUP_FINALLY: H.Setup, SETUP_WITH: H.Setup,
-  SETUP_ASYNC_WITH: H.Setup, POP_BLOCK: H.PopBlock, POP_EXCEPT: H.PopExcept, RETURN_GENERATOR: H.ReturnGenerator,
-  GEN_START: H.GenStart,
-};
-
-/** Per-interpreter opcode tables for the simulation (cached on the decoder). */
-interface OpTables {
-  handler: Uint8Array;
-  fixed: Int16Array; // PUSHES count or POPS count
-  operator: (string | null)[];
-  terminal: Uint8Array;
-  isJump: Uint8Array;
-  setup: Uint8Array;
-  /** 1: name, 2: name1 (LOAD_GLOBAL/LOAD_ATTR with a flag bit), 0: other. */
-  argKind: Uint8Array;
-  /** The unknown value an opcode's results stand for ("get_iter", "build_map", ...). */
-  result: (Expr | null)[];
-  names: (string | null)[];
-  classified: Uint8Array;
-}
-
-const tablesCache = new WeakMap<Decoder, OpTables>();
-
-function opTables(decoder: Decoder): OpTables {
-  let t = tablesCache.get(decoder);
-  if (t) return t;
-  const names = decoder.model.opnames;
-  const legacy = legacyOperators();
-  t = {
-    handler: new Uint8Array(256),
-    fixed: new Int16Array(256),
-    operator: new Array<string | null>(256).fill(null),
-    terminal: new Uint8Array(256),
-    isJump: new Uint8Array(256),
-    setup: new Uint8Array(256),
-    argKind: new Uint8Array(256),
-    result: new Array<Expr | null>(256).fill(null),
-    names,
-    classified: new Uint8Array(256),
-  };
-  for (let op = 0; op < 256; op++) {
-    const name = names[op];
-    if (!name) continue;
-    if (name in HANDLERS) t.handler[op] = HANDLERS[name];
-    else if (name in legacy) {
-      t.handler[op] = H.LegacyBinary;
-      t.operator[op] = legacy[name];
-    } else if (name in PUSHES) {
-      t.handler[op] = H.Pushes;
-      t.fixed[op] = PUSHES[name];
-    } else if (name in POPS) {
-      t.handler[op] = H.Pops;
-      t.fixed[op] = POPS[name];
-    }
-    t.terminal[op] = TERMINAL.has(name) ? 1 : 0;
-    t.argKind[op] = decoder.model.argKinds[op] === 'name1' ? 2 : decoder.model.argKinds[op] === 'name' ? 1 : 0;
-    t.result[op] = unknown(`result of ${name}`);
-    t.isJump[op] = decoder.isJump(op) ? 1 : 0;
-    t.setup[op] = name === 'SETUP_FINALLY' || name === 'SETUP_WITH' || name === 'SETUP_ASYNC_WITH' ? 1 : 0;
-    t.classified[op] = isClassified(name) ? 1 : 0;
-  }
-  tablesCache.set(decoder, t);
-  return t;
-}
-
-type Block = { setup: true; target: number; stack: Expr[] } | { setup: false };
-
-interface State {
-  stack: Expr[];
-  locals: (Expr | undefined)[];
-  /** Module/class namespace by co_names index (null in functions). */
-  names: (Expr | undefined)[] | null;
-  starSeq: number[] | null;
-  stars: number;
-  /** 3.8-3.10 block stack (SETUP_* handlers), null on 3.11+. */
-  blocks: Block[] | null;
-  /** KW_NAMES (3.11/3.12) waiting for the next CALL. */
-  kwnames: string[] | null;
-}
 
 /** Joins the namespace of a state into the final one (module and class bodies that return in several places). */
 function joinNames(finalNames: (Expr | undefined)[], finalStarSeq: number[], st: State): void {
@@ -378,21 +158,32 @@ export class PendingBodies {
   }
 }
 
-interface CodeRole {
-  def: FunctionDef;
-  role: 'module' | 'class' | 'function';
-  cls: ClassDef | null;
-}
 
-class ModuleSimulation {
-  private codes: (DecodedCode | undefined)[];
+/** The step of each handler id outside the hot `step`: its opcode family's, the block family's default rule otherwise. */
+const FAMILY_STEP: StepHandler[] = (() => {
+  const out = new Array<StepHandler>(256).fill(stepBlock);
+  const families: [StepHandler, readonly H[]][] = [
+    [stepLoad, LOADS_OPS],
+    [stepImport, IMPORTS_OPS],
+    [stepStore, STORES_OPS],
+    [stepStack, STACK_OPS],
+    [stepCall, CALLS_OPS],
+    [stepOperator, OPERATORS_OPS],
+    [stepBlock, BLOCKS_OPS],
+  ];
+  for (const [step, ops] of families) for (const h of ops) out[h] = step;
+  return out;
+})();
+
+class ModuleSimulation implements Simulator {
+  codes: (DecodedCode | undefined)[];
   /** Name, qualified name and first line of every code object (stubs included). */
   private heads: { name: string; qualname: string | null; firstlineno: number }[];
   /** Indexes of the code objects sent apart (stubs), ascending. */
   private lazyIndexes: number[];
-  private readonly decoder: Decoder;
-  private readonly t: OpTables;
-  private readonly version: number; // minor version: 8..13
+  readonly decoder: Decoder;
+  readonly t: OpTables;
+  readonly version: number; // minor version: 8..13
   readonly summary: ModuleSummary;
   private readonly parentOf: Int32Array;
   private readonly roles: (CodeRole | undefined)[];
@@ -411,7 +202,7 @@ class ModuleSimulation {
   private readonly builtins: Set<string>;
   private current = '';
 
-  constructor(private readonly input: SimulationInput) {
+  constructor(readonly input: SimulationInput) {
     this.codes = input.codes;
     this.decoder = input.decoder;
     this.t = opTables(input.decoder);
@@ -1025,11 +816,11 @@ class ModuleSimulation {
     return code.freeNames[slot - code.nvarnames];
   }
 
-  private derefSlot(code: DecodedCode, arg: number): number {
+  derefSlot(code: DecodedCode, arg: number): number {
     return this.decoder.model.localsPlus ? arg : code.nvarnames + arg;
   }
 
-  private adjustStack(stack: Expr[], effect: number, code: DecodedCode, i: number): void {
+  adjustStack(stack: Expr[], effect: number, code: DecodedCode, i: number): void {
     if (effect < 0) {
       if (stack.length + effect < 0) this.noteDesync(code, i);
       for (let k = effect; k < 0 && stack.length; k++) stack.pop();
@@ -1037,7 +828,7 @@ class ModuleSimulation {
     for (let k = 0; k < effect; k++) stack.push(UNKNOWN_VALUE);
   }
 
-  private noteDesync(code: DecodedCode | null, i: number): void {
+  noteDesync(code: DecodedCode | null, i: number): void {
     const stats = this.summary.stats;
     stats.desync++;
     if (stats.desyncAt.length < 10) {
@@ -1109,7 +900,7 @@ class ModuleSimulation {
   }
 
   /** Truthiness known statically: constants, typing.TYPE_CHECKING (False at run time), folded comparisons. */
-  private truth(e: Expr): boolean | undefined {
+  truth(e: Expr): boolean | undefined {
     if (e.k === 'const') return constTruth(e.value);
     if ((e.k === 'attr' || e.k === 'global') && e.name === 'TYPE_CHECKING') return false;
     if (e.k === 'union') {
@@ -1150,7 +941,7 @@ class ModuleSimulation {
   }
 
   /** A value as stored: fresh function/class markers become plain references. */
-  private settle(v: Expr): Expr {
+  settle(v: Expr): Expr {
     if (v.k === 'func' && v.fresh) return this.funcExpr(v.def);
     if (v.k === 'class' && v.fresh) return this.classExpr(v.def);
     return v;
@@ -1178,7 +969,7 @@ class ModuleSimulation {
     return (q.k === 'builtin' && q.name === name) || (q.k === 'global' && q.name === name && !this.summary.namespace.has(name));
   }
 
-  private absoluteImport(name: string, level: number): { module: string; error?: string } {
+  absoluteImport(name: string, level: number): { module: string; error?: string } {
     if (level <= 0) return { module: name };
     const parts = this.packageName ? this.packageName.split('.') : [];
     if (level - 1 > parts.length || (parts.length === 0 && level > 0)) {
@@ -1226,7 +1017,7 @@ class ModuleSimulation {
     return e;
   }
 
-  private memoized(memo: (unknown[] | undefined)[], i: number, inputs: unknown[], make: () => Expr): Expr {
+  memoized(memo: (unknown[] | undefined)[], i: number, inputs: unknown[], make: () => Expr): Expr {
     const m = memo[i];
     if (m && m.length === inputs.length + 1) {
       let same = true;
@@ -1274,18 +1065,18 @@ class ModuleSimulation {
   // One instruction. Returns STEP_* flags.
 
   private importSeen = new Set<number>();
-  private siteMap = new Map<number, SiteRecord>();
-  private codeIdx = 0;
-  private code: DecodedCode | null = null;
-  private role: CodeRole | null = null;
-  private memo: (unknown[] | undefined)[] = [];
+  siteMap = new Map<number, SiteRecord>();
+  codeIdx = 0;
+  code: DecodedCode | null = null;
+  role: CodeRole | null = null;
+  memo: (unknown[] | undefined)[] = [];
   private memoOut: (Expr | undefined)[] = [];
   private memoA: unknown[] = [];
-  private cells = new Map<string, Expr>();
+  cells = new Map<string, Expr>();
   private curCode: DecodedCode | null = null;
   private curI = 0;
   private curStack: Expr[] = [];
-  private readonly popFn = (): Expr => {
+  readonly popFn = (): Expr => {
     const v = this.curStack.pop();
     if (v === undefined) {
       this.noteDesync(this.curCode, this.curI);
@@ -1293,12 +1084,12 @@ class ModuleSimulation {
     }
     return v;
   };
-  private readonly popNFn = (k: number): Expr[] => {
+  readonly popNFn = (k: number): Expr[] => {
     const out = new Array<Expr>(k);
     for (let j = k - 1; j >= 0; j--) out[j] = this.popFn();
     return out;
   };
-  private readonly peekFn = (d: number): Expr => this.curStack[this.curStack.length - d] ?? unknown('empty stack');
+  readonly peekFn = (d: number): Expr => this.curStack[this.curStack.length - d] ?? unknown('empty stack');
 
   private step(st: State, i: number, op: number, effect: number): number {
     const stack = st.stack;
@@ -1460,329 +1251,12 @@ class ModuleSimulation {
     return EMPTY_STACK;
   }
 
-  /** The less frequent opcodes (kept apart so the hot `step` stays small and quick to optimise). */
+  /** The less frequent opcodes, one handler per opcode family (kept apart so the hot `step` stays small). */
   private stepOther(st: State, i: number, op: number, effect: number): number {
-    const idx = this.codeIdx;
-    const code = this.code!;
-    const role = this.role!;
-    const memo = this.memo;
-    const cells = this.cells;
-    const t = this.t;
-    const stack = st.stack;
-    const arg = code.arg[i];
-    const raw = code.raw;
-    const stats = this.summary.stats;
-    const siteMap = this.siteMap;
-    this.curCode = code;
+    this.curCode = this.code;
     this.curI = i;
-    this.curStack = stack;
-    const pop = this.popFn;
-    const popN = this.popNFn;
-    const peek = this.peekFn;
-    const v = this.version;
-    switch (t.handler[op] as H) {
-      case H.LoadFastAndClear:
-        stack.push(st.locals[arg] ?? UNKNOWN_UNBOUND_LOCAL);
-        st.locals[arg] = undefined;
-        return STEP_DIRTY;
-      case H.LoadFastLoadFast:
-        stack.push(st.locals[arg >> 4] ?? UNKNOWN_UNBOUND_LOCAL);
-        stack.push(st.locals[arg & 15] ?? UNKNOWN_UNBOUND_LOCAL);
-        return 0;
-      case H.LoadClassDeref: {
-        const name = code.freeNames[arg];
-        const k = st.names ? code.names.indexOf(name) : -1;
-        const own = k >= 0 ? st.names![k] : undefined;
-        stack.push(own ?? st.locals[this.derefSlot(code, arg)] ?? UNKNOWN_UNBOUND_CELL);
-        return 0;
-      }
-      case H.LoadClosure:
-        stack.push(unknown('closure cell'));
-        return 0;
-      case H.LoadFromDictOrDeref: {
-        pop();
-        const name = code.freeNames[arg];
-        const k = st.names ? code.names.indexOf(name) : -1;
-        const own = k >= 0 ? st.names![k] : undefined;
-        stack.push(own ?? st.locals[this.derefSlot(code, arg)] ?? UNKNOWN_UNBOUND_CELL);
-        return 0;
-      }
-      case H.LoadFromDictOrGlobals: {
-        pop();
-        const name = code.names[arg];
-        stack.push(this.memoized(memo, i, [], () => ({ k: 'global', module: this.input.module, name })));
-        return 0;
-      }
-      case H.LoadLocals:
-        stack.push(unknown('locals()'));
-        return 0;
-      case H.LoadSuperAttr: {
-        const name = code.names[arg >> 2];
-        const [, , self] = popN(3);
-        const cls = role.def.cls;
-        const attr = this.memoized(memo, i, [self], () => ({ k: 'attr', base: cls ? { k: 'super', cls, self: stripSelf(self) } : unknown('super() outside a method'), name }));
-        stack.push(attr);
-        if (arg & 1) stack.push(this.memoized(memo, code.n + i, [self], () => ({ k: 'self', obj: self })));
-        return 0;
-      }
-      case H.LoadBuildClass:
-        stack.push(BUILD_CLASS);
-        return 0;
-      case H.LoadAssertionError:
-        stack.push({ k: 'builtin', name: 'AssertionError' });
-        return 0;
-      case H.ImportName: {
-        const fromlistV = pop();
-        const levelV = pop();
-        const name = code.names[arg];
-        const level = levelV.k === 'const' && typeof levelV.value === 'number' ? levelV.value : 0;
-        const fromlist = fromlistV.k === 'const' ? constStrings(fromlistV.value) ?? null : null;
-        const abs = this.absoluteImport(name, level);
-        this.recordImport(idx, code, i, role, { module: abs.module, fromlist: fromlist && fromlist.length ? fromlist : null, level, via: 'import', error: abs.error });
-        // `import a.b.c` binds `a`; with a fromlist the module itself is returned.
-        const bound = fromlist && fromlist.length ? abs.module : abs.module.split('.')[0];
-        stack.push(abs.error ? unknown('bad relative import') : moduleExpr(bound));
-        return 0;
-      }
-      case H.ImportStar: {
-        this.starImport(pop(), st, role);
-        return STEP_DIRTY;
-      }
-      case H.CallIntrinsic1: {
-        const which = this.decoder.model.intrinsic1?.[arg];
-        const val = pop();
-        if (which === 'INTRINSIC_IMPORT_STAR') {
-          this.starImport(val, st, role);
-          stack.push(CONST_NONE);
-          return STEP_DIRTY;
-        }
-        if (which === 'INTRINSIC_LIST_TO_TUPLE' && val.k === 'const' && val.value !== null && typeof val.value === 'object' && 'list' in val.value) {
-          const items = val.value.list;
-          stack.push(this.memoized(memo, i, [val], () => ({ k: 'const', value: { tuple: items } })));
-          return 0;
-        }
-        stack.push(unknown('intrinsic result'));
-        return 0;
-      }
-      case H.StoreGlobal: {
-        const val = this.settle(pop());
-        const name = code.names[arg];
-        if (role.role === 'module' && st.names) {
-          st.names[arg] = val;
-          st.starSeq![arg] = st.stars;
-        } else {
-          this.summary.globalStores.set(name, join(this.summary.globalStores.get(name), val)!);
-        }
-        return STEP_DIRTY;
-      }
-      case H.StoreFastStoreFast:
-        st.locals[arg >> 4] = this.settle(pop());
-        st.locals[arg & 15] = this.settle(pop());
-        return STEP_DIRTY;
-      case H.StoreFastLoadFast:
-        st.locals[arg >> 4] = this.settle(pop());
-        stack.push(st.locals[arg & 15] ?? UNKNOWN_UNBOUND_LOCAL);
-        return STEP_DIRTY;
-      case H.StoreDeref: {
-        const val = this.settle(pop());
-        st.locals[this.derefSlot(code, arg)] = val;
-        const name = code.freeNames[arg];
-        if (name !== undefined) cells.set(name, join(cells.get(name), val)!);
-        return STEP_DIRTY;
-      }
-      case H.StoreAttr: {
-        const obj = stripSelf(pop());
-        const val = this.settle(pop());
-        const name = code.names[arg];
-        if (obj.k === 'instance' && obj.cls.k === 'class') {
-          const cls = obj.cls.def;
-          cls.instanceAttrs.set(name, join(cls.instanceAttrs.get(name), val)!);
-        }
-        return 0;
-      }
-      case H.DeleteName:
-        if (st.names) st.names[arg] = undefined;
-        return STEP_DIRTY;
-      case H.DeleteFast:
-        st.locals[arg] = undefined;
-        return STEP_DIRTY;
-      case H.DeleteDeref:
-        st.locals[this.derefSlot(code, arg)] = undefined;
-        return STEP_DIRTY;
-      case H.DeleteGlobal:
-        return 0;
-      case H.RotThree: {
-        const a = pop();
-        const b = pop();
-        const c = pop();
-        stack.push(a, c, b);
-        return 0;
-      }
-      case H.RotFour: {
-        const a = pop();
-        const b = pop();
-        const c = pop();
-        const d = pop();
-        stack.push(a, d, c, b);
-        return 0;
-      }
-      case H.RotN: {
-        const items = popN(arg);
-        const top = items.pop();
-        if (top !== undefined) items.unshift(top);
-        stack.push(...items);
-        return 0;
-      }
-      case H.DupTopTwo: {
-        const a = peek(2);
-        const b = peek(1);
-        stack.push(a, b);
-        return 0;
-      }
-      case H.CallFunctionKw: {
-        const items = popN(arg + 2);
-        const names = items.pop()!;
-        this.call(idx, code, role, st, i, items, 1, arg, names.k === 'const' ? (constStrings(names.value) ?? null) : null, false, memo, siteMap);
-        return 0;
-      }
-      case H.CallFunctionEx: {
-        const count = 2 + (arg & 1) + (v >= 11 ? 1 : 0);
-        const items = popN(count);
-        const head = v >= 11 ? 2 : 1;
-        this.call(idx, code, role, st, i, items, head, 0, null, true, memo, siteMap);
-        return 0;
-      }
-      case H.CallKw: {
-        const items = popN(arg + 3);
-        const names = items.pop()!;
-        this.call(idx, code, role, st, i, items, 2, arg, names.k === 'const' ? (constStrings(names.value) ?? null) : null, false, memo, siteMap);
-        return 0;
-      }
-      case H.MakeFunction: {
-        const items = popN(1 - effect);
-        let codeIdx = -1;
-        let qualConst: string | undefined;
-        for (let k = items.length - 1; k >= 0; k--) {
-          const it = items[k];
-          if (it.k === 'code' && codeIdx < 0) codeIdx = it.index;
-          else if (it.k === 'const' && typeof it.value === 'string' && qualConst === undefined && k === items.length - 1) qualConst = it.value;
-        }
-        if (codeIdx < 0 || codeIdx >= this.codes.length) {
-          stack.push(unknown('function of an unknown code object'));
-          return 0;
-        }
-        stack.push(this.makeFunction(idx, codeIdx, role, qualConst));
-        return 0;
-      }
-      case H.SetFunctionAttribute: {
-        const fn = pop();
-        pop();
-        stack.push(fn);
-        return 0;
-      }
-      case H.LegacyBinary: {
-        const right = pop();
-        const left = pop();
-        stack.push(this.binary(idx, code, i, t.operator[op]!, left, right, memo, siteMap));
-        return 0;
-      }
-      case H.BinarySubscr: {
-        const index = pop();
-        const base = pop();
-        stack.push(this.memoized(memo, i, [base, index], () => this.foldSubscr(base, index) ?? { k: 'subscr', base, index }));
-        return 0;
-      }
-      case H.CompareOp: {
-        const right = pop();
-        const left = pop();
-        const sym = this.decoder.model.cmpOps[arg >> this.decoder.model.cmpShift];
-        const folded = this.foldCompare(sym, left, right);
-        stack.push(folded === undefined ? unknown('comparison') : folded ? CONST_TRUE : CONST_FALSE);
-        return 0;
-      }
-      case H.UnaryNot: {
-        const val = pop();
-        const tr = this.truth(val);
-        stack.push(tr === undefined ? unknown('not') : tr ? CONST_FALSE : CONST_TRUE);
-        return 0;
-      }
-      case H.ToBool: {
-        const val = pop();
-        const tr = this.truth(val);
-        stack.push(tr === undefined ? unknown('bool') : tr ? CONST_TRUE : CONST_FALSE);
-        return 0;
-      }
-      case H.BuildSeq: {
-        const items = popN(arg);
-        const consts: PyConst[] = [];
-        for (const it of items) {
-          if (it.k !== 'const') break;
-          consts.push(it.value);
-        }
-        const isList = t.names[op] === 'BUILD_LIST';
-        stack.push(consts.length === items.length ? this.memoized(memo, i, items, () => ({ k: 'const', value: isList ? { list: consts } : { tuple: consts } })) : unknown(isList ? 'list' : 'tuple'));
-        return 0;
-      }
-      case H.ListExtend: {
-        const iterable = pop();
-        const k = stack.length - arg;
-        if (k < 0) {
-          this.noteDesync(code, i);
-          return 0;
-        }
-        const list = stack[k];
-        const a = list.k === 'const' ? constSeq(list.value) : undefined;
-        const b = iterable.k === 'const' ? constSeq(iterable.value) : undefined;
-        stack[k] = a && b ? this.memoized(memo, i, [list, iterable], () => ({ k: 'const', value: { list: a.concat(b) } })) : unknown('list');
-        return 0;
-      }
-      case H.ListToTuple: {
-        const val = pop();
-        const a = val.k === 'const' ? constSeq(val.value) : undefined;
-        stack.push(a ? this.memoized(memo, i, [val], () => ({ k: 'const', value: { tuple: a } })) : unknown('tuple'));
-        return 0;
-      }
-      case H.Setup:
-        // SETUP_WITH replaces the context manager by __exit__ and the __enter__ result; the others only
-        // push the block (the handler edge is added by the caller).
-        if (t.names[op] === 'SETUP_WITH') {
-          popN(1);
-          for (let k = 0; k < 1 + effect; k++) stack.push(unknown('context manager'));
-        } else this.adjustStack(stack, effect, code, i);
-        return 0;
-      case H.PopBlock:
-        if (st.blocks && st.blocks.length) st.blocks.pop();
-        this.adjustStack(stack, effect, code, i);
-        return STEP_DIRTY;
-      case H.PopExcept:
-        if (st.blocks && st.blocks.length && !st.blocks[st.blocks.length - 1].setup) st.blocks.pop();
-        this.adjustStack(stack, effect, code, i);
-        return STEP_DIRTY;
-      case H.GenStart:
-        // 3.10: the value sent to start the generator is on the stack when GEN_START pops it.
-        if (stack.length) stack.pop();
-        return 0;
-      case H.ReturnGenerator:
-        // The value sent to start the generator arrives on the stack (the next POP_TOP removes it).
-        stack.push(unknown('generator start'));
-        return 0;
-      case H.Pops: {
-        const pops = t.fixed[op];
-        if (stack.length < pops) this.noteDesync(code, i);
-        for (let k = 0; k < pops; k++) stack.pop();
-        const u = t.result[op]!;
-        for (let k = 0; k < pops + effect; k++) stack.push(u);
-        return 0;
-      }
-      default: {
-        if (!t.classified[op]) {
-          const name = t.names[op] ?? `op${op}`;
-          if (!DEFAULT_NAMES.has(name)) stats.unclassified[name] = (stats.unclassified[name] ?? 0) + 1;
-        }
-        this.adjustStack(stack, effect, code, i);
-        return 0;
-      }
-    }
+    this.curStack = st.stack;
+    return FAMILY_STEP[this.t.handler[op]](this, st, i, op, effect);
   }
 
   private loadName(st: State, slot: number, name: string, role: CodeRole, memo: (unknown[] | undefined)[], i: number): Expr {
@@ -1791,14 +1265,14 @@ class ModuleSimulation {
     return this.globalExpr(name);
   }
 
-  private starImport(mod: Expr, st: State, role: CodeRole): void {
+  starImport(mod: Expr, st: State, role: CodeRole): void {
     if (mod.k !== 'module') return;
     if (role.role !== 'module') return;
     st.stars++;
     if (!this.summary.stars.some((s) => s.module === mod.name)) this.summary.stars.push({ module: mod.name, seq: st.stars });
   }
 
-  private recordImport(idx: number, code: DecodedCode, i: number, role: CodeRole, rec: Omit<ImportRecord, 'scope' | 'line' | 'code' | 'targets' | 'probes'>): void {
+  recordImport(idx: number, code: DecodedCode, i: number, role: CodeRole, rec: Omit<ImportRecord, 'scope' | 'line' | 'code' | 'targets' | 'probes'>): void {
     const key = idx * 0x100000 + i;
     if (this.importSeen.has(key)) return;
     this.importSeen.add(key);
@@ -1809,7 +1283,7 @@ class ModuleSimulation {
     this.summary.imports.push({ module: rec.module, fromlist: rec.fromlist, level: rec.level, scope: role.role, via: rec.via, line: code.line[i], code: idx, error: rec.error, targets, probes });
   }
 
-  private makeFunction(parentIdx: number, codeIdx: number, parentRole: CodeRole, qualConst: string | undefined): Expr {
+  makeFunction(parentIdx: number, codeIdx: number, parentRole: CodeRole, qualConst: string | undefined): Expr {
     let def = this.summary.defs[codeIdx];
     if (!def) {
       const raw = this.heads[codeIdx];
@@ -1830,7 +1304,7 @@ class ModuleSimulation {
     return e;
   }
 
-  private call(
+  call(
     idx: number,
     code: DecodedCode,
     role: CodeRole,
@@ -1963,7 +1437,7 @@ class ModuleSimulation {
     return e;
   }
 
-  private binary(idx: number, code: DecodedCode, i: number, sym: string, left: Expr, right: Expr, memo: (unknown[] | undefined)[], siteMap: Map<number, SiteRecord>): Expr {
+  binary(idx: number, code: DecodedCode, i: number, sym: string, left: Expr, right: Expr, memo: (unknown[] | undefined)[], siteMap: Map<number, SiteRecord>): Expr {
     // Constant folding for __all__ += [...] and tuple concatenation.
     if ((sym === '+' || sym === '+=') && left.k === 'const' && right.k === 'const') {
       const a = constSeq(left.value);
@@ -1977,7 +1451,7 @@ class ModuleSimulation {
   }
 
   /** sys.version_info[...] of the analysed interpreter (exact facts, not guesses). */
-  private foldSubscr(base: Expr, index: Expr): Expr | undefined {
+  foldSubscr(base: Expr, index: Expr): Expr | undefined {
     const vi = this.versionInfo(base);
     if (!vi || index.k !== 'const' || typeof index.value !== 'number') return undefined;
     const item = vi[index.value < 0 ? vi.length + index.value : index.value];
@@ -1999,7 +1473,7 @@ class ModuleSimulation {
   }
 
   /** Comparisons on facts of the analysed interpreter: sys.version_info, sys.platform, os.name. */
-  private foldCompare(sym: string, left: Expr, right: Expr): boolean | undefined {
+  foldCompare(sym: string, left: Expr, right: Expr): boolean | undefined {
     let l: PyConst | undefined;
     const vi = this.versionInfo(left);
     if (vi) l = { tuple: vi };
@@ -2028,86 +1502,3 @@ class ModuleSimulation {
   }
 }
 
-const STEP_DIRTY = 1;
-const ARG_NAME1 = 2;
-const EMPTY_STACK = unknown('empty stack');
-const UNKNOWN_BELOW_HANDLER = unknown('stack below a handler');
-const UNKNOWN_LASTI = unknown('lasti');
-const UNKNOWN_EXCEPTION = unknown('exception');
-const UNKNOWN_VALUE = unknown('value');
-const UNKNOWN_UNBOUND_LOCAL = unknown('unbound local');
-const UNKNOWN_UNBOUND_CELL = unknown('unbound closure variable');
-const EXCEPT_BLOCK: Block = { setup: false };
-const CONST_NONE: Expr = { k: 'const', value: null };
-const CONST_TRUE: Expr = { k: 'const', value: true };
-const CONST_FALSE: Expr = { k: 'const', value: false };
-const STEP_RETURN = 2;
-const DEFAULT_NAMES = new Set<string>();
-
-function stripSelf(e: Expr): Expr {
-  return e.k === 'self' ? e.obj : e;
-}
-
-function constSeq(v: PyConst): PyConst[] | undefined {
-  if (v === null || typeof v !== 'object') return undefined;
-  if ('tuple' in v) return v.tuple;
-  if ('list' in v) return v.list;
-  return undefined;
-}
-
-/** Three-way comparison of numbers, strings and tuples of them; undefined for anything else. */
-function comparePy(a: PyConst, b: PyConst): number | undefined {
-  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
-  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
-  const sa = a !== null && typeof a === 'object' && 'tuple' in a ? a.tuple : undefined;
-  const sb = b !== null && typeof b === 'object' && 'tuple' in b ? b.tuple : undefined;
-  if (!sa || !sb) return undefined;
-  for (let k = 0; k < Math.min(sa.length, sb.length); k++) {
-    const c = comparePy(sa[k], sb[k]);
-    if (c === undefined) return undefined;
-    if (c !== 0) return c;
-  }
-  return sa.length - sb.length;
-}
-
-/** A copy of `stack` after a jump's stack effect (pops, or pushes of unknown values). */
-function adjust(stack: Expr[], effect: number, pushed: Expr): Expr[] {
-  const out = effect < 0 ? stack.slice(0, Math.max(0, stack.length + effect)) : stack.slice();
-  for (let k = 0; k < effect; k++) out.push(pushed);
-  return out;
-}
-
-
-
-/** The last name of a value that names a function, class or attribute (`f`, `pkg.mod.f` → `f`), if any. */
-export function shortName(e: Expr): string | undefined {
-  switch (e.k) {
-    case 'func':
-      return e.def.qualname.split('.').pop();
-    case 'class':
-      return e.def.qualname.split('.').pop();
-    case 'global':
-    case 'builtin':
-    case 'attr':
-      return e.name;
-    default:
-      return undefined;
-  }
-}
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** The identifier-like strings among a code object's constants (tuples included; `a.b` gives `a` and `b`). */
-function identifierConstants(consts: readonly PyConst[]): string[] {
-  const out = new Set<string>();
-  const visit = (c: PyConst) => {
-    if (typeof c === 'string') {
-      if (c.length <= 64) for (const part of c.split('.')) if (IDENTIFIER.test(part)) out.add(part);
-    } else if (c !== null && typeof c === 'object') {
-      const items = 'tuple' in c ? c.tuple : 'frozenset' in c ? c.frozenset : 'list' in c ? c.list : null;
-      if (items) for (const x of items) visit(x);
-    }
-  };
-  for (const c of consts) visit(c);
-  return [...out];
-}

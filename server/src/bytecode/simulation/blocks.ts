@@ -1,0 +1,61 @@
+// Opcode handlers of the simulation: the 3.8-3.10 block stack (SETUP_*, POP_BLOCK, POP_EXCEPT), generator
+// starts, and the default rule for opcodes known only by their stack effect.
+
+import { unknown } from '../values';
+import { STEP_DIRTY } from './common';
+import { H } from './opcodes';
+import type { Simulator, State } from './types';
+
+/** The opcodes stepBlock handles (the core's dispatch table sends it no other). */
+export const BLOCKS_OPS: readonly H[] = [H.Setup, H.PopBlock, H.PopExcept, H.GenStart, H.ReturnGenerator, H.Pops];
+
+/** Simulates instruction `i` (opcode `op`, stack effect `effect`) of the current code object; returns STEP_* flags. */
+export function stepBlock(sim: Simulator, st: State, i: number, op: number, effect: number): number {
+  const code = sim.code!;
+  const t = sim.t;
+  const stack = st.stack;
+  const stats = sim.summary.stats;
+  const popN = sim.popNFn;
+  switch (t.handler[op] as H) {
+    case H.Setup:
+      // SETUP_WITH replaces the context manager by __exit__ and the __enter__ result; the others only
+      // push the block (the handler edge is added by the caller).
+      if (t.names[op] === 'SETUP_WITH') {
+        popN(1);
+        for (let k = 0; k < 1 + effect; k++) stack.push(unknown('context manager'));
+      } else sim.adjustStack(stack, effect, code, i);
+      return 0;
+    case H.PopBlock:
+      if (st.blocks && st.blocks.length) st.blocks.pop();
+      sim.adjustStack(stack, effect, code, i);
+      return STEP_DIRTY;
+    case H.PopExcept:
+      if (st.blocks && st.blocks.length && !st.blocks[st.blocks.length - 1].setup) st.blocks.pop();
+      sim.adjustStack(stack, effect, code, i);
+      return STEP_DIRTY;
+    case H.GenStart:
+      // 3.10: the value sent to start the generator is on the stack when GEN_START pops it.
+      if (stack.length) stack.pop();
+      return 0;
+    case H.ReturnGenerator:
+      // The value sent to start the generator arrives on the stack (the next POP_TOP removes it).
+      stack.push(unknown('generator start'));
+      return 0;
+    case H.Pops: {
+      const pops = t.fixed[op];
+      if (stack.length < pops) sim.noteDesync(code, i);
+      for (let k = 0; k < pops; k++) stack.pop();
+      const u = t.result[op]!;
+      for (let k = 0; k < pops + effect; k++) stack.push(u);
+      return 0;
+    }
+    default: {
+      if (!t.classified[op]) {
+        const name = t.names[op] ?? `op${op}`;
+        stats.unclassified[name] = (stats.unclassified[name] ?? 0) + 1;
+      }
+      sim.adjustStack(stack, effect, code, i);
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,88 @@
+// Values and small helpers shared by the simulation core and its opcode handlers: step flags, the unknown
+// values that stand for what is not modelled, constants, and folding of Python constants.
+
+import type { PyConst } from '../protocol';
+import { unknown, type Expr } from '../values';
+import type { Block } from './types';
+
+/** Step flags: the state changed (bindings, blocks) / the code object returned. */
+export const STEP_DIRTY = 1;
+export const ARG_NAME1 = 2;
+export const EMPTY_STACK = unknown('empty stack');
+export const UNKNOWN_BELOW_HANDLER = unknown('stack below a handler');
+export const UNKNOWN_LASTI = unknown('lasti');
+export const UNKNOWN_EXCEPTION = unknown('exception');
+export const UNKNOWN_VALUE = unknown('value');
+export const UNKNOWN_UNBOUND_LOCAL = unknown('unbound local');
+export const UNKNOWN_UNBOUND_CELL = unknown('unbound closure variable');
+export const EXCEPT_BLOCK: Block = { setup: false };
+export const CONST_NONE: Expr = { k: 'const', value: null };
+export const CONST_TRUE: Expr = { k: 'const', value: true };
+export const CONST_FALSE: Expr = { k: 'const', value: false };
+export const STEP_RETURN = 2;
+
+export function stripSelf(e: Expr): Expr {
+  return e.k === 'self' ? e.obj : e;
+}
+
+export function constSeq(v: PyConst): PyConst[] | undefined {
+  if (v === null || typeof v !== 'object') return undefined;
+  if ('tuple' in v) return v.tuple;
+  if ('list' in v) return v.list;
+  return undefined;
+}
+
+/** Three-way comparison of numbers, strings and tuples of them; undefined for anything else. */
+export function comparePy(a: PyConst, b: PyConst): number | undefined {
+  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  const sa = a !== null && typeof a === 'object' && 'tuple' in a ? a.tuple : undefined;
+  const sb = b !== null && typeof b === 'object' && 'tuple' in b ? b.tuple : undefined;
+  if (!sa || !sb) return undefined;
+  for (let k = 0; k < Math.min(sa.length, sb.length); k++) {
+    const c = comparePy(sa[k], sb[k]);
+    if (c === undefined) return undefined;
+    if (c !== 0) return c;
+  }
+  return sa.length - sb.length;
+}
+
+/** A copy of `stack` after a jump's stack effect (pops, or pushes of unknown values). */
+export function adjust(stack: Expr[], effect: number, pushed: Expr): Expr[] {
+  const out = effect < 0 ? stack.slice(0, Math.max(0, stack.length + effect)) : stack.slice();
+  for (let k = 0; k < effect; k++) out.push(pushed);
+  return out;
+}
+
+/** The last name of a value that names a function, class or attribute (`f`, `pkg.mod.f` → `f`), if any. */
+export function shortName(e: Expr): string | undefined {
+  switch (e.k) {
+    case 'func':
+      return e.def.qualname.split('.').pop();
+    case 'class':
+      return e.def.qualname.split('.').pop();
+    case 'global':
+    case 'builtin':
+    case 'attr':
+      return e.name;
+    default:
+      return undefined;
+  }
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The identifier-like strings among a code object's constants (tuples included; `a.b` gives `a` and `b`). */
+export function identifierConstants(consts: readonly PyConst[]): string[] {
+  const out = new Set<string>();
+  const visit = (c: PyConst) => {
+    if (typeof c === 'string') {
+      if (c.length <= 64) for (const part of c.split('.')) if (IDENTIFIER.test(part)) out.add(part);
+    } else if (c !== null && typeof c === 'object') {
+      const items = 'tuple' in c ? c.tuple : 'frozenset' in c ? c.frozenset : 'list' in c ? c.list : null;
+      if (items) for (const x of items) visit(x);
+    }
+  };
+  for (const c of consts) visit(c);
+  return [...out];
+}
