@@ -58,7 +58,7 @@ describe('EPT address-taken narrowing on the narrow fixture', () => {
     // What init_done's code names on a path that never ran is stored nowhere: not a possible target.
     assert.ok(!visited.has(at('k_once_dropped')), 'k_once_dropped (produced by no run) is not taken');
     const kernels = ['k_once_done', 'k_once_pending', 'k_once_produced', 'k_word_used', 'k_word_unused', 'k_census_hidden', 'k_census_pointed', 'k_census_copied', 'k_sel_common', 'k_sel_chosen', 'k_sel_unchosen', 'k_exit_kernel'];
-    const onlyDropped = [...featuresOf(main, 'k_once_dropped')].filter((f) => !kernels.some((k) => featuresOf(main, k).has(f)));
+    const onlyDropped = [...capstoneFeaturesOf(main, 'k_once_dropped')].filter((f) => !kernels.some((k) => capstoneFeaturesOf(main, k).has(f)));
     assert.ok(onlyDropped.length > 0);
     for (const f of onlyDropped) assert.ok(!r.features.has(f as never), `dropped kernel's ${f} not required`);
     assert.ok(r.notes.some((n) => /no word of the process's writable memory holds them/.test(n)), r.notes.join('\n'));
@@ -71,7 +71,7 @@ describe('EPT address-taken narrowing on the narrow fixture', () => {
     const visited = new Set(r.visited!.map((v) => v.start));
     assert.ok(!walk('scenario_census').visited.has(at('at_exit_handler')), 'no plain pointer shows the handler');
     assert.ok(visited.has(at('at_exit_handler')) && visited.has(at('k_exit_kernel')), 'at_exit_handler and its kernel are walked');
-    for (const f of featuresOf(main, 'k_exit_kernel')) assert.ok(r.features.has(f as never), `exit kernel's ${f} required`);
+    for (const f of capstoneFeaturesOf(main, 'k_exit_kernel')) assert.ok(r.features.has(f as never), `exit kernel's ${f} required`);
   });
 
   test('a MOV of one word of a table takes that word only, not its neighbours', () => {

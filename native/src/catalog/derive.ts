@@ -211,57 +211,10 @@ export function deriveData(dataDir: string, repoRoot: string = path.resolve(__di
   const micro: Record<string, Feature[]> = {};
   for (const [name, m] of Object.entries(families.microarchitectures)) micro[name] = microarchitectureFeatures(m, archspec!, ARCHSPEC_FILE);
 
-  // The measured Ice Lake row: what its data proves, and the features its collector could not observe
-  // (no negative evidence at all) from the derivation, named in the provenance note.
-  const c6i = c6iProvenFeatures(dataDir, table);
-  const c6iFamily = families.families[familyName(c6i.name)];
-  const c6iDerived = micro[c6iFamily?.microarchitecture ?? 'icelake'] ?? [];
-  const filled = c6iDerived.filter((f) => !c6i.features.includes(f));
-  const c6iVcpu = ladderVcpu(c6i.name.slice(c6i.name.indexOf('.') + 1), c6iFamily?.metalVcpu) ?? 0;
-  const c6iRow: InstanceType = {
-    name: c6i.name,
-    family: familyName(c6i.name),
-    cpu: c6iFamily?.cpu ?? c6i.cpu,
-    vendor: 'intel',
-    generation: c6iFamily?.generation ?? 'Ice Lake',
-    vcpu: c6iVcpu,
-    memoryGiB: c6iVcpu * (c6iFamily?.memoryPerVcpu ?? 0),
-    features: [...new Set([...c6i.features, ...filled])].sort(),
-    provenance: {
-      kind: 'measured',
-      basis: AWS_C6I_FILE,
-      note: filled.length
-        ? `Its collector reported present ISA-SETs only; ${filled.join(', ')} (not observable there) come from the icelake derivation.`
-        : undefined,
-    },
-  };
-  if (!c6iRow.provenance!.note) delete c6iRow.provenance!.note;
+  const { c6i, c6iRow } = c6iMeasuredRow(dataDir, table, families, micro);
 
   const measuredNames = new Set([...measured.instances.map((i) => i.name), c6iRow.name]);
-  const excluded = new Set([...families.excluded.arm, ...families.excluded.previous, ...families.excluded.unknown]);
-  const derivedEntries: Record<string, unknown>[] = [];
-  const unclassified: string[] = [];
-  let excludedCount = 0;
-  for (const name of sdkInstanceTypes(repoRoot)) {
-    if (measuredNames.has(name)) continue;
-    const fam = familyName(name);
-    const f = families.families[fam];
-    if (!f) {
-      if (excluded.has(fam)) excludedCount++;
-      else unclassified.push(name);
-      continue;
-    }
-    const size = name.slice(fam.length + 1);
-    const explicit = f.sizes?.[size];
-    const vcpu = explicit ? explicit[0] : ladderVcpu(size, f.metalVcpu);
-    if (vcpu === undefined) {
-      unclassified.push(name);
-      continue;
-    }
-    const memoryGiB = explicit ? explicit[1] : vcpu * f.memoryPerVcpu!;
-    const provenance: Provenance = { kind: 'derived', basis: f.microarchitecture, confidence: f.confidence };
-    derivedEntries.push({ name, cpu: f.cpu, generation: f.generation, vcpu, memoryGiB, features: micro[f.microarchitecture], provenance });
-  }
+  const { derivedEntries, unclassified, excludedCount } = derivedRows(repoRoot, measuredNames, families, micro);
   const derived = parseCatalog({ name: 'aws-ec2-derived', instances: derivedEntries }, FAMILIES_FILE);
 
   const instances = [...measured.instances, c6iRow, ...derived.instances].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -291,4 +244,65 @@ export function deriveData(dataDir: string, repoRoot: string = path.resolve(__di
     unclassified,
     counts: { measured: measuredNames.size, derived: derived.instances.length, excluded: excludedCount },
   };
+}
+
+
+/**
+ * The measured Ice Lake row (c6i.16xlarge): what its data proves, and the features its collector could not
+ * observe (no negative evidence at all) from the derivation, named in the provenance note.
+ */
+function c6iMeasuredRow(dataDir: string, table: XedTable, families: FamilyTable, micro: Record<string, Feature[]>): { c6i: ReturnType<typeof c6iProvenFeatures>; c6iRow: InstanceType } {
+  const c6i = c6iProvenFeatures(dataDir, table);
+  const c6iFamily = families.families[familyName(c6i.name)];
+  const c6iDerived = micro[c6iFamily?.microarchitecture ?? 'icelake'] ?? [];
+  const filled = c6iDerived.filter((f) => !c6i.features.includes(f));
+  const c6iVcpu = ladderVcpu(c6i.name.slice(c6i.name.indexOf('.') + 1), c6iFamily?.metalVcpu) ?? 0;
+  const c6iRow: InstanceType = {
+    name: c6i.name,
+    family: familyName(c6i.name),
+    cpu: c6iFamily?.cpu ?? c6i.cpu,
+    vendor: 'intel',
+    generation: c6iFamily?.generation ?? 'Ice Lake',
+    vcpu: c6iVcpu,
+    memoryGiB: c6iVcpu * (c6iFamily?.memoryPerVcpu ?? 0),
+    features: [...new Set([...c6i.features, ...filled])].sort(),
+    provenance: {
+      kind: 'measured',
+      basis: AWS_C6I_FILE,
+      note: filled.length
+        ? `Its collector reported present ISA-SETs only; ${filled.join(', ')} (not observable there) come from the icelake derivation.`
+        : undefined,
+    },
+  };
+  if (!c6iRow.provenance!.note) delete c6iRow.provenance!.note;
+  return { c6i, c6iRow };
+}
+
+/** The derived rows: every SDK type not measured whose family the table knows, sized by its ladder. */
+function derivedRows(repoRoot: string, measuredNames: Set<string>, families: FamilyTable, micro: Record<string, Feature[]>): { derivedEntries: Record<string, unknown>[]; unclassified: string[]; excludedCount: number } {
+  const excluded = new Set([...families.excluded.arm, ...families.excluded.previous, ...families.excluded.unknown]);
+  const derivedEntries: Record<string, unknown>[] = [];
+  const unclassified: string[] = [];
+  let excludedCount = 0;
+  for (const name of sdkInstanceTypes(repoRoot)) {
+    if (measuredNames.has(name)) continue;
+    const fam = familyName(name);
+    const f = families.families[fam];
+    if (!f) {
+      if (excluded.has(fam)) excludedCount++;
+      else unclassified.push(name);
+      continue;
+    }
+    const size = name.slice(fam.length + 1);
+    const explicit = f.sizes?.[size];
+    const vcpu = explicit ? explicit[0] : ladderVcpu(size, f.metalVcpu);
+    if (vcpu === undefined) {
+      unclassified.push(name);
+      continue;
+    }
+    const memoryGiB = explicit ? explicit[1] : vcpu * f.memoryPerVcpu!;
+    const provenance: Provenance = { kind: 'derived', basis: f.microarchitecture, confidence: f.confidence };
+    derivedEntries.push({ name, cpu: f.cpu, generation: f.generation, vcpu, memoryGiB, features: micro[f.microarchitecture], provenance });
+  }
+  return { derivedEntries, unclassified, excludedCount };
 }

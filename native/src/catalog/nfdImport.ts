@@ -112,29 +112,18 @@ export function importNfdNodes(json: Json, options: NfdImportOptions): NfdImport
   let nodes = 0;
   items.forEach((it, i) => {
     if (!isObject(it) || !isObject(it.metadata)) return fail(`items[${i}] is not a Node object.`);
-    const item = it;
-    const meta = item.metadata as Record<string, Json>;
+    const meta = it.metadata as Record<string, Json>;
     const nodeName = typeof meta.name === 'string' ? meta.name : `items[${i}]`;
     const labels: Record<string, string> = {};
     if (isObject(meta.labels)) for (const [k, v] of Object.entries(meta.labels)) if (typeof v === 'string') labels[k] = v;
-    const status = isObject(item.status) ? item.status : {};
+    const status = isObject(it.status) ? it.status : {};
     const nodeInfo = isObject(status.nodeInfo) ? status.nodeInfo : {};
     const arch = labels['kubernetes.io/arch'] ?? labels['beta.kubernetes.io/arch'] ?? (typeof nodeInfo.architecture === 'string' ? nodeInfo.architecture : undefined);
     if (arch !== undefined && arch !== 'amd64') {
       warnings.push(`node ${nodeName} skipped: architecture ${arch}, not amd64.`);
       return;
     }
-    const present = new Set<Feature>();
-    let cpuidLabels = 0;
-    for (const [k, v] of Object.entries(labels)) {
-      const prefix = k.startsWith(NFD_CPUID_PREFIX) ? NFD_CPUID_PREFIX : k.startsWith(PYGRATION_CPUID_PREFIX) ? PYGRATION_CPUID_PREFIX : undefined;
-      if (!prefix || v !== 'true') continue;
-      cpuidLabels++;
-      const nfd = k.slice(prefix.length);
-      const f = NFD_TO_CPUINFO[nfd];
-      if (f) present.add(f);
-      else notUnderstood.add(nfd);
-    }
+    const { present, cpuidLabels } = cpuidFeatures(labels, notUnderstood);
     if (cpuidLabels === 0) {
       warnings.push(`node ${nodeName} skipped: no ${NFD_CPUID_PREFIX}* label (is node-feature-discovery running there?).`);
       return;
@@ -152,9 +141,7 @@ export function importNfdNodes(json: Json, options: NfdImportOptions): NfdImport
     const instanceType = INSTANCE_TYPE_LABELS.map((l) => labels[l]).find((v) => v);
     const pool = POOL_LABELS.map((l) => labels[l]).find((v) => v);
     const vendorId = labels['feature.node.kubernetes.io/cpu-model.vendor_id'];
-    const family = labels['feature.node.kubernetes.io/cpu-model.family'];
-    const model = labels['feature.node.kubernetes.io/cpu-model.id'];
-    const cpu = vendorId ? `${vendorId}${family ? ` family ${family}` : ''}${model ? ` model ${model}` : ''}` : '';
+    const cpu = cpuOfLabels(labels);
     // Nodes without an instance type label are told apart by their pool.
     const key = JSON.stringify([instanceType ?? '', instanceType ? '' : (pool ?? ''), set, cpu]);
     const row = groups.get(key);
@@ -180,9 +167,43 @@ export function importNfdNodes(json: Json, options: NfdImportOptions): NfdImport
   });
   const rows = [...groups.values()];
   if (rows.length === 0) fail(`no amd64 node with node-feature-discovery cpuid labels${warnings.length ? ` (${warnings.join(' ')})` : ''}.`);
-  // Names: the instance type (so karpenter/tfvars exports list real types) when one feature set has it; when
-  // the same type shows several feature sets, instance type@pool, else numbered; nodes without an instance type
-  // label are named by their pool, else by their first node.
+  nameRows(rows);
+  for (const r of rows) if (!r.pools?.length) delete r.pools;
+  if (notUnderstood.size) warnings.push(`cpuid labels without a Pygration feature (ignored): ${[...notUnderstood].sort().join(', ')}.`);
+  const about = importNote(nodes, subject, hidden);
+  return { catalog: { name: options.name ?? 'nfd', source: subject, about, featureSets, instances: rows }, warnings, nodes };
+}
+
+/** The features a node's cpuid labels (NFD's, or the NodeFeatureRule's pygration-cpuid ones) say it has. */
+function cpuidFeatures(labels: Record<string, string>, notUnderstood: Set<string>): { present: Set<Feature>; cpuidLabels: number } {
+  const present = new Set<Feature>();
+  let cpuidLabels = 0;
+  for (const [k, v] of Object.entries(labels)) {
+    const prefix = k.startsWith(NFD_CPUID_PREFIX) ? NFD_CPUID_PREFIX : k.startsWith(PYGRATION_CPUID_PREFIX) ? PYGRATION_CPUID_PREFIX : undefined;
+    if (!prefix || v !== 'true') continue;
+    cpuidLabels++;
+    const nfd = k.slice(prefix.length);
+    const f = NFD_TO_CPUINFO[nfd];
+    if (f) present.add(f);
+    else notUnderstood.add(nfd);
+  }
+  return { present, cpuidLabels };
+}
+
+/** The CPU description of NFD's cpu-model labels (vendor, family, model), or ''. */
+function cpuOfLabels(labels: Record<string, string>): string {
+  const vendorId = labels['feature.node.kubernetes.io/cpu-model.vendor_id'];
+  const family = labels['feature.node.kubernetes.io/cpu-model.family'];
+  const model = labels['feature.node.kubernetes.io/cpu-model.id'];
+  return vendorId ? `${vendorId}${family ? ` family ${family}` : ''}${model ? ` model ${model}` : ''}` : '';
+}
+
+/**
+ * Names the rows: the instance type (so karpenter/tfvars exports list real types) when one feature set has it;
+ * when the same type shows several feature sets, instance type@pool, else numbered; nodes without an instance
+ * type label are named by their pool, else by their first node.
+ */
+function nameRows(rows: NfdCatalogRow[]): void {
   const firstPool = (r: NfdCatalogRow) => r.pools?.[0];
   const base = (r: NfdCatalogRow) => (r.instanceType ?? firstPool(r) ?? r.nodes[0]).replace(/\s+/g, '_');
   const count = (f: (r: NfdCatalogRow) => string) => rows.reduce((m, r) => m.set(f(r), (m.get(f(r)) ?? 0) + 1), new Map<string, number>());
@@ -197,14 +218,16 @@ export function importNfdNodes(json: Json, options: NfdImportOptions): NfdImport
       seen.set(n, k);
       r.name = `${n}#${k}`;
     } else r.name = n;
-  }
-  for (const r of rows) if (!r.pools?.length) delete r.pools;
-  if (notUnderstood.size) warnings.push(`cpuid labels without a Pygration feature (ignored): ${[...notUnderstood].sort().join(', ')}.`);
+}
+}
+
+/** The catalog's `about`: where the rows come from and what NFD's hidden flags mean for the verdicts. */
+function importNote(nodes: number, subject: string, hidden: Set<string>): string {
   const hiddenList = [...hidden].sort().join(', ');
-  const about =
+  return (
     `Imported from ${nodes} Kubernetes node${nodes === 1 ? '' : 's'} (${subject}) by pygration catalog import --nfd: node-feature-discovery's ` +
     `${NFD_CPUID_PREFIX}* labels. NFD publishes no label for the flags of its cpuid attributeBlacklist (${hiddenList || 'none given'}), ` +
     'so on these rows those features are unknown ("undecidable"), which counts as absent: a workload that needs one is refused there with the feature marked unknown. ' +
-    "Apply the NodeFeatureRule of `pygration analyze --format k8s` (labels feature.node.kubernetes.io/pygration-cpuid.*), or set NFD's attributeWhitelist, and import again to know them.";
-  return { catalog: { name: options.name ?? 'nfd', source: subject, about, featureSets, instances: rows }, warnings, nodes };
+    "Apply the NodeFeatureRule of `pygration analyze --format k8s` (labels feature.node.kubernetes.io/pygration-cpuid.*), or set NFD's attributeWhitelist, and import again to know them."
+  );
 }

@@ -107,13 +107,7 @@ export function formatReport(r: AnalysisReport, options: { verbose?: boolean } =
     `Compatible with ${inst.compatible.length} of ${inst.total} instance types (CRIU would allow ${inst.criu.length}${r.fullScanRequired ? `; a full scan ${inst.fullScan.length}` : ''}).`,
   );
   if (inst.compatible.length) out.push(...wrap(groupByFamily(inst.compatible), '  '));
-  if (inst.provenance) {
-    const compatibleDerived = inst.verdicts.filter((v) => v.compatible && v.provenance?.kind === 'derived').length;
-    out.push(
-      `Catalog ${inst.catalog}: ${inst.provenance.measured} types measured, ${inst.provenance.derived} derived from their CPU's micro-architecture (not measured)` +
-        `${inst.compatible.length ? `; ${compatibleDerived} of the ${inst.compatible.length} compatible are derived` : ''}.`,
-    );
-  }
+  if (inst.provenance) out.push(provenanceLine(inst));
   const cross = inst.verdicts.filter((v) => v.crossVendor);
   if (cross.length) {
     out.push('');
@@ -128,12 +122,7 @@ export function formatReport(r: AnalysisReport, options: { verbose?: boolean } =
   if (refused.length) {
     out.push('');
     out.push('Refused, and why not:');
-    const byMissing = new Map<string, InstanceVerdict[]>();
-    for (const v of refused) {
-      const unknown = new Set(v.unknown ?? []);
-      const k = v.missing.map((f) => (unknown.has(f) ? `${featureLabel(f)} (unknown)` : featureLabel(f))).join(', ');
-      byMissing.set(k, [...(byMissing.get(k) ?? []), v]);
-    }
+    const byMissing = groupByMissing(refused);
     for (const [missing, vs] of [...byMissing].sort((a, b) => b[1].length - a[1].length)) {
       out.push(`  lacks ${missing} (${vs.length}):`);
       if (vs.some((v) => v.unknown?.length)) out.push("    (unknown: the catalog does not say whether these types have it, e.g. a flag node-feature-discovery hides; treated as absent)");
@@ -151,4 +140,24 @@ export function formatReport(r: AnalysisReport, options: { verbose?: boolean } =
     for (const note of r.notes) out.push(`  - ${note}`);
   }
   return out.join('\n');
+}
+
+/** How many of the catalog's types are measured and derived, and how many of the compatible ones are derived. */
+function provenanceLine(inst: AnalysisReport['instances']): string {
+  const compatibleDerived = inst.verdicts.filter((v) => v.compatible && v.provenance?.kind === 'derived').length;
+  return (
+    `Catalog ${inst.catalog}: ${inst.provenance!.measured} types measured, ${inst.provenance!.derived} derived from their CPU's micro-architecture (not measured)` +
+    `${inst.compatible.length ? `; ${compatibleDerived} of the ${inst.compatible.length} compatible are derived` : ''}.`
+  );
+}
+
+/** Refused types grouped by what they lack (features the catalog cannot decide marked unknown). */
+function groupByMissing(refused: InstanceVerdict[]): Map<string, InstanceVerdict[]> {
+  const byMissing = new Map<string, InstanceVerdict[]>();
+  for (const v of refused) {
+    const unknown = new Set(v.unknown ?? []);
+    const k = v.missing.map((f) => (unknown.has(f) ? `${featureLabel(f)} (unknown)` : featureLabel(f))).join(', ');
+    byMissing.set(k, [...(byMissing.get(k) ?? []), v]);
+  }
+  return byMissing;
 }

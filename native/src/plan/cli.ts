@@ -50,15 +50,7 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
   if (intervalMs / 1000 > seconds) throw new UsageError(`--interval (${intervalMs} ms) must not exceed --seconds (${seconds} s).`);
   const maxDowntime = (numberOption(args, 'max-downtime') ?? PLAN_DEFAULTS.maxDowntimeMs) / 1000;
   const maxScanMb = numberOption(args, 'max-scan-mb') ?? PLAN_DEFAULTS.maxScanMb;
-  const rate = (name: string): number | undefined => {
-    const v = args.options.get(name);
-    if (v === undefined) return undefined;
-    try {
-      return parseRate(v);
-    } catch (e) {
-      throw new UsageError(`--${name}: ${(e as Error).message}`);
-    }
-  };
+  const rate = (name: string) => rateOption(args, name);
   const bandwidth = rate('bandwidth');
   const overrides: BandwidthOverrides = args.options.has('bandwidth-file') ? loadBandwidthOverrides(args.options.get('bandwidth-file')!) : {};
   const singleFlow = args.options.get('single-flow');
@@ -67,10 +59,7 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
   const target = args.options.get('target');
   if (target !== undefined && !catalog.instances.some((i) => i.name === target)) throw new UsageError(`--target ${target} is not in the catalog ${catalog.name}.`);
   const output = outputOptions(args, catalog);
-  const json = output.format === 'json';
-  if (args.flags.has('no-analysis') && ((output.format !== 'text' && output.format !== 'json') || hasGate(output))) {
-    throw new UsageError(`--no-analysis leaves no compatibility verdict: ${hasGate(output) ? 'the gate' : `--format ${output.format}`} needs the analysis.`);
-  }
+  if (args.flags.has('no-analysis')) refuseWithoutAnalysis(output);
   const method = args.flags.has('clear-soft-dirty') ? 'soft-dirty' : 'content';
   const progress = new Progress(!args.flags.has('quiet'));
   const say = (s: string) => {
@@ -119,13 +108,6 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
     }
     const { estimate, advice } = attachMigrationPlan(sampling, report, { catalog, bandwidth, overrides, target, downtimeTarget: maxDowntime, notes });
     const verdict = target && report ? report.instances.verdicts.find((v) => v.name === target) : undefined;
-    // The gate needs the verdict: when the analysis failed it cannot be met (exit 1, after the output).
-    const gateOf = (r: AnalysisReport | undefined): number => {
-      if (r) return applyGate(r, output);
-      if (!hasGate(output)) return 0;
-      process.stderr.write('pygration: gate not checked: the compatibility analysis failed.\n');
-      return 1;
-    };
     const steps = criuCommands({
       pid,
       strategy: estimate.plan.recommendation,
@@ -135,18 +117,8 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
     });
     // The commands the text prints, unless the target is refused (then the text prints none either).
     if (!(target && verdict && verdict.compatible === false)) estimate.criuSteps = steps;
-    if (json) {
-      process.stdout.write(`${JSON.stringify(report ?? { migration: estimate }, null, 2)}\n`);
-      return gateOf(report);
-    }
-    if (output.format !== 'text') {
-      if (!report) {
-        process.stderr.write(`pygration: --format ${output.format} needs the compatibility verdict, and the analysis failed (${notes.join(' ')}).\n`);
-        return 1;
-      }
-      process.stdout.write(formatExport(report, output.format, { nfdHidden: output.nfdHidden }));
-      return gateOf(report);
-    }
+    const machine = writeMachineOutput(report, estimate, output, notes);
+    if (machine !== undefined) return machine;
     process.stdout.write(
       `${formatPlan(estimate, {
         criu: steps,
@@ -159,8 +131,51 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
         verbose: args.flags.has('verbose'),
       })}\n`,
     );
-    return gateOf(report);
+    return planGate(report, output);
   } finally {
     progress.done();
+  }
+}
+
+type Output = ReturnType<typeof outputOptions>;
+
+/** --no-analysis leaves no verdict: the export formats and the gate need one. */
+function refuseWithoutAnalysis(output: Output): void {
+  if ((output.format !== 'text' && output.format !== 'json') || hasGate(output)) {
+    throw new UsageError(`--no-analysis leaves no compatibility verdict: ${hasGate(output) ? 'the gate' : `--format ${output.format}`} needs the analysis.`);
+  }
+}
+
+/** The gate needs the verdict: when the analysis failed it cannot be met (exit 1, after the output). */
+function planGate(report: AnalysisReport | undefined, output: Output): number {
+  if (report) return applyGate(report, output);
+  if (!hasGate(output)) return 0;
+  process.stderr.write('pygration: gate not checked: the compatibility analysis failed.\n');
+  return 1;
+}
+
+/** Prints the plan as JSON, or the analysis in an export format; returns the exit code, or undefined for text. */
+function writeMachineOutput(report: AnalysisReport | undefined, estimate: object, output: Output, notes: string[]): number | undefined {
+  if (output.format === 'json') {
+    process.stdout.write(`${JSON.stringify(report ?? { migration: estimate }, null, 2)}\n`);
+    return planGate(report, output);
+  }
+  if (output.format === 'text') return undefined;
+  if (!report) {
+    process.stderr.write(`pygration: --format ${output.format} needs the compatibility verdict, and the analysis failed (${notes.join(' ')}).\n`);
+    return 1;
+  }
+  process.stdout.write(formatExport(report, output.format, { nfdHidden: output.nfdHidden }));
+  return planGate(report, output);
+}
+
+/** A rate option (`10Gbit`, `1.25GB/s`) in bytes per second, or undefined when absent. */
+function rateOption(args: ReturnType<typeof parseArgs>, name: string): number | undefined {
+  const v = args.options.get(name);
+  if (v === undefined) return undefined;
+  try {
+    return parseRate(v);
+  } catch (e) {
+    throw new UsageError(`--${name}: ${(e as Error).message}`);
   }
 }
