@@ -1220,7 +1220,7 @@ class Walker {
       }
     } else if (this.mode === 'ept-plain' && this.stats.unresolved > 0) {
       this.notes.push(
-        `Plain EPT (the paper's algorithm): ${this.stats.unresolved} indirect call/jump site(s) were not followed, so features behind them may be missing.`,
+        `Plain execution path tracking (the paper's algorithm): ${this.stats.unresolved} indirect call/jump site(s) were not followed, so features behind them may be missing.`,
       );
     } else if (!this.rta && this.stats.unresolved > 0) {
       this.notes.push(`${this.stats.unresolved} indirect call/jump site(s) could not be resolved and were not followed.`);
