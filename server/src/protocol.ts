@@ -211,7 +211,7 @@ export interface LiveSummary {
 
 export interface PygrationState {
   mode: AnalysisMode;
-  /** Work in progress, e.g. `Analysing 12 files` or `EPT of pid 4242`; undefined when idle. */
+  /** Work in progress, e.g. `Analysing 12 files` or `Analysing pid 4242`; undefined when idle. */
   busy?: string;
   static?: StaticSummary;
   live?: LiveSummary;
