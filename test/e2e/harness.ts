@@ -532,6 +532,34 @@ export class Workbench {
     await this.pickQuickItem(title);
   }
 
+  /**
+   * The command palette's rows for exactly this title (empty when the command is not offered, e.g. hidden by
+   * its `when` clause); the palette is closed again.
+   */
+  async commandPaletteRows(title: string): Promise<string[]> {
+    const { page } = this;
+    await this.dismissQuickInput();
+    await page.keyboard.press('Control+Shift+P');
+    const input = page.locator(`${QUICK_INPUT} input`);
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    try {
+      return await waitFor(
+        `the command palette to filter on "${title}"`,
+        async () => {
+          const rows = await this.quickInputRows();
+          const hits = rows.filter((r) => r === title || r.startsWith(`${title},`));
+          if (hits.length > 0) return hits;
+          if (/No matching commands/.test(await page.locator(QUICK_INPUT).innerText())) return [];
+          return undefined;
+        },
+        10_000,
+      );
+    } finally {
+      await this.dismissQuickInput();
+    }
+  }
+
   private async dismissQuickInput(): Promise<void> {
     if (await this.page.locator(QUICK_INPUT).isVisible()) {
       await this.page.keyboard.press('Escape');
@@ -707,6 +735,92 @@ export class Workbench {
         return out;
       };
       return els.map((e) => ({ id: e.id, text: textOf(e).replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').trim() }));
+    });
+  }
+
+  /**
+   * The language status items of the active editor, read from the hover of the `{ }` entry beside the
+   * language name: each row's text (codicons as `$(name)`), detail and link title. Closes the hover again.
+   */
+  async languageStatusItems(timeoutMs = 10_000): Promise<Array<{ text: string; detail: string; link: string; pinned: boolean }>> {
+    await this.openLanguageStatus(timeoutMs);
+    try {
+      return await this.readLanguageStatusRows();
+    } finally {
+      await this.closeLanguageStatus();
+    }
+  }
+
+  /**
+   * Pins the language status item whose link title matches to the status bar (the hover's pin action, as a
+   * user would), so that its text can be read like any status bar item's. Throws when no row matches.
+   */
+  async pinLanguageStatus(link: string | RegExp, timeoutMs = 10_000): Promise<void> {
+    await this.openLanguageStatus(timeoutMs);
+    try {
+      const rows = this.page.locator('.hover-language-status');
+      const n = await rows.count();
+      for (let i = 0; i < n; i++) {
+        const row = rows.nth(i);
+        const title = ((await row.locator('.element .right').first().innerText()) ?? '').trim();
+        if (!matches(title, link)) continue;
+        const pin = row.locator('.element .right .action-label.codicon-pin');
+        if ((await pin.count()) === 0) return; // already pinned
+        await pin.first().click();
+        return;
+      }
+      throw new Error(`no language status item with a link ${String(link)}: ${JSON.stringify(await this.readLanguageStatusRows())}`);
+    } finally {
+      await this.closeLanguageStatus();
+    }
+  }
+
+  /** Opens the language status hover and leaves it open (for a screenshot); closeLanguageStatus() closes it. */
+  async showLanguageStatus(timeoutMs = 10_000): Promise<void> {
+    await this.openLanguageStatus(timeoutMs);
+  }
+
+  /** Opens the language status hover (the `{ }` status bar entry); waits for its rows. */
+  private async openLanguageStatus(timeoutMs: number): Promise<void> {
+    const entry = this.page.locator('.part.statusbar [id="status.languageStatus"]');
+    await entry.waitFor({ state: 'visible', timeout: timeoutMs });
+    // A click runs the entry's "show tooltip" command: the hover stays until Escape.
+    await entry.click();
+    await this.page.locator('.hover-language-status').first().waitFor({ state: 'visible', timeout: timeoutMs });
+  }
+
+  async closeLanguageStatus(): Promise<void> {
+    await this.page.keyboard.press('Escape');
+    await this.page.mouse.move(1, 1);
+    await this.page.locator('.hover-language-status').first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+  }
+
+  private readLanguageStatusRows(): Promise<Array<{ text: string; detail: string; link: string; pinned: boolean }>> {
+    return this.page.$$eval('.hover-language-status', (rows) => {
+      const textOf = (nodes: Node[]): string => {
+        let out = '';
+        for (const c of nodes) {
+          if (c.nodeType === Node.TEXT_NODE) out += c.textContent ?? '';
+          else if (c instanceof Element && c.classList.contains('codicon')) {
+            const cls = Array.from(c.classList);
+            const name = cls.find((k) => k.startsWith('codicon-') && !k.startsWith('codicon-modifier-'));
+            const mod = cls.find((k) => k.startsWith('codicon-modifier-'));
+            if (name) out += `$(${name.slice('codicon-'.length)}${mod ? `~${mod.slice('codicon-modifier-'.length)}` : ''})`;
+          } else out += textOf(Array.from(c.childNodes));
+        }
+        return out.replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').trim();
+      };
+      return rows.map((r) => {
+        const left = Array.from(r.querySelector('.element .left')?.childNodes ?? []);
+        const sep = left.findIndex((n) => n instanceof Element && n.classList.contains('separator'));
+        const right = r.querySelector('.element .right');
+        return {
+          text: textOf(sep < 0 ? left : left.slice(0, sep)),
+          detail: sep < 0 ? '' : textOf(left.slice(sep + 1)),
+          link: (right?.querySelector('a, .monaco-link')?.textContent ?? '').trim(),
+          pinned: right?.querySelector('.codicon-pinned') !== null,
+        };
+      });
     });
   }
 
