@@ -57,7 +57,8 @@ export class CodeServerDriver implements E2EDriver {
   }
 
   async languageStatusText(itemId: string, link: string | RegExp): Promise<string | undefined> {
-    const find = async () => (await this.workbench.statusBarItems()).find((i) => i.id === itemId || i.id.endsWith(`.${itemId}`));
+    // A pinned language status item's DOM id is `publisher.extension/<itemId>`.
+    const find = async () => (await this.workbench.statusBarItems()).find((i) => i.id === itemId || i.id.endsWith(`/${itemId}`));
     const item = await find();
     if (item || this.pinned.has(itemId)) return item?.text;
     // Not pinned yet: pin it from the hover (throws while the item is not there yet; the caller retries).

@@ -543,6 +543,10 @@ export class Workbench {
     const input = page.locator(`${QUICK_INPUT} input`);
     await input.waitFor({ state: 'visible' });
     await input.fill(`>${title}`);
+    // The palette filters as it renders: a command it offers shows up; for one it does not, the answer is
+    // its rows once they stop changing (fuzzy matches of other commands, or "No matching commands").
+    let last = '';
+    let same = 0;
     try {
       return await waitFor(
         `the command palette to filter on "${title}"`,
@@ -550,10 +554,13 @@ export class Workbench {
           const rows = await this.quickInputRows();
           const hits = rows.filter((r) => r === title || r.startsWith(`${title},`));
           if (hits.length > 0) return hits;
-          if (/No matching commands/.test(await page.locator(QUICK_INPUT).innerText())) return [];
-          return undefined;
+          const key = JSON.stringify(rows);
+          same = key === last && rows.length > 0 ? same + 1 : 0;
+          last = key;
+          return same >= 3 ? [] : undefined;
         },
         10_000,
+        200,
       );
     } finally {
       await this.dismissQuickInput();

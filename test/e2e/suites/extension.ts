@@ -317,7 +317,9 @@ export const extensionSteps: E2EStep[] = [
             argument: target,
           });
           const log = await driver.waitForOutput(OUTPUT_CHANNEL, new RegExp(`Copied the restore command for ${target.replace('.', '\\.')} `), 30_000);
-          assert.match(log, new RegExp(`Copied the restore command for ${target.replace('.', '\\.')} \\(stop-and-copy\\): criu restore -D /var/lib/pygration/${pid}/1( --shell-job)?( --cpu-cap=none)?\\s*$`, 'm'));
+          // The Output panel wraps long lines: join them, and end the line where the next log line's date starts.
+          const joined = log.replace(/\n/g, '');
+          assert.match(joined, new RegExp(`Copied the restore command for ${target.replace('.', '\\.')} \\(stop-and-copy\\): criu restore -D /var/lib/pygration/${pid}/1( --shell-job)?( --cpu-cap=none)?(?=\\d{4}-\\d\\d-\\d\\d |$)`));
           await driver.runCommand(COMMANDS.closePanel);
         }
         await driver.runCommand(COMMANDS.clearNotifications);
