@@ -92,7 +92,10 @@ async function selectCatalog(log: vscode.LogOutputChannel, settings: () => Setti
       return undefined;
     }
   }
-  await writeSetting(Ids.setting.catalogPath, file, vscode.ConfigurationTarget.Workspace);
+  // In Restricted Mode the workspace's value of this setting is ignored (restrictedConfigurations): the
+  // choice goes to the user settings, where it takes effect.
+  if (vscode.workspace.isTrusted) await writeSetting(Ids.setting.catalogPath, file, vscode.ConfigurationTarget.Workspace);
+  else await vscode.workspace.getConfiguration().update(Ids.setting.catalogPath, file, vscode.ConfigurationTarget.Global);
   return file;
 }
 

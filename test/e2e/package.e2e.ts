@@ -58,7 +58,8 @@ describe("the repository's .vsix in code-server", () => {
     const vsixManifest = execFileSync('unzip', ['-p', vsix.path, 'extension.vsixmanifest'], { encoding: 'utf8' });
     assert.match(vsixManifest, /TargetPlatform="linux-x64"/);
     const files = execFileSync('unzip', ['-Z1', vsix.path], { encoding: 'utf8' }).split('\n');
-    for (const f of ['extension/media/icon.png', 'extension/CHANGELOG.md', 'extension/media/walkthrough/lenses.md']) assert.ok(files.includes(f), `${f} is in the .vsix`);
+    // vsce stores the changelog as changelog.md (and the README as readme.md).
+    for (const f of ['extension/media/icon.png', 'extension/changelog.md', 'extension/media/walkthrough/lenses.md']) assert.ok(files.includes(f), `${f} is in the .vsix`);
   });
 
   test('code-server --install-extension installs it', (t) => {
