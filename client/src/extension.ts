@@ -21,7 +21,7 @@ import { platformSupport } from './logic/platform';
 import { originOfLive } from './logic/report';
 import { readSettings, type Settings } from './logic/settings';
 import type { ServerStatus } from './logic/status';
-import { RESTRICTED_SETTINGS, restrictedModeNote, trustedGetter, workspaceSets } from './logic/trust';
+import { restrictedModeNote, trustedGetter } from './logic/trust';
 
 /** What activate() returns: read-only views for tests (@vscode/test-electron) and other extensions. */
 export interface PygrationApi {
@@ -73,8 +73,7 @@ export function activate(context: vscode.ExtensionContext): PygrationApi | undef
           vscode.workspace.isTrusted,
         ),
       );
-    const restrictedNote = (): string | undefined =>
-      vscode.workspace.isTrusted ? undefined : restrictedModeNote(RESTRICTED_SETTINGS.filter((k) => workspaceSets(config().inspect(k))));
+    const restrictedNote = (): string | undefined => restrictedModeNote(vscode.workspace.isTrusted);
     const reportProblems = () => {
       for (const p of settings().problems) log.warn(`Setting ignored: ${p}`);
     };

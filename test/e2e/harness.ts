@@ -171,6 +171,12 @@ export interface CodeServerOptions {
   startTimeoutMs?: number;
   /** Options passed straight to the VS Code server (`--vscode-option X`), e.g. 'enable-smoke-test-driver'. */
   vscodeOptions?: string[];
+  /**
+   * Keep VS Code's workspace trust on (default off: `--disable-workspace-trust`). With the user settings
+   * `security.workspace.trust.enabled: true` (E2E_SETTINGS turns it off) and
+   * `security.workspace.trust.startupPrompt: never` the workspace then opens in Restricted Mode.
+   */
+  workspaceTrust?: boolean;
 }
 
 /** A running code-server with its own temporary config, data, user-data, extensions and workspace folders. */
@@ -235,7 +241,7 @@ export class CodeServer {
     server.unregisterExit = onExit(() => server.killNow());
     try {
       for (const vsix of options.extensions ?? []) server.installExtension(vsix);
-      await server.launch(options.startTimeoutMs ?? 60_000, options.vscodeOptions ?? []);
+      await server.launch(options.startTimeoutMs ?? 60_000, options.vscodeOptions ?? [], options.workspaceTrust === true);
     } catch (e) {
       await server.stop();
       throw e;
@@ -270,7 +276,7 @@ export class CodeServer {
     return out.split('\n').map((l) => l.trim()).filter((l) => /^[\w-]+\.[\w-]+@/.test(l));
   }
 
-  private async launch(timeoutMs: number, vscodeOptions: string[]): Promise<void> {
+  private async launch(timeoutMs: number, vscodeOptions: string[], workspaceTrust: boolean): Promise<void> {
     const t0 = Date.now();
     const args = [
       this.install.entry,
@@ -279,7 +285,7 @@ export class CodeServer {
       '--auth', 'none',
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(workspaceTrust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       '--ignore-last-opened',
       ...vscodeOptions.flatMap((o) => ['--vscode-option', o]),

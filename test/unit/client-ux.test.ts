@@ -15,7 +15,7 @@ import { platformSupport } from '../../client/src/logic/platform';
 import { restoreLine, restoreTargets } from '../../client/src/logic/restoreLine';
 import { readSettings } from '../../client/src/logic/settings';
 import { formatLanguageStatus, plainText } from '../../client/src/logic/status';
-import { RESTRICTED_SETTINGS, restrictedModeNote, sanitizeConfiguration, trustedGetter, workspaceSets, type Inspected } from '../../client/src/logic/trust';
+import { RESTRICTED_SETTINGS, restrictedModeNote, sanitizeConfiguration, trustedGetter, type Inspected } from '../../client/src/logic/trust';
 import { REPO_ROOT } from '../helpers/fixtures';
 
 const report = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'report', 'numpy-matmul.live.json'), 'utf8')) as AnalysisReport;
@@ -63,8 +63,6 @@ test('trust: an untrusted workspace cannot choose the interpreter or the catalog
   // Nothing in the user settings: the default (empty: python3 on PATH).
   const none = config({}, { [Ids.setting.pythonPath]: '/tmp/x' }, { [Ids.setting.pythonPath]: '' });
   assert.equal(readSettings(trustedGetter(none.get, none.inspect, false)).server.pythonPath, '');
-  assert.equal(workspaceSets(none.inspect(Ids.setting.pythonPath)), true);
-  assert.equal(workspaceSets(none.inspect(Ids.setting.catalogPath)), false);
 });
 
 test('trust: the server asking for the pygration section gets user values of the restricted keys only', () => {
@@ -79,8 +77,8 @@ test('trust: the server asking for the pygration section gets user values of the
   assert.equal(sanitizeConfiguration('pygration.pythonPath', './venv/bin/python', c.inspect, false), undefined);
   assert.equal(sanitizeConfiguration('pygration', section, c.inspect, true), section, 'trusted: unchanged');
   assert.equal(sanitizeConfiguration('python', { defaultInterpreterPath: 'x' }, c.inspect, false) !== undefined, true);
-  assert.equal(restrictedModeNote([]), undefined);
-  assert.match(restrictedModeNote([Ids.setting.pythonPath])!, /Restricted Mode: the workspace's pygration\.pythonPath is ignored/);
+  assert.equal(restrictedModeNote(true), undefined);
+  assert.match(restrictedModeNote(false)!, /^Restricted Mode: pygration\.pythonPath and pygration\.catalogPath are read from your user settings only/);
 });
 
 const STATIC: StaticSummary = { files: 2, callSites: 9, resolved: 7, required: ['avx2', 'sha_ni'], level: 'x86-64-v3', compatible: 201, total: 383 } as StaticSummary;
@@ -108,9 +106,9 @@ test('language status: the summary as text, where it comes from as detail, busy 
   assert.equal(failed.severity, 'error');
   assert.deepEqual([failed.command.title, failed.command.command], ['Restart Server', Ids.command.restartServer]);
 
-  const restricted = formatLanguageStatus({ state: { mode: 'ept', static: STATIC } as PygrationState, server: 'running', restrictedNote: restrictedModeNote([Ids.setting.pythonPath]) });
+  const restricted = formatLanguageStatus({ state: { mode: 'ept', static: STATIC } as PygrationState, server: 'running', restrictedNote: restrictedModeNote(false) });
   assert.match(restricted.detail, /Restricted Mode/);
-  assert.match(restricted.command.tooltip, /pygration\.pythonPath is ignored/);
+  assert.match(restricted.command.tooltip, /pygration\.pythonPath and pygration\.catalogPath are read from your user settings only/);
   assert.equal(plainText('**a** \\`b\\` $(chip) c'), 'a `b` c');
 });
 

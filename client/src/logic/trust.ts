@@ -26,11 +26,6 @@ export function userValue<T>(inspected: Inspected<T> | undefined): T | undefined
   return inspected?.globalValue ?? inspected?.defaultValue;
 }
 
-/** Whether the workspace sets a restricted setting (so Restricted Mode changes what Pygration uses). */
-export function workspaceSets(inspected: Inspected | undefined): boolean {
-  return inspected?.workspaceValue !== undefined || inspected?.workspaceFolderValue !== undefined;
-}
-
 /**
  * A setting reader for readSettings(): in a trusted workspace `get` as is; otherwise the restricted keys
  * come from the user's settings only.
@@ -59,8 +54,12 @@ export function sanitizeConfiguration(section: string | undefined, value: unknow
   return copy;
 }
 
-/** The log line (and tooltip line) when Restricted Mode sets aside workspace values. */
-export function restrictedModeNote(ignored: readonly string[]): string | undefined {
-  if (ignored.length === 0) return undefined;
-  return `Restricted Mode: the workspace's ${ignored.join(' and ')} ${ignored.length === 1 ? 'is' : 'are'} ignored until you trust the workspace; Pygration uses your user settings (or python3 on PATH) instead.`;
+/**
+ * The log line and tooltip line in Restricted Mode. It names every restricted setting: VS Code hides the
+ * workspace's values of restricted settings from inspect() too while untrusted, so which ones the workspace
+ * sets cannot be told (checked in code-server).
+ */
+export function restrictedModeNote(trusted: boolean): string | undefined {
+  if (trusted) return undefined;
+  return `Restricted Mode: ${RESTRICTED_SETTINGS.join(' and ')} are read from your user settings only, and the Python extension's interpreter selection is not followed, until you trust the workspace.`;
 }
