@@ -93,7 +93,7 @@ export const BIND_NOW = 'LD_BIND_NOW';
 
 /**
  * Test-only commands (client/src/e2e.ts), registered only when PYGRATION_E2E=1 and never contributed in
- * package.json: the E2E suite's extension-host driver reads the instance view and the status bar through them.
+ * package.json: the E2E suite's extension-host driver reads the instance view and the language status through them.
  */
 export const E2E_COMMANDS = {
   /** (op: 'text' | 'click' | 'count', selector) → the first match's textContent, or the number of matches. */

@@ -1,4 +1,4 @@
-// The status bar item's text, tooltip and click target from the server's state: required x86-64 level,
+// The language status item's text, detail, tooltip and link from the server's state: required x86-64 level,
 // feature count and "migratable to N/383" (live results win over static ones; a static result with unknown
 // call sites is a lower bound, shown as "at least …", never as a verdict), busy and error states. Pure.
 
@@ -19,7 +19,7 @@ export interface StatusView {
   text: string;
   /** Markdown (codicons allowed); labels from process command lines are escaped. */
   tooltip: string;
-  /** 'error' and 'warning' pick the status bar's error/warning background. */
+  /** 'error' and 'warning' become the language status item's severity. */
   severity: 'normal' | 'warning' | 'error';
   /** What a click runs. */
   command: string;
