@@ -1,5 +1,5 @@
-// Builds a .vsix offline with @vscode/vsce: the extension in this repository (`npm run package`), or with
-// --helper the test-only E2E helper extension under test/e2e/helper-extension.
+// Builds a .vsix offline with @vscode/vsce: the extension in this repository (`npm run package`) for the
+// linux-x64 target (the only platform it runs on), or with --helper the test-only E2E helper extension.
 // Usage: node scripts/package.mjs [--helper] [--out DIR] [--json]
 //   Prints the .vsix path as the last stdout line (with --json: {"path","bytes","files","ms"}).
 //   Exit 0: packaged. Exit 2: the extension is not packageable yet (the reason is printed). Exit 1: error.
@@ -30,11 +30,17 @@ function withStdoutOnStderr(fn) {
   });
 }
 
-/** Runs vsce's packager (no network: no publishing, no dependency install) on an extension folder. */
-async function vsix(cwd, manifest) {
+/** The platform of the repository's .vsix: the engine decodes x86-64 code and reads Linux's /proc. */
+export const TARGET = 'linux-x64';
+
+/**
+ * Runs vsce's packager (no network: no publishing, no dependency install) on an extension folder; with a
+ * target, the .vsix installs only on that platform (`name-target-version.vsix`, vsce's naming).
+ */
+async function vsix(cwd, manifest, target) {
   const { createVSIX } = require('@vscode/vsce');
   fs.mkdirSync(outDir, { recursive: true });
-  const packagePath = path.join(outDir, `${manifest.name}-${manifest.version}.vsix`);
+  const packagePath = path.join(outDir, target ? `${manifest.name}-${target}-${manifest.version}.vsix` : `${manifest.name}-${manifest.version}.vsix`);
   fs.rmSync(packagePath, { force: true });
   await withStdoutOnStderr(() =>
     createVSIX({
@@ -43,9 +49,10 @@ async function vsix(cwd, manifest) {
       // Runtime code is bundled by esbuild, so node_modules is never shipped (and `npm list` never runs).
       dependencies: false,
       allowMissingRepository: true,
-      // Without a repository URL vsce cannot make README links absolute; the relative ones (docs/*.png)
-      // resolve inside the installed extension, which is what an offline .vsix needs.
-      rewriteRelativeLinks: Boolean(manifest.repository),
+      ...(target ? { target } : {}),
+      // Relative links stay relative: every document they point to is packaged (.vscodeignore), so they
+      // resolve inside the installed extension, offline, whatever the repository's hosting.
+      rewriteRelativeLinks: false,
       skipLicense: !fs.existsSync(path.join(cwd, 'LICENSE')) && !fs.existsSync(path.join(cwd, 'LICENSE.md')),
     }),
   );
@@ -71,7 +78,7 @@ async function packageRepo() {
   if (!fs.existsSync(path.join(repo, '.vscodeignore'))) {
     throw new NotPackageable('.vscodeignore is missing: without the allowlist the whole repository would be packaged.');
   }
-  return vsix(repo, manifest);
+  return vsix(repo, manifest, TARGET);
 }
 
 /** The helper extension: bundled from TypeScript into a staging folder under out/, then packaged. */

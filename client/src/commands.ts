@@ -1,5 +1,6 @@
 // The smaller commands: show the instance view, focus it on a call site (the code lens command), pick the
-// analysis mode, choose an instance catalog, export the result, clear live results, restart, show the output.
+// analysis mode, choose an instance catalog, export the result, copy the `criu restore` line for a chosen
+// target, clear live results, restart, show the output.
 
 import * as os from 'node:os';
 import * as vscode from 'vscode';
@@ -11,6 +12,8 @@ import type { PygrationServer } from './languageClient';
 import { Ids } from './logic/ids';
 import { errorFromException } from './logic/messages';
 import { exportFileName, exportText, focusFromCallSite, isCallSiteDetail } from './logic/report';
+import { restoreLine, restoreTargets } from './logic/restoreLine';
+import { hasControllingTerminal } from '../../native/src/plan/criu';
 import { ANALYSIS_MODES, MODE_DESCRIPTIONS, type Settings } from './logic/settings';
 
 /**
@@ -89,7 +92,10 @@ async function selectCatalog(log: vscode.LogOutputChannel, settings: () => Setti
       return undefined;
     }
   }
-  await writeSetting(Ids.setting.catalogPath, file, vscode.ConfigurationTarget.Workspace);
+  // In Restricted Mode the workspace's value of this setting is ignored (restrictedConfigurations): the
+  // choice goes to the user settings, where it takes effect.
+  if (vscode.workspace.isTrusted) await writeSetting(Ids.setting.catalogPath, file, vscode.ConfigurationTarget.Workspace);
+  else await vscode.workspace.getConfiguration().update(Ids.setting.catalogPath, file, vscode.ConfigurationTarget.Global);
   return file;
 }
 
@@ -140,6 +146,44 @@ async function exportReport(view: InstanceView, log: vscode.LogOutputChannel, fo
   return target;
 }
 
+/**
+ * Copies the `criu restore` line for a target instance type (the argument, else picked among the report's
+ * compatible types) to the clipboard; returns the line, or undefined when nothing was copied.
+ */
+async function copyRestoreCommand(view: InstanceView, log: vscode.LogOutputChannel, arg?: unknown): Promise<string | undefined> {
+  const report = view.report;
+  if (!report) {
+    const choice = await vscode.window.showInformationMessage('Pygration: no analysis yet. Analyse a running process first, then pick the target to restore it on.', 'Analyze Running Process');
+    if (choice) void vscode.commands.executeCommand(Ids.command.analyzeProcess);
+    return undefined;
+  }
+  let target = typeof arg === 'string' && arg !== '' ? arg : undefined;
+  if (!target) {
+    const rows = restoreTargets(report);
+    if (rows.length === 0) {
+      void vscode.window.showWarningMessage(`Pygration: no instance type of ${report.instances.catalog} can run this process, so there is no restore command to copy.`);
+      return undefined;
+    }
+    const picked = await vscode.window.showQuickPick(
+      rows.map((r) => ({ label: r.name, description: r.description, name: r.name })),
+      { title: 'Pygration: Copy the criu restore Command for…', placeHolder: `One of the ${rows.length} compatible instance types`, matchOnDescription: true },
+    );
+    target = picked?.name;
+  }
+  if (!target) return undefined;
+  // The process still running here tells whether it has a controlling terminal (criu needs --shell-job then).
+  const pid = report.target.pid;
+  const line = restoreLine(report, target, { shellJob: pid !== undefined && hasControllingTerminal(pid) });
+  if (!line.ok) {
+    void vscode.window.showWarningMessage(`Pygration: ${line.reason}`);
+    return undefined;
+  }
+  await vscode.env.clipboard.writeText(line.command);
+  log.info(`Copied the restore command for ${target} (${line.strategy}): ${line.command}`);
+  void vscode.window.showInformationMessage(`Pygration: copied \`${line.command}\` (run it on the ${target} host after the ${line.strategy} dump).${line.why ? ' --cpu-cap=none skips CRIU\u2019s host-level CPU check, which refuses this type although the process needs nothing it lacks.' : ''}`);
+  return line.command;
+}
+
 async function showCallSite(server: PygrationServer, view: InstanceView, log: vscode.LogOutputChannel, arg?: unknown): Promise<void> {
   let detail: CallSiteDetail | null | undefined = isCallSiteDetail(arg) ? arg : undefined;
   if (!detail && arg !== undefined) log.warn(`${Ids.command.showCallSite}: ignoring a malformed call site ${JSON.stringify(arg)?.slice(0, 200)}`);
@@ -180,6 +224,7 @@ export function register(
     vscode.commands.registerCommand(c.selectAnalysisMode, (arg?: unknown) => selectAnalysisMode(settings, arg)),
     vscode.commands.registerCommand(c.selectCatalog, (arg?: unknown) => selectCatalog(log, settings, arg)),
     vscode.commands.registerCommand(c.exportReport, (format?: unknown, target?: unknown) => exportReport(view, log, format, target)),
+    vscode.commands.registerCommand(c.copyRestoreCommand, (arg?: unknown) => copyRestoreCommand(view, log, arg)),
     vscode.commands.registerCommand(c.clearLive, () => server.sendNotification(DetachNotification, {})),
     vscode.commands.registerCommand(c.restartServer, () =>
       vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Restarting the Pygration server' }, async () => {

@@ -1,12 +1,12 @@
 // Test-only commands for the E2E suite in the extension host (@vscode/test-electron, docs/testing.md), which
-// cannot see a webview's DOM or a status bar item's text. Registered ONLY when PYGRATION_E2E=1 is set.
+// cannot see a webview's DOM or a language status item's text. Registered ONLY when PYGRATION_E2E=1 is set.
 
 import * as vscode from 'vscode';
 import type { InstanceView } from './instanceView';
 import { E2E_COMMANDS } from './logic/ids';
 
 /** Registers the commands when the environment asks for them (PYGRATION_E2E=1); a no-op otherwise. */
-export function register(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, view: InstanceView, status: vscode.StatusBarItem): void {
+export function register(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, view: InstanceView, status: { readonly text: string }): void {
   // Only for the E2E suite: users never have this variable, so these commands never exist for them.
   if (process.env.PYGRATION_E2E !== '1') return;
   log.info('PYGRATION_E2E=1: registering the test-only commands.');

@@ -1,5 +1,6 @@
-// The extension's entry point: creates the output channel, the language client, the instance view, the
-// status bar, the debug integration and the commands; activation failures are logged and shown.
+// The extension's entry point: checks the platform (Linux x86-64, else one message and nothing else),
+// creates the output channel, the language client, the instance view, the language status item, the debug
+// integration, the commands and the context keys; follows workspace trust; activation failures are shown.
 
 import * as vscode from 'vscode';
 import type { AnalysisReport } from '../../native/src/report';
@@ -12,12 +13,15 @@ import * as e2e from './e2e';
 import * as instanceView from './instanceView';
 import * as interpreter from './interpreter';
 import * as languageClient from './languageClient';
+import * as languageStatus from './languageStatus';
 import * as planMigration from './planMigration';
+import { changedKeys, contextKeyValues } from './logic/contextKeys';
 import { Ids } from './logic/ids';
+import { platformSupport } from './logic/platform';
 import { originOfLive } from './logic/report';
 import { readSettings, type Settings } from './logic/settings';
 import type { ServerStatus } from './logic/status';
-import * as statusBar from './statusBar';
+import { restrictedModeNote, trustedGetter } from './logic/trust';
 
 /** What activate() returns: read-only views for tests (@vscode/test-electron) and other extensions. */
 export interface PygrationApi {
@@ -30,16 +34,52 @@ export interface PygrationApi {
 
 let server: languageClient.PygrationServer | undefined;
 
+/** globalState key: the unsupported-platform message was shown for this version. */
+const UNSUPPORTED_SHOWN_KEY = 'pygration.unsupportedPlatformShown';
+
+/**
+ * On a platform other than Linux x86-64: no server, no analysis; one message (once per version), and every
+ * contributed command repeats it instead of failing.
+ */
+function activateUnsupported(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, message: string): undefined {
+  log.warn(message);
+  for (const [k, v] of Object.entries(contextKeyValues({ supported: false, server: 'stopped', hasReport: false }))) void vscode.commands.executeCommand('setContext', k, v);
+  const show = () => void vscode.window.showWarningMessage(message);
+  for (const id of Object.values(Ids.command)) {
+    context.subscriptions.push(id === Ids.command.showOutput ? vscode.commands.registerCommand(id, () => log.show()) : vscode.commands.registerCommand(id, show));
+  }
+  const version = String(context.extension.packageJSON?.version ?? '');
+  if (context.globalState.get(UNSUPPORTED_SHOWN_KEY) !== version) {
+    void context.globalState.update(UNSUPPORTED_SHOWN_KEY, version);
+    show();
+  }
+  return undefined;
+}
+
 export function activate(context: vscode.ExtensionContext): PygrationApi | undefined {
   const t0 = performance.now();
   const log = vscode.window.createOutputChannel(Ids.outputChannel, { log: true });
   context.subscriptions.push(log);
+  const platform = platformSupport(process.platform, process.arch);
+  if (!platform.supported) return activateUnsupported(context, log, platform.message!);
   try {
-    const settings = (): Settings => readSettings((key) => vscode.workspace.getConfiguration().get(key));
+    // In Restricted Mode the settings that name programs or files come from the user's settings only.
+    const config = () => vscode.workspace.getConfiguration();
+    const settings = (): Settings =>
+      readSettings(
+        trustedGetter(
+          (key) => config().get(key),
+          (key) => config().inspect(key),
+          vscode.workspace.isTrusted,
+        ),
+      );
+    const restrictedNote = (): string | undefined => restrictedModeNote(vscode.workspace.isTrusted);
     const reportProblems = () => {
       for (const p of settings().problems) log.warn(`Setting ignored: ${p}`);
     };
     reportProblems();
+    const note = restrictedNote();
+    if (note) log.warn(note);
     context.subscriptions.push(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(Ids.section)) reportProblems();
@@ -75,12 +115,33 @@ export function activate(context: vscode.ExtensionContext): PygrationApi | undef
       }),
     );
 
-    const statusItem = statusBar.register(context, srv, interpreterService);
+    const status = languageStatus.register(context, srv, interpreterService, restrictedNote);
     debug.register(context, log, srv, view, settings);
     analyzeProcess.register(context, log, srv, view);
     planMigration.register(context, log, srv, view, settings);
     commands.register(context, log, srv, view, settings);
-    e2e.register(context, log, view, statusItem);
+    e2e.register(context, log, view, status.item);
+
+    // Context keys for the menus' `when` clauses and the walkthrough, set only when a value changes.
+    let keys: Record<string, boolean> | undefined;
+    const updateKeys = () => {
+      const next = contextKeyValues({ supported: true, server: srv.status, state: srv.state, hasReport: view.report !== undefined });
+      for (const [k, v] of changedKeys(next, keys)) void vscode.commands.executeCommand('setContext', k, v);
+      keys = next;
+    };
+    context.subscriptions.push(srv.onDidChangeState(updateKeys), srv.onDidChangeStatus(updateKeys), view.onDidChangeReport(updateKeys));
+    updateKeys();
+
+    // Trusting the workspace brings its interpreter and catalog settings (and the Python extension's
+    // selection) into effect: the interpreter is chosen again and the server restarts with them.
+    context.subscriptions.push(
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        log.info('The workspace is trusted now: using its Pygration settings and the Python extension\'s interpreter.');
+        status.update();
+        void interpreterService.connect().then(() => interpreterService.refresh('the workspace was trusted'));
+        void srv.restart().catch((e: unknown) => log.error(`Restart after the trust grant failed: ${e instanceof Error ? e.message : String(e)}`));
+      }),
+    );
 
     log.info(`Pygration activated in ${(performance.now() - t0).toFixed(0)} ms (extension ${context.extension.packageJSON?.version ?? '?'}).`);
     return {

@@ -1,5 +1,7 @@
 // The interpreter for bytecode tracking: the ms-python extension's selection when it is installed, else
 // the pygration.pythonPath setting, else python3 on PATH; changes go to the server (SetInterpreterNotification).
+// In Restricted Mode the Python extension's selection (which may be a workspace's virtual environment) is not
+// followed and the setting is read from the user's settings only, until the workspace is trusted.
 
 import * as vscode from 'vscode';
 import { Ids } from './logic/ids';
@@ -19,6 +21,7 @@ export class InterpreterService implements vscode.Disposable {
   constructor(
     private readonly log: vscode.LogOutputChannel,
     private readonly pythonPathSetting: () => string,
+    private readonly trusted: () => boolean = () => vscode.workspace.isTrusted,
   ) {
     this.chosen = chooseInterpreter(undefined, pythonPathSetting());
   }
@@ -33,6 +36,11 @@ export class InterpreterService implements vscode.Disposable {
 
   /** Connects to the Python extension if it is installed; never throws. */
   async connect(): Promise<void> {
+    if (this.source) return;
+    if (!this.trusted()) {
+      this.log.info(`Restricted Mode: the Python extension's interpreter selection is not followed until the workspace is trusted; the interpreter comes from the user setting ${Ids.setting.pythonPath} or python3 on PATH.`);
+      return;
+    }
     const ext = vscode.extensions.getExtension(Ids.pythonExtension);
     if (!ext) {
       this.log.info(`The Python extension (${Ids.pythonExtension}) is not installed; the interpreter comes from ${Ids.setting.pythonPath} or python3 on PATH.`);
@@ -56,7 +64,7 @@ export class InterpreterService implements vscode.Disposable {
 
   /** Re-reads every source and fires onDidChange when the result differs. */
   async refresh(why: string): Promise<void> {
-    if (this.source) {
+    if (this.source && this.trusted()) {
       try {
         this.fromExtension = await this.source.interpreter(vscode.workspace.workspaceFolders?.[0]?.uri);
       } catch (e) {
@@ -64,7 +72,7 @@ export class InterpreterService implements vscode.Disposable {
         this.fromExtension = undefined;
       }
     }
-    const next = chooseInterpreter(this.fromExtension, this.pythonPathSetting());
+    const next = chooseInterpreter(this.trusted() ? this.fromExtension : undefined, this.pythonPathSetting());
     if (next.path === this.chosen.path && next.origin === this.chosen.origin) return;
     this.chosen = next;
     this.log.info(`Interpreter: ${next.path ?? 'python3 on PATH'} (${ORIGIN_TEXT[next.origin]}; ${why}).`);

@@ -1,5 +1,6 @@
 // The language client: starts the bundled server (dist/server.js) as a Node module over IPC, keeps the
-// `pygration` settings in sync, restarts it a bounded number of times, and exposes its state and requests.
+// `pygration` settings in sync (in Restricted Mode without the workspace's values of the settings that name
+// executables or files), restarts it a bounded number of times, and exposes its state and requests.
 
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
@@ -20,6 +21,7 @@ import {
 import { GetStateRequest, StateNotification, type InitializationOptions, type PygrationState } from '../../server/src/protocol';
 import { Ids, RESTART_LIMIT } from './logic/ids';
 import { RestartPolicy, gaveUpMessage } from './logic/restartPolicy';
+import { sanitizeConfiguration } from './logic/trust';
 import type { ServerStatus } from './logic/status';
 
 export class PygrationServer implements vscode.Disposable {
@@ -142,6 +144,18 @@ export class PygrationServer implements vscode.Disposable {
       documentSelector: [{ scheme: 'file', language: 'python' }],
       synchronize: { configurationSection: Ids.section },
       initializationOptions: () => this.initializationOptions(),
+      middleware: {
+        workspace: {
+          // VS Code already hides the workspace's values of restrictedConfigurations in Restricted Mode;
+          // this keeps the server's view the same even where a host does not (the settings name programs).
+          configuration: async (params, token, next) => {
+            const answer = await next(params, token);
+            if (!Array.isArray(answer) || vscode.workspace.isTrusted) return answer;
+            const inspect = (key: string) => vscode.workspace.getConfiguration().inspect(key);
+            return answer.map((value: unknown, i: number) => sanitizeConfiguration(params.items[i]?.section, value, inspect, false));
+          },
+        },
+      },
       outputChannel: this.log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       errorHandler: this.errorHandler(),

@@ -145,7 +145,14 @@ export class PygrationLanguageServer {
     const c = this.connection;
     c.onInitialize((p) => this.initialize(p));
     c.onInitialized(() => void this.initialized());
-    c.onDidChangeConfiguration(() => void this.reloadSettings().then(() => this.scheduleStatic(0)));
+    c.onDidChangeConfiguration(
+      () =>
+        void this.reloadSettings().then(() => {
+          // The lens settings (codeLens.enable, …) apply at once, before the new analysis ends.
+          this.refreshLenses();
+          this.scheduleStatic(0);
+        }),
+    );
     c.onCodeLens((p) => this.codeLenses(p.textDocument.uri));
     c.onHover((p) => {
       const site = callSiteAt(this.sitesFor(p.textDocument.uri), p.position.line, p.position.character);
@@ -247,7 +254,9 @@ export class PygrationLanguageServer {
 
   private codeLenses(uri: string) {
     return computeCodeLenses(this.sitesFor(uri), this.rarity, {
+      enabled: this.settings.codeLensEnable,
       showBaseline: this.settings.showBaselineLenses,
+      showShared: this.settings.codeLensShowShared,
       interpreter: this.interpreterFeatures(),
       command: SHOW_CALL_SITE_COMMAND,
     });

@@ -1,7 +1,7 @@
 // Pure presentation of call-site analyses: code lens titles (features sorted by rarity in the catalog,
-// static vs live), the lenses themselves with their command, hovers (the native path and where each feature
-// was found, how many instance types lack it, the masked features' warning), and the CallSiteDetail the
-// instance view focuses on.
+// `· live` only for live results), which lenses show, the lenses with their command, hovers (the native path
+// and where each feature was found, how many instance types lack it, the masked features' warning), and the
+// CallSiteDetail the instance view focuses on.
 
 import * as path from 'node:path';
 import type { CodeLens, Hover } from 'vscode-languageserver-protocol';
@@ -50,9 +50,10 @@ function nativeText(site: CallSiteAnalysis): string {
 }
 
 /**
- * The lens text, e.g. `$(chip) SHA + 9 shared with the interpreter — pyext.k_sha → k_sha (pyext) · static`:
+ * The lens text, e.g. `$(chip) SHA-NI + 9 shared with the interpreter — pyext.k_sha → k_sha (pyext)`:
  * every feature beyond the x86-64 baseline is represented, the ones this call adds to the interpreter's own
- * requirement first (rarest first), the rest counted.
+ * requirement first (rarest first), the rest counted. A lens from a live process ends in `· live` (its icon
+ * is `$(pulse)`); a static one, the usual case, carries no suffix.
  */
 export function lensTitle(site: CallSiteAnalysis, rarity: Rarity, interpreter?: ReadonlySet<Feature>): string {
   const name = site.qualifiedName ?? site.callee;
@@ -72,8 +73,8 @@ export function lensTitle(site: CallSiteAnalysis, rarity: Rarity, interpreter?: 
   }
   // Some native callees are unknown: what the resolved ones need is a lower bound.
   if (unknown > 0) what = `at least ${what} (${unknownCalleesText(unknown)})`;
-  const icon = site.origin === 'live' ? '$(pulse)' : '$(chip)';
-  return `${icon} ${what} — ${name}${nativeText(site)} · ${site.origin}`;
+  const live = site.origin === 'live';
+  return `${live ? '$(pulse)' : '$(chip)'} ${what} — ${name}${nativeText(site)}${live ? ' · live' : ''}`;
 }
 
 /** `1 native callee unknown`, `2 native callees unknown`. */
@@ -81,9 +82,23 @@ export function unknownCalleesText(n: number): string {
   return `${n} native callee${n === 1 ? '' : 's'} unknown`;
 }
 
+/**
+ * Whether a call adds nothing to the interpreter's own requirement: every feature it needs beyond the
+ * baseline, the interpreter needs too, and none of its native callees is unknown (`range`, `print`).
+ */
+export function addsNothingBeyondInterpreter(site: CallSiteAnalysis, interpreter: ReadonlySet<Feature> | undefined): boolean {
+  if (!interpreter || site.origin === 'unknown' || (site.unknownCallees ?? 0) > 0) return false;
+  const needs = site.features.filter((f) => !isBaseline(f));
+  return needs.length > 0 && needs.every((f) => interpreter.has(f));
+}
+
 export interface LensOptions {
+  /** Show lenses at all (`pygration.codeLens.enable`, default on). */
+  enabled?: boolean;
   /** Also show lenses for calls that need nothing beyond the x86-64 baseline, or are unresolved (default off). */
   showBaseline: boolean;
+  /** Also show lenses for calls that add nothing beyond the interpreter's own requirement (default off). */
+  showShared?: boolean;
   /** The interpreter's own requirement: lenses put what a call adds to it first. */
   interpreter?: ReadonlySet<Feature>;
   /** Command run when a lens is clicked (the client opens the instance view focused on the call). */
@@ -92,10 +107,12 @@ export interface LensOptions {
 
 export function computeCodeLenses(sites: readonly CallSiteAnalysis[], rarity: Rarity, options: LensOptions): CodeLens[] {
   const out: CodeLens[] = [];
+  if (options.enabled === false) return out;
   for (const site of sites) {
     const needs = site.features.some((f) => !isBaseline(f));
     if (site.origin !== 'unknown' && !needs && !options.showBaseline) continue;
     if (site.origin === 'unknown' && !options.showBaseline) continue;
+    if (!options.showShared && addsNothingBeyondInterpreter(site, options.interpreter)) continue;
     const detail = callSiteDetail(site, rarity, options.interpreter);
     out.push({
       range: { start: { line: site.range.line, character: site.range.character }, end: { line: site.range.endLine, character: site.range.endCharacter } },

@@ -10,6 +10,13 @@ import type { Feature } from '../../native/src/features/vocabulary';
 export interface PygrationSettings {
   /** Interpreter for bytecode tracking when the Python extension gives none; '' = python3 on PATH. */
   pythonPath: string;
+  /** Show the code lenses at all (`pygration.codeLens.enable`; hovers and the views stay). */
+  codeLensEnable: boolean;
+  /**
+   * Also show lenses for calls that add nothing to the interpreter's own requirement (every feature they
+   * need, the interpreter needs too: `range`, `print`); `pygration.codeLens.showSharedWithInterpreter`.
+   */
+  codeLensShowShared: boolean;
   /** Show lenses for calls whose native code needs nothing beyond the x86-64 baseline. */
   showBaselineLenses: boolean;
   /** Analysis of live processes: 'ept' (default), 'ept-plain' or 'full'. */
@@ -33,6 +40,8 @@ export interface PygrationSettings {
 
 export const DEFAULT_SETTINGS: PygrationSettings = {
   pythonPath: '',
+  codeLensEnable: true,
+  codeLensShowShared: false,
   showBaselineLenses: false,
   analysisMode: 'ept',
   analysisStrict: true,
@@ -202,7 +211,7 @@ export interface LiveSummary {
 
 export interface PygrationState {
   mode: AnalysisMode;
-  /** Work in progress, e.g. `Analysing 12 files` or `EPT of pid 4242`; undefined when idle. */
+  /** Work in progress, e.g. `Analysing 12 files` or `Analysing pid 4242`; undefined when idle. */
   busy?: string;
   static?: StaticSummary;
   live?: LiveSummary;

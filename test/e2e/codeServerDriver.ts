@@ -56,6 +56,20 @@ export class CodeServerDriver implements E2EDriver {
     return (await this.workbench.statusBarItems()).find((i) => i.id === itemId || i.id.endsWith(`.${itemId}`))?.text;
   }
 
+  async languageStatusText(itemId: string, link: string | RegExp): Promise<string | undefined> {
+    // A pinned language status item's DOM id is `publisher.extension/<itemId>`.
+    const find = async () => (await this.workbench.statusBarItems()).find((i) => i.id === itemId || i.id.endsWith(`/${itemId}`));
+    const item = await find();
+    if (item || this.pinned.has(itemId)) return item?.text;
+    // Not pinned yet: pin it from the hover (throws while the item is not there yet; the caller retries).
+    await this.workbench.pinLanguageStatus(link);
+    this.pinned.add(itemId);
+    return (await find())?.text;
+  }
+
+  /** Language status items pinned to the status bar by languageStatusText. */
+  private readonly pinned = new Set<string>();
+
   webviewCount(viewTitle: string, selector: string): Promise<number> {
     return this.workbench.webviewCount(viewTitle, selector);
   }

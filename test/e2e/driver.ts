@@ -72,6 +72,12 @@ export interface E2EDriver {
   runCommandAndPick(command: CommandRef, pick: QuickPickChoice): Promise<void>;
   /** The text of the status bar item with this id (`item.text`, codicons as `$(name)`), or undefined when it is not shown. */
   statusBarText(itemId: string): Promise<string | undefined>;
+  /**
+   * The text of a language status item (`item.text`, codicons as `$(name)`), or undefined when it is not
+   * shown (no editor of its language is active). code-server: the `{ }` hover's row whose link title matches
+   * `link` is pinned to the status bar once, as a user would, and read there; extension host: a bridge command.
+   */
+  languageStatusText(itemId: string, link: string | RegExp): Promise<string | undefined>;
   /** The hover text at a position (code-server: the rendered hover widget; extension host: the providers' markdown). */
   hoverText(relPath: string, position: SourcePosition): Promise<string>;
   /** Waits until an output channel's text matches, and returns that text. */

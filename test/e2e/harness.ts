@@ -171,6 +171,12 @@ export interface CodeServerOptions {
   startTimeoutMs?: number;
   /** Options passed straight to the VS Code server (`--vscode-option X`), e.g. 'enable-smoke-test-driver'. */
   vscodeOptions?: string[];
+  /**
+   * Keep VS Code's workspace trust on (default off: `--disable-workspace-trust`). With the user settings
+   * `security.workspace.trust.enabled: true` (E2E_SETTINGS turns it off) and
+   * `security.workspace.trust.startupPrompt: never` the workspace then opens in Restricted Mode.
+   */
+  workspaceTrust?: boolean;
 }
 
 /** A running code-server with its own temporary config, data, user-data, extensions and workspace folders. */
@@ -235,7 +241,7 @@ export class CodeServer {
     server.unregisterExit = onExit(() => server.killNow());
     try {
       for (const vsix of options.extensions ?? []) server.installExtension(vsix);
-      await server.launch(options.startTimeoutMs ?? 60_000, options.vscodeOptions ?? []);
+      await server.launch(options.startTimeoutMs ?? 60_000, options.vscodeOptions ?? [], options.workspaceTrust === true);
     } catch (e) {
       await server.stop();
       throw e;
@@ -270,7 +276,7 @@ export class CodeServer {
     return out.split('\n').map((l) => l.trim()).filter((l) => /^[\w-]+\.[\w-]+@/.test(l));
   }
 
-  private async launch(timeoutMs: number, vscodeOptions: string[]): Promise<void> {
+  private async launch(timeoutMs: number, vscodeOptions: string[], workspaceTrust: boolean): Promise<void> {
     const t0 = Date.now();
     const args = [
       this.install.entry,
@@ -279,7 +285,7 @@ export class CodeServer {
       '--auth', 'none',
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(workspaceTrust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       '--ignore-last-opened',
       ...vscodeOptions.flatMap((o) => ['--vscode-option', o]),
@@ -532,6 +538,41 @@ export class Workbench {
     await this.pickQuickItem(title);
   }
 
+  /**
+   * The command palette's rows for exactly this title (empty when the command is not offered, e.g. hidden by
+   * its `when` clause); the palette is closed again.
+   */
+  async commandPaletteRows(title: string): Promise<string[]> {
+    const { page } = this;
+    await this.dismissQuickInput();
+    await page.keyboard.press('Control+Shift+P');
+    const input = page.locator(`${QUICK_INPUT} input`);
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    // The palette filters as it renders: a command it offers shows up; for one it does not, the answer is
+    // its rows once they stop changing (fuzzy matches of other commands, or "No matching commands").
+    let last = '';
+    let same = 0;
+    try {
+      return await waitFor(
+        `the command palette to filter on "${title}"`,
+        async () => {
+          const rows = await this.quickInputRows();
+          const hits = rows.filter((r) => r === title || r.startsWith(`${title},`));
+          if (hits.length > 0) return hits;
+          const key = JSON.stringify(rows);
+          same = key === last && rows.length > 0 ? same + 1 : 0;
+          last = key;
+          return same >= 3 ? [] : undefined;
+        },
+        10_000,
+        200,
+      );
+    } finally {
+      await this.dismissQuickInput();
+    }
+  }
+
   private async dismissQuickInput(): Promise<void> {
     if (await this.page.locator(QUICK_INPUT).isVisible()) {
       await this.page.keyboard.press('Escape');
@@ -707,6 +748,92 @@ export class Workbench {
         return out;
       };
       return els.map((e) => ({ id: e.id, text: textOf(e).replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').trim() }));
+    });
+  }
+
+  /**
+   * The language status items of the active editor, read from the hover of the `{ }` entry beside the
+   * language name: each row's text (codicons as `$(name)`), detail and link title. Closes the hover again.
+   */
+  async languageStatusItems(timeoutMs = 10_000): Promise<Array<{ text: string; detail: string; link: string; pinned: boolean }>> {
+    await this.openLanguageStatus(timeoutMs);
+    try {
+      return await this.readLanguageStatusRows();
+    } finally {
+      await this.closeLanguageStatus();
+    }
+  }
+
+  /**
+   * Pins the language status item whose link title matches to the status bar (the hover's pin action, as a
+   * user would), so that its text can be read like any status bar item's. Throws when no row matches.
+   */
+  async pinLanguageStatus(link: string | RegExp, timeoutMs = 10_000): Promise<void> {
+    await this.openLanguageStatus(timeoutMs);
+    try {
+      const rows = this.page.locator('.hover-language-status');
+      const n = await rows.count();
+      for (let i = 0; i < n; i++) {
+        const row = rows.nth(i);
+        const title = ((await row.locator('.element .right').first().innerText()) ?? '').trim();
+        if (!matches(title, link)) continue;
+        const pin = row.locator('.element .right .action-label.codicon-pin');
+        if ((await pin.count()) === 0) return; // already pinned
+        await pin.first().click();
+        return;
+      }
+      throw new Error(`no language status item with a link ${String(link)}: ${JSON.stringify(await this.readLanguageStatusRows())}`);
+    } finally {
+      await this.closeLanguageStatus();
+    }
+  }
+
+  /** Opens the language status hover and leaves it open (for a screenshot); closeLanguageStatus() closes it. */
+  async showLanguageStatus(timeoutMs = 10_000): Promise<void> {
+    await this.openLanguageStatus(timeoutMs);
+  }
+
+  /** Opens the language status hover (the `{ }` status bar entry); waits for its rows. */
+  private async openLanguageStatus(timeoutMs: number): Promise<void> {
+    const entry = this.page.locator('.part.statusbar [id="status.languageStatus"]');
+    await entry.waitFor({ state: 'visible', timeout: timeoutMs });
+    // A click runs the entry's "show tooltip" command: the hover stays until Escape.
+    await entry.click();
+    await this.page.locator('.hover-language-status').first().waitFor({ state: 'visible', timeout: timeoutMs });
+  }
+
+  async closeLanguageStatus(): Promise<void> {
+    await this.page.keyboard.press('Escape');
+    await this.page.mouse.move(1, 1);
+    await this.page.locator('.hover-language-status').first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+  }
+
+  private readLanguageStatusRows(): Promise<Array<{ text: string; detail: string; link: string; pinned: boolean }>> {
+    return this.page.$$eval('.hover-language-status', (rows) => {
+      const textOf = (nodes: Node[]): string => {
+        let out = '';
+        for (const c of nodes) {
+          if (c.nodeType === Node.TEXT_NODE) out += c.textContent ?? '';
+          else if (c instanceof Element && c.classList.contains('codicon')) {
+            const cls = Array.from(c.classList);
+            const name = cls.find((k) => k.startsWith('codicon-') && !k.startsWith('codicon-modifier-'));
+            const mod = cls.find((k) => k.startsWith('codicon-modifier-'));
+            if (name) out += `$(${name.slice('codicon-'.length)}${mod ? `~${mod.slice('codicon-modifier-'.length)}` : ''})`;
+          } else out += textOf(Array.from(c.childNodes));
+        }
+        return out.replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').trim();
+      };
+      return rows.map((r) => {
+        const left = Array.from(r.querySelector('.element .left')?.childNodes ?? []);
+        const sep = left.findIndex((n) => n instanceof Element && n.classList.contains('separator'));
+        const right = r.querySelector('.element .right');
+        return {
+          text: textOf(sep < 0 ? left : left.slice(0, sep)),
+          detail: sep < 0 ? '' : textOf(left.slice(sep + 1)),
+          link: (right?.querySelector('a, .monaco-link')?.textContent ?? '').trim(),
+          pinned: right?.querySelector('.codicon-pinned') !== null,
+        };
+      });
     });
   }
 

@@ -2,6 +2,7 @@
 // budget, installs into a fresh code-server, and the extension activates on a Python file without errors.
 
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -49,6 +50,16 @@ describe("the repository's .vsix in code-server", () => {
     if ('notPackageable' in vsix) return t.skip(`not packageable yet: ${vsix.notPackageable}`);
     t.diagnostic(`${path.basename(vsix.path)}: ${vsix.files} files, ${(vsix.bytes / 1024).toFixed(0)} KiB, built in ${vsix.ms} ms`);
     assert.ok(vsix.bytes <= MAX_VSIX_BYTES, `${vsix.bytes} bytes`);
+  });
+
+  test('it is built for linux-x64 only, with its icon and changelog', (t) => {
+    if ('notPackageable' in vsix) return t.skip(`not packageable yet: ${vsix.notPackageable}`);
+    assert.match(path.basename(vsix.path), /-linux-x64-/);
+    const vsixManifest = execFileSync('unzip', ['-p', vsix.path, 'extension.vsixmanifest'], { encoding: 'utf8' });
+    assert.match(vsixManifest, /TargetPlatform="linux-x64"/);
+    const files = execFileSync('unzip', ['-Z1', vsix.path], { encoding: 'utf8' }).split('\n');
+    // vsce stores the changelog as changelog.md (and the README as readme.md).
+    for (const f of ['extension/media/icon.png', 'extension/changelog.md', 'extension/media/walkthrough/lenses.md']) assert.ok(files.includes(f), `${f} is in the .vsix`);
   });
 
   test('code-server --install-extension installs it', (t) => {

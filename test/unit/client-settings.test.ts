@@ -38,6 +38,8 @@ test('readSettings: values are typed, trimmed, clamped; wrong types fall back wi
     [Ids.setting.analysisStrict]: false,
     [Ids.setting.catalogPath]: '/w/lab.json',
     [Ids.setting.showBaselineLenses]: true,
+    [Ids.setting.codeLensEnable]: false,
+    [Ids.setting.codeLensShowShared]: true,
     [Ids.setting.followImports]: false,
     [Ids.setting.countMaskedFeatures]: true,
     [Ids.setting.injectBindNow]: false,
@@ -45,7 +47,17 @@ test('readSettings: values are typed, trimmed, clamped; wrong types fall back wi
     [Ids.setting.stopDebounceMs]: 100,
   };
   const s = readSettings((k) => values[k]);
-  assert.deepEqual(s.server, { pythonPath: '/opt/py/bin/python3', showBaselineLenses: true, analysisMode: 'full', analysisStrict: false, catalogPath: '/w/lab.json', followImports: false, countMaskedFeatures: true });
+  assert.deepEqual(s.server, {
+    pythonPath: '/opt/py/bin/python3',
+    codeLensEnable: false,
+    codeLensShowShared: true,
+    showBaselineLenses: true,
+    analysisMode: 'full',
+    analysisStrict: false,
+    catalogPath: '/w/lab.json',
+    followImports: false,
+    countMaskedFeatures: true,
+  });
   assert.deepEqual(s.client, { injectBindNow: false, analyzeOnStop: false, stopDebounceMs: 100, plan: DEFAULT_CLIENT_SETTINGS.plan });
   assert.deepEqual(s.problems, []);
 
@@ -89,16 +101,17 @@ test('package.json declares exactly the settings of Ids.setting with the default
   assert.deepEqual(props[Ids.setting.analysisMode].enum, [...ANALYSIS_MODES]);
   for (const key of Object.keys(props)) assert.ok(key.startsWith(`${Ids.section}.`), key);
   // The server's settings (protocol.ts) are all declared, under the same names (analysisStrict is nested as
-  // pygration.analysis.strict; the server reads both spellings).
-  for (const key of Object.keys(DEFAULT_SETTINGS)) assert.ok((key === 'analysisStrict' ? Ids.setting.analysisStrict : `${Ids.section}.${key}`) in props, key);
+  // pygration.analysis.strict, codeLensEnable as pygration.codeLens.enable; the server reads both spellings).
+  const nested: Record<string, string> = { analysisStrict: Ids.setting.analysisStrict, codeLensEnable: Ids.setting.codeLensEnable, codeLensShowShared: Ids.setting.codeLensShowShared };
+  for (const key of Object.keys(DEFAULT_SETTINGS)) assert.ok((nested[key] ?? `${Ids.section}.${key}`) in props, key);
   assert.ok(`${Ids.clientId}.trace.server` in props, 'the language client reads <id>.trace.server');
 });
 
-test('package.json activates only on Python, debug and workspace events (never *), and points at the client bundle', () => {
+test('package.json activates only on Python and debug events (never *, no workspaceContains), and points at the client bundle', () => {
   assert.equal(manifest.main, './dist/client.js');
   assert.ok(!manifest.activationEvents.includes('*'));
   for (const e of manifest.activationEvents) {
-    assert.match(e, /^(onLanguage:python|onDebugResolve:|onDebugAdapterProtocolTracker:|workspaceContains:|onWebviewPanel:pygration\.instances$)/, e);
+    assert.match(e, /^(onLanguage:python$|onDebugResolve:|onDebugAdapterProtocolTracker:|onWebviewPanel:pygration\.instances$)/, e);
   }
   for (const type of Ids.debugTypes) {
     assert.ok(manifest.activationEvents.includes(`onDebugResolve:${type}`), type);
@@ -202,4 +215,13 @@ test("the server reads the strict root policy from typed settings and from the r
   assert.equal(readServerSettings({ analysis: { strict: false } }).analysisStrict, false);
   assert.equal(readServerSettings({ analysis: { strict: 'yes' } }).analysisStrict, true);
   assert.equal(readServerSettings(undefined).analysisStrict, true);
+});
+
+test('server settings: the lens settings under their typed names (initializationOptions) and nested in the raw section', () => {
+  assert.equal(readServerSettings(undefined).codeLensEnable, true);
+  assert.equal(readServerSettings(undefined).codeLensShowShared, false);
+  assert.equal(readServerSettings({ codeLensEnable: false }).codeLensEnable, false);
+  assert.equal(readServerSettings({ codeLens: { enable: false, showSharedWithInterpreter: true } }).codeLensEnable, false);
+  assert.equal(readServerSettings({ codeLens: { enable: false, showSharedWithInterpreter: true } }).codeLensShowShared, true);
+  assert.equal(readServerSettings({ codeLens: { enable: 'no' } }).codeLensEnable, true, 'a non-boolean falls back to the default');
 });

@@ -20,11 +20,15 @@ export const Ids = {
     exportReport: 'pygration.exportReport',
     /** Drops the live results: lenses and hovers return to the static analysis. */
     clearLive: 'pygration.clearLive',
+    /** Quick pick of the report's compatible instance types; copies the `criu restore` line for the chosen one (optional argument: a type name). */
+    copyRestoreCommand: 'pygration.copyRestoreCommand',
     restartServer: 'pygration.restartServer',
     showOutput: 'pygration.showOutput',
   },
   setting: {
     pythonPath: 'pygration.pythonPath',
+    codeLensEnable: 'pygration.codeLens.enable',
+    codeLensShowShared: 'pygration.codeLens.showSharedWithInterpreter',
     showBaselineLenses: 'pygration.showBaselineLenses',
     analysisMode: 'pygration.analysisMode',
     analysisStrict: 'pygration.analysis.strict',
@@ -44,6 +48,11 @@ export const Ids = {
   /** The language client's id (its trace setting is `<id>.trace.server`) and display name. */
   clientId: 'pygration',
   clientName: 'Pygration',
+  /** The language status item of Python editors (its id, and its name in the language status hover). */
+  languageStatusId: 'pygration.status',
+  languageStatusName: 'Pygration',
+  /** The walkthrough (contributes.walkthroughs), as `publisher.name#id`-less id. */
+  walkthrough: 'pygration.gettingStarted',
   /** The LogOutputChannel's name; the E2E harness looks for it. */
   outputChannel: 'Pygration',
   /** The instance view's webview panel type (its serializer is registered under this name too). */
@@ -57,6 +66,25 @@ export const Ids = {
   bindNowExplainedKey: 'pygration.bindNowExplained',
 } as const;
 
+/**
+ * Context keys the extension sets (setContext) for the `when` clauses of package.json's menus and walkthrough.
+ * Keys that must hold before activation are negative (`unsupportedPlatform`): an unset key reads false.
+ */
+export const CONTEXT_KEYS = {
+  /** Set once activate() ran (the output channel exists). */
+  activated: 'pygration.activated',
+  /** Linux x86-64 and the server may run: the commands that need it are shown. */
+  active: 'pygration.active',
+  /** Not Linux x86-64: the analysis commands are hidden, the walkthrough too. */
+  unsupportedPlatform: 'pygration.unsupportedPlatform',
+  /** The instance view has a report (export, copy restore command). */
+  hasReport: 'pygration.hasReport',
+  /** The server holds live results (clear live results). */
+  hasLive: 'pygration.hasLive',
+  /** The static analysis of the workspace produced a result (the walkthrough's lens step). */
+  hasStaticResult: 'pygration.hasStaticResult',
+} as const;
+
 /** Bounded server restarts: at most this many crashes within the window, then stop and ask the user. */
 export const RESTART_LIMIT = { maxRestarts: 4, windowMs: 3 * 60_000 } as const;
 
@@ -65,11 +93,11 @@ export const BIND_NOW = 'LD_BIND_NOW';
 
 /**
  * Test-only commands (client/src/e2e.ts), registered only when PYGRATION_E2E=1 and never contributed in
- * package.json: the E2E suite's extension-host driver reads the instance view and the status bar through them.
+ * package.json: the E2E suite's extension-host driver reads the instance view and the language status through them.
  */
 export const E2E_COMMANDS = {
   /** (op: 'text' | 'click' | 'count', selector) → the first match's textContent, or the number of matches. */
   webviewQuery: 'pygration.e2e.webviewQuery',
-  /** () → the Pygration status bar item's text, codicons as `$(name)`. */
+  /** () → the Pygration language status item's text, codicons as `$(name)`. */
   statusBarText: 'pygration.e2e.statusBarText',
 } as const;

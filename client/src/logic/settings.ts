@@ -51,6 +51,8 @@ export const PLAN_DOWNTIME_RANGE = { min: 1, max: 600_000 } as const;
 /** Every setting key with its default, as package.json must declare it (a unit test compares them). */
 export const SETTING_DEFAULTS: Readonly<Record<string, unknown>> = {
   [Ids.setting.pythonPath]: DEFAULT_SETTINGS.pythonPath,
+  [Ids.setting.codeLensEnable]: DEFAULT_SETTINGS.codeLensEnable,
+  [Ids.setting.codeLensShowShared]: DEFAULT_SETTINGS.codeLensShowShared,
   [Ids.setting.showBaselineLenses]: DEFAULT_SETTINGS.showBaselineLenses,
   [Ids.setting.analysisMode]: DEFAULT_SETTINGS.analysisMode,
   [Ids.setting.analysisStrict]: DEFAULT_SETTINGS.analysisStrict,
@@ -136,6 +138,8 @@ export function readSettings(get: (key: string) => unknown): Settings {
   return {
     server: {
       pythonPath: str(Ids.setting.pythonPath, DEFAULT_SETTINGS.pythonPath),
+      codeLensEnable: bool(Ids.setting.codeLensEnable, DEFAULT_SETTINGS.codeLensEnable),
+      codeLensShowShared: bool(Ids.setting.codeLensShowShared, DEFAULT_SETTINGS.codeLensShowShared),
       showBaselineLenses: bool(Ids.setting.showBaselineLenses, DEFAULT_SETTINGS.showBaselineLenses),
       analysisMode: mode,
       analysisStrict: bool(Ids.setting.analysisStrict, DEFAULT_SETTINGS.analysisStrict),

@@ -1,4 +1,4 @@
-// The status bar item's text, tooltip and click target from the server's state: required x86-64 level,
+// The language status item's text, detail, tooltip and link from the server's state: required x86-64 level,
 // feature count and "migratable to N/383" (live results win over static ones; a static result with unknown
 // call sites is a lower bound, shown as "at least …", never as a verdict), busy and error states. Pure.
 
@@ -19,7 +19,7 @@ export interface StatusView {
   text: string;
   /** Markdown (codicons allowed); labels from process command lines are escaped. */
   tooltip: string;
-  /** 'error' and 'warning' pick the status bar's error/warning background. */
+  /** 'error' and 'warning' become the language status item's severity. */
   severity: 'normal' | 'warning' | 'error';
   /** What a click runs. */
   command: string;
@@ -136,4 +136,56 @@ export function formatStatus(input: StatusInput): StatusView {
   if (state?.error) lines.push('', `$(warning) ${escapeMarkdown(state.error)}`);
   lines.push('', 'Click to show the migration targets.');
   return { text, tooltip: lines.join('\n'), severity, command: showView, accessibleText };
+}
+
+/** The language status item's view (Python editors): the same summary, a short detail, the busy spinner. */
+export interface LanguageStatusView {
+  /** `$(chip) x86-64-v3 · 5 features · migratable to 201/383` (codicons allowed). */
+  text: string;
+  /** Where the summary comes from, or what the server is doing. */
+  detail: string;
+  severity: 'information' | 'warning' | 'error';
+  busy: boolean;
+  /** The link under the item: its title, the command it runs, and the long explanation as its tooltip. */
+  command: { title: string; command: string; tooltip: string };
+  accessibleText: string;
+}
+
+/** Markdown of the status tooltip as plain text (a command's tooltip is not rendered): no emphasis, escapes or codicons. */
+export function plainText(markdown: string): string {
+  return markdown
+    .replace(/\$\([a-z0-9~-]+\)\s?/g, '')
+    .replace(/\*\*/g, '')
+    .replace(/\\([\\`*_[\]()!|<>~$])/g, '$1')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+export function formatLanguageStatus(input: StatusInput & { restrictedNote?: string }): LanguageStatusView {
+  const view = formatStatus(input);
+  const { state, server } = input;
+  let tooltip = plainText(view.tooltip);
+  if (input.restrictedNote) tooltip += `\n\n${input.restrictedNote}`;
+  const severity = view.severity === 'normal' ? 'information' : view.severity;
+  const failed = server === 'failed' || server === 'stopped';
+  const command = { title: failed ? 'Restart Server' : 'Show Migration Targets', command: view.command, tooltip };
+  if (state?.busy && !failed) {
+    const live = state.live;
+    const stat = state.static;
+    const summary = live
+      ? summaryText(live.report.level, live.report.required.length, live.report.instances.compatible.length, live.report.instances.total)
+      : stat
+        ? stat.lowerBound
+          ? lowerBoundText(stat.level, stat.required.length, stat.unknownCallSites ?? 0)
+          : summaryText(stat.level, stat.required.length, stat.compatible, stat.total)
+        : undefined;
+    return { text: summary ? `${live ? '$(pulse)' : '$(chip)'} ${summary}` : 'Pygration', detail: state.busy, severity, busy: true, command, accessibleText: view.accessibleText };
+  }
+  let detail: string;
+  if (failed) detail = server === 'failed' ? 'language server could not start' : 'language server stopped';
+  else if (state?.live) detail = `live · PID ${state.live.pid}`;
+  else if (state?.static) detail = state.static.lowerBound ? 'static · a lower bound' : 'static analysis of the workspace';
+  else detail = server === 'starting' ? 'starting' : 'no analysis yet';
+  if (input.restrictedNote && !failed) detail += ' · Restricted Mode';
+  return { text: view.text, detail, severity, busy: server === 'starting', command, accessibleText: view.accessibleText };
 }

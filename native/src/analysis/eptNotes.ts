@@ -65,7 +65,7 @@ export function walkNotes(f: NoteFacts): string[] {
     }
   } else if (f.mode === 'ept-plain' && f.unresolved > 0) {
     notes.push(
-      `Plain EPT (the paper's algorithm): ${f.unresolved} indirect call/jump site(s) were not followed, so features behind them may be missing.`,
+      `Plain execution path tracking (the paper's algorithm): ${f.unresolved} indirect call/jump site(s) were not followed, so features behind them may be missing.`,
     );
   } else if (!f.rta && f.unresolved > 0) {
     notes.push(`${f.unresolved} indirect call/jump site(s) could not be resolved and were not followed.`);

@@ -79,7 +79,7 @@ export const FEATURES: Readonly<Record<Feature, FeatureInfo>> = {
   vpclmulqdq: { label: 'VPCLMULQDQ' },
   aes: { label: 'AES-NI' },
   pclmulqdq: { label: 'PCLMULQDQ' },
-  sha_ni: { label: 'SHA' },
+  sha_ni: { label: 'SHA-NI' },
   adx: { label: 'ADX' },
   rdrand: { label: 'RDRAND' },
   rdseed: { label: 'RDSEED' },

@@ -134,6 +134,11 @@ export class VscodeApiDriver implements E2EDriver, vscode.Disposable {
     return vscode.commands.executeCommand<string | undefined>(command);
   }
 
+  /** Through the same bridges as statusBarText: the extension's bridge command returns its item's text. */
+  languageStatusText(itemId: string): Promise<string | undefined> {
+    return this.statusBarText(itemId);
+  }
+
   async webviewCount(viewTitle: string, selector: string): Promise<number> {
     return (await vscode.commands.executeCommand<number>(this.bridge(viewTitle), 'count', selector)) ?? 0;
   }

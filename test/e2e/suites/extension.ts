@@ -12,10 +12,12 @@ import { waitFor, type CodeLensInfo, type E2EDriver, type E2EStep } from '../dri
 
 /** The extension under test, as installed from its .vsix. */
 export const EXTENSION_ID = 'pygration.pygration-vscode';
-export const STATUS_ITEM_ID = 'pygration.status';
+/** The language status item's id, and the title of its link (what the code-server driver finds it by). */
+export const STATUS_ITEM_ID = Ids.languageStatusId;
+export const STATUS_ITEM_LINK = /^(Show Migration Targets|Restart Server)$/;
 export const VIEW_TITLE = Ids.instanceViewTitle;
 export const OUTPUT_CHANNEL = Ids.outputChannel;
-/** The test-only commands the extension-host driver reads the view and the status bar with (PYGRATION_E2E=1). */
+/** The test-only commands the extension-host driver reads the view and the language status with (PYGRATION_E2E=1). */
 export const PYGRATION_BRIDGES = {
   webview: { [Ids.instanceViewTitle]: E2E_COMMANDS.webviewQuery },
   statusBar: { [STATUS_ITEM_ID]: E2E_COMMANDS.statusBarText },
@@ -30,6 +32,7 @@ const CATALOG_TOTAL = defaultCatalog().instances.length;
 const COMMANDS = {
   analyzeProcess: { id: Ids.command.analyzeProcess, title: 'Pygration: Analyze Running Process' },
   clearLive: { id: Ids.command.clearLive, title: 'Pygration: Clear Live Results' },
+  copyRestore: { id: Ids.command.copyRestoreCommand, title: 'Pygration: Copy the criu restore Command for a Target…' },
   clearNotifications: { id: 'notifications.clearAll', title: 'Notifications: Clear All Notifications' },
   closePanel: { id: 'workbench.action.closePanel', title: 'View: Hide Panel' },
   maximizeGroup: { id: 'workbench.action.toggleMaximizeEditorGroup', title: 'View: Toggle Maximize Editor Group' },
@@ -66,16 +69,24 @@ function find(driver: E2EDriver, relPath: string, text: string): { line: number;
 /** The kernel calls of kernels.py, with the feature each must show (when the host has it) and its label. */
 function kernelCalls(driver: E2EDriver) {
   return [
-    { fn: 'k_sha', feature: 'sha_ni' as Feature, label: 'SHA', ...find(driver, KERNELS, 'pk.k_sha()') },
+    { fn: 'k_sha', feature: 'sha_ni' as Feature, label: 'SHA-NI', ...find(driver, KERNELS, 'pk.k_sha()') },
     { fn: 'k_avx2', feature: 'avx2' as Feature, label: 'AVX2', ...find(driver, KERNELS, 'pk.k_avx2(i)') },
     { fn: 'k_plain', feature: undefined, label: undefined, ...find(driver, KERNELS, 'pk.k_plain(i)') },
   ];
 }
 
-/** Pygration's lenses end with their origin; the helper extension's do not. */
+/** Pygration's lenses start with its chip (static), pulse (live) or question (unknown) icon; the helper's do not. */
 function pygrationLenses(lenses: CodeLensInfo[]): CodeLensInfo[] {
-  return lenses.filter((l) => / · (static|live)$/.test(l.title));
+  return lenses.filter((l) => /^\$\((chip|pulse|question)\) /.test(l.title));
 }
+
+/** A live lens starts with the pulse and ends in `· live`; a static one has the chip and no origin suffix. */
+function isOrigin(title: string, origin: 'static' | 'live'): boolean {
+  return origin === 'live' ? title.startsWith('$(pulse) ') && title.endsWith(' · live') : title.startsWith('$(chip) ') && !/ · (live|static)$/.test(title);
+}
+
+/** Lenses that only repeat what the interpreter needs (`range`, `print`) are hidden by default. */
+const SHARED_ONLY = '(the interpreter needs these too)';
 
 /** A feature label as a whole word of a lens or hover (`SHA` must not match inside `SHA512`). */
 function hasLabel(text: string, label: string): boolean {
@@ -88,18 +99,19 @@ function lackingCount(feature: Feature): number {
 }
 
 /**
- * Whether the lenses of kernels.py show what this host's CPU implies, with every lens of `origin`: the SHA
- * lens above `pk.k_sha()` when the host has sha_ni, the AVX2 lens above `pk.k_avx2(i)` when it has avx2.
- * Used as the wait condition; `checkKernelLenses` then says precisely what is wrong.
+ * Whether the lenses of kernels.py show what this host's CPU implies, with every lens of `origin`: the SHA-NI
+ * lens above `pk.k_sha()` when the host has sha_ni (the interpreter never needs SHA-NI, so the call adds it).
+ * The AVX2 lens above `pk.k_avx2(i)` shows only when the interpreter does not need AVX2 itself (the hover
+ * step checks which). Used as the wait condition; `checkKernelLenses` then says precisely what is wrong.
  */
 function kernelLensesReady(driver: E2EDriver, lenses: CodeLensInfo[], origin: 'static' | 'live'): boolean {
   const flags = hostFlags();
   const calls = kernelCalls(driver);
   const ours = pygrationLenses(lenses);
   // The kernel calls' lenses all show `origin` (other calls, e.g. of builtins, may keep static results live).
-  if (ours.some((l) => calls.some((c) => c.line === l.line) && !l.title.endsWith(` · ${origin}`))) return false;
-  const expected = calls.filter((c) => c.feature !== undefined && flags.has(c.feature));
-  return expected.every((c) => ours.some((l) => l.line === c.line && hasLabel(l.title, c.label!) && l.title.endsWith(` · ${origin}`)));
+  if (ours.some((l) => calls.some((c) => c.line === l.line) && !isOrigin(l.title, origin))) return false;
+  const expected = calls.filter((c) => c.feature === 'sha_ni' && flags.has(c.feature));
+  return expected.every((c) => ours.some((l) => l.line === c.line && hasLabel(l.title, c.label!) && isOrigin(l.title, origin)));
 }
 
 /** Asserts the right features on the right lines (derived from the host's flags) and the lens format. */
@@ -114,10 +126,12 @@ function checkKernelLenses(driver: E2EDriver, lenses: CodeLensInfo[], origin: 's
     for (const l of ours.filter((x) => x.title.includes(` pyext_kernels.${call.fn} → `))) assert.equal(l.line, call.line, `the ${call.fn} lens stands above line ${call.line}: ${all}`);
     if (call.feature !== undefined && flags.has(call.feature)) {
       const lens = here.find((l) => hasLabel(l.title, call.label!));
+      // AVX2 may be one the interpreter needs too: then the call adds nothing and has no lens by default.
+      if (!lens && call.feature !== 'sha_ni') continue;
       assert.ok(lens, `a lens naming ${call.label} above line ${call.line} (${call.fn}; the host has ${call.feature}): ${all}`);
       assert.ok(lens.title.startsWith(`${icon} `), `the ${origin} icon: ${lens.title}`);
       assert.ok(lens.title.includes(` — pyext_kernels.${call.fn} → ${call.fn} (pyext_kernels)`), `the native path in the lens: ${lens.title}`);
-      assert.ok(lens.title.endsWith(` · ${origin}`), `marked ${origin}: ${lens.title}`);
+      assert.ok(isOrigin(lens.title, origin), origin === 'live' ? `marked live: ${lens.title}` : `no origin suffix on a static lens: ${lens.title}`);
     } else if (call.feature !== undefined) {
       for (const l of here) assert.ok(!hasLabel(l.title, call.label!), `the host lacks ${call.feature}, so no lens may name ${call.label}: ${l.title}`);
     }
@@ -125,13 +139,19 @@ function checkKernelLenses(driver: E2EDriver, lenses: CodeLensInfo[], origin: 's
   // k_plain needs nothing beyond the baseline: no lens above it may name another kernel's feature.
   const plain = kernelCalls(driver).find((c) => c.fn === 'k_plain')!;
   for (const l of ours.filter((x) => x.line === plain.line)) {
-    assert.ok(!hasLabel(l.title, 'SHA') && !hasLabel(l.title, 'AVX2'), `k_plain needs neither SHA nor AVX2: ${l.title}`);
+    assert.ok(!hasLabel(l.title, 'SHA-NI') && !hasLabel(l.title, 'AVX2'), `k_plain needs neither SHA-NI nor AVX2: ${l.title}`);
+  }
+  // By default no lens only repeats the interpreter's own requirement (range(3), print(…) had such lenses).
+  for (const l of ours) assert.ok(!l.title.includes(SHARED_ONLY), `a lens that adds nothing beyond the interpreter is hidden by default: ${l.title}`);
+  for (const text of ['for _ in range(3):', 'print("done", n)']) {
+    const line = find(driver, KERNELS, text).line;
+    assert.ok(!ours.some((l) => l.line === line), `no lens above ${text} (its calls need only what the interpreter needs): ${all}`);
   }
   // `n = step(n)` calls Python code that calls the kernels: its lens follows step() down to k_sha.
   if (flags.has('sha_ni')) {
     const caller = find(driver, KERNELS, 'n = step(n)').line;
     const lens = ours.find((l) => l.line === caller);
-    assert.ok(lens && hasLabel(lens.title, 'SHA') && lens.title.includes('kernels.step → k_sha (pyext_kernels)'), `the call of step() needs SHA through k_sha: ${all}`);
+    assert.ok(lens && hasLabel(lens.title, 'SHA-NI') && lens.title.includes('kernels.step → k_sha (pyext_kernels)'), `the call of step() needs SHA-NI through k_sha: ${all}`);
   }
 }
 
@@ -148,7 +168,7 @@ function statusPattern(origin: 'static' | 'live'): RegExp {
   return new RegExp(`^${icon} (?:x86-64-v(?<level>[1-4]) · (?<features>\\d+) features? · ${verdict}|(?<bound>at least )x86-64-v(?<boundLevel>[1-4]) · (?<boundFeatures>\\d+) features? · (?<unknown>\\d+) call sites? unknown)$`);
 }
 
-/** The level of a status bar match (verdict or lower bound). */
+/** The level of a language status match (verdict or lower bound). */
 function statusLevel(m: RegExpExecArray): number {
   return Number(m.groups!.level ?? m.groups!.boundLevel);
 }
@@ -156,11 +176,11 @@ function statusLevel(m: RegExpExecArray): number {
 async function waitForStatus(driver: E2EDriver, origin: 'static' | 'live', timeoutMs: number): Promise<RegExpExecArray> {
   const pattern = statusPattern(origin);
   return waitFor(
-    `the Pygration status bar item to show ${origin} results (${pattern})`,
+    `the Pygration language status item to show ${origin} results (${pattern})`,
     async () => {
-      const text = await driver.statusBarText(STATUS_ITEM_ID);
+      const text = await driver.languageStatusText(STATUS_ITEM_ID, STATUS_ITEM_LINK);
       const m = text === undefined ? null : pattern.exec(text);
-      if (!m) throw new Error(`status bar: ${JSON.stringify(text)}`);
+      if (!m) throw new Error(`language status: ${JSON.stringify(text)}`);
       return m;
     },
     timeoutMs,
@@ -189,7 +209,7 @@ const LIVE_MS = 120_000;
 
 export const extensionSteps: E2EStep[] = [
   {
-    name: 'the extension activates on the workspace and its first static analysis reaches the status bar',
+    name: 'the extension activates on a Python file and its first static analysis reaches the language status',
     async run(driver) {
       await driver.openFile(KERNELS);
       await driver.waitForEditorText('def step(i):');
@@ -216,6 +236,7 @@ export const extensionSteps: E2EStep[] = [
     name: 'hovering a call shows its native path and how many instance types lack each feature',
     async run(driver) {
       const flags = hostFlags();
+      const lenses = pygrationLenses(await driver.waitForCodeLenses(KERNELS, 'the static lenses', (l) => kernelLensesReady(driver, l, 'static'), FIRST_ANALYSIS_MS));
       for (const call of kernelCalls(driver).filter((c) => c.feature !== undefined)) {
         // On the function name of `pk.k_sha()`: the call site's range covers the whole call.
         const text = await driver.hoverText(KERNELS, { line: call.line, column: call.column + 3 });
@@ -227,6 +248,11 @@ export const extensionSteps: E2EStep[] = [
           const row = new RegExp(`(?:^|[\\s|])${call.label}(?: \\(the interpreter needs it too\\))?[\\s|]+(\\d+) of ${CATALOG_TOTAL} types`, 'm').exec(text);
           assert.ok(row, `a row for ${call.label}: ${text}`);
           assert.equal(Number(row[1]), lackingCount(call.feature!), `the types of the catalog lacking ${call.feature}`);
+          // A feature the interpreter does not need is one the call adds: its lens names it. One it needs
+          // too may leave the call with nothing to add, and then without a lens (never one saying so).
+          const lens = lenses.find((l) => l.line === call.line && hasLabel(l.title, call.label!));
+          if (!row[0].includes('the interpreter needs it too')) assert.ok(lens, `${call.label} is not the interpreter's: the lens above ${call.fn} names it: ${JSON.stringify(lenses)}`);
+          else if (lens) assert.ok(!lens.title.includes(SHARED_ONLY), lens.title);
         } else {
           assert.ok(!hasLabel(text, call.label!), `the host lacks ${call.feature}: ${text}`);
         }
@@ -280,6 +306,22 @@ export const extensionSteps: E2EStep[] = [
           assert.ok(count <= CATALOG_TOTAL - lackingCount(feature), `${count} compatible, but ${lackingCount(feature)} types lack ${feature}`);
         }
         checkLevel(Number(/x86-64-v([1-4])/.exec(await driver.webviewText(VIEW_TITLE, '#level'))?.[1]));
+
+        // The `criu restore` line for a chosen compatible type goes to the clipboard (and the log).
+        if (count > 0) {
+          const target = (await driver.webviewText(VIEW_TITLE, '#instance-grid .grid-body [role="row"].ok[data-name] .name')).trim();
+          await driver.runCommandAndPick(COMMANDS.copyRestore, {
+            title: 'Pygration: Copy the criu restore Command for…',
+            filter: target,
+            row: new RegExp(`^${target.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')},`),
+            argument: target,
+          });
+          const log = await driver.waitForOutput(OUTPUT_CHANNEL, new RegExp(`Copied the restore command for ${target.replace('.', '\\.')} `), 30_000);
+          // The Output panel wraps long lines: join them, and end the line where the next log line's date starts.
+          const joined = log.replace(/\n/g, '');
+          assert.match(joined, new RegExp(`Copied the restore command for ${target.replace('.', '\\.')} \\(stop-and-copy\\): criu restore -D /var/lib/pygration/${pid}/1( --shell-job)?( --cpu-cap=none)?(?=\\d{4}-\\d\\d-\\d\\d |$)`));
+          await driver.runCommand(COMMANDS.closePanel);
+        }
         await driver.runCommand(COMMANDS.clearNotifications);
         await driver.runCommand(COMMANDS.maximizeGroup);
         await driver.screenshot('instances');
@@ -292,7 +334,7 @@ export const extensionSteps: E2EStep[] = [
     },
   },
   {
-    name: 'a debug session switches the lenses and the status bar to live at a breakpoint, and back when it ends',
+    name: 'a debug session switches the lenses and the language status to live at a breakpoint, and back when it ends',
     async run(driver) {
       // The analysed workload left live results: clear them, so the switch below is the debug session's.
       await driver.runCommand(COMMANDS.clearLive);
