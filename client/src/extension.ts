@@ -63,28 +63,7 @@ export function activate(context: vscode.ExtensionContext): PygrationApi | undef
   const platform = platformSupport(process.platform, process.arch);
   if (!platform.supported) return activateUnsupported(context, log, platform.message!);
   try {
-    // In Restricted Mode the settings that name programs or files come from the user's settings only.
-    const config = () => vscode.workspace.getConfiguration();
-    const settings = (): Settings =>
-      readSettings(
-        trustedGetter(
-          (key) => config().get(key),
-          (key) => config().inspect(key),
-          vscode.workspace.isTrusted,
-        ),
-      );
-    const restrictedNote = (): string | undefined => restrictedModeNote(vscode.workspace.isTrusted);
-    const reportProblems = () => {
-      for (const p of settings().problems) log.warn(`Setting ignored: ${p}`);
-    };
-    reportProblems();
-    const note = restrictedNote();
-    if (note) log.warn(note);
-    context.subscriptions.push(
-      vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(Ids.section)) reportProblems();
-      }),
-    );
+    const { settings, restrictedNote } = settingsReader(context, log);
     docs.register(context);
 
     const view = instanceView.register(context, log, {
@@ -122,26 +101,8 @@ export function activate(context: vscode.ExtensionContext): PygrationApi | undef
     commands.register(context, log, srv, view, settings);
     e2e.register(context, log, view, status.item);
 
-    // Context keys for the menus' `when` clauses and the walkthrough, set only when a value changes.
-    let keys: Record<string, boolean> | undefined;
-    const updateKeys = () => {
-      const next = contextKeyValues({ supported: true, server: srv.status, state: srv.state, hasReport: view.report !== undefined });
-      for (const [k, v] of changedKeys(next, keys)) void vscode.commands.executeCommand('setContext', k, v);
-      keys = next;
-    };
-    context.subscriptions.push(srv.onDidChangeState(updateKeys), srv.onDidChangeStatus(updateKeys), view.onDidChangeReport(updateKeys));
-    updateKeys();
-
-    // Trusting the workspace brings its interpreter and catalog settings (and the Python extension's
-    // selection) into effect: the interpreter is chosen again and the server restarts with them.
-    context.subscriptions.push(
-      vscode.workspace.onDidGrantWorkspaceTrust(() => {
-        log.info('The workspace is trusted now: using its Pygration settings and the Python extension\'s interpreter.');
-        status.update();
-        void interpreterService.connect().then(() => interpreterService.refresh('the workspace was trusted'));
-        void srv.restart().catch((e: unknown) => log.error(`Restart after the trust grant failed: ${e instanceof Error ? e.message : String(e)}`));
-      }),
-    );
+    registerContextKeys(context, srv, view);
+    registerTrustGrant(context, log, srv, interpreterService, status);
 
     log.info(`Pygration activated in ${(performance.now() - t0).toFixed(0)} ms (extension ${context.extension.packageJSON?.version ?? '?'}).`);
     return {
@@ -158,6 +119,68 @@ export function activate(context: vscode.ExtensionContext): PygrationApi | undef
     });
     return undefined;
   }
+}
+
+/**
+ * The settings as the extension reads them, with problems logged now and on every change. In Restricted Mode
+ * the settings that name programs or files come from the user's settings only.
+ */
+function settingsReader(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): { settings: () => Settings; restrictedNote: () => string | undefined } {
+  const config = () => vscode.workspace.getConfiguration();
+  const settings = (): Settings =>
+    readSettings(
+      trustedGetter(
+        (key) => config().get(key),
+        (key) => config().inspect(key),
+        vscode.workspace.isTrusted,
+      ),
+    );
+  const restrictedNote = (): string | undefined => restrictedModeNote(vscode.workspace.isTrusted);
+  const reportProblems = () => {
+    for (const p of settings().problems) log.warn(`Setting ignored: ${p}`);
+  };
+  reportProblems();
+  const note = restrictedNote();
+  if (note) log.warn(note);
+  context.subscriptions.push(
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(Ids.section)) reportProblems();
+    }),
+  );
+  return { settings, restrictedNote };
+}
+
+/** Context keys for the menus' `when` clauses and the walkthrough, set only when a value changes. */
+function registerContextKeys(context: vscode.ExtensionContext, srv: languageClient.PygrationServer, view: ReturnType<typeof instanceView.register>): void {
+  let keys: Record<string, boolean> | undefined;
+  const updateKeys = () => {
+    const next = contextKeyValues({ supported: true, server: srv.status, state: srv.state, hasReport: view.report !== undefined });
+    for (const [k, v] of changedKeys(next, keys)) void vscode.commands.executeCommand('setContext', k, v);
+    keys = next;
+  };
+  context.subscriptions.push(srv.onDidChangeState(updateKeys), srv.onDidChangeStatus(updateKeys), view.onDidChangeReport(updateKeys));
+  updateKeys();
+}
+
+/**
+ * Trusting the workspace brings its interpreter and catalog settings (and the Python extension's selection)
+ * into effect: the interpreter is chosen again and the server restarts with them.
+ */
+function registerTrustGrant(
+  context: vscode.ExtensionContext,
+  log: vscode.LogOutputChannel,
+  srv: languageClient.PygrationServer,
+  interpreterService: ReturnType<typeof interpreter.register>,
+  status: ReturnType<typeof languageStatus.register>,
+): void {
+  context.subscriptions.push(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      log.info('The workspace is trusted now: using its Pygration settings and the Python extension\'s interpreter.');
+      status.update();
+      void interpreterService.connect().then(() => interpreterService.refresh('the workspace was trusted'));
+      void srv.restart().catch((e: unknown) => log.error(`Restart after the trust grant failed: ${e instanceof Error ? e.message : String(e)}`));
+    }),
+  );
 }
 
 export async function deactivate(): Promise<void> {

@@ -99,18 +99,6 @@ export function readSettings(get: (key: string) => unknown): Settings {
     problems.push(`${Ids.setting.analysisMode} must be one of ${ANALYSIS_MODES.join(', ')}; using ${DEFAULT_SETTINGS.analysisMode}.`);
     return DEFAULT_SETTINGS.analysisMode;
   })();
-  const debounce = ((): number => {
-    const key = Ids.setting.stopDebounceMs;
-    const v = get(key);
-    if (v === undefined || v === null) return DEFAULT_CLIENT_SETTINGS.stopDebounceMs;
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      problems.push(`${key} must be a number of milliseconds; using ${DEFAULT_CLIENT_SETTINGS.stopDebounceMs}.`);
-      return DEFAULT_CLIENT_SETTINGS.stopDebounceMs;
-    }
-    const clamped = Math.round(Math.min(STOP_DEBOUNCE_RANGE.max, Math.max(STOP_DEBOUNCE_RANGE.min, v)));
-    if (clamped !== v) problems.push(`${key} must be an integer from ${STOP_DEBOUNCE_RANGE.min} to ${STOP_DEBOUNCE_RANGE.max}; using ${clamped}.`);
-    return clamped;
-  })();
   /** A number in [min, max] (clamped, with a problem), or the fallback when it is not a number. */
   const num = (key: string, fallback: number, range: { min: number; max: number }, unit: string, integer: boolean): number => {
     const v = get(key);
@@ -150,7 +138,7 @@ export function readSettings(get: (key: string) => unknown): Settings {
     client: {
       injectBindNow: bool(Ids.setting.injectBindNow, DEFAULT_CLIENT_SETTINGS.injectBindNow),
       analyzeOnStop: bool(Ids.setting.analyzeOnStop, DEFAULT_CLIENT_SETTINGS.analyzeOnStop),
-      stopDebounceMs: debounce,
+      stopDebounceMs: num(Ids.setting.stopDebounceMs, DEFAULT_CLIENT_SETTINGS.stopDebounceMs, STOP_DEBOUNCE_RANGE, 'milliseconds', true),
       plan: {
         seconds: num(Ids.setting.planSeconds, DEFAULT_CLIENT_SETTINGS.plan.seconds, PLAN_SECONDS_RANGE, 'seconds', false),
         bandwidth,
