@@ -2,6 +2,7 @@
 // python3, the time and peak RSS of execution path tracking (default and plain) and of a full scan, each
 // cold in its own fresh Node process, measured in one run so the ratios compare like with like.
 // Usage: node bench/engine.mjs [--repeat N] [--json] [--out DIR (a build to measure, default out/)]
+//   [--pid N (measure this running process instead of starting the NumPy workload)]
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,6 +13,8 @@ const outArg = process.argv.indexOf('--out');
 const out = outArg > 0 ? path.resolve(process.argv[outArg + 1]) : path.join(root, 'out');
 const repeat = Number(process.argv[process.argv.indexOf('--repeat') + 1]) || 3;
 const json = process.argv.includes('--json');
+const pidArg = process.argv.indexOf('--pid');
+const givenPid = pidArg > 0 ? Number(process.argv[pidArg + 1]) : undefined;
 
 /** Runs a measurement snippet in a fresh node process and returns its JSON line. */
 function measure(snippet) {
@@ -105,15 +108,16 @@ if (!fs.existsSync(path.join(out, 'native', 'src', 'analysis', 'ept.js'))) {
 }
 const results = { machine: `${execFileSync('nproc').toString().trim()} cores, ${fs.readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)[1]}` };
 results.decode = decodeThroughput();
-const child = await startWorkload();
+const child = givenPid ? undefined : await startWorkload();
+const pid = givenPid ?? child.pid;
 try {
   for (const kind of ['ept', 'ept-plain', 'full']) {
     const runs = [];
-    for (let i = 0; i < repeat; i++) runs.push(analysis(child.pid, kind));
+    for (let i = 0; i < repeat; i++) runs.push(analysis(pid, kind));
     results[kind] = { ...runs[0], seconds: median(runs.map((r) => r.seconds)), cpuSeconds: median(runs.map((r) => r.cpuSeconds)), rssMB: Math.max(...runs.map((r) => r.rssMB)), runs: runs.map((r) => +r.seconds.toFixed(3)) };
   }
 } finally {
-  child.kill('SIGKILL');
+  child?.kill('SIGKILL');
 }
 results.ratioFullOverEpt = results.full.seconds / results.ept.seconds;
 if (json) console.log(JSON.stringify(results, null, 2));
