@@ -182,7 +182,8 @@ export class PygrationLanguageServer {
     if (this.workspaceFolders.length === 0 && params.rootUri) this.workspaceFolders = [fileURLToPath(params.rootUri)];
     this.hasConfigurationCapability = Boolean(params.capabilities.workspace?.configuration);
     this.loadCatalog();
-    this.ifuncProbe = prefetchExportedIfuncs(this.python()).catch(() => undefined);
+    // The host IFUNC probe reads our own modules' relocations (about 200 ms): it starts once the client has
+    // the answer (on `initialized`, or at the first static analysis), so that it does not delay the start.
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
@@ -193,7 +194,14 @@ export class PygrationLanguageServer {
     };
   }
 
+  /** The host IFUNC probe, started on first call. */
+  private startIfuncProbe(): Promise<void> {
+    this.ifuncProbe ??= prefetchExportedIfuncs(this.python()).catch(() => undefined);
+    return this.ifuncProbe;
+  }
+
   private async initialized(): Promise<void> {
+    void this.startIfuncProbe();
     if (this.hasConfigurationCapability) {
       // A client may refuse the registration: settings then arrive with the next didChangeConfiguration.
       this.connection.client.register(DidChangeConfigurationNotification.type, { section: 'pygration' }).catch((e: unknown) => {
@@ -331,7 +339,7 @@ export class PygrationLanguageServer {
       const result = await analyzeCallSites({
         python: this.python(),
         files,
-        beforeStaticSpace: this.ifuncProbe,
+        beforeStaticSpace: this.startIfuncProbe(),
         // The open files' lenses do not wait for the rest of the workspace: they are published as soon as
         // their call sites and the interpreter's requirement are analysed (the same lenses as at the end).
         firstFiles: () => this.openFiles(),
