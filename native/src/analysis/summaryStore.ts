@@ -25,9 +25,22 @@ interface StoredSummaries {
   entries: Array<[number, FunctionSummary]>;
 }
 
-/** A stamp of the engine's code: the hash of the file that holds it (the bundled server). */
+/** The bundles that hold the whole engine (esbuild.mjs writes them side by side into dist/). */
+const ENGINE_BUNDLES = ['cli.js', 'server.js'];
+
+/**
+ * A stamp of the engine's code: the hash of the file that holds it (a bundle), together with the other
+ * engine bundles beside it, so that the CLI and the language server of one build share their summaries.
+ */
 export function engineStamp(engineFile: string): string {
-  return createHash('sha1').update(fs.readFileSync(engineFile)).digest('hex').slice(0, 16);
+  const dir = path.dirname(engineFile);
+  const files = new Set([path.resolve(engineFile)]);
+  if (ENGINE_BUNDLES.includes(path.basename(engineFile))) {
+    for (const b of ENGINE_BUNDLES) if (fs.existsSync(path.join(dir, b))) files.add(path.resolve(dir, b));
+  }
+  const h = createHash('sha1');
+  for (const f of [...files].sort()) h.update(path.basename(f)).update('\0').update(fs.readFileSync(f));
+  return h.digest('hex').slice(0, 16);
 }
 
 export class DiskSummaryStore implements SummaryStore {
