@@ -1,5 +1,6 @@
 // Headless language-server timings over the real protocol (JSON-RPC over stdio, as any LSP client speaks it):
 // start (spawn → initialize answer), first lens cold, lens after an edit + save, and live analyses at a stop.
+// BENCH_SERVER_ARGS (e.g. '--cpu-prof --cpu-prof-dir=DIR') are given to the server's node.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,7 +21,7 @@ const since = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
 export async function startServer({ serverJs, workspace, python, cacheDir, root }) {
   const rpc = require(path.join(root, 'node_modules', 'vscode-jsonrpc', 'lib', 'node', 'main.js'));
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [serverJs, '--stdio'], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_ARGS ? process.env.BENCH_SERVER_ARGS.split(' ') : []), serverJs, '--stdio'], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, PYGRATION_CACHE_DIR: cacheDir },
   });
@@ -93,6 +94,8 @@ export async function startServer({ serverJs, workspace, python, cacheDir, root 
       } catch {
         // Already gone.
       }
+      // It exits on 'exit' (a --cpu-prof run writes its profile then); killed if it has not within 5 s.
+      if (child.exitCode === null) await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 5000))]);
       conn.dispose();
       if (child.exitCode === null) child.kill('SIGKILL');
     },
