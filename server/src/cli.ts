@@ -208,7 +208,7 @@ function openSummaryStore(): DiskSummaryStore | undefined {
   const dir = defaultCacheDir();
   if (!dir || !fs.existsSync(path.join(__dirname, 'iced_x86_bg.wasm'))) return undefined;
   try {
-    const store = new DiskSummaryStore(dir, engineStamp(__filename));
+    const store = new DiskSummaryStore(dir, () => engineStamp(__filename));
     setSummaryStore(store);
     return store;
   } catch {

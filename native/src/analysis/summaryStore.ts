@@ -44,19 +44,32 @@ export function engineStamp(engineFile: string): string {
 }
 
 export class DiskSummaryStore implements SummaryStore {
-  readonly dir: string;
   /** Files asked for in this process: their identity, path and how many summaries the disk had. */
   private readonly seen = new Map<string, { file: string; stored: number }>();
   private pruned = false;
+  private stampValue?: string;
   /** Statistics, for logs and tests. */
   readonly stats = { loadedFiles: 0, loadedSummaries: 0, savedFiles: 0, savedSummaries: 0 };
 
-  /** @param base the cache directory (e.g. ~/.cache/pygration); @param stamp engineStamp() of the engine. */
+  /**
+   * @param base the cache directory (e.g. ~/.cache/pygration); @param stamp engineStamp() of the engine, or a
+   * function computing it at the first load or save (hashing the bundles takes tens of milliseconds, which a
+   * language server should not spend before its first answer).
+   */
   constructor(
     private readonly base: string,
-    private readonly stamp: string,
-  ) {
-    this.dir = path.join(base, 'summaries', stamp);
+    private readonly stampOf: string | (() => string),
+  ) {}
+
+  /** The engine stamp (computed on first use when given as a function). */
+  get stamp(): string {
+    this.stampValue ??= typeof this.stampOf === 'string' ? this.stampOf : this.stampOf();
+    return this.stampValue;
+  }
+
+  /** Where this engine's summaries are. */
+  get dir(): string {
+    return path.join(this.base, 'summaries', this.stamp);
   }
 
   load(identity: string, file: string): Map<number, FunctionSummary> | undefined {
