@@ -18,6 +18,8 @@ import { MAX_CALLS_FILE_BYTES, analyzeCallSites, oversizedFiles } from './callSi
 import { analyzePythonProcess } from './processAnalysis';
 import { setSummaryStore } from '../../native/src/analysis/ept';
 import { DiskSummaryStore, engineStamp } from '../../native/src/analysis/summaryStore';
+import { setFullScanStore } from '../../native/src/analysis/fullScan';
+import { DiskFullScanStore } from '../../native/src/analysis/fullScanStore';
 import { defaultCacheDir } from './bytecode/diskCache';
 import { catalogRarity, sortByRarity, unknownCalleesText } from './presentation';
 
@@ -202,14 +204,18 @@ function checkPythonFile(file: string): void {
 
 /**
  * The bundled CLI (dist/, where esbuild.mjs puts the engine bundles and iced's wasm) keeps function summaries
- * on disk, in the store the language server of the same build uses: a second analysis decodes only what is new.
+ * on disk, in the store the language server of the same build uses, and the full scan's per-file results: a
+ * second analysis decodes only what is new.
  */
 function openSummaryStore(): DiskSummaryStore | undefined {
   const dir = defaultCacheDir();
   if (!dir || !fs.existsSync(path.join(__dirname, 'iced_x86_bg.wasm'))) return undefined;
   try {
-    const store = new DiskSummaryStore(dir, () => engineStamp(__filename));
+    const stamp = () => engineStamp(__filename);
+    const store = new DiskSummaryStore(dir, stamp);
     setSummaryStore(store);
+    // The comparison full scan of `analyze` (without --no-full-scan): per-file results on disk too.
+    setFullScanStore(new DiskFullScanStore(dir, stamp));
     return store;
   } catch {
     return undefined;

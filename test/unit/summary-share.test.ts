@@ -1,6 +1,6 @@
 // Function summaries shared on disk by the bundled CLI and the language server of one build: one engine stamp
 // for the bundles side by side, and `pygration analyze` saving its summaries where a second analysis (or the
-// server) finds them, with the same result.
+// server) finds them, with the same result; the comparison full scan's per-file results likewise.
 
 import { after, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -65,6 +65,29 @@ describe('pygration analyze and the summary store', () => {
       assert.equal(b.stats.functionsVisited, a.stats.functionsVisited);
       // Nothing new to save: the stored files were read, not written again.
       for (const [f, mtime] of before) assert.equal(fs.statSync(path.join(dir, f)).mtimeMs, mtime, `${f} unchanged`);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  test('with the comparison full scan: per-file results saved once, read by the next analysis, same answer', async () => {
+    const cacheDir = path.join(tmp, 'cache-fullscan');
+    const p = await startSleeper();
+    try {
+      const first = await cli(['analyze', '--pid', String(p.pid), '--json'], cacheDir);
+      assert.equal(first.code, 0, first.stderr);
+      const dir = path.join(cacheDir, 'fullscan', engineStamp(path.join(REPO_ROOT, 'dist', 'server.js')));
+      const stored = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+      // sleep maps itself, libc and the dynamic linker (the vDSO is not scanned).
+      assert.ok(stored.length >= 3, `per-file full-scan results saved in ${dir}: ${stored.join(', ')}`);
+      const before = new Map(stored.map((f) => [f, fs.statSync(path.join(dir, f)).mtimeMs]));
+      const second = await cli(['analyze', '--pid', String(p.pid), '--json'], cacheDir);
+      assert.equal(second.code, 0, second.stderr);
+      const a = JSON.parse(first.stdout);
+      const b = JSON.parse(second.stdout);
+      assert.ok(Array.isArray(a.fullScanRequired), 'the report has the full scan');
+      assert.deepEqual(b.fullScanRequired, a.fullScanRequired);
+      for (const [f, mtime] of before) assert.equal(fs.statSync(path.join(dir, f)).mtimeMs, mtime, `${f} read, not written again`);
     } finally {
       await p.stop();
     }

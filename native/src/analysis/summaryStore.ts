@@ -137,7 +137,7 @@ export class DiskSummaryStore implements SummaryStore {
 }
 
 /** The fingerprint of `file` when it still has `identity`; undefined otherwise (changed, gone). */
-function currentFingerprint(identity: string, file: string): string | undefined {
+export function currentFingerprint(identity: string, file: string): string | undefined {
   let fd: number | undefined;
   try {
     fd = fs.openSync(file, 'r');
