@@ -25,7 +25,7 @@ import { effectiveRequirement, maskedFeatures, summarizeInstances } from '../../
 import { type Catalog, defaultCatalog, loadCatalog } from '../../native/src/catalog/catalog';
 import { isNativeError } from '../../native/src/errors';
 import { type Feature, x86Level } from '../../native/src/features/vocabulary';
-import { collectHost, hostFeatures } from '../../native/src/host/host';
+import { type HostInfo, collectHost, hostFeatures } from '../../native/src/host/host';
 import { listProcesses, pythonVersionOf } from '../../native/src/process/list';
 import { ProcessView } from '../../native/src/process/processView';
 import { setSummaryStore } from '../../native/src/analysis/ept';
@@ -78,8 +78,17 @@ export class PygrationLanguageServer {
   private readonly cache = new BytecodeCache();
   private catalog: Catalog = defaultCatalog();
   private rarity: Rarity = catalogRarity(this.catalog);
-  private readonly hostInfo = collectHost();
-  private readonly host = this.hostInfo.then(hostFeatures);
+  private hostInfoStarted?: Promise<HostInfo>;
+  private hostStarted?: Promise<Set<Feature>>;
+  /** This host's description: its probe (a child process) starts on `initialized` or first use, after the initialize answer. */
+  private get hostInfo(): Promise<HostInfo> {
+    this.hostInfoStarted ??= collectHost();
+    return this.hostInfoStarted;
+  }
+  private get host(): Promise<Set<Feature>> {
+    this.hostStarted ??= this.hostInfo.then(hostFeatures);
+    return this.hostStarted;
+  }
 
   private staticSites = new Map<string, CallSiteAnalysis[]>();
   private staticTracking?: BytecodeTrackingResult;
@@ -113,7 +122,8 @@ export class PygrationLanguageServer {
     const dir = options.engineFile ? defaultCacheDir() : null;
     if (dir && options.engineFile) {
       try {
-        this.summaryStore = new DiskSummaryStore(dir, engineStamp(options.engineFile));
+        const engineFile = options.engineFile;
+        this.summaryStore = new DiskSummaryStore(dir, () => engineStamp(engineFile));
         setSummaryStore(this.summaryStore);
       } catch {
         this.summaryStore = undefined;
@@ -189,7 +199,8 @@ export class PygrationLanguageServer {
     if (this.workspaceFolders.length === 0 && params.rootUri) this.workspaceFolders = [fileURLToPath(params.rootUri)];
     this.hasConfigurationCapability = Boolean(params.capabilities.workspace?.configuration);
     this.loadCatalog();
-    this.ifuncProbe = prefetchExportedIfuncs(this.python()).catch(() => undefined);
+    // The host IFUNC probe reads our own modules' relocations (about 200 ms): it starts once the client has
+    // the answer (on `initialized`, or at the first static analysis), so that it does not delay the start.
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
@@ -200,7 +211,15 @@ export class PygrationLanguageServer {
     };
   }
 
+  /** The host IFUNC probe, started on first call. */
+  private startIfuncProbe(): Promise<void> {
+    this.ifuncProbe ??= prefetchExportedIfuncs(this.python()).catch(() => undefined);
+    return this.ifuncProbe;
+  }
+
   private async initialized(): Promise<void> {
+    void this.host;
+    void this.startIfuncProbe();
     if (this.hasConfigurationCapability) {
       // A client may refuse the registration: settings then arrive with the next didChangeConfiguration.
       this.connection.client.register(DidChangeConfigurationNotification.type, { section: 'pygration' }).catch((e: unknown) => {
@@ -340,7 +359,7 @@ export class PygrationLanguageServer {
       const result = await analyzeCallSites({
         python: this.python(),
         files,
-        beforeStaticSpace: this.ifuncProbe,
+        beforeStaticSpace: this.startIfuncProbe(),
         // The open files' lenses do not wait for the rest of the workspace: they are published as soon as
         // their call sites and the interpreter's requirement are analysed (the same lenses as at the end).
         firstFiles: () => this.openFiles(),

@@ -26,6 +26,19 @@ interface FileScan {
 
 const fileScanCache = new Map<string, FileScan>();
 
+/** A second level of the per-file cache, on disk (fullScanStore.ts): asked when this process has no result. */
+export interface FullScanStore {
+  load(identity: string, file: string): FileScan | undefined;
+  save(identity: string, file: string, scan: FileScan): void;
+}
+
+let store: FullScanStore | undefined;
+
+/** Sets (or, with undefined, removes) the on-disk level of the per-file cache. */
+export function setFullScanStore(s: FullScanStore | undefined): void {
+  store = s;
+}
+
 export function clearFullScanCache(): void {
   fileScanCache.clear();
 }
@@ -47,8 +60,11 @@ function scanBytes(decoder: CodeDecoder, bytes: Uint8Array, start: number, acc: 
 }
 
 function scanModule(decoder: CodeDecoder, m: ModuleImage): FileScan {
-  const cached = fileScanCache.get(m.identity);
-  if (cached) return cached;
+  const cached = fileScanCache.get(m.identity) ?? store?.load(m.identity, m.path);
+  if (cached) {
+    fileScanCache.set(m.identity, cached);
+    return cached;
+  }
   const acc: FileScan = { features: new Map(), instructions: 0 };
   for (const sec of m.elf.executableSections()) {
     // Large sections are read in slices so a 40 MB library never sits in memory whole.
@@ -63,6 +79,7 @@ function scanModule(decoder: CodeDecoder, m: ModuleImage): FileScan {
     }
   }
   fileScanCache.set(m.identity, acc);
+  store?.save(m.identity, m.path, acc);
   return acc;
 }
 

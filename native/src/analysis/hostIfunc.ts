@@ -31,9 +31,12 @@ function load(): Map<string, IfuncChoices> {
   let view: ProcessView | undefined;
   try {
     view = new ProcessView(process.pid);
+    // Our own executable (node) is never a file the analyses read, and its symbol table, which reading its
+    // relocations parses, costs about 200 ms: only the shared libraries are read.
+    const exe = fileKey(process.execPath);
     for (const m of view.modules()) {
       const key = fileKey(m.path);
-      if (!key || out.has(key)) continue;
+      if (!key || key === exe || out.has(key)) continue;
       let elf;
       try {
         elf = m.elf;

@@ -25,25 +25,51 @@ interface StoredSummaries {
   entries: Array<[number, FunctionSummary]>;
 }
 
-/** A stamp of the engine's code: the hash of the file that holds it (the bundled server). */
+/** The bundles that hold the whole engine (esbuild.mjs writes them side by side into dist/). */
+const ENGINE_BUNDLES = ['cli.js', 'server.js'];
+
+/**
+ * A stamp of the engine's code: the hash of the file that holds it (a bundle), together with the other
+ * engine bundles beside it, so that the CLI and the language server of one build share their summaries.
+ */
 export function engineStamp(engineFile: string): string {
-  return createHash('sha1').update(fs.readFileSync(engineFile)).digest('hex').slice(0, 16);
+  const dir = path.dirname(engineFile);
+  const files = new Set([path.resolve(engineFile)]);
+  if (ENGINE_BUNDLES.includes(path.basename(engineFile))) {
+    for (const b of ENGINE_BUNDLES) if (fs.existsSync(path.join(dir, b))) files.add(path.resolve(dir, b));
+  }
+  const h = createHash('sha1');
+  for (const f of [...files].sort()) h.update(path.basename(f)).update('\0').update(fs.readFileSync(f));
+  return h.digest('hex').slice(0, 16);
 }
 
 export class DiskSummaryStore implements SummaryStore {
-  readonly dir: string;
   /** Files asked for in this process: their identity, path and how many summaries the disk had. */
   private readonly seen = new Map<string, { file: string; stored: number }>();
   private pruned = false;
+  private stampValue?: string;
   /** Statistics, for logs and tests. */
   readonly stats = { loadedFiles: 0, loadedSummaries: 0, savedFiles: 0, savedSummaries: 0 };
 
-  /** @param base the cache directory (e.g. ~/.cache/pygration); @param stamp engineStamp() of the engine. */
+  /**
+   * @param base the cache directory (e.g. ~/.cache/pygration); @param stamp engineStamp() of the engine, or a
+   * function computing it at the first load or save (hashing the bundles takes tens of milliseconds, which a
+   * language server should not spend before its first answer).
+   */
   constructor(
     private readonly base: string,
-    private readonly stamp: string,
-  ) {
-    this.dir = path.join(base, 'summaries', stamp);
+    private readonly stampOf: string | (() => string),
+  ) {}
+
+  /** The engine stamp (computed on first use when given as a function). */
+  get stamp(): string {
+    this.stampValue ??= typeof this.stampOf === 'string' ? this.stampOf : this.stampOf();
+    return this.stampValue;
+  }
+
+  /** Where this engine's summaries are. */
+  get dir(): string {
+    return path.join(this.base, 'summaries', this.stamp);
   }
 
   load(identity: string, file: string): Map<number, FunctionSummary> | undefined {
@@ -111,7 +137,7 @@ export class DiskSummaryStore implements SummaryStore {
 }
 
 /** The fingerprint of `file` when it still has `identity`; undefined otherwise (changed, gone). */
-function currentFingerprint(identity: string, file: string): string | undefined {
+export function currentFingerprint(identity: string, file: string): string | undefined {
   let fd: number | undefined;
   try {
     fd = fs.openSync(file, 'r');

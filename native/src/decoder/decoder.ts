@@ -103,7 +103,8 @@ const IMPLICIT_WRITERS = new Set<number>(
     .filter((v): v is number => typeof v === 'number'),
 );
 
-const codeInfoCache = new Map<number, CodeInfo>();
+/** CodeInfo by iced Code (an array: the hot loop indexes it instead of hashing). */
+const codeInfoCache: Array<CodeInfo | undefined> = [];
 
 function computeCodeInfo(ins: iced.Instruction): CodeInfo {
   const code = ins.code;
@@ -224,10 +225,10 @@ function i32(b: Uint8Array, o: number): number {
 /** The cached CodeInfo for the instruction currently held by `ins`. */
 function codeInfo(ins: iced.Instruction): CodeInfo {
   const code = ins.code;
-  let info = codeInfoCache.get(code);
+  let info = codeInfoCache[code];
   if (!info) {
     info = computeCodeInfo(ins);
-    codeInfoCache.set(code, info);
+    codeInfoCache[code] = info;
   }
   return info;
 }
@@ -501,6 +502,13 @@ export class CodeBuffer {
   }
 }
 
+/** The wasm-bindgen object handle of iced's classes. */
+interface WasmObject {
+  __wbg_ptr: number;
+}
+/** The three raw wasm exports of iced-x86 the decoding loop calls (iced_x86.js exports them as __wasm). */
+const WASM = (iced as unknown as { __wasm: { decoder_decodeOut(d: number, i: number): void; instruction_code(i: number): number; instruction_length(i: number): number } }).__wasm;
+
 /** What the visitor returns: 'stop' ends decoding of this range early. */
 export type VisitResult = void | 'stop';
 
@@ -549,9 +557,13 @@ export class CodeDecoder {
     if (pos < 0 || pos >= endPos) return;
     decoder.position = pos;
     decoder.ip = BigInt(ip + pos);
+    // The wasm exports behind decodeOut/code/length, called directly: the wrappers' class checks cost a
+    // tenth of the loop. Both pointers stay valid while the decoder and the instruction are alive.
+    const decoderPtr = (decoder as unknown as WasmObject).__wbg_ptr;
+    const insPtr = (ins as unknown as WasmObject).__wbg_ptr;
     while (pos < endPos) {
-      decoder.decodeOut(ins);
-      const code = ins.code;
+      WASM.decoder_decodeOut(decoderPtr, insPtr);
+      const code = WASM.instruction_code(insPtr);
       if (code === 0 /* Code.INVALID */) {
         // A truncated last instruction ends the range; an invalid one is skipped one byte at a time.
         if (decoder.lastError === iced.DecoderError.NoMoreBytes) break;
@@ -562,13 +574,13 @@ export class CodeDecoder {
         decoder.ip = BigInt(ip + pos);
         continue;
       }
-      const len = ins.length;
+      const len = WASM.instruction_length(insPtr);
       this.decoded++;
       view.ip = ip + pos;
       view.length = len;
       view.bytes = bytes;
       view.offset = pos;
-      view.info = codeInfoCache.get(code) ?? codeInfo(ins);
+      view.info = codeInfoCache[code] ?? codeInfo(ins);
       pos += len;
       if (visit(view) === 'stop') return;
     }
