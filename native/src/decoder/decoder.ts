@@ -490,8 +490,40 @@ export class CodeBuffer {
 interface WasmObject {
   __wbg_ptr: number;
 }
-/** The three raw wasm exports of iced-x86 the decoding loop calls (iced_x86.js exports them as __wasm). */
-const WASM = (iced as unknown as { __wasm: { decoder_decodeOut(d: number, i: number): void; instruction_code(i: number): number; instruction_length(i: number): number } }).__wasm;
+/** The three calls of the decoding loop, on handles: raw pointers into iced's wasm, or (fallback) the objects. */
+interface Decoding {
+  handle(o: iced.Decoder | iced.Instruction): unknown;
+  decodeOut(decoder: unknown, ins: unknown): void;
+  code(ins: unknown): number;
+  length(ins: unknown): number;
+}
+type RawExports = { decoder_decodeOut?(d: number, i: number): void; instruction_code?(i: number): number; instruction_length?(i: number): number };
+const RAW = (iced as unknown as { __wasm?: RawExports }).__wasm;
+/**
+ * The wasm exports behind decodeOut/code/length, called directly: the wrappers' class checks cost a tenth of
+ * the loop. An iced-x86 build that does not export them (`__wasm`, wasm-bindgen's `__wbg_ptr`) gets the
+ * wrappers instead.
+ */
+const DECODING: Decoding = ((): Decoding => {
+  const probe = new iced.Instruction();
+  const pointers = typeof (probe as unknown as Partial<WasmObject>).__wbg_ptr === 'number';
+  probe.free();
+  if (pointers && RAW && typeof RAW.decoder_decodeOut === 'function' && typeof RAW.instruction_code === 'function' && typeof RAW.instruction_length === 'function') {
+    const { decoder_decodeOut, instruction_code, instruction_length } = RAW as Required<RawExports>;
+    return {
+      handle: (o) => (o as unknown as WasmObject).__wbg_ptr,
+      decodeOut: (d, i) => decoder_decodeOut(d as number, i as number),
+      code: (i) => instruction_code(i as number),
+      length: (i) => instruction_length(i as number) >>> 0,
+    };
+  }
+  return {
+    handle: (o) => o,
+    decodeOut: (d, i) => (d as iced.Decoder).decodeOut(i as iced.Instruction),
+    code: (i) => (i as iced.Instruction).code,
+    length: (i) => (i as iced.Instruction).length,
+  };
+})();
 
 /** What the visitor returns: 'stop' ends decoding of this range early. */
 export type VisitResult = void | 'stop';
@@ -541,13 +573,13 @@ export class CodeDecoder {
     if (pos < 0 || pos >= endPos) return;
     decoder.position = pos;
     decoder.ip = BigInt(ip + pos);
-    // The wasm exports behind decodeOut/code/length, called directly: the wrappers' class checks cost a
-    // tenth of the loop. Both pointers stay valid while the decoder and the instruction are alive.
-    const decoderPtr = (decoder as unknown as WasmObject).__wbg_ptr;
-    const insPtr = (ins as unknown as WasmObject).__wbg_ptr;
+    // Handles for DECODING (raw pointers stay valid while the decoder and the instruction are alive).
+    const D = DECODING;
+    const decoderHandle = D.handle(decoder);
+    const insHandle = D.handle(ins);
     while (pos < endPos) {
-      WASM.decoder_decodeOut(decoderPtr, insPtr);
-      const code = WASM.instruction_code(insPtr);
+      D.decodeOut(decoderHandle, insHandle);
+      const code = D.code(insHandle);
       if (code === 0 /* Code.INVALID */) {
         // A truncated last instruction ends the range; an invalid one is skipped one byte at a time.
         if (decoder.lastError === iced.DecoderError.NoMoreBytes) break;
@@ -558,7 +590,7 @@ export class CodeDecoder {
         decoder.ip = BigInt(ip + pos);
         continue;
       }
-      const len = WASM.instruction_length(insPtr);
+      const len = D.length(insHandle);
       this.decoded++;
       view.ip = ip + pos;
       view.length = len;
