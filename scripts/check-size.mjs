@@ -28,7 +28,7 @@ const KNOWN = {
   'native/src/analysis/summary.ts': 657,
   'native/src/analysis/summary.ts#WalkState.dataflow': 104,
   'native/src/cli/format.ts#formatReport': 97,
-  'native/src/decoder/decoder.ts': 591,
+  'native/src/decoder/decoder.ts': 587,
   'native/src/elf/cfi.ts#CfiTable.run': 173,
   'native/src/elf/ehFrame.ts#readEncodedPointer': 93,
   'native/src/plan/cli.ts#runPlan': 100,
