@@ -49,7 +49,7 @@ const KNOWN = {
   'server/src/bytecode/helper.ts#PythonHelper.start': 123,
   'server/src/bytecode/liveInterpreter.ts#openLiveInterpreter': 110,
   'server/src/bytecode/resolve.ts': 655,
-  'server/src/bytecode/simulate.ts': 1289,
+  'server/src/bytecode/simulate.ts': 1175,
   'server/src/bytecode/simulate.ts#ModuleSimulation.simulateCode': 146,
   'server/src/bytecode/simulate.ts#ModuleSimulation.step': 153,
   'server/src/bytecode/tracking.ts': 663,

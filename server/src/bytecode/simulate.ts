@@ -24,7 +24,6 @@ import {
   EMPTY_STACK,
   EXCEPT_BLOCK,
   identifierConstants,
-  shortName,
   STEP_DIRTY,
   STEP_RETURN,
   UNKNOWN_BELOW_HANDLER,
@@ -41,6 +40,7 @@ import { stepLoad, LOADS_OPS } from './simulation/loads';
 import { stepStore, STORES_OPS } from './simulation/stores';
 import { stepStack, STACK_OPS } from './simulation/stack';
 import { simulateCall, stepCall, CALLS_OPS } from './simulation/calls';
+import { firstLineUsing, usedNames } from './simulation/gateFacts';
 import { binaryOp, stepOperator, OPERATORS_OPS } from './simulation/operators';
 import { stepBlock, BLOCKS_OPS } from './simulation/blocks';
 
@@ -365,126 +365,12 @@ class ModuleSimulation implements Simulator {
   private readonly handlerState: State = { stack: [], locals: [], names: null, starSeq: null, stars: 0, blocks: null, kwnames: null };
 
   /** The facts of the code object being simulated. */
-  private facts: CodeFacts | null = null;
+  facts: CodeFacts | null = null;
   /** Reflection already recorded in the current code object, by instruction (a loop revisits sites). */
-  private reflectedAt = new Set<string>();
+  reflectedAt = new Set<string>();
 
-  /** The first line of an instruction of `code` whose name argument is `name` (the code's first line if none). */
-  private firstLineUsing(code: DecodedCode, name: string): number {
-    const k = code.names.indexOf(name);
-    const kinds = this.decoder.model.argKinds;
-    for (let i = 0; i < code.n; i++) {
-      const kind = kinds[code.op[i]];
-      const a = code.arg[i];
-      const nameIndex = kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1;
-      if (nameIndex === k && code.line[i] > 0) return code.line[i];
-    }
-    return code.raw.firstlineno;
-  }
 
-  /**
-   * co_names without the names only bound (STORE_NAME/STORE_GLOBAL/DELETE_*: a module body's definitions) or
-   * imported (IMPORT_NAME, IMPORT_FROM): binding or importing a name calls nothing by it. Attribute stores
-   * stay (they call setters).
-   */
-  private usedNames(code: DecodedCode): string[] {
-    const kinds = this.decoder.model.argKinds;
-    const opnames = this.decoder.model.opnames;
-    const used = new Uint8Array(code.names.length);
-    for (let i = 0; i < code.n; i++) {
-      const op = code.op[i];
-      const kind = kinds[op];
-      if (kind !== 'name' && kind !== 'name1' && kind !== 'name2') continue;
-      const opname = opnames[op] ?? '';
-      if (opname === 'STORE_NAME' || opname === 'STORE_GLOBAL' || opname === 'DELETE_NAME' || opname === 'DELETE_GLOBAL' || opname === 'IMPORT_NAME' || opname === 'IMPORT_FROM') continue;
-      const a = code.arg[i];
-      const k = kind === 'name' ? a : kind === 'name1' ? a >> 1 : a >> 2;
-      if (k >= 0 && k < used.length) used[k] = 1;
-    }
-    return code.names.filter((_n, k) => used[k] === 1);
-  }
 
-  /** Records what a call tells the reachability gate: reflection by computed names, escaping callbacks. */
-  gateFacts(code: DecodedCode, i: number, role: CodeRole, callee: Expr, positional: Expr[], args: Expr[], star: boolean): void {
-    const facts = this.facts;
-    if (!facts) return;
-    const line = code.line[i] > 0 ? code.line[i] : code.raw.firstlineno;
-    const reflect = (what: string, module?: string, prefix?: string) => {
-      const key = `${i}:${what}`;
-      if (this.reflectedAt.has(key)) return;
-      this.reflectedAt.add(key);
-      const r: CodeFacts['reflections'][number] = { line, what };
-      if (module) r.module = module;
-      if (module && prefix) r.prefix = prefix;
-      facts.reflections.push(r);
-    };
-    const strings = (e: Expr | undefined): string[] | undefined => {
-      if (!e) return undefined;
-      const v = this.settle(e);
-      const items = v.k === 'union' ? v.items : [v];
-      const out: string[] = [];
-      for (const x of items) {
-        if (x.k !== 'const' || typeof x.value !== 'string') return undefined;
-        out.push(x.value);
-      }
-      return out;
-    };
-    if (role.role !== 'function') {
-      for (const a of args) {
-        const n = shortName(this.settle(a));
-        if (n && !facts.escapes.includes(n)) facts.escapes.push(n);
-      }
-    }
-    for (const fn of ['getattr', 'hasattr', 'setattr', 'delattr']) {
-      if (!this.isBuiltinNamed(callee, fn)) continue;
-      const names = star ? undefined : strings(positional[1]);
-      if (names) {
-        for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
-      } else {
-        // The receiver: a module (`import _hashlib` in a try whose except binds None is still that module).
-        const baseValue = positional[0] ? this.settle(positional[0]) : undefined;
-        const expand = (x: Expr): Expr[] => {
-          const q = this.quick(x);
-          if (q.k === 'union') return q.items.flatMap(expand);
-          if (q.k === 'global' && q.module === this.input.module) {
-            const v = this.summary.namespace.get(q.name);
-            if (v && v.k === 'union') return v.items.map((y) => this.quick(y));
-          }
-          return [q];
-        };
-        const alts = baseValue ? expand(baseValue) : [];
-        const mods = alts.filter((x) => x.k === 'module');
-        const base = mods.length === 1 && alts.every((x) => x.k === 'module' || (x.k === 'const' && x.value === null)) ? mods[0] : undefined;
-        // 'openssl_' + name: only names with that prefix.
-        const nameExpr = positional[1] ? this.settle(positional[1]) : undefined;
-        const prefix = nameExpr && nameExpr.k === 'binop' && nameExpr.op === '+' ? strings(nameExpr.left) : undefined;
-        reflect(`${fn} with a computed name`, base && base.k === 'module' ? base.name : undefined, prefix && prefix.length === 1 && prefix[0] ? prefix[0] : undefined);
-      }
-      return;
-    }
-    for (const fn of ['attrgetter', 'methodcaller']) {
-      if (!this.isModuleAttr(callee, 'operator', fn) && !this.isModuleAttr(callee, '_operator', fn)) continue;
-      const given = fn === 'methodcaller' ? positional.slice(0, 1) : positional;
-      const names = star ? undefined : given.map((p) => strings(p));
-      if (names && names.every((n) => n !== undefined)) {
-        for (const n of names.flatMap((x) => x!.flatMap((y) => y.split('.')))) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
-      } else reflect(`operator.${fn} with a computed name`);
-      return;
-    }
-    for (const fn of ['vars', 'globals', 'locals', 'eval', 'exec', 'compile']) {
-      if (this.isBuiltinNamed(callee, fn)) {
-        reflect(`${fn}()`);
-        return;
-      }
-    }
-    if (this.isBuiltinNamed(callee, '__import__') || this.isModuleAttr(callee, 'importlib', 'import_module')) {
-      if (star || !strings(positional[0])) reflect(`${this.isBuiltinNamed(callee, '__import__') ? '__import__' : 'importlib.import_module'} of a computed name`);
-      return;
-    }
-    for (const [mod, fns] of [['pickle', ['load', 'loads', 'Unpickler']], ['_pickle', ['load', 'loads', 'Unpickler']], ['marshal', ['load', 'loads']], ['copyreg', ['constructor', 'pickle']]] as const) {
-      for (const fn of fns) if (this.isModuleAttr(callee, mod, fn)) return reflect(`${mod}.${fn}`);
-    }
-  }
 
   private simulateCode(idx: number): void {
     const code = this.codes[idx]!;
@@ -499,7 +385,7 @@ class ModuleSimulation implements Simulator {
       line: code.raw.firstlineno,
       parent: this.parentOf[idx],
       role: role.role,
-      names: this.usedNames(code),
+      names: usedNames(this.decoder, code),
       free: [...code.raw.freevars, ...code.raw.cellvars],
       escapes: [],
       reflectNames: [],
@@ -507,7 +393,7 @@ class ModuleSimulation implements Simulator {
       reflections: [],
     };
     this.summary.facts[idx] = this.facts;
-    if (code.raw.names.includes('__dict__')) this.facts.reflections.push({ line: this.firstLineUsing(code, '__dict__'), what: '`__dict__` access' });
+    if (code.raw.names.includes('__dict__')) this.facts.reflections.push({ line: firstLineUsing(this.decoder, code, '__dict__'), what: '`__dict__` access' });
     const n = code.n;
     if (n === 0) return;
     const nb = this.buildBlocks(code);

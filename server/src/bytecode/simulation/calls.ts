@@ -5,6 +5,7 @@ import type { DecodedCode } from '../decode';
 import type { PyConst } from '../protocol';
 import { constStrings, type Expr, type FunctionDef, moduleExpr, NULL, unknown } from '../values';
 import { CONST_FALSE, CONST_TRUE } from './common';
+import { gateFacts } from './gateFacts';
 import { H } from './opcodes';
 import { platformString } from './operators';
 import type { CodeRole, SiteRecord, Simulator, State } from './types';
@@ -148,7 +149,7 @@ export function simulateCall(
     return;
   }
   const calleeS = sim.settle(callee);
-  sim.gateFacts(code, i, role, calleeS, positional, args, star);
+  gateFacts(sim, code, i, role, calleeS, positional, args, star);
   const result = knownResult(sim, idx, code, role, i, calleeS, positional, star, memo);
   const callExpr = callExpression(sim, i, calleeS, args, kwnames, star);
   // Calls that are compiler artefacts are not call sites: running a comprehension's code object (inlined

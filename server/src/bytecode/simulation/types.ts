@@ -213,7 +213,9 @@ export interface Simulator {
   readonly memoA: unknown[];
   quick(e: Expr): Expr;
   site(idx: number, code: DecodedCode, i: number, rec: Omit<SiteRecord, 'code' | 'line' | 'col' | 'endLine' | 'endCol'>, siteMap: Map<number, SiteRecord>): void;
-  gateFacts(code: DecodedCode, i: number, role: CodeRole, callee: Expr, positional: Expr[], args: Expr[], star: boolean): void;
+  /** The reachability gate's facts of the current code object, and the reflections recorded there by instruction. */
+  readonly facts: CodeFacts | null;
+  readonly reflectedAt: Set<string>;
   isBuiltinNamed(e: Expr, name: string): boolean;
   isModuleAttr(e: Expr, module: string, name: string): boolean;
   instanceOf(cls: ClassDef): Expr;
