@@ -1,5 +1,5 @@
 // The size ratchet: no product file over 500 lines and no function over 80 (issue 15). Known offenders are listed
-// below with their current size; the check fails when one grows, shrinks without its entry being tightened, or a new one appears.
+// below with their size; the check fails when one grows or a new one appears, and names the entries to lower.
 //
 // Product files: the .ts sources under native/src, server/src, client/src and webview/src, and server/python/*.py.
 // A file whose first three lines say it is generated is exempt. A function's size is its lines from its first
@@ -181,19 +181,23 @@ function main() {
     console.log('};');
     return;
   }
+  // Growth and new offenders fail; an entry larger than its file or function now only asks to be lowered (a
+  // split elsewhere must not break the build), so the list is tightened by whoever runs --list next.
   const problems = [];
+  const notes = [];
   for (const [key, lines] of sorted) {
     const listed = known[key];
     if (listed === undefined) problems.push(`new offender: ${key} has ${lines} lines (limit ${key.includes('#') ? MAX_FUNCTION_LINES : MAX_FILE_LINES})`);
     else if (lines > listed) problems.push(`grew: ${key} has ${lines} lines, listed at ${listed}`);
-    else if (lines < listed) problems.push(`tighten: ${key} has ${lines} lines, listed at ${listed}: lower its entry in scripts/check-size.mjs`);
+    else if (lines < listed) notes.push(`tighten: ${key} has ${lines} lines, listed at ${listed}: lower its entry in scripts/check-size.mjs`);
   }
   for (const key of Object.keys(known)) {
-    if (!offenders.has(key)) problems.push(`done: ${key} is within the limit now (or gone): remove its entry from scripts/check-size.mjs`);
+    if (!offenders.has(key)) notes.push(`done: ${key} is within the limit now (or gone): remove its entry from scripts/check-size.mjs`);
   }
   const files = sorted.filter(([k]) => !k.includes('#'));
   console.log(`check-size: ${files.length} file(s) over ${MAX_FILE_LINES} lines and ${sorted.length - files.length} function(s) over ${MAX_FUNCTION_LINES} lines remain (the known offenders):`);
   for (const [key, lines] of sorted) console.log(`  ${String(lines).padStart(5)}  ${key}`);
+  for (const n of notes) console.log(`check-size: ${n}`);
   if (problems.length > 0) {
     for (const p of problems) console.error(`check-size: ${p}`);
     process.exitCode = 1;

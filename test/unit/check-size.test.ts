@@ -1,5 +1,5 @@
-// The size ratchet (scripts/check-size.mjs) can fail: on a small tree of its own it reports a new file over 500
-// lines, a new function over 80 (TypeScript and Python), a listed one that grew or shrank, and exempts generated files.
+// The size ratchet (scripts/check-size.mjs) can fail: on a small tree of its own it fails on a new file over 500
+// lines, a new function over 80 (TypeScript and Python) and a listed one that grew, and exempts generated files.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,7 +51,7 @@ test('a new file over 500 lines, and new functions over 80 (TypeScript and Pytho
   }
 });
 
-test('a listed offender passes at its size, fails when it grows or shrinks without its entry', () => {
+test('a listed offender passes at its size or below (asking for its entry to be lowered), fails when it grows', () => {
   const root = tree({ 'native/src/big.ts': lines(600) });
   try {
     assert.equal(checkSize(root, { 'native/src/big.ts': 600 }).status, 0);
@@ -59,10 +59,10 @@ test('a listed offender passes at its size, fails when it grows or shrinks witho
     assert.equal(grew.status, 1);
     assert.match(grew.out, /grew: native\/src\/big\.ts has 600 lines, listed at 599/);
     const shrank = checkSize(root, { 'native/src/big.ts': 650 });
-    assert.equal(shrank.status, 1);
-    assert.match(shrank.out, /tighten: native\/src\/big\.ts/);
+    assert.equal(shrank.status, 0);
+    assert.match(shrank.out, /tighten: native\/src\/big\.ts has 600 lines, listed at 650/);
     const done = checkSize(root, { 'native/src/big.ts': 600, 'native/src/gone.ts': 700 });
-    assert.equal(done.status, 1);
+    assert.equal(done.status, 0);
     assert.match(done.out, /done: native\/src\/gone\.ts/);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
