@@ -42,7 +42,6 @@ const KNOWN = {
   'native/src/plan/sampler.ts#sampleDirtyPages': 241,
   'native/src/plan/sampler.ts#scan': 107,
   'native/src/process/processView.ts': 527,
-  'native/src/python/discoverer.ts#Discoverer.typeObject': 90,
   'server/src/bytecode/callgraph.ts': 544,
   'server/src/bytecode/decode.ts#Decoder.decode': 153,
   'server/src/bytecode/helper.ts#<callback in PythonHelper.start>': 98,
