@@ -35,7 +35,6 @@ const KNOWN = {
   'native/src/cli/format.ts#formatReport': 99,
   'native/src/decoder/decoder.ts': 595,
   'native/src/elf/cfi.ts#CfiTable.run': 173,
-  'native/src/elf/ehFrame.ts#readEncodedPointer': 93,
   'native/src/plan/cli.ts#runPlan': 107,
   'native/src/plan/plan.ts#planMigration': 133,
   'native/src/plan/sampler.ts': 535,
