@@ -1,11 +1,12 @@
 // The size ratchet: no product file over 500 lines and no function over 80 (issue 15). Known offenders are listed
-// below with their current size; the check fails when one grows, shrinks without its entry being tightened, or a new one appears.
+// below with their size; the check fails when one grows or a new one appears, and names the entries to lower.
 //
 // Product files: the .ts sources under native/src, server/src, client/src and webview/src, and server/python/*.py.
 // A file whose first three lines say it is generated is exempt. A function's size is its lines from its first
 // token to its closing brace (the TypeScript compiler API for .ts, Python's ast for .py); a function nested in
-// another counts inside its parent too. Usage: node scripts/check-size.mjs [--list] (--list prints the current
-// offenders as a KNOWN list to paste here).
+// another counts inside its parent too. Usage: node scripts/check-size.mjs [--list] [--root DIR] [--known JSON]
+// (--list prints the current offenders as a KNOWN list to paste here; --root and --known measure another tree
+// against another list, for test/unit/check-size.test.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -14,7 +15,9 @@ import ts from 'typescript';
 
 const MAX_FILE_LINES = 500;
 const MAX_FUNCTION_LINES = 80;
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const option = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const ROOT = path.resolve(option('--root') ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..'));
 const TS_DIRS = ['native/src', 'server/src', 'client/src', 'webview/src'];
 const PY_DIR = 'server/python';
 
@@ -30,22 +33,19 @@ const KNOWN = {
   'native/src/cli/format.ts#formatReport': 97,
   'native/src/decoder/decoder.ts': 587,
   'native/src/elf/cfi.ts#CfiTable.run': 173,
-  'native/src/elf/ehFrame.ts#readEncodedPointer': 93,
   'native/src/plan/cli.ts#runPlan': 100,
   'native/src/plan/plan.ts#planMigration': 133,
   'native/src/plan/sampler.ts': 535,
   'native/src/plan/sampler.ts#sampleDirtyPages': 241,
   'native/src/plan/sampler.ts#scan': 107,
   'native/src/process/processView.ts': 527,
-  'native/src/python/discoverer.ts#Discoverer.typeObject': 90,
   'server/src/bytecode/callgraph.ts': 544,
   'server/src/bytecode/decode.ts#Decoder.decode': 153,
   'server/src/bytecode/helper.ts#<callback in PythonHelper.start>': 98,
   'server/src/bytecode/helper.ts#PythonHelper.start': 123,
   'server/src/bytecode/liveInterpreter.ts#openLiveInterpreter': 110,
   'server/src/bytecode/resolve.ts': 655,
-  'server/src/bytecode/simulate.ts': 1504,
-  'server/src/bytecode/simulate.ts#ModuleSimulation.call': 112,
+  'server/src/bytecode/simulate.ts': 1175,
   'server/src/bytecode/simulate.ts#ModuleSimulation.simulateCode': 146,
   'server/src/bytecode/simulate.ts#ModuleSimulation.step': 153,
   'server/src/bytecode/tracking.ts': 663,
@@ -168,27 +168,32 @@ function measure() {
 }
 
 function main() {
+  const known = option('--known') !== undefined ? JSON.parse(option('--known')) : KNOWN;
   const offenders = measure();
   const sorted = [...offenders].sort((a, b) => a[0].localeCompare(b[0]));
-  if (process.argv.includes('--list')) {
+  if (args.includes('--list')) {
     console.log('const KNOWN = {');
     for (const [key, lines] of sorted) console.log(`  '${key}': ${lines},`);
     console.log('};');
     return;
   }
+  // Growth and new offenders fail; an entry larger than its file or function now only asks to be lowered (a
+  // split elsewhere must not break the build), so the list is tightened by whoever runs --list next.
   const problems = [];
+  const notes = [];
   for (const [key, lines] of sorted) {
-    const known = KNOWN[key];
-    if (known === undefined) problems.push(`new offender: ${key} has ${lines} lines (limit ${key.includes('#') ? MAX_FUNCTION_LINES : MAX_FILE_LINES})`);
-    else if (lines > known) problems.push(`grew: ${key} has ${lines} lines, listed at ${known}`);
-    else if (lines < known) problems.push(`tighten: ${key} has ${lines} lines, listed at ${known}: lower its entry in scripts/check-size.mjs`);
+    const listed = known[key];
+    if (listed === undefined) problems.push(`new offender: ${key} has ${lines} lines (limit ${key.includes('#') ? MAX_FUNCTION_LINES : MAX_FILE_LINES})`);
+    else if (lines > listed) problems.push(`grew: ${key} has ${lines} lines, listed at ${listed}`);
+    else if (lines < listed) notes.push(`tighten: ${key} has ${lines} lines, listed at ${listed}: lower its entry in scripts/check-size.mjs`);
   }
-  for (const key of Object.keys(KNOWN)) {
-    if (!offenders.has(key)) problems.push(`done: ${key} is within the limit now (or gone): remove its entry from scripts/check-size.mjs`);
+  for (const key of Object.keys(known)) {
+    if (!offenders.has(key)) notes.push(`done: ${key} is within the limit now (or gone): remove its entry from scripts/check-size.mjs`);
   }
   const files = sorted.filter(([k]) => !k.includes('#'));
   console.log(`check-size: ${files.length} file(s) over ${MAX_FILE_LINES} lines and ${sorted.length - files.length} function(s) over ${MAX_FUNCTION_LINES} lines remain (the known offenders):`);
   for (const [key, lines] of sorted) console.log(`  ${String(lines).padStart(5)}  ${key}`);
+  for (const n of notes) console.log(`check-size: ${n}`);
   if (problems.length > 0) {
     for (const p of problems) console.error(`check-size: ${p}`);
     process.exitCode = 1;

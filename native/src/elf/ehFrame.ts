@@ -75,82 +75,10 @@ export function readEncodedPointer(
     const misalign = (fieldVaddr % 8 + 8) % 8;
     start = pos + (misalign === 0 ? 0 : 8 - misalign);
   }
-  let raw: number;
-  let size: number;
-  const need = (n: number) => {
-    if (start + n > end) {
-      throw new NativeError('malformed', `${r.what}: encoded pointer at ${pos} runs past the end of its record.`, { subject: r.what });
-    }
-  };
   const format = app === DW_EH_PE_aligned ? DW_EH_PE_absptr : encoding & 0x0f;
-  switch (format) {
-    case DW_EH_PE_absptr:
-    case DW_EH_PE_udata8:
-      need(8);
-      raw = r.u64(start);
-      size = 8;
-      break;
-    case DW_EH_PE_sdata8:
-      need(8);
-      raw = r.i64(start);
-      size = 8;
-      break;
-    case DW_EH_PE_udata2:
-      need(2);
-      raw = r.u16(start);
-      size = 2;
-      break;
-    case DW_EH_PE_sdata2:
-      need(2);
-      raw = r.i16(start);
-      size = 2;
-      break;
-    case DW_EH_PE_udata4:
-      need(4);
-      raw = r.u32(start);
-      size = 4;
-      break;
-    case DW_EH_PE_sdata4:
-      need(4);
-      raw = r.i32(start);
-      size = 4;
-      break;
-    case DW_EH_PE_uleb128: {
-      const l = readUleb(r.bytes, start, end, r.what);
-      raw = l.value;
-      size = l.length;
-      break;
-    }
-    case DW_EH_PE_sleb128: {
-      const l = readSleb(r.bytes, start, end, r.what);
-      raw = l.value;
-      size = l.length;
-      break;
-    }
-    default:
-      throw new NativeError('malformed', `${r.what}: unknown pointer encoding 0x${encoding.toString(16)}.`, { subject: r.what });
-  }
+  const { raw, size } = readRawPointer(r, pos, start, end, format, encoding);
   const length = start - pos + size;
-  let value: number | undefined;
-  switch (app) {
-    case 0:
-    case DW_EH_PE_aligned:
-      value = raw;
-      break;
-    case DW_EH_PE_pcrel:
-      value = fieldVaddr + (start - pos) + raw;
-      break;
-    case DW_EH_PE_datarel:
-      value = bases.dataRelBase === undefined ? undefined : bases.dataRelBase + raw;
-      break;
-    case DW_EH_PE_textrel:
-      value = bases.textRelBase === undefined ? undefined : bases.textRelBase + raw;
-      break;
-    default:
-      // funcrel and unknown applications have no meaning for FDE addresses.
-      value = undefined;
-  }
-  return { value, length };
+  return { value: applyPointer(app, raw, fieldVaddr + (start - pos), bases), length };
 }
 
 /**
@@ -300,4 +228,87 @@ export function parseEhFrameHdr(bytes: Uint8Array, vaddr: number, what: string):
     fdeCount = readEncodedPointer(r, p, bytes.length, countEnc, vaddr + p, { dataRelBase: vaddr }).value;
   }
   return { ehFrameVaddr: ptr.value, fdeCount };
+}
+
+/** The stored value of an encoded pointer at `start` in format `format` (the low nibble), and its size. */
+function readRawPointer(r: LeReader, pos: number, start: number, end: number, format: number, encoding: number): { raw: number; size: number } {
+  let raw: number;
+  let size: number;
+  const need = (n: number) => {
+    if (start + n > end) {
+      throw new NativeError('malformed', `${r.what}: encoded pointer at ${pos} runs past the end of its record.`, { subject: r.what });
+    }
+  };
+  switch (format) {
+    case DW_EH_PE_absptr:
+    case DW_EH_PE_udata8:
+      need(8);
+      raw = r.u64(start);
+      size = 8;
+      break;
+    case DW_EH_PE_sdata8:
+      need(8);
+      raw = r.i64(start);
+      size = 8;
+      break;
+    case DW_EH_PE_udata2:
+      need(2);
+      raw = r.u16(start);
+      size = 2;
+      break;
+    case DW_EH_PE_sdata2:
+      need(2);
+      raw = r.i16(start);
+      size = 2;
+      break;
+    case DW_EH_PE_udata4:
+      need(4);
+      raw = r.u32(start);
+      size = 4;
+      break;
+    case DW_EH_PE_sdata4:
+      need(4);
+      raw = r.i32(start);
+      size = 4;
+      break;
+    case DW_EH_PE_uleb128: {
+      const l = readUleb(r.bytes, start, end, r.what);
+      raw = l.value;
+      size = l.length;
+      break;
+    }
+    case DW_EH_PE_sleb128: {
+      const l = readSleb(r.bytes, start, end, r.what);
+      raw = l.value;
+      size = l.length;
+      break;
+    }
+    default:
+      throw new NativeError('malformed', `${r.what}: unknown pointer encoding 0x${encoding.toString(16)}.`, { subject: r.what });
+  }
+  return { raw, size };
+}
+
+/** What an encoded pointer's stored value means under its application (high nibble); `at` is the field's address. */
+function applyPointer(app: number, raw: number, at: number, bases: { dataRelBase?: number; textRelBase?: number }): number | undefined {
+  let value: number | undefined;
+  switch (app) {
+    case 0:
+    case DW_EH_PE_aligned:
+      value = raw;
+      break;
+    case DW_EH_PE_pcrel:
+      value = at + raw;
+      break;
+    case DW_EH_PE_datarel:
+      value = bases.dataRelBase === undefined ? undefined : bases.dataRelBase + raw;
+      break;
+    case DW_EH_PE_textrel:
+      value = bases.textRelBase === undefined ? undefined : bases.textRelBase + raw;
+      break;
+    default:
+      // funcrel and unknown applications have no meaning for FDE addresses.
+      value = undefined;
+  }
+  return value;
 }

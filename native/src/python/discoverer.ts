@@ -142,32 +142,9 @@ export class Discoverer {
   /** A static PyTypeObject at `t`, or null. */
   typeObject(t: number): TypeInfo | null {
     const img = this.img;
-    if (t < 0 || img.relocs.has(t)) return null;
-    const refcnt = img.raw64(t);
-    if (refcnt === undefined || refcnt < 1 || refcnt > 0xffff_ffff) return null;
-    if (img.int64(t + 16) !== 0) return null; // ob_size
-    if (img.dataRef(t + 8) === undefined) return null; // ob_type: NULL or &PyType_Type (or a metatype)
-    // The whole object through tp_finalize must lie in the same data chunk.
-    if (img.raw64(t + TYPE_MIN_SIZE - 8) === undefined || !sameChunk(img, t, t + TYPE_MIN_SIZE - 1)) return null;
-    const np = img.ptr(t + TYPE.tp_name);
-    if (np <= 0) return null;
-    const name = img.cstring(np);
-    if (name === null || !DOTTED.test(name)) return null;
-    const basicsize = img.smallSigned(t + TYPE.tp_basicsize);
-    const itemsize = img.smallSigned(t + TYPE.tp_itemsize);
-    if (basicsize === undefined || basicsize < 0 || basicsize > 1 << 24) return null;
-    if (itemsize === undefined || itemsize < 0 || itemsize > 1 << 16) return null;
-    const vco = img.smallSigned(t + TYPE.tp_vectorcall_offset);
-    if (vco === undefined || vco < 0 || vco > 1 << 24) return null;
-    const flags = img.int64(t + TYPE.tp_flags);
-    if (flags === undefined || flags > 0xffff_ffff) return null;
-    if (!img.optionalString(t + TYPE.tp_doc)) return null;
-    for (const f of ['tp_weaklistoffset', 'tp_dictoffset'] as const) {
-      const v = img.smallSigned(t + TYPE[f]);
-      if (v === undefined || Math.abs(v) > 1 << 24) return null;
-    }
-    // Runtime-only fields are NULL in the file.
-    for (const f of ['tp_dict', 'tp_bases', 'tp_mro', 'tp_cache', 'tp_subclasses', 'tp_weaklist'] as const) if (!img.isZero(t + TYPE[f], 8)) return null;
+    const head = this.typeHeader(t);
+    if (!head) return null;
+    const { name, basicsize, itemsize, flags } = head;
     const slots = new Map<string, CodeRef>();
     for (const f of TYPE_FUNCTION_SLOTS) {
       if (f === 'tp_vectorcall' && !sameChunk(img, t, t + TYPE.tp_vectorcall + 7)) continue;
@@ -202,20 +179,7 @@ export class Discoverer {
     }
     const base = img.dataRef(t + TYPE.tp_base);
     if (base === undefined) return null;
-    // The suites: every field a function pointer or NULL (a malformed suite rejects the type).
-    for (const [suite, addr] of suiteAddrs) {
-      for (const [n, off] of SUITE_OFFSETS[suite]) {
-        // am_send is new in 3.10: an older module's PyAsyncMethods ends before it.
-        if (suite === 'async' && n === 'am_send' && !sameChunk(img, addr, addr + off + 7)) continue;
-        const c = img.code(addr + off);
-        if (c === undefined) {
-          if (suite === 'async' && n === 'am_send') continue;
-          return null;
-        }
-        if (c) slots.set(n, c);
-      }
-      suites[suite] = addr;
-    }
+    if (!this.suiteSlots(suiteAddrs, slots, suites)) return null;
     return {
       address: t,
       source: 'static',
@@ -230,6 +194,57 @@ export class Discoverer {
       base: base ?? undefined,
     };
   }
+  /** The fixed fields of a candidate static type object at `t`, validated; null when one is not plausible. */
+  private typeHeader(t: number): { name: string; basicsize: number; itemsize: number; flags: number } | null {
+    const img = this.img;
+    if (t < 0 || img.relocs.has(t)) return null;
+    const refcnt = img.raw64(t);
+    if (refcnt === undefined || refcnt < 1 || refcnt > 0xffff_ffff) return null;
+    if (img.int64(t + 16) !== 0) return null; // ob_size
+    if (img.dataRef(t + 8) === undefined) return null; // ob_type: NULL or &PyType_Type (or a metatype)
+    // The whole object through tp_finalize must lie in the same data chunk.
+    if (img.raw64(t + TYPE_MIN_SIZE - 8) === undefined || !sameChunk(img, t, t + TYPE_MIN_SIZE - 1)) return null;
+    const np = img.ptr(t + TYPE.tp_name);
+    if (np <= 0) return null;
+    const name = img.cstring(np);
+    if (name === null || !DOTTED.test(name)) return null;
+    const basicsize = img.smallSigned(t + TYPE.tp_basicsize);
+    const itemsize = img.smallSigned(t + TYPE.tp_itemsize);
+    if (basicsize === undefined || basicsize < 0 || basicsize > 1 << 24) return null;
+    if (itemsize === undefined || itemsize < 0 || itemsize > 1 << 16) return null;
+    const vco = img.smallSigned(t + TYPE.tp_vectorcall_offset);
+    if (vco === undefined || vco < 0 || vco > 1 << 24) return null;
+    const flags = img.int64(t + TYPE.tp_flags);
+    if (flags === undefined || flags > 0xffff_ffff) return null;
+    if (!img.optionalString(t + TYPE.tp_doc)) return null;
+    for (const f of ['tp_weaklistoffset', 'tp_dictoffset'] as const) {
+      const v = img.smallSigned(t + TYPE[f]);
+      if (v === undefined || Math.abs(v) > 1 << 24) return null;
+    }
+    // Runtime-only fields are NULL in the file.
+    for (const f of ['tp_dict', 'tp_bases', 'tp_mro', 'tp_cache', 'tp_subclasses', 'tp_weaklist'] as const) if (!img.isZero(t + TYPE[f], 8)) return null;
+    return { name, basicsize, itemsize, flags };
+  }
+
+  /** Reads the slot suites into `slots` and `suites`: every field a function pointer or NULL; false when one is not. */
+  private suiteSlots(suiteAddrs: Array<[Exclude<SlotSuite, 'type'>, number]>, slots: Map<string, CodeRef>, suites: TypeInfo['suites']): boolean {
+    const img = this.img;
+    for (const [suite, addr] of suiteAddrs) {
+      for (const [n, off] of SUITE_OFFSETS[suite]) {
+        // am_send is new in 3.10: an older module's PyAsyncMethods ends before it.
+        if (suite === 'async' && n === 'am_send' && !sameChunk(img, addr, addr + off + 7)) continue;
+        const c = img.code(addr + off);
+        if (c === undefined) {
+          if (suite === 'async' && n === 'am_send') continue;
+          return false;
+        }
+        if (c) slots.set(n, c);
+      }
+      suites[suite] = addr;
+    }
+    return true;
+  }
+
 
   /** An _inittab entry {name, initfunc} at `a` (initfunc may be NULL), or null. */
   inittabEntry(a: number): InittabEntry | null {

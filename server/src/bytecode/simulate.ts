@@ -6,13 +6,12 @@
 import { NativeError } from '../../../native/src/errors';
 import type { DecodedCode, Decoder } from './decode';
 import { NONE } from './decode';
-import { isLazyStub, type CodeEntry, type CompactCode, type PyConst } from './protocol';
+import { isLazyStub, type CodeEntry, type CompactCode } from './protocol';
 import {
   alternatives,
   constStrings,
   constTruth,
   join,
-  moduleExpr,
   NULL,
   unknown,
   type ClassDef,
@@ -22,14 +21,9 @@ import {
 import {
   adjust,
   ARG_NAME1,
-  CONST_FALSE,
-  CONST_TRUE,
-  comparePy,
-  constSeq,
   EMPTY_STACK,
   EXCEPT_BLOCK,
   identifierConstants,
-  shortName,
   STEP_DIRTY,
   STEP_RETURN,
   UNKNOWN_BELOW_HANDLER,
@@ -45,8 +39,9 @@ import { stepImport, IMPORTS_OPS } from './simulation/imports';
 import { stepLoad, LOADS_OPS } from './simulation/loads';
 import { stepStore, STORES_OPS } from './simulation/stores';
 import { stepStack, STACK_OPS } from './simulation/stack';
-import { stepCall, CALLS_OPS } from './simulation/calls';
-import { stepOperator, OPERATORS_OPS } from './simulation/operators';
+import { simulateCall, stepCall, CALLS_OPS } from './simulation/calls';
+import { firstLineUsing, usedNames } from './simulation/gateFacts';
+import { binaryOp, stepOperator, OPERATORS_OPS } from './simulation/operators';
 import { stepBlock, BLOCKS_OPS } from './simulation/blocks';
 
 export type { CodeFacts, ImportRecord, ModuleSummary, SimulationInput, SimulationStats, SiteKind, SiteRecord, StarImport } from './simulation/types';
@@ -178,7 +173,7 @@ const FAMILY_STEP: StepHandler[] = (() => {
 class ModuleSimulation implements Simulator {
   codes: (DecodedCode | undefined)[];
   /** Name, qualified name and first line of every code object (stubs included). */
-  private heads: { name: string; qualname: string | null; firstlineno: number }[];
+  heads: { name: string; qualname: string | null; firstlineno: number }[];
   /** Indexes of the code objects sent apart (stubs), ascending. */
   private lazyIndexes: number[];
   readonly decoder: Decoder;
@@ -186,18 +181,18 @@ class ModuleSimulation implements Simulator {
   readonly version: number; // minor version: 8..13
   readonly summary: ModuleSummary;
   private readonly parentOf: Int32Array;
-  private readonly roles: (CodeRole | undefined)[];
+  readonly roles: (CodeRole | undefined)[];
   /** Code objects simulated so far. */
   private readonly done: Uint8Array;
   /** A run that left function bodies for later happened (their order is restored when they are done). */
   private partial = false;
-  private readonly classOfBody = new Map<number, ClassDef>();
+  readonly classOfBody = new Map<number, ClassDef>();
   private readonly cellSummaries = new Map<number, Map<string, Expr>>();
   private readonly instances = new Map<ClassDef, Expr>();
   private readonly funcExprs = new Map<FunctionDef, Expr>();
   private readonly classExprs = new Map<ClassDef, Expr>();
-  private readonly freshFunc = new Map<FunctionDef, Expr>();
-  private readonly freshClass = new Map<ClassDef, Expr>();
+  readonly freshFunc = new Map<FunctionDef, Expr>();
+  readonly freshClass = new Map<ClassDef, Expr>();
   private readonly packageName: string;
   private readonly builtins: Set<string>;
   private current = '';
@@ -370,126 +365,12 @@ class ModuleSimulation implements Simulator {
   private readonly handlerState: State = { stack: [], locals: [], names: null, starSeq: null, stars: 0, blocks: null, kwnames: null };
 
   /** The facts of the code object being simulated. */
-  private facts: CodeFacts | null = null;
+  facts: CodeFacts | null = null;
   /** Reflection already recorded in the current code object, by instruction (a loop revisits sites). */
-  private reflectedAt = new Set<string>();
+  reflectedAt = new Set<string>();
 
-  /** The first line of an instruction of `code` whose name argument is `name` (the code's first line if none). */
-  private firstLineUsing(code: DecodedCode, name: string): number {
-    const k = code.names.indexOf(name);
-    const kinds = this.decoder.model.argKinds;
-    for (let i = 0; i < code.n; i++) {
-      const kind = kinds[code.op[i]];
-      const a = code.arg[i];
-      const nameIndex = kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1;
-      if (nameIndex === k && code.line[i] > 0) return code.line[i];
-    }
-    return code.raw.firstlineno;
-  }
 
-  /**
-   * co_names without the names only bound (STORE_NAME/STORE_GLOBAL/DELETE_*: a module body's definitions) or
-   * imported (IMPORT_NAME, IMPORT_FROM): binding or importing a name calls nothing by it. Attribute stores
-   * stay (they call setters).
-   */
-  private usedNames(code: DecodedCode): string[] {
-    const kinds = this.decoder.model.argKinds;
-    const opnames = this.decoder.model.opnames;
-    const used = new Uint8Array(code.names.length);
-    for (let i = 0; i < code.n; i++) {
-      const op = code.op[i];
-      const kind = kinds[op];
-      if (kind !== 'name' && kind !== 'name1' && kind !== 'name2') continue;
-      const opname = opnames[op] ?? '';
-      if (opname === 'STORE_NAME' || opname === 'STORE_GLOBAL' || opname === 'DELETE_NAME' || opname === 'DELETE_GLOBAL' || opname === 'IMPORT_NAME' || opname === 'IMPORT_FROM') continue;
-      const a = code.arg[i];
-      const k = kind === 'name' ? a : kind === 'name1' ? a >> 1 : a >> 2;
-      if (k >= 0 && k < used.length) used[k] = 1;
-    }
-    return code.names.filter((_n, k) => used[k] === 1);
-  }
 
-  /** Records what a call tells the reachability gate: reflection by computed names, escaping callbacks. */
-  private gateFacts(code: DecodedCode, i: number, role: CodeRole, callee: Expr, positional: Expr[], args: Expr[], star: boolean): void {
-    const facts = this.facts;
-    if (!facts) return;
-    const line = code.line[i] > 0 ? code.line[i] : code.raw.firstlineno;
-    const reflect = (what: string, module?: string, prefix?: string) => {
-      const key = `${i}:${what}`;
-      if (this.reflectedAt.has(key)) return;
-      this.reflectedAt.add(key);
-      const r: CodeFacts['reflections'][number] = { line, what };
-      if (module) r.module = module;
-      if (module && prefix) r.prefix = prefix;
-      facts.reflections.push(r);
-    };
-    const strings = (e: Expr | undefined): string[] | undefined => {
-      if (!e) return undefined;
-      const v = this.settle(e);
-      const items = v.k === 'union' ? v.items : [v];
-      const out: string[] = [];
-      for (const x of items) {
-        if (x.k !== 'const' || typeof x.value !== 'string') return undefined;
-        out.push(x.value);
-      }
-      return out;
-    };
-    if (role.role !== 'function') {
-      for (const a of args) {
-        const n = shortName(this.settle(a));
-        if (n && !facts.escapes.includes(n)) facts.escapes.push(n);
-      }
-    }
-    for (const fn of ['getattr', 'hasattr', 'setattr', 'delattr']) {
-      if (!this.isBuiltinNamed(callee, fn)) continue;
-      const names = star ? undefined : strings(positional[1]);
-      if (names) {
-        for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
-      } else {
-        // The receiver: a module (`import _hashlib` in a try whose except binds None is still that module).
-        const baseValue = positional[0] ? this.settle(positional[0]) : undefined;
-        const expand = (x: Expr): Expr[] => {
-          const q = this.quick(x);
-          if (q.k === 'union') return q.items.flatMap(expand);
-          if (q.k === 'global' && q.module === this.input.module) {
-            const v = this.summary.namespace.get(q.name);
-            if (v && v.k === 'union') return v.items.map((y) => this.quick(y));
-          }
-          return [q];
-        };
-        const alts = baseValue ? expand(baseValue) : [];
-        const mods = alts.filter((x) => x.k === 'module');
-        const base = mods.length === 1 && alts.every((x) => x.k === 'module' || (x.k === 'const' && x.value === null)) ? mods[0] : undefined;
-        // 'openssl_' + name: only names with that prefix.
-        const nameExpr = positional[1] ? this.settle(positional[1]) : undefined;
-        const prefix = nameExpr && nameExpr.k === 'binop' && nameExpr.op === '+' ? strings(nameExpr.left) : undefined;
-        reflect(`${fn} with a computed name`, base && base.k === 'module' ? base.name : undefined, prefix && prefix.length === 1 && prefix[0] ? prefix[0] : undefined);
-      }
-      return;
-    }
-    for (const fn of ['attrgetter', 'methodcaller']) {
-      if (!this.isModuleAttr(callee, 'operator', fn) && !this.isModuleAttr(callee, '_operator', fn)) continue;
-      const given = fn === 'methodcaller' ? positional.slice(0, 1) : positional;
-      const names = star ? undefined : given.map((p) => strings(p));
-      if (names && names.every((n) => n !== undefined)) {
-        for (const n of names.flatMap((x) => x!.flatMap((y) => y.split('.')))) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
-      } else reflect(`operator.${fn} with a computed name`);
-      return;
-    }
-    for (const fn of ['vars', 'globals', 'locals', 'eval', 'exec', 'compile']) {
-      if (this.isBuiltinNamed(callee, fn)) {
-        reflect(`${fn}()`);
-        return;
-      }
-    }
-    if (this.isBuiltinNamed(callee, '__import__') || this.isModuleAttr(callee, 'importlib', 'import_module')) {
-      if (star || !strings(positional[0])) reflect(`${this.isBuiltinNamed(callee, '__import__') ? '__import__' : 'importlib.import_module'} of a computed name`);
-      return;
-    }
-    for (const [mod, fns] of [['pickle', ['load', 'loads', 'Unpickler']], ['_pickle', ['load', 'loads', 'Unpickler']], ['marshal', ['load', 'loads']], ['copyreg', ['constructor', 'pickle']]] as const) {
-      for (const fn of fns) if (this.isModuleAttr(callee, mod, fn)) return reflect(`${mod}.${fn}`);
-    }
-  }
 
   private simulateCode(idx: number): void {
     const code = this.codes[idx]!;
@@ -504,7 +385,7 @@ class ModuleSimulation implements Simulator {
       line: code.raw.firstlineno,
       parent: this.parentOf[idx],
       role: role.role,
-      names: this.usedNames(code),
+      names: usedNames(this.decoder, code),
       free: [...code.raw.freevars, ...code.raw.cellvars],
       escapes: [],
       reflectNames: [],
@@ -512,7 +393,7 @@ class ModuleSimulation implements Simulator {
       reflections: [],
     };
     this.summary.facts[idx] = this.facts;
-    if (code.raw.names.includes('__dict__')) this.facts.reflections.push({ line: this.firstLineUsing(code, '__dict__'), what: '`__dict__` access' });
+    if (code.raw.names.includes('__dict__')) this.facts.reflections.push({ line: firstLineUsing(this.decoder, code, '__dict__'), what: '`__dict__` access' });
     const n = code.n;
     if (n === 0) return;
     const nb = this.buildBlocks(code);
@@ -913,7 +794,7 @@ class ModuleSimulation implements Simulator {
   // ----------------------------------------------------------------------------------------------------
   // Values.
 
-  private instanceOf(cls: ClassDef): Expr {
+  instanceOf(cls: ClassDef): Expr {
     let e = this.instances.get(cls);
     if (!e) {
       e = { k: 'instance', cls: this.classExpr(cls) };
@@ -948,7 +829,7 @@ class ModuleSimulation implements Simulator {
   }
 
   /** Looks a function-level global up in this module's final namespace (already known: module code ran first). */
-  private quick(e: Expr): Expr {
+  quick(e: Expr): Expr {
     if (e.k === 'global' && e.module === this.input.module) {
       const v = this.summary.namespace.get(e.name);
       if (v !== undefined && v.k !== 'union') return v;
@@ -957,14 +838,14 @@ class ModuleSimulation implements Simulator {
     return e;
   }
 
-  private isModuleAttr(e: Expr, module: string, name: string): boolean {
+  isModuleAttr(e: Expr, module: string, name: string): boolean {
     const q = this.quick(e);
     if (q.k !== 'attr' || q.name !== name) return false;
     const base = this.quick(q.base);
     return base.k === 'module' && base.name === module;
   }
 
-  private isBuiltinNamed(e: Expr, name: string): boolean {
+  isBuiltinNamed(e: Expr, name: string): boolean {
     const q = this.quick(e);
     return (q.k === 'builtin' && q.name === name) || (q.k === 'global' && q.name === name && !this.summary.namespace.has(name));
   }
@@ -1034,7 +915,7 @@ class ModuleSimulation implements Simulator {
     return out;
   }
 
-  private site(idx: number, code: DecodedCode, i: number, rec: Omit<SiteRecord, 'code' | 'line' | 'col' | 'endLine' | 'endCol'>, siteMap: Map<number, SiteRecord>): void {
+  site(idx: number, code: DecodedCode, i: number, rec: Omit<SiteRecord, 'code' | 'line' | 'col' | 'endLine' | 'endCol'>, siteMap: Map<number, SiteRecord>): void {
     const existing = siteMap.get(i);
     if (existing) {
       // A loop revisited this instruction: keep the joined (final) values.
@@ -1070,8 +951,8 @@ class ModuleSimulation implements Simulator {
   code: DecodedCode | null = null;
   role: CodeRole | null = null;
   memo: (unknown[] | undefined)[] = [];
-  private memoOut: (Expr | undefined)[] = [];
-  private memoA: unknown[] = [];
+  memoOut: (Expr | undefined)[] = [];
+  memoA: unknown[] = [];
   cells = new Map<string, Expr>();
   private curCode: DecodedCode | null = null;
   private curI = 0;
@@ -1208,7 +1089,7 @@ class ModuleSimulation implements Simulator {
         this.curStack = stack;
         this.curCode = code;
         this.curI = i;
-        this.call(this.codeIdx, code, this.role!, st, i, this.popNFn(arg + 1), 1, arg, null, false, this.memo, this.siteMap);
+        simulateCall(this, this.codeIdx, code, this.role!, st, i, this.popNFn(arg + 1), 1, arg, null, false, this.memo, this.siteMap);
         return 0;
       case H.CallMethod:
       case H.Call: {
@@ -1217,14 +1098,14 @@ class ModuleSimulation implements Simulator {
         this.curStack = stack;
         this.curCode = code;
         this.curI = i;
-        this.call(this.codeIdx, code, this.role!, st, i, this.popNFn(arg + 2), 2, arg, kw, false, this.memo, this.siteMap);
+        simulateCall(this, this.codeIdx, code, this.role!, st, i, this.popNFn(arg + 2), 2, arg, kw, false, this.memo, this.siteMap);
         return 0;
       }
       case H.BinaryOp: {
         const right = stack.pop() ?? this.underflow(code, i);
         const left = stack.pop() ?? this.underflow(code, i);
         const sym = this.decoder.model.nbOps?.[arg] ?? `op${arg}`;
-        stack.push(this.binary(this.codeIdx, code, i, sym, left, right, this.memo, this.siteMap));
+        stack.push(binaryOp(this, this.codeIdx, code, i, sym, left, right, this.memo, this.siteMap));
         return 0;
       }
       case H.Pushes: {
@@ -1283,222 +1164,12 @@ class ModuleSimulation implements Simulator {
     this.summary.imports.push({ module: rec.module, fromlist: rec.fromlist, level: rec.level, scope: role.role, via: rec.via, line: code.line[i], code: idx, error: rec.error, targets, probes });
   }
 
-  makeFunction(parentIdx: number, codeIdx: number, parentRole: CodeRole, qualConst: string | undefined): Expr {
-    let def = this.summary.defs[codeIdx];
-    if (!def) {
-      const raw = this.heads[codeIdx];
-      const name = raw.name;
-      const parentDef = parentRole.def;
-      const prefix = parentRole.role === 'module' ? '' : parentRole.role === 'class' ? `${parentDef.qualname}.` : `${parentDef.qualname}.<locals>.`;
-      const qualname = raw.qualname ?? qualConst ?? `${prefix}${name}`;
-      const kind: FunctionDef['kind'] = name === '<lambda>' ? 'lambda' : /^<(list|set|dict|gen)comp>|^<genexpr>$/.test(name) ? 'comprehension' : parentRole.role === 'class' ? 'method' : 'function';
-      def = { module: this.input.module, qualname, code: codeIdx, line: raw.firstlineno, kind, cls: parentRole.role === 'class' ? parentRole.cls : null, decorators: [], returns: undefined, parent: parentIdx };
-      this.summary.defs[codeIdx] = def;
-      this.roles[codeIdx] = { def, role: 'function', cls: def.cls };
-    }
-    let e = this.freshFunc.get(def);
-    if (!e) {
-      e = { k: 'func', def, fresh: true };
-      this.freshFunc.set(def, e);
-    }
-    return e;
-  }
 
-  call(
-    idx: number,
-    code: DecodedCode,
-    role: CodeRole,
-    st: State,
-    i: number,
-    items: Expr[],
-    head: number,
-    argc: number,
-    kwnames: string[] | null,
-    star: boolean,
-    memo: (unknown[] | undefined)[],
-    siteMap: Map<number, SiteRecord>,
-  ): void {
-    // The callable and its optional first argument. With a two-item head, CPython 3.11/3.12 hold
-    // [NULL, callable] or [callable, self] and 3.13 holds [callable, NULL] or [callable, self]; 3.8-3.10
-    // CALL_METHOD holds [NULL, callable] or [method, self]. A `self` that LOAD_METHOD/LOAD_ATTR pushed is the
-    // object the attribute came from (already part of the callee); any other value there is a real first
-    // argument (3.11+ compiles decorator application `deco(func)` as CALL 0 on [deco, func]).
-    let callee: Expr = unknown('no callable');
-    let self: Expr | null = null;
-    let first: Expr | null = null;
-    if (head === 1) callee = items[0] ?? callee;
-    else if (items.length >= 2) {
-      const [a, b] = items;
-      let second: Expr;
-      if (a.k === 'null') {
-        callee = b;
-        second = NULL;
-      } else {
-        callee = a;
-        second = b;
-      }
-      if (second.k === 'self') self = second.obj;
-      else if (second.k !== 'null') first = second;
-    }
-    const args = first ? [first, ...items.slice(head)] : items.slice(head);
-    const positional = star ? [] : kwnames ? args.slice(0, args.length - kwnames.length) : args;
-    const stack = st.stack;
-    // Class statement: __build_class__(body, name, *bases).
-    if (callee.k === 'buildclass') {
-      const body = positional[0];
-      if (body && body.k === 'func') {
-        stack.push(this.makeClass(idx, body.def, positional.slice(2).map((b) => this.settle(b))));
-        return;
-      }
-      stack.push(unknown('class of an unknown body'));
-      return;
-    }
-    // Decorator application: one fresh function or class as the only argument.
-    if (!star && !kwnames && positional.length === 1 && !self) {
-      const target = positional[0];
-      if ((target.k === 'func' || target.k === 'class') && target.fresh) {
-        const decorator = this.settle(callee);
-        if (target.k === 'func') {
-          if (!target.def.decorators.includes(decorator)) target.def.decorators.push(decorator);
-          const q = this.quick(decorator);
-          const dname = q.k === 'builtin' || q.k === 'global' ? q.name : undefined;
-          if (target.def.cls && (dname === 'staticmethod' || dname === 'classmethod')) target.def.kind = dname;
-        } else if (!target.def.decorators.includes(decorator)) target.def.decorators.push(decorator);
-        this.site(idx, code, i, { kind: 'decorator', callee: decorator }, siteMap);
-        stack.push(target);
-        return;
-      }
-    }
-    const calleeS = this.settle(callee);
-    this.gateFacts(code, i, role, calleeS, positional, args, star);
-    let result: Expr | undefined;
-    // super() inside a method.
-    if (positional.length === 0 && !star && this.isBuiltinNamed(calleeS, 'super') && role.def.cls) {
-      result = this.memoized(memo, i, [calleeS], () => ({ k: 'super', cls: role.def.cls!, self: this.instanceOf(role.def.cls!) }));
-    }
-    // sys.platform.startswith('aix') and friends: facts of the analysed interpreter.
-    if (!result && !star && positional.length === 1 && positional[0].k === 'const' && typeof (positional[0] as { value: PyConst }).value === 'string' && calleeS.k === 'attr' && (calleeS.name === 'startswith' || calleeS.name === 'endswith')) {
-      const subject = this.platformString(calleeS.base);
-      if (subject !== undefined) {
-        const arg0 = (positional[0] as { value: string }).value;
-        result = (calleeS.name === 'startswith' ? subject.startsWith(arg0) : subject.endsWith(arg0)) ? CONST_TRUE : CONST_FALSE;
-      }
-    }
-    // importlib.import_module('x') / __import__('x') with a constant name.
-    if (!result && positional.length >= 1 && positional[0].k === 'const' && typeof (positional[0] as { value: PyConst }).value === 'string') {
-      const name = (positional[0] as { value: string }).value;
-      if (this.isModuleAttr(calleeS, 'importlib', 'import_module')) {
-        const rel = name.startsWith('.') ? name.length - name.replace(/^\.+/, '').length : 0;
-        const abs = this.absoluteImport(name.replace(/^\.+/, ''), rel);
-        this.recordImport(idx, code, i, role, { module: abs.module, fromlist: null, level: rel, via: 'importlib', error: abs.error });
-        result = abs.error ? unknown('bad relative import') : moduleExpr(abs.module);
-      } else if (this.isBuiltinNamed(calleeS, '__import__')) {
-        this.recordImport(idx, code, i, role, { module: name, fromlist: null, level: 0, via: 'importlib' });
-        result = moduleExpr(name.split('.')[0]);
-      }
-    }
-    let callExpr: Expr | undefined = this.memoOut[i];
-    const prevArgs = this.memoA[i] as Expr[] | undefined;
-    let same = callExpr !== undefined && prevArgs !== undefined && prevArgs.length === args.length + 1 && prevArgs[0] === calleeS;
-    for (let k = 0; same && k < args.length; k++) if (prevArgs![k + 1] !== this.settle(args[k])) same = false;
-    if (!same) {
-      const settledArgs = new Array<Expr>(args.length);
-      const key = new Array<Expr>(args.length + 1);
-      key[0] = calleeS;
-      for (let k = 0; k < args.length; k++) key[k + 1] = settledArgs[k] = this.settle(args[k]);
-      callExpr = { k: 'call', callee: calleeS, args: settledArgs, kwnames, star };
-      this.memoA[i] = key;
-      this.memoOut[i] = callExpr;
-    }
-    // Calls that are compiler artefacts are not call sites: running a comprehension's code object (inlined
-    // since 3.12) and the zero-argument super() that 3.12+ folds into LOAD_SUPER_ATTR.
-    const artefact = (callee.k === 'func' && callee.fresh && callee.def.kind === 'comprehension') || (result !== undefined && result.k === 'super');
-    if (!artefact) this.site(idx, code, i, { kind: 'call', callee: calleeS }, siteMap);
-    stack.push(result ?? callExpr!);
-  }
 
-  private makeClass(idx: number, body: FunctionDef, bases: Expr[]): Expr {
-    let cls = this.classOfBody.get(body.code);
-    if (!cls) {
-      cls = { module: this.input.module, qualname: body.qualname, code: body.code, line: body.line, bases, members: new Map(), instanceAttrs: new Map(), decorators: [], bodySeen: false };
-      this.classOfBody.set(body.code, cls);
-      this.summary.classes.push(cls);
-      body.kind = 'class-body';
-      body.cls = cls;
-      this.roles[body.code] = { def: body, role: 'class', cls };
-    } else {
-      for (const b of bases) if (!cls.bases.includes(b)) cls.bases.push(b);
-    }
-    let e = this.freshClass.get(cls);
-    if (!e) {
-      e = { k: 'class', def: cls, fresh: true };
-      this.freshClass.set(cls, e);
-    }
-    return e;
-  }
 
-  binary(idx: number, code: DecodedCode, i: number, sym: string, left: Expr, right: Expr, memo: (unknown[] | undefined)[], siteMap: Map<number, SiteRecord>): Expr {
-    // Constant folding for __all__ += [...] and tuple concatenation.
-    if ((sym === '+' || sym === '+=') && left.k === 'const' && right.k === 'const') {
-      const a = constSeq(left.value);
-      const b = constSeq(right.value);
-      if (a && b) return this.memoized(memo, i, [left, right], () => ({ k: 'const', value: { list: a.concat(b) } }));
-    }
-    const l = this.settle(left);
-    const r = this.settle(right);
-    this.site(idx, code, i, { kind: 'operator', callee: l, op: sym, left: l, right: r }, siteMap);
-    return this.memoized(memo, i, [l, r], () => ({ k: 'binop', op: sym, left: l, right: r }));
-  }
 
-  /** sys.version_info[...] of the analysed interpreter (exact facts, not guesses). */
-  foldSubscr(base: Expr, index: Expr): Expr | undefined {
-    const vi = this.versionInfo(base);
-    if (!vi || index.k !== 'const' || typeof index.value !== 'number') return undefined;
-    const item = vi[index.value < 0 ? vi.length + index.value : index.value];
-    return item === undefined ? undefined : { k: 'const', value: item };
-  }
 
-  private versionInfo(e: Expr): PyConst[] | undefined {
-    if (e.k === 'const' && e.value !== null && typeof e.value === 'object' && 'tuple' in e.value) return undefined;
-    if (!this.isModuleAttr(e, 'sys', 'version_info')) return undefined;
-    const [a, b, c] = this.input.python.version;
-    return [a, b, c];
-  }
 
-  /** sys.platform / os.name of the analysed interpreter when `e` names one of them. */
-  private platformString(e: Expr): string | undefined {
-    if (this.isModuleAttr(e, 'sys', 'platform')) return this.input.python.platform;
-    if (this.isModuleAttr(e, 'os', 'name')) return this.input.python.platform === 'win32' ? 'nt' : 'posix';
-    return undefined;
-  }
 
-  /** Comparisons on facts of the analysed interpreter: sys.version_info, sys.platform, os.name. */
-  foldCompare(sym: string, left: Expr, right: Expr): boolean | undefined {
-    let l: PyConst | undefined;
-    const vi = this.versionInfo(left);
-    if (vi) l = { tuple: vi };
-    else if (this.isModuleAttr(left, 'sys', 'platform')) l = this.input.python.platform;
-    else if (this.isModuleAttr(left, 'os', 'name')) l = this.input.python.platform === 'win32' ? 'nt' : 'posix';
-    else if (left.k === 'const' && typeof left.value === 'number' && right.k === 'const' && typeof right.value === 'number') l = left.value;
-    if (l === undefined || right.k !== 'const') return undefined;
-    const c = comparePy(l, right.value);
-    if (c === undefined) return sym === '==' ? (typeof l === typeof right.value ? false : undefined) : sym === '!=' ? (typeof l === typeof right.value ? true : undefined) : undefined;
-    switch (sym) {
-      case '<':
-        return c < 0;
-      case '<=':
-        return c <= 0;
-      case '>':
-        return c > 0;
-      case '>=':
-        return c >= 0;
-      case '==':
-        return c === 0;
-      case '!=':
-        return c !== 0;
-      default:
-        return undefined;
-    }
-  }
 }
 

@@ -1,11 +1,12 @@
-// Opcode handlers of the simulation: operators folded on facts of the analysed interpreter (subscripts,
-// comparisons, `not`, truth) and the constant sequences that __all__ and tuples are built from.
+// Operators in the simulation: their handlers and binaryOp (an operator site), folded on facts of the analysed
+// interpreter (sys.version_info, sys.platform, os.name, `not`, truth) and on constant sequences (__all__, tuples).
 
+import type { DecodedCode } from '../decode';
 import type { PyConst } from '../protocol';
-import { unknown } from '../values';
-import { CONST_TRUE, CONST_FALSE, constSeq } from './common';
+import { unknown, type Expr } from '../values';
+import { comparePy, CONST_FALSE, CONST_TRUE, constSeq } from './common';
 import { H } from './opcodes';
-import type { Simulator, State } from './types';
+import type { SiteRecord, Simulator, State } from './types';
 
 /** The opcodes stepOperator handles (the core's dispatch table sends it no other). */
 export const OPERATORS_OPS: readonly H[] = [H.LegacyBinary, H.BinarySubscr, H.CompareOp, H.UnaryNot, H.ToBool, H.BuildSeq, H.ListExtend, H.ListToTuple];
@@ -25,20 +26,20 @@ export function stepOperator(sim: Simulator, st: State, i: number, op: number, e
     case H.LegacyBinary: {
       const right = pop();
       const left = pop();
-      stack.push(sim.binary(idx, code, i, t.operator[op]!, left, right, memo, siteMap));
+      stack.push(binaryOp(sim, idx, code, i, t.operator[op]!, left, right, memo, siteMap));
       return 0;
     }
     case H.BinarySubscr: {
       const index = pop();
       const base = pop();
-      stack.push(sim.memoized(memo, i, [base, index], () => sim.foldSubscr(base, index) ?? { k: 'subscr', base, index }));
+      stack.push(sim.memoized(memo, i, [base, index], () => foldSubscr(sim, base, index) ?? { k: 'subscr', base, index }));
       return 0;
     }
     case H.CompareOp: {
       const right = pop();
       const left = pop();
       const sym = sim.decoder.model.cmpOps[arg >> sim.decoder.model.cmpShift];
-      const folded = sim.foldCompare(sym, left, right);
+      const folded = foldCompare(sim, sym, left, right);
       stack.push(folded === undefined ? unknown('comparison') : folded ? CONST_TRUE : CONST_FALSE);
       return 0;
     }
@@ -86,5 +87,69 @@ export function stepOperator(sim: Simulator, st: State, i: number, op: number, e
     }
     default:
       return 0; // Not an opcode of this family (the dispatch table sends none).
+  }
+}
+
+export function binaryOp(sim: Simulator, idx: number, code: DecodedCode, i: number, sym: string, left: Expr, right: Expr, memo: (unknown[] | undefined)[], siteMap: Map<number, SiteRecord>): Expr {
+  // Constant folding for __all__ += [...] and tuple concatenation.
+  if ((sym === '+' || sym === '+=') && left.k === 'const' && right.k === 'const') {
+    const a = constSeq(left.value);
+    const b = constSeq(right.value);
+    if (a && b) return sim.memoized(memo, i, [left, right], () => ({ k: 'const', value: { list: a.concat(b) } }));
+  }
+  const l = sim.settle(left);
+  const r = sim.settle(right);
+  sim.site(idx, code, i, { kind: 'operator', callee: l, op: sym, left: l, right: r }, siteMap);
+  return sim.memoized(memo, i, [l, r], () => ({ k: 'binop', op: sym, left: l, right: r }));
+}
+
+/** sys.version_info[...] of the analysed interpreter (exact facts, not guesses). */
+export function foldSubscr(sim: Simulator, base: Expr, index: Expr): Expr | undefined {
+  const vi = versionInfo(sim, base);
+  if (!vi || index.k !== 'const' || typeof index.value !== 'number') return undefined;
+  const item = vi[index.value < 0 ? vi.length + index.value : index.value];
+  return item === undefined ? undefined : { k: 'const', value: item };
+}
+
+export function versionInfo(sim: Simulator, e: Expr): PyConst[] | undefined {
+  if (e.k === 'const' && e.value !== null && typeof e.value === 'object' && 'tuple' in e.value) return undefined;
+  if (!sim.isModuleAttr(e, 'sys', 'version_info')) return undefined;
+  const [a, b, c] = sim.input.python.version;
+  return [a, b, c];
+}
+
+/** sys.platform / os.name of the analysed interpreter when `e` names one of them. */
+export function platformString(sim: Simulator, e: Expr): string | undefined {
+  if (sim.isModuleAttr(e, 'sys', 'platform')) return sim.input.python.platform;
+  if (sim.isModuleAttr(e, 'os', 'name')) return sim.input.python.platform === 'win32' ? 'nt' : 'posix';
+  return undefined;
+}
+
+/** Comparisons on facts of the analysed interpreter: sys.version_info, sys.platform, os.name. */
+export function foldCompare(sim: Simulator, sym: string, left: Expr, right: Expr): boolean | undefined {
+  let l: PyConst | undefined;
+  const vi = versionInfo(sim, left);
+  if (vi) l = { tuple: vi };
+  else if (sim.isModuleAttr(left, 'sys', 'platform')) l = sim.input.python.platform;
+  else if (sim.isModuleAttr(left, 'os', 'name')) l = sim.input.python.platform === 'win32' ? 'nt' : 'posix';
+  else if (left.k === 'const' && typeof left.value === 'number' && right.k === 'const' && typeof right.value === 'number') l = left.value;
+  if (l === undefined || right.k !== 'const') return undefined;
+  const c = comparePy(l, right.value);
+  if (c === undefined) return sym === '==' ? (typeof l === typeof right.value ? false : undefined) : sym === '!=' ? (typeof l === typeof right.value ? true : undefined) : undefined;
+  switch (sym) {
+    case '<':
+      return c < 0;
+    case '<=':
+      return c <= 0;
+    case '>':
+      return c > 0;
+    case '>=':
+      return c >= 0;
+    case '==':
+      return c === 0;
+    case '!=':
+      return c !== 0;
+    default:
+      return undefined;
   }
 }

@@ -198,14 +198,27 @@ export interface Simulator {
   recordImport(idx: number, code: DecodedCode, i: number, role: CodeRole, rec: Omit<ImportRecord, 'scope' | 'line' | 'code' | 'targets' | 'probes'>): void;
   starImport(mod: Expr, st: State, role: CodeRole): void;
   settle(v: Expr): Expr;
-  call(idx: number, code: DecodedCode, role: CodeRole, st: State, i: number, items: Expr[], head: number, argc: number, kwnames: string[] | null, star: boolean, memo: (unknown[] | undefined)[], siteMap: Map<number, SiteRecord>): void;
-  makeFunction(parentIdx: number, codeIdx: number, parentRole: CodeRole, qualConst: string | undefined): Expr;
-  binary(idx: number, code: DecodedCode, i: number, sym: string, left: Expr, right: Expr, memo: (unknown[] | undefined)[], siteMap: Map<number, SiteRecord>): Expr;
-  foldSubscr(base: Expr, index: Expr): Expr | undefined;
-  foldCompare(sym: string, left: Expr, right: Expr): boolean | undefined;
   truth(e: Expr): boolean | undefined;
   noteDesync(code: DecodedCode | null, i: number): void;
   adjustStack(stack: Expr[], effect: number, code: DecodedCode, i: number): void;
+  /** Name, qualified name and first line of every code object (stubs included), and the role of each simulated one. */
+  readonly heads: { name: string; qualname: string | null; firstlineno: number }[];
+  readonly roles: (CodeRole | undefined)[];
+  /** One value per definition: fresh (just made, not yet stored) functions and classes, and class bodies' classes. */
+  readonly freshFunc: Map<FunctionDef, Expr>;
+  readonly freshClass: Map<ClassDef, Expr>;
+  readonly classOfBody: Map<number, ClassDef>;
+  /** Per instruction of the current code object: the last result and the inputs it was made from. */
+  readonly memoOut: (Expr | undefined)[];
+  readonly memoA: unknown[];
+  quick(e: Expr): Expr;
+  site(idx: number, code: DecodedCode, i: number, rec: Omit<SiteRecord, 'code' | 'line' | 'col' | 'endLine' | 'endCol'>, siteMap: Map<number, SiteRecord>): void;
+  /** The reachability gate's facts of the current code object, and the reflections recorded there by instruction. */
+  readonly facts: CodeFacts | null;
+  readonly reflectedAt: Set<string>;
+  isBuiltinNamed(e: Expr, name: string): boolean;
+  isModuleAttr(e: Expr, module: string, name: string): boolean;
+  instanceOf(cls: ClassDef): Expr;
 }
 
 /** One opcode family's step (simulation/*.ts): returns STEP_* flags. */
