@@ -375,8 +375,3 @@ export function describeSite(space: AddressSpace, address: number): FeatureSite 
   }
   return site;
 }
-
-/** Verdicts for an arbitrary requirement (used by the server for per-call-site "how many types lack it"). */
-export function instancesLacking(feature: Feature, catalog: Catalog): number {
-  return compatibleInstances([feature], new Set([feature]), catalog).filter((c) => !c.compatible).length;
-}

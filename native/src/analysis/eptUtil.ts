@@ -3,6 +3,7 @@
 
 import type { FunctionSummary } from './summary';
 import * as path from 'node:path';
+import { upperBound } from '../upperBound';
 import type { AddressSpace, ModuleImage } from './space';
 
 export const UNRESOLVED_SAMPLE = 200;
@@ -25,21 +26,10 @@ export const POLL_SLOTS = 1 << 16;
 /** Thrown inside the walk when isCancelled answers true in a long loop; run() turns it into `cancelled`. */
 export class WalkCancelled extends Error {}
 
-/** The first index in [0, n) where the monotone predicate `atOrAbove` holds (n when none does). */
-export function firstAtOrAbove(n: number, atOrAbove: (i: number) => boolean): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (atOrAbove(mid)) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
 
 /** True when `x` lies in one of the sorted, non-overlapping half-open `ranges`. */
 export function inRanges(ranges: Array<{ start: number; end: number }>, x: number): boolean {
-  const i = firstAtOrAbove(ranges.length, (k) => ranges[k].end > x);
+  const i = upperBound(ranges.length, (k) => ranges[k].end > x);
   return i < ranges.length && ranges[i].start <= x;
 }
 

@@ -3,7 +3,8 @@
 
 import * as C from '../elf/elfConstants';
 import { type AddressSpace, type ModuleImage, lowestReferenceReaching, u64 } from './space';
-import { MAX_REGION_CACHE, WalkCancelled, firstAtOrAbove, inRanges, mergeRanges } from './eptUtil';
+import { upperBound } from '../upperBound';
+import { MAX_REGION_CACHE, WalkCancelled, inRanges, mergeRanges } from './eptUtil';
 
 /** A code pointer written at run time into a module's writable data, and whether something can address its variable. */
 export interface WrittenPointer {
@@ -107,7 +108,7 @@ export function liveCensus(ctx: CensusContext): Map<number, WrittenPointer[]> {
   }
   pointedInto.sort((x, y) => x - y);
   const pointed = (w: { start: number; end: number }) => {
-    const i = firstAtOrAbove(pointedInto.length, (k) => pointedInto[k] >= w.start);
+    const i = upperBound(pointedInto.length, (k) => pointedInto[k] >= w.start);
     return i < pointedInto.length && pointedInto[i] < w.end;
   };
   for (const w of open) w.addressable = copied.has(w.value) || w.windows.some(pointed);
@@ -245,7 +246,7 @@ function liveValues(ctx: CensusContext): LiveValues {
   let n = 0;
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i];
   const values = sorted.subarray(0, n);
-  const firstAtLeast = (x: number) => firstAtOrAbove(values.length, (k) => values[k] >= x);
+  const firstAtLeast = (x: number) => upperBound(values.length, (k) => values[k] >= x);
   return {
     has: (v) => {
       const i = firstAtLeast(v);

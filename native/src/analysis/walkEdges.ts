@@ -103,7 +103,7 @@ export abstract class WalkEdges extends WalkBase {
 
     for (const t of s.calls) this.directEdge(t + bias, from && `call from ${from}`);
     for (const t of s.jumpsOut) this.directEdge(t + bias, from && `jump from ${from}`);
-    for (const c of s.chains) this.chainEdge(c, m, bias, moduleName);
+    for (const c of s.chains) this.chainEdge(c, bias, moduleName);
     for (const u of s.unresolved) this.unresolvedEdge(u.site + bias, moduleName, u.kind);
 
     if (this.rta) this.referenceAll(s, m, bias, from);
@@ -128,7 +128,7 @@ export abstract class WalkEdges extends WalkBase {
 
   // ------------------------------------------------------------------ memory-resolved edges
 
-  protected chainEdge(c: Chain, m: ModuleImage | undefined, bias: number, moduleName: string): void {
+  protected chainEdge(c: Chain, bias: number, moduleName: string): void {
     const base = c.base + bias;
     if (c.derefs.length === 0) {
       // `lea rax,[rip+F] ; call rax`: a direct target in disguise.
@@ -168,7 +168,6 @@ export abstract class WalkEdges extends WalkBase {
     if (c.derefs.length === 1) this.stats.memorySlot++;
     else this.stats.dispatchTable++;
     this.enqueue(v, 'live memory');
-    void m;
   }
 
   /**
@@ -234,7 +233,7 @@ export abstract class WalkEdges extends WalkBase {
       const r = this.space.regionAt(a);
       if (r?.exec) out.add(a);
     }
-    // A resolver may also tail-call helpers that pick the variant; their direct targets are followed too.
+    // Helpers a resolver tail-calls to pick the variant are not read: their choices are not counted here.
     return [...out];
   }
 
