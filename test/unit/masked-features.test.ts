@@ -221,7 +221,7 @@ test('the hover of a call whose native code uses a feature the host hides: a war
         assert.equal(site.features.includes('sha_ni'), countMasked);
         const text = (computeHover(site, rarity).contents as { value: string }).value;
         assert.match(text, /Warning — masked on this host/);
-        assert.match(text, /SHA: `k_sha[^`]*` \(pyext_kernels\.so\): `sha256/);
+        assert.match(text, /SHA-NI: `k_sha[^`]*` \(pyext_kernels\.so\): `sha256/);
         assert.match(text, countMasked ? /counted as required/ : /not counted as required/);
       } finally {
         r.close();
