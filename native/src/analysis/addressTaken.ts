@@ -7,11 +7,15 @@ import type { FunctionSummary } from './summary';
 import { type ModuleImage, dataObjectExtent, isGotSlot, isInPlt, moduleFacts, u64 } from './space';
 import { CPU_MODEL_SYMBOLS, MAX_INIT_FUNCTIONS, MAX_SLOT_MAP_SPAN, ONCE_FUNCTIONS, down8 } from './eptUtil';
 import { type LiveValues, type WrittenPointer, liveCensus, liveValuesOf } from './liveCensus';
+import type { Origin } from './walkBase';
 import { WalkEdges } from './walkEdges';
+
+/** The origin of every function the address-taken rule roots: its own tier, after the explicit roots' closure. */
+const ADDRESS_TAKEN: Origin = { root: 'a function whose address is taken (an unresolved indirect call may reach it)', tier: 'addressTaken' };
 
 export class AddressTakenWalk extends WalkEdges {
   /** The address references of a function's summary, minus the tables it did not choose (unchosenTables). */
-  protected referenceAll(s: FunctionSummary, m: ModuleImage | undefined, bias: number, from: string): void {
+  protected referenceAll(s: FunctionSummary, m: ModuleImage | undefined, bias: number, from: string, origin: Origin): void {
     const isPieOrAnon = !m || m.elf.isPie || m.elf.header.type === C.ET_DYN;
     const addresses: number[] = [];
     for (const ref of s.refs) {
@@ -29,7 +33,7 @@ export class AddressTakenWalk extends WalkEdges {
     // A completed initialiser is no possible target, but what it produced (stored on the heap) still is.
     if (m && done) {
       const inits = [...done].map((i) => addresses[i] - m.bias).filter((link) => this.space.regionAt(link + m.bias)?.module === m);
-      if (inits.length) this.takeProducedBy(m, inits, from && `a completed pthread_once initialiser (via ${from})`, true);
+      if (inits.length) this.takeProducedBy(m, inits, from && `a completed pthread_once initialiser (via ${from})`, true, origin);
     }
   }
 
@@ -220,13 +224,7 @@ export class AddressTakenWalk extends WalkEdges {
     if (this.takenRooted.has(address)) return;
     this.takenRooted.add(address);
     this.addressTakenRoots++;
-    const saved = this.currentRoot;
-    const savedTier = this.inRta;
-    this.currentRoot = 'a function whose address is taken (an unresolved indirect call may reach it)';
-    this.inRta = true;
-    this.enqueue(address, `address taken${this.takenWhy.has(address) ? ` (${this.takenWhy.get(address)})` : ''}`);
-    this.currentRoot = saved;
-    this.inRta = savedTier;
+    this.enqueue(address, `address taken${this.takenWhy.has(address) ? ` (${this.takenWhy.get(address)})` : ''}`, ADDRESS_TAKEN);
   }
 
   /** Code pointers of module `m` inside the data object containing `link` become address-taken. */
@@ -289,11 +287,11 @@ export class AddressTakenWalk extends WalkEdges {
   }
 
   /** When execution first enters a module: its writable data's live code pointers are address-taken. */
-  protected enterModule(m: ModuleImage): void {
+  protected enterModule(m: ModuleImage, origin: Origin): void {
     if (this.enteredModules.has(m.index)) return;
     this.enteredModules.add(m.index);
     if (!this.rta) return;
-    this.takeInitProduced(m);
+    this.takeInitProduced(m, origin);
     if (!this.space.liveMemory) return;
     const why = `live pointer in ${m.path.split('/').pop()} writable data`;
     for (const w of this.writtenPointers(m)) {
@@ -328,7 +326,7 @@ export class AddressTakenWalk extends WalkEdges {
    * keep them on the heap (xgboost's dmlc registries, eval finding N3). Their references are treated as a
    * visited function's are (selectors included, see unchosenTables).
    */
-  protected takeInitProduced(m: ModuleImage): void {
+  protected takeInitProduced(m: ModuleImage, origin: Origin): void {
     const pending: number[] = [];
     for (const sec of m.elf.sections) {
       if (sec.type !== C.SHT_INIT_ARRAY && sec.type !== C.SHT_PREINIT_ARRAY) continue;
@@ -342,7 +340,7 @@ export class AddressTakenWalk extends WalkEdges {
       }
     }
     if (!pending.length) return;
-    this.takeProducedBy(m, pending, this.options.recordVisited ? `a static initializer of ${m.path.split('/').pop()}` : '', false);
+    this.takeProducedBy(m, pending, this.options.recordVisited ? `a static initializer of ${m.path.split('/').pop()}` : '', false, origin);
   }
 
   /** Functions of each module already read by takeProducedBy (link-time starts), shared by every caller. */
@@ -354,7 +352,7 @@ export class AddressTakenWalk extends WalkEdges {
    * what they stored (factories, registered methods, dispatch tables on the heap) may still be called.
    * `viaPlt` also follows calls through `m`'s PLT that land in `m` (exported functions of a shared library).
    */
-  protected takeProducedBy(m: ModuleImage, pending: number[], why: string, viaPlt: boolean): void {
+  protected takeProducedBy(m: ModuleImage, pending: number[], why: string, viaPlt: boolean, origin: Origin): void {
     // With live memory, what they produced counts only where it is still stored (see keepProduct), and their
     // references are tracked apart from visited code's, which takes them whole.
     const outermost = this.productFilter === undefined && this.space.liveMemory;
@@ -363,7 +361,7 @@ export class AddressTakenWalk extends WalkEdges {
       this.swapReferenceSets();
     }
     try {
-      this.produce(m, pending, why, viaPlt);
+      this.produce(m, pending, why, viaPlt, origin);
     } finally {
       if (outermost) {
         this.swapReferenceSets();
@@ -372,7 +370,7 @@ export class AddressTakenWalk extends WalkEdges {
     }
   }
 
-  private produce(m: ModuleImage, pending: number[], why: string, viaPlt: boolean): void {
+  private produce(m: ModuleImage, pending: number[], why: string, viaPlt: boolean, origin: Origin): void {
     const seen = (this.producedSeen[m.index] ??= new Set());
     while (pending.length && seen.size < MAX_INIT_FUNCTIONS) {
       const link = pending.pop()!;
@@ -382,7 +380,7 @@ export class AddressTakenWalk extends WalkEdges {
       seen.add(start);
       const s = this.summaryOf(m, link, extent);
       if (!s) continue;
-      this.referenceAll(s, m, m.bias, why && `${why} (0x${start.toString(16)})`);
+      this.referenceAll(s, m, m.bias, why && `${why} (0x${start.toString(16)})`, origin);
       for (const t of [...s.calls, ...s.jumpsOut]) {
         if (!isInPlt(m.elf, t)) {
           if (this.space.regionAt(t + m.bias)?.module === m) pending.push(t);
@@ -391,7 +389,7 @@ export class AddressTakenWalk extends WalkEdges {
         if (!viaPlt) continue;
         const stub = m.elf.pltStubAt(t);
         if (!stub) continue;
-        for (const target of this.resolveGotSlot(m, stub.gotSlot, stub)) if (this.space.regionAt(target)?.module === m) pending.push(target - m.bias);
+        for (const target of this.resolveGotSlot(m, stub.gotSlot, stub, origin)) if (this.space.regionAt(target)?.module === m) pending.push(target - m.bias);
       }
     }
     if (pending.length) {

@@ -12,21 +12,33 @@ import { cachedSummaries } from './summaryCache';
 import { MAX_DATA_SCAN, MAX_MODULE_CODE, MAX_REGION_CACHE, POLL_SLOTS, WalkCancelled, isDynamicLinker } from './eptUtil';
 import { walkNotes } from './eptNotes';
 
+/**
+ * One unit of the walk: a function to visit, why (the edge that reached it), the root it was first reached from
+ * (for feature attribution) and its tier: explicit roots' closure first, then what only the address-taken rule
+ * reaches. Edges found while visiting an item carry its root and tier to the items they queue.
+ */
+export interface WorkItem {
+  address: number;
+  reason: string;
+  root: string;
+  tier: 'explicit' | 'addressTaken';
+}
+
+/** What an item passes on to the items its edges queue. */
+export type Origin = Pick<WorkItem, 'root' | 'tier'>;
+
 export abstract class WalkBase {
   protected readonly mode: EptMode;
   /** Module-local RTA for unresolved calls (sound mode). */
   protected readonly rta: boolean;
   protected readonly summarizer = new Summarizer();
-  protected readonly queue: Array<{ address: number; reason: string; root: string }> = [];
+  protected readonly queue: WorkItem[] = [];
   /**
    * Work reached only through the address-taken rule waits here until the explicit roots' closure is done,
    * so features are attributed to the explicit root that really leads to them whenever there is one.
    */
-  protected readonly rtaQueue: Array<{ address: number; reason: string; root: string }> = [];
+  protected readonly rtaQueue: WorkItem[] = [];
   protected rtaHead = 0;
-  protected inRta = false;
-  /** The root the function being visited was reached from (its reason), for feature attribution. */
-  protected currentRoot = '';
   protected head = 0;
   protected readonly enqueued = new Set<number>();
   /** Visited functions (link-time starts) and PLT stubs per module index; anonymous code by address. */
@@ -124,10 +136,7 @@ export abstract class WalkBase {
   }
 
   protected seed(roots: readonly Root[]): void {
-    for (const r of roots) {
-      this.currentRoot = r.reason;
-      this.enqueue(r.address, r.reason);
-    }
+    for (const r of roots) this.enqueue(r.address, r.reason, { root: r.reason, tier: 'explicit' });
   }
 
   protected lastProgress = Date.now();
@@ -135,17 +144,12 @@ export abstract class WalkBase {
   /** Visits queued functions until none is left, the walk is cancelled, or `deadline` (ms) has passed. */
   protected drain(deadline: number): 'done' | 'cancelled' | 'more' {
     for (;;) {
-      let item: { address: number; reason: string; root: string };
-      if (this.head < this.queue.length) {
-        item = this.queue[this.head++];
-        this.inRta = false;
-      } else if (this.rtaHead < this.rtaQueue.length) {
-        item = this.rtaQueue[this.rtaHead++];
-        this.inRta = true;
-      } else return 'done';
-      this.currentRoot = item.root;
+      let item: WorkItem;
+      if (this.head < this.queue.length) item = this.queue[this.head++];
+      else if (this.rtaHead < this.rtaQueue.length) item = this.rtaQueue[this.rtaHead++];
+      else return 'done';
       try {
-        this.visit(item.address, item.reason);
+        this.visit(item);
       } catch (e) {
         if (!(e instanceof WalkCancelled)) throw e;
         return 'cancelled';
@@ -203,11 +207,12 @@ export abstract class WalkBase {
     };
   }
 
-  protected enqueue(address: number, reason: string): void {
+  /** Queues `address` (once), reached for `reason` from the work item `from` (its root and tier carry over). */
+  protected enqueue(address: number, reason: string, from: Origin): void {
     // The same target is reached from many call sites: queue it once.
     if (this.enqueued.has(address)) return;
     this.enqueued.add(address);
-    (this.inRta ? this.rtaQueue : this.queue).push({ address, reason, root: this.currentRoot });
+    (from.tier === 'addressTaken' ? this.rtaQueue : this.queue).push({ address, reason, root: from.root, tier: from.tier });
   }
 
   /** The summary of the function of `m` at link-time `link` (cached per file); undefined when unreadable. */
@@ -297,7 +302,7 @@ export abstract class WalkBase {
     return start + MAX_DATA_SCAN;
   }
 
-  /** Visits the function at `address` (reached for `reason`): see walkEdges.ts. */
-  protected abstract visit(address: number, reason: string): void;
+  /** Visits the function of a work item: see walkEdges.ts. */
+  protected abstract visit(item: WorkItem): void;
 }
 

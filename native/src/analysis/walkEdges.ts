@@ -8,15 +8,14 @@ import { NativeError } from '../errors';
 import { type Chain, type FunctionSummary, SITES_PER_FEATURE } from './summary';
 import { type ModuleImage, type Region, isInPlt, lazyPltRange, moduleFacts, u64 } from './space';
 import { UNRESOLVED_SAMPLE, savesExtendedState } from './eptUtil';
-import { WalkBase } from './walkBase';
+import { type Origin, WalkBase, type WorkItem } from './walkBase';
 
 export abstract class WalkEdges extends WalkBase {
   // ------------------------------------------------------------------ visiting code
 
-  protected currentReason = '';
 
-  protected visit(address: number, reason: string): void {
-    this.currentReason = reason;
+  protected visit(item: WorkItem): void {
+    const { address } = item;
     const region = this.space.regionAt(address);
     if (!region || !region.exec) {
       this.unmappedTargets++;
@@ -29,12 +28,12 @@ export abstract class WalkEdges extends WalkBase {
     }
     const m = region.module;
     if (!m) {
-      this.visitAnonymous(address, region);
+      this.visitAnonymous(item, region);
       return;
     }
     const link = address - m.bias;
     if (isInPlt(m.elf, link)) {
-      this.visitPltStub(m, link, reason);
+      this.visitPltStub(m, link, item);
       return;
     }
     const extent = m.elf.functionAt(link);
@@ -45,15 +44,16 @@ export abstract class WalkEdges extends WalkBase {
 
     const summary = this.summaryOf(m, link, extent);
     if (!summary) return;
-    if (this.options.bindNow && savesExtendedState(summary) && reason.startsWith('address taken') && this.moduleIsLinker(m)) {
+    if (this.options.bindNow && savesExtendedState(summary) && item.reason.startsWith('address taken') && this.moduleIsLinker(m)) {
       this.trampolinesSkipped++;
       return;
     }
-    this.apply(summary, m, region);
+    this.apply(summary, m, region, item);
   }
 
 
-  protected visitAnonymous(address: number, region: Region): void {
+  protected visitAnonymous(item: WorkItem, region: Region): void {
+    const { address } = item;
     if (this.visitedAnon.has(address)) return;
     this.visitedAnon.add(address);
     const summary = this.summarizer.summarizeDescent((a, n) => {
@@ -63,11 +63,11 @@ export abstract class WalkEdges extends WalkBase {
       }
       return this.space.readMemory(a, n);
     }, address);
-    this.apply(summary, undefined, region);
+    this.apply(summary, undefined, region, item);
   }
 
   /** A call landed on a PLT stub: follow its GOT slot. */
-  protected visitPltStub(m: ModuleImage, link: number, reason: string): void {
+  protected visitPltStub(m: ModuleImage, link: number, item: WorkItem): void {
     const stubs = (this.visitedStubs[m.index] ??= new Set());
     if (stubs.has(link)) return;
     stubs.add(link);
@@ -76,45 +76,45 @@ export abstract class WalkEdges extends WalkBase {
       // PLT0 or an IBT lazy entry: only reached during lazy binding, handled by the trampoline rule.
       return;
     }
-    const targets = this.resolveGotSlot(m, stub.gotSlot, stub);
-    for (const t of targets) this.enqueue(t, `${reason} → ${stub.symbol ?? 'plt'}`);
+    const targets = this.resolveGotSlot(m, stub.gotSlot, stub, item);
+    for (const t of targets) this.enqueue(t, `${item.reason} → ${stub.symbol ?? 'plt'}`, item);
   }
 
-  protected apply(s: FunctionSummary, m: ModuleImage | undefined, region: Region): void {
+  protected apply(s: FunctionSummary, m: ModuleImage | undefined, region: Region, item: WorkItem): void {
     this.functionsVisited++;
     this.instructions += s.instructions;
     const bias = m?.bias ?? 0;
     const moduleName = m?.path ?? region.name;
-    if (m) this.enterModule(m);
+    if (m) this.enterModule(m, item);
     this.modulesVisited.add(moduleName);
     if (this.options.recordVisited) {
-      this.visited.push({ module: moduleName, start: s.start + bias, end: s.end + bias, method: s.method, reason: this.currentReason });
+      this.visited.push({ module: moduleName, start: s.start + bias, end: s.end + bias, method: s.method, reason: item.reason });
     }
     // Edges found in this function name it as their origin (only when recording, to keep the hot path lean).
     const from = this.options.recordVisited ? `${moduleName.split('/').pop()}:0x${s.start.toString(16)}` : '';
 
     for (const [f, hits] of s.features) {
       let ev = this.features.get(f);
-      if (!ev) this.features.set(f, (ev = { count: 0, sites: [], modules: new Map(), root: this.currentRoot }));
+      if (!ev) this.features.set(f, (ev = { count: 0, sites: [], modules: new Map(), root: item.root }));
       ev.count += hits.count;
       ev.modules.set(moduleName, (ev.modules.get(moduleName) ?? 0) + hits.count);
       for (const site of hits.sites) if (ev.sites.length < SITES_PER_FEATURE * 2) ev.sites.push({ address: site + bias, module: moduleName, bias });
     }
 
-    for (const t of s.calls) this.directEdge(t + bias, from && `call from ${from}`);
-    for (const t of s.jumpsOut) this.directEdge(t + bias, from && `jump from ${from}`);
-    for (const c of s.chains) this.chainEdge(c, bias, moduleName);
+    for (const t of s.calls) this.directEdge(t + bias, from && `call from ${from}`, item);
+    for (const t of s.jumpsOut) this.directEdge(t + bias, from && `jump from ${from}`, item);
+    for (const c of s.chains) this.chainEdge(c, bias, moduleName, item);
     for (const u of s.unresolved) this.unresolvedEdge(u.site + bias, moduleName, u.kind);
 
-    if (this.rta) this.referenceAll(s, m, bias, from);
+    if (this.rta) this.referenceAll(s, m, bias, from, item);
   }
 
-  protected directEdge(target: number, why: string): void {
+  protected directEdge(target: number, why: string, from: Origin): void {
     // Count a direct call to a PLT stub as a PLT call site, others as direct.
     const r = this.space.regionAt(target);
     if (r?.module && isInPlt(r.module.elf, target - r.module.bias)) this.stats.plt++;
     else this.stats.direct++;
-    this.enqueue(target, why);
+    this.enqueue(target, why, from);
   }
 
   protected unresolvedEdge(address: number, module: string, kind: 'call' | 'jmp'): void {
@@ -128,12 +128,12 @@ export abstract class WalkEdges extends WalkBase {
 
   // ------------------------------------------------------------------ memory-resolved edges
 
-  protected chainEdge(c: Chain, bias: number, moduleName: string): void {
+  protected chainEdge(c: Chain, bias: number, moduleName: string, from: Origin): void {
     const base = c.base + bias;
     if (c.derefs.length === 0) {
       // `lea rax,[rip+F] ; call rax`: a direct target in disguise.
       this.stats.direct++;
-      this.enqueue(base, 'register call');
+      this.enqueue(base, 'register call', from);
       return;
     }
     // The first step reads a slot of this module; if it is a GOT slot with a relocation, it is the
@@ -142,13 +142,13 @@ export abstract class WalkEdges extends WalkBase {
     const reloc = slotModule ? slotModule.elf.relocationAt(base - slotModule.bias) : undefined;
     const isGot = reloc !== undefined && (reloc.type === C.R_X86_64_GLOB_DAT || reloc.type === C.R_X86_64_JUMP_SLOT);
     if (c.derefs.length === 1 && c.derefs[0] === 0 && isGot && slotModule) {
-      const targets = this.resolveGotSlot(slotModule, base - slotModule.bias, undefined);
+      const targets = this.resolveGotSlot(slotModule, base - slotModule.bias, undefined, from);
       if (targets.length === 0) {
         this.unresolvedEdge(c.site + bias, moduleName, c.kind);
         return;
       }
       this.stats.memorySlot++;
-      for (const t of targets) this.enqueue(t, `slot ${reloc?.symbol?.name ?? ''}`);
+      for (const t of targets) this.enqueue(t, `slot ${reloc?.symbol?.name ?? ''}`, from);
       return;
     }
     if (this.mode === 'ept-plain' || !this.space.liveMemory) {
@@ -167,7 +167,7 @@ export abstract class WalkEdges extends WalkBase {
     }
     if (c.derefs.length === 1) this.stats.memorySlot++;
     else this.stats.dispatchTable++;
-    this.enqueue(v, 'live memory');
+    this.enqueue(v, 'live memory', from);
   }
 
   /**
@@ -175,7 +175,7 @@ export abstract class WalkEdges extends WalkBase {
    * is not (lazy binding, or no live memory), the symbol resolved by the dynamic linker's search order,
    * with every variant of an IFUNC.
    */
-  protected resolveGotSlot(m: ModuleImage, slotLink: number, stub: PltStub | undefined): number[] {
+  protected resolveGotSlot(m: ModuleImage, slotLink: number, stub: PltStub | undefined, from: Origin): number[] {
     const slot = slotLink + m.bias;
     const reloc = m.elf.relocationAt(slotLink);
     const live = this.space.liveMemory ? this.space.readPointer(slot) : undefined;
@@ -184,7 +184,7 @@ export abstract class WalkEdges extends WalkBase {
       const pointsBack = lazy !== undefined && live - m.bias >= lazy.start && live - m.bias < lazy.end;
       if (!pointsBack) return [live];
       this.lazySlots++;
-      this.addLazyTrampoline(m);
+      this.addLazyTrampoline(m, from);
     }
     if (!reloc) return [];
     if (reloc.type === C.R_X86_64_IRELATIVE) {
@@ -241,14 +241,14 @@ export abstract class WalkEdges extends WalkBase {
    * Under lazy binding a not-yet-bound call runs the dynamic linker's trampoline (_dl_runtime_resolve_*,
    * which uses XSAVEC/XSAVE on this host) after migration: its code is part of the requirement.
    */
-  protected addLazyTrampoline(m: ModuleImage): void {
+  protected addLazyTrampoline(m: ModuleImage, from: Origin): void {
     if (this.lazyTrampolineAdded) return;
     const gotPlt = m.elf.section('.got.plt');
     if (!gotPlt) return;
     const t = this.space.readPointer(gotPlt.addr + m.bias + 16);
     if (t !== undefined && t !== 0) {
       this.lazyTrampolineAdded = true;
-      this.enqueue(t, 'lazy-binding trampoline');
+      this.enqueue(t, 'lazy-binding trampoline', from);
     }
   }
 
@@ -279,9 +279,9 @@ export abstract class WalkEdges extends WalkBase {
   }
 
   /** Sound mode: the address references of a visited function (see addressTaken.ts). */
-  protected abstract referenceAll(s: FunctionSummary, m: ModuleImage | undefined, bias: number, from: string): void;
+  protected abstract referenceAll(s: FunctionSummary, m: ModuleImage | undefined, bias: number, from: string, origin: Origin): void;
   /** Called when execution first enters a module. */
-  protected abstract enterModule(m: ModuleImage): void;
+  protected abstract enterModule(m: ModuleImage, origin: Origin): void;
   /** Sound mode: makes an address-taken function a root. */
   protected abstract rootTaken(address: number): void;
 }
