@@ -2,10 +2,9 @@
 // executable sections), keyed like the function summaries (file identity, path, fingerprint, engine build), so
 // that the comparison full scan of `pygration analyze` decodes each library once per build, not once per run.
 
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Feature } from '../features/vocabulary';
+import { StampedDir } from './stampedDir';
 import { currentFingerprint } from './summaryStore';
 
 /** What the full scan found in one file (fullScan.ts's FileScan). */
@@ -27,25 +26,22 @@ interface OnDisk {
 }
 
 export class DiskFullScanStore {
-  private pruned = false;
-  private stampValue?: string;
+  private readonly files: StampedDir;
   /** Statistics, for logs and tests. */
   readonly stats = { loaded: 0, saved: 0 };
 
   /** @param base the cache directory; @param stamp engineStamp() of the engine, or a function computing it on first use. */
-  constructor(
-    private readonly base: string,
-    private readonly stampOf: string | (() => string),
-  ) {}
+  constructor(base: string, stampOf: string | (() => string)) {
+    this.files = new StampedDir(base, 'fullscan', stampOf);
+  }
 
   get dir(): string {
-    this.stampValue ??= typeof this.stampOf === 'string' ? this.stampOf : this.stampOf();
-    return path.join(this.base, 'fullscan', this.stampValue);
+    return this.files.dir;
   }
 
   load(identity: string, file: string): StoredFileScan | undefined {
     try {
-      const where = this.pathOf(identity, file);
+      const where = this.files.fileOf(identity, file, '.json');
       if (!fs.existsSync(where)) return undefined;
       const fingerprint = currentFingerprint(identity, file);
       if (!fingerprint) return undefined;
@@ -63,33 +59,11 @@ export class DiskFullScanStore {
     try {
       const fingerprint = currentFingerprint(identity, file);
       if (!fingerprint) return;
-      this.prune();
-      fs.mkdirSync(this.dir, { recursive: true });
       const data: OnDisk = { format: FORMAT, identity, file, fingerprint, instructions: scan.instructions, features: [...scan.features] };
-      const where = this.pathOf(identity, file);
-      const tmp = `${where}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify(data));
-      fs.renameSync(tmp, where);
+      this.files.write(this.files.fileOf(identity, file, '.json'), JSON.stringify(data));
       this.stats.saved++;
     } catch {
       // The cache only saves time.
-    }
-  }
-
-  private pathOf(identity: string, file: string): string {
-    return path.join(this.dir, `${createHash('sha1').update(`${identity}\0${file}`).digest('hex').slice(0, 32)}.json`);
-  }
-
-  /** Removes what other builds of the engine stored. */
-  private prune(): void {
-    if (this.pruned) return;
-    this.pruned = true;
-    const keep = path.basename(this.dir);
-    const parent = path.join(this.base, 'fullscan');
-    try {
-      for (const e of fs.readdirSync(parent)) if (e !== keep) fs.rmSync(path.join(parent, e), { recursive: true, force: true });
-    } catch {
-      // Nothing stored yet.
     }
   }
 }

@@ -10,6 +10,7 @@ import * as v8 from 'node:v8';
 import { cachedSummariesOf, type SummaryStore } from './ept';
 import type { FunctionSummary } from './summary';
 import { fileIdentityOf } from './space';
+import { StampedDir } from './stampedDir';
 
 /** Bumped when what is stored changes. */
 const FORMAT = 2;
@@ -46,8 +47,7 @@ export function engineStamp(engineFile: string): string {
 export class DiskSummaryStore implements SummaryStore {
   /** Files asked for in this process: their identity, path and how many summaries the disk had. */
   private readonly seen = new Map<string, { file: string; stored: number }>();
-  private pruned = false;
-  private stampValue?: string;
+  private readonly files: StampedDir;
   /** Statistics, for logs and tests. */
   readonly stats = { loadedFiles: 0, loadedSummaries: 0, savedFiles: 0, savedSummaries: 0 };
 
@@ -56,27 +56,25 @@ export class DiskSummaryStore implements SummaryStore {
    * function computing it at the first load or save (hashing the bundles takes tens of milliseconds, which a
    * language server should not spend before its first answer).
    */
-  constructor(
-    private readonly base: string,
-    private readonly stampOf: string | (() => string),
-  ) {}
+  constructor(base: string, stampOf: string | (() => string)) {
+    this.files = new StampedDir(base, 'summaries', stampOf);
+  }
 
   /** The engine stamp (computed on first use when given as a function). */
   get stamp(): string {
-    this.stampValue ??= typeof this.stampOf === 'string' ? this.stampOf : this.stampOf();
-    return this.stampValue;
+    return this.files.stamp;
   }
 
   /** Where this engine's summaries are. */
   get dir(): string {
-    return path.join(this.base, 'summaries', this.stamp);
+    return this.files.dir;
   }
 
   load(identity: string, file: string): Map<number, FunctionSummary> | undefined {
     if (this.seen.has(identity)) return undefined;
     this.seen.set(identity, { file, stored: 0 });
     try {
-      const where = this.pathOf(identity, file);
+      const where = this.files.fileOf(identity, file, '.v8');
       if (!fs.existsSync(where)) return undefined;
       const fingerprint = currentFingerprint(identity, file);
       if (!fingerprint) return undefined;
@@ -105,33 +103,12 @@ export class DiskSummaryStore implements SummaryStore {
         const bytes = v8.serialize(data);
         entry.stored = m.size;
         if (bytes.length > MAX_FILE_BYTES) continue;
-        this.prune();
-        fs.mkdirSync(this.dir, { recursive: true });
-        const where = this.pathOf(identity, entry.file);
-        const tmp = `${where}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, bytes);
-        fs.renameSync(tmp, where);
+        this.files.write(this.files.fileOf(identity, entry.file, '.v8'), bytes);
         this.stats.savedFiles++;
         this.stats.savedSummaries += m.size;
       } catch {
         // The cache only saves time.
       }
-    }
-  }
-
-  private pathOf(identity: string, file: string): string {
-    return path.join(this.dir, `${createHash('sha1').update(`${identity}\0${file}`).digest('hex').slice(0, 32)}.v8`);
-  }
-
-  /** Removes what other builds of the engine stored (they are never read again). */
-  private prune(): void {
-    if (this.pruned) return;
-    this.pruned = true;
-    const parent = path.join(this.base, 'summaries');
-    try {
-      for (const e of fs.readdirSync(parent)) if (e !== this.stamp) fs.rmSync(path.join(parent, e), { recursive: true, force: true });
-    } catch {
-      // Nothing stored yet.
     }
   }
 }
