@@ -88,24 +88,16 @@ export function liveCensus(ctx: CensusContext): Map<number, WrittenPointer[]> {
   for (const x of [...windows.flatMap((r) => [r.start, r.end - 1]), ...values.keys()]) his.add(Math.floor(x / 2 ** 32));
   const pointedInto: number[] = [];
   const copied = new Set<number>();
-  const CHUNK = 4 * 1024 * 1024;
-  for (const r of ctx.space.regions()) {
-    if (!r.read || r.exec || r.kind === 'vdso' || r.kind === 'vsyscall') continue;
-    for (let a = r.start; a < r.end; a += CHUNK) {
-      if (ctx.isCancelled?.()) throw new WalkCancelled();
-      const b = ctx.space.readMemory(a, Math.min(CHUNK, r.end - a));
-      if (!b) continue;
-      const words = new Uint32Array(b.buffer, b.byteOffset, Math.floor(b.length / 8) * 2);
-      for (let i = 1; i < words.length; i += 2) {
-        if (!his.has(words[i])) continue;
-        const v = words[i] * 2 ** 32 + words[i - 1];
-        const at = a + (i - 1) * 4;
-        const slots = values.get(v);
-        if (slots && !slots.includes(at) && !staticCopies.has(at)) copied.add(v);
-        if (inRanges(windows, v)) pointedInto.push(v);
-      }
+  forEachDataChunk(ctx, false, (words, a) => {
+    for (let i = 1; i < words.length; i += 2) {
+      if (!his.has(words[i])) continue;
+      const v = words[i] * 2 ** 32 + words[i - 1];
+      const at = a + (i - 1) * 4;
+      const slots = values.get(v);
+      if (slots && !slots.includes(at) && !staticCopies.has(at)) copied.add(v);
+      if (inRanges(windows, v)) pointedInto.push(v);
     }
-  }
+  });
   pointedInto.sort((x, y) => x - y);
   const pointed = (w: { start: number; end: number }) => {
     const i = upperBound(pointedInto.length, (k) => pointedInto[k] >= w.start);
@@ -158,11 +150,14 @@ function highHalves(ranges: Array<{ start: number; end: number }>): Set<number> 
   return his;
 }
 
-/** Reads the writable regions in chunks, handing each chunk's 32-bit words (little-endian pairs) to `each`. */
-function forEachWritableChunk(ctx: CensusContext, each: (words: Uint32Array, base: number) => void): number {
+/**
+ * Reads the data regions (readable, not executable; only the writable ones when `writableOnly`) in chunks, handing
+ * each chunk's 32-bit words (little-endian pairs) and its address to `each`. Returns the bytes read.
+ */
+function forEachDataChunk(ctx: CensusContext, writableOnly: boolean, each: (words: Uint32Array, base: number) => void): number {
   let bytes = 0;
   for (const r of ctx.space.regions()) {
-    if (!r.read || !r.write || r.exec || r.kind === 'vdso' || r.kind === 'vsyscall') continue;
+    if (!r.read || (writableOnly && !r.write) || r.exec || r.kind === 'vdso' || r.kind === 'vsyscall') continue;
     for (let a = r.start; a < r.end; a += CHUNK) {
       if (ctx.isCancelled?.()) throw new WalkCancelled();
       const b = ctx.space.readMemory(a, Math.min(CHUNK, r.end - a));
@@ -202,7 +197,7 @@ function liveValues(ctx: CensusContext): LiveValues {
   const found: number[] = [];
   // glibc's tcbhead_t: tcb (itself) at 0, self (itself) at 16, pointer_guard at 0x30.
   const guards = new Map<string, { lo: number; hi: number }>();
-  const bytes = forEachWritableChunk(ctx, (words, base) => {
+  const bytes = forEachDataChunk(ctx, true, (words, base) => {
     // The address of the word pair at i, kept as two 32-bit halves (no float arithmetic per word).
     let atLo = base % TWO32;
     let atHi = Math.floor(base / TWO32);
@@ -225,7 +220,7 @@ function liveValues(ctx: CensusContext): LiveValues {
   const mangled = new Set<number>();
   const guardList = [...guards.values()].filter((g) => g.lo !== 0 || g.hi !== 0);
   if (guardList.length > 0 && guardList.length <= 4) {
-    forEachWritableChunk(ctx, (words) => {
+    forEachDataChunk(ctx, true, (words) => {
       for (let i = 0; i + 1 < words.length; i += 2) {
         const lo = words[i];
         const hi = words[i + 1];
