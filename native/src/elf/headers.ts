@@ -87,16 +87,18 @@ function readFileHeader(source: ByteSource, name: string): ElfHeader {
   return header;
 }
 
+/** A reader over a header table of `count` entries at `offset`, once its entry size and its range are checked. */
+function headerTable(source: ByteSource, name: string, what: 'program header' | 'section header', count: number, entsize: number, expected: number, offset: number): LeReader {
+  if (entsize !== expected) throw new NativeError('malformed', `${name}: ${what} size ${entsize} is not ${expected}.`, { subject: name });
+  const total = count * expected;
+  checkRange({ name, size: source.size }, offset, total, `${what} table`);
+  return new LeReader(source.read(offset, total), `${name} ${what}s`);
+}
+
 function readProgramHeaders(source: ByteSource, name: string, header: ElfHeader): ProgramHeader[] {
-  const sub = { name, size: source.size };
   const phdrs: ProgramHeader[] = [];
   if (header.phnum > 0) {
-    if (header.phentsize !== C.ELF64_PHDR_SIZE) {
-      throw new NativeError('malformed', `${name}: program header size ${header.phentsize} is not ${C.ELF64_PHDR_SIZE}.`, { subject: name });
-    }
-    const total = header.phnum * C.ELF64_PHDR_SIZE;
-    checkRange(sub, header.phoff, total, 'program header table');
-    const r = new LeReader(source.read(header.phoff, total), `${name} program headers`);
+    const r = headerTable(source, name, 'program header', header.phnum, header.phentsize, C.ELF64_PHDR_SIZE, header.phoff);
     for (let i = 0; i < header.phnum; i++) {
       const o = i * C.ELF64_PHDR_SIZE;
       const ph: ProgramHeader = {
@@ -125,15 +127,9 @@ function readProgramHeaders(source: ByteSource, name: string, header: ElfHeader)
 }
 
 function readSectionHeaders(source: ByteSource, name: string, header: ElfHeader): SectionHeader[] {
-  const sub = { name, size: source.size };
   const shdrs: SectionHeader[] = [];
   if (header.shnum > 0) {
-    if (header.shentsize !== C.ELF64_SHDR_SIZE) {
-      throw new NativeError('malformed', `${name}: section header size ${header.shentsize} is not ${C.ELF64_SHDR_SIZE}.`, { subject: name });
-    }
-    const total = header.shnum * C.ELF64_SHDR_SIZE;
-    checkRange(sub, header.shoff, total, 'section header table');
-    const r = new LeReader(source.read(header.shoff, total), `${name} section headers`);
+    const r = headerTable(source, name, 'section header', header.shnum, header.shentsize, C.ELF64_SHDR_SIZE, header.shoff);
     const nameOffsets: number[] = [];
     for (let i = 0; i < header.shnum; i++) {
       const o = i * C.ELF64_SHDR_SIZE;
@@ -160,7 +156,7 @@ function readSectionHeaders(source: ByteSource, name: string, header: ElfHeader)
       }
       const strSec = shdrs[header.shstrndx];
       if (strSec.type === C.SHT_NOBITS) throw new NativeError('malformed', `${name}: the section-name table has no bytes.`, { subject: name });
-      checkRange(sub, strSec.offset, strSec.size, 'section-name string table');
+      checkRange({ name, size: source.size }, strSec.offset, strSec.size, 'section-name string table');
       const names = new StringTable(source.read(strSec.offset, strSec.size), `${name} section names`);
       for (let i = 0; i < shdrs.length; i++) shdrs[i].name = i === 0 && nameOffsets[i] === 0 ? '' : names.get(nameOffsets[i]);
     }
