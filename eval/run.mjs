@@ -11,7 +11,7 @@
 //   --doc        write evaluation.md + the SVG (default for a full run, into docs/ unless --out is given)
 //   --no-doc     do not write them
 //   --windows N  oracle windows per workload; --steps N  single steps per window
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,6 +20,7 @@ import { engine } from './lib/engine.mjs';
 import { callSiteShare, recallPrecision, safetyGaps } from './lib/metrics.mjs';
 import { coverage, decodeTrace, traceWindows } from './lib/oracle.mjs';
 import { writeReport } from './lib/report.mjs';
+import { startUntilReady, workloadEnv } from './lib/ready.mjs';
 import { whileStopped } from './lib/stop.mjs';
 import { WORKLOADS } from './lib/workloads.mjs';
 
@@ -86,42 +87,7 @@ function pythonHas(modules) {
 /** Starts a workload through the launcher; resolves once it printed READY (with what it printed). */
 function startWorkload(launcher, w, nativeDir) {
   const script = path.join(REPO_ROOT, 'eval', 'workloads', w.script);
-  const env = {
-    ...process.env,
-    LD_BIND_NOW: '1',
-    PYTHONPATH: nativeDir,
-    PYGRATION_EVAL_EXT: nativeDir,
-    PYTHONDONTWRITEBYTECODE: '1',
-    MPLCONFIGDIR: fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-eval-mpl-')),
-    ...(w.env ?? {}),
-  };
-  const child = spawn(launcher, [DEBIAN_PYTHON, script], { env, cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  const stop = () =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void stop();
-      reject(new Error(`${w.name} did not print READY within ${(w.readyTimeoutMs ?? 60_000) / 1000} s. stderr: ${err.slice(-2000)}`));
-    }, w.readyTimeoutMs ?? 60_000);
-    child.stdout.on('data', (d) => {
-      out += d.toString();
-      if (/^READY$/m.test(out)) {
-        clearTimeout(timer);
-        resolve({ pid: child.pid, child, stdout: () => out, stderr: () => err, stop });
-      }
-    });
-    child.stderr.on('data', (d) => (err += d.toString()));
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${w.name} exited (${code ?? signal}) before READY. stderr: ${err.slice(-2000)}`));
-    });
-  });
+  return startUntilReady([launcher, DEBIAN_PYTHON, script], { env: workloadEnv(w, nativeDir, os.tmpdir()), cwd: os.tmpdir(), timeoutMs: w.readyTimeoutMs ?? 60_000, label: w.name });
 }
 
 /** Runs one measurement in a fresh Node process (eval/lib/measure.mjs) and returns its JSON. */

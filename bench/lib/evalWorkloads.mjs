@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { workloadEnv } from '../../eval/lib/ready.mjs';
 import { startUntilReady, timed } from './run.mjs';
 
 export async function evalWorkloads({ root, only, log }) {
@@ -28,15 +29,7 @@ export async function evalWorkloads({ root, only, log }) {
         continue;
       }
       log(`evaluation workload ${w.name}`);
-      const env = {
-        ...process.env,
-        LD_BIND_NOW: '1',
-        PYTHONPATH: nativeDir,
-        PYGRATION_EVAL_EXT: nativeDir,
-        PYTHONDONTWRITEBYTECODE: '1',
-        MPLCONFIGDIR: fs.mkdtempSync(path.join(tmp, 'mpl-')),
-        ...(w.env ?? {}),
-      };
+      const env = workloadEnv(w, nativeDir, tmp);
       let proc;
       try {
         proc = await startUntilReady([launcher, DEBIAN_PYTHON, path.join(root, 'eval', 'workloads', w.script)], { env, cwd: tmp, timeoutMs: w.readyTimeoutMs ?? 60_000 });

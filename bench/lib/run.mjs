@@ -1,6 +1,6 @@
 // Process helpers of the benchmark: a command timed from outside (wall, user + system CPU and peak RSS from
 // GNU time, which reads the finished child's rusage), a Python workload started until it prints READY, medians.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 
 export const GNU_TIME = ['/usr/bin/time', '/bin/time'].find((f) => fs.existsSync(f));
@@ -18,36 +18,8 @@ export function timed(cmd, args, { env, timeoutMs = 900_000 } = {}) {
   });
 }
 
-/** Starts `argv` and resolves once a line READY was printed; `stop()` kills it. */
-export function startUntilReady(argv, { env, cwd, timeoutMs = 120_000 } = {}) {
-  const child = spawn(argv[0], argv.slice(1), { env: env ?? process.env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  const stop = () =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void stop();
-      reject(new Error(`${argv.join(' ')} printed no READY within ${timeoutMs / 1000} s: ${err.slice(-2000)}`));
-    }, timeoutMs);
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (/^READY$/m.test(out)) {
-        clearTimeout(timer);
-        resolve({ pid: child.pid, child, stdout: () => out, stop });
-      }
-    });
-    child.stderr.on('data', (d) => (err += d));
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${argv.join(' ')} exited (${code ?? signal}) before READY: ${err.slice(-2000)}`));
-    });
-  });
-}
+// Workloads are started as the evaluation starts them (eval/lib/ready.mjs).
+export { startUntilReady } from '../../eval/lib/ready.mjs';
 
 export function median(xs) {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
