@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { createNonce, renderWebviewHtml } from '../../webview/src/html';
 import { REPO_ROOT } from './fixtures';
 
 export const CHROMIUM_PATH = process.env.PYGRATION_CHROMIUM ?? '/usr/bin/chromium';
@@ -265,4 +266,36 @@ export function postedMessages(page: Page): Promise<Array<{ type: string; [k: st
 /** Delivers a host message the way VS Code does: a `message` event on the webview's window. */
 export async function postToWebview(page: Page, message: unknown): Promise<void> {
   await page.evaluate((m) => window.postMessage(m, '*'), message);
+}
+
+/** The instance view served as VS Code's host would: its bundle and index page over HTTP, and Chromium launched. */
+export async function serveInstanceView(nonce = createNonce()): Promise<{ browser: Browser; server: StaticServer; html: string }> {
+  const [bundle, browser] = await Promise.all([buildWebviewBundle(), launchChromium()]);
+  // The server's origin is only known once it listens, and the page needs it for its CSP; so the index is
+  // filled in after start (the files object is read per request).
+  const files: Record<string, { body: string; type: string }> = {
+    '/webview.js': { body: bundle.js, type: 'text/javascript' },
+    '/webview.css': { body: bundle.css, type: 'text/css' },
+  };
+  const server = await startStaticServer(files);
+  const html = renderWebviewHtml({ cspSource: server.origin, nonce, scriptUri: `${server.origin}/webview.js`, styleUri: `${server.origin}/webview.css` });
+  files['/index.html'] = { body: html, type: 'text/html' };
+  return { browser, server, html };
+}
+
+/**
+ * A page of the served instance view, with the host shim (dark theme), loaded until the view posts `ready`.
+ * `onPage` attaches listeners before it loads.
+ */
+export async function openInstanceView(
+  browser: Browser,
+  server: StaticServer,
+  options: { viewport: { width: number; height: number }; deviceScaleFactor?: number; onPage?: (page: Page) => void },
+): Promise<Page> {
+  const page = await browser.newPage({ viewport: options.viewport, ...(options.deviceScaleFactor !== undefined ? { deviceScaleFactor: options.deviceScaleFactor } : {}) });
+  options.onPage?.(page);
+  await installHostShim(page, 'dark');
+  await page.goto(`${server.origin}/index.html`);
+  await page.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted.some((m) => m.type === 'ready'));
+  return page;
 }

@@ -12,10 +12,9 @@ import type { AnalysisReport } from '../../native/src/report';
 import { planMigration } from '../../native/src/plan/plan';
 import { sampleDirtyPages } from '../../native/src/plan/sampler';
 import type { MigrationEstimate } from '../../native/src/plan/types';
-import { createNonce, renderWebviewHtml } from '../../webview/src/html';
 import { downtimeCell } from '../../webview/src/migration';
 import { buildC, REPO_ROOT, startProcess } from '../helpers/fixtures';
-import { buildWebviewBundle, installHostShim, launchChromium, postToWebview, startStaticServer, type StaticServer } from '../helpers/chromium';
+import { openInstanceView, postToWebview, serveInstanceView, type StaticServer } from '../helpers/chromium';
 
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'report');
 const base = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'numpy-matmul.live.json'), 'utf8')) as AnalysisReport;
@@ -38,22 +37,8 @@ describe('estimated downtime column in Chromium', { timeout: 90_000 }, () => {
     } finally {
       await fx.stop();
     }
-    const [bundle, b] = await Promise.all([buildWebviewBundle(), launchChromium()]);
-    browser = b;
-    const files: Record<string, { body: string; type: string }> = {
-      '/webview.js': { body: bundle.js, type: 'text/javascript' },
-      '/webview.css': { body: bundle.css, type: 'text/css' },
-    };
-    server = await startStaticServer(files);
-    files['/index.html'] = {
-      body: renderWebviewHtml({ cspSource: server.origin, nonce: createNonce(), scriptUri: `${server.origin}/webview.js`, styleUri: `${server.origin}/webview.css` }),
-      type: 'text/html',
-    };
-    page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await installHostShim(page, 'dark');
-    await page.goto(`${server.origin}/index.html`);
-    await page.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted.some((m) => m.type === 'ready'));
+    ({ browser, server } = await serveInstanceView());
+    page = await openInstanceView(browser, server, { viewport: { width: 1500, height: 900 }, onPage: (p) => p.on('pageerror', (e) => pageErrors.push(e.message)) });
   });
 
   after(async () => {

@@ -9,10 +9,9 @@ import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { AnalysisReport } from '../../native/src/report';
 import { EXPORT_FORMATS } from '../../native/src/export/formats';
-import { createNonce, renderWebviewHtml } from '../../webview/src/html';
 import { isWebviewMessage } from '../../webview/src/protocol';
 import { REPO_ROOT } from '../helpers/fixtures';
-import { buildWebviewBundle, installHostShim, launchChromium, postedMessages, postToWebview, startStaticServer, type StaticServer } from '../helpers/chromium';
+import { openInstanceView, postedMessages, postToWebview, serveInstanceView, type StaticServer } from '../helpers/chromium';
 
 const REPORT_FILE = path.join(REPO_ROOT, 'test', 'fixtures', 'report', 'numpy-matmul.live.json');
 const report = JSON.parse(fs.readFileSync(REPORT_FILE, 'utf8')) as AnalysisReport;
@@ -40,20 +39,8 @@ describe('instance view: Copy as…', { timeout: 60_000 }, () => {
   const pageErrors: string[] = [];
 
   before(async () => {
-    const [bundle, b] = await Promise.all([buildWebviewBundle(), launchChromium()]);
-    browser = b;
-    const files: Record<string, { body: string; type: string }> = {
-      '/webview.js': { body: bundle.js, type: 'text/javascript' },
-      '/webview.css': { body: bundle.css, type: 'text/css' },
-    };
-    server = await startStaticServer(files);
-    const nonce = createNonce();
-    files['/index.html'] = { body: renderWebviewHtml({ cspSource: server.origin, nonce, scriptUri: `${server.origin}/webview.js`, styleUri: `${server.origin}/webview.css` }), type: 'text/html' };
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await installHostShim(page, 'dark');
-    await page.goto(`${server.origin}/index.html`);
-    await page.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted.some((m) => m.type === 'ready'));
+    ({ browser, server } = await serveInstanceView());
+    page = await openInstanceView(browser, server, { viewport: { width: 1360, height: 900 }, onPage: (p) => p.on('pageerror', (e) => pageErrors.push(e.message)) });
     await postToWebview(page, { type: 'report', report, origin: { kind: 'live', label: 'PID 48211 · python3 matmul.py' } });
     await page.waitForSelector('#copy-as');
   });

@@ -8,10 +8,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { AnalysisReport } from '../../native/src/report';
-import { renderWebviewHtml, createNonce } from '../../webview/src/html';
 import type { FocusCallSite } from '../../webview/src/protocol';
 import { REPO_ROOT } from '../helpers/fixtures';
-import { buildWebviewBundle, installHostShim, launchChromium, postToWebview, startStaticServer, type StaticServer } from '../helpers/chromium';
+import { openInstanceView, postToWebview, serveInstanceView, type StaticServer } from '../helpers/chromium';
 
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'report');
 const report = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'numpy-matmul.live.json'), 'utf8')) as AnalysisReport;
@@ -24,21 +23,8 @@ describe('instance view focus on a call with unknown callees', { timeout: 60_000
   let page: Page;
 
   before(async () => {
-    const [bundle, b] = await Promise.all([buildWebviewBundle(), launchChromium()]);
-    browser = b;
-    const files: Record<string, { body: string; type: string }> = {
-      '/webview.js': { body: bundle.js, type: 'text/javascript' },
-      '/webview.css': { body: bundle.css, type: 'text/css' },
-    };
-    server = await startStaticServer(files);
-    files['/index.html'] = {
-      body: renderWebviewHtml({ cspSource: server.origin, nonce: createNonce(), scriptUri: `${server.origin}/webview.js`, styleUri: `${server.origin}/webview.css` }),
-      type: 'text/html',
-    };
-    page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
-    await installHostShim(page, 'dark');
-    await page.goto(`${server.origin}/index.html`);
-    await page.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted.some((m) => m.type === 'ready'));
+    ({ browser, server } = await serveInstanceView());
+    page = await openInstanceView(browser, server, { viewport: { width: 1200, height: 800 } });
     await postToWebview(page, { type: 'report', report, origin: { kind: 'live', label: 'PID 1 · python3 app.py' } });
     await page.waitForSelector('#instance-grid');
   });

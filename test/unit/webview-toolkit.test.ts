@@ -8,9 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { AnalysisReport } from '../../native/src/report';
-import { createNonce, renderWebviewHtml } from '../../webview/src/html';
 import { REPO_ROOT } from '../helpers/fixtures';
-import { buildWebviewBundle, installHostShim, launchChromium, postToWebview, startStaticServer, THEMES, type StaticServer } from '../helpers/chromium';
+import { openInstanceView, postToWebview, serveInstanceView, THEMES, type StaticServer } from '../helpers/chromium';
 
 const TOOLKIT = '@vscode/webview-ui-toolkit';
 const report = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'report', 'numpy-matmul.live.json'), 'utf8')) as AnalysisReport;
@@ -48,20 +47,8 @@ describe('the instance view renders with the toolkit in Chromium', { timeout: 60
   const pageErrors: string[] = [];
 
   before(async () => {
-    const [bundle, b] = await Promise.all([buildWebviewBundle(), launchChromium()]);
-    browser = b;
-    const files: Record<string, { body: string; type: string }> = {
-      '/webview.js': { body: bundle.js, type: 'text/javascript' },
-      '/webview.css': { body: bundle.css, type: 'text/css' },
-    };
-    server = await startStaticServer(files);
-    const html = renderWebviewHtml({ cspSource: server.origin, nonce: createNonce(), scriptUri: `${server.origin}/webview.js`, styleUri: `${server.origin}/webview.css` });
-    files['/index.html'] = { body: html, type: 'text/html' };
-    page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await installHostShim(page, 'dark');
-    await page.goto(`${server.origin}/index.html`);
-    await page.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted.some((m) => m.type === 'ready'));
+    ({ browser, server } = await serveInstanceView());
+    page = await openInstanceView(browser, server, { viewport: { width: 1200, height: 800 }, onPage: (p) => p.on('pageerror', (e) => pageErrors.push(e.message)) });
     await postToWebview(page, { type: 'report', report, origin: { kind: 'live', label: 'PID 48211 · python3 matmul.py' } });
     await page.waitForSelector('#instance-grid .grid-body [data-name]');
   });

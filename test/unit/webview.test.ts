@@ -12,19 +12,10 @@ import type { AnalysisReport } from '../../native/src/report';
 import { FEATURES, featureLabel, x86Level } from '../../native/src/features/vocabulary';
 import { defaultCatalog } from '../../native/src/catalog/catalog';
 import { criuAdvice, effectiveRequirement, maskedFeatures, maskedReason, summarizeInstances } from '../../native/src/catalog/compat';
-import { contentSecurityPolicy, createNonce, renderWebviewHtml } from '../../webview/src/html';
+import { contentSecurityPolicy, createNonce } from '../../webview/src/html';
 import type { FocusCallSite } from '../../webview/src/protocol';
 import { REPO_ROOT } from '../helpers/fixtures';
-import {
-  buildWebviewBundle,
-  installHostShim,
-  launchChromium,
-  postedMessages,
-  postToWebview,
-  startStaticServer,
-  switchTheme,
-  type StaticServer,
-} from '../helpers/chromium';
+import { openInstanceView, postedMessages, postToWebview, serveInstanceView, switchTheme, type StaticServer } from '../helpers/chromium';
 
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'report');
 const SCREENSHOTS = path.join(REPO_ROOT, 'test-output', 'screenshots');
@@ -67,24 +58,16 @@ describe('instance view in Chromium', { timeout: 60_000 }, () => {
   const pageErrors: string[] = [];
 
   before(async () => {
-    const [bundle, b] = await Promise.all([buildWebviewBundle(), launchChromium()]);
-    browser = b;
-    // The server's origin is only known once it listens, and the page needs it for its CSP; so the
-    // index is filled in after start (the files object is read per request).
-    const files: Record<string, { body: string; type: string }> = {
-      '/webview.js': { body: bundle.js, type: 'text/javascript' },
-      '/webview.css': { body: bundle.css, type: 'text/css' },
-    };
-    server = await startStaticServer(files);
-    html = renderWebviewHtml({ cspSource: server.origin, nonce, scriptUri: `${server.origin}/webview.js`, styleUri: `${server.origin}/webview.css` });
-    files['/index.html'] = { body: html, type: 'text/html' };
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1 });
-    page.on('request', (r) => networkRequests.push(r.url()));
-    page.on('pageerror', (e) => pageErrors.push(e.message));
+    ({ browser, server, html } = await serveInstanceView(nonce));
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    await installHostShim(page, 'dark');
-    await page.goto(`${server.origin}/index.html`);
-    await page.waitForFunction(() => (window as unknown as { __posted: Array<{ type: string }> }).__posted.some((m) => m.type === 'ready'));
+    page = await openInstanceView(browser, server, {
+      viewport: { width: 1360, height: 900 },
+      deviceScaleFactor: 1,
+      onPage: (p) => {
+        p.on('request', (r) => networkRequests.push(r.url()));
+        p.on('pageerror', (e) => pageErrors.push(e.message));
+      },
+    });
   });
 
   after(async () => {
