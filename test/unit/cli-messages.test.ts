@@ -10,23 +10,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  createProtocolConnection,
   InitializeRequest,
   InitializedNotification,
-  StreamMessageReader,
-  StreamMessageWriter,
-  WorkDoneProgressCreateRequest,
-  CodeLensRefreshRequest,
-  ConfigurationRequest,
 } from 'vscode-languageserver-protocol/node';
 import { PythonHelper } from '../../server/src/bytecode/helper';
 import { AnalyzeProcessRequest, PlanMigrationRequest } from '../../server/src/protocol';
 import { ProcessView } from '../../native/src/process/processView';
 import { isNativeError } from '../../native/src/errors';
 import { DEBIAN_PYTHON, REPO_ROOT, debianPythonHas, startProcess } from '../helpers/fixtures';
+import { spawnLanguageServer } from '../helpers/languageServer';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
-const SERVER = path.join(REPO_ROOT, 'dist', 'server.js');
 const IS_ROOT = process.getuid?.() === 0;
 const PYENV = path.join(process.env.PYENV_ROOT ?? path.join(os.homedir(), '.pyenv'), 'versions');
 
@@ -118,11 +112,7 @@ describe('a pid that is not a positive integer is a usage error', () => {
 
   test('over LSP, analyzeProcess and planMigration answer kind "usage"', async () => {
     const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-usage-'));
-    const proc = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const conn = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
-    conn.onRequest(WorkDoneProgressCreateRequest.type, () => undefined);
-    conn.onRequest(CodeLensRefreshRequest.type, () => undefined);
-    conn.onRequest(ConfigurationRequest.type, () => [{}]);
+    const { server: proc, conn } = spawnLanguageServer();
     conn.listen();
     try {
       await conn.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: `file://${ws}`, workspaceFolders: [{ uri: `file://${ws}`, name: 'ws' }], capabilities: {}, initializationOptions: { settings: {}, interpreter: DEBIAN_PYTHON } });

@@ -4,40 +4,29 @@
 
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import {
   CancellationTokenSource,
-  CodeLensRefreshRequest,
-  ConfigurationRequest,
-  createProtocolConnection,
   InitializedNotification,
   InitializeRequest,
   type ProtocolConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
-  WorkDoneProgressCreateRequest,
 } from 'vscode-languageserver-protocol/node';
 import { AnalyzeProcessRequest, type AnalyzeProcessResult } from '../../server/src/protocol';
 import { DEBIAN_PYTHON, REPO_ROOT, startProcess, type StartedProcess } from '../helpers/fixtures';
+import { spawnLanguageServer } from '../helpers/languageServer';
 
-const SERVER = path.join(REPO_ROOT, 'dist', 'server.js');
 
 let server: ChildProcess;
 let conn: ProtocolConnection;
 let target: StartedProcess;
-let stderr = '';
+let stderr: () => string = () => '';
 /** Function counts of the walk's progress reports, by work-done token. */
 const walked = new Map<string, number[]>();
 
 before(async () => {
   // No disk cache of function summaries: the walk does its full work in this test.
-  server = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYGRATION_CACHE_DIR: '' } });
-  server.stderr!.on('data', (d) => (stderr += d));
-  conn = createProtocolConnection(new StreamMessageReader(server.stdout!), new StreamMessageWriter(server.stdin!));
-  conn.onRequest(WorkDoneProgressCreateRequest.type, () => undefined);
-  conn.onRequest(CodeLensRefreshRequest.type, () => undefined);
-  conn.onRequest(ConfigurationRequest.type, () => [{}]);
+  ({ server, conn, stderr } = spawnLanguageServer({ env: { ...process.env, PYGRATION_CACHE_DIR: '' } }));
   conn.onNotification('$/progress', (p: { token: string; value: { message?: string } }) => {
     const m = /Execution path tracking: (\d+) functions/.exec(p.value.message ?? '');
     if (m) {
@@ -61,7 +50,7 @@ after(async () => {
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
   const until = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}; stderr: ${stderr.slice(-500)}`);
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}; stderr: ${stderr().slice(-500)}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

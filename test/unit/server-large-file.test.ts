@@ -4,25 +4,19 @@
 
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  CodeLensRefreshRequest,
-  ConfigurationRequest,
-  createProtocolConnection,
   InitializedNotification,
   InitializeRequest,
   type ProtocolConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
-  WorkDoneProgressCreateRequest,
 } from 'vscode-languageserver-protocol/node';
 import { StateNotification, type PygrationState } from '../../server/src/protocol';
 import { DEBIAN_PYTHON, REPO_ROOT } from '../helpers/fixtures';
+import { spawnLanguageServer } from '../helpers/languageServer';
 
-const SERVER = path.join(REPO_ROOT, 'dist', 'server.js');
 
 let ws: string;
 let server: ChildProcess;
@@ -35,11 +29,7 @@ before(async () => {
   fs.writeFileSync(path.join(ws, 'small.py'), 'import math\nprint(math.sqrt(2))\n');
   const line = 'x = abs(-1) + len("abc")\n';
   fs.writeFileSync(path.join(ws, 'generated.py'), line.repeat(Math.ceil((600 * 1024) / line.length)));
-  server = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, PYGRATION_CACHE_DIR: '' } });
-  conn = createProtocolConnection(new StreamMessageReader(server.stdout!), new StreamMessageWriter(server.stdin!));
-  conn.onRequest(WorkDoneProgressCreateRequest.type, () => undefined);
-  conn.onRequest(CodeLensRefreshRequest.type, () => undefined);
-  conn.onRequest(ConfigurationRequest.type, () => [{}]);
+  ({ server, conn } = spawnLanguageServer({ env: { ...process.env, PYGRATION_CACHE_DIR: '' } }));
   conn.onNotification('window/logMessage', (p: { message: string }) => {
     logs.push(p.message);
   });

@@ -21,13 +21,13 @@ import {
   StreamMessageReader,
   StreamMessageWriter,
   WorkDoneProgressCreateRequest,
-  CodeLensRefreshRequest,
   ConfigurationRequest,
   RegistrationRequest,
   ResponseError,
 } from 'vscode-languageserver-protocol/node';
 import { AnalyzeProcessRequest, DetachNotification, ListProcessesRequest, StateNotification, type PygrationState } from '../../server/src/protocol';
 import { DEBIAN_PYTHON, REPO_ROOT, buildC, debianPythonHas, hostFlags, startProcess, startSleeper, type StartedProcess } from '../helpers/fixtures';
+import { spawnLanguageServer } from '../helpers/languageServer';
 import { skipUnless } from '../helpers/skip';
 import { defaultCatalog } from '../../native/src/catalog/catalog';
 
@@ -46,14 +46,14 @@ describe('language server over LSP', { skip: skipUnless(HAVE_HEADERS, 'python3-d
   let conn: ProtocolConnection;
   const states: PygrationState[] = [];
   const diagnostics = new Map<string, PublishDiagnosticsParams>();
-  let stderr = '';
+  let stderr: () => string = () => '';
 
   /** Resolves when a state notification satisfies `pred` (the server publishes one after each analysis). */
   function waitForState(pred: (s: PygrationState) => boolean, timeoutMs = 120_000): Promise<PygrationState> {
     return new Promise((resolve, reject) => {
       const found = states.find(pred);
       if (found) return resolve(found);
-      const timer = setTimeout(() => reject(new Error(`no matching state within ${timeoutMs} ms; last: ${JSON.stringify(states.at(-1))}; stderr: ${stderr}`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`no matching state within ${timeoutMs} ms; last: ${JSON.stringify(states.at(-1))}; stderr: ${stderr()}`)), timeoutMs);
       const poll = setInterval(() => {
         const s = states.find(pred);
         if (s) {
@@ -76,12 +76,7 @@ describe('language server over LSP', { skip: skipUnless(HAVE_HEADERS, 'python3-d
     broken = path.join(ws, 'broken.py');
     fs.writeFileSync(broken, 'def f(:\n    pass\n');
 
-    server = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    server.stderr!.on('data', (d) => (stderr += d));
-    conn = createProtocolConnection(new StreamMessageReader(server.stdout!), new StreamMessageWriter(server.stdin!));
-    conn.onRequest(WorkDoneProgressCreateRequest.type, () => undefined);
-    conn.onRequest(CodeLensRefreshRequest.type, () => undefined);
-    conn.onRequest(ConfigurationRequest.type, () => [{}]);
+    ({ server, conn, stderr } = spawnLanguageServer());
     conn.onNotification(StateNotification, (s: PygrationState) => {
       states.push(s);
     });

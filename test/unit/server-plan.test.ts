@@ -6,31 +6,25 @@
 
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   CancellationTokenSource,
-  CodeLensRefreshRequest,
-  ConfigurationRequest,
-  createProtocolConnection,
   InitializeRequest,
   InitializedNotification,
   type ProtocolConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
   WorkDoneProgress,
-  WorkDoneProgressCreateRequest,
 } from 'vscode-languageserver-protocol/node';
 import { AnalyzeProcessRequest, PlanMigrationRequest, StateNotification, type PygrationState } from '../../server/src/protocol';
 import { reportFingerprint } from '../../client/src/logic/report';
 import { isAnalysisReport } from '../../webview/src/protocol';
 import { downtimeCell } from '../../webview/src/migration';
 import { DEBIAN_PYTHON, REPO_ROOT, debianPythonHas, haveCommand, startProcess, startSleeper, type StartedProcess } from '../helpers/fixtures';
+import { spawnLanguageServer } from '../helpers/languageServer';
 import { hostSkip, skipUnless } from '../helpers/skip';
 
-const SERVER = path.join(REPO_ROOT, 'dist', 'server.js');
 const RATE = 1000;
 /** Rewrites one byte per page (a new value each time, so the content changes) at RATE pages/s on a schedule. */
 const WORKLOAD = `
@@ -62,16 +56,9 @@ interface Server {
 }
 
 async function startServer(ws: string, asUser?: string[]): Promise<Server> {
-  const argv = [SERVER, '--stdio'];
-  const proc = asUser ? spawn('setpriv', [...asUser, process.execPath, ...argv], { stdio: ['pipe', 'pipe', 'pipe'] }) : spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr!.on('data', (d) => (stderr += d));
-  const conn = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+  const { server: proc, conn, stderr: stderrOf } = spawnLanguageServer({ prefix: asUser ? ['setpriv', ...asUser] : undefined });
   const states: PygrationState[] = [];
   const progress = new Map<string, Array<{ kind: string; message?: string }>>();
-  conn.onRequest(WorkDoneProgressCreateRequest.type, () => undefined);
-  conn.onRequest(CodeLensRefreshRequest.type, () => undefined);
-  conn.onRequest(ConfigurationRequest.type, () => [{}]);
   conn.onNotification(StateNotification, (s: PygrationState) => void states.push(s));
   conn.listen();
   await conn.sendRequest(InitializeRequest.type, {
@@ -87,7 +74,7 @@ async function startServer(ws: string, asUser?: string[]): Promise<Server> {
     conn,
     states,
     progress,
-    stderr: () => stderr,
+    stderr: stderrOf,
     stop() {
       conn.dispose();
       proc.kill('SIGKILL');
