@@ -41,7 +41,7 @@ export interface ProbeCpuid {
   leaf0: number[];
   leaf7: number[];
   leaf7s1: number[];
-  /** CPUID(1). */
+  /** CPUID(1), with EBX's initial APIC ID (bits 31:24, the core the probe ran on) cleared. */
   leaf1: number[];
   /** CPUID(0x80000001), which every x86-64 CPU has (its LM bit is what makes it one). */
   ext1: number[];
@@ -151,6 +151,9 @@ function runOnce(file: string, timeoutMs: number): Promise<RunOutcome> {
 function parseProbeOutput(out: Buffer): ProbeCpuid | undefined {
   if (out.length !== PROBE_OUTPUT_SIZE) return undefined;
   const words = Array.from({ length: 20 }, (_, i) => out.readUInt32LE(i * 4));
+  // CPUID(1).EBX[31:24] is the initial APIC ID of the core the probe happened to run on: not a fact of the
+  // host (two runs differ), so it is cleared.
+  words[13] = (words[13] & 0x00ffffff) >>> 0;
   return { leaf0: words.slice(0, 4), leaf7: words.slice(4, 8), leaf7s1: words.slice(8, 12), leaf1: words.slice(12, 16), ext1: words.slice(16, 20) };
 }
 
