@@ -17,7 +17,7 @@ import { VERSION } from '../version';
 import { type EptResult, type FeatureEvidence, type Root, executionPathTrackingAsync } from './ept';
 import { fullScanAsync } from './fullScan';
 import { ProcessAddressSpace } from './processSpace';
-import { entryRoot, mainRoot, mangledPointerRoots, threadRoots } from './pvm';
+import { destructorRoots, entryRoot, mainRoot, mangledPointerRoots, threadRoots } from './pvm';
 import { type PythonGate, pythonEntryRoots } from './pythonRoots';
 import type { AddressSpace } from './space';
 
@@ -225,12 +225,19 @@ export function processRoots(
   const roots: Root[] = [];
   const callableRoots: Root[] = [];
   const notes: string[] = [];
-  const entry = entryRoot(space);
+  const tr = mode === 'ept' && space.liveMemory ? threadRoots(view, space) : undefined;
+  // With every thread frozen and unwound to its outermost frame, the live frames are all that resumes: `_start`
+  // and `main` ran already, and what of them can still run is walked from their frames' return addresses.
+  const exactFrames = tr !== undefined && tr.threads > 0 && tr.frozenThreads === tr.threads && tr.unwoundThreads === tr.threads;
+  const entry = exactFrames ? undefined : entryRoot(space);
   if (entry) roots.push(entry);
-  const mainFn = mainRoot(space);
+  const mainFn = exactFrames ? undefined : mainRoot(space);
   if (mainFn) roots.push(mainFn);
-  if (mode === 'ept' && space.liveMemory) {
-    const tr = threadRoots(view, space);
+  if (exactFrames) notes.push('Every thread was frozen and unwound to its outermost frame, so the entry point and main are not walked whole: of each live frame, only the code its function can still reach from the frame\'s return address (or the thread\'s pc) is walked, and what ran before (start-up code ahead of a loop) is not charged. Functions with landing pads (C++ catch or cleanup code) and parts with indirect jumps are walked whole.');
+  const destructors = destructorRoots(space);
+  roots.push(...destructors);
+  if (destructors.length > 0) notes.push(`${destructors.length} destructor(s) of the loaded modules (.fini_array, DT_FINI) were analysed as roots: the dynamic linker runs them at exit.`);
+  if (tr) {
     roots.push(...tr.roots);
     if (tr.frozenThreads > 0) {
       notes.push(

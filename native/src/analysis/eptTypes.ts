@@ -9,6 +9,11 @@ export interface Root {
   address: number;
   /** Why this is a root: `_start`, `thread 1234 pc`, `return address`, `numpy.dot → PyArray_...`. */
   reason: string;
+  /**
+   * A point where a live frame resumes (a thread's pc, a return address, a setjmp return point): only the code of
+   * its function that control can reach from here is walked, not what ran before it (see Summarizer.summarizeFrom).
+   */
+  resume?: boolean;
 }
 
 export interface EptOptions {
@@ -62,7 +67,7 @@ export interface VisitedFunction {
   module: string;
   start: number;
   end: number;
-  method: 'extent' | 'descent';
+  method: 'extent' | 'descent' | 'resume';
   /** Why the walk reached this function (the edge kind and where it came from). */
   reason: string;
 }

@@ -10,7 +10,8 @@ import { NativeError } from '../errors';
 import { FreezeResult, freezeThreads, ThreadRegisters } from '../process/threadFreezer';
 import type { ProcessView } from '../process/processView';
 import type { Root } from './ept';
-import type { AddressSpace, Region } from './space';
+import type { AddressSpace, ModuleImage, Region } from './space';
+import * as C from '../elf/elfConstants';
 import { u64 } from './space';
 
 /** How far up a thread's stack we look for return addresses. */
@@ -111,7 +112,7 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
     if (seen.has(v)) return;
     seen.add(v);
     returnAddresses++;
-    roots.push({ address: v, reason });
+    roots.push({ address: v, reason, resume: true });
   };
   const addReturns = (from: number, to: number, who: string) => {
     if (!space.liveMemory || to <= from) return;
@@ -144,7 +145,7 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
       frozenCount++;
       if (!seen.has(regs.rip)) {
         seen.add(regs.rip);
-        roots.push({ address: regs.rip, reason: `current pc of ${name} (read with ptrace)` });
+        roots.push({ address: regs.rip, reason: `current pc of ${name} (read with ptrace)`, resume: true });
       }
       const stack = space.regionAt(regs.rsp);
       if (stack) scannedRegions.add(stack);
@@ -178,7 +179,7 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
     }
     if (!seen.has(state.pc)) {
       seen.add(state.pc);
-      roots.push({ address: state.pc, reason: `current pc of ${name}` });
+      roots.push({ address: state.pc, reason: `current pc of ${name}`, resume: true });
     }
     const stack = space.regionAt(state.sp);
     if (stack) {
@@ -312,5 +313,70 @@ function readBefore(space: AddressSpace, region: Region, address: number, n: num
  */
 export function mangledPointerRoots(space: AddressSpace): Root[] {
   if (!space.liveMemory) return [];
-  return liveValuesOf(space).mangled.map((address) => ({ address, reason: 'a code pointer glibc keeps mangled in live memory (an exit handler or a setjmp return point)' }));
+  // An exit handler is a function's entry and a setjmp return point a place where a frame resumes: either way,
+  // what runs is what control reaches from there (Root.resume).
+  return liveValuesOf(space).mangled.map((address) => ({ address, reason: 'a code pointer glibc keeps mangled in live memory (an exit handler or a setjmp return point)', resume: true }));
+}
+
+/** At most this many destructors are read from one module's .fini_array. */
+const MAX_FINI_ENTRIES = 4096;
+
+/**
+ * Each loaded module's destructors: the functions of its DT_FINI_ARRAY (`__attribute__((destructor))`, static
+ * destructors some compilers register there) and its DT_FINI. The dynamic linker's `_dl_fini` calls them at exit
+ * through pointers it reads from its own link maps, an edge no walk follows and no pointer scan sees (the array
+ * is named by the dynamic section only), so they are roots of their own. With live memory the relocated entries
+ * are read from the process; at rest, through their relocations.
+ */
+export function destructorRoots(space: AddressSpace): Root[] {
+  const roots: Root[] = [];
+  const seen = new Set<number>();
+  const add = (address: number | undefined, name: string, what: string) => {
+    if (address === undefined || address === 0 || seen.has(address) || !space.regionAt(address)?.exec) return;
+    seen.add(address);
+    roots.push({ address, reason: `a destructor of ${name} (${what}): the dynamic linker runs it at exit` });
+  };
+  for (const m of space.modules()) {
+    const name = m.path.split('/').pop() ?? m.path;
+    let dyn: { tag: number; value: number }[];
+    try {
+      dyn = m.elf.dynamic().entries;
+    } catch (e) {
+      if (e instanceof NativeError) continue; // A module whose dynamic section cannot be read: analysed without.
+      throw e;
+    }
+    const tag = (t: number) => dyn.find((e) => e.tag === t)?.value;
+    let array = tag(C.DT_FINI_ARRAY);
+    let size = tag(C.DT_FINI_ARRAYSZ) ?? 0;
+    if (array === undefined) {
+      // A static executable has no dynamic section: its .fini_array section is run by __libc_csu_fini/exit.
+      const sec = m.elf.sections.find((s) => s.type === C.SHT_FINI_ARRAY);
+      if (sec) {
+        array = sec.addr;
+        size = sec.size;
+      }
+    }
+    if (array !== undefined) {
+      const n = Math.min(Math.floor(size / 8), MAX_FINI_ENTRIES);
+      for (let k = 0; k < n; k++) add(finiEntry(space, m, array + k * 8), name, '.fini_array');
+    }
+    const fini = tag(C.DT_FINI);
+    if (fini) add(fini + m.bias, name, 'DT_FINI');
+  }
+  return roots;
+}
+
+/** A .fini_array entry at link-time `slot` of `m`: its live value, else its relocation's, else the stored word. */
+function finiEntry(space: AddressSpace, m: ModuleImage, slot: number): number | undefined {
+  if (space.liveMemory) {
+    const v = space.readPointer(slot + m.bias);
+    if (v !== undefined) return v === 0 || v >= Number.MAX_SAFE_INTEGER ? undefined : v;
+  }
+  const rel = m.elf.relocationAt(slot);
+  if (rel) return rel.type === C.R_X86_64_RELATIVE ? rel.addend + m.bias : undefined;
+  const b = m.elf.tryReadVirtual(slot, 8);
+  if (!b) return undefined;
+  const v = u64(b);
+  // 0 and -1 are the terminators of the older .dtors lists; never code.
+  return v === 0 || v >= Number.MAX_SAFE_INTEGER ? undefined : v + m.bias;
 }

@@ -22,6 +22,8 @@ export interface WorkItem {
   reason: string;
   root: string;
   tier: 'explicit' | 'addressTaken';
+  /** A live frame's resume point: walk only what its function can still reach from here (Root.resume). */
+  resume?: boolean;
 }
 
 /** What an item passes on to the items its edges queue. */
@@ -96,6 +98,8 @@ export abstract class WalkBase {
   protected unaddressedSkipped = 0;
   /** Pointers completed initialisers produced that no word of live memory holds any more (not taken). */
   protected productsNotLive = 0;
+  /** Resume points of live frames walked from there on only (see visitResume). */
+  protected resumedPartially = 0;
 
   constructor(
     protected readonly space: AddressSpace,
@@ -136,7 +140,7 @@ export abstract class WalkBase {
   }
 
   protected seed(roots: readonly Root[]): void {
-    for (const r of roots) this.enqueue(r.address, r.reason, { root: r.reason, tier: 'explicit' });
+    for (const r of roots) this.enqueue(r.address, r.reason, { root: r.reason, tier: 'explicit' }, r.resume);
   }
 
   protected lastProgress = Date.now();
@@ -208,11 +212,13 @@ export abstract class WalkBase {
   }
 
   /** Queues `address` (once), reached for `reason` from the work item `from` (its root and tier carry over). */
-  protected enqueue(address: number, reason: string, from: Origin): void {
-    // The same target is reached from many call sites: queue it once.
-    if (this.enqueued.has(address)) return;
-    this.enqueued.add(address);
-    (from.tier === 'addressTaken' ? this.rtaQueue : this.queue).push({ address, reason, root: from.root, tier: from.tier });
+  protected enqueue(address: number, reason: string, from: Origin, resume?: boolean): void {
+    // The same target is reached from many call sites: queue it once. A resume point is queued apart from a
+    // call to the same address (a call walks the whole function).
+    const key = resume ? -address : address;
+    if (this.enqueued.has(key)) return;
+    this.enqueued.add(key);
+    (from.tier === 'addressTaken' ? this.rtaQueue : this.queue).push({ address, reason, root: from.root, tier: from.tier, ...(resume ? { resume } : {}) });
   }
 
   /** The summary of the function of `m` at link-time `link` (cached per file); undefined when unreadable. */

@@ -4,6 +4,7 @@
 
 import * as C from '../elf/elfConstants';
 import type { PltStub } from '../elf/elfFile';
+import type { FunctionExtent } from '../elf/elfTypes';
 import { NativeError } from '../errors';
 import { type Chain, type FunctionSummary, SITES_PER_FEATURE } from './summary';
 import { type ModuleImage, type Region, isInPlt, lazyPltRange, moduleFacts, u64 } from './space';
@@ -40,6 +41,7 @@ export abstract class WalkEdges extends WalkBase {
     const start = extent ? extent.start : link;
     const units = (this.visitedFunctions[m.index] ??= new Set());
     if (units.has(start)) return;
+    if (item.resume && extent && this.visitResume(m, region, extent, link, item)) return;
     units.add(start);
 
     const summary = this.summaryOf(m, link, extent);
@@ -51,6 +53,38 @@ export abstract class WalkEdges extends WalkBase {
     this.apply(summary, m, region, item);
   }
 
+
+  /**
+   * A live frame's resume point (a thread's pc, a return address, a setjmp return point): walks only the part of
+   * its function that control can still reach from it, so what ran before (start-up code ahead of a loop) is not
+   * charged. False when that part cannot be bounded (an indirect jump): the caller walks the whole function.
+   * A call into the same function later still walks all of it.
+   */
+  protected visitResume(m: ModuleImage, region: Region, extent: FunctionExtent, link: number, item: WorkItem): boolean {
+    let summary: FunctionSummary | undefined;
+    try {
+      // Landing pads are entered by the unwinder when a callee throws: the whole function, to be safe.
+      if (m.elf.hasLandingPads(extent.start, extent.end)) return false;
+      summary = this.summarizer.summarizeFrom((a, n) => m.elf.tryReadVirtual(a, n), extent.start, extent.end, link);
+    } catch (e) {
+      if (e instanceof NativeError) return false;
+      throw e;
+    }
+    if (!summary) return false;
+    this.resumedPartially++;
+    this.apply(summary, m, region, item);
+    // What ran before the resume point may have handed function addresses to places no scan sees (the kernel
+    // keeps signal handlers installed with sigaction): the whole function's references are taken as a visited
+    // function's are; only its calls and instructions before the resume point are not charged. The entry point
+    // is the exception: all it computes is main's address for __libc_start_main, which calls main once, and
+    // main's live frame is walked from where it resumes.
+    const entry = m.isMain ? m.elf.header.entry : 0;
+    if (this.rta && !(entry && entry >= extent.start && entry < extent.end)) {
+      const whole = this.summaryOf(m, link, extent);
+      if (whole) this.referenceAll(whole, m, m.bias, this.options.recordVisited ? `${m.path.split('/').pop()}:0x${extent.start.toString(16)} (before a resume point)` : '', item);
+    }
+    return true;
+  }
 
   protected visitAnonymous(item: WorkItem, region: Region): void {
     const { address } = item;

@@ -24,6 +24,12 @@ import { LeReader, readCString, readSleb, readUleb } from './binary';
 export interface FdeRange {
   start: number;
   end: number;
+  /**
+   * The FDE names a language-specific data area (its augmentation data is not all zero): the function has
+   * landing pads (C++ catch and cleanup code, C `__attribute__((cleanup))`) that the unwinder enters from a
+   * callee's frame, an edge its own control flow does not show.
+   */
+  lsda?: true;
 }
 
 /** Where the .eh_frame bytes live and the bases that relative pointer encodings refer to. */
@@ -125,7 +131,7 @@ export function parseEhFrame(bytes: Uint8Array, loc: EhFrameLocation): FdeRange[
         if (p + 8 > end) throw malformed(loc.what, `FDE at ${recordStart} is too short for its address range`);
         const start = loc.vaddr + p + r.i32(p);
         const stop = start + r.i32(p + 4);
-        if (stop > start && start >= 0 && Number.isSafeInteger(stop)) out.push({ start, end: stop });
+        if (stop > start && start >= 0 && Number.isSafeInteger(stop)) out.push(withLsda({ start, end: stop }, cie, bytes, p + 8, end, loc.what));
       } else if (cie.usable) {
         const p = bodyStart + idSize;
         const begin = readEncodedPointer(r, p, end, cie.fdeEncoding, loc.vaddr + p, loc);
@@ -133,7 +139,7 @@ export function parseEhFrame(bytes: Uint8Array, loc: EhFrameLocation): FdeRange[
         if (begin.value !== undefined && range.value !== undefined && range.value > 0) {
           const start = begin.value;
           const stop = start + range.value;
-          if (Number.isSafeInteger(start) && Number.isSafeInteger(stop) && start >= 0) out.push({ start, end: stop });
+          if (Number.isSafeInteger(start) && Number.isSafeInteger(stop) && start >= 0) out.push(withLsda({ start, end: stop }, cie, bytes, p + begin.length + range.length, end, loc.what));
         }
       }
     } else if (!cies.has(recordStart)) {
@@ -142,6 +148,21 @@ export function parseEhFrame(bytes: Uint8Array, loc: EhFrameLocation): FdeRange[
     pos = end;
   }
   return out;
+}
+
+/** Marks `fde` when its augmentation data (at `p`, after the address range) is present and not all zero: an LSDA. */
+function withLsda(fde: FdeRange, cie: Cie, bytes: Uint8Array, p: number, end: number, what: string): FdeRange {
+  if (!cie.hasAugData || p >= end) return fde;
+  const len = readUleb(bytes, p, end, what);
+  const from = p + len.length;
+  const to = Math.min(end, from + len.value);
+  for (let i = from; i < to; i++) {
+    if (bytes[i] !== 0) {
+      fde.lsda = true;
+      break;
+    }
+  }
+  return fde;
 }
 
 function malformed(what: string, detail: string): NativeError {

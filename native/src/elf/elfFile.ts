@@ -329,6 +329,15 @@ export class ElfFile implements ElfImage {
     return this.extents.fdeRanges();
   }
 
+  private lsdaCache?: FdeRange[];
+
+  /** True when code in [start, end) has landing pads (an FDE with an LSDA covers part of it). */
+  hasLandingPads(start: number, end: number): boolean {
+    const ranges = (this.lsdaCache ??= this.extents.fdeRanges().filter((f) => f.lsda));
+    for (const f of ranges) if (f.start < end && f.end > start) return true;
+    return false;
+  }
+
   /**
    * Function extents sorted by start: STT_FUNC/STT_GNU_IFUNC symbols with a size (from .symtab and
    * .dynsym; aliases at one address merged), then FDE ranges where no symbol covers the address
