@@ -10,7 +10,7 @@ import { type EptResult, type Root, executionPathTracking } from '../../native/s
 import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
 import type { AddressSpace } from '../../native/src/analysis/space';
 import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
-import { entryRoot, mainRoot } from '../../native/src/analysis/pvm';
+import { destructorRoots, entryRoot, mainRoot } from '../../native/src/analysis/pvm';
 import { describeSite, processRoots, pythonVersion, shadowStackEnabled } from '../../native/src/analysis/analyze';
 import { maskedFeatures } from '../../native/src/catalog/compat';
 import { NativeError } from '../../native/src/errors';
@@ -326,7 +326,7 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
       return pvmRequired;
     }
     // The interpreter's own needs (paper: EPT of the PVM from _start), on files at rest.
-    const pvmRoots = [entryRoot(walkSpace), mainRoot(walkSpace)].filter((r): r is Root => r !== undefined);
+    const pvmRoots = [entryRoot(walkSpace), mainRoot(walkSpace), ...destructorRoots(walkSpace)].filter((r): r is Root => r !== undefined);
     // Static analyses assume the program runs with LD_BIND_NOW=1, as Pygration recommends (so the lazy-binding
     // trampoline is not part of it).
     if (pvmRoots.length) pvmRequired = sortFeatures([...executionPathTracking(walkSpace, pvmRoots, { mode: 'ept', bindNow: true }).features.keys()].filter(keep));
