@@ -99,3 +99,37 @@ describe('EPT address-taken narrowing on the narrow fixture', () => {
     assert.ok(!visited.has(at('k_sel_unchosen')), 'the same-shaped table it did not choose (sel_y) is not');
   });
 });
+
+describe('EPT and data mapped executable (.rodata in the R+X segment of old toolchains)', () => {
+  let p2: StartedProcess;
+  let s2: ProcessAddressSpace;
+  let m2: ModuleImage;
+  before(async () => {
+    const exe = buildC('c/rodata_exec.c', { flags: ['-Wl,-z,noseparate-code'] });
+    p2 = await startProcess(exe, [], { env: { ...process.env, LD_BIND_NOW: '1' } });
+    s2 = new ProcessAddressSpace(new ProcessView(p2.pid));
+    m2 = s2.mainModule()!;
+  });
+  after(async () => {
+    s2?.view.close();
+    await p2?.stop();
+  });
+
+  test('a pointer into .rodata is data, not a possible target, though its segment is executable', () => {
+    const sym = (n: string) => m2.elf.findSymbol(n)!.value;
+    // The layout this fixture exists for: ro_bytes lies in an executable segment, outside every code section.
+    const ro = sym('ro_bytes');
+    assert.ok(m2.elf.executableRanges().some((r) => ro >= r.start && ro < r.end), 'ro_bytes is in an executable segment');
+    assert.ok(!m2.elf.isCodeAddress(ro), 'but in no code section');
+    const r = executionPathTracking(s2, [{ address: sym('scenario') + m2.bias, reason: 'scenario' }], { mode: 'ept', bindNow: true, recordVisited: true });
+    const visited = new Set(r.visited!.map((v) => v.start));
+    assert.ok(r.callSites.unresolved > 0, 'the heap call is unresolved, so the fallback applies');
+    assert.ok(visited.has(sym('k_real') + m2.bias), 'the code pointer g_table holds is taken and walked');
+    for (const f of capstoneFeaturesOf(m2, 'k_real')) assert.ok(r.features.has(f as never), `k_real's ${f} required`);
+    assert.ok(!visited.has(ro + m2.bias), 'ro_bytes is not decoded as code');
+    const dataOnly = [...capstoneFeaturesOf(m2, 'ro_bytes')].filter((f) => !capstoneFeaturesOf(m2, 'k_real').has(f));
+    assert.ok(dataOnly.length > 0, 'the data bytes decode as an instruction with a feature of its own');
+    for (const f of dataOnly) assert.ok(!r.features.has(f as never), `ro_bytes' ${f} not required`);
+    assert.ok(r.notes.some((n) => /outside every code section/.test(n)), r.notes.join('\n'));
+  });
+});

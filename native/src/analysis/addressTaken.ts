@@ -215,6 +215,11 @@ export class AddressTakenWalk extends WalkEdges {
     if (this.taken.has(address)) return;
     // IFUNC resolvers run only at load time: their address is never a call target after restore.
     if (moduleFacts(m.elf).ifuncResolvers.has(address - m.bias)) return;
+    // A pointer into .rodata that an old toolchain mapped executable is data, not a possible target.
+    if (!m.elf.isCodeAddress(address - m.bias)) {
+      this.notCode.add(address);
+      return;
+    }
     this.taken.add(address);
     if (why) this.takenWhy.set(address, why);
     if (this.unresolvedSeen) this.rootTaken(address);

@@ -21,6 +21,8 @@ export interface NoteFacts {
   unresolved: number;
   unresolvedSeen: boolean;
   vdsoSkipped: number;
+  /** Pointers into executable segments outside every code section (.rodata mapped R+X by old toolchains). */
+  notCode: number;
 }
 
 /** The notes for a finished walk, in the order the report shows them. */
@@ -38,6 +40,11 @@ export function walkNotes(f: NoteFacts): string[] {
   }
   if (f.ifuncFallbacks > 0 && f.liveMemory && f.lazySlots === 0) {
     notes.push(`${f.ifuncFallbacks} IFUNC resolver(s) were read to count every variant they can return, because their slots could not be read.`);
+  }
+  if (f.notCode > 0) {
+    notes.push(
+      `${f.notCode} address(es) the walk met lie in an executable segment but outside every code section (old toolchains map .rodata and .eh_frame executable, as in manylinux wheels' libgfortran): they are data, so they were not decoded as code.`,
+    );
   }
   if (f.rta && f.unresolvedSeen) {
     notes.push(

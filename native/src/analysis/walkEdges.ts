@@ -33,6 +33,10 @@ export abstract class WalkEdges extends WalkBase {
       return;
     }
     const link = address - m.bias;
+    if (!m.elf.isCodeAddress(link)) {
+      this.notCode.add(address);
+      return;
+    }
     if (isInPlt(m.elf, link)) {
       this.visitPltStub(m, link, item);
       return;

@@ -3,7 +3,7 @@
 // Headers are parsed on open; everything else is parsed on first use and cached, reading only the needed tables.
 
 import { NativeError } from '../errors';
-import { upperBound } from '../upperBound';
+import { rangeContaining, upperBound } from '../upperBound';
 import { ByteSource, checkRange } from './byteSource';
 import { readDynamic } from './dynamic';
 import { readHeaders } from './headers';
@@ -231,6 +231,21 @@ export class ElfFile implements ElfImage {
     const segs = this.loads.filter((p) => (p.flags & C.PF_X) !== 0);
     if (this.loads.length > 0) return segs.map((p) => ({ start: p.vaddr, end: p.vaddr + p.memsz }));
     return this.executableSections().map((s) => ({ start: s.start, end: s.end }));
+  }
+
+  private codeRanges?: readonly AddressRange[];
+
+  /**
+   * True when link-time `address` lies in code: an executable section (.init, .plt, .text, .fini, …) when the
+   * file has section headers, else an executable segment. Old toolchains (manylinux wheels' libgfortran and
+   * libopenblas) map .rodata and .eh_frame in the same R+X segment as .text: a pointer there is data, not code.
+   */
+  isCodeAddress(address: number): boolean {
+    if (!this.codeRanges) {
+      const sections = this.executableSections();
+      this.codeRanges = sections.length > 0 ? sections : this.executableRanges().sort((a, b) => a.start - b.start);
+    }
+    return rangeContaining(this.codeRanges, address) !== undefined;
   }
 
   /** Allocated executable sections with file bytes (.init, .plt, .plt.sec, .text, ...), in address order. */
