@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import { NativeError } from '../errors';
 import type { ProcessModule, ProcessView } from '../process/processView';
-import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf, findRange } from './space';
+import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf } from './space';
+import { rangeContaining } from '../upperBound';
 
 export class ProcessAddressSpace implements AddressSpace {
   readonly description: string;
@@ -125,7 +126,7 @@ export class ProcessAddressSpace implements AddressSpace {
   }
 
   regionAt(address: number): Region | undefined {
-    return findRange(this.regionList, address);
+    return rangeContaining(this.regionList, address);
   }
 
   modules(): readonly ModuleImage[] {

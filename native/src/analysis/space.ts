@@ -4,6 +4,7 @@
 
 import type { ElfFile, ElfSymbol, SectionHeader } from '../elf/elfFile';
 import * as C from '../elf/elfConstants';
+import { upperBound } from '../upperBound';
 
 export type RegionKind = 'file' | 'anon' | 'heap' | 'stack' | 'vdso' | 'vvar' | 'vsyscall' | 'other';
 
@@ -61,32 +62,6 @@ export interface AddressSpace {
  */
 export function fileIdentityOf(st: { dev: number; ino: number; size: number; mtimeMs: number }): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
-}
-
-/** Binary search over sorted, non-overlapping [start, end) ranges. */
-export function findRange<T extends { start: number; end: number }>(sorted: readonly T[], address: number): T | undefined {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const r = sorted[mid];
-    if (address < r.start) hi = mid - 1;
-    else if (address >= r.end) lo = mid + 1;
-    else return r;
-  }
-  return undefined;
-}
-
-/** Index of the first element whose start is > address (sorted by start). */
-function upperBound<T extends { start: number }>(sorted: readonly T[], address: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid].start <= address) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 interface ObjectExtent {
@@ -159,7 +134,7 @@ export function dataObjectExtent(elf: ElfFile, link: number): { start: number; e
     const slot = link - (link % 8);
     return { start: slot, end: slot + 8 };
   }
-  const i = upperBound(facts.objects, link) - 1;
+  const i = upperBound(facts.objects.length, (k) => facts.objects[k].start > link) - 1;
   if (i >= 0 && link < facts.objects[i].end) {
     // An object never extends past the section holding the reference (a crafted size could span gigabytes).
     const o = facts.objects[i];
@@ -176,7 +151,7 @@ export function dataObjectExtent(elf: ElfFile, link: number): { start: number; e
  */
 export function lowestReferenceReaching(elf: ElfFile, link: number): number {
   const facts = moduleFacts(elf);
-  const i = upperBound(facts.objects, link) - 1;
+  const i = upperBound(facts.objects.length, (k) => facts.objects[k].start > link) - 1;
   if (i >= 0 && link < facts.objects[i].end) return facts.objects[i].start;
   const sec = findSectionByAddr(facts.dataSections, link);
   let from = link - UNKNOWN_OBJECT_WINDOW + 1;
@@ -186,16 +161,8 @@ export function lowestReferenceReaching(elf: ElfFile, link: number): number {
 }
 
 function findSectionByAddr(sorted: SectionHeader[], link: number): SectionHeader | undefined {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const s = sorted[mid];
-    if (link < s.addr) hi = mid - 1;
-    else if (link >= s.addr + s.size) lo = mid + 1;
-    else return s;
-  }
-  return undefined;
+  const k = upperBound(sorted.length, (i) => sorted[i].addr > link) - 1;
+  return k >= 0 && link < sorted[k].addr + sorted[k].size ? sorted[k] : undefined;
 }
 
 /** True when link-time `link` is inside the module's .got or .got.plt. */

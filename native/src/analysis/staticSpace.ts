@@ -11,7 +11,8 @@ import * as C from '../elf/elfConstants';
 import { ElfFile } from '../elf/elfFile';
 import { NativeError } from '../errors';
 import { hostIfuncChoices, probeExportedIfuncs } from './hostIfunc';
-import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf, findRange } from './space';
+import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf } from './space';
+import { rangeContaining } from '../upperBound';
 
 const PAGE = 0x1000;
 /** Synthetic load addresses start here and each object gets its own 1 GiB-aligned window. */
@@ -175,7 +176,7 @@ export class StaticAddressSpace implements AddressSpace {
   }
 
   regionAt(address: number): Region | undefined {
-    return findRange(this.regionList, address);
+    return rangeContaining(this.regionList, address);
   }
 
   modules(): readonly ModuleImage[] {

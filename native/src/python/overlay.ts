@@ -8,7 +8,8 @@ import { openFileSource } from '../elf/byteSource';
 import * as C from '../elf/elfConstants';
 import { ElfFile } from '../elf/elfFile';
 import { NativeError } from '../errors';
-import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf, findRange } from '../analysis/space';
+import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf } from '../analysis/space';
+import { rangeContaining } from '../upperBound';
 import { findLibrary } from '../analysis/staticSpace';
 import { hostIfuncChoices } from '../analysis/hostIfunc';
 
@@ -54,7 +55,7 @@ export class OverlaySpace implements AddressSpace {
   }
 
   regionAt(address: number): Region | undefined {
-    return findRange(this.addedRegions, address) ?? this.base.regionAt(address);
+    return rangeContaining(this.addedRegions, address) ?? this.base.regionAt(address);
   }
 
   modules(): readonly ModuleImage[] {
