@@ -18,6 +18,7 @@ import type { Vendor } from '../../native/src/report';
 import { FEATURES, isBaseline, sortFeatures, x86Level, type Feature } from '../../native/src/features/vocabulary';
 import { probeFeatures } from '../../native/src/host/host';
 import { ProcessView } from '../../native/src/process/processView';
+import { readStatus } from '../../native/src/process/procfs';
 import { type NativeRequest, type NativeResolution, NativeResolver, describeRequest } from '../../native/src/python/resolve';
 import { OverlaySpace } from '../../native/src/python/overlay';
 import { bytecodeTracking, callSitesOfFiles, reachableNative, type BytecodeCache, type BytecodeSession } from './bytecode';
@@ -535,7 +536,7 @@ function leftOutNotes(space: AddressSpace, walkSpace: AddressSpace): string[] {
 /** Whether this kernel can enable user-space shadow stacks (it then reports x86_Thread_features). */
 function kernelSupportsShadowStacks(): boolean {
   try {
-    return fs.readFileSync('/proc/self/status', 'utf8').includes('x86_Thread_features:');
+    return readStatus('self').has('x86_Thread_features');
   } catch {
     return true;
   }

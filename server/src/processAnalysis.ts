@@ -10,6 +10,7 @@ import { isNativeError } from '../../native/src/errors';
 import type { Feature } from '../../native/src/features/vocabulary';
 import type { Vendor } from '../../native/src/report';
 import { pythonVersionOf } from '../../native/src/process/list';
+import { readCmdline, readCwd, readExe } from '../../native/src/process/procfs';
 import { BytecodeCache, bytecodeTracking } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import { analyzeCallSites } from './callSites';
@@ -38,8 +39,8 @@ export function programOf(pid: number): { files: string[]; note?: string } {
   let argv: string[];
   let cwd: string;
   try {
-    argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+    argv = readCmdline(pid).filter(Boolean);
+    cwd = readCwd(pid);
   } catch {
     return { files: [], note: 'The command line of the process could not be read, so its Python code was not tracked.' };
   }
@@ -116,7 +117,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
   const notes: string[] = [];
   let exe = '';
   try {
-    exe = fs.readlinkSync(`/proc/${pid}/exe`);
+    exe = readExe(pid);
   } catch {
     // analyzeProcess gives the precise error (gone, permission).
   }

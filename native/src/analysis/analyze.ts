@@ -2,7 +2,6 @@
 // collect the source host, track the PVM (entry point, threads, stacks) plus any extra roots with EPT (or
 // run a full scan), compare with the instance catalog, and build the AnalysisReport.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { compatibleInstances, criuAdvice, effectiveRequirement, maskedFeatures, maskedReason, summarizeInstances } from '../catalog/compat';
 import { type Catalog, defaultCatalog } from '../catalog/catalog';
@@ -12,6 +11,7 @@ import { FEATURE_REASONS } from '../features/iced';
 import { type Feature, isBaseline, sortFeatures, x86Level } from '../features/vocabulary';
 import { collectHost, hostFeatures, probeFeatures, type HostInfo } from '../host/host';
 import { ProcessView } from '../process/processView';
+import { readStatus } from '../process/procfs';
 import type { AnalysisMode, AnalysisReport, FeatureSite, MaskedFeature, RequiredFeature, TargetInfo } from '../report';
 import { VERSION } from '../version';
 import { type EptResult, type FeatureEvidence, type Root, executionPathTrackingAsync } from './ept';
@@ -292,8 +292,7 @@ function noteSkipped(notes: string[], skipped: ReadonlyArray<{ name: string; rea
  */
 export function shadowStackEnabled(pid: number): boolean {
   try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const line = status.split('\n').find((l) => l.startsWith('x86_Thread_features:'));
+    const line = readStatus(pid).get('x86_Thread_features');
     return line !== undefined && /\bshstk\b/.test(line);
   } catch {
     // Unreadable: keep the requirement (the safe side).

@@ -4,6 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { procPath, readCmdline, readEnviron, readExe, readProcText } from './procfs';
 
 export interface ListedProcess {
   pid: number;
@@ -23,7 +24,7 @@ export function pythonVersionOf(pid: number, exe: string): string | undefined {
   if (m && m[1]?.includes('.')) return m[1];
   let maps = '';
   try {
-    maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
+    maps = readProcText(pid, 'maps');
   } catch {
     maps = '';
   }
@@ -32,7 +33,7 @@ export function pythonVersionOf(pid: number, exe: string): string | undefined {
   if (m) {
     // `python3` linked statically (Debian): the version is in the resolved executable's name.
     try {
-      const real = path.basename(fs.realpathSync(`/proc/${pid}/exe`));
+      const real = path.basename(fs.realpathSync(procPath(pid, 'exe')));
       const v = /^python(\d+\.\d+)/.exec(real);
       if (v) return v[1];
     } catch {
@@ -61,23 +62,22 @@ export function listProcesses(options: { pythonOnly?: boolean; includeSelf?: boo
     try {
       let exe = '';
       try {
-        exe = fs.readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, '');
+        exe = readExe(pid).replace(/ \(deleted\)$/, '');
       } catch {
         // Other users' processes hide exe; kernel threads have none.
         exe = '';
       }
-      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      const cmdline = readCmdline(pid).filter(Boolean);
       if (cmdline.length === 0) continue; // kernel thread or zombie
       const python = exe ? pythonVersionOf(pid, exe) : PYTHON_EXE.test(path.basename(cmdline[0])) ? '3' : undefined;
       if (pythonOnly && !python) continue;
       let ldBindNow: boolean | null = null;
       try {
-        const env = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-        ldBindNow = env.some((e) => e.startsWith('LD_BIND_NOW=') && e.length > 'LD_BIND_NOW='.length);
+        ldBindNow = readEnviron(pid).some((e) => e.name === 'LD_BIND_NOW' && e.value !== '');
       } catch {
         ldBindNow = null;
       }
-      const st = fs.statSync(`/proc/${pid}`);
+      const st = fs.statSync(procPath(pid));
       out.push({ pid, command: cmdline.join(' '), exe: exe || cmdline[0], python, ldBindNow, sameUser: uid === undefined || st.uid === uid });
     } catch {
       // The process exited while we looked.

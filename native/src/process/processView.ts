@@ -6,11 +6,10 @@ import { NativeError, fromSystemError } from '../errors';
 import { ByteSource, FileByteSource, ProcessMemorySource } from '../elf/byteSource';
 import { ElfFile, SymbolizedAddress } from '../elf/elfFile';
 import { ELFCLASS32, ELFMAG, EI_CLASS, PT_LOAD } from '../elf/elfConstants';
-import { MapEntry, MappingKind, parseMaps } from './maps';
+import { MapEntry, MappingKind } from './maps';
+import { listProcDir, PF_KTHREAD, procPath, processExists, readCmdline, readEnviron, readExe, readMaps, readProcText, readStat } from './procfs';
 
 const PAGE_SIZE = 4096;
-/** PF_KTHREAD in /proc/PID/stat's flags field. */
-const PF_KTHREAD = 0x00200000;
 
 /** What /proc/PID/task/TID/syscall says a thread is doing. */
 export type ThreadSyscall =
@@ -137,14 +136,14 @@ function openModuleSource(pid: number, path: string, mapping: MapEntry): ByteSou
       // Not reachable from our mount namespace or not readable: try the /proc routes below.
     }
   }
-  const mapFile = `/proc/${pid}/map_files/${mapping.start.toString(16)}-${mapping.end.toString(16)}`;
+  const mapFile = procPath(pid, `map_files/${mapping.start.toString(16)}-${mapping.end.toString(16)}`);
   try {
     return new FileByteSource(mapFile);
   } catch (e) {
     const err = fromSystemError(e, mapFile, pid);
-    if (err.kind === 'gone' && !fs.existsSync(`/proc/${pid}`)) throw err;
+    if (err.kind === 'gone' && !processExists(pid)) throw err;
   }
-  const rooted = `/proc/${pid}/root${path}`;
+  const rooted = `${procPath(pid, 'root')}${path}`;
   try {
     return new FileByteSource(rooted);
   } catch (e) {
@@ -169,7 +168,7 @@ export class ProcessView {
     // Not a process that exited: a value that never named one (the caller's mistake).
     if (!Number.isSafeInteger(pid) || pid <= 0) throw new NativeError('malformed', `${JSON.stringify(pid) ?? String(pid)} is not a process id (a pid is a positive integer).`, { subject: `pid ${String(pid)}` });
     this.pid = pid;
-    this.dir = `/proc/${pid}`;
+    this.dir = procPath(pid);
     try {
       fs.statSync(this.dir);
     } catch (e) {
@@ -196,15 +195,6 @@ export class ProcessView {
     this.memoryCache = undefined;
   }
 
-  private readText(name: string): string {
-    const path = `${this.dir}/${name}`;
-    try {
-      return fs.readFileSync(path, 'utf8');
-    } catch (e) {
-      throw fromSystemError(e, path, this.pid);
-    }
-  }
-
   /** Throws 'gone' when the process has exited (its /proc directory vanished or it is a zombie). */
   private assertAlive(): void {
     const stat = this.stat();
@@ -215,19 +205,14 @@ export class ProcessView {
 
   /** Fields of /proc/PID/stat we use: the command name, state letter and kernel flags. */
   stat(): { comm: string; state: string; flags: number } {
-    const text = this.readText('stat');
-    const open = text.indexOf('(');
-    const close = text.lastIndexOf(')');
-    if (open < 0 || close < open) throw new NativeError('malformed', `${this.dir}/stat: unexpected format.`, { subject: `${this.dir}/stat` });
-    const rest = text.slice(close + 2).split(' ');
-    return { comm: text.slice(open + 1, close), state: rest[0] ?? '?', flags: Number(rest[6] ?? 0) };
+    const { comm, state, flags } = readStat(this.pid);
+    return { comm, state, flags };
   }
 
   /** The memory mappings (cached; see refresh()). */
   maps(): MapEntry[] {
     if (!this.mapsCache) {
-      const text = this.readText('maps');
-      const entries = parseMaps(text, `${this.dir}/maps`);
+      const entries = readMaps(this.pid);
       if (entries.length === 0) {
         this.assertAlive();
         this.assertNotKernelThread();
@@ -253,12 +238,11 @@ export class ProcessView {
 
   /** The executable's path (readlink /proc/PID/exe; may end in ' (deleted)'). */
   exe(): string {
-    const path = `${this.dir}/exe`;
     try {
-      return fs.readlinkSync(path);
+      return readExe(this.pid);
     } catch (e) {
-      const err = fromSystemError(e, path, this.pid);
-      if (err.kind === 'gone' && fs.existsSync(this.dir)) {
+      const err = fromSystemError(e, procPath(this.pid, 'exe'), this.pid);
+      if (err.kind === 'gone' && processExists(this.pid)) {
         this.assertAlive();
         this.assertNotKernelThread();
         throw new NativeError('unsupported', `Process ${this.pid} has no executable (a kernel thread or a process without a program image).`, {
@@ -271,10 +255,7 @@ export class ProcessView {
 
   /** The command line arguments. */
   cmdline(): string[] {
-    const text = this.readText('cmdline');
-    const parts = text.split('\0');
-    if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
-    return parts;
+    return readCmdline(this.pid);
   }
 
   /**
@@ -282,21 +263,15 @@ export class ProcessView {
    * Throws 'gone' if the process vanished.
    */
   environ(): Record<string, string> | undefined {
-    let text: string;
+    let entries: Array<{ name: string; value: string }>;
     try {
-      text = this.readText('environ');
+      entries = readEnviron(this.pid);
     } catch (e) {
       if (e instanceof NativeError && e.kind === 'permission') return undefined;
       throw e;
     }
     const env: Record<string, string> = {};
-    for (const item of text.split('\0')) {
-      if (!item) continue;
-      const eq = item.indexOf('=');
-      if (eq <= 0) continue;
-      const key = item.slice(0, eq);
-      if (!(key in env)) env[key] = item.slice(eq + 1);
-    }
+    for (const { name, value } of entries) if (!(name in env)) env[name] = value;
     return env;
   }
 
@@ -312,14 +287,7 @@ export class ProcessView {
 
   /** Thread ids (from /proc/PID/task), ascending. */
   threads(): number[] {
-    const path = `${this.dir}/task`;
-    let names: string[];
-    try {
-      names = fs.readdirSync(path);
-    } catch (e) {
-      throw fromSystemError(e, path, this.pid);
-    }
-    return names
+    return listProcDir(this.pid, 'task')
       .map((n) => Number(n))
       .filter((n) => Number.isSafeInteger(n) && n > 0)
       .sort((a, b) => a - b);
@@ -328,7 +296,7 @@ export class ProcessView {
   /** The thread's name (comm), or undefined when the thread has gone. */
   threadName(tid: number): string | undefined {
     try {
-      return fs.readFileSync(`${this.dir}/task/${tid}/comm`, 'utf8').trimEnd();
+      return readProcText(this.pid, `task/${tid}/comm`).trimEnd();
     } catch {
       return undefined;
     }
@@ -336,14 +304,7 @@ export class ProcessView {
 
   /** Parses /proc/PID/task/TID/syscall: 'running', '-1 sp pc', or 'nr a1..a6 sp pc'. */
   threadSyscall(tid: number): ThreadSyscall {
-    const path = `${this.dir}/task/${tid}/syscall`;
-    let text: string;
-    try {
-      text = fs.readFileSync(path, 'utf8').trim();
-    } catch (e) {
-      throw fromSystemError(e, path, this.pid);
-    }
-    return parseThreadSyscall(text, path);
+    return parseThreadSyscall(readProcText(this.pid, `task/${tid}/syscall`).trim(), procPath(this.pid, `task/${tid}/syscall`));
   }
 
   /** The process memory (/proc/PID/mem), opened on first use. */

@@ -1,9 +1,128 @@
-// The /proc files the migration planner reads (smaps_rollup, pagemap) and the one it may write (clear_refs),
-// plus the probe that tells whether this kernel tracks soft-dirty bits at all. Errors are NativeErrors.
+// The one layer over /proc/PID: cmdline, cwd, environ, exe, stat, status, maps, task and fd listings, memory
+// and pagemap handles, smaps_rollup and the clear_refs write. Every failure is a NativeError ('gone' when the
+// process exited, 'permission' without ptrace access, 'malformed' for text it cannot read, 'io' otherwise).
 
 import * as fs from 'node:fs';
 import { fromSystemError, NativeError } from '../errors';
-import { parseMaps, type MapEntry } from '../process/maps';
+import { parseMaps, type MapEntry } from './maps';
+
+/** A process id, or 'self' for this process. */
+export type ProcPid = number | 'self';
+
+const errorPid = (pid: ProcPid): number | undefined => (pid === 'self' ? undefined : pid);
+
+/** The path of `name` (e.g. 'maps', 'task/12/comm') under /proc/PID, or /proc/PID itself. */
+export function procPath(pid: ProcPid, name?: string): string {
+  return name === undefined ? `/proc/${pid}` : `/proc/${pid}/${name}`;
+}
+
+/** Whether /proc/PID exists (the process, or its zombie, is still there). */
+export function processExists(pid: ProcPid): boolean {
+  return fs.existsSync(procPath(pid));
+}
+
+/** The text of /proc/PID/NAME. */
+export function readProcText(pid: ProcPid, name: string): string {
+  const file = procPath(pid, name);
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw fromSystemError(e, file, errorPid(pid));
+  }
+}
+
+/** The target of the link /proc/PID/NAME (exe, cwd, root). */
+export function readProcLink(pid: ProcPid, name: string): string {
+  const file = procPath(pid, name);
+  try {
+    return fs.readlinkSync(file);
+  } catch (e) {
+    throw fromSystemError(e, file, errorPid(pid));
+  }
+}
+
+/** The entries of the directory /proc/PID/NAME (task, fd). */
+export function listProcDir(pid: ProcPid, name: string): string[] {
+  const dir = procPath(pid, name);
+  try {
+    return fs.readdirSync(dir);
+  } catch (e) {
+    throw fromSystemError(e, dir, errorPid(pid));
+  }
+}
+
+/** Opens /proc/PID/NAME for reading (mem), returning the file descriptor. */
+export function openProcFile(pid: ProcPid, name: string): number {
+  const file = procPath(pid, name);
+  try {
+    return fs.openSync(file, 'r');
+  } catch (e) {
+    throw fromSystemError(e, file, errorPid(pid));
+  }
+}
+
+/** The command line: its NUL-separated arguments, without the terminating empty one (a kernel thread has none). */
+export function readCmdline(pid: ProcPid): string[] {
+  const parts = readProcText(pid, 'cmdline').split('\0');
+  if (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}
+
+/** The working directory (readlink /proc/PID/cwd). */
+export function readCwd(pid: ProcPid): string {
+  return readProcLink(pid, 'cwd');
+}
+
+/** The executable's path (readlink /proc/PID/exe; may end in ' (deleted)'). */
+export function readExe(pid: ProcPid): string {
+  return readProcLink(pid, 'exe');
+}
+
+/** The initial environment's entries, in order (duplicates kept; entries without a name before '=' skipped). */
+export function readEnviron(pid: ProcPid): Array<{ name: string; value: string }> {
+  const out: Array<{ name: string; value: string }> = [];
+  for (const item of readProcText(pid, 'environ').split('\0')) {
+    const eq = item.indexOf('=');
+    if (eq > 0) out.push({ name: item.slice(0, eq), value: item.slice(eq + 1) });
+  }
+  return out;
+}
+
+/** /proc/PID/stat: the command name, and the fields after it (`fields[0]` is field 3, the state letter). */
+export interface ProcStat {
+  comm: string;
+  state: string;
+  /** Kernel flags (field 9; PF_KTHREAD marks a kernel thread). */
+  flags: number;
+  /** Fields 3, 4, … as text: field N is `fields[N - 3]`. */
+  fields: string[];
+}
+
+/** PF_KTHREAD in /proc/PID/stat's flags field. */
+export const PF_KTHREAD = 0x00200000;
+
+/** Parses the text of /proc/PID/stat; the command name (field 2) may hold spaces and parentheses. */
+export function parseStat(text: string, subject: string): ProcStat {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) throw new NativeError('malformed', `${subject}: unexpected format.`, { subject });
+  const fields = text.slice(close + 2).split(' ');
+  return { comm: text.slice(open + 1, close), state: fields[0] ?? '?', flags: Number(fields[6] ?? 0), fields };
+}
+
+export function readStat(pid: ProcPid): ProcStat {
+  return parseStat(readProcText(pid, 'stat'), procPath(pid, 'stat'));
+}
+
+/** /proc/PID/status as name → value (the text after 'Name:', trimmed), in file order. */
+export function readStatus(pid: ProcPid): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of readProcText(pid, 'status').split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0) out.set(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return out;
+}
 
 /** The fields of /proc/PID/smaps_rollup the planner uses, in bytes. */
 export interface MemoryRollup {
@@ -26,13 +145,8 @@ export function parseSmapsRollup(text: string): MemoryRollup {
 }
 
 export function readMemoryRollup(pid: number): MemoryRollup {
-  const file = `/proc/${pid}/smaps_rollup`;
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw fromSystemError(e, file, pid);
-  }
+  const file = procPath(pid, 'smaps_rollup');
+  const text = readProcText(pid, 'smaps_rollup');
   if (text === '') {
     // A zombie or a kernel thread has no address space left.
     throw new NativeError('gone', `Process ${pid} has no memory left to read (it is exiting or a kernel thread).`, { subject: file });
@@ -40,15 +154,9 @@ export function readMemoryRollup(pid: number): MemoryRollup {
   return parseSmapsRollup(text);
 }
 
-export function readMaps(pid: number): MapEntry[] {
-  const file = `/proc/${pid}/maps`;
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw fromSystemError(e, file, pid);
-  }
-  return parseMaps(text, file);
+/** The memory mappings (/proc/PID/maps). */
+export function readMaps(pid: ProcPid): MapEntry[] {
+  return parseMaps(readProcText(pid, 'maps'), procPath(pid, 'maps'));
 }
 
 /** Bits of a pagemap entry, as bits of its high 32-bit word (Documentation/admin-guide/mm/pagemap.rst). */
@@ -75,12 +183,8 @@ export class Pagemap {
   private scratch = new Uint32Array(2 * PAGEMAP_CHUNK_ENTRIES);
 
   constructor(readonly pid: number | 'self') {
-    this.file = `/proc/${pid}/pagemap`;
-    try {
-      this.fd = fs.openSync(this.file, 'r');
-    } catch (e) {
-      throw fromSystemError(e, this.file, pid === 'self' ? undefined : pid);
-    }
+    this.file = procPath(pid, 'pagemap');
+    this.fd = openProcFile(pid, 'pagemap');
   }
 
   /**
@@ -112,7 +216,7 @@ export class Pagemap {
       for (let i = entries; i < n; i++) out[done + i] = 0;
       if (got === 0 && this.pid !== 'self') {
         // pagemap reads 0 bytes once the process has released its mm (it exited).
-        if (!fs.existsSync(`/proc/${this.pid}`)) throw new NativeError('gone', `Process ${this.pid} exited while it was being sampled.`, { subject: this.file });
+        if (!processExists(this.pid)) throw new NativeError('gone', `Process ${this.pid} exited while it was being sampled.`, { subject: this.file });
       }
       done += n;
     }
@@ -131,7 +235,7 @@ export class Pagemap {
  * the only write the planner ever makes to another process, and only when the user opted in.
  */
 export function clearSoftDirty(pid: number): void {
-  const file = `/proc/${pid}/clear_refs`;
+  const file = procPath(pid, 'clear_refs');
   try {
     fs.writeFileSync(file, '4');
   } catch (e) {
@@ -164,7 +268,7 @@ export function softDirtySupport(): SoftDirtySupport {
   if (softDirtyCache) return softDirtyCache;
   let maps: MapEntry[];
   try {
-    maps = parseMaps(fs.readFileSync('/proc/self/maps', 'utf8'), '/proc/self/maps');
+    maps = readMaps('self');
   } catch (e) {
     return (softDirtyCache = { supported: false, reason: `cannot read /proc/self/maps (${(e as Error).message})` });
   }
