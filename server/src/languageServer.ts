@@ -28,7 +28,6 @@ import { type Feature, x86Level } from '../../native/src/features/vocabulary';
 import { type HostInfo, collectHost, hostFeatures } from '../../native/src/host/host';
 import { listProcesses, pythonVersionOf } from '../../native/src/process/list';
 import { ProcessView } from '../../native/src/process/processView';
-import { setSummaryStore } from '../../native/src/analysis/ept';
 import { prefetchExportedIfuncs } from '../../native/src/analysis/hostIfunc';
 import { DiskSummaryStore, engineStamp } from '../../native/src/analysis/summaryStore';
 import { defaultCacheDir } from './bytecode/diskCache';
@@ -124,7 +123,6 @@ export class PygrationLanguageServer {
       try {
         const engineFile = options.engineFile;
         this.summaryStore = new DiskSummaryStore(dir, () => engineStamp(engineFile));
-        setSummaryStore(this.summaryStore);
       } catch {
         this.summaryStore = undefined;
       }
@@ -373,6 +371,7 @@ export class PygrationLanguageServer {
         hostVendor: (await this.hostInfo).vendor,
         countMasked: this.settings.countMaskedFeatures,
         workspaceRoot: this.workspaceFolders[0],
+        summaryStore: this.summaryStore,
         followImports: this.settings.followImports,
         cache: this.cache,
         cancel: run.signal,
@@ -531,6 +530,7 @@ export class PygrationLanguageServer {
       cancel: run.signal,
       followImports: this.settings.followImports,
       strict: this.settings.analysisStrict,
+      stores: { summaries: this.summaryStore },
       // A full scan costs seconds on first use: worth it on request, not on every breakpoint stop.
       withFullScan: params.reason === 'command',
       isCancelled: () => run.signal.aborted,
@@ -613,6 +613,7 @@ export class PygrationLanguageServer {
         cancel: run.signal,
         followImports: this.settings.followImports,
         strict: this.settings.analysisStrict,
+        stores: { summaries: this.summaryStore },
         withFullScan: false,
         isCancelled: () => run.signal.aborted,
       });

@@ -153,6 +153,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
           cancel: options.cancel,
           followImports: options.followImports,
           onProgress: options.onProgress,
+          summaryStore: options.stores?.summaries,
         });
         try {
           callSites = cs.byFile;

@@ -14,8 +14,8 @@ import { ProcessView } from '../process/processView';
 import { readStatus } from '../process/procfs';
 import type { AnalysisMode, AnalysisReport, FeatureSite, MaskedFeature, RequiredFeature, TargetInfo } from '../report';
 import { VERSION } from '../version';
-import { type EptResult, type FeatureEvidence, type Root, executionPathTrackingAsync } from './ept';
-import { fullScanAsync } from './fullScan';
+import { type EptResult, type FeatureEvidence, type Root, type SummaryStore, executionPathTrackingAsync } from './ept';
+import { type FullScanStore, fullScanAsync } from './fullScan';
 import { ProcessAddressSpace } from './processSpace';
 import { entryRoot, mainRoot, mangledPointerRoots, threadRoots } from './pvm';
 import { type PythonGate, pythonEntryRoots } from './pythonRoots';
@@ -55,6 +55,14 @@ export interface AnalyzeOptions {
   isCancelled?: () => boolean;
   /** Progress messages for long work (called at most every 100 ms). */
   onProgress?: (message: string) => void;
+  /** Second levels of the engine's per-file caches (on disk in the bundled CLI and server); none by default. */
+  stores?: AnalysisStores;
+}
+
+/** The caches a caller may lend the analysis: function summaries (EPT) and per-file full-scan results. */
+export interface AnalysisStores {
+  summaries?: SummaryStore;
+  fullScans?: FullScanStore;
 }
 
 /** The analysis result with the engine's raw pieces kept for callers that need more than the report. */
@@ -109,7 +117,7 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
 
     if (mode === 'full') {
       progress('Full scan: decoding every executable mapping');
-      const fs = await fullScanAsync(space, { isCancelled: options.isCancelled });
+      const fs = await fullScanAsync(space, { isCancelled: options.isCancelled, store: options.stores?.fullScans });
       if (fs.cancelled) throw new CancelledError();
       features = fs.features;
       instructionsDecoded = fs.instructionsDecoded;
@@ -127,6 +135,7 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
         bindNow: target.ldBindNow === true,
         isCancelled: options.isCancelled,
         onProgress: (n) => progress(`Execution path tracking: ${n} functions`),
+        summaryStore: options.stores?.summaries,
       });
       if (ept.cancelled) throw new CancelledError();
       features = ept.features;
@@ -157,7 +166,7 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
     let fullScanRequired: Feature[] | undefined;
     if (mode !== 'full' && options.withFullScan !== false) {
       progress('Full scan for comparison');
-      const fs = await fullScanAsync(space, { isCancelled: options.isCancelled });
+      const fs = await fullScanAsync(space, { isCancelled: options.isCancelled, store: options.stores?.fullScans });
       if (fs.cancelled) throw new CancelledError();
       const fsMasked = options.countMasked ? maskedFeatures(fs.features.keys(), source, host.vendor) : [];
       const fsExecutes = options.probeMasked === false ? new Map<Feature, boolean>() : await probeFeatures(fsMasked);

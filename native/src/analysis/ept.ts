@@ -13,7 +13,7 @@ import type { EptOptions, EptResult, Root } from './eptTypes';
 import { AddressTakenWalk } from './addressTaken';
 
 export type { EptMode, EptOptions, EptResult, FeatureEvidence, Root, Site, UnresolvedCall, VisitedFunction } from './eptTypes';
-export { type SummaryStore, cachedSummariesOf, clearSummaryCache, setSummaryStore } from './summaryCache';
+export { type SummaryStore, cachedSummariesOf, clearSummaryCache } from './summaryCache';
 
 /**
  * Runs execution path tracking over `space` from `roots`. Never throws for a single bad function or

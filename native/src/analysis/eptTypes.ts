@@ -2,6 +2,7 @@
 
 import type { Feature } from '../features/vocabulary';
 import type { CallSiteStats } from '../report';
+import type { SummaryStore } from './summaryCache';
 
 export type EptMode = 'ept' | 'ept-plain';
 
@@ -32,6 +33,8 @@ export interface EptOptions {
    * code takes, can never run, so they are not counted.
    */
   bindNow?: boolean;
+  /** The second level of the function-summary cache (summaryStore.ts keeps one on disk); none by default. */
+  summaryStore?: SummaryStore;
 }
 
 export interface Site {

@@ -32,13 +32,6 @@ export interface FullScanStore {
   save(identity: string, file: string, scan: FileScan): void;
 }
 
-let store: FullScanStore | undefined;
-
-/** Sets (or, with undefined, removes) the on-disk level of the per-file cache. */
-export function setFullScanStore(s: FullScanStore | undefined): void {
-  store = s;
-}
-
 export function clearFullScanCache(): void {
   fileScanCache.clear();
 }
@@ -59,7 +52,7 @@ function scanBytes(decoder: CodeDecoder, bytes: Uint8Array, start: number, acc: 
   acc.instructions += decoder.decoded - before;
 }
 
-function scanModule(decoder: CodeDecoder, m: ModuleImage): FileScan {
+function scanModule(decoder: CodeDecoder, m: ModuleImage, store: FullScanStore | undefined): FileScan {
   const cached = fileScanCache.get(m.identity) ?? store?.load(m.identity, m.path);
   if (cached) {
     fileScanCache.set(m.identity, cached);
@@ -108,7 +101,13 @@ function scanBytesUntil(decoder: CodeDecoder, bytes: Uint8Array, start: number, 
  * Runs a full scan over every executable mapping of `space` (the [vdso] excluded: CRIU gives the restored
  * process the target kernel's vDSO).
  */
-export function fullScan(space: AddressSpace, options: { isCancelled?: () => boolean } = {}): FullScanResult {
+export interface FullScanOptions {
+  isCancelled?: () => boolean;
+  /** The on-disk level of the per-file cache (fullScanStore.ts); none by default. */
+  store?: FullScanStore;
+}
+
+export function fullScan(space: AddressSpace, options: FullScanOptions = {}): FullScanResult {
   const steps = fullScanSteps(space, options);
   for (;;) {
     const r = steps.next();
@@ -117,7 +116,7 @@ export function fullScan(space: AddressSpace, options: { isCancelled?: () => boo
 }
 
 /** fullScan yielding to the event loop after each mapping, so that requests and signals are served. */
-export async function fullScanAsync(space: AddressSpace, options: { isCancelled?: () => boolean } = {}): Promise<FullScanResult> {
+export async function fullScanAsync(space: AddressSpace, options: FullScanOptions = {}): Promise<FullScanResult> {
   const steps = fullScanSteps(space, options);
   for (;;) {
     const r = steps.next();
@@ -127,7 +126,7 @@ export async function fullScanAsync(space: AddressSpace, options: { isCancelled?
 }
 
 /** The full scan, one executable mapping per step. */
-function* fullScanSteps(space: AddressSpace, options: { isCancelled?: () => boolean }): Generator<void, FullScanResult> {
+function* fullScanSteps(space: AddressSpace, options: FullScanOptions): Generator<void, FullScanResult> {
   const decoder = new CodeDecoder();
   const out: FullScanResult = { features: new Map(), instructionsDecoded: 0, modulesScanned: 0, skipped: [], cancelled: false };
   const add = (scan: FileScan, module: string, bias: number) => {
@@ -153,7 +152,7 @@ function* fullScanSteps(space: AddressSpace, options: { isCancelled?: () => bool
         if (seenModules.has(r.module.index)) continue;
         seenModules.add(r.module.index);
         try {
-          add(scanModule(decoder, r.module), r.module.path, r.module.bias);
+          add(scanModule(decoder, r.module, options.store), r.module.path, r.module.bias);
           out.modulesScanned++;
         } catch (e) {
           if (!(e instanceof NativeError)) throw e;

@@ -1,5 +1,5 @@
 // The in-process cache of function summaries (per file identity and function start), with an optional second
-// level (summaryStore.ts keeps one on disk).
+// level the caller passes in (EptOptions.summaryStore; summaryStore.ts keeps one on disk).
 
 import type { FunctionSummary } from './summary';
 
@@ -15,25 +15,19 @@ export interface SummaryStore {
   load(identity: string, file: string): Map<number, FunctionSummary> | undefined;
 }
 
-let summaryStore: SummaryStore | undefined;
-
-/** Sets (or, with undefined, removes) the second level of the summary cache. */
-export function setSummaryStore(store: SummaryStore | undefined): void {
-  summaryStore = store;
-}
-
 /** The summaries this process holds for a file identity (a store saves them), or undefined. */
 export function cachedSummariesOf(identity: string): ReadonlyMap<number, FunctionSummary> | undefined {
   return summaryCache.get(identity);
 }
 
-export function cachedSummaries(identity: string, file: string): Map<number, FunctionSummary> {
+/** The summaries of a file identity, asking `store` the first time this process walks the file. */
+export function cachedSummaries(identity: string, file: string, store?: SummaryStore): Map<number, FunctionSummary> {
   let m = summaryCache.get(identity);
   if (!m) {
     if (summaryCache.size >= SUMMARY_CACHE_FILES) summaryCache.delete(summaryCache.keys().next().value as string);
     let stored: Map<number, FunctionSummary> | undefined;
     try {
-      stored = summaryStore?.load(identity, file);
+      stored = store?.load(identity, file);
     } catch {
       stored = undefined;
     }

@@ -218,7 +218,7 @@ export abstract class WalkBase {
   /** The summary of the function of `m` at link-time `link` (cached per file); undefined when unreadable. */
   protected summaryOf(m: ModuleImage, link: number, extent = m.elf.functionAt(link)): FunctionSummary | undefined {
     const start = extent ? extent.start : link;
-    const cache = cachedSummaries(m.identity, m.path);
+    const cache = cachedSummaries(m.identity, m.path, this.options.summaryStore);
     let summary = cache.get(start);
     if (summary) return summary;
     try {
