@@ -6,21 +6,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type EptResult, type Root, type SummaryStore, executionPathTracking } from '../../native/src/analysis/ept';
-import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
-import type { AddressSpace } from '../../native/src/analysis/space';
-import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
-import { entryRoot, mainRoot } from '../../native/src/analysis/pvm';
-import { describeSite, processRoots, pythonVersion, shadowStackEnabled } from '../../native/src/analysis/analyze';
-import { maskedFeatures } from '../../native/src/catalog/compat';
-import { NativeError } from '../../native/src/errors';
-import type { Vendor } from '../../native/src/report';
-import { FEATURES, isBaseline, sortFeatures, x86Level, type Feature } from '../../native/src/features/vocabulary';
-import { probeFeatures } from '../../native/src/host/host';
-import { ProcessView } from '../../native/src/process/processView';
-import { readStatus } from '../../native/src/process/procfs';
-import { type NativeRequest, type NativeResolution, NativeResolver, describeRequest } from '../../native/src/python/resolve';
-import { OverlaySpace } from '../../native/src/python/overlay';
+import { describeRequest, describeSite, entryRoot, executionPathTracking, FEATURES, isBaseline, mainRoot, maskedFeatures, NativeError, NativeResolver, OverlaySpace, probeFeatures, ProcessAddressSpace, processRoots, ProcessView, pythonVersion, readStatus, shadowStackEnabled, sortFeatures, StaticAddressSpace, x86Level, type AddressSpace, type EptResult, type Feature, type NativeRequest, type NativeResolution, type Root, type SummaryStore, type Vendor } from '../../native/src';
 import { bytecodeTracking, callSitesOfFiles, reachableNative, type BytecodeCache, type BytecodeSession } from './bytecode';
 import type { BytecodeTrackingResult, Callee, CallSite } from './bytecode/types';
 import type { CallSiteAnalysis, FeatureProvenance, NativeFunction, Range0 } from './model';

@@ -6,18 +6,9 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NativeError, fromSystemError } from '../../native/src/errors';
-import { main, EXIT, type ExtraCommand, reportError } from '../../native/src/cli/main';
-import { UsageError, intOption, parseArgs } from '../../native/src/cli/args';
-import { Progress } from '../../native/src/cli/progress';
-import { defaultCatalog, loadCatalog } from '../../native/src/catalog/catalog';
-import { effectiveRequirement, summarizeInstances } from '../../native/src/catalog/compat';
-import { featureLabel, sortFeatures, x86Level } from '../../native/src/features/vocabulary';
-import { collectHost, hostFeatures } from '../../native/src/host/host';
+import { collectHost, defaultCatalog, DiskFullScanStore, DiskSummaryStore, effectiveRequirement, engineStamp, EXIT, featureLabel, fromSystemError, hostFeatures, intOption, loadCatalog, main, NativeError, parseArgs, Progress, reportError, sortFeatures, summarizeInstances, UsageError, x86Level, type ExtraCommand } from '../../native/src';
 import { MAX_CALLS_FILE_BYTES, analyzeCallSites, oversizedFiles } from './callSites';
 import { analyzePythonProcess } from './processAnalysis';
-import { DiskSummaryStore, engineStamp } from '../../native/src/analysis/summaryStore';
-import { DiskFullScanStore } from '../../native/src/analysis/fullScanStore';
 import { defaultCacheDir } from './bytecode/diskCache';
 import { catalogRarity, sortByRarity, unknownCalleesText } from './presentation';
 

@@ -20,16 +20,7 @@ import {
   type WorkDoneProgressParams,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { CancelledError } from '../../native/src/analysis/analyze';
-import { effectiveRequirement, maskedFeatures, summarizeInstances } from '../../native/src/catalog/compat';
-import { type Catalog, defaultCatalog, loadCatalog } from '../../native/src/catalog/catalog';
-import { isNativeError } from '../../native/src/errors';
-import { type Feature, x86Level } from '../../native/src/features/vocabulary';
-import { type HostInfo, collectHost, hostFeatures } from '../../native/src/host/host';
-import { listProcesses, pythonVersionOf } from '../../native/src/process/list';
-import { ProcessView } from '../../native/src/process/processView';
-import { prefetchExportedIfuncs } from '../../native/src/analysis/hostIfunc';
-import { DiskSummaryStore, engineStamp } from '../../native/src/analysis/summaryStore';
+import { CancelledError, collectHost, defaultCatalog, DiskSummaryStore, effectiveRequirement, engineStamp, hostFeatures, isNativeError, listProcesses, loadCatalog, maskedFeatures, prefetchExportedIfuncs, ProcessView, pythonVersionOf, summarizeInstances, x86Level, type Catalog, type Feature, type HostInfo } from '../../native/src';
 import { defaultCacheDir } from './bytecode/diskCache';
 import { BytecodeCache } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';

@@ -5,19 +5,11 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type AnalyzeOptions, type ProcessAnalysis, analyzeProcess } from '../../native/src/analysis/analyze';
-import { isNativeError } from '../../native/src/errors';
-import type { Feature } from '../../native/src/features/vocabulary';
-import type { Vendor } from '../../native/src/report';
-import { pythonVersionOf } from '../../native/src/process/list';
-import { readCmdline, readCwd, readExe } from '../../native/src/process/procfs';
+import { analyzeProcess, cCallableNames, isNativeError, pythonVersionOf, readCmdline, readCwd, readExe, readPythonFrames, type AddressSpace, type AnalyzeOptions, type Feature, type ProcessAnalysis, type Vendor } from '../../native/src';
 import { BytecodeCache, bytecodeTracking } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import { analyzeCallSites } from './callSites';
 import type { CallSiteAnalysis } from './model';
-import { cCallableNames } from '../../native/src/analysis/pythonRoots';
-import { readPythonFrames } from '../../native/src/python/frames';
-import type { AddressSpace } from '../../native/src/analysis/space';
 import { type RootCode, pythonReachability } from './pythonGate';
 
 /** Rounds of on-demand tracking of the modules reachable functions import (each adds their import closures). */

@@ -1,4 +1,4 @@
-// Tests of the one /proc layer (native/src/process/procfs.ts) against a real child process: its command line,
+// Tests of the one /proc layer (native/src/space/procfs.ts) against a real child process: its command line,
 // working directory, environment, stat, status and maps as it set them up, and the NativeError kinds once it exited.
 
 import { describe, it, before, after } from 'node:test';
@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DEBIAN_PYTHON, startProcess, type StartedProcess } from '../helpers/fixtures';
 import { NativeError } from '../../native/src/errors';
-import { parseStat, processExists, readCmdline, readCwd, readEnviron, readExe, readMaps, readStat, readStatus } from '../../native/src/process/procfs';
+import { parseStat, processExists, readCmdline, readCwd, readEnviron, readExe, readMaps, readStat, readStatus } from '../../native/src/space/procfs';
 
 const isKind = (kind: string) => (e: unknown) => e instanceof NativeError && e.kind === kind;
 
@@ -18,7 +18,7 @@ describe('procfs: one layer over /proc/PID', () => {
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyg procfs '));
     // An argument with a space and an empty one: the NUL-separated form must keep both.
-    const code = 'import os, time; print("READY", os.getuid(), flush=True); time.sleep(600)';
+    const code = 'import os, time; print(os.getuid(), "READY", flush=True); time.sleep(600)';
     p = await startProcess(DEBIAN_PYTHON, ['-c', code, 'a b', ''], { cwd: dir, env: { ...process.env, PYG_PROCFS_A: 'x=y', PYG_PROCFS_EMPTY: '' } });
   });
   after(async () => {
@@ -45,7 +45,7 @@ describe('procfs: one layer over /proc/PID', () => {
     assert.equal(Number(st.fields[4 - 3]), process.pid);
     const status = readStatus(p.pid);
     assert.equal(Number(status.get('Pid')), p.pid);
-    assert.equal(Number(status.get('Uid')?.split(/\s+/)[0]), Number(/READY (\d+)/.exec(p.stdout())![1]));
+    assert.equal(Number(status.get('Uid')?.split(/\s+/)[0]), Number(/(\d+) READY/.exec(p.stdout())![1]));
     assert.ok(readMaps(p.pid).some((m) => m.path === '[stack]'));
   });
 

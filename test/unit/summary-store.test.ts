@@ -8,10 +8,10 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type SummaryStore, clearSummaryCache, executionPathTracking } from '../../native/src/analysis/ept';
-import { entryRoot } from '../../native/src/analysis/pvm';
-import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
-import { DiskSummaryStore } from '../../native/src/analysis/summaryStore';
+import { type SummaryStore, clearSummaryCache, executionPathTracking } from '../../native/src/trace/ept';
+import { entryRoot } from '../../native/src/trace/pvm';
+import { StaticAddressSpace } from '../../native/src/space/staticSpace';
+import { DiskSummaryStore } from '../../native/src/trace/summaryStore';
 import { openFileSource } from '../../native/src/elf/byteSource';
 import { buildC } from '../helpers/fixtures';
 

@@ -2,9 +2,8 @@
 // first (the debugged one, the analysed one), the request's parameters from the settings, the warning for a
 // debuggee paused at a breakpoint, and the one-line result. Pure.
 
-import type { MigrationEstimate } from '../../../native/src/plan/types';
+import { formatDuration, formatRate, type MigrationEstimate } from '../../../native/src';
 import type { PlanMigrationParams } from '../../../server/src/protocol';
-import { formatDuration, formatRate } from '../../../native/src/units';
 import { STRATEGY_TEXT } from '../../../webview/src/migration';
 import type { ProcessPickItem } from './processPick';
 import type { PlanSettings } from './settings';

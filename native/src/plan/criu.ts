@@ -2,7 +2,7 @@
 // server then the final dump (pre-copy), one dump (stop-and-copy), or a lazy-pages dump served to the
 // destination's lazy-pages daemon (post-copy), and the restore with the --cpu-cap our verdict allows.
 
-import { readStat } from '../process/procfs';
+import { readStat } from '../space/procfs';
 import type { CriuStep, Strategy } from './types';
 
 export type { CriuStep } from './types';

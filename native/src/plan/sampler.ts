@@ -4,9 +4,8 @@
 // read-only by hashing page contents; plus resident/anonymous memory from smaps_rollup. Bounded cost.
 
 import * as fs from 'node:fs';
-import { CancelledError } from '../analysis/analyze';
-import { fromSystemError, isNativeError, NativeError } from '../errors';
-import type { MapEntry } from '../process/maps';
+import { CancelledError, fromSystemError, isNativeError, NativeError } from '../errors';
+import type { MapEntry } from '../space/maps';
 import type { DirtyMethod } from './types';
 import {
   clearSoftDirty,
@@ -22,7 +21,7 @@ import {
   readStat,
   softDirtySupport,
   type MemoryRollup,
-} from '../process/procfs';
+} from '../space/procfs';
 
 /** x86-64 Linux base pages; the project only analyses x86-64 processes. */
 export const PAGE_SIZE = 4096;

@@ -3,11 +3,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openFileSource } from '../../../native/src/elf/byteSource';
-import { ElfFile } from '../../../native/src/elf/elfFile';
-import { NativeError, fromSystemError } from '../../../native/src/errors';
-import { pythonVersionOf } from '../../../native/src/process/list';
-import { procPath, processExists, readCmdline, readCwd, readEnviron, readProcText, readStat, readStatus } from '../../../native/src/process/procfs';
+import { ElfFile, fromSystemError, NativeError, openFileSource, processExists, procPath, pythonVersionOf, readCmdline, readCwd, readEnviron, readProcText, readStat, readStatus } from '../../../native/src';
 
 /** `/proc/PID/exe`: the path callers pass as the interpreter of a live process. */
 export const LIVE_INTERPRETER = /^\/proc\/(\d+)\/exe$/;

@@ -9,9 +9,9 @@
 
 import * as C from '../elf/elfConstants';
 import { NativeError } from '../errors';
-import { type CodeRef, cachedTables } from '../python/tables';
+import { type CodeRef, cachedTables } from '../cpython/tables';
 import type { Root } from './ept';
-import type { AddressSpace, ModuleImage } from './space';
+import type { AddressSpace, ModuleImage } from '../space/space';
 
 /**
  * Python-level reachability, as data: a method-table entry or getset of an extension module is a root only

@@ -1,10 +1,10 @@
 // The `pygration catalog` command: `catalog import --nfd FILE` turns `kubectl get nodes -o json` into a catalog
 // of the cluster's distinct node CPU feature sets (nfdImport.ts), printed as JSON for --catalog.
 
-import { UsageError, parseArgs } from '../cli/args';
+import { UsageError, parseArgs } from './args';
 import { readUserJson } from '../userFile';
-import { parseCatalog } from './catalog';
-import { importNfdNodes, type NfdCatalog } from './nfdImport';
+import { parseCatalog } from '../catalog/catalog';
+import { importNfdNodes, type NfdCatalog } from '../catalog/nfdImport';
 
 export const CATALOG_HELP = `  pygration catalog import --nfd FILE [--name NAME] [--nfd-hidden LIST|none]
       A catalog of your Kubernetes cluster from FILE, the output of 'kubectl get nodes -o json': one row per

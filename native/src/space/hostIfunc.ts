@@ -9,7 +9,7 @@ import * as C from '../elf/elfConstants';
 import { openFileSource } from '../elf/byteSource';
 import { ElfFile } from '../elf/elfFile';
 import { NativeError } from '../errors';
-import { ProcessView } from '../process/processView';
+import { ProcessView } from './processView';
 
 /** For one file: resolver link-time address → chosen variant link-time address. */
 export type IfuncChoices = ReadonlyMap<number, number>;

@@ -3,23 +3,23 @@
 // run a full scan), compare with the instance catalog, and build the AnalysisReport.
 
 import * as path from 'node:path';
-import { compatibleInstances, criuAdvice, effectiveRequirement, maskedFeatures, maskedReason, summarizeInstances } from '../catalog/compat';
-import { type Catalog, defaultCatalog } from '../catalog/catalog';
-import { decodeOne } from '../decoder/decoder';
-import { NativeError } from '../errors';
-import { FEATURE_REASONS } from '../features/iced';
-import { type Feature, isBaseline, sortFeatures, x86Level } from '../features/vocabulary';
-import { collectHost, hostFeatures, probeFeatures, type HostInfo } from '../host/host';
-import { ProcessView } from '../process/processView';
-import { readStatus } from '../process/procfs';
-import type { AnalysisMode, AnalysisReport, FeatureSite, MaskedFeature, RequiredFeature, TargetInfo } from '../report';
-import { VERSION } from '../version';
-import { type EptResult, type FeatureEvidence, type Root, type SummaryStore, executionPathTrackingAsync } from './ept';
-import { type FullScanStore, fullScanAsync } from './fullScan';
-import { ProcessAddressSpace } from './processSpace';
-import { entryRoot, mainRoot, mangledPointerRoots, threadRoots } from './pvm';
-import { type PythonGate, pythonEntryRoots } from './pythonRoots';
-import type { AddressSpace } from './space';
+import { compatibleInstances, criuAdvice, effectiveRequirement, maskedFeatures, maskedReason, summarizeInstances } from './catalog/compat';
+import { type Catalog, defaultCatalog } from './catalog/catalog';
+import { decodeOne } from './decoder/decoder';
+import { CancelledError, NativeError } from './errors';
+import { FEATURE_REASONS } from './features/iced';
+import { type Feature, isBaseline, sortFeatures, x86Level } from './features/vocabulary';
+import { collectHost, hostFeatures, probeFeatures, type HostInfo } from './features/host';
+import { ProcessView } from './space/processView';
+import { readStatus } from './space/procfs';
+import type { AnalysisMode, AnalysisReport, FeatureSite, MaskedFeature, RequiredFeature, TargetInfo } from './report';
+import { VERSION } from './version';
+import { type EptResult, type FeatureEvidence, type Root, type SummaryStore, executionPathTrackingAsync } from './trace/ept';
+import { type FullScanStore, fullScanAsync } from './trace/fullScan';
+import { ProcessAddressSpace } from './space/processSpace';
+import { entryRoot, mainRoot, mangledPointerRoots, threadRoots } from './trace/pvm';
+import { type PythonGate, pythonEntryRoots } from './trace/pythonRoots';
+import type { AddressSpace } from './space/space';
 
 export interface AnalyzeOptions {
   /** 'ept' (default, sound for unresolved calls), 'ept-plain' (the paper's EPT) or 'full' (full scan). */
@@ -70,13 +70,6 @@ export interface ProcessAnalysis {
   report: AnalysisReport;
   ept?: EptResult;
   space: AddressSpace;
-}
-
-export class CancelledError extends Error {
-  constructor() {
-    super('The analysis was cancelled.');
-    this.name = 'CancelledError';
-  }
 }
 
 const SITES_IN_REPORT = 3;

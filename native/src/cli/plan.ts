@@ -2,19 +2,19 @@
 // --clear-soft-dirty), checks where it may go (the usual analysis), and prints the migration plan, the
 // CRIU commands and the estimated downtime per compatible instance type (text, or the report with --json).
 
-import type { analyzeProcess } from '../analysis/analyze';
+import type { analyzeProcess } from '../analyze';
 import { type Catalog, defaultCatalog, loadCatalog } from '../catalog/catalog';
 import { isNativeError } from '../errors';
-import { UsageError, intOption, numberOption, parseArgs } from '../cli/args';
-import { OUTPUT_VALUES, applyGate, hasGate, outputOptions } from '../cli/output';
+import { UsageError, intOption, numberOption, parseArgs } from './args';
+import { OUTPUT_VALUES, applyGate, hasGate, outputOptions } from './output';
 import { formatExport } from '../export/formats';
-import { Progress } from '../cli/progress';
+import { Progress } from './progress';
 import type { AnalysisReport } from '../report';
-import { loadBandwidthOverrides, parseRate, type BandwidthOverrides } from './bandwidth';
-import { criuCommands, hasControllingTerminal } from './criu';
-import { PLAN_DEFAULTS, attachMigrationPlan } from './attach';
-import { formatPlan } from './format';
-import { requireSoftDirty, sampleDirtyPages } from './sampler';
+import { loadBandwidthOverrides, parseRate, type BandwidthOverrides } from '../plan/bandwidth';
+import { criuCommands, hasControllingTerminal } from '../plan/criu';
+import { PLAN_DEFAULTS, attachMigrationPlan } from '../plan/attach';
+import { formatPlan } from '../plan/format';
+import { requireSoftDirty, sampleDirtyPages } from '../plan/sampler';
 
 export const PLAN_HELP = `  pygration plan --pid N [--seconds S] [--interval MS] [--bandwidth RATE] [--target TYPE] [--clear-soft-dirty] [--json | --format FORMAT]
       [--max-downtime MS] [--bandwidth-file FILE] [--single-flow RATE|none] [--max-scan-mb N] [--catalog FILE] [--no-analysis] [--count-masked]

@@ -3,8 +3,8 @@
 
 import * as path from 'node:path';
 import * as C from '../elf/elfConstants';
-import { describeMethodFlags } from './abi';
-import { cythonSymbolPattern, qualnameParts } from './cython';
+import { describeMethodFlags } from '../cpython/abi';
+import { cythonSymbolPattern, qualnameParts } from '../cpython/cython';
 import { Unresolved, type Found, type NativeRequest, type ResolverContext } from './resolution';
 
 export function resolveCython(rs: ResolverContext, r: Extract<NativeRequest, { kind: 'cython' }>, notes: string[]): Found[] {

@@ -3,9 +3,9 @@
 
 import type { ElfSymbol } from '../elf/elfFile';
 import type { CodeRef } from '../elf/linkImage';
-import type { AddressSpace, ModuleImage } from '../analysis/space';
-import type { Summarizer } from '../analysis/summary';
-import type { MethodEntry, PythonTables } from './tableTypes';
+import type { AddressSpace, ModuleImage } from '../space/space';
+import type { Summarizer } from '../trace/summary';
+import type { MethodEntry, PythonTables } from '../cpython/tableTypes';
 
 export type NativeRequest =
   /** `CDLL(library).symbol`; library null stands for `CDLL(None)` / `ctypes.pythonapi` (the global scope). */

@@ -8,10 +8,10 @@ import { openFileSource } from '../elf/byteSource';
 import * as C from '../elf/elfConstants';
 import { ElfFile } from '../elf/elfFile';
 import { NativeError } from '../errors';
-import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf } from '../analysis/space';
+import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf } from './space';
 import { rangeContaining } from '../upperBound';
-import { findLibrary } from '../analysis/staticSpace';
-import { hostIfuncChoices } from '../analysis/hostIfunc';
+import { findLibrary } from './staticSpace';
+import { hostIfuncChoices } from './hostIfunc';
 
 const PAGE = 0x1000;
 const WINDOW = 0x4000_0000;

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import { cachedSummariesOf, type SummaryStore } from './ept';
 import type { FunctionSummary } from './summary';
-import { fileIdentityOf } from './space';
+import { fileIdentityOf } from '../space/space';
 import { StampedDir } from './stampedDir';
 
 /** Bumped when what is stored changes. */

@@ -2,7 +2,7 @@
 // its writable data, and whether anything in the process's memory can address the variables holding them.
 
 import * as C from '../elf/elfConstants';
-import { type AddressSpace, type ModuleImage, lowestReferenceReaching, u64 } from './space';
+import { type AddressSpace, type ModuleImage, lowestReferenceReaching, u64 } from '../space/space';
 import { upperBound } from '../upperBound';
 import { MAX_REGION_CACHE, WalkCancelled, inRanges, mergeRanges } from './eptUtil';
 

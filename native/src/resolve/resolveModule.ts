@@ -4,11 +4,11 @@
 import * as path from 'node:path';
 import * as C from '../elf/elfConstants';
 import { NativeError } from '../errors';
-import type { ModuleImage } from '../analysis/space';
-import { describeMethodFlags } from './abi';
+import type { ModuleImage } from '../space/space';
+import { describeMethodFlags } from '../cpython/abi';
 import { Unresolved, type Found, type NativeRequest, type ResolverContext } from './resolution';
 import { slotTargets } from './resolveTypes';
-import type { CodeRef, PythonTables } from './tables';
+import type { CodeRef, PythonTables } from '../cpython/tables';
 
 export function resolveModuleFunction(rs: ResolverContext, r: Extract<NativeRequest, { kind: 'module-function' }>, notes: string[]): Found[] {
   if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(r.module) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(r.name)) {

@@ -8,8 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fromSystemError } from '../errors';
 import type { Vendor } from '../report';
-import { CPUID_BITS, CPUINFO_HIDDEN, parseCpuinfo, reconcileHostFeatures } from '../features/cpuinfo';
-import type { Feature } from '../features/vocabulary';
+import { CPUID_BITS, CPUINFO_HIDDEN, parseCpuinfo, reconcileHostFeatures } from './cpuinfo';
+import type { Feature } from './vocabulary';
 import { EI_CLASS, EI_DATA, EI_VERSION, ELFCLASS64, ELFDATA2LSB, ELFMAG, EM_X86_64, ET_EXEC, EV_CURRENT, PF_R, PF_X, PT_LOAD } from '../elf/elfConstants';
 
 export interface HostInfo {

@@ -7,7 +7,7 @@ import { CodeDecoder } from '../decoder/decoder';
 import { NativeError } from '../errors';
 import { SITES_PER_FEATURE } from './summary';
 import type { FeatureEvidence } from './ept';
-import type { AddressSpace, ModuleImage, Region } from './space';
+import type { AddressSpace, ModuleImage, Region } from '../space/space';
 
 export interface FullScanResult {
   features: Map<Feature, FeatureEvidence>;

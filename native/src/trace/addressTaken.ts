@@ -4,7 +4,7 @@
 
 import * as C from '../elf/elfConstants';
 import type { FunctionSummary } from './summary';
-import { type ModuleImage, dataObjectExtent, isGotSlot, isInPlt, moduleFacts, u64 } from './space';
+import { type ModuleImage, dataObjectExtent, isGotSlot, isInPlt, moduleFacts, u64 } from '../space/space';
 import { CPU_MODEL_SYMBOLS, MAX_INIT_FUNCTIONS, MAX_SLOT_MAP_SPAN, ONCE_FUNCTIONS, down8 } from './eptUtil';
 import { type LiveValues, type WrittenPointer, liveCensus, liveValuesOf } from './liveCensus';
 import type { Origin } from './walkBase';

@@ -4,7 +4,7 @@
 import type { FunctionSummary } from './summary';
 import * as path from 'node:path';
 import { upperBound } from '../upperBound';
-import type { AddressSpace, ModuleImage } from './space';
+import type { AddressSpace, ModuleImage } from '../space/space';
 
 export const UNRESOLVED_SAMPLE = 200;
 /** Modules with at most this much code are read whole (one read, one decoder); bigger ones per function. */

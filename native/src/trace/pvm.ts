@@ -7,11 +7,11 @@ import { liveValuesOf } from './liveCensus';
 import { CodeDecoder, decodeOne, Flow, MNEMONIC, REGISTER_RDI } from '../decoder/decoder';
 import { cfiTableOf, DWARF_RA, DWARF_RBP, DWARF_RSP } from '../elf/cfi';
 import { NativeError } from '../errors';
-import { FreezeResult, freezeThreads, ThreadRegisters } from '../process/threadFreezer';
-import type { ProcessView } from '../process/processView';
+import { FreezeResult, freezeThreads, ThreadRegisters } from '../space/threadFreezer';
+import type { ProcessView } from '../space/processView';
 import type { Root } from './ept';
-import type { AddressSpace, Region } from './space';
-import { u64 } from './space';
+import type { AddressSpace, Region } from '../space/space';
+import { u64 } from '../space/space';
 
 /** How far up a thread's stack we look for return addresses. */
 const STACK_SCAN_BYTES = 512 * 1024;
@@ -82,7 +82,7 @@ export function mainRoot(space: AddressSpace): Root | undefined {
 export interface ThreadRootsOptions {
   /**
    * Registers from a thread freeze (ptrace), or false to skip freezing (today's /proc view only). By default the
-   * threads are frozen for milliseconds with the pygration-freeze helper (process/threadFreezer.ts).
+   * threads are frozen for milliseconds with the pygration-freeze helper (space/threadFreezer.ts).
    */
   freeze?: FreezeResult | false;
 }

@@ -3,9 +3,9 @@
 
 import * as path from 'node:path';
 import * as C from '../elf/elfConstants';
-import type { ModuleImage } from '../analysis/space';
-import { findLibrary } from '../analysis/staticSpace';
-import { realPath } from './overlay';
+import type { ModuleImage } from '../space/space';
+import { findLibrary } from '../space/staticSpace';
+import { realPath } from '../space/overlay';
 import { Unresolved, type Found, type NativeRequest, type ResolverContext } from './resolution';
 
 export function resolveCtypes(rs: ResolverContext, r: Extract<NativeRequest, { kind: 'ctypes' }>, notes: string[]): Found[] {

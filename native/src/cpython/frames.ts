@@ -2,7 +2,7 @@
 // (_PyRuntime → interpreters → thread states → frames → code objects), without executing anything or ptrace.
 
 import { NativeError } from '../errors';
-import type { AddressSpace, ModuleImage } from '../analysis/space';
+import type { AddressSpace, ModuleImage } from '../space/space';
 import { PY_VERSIONS, type PyVersion, versionFromFileName } from './abi';
 import { FRAME_LAYOUTS, type FrameLayout, type FrameOffsets, type Offsets } from './frameLayouts';
 import { lineForOffset } from './lineTable';

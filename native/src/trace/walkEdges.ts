@@ -6,7 +6,7 @@ import * as C from '../elf/elfConstants';
 import type { PltStub } from '../elf/elfFile';
 import { NativeError } from '../errors';
 import { type Chain, type FunctionSummary, SITES_PER_FEATURE } from './summary';
-import { type ModuleImage, type Region, isInPlt, lazyPltRange, moduleFacts, u64 } from './space';
+import { type ModuleImage, type Region, isInPlt, lazyPltRange, moduleFacts, u64 } from '../space/space';
 import { UNRESOLVED_SAMPLE, savesExtendedState } from './eptUtil';
 import { type Origin, WalkBase, type WorkItem } from './walkBase';
 

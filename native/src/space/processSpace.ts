@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import { NativeError } from '../errors';
-import type { ProcessModule, ProcessView } from '../process/processView';
+import type { ProcessModule, ProcessView } from './processView';
 import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf } from './space';
 import { rangeContaining } from '../upperBound';
 

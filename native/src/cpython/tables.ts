@@ -2,7 +2,7 @@
 // PyModuleDef (single- and multi-phase), static PyTypeObject instances with their slot suites, tp_methods and
 // tp_getset, and PyType_Spec (heap types). Pointers are read through the dynamic relocations in shared objects
 // and as link-time values in non-PIE executables; every candidate is validated field by field. Cached per file.
-// The image is elf/linkImage.ts, the validators python/discoverer.ts, the result types python/tableTypes.ts.
+// The image is elf/linkImage.ts, the validators cpython/discoverer.ts, the result types cpython/tableTypes.ts.
 
 import * as fs from 'node:fs';
 import { openFileSource } from '../elf/byteSource';

@@ -2,10 +2,10 @@
 // or protocol slots, read from the live type object when memory can be read, else from the file, up tp_base.
 
 import * as path from 'node:path';
-import type { ModuleImage } from '../analysis/space';
-import { DUNDER_SLOTS, SUITE_FIELD, TYPE, describeMethodFlags, slotLocation } from './abi';
+import type { ModuleImage } from '../space/space';
+import { DUNDER_SLOTS, SUITE_FIELD, TYPE, describeMethodFlags, slotLocation } from '../cpython/abi';
 import { Unresolved, type Found, type NativeRequest, type ResolverContext } from './resolution';
-import type { TypeInfo } from './tables';
+import type { TypeInfo } from '../cpython/tables';
 
 const MAX_BASE_DEPTH = 16;
 

@@ -8,7 +8,7 @@
 // following resolved edges) and addressTaken.ts (the sound mode's address-taken roots, with liveCensus.ts);
 // this file is the entry point and re-exports the public types (eptTypes.ts) and the summary cache.
 
-import type { AddressSpace } from './space';
+import type { AddressSpace } from '../space/space';
 import type { EptOptions, EptResult, Root } from './eptTypes';
 import { AddressTakenWalk } from './addressTaken';
 

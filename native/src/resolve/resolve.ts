@@ -8,18 +8,18 @@ import * as path from 'node:path';
 import * as C from '../elf/elfConstants';
 import type { ElfSymbol } from '../elf/elfFile';
 import { NativeError } from '../errors';
-import type { Root } from '../analysis/ept';
-import { ProcessAddressSpace } from '../analysis/processSpace';
-import { type AddressSpace, type ModuleImage, isInPlt } from '../analysis/space';
-import { Summarizer } from '../analysis/summary';
-import { versionFromFileName } from './abi';
-import { OverlaySpace, realPath } from './overlay';
+import type { Root } from '../trace/ept';
+import { ProcessAddressSpace } from '../space/processSpace';
+import { type AddressSpace, type ModuleImage, isInPlt } from '../space/space';
+import { Summarizer } from '../trace/summary';
+import { versionFromFileName } from '../cpython/abi';
+import { OverlaySpace, realPath } from '../space/overlay';
 import { describeRequest, Unresolved, type Found, type NativeRequest, type NativeResolution, type NativeTarget, type ResolutionHow, type ResolverContext } from './resolution';
 import { resolveCtypes } from './resolveCtypes';
 import { resolveCython } from './resolveCython';
 import { resolveModuleFunction } from './resolveModule';
 import { resolveMethod, resolveSlot } from './resolveTypes';
-import { type CodeRef, type MethodEntry, type PythonTables, cachedTables } from './tables';
+import { type CodeRef, type MethodEntry, type PythonTables, cachedTables } from '../cpython/tables';
 
 export { describeRequest, type NativeRequest, type NativeResolution, type NativeTarget, type ResolutionHow, type UnresolvedCode } from './resolution';
 

@@ -6,7 +6,7 @@ import { NativeError } from '../errors';
 import type { CallSiteStats } from '../report';
 import { CodeBuffer } from '../decoder/decoder';
 import { Summarizer, type FunctionSummary } from './summary';
-import { type AddressSpace, type ModuleImage } from './space';
+import { type AddressSpace, type ModuleImage } from '../space/space';
 import type { EptMode, EptOptions, EptResult, FeatureEvidence, Root, UnresolvedCall, VisitedFunction } from './eptTypes';
 import { cachedSummaries } from './summaryCache';
 import { MAX_DATA_SCAN, MAX_MODULE_CODE, MAX_REGION_CACHE, POLL_SLOTS, WalkCancelled, isDynamicLinker } from './eptUtil';
