@@ -9,6 +9,8 @@ const nodeBuiltins = builtinModules.filter((name) => !name.startsWith('_'));
 const vscode = { regex: '^vscode$', message: 'Only client/ may import vscode.' };
 const server = { regex: '(^|/)server/', message: 'The engine (native/) must not import the language server.' };
 const client = { regex: '(^|/)client/', message: 'Only the extension host (client/) may import client/.' };
+// The engine's one public face is native/src/index.ts: its users outside native/ never reach past it.
+const deepEngine = { regex: '(^|/)native/src/(?!index$)', message: 'Import the engine through native/src (its index.ts), not a file inside it.' };
 
 /** A `no-restricted-imports` rule with the given patterns (and bare module names). */
 function forbid(patterns, paths = []) {
@@ -26,15 +28,20 @@ export default tseslint.config(
   },
   // The engine: Node only, never the editor, the server or the client.
   { files: ['native/src/**/*.ts'], rules: forbid([vscode, server, client]) },
-  // The language server and CLI: the engine below it, never the editor or the client.
+  // The language server and CLI: the engine below it (through its index), never the editor or the client.
   {
     files: ['server/src/**/*.ts'],
-    rules: forbid([{ ...vscode, message: 'The language server runs outside the editor: it must not import vscode.' }, { ...client, message: 'The language server must not import the client.' }]),
+    rules: forbid([
+      { ...vscode, message: 'The language server runs outside the editor: it must not import vscode.' },
+      { ...client, message: 'The language server must not import the client.' },
+      deepEngine,
+    ]),
   },
-  // The client speaks to the server through its protocol module only (requests, notifications, their types).
+  // The client speaks to the server through its protocol module only (requests, notifications, their types),
+// and to the engine through its index.
   {
     files: ['client/src/**/*.ts'],
-    rules: forbid([{ regex: '(^|/)server/src/(?!protocol$)', message: 'The client imports the server only through server/src/protocol.' }]),
+    rules: forbid([{ regex: '(^|/)server/src/(?!protocol$)', message: 'The client imports the server only through server/src/protocol.' }, deepEngine]),
   },
   // The webview runs in a browser: no Node built-ins, no editor API (it talks through acquireVsCodeApi).
   {

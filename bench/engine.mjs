@@ -80,13 +80,13 @@ function analysis(pid, kind) {
          const result = { seconds: st.seconds, cpuSeconds: (cd__.user + cd__.system) / 1e6, warmSeconds: again.report.stats.seconds, instructions: st.instructionsDecoded, functions: st.functionsVisited, unresolved: st.callSites.unresolved };`;
   return measure(`
     (async () => {
-    const { ProcessView } = require('./native/src/process/processView');
-    const { ProcessAddressSpace } = require('./native/src/analysis/processSpace');
-    const { executionPathTracking } = require('./native/src/analysis/ept');
-    const { fullScan } = require('./native/src/analysis/fullScan');
-    const { analyzeProcess } = require('./native/src/analysis/analyze');
-    const { collectHost } = require('./native/src/host/host');
-    const { entryRoot, mainRoot } = require('./native/src/analysis/pvm');
+    const { ProcessView } = require('./native/src/space/processView');
+    const { ProcessAddressSpace } = require('./native/src/space/processSpace');
+    const { executionPathTracking } = require('./native/src/trace/ept');
+    const { fullScan } = require('./native/src/trace/fullScan');
+    const { analyzeProcess } = require('./native/src/analyze');
+    const { collectHost } = require('./native/src/features/host');
+    const { entryRoot, mainRoot } = require('./native/src/trace/pvm');
     const view = new ProcessView(${pid});
     const space = new ProcessAddressSpace(view);
     ${run}

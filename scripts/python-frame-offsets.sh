@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the offsets of native/src/python/frameLayouts.ts: compiles test/fixtures/c/pyframes_offsets.c
+# Regenerates the offsets of native/src/cpython/frameLayouts.ts: compiles test/fixtures/c/pyframes_offsets.c
 # against every CPython's headers found (pyenv 3.8–3.13, Debian's python3-dev) and prints one JSON line each.
 # test/unit/python-frames.test.ts runs the same oracle and fails when the table disagrees with it.
 set -euo pipefail

@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { CallSiteAtRequest, DetachNotification, type CallSiteDetail } from '../../server/src/protocol';
-import type { AnalysisMode } from '../../native/src/report';
+import { hasControllingTerminal, loadCatalog, type AnalysisMode } from '../../native/src';
 import type { ExportFormat } from '../../webview/src/protocol';
 import type { InstanceView } from './instanceView';
 import type { PygrationServer } from './languageClient';
@@ -13,7 +13,6 @@ import { Ids } from './logic/ids';
 import { errorFromException } from './logic/messages';
 import { exportFileName, exportText, focusFromCallSite, isCallSiteDetail } from './logic/report';
 import { restoreLine, restoreTargets } from './logic/restoreLine';
-import { hasControllingTerminal } from '../../native/src/plan/criu';
 import { ANALYSIS_MODES, MODE_DESCRIPTIONS, type Settings } from './logic/settings';
 
 /**
@@ -81,7 +80,6 @@ async function selectCatalog(log: vscode.LogOutputChannel, settings: () => Setti
   if (file !== '') {
     // Check it now, so a wrong file is reported here rather than by every later analysis.
     try {
-      const { loadCatalog } = await import('../../native/src/catalog/catalog.js');
       const catalog = loadCatalog(file);
       const warnings = catalog.warnings ?? [];
       log.info(`Instance catalog ${file}: ${catalog.instances.length} types${warnings.length ? `; ${warnings.length} warnings: ${warnings.join(' ')}` : ''}.`);

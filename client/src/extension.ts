@@ -3,7 +3,7 @@
 // integration, the commands and the context keys; follows workspace trust; activation failures are shown.
 
 import * as vscode from 'vscode';
-import type { AnalysisReport } from '../../native/src/report';
+import type { AnalysisReport } from '../../native/src';
 import { SetInterpreterNotification, type PygrationState } from '../../server/src/protocol';
 import * as analyzeProcess from './analyzeProcess';
 import * as commands from './commands';

@@ -2,7 +2,7 @@
 // report, focus, progress and error it shows, and the messages it sends (ready, export, reveal, command, log).
 
 import * as vscode from 'vscode';
-import type { AnalysisReport } from '../../native/src/report';
+import type { AnalysisReport } from '../../native/src';
 import { createNonce, renderWebviewHtml } from '../../webview/src/html';
 import {
   isAnalysisReport,

@@ -203,7 +203,7 @@ export function evaluationMarkdown(run, findings) {
     'scanned instead; (c) the bytecode-resolved native functions (as in the ' +
     'column "bytecode-resolved only"); (d) every C function Python can call in the loaded extension modules and the ' +
     'interpreter: `PyMethodDef` tables (module functions and `tp_methods`), static types\' slot functions and ' +
-    'getters/setters, and cffi tables (`native/src/analysis/pythonRoots.ts`). EPT in the default `ept` mode follows ' +
+    'getters/setters, and cffi tables (`native/src/trace/pythonRoots.ts`). EPT in the default `ept` mode follows ' +
     'direct calls and jumps, PLT and GOT slots, data slots and two-step dispatch chains read from live memory (a ' +
     'callee-saved register loaded once keeps its value for the whole function), and, for a call it cannot resolve, ' +
     'takes as roots the functions whose address the modules it entered can produce (module-local RTA). After the walk, ' +

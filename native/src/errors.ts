@@ -77,3 +77,11 @@ export function fromSystemError(e: unknown, subject: string, procPid?: number): 
       return new NativeError('io', `Could not read ${subject}: ${detail}`, { subject, cause: e });
   }
 }
+
+/** An analysis or a sampling stopped at the caller's request (not a NativeError: nothing failed). */
+export class CancelledError extends Error {
+  constructor() {
+    super('The analysis was cancelled.');
+    this.name = 'CancelledError';
+  }
+}

@@ -6,20 +6,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type EptResult, type Root, executionPathTracking } from '../../native/src/analysis/ept';
-import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
-import type { AddressSpace } from '../../native/src/analysis/space';
-import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
-import { destructorRoots, entryRoot, mainRoot } from '../../native/src/analysis/pvm';
-import { describeSite, processRoots, pythonVersion, shadowStackEnabled } from '../../native/src/analysis/analyze';
-import { maskedFeatures } from '../../native/src/catalog/compat';
-import { NativeError } from '../../native/src/errors';
-import type { Vendor } from '../../native/src/report';
-import { FEATURES, isBaseline, sortFeatures, x86Level, type Feature } from '../../native/src/features/vocabulary';
-import { probeFeatures } from '../../native/src/host/host';
-import { ProcessView } from '../../native/src/process/processView';
-import { type NativeRequest, type NativeResolution, NativeResolver, describeRequest } from '../../native/src/python/resolve';
-import { OverlaySpace } from '../../native/src/python/overlay';
+import { describeRequest, describeSite, destructorRoots, entryRoot, executionPathTracking, FEATURES, isBaseline, mainRoot, maskedFeatures, NativeError, NativeResolver, OverlaySpace, probeFeatures, ProcessAddressSpace, processRoots, ProcessView, pythonVersion, readStatus, shadowStackEnabled, sortFeatures, StaticAddressSpace, x86Level, type AddressSpace, type EptResult, type Feature, type NativeRequest, type NativeResolution, type Root, type SummaryStore, type Vendor } from '../../native/src';
 import { bytecodeTracking, callSitesOfFiles, reachableNative, type BytecodeCache, type BytecodeSession } from './bytecode';
 import type { BytecodeTrackingResult, Callee, CallSite } from './bytecode/types';
 import type { CallSiteAnalysis, FeatureProvenance, NativeFunction, Range0 } from './model';
@@ -70,6 +57,8 @@ export interface CallSiteOptions {
    * analysed, when other files' sites remain: those files' complete lists, as the final result has them.
    */
   onFirstFiles?: (partial: { byFile: Map<string, CallSiteAnalysis[]>; pvmRequired?: Feature[] }) => void;
+  /** The second level of the function-summary cache (on disk in the bundled CLI and server). */
+  summaryStore?: SummaryStore;
 }
 
 export interface CallSiteResults {
@@ -301,7 +290,7 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
     if (!r) {
       // Per call site: follow every resolved edge (live memory included) but no address-taken roots, so the
       // features are those of this call's own path; the whole-process analysis adds the conservative part.
-      r = executionPathTracking(walkSpace, roots, { mode: 'ept', addressTaken: false });
+      r = executionPathTracking(walkSpace, roots, { mode: 'ept', addressTaken: false, summaryStore: options.summaryStore });
       eptCache.set(k, r);
     }
     return r;
@@ -322,14 +311,14 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
     if (pvmDone || options.interpreter === false) return pvmRequired;
     pvmDone = true;
     if (view) {
-      pvmRequired = liveInterpreterRequirement(view, space as ProcessAddressSpace, walkSpace, keep, notes, options.cancel);
+      pvmRequired = liveInterpreterRequirement(view, space as ProcessAddressSpace, walkSpace, keep, notes, options);
       return pvmRequired;
     }
     // The interpreter's own needs (paper: EPT of the PVM from _start), on files at rest.
     const pvmRoots = [entryRoot(walkSpace), mainRoot(walkSpace), ...destructorRoots(walkSpace)].filter((r): r is Root => r !== undefined);
     // Static analyses assume the program runs with LD_BIND_NOW=1, as Pygration recommends (so the lazy-binding
     // trampoline is not part of it).
-    if (pvmRoots.length) pvmRequired = sortFeatures([...executionPathTracking(walkSpace, pvmRoots, { mode: 'ept', bindNow: true }).features.keys()].filter(keep));
+    if (pvmRoots.length) pvmRequired = sortFeatures([...executionPathTracking(walkSpace, pvmRoots, { mode: 'ept', bindNow: true, summaryStore: options.summaryStore }).features.keys()].filter(keep));
     return pvmRequired;
   };
   // The first files' sites come first (each site's result is the same in any order), then the others.
@@ -497,7 +486,7 @@ function liveInterpreterRequirement(
   walkSpace: AddressSpace,
   keep: (f: Feature) => boolean,
   notes: string[],
-  cancel: AbortSignal | undefined,
+  { cancel, summaryStore }: Pick<CallSiteOptions, 'cancel' | 'summaryStore'>,
 ): Feature[] {
   const exe = view.exe().replace(/ \(deleted\)$/, '');
   const pvm = processRoots(view, space, 'ept', pythonVersion(exe, space) !== undefined);
@@ -508,7 +497,7 @@ function liveInterpreterRequirement(
     if (!(e instanceof NativeError) || e.kind === 'gone') throw e;
   }
   if (!bindNow) notes.push('The process was not started with LD_BIND_NOW=1, so some GOT slots may still be unbound; start it with LD_BIND_NOW=1 for exact results.');
-  const r = executionPathTracking(walkSpace, [...pvm.roots, ...pvm.callableRoots], { mode: 'ept', bindNow, isCancelled: () => cancel?.aborted === true });
+  const r = executionPathTracking(walkSpace, [...pvm.roots, ...pvm.callableRoots], { mode: 'ept', bindNow, isCancelled: () => cancel?.aborted === true, summaryStore });
   if (r.cancelled) throw new DOMException('The analysis was cancelled.', 'AbortError');
   notes.push(...pvm.notes, ...r.notes);
   return sortFeatures([...r.features.keys()].filter(keep));
@@ -535,7 +524,7 @@ function leftOutNotes(space: AddressSpace, walkSpace: AddressSpace): string[] {
 /** Whether this kernel can enable user-space shadow stacks (it then reports x86_Thread_features). */
 function kernelSupportsShadowStacks(): boolean {
   try {
-    return fs.readFileSync('/proc/self/status', 'utf8').includes('x86_Thread_features:');
+    return readStatus('self').has('x86_Thread_features');
   } catch {
     return true;
   }

@@ -6,20 +6,9 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NativeError, fromSystemError } from '../../native/src/errors';
-import { main, EXIT, type ExtraCommand, reportError } from '../../native/src/cli/main';
-import { UsageError, intOption, parseArgs } from '../../native/src/cli/args';
-import { Progress } from '../../native/src/cli/progress';
-import { defaultCatalog, loadCatalog } from '../../native/src/catalog/catalog';
-import { effectiveRequirement, summarizeInstances } from '../../native/src/catalog/compat';
-import { featureLabel, sortFeatures, x86Level } from '../../native/src/features/vocabulary';
-import { collectHost, hostFeatures } from '../../native/src/host/host';
+import { collectHost, defaultCatalog, DiskFullScanStore, DiskSummaryStore, effectiveRequirement, engineStamp, EXIT, featureLabel, fromSystemError, hostFeatures, intOption, loadCatalog, main, NativeError, parseArgs, Progress, reportError, sortFeatures, summarizeInstances, UsageError, x86Level, type ExtraCommand } from '../../native/src';
 import { MAX_CALLS_FILE_BYTES, analyzeCallSites, oversizedFiles } from './callSites';
 import { analyzePythonProcess } from './processAnalysis';
-import { setSummaryStore } from '../../native/src/analysis/ept';
-import { DiskSummaryStore, engineStamp } from '../../native/src/analysis/summaryStore';
-import { setFullScanStore } from '../../native/src/analysis/fullScan';
-import { DiskFullScanStore } from '../../native/src/analysis/fullScanStore';
 import { defaultCacheDir } from './bytecode/diskCache';
 import { catalogRarity, sortByRarity, unknownCalleesText } from './presentation';
 
@@ -70,6 +59,7 @@ const calls: ExtraCommand = {
         followImports: !args.flags.has('no-follow-imports'),
         cancel: abort.signal,
         onProgress: (m) => progress.update(m),
+        summaryStore: stores?.summaries,
       });
       try {
         progress.done();
@@ -207,26 +197,23 @@ function checkPythonFile(file: string): void {
  * on disk, in the store the language server of the same build uses, and the full scan's per-file results: a
  * second analysis decodes only what is new.
  */
-function openSummaryStore(): DiskSummaryStore | undefined {
+function openStores(): { summaries: DiskSummaryStore; fullScans: DiskFullScanStore } | undefined {
   const dir = defaultCacheDir();
   if (!dir || !fs.existsSync(path.join(__dirname, 'iced_x86_bg.wasm'))) return undefined;
   try {
     const stamp = () => engineStamp(__filename);
-    const store = new DiskSummaryStore(dir, stamp);
-    setSummaryStore(store);
     // The comparison full scan of `analyze` (without --no-full-scan): per-file results on disk too.
-    setFullScanStore(new DiskFullScanStore(dir, stamp));
-    return store;
+    return { summaries: new DiskSummaryStore(dir, stamp), fullScans: new DiskFullScanStore(dir, stamp) };
   } catch {
     return undefined;
   }
 }
 
-const summaryStore = openSummaryStore();
-main(process.argv.slice(2), { extra: { calls }, analyze: (pid, options) => analyzePythonProcess(pid, options) }).then(
+const stores = openStores();
+main(process.argv.slice(2), { extra: { calls }, analyze: (pid, options) => analyzePythonProcess(pid, { ...options, stores }) }).then(
   (code) => {
     process.exitCode = code;
-    summaryStore?.save();
+    stores?.summaries.save();
   },
   (e) => {
     process.exitCode = reportError(e);

@@ -20,17 +20,7 @@ import {
   type WorkDoneProgressParams,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { CancelledError } from '../../native/src/analysis/analyze';
-import { effectiveRequirement, maskedFeatures, summarizeInstances } from '../../native/src/catalog/compat';
-import { type Catalog, defaultCatalog, loadCatalog } from '../../native/src/catalog/catalog';
-import { isNativeError } from '../../native/src/errors';
-import { type Feature, x86Level } from '../../native/src/features/vocabulary';
-import { type HostInfo, collectHost, hostFeatures } from '../../native/src/host/host';
-import { listProcesses, pythonVersionOf } from '../../native/src/process/list';
-import { ProcessView } from '../../native/src/process/processView';
-import { setSummaryStore } from '../../native/src/analysis/ept';
-import { prefetchExportedIfuncs } from '../../native/src/analysis/hostIfunc';
-import { DiskSummaryStore, engineStamp } from '../../native/src/analysis/summaryStore';
+import { CancelledError, collectHost, defaultCatalog, DiskSummaryStore, effectiveRequirement, engineStamp, hostFeatures, isNativeError, listProcesses, loadCatalog, maskedFeatures, prefetchExportedIfuncs, ProcessView, pythonVersionOf, summarizeInstances, x86Level, type Catalog, type Feature, type HostInfo } from '../../native/src';
 import { defaultCacheDir } from './bytecode/diskCache';
 import { BytecodeCache } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
@@ -124,7 +114,6 @@ export class PygrationLanguageServer {
       try {
         const engineFile = options.engineFile;
         this.summaryStore = new DiskSummaryStore(dir, () => engineStamp(engineFile));
-        setSummaryStore(this.summaryStore);
       } catch {
         this.summaryStore = undefined;
       }
@@ -373,6 +362,7 @@ export class PygrationLanguageServer {
         hostVendor: (await this.hostInfo).vendor,
         countMasked: this.settings.countMaskedFeatures,
         workspaceRoot: this.workspaceFolders[0],
+        summaryStore: this.summaryStore,
         followImports: this.settings.followImports,
         cache: this.cache,
         cancel: run.signal,
@@ -531,6 +521,7 @@ export class PygrationLanguageServer {
       cancel: run.signal,
       followImports: this.settings.followImports,
       strict: this.settings.analysisStrict,
+      stores: { summaries: this.summaryStore },
       // A full scan costs seconds on first use: worth it on request, not on every breakpoint stop.
       withFullScan: params.reason === 'command',
       isCancelled: () => run.signal.aborted,
@@ -613,6 +604,7 @@ export class PygrationLanguageServer {
         cancel: run.signal,
         followImports: this.settings.followImports,
         strict: this.settings.analysisStrict,
+        stores: { summaries: this.summaryStore },
         withFullScan: false,
         isCancelled: () => run.signal.aborted,
       });

@@ -2,8 +2,7 @@
 // features they need, with where each feature was found. Produced by callSites.ts (static or live) and
 // turned into code lenses, hovers and CallSiteDetails by presentation.ts.
 
-import type { Feature } from '../../native/src/features/vocabulary';
-import type { FeatureSite } from '../../native/src/report';
+import type { Feature, FeatureSite } from '../../native/src';
 
 export interface Range0 {
   /** Zero-based line and UTF-16 character of the call's start and end. */

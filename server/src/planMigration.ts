@@ -2,11 +2,7 @@
 // rules (those of `pygration plan`), the read-only dirty-page sampling and the plan attached to a copy of the
 // process's live report (native/src/plan: sampleDirtyPages, attachMigrationPlan — the CLI's own steps).
 
-import type { Catalog } from '../../native/src/catalog/catalog';
-import type { AnalysisReport } from '../../native/src/report';
-import { PLAN_DEFAULTS, attachMigrationPlan } from '../../native/src/plan/attach';
-import { parseRate } from '../../native/src/plan/bandwidth';
-import { sampleDirtyPages } from '../../native/src/plan/sampler';
+import { attachMigrationPlan, parseRate, PLAN_DEFAULTS, sampleDirtyPages, type AnalysisReport, type Catalog } from '../../native/src';
 import type { PlanMigrationParams } from './protocol';
 
 /** The longest sampling the request accepts (the process is read every interval meanwhile). */

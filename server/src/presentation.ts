@@ -5,8 +5,7 @@
 
 import * as path from 'node:path';
 import type { CodeLens, Hover } from 'vscode-languageserver-protocol';
-import type { Catalog } from '../../native/src/catalog/catalog';
-import { featureLabel, isBaseline, type Feature } from '../../native/src/features/vocabulary';
+import { featureLabel, isBaseline, type Catalog, type Feature } from '../../native/src';
 import type { CallSiteAnalysis } from './model';
 import type { CallSiteDetail } from './protocol';
 

@@ -5,18 +5,11 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type AnalyzeOptions, type ProcessAnalysis, analyzeProcess } from '../../native/src/analysis/analyze';
-import { isNativeError } from '../../native/src/errors';
-import type { Feature } from '../../native/src/features/vocabulary';
-import type { Vendor } from '../../native/src/report';
-import { pythonVersionOf } from '../../native/src/process/list';
+import { analyzeProcess, cCallableNames, isNativeError, pythonVersionOf, readCmdline, readCwd, readExe, readPythonFrames, type AddressSpace, type AnalyzeOptions, type Feature, type ProcessAnalysis, type Vendor } from '../../native/src';
 import { BytecodeCache, bytecodeTracking } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import { analyzeCallSites } from './callSites';
 import type { CallSiteAnalysis } from './model';
-import { cCallableNames } from '../../native/src/analysis/pythonRoots';
-import { readPythonFrames } from '../../native/src/python/frames';
-import type { AddressSpace } from '../../native/src/analysis/space';
 import { type RootCode, pythonReachability } from './pythonGate';
 
 /** Rounds of on-demand tracking of the modules reachable functions import (each adds their import closures). */
@@ -38,8 +31,8 @@ export function programOf(pid: number): { files: string[]; note?: string } {
   let argv: string[];
   let cwd: string;
   try {
-    argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+    argv = readCmdline(pid).filter(Boolean);
+    cwd = readCwd(pid);
   } catch {
     return { files: [], note: 'The command line of the process could not be read, so its Python code was not tracked.' };
   }
@@ -116,7 +109,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
   const notes: string[] = [];
   let exe = '';
   try {
-    exe = fs.readlinkSync(`/proc/${pid}/exe`);
+    exe = readExe(pid);
   } catch {
     // analyzeProcess gives the precise error (gone, permission).
   }
@@ -152,6 +145,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
           cancel: options.cancel,
           followImports: options.followImports,
           onProgress: options.onProgress,
+          summaryStore: options.stores?.summaries,
         });
         try {
           callSites = cs.byFile;

@@ -3,8 +3,7 @@
 // which handles the requests; the client imports these types. Pure data, no vscode import.
 
 import { NotificationType, RequestType, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
-import type { AnalysisMode, AnalysisReport } from '../../native/src/report';
-import type { Feature } from '../../native/src/features/vocabulary';
+import type { AnalysisMode, AnalysisReport, Feature } from '../../native/src';
 
 /** Settings the server reads (section `pygration`), with their defaults. Keys match package.json. */
 export interface PygrationSettings {

@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isDunder } from '../../native/src/analysis/pythonRoots';
+import { isDunder } from '../../native/src';
 import type { ProgramModule } from './bytecode/resolve';
 import { type CodeFacts, shortName } from './bytecode/simulate';
 import type { BytecodeTrackingResult } from './bytecode/types';

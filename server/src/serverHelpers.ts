@@ -3,8 +3,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isNativeError } from '../../native/src/errors';
-import { ProcessView } from '../../native/src/process/processView';
+import { isNativeError, ProcessView } from '../../native/src';
 import type { AnalyzeProcessResult } from './protocol';
 
 const SKIP_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '__pycache__', '.venv', 'venv', 'env', '.tox', '.mypy_cache', 'site-packages', 'dist', 'build', '.eggs']);

@@ -1,7 +1,7 @@
 // Reads the `pygration` settings section into typed settings with defaults; anything malformed falls back
 // to its default (never throws), so a typo in settings.json cannot take the server down.
 
-import type { AnalysisMode } from '../../native/src/report';
+import type { AnalysisMode } from '../../native/src';
 import { DEFAULT_SETTINGS, type PygrationSettings } from './protocol';
 
 const MODES: readonly AnalysisMode[] = ['ept', 'ept-plain', 'full'];

@@ -9,7 +9,7 @@
 
 import * as assert from 'node:assert/strict';
 import { Capstone, Const, loadCapstone } from 'capstone-wasm';
-import type { ModuleImage } from '../../native/src/analysis/space';
+import type { ModuleImage } from '../../native/src/space/space';
 
 /** Capstone group name → feature; groups absent here (jump, call, mode64, sse2, cmov, novlx, ...) add none. */
 const GROUP_FEATURES: Readonly<Record<string, string>> = {

@@ -3,10 +3,10 @@
 // 'ok', 'rejected' (NativeError) or 'crash' (any other error, with its stack).
 
 import { parentPort } from 'node:worker_threads';
-import { clearSummaryCache, executionPathTracking, type Root } from '../../native/src/analysis/ept';
-import { clearFullScanCache, fullScan } from '../../native/src/analysis/fullScan';
-import { entryRoot } from '../../native/src/analysis/pvm';
-import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
+import { clearSummaryCache, executionPathTracking, type Root } from '../../native/src/trace/ept';
+import { clearFullScanCache, fullScan } from '../../native/src/trace/fullScan';
+import { entryRoot } from '../../native/src/trace/pvm';
+import { StaticAddressSpace } from '../../native/src/space/staticSpace';
 import { openFileSource } from '../../native/src/elf/byteSource';
 import * as C from '../../native/src/elf/elfConstants';
 import { ElfFile } from '../../native/src/elf/elfFile';

@@ -2,7 +2,7 @@
 // its symbol's range linearly, whatever the compiler emitted there.
 
 import * as assert from 'node:assert/strict';
-import type { ModuleImage } from '../../native/src/analysis/space';
+import type { ModuleImage } from '../../native/src/space/space';
 import { CodeDecoder } from '../../native/src/decoder/decoder';
 
 /** Features of one function of `m`, by decoding its symbol's range. */

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { analyzeCallSites } from '../../server/src/callSites';
-import { collectHost, hostFeatures } from '../../native/src/host/host';
+import { collectHost, hostFeatures } from '../../native/src/features/host';
 import { DEBIAN_PYTHON, FIXTURE_SRC, debianPythonHas } from '../helpers/fixtures';
 import { skipUnless } from '../helpers/skip';
 

@@ -15,7 +15,7 @@ import {
 } from 'vscode-languageserver-protocol/node';
 import { PythonHelper } from '../../server/src/bytecode/helper';
 import { AnalyzeProcessRequest, PlanMigrationRequest } from '../../server/src/protocol';
-import { ProcessView } from '../../native/src/process/processView';
+import { ProcessView } from '../../native/src/space/processView';
 import { isNativeError } from '../../native/src/errors';
 import { DEBIAN_PYTHON, REPO_ROOT, debianPythonHas, startProcess } from '../helpers/fixtures';
 import { spawnLanguageServer } from '../helpers/languageServer';

@@ -16,7 +16,7 @@ import {
   summarizeInstances,
   vendorLineup,
 } from '../../native/src/catalog/compat';
-import { collectHost } from '../../native/src/host/host';
+import { collectHost } from '../../native/src/features/host';
 import { canonicalFlags } from '../../native/src/features/cpuinfo';
 import { BASELINE, FEATURES } from '../../native/src/features/vocabulary';
 import * as path from 'node:path';

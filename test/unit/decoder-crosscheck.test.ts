@@ -6,10 +6,10 @@ import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { Capstone, Const, loadCapstone } from 'capstone-wasm';
-import { ProcessView } from '../../native/src/process/processView';
-import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
-import { executionPathTracking, type VisitedFunction } from '../../native/src/analysis/ept';
-import { entryRoot, threadRoots } from '../../native/src/analysis/pvm';
+import { ProcessView } from '../../native/src/space/processView';
+import { ProcessAddressSpace } from '../../native/src/space/processSpace';
+import { executionPathTracking, type VisitedFunction } from '../../native/src/trace/ept';
+import { entryRoot, threadRoots } from '../../native/src/trace/pvm';
 import { CodeDecoder } from '../../native/src/decoder/decoder';
 import { DEBIAN_PYTHON, startProcess, type StartedProcess } from '../helpers/fixtures';
 

@@ -9,8 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { DEBIAN_PYTHON, REPO_ROOT, buildC, startProcess } from '../helpers/fixtures';
-import { executionPathTracking } from '../../native/src/analysis/ept';
-import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
+import { executionPathTracking } from '../../native/src/trace/ept';
+import { StaticAddressSpace } from '../../native/src/space/staticSpace';
 import { FuzzRunner, type CaseResult, forEachSymbol, mutate, sectionIndexOfType, setSectionField, writeCase } from '../helpers/elfFuzz';
 
 const LIBZ = ['/usr/lib/x86_64-linux-gnu/libz.so.1', '/lib/x86_64-linux-gnu/libz.so.1'].find((p) => fs.existsSync(p));

@@ -5,10 +5,10 @@
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { ProcessView } from '../../native/src/process/processView';
-import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
-import { executionPathTracking, type EptMode } from '../../native/src/analysis/ept';
-import type { ModuleImage } from '../../native/src/analysis/space';
+import { ProcessView } from '../../native/src/space/processView';
+import { ProcessAddressSpace } from '../../native/src/space/processSpace';
+import { executionPathTracking, type EptMode } from '../../native/src/trace/ept';
+import type { ModuleImage } from '../../native/src/space/space';
 import { capstoneFeaturesOf, loadCapstoneFeatures } from '../helpers/capstoneFeatures';
 import { buildC, FIXTURE_OUT, startProcess, type StartedProcess } from '../helpers/fixtures';
 

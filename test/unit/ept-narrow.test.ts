@@ -5,11 +5,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ProcessView } from '../../native/src/process/processView';
-import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
-import { executionPathTracking } from '../../native/src/analysis/ept';
-import { mangledPointerRoots } from '../../native/src/analysis/pvm';
-import type { ModuleImage } from '../../native/src/analysis/space';
+import { ProcessView } from '../../native/src/space/processView';
+import { ProcessAddressSpace } from '../../native/src/space/processSpace';
+import { executionPathTracking } from '../../native/src/trace/ept';
+import { mangledPointerRoots } from '../../native/src/trace/pvm';
+import type { ModuleImage } from '../../native/src/space/space';
 import { capstoneFeaturesOf, loadCapstoneFeatures } from '../helpers/capstoneFeatures';
 import { buildC, startProcess, type StartedProcess } from '../helpers/fixtures';
 

@@ -5,11 +5,11 @@
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { ProcessView } from '../../native/src/process/processView';
-import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
-import { executionPathTracking } from '../../native/src/analysis/ept';
-import { entryRoot, mainRoot, threadRoots } from '../../native/src/analysis/pvm';
-import { analyzeProcess } from '../../native/src/analysis/analyze';
+import { ProcessView } from '../../native/src/space/processView';
+import { ProcessAddressSpace } from '../../native/src/space/processSpace';
+import { executionPathTracking } from '../../native/src/trace/ept';
+import { entryRoot, mainRoot, threadRoots } from '../../native/src/trace/pvm';
+import { analyzeProcess } from '../../native/src/analyze';
 import { CodeDecoder } from '../../native/src/decoder/decoder';
 import { DEBIAN_PYTHON, FIXTURE_SRC, debianPythonHas, startProcess, type StartedProcess } from '../helpers/fixtures';
 import { skipUnless } from '../helpers/skip';

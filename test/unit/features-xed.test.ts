@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CPUID_BITS, CPUINFO_HIDDEN, cpuidBitKey, featureOfCpuidBit, reconcileHostFeatures } from '../../native/src/features/cpuinfo';
-import { collectHost } from '../../native/src/host/host';
+import { collectHost } from '../../native/src/features/host';
 import {
   deriveXedTable,
   inferFeatures,

@@ -5,11 +5,11 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { hostIfuncChoices, probeExportedIfuncs } from '../../native/src/analysis/hostIfunc';
-import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
-import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
+import { hostIfuncChoices, probeExportedIfuncs } from '../../native/src/space/hostIfunc';
+import { ProcessAddressSpace } from '../../native/src/space/processSpace';
+import { StaticAddressSpace } from '../../native/src/space/staticSpace';
 import * as C from '../../native/src/elf/elfConstants';
-import { ProcessView } from '../../native/src/process/processView';
+import { ProcessView } from '../../native/src/space/processView';
 import { DEBIAN_PYTHON, startProcess } from '../helpers/fixtures';
 
 test("the host's IFUNC choices for libc match a live LD_BIND_NOW=1 python3's bound GOT slots", async () => {

@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildProbeElf, collectHost, hostFeatures, probeHost, PROBE_CODE, runProbe } from '../../native/src/host/host';
+import { buildProbeElf, collectHost, hostFeatures, probeHost, PROBE_CODE, runProbe } from '../../native/src/features/host';
 import { canonicalFlags, CPUID_BITS, CPUINFO_HIDDEN, parseCpuinfo } from '../../native/src/features/cpuinfo';
 import { isNativeError } from '../../native/src/errors';
 import { buildC, haveCommand, hostFlags } from '../helpers/fixtures';

@@ -1,5 +1,6 @@
 // The layer boundaries of eslint.config.mjs can fail: a file placed in native/ that imports vscode (or the
-// server) is reported by ESLint's Node API, the same file without that import is clean, and the tree passes.
+// server), or in server/ or client/ that reaches past the engine's index, is reported by ESLint's Node API,
+// the same file without that import is clean, and the tree passes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -49,6 +50,16 @@ test('the client imports the server only through its protocol module', async () 
   assert.equal(restricted(deep).length, 1, JSON.stringify(deep.messages));
   const protocol = await lintTemporaryFile('client/src', "import { GetStateRequest } from '../../server/src/protocol';\nexport const x = GetStateRequest;\n");
   assert.deepEqual(protocol.messages, []);
+});
+
+test('the server and the client import the engine only through native/src (index.ts)', async () => {
+  for (const dir of ['server/src', 'client/src']) {
+    const deep = await lintTemporaryFile(dir, "import { ElfFile } from '../../native/src/elf/elfFile';\nexport const x = ElfFile;\n");
+    assert.equal(restricted(deep).length, 1, JSON.stringify(deep.messages));
+    assert.match(restricted(deep)[0], /through native\/src \(its index\.ts\)/);
+    const face = await lintTemporaryFile(dir, "import { ElfFile } from '../../native/src';\nimport { NativeError } from '../../native/src/index';\nexport const x = [ElfFile, NativeError];\n");
+    assert.deepEqual(face.messages, [], dir);
+  }
 });
 
 test('the product tree passes the boundary rules', async () => {

@@ -10,9 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { defaultCatalog } from '../../native/src/catalog/catalog';
 import { isNativeError } from '../../native/src/errors';
+import { formatRate } from '../../native/src/units';
 import {
   bandwidthSourceText,
-  formatRate,
   instanceBandwidth,
   loadBandwidthOverrides,
   NETWORK_DATA,

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AnalysisReport } from '../../native/src/report';
 import { defaultCatalog } from '../../native/src/catalog/catalog';
-import { softDirtySupport } from '../../native/src/plan/procfs';
+import { softDirtySupport } from '../../native/src/space/procfs';
 import { buildC, haveCommand, REPO_ROOT, startProcess } from '../helpers/fixtures';
 import { hostSkip } from '../helpers/skip';
 

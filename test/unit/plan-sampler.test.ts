@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { isNativeError } from '../../native/src/errors';
 import { sampleDirtyPages, type DirtySampling, type RegionSeries } from '../../native/src/plan/sampler';
-import { softDirtySupport } from '../../native/src/plan/procfs';
+import { softDirtySupport } from '../../native/src/space/procfs';
 import { dirtyModel } from '../../native/src/plan/predictor';
 import { buildC, haveCommand, REPO_ROOT, startProcess, type StartedProcess } from '../helpers/fixtures';
 import { hostSkip } from '../helpers/skip';
@@ -263,7 +263,7 @@ describe('dirty-page sampler', { timeout: 120_000 }, () => {
     try {
       const script = `
         const { sampleDirtyPages } = require(${JSON.stringify(path.join(REPO_ROOT, 'out/native/src/plan/sampler.js'))});
-        const { clearSoftDirty } = require(${JSON.stringify(path.join(REPO_ROOT, 'out/native/src/plan/procfs.js'))});
+        const { clearSoftDirty } = require(${JSON.stringify(path.join(REPO_ROOT, 'out/native/src/space/procfs.js'))});
         (async () => {
           const out = {};
           try { await sampleDirtyPages(${f.proc.pid}, { method: 'content', seconds: 1, intervalSeconds: 0.5 }); out.sample = 'ok'; } catch (e) { out.sample = { kind: e.kind, message: e.message, hint: e.hint }; }

@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildC, startProcess, haveCommand, DEBIAN_PYTHON, REPO_ROOT, type StartedProcess } from '../helpers/fixtures';
-import { ProcessView, parseThreadSyscall } from '../../native/src/process/processView';
-import { parseMaps } from '../../native/src/process/maps';
+import { ProcessView, parseThreadSyscall } from '../../native/src/space/processView';
+import { parseMaps } from '../../native/src/space/maps';
 import { NativeError } from '../../native/src/errors';
 import * as C from '../../native/src/elf/elfConstants';
 import { hostSkip, skipOrFail, skipUnless } from '../helpers/skip';
@@ -378,7 +378,7 @@ describe('ProcessView errors', () => {
     const p = await startProcess(buildC('c/proc_ready.c'), []);
     try {
       const script = `
-        const { ProcessView } = require(${JSON.stringify(path.join(REPO_ROOT, 'out/native/src/process/processView.js'))});
+        const { ProcessView } = require(${JSON.stringify(path.join(REPO_ROOT, 'out/native/src/space/processView.js'))});
         const view = new ProcessView(${p.pid});
         const out = {};
         for (const [k, f] of Object.entries({ maps: () => view.maps(), mem: () => view.readPointer(0x1000), environ: () => view.environ() })) {

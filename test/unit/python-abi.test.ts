@@ -1,4 +1,4 @@
-// native/src/python/abi.ts against the real headers: test/fixtures/c/pyext_abi.c is compiled against every
+// native/src/cpython/abi.ts against the real headers: test/fixtures/c/pyext_abi.c is compiled against every
 // CPython 3.8–3.13 on the machine (pyenv) and Debian's 3.11 and prints offsetof()/sizeof()/flag values; each
 // must equal the table, both ways (no field missing, none extra). Also the METH_* validity rules.
 
@@ -17,7 +17,7 @@ import {
   isValidMethodFlags,
   slotLocation,
   versionFromFileName,
-} from '../../native/src/python/abi';
+} from '../../native/src/cpython/abi';
 import { buildC } from '../helpers/fixtures';
 import { DEBIAN_INCLUDE, pyenvInterpreters } from './python-helpers';
 import { hostSkipUnless, skipUnless } from '../helpers/skip';

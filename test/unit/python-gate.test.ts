@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { cCallableNames, pythonEntryRoots, type PythonEntryRoots } from '../../native/src/analysis/pythonRoots';
+import { cCallableNames, pythonEntryRoots, type PythonEntryRoots } from '../../native/src/trace/pythonRoots';
 import { analyzeCallSites } from '../../server/src/callSites';
 import { analyzePythonProcess, programOf } from '../../server/src/processAnalysis';
 import { pythonReachability, type PythonReachability } from '../../server/src/pythonGate';

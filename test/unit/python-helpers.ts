@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as assert from 'node:assert/strict';
 import { BASELINE } from '../../native/src/features/vocabulary';
 import { buildC, FIXTURE_OUT, FIXTURE_SRC, startProcess, type StartedProcess } from '../helpers/fixtures';
-import type { PyVersion } from '../../native/src/python/abi';
+import type { PyVersion } from '../../native/src/cpython/abi';
 import { pyenvVersionsDir } from '../helpers/pyenv';
 
 export const DEBIAN_INCLUDE = '/usr/include/python3.11';

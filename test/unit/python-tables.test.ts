@@ -10,7 +10,7 @@ import { openFileSource } from '../../native/src/elf/byteSource';
 import { ElfFile } from '../../native/src/elf/elfFile';
 import { BufferByteSource } from '../../native/src/elf/byteSource';
 import { NativeError } from '../../native/src/errors';
-import { type CodeRef, type PythonTables, cachedTables, clearTablesCache, discoverFile, discoverTables } from '../../native/src/python/tables';
+import { type CodeRef, type PythonTables, cachedTables, clearTablesCache, discoverFile, discoverTables } from '../../native/src/cpython/tables';
 import { DEBIAN_INCLUDE, buildCython, buildPyext, pyenvInterpreters, type PyextBuild } from './python-helpers';
 import { hostSkipUnless, skipUnless } from '../helpers/skip';
 

@@ -5,9 +5,9 @@
 
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
-import { ProcessView } from '../../native/src/process/processView';
-import { NativeResolver, type NativeRequest } from '../../native/src/python/resolve';
+import { ProcessAddressSpace } from '../../native/src/space/processSpace';
+import { ProcessView } from '../../native/src/space/processView';
+import { NativeResolver, type NativeRequest } from '../../native/src/resolve/resolve';
 import { PY_ML_METH, buildPyext, pyenvInterpreters, startPython } from './python-helpers';
 import { hostSkipUnless } from '../helpers/skip';
 

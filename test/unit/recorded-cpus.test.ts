@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { collectHost, hostFeatures } from '../../native/src/host/host';
+import { collectHost, hostFeatures } from '../../native/src/features/host';
 import { canonicalFlags, CPUID_BITS, CPUINFO_HIDDEN, parseCpuinfo, reconcileHostFeatures } from '../../native/src/features/cpuinfo';
 import { inferFeatures, isaSetConditions, XED_TABLE } from '../../native/src/features/xed';
 import { isKnownFeature, supportedLevel, type Feature } from '../../native/src/features/vocabulary';

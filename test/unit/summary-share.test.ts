@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { engineStamp } from '../../native/src/analysis/summaryStore';
+import { engineStamp } from '../../native/src/trace/summaryStore';
 import { REPO_ROOT, startSleeper } from '../helpers/fixtures';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-summary-share-'));

@@ -8,16 +8,15 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { clearSummaryCache, executionPathTracking, setSummaryStore } from '../../native/src/analysis/ept';
-import { entryRoot } from '../../native/src/analysis/pvm';
-import { StaticAddressSpace } from '../../native/src/analysis/staticSpace';
-import { DiskSummaryStore } from '../../native/src/analysis/summaryStore';
+import { type SummaryStore, clearSummaryCache, executionPathTracking } from '../../native/src/trace/ept';
+import { entryRoot } from '../../native/src/trace/pvm';
+import { StaticAddressSpace } from '../../native/src/space/staticSpace';
+import { DiskSummaryStore } from '../../native/src/trace/summaryStore';
 import { openFileSource } from '../../native/src/elf/byteSource';
 import { buildC } from '../helpers/fixtures';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-summaries-'));
 after(() => {
-  setSummaryStore(undefined);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -49,10 +48,10 @@ describe('FileByteSource small reads', () => {
 
 describe('function summaries on disk', () => {
   let exe = '';
-  const walk = () => {
+  const walk = (summaryStore?: SummaryStore) => {
     const space = new StaticAddressSpace([exe], { hostIfuncs: false });
     try {
-      const r = executionPathTracking(space, [entryRoot(space)!], { mode: 'ept' });
+      const r = executionPathTracking(space, [entryRoot(space)!], { mode: 'ept', summaryStore });
       return { features: [...r.features.keys()].sort(), functions: r.functionsVisited, instructions: r.instructionsDecoded };
     } finally {
       space.close();
@@ -64,8 +63,7 @@ describe('function summaries on disk', () => {
     const base = path.join(tmp, 'cache');
     clearSummaryCache();
     const first = new DiskSummaryStore(base, 'engine-a');
-    setSummaryStore(first);
-    const cold = walk();
+    const cold = walk(first);
     assert.equal(first.stats.loadedSummaries, 0);
     first.save();
     assert.ok(first.stats.savedSummaries > 0, 'summaries were saved');
@@ -73,15 +71,21 @@ describe('function summaries on disk', () => {
     // A new process: empty memory cache, the same disk.
     clearSummaryCache();
     const second = new DiskSummaryStore(base, 'engine-a');
-    setSummaryStore(second);
-    assert.deepEqual(walk(), cold);
+    assert.deepEqual(walk(second), cold);
     assert.ok(second.stats.loadedSummaries > 0, 'summaries came from the disk');
+
+    // The store is the walk's option, not a global: a walk not given one never reads the disk.
+    clearSummaryCache();
+    const loadedBySecond = second.stats.loadedSummaries;
+    const unused = new DiskSummaryStore(base, 'engine-a');
+    assert.deepEqual(walk(), cold);
+    assert.equal(unused.stats.loadedSummaries, 0);
+    assert.equal(second.stats.loadedSummaries, loadedBySecond, 'the previous walk’s store is not kept');
 
     // Another engine build never reads them (and removes them when it saves).
     clearSummaryCache();
     const other = new DiskSummaryStore(base, 'engine-b');
-    setSummaryStore(other);
-    assert.deepEqual(walk(), cold);
+    assert.deepEqual(walk(other), cold);
     assert.equal(other.stats.loadedSummaries, 0);
     other.save();
     assert.equal(fs.existsSync(path.join(base, 'summaries', 'engine-a')), false);
@@ -91,12 +95,10 @@ describe('function summaries on disk', () => {
     fs.utimesSync(exe, later, later);
     clearSummaryCache();
     const third = new DiskSummaryStore(base, 'engine-b');
-    setSummaryStore(third);
-    assert.deepEqual(walk(), cold);
+    assert.deepEqual(walk(third), cold);
     // The libraries it uses (libc) are unchanged: all but the executable come from the disk.
     assert.ok(other.stats.savedFiles >= 1);
     assert.equal(third.stats.loadedFiles, other.stats.savedFiles - 1);
-    setSummaryStore(undefined);
     clearSummaryCache();
   });
 });

@@ -3,6 +3,7 @@
 // the shape check through protocol.ts).
 
 import type { InstanceMigrationEstimate, MigrationEstimate } from '../../native/src/plan/types';
+import { formatDuration, formatRate } from '../../native/src/units';
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -59,20 +60,6 @@ export function isMigrationEstimate(x: unknown): x is MigrationEstimate {
   );
 }
 
-/** `850 µs`, `12.4 ms`, `1.25 s`, `3 min 20 s`. */
-export function formatDuration(seconds: number): string {
-  if (seconds < 1e-3) return `${Math.max(1, Math.round(seconds * 1e6))} µs`;
-  if (seconds < 1) return `${Number((seconds * 1e3).toPrecision(3))} ms`;
-  if (seconds < 120) return `${Number(seconds.toPrecision(3))} s`;
-  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
-}
-
-export function formatBits(bits: number): string {
-  if (bits >= 1e9) return `${Number((bits / 1e9).toPrecision(4))} Gbit/s`;
-  if (bits >= 1e6) return `${Number((bits / 1e6).toPrecision(4))} Mbit/s`;
-  return `${Number((bits / 1e3).toPrecision(4))} kbit/s`;
-}
-
 export const STRATEGY_TEXT: Record<string, string> = { 'stop-and-copy': 'Stop-and-copy', 'pre-copy': 'Pre-copy', 'post-copy': 'Post-copy' };
 
 /** The cell's text and tooltip for one type; '—' for incompatible types and types without a bandwidth figure. */
@@ -85,7 +72,7 @@ export function downtimeCell(e: InstanceMigrationEstimate | undefined, compatibl
   const bound = e.lowerBound ? '≥ ' : '';
   const parts = [
     `${STRATEGY_TEXT[e.strategy ?? ''] ?? e.strategy}${e.preCopyRounds ? ` (${e.preCopyRounds} round${e.preCopyRounds === 1 ? '' : 's'})` : ''}: downtime ${bound}${formatDuration(e.downtimeSeconds)}, total ${bound}${formatDuration(e.totalSeconds ?? e.downtimeSeconds)}`,
-    `at ${formatBits(e.bandwidthBitsPerSecond)} (network: ${e.network}${e.flowCapped ? '; one TCP flow is capped lower' : ''})`,
+    `at ${formatRate(e.bandwidthBitsPerSecond)} (network: ${e.network}${e.flowCapped ? '; one TCP flow is capped lower' : ''})`,
   ];
   if (e.lowerBound) parts.push('A burst ("up to") figure: the sustained bandwidth is lower, so this is a lower bound.');
   return { text: `${bound}${formatDuration(e.downtimeSeconds)}`, title: parts.join('\n'), sortValue: e.downtimeSeconds };

@@ -3,7 +3,8 @@
 
 import type { MigrationEstimate } from '../../native/src/plan/types';
 import { h, icon, ICONS, formatInt } from './dom';
-import { formatBits, formatDuration, STRATEGY_TEXT } from './migration';
+import { formatDuration, formatRate } from '../../native/src/units';
+import { STRATEGY_TEXT } from './migration';
 
 /** One callout: the plan's recommendation at its bandwidth, the dirty rate, and how it was measured. */
 export function renderMigrationSummary(m: MigrationEstimate): HTMLElement {
@@ -18,7 +19,7 @@ export function renderMigrationSummary(m: MigrationEstimate): HTMLElement {
       'div',
       null,
       h('strong', null, 'Migration estimate: '),
-      `${STRATEGY_TEXT[p.recommendation]}${rounds}, downtime ${formatDuration(chosen.downtimeSeconds)} at ${formatBits(p.bandwidthBitsPerSecond)}; `,
+      `${STRATEGY_TEXT[p.recommendation]}${rounds}, downtime ${formatDuration(chosen.downtimeSeconds)} at ${formatRate(p.bandwidthBitsPerSecond)}; `,
       `the process dirties ${formatInt(Math.round(m.dirty.pagesPerSecond))} pages/s (sampled ${m.sampledSeconds.toFixed(1)} s, ${m.method === 'soft-dirty' ? 'soft-dirty bits' : 'page contents compared'}).`,
       h('details', null, h('summary', null, 'Why, and how the per-type column is estimated'), h('div', { class: 'muted' }, `${p.why} ${m.bandwidthSource}`)),
     ),

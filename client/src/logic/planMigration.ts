@@ -2,9 +2,9 @@
 // first (the debugged one, the analysed one), the request's parameters from the settings, the warning for a
 // debuggee paused at a breakpoint, and the one-line result. Pure.
 
-import type { MigrationEstimate } from '../../../native/src/plan/types';
+import { formatDuration, formatRate, type MigrationEstimate } from '../../../native/src';
 import type { PlanMigrationParams } from '../../../server/src/protocol';
-import { formatBits, formatDuration, STRATEGY_TEXT } from '../../../webview/src/migration';
+import { STRATEGY_TEXT } from '../../../webview/src/migration';
 import type { ProcessPickItem } from './processPick';
 import type { PlanSettings } from './settings';
 
@@ -85,7 +85,7 @@ export function planResultText(pid: number, m: MigrationEstimate, compatible: nu
   const estimated = Object.values(m.perInstance).filter((e) => e.downtimeSeconds !== undefined).length;
   const rate = Math.round(m.dirty.pagesPerSecond).toLocaleString('en-US');
   return (
-    `Process ${pid}: ${STRATEGY_TEXT[p.recommendation].toLowerCase()}${rounds}, downtime ${formatDuration(chosen.downtimeSeconds)} at ${formatBits(p.bandwidthBitsPerSecond)} ` +
+    `Process ${pid}: ${STRATEGY_TEXT[p.recommendation].toLowerCase()}${rounds}, downtime ${formatDuration(chosen.downtimeSeconds)} at ${formatRate(p.bandwidthBitsPerSecond)} ` +
     `(target ${formatDuration(m.downtimeTargetSeconds)}); it dirties ${rate} pages/s. Downtime estimated for ${estimated} of ${compatible} compatible instance types.`
   );
 }

@@ -1,7 +1,7 @@
 // Report helpers of the client: export contents and file names, the origin label of a live report, and
 // the conversion of a code lens's CallSiteDetail into the instance view's focus. Pure.
 
-import type { AnalysisReport } from '../../../native/src/report';
+import type { AnalysisReport } from '../../../native/src';
 import type { CallSiteDetail, LiveSummary } from '../../../server/src/protocol';
 import type { ExportFormat, FocusCallSite, ReportOrigin } from '../../../webview/src/protocol';
 

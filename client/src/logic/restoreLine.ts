@@ -2,11 +2,7 @@
 // plan's CRIU commands (the strategy the planner picked for that type, else stop-and-copy), with the
 // --cpu-cap flag our verdict allows where CRIU's own check would refuse that type. Pure.
 
-import { criuAdvice } from '../../../native/src/catalog/compat';
-import { criuCommands } from '../../../native/src/plan/criu';
-import type { Strategy } from '../../../native/src/plan/types';
-import type { AnalysisReport, InstanceVerdict } from '../../../native/src/report';
-import { featureLabel } from '../../../native/src/features/vocabulary';
+import { criuAdvice, criuCommands, featureLabel, type AnalysisReport, type InstanceVerdict, type Strategy } from '../../../native/src';
 
 export type RestoreLine =
   | {

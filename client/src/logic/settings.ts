@@ -2,8 +2,7 @@
 // back to its default, so a hand-edited settings.json never reaches the server malformed. Pure.
 
 import { DEFAULT_SETTINGS, type PygrationSettings } from '../../../server/src/protocol';
-import { parseRate } from '../../../native/src/plan/bandwidth';
-import type { AnalysisMode } from '../../../native/src/report';
+import { parseRate, type AnalysisMode } from '../../../native/src';
 import { Ids } from './ids';
 
 /** Settings only the client uses. */

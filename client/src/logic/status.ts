@@ -3,7 +3,7 @@
 // call sites is a lower bound, shown as "at least …", never as a verdict), busy and error states. Pure.
 
 import type { PygrationState } from '../../../server/src/protocol';
-import { featureLabel } from '../../../native/src/features/vocabulary';
+import { featureLabel } from '../../../native/src';
 import { Ids } from './ids';
 
 export type ServerStatus = 'starting' | 'running' | 'stopped' | 'failed';

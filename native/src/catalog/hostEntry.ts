@@ -2,7 +2,7 @@
 // with provenance "measured" and where and when it was measured, for users to build catalogs of their own fleet.
 
 import * as os from 'node:os';
-import type { HostInfo } from '../host/host';
+import type { HostInfo } from '../features/host';
 import { sortFeatures, type Feature } from '../features/vocabulary';
 import { VERSION } from '../version';
 import { NativeError } from '../errors';

@@ -1,9 +1,9 @@
 // `pygration analyze --all`: every Python process on this host that we may read, one report each, for fleet
 // agents (the DaemonSet of docs/kubernetes.md). Text: one report per process; --format json: NDJSON lines.
 
-import { CancelledError } from '../analysis/analyze';
+import { CancelledError } from '../errors';
 import { isNativeError } from '../errors';
-import { listProcesses } from '../process/list';
+import { listProcesses } from '../space/list';
 import type { AnalysisReport } from '../report';
 import { UsageError } from './args';
 import { applyGate, type OutputOptions } from './output';

@@ -1,9 +1,9 @@
 // The `pygration frames` command: the live Python frames of every thread of a running CPython process, read from
-// its memory (native/src/python/frames.ts), as text (innermost first, like py-spy dump) or --json.
+// its memory (native/src/cpython/frames.ts), as text (innermost first, like py-spy dump) or --json.
 
-import { ProcessAddressSpace } from '../analysis/processSpace';
-import { ProcessView } from '../process/processView';
-import { type PythonFrames, readPythonFrames } from '../python/frames';
+import { ProcessAddressSpace } from '../space/processSpace';
+import { ProcessView } from '../space/processView';
+import { type PythonFrames, readPythonFrames } from '../cpython/frames';
 import { UsageError, intOption, parseArgs } from './args';
 
 export const FRAMES_HELP = `  pygration frames --pid N [--json]

@@ -5,22 +5,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzeProcess, CancelledError } from '../analysis/analyze';
+import { analyzeProcess } from '../analyze';
 import { type Catalog, defaultCatalog, loadCatalog } from '../catalog/catalog';
-import { isNativeError } from '../errors';
+import { CancelledError, isNativeError } from '../errors';
 import { featureLabel, sortFeatures, supportedLevel, x86Level } from '../features/vocabulary';
-import { collectHost, hostFeatures } from '../host/host';
+import { collectHost, hostFeatures } from '../features/host';
 import type { AnalysisMode, AnalysisReport } from '../report';
 import { VERSION } from '../version';
 import { type ParsedArgs, UsageError, intOption, numberOption, parseArgs } from './args';
 import { formatReport } from './format';
 import { FRAMES_HELP, runFrames } from './frames';
-import { PLAN_HELP, runPlan } from '../plan/cli';
+import { PLAN_HELP, runPlan } from './plan';
 import { Progress } from './progress';
 import { OUTPUT_HELP, OUTPUT_VALUES, applyGate, outputOptions, renderReport } from './output';
 import { GATE_EXIT_CODE } from '../export/gate';
 import { catalogEntry } from '../catalog/hostEntry';
-import { CATALOG_HELP, runCatalog } from '../catalog/cli';
+import { CATALOG_HELP, runCatalog } from './catalog';
 import { ANALYZE_ALL_HELP, analyzeAll } from './analyzeAll';
 import { EXPORT_HELP, runExport } from './export';
 

@@ -24,7 +24,7 @@ type BitSpec = `${string}.${string}.${CpuidRegister}.${number}`;
  * CPUID(7,0).EDX), KVM's reverse_cpuid.h for CPUID(7,1).EDX (avx_vnni_int8, avx_ne_convert, prefetchi,
  * amx_complex, avx_vnni_int16), and the Intel SDM / AMD APM. Each bit is also cross-checked against the
  * CPUID records of Intel XED (test/unit/features-xed.test.ts) and against the host's own CPUID
- * (test/unit/host.test.ts). `xtest` has no CPUID bit of its own: it is decided by a probe (host/host.ts).
+ * (test/unit/host.test.ts). `xtest` has no CPUID bit of its own: it is decided by a probe (features/host.ts).
  */
 const BITS: Readonly<Record<Feature, BitSpec>> = {
   // CPUID(1).EDX, kernel word 0.
@@ -154,7 +154,7 @@ const BITS: Readonly<Record<Feature, BitSpec>> = {
  * when the CPU has them: the kernel gives them no display name (cmpccxadd, amx_fp16, avx_ifma; shstk is
  * shown as `user_shstk` only when the kernel enables user shadow stacks), has no cpufeatures word for them
  * at all (CPUID(7,1).EDX, known to KVM only), or never defined them (hreset, rao_int, uintr, prefetchwt1).
- * The host collector reads these bits with CPUID instead (host/host.ts). Newer kernels print some of them
+ * The host collector reads these bits with CPUID instead (features/host.ts). Newer kernels print some of them
  * (archspec's recorded Arrow Lake, on Ubuntu 26.04, shows avx_ifma, cmpccxadd, avx_vnni_int8/16,
  * avx_ne_convert); a printed one is taken from /proc/cpuinfo like any other flag (reconcileHostFeatures).
  */

@@ -7,7 +7,7 @@ import { criuAdvice, type CriuAdvice } from '../catalog/compat';
 import type { AnalysisReport } from '../report';
 import type { BandwidthOverrides } from './bandwidth';
 import { DEFAULT_DOWNTIME_TARGET, planMigration } from './plan';
-import { softDirtySupport } from './procfs';
+import { softDirtySupport } from '../space/procfs';
 import type { DirtySampling } from './sampler';
 import type { MigrationEstimate } from './types';
 

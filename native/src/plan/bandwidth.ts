@@ -4,6 +4,7 @@
 
 import * as fs from 'node:fs';
 import { NativeError } from '../errors';
+import { formatRate } from '../units';
 import { readUserJson } from '../userFile';
 import networkJson from '../../data/aws-ec2-network.json';
 import type { BandwidthBasis } from './types';
@@ -65,20 +66,6 @@ export function parseRate(text: string): number {
   const bits = value * UNITS[prefix] * (bytes ? 8 : 1);
   if (!(bits > 0) || !Number.isFinite(bits)) throw new RangeError(`'${text}' must be a positive rate.`);
   return bits;
-}
-
-/** `5 Gbit/s`, `750 Mbit/s`, `3.125 Gbit/s`. */
-export function formatRate(bitsPerSecond: number): string {
-  const units: Array<[number, string]> = [
-    [1e12, 'Tbit/s'],
-    [1e9, 'Gbit/s'],
-    [1e6, 'Mbit/s'],
-    [1e3, 'kbit/s'],
-  ];
-  for (const [scale, unit] of units) {
-    if (bitsPerSecond >= scale) return `${Number((bitsPerSecond / scale).toPrecision(4))} ${unit}`;
-  }
-  return `${Number(bitsPerSecond.toPrecision(4))} bit/s`;
 }
 
 export interface BandwidthOverrides {

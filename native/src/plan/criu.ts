@@ -2,7 +2,7 @@
 // server then the final dump (pre-copy), one dump (stop-and-copy), or a lazy-pages dump served to the
 // destination's lazy-pages daemon (post-copy), and the restore with the --cpu-cap our verdict allows.
 
-import * as fs from 'node:fs';
+import { readStat } from '../space/procfs';
 import type { CriuStep, Strategy } from './types';
 
 export type { CriuStep } from './types';
@@ -25,10 +25,7 @@ export interface CriuCommandOptions {
 /** Whether the process has a controlling terminal (field 7, tty_nr, of /proc/PID/stat is not 0). */
 export function hasControllingTerminal(pid: number): boolean {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces and parentheses: fields resume after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(rest[4]) !== 0;
+    return Number(readStat(pid).fields[7 - 3]) !== 0;
   } catch {
     return false;
   }

@@ -3,16 +3,8 @@
 // bandwidth.
 
 import type { CriuStep } from './criu';
-import { formatRate } from './bandwidth';
-import { formatSeconds } from './plan';
+import { formatBytes, formatDuration, formatRate } from '../units';
 import type { MigrationEstimate } from './types';
-
-export function formatBytes(n: number): string {
-  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
-  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
-  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(0)} KiB`;
-  return `${n} B`;
-}
 
 const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
@@ -54,27 +46,27 @@ export function formatPlan(m: MigrationEstimate, x: FormatPlanExtras): string {
     }
     if (m.regions.length > regions.length) out.push(`  … ${m.regions.length - regions.length} more (--verbose)`);
   }
-  out.push(`Sampling cost: ${m.cost.scans} scans, ${formatSeconds(m.cost.meanScanSeconds)} each on average (max ${formatSeconds(m.cost.maxScanSeconds)}), ${m.cost.cpuSeconds.toFixed(2)} s CPU, ${formatBytes(m.cost.bytesRead)} read.`);
+  out.push(`Sampling cost: ${m.cost.scans} scans, ${formatDuration(m.cost.meanScanSeconds)} each on average (max ${formatDuration(m.cost.maxScanSeconds)}), ${m.cost.cpuSeconds.toFixed(2)} s CPU, ${formatBytes(m.cost.bytesRead)} read.`);
   out.push('');
   const p = m.plan;
   out.push(`At ${formatRate(p.bandwidthBitsPerSecond)} (${p.bandwidthSource}):`);
-  out.push(`  stop-and-copy  downtime ${formatSeconds(p.stopAndCopy.downtimeSeconds)}, total ${formatSeconds(p.stopAndCopy.totalSeconds)}`);
+  out.push(`  stop-and-copy  downtime ${formatDuration(p.stopAndCopy.downtimeSeconds)}, total ${formatDuration(p.stopAndCopy.totalSeconds)}`);
   const rounds = p.preCopy.rounds
     .slice(0, 8)
-    .map((r, i) => `${i}: ${int.format(r.pages)} p ${formatSeconds(r.seconds)} → ${int.format(r.dirtied)}`)
+    .map((r, i) => `${i}: ${int.format(r.pages)} p ${formatDuration(r.seconds)} → ${int.format(r.dirtied)}`)
     .join('; ');
   out.push(`  pre-copy       rounds ${rounds}${p.preCopy.rounds.length > 8 ? '; …' : ''}`);
   out.push(
-    `                 best stop after ${plural(p.preCopy.bestRounds, 'round')}: ${plural(p.preCopy.pagesLeft, 'page')} left, downtime ${formatSeconds(p.preCopy.downtimeSeconds)}, total ${formatSeconds(p.preCopy.totalSeconds)}${p.preCopy.diverges ? ' (dirtying keeps up with the bandwidth)' : ''}`,
+    `                 best stop after ${plural(p.preCopy.bestRounds, 'round')}: ${plural(p.preCopy.pagesLeft, 'page')} left, downtime ${formatDuration(p.preCopy.downtimeSeconds)}, total ${formatDuration(p.preCopy.totalSeconds)}${p.preCopy.diverges ? ' (dirtying keeps up with the bandwidth)' : ''}`,
   );
   out.push(
-    `  post-copy      downtime ${formatSeconds(p.postCopy.downtimeSeconds)}, total ${formatSeconds(p.postCopy.totalSeconds)}, ~${int.format(p.postCopy.remoteFaults)} remote faults (${(100 * p.postCopy.faultFraction).toFixed(0)} % of the pages written meanwhile; pages only read fault too)`,
+    `  post-copy      downtime ${formatDuration(p.postCopy.downtimeSeconds)}, total ${formatDuration(p.postCopy.totalSeconds)}, ~${int.format(p.postCopy.remoteFaults)} remote faults (${(100 * p.postCopy.faultFraction).toFixed(0)} % of the pages written meanwhile; pages only read fault too)`,
   );
   out.push('');
   if (x.target && x.target.compatible === false) {
     out.push(`Do not migrate to ${x.target.name}: the process needs ${x.target.missing?.join(', ') ?? 'features'} it lacks.`);
   } else {
-    out.push(`Recommendation: ${p.recommendation}${p.recommendation === 'pre-copy' ? ` with ${p.preCopy.bestRounds} round${p.preCopy.bestRounds === 1 ? '' : 's'}` : ''} (downtime target ${formatSeconds(m.downtimeTargetSeconds)}). ${p.why}`);
+    out.push(`Recommendation: ${p.recommendation}${p.recommendation === 'pre-copy' ? ` with ${p.preCopy.bestRounds} round${p.preCopy.bestRounds === 1 ? '' : 's'}` : ''} (downtime target ${formatDuration(m.downtimeTargetSeconds)}). ${p.why}`);
     out.push('CRIU commands ($DST/$SRC: the destination/source addresses):');
     for (const s of x.criu) out.push(`  [${s.host}] ${s.command}${s.comment ? `\n      # ${s.comment}` : ''}`);
     if (x.restoreWhy) out.push(x.verbose ? `  Restore flags: ${x.restoreWhy}` : `  Restore flags: ${x.restoreFlags?.join(' ') ?? ''} skips CRIU's whole-host CPU check, which refuses types the process can run on (--verbose for why).`);
@@ -97,7 +89,7 @@ export function formatPlan(m: MigrationEstimate, x: FormatPlanExtras): string {
     const sorted = [...groups.values()].sort((a, b) => (b.bits ?? -1) - (a.bits ?? -1) || Number(a.lowerBound) - Number(b.lowerBound));
     for (const g of sorted) {
       const bw = g.bits === null ? 'no figure' : `${formatRate(g.bits)}${g.flow ? ' (one-flow cap)' : ''}${g.lowerBound ? ' burst' : ''}`;
-      const est = g.downtime === undefined ? '—' : `${g.strategy}, downtime ${g.lowerBound ? '≥ ' : ''}${formatSeconds(g.downtime)}, total ${g.lowerBound ? '≥ ' : ''}${formatSeconds(g.total!)}`;
+      const est = g.downtime === undefined ? '—' : `${g.strategy}, downtime ${g.lowerBound ? '≥ ' : ''}${formatDuration(g.downtime)}, total ${g.lowerBound ? '≥ ' : ''}${formatDuration(g.total!)}`;
       const ex = g.names.slice(0, 3).join(', ') + (g.names.length > 3 ? ', …' : '');
       out.push(`  ${bw.padEnd(30)} ${plural(g.names.length, 'type').padStart(10)}  ${est}   e.g. ${ex}`);
     }

@@ -6,7 +6,8 @@ import type { InstanceVerdict } from '../report';
 import { dirtyModel, forecastRate, type DirtyModel } from './predictor';
 import { estimatePostCopy, simulatePreCopy } from './simulator';
 import type { DirtySampling } from './sampler';
-import { bandwidthSourceText, formatRate, instanceBandwidth, singleFlowCap, type BandwidthOverrides } from './bandwidth';
+import { formatDuration, formatRate } from '../units';
+import { bandwidthSourceText, instanceBandwidth, singleFlowCap, type BandwidthOverrides } from './bandwidth';
 import type { InstanceMigrationEstimate, MigrationEstimate, Strategy, StrategyEstimate } from './types';
 
 /** QEMU's default migration downtime limit (migrate-set-parameters downtime-limit), used as our default target. */
@@ -46,12 +47,6 @@ export function estimateStateBytes(sampling: DirtySampling): number {
   return 64 * 1024 + sampling.threads * 16 * 1024 + sampling.mappings * 256 + sampling.openFiles * 512;
 }
 
-function fmtSeconds(s: number): string {
-  if (s < 1e-3) return `${(s * 1e6).toFixed(0)} µs`;
-  if (s < 1) return `${Number((s * 1e3).toPrecision(3))} ms`;
-  return `${Number(s.toPrecision(3))} s`;
-}
-
 export interface StrategyInput {
   memoryPages: number;
   pageSize: number;
@@ -77,13 +72,13 @@ export function estimateStrategy(input: StrategyInput, bandwidthBits: number): S
   const target = input.downtimeTarget;
   let recommendation: Strategy;
   let why: string;
-  const preText = `${pre.best.afterRounds} pre-copy round${pre.best.afterRounds === 1 ? ' leaves' : 's leave'} ${pre.best.pagesLeft} page${pre.best.pagesLeft === 1 ? '' : 's'} (downtime ${fmtSeconds(pre.best.downtimeSeconds)})`;
+  const preText = `${pre.best.afterRounds} pre-copy round${pre.best.afterRounds === 1 ? ' leaves' : 's leave'} ${pre.best.pagesLeft} page${pre.best.pagesLeft === 1 ? '' : 's'} (downtime ${formatDuration(pre.best.downtimeSeconds)})`;
   if (stop.downtimeSeconds <= target) {
     recommendation = 'stop-and-copy';
-    why = `Copying all memory with the process stopped takes ${fmtSeconds(stop.downtimeSeconds)}, within the ${fmtSeconds(target)} target: no rounds needed.`;
+    why = `Copying all memory with the process stopped takes ${formatDuration(stop.downtimeSeconds)}, within the ${formatDuration(target)} target: no rounds needed.`;
   } else if (pre.best.downtimeSeconds <= target && input.trackMemAvailable) {
     recommendation = 'pre-copy';
-    why = `Copying everything stopped would take ${fmtSeconds(stop.downtimeSeconds)}; ${preText}, within the ${fmtSeconds(target)} target.`;
+    why = `Copying everything stopped would take ${formatDuration(stop.downtimeSeconds)}; ${preText}, within the ${formatDuration(target)} target.`;
   } else {
     recommendation = 'post-copy';
     const preWhy =
@@ -91,8 +86,8 @@ export function estimateStrategy(input: StrategyInput, bandwidthBits: number): S
         ? `${preText}, but CRIU's pre-dump --track-mem needs soft-dirty tracking, which this kernel lacks`
         : pre.diverges
           ? `the process dirties memory as fast as it can be sent, so pre-copy cannot shrink the stop (${preText})`
-          : `${preText}, over the ${fmtSeconds(target)} target`;
-    why = `Copying everything stopped would take ${fmtSeconds(stop.downtimeSeconds)}; ${preWhy}. Post-copy stops only to send the CPU state (${fmtSeconds(post.downtimeSeconds)}), then serves about ${Math.round(post.remoteFaults)} page faults over the network (more if it also reads pages it does not write).`;
+          : `${preText}, over the ${formatDuration(target)} target`;
+    why = `Copying everything stopped would take ${formatDuration(stop.downtimeSeconds)}; ${preWhy}. Post-copy stops only to send the CPU state (${formatDuration(post.downtimeSeconds)}), then serves about ${Math.round(post.remoteFaults)} page faults over the network (more if it also reads pages it does not write).`;
   }
   return {
     bandwidthBitsPerSecond: bandwidthBits,
@@ -264,4 +259,3 @@ export function planMigration(sampling: DirtySampling, options: PlanOptions): Mi
   };
 }
 
-export { fmtSeconds as formatSeconds };

@@ -4,11 +4,24 @@
 // read-only by hashing page contents; plus resident/anonymous memory from smaps_rollup. Bounded cost.
 
 import * as fs from 'node:fs';
-import { CancelledError } from '../analysis/analyze';
-import { fromSystemError, NativeError } from '../errors';
-import type { MapEntry } from '../process/maps';
+import { CancelledError, fromSystemError, isNativeError, NativeError } from '../errors';
+import type { MapEntry } from '../space/maps';
 import type { DirtyMethod } from './types';
-import { clearSoftDirty, Pagemap, PM_HI, readMaps, readMemoryRollup, softDirtySupport, type MemoryRollup } from './procfs';
+import {
+  clearSoftDirty,
+  listProcDir,
+  openProcFile,
+  Pagemap,
+  PF_KTHREAD,
+  PM_HI,
+  procPath,
+  processExists,
+  readMaps,
+  readMemoryRollup,
+  readStat,
+  softDirtySupport,
+  type MemoryRollup,
+} from '../space/procfs';
 
 /** x86-64 Linux base pages; the project only analyses x86-64 processes. */
 export const PAGE_SIZE = 4096;
@@ -167,12 +180,11 @@ function nowSeconds(): number {
   return Number(process.hrtime.bigint()) / 1e9;
 }
 
-function countEntries(dir: string, pid: number): number {
+function countEntries(pid: number, dir: string): number {
   try {
-    return fs.readdirSync(dir).length;
+    return listProcDir(pid, dir).length;
   } catch (e) {
-    const err = fromSystemError(e, dir, pid);
-    if (err.kind === 'gone') throw err;
+    if (isNativeError(e) && e.kind === 'gone') throw e;
     return 0;
   }
 }
@@ -234,20 +246,9 @@ export function requireSoftDirty(): void {
   }
 }
 
-/** PF_KTHREAD in /proc/PID/stat's flags field. */
-const PF_KTHREAD = 0x00200000;
-
 /** Throws 'unsupported' for a kernel thread: it has no user memory to sample (its /proc files say nothing). */
 function requireUserProcess(pid: number): void {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch (e) {
-    throw fromSystemError(e, `/proc/${pid}/stat`, pid);
-  }
-  const close = text.lastIndexOf(')');
-  const comm = text.slice(text.indexOf('(') + 1, close);
-  const flags = Number(text.slice(close + 2).split(' ')[6] ?? 0);
+  const { comm, flags } = readStat(pid);
   if ((flags & PF_KTHREAD) !== 0) {
     throw new NativeError('unsupported', `Process ${pid} (${comm}) is a kernel thread: it has no user-space memory to sample, and CRIU cannot checkpoint it.`, {
       subject: `pid ${pid}`,
@@ -270,7 +271,7 @@ export async function sampleDirtyPages(pid: number, options: SamplerOptions): Pr
     throw new NativeError('malformed', `Sampling needs 0 < interval (${interval} s) ≤ duration (${seconds} s).`);
   }
   const maxScanBytes = options.maxScanBytes ?? 64 << 20;
-  if (!fs.existsSync(`/proc/${pid}`)) {
+  if (!processExists(pid)) {
     throw new NativeError('gone', `Process ${pid} does not exist (it may have exited).`, { subject: `pid ${pid}`, hint: 'Pick a running process and try again.' });
   }
   requireUserProcess(pid);
@@ -492,8 +493,8 @@ export async function sampleDirtyPages(pid: number, options: SamplerOptions): Pr
       regions: regionSeries,
       sampledFraction: f,
       memory: { start: startMemory, end: endMemory },
-      threads: countEntries(`/proc/${pid}/task`, pid),
-      openFiles: countEntries(`/proc/${pid}/fd`, pid),
+      threads: countEntries(pid, 'task'),
+      openFiles: countEntries(pid, 'fd'),
       mappings: lastMapCount,
       cost: { scans: scanSeconds.length, scanSeconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, bytesRead, pagemapBytes: pagemap.bytesRead, clears },
       notes,
@@ -505,12 +506,7 @@ export async function sampleDirtyPages(pid: number, options: SamplerOptions): Pr
 }
 
 function openMem(pid: number): number {
-  const file = `/proc/${pid}/mem`;
-  try {
-    return fs.openSync(file, 'r');
-  } catch (e) {
-    throw fromSystemError(e, file, pid);
-  }
+  return openProcFile(pid, 'mem');
 }
 
 /** Reads up to `length` bytes of process memory; returns how many were read (short when unmapped meanwhile). */
@@ -523,10 +519,10 @@ function readRun(fd: number, pid: number, address: number, length: number, into:
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EIO' || code === 'EFAULT') return done;
-      throw fromSystemError(e, `/proc/${pid}/mem`, pid);
+      throw fromSystemError(e, procPath(pid, 'mem'), pid);
     }
     if (n === 0) {
-      if (!fs.existsSync(`/proc/${pid}`)) throw new NativeError('gone', `Process ${pid} exited while it was being sampled.`, { subject: `/proc/${pid}/mem` });
+      if (!processExists(pid)) throw new NativeError('gone', `Process ${pid} exited while it was being sampled.`, { subject: procPath(pid, 'mem') });
       return done;
     }
     done += n;

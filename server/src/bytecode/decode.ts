@@ -1,7 +1,7 @@
 // Decodes the helper's compact code objects into flat instruction arrays (opcode, arg, offset, stack effects,
 // jump targets, positions, exception handlers), driven only by the decode model the interpreter sent.
 
-import { NativeError } from '../../../native/src/errors';
+import { NativeError } from '../../../native/src';
 import { isLazyStub, type CodeEntry, type CompactCode, type DecodeModel, type PyConst } from './protocol';
 
 /** Marks "no value" in the Int16/Int32 arrays below. */

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NativeError, fromSystemError, isNativeError } from '../../../native/src/errors';
+import { fromSystemError, isNativeError, NativeError } from '../../../native/src';
 import { LIVE_INTERPRETER, type LiveInterpreter, openLiveInterpreter } from './liveInterpreter';
 import type { DecodeModel, DoneRecord, HelloRecord, HelperRecord, InterpreterInfo, ModuleRecord } from './protocol';
 

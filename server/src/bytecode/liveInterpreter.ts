@@ -3,10 +3,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openFileSource } from '../../../native/src/elf/byteSource';
-import { ElfFile } from '../../../native/src/elf/elfFile';
-import { NativeError, fromSystemError } from '../../../native/src/errors';
-import { pythonVersionOf } from '../../../native/src/process/list';
+import { ElfFile, fromSystemError, NativeError, openFileSource, processExists, procPath, pythonVersionOf, readCmdline, readCwd, readEnviron, readProcText, readStat, readStatus } from '../../../native/src';
 
 /** `/proc/PID/exe`: the path callers pass as the interpreter of a live process. */
 export const LIVE_INTERPRETER = /^\/proc\/(\d+)\/exe$/;
@@ -88,31 +85,20 @@ export function cpythonExecutableProblem(elf: ElfFile): string | undefined {
 
 /** The start time of a process (field 22 of /proc/PID/stat): tells it from a later process with the same pid. */
 function startTime(pid: number): string {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch (e) {
-    throw fromSystemError(e, `/proc/${pid}/stat`, pid);
-  }
-  return text.slice(text.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  return readStat(pid).fields[22 - 3] ?? '';
 }
 
-function statusIds(text: string, field: 'Uid' | 'Gid'): number[] {
-  const m = new RegExp(`^${field}:\\s+(\\d+)\\s+(\\d+)`, 'm').exec(text);
+function statusIds(status: Map<string, string>, field: 'Uid' | 'Gid'): number[] {
+  const m = /^(\d+)\s+(\d+)/.exec(status.get(field) ?? '');
   return m ? [Number(m[1]), Number(m[2])] : [];
 }
 
 /** The user a process runs as: its effective id, or its real id when the effective one is root's. */
 function targetIds(pid: number): { uid: number; gid: number } {
-  let text: string;
-  try {
-    text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch (e) {
-    throw fromSystemError(e, `/proc/${pid}/status`, pid);
-  }
-  const [ru, eu] = statusIds(text, 'Uid');
-  const [rg, eg] = statusIds(text, 'Gid');
-  if (ru === undefined || rg === undefined) throw new NativeError('malformed', `/proc/${pid}/status has no Uid/Gid lines.`, { subject: `/proc/${pid}/status` });
+  const status = readStatus(pid);
+  const [ru, eu] = statusIds(status, 'Uid');
+  const [rg, eg] = statusIds(status, 'Gid');
+  if (ru === undefined || rg === undefined) throw new NativeError('malformed', `${procPath(pid, 'status')} has no Uid/Gid lines.`, { subject: procPath(pid, 'status') });
   return { uid: eu !== 0 ? eu : ru, gid: eg !== 0 ? eg : rg };
 }
 
@@ -159,7 +145,7 @@ function startedAs(argv: readonly string[], env: Record<string, string>, cwd: st
  */
 export function openLiveInterpreter(pid: number): LiveInterpreter {
   const before = startTime(pid);
-  const exeLink = `/proc/${pid}/exe`;
+  const exeLink = procPath(pid, 'exe');
   const ids = targetIds(pid);
   let exe: string;
   let fd: number;
@@ -179,10 +165,10 @@ export function openLiveInterpreter(pid: number): LiveInterpreter {
             : `Run pygration as ${userName(ids.uid)} (sudo -u '#${ids.uid}' pygration …), or as root: it then runs the interpreter as that user, never as root.`,
       });
     }
-    if (code === 'ENOENT' && fs.existsSync(`/proc/${pid}`)) {
+    if (code === 'ENOENT' && processExists(pid)) {
       let comm = '';
       try {
-        comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+        comm = readProcText(pid, 'comm').trim();
       } catch {
         // Only for the message.
       }
@@ -196,14 +182,11 @@ export function openLiveInterpreter(pid: number): LiveInterpreter {
     let cwd: string;
     const env: Record<string, string> = {};
     try {
-      argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
-      for (const entry of fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
-        const eq = entry.indexOf('=');
-        if (eq > 0 && SITE_VARIABLES.includes(entry.slice(0, eq))) env[entry.slice(0, eq)] = entry.slice(eq + 1);
-      }
+      argv = readCmdline(pid).filter(Boolean);
+      cwd = readCwd(pid);
+      for (const { name, value } of readEnviron(pid)) if (SITE_VARIABLES.includes(name)) env[name] = value;
     } catch (e) {
-      throw fromSystemError(e, `/proc/${pid}`, pid);
+      throw fromSystemError(e, procPath(pid), pid);
     }
     // Everything above describes the same process only if it did not exit and give its pid to another.
     if (startTime(pid) !== before) throw new NativeError('gone', `Process ${pid} exited while it was being read.`, { subject: `pid ${pid}`, hint: 'Pick a running process and try again.' });

@@ -3,7 +3,7 @@
 
 // Joins at merges, exception edges, and infeasible TYPE_CHECKING / version / platform branches pruned.
 
-import { NativeError } from '../../../native/src/errors';
+import { NativeError } from '../../../native/src';
 import type { DecodedCode, Decoder } from './decode';
 import { NONE } from './decode';
 import { isLazyStub, type CodeEntry, type CompactCode } from './protocol';

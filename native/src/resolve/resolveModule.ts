@@ -1,0 +1,135 @@
+// Symbol resolution of C-API module functions: the module's PyModuleDef (by name, or the one its PyInit or
+// _inittab entry references), its method table; a type of the module (tp_new, tp_init); objects made at import.
+
+import * as path from 'node:path';
+import * as C from '../elf/elfConstants';
+import { NativeError } from '../errors';
+import type { ModuleImage } from '../space/space';
+import { describeMethodFlags } from '../cpython/abi';
+import { Unresolved, type Found, type NativeRequest, type ResolverContext } from './resolution';
+import { slotTargets } from './resolveTypes';
+import type { CodeRef, PythonTables } from '../cpython/tables';
+
+export function resolveModuleFunction(rs: ResolverContext, r: Extract<NativeRequest, { kind: 'module-function' }>, notes: string[]): Found[] {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(r.module) || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(r.name)) {
+    throw new Unresolved('bad-request', `'${r.module}.${r.name}' is not a module and function name.`);
+  }
+  const last = r.module.split('.').pop()!;
+  let mods: ModuleImage[];
+  let isExtension = false;
+  if (r.file) {
+    mods = [rs.moduleByFile(r.file)];
+    isExtension = true;
+  } else {
+    // In a live process, a loaded extension whose path spells the module wins without reading the
+    // interpreter's tables; otherwise built-in modules come first.
+    const loaded = rs.isProcess ? rs.loadedExtension(r.module) : undefined;
+    mods = loaded ? [loaded] : rs.interpreterModules();
+    isExtension = loaded !== undefined;
+  }
+  let defs = moduleDefs(rs, mods, r.module, last, isExtension);
+  if (defs.length === 0 && !r.file) {
+    const ext = rs.findExtension(r.module);
+    if (ext) {
+      mods = [ext];
+      defs = moduleDefs(rs, mods, r.module, last, true);
+    }
+  }
+  if (defs.length === 0) {
+    const where = mods.map((m) => path.basename(m.path)).join(', ') || 'the interpreter';
+    const why = rs.isProcess && !r.file ? ' (not built into the interpreter, and no loaded extension exports PyInit_' + last + ')' : '';
+    throw new Unresolved('no-module-def', `No PyModuleDef named '${r.module}' in ${where}${why}.`);
+  }
+  const out: Found[] = [];
+  for (const { module: m, def } of defs) {
+    for (const e of def.methods?.entries ?? []) {
+      if (e.name !== r.name) continue;
+      out.push(...rs.entryTargets(m, e, `${r.module}.${r.name}`, `${describeMethodFlags(e.flags)} in the method table of module ${def.name}`, 'methoddef', notes));
+    }
+  }
+  if (out.length > 0) return out;
+  // Calling a type of the module: type_call runs its tp_new and tp_init.
+  for (const { module: m } of defs) {
+    const tables = rs.tablesOf(m);
+    const types = [
+      ...tables.typesNamed(`${r.module}.${r.name}`),
+      ...(r.module !== last ? tables.typesNamed(`${last}.${r.name}`) : []),
+      // Builtin types have undotted names: builtins.str is the type 'str'.
+      ...(r.module === 'builtins' ? tables.typesNamed(r.name) : []),
+    ];
+    for (const t of types) {
+      notes.push(`${r.module}.${r.name} is the type ${t.name}: calling it runs its tp_new and tp_init.`);
+      for (const slot of ['tp_new', 'tp_init']) {
+        const got = slotTargets(rs, m, t, slot, notes, 0);
+        if (got) out.push(...got);
+      }
+    }
+  }
+  if (out.length > 0) return out;
+  // An object the extension creates at import time (a NumPy ufunc, a cffi function, a callable instance):
+  // its C code is one of the functions the module's data points to. Count them all, so the answer is safe.
+  for (const { module: m } of defs) {
+    // Only a name the module really defines: the C string it registers the object under must be there.
+    if (rs.interpreterModules().includes(m) || !rs.hasCString(m, r.name)) continue;
+    const fns = rs.dataCodePointers(m);
+    if (fns.length === 0) continue;
+    notes.push(
+      `'${r.name}' is not in the method table of ${r.module} (an object it creates at import, such as a ufunc): every one of the ${fns.length} function(s) the module's data points to is counted.`,
+    );
+    for (const address of fns) out.push({ address, module: m, how: 'datatable', label: `${r.module}.${r.name}`, detail: `a function ${path.basename(m.path)}'s data points to`, exact: false });
+  }
+  if (out.length > 0) return out;
+  const count = defs.reduce((n, d) => n + (d.def.methods?.entries.length ?? 0), 0);
+  throw new Unresolved('not-in-table', `'${r.name}' is not in the method table of module ${r.module} (${count} functions there), nor a static type of it.`);
+}
+
+/**
+ * The module definitions of `module` in `mods`: by m_name (the full name, then the last part); failing
+ * that, the definition its PyInit function references — PyInit_<last> of an extension, or the interpreter's
+ * _inittab entry for a built-in module (`_io`'s definition is named 'io').
+ */
+function moduleDefs(rs: ResolverContext, mods: ModuleImage[], module: string, last: string, isExtension: boolean) {
+  const out: Array<{ module: ModuleImage; def: PythonTables['moduleDefs'][number] }> = [];
+  for (const m of mods) {
+    const t = rs.tablesOf(m);
+    let defs = t.moduleDefsNamed(module);
+    if (defs.length === 0 && last !== module) defs = t.moduleDefsNamed(last);
+    if (defs.length === 0) {
+      const inits: CodeRef[] = [];
+      if (isExtension) {
+        const s = m.elf.lookupSymbol(`PyInit_${last}`);
+        if (s?.defined) inits.push({ kind: 'local', address: s.value });
+      } else {
+        for (const e of t.inittabNamed(module)) if (e.init) inits.push(e.init);
+      }
+      const found = new Map<number, PythonTables['moduleDefs'][number]>();
+      for (const init of inits) {
+        if (init.kind !== 'local') continue;
+        for (const ref of referencedData(rs, m, init.address)) {
+          const d = t.moduleDefAt(ref);
+          if (d) found.set(d.address, d);
+        }
+      }
+      defs = [...found.values()];
+    }
+    // An extension file is one module: its only definition is it, whatever name it gives itself.
+    if (defs.length === 0 && isExtension && t.moduleDefs.length === 1) defs = t.moduleDefs;
+    for (const d of defs) out.push({ module: m, def: d });
+  }
+  return out;
+}
+
+/** Link-time data addresses a function takes (lea, or absolute immediates in non-PIC code). */
+function referencedData(rs: ResolverContext, m: ModuleImage, link: number): number[] {
+  const ext = m.elf.functionAt(link);
+  try {
+    const s = ext
+      ? rs.summarizerFor().summarizeExtent(m.elf.readVirtual(ext.start, ext.end - ext.start), ext.start, ext.end)
+      : rs.summarizerFor().summarizeDescent((a, n) => m.elf.tryReadVirtual(a, n), link);
+    const pic = m.elf.header.type === C.ET_DYN;
+    return s.refs.filter((r) => r.kind === 'lea' || (r.kind === 'imm' && !pic)).map((r) => r.address);
+  } catch (e) {
+    if (e instanceof NativeError) return [];
+    throw e;
+  }
+}

@@ -1,0 +1,68 @@
+// Limits and small helpers shared by the execution path tracking walker's layers (walkBase.ts, walkEdges.ts,
+// addressTaken.ts, liveCensus.ts).
+
+import type { FunctionSummary } from './summary';
+import * as path from 'node:path';
+import { upperBound } from '../upperBound';
+import type { AddressSpace, ModuleImage } from '../space/space';
+
+export const UNRESOLVED_SAMPLE = 200;
+/** Modules with at most this much code are read whole (one read, one decoder); bigger ones per function. */
+export const MAX_MODULE_CODE = 16 * 1024 * 1024;
+/** Data regions up to this size are read once and served from memory. */
+export const MAX_REGION_CACHE = 8 * 1024 * 1024;
+/** Modules whose data sections span more than this keep no map of the data slots already scanned. */
+export const MAX_SLOT_MAP_SPAN = 512 * 1024 * 1024;
+/** Functions of a module's static initializers (and their callees in the module) read for pointers, at most. */
+export const MAX_INIT_FUNCTIONS = 20000;
+/**
+ * Bytes of one data object or initializer array read for pointers, at most (sizes are already bounded by
+ * their sections and segments in the ELF reader; this bounds what a crafted segment size could still ask).
+ */
+export const MAX_DATA_SCAN = 64 * 1024 * 1024;
+/** Slots read between two polls of isCancelled in the data loops. */
+export const POLL_SLOTS = 1 << 16;
+
+/** Thrown inside the walk when isCancelled answers true in a long loop; run() turns it into `cancelled`. */
+export class WalkCancelled extends Error {}
+
+
+/** True when `x` lies in one of the sorted, non-overlapping half-open `ranges`. */
+export function inRanges(ranges: Array<{ start: number; end: number }>, x: number): boolean {
+  const i = upperBound(ranges.length, (k) => ranges[k].end > x);
+  return i < ranges.length && ranges[i].start <= x;
+}
+
+/** Sorted, non-overlapping union of ranges. */
+export function mergeRanges(ranges: Array<{ start: number; end: number }>): Array<{ start: number; end: number }> {
+  const sorted = [...ranges].sort((a, b) => a.start - b.start);
+  const out: Array<{ start: number; end: number }> = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
+    else out.push({ ...r });
+  }
+  return out;
+}
+
+/** libgcc's CPU model, filled by __cpu_indicator_init and read by __builtin_cpu_supports/__builtin_cpu_is. */
+export const CPU_MODEL_SYMBOLS = ['__cpu_model', '__cpu_features2'];
+
+/** Functions with pthread_once's contract: the initialiser (second argument) runs once per control (first). */
+export const ONCE_FUNCTIONS = new Set(['pthread_once', '__pthread_once', 'call_once', 'CRYPTO_THREAD_run_once']);
+
+/** `a` rounded down to a multiple of 8 (addresses exceed 32 bits: no bitwise operators). */
+export function down8(a: number): number {
+  return a - (a % 8);
+}
+
+/** True when the function saves the extended state: in the dynamic linker, a lazy-binding trampoline. */
+export function savesExtendedState(s: FunctionSummary): boolean {
+  return s.features.has('xsavec') || s.features.has('xsave') || s.features.has('xsaveopt');
+}
+
+/** True when `m` is the dynamic linker: the main executable's PT_INTERP, else any ld-linux. */
+export function isDynamicLinker(space: AddressSpace, m: ModuleImage): boolean {
+  const interp = space.mainModule()?.elf.interpreter;
+  return interp ? path.basename(interp) === path.basename(m.path) : /^ld-linux/.test(path.basename(m.path));
+}

@@ -1,0 +1,264 @@
+// Roots for the C functions Python code can call in a live interpreter: every method-table entry (ml_meth),
+// every static type's slot functions, methods and getters/setters, of every loaded extension module and of
+// the interpreter itself. CPython reaches them through heap objects (`cfunction_call` calls `r8`), an edge
+// no static walk can follow; bytecode tracking resolves the calls the program's files make, and these roots
+// keep the analysis safe for the rest (attribute calls such as `np.add.reduce`, callbacks, later calls).
+// cffi modules publish their functions through their own table: for them every code pointer in their data
+// is a root. A PythonGate (the names reachable Python code uses) narrows the method-table entries and
+// getsets of extension modules to those names; type slots and the interpreter's own tables always stay.
+
+import * as C from '../elf/elfConstants';
+import { NativeError } from '../errors';
+import { type CodeRef, cachedTables } from '../cpython/tables';
+import type { Root } from './ept';
+import type { AddressSpace, ModuleImage } from '../space/space';
+
+/**
+ * Python-level reachability, as data: a method-table entry or getset of an extension module is a root only
+ * when its name is in `names` (with the reason it is there), or in the names C code can call (`cNames`), or
+ * its module is in `modules` (reflection confined to that module). Type slots stay roots (operators,
+ * protocols, GC and deallocation reach them on objects of any type at any time).
+ */
+export interface PythonGate {
+  /** Names reachable Python code uses (attribute, method, global names), each with why. */
+  names: ReadonlyMap<string, string>;
+  /** Extension module files (paths) whose every entry stays a root, with why (reflection confined to them). */
+  modules?: ReadonlyMap<string, string>;
+  /** Extension module files whose entries with a name starting with one of these prefixes stay roots, with why. */
+  prefixes?: ReadonlyMap<string, ReadonlyArray<{ prefix: string; reason: string }>>;
+  /** Names C code can look up on objects (see cCallableNames); computed from the space when absent. */
+  cNames?: ReadonlyMap<string, string>;
+}
+
+export interface PythonEntryRoots {
+  roots: Root[];
+  /** With a gate: method-table entries and getsets of extension modules that were not made roots. */
+  gatedOut: number;
+  /** Extension modules (and the interpreter) whose tables were read. */
+  modules: number;
+  /** Modules whose tables could not be read, with the reason. */
+  skipped: Array<{ module: string; reason: string }>;
+}
+
+/** True for an object Python code can call into: an extension module (PyInit_*) or the interpreter. */
+export function isPythonCallable(m: ModuleImage): boolean {
+  const name = m.path.split('/').pop() ?? '';
+  if (/^(lib)?python\d/.test(name)) return true;
+  return m.elf.dynamicSymbols().some((s) => s.defined && s.type === C.STT_FUNC && (s.name.startsWith('PyInit_') || s.name.startsWith('PyModExport_')));
+}
+
+function isCffiModule(m: ModuleImage): boolean {
+  return m.elf.dynamicSymbols().some((s) => !s.defined && s.name.startsWith('_cffi_')) || hasCffiMarker(m);
+}
+
+const CFFI_MARKER = Buffer.from('_cffi_backend', 'latin1');
+
+/** A quick look for cffi's marker string, as a whole word (`\b_cffi_backend\b`), in the read-only data. */
+function hasCffiMarker(m: ModuleImage): boolean {
+  const sec = m.elf.section('.rodata');
+  if (!sec || sec.size > 16 * 1024 * 1024) return false;
+  let bytes: Buffer;
+  try {
+    const data = m.elf.sectionData(sec);
+    bytes = Buffer.from(data.buffer, data.byteOffset, data.length);
+  } catch {
+    return false;
+  }
+  const word = (i: number) => {
+    if (i < 0 || i >= bytes.length) return false;
+    const c = bytes[i];
+    return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+  };
+  for (let i = bytes.indexOf(CFFI_MARKER); i >= 0; i = bytes.indexOf(CFFI_MARKER, i + 1)) {
+    if (!word(i - 1) && !word(i + CFFI_MARKER.length)) return true;
+  }
+  return false;
+}
+
+/** Adds the identifier-like C strings of `bytes` to `out`: NUL-terminated runs of [A-Za-z0-9_] (and their suffixes) not starting with a digit. */
+function identifierStrings(bytes: Uint8Array, out: Set<string>): void {
+  const n = bytes.length;
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? bytes[i] : 0;
+    const ident = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+    if (ident) continue;
+    if (c === 0 && i - start >= 2 && i - start <= 64) {
+      // Linkers merge a string into the tail of a longer one ("write" inside "_Py_write"): every suffix counts.
+      for (let k = start; i - k >= 2; k++) {
+        const first = bytes[k];
+        if (!(first >= 0x30 && first <= 0x39)) out.add(Buffer.from(bytes.buffer, bytes.byteOffset + k, i - k).toString('latin1'));
+      }
+    }
+    start = i + 1;
+  }
+}
+
+function isInterpreter(m: ModuleImage): boolean {
+  return /^(lib)?python\d/.test(m.path.split('/').pop() ?? '');
+}
+
+/** The modules Python code can call into (extension modules and the interpreter); unreadable ones are skipped. */
+function* pythonCallableModules(space: AddressSpace): Generator<ModuleImage> {
+  for (const m of space.modules()) {
+    let callable: boolean;
+    try {
+      callable = isPythonCallable(m);
+    } catch (e) {
+      if (e instanceof NativeError) continue;
+      throw e;
+    }
+    if (callable) yield m;
+  }
+}
+
+/**
+ * Names C code can look up on objects by string (PyObject_CallMethod(f, "write"), _Py_ID(write),
+ * npy_cache_import("numpy.core._methods", "_mean")): the identifier strings of the read-only data of every
+ * Python-callable object, and of the interpreter's data too (3.11+ keeps its identifiers, _Py_ID, as static
+ * string objects there). An object's own method and getset names are not counted for it (its tables hold them
+ * as ml_name): only strings its code may pass to a lookup — except in interpreters before 3.11, whose
+ * _Py_IDENTIFIER strings may be the very bytes of an ml_name. Each name maps to the first module holding it.
+ */
+export function cCallableNames(space: AddressSpace): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of pythonCallableModules(space)) {
+    const interp = isInterpreter(m);
+    const found = new Set<string>();
+    const scan = (name: string, into: Set<string>) => {
+      const sec = m.elf.section(name);
+      if (!sec || sec.size > 64 * 1024 * 1024) return;
+      try {
+        identifierStrings(m.elf.sectionData(sec), into);
+      } catch (e) {
+        if (!(e instanceof NativeError)) throw e;
+      }
+    };
+    scan('.rodata', found);
+    // 3.11+ interpreters look names up through _Py_ID static string objects (in their data), so their
+    // read-only strings are ml_names and messages; older ones through C strings that may share ml_names'.
+    const version = /python(\d+)\.(\d+)/.exec(m.path.split('/').pop() ?? '');
+    const staticIds = interp && version !== null && (Number(version[1]) > 3 || Number(version[2]) >= 11);
+    if (!interp || staticIds) {
+      try {
+        const tables = cachedTables(m.elf, m.identity, m.path);
+        for (const t of tables.methodTables) for (const e of t.entries) found.delete(e.name);
+        for (const e of tables.standaloneMethods) found.delete(e.name);
+        for (const t of tables.types) {
+          for (const e of t.methods?.entries ?? []) found.delete(e.name);
+          for (const g of t.getset) found.delete(g.name);
+        }
+      } catch (e) {
+        if (!(e instanceof NativeError)) throw e;
+      }
+    }
+    if (interp) {
+      scan('.data.rel.ro', found);
+      scan('.data', found);
+    }
+    const base = m.path.split('/').pop() ?? m.path;
+    for (const n of found) if (!out.has(n)) out.set(n, base);
+  }
+  return out;
+}
+
+/** Dunder names (`__enter__`, `__reduce__`, `__array_function__`): the interpreter and C code call them by protocol. */
+export function isDunder(name: string): boolean {
+  return name.length > 4 && name.startsWith('__') && name.endsWith('__');
+}
+
+export function pythonEntryRoots(space: AddressSpace, gate?: PythonGate): PythonEntryRoots {
+  const roots: Root[] = [];
+  let gatedOut = 0;
+  const cNames = gate ? (gate.cNames ?? cCallableNames(space)) : undefined;
+  const seen = new Set<number>();
+  const skipped: PythonEntryRoots['skipped'] = [];
+  let modules = 0;
+  const resolveExternal = (symbol: string): number | undefined => {
+    for (const mod of space.modules()) {
+      const s = mod.elf.lookupSymbol(symbol);
+      if (s?.defined && s.type === C.STT_FUNC) return s.value + mod.bias;
+    }
+    return undefined;
+  };
+  const add = (m: ModuleImage, ref: CodeRef | undefined, what: string, why?: string) => {
+    if (!ref) return;
+    const address = ref.kind === 'local' ? ref.address + m.bias : resolveExternal(ref.symbol);
+    if (address === undefined || seen.has(address)) return;
+    seen.add(address);
+    roots.push({ address, reason: `Python-callable: ${what}${why ? ` (${why})` : ''}` });
+  };
+  /**
+   * Whether a named entry (method or getset) of module `m` passes the gate, and why; undefined when gated
+   * out. Without a gate, or for the interpreter's own tables, everything passes.
+   */
+  const gatedKeys = new Set<string>();
+  const admit = (m: ModuleImage, interp: boolean, name: string, key: string): string | undefined | null => {
+    if (!gate || interp) return null;
+    const byModule = gate.modules?.get(m.path);
+    if (byModule !== undefined) {
+      return byModule;
+    }
+    const byPrefix = gate.prefixes?.get(m.path)?.find((p) => name.startsWith(p.prefix));
+    if (byPrefix !== undefined) {
+      return byPrefix.reason;
+    }
+    if (isDunder(name)) {
+      return `protocol method \`${name}\``;
+    }
+    const why = gate.names.get(name);
+    if (why !== undefined) {
+      return why;
+    }
+    const c = cNames!.get(name);
+    if (c !== undefined) {
+      return `C code may look \`${name}\` up by name (a string of ${c})`;
+    }
+    if (!gatedKeys.has(key)) {
+      gatedKeys.add(key);
+      gatedOut++;
+    }
+    return undefined;
+  };
+  for (const m of pythonCallableModules(space)) {
+    modules++;
+    const base = m.path.split('/').pop();
+    const interp = isInterpreter(m);
+    const slotWhy = gate && !interp ? 'slot' : undefined;
+    const named = (name: string, ref: CodeRef | undefined, what: string) => {
+      if (!ref) return;
+      const why = admit(m, interp, name, `${m.path}\0${ref.kind === 'local' ? ref.address : ref.symbol}`);
+      if (why !== undefined) add(m, ref, what, why ?? undefined);
+    };
+    try {
+      const tables = cachedTables(m.elf, m.identity, m.path);
+      // A type's method table is also listed among the method tables: the type's own entries come first.
+      for (const t of tables.types) {
+        for (const [slot, ref] of t.slots) add(m, ref, `${t.name}.${slot}`, slotWhy);
+        for (const e of t.methods?.entries ?? []) named(e.name, e.meth, `${t.name}.${e.name}`);
+        for (const g of t.getset) {
+          named(g.name, g.get, `${t.name}.${g.name} (get)`);
+          named(g.name, g.set, `${t.name}.${g.name} (set)`);
+        }
+      }
+      for (const t of tables.methodTables) for (const e of t.entries) named(e.name, e.meth, `${base} ${e.name}`);
+      for (const e of tables.standaloneMethods) named(e.name, e.meth, `${base} ${e.name}`);
+      if (isCffiModule(m)) {
+        // cffi's _cffi_globals table: every function pointer its data holds, put there by the loader.
+        for (const r of m.elf.relocations()) {
+          if (r.type !== C.R_X86_64_RELATIVE) continue;
+          const target = r.addend + m.bias;
+          const region = space.regionAt(target);
+          if (region?.exec && region.module === m && !seen.has(target)) {
+            seen.add(target);
+            roots.push({ address: target, reason: `Python-callable: cffi function of ${base}` });
+          }
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof NativeError)) throw e;
+      skipped.push({ module: m.path, reason: e.message });
+    }
+  }
+  return { roots, modules, skipped, gatedOut };
+}

@@ -1,0 +1,134 @@
+// Function summaries on disk, so that a new process (a restarted language server) walks the libraries it
+// walked before without decoding them again. One file per library, keyed by its identity (device, inode,
+// size, mtime), its path and a fingerprint of its first and last 64 KiB, under a directory named after the
+// engine that made them: another build of the engine never reads them.
+
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import { cachedSummariesOf, type SummaryStore } from './ept';
+import type { FunctionSummary } from './summary';
+import { fileIdentityOf } from '../space/space';
+import { StampedDir } from './stampedDir';
+
+/** Bumped when what is stored changes. */
+const FORMAT = 2;
+const FINGERPRINT_BYTES = 64 * 1024;
+/** Libraries whose summaries serialize to more than this are not stored. */
+const MAX_FILE_BYTES = 128 * 1024 * 1024;
+
+interface StoredSummaries {
+  format: number;
+  identity: string;
+  file: string;
+  fingerprint: string;
+  entries: Array<[number, FunctionSummary]>;
+}
+
+/** The bundles that hold the whole engine (esbuild.mjs writes them side by side into dist/). */
+const ENGINE_BUNDLES = ['cli.js', 'server.js'];
+
+/**
+ * A stamp of the engine's code: the hash of the file that holds it (a bundle), together with the other
+ * engine bundles beside it, so that the CLI and the language server of one build share their summaries.
+ */
+export function engineStamp(engineFile: string): string {
+  const dir = path.dirname(engineFile);
+  const files = new Set([path.resolve(engineFile)]);
+  if (ENGINE_BUNDLES.includes(path.basename(engineFile))) {
+    for (const b of ENGINE_BUNDLES) if (fs.existsSync(path.join(dir, b))) files.add(path.resolve(dir, b));
+  }
+  const h = createHash('sha1');
+  for (const f of [...files].sort()) h.update(path.basename(f)).update('\0').update(fs.readFileSync(f));
+  return h.digest('hex').slice(0, 16);
+}
+
+export class DiskSummaryStore implements SummaryStore {
+  /** Files asked for in this process: their identity, path and how many summaries the disk had. */
+  private readonly seen = new Map<string, { file: string; stored: number }>();
+  private readonly files: StampedDir;
+  /** Statistics, for logs and tests. */
+  readonly stats = { loadedFiles: 0, loadedSummaries: 0, savedFiles: 0, savedSummaries: 0 };
+
+  /**
+   * @param base the cache directory (e.g. ~/.cache/pygration); @param stamp engineStamp() of the engine, or a
+   * function computing it at the first load or save (hashing the bundles takes tens of milliseconds, which a
+   * language server should not spend before its first answer).
+   */
+  constructor(base: string, stampOf: string | (() => string)) {
+    this.files = new StampedDir(base, 'summaries', stampOf);
+  }
+
+  /** The engine stamp (computed on first use when given as a function). */
+  get stamp(): string {
+    return this.files.stamp;
+  }
+
+  /** Where this engine's summaries are. */
+  get dir(): string {
+    return this.files.dir;
+  }
+
+  load(identity: string, file: string): Map<number, FunctionSummary> | undefined {
+    if (this.seen.has(identity)) return undefined;
+    this.seen.set(identity, { file, stored: 0 });
+    try {
+      const where = this.files.fileOf(identity, file, '.v8');
+      if (!fs.existsSync(where)) return undefined;
+      const fingerprint = currentFingerprint(identity, file);
+      if (!fingerprint) return undefined;
+      const data = v8.deserialize(fs.readFileSync(where)) as StoredSummaries;
+      if (data.format !== FORMAT || data.identity !== identity || data.file !== file || data.fingerprint !== fingerprint) return undefined;
+      const m = new Map(data.entries);
+      this.seen.set(identity, { file, stored: m.size });
+      this.stats.loadedFiles++;
+      this.stats.loadedSummaries += m.size;
+      return m;
+    } catch {
+      // A damaged or unreadable entry is the same as none: the summaries are made again.
+      return undefined;
+    }
+  }
+
+  /** Writes the summaries of every file walked since it was loaded or last saved, when there are new ones. */
+  save(): void {
+    for (const [identity, entry] of this.seen) {
+      const m = cachedSummariesOf(identity);
+      if (!m || m.size <= entry.stored) continue;
+      try {
+        const fingerprint = currentFingerprint(identity, entry.file);
+        if (!fingerprint) continue;
+        const data: StoredSummaries = { format: FORMAT, identity, file: entry.file, fingerprint, entries: [...m] };
+        const bytes = v8.serialize(data);
+        entry.stored = m.size;
+        if (bytes.length > MAX_FILE_BYTES) continue;
+        this.files.write(this.files.fileOf(identity, entry.file, '.v8'), bytes);
+        this.stats.savedFiles++;
+        this.stats.savedSummaries += m.size;
+      } catch {
+        // The cache only saves time.
+      }
+    }
+  }
+}
+
+/** The fingerprint of `file` when it still has `identity`; undefined otherwise (changed, gone). */
+export function currentFingerprint(identity: string, file: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const st = fs.fstatSync(fd);
+    if (fileIdentityOf(st) !== identity) return undefined;
+    const n = Math.min(FINGERPRINT_BYTES, st.size);
+    const head = Buffer.alloc(n);
+    const tail = Buffer.alloc(n);
+    fs.readSync(fd, head, 0, n, 0);
+    fs.readSync(fd, tail, 0, n, st.size - n);
+    return createHash('sha1').update(head).update(tail).digest('hex');
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

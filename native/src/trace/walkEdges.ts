@@ -1,0 +1,326 @@
+// Execution path tracking, layer 2 of 3: visiting a function (its summary's features and edges) and following
+// its edges: direct calls and jumps, PLT stubs and GOT slots (live values, the dynamic linker's search order,
+// IFUNC variants), and bypass-PLT slots and dispatch tables read from live memory.
+
+import * as C from '../elf/elfConstants';
+import type { PltStub } from '../elf/elfFile';
+import type { FunctionExtent } from '../elf/elfTypes';
+import { NativeError } from '../errors';
+import { type Chain, type FunctionSummary, SITES_PER_FEATURE } from './summary';
+import { type ModuleImage, type Region, isInPlt, lazyPltRange, moduleFacts, u64 } from '../space/space';
+import { UNRESOLVED_SAMPLE, savesExtendedState } from './eptUtil';
+import { type Origin, WalkBase, type WorkItem } from './walkBase';
+
+export abstract class WalkEdges extends WalkBase {
+  // ------------------------------------------------------------------ visiting code
+
+
+  protected visit(item: WorkItem): void {
+    const { address } = item;
+    const region = this.space.regionAt(address);
+    if (!region || !region.exec) {
+      this.unmappedTargets++;
+      return;
+    }
+    if (region.kind === 'vdso' || region.kind === 'vsyscall') {
+      // CRIU restores the process with the target kernel's vDSO: its instructions are never requirements.
+      this.vdsoSkipped++;
+      return;
+    }
+    const m = region.module;
+    if (!m) {
+      this.visitAnonymous(item, region);
+      return;
+    }
+    const link = address - m.bias;
+    if (!m.elf.isCodeAddress(link)) {
+      this.notCode.add(address);
+      return;
+    }
+    if (isInPlt(m.elf, link)) {
+      this.visitPltStub(m, link, item);
+      return;
+    }
+    const extent = m.elf.functionAt(link);
+    const start = extent ? extent.start : link;
+    const units = (this.visitedFunctions[m.index] ??= new Set());
+    if (units.has(start)) return;
+    if (item.resume && extent && this.visitResume(m, region, extent, link, item)) return;
+    units.add(start);
+
+    const summary = this.summaryOf(m, link, extent);
+    if (!summary) return;
+    if (this.options.bindNow && savesExtendedState(summary) && item.reason.startsWith('address taken') && this.moduleIsLinker(m)) {
+      this.trampolinesSkipped++;
+      return;
+    }
+    this.apply(summary, m, region, item);
+  }
+
+
+  /**
+   * A live frame's resume point (a thread's pc, a return address, a setjmp return point): walks only the part of
+   * its function that control can still reach from it, so what ran before (start-up code ahead of a loop) is not
+   * charged. False when that part cannot be bounded (an indirect jump): the caller walks the whole function.
+   * A call into the same function later still walks all of it.
+   */
+  protected visitResume(m: ModuleImage, region: Region, extent: FunctionExtent, link: number, item: WorkItem): boolean {
+    let summary: FunctionSummary | undefined;
+    try {
+      // Landing pads are entered by the unwinder when a callee throws: the whole function, to be safe.
+      if (m.elf.hasLandingPads(extent.start, extent.end)) return false;
+      summary = this.summarizer.summarizeFrom((a, n) => m.elf.tryReadVirtual(a, n), extent.start, extent.end, link);
+    } catch (e) {
+      if (e instanceof NativeError) return false;
+      throw e;
+    }
+    if (!summary) return false;
+    this.resumedPartially++;
+    this.apply(summary, m, region, item);
+    // What ran before the resume point may have handed function addresses to places no scan sees (the kernel
+    // keeps signal handlers installed with sigaction): the whole function's references are taken as a visited
+    // function's are; only its calls and instructions before the resume point are not charged. The entry point
+    // is the exception: all it computes is main's address for __libc_start_main, which calls main once, and
+    // main's live frame is walked from where it resumes.
+    const entry = m.isMain ? m.elf.header.entry : 0;
+    if (this.rta && !(entry && entry >= extent.start && entry < extent.end)) {
+      const whole = this.summaryOf(m, link, extent);
+      if (whole) this.referenceAll(whole, m, m.bias, this.options.recordVisited ? `${m.path.split('/').pop()}:0x${extent.start.toString(16)} (before a resume point)` : '', item);
+    }
+    return true;
+  }
+
+  protected visitAnonymous(item: WorkItem, region: Region): void {
+    const { address } = item;
+    if (this.visitedAnon.has(address)) return;
+    this.visitedAnon.add(address);
+    const summary = this.summarizer.summarizeDescent((a, n) => {
+      if (a < region.start || a + n > region.end) {
+        if (a >= region.end || a < region.start) return undefined;
+        n = region.end - a;
+      }
+      return this.space.readMemory(a, n);
+    }, address);
+    this.apply(summary, undefined, region, item);
+  }
+
+  /** A call landed on a PLT stub: follow its GOT slot. */
+  protected visitPltStub(m: ModuleImage, link: number, item: WorkItem): void {
+    const stubs = (this.visitedStubs[m.index] ??= new Set());
+    if (stubs.has(link)) return;
+    stubs.add(link);
+    const stub = m.elf.pltStubAt(link);
+    if (!stub) {
+      // PLT0 or an IBT lazy entry: only reached during lazy binding, handled by the trampoline rule.
+      return;
+    }
+    const targets = this.resolveGotSlot(m, stub.gotSlot, stub, item);
+    for (const t of targets) this.enqueue(t, `${item.reason} → ${stub.symbol ?? 'plt'}`, item);
+  }
+
+  protected apply(s: FunctionSummary, m: ModuleImage | undefined, region: Region, item: WorkItem): void {
+    this.functionsVisited++;
+    this.instructions += s.instructions;
+    const bias = m?.bias ?? 0;
+    const moduleName = m?.path ?? region.name;
+    if (m) this.enterModule(m, item);
+    this.modulesVisited.add(moduleName);
+    if (this.options.recordVisited) {
+      this.visited.push({ module: moduleName, start: s.start + bias, end: s.end + bias, method: s.method, reason: item.reason });
+    }
+    // Edges found in this function name it as their origin (only when recording, to keep the hot path lean).
+    const from = this.options.recordVisited ? `${moduleName.split('/').pop()}:0x${s.start.toString(16)}` : '';
+
+    for (const [f, hits] of s.features) {
+      let ev = this.features.get(f);
+      if (!ev) this.features.set(f, (ev = { count: 0, sites: [], modules: new Map(), root: item.root }));
+      ev.count += hits.count;
+      ev.modules.set(moduleName, (ev.modules.get(moduleName) ?? 0) + hits.count);
+      for (const site of hits.sites) if (ev.sites.length < SITES_PER_FEATURE * 2) ev.sites.push({ address: site + bias, module: moduleName, bias });
+    }
+
+    for (const t of s.calls) this.directEdge(t + bias, from && `call from ${from}`, item);
+    for (const t of s.jumpsOut) this.directEdge(t + bias, from && `jump from ${from}`, item);
+    for (const c of s.chains) this.chainEdge(c, bias, moduleName, item);
+    for (const u of s.unresolved) this.unresolvedEdge(u.site + bias, moduleName, u.kind);
+
+    if (this.rta) this.referenceAll(s, m, bias, from, item);
+  }
+
+  protected directEdge(target: number, why: string, from: Origin): void {
+    // Count a direct call to a PLT stub as a PLT call site, others as direct.
+    const r = this.space.regionAt(target);
+    if (r?.module && isInPlt(r.module.elf, target - r.module.bias)) this.stats.plt++;
+    else this.stats.direct++;
+    this.enqueue(target, why, from);
+  }
+
+  protected unresolvedEdge(address: number, module: string, kind: 'call' | 'jmp'): void {
+    this.stats.unresolved++;
+    if (this.unresolvedSample.length < UNRESOLVED_SAMPLE) this.unresolvedSample.push({ address, module, kind });
+    if (this.rta && !this.unresolvedSeen) {
+      this.unresolvedSeen = true;
+      for (const t of this.taken) this.rootTaken(t);
+    }
+  }
+
+  // ------------------------------------------------------------------ memory-resolved edges
+
+  protected chainEdge(c: Chain, bias: number, moduleName: string, from: Origin): void {
+    const base = c.base + bias;
+    if (c.derefs.length === 0) {
+      // `lea rax,[rip+F] ; call rax`: a direct target in disguise.
+      this.stats.direct++;
+      this.enqueue(base, 'register call', from);
+      return;
+    }
+    // The first step reads a slot of this module; if it is a GOT slot with a relocation, it is the
+    // bypass-PLT form (paper: traceable); plain mode stops there.
+    const slotModule = this.moduleAt(base);
+    const reloc = slotModule ? slotModule.elf.relocationAt(base - slotModule.bias) : undefined;
+    const isGot = reloc !== undefined && (reloc.type === C.R_X86_64_GLOB_DAT || reloc.type === C.R_X86_64_JUMP_SLOT);
+    if (c.derefs.length === 1 && c.derefs[0] === 0 && isGot && slotModule) {
+      const targets = this.resolveGotSlot(slotModule, base - slotModule.bias, undefined, from);
+      if (targets.length === 0) {
+        this.unresolvedEdge(c.site + bias, moduleName, c.kind);
+        return;
+      }
+      this.stats.memorySlot++;
+      for (const t of targets) this.enqueue(t, `slot ${reloc?.symbol?.name ?? ''}`, from);
+      return;
+    }
+    if (this.mode === 'ept-plain' || !this.space.liveMemory) {
+      this.unresolvedEdge(c.site + bias, moduleName, c.kind);
+      return;
+    }
+    let v: number | undefined = base;
+    for (const d of c.derefs) {
+      v = this.space.readPointer(v + d);
+      if (v === undefined || v === 0) break;
+    }
+    const r = v ? this.space.regionAt(v) : undefined;
+    if (!v || !r || !r.exec) {
+      this.unresolvedEdge(c.site + bias, moduleName, c.kind);
+      return;
+    }
+    if (c.derefs.length === 1) this.stats.memorySlot++;
+    else this.stats.dispatchTable++;
+    this.enqueue(v, 'live memory', from);
+  }
+
+  /**
+   * The target(s) of a GOT slot (link-time address in `m`): the live value when the slot is bound; when it
+   * is not (lazy binding, or no live memory), the symbol resolved by the dynamic linker's search order,
+   * with every variant of an IFUNC.
+   */
+  protected resolveGotSlot(m: ModuleImage, slotLink: number, stub: PltStub | undefined, from: Origin): number[] {
+    const slot = slotLink + m.bias;
+    const reloc = m.elf.relocationAt(slotLink);
+    const live = this.space.liveMemory ? this.space.readPointer(slot) : undefined;
+    if (live !== undefined && live !== 0) {
+      const lazy = lazyPltRange(m.elf);
+      const pointsBack = lazy !== undefined && live - m.bias >= lazy.start && live - m.bias < lazy.end;
+      if (!pointsBack) return [live];
+      this.lazySlots++;
+      this.addLazyTrampoline(m, from);
+    }
+    if (!reloc) return [];
+    if (reloc.type === C.R_X86_64_IRELATIVE) {
+      // A local IFUNC (resolved at load time even under lazy binding): without a live value, every variant.
+      return this.ifuncVariants(m, reloc.addend);
+    }
+    const name = reloc.symbol?.name ?? stub?.symbol;
+    if (!name) return [];
+    return this.resolveSymbol(name, reloc.symbol?.version?.name);
+  }
+
+  /** Resolves a symbol by the dynamic linker's search order (main executable, then load order). */
+  protected resolveSymbol(name: string, version: string | undefined): number[] {
+    for (const mod of this.space.modules()) {
+      const sym = (version ? mod.elf.lookupSymbol(`${name}@${version}`) : undefined) ?? mod.elf.lookupSymbol(name);
+      if (!sym || !sym.defined) continue;
+      if (sym.type === C.STT_GNU_IFUNC) return this.ifuncVariants(mod, sym.value);
+      return [sym.value + mod.bias];
+    }
+    return [];
+  }
+
+  /** Every function an IFUNC resolver can return: the code addresses it takes (lea/mov imm). */
+  protected ifuncVariants(m: ModuleImage, resolverLink: number): number[] {
+    const chosen = this.space.ifuncChoice?.(m, resolverLink);
+    if (chosen !== undefined) {
+      this.hostIfuncChoices++;
+      return [chosen + m.bias];
+    }
+    this.ifuncFallbacks++;
+    const extent = m.elf.functionAt(resolverLink);
+    let s: FunctionSummary;
+    try {
+      s = extent
+        ? this.summarizer.summarizeExtent(m.elf.readVirtual(extent.start, extent.end - extent.start), extent.start, extent.end)
+        : this.summarizer.summarizeDescent((a, n) => m.elf.tryReadVirtual(a, n), resolverLink);
+    } catch (e) {
+      if (e instanceof NativeError) return [];
+      throw e;
+    }
+    const out = new Set<number>();
+    const isPie = m.elf.isPie || m.elf.header.type === C.ET_DYN;
+    for (const ref of s.refs) {
+      if (ref.kind === 'mem' || (ref.kind === 'imm' && isPie)) continue;
+      const a = ref.kind === 'imm' ? ref.address : ref.address + m.bias;
+      const r = this.space.regionAt(a);
+      if (r?.exec) out.add(a);
+    }
+    // Helpers a resolver tail-calls to pick the variant are not read: their choices are not counted here.
+    return [...out];
+  }
+
+  /**
+   * Under lazy binding a not-yet-bound call runs the dynamic linker's trampoline (_dl_runtime_resolve_*,
+   * which uses XSAVEC/XSAVE on this host) after migration: its code is part of the requirement.
+   */
+  protected addLazyTrampoline(m: ModuleImage, from: Origin): void {
+    if (this.lazyTrampolineAdded) return;
+    const gotPlt = m.elf.section('.got.plt');
+    if (!gotPlt) return;
+    const t = this.space.readPointer(gotPlt.addr + m.bias + 16);
+    if (t !== undefined && t !== 0) {
+      this.lazyTrampolineAdded = true;
+      this.enqueue(t, 'lazy-binding trampoline', from);
+    }
+  }
+
+  /** The value the loader would put in a slot, for address spaces without live memory. */
+  protected staticPointer(m: ModuleImage, slot: number): number | undefined {
+    const rel = m.elf.relocationAt(slot);
+    if (rel) {
+      if (rel.type === C.R_X86_64_RELATIVE) return rel.addend + m.bias;
+      if (rel.type === C.R_X86_64_IRELATIVE) return undefined;
+      if (rel.symbol?.name) {
+        const t = this.resolveSymbolQuietly(rel.symbol.name);
+        return t === undefined ? undefined : t + (rel.type === C.R_X86_64_64 ? rel.addend : 0);
+      }
+      return undefined;
+    }
+    const b = m.elf.tryReadVirtual(slot, 8);
+    if (!b) return undefined;
+    const v = u64(b);
+    return v === 0 ? undefined : v + m.bias;
+  }
+
+  protected resolveSymbolQuietly(name: string): number | undefined {
+    for (const mod of this.space.modules()) {
+      const sym = mod.elf.lookupSymbol(name);
+      if (sym?.defined && sym.type !== C.STT_GNU_IFUNC) return sym.value + mod.bias;
+    }
+    return undefined;
+  }
+
+  /** Sound mode: the address references of a visited function (see addressTaken.ts). */
+  protected abstract referenceAll(s: FunctionSummary, m: ModuleImage | undefined, bias: number, from: string, origin: Origin): void;
+  /** Called when execution first enters a module. */
+  protected abstract enterModule(m: ModuleImage, origin: Origin): void;
+  /** Sound mode: makes an address-taken function a root. */
+  protected abstract rootTaken(address: number): void;
+}
+
