@@ -6,13 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { ProcessView } from '../../native/src/process/processView';
-import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
-import { executionPathTracking } from '../../native/src/analysis/ept';
-import { processRoots } from '../../native/src/analysis/analyze';
-import { destructorRoots } from '../../native/src/analysis/pvm';
-import { FREEZE_HELPER_ENV } from '../../native/src/process/threadFreezer';
-import type { ModuleImage } from '../../native/src/analysis/space';
+import { ProcessView } from '../../native/src/space/processView';
+import { ProcessAddressSpace } from '../../native/src/space/processSpace';
+import { executionPathTracking } from '../../native/src/trace/ept';
+import { processRoots } from '../../native/src/analyze';
+import { destructorRoots } from '../../native/src/trace/pvm';
+import { FREEZE_HELPER_ENV } from '../../native/src/space/threadFreezer';
+import type { ModuleImage } from '../../native/src/space/space';
 import { capstoneFeaturesOf, loadCapstoneFeatures } from '../helpers/capstoneFeatures';
 import { buildC, startProcess, type StartedProcess } from '../helpers/fixtures';
 

@@ -5,11 +5,12 @@ import * as fs from 'node:fs';
 import { NativeError, fromSystemError } from '../errors';
 import { ByteSource, FileByteSource, ProcessMemorySource } from '../elf/byteSource';
 import { ElfFile, SymbolizedAddress } from '../elf/elfFile';
-import { ELFCLASS32, ELFMAG, EI_CLASS, PT_LOAD } from '../elf/elfConstants';
+import { ELFCLASS32, ELFMAG, EI_CLASS } from '../elf/elfConstants';
 import { MapEntry, MappingKind } from './maps';
-import { listProcDir, PF_KTHREAD, procPath, processExists, readCmdline, readEnviron, readExe, readMaps, readProcText, readStat } from './procfs';
+import { laterSegmentAtOffsetZero, openModuleSource, ProcessModule } from './processModule';
 
-const PAGE_SIZE = 4096;
+export { ProcessModule } from './processModule';
+import { listProcDir, PF_KTHREAD, procPath, processExists, readCmdline, readEnviron, readExe, readMaps, readProcText, readStat } from './procfs';
 
 /** What /proc/PID/task/TID/syscall says a thread is doing. */
 export type ThreadSyscall =
@@ -34,121 +35,6 @@ export interface AddressDescription {
   vaddr?: number;
   /** Nearest named function in the module. */
   symbol?: SymbolizedAddress;
-}
-
-/**
- * One mapped ELF object (executable or shared library) of a process: its mappings, and lazily its
- * ElfFile and load bias (runtime address − link-time address).
- */
-export class ProcessModule {
-  /** The file-backed mappings of this object, by address (the first has file offset 0). */
-  readonly mappings: MapEntry[];
-  private elfCache?: ElfFile;
-  private biasCache?: number;
-
-  constructor(
-    private readonly pid: number,
-    /** The path as the process's maps show it (without ' (deleted)'). */
-    readonly path: string,
-    first: MapEntry,
-  ) {
-    this.mappings = [first];
-  }
-
-  /** Lowest mapped address of the object. */
-  get start(): number {
-    return this.mappings[0].start;
-  }
-
-  /** End of the highest file-backed mapping of the object. */
-  get end(): number {
-    return this.mappings[this.mappings.length - 1].end;
-  }
-
-  /** True when the file was replaced or unlinked after it was mapped. */
-  get deleted(): boolean {
-    return this.mappings[0].deleted;
-  }
-
-  /** True when one of this object's file mappings contains the address. */
-  contains(address: number): boolean {
-    return this.mappings.some((m) => address >= m.start && address < m.end);
-  }
-
-  /**
-   * The object's ElfFile, opened on first use: the path itself when it is the very file mapped (same
-   * inode), else /proc/PID/map_files/START-END, else /proc/PID/root/PATH.
-   */
-  get elf(): ElfFile {
-    if (!this.elfCache) this.elfCache = ElfFile.open(openModuleSource(this.pid, this.path, this.mappings[0]), this.path);
-    return this.elfCache;
-  }
-
-  /**
-   * Runtime address minus link-time address. Computed from the mapping at file offset 0 and the first
-   * PT_LOAD (the one covering file offset 0): the kernel maps it at bias + pageDown(p_vaddr).
-   */
-  get loadBias(): number {
-    if (this.biasCache === undefined) {
-      const loads = this.elf.loadSegments();
-      const first = loads.find((p) => p.type === PT_LOAD && p.offset < PAGE_SIZE) ?? loads[0];
-      if (!first) throw new NativeError('malformed', `${this.path} has no PT_LOAD segment.`, { subject: this.path });
-      this.biasCache = this.mappings[0].start - pageDown(first.vaddr);
-    }
-    return this.biasCache;
-  }
-
-  /** Runtime address → link-time virtual address. */
-  toVaddr(address: number): number {
-    return address - this.loadBias;
-  }
-
-  /** Link-time virtual address → runtime address. */
-  toRuntime(vaddr: number): number {
-    return vaddr + this.loadBias;
-  }
-
-  /** True when the address lies in one of the object's PT_LOAD segments (including .bss past the file mappings). */
-  containsLoaded(address: number): boolean {
-    if (this.contains(address)) return true;
-    const v = this.toVaddr(address);
-    return this.elf.loadContaining(v) !== undefined;
-  }
-
-  /** Closes the ELF file if it was opened. */
-  close(): void {
-    this.elfCache?.close();
-    this.elfCache = undefined;
-  }
-}
-
-function pageDown(v: number): number {
-  return v - (v % PAGE_SIZE);
-}
-
-/** Opens the bytes of a mapped file: the path if it is the mapped inode, else map_files, else the process's root. */
-function openModuleSource(pid: number, path: string, mapping: MapEntry): ByteSource {
-  if (!mapping.deleted) {
-    try {
-      const st = fs.statSync(path);
-      if (st.isFile() && st.ino === mapping.inode) return new FileByteSource(path);
-    } catch {
-      // Not reachable from our mount namespace or not readable: try the /proc routes below.
-    }
-  }
-  const mapFile = procPath(pid, `map_files/${mapping.start.toString(16)}-${mapping.end.toString(16)}`);
-  try {
-    return new FileByteSource(mapFile);
-  } catch (e) {
-    const err = fromSystemError(e, mapFile, pid);
-    if (err.kind === 'gone' && !processExists(pid)) throw err;
-  }
-  const rooted = `${procPath(pid, 'root')}${path}`;
-  try {
-    return new FileByteSource(rooted);
-  } catch (e) {
-    throw fromSystemError(e, rooted, pid);
-  }
 }
 
 /**
@@ -366,7 +252,9 @@ export class ProcessView {
 
   /**
    * The mapped ELF objects, in address order. A module starts at each file mapping with offset 0 whose
-   * first bytes are the ELF magic; later mappings of the same file (same device and inode) join it.
+   * first bytes are the ELF magic; later mappings of the same file (same device and inode) join it, including
+   * a later segment whose first page is the file's page 0 (a small file linked with -z noseparate-code, whose
+   * data segment starts in the same file page as its code).
    */
   modules(): ProcessModule[] {
     if (this.modulesCache) return this.modulesCache;
@@ -377,6 +265,11 @@ export class ProcessView {
       if (m.kind !== 'file' || !m.addressable) continue;
       const key = `${m.dev}:${m.inode}:${m.path}`;
       if (m.offset === 0) {
+        const current = open.get(key);
+        if (current && laterSegmentAtOffsetZero(current, m)) {
+          current.mappings.push(m);
+          continue;
+        }
         if (!this.isElfMapping(m)) {
           open.delete(key);
           continue;
