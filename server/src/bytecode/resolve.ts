@@ -341,6 +341,12 @@ export class Resolver {
   }
 
   private fromBinding(b: RuntimeBinding, depth: number): Target[] | undefined {
+    if (b.kind === 'native-function' || b.kind === 'native-method' || b.kind === 'native-type') {
+      // The program would import another module of that name (a file of the user's shadows the stdlib's
+      // extension): what the stdlib module binds in the program is then unknown.
+      const m = this.program.modules.get(b.module);
+      if (m && (b.builtin ? m.kind !== 'builtin' : m.kind !== 'native' || (b.file !== undefined && m.file !== b.file))) return undefined;
+    }
     switch (b.kind) {
       case 'native-function':
         return [{ kind: 'native', module: b.module, path: [b.name] }];
