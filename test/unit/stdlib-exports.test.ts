@@ -33,15 +33,16 @@ function pythons(): { path: string; version: string }[] {
 }
 
 /** What the interpreter itself binds hashlib.sha256 to, and the type of its result (asked by running it). */
-function hostHashlib(python: string): { fn: string; file: string | null; type: string } {
+function hostHashlib(python: string): { fn: string; file: string | null; type: string; bytesio: string; blake2b: string } {
   const script = [
-    'import hashlib, json, sys',
+    'import hashlib, io, json, sys',
     'f = hashlib.sha256',
     'm = sys.modules[f.__self__.__name__]',
     't = type(f(b"abc"))',
-    'print(json.dumps({"fn": m.__name__ + "." + f.__name__, "file": getattr(m, "__file__", None), "type": t.__module__ + "." + t.__qualname__}))',
+    'name = lambda t: t.__module__ + "." + t.__qualname__',
+    'print(json.dumps({"fn": m.__name__ + "." + f.__name__, "file": getattr(m, "__file__", None), "type": name(t), "bytesio": name(type(io.BytesIO())), "blake2b": name(type(hashlib.blake2b()))}))',
   ].join('\n');
-  return JSON.parse(execFileSync(python, ['-c', script], { encoding: 'utf8' })) as { fn: string; file: string | null; type: string };
+  return JSON.parse(execFileSync(python, ['-c', script], { encoding: 'utf8' })) as { fn: string; file: string | null; type: string; bytesio: string; blake2b: string };
 }
 
 function tmpDir(): string {
@@ -54,10 +55,10 @@ function at(sites: CallSite[], line: number, ref: RegExp): CallSite {
   return s;
 }
 
-const HASH_PROGRAM = 'import hashlib\nh = hashlib.sha256(b"abc")\nprint(h.hexdigest())\nm = hashlib.md5()\nm.update(b"x")\n';
+const HASH_PROGRAM = 'import hashlib, io\nh = hashlib.sha256(b"abc")\nprint(h.hexdigest())\nm = hashlib.md5()\nm.update(b"x")\nb = io.BytesIO()\nb.write(b"x")\nhashlib.blake2b(b"x").hexdigest()\n';
 
 for (const py of pythons()) {
-  test(`hashlib.sha256(...).hexdigest() resolves to the C functions Python ${py.version} binds (${py.path})`, { timeout: 120_000 }, async () => {
+  test(`hashlib.sha256(...).hexdigest(), io.BytesIO().write and hashlib.blake2b(...).hexdigest() resolve to the C functions Python ${py.version} binds (${py.path})`, { timeout: 120_000 }, async () => {
     const host = hostHashlib(py.path);
     const dir = tmpDir();
     try {
@@ -75,6 +76,10 @@ for (const py of pythons()) {
       const update = at(sites, 5, /update$/);
       assert.equal(update.callee.kind, 'native', JSON.stringify(update.callee));
       assert.match(update.callee.qualifiedName ?? '', /\.update$/);
+      // Calling a stdlib C type (io.BytesIO is _io.BytesIO; hashlib.blake2b is bound at import time) makes
+      // an instance of it: its methods resolve.
+      assert.equal(at(sites, 7, /write$/).callee.qualifiedName, `${host.bytesio}.write`);
+      assert.equal(at(sites, 8, /hexdigest$/).callee.qualifiedName, `${host.blake2b}.hexdigest`);
       assert.ok(r.stats.seconds.introspect !== undefined && r.stats.seconds.introspect < 10);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

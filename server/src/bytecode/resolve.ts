@@ -340,6 +340,22 @@ export class Resolver {
     return out?.map((t) => ({ ...t, via: [...(t.via ?? []), RUNTIME_NOTE] }));
   }
 
+  /**
+   * A C type of a stdlib extension module (`_io.BytesIO`, `_blake2.blake2b`, `_struct.Struct`), as the helper
+   * saw the imported module bind it: calling it makes an instance of it. Undefined for C functions, for other
+   * modules, and while not asked yet (then noted).
+   */
+  private stdlibCType(t: Target & { kind: 'native' }): TypeRef | undefined {
+    const stdlib = this.program.stdlib;
+    if (!stdlib || t.member || t.path.length !== 1) return undefined;
+    const m = this.program.modules.get(t.module);
+    if (!m || !(m.kind === 'builtin' || (m.kind === 'native' && stdlib.mayBeStdlib(m.file)))) return undefined;
+    const b = stdlib.lookup(t.module, m.file, t.path[0]);
+    // The type's own module must be this one: its C methods are looked up by that name (tp_name).
+    if (!b || b.kind !== 'native-type' || b.module !== t.module || b.type !== t.path[0]) return undefined;
+    return { kind: 'native', module: t.module, path: t.path };
+  }
+
   private fromBinding(b: RuntimeBinding, depth: number): Target[] | undefined {
     if (b.kind === 'native-function' || b.kind === 'native-method' || b.kind === 'native-type') {
       // The program would import another module of that name (a file of the user's shadows the stdlib's
@@ -519,6 +535,8 @@ export class Resolver {
       const q = `${callee.module}.${callee.path.join('.')}`;
       const type = Object.prototype.hasOwnProperty.call(STDLIB_RESULT_TYPES, q) ? STDLIB_RESULT_TYPES[q] : undefined;
       if (type) return this.resolveDotted(type).map((t) => this.instanceOfTarget(t));
+      const cType = this.stdlibCType(callee);
+      if (cType) return [{ kind: 'instance', type: cType }];
     }
     switch (callee.kind) {
       case 'class':
