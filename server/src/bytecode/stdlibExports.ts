@@ -38,7 +38,14 @@ export class StdlibExports {
     return !rest.includes('site-packages') && !rest.includes('dist-packages');
   }
 
-  /** The binding of module.name: a binding, null (asked: none known), undefined (not asked yet: noted). */
+  /**
+   * Whether lookups of names not asked yet are noted (while the run resolves its roots' call sites). Other
+   * resolutions only read the answers: what a module's sites resolve to then depends on the roots alone,
+   * not on whether they were listed in full or walked lazily.
+   */
+  collecting = false;
+
+  /** The binding of module.name: a binding, null (asked: none known), undefined (not asked yet: noted when collecting). */
   lookup(module: string, file: string | undefined, name: string): RuntimeBinding | null | undefined {
     const a = this.answers.get(module);
     if (a) {
@@ -46,6 +53,7 @@ export class StdlibExports {
       const b = a.names.get(name);
       if (b !== undefined) return b;
     }
+    if (!this.collecting) return undefined;
     let m = this.misses.get(module);
     if (!m) this.misses.set(module, (m = { file: file ?? null, names: new Set() }));
     m.names.add(name);

@@ -630,6 +630,33 @@ class ClosureRun {
     /** Resolved call sites per reported module (the call graph starts from them). */
     const reported = new Map<string, CallSite[]>();
     const names = [...reachable].sort();
+    const resolvedNow = new Map<string, NonNullable<CachedModule['resolved']>>();
+    const resolveModule = (n: string, s: ModuleSummary, m: ProgramModule): NonNullable<CachedModule['resolved']> => {
+      const done = resolvedNow.get(n);
+      if (done) return done;
+      if (m.pending?.pending) m.pending.complete();
+      const cachedEntry = this.cache.get(this.interpreterKey, n);
+      let resolved = cachedEntry?.summary === s ? cachedEntry.resolved : undefined;
+      if (!resolved || dirty === null || dirty.has(n)) {
+        const b = getBuilder();
+        resolved = { sites: s.sites.map((site) => b.site(s, site)), functions: b.functions(s) };
+        if (cachedEntry && cachedEntry.summary === s) cachedEntry.resolved = resolved;
+      }
+      resolvedNow.set(n, resolved);
+      return resolved;
+    };
+    // The roots' call sites first, noting the stdlib names they miss: only those are asked of the helper.
+    // Other modules' sites (a full listing, or the call graph's walks later) see the answers, never add
+    // questions, so a full listing and a lazy walk of the same roots agree.
+    stdlib.collecting = true;
+    try {
+      for (const n of names) {
+        const e = this.entries.get(n)!;
+        if (e.root && e.module.summary && !(this.probes.has(n) && e.module.kind === 'missing')) resolveModule(n, e.module.summary, e.module);
+      }
+    } finally {
+      stdlib.collecting = false;
+    }
     for (const n of names) {
       const e = this.entries.get(n)!;
       const m = e.module;
@@ -669,14 +696,7 @@ class ClosureRun {
         }
       }
       if (!sitesOfAll && !e.root) continue;
-      if (m.pending?.pending) m.pending.complete();
-      const cachedEntry = this.cache.get(this.interpreterKey, n);
-      let resolved = cachedEntry?.summary === s ? cachedEntry.resolved : undefined;
-      if (!resolved || dirty === null || dirty.has(n)) {
-        const b = getBuilder();
-        resolved = { sites: s.sites.map((site) => b.site(s, site)), functions: b.functions(s) };
-        if (cachedEntry && cachedEntry.summary === s) cachedEntry.resolved = resolved;
-      }
+      const resolved = resolveModule(n, s, m);
       for (const f of resolved.functions) functions.push(f);
       reported.set(n, resolved.sites);
       for (const cs of resolved.sites) {
