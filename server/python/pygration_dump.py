@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-# Pygration's bytecode dump helper: finds modules through importlib's finders WITHOUT importing them, loads
-# their code (validated .pyc or compile()) and prints code objects as JSON lines. Stdlib only, CPython 3.8-3.13.
+# Pygration's bytecode dump helper: finds modules through importlib's finders WITHOUT importing them (only the
+# introspect request imports standard-library modules), loads their code and prints code objects as JSON lines.
 """
 Run by the interpreter whose code is analysed (a path, a pyenv python, /proc/PID/exe of a live process).
 
@@ -16,7 +16,8 @@ Output is JSON lines on stdout. The first line is a `hello` record (interpreter 
 opcode names, argument kinds, inline cache sizes and `dis.stack_effect` tables of THIS interpreter). Then one
 `module` record per requested module and a `done` record per request. With --serve, requests are read as JSON
 lines on stdin: {"id": 1, "op": "dump", "modules": [...], "files": [...], "known": {name: [path, size, mtimeNs]}},
-{"id": 2, "op": "prependPath", "paths": [...]}, {"op": "exit"}. See docs/bytecode.md for the schema.
+{"id": 2, "op": "prependPath", "paths": [...]}, {"id": 3, "op": "introspect", "modules": [[name, file, [names]]]}
+(stdlib modules only: pygration_introspect.py), {"op": "exit"}. See docs/bytecode.md for the schema.
 
 Two code formats:
   compact (default, fast): per code object the raw co_code and (3.11+) co_linetable in base64, the tables

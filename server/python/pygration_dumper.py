@@ -1,5 +1,5 @@
 # Pygration's bytecode dump helper, the requests: hello, dump (modules and files, split records for lazy
-# simulation) and prependPath, each answered with JSON lines on stdout.
+# simulation), prependPath and introspect (the stdlib's real exports), each answered with JSON lines on stdout.
 
 import importlib
 import json
@@ -8,6 +8,7 @@ import sys
 import time
 
 from pygration_finder import Finder, load_code, module_name_for_file
+from pygration_introspect import Introspector
 from pygration_model import EXT_SUFFIXES, PROTOCOL, decode_model, interpreter_info
 from pygration_serialize import CodeSerializer
 
@@ -17,6 +18,7 @@ class Dumper:
         self.finder = Finder()
         self.model = decode_model()
         self.fmt = fmt
+        self.introspector = None
 
     def emit(self, obj):
         self.out.write(json.dumps(obj, separators=(',', ':'), ensure_ascii=True))
@@ -43,6 +45,10 @@ class Dumper:
         elif op == 'invalidate':
             self.finder.cache.clear()
             importlib.invalidate_caches()
+        elif op == 'introspect':
+            if self.introspector is None:
+                self.introspector = Introspector()
+            self.emit({'type': 'introspect', 'id': rid, 'modules': self.introspector.handle(request)})
         elif op == 'info':
             self.emit({'type': 'info', 'id': rid, 'python': interpreter_info()})
         else:

@@ -6,12 +6,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fromSystemError, isNativeError, NativeError } from '../../../native/src';
 import { LIVE_INTERPRETER, type LiveInterpreter, openLiveInterpreter } from './liveInterpreter';
-import type { DecodeModel, DoneRecord, HelloRecord, HelperRecord, InterpreterInfo, ModuleRecord } from './protocol';
+import type { DecodeModel, DoneRecord, HelloRecord, HelperRecord, InterpreterInfo, IntrospectAnswer, ModuleRecord } from './protocol';
 
 export const HELPER_FILE = 'pygration_dump.py';
 
 /** The helper's own modules, beside HELPER_FILE; each goes to the interpreter as an open file, like the script. */
-export const HELPER_MODULES = ['pygration_model.py', 'pygration_finder.py', 'pygration_serialize.py', 'pygration_dumper.py', 'pygration_site.py'];
+export const HELPER_MODULES = ['pygration_model.py', 'pygration_finder.py', 'pygration_serialize.py', 'pygration_introspect.py', 'pygration_dumper.py', 'pygration_site.py'];
 
 /** The child's descriptors: 3 the script, 4 a live target's executable, HELPER_MODULES from 5 on. */
 const FIRST_MODULE_FD = 5;
@@ -134,6 +134,7 @@ export interface DumpRequest {
 
 interface Pending {
   onModule: (m: ModuleRecord) => void;
+  onIntrospect?: (answers: IntrospectAnswer[]) => void;
   resolve: (d: DoneRecord) => void;
   reject: (e: Error) => void;
   errors: string[];
@@ -304,6 +305,25 @@ export class PythonHelper {
     return this.request({ op: 'prependPath', paths }, () => undefined);
   }
 
+  /**
+   * What standard-library modules bind the names to at import time ([module, file the analysis found it at,
+   * names]): the helper imports a module only when it is the standard library's (see pygration_introspect.py).
+   * Rejects when the helper does not answer within timeoutMs (an import that hangs): the helper is then
+   * closed, and a later run starts a new one.
+   */
+  introspect(modules: [string, string | null, string[]][], timeoutMs = 10_000): Promise<IntrospectAnswer[]> {
+    let answers: IntrospectAnswer[] = [];
+    const done = this.request({ op: 'introspect', modules }, () => undefined, undefined, (a) => (answers = a));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.close();
+        reject(new NativeError('io', `The bytecode helper did not answer an introspect request within ${timeoutMs} ms.`));
+      }, timeoutMs);
+    });
+    return Promise.race([done.then(() => answers), timeout]).finally(() => clearTimeout(timer));
+  }
+
   /** Forgets the finder's caches (call after files were added or removed). */
   invalidate(): Promise<DoneRecord> {
     return this.request({ op: 'invalidate' }, () => undefined);
@@ -336,7 +356,7 @@ export class PythonHelper {
     this.child.once('exit', () => clearTimeout(timer));
   }
 
-  private request(body: Record<string, unknown>, onModule: (m: ModuleRecord) => void, signal?: AbortSignal): Promise<DoneRecord> {
+  private request(body: Record<string, unknown>, onModule: (m: ModuleRecord) => void, signal?: AbortSignal, onIntrospect?: (answers: IntrospectAnswer[]) => void): Promise<DoneRecord> {
     if (this.exitError) return Promise.reject(this.exitError);
     if (this.closed) return Promise.reject(new NativeError('gone', 'The bytecode helper was closed.'));
     if (signal?.aborted) return Promise.reject(abortError());
@@ -353,6 +373,7 @@ export class PythonHelper {
           reject(e);
         },
         errors: [],
+        onIntrospect,
       };
       this.pending.set(id, entry);
       if (signal) this.watch(signal, entry, () => reject(abortError()));
@@ -434,6 +455,9 @@ export class PythonHelper {
         return;
       case 'error':
         if (entry) entry.errors.push(rec.message);
+        return;
+      case 'introspect':
+        entry?.onIntrospect?.(Array.isArray(rec.modules) ? rec.modules : []);
         return;
       default:
         return;

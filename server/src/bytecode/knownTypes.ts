@@ -68,6 +68,36 @@ export const KNOWN_RESULT_TYPES: Record<string, string> = {
   'numpy.random.default_rng': 'numpy.random.Generator',
 };
 
+/**
+ * C functions of standard-library extension modules whose result type is always the one stated, by the C
+ * function's qualified name (`module.function`, or `module.Type.method`). hashlib.sha256 is bound at import
+ * time to one of them (see stdlibExports.ts), so `hashlib.sha256(b).hexdigest()` resolves to the C method.
+ * test/unit/stdlib-exports.test.ts calls each one present under every interpreter and checks the type.
+ * Not listed: `_hashlib.new` (HASH or HASHXOF, by the name it is given).
+ */
+export const STDLIB_RESULT_TYPES: Record<string, string> = {
+  ...Object.fromEntries(['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512', 'sha3_224', 'sha3_256', 'sha3_384', 'sha3_512'].map((h) => [`_hashlib.openssl_${h}`, '_hashlib.HASH'])),
+  '_hashlib.openssl_shake_128': '_hashlib.HASHXOF',
+  '_hashlib.openssl_shake_256': '_hashlib.HASHXOF',
+  '_hashlib.hmac_new': '_hashlib.HMAC',
+  '_hashlib.HASH.copy': '_hashlib.HASH',
+  '_hashlib.HASHXOF.copy': '_hashlib.HASHXOF',
+  '_hashlib.HMAC.copy': '_hashlib.HMAC',
+  // The hashes built into the interpreter when it has no OpenSSL (3.8-3.11: _sha256, _sha512; 3.12+: _sha2).
+  '_md5.md5': '_md5.md5',
+  '_sha1.sha1': '_sha1.sha1',
+  '_sha256.sha256': '_sha256.sha256',
+  '_sha256.sha224': '_sha256.sha224',
+  '_sha512.sha512': '_sha512.sha512',
+  '_sha512.sha384': '_sha512.sha384',
+  '_sha2.sha224': '_sha2.SHA224Type',
+  '_sha2.sha256': '_sha2.SHA256Type',
+  '_sha2.sha384': '_sha2.SHA384Type',
+  '_sha2.sha512': '_sha2.SHA512Type',
+  'zlib.compressobj': 'zlib.Compress',
+  'zlib.decompressobj': 'zlib.Decompress',
+};
+
 /** ctypes library constructors: calling one with a library name yields that library. */
 export const CTYPES_LOADERS = new Set([
   'ctypes.CDLL',

@@ -1,5 +1,6 @@
 // The JSON records the Python helper (server/python/pygration_dump.py) prints, one per line: `hello` (the
-// interpreter and its decode model), `module` (one module, with its code objects), `done`, `error`, `info`.
+// interpreter and its decode model), `module` (one module, with its code objects), `done`, `error`, `info`,
+// `introspect` (what standard-library modules bind names to at import time).
 
 /** A constant as the helper encodes it: JSON scalars as is, everything else as a tagged object. */
 export type PyConst =
@@ -220,4 +221,32 @@ export interface ErrorRecord {
   message: string;
 }
 
-export type HelperRecord = HelloRecord | ModuleRecord | DoneRecord | ErrorRecord | { type: 'info'; id: number | null; python: InterpreterInfo };
+/**
+ * What a standard-library module binds a name to at import time, as the helper's `introspect` request saw it
+ * (server/python/pygration_introspect.py): a C function, a method of a C type, a C type (with the extension
+ * that holds its code: `file`, or `builtin` when compiled into the interpreter), a Python function or class
+ * (by qualified name), a module, or an instance of one of those types.
+ */
+export type RuntimeBinding =
+  | { kind: 'native-function'; module: string; name: string; file?: string; builtin?: boolean }
+  | { kind: 'native-method'; module: string; type: string; name: string; file?: string; builtin?: boolean }
+  | { kind: 'native-type'; module: string; type: string; file?: string; builtin?: boolean }
+  | { kind: 'function' | 'class'; module: string; qualname: string }
+  | { kind: 'module'; module: string }
+  | { kind: 'instance'; of: RuntimeBinding };
+
+/** One module's answer: each name asked → its binding, or null (not bound at import time, or not describable). */
+export interface IntrospectAnswer {
+  module: string;
+  names: Record<string, RuntimeBinding | null>;
+  /** Why the module was not imported (not the standard library's, import failed). */
+  reason?: string;
+}
+
+export interface IntrospectRecord {
+  type: 'introspect';
+  id: number | null;
+  modules: IntrospectAnswer[];
+}
+
+export type HelperRecord = HelloRecord | ModuleRecord | DoneRecord | ErrorRecord | IntrospectRecord | { type: 'info'; id: number | null; python: InterpreterInfo };

@@ -1,9 +1,10 @@
 // Names the simulation's symbolic values across the import closure: aliases, re-exports (assignments, star
 // imports), class hierarchies, constructors, ctypes, decorator stubs; anything else stays unknown, with a reason.
 
-import { CTYPES_FIND_LIBRARY, CTYPES_LIBRARY_LOADER_OBJECTS, CTYPES_LOADERS, KNOWN_RESULT_TYPES } from './knownTypes';
-import type { InterpreterInfo, ModuleKind, PyConst } from './protocol';
+import { CTYPES_FIND_LIBRARY, CTYPES_LIBRARY_LOADER_OBJECTS, CTYPES_LOADERS, KNOWN_RESULT_TYPES, STDLIB_RESULT_TYPES } from './knownTypes';
+import type { InterpreterInfo, ModuleKind, PyConst, RuntimeBinding } from './protocol';
 import type { ModuleSummary, PendingBodies } from './simulate';
+import type { StdlibExports } from './stdlibExports';
 import { alternatives, constType, describe, type ClassDef, type Expr, type FunctionDef } from './values';
 
 export interface ProgramModule {
@@ -22,6 +23,11 @@ export interface ProgramModule {
 export interface Program {
   python: InterpreterInfo;
   modules: Map<string, ProgramModule>;
+  /**
+   * The standard library's real exports, as the helper introspected them: consulted for names a stdlib
+   * module's bytecode does not bind (hashlib.sha256), and noting the names still to ask.
+   */
+  stdlib?: StdlibExports;
 }
 
 export type TypeRef = { kind: 'class'; def: ClassDef } | { kind: 'native'; module: string; path: string[] } | { kind: 'builtin'; name: string };
@@ -43,6 +49,9 @@ export type Target = (
 ) & { via?: string[] };
 
 const MAX_ALTERNATIVES = 8;
+
+/** The `via` note of a name resolved through the standard library's real exports. */
+export const RUNTIME_NOTE = 'bound at import time (the standard library module, imported by the helper)';
 
 const CYCLIC: Target[] = [{ kind: 'unknown', reason: 'cyclic definition' }];
 const TOO_DEEP: Target[] = [{ kind: 'unknown', reason: 'resolution too deep' }];
@@ -311,8 +320,72 @@ export class Resolver {
       return this.prefix(sub, bound);
     }
     if (this.isModule(sub)) return [this.moduleTarget(sub)];
+    const runtime = this.runtimeAttr(m, name);
+    if (runtime) return this.prefix(sub, runtime);
     if (s.namespace.has('__getattr__')) return [{ kind: 'unresolved', name: sub, reason: `${module} computes attributes in __getattr__` }];
     return [{ kind: 'unresolved', name: sub, reason: `${name} is not defined in ${module}` }];
+  }
+
+  /**
+   * A name a standard-library module binds at import time where its bytecode does not show it (hashlib's
+   * globals() loop): what the helper saw the imported module bind it to. Undefined when not a stdlib module,
+   * not bound, not describable, or not asked yet (then noted, and the run asks and resolves again).
+   */
+  private runtimeAttr(m: ProgramModule, name: string): Target[] | undefined {
+    const stdlib = this.program.stdlib;
+    if (!stdlib || m.kind !== 'python' || !stdlib.mayBeStdlib(m.file)) return undefined;
+    const b = stdlib.lookup(m.name, m.file, name);
+    if (!b) return undefined;
+    const out = this.fromBinding(b, 0);
+    return out?.map((t) => ({ ...t, via: [...(t.via ?? []), RUNTIME_NOTE] }));
+  }
+
+  /**
+   * A C type of a stdlib extension module (`_io.BytesIO`, `_blake2.blake2b`, `_struct.Struct`), as the helper
+   * saw the imported module bind it: calling it makes an instance of it. Undefined for C functions, for other
+   * modules, and while not asked yet (then noted).
+   */
+  private stdlibCType(t: Target & { kind: 'native' }): TypeRef | undefined {
+    const stdlib = this.program.stdlib;
+    if (!stdlib || t.member || t.path.length !== 1) return undefined;
+    const m = this.program.modules.get(t.module);
+    if (!m || !(m.kind === 'builtin' || (m.kind === 'native' && stdlib.mayBeStdlib(m.file)))) return undefined;
+    const b = stdlib.lookup(t.module, m.file, t.path[0]);
+    // The type's own module must be this one: its C methods are looked up by that name (tp_name).
+    if (!b || b.kind !== 'native-type' || b.module !== t.module || b.type !== t.path[0]) return undefined;
+    return { kind: 'native', module: t.module, path: t.path };
+  }
+
+  private fromBinding(b: RuntimeBinding, depth: number): Target[] | undefined {
+    if (b.kind === 'native-function' || b.kind === 'native-method' || b.kind === 'native-type') {
+      // The program would import another module of that name (a file of the user's shadows the stdlib's
+      // extension): what the stdlib module binds in the program is then unknown.
+      const m = this.program.modules.get(b.module);
+      if (m && (b.builtin ? m.kind !== 'builtin' : m.kind !== 'native' || (b.file !== undefined && m.file !== b.file))) return undefined;
+    }
+    switch (b.kind) {
+      case 'native-function':
+        return [{ kind: 'native', module: b.module, path: [b.name] }];
+      case 'native-method':
+        return [{ kind: 'native', module: b.module, path: [...b.type.split('.'), b.name] }];
+      case 'native-type':
+        return [{ kind: 'native', module: b.module, path: b.type.split('.') }];
+      case 'function':
+      case 'class': {
+        const found = this.resolveDotted(`${b.module}.${b.qualname}`).filter((t) => t.kind === b.kind);
+        return found.length ? found : undefined;
+      }
+      case 'module':
+        return this.isModule(b.module) ? [this.moduleTarget(b.module)] : undefined;
+      case 'instance': {
+        if (depth > 2) return undefined;
+        const of = this.fromBinding(b.of, depth + 1);
+        const out = of?.map((t) => this.instanceOfTarget(t)).filter((t) => t.kind === 'instance');
+        return out && out.length ? out : undefined;
+      }
+      default:
+        return undefined;
+    }
   }
 
   private prefix(name: string, targets: Target[]): Target[] {
@@ -455,6 +528,15 @@ export class Resolver {
     for (const n of names) {
       const type = KNOWN_RESULT_TYPES[n];
       if (type) return this.resolveDotted(type).map((t) => this.instanceOfTarget(t));
+    }
+    // A C function of a stdlib extension: its result's type, a C type of the same module (own map: not a
+    // prototype key such as `constructor`).
+    if (callee.kind === 'native') {
+      const q = `${callee.module}.${callee.path.join('.')}`;
+      const type = Object.prototype.hasOwnProperty.call(STDLIB_RESULT_TYPES, q) ? STDLIB_RESULT_TYPES[q] : undefined;
+      if (type) return this.resolveDotted(type).map((t) => this.instanceOfTarget(t));
+      const cType = this.stdlibCType(callee);
+      if (cType) return [{ kind: 'instance', type: cType }];
     }
     switch (callee.kind) {
       case 'class':

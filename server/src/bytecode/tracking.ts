@@ -7,9 +7,10 @@ import { BytecodeCache, type CachedModule } from './cache';
 import { Decoder } from './decode';
 import { abortError, defaultHelperPath, PythonHelper, type HelperOptions } from './helper';
 import { DiskCache, defaultCacheDir, readBodies, type BodiesRef } from './diskCache';
-import type { ModuleRecord } from './protocol';
+import type { IntrospectAnswer, ModuleRecord } from './protocol';
 import { Resolver, type Program, type ProgramModule } from './resolve';
 import { simulateModuleLazily, type ModuleSummary, type PendingBodies } from './simulate';
+import { StdlibExports } from './stdlibExports';
 import type { BytecodeDiagnostic, BytecodeTrackingResult, Callee, CallEdge, CallSite, FunctionInfo, ModuleInfo, TrackingStats } from './types';
 
 export interface TrackingProgress {
@@ -85,6 +86,8 @@ export class BytecodeSession {
   helperCpu = 0;
   /** @internal The edges of the last run per roots (reused when nothing had to be resolved again). */
   readonly lastEdges = new Map<string, { sites: number; edges: CallEdge[] }>();
+  /** @internal The standard library's real exports per interpreter (executable + magic), asked once each. */
+  readonly stdlibExports = new Map<string, StdlibExports>();
   /** @internal The on-disk cache of this interpreter's module records (null: none or unusable). */
   disk: DiskCache | null = null;
   private diskOpened = false;
@@ -157,6 +160,9 @@ export class BytecodeSession {
     return this.prepended.has(dir);
   }
 }
+
+/** Rounds of introspect requests per run (an answer may name another module whose names are then asked). */
+const MAX_INTROSPECT_ROUNDS = 3;
 
 /** Module records waiting for analysis before the helper's output is paused, and when it resumes. */
 const INBOX_HIGH = 24;
@@ -259,7 +265,20 @@ class ClosureRun {
     options.onProgress?.({ phase: 'resolve', modules: this.entries.size, pending: 0 });
     const reachable = this.reachable();
     const previousClosure = this.cache.lastClosure(this.interpreterKey, rootsKey);
-    const result = this.build(reachable, previousClosure);
+    let result = this.build(reachable, previousClosure);
+    // Names stdlib modules bind at import time, which their bytecode does not show (hashlib.sha256): asked
+    // of the helper, then resolved again. A few rounds at most (an answer may lead to another module's name).
+    for (let round = 0; round < MAX_INTROSPECT_ROUNDS; round++) {
+      const before = this.diagnostics.length;
+      const again = await this.introspect();
+      if (options.cancel?.aborted) throw abortError();
+      if (!again) {
+        result.diagnostics.push(...this.diagnostics.slice(before));
+        break;
+      }
+      result = this.build(reachable, undefined);
+    }
+    result.stats.seconds.introspect = this.introspectSeconds;
     if (this.cpuLast !== null) this.session.helperCpu = this.cpuLast;
     this.cache.setLastClosure(this.interpreterKey, rootsKey, [...reachable]);
     const disk = this.session.disk;
@@ -272,6 +291,39 @@ class ClosureRun {
   }
 
   private readonly fileNames = new Map<string, string>();
+
+  /** The standard library's real exports for this run's interpreter (kept by the session). */
+  private get stdlib(): StdlibExports {
+    let s = this.session.stdlibExports.get(this.interpreterKey);
+    if (!s) this.session.stdlibExports.set(this.interpreterKey, (s = new StdlibExports(this.helper.info)));
+    return s;
+  }
+
+  /**
+   * Asks the helper what stdlib modules bind the names resolution missed. True when some name got a binding
+   * (resolve again). A failed or timed-out request never fails the run: those names stay unknown, with the
+   * reason in a diagnostic.
+   */
+  private async introspect(): Promise<boolean> {
+    const stdlib = this.stdlib;
+    const asked = stdlib.takeMisses();
+    if (!asked.length) return false;
+    const t0 = performance.now();
+    let answers: IntrospectAnswer[] = [];
+    let failure: string | undefined;
+    try {
+      answers = this.helper.running ? await this.helper.introspect(asked) : [];
+      if (!this.helper.running) failure = 'the helper is not running';
+    } catch (e) {
+      failure = e instanceof Error ? e.message : String(e);
+      this.diagnostics.push({ severity: 'warning', code: 'helper-error', message: `The standard library's exports could not be read: ${failure}` });
+    }
+    this.introspectSeconds += (performance.now() - t0) / 1000;
+    stdlib.record(asked, answers, failure);
+    return answers.some((a) => Object.values(a.names ?? {}).some((b) => b !== null));
+  }
+
+  private introspectSeconds = 0;
 
   private enqueue(name: string, probe = false): void {
     if (!name || this.requested.has(name)) {
@@ -553,7 +605,12 @@ class ClosureRun {
     const modules = new Map<string, ProgramModule>();
     // The program sees every module the helper reported (probes that are not modules are `missing`).
     for (const [n, e] of this.entries) modules.set(n, e.module);
-    const program: Program = { python: this.helper.info, modules };
+    // Extension modules the stdlib's real exports name, when the closure did not reach them (_sha2).
+    const stdlib = this.stdlib;
+    for (const [n, nm] of stdlib.nativeModules) {
+      if (!modules.has(n)) modules.set(n, { name: n, kind: nm.builtin ? 'builtin' : 'native', file: nm.file, isPackage: false });
+    }
+    const program: Program = { python: this.helper.info, modules, stdlib };
     const dirty = this.dirtyModules(reachable, previousClosure);
     let builder: CallGraphBuilder | null = null;
     const getBuilder = (): CallGraphBuilder => (builder ??= new CallGraphBuilder(program, new Resolver(program)));
@@ -573,6 +630,33 @@ class ClosureRun {
     /** Resolved call sites per reported module (the call graph starts from them). */
     const reported = new Map<string, CallSite[]>();
     const names = [...reachable].sort();
+    const resolvedNow = new Map<string, NonNullable<CachedModule['resolved']>>();
+    const resolveModule = (n: string, s: ModuleSummary, m: ProgramModule): NonNullable<CachedModule['resolved']> => {
+      const done = resolvedNow.get(n);
+      if (done) return done;
+      if (m.pending?.pending) m.pending.complete();
+      const cachedEntry = this.cache.get(this.interpreterKey, n);
+      let resolved = cachedEntry?.summary === s ? cachedEntry.resolved : undefined;
+      if (!resolved || dirty === null || dirty.has(n)) {
+        const b = getBuilder();
+        resolved = { sites: s.sites.map((site) => b.site(s, site)), functions: b.functions(s) };
+        if (cachedEntry && cachedEntry.summary === s) cachedEntry.resolved = resolved;
+      }
+      resolvedNow.set(n, resolved);
+      return resolved;
+    };
+    // The roots' call sites first, noting the stdlib names they miss: only those are asked of the helper.
+    // Other modules' sites (a full listing, or the call graph's walks later) see the answers, never add
+    // questions, so a full listing and a lazy walk of the same roots agree.
+    stdlib.collecting = true;
+    try {
+      for (const n of names) {
+        const e = this.entries.get(n)!;
+        if (e.root && e.module.summary && !(this.probes.has(n) && e.module.kind === 'missing')) resolveModule(n, e.module.summary, e.module);
+      }
+    } finally {
+      stdlib.collecting = false;
+    }
     for (const n of names) {
       const e = this.entries.get(n)!;
       const m = e.module;
@@ -612,14 +696,7 @@ class ClosureRun {
         }
       }
       if (!sitesOfAll && !e.root) continue;
-      if (m.pending?.pending) m.pending.complete();
-      const cachedEntry = this.cache.get(this.interpreterKey, n);
-      let resolved = cachedEntry?.summary === s ? cachedEntry.resolved : undefined;
-      if (!resolved || dirty === null || dirty.has(n)) {
-        const b = getBuilder();
-        resolved = { sites: s.sites.map((site) => b.site(s, site)), functions: b.functions(s) };
-        if (cachedEntry && cachedEntry.summary === s) cachedEntry.resolved = resolved;
-      }
+      const resolved = resolveModule(n, s, m);
       for (const f of resolved.functions) functions.push(f);
       reported.set(n, resolved.sites);
       for (const cs of resolved.sites) {

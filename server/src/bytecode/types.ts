@@ -171,7 +171,8 @@ export interface TrackingStats {
   desync: number;
   effectMismatches: number;
   depthMismatches: number;
-  seconds: { total: number; helper: number; simulate: number; resolve: number };
+  /** introspect: the helper's answers on the standard library's real exports (pygration_introspect.py). */
+  seconds: { total: number; helper: number; simulate: number; resolve: number; introspect?: number };
   /** The helper process: requests sent, its peak RSS, and the CPU time it used during this run. */
   helper: { requests: number; maxRssKB: number | null; cpuSeconds: number | null };
 }
