@@ -129,7 +129,7 @@ export function evaluationMarkdown(run, findings) {
     `- **Oracle windows**: ${run.oracle.windows} window(s) per workload (${run.oracle.heavyWindows} for workloads with long iterations) of ` +
       `${run.oracle.steps.toLocaleString('en')} single steps each (all threads together), ${run.oracle.pauseMs} ms apart.`,
   );
-  p('- **Reproduce**: `npm run eval` (this file and the plot), `npm run eval -- --quick` (the CI subset, `test/unit/eval-quick.test.ts`); `--only a,b` runs some workloads.');
+  p('- **Reproduce**: `npm run eval` (this file and the plot), `npm run eval -- --quick` (the CI subset, `test/unit/eval-quick.test.ts`); `--only a,b` runs some workloads; `--policy precise` runs ours with the precise root policy.');
   p();
 
   // ---------------------------------------------------------------- headline
