@@ -124,6 +124,7 @@ for (const [script, what, line] of [
   ['reflect_dunder.py', '__getattribute__ with a computed name', 10],
   ['reflect_builtins.py', 'getattr with a computed name', 10],
   ['reflect_members.py', 'inspect.getmembers', 11],
+  ['reflect_stored.py', 'getattr used as a value', 11],
 ] as const) {
   test(`precise: ${what} in the loop (${script}) falls back to strict, naming the file and line`, async () => {
     await withProcess(script, async (pid) => {

@@ -74,11 +74,16 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
   }
   // A builtin as `getattr` or `builtins.getattr` (the module the names come from).
   const builtin = (e: Expr, fn: string) => sim.isBuiltinNamed(e, fn) || sim.isModuleAttr(e, 'builtins', fn);
+  // Loads of a reflection builtin that end here (called, or passed on) are accounted for: see escapedReflection.
+  for (const fn of REFLECTION_BUILTINS) if (builtin(callee, fn)) sim.reflectedAt.add(`call:${fn}:${i}`);
   // A reflection function passed as a value (map(getattr, objs, names), functools.partial(getattr, obj)): the
   // callee calls it with arguments no code shows, so whatever names it computes are unknown.
   for (const a of args) {
     const what = reflectionFunction(sim, sim.settle(a), builtin);
-    if (what) reflect(`${what} passed as a value`);
+    if (what) {
+      reflect(`${what} passed as a value`);
+      sim.reflectedAt.add(`value:${what}:${i}`);
+    }
   }
   // obj.__getattribute__(name), object.__getattribute__(obj, name), type(obj).__getattr__(obj, name): getattr
   // by another spelling (the name is the last argument; __setattr__'s the one before the value).
@@ -170,4 +175,31 @@ function reflectionFunction(sim: Simulator, e: Expr, builtin: (e: Expr, fn: stri
   const q = sim.quick(e);
   if (q.k === 'attr' && ATTRIBUTE_DUNDERS.has(q.name)) return q.name;
   return undefined;
+}
+
+/**
+ * After a code object's simulation: a reflection builtin loaded (LOAD_GLOBAL, LOAD_NAME) more often than calls
+ * of it and arguments passing it were seen escaped as a value (`fs = [getattr]; fs[0](obj, name)`, a dict of
+ * operations, a return value): whoever calls it later computes names no code shows. Recorded as reflection.
+ */
+export function escapedReflection(sim: Simulator, decoder: Decoder, code: DecodedCode): void {
+  const facts = sim.facts;
+  if (!facts) return;
+  const kinds = decoder.model.argKinds;
+  const opnames = decoder.model.opnames;
+  for (const fn of REFLECTION_BUILTINS) {
+    const k = code.names.indexOf(fn);
+    if (k < 0 || sim.summary.namespace.has(fn)) continue;
+    let loads = 0;
+    for (let i = 0; i < code.n; i++) {
+      const opname = opnames[code.op[i]] ?? '';
+      if (opname !== 'LOAD_GLOBAL' && opname !== 'LOAD_NAME') continue;
+      const kind = kinds[code.op[i]];
+      const a = code.arg[i];
+      if ((kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1) === k) loads++;
+    }
+    let accounted = 0;
+    for (const key of sim.reflectedAt) if (key.startsWith(`call:${fn}:`) || key.startsWith(`value:${fn}:`)) accounted++;
+    if (loads > accounted) facts.reflections.push({ line: firstLineUsing(decoder, code, fn), what: `${fn} used as a value` });
+  }
 }
