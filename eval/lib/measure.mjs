@@ -153,7 +153,9 @@ if (ablations || visitedOut || rootsOut) {
       // A replica of ours' walk (the roots analyzeProcess takes, in its order) with the visited extents
       // recorded: the path coverage diagnostic. Thread roots are read again, so on a running process it can
       // differ slightly from the timed analysis; `required` is kept to show that.
-      const py = analysis.report.target.python ? E.pythonEntryRoots(space).roots : [];
+      // Under the precise policy, the Python-callable roots its gate admitted (none was gated when it fell back).
+      const gate = analysis.report.rootPolicy === 'precise' ? analysis.pythonGate : undefined;
+      const py = analysis.report.target.python ? E.pythonEntryRoots(space, gate).roots : [];
       const groups = { entry: pvmRoots, threads, bytecode: nativeRoots, python: py };
       const rep = walk([...pvmRoots, ...threads, ...nativeRoots, ...py], true);
       out.replica = summary(rep.r, rep.seconds, groups);
