@@ -19,6 +19,9 @@ export const NATIVE_PARTS = {
   shani: { source: 'shani.c', kind: 'ext' },
   pkeys: { source: 'pkeys.c', kind: 'ext' },
   rdseedlib: { source: 'rdseedlib.c', kind: 'lib' },
+  gatekern: { source: 'gatekern.c', kind: 'ext' },
+  gatelate: { source: 'gatelate.c', kind: 'ext' },
+  gatecb: { source: 'gatecb.c', kind: 'lib' },
 };
 
 function pythonConfig(arg) {

@@ -89,6 +89,8 @@ export interface PythonProcessOptions extends AnalyzeOptions {
 export interface PythonProcessAnalysis extends ProcessAnalysis {
   /** Live, exact call sites of the tracked files. */
   callSites?: Map<string, CallSiteAnalysis[]>;
+  /** The precise policy's Python-level reachability as given to analyzeProcess (absent under strict). */
+  pythonGate?: AnalyzeOptions['pythonGate'];
 }
 
 /** The code objects of every live Python frame of the process (file, qualified name), or none with a note. */
@@ -192,5 +194,5 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
   }
   const analysis = await analyzeProcess(pid, { ...options, extraRoots, pythonGate });
   analysis.report.notes.unshift(...notes);
-  return { ...analysis, callSites };
+  return { ...analysis, callSites, pythonGate };
 }

@@ -116,6 +116,25 @@ test('precise: getattr with a computed name in the loop falls back to strict, na
   });
 });
 
+// Other spellings of getattr by a computed name in the program's own code (gate-attack workloads, issue 11): each
+// must fall back to strict as plain getattr does. Before, each one left HASH.hexdigest gated out while the loop
+// called it.
+for (const [script, what, line] of [
+  ['reflect_as_value.py', 'getattr passed as a value', 10],
+  ['reflect_dunder.py', '__getattribute__ with a computed name', 10],
+  ['reflect_builtins.py', 'getattr with a computed name', 10],
+  ['reflect_members.py', 'inspect.getmembers', 11],
+  ['reflect_stored.py', 'getattr used as a value', 11],
+] as const) {
+  test(`precise: ${what} in the loop (${script}) falls back to strict, naming the file and line`, async () => {
+    await withProcess(script, async (pid) => {
+      const { reach } = await rootsOf(pid);
+      const site = `${what} at ${script.replace('.', '\\.')}:${line}`;
+      assert.match(reach.strictReason ?? '(no fallback)', new RegExp(`reflection defeats names: ${site}`));
+    });
+  });
+}
+
 test('precise: getattr with a computed name on an extension module keeps that module whole, and only it', async () => {
   await withProcess('reflect_module.py', async (pid) => {
     const { reach, precise } = await rootsOf(pid);

@@ -40,7 +40,7 @@ import { stepLoad, LOADS_OPS } from './simulation/loads';
 import { stepStore, STORES_OPS } from './simulation/stores';
 import { stepStack, STACK_OPS } from './simulation/stack';
 import { simulateCall, stepCall, CALLS_OPS } from './simulation/calls';
-import { firstLineUsing, usedNames } from './simulation/gateFacts';
+import { escapedReflection, firstLineUsing, usedNames } from './simulation/gateFacts';
 import { binaryOp, stepOperator, OPERATORS_OPS } from './simulation/operators';
 import { stepBlock, BLOCKS_OPS } from './simulation/blocks';
 
@@ -516,6 +516,7 @@ class ModuleSimulation implements Simulator {
       if (fallthrough && end < n) this.merge(b + 1, st, true);
     }
     if (isNamespace) this.finishNamespace(code, role, finalNames ?? entry[nb - 1]?.names ?? [], finalStarSeq ?? entry[nb - 1]?.starSeq ?? []);
+    escapedReflection(this, this.decoder, code);
     this.entry = [];
   }
 

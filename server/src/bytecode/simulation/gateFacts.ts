@@ -72,8 +72,39 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
       if (n && !facts.escapes.includes(n)) facts.escapes.push(n);
     }
   }
+  // A builtin as `getattr` or `builtins.getattr` (the module the names come from).
+  const builtin = (e: Expr, fn: string) => sim.isBuiltinNamed(e, fn) || sim.isModuleAttr(e, 'builtins', fn);
+  // Loads of a reflection builtin that end here (called, or passed on) are accounted for: see escapedReflection.
+  for (const fn of REFLECTION_BUILTINS) if (builtin(callee, fn)) sim.reflectedAt.add(`call:${fn}:${i}`);
+  // A reflection function passed as a value (map(getattr, objs, names), functools.partial(getattr, obj)): the
+  // callee calls it with arguments no code shows, so whatever names it computes are unknown.
+  for (const a of args) {
+    const what = reflectionFunction(sim, sim.settle(a), builtin);
+    if (what) {
+      reflect(`${what} passed as a value`);
+      sim.reflectedAt.add(`value:${what}:${i}`);
+    }
+  }
+  // obj.__getattribute__(name), object.__getattribute__(obj, name), type(obj).__getattr__(obj, name): getattr
+  // by another spelling (the name is the last argument; __setattr__'s the one before the value).
+  const q = sim.quick(callee);
+  if (q.k === 'attr' && ATTRIBUTE_DUNDERS.has(q.name)) {
+    const nameArg = q.name === '__setattr__' ? positional[positional.length - 2] : positional[positional.length - 1];
+    const names = star ? undefined : strings(nameArg);
+    if (names) {
+      for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
+    } else reflect(`${q.name} with a computed name`);
+    return;
+  }
+  // inspect.getmembers(obj) hands out every attribute's value, bound methods included, with no name in code.
+  for (const fn of ['getmembers', 'getmembers_static']) {
+    if (!sim.isModuleAttr(callee, 'inspect', fn)) continue;
+    const base = positional[0] ? sim.quick(sim.settle(positional[0])) : undefined;
+    reflect(`inspect.${fn}`, base && base.k === 'module' ? base.name : undefined);
+    return;
+  }
   for (const fn of ['getattr', 'hasattr', 'setattr', 'delattr']) {
-    if (!sim.isBuiltinNamed(callee, fn)) continue;
+    if (!builtin(callee, fn) && !(fn === 'getattr' && sim.isModuleAttr(callee, 'inspect', 'getattr_static'))) continue;
     const names = star ? undefined : strings(positional[1]);
     if (names) {
       for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
@@ -109,16 +140,66 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     return;
   }
   for (const fn of ['vars', 'globals', 'locals', 'eval', 'exec', 'compile']) {
-    if (sim.isBuiltinNamed(callee, fn)) {
+    if (builtin(callee, fn)) {
       reflect(`${fn}()`);
       return;
     }
   }
-  if (sim.isBuiltinNamed(callee, '__import__') || sim.isModuleAttr(callee, 'importlib', 'import_module')) {
-    if (star || !strings(positional[0])) reflect(`${sim.isBuiltinNamed(callee, '__import__') ? '__import__' : 'importlib.import_module'} of a computed name`);
+  if (builtin(callee, '__import__') || sim.isModuleAttr(callee, 'importlib', 'import_module')) {
+    if (star || !strings(positional[0])) reflect(`${builtin(callee, '__import__') ? '__import__' : 'importlib.import_module'} of a computed name`);
     return;
   }
   for (const [mod, fns] of [['pickle', ['load', 'loads', 'Unpickler']], ['_pickle', ['load', 'loads', 'Unpickler']], ['marshal', ['load', 'loads']], ['copyreg', ['constructor', 'pickle']]] as const) {
     for (const fn of fns) if (sim.isModuleAttr(callee, mod, fn)) return reflect(`${mod}.${fn}`);
+  }
+}
+
+/** Dunder methods that look an attribute up by a name given as an argument. */
+const ATTRIBUTE_DUNDERS = new Set(['__getattribute__', '__getattr__', '__setattr__', '__delattr__']);
+
+/** Builtins and module functions that look names up (or run code) from their arguments. */
+const REFLECTION_BUILTINS = ['getattr', 'hasattr', 'setattr', 'delattr', 'vars', 'globals', 'locals', 'eval', 'exec', 'compile', '__import__'];
+const REFLECTION_MODULE_FUNCTIONS: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['operator', ['attrgetter', 'methodcaller']],
+  ['_operator', ['attrgetter', 'methodcaller']],
+  ['importlib', ['import_module']],
+  ['inspect', ['getmembers', 'getmembers_static', 'getattr_static']],
+  ['pickle', ['load', 'loads', 'Unpickler']],
+  ['_pickle', ['load', 'loads', 'Unpickler']],
+];
+
+/** The name of the reflection function `e` is (as a value, not called), if it is one. */
+function reflectionFunction(sim: Simulator, e: Expr, builtin: (e: Expr, fn: string) => boolean): string | undefined {
+  for (const fn of REFLECTION_BUILTINS) if (builtin(e, fn)) return fn;
+  for (const [mod, fns] of REFLECTION_MODULE_FUNCTIONS) for (const fn of fns) if (sim.isModuleAttr(e, mod, fn)) return `${mod}.${fn}`;
+  const q = sim.quick(e);
+  if (q.k === 'attr' && ATTRIBUTE_DUNDERS.has(q.name)) return q.name;
+  return undefined;
+}
+
+/**
+ * After a code object's simulation: a reflection builtin loaded (LOAD_GLOBAL, LOAD_NAME) more often than calls
+ * of it and arguments passing it were seen escaped as a value (`fs = [getattr]; fs[0](obj, name)`, a dict of
+ * operations, a return value): whoever calls it later computes names no code shows. Recorded as reflection.
+ */
+export function escapedReflection(sim: Simulator, decoder: Decoder, code: DecodedCode): void {
+  const facts = sim.facts;
+  if (!facts) return;
+  const kinds = decoder.model.argKinds;
+  const opnames = decoder.model.opnames;
+  for (const fn of REFLECTION_BUILTINS) {
+    const k = code.names.indexOf(fn);
+    if (k < 0 || sim.summary.namespace.has(fn)) continue;
+    let loads = 0;
+    for (let i = 0; i < code.n; i++) {
+      const opname = opnames[code.op[i]] ?? '';
+      if (opname !== 'LOAD_GLOBAL' && opname !== 'LOAD_NAME') continue;
+      const kind = kinds[code.op[i]];
+      const a = code.arg[i];
+      if ((kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1) === k) loads++;
+    }
+    let accounted = 0;
+    for (const key of sim.reflectedAt) if (key.startsWith(`call:${fn}:`) || key.startsWith(`value:${fn}:`)) accounted++;
+    if (loads > accounted) facts.reflections.push({ line: firstLineUsing(decoder, code, fn), what: `${fn} used as a value` });
   }
 }
