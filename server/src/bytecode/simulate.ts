@@ -439,7 +439,6 @@ class ModuleSimulation implements Simulator {
     this.role = role;
     this.memo = memo;
     this.cells = cells;
-
     const worklist = this.worklist;
     worklist.length = 0;
     worklist.push(0);

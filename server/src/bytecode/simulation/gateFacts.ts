@@ -109,33 +109,54 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     if (names) {
       for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
     } else {
-      // The receiver: a module (`import _hashlib` in a try whose except binds None is still that module).
-      const baseValue = positional[0] ? sim.settle(positional[0]) : undefined;
-      const expand = (x: Expr): Expr[] => {
-        const q = sim.quick(x);
-        if (q.k === 'union') return q.items.flatMap(expand);
-        if (q.k === 'global' && q.module === sim.input.module) {
-          const v = sim.summary.namespace.get(q.name);
-          if (v && v.k === 'union') return v.items.map((y) => sim.quick(y));
-        }
-        return [q];
-      };
-      const alts = baseValue ? expand(baseValue) : [];
-      const mods = alts.filter((x) => x.k === 'module');
-      const base = mods.length === 1 && alts.every((x) => x.k === 'module' || (x.k === 'const' && x.value === null)) ? mods[0] : undefined;
-      // 'openssl_' + name: only names with that prefix.
-      const nameExpr = positional[1] ? sim.settle(positional[1]) : undefined;
-      const prefix = nameExpr && nameExpr.k === 'binop' && nameExpr.op === '+' ? strings(nameExpr.left) : undefined;
-      reflect(`${fn} with a computed name`, base && base.k === 'module' ? base.name : undefined, prefix && prefix.length === 1 && prefix[0] ? prefix[0] : undefined);
+      const target = computedNameTarget(sim, positional, strings);
+      reflect(`${fn} with a computed name`, target.module, target.prefix);
     }
     return;
   }
+  otherReflection(sim, facts.reflectNames, callee, positional, star, strings, reflect, builtin);
+}
+
+/**
+ * The receiver and name of `getattr(obj, name)` with a computed name: the module when the receiver is one (`import
+ * _hashlib` in a try whose except binds None is still that module), and the constant prefix of `'openssl_' + name`.
+ */
+function computedNameTarget(sim: Simulator, positional: Expr[], strings: (e: Expr | undefined) => string[] | undefined): { module?: string; prefix?: string } {
+  const baseValue = positional[0] ? sim.settle(positional[0]) : undefined;
+  const expand = (x: Expr): Expr[] => {
+    const q = sim.quick(x);
+    if (q.k === 'union') return q.items.flatMap(expand);
+    if (q.k === 'global' && q.module === sim.input.module) {
+      const v = sim.summary.namespace.get(q.name);
+      if (v && v.k === 'union') return v.items.map((y) => sim.quick(y));
+    }
+    return [q];
+  };
+  const alts = baseValue ? expand(baseValue) : [];
+  const mods = alts.filter((x) => x.k === 'module');
+  const base = mods.length === 1 && alts.every((x) => x.k === 'module' || (x.k === 'const' && x.value === null)) ? mods[0] : undefined;
+  const nameExpr = positional[1] ? sim.settle(positional[1]) : undefined;
+  const prefix = nameExpr && nameExpr.k === 'binop' && nameExpr.op === '+' ? strings(nameExpr.left) : undefined;
+  return { module: base && base.k === 'module' ? base.name : undefined, prefix: prefix && prefix.length === 1 && prefix[0] ? prefix[0] : undefined };
+}
+
+/** operator.attrgetter/methodcaller, vars/globals/locals/eval/exec/compile, __import__/import_module, pickle and marshal loads. */
+function otherReflection(
+  sim: Simulator,
+  reflectNames: string[],
+  callee: Expr,
+  positional: Expr[],
+  star: boolean,
+  strings: (e: Expr | undefined) => string[] | undefined,
+  reflect: (what: string) => void,
+  builtin: (e: Expr, fn: string) => boolean,
+): void {
   for (const fn of ['attrgetter', 'methodcaller']) {
     if (!sim.isModuleAttr(callee, 'operator', fn) && !sim.isModuleAttr(callee, '_operator', fn)) continue;
     const given = fn === 'methodcaller' ? positional.slice(0, 1) : positional;
     const names = star ? undefined : given.map((p) => strings(p));
     if (names && names.every((n) => n !== undefined)) {
-      for (const n of names.flatMap((x) => x!.flatMap((y) => y.split('.')))) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
+      for (const n of names.flatMap((x) => x!.flatMap((y) => y.split('.')))) if (!reflectNames.includes(n)) reflectNames.push(n);
     } else reflect(`operator.${fn} with a computed name`);
     return;
   }
