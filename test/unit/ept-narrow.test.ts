@@ -57,7 +57,7 @@ describe('EPT address-taken narrowing on the narrow fixture', () => {
     assert.ok(r.notes.some((n) => /pthread_once/.test(n)), r.notes.join('\n'));
     // What init_done's code names on a path that never ran is stored nowhere: not a possible target.
     assert.ok(!visited.has(at('k_once_dropped')), 'k_once_dropped (produced by no run) is not taken');
-    const kernels = ['k_once_done', 'k_once_pending', 'k_once_produced', 'k_word_used', 'k_word_unused', 'k_census_hidden', 'k_census_pointed', 'k_census_copied', 'k_sel_common', 'k_sel_chosen', 'k_sel_unchosen', 'k_exit_kernel'];
+    const kernels = ['k_once_done', 'k_once_pending', 'k_once_produced', 'k_word_used', 'k_word_unused', 'k_census_hidden', 'k_census_pointed', 'k_census_copied', 'k_sel_common', 'k_sel_chosen', 'k_sel_unchosen', 'k_exit_kernel', 'k_signal_kernel'];
     const onlyDropped = [...capstoneFeaturesOf(main, 'k_once_dropped')].filter((f) => !kernels.some((k) => capstoneFeaturesOf(main, k).has(f)));
     assert.ok(onlyDropped.length > 0);
     for (const f of onlyDropped) assert.ok(!r.features.has(f as never), `dropped kernel's ${f} not required`);
@@ -72,6 +72,13 @@ describe('EPT address-taken narrowing on the narrow fixture', () => {
     assert.ok(!walk('scenario_census').visited.has(at('at_exit_handler')), 'no plain pointer shows the handler');
     assert.ok(visited.has(at('at_exit_handler')) && visited.has(at('k_exit_kernel')), 'at_exit_handler and its kernel are walked');
     for (const f of capstoneFeaturesOf(main, 'k_exit_kernel')) assert.ok(r.features.has(f as never), `exit kernel's ${f} required`);
+  });
+
+  test('a handler a static initializer installed with sigaction is a possible target though only the kernel holds it', () => {
+    const { r, visited } = walk('scenario_census');
+    assert.ok(r.callSites.unresolved > 0, 'the heap call is unresolved, so the fallback applies');
+    assert.ok(visited.has(at('on_signal')) && visited.has(at('k_signal_kernel')), 'on_signal and its kernel are walked');
+    for (const f of capstoneFeaturesOf(main, 'k_signal_kernel')) assert.ok(r.features.has(f as never), `signal kernel's ${f} required`);
   });
 
   test('a MOV of one word of a table takes that word only, not its neighbours', () => {

@@ -385,7 +385,15 @@ export class AddressTakenWalk extends WalkEdges {
       seen.add(start);
       const s = this.summaryOf(m, link, extent);
       if (!s) continue;
-      this.referenceAll(s, m, m.bias, why && `${why} (0x${start.toString(16)})`, origin);
+      // A function that installs signal handlers hands their addresses to the kernel, where no word of live memory
+      // shows them: its references are taken whole, whether or not memory still holds them.
+      const filter = this.productFilter;
+      if (filter && this.installsSignalHandlers(m, s, SIGNAL_INSTALL_DEPTH)) this.productFilter = undefined;
+      try {
+        this.referenceAll(s, m, m.bias, why && `${why} (0x${start.toString(16)})`, origin);
+      } finally {
+        this.productFilter = filter;
+      }
       for (const t of [...s.calls, ...s.jumpsOut]) {
         if (!isInPlt(m.elf, t)) {
           if (this.space.regionAt(t + m.bias)?.module === m) pending.push(t);
@@ -400,6 +408,33 @@ export class AddressTakenWalk extends WalkEdges {
     if (pending.length) {
       this.notes.push(`The initializers of ${m.path.split('/').pop()} call more than ${MAX_INIT_FUNCTIONS} functions; only the pointers the first ${MAX_INIT_FUNCTIONS} produce were taken.`);
     }
+  }
+
+  /** Per module: functions (link-time starts) known to install signal handlers, directly or through its own calls. */
+  private readonly signalInstallers: Array<Map<number, boolean> | undefined> = [];
+
+  /**
+   * True when `s` (a function of `m`) calls sigaction, signal or a sibling through the PLT, or calls a function of `m`
+   * that does (up to `depth` calls deep: wrappers such as CPython's PyOS_setsig).
+   */
+  protected installsSignalHandlers(m: ModuleImage, s: FunctionSummary, depth: number): boolean {
+    const known = (this.signalInstallers[m.index] ??= new Map());
+    const cached = known.get(s.start);
+    if (cached !== undefined) return cached;
+    known.set(s.start, false); // Recursion guard.
+    let found = false;
+    for (const t of s.calls) {
+      if (isInPlt(m.elf, t)) {
+        const name = m.elf.pltStubAt(t)?.symbol;
+        if (name && SIGNAL_INSTALLERS.has(name.split('@')[0])) found = true;
+      } else if (depth > 0 && this.space.regionAt(t + m.bias)?.module === m) {
+        const callee = this.summaryOf(m, t);
+        if (callee && this.installsSignalHandlers(m, callee, depth - 1)) found = true;
+      }
+      if (found) break;
+    }
+    known.set(s.start, found);
+    return found;
   }
 
   // ------------------------------------------------------------------ sound mode: live products
@@ -440,3 +475,8 @@ export class AddressTakenWalk extends WalkEdges {
   }
 
 }
+
+/** libc's functions that install a signal handler (the kernel keeps its address). */
+const SIGNAL_INSTALLERS = new Set(['sigaction', '__sigaction', 'signal', 'sysv_signal', '__sysv_signal', 'bsd_signal', 'sigset', 'ssignal']);
+/** How many calls deep a wrapper of sigaction is looked for. */
+const SIGNAL_INSTALL_DEPTH = 2;
