@@ -53,3 +53,4 @@ export type { MigrationEstimate, Strategy } from './plan/types';
 export { UsageError, intOption, parseArgs } from './cli/args';
 export { EXIT, main, reportError, type ExtraCommand } from './cli/main';
 export { Progress } from './cli/progress';
+export { VERSION } from './version';

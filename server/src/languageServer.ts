@@ -20,7 +20,7 @@ import {
   type WorkDoneProgressParams,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { CancelledError, collectHost, defaultCatalog, DiskSummaryStore, effectiveRequirement, engineStamp, hostFeatures, isNativeError, listProcesses, loadCatalog, maskedFeatures, prefetchExportedIfuncs, ProcessView, pythonVersionOf, summarizeInstances, x86Level, type Catalog, type Feature, type HostInfo } from '../../native/src';
+import { CancelledError, collectHost, defaultCatalog, DiskSummaryStore, effectiveRequirement, engineStamp, hostFeatures, isNativeError, listProcesses, loadCatalog, maskedFeatures, prefetchExportedIfuncs, ProcessView, pythonVersionOf, summarizeInstances, VERSION, x86Level, type Catalog, type Feature, type HostInfo } from '../../native/src';
 import { defaultCacheDir } from './bytecode/diskCache';
 import { BytecodeCache } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
@@ -48,11 +48,10 @@ import {
   SetInterpreterNotification,
   StateNotification,
   type StaticSummary,
+  SHOW_CALL_SITE_COMMAND,
 } from './protocol';
 import { readSettings } from './settings';
 
-/** The command a code lens runs (implemented by the client). */
-export const SHOW_CALL_SITE_COMMAND = 'pygration.showCallSite';
 /** At most this many workspace files are analysed statically (open documents always are). */
 const MAX_WORKSPACE_FILES = 200;
 /** New function summaries are written to disk after this long without analyses. */
@@ -196,7 +195,7 @@ export class PygrationLanguageServer {
         codeLensProvider: { resolveProvider: false },
         hoverProvider: true,
       },
-      serverInfo: { name: 'pygration', version: '0.1.0' },
+      serverInfo: { name: 'pygration', version: VERSION },
     };
   }
 

@@ -5,6 +5,12 @@
 import { NotificationType, RequestType, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
 import type { AnalysisMode, AnalysisReport, Feature } from '../../native/src';
 
+/** The analysis modes of `pygration.analysisMode`, the one list the client's and the server's settings check. */
+export const ANALYSIS_MODES: readonly AnalysisMode[] = ['ept', 'ept-plain', 'full'];
+
+/** The code lens command that opens the instance view on one call site (the client registers it; package.json lists it). */
+export const SHOW_CALL_SITE_COMMAND = 'pygration.showCallSite';
+
 /** Settings the server reads (section `pygration`), with their defaults. Keys match package.json. */
 export interface PygrationSettings {
   /** Interpreter for bytecode tracking when the Python extension gives none; '' = python3 on PATH. */

@@ -2,9 +2,7 @@
 // to its default (never throws), so a typo in settings.json cannot take the server down.
 
 import type { AnalysisMode } from '../../native/src';
-import { DEFAULT_SETTINGS, type PygrationSettings } from './protocol';
-
-const MODES: readonly AnalysisMode[] = ['ept', 'ept-plain', 'full'];
+import { ANALYSIS_MODES, DEFAULT_SETTINGS, type PygrationSettings } from './protocol';
 
 export function readSettings(raw: unknown): PygrationSettings {
   const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
@@ -17,7 +15,7 @@ export function readSettings(raw: unknown): PygrationSettings {
     const v = typeof g === 'object' && g !== null ? (g as Record<string, unknown>)[key] : undefined;
     return typeof v === 'boolean' ? v : DEFAULT_SETTINGS[k];
   };
-  const mode = MODES.includes(r.analysisMode as AnalysisMode) ? (r.analysisMode as AnalysisMode) : DEFAULT_SETTINGS.analysisMode;
+  const mode = ANALYSIS_MODES.includes(r.analysisMode as AnalysisMode) ? (r.analysisMode as AnalysisMode) : DEFAULT_SETTINGS.analysisMode;
   return {
     pythonPath: str('pythonPath'),
     // Typed settings say codeLensEnable / codeLensShowShared; the raw section nests them under codeLens.

@@ -1,6 +1,8 @@
 // Every identifier the extension shares with package.json and the outside world: command ids, setting keys,
 // the view type, the output channel's name, the debug types we integrate with. Pure, no vscode import.
 
+import { SHOW_CALL_SITE_COMMAND } from '../../../server/src/protocol';
+
 /** The one const object of ids. package.json's `contributes` must list exactly these (a unit test checks). */
 export const Ids = {
   command: {
@@ -11,7 +13,7 @@ export const Ids = {
     /** Opens (or reveals) the instance view. */
     showInstances: 'pygration.showInstances',
     /** Opens the instance view focused on one call site (code lens command; argument: CallSiteDetail). */
-    showCallSite: 'pygration.showCallSite',
+    showCallSite: SHOW_CALL_SITE_COMMAND,
     /** Quick pick of ept / ept-plain / full; writes pygration.analysisMode. */
     selectAnalysisMode: 'pygration.selectAnalysisMode',
     /** Open dialog for an instance catalog file; writes pygration.catalogPath. */

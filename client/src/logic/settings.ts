@@ -1,7 +1,7 @@
 // Typed reading of the `pygration.*` settings: each key is checked against its type and range and falls
 // back to its default, so a hand-edited settings.json never reaches the server malformed. Pure.
 
-import { DEFAULT_SETTINGS, type PygrationSettings } from '../../../server/src/protocol';
+import { ANALYSIS_MODES, DEFAULT_SETTINGS, type PygrationSettings } from '../../../server/src/protocol';
 import { parseRate, type AnalysisMode } from '../../../native/src';
 import { Ids } from './ids';
 
@@ -41,7 +41,7 @@ export const DEFAULT_CLIENT_SETTINGS: ClientSettings = {
   plan: { seconds: 5, bandwidth: '', maxDowntimeMs: 300 },
 };
 
-export const ANALYSIS_MODES: readonly AnalysisMode[] = ['ept', 'ept-plain', 'full'];
+export { ANALYSIS_MODES };
 export const STOP_DEBOUNCE_RANGE = { min: 0, max: 5000 } as const;
 /** The server refuses more than 600 s (MAX_PLAN_SECONDS); a sampling shorter than one 500 ms interval is shortened too. */
 export const PLAN_SECONDS_RANGE = { min: 0.5, max: 600 } as const;
