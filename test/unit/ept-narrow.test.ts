@@ -81,6 +81,14 @@ describe('EPT address-taken narrowing on the narrow fixture', () => {
     for (const f of capstoneFeaturesOf(main, 'k_signal_kernel')) assert.ok(r.features.has(f as never), `signal kernel's ${f} required`);
   });
 
+  test('a branch through the GOT slot of a weak symbol no module defines has no target, and is not unresolved', () => {
+    // deregister_tm_clones (the C runtime's boilerplate): `mov rax,[rip+GOT(_ITM_deregisterTMCloneTable)] ; jmp rax`.
+    const { r } = walk('deregister_tm_clones');
+    assert.equal(r.callSites.unresolved, 0, JSON.stringify(r.callSites));
+    assert.ok(r.callSites.memorySlot >= 1, JSON.stringify(r.callSites));
+    assert.equal(r.addressTakenRoots, 0, 'nothing is rooted through the address-taken fallback');
+  });
+
   test('a MOV of one word of a table takes that word only, not its neighbours', () => {
     const { r, visited } = walk('scenario_word');
     assert.ok(r.callSites.unresolved > 0, 'the heap call is unresolved, so the fallback applies');

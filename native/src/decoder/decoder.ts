@@ -128,7 +128,7 @@ function computeCodeInfo(ins: iced.Instruction): CodeInfo {
     nopCompatible = sawNop && features.length === 0;
   }
   features.sort();
-  const gprWrite: 0 | 1 | 2 = IMPLICIT_WRITERS.has(mnemonic) ? 2 : firstOperandMayBeGpr(code) ? 1 : 0;
+  const gprWrite: 0 | 1 | 2 = IMPLICIT_WRITERS.has(mnemonic) ? 2 : (mnemonic === M.Test || mnemonic === M.Cmp || mnemonic === M.Bt) ? 0 : firstOperandMayBeGpr(code) ? 1 : 0; // test/cmp/bt only read it
   return { code, mnemonic, flow, features: nopCompatible ? [] : features, nopCompatible, gprWrite, simpleForm: SIMPLE_FORMS.get(code) ?? 0 };
 }
 

@@ -4,7 +4,7 @@
 
 import * as C from '../elf/elfConstants';
 import type { PltStub } from '../elf/elfFile';
-import type { FunctionExtent } from '../elf/elfTypes';
+import type { ElfSymbol, FunctionExtent } from '../elf/elfTypes';
 import { NativeError } from '../errors';
 import { type Chain, type FunctionSummary, SITES_PER_FEATURE } from './summary';
 import { type ModuleImage, type Region, isInPlt, lazyPltRange, moduleFacts, u64 } from '../space/space';
@@ -181,6 +181,12 @@ export abstract class WalkEdges extends WalkBase {
     const isGot = reloc !== undefined && (reloc.type === C.R_X86_64_GLOB_DAT || reloc.type === C.R_X86_64_JUMP_SLOT);
     if (c.derefs.length === 1 && c.derefs[0] === 0 && isGot && slotModule) {
       const targets = this.resolveGotSlot(slotModule, base - slotModule.bias, undefined, from);
+      if (targets.length === 0 && reloc.type === C.R_X86_64_GLOB_DAT && this.weakUndefinedSlot(reloc.symbol, base)) {
+        // `mov rax,[rip+GOT(_ITM_deregisterTMCloneTable)] ; test ; jmp rax`: a weak symbol no module defines holds 0
+        // for good (GLOB_DAT slots are bound once, at load), so the branch has no target at all.
+        this.stats.memorySlot++;
+        return;
+      }
       if (targets.length === 0) {
         this.unresolvedEdge(c.site + bias, moduleName, c.kind);
         return;
@@ -232,6 +238,13 @@ export abstract class WalkEdges extends WalkBase {
     const name = reloc.symbol?.name ?? stub?.symbol;
     if (!name) return [];
     return this.resolveSymbol(name, reloc.symbol?.version?.name);
+  }
+
+  /** True when a GOT slot's symbol is weak, defined by no loaded module, and the slot (when readable) holds 0. */
+  protected weakUndefinedSlot(sym: ElfSymbol | undefined, slot: number): boolean {
+    if (!sym || sym.defined || sym.bind !== C.STB_WEAK || !sym.name) return false;
+    if (this.resolveSymbol(sym.name, sym.version?.name).length > 0) return false;
+    return !this.space.liveMemory || this.space.readPointer(slot) === 0;
   }
 
   /** Resolves a symbol by the dynamic linker's search order (main executable, then load order). */
