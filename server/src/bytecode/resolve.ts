@@ -2,56 +2,14 @@
 // imports), class hierarchies, constructors, ctypes, decorator stubs; anything else stays unknown, with a reason.
 
 import { CTYPES_FIND_LIBRARY, CTYPES_LIBRARY_LOADER_OBJECTS, CTYPES_LOADERS, KNOWN_RESULT_TYPES, STDLIB_RESULT_TYPES } from './knownTypes';
-import type { InterpreterInfo, ModuleKind, PyConst, RuntimeBinding } from './protocol';
-import type { ModuleSummary, PendingBodies } from './simulate';
-import type { StdlibExports } from './stdlibExports';
+import { References } from './references';
+import { runtimeAttr, stdlibCType } from './runtimeBindings';
+import type { ModuleSummary } from './simulate';
+import { cap, flat, instanceOf, prefix, qualifiedName, type Program, type Target, type TypeRef } from './targets';
 import { alternatives, constType, describe, type ClassDef, type Expr, type FunctionDef } from './values';
 
-export interface ProgramModule {
-  name: string;
-  kind: ModuleKind;
-  file?: string;
-  isPackage: boolean;
-  summary?: ModuleSummary;
-  /** Function bodies not simulated yet: resolution completes the summary before it reads what they add. */
-  pending?: PendingBodies;
-  /** kind 'alias': the module the name stands for (os.path → posixpath). */
-  target?: string;
-  reason?: string;
-}
-
-export interface Program {
-  python: InterpreterInfo;
-  modules: Map<string, ProgramModule>;
-  /**
-   * The standard library's real exports, as the helper introspected them: consulted for names a stdlib
-   * module's bytecode does not bind (hashlib.sha256), and noting the names still to ask.
-   */
-  stdlib?: StdlibExports;
-}
-
-export type TypeRef = { kind: 'class'; def: ClassDef } | { kind: 'native'; module: string; path: string[] } | { kind: 'builtin'; name: string };
-
-/** What a value resolves to. `via` lists the qualified names the resolution passed through. */
-export type Target = (
-  | { kind: 'module'; module: string }
-  | { kind: 'function'; def: FunctionDef; boundTo?: TypeRef }
-  | { kind: 'class'; def: ClassDef }
-  | { kind: 'instance'; type: TypeRef }
-  | { kind: 'native'; module: string; path: string[]; member?: boolean }
-  | { kind: 'builtin'; name: string }
-  | { kind: 'ctypes-library'; library: string | null; findLibrary?: boolean }
-  | { kind: 'ctypes-function'; library: string | null; findLibrary?: boolean; symbol: string }
-  | { kind: 'const'; value: PyConst }
-  | { kind: 'super'; cls: ClassDef }
-  | { kind: 'unresolved'; name: string; reason: string }
-  | { kind: 'unknown'; reason: string }
-) & { via?: string[] };
-
-const MAX_ALTERNATIVES = 8;
-
-/** The `via` note of a name resolved through the standard library's real exports. */
-export const RUNTIME_NOTE = 'bound at import time (the standard library module, imported by the helper)';
+// The program and target types live in targets.ts; the public surface (index.ts) and the gate take them here.
+export type { Program, ProgramModule, Target, TypeRef } from './targets';
 
 const CYCLIC: Target[] = [{ kind: 'unknown', reason: 'cyclic definition' }];
 const TOO_DEEP: Target[] = [{ kind: 'unknown', reason: 'resolution too deep' }];
@@ -62,7 +20,7 @@ type Exports = 'yes' | 'maybe' | 'no';
 /** Resolution over one program (an import closure). Results are memoised; create a new one per closure. */
 export class Resolver {
   private readonly exprMemo = new Map<Expr, Target[]>();
-  private readonly refMemo = new Map<Expr, string | undefined>();
+  private readonly references: References;
   private readonly attrMemo = new Map<string, Map<string, Target[]>>();
   private readonly globalMemo = new Map<string, Map<string, Target[]>>();
   private readonly exportsMemo = new Map<string, Map<string, Exports>>();
@@ -75,6 +33,7 @@ export class Resolver {
   constructor(readonly program: Program) {
     this.builtins = new Set(program.python.builtins);
     this.builtinTypes = new Set(program.python.builtinTypes);
+    this.references = new References(program, this.builtins);
   }
 
   /**
@@ -120,7 +79,7 @@ export class Resolver {
       case 'class':
         return [{ kind: 'class', def: e.def }];
       case 'instance':
-        return this.resolve(e.cls).map((t) => this.instanceOfTarget(t));
+        return this.resolve(e.cls).map((t) => instanceOf(t));
       case 'attr':
         return flat(this.resolve(e.base).map((b) => this.attrOf(b, e.name, e)));
       case 'call':
@@ -144,7 +103,8 @@ export class Resolver {
     }
   }
 
-  private moduleTarget(name: string): Target {
+  /** A module by name as a target (an alias module stands for its target). */
+  moduleTarget(name: string): Target {
     const m = this.program.modules.get(name);
     if (m && m.kind === 'alias' && m.target) return { kind: 'module', module: m.target, via: [name] };
     return { kind: 'module', module: name };
@@ -193,7 +153,7 @@ export class Resolver {
       if (binding !== undefined && star.seq <= seq) break;
       const ex = this.exports(star.module, name);
       if (ex === 'yes') {
-        const definite = this.prefix(`${s.name}.${name}`, this.moduleAttr(star.module, name));
+        const definite = prefix(`${s.name}.${name}`, this.moduleAttr(star.module, name));
         return laterMaybes.length ? definite.concat(this.ambiguous(s.name, name, laterMaybes)) : definite;
       }
       if (ex === 'maybe') laterMaybes.push(star.module);
@@ -211,7 +171,7 @@ export class Resolver {
   /** Candidates for a name that star imports of modules with unknown contents may provide. */
   private ambiguous(module: string, name: string, sources: string[]): Target[] {
     const note = `star import of ${sources.join(', ')} (ambiguous: contents unknown)`;
-    return flat(sources.map((m) => this.prefix(`${module}.${name}`, this.moduleAttr(m, name)))).map((t) => ({ ...t, via: [...(t.via ?? []), note] }));
+    return flat(sources.map((m) => prefix(`${module}.${name}`, this.moduleAttr(m, name)))).map((t) => ({ ...t, via: [...(t.via ?? []), note] }));
   }
 
   /** Whether `from module import *` brings `name`. */
@@ -275,7 +235,8 @@ export class Resolver {
     return out;
   }
 
-  private isModule(name: string): boolean {
+  /** Whether the program holds a module of that name (not one found missing or failing). */
+  isModule(name: string): boolean {
     const m = this.program.modules.get(name);
     return m !== undefined && m.kind !== 'missing' && m.kind !== 'error';
   }
@@ -289,7 +250,7 @@ export class Resolver {
     }
     switch (m.kind) {
       case 'alias':
-        return m.target ? this.prefix(sub, this.moduleAttr(m.target, name)) : [{ kind: 'unresolved', name: sub, reason: `${module} is an alias` }];
+        return m.target ? prefix(sub, this.moduleAttr(m.target, name)) : [{ kind: 'unresolved', name: sub, reason: `${module} is an alias` }];
       case 'missing':
       case 'error':
         return [{ kind: 'unresolved', name: sub, reason: `module ${module} was not found${m.reason ? ` (${m.reason})` : ''}` }];
@@ -317,92 +278,13 @@ export class Resolver {
     if (bound) {
       const known = bound.filter((t) => t.kind !== 'unknown');
       if (!known.length && this.isModule(sub)) return [this.moduleTarget(sub)];
-      return this.prefix(sub, bound);
+      return prefix(sub, bound);
     }
     if (this.isModule(sub)) return [this.moduleTarget(sub)];
-    const runtime = this.runtimeAttr(m, name);
-    if (runtime) return this.prefix(sub, runtime);
+    const runtime = runtimeAttr(this, m, name);
+    if (runtime) return prefix(sub, runtime);
     if (s.namespace.has('__getattr__')) return [{ kind: 'unresolved', name: sub, reason: `${module} computes attributes in __getattr__` }];
     return [{ kind: 'unresolved', name: sub, reason: `${name} is not defined in ${module}` }];
-  }
-
-  /**
-   * A name a standard-library module binds at import time where its bytecode does not show it (hashlib's
-   * globals() loop): what the helper saw the imported module bind it to. Undefined when not a stdlib module,
-   * not bound, not describable, or not asked yet (then noted, and the run asks and resolves again).
-   */
-  private runtimeAttr(m: ProgramModule, name: string): Target[] | undefined {
-    const stdlib = this.program.stdlib;
-    if (!stdlib || m.kind !== 'python' || !stdlib.mayBeStdlib(m.file)) return undefined;
-    const b = stdlib.lookup(m.name, m.file, name);
-    if (!b) return undefined;
-    const out = this.fromBinding(b, 0);
-    return out?.map((t) => ({ ...t, via: [...(t.via ?? []), RUNTIME_NOTE] }));
-  }
-
-  /**
-   * A C type of a stdlib extension module (`_io.BytesIO`, `_blake2.blake2b`, `_struct.Struct`), as the helper
-   * saw the imported module bind it: calling it makes an instance of it. Undefined for C functions, for other
-   * modules, and while not asked yet (then noted).
-   */
-  private stdlibCType(t: Target & { kind: 'native' }): TypeRef | undefined {
-    const stdlib = this.program.stdlib;
-    if (!stdlib || t.member || t.path.length !== 1) return undefined;
-    const m = this.program.modules.get(t.module);
-    if (!m || !(m.kind === 'builtin' || (m.kind === 'native' && stdlib.mayBeStdlib(m.file)))) return undefined;
-    const b = stdlib.lookup(t.module, m.file, t.path[0]);
-    // The type's own module must be this one: its C methods are looked up by that name (tp_name).
-    if (!b || b.kind !== 'native-type' || b.module !== t.module || b.type !== t.path[0]) return undefined;
-    return { kind: 'native', module: t.module, path: t.path };
-  }
-
-  private fromBinding(b: RuntimeBinding, depth: number): Target[] | undefined {
-    if (b.kind === 'native-function' || b.kind === 'native-method' || b.kind === 'native-type') {
-      // The program would import another module of that name (a file of the user's shadows the stdlib's
-      // extension): what the stdlib module binds in the program is then unknown.
-      const m = this.program.modules.get(b.module);
-      if (m && (b.builtin ? m.kind !== 'builtin' : m.kind !== 'native' || (b.file !== undefined && m.file !== b.file))) return undefined;
-    }
-    switch (b.kind) {
-      case 'native-function':
-        return [{ kind: 'native', module: b.module, path: [b.name] }];
-      case 'native-method':
-        return [{ kind: 'native', module: b.module, path: [...b.type.split('.'), b.name] }];
-      case 'native-type':
-        return [{ kind: 'native', module: b.module, path: b.type.split('.') }];
-      case 'function':
-      case 'class': {
-        const found = this.resolveDotted(`${b.module}.${b.qualname}`).filter((t) => t.kind === b.kind);
-        return found.length ? found : undefined;
-      }
-      case 'module':
-        return this.isModule(b.module) ? [this.moduleTarget(b.module)] : undefined;
-      case 'instance': {
-        if (depth > 2) return undefined;
-        const of = this.fromBinding(b.of, depth + 1);
-        const out = of?.map((t) => this.instanceOfTarget(t)).filter((t) => t.kind === 'instance');
-        return out && out.length ? out : undefined;
-      }
-      default:
-        return undefined;
-    }
-  }
-
-  private prefix(name: string, targets: Target[]): Target[] {
-    return targets.map((t) => (t.via && t.via[0] === name ? t : { ...t, via: [name, ...(t.via ?? [])] }));
-  }
-
-  private instanceOfTarget(t: Target): Target {
-    switch (t.kind) {
-      case 'class':
-        return { kind: 'instance', type: { kind: 'class', def: t.def } };
-      case 'native':
-        return { kind: 'instance', type: { kind: 'native', module: t.module, path: t.path } };
-      case 'builtin':
-        return { kind: 'instance', type: { kind: 'builtin', name: t.name } };
-      default:
-        return { kind: 'unknown', reason: 'instance of an unknown class' };
-    }
   }
 
   /** Method resolution order (depth-first, left to right, duplicates removed; C3 agrees on non-diamonds). */
@@ -443,7 +325,7 @@ export class Resolver {
       const c = order[k];
       if ('members' in c) {
         const v = c.members.get(name);
-        if (v !== undefined) return this.prefix(`${c.module}.${c.qualname}.${name}`, this.resolve(v));
+        if (v !== undefined) return prefix(`${c.module}.${c.qualname}.${name}`, this.resolve(v));
       } else if (c.kind === 'native') return [{ kind: 'native', module: c.module, path: [...c.path, name] }];
       else if (c.kind === 'builtin' && c.name !== 'object') return [{ kind: 'native', module: 'builtins', path: [c.name, name] }];
     }
@@ -476,7 +358,7 @@ export class Resolver {
           if (m) return m.map((t) => (t.kind === 'function' ? { ...t, boundTo: type } : t));
           const ia = this.instanceAttr(type.def, name);
           if (ia) return ia;
-          if (this.qualified({ kind: 'class', def: type.def }) === 'ctypes.LibraryLoader' || this.isSubclassOf(type.def, 'ctypes.LibraryLoader')) return [{ kind: 'ctypes-library', library: name }];
+          if (qualifiedName({ kind: 'class', def: type.def }) === 'ctypes.LibraryLoader' || this.isSubclassOf(type.def, 'ctypes.LibraryLoader')) return [{ kind: 'ctypes-library', library: name }];
           return [{ kind: 'unresolved', name: `${type.def.module}.${type.def.qualname}.${name}`, reason: `${name} is not defined in class ${type.def.qualname} or its bases` }];
         }
         // An attribute of an instance of a C type: a method or a data attribute (its own type unknown).
@@ -527,15 +409,15 @@ export class Resolver {
     }
     for (const n of names) {
       const type = KNOWN_RESULT_TYPES[n];
-      if (type) return this.resolveDotted(type).map((t) => this.instanceOfTarget(t));
+      if (type) return this.resolveDotted(type).map((t) => instanceOf(t));
     }
     // A C function of a stdlib extension: its result's type, a C type of the same module (own map: not a
     // prototype key such as `constructor`).
     if (callee.kind === 'native') {
       const q = `${callee.module}.${callee.path.join('.')}`;
       const type = Object.prototype.hasOwnProperty.call(STDLIB_RESULT_TYPES, q) ? STDLIB_RESULT_TYPES[q] : undefined;
-      if (type) return this.resolveDotted(type).map((t) => this.instanceOfTarget(t));
-      const cType = this.stdlibCType(callee);
+      if (type) return this.resolveDotted(type).map((t) => instanceOf(t));
+      const cType = stdlibCType(this.program, callee);
       if (cType) return [{ kind: 'instance', type: cType }];
     }
     switch (callee.kind) {
@@ -579,81 +461,15 @@ export class Resolver {
     const out: string[] = [];
     const ref = this.reference(e);
     if (ref) out.push(ref);
-    const q = this.qualified(t);
+    const q = qualifiedName(t);
     if (q && q !== ref) out.push(q);
     for (const v of t.via ?? []) if (!out.includes(v)) out.push(v);
     return out;
   }
 
-  /** Qualified name of a target: `numpy.linalg.linalg.svd`, `numpy.core._multiarray_umath.dot`, `builtins.len`. */
-  qualified(t: Target): string | undefined {
-    switch (t.kind) {
-      case 'module':
-        return t.module;
-      case 'function':
-        return `${t.def.module}.${t.def.qualname}`;
-      case 'class':
-        return `${t.def.module}.${t.def.qualname}`;
-      case 'native':
-        return `${t.module}.${t.path.join('.')}`;
-      case 'builtin':
-        return `builtins.${t.name}`;
-      case 'instance':
-        return t.type.kind === 'class' ? `${t.type.def.module}.${t.type.def.qualname}` : t.type.kind === 'native' ? `${t.type.module}.${t.type.path.join('.')}` : `builtins.${t.type.name}`;
-      case 'ctypes-function':
-        return `${t.library ?? '<library>'}:${t.symbol}`;
-      case 'unresolved':
-        return t.name;
-      default:
-        return undefined;
-    }
-  }
-
-  /**
-   * How the code names a value, aliases expanded: `np.linalg.norm` → `numpy.linalg.norm`, `self.run` →
-   * `pkg.mod.Class.run`, `helper` → `pkg.mod.helper`. Undefined for values without a name.
-   */
-  reference(e: Expr, depth = 0): string | undefined {
-    if (depth > 16) return undefined;
-    if (this.refMemo.has(e)) return this.refMemo.get(e);
-    const out = this.referenceUncached(e, depth);
-    this.refMemo.set(e, out);
-    return out;
-  }
-
-  private referenceUncached(e: Expr, depth: number): string | undefined {
-    switch (e.k) {
-      case 'module':
-        return e.name;
-      case 'attr': {
-        const base = this.reference(e.base, depth + 1);
-        return base === undefined ? undefined : `${base}.${e.name}`;
-      }
-      case 'global': {
-        const m = this.program.modules.get(e.module)?.summary;
-        const b = m?.namespace.get(e.name);
-        if (b !== undefined && b.k !== 'union' && b.k !== 'unknown' && b.k !== 'call' && b.k !== 'binop') {
-          const r = this.reference(b, depth + 1);
-          if (r !== undefined) return r;
-        }
-        if (b === undefined && this.builtins.has(e.name)) return `builtins.${e.name}`;
-        return `${e.module}.${e.name}`;
-      }
-      case 'builtin':
-        return `builtins.${e.name}`;
-      case 'func':
-        return `${e.def.module}.${e.def.qualname}`;
-      case 'class':
-        return `${e.def.module}.${e.def.qualname}`;
-      case 'instance':
-        return this.reference(e.cls, depth + 1);
-      case 'self':
-        return this.reference(e.obj, depth + 1);
-      case 'super':
-        return `super(${e.cls.module}.${e.cls.qualname})`;
-      default:
-        return undefined;
-    }
+  /** How the code names a value, aliases expanded (see References.of). */
+  reference(e: Expr): string | undefined {
+    return this.references.of(e);
   }
 
   /**
@@ -678,60 +494,4 @@ export class Resolver {
 /** `from pkg import sub` inside pkg: the binding is IMPORT_FROM of the package itself. */
 function isImportOf(e: Expr, module: string, name: string): boolean {
   return alternatives(e).some((a) => a.k === 'attr' && a.name === name && a.base.k === 'module' && a.base.name === module);
-}
-
-function flat(lists: Target[][]): Target[] {
-  if (lists.length === 1) return lists[0];
-  const out: Target[] = [];
-  for (const l of lists) out.push(...l);
-  return out;
-}
-
-/** Deduplicates and bounds alternatives (known ones first). */
-function cap(ts: Target[]): Target[] {
-  if (ts.length <= 1) return ts;
-  if (ts.length === 2 && ts[0] === ts[1]) return [ts[0]];
-  const seen = new Set<string>();
-  const out: Target[] = [];
-  for (const t of ts) {
-    const key = targetKey(t);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(t);
-  }
-  if (out.length > 1) {
-    const known: Target[] = out.filter((t) => t.kind !== 'unknown');
-    const unknowns: Target[] = out.filter((t) => t.kind === 'unknown');
-    if (known.length && unknowns.length) return known.slice(0, MAX_ALTERNATIVES).concat(unknowns.slice(0, 1));
-  }
-  return out.slice(0, MAX_ALTERNATIVES);
-}
-
-export function targetKey(t: Target): string {
-  switch (t.kind) {
-    case 'module':
-      return `m:${t.module}`;
-    case 'function':
-      return `f:${t.def.module}.${t.def.qualname}`;
-    case 'class':
-      return `c:${t.def.module}.${t.def.qualname}`;
-    case 'instance':
-      return `i:${t.type.kind === 'class' ? `${t.type.def.module}.${t.type.def.qualname}` : t.type.kind === 'native' ? `${t.type.module}.${t.type.path.join('.')}` : t.type.name}`;
-    case 'native':
-      return `n:${t.module}.${t.path.join('.')}`;
-    case 'builtin':
-      return `b:${t.name}`;
-    case 'ctypes-library':
-      return `l:${t.library}`;
-    case 'ctypes-function':
-      return `s:${t.library}:${t.symbol}`;
-    case 'const':
-      return `k:${JSON.stringify(t.value)}`;
-    case 'super':
-      return `S:${t.cls.module}.${t.cls.qualname}`;
-    case 'unresolved':
-      return `u:${t.name}`;
-    case 'unknown':
-      return `?:${t.reason}`;
-  }
 }
