@@ -108,7 +108,7 @@ async function startWorkload() {
   return child;
 }
 
-if (!fs.existsSync(path.join(out, 'native', 'src', 'analysis', 'ept.js'))) {
+if (!fs.existsSync(path.join(out, 'native', 'src', 'trace', 'ept.js'))) {
   console.error('bench: build first (npx tsc -b)');
   process.exit(2);
 }

@@ -27,7 +27,7 @@ const repeat = Number(value('--repeat', 3)) || 3;
 const PYTHON = '/usr/bin/python3';
 const CLI = path.join(root, 'dist', 'cli.js');
 const SERVER = path.join(root, 'dist', 'server.js');
-for (const f of [CLI, SERVER, path.join(root, 'out', 'native', 'src', 'analysis', 'ept.js')]) {
+for (const f of [CLI, SERVER, path.join(root, 'out', 'native', 'src', 'trace', 'ept.js')]) {
   if (!fs.existsSync(f)) {
     console.error(`bench: ${path.relative(root, f)} is missing: build first (npx tsc -b && node esbuild.mjs)`);
     process.exit(2);

@@ -12,20 +12,20 @@ let loaded;
 /** The engine's functions; throws with a hint when the TypeScript build is missing. */
 export function engine() {
   if (loaded) return loaded;
-  for (const f of [path.join(OUT, 'analysis', 'analyze.js'), path.join(SERVER_OUT, 'processAnalysis.js')]) {
+  for (const f of [path.join(OUT, 'analyze.js'), path.join(SERVER_OUT, 'processAnalysis.js')]) {
     if (!fs.existsSync(f)) throw new Error(`The engine is not built (${path.relative(REPO_ROOT, f)} is missing): run \`npx tsc -b\` first.`);
   }
   const require = createRequire(import.meta.url);
   const load = (p) => require(path.join(OUT, p));
-  const analyze = load('analysis/analyze.js');
+  const analyze = load('analyze.js');
   const compat = load('catalog/compat.js');
   const catalog = load('catalog/catalog.js');
-  const host = load('host/host.js');
-  const ept = load('analysis/ept.js');
-  const pvm = load('analysis/pvm.js');
+  const host = load('features/host.js');
+  const ept = load('trace/ept.js');
+  const pvm = load('trace/pvm.js');
   const decoder = load('decoder/decoder.js');
   const vocabulary = load('features/vocabulary.js');
-  const pythonRoots = load('analysis/pythonRoots.js');
+  const pythonRoots = load('trace/pythonRoots.js');
   const processAnalysis = require(path.join(SERVER_OUT, 'processAnalysis.js'));
   const callSites = require(path.join(SERVER_OUT, 'callSites.js'));
   const bytecode = require(path.join(SERVER_OUT, 'bytecode', 'cache.js'));
@@ -53,8 +53,8 @@ export function engine() {
     BASELINE: vocabulary.BASELINE,
     sortFeatures: vocabulary.sortFeatures,
     x86Level: vocabulary.x86Level,
-    ProcessView: load('process/processView.js').ProcessView,
-    ProcessAddressSpace: load('analysis/processSpace.js').ProcessAddressSpace,
+    ProcessView: load('space/processView.js').ProcessView,
+    ProcessAddressSpace: load('space/processSpace.js').ProcessAddressSpace,
     hostToJson: (h) => ({ ...h, flags: [...h.flags] }),
     hostFromJson: (j) => ({ ...j, flags: new Set(j.flags) }),
   };
