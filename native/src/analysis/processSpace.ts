@@ -145,6 +145,11 @@ export class ProcessAddressSpace implements AddressSpace {
     if (!this.liveMemory) return undefined;
     return this.view.readMemory(address, length);
   }
+
+  residentRanges(start: number, end: number): Array<{ start: number; end: number }> | undefined {
+    if (!this.liveMemory) return undefined;
+    return this.view.residentRanges(start, end);
+  }
 }
 
 /** Why the executable mapping of `file` could not be opened as an ELF module (without final punctuation). */
