@@ -4,6 +4,7 @@
 // analyses that add the program's bytecode-resolved native functions as roots; these live here because
 // bytecode tracking belongs to the server layer.
 
+import './jitFlags';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { NativeError, fromSystemError } from '../../native/src/errors';
