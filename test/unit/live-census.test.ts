@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { ProcessView } from '../../native/src/process/processView';
+import { residentRanges } from '../../native/src/process/resident';
 import { ProcessAddressSpace } from '../../native/src/analysis/processSpace';
 import { liveCensus, liveValuesOf } from '../../native/src/analysis/liveCensus';
 import type { AddressSpace } from '../../native/src/analysis/space';
@@ -46,16 +47,16 @@ describe('live census over resident pages', () => {
     await proc?.stop();
   });
 
-  test('residentRanges lists the written page of the big mapping and none of its untouched pages', () => {
+  test('residentRanges (pagemap) lists the written page of the big mapping and none of its untouched pages', () => {
     const view = new ProcessView(proc.pid);
     try {
-      const ranges = view.residentRanges(printed.big, printed.big + printed.size);
+      const ranges = residentRanges(proc.pid, view.mappingAt(printed.big), printed.big, printed.big + printed.size);
       assert.ok(ranges, 'a private anonymous mapping has resident ranges');
       const page = Math.floor(printed.written / 4096) * 4096;
       assert.deepEqual(ranges, [{ start: page, end: page + 4096 }]);
       // A file mapping (the executable's first) is not anonymous: every byte may hold data.
       const file = view.maps().find((m) => m.kind === 'file' && m.addressable)!;
-      assert.equal(view.residentRanges(file.start, file.end), undefined);
+      assert.equal(residentRanges(proc.pid, file, file.start, file.end), undefined);
     } finally {
       view.close();
     }

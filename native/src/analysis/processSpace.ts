@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { NativeError } from '../errors';
 import type { ProcessModule, ProcessView } from '../process/processView';
+import { residentRanges } from '../process/resident';
 import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf, findRange } from './space';
 
 export class ProcessAddressSpace implements AddressSpace {
@@ -148,7 +149,7 @@ export class ProcessAddressSpace implements AddressSpace {
 
   residentRanges(start: number, end: number): Array<{ start: number; end: number }> | undefined {
     if (!this.liveMemory) return undefined;
-    return this.view.residentRanges(start, end);
+    return residentRanges(this.view.pid, this.view.mappingAt(start), start, end);
   }
 }
 

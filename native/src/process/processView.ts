@@ -237,47 +237,6 @@ export class ProcessView {
     return this.mapsCache;
   }
 
-  /**
-   * The parts of [start, end) of a private anonymous mapping (anonymous, [heap], [stack]) whose pages are in
-   * memory or swapped out, by /proc/PID/pagemap, in address order. A page of such a mapping that is neither was
-   * never written: it reads as zeros (reading it would only map the zero page into the process). Undefined when
-   * the range is not one such mapping or pagemap cannot be read: then every byte may hold data.
-   */
-  residentRanges(start: number, end: number): Array<{ start: number; end: number }> | undefined {
-    const m = this.mappingAt(start);
-    if (!m || end > m.end || !m.perms.private || m.inode !== 0 || (m.kind !== 'anon' && m.kind !== 'heap' && m.kind !== 'stack')) return undefined;
-    const first = Math.floor(start / PAGE_SIZE);
-    const pages = Math.ceil(end / PAGE_SIZE) - first;
-    if (pages <= 0) return [];
-    const buf = Buffer.alloc(pages * 8);
-    let fd: number | undefined;
-    try {
-      fd = fs.openSync(`${this.dir}/pagemap`, 'r');
-      let got = 0;
-      while (got < buf.length) {
-        const n = fs.readSync(fd, buf, got, buf.length - got, first * 8 + got);
-        if (n <= 0) return undefined;
-        got += n;
-      }
-    } catch {
-      return undefined;
-    } finally {
-      if (fd !== undefined) fs.closeSync(fd);
-    }
-    const words = new Uint32Array(buf.buffer, buf.byteOffset, pages * 2);
-    const out: Array<{ start: number; end: number }> = [];
-    for (let i = 0; i < pages; i++) {
-      // Bit 63: present in memory; bit 62: swapped out.
-      if ((words[2 * i + 1] & 0xc000_0000) === 0) continue;
-      const lo = Math.max(start, (first + i) * PAGE_SIZE);
-      const hi = Math.min(end, (first + i + 1) * PAGE_SIZE);
-      const last = out[out.length - 1];
-      if (last && last.end === lo) last.end = hi;
-      else out.push({ start: lo, end: hi });
-    }
-    return out;
-  }
-
   /** The mapping containing an address, if any. */
   mappingAt(address: number): MapEntry | undefined {
     return this.maps().find((m) => m.addressable && address >= m.start && address < m.end);
