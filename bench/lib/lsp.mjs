@@ -11,6 +11,8 @@ import { procCpuSeconds, procPeakMB } from './proc.mjs';
 
 const require = createRequire(import.meta.url);
 
+/** A static lens (from files at rest): `$(chip) …`; a live one starts with `$(pulse)` and ends with ` · live` (server/src/presentation.ts). */
+const STATIC_LENS = /^\$\(chip\) /;
 /** Seconds since `t0` (process.hrtime.bigint()). */
 const since = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
 
@@ -128,7 +130,7 @@ export async function editorRows({ root, serverJs, python, file, lensText, appen
     const cpu0 = s.cpuSeconds();
     const t0 = process.hrtime.bigint();
     s.conn.sendNotification('textDocument/didOpen', { textDocument: { uri: docUri, languageId: 'python', version, text } });
-    await s.lensOn(docUri, lineOf(lensText), / · static$/);
+    await s.lensOn(docUri, lineOf(lensText), STATIC_LENS);
     const cold = { seconds: since(t0), cpuSeconds: s.cpuSeconds() - cpu0 };
     const saves = [];
     for (let i = 0; i < reps; i++) {
@@ -140,7 +142,7 @@ export async function editorRows({ root, serverJs, python, file, lensText, appen
       // A change without a range replaces the whole text (allowed under incremental sync).
       s.conn.sendNotification('textDocument/didChange', { textDocument: { uri: docUri, version: ++version }, contentChanges: [{ text }] });
       s.conn.sendNotification('textDocument/didSave', { textDocument: { uri: docUri } });
-      await s.lensOn(docUri, lineOf(added), / · static$/);
+      await s.lensOn(docUri, lineOf(added), STATIC_LENS);
       saves.push({ seconds: since(t), cpuSeconds: s.cpuSeconds() - c });
     }
     const live = [];

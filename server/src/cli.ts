@@ -4,6 +4,7 @@
 // analyses that add the program's bytecode-resolved native functions as roots; these live here because
 // bytecode tracking belongs to the server layer.
 
+import './jitFlags';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { collectHost, defaultCatalog, DiskFullScanStore, DiskSummaryStore, effectiveRequirement, engineStamp, EXIT, featureLabel, fromSystemError, hostFeatures, intOption, loadCatalog, main, NativeError, parseArgs, Progress, reportError, sortFeatures, summarizeInstances, UsageError, x86Level, type ExtraCommand } from '../../native/src';

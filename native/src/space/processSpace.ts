@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { NativeError } from '../errors';
 import type { ProcessModule, ProcessView } from './processView';
+import { residentRanges } from './resident';
 import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf } from './space';
 import { rangeContaining } from '../upperBound';
 
@@ -145,6 +146,11 @@ export class ProcessAddressSpace implements AddressSpace {
   readMemory(address: number, length: number): Uint8Array | undefined {
     if (!this.liveMemory) return undefined;
     return this.view.readMemory(address, length);
+  }
+
+  residentRanges(start: number, end: number): Array<{ start: number; end: number }> | undefined {
+    if (!this.liveMemory) return undefined;
+    return residentRanges(this.view.pid, this.view.mappingAt(start), start, end);
   }
 }
 

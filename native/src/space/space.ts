@@ -50,6 +50,11 @@ export interface AddressSpace {
   /** Reads live code bytes (for anonymous executable regions); undefined when unreadable. */
   readMemory(address: number, length: number): Uint8Array | undefined;
   /**
+   * The parts of [start, end) (inside one region) that may hold data other than zeros, in address order: live
+   * spaces leave out the never-written pages of private anonymous memory. Undefined: all of it.
+   */
+  residentRanges?(start: number, end: number): Array<{ start: number; end: number }> | undefined;
+  /**
    * Without live memory: the variant this host's dynamic linker picks for the IFUNC whose resolver is at
    * link-time `resolver` in `m` (link-time address), when known. Undefined: count every variant.
    */

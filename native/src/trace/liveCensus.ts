@@ -158,12 +158,21 @@ function forEachDataChunk(ctx: CensusContext, writableOnly: boolean, each: (word
   let bytes = 0;
   for (const r of ctx.space.regions()) {
     if (!r.read || (writableOnly && !r.write) || r.exec || r.kind === 'vdso' || r.kind === 'vsyscall') continue;
-    for (let a = r.start; a < r.end; a += CHUNK) {
-      if (ctx.isCancelled?.()) throw new WalkCancelled();
-      const b = ctx.space.readMemory(a, Math.min(CHUNK, r.end - a));
-      if (!b) continue;
-      bytes += b.length;
-      each(new Uint32Array(b.buffer, b.byteOffset, Math.floor(b.length / 8) * 2), a);
+    // Pages never written read as zeros, which hold no pointer: only the resident parts are read (which also
+    // spares the process the zero pages a read would map). Each part is cut on the region's CHUNK grid, so the
+    // chunks' words are those a read of the whole region would give (a zero run in between holds none).
+    const parts = ctx.space.residentRanges?.(r.start, r.end) ?? [r];
+    for (const p of parts) {
+      for (let a = p.start; a < p.end; ) {
+        if (ctx.isCancelled?.()) throw new WalkCancelled();
+        const gridEnd = r.start + (Math.floor((a - r.start) / CHUNK) + 1) * CHUNK;
+        const n = Math.min(gridEnd, p.end) - a;
+        const b = ctx.space.readMemory(a, n);
+        a += n;
+        if (!b) continue;
+        bytes += b.length;
+        each(new Uint32Array(b.buffer, b.byteOffset, Math.floor(b.length / 8) * 2), a - n);
+      }
     }
   }
   return bytes;

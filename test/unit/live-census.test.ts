@@ -1,0 +1,132 @@
+// The live census reads only the resident pages of private anonymous memory (test/fixtures/c/census_resident.c),
+// the zero page's left out: it gives the same answer as a read of every byte, and leaves never-written pages unmapped.
+
+import { after, before, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { ProcessView } from '../../native/src/space/processView';
+import { residentRanges } from '../../native/src/space/resident';
+import { ProcessAddressSpace } from '../../native/src/space/processSpace';
+import { liveCensus, liveValuesOf } from '../../native/src/trace/liveCensus';
+import type { AddressSpace } from '../../native/src/space/space';
+import { buildC, startProcess, type StartedProcess } from '../helpers/fixtures';
+
+let proc: StartedProcess;
+let printed: Record<string, number>;
+
+/** Pages of [start, end) that /proc/PID/pagemap says are in memory or swapped (read here, not by the engine). */
+function residentPages(pid: number, start: number, end: number): number {
+  const pages = (end - start) / 4096;
+  const buf = Buffer.alloc(pages * 8);
+  const fd = fs.openSync(`/proc/${pid}/pagemap`, 'r');
+  try {
+    fs.readSync(fd, buf, 0, buf.length, (start / 4096) * 8);
+  } finally {
+    fs.closeSync(fd);
+  }
+  let n = 0;
+  for (let i = 0; i < pages; i++) if (buf.readUInt32LE(i * 8 + 4) & 0xc000_0000) n++;
+  return n;
+}
+
+/** The same space with every byte of every region read (what the census did before it asked for resident pages). */
+function readingEverything(space: ProcessAddressSpace): AddressSpace {
+  const all = Object.create(space) as ProcessAddressSpace;
+  Object.defineProperty(all, 'residentRanges', { value: () => undefined });
+  return all;
+}
+
+describe('live census over resident pages', () => {
+  before(async () => {
+    const exe = buildC('c/census_resident.c', { flags: ['-pthread'] });
+    proc = await startProcess(exe, []);
+    printed = {};
+    for (const m of proc.stdout().matchAll(/(\w+)=(0x[0-9a-f]+|\d+)/g)) printed[m[1]] = m[2].startsWith('0x') ? parseInt(m[2].slice(2), 16) : Number(m[2]);
+  });
+  after(async () => {
+    await proc?.stop();
+  });
+
+  test('residentRanges (pagemap) lists the written page of the big mapping and none of its untouched pages', () => {
+    const view = new ProcessView(proc.pid);
+    try {
+      const ranges = residentRanges(proc.pid, view.mappingAt(printed.big), printed.big, printed.big + printed.size);
+      assert.ok(ranges, 'a private anonymous mapping has resident ranges');
+      const page = Math.floor(printed.written / 4096) * 4096;
+      assert.deepEqual(ranges, [{ start: page, end: page + 4096 }]);
+      // A file mapping (the executable's first) is not anonymous: every byte may hold data.
+      const file = view.maps().find((m) => m.kind === 'file' && m.addressable)!;
+      assert.equal(residentRanges(proc.pid, file, file.start, file.end), undefined);
+    } finally {
+      view.close();
+    }
+  });
+
+  test('pages only read (the zero page is mapped there) count as not resident when /proc/kpageflags says so', (t) => {
+    const view = new ProcessView(proc.pid);
+    try {
+      const mapped = residentPages(proc.pid, printed.readonly, printed.readonly + printed.rsize);
+      assert.equal(mapped, printed.rsize / 4096, 'every page of the read-only-used mapping has the zero page mapped');
+      let kpageflags = true;
+      try {
+        fs.closeSync(fs.openSync('/proc/kpageflags', 'r'));
+      } catch {
+        kpageflags = false;
+      }
+      const ranges = residentRanges(proc.pid, view.mappingAt(printed.readonly), printed.readonly, printed.readonly + printed.rsize);
+      // Without CAP_SYS_ADMIN pagemap hides frame numbers and kpageflags is closed: those pages are read.
+      if (!kpageflags) {
+        assert.deepEqual(ranges, [{ start: printed.readonly, end: printed.readonly + printed.rsize }]);
+        t.skip('/proc/kpageflags is not readable here (not root): the zero page cannot be told apart');
+        return;
+      }
+      assert.deepEqual(ranges, []);
+    } finally {
+      view.close();
+    }
+  });
+
+  test('the census finds the pointer in the written page, and leaves the untouched pages unmapped', () => {
+    const space = new ProcessAddressSpace(new ProcessView(proc.pid));
+    try {
+      assert.equal(residentPages(proc.pid, printed.big, printed.big + printed.size), 1, 'one page of the big mapping is resident at start');
+      const live = liveValuesOf(space);
+      assert.ok(live.has(printed.target), 'the pointer to census_target written 40 MiB into the mapping is found');
+      assert.ok(live.mangled.includes(printed.handler), 'the atexit handler is found demangled');
+      // A read of every byte would have mapped the zero page at each of the 16,384 pages.
+      assert.equal(residentPages(proc.pid, printed.big, printed.big + printed.size), 1, 'the untouched pages are still not resident');
+    } finally {
+      space.view.close();
+    }
+  });
+
+  test('the census over resident pages gives the answer of a read of every byte', () => {
+    const space = new ProcessAddressSpace(new ProcessView(proc.pid));
+    const full = new ProcessAddressSpace(new ProcessView(proc.pid));
+    try {
+      const a = liveValuesOf(space);
+      const b = liveValuesOf(readingEverything(full));
+      assert.ok(b.bytes >= a.bytes + printed.size - 4096, `every byte was read the second time (${a.bytes} then ${b.bytes} bytes)`);
+      assert.deepEqual([...a.mangled].sort(), [...b.mangled].sort());
+      assert.equal(a.guards, b.guards);
+      // Every module pointer found by either is found by the other: probe each word of writable memory.
+      for (const r of space.regions()) {
+        if (!r.write || !r.read || r.exec || !r.module) continue;
+        const bytes = space.readMemory(r.start, r.end - r.start);
+        if (!bytes) continue;
+        const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+        for (let off = 0; off + 8 <= bytes.length; off += 8) {
+          const v = dv.getUint32(off, true) + dv.getUint32(off + 4, true) * 2 ** 32;
+          assert.equal(a.has(v), b.has(v), `value 0x${v.toString(16)}`);
+        }
+      }
+      assert.equal(a.has(printed.target), true);
+      assert.equal(a.pointsInto(printed.target, printed.target + 1), b.pointsInto(printed.target, printed.target + 1));
+      const ctx = (s: AddressSpace) => ({ space: s, liveBytes: (x: number, n: number) => s.readMemory(x, n), pollSlot: () => undefined });
+      assert.deepEqual(liveCensus(ctx(space)), liveCensus(ctx(readingEverything(full))));
+    } finally {
+      space.view.close();
+      full.view.close();
+    }
+  });
+});
