@@ -39,8 +39,6 @@ const KNOWN = {
   'native/src/plan/sampler.ts#scan': 107,
   'server/src/bytecode/decode.ts#Decoder.decode': 153,
   'server/src/bytecode/liveInterpreter.ts#openLiveInterpreter': 107,
-  'server/src/bytecode/simulate.ts': 1175,
-  'server/src/bytecode/simulate.ts#ModuleSimulation.simulateCode': 146,
   'server/src/bytecode/simulate.ts#ModuleSimulation.step': 153,
   'server/src/callSites.ts': 556,
   'server/src/callSites.ts#analyzeCallSites': 245,
