@@ -43,8 +43,6 @@ const KNOWN = {
   'server/src/callSites.ts': 556,
   'server/src/callSites.ts#analyzeCallSites': 245,
   'server/src/cli.ts#run': 133,
-  'server/src/languageServer.ts': 633,
-  'server/src/languageServer.ts#PygrationLanguageServer.runStatic': 83,
   'server/src/processAnalysis.ts#analyzePythonProcess': 89,
   'server/src/pythonGate.ts#pythonReachability': 259,
 };
