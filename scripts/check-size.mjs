@@ -40,8 +40,6 @@ const KNOWN = {
   'server/src/bytecode/decode.ts#Decoder.decode': 153,
   'server/src/bytecode/liveInterpreter.ts#openLiveInterpreter': 107,
   'server/src/bytecode/simulate.ts#ModuleSimulation.step': 153,
-  'server/src/callSites.ts': 556,
-  'server/src/callSites.ts#analyzeCallSites': 245,
   'server/src/cli.ts#run': 133,
   'server/src/processAnalysis.ts#analyzePythonProcess': 89,
   'server/src/pythonGate.ts#pythonReachability': 259,
