@@ -31,7 +31,6 @@ const KNOWN = {
   'native/src/trace/summaryState.ts#WalkState.dataflow': 104,
   'native/src/cli/format.ts#formatReport': 97,
   'native/src/decoder/decoder.ts': 587,
-  'native/src/elf/cfi.ts#CfiTable.run': 173,
   'native/src/cli/plan.ts#runPlan': 100,
   'native/src/plan/plan.ts#planMigration': 133,
   'server/src/bytecode/decode.ts#Decoder.decode': 153,
