@@ -36,7 +36,6 @@ const KNOWN = {
   'server/src/bytecode/decode.ts#Decoder.decode': 153,
   'server/src/bytecode/liveInterpreter.ts#openLiveInterpreter': 107,
   'server/src/bytecode/simulate.ts#ModuleSimulation.step': 153,
-  'server/src/cli.ts#run': 133,
   'server/src/processAnalysis.ts#analyzePythonProcess': 89,
   'server/src/pythonGate.ts#pythonReachability': 259,
 };
