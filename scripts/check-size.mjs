@@ -30,7 +30,6 @@ const KNOWN = {
   'native/src/trace/summaryState.ts#WalkState.dataflow': 104,
   'native/src/cli/format.ts#formatReport': 97,
   'native/src/decoder/decoder.ts': 587,
-  'native/src/cli/plan.ts#runPlan': 100,
   'server/src/bytecode/decode.ts#Decoder.decode': 153,
   'server/src/bytecode/liveInterpreter.ts#openLiveInterpreter': 107,
   'server/src/bytecode/simulate.ts#ModuleSimulation.step': 153,
