@@ -28,7 +28,6 @@ const KNOWN = {
   'native/src/trace/pvm.ts#threadRoots': 127,
   'native/src/trace/pythonRoots.ts#pythonEntryRoots': 95,
   'native/src/trace/summaryState.ts#WalkState.dataflow': 104,
-  'native/src/cli/format.ts#formatReport': 97,
   'native/src/decoder/decoder.ts': 587,
   'server/src/bytecode/decode.ts#Decoder.decode': 153,
   'server/src/bytecode/liveInterpreter.ts#openLiveInterpreter': 107,
