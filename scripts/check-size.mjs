@@ -30,9 +30,7 @@ const KNOWN = {
   'native/src/trace/summaryState.ts#WalkState.dataflow': 104,
   'native/src/decoder/decoder.ts': 587,
   'server/src/bytecode/decode.ts#Decoder.decode': 153,
-  'server/src/bytecode/liveInterpreter.ts#openLiveInterpreter': 107,
   'server/src/bytecode/simulate.ts#ModuleSimulation.step': 153,
-  'server/src/processAnalysis.ts#analyzePythonProcess': 89,
   'server/src/pythonGate.ts#pythonReachability': 259,
 };
 
