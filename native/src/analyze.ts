@@ -87,58 +87,9 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
     progress(`Reading the mappings of process ${pid}`);
     const space = new ProcessAddressSpace(view);
     const target = describeTarget(view, space);
-    const notes: string[] = [];
-    if (!target.python) notes.push(`Process ${pid} (${path.basename(target.exe ?? '?')}) does not look like a Python interpreter: only its machine code from the entry point and its threads was analysed (no bytecode tracking).`);
-    if (space.memoryError) {
-      notes.push(`${space.memoryError.describe()} Without memory access, GOT slots and dispatch tables were resolved from the files on disk.`);
-    }
-    for (const u of space.unopenedModules) notes.push(`Could not open ${u.path}: ${u.reason}`);
-    if (space.mainModule()?.elf.isStatic) {
-      notes.push('The executable is statically linked: there are no shared libraries or PLT, and everything was walked from its entry point.');
-    }
-    if (target.ldBindNow === false && mode !== 'full') {
-      notes.push('The process was not started with LD_BIND_NOW=1, so some GOT slots may still be unbound; start it with LD_BIND_NOW=1 for exact results.');
-    }
-
-    let ept: EptResult | undefined;
-    let features: Map<Feature, FeatureEvidence>;
-    let functionsVisited = 0;
-    let instructionsDecoded = 0;
-    let modulesVisited = 0;
-    let callSites = { direct: 0, plt: 0, memorySlot: 0, dispatchTable: 0, unresolved: 0 };
-    let rootPolicy: AnalysisReport['rootPolicy'];
-
-    if (mode === 'full') {
-      progress('Full scan: decoding every executable mapping');
-      const fs = await fullScanAsync(space, { isCancelled: options.isCancelled, store: options.stores?.fullScans });
-      if (fs.cancelled) throw new CancelledError();
-      features = fs.features;
-      instructionsDecoded = fs.instructionsDecoded;
-      modulesVisited = fs.modulesScanned;
-      noteSkipped(notes, fs.skipped, space, '');
-    } else {
-      const pvm = processRoots(view, space, mode, target.python !== undefined, { strict: options.strict, pythonGate: options.pythonGate });
-      const roots = [...pvm.roots, ...(options.extraRoots ?? []), ...pvm.callableRoots];
-      notes.push(...pvm.notes);
-      rootPolicy = pvm.rootPolicy;
-      progress(`Execution path tracking from ${roots.length} root(s)`);
-      // In slices: a server answers $/cancelRequest and a CLI sees Ctrl-C during a long walk.
-      ept = await executionPathTrackingAsync(space, roots, {
-        mode,
-        bindNow: target.ldBindNow === true,
-        isCancelled: options.isCancelled,
-        onProgress: (n) => progress(`Execution path tracking: ${n} functions`),
-        summaryStore: options.stores?.summaries,
-      });
-      if (ept.cancelled) throw new CancelledError();
-      features = ept.features;
-      functionsVisited = ept.functionsVisited;
-      instructionsDecoded = ept.instructionsDecoded;
-      modulesVisited = ept.modulesVisited.size;
-      callSites = ept.callSites;
-      notes.push(...ept.notes);
-    }
-
+    const notes = targetNotes(pid, space, target, mode);
+    const walk = await walkProcess(view, space, target, mode, options, notes);
+    let features = walk.features;
     // CET shadow-stack instructions (INCSSP, WRSS...) fault unless shadow stacks are enabled for the thread,
     // and glibc runs them only when they are: in a process without shadow stacks they never execute.
     if (features.has('shstk') && !shadowStackEnabled(pid)) {
@@ -156,16 +107,7 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
     const executes = options.probeMasked === false ? new Map<Feature, boolean>() : await probeFeatures(candidates);
     const masked = candidates.filter((f) => executes.get(f) !== false);
     const counted = options.countMasked ? masked : [];
-    let fullScanRequired: Feature[] | undefined;
-    if (mode !== 'full' && options.withFullScan !== false) {
-      progress('Full scan for comparison');
-      const fs = await fullScanAsync(space, { isCancelled: options.isCancelled, store: options.stores?.fullScans });
-      if (fs.cancelled) throw new CancelledError();
-      const fsMasked = options.countMasked ? maskedFeatures(fs.features.keys(), source, host.vendor) : [];
-      const fsExecutes = options.probeMasked === false ? new Map<Feature, boolean>() : await probeFeatures(fsMasked);
-      fullScanRequired = effectiveRequirement(fs.features.keys(), source, fsMasked.filter((f) => fsExecutes.get(f) !== false));
-      noteSkipped(notes, fs.skipped, space, ' by the full scan for comparison');
-    }
+    const fullScanRequired = mode !== 'full' && options.withFullScan !== false ? await comparisonScan(space, source, host, options, notes) : undefined;
 
     // Sizes a module's file states against its own layout were bounded by the ELF reader: say so.
     for (const m of space.modules()) {
@@ -192,22 +134,89 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       maskedCounted: options.countMasked === true,
       fullScanRequired,
       notes,
-      ...(rootPolicy ? { rootPolicy } : {}),
+      ...(walk.rootPolicy ? { rootPolicy: walk.rootPolicy } : {}),
       stats: {
-        functionsVisited,
-        instructionsDecoded,
-        modulesVisited,
-        callSites,
+        functionsVisited: walk.functionsVisited,
+        instructionsDecoded: walk.instructionsDecoded,
+        modulesVisited: walk.modulesVisited,
+        callSites: walk.callSites,
         seconds: Number(process.hrtime.bigint() - started) / 1e9,
         peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
       },
       instances,
     };
     if (advice) report.criuAdvice = advice;
-    return { report, ept, space };
+    return { report, ept: walk.ept, space };
   } finally {
     view.close();
   }
+}
+
+/** What the report says first about the target: not a Python, memory unreadable, modules unopened, static, lazy binding. */
+function targetNotes(pid: number, space: ProcessAddressSpace, target: AnalysisReport['target'], mode: AnalysisMode): string[] {
+  const notes: string[] = [];
+  if (!target.python) notes.push(`Process ${pid} (${path.basename(target.exe ?? '?')}) does not look like a Python interpreter: only its machine code from the entry point and its threads was analysed (no bytecode tracking).`);
+  if (space.memoryError) {
+    notes.push(`${space.memoryError.describe()} Without memory access, GOT slots and dispatch tables were resolved from the files on disk.`);
+  }
+  for (const u of space.unopenedModules) notes.push(`Could not open ${u.path}: ${u.reason}`);
+  if (space.mainModule()?.elf.isStatic) {
+    notes.push('The executable is statically linked: there are no shared libraries or PLT, and everything was walked from its entry point.');
+  }
+  if (target.ldBindNow === false && mode !== 'full') {
+    notes.push('The process was not started with LD_BIND_NOW=1, so some GOT slots may still be unbound; start it with LD_BIND_NOW=1 for exact results.');
+  }
+  return notes;
+}
+
+/** The features the analysis found and what it walked (EPT from the process's roots, or a full scan). */
+interface ProcessWalk {
+  ept?: EptResult;
+  features: Map<Feature, FeatureEvidence>;
+  functionsVisited: number;
+  instructionsDecoded: number;
+  modulesVisited: number;
+  callSites: AnalysisReport['stats']['callSites'];
+  rootPolicy?: AnalysisReport['rootPolicy'];
+}
+
+/** Mode 'full': every executable mapping decoded; else EPT from the process's roots, in slices. Adds notes. */
+async function walkProcess(view: ProcessView, space: ProcessAddressSpace, target: AnalysisReport['target'], mode: AnalysisMode, options: AnalyzeOptions, notes: string[]): Promise<ProcessWalk> {
+  const progress = options.onProgress ?? (() => undefined);
+  if (mode === 'full') {
+    progress('Full scan: decoding every executable mapping');
+    const fs = await fullScanAsync(space, { isCancelled: options.isCancelled, store: options.stores?.fullScans });
+    if (fs.cancelled) throw new CancelledError();
+    noteSkipped(notes, fs.skipped, space, '');
+    return { features: fs.features, functionsVisited: 0, instructionsDecoded: fs.instructionsDecoded, modulesVisited: fs.modulesScanned, callSites: { direct: 0, plt: 0, memorySlot: 0, dispatchTable: 0, unresolved: 0 } };
+  }
+  const pvm = processRoots(view, space, mode, target.python !== undefined, { strict: options.strict, pythonGate: options.pythonGate });
+  const roots = [...pvm.roots, ...(options.extraRoots ?? []), ...pvm.callableRoots];
+  notes.push(...pvm.notes);
+  progress(`Execution path tracking from ${roots.length} root(s)`);
+  // In slices: a server answers $/cancelRequest and a CLI sees Ctrl-C during a long walk.
+  const ept = await executionPathTrackingAsync(space, roots, {
+    mode,
+    bindNow: target.ldBindNow === true,
+    isCancelled: options.isCancelled,
+    onProgress: (n) => progress(`Execution path tracking: ${n} functions`),
+    summaryStore: options.stores?.summaries,
+  });
+  if (ept.cancelled) throw new CancelledError();
+  notes.push(...ept.notes);
+  return { ept, features: ept.features, functionsVisited: ept.functionsVisited, instructionsDecoded: ept.instructionsDecoded, modulesVisited: ept.modulesVisited.size, callSites: ept.callSites, rootPolicy: pvm.rootPolicy };
+}
+
+/** The full scan for comparison (EPT modes): its requirement, masked candidates counted when asked. Adds notes. */
+async function comparisonScan(space: ProcessAddressSpace, source: Set<Feature>, host: HostInfo, options: AnalyzeOptions, notes: string[]): Promise<Feature[]> {
+  options.onProgress?.('Full scan for comparison');
+  const fs = await fullScanAsync(space, { isCancelled: options.isCancelled, store: options.stores?.fullScans });
+  if (fs.cancelled) throw new CancelledError();
+  const fsMasked = options.countMasked ? maskedFeatures(fs.features.keys(), source, host.vendor) : [];
+  const fsExecutes = options.probeMasked === false ? new Map<Feature, boolean>() : await probeFeatures(fsMasked);
+  const required = effectiveRequirement(fs.features.keys(), source, fsMasked.filter((f) => fsExecutes.get(f) !== false));
+  noteSkipped(notes, fs.skipped, space, ' by the full scan for comparison');
+  return required;
 }
 
 /**

@@ -1,13 +1,10 @@
 // The Pygration language server: keeps the static call-site analysis of the workspace's Python files
-// (bytecode tracking → symbol resolution → EPT), the live analysis of an attached process, and serves code
-// lenses, hovers, diagnostics and the custom requests of protocol.ts. Handlers are thin: the work is in
-// callSites.ts (analysis) and presentation.ts (pure formatting).
+// (bytecode tracking → symbol resolution → EPT), routes the live session's requests (liveSession.ts: an attached
+// process's analysis and plan), and serves code lenses, hovers, diagnostics and the custom requests of
+// protocol.ts. Handlers are thin: the work is in callSites.ts (analysis) and presentation.ts (pure formatting).
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  type CancellationToken,
   type Connection,
   DidChangeConfigurationNotification,
   type InitializeParams,
@@ -17,30 +14,23 @@ import {
   type Diagnostic,
   DiagnosticSeverity,
   CodeLensRefreshRequest,
-  type WorkDoneProgressParams,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { CancelledError, collectHost, defaultCatalog, DiskSummaryStore, effectiveRequirement, engineStamp, hostFeatures, isNativeError, listProcesses, loadCatalog, maskedFeatures, prefetchExportedIfuncs, ProcessView, pythonVersionOf, summarizeInstances, VERSION, x86Level, type Catalog, type Feature, type HostInfo } from '../../native/src';
+import { collectHost, defaultCatalog, DiskSummaryStore, effectiveRequirement, engineStamp, hostFeatures, isNativeError, listProcesses, loadCatalog, maskedFeatures, prefetchExportedIfuncs, summarizeInstances, VERSION, x86Level, type Catalog, type Feature, type HostInfo } from '../../native/src';
 import { defaultCacheDir } from './bytecode/diskCache';
 import { BytecodeCache } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
-import { MAX_CALLS_FILE_BYTES, analyzeCallSites, fileUri, oversizedFiles } from './callSites';
-import { planLiveProcess, planRunOptions } from './planMigration';
-import { analyzePythonProcess } from './processAnalysis';
+import { MAX_CALLS_FILE_BYTES, analyzeCallSites, fileUri, oversizedFiles, type CallSiteResults } from './callSites';
 import type { CallSiteAnalysis } from './model';
 import { callSiteAt, callSiteDetail, catalogRarity, computeCodeLenses, computeHover, type Rarity } from './presentation';
 import {
   AnalyzeProcessRequest,
-  type AnalyzeProcessParams,
-  type AnalyzeProcessResult,
   CallSiteAtRequest,
   DEFAULT_SETTINGS,
   DetachNotification,
   GetStateRequest,
   PrewarmNotification,
   PlanMigrationRequest,
-  type PlanMigrationParams,
-  type PlanMigrationResult,
   type InitializationOptions,
   ListProcessesRequest,
   type PygrationSettings,
@@ -50,13 +40,14 @@ import {
   type StaticSummary,
   SHOW_CALL_SITE_COMMAND,
 } from './protocol';
+import { LiveSession } from './liveSession';
 import { readSettings } from './settings';
 
 /** At most this many workspace files are analysed statically (open documents always are). */
 const MAX_WORKSPACE_FILES = 200;
 /** New function summaries are written to disk after this long without analyses. */
 const SAVE_IDLE_MS = 1000;
-import { collectPythonFiles, errorText, fail, pidProblem, processExe, samePath } from './serverHelpers';
+import { collectPythonFiles, errorText } from './serverHelpers';
 
 export class PygrationLanguageServer {
   private readonly documents = new TextDocuments(TextDocument);
@@ -83,12 +74,9 @@ export class PygrationLanguageServer {
   private staticTracking?: BytecodeTrackingResult;
   private staticInterpreterFeatures?: Set<Feature>;
   private staticSummary?: StaticSummary;
-  private liveSites?: Map<string, CallSiteAnalysis[]>;
-  private live?: PygrationState['live'];
   private busy?: string;
   private lastError?: string;
   private staticRun?: AbortController;
-  private liveRun?: AbortController;
   private staticTimer?: NodeJS.Timeout;
   /** The files of the latest static analysis started (cleared when it fails): opening one of them changes nothing. */
   private staticFileSet = new Set<string>();
@@ -99,6 +87,8 @@ export class PygrationLanguageServer {
   /** Function summaries on disk, for a warm start of the next server (the bundled server only). */
   private summaryStore?: DiskSummaryStore;
   private saveTimer?: NodeJS.Timeout;
+  /** The attached process's analysis and plan (liveSession.ts). */
+  private readonly session: LiveSession;
 
   /**
    * @param options.engineFile the file holding the whole engine (the bundled server): its hash names the
@@ -117,6 +107,22 @@ export class PygrationLanguageServer {
         this.summaryStore = undefined;
       }
     }
+    this.session = new LiveSession({
+      connection,
+      cache: this.cache,
+      summaryStore: this.summaryStore,
+      settings: () => this.settings,
+      catalog: () => this.catalog,
+      host: () => this.host,
+      hostInfo: () => this.hostInfo,
+      openFiles: () => this.openFiles(),
+      staticTracking: () => this.staticTracking,
+      setBusy: (title) => (this.busy = title),
+      setError: (message) => (this.lastError = message),
+      publishState: () => this.publishState(),
+      refreshLenses: () => this.refreshLenses(),
+      saveSummaries: () => this.saveSummaries(),
+    });
   }
 
   /**
@@ -129,7 +135,7 @@ export class PygrationLanguageServer {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
-      if (this.staticRun || this.liveRun || this.staticTimer) return this.saveSummaries();
+      if (this.staticRun || this.session.running || this.staticTimer) return this.saveSummaries();
       const started = Date.now();
       const before = store.stats.savedFiles;
       store.save();
@@ -157,15 +163,15 @@ export class PygrationLanguageServer {
       return site ? computeHover(site, this.rarity, this.interpreterFeatures()) : null;
     });
     c.onRequest(ListProcessesRequest, (p) => listProcesses({ pythonOnly: p.pythonOnly ?? true }));
-    c.onRequest(AnalyzeProcessRequest, (p, token) => this.analyzeProcess(p, token));
-    c.onRequest(PlanMigrationRequest, (p, token) => this.planMigration(p, token));
+    c.onRequest(AnalyzeProcessRequest, (p, token) => this.session.analyzeProcess(p, token));
+    c.onRequest(PlanMigrationRequest, (p, token) => this.session.planMigration(p, token));
     c.onRequest(CallSiteAtRequest, (p) => {
       const site = callSiteAt(this.sitesFor(p.uri), p.line, p.character);
       return site ? callSiteDetail(site, this.rarity, this.interpreterFeatures()) : null;
     });
     c.onRequest(GetStateRequest, () => this.state());
-    c.onNotification(DetachNotification, (p) => this.detach(p.sessionId));
-    c.onNotification(PrewarmNotification, (p) => void this.prewarm(p.pid));
+    c.onNotification(DetachNotification, (p) => this.session.detach(p.sessionId));
+    c.onNotification(PrewarmNotification, (p) => void this.session.prewarm(p.pid));
     c.onNotification(SetInterpreterNotification, (p) => {
       this.interpreter = p.interpreter || undefined;
       this.staticTracking = undefined;
@@ -252,7 +258,7 @@ export class PygrationLanguageServer {
     } catch {
       return [];
     }
-    return this.liveSites?.get(file) ?? this.staticSites.get(file) ?? [];
+    return this.session.sites?.get(file) ?? this.staticSites.get(file) ?? [];
   }
 
   private interpreterFeatures(): Set<Feature> | undefined {
@@ -270,7 +276,7 @@ export class PygrationLanguageServer {
   }
 
   private state(): PygrationState {
-    return { mode: this.settings.analysisMode, busy: this.busy, static: this.staticSummary, live: this.live, error: this.lastError };
+    return { mode: this.settings.analysisMode, busy: this.busy, static: this.staticSummary, live: this.session.live, error: this.lastError };
   }
 
   private publishState(): void {
@@ -369,29 +375,7 @@ export class PygrationLanguageServer {
       });
       try {
         if (run.signal.aborted) return;
-        this.staticSites = result.byFile;
-        this.staticTracking = result.tracking;
-        this.staticInterpreterFeatures = result.pvmRequired ? new Set(result.pvmRequired) : undefined;
-        const required = [...new Set([...result.callSiteRequired, ...(result.pvmRequired ?? [])])];
-        const verdicts = summarizeInstances({ required, source: host, catalog: this.catalog, sourceVendor: (await this.hostInfo).vendor });
-        const effective = effectiveRequirement(required, host, this.settings.countMaskedFeatures ? maskedFeatures(required, host, (await this.hostInfo).vendor) : []);
-        this.staticSummary = {
-          files: files.length,
-          callSites: result.stats.callSites,
-          resolved: result.stats.resolved,
-          required: effective,
-          level: x86Level(effective).name,
-          compatible: verdicts.compatible.length,
-          total: verdicts.total,
-          unknownCallSites: result.unknownCallSites,
-          lowerBound: result.lowerBound,
-        };
-        for (const n of result.notes) this.connection.console.warn(`Note of the workspace analysis: ${n}`);
-        this.publishDiagnostics(result.tracking);
-        this.lastError = undefined;
-        this.connection.console.info(
-          `Static analysis: ${files.length} file(s), ${result.tracking.stats.modules} modules, ${result.stats.callSites} call sites (${result.stats.resolved} resolved, ${result.unknownCallSites} unknown) in ${((Date.now() - started) / 1000).toFixed(2)} s${this.summaryStore?.stats.loadedSummaries ? ` (${this.summaryStore.stats.loadedSummaries} function summaries read from the disk cache so far)` : ''}.`,
-        );
+        await this.acceptStatic(result, files, host, started);
       } finally {
         result.close();
       }
@@ -411,6 +395,33 @@ export class PygrationLanguageServer {
       progress?.done();
       this.publishState();
     }
+  }
+
+  /** A finished static analysis becomes the static state: call sites, the summary, diagnostics, a log line. */
+  private async acceptStatic(result: CallSiteResults, files: string[], host: Set<Feature>, started: number): Promise<void> {
+    this.staticSites = result.byFile;
+    this.staticTracking = result.tracking;
+    this.staticInterpreterFeatures = result.pvmRequired ? new Set(result.pvmRequired) : undefined;
+    const required = [...new Set([...result.callSiteRequired, ...(result.pvmRequired ?? [])])];
+    const verdicts = summarizeInstances({ required, source: host, catalog: this.catalog, sourceVendor: (await this.hostInfo).vendor });
+    const effective = effectiveRequirement(required, host, this.settings.countMaskedFeatures ? maskedFeatures(required, host, (await this.hostInfo).vendor) : []);
+    this.staticSummary = {
+      files: files.length,
+      callSites: result.stats.callSites,
+      resolved: result.stats.resolved,
+      required: effective,
+      level: x86Level(effective).name,
+      compatible: verdicts.compatible.length,
+      total: verdicts.total,
+      unknownCallSites: result.unknownCallSites,
+      lowerBound: result.lowerBound,
+    };
+    for (const n of result.notes) this.connection.console.warn(`Note of the workspace analysis: ${n}`);
+    this.publishDiagnostics(result.tracking);
+    this.lastError = undefined;
+    this.connection.console.info(
+      `Static analysis: ${files.length} file(s), ${result.tracking.stats.modules} modules, ${result.stats.callSites} call sites (${result.stats.resolved} resolved, ${result.unknownCallSites} unknown) in ${((Date.now() - started) / 1000).toFixed(2)} s${this.summaryStore?.stats.loadedSummaries ? ` (${this.summaryStore.stats.loadedSummaries} function summaries read from the disk cache so far)` : ''}.`,
+    );
   }
 
   private publishDiagnostics(tracking: BytecodeTrackingResult): void {
@@ -435,198 +446,4 @@ export class PygrationLanguageServer {
       void this.connection.sendDiagnostics({ uri: fileUri(f), diagnostics });
     }
   }
-
-  // ------------------------------------------------------------------ live analysis
-
-  /**
-   * Starts a live run (an analysis or a plan): aborts the previous one, follows the request's cancellation,
-   * and reports into the client's own progress UI when it passed a token (cancellation then arrives as the
-   * request's cancellation); otherwise into a server-side progress.
-   */
-  private async beginLiveRun(workDoneToken: WorkDoneProgressParams['workDoneToken'], token: CancellationToken, title: string): Promise<LiveRun> {
-    this.liveRun?.abort();
-    const run = new AbortController();
-    this.liveRun = run;
-    token.onCancellationRequested(() => run.abort());
-    const progress =
-      workDoneToken !== undefined
-        ? this.connection.window.attachWorkDoneProgress(workDoneToken)
-        : await this.connection.window.createWorkDoneProgress().catch(() => undefined);
-    progress?.begin('Pygration', 0, title, true);
-    if (progress && 'token' in progress) (progress.token as CancellationToken).onCancellationRequested(() => run.abort());
-    this.busy = title;
-    this.publishState();
-    return { run, progress };
-  }
-
-  private endLiveRun({ run, progress }: LiveRun): void {
-    if (this.liveRun === run) {
-      this.busy = undefined;
-      this.liveRun = undefined;
-    }
-    progress?.done();
-    this.publishState();
-  }
-
-  /** An error of a live run as the request's result (and the state's last error). */
-  private liveFailure(e: unknown, run: AbortController, what: string): AnalyzeProcessResult {
-    if (e instanceof CancelledError || run.signal.aborted || (e instanceof Error && e.name === 'AbortError')) {
-      return fail('cancelled', `The ${what} was cancelled.`);
-    }
-    if (isNativeError(e)) {
-      this.lastError = e.describe();
-      return fail(e.kind, e.message, e.hint);
-    }
-    this.connection.console.error(`Live ${what} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    this.lastError = `The ${what} failed: ${errorText(e)}`;
-    return fail('internal', this.lastError);
-  }
-
-  private async analyzeProcess(params: AnalyzeProcessParams, token: CancellationToken): Promise<AnalyzeProcessResult> {
-    const badPid = pidProblem(params.pid);
-    if (badPid) return badPid;
-    const live = await this.beginLiveRun(params.workDoneToken, token, `Analysing ${params.label ?? `pid ${params.pid}`}`);
-    try {
-      return await this.analyzeLive(params, live);
-    } catch (e) {
-      return this.liveFailure(e, live.run, 'analysis');
-    } finally {
-      this.endLiveRun(live);
-    }
-  }
-
-  /** The live analysis proper: on success its report becomes the live state. Throws on failure. */
-  private async analyzeLive(params: AnalyzeProcessParams, { run, progress }: LiveRun): Promise<AnalyzeProcessResult> {
-    const mode = params.mode ?? this.settings.analysisMode;
-    const label = params.label ?? `pid ${params.pid}`;
-    const exe = processExe(params.pid);
-    if (!pythonVersionOf(params.pid, exe)) {
-      return fail('not-python', `Process ${params.pid} (${path.basename(exe)}) is not a Python interpreter.`, 'Pick a Python process, or use the pygration CLI for other programs.');
-    }
-    const host = await this.host;
-    // The program's own files and the open ones: their call sites resolved in the live process (exact),
-    // and the native functions behind them added as roots of the process-wide walk.
-    const files = this.openFiles();
-    const sameInterpreter = this.staticTracking !== undefined && samePath(this.staticTracking.python.executable, exe);
-    const { report, callSites: liveSites } = await analyzePythonProcess(params.pid, {
-      mode,
-      catalog: this.catalog,
-      files,
-      tracking: sameInterpreter ? this.staticTracking : undefined,
-      cache: this.cache,
-      hostFeatures: host,
-      hostVendor: (await this.hostInfo).vendor,
-      countMasked: this.settings.countMaskedFeatures,
-      cancel: run.signal,
-      followImports: this.settings.followImports,
-      strict: this.settings.analysisStrict,
-      stores: { summaries: this.summaryStore },
-      // A full scan costs seconds on first use: worth it on request, not on every breakpoint stop.
-      withFullScan: params.reason === 'command',
-      isCancelled: () => run.signal.aborted,
-      onProgress: (m) => progress?.report(m),
-    });
-    this.liveSites = liveSites;
-    this.live = { pid: params.pid, sessionId: params.sessionId, label, analyzedAt: new Date().toISOString(), report };
-    this.lastError = undefined;
-    this.refreshLenses();
-    this.saveSummaries();
-    const callSites = [...(liveSites?.values() ?? [])].reduce((n, l) => n + l.length, 0);
-    return { ok: true, report, callSites };
-  }
-
-  /**
-   * PlanMigration: the live report of the pid (analysing the process first when the live state is of
-   * another process, or of an earlier process with the same pid), then the read-only dirty-page sampling
-   * and the plan, attached to that report, which becomes the live state.
-   */
-  private async planMigration(params: PlanMigrationParams, token: CancellationToken): Promise<PlanMigrationResult> {
-    const badPid = pidProblem(params.pid);
-    if (badPid) return badPid;
-    const checked = planRunOptions(params, this.catalog);
-    if (!checked.ok) return fail('malformed', checked.message);
-    const label = params.label ?? `pid ${params.pid}`;
-    const live = await this.beginLiveRun(params.workDoneToken, token, `Planning the migration of ${label}`);
-    let analyzed = false;
-    try {
-      let current = this.live?.pid === params.pid ? this.live : undefined;
-      // Opening the process first turns a vanished pid or a permission problem into its precise error, and
-      // tells a reused pid from the process analysed before.
-      const exe = processExe(params.pid);
-      if (current && current.report.target.exe !== undefined && !samePath(current.report.target.exe, exe)) current = undefined;
-      if (!current) {
-        analyzed = true;
-        const result = await this.analyzeLive({ pid: params.pid, reason: 'command', label: params.label, sessionId: params.sessionId }, live);
-        if (!result.ok) return { ...result, analyzed };
-        current = this.live!;
-      }
-      const o = checked.options;
-      const sampling = `Sampling the memory writes of ${label} for ${o.seconds} s`;
-      this.busy = sampling;
-      this.publishState();
-      live.progress?.report(sampling);
-      const report = await planLiveProcess(params.pid, current.report, o, {
-        catalog: this.catalog,
-        isCancelled: () => live.run.signal.aborted,
-        onProgress: (m) => live.progress?.report(m),
-      });
-      if (live.run.signal.aborted) throw new CancelledError();
-      // The same live state (its call sites stay), now with the plan.
-      this.live = { ...current, report };
-      this.lastError = undefined;
-      return { ok: true, report, analyzed };
-    } catch (e) {
-      return { ...this.liveFailure(e, live.run, analyzed ? 'analysis or migration plan' : 'migration plan'), analyzed };
-    } finally {
-      this.endLiveRun(live);
-    }
-  }
-
-  /**
-   * Reads a debuggee ahead of its first stop (same analysis, results discarded) so that analysis finds the
-   * summaries, tables and files cached. A real analysis aborts it.
-   */
-  private async prewarm(pid: number): Promise<void> {
-    if (this.liveRun) return;
-    const run = new AbortController();
-    this.liveRun = run;
-    const started = Date.now();
-    try {
-      const host = await this.host;
-      await analyzePythonProcess(pid, {
-        mode: this.settings.analysisMode,
-        catalog: this.catalog,
-        cache: this.cache,
-        hostFeatures: host,
-        hostVendor: (await this.hostInfo).vendor,
-        countMasked: this.settings.countMaskedFeatures,
-        cancel: run.signal,
-        followImports: this.settings.followImports,
-        strict: this.settings.analysisStrict,
-        stores: { summaries: this.summaryStore },
-        withFullScan: false,
-        isCancelled: () => run.signal.aborted,
-      });
-      this.connection.console.info(`Read pid ${pid} ahead of its first stop in ${((Date.now() - started) / 1000).toFixed(2)} s.`);
-      this.saveSummaries();
-    } catch {
-      // Whatever failed here will be reported by the real analysis at the stop.
-    } finally {
-      if (this.liveRun === run) this.liveRun = undefined;
-    }
-  }
-
-  private detach(sessionId: string | undefined): void {
-    if (this.live && sessionId !== undefined && this.live.sessionId !== sessionId) return;
-    this.liveRun?.abort();
-    this.live = undefined;
-    this.liveSites = undefined;
-    this.refreshLenses();
-    this.publishState();
-  }
-}
-
-interface LiveRun {
-  run: AbortController;
-  progress: { report(message: string): void; done(): void } | undefined;
 }

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { analyzeProcess, cCallableNames, isNativeError, pythonVersionOf, readCmdline, readCwd, readExe, readPythonFrames, type AddressSpace, type AnalyzeOptions, type Feature, type ProcessAnalysis, type Vendor } from '../../native/src';
 import { BytecodeCache, bytecodeTracking } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
-import { analyzeCallSites } from './callSites';
+import { analyzeCallSites, type CallSiteResults } from './callSites';
 import type { CallSiteAnalysis } from './model';
 import { type RootCode, pythonReachability } from './pythonGate';
 
@@ -152,33 +152,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
         try {
           callSites = cs.byFile;
           extraRoots.push(...cs.nativeRoots);
-          if (!strict) {
-            options.onProgress?.('Python-level reachability');
-            const cNames = cCallableNames(cs.space);
-            // The code every thread is running now can still run (a library's server loop, a worker thread's
-            // target): the live frames are roots besides the program's files.
-            const rootCodes = [...(options.rootCodes ?? []), ...liveFrameCodes(cs.space, notes)];
-            let reach = pythonReachability(cs.tracking, { files, rootCodes, cNames });
-            // Modules that reachable functions import (and the start-up imports did not load) are tracked
-            // on demand, their import closures with them, until reachable code imports nothing new.
-            const extra = new Set<string>();
-            for (let round = 0; round < MAX_IMPORT_ROUNDS && reach.missing.some((m) => !extra.has(m)) && options.followImports !== false; round++) {
-              for (const m of reach.missing) extra.add(m);
-              options.onProgress?.(`Python-level reachability: tracking ${extra.size} module(s) reachable code imports`);
-              const more = await bytecodeTracking({
-                python: `/proc/${pid}/exe`,
-                files,
-                modules: [...extra],
-                followImports: true,
-                cache,
-                cancel: options.cancel,
-                callSitesOf: 'roots',
-              });
-              reach = pythonReachability(more, { files, rootCodes, cNames });
-            }
-            if (reach.missing.length && !reach.strictReason) reach.strictReason = `modules imported by reachable code could not all be tracked (${reach.missing.slice(0, 3).join(', ')})`;
-            pythonGate = { names: reach.names, modules: reach.modules, prefixes: reach.prefixes, cNames, notes: reach.notes, strictReason: reach.strictReason };
-          }
+          if (!strict) pythonGate = await precisePythonGate(pid, cs, files, cache, options, notes);
           notes.push(
             `Bytecode tracking of ${files.map((f) => path.basename(f)).join(', ')} (${cs.tracking.stats.modules} modules, ${cs.stats.callSites} call sites in the program's files) resolved ${cs.nativeRoots.length} native function(s) in the process; they were added as roots.`,
           );
@@ -195,4 +169,36 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
   const analysis = await analyzeProcess(pid, { ...options, extraRoots, pythonGate });
   analysis.report.notes.unshift(...notes);
   return { ...analysis, callSites, pythonGate };
+}
+
+/**
+ * The precise root policy's gate: the C functions reachable Python code can name, from the program's files and
+ * the live frames, with the modules reachable code imports tracked on demand (a few rounds). Adds notes.
+ */
+async function precisePythonGate(pid: number, cs: CallSiteResults, files: string[], cache: BytecodeCache | undefined, options: PythonProcessOptions, notes: string[]): Promise<AnalyzeOptions['pythonGate']> {
+  options.onProgress?.('Python-level reachability');
+  const cNames = cCallableNames(cs.space);
+  // The code every thread is running now can still run (a library's server loop, a worker thread's
+  // target): the live frames are roots besides the program's files.
+  const rootCodes = [...(options.rootCodes ?? []), ...liveFrameCodes(cs.space, notes)];
+  let reach = pythonReachability(cs.tracking, { files, rootCodes, cNames });
+  // Modules that reachable functions import (and the start-up imports did not load) are tracked
+  // on demand, their import closures with them, until reachable code imports nothing new.
+  const extra = new Set<string>();
+  for (let round = 0; round < MAX_IMPORT_ROUNDS && reach.missing.some((m) => !extra.has(m)) && options.followImports !== false; round++) {
+    for (const m of reach.missing) extra.add(m);
+    options.onProgress?.(`Python-level reachability: tracking ${extra.size} module(s) reachable code imports`);
+    const more = await bytecodeTracking({
+      python: `/proc/${pid}/exe`,
+      files,
+      modules: [...extra],
+      followImports: true,
+      cache,
+      cancel: options.cancel,
+      callSitesOf: 'roots',
+    });
+    reach = pythonReachability(more, { files, rootCodes, cNames });
+  }
+  if (reach.missing.length && !reach.strictReason) reach.strictReason = `modules imported by reachable code could not all be tracked (${reach.missing.slice(0, 3).join(', ')})`;
+  return { names: reach.names, modules: reach.modules, prefixes: reach.prefixes, cNames, notes: reach.notes, strictReason: reach.strictReason };
 }

@@ -52,7 +52,23 @@ export function formatReport(r: AnalysisReport, options: { verbose?: boolean } =
   out.push(`Source host: ${r.host.cpu}`);
   out.push(`Analysis: ${MODE_NAMES[r.mode] ?? r.mode}${r.rootPolicy ? `, ${r.rootPolicy} root policy` : ''}${t.ldBindNow === false ? ' — started without LD_BIND_NOW=1' : ''}`);
   out.push('');
+  requiredLines(r, out);
+  statsLines(r, out);
+  instanceLines(r, options.verbose === true, out);
+  if (r.criuAdvice) {
+    out.push('');
+    out.push(`CRIU: restore with ${r.criuAdvice.flags.join(' ')}. ${r.criuAdvice.why}`);
+  }
+  if (r.notes.length) {
+    out.push('');
+    out.push('Notes:');
+    for (const note of r.notes) out.push(`  - ${note}`);
+  }
+  return out.join('\n');
+}
 
+/** The required features with an example site each, the modules they come from, the absent and masked ones. */
+function requiredLines(r: AnalysisReport, out: string[]): void {
   const extras = r.levelExtras.length ? ` + ${r.levelExtras.map(featureLabel).join(', ')}` : '';
   out.push(`Required CPU features: ${r.required.length === 0 ? 'x86-64 baseline only' : `${r.level}${extras}`} (${r.required.length} beyond the baseline)`);
   for (const f of r.features) {
@@ -87,7 +103,10 @@ export function formatReport(r: AnalysisReport, options: { verbose?: boolean } =
       out.push(`      ${m.reason}`);
     }
   }
+}
 
+/** The call sites by kind (EPT modes) and the size of the walk. */
+function statsLines(r: AnalysisReport, out: string[]): void {
   const cs = r.stats.callSites;
   const total = cs.direct + cs.plt + cs.memorySlot + cs.dispatchTable + cs.unresolved;
   if (r.mode !== 'full') {
@@ -100,7 +119,10 @@ export function formatReport(r: AnalysisReport, options: { verbose?: boolean } =
   out.push(
     `Analysed ${n(r.stats.functionsVisited)} functions, ${n(r.stats.instructionsDecoded)} instructions in ${r.stats.modulesVisited} modules in ${r.stats.seconds.toFixed(2)} s (peak RSS ${r.stats.peakRssMB} MB)`,
   );
+}
 
+/** The compatible instance types by family, the other vendor's, and the refused ones with what they lack. */
+function instanceLines(r: AnalysisReport, verbose: boolean, out: string[]): void {
   const inst = r.instances;
   out.push('');
   out.push(
@@ -115,7 +137,7 @@ export function formatReport(r: AnalysisReport, options: { verbose?: boolean } =
     out.push(
       `Feature-compatible, another vendor, unproven: ${cross.length} type(s) of ${[...new Set(cross.map((v) => vendor(v.vendor)))].join(', ')} (the source is ${vendor(inst.sourceVendor)}), not counted above:`,
     );
-    out.push(...wrap(options.verbose ? groupByFamily(cross.map((v) => v.name)) : ((f) => f.slice(0, 12).concat(f.length > 12 ? [`… ${f.length - 12} more families`] : []))(groupByFamily(cross.map((v) => v.name))), '  '));
+    out.push(...wrap(verbose ? groupByFamily(cross.map((v) => v.name)) : ((f) => f.slice(0, 12).concat(f.length > 12 ? [`… ${f.length - 12} more families`] : []))(groupByFamily(cross.map((v) => v.name))), '  '));
     if (inst.crossVendorEvidence) out.push(`  Evidence: ${inst.crossVendorEvidence}`);
   }
   const refused = inst.verdicts.filter((v) => !v.compatible && !v.crossVendor);
@@ -127,19 +149,9 @@ export function formatReport(r: AnalysisReport, options: { verbose?: boolean } =
       out.push(`  lacks ${missing} (${vs.length}):`);
       if (vs.some((v) => v.unknown?.length)) out.push("    (unknown: the catalog does not say whether these types have it, e.g. a flag node-feature-discovery hides; treated as absent)");
       const fams = groupByFamily(vs.map((v) => v.name));
-      out.push(...wrap(options.verbose ? fams : fams.slice(0, 12).concat(fams.length > 12 ? [`… ${fams.length - 12} more families`] : []), '    '));
+      out.push(...wrap(verbose ? fams : fams.slice(0, 12).concat(fams.length > 12 ? [`… ${fams.length - 12} more families`] : []), '    '));
     }
   }
-  if (r.criuAdvice) {
-    out.push('');
-    out.push(`CRIU: restore with ${r.criuAdvice.flags.join(' ')}. ${r.criuAdvice.why}`);
-  }
-  if (r.notes.length) {
-    out.push('');
-    out.push('Notes:');
-    for (const note of r.notes) out.push(`  - ${note}`);
-  }
-  return out.join('\n');
 }
 
 /** How many of the catalog's types are measured and derived, and how many of the compatible ones are derived. */

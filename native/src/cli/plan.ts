@@ -41,72 +41,23 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
     values: ['pid', 'seconds', 'interval', 'bandwidth', 'bandwidth-file', 'single-flow', 'target', 'max-downtime', 'max-scan-mb', 'catalog', ...OUTPUT_VALUES],
     flags: ['json', 'clear-soft-dirty', 'no-analysis', 'count-masked', 'quiet', 'verbose'],
   });
-  const pid = intOption(args, 'pid');
-  if (pid === undefined) throw new UsageError('plan needs --pid N.');
-  if (args.positional.length) throw new UsageError(`Unexpected argument '${args.positional[0]}'.`);
-  const seconds = numberOption(args, 'seconds') ?? PLAN_DEFAULTS.seconds;
-  const intervalMs = numberOption(args, 'interval') ?? PLAN_DEFAULTS.intervalMs;
-  if (intervalMs < 10) throw new UsageError('--interval must be at least 10 ms.');
-  if (intervalMs / 1000 > seconds) throw new UsageError(`--interval (${intervalMs} ms) must not exceed --seconds (${seconds} s).`);
-  const maxDowntime = (numberOption(args, 'max-downtime') ?? PLAN_DEFAULTS.maxDowntimeMs) / 1000;
-  const maxScanMb = numberOption(args, 'max-scan-mb') ?? PLAN_DEFAULTS.maxScanMb;
-  const rate = (name: string) => rateOption(args, name);
-  const bandwidth = rate('bandwidth');
-  const overrides: BandwidthOverrides = args.options.has('bandwidth-file') ? loadBandwidthOverrides(args.options.get('bandwidth-file')!) : {};
-  const singleFlow = args.options.get('single-flow');
-  if (singleFlow !== undefined) overrides.singleFlow = singleFlow === 'none' ? null : rate('single-flow');
-  const catalog: Catalog = args.options.has('catalog') ? loadCatalog(args.options.get('catalog')!) : defaultCatalog();
-  const target = args.options.get('target');
-  if (target !== undefined && !catalog.instances.some((i) => i.name === target)) throw new UsageError(`--target ${target} is not in the catalog ${catalog.name}.`);
-  const output = outputOptions(args, catalog);
-  if (args.flags.has('no-analysis')) refuseWithoutAnalysis(output);
-  const method = args.flags.has('clear-soft-dirty') ? 'soft-dirty' : 'content';
+  const o = planOptions(args);
+  const { pid, catalog, target, output } = o;
   const progress = new Progress(!args.flags.has('quiet'));
-  const say = (s: string) => {
-    if (!args.flags.has('quiet')) process.stderr.write(`${s}\n`);
-  };
   try {
-    if (method === 'soft-dirty') {
-      // Refuse before announcing a write that would not happen.
-      requireSoftDirty();
-      say(
-        `Clearing soft-dirty bits: Pygration writes "4" to /proc/${pid}/clear_refs at the start and every ${intervalMs} ms for ${seconds} s. ` +
-          'This is the only write it makes to the process: no memory content changes, but each page\'s next write takes one extra minor fault, ' +
-          'and it resets the tracking CRIU\'s pre-dump --track-mem relies on: do not run it between a CRIU pre-dump and the dump that follows.',
-      );
-    } else {
-      say(
-        `Measuring read-only: comparing the contents of process ${pid}'s writable pages every ${intervalMs} ms for ${seconds} s (at most ${maxScanMb} MiB read per interval). ` +
-          'Writes that leave a page unchanged are not seen; --clear-soft-dirty measures them with the kernel\'s soft-dirty bits.',
-      );
-    }
+    announce(o, args.flags.has('quiet'));
     const sampling = await sampleDirtyPages(pid, {
-      method,
-      seconds,
-      intervalSeconds: intervalMs / 1000,
-      maxScanBytes: maxScanMb * 1048576,
+      method: o.method,
+      seconds: o.seconds,
+      intervalSeconds: o.intervalMs / 1000,
+      maxScanBytes: o.maxScanMb * 1048576,
       isCancelled: context.isInterrupted,
       onProgress: (m) => progress.update(m),
     });
     progress.done();
-    let report: AnalysisReport | undefined;
     const notes: string[] = [];
-    if (!args.flags.has('no-analysis')) {
-      try {
-        ({ report } = await context.analyze(pid, {
-          catalog,
-          withFullScan: false,
-          countMasked: args.flags.has('count-masked'),
-          isCancelled: context.isInterrupted,
-          onProgress: (m) => progress.update(m),
-        }));
-        progress.done();
-      } catch (e) {
-        if (!isNativeError(e)) throw e;
-        notes.push(`The compatibility analysis failed (${e.describe()}); estimates are given for every catalog type and CRIU's default restore check applies.`);
-      }
-    }
-    const { estimate, advice } = attachMigrationPlan(sampling, report, { catalog, bandwidth, overrides, target, downtimeTarget: maxDowntime, notes });
+    const report = args.flags.has('no-analysis') ? undefined : await analyzeForPlan(pid, catalog, args.flags.has('count-masked'), context, progress, notes);
+    const { estimate, advice } = attachMigrationPlan(sampling, report, { catalog, bandwidth: o.bandwidth, overrides: o.overrides, target, downtimeTarget: o.maxDowntime, notes });
     const verdict = target && report ? report.instances.verdicts.find((v) => v.name === target) : undefined;
     const steps = criuCommands({
       pid,
@@ -134,6 +85,72 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
     return planGate(report, output);
   } finally {
     progress.done();
+  }
+}
+
+/** The options of `plan`, checked (UsageError for a wrong one). */
+function planOptions(args: ReturnType<typeof parseArgs>) {
+  const pid = intOption(args, 'pid');
+  if (pid === undefined) throw new UsageError('plan needs --pid N.');
+  if (args.positional.length) throw new UsageError(`Unexpected argument '${args.positional[0]}'.`);
+  const seconds = numberOption(args, 'seconds') ?? PLAN_DEFAULTS.seconds;
+  const intervalMs = numberOption(args, 'interval') ?? PLAN_DEFAULTS.intervalMs;
+  if (intervalMs < 10) throw new UsageError('--interval must be at least 10 ms.');
+  if (intervalMs / 1000 > seconds) throw new UsageError(`--interval (${intervalMs} ms) must not exceed --seconds (${seconds} s).`);
+  const maxDowntime = (numberOption(args, 'max-downtime') ?? PLAN_DEFAULTS.maxDowntimeMs) / 1000;
+  const maxScanMb = numberOption(args, 'max-scan-mb') ?? PLAN_DEFAULTS.maxScanMb;
+  const rate = (name: string) => rateOption(args, name);
+  const bandwidth = rate('bandwidth');
+  const overrides: BandwidthOverrides = args.options.has('bandwidth-file') ? loadBandwidthOverrides(args.options.get('bandwidth-file')!) : {};
+  const singleFlow = args.options.get('single-flow');
+  if (singleFlow !== undefined) overrides.singleFlow = singleFlow === 'none' ? null : rate('single-flow');
+  const catalog: Catalog = args.options.has('catalog') ? loadCatalog(args.options.get('catalog')!) : defaultCatalog();
+  const target = args.options.get('target');
+  if (target !== undefined && !catalog.instances.some((i) => i.name === target)) throw new UsageError(`--target ${target} is not in the catalog ${catalog.name}.`);
+  const output = outputOptions(args, catalog);
+  if (args.flags.has('no-analysis')) refuseWithoutAnalysis(output);
+  const method: 'soft-dirty' | 'content' = args.flags.has('clear-soft-dirty') ? 'soft-dirty' : 'content';
+  return { pid, seconds, intervalMs, maxDowntime, maxScanMb, bandwidth, overrides, catalog, target, output, method };
+}
+
+/** Says on stderr what the sampling does to the process (the soft-dirty write, refused first when unsupported). */
+function announce(o: ReturnType<typeof planOptions>, quiet: boolean): void {
+  const { pid, intervalMs, seconds } = o;
+  const say = (s: string) => {
+    if (!quiet) process.stderr.write(`${s}\n`);
+  };
+  if (o.method === 'soft-dirty') {
+    // Refuse before announcing a write that would not happen.
+    requireSoftDirty();
+    say(
+      `Clearing soft-dirty bits: Pygration writes "4" to /proc/${pid}/clear_refs at the start and every ${intervalMs} ms for ${seconds} s. ` +
+        'This is the only write it makes to the process: no memory content changes, but each page\'s next write takes one extra minor fault, ' +
+        'and it resets the tracking CRIU\'s pre-dump --track-mem relies on: do not run it between a CRIU pre-dump and the dump that follows.',
+    );
+  } else {
+    say(
+      `Measuring read-only: comparing the contents of process ${pid}'s writable pages every ${intervalMs} ms for ${seconds} s (at most ${o.maxScanMb} MiB read per interval). ` +
+        'Writes that leave a page unchanged are not seen; --clear-soft-dirty measures them with the kernel\'s soft-dirty bits.',
+    );
+  }
+}
+
+/** The compatibility analysis for the plan; undefined (with a note) when it fails with a NativeError. */
+async function analyzeForPlan(pid: number, catalog: Catalog, countMasked: boolean, context: PlanContext, progress: Progress, notes: string[]): Promise<AnalysisReport | undefined> {
+  try {
+    const { report } = await context.analyze(pid, {
+      catalog,
+      withFullScan: false,
+      countMasked,
+      isCancelled: context.isInterrupted,
+      onProgress: (m) => progress.update(m),
+    });
+    progress.done();
+    return report;
+  } catch (e) {
+    if (!isNativeError(e)) throw e;
+    notes.push(`The compatibility analysis failed (${e.describe()}); estimates are given for every catalog type and CRIU's default restore check applies.`);
+    return undefined;
   }
 }
 

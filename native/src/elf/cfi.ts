@@ -1,9 +1,10 @@
 // Call-frame information from .eh_frame for unwinding x86-64 stacks: each FDE with its CIE's alignment factors
-// and instructions, and an interpreter of the common DW_CFA operations that yields the CFA and register rules at a pc.
+// and instructions; rowAt runs their DW_CFA operations (cfaRun.ts) to the CFA and register rules at a pc.
 
 import { NativeError } from '../errors';
 import { upperBound } from '../upperBound';
 import { LeReader, readCString, readSleb, readUleb } from './binary';
+import { CfaRun, type CfaImage } from './cfaRun';
 import { readEncodedPointer } from './ehFrame';
 import type { ElfFile } from './elfFile';
 import { DW_EH_PE_absptr, DW_EH_PE_omit } from './elfConstants';
@@ -33,7 +34,7 @@ export interface CfiRow {
   signalFrame: boolean;
 }
 
-interface Cie {
+export interface Cie {
   codeAlign: number;
   dataAlign: number;
   raRegister: number;
@@ -193,185 +194,11 @@ export class CfiTable {
     if (!fde) return undefined;
     const cie = fde.cie;
     const state: { cfa?: { register: number; offset: number }; rules: Map<number, RegisterRule> } = { cfa: undefined, rules: new Map() };
-    this.run(cie, cie.instructions, state, undefined, fde.start, Number.POSITIVE_INFINITY);
+    const image: CfaImage = { bytes: this.bytes, r: this.r, what: this.what, vaddr: this.vaddr, bases: this.bases };
+    new CfaRun(image, cie, cie.instructions, state, undefined, fde.start, Number.POSITIVE_INFINITY).run();
     const initial = new Map(state.rules);
-    this.run(cie, fde.instructions, state, initial, fde.start, pc);
+    new CfaRun(image, cie, fde.instructions, state, initial, fde.start, pc).run();
     return { cfa: state.cfa, rules: state.rules, signalFrame: cie.signalFrame };
-  }
-
-  /** Runs CFA instructions until the location passes `pc`. */
-  private run(
-    cie: Cie,
-    range: { start: number; end: number },
-    state: { cfa?: { register: number; offset: number }; rules: Map<number, RegisterRule> },
-    initial: Map<number, RegisterRule> | undefined,
-    start: number,
-    pc: number,
-  ): void {
-    const b = this.bytes;
-    const w = this.what;
-    const stack: { cfa?: { register: number; offset: number }; rules: Map<number, RegisterRule> }[] = [];
-    let loc = start;
-    let p = range.start;
-    const end = range.end;
-    const uleb = () => {
-      const l = readUleb(b, p, end, w);
-      p += l.length;
-      return l.value;
-    };
-    const sleb = () => {
-      const l = readSleb(b, p, end, w);
-      p += l.length;
-      return l.value;
-    };
-    const advance = (delta: number): boolean => {
-      loc += delta * cie.codeAlign;
-      return loc > pc;
-    };
-    const restore = (reg: number) => {
-      const r = initial?.get(reg);
-      if (r) state.rules.set(reg, r);
-      else state.rules.delete(reg);
-    };
-    while (p < end) {
-      const op = b[p++];
-      const high = op & 0xc0;
-      const low = op & 0x3f;
-      if (high === 0x40) {
-        if (advance(low)) return;
-        continue;
-      }
-      if (high === 0x80) {
-        state.rules.set(low, { kind: 'offset', offset: uleb() * cie.dataAlign });
-        continue;
-      }
-      if (high === 0xc0) {
-        restore(low);
-        continue;
-      }
-      switch (op) {
-        case 0x00: // nop
-          break;
-        case 0x01: {
-          // set_loc
-          const v = readEncodedPointer(this.r, p, end, cie.fdeEncoding, this.vaddr + p, this.bases);
-          p += v.length;
-          if (v.value === undefined) return;
-          loc = v.value;
-          if (loc > pc) return;
-          break;
-        }
-        case 0x02:
-          if (p + 1 > end) return;
-          if (advance(b[p++])) return;
-          break;
-        case 0x03:
-          if (p + 2 > end) return;
-          p += 2;
-          if (advance(this.r.u16(p - 2))) return;
-          break;
-        case 0x04:
-          if (p + 4 > end) return;
-          p += 4;
-          if (advance(this.r.u32(p - 4))) return;
-          break;
-        case 0x05: {
-          const reg = uleb();
-          state.rules.set(reg, { kind: 'offset', offset: uleb() * cie.dataAlign });
-          break;
-        }
-        case 0x06:
-          restore(uleb());
-          break;
-        case 0x07:
-          state.rules.set(uleb(), { kind: 'undefined' });
-          break;
-        case 0x08:
-          state.rules.set(uleb(), { kind: 'same' });
-          break;
-        case 0x09: {
-          const reg = uleb();
-          state.rules.set(reg, { kind: 'register', register: uleb() });
-          break;
-        }
-        case 0x0a:
-          stack.push({ cfa: state.cfa && { ...state.cfa }, rules: new Map(state.rules) });
-          break;
-        case 0x0b: {
-          const s = stack.pop();
-          if (s) {
-            state.cfa = s.cfa;
-            state.rules = s.rules;
-          }
-          break;
-        }
-        case 0x0c: {
-          const reg = uleb();
-          state.cfa = { register: reg, offset: uleb() };
-          break;
-        }
-        case 0x0d: {
-          const reg = uleb();
-          state.cfa = { register: reg, offset: state.cfa?.offset ?? 0 };
-          break;
-        }
-        case 0x0e:
-          if (state.cfa) state.cfa = { register: state.cfa.register, offset: uleb() };
-          else uleb();
-          break;
-        case 0x0f: {
-          // def_cfa_expression: the CFA is computed; we do not evaluate DWARF expressions.
-          const n = uleb();
-          p += n;
-          state.cfa = undefined;
-          break;
-        }
-        case 0x10:
-        case 0x16: {
-          // expression / val_expression
-          const reg = uleb();
-          p += uleb();
-          state.rules.set(reg, { kind: 'unsupported' });
-          break;
-        }
-        case 0x11: {
-          const reg = uleb();
-          state.rules.set(reg, { kind: 'offset', offset: sleb() * cie.dataAlign });
-          break;
-        }
-        case 0x12: {
-          const reg = uleb();
-          state.cfa = { register: reg, offset: sleb() * cie.dataAlign };
-          break;
-        }
-        case 0x13:
-          if (state.cfa) state.cfa = { register: state.cfa.register, offset: sleb() * cie.dataAlign };
-          else sleb();
-          break;
-        case 0x14: {
-          const reg = uleb();
-          state.rules.set(reg, { kind: 'valOffset', offset: uleb() * cie.dataAlign });
-          break;
-        }
-        case 0x15: {
-          const reg = uleb();
-          state.rules.set(reg, { kind: 'valOffset', offset: sleb() * cie.dataAlign });
-          break;
-        }
-        case 0x2e: // GNU_args_size
-          uleb();
-          break;
-        case 0x2f: {
-          const reg = uleb();
-          state.rules.set(reg, { kind: 'offset', offset: -uleb() * cie.dataAlign });
-          break;
-        }
-        default:
-          // An operation we do not know: the rest of the row cannot be trusted.
-          state.cfa = undefined;
-          return;
-      }
-    }
   }
 }
 

@@ -149,74 +149,12 @@ export function planMigration(sampling: DirtySampling, options: PlanOptions): Mi
     return e;
   };
 
-  // The main estimate's bandwidth: the user's, else the target type's, else one TCP flow's cap.
-  let planBits: number;
-  let bandwidthSource: string;
-  const flow = singleFlowCap(overrides);
-  if (options.bandwidth !== undefined) {
-    planBits = options.bandwidth;
-    bandwidthSource = `--bandwidth ${formatRate(planBits)}`;
-    if (options.target) {
-      const ib = instanceBandwidth(options.target, overrides, options.bandwidth);
-      if (ib.bitsPerSecond !== null && ib.bitsPerSecond < planBits) {
-        planBits = ib.bitsPerSecond;
-        bandwidthSource = `${options.target}: ${ib.network}${ib.flowCapped ? `, capped at ${formatRate(planBits)} for one TCP flow` : ''}`;
-      }
-    }
-  } else if (options.target && instanceBandwidth(options.target, overrides).bitsPerSecond !== null) {
-    const ib = instanceBandwidth(options.target, overrides);
-    planBits = ib.bitsPerSecond!;
-    bandwidthSource = `${options.target}: ${ib.network}${ib.flowCapped ? `, capped at ${formatRate(planBits)} for one TCP flow` : ''}${ib.lowerBound ? ' (a burst figure: times are lower bounds)' : ''}`;
-  } else {
-    planBits = flow ?? 10e9;
-    bandwidthSource =
-      flow !== null
-        ? `${formatRate(planBits)}: the most one TCP flow gets between EC2 instances outside a cluster placement group (give --bandwidth or --target for yours)`
-        : `${formatRate(planBits)}: an assumed link (give --bandwidth or --target for yours)`;
-  }
-
-  const names = options.verdicts
-    ? options.verdicts.filter((v) => v.compatible).map((v) => v.name)
-    : (options.instanceNames ?? []);
-  const perInstance: Record<string, InstanceMigrationEstimate> = {};
-  for (const name of names) {
-    const ib = instanceBandwidth(name, overrides, options.bandwidth);
-    const entry: InstanceMigrationEstimate = {
-      bandwidthBitsPerSecond: ib.bitsPerSecond,
-      network: ib.network,
-      basis: ib.basis,
-      flowCapped: ib.flowCapped,
-      lowerBound: ib.lowerBound,
-    };
-    if (ib.bitsPerSecond !== null) {
-      const e = at(ib.bitsPerSecond);
-      entry.strategy = e.recommendation;
-      const c = chosen(e);
-      entry.downtimeSeconds = c.downtimeSeconds;
-      entry.totalSeconds = c.totalSeconds;
-      if (e.recommendation === 'pre-copy') entry.preCopyRounds = e.preCopy.bestRounds;
-    }
-    perInstance[name] = entry;
-  }
-
+  const { bits: planBits, source: bandwidthSource } = planBandwidth(options, overrides);
+  const perInstance = perInstanceEstimates(options, overrides, at);
   const span = sampling.durations.reduce((a, b) => a + b, 0);
   const totalDirty = sampling.total.reduce((a, b) => a + b, 0);
   const peak = sampling.total.reduce((m, d, i) => Math.max(m, sampling.durations[i] > 0 ? d / sampling.durations[i] : 0), 0);
-  const notes = [...sampling.notes];
-  if (sampling.method === 'content') {
-    notes.push(
-      'Dirty pages were found by comparing page contents (read-only). Writes that leave a page as it was are not seen, so the rate is a lower bound of what CRIU\'s soft-dirty tracking would resend; pass --clear-soft-dirty to measure with soft-dirty bits.',
-    );
-  }
-  if (!options.trackMemAvailable) {
-    notes.push('This kernel does not track soft-dirty bits, so CRIU cannot do iterative pre-copy here (pre-dump --track-mem fails); pre-copy is simulated for comparison but not recommended.');
-  }
-  notes.push(
-    'Downtimes are the time to send what must move while the process is stopped; CRIU\'s own freezing, dumping and restoring add to them and are not modeled (measure them with CRIU on your machines).',
-  );
-  if (sampling.memory.end.pssShmem > 0) {
-    notes.push(`The process maps ${Math.round(sampling.memory.end.pssShmem / 1048576)} MiB of shared memory (proportional share), not counted in the memory to transfer.`);
-  }
+  const notes = planNotes(sampling, options);
   return {
     schema: 1,
     pid: sampling.pid,
@@ -257,5 +195,82 @@ export function planMigration(sampling: DirtySampling, options: PlanOptions): Mi
     },
     notes,
   };
+}
+
+/** The main estimate's bandwidth and where it comes from: the user's, else the target type's, else one TCP flow's cap. */
+function planBandwidth(options: PlanOptions, overrides: NonNullable<PlanOptions['overrides']>): { bits: number; source: string } {
+  let planBits: number;
+  let bandwidthSource: string;
+  const flow = singleFlowCap(overrides);
+  if (options.bandwidth !== undefined) {
+    planBits = options.bandwidth;
+    bandwidthSource = `--bandwidth ${formatRate(planBits)}`;
+    if (options.target) {
+      const ib = instanceBandwidth(options.target, overrides, options.bandwidth);
+      if (ib.bitsPerSecond !== null && ib.bitsPerSecond < planBits) {
+        planBits = ib.bitsPerSecond;
+        bandwidthSource = `${options.target}: ${ib.network}${ib.flowCapped ? `, capped at ${formatRate(planBits)} for one TCP flow` : ''}`;
+      }
+    }
+  } else if (options.target && instanceBandwidth(options.target, overrides).bitsPerSecond !== null) {
+    const ib = instanceBandwidth(options.target, overrides);
+    planBits = ib.bitsPerSecond!;
+    bandwidthSource = `${options.target}: ${ib.network}${ib.flowCapped ? `, capped at ${formatRate(planBits)} for one TCP flow` : ''}${ib.lowerBound ? ' (a burst figure: times are lower bounds)' : ''}`;
+  } else {
+    planBits = flow ?? 10e9;
+    bandwidthSource =
+      flow !== null
+        ? `${formatRate(planBits)}: the most one TCP flow gets between EC2 instances outside a cluster placement group (give --bandwidth or --target for yours)`
+        : `${formatRate(planBits)}: an assumed link (give --bandwidth or --target for yours)`;
+  }
+  return { bits: planBits, source: bandwidthSource };
+}
+
+/** The estimate per compatible instance type (or per type named), at that type's bandwidth. */
+function perInstanceEstimates(options: PlanOptions, overrides: NonNullable<PlanOptions['overrides']>, at: (bits: number) => StrategyEstimate): Record<string, InstanceMigrationEstimate> {
+  const names = options.verdicts
+    ? options.verdicts.filter((v) => v.compatible).map((v) => v.name)
+    : (options.instanceNames ?? []);
+  const perInstance: Record<string, InstanceMigrationEstimate> = {};
+  for (const name of names) {
+    const ib = instanceBandwidth(name, overrides, options.bandwidth);
+    const entry: InstanceMigrationEstimate = {
+      bandwidthBitsPerSecond: ib.bitsPerSecond,
+      network: ib.network,
+      basis: ib.basis,
+      flowCapped: ib.flowCapped,
+      lowerBound: ib.lowerBound,
+    };
+    if (ib.bitsPerSecond !== null) {
+      const e = at(ib.bitsPerSecond);
+      entry.strategy = e.recommendation;
+      const c = chosen(e);
+      entry.downtimeSeconds = c.downtimeSeconds;
+      entry.totalSeconds = c.totalSeconds;
+      if (e.recommendation === 'pre-copy') entry.preCopyRounds = e.preCopy.bestRounds;
+    }
+    perInstance[name] = entry;
+  }
+  return perInstance;
+}
+
+/** What the plan cannot see or assumes: the sampling's notes, the content method, soft-dirty support, CRIU's own costs, shared memory. */
+function planNotes(sampling: DirtySampling, options: PlanOptions): string[] {
+  const notes = [...sampling.notes];
+  if (sampling.method === 'content') {
+    notes.push(
+      'Dirty pages were found by comparing page contents (read-only). Writes that leave a page as it was are not seen, so the rate is a lower bound of what CRIU\'s soft-dirty tracking would resend; pass --clear-soft-dirty to measure with soft-dirty bits.',
+    );
+  }
+  if (!options.trackMemAvailable) {
+    notes.push('This kernel does not track soft-dirty bits, so CRIU cannot do iterative pre-copy here (pre-dump --track-mem fails); pre-copy is simulated for comparison but not recommended.');
+  }
+  notes.push(
+    'Downtimes are the time to send what must move while the process is stopped; CRIU\'s own freezing, dumping and restoring add to them and are not modeled (measure them with CRIU on your machines).',
+  );
+  if (sampling.memory.end.pssShmem > 0) {
+    notes.push(`The process maps ${Math.round(sampling.memory.end.pssShmem / 1048576)} MiB of shared memory (proportional share), not counted in the memory to transfer.`);
+  }
+  return notes;
 }
 

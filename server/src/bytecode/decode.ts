@@ -64,6 +64,87 @@ function ensureScratch(units: number): void {
   scratchUnit = new Int32Array(size + 1);
 }
 
+/** The per-instruction arrays of one code object, in one buffer. */
+interface InstructionArrays {
+  op: Uint8Array;
+  arg: Int32Array;
+  offset: Int32Array;
+  target: Int32Array;
+  line: Int32Array;
+  col: Int32Array;
+  endLine: Int32Array;
+  endCol: Int32Array;
+  effect: Int16Array;
+  jumpEffect: Int16Array;
+}
+
+/** One buffer for every per-instruction array of a code object (a slice of the module's arena); unknowns -1. */
+function instructionArrays(n: number, arena: { buffer: ArrayBuffer; used: number } | undefined): InstructionArrays {
+  const size = n * (4 * 9 + 1);
+  let buffer: ArrayBuffer;
+  let base = 0;
+  if (arena && arena.used + size + 4 <= arena.buffer.byteLength) {
+    buffer = arena.buffer;
+    base = arena.used;
+    arena.used += (size + 3) & ~3;
+  } else buffer = new ArrayBuffer(size);
+  const a: InstructionArrays = {
+    arg: new Int32Array(buffer, base, n),
+    offset: new Int32Array(buffer, base + 4 * n, n),
+    target: new Int32Array(buffer, base + 8 * n, n),
+    line: new Int32Array(buffer, base + 12 * n, n),
+    col: new Int32Array(buffer, base + 16 * n, n),
+    endLine: new Int32Array(buffer, base + 20 * n, n),
+    endCol: new Int32Array(buffer, base + 24 * n, n),
+    effect: new Int16Array(buffer, base + 28 * n, n),
+    jumpEffect: new Int16Array(buffer, base + 30 * n, n),
+    op: new Uint8Array(buffer, base + 36 * n, n),
+  };
+  a.target.fill(-1);
+  a.line.fill(-1);
+  a.col.fill(-1);
+  a.endLine.fill(-1);
+  a.endCol.fill(-1);
+  return a;
+}
+
+/** Source positions per instruction: the 3.11+ location table, the 3.10 line table, or the older line starts. */
+function instructionLines(raw: CompactCode, codeBytes: number, units: number, n: number, a: InstructionArrays): void {
+  const unitToInstr = scratchUnit;
+  const { offset, line } = a;
+  if (raw.linetable !== undefined) decodeLocationTable(Buffer.from(raw.linetable, 'base64'), raw.firstlineno, units, offset, n, unitToInstr, line, a.col, a.endLine, a.endCol);
+  else if (raw.lines) {
+    for (const [start, end, ln] of raw.lines) {
+      if (ln === null) continue;
+      for (let i = unitToInstr[Math.min(start >> 1, units)]; i < n && offset[i] < end; i++) line[i] = ln;
+    }
+  } else if (raw.lineStarts) {
+    const starts = raw.lineStarts;
+    for (let s = 0; s < starts.length; s++) {
+      const from = starts[s][0];
+      const to = s + 1 < starts.length ? starts[s + 1][0] : codeBytes;
+      for (let i = unitToInstr[Math.min(from >> 1, units)]; i < n && offset[i] < to; i++) line[i] = starts[s][1];
+    }
+  }
+}
+
+/** The 3.11+ exception table in instruction indexes (bounds-checked against the code). */
+function exceptionTable(raw: CompactCode, codeBytes: number): ExceptionEntry[] {
+  const unitToInstr = scratchUnit;
+  const exceptions: ExceptionEntry[] = [];
+  const table = raw.exceptions;
+  if (table) {
+    for (let i = 0; i + 4 < table.length; i += 5) {
+      const start = table[i];
+      const end = table[i + 1];
+      const tgt = table[i + 2];
+      if (start < 0 || end > codeBytes || start > end || tgt < 0 || tgt >= codeBytes) throw new NativeError('malformed', `Exception table entry outside the code of ${raw.qualname ?? raw.name}.`);
+      exceptions.push({ start: unitToInstr[start >> 1], end: unitToInstr[end >> 1], target: unitToInstr[tgt >> 1], depth: table[i + 3], lasti: table[i + 4] !== 0 });
+    }
+  }
+  return exceptions;
+}
+
 /** A model's stack effects for arg 0..255 flattened to [op * 256 + arg] (what effectOf says; NONE when unknown). */
 function effectTable(rows: DecodeModel['effects']): Int16Array {
   const out = new Int16Array(256 * 256).fill(NONE);
@@ -139,6 +220,44 @@ export class Decoder {
     const bytes = Buffer.from(raw.code, 'base64');
     if (bytes.length % 2 !== 0) throw new NativeError('malformed', `Code object ${raw.qualname ?? raw.name} has an odd co_code length.`);
     const units = bytes.length >> 1;
+    const n = this.scanUnits(bytes, units);
+    const a = instructionArrays(n, arena);
+    a.op.set(scratchOp.subarray(0, n));
+    a.arg.set(scratchArg.subarray(0, n));
+    a.offset.set(scratchOffset.subarray(0, n));
+    this.effectsAndTargets(raw, bytes.length, n, a);
+    instructionLines(raw, bytes.length, units, n, a);
+    const exceptions = exceptionTable(raw, bytes.length);
+    const localNames = raw.localNames ?? raw.varnames ?? [];
+    return {
+      index,
+      raw,
+      n,
+      op: a.op,
+      arg: a.arg,
+      offset: a.offset,
+      effect: a.effect,
+      jumpEffect: a.jumpEffect,
+      target: a.target,
+      line: a.line,
+      col: a.col,
+      endLine: a.endLine,
+      endCol: a.endCol,
+      exceptions,
+      localNames,
+      freeNames: m.localsPlus ? localNames : (raw.cellNames ?? []),
+      nvarnames: raw.nvarnames ?? raw.varnames?.length ?? 0,
+      names: raw.names,
+      consts: raw.consts,
+    };
+  }
+
+  /**
+   * Code units to instructions in the scratch arrays (opcode, argument, offset; EXTENDED_ARG folded into the
+   * next instruction, inline caches skipped), and each unit's instruction in scratchUnit. Returns the count.
+   */
+  private scanUnits(bytes: Buffer, units: number): number {
+    const m = this.model;
     ensureScratch(units);
     const sop = scratchOp;
     const sarg = scratchArg;
@@ -176,34 +295,15 @@ export class Decoder {
       n++;
     }
     unitToInstr[units] = n;
-    // One buffer for every per-instruction array of this code object (a slice of the module's arena).
-    const size = n * (4 * 9 + 1);
-    let buffer: ArrayBuffer;
-    let base = 0;
-    if (arena && arena.used + size + 4 <= arena.buffer.byteLength) {
-      buffer = arena.buffer;
-      base = arena.used;
-      arena.used += (size + 3) & ~3;
-    } else buffer = new ArrayBuffer(size);
-    const arg = new Int32Array(buffer, base, n);
-    const offset = new Int32Array(buffer, base + 4 * n, n);
-    const target = new Int32Array(buffer, base + 8 * n, n);
-    const line = new Int32Array(buffer, base + 12 * n, n);
-    const col = new Int32Array(buffer, base + 16 * n, n);
-    const endLine = new Int32Array(buffer, base + 20 * n, n);
-    const endCol = new Int32Array(buffer, base + 24 * n, n);
-    const effect = new Int16Array(buffer, base + 28 * n, n);
-    const jumpEffect = new Int16Array(buffer, base + 30 * n, n);
-    const op = new Uint8Array(buffer, base + 36 * n, n);
-    op.set(sop.subarray(0, n));
-    arg.set(sarg.subarray(0, n));
-    offset.set(soff.subarray(0, n));
-    target.fill(-1);
-    line.fill(-1);
-    col.fill(-1);
-    endLine.fill(-1);
-    endCol.fill(-1);
-    // Stack effects: the model's tables for arg < 256, the per-code list for larger arguments.
+    return n;
+  }
+
+  /** Stack effects (the model's tables for arg < 256, the per-code list for larger arguments) and jump targets. */
+  private effectsAndTargets(raw: CompactCode, codeBytes: number, n: number, arrays: InstructionArrays): void {
+    const m = this.model;
+    const { op, arg, offset, effect, jumpEffect, target } = arrays;
+    const unitToInstr = scratchUnit;
+    const cacheCounts = m.caches;
     let extEffects: Map<number, [number | null, number | null]> | null = null;
     const extList = raw.ext;
     if (extList && extList.length) {
@@ -235,57 +335,10 @@ export class Decoder {
           t = offset[i] + 2 + (jk === 3 ? -a : a) * jumpUnit;
           if (addsCaches) t += 2 * cacheCounts[o];
         }
-        if (t < 0 || t >= bytes.length || t % 2 !== 0) throw new NativeError('malformed', `Jump at offset ${offset[i]} of ${raw.qualname ?? raw.name} leaves the code (${t}).`);
+        if (t < 0 || t >= codeBytes || t % 2 !== 0) throw new NativeError('malformed', `Jump at offset ${offset[i]} of ${raw.qualname ?? raw.name} leaves the code (${t}).`);
         target[i] = unitToInstr[t >> 1];
       }
     }
-    if (raw.linetable !== undefined) decodeLocationTable(Buffer.from(raw.linetable, 'base64'), raw.firstlineno, units, offset, n, unitToInstr, line, col, endLine, endCol);
-    else if (raw.lines) {
-      for (const [start, end, ln] of raw.lines) {
-        if (ln === null) continue;
-        for (let i = unitToInstr[Math.min(start >> 1, units)]; i < n && offset[i] < end; i++) line[i] = ln;
-      }
-    } else if (raw.lineStarts) {
-      const starts = raw.lineStarts;
-      for (let s = 0; s < starts.length; s++) {
-        const from = starts[s][0];
-        const to = s + 1 < starts.length ? starts[s + 1][0] : bytes.length;
-        for (let i = unitToInstr[Math.min(from >> 1, units)]; i < n && offset[i] < to; i++) line[i] = starts[s][1];
-      }
-    }
-    const exceptions: ExceptionEntry[] = [];
-    const table = raw.exceptions;
-    if (table) {
-      for (let i = 0; i + 4 < table.length; i += 5) {
-        const start = table[i];
-        const end = table[i + 1];
-        const tgt = table[i + 2];
-        if (start < 0 || end > bytes.length || start > end || tgt < 0 || tgt >= bytes.length) throw new NativeError('malformed', `Exception table entry outside the code of ${raw.qualname ?? raw.name}.`);
-        exceptions.push({ start: unitToInstr[start >> 1], end: unitToInstr[end >> 1], target: unitToInstr[tgt >> 1], depth: table[i + 3], lasti: table[i + 4] !== 0 });
-      }
-    }
-    const localNames = raw.localNames ?? raw.varnames ?? [];
-    return {
-      index,
-      raw,
-      n,
-      op,
-      arg,
-      offset,
-      effect,
-      jumpEffect,
-      target,
-      line,
-      col,
-      endLine,
-      endCol,
-      exceptions,
-      localNames,
-      freeNames: m.localsPlus ? localNames : (raw.cellNames ?? []),
-      nvarnames: raw.nvarnames ?? raw.varnames?.length ?? 0,
-      names: raw.names,
-      consts: raw.consts,
-    };
   }
 
   /** The argval dis would show for instruction i (used by the tests and for names/constants). */

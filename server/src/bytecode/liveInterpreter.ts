@@ -147,35 +147,7 @@ export function openLiveInterpreter(pid: number): LiveInterpreter {
   const before = startTime(pid);
   const exeLink = procPath(pid, 'exe');
   const ids = targetIds(pid);
-  let exe: string;
-  let fd: number;
-  try {
-    exe = fs.readlinkSync(exeLink);
-    fd = fs.openSync(exeLink, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    // The same user refused: ptrace access (Yama), which fromSystemError explains.
-    if ((code === 'EACCES' || code === 'EPERM') && ids.uid !== process.geteuid?.()) {
-      throw new NativeError('permission', `Process ${pid} belongs to ${userName(ids.uid)}, and this user (${userName(process.geteuid?.() ?? -1)}) may not read its interpreter ${exeLink}, so its Python code cannot be tracked.`, {
-        subject: exeLink,
-        cause: e,
-        hint:
-          ids.uid === 0
-            ? 'Run pygration as root (sudo pygration …) to analyse a process of root.'
-            : `Run pygration as ${userName(ids.uid)} (sudo -u '#${ids.uid}' pygration …), or as root: it then runs the interpreter as that user, never as root.`,
-      });
-    }
-    if (code === 'ENOENT' && processExists(pid)) {
-      let comm = '';
-      try {
-        comm = readProcText(pid, 'comm').trim();
-      } catch {
-        // Only for the message.
-      }
-      throw new NativeError('unsupported', `Process ${pid}${comm ? ` (${comm})` : ''} has no executable: it is a kernel thread or has no program image, so it runs no Python.`, { subject: exeLink, cause: e });
-    }
-    throw fromSystemError(e, exeLink, pid);
-  }
+  const { exe, fd } = openExecutable(pid, exeLink, ids.uid);
   let ok = false;
   try {
     let argv: string[];
@@ -190,44 +162,8 @@ export function openLiveInterpreter(pid: number): LiveInterpreter {
     }
     // Everything above describes the same process only if it did not exit and give its pid to another.
     if (startTime(pid) !== before) throw new NativeError('gone', `Process ${pid} exited while it was being read.`, { subject: `pid ${pid}`, hint: 'Pick a running process and try again.' });
-    let elf: ElfFile;
-    try {
-      elf = ElfFile.open(openFileSource(`/proc/self/fd/${fd}`), exe);
-    } catch (e) {
-      const why = e instanceof NativeError ? e.message : String(e);
-      throw new NativeError('unsupported', `Process ${pid} runs ${exe}, which is not a CPython interpreter (${why}); it was not executed.`, { subject: exe, cause: e });
-    }
-    let problem: string | undefined;
-    try {
-      problem = cpythonExecutableProblem(elf);
-    } finally {
-      elf.close();
-    }
-    if (problem) {
-      const version = pythonVersionOf(pid, exe);
-      const older = problem.startsWith('an older');
-      throw new NativeError(
-        'unsupported',
-        older
-          ? `Bytecode tracking needs CPython 3.8 or newer; process ${pid} runs ${exe}${version ? ` (Python ${version})` : ''}, ${problem}. It was not executed.`
-          : `Process ${pid} runs ${exe}, which is ${problem}; it was not executed.`,
-        { subject: exe, hint: older ? undefined : 'Pick a process that runs a CPython 3.8+ interpreter.' },
-      );
-    }
-    const euid = process.geteuid?.() ?? 0;
-    const egid = process.getegid?.() ?? 0;
-    let credentials: LiveInterpreter['credentials'];
-    if (ids.uid !== euid) {
-      if (euid !== 0) {
-        throw new NativeError('permission', `Process ${pid} belongs to ${userName(ids.uid)}; pygration runs as ${userName(euid)} and cannot switch to that user, and it never runs another user's interpreter with its own privileges.`, {
-          subject: exeLink,
-          hint: `Run pygration as ${userName(ids.uid)}, or as root (it then runs the interpreter as that user).`,
-        });
-      }
-      credentials = { uid: ids.uid, gid: ids.gid };
-    } else if (euid === 0 && ids.gid !== egid) {
-      credentials = { uid: ids.uid, gid: ids.gid };
-    }
+    requireCpython(pid, fd, exe);
+    const credentials = credentialsFor(pid, ids, exeLink);
     const site: TargetSite = { flags: interpreterFlags(argv), env: {}, cwd };
     for (const k of SITE_VARIABLES) if (k !== 'PATH' && env[k] !== undefined) site.env[k] = env[k];
     const live: LiveInterpreter = {
@@ -249,4 +185,85 @@ export function openLiveInterpreter(pid: number): LiveInterpreter {
   } finally {
     if (!ok) fs.closeSync(fd);
   }
+}
+
+/** The process's executable, opened through /proc/PID/exe; a refusal, a kernel thread or a vanished process explained. */
+function openExecutable(pid: number, exeLink: string, uid: number): { exe: string; fd: number } {
+  let exe: string;
+  let fd: number;
+  try {
+    exe = fs.readlinkSync(exeLink);
+    fd = fs.openSync(exeLink, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // The same user refused: ptrace access (Yama), which fromSystemError explains.
+    if ((code === 'EACCES' || code === 'EPERM') && uid !== process.geteuid?.()) {
+      throw new NativeError('permission', `Process ${pid} belongs to ${userName(uid)}, and this user (${userName(process.geteuid?.() ?? -1)}) may not read its interpreter ${exeLink}, so its Python code cannot be tracked.`, {
+        subject: exeLink,
+        cause: e,
+        hint:
+          uid === 0
+            ? 'Run pygration as root (sudo pygration …) to analyse a process of root.'
+            : `Run pygration as ${userName(uid)} (sudo -u '#${uid}' pygration …), or as root: it then runs the interpreter as that user, never as root.`,
+      });
+    }
+    if (code === 'ENOENT' && processExists(pid)) {
+      let comm = '';
+      try {
+        comm = readProcText(pid, 'comm').trim();
+      } catch {
+        // Only for the message.
+      }
+      throw new NativeError('unsupported', `Process ${pid}${comm ? ` (${comm})` : ''} has no executable: it is a kernel thread or has no program image, so it runs no Python.`, { subject: exeLink, cause: e });
+    }
+    throw fromSystemError(e, exeLink, pid);
+  }
+  return { exe, fd };
+}
+
+/** Throws 'unsupported' unless the executable (open as `fd`) is a CPython 3.8+ interpreter. */
+function requireCpython(pid: number, fd: number, exe: string): void {
+  let elf: ElfFile;
+  try {
+    elf = ElfFile.open(openFileSource(`/proc/self/fd/${fd}`), exe);
+  } catch (e) {
+    const why = e instanceof NativeError ? e.message : String(e);
+    throw new NativeError('unsupported', `Process ${pid} runs ${exe}, which is not a CPython interpreter (${why}); it was not executed.`, { subject: exe, cause: e });
+  }
+  let problem: string | undefined;
+  try {
+    problem = cpythonExecutableProblem(elf);
+  } finally {
+    elf.close();
+  }
+  if (problem) {
+    const version = pythonVersionOf(pid, exe);
+    const older = problem.startsWith('an older');
+    throw new NativeError(
+      'unsupported',
+      older
+        ? `Bytecode tracking needs CPython 3.8 or newer; process ${pid} runs ${exe}${version ? ` (Python ${version})` : ''}, ${problem}. It was not executed.`
+        : `Process ${pid} runs ${exe}, which is ${problem}; it was not executed.`,
+      { subject: exe, hint: older ? undefined : 'Pick a process that runs a CPython 3.8+ interpreter.' },
+    );
+  }
+}
+
+/** Whom the interpreter runs as: the process's user and group when not ours; refused when we cannot switch. */
+function credentialsFor(pid: number, ids: { uid: number; gid: number }, exeLink: string): LiveInterpreter['credentials'] {
+  const euid = process.geteuid?.() ?? 0;
+  const egid = process.getegid?.() ?? 0;
+  let credentials: LiveInterpreter['credentials'];
+  if (ids.uid !== euid) {
+    if (euid !== 0) {
+      throw new NativeError('permission', `Process ${pid} belongs to ${userName(ids.uid)}; pygration runs as ${userName(euid)} and cannot switch to that user, and it never runs another user's interpreter with its own privileges.`, {
+        subject: exeLink,
+        hint: `Run pygration as ${userName(ids.uid)}, or as root (it then runs the interpreter as that user).`,
+      });
+    }
+    credentials = { uid: ids.uid, gid: ids.gid };
+  } else if (euid === 0 && ids.gid !== egid) {
+    credentials = { uid: ids.uid, gid: ids.gid };
+  }
+  return credentials;
 }
