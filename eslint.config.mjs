@@ -43,7 +43,8 @@ export default tseslint.config(
     files: ['client/src/**/*.ts'],
     rules: forbid([{ regex: '(^|/)server/src/(?!protocol$)', message: 'The client imports the server only through server/src/protocol.' }, deepEngine]),
   },
-  // The webview runs in a browser: no Node built-ins, no editor API (it talks through acquireVsCodeApi).
+  // The webview runs in a browser: no Node built-ins, no editor API (it talks through acquireVsCodeApi), and the
+  // engine only through its browser-safe face.
   {
     files: ['webview/src/**/*.ts'],
     rules: forbid(
@@ -51,6 +52,7 @@ export default tseslint.config(
         { regex: '^node:', message: 'The webview runs in a browser: no Node built-ins.' },
         { ...vscode, message: 'The webview runs in a browser: it talks to the extension through acquireVsCodeApi, not vscode.' },
         { regex: '(^|/)(server|client)/', message: 'The webview must not import the server or the client.' },
+        { regex: '(^|/)native/src(/(?!browser$)|$)', message: 'The webview imports the engine only through native/src/browser (its browser-safe face).' },
       ],
       nodeBuiltins.map((name) => ({ name, message: 'The webview runs in a browser: no Node built-ins.' })),
     ),

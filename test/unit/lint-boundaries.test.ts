@@ -45,6 +45,16 @@ test('a file in webview/ that imports a Node built-in (bare or node:) is reporte
   assert.equal(restricted(result).length, 2, JSON.stringify(result.messages));
 });
 
+test('the webview imports the engine only through native/src/browser', async () => {
+  const deep = await lintTemporaryFile('webview/src', "import { FEATURES } from '../../native/src/features/vocabulary';\nexport const x = FEATURES;\n");
+  assert.equal(restricted(deep).length, 1, JSON.stringify(deep.messages));
+  assert.match(restricted(deep)[0], /native\/src\/browser/);
+  const index = await lintTemporaryFile('webview/src', "import { FEATURES } from '../../native/src';\nexport const x = FEATURES;\n");
+  assert.equal(restricted(index).length, 1, 'the Node-side index is not for the browser');
+  const face = await lintTemporaryFile('webview/src', "import { FEATURES } from '../../native/src/browser';\nexport const x = FEATURES;\n");
+  assert.deepEqual(face.messages, []);
+});
+
 test('the client imports the server only through its protocol module', async () => {
   const deep = await lintTemporaryFile('client/src', "import { Cli } from '../../server/src/cli';\nexport const x = Cli;\n");
   assert.equal(restricted(deep).length, 1, JSON.stringify(deep.messages));

@@ -1,10 +1,8 @@
 // The instance view's controller: receives host messages, keeps the report, focus and UI state, renders
 // the sections and the grid, and persists everything with setState so the view survives hide/show.
 
-import type { AnalysisReport, Vendor } from '../../native/src/report';
-import type { Feature } from '../../native/src/features/vocabulary';
+import { formatExport, type AnalysisReport, type Feature, type Vendor } from '../../native/src/browser';
 import { h, formatInt } from './dom';
-import { formatExport } from '../../native/src/export/formats';
 import { answerE2eQuery } from './e2eQuery';
 import { InstanceGrid } from './grid';
 import { renderMigrationSummary } from './migrationView';

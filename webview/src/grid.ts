@@ -4,10 +4,7 @@
 // 383 rows, re-ordering a <table> cost 50–200 ms of layout per sort, the same rows as grid divs ~10 ms.
 // Row elements are built once per report; sorting, filtering and searching only reorder and swap them.
 
-import { describeProvenance, type InstanceVerdict } from '../../native/src/report';
-import type { MigrationEstimate } from '../../native/src/plan/types';
-import type { Feature } from '../../native/src/features/vocabulary';
-import { featureLabel, FEATURES } from '../../native/src/features/vocabulary';
+import { describeProvenance, featureLabel, FEATURES, type Feature, type InstanceVerdict, type MigrationEstimate } from '../../native/src/browser';
 import { h, icon, ICONS, formatGiB, type Child } from './dom';
 import { downtimeCell } from './migration';
 import { buildRows, displayOrder, rowMatches, searchTerms, sortRows, type ColumnKey, type Row, type RowFilter, type SortDirection } from './model';

@@ -2,8 +2,7 @@
 // and the text of the "estimated downtime" cell of each compatible type. Pure, no DOM (the host imports
 // the shape check through protocol.ts).
 
-import type { InstanceMigrationEstimate, MigrationEstimate } from '../../native/src/plan/types';
-import { formatDuration, formatRate } from '../../native/src/units';
+import { formatDuration, formatRate, type InstanceMigrationEstimate, type MigrationEstimate } from '../../native/src/browser';
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);

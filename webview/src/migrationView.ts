@@ -1,9 +1,8 @@
 // The instance view's migration summary: one callout above the grid with the plan's recommendation, its
 // downtime at the plan's bandwidth, the dirty rate and how it was measured (report.migration).
 
-import type { MigrationEstimate } from '../../native/src/plan/types';
+import { formatDuration, formatRate, type MigrationEstimate } from '../../native/src/browser';
 import { h, icon, ICONS, formatInt } from './dom';
-import { formatDuration, formatRate } from '../../native/src/units';
 import { STRATEGY_TEXT } from './migration';
 
 /** One callout: the plan's recommendation at its bandwidth, the dirty rate, and how it was measured. */

@@ -1,8 +1,7 @@
 // The instance view's pure model: the persisted view state, and the filtering, searching and sorting of
 // the verdict rows. No DOM, so it is unit-tested under Node and shared by the grid.
 
-import type { InstanceVerdict, Vendor } from '../../native/src/report';
-import { FEATURES, type Feature } from '../../native/src/features/vocabulary';
+import { FEATURES, type Feature, type InstanceVerdict, type Vendor } from '../../native/src/browser';
 
 export type ColumnKey =
   | 'name'

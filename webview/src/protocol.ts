@@ -1,10 +1,8 @@
 // The host↔webview protocol of the instance view: every message either side may post, as discriminated
 // unions on `type`, with structural guards each side uses to check what it receives. Pure, no DOM.
 
-import type { AnalysisReport } from '../../native/src/report';
-import type { Feature } from '../../native/src/features/vocabulary';
+import { isExportFormat, type AnalysisReport, type ExportFormat as CopyFormat, type Feature } from '../../native/src/browser';
 import { isMigrationEstimate } from './migration';
-import { isExportFormat, type ExportFormat as CopyFormat } from '../../native/src/export/formats';
 
 export type { CopyFormat };
 

@@ -3,13 +3,10 @@
 // error/progress/empty states, and the feature, notes and analysis tabs. Each function returns fresh DOM for
 // its part of the report.
 
-import type { AnalysisReport, InstanceVerdict, RequiredFeature } from '../../native/src/report';
-import type { Feature } from '../../native/src/features/vocabulary';
-import { FEATURES, featureLabel } from '../../native/src/features/vocabulary';
+import { EXPORT_FORMAT_TITLES, EXPORT_FORMATS, featureLabel, FEATURES, isExportFormat, type AnalysisReport, type ExportFormat, type Feature, type InstanceVerdict, type RequiredFeature } from '../../native/src/browser';
 import { basename, formatInt, formatPercent, h, icon, ICONS, type Child } from './dom';
 import { displayOrder } from './model';
 import type { FocusCallSite, ReportOrigin } from './protocol';
-import { EXPORT_FORMATS, EXPORT_FORMAT_TITLES, isExportFormat, type ExportFormat } from '../../native/src/export/formats';
 import type { ToolkitValueElement } from './toolkit';
 
 const MODE_LABEL: Record<AnalysisReport['mode'], string> = {
