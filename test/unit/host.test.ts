@@ -113,8 +113,10 @@ test('the probe answers xtest like an independent gcc-built check, and reads the
     { ...r.cpuid, leaf1: noApic(r.cpuid?.leaf1) },
     { leaf0: dump.get('0:0'), leaf7: dump.get('7:0'), leaf7s1: dump.get('7:1'), leaf1: noApic(dump.get('1:0')), ext1: dump.get('80000001:0') },
   );
+  // Other processes on the machine (another test run, the language server) may remove their own probe directories
+  // meanwhile: what matters is that ours leaves none behind.
   const after = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('pygration-probe-'));
-  assert.deepEqual(after, before, 'the probe removes its temporary directory');
+  assert.deepEqual(after.filter((n) => !before.includes(n)), [], 'the probe removes its temporary directory');
   console.log(`# this host: xtest ${r.xtest ? 'executes' : 'faults'}; rtm in cpuinfo: ${hostFlags().has('rtm')}`);
 });
 
