@@ -24,25 +24,24 @@ export class ProcessAddressSpace implements AddressSpace {
     view.checkSupported();
     const exe = view.exe().replace(/ \(deleted\)$/, '');
     this.description = `pid ${view.pid} (${exe})`;
+    this.memoryError = probeMemory(view);
+    this.liveMemory = this.memoryError === undefined;
+    const { images, moduleList, main } = this.openModules();
+    this.moduleList = moduleList;
+    this.main = main;
+    this.regionList = regionsOf(view, images);
+    this.noteUnreadableCode();
+  }
 
-    // Probe live memory once: reading the first mapping tells us whether ptrace access is granted.
-    let memoryError: NativeError | undefined;
-    try {
-      const first = view.maps().find((m) => m.addressable && m.perms.read);
-      if (first) view.memory.read(first.start, 8);
-    } catch (e) {
-      if (!(e instanceof NativeError) || e.kind === 'gone') throw e;
-      memoryError = e;
-    }
-    this.memoryError = memoryError;
-    this.liveMemory = memoryError === undefined;
-
+  /** The module images in load order (the main executable first, then the others in address order: an
+   * approximation of the dynamic linker's order that is exact for the main executable and its first libraries).
+   * A module whose ELF file cannot be opened gets a note in unopenedModules instead. */
+  private openModules(): { images: Map<ProcessModule, ModuleImage>; moduleList: ModuleImage[]; main?: ModuleImage } {
+    const view = this.view;
     const procModules = view.modules();
     const images = new Map<ProcessModule, ModuleImage>();
     const moduleList: ModuleImage[] = [];
     const mainPm = view.mainModule();
-    // Load order: the main executable first, then the others in address order (an approximation of the
-    // dynamic linker's order that is exact for the main executable and its first libraries).
     const ordered = mainPm ? [mainPm, ...procModules.filter((m) => m !== mainPm)] : procModules;
     for (const pm of ordered) {
       let image: ModuleImage;
@@ -65,42 +64,16 @@ export class ProcessAddressSpace implements AddressSpace {
       images.set(pm, image);
       moduleList.push(image);
     }
-    this.moduleList = moduleList;
-    this.main = mainPm ? images.get(mainPm) : undefined;
+    return { images, moduleList, main: mainPm ? images.get(mainPm) : undefined };
+  }
 
-    const regions: Region[] = [];
-    for (const m of view.maps()) {
-      if (!m.addressable) continue;
-      let pm: ProcessModule | undefined;
-      if (m.kind === 'file' || m.kind === 'anon') {
-        try {
-          pm = view.moduleAt(m.start);
-        } catch (e) {
-          if (e instanceof NativeError && e.kind === 'gone') throw e;
-          pm = undefined;
-        }
-      }
-      const module = pm ? images.get(pm) : undefined;
-      regions.push({
-        start: m.start,
-        end: m.end,
-        read: m.perms.read,
-        write: m.perms.write,
-        exec: m.perms.exec,
-        kind: m.kind,
-        name: m.path || (module ? module.path : '[anon]'),
-        module,
-      });
-    }
-    regions.sort((a, b) => a.start - b.start);
-    this.regionList = regions;
-
-    // Executable file mappings that belong to no module and whose code cannot be read from memory either (a
-    // library truncated or emptied after it was loaded: its pages are gone) are left out of every walk and
-    // scan. Each such file gets a note, as the modules that could not be opened do (their code is otherwise
-    // read from memory).
+  /** Executable file mappings that belong to no module and whose code cannot be read from memory either (a
+   * library truncated or emptied after it was loaded: its pages are gone) are left out of every walk and
+   * scan. Each such file gets a note, as the modules that could not be opened do (their code is otherwise
+   * read from memory). */
+  private noteUnreadableCode(): void {
     const seen = new Set<string>();
-    for (const r of regions) {
+    for (const r of this.regionList) {
       if (!r.exec || r.kind !== 'file' || r.module || seen.has(r.name)) continue;
       if (this.codeReadable(r.start)) continue; // Analysed from memory, as anonymous code is.
       seen.add(r.name);
@@ -179,4 +152,47 @@ function fileIdentity(pm: ProcessModule): string {
   }
   // The mapped file is deleted or replaced: no sharing with other processes' caches.
   return `${first.dev}:${first.inode}:${pm.path}:${first.start}`;
+}
+
+/** Probes live memory once: reading the first mapping tells whether ptrace access is granted. Returns the error
+ * when it is not (a vanished process is rethrown). */
+function probeMemory(view: ProcessView): NativeError | undefined {
+  try {
+    const first = view.maps().find((m) => m.addressable && m.perms.read);
+    if (first) view.memory.read(first.start, 8);
+  } catch (e) {
+    if (!(e instanceof NativeError) || e.kind === 'gone') throw e;
+    return e;
+  }
+  return undefined;
+}
+
+/** The addressable mappings as Regions sorted by address, each tied to its module image when it has one. */
+function regionsOf(view: ProcessView, images: Map<ProcessModule, ModuleImage>): Region[] {
+  const regions: Region[] = [];
+  for (const m of view.maps()) {
+    if (!m.addressable) continue;
+    let pm: ProcessModule | undefined;
+    if (m.kind === 'file' || m.kind === 'anon') {
+      try {
+        pm = view.moduleAt(m.start);
+      } catch (e) {
+        if (e instanceof NativeError && e.kind === 'gone') throw e;
+        pm = undefined;
+      }
+    }
+    const module = pm ? images.get(pm) : undefined;
+    regions.push({
+      start: m.start,
+      end: m.end,
+      read: m.perms.read,
+      write: m.perms.write,
+      exec: m.perms.exec,
+      kind: m.kind,
+      name: m.path || (module ? module.path : '[anon]'),
+      module,
+    });
+  }
+  regions.sort((a, b) => a.start - b.start);
+  return regions;
 }

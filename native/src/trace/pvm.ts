@@ -98,131 +98,161 @@ export interface ThreadRootsOptions {
  * stack-like region (the main stack and anonymous mappings below a guard page) is scanned instead.
  */
 export function threadRoots(view: ProcessView, space: AddressSpace, options: ThreadRootsOptions = {}): PvmRootsResult {
-  const roots: Root[] = [];
-  const seen = new Set<number>();
-  let returnAddresses = 0;
-  let running = 0;
-  let unwound = 0;
-  let frozenCount = 0;
   const threads = view.threads();
-  const scannedRegions = new Set<Region>();
   const freeze = options.freeze === false || !space.liveMemory ? undefined : options.freeze ?? freezeThreads(view.pid);
-
-  const addRoot = (v: number, reason: string) => {
-    if (seen.has(v)) return;
-    seen.add(v);
-    returnAddresses++;
-    roots.push({ address: v, reason, resume: true });
-  };
-  const addReturns = (from: number, to: number, who: string) => {
-    if (!space.liveMemory || to <= from) return;
-    const len = Math.min(to - from, STACK_SCAN_BYTES);
-    const bytes = space.readMemory(from, len);
-    if (bytes) scanReturns(bytes, who);
-  };
-  /** Roots every 8-byte value of `bytes` that is a code address just after a call instruction. */
-  const scanReturns = (bytes: Uint8Array, who: string) => {
-    for (let off = 0; off + 8 <= bytes.length; off += 8) {
-      const v = u64(bytes, off);
-      if (v < 0x10000 || seen.has(v)) continue;
-      const r = space.regionAt(v);
-      if (!r || !r.exec || r.kind === 'vdso') continue;
-      if (!followsCall(space, r, v)) continue;
-      addRoot(v, `return address on the stack of ${who}`);
-    }
-  };
-
+  const c = new ThreadRootCollector(space);
   // greenlet (gevent, SQLAlchemy's asyncio bridge) switches C stacks: a suspended greenlet's frames stay in place
   // above the active one's (those below are copied to the heap, as greenlet must before the active one grows into
   // them), off the live chain the unwinder follows, and they resume when it is switched to.
   const greenlet = space.modules().find((m) => GREENLET_MODULE.test(m.path));
   const frozenStacks: { regs: ThreadRegisters; who: string }[] = [];
-
   for (const tid of threads) {
     const name = `thread ${tid}${tid === view.pid ? ' (main)' : ''}`;
     const regs = freeze?.threads.get(tid);
     if (regs) {
-      frozenCount++;
-      if (!seen.has(regs.rip)) {
-        seen.add(regs.rip);
-        roots.push({ address: regs.rip, reason: `current pc of ${name} (read with ptrace)`, resume: true });
-      }
-      const stack = space.regionAt(regs.rsp);
-      if (stack) scannedRegions.add(stack);
+      c.frozenThread(regs, name);
       frozenStacks.push({ regs, who: name });
-      const walk = unwindFrames(space, regs);
-      for (const ra of walk.returns) addRoot(ra, `return address of a live frame of ${name} (unwound with .eh_frame)`);
-      if (walk.complete) {
-        unwound++;
-      } else if (regs.stack && walk.sp >= regs.rsp && walk.sp - regs.rsp < regs.stack.length) {
-        // Unwinding stopped early: the rest of the live frames lie above the last sp it reached (in the copy
-        // taken while the thread was frozen, since a running thread's frames change as soon as it resumes).
-        const off = walk.sp - regs.rsp;
-        scanReturns(regs.stack.subarray(off - (off % 8)), `${name}, above its sp`);
-      } else {
-        const r = space.regionAt(walk.sp);
-        if (r) addReturns(walk.sp, r.end, `${name}, above its sp`);
-      }
-      continue;
+    } else {
+      c.blockedThread(view, tid, name);
     }
+  }
+  let greenletScan = false;
+  if (greenlet) {
+    for (const { regs, who } of frozenStacks) {
+      greenletScan = true;
+      c.aboveSp(regs, `${who}, above its sp (greenlet is loaded: suspended greenlets keep frames there)`);
+    }
+  }
+  if (c.running > 0) c.scanStackLikeRegions();
+  return {
+    roots: c.roots,
+    threads: threads.length,
+    runningThreads: c.running,
+    returnAddresses: c.returnAddresses,
+    frozenThreads: c.frozen,
+    unwoundThreads: c.unwound,
+    freezeUnavailable: freeze === undefined ? (options.freeze === false ? 'thread freezing was turned off' : 'there is no live memory') : freeze.unavailable,
+    frozenUs: freeze?.frozenUs,
+    greenletScan,
+  };
+}
+
+/** The roots of threadRoots as they are found, thread by thread, each address once, with the counts it reports. */
+class ThreadRootCollector {
+  readonly roots: Root[] = [];
+  returnAddresses = 0;
+  running = 0;
+  unwound = 0;
+  frozen = 0;
+  private readonly seen = new Set<number>();
+  /** The stacks of the frozen and blocked threads, left out of the scan for running threads. */
+  private readonly scannedRegions = new Set<Region>();
+
+  constructor(private readonly space: AddressSpace) {}
+
+  /** A frozen thread: its pc, the return addresses of its frames unwound with CFI, and, where unwinding stopped
+   * early, those found above the last sp it reached. */
+  frozenThread(regs: ThreadRegisters, name: string): void {
+    const space = this.space;
+    this.frozen++;
+    this.addPc(regs.rip, `current pc of ${name} (read with ptrace)`);
+    const stack = space.regionAt(regs.rsp);
+    if (stack) this.scannedRegions.add(stack);
+    const walk = unwindFrames(space, regs);
+    for (const ra of walk.returns) this.addRoot(ra, `return address of a live frame of ${name} (unwound with .eh_frame)`);
+    if (walk.complete) {
+      this.unwound++;
+    } else if (regs.stack && walk.sp >= regs.rsp && walk.sp - regs.rsp < regs.stack.length) {
+      // Unwinding stopped early: the rest of the live frames lie above the last sp it reached (in the copy
+      // taken while the thread was frozen, since a running thread's frames change as soon as it resumes).
+      const off = walk.sp - regs.rsp;
+      this.scanReturns(regs.stack.subarray(off - (off % 8)), `${name}, above its sp`);
+    } else {
+      const r = space.regionAt(walk.sp);
+      if (r) this.addReturns(walk.sp, r.end, `${name}, above its sp`);
+    }
+  }
+
+  /** A thread that was not frozen: when blocked in the kernel, its pc and the return addresses above its sp
+   * (from /proc/PID/task/TID/syscall); when running, only counted. A thread that has exited is skipped. */
+  blockedThread(view: ProcessView, tid: number, name: string): void {
     let state;
     try {
       state = view.threadSyscall(tid);
     } catch (e) {
       // A thread that exited between listing and reading is simply skipped.
-      if (e instanceof NativeError && (e.kind === 'gone' || e.kind === 'io')) continue;
+      if (e instanceof NativeError && (e.kind === 'gone' || e.kind === 'io')) return;
       throw e;
     }
     if (state.state === 'running') {
-      running++;
-      continue;
+      this.running++;
+      return;
     }
-    if (!seen.has(state.pc)) {
-      seen.add(state.pc);
-      roots.push({ address: state.pc, reason: `current pc of ${name}`, resume: true });
-    }
-    const stack = space.regionAt(state.sp);
+    this.addPc(state.pc, `current pc of ${name}`);
+    const stack = this.space.regionAt(state.sp);
     if (stack) {
-      scannedRegions.add(stack);
-      addReturns(state.sp, stack.end, name);
+      this.scannedRegions.add(stack);
+      this.addReturns(state.sp, stack.end, name);
     }
   }
 
-  let greenletScan = false;
-  if (greenlet) {
-    for (const { regs, who } of frozenStacks) {
-      greenletScan = true;
-      if (regs.stack) scanReturns(regs.stack, `${who}, above its sp (greenlet is loaded: suspended greenlets keep frames there)`);
-      else {
-        const r = space.regionAt(regs.rsp);
-        if (r) addReturns(regs.rsp, r.end, `${who}, above its sp (greenlet is loaded: suspended greenlets keep frames there)`);
-      }
+  /** Roots the return addresses of a frozen thread's whole stack above its sp (the copy, else live memory). */
+  aboveSp(regs: ThreadRegisters, who: string): void {
+    if (regs.stack) this.scanReturns(regs.stack, who);
+    else {
+      const r = this.space.regionAt(regs.rsp);
+      if (r) this.addReturns(regs.rsp, r.end, who);
     }
   }
 
-  if (running > 0) {
-    const regions = space.regions();
+  /** For running threads (no pc or sp known): scans the top of every stack-like region not scanned yet (the
+   * main stack and anonymous mappings below a guard page). */
+  scanStackLikeRegions(): void {
+    const regions = this.space.regions();
     for (let i = 0; i < regions.length; i++) {
       const r = regions[i];
-      if (scannedRegions.has(r) || !r.read || !r.write || r.exec) continue;
+      if (this.scannedRegions.has(r) || !r.read || !r.write || r.exec) continue;
       const guardBelow = i > 0 && regions[i - 1].end === r.start && !regions[i - 1].read && !regions[i - 1].write;
       if (r.kind === 'stack' || (r.kind === 'anon' && guardBelow && !r.module)) {
         // Scan the top of the region, where the oldest frames of a downward-growing stack live.
-        addReturns(Math.max(r.start, r.end - STACK_SCAN_BYTES), r.end, `a running thread (${r.name})`);
+        this.addReturns(Math.max(r.start, r.end - STACK_SCAN_BYTES), r.end, `a running thread (${r.name})`);
       }
     }
   }
-  return {
-    roots,
-    threads: threads.length,
-    runningThreads: running,
-    returnAddresses,
-    frozenThreads: frozenCount,
-    unwoundThreads: unwound,
-    freezeUnavailable: freeze === undefined ? (options.freeze === false ? 'thread freezing was turned off' : 'there is no live memory') : freeze.unavailable,
-    frozenUs: freeze?.frozenUs,
-    greenletScan,
-  };
+
+  /** A thread's current pc (not counted as a return address). */
+  private addPc(pc: number, reason: string): void {
+    if (this.seen.has(pc)) return;
+    this.seen.add(pc);
+    this.roots.push({ address: pc, reason, resume: true });
+  }
+
+  private addRoot(v: number, reason: string): void {
+    if (this.seen.has(v)) return;
+    this.seen.add(v);
+    this.returnAddresses++;
+    this.roots.push({ address: v, reason, resume: true });
+  }
+
+  private addReturns(from: number, to: number, who: string): void {
+    if (!this.space.liveMemory || to <= from) return;
+    const len = Math.min(to - from, STACK_SCAN_BYTES);
+    const bytes = this.space.readMemory(from, len);
+    if (bytes) this.scanReturns(bytes, who);
+  }
+
+  /** Roots every 8-byte value of `bytes` that is a code address just after a call instruction. */
+  private scanReturns(bytes: Uint8Array, who: string): void {
+    const space = this.space;
+    for (let off = 0; off + 8 <= bytes.length; off += 8) {
+      const v = u64(bytes, off);
+      if (v < 0x10000 || this.seen.has(v)) continue;
+      const r = space.regionAt(v);
+      if (!r || !r.exec || r.kind === 'vdso') continue;
+      if (!followsCall(space, r, v)) continue;
+      this.addRoot(v, `return address on the stack of ${who}`);
+    }
+  }
 }
 
 /** The greenlet extension module (greenlet/_greenlet.cpython-*.so), whose stack switching keeps frames below sp. */

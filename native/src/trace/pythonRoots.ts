@@ -168,97 +168,110 @@ export function isDunder(name: string): boolean {
 }
 
 export function pythonEntryRoots(space: AddressSpace, gate?: PythonGate): PythonEntryRoots {
-  const roots: Root[] = [];
-  let gatedOut = 0;
   const cNames = gate ? (gate.cNames ?? cCallableNames(space)) : undefined;
-  const seen = new Set<number>();
+  const builder = new EntryRootBuilder(space, gate, cNames);
   const skipped: PythonEntryRoots['skipped'] = [];
   let modules = 0;
-  const resolveExternal = (symbol: string): number | undefined => {
-    for (const mod of space.modules()) {
-      const s = mod.elf.lookupSymbol(symbol);
-      if (s?.defined && s.type === C.STT_FUNC) return s.value + mod.bias;
-    }
-    return undefined;
-  };
-  const add = (m: ModuleImage, ref: CodeRef | undefined, what: string, why?: string) => {
-    if (!ref) return;
-    const address = ref.kind === 'local' ? ref.address + m.bias : resolveExternal(ref.symbol);
-    if (address === undefined || seen.has(address)) return;
-    seen.add(address);
-    roots.push({ address, reason: `Python-callable: ${what}${why ? ` (${why})` : ''}` });
-  };
-  /**
-   * Whether a named entry (method or getset) of module `m` passes the gate, and why; undefined when gated
-   * out. Without a gate, or for the interpreter's own tables, everything passes.
-   */
-  const gatedKeys = new Set<string>();
-  const admit = (m: ModuleImage, interp: boolean, name: string, key: string): string | undefined | null => {
-    if (!gate || interp) return null;
-    const byModule = gate.modules?.get(m.path);
-    if (byModule !== undefined) {
-      return byModule;
-    }
-    const byPrefix = gate.prefixes?.get(m.path)?.find((p) => name.startsWith(p.prefix));
-    if (byPrefix !== undefined) {
-      return byPrefix.reason;
-    }
-    if (isDunder(name)) {
-      return `protocol method \`${name}\``;
-    }
-    const why = gate.names.get(name);
-    if (why !== undefined) {
-      return why;
-    }
-    const c = cNames!.get(name);
-    if (c !== undefined) {
-      return `C code may look \`${name}\` up by name (a string of ${c})`;
-    }
-    if (!gatedKeys.has(key)) {
-      gatedKeys.add(key);
-      gatedOut++;
-    }
-    return undefined;
-  };
   for (const m of pythonCallableModules(space)) {
     modules++;
-    const base = m.path.split('/').pop();
-    const interp = isInterpreter(m);
-    const slotWhy = gate && !interp ? 'slot' : undefined;
-    const named = (name: string, ref: CodeRef | undefined, what: string) => {
-      if (!ref) return;
-      const why = admit(m, interp, name, `${m.path}\0${ref.kind === 'local' ? ref.address : ref.symbol}`);
-      if (why !== undefined) add(m, ref, what, why ?? undefined);
-    };
     try {
-      const tables = cachedTables(m.elf, m.identity, m.path);
-      // A type's method table is also listed among the method tables: the type's own entries come first.
-      for (const t of tables.types) {
-        for (const [slot, ref] of t.slots) add(m, ref, `${t.name}.${slot}`, slotWhy);
-        for (const e of t.methods?.entries ?? []) named(e.name, e.meth, `${t.name}.${e.name}`);
-        for (const g of t.getset) {
-          named(g.name, g.get, `${t.name}.${g.name} (get)`);
-          named(g.name, g.set, `${t.name}.${g.name} (set)`);
-        }
-      }
-      for (const t of tables.methodTables) for (const e of t.entries) named(e.name, e.meth, `${base} ${e.name}`);
-      for (const e of tables.standaloneMethods) named(e.name, e.meth, `${base} ${e.name}`);
-      if (isCffiModule(m)) {
-        // cffi's _cffi_globals table: every function pointer its data holds, put there by the loader.
-        for (const r of m.elf.relocations()) {
-          if (r.type !== C.R_X86_64_RELATIVE) continue;
-          const target = r.addend + m.bias;
-          const region = space.regionAt(target);
-          if (region?.exec && region.module === m && !seen.has(target)) {
-            seen.add(target);
-            roots.push({ address: target, reason: `Python-callable: cffi function of ${base}` });
-          }
-        }
-      }
+      builder.addModule(m);
     } catch (e) {
       if (!(e instanceof NativeError)) throw e;
       skipped.push({ module: m.path, reason: e.message });
     }
   }
-  return { roots, modules, skipped, gatedOut };
+  return { roots: builder.roots, modules, skipped, gatedOut: builder.gatedOut };
+}
+
+/** Collects the roots of pythonEntryRoots, one module's tables at a time, each address once, counting the
+ * named entries the gate leaves out. */
+class EntryRootBuilder {
+  readonly roots: Root[] = [];
+  gatedOut = 0;
+  private readonly seen = new Set<number>();
+  private readonly gatedKeys = new Set<string>();
+
+  constructor(
+    private readonly space: AddressSpace,
+    private readonly gate: PythonGate | undefined,
+    private readonly cNames: ReadonlyMap<string, string> | undefined,
+  ) {}
+
+  /** Adds the slots, methods and getsets of the tables of `m` (and, for a cffi module, its function pointers). */
+  addModule(m: ModuleImage): void {
+    const base = m.path.split('/').pop();
+    const interp = isInterpreter(m);
+    const slotWhy = this.gate && !interp ? 'slot' : undefined;
+    const named = (name: string, ref: CodeRef | undefined, what: string) => {
+      if (!ref) return;
+      const why = this.admit(m, interp, name, `${m.path}\0${ref.kind === 'local' ? ref.address : ref.symbol}`);
+      if (why !== undefined) this.add(m, ref, what, why ?? undefined);
+    };
+    const tables = cachedTables(m.elf, m.identity, m.path);
+    // A type's method table is also listed among the method tables: the type's own entries come first.
+    for (const t of tables.types) {
+      for (const [slot, ref] of t.slots) this.add(m, ref, `${t.name}.${slot}`, slotWhy);
+      for (const e of t.methods?.entries ?? []) named(e.name, e.meth, `${t.name}.${e.name}`);
+      for (const g of t.getset) {
+        named(g.name, g.get, `${t.name}.${g.name} (get)`);
+        named(g.name, g.set, `${t.name}.${g.name} (set)`);
+      }
+    }
+    for (const t of tables.methodTables) for (const e of t.entries) named(e.name, e.meth, `${base} ${e.name}`);
+    for (const e of tables.standaloneMethods) named(e.name, e.meth, `${base} ${e.name}`);
+    if (isCffiModule(m)) this.addCffiFunctions(m, base);
+  }
+
+  /** cffi's _cffi_globals table: every function pointer its data holds, put there by the loader. */
+  private addCffiFunctions(m: ModuleImage, base: string | undefined): void {
+    for (const r of m.elf.relocations()) {
+      if (r.type !== C.R_X86_64_RELATIVE) continue;
+      const target = r.addend + m.bias;
+      const region = this.space.regionAt(target);
+      if (region?.exec && region.module === m && !this.seen.has(target)) {
+        this.seen.add(target);
+        this.roots.push({ address: target, reason: `Python-callable: cffi function of ${base}` });
+      }
+    }
+  }
+
+  private add(m: ModuleImage, ref: CodeRef | undefined, what: string, why?: string): void {
+    if (!ref) return;
+    const address = ref.kind === 'local' ? ref.address + m.bias : this.resolveExternal(ref.symbol);
+    if (address === undefined || this.seen.has(address)) return;
+    this.seen.add(address);
+    this.roots.push({ address, reason: `Python-callable: ${what}${why ? ` (${why})` : ''}` });
+  }
+
+  private resolveExternal(symbol: string): number | undefined {
+    for (const mod of this.space.modules()) {
+      const s = mod.elf.lookupSymbol(symbol);
+      if (s?.defined && s.type === C.STT_FUNC) return s.value + mod.bias;
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether a named entry (method or getset) of module `m` passes the gate, and why; undefined when gated
+   * out. Without a gate, or for the interpreter's own tables, everything passes (null).
+   */
+  private admit(m: ModuleImage, interp: boolean, name: string, key: string): string | undefined | null {
+    const gate = this.gate;
+    if (!gate || interp) return null;
+    const byModule = gate.modules?.get(m.path);
+    if (byModule !== undefined) return byModule;
+    const byPrefix = gate.prefixes?.get(m.path)?.find((p) => name.startsWith(p.prefix));
+    if (byPrefix !== undefined) return byPrefix.reason;
+    if (isDunder(name)) return `protocol method \`${name}\``;
+    const why = gate.names.get(name);
+    if (why !== undefined) return why;
+    const c = this.cNames!.get(name);
+    if (c !== undefined) return `C code may look \`${name}\` up by name (a string of ${c})`;
+    if (!this.gatedKeys.has(key)) {
+      this.gatedKeys.add(key);
+      this.gatedOut++;
+    }
+    return undefined;
+  }
 }

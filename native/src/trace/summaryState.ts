@@ -160,21 +160,9 @@ export class WalkState {
    * (one or two queries), then mnemonic-specific details only for the few mnemonics that matter.
    */
   private dataflow(v: InstructionView): void {
-    const s = this.s;
     const mn = v.info.mnemonic;
     if (mn !== MNEMONIC.lea && mn !== MNEMONIC.mov && mn !== MNEMONIC.push && mn !== MNEMONIC.movsxd) {
-      // Other instructions only matter for clobbering tracked registers (and switch-table sums).
-      if (this.tracked.size === 0 && this.switchTainted.size === 0 && this.persistent.size === 0) return;
-      if (mn === MNEMONIC.add) {
-        const dst = v.opFullRegister(0);
-        const src = v.opFullRegister(1);
-        if (dst !== undefined && src !== undefined && (this.switchTainted.has(dst) || this.switchTainted.has(src))) {
-          this.tracked.delete(dst);
-          this.switchTainted.add(dst);
-          return;
-        }
-      }
-      this.clobber(v);
+      this.otherDataflow(v, mn);
       return;
     }
     // `push r64` (every prologue) references nothing and changes no tracked register.
@@ -185,66 +173,90 @@ export class WalkState {
       return;
     }
     const abs = v.absoluteMemoryAddress();
+    if (mn === MNEMONIC.lea) this.leaDataflow(v, abs);
+    else if (mn === MNEMONIC.mov) this.movDataflow(v, abs);
+    else this.pushMovsxdDataflow(v, mn, abs);
+  }
 
-    if (mn === MNEMONIC.lea) {
+  /** Instructions other than lea/mov/push/movsxd only matter for clobbering tracked registers (and switch-table sums). */
+  private otherDataflow(v: InstructionView, mn: number): void {
+    if (this.tracked.size === 0 && this.switchTainted.size === 0 && this.persistent.size === 0) return;
+    if (mn === MNEMONIC.add) {
       const dst = v.opFullRegister(0);
-      if (abs !== undefined) {
-        s.refs.push({ address: abs, kind: 'lea' });
-        if (dst !== undefined) this.define(dst, { base: abs, derefs: [], born: this.counter, ref: s.refs.length - 1 });
+      const src = v.opFullRegister(1);
+      if (dst !== undefined && src !== undefined && (this.switchTainted.has(dst) || this.switchTainted.has(src))) {
+        this.tracked.delete(dst);
+        this.switchTainted.add(dst);
         return;
       }
-      this.kill(v, dst);
+    }
+    this.clobber(v);
+  }
+
+  /** The iced path of dataflow() for lea: a computed absolute address is a reference and the register's value. */
+  private leaDataflow(v: InstructionView, abs: number | undefined): void {
+    const s = this.s;
+    const dst = v.opFullRegister(0);
+    if (abs !== undefined) {
+      s.refs.push({ address: abs, kind: 'lea' });
+      if (dst !== undefined) this.define(dst, { base: abs, derefs: [], born: this.counter, ref: s.refs.length - 1 });
       return;
     }
+    this.kill(v, dst);
+  }
 
-    if (mn === MNEMONIC.mov) {
-      if (abs !== undefined) s.refs.push({ address: abs, kind: 'mem', word: true });
-      const dst = v.opFullRegister(0);
-      if (dst === undefined) {
-        // A store: tracked registers are unchanged, but a stored immediate may be an address.
-        const imm = v.addressImmediate();
-        if (imm !== undefined && imm >= MIN_ADDRESS) s.refs.push({ address: imm, kind: 'imm' });
-        else if (this.tracked.size > 0) {
-          const stored = v.opFullRegister(1);
-          if (stored !== undefined) this.escape(stored);
-        }
-        return;
-      }
-      const size = v.opRegisterSize(0);
-      if (v.isMemoryOperand(1)) {
-        if (size === 8 && abs !== undefined) {
-          this.define(dst, { base: abs, derefs: [0], born: this.counter });
-          return;
-        }
-        const baseReg = v.memoryBase();
-        const base = baseReg === REGISTER.none ? undefined : this.get(fullOf(baseReg));
-        if (size === 8 && base && v.memoryIndex() === REGISTER.none && base.derefs.length < MAX_DEREFS) {
-          this.define(dst, { base: base.base, derefs: [...base.derefs, v.memoryDisplacement()], born: this.counter, deps: base.deps });
-          return;
-        }
-        this.kill(v, dst);
-        return;
-      }
-      const srcReg = v.opFullRegister(1);
-      if (srcReg !== undefined) {
-        const src = this.get(srcReg);
-        if (src && size === 8) this.define(dst, this.copied(src));
-        else this.kill(v, dst);
-        if (this.switchTainted.has(srcReg)) this.switchTainted.add(dst);
-        return;
-      }
+  /** The iced path of dataflow() for mov: stores, loads (through absolute or tracked addresses), copies and
+   * address immediates. */
+  private movDataflow(v: InstructionView, abs: number | undefined): void {
+    const s = this.s;
+    if (abs !== undefined) s.refs.push({ address: abs, kind: 'mem', word: true });
+    const dst = v.opFullRegister(0);
+    if (dst === undefined) {
+      // A store: tracked registers are unchanged, but a stored immediate may be an address.
       const imm = v.addressImmediate();
-      if (imm !== undefined && imm >= MIN_ADDRESS) {
-        s.refs.push({ address: imm, kind: 'imm' });
-        this.define(dst, { base: imm, derefs: [], born: this.counter });
+      if (imm !== undefined && imm >= MIN_ADDRESS) s.refs.push({ address: imm, kind: 'imm' });
+      else if (this.tracked.size > 0) {
+        const stored = v.opFullRegister(1);
+        if (stored !== undefined) this.escape(stored);
+      }
+      return;
+    }
+    const size = v.opRegisterSize(0);
+    if (v.isMemoryOperand(1)) {
+      if (size === 8 && abs !== undefined) {
+        this.define(dst, { base: abs, derefs: [0], born: this.counter });
+        return;
+      }
+      const baseReg = v.memoryBase();
+      const base = baseReg === REGISTER.none ? undefined : this.get(fullOf(baseReg));
+      if (size === 8 && base && v.memoryIndex() === REGISTER.none && base.derefs.length < MAX_DEREFS) {
+        this.define(dst, { base: base.base, derefs: [...base.derefs, v.memoryDisplacement()], born: this.counter, deps: base.deps });
         return;
       }
       this.kill(v, dst);
       return;
     }
+    const srcReg = v.opFullRegister(1);
+    if (srcReg !== undefined) {
+      const src = this.get(srcReg);
+      if (src && size === 8) this.define(dst, this.copied(src));
+      else this.kill(v, dst);
+      if (this.switchTainted.has(srcReg)) this.switchTainted.add(dst);
+      return;
+    }
+    const imm = v.addressImmediate();
+    if (imm !== undefined && imm >= MIN_ADDRESS) {
+      s.refs.push({ address: imm, kind: 'imm' });
+      this.define(dst, { base: imm, derefs: [], born: this.counter });
+      return;
+    }
+    this.kill(v, dst);
+  }
 
+  /** The iced path of dataflow() for push (an address immediate) and movsxd (a switch-table load). */
+  private pushMovsxdDataflow(v: InstructionView, mn: number, abs: number | undefined): void {
+    const s = this.s;
     if (abs !== undefined) s.refs.push({ address: abs, kind: 'mem' });
-
     if (mn === MNEMONIC.push) {
       if (abs === undefined) {
         const imm = v.addressImmediate();
@@ -252,16 +264,13 @@ export class WalkState {
       }
       return;
     }
-    if (mn === MNEMONIC.movsxd) {
-      const dst = v.opFullRegister(0);
-      if (dst !== undefined && v.isMemoryOperand(1) && v.memoryIndex() !== REGISTER.none) {
-        this.tracked.delete(dst);
-        this.switchTainted.add(dst);
-        return;
-      }
-      this.kill(v, dst);
+    const dst = v.opFullRegister(0);
+    if (dst !== undefined && v.isMemoryOperand(1) && v.memoryIndex() !== REGISTER.none) {
+      this.tracked.delete(dst);
+      this.switchTainted.add(dst);
       return;
     }
+    this.kill(v, dst);
   }
 
   /**
