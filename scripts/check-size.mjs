@@ -30,7 +30,6 @@ const KNOWN = {
   'native/src/trace/summaryState.ts#WalkState.dataflow': 104,
   'native/src/decoder/decoder.ts': 587,
   'server/src/bytecode/simulate.ts#ModuleSimulation.step': 153,
-  'server/src/pythonGate.ts#pythonReachability': 259,
 };
 
 /** Every file under `dir` (relative to ROOT) whose name ends with `ext`, as repository-relative paths. */
