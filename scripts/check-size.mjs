@@ -29,7 +29,6 @@ const KNOWN = {
   'native/src/trace/pythonRoots.ts#pythonEntryRoots': 95,
   'native/src/trace/summaryState.ts#WalkState.dataflow': 104,
   'native/src/decoder/decoder.ts': 587,
-  'server/src/bytecode/simulate.ts#ModuleSimulation.step': 153,
 };
 
 /** Every file under `dir` (relative to ROOT) whose name ends with `ext`, as repository-relative paths. */
