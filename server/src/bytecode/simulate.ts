@@ -1,8 +1,8 @@
 // Paper Algorithm 3, done better: abstract interpretation of the CPython value stack over each code object of
 // one module, on its control-flow graph, producing the module summary: bindings, imports, defs, call sites.
-// The core: which code objects run in what order (now or lazily) and the hot `step`; the control flow of one
-// code object is simulation/codeFlow.ts, the values and records simulation/moduleValues.ts, the less frequent
-// opcodes one handler file per family in simulation/.
+// The core: which code objects run in what order (now or lazily) and the hot `step` (its less frequent core
+// opcodes in stepLess); the control flow of one code object is simulation/codeFlow.ts, the values and records
+// simulation/moduleValues.ts, the less frequent opcodes one handler file per family in simulation/.
 
 import { NativeError } from '../../../native/src';
 import type { DecodedCode } from './decode';
@@ -83,7 +83,7 @@ export class PendingBodies {
 
 
 /** The core opcodes ModuleSimulation.stepLess handles, apart from the hot `step`. */
-const LESS_OPS: readonly H[] = [H.ReturnConst, H.LoadDeref, H.LoadMethod, H.ImportFrom, H.RotTwo, H.DupTop, H.Copy, H.Swap, H.KwNames];
+const LESS_OPS: readonly H[] = [H.LoadDeref, H.LoadMethod, H.ImportFrom, H.RotTwo, H.DupTop, H.Swap, H.KwNames];
 
 /** The step of each handler id outside the hot `step`: its opcode family's, the block family's default rule otherwise. */
 const FAMILY_STEP: StepHandler[] = (() => {
@@ -274,20 +274,17 @@ class ModuleSimulation extends CodeFlow implements Simulator {
     const code = this.code!;
     const arg = code.arg[i];
     switch (this.t.handler[op] as H) {
-      case H.LoadConst: {
-        let e = this.memoOut[i];
-        if (e === undefined) {
-          const c = code.consts[arg];
-          e = c !== null && typeof c === 'object' && 'code' in c ? { k: 'code', index: c.code } : { k: 'const', value: c };
-          this.memoOut[i] = e;
-        }
-        stack.push(e);
+      case H.LoadConst:
+        stack.push(this.memoOut[i] ?? this.constAt(code, arg, i));
         return 0;
+      case H.ReturnConst: {
+        const role = this.role!;
+        if (role.role === 'function') role.def.returns = join(role.def.returns, this.memoized(this.memo, i, [], () => ({ k: 'const', value: code.consts[arg] })));
+        return STEP_RETURN;
       }
       case H.ReturnValue: {
-        const role = this.role!;
         const val = stack.pop() ?? this.underflow(code, i);
-        if (role.role === 'function') role.def.returns = join(role.def.returns, this.settle(val));
+        if (this.role!.role === 'function') this.role!.def.returns = join(this.role!.def.returns, this.settle(val));
         return STEP_RETURN;
       }
       case H.LoadName:
@@ -314,6 +311,9 @@ class ModuleSimulation extends CodeFlow implements Simulator {
         return STEP_DIRTY;
       case H.PopTop:
         if (stack.pop() === undefined) this.underflow(code, i);
+        return 0;
+      case H.Copy:
+        stack.push(stack[stack.length - arg] ?? this.underflow(code, i));
         return 0;
       case H.PushNull:
         stack.push(NULL);
@@ -348,6 +348,14 @@ class ModuleSimulation extends CodeFlow implements Simulator {
       default:
         return this.stepOther(st, i, op, effect);
     }
+  }
+
+  /** LOAD_CONST's value the first time the instruction runs in this code object (then memoOut holds it). */
+  private constAt(code: DecodedCode, arg: number, i: number): Expr {
+    const c = code.consts[arg];
+    const e: Expr = c !== null && typeof c === 'object' && 'code' in c ? { k: 'code', index: c.code } : { k: 'const', value: c };
+    this.memoOut[i] = e;
+    return e;
   }
 
   /** LOAD_GLOBAL: a module's own binding in module code, the global otherwise; with its NULL (3.11+), before or after. */
@@ -389,12 +397,6 @@ class ModuleSimulation extends CodeFlow implements Simulator {
     const code = this.code!;
     const arg = code.arg[i];
     switch (this.t.handler[op] as H) {
-      case H.ReturnConst: {
-        const role = this.role!;
-        const c = code.consts[arg];
-        if (role.role === 'function') role.def.returns = join(role.def.returns, this.memoized(this.memo, i, [], () => ({ k: 'const', value: c })));
-        return STEP_RETURN;
-      }
       case H.LoadDeref:
         stack.push(st.locals[this.derefSlot(code, arg)] ?? UNKNOWN_UNBOUND_CELL);
         return 0;
@@ -419,9 +421,6 @@ class ModuleSimulation extends CodeFlow implements Simulator {
       }
       case H.DupTop:
         stack.push(stack[stack.length - 1] ?? this.underflow(code, i));
-        return 0;
-      case H.Copy:
-        stack.push(stack[stack.length - arg] ?? this.underflow(code, i));
         return 0;
       case H.Swap: {
         const k = stack.length - arg;
