@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDunder } from '../../native/src';
 import type { ProgramModule } from './bytecode/resolve';
-import { type CodeFacts, shortName } from './bytecode/simulate';
+import { type CodeFacts, type ModuleSummary, shortName } from './bytecode/simulate';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import type { Expr } from './bytecode/values';
 
@@ -75,264 +75,344 @@ function decoratorName(e: Expr): string | undefined {
 
 /**
  * Python-level reachability over a tracking result's import closure. Completes the simulation of the
- * closure's function bodies (the facts come from it).
+ * closure's function bodies (the facts come from it). The phases: index the closure, take the roots, close
+ * over code and names, then the result (ReachabilityRun).
  */
 export function pythonReachability(tracking: BytecodeTrackingResult, options: ReachabilityOptions): PythonReachability {
-  const started = performance.now();
+  const run = new ReachabilityRun(options);
   const graph = (tracking as { graph?: { closureModules(): ProgramModule[] } }).graph;
-  const notes: string[] = [];
-  const names = new Map<string, string>();
-  const modules = new Map<string, string>();
-  const prefixes = new Map<string, { prefix: string; reason: string }[]>();
-  const stats = { modules: 0, codeObjects: 0, reachable: 0, names: 0, seconds: 0, liveModules: 0, startupModules: 0 };
-  const reflections: string[] = [];
-  const missing = new Set<string>();
-  const libraryReflections: string[] = [];
-  const finish = (strictReason?: string): PythonReachability => {
+  if (!graph) return run.finish('the bytecode tracking result has no call graph');
+  const failed = run.index(tracking, graph.closureModules());
+  if (failed.length) return run.finish(`the function bodies of ${failed.slice(0, 3).join(', ')} could not be simulated`);
+  run.takeRoots();
+  run.closeOver();
+  return run.result();
+}
+
+/** One run of pythonReachability: the state its phases share. */
+class ReachabilityRun {
+  private readonly started = performance.now();
+  private readonly notes: string[] = [];
+  private readonly names = new Map<string, string>();
+  private readonly modules = new Map<string, string>();
+  private readonly prefixes = new Map<string, { prefix: string; reason: string }[]>();
+  private readonly stats = { modules: 0, codeObjects: 0, reachable: 0, names: 0, seconds: 0, liveModules: 0, startupModules: 0 };
+  private readonly reflections: string[] = [];
+  private readonly missing = new Set<string>();
+  private readonly libraryReflections: string[] = [];
+  /** Why each reachable code object is (for explanations and debugging): a name, a root, a gate. */
+  private readonly whyCode = new Map<string, string>();
+
+  // The closure's index.
+  private closure: ProgramModule[] = [];
+  private readonly byModuleName = new Map<string, ProgramModule>();
+  private readonly byShortName = new Map<string, Code[]>();
+  private readonly all: Code[] = [];
+  private readonly childrenOf = new Map<ProgramModule, number[][]>();
+  private readonly aliases = new Map<string, Set<string>>();
+  private readonly nativeFiles = new Map<string, string>();
+
+  // The roots and the closure over code and names.
+  private readonly reachable = new Set<Code>();
+  private readonly codeKey = new Map<ProgramModule, Set<number>>();
+  private readonly work: Code[] = [];
+  private readonly confined: string[] = [];
+  private readonly nameQueue: string[] = [];
+  private reason = 'root';
+  /** The program's files: every code object of them is a root. */
+  private readonly files: Set<string>;
+  /** The files whose start-up imports ran. */
+  private readonly startup: Set<string>;
+  /**
+   * Modules the program imported at start-up (its import closure through module and class level imports):
+   * their bodies have run, and an import inside a function finds them in sys.modules.
+   */
+  private readonly imported = new Set<string>();
+  /**
+   * A module's functions can run only once it is imported: at start-up (`imported`), or later by an import
+   * statement in reachable code (its body is then reachable). Names reach the functions of such modules.
+   */
+  private live = new Set<string>();
+  private readonly rootSet = new Set<Code>();
+  private readonly rootCodes: RootCode[];
+
+  constructor(private readonly options: ReachabilityOptions) {
+    this.files = new Set(options.files.map((f) => path.resolve(f)));
+    this.startup = new Set((options.startupFiles ?? options.files).map((f) => path.resolve(f)));
+    this.rootCodes = options.rootCodes ?? [];
+  }
+
+  /** The answer, with `strictReason` when the strict policy must be used. */
+  finish(strictReason?: string): PythonReachability {
+    const { names, modules, prefixes, notes, stats, whyCode } = this;
     stats.names = names.size;
-    stats.seconds = (performance.now() - started) / 1000;
-    return { names, modules, prefixes, strictReason, notes, stats, whyCode, reflections: [...new Set(reflections)], missing: [...missing] };
-  };
-  if (!graph) return finish('the bytecode tracking result has no call graph');
-  const closure = graph.closureModules();
-  const byModuleName = new Map<string, ProgramModule>();
-  const byShortName = new Map<string, Code[]>();
-  const all: Code[] = [];
-  const childrenOf = new Map<ProgramModule, number[][]>();
-  const aliases = new Map<string, Set<string>>();
-  const nativeFiles = new Map<string, string>();
-  for (const m of closure) {
-    byModuleName.set(m.name, m);
-    if (m.kind === 'native' && m.file) nativeFiles.set(m.name, m.file);
+    stats.seconds = (performance.now() - this.started) / 1000;
+    return { names, modules, prefixes, strictReason, notes, stats, whyCode, reflections: [...new Set(this.reflections)], missing: [...this.missing] };
   }
-  for (const im of tracking.modules) if (im.kind === 'native' && im.file) nativeFiles.set(im.name, im.file);
-  // The address space names mapped files by their real paths.
-  for (const [n, f] of nativeFiles) {
-    try {
-      nativeFiles.set(n, fs.realpathSync(f));
-    } catch {
-      // Keep the path as found.
+
+  /**
+   * Phase 1: indexes the closure (modules by name, code objects by short name, children, aliases, the files of
+   * extension modules), completing the simulation of function bodies. Returns the modules that failed.
+   */
+  index(tracking: BytecodeTrackingResult, closure: ProgramModule[]): string[] {
+    this.closure = closure;
+    for (const m of closure) {
+      this.byModuleName.set(m.name, m);
+      if (m.kind === 'native' && m.file) this.nativeFiles.set(m.name, m.file);
     }
+    for (const im of tracking.modules) if (im.kind === 'native' && im.file) this.nativeFiles.set(im.name, im.file);
+    // The address space names mapped files by their real paths.
+    for (const [n, f] of this.nativeFiles) {
+      try {
+        this.nativeFiles.set(n, fs.realpathSync(f));
+      } catch {
+        // Keep the path as found.
+      }
+    }
+    const failed: string[] = [];
+    for (const m of closure) {
+      if (m.kind !== 'python' || !m.summary) continue;
+      if (m.pending?.pending) m.pending.complete();
+      if (m.pending?.error) failed.push(`${m.name} (${m.pending.error})`);
+      this.indexModule(m, m.summary);
+    }
+    return failed;
   }
-  const failed: string[] = [];
-  for (const m of closure) {
-    if (m.kind !== 'python' || !m.summary) continue;
-    if (m.pending?.pending) m.pending.complete();
-    if (m.pending?.error) failed.push(`${m.name} (${m.pending.error})`);
-    stats.modules++;
-    const s = m.summary;
+
+  private indexModule(m: ProgramModule, s: ModuleSummary): void {
+    this.stats.modules++;
     const kids: number[][] = s.facts.map(() => []);
     s.facts.forEach((f, i) => {
       if (!f) return;
-      stats.codeObjects++;
+      this.stats.codeObjects++;
       const c: Code = { module: m, index: i, facts: f };
-      all.push(c);
+      this.all.push(c);
       if (f.parent >= 0 && kids[f.parent]) kids[f.parent].push(i);
       if (f.role !== 'module') {
-        let l = byShortName.get(f.name);
-        if (!l) byShortName.set(f.name, (l = []));
+        let l = this.byShortName.get(f.name);
+        if (!l) this.byShortName.set(f.name, (l = []));
         l.push(c);
       }
     });
-    childrenOf.set(m, kids);
-    // A binding `n = other` (module namespace, class members): using `n` reaches what `other` names.
-    const noteAlias = (n: string, v: Expr) => {
-      for (const x of v.k === 'union' ? v.items : [v]) {
-        const target = shortName(x);
-        if (!target || target === n) continue;
-        let set = aliases.get(n);
-        if (!set) aliases.set(n, (set = new Set()));
-        set.add(target);
-      }
-    };
-    for (const [n, v] of s.namespace) noteAlias(n, v);
-    for (const cls of s.classes) for (const [n, v] of cls.members) noteAlias(n, v);
+    this.childrenOf.set(m, kids);
+    for (const [n, v] of s.namespace) this.noteAlias(n, v);
+    for (const cls of s.classes) for (const [n, v] of cls.members) this.noteAlias(n, v);
   }
-  if (failed.length) return finish(`the function bodies of ${failed.slice(0, 3).join(', ')} could not be simulated`);
 
-  const where = (c: Code) => `${path.basename(c.module.file ?? c.module.name)}:${c.facts.line}`;
-  const reachable = new Set<Code>();
-  const codeKey = new Map<ProgramModule, Set<number>>();
-  const work: Code[] = [];
-  const confined: string[] = [];
-  const nameQueue: string[] = [];
-  const addName = (n: string, why: string) => {
-    if (names.has(n)) return;
-    names.set(n, why);
-    nameQueue.push(n);
-  };
-  /** Why each reachable code object is (for explanations and debugging): a name, a root, a gate. */
-  const whyCode = new Map<string, string>();
-  let reason = 'root';
-  const reach = (c: Code) => {
-    let set = codeKey.get(c.module);
-    if (!set) codeKey.set(c.module, (set = new Set()));
+  /** A binding `n = other` (module namespace, class members): using `n` reaches what `other` names. */
+  private noteAlias(n: string, v: Expr): void {
+    for (const x of v.k === 'union' ? v.items : [v]) {
+      const target = shortName(x);
+      if (!target || target === n) continue;
+      let set = this.aliases.get(n);
+      if (!set) this.aliases.set(n, (set = new Set()));
+      set.add(target);
+    }
+  }
+
+  /**
+   * Phase 2: the roots. The modules imported at start-up, the reflection their import did on extension
+   * modules, the program's own code objects and the given ones, and what the imports left behind.
+   */
+  takeRoots(): void {
+    const { closure, imported, startup } = this;
+    const toVisit = closure.filter((m) => m.file && startup.has(path.resolve(m.file))).map((m) => m.name);
+    while (toVisit.length) {
+      const n = toVisit.pop()!;
+      if (imported.has(n)) continue;
+      imported.add(n);
+      const m = this.byModuleName.get(n);
+      if (m?.kind === 'alias' && m.target) toVisit.push(m.target);
+      for (const im of m?.summary?.imports ?? []) if (im.scope !== 'function') toVisit.push(...im.targets, ...im.probes);
+    }
+    // What reflection on extension modules fetched at import time is bound in module namespaces now (hashlib
+    // binds sha256 to _hashlib.openssl_sha256 through globals()): such sites anywhere in the code of modules
+    // imported at start-up count, whether or not that code can still run.
+    for (const m of closure) {
+      if (!imported.has(m.name) || (m.file && startup.has(path.resolve(m.file)))) continue;
+      for (const c of codesOf(m)) for (const r of c.facts.reflections) if (r.module !== undefined) this.confine(r, `${r.what} at ${path.basename(m.file ?? m.name)}:${r.line} (import time)`);
+    }
+    this.live = new Set<string>(imported);
+    for (const c of this.all) {
+      const file = c.module.file ? path.resolve(c.module.file) : undefined;
+      if ((file && this.files.has(file)) || (file && this.rootCodes.some((r) => path.resolve(r.file) === file && r.qualname === c.facts.qualname))) {
+        this.rootSet.add(c);
+        this.reach(c);
+      }
+    }
+    for (const m of closure) if (imported.has(m.name)) this.leftovers(m);
+  }
+
+  /** Phase 3: closes over reachable code (the names it uses, its nested code, its imports) and over names. */
+  closeOver(): void {
+    const { work, nameQueue } = this;
+    while (work.length || nameQueue.length) {
+      while (work.length) this.visitCode(work.pop()!);
+      while (nameQueue.length) {
+        const n = nameQueue.pop()!;
+        this.reason = `name ${n}: ${this.names.get(n)}`;
+        for (const c of this.byShortName.get(n) ?? []) if (this.live.has(c.module.name)) this.reach(c);
+        for (const a of this.aliases.get(n) ?? []) this.addName(a, `\`${a}\` bound to the name \`${n}\``);
+      }
+    }
+  }
+
+  /** What a reachable code object reaches: its names, its reflection, its nested code, its module, its imports. */
+  private visitCode(c: Code): void {
+    const f = c.facts;
+    this.reason = `in or imported by ${c.module.name}:${f.qualname}`;
+    const at = `${f.qualname} (${where(c)})`;
+    for (const n of f.names) this.addName(n, `name \`${n}\` used in ${at}`);
+    for (const n of f.free) this.addName(n, `name \`${n}\` used in ${at}`);
+    for (const n of f.reflectNames) this.addName(n, `getattr-style use of \`${n}\` in ${at}`);
+    for (const r of f.reflections) {
+      const site = `${r.what} at ${path.basename(c.module.file ?? c.module.name)}:${r.line}`;
+      if (this.confine(r, site)) {
+        // Confined to an extension module (see confine).
+      } else if (this.rootCode(c)) this.reflections.push(site);
+      else {
+        // Library reflection: the names it computes are taken to be strings of reachable code or of C
+        // data, or constants of its own code object (see the note).
+        this.libraryReflections.push(site);
+        for (const n of f.strings) this.addName(n, `string constant \`${n}\` of ${at}, which uses ${r.what}`);
+      }
+    }
+    // Nested code runs with its parent: lambdas, comprehensions and inner functions of a function, class
+    // bodies of any code (a class statement runs its body); a class body's protocol methods come with it.
+    for (const i of this.childrenOf.get(c.module)?.[c.index] ?? []) {
+      const cc = codeOf(c.module, i);
+      if (!cc) continue;
+      if (f.role === 'function' || cc.facts.role === 'class') this.reach(cc);
+      else if (f.role === 'class' && isDunder(cc.facts.name)) this.reach(cc);
+    }
+    if (f.role === 'module') this.makeLive(c.module);
+    // Imports inside reachable functions run the bodies of modules not imported yet.
+    for (const im of c.module.summary!.imports) {
+      if (im.code !== c.index || im.scope !== 'function') continue;
+      for (const t of im.targets) {
+        if (this.imported.has(t)) continue;
+        const pm = this.byModuleName.get(t);
+        if (!pm) this.missing.add(t);
+        const body = pm ? codeOf(pm, 0) : undefined;
+        if (body) this.reach(body);
+      }
+    }
+  }
+
+  /** Phase 4: the statistics, the notes, and the fallback to strict when the program's own code reflects. */
+  result(): PythonReachability {
+    const { stats, reflections, libraryReflections, notes, reachable, names, confined } = this;
+    const pythonModules = (ns: Set<string>) => [...ns].filter((n) => this.byModuleName.get(n)?.kind === 'python').length;
+    stats.reachable = reachable.size;
+    stats.liveModules = pythonModules(this.live);
+    stats.startupModules = pythonModules(this.imported);
+    if (reflections.length) {
+      const first = [...new Set(reflections)];
+      return this.finish(`reflection defeats names: ${first.slice(0, 3).join('; ')}${first.length > 3 ? ` and ${first.length - 3} more` : ''}`);
+    }
+    if (libraryReflections.length) {
+      const sites = [...new Set(libraryReflections)];
+      const kinds = new Map<string, number>();
+      for (const x of sites) {
+        const k = x.slice(0, x.lastIndexOf(' at '));
+        kinds.set(k, (kinds.get(k) ?? 0) + 1);
+      }
+      notes.push(
+        `${sites.length} reflection site(s) in library code reachable by name (${[...kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`).join(', ')}; first: ${sites.slice(0, 3).join('; ')}) were taken to use only names that appear in reachable code, in C data, or as string constants of their own code object (added to the names): an assumption, not a proof. Reflection in the program's own code falls back to the strict root policy.`,
+      );
+    }
+    const rootCodes = this.rootCodes;
+    notes.push(
+      `Python-level reachability: ${reachable.size} of ${stats.codeObjects} code objects of ${stats.modules} Python modules can still run (from the program's files${rootCodes.length ? ` and ${rootCodes.length} live frame(s)` : ''}, closed over the names they use); they use ${names.size} names.${confined.length ? ` ${new Set(confined).size} reflection site(s) on known modules kept those modules whole (${[...new Set(confined)].slice(0, 2).join('; ')}).` : ''}`,
+    );
+    return this.finish();
+  }
+
+  private addName(n: string, why: string): void {
+    if (this.names.has(n)) return;
+    this.names.set(n, why);
+    this.nameQueue.push(n);
+  }
+
+  private reach(c: Code): void {
+    let set = this.codeKey.get(c.module);
+    if (!set) this.codeKey.set(c.module, (set = new Set()));
     if (set.has(c.index)) return;
     set.add(c.index);
-    whyCode.set(`${c.module.name}:${c.facts.qualname}`, reason);
-    reachable.add(c);
-    work.push(c);
-  };
-  const codeOf = (m: ProgramModule, i: number): Code | undefined => {
-    const f = m.summary?.facts[i];
-    return f ? { module: m, index: i, facts: f } : undefined;
-  };
-
-  // Roots: the program's files, the given code objects.
-  const files = new Set(options.files.map((f) => path.resolve(f)));
-  // Modules the program imported at start-up (its import closure through module and class level imports):
-  // their bodies have run, and an import inside a function finds them in sys.modules.
-  const imported = new Set<string>();
-  const startup = new Set((options.startupFiles ?? options.files).map((f) => path.resolve(f)));
-  const toVisit = closure.filter((m) => m.file && startup.has(path.resolve(m.file))).map((m) => m.name);
-  while (toVisit.length) {
-    const n = toVisit.pop()!;
-    if (imported.has(n)) continue;
-    imported.add(n);
-    const m = byModuleName.get(n);
-    if (m?.kind === 'alias' && m.target) toVisit.push(m.target);
-    for (const im of m?.summary?.imports ?? []) if (im.scope !== 'function') toVisit.push(...im.targets, ...im.probes);
+    this.whyCode.set(`${c.module.name}:${c.facts.qualname}`, this.reason);
+    this.reachable.add(c);
+    this.work.push(c);
   }
+
   /**
    * Reflection on a known extension module (`getattr(_hashlib, 'openssl_' + name)`): its entries stay roots,
    * all of them or those whose names start with the constant prefix. A Python module's attributes include
    * what it re-exports, so reflection on one is not confined. Returns whether the site was confined.
    */
-  const codesOf = (m: ProgramModule): Code[] => (m.summary?.facts ?? []).flatMap((f, i) => (f ? [{ module: m, index: i, facts: f }] : []));
-  const confine = (r: CodeFacts['reflections'][number], site: string): boolean => {
-    const file = r.module !== undefined ? nativeFiles.get(r.module) : undefined;
+  private confine(r: CodeFacts['reflections'][number], site: string): boolean {
+    const file = r.module !== undefined ? this.nativeFiles.get(r.module) : undefined;
     if (file === undefined) return false;
     const why = `${site} on module ${r.module}${r.prefix ? ` (names starting with \`${r.prefix}\`)` : ''}`;
-    confined.push(why);
+    this.confined.push(why);
     if (r.prefix) {
-      let l = prefixes.get(file);
-      if (!l) prefixes.set(file, (l = []));
+      let l = this.prefixes.get(file);
+      if (!l) this.prefixes.set(file, (l = []));
       if (!l.some((x) => x.prefix === r.prefix)) l.push({ prefix: r.prefix, reason: why });
-    } else if (!modules.has(file)) modules.set(file, why);
+    } else if (!this.modules.has(file)) this.modules.set(file, why);
     return true;
-  };
-  // What reflection on extension modules fetched at import time is bound in module namespaces now (hashlib
-  // binds sha256 to _hashlib.openssl_sha256 through globals()): such sites anywhere in the code of modules
-  // imported at start-up count, whether or not that code can still run.
-  for (const m of closure) {
-    if (!imported.has(m.name) || (m.file && startup.has(path.resolve(m.file)))) continue;
-    for (const c of codesOf(m)) for (const r of c.facts.reflections) if (r.module !== undefined) confine(r, `${r.what} at ${path.basename(m.file ?? m.name)}:${r.line} (import time)`);
   }
-  const rootCodes = options.rootCodes ?? [];
-  // A module's functions can run only once it is imported: at start-up (`imported`), or later by an import
-  // statement in reachable code (its body is then reachable). Names reach the functions of such modules.
-  const live = new Set<string>(imported);
-  const matches = (n: string) => names.has(n) || (options.cNames?.has(n) ?? false);
-  const parentRole = (c: Code) => c.module.summary!.facts[c.facts.parent]?.role;
+
+  private matches(n: string): boolean {
+    return this.names.has(n) || (this.options.cNames?.has(n) ?? false);
+  }
+
   /**
    * What a module's import left behind, for modules that have run or will: callbacks its module and class
    * bodies registered (function values passed as call arguments), functions kept by decorators that may store
    * them, protocol methods of its classes (their instances may live), and functions C code looks up by name.
    */
-  const leftovers = (m: ProgramModule) => {
-    const saved = reason;
-    reason = `import-time leftover of ${m.name}`;
+  private leftovers(m: ProgramModule): void {
+    const saved = this.reason;
+    this.reason = `import-time leftover of ${m.name}`;
     for (const c of codesOf(m)) {
       const f = c.facts;
-      if (f.role !== 'function') for (const e of f.escapes) addName(e, `\`${e}\` passed as a value at import time in ${where(c)}`);
+      if (f.role !== 'function') for (const e of f.escapes) this.addName(e, `\`${e}\` passed as a value at import time in ${where(c)}`);
       if (f.role !== 'function' || parentRole(c) === 'function' || parentRole(c) === undefined) continue;
       const def = c.module.summary!.defs[c.index];
-      if (parentRole(c) === 'class' && isDunder(f.name)) reach(c);
-      else if (def && def.decorators.some((d) => !BENIGN_DECORATORS.has(decoratorName(d) ?? ''))) reach(c);
-      else if (options.cNames?.has(f.name)) reach(c);
+      if (parentRole(c) === 'class' && isDunder(f.name)) this.reach(c);
+      else if (def && def.decorators.some((d) => !BENIGN_DECORATORS.has(decoratorName(d) ?? ''))) this.reach(c);
+      else if (this.options.cNames?.has(f.name)) this.reach(c);
     }
-    reason = saved;
-  };
-  const makeLive = (m: ProgramModule) => {
-    if (live.has(m.name)) return;
-    live.add(m.name);
-    leftovers(m);
-    for (const c of codesOf(m)) if (c.facts.role !== 'module' && matches(c.facts.name)) reach(c);
-  };
-  const rootSet = new Set<Code>();
-  for (const c of all) {
-    const file = c.module.file ? path.resolve(c.module.file) : undefined;
-    if ((file && files.has(file)) || (file && rootCodes.some((r) => path.resolve(r.file) === file && r.qualname === c.facts.qualname))) {
-      rootSet.add(c);
-      reach(c);
-    }
+    this.reason = saved;
   }
-  /** The program's own code (its files, the given frames, and code nested in them). */
-  const rootCode = (c: Code): boolean => {
-    const file = c.module.file ? path.resolve(c.module.file) : undefined;
-    return (file !== undefined && files.has(file)) || [...rootSet].some((r) => r.module === c.module && r.index === c.index);
-  };
-  for (const m of closure) if (imported.has(m.name)) leftovers(m);
 
-  while (work.length || nameQueue.length) {
-    while (work.length) {
-      const c = work.pop()!;
-      const f = c.facts;
-      reason = `in or imported by ${c.module.name}:${f.qualname}`;
-      const at = `${f.qualname} (${where(c)})`;
-      for (const n of f.names) addName(n, `name \`${n}\` used in ${at}`);
-      for (const n of f.free) addName(n, `name \`${n}\` used in ${at}`);
-      for (const n of f.reflectNames) addName(n, `getattr-style use of \`${n}\` in ${at}`);
-      for (const r of f.reflections) {
-        const site = `${r.what} at ${path.basename(c.module.file ?? c.module.name)}:${r.line}`;
-        if (confine(r, site)) {
-          // Confined to an extension module (see confine).
-        } else if (rootCode(c)) reflections.push(site);
-        else {
-          // Library reflection: the names it computes are taken to be strings of reachable code or of C
-          // data, or constants of its own code object (see the note).
-          libraryReflections.push(site);
-          for (const n of f.strings) addName(n, `string constant \`${n}\` of ${at}, which uses ${r.what}`);
-        }
-      }
-      // Nested code runs with its parent: lambdas, comprehensions and inner functions of a function, class
-      // bodies of any code (a class statement runs its body); a class body's protocol methods come with it.
-      for (const i of childrenOf.get(c.module)?.[c.index] ?? []) {
-        const cc = codeOf(c.module, i);
-        if (!cc) continue;
-        if (f.role === 'function' || cc.facts.role === 'class') reach(cc);
-        else if (f.role === 'class' && isDunder(cc.facts.name)) reach(cc);
-      }
-      if (f.role === 'module') makeLive(c.module);
-      // Imports inside reachable functions run the bodies of modules not imported yet.
-      for (const im of c.module.summary!.imports) {
-        if (im.code !== c.index || im.scope !== 'function') continue;
-        for (const t of im.targets) {
-          if (imported.has(t)) continue;
-          const pm = byModuleName.get(t);
-          if (!pm) missing.add(t);
-          const body = pm ? codeOf(pm, 0) : undefined;
-          if (body) reach(body);
-        }
-      }
-    }
-    while (nameQueue.length) {
-      const n = nameQueue.pop()!;
-      reason = `name ${n}: ${names.get(n)}`;
-      for (const c of byShortName.get(n) ?? []) if (live.has(c.module.name)) reach(c);
-      for (const a of aliases.get(n) ?? []) addName(a, `\`${a}\` bound to the name \`${n}\``);
-    }
+  private makeLive(m: ProgramModule): void {
+    if (this.live.has(m.name)) return;
+    this.live.add(m.name);
+    this.leftovers(m);
+    for (const c of codesOf(m)) if (c.facts.role !== 'module' && this.matches(c.facts.name)) this.reach(c);
   }
-  stats.reachable = reachable.size;
-  stats.liveModules = [...live].filter((n) => byModuleName.get(n)?.kind === 'python').length;
-  stats.startupModules = [...imported].filter((n) => byModuleName.get(n)?.kind === 'python').length;
-  if (reflections.length) {
-    const first = [...new Set(reflections)];
-    return finish(`reflection defeats names: ${first.slice(0, 3).join('; ')}${first.length > 3 ? ` and ${first.length - 3} more` : ''}`);
+
+  /** The program's own code (its files, the given frames, and code nested in them). */
+  private rootCode(c: Code): boolean {
+    const file = c.module.file ? path.resolve(c.module.file) : undefined;
+    return (file !== undefined && this.files.has(file)) || [...this.rootSet].some((r) => r.module === c.module && r.index === c.index);
   }
-  if (libraryReflections.length) {
-    const sites = [...new Set(libraryReflections)];
-    const kinds = new Map<string, number>();
-    for (const x of sites) {
-      const k = x.slice(0, x.lastIndexOf(' at '));
-      kinds.set(k, (kinds.get(k) ?? 0) + 1);
-    }
-    notes.push(
-      `${sites.length} reflection site(s) in library code reachable by name (${[...kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`).join(', ')}; first: ${sites.slice(0, 3).join('; ')}) were taken to use only names that appear in reachable code, in C data, or as string constants of their own code object (added to the names): an assumption, not a proof. Reflection in the program's own code falls back to the strict root policy.`,
-    );
-  }
-  notes.push(
-    `Python-level reachability: ${reachable.size} of ${stats.codeObjects} code objects of ${stats.modules} Python modules can still run (from the program's files${rootCodes.length ? ` and ${rootCodes.length} live frame(s)` : ''}, closed over the names they use); they use ${names.size} names.${confined.length ? ` ${new Set(confined).size} reflection site(s) on known modules kept those modules whole (${[...new Set(confined)].slice(0, 2).join('; ')}).` : ''}`,
-  );
-  return finish();
+}
+
+function where(c: Code): string {
+  return `${path.basename(c.module.file ?? c.module.name)}:${c.facts.line}`;
+}
+
+function codeOf(m: ProgramModule, i: number): Code | undefined {
+  const f = m.summary?.facts[i];
+  return f ? { module: m, index: i, facts: f } : undefined;
+}
+
+function codesOf(m: ProgramModule): Code[] {
+  return (m.summary?.facts ?? []).flatMap((f, i) => (f ? [{ module: m, index: i, facts: f }] : []));
+}
+
+function parentRole(c: Code): CodeFacts['role'] | undefined {
+  return c.module.summary!.facts[c.facts.parent]?.role;
 }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { cCallableNames, pythonEntryRoots, type PythonEntryRoots } from '../../native/src/trace/pythonRoots';
 import { analyzeCallSites } from '../../server/src/callSites';
 import { analyzePythonProcess, programOf } from '../../server/src/processAnalysis';
+import { bytecodeTracking } from '../../server/src/bytecode';
 import { pythonReachability, type PythonReachability } from '../../server/src/pythonGate';
 import { DEBIAN_PYTHON, FIXTURE_SRC, startProcess } from '../helpers/fixtures';
 import { pyenvInterpreters } from './python-helpers';
@@ -158,4 +159,19 @@ test('the report says which root policy ran: strict by default, precise when ask
     assert.equal(strict.report.rootPolicy, 'strict');
     assert.ok(strict.report.notes.some((n) => /^Root policy strict \(the default; --precise asks/.test(n)), strict.report.notes.join('\n'));
   });
+});
+
+// A tracking result without its call graph (the graph is not enumerable: a copy or JSON of a result loses it)
+// falls back to strict with the reason. Before, the early return read `whyCode` before its declaration and threw
+// a ReferenceError.
+test('reachability over a tracking result without its call graph falls back to strict, with the reason', async () => {
+  const file = path.join(GATE, 'hash_startup.py');
+  const tracking = await bytecodeTracking({ python: DEBIAN_PYTHON, files: [file], followImports: true, cacheDir: null });
+  const whole = pythonReachability(tracking, { files: [file] });
+  assert.equal(whole.strictReason, undefined);
+  assert.ok(whole.whyCode.size > 0 && whole.stats.reachable > 0);
+  const copy = pythonReachability({ ...tracking }, { files: [file] });
+  assert.equal(copy.strictReason, 'the bytecode tracking result has no call graph');
+  assert.equal(copy.whyCode.size, 0);
+  assert.equal(copy.names.size, 0);
 });

@@ -1,8 +1,8 @@
 // Paper Algorithm 3, done better: abstract interpretation of the CPython value stack over each code object of
 // one module, on its control-flow graph, producing the module summary: bindings, imports, defs, call sites.
-// The core: which code objects run in what order (now or lazily) and the hot `step`; the control flow of one
-// code object is simulation/codeFlow.ts, the values and records simulation/moduleValues.ts, the less frequent
-// opcodes one handler file per family in simulation/.
+// The core: which code objects run in what order (now or lazily) and the hot `step` (its less frequent core
+// opcodes in stepLess); the control flow of one code object is simulation/codeFlow.ts, the values and records
+// simulation/moduleValues.ts, the less frequent opcodes one handler file per family in simulation/.
 
 import { NativeError } from '../../../native/src';
 import type { DecodedCode } from './decode';
@@ -82,10 +82,14 @@ export class PendingBodies {
 }
 
 
+/** The core opcodes ModuleSimulation.stepLess handles, apart from the hot `step`. */
+const LESS_OPS: readonly H[] = [H.LoadDeref, H.LoadMethod, H.ImportFrom, H.RotTwo, H.DupTop, H.Swap, H.KwNames];
+
 /** The step of each handler id outside the hot `step`: its opcode family's, the block family's default rule otherwise. */
 const FAMILY_STEP: StepHandler[] = (() => {
   const out = new Array<StepHandler>(256).fill(stepBlock);
   const families: [StepHandler, readonly H[]][] = [
+    [(sim, st, i, op) => (sim as ModuleSimulation).stepLess(st, i, op), LESS_OPS],
     [stepLoad, LOADS_OPS],
     [stepImport, IMPORTS_OPS],
     [stepStore, STORES_OPS],
@@ -261,60 +265,141 @@ class ModuleSimulation extends CodeFlow implements Simulator {
 
   readonly peekFn = (d: number): Expr => this.curStack[this.curStack.length - d] ?? unknown('empty stack');
 
+  /**
+   * The hot dispatch: the opcodes most instructions are, inline; the less frequent core opcodes (stepLess) and
+   * the opcode families (simulation/*.ts) behind one call through FAMILY_STEP.
+   */
   protected step(st: State, i: number, op: number, effect: number): number {
     const stack = st.stack;
     const code = this.code!;
     const arg = code.arg[i];
     switch (this.t.handler[op] as H) {
-      case H.LoadConst: {
-        let e = this.memoOut[i];
-        if (e === undefined) {
-          const c = code.consts[arg];
-          e = c !== null && typeof c === 'object' && 'code' in c ? { k: 'code', index: c.code } : { k: 'const', value: c };
-          this.memoOut[i] = e;
-        }
-        stack.push(e);
+      case H.LoadConst:
+        stack.push(this.memoOut[i] ?? this.constAt(code, arg, i));
         return 0;
-      }
       case H.ReturnConst: {
         const role = this.role!;
-        const c = code.consts[arg];
-        if (role.role === 'function') role.def.returns = join(role.def.returns, this.memoized(this.memo, i, [], () => ({ k: 'const', value: c })));
+        if (role.role === 'function') role.def.returns = join(role.def.returns, this.memoized(this.memo, i, [], () => ({ k: 'const', value: code.consts[arg] })));
         return STEP_RETURN;
       }
       case H.ReturnValue: {
-        const role = this.role!;
         const val = stack.pop() ?? this.underflow(code, i);
-        if (role.role === 'function') role.def.returns = join(role.def.returns, this.settle(val));
+        if (this.role!.role === 'function') this.role!.def.returns = join(this.role!.def.returns, this.settle(val));
         return STEP_RETURN;
       }
       case H.LoadName:
         stack.push(this.loadName(st, arg, code.names[arg], this.role!, this.memo, i));
         return 0;
-      case H.LoadGlobal: {
-        const shifted = this.t.argKind[op] === ARG_NAME1;
-        const name = code.names[shifted ? arg >> 1 : arg];
-        const withNull = shifted && (arg & 1) === 1;
-        const val = this.role!.role === 'module' && st.names ? this.loadName(st, code.names.indexOf(name), name, this.role!, this.memo, i) : this.globalExpr(name);
-        if (withNull && this.version < 13) stack.push(NULL);
-        stack.push(val);
-        if (withNull && this.version >= 13) stack.push(NULL);
+      case H.LoadGlobal:
+        this.loadGlobal(st, code, op, arg, i);
         return 0;
-      }
       case H.LoadFast:
         stack.push(st.locals[arg] ?? UNKNOWN_UNBOUND_LOCAL);
         return 0;
-      case H.LoadDeref:
-        stack.push(st.locals[this.derefSlot(code, arg)] ?? UNKNOWN_UNBOUND_CELL);
-        return 0;
       case H.LoadAttr: {
         const shifted = this.t.argKind[op] === ARG_NAME1;
-        const name = code.names[shifted ? arg >> 1 : arg];
         const obj = stack.pop() ?? this.underflow(code, i);
-        stack.push(this.memoAttr(i, obj, name));
+        stack.push(this.memoAttr(i, obj, code.names[shifted ? arg >> 1 : arg]));
         if (shifted && (arg & 1) === 1) stack.push(this.memoSelf(code.n + i, obj));
         return 0;
       }
+      case H.StoreName:
+        this.storeName(st, code, arg, i);
+        return STEP_DIRTY;
+      case H.StoreFast:
+        st.locals[arg] = this.settle(stack.pop() ?? this.underflow(code, i));
+        return STEP_DIRTY;
+      case H.PopTop:
+        if (stack.pop() === undefined) this.underflow(code, i);
+        return 0;
+      case H.Copy:
+        stack.push(stack[stack.length - arg] ?? this.underflow(code, i));
+        return 0;
+      case H.PushNull:
+        stack.push(NULL);
+        return 0;
+      case H.Precall:
+        return 0;
+      case H.CallFunction:
+        this.callAt(st, code, i, arg, 1, null);
+        return 0;
+      case H.CallMethod:
+      case H.Call: {
+        const kw = st.kwnames;
+        st.kwnames = null;
+        this.callAt(st, code, i, arg, 2, kw);
+        return 0;
+      }
+      case H.BinaryOp: {
+        const right = stack.pop() ?? this.underflow(code, i);
+        const left = stack.pop() ?? this.underflow(code, i);
+        stack.push(binaryOp(this, this.codeIdx, code, i, this.decoder.model.nbOps?.[arg] ?? `op${arg}`, left, right, this.memo, this.siteMap));
+        return 0;
+      }
+      case H.Pushes: {
+        const pushes = this.t.fixed[op];
+        const pops = pushes - effect;
+        if (stack.length < pops) this.noteDesync(code, i);
+        for (let k = 0; k < pops; k++) stack.pop();
+        const u = this.t.result[op]!;
+        for (let k = 0; k < pushes; k++) stack.push(u);
+        return 0;
+      }
+      default:
+        return this.stepOther(st, i, op, effect);
+    }
+  }
+
+  /** LOAD_CONST's value the first time the instruction runs in this code object (then memoOut holds it). */
+  private constAt(code: DecodedCode, arg: number, i: number): Expr {
+    const c = code.consts[arg];
+    const e: Expr = c !== null && typeof c === 'object' && 'code' in c ? { k: 'code', index: c.code } : { k: 'const', value: c };
+    this.memoOut[i] = e;
+    return e;
+  }
+
+  /** LOAD_GLOBAL: a module's own binding in module code, the global otherwise; with its NULL (3.11+), before or after. */
+  private loadGlobal(st: State, code: DecodedCode, op: number, arg: number, i: number): void {
+    const stack = st.stack;
+    const shifted = this.t.argKind[op] === ARG_NAME1;
+    const name = code.names[shifted ? arg >> 1 : arg];
+    const withNull = shifted && (arg & 1) === 1;
+    const val = this.role!.role === 'module' && st.names ? this.loadName(st, code.names.indexOf(name), name, this.role!, this.memo, i) : this.globalExpr(name);
+    if (withNull && this.version < 13) stack.push(NULL);
+    stack.push(val);
+    if (withNull && this.version >= 13) stack.push(NULL);
+  }
+
+  /** STORE_NAME: binds the name in module and class code (and notes a dynamic `__all__`). */
+  private storeName(st: State, code: DecodedCode, arg: number, i: number): void {
+    const val = this.settle(st.stack.pop() ?? this.underflow(code, i));
+    if (st.names) {
+      st.names[arg] = val;
+      st.starSeq![arg] = st.stars;
+      if (code.names[arg] === '__all__' && this.role!.role === 'module' && val.k !== 'const') this.summary.all = 'dynamic';
+    }
+  }
+
+  /** A call of `arg` arguments with `head` values below them (the callable, and self or NULL for 3.11+). */
+  private callAt(st: State, code: DecodedCode, i: number, arg: number, head: number, kw: string[] | null): void {
+    this.curStack = st.stack;
+    this.curCode = code;
+    this.curI = i;
+    simulateCall(this, this.codeIdx, code, this.role!, st, i, this.popNFn(arg + head), head, arg, kw, false, this.memo, this.siteMap);
+  }
+
+  /**
+   * The core opcodes less frequent than step's (below about 1 % of simulated instructions, or only in a few
+   * versions): reached through FAMILY_STEP (LESS_OPS), like the opcode families.
+   */
+  stepLess(st: State, i: number, op: number): number {
+    const stack = st.stack;
+    const code = this.code!;
+    const arg = code.arg[i];
+    switch (this.t.handler[op] as H) {
+      case H.LoadDeref:
+        stack.push(st.locals[this.derefSlot(code, arg)] ?? UNKNOWN_UNBOUND_CELL);
+        return 0;
       case H.LoadMethod: {
         const obj = stack.pop() ?? this.underflow(code, i);
         stack.push(this.memoAttr(i, obj, code.names[arg]), this.memoSelf(code.n + i, obj));
@@ -322,21 +407,6 @@ class ModuleSimulation extends CodeFlow implements Simulator {
       }
       case H.ImportFrom:
         stack.push(this.memoAttr(i, stack[stack.length - 1] ?? this.underflow(code, i), code.names[arg]));
-        return 0;
-      case H.StoreName: {
-        const val = this.settle(stack.pop() ?? this.underflow(code, i));
-        if (st.names) {
-          st.names[arg] = val;
-          st.starSeq![arg] = st.stars;
-          if (code.names[arg] === '__all__' && this.role!.role === 'module' && val.k !== 'const') this.summary.all = 'dynamic';
-        }
-        return STEP_DIRTY;
-      }
-      case H.StoreFast:
-        st.locals[arg] = this.settle(stack.pop() ?? this.underflow(code, i));
-        return STEP_DIRTY;
-      case H.PopTop:
-        if (stack.pop() === undefined) this.underflow(code, i);
         return 0;
       case H.RotTwo: {
         const n = stack.length;
@@ -352,9 +422,6 @@ class ModuleSimulation extends CodeFlow implements Simulator {
       case H.DupTop:
         stack.push(stack[stack.length - 1] ?? this.underflow(code, i));
         return 0;
-      case H.Copy:
-        stack.push(stack[stack.length - arg] ?? this.underflow(code, i));
-        return 0;
       case H.Swap: {
         const k = stack.length - arg;
         if (k < 0) {
@@ -366,52 +433,11 @@ class ModuleSimulation extends CodeFlow implements Simulator {
         stack[k] = top;
         return 0;
       }
-      case H.PushNull:
-        stack.push(NULL);
-        return 0;
       case H.KwNames:
         st.kwnames = constStrings(code.consts[arg]) ?? null;
         return 0;
-      case H.Precall:
-        return 0;
-      case H.CallFunction:
-        this.curStack = stack;
-        this.curCode = code;
-        this.curI = i;
-        simulateCall(this, this.codeIdx, code, this.role!, st, i, this.popNFn(arg + 1), 1, arg, null, false, this.memo, this.siteMap);
-        return 0;
-      case H.CallMethod:
-      case H.Call: {
-        const kw = st.kwnames;
-        st.kwnames = null;
-        this.curStack = stack;
-        this.curCode = code;
-        this.curI = i;
-        simulateCall(this, this.codeIdx, code, this.role!, st, i, this.popNFn(arg + 2), 2, arg, kw, false, this.memo, this.siteMap);
-        return 0;
-      }
-      case H.BinaryOp: {
-        const right = stack.pop() ?? this.underflow(code, i);
-        const left = stack.pop() ?? this.underflow(code, i);
-        const sym = this.decoder.model.nbOps?.[arg] ?? `op${arg}`;
-        stack.push(binaryOp(this, this.codeIdx, code, i, sym, left, right, this.memo, this.siteMap));
-        return 0;
-      }
-      case H.Pushes: {
-        const t = this.t;
-        const pushes = t.fixed[op];
-        const pops = pushes - effect;
-        if (stack.length < pops) this.noteDesync(code, i);
-        for (let k = 0; k < pops; k++) stack.pop();
-        const u = t.result[op]!;
-        for (let k = 0; k < pushes; k++) stack.push(u);
-        return 0;
-      }
       default:
-        this.curStack = stack;
-        this.curCode = code;
-        this.curI = i;
-        return this.stepOther(st, i, op, effect);
+        return 0; // Not one of LESS_OPS (FAMILY_STEP sends none).
     }
   }
 

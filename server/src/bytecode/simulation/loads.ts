@@ -1,5 +1,5 @@
 // Opcode handlers of the simulation: the rarer loads of locals, cells, class and global names, `super`
-// attributes, and the build-class and assertion markers (the frequent loads stay in the core's hot `step`).
+// attributes, and the build-class and assertion markers (the frequent loads stay in the core, simulate.ts).
 
 import { BUILD_CLASS, unknown } from '../values';
 import { STEP_DIRTY, stripSelf, UNKNOWN_UNBOUND_CELL, UNKNOWN_UNBOUND_LOCAL } from './common';

@@ -1,5 +1,5 @@
 // Opcode handlers of the simulation: the rarer stack shuffles (ROT_THREE, ROT_FOUR, ROT_N, DUP_TOP_TWO; the
-// frequent ones stay in the core's hot `step`).
+// frequent ones stay in the core, simulate.ts).
 
 import { H } from './opcodes';
 import type { Simulator, State } from './types';
