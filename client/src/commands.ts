@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { CallSiteAtRequest, DetachNotification, type CallSiteDetail } from '../../server/src/protocol';
 import { hasControllingTerminal, loadCatalog, type AnalysisMode } from '../../native/src';
-import type { ExportFormat } from '../../webview/src/protocol';
+import type { ExportFormat } from '../../webview/src/messages';
 import type { InstanceView } from './instanceView';
 import type { PygrationServer } from './languageClient';
 import { Ids } from './logic/ids';

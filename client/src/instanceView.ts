@@ -14,7 +14,7 @@ import {
   type HostMessage,
   type ReportOrigin,
   type WebviewMessage,
-} from '../../webview/src/protocol';
+} from '../../webview/src/messages';
 import { Ids } from './logic/ids';
 import { reportFingerprint } from './logic/report';
 

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDunder } from '../../native/src';
-import type { ProgramModule } from './bytecode/resolve';
+import type { ProgramModule } from './bytecode/naming';
 import { type CodeFacts, type ModuleSummary, shortName } from './bytecode/simulate';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import type { Expr } from './bytecode/values';

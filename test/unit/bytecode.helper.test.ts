@@ -12,7 +12,7 @@ import { Decoder, PythonHelper, simulateModule, simulateModuleLazily, defaultHel
 import { describe } from '../../server/src/bytecode/values';
 import type { ModuleRecord } from '../../server/src/bytecode';
 import { isClassified } from '../../server/src/bytecode/opsemantics';
-import type { CompactCode, FullInstruction, PyConst } from '../../server/src/bytecode/protocol';
+import type { CompactCode, FullInstruction, PyConst } from '../../server/src/bytecode/helperRecords';
 import { pyenvVersionsDir } from '../helpers/pyenv';
 import { skipUnless } from '../helpers/skip';
 

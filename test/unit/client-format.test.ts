@@ -11,7 +11,7 @@ import { bindNowText, compactCommand, pidFromArgument, pidFromInput, processPick
 import { callSiteTitle, exportFileName, exportText, focusFromCallSite, isCallSiteDetail, liveOrigin, reportFingerprint } from '../../client/src/logic/report';
 import { escapeMarkdown, formatStatus, summaryText } from '../../client/src/logic/status';
 import type { AnalysisReport } from '../../native/src/report';
-import { isFocusCallSite } from '../../webview/src/protocol';
+import { isFocusCallSite } from '../../webview/src/messages';
 import type { CallSiteDetail, PygrationState, ProcessCandidate, StaticSummary } from '../../server/src/protocol';
 import { FIXTURE_SRC } from '../helpers/fixtures';
 

@@ -18,7 +18,7 @@ import { PLAN_DEFAULTS, attachMigrationPlan } from '../../native/src/plan/attach
 import type { DirtySampling } from '../../native/src/plan/sampler';
 import type { AnalysisReport } from '../../native/src/report';
 import { planRunOptions } from '../../server/src/planMigration';
-import { isAnalysisReport } from '../../webview/src/protocol';
+import { isAnalysisReport } from '../../webview/src/messages';
 import { FIXTURE_SRC } from '../helpers/fixtures';
 
 const report = JSON.parse(fs.readFileSync(path.join(FIXTURE_SRC, 'report', 'numpy-matmul.live.json'), 'utf8')) as AnalysisReport;

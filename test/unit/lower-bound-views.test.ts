@@ -11,7 +11,7 @@ import type { Feature } from '../../native/src/features/vocabulary';
 import type { CallSiteAnalysis } from '../../server/src/model';
 import { callSiteDetail, catalogRarity, computeHover, lensTitle } from '../../server/src/presentation';
 import type { StaticSummary } from '../../server/src/protocol';
-import { isFocusCallSite } from '../../webview/src/protocol';
+import { isFocusCallSite } from '../../webview/src/messages';
 
 const rarity = catalogRarity(defaultCatalog());
 

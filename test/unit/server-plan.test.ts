@@ -19,7 +19,7 @@ import {
 } from 'vscode-languageserver-protocol/node';
 import { AnalyzeProcessRequest, PlanMigrationRequest, StateNotification, type PygrationState } from '../../server/src/protocol';
 import { reportFingerprint } from '../../client/src/logic/report';
-import { isAnalysisReport } from '../../webview/src/protocol';
+import { isAnalysisReport } from '../../webview/src/messages';
 import { downtimeCell } from '../../webview/src/migration';
 import { DEBIAN_PYTHON, REPO_ROOT, debianPythonHas, haveCommand, startProcess, startSleeper, type StartedProcess } from '../helpers/fixtures';
 import { spawnLanguageServer } from '../helpers/languageServer';

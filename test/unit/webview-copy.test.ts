@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { AnalysisReport } from '../../native/src/report';
 import { EXPORT_FORMATS } from '../../native/src/export/formats';
-import { isWebviewMessage } from '../../webview/src/protocol';
+import { isWebviewMessage } from '../../webview/src/messages';
 import { REPO_ROOT } from '../helpers/fixtures';
 import { openInstanceView, postedMessages, postToWebview, serveInstanceView, type StaticServer } from '../helpers/chromium';
 

@@ -1,9 +1,9 @@
-// The test-only E2E query messages of the instance view's protocol (webview/src/protocol.ts): the guards
+// The test-only E2E query messages of the instance view's protocol (webview/src/messages.ts): the guards
 // accept well-formed questions and answers and refuse malformed ones, like every other message.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { E2E_SELECTOR_MAX, isHostMessage, isWebviewMessage } from '../../webview/src/protocol';
+import { E2E_SELECTOR_MAX, isHostMessage, isWebviewMessage } from '../../webview/src/messages';
 
 test('e2eQuery: well-formed questions pass the host-message guard', () => {
   for (const op of ['text', 'click', 'count']) assert.ok(isHostMessage({ type: 'e2eQuery', id: 0, op, selector: '#compatible-count' }), op);

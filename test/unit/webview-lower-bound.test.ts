@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { AnalysisReport } from '../../native/src/report';
-import type { FocusCallSite } from '../../webview/src/protocol';
+import type { FocusCallSite } from '../../webview/src/messages';
 import { REPO_ROOT } from '../helpers/fixtures';
 import { openInstanceView, postToWebview, serveInstanceView, type StaticServer } from '../helpers/chromium';
 

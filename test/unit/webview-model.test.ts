@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { AnalysisReport } from '../../native/src/report';
 import { FEATURES, featureLabel } from '../../native/src/features/vocabulary';
 import { contentSecurityPolicy, createNonce, renderWebviewHtml } from '../../webview/src/html';
-import { isHostMessage, isWebviewMessage, type FocusCallSite } from '../../webview/src/protocol';
+import { isHostMessage, isWebviewMessage, type FocusCallSite } from '../../webview/src/messages';
 import {
   buildRows,
   DEFAULT_UI,

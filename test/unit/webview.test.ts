@@ -13,7 +13,7 @@ import { FEATURES, featureLabel, x86Level } from '../../native/src/features/voca
 import { defaultCatalog } from '../../native/src/catalog/catalog';
 import { criuAdvice, effectiveRequirement, maskedFeatures, maskedReason, summarizeInstances } from '../../native/src/catalog/compat';
 import { contentSecurityPolicy, createNonce } from '../../webview/src/html';
-import type { FocusCallSite } from '../../webview/src/protocol';
+import type { FocusCallSite } from '../../webview/src/messages';
 import { REPO_ROOT } from '../helpers/fixtures';
 import { openInstanceView, postedMessages, postToWebview, serveInstanceView, switchTheme, type StaticServer } from '../helpers/chromium';
 

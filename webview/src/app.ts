@@ -7,7 +7,7 @@ import { answerE2eQuery } from './e2eQuery';
 import { InstanceGrid } from './grid';
 import { renderMigrationSummary } from './migrationView';
 import { familyCounts, ruledOutBy, sanitizeUi, type ColumnKey, type TabId, type UiState } from './model';
-import { isFocusCallSite, isHostMessage, isAnalysisReport, type FocusCallSite, type HostMessage, type ReportOrigin } from './protocol';
+import { isFocusCallSite, isHostMessage, isAnalysisReport, type FocusCallSite, type HostMessage, type ReportOrigin } from './messages';
 import {
   renderCriuAdvice,
   renderCrossVendor,

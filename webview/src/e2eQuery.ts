@@ -1,7 +1,7 @@
 // Test only: answers the E2E suite's questions about the view's DOM (`e2eQuery` → `e2eAnswer`), so tests that
 // run in the extension host (@vscode/test-electron), which cannot reach a webview's DOM, can read and click it.
 
-import type { E2eQuery, WebviewMessage } from './protocol';
+import type { E2eQuery, WebviewMessage } from './messages';
 
 /** Reads, clicks or counts the elements matching the query's selector; never throws (errors are answers). */
 export function answerE2eQuery(query: E2eQuery, doc: Document): WebviewMessage {

@@ -6,7 +6,7 @@
 import { EXPORT_FORMAT_TITLES, EXPORT_FORMATS, featureLabel, FEATURES, isExportFormat, type AnalysisReport, type ExportFormat, type Feature, type InstanceVerdict, type RequiredFeature } from '../../native/src/browser';
 import { basename, formatInt, formatPercent, h, icon, ICONS, type Child } from './dom';
 import { displayOrder } from './model';
-import type { FocusCallSite, ReportOrigin } from './protocol';
+import type { FocusCallSite, ReportOrigin } from './messages';
 import type { ToolkitValueElement } from './toolkit';
 
 const MODE_LABEL: Record<AnalysisReport['mode'], string> = {

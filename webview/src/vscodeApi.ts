@@ -1,7 +1,7 @@
 // The webview side of VS Code's host bridge: the typed `acquireVsCodeApi()` handle the view posts through
 // and persists its state with.
 
-import type { WebviewMessage } from './protocol';
+import type { WebviewMessage } from './messages';
 
 export interface VsCodeApi<S> {
   postMessage(message: WebviewMessage): void;

@@ -3,7 +3,7 @@
 
 import type { AnalysisReport } from '../../../native/src';
 import type { CallSiteDetail, LiveSummary } from '../../../server/src/protocol';
-import type { ExportFormat, FocusCallSite, ReportOrigin } from '../../../webview/src/protocol';
+import type { ExportFormat, FocusCallSite, ReportOrigin } from '../../../webview/src/messages';
 
 /** The exported text: the whole report as JSON, or the compatible instance type names one per line. */
 export function exportText(report: AnalysisReport, format: ExportFormat): string {

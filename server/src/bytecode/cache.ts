@@ -1,7 +1,7 @@
 // Keeps module analyses between runs, keyed by interpreter (executable + bytecode magic) and module name and
 // validated by file identity (path, size, mtime in ns): re-analysis after an edit touches only what changed.
 
-import type { ModuleRecord } from './protocol';
+import type { ModuleRecord } from './helperRecords';
 import type { ModuleSummary, PendingBodies } from './simulate';
 import type { BytecodeDiagnostic, CallSite, FunctionInfo } from './types';
 

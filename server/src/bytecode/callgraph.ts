@@ -3,7 +3,7 @@
 // them (edges, walks) is callGraphQuery.ts.
 
 import { OPERATOR_SLOTS } from './knownTypes';
-import type { Resolver } from './resolve';
+import type { Resolver } from './naming';
 import { targetKey, type Program, type Target, type TypeRef } from './targets';
 import type { ModuleSummary, SiteRecord } from './simulate';
 import type { Callee, CallSite, FunctionInfo } from './types';

@@ -2,7 +2,7 @@
 // jump targets, positions, exception handlers), driven only by the decode model the interpreter sent.
 
 import { NativeError } from '../../../native/src';
-import { isLazyStub, type CodeEntry, type CompactCode, type DecodeModel, type PyConst } from './protocol';
+import { isLazyStub, type CodeEntry, type CompactCode, type DecodeModel, type PyConst } from './helperRecords';
 
 /** Marks "no value" in the Int16/Int32 arrays below. */
 export const NONE = -0x8000;

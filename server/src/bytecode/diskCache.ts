@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { InterpreterInfo, ModuleRecord } from './protocol';
+import type { InterpreterInfo, ModuleRecord } from './helperRecords';
 
 /** Bumped when what is stored (or how it is keyed) changes; the helper script's own hash is in the key too. */
 const FORMAT = 2;

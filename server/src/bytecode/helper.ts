@@ -4,7 +4,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { NativeError } from '../../../native/src';
 import { defaultHelperPath, helloProblem, helperStartError, launchHelper, LineSplitter, parseRecord, type HelperOptions, type LaunchedHelper } from './helperLaunch';
-import type { DecodeModel, DoneRecord, HelloRecord, HelperRecord, InterpreterInfo, IntrospectAnswer, ModuleRecord } from './protocol';
+import type { DecodeModel, DoneRecord, HelloRecord, HelperRecord, InterpreterInfo, IntrospectAnswer, ModuleRecord } from './helperRecords';
 
 export interface DumpRequest {
   modules?: string[];

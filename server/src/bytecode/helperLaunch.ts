@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fromSystemError, isNativeError, NativeError } from '../../../native/src';
 import { LIVE_INTERPRETER, type LiveInterpreter, openLiveInterpreter } from './liveInterpreter';
-import type { HelloRecord, HelperRecord } from './protocol';
+import type { HelloRecord, HelperRecord } from './helperRecords';
 
 export const HELPER_FILE = 'pygration_dump.py';
 

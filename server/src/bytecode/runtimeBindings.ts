@@ -1,8 +1,8 @@
 // Names the standard library binds at import time where its bytecode does not show them (hashlib.sha256), as
 // the helper introspected them (stdlibExports.ts): what resolution makes of such a runtime binding.
 
-import type { RuntimeBinding } from './protocol';
-import type { Resolver } from './resolve';
+import type { RuntimeBinding } from './helperRecords';
+import type { Resolver } from './naming';
 import { instanceOf, type Program, type ProgramModule, type Target, type TypeRef } from './targets';
 
 /** The `via` note of a name resolved through the standard library's real exports. */

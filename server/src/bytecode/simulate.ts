@@ -6,7 +6,7 @@
 
 import { NativeError } from '../../../native/src';
 import type { DecodedCode } from './decode';
-import { isLazyStub, type CodeEntry, type CompactCode } from './protocol';
+import { isLazyStub, type CodeEntry, type CompactCode } from './helperRecords';
 import { constStrings, join, NULL, unknown, type Expr, type FunctionDef } from './values';
 import { ARG_NAME1, EMPTY_STACK, STEP_DIRTY, STEP_RETURN, UNKNOWN_UNBOUND_CELL, UNKNOWN_UNBOUND_LOCAL } from './simulation/common';
 import { CodeFlow } from './simulation/codeFlow';

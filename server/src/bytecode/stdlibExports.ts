@@ -2,7 +2,7 @@
 // show (hashlib through globals()), asked of the helper once per interpreter and kept for the session.
 
 import * as path from 'node:path';
-import type { InterpreterInfo, IntrospectAnswer, RuntimeBinding } from './protocol';
+import type { InterpreterInfo, IntrospectAnswer, RuntimeBinding } from './helperRecords';
 
 /** A module the helper imported (or refused to), with what each name asked was bound to. */
 interface ModuleAnswer {

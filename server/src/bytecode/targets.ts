@@ -1,7 +1,7 @@
 // The vocabulary of name resolution: the program (an import closure) it runs over, the targets a value may
 // resolve to, and the pure operations on them (keys, qualified names, bounding the alternatives).
 
-import type { InterpreterInfo, ModuleKind, PyConst } from './protocol';
+import type { InterpreterInfo, ModuleKind, PyConst } from './helperRecords';
 import type { ModuleSummary, PendingBodies } from './simulate';
 import type { StdlibExports } from './stdlibExports';
 import type { ClassDef, FunctionDef } from './values';

@@ -4,8 +4,8 @@
 import { CallGraphBuilder } from './callgraph';
 import { CallGraph, buildEdges, isNativeCallee } from './callGraphQuery';
 import type { BytecodeCache, CachedModule } from './cache';
-import type { InterpreterInfo } from './protocol';
-import { Resolver, type Program, type ProgramModule } from './resolve';
+import type { InterpreterInfo } from './helperRecords';
+import { Resolver, type Program, type ProgramModule } from './naming';
 import type { ModuleSummary } from './simulate';
 import type { StdlibExports } from './stdlibExports';
 import type { BytecodeDiagnostic, BytecodeTrackingResult, Callee, CallEdge, CallSite, FunctionInfo, ModuleInfo, TrackingStats } from './types';

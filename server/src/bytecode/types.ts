@@ -1,7 +1,7 @@
 // The result of bytecodeTracking: per-module facts, call sites with their resolved callees, call-graph edges,
 // diagnostics and statistics. Plain JSON-compatible data (the CLI prints it, the language server sends it).
 
-import type { ModuleKind } from './protocol';
+import type { ModuleKind } from './helperRecords';
 
 export type CalleeKind =
   | 'function' // a Python function defined with def/lambda

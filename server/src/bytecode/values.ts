@@ -1,7 +1,7 @@
 // The symbolic values the stack simulation pushes and stores: imports, attribute chains, globals looked up
 // lazily, functions/classes defined in a module, call results, constants, unknowns (with a reason), unions.
 
-import type { PyConst } from './protocol';
+import type { PyConst } from './helperRecords';
 
 export interface FunctionDef {
   /** The module defining it. */

@@ -2,7 +2,7 @@
 // (simulateCall: class statements, decorators, super(), importlib, interpreter facts; makeFunction, makeClass).
 
 import type { DecodedCode } from '../decode';
-import type { PyConst } from '../protocol';
+import type { PyConst } from '../helperRecords';
 import { constStrings, type Expr, type FunctionDef, moduleExpr, NULL, unknown } from '../values';
 import { CONST_FALSE, CONST_TRUE } from './common';
 import { gateFacts } from './gateFacts';

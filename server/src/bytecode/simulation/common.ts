@@ -1,7 +1,7 @@
 // Values and small helpers shared by the simulation core and its opcode handlers: step flags, the unknown
 // values that stand for what is not modelled, constants, and folding of Python constants.
 
-import type { PyConst } from '../protocol';
+import type { PyConst } from '../helperRecords';
 import { unknown, type Expr } from '../values';
 import type { Block } from './types';
 

@@ -2,7 +2,7 @@
 // interpreter (sys.version_info, sys.platform, os.name, `not`, truth) and on constant sequences (__all__, tuples).
 
 import type { DecodedCode } from '../decode';
-import type { PyConst } from '../protocol';
+import type { PyConst } from '../helperRecords';
 import { unknown, type Expr } from '../values';
 import { comparePy, CONST_FALSE, CONST_TRUE, constSeq } from './common';
 import { H } from './opcodes';

@@ -2,7 +2,7 @@
 // statistics), its input, the abstract interpreter state, and what opcode handlers may see of a simulation.
 
 import type { DecodedCode, Decoder } from '../decode';
-import type { CodeEntry, InterpreterInfo } from '../protocol';
+import type { CodeEntry, InterpreterInfo } from '../helperRecords';
 import type { ClassDef, Expr, FunctionDef } from '../values';
 import type { OpTables } from './opcodes';
 
