@@ -53,54 +53,11 @@ export class Summarizer {
    */
   summarizeDescent(read: CodeReader, entry: number): FunctionSummary {
     const s = emptySummary(entry, entry, 'descent');
-    const done = new Set<number>(); // decoded instruction addresses
-    const pending: number[] = [entry];
-    const queued = new Set<number>([entry]);
-    const before = this.decoder.decoded;
-    const invalidBefore = this.decoder.invalid;
-    let lo = entry;
-    let hi = entry;
-    while (pending.length > 0 && this.decoder.decoded - before < MAX_DESCENT_INSTRUCTIONS) {
-      const blockStart = pending.pop()!;
-      const bytes = read(blockStart, DESCENT_CHUNK) ?? readShort(read, blockStart);
-      if (!bytes) continue;
-      const state = new WalkState(s, this.callerSaved);
-      let lastEnd = blockStart;
-      let ended = false;
-      this.decoder.decodeLinear(bytes, blockStart, (v) => {
-        if (done.has(v.ip)) {
-          ended = true;
-          return 'stop';
-        }
-        done.add(v.ip);
-        lastEnd = v.nextIp;
-        const flow = v.info.flow;
-        const target = flow === Flow.ConditionalBranch || flow === Flow.UnconditionalBranch || flow === Flow.XbeginXabortXend ? v.directTarget() : undefined;
-        state.step(v, false);
-        if (target !== undefined && !queued.has(target)) {
-          queued.add(target);
-          pending.push(target);
-        }
-        if (flow === Flow.UnconditionalBranch || flow === Flow.IndirectBranch || flow === Flow.Return || flow === Flow.Exception) {
-          ended = true;
-          return 'stop';
-        }
-        return undefined;
-      });
-      if (lastEnd > hi) hi = lastEnd;
-      if (blockStart < lo) lo = blockStart;
-      // The chunk ran out in the middle of a block: continue from where it stopped.
-      if (!ended && lastEnd > blockStart && !queued.has(lastEnd)) {
-        queued.add(lastEnd);
-        pending.push(lastEnd);
-      }
-    }
+    const span = this.descend(read, s, entry, undefined)!;
     // In descent mode every direct jump target was followed inside the unit, so nothing "leaves" it.
     s.jumpsOut = [];
-    s.start = lo;
-    s.end = hi;
-    s.instructions = this.decoder.decoded - before;
-    s.invalid = this.decoder.invalid - invalidBefore;
+    s.start = span.lo;
+    s.end = span.hi;
     return s;
   }
 
@@ -114,17 +71,37 @@ export class Summarizer {
    */
   summarizeFrom(read: CodeReader, start: number, end: number, resume: number): FunctionSummary | undefined {
     const s = emptySummary(start, end, 'resume');
-    const done = new Set<number>();
-    const pending: number[] = [resume];
-    const queued = new Set<number>([resume]);
+    return this.descend(read, s, resume, { start, end }) ? s : undefined;
+  }
+
+  /**
+   * Recursive descent from `entry` into `s`: fall-through, conditional and direct-jump targets are followed as part
+   * of the same unit, calls are recorded as calls. Without `within`, anything readable is followed and what cannot
+   * be read or decoded within the budget is skipped; within an extent, only targets inside it are followed (the
+   * others are jumpsOut), and an unreadable block, an indirect jump or the budget running out give undefined.
+   * Returns the span decoded.
+   */
+  private descend(read: CodeReader, s: FunctionSummary, entry: number, within: { start: number; end: number } | undefined): { lo: number; hi: number } | undefined {
+    const done = new Set<number>(); // decoded instruction addresses
+    const pending: number[] = [entry];
+    const queued = new Set<number>([entry]);
     const before = this.decoder.decoded;
     const invalidBefore = this.decoder.invalid;
-    let bounded = true;
-    while (pending.length > 0 && bounded) {
-      if (this.decoder.decoded - before >= MAX_DESCENT_INSTRUCTIONS) return undefined;
+    const inside = (a: number) => !within || (a >= within.start && a < within.end);
+    let lo = entry;
+    let hi = entry;
+    let unbounded = false;
+    while (pending.length > 0) {
+      if (this.decoder.decoded - before >= MAX_DESCENT_INSTRUCTIONS) {
+        if (within) return undefined;
+        break;
+      }
       const blockStart = pending.pop()!;
-      const bytes = read(blockStart, Math.min(DESCENT_CHUNK, end - blockStart));
-      if (!bytes) return undefined;
+      const bytes = within ? read(blockStart, Math.min(DESCENT_CHUNK, within.end - blockStart)) : (read(blockStart, DESCENT_CHUNK) ?? readShort(read, blockStart));
+      if (!bytes) {
+        if (within) return undefined;
+        continue;
+      }
       const state = new WalkState(s, this.callerSaved);
       let lastEnd = blockStart;
       let ended = false;
@@ -136,32 +113,34 @@ export class Summarizer {
         done.add(v.ip);
         lastEnd = v.nextIp;
         const flow = v.info.flow;
-        if (flow === Flow.IndirectBranch) {
-          bounded = false;
+        if (within && flow === Flow.IndirectBranch) {
+          unbounded = true;
           return 'stop';
         }
         const target = flow === Flow.ConditionalBranch || flow === Flow.UnconditionalBranch || flow === Flow.XbeginXabortXend ? v.directTarget() : undefined;
-        state.step(v, true);
-        if (target !== undefined && target >= start && target < end && !queued.has(target)) {
+        state.step(v, within !== undefined);
+        if (target !== undefined && inside(target) && !queued.has(target)) {
           queued.add(target);
           pending.push(target);
         }
-        if (flow === Flow.UnconditionalBranch || flow === Flow.Return || flow === Flow.Exception) {
+        if (flow === Flow.UnconditionalBranch || flow === Flow.IndirectBranch || flow === Flow.Return || flow === Flow.Exception) {
           ended = true;
           return 'stop';
         }
         return undefined;
       });
-      // The chunk ran out in the middle of a block: continue from where it stopped (inside the extent only).
-      if (bounded && !ended && lastEnd > blockStart && lastEnd < end && !queued.has(lastEnd)) {
+      if (unbounded) return undefined;
+      if (lastEnd > hi) hi = lastEnd;
+      if (blockStart < lo) lo = blockStart;
+      // The chunk ran out in the middle of a block: continue from where it stopped (inside the extent, if any).
+      if (!ended && lastEnd > blockStart && (!within || lastEnd < within.end) && !queued.has(lastEnd)) {
         queued.add(lastEnd);
         pending.push(lastEnd);
       }
     }
-    if (!bounded) return undefined;
     s.instructions = this.decoder.decoded - before;
     s.invalid = this.decoder.invalid - invalidBefore;
-    return s;
+    return { lo, hi };
   }
 }
 
