@@ -36,22 +36,6 @@ export function clearFullScanCache(): void {
   fileScanCache.clear();
 }
 
-/** Decodes [start, start+bytes.length) linearly, adding features into `acc`. */
-function scanBytes(decoder: CodeDecoder, bytes: Uint8Array, start: number, acc: FileScan): void {
-  const before = decoder.decoded;
-  decoder.decodeLinear(bytes, start, (v) => {
-    const fs = v.info.features;
-    for (let i = 0; i < fs.length; i++) {
-      const f = fs[i];
-      let hits = acc.features.get(f);
-      if (!hits) acc.features.set(f, (hits = { count: 0, sites: [] }));
-      hits.count++;
-      if (hits.sites.length < SITES_PER_FEATURE) hits.sites.push(v.ip);
-    }
-  });
-  acc.instructions += decoder.decoded - before;
-}
-
 function scanModule(decoder: CodeDecoder, m: ModuleImage, store: FullScanStore | undefined): FileScan {
   const cached = fileScanCache.get(m.identity) ?? store?.load(m.identity, m.path);
   if (cached) {
@@ -76,9 +60,11 @@ function scanModule(decoder: CodeDecoder, m: ModuleImage, store: FullScanStore |
   return acc;
 }
 
-/** Like scanBytes but only counts instructions that start before `end` (for overlapping slices). */
+/**
+ * Decodes `bytes` (at `start`) linearly, adding into `acc` the features and count of the instructions that start
+ * before `end` (slices overlap by a few bytes, so an instruction crossing a boundary is counted once).
+ */
 function scanBytesUntil(decoder: CodeDecoder, bytes: Uint8Array, start: number, end: number, acc: FileScan): void {
-  const before = decoder.decoded;
   let counted = 0;
   decoder.decodeLinear(bytes, start, (v) => {
     if (v.ip >= end) return 'stop';
@@ -93,7 +79,6 @@ function scanBytesUntil(decoder: CodeDecoder, bytes: Uint8Array, start: number, 
     }
     return undefined;
   });
-  void before;
   acc.instructions += counted;
 }
 
@@ -181,7 +166,7 @@ function scanAnonymous(
     return;
   }
   const acc: FileScan = { features: new Map(), instructions: 0 };
-  scanBytes(decoder, bytes, r.start, acc);
+  scanBytesUntil(decoder, bytes, r.start, r.start + bytes.length, acc);
   add(acc, `${r.name || '[anon]'} 0x${r.start.toString(16)}`, 0);
   out.modulesScanned++;
 }
