@@ -8,7 +8,7 @@ import type { BytecodeCache } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import type { CallSiteAnalysis } from './model';
 import { planLiveProcess, planRunOptions } from './planMigration';
-import { analyzePythonProcess } from './processAnalysis';
+import { analyzePythonProcess, type PythonProcessOptions } from './processAnalysis';
 import type { AnalyzeProcessParams, AnalyzeProcessResult, PlanMigrationParams, PlanMigrationResult, PygrationSettings, PygrationState } from './protocol';
 import { errorText, fail, pidProblem, processExe, samePath } from './serverHelpers';
 
@@ -113,28 +113,17 @@ export class LiveSession {
     if (!pythonVersionOf(params.pid, exe)) {
       return fail('not-python', `Process ${params.pid} (${path.basename(exe)}) is not a Python interpreter.`, 'Pick a Python process, or use the pygration CLI for other programs.');
     }
-    const host = await this.server.host();
     // The program's own files and the open ones: their call sites resolved in the live process (exact),
     // and the native functions behind them added as roots of the process-wide walk.
     const files = this.server.openFiles();
     const staticTracking = this.server.staticTracking();
     const sameInterpreter = staticTracking !== undefined && samePath(staticTracking.python.executable, exe);
     const { report, callSites: liveSites } = await analyzePythonProcess(params.pid, {
-      mode,
-      catalog: this.server.catalog(),
+      ...(await this.analysisOptions(mode, run)),
       files,
       tracking: sameInterpreter ? staticTracking : undefined,
-      cache: this.server.cache,
-      hostFeatures: host,
-      hostVendor: (await this.server.hostInfo()).vendor,
-      countMasked: this.server.settings().countMaskedFeatures,
-      cancel: run.signal,
-      followImports: this.server.settings().followImports,
-      strict: this.server.settings().analysisStrict,
-      stores: { summaries: this.server.summaryStore },
       // A full scan costs seconds on first use: worth it on request, not on every breakpoint stop.
       withFullScan: params.reason === 'command',
-      isCancelled: () => run.signal.aborted,
       onProgress: (m) => progress?.report(m),
     });
     this.sites = liveSites;
@@ -193,6 +182,24 @@ export class LiveSession {
     }
   }
 
+  /** The options a live analysis and its prewarm share: the server's catalog, caches, host and settings, and `run`'s cancellation. */
+  private async analysisOptions(mode: PythonProcessOptions['mode'], run: AbortController): Promise<PythonProcessOptions> {
+    const settings = this.server.settings();
+    return {
+      mode,
+      catalog: this.server.catalog(),
+      cache: this.server.cache,
+      hostFeatures: await this.server.host(),
+      hostVendor: (await this.server.hostInfo()).vendor,
+      countMasked: settings.countMaskedFeatures,
+      cancel: run.signal,
+      followImports: settings.followImports,
+      strict: settings.analysisStrict,
+      stores: { summaries: this.server.summaryStore },
+      isCancelled: () => run.signal.aborted,
+    };
+  }
+
   /**
    * Reads a debuggee ahead of its first stop (same analysis, results discarded) so that analysis finds the
    * summaries, tables and files cached. A real analysis aborts it.
@@ -203,21 +210,7 @@ export class LiveSession {
     this.liveRun = run;
     const started = Date.now();
     try {
-      const host = await this.server.host();
-      await analyzePythonProcess(pid, {
-        mode: this.server.settings().analysisMode,
-        catalog: this.server.catalog(),
-        cache: this.server.cache,
-        hostFeatures: host,
-        hostVendor: (await this.server.hostInfo()).vendor,
-        countMasked: this.server.settings().countMaskedFeatures,
-        cancel: run.signal,
-        followImports: this.server.settings().followImports,
-        strict: this.server.settings().analysisStrict,
-        stores: { summaries: this.server.summaryStore },
-        withFullScan: false,
-        isCancelled: () => run.signal.aborted,
-      });
+      await analyzePythonProcess(pid, { ...(await this.analysisOptions(this.server.settings().analysisMode, run)), withFullScan: false });
       this.server.connection.console.info(`Read pid ${pid} ahead of its first stop in ${((Date.now() - started) / 1000).toFixed(2)} s.`);
       this.server.saveSummaries();
     } catch {
