@@ -5,7 +5,7 @@
 import * as C from '../elf/elfConstants';
 import type { FunctionSummary } from './summary';
 import { type ModuleImage, dataObjectExtent, isGotSlot, isInPlt, moduleFacts, u64 } from '../space/space';
-import { CPU_MODEL_SYMBOLS, MAX_INIT_FUNCTIONS, MAX_SLOT_MAP_SPAN, ONCE_FUNCTIONS, down8 } from './eptUtil';
+import { CPU_MODEL_SYMBOLS, MAX_INIT_FUNCTIONS, MAX_SLOT_MAP_SPAN, ONCE_FUNCTIONS, down8, staticPointer } from './eptUtil';
 import { type LiveValues, type WrittenPointer, liveCensus, liveValuesOf } from './liveCensus';
 import type { Origin } from './walkBase';
 import { WalkEdges } from './walkEdges';
@@ -201,7 +201,7 @@ export class AddressTakenWalk extends WalkEdges {
     if (this.space.liveMemory) {
       const b = this.liveBytes(address, 8);
       value = b && b.length === 8 ? u64(b) : undefined;
-    } else value = this.staticPointer(fromModule, link);
+    } else value = staticPointer(this.space, fromModule, link);
     if (value === undefined || value < 0x10000) return;
     const t = this.space.regionAt(value);
     if (t?.exec && t.module && this.keepProduct(value)) this.take(t.module, value, from && `word 0x${link.toString(16)} via ${from}`);
@@ -261,7 +261,7 @@ export class AddressTakenWalk extends WalkEdges {
           scanned.seen[i] = 1;
         }
       }
-      const value = live ? u64(live, slot - start) : this.staticPointer(m, slot);
+      const value = live ? u64(live, slot - start) : staticPointer(this.space, m, slot);
       if (value === undefined || value < 0x10000) continue;
       // Pointers into other modules count too: a table of imported functions (libblas's gemm[] slots are
       // relocations to libopenblas's dgemm_nn…), or a callback another module's function was stored as.
@@ -340,7 +340,7 @@ export class AddressTakenWalk extends WalkEdges {
       for (let k = 0; k < slots; k++) {
         const slot = sec.addr + k * 8;
         this.pollSlot();
-        const v = this.staticPointer(m, slot);
+        const v = staticPointer(this.space, m, slot);
         if (v !== undefined && this.space.regionAt(v)?.module === m) pending.push(v - m.bias);
       }
     }

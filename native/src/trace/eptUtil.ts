@@ -4,7 +4,8 @@
 import type { FunctionSummary } from './summary';
 import * as path from 'node:path';
 import { upperBound } from '../upperBound';
-import type { AddressSpace, ModuleImage } from '../space/space';
+import * as C from '../elf/elfConstants';
+import { type AddressSpace, type ModuleImage, u64 } from '../space/space';
 
 export const UNRESOLVED_SAMPLE = 200;
 /** Modules with at most this much code are read whole (one read, one decoder); bigger ones per function. */
@@ -65,4 +66,35 @@ export function savesExtendedState(s: FunctionSummary): boolean {
 export function isDynamicLinker(space: AddressSpace, m: ModuleImage): boolean {
   const interp = space.mainModule()?.elf.interpreter;
   return interp ? path.basename(interp) === path.basename(m.path) : /^ld-linux/.test(path.basename(m.path));
+}
+
+/**
+ * The value the dynamic linker puts in the 8-byte slot at link-time `slot` of `m`, for address spaces without live
+ * memory (or a slot live memory does not answer): a relative relocation's target, a symbol relocation resolved by
+ * load order (IFUNCs left out), else the word stored in the file, rebased. Undefined for 0 and what cannot be known.
+ */
+export function staticPointer(space: AddressSpace, m: ModuleImage, slot: number): number | undefined {
+  const rel = m.elf.relocationAt(slot);
+  if (rel) {
+    if (rel.type === C.R_X86_64_RELATIVE) return rel.addend + m.bias;
+    if (rel.type === C.R_X86_64_IRELATIVE) return undefined;
+    if (rel.symbol?.name) {
+      const t = definedAddress(space, rel.symbol.name);
+      return t === undefined ? undefined : t + (rel.type === C.R_X86_64_64 ? rel.addend : 0);
+    }
+    return undefined;
+  }
+  const b = m.elf.tryReadVirtual(slot, 8);
+  if (!b) return undefined;
+  const v = u64(b);
+  return v === 0 ? undefined : v + m.bias;
+}
+
+/** The runtime address of the first definition of `name` in load order (not an IFUNC), if any module has one. */
+function definedAddress(space: AddressSpace, name: string): number | undefined {
+  for (const mod of space.modules()) {
+    const sym = mod.elf.lookupSymbol(name);
+    if (sym?.defined && sym.type !== C.STT_GNU_IFUNC) return sym.value + mod.bias;
+  }
+  return undefined;
 }

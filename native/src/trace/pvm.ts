@@ -4,6 +4,7 @@
 // Threads started through function pointers (OpenBLAS workers) are found this way though no call edge leads to them.
 
 import { liveValuesOf } from './liveCensus';
+import { staticPointer } from './eptUtil';
 import { CodeDecoder, decodeOne, Flow, MNEMONIC, REGISTER_RDI } from '../decoder/decoder';
 import { cfiTableOf, DWARF_RA, DWARF_RBP, DWARF_RSP } from '../elf/cfi';
 import { NativeError } from '../errors';
@@ -398,15 +399,7 @@ export function destructorRoots(space: AddressSpace): Root[] {
 
 /** A .fini_array entry at link-time `slot` of `m`: its live value, else its relocation's, else the stored word. */
 function finiEntry(space: AddressSpace, m: ModuleImage, slot: number): number | undefined {
-  if (space.liveMemory) {
-    const v = space.readPointer(slot + m.bias);
-    if (v !== undefined) return v === 0 || v >= Number.MAX_SAFE_INTEGER ? undefined : v;
-  }
-  const rel = m.elf.relocationAt(slot);
-  if (rel) return rel.type === C.R_X86_64_RELATIVE ? rel.addend + m.bias : undefined;
-  const b = m.elf.tryReadVirtual(slot, 8);
-  if (!b) return undefined;
-  const v = u64(b);
+  const v = (space.liveMemory ? space.readPointer(slot + m.bias) : undefined) ?? staticPointer(space, m, slot);
   // 0 and -1 are the terminators of the older .dtors lists; never code.
-  return v === 0 || v >= Number.MAX_SAFE_INTEGER ? undefined : v + m.bias;
+  return v === undefined || v === 0 || v >= Number.MAX_SAFE_INTEGER ? undefined : v;
 }

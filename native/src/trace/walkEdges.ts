@@ -7,7 +7,7 @@ import type { PltStub } from '../elf/elfFile';
 import type { ElfSymbol, FunctionExtent } from '../elf/elfTypes';
 import { NativeError } from '../errors';
 import { type Chain, type FunctionSummary, SITES_PER_FEATURE } from './summary';
-import { type ModuleImage, type Region, isInPlt, lazyPltRange, moduleFacts, u64 } from '../space/space';
+import { type ModuleImage, type Region, isInPlt, lazyPltRange, moduleFacts } from '../space/space';
 import { UNRESOLVED_SAMPLE, savesExtendedState } from './eptUtil';
 import { type Origin, WalkBase, type WorkItem } from './walkBase';
 
@@ -301,32 +301,6 @@ export abstract class WalkEdges extends WalkBase {
       this.lazyTrampolineAdded = true;
       this.enqueue(t, 'lazy-binding trampoline', from);
     }
-  }
-
-  /** The value the loader would put in a slot, for address spaces without live memory. */
-  protected staticPointer(m: ModuleImage, slot: number): number | undefined {
-    const rel = m.elf.relocationAt(slot);
-    if (rel) {
-      if (rel.type === C.R_X86_64_RELATIVE) return rel.addend + m.bias;
-      if (rel.type === C.R_X86_64_IRELATIVE) return undefined;
-      if (rel.symbol?.name) {
-        const t = this.resolveSymbolQuietly(rel.symbol.name);
-        return t === undefined ? undefined : t + (rel.type === C.R_X86_64_64 ? rel.addend : 0);
-      }
-      return undefined;
-    }
-    const b = m.elf.tryReadVirtual(slot, 8);
-    if (!b) return undefined;
-    const v = u64(b);
-    return v === 0 ? undefined : v + m.bias;
-  }
-
-  protected resolveSymbolQuietly(name: string): number | undefined {
-    for (const mod of this.space.modules()) {
-      const sym = mod.elf.lookupSymbol(name);
-      if (sym?.defined && sym.type !== C.STT_GNU_IFUNC) return sym.value + mod.bias;
-    }
-    return undefined;
   }
 
   /** Sound mode: the address references of a visited function (see addressTaken.ts). */
