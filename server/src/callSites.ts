@@ -47,6 +47,12 @@ export interface CallSiteOptions {
    * call). analyzePythonProcess, which tracks the whole process itself, turns it off.
    */
   interpreter?: boolean;
+  /**
+   * Walk each resolved site's native code for the site's own features (default true: code lenses and hovers
+   * show them). A whole-process report needs only the resolved functions as roots (analyzePythonProcess from
+   * the CLI): without the per-site walks byFile stays empty and callSiteRequired is empty.
+   */
+  siteFeatures?: boolean;
   /** Awaited before the static address space is made (the host IFUNC probe started early: prefetchExportedIfuncs). */
   beforeStaticSpace?: Promise<unknown>;
   /**

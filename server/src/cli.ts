@@ -142,7 +142,7 @@ function openStores(): { summaries: DiskSummaryStore; fullScans: DiskFullScanSto
 }
 
 const stores = openStores();
-main(process.argv.slice(2), { extra: { calls }, analyze: (pid, options) => analyzePythonProcess(pid, { ...options, stores }) }).then(
+main(process.argv.slice(2), { extra: { calls }, analyze: (pid, options) => analyzePythonProcess(pid, { ...options, stores, siteFeatures: false }) }).then(
   (code) => {
     process.exitCode = code;
     stores?.summaries.save();

@@ -84,6 +84,8 @@ export interface PythonProcessOptions extends AnalyzeOptions {
   followImports?: boolean;
   /** More root code objects for Python-level reachability (the live frames of every thread). */
   rootCodes?: RootCode[];
+  /** Each call site's own features (default true; `callSites` of the result): a report alone does not need them. */
+  siteFeatures?: boolean;
 }
 
 export interface PythonProcessAnalysis extends ProcessAnalysis {
@@ -148,6 +150,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
           followImports: options.followImports,
           onProgress: options.onProgress,
           summaryStore: options.stores?.summaries,
+          siteFeatures: options.siteFeatures,
         });
         try {
           callSites = cs.byFile;
@@ -168,7 +171,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
   }
   const analysis = await analyzeProcess(pid, { ...options, extraRoots, pythonGate });
   analysis.report.notes.unshift(...notes);
-  return { ...analysis, callSites, pythonGate };
+  return { ...analysis, callSites: options.siteFeatures === false ? undefined : callSites, pythonGate };
 }
 
 /**

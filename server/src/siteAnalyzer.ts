@@ -139,6 +139,17 @@ export class SiteAnalyzer {
     }
     const { requests, reason } = nativeRequests(site.callee, this.tracking);
     const { natives, roots, unresolvedReasons } = this.resolveRequests(requests);
+    if (this.options.siteFeatures === false) {
+      // Roots only: the same counts as below, without the walk and the site's record.
+      if (roots.length === 0) {
+        if (requests.length > 0 || (unresolvedReasons[0] ?? reason)) this.unknownCount++;
+        return;
+      }
+      this.resolvedCount++;
+      if (unresolvedReasons.length > 0) this.partialCount++;
+      for (const r of roots) this.nativeRoots.set(r.address, r);
+      return;
+    }
     const base = {
       uri: fileUri(file),
       range: siteRange(site, this.textCache.get(file)),

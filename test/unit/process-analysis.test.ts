@@ -62,6 +62,16 @@ test('the process analysis adds the natives the program calls as roots', { skip:
     assert.ok(m && Number(m[1]) >= 1, note);
     const sites = [...(callSites?.values() ?? [])].flat();
     assert.ok(sites.some((s) => s.origin === 'live' && s.natives.length > 0), 'live call sites with natives');
+    // A report without the per-site walks (the CLI's) has the same roots and requirement, and no call sites.
+    process.kill(p.pid, 'SIGSTOP');
+    const full = await analyzePythonProcess(p.pid, { withFullScan: false });
+    const rootsOnly = await analyzePythonProcess(p.pid, { withFullScan: false, siteFeatures: false });
+    process.kill(p.pid, 'SIGCONT');
+    assert.equal(rootsOnly.callSites, undefined);
+    const resolvedNote = (r: typeof full) => r.report.notes.find((n) => n.startsWith('Bytecode tracking of numpy_matmul.py'));
+    assert.equal(resolvedNote(rootsOnly), resolvedNote(full));
+    assert.deepEqual(rootsOnly.report.required, full.report.required);
+    assert.deepEqual(rootsOnly.report.stats.callSites, full.report.stats.callSites);
   } finally {
     await p.stop();
   }
