@@ -240,6 +240,22 @@ describe('table discovery: robustness and cache', () => {
     }
   });
 
+  test('the cache holds more files than a process loads: asked again in the same order, none is discovered again', { skip: skipUnless(fs.existsSync(`${DEBIAN_INCLUDE}/Python.h`), 'python3-dev missing') }, () => {
+    // Resolution asks every loaded extension in load order, again and again: a bound below their number (it was
+    // 128; the xgboost workload loads 162) dropped each file just before it was asked for again.
+    clearTablesCache();
+    const elf = ElfFile.open(openFileSource(buildPyext(DEBIAN_INCLUDE, 'cache').stripped));
+    try {
+      const ids = Array.from({ length: 400 }, (_, i) => `identity-${i}`);
+      const first = ids.map((id) => cachedTables(elf, id));
+      const again = ids.map((id) => cachedTables(elf, id));
+      assert.equal(again.filter((t, i) => t !== first[i]).length, 0, 'every file from the cache');
+    } finally {
+      elf.close();
+      clearTablesCache();
+    }
+  });
+
   test('discovery is cached per file identity and reports its time', { skip: skipUnless(fs.existsSync(NUMPY), 'python3-numpy missing') }, (t) => {
     clearTablesCache();
     const elf = ElfFile.open(openFileSource(NUMPY));

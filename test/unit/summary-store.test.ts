@@ -12,6 +12,7 @@ import { type SummaryStore, clearSummaryCache, executionPathTracking } from '../
 import { entryRoot } from '../../native/src/trace/pvm';
 import { StaticAddressSpace } from '../../native/src/space/staticSpace';
 import { DiskSummaryStore } from '../../native/src/trace/summaryStore';
+import { cachedSummaries } from '../../native/src/trace/summaryCache';
 import { openFileSource } from '../../native/src/elf/byteSource';
 import { buildC } from '../helpers/fixtures';
 
@@ -101,4 +102,17 @@ describe('function summaries on disk', () => {
     assert.equal(third.stats.loadedFiles, other.stats.savedFiles - 1);
     clearSummaryCache();
   });
+});
+
+test("the summary cache holds more files than a walk visits: a file's summaries stay while the walk visits 400 others", () => {
+  // A bound below the files a walk visits (it was 256, dropped oldest first) made the walk summarise the
+  // first files again each time it came back to them.
+  clearSummaryCache();
+  try {
+    const maps = Array.from({ length: 400 }, (_, i) => cachedSummaries(`identity-${i}`, `/lib/file-${i}.so`));
+    const again = Array.from({ length: 400 }, (_, i) => cachedSummaries(`identity-${i}`, `/lib/file-${i}.so`));
+    assert.equal(again.filter((m, i) => m !== maps[i]).length, 0, 'every file keeps its summaries');
+  } finally {
+    clearSummaryCache();
+  }
 });

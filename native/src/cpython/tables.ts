@@ -97,9 +97,14 @@ export function discoverTables(elf: ElfFile, file: string = elf.name): PythonTab
   return new PythonTables(file, versionFromFileName(file), tables, lone, moduleDefs, types, inittab, stats);
 }
 
-/** Discovery results by file identity (device, inode, size, mtime, path); bounded, oldest dropped first. */
+/**
+ * Discovery results by file identity (device, inode, size, mtime, path); bounded, least recently used dropped
+ * first. The bound is far above one process's modules: resolution scans every loaded extension in the same
+ * order again and again, so a bound below their number (162 in the xgboost workload) drops each file just
+ * before it is asked for again, and every scan rediscovers all of them.
+ */
 const cache = new Map<string, PythonTables>();
-const CACHE_FILES = 128;
+const CACHE_FILES = 2048;
 
 /** discoverTables, cached by a file identity such as ModuleImage.identity. */
 export function cachedTables(elf: ElfFile, identity: string, file: string = elf.name): PythonTables {

@@ -5,7 +5,8 @@ import type { FunctionSummary } from './summary';
 
 /** Summaries are pure functions of the file bytes: cache them per (file identity, function start). */
 const summaryCache = new Map<string, Map<number, FunctionSummary>>();
-const SUMMARY_CACHE_FILES = 256;
+/** Far above one process's modules: a walk that visits more files than this would summarise them again and again. */
+const SUMMARY_CACHE_FILES = 2048;
 
 /**
  * A second level of the summary cache (summaryStore.ts keeps one on disk): asked for a file's summaries the
