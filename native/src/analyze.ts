@@ -19,6 +19,7 @@ import { type FullScanStore, fullScanAsync } from './trace/fullScan';
 import { ProcessAddressSpace } from './space/processSpace';
 import { destructorRoots, entryRoot, mainRoot, mangledPointerRoots, threadRoots } from './trace/pvm';
 import { type PythonGate, pythonEntryRoots } from './trace/pythonRoots';
+import type { TablesStore } from './cpython/tables';
 import type { AddressSpace } from './space/space';
 
 export interface AnalyzeOptions {
@@ -63,6 +64,8 @@ export interface AnalyzeOptions {
 export interface AnalysisStores {
   summaries?: SummaryStore;
   fullScans?: FullScanStore;
+  /** Discovered Python tables of the extension modules (the Python-callable roots). */
+  tables?: TablesStore;
 }
 
 /** The analysis result with the engine's raw pieces kept for callers that need more than the report. */
@@ -190,7 +193,7 @@ async function walkProcess(view: ProcessView, space: ProcessAddressSpace, target
     noteSkipped(notes, fs.skipped, space, '');
     return { features: fs.features, functionsVisited: 0, instructionsDecoded: fs.instructionsDecoded, modulesVisited: fs.modulesScanned, callSites: { direct: 0, plt: 0, memorySlot: 0, dispatchTable: 0, unresolved: 0 } };
   }
-  const pvm = processRoots(view, space, mode, target.python !== undefined, { strict: options.strict, pythonGate: options.pythonGate });
+  const pvm = processRoots(view, space, mode, target.python !== undefined, { strict: options.strict, pythonGate: options.pythonGate, stores: options.stores });
   const roots = [...pvm.roots, ...(options.extraRoots ?? []), ...pvm.callableRoots];
   notes.push(...pvm.notes);
   progress(`Execution path tracking from ${roots.length} root(s)`);
@@ -231,7 +234,7 @@ export function processRoots(
   space: AddressSpace,
   mode: AnalysisMode,
   python: boolean,
-  policy: Pick<AnalyzeOptions, 'strict' | 'pythonGate'> = {},
+  policy: Pick<AnalyzeOptions, 'strict' | 'pythonGate' | 'stores'> = {},
 ): { roots: Root[]; callableRoots: Root[]; notes: string[]; rootPolicy?: 'precise' | 'strict' } {
   const roots: Root[] = [];
   const callableRoots: Root[] = [];
@@ -277,7 +280,7 @@ export function processRoots(
     // Python calls C through heap objects (method objects, type slots): root what it can call.
     const gate = policy.strict !== false || !policy.pythonGate || policy.pythonGate.strictReason ? undefined : policy.pythonGate;
     rootPolicy = gate ? 'precise' : 'strict';
-    const py = pythonEntryRoots(space, gate);
+    const py = pythonEntryRoots(space, gate, policy.stores?.tables);
     callableRoots.push(...py.roots);
     notes.push(...(policy.pythonGate?.notes ?? []));
     if (gate) {

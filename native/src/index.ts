@@ -34,6 +34,8 @@ export { destructorRoots, entryRoot, mainRoot } from './trace/pvm';
 export { cCallableNames, isDunder } from './trace/pythonRoots';
 export { DiskSummaryStore, engineStamp } from './trace/summaryStore';
 export { DiskFullScanStore } from './trace/fullScanStore';
+export { DiskTablesStore } from './trace/tablesStore';
+export type { TablesStore } from './cpython/tables';
 
 // The whole analysis of a process.
 export { analyzeProcess, describeSite, processRoots, pythonVersion, shadowStackEnabled, type AnalyzeOptions, type ProcessAnalysis } from './analyze';

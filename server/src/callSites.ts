@@ -7,7 +7,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describeRequest, x86Level, type AddressSpace, type Feature, type Root, type SummaryStore, type Vendor } from '../../native/src';
+import { describeRequest, x86Level, type AddressSpace, type Feature, type Root, type SummaryStore, type TablesStore, type Vendor } from '../../native/src';
 import { bytecodeTracking, callSitesOfFiles, type BytecodeCache, type BytecodeSession } from './bytecode';
 import type { BytecodeTrackingResult, CallSite } from './bytecode/types';
 import type { CallSiteAnalysis } from './model';
@@ -67,6 +67,8 @@ export interface CallSiteOptions {
   onFirstFiles?: (partial: { byFile: Map<string, CallSiteAnalysis[]>; pvmRequired?: Feature[] }) => void;
   /** The second level of the function-summary cache (on disk in the bundled CLI and server). */
   summaryStore?: SummaryStore;
+  /** The second level of the discovered-tables cache (on disk in the bundled CLI). */
+  tablesStore?: TablesStore;
 }
 
 export interface CallSiteResults {

@@ -7,7 +7,7 @@
 import './jitFlags';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { collectHost, defaultCatalog, DiskFullScanStore, DiskSummaryStore, engineStamp, EXIT, fromSystemError, hostFeatures, intOption, loadCatalog, main, NativeError, parseArgs, Progress, reportError, UsageError, type ExtraCommand } from '../../native/src';
+import { collectHost, defaultCatalog, DiskFullScanStore, DiskSummaryStore, DiskTablesStore, engineStamp, EXIT, fromSystemError, hostFeatures, intOption, loadCatalog, main, NativeError, parseArgs, Progress, reportError, UsageError, type ExtraCommand } from '../../native/src';
 import { MAX_CALLS_FILE_BYTES, analyzeCallSites, oversizedFiles } from './callSites';
 import { analyzePythonProcess } from './processAnalysis';
 import { defaultCacheDir } from './bytecode/diskCache';
@@ -129,13 +129,13 @@ function checkPythonFile(file: string): void {
  * on disk, in the store the language server of the same build uses, and the full scan's per-file results: a
  * second analysis decodes only what is new.
  */
-function openStores(): { summaries: DiskSummaryStore; fullScans: DiskFullScanStore } | undefined {
+function openStores(): { summaries: DiskSummaryStore; fullScans: DiskFullScanStore; tables: DiskTablesStore } | undefined {
   const dir = defaultCacheDir();
   if (!dir || !fs.existsSync(path.join(__dirname, 'iced_x86_bg.wasm'))) return undefined;
   try {
     const stamp = () => engineStamp(__filename);
     // The comparison full scan of `analyze` (without --no-full-scan): per-file results on disk too.
-    return { summaries: new DiskSummaryStore(dir, stamp), fullScans: new DiskFullScanStore(dir, stamp) };
+    return { summaries: new DiskSummaryStore(dir, stamp), fullScans: new DiskFullScanStore(dir, stamp), tables: new DiskTablesStore(dir, stamp) };
   } catch {
     return undefined;
   }
@@ -146,6 +146,7 @@ main(process.argv.slice(2), { extra: { calls }, analyze: (pid, options) => analy
   (code) => {
     process.exitCode = code;
     stores?.summaries.save();
+    stores?.tables.save();
   },
   (e) => {
     process.exitCode = reportError(e);

@@ -150,6 +150,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
           followImports: options.followImports,
           onProgress: options.onProgress,
           summaryStore: options.stores?.summaries,
+          tablesStore: options.stores?.tables,
           siteFeatures: options.siteFeatures,
         });
         try {
@@ -180,7 +181,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
  */
 async function precisePythonGate(pid: number, cs: CallSiteResults, files: string[], cache: BytecodeCache | undefined, options: PythonProcessOptions, notes: string[]): Promise<AnalyzeOptions['pythonGate']> {
   options.onProgress?.('Python-level reachability');
-  const cNames = cCallableNames(cs.space);
+  const cNames = cCallableNames(cs.space, options.stores?.tables);
   // The code every thread is running now can still run (a library's server loop, a worker thread's
   // target): the live frames are roots besides the program's files.
   const rootCodes = [...(options.rootCodes ?? []), ...liveFrameCodes(cs.space, notes)];

@@ -62,7 +62,7 @@ export class SiteAnalyzer {
       const exe = fs.realpathSync(tracking.python.executable || options.python);
       space = new StaticAddressSpace([exe], { python: exe });
     }
-    const resolver = new NativeResolver(space);
+    const resolver = new NativeResolver(space, { tablesStore: options.tablesStore });
     const host = options.hostFeatures;
     // Shadow-stack instructions only run in processes with shadow stacks enabled (see analyzeProcess): a live
     // process tells; for files at rest, only a kernel that supports them could enable them.

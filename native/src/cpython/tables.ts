@@ -106,15 +106,33 @@ export function discoverTables(elf: ElfFile, file: string = elf.name): PythonTab
 const cache = new Map<string, PythonTables>();
 const CACHE_FILES = 2048;
 
-/** discoverTables, cached by a file identity such as ModuleImage.identity. */
-export function cachedTables(elf: ElfFile, identity: string, file: string = elf.name): PythonTables {
+/**
+ * A second level of the discovery cache (trace/tablesStore.ts keeps one on disk): asked for a file the first
+ * time this process needs its tables, and told of every file discovered here.
+ */
+export interface TablesStore {
+  load(identity: string, file: string): PythonTables | undefined;
+  discovered(identity: string, file: string, tables: PythonTables): void;
+}
+
+/** discoverTables, cached by a file identity such as ModuleImage.identity (and in `store`, when given). */
+export function cachedTables(elf: ElfFile, identity: string, file: string = elf.name, store?: TablesStore): PythonTables {
   const hit = cache.get(identity);
   if (hit) {
     cache.delete(identity);
     cache.set(identity, hit);
     return hit;
   }
-  const t = discoverTables(elf, file);
+  let t: PythonTables | undefined;
+  try {
+    t = store?.load(identity, file);
+  } catch {
+    t = undefined;
+  }
+  if (!t) {
+    t = discoverTables(elf, file);
+    store?.discovered(identity, file, t);
+  }
   if (cache.size >= CACHE_FILES) cache.delete(cache.keys().next().value as string);
   cache.set(identity, t);
   return t;

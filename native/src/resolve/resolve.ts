@@ -19,7 +19,7 @@ import { resolveCtypes } from './resolveCtypes';
 import { resolveCython } from './resolveCython';
 import { resolveModuleFunction } from './resolveModule';
 import { resolveMethod, resolveSlot } from './resolveTypes';
-import { type CodeRef, type MethodEntry, type PythonTables, cachedTables } from '../cpython/tables';
+import { type CodeRef, type MethodEntry, type PythonTables, type TablesStore, cachedTables } from '../cpython/tables';
 
 export { describeRequest, type NativeRequest, type NativeResolution, type NativeTarget, type ResolutionHow, type UnresolvedCode } from './resolution';
 
@@ -43,7 +43,7 @@ export class NativeResolver implements ResolverContext {
 
   constructor(
     base: AddressSpace,
-    readonly options: { env?: NodeJS.ProcessEnv } = {},
+    readonly options: { env?: NodeJS.ProcessEnv; tablesStore?: TablesStore } = {},
   ) {
     this.isProcess = base instanceof ProcessAddressSpace;
     if (this.isProcess) this.space = base;
@@ -101,7 +101,7 @@ export class NativeResolver implements ResolverContext {
 
   /** The discovered tables of a module of the space (cached by file identity). */
   tablesOf(m: ModuleImage): PythonTables {
-    return cachedTables(m.elf, m.identity, m.path);
+    return cachedTables(m.elf, m.identity, m.path, this.options.tablesStore);
   }
 
   summarizerFor(): Summarizer {

@@ -9,7 +9,7 @@
 
 import * as C from '../elf/elfConstants';
 import { NativeError } from '../errors';
-import { type CodeRef, cachedTables } from '../cpython/tables';
+import { type CodeRef, type TablesStore, cachedTables } from '../cpython/tables';
 import type { Root } from './ept';
 import type { AddressSpace, ModuleImage } from '../space/space';
 
@@ -120,7 +120,7 @@ function* pythonCallableModules(space: AddressSpace): Generator<ModuleImage> {
  * as ml_name): only strings its code may pass to a lookup — except in interpreters before 3.11, whose
  * _Py_IDENTIFIER strings may be the very bytes of an ml_name. Each name maps to the first module holding it.
  */
-export function cCallableNames(space: AddressSpace): Map<string, string> {
+export function cCallableNames(space: AddressSpace, tablesStore?: TablesStore): Map<string, string> {
   const out = new Map<string, string>();
   for (const m of pythonCallableModules(space)) {
     const interp = isInterpreter(m);
@@ -141,7 +141,7 @@ export function cCallableNames(space: AddressSpace): Map<string, string> {
     const staticIds = interp && version !== null && (Number(version[1]) > 3 || Number(version[2]) >= 11);
     if (!interp || staticIds) {
       try {
-        const tables = cachedTables(m.elf, m.identity, m.path);
+        const tables = cachedTables(m.elf, m.identity, m.path, tablesStore);
         for (const t of tables.methodTables) for (const e of t.entries) found.delete(e.name);
         for (const e of tables.standaloneMethods) found.delete(e.name);
         for (const t of tables.types) {
@@ -167,9 +167,9 @@ export function isDunder(name: string): boolean {
   return name.length > 4 && name.startsWith('__') && name.endsWith('__');
 }
 
-export function pythonEntryRoots(space: AddressSpace, gate?: PythonGate): PythonEntryRoots {
-  const cNames = gate ? (gate.cNames ?? cCallableNames(space)) : undefined;
-  const builder = new EntryRootBuilder(space, gate, cNames);
+export function pythonEntryRoots(space: AddressSpace, gate?: PythonGate, tablesStore?: TablesStore): PythonEntryRoots {
+  const cNames = gate ? (gate.cNames ?? cCallableNames(space, tablesStore)) : undefined;
+  const builder = new EntryRootBuilder(space, gate, cNames, tablesStore);
   const skipped: PythonEntryRoots['skipped'] = [];
   let modules = 0;
   for (const m of pythonCallableModules(space)) {
@@ -196,6 +196,7 @@ class EntryRootBuilder {
     private readonly space: AddressSpace,
     private readonly gate: PythonGate | undefined,
     private readonly cNames: ReadonlyMap<string, string> | undefined,
+    private readonly tablesStore: TablesStore | undefined,
   ) {}
 
   /** Adds the slots, methods and getsets of the tables of `m` (and, for a cffi module, its function pointers). */
@@ -208,7 +209,7 @@ class EntryRootBuilder {
       const why = this.admit(m, interp, name, `${m.path}\0${ref.kind === 'local' ? ref.address : ref.symbol}`);
       if (why !== undefined) this.add(m, ref, what, why ?? undefined);
     };
-    const tables = cachedTables(m.elf, m.identity, m.path);
+    const tables = cachedTables(m.elf, m.identity, m.path, this.tablesStore);
     // A type's method table is also listed among the method tables: the type's own entries come first.
     for (const t of tables.types) {
       for (const [slot, ref] of t.slots) this.add(m, ref, `${t.name}.${slot}`, slotWhy);
