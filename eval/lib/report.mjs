@@ -249,7 +249,7 @@ export function evaluationMarkdown(run, findings) {
     'hypervisor; block stepping with BTF is ignored by KVM guests), so windows are a few hundred thousand instructions. ' +
     'Threads blocked in the kernel do not advance.');
   p();
-  p('**The widened oracle (F_dyn + IFUNC), for recall only.** Part of what the windows miss is certain to run: ' +
+  p('**The widened oracle (F_dyn + IFUNC), for recall only.** Part of what the windows miss is likely to run: ' +
     'the string and math functions glibc\'s IFUNC resolvers selected for this CPU (`__memmove_avx512_unaligned_erms`, ' +
     '`__strlen_evex`, ...), which the process calls through its GOT with other sizes and alignments than the ' +
     'windows saw, and which take other paths through the same body. `eval/lib/ifunc.mjs` reads every GOT slot of ' +
@@ -257,8 +257,8 @@ export function evaluationMarkdown(run, findings) {
     '`IRELATIVE` slot, or a `JUMP_SLOT`/`GLOB_DAT` slot whose symbol is `STT_GNU_IFUNC` in the module that defines ' +
     'its live value (looked up with its version) and whose value is not the resolver itself. A variant counts when ' +
     'the oracle saw it called: an instruction of its entry function executed, or a PLT stub jumping through one of ' +
-    'its slots did (single-stepping records the callee\'s first instruction right after the call, so the second ' +
-    'matters only at a window\'s end). Its whole body is then added: every instruction of its extent (symbol or ' +
+    'its slots did (single-stepping records the callee\'s first instruction right after the stub, so the stub test ' +
+    'adds only calls cut off by a window\'s end). Its whole body is then added: every instruction of its extent (symbol or ' +
     '`.eh_frame`) and of the extents its direct jumps enter or it falls through into, unless the module exports ' +
     'them (a tail call to `__chk_fail` is another function): `__mempcpy_*` and `__memmove_chk_*` share ' +
     '`__memmove_*`\'s body this way. Variants bound but never seen add nothing. **Safety is still checked against ' +
