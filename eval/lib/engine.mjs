@@ -26,6 +26,8 @@ export function engine() {
   const decoder = load('decoder/decoder.js');
   const vocabulary = load('features/vocabulary.js');
   const pythonRoots = load('trace/pythonRoots.js');
+  const elfFile = load('elf/elfFile.js');
+  const byteSource = load('elf/byteSource.js');
   const processAnalysis = require(path.join(SERVER_OUT, 'processAnalysis.js'));
   const callSites = require(path.join(SERVER_OUT, 'callSites.js'));
   const bytecode = require(path.join(SERVER_OUT, 'bytecode', 'cache.js'));
@@ -50,6 +52,11 @@ export function engine() {
     mainRoot: pvm.mainRoot,
     threadRoots: pvm.threadRoots,
     decodeOne: decoder.decodeOne,
+    CodeDecoder: decoder.CodeDecoder,
+    Flow: decoder.Flow,
+    elfConstants: load('elf/elfConstants.js'),
+    /** Opens an ELF file on disk (the caller closes it). */
+    openElf: (file) => elfFile.ElfFile.open(byteSource.openFileSource(file)),
     BASELINE: vocabulary.BASELINE,
     sortFeatures: vocabulary.sortFeatures,
     x86Level: vocabulary.x86Level,

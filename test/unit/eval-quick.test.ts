@@ -32,6 +32,9 @@ interface Method {
   accepted: string[];
   gaps: string[];
   score: Score;
+  /** Against the widened oracle (F_dyn + the IFUNC-selected variants it saw called): recall and the features lacked. */
+  scoreWide: Score;
+  gapsWide: string[];
 }
 interface GapEvidence {
   feature: string;
@@ -45,7 +48,8 @@ interface WorkloadResult {
   error?: string;
   skipped?: string;
   methods?: Record<'criu' | 'full' | 'pvm' | 'bytecode' | 'ours' | 'frozen' | 'plain', Method>;
-  oracle?: { required: string[]; featuresAll: string[]; windows: { steps: number; threads: number }[]; decoded: number };
+  oracle?: { required: string[]; featuresAll: string[]; windows: { steps: number; threads: number }[]; decoded: number; compatible: number };
+  oracleWide?: { required: string[]; added: string[]; compatible: number };
   gapEvidence?: GapEvidence[];
   callSites?: Record<string, { untraceableShare: number; total: number }>;
   bytecode?: { files: string[]; callSites: number; roots: number; error?: string };
@@ -116,6 +120,17 @@ test('quick evaluation: every workload is safe against the ptrace oracle and the
         assert.ok(method.score.recall >= 0 && method.score.recall <= 1, `${w.name}/${k}: recall in [0, 1]`);
         // A method that covers F_dyn accepts only oracle-compatible types.
         if (method.gaps.length === 0) assert.equal(method.score.precision, 1, `${w.name}/${k}: safe, so precision 1`);
+      }
+      // The widened oracle holds F_dyn, so it admits no more types; a method whose requirement covers it accepts
+      // only types it admits, so its recall there is at least its plain recall.
+      const wide = w.oracleWide!;
+      assert.ok(wide, `${w.name}: the widened oracle ran`);
+      for (const f of o.required) assert.ok(wide.required.includes(f), `${w.name}: ${f} of F_dyn is in the widened oracle`);
+      assert.deepEqual(wide.added, wide.required.filter((f) => !o.required.includes(f)), `${w.name}: the widened oracle's added features`);
+      assert.ok(wide.compatible <= o.compatible, `${w.name}: the widened oracle admits at most the plain one's ${o.compatible} types (${wide.compatible})`);
+      for (const [k, method] of Object.entries(m)) {
+        assert.ok(method.scoreWide.recall >= 0 && method.scoreWide.recall <= 1, `${w.name}/${k}: widened recall in [0, 1]`);
+        if (method.gapsWide.length === 0) assert.ok(method.scoreWide.recall >= method.score.recall, `${w.name}/${k}: covers the widened oracle, so its recall there is at least the plain one`);
       }
       // Ours is analyzePythonProcess: bytecode tracking of the workload's script ran and gave roots, and ours
       // (whose roots include the bytecode-resolved ones) requires at least what those roots alone reach.
