@@ -12,6 +12,7 @@ import { bytecodeTracking, callSitesOfFiles, type BytecodeCache, type BytecodeSe
 import type { BytecodeTrackingResult, CallSite } from './bytecode/types';
 import type { CallSiteAnalysis } from './model';
 import { SiteAnalyzer } from './siteAnalyzer';
+import { ReplayDiverged, type StaticNativeState } from './staticNative';
 
 export interface CallSiteOptions {
   /** The interpreter that runs the code (a path), e.g. /usr/bin/python3 or /proc/PID/exe. */
@@ -61,6 +62,11 @@ export interface CallSiteOptions {
   onFirstFiles?: (partial: { byFile: Map<string, CallSiteAnalysis[]>; pvmRequired?: Feature[] }) => void;
   /** The second level of the function-summary cache (on disk in the bundled CLI and server). */
   summaryStore?: SummaryStore;
+  /**
+   * Native state kept between static runs (the language server's): resolutions and walks a fresh run would
+   * make over the same objects are reused, so a save re-walks only what the edit added (staticNative.ts).
+   */
+  native?: StaticNativeState;
 }
 
 export interface CallSiteResults {
@@ -94,7 +100,7 @@ export interface CallSiteResults {
    * partial: call sites resolved to some native code while other callees behind them were not (counted
    * apart from `unknown`, the sites resolved to none).
    */
-  stats: { callSites: number; resolved: number; unknown: number; partial: number; natives: number; seconds: number };
+  stats: { callSites: number; resolved: number; unknown: number; partial: number; natives: number; seconds: number; native?: { reused: number; computed: number } };
   /** The address space used (static or live), for callers that analyse more. Close it with close(). */
   space: AddressSpace;
   close(): void;
@@ -134,6 +140,18 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
   const tracking = options.tracking ?? (await trackFiles(options, progress));
   const rootSites = callSitesOfFiles(tracking, options.files);
   progress('Resolving native code');
+  try {
+    return await analyzeSites(options, tracking, rootSites, started);
+  } catch (e) {
+    if (!(e instanceof ReplayDiverged)) throw e;
+    // The kept native state cannot stand for a fresh run of this edit: a fresh state, and the run again.
+    options.native?.reset();
+    return await analyzeSites(options, tracking, rootSites, started);
+  }
+}
+
+/** The native side of analyzeCallSites: each site's resolution and walk, the open files' first. */
+async function analyzeSites(options: CallSiteOptions, tracking: BytecodeTrackingResult, rootSites: CallSite[], started: number): Promise<CallSiteResults> {
   const analyzer = await SiteAnalyzer.open(options, tracking);
   // The first files' sites come first (each site's result is the same in any order), then the others.
   const first = new Set(options.onFirstFiles ? (options.firstFiles?.() ?? []).map((f) => path.resolve(f)) : []);
