@@ -144,8 +144,9 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
     return await analyzeSites(options, tracking, rootSites, started);
   } catch (e) {
     if (!(e instanceof ReplayDiverged)) throw e;
+    throwIfCancelled(options.cancel);
     // The kept native state cannot stand for a fresh run of this edit: a fresh state, and the run again.
-    options.native?.reset();
+    options.native?.reset(e.context);
     return await analyzeSites(options, tracking, rootSites, started);
   }
 }
@@ -153,6 +154,7 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
 /** The native side of analyzeCallSites: each site's resolution and walk, the open files' first. */
 async function analyzeSites(options: CallSiteOptions, tracking: BytecodeTrackingResult, rootSites: CallSite[], started: number): Promise<CallSiteResults> {
   const analyzer = await SiteAnalyzer.open(options, tracking);
+  throwIfCancelled(options.cancel);
   // The first files' sites come first (each site's result is the same in any order), then the others.
   const first = new Set(options.onFirstFiles ? (options.firstFiles?.() ?? []).map((f) => path.resolve(f)) : []);
   const isFirst = (s: CallSite) => first.has(path.resolve(s.file));
@@ -162,7 +164,6 @@ async function analyzeSites(options: CallSiteOptions, tracking: BytecodeTracking
   try {
     if (reportFirst) analyzer.preload(rootSites);
     for (let i = 0; i < ordered.length; i++) {
-      if (options.cancel?.aborted) throw new DOMException('The analysis was cancelled.', 'AbortError');
       if (reportFirst && i === firstSites.length) {
         const pvm = analyzer.interpreterRequirement();
         options.onFirstFiles!({ byFile: new Map([...analyzer.byFile].filter(([f]) => first.has(f))), pvmRequired: pvm });
@@ -172,6 +173,8 @@ async function analyzeSites(options: CallSiteOptions, tracking: BytecodeTracking
       } else if (reportFirst && i > firstSites.length) {
         await new Promise((resolve) => setImmediate(resolve));
       }
+      // Checked after the pauses: a cancelled run must not go on (its newer run may share the kept native state).
+      throwIfCancelled(options.cancel);
       analyzer.analyze(ordered[i]);
     }
     return analyzer.results(rootSites.length, started);
@@ -179,6 +182,10 @@ async function analyzeSites(options: CallSiteOptions, tracking: BytecodeTracking
     analyzer.abort();
     throw e;
   }
+}
+
+function throwIfCancelled(cancel: AbortSignal | undefined): void {
+  if (cancel?.aborted) throw new DOMException('The analysis was cancelled.', 'AbortError');
 }
 
 /** Bytecode tracking of the files: their own call sites (a walk reaches library code through the call graph). */

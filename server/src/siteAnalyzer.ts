@@ -8,7 +8,7 @@ import { reachableNative } from './bytecode';
 import type { BytecodeTrackingResult, Callee, CallSite } from './bytecode/types';
 import type { CallSiteOptions, CallSiteResults } from './callSites';
 import type { CallSiteAnalysis, FeatureProvenance, NativeFunction, Range0 } from './model';
-import type { Replay } from './staticNative';
+import { requestKey, type Replay } from './staticNative';
 
 /** The features one site's walk found, described once per walk (sites with the same roots share a walk). */
 interface DescribedWalk {
@@ -86,7 +86,7 @@ export class SiteAnalyzer {
     const k = JSON.stringify(r);
     let res = this.resolutions.get(k);
     if (!res) {
-      res = this.replay ? this.replay.resolve(k, () => this.resolver.resolve(r)) : this.resolver.resolve(r);
+      res = this.replay ? this.replay.resolve(requestKey(r, k), () => this.resolver.resolve(r)) : this.resolver.resolve(r);
       this.resolutions.set(k, res);
     }
     return res;

@@ -12,7 +12,7 @@
 // (the usual edit) only resolves and walks what it added.
 
 import * as fs from 'node:fs';
-import { fileIdentityOf, NativeResolver, OverlaySpace, StaticAddressSpace, type EptResult, type Feature, type NativeResolution } from '../../native/src';
+import { fileIdentityOf, NativeResolver, OverlaySpace, StaticAddressSpace, type EptResult, type Feature, type NativeRequest, type NativeResolution } from '../../native/src';
 
 /** One kept result: the objects loaded before it was made, and after (a resolution may load some). */
 interface Kept<T> {
@@ -21,9 +21,25 @@ interface Kept<T> {
   value: T;
 }
 
+/**
+ * A resolution's key in the kept state: the request, and the identity of the file it names (an extension
+ * module, a ctypes library given by path), so that a file rebuilt, added or removed since is resolved again.
+ */
+export function requestKey(request: NativeRequest, json = JSON.stringify(request)): string {
+  const file = request.kind === 'ctypes' ? (request.library?.includes('/') ? request.library : undefined) : request.file;
+  if (file === undefined) return json;
+  let identity = 'absent';
+  try {
+    identity = fileIdentityOf(fs.statSync(fs.realpathSync(file)));
+  } catch {
+    // Absent or unreadable: resolved again once it is there.
+  }
+  return `${json}\0${identity}`;
+}
+
 /** A step of a replay that a fresh run would have made over other objects than the kept space holds. */
 export class ReplayDiverged extends Error {
-  constructor() {
+  constructor(readonly context: NativeContext) {
     super('The kept native state cannot replay this run: a fresh one is needed.');
     this.name = 'ReplayDiverged';
   }
@@ -88,7 +104,7 @@ export class NativeContext {
   step<T>(kept: Kept<T>[], loaded: number, compute: () => T): Kept<T> {
     const hit = kept.find((k) => k.before === loaded);
     if (hit) return hit;
-    if (loaded !== this.loaded()) throw new ReplayDiverged();
+    if (loaded !== this.loaded()) throw new ReplayDiverged(this);
     const value = compute();
     const made = { before: loaded, after: this.loaded(), value };
     kept.push(made);
@@ -171,8 +187,9 @@ export class StaticNativeState {
     return this.context;
   }
 
-  /** Drops the context (the next run makes a fresh one). */
-  reset(): void {
+  /** Drops the context, or only `context` if it is still the kept one (the next run makes a fresh one). */
+  reset(context?: NativeContext): void {
+    if (context && context !== this.context) return;
     this.context?.close();
     this.context = undefined;
   }
