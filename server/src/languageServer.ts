@@ -190,6 +190,7 @@ export class PygrationLanguageServer {
     this.documents.onDidOpen((e) => this.onDidOpen(e.document));
     // A "save all" sends its didSave notifications back to back: a short debounce makes them one analysis.
     this.documents.onDidSave(() => this.scheduleStatic(SAVE_DEBOUNCE_MS));
+    // The helper exits (and is reaped) before the answer: nothing of the server outlives its 'exit'.
     c.onShutdown(() => this.closeStatic());
     this.documents.listen(c);
     c.listen();
@@ -264,17 +265,18 @@ export class PygrationLanguageServer {
   /** The warm bytecode session of the static analysis for `python` (a new one when the interpreter changed). */
   private bytecodeSession(python: string): BytecodeSession {
     if (this.staticBytecode?.python !== python) {
-      this.staticBytecode?.session.close();
+      void this.staticBytecode?.session.close();
       this.staticBytecode = { python, session: new BytecodeSession({ python, cache: this.cache }) };
     }
     return this.staticBytecode.session;
   }
 
-  /** Stops the static analysis's helper and frees its native state (on shutdown). */
-  private closeStatic(): void {
-    this.staticBytecode?.session.close();
+  /** Stops the static analysis's helper (waiting up to 2 s for it to exit) and frees its native state (on shutdown). */
+  private async closeStatic(): Promise<void> {
+    const exited = this.staticBytecode?.session.close();
     this.staticBytecode = undefined;
     this.staticNative.close();
+    if (exited) await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
   }
 
   // ------------------------------------------------------------------ views of the state
