@@ -1,5 +1,6 @@
 // Headless language-server timings over the real protocol (JSON-RPC over stdio, as any LSP client speaks it):
-// start (spawn → initialize answer), first lens cold, lens after an edit + save, and live analyses at a stop.
+// start (spawn → initialize answer), first lens cold, lens after an edit + save, and live analyses at a stop;
+// CPU is the server's with its live children's (its warm Python helper).
 // BENCH_SERVER_ARGS (e.g. '--cpu-prof --cpu-prof-dir=DIR') are given to the server's node.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -7,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
-import { procCpuSeconds, procPeakMB } from './proc.mjs';
+import { procCpuSeconds, procPeakMB, procTreeCpuSeconds } from './proc.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -87,7 +88,8 @@ export async function startServer({ serverJs, workspace, python, cacheDir, root 
         void ask();
       });
     },
-    cpuSeconds: () => procCpuSeconds(child.pid),
+    /** The server's CPU with its live children's (its warm Python helper is never reaped while it runs). */
+    cpuSeconds: () => procTreeCpuSeconds(child.pid),
     peakMB: () => procPeakMB(child.pid),
     async stop() {
       try {

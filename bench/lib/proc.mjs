@@ -36,3 +36,24 @@ export function procPeakMB(pid) {
     return NaN;
   }
 }
+
+/**
+ * CPU seconds of `pid` and of its live descendants (procCpuSeconds of each): a child the process keeps (the
+ * language server's warm Python helper) is never reaped, so its CPU is not in the parent's cutime. A child
+ * reaped between two readings counts whole at the second (its part before the first too): an overcount, never
+ * an undercount.
+ */
+export function procTreeCpuSeconds(pid) {
+  let total = procCpuSeconds(pid);
+  let children = [];
+  try {
+    children = fs.readdirSync(`/proc/${pid}/task`).flatMap((t) => fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
+  } catch {
+    // Gone, or a kernel without the children file: the process alone.
+  }
+  for (const c of children) {
+    const v = procTreeCpuSeconds(Number(c));
+    if (Number.isFinite(v)) total += v;
+  }
+  return total;
+}

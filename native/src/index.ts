@@ -14,6 +14,7 @@ export { ElfFile } from './elf/elfFile';
 
 // space/: the address spaces the analyses walk (a live process, files at rest, an overlay) and /proc.
 export type { AddressSpace } from './space/space';
+export { fileIdentityOf } from './space/space';
 export { ProcessAddressSpace } from './space/processSpace';
 export { StaticAddressSpace } from './space/staticSpace';
 export { OverlaySpace } from './space/overlay';

@@ -12,6 +12,7 @@ import { bytecodeTracking, callSitesOfFiles, type BytecodeCache, type BytecodeSe
 import type { BytecodeTrackingResult, CallSite } from './bytecode/types';
 import type { CallSiteAnalysis } from './model';
 import { SiteAnalyzer } from './siteAnalyzer';
+import { ReplayDiverged, type StaticNativeState } from './staticNative';
 
 export interface CallSiteOptions {
   /** The interpreter that runs the code (a path), e.g. /usr/bin/python3 or /proc/PID/exe. */
@@ -69,6 +70,11 @@ export interface CallSiteOptions {
   summaryStore?: SummaryStore;
   /** The second level of the discovered-tables cache (on disk in the bundled CLI). */
   tablesStore?: TablesStore;
+  /**
+   * Native state kept between static runs (the language server's): resolutions and walks a fresh run would
+   * make over the same objects are reused, so a save re-walks only what the edit added (staticNative.ts).
+   */
+  native?: StaticNativeState;
 }
 
 export interface CallSiteResults {
@@ -102,7 +108,7 @@ export interface CallSiteResults {
    * partial: call sites resolved to some native code while other callees behind them were not (counted
    * apart from `unknown`, the sites resolved to none).
    */
-  stats: { callSites: number; resolved: number; unknown: number; partial: number; natives: number; seconds: number };
+  stats: { callSites: number; resolved: number; unknown: number; partial: number; natives: number; seconds: number; native?: { reused: number; computed: number } };
   /** The address space used (static or live), for callers that analyse more. Close it with close(). */
   space: AddressSpace;
   close(): void;
@@ -142,7 +148,21 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
   const tracking = options.tracking ?? (await trackFiles(options, progress));
   const rootSites = callSitesOfFiles(tracking, options.files);
   progress('Resolving native code');
+  try {
+    return await analyzeSites(options, tracking, rootSites, started);
+  } catch (e) {
+    if (!(e instanceof ReplayDiverged)) throw e;
+    throwIfCancelled(options.cancel);
+    // The kept native state cannot stand for a fresh run of this edit: a fresh state, and the run again.
+    options.native?.reset(e.context);
+    return await analyzeSites(options, tracking, rootSites, started);
+  }
+}
+
+/** The native side of analyzeCallSites: each site's resolution and walk, the open files' first. */
+async function analyzeSites(options: CallSiteOptions, tracking: BytecodeTrackingResult, rootSites: CallSite[], started: number): Promise<CallSiteResults> {
   const analyzer = await SiteAnalyzer.open(options, tracking);
+  throwIfCancelled(options.cancel);
   // The first files' sites come first (each site's result is the same in any order), then the others.
   const first = new Set(options.onFirstFiles ? (options.firstFiles?.() ?? []).map((f) => path.resolve(f)) : []);
   const isFirst = (s: CallSite) => first.has(path.resolve(s.file));
@@ -152,7 +172,6 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
   try {
     if (reportFirst) analyzer.preload(rootSites);
     for (let i = 0; i < ordered.length; i++) {
-      if (options.cancel?.aborted) throw new DOMException('The analysis was cancelled.', 'AbortError');
       if (reportFirst && i === firstSites.length) {
         const pvm = analyzer.interpreterRequirement();
         options.onFirstFiles!({ byFile: new Map([...analyzer.byFile].filter(([f]) => first.has(f))), pvmRequired: pvm });
@@ -162,6 +181,8 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
       } else if (reportFirst && i > firstSites.length) {
         await new Promise((resolve) => setImmediate(resolve));
       }
+      // Checked after the pauses: a cancelled run must not go on (its newer run may share the kept native state).
+      throwIfCancelled(options.cancel);
       analyzer.analyze(ordered[i]);
     }
     return analyzer.results(rootSites.length, started);
@@ -169,6 +190,10 @@ export async function analyzeCallSites(options: CallSiteOptions): Promise<CallSi
     analyzer.abort();
     throw e;
   }
+}
+
+function throwIfCancelled(cancel: AbortSignal | undefined): void {
+  if (cancel?.aborted) throw new DOMException('The analysis was cancelled.', 'AbortError');
 }
 
 /** Bytecode tracking of the files: their own call sites (a walk reaches library code through the call graph). */

@@ -18,9 +18,10 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { collectHost, defaultCatalog, DiskSummaryStore, effectiveRequirement, engineStamp, hostFeatures, isNativeError, listProcesses, loadCatalog, maskedFeatures, prefetchExportedIfuncs, summarizeInstances, VERSION, x86Level, type Catalog, type Feature, type HostInfo } from '../../native/src';
 import { defaultCacheDir } from './bytecode/diskCache';
-import { BytecodeCache } from './bytecode';
+import { BytecodeCache, BytecodeSession } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import { MAX_CALLS_FILE_BYTES, analyzeCallSites, fileUri, oversizedFiles, type CallSiteResults } from './callSites';
+import { StaticNativeState } from './staticNative';
 import type { CallSiteAnalysis } from './model';
 import { callSiteAt, callSiteDetail, catalogRarity, computeCodeLenses, computeHover, type Rarity } from './presentation';
 import {
@@ -45,6 +46,8 @@ import { readSettings } from './settings';
 
 /** At most this many workspace files are analysed statically (open documents always are). */
 const MAX_WORKSPACE_FILES = 200;
+/** A save's analysis starts after this long without another save (a save-all's notifications arrive within a few ms). */
+const SAVE_DEBOUNCE_MS = 20;
 /** New function summaries are written to disk after this long without analyses. */
 const SAVE_IDLE_MS = 1000;
 import { collectPythonFiles, errorText } from './serverHelpers';
@@ -56,6 +59,13 @@ export class PygrationLanguageServer {
   private workspaceFolders: string[] = [];
   private hasConfigurationCapability = false;
   private readonly cache = new BytecodeCache();
+  /**
+   * The static analysis's warm Python helper, kept between runs for one interpreter: starting a new one per
+   * save cost about 100 ms (process start and the helper's imports) before any module was looked at.
+   */
+  private staticBytecode?: { python: string; session: BytecodeSession };
+  /** The native side kept between static analyses (an edit + save re-walks only what changed): see StaticNativeState. */
+  private readonly staticNative = new StaticNativeState();
   private catalog: Catalog = defaultCatalog();
   private rarity: Rarity = catalogRarity(this.catalog);
   private hostInfoStarted?: Promise<HostInfo>;
@@ -178,7 +188,10 @@ export class PygrationLanguageServer {
       this.scheduleStatic(0);
     });
     this.documents.onDidOpen((e) => this.onDidOpen(e.document));
-    this.documents.onDidSave(() => this.scheduleStatic(100));
+    // A "save all" sends its didSave notifications back to back: a short debounce makes them one analysis.
+    this.documents.onDidSave(() => this.scheduleStatic(SAVE_DEBOUNCE_MS));
+    // The helper exits (and is reaped) before the answer: nothing of the server outlives its 'exit'.
+    c.onShutdown(() => this.closeStatic());
     this.documents.listen(c);
     c.listen();
   }
@@ -247,6 +260,23 @@ export class PygrationLanguageServer {
 
   private python(): string {
     return this.interpreter || this.settings.pythonPath || 'python3';
+  }
+
+  /** The warm bytecode session of the static analysis for `python` (a new one when the interpreter changed). */
+  private bytecodeSession(python: string): BytecodeSession {
+    if (this.staticBytecode?.python !== python) {
+      void this.staticBytecode?.session.close();
+      this.staticBytecode = { python, session: new BytecodeSession({ python, cache: this.cache }) };
+    }
+    return this.staticBytecode.session;
+  }
+
+  /** Stops the static analysis's helper (waiting up to 2 s for it to exit) and frees its native state (on shutdown). */
+  private async closeStatic(): Promise<void> {
+    const exited = this.staticBytecode?.session.close();
+    this.staticBytecode = undefined;
+    this.staticNative.close();
+    if (exited) await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
   }
 
   // ------------------------------------------------------------------ views of the state
@@ -350,8 +380,11 @@ export class PygrationLanguageServer {
     const started = Date.now();
     try {
       const host = await this.host;
+      const python = this.python();
       const result = await analyzeCallSites({
-        python: this.python(),
+        python,
+        session: this.bytecodeSession(python),
+        native: this.staticNative,
         files,
         beforeStaticSpace: this.startIfuncProbe(),
         // The open files' lenses do not wait for the rest of the workspace: they are published as soon as
@@ -420,7 +453,7 @@ export class PygrationLanguageServer {
     this.publishDiagnostics(result.tracking);
     this.lastError = undefined;
     this.connection.console.info(
-      `Static analysis: ${files.length} file(s), ${result.tracking.stats.modules} modules, ${result.stats.callSites} call sites (${result.stats.resolved} resolved, ${result.unknownCallSites} unknown) in ${((Date.now() - started) / 1000).toFixed(2)} s${this.summaryStore?.stats.loadedSummaries ? ` (${this.summaryStore.stats.loadedSummaries} function summaries read from the disk cache so far)` : ''}.`,
+      `Static analysis: ${files.length} file(s), ${result.tracking.stats.modules} modules, ${result.stats.callSites} call sites (${result.stats.resolved} resolved, ${result.unknownCallSites} unknown) in ${((Date.now() - started) / 1000).toFixed(2)} s${result.stats.native ? `; native steps: ${result.stats.native.reused} reused, ${result.stats.native.computed} computed` : ''}${this.summaryStore?.stats.loadedSummaries ? ` (${this.summaryStore.stats.loadedSummaries} function summaries read from the disk cache so far)` : ''}.`,
     );
   }
 

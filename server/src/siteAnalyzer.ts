@@ -8,6 +8,7 @@ import { reachableNative } from './bytecode';
 import type { BytecodeTrackingResult, Callee, CallSite } from './bytecode/types';
 import type { CallSiteOptions, CallSiteResults } from './callSites';
 import type { CallSiteAnalysis, FeatureProvenance, NativeFunction, Range0 } from './model';
+import { requestKey, type Replay } from './staticNative';
 
 /** The features one site's walk found, described once per walk (sites with the same roots share a walk). */
 interface DescribedWalk {
@@ -46,6 +47,8 @@ export class SiteAnalyzer {
     private readonly keep: (f: Feature) => boolean,
     /** Whether a feature is masked here (CPUID hides it while its instructions run). */
     private readonly isMasked: (f: Feature) => boolean,
+    /** The kept native state's replay (options.native, files at rest): its space, resolutions and walks. */
+    private readonly replay?: Replay,
   ) {
     this.walkSpace = resolver.space;
   }
@@ -54,16 +57,19 @@ export class SiteAnalyzer {
   static async open(options: CallSiteOptions, tracking: BytecodeTrackingResult): Promise<SiteAnalyzer> {
     let space: AddressSpace;
     let view: ProcessView | undefined;
+    let replay: Replay | undefined;
+    const host = options.hostFeatures;
     if (options.pid !== undefined) {
       view = new ProcessView(options.pid);
       space = new ProcessAddressSpace(view);
     } else {
       await options.beforeStaticSpace;
       const exe = fs.realpathSync(tracking.python.executable || options.python);
-      space = new StaticAddressSpace([exe], { python: exe });
+      const key = JSON.stringify([exe, host ? [...host].sort() : null, options.hostVendor, options.countMasked, options.probeMasked]);
+      replay = options.native?.contextFor(key, () => new StaticAddressSpace([exe], { python: exe })).replay();
+      space = replay?.context.space ?? new StaticAddressSpace([exe], { python: exe });
     }
-    const resolver = new NativeResolver(space, { tablesStore: options.tablesStore });
-    const host = options.hostFeatures;
+    const resolver = replay?.context.resolver ?? new NativeResolver(space, { tablesStore: options.tablesStore });
     // Shadow-stack instructions only run in processes with shadow stacks enabled (see analyzeProcess): a live
     // process tells; for files at rest, only a kernel that supports them could enable them.
     const shstkPossible = options.pid !== undefined ? shadowStackEnabled(options.pid) : kernelSupportsShadowStacks();
@@ -73,13 +79,16 @@ export class SiteAnalyzer {
     const maskedHere = new Set(candidates.filter((f) => executes.get(f) !== false));
     const isMasked = (f: Feature): boolean => maskedHere.has(f);
     const keep = (f: Feature) => !isBaseline(f) && (!host || host.has(f) || (options.countMasked === true && isMasked(f))) && (f !== 'shstk' || shstkPossible);
-    return new SiteAnalyzer(options, tracking, space, view, resolver, keep, isMasked);
+    return new SiteAnalyzer(options, tracking, space, view, resolver, keep, isMasked, replay);
   }
 
   private resolve(r: NativeRequest): NativeResolution {
     const k = JSON.stringify(r);
     let res = this.resolutions.get(k);
-    if (!res) this.resolutions.set(k, (res = this.resolver.resolve(r)));
+    if (!res) {
+      res = this.replay ? this.replay.resolve(requestKey(r, k), () => this.resolver.resolve(r)) : this.resolver.resolve(r);
+      this.resolutions.set(k, res);
+    }
     return res;
   }
 
@@ -89,7 +98,8 @@ export class SiteAnalyzer {
     if (!r) {
       // Per call site: follow every resolved edge (live memory included) but no address-taken roots, so the
       // features are those of this call's own path; the whole-process analysis adds the conservative part.
-      r = executionPathTracking(this.walkSpace, roots, { mode: 'ept', addressTaken: false, summaryStore: this.options.summaryStore });
+      const walk = () => executionPathTracking(this.walkSpace, roots, { mode: 'ept', addressTaken: false, summaryStore: this.options.summaryStore });
+      r = this.replay ? this.replay.walk(k, walk) : walk();
       this.eptCache.set(k, r);
     }
     return r;
@@ -105,10 +115,14 @@ export class SiteAnalyzer {
       return this.pvmRequired;
     }
     // The interpreter's own needs (paper: EPT of the PVM from _start), on files at rest.
-    const pvmRoots = [entryRoot(walkSpace), mainRoot(walkSpace), ...destructorRoots(walkSpace)].filter((r): r is Root => r !== undefined);
-    // Static analyses assume the program runs with LD_BIND_NOW=1, as Pygration recommends (so the lazy-binding
-    // trampoline is not part of it).
-    if (pvmRoots.length) this.pvmRequired = sortFeatures([...executionPathTracking(walkSpace, pvmRoots, { mode: 'ept', bindNow: true, summaryStore: this.options.summaryStore }).features.keys()].filter(this.keep));
+    const atRest = (): Feature[] | undefined => {
+      const pvmRoots = [entryRoot(walkSpace), mainRoot(walkSpace), ...destructorRoots(walkSpace)].filter((r): r is Root => r !== undefined);
+      // Static analyses assume the program runs with LD_BIND_NOW=1, as Pygration recommends (so the lazy-binding
+      // trampoline is not part of it).
+      if (!pvmRoots.length) return undefined;
+      return sortFeatures([...executionPathTracking(walkSpace, pvmRoots, { mode: 'ept', bindNow: true, summaryStore: this.options.summaryStore }).features.keys()].filter(this.keep));
+    };
+    this.pvmRequired = this.replay ? this.replay.interpreterRequirement(atRest) : atRest();
     return this.pvmRequired;
   }
 
@@ -228,11 +242,13 @@ export class SiteAnalyzer {
    * decoding them per call site cost most of a large file's time).
    */
   private described(result: EptResult): DescribedWalk {
-    let described = this.describedWalks.get(result);
+    // A kept context's options (its key) include everything `keep` depends on: its descriptions are kept too.
+    const walks = (this.replay?.context.described as WeakMap<EptResult, DescribedWalk> | undefined) ?? this.describedWalks;
+    let described = walks.get(result);
     if (!described) {
       const features = sortFeatures([...result.features.keys()].filter(this.keep));
       described = { features, provenance: features.map((f) => this.provenanceOf(result, f)) };
-      this.describedWalks.set(result, described);
+      walks.set(result, described);
     }
     return described;
   }
@@ -251,7 +267,7 @@ export class SiteAnalyzer {
   /** The analysis's results (`callSites`: the files' sites); the caller closes them. */
   results(callSites: number, started: number): CallSiteResults {
     this.interpreterRequirement();
-    this.notes.push(...leftOutNotes(this.space, this.walkSpace));
+    this.notes.push(...leftOutNotes(this.space, this.replay ? this.replay.missing() : this.walkSpace instanceof OverlaySpace ? this.walkSpace.missing : []));
     const unknownCallSites = this.unknownCount + this.partialCount;
     const pvmRequired = this.pvmRequired;
     return {
@@ -263,20 +279,22 @@ export class SiteAnalyzer {
       unknownCallSites,
       lowerBound: unknownCallSites > 0 && !(this.view !== undefined && pvmRequired !== undefined),
       notes: this.notes,
-      stats: { callSites, resolved: this.resolvedCount, unknown: this.unknownCount, partial: this.partialCount, natives: this.nativeRoots.size, seconds: (Date.now() - started) / 1000 },
+      stats: { callSites, resolved: this.resolvedCount, unknown: this.unknownCount, partial: this.partialCount, natives: this.nativeRoots.size, seconds: (Date.now() - started) / 1000, native: this.replay ? { ...this.replay.steps } : undefined },
       space: this.walkSpace,
       close: () => this.close(),
     };
   }
 
-  /** After a failure: closes the resolver and the process (the static space stays, as it always did). */
+  /** After a failure: closes the resolver and the process (the static space stays, as it always did; a kept one too). */
   abort(): void {
+    if (this.replay) return;
     this.resolver.close();
     this.view?.close();
   }
 
-  /** Closes the resolver, the process and the static space. */
+  /** Closes the resolver, the process and the static space (a kept context stays open for the next run). */
   close(): void {
+    if (this.replay) return;
     this.resolver.close();
     this.view?.close();
     if (this.space instanceof StaticAddressSpace) this.space.close();
@@ -414,14 +432,14 @@ function liveInterpreterRequirement(
   return sortFeatures([...r.features.keys()].filter(keep));
 }
 
-/** What the address space left out: modules of a live process it could not read, libraries not found at rest. */
-function leftOutNotes(space: AddressSpace, walkSpace: AddressSpace): string[] {
+/** What the address space left out: modules of a live process it could not read, libraries not found at rest (`overlayMissing`: those of loaded extensions). */
+function leftOutNotes(space: AddressSpace, overlayMissing: ReadonlyArray<{ name: string; neededBy: string; reason: string }>): string[] {
   const out: string[] = [];
   if (space instanceof ProcessAddressSpace) {
     if (space.memoryError) out.push(`${space.memoryError.describe()} Without memory access, GOT slots and dispatch tables were resolved from the files on disk.`);
     for (const u of space.unopenedModules) out.push(`Could not open ${u.path}: ${u.reason}`);
   }
-  const missing = [...(space instanceof StaticAddressSpace ? space.missing : []), ...(walkSpace instanceof OverlaySpace ? walkSpace.missing : [])];
+  const missing = [...(space instanceof StaticAddressSpace ? space.missing : []), ...overlayMissing];
   const seen = new Set<string>();
   for (const m of missing) {
     const key = `${m.name}\0${m.neededBy}`;

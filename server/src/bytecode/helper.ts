@@ -184,6 +184,12 @@ export class PythonHelper {
     return !this.closed && this.exitError === null;
   }
 
+  /** Resolves once the helper process has exited (at once if it has). */
+  exited(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => this.child.once('exit', () => resolve()));
+  }
+
   /** Ends the helper (closes its stdin; kills it if it does not exit promptly). */
   close(): void {
     if (this.closed) return;

@@ -63,7 +63,7 @@ export async function bytecodeTracking(options: BytecodeTrackingOptions): Promis
   try {
     return await session.track(options);
   } finally {
-    if (own) session.close();
+    if (own) void session.close();
   }
 }
 
@@ -122,9 +122,12 @@ export class BytecodeSession {
     return this.starting;
   }
 
-  close(): void {
-    this.helper?.close();
+  /** Ends the helper; the promise resolves once it has exited (a caller that exits next may wait for it). */
+  close(): Promise<void> {
+    const helper = this.helper;
+    helper?.close();
     this.helper = null;
+    return helper ? helper.exited() : Promise.resolve();
   }
 
   async track(options: BytecodeTrackingOptions): Promise<BytecodeTrackingResult> {
