@@ -62,6 +62,9 @@ const BENIGN_DECORATORS = new Set([
   'deprecated', 'deprecate', 'singledispatch', 'singledispatchmethod', 'no_type_check', 'runtime_checkable',
 ]);
 
+/** The depth the import-time code starts at (see sites): after any chain of names from the program's roots. */
+const IMPORT_TIME_DEPTH = 1_000_000;
+
 interface Code {
   module: ProgramModule;
   index: number;
@@ -85,6 +88,10 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
   const failed = run.index(tracking, graph.closureModules());
   if (failed.length) return run.finish(`the function bodies of ${failed.slice(0, 3).join(', ')} could not be simulated`);
   run.takeRoots();
+  run.closeOver();
+  // What the start-up imports did is closed over second, so the code the program reaches by its own names keeps
+  // its shortest reasons (and its reflection is named first); the closure is the same either way.
+  run.takeImportTime();
   run.closeOver();
   return run.result();
 }
@@ -222,7 +229,7 @@ class ReachabilityRun {
 
   /**
    * Phase 2: the roots. The modules imported at start-up, the reflection their import did on extension
-   * modules, the program's own code objects and the given ones, and what the imports left behind.
+   * modules, the program's own code objects and the given ones.
    */
   takeRoots(): void {
     const { closure, imported, startup } = this;
@@ -249,12 +256,18 @@ class ReachabilityRun {
         this.reach(c);
       }
     }
-    // What imports left behind, and the bodies that ran, are one step from the roots (the fallback names the
-    // program's own reflection first).
-    this.depth = 1;
+  }
+
+  /**
+   * Phase 2b: what the start-up imports left behind (leftovers), and the bodies of the modules imported at
+   * start-up, which ran (and the class bodies in them): what they built and stored (a function fetched by a
+   * computed name, a registry) is still alive, so they count as reachable code.
+   */
+  takeImportTime(): void {
+    const { closure, imported } = this;
+    // Ranked after everything the program reaches by its own names.
+    this.depth = IMPORT_TIME_DEPTH;
     for (const m of closure) if (imported.has(m.name)) this.leftovers(m);
-    // The bodies of the modules imported at start-up ran (and the class bodies in them): what they built and
-    // stored (a function fetched by a computed name, a registry) is still alive, so they count as reachable code.
     const saved = this.reason;
     for (const m of closure) {
       if (!imported.has(m.name) || m.kind !== 'python' || (m.file && this.files.has(path.resolve(m.file)))) continue;

@@ -175,8 +175,9 @@ test('precise: reflection in a library module, done once at start-up, falls back
     for (const m of ['hexdigest']) assert.ok(strict.roots.some((r) => hashlibRoot(r, m)), 'strict roots HASH.hexdigest');
     const sites = ['getattr with a computed name at gate_libreflect.py:13', 'exec() at gate_libreflect.py:15', '_pickle.loads at gate_libreflect.py:17'];
     assert.ok(reach.strictReason, 'falls back to strict');
-    for (const s of sites) assert.ok(reach.reflections.includes(s), `${s} among ${reach.reflections.slice(0, 5).join('; ')}`);
-    assert.match(reach.strictReason, /^reflection defeats names: (getattr with a computed name at gate_libreflect\.py:13|exec\(\) at gate_libreflect\.py:15|_pickle\.loads at gate_libreflect\.py:17)/);
+    // The program reaches them by its own names (Runner, then __init__), so they are named first.
+    assert.deepEqual([...reach.reflections.slice(0, 3)].sort(), [...sites].sort(), reach.reflections.slice(0, 5).join('; '));
+    for (const s of sites) assert.ok(reach.strictReason.includes(s), reach.strictReason);
   });
 });
 
