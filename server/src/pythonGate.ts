@@ -1,6 +1,6 @@
-// Python-level reachability for the precise root policy: which Python code of a program's import closure can
-// still run (closure by name from the program's files and live frames), the names it uses, and the reflection
-// that defeats names (a fallback to the strict policy, or to whole modules, with the site that forced it).
+// Python-level reachability for the precise root policy: which Python code of a program's import closure ran or
+// can still run (closure by name from the program's files, the live frames and the imported modules' bodies), the
+// names it uses, and the reflection that defeats names (a fallback to the strict policy, or to whole modules).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -33,7 +33,7 @@ export interface PythonReachability {
    * (bytecodeTracking with them as `modules`) and run again, until none is missing.
    */
   missing: string[];
-  /** Reflection sites in reachable code that defeat names (`what at file:line`). */
+  /** Reflection sites in reachable code that defeat names (`what at file:line`), the nearest to the roots first. */
   reflections: string[];
   /** Why each reachable code object (`module:qualname`) is reachable. */
   whyCode: Map<string, string>;
@@ -62,6 +62,9 @@ const BENIGN_DECORATORS = new Set([
   'deprecated', 'deprecate', 'singledispatch', 'singledispatchmethod', 'no_type_check', 'runtime_checkable',
 ]);
 
+/** The depth the import-time code starts at (see sites): after any chain of names from the program's roots. */
+const IMPORT_TIME_DEPTH = 1_000_000;
+
 interface Code {
   module: ProgramModule;
   index: number;
@@ -86,6 +89,10 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
   if (failed.length) return run.finish(`the function bodies of ${failed.slice(0, 3).join(', ')} could not be simulated`);
   run.takeRoots();
   run.closeOver();
+  // What the start-up imports did is closed over second, so the code the program reaches by its own names keeps
+  // its shortest reasons (and its reflection is named first); the closure is the same either way.
+  run.takeImportTime();
+  run.closeOver();
   return run.result();
 }
 
@@ -97,9 +104,11 @@ class ReachabilityRun {
   private readonly modules = new Map<string, string>();
   private readonly prefixes = new Map<string, { prefix: string; reason: string }[]>();
   private readonly stats = { modules: 0, codeObjects: 0, reachable: 0, names: 0, seconds: 0, liveModules: 0, startupModules: 0 };
-  private readonly reflections: string[] = [];
+  /** Reflection sites that defeat names, with the depth of the code they are in (0: a root). */
+  private readonly reflections: { site: string; depth: number }[] = [];
   private readonly missing = new Set<string>();
-  private readonly libraryReflections: string[] = [];
+  /** Modules whose own namespace globals() hands out: all its bindings are names (see confineOwn). */
+  private readonly ownConfined = new Set<ProgramModule>();
   /** Why each reachable code object is (for explanations and debugging): a name, a root, a gate. */
   private readonly whyCode = new Map<string, string>();
 
@@ -119,6 +128,10 @@ class ReachabilityRun {
   private readonly confined: string[] = [];
   private readonly nameQueue: string[] = [];
   private reason = 'root';
+  /** How many steps (names, nesting) from a root the code being reached is; orders the fallback's sites. */
+  private depth = 0;
+  private readonly codeDepth = new Map<Code['facts'], number>();
+  private readonly nameDepth = new Map<string, number>();
   /** The program's files: every code object of them is a root. */
   private readonly files: Set<string>;
   /** The files whose start-up imports ran. */
@@ -133,7 +146,6 @@ class ReachabilityRun {
    * statement in reachable code (its body is then reachable). Names reach the functions of such modules.
    */
   private live = new Set<string>();
-  private readonly rootSet = new Set<Code>();
   private readonly rootCodes: RootCode[];
 
   constructor(private readonly options: ReachabilityOptions) {
@@ -147,7 +159,12 @@ class ReachabilityRun {
     const { names, modules, prefixes, notes, stats, whyCode } = this;
     stats.names = names.size;
     stats.seconds = (performance.now() - this.started) / 1000;
-    return { names, modules, prefixes, strictReason, notes, stats, whyCode, reflections: [...new Set(this.reflections)], missing: [...this.missing] };
+    return { names, modules, prefixes, strictReason, notes, stats, whyCode, reflections: this.sites(), missing: [...this.missing] };
+  }
+
+  /** The reflection sites that defeat names, each once, the nearest to the roots first. */
+  private sites(): string[] {
+    return [...new Set([...this.reflections].sort((a, b) => a.depth - b.depth).map((r) => r.site))];
   }
 
   /**
@@ -212,7 +229,7 @@ class ReachabilityRun {
 
   /**
    * Phase 2: the roots. The modules imported at start-up, the reflection their import did on extension
-   * modules, the program's own code objects and the given ones, and what the imports left behind.
+   * modules, the program's own code objects and the given ones.
    */
   takeRoots(): void {
     const { closure, imported, startup } = this;
@@ -236,11 +253,29 @@ class ReachabilityRun {
     for (const c of this.all) {
       const file = c.module.file ? path.resolve(c.module.file) : undefined;
       if ((file && this.files.has(file)) || (file && this.rootCodes.some((r) => path.resolve(r.file) === file && r.qualname === c.facts.qualname))) {
-        this.rootSet.add(c);
         this.reach(c);
       }
     }
+  }
+
+  /**
+   * Phase 2b: what the start-up imports left behind (leftovers), and the bodies of the modules imported at
+   * start-up, which ran (and the class bodies in them): what they built and stored (a function fetched by a
+   * computed name, a registry) is still alive, so they count as reachable code.
+   */
+  takeImportTime(): void {
+    const { closure, imported } = this;
+    // Ranked after everything the program reaches by its own names.
+    this.depth = IMPORT_TIME_DEPTH;
     for (const m of closure) if (imported.has(m.name)) this.leftovers(m);
+    const saved = this.reason;
+    for (const m of closure) {
+      if (!imported.has(m.name) || m.kind !== 'python' || (m.file && this.files.has(path.resolve(m.file)))) continue;
+      const body = codeOf(m, 0);
+      this.reason = `the body of ${m.name}, which ran when it was imported at start-up`;
+      if (body && body.facts.role === 'module') this.reach(body);
+    }
+    this.reason = saved;
   }
 
   /** Phase 3: closes over reachable code (the names it uses, its nested code, its imports) and over names. */
@@ -251,6 +286,7 @@ class ReachabilityRun {
       while (nameQueue.length) {
         const n = nameQueue.pop()!;
         this.reason = `name ${n}: ${this.names.get(n)}`;
+        this.depth = this.nameDepth.get(n) ?? 0;
         for (const c of this.byShortName.get(n) ?? []) if (this.live.has(c.module.name)) this.reach(c);
         for (const a of this.aliases.get(n) ?? []) this.addName(a, `\`${a}\` bound to the name \`${n}\``);
       }
@@ -261,21 +297,17 @@ class ReachabilityRun {
   private visitCode(c: Code): void {
     const f = c.facts;
     this.reason = `in or imported by ${c.module.name}:${f.qualname}`;
+    this.depth = (this.codeDepth.get(f) ?? 0) + 1;
     const at = `${f.qualname} (${where(c)})`;
     for (const n of f.names) this.addName(n, `name \`${n}\` used in ${at}`);
     for (const n of f.free) this.addName(n, `name \`${n}\` used in ${at}`);
     for (const n of f.reflectNames) this.addName(n, `getattr-style use of \`${n}\` in ${at}`);
+    // Reflection anywhere in code that ran or can run, the program's or a library's, defeats names: the names
+    // it computes (a join, a string given to exec, the bytes of a pickle) need appear nowhere, and what it
+    // fetched may be stored and called later. Only reflection confined to a known namespace is narrowed.
     for (const r of f.reflections) {
       const site = `${r.what} at ${path.basename(c.module.file ?? c.module.name)}:${r.line}`;
-      if (this.confine(r, site)) {
-        // Confined to an extension module (see confine).
-      } else if (this.rootCode(c)) this.reflections.push(site);
-      else {
-        // Library reflection: the names it computes are taken to be strings of reachable code or of C
-        // data, or constants of its own code object (see the note).
-        this.libraryReflections.push(site);
-        for (const n of f.strings) this.addName(n, `string constant \`${n}\` of ${at}, which uses ${r.what}`);
-      }
+      if (!this.confine(r, site) && !(r.own && this.confineOwn(c.module, site))) this.reflections.push({ site, depth: this.codeDepth.get(f) ?? 0 });
     }
     // Nested code runs with its parent: lambdas, comprehensions and inner functions of a function, class
     // bodies of any code (a class statement runs its body); a class body's protocol methods come with it.
@@ -299,27 +331,16 @@ class ReachabilityRun {
     }
   }
 
-  /** Phase 4: the statistics, the notes, and the fallback to strict when the program's own code reflects. */
+  /** Phase 4: the statistics, the notes, and the fallback to strict when reachable code reflects. */
   result(): PythonReachability {
-    const { stats, reflections, libraryReflections, notes, reachable, names, confined } = this;
+    const { stats, reflections, notes, reachable, names, confined } = this;
     const pythonModules = (ns: Set<string>) => [...ns].filter((n) => this.byModuleName.get(n)?.kind === 'python').length;
     stats.reachable = reachable.size;
     stats.liveModules = pythonModules(this.live);
     stats.startupModules = pythonModules(this.imported);
     if (reflections.length) {
-      const first = [...new Set(reflections)];
-      return this.finish(`reflection defeats names: ${first.slice(0, 3).join('; ')}${first.length > 3 ? ` and ${first.length - 3} more` : ''}`);
-    }
-    if (libraryReflections.length) {
-      const sites = [...new Set(libraryReflections)];
-      const kinds = new Map<string, number>();
-      for (const x of sites) {
-        const k = x.slice(0, x.lastIndexOf(' at '));
-        kinds.set(k, (kinds.get(k) ?? 0) + 1);
-      }
-      notes.push(
-        `${sites.length} reflection site(s) in library code reachable by name (${[...kinds].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`).join(', ')}; first: ${sites.slice(0, 3).join('; ')}) were taken to use only names that appear in reachable code, in C data, or as string constants of their own code object (added to the names): an assumption, not a proof. Reflection in the program's own code falls back to the strict root policy.`,
-      );
+      const first = this.sites();
+      return this.finish(`reflection defeats names: ${first.slice(0, 3).join('; ')}${first.length > 3 ? ` and ${first.length - 3} more` : ''} (in code that ran or can run, the nearest to the program first)`);
     }
     const rootCodes = this.rootCodes;
     notes.push(
@@ -331,6 +352,7 @@ class ReachabilityRun {
   private addName(n: string, why: string): void {
     if (this.names.has(n)) return;
     this.names.set(n, why);
+    this.nameDepth.set(n, this.depth);
     this.nameQueue.push(n);
   }
 
@@ -339,6 +361,7 @@ class ReachabilityRun {
     if (!set) this.codeKey.set(c.module, (set = new Set()));
     if (set.has(c.index)) return;
     set.add(c.index);
+    this.codeDepth.set(c.facts, this.depth);
     this.whyCode.set(`${c.module.name}:${c.facts.qualname}`, this.reason);
     this.reachable.add(c);
     this.work.push(c);
@@ -359,6 +382,24 @@ class ReachabilityRun {
       if (!l) this.prefixes.set(file, (l = []));
       if (!l.some((x) => x.prefix === r.prefix)) l.push({ prefix: r.prefix, reason: why });
     } else if (!this.modules.has(file)) this.modules.set(file, why);
+    return true;
+  }
+
+  /**
+   * globals() (or vars() in module code) hands out the code's own module namespace: whatever it reads by a
+   * computed name is bound there, under a name the module binds (its namespace, what its functions store as
+   * globals, its top-level definitions) or by a computed store of a value made elsewhere (accounted for where it
+   * was made). Every such name becomes a name of reachable code. A module with star imports is not narrowed.
+   */
+  private confineOwn(m: ProgramModule, site: string): boolean {
+    const s = m.summary;
+    if (!s || s.stars.length > 0) return false;
+    this.confined.push(`${site} on ${m.name}'s own namespace`);
+    if (this.ownConfined.has(m)) return true;
+    this.ownConfined.add(m);
+    const why = (n: string) => `\`${n}\` bound in module ${m.name}, whose namespace ${site} hands out by computed names`;
+    for (const n of [...s.namespace.keys(), ...s.globalStores.keys()]) this.addName(n, why(n));
+    for (const c of codesOf(m)) if (c.facts.parent === 0 && c.facts.role !== 'module') this.addName(c.facts.name, why(c.facts.name));
     return true;
   }
 
@@ -391,12 +432,6 @@ class ReachabilityRun {
     this.live.add(m.name);
     this.leftovers(m);
     for (const c of codesOf(m)) if (c.facts.role !== 'module' && this.matches(c.facts.name)) this.reach(c);
-  }
-
-  /** The program's own code (its files, the given frames, and code nested in them). */
-  private rootCode(c: Code): boolean {
-    const file = c.module.file ? path.resolve(c.module.file) : undefined;
-    return (file !== undefined && this.files.has(file)) || [...this.rootSet].some((r) => r.module === c.module && r.index === c.index);
   }
 }
 

@@ -1,6 +1,7 @@
 // The precise root policy on real processes: Python-level reachability (pythonReachability) gates the
 // Python-callable C roots (pythonEntryRoots): start-up-only use charges nothing, a method called in the loop,
-// callbacks and thread targets stay roots, reflection by a computed name falls back to strict.
+// callbacks and thread targets stay roots, reflection by a computed name in code that ran or can run (the
+// program's or a library's) falls back to strict.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -40,7 +41,7 @@ async function withProcess<T>(script: string, f: (pid: number) => Promise<T>, py
 
 const hashlibRoot = (r: { reason: string }, method: string) => new RegExp(`^Python-callable: (_hashlib\\.\\w+\\.|_hashlib[^ ]* )${method}( |$)`).test(r.reason);
 
-test('precise: hashlib used only at start-up roots none of the _hashlib methods and functions no reachable code names; strict roots them all', async () => {
+test('precise: a hashlib-like module used only at start-up roots none of the _hashlib methods and functions no reachable code names; strict roots them all', async () => {
   await withProcess('hash_startup.py', async (pid) => {
     const { reach, precise, strict } = await rootsOf(pid);
     assert.equal(reach.strictReason, undefined);
@@ -49,11 +50,11 @@ test('precise: hashlib used only at start-up roots none of the _hashlib methods 
     for (const m of ['hexdigest', 'digest', 'pbkdf2_hmac', 'hmac_digest']) {
       assert.ok(!precise.roots.some((r) => hashlibRoot(r, m)), `precise does not root _hashlib ${m}: ${precise.roots.filter((r) => hashlibRoot(r, m)).map((r) => r.reason).join('; ')}`);
     }
-    // hashlib binds sha256 to _hashlib.openssl_sha256 at import time (getattr(_hashlib, 'openssl_' + name),
-    // then globals()): a call of hashlib.sha256 names no openssl_ function, so the prefix keeps them.
+    // gate_hashlib binds sha256 to _hashlib.openssl_sha256 at import time as hashlib does (getattr(_hashlib,
+    // 'openssl_' + name), then globals()): a call of sha256 names no openssl_ function, so the prefix keeps them.
     const ctor = precise.roots.find((r) => hashlibRoot(r, 'openssl_sha256'));
     assert.ok(ctor, 'openssl_sha256 stays a root');
-    assert.match(ctor.reason, /getattr with a computed name at hashlib\.py:\d+ \(import time\) on module _hashlib \(names starting with `openssl_`\)/);
+    assert.match(ctor.reason, /getattr with a computed name at gate_hashlib\.py:\d+ \(import time\) on module _hashlib \(names starting with `openssl_`\)/);
     assert.ok(precise.gatedOut > 0);
     assert.ok(precise.roots.length < strict.roots.length);
     // Type slots stay (deallocation, GC and protocols reach them on any object).
@@ -64,7 +65,7 @@ test('precise: hashlib used only at start-up roots none of the _hashlib methods 
 // Interpreters before 3.11 look names up through C strings that may be ml_names' own bytes (all their strings
 // count), 3.11+ through _Py_ID objects; both must still gate out _hashlib's unnamed functions.
 for (const py of pyenvInterpreters().filter((i) => i.version === '3.9' || i.version === '3.13')) {
-  test(`precise under Python ${py.version}: hashlib used only at start-up roots none of _hashlib's unnamed functions`, async () => {
+  test(`precise under Python ${py.version}: a hashlib-like module used only at start-up roots none of _hashlib's unnamed functions`, async () => {
     await withProcess(
       'hash_startup.py',
       async (pid) => {
@@ -164,6 +165,50 @@ test('the report says which root policy ran: strict by default, precise when ask
 // A tracking result without its call graph (the graph is not enumerable: a copy or JSON of a result loses it)
 // falls back to strict with the reason. Before, the early return read `whyCode` before its declaration and threw
 // a ReferenceError.
+// Reflection in a library module (issue 11, the gate-libreflect workload): Runner.__init__ ran once, at start-up,
+// and stored what getattr with a joined name, exec of a built string and _pickle.loads fetched; the loop calls
+// it. Before, reflection in library code was taken to use only names of reachable code or its own string
+// constants, and precise gated out HASH.hexdigest, _lzma.is_check_supported and _json.encode_basestring_ascii.
+test('precise: reflection in a library module, done once at start-up, falls back to strict, naming each site', async () => {
+  await withProcess('lib_reflect.py', async (pid) => {
+    const { reach, strict } = await rootsOf(pid);
+    for (const m of ['hexdigest']) assert.ok(strict.roots.some((r) => hashlibRoot(r, m)), 'strict roots HASH.hexdigest');
+    const sites = ['getattr with a computed name at gate_libreflect.py:13', 'exec() at gate_libreflect.py:15', '_pickle.loads at gate_libreflect.py:17'];
+    assert.ok(reach.strictReason, 'falls back to strict');
+    // The program reaches them by its own names (Runner, then __init__), so they are named first.
+    assert.deepEqual([...reach.reflections.slice(0, 3)].sort(), [...sites].sort(), reach.reflections.slice(0, 5).join('; '));
+    for (const s of sites) assert.ok(reach.strictReason.includes(s), reach.strictReason);
+  });
+});
+
+// A library module's body ran at import time and made a function by exec of a built string; the loop calls it.
+// Before, the bodies of imported modules were not reachable code and their reflection (unless confined to an
+// extension module) was ignored: _lzma.is_check_supported was gated out.
+test('precise: exec of a built string in a library module body at import time falls back to strict, naming file:line', async () => {
+  await withProcess('lib_init.py', async (pid) => {
+    const { reach } = await rootsOf(pid);
+    assert.match(reach.strictReason ?? '(no fallback)', /^reflection defeats names: exec\(\) at gate_libinit\.py:7/);
+  });
+});
+
+// globals() read by a computed name in a library function reaches only that module's bindings: all of them are
+// names (the policy stays precise), so both extension functions it binds stay roots. Before, only the string
+// constants of the function were added, and encode_basestring_ascii (bound as _enc, fetched by '_' + 'enc') was
+// gated out while the loop called it.
+test('precise: globals() by a computed name in a library keeps every binding of that module, and stays precise', async () => {
+  await withProcess('lib_globals.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    for (const [f, bound] of [['encode_basestring_ascii', '_enc'], ['is_check_supported', '_check']]) {
+      const root = precise.roots.find((r) => new RegExp(`^Python-callable: _(json|lzma)[^ ]* ${f} `).test(r.reason));
+      assert.ok(root, `${f} stays a root`);
+      assert.match(root.reason, new RegExp(`bound to the name \`${bound}\``));
+      assert.match(reach.names.get(bound) ?? '', /bound in module gate_libglobals, whose namespace globals\(\) at gate_libglobals\.py:8/);
+    }
+    assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is bound nowhere');
+  });
+});
+
 test('reachability over a tracking result without its call graph falls back to strict, with the reason', async () => {
   const file = path.join(GATE, 'hash_startup.py');
   const tracking = await bytecodeTracking({ python: DEBIAN_PYTHON, files: [file], followImports: true, cacheDir: null });

@@ -43,7 +43,8 @@ Usage:
       its threads and stacks, sound for unresolved indirect calls; ept-plain: the paper's plain EPT;
       full: decode every executable mapping. Also runs a (cached) full scan for comparison unless
       --no-full-scan. In a Python process every C function Python can call is a root (the strict root
-      policy); --precise (experimental) roots only those whose names reachable Python code uses.
+      policy); --precise (experimental) roots only those whose names reachable Python code uses, and
+      falls back to strict when code that ran or can run (the program's or a library's) uses reflection.
       Features reachable code uses that this host's CPUID hides while their instructions still run
       (masked: RDSEED, ADX, LZCNT under some hypervisors) are warnings; --count-masked counts them as
       required. Types of another CPU vendor that have every needed feature get their own verdict

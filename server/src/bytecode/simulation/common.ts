@@ -69,20 +69,3 @@ export function shortName(e: Expr): string | undefined {
       return undefined;
   }
 }
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** The identifier-like strings among a code object's constants (tuples included; `a.b` gives `a` and `b`). */
-export function identifierConstants(consts: readonly PyConst[]): string[] {
-  const out = new Set<string>();
-  const visit = (c: PyConst) => {
-    if (typeof c === 'string') {
-      if (c.length <= 64) for (const part of c.split('.')) if (IDENTIFIER.test(part)) out.add(part);
-    } else if (c !== null && typeof c === 'object') {
-      const items = 'tuple' in c ? c.tuple : 'frozenset' in c ? c.frozenset : 'list' in c ? c.list : null;
-      if (items) for (const x of items) visit(x);
-    }
-  };
-  for (const c of consts) visit(c);
-  return [...out];
-}

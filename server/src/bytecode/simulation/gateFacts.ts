@@ -46,13 +46,14 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
   const facts = sim.facts;
   if (!facts) return;
   const line = code.line[i] > 0 ? code.line[i] : code.raw.firstlineno;
-  const reflect = (what: string, module?: string, prefix?: string) => {
+  const reflect = (what: string, module?: string, prefix?: string, own?: boolean) => {
     const key = `${i}:${what}`;
     if (sim.reflectedAt.has(key)) return;
     sim.reflectedAt.add(key);
     const r: CodeFacts['reflections'][number] = { line, what };
     if (module) r.module = module;
     if (module && prefix) r.prefix = prefix;
+    if (own) r.own = true;
     facts.reflections.push(r);
   };
   const strings = (e: Expr | undefined): string[] | undefined => {
@@ -114,7 +115,7 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     }
     return;
   }
-  otherReflection(sim, facts.reflectNames, callee, positional, star, strings, reflect, builtin);
+  otherReflection(sim, facts.reflectNames, callee, positional, star, strings, reflect, builtin, role.role);
 }
 
 /**
@@ -148,8 +149,9 @@ function otherReflection(
   positional: Expr[],
   star: boolean,
   strings: (e: Expr | undefined) => string[] | undefined,
-  reflect: (what: string) => void,
+  reflect: (what: string, module?: string, prefix?: string, own?: boolean) => void,
   builtin: (e: Expr, fn: string) => boolean,
+  role: CodeRole['role'],
 ): void {
   for (const fn of ['attrgetter', 'methodcaller']) {
     if (!sim.isModuleAttr(callee, 'operator', fn) && !sim.isModuleAttr(callee, '_operator', fn)) continue;
@@ -162,7 +164,9 @@ function otherReflection(
   }
   for (const fn of ['vars', 'globals', 'locals', 'eval', 'exec', 'compile']) {
     if (builtin(callee, fn)) {
-      reflect(`${fn}()`);
+      // globals(), and vars()/locals() with no argument in module code, hand out the code's own module namespace.
+      const own = fn === 'globals' || ((fn === 'vars' || fn === 'locals') && role === 'module' && positional.length === 0 && !star);
+      reflect(`${fn}()`, undefined, undefined, own);
       return;
     }
   }

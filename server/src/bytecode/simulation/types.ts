@@ -96,10 +96,11 @@ export interface CodeFacts {
   escapes: string[];
   /** Constant attribute names given to getattr/hasattr/setattr/delattr, attrgetter and methodcaller. */
   reflectNames: string[];
-  /** Identifier-like string constants of the code (dotted ones split): the names its reflection may compute from. */
-  strings: string[];
-  /** Reflection that defeats names: the line, what it is, and the module it is confined to when the receiver is a known module. */
-  reflections: { line: number; what: string; module?: string; prefix?: string }[];
+  /**
+   * Reflection that defeats names: the line, what it is, the module it is confined to when the receiver is a known
+   * module, and `own` when it hands out the code's own module namespace (globals(), vars() in module code).
+   */
+  reflections: { line: number; what: string; module?: string; prefix?: string; own?: true }[];
 }
 
 export interface ModuleSummary {
