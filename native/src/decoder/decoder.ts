@@ -4,7 +4,7 @@
 
 import * as iced from 'iced-x86';
 
-export { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, type CodeInfo, Flow, fullRegister, MNEMONIC, REGISTER, REGISTER_RDI, REGISTER_RSI, SIMPLE } from './codeInfo';
+export { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, type CodeInfo, Flow, fullRegister, isHighByteRegister, MNEMONIC, REGISTER, REGISTER_RDI, REGISTER_RSI, SIMPLE } from './codeInfo';
 import { type CodeInfo, codeInfo, codeInfoCache, Flow, FULL_GPR, IMPLICIT_WRITERS, REGISTER_COUNT, REGISTER_SIZE, REL_BRANCH, SIMPLE } from './codeInfo';
 export { firstOperandMayBeGpr } from './operandNames';
 import { DECODING } from './icedCalls';
@@ -109,6 +109,10 @@ export class InstructionView {
   memoryIndex(): number {
     return this.ins.memoryIndex;
   }
+  /** The scale of the memory operand's index register (1, 2, 4 or 8). */
+  memoryIndexScale(): number {
+    return this.ins.memoryIndexScale;
+  }
   /** Displacement of the memory operand, as a signed number (for `[reg+disp]`). */
   memoryDisplacement(): number {
     return Number(BigInt.asIntN(64, this.ins.memoryDisplacement));
@@ -138,6 +142,16 @@ export class InstructionView {
       }
     }
     return undefined;
+  }
+  /** The value of immediate operand `i` of any width (sign-extended as the instruction extends it), or undefined. */
+  immediateOperand(i: number): number | undefined {
+    const k = this.ins.opKind(i);
+    if (k < OK.Immediate8 || k > OK.Immediate32to64) return undefined;
+    return Number(BigInt.asIntN(64, this.ins.immediate(i)));
+  }
+  /** The size in bytes of the memory operand (movzx/movsxd source width), 0 when none. */
+  memorySize(): number {
+    return iced.MemorySizeExt.size(this.ins.memorySize);
   }
   /**
    * The full 64-bit general-purpose registers this instruction writes (explicitly or implicitly), from
