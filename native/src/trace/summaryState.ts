@@ -1,8 +1,9 @@
 // Per-walk register tracking of a function summary: the values registers hold (addresses, loads through them),
 // so that memory-slot and dispatch chains, switch tables, address arguments and unresolved sites are recorded.
 
-import { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, CODE_PUSH_R64, type CodeBuffer, CodeDecoder, Flow, InstructionView, MNEMONIC, REGISTER, isHighByteRegister, REGISTER_RDI, REGISTER_RSI, SIMPLE, type SimpleOperands, fullRegister as fullOf } from '../decoder/decoder';
+import { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, CODE_PUSH_R64, type CodeBuffer, CodeDecoder, Flow, InstructionView, MNEMONIC, REGISTER, REGISTER_RDI, REGISTER_RSI, SIMPLE, type SimpleOperands, fullRegister as fullOf } from '../decoder/decoder';
 import { SITES_PER_FEATURE, type Chain, type FunctionSummary } from './summaryTypes';
+import { MIN_ADDRESS, TableTracker } from './jumpTables';
 
 interface TrackedValue {
   base: number;
@@ -15,33 +16,9 @@ interface TrackedValue {
   ref?: number;
 }
 
-/** A register an unsigned compare or a zero extension bounds: it holds at most `max` (in its low `size` bytes). */
-interface Bound {
-  max: number;
-  /** 8: the whole register; 4: its low 32 bits (a 32-bit `cmp`), which a 32-bit `mov` zero-extends to the whole. */
-  size: number;
-  born: number;
-}
-
-/** A register loaded from a bounded table (see JumpTable); `added`: the table's address was added to the int32 entry. */
-interface TableLoad {
-  table: number;
-  count: number;
-  entry: 4 | 8;
-  added: boolean;
-  born: number;
-}
-
-/** A bound and the table load and jump it guards must be this close (instructions) on a straight path. */
-const TABLE_WINDOW = 12;
-/** Tables with more entries than this are not read (a 16-bit index, a bound that is not a switch's). */
-const MAX_TABLE_ENTRIES = 4096;
-
 const MAX_DEREFS = 4;
 const TRACK_WINDOW = 16;
 
-/** Immediates below this are constants, not addresses (the first pages are never mapped). */
-const MIN_ADDRESS = 0x10000;
 
 /** Per-walk register tracking and recording into a summary. */
 export class WalkState {
@@ -58,23 +35,20 @@ export class WalkState {
   private readonly persistent = new Map<number, TrackedValue>();
   private readonly redefined = new Set<number>();
   private readonly chainDeps: Array<{ chain: Chain; deps: number[] }> = [];
-  /** Bounded registers and bounded table loads (jump tables); empty except right before a table jump. */
-  private readonly bounds = new Map<number, Bound>();
-  private readonly tableLoads = new Map<number, TableLoad>();
-  /** The last `cmp reg, imm` (a bound once an unsigned `ja`/`jae` to the default case follows it at once). */
-  private lastCmp: { reg: number; max: number; size: number; at: number } | undefined;
-  /** The last 32-bit register-to-register `mov` (it zero-extends its destination to the whole register). */
-  private lastZeroExtended: { reg: number; at: number } | undefined;
-
+  /** Bounded jump tables (jumpTables.ts). */
+  private readonly tables: TableTracker;
   constructor(
     private readonly s: FunctionSummary,
     private readonly callerSaved: Set<number>,
-  ) {}
+  ) {
+    this.tables = new TableTracker(s, (reg) => this.get(reg));
+  }
 
   step(v: InstructionView, extentKnown: boolean): void {
     const s = this.s;
     const info = v.info;
     this.counter++;
+    this.tables.counter = this.counter;
 
     for (const f of info.features) {
       let hits = s.features.get(f);
@@ -87,7 +61,7 @@ export class WalkState {
       case Flow.Next: {
         const mn = info.mnemonic;
         if (mn === MNEMONIC.cpuid || mn === MNEMONIC.xgetbv) s.probesCpu = true;
-        if (mn === MNEMONIC.cmp || mn === MNEMONIC.movzx || this.bounds.size > 0 || this.tableLoads.size > 0) this.tableStep(v, mn);
+        if (mn === MNEMONIC.cmp || mn === MNEMONIC.movzx || this.tables.active) this.tables.step(v, mn);
         this.dataflow(v);
         return;
       }
@@ -104,7 +78,7 @@ export class WalkState {
       }
       case Flow.ConditionalBranch:
       case Flow.XbeginXabortXend: {
-        this.boundBy(v);
+        this.tables.boundBy(v);
         const t = v.directTarget();
         if (t !== undefined && extentKnown && (t < s.start || t >= s.end)) s.jumpsOut.push(t);
         return;
@@ -129,7 +103,7 @@ export class WalkState {
         return;
       default:
         // Interrupts (int3, int n): nothing to follow.
-        if (this.bounds.size > 0 || this.tableLoads.size > 0) this.clobberTables(v);
+        if (this.tables.active) this.tables.clobber(v);
         this.dataflow(v);
         return;
     }
@@ -147,151 +121,13 @@ export class WalkState {
   private reset(): void {
     this.tracked.clear();
     this.switchTainted.clear();
-    this.bounds.clear();
-    this.tableLoads.clear();
-    this.lastCmp = undefined;
+    this.tables.reset();
   }
 
   private clobberCallerSaved(): void {
     if (this.tracked.size > 0) for (const r of this.callerSaved) this.tracked.delete(r);
     if (this.switchTainted.size > 0) for (const r of this.callerSaved) this.switchTainted.delete(r);
-    if (this.bounds.size > 0 || this.tableLoads.size > 0) {
-      for (const r of this.callerSaved) {
-        this.bounds.delete(r);
-        this.tableLoads.delete(r);
-      }
-    }
-  }
-
-  // ------------------------------------------------------------------ bounded jump tables
-
-  /**
-   * A conditional branch: `cmp reg, N` right before an unsigned `ja` (or `jae`) bounds reg to N (N-1) on the
-   * fall-through path, the one the linear decode follows. A `loop`-like branch that writes a register drops it.
-   */
-  private boundBy(v: InstructionView): void {
-    const mn = v.info.mnemonic;
-    const c = this.lastCmp;
-    if (c && c.at === this.counter - 1 && (mn === MNEMONIC.ja || mn === MNEMONIC.jae)) {
-      const max = mn === MNEMONIC.ja ? c.max : c.max - 1;
-      // `mov eax, edi ; cmp eax, 3 ; ja`: the 32-bit move right before the compare zeroed the upper half.
-      const z = this.lastZeroExtended;
-      const size = c.size === 4 && z && z.reg === c.reg && z.at === c.at - 1 ? 8 : c.size;
-      if (max >= 0 && max < MAX_TABLE_ENTRIES) {
-        this.tableLoads.delete(c.reg);
-        this.bounds.set(c.reg, { max, size, born: this.counter });
-      }
-      return;
-    }
-    if (v.hasImplicitWrites && (this.bounds.size > 0 || this.tableLoads.size > 0)) this.clobberTables(v);
-  }
-
-  /**
-   * Tracks what a bounded jump table needs, for one straight-line instruction: `cmp reg, imm`; zero extensions
-   * of bytes and words (`movzx r32, r/m8`: at most 255); copies of a bounded register (a 32-bit `mov` also
-   * zero-extends a 32-bit bound to the whole register); table loads with a bounded index (`movsxd r,[T+idx*4]`,
-   * `mov r,[T+idx*8]`, T a tracked address or an absolute displacement); `add r, T` after an int32 load. Any
-   * other write to a register drops what it held.
-   */
-  private tableStep(v: InstructionView, mn: number): void {
-    if (mn === MNEMONIC.cmp) {
-      const raw = v.isMemoryOperand(0) ? undefined : v.opRegister(0);
-      const reg = raw === undefined || isHighByteRegister(raw) ? undefined : v.opFullRegister(0);
-      const imm = reg === undefined ? undefined : v.immediateOperand(1);
-      this.lastCmp = reg !== undefined && imm !== undefined && imm >= 0 ? { reg, max: imm, size: v.opRegisterSize(0), at: this.counter } : undefined;
-      return;
-    }
-    const dst = v.isMemoryOperand(0) ? undefined : v.opFullRegister(0);
-    if (dst !== undefined) {
-      const dstSize = v.opRegisterSize(0);
-      if (mn === MNEMONIC.movzx && dstSize >= 4) {
-        const fromMemory = v.isMemoryOperand(1);
-        const srcSize = fromMemory ? v.memorySize() : v.opRegisterSize(1);
-        const raw = fromMemory ? undefined : v.opRegister(1);
-        if ((srcSize === 1 || srcSize === 2) && !(raw !== undefined && isHighByteRegister(raw))) {
-          // A bound the source register already has (`cmp al, 50 ; ja ; movzx eax, al`) holds for its low bytes.
-          const src = raw === undefined ? undefined : this.bounds.get(v.opFullRegister(1) ?? -1);
-          const widest = srcSize === 1 ? 0xff : 0xffff;
-          const max = src && src.size >= srcSize && this.counter - src.born <= TABLE_WINDOW ? Math.min(src.max, widest) : widest;
-          this.tableLoads.delete(dst);
-          this.bounds.set(dst, { max, size: 8, born: src && max < widest ? src.born : this.counter });
-          return;
-        }
-      } else if (mn === MNEMONIC.mov && !v.isMemoryOperand(1)) {
-        const src = v.opFullRegister(1);
-        const b = src === undefined ? undefined : this.bounds.get(src);
-        if (b && (dstSize === 8 ? b.size === 8 : dstSize === 4 && b.size >= 4)) {
-          this.tableLoads.delete(dst);
-          this.bounds.set(dst, { ...b, size: 8 });
-          return;
-        }
-      } else if ((mn === MNEMONIC.movsxd || mn === MNEMONIC.mov) && dstSize === 8 && v.isMemoryOperand(1)) {
-        const entry = mn === MNEMONIC.movsxd ? 4 : 8;
-        const t = v.memoryIndexScale() === entry ? this.boundedTable(v) : undefined;
-        if (t) {
-          this.bounds.delete(dst);
-          this.tableLoads.set(dst, { table: t.table, count: t.count, entry, added: false, born: t.born });
-          return;
-        }
-      } else if (mn === MNEMONIC.add && !v.isMemoryOperand(1)) {
-        const load = this.tableLoads.get(dst);
-        const src = v.opFullRegister(1);
-        const base = src === undefined ? undefined : this.get(src);
-        if (load && load.entry === 4 && !load.added && dstSize === 8 && base && base.derefs.length === 0 && base.base === load.table) {
-          load.added = true;
-          return;
-        }
-      }
-    }
-    this.clobberTables(v);
-  }
-
-  /** Drops the bounds and table loads of the registers `v` may write. */
-  private clobberTables(v: InstructionView): void {
-    if (v.info.gprWrite === 0) return;
-    for (const r of v.clobberedRegisters()) {
-      this.bounds.delete(r);
-      this.tableLoads.delete(r);
-    }
-  }
-
-  /**
-   * The table a memory operand `[T + idx*scale]` reads when idx is a whole register bounded within the window and
-   * T is absolute (a bare displacement) or a tracked address (`lea rdx,[rip+T]`) plus the displacement.
-   */
-  private boundedTable(v: InstructionView): { table: number; count: number; born: number } | undefined {
-    const idx = v.memoryIndex();
-    if (idx === REGISTER.none || fullOf(idx) !== idx) return undefined;
-    const b = this.bounds.get(idx);
-    if (!b || b.size !== 8 || this.counter - b.born > TABLE_WINDOW || b.max + 1 > MAX_TABLE_ENTRIES) return undefined;
-    const baseReg = v.memoryBase();
-    const disp = v.memoryDisplacement();
-    let table: number;
-    if (baseReg === REGISTER.none) {
-      // A bare displacement is an absolute address (non-PIE code) only above the first pages.
-      if (disp < MIN_ADDRESS) return undefined;
-      table = disp;
-    } else {
-      const t = this.get(fullOf(baseReg));
-      if (!t || t.derefs.length !== 0) return undefined;
-      table = t.base + disp;
-    }
-    return { table, count: b.max + 1, born: b.born };
-  }
-
-  /** A `call/jmp reg` through a bounded table load, or `call/jmp [T+idx*8]`: recorded as a JumpTable. */
-  private jumpTable(v: InstructionView, reg: number | undefined, kind: 'call' | 'jmp'): boolean {
-    let t: { table: number; count: number; entry: 4 | 8 } | undefined;
-    if (reg !== undefined) {
-      const load = this.tableLoads.get(reg);
-      if (load && this.counter - load.born <= TABLE_WINDOW && (load.entry === 8 || load.added)) t = load;
-    } else if (v.memoryIndexScale() === 8) {
-      const b = this.boundedTable(v);
-      if (b) t = { ...b, entry: 8 };
-    }
-    if (!t) return false;
-    (this.s.jumpTables ??= []).push({ site: v.ip, table: t.table, count: t.count, entry: t.entry, kind });
-    return true;
+    if (this.tables.active) this.tables.forget(this.callerSaved);
   }
 
   private get(reg: number | undefined): TrackedValue | undefined {
@@ -483,7 +319,7 @@ export class WalkState {
           s.refs.push({ address: o.imm, kind: 'imm' });
           this.define(o.base, { base: o.imm, derefs: [], born: this.counter });
         } else if (form === SIMPLE.rmReg) {
-          if (o.regSize === 4) this.lastZeroExtended = { reg: o.base, at: this.counter };
+          if (o.regSize === 4) this.tables.zeroExtended(o.base);
           const src = this.get(o.reg);
           if (src && o.regSize === 8) this.define(o.base, this.copied(src));
           else this.forget(o.base);
@@ -517,7 +353,7 @@ export class WalkState {
       this.forget(o.reg);
       return;
     }
-    if (o.regSize === 4) this.lastZeroExtended = { reg: o.reg, at: this.counter };
+    if (o.regSize === 4) this.tables.zeroExtended(o.reg);
     const src = this.get(o.base);
     if (src && o.regSize === 8) this.define(o.reg, this.copied(src));
     else this.forget(o.reg);
@@ -592,7 +428,7 @@ export class WalkState {
   private indirect(v: InstructionView, kind: 'call' | 'jmp', extentKnown: boolean): void {
     const s = this.s;
     const reg = v.branchRegister();
-    if ((this.bounds.size > 0 || this.tableLoads.size > 0) && this.jumpTable(v, reg === undefined ? undefined : fullOf(reg), kind)) return;
+    if (this.tables.active && this.tables.jumpTable(v, reg === undefined ? undefined : fullOf(reg), kind)) return;
     if (reg !== undefined) {
       const full = fullOf(reg);
       const t = this.get(full);
