@@ -82,6 +82,12 @@ describe('EPT bounded jump tables on the tables fixture', () => {
     for (const f of ownFeatures('k_label')) assert.ok(r.features.has(f as never), `k_label's ${f} required`);
     assert.ok(!visited.has(at('k_beyond')) && !visited.has(at('k_op0')));
   });
+
+  test('plain EPT (the paper\'s) reads no table: a switch is no site, a table call stays unresolved', () => {
+    const plain = (root: string) => executionPathTracking(space, [{ address: at(root), reason: root }], { mode: 'ept-plain', bindNow: true }).callSites;
+    assert.deepEqual([plain('dispatch_switch').dispatchTable, plain('dispatch_switch').unresolved], [0, 0]);
+    assert.deepEqual([plain('dispatch_call').dispatchTable, plain('dispatch_call').unresolved], [0, 1]);
+  });
 });
 
 describe('EPT bounded jump tables on the tables fixture built without PIE', () => {

@@ -187,7 +187,7 @@ export class TableTracker {
   }
 
   /** A `call/jmp reg` through a bounded table load, or `call/jmp [T+idx*8]`: recorded as a JumpTable. */
-  jumpTable(v: InstructionView, reg: number | undefined, kind: 'call' | 'jmp'): boolean {
+  jumpTable(v: InstructionView, reg: number | undefined, kind: 'call' | 'jmp', switchShape: boolean): boolean {
     let t: { table: number; count: number; entry: 4 | 8 } | undefined;
     if (reg !== undefined) {
       const load = this.tableLoads.get(reg);
@@ -197,7 +197,7 @@ export class TableTracker {
       if (b) t = { ...b, entry: 8 };
     }
     if (!t) return false;
-    (this.s.jumpTables ??= []).push({ site: v.ip, table: t.table, count: t.count, entry: t.entry, kind });
+    (this.s.jumpTables ??= []).push({ site: v.ip, table: t.table, count: t.count, entry: t.entry, kind, ...(switchShape ? { switchShape } : {}) });
     return true;
   }
 }

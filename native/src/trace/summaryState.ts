@@ -428,7 +428,12 @@ export class WalkState {
   private indirect(v: InstructionView, kind: 'call' | 'jmp', extentKnown: boolean): void {
     const s = this.s;
     const reg = v.branchRegister();
-    if (this.tables.active && this.tables.jumpTable(v, reg === undefined ? undefined : fullOf(reg), kind)) return;
+    if (this.tables.active) {
+      // What the rules below made of it before tables were read: a switch (no site) or an unresolved site.
+      const full = reg === undefined ? undefined : fullOf(reg);
+      const switchShape = kind === 'jmp' && extentKnown && (full === undefined ? v.memoryIndex() !== REGISTER.none : this.switchTainted.has(full) && !this.get(full));
+      if (this.tables.jumpTable(v, full, kind, switchShape)) return;
+    }
     if (reg !== undefined) {
       const full = fullOf(reg);
       const t = this.get(full);

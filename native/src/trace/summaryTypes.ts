@@ -66,6 +66,8 @@ export interface JumpTable {
   count: number;
   entry: 4 | 8;
   kind: 'call' | 'jmp';
+  /** Shaped like a switch inside a known extent: plain EPT (the paper's) keeps taking it as one, not as a site. */
+  switchShape?: true;
 }
 
 export interface UnresolvedSite {

@@ -223,6 +223,11 @@ export abstract class WalkEdges extends WalkBase {
    */
   protected jumpTableEdge(jt: JumpTable, s: FunctionSummary, m: ModuleImage | undefined, moduleName: string, from: Origin): void {
     const bias = m?.bias ?? 0;
+    if (this.mode === 'ept-plain') {
+      // The paper's plain EPT reads no tables: a switch stays a switch (no site), anything else is unresolved.
+      if (!jt.switchShape) this.unresolvedEdge(jt.site + bias, moduleName, jt.kind);
+      return;
+    }
     const targets = m ? this.tableTargets(jt, m) : undefined;
     if (!targets) {
       this.unresolvedEdge(jt.site + bias, moduleName, jt.kind);
