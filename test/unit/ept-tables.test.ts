@@ -1,6 +1,8 @@
 // Bounded jump tables in EPT (summaryState.ts tableStep, walkEdges.ts jumpTableEdge), on a real process built from
 // test/fixtures/c/ept_tables.c: a call through a function-pointer table whose index a compare bounds, gcc's switch
-// table of int32 offsets and a computed goto indexed by a byte are resolved to exactly the entries the bound allows.
+// table of int32 offsets and a computed goto indexed by a byte are resolved to exactly the entries the bound allows;
+// a call through a callee-saved register on the straight path from its load is resolved though the register is
+// written again later in the function.
 
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -27,7 +29,7 @@ function walk(root: string) {
   return { r, visited: new Set(r.visited!.map((v) => v.start)) };
 }
 
-const KERNELS = ['k_op0', 'k_op1', 'k_op2', 'k_op3', 'k_beyond', 'k_case', 'k_label'];
+const KERNELS = ['k_op0', 'k_op1', 'k_op2', 'k_op3', 'k_beyond', 'k_case', 'k_label', 'k_redef'];
 
 /** The features of kernel `name` (capstone, from the fixture's bytes) that no other kernel of the fixture has. */
 function ownFeatures(name: string): string[] {
@@ -81,6 +83,13 @@ describe('EPT bounded jump tables on the tables fixture', () => {
     assert.ok(visited.has(at('k_label')));
     for (const f of ownFeatures('k_label')) assert.ok(r.features.has(f as never), `k_label's ${f} required`);
     assert.ok(!visited.has(at('k_beyond')) && !visited.has(at('k_op0')));
+  });
+
+  test('a call through a callee-saved register loaded just before is resolved though the register is written later', () => {
+    const { r, visited } = walk('redefined_base');
+    assert.equal(r.callSites.unresolved, 0, 'the straight-line value of rbx resolves `call rbx`');
+    assert.ok(visited.has(at('k_redef')), 'the live value of g_fn is walked');
+    for (const f of ownFeatures('k_redef')) assert.ok(r.features.has(f as never), `k_redef's ${f} required`);
   });
 
   test('plain EPT (the paper\'s) reads no table: a switch is no site, a table call stays unresolved', () => {

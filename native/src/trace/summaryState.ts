@@ -410,7 +410,9 @@ export class WalkState {
         return;
       }
       this.persistent.set(reg, { ...value, deps: [...(value.deps ?? []), reg] });
-      this.tracked.delete(reg);
+      // Within the window, on the straight path, the value holds as any register's does, whatever the register
+      // is written later: a chain from it does not depend on the function-wide value (finish() keeps it).
+      this.tracked.set(reg, value);
       return;
     }
     this.tracked.set(reg, value);
