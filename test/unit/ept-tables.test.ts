@@ -92,6 +92,14 @@ describe('EPT bounded jump tables on the tables fixture', () => {
     for (const f of ownFeatures('k_redef')) assert.ok(r.features.has(f as never), `k_redef's ${f} required`);
   });
 
+  test('a function walked from a resume point and then whole counts each call site once', () => {
+    const roots = (resume: boolean) => [...(resume ? [{ address: at('redefined_base'), reason: 'a live frame', resume: true }] : []), { address: at('redefined_base'), reason: 'call' }];
+    const whole = executionPathTracking(space, roots(false), { mode: 'ept', bindNow: true, addressTaken: false }).callSites;
+    const both = executionPathTracking(space, roots(true), { mode: 'ept', bindNow: true, addressTaken: false }).callSites;
+    assert.equal(whole.memorySlot, 1, 'the call through g_fn');
+    assert.deepEqual(both, whole);
+  });
+
   test('plain EPT (the paper\'s) reads no table: a switch is no site, a table call stays unresolved', () => {
     const plain = (root: string) => executionPathTracking(space, [{ address: at(root), reason: root }], { mode: 'ept-plain', bindNow: true }).callSites;
     assert.deepEqual([plain('dispatch_switch').dispatchTable, plain('dispatch_switch').unresolved], [0, 0]);

@@ -11,6 +11,8 @@ import { type ModuleImage, type Region, isInPlt, lazyPltRange, moduleFacts } fro
 import { UNRESOLVED_SAMPLE, savesExtendedState } from './eptUtil';
 import { type Origin, WalkBase, type WorkItem } from './walkBase';
 
+const STAT_KEYS = ['direct', 'plt', 'memorySlot', 'dispatchTable', 'unresolved'] as const;
+
 export abstract class WalkEdges extends WalkBase {
   // ------------------------------------------------------------------ visiting code
 
@@ -54,6 +56,7 @@ export abstract class WalkEdges extends WalkBase {
       this.trampolinesSkipped++;
       return;
     }
+    if (this.resumeCounts.size > 0) this.takeBackResumeCounts(m.index, start);
     this.apply(summary, m, region, item);
   }
 
@@ -76,7 +79,12 @@ export abstract class WalkEdges extends WalkBase {
     }
     if (!summary) return false;
     this.resumedPartially++;
+    const before = { ...this.stats };
     this.apply(summary, m, region, item);
+    const key = `${m.index}:${extent.start}`;
+    const counted = this.resumeCounts.get(key) ?? { direct: 0, plt: 0, memorySlot: 0, dispatchTable: 0, unresolved: 0 };
+    for (const k of STAT_KEYS) counted[k] += this.stats[k] - before[k];
+    this.resumeCounts.set(key, counted);
     // What ran before the resume point may have handed function addresses to places no scan sees (the kernel
     // keeps signal handlers installed with sigaction): the whole function's references are taken as a visited
     // function's are; only its calls and instructions before the resume point are not charged. The entry point
@@ -88,6 +96,15 @@ export abstract class WalkEdges extends WalkBase {
       if (whole) this.referenceAll(whole, m, m.bias, this.options.recordVisited ? `${m.path.split('/').pop()}:0x${extent.start.toString(16)} (before a resume point)` : '', item);
     }
     return true;
+  }
+
+  /** The whole function at link-time `start` of module `index` is walked: its resume-point visits' counts go. */
+  protected takeBackResumeCounts(index: number, start: number): void {
+    const key = `${index}:${start}`;
+    const counted = this.resumeCounts.get(key);
+    if (!counted) return;
+    for (const k of STAT_KEYS) this.stats[k] -= counted[k];
+    this.resumeCounts.delete(key);
   }
 
   protected visitAnonymous(item: WorkItem, region: Region): void {
