@@ -1,7 +1,7 @@
 // Bounded jump tables for function summaries (see JumpTable): the bounds a compare or a zero extension puts on a
 // register, table loads indexed by a bounded register, and the indirect jumps and calls through them.
 
-import { type InstructionView, MNEMONIC, REGISTER, fullRegister as fullOf, isHighByteRegister } from '../decoder/decoder';
+import { CMP_IMMEDIATE_SIZE, type InstructionView, MNEMONIC, REGISTER, cmpRegisterImmediate, fullRegister as fullOf, isHighByteRegister } from '../decoder/decoder';
 import type { FunctionSummary } from './summaryTypes';
 
 /** Immediates below this are constants, not addresses (the first pages are never mapped). */
@@ -39,18 +39,27 @@ export class TableTracker {
   private readonly bounds = new Map<number, Bound>();
   private readonly tableLoads = new Map<number, TableLoad>();
   /** The last `cmp reg, imm` (a bound once an unsigned `ja`/`jae` to the default case follows it at once). */
-  private lastCmp: { reg: number; max: number; size: number; at: number } | undefined;
+  private lastCmp: { bytes: Uint8Array; offset: number; length: number; code: number; at: number } | undefined;
   /** The last 32-bit register-to-register `mov` (it zero-extends its destination to the whole register). */
   private lastZeroExtended: { reg: number; at: number } | undefined;
+  /** When the last bound or table load was set. */
+  private newest = 0;
 
   constructor(
     private readonly s: FunctionSummary,
     private readonly valueOf: (reg: number) => TrackedAddress,
   ) {}
 
-  /** True while a bound or a table load is held (only then do instructions need to be looked at). */
+  /**
+   * True while a bound or a table load set within the window is held (only then do instructions need to be looked
+   * at). Older ones can no longer be used (every use checks its age): they are dropped.
+   */
   get active(): boolean {
-    return this.bounds.size > 0 || this.tableLoads.size > 0;
+    if (this.bounds.size === 0 && this.tableLoads.size === 0) return false;
+    if (this.counter - this.newest <= TABLE_WINDOW) return true;
+    this.bounds.clear();
+    this.tableLoads.clear();
+    return false;
   }
 
   reset(): void {
@@ -78,15 +87,18 @@ export class TableTracker {
    */
   boundBy(v: InstructionView): void {
     const mn = v.info.mnemonic;
-    const c = this.lastCmp;
-    if (c && c.at === this.counter - 1 && (mn === MNEMONIC.ja || mn === MNEMONIC.jae)) {
-      const max = mn === MNEMONIC.ja ? c.max : c.max - 1;
+    const last = this.lastCmp;
+    const c = last && last.at === this.counter - 1 && (mn === MNEMONIC.ja || mn === MNEMONIC.jae) ? cmpRegisterImmediate(last.bytes, last.offset, last.length, last.code) : undefined;
+    if (last && c) {
+      if (c.imm < 0) return;
+      const max = mn === MNEMONIC.ja ? c.imm : c.imm - 1;
       // `mov eax, edi ; cmp eax, 3 ; ja`: the 32-bit move right before the compare zeroed the upper half.
       const z = this.lastZeroExtended;
-      const size = c.size === 4 && z && z.reg === c.reg && z.at === c.at - 1 ? 8 : c.size;
+      const size = c.size === 4 && z && z.reg === c.reg && z.at === last.at - 1 ? 8 : c.size;
       if (max >= 0 && max < MAX_TABLE_ENTRIES) {
         this.tableLoads.delete(c.reg);
         this.bounds.set(c.reg, { max, size, born: this.counter });
+        this.newest = this.counter;
       }
       return;
     }
@@ -102,10 +114,14 @@ export class TableTracker {
    */
   step(v: InstructionView, mn: number): void {
     if (mn === MNEMONIC.cmp) {
-      const raw = v.isMemoryOperand(0) ? undefined : v.opRegister(0);
-      const reg = raw === undefined || isHighByteRegister(raw) ? undefined : v.opFullRegister(0);
-      const imm = reg === undefined ? undefined : v.immediateOperand(1);
-      this.lastCmp = reg !== undefined && imm !== undefined && imm >= 0 ? { reg, max: imm, size: v.opRegisterSize(0), at: this.counter } : undefined;
+      // Most compares are followed by no ja/jae: keep where its bytes are, read them only then (boundBy).
+      this.lastCmp = CMP_IMMEDIATE_SIZE.has(v.info.code) ? { bytes: v.bytes, offset: v.offset, length: v.length, code: v.info.code, at: this.counter } : undefined;
+      return;
+    }
+    // Only register writes matter now; the forms below are the only ones that do more than drop what they write.
+    if (v.info.gprWrite === 0) return;
+    if (mn !== MNEMONIC.movzx && mn !== MNEMONIC.mov && mn !== MNEMONIC.movsxd && mn !== MNEMONIC.add) {
+      this.clobber(v);
       return;
     }
     const dst = v.isMemoryOperand(0) ? undefined : v.opFullRegister(0);
@@ -122,6 +138,7 @@ export class TableTracker {
           const max = src && src.size >= srcSize && this.counter - src.born <= TABLE_WINDOW ? Math.min(src.max, widest) : widest;
           this.tableLoads.delete(dst);
           this.bounds.set(dst, { max, size: 8, born: src && max < widest ? src.born : this.counter });
+          this.newest = this.counter;
           return;
         }
       } else if (mn === MNEMONIC.mov && !v.isMemoryOperand(1)) {
@@ -130,6 +147,7 @@ export class TableTracker {
         if (b && (dstSize === 8 ? b.size === 8 : dstSize === 4 && b.size >= 4)) {
           this.tableLoads.delete(dst);
           this.bounds.set(dst, { ...b, size: 8 });
+          this.newest = this.counter;
           return;
         }
       } else if ((mn === MNEMONIC.movsxd || mn === MNEMONIC.mov) && dstSize === 8 && v.isMemoryOperand(1)) {
@@ -138,6 +156,7 @@ export class TableTracker {
         if (t) {
           this.bounds.delete(dst);
           this.tableLoads.set(dst, { table: t.table, count: t.count, entry, added: false, born: t.born });
+          this.newest = this.counter;
           return;
         }
       } else if (mn === MNEMONIC.add && !v.isMemoryOperand(1)) {

@@ -257,6 +257,17 @@ export abstract class WalkEdges extends WalkBase {
 
   /** The run-time targets of a jump table of `m`, or undefined when they cannot all be known (see jumpTableEdge). */
   protected tableTargets(jt: JumpTable, m: ModuleImage): number[] | undefined {
+    // One table serves many jumps (CPython's computed goto: one per opcode handler): read it once.
+    const key = `${m.index}:${jt.table}:${jt.count}:${jt.entry}`;
+    if (this.tablesRead.has(key)) return this.tablesRead.get(key);
+    const targets = this.readTable(jt, m);
+    this.tablesRead.set(key, targets);
+    return targets;
+  }
+
+  private readonly tablesRead = new Map<string, number[] | undefined>();
+
+  private readTable(jt: JumpTable, m: ModuleImage): number[] | undefined {
     const at = jt.table + m.bias;
     const length = jt.count * jt.entry;
     const r = this.space.regionAt(at);
