@@ -34,8 +34,12 @@ type TrackedAddress = { base: number; derefs: number[] } | undefined;
 
 /** Per-walk tracking of bounded jump tables, driven by WalkState one instruction at a time. */
 export class TableTracker {
-  /** WalkState's instruction counter, set before each instruction. */
+  /** WalkState's instruction counter, set before each call that needs it. */
   counter = 0;
+  /** True while a bound or a table load is held (WalkState's cheap test before calling in). */
+  live = false;
+  /** When the last `cmp reg, imm` was (WalkState calls boundBy only right after one, or while live). */
+  cmpAt = -2;
   private readonly bounds = new Map<number, Bound>();
   private readonly tableLoads = new Map<number, TableLoad>();
   /** The last `cmp reg, imm` (a bound once an unsigned `ja`/`jae` to the default case follows it at once). */
@@ -55,17 +59,16 @@ export class TableTracker {
    * at). Older ones can no longer be used (every use checks its age): they are dropped.
    */
   get active(): boolean {
-    if (this.bounds.size === 0 && this.tableLoads.size === 0) return false;
+    if (!this.live) return false;
     if (this.counter - this.newest <= TABLE_WINDOW) return true;
-    this.bounds.clear();
-    this.tableLoads.clear();
+    this.reset();
     return false;
   }
 
   reset(): void {
     this.bounds.clear();
     this.tableLoads.clear();
-    this.lastCmp = undefined;
+    this.live = false;
   }
 
   /** Registers a call clobbers lose what they held. */
@@ -77,8 +80,8 @@ export class TableTracker {
   }
 
   /** A 32-bit register-to-register `mov` wrote `reg`. */
-  zeroExtended(reg: number): void {
-    this.lastZeroExtended = { reg, at: this.counter };
+  zeroExtended(reg: number, counter: number): void {
+    this.lastZeroExtended = { reg, at: counter };
   }
 
   /**
@@ -99,6 +102,7 @@ export class TableTracker {
         this.tableLoads.delete(c.reg);
         this.bounds.set(c.reg, { max, size, born: this.counter });
         this.newest = this.counter;
+        this.live = true;
       }
       return;
     }
@@ -116,8 +120,10 @@ export class TableTracker {
     if (mn === MNEMONIC.cmp) {
       // Most compares are followed by no ja/jae: keep where its bytes are, read them only then (boundBy).
       this.lastCmp = CMP_IMMEDIATE_SIZE.has(v.info.code) ? { bytes: v.bytes, offset: v.offset, length: v.length, code: v.info.code, at: this.counter } : undefined;
+      if (this.lastCmp) this.cmpAt = this.counter;
       return;
     }
+    if (mn !== MNEMONIC.movzx && !this.active) return;
     // Only register writes matter now; the forms below are the only ones that do more than drop what they write.
     if (v.info.gprWrite === 0) return;
     if (mn !== MNEMONIC.movzx && mn !== MNEMONIC.mov && mn !== MNEMONIC.movsxd && mn !== MNEMONIC.add) {
@@ -139,6 +145,7 @@ export class TableTracker {
           this.tableLoads.delete(dst);
           this.bounds.set(dst, { max, size: 8, born: src && max < widest ? src.born : this.counter });
           this.newest = this.counter;
+          this.live = true;
           return;
         }
       } else if (mn === MNEMONIC.mov && !v.isMemoryOperand(1)) {
@@ -148,6 +155,7 @@ export class TableTracker {
           this.tableLoads.delete(dst);
           this.bounds.set(dst, { ...b, size: 8 });
           this.newest = this.counter;
+          this.live = true;
           return;
         }
       } else if ((mn === MNEMONIC.movsxd || mn === MNEMONIC.mov) && dstSize === 8 && v.isMemoryOperand(1)) {
@@ -157,6 +165,7 @@ export class TableTracker {
           this.bounds.delete(dst);
           this.tableLoads.set(dst, { table: t.table, count: t.count, entry, added: false, born: t.born });
           this.newest = this.counter;
+          this.live = true;
           return;
         }
       } else if (mn === MNEMONIC.add && !v.isMemoryOperand(1)) {
@@ -172,10 +181,17 @@ export class TableTracker {
     this.clobber(v);
   }
 
-  /** Drops the bounds and table loads of the registers `v` may write. */
+  /** Drops the bounds and table loads of the registers `v` may write (all of them when it writes some implicitly). */
   clobber(v: InstructionView): void {
-    if (v.info.gprWrite === 0) return;
-    for (const r of v.clobberedRegisters()) {
+    const w = v.info.gprWrite;
+    if (w === 0) return;
+    if (w === 2) {
+      // Implicit writes (push, div, string instructions…): asking iced which is dear; dropping everything is safe.
+      this.reset();
+      return;
+    }
+    const r = v.opFullRegister(0);
+    if (r !== undefined) {
       this.bounds.delete(r);
       this.tableLoads.delete(r);
     }

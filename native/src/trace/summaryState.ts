@@ -48,7 +48,6 @@ export class WalkState {
     const s = this.s;
     const info = v.info;
     this.counter++;
-    this.tables.counter = this.counter;
 
     for (const f of info.features) {
       let hits = s.features.get(f);
@@ -61,7 +60,10 @@ export class WalkState {
       case Flow.Next: {
         const mn = info.mnemonic;
         if (mn === MNEMONIC.cpuid || mn === MNEMONIC.xgetbv) s.probesCpu = true;
-        if (mn === MNEMONIC.cmp || mn === MNEMONIC.movzx || this.tables.active) this.tables.step(v, mn);
+        if (mn === MNEMONIC.cmp || mn === MNEMONIC.movzx || this.tables.live) {
+          this.tables.counter = this.counter;
+          this.tables.step(v, mn);
+        }
         this.dataflow(v);
         return;
       }
@@ -78,7 +80,10 @@ export class WalkState {
       }
       case Flow.ConditionalBranch:
       case Flow.XbeginXabortXend: {
-        this.tables.boundBy(v);
+        if (this.tables.live || this.tables.cmpAt === this.counter - 1) {
+          this.tables.counter = this.counter;
+          this.tables.boundBy(v);
+        }
         const t = v.directTarget();
         if (t !== undefined && extentKnown && (t < s.start || t >= s.end)) s.jumpsOut.push(t);
         return;
@@ -103,7 +108,7 @@ export class WalkState {
         return;
       default:
         // Interrupts (int3, int n): nothing to follow.
-        if (this.tables.active) this.tables.clobber(v);
+        if (this.tables.live) this.tables.clobber(v);
         this.dataflow(v);
         return;
     }
@@ -121,13 +126,13 @@ export class WalkState {
   private reset(): void {
     this.tracked.clear();
     this.switchTainted.clear();
-    this.tables.reset();
+    if (this.tables.live) this.tables.reset();
   }
 
   private clobberCallerSaved(): void {
     if (this.tracked.size > 0) for (const r of this.callerSaved) this.tracked.delete(r);
     if (this.switchTainted.size > 0) for (const r of this.callerSaved) this.switchTainted.delete(r);
-    if (this.tables.active) this.tables.forget(this.callerSaved);
+    if (this.tables.live) this.tables.forget(this.callerSaved);
   }
 
   private get(reg: number | undefined): TrackedValue | undefined {
@@ -319,7 +324,7 @@ export class WalkState {
           s.refs.push({ address: o.imm, kind: 'imm' });
           this.define(o.base, { base: o.imm, derefs: [], born: this.counter });
         } else if (form === SIMPLE.rmReg) {
-          if (o.regSize === 4) this.tables.zeroExtended(o.base);
+          if (o.regSize === 4) this.tables.zeroExtended(o.base, this.counter);
           const src = this.get(o.reg);
           if (src && o.regSize === 8) this.define(o.base, this.copied(src));
           else this.forget(o.base);
@@ -353,7 +358,7 @@ export class WalkState {
       this.forget(o.reg);
       return;
     }
-    if (o.regSize === 4) this.tables.zeroExtended(o.reg);
+    if (o.regSize === 4) this.tables.zeroExtended(o.reg, this.counter);
     const src = this.get(o.base);
     if (src && o.regSize === 8) this.define(o.reg, this.copied(src));
     else this.forget(o.reg);
@@ -430,6 +435,7 @@ export class WalkState {
   private indirect(v: InstructionView, kind: 'call' | 'jmp', extentKnown: boolean): void {
     const s = this.s;
     const reg = v.branchRegister();
+    this.tables.counter = this.counter;
     if (this.tables.active) {
       // What the rules below made of it before tables were read: a switch (no site) or an unresolved site.
       const full = reg === undefined ? undefined : fullOf(reg);
