@@ -44,8 +44,9 @@ export class TableTracker {
   private readonly tableLoads = new Map<number, TableLoad>();
   /** The last `cmp reg, imm` (a bound once an unsigned `ja`/`jae` to the default case follows it at once). */
   private lastCmp: { bytes: Uint8Array; offset: number; length: number; code: number; at: number } | undefined;
-  /** The last 32-bit register-to-register `mov` (it zero-extends its destination to the whole register). */
-  private lastZeroExtended: { reg: number; at: number } | undefined;
+  /** The destination of the last 32-bit register-to-register `mov` (it zero-extends it to the whole register), and when. */
+  private zeroReg = -1;
+  private zeroAt = -2;
   /** When the last bound or table load was set. */
   private newest = 0;
 
@@ -81,7 +82,8 @@ export class TableTracker {
 
   /** A 32-bit register-to-register `mov` wrote `reg`. */
   zeroExtended(reg: number, counter: number): void {
-    this.lastZeroExtended = { reg, at: counter };
+    this.zeroReg = reg;
+    this.zeroAt = counter;
   }
 
   /**
@@ -96,8 +98,7 @@ export class TableTracker {
       if (c.imm < 0) return;
       const max = mn === MNEMONIC.ja ? c.imm : c.imm - 1;
       // `mov eax, edi ; cmp eax, 3 ; ja`: the 32-bit move right before the compare zeroed the upper half.
-      const z = this.lastZeroExtended;
-      const size = c.size === 4 && z && z.reg === c.reg && z.at === last.at - 1 ? 8 : c.size;
+      const size = c.size === 4 && this.zeroReg === c.reg && this.zeroAt === last.at - 1 ? 8 : c.size;
       if (max >= 0 && max < MAX_TABLE_ENTRIES) {
         this.tableLoads.delete(c.reg);
         this.bounds.set(c.reg, { max, size, born: this.counter });
