@@ -52,7 +52,7 @@ export interface CallSiteStats {
   plt: number;
   /** `call/jmp [rip+X]` through a GOT or data slot (bypass-PLT, -fno-plt). */
   memorySlot: number;
-  /** `mov r,[rip+X] ; call [r+k]` dispatch tables resolved from live memory. */
+  /** `mov r,[rip+X] ; call [r+k]` dispatch tables resolved from live memory, and bounded jump tables (switch, computed goto, function-pointer tables). */
   dispatchTable: number;
   /** Indirect calls/jumps whose target could not be determined (register, vtable, heap pointer). */
   unresolved: number;

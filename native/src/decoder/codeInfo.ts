@@ -51,6 +51,10 @@ export const MNEMONIC = {
   pop: M.Pop,
   movsxd: M.Movsxd,
   add: M.Add,
+  cmp: M.Cmp,
+  ja: M.Ja,
+  jae: M.Jae,
+  movzx: M.Movzx,
   call: M.Call,
   jmp: M.Jmp,
   xbegin: M.Xbegin,
@@ -60,6 +64,10 @@ export const MNEMONIC = {
 
 export const REGISTER = { none: R.None, rip: R.RIP, rsp: R.RSP } as const;
 export const REGISTER_RDI: number = R.RDI;
+/** True for ah, ch, dh, bh: bits 8-15 of their full register, not its low byte. */
+export function isHighByteRegister(reg: number): boolean {
+  return reg >= R.AH && reg <= R.BH;
+}
 export const REGISTER_RSI: number = R.RSI;
 
 /** The System V caller-saved general-purpose registers (clobbered by calls). */

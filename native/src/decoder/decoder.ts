@@ -4,7 +4,7 @@
 
 import * as iced from 'iced-x86';
 
-export { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, type CodeInfo, Flow, fullRegister, MNEMONIC, REGISTER, REGISTER_RDI, REGISTER_RSI, SIMPLE } from './codeInfo';
+export { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, type CodeInfo, Flow, fullRegister, isHighByteRegister, MNEMONIC, REGISTER, REGISTER_RDI, REGISTER_RSI, SIMPLE } from './codeInfo';
 import { type CodeInfo, codeInfo, codeInfoCache, Flow, FULL_GPR, IMPLICIT_WRITERS, REGISTER_COUNT, REGISTER_SIZE, REL_BRANCH, SIMPLE } from './codeInfo';
 export { firstOperandMayBeGpr } from './operandNames';
 import { DECODING } from './icedCalls';
@@ -109,6 +109,10 @@ export class InstructionView {
   memoryIndex(): number {
     return this.ins.memoryIndex;
   }
+  /** The scale of the memory operand's index register (1, 2, 4 or 8). */
+  memoryIndexScale(): number {
+    return this.ins.memoryIndexScale;
+  }
   /** Displacement of the memory operand, as a signed number (for `[reg+disp]`). */
   memoryDisplacement(): number {
     return Number(BigInt.asIntN(64, this.ins.memoryDisplacement));
@@ -138,6 +142,10 @@ export class InstructionView {
       }
     }
     return undefined;
+  }
+  /** The size in bytes of the memory operand (movzx/movsxd source width), 0 when none. */
+  memorySize(): number {
+    return iced.MemorySizeExt.size(this.ins.memorySize);
   }
   /**
    * The full 64-bit general-purpose registers this instruction writes (explicitly or implicitly), from
@@ -291,6 +299,59 @@ export class InstructionView {
 
 const OA = iced.OpAccess;
 const CODE_POP_R64: number = iced.Code.Pop_r64;
+/**
+ * iced Codes of `cmp r/m, imm` and `cmp al/ax/eax/rax, imm` (all operand sizes): the immediate's size in bytes,
+ * negative when it is sign-extended to a wider operand (imm8 of a 16/32/64-bit compare).
+ */
+export const CMP_IMMEDIATE_SIZE: ReadonlyMap<number, number> = new Map([
+  [iced.Code.Cmp_AL_imm8, 1],
+  [iced.Code.Cmp_rm8_imm8, 1],
+  [iced.Code.Cmp_AX_imm16, 2],
+  [iced.Code.Cmp_rm16_imm16, 2],
+  [iced.Code.Cmp_EAX_imm32, 4],
+  [iced.Code.Cmp_RAX_imm32, -4],
+  [iced.Code.Cmp_rm32_imm32, 4],
+  [iced.Code.Cmp_rm64_imm32, -4],
+  [iced.Code.Cmp_rm16_imm8, -1],
+  [iced.Code.Cmp_rm32_imm8, -1],
+  [iced.Code.Cmp_rm64_imm8, -1],
+]);
+/**
+ * The register, its size in bytes and the immediate of a `cmp reg, imm` (the bytes of an instruction whose iced Code
+ * is in CMP_IMMEDIATE_SIZE), read from the bytes so that the many compares of a walk cost no call into iced;
+ * undefined for a memory operand or a high-byte register (ah, ch, dh, bh). The immediate is sign-extended when the
+ * instruction extends it, else unsigned (a 4-byte one of 2^31 or more reads negative).
+ */
+export function cmpRegisterImmediate(b: Uint8Array, offset: number, length: number, code: number): { reg: number; size: number; imm: number } | undefined {
+  const immSize = CMP_IMMEDIATE_SIZE.get(code);
+  if (immSize === undefined) return undefined;
+  const end = offset + length;
+  let i = offset;
+  let operand16 = false;
+  for (; i < end; i++) {
+    const x = b[i];
+    if (x === 0x66) operand16 = true;
+    else if (!LEGACY_PREFIXES.has(x)) break;
+  }
+  const rex = (b[i] & 0xf0) === 0x40 ? b[i++] : 0;
+  const op = b[i];
+  let rm = 0;
+  if (op !== 0x3c && op !== 0x3d) {
+    const modrm = b[i + 1];
+    if (modrm >> 6 !== 3) return undefined;
+    rm = (modrm & 7) | (rex & 1 ? 8 : 0);
+  }
+  const byteOperand = op === 0x3c || op === 0x80;
+  if (byteOperand && !rex && rm >= 4) return undefined;
+  const size = byteOperand ? 1 : rex & 8 ? 8 : operand16 ? 2 : 4;
+  let imm: number;
+  if (immSize === 1) imm = b[end - 1];
+  else if (immSize === -1) imm = (b[end - 1] << 24) >> 24;
+  else if (immSize === 2) imm = b[end - 2] | (b[end - 1] << 8);
+  else imm = b[end - 4] | (b[end - 3] << 8) | (b[end - 2] << 16) | (b[end - 1] << 24);
+  return { reg: iced.Register.RAX + rm, size, imm };
+}
+const LEGACY_PREFIXES = new Set([0x67, 0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65]);
 /** iced Code of `push r64`: no memory operand, no immediate, writes only rsp. */
 export const CODE_PUSH_R64: number = iced.Code.Push_r64;
 const NO_REGISTERS: number[] = [];

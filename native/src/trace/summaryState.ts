@@ -3,6 +3,7 @@
 
 import { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, CODE_PUSH_R64, type CodeBuffer, CodeDecoder, Flow, InstructionView, MNEMONIC, REGISTER, REGISTER_RDI, REGISTER_RSI, SIMPLE, type SimpleOperands, fullRegister as fullOf } from '../decoder/decoder';
 import { SITES_PER_FEATURE, type Chain, type FunctionSummary } from './summaryTypes';
+import { MIN_ADDRESS, TableTracker } from './jumpTables';
 
 interface TrackedValue {
   base: number;
@@ -18,8 +19,6 @@ interface TrackedValue {
 const MAX_DEREFS = 4;
 const TRACK_WINDOW = 16;
 
-/** Immediates below this are constants, not addresses (the first pages are never mapped). */
-const MIN_ADDRESS = 0x10000;
 
 /** Per-walk register tracking and recording into a summary. */
 export class WalkState {
@@ -36,11 +35,14 @@ export class WalkState {
   private readonly persistent = new Map<number, TrackedValue>();
   private readonly redefined = new Set<number>();
   private readonly chainDeps: Array<{ chain: Chain; deps: number[] }> = [];
-
+  /** Bounded jump tables (jumpTables.ts). */
+  private readonly tables: TableTracker;
   constructor(
     private readonly s: FunctionSummary,
     private readonly callerSaved: Set<number>,
-  ) {}
+  ) {
+    this.tables = new TableTracker(s, (reg) => this.get(reg));
+  }
 
   step(v: InstructionView, extentKnown: boolean): void {
     const s = this.s;
@@ -55,10 +57,16 @@ export class WalkState {
     }
 
     switch (info.flow) {
-      case Flow.Next:
-        if (info.mnemonic === MNEMONIC.cpuid || info.mnemonic === MNEMONIC.xgetbv) s.probesCpu = true;
+      case Flow.Next: {
+        const mn = info.mnemonic;
+        if (mn === MNEMONIC.cpuid || mn === MNEMONIC.xgetbv) s.probesCpu = true;
+        if (mn === MNEMONIC.cmp || mn === MNEMONIC.movzx || this.tables.live) {
+          this.tables.counter = this.counter;
+          this.tables.step(v, mn);
+        }
         this.dataflow(v);
         return;
+      }
       case Flow.Call: {
         const t = v.directTarget();
         if (t !== undefined) {
@@ -72,6 +80,10 @@ export class WalkState {
       }
       case Flow.ConditionalBranch:
       case Flow.XbeginXabortXend: {
+        if (this.tables.live || this.tables.cmpAt === this.counter - 1) {
+          this.tables.counter = this.counter;
+          this.tables.boundBy(v);
+        }
         const t = v.directTarget();
         if (t !== undefined && extentKnown && (t < s.start || t >= s.end)) s.jumpsOut.push(t);
         return;
@@ -96,6 +108,7 @@ export class WalkState {
         return;
       default:
         // Interrupts (int3, int n): nothing to follow.
+        if (this.tables.live) this.tables.clobber(v);
         this.dataflow(v);
         return;
     }
@@ -113,11 +126,13 @@ export class WalkState {
   private reset(): void {
     this.tracked.clear();
     this.switchTainted.clear();
+    if (this.tables.live) this.tables.reset();
   }
 
   private clobberCallerSaved(): void {
     if (this.tracked.size > 0) for (const r of this.callerSaved) this.tracked.delete(r);
     if (this.switchTainted.size > 0) for (const r of this.callerSaved) this.switchTainted.delete(r);
+    if (this.tables.live) this.tables.forget(this.callerSaved);
   }
 
   private get(reg: number | undefined): TrackedValue | undefined {
@@ -309,6 +324,7 @@ export class WalkState {
           s.refs.push({ address: o.imm, kind: 'imm' });
           this.define(o.base, { base: o.imm, derefs: [], born: this.counter });
         } else if (form === SIMPLE.rmReg) {
+          if (o.regSize === 4) this.tables.zeroExtended(o.base, this.counter);
           const src = this.get(o.reg);
           if (src && o.regSize === 8) this.define(o.base, this.copied(src));
           else this.forget(o.base);
@@ -342,6 +358,7 @@ export class WalkState {
       this.forget(o.reg);
       return;
     }
+    if (o.regSize === 4) this.tables.zeroExtended(o.reg, this.counter);
     const src = this.get(o.base);
     if (src && o.regSize === 8) this.define(o.reg, this.copied(src));
     else this.forget(o.reg);
@@ -398,7 +415,9 @@ export class WalkState {
         return;
       }
       this.persistent.set(reg, { ...value, deps: [...(value.deps ?? []), reg] });
-      this.tracked.delete(reg);
+      // Within the window, on the straight path, the value holds as any register's does, whatever the register
+      // is written later: a chain from it does not depend on the function-wide value (finish() keeps it).
+      this.tracked.set(reg, value);
       return;
     }
     this.tracked.set(reg, value);
@@ -416,6 +435,13 @@ export class WalkState {
   private indirect(v: InstructionView, kind: 'call' | 'jmp', extentKnown: boolean): void {
     const s = this.s;
     const reg = v.branchRegister();
+    this.tables.counter = this.counter;
+    if (this.tables.active) {
+      // What the rules below made of it before tables were read: a switch (no site) or an unresolved site.
+      const full = reg === undefined ? undefined : fullOf(reg);
+      const switchShape = kind === 'jmp' && extentKnown && (full === undefined ? v.memoryIndex() !== REGISTER.none : this.switchTainted.has(full) && !this.get(full));
+      if (this.tables.jumpTable(v, full, kind, switchShape)) return;
+    }
     if (reg !== undefined) {
       const full = fullOf(reg);
       const t = this.get(full);

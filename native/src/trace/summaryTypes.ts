@@ -53,6 +53,23 @@ export interface AddressArgCall {
   ref: number;
 }
 
+/**
+ * An indirect jump through a table whose index is bounded just before it: `cmp idx, N ; ja default` (N+1 entries)
+ * or a byte-wide zero extension (`movzx idx, r8`: 256). `entry` 4 is gcc's switch table of int32 offsets from the
+ * table's own address (`movsxd r,[T+idx*4] ; add r,T ; jmp r`); 8, absolute pointers (`jmp [T+idx*8]`, CPython's
+ * computed goto `mov r,[T+idx*8] ; jmp r`). The walk reads the table (only from memory nothing can write) and
+ * follows every entry.
+ */
+export interface JumpTable {
+  site: number;
+  table: number;
+  count: number;
+  entry: 4 | 8;
+  kind: 'call' | 'jmp';
+  /** Shaped like a switch inside a known extent: plain EPT (the paper's) keeps taking it as one, not as a site. */
+  switchShape?: true;
+}
+
 export interface UnresolvedSite {
   site: number;
   kind: 'call' | 'jmp';
@@ -74,8 +91,13 @@ export interface FunctionSummary {
   chains: Chain[];
   refs: AddressRef[];
   unresolved: UnresolvedSite[];
-  /** Indirect jumps recognised as switch tables inside the function (their targets are in the extent). */
+  /**
+   * Indirect jumps shaped like switch tables (a table load, no bound found) inside a function of known extent: taken
+   * to stay inside it, and not counted as call sites. Those with a bound are jumpTables instead.
+   */
   switches: number;
+  /** Bounded jump tables (see JumpTable); absent when none. */
+  jumpTables?: JumpTable[];
   /** Number of call instructions of each shape, for the call-site statistics. */
   directCallSites: number;
   /** The function asks the CPU what it supports (cpuid or xgetbv): a CPU-dispatch selector may be near. */

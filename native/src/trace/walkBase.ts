@@ -102,6 +102,11 @@ export abstract class WalkBase {
   protected readonly notCode = new Set<number>();
   /** Resume points of live frames walked from there on only (see visitResume). */
   protected resumedPartially = 0;
+  /**
+   * Call sites counted by resume-point visits, per function (module index and link-time start): a later visit of the
+   * whole function counts every site again, so these are taken back then (each site is counted once).
+   */
+  protected readonly resumeCounts = new Map<string, CallSiteStats>();
 
   constructor(
     protected readonly space: AddressSpace,

@@ -6,10 +6,12 @@ import * as C from '../elf/elfConstants';
 import type { PltStub } from '../elf/elfFile';
 import type { ElfSymbol, FunctionExtent } from '../elf/elfTypes';
 import { NativeError } from '../errors';
-import { type Chain, type FunctionSummary, SITES_PER_FEATURE } from './summary';
+import { type Chain, type FunctionSummary, type JumpTable, SITES_PER_FEATURE } from './summary';
 import { type ModuleImage, type Region, isInPlt, lazyPltRange, moduleFacts } from '../space/space';
 import { UNRESOLVED_SAMPLE, savesExtendedState } from './eptUtil';
 import { type Origin, WalkBase, type WorkItem } from './walkBase';
+
+const STAT_KEYS = ['direct', 'plt', 'memorySlot', 'dispatchTable', 'unresolved'] as const;
 
 export abstract class WalkEdges extends WalkBase {
   // ------------------------------------------------------------------ visiting code
@@ -54,6 +56,7 @@ export abstract class WalkEdges extends WalkBase {
       this.trampolinesSkipped++;
       return;
     }
+    if (this.resumeCounts.size > 0) this.takeBackResumeCounts(m.index, start);
     this.apply(summary, m, region, item);
   }
 
@@ -76,7 +79,12 @@ export abstract class WalkEdges extends WalkBase {
     }
     if (!summary) return false;
     this.resumedPartially++;
+    const before = { ...this.stats };
     this.apply(summary, m, region, item);
+    const key = `${m.index}:${extent.start}`;
+    const counted = this.resumeCounts.get(key) ?? { direct: 0, plt: 0, memorySlot: 0, dispatchTable: 0, unresolved: 0 };
+    for (const k of STAT_KEYS) counted[k] += this.stats[k] - before[k];
+    this.resumeCounts.set(key, counted);
     // What ran before the resume point may have handed function addresses to places no scan sees (the kernel
     // keeps signal handlers installed with sigaction): the whole function's references are taken as a visited
     // function's are; only its calls and instructions before the resume point are not charged. The entry point
@@ -88,6 +96,15 @@ export abstract class WalkEdges extends WalkBase {
       if (whole) this.referenceAll(whole, m, m.bias, this.options.recordVisited ? `${m.path.split('/').pop()}:0x${extent.start.toString(16)} (before a resume point)` : '', item);
     }
     return true;
+  }
+
+  /** The whole function at link-time `start` of module `index` is walked: its resume-point visits' counts go. */
+  protected takeBackResumeCounts(index: number, start: number): void {
+    const key = `${index}:${start}`;
+    const counted = this.resumeCounts.get(key);
+    if (!counted) return;
+    for (const k of STAT_KEYS) this.stats[k] -= counted[k];
+    this.resumeCounts.delete(key);
   }
 
   protected visitAnonymous(item: WorkItem, region: Region): void {
@@ -143,6 +160,7 @@ export abstract class WalkEdges extends WalkBase {
     for (const t of s.jumpsOut) this.directEdge(t + bias, from && `jump from ${from}`, item);
     for (const c of s.chains) this.chainEdge(c, bias, moduleName, item);
     for (const u of s.unresolved) this.unresolvedEdge(u.site + bias, moduleName, u.kind);
+    if (s.jumpTables) for (const jt of s.jumpTables) this.jumpTableEdge(jt, s, m, moduleName, item);
 
     if (this.rta) this.referenceAll(s, m, bias, from, item);
   }
@@ -212,6 +230,58 @@ export abstract class WalkEdges extends WalkBase {
     if (c.derefs.length === 1) this.stats.memorySlot++;
     else this.stats.dispatchTable++;
     this.enqueue(v, 'live memory', from);
+  }
+
+  /**
+   * A bounded jump table (switch, computed goto): every entry is a target. Jumps to code of the function's own
+   * extent need nothing more (it was decoded whole); others are queued. Unresolved when the table is not in
+   * memory that nothing can write (a read-only mapping of the same module), cannot be read, or has an entry
+   * outside executable memory.
+   */
+  protected jumpTableEdge(jt: JumpTable, s: FunctionSummary, m: ModuleImage | undefined, moduleName: string, from: Origin): void {
+    const bias = m?.bias ?? 0;
+    if (this.mode === 'ept-plain') {
+      // The paper's plain EPT reads no tables: a switch stays a switch (no site), anything else is unresolved.
+      if (!jt.switchShape) this.unresolvedEdge(jt.site + bias, moduleName, jt.kind);
+      return;
+    }
+    const targets = m ? this.tableTargets(jt, m) : undefined;
+    if (!targets) {
+      this.unresolvedEdge(jt.site + bias, moduleName, jt.kind);
+      return;
+    }
+    this.stats.dispatchTable++;
+    const inside = (t: number) => jt.kind === 'jmp' && s.method === 'extent' && t >= s.start + bias && t < s.end + bias;
+    for (const t of targets) if (!inside(t)) this.enqueue(t, jt.kind === 'call' ? 'call table' : 'jump table', from);
+  }
+
+  /** The run-time targets of a jump table of `m`, or undefined when they cannot all be known (see jumpTableEdge). */
+  protected tableTargets(jt: JumpTable, m: ModuleImage): number[] | undefined {
+    // One table serves many jumps (CPython's computed goto: one per opcode handler): read it once.
+    const key = `${m.index}:${jt.table}:${jt.count}:${jt.entry}`;
+    if (this.tablesRead.has(key)) return this.tablesRead.get(key);
+    const targets = this.readTable(jt, m);
+    this.tablesRead.set(key, targets);
+    return targets;
+  }
+
+  private readonly tablesRead = new Map<string, number[] | undefined>();
+
+  private readTable(jt: JumpTable, m: ModuleImage): number[] | undefined {
+    const at = jt.table + m.bias;
+    const length = jt.count * jt.entry;
+    const r = this.space.regionAt(at);
+    if (!r || r.module !== m || r.write || at + length > r.end) return undefined;
+    const bytes = this.space.liveMemory ? this.liveBytes(at, length) : jt.entry === 4 ? m.elf.tryReadVirtual(jt.table, length) : undefined;
+    if (!bytes || bytes.length < length) return undefined;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, length);
+    const out = new Set<number>();
+    for (let i = 0; i < jt.count; i++) {
+      const t = jt.entry === 4 ? at + view.getInt32(i * 4, true) : Number(view.getBigUint64(i * 8, true));
+      if (!out.has(t) && !this.space.regionAt(t)?.exec) return undefined;
+      out.add(t);
+    }
+    return [...out];
   }
 
   /**

@@ -1,0 +1,134 @@
+// Bounded jump tables in EPT (summaryState.ts tableStep, walkEdges.ts jumpTableEdge), on a real process built from
+// test/fixtures/c/ept_tables.c: a call through a function-pointer table whose index a compare bounds, gcc's switch
+// table of int32 offsets and a computed goto indexed by a byte are resolved to exactly the entries the bound allows;
+// a call through a callee-saved register on the straight path from its load is resolved though the register is
+// written again later in the function.
+
+import { after, before, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { ProcessView } from '../../native/src/space/processView';
+import { ProcessAddressSpace } from '../../native/src/space/processSpace';
+import { executionPathTracking } from '../../native/src/trace/ept';
+import type { ModuleImage } from '../../native/src/space/space';
+import { capstoneFeaturesOf, loadCapstoneFeatures } from '../helpers/capstoneFeatures';
+import { buildC, startProcess, type StartedProcess } from '../helpers/fixtures';
+
+let proc: StartedProcess;
+let space: ProcessAddressSpace;
+let main: ModuleImage;
+
+function at(name: string): number {
+  const s = main.elf.findSymbol(name);
+  assert.ok(s, `symbol ${name}`);
+  return s.value + main.bias;
+}
+
+/** Resolved edges only (addressTaken: false): what the walk reaches is what it resolved, nothing from the fallback. */
+function walk(root: string) {
+  const r = executionPathTracking(space, [{ address: at(root), reason: root }], { mode: 'ept', bindNow: true, addressTaken: false, recordVisited: true });
+  return { r, visited: new Set(r.visited!.map((v) => v.start)) };
+}
+
+const KERNELS = ['k_op0', 'k_op1', 'k_op2', 'k_op3', 'k_beyond', 'k_case', 'k_label', 'k_redef'];
+
+/** The features of kernel `name` (capstone, from the fixture's bytes) that no other kernel of the fixture has. */
+function ownFeatures(name: string): string[] {
+  const others = KERNELS.filter((k) => k !== name).map((k) => capstoneFeaturesOf(main, k));
+  const own = [...capstoneFeaturesOf(main, name)].filter((f) => !others.some((o) => o.has(f)));
+  assert.ok(own.length > 0, `${name} has a feature of its own`);
+  return own;
+}
+
+before(loadCapstoneFeatures);
+
+describe('EPT bounded jump tables on the tables fixture', () => {
+  before(async () => {
+    const exe = buildC('c/ept_tables.c', { flags: ['-O2'] });
+    proc = await startProcess(exe, [], { env: { ...process.env, LD_BIND_NOW: '1' } });
+    space = new ProcessAddressSpace(new ProcessView(proc.pid));
+    main = space.mainModule()!;
+    assert.equal(space.liveMemory, true);
+  });
+  after(async () => {
+    space?.view.close();
+    await proc?.stop();
+  });
+
+  test('a call through a table bounded by `cmp ; ja` reaches exactly the four allowed entries', () => {
+    const { r, visited } = walk('dispatch_call');
+    assert.equal(r.callSites.unresolved, 0, 'the table call is resolved');
+    assert.equal(r.callSites.dispatchTable, 1);
+    for (const k of ['k_op0', 'k_op1', 'k_op2', 'k_op3']) {
+      assert.ok(visited.has(at(k)), `${k} (an allowed entry) is walked`);
+      for (const f of ownFeatures(k)) assert.ok(r.features.has(f as never), `${k}'s ${f} required`);
+    }
+    assert.ok(!visited.has(at('k_beyond')), 'the fifth entry, beyond the bound, is no target');
+    for (const f of ownFeatures('k_beyond')) assert.ok(!r.features.has(f as never), `k_beyond's ${f} not required`);
+    assert.deepEqual(new Set(r.visited!.map((v) => v.start)), new Set(['dispatch_call', 'k_op0', 'k_op1', 'k_op2', 'k_op3'].map(at)));
+  });
+
+  test('a switch table of int32 offsets is a resolved site, and the kernel of a case is still reached', () => {
+    const { r, visited } = walk('dispatch_switch');
+    assert.equal(r.callSites.unresolved, 0);
+    assert.equal(r.callSites.dispatchTable, 1, 'the switch jump counts as a resolved site');
+    assert.ok(visited.has(at('k_case')));
+    for (const f of ownFeatures('k_case')) assert.ok(r.features.has(f as never), `k_case's ${f} required`);
+  });
+
+  test('a computed goto indexed by a byte is resolved where the table address is known (256 entries, labels of the function)', () => {
+    const { r, visited } = walk('dispatch_goto');
+    // PIE: the first `jmp rax` follows `lea r9,[rip+labels]`; the later ones reuse r9 across a join, which the
+    // linear tracker does not follow (left unresolved, the safe side). The non-PIE build below has all absolute.
+    assert.ok(r.callSites.dispatchTable >= 1, 'the first jump through the label table is resolved');
+    assert.ok(visited.has(at('k_label')));
+    for (const f of ownFeatures('k_label')) assert.ok(r.features.has(f as never), `k_label's ${f} required`);
+    assert.ok(!visited.has(at('k_beyond')) && !visited.has(at('k_op0')));
+  });
+
+  test('a call through a callee-saved register loaded just before is resolved though the register is written later', () => {
+    const { r, visited } = walk('redefined_base');
+    assert.equal(r.callSites.unresolved, 0, 'the straight-line value of rbx resolves `call rbx`');
+    assert.ok(visited.has(at('k_redef')), 'the live value of g_fn is walked');
+    for (const f of ownFeatures('k_redef')) assert.ok(r.features.has(f as never), `k_redef's ${f} required`);
+  });
+
+  test('a function walked from a resume point and then whole counts each call site once', () => {
+    const roots = (resume: boolean) => [...(resume ? [{ address: at('redefined_base'), reason: 'a live frame', resume: true }] : []), { address: at('redefined_base'), reason: 'call' }];
+    const whole = executionPathTracking(space, roots(false), { mode: 'ept', bindNow: true, addressTaken: false }).callSites;
+    const both = executionPathTracking(space, roots(true), { mode: 'ept', bindNow: true, addressTaken: false }).callSites;
+    assert.equal(whole.memorySlot, 1, 'the call through g_fn');
+    assert.deepEqual(both, whole);
+  });
+
+  test('plain EPT (the paper\'s) reads no table: a switch is no site, a table call stays unresolved', () => {
+    const plain = (root: string) => executionPathTracking(space, [{ address: at(root), reason: root }], { mode: 'ept-plain', bindNow: true }).callSites;
+    assert.deepEqual([plain('dispatch_switch').dispatchTable, plain('dispatch_switch').unresolved], [0, 0]);
+    assert.deepEqual([plain('dispatch_call').dispatchTable, plain('dispatch_call').unresolved], [0, 1]);
+  });
+});
+
+describe('EPT bounded jump tables on the tables fixture built without PIE', () => {
+  before(async () => {
+    const exe = buildC('c/ept_tables.c', { flags: ['-O2', '-fno-pie', '-no-pie'] });
+    proc = await startProcess(exe, [], { env: { ...process.env, LD_BIND_NOW: '1' } });
+    space = new ProcessAddressSpace(new ProcessView(proc.pid));
+    main = space.mainModule()!;
+  });
+  after(async () => {
+    space?.view.close();
+    await proc?.stop();
+  });
+
+  test('every jump of a computed goto through an absolute table (`jmp [labels+rax*8]`) is resolved', () => {
+    const { r, visited } = walk('dispatch_goto');
+    assert.equal(r.callSites.unresolved, 0);
+    assert.ok(r.callSites.dispatchTable >= 2, `${r.callSites.dispatchTable} tables`);
+    assert.ok(visited.has(at('k_label')) && !visited.has(at('k_beyond')));
+  });
+
+  test('the bounded call table reaches the same four entries', () => {
+    const { r, visited } = walk('dispatch_call');
+    assert.equal(r.callSites.unresolved, 0);
+    assert.ok(['k_op0', 'k_op1', 'k_op2', 'k_op3'].every((k) => visited.has(at(k))) && !visited.has(at('k_beyond')));
+  });
+});
