@@ -37,6 +37,7 @@ export { DiskFullScanStore } from './trace/fullScanStore';
 
 // The whole analysis of a process.
 export { analyzeProcess, describeSite, processRoots, pythonVersion, shadowStackEnabled, type AnalyzeOptions, type ProcessAnalysis } from './analyze';
+export { StopWalkCache } from './trace/stopWalk';
 
 // catalog/: instance types and the compatibility verdicts.
 export { defaultCatalog, loadCatalog, type Catalog } from './catalog/catalog';
