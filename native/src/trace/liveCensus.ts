@@ -217,10 +217,7 @@ function liveValues(ctx: CensusContext): LiveValues {
   const found: number[] = [];
   // glibc's tcbhead_t: tcb (itself) at 0, self (itself) at 16, pointer_guard at 0x30.
   const guards = new Map<string, { lo: number; hi: number }>();
-  // The chunks are kept for the second pass (the mangled pointers), which then reads nothing again.
-  const chunks: Uint32Array[] = [];
   const bytes = forEachDataChunk(ctx, true, (words, base) => {
-    chunks.push(words);
     // The address of the word pair at i, kept as two 32-bit halves (no float arithmetic per word).
     let atLo = base % TWO32;
     let atHi = Math.floor(base / TWO32);
@@ -244,8 +241,7 @@ function liveValues(ctx: CensusContext): LiveValues {
   const mangled = new Set<number>();
   const guardList = [...guards.values()].filter((g) => g.lo !== 0 || g.hi !== 0);
   if (guardList.length > 0 && guardList.length <= 4) {
-    for (const words of chunks) {
-      if (ctx.isCancelled?.()) throw new WalkCancelled();
+    forEachDataChunk(ctx, true, (words) => {
       for (let i = 0; i + 1 < words.length; i += 2) {
         const lo = words[i];
         const hi = words[i + 1];
@@ -260,9 +256,8 @@ function liveValues(ctx: CensusContext): LiveValues {
           if (inRanges(codeRanges, v)) mangled.add(v);
         }
       }
-    }
+    });
   }
-  chunks.length = 0;
   const sorted = Float64Array.from(found).sort();
   let n = 0;
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i];
