@@ -27,6 +27,8 @@ type ReadRecord =
 class RecordingSpace implements AddressSpace {
   readonly log: ReadRecord[] = [];
   paused = 0;
+  /** Pointers just read for the log (a chain's), answered again without reading. */
+  replay: Map<number, number | undefined> | undefined;
   readonly residentRanges?: AddressSpace['residentRanges'];
   readonly ifuncChoice?: AddressSpace['ifuncChoice'];
 
@@ -53,6 +55,7 @@ class RecordingSpace implements AddressSpace {
     return this.inner.mainModule();
   }
   readPointer(address: number): number | undefined {
+    if (this.replay?.has(address)) return this.replay.get(address);
     const value = this.inner.readPointer(address);
     if (!this.paused) this.log.push({ kind: 'ptr', address, value });
     return value;
@@ -123,9 +126,13 @@ class SessionWalk extends AddressTakenWalk {
     if (!this.rec || c.derefs.length === 0 || gotForm || this.mode === 'ept-plain' || !this.space.liveMemory) return super.chainEdge(c, bias, moduleName, from);
     this.rec.paused++;
     try {
-      if (this.rec.paused === 1) this.rec.log.push({ kind: 'chain', address: base, derefs: c.derefs, value: chainEnd(this.raw, base, c.derefs) });
+      // The walk reads the same pointers again right after: they are answered from what chainEnd read.
+      const reads = new Map<number, number | undefined>();
+      if (this.rec.paused === 1) this.rec.log.push({ kind: 'chain', address: base, derefs: c.derefs, value: chainEnd(this.raw, base, c.derefs, reads) });
+      this.rec.replay = reads;
       super.chainEdge(c, bias, moduleName, from);
     } finally {
+      this.rec.replay = undefined;
       this.rec.paused--;
     }
   }
@@ -240,10 +247,12 @@ function copyState(v: unknown): unknown {
 }
 
 /** Where a pointer chain from `base` ends as WalkEdges.chainEdge follows it: a code address, or undefined. */
-function chainEnd(space: AddressSpace, base: number, derefs: readonly number[]): number | undefined {
+function chainEnd(space: AddressSpace, base: number, derefs: readonly number[], reads?: Map<number, number | undefined>): number | undefined {
   let v: number | undefined = base;
   for (const d of derefs) {
-    v = space.readPointer(v + d);
+    const at: number = v + d;
+    v = space.readPointer(at);
+    reads?.set(at, v);
     if (v === undefined || v === 0) break;
   }
   return v && space.regionAt(v)?.exec ? v : undefined;
