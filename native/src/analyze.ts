@@ -20,7 +20,7 @@ import { ProcessAddressSpace } from './space/processSpace';
 import { destructorRoots, entryRoot, mainRoot, mangledPointerRoots, threadRoots } from './trace/pvm';
 import { type PythonGate, pythonEntryRoots } from './trace/pythonRoots';
 import type { AddressSpace } from './space/space';
-import { StopWalkCache } from './trace/stopWalk';
+import { type StopWalkCache, walkTwoPhases } from './trace/stopWalk';
 
 export interface AnalyzeOptions {
   /** 'ept' (default, sound for unresolved calls), 'ept-plain' (the paper's EPT) or 'full' (full scan). */
@@ -207,13 +207,14 @@ async function walkProcess(view: ProcessView, space: ProcessAddressSpace, target
   notes.push(...pvm.notes);
   progress(`Execution path tracking from ${stable.length + frames.size} root(s)`);
   // In slices: a server answers $/cancelRequest and a CLI sees Ctrl-C during a long walk.
-  const ept = await (options.stopWalk ?? new StopWalkCache()).walk(space, stable, pvm.frameRoots, {
+  const eptOptions = {
     mode,
     bindNow: target.ldBindNow === true,
     isCancelled: options.isCancelled,
-    onProgress: (n) => progress(`Execution path tracking: ${n} functions`),
+    onProgress: (n: number) => progress(`Execution path tracking: ${n} functions`),
     summaryStore: options.stores?.summaries,
-  });
+  };
+  const ept = options.stopWalk ? await options.stopWalk.walk(space, stable, pvm.frameRoots, eptOptions) : { ...(await walkTwoPhases(space, stable, pvm.frameRoots, eptOptions)), firstPhase: undefined };
   if (ept.cancelled) throw new CancelledError();
   notes.push(...ept.notes);
   return { ept, features: ept.features, functionsVisited: ept.functionsVisited, instructionsDecoded: ept.instructionsDecoded, modulesVisited: ept.modulesVisited.size, callSites: ept.callSites, rootPolicy: pvm.rootPolicy, firstPhase: ept.firstPhase };

@@ -119,11 +119,12 @@ class SessionWalk extends AddressTakenWalk {
    * Mirrors WalkEdges.chainEdge: a GOT slot's bypass-PLT form is left to its logged reads.
    */
   protected override chainEdge(c: Chain, bias: number, moduleName: string, from: Origin): void {
+    if (!this.rec) return super.chainEdge(c, bias, moduleName, from);
     const base = c.base + bias;
     const slotModule = this.moduleAt(base);
     const reloc = slotModule?.elf.relocationAt(base - slotModule.bias);
     const gotForm = reloc !== undefined && (reloc.type === C.R_X86_64_GLOB_DAT || reloc.type === C.R_X86_64_JUMP_SLOT) && c.derefs.length === 1 && c.derefs[0] === 0;
-    if (!this.rec || c.derefs.length === 0 || gotForm || this.mode === 'ept-plain' || !this.space.liveMemory) return super.chainEdge(c, bias, moduleName, from);
+    if (c.derefs.length === 0 || gotForm || this.mode === 'ept-plain' || !this.space.liveMemory) return super.chainEdge(c, bias, moduleName, from);
     this.rec.paused++;
     try {
       // The walk reads the same pointers again right after: they are answered from what chainEnd read.
@@ -379,6 +380,21 @@ export class StopWalkCache {
     }
     return { ok: true, census };
   }
+}
+
+/**
+ * The same two phases without keeping anything (an analysis outside a debug session, the CLI): nothing is logged or
+ * copied, the second phase goes on in the first one's walker. The result is what StopWalkCache.walk gives.
+ */
+export async function walkTwoPhases(space: AddressSpace, stable: readonly Root[], frames: readonly Root[], options: EptOptions, sliceMs = 50): Promise<EptResult> {
+  const w = new SessionWalk(space, options, false);
+  let done = false;
+  try {
+    done = await w.walk(stable, sliceMs);
+  } finally {
+    if (!done) w.release();
+  }
+  return done ? w.finish(frames, sliceMs) : w.cancelledResult();
 }
 
 /**
