@@ -14,13 +14,14 @@ import { ProcessView } from './space/processView';
 import { readStatus } from './space/procfs';
 import type { AnalysisMode, AnalysisReport, FeatureSite, MaskedFeature, RequiredFeature, TargetInfo } from './report';
 import { VERSION } from './version';
-import { type EptResult, type FeatureEvidence, type Root, type SummaryStore, executionPathTrackingAsync } from './trace/ept';
+import type { EptResult, FeatureEvidence, Root, SummaryStore } from './trace/ept';
 import { type FullScanStore, fullScanAsync } from './trace/fullScan';
 import { ProcessAddressSpace } from './space/processSpace';
 import { destructorRoots, entryRoot, mainRoot, mangledPointerRoots, threadRoots } from './trace/pvm';
 import { type PythonGate, pythonEntryRoots } from './trace/pythonRoots';
 import type { TablesStore } from './cpython/tables';
 import type { AddressSpace } from './space/space';
+import { type StopWalkCache, walkTwoPhases } from './trace/stopWalk';
 
 export interface AnalyzeOptions {
   /** 'ept' (default, sound for unresolved calls), 'ept-plain' (the paper's EPT) or 'full' (full scan). */
@@ -58,6 +59,11 @@ export interface AnalyzeOptions {
   onProgress?: (message: string) => void;
   /** Second levels of the engine's per-file caches (on disk in the bundled CLI and server); none by default. */
   stores?: AnalysisStores;
+  /**
+   * The walk kept from the previous analysis of the same process (a debug session's earlier stop): its first phase is
+   * reused when nothing it read has changed (trace/stopWalk.ts). The result is the same with or without it.
+   */
+  stopWalk?: StopWalkCache;
 }
 
 /** The caches a caller may lend the analysis: function summaries (EPT) and per-file full-scan results. */
@@ -73,6 +79,8 @@ export interface ProcessAnalysis {
   report: AnalysisReport;
   ept?: EptResult;
   space: AddressSpace;
+  /** How the walk's first phase (the stable roots) was done: 'reused' from the previous stop, or why it was walked. */
+  firstPhase?: string;
 }
 
 const SITES_IN_REPORT = 3;
@@ -149,7 +157,7 @@ export async function analyzeProcess(pid: number, options: AnalyzeOptions = {}):
       instances,
     };
     if (advice) report.criuAdvice = advice;
-    return { report, ept: walk.ept, space };
+    return { report, ept: walk.ept, space, firstPhase: walk.firstPhase };
   } finally {
     view.close();
   }
@@ -181,6 +189,7 @@ interface ProcessWalk {
   modulesVisited: number;
   callSites: AnalysisReport['stats']['callSites'];
   rootPolicy?: AnalysisReport['rootPolicy'];
+  firstPhase?: string;
 }
 
 /** Mode 'full': every executable mapping decoded; else EPT from the process's roots, in slices. Adds notes. */
@@ -194,20 +203,24 @@ async function walkProcess(view: ProcessView, space: ProcessAddressSpace, target
     return { features: fs.features, functionsVisited: 0, instructionsDecoded: fs.instructionsDecoded, modulesVisited: fs.modulesScanned, callSites: { direct: 0, plt: 0, memorySlot: 0, dispatchTable: 0, unresolved: 0 } };
   }
   const pvm = processRoots(view, space, mode, target.python !== undefined, { strict: options.strict, pythonGate: options.pythonGate, stores: options.stores });
-  const roots = [...pvm.roots, ...(options.extraRoots ?? []), ...pvm.callableRoots];
+  // Two phases: the roots that stay from stop to stop first, then the live frames on top (trace/stopWalk.ts), so a
+  // debug session's next stop walks only the frames when nothing the first phase read has changed.
+  const frames = new Set(pvm.frameRoots);
+  const stable = [...pvm.roots.filter((r) => !frames.has(r)), ...(options.extraRoots ?? []), ...pvm.callableRoots];
   notes.push(...pvm.notes);
-  progress(`Execution path tracking from ${roots.length} root(s)`);
+  progress(`Execution path tracking from ${stable.length + frames.size} root(s)`);
   // In slices: a server answers $/cancelRequest and a CLI sees Ctrl-C during a long walk.
-  const ept = await executionPathTrackingAsync(space, roots, {
+  const eptOptions = {
     mode,
     bindNow: target.ldBindNow === true,
     isCancelled: options.isCancelled,
-    onProgress: (n) => progress(`Execution path tracking: ${n} functions`),
+    onProgress: (n: number) => progress(`Execution path tracking: ${n} functions`),
     summaryStore: options.stores?.summaries,
-  });
+  };
+  const ept = options.stopWalk ? await options.stopWalk.walk(space, stable, pvm.frameRoots, eptOptions) : { ...(await walkTwoPhases(space, stable, pvm.frameRoots, eptOptions)), firstPhase: undefined };
   if (ept.cancelled) throw new CancelledError();
   notes.push(...ept.notes);
-  return { ept, features: ept.features, functionsVisited: ept.functionsVisited, instructionsDecoded: ept.instructionsDecoded, modulesVisited: ept.modulesVisited.size, callSites: ept.callSites, rootPolicy: pvm.rootPolicy };
+  return { ept, features: ept.features, functionsVisited: ept.functionsVisited, instructionsDecoded: ept.instructionsDecoded, modulesVisited: ept.modulesVisited.size, callSites: ept.callSites, rootPolicy: pvm.rootPolicy, firstPhase: ept.firstPhase };
 }
 
 /** The full scan for comparison (EPT modes): its requirement, masked candidates counted when asked. Adds notes. */
@@ -227,7 +240,8 @@ async function comparisonScan(space: ProcessAddressSpace, source: Set<Feature>, 
  * `main`; in mode 'ept' with live memory, every thread's pc and return addresses; in mode 'ept' for a Python
  * process, every C function Python code can call (method tables and type slots). With notes on what was
  * assumed or could not be read. The Python-callable functions come apart (callableRoots), as analyzeProcess
- * puts its extra roots before them.
+ * puts its extra roots before them; `frameRoots` are those of `roots` that change from stop to stop (the threads'
+ * live frames, the mangled code pointers), which analyzeProcess walks last.
  */
 export function processRoots(
   view: ProcessView,
@@ -235,8 +249,9 @@ export function processRoots(
   mode: AnalysisMode,
   python: boolean,
   policy: Pick<AnalyzeOptions, 'strict' | 'pythonGate' | 'stores'> = {},
-): { roots: Root[]; callableRoots: Root[]; notes: string[]; rootPolicy?: 'precise' | 'strict' } {
+): { roots: Root[]; callableRoots: Root[]; frameRoots: Root[]; notes: string[]; rootPolicy?: 'precise' | 'strict' } {
   const roots: Root[] = [];
+  const frameRoots: Root[] = [];
   const callableRoots: Root[] = [];
   const notes: string[] = [];
   const tr = mode === 'ept' && space.liveMemory ? threadRoots(view, space) : undefined;
@@ -253,6 +268,7 @@ export function processRoots(
   if (destructors.length > 0) notes.push(`${destructors.length} destructor(s) of the loaded modules (.fini_array, DT_FINI) were analysed as roots: the dynamic linker runs them at exit.`);
   if (tr) {
     roots.push(...tr.roots);
+    frameRoots.push(...tr.roots);
     if (tr.frozenThreads > 0) {
       notes.push(
         `${tr.frozenThreads} of ${tr.threads} thread(s) were frozen with ptrace for ${((tr.frozenUs ?? 0) / 1000).toFixed(1)} ms to read their exact pc, registers and stack (then resumed; nothing was written): only their live frames count (${tr.returnAddresses} return address(es)), ${
@@ -268,6 +284,7 @@ export function processRoots(
     }
     const mangled = mangledPointerRoots(space);
     roots.push(...mangled);
+    frameRoots.push(...mangled);
     if (mangled.length > 0) {
       notes.push(`${mangled.length} code pointer(s) that glibc keeps mangled in live memory (exit handlers registered with atexit or __cxa_atexit, setjmp return points) were analysed as roots: they run at exit or on longjmp.`);
     }
@@ -295,7 +312,7 @@ export function processRoots(
     }
     for (const s of py.skipped) notes.push(`Could not read the Python tables of ${s.module}: ${s.reason}`);
   }
-  return { roots, callableRoots, notes, rootPolicy };
+  return { roots, callableRoots, frameRoots, notes, rootPolicy };
 }
 
 /** Notes for what a full scan skipped, except files already noted as left out (unopenedModules). */

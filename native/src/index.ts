@@ -40,6 +40,7 @@ export type { TablesStore } from './cpython/tables';
 
 // The whole analysis of a process.
 export { analyzeProcess, describeSite, processRoots, pythonVersion, shadowStackEnabled, type AnalyzeOptions, type ProcessAnalysis } from './analyze';
+export { StopWalkCache } from './trace/stopWalk';
 
 // catalog/: instance types and the compatibility verdicts.
 export { defaultCatalog, loadCatalog, type Catalog } from './catalog/catalog';

@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import type { CancellationToken, Connection, WorkDoneProgressParams } from 'vscode-languageserver/node';
-import { CancelledError, isNativeError, pythonVersionOf, type Catalog, type DiskSummaryStore, type Feature, type HostInfo } from '../../native/src';
+import { CancelledError, isNativeError, pythonVersionOf, StopWalkCache, type Catalog, type DiskSummaryStore, type Feature, type HostInfo } from '../../native/src';
 import type { BytecodeCache } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import type { CallSiteAnalysis } from './model';
@@ -39,6 +39,8 @@ export class LiveSession {
   /** The live process's call sites by file: they take the place of the static ones. */
   sites?: Map<string, CallSiteAnalysis[]>;
   private liveRun?: AbortController;
+  /** The walk kept from the last analysis (or prewarm) of a process, for its next stop (native/src/trace/stopWalk.ts). */
+  private stopWalk?: { pid: number; cache: StopWalkCache };
 
   constructor(private readonly server: SessionServer) {}
 
@@ -118,14 +120,17 @@ export class LiveSession {
     const files = this.server.openFiles();
     const staticTracking = this.server.staticTracking();
     const sameInterpreter = staticTracking !== undefined && samePath(staticTracking.python.executable, exe);
-    const { report, callSites: liveSites } = await analyzePythonProcess(params.pid, {
+    const started = Date.now();
+    const { report, callSites: liveSites, firstPhase } = await analyzePythonProcess(params.pid, {
       ...(await this.analysisOptions(mode, run)),
       files,
       tracking: sameInterpreter ? staticTracking : undefined,
+      stopWalk: this.stopWalkOf(params.pid),
       // A full scan costs seconds on first use: worth it on request, not on every breakpoint stop.
       withFullScan: params.reason === 'command',
       onProgress: (m) => progress?.report(m),
     });
+    this.server.connection.console.info(`Analysed pid ${params.pid} in ${((Date.now() - started) / 1000).toFixed(2)} s (walk from the stable roots: ${firstPhase ?? 'not run'}).`);
     this.sites = liveSites;
     this.live = { pid: params.pid, sessionId: params.sessionId, label, analyzedAt: new Date().toISOString(), report };
     this.server.setError(undefined);
@@ -200,9 +205,15 @@ export class LiveSession {
     };
   }
 
+  /** The kept walk of process `pid` (a new one for another process). */
+  private stopWalkOf(pid: number): StopWalkCache {
+    if (this.stopWalk?.pid !== pid) this.stopWalk = { pid, cache: new StopWalkCache() };
+    return this.stopWalk.cache;
+  }
+
   /**
    * Reads a debuggee ahead of its first stop (same analysis, results discarded) so that analysis finds the
-   * summaries, tables and files cached. A real analysis aborts it.
+   * summaries, tables and files cached, and its walk from the stable roots kept for the first stop. A real analysis aborts it.
    */
   async prewarm(pid: number): Promise<void> {
     if (this.liveRun) return;
@@ -210,7 +221,15 @@ export class LiveSession {
     this.liveRun = run;
     const started = Date.now();
     try {
-      await analyzePythonProcess(pid, { ...(await this.analysisOptions(this.server.settings().analysisMode, run)), withFullScan: false });
+      // The same files and tracking as the analysis at a stop, so its walk from the stable roots can be reused there.
+      const staticTracking = this.server.staticTracking();
+      await analyzePythonProcess(pid, {
+        ...(await this.analysisOptions(this.server.settings().analysisMode, run)),
+        files: this.server.openFiles(),
+        tracking: staticTracking !== undefined && samePath(staticTracking.python.executable, processExe(pid)) ? staticTracking : undefined,
+        withFullScan: false,
+        stopWalk: this.stopWalkOf(pid),
+      });
       this.server.connection.console.info(`Read pid ${pid} ahead of its first stop in ${((Date.now() - started) / 1000).toFixed(2)} s.`);
       this.server.saveSummaries();
     } catch {
@@ -225,6 +244,7 @@ export class LiveSession {
     this.liveRun?.abort();
     this.live = undefined;
     this.sites = undefined;
+    this.stopWalk = undefined;
     this.server.refreshLenses();
     this.server.publishState();
   }

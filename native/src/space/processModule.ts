@@ -1,5 +1,6 @@
 // One mapped ELF object of a live process (its mappings, ElfFile and load bias), and how its file is opened: the
-// path when it is the mapped inode, else /proc/PID/map_files, else the process's root.
+// path when it is the mapped inode (one ElfFile per unchanged file, shared by analyses), else /proc/PID/map_files,
+// else the process's root.
 
 import * as fs from 'node:fs';
 import { NativeError, fromSystemError } from '../errors';
@@ -11,6 +12,59 @@ import { processExists, procPath } from './procfs';
 
 const PAGE_SIZE = 4096;
 
+/** How many parsed files no open space uses are kept for the next analysis (their file descriptors stay open). */
+const MAX_IDLE_FILES = 160;
+
+/**
+ * Parsed ELF files by identity (path, device, inode, size, modification time), in least recently used order: every
+ * space over a process that maps an unchanged file (the next stop of a debug session, the call-site analysis beside
+ * the process-wide one) uses the same ElfFile, so its tables (symbols, function extents, relocations, unwind
+ * tables) are parsed once, not at every analysis.
+ */
+const sharedFiles = new Map<string, { elf: ElfFile; users: number }>();
+
+/** The shared ElfFile of `path` when it is the very file `mapping` maps (same inode), else undefined. */
+function acquireShared(path: string, mapping: MapEntry): { key: string; elf: ElfFile } | undefined {
+  if (mapping.deleted) return undefined;
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(path);
+  } catch {
+    return undefined;
+  }
+  if (!st.isFile() || st.ino !== mapping.inode) return undefined;
+  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${path}`;
+  let entry = sharedFiles.get(key);
+  if (entry) sharedFiles.delete(key);
+  else {
+    const source = new FileByteSource(path);
+    try {
+      entry = { elf: ElfFile.open(source, path), users: 0 };
+    } catch (e) {
+      source.close();
+      throw e;
+    }
+  }
+  sharedFiles.set(key, entry);
+  entry.users++;
+  return { key, elf: entry.elf };
+}
+
+/** One user of a shared ElfFile is done; the least recently used idle files beyond MAX_IDLE_FILES are closed. */
+function releaseShared(key: string): void {
+  const entry = sharedFiles.get(key);
+  if (entry) entry.users--;
+  let idle = 0;
+  for (const e of sharedFiles.values()) if (e.users <= 0) idle++;
+  for (const [k, e] of sharedFiles) {
+    if (idle <= MAX_IDLE_FILES) break;
+    if (e.users > 0) continue;
+    e.elf.close();
+    sharedFiles.delete(k);
+    idle--;
+  }
+}
+
 /**
  * One mapped ELF object (executable or shared library) of a process: its mappings, and lazily its
  * ElfFile and load bias (runtime address − link-time address).
@@ -19,6 +73,8 @@ export class ProcessModule {
   /** The file-backed mappings of this object, by address (the first has file offset 0). */
   readonly mappings: MapEntry[];
   private elfCache?: ElfFile;
+  /** The key of elfCache among the shared files, when it is one. */
+  private sharedKey?: string;
   private biasCache?: number;
 
   constructor(
@@ -55,7 +111,13 @@ export class ProcessModule {
    * inode), else /proc/PID/map_files/START-END, else /proc/PID/root/PATH.
    */
   get elf(): ElfFile {
-    if (!this.elfCache) this.elfCache = ElfFile.open(openModuleSource(this.pid, this.path, this.mappings[0]), this.path);
+    if (!this.elfCache) {
+      const shared = acquireShared(this.path, this.mappings[0]);
+      if (shared) {
+        this.sharedKey = shared.key;
+        this.elfCache = shared.elf;
+      } else this.elfCache = ElfFile.open(openModuleSource(this.pid, this.path, this.mappings[0]), this.path);
+    }
     return this.elfCache;
   }
 
@@ -92,8 +154,10 @@ export class ProcessModule {
 
   /** Closes the ELF file if it was opened. */
   close(): void {
-    this.elfCache?.close();
+    if (this.sharedKey !== undefined) releaseShared(this.sharedKey);
+    else this.elfCache?.close();
     this.elfCache = undefined;
+    this.sharedKey = undefined;
   }
 }
 

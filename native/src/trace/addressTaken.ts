@@ -447,7 +447,7 @@ export class AddressTakenWalk extends WalkEdges {
   private productSets = { refs: [] as Array<Set<number> | undefined>, memRefs: [] as Array<Set<number> | undefined>, wordRefs: [] as Array<Set<number> | undefined>, data: [] as Array<Set<number> | undefined>, slots: [] as Array<{ base: number; seen: Uint8Array } | null | undefined> };
 
   /** The census of live memory's module pointers and mangled code pointers, read once per walk. */
-  private live(): LiveValues {
+  protected live(): LiveValues {
     this.liveCache ??= liveValuesOf(this.space, this.options.isCancelled);
     return this.liveCache;
   }

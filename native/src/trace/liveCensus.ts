@@ -86,12 +86,21 @@ export function liveCensus(ctx: CensusContext): Map<number, WrittenPointer[]> {
   for (const w of open) values.set(w.value, [...(values.get(w.value) ?? []), w.slot]);
   const his = new Set<number>();
   for (const x of [...windows.flatMap((r) => [r.start, r.end - 1]), ...values.keys()]) his.add(Math.floor(x / 2 ** 32));
+  // Bounds of every value looked for: most words (zeros, counts, floats) fail them before any set lookup, which
+  // matters when the modules sit below 4 GiB (a non-PIE python3), where a word's high half is 0 like theirs.
+  const wanted = [...windows.flatMap((r) => [r.start, r.end - 1]), ...values.keys()];
+  const lowest = Math.min(...wanted);
+  const highest = Math.max(...wanted);
+  const hiLow = Math.floor(lowest / 2 ** 32);
+  const hiHigh = Math.floor(highest / 2 ** 32);
   const pointedInto: number[] = [];
   const copied = new Set<number>();
   forEachDataChunk(ctx, false, (words, a) => {
     for (let i = 1; i < words.length; i += 2) {
-      if (!his.has(words[i])) continue;
-      const v = words[i] * 2 ** 32 + words[i - 1];
+      const hi = words[i];
+      if (hi < hiLow || hi > hiHigh || !his.has(hi)) continue;
+      const v = hi * 2 ** 32 + words[i - 1];
+      if (v < lowest || v > highest) continue;
       const at = a + (i - 1) * 4;
       const slots = values.get(v);
       if (slots && !slots.includes(at) && !staticCopies.has(at)) copied.add(v);
@@ -203,6 +212,8 @@ function liveValues(ctx: CensusContext): LiveValues {
   const modHi = Math.max(...moduleHis);
   const codeLo = Math.min(...codeHis);
   const codeHi = Math.max(...codeHis);
+  const modStart = moduleRanges.length ? moduleRanges[0].start : 0;
+  const modEnd = moduleRanges.length ? moduleRanges[moduleRanges.length - 1].end : 0;
   const found: number[] = [];
   // glibc's tcbhead_t: tcb (itself) at 0, self (itself) at 16, pointer_guard at 0x30.
   const guards = new Map<string, { lo: number; hi: number }>();
@@ -223,7 +234,8 @@ function liveValues(ctx: CensusContext): LiveValues {
       }
       if (hi < modLo || hi > modHi || !moduleHis.has(hi)) continue;
       const v = hi * TWO32 + lo;
-      if (inRanges(moduleRanges, v)) found.push(v);
+      // Below or above every module (a zero, a count): no search (modules below 4 GiB share high half 0 with them).
+      if (v >= modStart && v < modEnd && inRanges(moduleRanges, v)) found.push(v);
     }
   });
   const mangled = new Set<number>();

@@ -1,0 +1,99 @@
+// The live rows alone (issue 12): one fresh language server, live analyses at successive "stops" of a running
+// NumPy process over the real protocol (pygration/analyzeProcess), optionally after the client's prewarm.
+// Usage: node bench/live.mjs [--stops N] [--prewarm] [--open] [--json]   (BENCH_SERVER_ARGS: the server's node flags)
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { benchWorkspace, startServer } from './lib/lsp.mjs';
+import { startUntilReady } from './lib/run.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(
+    'usage: node bench/live.mjs [--stops N] [--prewarm] [--open] [--json]\n' +
+      '  --stops N   live analyses of the same session (default 2: the first and the next)\n' +
+      '  --prewarm   send pygration/prewarm first and wait until the server says it read the process\n' +
+      '  --open      open the NumPy document first (its static analysis), as npm run bench does\n' +
+      '  --json      print the figures as JSON\n' +
+      'Prints the wall and the server CPU of each analysis (and of the prewarm).',
+  );
+  process.exit(0);
+}
+const value = (n, d) => (argv.includes(n) ? argv[argv.indexOf(n) + 1] : d);
+const stops = Number(value('--stops', 2)) || 2;
+const PYTHON = '/usr/bin/python3';
+const serverJs = path.join(root, 'dist', 'server.js');
+if (!fs.existsSync(serverJs)) {
+  console.error('bench/live: dist/server.js is missing: build first (npx tsc -b && node esbuild.mjs)');
+  process.exit(2);
+}
+const since = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
+
+const workload = await startUntilReady([PYTHON, path.join(root, 'test', 'fixtures', 'python', 'numpy_matmul.py')], {
+  env: { ...process.env, LD_BIND_NOW: '1', OPENBLAS_NUM_THREADS: '2' },
+});
+const file = path.join(root, 'test', 'e2e', 'fixtures', 'bench', 'numpy_app.py');
+const workspace = benchWorkspace(file);
+const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-bench-cache-'));
+const out = { pid: workload.pid, load: os.loadavg().map((x) => +x.toFixed(2)), stops: [] };
+let s;
+try {
+  s = await startServer({ serverJs, workspace, python: PYTHON, cacheDir, root });
+  const logs = [];
+  const waiters = new Set();
+  s.conn.onNotification('window/logMessage', (p) => {
+    logs.push(p.message);
+    for (const w of waiters) w(p.message);
+  });
+  s.conn.sendNotification('initialized', {});
+  if (argv.includes('--open')) {
+    const uri = pathToFileURL(path.join(workspace, path.basename(file))).href;
+    const c = s.cpuSeconds();
+    const t = process.hrtime.bigint();
+    s.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'python', version: 1, text: fs.readFileSync(file, 'utf8') } });
+    const line = fs.readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes('np.matmul'));
+    await s.lensOn(uri, line, /^\$\(chip\) /);
+    out.open = { seconds: since(t), cpuSeconds: s.cpuSeconds() - c };
+  }
+  if (argv.includes('--prewarm')) {
+    const c = s.cpuSeconds();
+    const t = process.hrtime.bigint();
+    const done = new Promise((resolve) => {
+      const w = (m) => {
+        if (/ahead of its first stop/.test(m)) {
+          waiters.delete(w);
+          resolve();
+        }
+      };
+      waiters.add(w);
+    });
+    s.conn.sendNotification('pygration/prewarm', { pid: workload.pid });
+    await done;
+    out.prewarm = { seconds: since(t), cpuSeconds: s.cpuSeconds() - c, fromUs: Number(t / 1000n), toUs: Number(process.hrtime.bigint() / 1000n) };
+  }
+  out.logs = logs.filter((l) => /^(Analysed|Read pid)/.test(l));
+  for (let i = 0; i < stops; i++) {
+    const c = s.cpuSeconds();
+    const t = process.hrtime.bigint();
+    const r = await s.conn.sendRequest('pygration/analyzeProcess', { pid: workload.pid, reason: 'debug-stop', sessionId: 'bench', label: 'bench' });
+    if (!r.ok) throw new Error(`live analysis failed: ${JSON.stringify(r.error ?? r)}`);
+    out.stops.push({ seconds: since(t), cpuSeconds: s.cpuSeconds() - c, required: r.report.required.length, functions: r.report.stats.functionsVisited, fromUs: Number(t / 1000n), toUs: Number(process.hrtime.bigint() / 1000n) });
+  }
+  out.logs = logs.filter((l) => /^(Analysed|Read pid)/.test(l));
+} finally {
+  await s?.stop();
+  await workload.stop();
+  fs.rmSync(workspace, { recursive: true, force: true });
+  fs.rmSync(cacheDir, { recursive: true, force: true });
+}
+const ms = (x) => `${Math.round(x * 1000)} ms`;
+if (argv.includes('--json')) console.log(JSON.stringify(out));
+else {
+  if (out.open) console.log(`open (static lens)  ${ms(out.open.seconds)} wall, ${ms(out.open.cpuSeconds)} CPU`);
+  if (out.prewarm) console.log(`prewarm             ${ms(out.prewarm.seconds)} wall, ${ms(out.prewarm.cpuSeconds)} CPU`);
+  for (const l of out.logs ?? []) console.log(`server: ${l}`);
+  out.stops.forEach((x, i) => console.log(`stop ${i + 1}              ${ms(x.seconds)} wall, ${ms(x.cpuSeconds)} CPU (${x.functions} functions, ${x.required} features)`));
+  console.log(`load ${out.load.join(' ')}`);
+}

@@ -1,0 +1,412 @@
+// Execution path tracking across the stops of one debug session: the walk from a live process's stable roots is kept
+// with a log of every answer live memory gave it, and at the next stop, when the log still holds, only the live frames are walked again.
+//
+// A live analysis walks in two phases: first the roots that do not depend on where the threads are (destructors, the
+// natives bytecode tracking resolved, the Python-callable functions), then the live frames (threads' pcs and return
+// addresses, mangled exit handlers) on top of that state. The first phase is a deterministic function of the address
+// space's layout, its roots and what it read from live memory: every pointer, every byte range, the live census's
+// answers. At the next stop of the same process, the first phase's state is reused when the layout and roots are the
+// same and every one of those reads, asked again of the process now, gives the same answer: the state is then what a
+// fresh first phase would build, and the second phase runs on a copy of it, so the result is the fresh analysis's.
+
+import type { AddressSpace, ModuleImage, Region } from '../space/space';
+import { AddressTakenWalk } from './addressTaken';
+import type { EptOptions, EptResult, Root } from './eptTypes';
+import { liveCensus, type LiveValues, liveValuesOf, type WrittenPointer } from './liveCensus';
+import * as C from '../elf/elfConstants';
+import { type Chain, Summarizer } from './summary';
+import { type Origin, WalkBase } from './walkBase';
+
+/** One answer of live memory to the first phase: a pointer, a raw read, or a read through the walk's region cache. */
+type ReadRecord =
+  | { kind: 'ptr'; address: number; value: number | undefined }
+  | { kind: 'mem' | 'live'; address: number; length: number; bytes: Uint8Array | undefined; codeOnly?: boolean }
+  | { kind: 'chain'; address: number; derefs: number[]; value: number | undefined };
+
+/** An address space that logs what its live memory answers (unless paused: the census, validated on its own). */
+class RecordingSpace implements AddressSpace {
+  readonly log: ReadRecord[] = [];
+  paused = 0;
+  /** Pointers just read for the log (a chain's), answered again without reading. */
+  replay: Map<number, number | undefined> | undefined;
+  readonly residentRanges?: AddressSpace['residentRanges'];
+  readonly ifuncChoice?: AddressSpace['ifuncChoice'];
+
+  constructor(readonly inner: AddressSpace) {
+    if (inner.residentRanges) this.residentRanges = (s, e) => inner.residentRanges!(s, e);
+    if (inner.ifuncChoice) this.ifuncChoice = (m, r) => inner.ifuncChoice!(m, r);
+  }
+  get description(): string {
+    return this.inner.description;
+  }
+  get liveMemory(): boolean {
+    return this.inner.liveMemory;
+  }
+  regions(): readonly Region[] {
+    return this.inner.regions();
+  }
+  regionAt(address: number): Region | undefined {
+    return this.inner.regionAt(address);
+  }
+  modules(): readonly ModuleImage[] {
+    return this.inner.modules();
+  }
+  mainModule(): ModuleImage | undefined {
+    return this.inner.mainModule();
+  }
+  readPointer(address: number): number | undefined {
+    if (this.replay?.has(address)) return this.replay.get(address);
+    const value = this.inner.readPointer(address);
+    if (!this.paused) this.log.push({ kind: 'ptr', address, value });
+    return value;
+  }
+  readMemory(address: number, length: number): Uint8Array | undefined {
+    const bytes = this.inner.readMemory(address, length);
+    if (!this.paused) this.log.push({ kind: 'mem', address, length, bytes: bytes && Uint8Array.from(bytes) });
+    return bytes;
+  }
+}
+
+type CensusEntry = Pick<WrittenPointer, 'slot' | 'value' | 'addressable'>;
+
+/** Fields of a walk that are not its state: the space, the options, the decoder and caches of this stop's memory. */
+const NOT_STATE = new Set(['space', 'options', 'summarizer', 'codeBuffers', 'regionCache', 'census', 'liveCache', 'productFilter', 'raw', 'rec', 'censusLog', 'liveLog']);
+
+/** The walker of a session: records the first phase's answers, and copies its state for a second phase. */
+class SessionWalk extends AddressTakenWalk {
+  rec: RecordingSpace | undefined;
+  raw: AddressSpace;
+  /** The census's answers per module index the first phase asked about. */
+  censusLog = new Map<number, CensusEntry[]>();
+  /** The live-values answers the first phase used (a word holds `start`; a word points into [start, end)). */
+  liveLog: Array<{ start: number; end?: number; answer: boolean }> = [];
+
+  constructor(raw: AddressSpace, options: EptOptions, record: boolean) {
+    const rec = record ? new RecordingSpace(raw) : undefined;
+    super(rec ?? raw, options);
+    this.rec = rec;
+    this.raw = raw;
+  }
+
+  protected override liveBytes(address: number, length: number): Uint8Array | undefined {
+    if (!this.rec) return super.liveBytes(address, length);
+    this.rec.paused++;
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = super.liveBytes(address, length);
+    } finally {
+      this.rec.paused--;
+    }
+    if (!this.rec.paused) this.rec.log.push({ kind: 'live', address, length, bytes: bytes && Uint8Array.from(bytes), codeOnly: this.wordForCode || length > 8 });
+    return bytes;
+  }
+
+  /** Set while referenceWord reads its word, which it uses only when it points into code. */
+  private wordForCode = false;
+
+  protected override referenceWord(address: number, fromModule: ModuleImage | undefined, from: string): void {
+    this.wordForCode = true;
+    try {
+      super.referenceWord(address, fromModule, from);
+    } finally {
+      this.wordForCode = false;
+    }
+  }
+
+  /**
+   * A pointer chain read from live memory (`call [[rip+X]+8]`): what matters is where it ends (code, or nowhere), not the
+   * heap pointers on the way, which change as the program runs; so the chain's end is logged, not each pointer.
+   * Mirrors WalkEdges.chainEdge: a GOT slot's bypass-PLT form is left to its logged reads.
+   */
+  protected override chainEdge(c: Chain, bias: number, moduleName: string, from: Origin): void {
+    if (!this.rec) return super.chainEdge(c, bias, moduleName, from);
+    const base = c.base + bias;
+    const slotModule = this.moduleAt(base);
+    const reloc = slotModule?.elf.relocationAt(base - slotModule.bias);
+    const gotForm = reloc !== undefined && (reloc.type === C.R_X86_64_GLOB_DAT || reloc.type === C.R_X86_64_JUMP_SLOT) && c.derefs.length === 1 && c.derefs[0] === 0;
+    if (c.derefs.length === 0 || gotForm || this.mode === 'ept-plain' || !this.space.liveMemory) return super.chainEdge(c, bias, moduleName, from);
+    this.rec.paused++;
+    try {
+      // The walk reads the same pointers again right after: they are answered from what chainEnd read.
+      const reads = new Map<number, number | undefined>();
+      if (this.rec.paused === 1) this.rec.log.push({ kind: 'chain', address: base, derefs: c.derefs, value: chainEnd(this.raw, base, c.derefs, reads) });
+      this.rec.replay = reads;
+      super.chainEdge(c, bias, moduleName, from);
+    } finally {
+      this.rec.replay = undefined;
+      this.rec.paused--;
+    }
+  }
+
+  protected override writtenPointers(m: ModuleImage): WrittenPointer[] {
+    if (!this.rec) return super.writtenPointers(m);
+    this.rec.paused++;
+    try {
+      const list = super.writtenPointers(m);
+      this.censusLog.set(m.index, list.map(({ slot, value, addressable }) => ({ slot, value, addressable })));
+      return list;
+    } finally {
+      this.rec.paused--;
+    }
+  }
+
+  protected override live(): LiveValues {
+    // The census of the process itself (not of the recording view), shared with the exit-handler roots.
+    const v = liveValuesOf(this.raw, this.options.isCancelled);
+    if (!this.rec) return v;
+    const log = this.liveLog;
+    return {
+      ...v,
+      has: (x) => {
+        const answer = v.has(x);
+        log.push({ start: x, answer });
+        return answer;
+      },
+      pointsInto: (start, end) => {
+        const answer = v.pointsInto(start, end);
+        log.push({ start, end, answer });
+        return answer;
+      },
+    };
+  }
+
+  /** Seeds `roots` and walks until done (yielding every `sliceMs`); false when cancelled. Frees nothing. */
+  async walk(roots: readonly Root[], sliceMs: number): Promise<boolean> {
+    this.seed(roots);
+    for (;;) {
+      const r = this.drain(Date.now() + sliceMs);
+      if (r === 'done') return true;
+      if (r === 'cancelled') return false;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /**
+   * Frees the decoder and code buffers once the first phase is done (a fork makes its own), and drops the drained
+   * queues (every item is behind its head: never read again), so forks do not copy them.
+   */
+  release(): void {
+    this.free();
+    this.queue.length = 0;
+    this.rtaQueue.length = 0;
+    this.head = 0;
+    this.rtaHead = 0;
+  }
+
+  /** A copy of this walk's state that goes on over `space` (the process now) with `options`, not recording. */
+  fork(space: AddressSpace, options: EptOptions, census: Map<number, WrittenPointer[]> | undefined): SessionWalk {
+    const f = Object.create(SessionWalk.prototype) as SessionWalk;
+    const fields = f as unknown as Record<string, unknown>;
+    for (const [k, v] of Object.entries(this)) {
+      if (!NOT_STATE.has(k)) fields[k] = copyState(v);
+    }
+    Object.assign(fields, { space, raw: space, rec: undefined, options, summarizer: new Summarizer(), codeBuffers: new Map(), regionCache: new Map(), census, liveCache: undefined, productFilter: undefined, censusLog: new Map(), liveLog: [] });
+    return f;
+  }
+
+  async finish(roots: readonly Root[], sliceMs: number): Promise<EptResult> {
+    let done = false;
+    try {
+      done = await this.walk(roots, sliceMs);
+    } finally {
+      this.free();
+    }
+    return this.result(!done);
+  }
+
+  /** The result of a first phase that was cancelled. */
+  cancelledResult(): EptResult {
+    return this.result(true);
+  }
+
+  /** This first phase's census as the second phase goes on with it. */
+  censusOf(): Map<number, WrittenPointer[]> | undefined {
+    return this.census;
+  }
+
+  /** The census of `space` as a first phase would compute it (same reads through a fresh region cache). */
+  static censusNow(space: AddressSpace, options: EptOptions): Map<number, WrittenPointer[]> {
+    const reader = liveReader(space);
+    return liveCensus({ space, liveBytes: reader, pollSlot: () => undefined, isCancelled: options.isCancelled });
+  }
+}
+
+/** A deep copy of a walk's state field: sets, maps, arrays, byte maps and plain records (numbers and strings inside). */
+function copyState(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return v;
+  if (v instanceof Set) return new Set(v);
+  if (v instanceof Map) {
+    const out = new Map();
+    for (const [k, x] of v) out.set(k, copyState(x));
+    return out;
+  }
+  if (Array.isArray(v)) return v.map(copyState);
+  if (ArrayBuffer.isView(v)) return (v as Uint8Array).slice();
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = copyState(x);
+  return out;
+}
+
+/** Where a pointer chain from `base` ends as WalkEdges.chainEdge follows it: a code address, or undefined. */
+function chainEnd(space: AddressSpace, base: number, derefs: readonly number[], reads?: Map<number, number | undefined>): number | undefined {
+  let v: number | undefined = base;
+  for (const d of derefs) {
+    const at: number = v + d;
+    v = space.readPointer(at);
+    reads?.set(at, v);
+    if (v === undefined || v === 0) break;
+  }
+  return v && space.regionAt(v)?.exec ? v : undefined;
+}
+
+/** WalkBase's cached live read over `space` (the same bytes a walk's liveBytes gives). */
+function liveReader(space: AddressSpace): (address: number, length: number) => Uint8Array | undefined {
+  const self = { space, regionCache: new Map<number, Uint8Array | undefined>() };
+  const read = (WalkBase.prototype as unknown as { liveBytes(a: number, n: number): Uint8Array | undefined }).liveBytes;
+  return (a, n) => read.call(self, a, n);
+}
+
+/**
+ * Whether a read of data (not code) means the same to the walk now as it did: every 8-byte word of it (counted from
+ * its start, as the walk reads them) either holds the same value, or held and holds nothing the walk can use. A word
+ * of a data object (scanDataObject) or one a MOV loads (referenceWord) is used only when it points into code
+ * (`codeOnly`); other single words (unchosenTables, an 8-byte object that may be a GOT slot) also when they point
+ * into a module. A count, a heap pointer or a float is of no use to it. Other reads (code, a pthread_once control,
+ * lengths that are not whole words) must be the same bytes.
+ */
+function sameMeaning(space: AddressSpace, address: number, was: Uint8Array | undefined, now: Uint8Array | undefined, codeOnly: boolean): boolean {
+  if (was === undefined || now === undefined || was.length !== now.length) return was === now || sameBytes(was, now);
+  if (was.length % 8 !== 0 || space.regionAt(address)?.exec) return sameBytes(was, now);
+  if (sameBytes(was, now)) return true;
+  const a = new DataView(was.buffer, was.byteOffset, was.byteLength);
+  const b = new DataView(now.buffer, now.byteOffset, now.byteLength);
+  for (let off = 0; off < was.length; off += 8) {
+    if (a.getUint32(off, true) === b.getUint32(off, true) && a.getUint32(off + 4, true) === b.getUint32(off + 4, true)) continue;
+    if (usable(space, a.getUint32(off + 4, true) * 2 ** 32 + a.getUint32(off, true), codeOnly) || usable(space, b.getUint32(off + 4, true) * 2 ** 32 + b.getUint32(off, true), codeOnly)) return false;
+  }
+  return true;
+}
+
+/** A word value the walk can make something of: an address inside executable memory, or (unless `codeOnly`) a module's mapping. */
+function usable(space: AddressSpace, value: number, codeOnly: boolean): boolean {
+  if (value < 0x10000) return false;
+  const r = space.regionAt(value);
+  return r !== undefined && (r.exec || (!codeOnly && r.module !== undefined));
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/** What a session keeps between stops: the first phase's state, the key it was made under and its log. */
+export class StopWalkCache {
+  private template?: SessionWalk;
+  private key?: string;
+  private log?: ReadRecord[];
+  /** How the last analysis walked its first phase: 'reused', or why it walked it again. */
+  lastFirstPhase?: string;
+
+  /** Forgets everything (another process, or the session ended). */
+  clear(): void {
+    this.template = undefined;
+    this.key = undefined;
+    this.log = undefined;
+  }
+
+  /**
+   * The walk of a live analysis in two phases: `stable` roots, then `frames` on top. Reuses the first phase of the
+   * previous call when `space`'s layout, the roots and options are the same and every answer live memory gave it
+   * is the same now.
+   */
+  async walk(space: AddressSpace, stable: readonly Root[], frames: readonly Root[], options: EptOptions, sliceMs = 50): Promise<EptResult & { firstPhase: string }> {
+    const key = walkKey(space, stable, options);
+    let template: SessionWalk | undefined;
+    let census: Map<number, WrittenPointer[]> | undefined;
+    let why = 'first stop';
+    if (this.template && this.key !== undefined) {
+      if (this.key !== key) why = 'the layout, roots or options changed';
+      else {
+        const now = this.validate(space, options);
+        if (now.ok) {
+          template = this.template;
+          census = now.census;
+        } else why = now.why;
+      }
+    }
+    if (!template) {
+      this.clear();
+      const fresh = new SessionWalk(space, options, true);
+      const done = await fresh.walk(stable, sliceMs);
+      fresh.release();
+      if (!done) return { ...fresh.cancelledResult(), firstPhase: why };
+      template = fresh;
+      census = fresh.censusOf();
+      this.template = fresh;
+      this.key = key;
+      this.log = fresh.rec!.log;
+      this.lastFirstPhase = why;
+    } else this.lastFirstPhase = 'reused';
+    const result = await template.fork(space, options, census).finish(frames, sliceMs);
+    return { ...result, firstPhase: this.lastFirstPhase };
+  }
+
+  /** Whether every answer the kept first phase got from live memory is the same in `space` now (with the census now). */
+  private validate(space: AddressSpace, options: EptOptions): { ok: true; census: Map<number, WrittenPointer[]> | undefined } | { ok: false; why: string } {
+    const t = this.template!;
+    const reader = liveReader(space);
+    for (const r of this.log ?? []) {
+      const same =
+        r.kind === 'ptr'
+          ? space.readPointer(r.address) === r.value
+          : r.kind === 'chain'
+            ? chainEnd(space, r.address, r.derefs) === r.value
+            : sameMeaning(space, r.address, r.bytes, r.kind === 'mem' ? space.readMemory(r.address, r.length) : reader(r.address, r.length), r.codeOnly === true);
+      if (!same) return { ok: false, why: `live memory at 0x${r.address.toString(16)} changed (${r.kind})` };
+    }
+    let census: Map<number, WrittenPointer[]> | undefined;
+    if (t.censusLog.size > 0) {
+      census = SessionWalk.censusNow(space, options);
+      for (const [index, was] of t.censusLog) {
+        const now = census.get(index) ?? [];
+        if (now.length !== was.length || now.some((w, i) => w.slot !== was[i].slot || w.value !== was[i].value || w.addressable !== was[i].addressable)) {
+          return { ok: false, why: 'the pointers a module wrote at run time changed' };
+        }
+      }
+    }
+    if (t.liveLog.length > 0) {
+      const v = liveValuesOf(space, options.isCancelled);
+      for (const q of t.liveLog) if ((q.end === undefined ? v.has(q.start) : v.pointsInto(q.start, q.end)) !== q.answer) return { ok: false, why: 'the code pointers stored in live memory changed' };
+    }
+    return { ok: true, census };
+  }
+}
+
+/**
+ * The same two phases without keeping anything (an analysis outside a debug session, the CLI): nothing is logged or
+ * copied, the second phase goes on in the first one's walker. The result is what StopWalkCache.walk gives.
+ */
+export async function walkTwoPhases(space: AddressSpace, stable: readonly Root[], frames: readonly Root[], options: EptOptions, sliceMs = 50): Promise<EptResult> {
+  const w = new SessionWalk(space, options, false);
+  let done = false;
+  try {
+    done = await w.walk(stable, sliceMs);
+  } finally {
+    if (!done) w.release();
+  }
+  return done ? w.finish(frames, sliceMs) : w.cancelledResult();
+}
+
+/**
+ * What the first phase depends on besides live memory: the modules and executable regions (where pointers can
+ * land), the stable roots in order, and the walk's options. Anonymous data regions (the heap) may come and go.
+ */
+function walkKey(space: AddressSpace, stable: readonly Root[], options: EptOptions): string {
+  const parts: string[] = [options.mode ?? 'ept', String(options.addressTaken !== false), String(options.bindNow === true), String(space.liveMemory)];
+  for (const r of space.regions()) {
+    if (!r.module && !r.exec) continue;
+    parts.push(`${r.start.toString(16)}-${r.end.toString(16)} ${r.read ? 'r' : '-'}${r.write ? 'w' : '-'}${r.exec ? 'x' : '-'} ${r.kind} ${r.name} ${r.module ? `${r.module.identity} ${r.module.bias} ${r.module.index}` : ''}`);
+  }
+  for (const r of stable) parts.push(`${r.address} ${r.resume ? 'r' : ''} ${r.reason}`);
+  return parts.join('\n');
+}

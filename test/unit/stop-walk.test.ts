@@ -1,0 +1,100 @@
+// The walk kept between the stops of a debug session (native/src/trace/stopWalk.ts): at every stop of a real Python
+// process, the analysis with the kept walk equals a fresh analysis, also after a new extension module was imported.
+
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { analyzeProcess, StopWalkCache, type AnalysisReport } from '../../native/src';
+import { DEBIAN_PYTHON } from '../helpers/fixtures';
+
+/**
+ * A Python process that stops (blocks reading stdin, as a debuggee waits at a breakpoint) after each step: step 1
+ * calls into json's C accelerator, step 2 imports _decimal (a new extension module) and uses it.
+ */
+const PROGRAM = `
+import sys, json
+def stop(n):
+    print(f"STOP {n}", flush=True)
+    sys.stdin.readline()
+json.dumps({"a": [1, 2.5]})
+stop(1)
+stop(2)
+import _decimal
+_decimal.Decimal(1) / 7
+stop(3)
+`;
+
+class Debuggee {
+  private out = '';
+  readonly child: ChildProcess;
+  constructor() {
+    this.child = spawn(DEBIAN_PYTHON, ['-c', PROGRAM], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LD_BIND_NOW: '1' } });
+    this.child.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
+  }
+  get pid(): number {
+    return this.child.pid!;
+  }
+  /** Resolves once the process printed `STOP n` (it then blocks on stdin). */
+  stopped(n: number, timeoutMs = 30_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const t0 = Date.now();
+      const poll = () => {
+        if (this.out.includes(`STOP ${n}\n`)) return resolve();
+        if (this.child.exitCode !== null || Date.now() - t0 > timeoutMs) return reject(new Error(`no STOP ${n}: ${this.out}`));
+        setTimeout(poll, 20);
+      };
+      poll();
+    });
+  }
+  resume(): void {
+    this.child.stdin!.write('\n');
+  }
+  kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.kill('SIGKILL');
+    });
+  }
+}
+
+/** The report without what differs between any two runs: timings, memory, and the freeze's duration. */
+function comparable(r: AnalysisReport): unknown {
+  const { seconds: _s, peakRssMB: _p, ...stats } = r.stats;
+  return { ...r, stats, notes: r.notes.map((n) => n.replace(/ptrace for [\d.]+ ms/, 'ptrace for N ms')) };
+}
+
+test('at each stop the analysis with the walk kept from the last stop equals a fresh one, also after a new extension module', async () => {
+  const p = new Debuggee();
+  const cache = new StopWalkCache();
+  const run = (stopWalk?: StopWalkCache) => analyzeProcess(p.pid, { withFullScan: false, probeMasked: false, stopWalk });
+  try {
+    await p.stopped(1);
+    const first = await run(cache);
+    assert.equal(first.firstPhase, 'first stop');
+    assert.deepEqual(comparable(first.report), comparable((await run()).report));
+
+    p.resume();
+    await p.stopped(2);
+    const second = await run(cache);
+    const fresh2 = await run();
+    assert.equal(second.firstPhase, 'reused', 'nothing the first phase read changed between two stops of a blocked process');
+    assert.deepEqual(comparable(second.report), comparable(fresh2.report));
+
+    p.resume();
+    await p.stopped(3);
+    const third = await run(cache);
+    const fresh3 = await run();
+    // The import changed the result (so a walk reused from stop 2 would be wrong), and the kept walk followed it.
+    assert.ok(fresh3.report.stats.modulesVisited > fresh2.report.stats.modulesVisited, 'the import of _decimal added modules to the walk');
+    assert.deepEqual(comparable(third.report), comparable(fresh3.report));
+    assert.notEqual(third.firstPhase, 'reused', 'the modules changed: the first phase is walked again');
+
+    // Nothing changed since: reused again, still equal.
+    const fourth = await run(cache);
+    assert.equal(fourth.firstPhase, 'reused');
+    assert.deepEqual(comparable(fourth.report), comparable((await run()).report));
+  } finally {
+    await p.kill();
+  }
+});
