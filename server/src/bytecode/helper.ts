@@ -110,7 +110,9 @@ export class PythonHelper {
         if (helper) helper.fail(error);
         else reject(error);
       });
-      child.once('exit', (code, signal) => {
+      // 'close', not 'exit': it comes after the helper's output was read, so the record saying why it could not
+      // serve (an interpreter older than 3.8, before it exits with 3) is parsed first, however the events race.
+      child.once('close', (code, signal) => {
         clearTimeout(timer);
         const error = new NativeError('io', `The bytecode helper (${label}) exited (${code ?? signal}).`, {
           subject: options.python,
