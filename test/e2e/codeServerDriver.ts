@@ -45,10 +45,21 @@ export class CodeServerDriver implements E2EDriver {
   }
 
   async runCommandAndPick(command: CommandRef, pick: QuickPickChoice): Promise<void> {
-    await this.workbench.runCommand(command.title);
-    if (pick.filter !== undefined) await this.workbench.fillQuickInput(pick.filter, { title: pick.title });
     const row = typeof pick.row === 'string' ? new RegExp(pick.row.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pick.row;
-    await this.workbench.pickQuickItem(row);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.workbench.runCommand(command.title);
+        if (pick.filter !== undefined) await this.workbench.fillQuickInput(pick.filter, { title: pick.title, timeoutMs: attempt === 1 ? 15_000 : undefined });
+        await this.workbench.pickQuickItem(row);
+        return;
+      } catch (e) {
+        // Once in a clean CI run the quick pick of "Copy the criu restore Command" went inert, then hidden, while the
+        // test filled it (the workbench closes a quick input when something else takes the focus; the cause was not
+        // found): the command is asked once more, and a second failure fails the test.
+        if (attempt >= 2) throw e;
+        console.log(`# the quick pick of '${command.title}' failed (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); asking again`);
+      }
+    }
   }
 
   async statusBarText(itemId: string): Promise<string | undefined> {
