@@ -2,10 +2,8 @@
 // executable sections), keyed like the function summaries (file identity, path, fingerprint, engine build), so
 // that the comparison full scan of `pygration analyze` decodes each library once per build, not once per run.
 
-import * as fs from 'node:fs';
 import type { Feature } from '../features/vocabulary';
 import { StampedDir } from './stampedDir';
-import { currentFingerprint } from './summaryStore';
 
 /** What the full scan found in one file (fullScan.ts's FileScan). */
 export interface StoredFileScan {
@@ -17,10 +15,6 @@ export interface StoredFileScan {
 const FORMAT = 1;
 
 interface OnDisk {
-  format: number;
-  identity: string;
-  file: string;
-  fingerprint: string;
   instructions: number;
   features: Array<[Feature, { count: number; sites: number[] }]>;
 }
@@ -40,28 +34,17 @@ export class DiskFullScanStore {
   }
 
   load(identity: string, file: string): StoredFileScan | undefined {
-    try {
-      const where = this.files.fileOf(identity, file, '.json');
-      if (!fs.existsSync(where)) return undefined;
-      const fingerprint = currentFingerprint(identity, file);
-      if (!fingerprint) return undefined;
-      const data = JSON.parse(fs.readFileSync(where, 'utf8')) as OnDisk;
-      if (data.format !== FORMAT || data.identity !== identity || data.file !== file || data.fingerprint !== fingerprint) return undefined;
-      this.stats.loaded++;
-      return { features: new Map(data.features), instructions: data.instructions };
-    } catch {
-      // A damaged or unreadable entry is the same as none: the file is scanned again.
-      return undefined;
-    }
+    // A damaged or unreadable entry is the same as none: the file is scanned again.
+    const data = this.files.readEntry<OnDisk>(identity, file, 'json', FORMAT);
+    if (!data) return undefined;
+    this.stats.loaded++;
+    return { features: new Map(data.features), instructions: data.instructions };
   }
 
   save(identity: string, file: string, scan: StoredFileScan): void {
     try {
-      const fingerprint = currentFingerprint(identity, file);
-      if (!fingerprint) return;
-      const data: OnDisk = { format: FORMAT, identity, file, fingerprint, instructions: scan.instructions, features: [...scan.features] };
-      this.files.write(this.files.fileOf(identity, file, '.json'), JSON.stringify(data));
-      this.stats.saved++;
+      const stored: OnDisk = { instructions: scan.instructions, features: [...scan.features] };
+      if (this.files.writeEntry(identity, file, 'json', FORMAT, stored) === 'written') this.stats.saved++;
     } catch {
       // The cache only saves time.
     }

@@ -6,23 +6,16 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as v8 from 'node:v8';
 import { cachedSummariesOf, type SummaryStore } from './ept';
 import type { FunctionSummary } from './summary';
-import { fileIdentityOf } from '../space/space';
 import { StampedDir } from './stampedDir';
 
 /** Bumped when what is stored changes. */
 const FORMAT = 2;
-const FINGERPRINT_BYTES = 64 * 1024;
 /** Libraries whose summaries serialize to more than this are not stored. */
 const MAX_FILE_BYTES = 128 * 1024 * 1024;
 
 interface StoredSummaries {
-  format: number;
-  identity: string;
-  file: string;
-  fingerprint: string;
   entries: Array<[number, FunctionSummary]>;
 }
 
@@ -73,22 +66,14 @@ export class DiskSummaryStore implements SummaryStore {
   load(identity: string, file: string): Map<number, FunctionSummary> | undefined {
     if (this.seen.has(identity)) return undefined;
     this.seen.set(identity, { file, stored: 0 });
-    try {
-      const where = this.files.fileOf(identity, file, '.v8');
-      if (!fs.existsSync(where)) return undefined;
-      const fingerprint = currentFingerprint(identity, file);
-      if (!fingerprint) return undefined;
-      const data = v8.deserialize(fs.readFileSync(where)) as StoredSummaries;
-      if (data.format !== FORMAT || data.identity !== identity || data.file !== file || data.fingerprint !== fingerprint) return undefined;
-      const m = new Map(data.entries);
-      this.seen.set(identity, { file, stored: m.size });
-      this.stats.loadedFiles++;
-      this.stats.loadedSummaries += m.size;
-      return m;
-    } catch {
-      // A damaged or unreadable entry is the same as none: the summaries are made again.
-      return undefined;
-    }
+    // A damaged or unreadable entry is the same as none: the summaries are made again.
+    const data = this.files.readEntry<StoredSummaries>(identity, file, 'v8', FORMAT);
+    if (!data) return undefined;
+    const m = new Map(data.entries);
+    this.seen.set(identity, { file, stored: m.size });
+    this.stats.loadedFiles++;
+    this.stats.loadedSummaries += m.size;
+    return m;
   }
 
   /** Writes the summaries of every file walked since it was loaded or last saved, when there are new ones. */
@@ -97,13 +82,12 @@ export class DiskSummaryStore implements SummaryStore {
       const m = cachedSummariesOf(identity);
       if (!m || m.size <= entry.stored) continue;
       try {
-        const fingerprint = currentFingerprint(identity, entry.file);
-        if (!fingerprint) continue;
-        const data: StoredSummaries = { format: FORMAT, identity, file: entry.file, fingerprint, entries: [...m] };
-        const bytes = v8.serialize(data);
+        const stored: StoredSummaries = { entries: [...m] };
+        const outcome = this.files.writeEntry(identity, entry.file, 'v8', FORMAT, stored, MAX_FILE_BYTES);
+        if (outcome === 'changed') continue;
+        // Too large or not writable: not tried again until more summaries are made.
         entry.stored = m.size;
-        if (bytes.length > MAX_FILE_BYTES) continue;
-        this.files.write(this.files.fileOf(identity, entry.file, '.v8'), bytes);
+        if (outcome !== 'written') continue;
         this.stats.savedFiles++;
         this.stats.savedSummaries += m.size;
       } catch {
@@ -113,22 +97,3 @@ export class DiskSummaryStore implements SummaryStore {
   }
 }
 
-/** The fingerprint of `file` when it still has `identity`; undefined otherwise (changed, gone). */
-export function currentFingerprint(identity: string, file: string): string | undefined {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(file, 'r');
-    const st = fs.fstatSync(fd);
-    if (fileIdentityOf(st) !== identity) return undefined;
-    const n = Math.min(FINGERPRINT_BYTES, st.size);
-    const head = Buffer.alloc(n);
-    const tail = Buffer.alloc(n);
-    fs.readSync(fd, head, 0, n, 0);
-    fs.readSync(fd, tail, 0, n, st.size - n);
-    return createHash('sha1').update(head).update(tail).digest('hex');
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}

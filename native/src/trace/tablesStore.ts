@@ -2,20 +2,13 @@
 // extension module and interpreter), keyed like the function summaries (file identity, path, fingerprint, engine
 // build), so that a new process finds the Python-callable functions of the modules it analysed before unscanned.
 
-import * as fs from 'node:fs';
-import * as v8 from 'node:v8';
 import { PythonTables, type TablesStore } from '../cpython/tables';
 import { StampedDir } from './stampedDir';
-import { currentFingerprint } from './summaryStore';
 
 /** Bumped when what is stored changes. */
 const FORMAT = 1;
 
 interface OnDisk {
-  format: number;
-  identity: string;
-  file: string;
-  fingerprint: string;
   /** PythonTables' constructor arguments after `file`. */
   fields: ConstructorParameters<typeof PythonTables> extends [string, ...infer Rest] ? Rest : never;
 }
@@ -37,19 +30,11 @@ export class DiskTablesStore implements TablesStore {
   }
 
   load(identity: string, file: string): PythonTables | undefined {
-    try {
-      const where = this.files.fileOf(identity, file, '.v8');
-      if (!fs.existsSync(where)) return undefined;
-      const fingerprint = currentFingerprint(identity, file);
-      if (!fingerprint) return undefined;
-      const data = v8.deserialize(fs.readFileSync(where)) as OnDisk;
-      if (data.format !== FORMAT || data.identity !== identity || data.file !== file || data.fingerprint !== fingerprint) return undefined;
-      this.stats.loaded++;
-      return new PythonTables(data.file, ...data.fields);
-    } catch {
-      // A damaged or unreadable entry is the same as none: the file is discovered again.
-      return undefined;
-    }
+    // A damaged or unreadable entry is the same as none: the file is discovered again.
+    const data = this.files.readEntry<OnDisk>(identity, file, 'v8', FORMAT);
+    if (!data) return undefined;
+    this.stats.loaded++;
+    return new PythonTables(data.file, ...data.fields);
   }
 
   discovered(identity: string, file: string, tables: PythonTables): void {
@@ -60,11 +45,8 @@ export class DiskTablesStore implements TablesStore {
   save(): void {
     for (const [identity, { file, tables: t }] of this.pending) {
       try {
-        const fingerprint = currentFingerprint(identity, file);
-        if (!fingerprint) continue;
-        const data: OnDisk = { format: FORMAT, identity, file, fingerprint, fields: [t.version, t.methodTables, t.standaloneMethods, t.moduleDefs, t.types, t.inittab, t.stats] };
-        this.files.write(this.files.fileOf(identity, file, '.v8'), v8.serialize(data));
-        this.stats.saved++;
+        const stored: OnDisk = { fields: [t.version, t.methodTables, t.standaloneMethods, t.moduleDefs, t.types, t.inittab, t.stats] };
+        if (this.files.writeEntry(identity, file, 'v8', FORMAT, stored) === 'written') this.stats.saved++;
       } catch {
         // The cache only saves time.
       }
