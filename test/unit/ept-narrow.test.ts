@@ -5,27 +5,19 @@
 
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ProcessView } from '../../native/src/space/processView';
-import { ProcessAddressSpace } from '../../native/src/space/processSpace';
 import { executionPathTracking } from '../../native/src/trace/ept';
 import { mangledPointerRoots } from '../../native/src/trace/pvm';
 import type { ModuleImage } from '../../native/src/space/space';
 import { capstoneFeaturesOf, loadCapstoneFeatures } from '../helpers/capstoneFeatures';
-import { buildC, startProcess, type StartedProcess } from '../helpers/fixtures';
+import { type LiveFixture, startLiveFixture, visitedStarts } from '../helpers/liveFixture';
 
-let proc: StartedProcess;
-let space: ProcessAddressSpace;
+let fixture: LiveFixture;
 let main: ModuleImage;
-
-function at(name: string): number {
-  const s = main.elf.findSymbol(name);
-  assert.ok(s, `symbol ${name}`);
-  return s.value + main.bias;
-}
+const at = (name: string) => fixture.at(name);
 
 function walk(root: string) {
-  const r = executionPathTracking(space, [{ address: at(root), reason: root }], { mode: 'ept', bindNow: true, recordVisited: true });
-  return { r, visited: new Set(r.visited!.map((v) => v.start)) };
+  const r = executionPathTracking(fixture.space, [{ address: at(root), reason: root }], { mode: 'ept', bindNow: true, recordVisited: true });
+  return { r, visited: visitedStarts(r) };
 }
 
 // The expected features come from capstone (test/helpers/capstoneFeatures.ts), not from the engine's decoder.
@@ -33,16 +25,10 @@ before(loadCapstoneFeatures);
 
 describe('EPT address-taken narrowing on the narrow fixture', () => {
   before(async () => {
-    const exe = buildC('c/ept_narrow.c', { flags: ['-pthread'] });
-    proc = await startProcess(exe, [], { env: { ...process.env, LD_BIND_NOW: '1' } });
-    space = new ProcessAddressSpace(new ProcessView(proc.pid));
-    main = space.mainModule()!;
-    assert.equal(space.liveMemory, true);
+    fixture = await startLiveFixture('c/ept_narrow.c', ['-pthread']);
+    main = fixture.main;
   });
-  after(async () => {
-    space?.view.close();
-    await proc?.stop();
-  });
+  after(() => fixture?.stop());
 
   test('an initialiser whose pthread_once control is done is not a possible target; a pending one is', () => {
     const { r, visited } = walk('scenario_once');
@@ -65,10 +51,10 @@ describe('EPT address-taken narrowing on the narrow fixture', () => {
   });
 
   test('an exit handler that glibc keeps mangled (atexit) is a root', () => {
-    const roots = mangledPointerRoots(space);
+    const roots = mangledPointerRoots(fixture.space);
     assert.ok(roots.some((x) => x.address === at('at_exit_handler')), 'the handler is found demangled in live memory');
-    const r = executionPathTracking(space, [{ address: at('scenario_census'), reason: 'scenario_census' }, ...roots], { mode: 'ept', bindNow: true, recordVisited: true });
-    const visited = new Set(r.visited!.map((v) => v.start));
+    const r = executionPathTracking(fixture.space, [{ address: at('scenario_census'), reason: 'scenario_census' }, ...roots], { mode: 'ept', bindNow: true, recordVisited: true });
+    const visited = visitedStarts(r);
     assert.ok(!walk('scenario_census').visited.has(at('at_exit_handler')), 'no plain pointer shows the handler');
     assert.ok(visited.has(at('at_exit_handler')) && visited.has(at('k_exit_kernel')), 'at_exit_handler and its kernel are walked');
     for (const f of capstoneFeaturesOf(main, 'k_exit_kernel')) assert.ok(r.features.has(f as never), `exit kernel's ${f} required`);
@@ -116,19 +102,13 @@ describe('EPT address-taken narrowing on the narrow fixture', () => {
 });
 
 describe('EPT and data mapped executable (.rodata in the R+X segment of old toolchains)', () => {
-  let p2: StartedProcess;
-  let s2: ProcessAddressSpace;
+  let rodata: LiveFixture;
   let m2: ModuleImage;
   before(async () => {
-    const exe = buildC('c/rodata_exec.c', { flags: ['-Wl,-z,noseparate-code'] });
-    p2 = await startProcess(exe, [], { env: { ...process.env, LD_BIND_NOW: '1' } });
-    s2 = new ProcessAddressSpace(new ProcessView(p2.pid));
-    m2 = s2.mainModule()!;
+    rodata = await startLiveFixture('c/rodata_exec.c', ['-Wl,-z,noseparate-code']);
+    m2 = rodata.main;
   });
-  after(async () => {
-    s2?.view.close();
-    await p2?.stop();
-  });
+  after(() => rodata?.stop());
 
   test('a pointer into .rodata is data, not a possible target, though its segment is executable', () => {
     const sym = (n: string) => m2.elf.findSymbol(n)!.value;
@@ -136,8 +116,8 @@ describe('EPT and data mapped executable (.rodata in the R+X segment of old tool
     const ro = sym('ro_bytes');
     assert.ok(m2.elf.executableRanges().some((r) => ro >= r.start && ro < r.end), 'ro_bytes is in an executable segment');
     assert.ok(!m2.elf.isCodeAddress(ro), 'but in no code section');
-    const r = executionPathTracking(s2, [{ address: sym('scenario') + m2.bias, reason: 'scenario' }], { mode: 'ept', bindNow: true, recordVisited: true });
-    const visited = new Set(r.visited!.map((v) => v.start));
+    const r = executionPathTracking(rodata.space, [{ address: sym('scenario') + m2.bias, reason: 'scenario' }], { mode: 'ept', bindNow: true, recordVisited: true });
+    const visited = visitedStarts(r);
     assert.ok(r.callSites.unresolved > 0, 'the heap call is unresolved, so the fallback applies');
     assert.ok(visited.has(sym('k_real') + m2.bias), 'the code pointer g_table holds is taken and walked');
     for (const f of capstoneFeaturesOf(m2, 'k_real')) assert.ok(r.features.has(f as never), `k_real's ${f} required`);

@@ -6,28 +6,21 @@
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { ProcessView } from '../../native/src/space/processView';
-import { ProcessAddressSpace } from '../../native/src/space/processSpace';
 import { executionPathTracking } from '../../native/src/trace/ept';
 import { processRoots } from '../../native/src/analyze';
 import { destructorRoots } from '../../native/src/trace/pvm';
 import { FREEZE_HELPER_ENV } from '../../native/src/space/threadFreezer';
 import type { ModuleImage } from '../../native/src/space/space';
 import { capstoneFeaturesOf, loadCapstoneFeatures } from '../helpers/capstoneFeatures';
-import { buildC, startProcess, type StartedProcess } from '../helpers/fixtures';
+import { buildC } from '../helpers/fixtures';
+import { type LiveFixture, startLiveFixture, visitedStarts } from '../helpers/liveFixture';
 
 /** The freeze helper built from its source, so the suite does not depend on dist/ being built. */
 const HELPER = buildC('../../native/ptrace/pygration-freeze.c', { outName: 'pygration-freeze' });
 
-let proc: StartedProcess;
-let space: ProcessAddressSpace;
+let fixture: LiveFixture;
 let main: ModuleImage;
-
-function at(name: string): number {
-  const s = main.elf.findSymbol(name);
-  assert.ok(s, `symbol ${name}`);
-  return s.value + main.bias;
-}
+const at = (name: string) => fixture.at(name);
 
 /** True when every thread of `pid` sleeps in the kernel (S), i.e. both threads reached their waits. */
 function allSleeping(pid: number, threads: number): boolean {
@@ -47,28 +40,23 @@ before(loadCapstoneFeatures);
 
 describe('EPT from live frames on the resume fixture', () => {
   before(async () => {
-    const exe = buildC('c/ept_resume.c', { flags: ['-pthread'] });
-    proc = await startProcess(exe, [], { env: { ...process.env, LD_BIND_NOW: '1' } });
-    const deadline = Date.now() + 10_000;
-    while (!allSleeping(proc.pid, 2)) {
-      assert.ok(Date.now() < deadline, 'both threads reach their waits');
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    space = new ProcessAddressSpace(new ProcessView(proc.pid));
-    main = space.mainModule()!;
-    assert.equal(space.liveMemory, true);
+    fixture = await startLiveFixture('c/ept_resume.c', ['-pthread'], async (pid) => {
+      const deadline = Date.now() + 10_000;
+      while (!allSleeping(pid, 2)) {
+        assert.ok(Date.now() < deadline, 'both threads reach their waits');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    });
+    main = fixture.main;
   });
-  after(async () => {
-    space?.view.close();
-    await proc?.stop();
-  });
+  after(() => fixture?.stop());
 
   function walkProcess() {
     process.env[FREEZE_HELPER_ENV] = HELPER;
     try {
-      const { roots, notes } = processRoots(space.view, space, 'ept', false);
-      const r = executionPathTracking(space, roots, { mode: 'ept', bindNow: true, recordVisited: true });
-      return { r, notes, roots, visited: new Set(r.visited!.map((v) => v.start)) };
+      const { roots, notes } = processRoots(fixture.space.view, fixture.space, 'ept', false);
+      const r = executionPathTracking(fixture.space, roots, { mode: 'ept', bindNow: true, recordVisited: true });
+      return { r, notes, roots, visited: visitedStarts(r) };
     } finally {
       delete process.env[FREEZE_HELPER_ENV];
     }
@@ -87,15 +75,15 @@ describe('EPT from live frames on the resume fixture', () => {
     const onlyStartup = [...capstoneFeaturesOf(main, 'k_startup')].filter((f) => !others.some((k) => capstoneFeaturesOf(main, k).has(f)));
     assert.ok(onlyStartup.length > 0);
     // Another module could need the same feature on its own: compare with the walk that includes main whole.
-    const whole = executionPathTracking(space, [...roots, { address: at('main'), reason: 'main' }], { mode: 'ept', bindNow: true });
+    const whole = executionPathTracking(fixture.space, [...roots, { address: at('main'), reason: 'main' }], { mode: 'ept', bindNow: true });
     for (const f of onlyStartup) assert.ok(whole.features.has(f as never), `walking main whole charges ${f}`);
     for (const f of onlyStartup) assert.ok(!r.features.has(f as never), `k_startup's ${f} not required`);
   });
 
   test('the destructors of .fini_array are roots', () => {
-    const roots = destructorRoots(space);
+    const roots = destructorRoots(fixture.space);
     assert.ok(roots.some((x) => x.address === at('fini_hook')), roots.map((x) => x.reason).join('\n'));
-    const r = executionPathTracking(space, roots, { mode: 'ept', bindNow: true, recordVisited: true });
-    assert.ok(new Set(r.visited!.map((v) => v.start)).has(at('k_fini')));
+    const r = executionPathTracking(fixture.space, roots, { mode: 'ept', bindNow: true, recordVisited: true });
+    assert.ok(visitedStarts(r).has(at('k_fini')));
   });
 });

@@ -6,27 +6,19 @@
 
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ProcessView } from '../../native/src/space/processView';
-import { ProcessAddressSpace } from '../../native/src/space/processSpace';
 import { executionPathTracking } from '../../native/src/trace/ept';
 import type { ModuleImage } from '../../native/src/space/space';
 import { capstoneFeaturesOf, loadCapstoneFeatures } from '../helpers/capstoneFeatures';
-import { buildC, startProcess, type StartedProcess } from '../helpers/fixtures';
+import { type LiveFixture, startLiveFixture, visitedStarts } from '../helpers/liveFixture';
 
-let proc: StartedProcess;
-let space: ProcessAddressSpace;
+let fixture: LiveFixture;
 let main: ModuleImage;
-
-function at(name: string): number {
-  const s = main.elf.findSymbol(name);
-  assert.ok(s, `symbol ${name}`);
-  return s.value + main.bias;
-}
+const at = (name: string) => fixture.at(name);
 
 /** Resolved edges only (addressTaken: false): what the walk reaches is what it resolved, nothing from the fallback. */
 function walk(root: string) {
-  const r = executionPathTracking(space, [{ address: at(root), reason: root }], { mode: 'ept', bindNow: true, addressTaken: false, recordVisited: true });
-  return { r, visited: new Set(r.visited!.map((v) => v.start)) };
+  const r = executionPathTracking(fixture.space, [{ address: at(root), reason: root }], { mode: 'ept', bindNow: true, addressTaken: false, recordVisited: true });
+  return { r, visited: visitedStarts(r) };
 }
 
 const KERNELS = ['k_op0', 'k_op1', 'k_op2', 'k_op3', 'k_beyond', 'k_case', 'k_label', 'k_redef'];
@@ -43,16 +35,10 @@ before(loadCapstoneFeatures);
 
 describe('EPT bounded jump tables on the tables fixture', () => {
   before(async () => {
-    const exe = buildC('c/ept_tables.c', { flags: ['-O2'] });
-    proc = await startProcess(exe, [], { env: { ...process.env, LD_BIND_NOW: '1' } });
-    space = new ProcessAddressSpace(new ProcessView(proc.pid));
-    main = space.mainModule()!;
-    assert.equal(space.liveMemory, true);
+    fixture = await startLiveFixture('c/ept_tables.c', ['-O2']);
+    main = fixture.main;
   });
-  after(async () => {
-    space?.view.close();
-    await proc?.stop();
-  });
+  after(() => fixture?.stop());
 
   test('a call through a table bounded by `cmp ; ja` reaches exactly the four allowed entries', () => {
     const { r, visited } = walk('dispatch_call');
@@ -64,7 +50,7 @@ describe('EPT bounded jump tables on the tables fixture', () => {
     }
     assert.ok(!visited.has(at('k_beyond')), 'the fifth entry, beyond the bound, is no target');
     for (const f of ownFeatures('k_beyond')) assert.ok(!r.features.has(f as never), `k_beyond's ${f} not required`);
-    assert.deepEqual(new Set(r.visited!.map((v) => v.start)), new Set(['dispatch_call', 'k_op0', 'k_op1', 'k_op2', 'k_op3'].map(at)));
+    assert.deepEqual(visitedStarts(r), new Set(['dispatch_call', 'k_op0', 'k_op1', 'k_op2', 'k_op3'].map(at)));
   });
 
   test('a switch table of int32 offsets is a resolved site, and the kernel of a case is still reached', () => {
@@ -94,14 +80,14 @@ describe('EPT bounded jump tables on the tables fixture', () => {
 
   test('a function walked from a resume point and then whole counts each call site once', () => {
     const roots = (resume: boolean) => [...(resume ? [{ address: at('redefined_base'), reason: 'a live frame', resume: true }] : []), { address: at('redefined_base'), reason: 'call' }];
-    const whole = executionPathTracking(space, roots(false), { mode: 'ept', bindNow: true, addressTaken: false }).callSites;
-    const both = executionPathTracking(space, roots(true), { mode: 'ept', bindNow: true, addressTaken: false }).callSites;
+    const whole = executionPathTracking(fixture.space, roots(false), { mode: 'ept', bindNow: true, addressTaken: false }).callSites;
+    const both = executionPathTracking(fixture.space, roots(true), { mode: 'ept', bindNow: true, addressTaken: false }).callSites;
     assert.equal(whole.memorySlot, 1, 'the call through g_fn');
     assert.deepEqual(both, whole);
   });
 
   test('plain EPT (the paper\'s) reads no table: a switch is no site, a table call stays unresolved', () => {
-    const plain = (root: string) => executionPathTracking(space, [{ address: at(root), reason: root }], { mode: 'ept-plain', bindNow: true }).callSites;
+    const plain = (root: string) => executionPathTracking(fixture.space, [{ address: at(root), reason: root }], { mode: 'ept-plain', bindNow: true }).callSites;
     assert.deepEqual([plain('dispatch_switch').dispatchTable, plain('dispatch_switch').unresolved], [0, 0]);
     assert.deepEqual([plain('dispatch_call').dispatchTable, plain('dispatch_call').unresolved], [0, 1]);
   });
@@ -109,15 +95,10 @@ describe('EPT bounded jump tables on the tables fixture', () => {
 
 describe('EPT bounded jump tables on the tables fixture built without PIE', () => {
   before(async () => {
-    const exe = buildC('c/ept_tables.c', { flags: ['-O2', '-fno-pie', '-no-pie'] });
-    proc = await startProcess(exe, [], { env: { ...process.env, LD_BIND_NOW: '1' } });
-    space = new ProcessAddressSpace(new ProcessView(proc.pid));
-    main = space.mainModule()!;
+    fixture = await startLiveFixture('c/ept_tables.c', ['-O2', '-fno-pie', '-no-pie']);
+    main = fixture.main;
   });
-  after(async () => {
-    space?.view.close();
-    await proc?.stop();
-  });
+  after(() => fixture?.stop());
 
   test('every jump of a computed goto through an absolute table (`jmp [labels+rax*8]`) is resolved', () => {
     const { r, visited } = walk('dispatch_goto');
