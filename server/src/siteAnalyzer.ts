@@ -143,6 +143,19 @@ export class SiteAnalyzer {
 
   /** Analyses one call site: its native callees, their walk's features; added to byFile unless it needs nothing. */
   analyze(site: CallSite): void {
+    const { requests, reason } = nativeRequests(site.callee, this.tracking);
+    const { natives, roots, unresolvedReasons } = this.resolveRequests(requests);
+    const why = unresolvedReasons[0] ?? reason;
+    // Calls of pure-Python code with no native callee need nothing special: no record.
+    if (roots.length === 0 && requests.length === 0 && !why) return;
+    if (roots.length === 0) this.unknownCount++;
+    else {
+      this.resolvedCount++;
+      if (unresolvedReasons.length > 0) this.partialCount++;
+      for (const r of roots) this.nativeRoots.set(r.address, r);
+    }
+    // A report alone (siteFeatures: false) needs the roots and the counts, not the site's walk and record.
+    if (this.options.siteFeatures === false) return;
     const file = path.resolve(site.file);
     if (!this.textCache.has(file)) {
       try {
@@ -151,45 +164,25 @@ export class SiteAnalyzer {
         this.textCache.set(file, undefined);
       }
     }
-    const { requests, reason } = nativeRequests(site.callee, this.tracking);
-    const { natives, roots, unresolvedReasons } = this.resolveRequests(requests);
-    if (this.options.siteFeatures === false) {
-      // Roots only: the same counts as below, without the walk and the site's record.
-      if (roots.length === 0) {
-        if (requests.length > 0 || (unresolvedReasons[0] ?? reason)) this.unknownCount++;
-        return;
-      }
-      this.resolvedCount++;
-      if (unresolvedReasons.length > 0) this.partialCount++;
-      for (const r of roots) this.nativeRoots.set(r.address, r);
-      return;
-    }
     const base = {
       uri: fileUri(file),
       range: siteRange(site, this.textCache.get(file)),
       callee: site.callee.reference,
       qualifiedName: site.callee.qualifiedName,
     };
-    let analysis: CallSiteAnalysis;
-    if (roots.length === 0) {
-      // Calls of pure-Python code with no native callee need nothing special: no lens (the presentation
-      // hides them), but keep them so hovers can say why.
-      const why = unresolvedReasons[0] ?? reason;
-      if (requests.length === 0 && !why) return;
-      this.unknownCount++;
-      analysis = {
-        ...base,
-        natives: [],
-        features: [],
-        provenance: [],
-        origin: 'unknown',
-        reason: why ?? `no native code found for ${describeCallee(site.callee)}`,
-        unknownCallees: Math.max(1, unresolvedReasons.length),
-      };
-    } else {
-      this.resolvedCount++;
-      analysis = this.walked(base, dedupeNatives(natives), roots, unresolvedReasons, requests.length);
-    }
+    // Unknown sites are kept too (the presentation shows no lens for them), so that hovers can say why.
+    const analysis: CallSiteAnalysis =
+      roots.length === 0
+        ? {
+            ...base,
+            natives: [],
+            features: [],
+            provenance: [],
+            origin: 'unknown',
+            reason: why ?? `no native code found for ${describeCallee(site.callee)}`,
+            unknownCallees: Math.max(1, unresolvedReasons.length),
+          }
+        : this.walked(base, dedupeNatives(natives), roots, unresolvedReasons, requests.length);
     const list = this.byFile.get(file) ?? [];
     list.push(analysis);
     this.byFile.set(file, list);
@@ -219,7 +212,6 @@ export class SiteAnalyzer {
 
   /** A site resolved to native code: the features of the walk from its roots, with notes on what is missing. */
   private walked(base: Pick<CallSiteAnalysis, 'uri' | 'range' | 'callee' | 'qualifiedName'>, natives: NativeFunction[], roots: Root[], unresolvedReasons: string[], requested: number): CallSiteAnalysis {
-    for (const r of roots) this.nativeRoots.set(r.address, r);
     const result = this.ept(roots);
     const { features, provenance } = this.described(result);
     for (const f of features) this.union.add(f);
@@ -230,10 +222,7 @@ export class SiteAnalyzer {
     if (unresolvedReasons.length > 0) siteNotes.push(`${unresolvedReasons.length} of ${requested} native callee(s) not resolved: ${unresolvedReasons[0]}`);
     const analysis: CallSiteAnalysis = { ...base, natives, features, provenance, origin: exact ? 'live' : 'static', reason: siteNotes.length ? siteNotes.join('; ') : undefined };
     if (masked.length > 0) analysis.masked = masked;
-    if (unresolvedReasons.length > 0) {
-      analysis.unknownCallees = unresolvedReasons.length;
-      this.partialCount++;
-    }
+    if (unresolvedReasons.length > 0) analysis.unknownCallees = unresolvedReasons.length;
     return analysis;
   }
 
