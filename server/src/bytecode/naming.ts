@@ -112,18 +112,26 @@ export class Resolver {
 
   /** A module-level name as functions of `module` see it (final bindings, global stores, star imports, builtins). */
   global(module: string, name: string): Target[] {
-    let byName = this.globalMemo.get(module);
-    if (!byName) this.globalMemo.set(module, (byName = new Map()));
-    const memo = byName.get(name);
-    if (memo) return memo;
-    const key = `${module}\0${name}`;
-    if (this.inProgress.has(`g:${key}`)) return [{ kind: 'unknown', reason: 'cyclic definition' }];
-    this.inProgress.add(`g:${key}`);
+    return this.memoized(this.globalMemo, 'g', module, name, () => [{ kind: 'unknown', reason: 'cyclic definition' }], () => this.globalUncached(module, name));
+  }
+
+  /**
+   * `compute` once per module and name, kept in `memo` (capped); asked again while it runs (a definition that
+   * refers back to itself), `onCycle` answers.
+   */
+  private memoized(memo: Map<string, Map<string, Target[]>>, tag: string, module: string, name: string, onCycle: () => Target[], compute: () => Target[]): Target[] {
+    let byName = memo.get(module);
+    if (!byName) memo.set(module, (byName = new Map()));
+    const hit = byName.get(name);
+    if (hit) return hit;
+    const key = `${tag}:${module}\0${name}`;
+    if (this.inProgress.has(key)) return onCycle();
+    this.inProgress.add(key);
     let out: Target[];
     try {
-      out = cap(this.globalUncached(module, name));
+      out = cap(compute());
     } finally {
-      this.inProgress.delete(`g:${key}`);
+      this.inProgress.delete(key);
     }
     byName.set(name, out);
     return out;
@@ -214,25 +222,10 @@ export class Resolver {
 
   /** `module.name` as attribute access sees it (bindings first, then the submodule, then star imports). */
   moduleAttr(module: string, name: string): Target[] {
-    let byName = this.attrMemo.get(module);
-    if (!byName) this.attrMemo.set(module, (byName = new Map()));
-    const memo = byName.get(name);
-    if (memo) return memo;
-    const key = `${module}\0${name}`;
     const sub = `${module}.${name}`;
-    if (this.inProgress.has(`a:${key}`)) {
-      // `from . import sub` binds the name to itself while the submodule is being imported.
-      return this.isModule(sub) ? [this.moduleTarget(sub)] : [{ kind: 'unknown', reason: 'cyclic definition' }];
-    }
-    this.inProgress.add(`a:${key}`);
-    let out: Target[];
-    try {
-      out = cap(this.moduleAttrUncached(module, name));
-    } finally {
-      this.inProgress.delete(`a:${key}`);
-    }
-    byName.set(name, out);
-    return out;
+    // `from . import sub` binds the name to itself while the submodule is being imported.
+    const onCycle = (): Target[] => (this.isModule(sub) ? [this.moduleTarget(sub)] : [{ kind: 'unknown', reason: 'cyclic definition' }]);
+    return this.memoized(this.attrMemo, 'a', module, name, onCycle, () => this.moduleAttrUncached(module, name));
   }
 
   /** Whether the program holds a module of that name (not one found missing or failing). */
