@@ -27,6 +27,9 @@ const common = {
   minify: production,
   logLevel: 'warning',
   legalComments: 'none',
+  // A bare import dropped as side-effect free is a setting that silently stops applying (server/src/jitFlags.ts
+  // was, while package.json's sideEffects did not list it): fail the build instead.
+  logOverride: { 'ignored-bare-import': 'error' },
 };
 
 const nodeBuild = {
