@@ -2,7 +2,8 @@
 // test/fixtures/c/ept_tables.c: a call through a function-pointer table whose index a compare bounds, gcc's switch
 // table of int32 offsets and a computed goto indexed by a byte are resolved to exactly the entries the bound allows;
 // a call through a callee-saved register on the straight path from its load is resolved though the register is
-// written again later in the function.
+// written again later in the function; a switch with no bound found is read entry by entry while each case runs
+// in the jump's own frame, so that a case moved to a `.cold` part is reached.
 
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -21,7 +22,7 @@ function walk(root: string) {
   return { r, visited: visitedStarts(r) };
 }
 
-const KERNELS = ['k_op0', 'k_op1', 'k_op2', 'k_op3', 'k_beyond', 'k_case', 'k_label', 'k_redef'];
+const KERNELS = ['k_op0', 'k_op1', 'k_op2', 'k_op3', 'k_beyond', 'k_case', 'k_label', 'k_redef', 'k_open'];
 
 /** The features of kernel `name` (capstone, from the fixture's bytes) that no other kernel of the fixture has. */
 function ownFeatures(name: string): string[] {
@@ -59,6 +60,18 @@ describe('EPT bounded jump tables on the tables fixture', () => {
     assert.equal(r.callSites.dispatchTable, 1, 'the switch jump counts as a resolved site');
     assert.ok(visited.has(at('k_case')));
     for (const f of ownFeatures('k_case')) assert.ok(r.features.has(f as never), `k_case's ${f} required`);
+  });
+
+  test('a switch with no bound found reaches a case gcc moved to a .cold part, which only its table names', () => {
+    const cold = main.elf.findSymbol('dispatch_open.cold');
+    assert.ok(cold, 'gcc split the cold case out of dispatch_open');
+    const { r, visited } = walk('dispatch_open');
+    assert.equal(r.callSites.unresolved, 0, 'the switch is no unresolved site');
+    assert.ok(visited.has(cold.value + main.bias), 'the .cold part is walked');
+    assert.ok(visited.has(at('k_open')), 'the kernel its case calls is walked');
+    for (const f of ownFeatures('k_open')) assert.ok(r.features.has(f as never), `k_open's ${f} required`);
+    // Reading stops after the table: nothing but the function, its cold part and the kernel.
+    assert.deepEqual(visitedStarts(r), new Set([at('dispatch_open'), cold.value + main.bias, at('k_open')]));
   });
 
   test('a computed goto indexed by a byte is resolved where the table address is known (256 entries, labels of the function)', () => {
@@ -105,6 +118,13 @@ describe('EPT bounded jump tables on the tables fixture built without PIE', () =
     assert.equal(r.callSites.unresolved, 0);
     assert.ok(r.callSites.dispatchTable >= 2, `${r.callSites.dispatchTable} tables`);
     assert.ok(visited.has(at('k_label')) && !visited.has(at('k_beyond')));
+  });
+
+  test('a switch with no bound through an absolute table (`jmp [T+rdi*8]`) reaches its .cold case too', () => {
+    const cold = main.elf.findSymbol('dispatch_open.cold');
+    assert.ok(cold);
+    const { visited } = walk('dispatch_open');
+    assert.ok(visited.has(cold.value + main.bias) && visited.has(at('k_open')));
   });
 
   test('the bounded call table reaches the same four entries', () => {

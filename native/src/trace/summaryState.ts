@@ -23,8 +23,12 @@ const TRACK_WINDOW = 16;
 /** Per-walk register tracking and recording into a summary. */
 export class WalkState {
   private readonly tracked = new Map<number, TrackedValue>();
-  /** Registers holding a value loaded from a switch table (`movsxd r, [base+idx*4]`), and sums with them. */
-  private readonly switchTainted = new Set<number>();
+  /**
+   * Registers holding a value loaded from a switch table (`movsxd r, [base+idx*4]`), and sums with them; the value
+   * is the table's address when it is known and the entry was added to it (`lea rdx,[rip+T] ; movsxd rax,
+   * [rdx+rax*4] ; add rax, rdx`), for an open table (see JumpTable.open).
+   */
+  private readonly switchTainted = new Map<number, SwitchLoad | undefined>();
   private counter = 0;
   /**
    * Callee-saved registers loaded with a trackable value: they keep it across calls, branches and the whole
@@ -200,8 +204,12 @@ export class WalkState {
       const dst = v.opFullRegister(0);
       const src = v.opFullRegister(1);
       if (dst !== undefined && src !== undefined && (this.switchTainted.has(dst) || this.switchTainted.has(src))) {
+        // The entry plus the table's own address: the jump target of a PIC switch.
+        const load = this.switchTainted.get(dst) ?? this.switchTainted.get(src);
+        const other = this.switchTainted.has(dst) ? this.get(src) : this.get(dst);
+        const sum = load && !load.added && other && other.derefs.length === 0 && other.base === load.table ? { table: load.table, added: true } : undefined;
         this.tracked.delete(dst);
-        this.switchTainted.add(dst);
+        this.switchTainted.set(dst, sum);
         return;
       }
     }
@@ -256,7 +264,7 @@ export class WalkState {
       const src = this.get(srcReg);
       if (src && size === 8) this.define(dst, this.copied(src));
       else this.kill(v, dst);
-      if (this.switchTainted.has(srcReg)) this.switchTainted.add(dst);
+      if (this.switchTainted.has(srcReg)) this.switchTainted.set(dst, this.switchTainted.get(srcReg));
       return;
     }
     const imm = v.addressImmediate();
@@ -281,8 +289,10 @@ export class WalkState {
     }
     const dst = v.opFullRegister(0);
     if (dst !== undefined && v.isMemoryOperand(1) && v.memoryIndex() !== REGISTER.none) {
+      const base = v.memoryBase();
+      const load = this.switchLoad(v, base === REGISTER.none ? -1 : fullOf(base), v.memoryDisplacement());
       this.tracked.delete(dst);
-      this.switchTainted.add(dst);
+      this.switchTainted.set(dst, load);
       return;
     }
     this.kill(v, dst);
@@ -308,8 +318,9 @@ export class WalkState {
     }
     if (mn === MNEMONIC.movsxd) {
       if (o.isMemory && o.index !== -1) {
+        const load = o.rip || o.segmented ? undefined : this.switchLoad(v, o.base, o.disp);
         this.tracked.delete(o.reg);
-        this.switchTainted.add(o.reg);
+        this.switchTainted.set(o.reg, load);
       } else this.forget(o.reg);
       if (abs !== undefined) s.refs.push({ address: abs, kind: 'mem' });
       return;
@@ -328,7 +339,7 @@ export class WalkState {
           const src = this.get(o.reg);
           if (src && o.regSize === 8) this.define(o.base, this.copied(src));
           else this.forget(o.base);
-          if (this.switchTainted.has(o.reg)) this.switchTainted.add(o.base);
+          if (this.switchTainted.has(o.reg)) this.switchTainted.set(o.base, this.switchTainted.get(o.reg));
         } else this.forget(o.base);
         return;
       }
@@ -362,7 +373,26 @@ export class WalkState {
     const src = this.get(o.base);
     if (src && o.regSize === 8) this.define(o.reg, this.copied(src));
     else this.forget(o.reg);
-    if (this.switchTainted.has(o.base)) this.switchTainted.add(o.reg);
+    if (this.switchTainted.has(o.base)) this.switchTainted.set(o.reg, this.switchTainted.get(o.base));
+  }
+
+  /**
+   * The table of `movsxd r, [base + idx*4 + disp]` when base holds a tracked address (a `lea` of it), else
+   * undefined.
+   */
+  private switchLoad(v: InstructionView, base: number, disp: number): SwitchLoad | undefined {
+    if (base < 0 || v.memoryIndexScale() !== 4) return undefined;
+    const t = this.get(base);
+    return t && t.derefs.length === 0 ? { table: t.base + disp, added: false } : undefined;
+  }
+
+  /** The table `jmp [T + idx*8]` reads: an absolute displacement, or a tracked address plus the displacement. */
+  private absoluteTable(v: InstructionView): number | undefined {
+    const baseReg = v.memoryBase();
+    const disp = v.memoryDisplacement();
+    if (baseReg === REGISTER.none) return disp >= MIN_ADDRESS ? disp : undefined;
+    const t = this.get(fullOf(baseReg));
+    return t && t.derefs.length === 0 ? t.base + disp : undefined;
   }
 
   /** A copy of a tracked value into another register: the address is no longer held by one register only. */
@@ -451,6 +481,8 @@ export class WalkState {
       }
       if (kind === 'jmp' && extentKnown && this.switchTainted.has(full)) {
         s.switches++;
+        const load = this.switchTainted.get(full);
+        if (load?.added) (s.jumpTables ??= []).push({ site: v.ip, table: load.table, count: 0, entry: 4, kind, switchShape: true, open: true });
         return;
       }
       s.unresolved.push({ site: v.ip, kind });
@@ -466,8 +498,11 @@ export class WalkState {
     const index = v.memoryIndex();
     if (index !== REGISTER.none) {
       // `jmp [table + idx*8]`: a switch inside the function when its extent is known.
-      if (kind === 'jmp' && extentKnown) s.switches++;
-      else s.unresolved.push({ site: v.ip, kind });
+      if (kind === 'jmp' && extentKnown) {
+        s.switches++;
+        const table = this.absoluteTable(v);
+        if (table !== undefined && v.memoryIndexScale() === 8) (s.jumpTables ??= []).push({ site: v.ip, table, count: 0, entry: 8, kind, switchShape: true, open: true });
+      } else s.unresolved.push({ site: v.ip, kind });
       return;
     }
     const baseReg = v.memoryBase();
@@ -481,3 +516,9 @@ export class WalkState {
 }
 
 const CALLEE_SAVED = new Set<number>(CALLEE_SAVED_REGISTERS);
+
+/** A switch-table load (see WalkState.switchTainted): the table, and whether its address was added to the entry. */
+interface SwitchLoad {
+  table: number;
+  added: boolean;
+}

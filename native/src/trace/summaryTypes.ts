@@ -68,6 +68,11 @@ export interface JumpTable {
   kind: 'call' | 'jmp';
   /** Shaped like a switch inside a known extent: plain EPT (the paper's) keeps taking it as one, not as a site. */
   switchShape?: true;
+  /**
+   * No bound was found (count is 0): the walk reads entries while each lands in the function or in a part split
+   * from a function (a `.cold` part), so that cases moved out of the function are followed (walkEdges.ts).
+   */
+  open?: true;
 }
 
 export interface UnresolvedSite {

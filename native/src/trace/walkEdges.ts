@@ -2,6 +2,7 @@
 // its edges: direct calls and jumps, PLT stubs and GOT slots (live values, the dynamic linker's search order,
 // IFUNC variants), and bypass-PLT slots and dispatch tables read from live memory.
 
+import { type CfiRow, type CfiTable, cfiTableOf } from '../elf/cfi';
 import * as C from '../elf/elfConstants';
 import type { PltStub } from '../elf/elfFile';
 import type { ElfSymbol, FunctionExtent } from '../elf/elfTypes';
@@ -12,6 +13,9 @@ import { UNRESOLVED_SAMPLE, savesExtendedState } from './eptUtil';
 import { type Origin, WalkBase, type WorkItem } from './walkBase';
 
 const STAT_KEYS = ['direct', 'plt', 'memorySlot', 'dispatchTable', 'unresolved'] as const;
+
+/** How many entries of an open switch table are read at most (a 16-bit index's range would be 65536). */
+const MAX_OPEN_ENTRIES = 4096;
 
 export abstract class WalkEdges extends WalkBase {
   // ------------------------------------------------------------------ visiting code
@@ -245,6 +249,10 @@ export abstract class WalkEdges extends WalkBase {
       if (!jt.switchShape) this.unresolvedEdge(jt.site + bias, moduleName, jt.kind);
       return;
     }
+    if (jt.open) {
+      if (m) this.openTableEdge(jt, s, m, from);
+      return;
+    }
     const targets = m ? this.tableTargets(jt, m) : undefined;
     if (!targets) {
       this.unresolvedEdge(jt.site + bias, moduleName, jt.kind);
@@ -266,6 +274,72 @@ export abstract class WalkEdges extends WalkBase {
   }
 
   private readonly tablesRead = new Map<string, number[] | undefined>();
+
+  /**
+   * A switch whose bound was not found (JumpTable.open). Its cases need no edge while they lie in the function,
+   * which is decoded whole, but gcc moves cold cases to a separate part (`.cold`, profile-guided builds such as
+   * Debian's python3.11 do it often) that only the table reaches. The table is read entry by entry while each
+   * target is code of the module at which the call-frame information (.eh_frame) is the jump's own: a case runs
+   * in the same frame as the jump, so every real entry passes, and reading stops after the table (the next
+   * bytes are another function's table or other data, whose targets fail the test almost always; one that
+   * passes only adds code to the walk). Targets outside the function are queued. Without call-frame
+   * information at the jump, or when the table is not in read-only memory of the module, the switch stays
+   * inside its function as before (docs/analysis.md: the remaining gap).
+   */
+  protected openTableEdge(jt: JumpTable, s: FunctionSummary, m: ModuleImage, from: Origin): void {
+    const key = `${m.index}:${jt.site}`;
+    let targets = this.tablesRead.get(key);
+    if (!this.tablesRead.has(key)) {
+      targets = this.readOpenTable(jt, m);
+      this.tablesRead.set(key, targets);
+    }
+    if (!targets?.length) return;
+    const bias = m.bias;
+    for (const t of targets) {
+      if (s.method === 'extent' && t >= s.start + bias && t < s.end + bias) continue;
+      this.enqueue(t, 'jump table (no bound: cases in the same frame)', from);
+    }
+  }
+
+  private readOpenTable(jt: JumpTable, m: ModuleImage): number[] | undefined {
+    const cfi = cfiTableOf(m.elf);
+    const frame = cfi?.rowAt(jt.site);
+    if (!cfi || !frame?.cfa) return undefined;
+    if (jt.entry === 8 && !this.space.liveMemory) return undefined;
+    const at = jt.table + m.bias;
+    const r = this.space.regionAt(at);
+    if (!r || r.module !== m || r.write) return undefined;
+    const out = new Set<number>();
+    const chunk = 64;
+    for (let i = 0; i < MAX_OPEN_ENTRIES; i += chunk) {
+      const first = at + i * jt.entry;
+      const n = Math.min(chunk, MAX_OPEN_ENTRIES - i, Math.floor((r.end - first) / jt.entry));
+      if (n <= 0) break;
+      const length = n * jt.entry;
+      const bytes = this.space.liveMemory ? this.liveBytes(first, length) : m.elf.tryReadVirtual(jt.table + i * jt.entry, length);
+      if (!bytes || bytes.length < length) break;
+      const view = new DataView(bytes.buffer, bytes.byteOffset, length);
+      for (let k = 0; k < n; k++) {
+        const t = jt.entry === 4 ? at + view.getInt32(k * 4, true) : Number(view.getBigUint64(k * 8, true));
+        if (!out.has(t) && !this.sameFrame(m, cfi, frame, t)) return [...out];
+        out.add(t);
+      }
+    }
+    return [...out];
+  }
+
+  /** True when `t` is code of `m` whose call-frame row (CFA and saved registers) is `frame`. */
+  private sameFrame(m: ModuleImage, cfi: CfiTable, frame: CfiRow, t: number): boolean {
+    const link = t - m.bias;
+    if (this.space.regionAt(t)?.module !== m || !m.elf.isCodeAddress(link)) return false;
+    const row = cfi.rowAt(link);
+    if (!row?.cfa || row.cfa.register !== frame.cfa!.register || row.cfa.offset !== frame.cfa!.offset || row.rules.size !== frame.rules.size) return false;
+    for (const [reg, rule] of frame.rules) {
+      const other = row.rules.get(reg);
+      if (!other || other.kind !== rule.kind || ('offset' in rule && 'offset' in other && rule.offset !== other.offset) || ('register' in rule && 'register' in other && rule.register !== other.register)) return false;
+    }
+    return true;
+  }
 
   private readTable(jt: JumpTable, m: ModuleImage): number[] | undefined {
     const at = jt.table + m.bias;
