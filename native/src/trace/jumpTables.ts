@@ -1,5 +1,6 @@
 // Bounded jump tables for function summaries (see JumpTable): the bounds a compare or a zero extension puts on a
-// register, table loads indexed by a bounded register, and the indirect jumps and calls through them.
+// register, table loads indexed by a bounded register, and the indirect jumps and calls through them; and the
+// table of a switch with no bound found (an open table).
 
 import { CMP_IMMEDIATE_SIZE, type InstructionView, MNEMONIC, REGISTER, cmpRegisterImmediate, fullRegister as fullOf, isHighByteRegister } from '../decoder/decoder';
 import type { FunctionSummary } from './summaryTypes';
@@ -236,4 +237,25 @@ export class TableTracker {
     (this.s.jumpTables ??= []).push({ site: v.ip, table: t.table, count: t.count, entry: t.entry, kind, ...(switchShape ? { switchShape } : {}) });
     return true;
   }
+}
+
+/** A switch-table load (WalkState.switchTainted): the table, and whether its address was added to the entry. */
+export interface SwitchLoad {
+  table: number;
+  added: boolean;
+}
+
+/** The table of `movsxd r, [base + idx*4 + disp]` when base holds a tracked address (a `lea` of it), else undefined. */
+export function switchLoad(v: InstructionView, base: TrackedAddress, disp: number): SwitchLoad | undefined {
+  if (!base || base.derefs.length !== 0 || v.memoryIndexScale() !== 4) return undefined;
+  return { table: base.base + disp, added: false };
+}
+
+/** The table `jmp [T + idx*8]` reads: an absolute displacement, or a tracked address plus the displacement. */
+export function absoluteTable(v: InstructionView, valueOf: (reg: number) => TrackedAddress): number | undefined {
+  const baseReg = v.memoryBase();
+  const disp = v.memoryDisplacement();
+  if (baseReg === REGISTER.none) return disp >= MIN_ADDRESS ? disp : undefined;
+  const t = valueOf(fullOf(baseReg));
+  return t && t.derefs.length === 0 ? t.base + disp : undefined;
 }

@@ -3,7 +3,7 @@
 
 import { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, CODE_PUSH_R64, type CodeBuffer, CodeDecoder, Flow, InstructionView, MNEMONIC, REGISTER, REGISTER_RDI, REGISTER_RSI, SIMPLE, type SimpleOperands, fullRegister as fullOf } from '../decoder/decoder';
 import { SITES_PER_FEATURE, type Chain, type FunctionSummary } from './summaryTypes';
-import { MIN_ADDRESS, TableTracker } from './jumpTables';
+import { MIN_ADDRESS, type SwitchLoad, TableTracker, absoluteTable, switchLoad } from './jumpTables';
 
 interface TrackedValue {
   base: number;
@@ -290,7 +290,7 @@ export class WalkState {
     const dst = v.opFullRegister(0);
     if (dst !== undefined && v.isMemoryOperand(1) && v.memoryIndex() !== REGISTER.none) {
       const base = v.memoryBase();
-      const load = this.switchLoad(v, base === REGISTER.none ? -1 : fullOf(base), v.memoryDisplacement());
+      const load = switchLoad(v, base === REGISTER.none ? undefined : this.get(fullOf(base)), v.memoryDisplacement());
       this.tracked.delete(dst);
       this.switchTainted.set(dst, load);
       return;
@@ -318,7 +318,7 @@ export class WalkState {
     }
     if (mn === MNEMONIC.movsxd) {
       if (o.isMemory && o.index !== -1) {
-        const load = o.rip || o.segmented ? undefined : this.switchLoad(v, o.base, o.disp);
+        const load = o.rip || o.segmented ? undefined : switchLoad(v, o.base === -1 ? undefined : this.get(o.base), o.disp);
         this.tracked.delete(o.reg);
         this.switchTainted.set(o.reg, load);
       } else this.forget(o.reg);
@@ -374,25 +374,6 @@ export class WalkState {
     if (src && o.regSize === 8) this.define(o.reg, this.copied(src));
     else this.forget(o.reg);
     if (this.switchTainted.has(o.base)) this.switchTainted.set(o.reg, this.switchTainted.get(o.base));
-  }
-
-  /**
-   * The table of `movsxd r, [base + idx*4 + disp]` when base holds a tracked address (a `lea` of it), else
-   * undefined.
-   */
-  private switchLoad(v: InstructionView, base: number, disp: number): SwitchLoad | undefined {
-    if (base < 0 || v.memoryIndexScale() !== 4) return undefined;
-    const t = this.get(base);
-    return t && t.derefs.length === 0 ? { table: t.base + disp, added: false } : undefined;
-  }
-
-  /** The table `jmp [T + idx*8]` reads: an absolute displacement, or a tracked address plus the displacement. */
-  private absoluteTable(v: InstructionView): number | undefined {
-    const baseReg = v.memoryBase();
-    const disp = v.memoryDisplacement();
-    if (baseReg === REGISTER.none) return disp >= MIN_ADDRESS ? disp : undefined;
-    const t = this.get(fullOf(baseReg));
-    return t && t.derefs.length === 0 ? t.base + disp : undefined;
   }
 
   /** A copy of a tracked value into another register: the address is no longer held by one register only. */
@@ -500,7 +481,7 @@ export class WalkState {
       // `jmp [table + idx*8]`: a switch inside the function when its extent is known.
       if (kind === 'jmp' && extentKnown) {
         s.switches++;
-        const table = this.absoluteTable(v);
+        const table = absoluteTable(v, (r) => this.get(r));
         if (table !== undefined && v.memoryIndexScale() === 8) (s.jumpTables ??= []).push({ site: v.ip, table, count: 0, entry: 8, kind, switchShape: true, open: true });
       } else s.unresolved.push({ site: v.ip, kind });
       return;
@@ -516,9 +497,3 @@ export class WalkState {
 }
 
 const CALLEE_SAVED = new Set<number>(CALLEE_SAVED_REGISTERS);
-
-/** A switch-table load (see WalkState.switchTainted): the table, and whether its address was added to the entry. */
-interface SwitchLoad {
-  table: number;
-  added: boolean;
-}
