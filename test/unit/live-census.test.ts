@@ -153,9 +153,17 @@ describe('live census over resident pages', () => {
         const v = printed.pool + i * 8 + 4;
         assert.equal(live.has(v), expected.has(v), `0x${v.toString(16)}`);
       }
-      // Each run-time-written pointer is a code address of its own module, in one of its writable regions.
+      // Each run-time-written pointer is a code address of its own module, in one of its writable regions; the
+      // fixture's own (census_written = census_target) is among them.
       const ctx = { space, liveBytes: (x: number, n: number) => space.readMemory(x, n), pollSlot: () => undefined };
-      for (const [index, list] of liveCensus(ctx)) {
+      const census = liveCensus(ctx);
+      const own = [...census.values()].flat().filter((w) => w.slot === printed.variable);
+      assert.deepEqual(
+        own.map((w) => w.value),
+        [printed.target],
+        'the pointer written into census_written',
+      );
+      for (const [index, list] of census) {
         for (const w of list) {
           const code = space.regionAt(w.value);
           const slot = space.regionAt(w.slot);

@@ -40,10 +40,20 @@ function runtimeWritten(ctx: CensusContext, m: ModuleImage, own: readonly Region
     // What the file image holds there, read once (undefined when the region is not inside one segment:
     // then each candidate slot is read on its own).
     const image = len <= MAX_REGION_CACHE ? m.elf.tryReadVirtual(r.start - m.bias, len) : undefined;
+    // The words as 32-bit halves when the bytes are aligned (a region's read always is): most are zeros or small.
+    const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, (bytes.length >>> 3) << 1) : undefined;
     for (let off = 0; off + 8 <= bytes.length; off += 8) {
       ctx.pollSlot();
-      const v = u64(bytes, off);
-      if (v < 0x10000) continue;
+      let v: number;
+      if (words) {
+        const hi = words[(off >>> 2) + 1];
+        const lo = words[off >>> 2];
+        if (hi === 0 && lo < 0x10000) continue;
+        v = hi * TWO32 + lo;
+      } else {
+        v = u64(bytes, off);
+        if (v < 0x10000) continue;
+      }
       // Only pointers written at run time count here (dispatch-selected variants, callbacks); pointers the
       // loader or the file image put there are static tables, taken only when visited code uses them.
       if (code.has(v) && !isStaticValue(m, r.start - m.bias + off, v, image && image.length === len ? image.subarray(off, off + 8) : undefined)) {
