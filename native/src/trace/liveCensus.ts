@@ -215,6 +215,32 @@ function forEachDataChunk(ctx: CensusContext, writableOnly: boolean, each: (word
   return bytes;
 }
 
+/** The code addresses that words of writable memory hold mangled with one of `guards` (a second pass over it). */
+function demangledCode(ctx: CensusContext, guards: Array<{ lo: number; hi: number }>, codeRanges: Array<{ start: number; end: number }>): Set<number> {
+  const codeHis = highHalves(codeRanges);
+  const codeLo = Math.min(...codeHis);
+  const codeHi = Math.max(...codeHis);
+  const codeSet = new RangeSet(codeRanges);
+  const mangled = new Set<number>();
+  forEachDataChunk(ctx, true, (words) => {
+    for (let i = 0; i + 1 < words.length; i += 2) {
+      const lo = words[i];
+      const hi = words[i + 1];
+      if (lo === 0 && hi === 0) continue;
+      // PTR_DEMANGLE: rotate right by 17 bits, then xor with the guard.
+      const rlo = ((lo >>> 17) | (hi << 15)) >>> 0;
+      const rhi = ((hi >>> 17) | (lo << 15)) >>> 0;
+      for (const g of guards) {
+        const dhi = (rhi ^ g.hi) >>> 0;
+        if (dhi < codeLo || dhi > codeHi || !codeHis.has(dhi)) continue;
+        const v = dhi * TWO32 + ((rlo ^ g.lo) >>> 0);
+        if (codeSet.has(v)) mangled.add(v);
+      }
+    }
+  });
+  return mangled;
+}
+
 const censuses = new WeakMap<AddressSpace, LiveValues>();
 
 /**
@@ -235,15 +261,12 @@ function liveValues(ctx: CensusContext): LiveValues {
   const moduleRanges = mergeRanges(ctx.space.regions().filter((r) => r.module).map((r) => ({ start: r.start, end: r.end })));
   const codeRanges = mergeRanges(ctx.space.regions().filter((r) => r.module && r.exec).map((r) => ({ start: r.start, end: r.end })));
   const moduleHis = highHalves(moduleRanges);
-  const codeHis = highHalves(codeRanges);
+
   const modLo = Math.min(...moduleHis);
   const modHi = Math.max(...moduleHis);
-  const codeLo = Math.min(...codeHis);
-  const codeHi = Math.max(...codeHis);
   const modStart = moduleRanges.length ? moduleRanges[0].start : 0;
   const modEnd = moduleRanges.length ? moduleRanges[moduleRanges.length - 1].end : 0;
   const moduleSet = new RangeSet(moduleRanges);
-  const codeSet = new RangeSet(codeRanges);
   const found: number[] = [];
   // The values pushed last, by a hash of their low half: most words that point into a module repeat a few values
   // (objects' type pointers), and a repeat already in `found` need not go in again (the set is sorted and made
@@ -279,26 +302,8 @@ function liveValues(ctx: CensusContext): LiveValues {
       found.push(v);
     }
   });
-  const mangled = new Set<number>();
   const guardList = [...guards.values()].filter((g) => g.lo !== 0 || g.hi !== 0);
-  if (guardList.length > 0 && guardList.length <= 4) {
-    forEachDataChunk(ctx, true, (words) => {
-      for (let i = 0; i + 1 < words.length; i += 2) {
-        const lo = words[i];
-        const hi = words[i + 1];
-        if (lo === 0 && hi === 0) continue;
-        // PTR_DEMANGLE: rotate right by 17 bits, then xor with the guard.
-        const rlo = ((lo >>> 17) | (hi << 15)) >>> 0;
-        const rhi = ((hi >>> 17) | (lo << 15)) >>> 0;
-        for (const g of guardList) {
-          const dhi = (rhi ^ g.hi) >>> 0;
-          if (dhi < codeLo || dhi > codeHi || !codeHis.has(dhi)) continue;
-          const v = dhi * TWO32 + ((rlo ^ g.lo) >>> 0);
-          if (codeSet.has(v)) mangled.add(v);
-        }
-      }
-    });
-  }
+  const mangled = guardList.length > 0 && guardList.length <= 4 ? demangledCode(ctx, guardList, codeRanges) : new Set<number>();
   const sorted = Float64Array.from(found).sort();
   let n = 0;
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i];
