@@ -8,6 +8,7 @@ import { ProcessView } from '../../native/src/space/processView';
 import { residentRanges } from '../../native/src/space/resident';
 import { ProcessAddressSpace } from '../../native/src/space/processSpace';
 import { liveCensus, liveValuesOf } from '../../native/src/trace/liveCensus';
+import { RangeSet, inRanges, mergeRanges } from '../../native/src/trace/eptUtil';
 import type { AddressSpace } from '../../native/src/space/space';
 import { buildC, startProcess, type StartedProcess } from '../helpers/fixtures';
 
@@ -128,5 +129,72 @@ describe('live census over resident pages', () => {
       space.view.close();
       full.view.close();
     }
+  });
+
+  test('the census answers as a plain scan of every word: each module pointer found, the many repeated ones included', () => {
+    const space = new ProcessAddressSpace(new ProcessView(proc.pid));
+    try {
+      const live = liveValuesOf(space);
+      // The reference: every word of the readable, writable, non-executable memory that lies in a module's region.
+      const expected = new Set<number>();
+      for (const r of space.regions()) {
+        if (!r.read || !r.write || r.exec || r.kind === 'vdso' || r.kind === 'vsyscall') continue;
+        const bytes = space.readMemory(r.start, r.end - r.start);
+        if (!bytes) continue;
+        const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+        for (let off = 0; off + 8 <= bytes.length; off += 8) {
+          const v = dv.getUint32(off, true) + dv.getUint32(off + 4, true) * 2 ** 32;
+          if (space.regionAt(v)?.module) expected.add(v);
+        }
+      }
+      for (let i = 0; i < 50000; i++) assert.ok(expected.has(printed.pool + i * 8), `the fixture stored a pointer to pool[${i * 8}]`);
+      for (const v of expected) assert.ok(live.has(v), `0x${v.toString(16)} is in writable memory`);
+      for (let i = 0; i < 50000; i++) {
+        const v = printed.pool + i * 8 + 4;
+        assert.equal(live.has(v), expected.has(v), `0x${v.toString(16)}`);
+      }
+      // Each run-time-written pointer is a code address of its own module, in one of its writable regions; the
+      // fixture's own (census_written = census_target) is among them.
+      const ctx = { space, liveBytes: (x: number, n: number) => space.readMemory(x, n), pollSlot: () => undefined };
+      const census = liveCensus(ctx);
+      const own = [...census.values()].flat().filter((w) => w.slot === printed.variable);
+      assert.deepEqual(
+        own.map((w) => w.value),
+        [printed.target],
+        'the pointer written into census_written',
+      );
+      for (const [index, list] of census) {
+        for (const w of list) {
+          const code = space.regionAt(w.value);
+          const slot = space.regionAt(w.slot);
+          assert.ok(code?.exec && code.module?.index === index, `0x${w.value.toString(16)} is code of module ${index}`);
+          assert.ok(slot?.write && slot.module?.index === index, `slot 0x${w.slot.toString(16)} is data of module ${index}`);
+        }
+      }
+    } finally {
+      space.view.close();
+    }
+  });
+});
+
+describe('RangeSet', () => {
+  test('answers as inRanges for every boundary of random sorted ranges', () => {
+    let seed = 12345;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 50; round++) {
+      const raw = Array.from({ length: rand(40) }, () => {
+        const start = 2 ** 40 + rand(100000) * 8;
+        return { start, end: start + 1 + rand(2000) };
+      });
+      const ranges = mergeRanges(raw);
+      const set = new RangeSet(ranges);
+      const probes = [0, 2 ** 40 - 1, 2 ** 53];
+      for (const r of ranges) probes.push(r.start - 1, r.start, r.start + 1, r.end - 1, r.end, r.end + 1);
+      for (const x of probes) assert.equal(set.has(x), inRanges(ranges, x), `round ${round}, 0x${x.toString(16)}`);
+    }
+    assert.equal(new RangeSet([]).has(5), false);
   });
 });

@@ -54,7 +54,7 @@ describe('pygration analyze and the summary store', () => {
       const first = await cli(['analyze', '--pid', String(p.pid), '--no-full-scan', '--json'], cacheDir);
       assert.equal(first.code, 0, first.stderr);
       const dir = path.join(cacheDir, 'summaries', engineStamp(serverBundle));
-      const stored = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.v8')) : [];
+      const stored = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
       assert.ok(stored.length >= 1, `summaries saved in ${dir}`);
       const before = new Map(stored.map((f) => [f, fs.statSync(path.join(dir, f)).mtimeMs]));
       const second = await cli(['analyze', '--pid', String(p.pid), '--no-full-scan', '--json'], cacheDir);

@@ -12,7 +12,7 @@ import { type SummaryStore, clearSummaryCache, executionPathTracking } from '../
 import { entryRoot } from '../../native/src/trace/pvm';
 import { StaticAddressSpace } from '../../native/src/space/staticSpace';
 import { DiskSummaryStore } from '../../native/src/trace/summaryStore';
-import { cachedSummaries } from '../../native/src/trace/summaryCache';
+import { cachedSummaries, cachedSummariesOf } from '../../native/src/trace/summaryCache';
 import { openFileSource } from '../../native/src/elf/byteSource';
 import { buildC } from '../helpers/fixtures';
 
@@ -100,6 +100,44 @@ describe('function summaries on disk', () => {
     // The libraries it uses (libc) are unchanged: all but the executable come from the disk.
     assert.ok(other.stats.savedFiles >= 1);
     assert.equal(third.stats.loadedFiles, other.stats.savedFiles - 1);
+    clearSummaryCache();
+  });
+});
+
+describe('function summaries on disk, read back', () => {
+  test('equal the summaries saved, field by field, features a Map again', () => {
+    const exe = buildC('c/proc_ready.c', { outName: 'summary-store-readback' });
+    const base = path.join(tmp, 'cache-readback');
+    clearSummaryCache();
+    const space = new StaticAddressSpace([exe], { hostIfuncs: false });
+    let modules: Array<{ identity: string; path: string }>;
+    try {
+      executionPathTracking(space, [entryRoot(space)!], { mode: 'ept', summaryStore: new DiskSummaryStore(base, 'engine-r') });
+      modules = space.modules().map((m) => ({ identity: m.identity, path: m.path }));
+    } finally {
+      space.close();
+    }
+    const first = new DiskSummaryStore(base, 'engine-r');
+    const saved = new Map<string, ReturnType<typeof cachedSummariesOf>>();
+    for (const m of modules) {
+      first.load(m.identity, m.path);
+      saved.set(m.identity, cachedSummariesOf(m.identity));
+    }
+    first.save();
+    assert.ok(first.stats.savedSummaries > 0, 'summaries were saved');
+    const second = new DiskSummaryStore(base, 'engine-r');
+    let compared = 0;
+    for (const m of modules) {
+      const was = saved.get(m.identity);
+      if (!was || was.size === 0) continue;
+      const read = second.load(m.identity, m.path);
+      assert.ok(read, `${m.path}: read back`);
+      assert.deepEqual(read, was);
+      for (const s of read.values()) assert.ok(s.features instanceof Map);
+      compared += read.size;
+    }
+    assert.ok(compared > 100, `${compared} summaries compared`);
+    assert.ok([...saved.values()].some((m) => [...(m?.values() ?? [])].some((s) => s.features.size > 0)), 'some summary has features');
     clearSummaryCache();
   });
 });

@@ -2,9 +2,9 @@
 // its writable data, and whether anything in the process's memory can address the variables holding them.
 
 import * as C from '../elf/elfConstants';
-import { type AddressSpace, type ModuleImage, lowestReferenceReaching, u64 } from '../space/space';
+import { type AddressSpace, type ModuleImage, type Region, lowestReferenceReaching, u64 } from '../space/space';
 import { upperBound } from '../upperBound';
-import { MAX_REGION_CACHE, WalkCancelled, inRanges, mergeRanges } from './eptUtil';
+import { MAX_REGION_CACHE, RangeSet, WalkCancelled, mergeRanges } from './eptUtil';
 
 /** A code pointer written at run time into a module's writable data, and whether something can address its variable. */
 export interface WrittenPointer {
@@ -21,11 +21,17 @@ export interface CensusContext {
   isCancelled?: () => boolean;
 }
 
-/** The code pointers `m` has written at run time into its writable data (values the loader or file did not put there). */
-function runtimeWritten(ctx: CensusContext, m: ModuleImage): WrittenPointer[] {
+/**
+ * The code pointers `m` has written at run time into its writable data (values the loader or file did not put
+ * there). `own`: m's regions, in address order.
+ */
+function runtimeWritten(ctx: CensusContext, m: ModuleImage, own: readonly Region[]): WrittenPointer[] {
   const out: WrittenPointer[] = [];
-  for (const r of ctx.space.regions()) {
-    if (r.module !== m || !r.write || !r.read || r.exec) continue;
+  // A value counts when the region holding it is executable and m's: tested against m's code alone, not by a
+  // search of every region of the process for each word.
+  const code = new RangeSet(mergeRanges(own.filter((r) => r.exec).map((r) => ({ start: r.start, end: r.end }))));
+  for (const r of own) {
+    if (!r.write || !r.read || r.exec) continue;
     // No budget: skipping a module's data would silently drop the pointers written there (a false
     // "compatible"); the regions are the modules' own .data/.bss, bounded by their files.
     const len = r.end - r.start;
@@ -34,14 +40,23 @@ function runtimeWritten(ctx: CensusContext, m: ModuleImage): WrittenPointer[] {
     // What the file image holds there, read once (undefined when the region is not inside one segment:
     // then each candidate slot is read on its own).
     const image = len <= MAX_REGION_CACHE ? m.elf.tryReadVirtual(r.start - m.bias, len) : undefined;
+    // The words as 32-bit halves when the bytes are aligned (a region's read always is): most are zeros or small.
+    const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, (bytes.length >>> 3) << 1) : undefined;
     for (let off = 0; off + 8 <= bytes.length; off += 8) {
       ctx.pollSlot();
-      const v = u64(bytes, off);
-      if (v < 0x10000) continue;
-      const t = ctx.space.regionAt(v);
+      let v: number;
+      if (words) {
+        const hi = words[(off >>> 2) + 1];
+        const lo = words[off >>> 2];
+        if (hi === 0 && lo < 0x10000) continue;
+        v = hi * TWO32 + lo;
+      } else {
+        v = u64(bytes, off);
+        if (v < 0x10000) continue;
+      }
       // Only pointers written at run time count here (dispatch-selected variants, callbacks); pointers the
       // loader or the file image put there are static tables, taken only when visited code uses them.
-      if (t?.exec && t.module === m && !isStaticValue(m, r.start - m.bias + off, v, image && image.length === len ? image.subarray(off, off + 8) : undefined)) {
+      if (code.has(v) && !isStaticValue(m, r.start - m.bias + off, v, image && image.length === len ? image.subarray(off, off + 8) : undefined)) {
         out.push({ slot: r.start + off, value: v, addressable: false });
       }
     }
@@ -60,8 +75,15 @@ export function liveCensus(ctx: CensusContext): Map<number, WrittenPointer[]> {
   /** Slots whose value the loader put there: a copy in one is read only through that slot (checked by window). */
   const staticCopies = new Set<number>();
   const windowOf = (m: ModuleImage, at: number) => ({ start: lowestReferenceReaching(m.elf, at - m.bias) + m.bias, end: at + 1 });
+  const regionsOf = new Map<ModuleImage, Region[]>();
+  for (const r of ctx.space.regions()) {
+    if (!r.module) continue;
+    const own = regionsOf.get(r.module);
+    if (own) own.push(r);
+    else regionsOf.set(r.module, [r]);
+  }
   for (const m of ctx.space.modules()) {
-    const list = runtimeWritten(ctx, m);
+    const list = runtimeWritten(ctx, m, regionsOf.get(m) ?? []);
     if (!list.length) continue;
     byModule.set(m.index, list);
     // Position-dependent code names variables by immediates too: keep those modules' pointers whole.
@@ -93,6 +115,10 @@ export function liveCensus(ctx: CensusContext): Map<number, WrittenPointer[]> {
   const highest = Math.max(...wanted);
   const hiLow = Math.floor(lowest / 2 ** 32);
   const hiHigh = Math.floor(highest / 2 ** 32);
+  // Every word that passes these is a value looked for or lies in a window: one search of typed arrays settles
+  // the rest (most are heap pointers between the modules), before any map lookup.
+  const windowSet = new RangeSet(windows);
+  const targets = new RangeSet(mergeRanges([...windows, ...[...values.keys()].map((v) => ({ start: v, end: v + 1 }))]));
   const pointedInto: number[] = [];
   const copied = new Set<number>();
   forEachDataChunk(ctx, false, (words, a) => {
@@ -100,11 +126,11 @@ export function liveCensus(ctx: CensusContext): Map<number, WrittenPointer[]> {
       const hi = words[i];
       if (hi < hiLow || hi > hiHigh || !his.has(hi)) continue;
       const v = hi * 2 ** 32 + words[i - 1];
-      if (v < lowest || v > highest) continue;
+      if (v < lowest || v > highest || !targets.has(v)) continue;
       const at = a + (i - 1) * 4;
       const slots = values.get(v);
       if (slots && !slots.includes(at) && !staticCopies.has(at)) copied.add(v);
-      if (inRanges(windows, v)) pointedInto.push(v);
+      if (windowSet.has(v)) pointedInto.push(v);
     }
   });
   pointedInto.sort((x, y) => x - y);
@@ -151,6 +177,8 @@ export interface LiveValues {
 
 const CHUNK = 4 * 1024 * 1024;
 const TWO32 = 2 ** 32;
+/** Slots of liveValues' table of recently found values (a power of two). */
+const RECENT = 4096;
 
 /** The high 32-bit halves of the addresses in `ranges` (a fast first test for a word). */
 function highHalves(ranges: Array<{ start: number; end: number }>): Set<number> {
@@ -187,6 +215,32 @@ function forEachDataChunk(ctx: CensusContext, writableOnly: boolean, each: (word
   return bytes;
 }
 
+/** The code addresses that words of writable memory hold mangled with one of `guards` (a second pass over it). */
+function demangledCode(ctx: CensusContext, guards: Array<{ lo: number; hi: number }>, codeRanges: Array<{ start: number; end: number }>): Set<number> {
+  const codeHis = highHalves(codeRanges);
+  const codeLo = Math.min(...codeHis);
+  const codeHi = Math.max(...codeHis);
+  const codeSet = new RangeSet(codeRanges);
+  const mangled = new Set<number>();
+  forEachDataChunk(ctx, true, (words) => {
+    for (let i = 0; i + 1 < words.length; i += 2) {
+      const lo = words[i];
+      const hi = words[i + 1];
+      if (lo === 0 && hi === 0) continue;
+      // PTR_DEMANGLE: rotate right by 17 bits, then xor with the guard.
+      const rlo = ((lo >>> 17) | (hi << 15)) >>> 0;
+      const rhi = ((hi >>> 17) | (lo << 15)) >>> 0;
+      for (const g of guards) {
+        const dhi = (rhi ^ g.hi) >>> 0;
+        if (dhi < codeLo || dhi > codeHi || !codeHis.has(dhi)) continue;
+        const v = dhi * TWO32 + ((rlo ^ g.lo) >>> 0);
+        if (codeSet.has(v)) mangled.add(v);
+      }
+    }
+  });
+  return mangled;
+}
+
 const censuses = new WeakMap<AddressSpace, LiveValues>();
 
 /**
@@ -207,14 +261,18 @@ function liveValues(ctx: CensusContext): LiveValues {
   const moduleRanges = mergeRanges(ctx.space.regions().filter((r) => r.module).map((r) => ({ start: r.start, end: r.end })));
   const codeRanges = mergeRanges(ctx.space.regions().filter((r) => r.module && r.exec).map((r) => ({ start: r.start, end: r.end })));
   const moduleHis = highHalves(moduleRanges);
-  const codeHis = highHalves(codeRanges);
+
   const modLo = Math.min(...moduleHis);
   const modHi = Math.max(...moduleHis);
-  const codeLo = Math.min(...codeHis);
-  const codeHi = Math.max(...codeHis);
   const modStart = moduleRanges.length ? moduleRanges[0].start : 0;
   const modEnd = moduleRanges.length ? moduleRanges[moduleRanges.length - 1].end : 0;
+  const moduleSet = new RangeSet(moduleRanges);
   const found: number[] = [];
+  // The values pushed last, by a hash of their low half: most words that point into a module repeat a few values
+  // (objects' type pointers), and a repeat already in `found` need not go in again (the set is sorted and made
+  // unique below). Zero is never a module address, so the empty slots match nothing.
+  const recentLo = new Uint32Array(RECENT);
+  const recentHi = new Uint32Array(RECENT);
   // glibc's tcbhead_t: tcb (itself) at 0, self (itself) at 16, pointer_guard at 0x30.
   const guards = new Map<string, { lo: number; hi: number }>();
   const bytes = forEachDataChunk(ctx, true, (words, base) => {
@@ -235,29 +293,17 @@ function liveValues(ctx: CensusContext): LiveValues {
       if (hi < modLo || hi > modHi || !moduleHis.has(hi)) continue;
       const v = hi * TWO32 + lo;
       // Below or above every module (a zero, a count): no search (modules below 4 GiB share high half 0 with them).
-      if (v >= modStart && v < modEnd && inRanges(moduleRanges, v)) found.push(v);
+      if (v < modStart || v >= modEnd) continue;
+      const slot = ((lo >>> 3) ^ (lo >>> 15)) & (RECENT - 1);
+      if (recentLo[slot] === lo && recentHi[slot] === hi) continue;
+      if (!moduleSet.has(v)) continue;
+      recentLo[slot] = lo;
+      recentHi[slot] = hi;
+      found.push(v);
     }
   });
-  const mangled = new Set<number>();
   const guardList = [...guards.values()].filter((g) => g.lo !== 0 || g.hi !== 0);
-  if (guardList.length > 0 && guardList.length <= 4) {
-    forEachDataChunk(ctx, true, (words) => {
-      for (let i = 0; i + 1 < words.length; i += 2) {
-        const lo = words[i];
-        const hi = words[i + 1];
-        if (lo === 0 && hi === 0) continue;
-        // PTR_DEMANGLE: rotate right by 17 bits, then xor with the guard.
-        const rlo = ((lo >>> 17) | (hi << 15)) >>> 0;
-        const rhi = ((hi >>> 17) | (lo << 15)) >>> 0;
-        for (const g of guardList) {
-          const dhi = (rhi ^ g.hi) >>> 0;
-          if (dhi < codeLo || dhi > codeHi || !codeHis.has(dhi)) continue;
-          const v = dhi * TWO32 + ((rlo ^ g.lo) >>> 0);
-          if (inRanges(codeRanges, v)) mangled.add(v);
-        }
-      }
-    });
-  }
+  const mangled = guardList.length > 0 && guardList.length <= 4 ? demangledCode(ctx, guardList, codeRanges) : new Set<number>();
   const sorted = Float64Array.from(found).sort();
   let n = 0;
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i];
