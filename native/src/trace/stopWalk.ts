@@ -11,8 +11,9 @@
 
 import type { AddressSpace, ModuleImage, Region } from '../space/space';
 import { AddressTakenWalk } from './addressTaken';
+import { BulkWords } from './bulkWords';
 import type { EptOptions, EptResult, Root } from './eptTypes';
-import { liveCensus, type LiveValues, liveValuesOf, type WrittenPointer } from './liveCensus';
+import { censusGuards, type Guard, liveCensus, type LiveValues, liveValuesOf, primeCensuses, primedCensus, type WrittenPointer } from './liveCensus';
 import * as C from '../elf/elfConstants';
 import { type Chain, Summarizer } from './summary';
 import { type Origin, WalkBase } from './walkBase';
@@ -139,6 +140,8 @@ class SessionWalk extends AddressTakenWalk {
   }
 
   protected override writtenPointers(m: ModuleImage): WrittenPointer[] {
+    // The census of this stop when StopWalkCache.prime computed it with the other (the same answer).
+    this.census ??= primedCensus(this.raw);
     if (!this.rec) return super.writtenPointers(m);
     this.rec.paused++;
     try {
@@ -226,6 +229,8 @@ class SessionWalk extends AddressTakenWalk {
 
   /** The census of `space` as a first phase would compute it (same reads through a fresh region cache). */
   static censusNow(space: AddressSpace, options: EptOptions): Map<number, WrittenPointer[]> {
+    const primed = primedCensus(space);
+    if (primed) return primed;
     const reader = liveReader(space);
     return liveCensus({ space, liveBytes: reader, pollSlot: () => undefined, isCancelled: options.isCancelled });
   }
@@ -248,7 +253,7 @@ function copyState(v: unknown): unknown {
 }
 
 /** Where a pointer chain from `base` ends as WalkEdges.chainEdge follows it: a code address, or undefined. */
-function chainEnd(space: AddressSpace, base: number, derefs: readonly number[], reads?: Map<number, number | undefined>): number | undefined {
+function chainEnd(space: Pick<AddressSpace, 'readPointer' | 'regionAt'>, base: number, derefs: readonly number[], reads?: Map<number, number | undefined>): number | undefined {
   let v: number | undefined = base;
   for (const d of derefs) {
     const at: number = v + d;
@@ -257,6 +262,18 @@ function chainEnd(space: AddressSpace, base: number, derefs: readonly number[], 
     if (v === undefined || v === 0) break;
   }
   return v && space.regionAt(v)?.exec ? v : undefined;
+}
+
+/** chainEnd of every chain, the reads of each level of all chains done together in large reads (BulkWords). */
+function chainEnds(space: AddressSpace, chains: ReadonlyArray<{ address: number; derefs: readonly number[] }>): Array<number | undefined> {
+  const v: Array<number | undefined> = chains.map((c) => c.address);
+  for (let level = 0; ; level++) {
+    const pending = chains.flatMap((c, i) => (level < c.derefs.length && (level === 0 || (v[i] !== undefined && v[i] !== 0)) ? [i] : []));
+    if (!pending.length) break;
+    const bulk = new BulkWords(space, pending.map((i) => v[i]! + chains[i].derefs[level]));
+    for (const i of pending) v[i] = bulk.readPointer(v[i]! + chains[i].derefs[level]);
+  }
+  return v.map((x) => (x && space.regionAt(x)?.exec ? x : undefined));
 }
 
 /** WalkBase's cached live read over `space` (the same bytes a walk's liveBytes gives). */
@@ -296,6 +313,11 @@ function usable(space: AddressSpace, value: number, codeOnly: boolean): boolean 
 
 function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  if (a.length <= 32) {
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
@@ -306,9 +328,22 @@ export class StopWalkCache {
   private log?: ReadRecord[];
   /** How the last analysis walked its first phase: 'reused', or why it walked it again. */
   lastFirstPhase?: string;
+  /** The pointer guards the last census of the process found (the next one guesses them: liveCensus.primeCensuses). */
+  private guards?: readonly Guard[];
+
+  /**
+   * Before the roots of a stop are read: when the kept first phase asked the census of module pointers, its
+   * validation will need that census again, so both censuses of live memory are taken in one pass (the roots'
+   * census, mangled exit handlers, is the other). The answers are those each census gives alone.
+   */
+  prime(space: AddressSpace): void {
+    if (!space.liveMemory || !this.template || this.template.censusLog.size === 0) return;
+    primeCensuses(space, undefined, this.guards);
+  }
 
   /** Forgets everything (another process, or the session ended). */
   clear(): void {
+    this.guards = undefined;
     this.template = undefined;
     this.key = undefined;
     this.log = undefined;
@@ -348,6 +383,7 @@ export class StopWalkCache {
       this.lastFirstPhase = why;
     } else this.lastFirstPhase = 'reused';
     const result = await template.fork(space, options, census).finish(frames, sliceMs);
+    this.guards = censusGuards(space) ?? this.guards;
     return { ...result, firstPhase: this.lastFirstPhase };
   }
 
@@ -355,13 +391,16 @@ export class StopWalkCache {
   private validate(space: AddressSpace, options: EptOptions): { ok: true; census: Map<number, WrittenPointer[]> | undefined } | { ok: false; why: string } {
     const t = this.template!;
     const reader = liveReader(space);
-    for (const r of this.log ?? []) {
+    const log = this.log ?? [];
+    // The pointers are read again in large reads of the spans they sit in, the chains a level at a time.
+    const bulk = new BulkWords(space, log.flatMap((r) => (r.kind === 'ptr' ? [r.address] : [])));
+    const chains = log.filter((r): r is Extract<ReadRecord, { kind: 'chain' }> => r.kind === 'chain');
+    const ends = chainEnds(space, chains);
+    const moved = chains.find((r, i) => ends[i] !== r.value);
+    if (moved) return { ok: false, why: `live memory at 0x${moved.address.toString(16)} changed (chain)` };
+    for (const r of log) {
       const same =
-        r.kind === 'ptr'
-          ? space.readPointer(r.address) === r.value
-          : r.kind === 'chain'
-            ? chainEnd(space, r.address, r.derefs) === r.value
-            : sameMeaning(space, r.address, r.bytes, r.kind === 'mem' ? space.readMemory(r.address, r.length) : reader(r.address, r.length), r.codeOnly === true);
+        r.kind === 'ptr' ? bulk.readPointer(r.address) === r.value : r.kind === 'chain' || sameMeaning(space, r.address, r.bytes, r.kind === 'mem' ? space.readMemory(r.address, r.length) : reader(r.address, r.length), r.codeOnly === true);
       if (!same) return { ok: false, why: `live memory at 0x${r.address.toString(16)} changed (${r.kind})` };
     }
     let census: Map<number, WrittenPointer[]> | undefined;
