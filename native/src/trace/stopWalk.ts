@@ -321,6 +321,26 @@ function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolea
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
+/** Why a walk's log of live memory's answers no longer holds in `space` (the first that changed), or undefined when it holds. */
+function logChange(space: AddressSpace, log: readonly ReadRecord[]): string | undefined {
+  const reader = liveReader(space);
+  // The pointers are read again in large reads of the spans they sit in, the chains a level at a time.
+  const bulk = new BulkWords(space, log.flatMap((r) => (r.kind === 'ptr' ? [r.address] : [])));
+  const chains = log.filter((r): r is Extract<ReadRecord, { kind: 'chain' }> => r.kind === 'chain');
+  const ends = chainEnds(space, chains);
+  const moved = chains.find((r, i) => ends[i] !== r.value);
+  if (moved) return `live memory at 0x${moved.address.toString(16)} changed (chain)`;
+  for (const r of log) {
+    const same =
+      r.kind === 'ptr' ? bulk.readPointer(r.address) === r.value : r.kind === 'chain' || sameMeaning(space, r.address, r.bytes, r.kind === 'mem' ? space.readMemory(r.address, r.length) : reader(r.address, r.length), r.codeOnly === true);
+    if (!same) return `live memory at 0x${r.address.toString(16)} changed (${r.kind})`;
+  }
+  return undefined;
+}
+
+/** At most this many call-site walks are kept (a session's sites; more, and the oldest are dropped). */
+const MAX_SITE_WALKS = 256;
+
 /** What a session keeps between stops: the first phase's state, the key it was made under and its log. */
 export class StopWalkCache {
   private template?: SessionWalk;
@@ -341,8 +361,42 @@ export class StopWalkCache {
     primeCensuses(space, undefined, this.guards);
   }
 
+  /** The call sites' walks of the last stops (SiteAnalyzer), by their key (walkKey of their roots): result and log. */
+  private readonly sites = new Map<string, { log: ReadRecord[]; result: EptResult }>();
+  /** How the call-site walks of this cache went: reused, or walked (again). */
+  readonly siteWalks = { reused: 0, walked: 0 };
+
+  /**
+   * executionPathTracking(space, roots, options) of a call site in the live process, reused from an earlier stop
+   * when the layout, the roots and the options are the same and every answer live memory gave that walk is the
+   * same now (as the first phase is: `walk`). A walk that asked either census is not kept (it is walked again).
+   */
+  siteWalk(space: AddressSpace, roots: readonly Root[], options: EptOptions): EptResult {
+    const key = walkKey(space, roots, options);
+    const kept = this.sites.get(key);
+    if (kept && logChange(space, kept.log) === undefined) {
+      this.siteWalks.reused++;
+      return copyState(kept.result) as EptResult;
+    }
+    this.siteWalks.walked++;
+    this.sites.delete(key);
+    const w = new SessionWalk(space, options, true);
+    const result = w.run(roots);
+    if (!result.cancelled && space.liveMemory && w.censusLog.size === 0 && w.liveLog.length === 0) {
+      if (this.sites.size >= MAX_SITE_WALKS) this.sites.delete(this.sites.keys().next().value!);
+      this.sites.set(key, { log: w.rec!.log, result: copyState(result) as EptResult });
+    }
+    return result;
+  }
+
   /** Forgets everything (another process, or the session ended). */
   clear(): void {
+    this.sites.clear();
+    this.forget();
+  }
+
+  /** Forgets the kept first phase. */
+  private forget(): void {
     this.guards = undefined;
     this.template = undefined;
     this.key = undefined;
@@ -370,7 +424,7 @@ export class StopWalkCache {
       }
     }
     if (!template) {
-      this.clear();
+      this.forget();
       const fresh = new SessionWalk(space, options, true);
       const done = await fresh.walk(stable, sliceMs);
       fresh.release();
@@ -390,19 +444,8 @@ export class StopWalkCache {
   /** Whether every answer the kept first phase got from live memory is the same in `space` now (with the census now). */
   private validate(space: AddressSpace, options: EptOptions): { ok: true; census: Map<number, WrittenPointer[]> | undefined } | { ok: false; why: string } {
     const t = this.template!;
-    const reader = liveReader(space);
-    const log = this.log ?? [];
-    // The pointers are read again in large reads of the spans they sit in, the chains a level at a time.
-    const bulk = new BulkWords(space, log.flatMap((r) => (r.kind === 'ptr' ? [r.address] : [])));
-    const chains = log.filter((r): r is Extract<ReadRecord, { kind: 'chain' }> => r.kind === 'chain');
-    const ends = chainEnds(space, chains);
-    const moved = chains.find((r, i) => ends[i] !== r.value);
-    if (moved) return { ok: false, why: `live memory at 0x${moved.address.toString(16)} changed (chain)` };
-    for (const r of log) {
-      const same =
-        r.kind === 'ptr' ? bulk.readPointer(r.address) === r.value : r.kind === 'chain' || sameMeaning(space, r.address, r.bytes, r.kind === 'mem' ? space.readMemory(r.address, r.length) : reader(r.address, r.length), r.codeOnly === true);
-      if (!same) return { ok: false, why: `live memory at 0x${r.address.toString(16)} changed (${r.kind})` };
-    }
+    const changed = logChange(space, this.log ?? []);
+    if (changed) return { ok: false, why: changed };
     let census: Map<number, WrittenPointer[]> | undefined;
     if (t.censusLog.size > 0) {
       census = SessionWalk.censusNow(space, options);
