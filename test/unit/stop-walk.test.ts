@@ -6,6 +6,10 @@ import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { analyzeProcess, executionPathTracking, ProcessAddressSpace, ProcessView, StopWalkCache, type AnalysisReport, type EptResult } from '../../native/src';
 import type { EptOptions } from '../../native/src/trace/eptTypes';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { analyzePythonProcess } from '../../server/src/processAnalysis';
 import { buildC, DEBIAN_PYTHON } from '../helpers/fixtures';
 
 /**
@@ -141,5 +145,33 @@ test('a call site\'s walk is reused at the next stop while what it read holds, a
     assert.equal(cache.siteWalks.reused, 2);
   } finally {
     await p.kill();
+  }
+});
+
+test('the call sites of a Python program (server side) analysed with the kept walks equal fresh ones at each stop', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyg-stop-'));
+  const file = path.join(dir, 'program.py');
+  fs.writeFileSync(file, PROGRAM);
+  const p = new Debuggee([DEBIAN_PYTHON, file]);
+  const cache = new StopWalkCache();
+  const run = async (stopWalk?: StopWalkCache) => {
+    const r = await analyzePythonProcess(p.pid, { withFullScan: false, probeMasked: false, stopWalk });
+    return { report: comparable(r.report), callSites: r.callSites };
+  };
+  try {
+    for (const n of [1, 2, 3]) {
+      if (n > 1) p.resume();
+      await p.stopped(n);
+      const before = { ...cache.siteWalks };
+      const kept = await run(cache);
+      assert.deepEqual(kept, await run(), `stop ${n}`);
+      assert.ok((kept.callSites?.get(file)?.length ?? 0) > 0, 'the program\'s call sites were analysed');
+      // Stop 2: nothing the sites' walks read changed since stop 1, so they are reused; stop 3 loaded _decimal.
+      if (n === 2) assert.ok(cache.siteWalks.reused > before.reused && cache.siteWalks.walked === before.walked, `stop 2 reuses every site walk (${JSON.stringify(cache.siteWalks)})`);
+      if (n === 3) assert.equal(cache.siteWalks.reused, before.reused, 'the layout changed: every site walked again');
+    }
+  } finally {
+    await p.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
