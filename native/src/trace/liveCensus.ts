@@ -25,6 +25,15 @@ export interface CensusContext {
 /** The code pointers `m` has written at run time into its writable data (values the loader or file did not put there). */
 function runtimeWritten(ctx: CensusContext, m: ModuleImage): WrittenPointer[] {
   const out: WrittenPointer[] = [];
+  // Bounds of m's executable mappings: a word outside them is not one of its code pointers (no region lookup).
+  let codeStart = Infinity;
+  let codeEnd = -Infinity;
+  for (const r of ctx.space.regions()) {
+    if (r.module !== m || !r.exec) continue;
+    codeStart = Math.min(codeStart, r.start);
+    codeEnd = Math.max(codeEnd, r.end);
+  }
+  if (codeStart >= codeEnd) return out;
   for (const r of ctx.space.regions()) {
     if (r.module !== m || !r.write || !r.read || r.exec) continue;
     // No budget: skipping a module's data would silently drop the pointers written there (a false
@@ -38,7 +47,7 @@ function runtimeWritten(ctx: CensusContext, m: ModuleImage): WrittenPointer[] {
     for (let off = 0; off + 8 <= bytes.length; off += 8) {
       ctx.pollSlot();
       const v = u64(bytes, off);
-      if (v < 0x10000) continue;
+      if (v < 0x10000 || v < codeStart || v >= codeEnd) continue;
       const t = ctx.space.regionAt(v);
       // Only pointers written at run time count here (dispatch-selected variants, callbacks); pointers the
       // loader or the file image put there are static tables, taken only when visited code uses them.
