@@ -3,7 +3,7 @@
 
 const BLOCK = 65536;
 /** High halves of user-space addresses (x86-64: 47 bits, with 5-level paging 56; beyond the table, no filter). */
-const HIGH_HALVES = 1 << 15;
+export const HIGH_HALVES = 1 << 15;
 /** Past this many distinct high halves the filter lets every word through (it answers "maybe" or a true "no"). */
 const MAX_PAGES = 64;
 const WORDS_PER_PAGE = BLOCK / 32;

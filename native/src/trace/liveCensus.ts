@@ -4,7 +4,7 @@
 import * as C from '../elf/elfConstants';
 import { type AddressSpace, type ModuleImage, type Region, lowestReferenceReaching, u64 } from '../space/space';
 import { upperBound } from '../upperBound';
-import { BlockFilter } from './blockFilter';
+import { BlockFilter, HIGH_HALVES } from './blockFilter';
 import { MAX_REGION_CACHE, WalkCancelled, inRanges, mergeRanges } from './eptUtil';
 
 /** A code pointer written at run time into a module's writable data, and whether something can address its variable. */
@@ -44,9 +44,11 @@ function runtimeWritten(ctx: CensusContext, m: ModuleImage): WrittenPointer[] {
     // What the file image holds there, read once (undefined when the region is not inside one segment:
     // then each candidate slot is read on its own).
     const image = len <= MAX_REGION_CACHE ? m.elf.tryReadVirtual(r.start - m.bias, len) : undefined;
+    // The words as 32-bit halves (an aligned view, or a copy when the bytes are not 4-aligned).
+    const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : new Uint32Array(bytes.slice().buffer, 0, bytes.length >>> 2);
     for (let off = 0; off + 8 <= bytes.length; off += 8) {
       ctx.pollSlot();
-      const v = u64(bytes, off);
+      const v = words[(off >>> 2) + 1] * TWO32 + words[off >>> 2];
       if (v < 0x10000 || v < codeStart || v >= codeEnd) continue;
       const t = ctx.space.regionAt(v);
       // Only pointers written at run time count here (dispatch-selected variants, callbacks); pointers the
@@ -115,10 +117,17 @@ function censusScan(ctx: CensusContext): CensusScan {
   const filter = new BlockFilter([...windows, ...[...values.keys()].map((v) => ({ start: v, end: v + 1 }))]);
   const pointedInto: number[] = [];
   const copied = new Set<number>();
+  // The filter's test written out in the loop (BlockFilter.maybe): the server's inlining budget is small.
+  const { page, bits, all } = filter;
   const visit = (words: Uint32Array, a: number) => {
     for (let i = 1; i < words.length; i += 2) {
       const hi = words[i];
-      if (!filter.maybe(words[i - 1], hi)) continue;
+      if (!all) {
+        const p = hi < HIGH_HALVES ? page[hi] : -1;
+        if (p < 0) continue;
+        const b = words[i - 1] >>> 16;
+        if ((bits[p + (b >>> 5)] & (1 << (b & 31))) === 0) continue;
+      }
       const v = hi * 2 ** 32 + words[i - 1];
       const at = a + (i - 1) * 4;
       const slots = values.get(v);
@@ -176,7 +185,7 @@ export interface LiveValues {
 const CHUNK = 4 * 1024 * 1024;
 const TWO32 = 2 ** 32;
 /** Module pointers remembered by the census pass to drop repeats early (a power of two). */
-const RECENT = 4096;
+const RECENT = 65536;
 
 /**
  * Reads the data regions (readable, not executable; only the writable ones when `writableOnly`) in chunks, handing
@@ -277,6 +286,7 @@ interface CodeRanges {
 
 /** Adds to `into` every code address a word of `words` holds mangled with one of `guards` (PTR_MANGLE). */
 function demangle(words: Uint32Array, guards: readonly Guard[], code: CodeRanges, into: Set<number>): void {
+  const { page, bits, all } = code.blocks;
   for (let i = 0; i + 1 < words.length; i += 2) {
     const lo = words[i];
     const hi = words[i + 1];
@@ -288,7 +298,12 @@ function demangle(words: Uint32Array, guards: readonly Guard[], code: CodeRanges
       const dhi = (rhi ^ g.hi) >>> 0;
       if (dhi < code.lo || dhi > code.hi) continue;
       const dlo = (rlo ^ g.lo) >>> 0;
-      if (!code.blocks.maybe(dlo, dhi)) continue;
+      if (!all) {
+        const p = dhi < HIGH_HALVES ? page[dhi] : -1;
+        if (p < 0) continue;
+        const b = dlo >>> 16;
+        if ((bits[p + (b >>> 5)] & (1 << (b & 31))) === 0) continue;
+      }
       const v = dhi * TWO32 + dlo;
       if (inRanges(code.ranges, v)) into.add(v);
     }
@@ -307,6 +322,7 @@ function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words
   const codeRanges = mergeRanges(ctx.space.regions().filter((r) => r.module && r.exec).map((r) => ({ start: r.start, end: r.end })));
   // Drops most words (zeros, counts, heap pointers) before the search (see liveCensus).
   const moduleBlocks = new BlockFilter(moduleRanges);
+  const { page: modulePage, bits: moduleBits } = moduleBlocks;
   const code: CodeRanges = {
     ranges: codeRanges,
     blocks: new BlockFilter(codeRanges),
@@ -333,7 +349,12 @@ function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words
       if (lo === atLo && hi === atHi && i + 13 < words.length && words[i + 4] === lo && words[i + 5] === hi) {
         guards.set(`${words[i + 13]}:${words[i + 12]}`, { lo: words[i + 12], hi: words[i + 13] });
       }
-      if (!moduleBlocks.maybe(lo, hi)) continue;
+      if (!moduleBlocks.all) {
+        const p = hi < HIGH_HALVES ? modulePage[hi] : -1;
+        if (p < 0) continue;
+        const b = lo >>> 16;
+        if ((moduleBits[p + (b >>> 5)] & (1 << (b & 31))) === 0) continue;
+      }
       const v = hi * TWO32 + lo;
       // Most module pointers repeat (every object's type): one seen lately is not searched or kept again.
       const k = (lo ^ (lo >>> 13)) & (RECENT - 1);
