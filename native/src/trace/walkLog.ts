@@ -35,21 +35,11 @@ function chainEnds(space: AddressSpace, chains: ReadonlyArray<{ address: number;
   return v.map((x) => (x && space.regionAt(x)?.exec ? x : undefined));
 }
 
-const readers = new WeakMap<AddressSpace, (address: number, length: number) => Uint8Array | undefined>();
-
-/**
- * WalkBase's cached live read over `space` (the same bytes a walk's liveBytes gives), one per space: every log
- * checked at a stop (the first phase's, each call site's) reads a region once.
- */
+/** WalkBase's cached live read over `space` (the same bytes a walk's liveBytes gives). */
 export function liveReader(space: AddressSpace): (address: number, length: number) => Uint8Array | undefined {
-  let reader = readers.get(space);
-  if (!reader) {
-    const self = { space, regionCache: new Map<number, Uint8Array | undefined>() };
-    const read = (WalkBase.prototype as unknown as { liveBytes(a: number, n: number): Uint8Array | undefined }).liveBytes;
-    reader = (a, n) => read.call(self, a, n);
-    readers.set(space, reader);
-  }
-  return reader;
+  const self = { space, regionCache: new Map<number, Uint8Array | undefined>() };
+  const read = (WalkBase.prototype as unknown as { liveBytes(a: number, n: number): Uint8Array | undefined }).liveBytes;
+  return (a, n) => read.call(self, a, n);
 }
 
 /**
