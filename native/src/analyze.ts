@@ -202,6 +202,7 @@ async function walkProcess(view: ProcessView, space: ProcessAddressSpace, target
     noteSkipped(notes, fs.skipped, space, '');
     return { features: fs.features, functionsVisited: 0, instructionsDecoded: fs.instructionsDecoded, modulesVisited: fs.modulesScanned, callSites: { direct: 0, plt: 0, memorySlot: 0, dispatchTable: 0, unresolved: 0 } };
   }
+  options.stopWalk?.prime(space);
   const pvm = processRoots(view, space, mode, target.python !== undefined, { strict: options.strict, pythonGate: options.pythonGate, stores: options.stores });
   // Two phases: the roots that stay from stop to stop first, then the live frames on top (trace/stopWalk.ts), so a
   // debug session's next stop walks only the frames when nothing the first phase read has changed.

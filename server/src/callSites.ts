@@ -7,7 +7,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describeRequest, x86Level, type AddressSpace, type Feature, type Root, type SummaryStore, type TablesStore, type Vendor } from '../../native/src';
+import { describeRequest, x86Level, type AddressSpace, type Feature, type Root, type StopWalkCache, type SummaryStore, type TablesStore, type Vendor } from '../../native/src';
 import { bytecodeTracking, callSitesOfFiles, type BytecodeCache, type BytecodeSession } from './bytecode';
 import type { BytecodeTrackingResult, CallSite } from './bytecode/types';
 import type { CallSiteAnalysis } from './model';
@@ -70,6 +70,8 @@ export interface CallSiteOptions {
   summaryStore?: SummaryStore;
   /** The second level of the discovered-tables cache (on disk in the bundled CLI). */
   tablesStore?: TablesStore;
+  /** A debug session's kept walks (live process): a call site's walk is reused at the next stop while it holds. */
+  stopWalk?: StopWalkCache;
   /**
    * Native state kept between static runs (the language server's): resolutions and walks a fresh run would
    * make over the same objects are reused, so a save re-walks only what the edit added (staticNative.ts).

@@ -121,16 +121,18 @@ export class LiveSession {
     const staticTracking = this.server.staticTracking();
     const sameInterpreter = staticTracking !== undefined && samePath(staticTracking.python.executable, exe);
     const started = Date.now();
+    const stopWalk = this.stopWalkOf(params.pid);
+    const sites = { ...stopWalk.siteWalks };
     const { report, callSites: liveSites, firstPhase } = await analyzePythonProcess(params.pid, {
       ...(await this.analysisOptions(mode, run)),
       files,
       tracking: sameInterpreter ? staticTracking : undefined,
-      stopWalk: this.stopWalkOf(params.pid),
+      stopWalk,
       // A full scan costs seconds on first use: worth it on request, not on every breakpoint stop.
       withFullScan: params.reason === 'command',
       onProgress: (m) => progress?.report(m),
     });
-    this.server.connection.console.info(`Analysed pid ${params.pid} in ${((Date.now() - started) / 1000).toFixed(2)} s (walk from the stable roots: ${firstPhase ?? 'not run'}).`);
+    this.server.connection.console.info(`Analysed pid ${params.pid} in ${((Date.now() - started) / 1000).toFixed(2)} s (walk from the stable roots: ${firstPhase ?? 'not run'}; call-site walks: ${stopWalk.siteWalks.reused - sites.reused} reused, ${stopWalk.siteWalks.walked - sites.walked} walked).`);
     this.sites = liveSites;
     this.live = { pid: params.pid, sessionId: params.sessionId, label, analyzedAt: new Date().toISOString(), report };
     this.server.setError(undefined);

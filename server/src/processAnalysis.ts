@@ -152,6 +152,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
           summaryStore: options.stores?.summaries,
           tablesStore: options.stores?.tables,
           siteFeatures: options.siteFeatures,
+          stopWalk: options.stopWalk,
         });
         try {
           callSites = cs.byFile;

@@ -98,7 +98,9 @@ export class SiteAnalyzer {
     if (!r) {
       // Per call site: follow every resolved edge (live memory included) but no address-taken roots, so the
       // features are those of this call's own path; the whole-process analysis adds the conservative part.
-      const walk = () => executionPathTracking(this.walkSpace, roots, { mode: 'ept', addressTaken: false, summaryStore: this.options.summaryStore });
+      const options = { mode: 'ept' as const, addressTaken: false, summaryStore: this.options.summaryStore };
+      const kept = this.view ? this.options.stopWalk : undefined;
+      const walk = () => (kept ? kept.siteWalk(this.walkSpace, roots, options) : executionPathTracking(this.walkSpace, roots, options));
       r = this.replay ? this.replay.walk(k, walk) : walk();
       this.eptCache.set(k, r);
     }

@@ -8,7 +8,6 @@ import { ProcessView } from '../../native/src/space/processView';
 import { residentRanges } from '../../native/src/space/resident';
 import { ProcessAddressSpace } from '../../native/src/space/processSpace';
 import { liveCensus, liveValuesOf } from '../../native/src/trace/liveCensus';
-import { RangeSet, inRanges, mergeRanges } from '../../native/src/trace/eptUtil';
 import type { AddressSpace } from '../../native/src/space/space';
 import { buildC, startProcess, type StartedProcess } from '../helpers/fixtures';
 
@@ -177,24 +176,3 @@ describe('live census over resident pages', () => {
   });
 });
 
-describe('RangeSet', () => {
-  test('answers as inRanges for every boundary of random sorted ranges', () => {
-    let seed = 12345;
-    const rand = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed % n;
-    };
-    for (let round = 0; round < 50; round++) {
-      const raw = Array.from({ length: rand(40) }, () => {
-        const start = 2 ** 40 + rand(100000) * 8;
-        return { start, end: start + 1 + rand(2000) };
-      });
-      const ranges = mergeRanges(raw);
-      const set = new RangeSet(ranges);
-      const probes = [0, 2 ** 40 - 1, 2 ** 53];
-      for (const r of ranges) probes.push(r.start - 1, r.start, r.start + 1, r.end - 1, r.end, r.end + 1);
-      for (const x of probes) assert.equal(set.has(x), inRanges(ranges, x), `round ${round}, 0x${x.toString(16)}`);
-    }
-    assert.equal(new RangeSet([]).has(5), false);
-  });
-});

@@ -34,33 +34,6 @@ export function inRanges(ranges: Array<{ start: number; end: number }>, x: numbe
   return i < ranges.length && ranges[i].start <= x;
 }
 
-/**
- * Sorted, non-overlapping half-open ranges held in two typed arrays: `has` answers as inRanges does, with a search
- * that loads no object per step (the census asks it for millions of words).
- */
-export class RangeSet {
-  private readonly starts: Float64Array;
-  private readonly ends: Float64Array;
-
-  /** `ranges`: sorted and non-overlapping (mergeRanges' output). */
-  constructor(ranges: ReadonlyArray<{ start: number; end: number }>) {
-    this.starts = Float64Array.from(ranges, (r) => r.start);
-    this.ends = Float64Array.from(ranges, (r) => r.end);
-  }
-
-  has(x: number): boolean {
-    const ends = this.ends;
-    let lo = 0;
-    let hi = ends.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (ends[mid] > x) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo < ends.length && this.starts[lo] <= x;
-  }
-}
-
 /** Sorted, non-overlapping union of ranges. */
 export function mergeRanges(ranges: Array<{ start: number; end: number }>): Array<{ start: number; end: number }> {
   const sorted = [...ranges].sort((a, b) => a.start - b.start);

@@ -4,7 +4,8 @@
 import * as C from '../elf/elfConstants';
 import { type AddressSpace, type ModuleImage, type Region, lowestReferenceReaching, u64 } from '../space/space';
 import { upperBound } from '../upperBound';
-import { MAX_REGION_CACHE, RangeSet, WalkCancelled, mergeRanges } from './eptUtil';
+import { BlockFilter, HIGH_HALVES } from './blockFilter';
+import { MAX_REGION_CACHE, WalkCancelled, inRanges, mergeRanges } from './eptUtil';
 
 /** A code pointer written at run time into a module's writable data, and whether something can address its variable. */
 export interface WrittenPointer {
@@ -21,17 +22,20 @@ export interface CensusContext {
   isCancelled?: () => boolean;
 }
 
-/**
- * The code pointers `m` has written at run time into its writable data (values the loader or file did not put
- * there). `own`: m's regions, in address order.
- */
-function runtimeWritten(ctx: CensusContext, m: ModuleImage, own: readonly Region[]): WrittenPointer[] {
+/** The code pointers `m` has written at run time into its writable data (values the loader or file did not put there). */
+function runtimeWritten(ctx: CensusContext, m: ModuleImage): WrittenPointer[] {
   const out: WrittenPointer[] = [];
-  // A value counts when the region holding it is executable and m's: tested against m's code alone, not by a
-  // search of every region of the process for each word.
-  const code = new RangeSet(mergeRanges(own.filter((r) => r.exec).map((r) => ({ start: r.start, end: r.end }))));
-  for (const r of own) {
-    if (!r.write || !r.read || r.exec) continue;
+  // Bounds of m's executable mappings: a word outside them is not one of its code pointers (no region lookup).
+  let codeStart = Infinity;
+  let codeEnd = -Infinity;
+  for (const r of ctx.space.regions()) {
+    if (r.module !== m || !r.exec) continue;
+    codeStart = Math.min(codeStart, r.start);
+    codeEnd = Math.max(codeEnd, r.end);
+  }
+  if (codeStart >= codeEnd) return out;
+  for (const r of ctx.space.regions()) {
+    if (r.module !== m || !r.write || !r.read || r.exec) continue;
     // No budget: skipping a module's data would silently drop the pointers written there (a false
     // "compatible"); the regions are the modules' own .data/.bss, bounded by their files.
     const len = r.end - r.start;
@@ -40,23 +44,16 @@ function runtimeWritten(ctx: CensusContext, m: ModuleImage, own: readonly Region
     // What the file image holds there, read once (undefined when the region is not inside one segment:
     // then each candidate slot is read on its own).
     const image = len <= MAX_REGION_CACHE ? m.elf.tryReadVirtual(r.start - m.bias, len) : undefined;
-    // The words as 32-bit halves when the bytes are aligned (a region's read always is): most are zeros or small.
-    const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, (bytes.length >>> 3) << 1) : undefined;
+    // The words as 32-bit halves (an aligned view, or a copy when the bytes are not 4-aligned).
+    const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : new Uint32Array(bytes.slice().buffer, 0, bytes.length >>> 2);
     for (let off = 0; off + 8 <= bytes.length; off += 8) {
       ctx.pollSlot();
-      let v: number;
-      if (words) {
-        const hi = words[(off >>> 2) + 1];
-        const lo = words[off >>> 2];
-        if (hi === 0 && lo < 0x10000) continue;
-        v = hi * TWO32 + lo;
-      } else {
-        v = u64(bytes, off);
-        if (v < 0x10000) continue;
-      }
+      const v = words[(off >>> 2) + 1] * TWO32 + words[off >>> 2];
+      if (v < 0x10000 || v < codeStart || v >= codeEnd) continue;
+      const t = ctx.space.regionAt(v);
       // Only pointers written at run time count here (dispatch-selected variants, callbacks); pointers the
       // loader or the file image put there are static tables, taken only when visited code uses them.
-      if (code.has(v) && !isStaticValue(m, r.start - m.bias + off, v, image && image.length === len ? image.subarray(off, off + 8) : undefined)) {
+      if (t?.exec && t.module === m && !isStaticValue(m, r.start - m.bias + off, v, image && image.length === len ? image.subarray(off, off + 8) : undefined)) {
         out.push({ slot: r.start + off, value: v, addressable: false });
       }
     }
@@ -69,21 +66,29 @@ function runtimeWritten(ctx: CensusContext, m: ModuleImage, own: readonly Region
  * process's readable memory answers it for every module at once.
  */
 export function liveCensus(ctx: CensusContext): Map<number, WrittenPointer[]> {
+  const scan = censusScan(ctx);
+  if (scan.needsPass) forEachDataChunk(ctx, false, (words, base) => scan.visit(words, base));
+  return scan.result();
+}
+
+/** The census of liveCensus prepared for its pass: each chunk of readable data goes to `visit`, then `result` answers. */
+interface CensusScan {
+  /** False when no module wrote a code pointer: the answer needs no pass over memory. */
+  needsPass: boolean;
+  visit(words: Uint32Array, base: number): void;
+  result(): Map<number, WrittenPointer[]>;
+}
+
+/** The run-time-written pointers of every module (read now) and the test of liveCensus's pass over memory. */
+function censusScan(ctx: CensusContext): CensusScan {
   type Open = { slot: number; value: number; addressable: boolean; windows: Array<{ start: number; end: number }> };
   const byModule = new Map<number, Array<{ slot: number; value: number; addressable: boolean }>>();
   const open: Open[] = [];
   /** Slots whose value the loader put there: a copy in one is read only through that slot (checked by window). */
   const staticCopies = new Set<number>();
   const windowOf = (m: ModuleImage, at: number) => ({ start: lowestReferenceReaching(m.elf, at - m.bias) + m.bias, end: at + 1 });
-  const regionsOf = new Map<ModuleImage, Region[]>();
-  for (const r of ctx.space.regions()) {
-    if (!r.module) continue;
-    const own = regionsOf.get(r.module);
-    if (own) own.push(r);
-    else regionsOf.set(r.module, [r]);
-  }
   for (const m of ctx.space.modules()) {
-    const list = runtimeWritten(ctx, m, regionsOf.get(m) ?? []);
+    const list = runtimeWritten(ctx, m);
     if (!list.length) continue;
     byModule.set(m.index, list);
     // Position-dependent code names variables by immediates too: keep those modules' pointers whole.
@@ -102,44 +107,44 @@ export function liveCensus(ctx: CensusContext): Map<number, WrittenPointer[]> {
       open.push(Object.assign(w, { windows: [windowOf(m, w.slot), ...copies.map((c) => windowOf(m, c))] }));
     }
   }
-  if (!open.length) return byModule;
+  if (!open.length) return { needsPass: false, visit: () => undefined, result: () => byModule };
   const windows = mergeRanges(open.flatMap((w) => w.windows));
   const values = new Map<number, number[]>();
   for (const w of open) values.set(w.value, [...(values.get(w.value) ?? []), w.slot]);
-  const his = new Set<number>();
-  for (const x of [...windows.flatMap((r) => [r.start, r.end - 1]), ...values.keys()]) his.add(Math.floor(x / 2 ** 32));
-  // Bounds of every value looked for: most words (zeros, counts, floats) fail them before any set lookup, which
-  // matters when the modules sit below 4 GiB (a non-PIE python3), where a word's high half is 0 like theirs.
-  const wanted = [...windows.flatMap((r) => [r.start, r.end - 1]), ...values.keys()];
-  const lowest = Math.min(...wanted);
-  const highest = Math.max(...wanted);
-  const hiLow = Math.floor(lowest / 2 ** 32);
-  const hiHigh = Math.floor(highest / 2 ** 32);
-  // Every word that passes these is a value looked for or lies in a window: one search of typed arrays settles
-  // the rest (most are heap pointers between the modules), before any map lookup.
-  const windowSet = new RangeSet(windows);
-  const targets = new RangeSet(mergeRanges([...windows, ...[...values.keys()].map((v) => ({ start: v, end: v + 1 }))]));
+  // Most words (zeros, counts, floats, heap pointers) fall in no 64 KiB block of a value or window looked for: they
+  // are dropped before any lookup, which matters when the modules sit below 4 GiB (a non-PIE python3), where a
+  // word's high half is 0 like theirs, and for the heap pointers that lie between the modules.
+  const filter = new BlockFilter([...windows, ...[...values.keys()].map((v) => ({ start: v, end: v + 1 }))]);
   const pointedInto: number[] = [];
   const copied = new Set<number>();
-  forEachDataChunk(ctx, false, (words, a) => {
+  // The filter's test written out in the loop (BlockFilter.maybe): the server's inlining budget is small.
+  const { page, bits, all } = filter;
+  const visit = (words: Uint32Array, a: number) => {
     for (let i = 1; i < words.length; i += 2) {
       const hi = words[i];
-      if (hi < hiLow || hi > hiHigh || !his.has(hi)) continue;
+      if (!all) {
+        const p = hi < HIGH_HALVES ? page[hi] : -1;
+        if (p < 0) continue;
+        const b = words[i - 1] >>> 16;
+        if ((bits[p + (b >>> 5)] & (1 << (b & 31))) === 0) continue;
+      }
       const v = hi * 2 ** 32 + words[i - 1];
-      if (v < lowest || v > highest || !targets.has(v)) continue;
       const at = a + (i - 1) * 4;
       const slots = values.get(v);
       if (slots && !slots.includes(at) && !staticCopies.has(at)) copied.add(v);
-      if (windowSet.has(v)) pointedInto.push(v);
+      if (inRanges(windows, v)) pointedInto.push(v);
     }
-  });
-  pointedInto.sort((x, y) => x - y);
-  const pointed = (w: { start: number; end: number }) => {
-    const i = upperBound(pointedInto.length, (k) => pointedInto[k] >= w.start);
-    return i < pointedInto.length && pointedInto[i] < w.end;
   };
-  for (const w of open) w.addressable = copied.has(w.value) || w.windows.some(pointed);
-  return byModule;
+  const result = () => {
+    pointedInto.sort((x, y) => x - y);
+    const pointed = (w: { start: number; end: number }) => {
+      const i = upperBound(pointedInto.length, (k) => pointedInto[k] >= w.start);
+      return i < pointedInto.length && pointedInto[i] < w.end;
+    };
+    for (const w of open) w.addressable = copied.has(w.value) || w.windows.some(pointed);
+    return byModule;
+  };
+  return { needsPass: true, visit, result };
 }
 
 /**
@@ -171,27 +176,22 @@ export interface LiveValues {
   mangled: number[];
   /** Distinct pointer guards found in thread control blocks (0 when none was found: no demangling). */
   guards: number;
+  /** Those guards, as 32-bit halves in the order found (what the next census of the process may guess). */
+  guardWords: readonly Guard[];
   /** Bytes of writable memory read. */
   bytes: number;
 }
 
 const CHUNK = 4 * 1024 * 1024;
 const TWO32 = 2 ** 32;
-/** Slots of liveValues' table of recently found values (a power of two). */
-const RECENT = 4096;
-
-/** The high 32-bit halves of the addresses in `ranges` (a fast first test for a word). */
-function highHalves(ranges: Array<{ start: number; end: number }>): Set<number> {
-  const his = new Set<number>();
-  for (const r of ranges) for (let h = Math.floor(r.start / TWO32); h <= Math.floor((r.end - 1) / TWO32); h++) his.add(h);
-  return his;
-}
+/** Module pointers remembered by the census pass to drop repeats early (a power of two). */
+const RECENT = 65536;
 
 /**
  * Reads the data regions (readable, not executable; only the writable ones when `writableOnly`) in chunks, handing
  * each chunk's 32-bit words (little-endian pairs) and its address to `each`. Returns the bytes read.
  */
-function forEachDataChunk(ctx: CensusContext, writableOnly: boolean, each: (words: Uint32Array, base: number) => void): number {
+function forEachDataChunk(ctx: CensusContext, writableOnly: boolean, each: (words: Uint32Array, base: number, region: Region) => void): number {
   let bytes = 0;
   for (const r of ctx.space.regions()) {
     if (!r.read || (writableOnly && !r.write) || r.exec || r.kind === 'vdso' || r.kind === 'vsyscall') continue;
@@ -208,40 +208,15 @@ function forEachDataChunk(ctx: CensusContext, writableOnly: boolean, each: (word
         a += n;
         if (!b) continue;
         bytes += b.length;
-        each(new Uint32Array(b.buffer, b.byteOffset, Math.floor(b.length / 8) * 2), a - n);
+        each(new Uint32Array(b.buffer, b.byteOffset, Math.floor(b.length / 8) * 2), a - n, r);
       }
     }
   }
   return bytes;
 }
 
-/** The code addresses that words of writable memory hold mangled with one of `guards` (a second pass over it). */
-function demangledCode(ctx: CensusContext, guards: Array<{ lo: number; hi: number }>, codeRanges: Array<{ start: number; end: number }>): Set<number> {
-  const codeHis = highHalves(codeRanges);
-  const codeLo = Math.min(...codeHis);
-  const codeHi = Math.max(...codeHis);
-  const codeSet = new RangeSet(codeRanges);
-  const mangled = new Set<number>();
-  forEachDataChunk(ctx, true, (words) => {
-    for (let i = 0; i + 1 < words.length; i += 2) {
-      const lo = words[i];
-      const hi = words[i + 1];
-      if (lo === 0 && hi === 0) continue;
-      // PTR_DEMANGLE: rotate right by 17 bits, then xor with the guard.
-      const rlo = ((lo >>> 17) | (hi << 15)) >>> 0;
-      const rhi = ((hi >>> 17) | (lo << 15)) >>> 0;
-      for (const g of guards) {
-        const dhi = (rhi ^ g.hi) >>> 0;
-        if (dhi < codeLo || dhi > codeHi || !codeHis.has(dhi)) continue;
-        const v = dhi * TWO32 + ((rlo ^ g.lo) >>> 0);
-        if (codeSet.has(v)) mangled.add(v);
-      }
-    }
-  });
-  return mangled;
-}
-
 const censuses = new WeakMap<AddressSpace, LiveValues>();
+const moduleCensuses = new WeakMap<AddressSpace, Map<number, WrittenPointer[]>>();
 
 /**
  * The census of a live address space's writable memory, read once per space (the walk's product filter and the
@@ -250,32 +225,116 @@ const censuses = new WeakMap<AddressSpace, LiveValues>();
 export function liveValuesOf(space: AddressSpace, isCancelled?: () => boolean): LiveValues {
   let v = censuses.get(space);
   if (!v) {
-    v = liveValues({ space, liveBytes: (a, n) => space.readMemory(a, n), pollSlot: () => undefined, isCancelled });
+    const ctx = contextOf(space, isCancelled);
+    const scan = valuesScan(ctx);
+    const bytes = forEachDataChunk(ctx, true, (words, base) => scan.visit(words, base));
+    v = scan.result(ctx, bytes);
     censuses.set(space, v);
   }
   return v;
 }
 
-/** One census of the process's writable memory (two passes when a pointer guard is found). */
-function liveValues(ctx: CensusContext): LiveValues {
+/**
+ * Both censuses of `space` (liveValuesOf's and liveCensus's) in one pass over its memory, for a caller that knows it
+ * will need both; with `guess`, the pointer guards the last census of the process found, the demangling is done in
+ * the same pass and kept when the guards found are the same (else it is done again in a second pass, as alone).
+ * Each census is what it would be alone: the same words of the same chunks, in the same order.
+ */
+export function primeCensuses(space: AddressSpace, isCancelled?: () => boolean, guess?: readonly Guard[]): void {
+  if (censuses.has(space)) return;
+  const ctx = contextOf(space, isCancelled);
+  const census = censusScan(ctx);
+  const values = valuesScan(ctx, guess);
+  let bytes = 0;
+  forEachDataChunk(ctx, !census.needsPass, (words, base, r) => {
+    census.visit(words, base);
+    if (!r.write) return;
+    bytes += words.byteLength;
+    values.visit(words, base);
+  });
+  censuses.set(space, values.result(ctx, bytes));
+  moduleCensuses.set(space, census.result());
+}
+
+/** The pointer guards the census of `space` found, when it was taken. */
+export function censusGuards(space: AddressSpace): readonly Guard[] | undefined {
+  return censuses.get(space)?.guardWords;
+}
+
+/** liveCensus's answer for `space` when primeCensuses computed it. */
+export function primedCensus(space: AddressSpace): Map<number, WrittenPointer[]> | undefined {
+  return moduleCensuses.get(space);
+}
+
+function contextOf(space: AddressSpace, isCancelled?: () => boolean): CensusContext {
+  return { space, liveBytes: (a, n) => space.readMemory(a, n), pollSlot: () => undefined, isCancelled };
+}
+
+/** A pointer guard (glibc's tcbhead_t.pointer_guard) as 32-bit halves. */
+export interface Guard {
+  lo: number;
+  hi: number;
+}
+
+/** The executable ranges of the modules, and the filters a demangled word is tested with. */
+interface CodeRanges {
+  ranges: Array<{ start: number; end: number }>;
+  blocks: BlockFilter;
+  lo: number;
+  hi: number;
+}
+
+/** Adds to `into` every code address a word of `words` holds mangled with one of `guards` (PTR_MANGLE). */
+function demangle(words: Uint32Array, guards: readonly Guard[], code: CodeRanges, into: Set<number>): void {
+  const { page, bits, all } = code.blocks;
+  for (let i = 0; i + 1 < words.length; i += 2) {
+    const lo = words[i];
+    const hi = words[i + 1];
+    if (lo === 0 && hi === 0) continue;
+    // PTR_DEMANGLE: rotate right by 17 bits, then xor with the guard.
+    const rlo = ((lo >>> 17) | (hi << 15)) >>> 0;
+    const rhi = ((hi >>> 17) | (lo << 15)) >>> 0;
+    for (const g of guards) {
+      const dhi = (rhi ^ g.hi) >>> 0;
+      if (dhi < code.lo || dhi > code.hi) continue;
+      const dlo = (rlo ^ g.lo) >>> 0;
+      if (!all) {
+        const p = dhi < HIGH_HALVES ? page[dhi] : -1;
+        if (p < 0) continue;
+        const b = dlo >>> 16;
+        if ((bits[p + (b >>> 5)] & (1 << (b & 31))) === 0) continue;
+      }
+      const v = dhi * TWO32 + dlo;
+      if (inRanges(code.ranges, v)) into.add(v);
+    }
+  }
+}
+
+/** Whether glibc's guards are worth a demangling pass: some found, and few (more are false thread control blocks). */
+const demanglable = (guards: readonly Guard[] | undefined): guards is readonly Guard[] => guards !== undefined && guards.length > 0 && guards.length <= 4;
+
+/**
+ * One census of the process's writable memory: `visit` each chunk of it, then `result` (which demangles in a second
+ * pass when a pointer guard is found, unless `guess` named the same guards and they were demangled with during the pass).
+ */
+function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words: Uint32Array, base: number): void; result(ctx: CensusContext, bytes: number): LiveValues } {
   const moduleRanges = mergeRanges(ctx.space.regions().filter((r) => r.module).map((r) => ({ start: r.start, end: r.end })));
   const codeRanges = mergeRanges(ctx.space.regions().filter((r) => r.module && r.exec).map((r) => ({ start: r.start, end: r.end })));
-  const moduleHis = highHalves(moduleRanges);
-
-  const modLo = Math.min(...moduleHis);
-  const modHi = Math.max(...moduleHis);
-  const modStart = moduleRanges.length ? moduleRanges[0].start : 0;
-  const modEnd = moduleRanges.length ? moduleRanges[moduleRanges.length - 1].end : 0;
-  const moduleSet = new RangeSet(moduleRanges);
+  // Drops most words (zeros, counts, heap pointers) before the search (see liveCensus).
+  const moduleBlocks = new BlockFilter(moduleRanges);
+  const { page: modulePage, bits: moduleBits } = moduleBlocks;
+  const code: CodeRanges = {
+    ranges: codeRanges,
+    blocks: new BlockFilter(codeRanges),
+    lo: codeRanges.length ? Math.floor(codeRanges[0].start / TWO32) : 1,
+    hi: codeRanges.length ? Math.floor((codeRanges[codeRanges.length - 1].end - 1) / TWO32) : 0,
+  };
   const found: number[] = [];
-  // The values pushed last, by a hash of their low half: most words that point into a module repeat a few values
-  // (objects' type pointers), and a repeat already in `found` need not go in again (the set is sorted and made
-  // unique below). Zero is never a module address, so the empty slots match nothing.
-  const recentLo = new Uint32Array(RECENT);
-  const recentHi = new Uint32Array(RECENT);
+  const recent = new Float64Array(RECENT);
   // glibc's tcbhead_t: tcb (itself) at 0, self (itself) at 16, pointer_guard at 0x30.
-  const guards = new Map<string, { lo: number; hi: number }>();
-  const bytes = forEachDataChunk(ctx, true, (words, base) => {
+  const guards = new Map<string, Guard>();
+  const guessed = demanglable(guess) ? new Set<number>() : undefined;
+  const visit = (words: Uint32Array, base: number) => {
     // The address of the word pair at i, kept as two 32-bit halves (no float arithmetic per word).
     let atLo = base % TWO32;
     let atHi = Math.floor(base / TWO32);
@@ -290,20 +349,38 @@ function liveValues(ctx: CensusContext): LiveValues {
       if (lo === atLo && hi === atHi && i + 13 < words.length && words[i + 4] === lo && words[i + 5] === hi) {
         guards.set(`${words[i + 13]}:${words[i + 12]}`, { lo: words[i + 12], hi: words[i + 13] });
       }
-      if (hi < modLo || hi > modHi || !moduleHis.has(hi)) continue;
+      if (!moduleBlocks.all) {
+        const p = hi < HIGH_HALVES ? modulePage[hi] : -1;
+        if (p < 0) continue;
+        const b = lo >>> 16;
+        if ((moduleBits[p + (b >>> 5)] & (1 << (b & 31))) === 0) continue;
+      }
       const v = hi * TWO32 + lo;
-      // Below or above every module (a zero, a count): no search (modules below 4 GiB share high half 0 with them).
-      if (v < modStart || v >= modEnd) continue;
-      const slot = ((lo >>> 3) ^ (lo >>> 15)) & (RECENT - 1);
-      if (recentLo[slot] === lo && recentHi[slot] === hi) continue;
-      if (!moduleSet.has(v)) continue;
-      recentLo[slot] = lo;
-      recentHi[slot] = hi;
-      found.push(v);
+      // Most module pointers repeat (every object's type): one seen lately is not searched or kept again.
+      const k = (lo ^ (lo >>> 13)) & (RECENT - 1);
+      if (recent[k] === v) continue;
+      if (inRanges(moduleRanges, v)) {
+        found.push(v);
+        recent[k] = v;
+      }
     }
-  });
-  const guardList = [...guards.values()].filter((g) => g.lo !== 0 || g.hi !== 0);
-  const mangled = guardList.length > 0 && guardList.length <= 4 ? demangledCode(ctx, guardList, codeRanges) : new Set<number>();
+    if (guessed) demangle(words, guess!, code, guessed);
+  };
+  const result = (ctx: CensusContext, bytes: number): LiveValues => {
+    const guardList = [...guards.values()].filter((g) => g.lo !== 0 || g.hi !== 0);
+    let mangled = new Set<number>();
+    if (demanglable(guardList)) {
+      const same = guessed !== undefined && guess!.length === guardList.length && guardList.every((g, i) => g.lo === guess![i].lo && g.hi === guess![i].hi);
+      if (same) mangled = guessed;
+      else forEachDataChunk(ctx, true, (words) => demangle(words, guardList, code, mangled));
+    }
+    return { ...valuesFrom(found), mangled: [...mangled], guards: guardList.length, guardWords: guardList, bytes };
+  };
+  return { visit, result };
+}
+
+/** has and pointsInto over the module pointers found. */
+function valuesFrom(found: number[]): Pick<LiveValues, 'has' | 'pointsInto'> {
   const sorted = Float64Array.from(found).sort();
   let n = 0;
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i];
@@ -318,8 +395,5 @@ function liveValues(ctx: CensusContext): LiveValues {
       const i = firstAtLeast(start);
       return i < values.length && values[i] < end;
     },
-    mangled: [...mangled],
-    guards: guardList.length,
-    bytes,
   };
 }

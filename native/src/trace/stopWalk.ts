@@ -11,17 +11,12 @@
 
 import type { AddressSpace, ModuleImage, Region } from '../space/space';
 import { AddressTakenWalk } from './addressTaken';
+import { chainEnd, liveReader, logChange, type ReadRecord } from './walkLog';
 import type { EptOptions, EptResult, Root } from './eptTypes';
-import { liveCensus, type LiveValues, liveValuesOf, type WrittenPointer } from './liveCensus';
+import { censusGuards, type Guard, liveCensus, type LiveValues, liveValuesOf, primeCensuses, primedCensus, type WrittenPointer } from './liveCensus';
 import * as C from '../elf/elfConstants';
 import { type Chain, Summarizer } from './summary';
 import { type Origin, WalkBase } from './walkBase';
-
-/** One answer of live memory to the first phase: a pointer, a raw read, or a read through the walk's region cache. */
-type ReadRecord =
-  | { kind: 'ptr'; address: number; value: number | undefined }
-  | { kind: 'mem' | 'live'; address: number; length: number; bytes: Uint8Array | undefined; codeOnly?: boolean }
-  | { kind: 'chain'; address: number; derefs: number[]; value: number | undefined };
 
 /** An address space that logs what its live memory answers (unless paused: the census, validated on its own). */
 class RecordingSpace implements AddressSpace {
@@ -139,6 +134,8 @@ class SessionWalk extends AddressTakenWalk {
   }
 
   protected override writtenPointers(m: ModuleImage): WrittenPointer[] {
+    // The census of this stop when StopWalkCache.prime computed it with the other (the same answer).
+    this.census ??= primedCensus(this.raw);
     if (!this.rec) return super.writtenPointers(m);
     this.rec.paused++;
     try {
@@ -226,6 +223,8 @@ class SessionWalk extends AddressTakenWalk {
 
   /** The census of `space` as a first phase would compute it (same reads through a fresh region cache). */
   static censusNow(space: AddressSpace, options: EptOptions): Map<number, WrittenPointer[]> {
+    const primed = primedCensus(space);
+    if (primed) return primed;
     const reader = liveReader(space);
     return liveCensus({ space, liveBytes: reader, pollSlot: () => undefined, isCancelled: options.isCancelled });
   }
@@ -247,57 +246,9 @@ function copyState(v: unknown): unknown {
   return out;
 }
 
-/** Where a pointer chain from `base` ends as WalkEdges.chainEdge follows it: a code address, or undefined. */
-function chainEnd(space: AddressSpace, base: number, derefs: readonly number[], reads?: Map<number, number | undefined>): number | undefined {
-  let v: number | undefined = base;
-  for (const d of derefs) {
-    const at: number = v + d;
-    v = space.readPointer(at);
-    reads?.set(at, v);
-    if (v === undefined || v === 0) break;
-  }
-  return v && space.regionAt(v)?.exec ? v : undefined;
-}
 
-/** WalkBase's cached live read over `space` (the same bytes a walk's liveBytes gives). */
-function liveReader(space: AddressSpace): (address: number, length: number) => Uint8Array | undefined {
-  const self = { space, regionCache: new Map<number, Uint8Array | undefined>() };
-  const read = (WalkBase.prototype as unknown as { liveBytes(a: number, n: number): Uint8Array | undefined }).liveBytes;
-  return (a, n) => read.call(self, a, n);
-}
-
-/**
- * Whether a read of data (not code) means the same to the walk now as it did: every 8-byte word of it (counted from
- * its start, as the walk reads them) either holds the same value, or held and holds nothing the walk can use. A word
- * of a data object (scanDataObject) or one a MOV loads (referenceWord) is used only when it points into code
- * (`codeOnly`); other single words (unchosenTables, an 8-byte object that may be a GOT slot) also when they point
- * into a module. A count, a heap pointer or a float is of no use to it. Other reads (code, a pthread_once control,
- * lengths that are not whole words) must be the same bytes.
- */
-function sameMeaning(space: AddressSpace, address: number, was: Uint8Array | undefined, now: Uint8Array | undefined, codeOnly: boolean): boolean {
-  if (was === undefined || now === undefined || was.length !== now.length) return was === now || sameBytes(was, now);
-  if (was.length % 8 !== 0 || space.regionAt(address)?.exec) return sameBytes(was, now);
-  if (sameBytes(was, now)) return true;
-  const a = new DataView(was.buffer, was.byteOffset, was.byteLength);
-  const b = new DataView(now.buffer, now.byteOffset, now.byteLength);
-  for (let off = 0; off < was.length; off += 8) {
-    if (a.getUint32(off, true) === b.getUint32(off, true) && a.getUint32(off + 4, true) === b.getUint32(off + 4, true)) continue;
-    if (usable(space, a.getUint32(off + 4, true) * 2 ** 32 + a.getUint32(off, true), codeOnly) || usable(space, b.getUint32(off + 4, true) * 2 ** 32 + b.getUint32(off, true), codeOnly)) return false;
-  }
-  return true;
-}
-
-/** A word value the walk can make something of: an address inside executable memory, or (unless `codeOnly`) a module's mapping. */
-function usable(space: AddressSpace, value: number, codeOnly: boolean): boolean {
-  if (value < 0x10000) return false;
-  const r = space.regionAt(value);
-  return r !== undefined && (r.exec || (!codeOnly && r.module !== undefined));
-}
-
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
+/** At most this many call-site walks are kept (a session's sites; more, and the oldest are dropped). */
+const MAX_SITE_WALKS = 256;
 
 /** What a session keeps between stops: the first phase's state, the key it was made under and its log. */
 export class StopWalkCache {
@@ -306,9 +257,56 @@ export class StopWalkCache {
   private log?: ReadRecord[];
   /** How the last analysis walked its first phase: 'reused', or why it walked it again. */
   lastFirstPhase?: string;
+  /** The pointer guards the last census of the process found (the next one guesses them: liveCensus.primeCensuses). */
+  private guards?: readonly Guard[];
+
+  /**
+   * Before the roots of a stop are read: when the kept first phase asked the census of module pointers, its
+   * validation will need that census again, so both censuses of live memory are taken in one pass (the roots'
+   * census, mangled exit handlers, is the other). The answers are those each census gives alone.
+   */
+  prime(space: AddressSpace): void {
+    if (!space.liveMemory || !this.template || this.template.censusLog.size === 0) return;
+    primeCensuses(space, undefined, this.guards);
+  }
+
+  /** The call sites' walks of the last stops (SiteAnalyzer), by their key (walkKey of their roots): result and log. */
+  private readonly sites = new Map<string, { log: ReadRecord[]; result: EptResult }>();
+  /** How the call-site walks of this cache went: reused, or walked (again). */
+  readonly siteWalks = { reused: 0, walked: 0 };
+
+  /**
+   * executionPathTracking(space, roots, options) of a call site in the live process, reused from an earlier stop
+   * when the layout, the roots and the options are the same and every answer live memory gave that walk is the
+   * same now (as the first phase is: `walk`). A walk that asked either census is not kept (it is walked again).
+   */
+  siteWalk(space: AddressSpace, roots: readonly Root[], options: EptOptions): EptResult {
+    const key = walkKey(space, roots, options);
+    const kept = this.sites.get(key);
+    if (kept && logChange(space, kept.log) === undefined) {
+      this.siteWalks.reused++;
+      return copyState(kept.result) as EptResult;
+    }
+    this.siteWalks.walked++;
+    this.sites.delete(key);
+    const w = new SessionWalk(space, options, true);
+    const result = w.run(roots);
+    if (!result.cancelled && space.liveMemory && w.censusLog.size === 0 && w.liveLog.length === 0) {
+      if (this.sites.size >= MAX_SITE_WALKS) this.sites.delete(this.sites.keys().next().value!);
+      this.sites.set(key, { log: w.rec!.log, result: copyState(result) as EptResult });
+    }
+    return result;
+  }
 
   /** Forgets everything (another process, or the session ended). */
   clear(): void {
+    this.sites.clear();
+    this.forget();
+  }
+
+  /** Forgets the kept first phase. */
+  private forget(): void {
+    this.guards = undefined;
     this.template = undefined;
     this.key = undefined;
     this.log = undefined;
@@ -335,7 +333,7 @@ export class StopWalkCache {
       }
     }
     if (!template) {
-      this.clear();
+      this.forget();
       const fresh = new SessionWalk(space, options, true);
       const done = await fresh.walk(stable, sliceMs);
       fresh.release();
@@ -348,22 +346,15 @@ export class StopWalkCache {
       this.lastFirstPhase = why;
     } else this.lastFirstPhase = 'reused';
     const result = await template.fork(space, options, census).finish(frames, sliceMs);
+    this.guards = censusGuards(space) ?? this.guards;
     return { ...result, firstPhase: this.lastFirstPhase };
   }
 
   /** Whether every answer the kept first phase got from live memory is the same in `space` now (with the census now). */
   private validate(space: AddressSpace, options: EptOptions): { ok: true; census: Map<number, WrittenPointer[]> | undefined } | { ok: false; why: string } {
     const t = this.template!;
-    const reader = liveReader(space);
-    for (const r of this.log ?? []) {
-      const same =
-        r.kind === 'ptr'
-          ? space.readPointer(r.address) === r.value
-          : r.kind === 'chain'
-            ? chainEnd(space, r.address, r.derefs) === r.value
-            : sameMeaning(space, r.address, r.bytes, r.kind === 'mem' ? space.readMemory(r.address, r.length) : reader(r.address, r.length), r.codeOnly === true);
-      if (!same) return { ok: false, why: `live memory at 0x${r.address.toString(16)} changed (${r.kind})` };
-    }
+    const changed = logChange(space, this.log ?? []);
+    if (changed) return { ok: false, why: changed };
     let census: Map<number, WrittenPointer[]> | undefined;
     if (t.censusLog.size > 0) {
       census = SessionWalk.censusNow(space, options);
@@ -402,11 +393,22 @@ export async function walkTwoPhases(space: AddressSpace, stable: readonly Root[]
  * land), the stable roots in order, and the walk's options. Anonymous data regions (the heap) may come and go.
  */
 function walkKey(space: AddressSpace, stable: readonly Root[], options: EptOptions): string {
-  const parts: string[] = [options.mode ?? 'ept', String(options.addressTaken !== false), String(options.bindNow === true), String(space.liveMemory)];
-  for (const r of space.regions()) {
-    if (!r.module && !r.exec) continue;
-    parts.push(`${r.start.toString(16)}-${r.end.toString(16)} ${r.read ? 'r' : '-'}${r.write ? 'w' : '-'}${r.exec ? 'x' : '-'} ${r.kind} ${r.name} ${r.module ? `${r.module.identity} ${r.module.bias} ${r.module.index}` : ''}`);
-  }
+  const parts: string[] = [options.mode ?? 'ept', String(options.addressTaken !== false), String(options.bindNow === true), String(space.liveMemory), layoutKey(space.regions())];
   for (const r of stable) parts.push(`${r.address} ${r.resume ? 'r' : ''} ${r.reason}`);
   return parts.join('\n');
+}
+
+/** The layout part of walkKey, once per list of regions (a space's list is replaced, never changed, when it grows). */
+const layoutKeys = new WeakMap<readonly Region[], string>();
+function layoutKey(regions: readonly Region[]): string {
+  let key = layoutKeys.get(regions);
+  if (key === undefined) {
+    const parts: string[] = [];
+    for (const r of regions) {
+      if (!r.module && !r.exec) continue;
+      parts.push(`${r.start.toString(16)}-${r.end.toString(16)} ${r.read ? 'r' : '-'}${r.write ? 'w' : '-'}${r.exec ? 'x' : '-'} ${r.kind} ${r.name} ${r.module ? `${r.module.identity} ${r.module.bias} ${r.module.index}` : ''}`);
+    }
+    layoutKeys.set(regions, (key = parts.join('\n')));
+  }
+  return key;
 }
