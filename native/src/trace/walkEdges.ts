@@ -2,7 +2,7 @@
 // its edges: direct calls and jumps, PLT stubs and GOT slots (live values, the dynamic linker's search order,
 // IFUNC variants), and bypass-PLT slots and dispatch tables read from live memory.
 
-import { type CfiRow, type CfiTable, cfiTableOf } from '../elf/cfi';
+import { type CfiRow, type CfiTable, DWARF_RSP, cfiTableOf } from '../elf/cfi';
 import * as C from '../elf/elfConstants';
 import type { PltStub } from '../elf/elfFile';
 import type { ElfSymbol, FunctionExtent } from '../elf/elfTypes';
@@ -290,7 +290,7 @@ export abstract class WalkEdges extends WalkBase {
     const key = `${m.index}:${jt.site}`;
     let targets = this.tablesRead.get(key);
     if (!this.tablesRead.has(key)) {
-      targets = this.readOpenTable(jt, m);
+      targets = this.readOpenTable(jt, s, m);
       this.tablesRead.set(key, targets);
     }
     if (!targets?.length) return;
@@ -301,7 +301,7 @@ export abstract class WalkEdges extends WalkBase {
     }
   }
 
-  private readOpenTable(jt: JumpTable, m: ModuleImage): number[] | undefined {
+  private readOpenTable(jt: JumpTable, s: FunctionSummary, m: ModuleImage): number[] | undefined {
     const cfi = cfiTableOf(m.elf);
     const frame = cfi?.rowAt(jt.site);
     if (!cfi || !frame?.cfa) return undefined;
@@ -310,6 +310,7 @@ export abstract class WalkEdges extends WalkBase {
     const r = this.space.regionAt(at);
     if (!r || r.module !== m || r.write) return undefined;
     const out = new Set<number>();
+    const inside = (link: number) => link >= s.start && link < s.end;
     const chunk = 64;
     for (let i = 0; i < MAX_OPEN_ENTRIES; i += chunk) {
       const first = at + i * jt.entry;
@@ -321,11 +322,27 @@ export abstract class WalkEdges extends WalkBase {
       const view = new DataView(bytes.buffer, bytes.byteOffset, length);
       for (let k = 0; k < n; k++) {
         const t = jt.entry === 4 ? at + view.getInt32(k * 4, true) : Number(view.getBigUint64(k * 8, true));
-        if (!out.has(t) && !this.sameFrame(m, cfi, frame, t)) return [...out];
+        if (!out.has(t) && !(this.sameFrame(m, cfi, frame, t) && (inside(t - m.bias) || this.partOf(m, cfi, s, t - m.bias)))) return [...out];
         out.add(t);
       }
     }
     return [...out];
+  }
+
+  /**
+   * True when link-time `t`, outside the function `s`, lies in a part split from a function rather than in a
+   * function of its own: a `.cold` symbol, an extent whose call-frame row at its start is not a function entry's
+   * (a part that runs in its function's frame), or one `s` jumps into directly. Past the table, the next bytes (another
+   * table, other data) often point at function entries, whose frame is a frameless jump's own: those end the read.
+   * A frameless function's cold case that only its table names, in a stripped file, is the one left out.
+   */
+  private partOf(m: ModuleImage, cfi: CfiTable, s: FunctionSummary, t: number): boolean {
+    const e = m.elf.functionAt(t);
+    if (!e) return false;
+    if (e.name !== undefined) return /\.cold(\.\d+)?$/.test(e.name);
+    const row = cfi.rowAt(e.start);
+    if (!row?.cfa || row.cfa.register !== DWARF_RSP || row.cfa.offset !== 8 || row.rules.size > 1) return true;
+    return s.jumpsOut.some((j) => j >= e.start && j < e.end);
   }
 
   /** True when `t` is code of `m` whose call-frame row (CFA and saved registers) is `frame`. */
