@@ -259,9 +259,18 @@ describe('ProcessView threads', () => {
 
     process.kill(proc.pid, 'SIGSTOP');
     try {
-      const s = await waitFor('the spinner to stop', () => {
-        const st = view.threadSyscall(printed.spinner);
-        return st.state === 'blocked' ? st : undefined;
+      // The kernel answers "running" while it cannot see the thread inactive; once, in a clean CI run, it did so
+      // for the 3 s this waited before: 10 s, and the thread's scheduler state in the message if it still does.
+      const s = await waitFor(
+        'the spinner to stop',
+        () => {
+          const st = view.threadSyscall(printed.spinner);
+          return st.state === 'blocked' ? st : undefined;
+        },
+        10_000,
+      ).catch((e: Error) => {
+        const stat = fs.readFileSync(`/proc/${proc.pid}/task/${printed.spinner}/stat`, 'utf8');
+        throw new Error(`${e.message} (the spinner's state: ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]})`);
       });
       assert.equal(s.nr, -1);
       const d = view.describeAddress(s.pc);
