@@ -1,10 +1,11 @@
 // A C fixture built with gcc and running under LD_BIND_NOW=1, read live: its address space and main module, the
-// run-time address of its symbols, and the start addresses of the functions a walk visited (the EPT suites).
+// run-time address of its symbols, and the start addresses of the functions a walk visited (the EPT suites); and
+// every word of a live space's chosen regions (the census suites' references).
 
 import * as assert from 'node:assert/strict';
 import { ProcessView } from '../../native/src/space/processView';
 import { ProcessAddressSpace } from '../../native/src/space/processSpace';
-import type { ModuleImage } from '../../native/src/space/space';
+import type { AddressSpace, ModuleImage, Region } from '../../native/src/space/space';
 import type { EptResult } from '../../native/src/trace/ept';
 import { buildC, startProcess, type StartedProcess } from './fixtures';
 
@@ -51,4 +52,18 @@ export async function startLiveFixture(source: string, flags: string[], ready?: 
 /** The start addresses of the functions a walk made with recordVisited visited. */
 export function visitedStarts(r: EptResult): Set<number> {
   return new Set(r.visited!.map((v) => v.start));
+}
+
+/** A module's writable data (read, write, not exec): the regions the census of live values reads. */
+export const moduleData = (r: Region): boolean => r.read && r.write && !r.exec && r.module !== undefined;
+
+/** Calls `each` with every aligned 64-bit word (little-endian; above 2^53 approximate) of the regions `which` accepts. */
+export function forEachWord(space: AddressSpace, which: (r: Region) => boolean, each: (value: number) => void): void {
+  for (const r of space.regions()) {
+    if (!which(r)) continue;
+    const bytes = space.readMemory(r.start, r.end - r.start);
+    if (!bytes) continue;
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    for (let off = 0; off + 8 <= bytes.length; off += 8) each(dv.getUint32(off, true) + dv.getUint32(off + 4, true) * 2 ** 32);
+  }
 }

@@ -8,6 +8,7 @@ import { ProcessAddressSpace } from '../../native/src/space/processSpace';
 import { liveCensus, liveValuesOf, primeCensuses, primedCensus, type Guard, type LiveValues } from '../../native/src/trace/liveCensus';
 import type { AddressSpace } from '../../native/src/space/space';
 import { DEBIAN_PYTHON, startProcess, type StartedProcess } from '../helpers/fixtures';
+import { forEachWord, moduleData } from '../helpers/liveFixture';
 
 let proc: StartedProcess;
 const views: ProcessView[] = [];
@@ -41,16 +42,7 @@ function counted(): { space: AddressSpace; read: () => number } {
 /** What a census of live values answers, with has/pointsInto probed at every word of the modules' writable data. */
 function answers(space: AddressSpace, v: LiveValues): unknown {
   const probes: boolean[] = [];
-  for (const r of space.regions()) {
-    if (!r.write || !r.read || r.exec || !r.module) continue;
-    const bytes = space.readMemory(r.start, r.end - r.start);
-    if (!bytes) continue;
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-    for (let off = 0; off + 8 <= bytes.length; off += 8) {
-      const x = dv.getUint32(off, true) + dv.getUint32(off + 4, true) * 2 ** 32;
-      probes.push(v.has(x), v.pointsInto(x, x + 64));
-    }
-  }
+  forEachWord(space, moduleData, (x) => probes.push(v.has(x), v.pointsInto(x, x + 64)));
   return { mangled: v.mangled, guards: v.guards, guardWords: v.guardWords, bytes: v.bytes, probes };
 }
 

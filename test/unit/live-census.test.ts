@@ -8,8 +8,9 @@ import { ProcessView } from '../../native/src/space/processView';
 import { residentRanges } from '../../native/src/space/resident';
 import { ProcessAddressSpace } from '../../native/src/space/processSpace';
 import { liveCensus, liveValuesOf } from '../../native/src/trace/liveCensus';
-import type { AddressSpace } from '../../native/src/space/space';
+import type { AddressSpace, Region } from '../../native/src/space/space';
 import { buildC, startProcess, type StartedProcess } from '../helpers/fixtures';
+import { forEachWord, moduleData } from '../helpers/liveFixture';
 
 let proc: StartedProcess;
 let printed: Record<string, number>;
@@ -110,16 +111,7 @@ describe('live census over resident pages', () => {
       assert.deepEqual([...a.mangled].sort(), [...b.mangled].sort());
       assert.equal(a.guards, b.guards);
       // Every module pointer found by either is found by the other: probe each word of writable memory.
-      for (const r of space.regions()) {
-        if (!r.write || !r.read || r.exec || !r.module) continue;
-        const bytes = space.readMemory(r.start, r.end - r.start);
-        if (!bytes) continue;
-        const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-        for (let off = 0; off + 8 <= bytes.length; off += 8) {
-          const v = dv.getUint32(off, true) + dv.getUint32(off + 4, true) * 2 ** 32;
-          assert.equal(a.has(v), b.has(v), `value 0x${v.toString(16)}`);
-        }
-      }
+      forEachWord(space, moduleData, (v) => assert.equal(a.has(v), b.has(v), `value 0x${v.toString(16)}`));
       assert.equal(a.has(printed.target), true);
       assert.equal(a.pointsInto(printed.target, printed.target + 1), b.pointsInto(printed.target, printed.target + 1));
       const ctx = (s: AddressSpace) => ({ space: s, liveBytes: (x: number, n: number) => s.readMemory(x, n), pollSlot: () => undefined });
@@ -136,16 +128,10 @@ describe('live census over resident pages', () => {
       const live = liveValuesOf(space);
       // The reference: every word of the readable, writable, non-executable memory that lies in a module's region.
       const expected = new Set<number>();
-      for (const r of space.regions()) {
-        if (!r.read || !r.write || r.exec || r.kind === 'vdso' || r.kind === 'vsyscall') continue;
-        const bytes = space.readMemory(r.start, r.end - r.start);
-        if (!bytes) continue;
-        const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-        for (let off = 0; off + 8 <= bytes.length; off += 8) {
-          const v = dv.getUint32(off, true) + dv.getUint32(off + 4, true) * 2 ** 32;
-          if (space.regionAt(v)?.module) expected.add(v);
-        }
-      }
+      const writable = (r: Region) => r.read && r.write && !r.exec && r.kind !== 'vdso' && r.kind !== 'vsyscall';
+      forEachWord(space, writable, (v) => {
+        if (space.regionAt(v)?.module) expected.add(v);
+      });
       for (let i = 0; i < 50000; i++) assert.ok(expected.has(printed.pool + i * 8), `the fixture stored a pointer to pool[${i * 8}]`);
       for (const v of expected) assert.ok(live.has(v), `0x${v.toString(16)} is in writable memory`);
       for (let i = 0; i < 50000; i++) {

@@ -202,6 +202,16 @@ export class CfiTable {
   }
 }
 
+/** True when two rows describe the same frame: the same CFA and the same rule for every register (undefined: none). */
+export function sameRow(a: CfiRow | undefined, b: CfiRow | undefined): boolean {
+  if (!a?.cfa || !b?.cfa || a.cfa.register !== b.cfa.register || a.cfa.offset !== b.cfa.offset || a.rules.size !== b.rules.size) return false;
+  for (const [reg, rule] of a.rules) {
+    const other = b.rules.get(reg);
+    if (!other || other.kind !== rule.kind || ('offset' in rule && 'offset' in other && rule.offset !== other.offset) || ('register' in rule && 'register' in other && rule.register !== other.register)) return false;
+  }
+  return true;
+}
+
 const tables = new WeakMap<ElfFile, CfiTable | null>();
 
 /** The CFI table of an ELF file's .eh_frame section (cached), or undefined when it has none or it is unreadable. */

@@ -208,19 +208,8 @@ export class TableTracker {
     if (idx === REGISTER.none || fullOf(idx) !== idx) return undefined;
     const b = this.bounds.get(idx);
     if (!b || b.size !== 8 || this.counter - b.born > TABLE_WINDOW || b.max + 1 > MAX_TABLE_ENTRIES) return undefined;
-    const baseReg = v.memoryBase();
-    const disp = v.memoryDisplacement();
-    let table: number;
-    if (baseReg === REGISTER.none) {
-      // A bare displacement is an absolute address (non-PIE code) only above the first pages.
-      if (disp < MIN_ADDRESS) return undefined;
-      table = disp;
-    } else {
-      const t = this.valueOf(fullOf(baseReg));
-      if (!t || t.derefs.length !== 0) return undefined;
-      table = t.base + disp;
-    }
-    return { table, count: b.max + 1, born: b.born };
+    const table = absoluteTable(v, this.valueOf);
+    return table === undefined ? undefined : { table, count: b.max + 1, born: b.born };
   }
 
   /** A `call/jmp reg` through a bounded table load, or `call/jmp [T+idx*8]`: recorded as a JumpTable. */
@@ -251,7 +240,10 @@ export function switchLoad(v: InstructionView, base: TrackedAddress, disp: numbe
   return { table: base.base + disp, added: false };
 }
 
-/** The table `jmp [T + idx*8]` reads: an absolute displacement, or a tracked address plus the displacement. */
+/**
+ * The table a memory operand `[T + idx*scale]` reads: an absolute displacement (non-PIE code, only above the first
+ * pages), or a tracked address (`lea rdx,[rip+T]`) plus the displacement.
+ */
 export function absoluteTable(v: InstructionView, valueOf: (reg: number) => TrackedAddress): number | undefined {
   const baseReg = v.memoryBase();
   const disp = v.memoryDisplacement();

@@ -246,7 +246,6 @@ function copyState(v: unknown): unknown {
   return out;
 }
 
-
 /** At most this many call-site walks are kept (a session's sites; more, and the oldest are dropped). */
 const MAX_SITE_WALKS = 256;
 

@@ -2,7 +2,7 @@
 // its edges: direct calls and jumps, PLT stubs and GOT slots (live values, the dynamic linker's search order,
 // IFUNC variants), and bypass-PLT slots and dispatch tables read from live memory.
 
-import { type CfiRow, type CfiTable, DWARF_RSP, cfiTableOf } from '../elf/cfi';
+import { type CfiRow, type CfiTable, DWARF_RSP, cfiTableOf, sameRow } from '../elf/cfi';
 import * as C from '../elf/elfConstants';
 import type { PltStub } from '../elf/elfFile';
 import type { ElfSymbol, FunctionExtent } from '../elf/elfTypes';
@@ -16,6 +16,11 @@ const STAT_KEYS = ['direct', 'plt', 'memorySlot', 'dispatchTable', 'unresolved']
 
 /** How many entries of an open switch table are read at most (a 16-bit index's range would be 65536). */
 const MAX_OPEN_ENTRIES = 4096;
+
+/** Entry `k` of a jump table at run-time address `at`: an int32 offset from the table, or an absolute pointer. */
+function tableEntry(view: DataView, k: number, entry: 4 | 8, at: number): number {
+  return entry === 4 ? at + view.getInt32(k * 4, true) : Number(view.getBigUint64(k * 8, true));
+}
 
 export abstract class WalkEdges extends WalkBase {
   // ------------------------------------------------------------------ visiting code
@@ -279,12 +284,11 @@ export abstract class WalkEdges extends WalkBase {
    * A switch whose bound was not found (JumpTable.open). Its cases need no edge while they lie in the function,
    * which is decoded whole, but gcc moves cold cases to a separate part (`.cold`, profile-guided builds such as
    * Debian's python3.11 do it often) that only the table reaches. The table is read entry by entry while each
-   * target is code of the module at which the call-frame information (.eh_frame) is the jump's own: a case runs
-   * in the same frame as the jump, so every real entry passes, and reading stops after the table (the next
-   * bytes are another function's table or other data, whose targets fail the test almost always; one that
-   * passes only adds code to the walk). Targets outside the function are queued. Without call-frame
-   * information at the jump, or when the table is not in read-only memory of the module, the switch stays
-   * inside its function as before (docs/analysis.md: the remaining gap).
+   * target is code of the module at which the call-frame information (.eh_frame) is the jump's own (a case runs
+   * in the jump's frame, so every real entry passes) and, outside the function, lies in a part split from a
+   * function (partOf); reading stops at the first entry that fails, past the table. Targets outside the function
+   * are queued. Without call-frame information at the jump, or when the table is not in read-only memory of the
+   * module, the switch stays inside its function as before (docs/analysis.md).
    */
   protected openTableEdge(jt: JumpTable, s: FunctionSummary, m: ModuleImage, from: Origin): void {
     const key = `${m.index}:${jt.site}`;
@@ -321,7 +325,7 @@ export abstract class WalkEdges extends WalkBase {
       if (!bytes || bytes.length < length) break;
       const view = new DataView(bytes.buffer, bytes.byteOffset, length);
       for (let k = 0; k < n; k++) {
-        const t = jt.entry === 4 ? at + view.getInt32(k * 4, true) : Number(view.getBigUint64(k * 8, true));
+        const t = tableEntry(view, k, jt.entry, at);
         if (!out.has(t) && !(this.sameFrame(m, cfi, frame, t) && (inside(t - m.bias) || this.partOf(m, cfi, s, t - m.bias)))) return [...out];
         out.add(t);
       }
@@ -349,13 +353,7 @@ export abstract class WalkEdges extends WalkBase {
   private sameFrame(m: ModuleImage, cfi: CfiTable, frame: CfiRow, t: number): boolean {
     const link = t - m.bias;
     if (this.space.regionAt(t)?.module !== m || !m.elf.isCodeAddress(link)) return false;
-    const row = cfi.rowAt(link);
-    if (!row?.cfa || row.cfa.register !== frame.cfa!.register || row.cfa.offset !== frame.cfa!.offset || row.rules.size !== frame.rules.size) return false;
-    for (const [reg, rule] of frame.rules) {
-      const other = row.rules.get(reg);
-      if (!other || other.kind !== rule.kind || ('offset' in rule && 'offset' in other && rule.offset !== other.offset) || ('register' in rule && 'register' in other && rule.register !== other.register)) return false;
-    }
-    return true;
+    return sameRow(cfi.rowAt(link), frame);
   }
 
   private readTable(jt: JumpTable, m: ModuleImage): number[] | undefined {
@@ -368,7 +366,7 @@ export abstract class WalkEdges extends WalkBase {
     const view = new DataView(bytes.buffer, bytes.byteOffset, length);
     const out = new Set<number>();
     for (let i = 0; i < jt.count; i++) {
-      const t = jt.entry === 4 ? at + view.getInt32(i * 4, true) : Number(view.getBigUint64(i * 8, true));
+      const t = tableEntry(view, i, jt.entry, at);
       if (!out.has(t) && !this.space.regionAt(t)?.exec) return undefined;
       out.add(t);
     }
