@@ -15,6 +15,11 @@ export interface Root {
    * its function that control can reach from here is walked, not what ran before it (see Summarizer.summarizeFrom).
    */
   resume?: boolean;
+  /**
+   * `address` is an IFUNC's resolver (an exported IFUNC that dlsym can return, not bound in any live GOT slot):
+   * the walk starts at what the resolver can return (the host's choice when known, else every variant).
+   */
+  ifunc?: boolean;
 }
 
 export interface EptOptions {

@@ -172,6 +172,8 @@ export interface LiveValues {
   has(value: number): boolean;
   /** True when some word of writable memory points into [start, end). */
   pointsInto(start: number, end: number): boolean;
+  /** True when some word of writable memory outside every module (heap, stacks, other mappings) holds exactly `value`. */
+  heldOutsideModules(value: number): boolean;
   /** Code addresses found mangled with glibc's pointer guard (exit handlers, setjmp return points). */
   mangled: number[];
   /** Distinct pointer guards found in thread control blocks (0 when none was found: no demangling). */
@@ -227,7 +229,7 @@ export function liveValuesOf(space: AddressSpace, isCancelled?: () => boolean): 
   if (!v) {
     const ctx = contextOf(space, isCancelled);
     const scan = valuesScan(ctx);
-    const bytes = forEachDataChunk(ctx, true, (words, base) => scan.visit(words, base));
+    const bytes = forEachDataChunk(ctx, true, (words, base, r) => scan.visit(words, base, !r.module));
     v = scan.result(ctx, bytes);
     censuses.set(space, v);
   }
@@ -250,7 +252,7 @@ export function primeCensuses(space: AddressSpace, isCancelled?: () => boolean, 
     census.visit(words, base);
     if (!r.write) return;
     bytes += words.byteLength;
-    values.visit(words, base);
+    values.visit(words, base, !r.module);
   });
   censuses.set(space, values.result(ctx, bytes));
   moduleCensuses.set(space, census.result());
@@ -317,7 +319,7 @@ const demanglable = (guards: readonly Guard[] | undefined): guards is readonly G
  * One census of the process's writable memory: `visit` each chunk of it, then `result` (which demangles in a second
  * pass when a pointer guard is found, unless `guess` named the same guards and they were demangled with during the pass).
  */
-function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words: Uint32Array, base: number): void; result(ctx: CensusContext, bytes: number): LiveValues } {
+function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words: Uint32Array, base: number, anonymous: boolean): void; result(ctx: CensusContext, bytes: number): LiveValues } {
   const moduleRanges = mergeRanges(ctx.space.regions().filter((r) => r.module).map((r) => ({ start: r.start, end: r.end })));
   const codeRanges = mergeRanges(ctx.space.regions().filter((r) => r.module && r.exec).map((r) => ({ start: r.start, end: r.end })));
   // Drops most words (zeros, counts, heap pointers) before the search (see liveCensus).
@@ -330,11 +332,17 @@ function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words
     hi: codeRanges.length ? Math.floor((codeRanges[codeRanges.length - 1].end - 1) / TWO32) : 0,
   };
   const found: number[] = [];
-  const recent = new Float64Array(RECENT);
+  const foundAnonymous: number[] = [];
+  // Separate memories of recent values for module data and for the rest, so a value seen in a module's data is
+  // still recorded when anonymous memory holds it too.
+  const recentModule = new Float64Array(RECENT);
+  const recentAnonymous = new Float64Array(RECENT);
   // glibc's tcbhead_t: tcb (itself) at 0, self (itself) at 16, pointer_guard at 0x30.
   const guards = new Map<string, Guard>();
   const guessed = demanglable(guess) ? new Set<number>() : undefined;
-  const visit = (words: Uint32Array, base: number) => {
+  const visit = (words: Uint32Array, base: number, anonymous: boolean) => {
+    const recent = anonymous ? recentAnonymous : recentModule;
+    const into = anonymous ? foundAnonymous : found;
     // The address of the word pair at i, kept as two 32-bit halves (no float arithmetic per word).
     let atLo = base % TWO32;
     let atHi = Math.floor(base / TWO32);
@@ -360,7 +368,7 @@ function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words
       const k = (lo ^ (lo >>> 13)) & (RECENT - 1);
       if (recent[k] === v) continue;
       if (inRanges(moduleRanges, v)) {
-        found.push(v);
+        into.push(v);
         recent[k] = v;
       }
     }
@@ -374,7 +382,9 @@ function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words
       if (same) mangled = guessed;
       else forEachDataChunk(ctx, true, (words) => demangle(words, guardList, code, mangled));
     }
-    return { ...valuesFrom(found), mangled: [...mangled], guards: guardList.length, guardWords: guardList, bytes };
+    const anonymous = valuesFrom(foundAnonymous);
+    for (const v of foundAnonymous) found.push(v);
+    return { ...valuesFrom(found), heldOutsideModules: anonymous.has, mangled: [...mangled], guards: guardList.length, guardWords: guardList, bytes };
   };
   return { visit, result };
 }

@@ -12,6 +12,8 @@ import { NativeError } from '../errors';
 import { type CodeRef, type TablesStore, cachedTables } from '../cpython/tables';
 import type { Root } from './ept';
 import type { AddressSpace, ModuleImage } from '../space/space';
+import type { ElfSymbol } from '../elf/elfTypes';
+import { liveValuesOf } from './liveCensus';
 
 /**
  * Python-level reachability, as data: a method-table entry or getset of an extension module is a root only
@@ -92,6 +94,89 @@ function identifierStrings(bytes: Uint8Array, out: Set<string>): void {
     }
     start = i + 1;
   }
+}
+
+/**
+ * The objects whose exports Python code can reach by dlsym without opening anything new: the global scope
+ * (the executable and its DT_NEEDED closure: `ctypes.pythonapi` and `CDLL(None)` exist once ctypes is
+ * imported), and every object no loaded object needs, which something opened with dlopen itself (a library
+ * `CDLL(path)` opened, an extension module, a plugin). A dependency of a dlopened object is left out: reaching
+ * it needs a new `CDLL` of that very library, which docs/analysis.md lists as a limit.
+ */
+function dlsymScope(space: AddressSpace): Set<ModuleImage> {
+  const names = (m: ModuleImage): string[] => {
+    const out = [m.path.split('/').pop() ?? m.path];
+    try {
+      const soname = m.elf.dynamic().soname;
+      if (soname) out.push(soname);
+    } catch (e) {
+      if (!(e instanceof NativeError)) throw e;
+    }
+    return out;
+  };
+  const needs = (m: ModuleImage): string[] => {
+    try {
+      // A DT_NEEDED entry may be a path (a library linked by path without a soname): its file name matches.
+      return m.elf.dynamic().needed.map((n) => n.split('/').pop() ?? n);
+    } catch (e) {
+      if (e instanceof NativeError) return [];
+      throw e;
+    }
+  };
+  const byName = new Map<string, ModuleImage>();
+  for (const m of space.modules()) for (const n of names(m)) if (!byName.has(n)) byName.set(n, m);
+  const needed = new Set<ModuleImage>();
+  for (const m of space.modules()) {
+    for (const n of needs(m)) {
+      const d = byName.get(n);
+      if (d && d !== m) needed.add(d);
+    }
+  }
+  const scope = new Set<ModuleImage>(space.modules().filter((m) => !needed.has(m)));
+  const main = space.mainModule();
+  const queue = main ? [main] : [];
+  for (let i = 0; i < queue.length; i++) {
+    scope.add(queue[i]);
+    for (const n of needs(queue[i])) {
+      const d = byName.get(n);
+      if (d && !queue.includes(d)) queue.push(d);
+    }
+  }
+  return scope;
+}
+
+/** A function dlsym can return: defined, global or weak, not hidden. */
+function isExportedFunction(s: ElfSymbol): boolean {
+  if (!s.defined || (s.type !== C.STT_FUNC && s.type !== C.STT_GNU_IFUNC) || s.bind === C.STB_LOCAL || s.value === 0) return false;
+  return s.visibility !== C.STV_HIDDEN && s.visibility !== C.STV_INTERNAL;
+}
+
+/**
+ * Live values of the GOT slots bound by name (JUMP_SLOT, GLOB_DAT) to one of `names`, by name: for an exported
+ * IFUNC, the variant its resolver chose in this process. Slots still pointing into their own module (its PLT,
+ * under lazy binding) or outside code are left out.
+ */
+function boundSlots(space: AddressSpace, names: ReadonlySet<string>): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!space.liveMemory || names.size === 0) return out;
+  for (const m of space.modules()) {
+    let slots: ReadonlyMap<number, { type: number; symbol?: { name: string } }>;
+    try {
+      slots = m.elf.gotSlotRelocations();
+    } catch (e) {
+      if (e instanceof NativeError) continue;
+      throw e;
+    }
+    for (const [slot, rel] of slots) {
+      const name = rel.symbol?.name;
+      if ((rel.type !== C.R_X86_64_JUMP_SLOT && rel.type !== C.R_X86_64_GLOB_DAT) || !name || !names.has(name) || out.has(name)) continue;
+      const v = space.readPointer(slot + m.bias);
+      const r = v ? space.regionAt(v) : undefined;
+      if (v === undefined || !r?.exec || !r.module || r.module === m) continue;
+      out.set(name, v);
+    }
+  }
+  return out;
 }
 
 function isInterpreter(m: ModuleImage): boolean {
@@ -181,7 +266,25 @@ export function pythonEntryRoots(space: AddressSpace, gate?: PythonGate, tablesS
       skipped.push({ module: m.path, reason: e.message });
     }
   }
+  const bridge = dlsymBridge(space);
+  if (bridge !== undefined) builder.addExports(bridge);
   return { roots: builder.roots, modules, skipped, gatedOut: builder.gatedOut };
+}
+
+/**
+ * The loaded extension through which Python code can call any exported function of any loaded object by its
+ * name: `_ctypes` (`CDLL(path).name`, `getattr(CDLL(None), computed)`, `ctypes.pythonapi`) or `_cffi_backend`
+ * (`ffi.dlopen(path).name`), each a dlsym. Undefined when neither is loaded (as a file or built into the
+ * interpreter).
+ */
+export function dlsymBridge(space: AddressSpace): string | undefined {
+  for (const m of pythonCallableModules(space)) {
+    for (const init of ['PyInit__ctypes', 'PyInit__cffi_backend']) {
+      const s = m.elf.lookupSymbol(init);
+      if (s?.defined) return init.slice('PyInit_'.length);
+    }
+  }
+  return undefined;
 }
 
 /** Collects the roots of pythonEntryRoots, one module's tables at a time, each address once, counting the
@@ -222,6 +325,49 @@ class EntryRootBuilder {
     for (const t of tables.methodTables) for (const e of t.entries) named(e.name, e.meth, `${base} ${e.name}`);
     for (const e of tables.standaloneMethods) named(e.name, e.meth, `${base} ${e.name}`);
     if (isCffiModule(m)) this.addCffiFunctions(m, base);
+  }
+
+  /**
+   * With a dlsym bridge loaded, every function a loaded object exports (what dlsym can return): the names
+   * Python code gives it need appear nowhere (a computed `getattr` on a CDLL), and the pointer it returns lives
+   * only on the heap (a ctypes function object), where no scan of the modules' data finds it. Gated by name
+   * like a method (`lib.name` uses the name); an exported IFUNC is the variant a live GOT slot is bound to,
+   * else what its resolver can return.
+   */
+  addExports(bridge: string): void {
+    const exported: Array<{ m: ModuleImage; symbols: ElfSymbol[]; inScope: boolean }> = [];
+    const scope = dlsymScope(this.space);
+    for (const m of this.space.modules()) {
+      try {
+        const symbols = m.elf.dynamicSymbols().filter(isExportedFunction);
+        // gcc exports a target_clones resolver (`f.resolver`) at its IFUNC's address: the IFUNC stands for it.
+        const resolvers = new Set(symbols.filter((s) => s.type === C.STT_GNU_IFUNC).map((s) => s.value));
+        exported.push({ m, symbols: symbols.filter((s) => s.type === C.STT_GNU_IFUNC || !resolvers.has(s.value)), inScope: scope.has(m) });
+      } catch (e) {
+        if (!(e instanceof NativeError)) throw e;
+      }
+    }
+    const ifuncs = new Set(exported.flatMap((x) => x.symbols.filter((s) => s.type === C.STT_GNU_IFUNC).map((s) => s.name)));
+    const bound = boundSlots(this.space, ifuncs);
+    // Outside the scope, an export counts once a word of the heap (or other memory outside the modules) holds it:
+    // a function ctypes fetched (a GOT slot binding it does not count: the walk follows calls through it).
+    const held = this.space.liveMemory ? liveValuesOf(this.space) : undefined;
+    for (const { m, symbols, inScope } of exported) {
+      const base = m.path.split('/').pop() ?? m.path;
+      for (const s of symbols) {
+        const chosen = s.type === C.STT_GNU_IFUNC ? bound.get(s.name) : s.value + m.bias;
+        if (!inScope && (chosen === undefined || !held?.heldOutsideModules(chosen))) continue;
+        const why = this.admit(m, false, s.name, `${m.path}\0export ${s.value}`);
+        if (why === undefined) continue;
+        const how = inScope ? `dlsym through ${bridge}` : `dlsym through ${bridge}; live memory holds its address`;
+        const reason = `Python-callable: ${base} ${s.name}, exported (${how})${why ? ` (${why})` : ''}`;
+        const address = chosen ?? s.value + m.bias;
+        const key = chosen === undefined ? -address : address;
+        if (this.seen.has(key)) continue;
+        this.seen.add(key);
+        this.roots.push(chosen === undefined ? { address, reason, ifunc: true } : { address, reason });
+      }
+    }
   }
 
   /** cffi's _cffi_globals table: every function pointer its data holds, put there by the loader. */

@@ -393,7 +393,7 @@ export async function walkTwoPhases(space: AddressSpace, stable: readonly Root[]
  */
 function walkKey(space: AddressSpace, stable: readonly Root[], options: EptOptions): string {
   const parts: string[] = [options.mode ?? 'ept', String(options.addressTaken !== false), String(options.bindNow === true), String(space.liveMemory), layoutKey(space.regions())];
-  for (const r of stable) parts.push(`${r.address} ${r.resume ? 'r' : ''} ${r.reason}`);
+  for (const r of stable) parts.push(`${r.address} ${r.resume ? 'r' : ''}${r.ifunc ? 'i' : ''} ${r.reason}`);
   return parts.join('\n');
 }
 

@@ -147,8 +147,14 @@ export abstract class WalkBase {
   }
 
   protected seed(roots: readonly Root[]): void {
-    for (const r of roots) this.enqueue(r.address, r.reason, { root: r.reason, tier: 'explicit' }, r.resume);
+    for (const r of roots) {
+      const at = r.ifunc ? this.ifuncRootTargets(r.address) : [r.address];
+      for (const a of at) this.enqueue(a, r.reason, { root: r.reason, tier: 'explicit' }, r.resume);
+    }
   }
+
+  /** What an IFUNC root (a resolver's runtime address) stands for: what the resolver can return. */
+  protected abstract ifuncRootTargets(resolver: number): number[];
 
   protected lastProgress = Date.now();
 

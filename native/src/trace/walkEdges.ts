@@ -417,6 +417,11 @@ export abstract class WalkEdges extends WalkBase {
     return [];
   }
 
+  protected ifuncRootTargets(resolver: number): number[] {
+    const m = this.space.regionAt(resolver)?.module;
+    return m ? this.ifuncVariants(m, resolver - m.bias) : [];
+  }
+
   /** Every function an IFUNC resolver can return: the code addresses it takes (lea/mov imm). */
   protected ifuncVariants(m: ModuleImage, resolverLink: number): number[] {
     const chosen = this.space.ifuncChoice?.(m, resolverLink);
