@@ -3,12 +3,15 @@
 // single-word loads and the live census (liveCensus.ts); static initializers' products are taken.
 
 import * as C from '../elf/elfConstants';
+import { NativeError } from '../errors';
 import type { FunctionSummary } from './summary';
 import { type ModuleImage, dataObjectExtent, isGotSlot, isInPlt, moduleFacts, u64 } from '../space/space';
 import { CPU_MODEL_SYMBOLS, MAX_INIT_FUNCTIONS, MAX_SLOT_MAP_SPAN, ONCE_FUNCTIONS, down8, staticPointer } from './eptUtil';
 import { type LiveValues, type WrittenPointer, liveCensus, liveValuesOf } from './liveCensus';
 import type { Origin } from './walkBase';
 import { WalkEdges } from './walkEdges';
+import { cachedTables } from '../cpython/tables';
+import { isPythonCallable } from './pythonRoots';
 
 /** The origin of every function the address-taken rule roots: its own tier, after the explicit roots' closure. */
 const ADDRESS_TAKEN: Origin = { root: 'a function whose address is taken (an unresolved indirect call may reach it)', tier: 'addressTaken' };
@@ -329,7 +332,9 @@ export class AddressTakenWalk extends WalkEdges {
    * module produce as pointers is address-taken, without rooting the initializers (they ran at load time and
    * never run after a restore). They store factories and callbacks where no scan sees them: C++ registries
    * keep them on the heap (xgboost's dmlc registries, eval finding N3). Their references are treated as a
-   * visited function's are (selectors included, see unchosenTables).
+   * visited function's are (selectors included, see unchosenTables). A Python extension module's initialisers
+   * (PyInit_*, its PyModuleDef's Py_mod_create and Py_mod_exec functions; the interpreter's built-in modules')
+   * ran at import, the same way: a kernel chosen there into the module's state on the heap is a product.
    */
   protected takeInitProduced(m: ModuleImage, origin: Origin): void {
     const pending: number[] = [];
@@ -344,8 +349,9 @@ export class AddressTakenWalk extends WalkEdges {
         if (v !== undefined && this.space.regionAt(v)?.module === m) pending.push(v - m.bias);
       }
     }
-    if (!pending.length) return;
-    this.takeProducedBy(m, pending, this.options.recordVisited ? `a static initializer of ${m.path.split('/').pop()}` : '', false, origin);
+    const python = pythonInitializers(m);
+    if (pending.length) this.takeProducedBy(m, pending, this.options.recordVisited ? `a static initializer of ${m.path.split('/').pop()}` : '', false, origin);
+    if (python.length) this.takeProducedBy(m, python, this.options.recordVisited ? `a Python module initialiser of ${m.path.split('/').pop()}` : '', false, origin);
   }
 
   /** Functions of each module already read by takeProducedBy (link-time starts), shared by every caller. */
@@ -480,3 +486,31 @@ export class AddressTakenWalk extends WalkEdges {
 const SIGNAL_INSTALLERS = new Set(['sigaction', '__sigaction', 'signal', 'sysv_signal', '__sysv_signal', 'bsd_signal', 'sigset', 'ssignal']);
 /** How many calls deep a wrapper of sigaction is looked for. */
 const SIGNAL_INSTALL_DEPTH = 2;
+
+/**
+ * The link-time starts of a Python-callable module's initialisers, which ran when it was imported: its PyInit_*
+ * functions, its module definitions' create and exec slots, and (in an interpreter) its built-in modules' PyInit.
+ * Empty for other modules and for those whose tables cannot be read.
+ */
+function pythonInitializers(m: ModuleImage): number[] {
+  let callable: boolean;
+  try {
+    callable = isPythonCallable(m);
+  } catch (e) {
+    if (e instanceof NativeError) return [];
+    throw e;
+  }
+  if (!callable) return [];
+  const out = new Set<number>();
+  for (const s of m.elf.dynamicSymbols()) {
+    if (s.defined && s.type === C.STT_FUNC && s.value !== 0 && (s.name.startsWith('PyInit_') || s.name.startsWith('PyModExport_'))) out.add(s.value);
+  }
+  try {
+    const tables = cachedTables(m.elf, m.identity, m.path);
+    for (const d of tables.moduleDefs) for (const slot of d.slots) if (slot.func?.kind === 'local') out.add(slot.func.address);
+    for (const e of tables.inittab) if (e.init?.kind === 'local') out.add(e.init.address);
+  } catch (e) {
+    if (!(e instanceof NativeError)) throw e;
+  }
+  return [...out];
+}
