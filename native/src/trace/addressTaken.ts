@@ -3,15 +3,13 @@
 // single-word loads and the live census (liveCensus.ts); static initializers' products are taken.
 
 import * as C from '../elf/elfConstants';
-import { NativeError } from '../errors';
 import type { FunctionSummary } from './summary';
 import { type ModuleImage, dataObjectExtent, isGotSlot, isInPlt, moduleFacts, u64 } from '../space/space';
 import { CPU_MODEL_SYMBOLS, MAX_INIT_FUNCTIONS, MAX_SLOT_MAP_SPAN, ONCE_FUNCTIONS, down8, staticPointer } from './eptUtil';
 import { type LiveValues, type WrittenPointer, liveCensus, liveValuesOf } from './liveCensus';
 import type { Origin } from './walkBase';
 import { WalkEdges } from './walkEdges';
-import { cachedTables } from '../cpython/tables';
-import { isPythonCallable } from './pythonRoots';
+import { pythonInitializers } from './pythonRoots';
 
 /** The origin of every function the address-taken rule roots: its own tier, after the explicit roots' closure. */
 const ADDRESS_TAKEN: Origin = { root: 'a function whose address is taken (an unresolved indirect call may reach it)', tier: 'addressTaken' };
@@ -487,30 +485,3 @@ const SIGNAL_INSTALLERS = new Set(['sigaction', '__sigaction', 'signal', 'sysv_s
 /** How many calls deep a wrapper of sigaction is looked for. */
 const SIGNAL_INSTALL_DEPTH = 2;
 
-/**
- * The link-time starts of a Python-callable module's initialisers, which ran when it was imported: its PyInit_*
- * functions, its module definitions' create and exec slots, and (in an interpreter) its built-in modules' PyInit.
- * Empty for other modules and for those whose tables cannot be read.
- */
-function pythonInitializers(m: ModuleImage): number[] {
-  let callable: boolean;
-  try {
-    callable = isPythonCallable(m);
-  } catch (e) {
-    if (e instanceof NativeError) return [];
-    throw e;
-  }
-  if (!callable) return [];
-  const out = new Set<number>();
-  for (const s of m.elf.dynamicSymbols()) {
-    if (s.defined && s.type === C.STT_FUNC && s.value !== 0 && (s.name.startsWith('PyInit_') || s.name.startsWith('PyModExport_'))) out.add(s.value);
-  }
-  try {
-    const tables = cachedTables(m.elf, m.identity, m.path);
-    for (const d of tables.moduleDefs) for (const slot of d.slots) if (slot.func?.kind === 'local') out.add(slot.func.address);
-    for (const e of tables.inittab) if (e.init?.kind === 'local') out.add(e.init.address);
-  } catch (e) {
-    if (!(e instanceof NativeError)) throw e;
-  }
-  return [...out];
-}

@@ -422,3 +422,31 @@ class EntryRootBuilder {
     return undefined;
   }
 }
+
+/**
+ * The link-time starts of a Python-callable module's initialisers, which ran when it was imported: its PyInit_*
+ * functions, its module definitions' create and exec slots, and (in an interpreter) its built-in modules' PyInit.
+ * Empty for other modules and for those whose tables cannot be read.
+ */
+export function pythonInitializers(m: ModuleImage): number[] {
+  let callable: boolean;
+  try {
+    callable = isPythonCallable(m);
+  } catch (e) {
+    if (e instanceof NativeError) return [];
+    throw e;
+  }
+  if (!callable) return [];
+  const out = new Set<number>();
+  for (const s of m.elf.dynamicSymbols()) {
+    if (s.defined && s.type === C.STT_FUNC && s.value !== 0 && (s.name.startsWith('PyInit_') || s.name.startsWith('PyModExport_'))) out.add(s.value);
+  }
+  try {
+    const tables = cachedTables(m.elf, m.identity, m.path);
+    for (const d of tables.moduleDefs) for (const slot of d.slots) if (slot.func?.kind === 'local') out.add(slot.func.address);
+    for (const e of tables.inittab) if (e.init?.kind === 'local') out.add(e.init.address);
+  } catch (e) {
+    if (!(e instanceof NativeError)) throw e;
+  }
+  return [...out];
+}
