@@ -17,7 +17,7 @@ import { VERSION } from './version';
 import type { EptResult, FeatureEvidence, Root, SummaryStore } from './trace/ept';
 import { type FullScanStore, fullScanAsync } from './trace/fullScan';
 import { ProcessAddressSpace } from './space/processSpace';
-import { destructorRoots, entryRoot, mainRoot, mangledPointerRoots, threadRoots } from './trace/pvm';
+import { destructorRoots, entryRoot, heldFunctionRoots, mainRoot, mangledPointerRoots, threadRoots } from './trace/pvm';
 import { type PythonGate, pythonEntryRoots } from './trace/pythonRoots';
 import type { TablesStore } from './cpython/tables';
 import type { AddressSpace } from './space/space';
@@ -288,6 +288,12 @@ export function processRoots(
     frameRoots.push(...mangled);
     if (mangled.length > 0) {
       notes.push(`${mangled.length} code pointer(s) that glibc keeps mangled in live memory (exit handlers registered with atexit or __cxa_atexit, setjmp return points) were analysed as roots: they run at exit or on longjmp.`);
+    }
+    const held = heldFunctionRoots(space);
+    roots.push(...held);
+    frameRoots.push(...held);
+    if (held.length > 0) {
+      notes.push(`${held.length} function(s) whose address memory outside the modules holds (the heap, stacks: pointers dlsym returned, or that code which already ran stored) were analysed as roots: an indirect call may reach them.`);
     }
     if (tr.runningThreads > 0) {
       notes.push(`${tr.runningThreads} of ${tr.threads} thread(s) were running, so their pc was unknown: every stack-like region was scanned for return addresses instead (${tr.returnAddresses} found), which can count calls that returned long ago.`);

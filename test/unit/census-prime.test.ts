@@ -42,14 +42,14 @@ function counted(): { space: AddressSpace; read: () => number } {
 /** What a census of live values answers, with has/pointsInto probed at every word of the modules' writable data. */
 function answers(space: AddressSpace, v: LiveValues): unknown {
   const probes: boolean[] = [];
-  forEachWord(space, moduleData, (x) => probes.push(v.has(x), v.pointsInto(x, x + 64), v.heldOutsideModules(x)));
-  return { mangled: v.mangled, guards: v.guards, guardWords: v.guardWords, bytes: v.bytes, probes };
+  forEachWord(space, moduleData, (x) => probes.push(v.has(x), v.pointsInto(x, x + 64)));
+  return { mangled: v.mangled, guards: v.guards, guardWords: v.guardWords, bytes: v.bytes, probes, outside: [...v.outsideModules] };
 }
 
 test('primeCensuses gives each census as it is alone; a right guess of the guards spares the second pass', () => {
   const alone = counted();
   // The probes below read the modules' writable data whole: once first, so every census sees the same resident pages.
-  answers(alone.space, { has: () => false, pointsInto: () => false, heldOutsideModules: () => false, mangled: [], guards: 0, guardWords: [], bytes: 0 });
+  answers(alone.space, { has: () => false, pointsInto: () => false, outsideModules: new Float64Array(0), mangled: [], guards: 0, guardWords: [], bytes: 0 });
   const values = liveValuesOf(alone.space);
   const census = liveCensus({ space: alone.space, liveBytes: (a, n) => alone.space.readMemory(a, n), pollSlot: () => undefined });
   assert.ok(values.guards > 0 && values.mangled.length > 0, 'glibc keeps mangled exit handlers: the demangling pass runs');

@@ -1,9 +1,10 @@
 // What a Python extension module's initialisers stored is a possible target: a real /usr/bin/python3 imports an
-// extension whose Py_mod_exec puts a GFNI kernel in the module's state and whose PyInit puts an AVX512_BITALG
-// kernel in a struct it allocates, then calls both from Python. Only the heap holds them, and the initialisers ran
-// at import, never to be walked (the struct's kernel is also found through the live chain `ops->k`; the module
-// state's only as a product of Py_mod_exec). Both features must be required; when the initialisers stored the
-// plain kernel instead, neither may be.
+// extension whose Py_mod_exec puts a table holding a GFNI kernel in the module's state and whose PyInit puts an
+// AVX512_BITALG kernel in a struct it allocates, then calls both from Python. Only the heap holds the choice, and
+// the initialisers ran at import, never to be walked. The table (static data the heap points to) is found only as
+// a product of Py_mod_exec; the struct's kernel is a function the heap holds (heldFunctionRoots), and the live
+// chain `ops->k` reaches it too. Both features must be required; when the initialisers chose the plain kernel,
+// neither may be.
 
 import { before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -50,7 +51,7 @@ async function required(env: NodeJS.ProcessEnv): Promise<Set<string>> {
 
 test('kernels a module initialiser stored on the heap are required', { timeout: 120_000, skip }, async () => {
   const r = await required({});
-  assert.ok(r.has('gfni'), `Py_mod_exec's kernel (module state): ${[...r].join(' ')}`);
+  assert.ok(r.has('gfni'), `Py_mod_exec's table (module state): ${[...r].join(' ')}`);
   assert.ok(r.has('avx512_bitalg'), `PyInit's kernel (a struct it allocated): ${[...r].join(' ')}`);
 });
 

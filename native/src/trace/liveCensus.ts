@@ -172,8 +172,8 @@ export interface LiveValues {
   has(value: number): boolean;
   /** True when some word of writable memory points into [start, end). */
   pointsInto(start: number, end: number): boolean;
-  /** True when some word of writable memory outside every module (heap, stacks, other mappings) holds exactly `value`. */
-  heldOutsideModules(value: number): boolean;
+  /** The module pointers that words of writable memory outside every module (heap, stacks, other mappings) hold, sorted, each once. */
+  outsideModules: Float64Array;
   /** Code addresses found mangled with glibc's pointer guard (exit handlers, setjmp return points). */
   mangled: number[];
   /** Distinct pointer guards found in thread control blocks (0 when none was found: no demangling). */
@@ -384,19 +384,21 @@ function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words
     }
     const anonymous = valuesFrom(foundAnonymous);
     for (const v of foundAnonymous) found.push(v);
-    return { ...valuesFrom(found), heldOutsideModules: anonymous.has, mangled: [...mangled], guards: guardList.length, guardWords: guardList, bytes };
+    const all = valuesFrom(found);
+    return { has: all.has, pointsInto: all.pointsInto, outsideModules: anonymous.values, mangled: [...mangled], guards: guardList.length, guardWords: guardList, bytes };
   };
   return { visit, result };
 }
 
 /** has and pointsInto over the module pointers found. */
-function valuesFrom(found: number[]): Pick<LiveValues, 'has' | 'pointsInto'> {
+function valuesFrom(found: number[]): Pick<LiveValues, 'has' | 'pointsInto'> & { values: Float64Array } {
   const sorted = Float64Array.from(found).sort();
   let n = 0;
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i];
   const values = sorted.subarray(0, n);
   const firstAtLeast = (x: number) => upperBound(values.length, (k) => values[k] >= x);
   return {
+    values,
     has: (v) => {
       const i = firstAtLeast(v);
       return i < values.length && values[i] === v;

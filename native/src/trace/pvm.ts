@@ -349,6 +349,25 @@ export function mangledPointerRoots(space: AddressSpace): Root[] {
   return liveValuesOf(space).mangled.map((address) => ({ address, reason: 'a code pointer glibc keeps mangled in live memory (an exit handler or a setjmp return point)', resume: true }));
 }
 
+/**
+ * Functions whose entry a word of memory outside every module holds (the heap, thread stacks, anonymous mappings):
+ * a pointer dlsym returned (a plugin's entry, a function ctypes or cffi fetched), or one that code which already ran
+ * stored there (an initialiser's choice of kernel). Only the heap holds them, so neither the walk's edges nor the
+ * modules' data show them, and an indirect call may reach them. Only exact function entries count: a return address
+ * left on a stack points into the middle of its function.
+ */
+export function heldFunctionRoots(space: AddressSpace): Root[] {
+  if (!space.liveMemory) return [];
+  const out: Root[] = [];
+  for (const address of liveValuesOf(space).outsideModules) {
+    const r = space.regionAt(address);
+    if (!r?.exec || !r.module) continue;
+    const f = r.module.elf.functionAt(address - r.module.bias);
+    if (f?.start === address - r.module.bias) out.push({ address, reason: 'a function whose address memory outside the modules holds (the heap, a stack: dlsym or code that ran stored it)' });
+  }
+  return out;
+}
+
 /** At most this many destructors are read from one module's .fini_array. */
 const MAX_FINI_ENTRIES = 4096;
 

@@ -13,7 +13,6 @@ import { type CodeRef, type TablesStore, cachedTables } from '../cpython/tables'
 import type { Root } from './ept';
 import type { AddressSpace, ModuleImage } from '../space/space';
 import type { ElfSymbol } from '../elf/elfTypes';
-import { liveValuesOf } from './liveCensus';
 
 /**
  * Python-level reachability, as data: a method-table entry or getset of an extension module is a root only
@@ -328,39 +327,35 @@ class EntryRootBuilder {
   }
 
   /**
-   * With a dlsym bridge loaded, every function a loaded object exports (what dlsym can return): the names
-   * Python code gives it need appear nowhere (a computed `getattr` on a CDLL), and the pointer it returns lives
-   * only on the heap (a ctypes function object), where no scan of the modules' data finds it. Gated by name
-   * like a method (`lib.name` uses the name); an exported IFUNC is the variant a live GOT slot is bound to,
-   * else what its resolver can return.
+   * With a dlsym bridge loaded, every function the objects of dlsymScope export: Python code may fetch one
+   * later by a name that need appear nowhere (a computed `getattr` on a CDLL). Gated by name like a method
+   * (`lib.name` uses the name); an exported IFUNC is the variant a live GOT slot is bound to, else what its
+   * resolver can return. A function fetched already is on the heap, which heldFunctionRoots (pvm.ts) covers,
+   * whatever object exports it.
    */
   addExports(bridge: string): void {
-    const exported: Array<{ m: ModuleImage; symbols: ElfSymbol[]; inScope: boolean }> = [];
+    const exported: Array<{ m: ModuleImage; symbols: ElfSymbol[] }> = [];
     const scope = dlsymScope(this.space);
     for (const m of this.space.modules()) {
+      if (!scope.has(m)) continue;
       try {
         const symbols = m.elf.dynamicSymbols().filter(isExportedFunction);
         // gcc exports a target_clones resolver (`f.resolver`) at its IFUNC's address: the IFUNC stands for it.
         const resolvers = new Set(symbols.filter((s) => s.type === C.STT_GNU_IFUNC).map((s) => s.value));
-        exported.push({ m, symbols: symbols.filter((s) => s.type === C.STT_GNU_IFUNC || !resolvers.has(s.value)), inScope: scope.has(m) });
+        exported.push({ m, symbols: symbols.filter((s) => s.type === C.STT_GNU_IFUNC || !resolvers.has(s.value)) });
       } catch (e) {
         if (!(e instanceof NativeError)) throw e;
       }
     }
     const ifuncs = new Set(exported.flatMap((x) => x.symbols.filter((s) => s.type === C.STT_GNU_IFUNC).map((s) => s.name)));
     const bound = boundSlots(this.space, ifuncs);
-    // Outside the scope, an export counts once a word of the heap (or other memory outside the modules) holds it:
-    // a function ctypes fetched (a GOT slot binding it does not count: the walk follows calls through it).
-    const held = this.space.liveMemory ? liveValuesOf(this.space) : undefined;
-    for (const { m, symbols, inScope } of exported) {
+    for (const { m, symbols } of exported) {
       const base = m.path.split('/').pop() ?? m.path;
       for (const s of symbols) {
         const chosen = s.type === C.STT_GNU_IFUNC ? bound.get(s.name) : s.value + m.bias;
-        if (!inScope && (chosen === undefined || !held?.heldOutsideModules(chosen))) continue;
         const why = this.admit(m, false, s.name, `${m.path}\0export ${s.value}`);
         if (why === undefined) continue;
-        const how = inScope ? `dlsym through ${bridge}` : `dlsym through ${bridge}; live memory holds its address`;
-        const reason = `Python-callable: ${base} ${s.name}, exported (${how})${why ? ` (${why})` : ''}`;
+        const reason = `Python-callable: ${base} ${s.name}, exported (dlsym through ${bridge})${why ? ` (${why})` : ''}`;
         const address = chosen ?? s.value + m.bias;
         const key = chosen === undefined ? -address : address;
         if (this.seen.has(key)) continue;

@@ -1,0 +1,24 @@
+// Functions only the heap holds are roots: a real C program fetches a plugin's kernels with dlsym, keeps the
+// pointers in heap structs and calls them; SHA-NI (ct_sha of the ctypes kernels) must be required, and the note
+// must say why. Without heldFunctionRoots nothing led to the plugin.
+
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { analyzeProcess } from '../../native/src/analyze';
+import { collectHost } from '../../native/src/features/host';
+import { buildC, hostFlags, startProcess } from '../helpers/fixtures';
+import { buildCtypesLib } from './python-helpers';
+
+test('a plugin function dlsym returned and the heap holds is a root', { timeout: 120_000, skip: hostFlags().has('sha_ni') ? false : 'the host has no SHA-NI, so no report can name it' }, async () => {
+  const program = buildC('c/dlsym_plugin.c', { link: ['-ldl'] });
+  const proc = await startProcess(program, [buildCtypesLib(), 'ct_sha']);
+  try {
+    const r = await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false });
+    const sha = r.report.features.find((f) => f.feature === 'sha_ni');
+    assert.ok(sha, `sha_ni required: ${r.report.required.join(' ')}`);
+    assert.match(sha.via ?? '', /memory outside the modules holds/);
+    assert.ok(r.report.notes.some((n) => /function\(s\) whose address memory outside the modules holds/.test(n)), r.report.notes.join('\n'));
+  } finally {
+    await proc.stop();
+  }
+});
