@@ -353,8 +353,8 @@ export function mangledPointerRoots(space: AddressSpace): Root[] {
  * Functions whose entry a word of memory outside every module holds (the heap, thread stacks, anonymous mappings):
  * a pointer dlsym returned (a plugin's entry, a function ctypes or cffi fetched), or one that code which already ran
  * stored there (an initialiser's choice of kernel). Only the heap holds them, so neither the walk's edges nor the
- * modules' data show them, and an indirect call may reach them. Only exact function entries count: a return address
- * left on a stack points into the middle of its function.
+ * modules' data show them, and an indirect call may reach them. Only function entries count (and words into code no
+ * known function covers, such as a PLT stub): a return address left on a stack points into the middle of its function.
  */
 export function heldFunctionRoots(space: AddressSpace): Root[] {
   if (!space.liveMemory) return [];
@@ -362,8 +362,11 @@ export function heldFunctionRoots(space: AddressSpace): Root[] {
   for (const address of liveValuesOf(space).outsideModules) {
     const r = space.regionAt(address);
     if (!r?.exec || !r.module) continue;
-    const f = r.module.elf.functionAt(address - r.module.bias);
-    if (f?.start === address - r.module.bias) out.push({ address, reason: 'a function whose address memory outside the modules holds (the heap, a stack: dlsym or code that ran stored it)' });
+    // A word into no known function (code without symbols or call-frame information) counts too: it cannot be a
+    // return address into a function the walk knows.
+    const link = address - r.module.bias;
+    const f = r.module.elf.functionAt(link);
+    if (!f || f.start === link) out.push({ address, reason: 'a function whose address memory outside the modules holds (the heap, a stack: dlsym or code that ran stored it)' });
   }
   return out;
 }
