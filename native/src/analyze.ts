@@ -289,7 +289,9 @@ export function processRoots(
     if (mangled.length > 0) {
       notes.push(`${mangled.length} code pointer(s) that glibc keeps mangled in live memory (exit handlers registered with atexit or __cxa_atexit, setjmp return points) were analysed as roots: they run at exit or on longjmp.`);
     }
-    const held = heldFunctionRoots(space);
+    // The C runtime keeps main's address (and the entry's) where it called them from: they never run again.
+    const started = exactFrames ? [entryRoot(space)?.address, mainRoot(space)?.address] : [];
+    const held = heldFunctionRoots(space, new Set(started.filter((a) => a !== undefined)));
     roots.push(...held);
     frameRoots.push(...held);
     if (held.length > 0) {

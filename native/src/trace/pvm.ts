@@ -355,11 +355,13 @@ export function mangledPointerRoots(space: AddressSpace): Root[] {
  * stored there (an initialiser's choice of kernel). Only the heap holds them, so neither the walk's edges nor the
  * modules' data show them, and an indirect call may reach them. Only function entries count (and words into code no
  * known function covers, such as a PLT stub): a return address left on a stack points into the middle of its function.
+ * `except`: addresses held that cannot be called again (main's, which the C runtime keeps on the stack it called it from).
  */
-export function heldFunctionRoots(space: AddressSpace): Root[] {
+export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<number> = new Set()): Root[] {
   if (!space.liveMemory) return [];
   const out: Root[] = [];
   for (const address of liveValuesOf(space).outsideModules) {
+    if (except.has(address)) continue;
     const r = space.regionAt(address);
     if (!r?.exec || !r.module) continue;
     // A word into no known function (code without symbols or call-frame information) counts too: it cannot be a
