@@ -216,6 +216,9 @@ export class AddressTakenWalk extends WalkEdges {
     if (this.taken.has(address)) return;
     // IFUNC resolvers run only at load time: their address is never a call target after restore.
     if (moduleFacts(m.elf).ifuncResolvers.has(address - m.bias)) return;
+    // Nor a Python module's initialisers: they ran at import (their module definition, which the heap points to,
+    // still names them), and only a new import runs them again.
+    if (this.pythonInitsOf(m).has(address - m.bias)) return;
     // A pointer into .rodata that an old toolchain mapped executable is data, not a possible target.
     if (!m.elf.isCodeAddress(address - m.bias)) {
       this.notCode.add(address);
@@ -224,6 +227,13 @@ export class AddressTakenWalk extends WalkEdges {
     this.taken.add(address);
     if (why) this.takenWhy.set(address, why);
     if (this.unresolvedSeen) this.rootTaken(address);
+  }
+
+  /** Per module: the link-time starts of its Python initialisers (pythonInitializers), computed once. */
+  private readonly pythonInits: Array<ReadonlySet<number> | undefined> = [];
+
+  protected pythonInitsOf(m: ModuleImage): ReadonlySet<number> {
+    return (this.pythonInits[m.index] ??= new Set(pythonInitializers(m)));
   }
 
   protected rootTaken(address: number): void {
@@ -347,7 +357,7 @@ export class AddressTakenWalk extends WalkEdges {
         if (v !== undefined && this.space.regionAt(v)?.module === m) pending.push(v - m.bias);
       }
     }
-    const python = pythonInitializers(m);
+    const python = [...this.pythonInitsOf(m)];
     if (pending.length) this.takeProducedBy(m, pending, this.options.recordVisited ? `a static initializer of ${m.path.split('/').pop()}` : '', false, origin);
     if (python.length) this.takeProducedBy(m, python, this.options.recordVisited ? `a Python module initialiser of ${m.path.split('/').pop()}` : '', false, origin);
   }

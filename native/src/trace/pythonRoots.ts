@@ -339,7 +339,8 @@ class EntryRootBuilder {
     for (const m of this.space.modules()) {
       if (!scope.has(m)) continue;
       try {
-        const symbols = m.elf.dynamicSymbols().filter(isExportedFunction);
+        // A Python module's PyInit_* is left out: only the import machinery calls it, and it ran when the module was.
+        const symbols = m.elf.dynamicSymbols().filter((s) => isExportedFunction(s) && !s.name.startsWith('PyInit_') && !s.name.startsWith('PyModExport_'));
         // gcc exports a target_clones resolver (`f.resolver`) at its IFUNC's address: the IFUNC stands for it.
         const resolvers = new Set(symbols.filter((s) => s.type === C.STT_GNU_IFUNC).map((s) => s.value));
         exported.push({ m, symbols: symbols.filter((s) => s.type === C.STT_GNU_IFUNC || !resolvers.has(s.value)) });
