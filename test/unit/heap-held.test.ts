@@ -1,6 +1,7 @@
 // Functions only the heap holds are roots: a real C program fetches a plugin's kernels with dlsym, keeps the
 // pointers in heap structs and calls them; SHA-NI (ct_sha of the ctypes kernels) must be required, and the note
-// must say why. Without heldFunctionRoots nothing led to the plugin.
+// must say why. Without heldFunctionRoots nothing led to the plugin. A JIT-like process keeps the entry of code it
+// generated in the heap: that code is decoded from there.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -18,6 +19,18 @@ test('a plugin function dlsym returned and the heap holds is a root', { timeout:
     assert.ok(sha, `sha_ni required: ${r.report.required.join(' ')}`);
     assert.match(sha.via ?? '', /memory outside the modules holds/);
     assert.ok(r.report.notes.some((n) => /function\(s\) whose address memory outside the modules holds/.test(n)), r.report.notes.join('\n'));
+  } finally {
+    await proc.stop();
+  }
+});
+
+test('code generated at run time whose entry the heap holds is analysed', { timeout: 120_000, skip: hostFlags().has('gfni') ? false : 'the host has no GFNI, so no report can name it' }, async () => {
+  const proc = await startProcess(buildC('c/jit_page.c'), []);
+  try {
+    const r = await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false });
+    const gfni = r.report.features.find((f) => f.feature === 'gfni');
+    assert.ok(gfni, `gfni required: ${r.report.required.join(' ')}`);
+    assert.match(gfni.via ?? '', /code generated at run time/);
   } finally {
     await proc.stop();
   }

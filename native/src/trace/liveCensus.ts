@@ -166,13 +166,21 @@ function isStaticValue(m: ModuleImage, slot: number, value: number, fileBytes?: 
 // produced can be called later only if they are still stored somewhere (or re-produced by code that runs
 // again, which the walk sees): the walk keeps such products only when this census finds them.
 
+/** Executable memory no module backs, but for the kernel's vDSO and vsyscall page: code generated at run time. */
+export function isGeneratedCode(r: Region): boolean {
+  return r.exec && !r.module && r.kind !== 'vdso' && r.kind !== 'vsyscall';
+}
+
 /** The module pointers in the process's writable memory, and the code pointers glibc keeps mangled. */
 export interface LiveValues {
   /** True when some word of writable memory holds exactly `value`. */
   has(value: number): boolean;
   /** True when some word of writable memory points into [start, end). */
   pointsInto(start: number, end: number): boolean;
-  /** The module pointers that words of writable memory outside every module (heap, stacks, other mappings) hold, sorted, each once. */
+  /**
+   * The module pointers (and pointers into generated code) that words of writable memory outside every module (heap,
+   * stacks, other mappings) hold, sorted, each once.
+   */
   outsideModules: Float64Array;
   /** Code addresses found mangled with glibc's pointer guard (exit handlers, setjmp return points). */
   mangled: number[];
@@ -320,7 +328,8 @@ const demanglable = (guards: readonly Guard[] | undefined): guards is readonly G
  * pass when a pointer guard is found, unless `guess` named the same guards and they were demangled with during the pass).
  */
 function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words: Uint32Array, base: number, anonymous: boolean): void; result(ctx: CensusContext, bytes: number): LiveValues } {
-  const moduleRanges = mergeRanges(ctx.space.regions().filter((r) => r.module).map((r) => ({ start: r.start, end: r.end })));
+  // Modules, and executable memory no file backs (code a JIT generated: what the heap holds of it are its entries).
+  const moduleRanges = mergeRanges(ctx.space.regions().filter((r) => r.module || isGeneratedCode(r)).map((r) => ({ start: r.start, end: r.end })));
   const codeRanges = mergeRanges(ctx.space.regions().filter((r) => r.module && r.exec).map((r) => ({ start: r.start, end: r.end })));
   // Drops most words (zeros, counts, heap pointers) before the search (see liveCensus).
   const moduleBlocks = new BlockFilter(moduleRanges);

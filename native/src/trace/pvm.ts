@@ -3,7 +3,7 @@
 // return addresses of its live frames (threads frozen for milliseconds with ptrace, stacks unwound with CFI).
 // Threads started through function pointers (OpenBLAS workers) are found this way though no call edge leads to them.
 
-import { liveValuesOf } from './liveCensus';
+import { isGeneratedCode, liveValuesOf } from './liveCensus';
 import { staticPointer } from './eptUtil';
 import { CodeDecoder, decodeOne, Flow, MNEMONIC, REGISTER_RDI } from '../decoder/decoder';
 import { cfiTableOf, DWARF_RA, DWARF_RBP, DWARF_RSP } from '../elf/cfi';
@@ -363,6 +363,10 @@ export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<numbe
   for (const address of liveValuesOf(space).outsideModules) {
     if (except.has(address)) continue;
     const r = space.regionAt(address);
+    if (r && isGeneratedCode(r)) {
+      out.push({ address, reason: 'code generated at run time (a JIT) whose address memory outside the modules holds' });
+      continue;
+    }
     if (!r?.exec || !r.module) continue;
     // A word into no known function (code without symbols or call-frame information) counts too: it cannot be a
     // return address into a function the walk knows.
