@@ -319,6 +319,11 @@ export function processRoots(
         `Root policy strict (${why}): ${py.roots.length} C function(s) Python code can call (method tables and type slots of ${py.modules} extension module(s) and the interpreter) were analysed as roots: Python reaches them through objects on its heap, an edge no static walk can follow.`,
       );
     }
+    if (py.exports) {
+      notes.push(
+        `${py.exports.bridge} is loaded, so Python code can call any function dlsym finds, by a name it may compute: ${py.exports.roots} exported function(s) of ${py.exports.objects} object(s) (the executable and what it needs, and every object opened with dlopen) were analysed as roots${gate ? ' where reachable code uses their names' : ''}. Functions of other libraries count once the heap holds them (one ctypes fetched).`,
+      );
+    }
     for (const s of py.skipped) notes.push(`Could not read the Python tables of ${s.module}: ${s.reason}`);
   }
   return { roots, callableRoots, frameRoots, notes, rootPolicy };

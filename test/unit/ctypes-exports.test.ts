@@ -53,13 +53,13 @@ before(async () => {
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** The report of an analysis of the program in `mode`: required features and the reason SHA-NI came in. */
-async function analyzeMode(mode: string): Promise<{ required: Set<string>; shaVia?: string }> {
+async function analyzeMode(mode: string): Promise<{ required: Set<string>; shaVia?: string; notes: string[] }> {
   const proc = await startProcess(DEBIAN_PYTHON, [program, mode, kernels, user]);
   try {
     const r = await analyzeProcess(proc.pid, { host, withFullScan: false });
     assert.equal(r.report.rootPolicy, 'strict');
     const sha = r.report.features.find((f) => f.feature === 'sha_ni');
-    return { required: new Set(r.report.required), shaVia: sha?.via };
+    return { required: new Set(r.report.required), shaVia: sha?.via, notes: r.report.notes };
   } finally {
     await proc.stop();
   }
@@ -69,6 +69,7 @@ test('every export of a library ctypes opened is a root: a kernel called by a co
   const r = await analyzeMode('opened');
   assert.ok(r.required.has('sha_ni'), `sha_ni required: ${[...r.required].join(' ')}`);
   assert.match(r.shaVia ?? '', /libctk\.so ct_sha, exported \(dlsym through _ctypes\)/);
+  assert.ok(r.notes.some((n) => /^_ctypes is loaded, so Python code can call any function dlsym finds/.test(n)), r.notes.join('\n'));
 });
 
 test('a dependency\'s exports count only once live memory holds them (a function ctypes fetched)', { timeout: 180_000, skip: hasSha ? false : 'the host has no SHA-NI, so no report can name it' }, async () => {

@@ -39,6 +39,8 @@ export interface PythonEntryRoots {
   modules: number;
   /** Modules whose tables could not be read, with the reason. */
   skipped: Array<{ module: string; reason: string }>;
+  /** With `_ctypes` or `_cffi_backend` loaded: that bridge, and how many exported functions became roots through it. */
+  exports?: { bridge: string; roots: number; objects: number };
 }
 
 /** True for an object Python code can call into: an extension module (PyInit_*) or the interpreter. */
@@ -266,8 +268,8 @@ export function pythonEntryRoots(space: AddressSpace, gate?: PythonGate, tablesS
     }
   }
   const bridge = dlsymBridge(space);
-  if (bridge !== undefined) builder.addExports(bridge);
-  return { roots: builder.roots, modules, skipped, gatedOut: builder.gatedOut };
+  const exports = bridge !== undefined ? { bridge, ...builder.addExports(bridge) } : undefined;
+  return { roots: builder.roots, modules, skipped, gatedOut: builder.gatedOut, exports };
 }
 
 /**
@@ -333,7 +335,8 @@ class EntryRootBuilder {
    * resolver can return. A function fetched already is on the heap, which heldFunctionRoots (pvm.ts) covers,
    * whatever object exports it.
    */
-  addExports(bridge: string): void {
+  addExports(bridge: string): { roots: number; objects: number } {
+    const before = this.roots.length;
     const exported: Array<{ m: ModuleImage; symbols: ElfSymbol[] }> = [];
     const scope = dlsymScope(this.space);
     for (const m of this.space.modules()) {
@@ -364,6 +367,7 @@ class EntryRootBuilder {
         this.roots.push(chosen === undefined ? { address, reason, ifunc: true } : { address, reason });
       }
     }
+    return { roots: this.roots.length - before, objects: exported.length };
   }
 
   /** cffi's _cffi_globals table: every function pointer its data holds, put there by the loader. */
