@@ -301,32 +301,38 @@ export function processRoots(
       notes.push(`${tr.runningThreads} of ${tr.threads} thread(s) were running, so their pc was unknown: every stack-like region was scanned for return addresses instead (${tr.returnAddresses} found), which can count calls that returned long ago.`);
     }
   }
-  let rootPolicy: 'precise' | 'strict' | undefined;
-  if (mode === 'ept' && python) {
-    // Python calls C through heap objects (method objects, type slots): root what it can call.
-    const gate = policy.strict !== false || !policy.pythonGate || policy.pythonGate.strictReason ? undefined : policy.pythonGate;
-    rootPolicy = gate ? 'precise' : 'strict';
-    const py = pythonEntryRoots(space, gate, policy.stores?.tables);
+  const py = mode === 'ept' && python ? pythonCallableRoots(space, policy) : undefined;
+  if (py) {
     callableRoots.push(...py.roots);
-    notes.push(...(policy.pythonGate?.notes ?? []));
-    if (gate) {
-      notes.push(
-        `Root policy precise: ${py.roots.length} C function(s) Python code can call were analysed as roots (type slots, the interpreter's own tables, and the methods, functions and getters of ${py.modules} extension module(s) whose names reachable Python code uses, C code may look up by name, or protocols call); ${py.gatedOut} method-table entries and getters whose names no reachable Python code uses were not. Each root's reason names the gate that admitted it.`,
-      );
-    } else {
-      const why = policy.strict !== false ? 'the default; --precise asks for the experimental precise policy' : (policy.pythonGate?.strictReason ?? 'no Python-level reachability was available (no program file was tracked)');
-      notes.push(
-        `Root policy strict (${why}): ${py.roots.length} C function(s) Python code can call (method tables and type slots of ${py.modules} extension module(s) and the interpreter) were analysed as roots: Python reaches them through objects on its heap, an edge no static walk can follow.`,
-      );
-    }
-    if (py.exports) {
-      notes.push(
-        `${py.exports.bridge} is loaded, so Python code can call any function dlsym finds, by a name it may compute: ${py.exports.roots} exported function(s) of ${py.exports.objects} object(s) (the executable and what it needs, and every object opened with dlopen) were analysed as roots${gate ? ' where reachable code uses their names' : ''}. Functions of other libraries count once the heap holds them (one ctypes fetched).`,
-      );
-    }
-    for (const s of py.skipped) notes.push(`Could not read the Python tables of ${s.module}: ${s.reason}`);
+    notes.push(...py.notes);
   }
-  return { roots, callableRoots, frameRoots, notes, rootPolicy };
+  return { roots, callableRoots, frameRoots, notes, rootPolicy: py?.rootPolicy };
+}
+
+/** The C functions Python can call, as roots under the policy asked for, with the notes that say so. */
+function pythonCallableRoots(space: AddressSpace, policy: Pick<AnalyzeOptions, 'strict' | 'pythonGate' | 'stores'>): { roots: Root[]; notes: string[]; rootPolicy: 'precise' | 'strict' } {
+  const notes: string[] = [];
+  // Python calls C through heap objects (method objects, type slots): root what it can call.
+  const gate = policy.strict !== false || !policy.pythonGate || policy.pythonGate.strictReason ? undefined : policy.pythonGate;
+  const py = pythonEntryRoots(space, gate, policy.stores?.tables);
+  notes.push(...(policy.pythonGate?.notes ?? []));
+  if (gate) {
+    notes.push(
+      `Root policy precise: ${py.roots.length} C function(s) Python code can call were analysed as roots (type slots, the interpreter's own tables, and the methods, functions and getters of ${py.modules} extension module(s) whose names reachable Python code uses, C code may look up by name, or protocols call); ${py.gatedOut} method-table entries and getters whose names no reachable Python code uses were not. Each root's reason names the gate that admitted it.`,
+    );
+  } else {
+    const why = policy.strict !== false ? 'the default; --precise asks for the experimental precise policy' : (policy.pythonGate?.strictReason ?? 'no Python-level reachability was available (no program file was tracked)');
+    notes.push(
+      `Root policy strict (${why}): ${py.roots.length} C function(s) Python code can call (method tables and type slots of ${py.modules} extension module(s) and the interpreter) were analysed as roots: Python reaches them through objects on its heap, an edge no static walk can follow.`,
+    );
+  }
+  if (py.exports) {
+    notes.push(
+      `${py.exports.bridge} is loaded, so Python code can call any function dlsym finds, by a name it may compute: ${py.exports.roots} exported function(s) of ${py.exports.objects} object(s) (the executable and what it needs, and every object opened with dlopen) were analysed as roots${gate ? ' where reachable code uses their names' : ''}. Functions of other libraries count once the heap holds them (one ctypes fetched).`,
+    );
+  }
+  for (const s of py.skipped) notes.push(`Could not read the Python tables of ${s.module}: ${s.reason}`);
+  return { roots: py.roots, notes, rootPolicy: gate ? 'precise' : 'strict' };
 }
 
 /** Notes for what a full scan skipped, except files already noted as left out (unopenedModules). */
