@@ -1,7 +1,8 @@
 // Functions only the heap holds are roots: a real C program fetches a plugin's kernels with dlsym, keeps the
 // pointers in heap structs and calls them; SHA-NI (ct_sha of the ctypes kernels) must be required, and the note
 // must say why. Without heldFunctionRoots nothing led to the plugin. A JIT-like process keeps the entry of code it
-// generated in the heap: that code is decoded from there.
+// generated in the heap: that code is decoded from there. Heap objects point to ops tables that code which ran once
+// chose: the tables they point to are read, and a table no object points to is not.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -31,6 +32,19 @@ test('code generated at run time whose entry the heap holds is analysed', { time
     const gfni = r.report.features.find((f) => f.feature === 'gfni');
     assert.ok(gfni, `gfni required: ${r.report.required.join(' ')}`);
     assert.match(gfni.via ?? '', /code generated at run time/);
+  } finally {
+    await proc.stop();
+  }
+});
+
+test('the ops table a heap object points to is read; one no object points to is not', { timeout: 120_000, skip: hostFlags().has('gfni') && hostFlags().has('avx512_vpopcntdq') ? false : 'the host lacks GFNI or AVX512_VPOPCNTDQ' }, async () => {
+  const proc = await startProcess(buildC('c/heap_ops.c'), []);
+  try {
+    const r = await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false });
+    const gfni = r.report.features.find((f) => f.feature === 'gfni');
+    assert.ok(gfni, `gfni required: ${r.report.required.join(' ')}`);
+    assert.match(gfni.via ?? '', /a data object the heap points into holds \(gfni_ops/);
+    assert.ok(!r.report.required.includes('avx512_vpopcntdq'), `no object points to popcnt_ops: ${r.report.required.join(' ')}`);
   } finally {
     await proc.stop();
   }

@@ -13,7 +13,8 @@ import type { ProcessView } from '../space/processView';
 import type { Root } from './ept';
 import type { AddressSpace, ModuleImage, Region } from '../space/space';
 import * as C from '../elf/elfConstants';
-import { u64 } from '../space/space';
+import { dataObjectExtent, moduleFacts, u64 } from '../space/space';
+import { pythonInitializers } from './pythonRoots';
 
 /** How far up a thread's stack we look for return addresses. */
 const STACK_SCAN_BYTES = 512 * 1024;
@@ -360,21 +361,59 @@ export function mangledPointerRoots(space: AddressSpace): Root[] {
 export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<number> = new Set()): Root[] {
   if (!space.liveMemory) return [];
   const out: Root[] = [];
+  const seen = new Set<number>(except);
+  const objects = new Set<string>();
   for (const address of liveValuesOf(space).outsideModules) {
-    if (except.has(address)) continue;
     const r = space.regionAt(address);
     if (r && isGeneratedCode(r)) {
-      out.push({ address, reason: 'code generated at run time (a JIT) whose address memory outside the modules holds' });
-      continue;
+      if (!seen.has(address)) out.push({ address, reason: 'code generated at run time (a JIT) whose address memory outside the modules holds' });
+      seen.add(address);
+    } else if (r?.module && r.exec) {
+      heldEntry(space, r.module, address, 'a function whose address memory outside the modules holds (the heap, a stack: dlsym or code that ran stored it)', seen, out);
+    } else if (r?.module) {
+      heldObject(space, r.module, address, objects, seen, out);
     }
-    if (!r?.exec || !r.module) continue;
-    // A word into no known function (code without symbols or call-frame information) counts too: it cannot be a
-    // return address into a function the walk knows.
-    const link = address - r.module.bias;
-    const f = r.module.elf.functionAt(link);
-    if (!f || f.start === link) out.push({ address, reason: 'a function whose address memory outside the modules holds (the heap, a stack: dlsym or code that ran stored it)' });
   }
   return out;
+}
+
+/**
+ * Roots `address` (code of `m`) when it is a function's entry or lies in no known function: a word inside a known
+ * function that does not start it is a return address (a stale one, below a stack pointer), not a callable pointer.
+ * Never a Python module's initialisers or an IFUNC resolver: they ran, and only a new import or load runs them.
+ */
+function heldEntry(space: AddressSpace, m: ModuleImage, address: number, reason: string, seen: Set<number>, out: Root[]): void {
+  if (seen.has(address)) return;
+  seen.add(address);
+  const link = address - m.bias;
+  if (moduleFacts(m.elf).ifuncResolvers.has(link) || pythonInitializerSet(m).has(link)) return;
+  const f = m.elf.functionAt(link);
+  if (!f || f.start === link) out.push({ address, reason });
+}
+
+/** At most this many bytes of one data object the heap points into are read for code pointers. */
+const MAX_HELD_OBJECT = 64 * 1024;
+
+/**
+ * The code pointers of the data object of `m` that `address` points into (an object with its ops table or C++
+ * vtable, set up by code that ran and will not run again, called through the heap later): read live, each a root
+ * as a held entry is. One level, as a referenced object's are (rule 2 of the address-taken set).
+ */
+function heldObject(space: AddressSpace, m: ModuleImage, address: number, objects: Set<string>, seen: Set<number>, out: Root[]): void {
+  const ext = dataObjectExtent(m.elf, address - m.bias);
+  if (!ext) return;
+  const key = `${m.index}:${ext.start}`;
+  if (objects.has(key)) return;
+  objects.add(key);
+  const start = ext.start - (ext.start % 8);
+  const bytes = space.readMemory(start + m.bias, Math.min(ext.end - start, MAX_HELD_OBJECT));
+  if (!bytes) return;
+  const name = ext.name ?? `${m.path.split('/').pop()}+0x${start.toString(16)}`;
+  for (let i = 0; i + 8 <= bytes.length; i += 8) {
+    const v = u64(bytes, i);
+    const r = v ? space.regionAt(v) : undefined;
+    if (r?.module && r.exec) heldEntry(space, r.module, v, `a function a data object the heap points into holds (${name}: an ops table or vtable of a live object)`, seen, out);
+  }
 }
 
 /** At most this many destructors are read from one module's .fini_array. */
@@ -430,4 +469,13 @@ function finiEntry(space: AddressSpace, m: ModuleImage, slot: number): number | 
   const v = (space.liveMemory ? space.readPointer(slot + m.bias) : undefined) ?? staticPointer(space, m, slot);
   // 0 and -1 are the terminators of the older .dtors lists; never code.
   return v === undefined || v === 0 || v >= Number.MAX_SAFE_INTEGER ? undefined : v;
+}
+
+const pythonInits = new WeakMap<ModuleImage, ReadonlySet<number>>();
+
+/** pythonInitializers of `m` as a set, once per module image. */
+function pythonInitializerSet(m: ModuleImage): ReadonlySet<number> {
+  let v = pythonInits.get(m);
+  if (!v) pythonInits.set(m, (v = new Set(pythonInitializers(m))));
+  return v;
 }
