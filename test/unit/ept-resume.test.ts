@@ -67,11 +67,11 @@ describe('EPT from live frames on the resume fixture', () => {
     assert.ok(notes.some((n) => /frozen and unwound to its outermost frame, so the entry point and main are not walked whole/.test(n)), notes.join('\n'));
     assert.ok(!roots.some((x) => x.address === at('main')), 'main is no root of its own');
     assert.ok(!visited.has(at('k_startup')), 'k_startup ran at start-up only: not walked');
-    for (const k of ['k_loop', 'k_after', 'k_signal', 'k_jump', 'k_worker_loop', 'k_fini']) {
+    for (const k of ['k_loop', 'k_after', 'k_signal', 'k_alarm', 'k_jump', 'k_worker_loop', 'k_fini']) {
       assert.ok(visited.has(at(k)), `${k} can still run: walked`);
       for (const f of capstoneFeaturesOf(main, k)) assert.ok(r.features.has(f as never), `${k}'s ${f} required`);
     }
-    const others = ['k_loop', 'k_after', 'k_signal', 'k_jump', 'k_worker_loop', 'k_fini'];
+    const others = ['k_loop', 'k_after', 'k_signal', 'k_alarm', 'k_jump', 'k_worker_loop', 'k_fini'];
     const onlyStartup = [...capstoneFeaturesOf(main, 'k_startup')].filter((f) => !others.some((k) => capstoneFeaturesOf(main, k).has(f)));
     assert.ok(onlyStartup.length > 0);
     // Another module could need the same feature on its own: compare with the walk that includes main whole.

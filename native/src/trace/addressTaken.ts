@@ -7,7 +7,7 @@ import type { FunctionSummary } from './summary';
 import { type ModuleImage, dataObjectExtent, isGotSlot, isInPlt, moduleFacts, u64 } from '../space/space';
 import { CPU_MODEL_SYMBOLS, MAX_INIT_FUNCTIONS, MAX_SLOT_MAP_SPAN, ONCE_FUNCTIONS, down8, staticPointer } from './eptUtil';
 import { type LiveValues, type WrittenPointer, liveCensus, liveValuesOf } from './liveCensus';
-import type { Origin } from './walkBase';
+import type { Origin, WorkItem } from './walkBase';
 import { WalkEdges } from './walkEdges';
 import { pythonInitializers } from './pythonRoots';
 
@@ -424,6 +424,31 @@ export class AddressTakenWalk extends WalkEdges {
     }
   }
 
+  /**
+   * A live frame's function called helpers before its resume point; they ran and will not run again, and what they
+   * stored in memory is found there (heldFunctionRoots, the census). Only the kernel keeps what they installed
+   * with sigaction: a helper that installs signal handlers (two calls deep, in the module) has its references
+   * taken whole, as the frame's own function has. Helpers are followed three calls deep.
+   */
+  protected override ranBeforeResume(m: ModuleImage, whole: FunctionSummary, item: WorkItem): void {
+    const seen = new Set<number>();
+    let level = [...whole.calls, ...whole.jumpsOut];
+    for (let depth = 0; depth < 3 && level.length; depth++) {
+      const next: number[] = [];
+      for (const t of level) {
+        if (seen.has(t) || isInPlt(m.elf, t) || this.space.regionAt(t + m.bias)?.module !== m) continue;
+        seen.add(t);
+        const s = this.summaryOf(m, t, m.elf.functionAt(t));
+        if (!s) continue;
+        if (this.installsSignalHandlers(m, s, SIGNAL_INSTALL_DEPTH)) {
+          this.referenceAll(s, m, m.bias, this.options.recordVisited ? `${m.path.split('/').pop()}:0x${s.start.toString(16)} (installs signal handlers before a resume point)` : '', item);
+        }
+        next.push(...s.calls, ...s.jumpsOut);
+      }
+      level = next;
+    }
+  }
+
   /** Per module: functions (link-time starts) known to install signal handlers, directly or through its own calls. */
   private readonly signalInstallers: Array<Map<number, boolean> | undefined> = [];
 
@@ -437,7 +462,8 @@ export class AddressTakenWalk extends WalkEdges {
     if (cached !== undefined) return cached;
     known.set(s.start, false); // Recursion guard.
     let found = false;
-    for (const t of s.calls) {
+    // A tail call counts as a call (`jmp signal@plt` ends a wrapper gcc compiled at -O2).
+    for (const t of [...s.calls, ...s.jumpsOut]) {
       if (isInPlt(m.elf, t)) {
         const name = m.elf.pltStubAt(t)?.symbol;
         if (name && SIGNAL_INSTALLERS.has(name.split('@')[0])) found = true;

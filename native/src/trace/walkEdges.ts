@@ -102,10 +102,16 @@ export abstract class WalkEdges extends WalkBase {
     const entry = m.isMain ? m.elf.header.entry : 0;
     if (this.rta && !(entry && entry >= extent.start && entry < extent.end)) {
       const whole = this.summaryOf(m, link, extent);
-      if (whole) this.referenceAll(whole, m, m.bias, this.options.recordVisited ? `${m.path.split('/').pop()}:0x${extent.start.toString(16)} (before a resume point)` : '', item);
+      if (whole) {
+        this.referenceAll(whole, m, m.bias, this.options.recordVisited ? `${m.path.split('/').pop()}:0x${extent.start.toString(16)} (before a resume point)` : '', item);
+        this.ranBeforeResume(m, whole, item);
+      }
     }
     return true;
   }
+
+  /** The functions `whole` (a live frame's function) called before its resume point ran: see AddressTakenWalk. */
+  protected ranBeforeResume(_m: ModuleImage, _whole: FunctionSummary, _item: WorkItem): void {}
 
   /** The whole function at link-time `start` of module `index` is walked: its resume-point visits' counts go. */
   protected takeBackResumeCounts(index: number, start: number): void {
