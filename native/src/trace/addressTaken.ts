@@ -9,6 +9,7 @@ import { CPU_MODEL_SYMBOLS, MAX_INIT_FUNCTIONS, MAX_SLOT_MAP_SPAN, ONCE_FUNCTION
 import { type LiveValues, type WrittenPointer, liveCensus, liveValuesOf } from './liveCensus';
 import type { Origin, WorkItem } from './walkBase';
 import { WalkEdges } from './walkEdges';
+import { SIGNAL_INSTALL_DEPTH, SignalInstallers } from './signalHandlers';
 import { pythonInitializers } from './pythonRoots';
 
 /** The origin of every function the address-taken rule roots: its own tier, after the explicit roots' closure. */
@@ -424,57 +425,17 @@ export class AddressTakenWalk extends WalkEdges {
     }
   }
 
-  /**
-   * A live frame's function called helpers before its resume point; they ran and will not run again, and what they
-   * stored in memory is found there (heldFunctionRoots, the census). Only the kernel keeps what they installed
-   * with sigaction: a helper that installs signal handlers (two calls deep, in the module) has its references
-   * taken whole, as the frame's own function has. Helpers are followed three calls deep.
-   */
-  protected override ranBeforeResume(m: ModuleImage, whole: FunctionSummary, item: WorkItem): void {
-    const seen = new Set<number>();
-    let level = [...whole.calls, ...whole.jumpsOut];
-    for (let depth = 0; depth < 3 && level.length; depth++) {
-      const next: number[] = [];
-      for (const t of level) {
-        if (seen.has(t) || isInPlt(m.elf, t) || this.space.regionAt(t + m.bias)?.module !== m) continue;
-        seen.add(t);
-        const s = this.summaryOf(m, t, m.elf.functionAt(t));
-        if (!s) continue;
-        if (this.installsSignalHandlers(m, s, SIGNAL_INSTALL_DEPTH)) {
-          this.referenceAll(s, m, m.bias, this.options.recordVisited ? `${m.path.split('/').pop()}:0x${s.start.toString(16)} (installs signal handlers before a resume point)` : '', item);
-        }
-        next.push(...s.calls, ...s.jumpsOut);
-      }
-      level = next;
-    }
+  /** Which functions install signal handlers, and what helpers ran before a resume point (signalHandlers.ts). */
+  private readonly signals = new SignalInstallers(this.space, (m, t) => this.summaryOf(m, t));
+
+  protected installsSignalHandlers(m: ModuleImage, s: FunctionSummary, depth: number): boolean {
+    return this.signals.installs(m, s, depth);
   }
 
-  /** Per module: functions (link-time starts) known to install signal handlers, directly or through its own calls. */
-  private readonly signalInstallers: Array<Map<number, boolean> | undefined> = [];
-
-  /**
-   * True when `s` (a function of `m`) calls sigaction, signal or a sibling through the PLT, or calls a function of `m`
-   * that does (up to `depth` calls deep: wrappers such as CPython's PyOS_setsig).
-   */
-  protected installsSignalHandlers(m: ModuleImage, s: FunctionSummary, depth: number): boolean {
-    const known = (this.signalInstallers[m.index] ??= new Map());
-    const cached = known.get(s.start);
-    if (cached !== undefined) return cached;
-    known.set(s.start, false); // Recursion guard.
-    let found = false;
-    // A tail call counts as a call (`jmp signal@plt` ends a wrapper gcc compiled at -O2).
-    for (const t of [...s.calls, ...s.jumpsOut]) {
-      if (isInPlt(m.elf, t)) {
-        const name = m.elf.pltStubAt(t)?.symbol;
-        if (name && SIGNAL_INSTALLERS.has(name.split('@')[0])) found = true;
-      } else if (depth > 0 && this.space.regionAt(t + m.bias)?.module === m) {
-        const callee = this.summaryOf(m, t);
-        if (callee && this.installsSignalHandlers(m, callee, depth - 1)) found = true;
-      }
-      if (found) break;
+  protected override ranBeforeResume(m: ModuleImage, whole: FunctionSummary, item: WorkItem): void {
+    for (const s of this.signals.installersCalledBy(m, whole)) {
+      this.referenceAll(s, m, m.bias, this.options.recordVisited ? `${m.path.split('/').pop()}:0x${s.start.toString(16)} (installs signal handlers before a resume point)` : '', item);
     }
-    known.set(s.start, found);
-    return found;
   }
 
   // ------------------------------------------------------------------ sound mode: live products
@@ -513,11 +474,4 @@ export class AddressTakenWalk extends WalkEdges {
     }
     return false;
   }
-
 }
-
-/** libc's functions that install a signal handler (the kernel keeps its address). */
-const SIGNAL_INSTALLERS = new Set(['sigaction', '__sigaction', 'signal', 'sysv_signal', '__sysv_signal', 'bsd_signal', 'sigset', 'ssignal']);
-/** How many calls deep a wrapper of sigaction is looked for. */
-const SIGNAL_INSTALL_DEPTH = 2;
-
