@@ -13,6 +13,7 @@ import type { AddressSpace, ModuleImage, Region } from '../space/space';
 import { AddressTakenWalk } from './addressTaken';
 import { chainEnd, liveReader, logChange, type ReadRecord } from './walkLog';
 import type { EptOptions, EptResult, Root } from './eptTypes';
+import { SignalInstallers } from './signalHandlers';
 import { censusGuards, type Guard, liveCensus, type LiveValues, liveValuesOf, primeCensuses, primedCensus, type WrittenPointer } from './liveCensus';
 import * as C from '../elf/elfConstants';
 import { type Chain, Summarizer } from './summary';
@@ -65,7 +66,7 @@ class RecordingSpace implements AddressSpace {
 type CensusEntry = Pick<WrittenPointer, 'slot' | 'value' | 'addressable'>;
 
 /** Fields of a walk that are not its state: the space, the options, the decoder and caches of this stop's memory. */
-const NOT_STATE = new Set(['space', 'options', 'summarizer', 'codeBuffers', 'regionCache', 'census', 'liveCache', 'productFilter', 'raw', 'rec', 'censusLog', 'liveLog']);
+const NOT_STATE = new Set(['space', 'options', 'summarizer', 'codeBuffers', 'regionCache', 'census', 'liveCache', 'productFilter', 'raw', 'rec', 'censusLog', 'liveLog', 'signals']);
 
 /** The walker of a session: records the first phase's answers, and copies its state for a second phase. */
 class SessionWalk extends AddressTakenWalk {
@@ -197,7 +198,22 @@ class SessionWalk extends AddressTakenWalk {
     for (const [k, v] of Object.entries(this)) {
       if (!NOT_STATE.has(k)) fields[k] = copyState(v);
     }
-    Object.assign(fields, { space, raw: space, rec: undefined, options, summarizer: new Summarizer(), codeBuffers: new Map(), regionCache: new Map(), census, liveCache: undefined, productFilter: undefined, censusLog: new Map(), liveLog: [] });
+    Object.assign(fields, {
+      space,
+      raw: space,
+      rec: undefined,
+      options,
+      summarizer: new Summarizer(),
+      codeBuffers: new Map(),
+      regionCache: new Map(),
+      census,
+      liveCache: undefined,
+      productFilter: undefined,
+      censusLog: new Map(),
+      liveLog: [],
+      // Which functions install signal handlers depends on the code only; the copy asks its own space and summaries.
+      signals: new SignalInstallers(space, (m: ModuleImage, t: number) => f.summaryOf(m, t)),
+    });
     return f;
   }
 
