@@ -358,7 +358,9 @@ export class AddressTakenWalk extends WalkEdges {
         if (v !== undefined && this.space.regionAt(v)?.module === m) pending.push(v - m.bias);
       }
     }
-    const python = [...this.pythonInitsOf(m)];
+    // Only in a live process: at rest no module was imported yet and nothing they stored can be checked, and taking
+    // all they name made the interpreter's own requirement (behind the lenses) swallow every call site's features.
+    const python = this.space.liveMemory ? [...this.pythonInitsOf(m)] : [];
     if (pending.length) this.takeProducedBy(m, pending, this.options.recordVisited ? `a static initializer of ${m.path.split('/').pop()}` : '', false, origin);
     if (python.length) this.takeProducedBy(m, python, this.options.recordVisited ? `a Python module initialiser of ${m.path.split('/').pop()}` : '', false, origin);
   }
