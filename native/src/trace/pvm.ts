@@ -368,10 +368,16 @@ export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<numbe
     if (r && isGeneratedCode(r)) {
       if (!seen.has(address)) out.push({ address, reason: 'code generated at run time (a JIT) whose address memory outside the modules holds' });
       seen.add(address);
-    } else if (r?.module && r.exec) {
-      heldEntry(space, r.module, address, 'a function whose address memory outside the modules holds (the heap, a stack: dlsym or code that ran stored it)', seen, out);
-    } else if (r?.module) {
-      heldObject(space, r.module, address, objects, seen, out);
+      continue;
+    }
+    if (!r?.module) continue;
+    try {
+      if (r.exec) heldEntry(space, r.module, address, 'a function whose address memory outside the modules holds (the heap, a stack: dlsym or code that ran stored it)', seen, out);
+      else heldObject(space, r.module, address, objects, seen, out);
+    } catch (e) {
+      // A module whose symbols, call-frame information or tables cannot be read: its held words are left out here
+      // (the walk notes what it cannot read of it).
+      if (!(e instanceof NativeError)) throw e;
     }
   }
   return out;
