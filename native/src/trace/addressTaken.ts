@@ -5,7 +5,7 @@
 import * as C from '../elf/elfConstants';
 import type { FunctionSummary } from './summary';
 import { type ModuleImage, dataObjectExtent, isGotSlot, isInPlt, moduleFacts, u64 } from '../space/space';
-import { CPU_MODEL_SYMBOLS, MAX_INIT_FUNCTIONS, MAX_SLOT_MAP_SPAN, ONCE_FUNCTIONS, down8, staticPointer } from './eptUtil';
+import { CPU_MODEL_SYMBOLS, MAX_INIT_FUNCTIONS, MAX_SLOT_MAP_SPAN, ONCE_FUNCTIONS, down8, runsOnlyAtLoad, staticPointer } from './eptUtil';
 import { type LiveValues, type WrittenPointer, liveCensus, liveValuesOf } from './liveCensus';
 import type { Origin, WorkItem } from './walkBase';
 import { WalkEdges } from './walkEdges';
@@ -215,11 +215,8 @@ export class AddressTakenWalk extends WalkEdges {
 
   protected take(m: ModuleImage, address: number, why: string): void {
     if (this.taken.has(address)) return;
-    // IFUNC resolvers run only at load time: their address is never a call target after restore.
-    if (moduleFacts(m.elf).ifuncResolvers.has(address - m.bias)) return;
-    // Nor a Python module's initialisers: they ran at import (their module definition, which the heap points to,
-    // still names them), and only a new import runs them again.
-    if (this.pythonInitsOf(m).has(address - m.bias)) return;
+    // IFUNC resolvers and Python module initialisers run only at load or import: never a call target after restore.
+    if (runsOnlyAtLoad(m, address - m.bias)) return;
     // A pointer into .rodata that an old toolchain mapped executable is data, not a possible target.
     if (!m.elf.isCodeAddress(address - m.bias)) {
       this.notCode.add(address);
@@ -228,13 +225,6 @@ export class AddressTakenWalk extends WalkEdges {
     this.taken.add(address);
     if (why) this.takenWhy.set(address, why);
     if (this.unresolvedSeen) this.rootTaken(address);
-  }
-
-  /** Per module: the link-time starts of its Python initialisers (pythonInitializers), computed once. */
-  private readonly pythonInits: Array<ReadonlySet<number> | undefined> = [];
-
-  protected pythonInitsOf(m: ModuleImage): ReadonlySet<number> {
-    return (this.pythonInits[m.index] ??= new Set(pythonInitializers(m)));
   }
 
   protected rootTaken(address: number): void {
@@ -360,7 +350,7 @@ export class AddressTakenWalk extends WalkEdges {
     }
     // Only in a live process: at rest no module was imported yet and nothing they stored can be checked, and taking
     // all they name made the interpreter's own requirement (behind the lenses) swallow every call site's features.
-    const python = this.space.liveMemory ? [...this.pythonInitsOf(m)] : [];
+    const python = this.space.liveMemory ? [...pythonInitializers(m)] : [];
     if (pending.length) this.takeProducedBy(m, pending, this.options.recordVisited ? `a static initializer of ${m.path.split('/').pop()}` : '', false, origin);
     if (python.length) this.takeProducedBy(m, python, this.options.recordVisited ? `a Python module initialiser of ${m.path.split('/').pop()}` : '', false, origin);
   }

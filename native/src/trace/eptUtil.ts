@@ -5,7 +5,8 @@ import type { FunctionSummary } from './summary';
 import * as path from 'node:path';
 import { upperBound } from '../upperBound';
 import * as C from '../elf/elfConstants';
-import { type AddressSpace, type ModuleImage, u64 } from '../space/space';
+import { type AddressSpace, type ModuleImage, moduleFacts, u64 } from '../space/space';
+import { pythonInitializers } from './pythonRoots';
 
 export const UNRESOLVED_SAMPLE = 200;
 /** Modules with at most this much code are read whole (one read, one decoder); bigger ones per function. */
@@ -97,4 +98,13 @@ function definedAddress(space: AddressSpace, name: string): number | undefined {
     if (sym?.defined && sym.type !== C.STT_GNU_IFUNC) return sym.value + mod.bias;
   }
   return undefined;
+}
+
+/**
+ * True for code of `m` (link-time `link`) that runs only while its module is loaded or imported: an IFUNC resolver,
+ * a Python module's initialisers (PyInit_*, Py_mod_create/exec). Never a call target after a restore, though data
+ * still names it (a module definition the heap points to names its exec slot).
+ */
+export function runsOnlyAtLoad(m: ModuleImage, link: number): boolean {
+  return moduleFacts(m.elf).ifuncResolvers.has(link) || pythonInitializers(m).has(link);
 }

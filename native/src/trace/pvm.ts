@@ -4,7 +4,7 @@
 // Threads started through function pointers (OpenBLAS workers) are found this way though no call edge leads to them.
 
 import { isGeneratedCode, liveValuesOf } from './liveCensus';
-import { staticPointer } from './eptUtil';
+import { runsOnlyAtLoad, staticPointer } from './eptUtil';
 import { CodeDecoder, decodeOne, Flow, MNEMONIC, REGISTER_RDI } from '../decoder/decoder';
 import { cfiTableOf, DWARF_RA, DWARF_RBP, DWARF_RSP } from '../elf/cfi';
 import { NativeError } from '../errors';
@@ -13,8 +13,7 @@ import type { ProcessView } from '../space/processView';
 import type { Root } from './ept';
 import type { AddressSpace, ModuleImage, Region } from '../space/space';
 import * as C from '../elf/elfConstants';
-import { dataObjectExtent, moduleFacts, u64 } from '../space/space';
-import { pythonInitializers } from './pythonRoots';
+import { dataObjectExtent, u64 } from '../space/space';
 
 /** How far up a thread's stack we look for return addresses. */
 const STACK_SCAN_BYTES = 512 * 1024;
@@ -392,7 +391,7 @@ function heldEntry(space: AddressSpace, m: ModuleImage, address: number, reason:
   if (seen.has(address)) return;
   seen.add(address);
   const link = address - m.bias;
-  if (moduleFacts(m.elf).ifuncResolvers.has(link) || pythonInitializerSet(m).has(link)) return;
+  if (runsOnlyAtLoad(m, link)) return;
   const f = m.elf.functionAt(link);
   if (!f || f.start === link) out.push({ address, reason });
 }
@@ -475,13 +474,4 @@ function finiEntry(space: AddressSpace, m: ModuleImage, slot: number): number | 
   const v = (space.liveMemory ? space.readPointer(slot + m.bias) : undefined) ?? staticPointer(space, m, slot);
   // 0 and -1 are the terminators of the older .dtors lists; never code.
   return v === undefined || v === 0 || v >= Number.MAX_SAFE_INTEGER ? undefined : v;
-}
-
-const pythonInits = new WeakMap<ModuleImage, ReadonlySet<number>>();
-
-/** pythonInitializers of `m` as a set, once per module image. */
-function pythonInitializerSet(m: ModuleImage): ReadonlySet<number> {
-  let v = pythonInits.get(m);
-  if (!v) pythonInits.set(m, (v = new Set(pythonInitializers(m))));
-  return v;
 }

@@ -423,21 +423,29 @@ class EntryRootBuilder {
   }
 }
 
+const initializers = new WeakMap<object, ReadonlySet<number>>();
+
 /**
  * The link-time starts of a Python-callable module's initialisers, which ran when it was imported: its PyInit_*
  * functions, its module definitions' create and exec slots, and (in an interpreter) its built-in modules' PyInit.
- * Empty for other modules and for those whose tables cannot be read.
+ * Empty for other modules and for those whose tables cannot be read. Computed once per file.
  */
-export function pythonInitializers(m: ModuleImage): number[] {
+export function pythonInitializers(m: ModuleImage): ReadonlySet<number> {
+  let out = initializers.get(m.elf);
+  if (!out) initializers.set(m.elf, (out = findPythonInitializers(m)));
+  return out;
+}
+
+function findPythonInitializers(m: ModuleImage): Set<number> {
+  const out = new Set<number>();
   let callable: boolean;
   try {
     callable = isPythonCallable(m);
   } catch (e) {
-    if (e instanceof NativeError) return [];
+    if (e instanceof NativeError) return out;
     throw e;
   }
-  if (!callable) return [];
-  const out = new Set<number>();
+  if (!callable) return out;
   for (const s of m.elf.dynamicSymbols()) {
     if (s.defined && s.type === C.STT_FUNC && s.value !== 0 && (s.name.startsWith('PyInit_') || s.name.startsWith('PyModExport_'))) out.add(s.value);
   }
@@ -448,5 +456,5 @@ export function pythonInitializers(m: ModuleImage): number[] {
   } catch (e) {
     if (!(e instanceof NativeError)) throw e;
   }
-  return [...out];
+  return out;
 }
