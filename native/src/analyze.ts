@@ -17,11 +17,12 @@ import { VERSION } from './version';
 import type { EptResult, FeatureEvidence, Root, SummaryStore } from './trace/ept';
 import { type FullScanStore, fullScanAsync } from './trace/fullScan';
 import { ProcessAddressSpace } from './space/processSpace';
-import { destructorRoots, entryRoot, heldFunctionRoots, mainRoot, mangledPointerRoots, threadRoots } from './trace/pvm';
+import { destructorRoots, entryRoot, mainRoot, mangledPointerRoots, threadRoots } from './trace/pvm';
+import { heldFunctionRoots } from './trace/heldRoots';
 import { type PythonGate, pythonEntryRoots } from './trace/pythonRoots';
 import type { TablesStore } from './cpython/tables';
 import type { AddressSpace } from './space/space';
-import { type StopWalkCache, walkTwoPhases } from './trace/stopWalk';
+import { type StopWalkCache, walkPhases } from './trace/stopWalk';
 
 export interface AnalyzeOptions {
   /** 'ept' (default, sound for unresolved calls), 'ept-plain' (the paper's EPT) or 'full' (full scan). */
@@ -204,12 +205,13 @@ async function walkProcess(view: ProcessView, space: ProcessAddressSpace, target
   }
   options.stopWalk?.prime(space);
   const pvm = processRoots(view, space, mode, target.python !== undefined, { strict: options.strict, pythonGate: options.pythonGate, stores: options.stores });
-  // Two phases: the roots that stay from stop to stop first, then the live frames on top (trace/stopWalk.ts), so a
-  // debug session's next stop walks only the frames when nothing the first phase read has changed.
-  const frames = new Set(pvm.frameRoots);
-  const stable = [...pvm.roots.filter((r) => !frames.has(r)), ...(options.extraRoots ?? []), ...pvm.callableRoots];
+  // Three phases: the roots that stay from stop to stop first, then the functions memory outside the modules holds,
+  // then the live frames on top (trace/stopWalk.ts), so a debug session's next stop walks only the frames when
+  // nothing the first two read has changed and the heap holds no function they did not reach.
+  const later = new Set([...pvm.frameRoots, ...pvm.heldRoots]);
+  const stable = [...pvm.roots.filter((r) => !later.has(r)), ...(options.extraRoots ?? []), ...pvm.callableRoots];
   notes.push(...pvm.notes);
-  progress(`Execution path tracking from ${stable.length + frames.size} root(s)`);
+  progress(`Execution path tracking from ${stable.length + later.size} root(s)`);
   // In slices: a server answers $/cancelRequest and a CLI sees Ctrl-C during a long walk.
   const eptOptions = {
     mode,
@@ -218,7 +220,8 @@ async function walkProcess(view: ProcessView, space: ProcessAddressSpace, target
     onProgress: (n: number) => progress(`Execution path tracking: ${n} functions`),
     summaryStore: options.stores?.summaries,
   };
-  const ept = options.stopWalk ? await options.stopWalk.walk(space, stable, pvm.frameRoots, eptOptions) : { ...(await walkTwoPhases(space, stable, pvm.frameRoots, eptOptions)), firstPhase: undefined };
+  const phases = { stable, held: pvm.heldRoots, frames: pvm.frameRoots };
+  const ept = options.stopWalk ? await options.stopWalk.walk(space, phases, eptOptions) : { ...(await walkPhases(space, phases, eptOptions)), firstPhase: undefined };
   if (ept.cancelled) throw new CancelledError();
   notes.push(...ept.notes);
   return { ept, features: ept.features, functionsVisited: ept.functionsVisited, instructionsDecoded: ept.instructionsDecoded, modulesVisited: ept.modulesVisited.size, callSites: ept.callSites, rootPolicy: pvm.rootPolicy, firstPhase: ept.firstPhase };
@@ -242,7 +245,8 @@ async function comparisonScan(space: ProcessAddressSpace, source: Set<Feature>, 
  * process, every C function Python code can call (method tables and type slots). With notes on what was
  * assumed or could not be read. The Python-callable functions come apart (callableRoots), as analyzeProcess
  * puts its extra roots before them; `frameRoots` are those of `roots` that change from stop to stop (the threads'
- * live frames, the mangled code pointers), which analyzeProcess walks last.
+ * live frames, the mangled code pointers), which analyzeProcess walks last; `heldRoots` those the memory outside the
+ * modules holds (heldFunctionRoots), walked between the two.
  */
 export function processRoots(
   view: ProcessView,
@@ -250,9 +254,10 @@ export function processRoots(
   mode: AnalysisMode,
   python: boolean,
   policy: Pick<AnalyzeOptions, 'strict' | 'pythonGate' | 'stores'> = {},
-): { roots: Root[]; callableRoots: Root[]; frameRoots: Root[]; notes: string[]; rootPolicy?: 'precise' | 'strict' } {
+): { roots: Root[]; callableRoots: Root[]; frameRoots: Root[]; heldRoots: Root[]; notes: string[]; rootPolicy?: 'precise' | 'strict' } {
   const roots: Root[] = [];
   const frameRoots: Root[] = [];
+  const heldRoots: Root[] = [];
   const callableRoots: Root[] = [];
   const notes: string[] = [];
   const tr = mode === 'ept' && space.liveMemory ? threadRoots(view, space) : undefined;
@@ -293,7 +298,7 @@ export function processRoots(
     const started = exactFrames ? [entryRoot(space)?.address, mainRoot(space)?.address] : [];
     const held = heldFunctionRoots(space, new Set(started.filter((a) => a !== undefined)));
     roots.push(...held);
-    frameRoots.push(...held);
+    heldRoots.push(...held);
     if (held.length > 0) {
       notes.push(`${held.length} function(s) whose address memory outside the modules holds (the heap, stacks: pointers dlsym returned, or that code which already ran stored) were analysed as roots: an indirect call may reach them.`);
     }
@@ -306,7 +311,7 @@ export function processRoots(
     callableRoots.push(...py.roots);
     notes.push(...py.notes);
   }
-  return { roots, callableRoots, frameRoots, notes, rootPolicy: py?.rootPolicy };
+  return { roots, callableRoots, frameRoots, heldRoots, notes, rootPolicy: py?.rootPolicy };
 }
 
 /** The C functions Python can call, as roots under the policy asked for, with the notes that say so. */

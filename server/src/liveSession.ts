@@ -132,7 +132,7 @@ export class LiveSession {
       withFullScan: params.reason === 'command',
       onProgress: (m) => progress?.report(m),
     });
-    this.server.connection.console.info(`Analysed pid ${params.pid} in ${((Date.now() - started) / 1000).toFixed(2)} s (walk from the stable roots: ${firstPhase ?? 'not run'}; call-site walks: ${stopWalk.siteWalks.reused - sites.reused} reused, ${stopWalk.siteWalks.walked - sites.walked} walked).`);
+    this.server.connection.console.info(`Analysed pid ${params.pid} in ${((Date.now() - started) / 1000).toFixed(2)} s (walk from the stable roots: ${firstPhase ?? 'not run'}; held roots: ${stopWalk.lastHeldPhase ?? 'not run'}; call-site walks: ${stopWalk.siteWalks.reused - sites.reused} reused, ${stopWalk.siteWalks.walked - sites.walked} walked).`);
     this.sites = liveSites;
     this.live = { pid: params.pid, sessionId: params.sessionId, label, analyzedAt: new Date().toISOString(), report };
     this.server.setError(undefined);

@@ -138,12 +138,13 @@ export class ProcessMemorySource implements ByteSource {
     }
   }
 
-  read(address: number, length: number): Uint8Array {
+  /** `into`: a buffer of at least `length` bytes to read into (then the answer is a view of it), instead of a new one. */
+  read(address: number, length: number, into?: Uint8Array): Uint8Array {
     if (this.fd === undefined) throw new NativeError('io', `${this.name} is closed.`, { subject: this.name });
     if (!Number.isSafeInteger(address) || address < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new NativeError('truncated', `${this.name}: invalid read at ${address} (+${length}).`, { subject: this.name });
     }
-    const out = Buffer.allocUnsafe(length);
+    const out = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
       let n: number;
@@ -169,9 +170,9 @@ export class ProcessMemorySource implements ByteSource {
   }
 
   /** Like read, but returns undefined instead of throwing when the range is unmapped. */
-  tryRead(address: number, length: number): Uint8Array | undefined {
+  tryRead(address: number, length: number, into?: Uint8Array): Uint8Array | undefined {
     try {
-      return this.read(address, length);
+      return this.read(address, length, into);
     } catch (e) {
       if (e instanceof NativeError && e.kind === 'truncated') return undefined;
       throw e;

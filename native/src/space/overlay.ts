@@ -70,8 +70,8 @@ export class OverlaySpace implements AddressSpace {
     return this.base.readPointer(address);
   }
 
-  readMemory(address: number, length: number): Uint8Array | undefined {
-    return this.base.readMemory(address, length);
+  readMemory(address: number, length: number, into?: Uint8Array): Uint8Array | undefined {
+    return this.base.readMemory(address, length, into);
   }
 
   /** IFUNC choices: the base's answer; objects loaded here use this host's choices for the same files. */

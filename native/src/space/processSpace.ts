@@ -116,9 +116,9 @@ export class ProcessAddressSpace implements AddressSpace {
     return this.view.readPointer(address);
   }
 
-  readMemory(address: number, length: number): Uint8Array | undefined {
+  readMemory(address: number, length: number, into?: Uint8Array): Uint8Array | undefined {
     if (!this.liveMemory) return undefined;
-    return this.view.readMemory(address, length);
+    return this.view.readMemory(address, length, into);
   }
 
   residentRanges(start: number, end: number): Array<{ start: number; end: number }> | undefined {

@@ -199,9 +199,9 @@ export class ProcessView {
     return this.memoryCache;
   }
 
-  /** Reads memory, or undefined when the range is not mapped. */
-  readMemory(address: number, length: number): Uint8Array | undefined {
-    return this.memory.tryRead(address, length);
+  /** Reads memory (into `into` when given and large enough), or undefined when the range is not mapped. */
+  readMemory(address: number, length: number, into?: Uint8Array): Uint8Array | undefined {
+    return this.memory.tryRead(address, length, into);
   }
 
   /**

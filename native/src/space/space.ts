@@ -47,8 +47,11 @@ export interface AddressSpace {
   mainModule(): ModuleImage | undefined;
   /** Reads the live 8-byte pointer at `address`; undefined when it cannot be read. */
   readPointer(address: number): number | undefined;
-  /** Reads live code bytes (for anonymous executable regions); undefined when unreadable. */
-  readMemory(address: number, length: number): Uint8Array | undefined;
+  /**
+   * Reads live memory; undefined when unreadable. `into`: a buffer of at least `length` bytes the answer may be read
+   * into (a view of it, good until the next read into it), sparing a large read its allocation; a space may ignore it.
+   */
+  readMemory(address: number, length: number, into?: Uint8Array): Uint8Array | undefined;
   /**
    * The parts of [start, end) (inside one region) that may hold data other than zeros, in address order: live
    * spaces leave out the never-written pages of private anonymous memory. Undefined: all of it.

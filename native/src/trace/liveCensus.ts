@@ -203,6 +203,8 @@ const RECENT = 65536;
  */
 function forEachDataChunk(ctx: CensusContext, writableOnly: boolean, each: (words: Uint32Array, base: number, region: Region) => void): number {
   let bytes = 0;
+  // One buffer for every chunk (`each` keeps no view of it): tens of MB read per census allocate nothing.
+  const buffer = new Uint8Array(CHUNK);
   for (const r of ctx.space.regions()) {
     if (!r.read || (writableOnly && !r.write) || r.exec || r.kind === 'vdso' || r.kind === 'vsyscall') continue;
     // Pages never written read as zeros, which hold no pointer: only the resident parts are read (which also
@@ -214,7 +216,7 @@ function forEachDataChunk(ctx: CensusContext, writableOnly: boolean, each: (word
         if (ctx.isCancelled?.()) throw new WalkCancelled();
         const gridEnd = r.start + (Math.floor((a - r.start) / CHUNK) + 1) * CHUNK;
         const n = Math.min(gridEnd, p.end) - a;
-        const b = ctx.space.readMemory(a, n);
+        const b = ctx.space.readMemory(a, n, buffer);
         a += n;
         if (!b) continue;
         bytes += b.length;

@@ -3,8 +3,8 @@
 // return addresses of its live frames (threads frozen for milliseconds with ptrace, stacks unwound with CFI).
 // Threads started through function pointers (OpenBLAS workers) are found this way though no call edge leads to them.
 
-import { isGeneratedCode, liveValuesOf } from './liveCensus';
-import { runsOnlyAtLoad, staticPointer } from './eptUtil';
+import { liveValuesOf } from './liveCensus';
+import { staticPointer } from './eptUtil';
 import { CodeDecoder, decodeOne, Flow, MNEMONIC, REGISTER_RDI } from '../decoder/decoder';
 import { cfiTableOf, DWARF_RA, DWARF_RBP, DWARF_RSP } from '../elf/cfi';
 import { NativeError } from '../errors';
@@ -13,7 +13,7 @@ import type { ProcessView } from '../space/processView';
 import type { Root } from './ept';
 import type { AddressSpace, ModuleImage, Region } from '../space/space';
 import * as C from '../elf/elfConstants';
-import { dataObjectExtent, u64 } from '../space/space';
+import { u64 } from '../space/space';
 
 /** How far up a thread's stack we look for return addresses. */
 const STACK_SCAN_BYTES = 512 * 1024;
@@ -347,78 +347,6 @@ export function mangledPointerRoots(space: AddressSpace): Root[] {
   // An exit handler is a function's entry and a setjmp return point a place where a frame resumes: either way,
   // what runs is what control reaches from there (Root.resume).
   return liveValuesOf(space).mangled.map((address) => ({ address, reason: 'a code pointer glibc keeps mangled in live memory (an exit handler or a setjmp return point)', resume: true }));
-}
-
-/**
- * Functions whose entry a word of memory outside every module holds (the heap, thread stacks, anonymous mappings):
- * a pointer dlsym returned (a plugin's entry, a function ctypes or cffi fetched), or one that code which already ran
- * stored there (an initialiser's choice of kernel). Only the heap holds them, so neither the walk's edges nor the
- * modules' data show them, and an indirect call may reach them. Only function entries count (and words into code no
- * known function covers, such as a PLT stub): a return address left on a stack points into the middle of its function.
- * `except`: addresses held that cannot be called again (main's, which the C runtime keeps on the stack it called it from).
- */
-export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<number> = new Set()): Root[] {
-  if (!space.liveMemory) return [];
-  const out: Root[] = [];
-  const seen = new Set<number>(except);
-  const objects = new Set<string>();
-  for (const address of liveValuesOf(space).outsideModules) {
-    const r = space.regionAt(address);
-    if (r && isGeneratedCode(r)) {
-      if (!seen.has(address)) out.push({ address, reason: 'code generated at run time (a JIT) whose address memory outside the modules holds' });
-      seen.add(address);
-      continue;
-    }
-    if (!r?.module) continue;
-    try {
-      if (r.exec) heldEntry(space, r.module, address, 'a function whose address memory outside the modules holds (the heap, a stack: dlsym or code that ran stored it)', seen, out);
-      else heldObject(space, r.module, address, objects, seen, out);
-    } catch (e) {
-      // A module whose symbols, call-frame information or tables cannot be read: its held words are left out here
-      // (the walk notes what it cannot read of it).
-      if (!(e instanceof NativeError)) throw e;
-    }
-  }
-  return out;
-}
-
-/**
- * Roots `address` (code of `m`) when it is a function's entry or lies in no known function: a word inside a known
- * function that does not start it is a return address (a stale one, below a stack pointer), not a callable pointer.
- * Never a Python module's initialisers or an IFUNC resolver: they ran, and only a new import or load runs them.
- */
-function heldEntry(space: AddressSpace, m: ModuleImage, address: number, reason: string, seen: Set<number>, out: Root[]): void {
-  if (seen.has(address)) return;
-  seen.add(address);
-  const link = address - m.bias;
-  if (runsOnlyAtLoad(m, link)) return;
-  const f = m.elf.functionAt(link);
-  if (!f || f.start === link) out.push({ address, reason });
-}
-
-/** At most this many bytes of one data object the heap points into are read for code pointers. */
-const MAX_HELD_OBJECT = 64 * 1024;
-
-/**
- * The code pointers of the data object of `m` that `address` points into (an object with its ops table or C++
- * vtable, set up by code that ran and will not run again, called through the heap later): read live, each a root
- * as a held entry is. One level, as a referenced object's are (rule 2 of the address-taken set).
- */
-function heldObject(space: AddressSpace, m: ModuleImage, address: number, objects: Set<string>, seen: Set<number>, out: Root[]): void {
-  const ext = dataObjectExtent(m.elf, address - m.bias);
-  if (!ext) return;
-  const key = `${m.index}:${ext.start}`;
-  if (objects.has(key)) return;
-  objects.add(key);
-  const start = ext.start - (ext.start % 8);
-  const bytes = space.readMemory(start + m.bias, Math.min(ext.end - start, MAX_HELD_OBJECT));
-  if (!bytes) return;
-  const name = ext.name ?? `${m.path.split('/').pop()}+0x${start.toString(16)}`;
-  for (let i = 0; i + 8 <= bytes.length; i += 8) {
-    const v = u64(bytes, i);
-    const r = v ? space.regionAt(v) : undefined;
-    if (r?.module && r.exec) heldEntry(space, r.module, v, `a function a data object the heap points into holds (${name}: an ops table or vtable of a live object)`, seen, out);
-  }
 }
 
 /** At most this many destructors are read from one module's .fini_array. */

@@ -13,6 +13,8 @@ import { type CodeRef, type TablesStore, cachedTables } from '../cpython/tables'
 import type { Root } from './ept';
 import type { AddressSpace, ModuleImage } from '../space/space';
 import type { ElfSymbol } from '../elf/elfTypes';
+import type { ElfFile } from '../elf/elfFile';
+import { BulkWords } from './bulkWords';
 
 /**
  * Python-level reachability, as data: a method-table entry or getset of an extension module is a root only
@@ -160,22 +162,56 @@ function isExportedFunction(s: ElfSymbol): boolean {
 function boundSlots(space: AddressSpace, names: ReadonlySet<string>): Map<string, number> {
   const out = new Map<string, number>();
   if (!space.liveMemory || names.size === 0) return out;
+  const wanted: Array<{ m: ModuleImage; slot: number; name: string }> = [];
   for (const m of space.modules()) {
-    let slots: ReadonlyMap<number, { type: number; symbol?: { name: string } }>;
+    let slots: ReadonlyArray<{ slot: number; name: string }>;
     try {
-      slots = m.elf.gotSlotRelocations();
+      slots = namedGotSlots(m.elf);
     } catch (e) {
       if (e instanceof NativeError) continue;
       throw e;
     }
-    for (const [slot, rel] of slots) {
+    for (const { slot, name } of slots) if (names.has(name)) wanted.push({ m, slot: slot + m.bias, name });
+  }
+  // The slots are read together, in a few large reads.
+  const bulk = new BulkWords(space, wanted.map((w) => w.slot));
+  for (const { m, slot, name } of wanted) {
+    if (out.has(name)) continue;
+    const v = bulk.readPointer(slot);
+    const r = v ? space.regionAt(v) : undefined;
+    if (v === undefined || !r?.exec || !r.module || r.module === m) continue;
+    out.set(name, v);
+  }
+  return out;
+}
+
+/** The GOT slots (link-time) a file's JUMP_SLOT and GLOB_DAT relocations bind by name, with the name; once per file. */
+const gotSlotsByName = new WeakMap<ElfFile, ReadonlyArray<{ slot: number; name: string }>>();
+function namedGotSlots(elf: ElfFile): ReadonlyArray<{ slot: number; name: string }> {
+  let out = gotSlotsByName.get(elf);
+  if (!out) {
+    const list: Array<{ slot: number; name: string }> = [];
+    for (const [slot, rel] of elf.gotSlotRelocations()) {
       const name = rel.symbol?.name;
-      if ((rel.type !== C.R_X86_64_JUMP_SLOT && rel.type !== C.R_X86_64_GLOB_DAT) || !name || !names.has(name) || out.has(name)) continue;
-      const v = space.readPointer(slot + m.bias);
-      const r = v ? space.regionAt(v) : undefined;
-      if (v === undefined || !r?.exec || !r.module || r.module === m) continue;
-      out.set(name, v);
+      if ((rel.type === C.R_X86_64_JUMP_SLOT || rel.type === C.R_X86_64_GLOB_DAT) && name) list.push({ slot, name });
     }
+    gotSlotsByName.set(elf, (out = list));
+  }
+  return out;
+}
+
+/**
+ * The functions a file exports that dlsym can return and Python code may call (not a module's PyInit_*, which only
+ * the import machinery calls, and it ran when the module was; not gcc's `f.resolver`, exported at its target_clones
+ * IFUNC's address, for which the IFUNC stands); once per file.
+ */
+const exportsByFile = new WeakMap<ElfFile, readonly ElfSymbol[]>();
+function callableExports(elf: ElfFile): readonly ElfSymbol[] {
+  let out = exportsByFile.get(elf);
+  if (!out) {
+    const symbols = elf.dynamicSymbols().filter((s) => isExportedFunction(s) && !s.name.startsWith('PyInit_') && !s.name.startsWith('PyModExport_'));
+    const resolvers = new Set(symbols.filter((s) => s.type === C.STT_GNU_IFUNC).map((s) => s.value));
+    exportsByFile.set(elf, (out = symbols.filter((s) => s.type === C.STT_GNU_IFUNC || !resolvers.has(s.value))));
   }
   return out;
 }
@@ -337,16 +373,12 @@ class EntryRootBuilder {
    */
   addExports(bridge: string): { roots: number; objects: number } {
     const before = this.roots.length;
-    const exported: Array<{ m: ModuleImage; symbols: ElfSymbol[] }> = [];
+    const exported: Array<{ m: ModuleImage; symbols: readonly ElfSymbol[] }> = [];
     const scope = dlsymScope(this.space);
     for (const m of this.space.modules()) {
       if (!scope.has(m)) continue;
       try {
-        // A Python module's PyInit_* is left out: only the import machinery calls it, and it ran when the module was.
-        const symbols = m.elf.dynamicSymbols().filter((s) => isExportedFunction(s) && !s.name.startsWith('PyInit_') && !s.name.startsWith('PyModExport_'));
-        // gcc exports a target_clones resolver (`f.resolver`) at its IFUNC's address: the IFUNC stands for it.
-        const resolvers = new Set(symbols.filter((s) => s.type === C.STT_GNU_IFUNC).map((s) => s.value));
-        exported.push({ m, symbols: symbols.filter((s) => s.type === C.STT_GNU_IFUNC || !resolvers.has(s.value)) });
+        exported.push({ m, symbols: callableExports(m.elf) });
       } catch (e) {
         if (!(e instanceof NativeError)) throw e;
       }

@@ -1,67 +1,26 @@
 // Execution path tracking across the stops of one debug session: the walk from a live process's stable roots is kept
 // with a log of every answer live memory gave it, and at the next stop, when the log still holds, only the live frames are walked again.
 //
-// A live analysis walks in two phases: first the roots that do not depend on where the threads are (destructors, the
-// natives bytecode tracking resolved, the Python-callable functions), then the live frames (threads' pcs and return
-// addresses, mangled exit handlers) on top of that state. The first phase is a deterministic function of the address
-// space's layout, its roots and what it read from live memory: every pointer, every byte range, the live census's
-// answers. At the next stop of the same process, the first phase's state is reused when the layout and roots are the
-// same and every one of those reads, asked again of the process now, gives the same answer: the state is then what a
-// fresh first phase would build, and the second phase runs on a copy of it, so the result is the fresh analysis's.
+// A live analysis walks in three phases: first the roots that do not depend on where the threads are (destructors, the
+// natives bytecode tracking resolved, the Python-callable functions), then the functions memory outside the modules
+// holds (the heap, stacks), then the live frames (threads' pcs and return addresses, mangled exit handlers) on top of
+// that state. The first phase is a deterministic function of the address space's layout, its roots and what it read
+// from live memory: every pointer, every byte range, the live census's answers. At the next stop of the same process,
+// the first phase's state is reused when the layout and roots are the same and every one of those reads, asked again
+// of the process now, gives the same answer: the state is then what a fresh first phase would build. The held phase
+// is kept the same way on top of it: a held root the first phase queued already is a no-op (the walk queues an
+// address once), so the phase depends only on the held roots the first phase did not reach, which rarely change from
+// stop to stop though the heap and stacks do. The last phase runs on a copy, so the result is the fresh analysis's.
 
 import type { AddressSpace, ModuleImage, Region } from '../space/space';
 import { AddressTakenWalk } from './addressTaken';
-import { chainEnd, liveReader, logChange, type ReadRecord } from './walkLog';
+import { chainEnd, liveReader, logChange, type ReadRecord, RecordingSpace } from './walkLog';
 import type { EptOptions, EptResult, Root } from './eptTypes';
 import { SignalInstallers } from './signalHandlers';
 import { censusGuards, type Guard, liveCensus, type LiveValues, liveValuesOf, primeCensuses, primedCensus, type WrittenPointer } from './liveCensus';
 import * as C from '../elf/elfConstants';
 import { type Chain, Summarizer } from './summary';
 import { type Origin, WalkBase } from './walkBase';
-
-/** An address space that logs what its live memory answers (unless paused: the census, validated on its own). */
-class RecordingSpace implements AddressSpace {
-  readonly log: ReadRecord[] = [];
-  paused = 0;
-  /** Pointers just read for the log (a chain's), answered again without reading. */
-  replay: Map<number, number | undefined> | undefined;
-  readonly residentRanges?: AddressSpace['residentRanges'];
-  readonly ifuncChoice?: AddressSpace['ifuncChoice'];
-
-  constructor(readonly inner: AddressSpace) {
-    if (inner.residentRanges) this.residentRanges = (s, e) => inner.residentRanges!(s, e);
-    if (inner.ifuncChoice) this.ifuncChoice = (m, r) => inner.ifuncChoice!(m, r);
-  }
-  get description(): string {
-    return this.inner.description;
-  }
-  get liveMemory(): boolean {
-    return this.inner.liveMemory;
-  }
-  regions(): readonly Region[] {
-    return this.inner.regions();
-  }
-  regionAt(address: number): Region | undefined {
-    return this.inner.regionAt(address);
-  }
-  modules(): readonly ModuleImage[] {
-    return this.inner.modules();
-  }
-  mainModule(): ModuleImage | undefined {
-    return this.inner.mainModule();
-  }
-  readPointer(address: number): number | undefined {
-    if (this.replay?.has(address)) return this.replay.get(address);
-    const value = this.inner.readPointer(address);
-    if (!this.paused) this.log.push({ kind: 'ptr', address, value });
-    return value;
-  }
-  readMemory(address: number, length: number): Uint8Array | undefined {
-    const bytes = this.inner.readMemory(address, length);
-    if (!this.paused) this.log.push({ kind: 'mem', address, length, bytes: bytes && Uint8Array.from(bytes) });
-    return bytes;
-  }
-}
 
 type CensusEntry = Pick<WrittenPointer, 'slot' | 'value' | 'addressable'>;
 
@@ -217,6 +176,19 @@ class SessionWalk extends AddressTakenWalk {
     return f;
   }
 
+  /** fork, but recording what live memory answers the copy (its own log: the answers of what it walks next). */
+  forkRecording(space: AddressSpace, options: EptOptions, census: Map<number, WrittenPointer[]> | undefined): SessionWalk {
+    const f = this.fork(space, options, census);
+    f.rec = new RecordingSpace(space);
+    (f as unknown as { space: AddressSpace }).space = f.rec;
+    return f;
+  }
+
+  /** Whether the walk queued `root` already (then seeding it again does nothing). */
+  queued(root: Root): boolean {
+    return !root.ifunc && this.enqueued.has(root.resume ? -root.address : root.address);
+  }
+
   async finish(roots: readonly Root[], sliceMs: number): Promise<EptResult> {
     let done = false;
     try {
@@ -268,12 +240,16 @@ const MAX_SITE_WALKS = 256;
 /** What a session keeps between stops: the first phase's state, the key it was made under and its log. */
 export class StopWalkCache {
   private template?: SessionWalk;
-  private key?: string;
+  private key?: PhaseKey;
   private log?: ReadRecord[];
   /** How the last analysis walked its first phase: 'reused', or why it walked it again. */
   lastFirstPhase?: string;
   /** The pointer guards the last census of the process found (the next one guesses them: liveCensus.primeCensuses). */
   private guards?: readonly Guard[];
+  /** The held phase kept: the first phase it went on from, the held roots it walked (its key), the walk and its log. */
+  private held?: { base: SessionWalk; roots: readonly Root[]; walk: SessionWalk; log: ReadRecord[] };
+  /** How the last analysis walked its held phase: 'reused', 'none' (every held root was queued), or walked. */
+  lastHeldPhase?: string;
 
   /**
    * Before the roots of a stop are read: when the kept first phase asked the census of module pointers, its
@@ -281,7 +257,7 @@ export class StopWalkCache {
    * census, mangled exit handlers, is the other). The answers are those each census gives alone.
    */
   prime(space: AddressSpace): void {
-    if (!space.liveMemory || !this.template || this.template.censusLog.size === 0) return;
+    if (!space.liveMemory || !this.template || (this.template.censusLog.size === 0 && !this.held?.walk.censusLog.size)) return;
     primeCensuses(space, undefined, this.guards);
   }
 
@@ -322,25 +298,27 @@ export class StopWalkCache {
   /** Forgets the kept first phase. */
   private forget(): void {
     this.guards = undefined;
+    this.held = undefined;
     this.template = undefined;
     this.key = undefined;
     this.log = undefined;
   }
 
   /**
-   * The walk of a live analysis in two phases: `stable` roots, then `frames` on top. Reuses the first phase of the
-   * previous call when `space`'s layout, the roots and options are the same and every answer live memory gave it
-   * is the same now.
+   * The walk of a live analysis in three phases: `stable` roots, then `held`, then `frames` on top. Reuses the first
+   * phase of the previous call when `space`'s layout, the roots and options are the same and every answer live memory
+   * gave it is the same now, and the held phase on top of it when the held roots it did not queue are the same and
+   * every answer live memory gave that phase is the same now.
    */
-  async walk(space: AddressSpace, stable: readonly Root[], frames: readonly Root[], options: EptOptions, sliceMs = 50): Promise<EptResult & { firstPhase: string }> {
-    const key = walkKey(space, stable, options);
+  async walk(space: AddressSpace, phases: WalkPhases, options: EptOptions, sliceMs = 50): Promise<EptResult & { firstPhase: string }> {
+    const key = phaseKey(space, phases.stable, options);
     let template: SessionWalk | undefined;
     let census: Map<number, WrittenPointer[]> | undefined;
     let why = 'first stop';
     if (this.template && this.key !== undefined) {
-      if (this.key !== key) why = 'the layout, roots or options changed';
+      if (!sameKey(this.key, key)) why = 'the layout, roots or options changed';
       else {
-        const now = this.validate(space, options);
+        const now = this.validate(this.template, this.log ?? [], space, options);
         if (now.ok) {
           template = this.template;
           census = now.census;
@@ -350,7 +328,7 @@ export class StopWalkCache {
     if (!template) {
       this.forget();
       const fresh = new SessionWalk(space, options, true);
-      const done = await fresh.walk(stable, sliceMs);
+      const done = await fresh.walk(phases.stable, sliceMs);
       fresh.release();
       if (!done) return { ...fresh.cancelledResult(), firstPhase: why };
       template = fresh;
@@ -360,15 +338,37 @@ export class StopWalkCache {
       this.log = fresh.rec!.log;
       this.lastFirstPhase = why;
     } else this.lastFirstPhase = 'reused';
-    const result = await template.fork(space, options, census).finish(frames, sliceMs);
+    const base = await this.heldPhase(template, space, phases.held, options, census, sliceMs);
+    if (!base.done) return { ...base.walk.cancelledResult(), firstPhase: this.lastFirstPhase };
+    const result = await base.walk.fork(space, options, census).finish(phases.frames, sliceMs);
     this.guards = censusGuards(space) ?? this.guards;
     return { ...result, firstPhase: this.lastFirstPhase };
   }
 
-  /** Whether every answer the kept first phase got from live memory is the same in `space` now (with the census now). */
-  private validate(space: AddressSpace, options: EptOptions): { ok: true; census: Map<number, WrittenPointer[]> | undefined } | { ok: false; why: string } {
-    const t = this.template!;
-    const changed = logChange(space, this.log ?? []);
+  /** The state after the held phase on top of `template` (the first phase): kept from the last stop when it still holds. */
+  private async heldPhase(template: SessionWalk, space: AddressSpace, held: readonly Root[], options: EptOptions, census: Map<number, WrittenPointer[]> | undefined, sliceMs: number): Promise<{ walk: SessionWalk; done: boolean }> {
+    const roots = held.filter((r) => !template.queued(r));
+    if (!roots.length) {
+      this.lastHeldPhase = 'none';
+      return { walk: template, done: true };
+    }
+    const kept = this.held;
+    if (kept && kept.base === template && sameRoots(kept.roots, roots) && this.validate(kept.walk, kept.log, space, options).ok) {
+      this.lastHeldPhase = 'reused';
+      return { walk: kept.walk, done: true };
+    }
+    this.held = undefined;
+    const walk = template.forkRecording(space, options, census);
+    const done = await walk.walk(roots, sliceMs);
+    walk.release();
+    if (done) this.held = { base: template, roots, walk, log: walk.rec!.log };
+    this.lastHeldPhase = `walked (${roots.length} root(s) the first phase did not reach)`;
+    return { walk, done };
+  }
+
+  /** Whether every answer the kept phase `t` got from live memory (`log`, its census and live logs) is the same in `space` now. */
+  private validate(t: SessionWalk, log: readonly ReadRecord[], space: AddressSpace, options: EptOptions): { ok: true; census: Map<number, WrittenPointer[]> | undefined } | { ok: false; why: string } {
+    const changed = logChange(space, log);
     if (changed) return { ok: false, why: changed };
     let census: Map<number, WrittenPointer[]> | undefined;
     if (t.censusLog.size > 0) {
@@ -388,19 +388,26 @@ export class StopWalkCache {
   }
 }
 
+/** The roots of a live analysis's three phases (StopWalkCache.walk). */
+export interface WalkPhases {
+  stable: readonly Root[];
+  held: readonly Root[];
+  frames: readonly Root[];
+}
+
 /**
- * The same two phases without keeping anything (an analysis outside a debug session, the CLI): nothing is logged or
- * copied, the second phase goes on in the first one's walker. The result is what StopWalkCache.walk gives.
+ * The same three phases without keeping anything (an analysis outside a debug session, the CLI): nothing is logged or
+ * copied, each phase goes on in the walker of the one before. The result is what StopWalkCache.walk gives.
  */
-export async function walkTwoPhases(space: AddressSpace, stable: readonly Root[], frames: readonly Root[], options: EptOptions, sliceMs = 50): Promise<EptResult> {
+export async function walkPhases(space: AddressSpace, phases: WalkPhases, options: EptOptions, sliceMs = 50): Promise<EptResult> {
   const w = new SessionWalk(space, options, false);
   let done = false;
   try {
-    done = await w.walk(stable, sliceMs);
+    done = (await w.walk(phases.stable, sliceMs)) && (await w.walk(phases.held, sliceMs));
   } finally {
     if (!done) w.release();
   }
-  return done ? w.finish(frames, sliceMs) : w.cancelledResult();
+  return done ? w.finish(phases.frames, sliceMs) : w.cancelledResult();
 }
 
 /**
@@ -408,9 +415,36 @@ export async function walkTwoPhases(space: AddressSpace, stable: readonly Root[]
  * land), the stable roots in order, and the walk's options. Anonymous data regions (the heap) may come and go.
  */
 function walkKey(space: AddressSpace, stable: readonly Root[], options: EptOptions): string {
-  const parts: string[] = [options.mode ?? 'ept', String(options.addressTaken !== false), String(options.bindNow === true), String(space.liveMemory), layoutKey(space.regions())];
-  for (const r of stable) parts.push(`${r.address} ${r.resume ? 'r' : ''}${r.ifunc ? 'i' : ''} ${r.reason}`);
-  return parts.join('\n');
+  const key = phaseKey(space, stable, options);
+  return `${key.head}\n${rootsKey(stable)}`;
+}
+
+/** walkKey as the kept first phase compares it: the roots root by root (no string of them built at every stop). */
+interface PhaseKey {
+  head: string;
+  roots: readonly Root[];
+}
+function phaseKey(space: AddressSpace, roots: readonly Root[], options: EptOptions): PhaseKey {
+  return { head: [options.mode ?? 'ept', String(options.addressTaken !== false), String(options.bindNow === true), String(space.liveMemory), layoutKey(space.regions())].join('\n'), roots };
+}
+function sameKey(a: PhaseKey, b: PhaseKey): boolean {
+  return a.head === b.head && sameRoots(a.roots, b.roots);
+}
+
+/** Whether seeding `a` does what seeding `b` does: the same roots in the same order. */
+function sameRoots(a: readonly Root[], b: readonly Root[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.address !== y.address || !x.resume !== !y.resume || !x.ifunc !== !y.ifunc || x.reason !== y.reason) return false;
+  }
+  return true;
+}
+
+/** Roots in order, as a key (what seeding them does). */
+function rootsKey(roots: readonly Root[]): string {
+  return roots.map((r) => `${r.address} ${r.resume ? 'r' : ''}${r.ifunc ? 'i' : ''} ${r.reason}`).join('\n');
 }
 
 /** The layout part of walkKey, once per list of regions (a space's list is replaced, never changed, when it grows). */

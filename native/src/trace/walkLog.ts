@@ -1,7 +1,7 @@
-// The log a kept walk keeps of what live memory answered it (trace/stopWalk.ts), and its check at a later stop:
-// whether every answer means the same to the walk now, read again in large reads where it can be.
+// The log a kept walk keeps of what live memory answered it (trace/stopWalk.ts), the space that records it, and its
+// check at a later stop: whether every answer means the same to the walk now, read again in large reads where it can be.
 
-import type { AddressSpace } from '../space/space';
+import type { AddressSpace, ModuleImage, Region } from '../space/space';
 import { BulkWords } from './bulkWords';
 import { WalkBase } from './walkBase';
 
@@ -95,4 +95,48 @@ export function logChange(space: AddressSpace, log: readonly ReadRecord[]): stri
     if (!same) return `live memory at 0x${r.address.toString(16)} changed (${r.kind})`;
   }
   return undefined;
+}
+
+/** An address space that logs what its live memory answers (unless paused: the census, validated on its own). */
+export class RecordingSpace implements AddressSpace {
+  readonly log: ReadRecord[] = [];
+  paused = 0;
+  /** Pointers just read for the log (a chain's), answered again without reading. */
+  replay: Map<number, number | undefined> | undefined;
+  readonly residentRanges?: AddressSpace['residentRanges'];
+  readonly ifuncChoice?: AddressSpace['ifuncChoice'];
+
+  constructor(readonly inner: AddressSpace) {
+    if (inner.residentRanges) this.residentRanges = (s, e) => inner.residentRanges!(s, e);
+    if (inner.ifuncChoice) this.ifuncChoice = (m, r) => inner.ifuncChoice!(m, r);
+  }
+  get description(): string {
+    return this.inner.description;
+  }
+  get liveMemory(): boolean {
+    return this.inner.liveMemory;
+  }
+  regions(): readonly Region[] {
+    return this.inner.regions();
+  }
+  regionAt(address: number): Region | undefined {
+    return this.inner.regionAt(address);
+  }
+  modules(): readonly ModuleImage[] {
+    return this.inner.modules();
+  }
+  mainModule(): ModuleImage | undefined {
+    return this.inner.mainModule();
+  }
+  readPointer(address: number): number | undefined {
+    if (this.replay?.has(address)) return this.replay.get(address);
+    const value = this.inner.readPointer(address);
+    if (!this.paused) this.log.push({ kind: 'ptr', address, value });
+    return value;
+  }
+  readMemory(address: number, length: number): Uint8Array | undefined {
+    const bytes = this.inner.readMemory(address, length);
+    if (!this.paused) this.log.push({ kind: 'mem', address, length, bytes: bytes && Uint8Array.from(bytes) });
+    return bytes;
+  }
 }
