@@ -2,7 +2,8 @@
 // pointers in heap structs and calls them; SHA-NI (ct_sha of the ctypes kernels) must be required, and the note
 // must say why. Without heldFunctionRoots nothing led to the plugin. A JIT-like process keeps the entry of code it
 // generated in the heap: that code is decoded from there. Heap objects point to ops tables that code which ran once
-// chose: the tables they point to are read, and a table no object points to is not.
+// chose: the tables they point to are read, and a table no object points to is not. A table sealed read-only with
+// mprotect in an anonymous page is memory outside the modules too.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -45,6 +46,18 @@ test('the ops table a heap object points to is read; one no object points to is 
     assert.ok(gfni, `gfni required: ${r.report.required.join(' ')}`);
     assert.match(gfni.via ?? '', /a data object the heap points into holds \(gfni_ops/);
     assert.ok(!r.report.required.includes('avx512_vpopcntdq'), `no object points to popcnt_ops: ${r.report.required.join(' ')}`);
+  } finally {
+    await proc.stop();
+  }
+});
+
+test('a function table sealed read-only in an anonymous page is held memory too', { timeout: 120_000, skip: hostFlags().has('gfni') ? false : 'the host has no GFNI, so no report can name it' }, async () => {
+  const proc = await startProcess(buildC('c/ro_table.c'), []);
+  try {
+    const r = await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false });
+    const gfni = r.report.features.find((f) => f.feature === 'gfni');
+    assert.ok(gfni, `gfni required: ${r.report.required.join(' ')}`);
+    assert.match(gfni.via ?? '', /memory outside the modules holds/);
   } finally {
     await proc.stop();
   }

@@ -160,7 +160,8 @@ function isStaticValue(m: ModuleImage, slot: number, value: number, fileBytes?: 
 
 // ------------------------------------------------------------------ live values
 //
-// What the process's writable memory holds now (heap, stacks, modules' .data/.bss): every word that points into
+// What the process's live data holds now (writable memory: heap, stacks, modules' .data/.bss; and anonymous memory
+// made read-only after it was written, such as a function table sealed with mprotect): every word that points into
 // a module, and every word that glibc's PTR_MANGLE turned into a code pointer (atexit/on_exit handlers and
 // __cxa_atexit destructors in the exit list, setjmp buffers). Pointers that initialisers which already ran
 // produced can be called later only if they are still stored somewhere (or re-produced by code that runs
@@ -171,14 +172,14 @@ export function isGeneratedCode(r: Region): boolean {
   return r.exec && !r.module && r.kind !== 'vdso' && r.kind !== 'vsyscall';
 }
 
-/** The module pointers in the process's writable memory, and the code pointers glibc keeps mangled. */
+/** The module pointers in the process's live data (liveData), and the code pointers glibc keeps mangled. */
 export interface LiveValues {
-  /** True when some word of writable memory holds exactly `value`. */
+  /** True when some word of live data holds exactly `value`. */
   has(value: number): boolean;
-  /** True when some word of writable memory points into [start, end). */
+  /** True when some word of live data points into [start, end). */
   pointsInto(start: number, end: number): boolean;
   /**
-   * The module pointers (and pointers into generated code) that words of writable memory outside every module (heap,
+   * The module pointers (and pointers into generated code) that words of live data outside every module (heap,
    * stacks, other mappings) hold, sorted, each once.
    */
   outsideModules: Float64Array;
@@ -188,25 +189,34 @@ export interface LiveValues {
   guards: number;
   /** Those guards, as 32-bit halves in the order found (what the next census of the process may guess). */
   guardWords: readonly Guard[];
-  /** Bytes of writable memory read. */
+  /** Bytes of live data read. */
   bytes: number;
 }
 
 const CHUNK = 4 * 1024 * 1024;
+
+/**
+ * Whether a data region holds what the program stored at run time: writable memory, or anonymous memory no module
+ * backs that is read-only now (written, then sealed with mprotect: a table of function pointers hardened code keeps
+ * there is called through as before). Read-only file mappings hold what their files hold.
+ */
+function liveData(r: Region): boolean {
+  return r.write || (r.kind === 'anon' && !r.module);
+}
 const TWO32 = 2 ** 32;
 /** Module pointers remembered by the census pass to drop repeats early (a power of two). */
 const RECENT = 65536;
 
 /**
- * Reads the data regions (readable, not executable; only the writable ones when `writableOnly`) in chunks, handing
+ * Reads the data regions (readable, not executable; only live data, see liveData, when `liveOnly`) in chunks, handing
  * each chunk's 32-bit words (little-endian pairs) and its address to `each`. Returns the bytes read.
  */
-function forEachDataChunk(ctx: CensusContext, writableOnly: boolean, each: (words: Uint32Array, base: number, region: Region) => void): number {
+function forEachDataChunk(ctx: CensusContext, liveOnly: boolean, each: (words: Uint32Array, base: number, region: Region) => void): number {
   let bytes = 0;
   // One buffer for every chunk (`each` keeps no view of it): tens of MB read per census allocate nothing.
   const buffer = new Uint8Array(CHUNK);
   for (const r of ctx.space.regions()) {
-    if (!r.read || (writableOnly && !r.write) || r.exec || r.kind === 'vdso' || r.kind === 'vsyscall') continue;
+    if (!r.read || (liveOnly && !liveData(r)) || r.exec || r.kind === 'vdso' || r.kind === 'vsyscall') continue;
     // Pages never written read as zeros, which hold no pointer: only the resident parts are read (which also
     // spares the process the zero pages a read would map). Each part is cut on the region's CHUNK grid, so the
     // chunks' words are those a read of the whole region would give (a zero run in between holds none).
@@ -231,7 +241,7 @@ const censuses = new WeakMap<AddressSpace, LiveValues>();
 const moduleCensuses = new WeakMap<AddressSpace, Map<number, WrittenPointer[]>>();
 
 /**
- * The census of a live address space's writable memory, read once per space (the walk's product filter and the
+ * The census of a live address space's live data (liveData), read once per space (the walk's product filter and the
  * exit-handler roots share it). Throws WalkCancelled when `isCancelled` answers true while it reads.
  */
 export function liveValuesOf(space: AddressSpace, isCancelled?: () => boolean): LiveValues {
@@ -260,7 +270,7 @@ export function primeCensuses(space: AddressSpace, isCancelled?: () => boolean, 
   let bytes = 0;
   forEachDataChunk(ctx, !census.needsPass, (words, base, r) => {
     census.visit(words, base);
-    if (!r.write) return;
+    if (!liveData(r)) return;
     bytes += words.byteLength;
     values.visit(words, base, !r.module);
   });
@@ -326,7 +336,7 @@ function demangle(words: Uint32Array, guards: readonly Guard[], code: CodeRanges
 const demanglable = (guards: readonly Guard[] | undefined): guards is readonly Guard[] => guards !== undefined && guards.length > 0 && guards.length <= 4;
 
 /**
- * One census of the process's writable memory: `visit` each chunk of it, then `result` (which demangles in a second
+ * One census of the process's live data: `visit` each chunk of it, then `result` (which demangles in a second
  * pass when a pointer guard is found, unless `guess` named the same guards and they were demangled with during the pass).
  */
 function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words: Uint32Array, base: number, anonymous: boolean): void; result(ctx: CensusContext, bytes: number): LiveValues } {
