@@ -17,6 +17,7 @@ if (argv.includes('--help') || argv.includes('-h')) {
       '  --prewarm   send pygration/prewarm first and wait until the server says it read the process\n' +
       '  --open      open the NumPy document first (its static analysis), as npm run bench does\n' +
       '  --json      print the figures as JSON\n' +
+      '  --cache DIR the server\'s cache directory, kept (default: a fresh one, removed after: cold caches)\n' +
       'Prints the wall and the server CPU of each analysis (and of the prewarm).',
   );
   process.exit(0);
@@ -36,7 +37,9 @@ const workload = await startUntilReady([PYTHON, path.join(root, 'test', 'fixture
 });
 const file = path.join(root, 'test', 'e2e', 'fixtures', 'bench', 'numpy_app.py');
 const workspace = benchWorkspace(file);
-const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-bench-cache-'));
+const keptCache = value('--cache', undefined);
+if (keptCache) fs.mkdirSync(keptCache, { recursive: true });
+const cacheDir = keptCache ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-bench-cache-'));
 const out = { pid: workload.pid, load: os.loadavg().map((x) => +x.toFixed(2)), stops: [] };
 let s;
 try {
@@ -82,11 +85,18 @@ try {
     out.stops.push({ seconds: since(t), cpuSeconds: s.cpuSeconds() - c, required: r.report.required.length, functions: r.report.stats.functionsVisited, fromUs: Number(t / 1000n), toUs: Number(process.hrtime.bigint() / 1000n) });
   }
   out.logs = logs.filter((l) => /^(Analysed|Read pid)/.test(l));
+  // A kept cache is for a later run: the server saves new function summaries once idle for a second (wait for it).
+  if (keptCache) {
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, 5000);
+      waiters.add((m) => /^Saved the function summaries/.test(m) && (clearTimeout(timer), resolve()));
+    });
+  }
 } finally {
   await s?.stop();
   await workload.stop();
   fs.rmSync(workspace, { recursive: true, force: true });
-  fs.rmSync(cacheDir, { recursive: true, force: true });
+  if (!keptCache) fs.rmSync(cacheDir, { recursive: true, force: true });
 }
 const ms = (x) => `${Math.round(x * 1000)} ms`;
 if (argv.includes('--json')) console.log(JSON.stringify(out));
