@@ -1,11 +1,15 @@
 // Roots that only memory outside the modules shows: function entries the heap, a stack or an anonymous mapping holds,
 // the code pointers of module data objects the heap points into, and entries into code generated at run time.
 
+import type { ElfFile } from '../elf/elfFile';
 import { NativeError } from '../errors';
-import { type AddressSpace, type ModuleImage, dataObjectExtent, u64 } from '../space/space';
+import { type AddressSpace, type ModuleImage, dataObjectExtent } from '../space/space';
+import { BlockFilter } from './blockFilter';
 import { BulkBytes } from './bulkWords';
 import type { Root } from './eptTypes';
 import { runsOnlyAtLoad } from './eptUtil';
+import { mergeRanges } from './eptUtil';
+import { upperBound } from '../upperBound';
 import { isGeneratedCode, liveValuesOf } from './liveCensus';
 
 /** At most this many bytes of one data object the heap points into are read for code pointers. */
@@ -14,12 +18,15 @@ const MAX_HELD_OBJECT = 64 * 1024;
 const HEAP_REASON = 'a function whose address memory outside the modules holds (the heap, a stack: dlsym or code that ran stored it)';
 const JIT_REASON = 'code generated at run time (a JIT) whose address memory outside the modules holds';
 
-/** A data object of a module that a held word points into: its runtime range (at most MAX_HELD_OBJECT read) and name. */
+/** A data object of a module that a held word points into: its runtime range (at most MAX_HELD_OBJECT read). */
 interface HeldObject {
-  key: string;
+  m: ModuleImage;
+  /** Its symbol's name, when it has one. */
+  symbol?: string;
+  /** Where it starts (its extent's start at run time: the key it is read once by). */
+  key: number;
   start: number;
   end: number;
-  name: string;
 }
 
 /**
@@ -37,7 +44,7 @@ export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<numbe
   const seen = new Set<number>(except);
   // What each held word is: a root of its own (an entry into code), or the data object it points into (read below).
   const held: Array<{ address: number; m: ModuleImage } | HeldObject> = [];
-  const objects = new Set<string>();
+  const objects = new Set<number>();
   for (const address of liveValuesOf(space).outsideModules) {
     const r = space.regionAt(address);
     if (r && isGeneratedCode(r)) {
@@ -62,10 +69,12 @@ export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<numbe
       if (!(e instanceof NativeError)) throw e;
     }
   }
-  const bulk = new BulkBytes(space, held.filter((h): h is HeldObject => 'key' in h));
+  const bulk = new BulkBytes(space, held.filter((h): h is HeldObject => 'end' in h));
+  const code = new BlockFilter(mergeRanges(space.regions().filter((r) => r.module && r.exec)));
+  const scanned = new Covered();
   for (const h of held) {
     try {
-      if ('key' in h) objectEntries(space, bulk, h, seen, out);
+      if ('end' in h) objectEntries(space, { bulk, code, scanned }, h, seen, out);
       else heldEntry(h.m, h.address, HEAP_REASON, seen, out);
     } catch (e) {
       // A module whose symbols or call-frame information cannot be read: as above.
@@ -80,8 +89,7 @@ function heldObjectAt(m: ModuleImage, address: number): HeldObject | undefined {
   const ext = dataObjectExtent(m.elf, address - m.bias);
   if (!ext) return undefined;
   const start = ext.start - (ext.start % 8);
-  const name = ext.name ?? `${m.path.split('/').pop()}+0x${start.toString(16)}`;
-  return { key: `${m.index}:${ext.start}`, start: start + m.bias, end: start + m.bias + Math.min(ext.end - start, MAX_HELD_OBJECT), name };
+  return { m, symbol: ext.name, key: ext.start + m.bias, start: start + m.bias, end: start + m.bias + Math.min(ext.end - start, MAX_HELD_OBJECT) };
 }
 
 /**
@@ -93,23 +101,67 @@ function heldEntry(m: ModuleImage, address: number, reason: string, seen: Set<nu
   if (seen.has(address)) return;
   seen.add(address);
   const link = address - m.bias;
-  if (runsOnlyAtLoad(m, link)) return;
-  const f = m.elf.functionAt(link);
-  if (!f || f.start === link) out.push({ address, reason });
+  let known = entries.get(m.elf);
+  if (!known) entries.set(m.elf, (known = new Map()));
+  let callable = known.get(link);
+  if (callable === undefined) {
+    const f = m.elf.functionAt(link);
+    known.set(link, (callable = !runsOnlyAtLoad(m, link) && (!f || f.start === link)));
+  }
+  if (callable) out.push({ address, reason });
 }
+
+/** heldEntry's answer per file and link-time address (it depends on the file only): the next stop asks again. */
+const entries = new WeakMap<ElfFile, Map<number, boolean>>();
 
 /**
  * The code pointers of a data object the heap points into (an ops table or vtable of a live object, set up by code
  * that ran and will not run again, called through the heap later): read live, each a root as a held entry is. One
  * level, as a referenced object's are (rule 2 of the address-taken set).
  */
-function objectEntries(space: AddressSpace, bulk: BulkBytes, o: HeldObject, seen: Set<number>, out: Root[]): void {
-  const bytes = bulk.read(o.start, o.end - o.start);
+function objectEntries(space: AddressSpace, ctx: { bulk: BulkBytes; code: BlockFilter; scanned: Covered }, o: HeldObject, seen: Set<number>, out: Root[]): void {
+  const end = o.start + Math.floor((o.end - o.start) / 8) * 8;
+  const bytes = ctx.bulk.read(o.start, end - o.start);
   if (!bytes) return;
-  const reason = `a function a data object the heap points into holds (${o.name}: an ops table or vtable of a live object)`;
-  for (let i = 0; i + 8 <= bytes.length; i += 8) {
-    const v = u64(bytes, i);
-    const r = v ? space.regionAt(v) : undefined;
-    if (r?.module && r.exec) heldEntry(r.module, v, reason, seen, out);
+  const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : new Uint32Array(bytes.slice().buffer, 0, bytes.length >>> 2);
+  const { code } = ctx;
+  let reason: string | undefined;
+  // The words an object read before covered (objects overlap: a pointer into data no symbol sizes reaches to the next
+  // object) gave their roots then, with that object's reason: only the rest are read again.
+  for (const [from, to] of ctx.scanned.take(o.start, end)) {
+    for (let i = (from - o.start) >>> 2; i < (to - o.start) >>> 2; i += 2) {
+      // Most words (counts, flags, data pointers) lie in no 64 KiB block of module code: dropped before any lookup.
+      if (!code.maybe(words[i], words[i + 1])) continue;
+      const v = words[i + 1] * 2 ** 32 + words[i];
+      const r = space.regionAt(v);
+      if (!r?.module || !r.exec) continue;
+      const name = o.symbol ?? `${o.m.path.split('/').pop()}+0x${(o.start - o.m.bias).toString(16)}`;
+      reason ??= `a function a data object the heap points into holds (${name}: an ops table or vtable of a live object)`;
+      heldEntry(r.module, v, reason, seen, out);
+    }
+  }
+}
+
+/** A union of address ranges, grown range by range. */
+class Covered {
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+
+  /** The parts of [start, end) not covered yet, in order; [start, end) is covered after. */
+  take(start: number, end: number): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    const first = upperBound(this.ends.length, (k) => this.ends[k] > start);
+    let at = start;
+    let j = first;
+    for (; j < this.starts.length && this.starts[j] < end; j++) {
+      if (this.starts[j] > at) out.push([at, this.starts[j]]);
+      at = Math.max(at, this.ends[j]);
+    }
+    if (at < end) out.push([at, end]);
+    const lo = j > first ? Math.min(start, this.starts[first]) : start;
+    const hi = j > first ? Math.max(end, this.ends[j - 1]) : end;
+    this.starts.splice(first, j - first, lo);
+    this.ends.splice(first, j - first, hi);
+    return out;
   }
 }
