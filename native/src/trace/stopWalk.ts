@@ -16,6 +16,7 @@ import type { AddressSpace, ModuleImage, Region } from '../space/space';
 import { AddressTakenWalk } from './addressTaken';
 import { chainEnd, liveReader, logChange, type ReadRecord, RecordingSpace } from './walkLog';
 import type { EptOptions, EptResult, Root } from './eptTypes';
+import { ForkSet } from './forkSet';
 import { SignalInstallers } from './signalHandlers';
 import { censusGuards, type Guard, liveCensus, type LiveValues, liveValuesOf, primeCensuses, primedCensus, type WrittenPointer } from './liveCensus';
 import * as C from '../elf/elfConstants';
@@ -155,7 +156,7 @@ class SessionWalk extends AddressTakenWalk {
     const f = Object.create(SessionWalk.prototype) as SessionWalk;
     const fields = f as unknown as Record<string, unknown>;
     for (const [k, v] of Object.entries(this)) {
-      if (!NOT_STATE.has(k)) fields[k] = copyState(v);
+      if (!NOT_STATE.has(k)) fields[k] = copyState(v, true);
     }
     Object.assign(fields, {
       space,
@@ -218,19 +219,22 @@ class SessionWalk extends AddressTakenWalk {
   }
 }
 
-/** A deep copy of a walk's state field: sets, maps, arrays, byte maps and plain records (numbers and strings inside). */
-function copyState(v: unknown): unknown {
+/**
+ * A deep copy of a walk's state field: sets, maps, arrays, byte maps and plain records (numbers and strings inside).
+ * `share`: the original is a kept walk's, never changed again, so its sets are shared (ForkSet), not copied.
+ */
+function copyState(v: unknown, share = false): unknown {
   if (typeof v !== 'object' || v === null) return v;
-  if (v instanceof Set) return new Set(v);
+  if (v instanceof Set) return share ? new ForkSet(v) : new Set(v);
   if (v instanceof Map) {
     const out = new Map();
-    for (const [k, x] of v) out.set(k, copyState(x));
+    for (const [k, x] of v) out.set(k, copyState(x, share));
     return out;
   }
-  if (Array.isArray(v)) return v.map(copyState);
+  if (Array.isArray(v)) return v.map((x) => copyState(x, share));
   if (ArrayBuffer.isView(v)) return (v as Uint8Array).slice();
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = copyState(x);
+  for (const [k, x] of Object.entries(v)) out[k] = copyState(x, share);
   return out;
 }
 
