@@ -51,14 +51,16 @@ test('the ops table a heap object points to is read; one no object points to is 
   }
 });
 
-test('a function table sealed read-only in an anonymous page is held memory too', { timeout: 120_000, skip: hostFlags().has('gfni') ? false : 'the host has no GFNI, so no report can name it' }, async () => {
-  const proc = await startProcess(buildC('c/ro_table.c'), []);
-  try {
-    const r = await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false });
-    const gfni = r.report.features.find((f) => f.feature === 'gfni');
-    assert.ok(gfni, `gfni required: ${r.report.required.join(' ')}`);
-    assert.match(gfni.via ?? '', /memory outside the modules holds/);
-  } finally {
-    await proc.stop();
-  }
-});
+for (const variant of ['private', 'shared']) {
+  test(`a function table sealed read-only in ${variant} anonymous memory is held memory too`, { timeout: 120_000, skip: hostFlags().has('gfni') ? false : 'the host has no GFNI, so no report can name it' }, async () => {
+    const proc = await startProcess(buildC('c/ro_table.c'), [variant]);
+    try {
+      const r = await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false });
+      const gfni = r.report.features.find((f) => f.feature === 'gfni');
+      assert.ok(gfni, `gfni required: ${r.report.required.join(' ')}`);
+      assert.match(gfni.via ?? '', /memory outside the modules holds/);
+    } finally {
+      await proc.stop();
+    }
+  });
+}

@@ -198,11 +198,14 @@ const CHUNK = 4 * 1024 * 1024;
 /**
  * Whether a data region holds what the program stored at run time: writable memory, or anonymous memory no module
  * backs that is read-only now (written, then sealed with mprotect: a table of function pointers hardened code keeps
- * there is called through as before). Read-only file mappings hold what their files hold.
+ * there is called through as before), shared or not. Read-only mappings of files hold what their files hold.
  */
 function liveData(r: Region): boolean {
-  return r.write || (r.kind === 'anon' && !r.module);
+  return r.write || (!r.module && (r.kind === 'anon' || ANONYMOUS_FILES.test(r.name)));
 }
+
+/** Files that stand for anonymous memory: shared anonymous mappings (/dev/zero), System V shared memory, memfd_create's. */
+const ANONYMOUS_FILES = /^\/(dev\/zero$|SYSV[0-9a-f]{8}$|memfd:)/;
 const TWO32 = 2 ** 32;
 /** Module pointers remembered by the census pass to drop repeats early (a power of two). */
 const RECENT = 65536;
