@@ -3,6 +3,7 @@
 
 import type { ElfFile } from '../elf/elfFile';
 import { NativeError } from '../errors';
+import type { KernelHeldWord } from '../space/kernelHeld';
 import { type AddressSpace, type ModuleImage, dataObjectExtent } from '../space/space';
 import { BlockFilter } from './blockFilter';
 import { BulkBytes } from './bulkWords';
@@ -36,25 +37,28 @@ interface HeldObject {
  * modules' data show them, and an indirect call may reach them. Only function entries count (and words into code no
  * known function covers, such as a PLT stub): a return address left on a stack points into the middle of its function.
  * `except`: addresses held that cannot be called again (main's, which the C runtime keeps on the stack it called it from).
+ * `kernel`: words the kernel holds for the process (space/kernelHeld.ts: epoll user data, timer values), taken the same
+ * way after memory's: a callback epoll_wait hands back may be held nowhere else.
  * The data objects held words point into are read in a few large reads (BulkBytes), in the order the words come.
  */
-export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<number> = new Set()): Root[] {
+export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<number> = new Set(), kernel: readonly KernelHeldWord[] = []): Root[] {
   if (!space.liveMemory) return [];
   const out: Root[] = [];
   const seen = new Set<number>(except);
   // What each held word is: a root of its own (an entry into code), or the data object it points into (read below).
-  const held: Array<{ address: number; m: ModuleImage } | HeldObject> = [];
+  const held: Array<{ address: number; m: ModuleImage; reason: string } | HeldObject> = [];
   const objects = new Set<number>();
-  for (const address of liveValuesOf(space).outsideModules) {
+  const words = [...Array.from(liveValuesOf(space).outsideModules, (address) => ({ address, what: undefined })), ...kernel.map((k) => ({ address: k.value, what: k.what }))];
+  for (const { address, what } of words) {
     const r = space.regionAt(address);
     if (r && isGeneratedCode(r)) {
-      if (!seen.has(address)) out.push({ address, reason: JIT_REASON });
+      if (!seen.has(address)) out.push({ address, reason: what ? `code generated at run time (a JIT) that the kernel holds the address of (${what})` : JIT_REASON });
       seen.add(address);
       continue;
     }
     if (!r?.module) continue;
     if (r.exec) {
-      held.push({ address, m: r.module });
+      held.push({ address, m: r.module, reason: what ? `a function whose address the kernel holds for the process (${what})` : HEAP_REASON });
       continue;
     }
     try {
@@ -75,7 +79,7 @@ export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<numbe
   for (const h of held) {
     try {
       if ('end' in h) objectEntries(space, { bulk, code, scanned }, h, seen, out);
-      else heldEntry(h.m, h.address, HEAP_REASON, seen, out);
+      else heldEntry(h.m, h.address, h.reason, seen, out);
     } catch (e) {
       // A module whose symbols or call-frame information cannot be read: as above.
       if (!(e instanceof NativeError)) throw e;

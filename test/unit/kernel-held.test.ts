@@ -1,0 +1,34 @@
+// Callbacks only the kernel holds for a process (native/src/space/kernelHeld.ts): a C program gets its callback back
+// from epoll_wait as a registration's user data, or from a POSIX timer's signal value, and calls it; nothing in its
+// memory holds the address. GFNI must be required, and the report must say where the root came from.
+
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { analyzeProcess } from '../../native/src/analyze';
+import { collectHost } from '../../native/src/features/host';
+import { kernelHeldWords } from '../../native/src/space/kernelHeld';
+import { buildC, hostFlags, startProcess } from '../helpers/fixtures';
+
+const expected = { epoll: /the user data of epoll file \d+'s registration of file \d+/, timer: /the value of POSIX timer \d+/ };
+
+for (const [mode, where] of Object.entries(expected)) {
+  test(`a callback only the kernel holds (${mode}) is a root`, { timeout: 120_000, skip: hostFlags().has('gfni') ? false : 'the host has no GFNI, so no report can name it' }, async () => {
+    const proc = await startProcess(buildC('c/kernel_held.c', { flags: ['-O2'] }), [mode]);
+    try {
+      assert.ok(kernelHeldWords(proc.pid).some((w) => where.test(w.what)), JSON.stringify(kernelHeldWords(proc.pid)));
+      const r = await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false });
+      const gfni = r.report.features.find((f) => f.feature === 'gfni');
+      assert.ok(gfni, `gfni required: ${r.report.required.join(' ')}`);
+      assert.match(gfni.via ?? '', /the kernel holds for the process/);
+      assert.match(gfni.via ?? '', where);
+      assert.ok(r.report.notes.some((n) => /only the kernel holds for the process/.test(n)), r.report.notes.join('\n'));
+    } finally {
+      await proc.stop();
+    }
+  });
+}
+
+test('a process without epoll files or timers has no kernel-held words; a vanished one gives none either', () => {
+  assert.deepEqual(kernelHeldWords('self').filter((w) => /POSIX timer/.test(w.what)), []);
+  assert.deepEqual(kernelHeldWords(2 ** 22 + 12345), []);
+});
