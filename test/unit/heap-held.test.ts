@@ -2,8 +2,9 @@
 // pointers in heap structs and calls them; SHA-NI (ct_sha of the ctypes kernels) must be required, and the note
 // must say why. Without heldFunctionRoots nothing led to the plugin. A JIT-like process keeps the entry of code it
 // generated in the heap: that code is decoded from there. Heap objects point to ops tables that code which ran once
-// chose: the tables they point to are read, and a table no object points to is not. A table sealed read-only with
-// mprotect in an anonymous page is memory outside the modules too.
+// chose: the tables they point to are read, and a table no object points to is not. A table sealed with mprotect in
+// an anonymous page (read-only, private or shared, or inaccessible but around each call) is memory outside the
+// modules too.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -51,8 +52,8 @@ test('the ops table a heap object points to is read; one no object points to is 
   }
 });
 
-for (const variant of ['private', 'shared']) {
-  test(`a function table sealed read-only in ${variant} anonymous memory is held memory too`, { timeout: 120_000, skip: hostFlags().has('gfni') ? false : 'the host has no GFNI, so no report can name it' }, async () => {
+for (const variant of ['private', 'shared', 'hidden']) {
+  test(`a function table sealed in anonymous memory (${variant}: read-only, or inaccessible between calls) is held memory too`, { timeout: 120_000, skip: hostFlags().has('gfni') ? false : 'the host has no GFNI, so no report can name it' }, async () => {
     const proc = await startProcess(buildC('c/ro_table.c'), [variant]);
     try {
       const r = await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false });

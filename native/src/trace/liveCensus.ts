@@ -198,10 +198,14 @@ const CHUNK = 4 * 1024 * 1024;
 /**
  * Whether a data region holds what the program stored at run time: writable memory, or anonymous memory no module
  * backs that is read-only now (written, then sealed with mprotect: a table of function pointers hardened code keeps
- * there is called through as before), shared or not. Read-only mappings of files hold what their files hold.
+ * there is called through as before), shared or not, or private anonymous memory made inaccessible (PROT_NONE: a
+ * table made readable only around each call; /proc/PID/mem reads it, and only its resident pages are read, so the
+ * reservations of allocators cost a pagemap read). Read-only mappings of files hold what their files hold.
  */
 function liveData(r: Region): boolean {
-  return r.write || (!r.module && (r.kind === 'anon' || ANONYMOUS_FILES.test(r.name)));
+  if (r.write) return true;
+  if (r.module) return false;
+  return r.kind === 'anon' || (r.read && ANONYMOUS_FILES.test(r.name));
 }
 
 /** Files that stand for anonymous memory: shared anonymous mappings (/dev/zero), System V shared memory, memfd_create's. */
@@ -211,15 +215,16 @@ const TWO32 = 2 ** 32;
 const RECENT = 65536;
 
 /**
- * Reads the data regions (readable, not executable; only live data, see liveData, when `liveOnly`) in chunks, handing
- * each chunk's 32-bit words (little-endian pairs) and its address to `each`. Returns the bytes read.
+ * Reads the data regions (not executable: the readable ones and the live data, see liveData; only live data when
+ * `liveOnly`) in chunks, handing each chunk's 32-bit words (little-endian pairs) and its address to `each`. Returns
+ * the bytes read.
  */
 function forEachDataChunk(ctx: CensusContext, liveOnly: boolean, each: (words: Uint32Array, base: number, region: Region) => void): number {
   let bytes = 0;
   // One buffer for every chunk (`each` keeps no view of it): tens of MB read per census allocate nothing.
   const buffer = new Uint8Array(CHUNK);
   for (const r of ctx.space.regions()) {
-    if (!r.read || (liveOnly && !liveData(r)) || r.exec || r.kind === 'vdso' || r.kind === 'vsyscall') continue;
+    if (r.exec || r.kind === 'vdso' || r.kind === 'vsyscall' || !(liveOnly ? liveData(r) : r.read || liveData(r))) continue;
     // Pages never written read as zeros, which hold no pointer: only the resident parts are read (which also
     // spares the process the zero pages a read would map). Each part is cut on the region's CHUNK grid, so the
     // chunks' words are those a read of the whole region would give (a zero run in between holds none).
