@@ -1,14 +1,15 @@
 // pygration-freeze: freezes every thread of a process for a few milliseconds (PTRACE_SEIZE + PTRACE_INTERRUPT,
-// as CRIU's freezer does), reads each thread's rip/rsp/rbp, detaches, and prints them as one JSON object.
+// as CRIU's freezer does), reads each thread's rip/rsp/rbp and other general registers, detaches, and prints them as
+// one JSON object.
 //
 // Usage: pygration-freeze PID [--timeout-ms N] [--hold-ms N] [--stack-bytes N]
 //   --timeout-ms  hard limit (default 2000): on expiry every thread is detached and the helper exits 124.
 //   --stack-bytes how much of each thread's stack, from rsp up to the end of its mapping, to copy while the thread
 //                 is frozen (default 524288; 0: none): a running thread's frames change as soon as it resumes.
 //   --hold-ms     keep the threads frozen this long before detaching (tests only: lets a test kill us mid-freeze).
-// Output (stdout, one line): {"pid":P,"threads":[{"tid":T,"rip":"0x..","rsp":"0x..","rbp":"0x..","stop":"interrupt"},
-//   {"tid":T,"error":"EPERM","message":".."}],"frozenUs":N}; with --stack-bytes, each thread also has
-//   "stack":"<base64 of the bytes from rsp up>".
+// Output (stdout, one line): {"pid":P,"threads":[{"tid":T,"rip":"0x..","rsp":"0x..","rbp":"0x..","stop":"interrupt",
+//   "gprs":["0x..",...: rax rbx rcx rdx rsi rdi r8-r15]}, {"tid":T,"error":"EPERM","message":".."}],"frozenUs":N}; with
+//   --stack-bytes, each thread also has "stack":"<base64 of the bytes from rsp up>".
 // Exit: 0 (per-thread errors are in the JSON), 2 usage, 3 the task list could not be read, 124 timed out.
 //
 // Read-only by construction: the only ptrace requests used are SEIZE, INTERRUPT, GETREGS and DETACH, and stacks are
@@ -342,6 +343,14 @@ int main(int argc, char **argv) {
     } else {
       printf("{\"tid\":%d,\"rip\":\"0x%llx\",\"rsp\":\"0x%llx\",\"rbp\":\"0x%llx\",\"stop\":\"%s\"", (int)t->tid,
              (unsigned long long)t->regs.rip, (unsigned long long)t->regs.rsp, (unsigned long long)t->regs.rbp, t->stop);
+      /* The other general registers: a code pointer only a register holds (a callee-saved one across a blocking
+         call) is called when the thread resumes. */
+      const unsigned long long gprs[] = {t->regs.rax, t->regs.rbx, t->regs.rcx, t->regs.rdx, t->regs.rsi, t->regs.rdi,
+                                         t->regs.r8,  t->regs.r9,  t->regs.r10, t->regs.r11, t->regs.r12, t->regs.r13,
+                                         t->regs.r14, t->regs.r15};
+      fputs(",\"gprs\":[", stdout);
+      for (unsigned k = 0; k < sizeof gprs / sizeof gprs[0]; k++) printf("%s\"0x%llx\"", k ? "," : "", gprs[k]);
+      putchar(']');
       if (t->stack) {
         fputs(",\"stack\":\"", stdout);
         put_base64(t->stack, t->stack_len);

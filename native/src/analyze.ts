@@ -297,12 +297,18 @@ export function processRoots(
     }
     // The C runtime keeps main's address (and the entry's) where it called them from: they never run again.
     const started = exactFrames ? [entryRoot(space)?.address, mainRoot(space)?.address] : [];
-    const held = heldFunctionRoots(space, new Set(started.filter((a) => a !== undefined)), kernelHeldWords(view.pid));
+    const registers = tr.registerWords.map((w) => ({ ...w, holder: 'register' as const }));
+    const held = heldFunctionRoots(space, new Set(started.filter((a) => a !== undefined)), [...kernelHeldWords(view.pid), ...registers]);
     roots.push(...held);
     heldRoots.push(...held);
     if (held.length > 0) {
       const byKernel = held.filter((r) => r.reason.includes('the kernel holds')).length;
-      notes.push(`${held.length} function(s) whose address memory outside the modules holds (the heap, stacks: pointers dlsym returned, or that code which already ran stored) were analysed as roots: an indirect call may reach them.${byKernel > 0 ? ` ${byKernel} of them only the kernel holds for the process (epoll user data, POSIX timer values): epoll_wait or a timer's signal hands them back.` : ''}`);
+      const byRegister = held.filter((r) => r.reason.includes('a frozen thread\'s register holds')).length;
+      notes.push(
+        `${held.length} function(s) whose address memory outside the modules holds (the heap, stacks: pointers dlsym returned, or that code which already ran stored) were analysed as roots: an indirect call may reach them.` +
+          (byKernel > 0 ? ` ${byKernel} of them only the kernel holds for the process (epoll user data, POSIX timer values): epoll_wait or a timer's signal hands them back.` : '') +
+          (byRegister > 0 ? ` ${byRegister} only a frozen thread's registers hold (a callee-saved register across a blocking call).` : ''),
+      );
     }
     if (tr.runningThreads > 0) {
       notes.push(`${tr.runningThreads} of ${tr.threads} thread(s) were running, so their pc was unknown: every stack-like region was scanned for return addresses instead (${tr.returnAddresses} found), which can count calls that returned long ago.`);

@@ -1,6 +1,8 @@
 // Callbacks only the kernel holds for a process (native/src/space/kernelHeld.ts): a C program gets its callback back
 // from epoll_wait as a registration's user data, or from a POSIX timer's signal value, and calls it; nothing in its
-// memory holds the address. GFNI must be required, and the report must say where the root came from.
+// memory holds the address. Or the callback is only in a callee-saved register of a thread blocked in a system call
+// (the kernel keeps its registers; the ptrace freeze reads them). GFNI must be required, and the report must say
+// where the root came from.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -27,6 +29,18 @@ for (const [mode, where] of Object.entries(expected)) {
     }
   });
 }
+
+test('a callback only a blocked thread\'s register holds is a root', { timeout: 120_000, skip: hostFlags().has('gfni') ? false : 'the host has no GFNI, so no report can name it' }, async () => {
+  const proc = await startProcess(buildC('c/register_held.c', { flags: ['-O2'] }), []);
+  try {
+    const r = await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false });
+    const gfni = r.report.features.find((f) => f.feature === 'gfni');
+    assert.ok(gfni, `gfni required: ${r.report.required.join(' ')}\n${r.report.notes.join('\n')}`);
+    assert.match(gfni.via ?? '', /a frozen thread's register holds \(r12 of thread \d+ \(main\)\)/);
+  } finally {
+    await proc.stop();
+  }
+});
 
 test('a process without epoll files or timers has no kernel-held words; a vanished one gives none either', () => {
   assert.deepEqual(kernelHeldWords('self').filter((w) => /POSIX timer/.test(w.what)), []);

@@ -9,6 +9,8 @@ import { listProcDir, readProcLink, readProcText, type ProcPid } from './procfs'
 export interface KernelHeldWord {
   value: number;
   what: string;
+  /** Who holds it (for the reason): the kernel (default), or a frozen thread's register (trace/pvm.ts threadRoots). */
+  holder?: 'kernel' | 'register';
 }
 
 /**

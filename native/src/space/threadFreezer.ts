@@ -1,6 +1,6 @@
 // Exact registers of every thread of a live process: runs the pygration-freeze helper (native/ptrace/), which
-// freezes the threads for milliseconds with PTRACE_SEIZE + PTRACE_INTERRUPT, reads rip/rsp/rbp and a copy of
-// each stack from rsp up, and detaches.
+// freezes the threads for milliseconds with PTRACE_SEIZE + PTRACE_INTERRUPT, reads rip/rsp/rbp (and the other
+// general registers) and a copy of each stack from rsp up, and detaches.
 
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,12 +13,17 @@ export const FREEZE_HELPER_ENV = 'PYGRATION_FREEZE_HELPER';
 /** The helper detaches every thread and exits when this runs out; Node kills it a little later as a last resort. */
 const HELPER_TIMEOUT_MS = 2000;
 
+/** The general registers the helper gives besides rip, rsp and rbp, in its order. */
+export const GPR_NAMES = ['rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
+
 export interface ThreadRegisters {
   tid: number;
   rip: number;
   rsp: number;
   /** Undefined when rbp holds a value that is not a safe integer (it is a general register in most code). */
   rbp: number | undefined;
+  /** The other general registers (GPR_NAMES, in that order; undefined: not a safe integer), when the helper gave them. */
+  registers?: Array<number | undefined>;
   /**
    * The stack from rsp up (to the end of its mapping, at most 512 KiB), copied while the thread was frozen: a
    * running thread's frames change as soon as it resumes, so unwinding reads this copy, not live memory.
@@ -112,7 +117,8 @@ export function freezeThreads(pid: number, options: { helperPath?: string; timeo
       continue;
     }
     const stack = typeof t.stack === 'string' ? new Uint8Array(Buffer.from(t.stack, 'base64')) : undefined;
-    out.threads.set(tid, { tid, rip, rsp, rbp: address(t.rbp), stack, stop: typeof t.stop === 'string' ? t.stop : 'interrupt' });
+    const registers = Array.isArray(t.gprs) && t.gprs.length === GPR_NAMES.length ? t.gprs.map(address) : undefined;
+    out.threads.set(tid, { tid, rip, rsp, rbp: address(t.rbp), registers, stack, stop: typeof t.stop === 'string' ? t.stop : 'interrupt' });
   }
   if (out.threads.size === 0) {
     const first = out.failed[0];

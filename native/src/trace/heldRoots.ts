@@ -37,8 +37,9 @@ interface HeldObject {
  * modules' data show them, and an indirect call may reach them. Only function entries count (and words into code no
  * known function covers, such as a PLT stub): a return address left on a stack points into the middle of its function.
  * `except`: addresses held that cannot be called again (main's, which the C runtime keeps on the stack it called it from).
- * `kernel`: words the kernel holds for the process (space/kernelHeld.ts: epoll user data, timer values), taken the same
- * way after memory's: a callback epoll_wait hands back may be held nowhere else.
+ * `kernel`: words the kernel holds for the process (space/kernelHeld.ts: epoll user data, timer values) and frozen threads'
+ * registers (threadRoots), taken the same way after memory's: a callback epoll_wait hands back, or one a callee-saved
+ * register keeps across a blocking call, may be held nowhere else.
  * The data objects held words point into are read in a few large reads (BulkBytes), in the order the words come.
  */
 export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<number> = new Set(), kernel: readonly KernelHeldWord[] = []): Root[] {
@@ -48,17 +49,17 @@ export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<numbe
   // What each held word is: a root of its own (an entry into code), or the data object it points into (read below).
   const held: Array<{ address: number; m: ModuleImage; reason: string } | HeldObject> = [];
   const objects = new Set<number>();
-  const words = [...Array.from(liveValuesOf(space).outsideModules, (address) => ({ address, what: undefined })), ...kernel.map((k) => ({ address: k.value, what: k.what }))];
-  for (const { address, what } of words) {
+  const words = [...Array.from(liveValuesOf(space).outsideModules, (address) => ({ address, holder: undefined })), ...kernel.map((k) => ({ address: k.value, holder: k.holder === 'register' ? `a frozen thread's register holds (${k.what})` : `the kernel holds for the process (${k.what})` }))];
+  for (const { address, holder } of words) {
     const r = space.regionAt(address);
     if (r && isGeneratedCode(r)) {
-      if (!seen.has(address)) out.push({ address, reason: what ? `code generated at run time (a JIT) that the kernel holds the address of (${what})` : JIT_REASON });
+      if (!seen.has(address)) out.push({ address, reason: holder ? `code generated at run time (a JIT) whose address ${holder}` : JIT_REASON });
       seen.add(address);
       continue;
     }
     if (!r?.module) continue;
     if (r.exec) {
-      held.push({ address, m: r.module, reason: what ? `a function whose address the kernel holds for the process (${what})` : HEAP_REASON });
+      held.push({ address, m: r.module, reason: holder ? `a function whose address ${holder}` : HEAP_REASON });
       continue;
     }
     try {

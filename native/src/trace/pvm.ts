@@ -8,7 +8,7 @@ import { staticPointer } from './eptUtil';
 import { CodeDecoder, decodeOne, Flow, MNEMONIC, REGISTER_RDI } from '../decoder/decoder';
 import { cfiTableOf, DWARF_RA, DWARF_RBP, DWARF_RSP } from '../elf/cfi';
 import { NativeError } from '../errors';
-import { FreezeResult, freezeThreads, ThreadRegisters } from '../space/threadFreezer';
+import { FreezeResult, freezeThreads, GPR_NAMES, ThreadRegisters } from '../space/threadFreezer';
 import type { ProcessView } from '../space/processView';
 import type { Root } from './ept';
 import type { AddressSpace, ModuleImage, Region } from '../space/space';
@@ -34,6 +34,8 @@ export interface PvmRootsResult {
   frozenUs?: number;
   /** True when greenlet was loaded, so the frozen threads' stacks above sp were scanned as well (suspended greenlets). */
   greenletScan?: boolean;
+  /** The values of the frozen threads' general registers (rbp and the others but rip and rsp), each with its thread. */
+  registerWords: Array<{ value: number; what: string }>;
 }
 
 /** The entry point of the main executable as a root. */
@@ -107,12 +109,15 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
   // them), off the live chain the unwinder follows, and they resume when it is switched to.
   const greenlet = space.modules().find((m) => GREENLET_MODULE.test(m.path));
   const frozenStacks: { regs: ThreadRegisters; who: string }[] = [];
+  const registerWords: PvmRootsResult['registerWords'] = [];
   for (const tid of threads) {
     const name = `thread ${tid}${tid === view.pid ? ' (main)' : ''}`;
     const regs = freeze?.threads.get(tid);
     if (regs) {
       c.frozenThread(regs, name);
       frozenStacks.push({ regs, who: name });
+      const values: Array<[string, number | undefined]> = [['rbp', regs.rbp], ...(regs.registers ?? []).map((v, k): [string, number | undefined] => [GPR_NAMES[k], v])];
+      for (const [reg, value] of values) if (value) registerWords.push({ value, what: `${reg} of ${name}` });
     } else {
       c.blockedThread(view, tid, name);
     }
@@ -135,6 +140,7 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
     freezeUnavailable: freeze === undefined ? (options.freeze === false ? 'thread freezing was turned off' : 'there is no live memory') : freeze.unavailable,
     frozenUs: freeze?.frozenUs,
     greenletScan,
+    registerWords,
   };
 }
 
