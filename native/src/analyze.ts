@@ -297,8 +297,7 @@ export function processRoots(
     }
     // The C runtime keeps main's address (and the entry's) where it called them from: they never run again.
     const started = exactFrames ? [entryRoot(space)?.address, mainRoot(space)?.address] : [];
-    const registers = tr.registerWords.map((w) => ({ ...w, holder: 'register' as const }));
-    const held = heldFunctionRoots(space, new Set(started.filter((a) => a !== undefined)), [...kernelHeldWords(view.pid), ...registers]);
+    const held = heldFunctionRoots(space, new Set(started.filter((a) => a !== undefined)), [...kernelHeldWords(view.pid), ...tr.registerWords]);
     roots.push(...held);
     heldRoots.push(...held);
     if (held.length > 0) {

@@ -1,15 +1,13 @@
 // Roots that only memory outside the modules shows: function entries the heap, a stack or an anonymous mapping holds,
 // the code pointers of module data objects the heap points into, and entries into code generated at run time.
 
-import type { ElfFile } from '../elf/elfFile';
 import { NativeError } from '../errors';
-import type { KernelHeldWord } from '../space/kernelHeld';
+import type { HeldWord } from '../space/kernelHeld';
 import { type AddressSpace, type ModuleImage, dataObjectExtent } from '../space/space';
 import { BlockFilter } from './blockFilter';
 import { BulkBytes } from './bulkWords';
 import type { Root } from './eptTypes';
-import { runsOnlyAtLoad } from './eptUtil';
-import { mergeRanges } from './eptUtil';
+import { mergeRanges, runsOnlyAtLoad } from './eptUtil';
 import { upperBound } from '../upperBound';
 import { isGeneratedCode, liveValuesOf } from './liveCensus';
 
@@ -37,19 +35,19 @@ interface HeldObject {
  * modules' data show them, and an indirect call may reach them. Only function entries count (and words into code no
  * known function covers, such as a PLT stub): a return address left on a stack points into the middle of its function.
  * `except`: addresses held that cannot be called again (main's, which the C runtime keeps on the stack it called it from).
- * `kernel`: words the kernel holds for the process (space/kernelHeld.ts: epoll user data, timer values) and frozen threads'
+ * `elsewhere`: words the kernel holds for the process (space/kernelHeld.ts: epoll user data, timer values) and frozen threads'
  * registers (threadRoots), taken the same way after memory's: a callback epoll_wait hands back, or one a callee-saved
  * register keeps across a blocking call, may be held nowhere else.
  * The data objects held words point into are read in a few large reads (BulkBytes), in the order the words come.
  */
-export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<number> = new Set(), kernel: readonly KernelHeldWord[] = []): Root[] {
+export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<number> = new Set(), elsewhere: readonly HeldWord[] = []): Root[] {
   if (!space.liveMemory) return [];
   const out: Root[] = [];
   const seen = new Set<number>(except);
   // What each held word is: a root of its own (an entry into code), or the data object it points into (read below).
   const held: Array<{ address: number; m: ModuleImage; reason: string } | HeldObject> = [];
   const objects = new Set<number>();
-  const words = [...Array.from(liveValuesOf(space).outsideModules, (address) => ({ address, holder: undefined })), ...kernel.map((k) => ({ address: k.value, holder: k.holder === 'register' ? `a frozen thread's register holds (${k.what})` : `the kernel holds for the process (${k.what})` }))];
+  const words = [...Array.from(liveValuesOf(space).outsideModules, (address) => ({ address, holder: undefined })), ...elsewhere.map((w) => ({ address: w.value, holder: w.holder === 'register' ? `a frozen thread's register holds (${w.what})` : `the kernel holds for the process (${w.what})` }))];
   for (const { address, holder } of words) {
     const r = space.regionAt(address);
     if (r && isGeneratedCode(r)) {
@@ -106,18 +104,10 @@ function heldEntry(m: ModuleImage, address: number, reason: string, seen: Set<nu
   if (seen.has(address)) return;
   seen.add(address);
   const link = address - m.bias;
-  let known = entries.get(m.elf);
-  if (!known) entries.set(m.elf, (known = new Map()));
-  let callable = known.get(link);
-  if (callable === undefined) {
-    const f = m.elf.functionAt(link);
-    known.set(link, (callable = !runsOnlyAtLoad(m, link) && (!f || f.start === link)));
-  }
-  if (callable) out.push({ address, reason });
+  if (runsOnlyAtLoad(m, link)) return;
+  const f = m.elf.functionAt(link);
+  if (!f || f.start === link) out.push({ address, reason });
 }
-
-/** heldEntry's answer per file and link-time address (it depends on the file only): the next stop asks again. */
-const entries = new WeakMap<ElfFile, Map<number, boolean>>();
 
 /**
  * The code pointers of a data object the heap points into (an ops table or vtable of a live object, set up by code
@@ -140,8 +130,7 @@ function objectEntries(space: AddressSpace, ctx: { bulk: BulkBytes; code: BlockF
       const v = words[i + 1] * 2 ** 32 + words[i];
       const r = space.regionAt(v);
       if (!r?.module || !r.exec) continue;
-      const name = o.symbol ?? `${o.m.path.split('/').pop()}+0x${(o.start - o.m.bias).toString(16)}`;
-      reason ??= `a function a data object the heap points into holds (${name}: an ops table or vtable of a live object)`;
+      reason ??= `a function a data object the heap points into holds (${o.symbol ?? `${o.m.path.split('/').pop()}+0x${(o.start - o.m.bias).toString(16)}`}: an ops table or vtable of a live object)`;
       heldEntry(r.module, v, reason, seen, out);
     }
   }

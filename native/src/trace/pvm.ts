@@ -9,6 +9,7 @@ import { CodeDecoder, decodeOne, Flow, MNEMONIC, REGISTER_RDI } from '../decoder
 import { cfiTableOf, DWARF_RA, DWARF_RBP, DWARF_RSP } from '../elf/cfi';
 import { NativeError } from '../errors';
 import { FreezeResult, freezeThreads, GPR_NAMES, ThreadRegisters } from '../space/threadFreezer';
+import type { HeldWord } from '../space/kernelHeld';
 import type { ProcessView } from '../space/processView';
 import type { Root } from './ept';
 import type { AddressSpace, ModuleImage, Region } from '../space/space';
@@ -35,7 +36,7 @@ export interface PvmRootsResult {
   /** True when greenlet was loaded, so the frozen threads' stacks above sp were scanned as well (suspended greenlets). */
   greenletScan?: boolean;
   /** The values of the frozen threads' general registers (rbp and the others but rip and rsp), each with its thread. */
-  registerWords: Array<{ value: number; what: string }>;
+  registerWords: HeldWord[];
 }
 
 /** The entry point of the main executable as a root. */
@@ -117,7 +118,7 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
       c.frozenThread(regs, name);
       frozenStacks.push({ regs, who: name });
       const values: Array<[string, number | undefined]> = [['rbp', regs.rbp], ...(regs.registers ?? []).map((v, k): [string, number | undefined] => [GPR_NAMES[k], v])];
-      for (const [reg, value] of values) if (value) registerWords.push({ value, what: `${reg} of ${name}` });
+      for (const [reg, value] of values) if (value) registerWords.push({ value, what: `${reg} of ${name}`, holder: 'register' });
     } else {
       c.blockedThread(view, tid, name);
     }

@@ -21,7 +21,7 @@ import { SignalInstallers } from './signalHandlers';
 import { censusGuards, type Guard, liveCensus, type LiveValues, liveValuesOf, primeCensuses, primedCensus, type WrittenPointer } from './liveCensus';
 import * as C from '../elf/elfConstants';
 import { type Chain, Summarizer } from './summary';
-import { type Origin, WalkBase } from './walkBase';
+import { type Origin, queueKey, WalkBase } from './walkBase';
 
 type CensusEntry = Pick<WrittenPointer, 'slot' | 'value' | 'addressable'>;
 
@@ -187,7 +187,7 @@ class SessionWalk extends AddressTakenWalk {
 
   /** Whether the walk queued `root` already (then seeding it again does nothing). */
   queued(root: Root): boolean {
-    return !root.ifunc && this.enqueued.has(root.resume ? -root.address : root.address);
+    return !root.ifunc && this.enqueued.has(queueKey(root.address, root.resume));
   }
 
   async finish(roots: readonly Root[], sliceMs: number): Promise<EptResult> {

@@ -229,7 +229,7 @@ export abstract class WalkBase {
   protected enqueue(address: number, reason: string, from: Origin, resume?: boolean): void {
     // The same target is reached from many call sites: queue it once. A resume point is queued apart from a
     // call to the same address (a call walks the whole function).
-    const key = resume ? -address : address;
+    const key = queueKey(address, resume);
     if (this.enqueued.has(key)) return;
     this.enqueued.add(key);
     (from.tier === 'addressTaken' ? this.rtaQueue : this.queue).push({ address, reason, root: from.root, tier: from.tier, ...(resume ? { resume } : {}) });
@@ -326,3 +326,7 @@ export abstract class WalkBase {
   protected abstract visit(item: WorkItem): void;
 }
 
+/** The key the walk queues `address` under: a resume point apart from a call to the same address. */
+export function queueKey(address: number, resume?: boolean): number {
+  return resume ? -address : address;
+}
