@@ -297,7 +297,8 @@ export function processRoots(
     }
     // The C runtime keeps main's address (and the entry's) where it called them from: they never run again.
     const started = exactFrames ? [entryRoot(space)?.address, mainRoot(space)?.address] : [];
-    const held = heldFunctionRoots(space, new Set(started.filter((a) => a !== undefined)), [...kernelHeldWords(view.pid), ...tr.registerWords]);
+    const heldStats = { unread: 0 };
+    const held = heldFunctionRoots(space, new Set(started.filter((a) => a !== undefined)), [...kernelHeldWords(view.pid), ...tr.registerWords], { registersKnown: tr.registersKnown, stackPointers: tr.stackPointers, stats: heldStats });
     roots.push(...held);
     heldRoots.push(...held);
     if (held.length > 0) {
@@ -307,6 +308,11 @@ export function processRoots(
         `${held.length} function(s) whose address memory outside the modules holds (the heap, stacks: pointers dlsym returned, or that code which already ran stored) were analysed as roots: an indirect call may reach them.` +
           (byKernel > 0 ? ` ${byKernel} of them only the kernel holds for the process (epoll user data, POSIX timer values): epoll_wait or a timer's signal hands them back.` : '') +
           (byRegister > 0 ? ` ${byRegister} only a frozen thread's registers hold (a callee-saved register across a blocking call).` : ''),
+      );
+    }
+    if (heldStats.unread > 0) {
+      notes.push(
+        `${heldStats.unread} pointer(s) kept only in heap tables at offsets no code reads were not taken as roots: only module variables point to those tables, their addresses are taken nowhere, and every load of them reads other words (a kernel stored in a dispatch table and never called).`,
       );
     }
     if (tr.runningThreads > 0) {

@@ -49,7 +49,7 @@ function answers(space: AddressSpace, v: LiveValues): unknown {
 test('primeCensuses gives each census as it is alone; a right guess of the guards spares the second pass', () => {
   const alone = counted();
   // The probes below read the modules' writable data whole: once first, so every census sees the same resident pages.
-  answers(alone.space, { has: () => false, pointsInto: () => false, outsideModules: new Float64Array(0), mangled: [], guards: 0, guardWords: [], bytes: 0 });
+  answers(alone.space, { has: () => false, pointsInto: () => false, valuesIn: () => new Float64Array(0), outsideModules: new Float64Array(0), mangled: [], guards: 0, guardWords: [], bytes: 0 });
   const values = liveValuesOf(alone.space);
   const census = liveCensus({ space: alone.space, liveBytes: (a, n) => alone.space.readMemory(a, n), pollSlot: () => undefined });
   assert.ok(values.guards > 0 && values.mangled.length > 0, 'glibc keeps mangled exit handlers: the demangling pass runs');

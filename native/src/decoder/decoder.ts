@@ -5,6 +5,7 @@
 import * as iced from 'iced-x86';
 
 export { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, type CodeInfo, Flow, fullRegister, isHighByteRegister, MNEMONIC, REGISTER, REGISTER_RDI, REGISTER_RSI, SIMPLE } from './codeInfo';
+import { type InstructionUses, instructionUses } from './uses';
 import { type CodeInfo, codeInfo, codeInfoCache, Flow, FULL_GPR, IMPLICIT_WRITERS, REGISTER_COUNT, REGISTER_SIZE, REL_BRANCH, SIMPLE } from './codeInfo';
 export { firstOperandMayBeGpr } from './operandNames';
 import { DECODING } from './icedCalls';
@@ -168,6 +169,10 @@ export class InstructionView {
       info.free();
     }
     return out;
+  }
+  /** The registers and memory operands this instruction uses, and how (slow: see instructionUses). */
+  uses(): InstructionUses {
+    return instructionUses(this.ins);
   }
   /**
    * writtenRegisters() for an instruction with implicit writes, with `pop r64` (the common case: every

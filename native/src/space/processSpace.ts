@@ -167,6 +167,19 @@ function probeMemory(view: ProcessView): NativeError | undefined {
   return undefined;
 }
 
+/** The runtime end, rounded up to a page, of the PT_LOAD segment of `module` holding `address`, when one does. */
+function segmentEnd(module: ModuleImage, address: number): number | undefined {
+  try {
+    const seg = module.elf.loadContaining(address - module.bias);
+    if (!seg) return undefined;
+    const end = seg.vaddr + seg.memsz + module.bias;
+    return Math.ceil(end / 4096) * 4096;
+  } catch (e) {
+    if (e instanceof NativeError) return undefined;
+    throw e;
+  }
+}
+
 /** The addressable mappings as Regions sorted by address, each tied to its module image when it has one. */
 function regionsOf(view: ProcessView, images: Map<ProcessModule, ModuleImage>): Region[] {
   const regions: Region[] = [];
@@ -182,7 +195,7 @@ function regionsOf(view: ProcessView, images: Map<ProcessModule, ModuleImage>): 
       }
     }
     const module = pm ? images.get(pm) : undefined;
-    regions.push({
+    const region: Region = {
       start: m.start,
       end: m.end,
       read: m.perms.read,
@@ -191,7 +204,13 @@ function regionsOf(view: ProcessView, images: Map<ProcessModule, ModuleImage>): 
       kind: m.kind,
       name: m.path || (module ? module.path : '[anon]'),
       module,
-    });
+    };
+    // The kernel merges a module's .bss tail with anonymous memory mapped right after it (an arena, another
+    // allocation) into one mapping: only the part up to the end of the module's segment is the module's.
+    const bssEnd = module && m.kind === 'anon' ? segmentEnd(module, m.start) : undefined;
+    if (bssEnd !== undefined && bssEnd > m.start && bssEnd < m.end) {
+      regions.push({ ...region, end: bssEnd }, { ...region, start: bssEnd, name: '[anon]', module: undefined });
+    } else regions.push(region);
   }
   regions.sort((a, b) => a.start - b.start);
   return regions;

@@ -424,6 +424,27 @@ export class AddressTakenWalk extends WalkEdges {
     return this.signals.installs(m, s, depth);
   }
 
+  /**
+   * A live frame's function ran up to its resume point and resumes there: what the part before produced is, as for
+   * an initialiser that ran, a possible target only while live memory holds it (keepProduct), and the resumed part,
+   * walked as visited code, takes its own references whole. Unless the function installs signal handlers: the
+   * kernel keeps those, so its references are all taken, as before.
+   */
+  protected override referenceBeforeResume(whole: FunctionSummary, m: ModuleImage, from: string, item: WorkItem): void {
+    if (!this.space.liveMemory || this.productFilter !== undefined || this.installsSignalHandlers(m, whole, SIGNAL_INSTALL_DEPTH)) {
+      this.referenceAll(whole, m, m.bias, from, item);
+      return;
+    }
+    this.productFilter = this.live();
+    this.swapReferenceSets();
+    try {
+      this.referenceAll(whole, m, m.bias, from, item);
+    } finally {
+      this.swapReferenceSets();
+      this.productFilter = undefined;
+    }
+  }
+
   protected override ranBeforeResume(m: ModuleImage, whole: FunctionSummary, item: WorkItem): void {
     for (const s of this.signals.installersCalledBy(m, whole)) {
       this.referenceAll(s, m, m.bias, this.options.recordVisited ? `${m.path.split('/').pop()}:0x${s.start.toString(16)} (installs signal handlers before a resume point)` : '', item);

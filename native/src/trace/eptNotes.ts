@@ -57,7 +57,7 @@ export function walkNotes(f: NoteFacts): string[] {
     }
     if (f.productsNotLive > 0) {
       notes.push(
-        `${f.productsNotLive} code pointer(s) that initialisers which already ran (static initializers, completed pthread_once initialisers) produced were not taken as possible targets: no word of the process's writable memory holds them, or points into the table holding them, any more, and those initialisers never run again.`,
+        `${f.productsNotLive} code pointer(s) that code which already ran (static initializers, completed pthread_once initialisers, a live frame's function before the point it resumes at) produced were not taken as possible targets: no word of the process's writable memory holds them, or points into the table holding them, any more (a word of a heap table no code reads does not count), and that code never runs again.`,
       );
     }
     if (f.onceInitsSkipped > 0) {

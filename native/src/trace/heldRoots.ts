@@ -9,13 +9,24 @@ import { BulkBytes } from './bulkWords';
 import type { Root } from './eptTypes';
 import { mergeRanges, runsOnlyAtLoad } from './eptUtil';
 import { upperBound } from '../upperBound';
-import { isGeneratedCode, liveValuesOf } from './liveCensus';
+import { isGeneratedCode, liveValuesOf, withoutUnread } from './liveCensus';
+import { heapTables } from './heapTables';
 
 /** At most this many bytes of one data object the heap points into are read for code pointers. */
 const MAX_HELD_OBJECT = 64 * 1024;
 
 const HEAP_REASON = 'a function whose address memory outside the modules holds (the heap, a stack: dlsym or code that ran stored it)';
 const JIT_REASON = 'code generated at run time (a JIT) whose address memory outside the modules holds';
+
+/** What heldFunctionRoots may narrow with, and what it reports. */
+export interface HeldOptions {
+  /** True when every thread's registers were read (all frozen): no register holds a pointer the census cannot see. */
+  registersKnown?: boolean;
+  /** The frozen threads' stack pointers (with registersKnown): words below one, past the red zone, are dead. */
+  stackPointers?: readonly number[];
+  /** Filled in: held words left out because only heap-table words no code can read hold them (heapTables). */
+  stats?: { unread: number };
+}
 
 /** A data object of a module that a held word points into: its runtime range (at most MAX_HELD_OBJECT read). */
 interface HeldObject {
@@ -40,14 +51,22 @@ interface HeldObject {
  * register keeps across a blocking call, may be held nowhere else.
  * The data objects held words point into are read in a few large reads (BulkBytes), in the order the words come.
  */
-export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<number> = new Set(), elsewhere: readonly HeldWord[] = []): Root[] {
+export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<number> = new Set(), elsewhere: readonly HeldWord[] = [], options: HeldOptions = {}): Root[] {
   if (!space.liveMemory) return [];
   const out: Root[] = [];
   const seen = new Set<number>(except);
   // What each held word is: a root of its own (an entry into code), or the data object it points into (read below).
   const held: Array<{ address: number; m: ModuleImage; reason: string } | HeldObject> = [];
   const objects = new Set<number>();
-  const words = [...Array.from(liveValuesOf(space).outsideModules, (address) => ({ address, holder: undefined })), ...elsewhere.map((w) => ({ address: w.value, holder: w.holder === 'register' ? `a frozen thread's register holds (${w.what})` : `the kernel holds for the process (${w.what})` }))];
+  let census = liveValuesOf(space);
+  // Words of heap tables that no code can read (heapTables): what only they hold is stored nowhere, for the roots
+  // here and for every later question to the census (the products of code that ran).
+  const tables = options.registersKnown ? heapTables(space, census, elsewhere, options.stackPointers ?? []) : undefined;
+  if (tables) {
+    census = withoutUnread(space, tables.unreadValues);
+    if (options.stats) options.stats.unread = tables.unreadValues.size;
+  }
+  const words = [...Array.from(census.outsideModules, (address) => ({ address, holder: undefined })), ...elsewhere.map((w) => ({ address: w.value, holder: w.holder === 'register' ? `a frozen thread's register holds (${w.what})` : `the kernel holds for the process (${w.what})` }))];
   for (const { address, holder } of words) {
     const r = space.regionAt(address);
     if (r && isGeneratedCode(r)) {

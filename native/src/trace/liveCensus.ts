@@ -5,6 +5,7 @@ import * as C from '../elf/elfConstants';
 import { type AddressSpace, type ModuleImage, type Region, lowestReferenceReaching, u64 } from '../space/space';
 import { upperBound } from '../upperBound';
 import { BlockFilter, HIGH_HALVES } from './blockFilter';
+import { type HeapPointers, HeapPointerLog } from './heapPointers';
 import { MAX_REGION_CACHE, WalkCancelled, inRanges, mergeRanges } from './eptUtil';
 
 /** A code pointer written at run time into a module's writable data, and whether something can address its variable. */
@@ -178,6 +179,13 @@ export interface LiveValues {
   has(value: number): boolean;
   /** True when some word of live data points into [start, end). */
   pointsInto(start: number, end: number): boolean;
+  /** The distinct values of live data's words in [start, end), sorted. */
+  valuesIn(start: number, end: number): Float64Array;
+  /**
+   * The words of live data pointing into `[heap]` (glibc's main arena), each with the address holding it; undefined
+   * when there is no `[heap]` or more than MAX_HEAP_POINTERS such words (a heap-heavy process).
+   */
+  heapPointers?: HeapPointers;
   /**
    * The module pointers (and pointers into generated code) that words of live data outside every module (heap,
    * stacks, other mappings) hold, sorted, each once.
@@ -245,6 +253,14 @@ function forEachDataChunk(ctx: CensusContext, liveOnly: boolean, each: (words: U
   return bytes;
 }
 
+/**
+ * Every readable data region of a live space (and the live data: sealed or inaccessible anonymous memory), chunk by
+ * chunk as 32-bit word halves, with each chunk's address and region: the pass heapTables makes for where pointers are.
+ */
+export function forEachReadableChunk(space: AddressSpace, each: (words: Uint32Array, base: number, region: Region) => void, isCancelled?: () => boolean): number {
+  return forEachDataChunk(contextOf(space, isCancelled), false, each);
+}
+
 const censuses = new WeakMap<AddressSpace, LiveValues>();
 const moduleCensuses = new WeakMap<AddressSpace, Map<number, WrittenPointer[]>>();
 
@@ -284,6 +300,24 @@ export function primeCensuses(space: AddressSpace, isCancelled?: () => boolean, 
   });
   censuses.set(space, values.result(ctx, bytes));
   moduleCensuses.set(space, census.result());
+}
+
+/**
+ * Leaves `unread` out of the census of `space` (taken already): values that only words no code can read hold
+ * (heapTables), which are then as good as stored nowhere, for every later question (has, pointsInto, outsideModules).
+ */
+export function withoutUnread(space: AddressSpace, unread: ReadonlySet<number>): LiveValues {
+  const v = liveValuesOf(space);
+  if (unread.size === 0) return v;
+  const kept = v.outsideModules.filter((x) => !unread.has(x));
+  const narrowed: LiveValues = { ...v, outsideModules: kept, has: (x) => !unread.has(x) && v.has(x), pointsInto: (start, end) => pointsIntoKept(v, unread, start, end) };
+  censuses.set(space, narrowed);
+  return narrowed;
+}
+
+/** pointsInto of `v` without the values of `unread`: a value found is in range and not left out. */
+function pointsIntoKept(v: LiveValues, unread: ReadonlySet<number>, start: number, end: number): boolean {
+  return v.pointsInto(start, end) && v.valuesIn(start, end).some((y) => !unread.has(y));
 }
 
 /** The pointer guards the census of `space` found, when it was taken. */
@@ -369,6 +403,7 @@ function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words
   // glibc's tcbhead_t: tcb (itself) at 0, self (itself) at 16, pointer_guard at 0x30.
   const guards = new Map<string, Guard>();
   const guessed = demanglable(guess) ? new Set<number>() : undefined;
+  const heapLog = new HeapPointerLog(ctx.space);
   const visit = (words: Uint32Array, base: number, anonymous: boolean) => {
     const recent = anonymous ? recentAnonymous : recentModule;
     const into = anonymous ? foundAnonymous : found;
@@ -386,6 +421,7 @@ function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words
       if (lo === atLo && hi === atHi && i + 13 < words.length && words[i + 4] === lo && words[i + 5] === hi) {
         guards.set(`${words[i + 13]}:${words[i + 12]}`, { lo: words[i + 12], hi: words[i + 13] });
       }
+      if (hi >= heapLog.hiFirst && hi <= heapLog.hiLast && heapLog.take(hi * TWO32 + lo, atHi * TWO32 + atLo)) continue;
       if (!moduleBlocks.all) {
         const p = hi < HIGH_HALVES ? modulePage[hi] : -1;
         if (p < 0) continue;
@@ -414,13 +450,13 @@ function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words
     const anonymous = valuesFrom(foundAnonymous);
     for (const v of foundAnonymous) found.push(v);
     const all = valuesFrom(found);
-    return { has: all.has, pointsInto: all.pointsInto, outsideModules: anonymous.values, mangled: [...mangled], guards: guardList.length, guardWords: guardList, bytes };
+    return { heapPointers: heapLog.result(), has: all.has, pointsInto: all.pointsInto, valuesIn: all.valuesIn, outsideModules: anonymous.values, mangled: [...mangled], guards: guardList.length, guardWords: guardList, bytes };
   };
   return { visit, result };
 }
 
 /** has and pointsInto over the module pointers found. */
-function valuesFrom(found: number[]): Pick<LiveValues, 'has' | 'pointsInto'> & { values: Float64Array } {
+function valuesFrom(found: number[]): Pick<LiveValues, 'has' | 'pointsInto' | 'valuesIn'> & { values: Float64Array } {
   const sorted = Float64Array.from(found).sort();
   let n = 0;
   for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i];
@@ -436,5 +472,6 @@ function valuesFrom(found: number[]): Pick<LiveValues, 'has' | 'pointsInto'> & {
       const i = firstAtLeast(start);
       return i < values.length && values[i] < end;
     },
+    valuesIn: (start, end) => values.subarray(firstAtLeast(start), firstAtLeast(end)),
   };
 }

@@ -37,6 +37,10 @@ export interface PvmRootsResult {
   greenletScan?: boolean;
   /** The values of the frozen threads' general registers (rbp and the others but rip and rsp), each with its thread. */
   registerWords: HeldWord[];
+  /** True when every thread was frozen and gave all its general registers: no register holds a value unseen. */
+  registersKnown: boolean;
+  /** The frozen threads' stack pointers: memory below one (past the red zone) is dead, no code reads it. */
+  stackPointers: number[];
 }
 
 /** The entry point of the main executable as a root. */
@@ -142,6 +146,8 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
     frozenUs: freeze?.frozenUs,
     greenletScan,
     registerWords,
+    registersKnown: threads.length > 0 && frozenStacks.length === threads.length && frozenStacks.every((f) => f.regs.registers !== undefined),
+    stackPointers: frozenStacks.map((f) => f.regs.rsp),
   };
 }
 

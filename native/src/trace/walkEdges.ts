@@ -94,20 +94,25 @@ export abstract class WalkEdges extends WalkBase {
     const counted = this.resumeCounts.get(key) ?? { direct: 0, plt: 0, memorySlot: 0, dispatchTable: 0, unresolved: 0 };
     for (const k of STAT_KEYS) counted[k] += this.stats[k] - before[k];
     this.resumeCounts.set(key, counted);
-    // What ran before the resume point may have handed function addresses to places no scan sees (the kernel
-    // keeps signal handlers installed with sigaction): the whole function's references are taken as a visited
-    // function's are; only its calls and instructions before the resume point are not charged. The entry point
-    // is the exception: all it computes is main's address for __libc_start_main, which calls main once, and
-    // main's live frame is walked from where it resumes.
+    // What ran before the resume point may have handed function addresses on: to memory, or to places no scan
+    // sees (the kernel keeps signal handlers installed with sigaction). The whole function's references are taken
+    // as what code that ran produced (referenceBeforeResume); only its calls and instructions before the resume
+    // point are not charged. The entry point is the exception: all it computes is main's address for
+    // __libc_start_main, which calls main once, and main's live frame is walked from where it resumes.
     const entry = m.isMain ? m.elf.header.entry : 0;
     if (this.rta && !(entry && entry >= extent.start && entry < extent.end)) {
       const whole = this.summaryOf(m, link, extent);
       if (whole) {
-        this.referenceAll(whole, m, m.bias, this.options.recordVisited ? `${m.path.split('/').pop()}:0x${extent.start.toString(16)} (before a resume point)` : '', item);
+        this.referenceBeforeResume(whole, m, this.options.recordVisited ? `${m.path.split('/').pop()}:0x${extent.start.toString(16)} (before a resume point)` : '', item);
         this.ranBeforeResume(m, whole, item);
       }
     }
     return true;
+  }
+
+  /** The references of a live frame's whole function, part of which ran before its resume point: see AddressTakenWalk. */
+  protected referenceBeforeResume(whole: FunctionSummary, m: ModuleImage, from: string, item: WorkItem): void {
+    this.referenceAll(whole, m, m.bias, from, item);
   }
 
   /** The functions `whole` (a live frame's function) called before its resume point ran: see AddressTakenWalk. */
