@@ -298,7 +298,7 @@ export function processRoots(
     // The C runtime keeps main's address (and the entry's) where it called them from: they never run again.
     const started = exactFrames ? [entryRoot(space)?.address, mainRoot(space)?.address] : [];
     const heldStats = { unread: 0 };
-    const held = heldFunctionRoots(space, new Set(started.filter((a) => a !== undefined)), [...kernelHeldWords(view.pid), ...tr.registerWords], { registersKnown: tr.registersKnown, stackPointers: tr.stackPointers, stats: heldStats });
+    const held = heldFunctionRoots(space, new Set(started.filter((a) => a !== undefined)), [...kernelHeldWords(view.pid), ...tr.registerWords], { registersKnown: tr.registersKnown, frozen: tr.frozen, stats: heldStats });
     roots.push(...held);
     heldRoots.push(...held);
     if (held.length > 0) {

@@ -1,7 +1,7 @@
 // Heap tables only module variables lead to (trace/heapTables.ts), on real processes of test/fixtures/c/heap_table.c:
-// a kernel stored in a dispatch table on the heap that no code reads (the loop calls another slot through the variable)
-// is not required; kept in a thread's register, passed to a call, read at an index computed at run time, or copied to
-// the stack, it is. And a plugin function kept only in anonymous memory the kernel merged with a program's .bss
+// a kernel stored in a dispatch table on the heap that no code reads (the loop calls another slot through a variable,
+// or through a register of its frame) is not required; called through a thread's register, passed to a call, read at
+// an index computed at run time, or copied to a live stack slot, it is. And a plugin function kept only in anonymous memory the kernel merged with a program's .bss
 // mapping (test/fixtures/c/bss_merge.c) is held by memory outside the modules: it was taken for the program's own
 // data, and SHA-NI that runs every turn of the loop was not required.
 
@@ -36,11 +36,18 @@ describe('heap tables', { skip }, () => {
     assert.ok(report.notes.some((n) => /heap tables at offsets no code reads/.test(n)), report.notes.join('\n'));
   });
 
+  test('so does a table only a frame\'s register points to, when the frame reads one slot (stale stack copies do not count)', { timeout: 120_000 }, async () => {
+    const report = await analyzeMode('local');
+    assert.ok(report.required.includes('gfni'), `k_used (called through t->fn[0]): ${report.required.join(' ')}`);
+    assert.ok(!report.required.includes('avx512_vpopcntdq'), `k_never (t->fn[1], read by no code): ${report.required.join(' ')}`);
+  });
+
   for (const [mode, why] of [
-    ['register', 'a callee-saved register of the frozen thread holds the table'],
+    ['register', 'the frame whose register holds the table calls the other slot'],
     ['passed', 'the variable is passed to a function'],
     ['indexed', 'the table is read at an index computed at run time'],
     ['stack', 'a copy of the pointer lives on the stack'],
+    ['returned', 'a frame reads the stack slot holding it after it resumes'],
   ] as const) {
     test(`the unread-slot rule does not apply when ${why} (${mode})`, { timeout: 120_000 }, async () => {
       const report = await analyzeMode(mode);

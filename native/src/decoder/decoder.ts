@@ -144,6 +144,12 @@ export class InstructionView {
     }
     return undefined;
   }
+  /** The signed value of operand `i` when it is an immediate of any width (`add rsp, 0x28`), else undefined. */
+  immediateOperand(i: number): number | undefined {
+    const k = this.ins.opKind(i);
+    if (k < OK.Immediate8 || k > OK.Immediate32to64) return undefined;
+    return Number(BigInt.asIntN(64, this.ins.immediate(i)));
+  }
   /** The size in bytes of the memory operand (movzx/movsxd source width), 0 when none. */
   memorySize(): number {
     return iced.MemorySizeExt.size(this.ins.memorySize);

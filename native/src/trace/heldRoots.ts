@@ -3,6 +3,7 @@
 
 import { NativeError } from '../errors';
 import type { HeldWord } from '../space/kernelHeld';
+import type { ThreadRegisters } from '../space/threadFreezer';
 import { type AddressSpace, type ModuleImage, dataObjectExtent } from '../space/space';
 import { BlockFilter } from './blockFilter';
 import { BulkBytes } from './bulkWords';
@@ -22,8 +23,8 @@ const JIT_REASON = 'code generated at run time (a JIT) whose address memory outs
 export interface HeldOptions {
   /** True when every thread's registers were read (all frozen): no register holds a pointer the census cannot see. */
   registersKnown?: boolean;
-  /** The frozen threads' stack pointers (with registersKnown): words below one, past the red zone, are dead. */
-  stackPointers?: readonly number[];
+  /** The frozen threads' registers (with registersKnown): where their frames keep values, and their dead stack. */
+  frozen?: readonly ThreadRegisters[];
   /** Filled in: held words left out because only heap-table words no code can read hold them (heapTables). */
   stats?: { unread: number };
 }
@@ -61,7 +62,7 @@ export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<numbe
   let census = liveValuesOf(space);
   // Words of heap tables that no code can read (heapTables): what only they hold is stored nowhere, for the roots
   // here and for every later question to the census (the products of code that ran).
-  const tables = options.registersKnown ? heapTables(space, census, elsewhere, options.stackPointers ?? []) : undefined;
+  const tables = options.registersKnown ? heapTables(space, census, elsewhere, options.frozen ?? []) : undefined;
   if (tables) {
     census = withoutUnread(space, tables.unreadValues);
     if (options.stats) options.stats.unread = tables.unreadValues.size;

@@ -6,7 +6,7 @@
 import { liveValuesOf } from './liveCensus';
 import { staticPointer } from './eptUtil';
 import { CodeDecoder, decodeOne, Flow, MNEMONIC, REGISTER_RDI } from '../decoder/decoder';
-import { cfiTableOf, DWARF_RA, DWARF_RBP, DWARF_RSP } from '../elf/cfi';
+import { type CfiRow, cfiTableOf, DWARF_RA, DWARF_RBP, DWARF_RSP } from '../elf/cfi';
 import { NativeError } from '../errors';
 import { FreezeResult, freezeThreads, GPR_NAMES, ThreadRegisters } from '../space/threadFreezer';
 import type { HeldWord } from '../space/kernelHeld';
@@ -39,8 +39,8 @@ export interface PvmRootsResult {
   registerWords: HeldWord[];
   /** True when every thread was frozen and gave all its general registers: no register holds a value unseen. */
   registersKnown: boolean;
-  /** The frozen threads' stack pointers: memory below one (past the red zone) is dead, no code reads it. */
-  stackPointers: number[];
+  /** The frozen threads' registers and stack copies (heapTables places the values their frames keep). */
+  frozen: ThreadRegisters[];
 }
 
 /** The entry point of the main executable as a root. */
@@ -147,7 +147,7 @@ export function threadRoots(view: ProcessView, space: AddressSpace, options: Thr
     greenletScan,
     registerWords,
     registersKnown: threads.length > 0 && frozenStacks.length === threads.length && frozenStacks.every((f) => f.regs.registers !== undefined),
-    stackPointers: frozenStacks.map((f) => f.regs.rsp),
+    frozen: frozenStacks.map((f) => f.regs),
   };
 }
 
@@ -272,6 +272,9 @@ class ThreadRootCollector {
 /** The greenlet extension module (greenlet/_greenlet.cpython-*.so), whose stack switching keeps frames below sp. */
 const GREENLET_MODULE = /\/greenlet\/_greenlet[^/]*\.so$/;
 
+/** What unwindFrames tells of each frame it climbs: where it resumes, its CFI row, its CFA, and the stack reader. */
+export type FrameVisitor = (pc: number, row: CfiRow, cfa: number, read: (address: number) => number | undefined) => void;
+
 /** How far the CFI unwinder walks before giving up (a corrupt or cyclic chain). */
 const MAX_FRAMES = 512;
 
@@ -282,7 +285,7 @@ const MAX_FRAMES = 512;
  * rule is undefined, as in _start and the thread start of clone); otherwise `sp` is the last stack pointer known,
  * above which the remaining live frames lie.
  */
-export function unwindFrames(space: AddressSpace, regs: ThreadRegisters): { returns: number[]; complete: boolean; sp: number } {
+export function unwindFrames(space: AddressSpace, regs: ThreadRegisters, onFrame?: FrameVisitor): { returns: number[]; complete: boolean; sp: number } {
   const returns: number[] = [];
   const copy = regs.stack;
   const read = (a: number): number | undefined => {
@@ -304,6 +307,7 @@ export function unwindFrames(space: AddressSpace, regs: ThreadRegisters): { retu
     if (row.cfa.register === DWARF_RSP) cfa = sp + row.cfa.offset;
     else if (row.cfa.register === DWARF_RBP && bp !== undefined) cfa = bp + row.cfa.offset;
     else break;
+    onFrame?.(pc, row, cfa, read);
     const ra = row.rules.get(DWARF_RA);
     if (ra?.kind === 'undefined') return { returns, complete: true, sp };
     if (ra?.kind !== 'offset') break;

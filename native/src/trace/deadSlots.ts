@@ -1,0 +1,122 @@
+// Which words of a frozen thread's live frames no code will read: a slot of a frame that, from where it resumes to its
+// return, reads only other slots and calls nothing holds a stale value (left by a call that returned long ago).
+
+import * as iced from 'iced-x86';
+import { CodeDecoder, Flow, type InstructionView } from '../decoder/decoder';
+import type { AddressSpace } from '../space/space';
+
+const R = iced.Register;
+const M = iced.Mnemonic;
+/** Instructions followed from one frame's resume point before its slots all count as read. */
+const MAX_STEPS = 256;
+
+/** One live frame of a frozen thread: where it resumes, its stack pointer there, and its CFA (where its caller's sp is). */
+export interface LiveFrame {
+  pc: number;
+  sp: number;
+  cfa: number;
+}
+
+/**
+ * The words of `frame`'s area [sp, cfa) that its code reads from where it resumes to its return, as a set of
+ * addresses (8-byte aligned, each word an access touches), or undefined when any word may be read: the frame calls
+ * a function (which may read stack arguments, or a slot whose address escaped), takes a slot's address (lea, a copy
+ * of rsp), addresses the stack through another register (rbp) or an index, jumps indirectly, moves rsp by an amount
+ * not known, or runs past MAX_STEPS.
+ */
+export function slotsRead(space: AddressSpace, frame: LiveFrame): Set<number> | undefined {
+  const read = new Set<number>();
+  const seen = new Set<string>();
+  const work: Array<{ ip: number; delta: number }> = [{ ip: frame.pc, delta: 0 }];
+  const decoder = new CodeDecoder();
+  let steps = 0;
+  try {
+    while (work.length > 0) {
+      let { ip, delta } = work.pop()!;
+      for (;;) {
+        const key = `${ip}:${delta}`;
+        if (seen.has(key)) break;
+        seen.add(key);
+        if (++steps > MAX_STEPS) return undefined;
+        const m = space.regionAt(ip)?.module;
+        const bytes = m?.elf.tryReadVirtual(ip - m.bias, 16) ?? space.readMemory(ip, 16);
+        if (!bytes) return undefined;
+        const out: { result: StepResult } = { result: 'any' };
+        decoder.decodeLinear(bytes, ip, (v) => {
+          out.result = step(space, v, frame.sp + delta, read);
+          return 'stop';
+        });
+        const result = out.result;
+        if (result === 'any') return undefined;
+        if (result.next.length === 0) break;
+        delta += result.delta;
+        for (const n of result.next.slice(1)) work.push({ ip: n, delta });
+        ip = result.next[0];
+      }
+    }
+  } finally {
+    decoder.free();
+  }
+  return read;
+}
+
+type StepResult = 'any' | { delta: number; next: number[] };
+
+/** One instruction at stack pointer `sp`: the words it reads are added to `read`; its rsp change and successors. */
+function step(space: AddressSpace, v: InstructionView, sp: number, read: Set<number>): StepResult {
+  const { flow, mnemonic } = v.info;
+  // The stack protector's failure path: __stack_chk_fail reads no slot of its caller and never returns.
+  if (flow === Flow.Call && isStackCheckFail(space, v.directTarget())) return { delta: 0, next: [] };
+  // A system call reads memory its arguments point to as data, never as code to call through (rt_sigreturn, which
+  // loads registers from the stack, runs only in a signal frame's restorer, where unwinding stops).
+  if (mnemonic === M.Syscall) return { delta: 0, next: [v.nextIp] };
+  if (flow === Flow.Call || flow === Flow.IndirectCall || flow === Flow.IndirectBranch || flow === Flow.XbeginXabortXend) return 'any';
+  const uses = v.uses();
+  for (const mem of uses.memory) {
+    const onStack = mem.base === R.RSP || mem.base === R.RBP || mem.index === R.RSP || mem.index === R.RBP;
+    if (!onStack) continue;
+    if (mem.base !== R.RSP || mem.index !== -1 || mem.address || mem.size <= 0) return 'any';
+    if (!mem.read) continue;
+    const from = sp + mem.displacement;
+    for (let a = from - (((from % 8) + 8) % 8); a < from + mem.size; a += 8) read.add(a);
+  }
+  // rsp read as a value (mov rbp,rsp; lea with rsp) hands a slot's address on; push/pop/ret/add/sub change it.
+  let delta = 0;
+  if (mnemonic === M.Push) delta = -8;
+  else if (mnemonic === M.Pop) delta = 8;
+  else if ((mnemonic === M.Add || mnemonic === M.Sub) && v.opFullRegister(0) === R.RSP) {
+    const imm = v.opCount() === 2 ? v.immediateOperand(1) : undefined;
+    if (imm === undefined) return 'any';
+    delta = mnemonic === M.Add ? imm : -imm;
+  } else if (flow !== Flow.Return && uses.registers.some((r) => r.full === R.RSP && (r.write || (r.read && !uses.memory.some((m) => m.base === R.RSP))))) return 'any';
+  switch (flow) {
+    case Flow.Next:
+      return { delta, next: [v.nextIp] };
+    case Flow.ConditionalBranch: {
+      const t = v.directTarget();
+      return t === undefined ? 'any' : { delta, next: [v.nextIp, t] };
+    }
+    case Flow.UnconditionalBranch: {
+      // A jump out of the function is a tail call: its callee may read what a call's would.
+      const t = v.directTarget();
+      return t === undefined ? 'any' : { delta, next: [t] };
+    }
+    case Flow.Return:
+    case Flow.Interrupt:
+    case Flow.Exception:
+      return { delta, next: [] };
+    default:
+      return 'any';
+  }
+}
+
+/** True when `target` is glibc's `__stack_chk_fail` (or its local alias), directly or through a PLT stub. */
+function isStackCheckFail(space: AddressSpace, target: number | undefined): boolean {
+  if (target === undefined) return false;
+  const m = space.regionAt(target)?.module;
+  if (!m) return false;
+  const link = target - m.bias;
+  const name = m.elf.pltStubAt(link)?.symbol ?? m.elf.symbolize(link)?.name;
+  return name !== undefined && STACK_CHECK_FAIL.test(name);
+}
+const STACK_CHECK_FAIL = /^__(stack_chk_fail|stack_chk_fail_local)(@.*)?$/;

@@ -1,0 +1,157 @@
+// Following a pointer value through machine code: from the instruction after the load (or the frame's resume point) that
+// put it in a register, which offsets of what it points to the code reads, or that the value escapes (heapTables.ts).
+
+import * as iced from 'iced-x86';
+import { CALLER_SAVED_REGISTERS, CodeBuffer, CodeDecoder, Flow, type InstructionView } from '../decoder/decoder';
+import type { AddressSpace, ModuleImage, Region } from '../space/space';
+
+/** Instructions followed from one load before its value counts as escaping. */
+const MAX_STEPS = 4096;
+/** Modules with more code than this are not searched or followed through (their values count as escaping). */
+export const MAX_CODE_BYTES = 1024 * 1024;
+
+const R = iced.Register;
+const M = iced.Mnemonic;
+/** Registers a callee may read: the arguments, and r10 (the static chain of GCC's nested functions). */
+const ARGUMENT_REGISTERS = [R.RDI, R.RSI, R.RDX, R.RCX, R.R8, R.R9, R.R10];
+
+/** What code can read through a pointer: [offset, size] pairs relative to it, or 'escapes' (any word). */
+export type SlotReads = Array<[number, number]> | 'escapes';
+
+/** A module's executable mappings, each with its bytes in a decoder buffer (free them when done). */
+export type ModuleCode = Array<{ region: Region; buffer: CodeBuffer }>;
+
+/** `m`'s executable mappings, each with its bytes in a decoder buffer; undefined when too large or unreadable. */
+export function moduleCode(space: AddressSpace, m: ModuleImage): ModuleCode | undefined {
+  const regions = space.regions().filter((r) => r.module === m && r.exec);
+  if (regions.reduce((n, r) => n + r.end - r.start, 0) > MAX_CODE_BYTES) return undefined;
+  const out: ModuleCode = [];
+  for (const r of regions) {
+    const bytes = space.readMemory(r.start, r.end - r.start);
+    if (!bytes) {
+      for (const c of out) c.buffer.free();
+      return undefined;
+    }
+    out.push({ region: r, buffer: new CodeBuffer(bytes, r.start) });
+  }
+  return out;
+}
+
+
+/**
+ * Follows the value a load put in `reg` from `ip` through the code, as a set of registers holding it: the offsets read
+ * through it ([offset, size] of reads at a constant displacement from it), or 'escapes' for any other use of it
+ * (passed to a call or a system call, stored, indexed, offset with lea, kept across a return or an indirect jump).
+ */
+export function followValue(code: ModuleCode, ip: number, reg: number): SlotReads {
+  const reads: Array<[number, number]> = [];
+  const seen = new Map<number, number>();
+  const work: Array<{ ip: number; held: number }> = [{ ip, held: bit(reg) }];
+  const decoder = new CodeDecoder();
+  let steps = 0;
+  try {
+    while (work.length > 0) {
+      const item = work.pop()!;
+      let at = item.ip;
+      let held = item.held;
+      for (;;) {
+        if (held === 0) break;
+        const before = seen.get(at) ?? 0;
+        if ((before | held) === before) break;
+        seen.set(at, before | held);
+        held |= before;
+        if (++steps > MAX_STEPS) return 'escapes';
+        const c = code.find((x) => at >= x.region.start && at < x.region.end);
+        if (!c) return 'escapes';
+        const result: { next: number[] | 'escapes' } = { next: 'escapes' };
+        const heldNow = held;
+        decoder.decodeRange(c.buffer, at, at + 1, (v) => {
+          const r = step(v, heldNow, reads);
+          if (r === 'escapes') return 'stop';
+          held = r.held;
+          result.next = r.next;
+          return 'stop';
+        });
+        const next = result.next;
+        if (next === 'escapes') return 'escapes';
+        if (next.length === 0) break;
+        for (const n of next.slice(1)) work.push({ ip: n, held });
+        at = next[0];
+      }
+    }
+  } finally {
+    decoder.free();
+  }
+  return reads;
+}
+
+const bit = (reg: number): number => {
+  const i = GPR_INDEX.get(reg);
+  return i === undefined ? 0 : 1 << i;
+};
+const GPR_INDEX = new Map<number, number>([R.RAX, R.RCX, R.RDX, R.RBX, R.RSP, R.RBP, R.RSI, R.RDI, R.R8, R.R9, R.R10, R.R11, R.R12, R.R13, R.R14, R.R15].map((r, i) => [r, i]));
+const ARGUMENTS = ARGUMENT_REGISTERS.reduce((m, r) => m | bit(r), 0);
+const CALLER_SAVED = CALLER_SAVED_REGISTERS.reduce((m, r) => m | bit(r), 0);
+
+/** One instruction of followValue: the registers holding the value after it and where execution goes, or 'escapes'. */
+function step(v: InstructionView, held: number, reads: Array<[number, number]>): { held: number; next: number[] } | 'escapes' {
+  const flow = v.info.flow;
+  const mnemonic = v.info.mnemonic;
+  const uses = v.uses();
+  // Registers read as memory bases and indexes (counted once each use).
+  let asAddress = 0;
+  for (const m of uses.memory) {
+    const b = m.base >= 0 ? bit(m.base) : 0;
+    const x = m.index >= 0 ? bit(m.index) : 0;
+    if (x & held) return 'escapes';
+    if (!(b & held)) continue;
+    // An index (`[rax+rcx*8]`) can reach any word; lea makes a pointer into the chunk.
+    if (m.index !== -1 || m.address || m.size <= 0) return 'escapes';
+    if (m.read) reads.push([m.displacement, m.size]);
+    asAddress |= b;
+  }
+  let after = held;
+  for (const r of uses.registers) {
+    const b = bit(r.full);
+    if (r.read && b & held && !(asAddress & b)) {
+      // A copy into another register keeps following the value there; compares and tests only set flags.
+      const copy = mnemonic === M.Mov && r.size === 8 && v.opCount() === 2 && v.opFullRegister(1) === r.full && v.opFullRegister(0) !== undefined && v.opRegisterSize(0) === 8;
+      if (copy) after |= bit(v.opFullRegister(0)!);
+      else if (mnemonic !== M.Cmp && mnemonic !== M.Test) return 'escapes';
+    }
+  }
+  for (const r of uses.registers) {
+    const b = bit(r.full);
+    if (!r.write || !(b & after)) continue;
+    const copied = mnemonic === M.Mov && v.opFullRegister(0) === r.full && v.opCount() === 2 && v.opFullRegister(1) !== undefined && (bit(v.opFullRegister(1)!) & held) !== 0;
+    if (copied) continue;
+    // A partial write leaves part of the pointer: count it as escaping rather than guess what is left.
+    if (r.conditional || r.size < 4) return 'escapes';
+    after &= ~b;
+  }
+  const nextIp = v.nextIp;
+  // A system call reads its arguments from registers iced does not list.
+  if ((mnemonic === M.Syscall || mnemonic === M.Sysenter || mnemonic === M.Int) && after) return 'escapes';
+  switch (flow) {
+    case Flow.Next:
+      return { held: after, next: [nextIp] };
+    case Flow.Call:
+    case Flow.IndirectCall:
+      if (after & ARGUMENTS) return 'escapes';
+      return { held: after & ~CALLER_SAVED, next: [nextIp] };
+    case Flow.ConditionalBranch: {
+      const t = v.directTarget();
+      return t === undefined ? 'escapes' : { held: after, next: [nextIp, t] };
+    }
+    case Flow.UnconditionalBranch: {
+      const t = v.directTarget();
+      return t === undefined ? 'escapes' : { held: after, next: [t] };
+    }
+    case Flow.Interrupt:
+    case Flow.Exception:
+      return { held: after, next: [] };
+    default:
+      // Return, indirect jump, transactions: the value would leave what can be followed.
+      return after ? 'escapes' : { held: after, next: [] };
+  }
+}
