@@ -3,6 +3,8 @@
 
 import type { HeldWord } from '../space/kernelHeld';
 import type { AddressSpace, Region } from '../space/space';
+import { BlockFilter } from './blockFilter';
+import { mergeRanges } from './eptUtil';
 import type { ThreadRegisters } from '../space/threadFreezer';
 import { upperBound } from '../upperBound';
 import { type LiveFrame, slotsRead } from './deadSlots';
@@ -47,7 +49,7 @@ export function heapTables(space: AddressSpace, census: LiveValues, elsewhere: r
   if (!chunks) return undefined;
   const places = new ThreadPlaces(space, chunks, frozen, elsewhere);
   const byChunk = holdersByChunk(pointers, chunks, places);
-  const { candidates, tables } = unreadWords(space, census, chunks, byChunk, places.escaped);
+  const { candidates, tables } = unreadWords(space, census, chunks, byChunk, places);
   return { unreadValues: heldOnlyThere(space, candidates, elsewhere, places), tables };
 }
 
@@ -61,7 +63,8 @@ class ThreadPlaces {
   readonly slotHomes = new Map<number, ValueHome>();
   readonly registerHomes: ValueHome[] = [];
   readonly escaped = new Set<number>();
-  private readonly dead: Array<{ region: Region | undefined; below: number }>;
+  /** Per frozen thread: its stack mapping's start, and where its dead part ends. */
+  private readonly dead: Array<{ start: number; below: number }>;
   private readonly frames: LiveFrame[] = [];
   private readonly slotsOf = new Map<LiveFrame, Set<number> | undefined>();
 
@@ -71,7 +74,7 @@ class ThreadPlaces {
     frozen: readonly ThreadRegisters[],
     elsewhere: readonly HeldWord[],
   ) {
-    this.dead = frozen.map((t) => ({ region: space.regionAt(t.rsp), below: t.rsp - RED_ZONE }));
+    this.dead = frozen.map((t) => ({ start: space.regionAt(t.rsp)?.start ?? t.rsp, below: t.rsp - RED_ZONE }));
     const escape = (value: number | undefined) => {
       const c = value === undefined ? -1 : chunkAt(chunks, value);
       if (c >= 0) this.escaped.add(c);
@@ -92,7 +95,13 @@ class ThreadPlaces {
 
   /** False for a word of a frozen thread's stack below its sp and red zone. */
   live(holder: number): boolean {
-    return !this.dead.some((d) => d.region && holder >= d.region.start && holder < d.below);
+    for (const d of this.dead) if (holder < d.below && holder >= d.start) return false;
+    return true;
+  }
+
+  /** True for a word of a live frame's area (between its stack pointer and its CFA). */
+  inFrame(holder: number): boolean {
+    return this.frames.some((x) => holder >= x.sp && holder + 8 <= x.cfa);
   }
 
   /** True for a slot of a live frame that its code does not read from where it resumes to its return. */
@@ -120,9 +129,7 @@ function holdersByChunk(pointers: HeapPointers, chunks: Chunks, places: ThreadPl
     if (c < 0) continue;
     // The chunk's own words pointing into it (a list head pointing to itself) give no way in.
     if (holder >= chunks.starts[c] && holder < chunks.ends[c]) continue;
-    const home = places.slotHomes.get(holder);
-    if (!home && places.staleInFrame(holder)) continue;
-    add(c, { holder, value: pointers.values[k], home });
+    add(c, { holder, value: pointers.values[k], home: places.slotHomes.get(holder) });
   }
   for (const h of places.registerHomes) {
     const c = h.value === undefined ? -1 : chunkAt(chunks, h.value);
@@ -135,17 +142,22 @@ function holdersByChunk(pointers: HeapPointers, chunks: Chunks, places: ThreadPl
  * The words of chunks only module variables and frames' registers point to that no code reads, each with the code
  * pointer it holds; `tables`, how many such chunks hold code pointers (their readers are looked at).
  */
-function unreadWords(space: AddressSpace, census: LiveValues, chunks: Chunks, byChunk: Map<number, Holder[]>, escaped: ReadonlySet<number>): { candidates: Map<number, number>; tables: number } {
+function unreadWords(space: AddressSpace, census: LiveValues, chunks: Chunks, byChunk: Map<number, Holder[]>, places: ThreadPlaces): { candidates: Map<number, number>; tables: number } {
   const slots = new SlotReader(space, census);
-  const exec = space.regions().filter((r) => r.module && r.exec);
-  const codeSpan = { lo: Math.min(...exec.map((r) => r.start)), hi: Math.max(...exec.map((r) => r.end)) };
+  const code = new BlockFilter(mergeRanges(space.regions().filter((r) => r.module && r.exec)));
   // The chunks only module variables and frames point to, which hold code pointers: their variables in one batch.
   const found: Array<{ list: Holder[]; held: Array<[number, number]> }> = [];
-  for (const [c, list] of byChunk) {
-    // Held by the kernel, a thread we cannot place, or anything but module variables and frames' registers: any word.
-    if (escaped.has(c) || !list.every((p) => p.home !== undefined || (p.holder !== undefined && slots.isVariable(p.holder)))) continue;
-    const held = modulePointersIn(space, census, codeSpan, chunks, chunks.starts[c], chunks.ends[c]);
-    if (held.length > 0) found.push({ list, held });
+  // Module data (where variables are): most holders, heap and other anonymous words, are dropped by a block filter.
+  const data = new BlockFilter(mergeRanges(space.regions().filter((r) => r.module && r.write && !r.exec)));
+  const variable = (h: number) => data.maybe(h % 2 ** 32, Math.floor(h / 2 ** 32)) && slots.isVariable(h);
+  const other = (p: Holder) => p.home === undefined && p.holder !== undefined && !variable(p.holder);
+  for (const [c, all] of byChunk) {
+    // Held by anything but module variables and frames' registers (and stale slots no frame reads): any word.
+    if (places.escaped.has(c) || all.some((p) => other(p) && !places.inFrame(p.holder!))) continue;
+    const held = modulePointersIn(space, census, code, chunks, chunks.starts[c], chunks.ends[c]);
+    if (held.length === 0) continue;
+    const list = all.filter((p) => !other(p) || !places.staleInFrame(p.holder!));
+    if (list.every((p) => p.home !== undefined || (p.holder !== undefined && slots.isVariable(p.holder)))) found.push({ list, held });
   }
   slots.prepare(found.flatMap((t) => t.list.flatMap((p) => (p.home === undefined && p.holder !== undefined ? [p.holder] : []))));
   const frames = new FrameReader(space);
@@ -191,15 +203,19 @@ function heldOnlyThere(space: AddressSpace, candidates: Map<number, number>, els
  * The code pointers into modules (that live data holds, so the census knows them) in the words of [start, end) (read
  * with the heap), as [address, value]. Pointers into data (a Python object's type, a string) are left to the held-object rule.
  */
-function modulePointersIn(space: AddressSpace, census: LiveValues, code: { lo: number; hi: number }, chunks: Chunks, start: number, end: number): Array<[number, number]> {
+function modulePointersIn(space: AddressSpace, census: LiveValues, code: BlockFilter, chunks: Chunks, start: number, end: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
-  const from = start - chunks.base;
-  const view = new DataView(chunks.bytes.buffer, chunks.bytes.byteOffset + from, Math.min(end - start, chunks.bytes.length - from));
-  for (let i = 0; i + 8 <= view.byteLength; i += 8) {
-    const v = view.getUint32(i + 4, true) * 2 ** 32 + view.getUint32(i, true);
-    if (v < code.lo || v >= code.hi) continue;
+  const words = chunks.words;
+  const last = Math.min(end, chunks.base + words.length * 4) - 8;
+  for (let a = start; a <= last; a += 8) {
+    const i = (a - chunks.base) >>> 2;
+    const lo = words[i];
+    const hi = words[i + 1];
+    // Most words (counts, heap pointers) lie in no 64 KiB block of module code: dropped before any lookup.
+    if (!code.maybe(lo, hi)) continue;
+    const v = hi * 2 ** 32 + lo;
     const r = space.regionAt(v);
-    if (r?.module && r.exec && census.has(v)) out.push([start + i, v]);
+    if (r?.module && r.exec && census.has(v)) out.push([a, v]);
   }
   return out;
 }
@@ -215,7 +231,8 @@ interface Chunks {
   starts: number[];
   ends: number[];
   base: number;
-  bytes: Uint8Array;
+  /** The heap's words as 32-bit halves, from `base`. */
+  words: Uint32Array;
 }
 
 /**
@@ -238,7 +255,9 @@ function heapChunks(space: AddressSpace, heap: Region): Chunks | undefined {
     ends.push(heap.start + Math.min(at + size + 8, bytes.length));
     at += size;
   }
-  return bytes.length - at < 4096 && starts.length > 0 ? { starts, ends, base: heap.start, bytes } : undefined;
+  if (bytes.length - at >= 4096 || starts.length === 0) return undefined;
+  const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : new Uint32Array(bytes.slice().buffer, 0, bytes.length >>> 2);
+  return { starts, ends, base: heap.start, words };
 }
 
 /** A word pointing into a chunk: a module variable (`holder`), or a value a frame keeps in a register (`home`). */
