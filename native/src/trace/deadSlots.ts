@@ -120,3 +120,77 @@ function isStackCheckFail(space: AddressSpace, target: number | undefined): bool
   return name !== undefined && STACK_CHECK_FAIL.test(name);
 }
 const STACK_CHECK_FAIL = /^__(stack_chk_fail|stack_chk_fail_local)(@.*)?$/;
+
+/**
+ * True when the innermost frame of a frozen thread may still read the red zone below its stack pointer (the 128 bytes
+ * a function may use without moving rsp): an instruction on a path from `pc` reads below rsp, or addresses memory
+ * through rbp, before the path's first call (which may overwrite the red zone, so no code relies on it after one) or
+ * return; or the paths cannot be followed. Copies left there by calls that returned are then no one's data.
+ */
+export function redZoneRead(space: AddressSpace, pc: number): boolean {
+  const seen = new Set<string>();
+  const work: Array<{ ip: number; delta: number }> = [{ ip: pc, delta: 0 }];
+  const decoder = new CodeDecoder();
+  let steps = 0;
+  try {
+    while (work.length > 0) {
+      let { ip, delta } = work.pop()!;
+      for (;;) {
+        const key = `${ip}:${delta}`;
+        if (seen.has(key)) break;
+        seen.add(key);
+        if (++steps > MAX_STEPS) return true;
+        const m = space.regionAt(ip)?.module;
+        const bytes = m?.elf.tryReadVirtual(ip - m.bias, 16) ?? space.readMemory(ip, 16);
+        if (!bytes) return true;
+        const out: { next: number[] | 'read'; delta: number } = { next: 'read', delta: 0 };
+        decoder.decodeLinear(bytes, ip, (v) => {
+          const r = redZoneStep(v, delta);
+          if (r !== 'read') {
+            out.next = r.next;
+            out.delta = r.delta;
+          }
+          return 'stop';
+        });
+        if (out.next === 'read') return true;
+        if (out.next.length === 0) break;
+        delta += out.delta;
+        for (const n of out.next.slice(1)) work.push({ ip: n, delta });
+        ip = out.next[0];
+      }
+    }
+  } finally {
+    decoder.free();
+  }
+  return false;
+}
+
+/**
+ * One instruction of redZoneRead, `delta` bytes below the frozen rsp: 'read' when it may read the red zone (below the
+ * frozen rsp: its stack reads are tracked relative to it), else its rsp change and successors (none after a call).
+ */
+function redZoneStep(v: InstructionView, delta: number): 'read' | { delta: number; next: number[] } {
+  const { flow, mnemonic } = v.info;
+  if (flow === Flow.Call || flow === Flow.IndirectCall) return mnemonic === M.Syscall ? { delta: 0, next: [v.nextIp] } : { delta: 0, next: [] };
+  if (flow === Flow.Return || flow === Flow.Interrupt || flow === Flow.Exception) return { delta: 0, next: [] };
+  if (flow === Flow.IndirectBranch || flow === Flow.XbeginXabortXend) return 'read';
+  const uses = v.uses();
+  for (const mem of uses.memory) {
+    if (mem.base === R.RBP || mem.index === R.RSP || mem.index === R.RBP) return 'read';
+    if (mem.base === R.RSP && (mem.read || mem.address) && delta + mem.displacement < 0) return 'read';
+  }
+  let change = 0;
+  if (mnemonic === M.Push) change = -8;
+  else if (mnemonic === M.Pop) change = 8;
+  else if ((mnemonic === M.Add || mnemonic === M.Sub) && v.opFullRegister(0) === R.RSP) {
+    const imm = v.opCount() === 2 ? v.immediateOperand(1) : undefined;
+    if (imm === undefined) return 'read';
+    change = mnemonic === M.Add ? imm : -imm;
+  } else if (uses.registers.some((r) => r.full === R.RSP && (r.write || (r.read && !uses.memory.some((m) => m.base === R.RSP))))) return 'read';
+  if (flow === Flow.ConditionalBranch || flow === Flow.UnconditionalBranch) {
+    const t = v.directTarget();
+    if (t === undefined) return 'read';
+    return { delta: change, next: flow === Flow.ConditionalBranch ? [v.nextIp, t] : [t] };
+  }
+  return { delta: change, next: [v.nextIp] };
+}

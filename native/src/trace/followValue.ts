@@ -91,6 +91,8 @@ const bit = (reg: number): number => {
 };
 const GPR_INDEX = new Map<number, number>([R.RAX, R.RCX, R.RDX, R.RBX, R.RSP, R.RBP, R.RSI, R.RDI, R.R8, R.R9, R.R10, R.R11, R.R12, R.R13, R.R14, R.R15].map((r, i) => [r, i]));
 const ARGUMENTS = ARGUMENT_REGISTERS.reduce((m, r) => m | bit(r), 0);
+const SYSCALL_ARGUMENTS = [R.RAX, R.RDI, R.RSI, R.RDX, R.R10, R.R8, R.R9].reduce((m, r) => m | bit(r), 0);
+const SYSCALL_CLOBBERS = bit(R.RCX) | bit(R.R11);
 const CALLER_SAVED = CALLER_SAVED_REGISTERS.reduce((m, r) => m | bit(r), 0);
 
 /** One instruction of followValue: the registers holding the value after it and where execution goes, or 'escapes'. */
@@ -130,8 +132,14 @@ function step(v: InstructionView, held: number, reads: Array<[number, number]>):
     after &= ~b;
   }
   const nextIp = v.nextIp;
-  // A system call reads its arguments from registers iced does not list.
-  if ((mnemonic === M.Syscall || mnemonic === M.Sysenter || mnemonic === M.Int) && after) return 'escapes';
+  // A system call reads its arguments from registers iced does not list (rax, rdi, rsi, rdx, r10, r8, r9), and
+  // clobbers rcx and r11.
+  if (mnemonic === M.Syscall) {
+    if (after & SYSCALL_ARGUMENTS) return 'escapes';
+    after &= ~SYSCALL_CLOBBERS;
+  }
+  // int 0x80 and sysenter take theirs elsewhere (ebx, ecx, ebp…): any value followed escapes.
+  if ((mnemonic === M.Sysenter || mnemonic === M.Int) && after) return 'escapes';
   switch (flow) {
     case Flow.Next:
       return { held: after, next: [nextIp] };

@@ -7,7 +7,7 @@ import { BlockFilter } from './blockFilter';
 import { mergeRanges } from './eptUtil';
 import type { ThreadRegisters } from '../space/threadFreezer';
 import { upperBound } from '../upperBound';
-import { type LiveFrame, slotsRead } from './deadSlots';
+import { type LiveFrame, redZoneRead, slotsRead } from './deadSlots';
 import type { HeapPointers } from './heapPointers';
 import { forEachReadableChunk, type LiveValues } from './liveCensus';
 import { type ValueHome, valueHomes } from './valueHomes';
@@ -50,7 +50,7 @@ export function heapTables(space: AddressSpace, census: LiveValues, elsewhere: r
   const places = new ThreadPlaces(space, chunks, frozen, elsewhere);
   const byChunk = holdersByChunk(pointers, chunks, places);
   const { candidates, tables } = unreadWords(space, census, chunks, byChunk, places);
-  return { unreadValues: heldOnlyThere(space, candidates, elsewhere, places), tables };
+  return { unreadValues: heldOnlyThere(space, candidates, elsewhere, frozen, places), tables };
 }
 
 /**
@@ -74,7 +74,12 @@ class ThreadPlaces {
     frozen: readonly ThreadRegisters[],
     elsewhere: readonly HeldWord[],
   ) {
-    this.dead = frozen.map((t) => ({ start: space.regionAt(t.rsp)?.start ?? t.rsp, below: t.rsp - RED_ZONE }));
+    // The red zone is dead too when the innermost frame reads none of it before its next call (redZoneRead) and no
+    // register points into it.
+    this.dead = frozen.map((t) => {
+      const into = [t.rbp, ...(t.registers ?? [])].some((v) => v !== undefined && v >= t.rsp - RED_ZONE && v < t.rsp);
+      return { start: space.regionAt(t.rsp)?.start ?? t.rsp, below: into || redZoneRead(space, t.rip) ? t.rsp - RED_ZONE : t.rsp };
+    });
     const escape = (value: number | undefined) => {
       const c = value === undefined ? -1 : chunkAt(chunks, value);
       if (c >= 0) this.escaped.add(c);
@@ -104,13 +109,28 @@ class ThreadPlaces {
     return this.frames.some((x) => holder >= x.sp && holder + 8 <= x.cfa);
   }
 
-  /** True for a slot of a live frame that its code does not read from where it resumes to its return. */
-  staleInFrame(holder: number): boolean {
+  /**
+   * True for a slot of a live frame that its code does not read from where it resumes to its return. It must also be
+   * that nothing points into the frame (checked with the values, pointsIntoUsedFrames): through such a pointer, code
+   * elsewhere (a callee given a struct on the stack) may read the slot.
+   */
+  staleInFrame(holder: number, use = true): boolean {
     const f = this.frames.find((x) => holder >= x.sp && holder + 8 <= x.cfa);
     if (!f) return false;
     if (!this.slotsOf.has(f)) this.slotsOf.set(f, slotsRead(this.space, f));
     const read = this.slotsOf.get(f);
-    return read !== undefined && !read.has(holder);
+    const stale = read !== undefined && !read.has(holder);
+    if (stale && use) this.usedFrames.add(f);
+    return stale;
+  }
+
+  /** The frames some slot of which was taken as stale. */
+  readonly usedFrames = new Set<LiveFrame>();
+
+  /** True when `value` points into a frame some slot of which was taken as stale. */
+  intoUsedFrame(value: number): boolean {
+    for (const f of this.usedFrames) if (value >= f.sp && value < f.cfa) return true;
+    return false;
   }
 }
 
@@ -182,21 +202,31 @@ function unreadWords(space: AddressSpace, census: LiveValues, chunks: Chunks, by
   return { candidates, tables: found.length };
 }
 
-/** The values of `candidates` (unread word → value) that no other word of the process's memory holds. */
-function heldOnlyThere(space: AddressSpace, candidates: Map<number, number>, elsewhere: readonly HeldWord[], places: ThreadPlaces): Set<number> {
+/**
+ * The values of `candidates` (unread word → value) that no other word of the process's memory holds; none when a
+ * register or a live word points into a frame one of whose slots was taken as stale (code could read it through that).
+ */
+function heldOnlyThere(space: AddressSpace, candidates: Map<number, number>, elsewhere: readonly HeldWord[], frozen: readonly ThreadRegisters[], places: ThreadPlaces): Set<number> {
   const unread = new Set<number>();
   if (candidates.size === 0) return unread;
+  const intoFrames = places.usedFrames.size > 0;
+  if (intoFrames && frozen.some((t) => [t.rbp, ...(t.registers ?? [])].some((v) => v !== undefined && places.intoUsedFrame(v)))) return unread;
   const elsewhereHeld = new Set<number>(elsewhere.map((w) => w.value));
   for (const v of candidates.values()) if (!elsewhereHeld.has(v)) unread.add(v);
+  let pointedInto = false;
   forEachReadableChunk(space, (words, base) => {
     for (let i = 0; i + 1 < words.length; i += 2) {
       const v = words[i + 1] * 2 ** 32 + words[i];
-      if (!unread.has(v)) continue;
+      const into = intoFrames && places.intoUsedFrame(v);
+      if (!into && !unread.has(v)) continue;
       const at = base + i * 4;
-      if (!candidates.has(at) && places.live(at)) unread.delete(v);
+      if (!places.live(at) || candidates.has(at)) continue;
+      // A stale slot's stack address is garbage no code reads either.
+      if (into) pointedInto ||= !places.staleInFrame(at, false);
+      else unread.delete(v);
     }
   });
-  return unread;
+  return pointedInto ? new Set() : unread;
 }
 
 /**
