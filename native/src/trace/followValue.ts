@@ -43,46 +43,78 @@ export function moduleCode(space: AddressSpace, m: ModuleImage): ModuleCode | un
  * through it ([offset, size] of reads at a constant displacement from it), or 'escapes' for any other use of it
  * (passed to a call or a system call, stored, indexed, offset with lea, kept across a return or an indirect jump).
  */
-export function followValue(code: ModuleCode, ip: number, reg: number): SlotReads {
+export function followValue(decode: Decode, ip: number, reg: number, returnsTo?: readonly number[]): SlotReads {
   const reads: Array<[number, number]> = [];
-  const seen = new Map<number, number>();
-  const work: Array<{ ip: number; held: number }> = [{ ip, held: bit(reg) }];
-  const decoder = new CodeDecoder();
+  // Seen registers per address and depth in the chain of returns (the same code can run in two frames).
+  const seen = new Map<string, number>();
+  const work: Array<{ ip: number; held: number; depth: number }> = [{ ip, held: bit(reg), depth: 0 }];
   let steps = 0;
-  try {
-    while (work.length > 0) {
-      const item = work.pop()!;
-      let at = item.ip;
-      let held = item.held;
-      for (;;) {
-        if (held === 0) break;
-        const before = seen.get(at) ?? 0;
-        if ((before | held) === before) break;
-        seen.set(at, before | held);
-        held |= before;
-        if (++steps > MAX_STEPS) return 'escapes';
-        const c = code.find((x) => at >= x.region.start && at < x.region.end);
-        if (!c) return 'escapes';
-        const result: { next: number[] | 'escapes' } = { next: 'escapes' };
-        const heldNow = held;
-        decoder.decodeRange(c.buffer, at, at + 1, (v) => {
-          const r = step(v, heldNow, reads);
-          if (r === 'escapes') return 'stop';
-          held = r.held;
-          result.next = r.next;
-          return 'stop';
-        });
-        const next = result.next;
-        if (next === 'escapes') return 'escapes';
-        if (next.length === 0) break;
-        for (const n of next.slice(1)) work.push({ ip: n, held });
-        at = next[0];
+  while (work.length > 0) {
+    const item = work.pop()!;
+    let at = item.ip;
+    let held = item.held;
+    const depth = item.depth;
+    for (;;) {
+      if (held === 0) break;
+      const key = `${at}:${depth}`;
+      const before = seen.get(key) ?? 0;
+      if ((before | held) === before) break;
+      seen.set(key, before | held);
+      held |= before;
+      if (++steps > MAX_STEPS) return 'escapes';
+      const result: { r: StepResult | undefined } = { r: undefined };
+      const heldNow = held;
+      if (!decode(at, (v) => (result.r = step(v, heldNow, reads, returnsTo !== undefined && depth < returnsTo.length)))) return 'escapes';
+      const r = result.r;
+      if (r === undefined || r === 'escapes') return 'escapes';
+      held = r.held;
+      if (r.returns) {
+        // Back in the caller's frame, where it resumes: only the return registers still hold what they held.
+        if (held) work.push({ ip: returnsTo![depth], held, depth: depth + 1 });
+        break;
       }
+      if (r.next.length === 0) break;
+      for (const n of r.next.slice(1)) work.push({ ip: n, held, depth });
+      at = r.next[0];
     }
-  } finally {
-    decoder.free();
   }
   return reads;
+}
+
+/** Decodes the instruction at `ip` for `visit`; false when its bytes cannot be read or decoded. */
+export type Decode = (ip: number, visit: (v: InstructionView) => void) => boolean;
+
+/** A Decode over the buffers of a module's code (moduleCode). */
+export function decodeIn(code: ModuleCode, decoder: CodeDecoder): Decode {
+  return (ip, visit) => {
+    const c = code.find((x) => ip >= x.region.start && ip < x.region.end);
+    if (!c) return false;
+    let ok = false;
+    decoder.decodeRange(c.buffer, ip, ip + 1, (v) => {
+      ok = true;
+      visit(v);
+      return 'stop';
+    });
+    return ok;
+  };
+}
+
+/** A Decode reading each instruction's bytes where it is (the module's file, else live memory): for a few paths. */
+export function decodeAnywhere(space: AddressSpace, decoder: CodeDecoder): Decode {
+  return (ip, visit) => {
+    const region = space.regionAt(ip);
+    if (!region?.exec) return false;
+    const m = region.module;
+    const bytes = (m && m.elf.tryReadVirtual(ip - m.bias, Math.min(16, region.end - ip))) ?? space.readMemory(ip, Math.min(16, region.end - ip));
+    if (!bytes) return false;
+    let ok = false;
+    decoder.decodeLinear(bytes, ip, (v) => {
+      ok = true;
+      visit(v);
+      return 'stop';
+    });
+    return ok;
+  };
 }
 
 const bit = (reg: number): number => {
@@ -92,11 +124,14 @@ const bit = (reg: number): number => {
 const GPR_INDEX = new Map<number, number>([R.RAX, R.RCX, R.RDX, R.RBX, R.RSP, R.RBP, R.RSI, R.RDI, R.R8, R.R9, R.R10, R.R11, R.R12, R.R13, R.R14, R.R15].map((r, i) => [r, i]));
 const ARGUMENTS = ARGUMENT_REGISTERS.reduce((m, r) => m | bit(r), 0);
 const SYSCALL_ARGUMENTS = [R.RAX, R.RDI, R.RSI, R.RDX, R.R10, R.R8, R.R9].reduce((m, r) => m | bit(r), 0);
-const SYSCALL_CLOBBERS = bit(R.RCX) | bit(R.R11);
+const SYSCALL_CLOBBERS = bit(R.RCX) | bit(R.R11) | bit(R.RAX);
+const RETURNED = bit(R.RAX) | bit(R.RDX);
 const CALLER_SAVED = CALLER_SAVED_REGISTERS.reduce((m, r) => m | bit(r), 0);
 
 /** One instruction of followValue: the registers holding the value after it and where execution goes, or 'escapes'. */
-function step(v: InstructionView, held: number, reads: Array<[number, number]>): { held: number; next: number[] } | 'escapes' {
+type StepResult = { held: number; next: number[]; returns?: true } | 'escapes';
+
+function step(v: InstructionView, held: number, reads: Array<[number, number]>, mayReturn: boolean): StepResult {
   const flow = v.info.flow;
   const mnemonic = v.info.mnemonic;
   const uses = v.uses();
@@ -136,7 +171,7 @@ function step(v: InstructionView, held: number, reads: Array<[number, number]>):
   // clobbers rcx and r11.
   if (mnemonic === M.Syscall) {
     if (after & SYSCALL_ARGUMENTS) return 'escapes';
-    after &= ~SYSCALL_CLOBBERS;
+    return { held: after & ~SYSCALL_CLOBBERS, next: [v.nextIp] };
   }
   // int 0x80 and sysenter take theirs elsewhere (ebx, ecx, ebp…): any value followed escapes.
   if ((mnemonic === M.Sysenter || mnemonic === M.Int) && after) return 'escapes';
@@ -158,8 +193,14 @@ function step(v: InstructionView, held: number, reads: Array<[number, number]>):
     case Flow.Interrupt:
     case Flow.Exception:
       return { held: after, next: [] };
+    case Flow.Return:
+      // Into the caller's frame (when it is known: a live frame's chain) in the return registers; the other
+      // caller-saved registers are dead there, and a callee-saved one still held was not restored (no ABI code).
+      if (!after) return { held: 0, next: [] };
+      if (!mayReturn || after & ~CALLER_SAVED) return 'escapes';
+      return { held: after & RETURNED, next: [], returns: true };
     default:
-      // Return, indirect jump, transactions: the value would leave what can be followed.
+      // Indirect jump, transactions: the value would leave what can be followed.
       return after ? 'escapes' : { held: after, next: [] };
   }
 }

@@ -50,7 +50,7 @@ export function heapTables(space: AddressSpace, census: LiveValues, elsewhere: r
   const places = new ThreadPlaces(space, chunks, frozen, elsewhere);
   const byChunk = holdersByChunk(pointers, chunks, places);
   const { candidates, tables } = unreadWords(space, census, chunks, byChunk, places);
-  return { unreadValues: heldOnlyThere(space, candidates, elsewhere, frozen, places), tables };
+  return { unreadValues: heldOnlyThere(space, candidates, elsewhere, places), tables };
 }
 
 /**
@@ -62,6 +62,8 @@ export function heapTables(space: AddressSpace, census: LiveValues, elsewhere: r
 class ThreadPlaces {
   readonly slotHomes = new Map<number, ValueHome>();
   readonly registerHomes: ValueHome[] = [];
+  /** The register values of threads whose frames could not be placed. */
+  readonly unplaced: number[] = [];
   readonly escaped = new Set<number>();
   /** Per frozen thread: its stack mapping's start, and where its dead part ends. */
   private readonly dead: Array<{ start: number; below: number }>;
@@ -87,7 +89,12 @@ class ThreadPlaces {
     for (const t of frozen) {
       const placed = valueHomes(space, t);
       // A thread whose frames cannot be placed: what its registers hold may be used anyhow.
-      if (!placed) for (const v of [t.rbp, ...(t.registers ?? [])]) escape(v);
+      if (!placed) {
+        for (const v of [t.rbp, ...(t.registers ?? [])]) {
+          escape(v);
+          if (v !== undefined) this.unplaced.push(v);
+        }
+      }
       this.frames.push(...(placed?.frames ?? []));
       for (const h of placed?.homes ?? []) {
         if (h.slot !== undefined) this.slotHomes.set(h.slot, h);
@@ -120,12 +127,33 @@ class ThreadPlaces {
     if (!this.slotsOf.has(f)) this.slotsOf.set(f, slotsRead(this.space, f));
     const read = this.slotsOf.get(f);
     const stale = read !== undefined && !read.has(holder);
-    if (stale && use) this.usedFrames.add(f);
+    if (stale && use) {
+      this.usedFrames.add(f);
+      this.usedSlots.add(holder);
+    }
     return stale;
   }
 
-  /** The frames some slot of which was taken as stale. */
+  /** The frames some slot of which was taken as stale, and those slots. */
   readonly usedFrames = new Set<LiveFrame>();
+  readonly usedSlots = new Set<number>();
+
+  /**
+   * False when something may read a slot taken as stale through a pointer into its frame: a register of a thread not
+   * placed points into the frame, or a frame's register value does and following it (through the returns of its
+   * frame) reads such a slot or escapes. Memory words pointing into the frame are checked with the values' pass.
+   */
+  staleSlotsUnread(frames: FrameReader): boolean {
+    if (this.usedFrames.size === 0) return true;
+    if (this.unplaced.some((v) => this.intoUsedFrame(v))) return false;
+    for (const h of [...this.registerHomes, ...this.slotHomes.values()]) {
+      if (h.value === undefined || !this.intoUsedFrame(h.value)) continue;
+      const reads = frames.readsThrough(h);
+      if (reads === 'escapes') return false;
+      for (const [off, size] of reads) for (const slot of this.usedSlots) if (slot < h.value + off + size && slot + 8 > h.value + off) return false;
+    }
+    return true;
+  }
 
   /** True when `value` points into a frame some slot of which was taken as stale. */
   intoUsedFrame(value: number): boolean {
@@ -203,14 +231,19 @@ function unreadWords(space: AddressSpace, census: LiveValues, chunks: Chunks, by
 }
 
 /**
- * The values of `candidates` (unread word → value) that no other word of the process's memory holds; none when a
- * register or a live word points into a frame one of whose slots was taken as stale (code could read it through that).
+ * The values of `candidates` (unread word → value) that no other word of the process's memory holds; none when code
+ * may read a slot taken as stale through a pointer into its frame (staleSlotsUnread, and live words pointing there).
  */
-function heldOnlyThere(space: AddressSpace, candidates: Map<number, number>, elsewhere: readonly HeldWord[], frozen: readonly ThreadRegisters[], places: ThreadPlaces): Set<number> {
+function heldOnlyThere(space: AddressSpace, candidates: Map<number, number>, elsewhere: readonly HeldWord[], places: ThreadPlaces): Set<number> {
   const unread = new Set<number>();
   if (candidates.size === 0) return unread;
   const intoFrames = places.usedFrames.size > 0;
-  if (intoFrames && frozen.some((t) => [t.rbp, ...(t.registers ?? [])].some((v) => v !== undefined && places.intoUsedFrame(v)))) return unread;
+  const frames = new FrameReader(space);
+  try {
+    if (!places.staleSlotsUnread(frames)) return unread;
+  } finally {
+    frames.free();
+  }
   const elsewhereHeld = new Set<number>(elsewhere.map((w) => w.value));
   for (const v of candidates.values()) if (!elsewhereHeld.has(v)) unread.add(v);
   let pointedInto = false;
@@ -221,8 +254,8 @@ function heldOnlyThere(space: AddressSpace, candidates: Map<number, number>, els
       if (!into && !unread.has(v)) continue;
       const at = base + i * 4;
       if (!places.live(at) || candidates.has(at)) continue;
-      // A stale slot's stack address is garbage no code reads either.
-      if (into) pointedInto ||= !places.staleInFrame(at, false);
+      // A stale slot's stack address is garbage no code reads either; a frame's saved register was followed above.
+      if (into) pointedInto ||= !places.slotHomes.has(at) && !places.staleInFrame(at, false);
       else unread.delete(v);
     }
   });

@@ -21,6 +21,8 @@ export interface ValueHome {
   value?: number;
   /** Where the owning frame resumes: the thread's pc (the innermost frame) or a return address. */
   pc: number;
+  /** Where the frames outside it resume, innermost first: where its returns go. */
+  returnsTo: number[];
 }
 
 /** DWARF register numbers (x86-64 psABI) of the callee-saved registers, with their iced registers. */
@@ -46,32 +48,39 @@ export function valueHomes(space: AddressSpace, regs: ThreadRegisters): { homes:
   if (!regs.registers) return undefined;
   const live = new Map<number, number | undefined>([[R.RBP, regs.rbp]]);
   regs.registers.forEach((v, k) => live.set(ICED_OF_NAME.get(GPR_NAMES[k])!, v));
-  const homes: ValueHome[] = CALLER_SAVED.map((register) => ({ register, value: live.get(register), pc: regs.rip }));
-  // The current home of each callee-saved register's value (undefined: a slot we cannot place), and the frame that
-  // last shared it.
-  const at = new Map<number, { slot: number | undefined | 'register'; pc: number; read?: (a: number) => number | undefined }>(CALLEE_SAVED.map(([d]) => [d, { slot: 'register', pc: regs.rip }]));
+  // Homes with the index of their owning frame (0: the innermost), whose callers' resume points are filled in last.
+  const owned: Array<{ home: Omit<ValueHome, 'returnsTo'>; frame: number }> = CALLER_SAVED.map((register) => ({ home: { register, value: live.get(register), pc: regs.rip }, frame: 0 }));
+  // The current home of each callee-saved register's value (undefined: a slot we cannot place), and the last frame
+  // sharing it.
+  type Run = { slot: number | undefined | 'register'; frame: number; read?: (a: number) => number | undefined };
+  const at = new Map<number, Run>(CALLEE_SAVED.map(([d]) => [d, { slot: 'register', frame: 0 }]));
   let placed = true;
   const frames: LiveFrame[] = [];
+  const close = (d: number, run: Run) => {
+    // Saved by the outermost frame: its caller's value, which no live frame owns.
+    if (run.frame >= frames.length) return;
+    const register = CALLEE_SAVED.find(([x]) => x === d)![1];
+    const pc = frames[run.frame].pc;
+    if (run.slot === 'register') owned.push({ home: { register, value: live.get(register), pc }, frame: run.frame });
+    else if (run.slot !== undefined) owned.push({ home: { register, slot: run.slot, value: run.read?.(run.slot), pc }, frame: run.frame });
+  };
   const walk = unwindFrames(space, regs, (pc, row, cfa, read) => {
-    frames.push({ pc, sp: frames.length ? frames[frames.length - 1].cfa : regs.rsp, cfa });
+    const k = frames.length;
+    frames.push({ pc, sp: k ? frames[k - 1].cfa : regs.rsp, cfa });
     for (const [d] of CALLEE_SAVED) {
-      const cur = at.get(d)!;
-      cur.pc = pc;
-      cur.read = read;
+      const run = at.get(d)!;
+      run.frame = k;
+      run.read = read;
       const rule = row.rules.get(d);
       if (!rule || rule.kind === 'same') continue;
       // This frame saved its caller's value: the run of frames sharing the current one ends here, with its owner.
-      close(d, cur);
-      at.set(d, { slot: rule.kind === 'offset' ? cfa + rule.offset : undefined, pc });
+      close(d, run);
+      at.set(d, { slot: rule.kind === 'offset' ? cfa + rule.offset : undefined, frame: k + 1 });
       if (rule.kind !== 'offset') placed = false;
     }
   });
-  function close(d: number, cur: { slot: number | undefined | 'register'; pc: number; read?: (a: number) => number | undefined }): void {
-    const register = CALLEE_SAVED.find(([x]) => x === d)![1];
-    if (cur.slot === 'register') homes.push({ register, value: live.get(register), pc: cur.pc });
-    else if (cur.slot !== undefined) homes.push({ register, slot: cur.slot, value: cur.read?.(cur.slot), pc: cur.pc });
-  }
   if (!walk.complete || !placed) return undefined;
   for (const [d] of CALLEE_SAVED) close(d, at.get(d)!);
+  const homes = owned.map(({ home, frame }) => ({ ...home, returnsTo: frames.slice(frame + 1).map((f) => f.pc) }));
   return { homes, frames };
 }

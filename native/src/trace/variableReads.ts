@@ -5,7 +5,7 @@ import * as iced from 'iced-x86';
 import { CodeDecoder, type InstructionView } from '../decoder/decoder';
 import { type AddressSpace, type ModuleImage, dataObjectExtent, lowestReferenceReaching } from '../space/space';
 import { upperBound } from '../upperBound';
-import { followValue, MAX_CODE_BYTES, type ModuleCode, moduleCode, type SlotReads } from './followValue';
+import { type Decode, decodeAnywhere, decodeIn, followValue, MAX_CODE_BYTES, moduleCode, type SlotReads } from './followValue';
 import type { LiveValues } from './liveCensus';
 import type { ValueHome } from './valueHomes';
 
@@ -151,7 +151,7 @@ function moduleReads(space: AddressSpace, m: ModuleImage, vars: Variable[]): Map
       const reads: Array<[number, number]> = [];
       let escapes = false;
       for (const load of loads.get(v.slot) ?? []) {
-        const got = followValue(code, load.ip, load.reg);
+        const got = followValue(decodeIn(code, decoder), load.ip, load.reg);
         if (got === 'escapes') {
           escapes = true;
           break;
@@ -175,26 +175,22 @@ function addressesOf(v: InstructionView): { target?: number; immediate?: number 
 }
 
 /**
- * What a frame can read through the value it keeps in a register: followValue from where the frame resumes, in its
- * module's code (at most MAX_CODE_BYTES: a larger module's frames count as reading any word).
+ * What a frame can read through a value it keeps in a register: followValue from where the frame resumes, through
+ * returns into its callers' frames, each instruction read where it lies (no module is decoded whole).
  */
 export class FrameReader {
-  private readonly code = new Map<ModuleImage, ModuleCode | undefined>();
-  constructor(private readonly space: AddressSpace) {}
+  private readonly decoder = new CodeDecoder();
+  private readonly decode: Decode;
+  constructor(space: AddressSpace) {
+    this.decode = decodeAnywhere(space, this.decoder);
+  }
 
   readsThrough(home: ValueHome): SlotReads {
-    const m = this.space.regionAt(home.pc)?.module;
-    if (!m) return 'escapes';
-    let code = this.code.get(m);
-    if (!this.code.has(m)) {
-      code = moduleCode(this.space, m);
-      this.code.set(m, code);
-    }
-    return code ? followValue(code, home.pc, home.register) : 'escapes';
+    return followValue(this.decode, home.pc, home.register, home.returnsTo);
   }
 
   free(): void {
-    for (const c of this.code.values()) for (const x of c ?? []) x.buffer.free();
+    this.decoder.free();
   }
 }
 
