@@ -3,6 +3,7 @@
 
 import * as iced from 'iced-x86';
 import { CodeDecoder, Flow, type InstructionView } from '../decoder/decoder';
+import { decodeAnywhere } from './followValue';
 import type { AddressSpace } from '../space/space';
 
 const R = iced.Register;
@@ -26,9 +27,19 @@ export interface LiveFrame {
  */
 export function slotsRead(space: AddressSpace, frame: LiveFrame): Set<number> | undefined {
   const read = new Set<number>();
+  return walkPaths(space, frame.pc, (v, delta) => step(space, v, frame.sp + delta, read)) ? read : undefined;
+}
+
+/**
+ * Follows every path from `pc`, with rsp's offset from its value there: `each` gives an instruction's rsp change and
+ * successors (none: the path ends), or 'any' to stop. False when `each` said 'any', a path cannot be read, or the
+ * paths run past MAX_STEPS instructions.
+ */
+function walkPaths(space: AddressSpace, pc: number, each: (v: InstructionView, delta: number) => StepResult): boolean {
   const seen = new Set<string>();
-  const work: Array<{ ip: number; delta: number }> = [{ ip: frame.pc, delta: 0 }];
+  const work: Array<{ ip: number; delta: number }> = [{ ip: pc, delta: 0 }];
   const decoder = new CodeDecoder();
+  const decode = decodeAnywhere(space, decoder);
   let steps = 0;
   try {
     while (work.length > 0) {
@@ -37,17 +48,11 @@ export function slotsRead(space: AddressSpace, frame: LiveFrame): Set<number> | 
         const key = `${ip}:${delta}`;
         if (seen.has(key)) break;
         seen.add(key);
-        if (++steps > MAX_STEPS) return undefined;
-        const m = space.regionAt(ip)?.module;
-        const bytes = m?.elf.tryReadVirtual(ip - m.bias, 16) ?? space.readMemory(ip, 16);
-        if (!bytes) return undefined;
+        if (++steps > MAX_STEPS) return false;
         const out: { result: StepResult } = { result: 'any' };
-        decoder.decodeLinear(bytes, ip, (v) => {
-          out.result = step(space, v, frame.sp + delta, read);
-          return 'stop';
-        });
+        if (!decode(ip, (v) => (out.result = each(v, delta)))) return false;
         const result = out.result;
-        if (result === 'any') return undefined;
+        if (result === 'any') return false;
         if (result.next.length === 0) break;
         delta += result.delta;
         for (const n of result.next.slice(1)) work.push({ ip: n, delta });
@@ -57,7 +62,7 @@ export function slotsRead(space: AddressSpace, frame: LiveFrame): Set<number> | 
   } finally {
     decoder.free();
   }
-  return read;
+  return true;
 }
 
 type StepResult = 'any' | { delta: number; next: number[] };
@@ -128,41 +133,10 @@ const STACK_CHECK_FAIL = /^__(stack_chk_fail|stack_chk_fail_local)(@.*)?$/;
  * return; or the paths cannot be followed. Copies left there by calls that returned are then no one's data.
  */
 export function redZoneRead(space: AddressSpace, pc: number): boolean {
-  const seen = new Set<string>();
-  const work: Array<{ ip: number; delta: number }> = [{ ip: pc, delta: 0 }];
-  const decoder = new CodeDecoder();
-  let steps = 0;
-  try {
-    while (work.length > 0) {
-      let { ip, delta } = work.pop()!;
-      for (;;) {
-        const key = `${ip}:${delta}`;
-        if (seen.has(key)) break;
-        seen.add(key);
-        if (++steps > MAX_STEPS) return true;
-        const m = space.regionAt(ip)?.module;
-        const bytes = m?.elf.tryReadVirtual(ip - m.bias, 16) ?? space.readMemory(ip, 16);
-        if (!bytes) return true;
-        const out: { next: number[] | 'read'; delta: number } = { next: 'read', delta: 0 };
-        decoder.decodeLinear(bytes, ip, (v) => {
-          const r = redZoneStep(v, delta);
-          if (r !== 'read') {
-            out.next = r.next;
-            out.delta = r.delta;
-          }
-          return 'stop';
-        });
-        if (out.next === 'read') return true;
-        if (out.next.length === 0) break;
-        delta += out.delta;
-        for (const n of out.next.slice(1)) work.push({ ip: n, delta });
-        ip = out.next[0];
-      }
-    }
-  } finally {
-    decoder.free();
-  }
-  return false;
+  return !walkPaths(space, pc, (v, delta) => {
+    const r = redZoneStep(v, delta);
+    return r === 'read' ? 'any' : r;
+  });
 }
 
 /**
