@@ -365,15 +365,22 @@ export class AddressTakenWalk extends WalkEdges {
    * `viaPlt` also follows calls through `m`'s PLT that land in `m` (exported functions of a shared library).
    */
   protected takeProducedBy(m: ModuleImage, pending: number[], why: string, viaPlt: boolean, origin: Origin): void {
-    // With live memory, what they produced counts only where it is still stored (see keepProduct), and their
-    // references are tracked apart from visited code's, which takes them whole.
+    this.asProducts(() => this.produce(m, pending, why, viaPlt, origin));
+  }
+
+  /**
+   * Runs `take` with what it references taken as the products of code that ran: with live memory, they count only
+   * where they are still stored (see keepProduct), and these references are tracked apart from visited code's, which
+   * takes them whole.
+   */
+  private asProducts(take: () => void): void {
     const outermost = this.productFilter === undefined && this.space.liveMemory;
     if (outermost) {
       this.productFilter = this.live();
       this.swapReferenceSets();
     }
     try {
-      this.produce(m, pending, why, viaPlt, origin);
+      take();
     } finally {
       if (outermost) {
         this.swapReferenceSets();
@@ -431,18 +438,8 @@ export class AddressTakenWalk extends WalkEdges {
    * kernel keeps those, so its references are all taken, as before.
    */
   protected override referenceBeforeResume(whole: FunctionSummary, m: ModuleImage, from: string, item: WorkItem): void {
-    if (!this.space.liveMemory || this.productFilter !== undefined || this.installsSignalHandlers(m, whole, SIGNAL_INSTALL_DEPTH)) {
-      this.referenceAll(whole, m, m.bias, from, item);
-      return;
-    }
-    this.productFilter = this.live();
-    this.swapReferenceSets();
-    try {
-      this.referenceAll(whole, m, m.bias, from, item);
-    } finally {
-      this.swapReferenceSets();
-      this.productFilter = undefined;
-    }
+    if (this.installsSignalHandlers(m, whole, SIGNAL_INSTALL_DEPTH)) this.referenceAll(whole, m, m.bias, from, item);
+    else this.asProducts(() => this.referenceAll(whole, m, m.bias, from, item));
   }
 
   protected override ranBeforeResume(m: ModuleImage, whole: FunctionSummary, item: WorkItem): void {
