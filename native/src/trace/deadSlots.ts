@@ -3,6 +3,7 @@
 
 import * as iced from 'iced-x86';
 import { CodeDecoder, Flow, type InstructionView } from '../decoder/decoder';
+import type { InstructionUses } from '../decoder/uses';
 import { decodeAnywhere } from './followValue';
 import type { AddressSpace } from '../space/space';
 
@@ -85,15 +86,8 @@ function step(space: AddressSpace, v: InstructionView, sp: number, read: Set<num
     const from = sp + mem.displacement;
     for (let a = from - (((from % 8) + 8) % 8); a < from + mem.size; a += 8) read.add(a);
   }
-  // rsp read as a value (mov rbp,rsp; lea with rsp) hands a slot's address on; push/pop/ret/add/sub change it.
-  let delta = 0;
-  if (mnemonic === M.Push) delta = -8;
-  else if (mnemonic === M.Pop) delta = 8;
-  else if ((mnemonic === M.Add || mnemonic === M.Sub) && v.opFullRegister(0) === R.RSP) {
-    const imm = v.opCount() === 2 ? v.immediateOperand(1) : undefined;
-    if (imm === undefined) return 'any';
-    delta = mnemonic === M.Add ? imm : -imm;
-  } else if (flow !== Flow.Return && uses.registers.some((r) => r.full === R.RSP && (r.write || (r.read && !uses.memory.some((m) => m.base === R.RSP))))) return 'any';
+  const delta = flow === Flow.Return ? 0 : rspChange(v, uses);
+  if (delta === undefined) return 'any';
   switch (flow) {
     case Flow.Next:
       return { delta, next: [v.nextIp] };
@@ -153,18 +147,27 @@ function redZoneStep(v: InstructionView, delta: number): 'read' | { delta: numbe
     if (mem.base === R.RBP || mem.index === R.RSP || mem.index === R.RBP) return 'read';
     if (mem.base === R.RSP && (mem.read || mem.address) && delta + mem.displacement < 0) return 'read';
   }
-  let change = 0;
-  if (mnemonic === M.Push) change = -8;
-  else if (mnemonic === M.Pop) change = 8;
-  else if ((mnemonic === M.Add || mnemonic === M.Sub) && v.opFullRegister(0) === R.RSP) {
-    const imm = v.opCount() === 2 ? v.immediateOperand(1) : undefined;
-    if (imm === undefined) return 'read';
-    change = mnemonic === M.Add ? imm : -imm;
-  } else if (uses.registers.some((r) => r.full === R.RSP && (r.write || (r.read && !uses.memory.some((m) => m.base === R.RSP))))) return 'read';
+  const change = rspChange(v, uses);
+  if (change === undefined) return 'read';
   if (flow === Flow.ConditionalBranch || flow === Flow.UnconditionalBranch) {
     const t = v.directTarget();
     if (t === undefined) return 'read';
     return { delta: change, next: flow === Flow.ConditionalBranch ? [v.nextIp, t] : [t] };
   }
   return { delta: change, next: [v.nextIp] };
+}
+
+/**
+ * How `v` moves rsp: push, pop, add or sub of an immediate, else 0 when it neither writes rsp nor reads it as a value;
+ * undefined when the change is not known, or rsp is read as a value (mov rbp,rsp hands a slot's address on).
+ */
+function rspChange(v: InstructionView, uses: InstructionUses): number | undefined {
+  const mnemonic = v.info.mnemonic;
+  if (mnemonic === M.Push) return -8;
+  if (mnemonic === M.Pop) return 8;
+  if ((mnemonic === M.Add || mnemonic === M.Sub) && v.opFullRegister(0) === R.RSP) {
+    const imm = v.opCount() === 2 ? v.immediateOperand(1) : undefined;
+    return imm === undefined ? undefined : mnemonic === M.Add ? imm : -imm;
+  }
+  return uses.registers.some((r) => r.full === R.RSP && (r.write || (r.read && !uses.memory.some((m) => m.base === R.RSP)))) ? undefined : 0;
 }

@@ -108,3 +108,8 @@ function definedAddress(space: AddressSpace, name: string): number | undefined {
 export function runsOnlyAtLoad(m: ModuleImage, link: number): boolean {
   return moduleFacts(m.elf).ifuncResolvers.has(link) || pythonInitializers(m).has(link);
 }
+
+/** `bytes` as little-endian 32-bit halves of its 64-bit words: a view when aligned, else an aligned copy. */
+export function wordHalves(bytes: Uint8Array): Uint32Array {
+  return bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : new Uint32Array(bytes.slice().buffer, 0, bytes.length >>> 2);
+}

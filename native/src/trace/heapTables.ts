@@ -4,7 +4,7 @@
 import type { HeldWord } from '../space/kernelHeld';
 import type { AddressSpace, Region } from '../space/space';
 import { BlockFilter } from './blockFilter';
-import { mergeRanges } from './eptUtil';
+import { mergeRanges, wordHalves } from './eptUtil';
 import type { ThreadRegisters } from '../space/threadFreezer';
 import { upperBound } from '../upperBound';
 import { type LiveFrame, redZoneRead, slotsRead } from './deadSlots';
@@ -18,27 +18,24 @@ const MAX_HEAP_BYTES = 64 * 1024 * 1024;
 /** The System V red zone: the bytes below the stack pointer a leaf function may still use. */
 const RED_ZONE = 128;
 
-
-/** The held values that only words no code can read hold (heapTables), with how many words were found unread. */
+/** What heapTables finds: the held values that only words no code can read hold. */
 export interface HeapTables {
   unreadValues: Set<number>;
-  /** Chunks found whose every pointer is a module variable's (the candidates read). */
-  tables: number;
 }
 
 /**
  * A word of a heap chunk is read by nothing when every pointer into the chunk that the process holds (in live data, a
- * frozen thread's register, or the kernel) is a variable of a module, that variable's address is taken nowhere (no
- * symbol exports it, no pointer and no instruction but plain loads and stores names it), and each load of it in the
- * module's code feeds only reads at constant offsets of the pointer (a call through `[reg+8]`, a load of `[reg+16]`),
- * compares, and copies into registers that do the same: then code can read exactly those offsets of the chunk, and
- * a function pointer stored at another (a kernel put in a dispatch table and never called) is no possible target.
- * Anything else (the pointer passed to a call, stored, indexed, offset with lea, returned, or held on a live stack,
- * in another heap object, in a register of a thread) lets any code read any word of the chunk, as before.
- * Undefined when the narrowing does not apply: no `[heap]`, too many pointers into it, a thread whose registers were
- * not read, a heap whose chunks cannot be walked.
- * `elsewhere`: frozen threads' registers and the kernel's words; `stackPointers`: the frozen threads' (below one, past
- * the red zone, a stack's words are dead).
+ * frozen thread's register, or the kernel) is a variable of a module whose address is taken nowhere (no symbol exports
+ * it, no pointer and no instruction but plain loads and stores names it), or a value a live frame keeps in a register
+ * (valueHomes), or a word no code reads (a dead or stale stack slot, deadSlots.ts); and each such value, followed
+ * through the code from each load of the variable or from where the frame resumes, feeds only reads at constant offsets
+ * (a call through `[reg+8]`, a load of `[reg+16]`), compares, and copies into registers that do the same: then code can
+ * read exactly those offsets of the chunk, and a function pointer stored at another (a kernel put in a dispatch table
+ * and never called) is no possible target. Anything else (the pointer passed to a call, stored, indexed, offset with
+ * lea, returned, or held on a live stack, in another heap object, by the kernel) lets any code read any word of the
+ * chunk, as before. Undefined when the narrowing does not apply: no `[heap]`, too many pointers into it, a heap whose
+ * chunks cannot be walked (the caller tries it only when every thread's registers were read).
+ * `elsewhere`: frozen threads' registers and the kernel's words; `frozen`: the frozen threads' registers and stacks.
  */
 export function heapTables(space: AddressSpace, census: LiveValues, elsewhere: readonly HeldWord[], frozen: readonly ThreadRegisters[]): HeapTables | undefined {
   const pointers = census.heapPointers;
@@ -48,9 +45,13 @@ export function heapTables(space: AddressSpace, census: LiveValues, elsewhere: r
   const chunks = heapChunks(space, heap);
   if (!chunks) return undefined;
   const places = new ThreadPlaces(space, chunks, frozen, elsewhere);
-  const byChunk = holdersByChunk(pointers, chunks, places);
-  const { candidates, tables } = unreadWords(space, census, chunks, byChunk, places);
-  return { unreadValues: heldOnlyThere(space, candidates, elsewhere, places), tables };
+  const frames = new FrameReader(space);
+  try {
+    const candidates = unreadWords(space, census, chunks, holdersByChunk(pointers, chunks, places), places, frames);
+    return { unreadValues: heldOnlyThere(space, candidates, elsewhere, places, frames) };
+  } finally {
+    frames.free();
+  }
 }
 
 /**
@@ -111,18 +112,19 @@ class ThreadPlaces {
     return true;
   }
 
-  /** True for a word of a live frame's area (between its stack pointer and its CFA). */
-  inFrame(holder: number): boolean {
-    return this.frames.some((x) => holder >= x.sp && holder + 8 <= x.cfa);
+  /** The live frame whose area (between its stack pointer and its CFA) holds the word at `holder`. */
+  frameAt(holder: number): LiveFrame | undefined {
+    return this.frames.find((x) => holder >= x.sp && holder + 8 <= x.cfa);
   }
 
   /**
    * True for a slot of a live frame that its code does not read from where it resumes to its return. It must also be
-   * that nothing points into the frame (checked with the values, pointsIntoUsedFrames): through such a pointer, code
-   * elsewhere (a callee given a struct on the stack) may read the slot.
+   * that nothing points into the frame (staleSlotsUnread, and heldOnlyThere's pass over memory): through such a
+   * pointer, code elsewhere (a callee given a struct on the stack) may read the slot. With `use`, the slot and its
+   * frame are remembered for those checks.
    */
   staleInFrame(holder: number, use = true): boolean {
-    const f = this.frames.find((x) => holder >= x.sp && holder + 8 <= x.cfa);
+    const f = this.frameAt(holder);
     if (!f) return false;
     if (!this.slotsOf.has(f)) this.slotsOf.set(f, slotsRead(this.space, f));
     const read = this.slotsOf.get(f);
@@ -188,9 +190,9 @@ function holdersByChunk(pointers: HeapPointers, chunks: Chunks, places: ThreadPl
 
 /**
  * The words of chunks only module variables and frames' registers point to that no code reads, each with the code
- * pointer it holds; `tables`, how many such chunks hold code pointers (their readers are looked at).
+ * pointer it holds.
  */
-function unreadWords(space: AddressSpace, census: LiveValues, chunks: Chunks, byChunk: Map<number, Holder[]>, places: ThreadPlaces): { candidates: Map<number, number>; tables: number } {
+function unreadWords(space: AddressSpace, census: LiveValues, chunks: Chunks, byChunk: Map<number, Holder[]>, places: ThreadPlaces, frames: FrameReader): Map<number, number> {
   const slots = new SlotReader(space, census);
   const code = new BlockFilter(mergeRanges(space.regions().filter((r) => r.module && r.exec)));
   // The chunks only module variables and frames point to, which hold code pointers: their variables in one batch.
@@ -201,49 +203,38 @@ function unreadWords(space: AddressSpace, census: LiveValues, chunks: Chunks, by
   const other = (p: Holder) => p.home === undefined && p.holder !== undefined && !variable(p.holder);
   for (const [c, all] of byChunk) {
     // Held by anything but module variables and frames' registers (and stale slots no frame reads): any word.
-    if (places.escaped.has(c) || all.some((p) => other(p) && !places.inFrame(p.holder!))) continue;
+    if (places.escaped.has(c) || all.some((p) => other(p) && !places.frameAt(p.holder!))) continue;
     const held = modulePointersIn(space, census, code, chunks, chunks.starts[c], chunks.ends[c]);
     if (held.length === 0) continue;
     const list = all.filter((p) => !other(p) || !places.staleInFrame(p.holder!));
-    if (list.every((p) => p.home !== undefined || (p.holder !== undefined && slots.isVariable(p.holder)))) found.push({ list, held });
+    if (!list.some(other)) found.push({ list, held });
   }
   slots.prepare(found.flatMap((t) => t.list.flatMap((p) => (p.home === undefined && p.holder !== undefined ? [p.holder] : []))));
-  const frames = new FrameReader(space);
   const candidates = new Map<number, number>();
-  try {
-    for (const { list, held } of found) {
-      const reads: Array<[number, number]> = [];
-      let escapes = false;
-      for (const p of list) {
-        const r = p.home ? frames.readsThrough(p.home) : slots.readsThrough(p.holder!);
-        if (r === 'escapes') {
-          escapes = true;
-          break;
-        }
-        for (const [off, size] of r) reads.push([p.value + off, p.value + off + size]);
+  for (const { list, held } of found) {
+    const reads: Array<[number, number]> = [];
+    let escapes = false;
+    for (const p of list) {
+      const r = p.home ? frames.readsThrough(p.home) : slots.readsThrough(p.holder!);
+      if (r === 'escapes') {
+        escapes = true;
+        break;
       }
-      if (!escapes) for (const [at, v] of held) if (!reads.some(([s, e]) => s < at + 8 && e > at)) candidates.set(at, v);
+      for (const [off, size] of r) reads.push([p.value + off, p.value + off + size]);
     }
-  } finally {
-    frames.free();
+    if (!escapes) for (const [at, v] of held) if (!reads.some(([s, e]) => s < at + 8 && e > at)) candidates.set(at, v);
   }
-  return { candidates, tables: found.length };
+  return candidates;
 }
 
 /**
  * The values of `candidates` (unread word → value) that no other word of the process's memory holds; none when code
  * may read a slot taken as stale through a pointer into its frame (staleSlotsUnread, and live words pointing there).
  */
-function heldOnlyThere(space: AddressSpace, candidates: Map<number, number>, elsewhere: readonly HeldWord[], places: ThreadPlaces): Set<number> {
+function heldOnlyThere(space: AddressSpace, candidates: Map<number, number>, elsewhere: readonly HeldWord[], places: ThreadPlaces, frames: FrameReader): Set<number> {
   const unread = new Set<number>();
-  if (candidates.size === 0) return unread;
+  if (candidates.size === 0 || !places.staleSlotsUnread(frames)) return unread;
   const intoFrames = places.usedFrames.size > 0;
-  const frames = new FrameReader(space);
-  try {
-    if (!places.staleSlotsUnread(frames)) return unread;
-  } finally {
-    frames.free();
-  }
   const elsewhereHeld = new Set<number>(elsewhere.map((w) => w.value));
   for (const v of candidates.values()) if (!elsewhereHeld.has(v)) unread.add(v);
   let pointedInto = false;
@@ -319,7 +310,7 @@ function heapChunks(space: AddressSpace, heap: Region): Chunks | undefined {
     at += size;
   }
   if (bytes.length - at >= 4096 || starts.length === 0) return undefined;
-  const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : new Uint32Array(bytes.slice().buffer, 0, bytes.length >>> 2);
+  const words = wordHalves(bytes);
   return { starts, ends, base: heap.start, words };
 }
 

@@ -8,7 +8,7 @@ import { type AddressSpace, type ModuleImage, dataObjectExtent } from '../space/
 import { BlockFilter } from './blockFilter';
 import { BulkBytes } from './bulkWords';
 import type { Root } from './eptTypes';
-import { mergeRanges, runsOnlyAtLoad } from './eptUtil';
+import { mergeRanges, runsOnlyAtLoad, wordHalves } from './eptUtil';
 import { upperBound } from '../upperBound';
 import { isGeneratedCode, liveValuesOf, withoutUnread } from './liveCensus';
 import { heapTables } from './heapTables';
@@ -138,7 +138,7 @@ function objectEntries(space: AddressSpace, ctx: { bulk: BulkBytes; code: BlockF
   const end = o.start + Math.floor((o.end - o.start) / 8) * 8;
   const bytes = ctx.bulk.read(o.start, end - o.start);
   if (!bytes) return;
-  const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : new Uint32Array(bytes.slice().buffer, 0, bytes.length >>> 2);
+  const words = wordHalves(bytes);
   const { code } = ctx;
   let reason: string | undefined;
   // The words an object read before covered (objects overlap: a pointer into data no symbol sizes reaches to the next

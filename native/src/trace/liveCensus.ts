@@ -6,7 +6,7 @@ import { type AddressSpace, type ModuleImage, type Region, lowestReferenceReachi
 import { upperBound } from '../upperBound';
 import { BlockFilter, HIGH_HALVES } from './blockFilter';
 import { type HeapPointers, HeapPointerLog } from './heapPointers';
-import { MAX_REGION_CACHE, WalkCancelled, inRanges, mergeRanges } from './eptUtil';
+import { MAX_REGION_CACHE, WalkCancelled, inRanges, mergeRanges, wordHalves } from './eptUtil';
 
 /** A code pointer written at run time into a module's writable data, and whether something can address its variable. */
 export interface WrittenPointer {
@@ -46,7 +46,7 @@ function runtimeWritten(ctx: CensusContext, m: ModuleImage): WrittenPointer[] {
     // then each candidate slot is read on its own).
     const image = len <= MAX_REGION_CACHE ? m.elf.tryReadVirtual(r.start - m.bias, len) : undefined;
     // The words as 32-bit halves (an aligned view, or a copy when the bytes are not 4-aligned).
-    const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : new Uint32Array(bytes.slice().buffer, 0, bytes.length >>> 2);
+    const words = wordHalves(bytes);
     for (let off = 0; off + 8 <= bytes.length; off += 8) {
       ctx.pollSlot();
       const v = words[(off >>> 2) + 1] * TWO32 + words[off >>> 2];
