@@ -8,60 +8,38 @@
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { analyzeProcess } from '../../native/src/analyze';
-import { collectHost } from '../../native/src/features/host';
-import { buildC, hostFlags, startProcess } from '../helpers/fixtures';
+import { buildC, hostFlags } from '../helpers/fixtures';
+import { analyzeFixture } from '../helpers/analyzeFixture';
 import { buildCtypesLib } from './python-helpers';
 
 test('a plugin function dlsym returned and the heap holds is a root', { timeout: 120_000, skip: hostFlags().has('sha_ni') ? false : 'the host has no SHA-NI, so no report can name it' }, async () => {
-  const program = buildC('c/dlsym_plugin.c', { link: ['-ldl'] });
-  const proc = await startProcess(program, [buildCtypesLib(), 'ct_sha']);
-  try {
-    const r = await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false });
-    const sha = r.report.features.find((f) => f.feature === 'sha_ni');
-    assert.ok(sha, `sha_ni required: ${r.report.required.join(' ')}`);
-    assert.match(sha.via ?? '', /memory outside the modules holds/);
-    assert.ok(r.report.notes.some((n) => /function\(s\) whose address memory outside the modules holds/.test(n)), r.report.notes.join('\n'));
-  } finally {
-    await proc.stop();
-  }
+  const report = await analyzeFixture(buildC('c/dlsym_plugin.c', { link: ['-ldl'] }), [buildCtypesLib(), 'ct_sha']);
+  const sha = report.features.find((f) => f.feature === 'sha_ni');
+  assert.ok(sha, `sha_ni required: ${report.required.join(' ')}`);
+  assert.match(sha.via ?? '', /memory outside the modules holds/);
+  assert.ok(report.notes.some((n) => /function\(s\) whose address memory outside the modules holds/.test(n)), report.notes.join('\n'));
 });
 
 test('code generated at run time whose entry the heap holds is analysed', { timeout: 120_000, skip: hostFlags().has('gfni') ? false : 'the host has no GFNI, so no report can name it' }, async () => {
-  const proc = await startProcess(buildC('c/jit_page.c'), []);
-  try {
-    const r = await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false });
-    const gfni = r.report.features.find((f) => f.feature === 'gfni');
-    assert.ok(gfni, `gfni required: ${r.report.required.join(' ')}`);
-    assert.match(gfni.via ?? '', /code generated at run time/);
-  } finally {
-    await proc.stop();
-  }
+  const report = await analyzeFixture(buildC('c/jit_page.c'), []);
+  const gfni = report.features.find((f) => f.feature === 'gfni');
+  assert.ok(gfni, `gfni required: ${report.required.join(' ')}`);
+  assert.match(gfni.via ?? '', /code generated at run time/);
 });
 
 test('the ops table a heap object points to is read; one no object points to is not', { timeout: 120_000, skip: hostFlags().has('gfni') && hostFlags().has('avx512_vpopcntdq') ? false : 'the host lacks GFNI or AVX512_VPOPCNTDQ' }, async () => {
-  const proc = await startProcess(buildC('c/heap_ops.c'), []);
-  try {
-    const r = await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false });
-    const gfni = r.report.features.find((f) => f.feature === 'gfni');
-    assert.ok(gfni, `gfni required: ${r.report.required.join(' ')}`);
-    assert.match(gfni.via ?? '', /a data object the heap points into holds \(gfni_ops/);
-    assert.ok(!r.report.required.includes('avx512_vpopcntdq'), `no object points to popcnt_ops: ${r.report.required.join(' ')}`);
-  } finally {
-    await proc.stop();
-  }
+  const report = await analyzeFixture(buildC('c/heap_ops.c'), []);
+  const gfni = report.features.find((f) => f.feature === 'gfni');
+  assert.ok(gfni, `gfni required: ${report.required.join(' ')}`);
+  assert.match(gfni.via ?? '', /a data object the heap points into holds \(gfni_ops/);
+  assert.ok(!report.required.includes('avx512_vpopcntdq'), `no object points to popcnt_ops: ${report.required.join(' ')}`);
 });
 
 for (const variant of ['private', 'shared', 'hidden']) {
   test(`a function table sealed in anonymous memory (${variant}: read-only, or inaccessible between calls) is held memory too`, { timeout: 120_000, skip: hostFlags().has('gfni') ? false : 'the host has no GFNI, so no report can name it' }, async () => {
-    const proc = await startProcess(buildC('c/ro_table.c'), [variant]);
-    try {
-      const r = await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false });
-      const gfni = r.report.features.find((f) => f.feature === 'gfni');
-      assert.ok(gfni, `gfni required: ${r.report.required.join(' ')}`);
-      assert.match(gfni.via ?? '', /memory outside the modules holds/);
-    } finally {
-      await proc.stop();
-    }
+    const report = await analyzeFixture(buildC('c/ro_table.c'), [variant]);
+    const gfni = report.features.find((f) => f.feature === 'gfni');
+    assert.ok(gfni, `gfni required: ${report.required.join(' ')}`);
+    assert.match(gfni.via ?? '', /memory outside the modules holds/);
   });
 }

@@ -7,11 +7,10 @@
 
 import { describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { analyzeProcess } from '../../native/src/analyze';
-import { collectHost } from '../../native/src/features/host';
 import { ProcessAddressSpace } from '../../native/src/space/processSpace';
 import { ProcessView } from '../../native/src/space/processView';
-import { buildC, hostFlags, startProcess } from '../helpers/fixtures';
+import { buildC, hostFlags } from '../helpers/fixtures';
+import { analyzeFixture } from '../helpers/analyzeFixture';
 import { buildCtypesLib } from './python-helpers';
 
 // k_used runs GFNI, k_never AVX512_VPOPCNTDQ (only when `armed`, never set): a report names a feature only when the
@@ -19,14 +18,7 @@ import { buildCtypesLib } from './python-helpers';
 const lacks = ['gfni', 'avx512_vpopcntdq'].filter((f) => !hostFlags().has(f));
 const skip = lacks.length > 0 ? `the host lacks ${lacks.join(', ')}, so no report can name it` : false;
 
-async function analyzeMode(mode: string) {
-  const proc = await startProcess(buildC('c/heap_table.c'), [mode]);
-  try {
-    return (await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false })).report;
-  } finally {
-    await proc.stop();
-  }
-}
+const analyzeMode = (mode: string) => analyzeFixture(buildC('c/heap_table.c'), [mode]);
 
 describe('heap tables', { skip }, () => {
   test('a kernel in a heap table that no code reads is not required; the slot the loop calls through the variable is', { timeout: 120_000 }, async () => {
@@ -58,21 +50,17 @@ describe('heap tables', { skip }, () => {
 });
 
 test('a function kept only in anonymous memory merged with a program\'s .bss mapping is held outside the modules', { timeout: 120_000, skip: hostFlags().has('sha_ni') ? false : 'the host has no SHA-NI, so no report can name it' }, async () => {
-  const proc = await startProcess(buildC('c/bss_merge.c', { link: ['-ldl'] }), [buildCtypesLib(), 'ct_sha']);
-  try {
+  const report = await analyzeFixture(buildC('c/bss_merge.c', { link: ['-ldl'] }), [buildCtypesLib(), 'ct_sha'], (pid) => {
     // The kernel merges the area with the .bss tail into one mapping of /proc/PID/maps: no region of the space given
     // to the program reaches past the end of its segments, and the area, which starts there, belongs to no module.
-    const space = new ProcessAddressSpace(new ProcessView(proc.pid));
+    const space = new ProcessAddressSpace(new ProcessView(pid));
     const main = space.mainModule()!;
     const segmentsEnd = Math.ceil((Math.max(...main.elf.loadSegments().map((s) => s.vaddr + s.memsz)) + main.bias) / 4096) * 4096;
     assert.ok(space.regions().every((r) => r.module !== main || r.end <= segmentsEnd), 'the program\'s regions end with its segments');
     const area = space.regionAt(segmentsEnd);
     assert.ok(area && area.kind === 'anon' && area.module === undefined, 'the area mapped after the .bss belongs to no module');
-    const r = await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false });
-    const sha = r.report.features.find((f) => f.feature === 'sha_ni');
-    assert.ok(sha, `sha_ni required: ${r.report.required.join(' ')}`);
-    assert.match(sha.via ?? '', /memory outside the modules holds/);
-  } finally {
-    await proc.stop();
-  }
+  });
+  const sha = report.features.find((f) => f.feature === 'sha_ni');
+  assert.ok(sha, `sha_ni required: ${report.required.join(' ')}`);
+  assert.match(sha.via ?? '', /memory outside the modules holds/);
 });

@@ -6,40 +6,30 @@
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { analyzeProcess } from '../../native/src/analyze';
-import { collectHost } from '../../native/src/features/host';
 import { kernelHeldWords } from '../../native/src/space/kernelHeld';
-import { buildC, hostFlags, startProcess } from '../helpers/fixtures';
+import { buildC, hostFlags } from '../helpers/fixtures';
+import { analyzeFixture } from '../helpers/analyzeFixture';
 
 const expected = { epoll: /the user data of epoll file \d+'s registration of file \d+/, timer: /the value of POSIX timer \d+/ };
 
 for (const [mode, where] of Object.entries(expected)) {
   test(`a callback only the kernel holds (${mode}) is a root`, { timeout: 120_000, skip: hostFlags().has('gfni') ? false : 'the host has no GFNI, so no report can name it' }, async () => {
-    const proc = await startProcess(buildC('c/kernel_held.c', { flags: ['-O2'] }), [mode]);
-    try {
-      assert.ok(kernelHeldWords(proc.pid).some((w) => where.test(w.what)), JSON.stringify(kernelHeldWords(proc.pid)));
-      const r = await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false });
-      const gfni = r.report.features.find((f) => f.feature === 'gfni');
-      assert.ok(gfni, `gfni required: ${r.report.required.join(' ')}`);
-      assert.match(gfni.via ?? '', /the kernel holds for the process/);
-      assert.match(gfni.via ?? '', where);
-      assert.ok(r.report.notes.some((n) => /only the kernel holds for the process/.test(n)), r.report.notes.join('\n'));
-    } finally {
-      await proc.stop();
-    }
+    const report = await analyzeFixture(buildC('c/kernel_held.c', { flags: ['-O2'] }), [mode], (pid) => {
+      assert.ok(kernelHeldWords(pid).some((w) => where.test(w.what)), JSON.stringify(kernelHeldWords(pid)));
+    });
+    const gfni = report.features.find((f) => f.feature === 'gfni');
+    assert.ok(gfni, `gfni required: ${report.required.join(' ')}`);
+    assert.match(gfni.via ?? '', /the kernel holds for the process/);
+    assert.match(gfni.via ?? '', where);
+    assert.ok(report.notes.some((n) => /only the kernel holds for the process/.test(n)), report.notes.join('\n'));
   });
 }
 
 test('a callback only a blocked thread\'s register holds is a root', { timeout: 120_000, skip: hostFlags().has('gfni') ? false : 'the host has no GFNI, so no report can name it' }, async () => {
-  const proc = await startProcess(buildC('c/register_held.c', { flags: ['-O2'] }), []);
-  try {
-    const r = await analyzeProcess(proc.pid, { host: await collectHost(), withFullScan: false });
-    const gfni = r.report.features.find((f) => f.feature === 'gfni');
-    assert.ok(gfni, `gfni required: ${r.report.required.join(' ')}\n${r.report.notes.join('\n')}`);
-    assert.match(gfni.via ?? '', /a frozen thread's register holds \(r12 of thread \d+ \(main\)\)/);
-  } finally {
-    await proc.stop();
-  }
+  const report = await analyzeFixture(buildC('c/register_held.c', { flags: ['-O2'] }), []);
+  const gfni = report.features.find((f) => f.feature === 'gfni');
+  assert.ok(gfni, `gfni required: ${report.required.join(' ')}\n${report.notes.join('\n')}`);
+  assert.match(gfni.via ?? '', /a frozen thread's register holds \(r12 of thread \d+ \(main\)\)/);
 });
 
 test('a process without epoll files or timers has no kernel-held words; a vanished one gives none either', () => {
