@@ -220,6 +220,7 @@ async function walkProcess(view: ProcessView, space: ProcessAddressSpace, target
     isCancelled: options.isCancelled,
     onProgress: (n: number) => progress(`Execution path tracking: ${n} functions`),
     summaryStore: options.stores?.summaries,
+    gatedWords: pvm.gatedWords,
   };
   const phases = { stable, held: pvm.heldRoots, frames: pvm.frameRoots };
   const ept = options.stopWalk ? await options.stopWalk.walk(space, phases, eptOptions) : { ...(await walkPhases(space, phases, eptOptions)), firstPhase: undefined };
@@ -255,13 +256,15 @@ export function processRoots(
   mode: AnalysisMode,
   python: boolean,
   policy: Pick<AnalyzeOptions, 'strict' | 'pythonGate' | 'stores'> = {},
-): { roots: Root[]; callableRoots: Root[]; frameRoots: Root[]; heldRoots: Root[]; notes: string[]; rootPolicy?: 'precise' | 'strict' } {
+): { roots: Root[]; callableRoots: Root[]; frameRoots: Root[]; heldRoots: Root[]; notes: string[]; rootPolicy?: 'precise' | 'strict'; gatedWords?: ReadonlySet<number> } {
   const roots: Root[] = [];
   const frameRoots: Root[] = [];
   const heldRoots: Root[] = [];
   const callableRoots: Root[] = [];
   const notes: string[] = [];
   const tr = mode === 'ept' && space.liveMemory ? threadRoots(view, space) : undefined;
+  // First, as the precise policy's gate decides which words of Python's method tables the held roots leave to it.
+  const py = mode === 'ept' && python ? pythonCallableRoots(space, policy) : undefined;
   // With every thread frozen and unwound to its outermost frame, the live frames are all that resumes: `_start`
   // and `main` ran already, and what of them can still run is walked from their frames' return addresses.
   const exactFrames = tr !== undefined && tr.threads > 0 && tr.frozenThreads === tr.threads && tr.unwoundThreads === tr.threads;
@@ -298,7 +301,7 @@ export function processRoots(
     // The C runtime keeps main's address (and the entry's) where it called them from: they never run again.
     const started = exactFrames ? [entryRoot(space)?.address, mainRoot(space)?.address] : [];
     const heldStats = { unread: 0 };
-    const held = heldFunctionRoots(space, new Set(started.filter((a) => a !== undefined)), [...kernelHeldWords(view.pid), ...tr.registerWords], { registersKnown: tr.registersKnown, frozen: tr.frozen, stats: heldStats });
+    const held = heldFunctionRoots(space, new Set(started.filter((a) => a !== undefined)), [...kernelHeldWords(view.pid), ...tr.registerWords], { registersKnown: tr.registersKnown, frozen: tr.frozen, stats: heldStats, gatedWords: py?.gatedWords });
     roots.push(...held);
     heldRoots.push(...held);
     if (held.length > 0) {
@@ -319,16 +322,15 @@ export function processRoots(
       notes.push(`${tr.runningThreads} of ${tr.threads} thread(s) were running, so their pc was unknown: every stack-like region was scanned for return addresses instead (${tr.returnAddresses} found), which can count calls that returned long ago.`);
     }
   }
-  const py = mode === 'ept' && python ? pythonCallableRoots(space, policy) : undefined;
   if (py) {
     callableRoots.push(...py.roots);
     notes.push(...py.notes);
   }
-  return { roots, callableRoots, frameRoots, heldRoots, notes, rootPolicy: py?.rootPolicy };
+  return { roots, callableRoots, frameRoots, heldRoots, notes, rootPolicy: py?.rootPolicy, gatedWords: py?.gatedWords };
 }
 
 /** The C functions Python can call, as roots under the policy asked for, with the notes that say so. */
-function pythonCallableRoots(space: AddressSpace, policy: Pick<AnalyzeOptions, 'strict' | 'pythonGate' | 'stores'>): { roots: Root[]; notes: string[]; rootPolicy: 'precise' | 'strict' } {
+function pythonCallableRoots(space: AddressSpace, policy: Pick<AnalyzeOptions, 'strict' | 'pythonGate' | 'stores'>): { roots: Root[]; notes: string[]; rootPolicy: 'precise' | 'strict'; gatedWords: ReadonlySet<number> } {
   const notes: string[] = [];
   // Python calls C through heap objects (method objects, type slots): root what it can call.
   const gate = policy.strict !== false || !policy.pythonGate || policy.pythonGate.strictReason ? undefined : policy.pythonGate;
@@ -350,7 +352,7 @@ function pythonCallableRoots(space: AddressSpace, policy: Pick<AnalyzeOptions, '
     );
   }
   for (const s of py.skipped) notes.push(`Could not read the Python tables of ${s.module}: ${s.reason}`);
-  return { roots: py.roots, notes, rootPolicy: gate ? 'precise' : 'strict' };
+  return { roots: py.roots, notes, rootPolicy: gate ? 'precise' : 'strict', gatedWords: py.gatedWords };
 }
 
 /** Notes for what a full scan skipped, except files already noted as left out (unopenedModules). */

@@ -263,6 +263,7 @@ export class AddressTakenWalk extends WalkEdges {
           scanned.seen[i] = 1;
         }
       }
+      if (this.options.gatedWords?.has(slot + m.bias)) continue;
       const value = live ? u64(live, slot - start) : staticPointer(this.space, m, slot);
       if (value === undefined || value < 0x10000) continue;
       // Pointers into other modules count too: a table of imported functions (libblas's gemm[] slots are

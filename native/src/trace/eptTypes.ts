@@ -45,6 +45,11 @@ export interface EptOptions {
   bindNow?: boolean;
   /** The second level of the function-summary cache (summaryStore.ts keeps one on disk); none by default. */
   summaryStore?: SummaryStore;
+  /**
+   * Words of Python method tables whose entries the precise root policy left out (PythonEntryRoots.gatedWords):
+   * not taken when a data object holding them is (only Python calls through those tables; the gate decides).
+   */
+  gatedWords?: ReadonlySet<number>;
 }
 
 export interface Site {

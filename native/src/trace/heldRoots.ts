@@ -27,6 +27,11 @@ export interface HeldOptions {
   frozen?: readonly ThreadRegisters[];
   /** Filled in: held words left out because only heap-table words no code can read hold them (heapTables). */
   stats?: { unread: number };
+  /**
+   * Words of Python method tables whose entries the precise root policy left out (PythonEntryRoots.gatedWords): the
+   * heap points into those tables, but only Python calls through them, so the gate decides, not this rule.
+   */
+  gatedWords?: ReadonlySet<number>;
 }
 
 /** A data object of a module that a held word points into: its runtime range (at most MAX_HELD_OBJECT read). */
@@ -97,7 +102,7 @@ export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<numbe
   const scanned = new Covered();
   for (const h of held) {
     try {
-      if ('end' in h) objectEntries(space, { bulk, code, scanned }, h, seen, out);
+      if ('end' in h) objectEntries(space, { bulk, code, scanned, gated: options.gatedWords }, h, seen, out);
       else heldEntry(h.m, h.address, h.reason, seen, out);
     } catch (e) {
       // A module whose symbols or call-frame information cannot be read: as above.
@@ -134,7 +139,7 @@ function heldEntry(m: ModuleImage, address: number, reason: string, seen: Set<nu
  * that ran and will not run again, called through the heap later): read live, each a root as a held entry is. One
  * level, as a referenced object's are (rule 2 of the address-taken set).
  */
-function objectEntries(space: AddressSpace, ctx: { bulk: BulkBytes; code: BlockFilter; scanned: Covered }, o: HeldObject, seen: Set<number>, out: Root[]): void {
+function objectEntries(space: AddressSpace, ctx: { bulk: BulkBytes; code: BlockFilter; scanned: Covered; gated?: ReadonlySet<number> }, o: HeldObject, seen: Set<number>, out: Root[]): void {
   const end = o.start + Math.floor((o.end - o.start) / 8) * 8;
   const bytes = ctx.bulk.read(o.start, end - o.start);
   if (!bytes) return;
@@ -147,6 +152,7 @@ function objectEntries(space: AddressSpace, ctx: { bulk: BulkBytes; code: BlockF
     for (let i = (from - o.start) >>> 2; i < (to - o.start) >>> 2; i += 2) {
       // Most words (counts, flags, data pointers) lie in no 64 KiB block of module code: dropped before any lookup.
       if (!code.maybe(words[i], words[i + 1])) continue;
+      if (ctx.gated?.has(o.start + i * 4)) continue;
       const v = words[i + 1] * 2 ** 32 + words[i];
       const r = space.regionAt(v);
       if (!r?.module || !r.exec) continue;

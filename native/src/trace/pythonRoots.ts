@@ -37,6 +37,13 @@ export interface PythonEntryRoots {
   roots: Root[];
   /** With a gate: method-table entries and getsets of extension modules that were not made roots. */
   gatedOut: number;
+  /**
+   * With a gate: the runtime addresses of the words holding those entries' functions (a PyMethodDef's ml_meth, a
+   * PyGetSetDef's get and set). The heap points into these tables (every function object and method descriptor
+   * does), and only Python calls through them: a rule that takes the code pointers of data the heap points into
+   * leaves these words to the gate (heldFunctionRoots, the address-taken set).
+   */
+  gatedWords: ReadonlySet<number>;
   /** Extension modules (and the interpreter) whose tables were read. */
   modules: number;
   /** Modules whose tables could not be read, with the reason. */
@@ -285,6 +292,11 @@ export function cCallableNames(space: AddressSpace, tablesStore?: TablesStore): 
 }
 
 /** Dunder names (`__enter__`, `__reduce__`, `__array_function__`): the interpreter and C code call them by protocol. */
+/** Offsets of the function words: PyMethodDef's ml_meth; PyGetSetDef's get and set. */
+const ML_METH = 8;
+const GETSET_GET = 8;
+const GETSET_SET = 16;
+
 export function isDunder(name: string): boolean {
   return name.length > 4 && name.startsWith('__') && name.endsWith('__');
 }
@@ -305,7 +317,7 @@ export function pythonEntryRoots(space: AddressSpace, gate?: PythonGate, tablesS
   }
   const bridge = dlsymBridge(space);
   const exports = bridge !== undefined ? { bridge, ...builder.addExports(bridge) } : undefined;
-  return { roots: builder.roots, modules, skipped, gatedOut: builder.gatedOut, exports };
+  return { roots: builder.roots, modules, skipped, gatedOut: builder.gatedOut, gatedWords: builder.gatedWords, exports };
 }
 
 /**
@@ -329,6 +341,7 @@ export function dlsymBridge(space: AddressSpace): string | undefined {
 class EntryRootBuilder {
   readonly roots: Root[] = [];
   gatedOut = 0;
+  readonly gatedWords = new Set<number>();
   private readonly seen = new Set<number>();
   private readonly gatedKeys = new Set<string>();
 
@@ -344,23 +357,25 @@ class EntryRootBuilder {
     const base = m.path.split('/').pop();
     const interp = isInterpreter(m);
     const slotWhy = this.gate && !interp ? 'slot' : undefined;
-    const named = (name: string, ref: CodeRef | undefined, what: string) => {
+    // `word`: the link-time address of the word holding the function (ml_meth, get, set).
+    const named = (name: string, ref: CodeRef | undefined, what: string, word: number) => {
       if (!ref) return;
       const why = this.admit(m, interp, name, `${m.path}\0${ref.kind === 'local' ? ref.address : ref.symbol}`);
       if (why !== undefined) this.add(m, ref, what, why ?? undefined);
+      else this.gatedWords.add(word + m.bias);
     };
     const tables = cachedTables(m.elf, m.identity, m.path, this.tablesStore);
     // A type's method table is also listed among the method tables: the type's own entries come first.
     for (const t of tables.types) {
       for (const [slot, ref] of t.slots) this.add(m, ref, `${t.name}.${slot}`, slotWhy);
-      for (const e of t.methods?.entries ?? []) named(e.name, e.meth, `${t.name}.${e.name}`);
+      for (const e of t.methods?.entries ?? []) named(e.name, e.meth, `${t.name}.${e.name}`, e.address + ML_METH);
       for (const g of t.getset) {
-        named(g.name, g.get, `${t.name}.${g.name} (get)`);
-        named(g.name, g.set, `${t.name}.${g.name} (set)`);
+        named(g.name, g.get, `${t.name}.${g.name} (get)`, g.address + GETSET_GET);
+        named(g.name, g.set, `${t.name}.${g.name} (set)`, g.address + GETSET_SET);
       }
     }
-    for (const t of tables.methodTables) for (const e of t.entries) named(e.name, e.meth, `${base} ${e.name}`);
-    for (const e of tables.standaloneMethods) named(e.name, e.meth, `${base} ${e.name}`);
+    for (const t of tables.methodTables) for (const e of t.entries) named(e.name, e.meth, `${base} ${e.name}`, e.address + ML_METH);
+    for (const e of tables.standaloneMethods) named(e.name, e.meth, `${base} ${e.name}`, e.address + ML_METH);
     if (isCffiModule(m)) this.addCffiFunctions(m, base);
   }
 

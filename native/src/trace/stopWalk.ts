@@ -429,7 +429,8 @@ interface PhaseKey {
   roots: readonly Root[];
 }
 function phaseKey(space: AddressSpace, roots: readonly Root[], options: EptOptions): PhaseKey {
-  return { head: [options.mode ?? 'ept', String(options.addressTaken !== false), String(options.bindNow === true), String(space.liveMemory), layoutKey(space.regions())].join('\n'), roots };
+  // The gated words follow from the same gate as the Python-callable roots: their count tells a changed gate too.
+  return { head: [options.mode ?? 'ept', String(options.addressTaken !== false), String(options.bindNow === true), String(space.liveMemory), String(options.gatedWords?.size ?? -1), layoutKey(space.regions())].join('\n'), roots };
 }
 function sameKey(a: PhaseKey, b: PhaseKey): boolean {
   return a.head === b.head && sameRoots(a.roots, b.roots);
