@@ -29,7 +29,8 @@ export interface HeldOptions {
   stats?: { unread: number };
   /**
    * Words of Python method tables whose entries the precise root policy left out (PythonEntryRoots.gatedWords): the
-   * heap points into those tables, but only Python calls through them, so the gate decides, not this rule.
+   * heap points into those tables (every function object and method descriptor does), but only Python calls through
+   * them, so the gate decides, not this rule (nor the address-taken set's data objects).
    */
   gatedWords?: ReadonlySet<number>;
 }

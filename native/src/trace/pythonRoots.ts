@@ -37,12 +37,7 @@ export interface PythonEntryRoots {
   roots: Root[];
   /** With a gate: method-table entries and getsets of extension modules that were not made roots. */
   gatedOut: number;
-  /**
-   * With a gate: the runtime addresses of the words holding those entries' functions (a PyMethodDef's ml_meth, a
-   * PyGetSetDef's get and set). The heap points into these tables (every function object and method descriptor
-   * does), and only Python calls through them: a rule that takes the code pointers of data the heap points into
-   * leaves these words to the gate (heldFunctionRoots, the address-taken set).
-   */
+  /** With a gate: where those entries' functions are held (ml_meth, get, set; runtime): heldRoots.ts says why. */
   gatedWords: ReadonlySet<number>;
   /** Extension modules (and the interpreter) whose tables were read. */
   modules: number;
@@ -293,9 +288,7 @@ export function cCallableNames(space: AddressSpace, tablesStore?: TablesStore): 
 
 /** Dunder names (`__enter__`, `__reduce__`, `__array_function__`): the interpreter and C code call them by protocol. */
 /** Offsets of the function words: PyMethodDef's ml_meth; PyGetSetDef's get and set. */
-const ML_METH = 8;
-const GETSET_GET = 8;
-const GETSET_SET = 16;
+const [ML_METH, GETSET_GET, GETSET_SET] = [8, 8, 16];
 
 export function isDunder(name: string): boolean {
   return name.length > 4 && name.startsWith('__') && name.endsWith('__');
