@@ -197,6 +197,30 @@ print(json.dumps(r))
       });
     }
 
+    // What the language server and `pygration calls` ask for `kern.k_avx2()`: a module function. Before, a Cython
+    // `def` (no entry of the module's method table) fell back to every function the module's data points to, and
+    // the lens of k_avx2 showed k_sha's SHA-NI.
+    test('a module-function request for a Cython def is its wrapper, live and in the stripped file at rest', () => {
+      const r = exactly({ kind: 'module-function', module: 'cypkg.kern', name: 'k_avx2' }, py.report['cy.k_avx2'], 'cython');
+      eptMatches(r, moduleOf(cy.file), ['__pyx_pw_5cypkg_4kern_1k_avx2', 'kern_avx2'], 'avx2');
+      const st = new StaticAddressSpace([DEBIAN_PYTHON]);
+      const rs = resolverFor(st);
+      try {
+        const full = moduleOf(cy.file);
+        for (const name of ['k_avx2', 'k_sha']) {
+          const at = resolved(resolveNative(st, { kind: 'module-function', module: 'cypkg.kern', name, file: cy.stripped }));
+          assert.deepEqual(
+            at.targets.map((t) => t.address - rs.space.modules().find((x) => x.path === cy.stripped)!.bias),
+            [full.elf.findSymbol(`__pyx_pw_5cypkg_4kern_${name === 'k_avx2' ? '1' : '3'}${name}`)!.value],
+            name,
+          );
+        }
+      } finally {
+        rs.close();
+        st.close();
+      }
+    });
+
     test('the stripped build resolves through its PyMethodDefs to the same functions (files at rest)', () => {
       const st = new StaticAddressSpace([DEBIAN_PYTHON]);
       try {

@@ -8,6 +8,7 @@ import type { ModuleImage } from '../space/space';
 import { describeMethodFlags } from '../cpython/abi';
 import { Unresolved, type Found, type NativeRequest, type ResolverContext } from './resolution';
 import { slotTargets } from './resolveTypes';
+import { resolveCython } from './resolveCython';
 import type { CodeRef, PythonTables } from '../cpython/tables';
 
 export function resolveModuleFunction(rs: ResolverContext, r: Extract<NativeRequest, { kind: 'module-function' }>, notes: string[]): Found[] {
@@ -45,6 +46,19 @@ export function resolveModuleFunction(rs: ResolverContext, r: Extract<NativeRequ
     for (const e of def.methods?.entries ?? []) {
       if (e.name !== r.name) continue;
       out.push(...rs.entryTargets(m, e, `${r.module}.${r.name}`, `${describeMethodFlags(e.flags)} in the method table of module ${def.name}`, 'methoddef', notes));
+    }
+  }
+  if (out.length > 0) return out;
+  // A `def` function of a Cython module is no entry of its method table: Cython makes it a function object at import
+  // from a PyMethodDef of its own (named by the function), which resolveCython finds (the mangled wrapper symbol, or
+  // that PyMethodDef in a stripped file). Before, such a call fell through to every function the module's data
+  // points to (a `kern.k_avx2()` lens showed the SHA-NI of `kern.k_sha`).
+  for (const { module: m } of defs) {
+    if (!isCythonModule(rs.tablesOf(m))) continue;
+    try {
+      out.push(...resolveCython(rs, { kind: 'cython', module: r.module, qualname: r.name, file: m.path }, notes));
+    } catch (e) {
+      if (!(e instanceof Unresolved)) throw e;
     }
   }
   if (out.length > 0) return out;
@@ -132,4 +146,9 @@ function referencedData(rs: ResolverContext, m: ModuleImage, link: number): numb
     if (e instanceof NativeError) return [];
     throw e;
   }
+}
+
+/** A module Cython generated: its tables define Cython's function type (`cython_function_or_method`, or `_cython_3_x.…`). */
+function isCythonModule(tables: PythonTables): boolean {
+  return tables.types.some((t) => t.name === 'cython_function_or_method' || t.name.endsWith('.cython_function_or_method'));
 }
