@@ -49,18 +49,7 @@ export function resolveModuleFunction(rs: ResolverContext, r: Extract<NativeRequ
     }
   }
   if (out.length > 0) return out;
-  // A `def` function of a Cython module is no entry of its method table: Cython makes it a function object at import
-  // from a PyMethodDef of its own (named by the function), which resolveCython finds (the mangled wrapper symbol, or
-  // that PyMethodDef in a stripped file). Before, such a call fell through to every function the module's data
-  // points to (a `kern.k_avx2()` lens showed the SHA-NI of `kern.k_sha`).
-  for (const { module: m } of defs) {
-    if (!isCythonModule(rs.tablesOf(m))) continue;
-    try {
-      out.push(...resolveCython(rs, { kind: 'cython', module: r.module, qualname: r.name, file: m.path }, notes));
-    } catch (e) {
-      if (!(e instanceof Unresolved)) throw e;
-    }
-  }
+  out.push(...cythonDefs(rs, defs, r.module, r.name, notes));
   if (out.length > 0) return out;
   // Calling a type of the module: type_call runs its tp_new and tp_init.
   for (const { module: m } of defs) {
@@ -146,6 +135,25 @@ function referencedData(rs: ResolverContext, m: ModuleImage, link: number): numb
     if (e instanceof NativeError) return [];
     throw e;
   }
+}
+
+/**
+ * A `def` function of a Cython module is no entry of its method table: Cython makes it a function object at import
+ * from a PyMethodDef of its own (named by the function), which resolveCython finds (the mangled wrapper symbol, or
+ * that PyMethodDef in a stripped file). Before, such a call fell through to every function the module's data points
+ * to (a `kern.k_avx2()` lens showed the SHA-NI of `kern.k_sha`).
+ */
+function cythonDefs(rs: ResolverContext, defs: ReadonlyArray<{ module: ModuleImage }>, module: string, name: string, notes: string[]): Found[] {
+  const out: Found[] = [];
+  for (const { module: m } of defs) {
+    if (!isCythonModule(rs.tablesOf(m))) continue;
+    try {
+      out.push(...resolveCython(rs, { kind: 'cython', module, qualname: name, file: m.path }, notes));
+    } catch (e) {
+      if (!(e instanceof Unresolved)) throw e;
+    }
+  }
+  return out;
 }
 
 /** A module Cython generated: its tables define Cython's function type (`cython_function_or_method`, or `_cython_3_x.…`). */
