@@ -91,6 +91,19 @@ describe('EPT bounded jump tables on the tables fixture', () => {
     for (const f of ownFeatures('k_redef')) assert.ok(r.features.has(f as never), `k_redef's ${f} required`);
   });
 
+  // The short window alone (16 instructions) left the first two unresolved; a window stretched without the check of
+  // jumps into the span would resolve the third from a path that never loaded rax.
+  test('a call 20 instructions after its load resolves when every path to it went through the load, and only then', () => {
+    for (const f of ['stretched_call', 'stretched_loop']) {
+      const { r, visited } = walk(f);
+      assert.deepEqual([r.callSites.unresolved, r.callSites.memorySlot], [0, 1], `${f}: the call through g_fn's live value is resolved`);
+      assert.ok(visited.has(at('k_redef')), `${f}: g_fn's live value is walked`);
+    }
+    const { r, visited } = walk('stretched_joined');
+    assert.deepEqual([r.callSites.unresolved, r.callSites.memorySlot], [1, 0], 'a jump from before the load lands between it and the call');
+    assert.ok(!visited.has(at('k_redef')));
+  });
+
   test('a function walked from a resume point and then whole counts each call site once', () => {
     const roots = (resume: boolean) => [...(resume ? [{ address: at('redefined_base'), reason: 'a live frame', resume: true }] : []), { address: at('redefined_base'), reason: 'call' }];
     const whole = executionPathTracking(fixture.space, roots(false), { mode: 'ept', bindNow: true, addressTaken: false }).callSites;

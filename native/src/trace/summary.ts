@@ -33,7 +33,7 @@ export class Summarizer {
   /** Summarizes the function occupying [start, end) whose bytes are `bytes`. `entry` is where decoding starts. */
   summarizeExtent(bytes: Uint8Array | CodeBuffer, start: number, end: number): FunctionSummary {
     const s = emptySummary(start, end, 'extent');
-    const state = new WalkState(s, this.callerSaved);
+    const state = new WalkState(s, this.callerSaved, true);
     const before = this.decoder.decoded;
     const invalidBefore = this.decoder.invalid;
     const visit = (v: InstructionView) => {

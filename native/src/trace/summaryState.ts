@@ -4,21 +4,7 @@
 import { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, CODE_PUSH_R64, type CodeBuffer, CodeDecoder, Flow, InstructionView, MNEMONIC, REGISTER, REGISTER_RDI, REGISTER_RSI, SIMPLE, type SimpleOperands, fullRegister as fullOf } from '../decoder/decoder';
 import { SITES_PER_FEATURE, type Chain, type FunctionSummary } from './summaryTypes';
 import { MIN_ADDRESS, type SwitchLoad, TableTracker, absoluteTable, switchLoad } from './jumpTables';
-
-interface TrackedValue {
-  base: number;
-  derefs: number[];
-  /** Instruction counter when the value was defined; values expire after a short window. */
-  born: number;
-  /** The callee-saved registers whose function-wide values this one derives from. */
-  deps?: number[];
-  /** Index in `refs` of the lea/mov-immediate that produced this address, while only this register holds it. */
-  ref?: number;
-}
-
-const MAX_DEREFS = 4;
-const TRACK_WINDOW = 16;
-
+import { MAX_DEREFS, STRETCH_WINDOW, StretchedChains, TRACK_WINDOW, type TrackedValue, copied } from './trackedValues';
 
 /** Per-walk register tracking and recording into a summary. */
 export class WalkState {
@@ -41,9 +27,15 @@ export class WalkState {
   private readonly chainDeps: Array<{ chain: Chain; deps: number[] }> = [];
   /** Bounded jump tables (jumpTables.ts). */
   private readonly tables: TableTracker;
+  private readonly stretched = new StretchedChains();
+  /**
+   * `stretch`: the function is decoded whole, in address order (its extent), so every direct jump into it is seen
+   * and values may be read past TRACK_WINDOW (STRETCH_WINDOW). Not for recursive descent, block by block.
+   */
   constructor(
     private readonly s: FunctionSummary,
     private readonly callerSaved: Set<number>,
+    private readonly stretch = false,
   ) {
     this.tables = new TableTracker(s, (reg) => this.get(reg));
   }
@@ -73,6 +65,8 @@ export class WalkState {
       }
       case Flow.Call: {
         const t = v.directTarget();
+        // A call into the function enters it from anywhere: its source counts as outside every span.
+        if (t !== undefined && this.stretch && t >= s.start && t < s.end) this.stretched.label(t, -1);
         if (t !== undefined) {
           s.calls.push(t);
           s.directCallSites++;
@@ -90,11 +84,13 @@ export class WalkState {
         }
         const t = v.directTarget();
         if (t !== undefined && extentKnown && (t < s.start || t >= s.end)) s.jumpsOut.push(t);
+        else if (t !== undefined && this.stretch) this.stretched.label(t, v.ip);
         return;
       }
       case Flow.UnconditionalBranch: {
         const t = v.directTarget();
         if (t !== undefined && extentKnown && (t < s.start || t >= s.end)) s.jumpsOut.push(t);
+        else if (t !== undefined && this.stretch) this.stretched.label(t, v.ip);
         this.reset();
         return;
       }
@@ -103,6 +99,7 @@ export class WalkState {
         this.clobberCallerSaved();
         return;
       case Flow.IndirectBranch:
+        this.stretched.sawIndirectJump();
         this.indirect(v, 'jmp', extentKnown);
         this.reset();
         return;
@@ -139,31 +136,42 @@ export class WalkState {
     if (this.tables.live) this.tables.forget(this.callerSaved);
   }
 
-  private get(reg: number | undefined): TrackedValue | undefined {
+  /**
+   * The value `reg` holds on the straight path: its tracked value within TRACK_WINDOW, else its function-wide value.
+   * `long` (a load's base, a call's target): with `stretch`, a tracked value up to STRETCH_WINDOW old too, marked
+   * stretched, unless a function-wide value stands for it (whose `from` is -1: it holds wherever it is read).
+   */
+  private get(reg: number | undefined, long = false): TrackedValue | undefined {
     if (reg === undefined) return undefined;
     const t = this.tracked.get(reg);
     if (t && this.counter - t.born > TRACK_WINDOW) {
-      this.tracked.delete(reg);
-      return this.persistent.get(reg);
+      const wide = this.persistent.get(reg);
+      if (wide) return wide;
+      if (!this.stretch || this.counter - t.born > STRETCH_WINDOW) {
+        this.tracked.delete(reg);
+        return undefined;
+      }
+      return long ? { ...t, stretched: true } : undefined;
     }
     return t ?? this.persistent.get(reg);
   }
 
-  /** Validates function-wide values at the end of a function: chains through a register written twice go. */
+  /**
+   * Validates at the end of a function: chains through a register written twice, and stretched chains a jump into
+   * their span breaks, do not hold (their sites are unresolved).
+   */
   finish(): void {
-    if (this.redefined.size === 0 || this.chainDeps.length === 0) return;
-    const s = this.s;
-    for (const { chain, deps } of this.chainDeps) {
-      if (!deps.some((d) => this.redefined.has(d))) continue;
-      const i = s.chains.indexOf(chain);
-      if (i >= 0) s.chains.splice(i, 1);
-      s.unresolved.push({ site: chain.site, kind: chain.kind });
-    }
+    const broken = new Set(this.stretched.broken());
+    if (this.redefined.size > 0) for (const { chain, deps } of this.chainDeps) if (deps.some((d) => this.redefined.has(d))) broken.add(chain);
+    if (broken.size === 0) return;
+    this.s.chains = this.s.chains.filter((c) => !broken.has(c));
+    for (const c of broken) this.s.unresolved.push({ site: c.site, kind: c.kind });
   }
 
   private pushChain(c: Chain, value: TrackedValue): void {
     this.s.chains.push(c);
     if (value.deps) this.chainDeps.push({ chain: c, deps: value.deps });
+    if (value.stretched) this.stretched.add(c, value.from);
   }
 
   /** A write to a callee-saved register that held a function-wide value (restoring pops excepted). */
@@ -222,7 +230,7 @@ export class WalkState {
     const dst = v.opFullRegister(0);
     if (abs !== undefined) {
       s.refs.push({ address: abs, kind: 'lea' });
-      if (dst !== undefined) this.define(dst, { base: abs, derefs: [], born: this.counter, ref: s.refs.length - 1 });
+      if (dst !== undefined) this.define(dst, { base: abs, derefs: [], born: this.counter, ref: s.refs.length - 1, from: v.ip });
       return;
     }
     this.kill(v, dst);
@@ -247,13 +255,13 @@ export class WalkState {
     const size = v.opRegisterSize(0);
     if (v.isMemoryOperand(1)) {
       if (size === 8 && abs !== undefined) {
-        this.define(dst, { base: abs, derefs: [0], born: this.counter });
+        this.define(dst, { base: abs, derefs: [0], born: this.counter, from: v.ip });
         return;
       }
       const baseReg = v.memoryBase();
-      const base = baseReg === REGISTER.none ? undefined : this.get(fullOf(baseReg));
+      const base = baseReg === REGISTER.none ? undefined : this.get(fullOf(baseReg), true);
       if (size === 8 && base && v.memoryIndex() === REGISTER.none && base.derefs.length < MAX_DEREFS) {
-        this.define(dst, { base: base.base, derefs: [...base.derefs, v.memoryDisplacement()], born: this.counter, deps: base.deps });
+        this.define(dst, { base: base.base, derefs: [...base.derefs, v.memoryDisplacement()], born: this.counter, deps: base.deps, from: base.from < 0 ? v.ip : base.from, stretched: base.stretched });
         return;
       }
       this.kill(v, dst);
@@ -261,8 +269,8 @@ export class WalkState {
     }
     const srcReg = v.opFullRegister(1);
     if (srcReg !== undefined) {
-      const src = this.get(srcReg);
-      if (src && size === 8) this.define(dst, this.copied(src));
+      const src = this.get(srcReg, true);
+      if (src && size === 8) this.define(dst, copied(src, v.ip));
       else this.kill(v, dst);
       if (this.switchTainted.has(srcReg)) this.switchTainted.set(dst, this.switchTainted.get(srcReg));
       return;
@@ -270,7 +278,7 @@ export class WalkState {
     const imm = v.addressImmediate();
     if (imm !== undefined && imm >= MIN_ADDRESS) {
       s.refs.push({ address: imm, kind: 'imm' });
-      this.define(dst, { base: imm, derefs: [], born: this.counter });
+      this.define(dst, { base: imm, derefs: [], born: this.counter, from: v.ip });
       return;
     }
     this.kill(v, dst);
@@ -312,7 +320,7 @@ export class WalkState {
     if (mn === MNEMONIC.lea) {
       if (abs !== undefined) {
         s.refs.push({ address: abs, kind: 'lea' });
-        this.define(o.reg, { base: abs, derefs: [], born: this.counter, ref: s.refs.length - 1 });
+        this.define(o.reg, { base: abs, derefs: [], born: this.counter, ref: s.refs.length - 1, from: v.ip });
       } else this.forget(o.reg);
       return;
     }
@@ -333,11 +341,11 @@ export class WalkState {
         // A register destination encoded in r/m.
         if (form === SIMPLE.rmImm && o.imm !== undefined && o.imm >= MIN_ADDRESS) {
           s.refs.push({ address: o.imm, kind: 'imm' });
-          this.define(o.base, { base: o.imm, derefs: [], born: this.counter });
+          this.define(o.base, { base: o.imm, derefs: [], born: this.counter, from: v.ip });
         } else if (form === SIMPLE.rmReg) {
           if (o.regSize === 4) this.tables.zeroExtended(o.base, this.counter);
-          const src = this.get(o.reg);
-          if (src && o.regSize === 8) this.define(o.base, this.copied(src));
+          const src = this.get(o.reg, true);
+          if (src && o.regSize === 8) this.define(o.base, copied(src, v.ip));
           else this.forget(o.base);
           if (this.switchTainted.has(o.reg)) this.switchTainted.set(o.base, this.switchTainted.get(o.reg));
         } else this.forget(o.base);
@@ -351,37 +359,29 @@ export class WalkState {
     if (form === SIMPLE.regImm) {
       if (o.imm !== undefined && o.imm >= MIN_ADDRESS) {
         s.refs.push({ address: o.imm, kind: 'imm' });
-        this.define(o.reg, { base: o.imm, derefs: [], born: this.counter });
+        this.define(o.reg, { base: o.imm, derefs: [], born: this.counter, from: v.ip });
       } else this.forget(o.reg);
       return;
     }
     // MOV r, r/m.
     if (o.isMemory) {
       if (o.regSize === 8 && abs !== undefined) {
-        this.define(o.reg, { base: abs, derefs: [0], born: this.counter });
+        this.define(o.reg, { base: abs, derefs: [0], born: this.counter, from: v.ip });
         return;
       }
-      const base = o.base === -1 ? undefined : this.get(o.base);
+      const base = o.base === -1 ? undefined : this.get(o.base, true);
       if (o.regSize === 8 && base && o.index === -1 && !o.segmented && base.derefs.length < MAX_DEREFS) {
-        this.define(o.reg, { base: base.base, derefs: [...base.derefs, o.disp], born: this.counter, deps: base.deps });
+        this.define(o.reg, { base: base.base, derefs: [...base.derefs, o.disp], born: this.counter, deps: base.deps, from: base.from < 0 ? v.ip : base.from, stretched: base.stretched });
         return;
       }
       this.forget(o.reg);
       return;
     }
     if (o.regSize === 4) this.tables.zeroExtended(o.reg, this.counter);
-    const src = this.get(o.base);
-    if (src && o.regSize === 8) this.define(o.reg, this.copied(src));
+    const src = this.get(o.base, true);
+    if (src && o.regSize === 8) this.define(o.reg, copied(src, v.ip));
     else this.forget(o.reg);
     if (this.switchTainted.has(o.base)) this.switchTainted.set(o.reg, this.switchTainted.get(o.base));
-  }
-
-  /** A copy of a tracked value into another register: the address is no longer held by one register only. */
-  private copied(src: TrackedValue): TrackedValue {
-    if (src.ref === undefined) return { ...src };
-    const { ref: _ref, ...rest } = src;
-    src.ref = undefined;
-    return rest;
   }
 
   /** The register's value is stored to memory (or pushed): its address escapes. */
@@ -425,7 +425,7 @@ export class WalkState {
         this.tracked.set(reg, value);
         return;
       }
-      this.persistent.set(reg, { ...value, deps: [...(value.deps ?? []), reg] });
+      this.persistent.set(reg, { ...value, deps: [...(value.deps ?? []), reg], from: -1, stretched: false });
       // Within the window, on the straight path, the value holds as any register's does, whatever the register
       // is written later: a chain from it does not depend on the function-wide value (finish() keeps it).
       this.tracked.set(reg, value);
@@ -455,7 +455,7 @@ export class WalkState {
     }
     if (reg !== undefined) {
       const full = fullOf(reg);
-      const t = this.get(full);
+      const t = this.get(full, true);
       if (t) {
         this.pushChain({ site: v.ip, base: t.base, derefs: [...t.derefs], kind, viaRegister: true }, t);
         return;
@@ -487,7 +487,7 @@ export class WalkState {
       return;
     }
     const baseReg = v.memoryBase();
-    const t = baseReg === REGISTER.none ? undefined : this.get(fullOf(baseReg));
+    const t = baseReg === REGISTER.none ? undefined : this.get(fullOf(baseReg), true);
     if (t && t.derefs.length < MAX_DEREFS) {
       this.pushChain({ site: v.ip, base: t.base, derefs: [...t.derefs, v.memoryDisplacement()], kind, viaRegister: false }, t);
       return;
