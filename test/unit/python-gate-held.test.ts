@@ -1,6 +1,6 @@
-// The precise root policy end to end (analyzePythonProcess): a kernel of an extension's method table that no
-// reachable Python code names stays out of the requirement, though the heap points into that table (every function
-// object does), and a kernel the loop calls through a name another module binds stays in.
+// The precise root policy end to end (analyzePythonProcess) on test/fixtures/c/pyext_alias.c: a module function no
+// reachable Python code names stays out of the requirement, though the heap points into its method table (every
+// function object does); kernels bound under other names by the module's C code stay in.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -8,44 +8,64 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { analyzePythonProcess } from '../../server/src/processAnalysis';
-import { DEBIAN_PYTHON, hostFlags, startProcess } from '../helpers/fixtures';
-import { DEBIAN_INCLUDE, buildPyext } from './python-helpers';
+import { DEBIAN_PYTHON, buildC, hostFlags, startProcess } from '../helpers/fixtures';
+import { DEBIAN_INCLUDE } from './python-helpers';
 
-/** A program (main.py, and a helper module) in a fresh directory, next to a build of pyext_kernels. */
-function program(main: string): { dir: string; env: NodeJS.ProcessEnv } {
-  const ext = buildPyext(DEBIAN_INCLUDE, 'debian').dir;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyg-gate-held-'));
-  // A re-export under another name: `kalias.digest` is pyext_kernels.k_sha.
-  fs.writeFileSync(path.join(dir, 'kalias.py'), 'from pyext_kernels import k_sha as digest\n');
-  fs.writeFileSync(path.join(dir, 'main.py'), `import time\nimport pyext_kernels\nimport kalias\nprint("READY", flush=True)\nwhile True:\n${main}\n    time.sleep(0.001)\n`);
-  return { dir, env: { ...process.env, LD_BIND_NOW: '1', PYTHONPATH: `${ext}:${dir}`, PYTHONDONTWRITEBYTECODE: '1' } };
+/** The program: it calls `digest` and `digest2` in threads it starts in its loop, and never names k_unused. */
+const MAIN = `import time, _thread
+import pyext_alias as pa
+print("READY", flush=True)
+while True:
+    _thread.start_new_thread(pa.digest, ())
+    _thread.start_new_thread(pa.digest2, ())
+    time.sleep(0.01)
+`;
+
+let once: Promise<{ precise: string[]; strict: string[]; policy: string | undefined }> | undefined;
+
+/** The requirement of the program under both policies (one process, analysed once each). */
+function requirements(): Promise<{ precise: string[]; strict: string[]; policy: string | undefined }> {
+  once ??= (async () => {
+    const ext = buildC('c/pyext_alias.c', { shared: true, flags: [`-I${DEBIAN_INCLUDE}`], outName: 'pyext-alias/pyext_alias.cpython-311-x86_64-linux-gnu.so' });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pyg-gate-held-'));
+    fs.writeFileSync(path.join(dir, 'main.py'), MAIN);
+    const env = { ...process.env, LD_BIND_NOW: '1', PYTHONPATH: path.dirname(ext), PYTHONDONTWRITEBYTECODE: '1' };
+    const p = await startProcess(DEBIAN_PYTHON, [path.join(dir, 'main.py')], { cwd: dir, env, timeoutMs: 60_000 });
+    try {
+      const precise = await analyzePythonProcess(p.pid, { withFullScan: false, strict: false });
+      const strict = await analyzePythonProcess(p.pid, { withFullScan: false });
+      return { precise: precise.report.required, strict: strict.report.required, policy: precise.report.rootPolicy };
+    } finally {
+      await p.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  })();
+  return once;
 }
 
-async function requirements(main: string): Promise<{ precise: string[]; strict: string[]; policy: string | undefined }> {
-  const { dir, env } = program(main);
-  const p = await startProcess(DEBIAN_PYTHON, [path.join(dir, 'main.py')], { cwd: dir, env, timeoutMs: 60_000 });
-  try {
-    const precise = await analyzePythonProcess(p.pid, { withFullScan: false, strict: false });
-    const strict = await analyzePythonProcess(p.pid, { withFullScan: false });
-    return { precise: precise.report.required, strict: strict.report.required, policy: precise.report.rootPolicy };
-  } finally {
-    await p.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+const lacks = (f: string) => !hostFlags().has(f) && `this host has no ${f}`;
 
 // Before, heldFunctionRoots took every code pointer of a module data object the heap points into (an ops table of a
-// live object), and the PyCFunction objects of pyext_kernels point into its PyMethodDef table: k_sha came back as a
-// root and precise required SHA-NI like strict.
-test('precise: an extension kernel no reachable code names is not required, though function objects point into its method table', { skip: !hostFlags().has('sha_ni') && 'this host has no SHA-NI (the kernel left out uses it)' }, async () => {
-  const r = await requirements('    pyext_kernels.k_plain()');
+// live object), and k_unused's function object points into the module's PyMethodDef table: precise required GFNI
+// like strict.
+test('precise: a module function no reachable code names is not required, though its function object points into the method table', { skip: lacks('gfni') }, async () => {
+  const r = await requirements();
   assert.equal(r.policy, 'precise');
-  assert.ok(r.strict.includes('sha_ni'), `strict roots every entry of the table: ${r.strict.join(' ')}`);
-  assert.ok(!r.precise.includes('sha_ni'), `precise leaves k_sha out: ${r.precise.join(' ')}`);
+  assert.ok(r.strict.includes('gfni'), `strict roots every entry of the table: ${r.strict.join(' ')}`);
+  assert.ok(!r.precise.includes('gfni'), `precise leaves k_unused out: ${r.precise.join(' ')}`);
 });
 
-test('precise: a kernel the loop calls through a name another module binds to it stays required', { skip: !hostFlags().has('sha_ni') && 'this host has no SHA-NI (the kernel called uses it)' }, async () => {
-  const r = await requirements('    kalias.digest()');
-  assert.equal(r.policy, 'precise');
-  assert.ok(r.precise.includes('sha_ni'), `k_sha, called as kalias.digest: ${r.precise.join(' ')}`);
+// The gate admits entries by name. k_sha is reached as `digest` only: the module's C code looked it up by its name
+// (a string its code points at, so a name C code can look up). Without that, leaving the table's words to the gate
+// missed it.
+test('precise: a module function the C code fetches by its name and binds under another name stays required', { skip: lacks('sha_ni') }, async () => {
+  const r = await requirements();
+  assert.ok(r.precise.includes('sha_ni'), `k_sha, called as digest: ${r.precise.join(' ')}`);
+});
+
+// k_bitalg's PyMethodDef is in no module or type table: C code may bind its function object under any name, so its
+// word is no gate's to leave out (the heap's pointer into it keeps it a root).
+test('precise: a PyMethodDef of its own that C code binds under another name stays required', { skip: lacks('avx512_bitalg') }, async () => {
+  const r = await requirements();
+  assert.ok(r.precise.includes('avx512_bitalg'), `k_bitalg, called as digest2: ${r.precise.join(' ')}`);
 });

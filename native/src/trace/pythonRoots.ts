@@ -15,6 +15,7 @@ import type { AddressSpace, ModuleImage } from '../space/space';
 import type { ElfSymbol } from '../elf/elfTypes';
 import type { ElfFile } from '../elf/elfFile';
 import { BulkWords } from './bulkWords';
+import { codeReferencedNames, identifierStrings } from './codeStrings';
 
 /**
  * Python-level reachability, as data: a method-table entry or getset of an extension module is a root only
@@ -82,24 +83,6 @@ function hasCffiMarker(m: ModuleImage): boolean {
   return false;
 }
 
-/** Adds the identifier-like C strings of `bytes` to `out`: NUL-terminated runs of [A-Za-z0-9_] (and their suffixes) not starting with a digit. */
-function identifierStrings(bytes: Uint8Array, out: Set<string>): void {
-  const n = bytes.length;
-  let start = 0;
-  for (let i = 0; i <= n; i++) {
-    const c = i < n ? bytes[i] : 0;
-    const ident = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
-    if (ident) continue;
-    if (c === 0 && i - start >= 2 && i - start <= 64) {
-      // Linkers merge a string into the tail of a longer one ("write" inside "_Py_write"): every suffix counts.
-      for (let k = start; i - k >= 2; k++) {
-        const first = bytes[k];
-        if (!(first >= 0x30 && first <= 0x39)) out.add(Buffer.from(bytes.buffer, bytes.byteOffset + k, i - k).toString('latin1'));
-      }
-    }
-    start = i + 1;
-  }
-}
 
 /**
  * The objects whose exports Python code can reach by dlsym without opening anything new: the global scope
@@ -266,12 +249,17 @@ export function cCallableNames(space: AddressSpace, tablesStore?: TablesStore): 
     if (!interp || staticIds) {
       try {
         const tables = cachedTables(m.elf, m.identity, m.path, tablesStore);
-        for (const t of tables.methodTables) for (const e of t.entries) found.delete(e.name);
-        for (const e of tables.standaloneMethods) found.delete(e.name);
+        const own = new Set<string>();
+        for (const t of tables.methodTables) for (const e of t.entries) own.add(e.name);
+        for (const e of tables.standaloneMethods) own.add(e.name);
         for (const t of tables.types) {
-          for (const e of t.methods?.entries ?? []) found.delete(e.name);
-          for (const g of t.getset) found.delete(g.name);
+          for (const e of t.methods?.entries ?? []) own.add(e.name);
+          for (const g of t.getset) own.add(g.name);
         }
+        // Unless its code points at the string too: then C code looks the name up (and may bind what it finds under
+        // another name, which the gate cannot see).
+        const looked = interp ? new Set<string>() : codeReferencedNames(m.elf, own);
+        for (const n of own) if (!looked.has(n)) found.delete(n);
       } catch (e) {
         if (!(e instanceof NativeError)) throw e;
       }
@@ -350,12 +338,15 @@ class EntryRootBuilder {
     const base = m.path.split('/').pop();
     const interp = isInterpreter(m);
     const slotWhy = this.gate && !interp ? 'slot' : undefined;
-    // `word`: the link-time address of the word holding the function (ml_meth, get, set).
-    const named = (name: string, ref: CodeRef | undefined, what: string, word: number) => {
+    // `word`: the link-time address of the word holding the function (ml_meth, get, set), when the interpreter binds
+    // the entry under its own name (a module's m_methods, a type's tp_methods and tp_getset): only then does the gate
+    // know every name it is reached by. A PyMethodDef of its own, which C code makes a function object of
+    // (PyCFunction_New, Cython's `def`s), may be bound under any name: its word is left to the other rules.
+    const named = (name: string, ref: CodeRef | undefined, what: string, word: number | undefined) => {
       if (!ref) return;
       const why = this.admit(m, interp, name, `${m.path}\0${ref.kind === 'local' ? ref.address : ref.symbol}`);
       if (why !== undefined) this.add(m, ref, what, why ?? undefined);
-      else this.gatedWords.add(word + m.bias);
+      else if (word !== undefined) this.gatedWords.add(word + m.bias);
     };
     const tables = cachedTables(m.elf, m.identity, m.path, this.tablesStore);
     // A type's method table is also listed among the method tables: the type's own entries come first.
@@ -367,8 +358,9 @@ class EntryRootBuilder {
         named(g.name, g.set, `${t.name}.${g.name} (set)`, g.address + GETSET_SET);
       }
     }
-    for (const t of tables.methodTables) for (const e of t.entries) named(e.name, e.meth, `${base} ${e.name}`, e.address + ML_METH);
-    for (const e of tables.standaloneMethods) named(e.name, e.meth, `${base} ${e.name}`, e.address + ML_METH);
+    const bound = new Set(tables.moduleDefs.flatMap((d) => (d.methods ? [d.methods.address] : [])));
+    for (const t of tables.methodTables) for (const e of t.entries) named(e.name, e.meth, `${base} ${e.name}`, bound.has(t.address) ? e.address + ML_METH : undefined);
+    for (const e of tables.standaloneMethods) named(e.name, e.meth, `${base} ${e.name}`, undefined);
     if (isCffiModule(m)) this.addCffiFunctions(m, base);
   }
 

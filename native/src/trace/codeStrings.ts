@@ -1,0 +1,81 @@
+// Identifier strings of a module's read-only data (identifierStrings), and those its code points at as a call's second
+// argument (`lea rsi,[rip+s]`): names its C code may pass to a lookup (PyObject_GetAttrString(module, "k_sha")), told
+// apart from the ml_name strings of its own method tables, which only data (the PyMethodDef) points at.
+
+import { NativeError } from '../errors';
+import type { ElfFile } from '../elf/elfFile';
+
+const MAX_NAME = 64;
+const byFile = new WeakMap<ElfFile, ReadonlySet<string>>();
+
+/**
+ * Which of `names` (identifiers) a string of `elf`'s .rodata spells at an address its .text loads into rsi, the second
+ * argument of a call, with a RIP-relative `lea rsi,[rip+s]`: PyObject_GetAttrString(o, name), PyDict_GetItemString,
+ * PyObject_CallMethod, PyModule_AddObject. Argument Clinic's error paths name the function in the first argument
+ * (`_PyArg_CheckPositional("hexdigest", …)`), which does not count. A byte scan, not a decode: a match inside another
+ * instruction only adds a name (the safe side). Computed once per file.
+ */
+export function codeReferencedNames(elf: ElfFile, names: Iterable<string>): Set<string> {
+  let pointed = byFile.get(elf);
+  if (!pointed) byFile.set(elf, (pointed = scan(elf)));
+  const out = new Set<string>();
+  for (const n of names) if (pointed.has(n)) out.add(n);
+  return out;
+}
+
+function scan(elf: ElfFile): ReadonlySet<string> {
+  const out = new Set<string>();
+  const text = elf.section('.text');
+  const rodata = elf.section('.rodata');
+  if (!text || !rodata || text.size > 256 * 1024 * 1024 || rodata.size > 64 * 1024 * 1024) return out;
+  let code: Uint8Array;
+  let data: Uint8Array;
+  try {
+    code = elf.sectionData(text);
+    data = elf.sectionData(rodata);
+  } catch (e) {
+    if (e instanceof NativeError) return out;
+    throw e;
+  }
+  const view = new DataView(code.buffer, code.byteOffset, code.byteLength);
+  for (let i = 0; i + 7 <= code.length; i++) {
+    if (code[i] !== 0x48 || code[i + 1] !== 0x8d || code[i + 2] !== 0x35) continue;
+    const at = text.addr + i + 7 + view.getInt32(i + 3, true) - rodata.addr;
+    if (at < 0 || at >= data.length) continue;
+    const name = identifierAt(data, at);
+    if (name) out.add(name);
+  }
+  return out;
+}
+
+/** The NUL-terminated identifier starting at `at` (2 to MAX_NAME characters, not starting with a digit), if any. */
+function identifierAt(data: Uint8Array, at: number): string | undefined {
+  let end = at;
+  while (end < data.length && end - at <= MAX_NAME) {
+    const c = data[end];
+    if (c === 0) break;
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f)) return undefined;
+    end++;
+  }
+  if (end >= data.length || data[end] !== 0 || end - at < 2 || (data[at] >= 0x30 && data[at] <= 0x39)) return undefined;
+  return Buffer.from(data.buffer, data.byteOffset + at, end - at).toString('latin1');
+}
+
+/** Adds the identifier-like C strings of `bytes` to `out`: NUL-terminated runs of [A-Za-z0-9_] (and their suffixes) not starting with a digit. */
+export function identifierStrings(bytes: Uint8Array, out: Set<string>): void {
+  const n = bytes.length;
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? bytes[i] : 0;
+    const ident = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+    if (ident) continue;
+    if (c === 0 && i - start >= 2 && i - start <= 64) {
+      // Linkers merge a string into the tail of a longer one ("write" inside "_Py_write"): every suffix counts.
+      for (let k = start; i - k >= 2; k++) {
+        const first = bytes[k];
+        if (!(first >= 0x30 && first <= 0x39)) out.add(Buffer.from(bytes.buffer, bytes.byteOffset + k, i - k).toString('latin1'));
+      }
+    }
+    start = i + 1;
+  }
+}
