@@ -139,21 +139,16 @@ export class WalkState {
   /**
    * The value `reg` holds on the straight path: its tracked value within TRACK_WINDOW, else its function-wide value.
    * `long` (a load's base, a call's target): with `stretch`, a tracked value up to STRETCH_WINDOW old too, marked
-   * stretched, unless a function-wide value stands for it (whose `from` is -1: it holds wherever it is read).
+   * stretched, unless a function-wide value stands for it (whose `from` is -1: it holds wherever it is read). Only
+   * chains are checked for a stretched span (finish()): other readers (tables) never see a stretched value.
    */
   private get(reg: number | undefined, long = false): TrackedValue | undefined {
     if (reg === undefined) return undefined;
     const t = this.tracked.get(reg);
-    if (t && this.counter - t.born > TRACK_WINDOW) {
-      const wide = this.persistent.get(reg);
-      if (wide) return wide;
-      if (!this.stretch || this.counter - t.born > STRETCH_WINDOW) {
-        this.tracked.delete(reg);
-        return undefined;
-      }
-      return long ? { ...t, stretched: true } : undefined;
-    }
-    return t ?? this.persistent.get(reg);
+    let v = t && this.counter - t.born <= TRACK_WINDOW ? t : this.persistent.get(reg);
+    if (!v && t && (!this.stretch || this.counter - t.born > STRETCH_WINDOW)) this.tracked.delete(reg);
+    else if (!v && t) v = { ...t, stretched: true };
+    return v?.stretched && !long ? undefined : v;
   }
 
   /**
@@ -425,7 +420,8 @@ export class WalkState {
         this.tracked.set(reg, value);
         return;
       }
-      this.persistent.set(reg, { ...value, deps: [...(value.deps ?? []), reg], from: -1, stretched: false });
+      // A value read across a stretched span stays checked over that span wherever it is read (finish()).
+      this.persistent.set(reg, { ...value, deps: [...(value.deps ?? []), reg], from: value.stretched ? value.from : -1 });
       // Within the window, on the straight path, the value holds as any register's does, whatever the register
       // is written later: a chain from it does not depend on the function-wide value (finish() keeps it).
       this.tracked.set(reg, value);
