@@ -11,13 +11,14 @@ import { analyzePythonProcess } from '../../server/src/processAnalysis';
 import { DEBIAN_PYTHON, buildC, hostFlags, startProcess } from '../helpers/fixtures';
 import { DEBIAN_INCLUDE } from './python-helpers';
 
-/** The program: it calls `digest` and `digest2` in threads it starts in its loop, and never names k_unused. */
+/** The program: it calls `digest`, `digest2` and `digest3` in threads it starts in its loop, and never names k_unused. */
 const MAIN = `import time, _thread
 import pyext_alias as pa
 print("READY", flush=True)
 while True:
     _thread.start_new_thread(pa.digest, ())
     _thread.start_new_thread(pa.digest2, ())
+    _thread.start_new_thread(pa.digest3, ())
     time.sleep(0.01)
 `;
 
@@ -68,4 +69,12 @@ test('precise: a module function the C code fetches by its name and binds under 
 test('precise: a PyMethodDef of its own that C code binds under another name stays required', { skip: lacks('avx512_bitalg') }, async () => {
   const r = await requirements();
   assert.ok(r.precise.includes('avx512_bitalg'), `k_bitalg, called as digest2: ${r.precise.join(' ')}`);
+});
+
+// k_vbmi's PyMethodDef is in Box's method table, which the interpreter binds under `k_vbmi`; but the module's code takes
+// the entry's address (PyCFunction_New(&box_methods[0], …)) and binds the function as `digest3`. A table whose address
+// code takes is not left to the gate.
+test("precise: an entry of a type's method table that C code makes a function of and binds under another name stays required", { skip: lacks('avx512vbmi') }, async () => {
+  const r = await requirements();
+  assert.ok(r.precise.includes('avx512vbmi'), `k_vbmi, called as digest3: ${r.precise.join(' ')}`);
 });

@@ -4,9 +4,22 @@
 
 import { NativeError } from '../errors';
 import type { ElfFile } from '../elf/elfFile';
+import { upperBound } from '../upperBound';
 
 const MAX_NAME = 64;
-const byFile = new WeakMap<ElfFile, ReadonlySet<string>>();
+
+/** What a module's .text points at with RIP-relative `lea`s: the names loaded into rsi, and every target (sorted). */
+interface CodeReferences {
+  names: ReadonlySet<string>;
+  targets: Float64Array;
+}
+const byFile = new WeakMap<ElfFile, CodeReferences>();
+
+function referencesOf(elf: ElfFile): CodeReferences {
+  let refs = byFile.get(elf);
+  if (!refs) byFile.set(elf, (refs = scan(elf)));
+  return refs;
+}
 
 /**
  * Which of `names` (identifiers) a string of `elf`'s .rodata spells at an address its .text loads into rsi, the second
@@ -16,40 +29,54 @@ const byFile = new WeakMap<ElfFile, ReadonlySet<string>>();
  * instruction only adds a name (the safe side). Computed once per file.
  */
 export function codeReferencedNames(elf: ElfFile, names: Iterable<string>): Set<string> {
-  let pointed = byFile.get(elf);
-  if (!pointed) byFile.set(elf, (pointed = scan(elf)));
+  const pointed = referencesOf(elf).names;
   const out = new Set<string>();
   for (const n of names) if (pointed.has(n)) out.add(n);
   return out;
 }
 
-function scan(elf: ElfFile): ReadonlySet<string> {
-  const out = new Set<string>();
+/**
+ * Whether `elf`'s .text computes an address in [start, end) (link-time) with a RIP-relative `lea`: code that takes a
+ * method table's address or an entry's (`PyCFunction_New(&methods[1], …)`) may bind its functions under any name.
+ * The same byte scan: a false match only says yes (the safe side).
+ */
+export function codeReferencesInto(elf: ElfFile, start: number, end: number): boolean {
+  const t = referencesOf(elf).targets;
+  const k = upperBound(t.length, (i) => t[i] >= start);
+  return k < t.length && t[k] < end;
+}
+
+function scan(elf: ElfFile): CodeReferences {
+  const names = new Set<string>();
+  const targets: number[] = [];
+  const none = { names, targets: new Float64Array(0) };
   const text = elf.section('.text');
+  if (!text || text.size > 256 * 1024 * 1024) return none;
   const rodata = elf.section('.rodata');
-  if (!text || !rodata || text.size > 256 * 1024 * 1024 || rodata.size > 64 * 1024 * 1024) return out;
   let code: Uint8Array;
-  let data: Uint8Array;
+  let data: Uint8Array | undefined;
   try {
     code = elf.sectionData(text);
-    data = elf.sectionData(rodata);
+    data = rodata && rodata.size <= 64 * 1024 * 1024 ? elf.sectionData(rodata) : undefined;
   } catch (e) {
-    if (e instanceof NativeError) return out;
+    if (e instanceof NativeError) return none;
     throw e;
   }
   const view = new DataView(code.buffer, code.byteOffset, code.byteLength);
   for (let i = 0; i + 7 <= code.length; i++) {
-    if (code[i] !== 0x48 || code[i + 1] !== 0x8d || code[i + 2] !== 0x35) continue;
-    const at = text.addr + i + 7 + view.getInt32(i + 3, true) - rodata.addr;
-    if (at < 0 || at >= data.length) continue;
-    const name = identifierAt(data, at);
-    if (name) out.add(name);
+    if ((code[i] !== 0x48 && code[i] !== 0x4c) || code[i + 1] !== 0x8d || (code[i + 2] & 0xc7) !== 0x05) continue;
+    const target = text.addr + i + 7 + view.getInt32(i + 3, true);
+    targets.push(target);
+    if (code[i] !== 0x48 || code[i + 2] !== 0x35 || !data || !rodata) continue;
+    const name = identifierAt(data, target - rodata.addr);
+    if (name) names.add(name);
   }
-  return out;
+  return { names, targets: Float64Array.from(targets).sort() };
 }
 
 /** The NUL-terminated identifier starting at `at` (2 to MAX_NAME characters, not starting with a digit), if any. */
 function identifierAt(data: Uint8Array, at: number): string | undefined {
+  if (at < 0 || at >= data.length) return undefined;
   let end = at;
   while (end < data.length && end - at <= MAX_NAME) {
     const c = data[end];

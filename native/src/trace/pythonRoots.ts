@@ -15,7 +15,7 @@ import type { AddressSpace, ModuleImage } from '../space/space';
 import type { ElfSymbol } from '../elf/elfTypes';
 import type { ElfFile } from '../elf/elfFile';
 import { BulkWords } from './bulkWords';
-import { codeReferencedNames, identifierStrings } from './codeStrings';
+import { codeReferencedNames, codeReferencesInto, identifierStrings } from './codeStrings';
 
 /**
  * Python-level reachability, as data: a method-table entry or getset of an extension module is a root only
@@ -349,16 +349,20 @@ class EntryRootBuilder {
       else if (word !== undefined) this.gatedWords.add(word + m.bias);
     };
     const tables = cachedTables(m.elf, m.identity, m.path, this.tablesStore);
+    // A table the module's code takes the address of (or of an entry in it) may be bound under other names too.
+    const alone = (start: number | undefined, end: number) => start !== undefined && !codeReferencesInto(m.elf, start, end);
     // A type's method table is also listed among the method tables: the type's own entries come first.
     for (const t of tables.types) {
       for (const [slot, ref] of t.slots) this.add(m, ref, `${t.name}.${slot}`, slotWhy);
-      for (const e of t.methods?.entries ?? []) named(e.name, e.meth, `${t.name}.${e.name}`, e.address + ML_METH);
+      const mAlone = alone(t.methods?.address, (t.methods?.address ?? 0) + ((t.methods?.entries.length ?? 0) + 1) * 32);
+      for (const e of t.methods?.entries ?? []) named(e.name, e.meth, `${t.name}.${e.name}`, mAlone ? e.address + ML_METH : undefined);
+      const gAlone = alone(t.getset[0]?.address, (t.getset.at(-1)?.address ?? 0) + 40);
       for (const g of t.getset) {
-        named(g.name, g.get, `${t.name}.${g.name} (get)`, g.address + GETSET_GET);
-        named(g.name, g.set, `${t.name}.${g.name} (set)`, g.address + GETSET_SET);
+        named(g.name, g.get, `${t.name}.${g.name} (get)`, gAlone ? g.address + GETSET_GET : undefined);
+        named(g.name, g.set, `${t.name}.${g.name} (set)`, gAlone ? g.address + GETSET_SET : undefined);
       }
     }
-    const bound = new Set(tables.moduleDefs.flatMap((d) => (d.methods ? [d.methods.address] : [])));
+    const bound = new Set(tables.moduleDefs.flatMap((d) => (d.methods && alone(d.methods.address, d.methods.address + (d.methods.entries.length + 1) * 32) ? [d.methods.address] : [])));
     for (const t of tables.methodTables) for (const e of t.entries) named(e.name, e.meth, `${base} ${e.name}`, bound.has(t.address) ? e.address + ML_METH : undefined);
     for (const e of tables.standaloneMethods) named(e.name, e.meth, `${base} ${e.name}`, undefined);
     if (isCffiModule(m)) this.addCffiFunctions(m, base);
