@@ -83,7 +83,6 @@ function hasCffiMarker(m: ModuleImage): boolean {
   return false;
 }
 
-
 /**
  * The objects whose exports Python code can reach by dlsym without opening anything new: the global scope
  * (the executable and its DT_NEEDED closure: `ctypes.pythonapi` and `CDLL(None)` exist once ctypes is
@@ -274,10 +273,10 @@ export function cCallableNames(space: AddressSpace, tablesStore?: TablesStore): 
   return out;
 }
 
-/** Dunder names (`__enter__`, `__reduce__`, `__array_function__`): the interpreter and C code call them by protocol. */
 /** Offsets of the function words: PyMethodDef's ml_meth; PyGetSetDef's get and set. */
 const [ML_METH, GETSET_GET, GETSET_SET] = [8, 8, 16];
 
+/** Dunder names (`__enter__`, `__reduce__`, `__array_function__`): the interpreter and C code call them by protocol. */
 export function isDunder(name: string): boolean {
   return name.length > 4 && name.startsWith('__') && name.endsWith('__');
 }
