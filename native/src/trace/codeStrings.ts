@@ -81,10 +81,10 @@ function identifierAt(data: Uint8Array, at: number): string | undefined {
   while (end < data.length && end - at <= MAX_NAME) {
     const c = data[end];
     if (c === 0) break;
-    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f)) return undefined;
+    if (!isIdentByte(c)) return undefined;
     end++;
   }
-  if (end >= data.length || data[end] !== 0 || end - at < 2 || (data[at] >= 0x30 && data[at] <= 0x39)) return undefined;
+  if (end >= data.length || data[end] !== 0 || end - at < 2 || isDigit(data[at])) return undefined;
   return Buffer.from(data.buffer, data.byteOffset + at, end - at).toString('latin1');
 }
 
@@ -94,15 +94,23 @@ export function identifierStrings(bytes: Uint8Array, out: Set<string>): void {
   let start = 0;
   for (let i = 0; i <= n; i++) {
     const c = i < n ? bytes[i] : 0;
-    const ident = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
-    if (ident) continue;
+    if (isIdentByte(c)) continue;
     if (c === 0 && i - start >= 2 && i - start <= 64) {
       // Linkers merge a string into the tail of a longer one ("write" inside "_Py_write"): every suffix counts.
       for (let k = start; i - k >= 2; k++) {
-        const first = bytes[k];
-        if (!(first >= 0x30 && first <= 0x39)) out.add(Buffer.from(bytes.buffer, bytes.byteOffset + k, i - k).toString('latin1'));
+        if (!isDigit(bytes[k])) out.add(Buffer.from(bytes.buffer, bytes.byteOffset + k, i - k).toString('latin1'));
       }
     }
     start = i + 1;
   }
+}
+
+/** [0-9]. */
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** [A-Za-z0-9_]: a byte of a C identifier. */
+function isIdentByte(c: number): boolean {
+  return isDigit(c) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
 }

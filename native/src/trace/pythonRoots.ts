@@ -350,10 +350,11 @@ class EntryRootBuilder {
     const tables = cachedTables(m.elf, m.identity, m.path, this.tablesStore);
     // A table the module's code takes the address of (or of an entry in it) may be bound under other names too.
     const alone = (start: number | undefined, end: number) => start !== undefined && !codeReferencesInto(m.elf, start, end);
+    const tableAlone = (t: { address: number; entries: unknown[] } | undefined) => t !== undefined && alone(t.address, t.address + (t.entries.length + 1) * 32);
     // A type's method table is also listed among the method tables: the type's own entries come first.
     for (const t of tables.types) {
       for (const [slot, ref] of t.slots) this.add(m, ref, `${t.name}.${slot}`, slotWhy);
-      const mAlone = alone(t.methods?.address, (t.methods?.address ?? 0) + ((t.methods?.entries.length ?? 0) + 1) * 32);
+      const mAlone = tableAlone(t.methods);
       for (const e of t.methods?.entries ?? []) named(e.name, e.meth, `${t.name}.${e.name}`, mAlone ? e.address + ML_METH : undefined);
       const gAlone = alone(t.getset[0]?.address, (t.getset.at(-1)?.address ?? 0) + 40);
       for (const g of t.getset) {
@@ -361,7 +362,7 @@ class EntryRootBuilder {
         named(g.name, g.set, `${t.name}.${g.name} (set)`, gAlone ? g.address + GETSET_SET : undefined);
       }
     }
-    const bound = new Set(tables.moduleDefs.flatMap((d) => (d.methods && alone(d.methods.address, d.methods.address + (d.methods.entries.length + 1) * 32) ? [d.methods.address] : [])));
+    const bound = new Set(tables.moduleDefs.flatMap((d) => (d.methods && tableAlone(d.methods) ? [d.methods.address] : [])));
     for (const t of tables.methodTables) for (const e of t.entries) named(e.name, e.meth, `${base} ${e.name}`, bound.has(t.address) ? e.address + ML_METH : undefined);
     for (const e of tables.standaloneMethods) named(e.name, e.meth, `${base} ${e.name}`, undefined);
     if (isCffiModule(m)) this.addCffiFunctions(m, base);
