@@ -188,9 +188,10 @@ async function precisePythonGate(pid: number, cs: CallSiteResults, files: string
   const rootCodes = [...(options.rootCodes ?? []), ...liveFrameCodes(cs.space, notes)];
   let reach = pythonReachability(cs.tracking, { files, rootCodes, cNames });
   // Modules that reachable functions import (and the start-up imports did not load) are tracked
-  // on demand, their import closures with them, until reachable code imports nothing new.
+  // on demand, their import closures with them, until reachable code imports nothing new. Not once the gate
+  // falls back to strict: more modules only add reachable code, so the fallback would stand (and cost seconds).
   const extra = new Set<string>();
-  for (let round = 0; round < MAX_IMPORT_ROUNDS && reach.missing.some((m) => !extra.has(m)) && options.followImports !== false; round++) {
+  for (let round = 0; round < MAX_IMPORT_ROUNDS && !reach.strictReason && reach.missing.some((m) => !extra.has(m)) && options.followImports !== false; round++) {
     for (const m of reach.missing) extra.add(m);
     options.onProgress?.(`Python-level reachability: tracking ${extra.size} module(s) reachable code imports`);
     const more = await bytecodeTracking({

@@ -349,7 +349,8 @@ class EntryRootBuilder {
     };
     const tables = cachedTables(m.elf, m.identity, m.path, this.tablesStore);
     // A table the module's code takes the address of (or of an entry in it) may be bound under other names too.
-    const alone = (start: number | undefined, end: number) => start !== undefined && !codeReferencesInto(m.elf, start, end);
+    // Only a gate leaves words out: without one (the strict policy) the module's code is not scanned for it.
+    const alone = (start: number | undefined, end: number) => this.gate !== undefined && start !== undefined && !codeReferencesInto(m.elf, start, end);
     const tableAlone = (t: { address: number; entries: unknown[] } | undefined) => t !== undefined && alone(t.address, t.address + (t.entries.length + 1) * 32);
     // A type's method table is also listed among the method tables: the type's own entries come first.
     for (const t of tables.types) {
