@@ -76,12 +76,16 @@ export class NativeResolver implements ResolverContext {
     return resolution.targets.map((t) => ({ address: t.address, reason: `${what} → ${t.name}` }));
   }
 
-  /** True when `name` is a NUL-terminated string of the module's read-only data. */
+  /**
+   * True when `name` is a NUL-terminated string of the module's read-only data: a string of its own, or the tail of a
+   * longer one, since the linker stores a string inside another that ends with it (Debian NumPy's ufunc name "sin" is
+   * the end of "arcsin", NumPy 2's "matmul" the end of "Out of memory in matmul").
+   */
   hasCString(m: ModuleImage, name: string): boolean {
     const sec = m.elf.section('.rodata');
     if (!sec || sec.size === 0) return false;
     try {
-      return Buffer.from(m.elf.sectionData(sec)).includes(Buffer.from(`\0${name}\0`, 'latin1'));
+      return Buffer.from(m.elf.sectionData(sec)).includes(Buffer.from(`${name}\0`, 'latin1'));
     } catch {
       return false;
     }
