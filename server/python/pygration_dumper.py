@@ -111,6 +111,8 @@ class Dumper:
                     elif code is not None:
                         record['codes'] = serializer.serialize_module(code)
                         record['format'] = serializer.fmt
+                        if serializer.all_mutated:
+                            record['allMutated'] = True
                         if serializer.lazy:
                             lazy = serializer.lazy
                             record['lazy'] = len(lazy)

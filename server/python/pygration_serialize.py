@@ -77,6 +77,25 @@ def _local_names(co):
     return list(co.co_varnames)
 
 
+
+# Methods that change a list in place: `__all__.extend(core.__all__)` in module code, or `__all__.append(a)` in a
+# function such as numpy's extend_all, makes the module's exports differ from its `__all__ = [...]` literal.
+_LIST_MUTATORS = frozenset(('append', 'extend', 'insert', 'remove', 'pop', 'clear', '__iadd__', '__setitem__'))
+
+
+def _mutates_all(co):
+    """Whether code changes the module's `__all__` other than by binding it anew in module code (which the reader
+    sees): a mutating method called on it, or a `global __all__` rebound in a function."""
+    previous = None
+    for ins in dis.get_instructions(co):
+        if ins.opname == 'STORE_GLOBAL' and ins.argval == '__all__':
+            return True
+        if previous is not None and ins.opname in ('LOAD_METHOD', 'LOAD_ATTR') and ins.argval in _LIST_MUTATORS:
+            return True
+        previous = ins if ins.opname in ('LOAD_NAME', 'LOAD_GLOBAL') and ins.argval == '__all__' else None
+    return False
+
+
 class CodeSerializer:
     """Serialises a module's code objects. With `split`, function bodies (CO_OPTIMIZED code objects and
     everything nested in them) are set apart: `codes` holds a stub {name, qualname, firstlineno, flags,
@@ -98,6 +117,7 @@ class CodeSerializer:
         self._codes = codes
         self.lazy = []
         self.lazy_globals = set()
+        self.all_mutated = False
         self._serialize(code)
         self.lazy.sort(key=lambda pair: pair[0])
         self.lazy = [entry for _index, entry in self.lazy]
@@ -152,6 +172,8 @@ class CodeSerializer:
             ext = self._extended(raw)
             if ext:
                 entry['ext'] = ext
+        if not self.all_mutated and '__all__' in co.co_names and _mutates_all(co):
+            self.all_mutated = True
         if lazy:
             codes[index] = {'name': co.co_name, 'qualname': entry['qualname'], 'firstlineno': co.co_firstlineno,
                             'flags': co.co_flags, 'lazy': True}

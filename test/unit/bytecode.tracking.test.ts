@@ -164,7 +164,7 @@ for (const py of pythons()) {
     assert.equal(mods.get('simplejson_not_installed_here')?.kind, 'missing');
     assert.ok(!mods.has('this_module_does_not_exist_anywhere'), 'an import under TYPE_CHECKING was followed');
     assert.ok(['native', 'builtin'].includes(mods.get('_ctypes')?.kind ?? ''), 'the _ctypes extension is a native module');
-    assert.deepEqual(mods.get('fixpkg.stars')?.starImports, ['math', 'json', 'module_that_is_not_installed']);
+    assert.deepEqual(mods.get('fixpkg.stars')?.starImports, ['math', 'json', 'module_that_is_not_installed', 'fixpkg.grown', 'fixpkg.extended']);
     // The syntax error is a diagnostic on the right line, not a failure.
     const syntax = result.diagnostics.filter((d) => d.code === 'syntax-error');
     assert.equal(syntax.length, 1);

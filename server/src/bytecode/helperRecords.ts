@@ -194,6 +194,8 @@ export interface ModuleRecord {
   /** With `split`: the number of function bodies sent apart, and the globals they store (STORE_GLOBAL). */
   lazy?: number;
   lazyGlobals?: string[];
+  /** Some code changes `__all__` in place (`__all__.extend(…)`, numpy's `extend_all`): exports are not its literal. */
+  allMutated?: boolean;
   /**
    * With `split`: the function bodies as JSON text (an array of CompactCode in index order), attached by
    * PythonHelper from the line that follows the record; parsed only when a body is simulated.

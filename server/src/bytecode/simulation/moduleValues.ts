@@ -32,7 +32,8 @@ export abstract class SimulationValues {
       namespace: new Map(),
       bindingStarSeq: new Map(),
       stars: [],
-      all: null,
+      // Changed in place somewhere (`__all__.extend(…)`): what a star import takes is not the literal.
+      all: input.allMutated ? 'dynamic' : null,
       globalStores: new Map(),
       imports: [],
       defs: new Array(input.codes.length),

@@ -144,6 +144,8 @@ export interface SimulationInput {
   entries?: CodeEntry[];
   /** Globals the bodies kept apart store (ModuleRecord.lazyGlobals). */
   lazyGlobals?: string[];
+  /** Some code of the module changes `__all__` in place (ModuleRecord.allMutated). */
+  allMutated?: boolean;
   decoder: Decoder;
   python: InterpreterInfo;
 }
