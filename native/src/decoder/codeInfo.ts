@@ -69,6 +69,7 @@ export function isHighByteRegister(reg: number): boolean {
   return reg >= R.AH && reg <= R.BH;
 }
 export const REGISTER_RSI: number = R.RSI;
+export const REGISTER_RCX: number = R.RCX;
 
 /** The System V caller-saved general-purpose registers (clobbered by calls). */
 export const CALLER_SAVED_REGISTERS: readonly number[] = [R.RAX, R.RCX, R.RDX, R.RSI, R.RDI, R.R8, R.R9, R.R10, R.R11];

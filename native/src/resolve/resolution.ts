@@ -19,7 +19,7 @@ export type NativeRequest =
   /** A function or method of a Cython module, by its qualname (`f`, `Kern.fma`). */
   | { kind: 'cython'; module: string; qualname: string; file?: string };
 
-export type ResolutionHow = 'symbol' | 'methoddef' | 'typeslot' | 'cython' | 'ctypes' | 'datatable';
+export type ResolutionHow = 'symbol' | 'methoddef' | 'typeslot' | 'cython' | 'ctypes' | 'loops' | 'datatable';
 
 export interface NativeTarget {
   /** Runtime address in the resolver's space (resolver.space). */

@@ -12,6 +12,7 @@ import type { Root } from '../trace/ept';
 import { ProcessAddressSpace } from '../space/processSpace';
 import { type AddressSpace, type ModuleImage, isInPlt } from '../space/space';
 import { Summarizer } from '../trace/summary';
+import { codeLeaTargets } from '../trace/codeStrings';
 import { versionFromFileName } from '../cpython/abi';
 import { OverlaySpace, realPath } from '../space/overlay';
 import { describeRequest, Unresolved, type Found, type NativeRequest, type NativeResolution, type NativeTarget, type ResolutionHow, type ResolverContext } from './resolution';
@@ -24,7 +25,7 @@ import { type CodeRef, type MethodEntry, type PythonTables, type TablesStore, ca
 export { describeRequest, type NativeRequest, type NativeResolution, type NativeTarget, type ResolutionHow, type UnresolvedCode } from './resolution';
 
 /** At most this many functions stand for an object the resolver cannot pin down. */
-const MAX_DATA_TARGETS = 5000;
+const MAX_DATA_TARGETS = 20000;
 
 /**
  * Resolves Python-level names to native functions in one address space. In a live process it finds the
@@ -91,13 +92,23 @@ export class NativeResolver implements ResolverContext {
     }
   }
 
-  /** Runtime addresses of the functions a module's data points to (through RELATIVE relocations), capped. */
+  /**
+   * Runtime addresses of the functions a module's data points to (through RELATIVE relocations) and of those its code
+   * takes the address of with a `lea` (what an initialiser stores into a table at import: NumPy's CPU dispatch writes
+   * the chosen loop, which no relocation names), capped.
+   */
   dataCodePointers(m: ModuleImage): number[] {
     const out = new Set<number>();
+    const add = (link: number) => {
+      const ext = m.elf.functionAt(link);
+      if (ext && ext.start === link) out.add(link + m.bias);
+    };
     for (const rel of m.elf.relocations()) {
-      if (rel.type !== C.R_X86_64_RELATIVE) continue;
-      const ext = m.elf.functionAt(rel.addend);
-      if (ext && ext.start === rel.addend) out.add(rel.addend + m.bias);
+      if (rel.type === C.R_X86_64_RELATIVE) add(rel.addend);
+      if (out.size >= MAX_DATA_TARGETS) return [...out];
+    }
+    for (const link of codeLeaTargets(m.elf)) {
+      add(link);
       if (out.size >= MAX_DATA_TARGETS) break;
     }
     return [...out];

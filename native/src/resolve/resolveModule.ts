@@ -9,6 +9,7 @@ import { describeMethodFlags } from '../cpython/abi';
 import { Unresolved, type Found, type NativeRequest, type ResolverContext } from './resolution';
 import { slotTargets } from './resolveTypes';
 import { resolveCython } from './resolveCython';
+import { loopTables } from './ufuncLoops';
 import type { CodeRef, PythonTables } from '../cpython/tables';
 
 export function resolveModuleFunction(rs: ResolverContext, r: Extract<NativeRequest, { kind: 'module-function' }>, notes: string[]): Found[] {
@@ -68,6 +69,8 @@ export function resolveModuleFunction(rs: ResolverContext, r: Extract<NativeRequ
       }
     }
   }
+  if (out.length > 0) return out;
+  out.push(...importLoops(rs, defs, r, notes));
   if (out.length > 0) return out;
   // An object the extension creates at import time (a NumPy ufunc, a cffi function, a callable instance):
   // its C code is one of the functions the module's data points to. Count them all, so the answer is safe.
@@ -159,4 +162,34 @@ function cythonDefs(rs: ResolverContext, defs: ReadonlyArray<{ module: ModuleIma
 /** A module Cython generated: its tables define Cython's function type (`cython_function_or_method`, or `_cython_3_x.…`). */
 function isCythonModule(tables: PythonTables): boolean {
   return tables.types.some((t) => t.name === 'cython_function_or_method' || t.name.endsWith('.cython_function_or_method'));
+}
+
+/**
+ * In a live process, an object the extension made at import from a table of functions and its name (a NumPy ufunc):
+ * the loops its table holds now (resolve/ufuncLoops.ts), which the CPU dispatch chose. Not exact: the object's call
+ * machinery (NumPy's type resolution and casts) runs too. At rest the module-wide fallback below answers.
+ */
+function importLoops(rs: ResolverContext, defs: ReadonlyArray<{ module: ModuleImage }>, r: Extract<NativeRequest, { kind: 'module-function' }>, notes: string[]): Found[] {
+  const out: Found[] = [];
+  if (!rs.isProcess) return out;
+  for (const { module: m } of defs) {
+    if (rs.interpreterModules().includes(m)) continue;
+    for (const t of loopTables(m.elf, r.name)) {
+      const loops = liveLoops(rs, m, t.table, t.count);
+      if (loops.length === 0) continue;
+      notes.push(`'${r.name}' is an object ${r.module} made at import from a table of ${t.count} loop(s) (such as a ufunc): the ${loops.length} function(s) the table holds now are counted.`);
+      for (const address of loops) out.push({ address, module: m, how: 'loops', label: `${r.module}.${r.name}`, detail: `a loop in ${r.name}'s table (0x${t.table.toString(16)})`, exact: false });
+    }
+  }
+  return out;
+}
+
+/** The code addresses the table's words hold in live memory. */
+function liveLoops(rs: ResolverContext, m: ModuleImage, table: number, count: number): number[] {
+  const out = new Set<number>();
+  for (let k = 0; k < count; k++) {
+    const v = rs.space.readPointer(table + m.bias + 8 * k);
+    if (v && rs.space.regionAt(v)?.exec) out.add(v);
+  }
+  return [...out];
 }

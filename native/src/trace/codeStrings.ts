@@ -1,6 +1,7 @@
 // Identifier strings of a module's read-only data (identifierStrings), and those its code points at as a call's second
 // argument (`lea rsi,[rip+s]`): names its C code may pass to a lookup (PyObject_GetAttrString(module, "k_sha")), told
-// apart from the ml_name strings of its own method tables, which only data (the PyMethodDef) points at.
+// apart from the ml_name strings of its own method tables, which only data (the PyMethodDef) points at. The same scan
+// keeps where each `lea` is (resolve/ufuncLoops.ts finds the code that loads a name's string).
 
 import { NativeError } from '../errors';
 import type { ElfFile } from '../elf/elfFile';
@@ -8,10 +9,14 @@ import { upperBound } from '../upperBound';
 
 const MAX_NAME = 64;
 
-/** What a module's .text points at with RIP-relative `lea`s: the names loaded into rsi, and every target (sorted). */
+/**
+ * What a module's .text points at with RIP-relative `lea`s: the names loaded into rsi, and every target (sorted), with
+ * the address of the `lea` beside each (`sites`).
+ */
 interface CodeReferences {
   names: ReadonlySet<string>;
   targets: Float64Array;
+  sites: Float64Array;
 }
 const byFile = new WeakMap<ElfFile, CodeReferences>();
 
@@ -46,10 +51,25 @@ export function codeReferencesInto(elf: ElfFile, start: number, end: number): bo
   return k < t.length && t[k] < end;
 }
 
+/** Every target of the module's RIP-relative `lea`s (sorted, repeats kept; a byte scan: a false match only adds one). */
+export function codeLeaTargets(elf: ElfFile): Float64Array {
+  return referencesOf(elf).targets;
+}
+
+/** The link addresses of the `lea`s whose target is `target` (a byte scan: a false match only adds a site). */
+export function codeLeaSites(elf: ElfFile, target: number): number[] {
+  const { targets, sites } = referencesOf(elf);
+  const out: number[] = [];
+  for (let k = upperBound(targets.length, (i) => targets[i] >= target); k < targets.length && targets[k] === target; k++) out.push(sites[k]);
+  return out;
+}
+
 function scan(elf: ElfFile): CodeReferences {
   const names = new Set<string>();
   const targets: number[] = [];
-  const none = { names, targets: new Float64Array(0) };
+  const sites: number[] = [];
+  const empty = new Float64Array(0);
+  const none = { names, targets: empty, sites: empty };
   const text = elf.section('.text');
   if (!text || text.size > 256 * 1024 * 1024) return none;
   const rodata = elf.section('.rodata');
@@ -67,11 +87,14 @@ function scan(elf: ElfFile): CodeReferences {
     if ((code[i] !== 0x48 && code[i] !== 0x4c) || code[i + 1] !== 0x8d || (code[i + 2] & 0xc7) !== 0x05) continue;
     const target = text.addr + i + 7 + view.getInt32(i + 3, true);
     targets.push(target);
+    sites.push(text.addr + i);
     if (code[i] !== 0x48 || code[i + 2] !== 0x35 || !data || !rodata) continue;
     const name = identifierAt(data, target - rodata.addr);
     if (name) names.add(name);
   }
-  return { names, targets: Float64Array.from(targets).sort() };
+  // Pairs (target, site), sorted by target.
+  const order = Array.from(targets.keys()).sort((a, b) => targets[a] - targets[b]);
+  return { names, targets: Float64Array.from(order, (i) => targets[i]), sites: Float64Array.from(order, (i) => sites[i]) };
 }
 
 /** The NUL-terminated identifier starting at `at` (2 to MAX_NAME characters, not starting with a digit), if any. */

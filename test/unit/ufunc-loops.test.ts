@@ -1,0 +1,110 @@
+// The loops of an object an extension makes at import from a table of functions and a name (NumPy's ufuncs;
+// resolve/ufuncLoops.ts): test/fixtures/c/pyext_loops.c in a live process (the table's loops, the one its CPU dispatch
+// chose as the process itself reports it, not the module's other tables) and at rest (the module-wide fallback, which
+// holds every candidate); then Debian's NumPy, whose live loops are a few dozen per ufunc, all within the fallback.
+
+import { after, before, describe, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { executionPathTracking } from '../../native/src/trace/ept';
+import { ProcessAddressSpace } from '../../native/src/space/processSpace';
+import { ProcessView } from '../../native/src/space/processView';
+import { StaticAddressSpace } from '../../native/src/space/staticSpace';
+import type { AddressSpace } from '../../native/src/space/space';
+import { type NativeResolution, resolverFor } from '../../native/src/resolve/resolve';
+import { DEBIAN_PYTHON, buildC, debianPythonHas, hostFlags, startProcess, type StartedProcess } from '../helpers/fixtures';
+import { skipUnless } from '../helpers/skip';
+import { DEBIAN_INCLUDE } from './python-helpers';
+
+const canRun = fs.existsSync(DEBIAN_PYTHON) && fs.existsSync(`${DEBIAN_INCLUDE}/Python.h`);
+const HAVE_NUMPY = canRun && debianPythonHas('numpy');
+
+function resolved(r: NativeResolution): Extract<NativeResolution, { status: 'resolved' }> {
+  assert.equal(r.status, 'resolved', r.status === 'unresolved' ? r.reason : '');
+  return r as Extract<NativeResolution, { status: 'resolved' }>;
+}
+
+/** Link-time addresses (module-relative) of a resolution's targets in `space`. */
+function linkAddresses(space: AddressSpace, r: Extract<NativeResolution, { status: 'resolved' }>): Set<number> {
+  return new Set(r.targets.map((t) => t.address - space.regionAt(t.address)!.module!.bias));
+}
+
+describe('loops of an object made at import from a table and a name', { skip: skipUnless(canRun, 'Debian python3 and its headers are needed') }, () => {
+  let so: string;
+  let proc: StartedProcess;
+  let reported: Record<string, number>;
+
+  before(async () => {
+    so = buildC('c/pyext_loops.c', { shared: true, flags: [`-I${DEBIAN_INCLUDE}`], outName: 'pyext-loops/pyext_loops.cpython-311-x86_64-linux-gnu.so' });
+    proc = await startProcess(DEBIAN_PYTHON, ['-c', 'import json, sys, pyext_loops as p; p.k_sin(); print(json.dumps(p._addresses())); print("READY", flush=True); import time; time.sleep(600)'], {
+      cwd: path.dirname(so),
+    });
+    reported = JSON.parse(proc.stdout().split('\n')[0]);
+  });
+  after(async () => proc?.stop());
+
+  test('at rest: the module-wide fallback, which holds both candidates of the dispatched slot', () => {
+    const st = new StaticAddressSpace([DEBIAN_PYTHON]);
+    try {
+      const r = resolved(resolverFor(st).resolve({ kind: 'module-function', module: 'pyext_loops', file: so, name: 'k_sin' }));
+      assert.ok(r.targets.every((t) => t.how === 'datatable' && !t.exact));
+      const names = new Set(r.targets.map((t) => t.name));
+      for (const n of ['loop_avx2', 'loop_base', 'loop_sse41', 'loop_tail']) assert.ok(names.has(n), `${n} missing: ${[...names].join(' ')}`);
+    } finally {
+      resolverFor(st).close();
+      st.close();
+    }
+  });
+
+  test('live: the loops the table holds now, the dispatched one as the process reports it, not k_other\'s', () => {
+    const view = new ProcessView(proc.pid);
+    try {
+      const space = new ProcessAddressSpace(view);
+      const r = resolved(resolverFor(space).resolve({ kind: 'module-function', module: 'pyext_loops', name: 'k_sin' }));
+      assert.ok(r.targets.every((t) => t.how === 'loops' && !t.exact));
+      const chosen = hostFlags().has('avx2') ? 'loop_avx2' : 'loop_sse41';
+      assert.deepEqual(new Set(r.targets.map((t) => t.address)), new Set([reported.loop_base, reported[chosen], reported.loop_tail]));
+      const features = executionPathTracking(resolverFor(space).space, resolverFor(space).roots(r)).features;
+      for (const f of ['bmi1', 'bmi2']) assert.ok(features.has(f as never), `${f} missing: ${[...features.keys()].join(' ')}`);
+      for (const f of ['gfni', 'avx512f']) assert.ok(!features.has(f as never), `${f} (k_other's loops) charged to k_sin`);
+      const other = resolved(resolverFor(space).resolve({ kind: 'module-function', module: 'pyext_loops', name: 'k_other' }));
+      assert.deepEqual(new Set(other.targets.map((t) => t.address)), new Set([reported.other_a, reported.other_b]));
+      resolverFor(space).close();
+    } finally {
+      view.close();
+    }
+  });
+});
+
+describe("Debian's NumPy ufuncs: the live loops are among those found at rest", { skip: skipUnless(HAVE_NUMPY, 'python3-numpy missing') }, () => {
+  let proc: StartedProcess;
+  before(async () => {
+    proc = await startProcess(DEBIAN_PYTHON, ['-c', 'import sys, numpy; print("READY", flush=True); import time; time.sleep(600)']);
+  });
+  after(async () => proc?.stop());
+
+  test('sin, add, maximum and matmul', () => {
+    const view = new ProcessView(proc.pid);
+    const st = new StaticAddressSpace([DEBIAN_PYTHON]);
+    const space = new ProcessAddressSpace(view);
+    try {
+      const file = space.modules().find((m) => m.path.includes('_multiarray_umath'))!.path;
+      for (const name of ['sin', 'add', 'maximum', 'matmul']) {
+        const request = { kind: 'module-function' as const, module: 'numpy.core._multiarray_umath', file, name };
+        const live = resolved(resolverFor(space).resolve(request));
+        const rest = resolved(resolverFor(st).resolve(request));
+        assert.ok(live.targets.every((t) => t.how === 'loops'), `${name}: ${live.targets[0]?.how}`);
+        assert.ok(live.targets.length > 0 && live.targets.length < 200, `${name}: ${live.targets.length} loops`);
+        const atRest = linkAddresses(resolverFor(st).space, rest);
+        const missing = [...linkAddresses(space, live)].filter((a) => !atRest.has(a));
+        assert.deepEqual(missing, [], `${name}: live loops not in the fallback at rest`);
+      }
+    } finally {
+      resolverFor(space).close();
+      resolverFor(st).close();
+      st.close();
+      view.close();
+    }
+  });
+});
