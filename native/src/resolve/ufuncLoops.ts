@@ -1,9 +1,10 @@
 // The loop table of an object an extension makes at import from a table of functions and a name given to one call
 // (NumPy's ufuncs: PyUFunc_FromFuncAndData(X_functions, X_data, X_types, ntypes, nin, nout, identity, "X", …)),
 // found from the code that loads the name's string: the table is what `lea rdi` gives that call. Its loops are read
-// from live memory (the ones NumPy's CPU dispatch chose at import). Not at rest: the dispatch fills the table at import
-// in ways a byte scan does not follow (Debian's NumPy packs the chosen functions into vector registers and stores
-// them in blocks), so files at rest keep the module-wide fallback.
+// from live memory (the ones NumPy's CPU dispatch chose at import). Not at rest: NumPy fills its tables at import in
+// ways a scan of single stores does not follow (Debian's NumPy 1.24 and pip's NumPy 2.4 both pack pairs of functions
+// into vector registers, built far from the `movups` that stores them, besides `lea rax,[DOUBLE_sin_X86_V4]; mov
+// [sin_functions+16],rax`), so files at rest keep the module-wide fallback.
 
 import { CodeDecoder, Flow, MNEMONIC, REGISTER_RDI } from '../decoder/decoder';
 import { REGISTER_RCX } from '../decoder/codeInfo';
