@@ -302,6 +302,7 @@ class ReachabilityRun {
     for (const n of f.names) this.addName(n, `name \`${n}\` used in ${at}`);
     for (const n of f.free) this.addName(n, `name \`${n}\` used in ${at}`);
     for (const n of f.reflectNames) this.addName(n, `getattr-style use of \`${n}\` in ${at}`);
+    for (const n of f.nameStrings ?? []) this.addName(n, `string \`${n}\` in ${at} (code given a name may look it up)`);
     // Reflection anywhere in code that ran or can run, the program's or a library's, defeats names: the names
     // it computes (a join, a string given to exec, the bytes of a pickle) need appear nowhere, and what it
     // fetched may be stored and called later. Only reflection confined to a known namespace is narrowed.

@@ -1,6 +1,7 @@
 // The precise root policy end to end (analyzePythonProcess) on test/fixtures/c/pyext_alias.c: a module function no
 // reachable Python code names stays out of the requirement, though the heap points into its method table (every
-// function object does); kernels bound under other names by the module's C code stay in.
+// function object does); kernels bound under other names by the module's C code, or named in Python only by a string
+// handed to C code, stay in.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -11,7 +12,10 @@ import { analyzePythonProcess } from '../../server/src/processAnalysis';
 import { DEBIAN_PYTHON, buildC, hostFlags, startProcess } from '../helpers/fixtures';
 import { DEBIAN_INCLUDE } from './python-helpers';
 
-/** The program: it calls `digest`, `digest2` and `digest3` in threads it starts in its loop, and never names k_unused. */
+/**
+ * The program: it calls `digest` to `digest4` in threads it starts in its loop, and k_vbmi2 through call_named with
+ * the name in a string; it never names k_unused.
+ */
 const MAIN = `import time, _thread
 import pyext_alias as pa
 print("READY", flush=True)
@@ -19,6 +23,8 @@ while True:
     _thread.start_new_thread(pa.digest, ())
     _thread.start_new_thread(pa.digest2, ())
     _thread.start_new_thread(pa.digest3, ())
+    _thread.start_new_thread(pa.digest4, ())
+    _thread.start_new_thread(pa.call_named, (pa, "k_vbmi2"))
     time.sleep(0.01)
 `;
 
@@ -77,4 +83,18 @@ test('precise: a PyMethodDef of its own that C code binds under another name sta
 test("precise: an entry of a type's method table that C code makes a function of and binds under another name stays required", { skip: lacks('avx512vbmi') }, async () => {
   const r = await requirements();
   assert.ok(r.precise.includes('avx512vbmi'), `k_vbmi, called as digest3: ${r.precise.join(' ')}`);
+});
+
+// k_vpop is bound as `digest4` by the module's C code through a name object it makes with PyUnicode_InternFromString
+// (the string is in rdi, not rsi, so the rule for names given to a lookup missed it).
+test('precise: a module function the C code fetches through a name object it makes stays required', { skip: lacks('avx512_vpopcntdq') }, async () => {
+  const r = await requirements();
+  assert.ok(r.precise.includes('avx512_vpopcntdq'), `k_vpop, called as digest4: ${r.precise.join(' ')}`);
+});
+
+// k_vbmi2 is named in Python only by the string given to call_named, whose C code calls that method: a string constant
+// that spells an identifier counts as a name.
+test('precise: a method Python code names only in a string handed to C code stays required', { skip: lacks('avx512_vbmi2') }, async () => {
+  const r = await requirements();
+  assert.ok(r.precise.includes('avx512_vbmi2'), `k_vbmi2, called through call_named: ${r.precise.join(' ')}`);
 });

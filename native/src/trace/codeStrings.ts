@@ -1,5 +1,6 @@
 // Identifier strings of a module's read-only data (identifierStrings), and those its code points at as a call's second
-// argument (`lea rsi,[rip+s]`): names its C code may pass to a lookup (PyObject_GetAttrString(module, "k_sha")), told
+// argument (`lea rsi,[rip+s]`) or makes a string object of (`lea rdi,[rip+s]` before a call of PyUnicode_FromString or
+// PyUnicode_InternFromString): names its C code may pass to a lookup (PyObject_GetAttrString(module, "k_sha")), told
 // apart from the ml_name strings of its own method tables, which only data (the PyMethodDef) points at. The same scan
 // keeps where each `lea` is (resolve/ufuncLoops.ts finds the code that loads a name's string).
 
@@ -88,13 +89,35 @@ function scan(elf: ElfFile): CodeReferences {
     const target = text.addr + i + 7 + view.getInt32(i + 3, true);
     targets.push(target);
     sites.push(text.addr + i);
-    if (code[i] !== 0x48 || code[i + 2] !== 0x35 || !data || !rodata) continue;
+    if (code[i] !== 0x48 || !data || !rodata) continue;
+    if (code[i + 2] !== 0x35 && !(code[i + 2] === 0x3d && makesString(elf, code, text.addr, i + 7))) continue;
     const name = identifierAt(data, target - rodata.addr);
     if (name) names.add(name);
   }
   // Pairs (target, site), sorted by target.
   const order = Array.from(targets.keys()).sort((a, b) => targets[a] - targets[b]);
   return { names, targets: Float64Array.from(order, (i) => targets[i]), sites: Float64Array.from(order, (i) => sites[i]) };
+}
+
+/** Functions that make a string object of their first argument, which C code then looks attributes up by. */
+const STRING_MAKERS = new Set(['PyUnicode_FromString', 'PyUnicode_InternFromString', 'PyUnicode_DecodeFSDefault']);
+/** Bytes after a `lea rdi` within which the call that takes it is looked for. */
+const CALL_REACH = 16;
+
+/**
+ * Whether a call of a STRING_MAKERS function (through the PLT, `call rel32`, or its GOT slot, `call [rip+x]`) starts
+ * within CALL_REACH bytes of `from` (an offset in `code`, which starts at link address `base`). A byte scan: a false
+ * match only makes a name count.
+ */
+function makesString(elf: ElfFile, code: Uint8Array, base: number, from: number): boolean {
+  const view = new DataView(code.buffer, code.byteOffset, code.byteLength);
+  for (let j = from; j < Math.min(code.length - 5, from + CALL_REACH); j++) {
+    let symbol: string | undefined;
+    if (code[j] === 0xe8) symbol = elf.pltStubAt(base + j + 5 + view.getInt32(j + 1, true))?.symbol;
+    else if (code[j] === 0xff && code[j + 1] === 0x15 && j + 6 <= code.length) symbol = elf.relocationAt(base + j + 6 + view.getInt32(j + 2, true))?.symbol?.name;
+    if (symbol !== undefined && STRING_MAKERS.has(symbol.replace(/@.*$/, ''))) return true;
+  }
+  return false;
 }
 
 /** The NUL-terminated identifier starting at `at` (2 to MAX_NAME characters, not starting with a digit), if any. */

@@ -41,6 +41,22 @@ export function usedNames(decoder: Decoder, code: DecodedCode): string[] {
   return code.names.filter((_n, k) => used[k] === 1);
 }
 
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** The string constants of a code object (and of its constant tuples) that spell an identifier, each once. */
+export function identifierConstants(code: DecodedCode): string[] {
+  const out = new Set<string>();
+  const visit = (c: unknown, depth: number): void => {
+    if (typeof c === 'string') {
+      if (IDENTIFIER.test(c)) out.add(c);
+    } else if (depth < 2 && c !== null && typeof c === 'object' && Array.isArray((c as { tuple?: unknown[] }).tuple)) {
+      for (const x of (c as { tuple: unknown[] }).tuple) visit(x, depth + 1);
+    }
+  };
+  for (const c of code.consts) visit(c, 0);
+  return [...out];
+}
+
 /** Records what a call tells the reachability gate: reflection by computed names, escaping callbacks. */
 export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: CodeRole, callee: Expr, positional: Expr[], args: Expr[], star: boolean): void {
   const facts = sim.facts;

@@ -97,6 +97,11 @@ export interface CodeFacts {
   /** Constant attribute names given to getattr/hasattr/setattr/delattr, attrgetter and methodcaller. */
   reflectNames: string[];
   /**
+   * Other string constants that spell an identifier: a call may hand one to code that looks it up (a C extension's
+   * `PyObject_CallMethodObjArgs(obj, name)`, a library's own getattr), so they count as names.
+   */
+  nameStrings: string[];
+  /**
    * Reflection that defeats names: the line, what it is, the module it is confined to when the receiver is a known
    * module, and `own` when it hands out the code's own module namespace (globals(), vars() in module code).
    */
