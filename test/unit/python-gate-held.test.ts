@@ -13,7 +13,7 @@ import { DEBIAN_PYTHON, buildC, hostFlags, startProcess } from '../helpers/fixtu
 import { DEBIAN_INCLUDE } from './python-helpers';
 
 /**
- * The program: it calls `digest` to `digest4` in threads it starts in its loop, and k_vbmi2 through call_named with
+ * The program: it calls `digest` to `digest5` in threads it starts in its loop, and k_vbmi2 through call_named with
  * the name in a string; it never names k_unused.
  */
 const MAIN = `import time, _thread
@@ -24,6 +24,7 @@ while True:
     _thread.start_new_thread(pa.digest2, ())
     _thread.start_new_thread(pa.digest3, ())
     _thread.start_new_thread(pa.digest4, ())
+    _thread.start_new_thread(pa.digest5, ())
     _thread.start_new_thread(pa.call_named, (pa, "k_vbmi2"))
     time.sleep(0.01)
 `;
@@ -97,4 +98,12 @@ test('precise: a module function the C code fetches through a name object it mak
 test('precise: a method Python code names only in a string handed to C code stays required', { skip: lacks('avx512_vbmi2') }, async () => {
   const r = await requirements();
   assert.ok(r.precise.includes('avx512_vbmi2'), `k_vbmi2, called through call_named: ${r.precise.join(' ')}`);
+});
+
+// k_kept's PyMethodDef is in Keep's method table, which the interpreter binds under `k_kept`; but a pointer in the
+// module's data holds the entry (no code takes its address), and the exec slot binds it as `digest5`. A table its
+// module's data points into, other than from its module definition and types, is not left to the gate.
+test('precise: an entry of a method table that data points to, bound under another name by C code, stays required', { skip: lacks('avx512ifma') }, async () => {
+  const r = await requirements();
+  assert.ok(r.precise.includes('avx512ifma'), `k_kept, called as digest5: ${r.precise.join(' ')}`);
 });

@@ -2,8 +2,10 @@
 // argument (`lea rsi,[rip+s]`) or makes a string object of (`lea rdi,[rip+s]` before a call of PyUnicode_FromString or
 // PyUnicode_InternFromString): names its C code may pass to a lookup (PyObject_GetAttrString(module, "k_sha")), told
 // apart from the ml_name strings of its own method tables, which only data (the PyMethodDef) points at. The same scan
-// keeps where each `lea` is (resolve/ufuncLoops.ts finds the code that loads a name's string).
+// keeps where each `lea` is (resolve/ufuncLoops.ts finds the code that loads a name's string); dataPointersInto counts
+// what the module's data points into a range (a method table: its module definition and type, or something else).
 
+import * as C from '../elf/elfConstants';
 import { NativeError } from '../errors';
 import type { ElfFile } from '../elf/elfFile';
 import { upperBound } from '../upperBound';
@@ -159,4 +161,37 @@ function isDigit(c: number): boolean {
 /** [A-Za-z0-9_]: a byte of a C identifier. */
 function isIdentByte(c: number): boolean {
   return isDigit(c) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f;
+}
+
+const dataPointers = new WeakMap<ElfFile, Float64Array>();
+
+/**
+ * Whether anything but `holders` words of data pointing at `start` refers to [start, end): code that takes an address
+ * in it (codeReferencesInto), or data the loader relocates to point into it (`static PyMethodDef *kept = &m[2]`), or at
+ * its start more often than its known holders (a table's PyModuleDef and types).
+ */
+export function referencedBeyond(elf: ElfFile, start: number, end: number, holders: number): boolean {
+  if (codeReferencesInto(elf, start, end)) return true;
+  const held = dataPointersInto(elf, start, end);
+  return held.inside > 0 || held.atStart > holders;
+}
+
+/** How many words of `elf`'s data the loader relocates to point at `start` exactly, and into (start, end). */
+function dataPointersInto(elf: ElfFile, start: number, end: number): { atStart: number; inside: number } {
+  let sorted = dataPointers.get(elf);
+  if (!sorted) {
+    const addends: number[] = [];
+    for (const r of elf.relocations()) if (r.type === C.R_X86_64_RELATIVE) addends.push(r.addend);
+    sorted = Float64Array.from(addends).sort();
+    dataPointers.set(elf, sorted);
+  }
+  const s = sorted;
+  let k = upperBound(s.length, (i) => s[i] >= start);
+  let atStart = 0;
+  let inside = 0;
+  for (; k < s.length && s[k] < end; k++) {
+    if (s[k] === start) atStart++;
+    else inside++;
+  }
+  return { atStart, inside };
 }

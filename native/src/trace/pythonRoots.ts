@@ -15,7 +15,7 @@ import type { AddressSpace, ModuleImage } from '../space/space';
 import type { ElfSymbol } from '../elf/elfTypes';
 import type { ElfFile } from '../elf/elfFile';
 import { BulkWords } from './bulkWords';
-import { codeReferencedNames, codeReferencesInto, identifierStrings } from './codeStrings';
+import { codeReferencedNames, identifierStrings, referencedBeyond } from './codeStrings';
 
 /**
  * Python-level reachability, as data: a method-table entry or getset of an extension module is a root only
@@ -348,9 +348,11 @@ class EntryRootBuilder {
       else if (word !== undefined) this.gatedWords.add(word + m.bias);
     };
     const tables = cachedTables(m.elf, m.identity, m.path, this.tablesStore);
-    // A table the module's code takes the address of (or of an entry in it) may be bound under other names too.
-    // Only a gate leaves words out: without one (the strict policy) the module's code is not scanned for it.
-    const alone = (start: number | undefined, end: number) => this.gate !== undefined && start !== undefined && !codeReferencesInto(m.elf, start, end);
+    // A table the module's code takes the address of (or of an entry in it), or its data points into other than from
+    // its module definitions and types, may be bound under other names too. Only a gate leaves words out: without one
+    // (the strict policy) the module is not scanned for it.
+    const holders = (a: number) => tables.moduleDefs.filter((d) => d.methods?.address === a).length + tables.types.filter((t) => t.methods?.address === a || t.getset[0]?.address === a).length;
+    const alone = (start: number | undefined, end: number) => this.gate !== undefined && start !== undefined && !referencedBeyond(m.elf, start, end, holders(start));
     const tableAlone = (t: { address: number; entries: unknown[] } | undefined) => t !== undefined && alone(t.address, t.address + (t.entries.length + 1) * 32);
     // A type's method table is also listed among the method tables: the type's own entries come first.
     for (const t of tables.types) {
