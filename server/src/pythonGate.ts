@@ -85,6 +85,10 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
   const run = new ReachabilityRun(options);
   const graph = (tracking as { graph?: { closureModules(): ProgramModule[] } }).graph;
   if (!graph) return run.finish('the bytecode tracking result has no call graph');
+  // Module and class bodies of the start-up imports ran, so the closure reaches them whatever else it does: reflection
+  // there that no known namespace confines decides the fallback before any function body is simulated (seconds saved).
+  const early = run.bodyReflection(tracking, graph.closureModules());
+  if (early.length) return run.finish(`reflection defeats names: ${early.slice(0, 3).join('; ')}${early.length > 3 ? ` and ${early.length - 3} more` : ''} (in module and class bodies that ran at start-up; function bodies were not examined)`);
   const failed = run.index(tracking, graph.closureModules());
   if (failed.length) return run.finish(`the function bodies of ${failed.slice(0, 3).join(', ')} could not be simulated`);
   run.takeRoots();
@@ -167,11 +171,8 @@ class ReachabilityRun {
     return [...new Set([...this.reflections].sort((a, b) => a.depth - b.depth).map((r) => r.site))];
   }
 
-  /**
-   * Phase 1: indexes the closure (modules by name, code objects by short name, children, aliases, the files of
-   * extension modules), completing the simulation of function bodies. Returns the modules that failed.
-   */
-  index(tracking: BytecodeTrackingResult, closure: ProgramModule[]): string[] {
+  /** The modules of the closure by name, and the files of the extension modules (real paths, as mapped). */
+  private indexNames(tracking: BytecodeTrackingResult, closure: ProgramModule[]): void {
     this.closure = closure;
     for (const m of closure) {
       this.byModuleName.set(m.name, m);
@@ -186,6 +187,51 @@ class ReachabilityRun {
         // Keep the path as found.
       }
     }
+  }
+
+  /**
+   * Reflection sites in the module and class bodies of the modules imported at start-up (simulated already, unlike
+   * function bodies) that neither a known extension module nor the module's own namespace confines: each forces the
+   * fallback, as the full closure reaches these bodies (takeImportTime). Empty when there are none.
+   */
+  bodyReflection(tracking: BytecodeTrackingResult, closure: ProgramModule[]): string[] {
+    this.indexNames(tracking, closure);
+    const sites: string[] = [];
+    for (const n of this.startupImports()) {
+      const m = this.byModuleName.get(n);
+      if (m?.kind !== 'python' || !m.summary) continue;
+      for (const f of m.summary.facts) {
+        if (!f || f.role === 'function') continue;
+        for (const r of f.reflections) {
+          const confinable = (r.module !== undefined && this.nativeFiles.has(r.module)) || (r.own === true && m.summary.stars.length === 0);
+          if (!confinable) sites.push(`${r.what} at ${path.basename(m.file ?? m.name)}:${r.line}`);
+        }
+      }
+    }
+    return sites;
+  }
+
+  /** The modules the program imported at start-up: its files' import closure through module and class level imports. */
+  private startupImports(): Set<string> {
+    const imported = new Set<string>();
+    const toVisit = this.closure.filter((m) => m.file && this.startup.has(path.resolve(m.file))).map((m) => m.name);
+    while (toVisit.length) {
+      const n = toVisit.pop()!;
+      if (imported.has(n)) continue;
+      imported.add(n);
+      const m = this.byModuleName.get(n);
+      if (m?.kind === 'alias' && m.target) toVisit.push(m.target);
+      for (const im of m?.summary?.imports ?? []) if (im.scope !== 'function') toVisit.push(...im.targets, ...im.probes);
+    }
+    return imported;
+  }
+
+  /**
+   * Phase 1: indexes the closure (modules by name, code objects by short name, children, aliases, the files of
+   * extension modules), completing the simulation of function bodies. Returns the modules that failed.
+   */
+  index(tracking: BytecodeTrackingResult, closure: ProgramModule[]): string[] {
+    this.indexNames(tracking, closure);
     const failed: string[] = [];
     for (const m of closure) {
       if (m.kind !== 'python' || !m.summary) continue;
@@ -233,15 +279,7 @@ class ReachabilityRun {
    */
   takeRoots(): void {
     const { closure, imported, startup } = this;
-    const toVisit = closure.filter((m) => m.file && startup.has(path.resolve(m.file))).map((m) => m.name);
-    while (toVisit.length) {
-      const n = toVisit.pop()!;
-      if (imported.has(n)) continue;
-      imported.add(n);
-      const m = this.byModuleName.get(n);
-      if (m?.kind === 'alias' && m.target) toVisit.push(m.target);
-      for (const im of m?.summary?.imports ?? []) if (im.scope !== 'function') toVisit.push(...im.targets, ...im.probes);
-    }
+    for (const n of this.startupImports()) imported.add(n);
     // What reflection on extension modules fetched at import time is bound in module namespaces now (hashlib
     // binds sha256 to _hashlib.openssl_sha256 through globals()): such sites anywhere in the code of modules
     // imported at start-up count, whether or not that code can still run.
