@@ -1,4 +1,4 @@
-# Gate probe for the precise root policy (eval/gate-probes.mjs): the module's __dict__ read by a computed key.
+# Gate probe for the precise root policy (eval/gate-probes.mjs): the module's __dict__ read by a constant key.
 # expect: avx512_bf16
 import time, sys
 import gatekern

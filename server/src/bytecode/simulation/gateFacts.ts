@@ -19,6 +19,44 @@ export function firstLineUsing(decoder: Decoder, code: DecodedCode, name: string
   return code.raw.firstlineno;
 }
 
+/** The co_names index an instruction names, or -1. */
+function nameIndexOf(decoder: Decoder, code: DecodedCode, i: number): number {
+  const kind = decoder.model.argKinds[code.op[i]];
+  const a = code.arg[i];
+  return kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1;
+}
+
+/** Instructions that only set up a call (no value of their own): skipped when matching a call's shape. */
+const CALL_SETUP = new Set(['PUSH_NULL', 'PRECALL', 'CACHE', 'KW_NAMES']);
+
+/**
+ * Whether every use of `__dict__` in the code is `type(x.__dict__)` (types.py's `MappingProxyType =
+ * type(type.__dict__)`: the mapping goes to the builtin `type`, which looks nothing up in it) or `x.__dict__['name']`
+ * with a constant name (types.py's `dict.__dict__['fromkeys']`: a lookup by a name the code shows, which counts as a
+ * name as every identifier string does). Any other use (`d = x.__dict__`, a computed key) is reflection.
+ */
+export function onlyTypeOfDict(decoder: Decoder, code: DecodedCode): boolean {
+  const opnames = decoder.model.opnames;
+  const name = (i: number) => code.names[nameIndexOf(decoder, code, i)];
+  const op = (i: number) => opnames[code.op[i]] ?? '';
+  const k = code.names.indexOf('__dict__');
+  const typeLoads = new Set(['LOAD_NAME', 'LOAD_GLOBAL']);
+  const receivers = new Set(['LOAD_NAME', 'LOAD_GLOBAL', 'LOAD_FAST', 'LOAD_CONST', 'LOAD_DEREF']);
+  for (let i = 0; i < code.n; i++) {
+    if (nameIndexOf(decoder, code, i) !== k) continue;
+    if (op(i) !== 'LOAD_ATTR' || i < 2 || !receivers.has(op(i - 1))) return false;
+    const key = i + 1 < code.n && op(i + 1) === 'LOAD_CONST' ? code.consts[code.arg[i + 1]] : undefined;
+    if (typeof key === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) && i + 2 < code.n && op(i + 2) === 'BINARY_SUBSCR') continue;
+    let before = i - 2;
+    while (before >= 0 && CALL_SETUP.has(op(before))) before--;
+    if (before < 0 || !typeLoads.has(op(before)) || name(before) !== 'type') return false;
+    let after = i + 1;
+    while (after < code.n && CALL_SETUP.has(op(after))) after++;
+    if (after >= code.n || !/^CALL(_FUNCTION)?$/.test(op(after)) || code.arg[after] !== 1) return false;
+  }
+  return true;
+}
+
 /**
  * co_names without the names only bound (STORE_NAME/STORE_GLOBAL/DELETE_*: a module body's definitions) or
  * imported (IMPORT_NAME, IMPORT_FROM): binding or importing a name calls nothing by it. Attribute stores
@@ -190,7 +228,7 @@ function otherReflection(
     if (star || !strings(positional[0])) reflect(`${builtin(callee, '__import__') ? '__import__' : 'importlib.import_module'} of a computed name`);
     return;
   }
-  for (const [mod, fns] of [['pickle', ['load', 'loads', 'Unpickler']], ['_pickle', ['load', 'loads', 'Unpickler']], ['marshal', ['load', 'loads']], ['copyreg', ['constructor', 'pickle']]] as const) {
+  for (const [mod, fns] of [['pickle', ['load', 'loads', 'Unpickler']], ['_pickle', ['load', 'loads', 'Unpickler']], ['marshal', ['load', 'loads']]] as const) {
     for (const fn of fns) if (sim.isModuleAttr(callee, mod, fn)) return reflect(`${mod}.${fn}`);
   }
 }
