@@ -5,7 +5,7 @@
 import { NONE, type DecodedCode } from '../decode';
 import { join, unknown, type Expr } from '../values';
 import { adjust, EXCEPT_BLOCK, STEP_DIRTY, STEP_RETURN, UNKNOWN_BELOW_HANDLER, UNKNOWN_EXCEPTION, UNKNOWN_LASTI, UNKNOWN_VALUE } from './common';
-import { firstLineUsing, identifierConstants, onlyTypeOfDict, usedNames } from './gateFacts';
+import { dictReflection, firstLineUsing, identifierConstants, usedNames } from './gateFacts';
 import { SimulationValues } from './moduleValues';
 import { H } from './opcodes';
 import type { CodeFacts, CodeRole, SimulationInput, State } from './types';
@@ -168,9 +168,7 @@ export abstract class CodeFlow extends SimulationValues {
       nameStrings: identifierConstants(code),
       reflections: [],
     };
-    if (code.raw.names.includes('__dict__') && !(onlyTypeOfDict(this.decoder, code) && !this.summary.namespace.has('type'))) {
-      facts.reflections.push({ line: firstLineUsing(this.decoder, code, '__dict__'), what: '`__dict__` access' });
-    }
+    if (dictReflection(this.decoder, code, this.summary.namespace.has('type'))) facts.reflections.push({ line: firstLineUsing(this.decoder, code, '__dict__'), what: '`__dict__` access' });
     return facts;
   }
 

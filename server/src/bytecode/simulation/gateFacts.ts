@@ -35,7 +35,7 @@ const CALL_SETUP = new Set(['PUSH_NULL', 'PRECALL', 'CACHE', 'KW_NAMES']);
  * with a constant name (types.py's `dict.__dict__['fromkeys']`: a lookup by a name the code shows, which counts as a
  * name as every identifier string does). Any other use (`d = x.__dict__`, a computed key) is reflection.
  */
-export function onlyTypeOfDict(decoder: Decoder, code: DecodedCode): boolean {
+function onlyTypeOfDict(decoder: Decoder, code: DecodedCode): boolean {
   const opnames = decoder.model.opnames;
   const name = (i: number) => code.names[nameIndexOf(decoder, code, i)];
   const op = (i: number) => opnames[code.op[i]] ?? '';
@@ -55,6 +55,11 @@ export function onlyTypeOfDict(decoder: Decoder, code: DecodedCode): boolean {
     if (after >= code.n || !/^CALL(_FUNCTION)?$/.test(op(after)) || code.arg[after] !== 1) return false;
   }
   return true;
+}
+
+/** Whether the code's uses of `__dict__` are reflection (onlyTypeOfDict; `typeShadowed`: the module binds `type`). */
+export function dictReflection(decoder: Decoder, code: DecodedCode, typeShadowed: boolean): boolean {
+  return code.raw.names.includes('__dict__') && !(onlyTypeOfDict(decoder, code) && !typeShadowed);
 }
 
 /**
