@@ -58,7 +58,7 @@ export class Discoverer {
     const pad = img.raw32(a + METHODDEF.ml_flags + 4);
     if (flags === undefined || pad !== 0 || !isValidMethodFlags(flags)) return null;
     const docPtr = img.ptr(a + METHODDEF.ml_doc);
-    if (docPtr !== 0 && !(docPtr > 0 && img.isStringStart(docPtr))) return null;
+    if (docPtr !== 0 && !(docPtr > 0 && img.isDocString(docPtr))) return null;
     return { address: a, name, meth, flags, hasDoc: docPtr !== 0 };
   }
 

@@ -278,6 +278,20 @@ export class LinkImage {
     return end >= 0;
   }
 
+  /**
+   * isStringStart, or a NUL-terminated string in writable data with no relocation in it: Cython 0.29 keeps its doc
+   * strings in non-const arrays (`static char __pyx_doc_…[]`), which land in .data.
+   */
+  isDocString(a: number): boolean {
+    if (this.isStringStart(a)) return true;
+    const c = this.chunkAt(this.data, a);
+    if (!c) return false;
+    const end = c.bytes.indexOf(0, a - c.start);
+    if (end < 0) return false;
+    for (let o = (a - c.start) & ~7; o < end; o += 8) if (this.relocs.has(c.start + o)) return false;
+    return true;
+  }
+
   /** True when `a` may start a function: no known extent contains it except one starting there. */
   isFunctionStart(a: number): boolean {
     if (!this.functionStarts) {
@@ -314,10 +328,10 @@ export class LinkImage {
     return undefined;
   }
 
-  /** NULL or a string in read-only data. */
+  /** NULL or a doc string (isDocString). */
   optionalString(a: number): boolean {
     const v = this.ptr(a);
-    return v === 0 || (v > 0 && this.isStringStart(v));
+    return v === 0 || (v > 0 && this.isDocString(v));
   }
 
   /** True when every byte of [a, a+n) is zero and no relocation patches it. */
