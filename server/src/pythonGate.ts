@@ -87,9 +87,10 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
   if (!graph) return run.finish('the bytecode tracking result has no call graph');
   // Module and class bodies of the start-up imports ran, so the closure reaches them whatever else it does: reflection
   // there that no known namespace confines decides the fallback before any function body is simulated (seconds saved).
-  const early = run.bodyReflection(tracking, graph.closureModules());
-  if (early.length) return run.finish(`reflection defeats names: ${early.slice(0, 3).join('; ')}${early.length > 3 ? ` and ${early.length - 3} more` : ''} (in module and class bodies that ran at start-up; function bodies were not examined)`);
-  const failed = run.index(tracking, graph.closureModules());
+  const closure = graph.closureModules();
+  const early = run.bodyReflection(tracking, closure);
+  if (early.length) return run.finish(reflectionReason(early, 'in module and class bodies that ran at start-up; function bodies were not examined'));
+  const failed = run.index(tracking, closure);
   if (failed.length) return run.finish(`the function bodies of ${failed.slice(0, 3).join(', ')} could not be simulated`);
   run.takeRoots();
   run.closeOver();
@@ -98,6 +99,11 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
   run.takeImportTime();
   run.closeOver();
   return run.result();
+}
+
+/** The fallback's reason: the first three reflection sites, how many more, and where they were looked for. */
+function reflectionReason(sites: string[], where: string): string {
+  return `reflection defeats names: ${sites.slice(0, 3).join('; ')}${sites.length > 3 ? ` and ${sites.length - 3} more` : ''} (${where})`;
 }
 
 /** One run of pythonReachability: the state its phases share. */
@@ -171,8 +177,9 @@ class ReachabilityRun {
     return [...new Set([...this.reflections].sort((a, b) => a.depth - b.depth).map((r) => r.site))];
   }
 
-  /** The modules of the closure by name, and the files of the extension modules (real paths, as mapped). */
+  /** The modules of the closure by name, and the files of the extension modules (real paths, as mapped); once per closure. */
   private indexNames(tracking: BytecodeTrackingResult, closure: ProgramModule[]): void {
+    if (this.closure === closure) return;
     this.closure = closure;
     for (const m of closure) {
       this.byModuleName.set(m.name, m);
@@ -379,7 +386,7 @@ class ReachabilityRun {
     stats.startupModules = pythonModules(this.imported);
     if (reflections.length) {
       const first = this.sites();
-      return this.finish(`reflection defeats names: ${first.slice(0, 3).join('; ')}${first.length > 3 ? ` and ${first.length - 3} more` : ''} (in code that ran or can run, the nearest to the program first)`);
+      return this.finish(reflectionReason(first, 'in code that ran or can run, the nearest to the program first'));
     }
     const rootCodes = this.rootCodes;
     notes.push(

@@ -12,7 +12,7 @@ import type { Root } from '../trace/ept';
 import { ProcessAddressSpace } from '../space/processSpace';
 import { type AddressSpace, type ModuleImage, isInPlt } from '../space/space';
 import { Summarizer } from '../trace/summary';
-import { codeLeaTargets } from '../trace/codeStrings';
+import { codeLeaTargets, stringAddresses } from '../trace/codeStrings';
 import { versionFromFileName } from '../cpython/abi';
 import { OverlaySpace, realPath } from '../space/overlay';
 import { describeRequest, Unresolved, type Found, type NativeRequest, type NativeResolution, type NativeTarget, type ResolutionHow, type ResolverContext } from './resolution';
@@ -77,16 +77,10 @@ export class NativeResolver implements ResolverContext {
     return resolution.targets.map((t) => ({ address: t.address, reason: `${what} → ${t.name}` }));
   }
 
-  /**
-   * True when `name` is a NUL-terminated string of the module's read-only data: a string of its own, or the tail of a
-   * longer one, since the linker stores a string inside another that ends with it (Debian NumPy's ufunc name "sin" is
-   * the end of "arcsin", NumPy 2's "matmul" the end of "Out of memory in matmul").
-   */
+  /** True when `name` is a NUL-terminated string of the module's read-only data, or the end of one (stringAddresses). */
   hasCString(m: ModuleImage, name: string): boolean {
-    const sec = m.elf.section('.rodata');
-    if (!sec || sec.size === 0) return false;
     try {
-      return Buffer.from(m.elf.sectionData(sec)).includes(Buffer.from(`${name}\0`, 'latin1'));
+      return stringAddresses(m.elf, name).length > 0;
     } catch {
       return false;
     }

@@ -11,7 +11,7 @@ import { REGISTER_RCX } from '../decoder/codeInfo';
 import * as C from '../elf/elfConstants';
 import type { ElfFile } from '../elf/elfFile';
 import { NativeError } from '../errors';
-import { codeLeaSites } from '../trace/codeStrings';
+import { codeLeaSites, stringAddresses } from '../trace/codeStrings';
 
 /** Instructions from the name's `lea` to the call it is an argument of, and back from that call to rdi's `lea`. */
 const WINDOW = 48;
@@ -79,17 +79,6 @@ function around(elf: ElfFile, link: number): { steps: Step[]; at: number } | und
   const steps = stepsOf(elf, ext.start, ext.end);
   const at = steps.findIndex((s) => s.ip === link);
   return at < 0 ? undefined : { steps, at };
-}
-
-/** Link addresses in .rodata where `name` ends a NUL-terminated string (its own, or the tail of a longer one). */
-function stringAddresses(elf: ElfFile, name: string): number[] {
-  const sec = elf.section('.rodata');
-  if (!sec || sec.size === 0) return [];
-  const data = Buffer.from(elf.sectionData(sec));
-  const needle = Buffer.from(`${name}\0`, 'latin1');
-  const out: number[] = [];
-  for (let i = data.indexOf(needle); i >= 0; i = data.indexOf(needle, i + 1)) out.push(sec.addr + i);
-  return out;
 }
 
 /** The value a register holds at step `call` when the last step before it (back to the previous call) that sets it does so. */

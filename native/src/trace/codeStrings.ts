@@ -54,6 +54,21 @@ export function codeReferencesInto(elf: ElfFile, start: number, end: number): bo
   return k < t.length && t[k] < end;
 }
 
+/**
+ * Link addresses in .rodata where `name` ends a NUL-terminated string: a string of its own, or the tail of a longer one,
+ * since the linker stores a string inside another that ends with it (Debian NumPy's ufunc name "sin" is the end of
+ * "arcsin", NumPy 2's "matmul" the end of "Out of memory in matmul").
+ */
+export function stringAddresses(elf: ElfFile, name: string): number[] {
+  const sec = elf.section('.rodata');
+  if (!sec || sec.size === 0) return [];
+  const data = Buffer.from(elf.sectionData(sec));
+  const needle = Buffer.from(`${name}\0`, 'latin1');
+  const out: number[] = [];
+  for (let i = data.indexOf(needle); i >= 0; i = data.indexOf(needle, i + 1)) out.push(sec.addr + i);
+  return out;
+}
+
 /** Every target of the module's RIP-relative `lea`s (sorted, repeats kept; a byte scan: a false match only adds one). */
 export function codeLeaTargets(elf: ElfFile): Float64Array {
   return referencesOf(elf).targets;

@@ -26,6 +26,9 @@ function nameIndexOf(decoder: Decoder, code: DecodedCode, i: number): number {
   return kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1;
 }
 
+/** A string constant that counts as a name (identifierConstants), and so may be a `__dict__` key (onlyTypeOfDict). */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
 /** Instructions that only set up a call (no value of their own): skipped when matching a call's shape. */
 const CALL_SETUP = new Set(['PUSH_NULL', 'PRECALL', 'CACHE', 'KW_NAMES']);
 
@@ -46,7 +49,7 @@ function onlyTypeOfDict(decoder: Decoder, code: DecodedCode): boolean {
     if (nameIndexOf(decoder, code, i) !== k) continue;
     if (op(i) !== 'LOAD_ATTR' || i < 2 || !receivers.has(op(i - 1))) return false;
     const key = i + 1 < code.n && op(i + 1) === 'LOAD_CONST' ? code.consts[code.arg[i + 1]] : undefined;
-    if (typeof key === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) && i + 2 < code.n && op(i + 2) === 'BINARY_SUBSCR') continue;
+    if (typeof key === 'string' && IDENTIFIER.test(key) && i + 2 < code.n && op(i + 2) === 'BINARY_SUBSCR') continue;
     let before = i - 2;
     while (before >= 0 && CALL_SETUP.has(op(before))) before--;
     if (before < 0 || !typeLoads.has(op(before)) || name(before) !== 'type') return false;
@@ -83,8 +86,6 @@ export function usedNames(decoder: Decoder, code: DecodedCode): string[] {
   }
   return code.names.filter((_n, k) => used[k] === 1);
 }
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /** The string constants of a code object (and of its constant tuples) that spell an identifier, each once. */
 export function identifierConstants(code: DecodedCode): string[] {
