@@ -96,6 +96,11 @@ def _mutates_all(co):
     return False
 
 
+# The builtins the reachability gate treats as reflection (REFLECTION_BUILTINS in simulation/gateFacts.ts).
+REFLECTION_BUILTINS = frozenset(['getattr', 'hasattr', 'setattr', 'delattr', 'vars', 'globals', 'locals', 'eval',
+                                 'exec', 'compile', '__import__'])
+
+
 class CodeSerializer:
     """Serialises a module's code objects. With `split`, function bodies (CO_OPTIMIZED code objects and
     everything nested in them) are set apart: `codes` holds a stub {name, qualname, firstlineno, flags,
@@ -177,6 +182,11 @@ class CodeSerializer:
         if lazy:
             codes[index] = {'name': co.co_name, 'qualname': entry['qualname'], 'firstlineno': co.co_firstlineno,
                             'flags': co.co_flags, 'lazy': True}
+            # Parameters named after a reflection builtin (`getattr=getattr`): the gate asks whether a default
+            # it sees loaded in the enclosing code lands in a parameter of that name (gateFacts.ts).
+            params = [n for n in co.co_varnames[:co.co_argcount + co.co_kwonlyargcount] if n in REFLECTION_BUILTINS]
+            if params:
+                codes[index]['reflectionParams'] = params
             self.lazy.append((index, entry))
             # Globals a function body stores (`global x; x = ...`) change what the module's names resolve to:
             # the reader must know them without simulating the body. STORE_GLOBAL is rare; only the opcode

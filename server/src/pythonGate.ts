@@ -9,6 +9,7 @@ import type { ProgramModule } from './bytecode/naming';
 import { type CodeFacts, type ModuleSummary, shortName } from './bytecode/simulate';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import type { Expr } from './bytecode/values';
+import { Confinement } from './gateConfine';
 
 /** A code object given as a root: its file and qualified name (co_qualname), e.g. a live frame's. */
 export interface RootCode {
@@ -111,14 +112,10 @@ class ReachabilityRun {
   private readonly started = performance.now();
   private readonly notes: string[] = [];
   private readonly names = new Map<string, string>();
-  private readonly modules = new Map<string, string>();
-  private readonly prefixes = new Map<string, { prefix: string; reason: string }[]>();
   private readonly stats = { modules: 0, codeObjects: 0, reachable: 0, names: 0, seconds: 0, liveModules: 0, startupModules: 0 };
   /** Reflection sites that defeat names, with the depth of the code they are in (0: a root). */
   private readonly reflections: { site: string; depth: number }[] = [];
   private readonly missing = new Set<string>();
-  /** Modules whose own namespace globals() hands out: all its bindings are names (see confineOwn). */
-  private readonly ownConfined = new Set<ProgramModule>();
   /** Why each reachable code object is (for explanations and debugging): a name, a root, a gate. */
   private readonly whyCode = new Map<string, string>();
 
@@ -130,12 +127,15 @@ class ReachabilityRun {
   private readonly childrenOf = new Map<ProgramModule, number[][]>();
   private readonly aliases = new Map<string, Set<string>>();
   private readonly nativeFiles = new Map<string, string>();
+  /** Reflection narrowed to known namespaces instead of a fallback. */
+  private readonly confinement = new Confinement(this.nativeFiles, this.byModuleName, (n, why) => this.addName(n, why), (m) =>
+    codesOf(m).filter((c) => c.facts.parent === 0 && c.facts.role !== 'module').map((c) => c.facts.name),
+  );
 
   // The roots and the closure over code and names.
   private readonly reachable = new Set<Code>();
   private readonly codeKey = new Map<ProgramModule, Set<number>>();
   private readonly work: Code[] = [];
-  private readonly confined: string[] = [];
   private readonly nameQueue: string[] = [];
   private reason = 'root';
   /** How many steps (names, nesting) from a root the code being reached is; orders the fallback's sites. */
@@ -166,7 +166,8 @@ class ReachabilityRun {
 
   /** The answer, with `strictReason` when the strict policy must be used. */
   finish(strictReason?: string): PythonReachability {
-    const { names, modules, prefixes, notes, stats, whyCode } = this;
+    const { names, notes, stats, whyCode } = this;
+    const { modules, prefixes } = this.confinement;
     stats.names = names.size;
     stats.seconds = (performance.now() - this.started) / 1000;
     return { names, modules, prefixes, strictReason, notes, stats, whyCode, reflections: this.sites(), missing: [...this.missing] };
@@ -210,7 +211,7 @@ class ReachabilityRun {
       for (const f of m.summary.facts) {
         if (!f || f.role === 'function') continue;
         for (const r of f.reflections) {
-          const confinable = (r.module !== undefined && this.nativeFiles.has(r.module)) || (r.own === true && m.summary.stars.length === 0);
+          const confinable = (r.module !== undefined && this.nativeFiles.has(r.module)) || (r.own === true && this.confinement.starSources(m) !== undefined);
           if (!confinable) sites.push(`${r.what} at ${path.basename(m.file ?? m.name)}:${r.line}`);
         }
       }
@@ -292,7 +293,7 @@ class ReachabilityRun {
     // imported at start-up count, whether or not that code can still run.
     for (const m of closure) {
       if (!imported.has(m.name) || (m.file && startup.has(path.resolve(m.file)))) continue;
-      for (const c of codesOf(m)) for (const r of c.facts.reflections) if (r.module !== undefined) this.confine(r, `${r.what} at ${path.basename(m.file ?? m.name)}:${r.line} (import time)`);
+      for (const c of codesOf(m)) for (const r of c.facts.reflections) if (r.module !== undefined) this.confinement.confine(r, `${r.what} at ${path.basename(m.file ?? m.name)}:${r.line} (import time)`);
     }
     this.live = new Set<string>(imported);
     for (const c of this.all) {
@@ -353,7 +354,7 @@ class ReachabilityRun {
     // fetched may be stored and called later. Only reflection confined to a known namespace is narrowed.
     for (const r of f.reflections) {
       const site = `${r.what} at ${path.basename(c.module.file ?? c.module.name)}:${r.line}`;
-      if (!this.confine(r, site) && !(r.own && this.confineOwn(c.module, site))) this.reflections.push({ site, depth: this.codeDepth.get(f) ?? 0 });
+      if (!this.confinement.confine(r, site) && !(r.own && this.confinement.confineOwn(c.module, site))) this.reflections.push({ site, depth: this.codeDepth.get(f) ?? 0 });
     }
     // Nested code runs with its parent: lambdas, comprehensions and inner functions of a function, class
     // bodies of any code (a class statement runs its body); a class body's protocol methods come with it.
@@ -379,7 +380,8 @@ class ReachabilityRun {
 
   /** Phase 4: the statistics, the notes, and the fallback to strict when reachable code reflects. */
   result(): PythonReachability {
-    const { stats, reflections, notes, reachable, names, confined } = this;
+    const { stats, reflections, notes, reachable, names } = this;
+    const { confined } = this.confinement;
     const pythonModules = (ns: Set<string>) => [...ns].filter((n) => this.byModuleName.get(n)?.kind === 'python').length;
     stats.reachable = reachable.size;
     stats.liveModules = pythonModules(this.live);
@@ -411,42 +413,6 @@ class ReachabilityRun {
     this.whyCode.set(`${c.module.name}:${c.facts.qualname}`, this.reason);
     this.reachable.add(c);
     this.work.push(c);
-  }
-
-  /**
-   * Reflection on a known extension module (`getattr(_hashlib, 'openssl_' + name)`): its entries stay roots,
-   * all of them or those whose names start with the constant prefix. A Python module's attributes include
-   * what it re-exports, so reflection on one is not confined. Returns whether the site was confined.
-   */
-  private confine(r: CodeFacts['reflections'][number], site: string): boolean {
-    const file = r.module !== undefined ? this.nativeFiles.get(r.module) : undefined;
-    if (file === undefined) return false;
-    const why = `${site} on module ${r.module}${r.prefix ? ` (names starting with \`${r.prefix}\`)` : ''}`;
-    this.confined.push(why);
-    if (r.prefix) {
-      let l = this.prefixes.get(file);
-      if (!l) this.prefixes.set(file, (l = []));
-      if (!l.some((x) => x.prefix === r.prefix)) l.push({ prefix: r.prefix, reason: why });
-    } else if (!this.modules.has(file)) this.modules.set(file, why);
-    return true;
-  }
-
-  /**
-   * globals() (or vars() in module code) hands out the code's own module namespace: whatever it reads by a
-   * computed name is bound there, under a name the module binds (its namespace, what its functions store as
-   * globals, its top-level definitions) or by a computed store of a value made elsewhere (accounted for where it
-   * was made). Every such name becomes a name of reachable code. A module with star imports is not narrowed.
-   */
-  private confineOwn(m: ProgramModule, site: string): boolean {
-    const s = m.summary;
-    if (!s || s.stars.length > 0) return false;
-    this.confined.push(`${site} on ${m.name}'s own namespace`);
-    if (this.ownConfined.has(m)) return true;
-    this.ownConfined.add(m);
-    const why = (n: string) => `\`${n}\` bound in module ${m.name}, whose namespace ${site} hands out by computed names`;
-    for (const n of [...s.namespace.keys(), ...s.globalStores.keys()]) this.addName(n, why(n));
-    for (const c of codesOf(m)) if (c.facts.parent === 0 && c.facts.role !== 'module') this.addName(c.facts.name, why(c.facts.name));
-    return true;
   }
 
   private matches(n: string): boolean {

@@ -209,6 +209,42 @@ test('precise: globals() by a computed name in a library keeps every binding of 
   });
 });
 
+// Attribute hooks (issue 11): codecs' `def __getattr__(self, name, getattr=getattr): return getattr(self.stream, name)`
+// made every program fall back. The name a hook is given is one some code looked up (counted there); passed on
+// unchanged it names nothing new. A name of the hook's own making, or getattr under another name, still falls back.
+test('precise: a __getattr__ that passes its name on to getattr (a default argument) stays precise and admits only the names used', async () => {
+  await withProcess('hook_default.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.ok(precise.roots.some((r) => /^Python-callable: _lzma[^ ]* is_check_supported /.test(r.reason)), 'the method the loop calls through the hook stays a root');
+    assert.ok(!precise.roots.some((r) => /^Python-callable: _lzma[^ ]* _encode_filter_properties /.test(r.reason)), '_lzma functions named nowhere stay gated');
+    assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
+  });
+});
+
+for (const [script, site] of [
+  ['hook_computed.py', 'getattr with a computed name at hook_computed\\.py:11'],
+  ['renamed_getattr.py', 'getattr used as a value at renamed_getattr\\.py:6'],
+] as const) {
+  test(`precise: ${script.replace('.py', '')} (a hook's own name, or getattr under another name) falls back to strict`, async () => {
+    await withProcess(script, async (pid) => {
+      const { reach } = await rootsOf(pid);
+      assert.match(reach.strictReason ?? '(no fallback)', new RegExp(`reflection defeats names: .*${site}`));
+    });
+  });
+}
+
+test('precise: globals() of a module a star import of an extension filled keeps that extension whole, and stays precise', async () => {
+  await withProcess('star_globals.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    const check = precise.roots.find((r) => /^Python-callable: _lzma[^ ]* is_check_supported /.test(r.reason));
+    assert.ok(check, 'is_check_supported stays a root');
+    assert.match(check.reason, /globals\(\) at gate_starglobals\.py:6 on gate_starglobals's namespace, which `from _lzma import \*` filled/);
+    assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), 'other modules stay gated');
+  });
+});
+
 test('reachability over a tracking result without its call graph falls back to strict, with the reason', async () => {
   const file = path.join(GATE, 'hash_startup.py');
   const tracking = await bytecodeTracking({ python: DEBIAN_PYTHON, files: [file], followImports: true, cacheDir: null });

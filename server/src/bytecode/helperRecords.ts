@@ -133,6 +133,8 @@ export interface LazyCodeStub {
   firstlineno: number;
   flags: number;
   lazy: true;
+  /** Its parameters named after a reflection builtin (`getattr=getattr`), when it has any. */
+  reflectionParams?: string[];
 }
 
 export type CodeEntry = CompactCode | LazyCodeStub;

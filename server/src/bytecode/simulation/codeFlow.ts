@@ -5,7 +5,7 @@
 import { NONE, type DecodedCode } from '../decode';
 import { join, unknown, type Expr } from '../values';
 import { adjust, EXCEPT_BLOCK, STEP_DIRTY, STEP_RETURN, UNKNOWN_BELOW_HANDLER, UNKNOWN_EXCEPTION, UNKNOWN_LASTI, UNKNOWN_VALUE } from './common';
-import { dictReflection, firstLineUsing, identifierConstants, usedNames } from './gateFacts';
+import { dictReflection, firstLineUsing, identifierConstants, parameterValue, usedNames } from './gateFacts';
 import { SimulationValues } from './moduleValues';
 import { H } from './opcodes';
 import type { CodeFacts, CodeRole, SimulationInput, State } from './types';
@@ -404,7 +404,7 @@ export abstract class CodeFlow extends SimulationValues {
     const VARARGS = 0x04;
     const VARKEYWORDS = 0x08;
     const nparams = raw.argcount + raw.kwonlyargcount + (raw.flags & VARARGS ? 1 : 0) + (raw.flags & VARKEYWORDS ? 1 : 0);
-    for (let p = 0; p < nparams && p < code.nvarnames; p++) locals[p] = unknown('parameter');
+    for (let p = 0; p < nparams && p < code.nvarnames; p++) locals[p] = parameterValue(code, role, p);
     const def = role.def;
     if (raw.argcount > 0 && def.cls && (def.kind === 'method' || def.kind === 'classmethod')) {
       locals[0] = def.kind === 'method' ? this.instanceOf(def.cls) : this.classExpr(def.cls);

@@ -2,7 +2,8 @@
 // the names it uses, reflection by computed names (getattr, operator.attrgetter, eval, pickle...), escaping callbacks.
 
 import type { Decoder, DecodedCode } from '../decode';
-import type { Expr } from '../values';
+import { isLazyStub, type CodeEntry } from '../helperRecords';
+import { unknown, type Expr } from '../values';
 import { shortName } from './common';
 import type { CodeFacts, CodeRole, Simulator } from './types';
 
@@ -101,6 +102,34 @@ export function identifierConstants(code: DecodedCode): string[] {
   return [...out];
 }
 
+/** Methods the interpreter calls with the name of an attribute looked up (or set) on their object by that name. */
+const ATTRIBUTE_HOOKS = new Set(['__getattr__', '__getattribute__', '__setattr__', '__delattr__']);
+
+/**
+ * The name parameter of an attribute hook (`def __getattr__(self, name)`, a module's `def __getattr__(name)`):
+ * the interpreter passes it a name some code looked up, which the gate counts where that code is (a name, or
+ * reflection of its own). `getattr(self.stream, name)` with this very value looks up no name beyond them.
+ */
+const HOOK_NAME = unknown('the attribute name an attribute hook is given');
+
+/**
+ * A parameter's value when a function body starts: the name an attribute hook is given (HOOK_NAME); the builtin a
+ * parameter named after a reflection builtin is taken to be (codecs' `def __getattr__(self, name, getattr=getattr)`:
+ * its default, so calls of it are judged as the builtin's; escapedReflection accounts for the default's load); else
+ * unknown.
+ */
+export function parameterValue(code: DecodedCode, role: CodeRole, p: number): Expr {
+  const name = code.localNames[p];
+  if (REFLECTION_BUILTINS.includes(name)) return { k: 'builtin', name };
+  const def = role.def;
+  const fn = def.qualname.slice(def.qualname.lastIndexOf('.') + 1);
+  if (ATTRIBUTE_HOOKS.has(fn)) {
+    const hookParam = def.kind === 'method' && def.cls ? 1 : def.kind === 'function' && def.qualname === fn && fn === '__getattr__' ? 0 : -1;
+    if (p === hookParam) return HOOK_NAME;
+  }
+  return unknown('parameter');
+}
+
 /** Records what a call tells the reachability gate: reflection by computed names, escaping callbacks. */
 export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: CodeRole, callee: Expr, positional: Expr[], args: Expr[], star: boolean): void {
   const facts = sim.facts;
@@ -116,6 +145,8 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     if (own) r.own = true;
     facts.reflections.push(r);
   };
+  // The name an attribute hook is given, passed on unchanged: names the gate counts where they are looked up.
+  const hookName = (e: Expr | undefined) => e !== undefined && sim.settle(e) === HOOK_NAME;
   const strings = (e: Expr | undefined): string[] | undefined => {
     if (!e) return undefined;
     const v = sim.settle(e);
@@ -154,7 +185,7 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     const names = star ? undefined : strings(nameArg);
     if (names) {
       for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
-    } else reflect(`${q.name} with a computed name`);
+    } else if (star || !hookName(nameArg)) reflect(`${q.name} with a computed name`);
     return;
   }
   // inspect.getmembers(obj) hands out every attribute's value, bound methods included, with no name in code.
@@ -169,7 +200,7 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     const names = star ? undefined : strings(positional[1]);
     if (names) {
       for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
-    } else {
+    } else if (star || !hookName(positional[1])) {
       const target = computedNameTarget(sim, positional, strings);
       reflect(`${fn} with a computed name`, target.module, target.prefix);
     }
@@ -281,10 +312,78 @@ export function escapedReflection(sim: Simulator, decoder: Decoder, code: Decode
       if (opname !== 'LOAD_GLOBAL' && opname !== 'LOAD_NAME') continue;
       const kind = kinds[code.op[i]];
       const a = code.arg[i];
-      if ((kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1) === k) loads++;
+      if ((kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1) === k && !isParameterDefault(sim, code, i, fn)) loads++;
     }
     let accounted = 0;
     for (const key of sim.reflectedAt) if (key.startsWith(`call:${fn}:`) || key.startsWith(`value:${fn}:`)) accounted++;
     if (loads > accounted) facts.reflections.push({ line: firstLineUsing(decoder, code, fn), what: `${fn} used as a value` });
   }
+}
+
+/** One entry of the stack isParameterDefault follows: whether it holds the load's value; the code object a constant is. */
+interface Slot {
+  ours: boolean;
+  code?: number;
+}
+
+/**
+ * Whether the load at `i` of the reflection builtin `fn` is a default (positional or keyword) of the function the
+ * MAKE_FUNCTION after it makes, for a parameter of the same name: `def __getattr__(self, name, getattr=getattr)`.
+ * parameterValue takes that parameter for the builtin, so its calls are judged where they are. Followed on the
+ * stack through the loads and builds that may come between; anything else (a call, a store) is a use as a value.
+ */
+function isParameterDefault(sim: Simulator, code: DecodedCode, i: number, fn: string): boolean {
+  const opnames = sim.decoder.model.opnames;
+  const v = sim.version;
+  const op = (j: number) => opnames[code.op[j]] ?? '';
+  // 3.11+: LOAD_GLOBAL with the low bit set pushes a NULL too, for a call.
+  const pushesNull = (j: number) => v >= 11 && op(j) === 'LOAD_GLOBAL' && (code.arg[j] & 1) === 1;
+  if (pushesNull(i)) return false;
+  const lands = (x: Slot, flag: number, made: Slot | undefined) => x.ours && (flag === 0x01 || flag === 0x02) && made?.code !== undefined && hasParameter(sim, made.code, fn);
+  const stack: Slot[] = [{ ours: true }];
+  for (let j = i + 1; j < code.n && j < i + 32; j++) {
+    const o = op(j);
+    const a = code.arg[j];
+    if (o === 'LOAD_CONST') {
+      const c = code.consts[a];
+      stack.push({ ours: false, code: c !== null && typeof c === 'object' && 'code' in c ? c.code : undefined });
+    } else if (/^LOAD_(NAME|GLOBAL|FAST|DEREF|CLOSURE|SMALL_INT)$/.test(o) || o === 'PUSH_NULL') {
+      stack.push({ ours: false });
+      if (pushesNull(j)) stack.push({ ours: false });
+    } else if (/^BUILD_(TUPLE|LIST|MAP|CONST_KEY_MAP)$/.test(o)) {
+      const n = o === 'BUILD_MAP' ? 2 * a : o === 'BUILD_CONST_KEY_MAP' ? a + 1 : a;
+      if (n > stack.length) return false;
+      stack.push({ ours: stack.splice(stack.length - n, n).some((x) => x.ours) });
+    } else if (o === 'MAKE_FUNCTION' && v >= 13) {
+      stack.push({ ours: false, code: stack.pop()?.code });
+    } else if (o === 'MAKE_FUNCTION') {
+      // Below the code object (and the qualified name before 3.11): defaults, kwdefaults, annotations, closure.
+      if (v < 11) stack.pop();
+      const made = stack.pop();
+      for (const flag of [0x08, 0x04, 0x02, 0x01]) {
+        if (!(a & flag)) continue;
+        const x = stack.pop();
+        if (!x) return false;
+        if (x.ours) return lands(x, flag, made);
+      }
+      stack.push({ ours: false, code: made?.code });
+    } else if (o === 'SET_FUNCTION_ATTRIBUTE') {
+      const made = stack.pop();
+      const x = stack.pop();
+      if (!x || !made) return false;
+      if (x.ours) return lands(x, a, made);
+      stack.push(made);
+    } else return false;
+    if (!stack.some((x) => x.ours)) return false;
+  }
+  return false;
+}
+
+/** Whether code object `k` of the module has a parameter named `name` (a stub says so only of reflection builtins). */
+function hasParameter(sim: Simulator, k: number, name: string): boolean {
+  const head = sim.heads[k] as CodeEntry | undefined;
+  if (!head) return false;
+  if (isLazyStub(head)) return head.reflectionParams?.includes(name) ?? false;
+  const names = head.localNames ?? head.varnames ?? [];
+  return names.slice(0, head.argcount + head.kwonlyargcount).includes(name);
 }

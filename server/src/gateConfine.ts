@@ -1,0 +1,95 @@
+// Reflection the precise gate (pythonGate.ts) narrows instead of falling back to strict: lookups by computed names on
+// a known extension module, and on a module's own namespace (globals()), star imports into it included.
+
+import type { ProgramModule } from './bytecode/naming';
+import type { CodeFacts } from './bytecode/simulate';
+
+/** The namespaces reflection was confined to, for one reachability run. */
+export class Confinement {
+  /** Extension modules (file paths) whose every entry stays a root, and why. */
+  readonly modules = new Map<string, string>();
+  /** Extension modules (file paths) whose entries with these name prefixes stay roots. */
+  readonly prefixes = new Map<string, { prefix: string; reason: string }[]>();
+  /** Each confined site, with the namespace it was confined to. */
+  readonly confined: string[] = [];
+  /** Modules whose own namespace globals() hands out: all its bindings are names (see confineOwn). */
+  private readonly ownConfined = new Set<ProgramModule>();
+
+  constructor(
+    /** Extension module name → its file (real path, as mapped). */
+    private readonly nativeFiles: ReadonlyMap<string, string>,
+    private readonly byModuleName: ReadonlyMap<string, ProgramModule>,
+    /** Makes a name one reachable code uses. */
+    private readonly addName: (n: string, why: string) => void,
+    /** The names of a module's top-level definitions (functions and classes). */
+    private readonly definitions: (m: ProgramModule) => string[],
+  ) {}
+
+  /**
+   * Reflection on a known extension module (`getattr(_hashlib, 'openssl_' + name)`): its entries stay roots,
+   * all of them or those whose names start with the constant prefix. A Python module's attributes include
+   * what it re-exports, so reflection on one is not confined. Returns whether the site was confined.
+   */
+  confine(r: CodeFacts['reflections'][number], site: string): boolean {
+    const file = r.module !== undefined ? this.nativeFiles.get(r.module) : undefined;
+    if (file === undefined) return false;
+    const why = `${site} on module ${r.module}${r.prefix ? ` (names starting with \`${r.prefix}\`)` : ''}`;
+    this.confined.push(why);
+    if (r.prefix) {
+      let l = this.prefixes.get(file);
+      if (!l) this.prefixes.set(file, (l = []));
+      if (!l.some((x) => x.prefix === r.prefix)) l.push({ prefix: r.prefix, reason: why });
+    } else if (!this.modules.has(file)) this.modules.set(file, why);
+    return true;
+  }
+
+  /**
+   * globals() (or vars() in module code) hands out the code's own module namespace: whatever it reads by a
+   * computed name is bound there, under a name the module binds (its namespace, what its functions store as
+   * globals, its top-level definitions) or by a computed store of a value made elsewhere (accounted for where it
+   * was made). Every such name becomes a name of reachable code. What star imports bound there (os's `from posix
+   * import *`) is narrowed the same way (starSources): a Python module's own bindings become names, an extension
+   * module keeps every entry, the interpreter's built-in modules keep theirs anyway.
+   */
+  confineOwn(m: ProgramModule, site: string): boolean {
+    const s = m.summary;
+    const sources = this.starSources(m);
+    if (!s || !sources) return false;
+    this.confined.push(`${site} on ${m.name}'s own namespace`);
+    if (this.ownConfined.has(m)) return true;
+    this.ownConfined.add(m);
+    const why = (n: string) => `\`${n}\` bound in module ${m.name}, whose namespace ${site} hands out by computed names`;
+    for (const n of [...s.namespace.keys(), ...s.globalStores.keys()]) this.addName(n, why(n));
+    for (const n of this.definitions(m)) this.addName(n, why(n));
+    for (const src of sources) {
+      const file = src.kind === 'native' ? this.nativeFiles.get(src.name) : undefined;
+      if (file !== undefined && !this.modules.has(file)) this.modules.set(file, `${site} on ${m.name}'s namespace, which \`from ${src.name} import *\` filled`);
+      if (src.kind === 'python') this.confineOwn(src, `${site} (through ${m.name}'s \`from ${src.name} import *\`)`);
+    }
+    return true;
+  }
+
+  /**
+   * The modules whose star imports (transitively, through Python modules) filled `m`'s namespace, when each is
+   * known: a Python module, an extension module with a file, or a built-in module of the interpreter (whose
+   * tables always stay roots); undefined when one is not (missing, or an extension module without a file).
+   */
+  starSources(m: ProgramModule, seen = new Set<ProgramModule>()): ProgramModule[] | undefined {
+    if (!m.summary) return undefined;
+    const out: ProgramModule[] = [];
+    seen.add(m);
+    for (const star of m.summary.stars) {
+      let src = this.byModuleName.get(star.module);
+      if (src?.kind === 'alias' && src.target) src = this.byModuleName.get(src.target);
+      if (!src || seen.has(src)) {
+        if (src) continue;
+        return undefined;
+      }
+      if (src.kind === 'builtin') continue;
+      if (src.kind === 'native' && this.nativeFiles.has(src.name)) out.push(src);
+      else if (src.kind === 'python' && this.starSources(src, seen)) out.push(src);
+      else return undefined;
+    }
+    return out;
+  }
+}
