@@ -72,7 +72,8 @@ export class Confinement {
   /**
    * The modules whose star imports (transitively, through Python modules) filled `m`'s namespace, when each is
    * known: a Python module, an extension module with a file, or a built-in module of the interpreter (whose
-   * tables always stay roots); undefined when one is not (missing, or an extension module without a file).
+   * tables always stay roots), or one the interpreter cannot find (it bound nothing); undefined when one is not
+   * (an error, or an extension module without a file).
    */
   starSources(m: ProgramModule, seen = new Set<ProgramModule>()): ProgramModule[] | undefined {
     if (!m.summary) return undefined;
@@ -85,7 +86,9 @@ export class Confinement {
         if (src) continue;
         return undefined;
       }
-      if (src.kind === 'builtin') continue;
+      // A built-in module's tables stay roots anyway. A module the interpreter cannot find (os's `from nt import *`
+      // on Linux) bound nothing: the star import raised, and the module body went on only if that was caught.
+      if (src.kind === 'builtin' || src.kind === 'missing') continue;
       if (src.kind === 'native' && this.nativeFiles.has(src.name)) out.push(src);
       else if (src.kind === 'python' && this.starSources(src, seen)) out.push(src);
       else return undefined;
