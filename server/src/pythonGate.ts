@@ -126,10 +126,13 @@ class ReachabilityRun {
   private readonly all: Code[] = [];
   private readonly childrenOf = new Map<ProgramModule, number[][]>();
   private readonly aliases = new Map<string, Set<string>>();
+  /** Bindings of a name to a lambda (module namespace, class members): using the name reaches that code object. */
+  private readonly codeAliases = new Map<string, { module: string; index: number }[]>();
   private readonly nativeFiles = new Map<string, string>();
   /** Reflection narrowed to known namespaces instead of a fallback. */
   private readonly confinement = new Confinement(this.nativeFiles, this.byModuleName, (n, why) => this.addName(n, why), (m) =>
-    codesOf(m).filter((c) => c.facts.parent === 0 && c.facts.role !== 'module').map((c) => c.facts.name),
+    // A top-level lambda or comprehension binds no name of its own (`f = lambda: …` binds f, in the namespace).
+    codesOf(m).filter((c) => c.facts.parent === 0 && c.facts.role !== 'module' && !c.facts.name.startsWith('<')).map((c) => c.facts.name),
   );
 
   // The roots and the closure over code and names.
@@ -275,6 +278,13 @@ class ReachabilityRun {
     for (const x of v.k === 'union' ? v.items : [v]) {
       const target = shortName(x);
       if (!target || target === n) continue;
+      // `twice = lambda x: …`: using `twice` reaches that lambda, not every `<lambda>` of the closure.
+      if (x.k === 'func' && target.startsWith('<')) {
+        let l = this.codeAliases.get(n);
+        if (!l) this.codeAliases.set(n, (l = []));
+        l.push({ module: x.def.module, index: x.def.code });
+        continue;
+      }
       let set = this.aliases.get(n);
       if (!set) this.aliases.set(n, (set = new Set()));
       set.add(target);
@@ -335,6 +345,11 @@ class ReachabilityRun {
         this.depth = this.nameDepth.get(n) ?? 0;
         for (const c of this.byShortName.get(n) ?? []) if (this.live.has(c.module.name)) this.reach(c);
         for (const a of this.aliases.get(n) ?? []) this.addName(a, `\`${a}\` bound to the name \`${n}\``);
+        for (const a of this.codeAliases.get(n) ?? []) {
+          const m = this.byModuleName.get(a.module);
+          const c = m && this.live.has(m.name) ? codeOf(m, a.index) : undefined;
+          if (c) this.reach(c);
+        }
       }
     }
   }
