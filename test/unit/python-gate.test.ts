@@ -246,6 +246,31 @@ test('precise: globals() of a module a star import of an extension filled keeps 
   });
 });
 
+// `__dict__` (issue 11): tests, comparisons, writes and constant-key lookups hand out no value under a name the code
+// does not show (dictUses.ts follows each load on the stack, whose shape differs from 3.8 to 3.13); walking the
+// mapping does.
+for (const py of [{ version: 'Debian', python: DEBIAN_PYTHON }, ...pyenvInterpreters()]) {
+  test(`precise under Python ${py.version}: __dict__ tested, compared, written and read by constant keys is not reflection`, async () => {
+    await withProcess(
+      'dict_benign.py',
+      async (pid) => {
+        const { reach, precise } = await rootsOf(pid);
+        assert.ok(precise, `precise roots (${reach.strictReason})`);
+        assert.ok(precise.roots.some((r) => /^Python-callable: _lzma[^ ]* is_check_supported /.test(r.reason)), 'the function the loop calls stays a root');
+        assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
+      },
+      py.python,
+    );
+  });
+}
+
+test('precise: walking an extension module\'s __dict__ falls back to strict, naming the file and line', async () => {
+  await withProcess('dict_items.py', async (pid) => {
+    const { reach } = await rootsOf(pid);
+    assert.match(reach.strictReason ?? '(no fallback)', /reflection defeats names: `__dict__` access at dict_items\.py:7/);
+  });
+});
+
 test('reachability over a tracking result without its call graph falls back to strict, with the reason', async () => {
   const file = path.join(GATE, 'hash_startup.py');
   const tracking = await bytecodeTracking({ python: DEBIAN_PYTHON, files: [file], followImports: true, cacheDir: null });

@@ -168,7 +168,7 @@ export abstract class CodeFlow extends SimulationValues {
       nameStrings: identifierConstants(code),
       reflections: [],
     };
-    if (dictReflection(this.decoder, code, this.summary.namespace.has('type'))) facts.reflections.push({ line: firstLineUsing(this.decoder, code, '__dict__'), what: '`__dict__` access' });
+    if (dictReflection(this.decoder, code, this.version, this.summary.namespace.has('type'))) facts.reflections.push({ line: firstLineUsing(this.decoder, code, '__dict__'), what: '`__dict__` access' });
     return facts;
   }
 

@@ -5,6 +5,7 @@ import type { Decoder, DecodedCode } from '../decode';
 import { isLazyStub, type CodeEntry } from '../helperRecords';
 import { unknown, type Expr } from '../values';
 import { shortName } from './common';
+import { dictUsesAreBenign, IDENTIFIER } from './dictUses';
 import type { CodeFacts, CodeRole, Simulator } from './types';
 
 /** The first line of an instruction of `code` whose name argument is `name` (the code's first line if none). */
@@ -27,43 +28,11 @@ function nameIndexOf(decoder: Decoder, code: DecodedCode, i: number): number {
   return kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1;
 }
 
-/** A string constant that counts as a name (identifierConstants), and so may be a `__dict__` key (onlyTypeOfDict). */
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
-/** Instructions that only set up a call (no value of their own): skipped when matching a call's shape. */
-const CALL_SETUP = new Set(['PUSH_NULL', 'PRECALL', 'CACHE', 'KW_NAMES']);
 
-/**
- * Whether every use of `__dict__` in the code is `type(x.__dict__)` (types.py's `MappingProxyType =
- * type(type.__dict__)`: the mapping goes to the builtin `type`, which looks nothing up in it) or `x.__dict__['name']`
- * with a constant name (types.py's `dict.__dict__['fromkeys']`: a lookup by a name the code shows, which counts as a
- * name as every identifier string does). Any other use (`d = x.__dict__`, a computed key) is reflection.
- */
-function onlyTypeOfDict(decoder: Decoder, code: DecodedCode): boolean {
-  const opnames = decoder.model.opnames;
-  const name = (i: number) => code.names[nameIndexOf(decoder, code, i)];
-  const op = (i: number) => opnames[code.op[i]] ?? '';
-  const k = code.names.indexOf('__dict__');
-  const typeLoads = new Set(['LOAD_NAME', 'LOAD_GLOBAL']);
-  const receivers = new Set(['LOAD_NAME', 'LOAD_GLOBAL', 'LOAD_FAST', 'LOAD_CONST', 'LOAD_DEREF']);
-  for (let i = 0; i < code.n; i++) {
-    if (nameIndexOf(decoder, code, i) !== k) continue;
-    if (op(i) !== 'LOAD_ATTR' || i < 2 || !receivers.has(op(i - 1))) return false;
-    const key = i + 1 < code.n && op(i + 1) === 'LOAD_CONST' ? code.consts[code.arg[i + 1]] : undefined;
-    if (typeof key === 'string' && IDENTIFIER.test(key) && i + 2 < code.n && op(i + 2) === 'BINARY_SUBSCR') continue;
-    let before = i - 2;
-    while (before >= 0 && CALL_SETUP.has(op(before))) before--;
-    if (before < 0 || !typeLoads.has(op(before)) || name(before) !== 'type') return false;
-    let after = i + 1;
-    while (after < code.n && CALL_SETUP.has(op(after))) after++;
-    if (after >= code.n || !/^CALL(_FUNCTION)?$/.test(op(after)) || code.arg[after] !== 1) return false;
-  }
-  return true;
-}
-
-/** Whether the code's uses of `__dict__` are reflection (onlyTypeOfDict; `typeShadowed`: the module binds `type`). */
-export function dictReflection(decoder: Decoder, code: DecodedCode, typeShadowed: boolean): boolean {
-  return code.raw.names.includes('__dict__') && !(onlyTypeOfDict(decoder, code) && !typeShadowed);
+/** Whether the code's uses of `__dict__` are reflection (dictUsesAreBenign; `typeShadowed`: the module binds `type`). */
+export function dictReflection(decoder: Decoder, code: DecodedCode, version: number, typeShadowed: boolean): boolean {
+  return code.raw.names.includes('__dict__') && !dictUsesAreBenign(decoder, code, version, typeShadowed);
 }
 
 /**

@@ -1,0 +1,147 @@
+// Whether a code object's uses of `__dict__` only test, write or look up constant keys (so the reachability gate
+// need not count them as reflection): each load of `x.__dict__` is followed on the stack until the mapping is used.
+
+import { NONE, type Decoder, type DecodedCode } from '../decode';
+
+/** A string constant that counts as a name (gateFacts' identifierConstants), and so may be a `__dict__` key. */
+export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** Methods of the mapping that fetch nothing (writes) or fetch by the constant key of their first argument. */
+const WRITES = new Set(['update', 'clear']);
+const KEYED = new Set(['get', 'setdefault']);
+
+/** One stack entry the walk follows: the mapping, the builtin `type`, a constant, or another value. */
+type Entry = { k: 'dict' } | { k: 'type' } | { k: 'const'; value: unknown } | { k: 'other' };
+
+const OTHER: Entry = { k: 'other' };
+
+/**
+ * Whether every use of `__dict__` in the code is one of: `type(x.__dict__)` (types.py's `MappingProxyType`); a
+ * membership test (`'k' in cls.__dict__`) or a comparison (`a.__dict__ == b.__dict__`); a lookup by a constant
+ * key (`x.__dict__['k']`, `.get('k', d)`, `.setdefault('k', d)`: a name the code shows, counted as every identifier
+ * string is); a write (`x.__dict__[k] = v`, `del x.__dict__[k]`, `.update(…)`, `.clear()`, `x.__dict__ = ns`): what
+ * it stores was made by code the gate sees. Anything else (`d = x.__dict__`, `.items()`, a computed key, the mapping
+ * passed to a call) hands out values under names no code shows. `version`: the interpreter's minor version;
+ * `typeShadowed`: the module binds `type`.
+ */
+export function dictUsesAreBenign(decoder: Decoder, code: DecodedCode, version: number, typeShadowed: boolean): boolean {
+  const opnames = decoder.model.opnames;
+  const kinds = decoder.model.argKinds;
+  const nameAt = (i: number): string | undefined => {
+    const kind = kinds[code.op[i]];
+    const a = code.arg[i];
+    const k = kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1;
+    return k >= 0 ? code.names[k] : undefined;
+  };
+  for (let i = 0; i < code.n; i++) {
+    if (nameAt(i) !== '__dict__') continue;
+    const op = opnames[code.op[i]] ?? '';
+    if (op === 'STORE_ATTR') continue;
+    if (op !== 'LOAD_ATTR' || !followDict(decoder, code, i, version, typeShadowed, nameAt)) return false;
+  }
+  return true;
+}
+
+/** Follows the mapping loaded at `i` until it is used: true when that use is benign (see dictUsesAreBenign). */
+function followDict(decoder: Decoder, code: DecodedCode, i: number, version: number, typeShadowed: boolean, nameAt: (i: number) => string | undefined): boolean {
+  const opnames = decoder.model.opnames;
+  const op = (j: number) => opnames[code.op[j]] ?? '';
+  const ours = (e: Entry | undefined) => e?.k === 'dict';
+  const constKey = (e: Entry | undefined) => e?.k === 'const' && typeof e.value === 'string' && IDENTIFIER.test(e.value);
+  /** Pushes what a simple load at `j` pushes; false when `j` is not one. */
+  const load = (into: Entry[], j: number): boolean => {
+    const o = op(j);
+    const a = code.arg[j];
+    if (o === 'LOAD_CONST') into.push({ k: 'const', value: code.consts[a] });
+    else if (o === 'PUSH_NULL') into.push(OTHER);
+    else if (/^LOAD_(NAME|GLOBAL|FAST|FAST_CHECK|DEREF|CLOSURE)$/.test(o)) {
+      if (o === 'LOAD_GLOBAL' && version >= 11 && (a & 1) === 1) into.push(OTHER);
+      into.push((o === 'LOAD_GLOBAL' || o === 'LOAD_NAME') && nameAt(j) === 'type' && !typeShadowed ? { k: 'type' } : OTHER);
+    } else return false;
+    return true;
+  };
+  // What simple loads pushed just before the receiver (`type` and a NULL before `type(x.__dict__)`, the key before
+  // `'k' in x.__dict__`), when the receiver is one: the uses below need them.
+  const stack: Entry[] = [];
+  if (i >= 1 && load([], i - 1)) {
+    for (let j = i - 2; j >= 0 && j >= i - 6; j--) {
+      const pushed: Entry[] = [];
+      if (!load(pushed, j)) break;
+      stack.unshift(...pushed);
+    }
+  }
+  stack.push({ k: 'dict' });
+  for (let j = i + 1; j < code.n && j < i + 40; j++) {
+    const o = op(j);
+    const a = code.arg[j];
+    if (o === 'PRECALL' || o === 'KW_NAMES' || o === 'CACHE' || o === 'NOP') continue;
+    if (load(stack, j)) continue;
+    if (o === 'LOAD_ATTR' || o === 'LOAD_METHOD') {
+      const base = stack.pop();
+      const method = o === 'LOAD_METHOD' || (version >= 12 && (a & 1) === 1);
+      const name = nameAt(j) ?? '';
+      if (base?.k === 'dict') return (WRITES.has(name) || KEYED.has(name)) && methodCall(decoder, code, j, method ? 2 : 1, KEYED.has(name));
+      else if (ours(base)) return false;
+      else stack.push(OTHER);
+      if (method) stack.push(OTHER);
+    } else if (o === 'CONTAINS_OP' || o === 'COMPARE_OP' || o === 'IS_OP') {
+      const [x, y] = [stack.pop(), stack.pop()];
+      if (ours(x) || ours(y)) return true;
+      stack.push(OTHER);
+    } else if (o === 'BINARY_SUBSCR') {
+      const [key, container] = [stack.pop(), stack.pop()];
+      if (container?.k === 'dict') return constKey(key);
+      if (ours(key) || ours(container)) return false;
+      stack.push(OTHER);
+    } else if (o === 'STORE_SUBSCR' || o === 'DELETE_SUBSCR') {
+      const [key, container] = [stack.pop(), stack.pop()];
+      const value = o === 'STORE_SUBSCR' ? stack.pop() : undefined;
+      if (container?.k === 'dict') return !ours(key) && !ours(value);
+      if (ours(key) || ours(value) || ours(container)) return false;
+    } else if (o === 'CALL' || o === 'CALL_FUNCTION' || o === 'CALL_METHOD') {
+      const n = a + (o === 'CALL_FUNCTION' ? 1 : 2);
+      if (n > stack.length) return false;
+      const popped = stack.splice(stack.length - n, n);
+      const heads = o === 'CALL_FUNCTION' ? 1 : 2;
+      if (popped.slice(heads).some(ours)) return popped.slice(0, heads).some((e) => e.k === 'type') && n === heads + 1;
+      stack.push(OTHER);
+    } else return false;
+    if (!stack.some(ours)) return true;
+  }
+  return false;
+}
+
+/** How many stack entries a call instruction pops, or -1 for other instructions (or calls of unknown shape). */
+function callPops(op: string, arg: number): number {
+  if (op === 'CALL' || op === 'CALL_METHOD' || op === 'CALL_FUNCTION_KW') return arg + 2;
+  if (op === 'CALL_KW') return arg + 3;
+  if (op === 'CALL_FUNCTION') return arg + 1;
+  return -1;
+}
+
+/**
+ * A method of the mapping loaded at `at` (`slots` stack entries: the method and its self, or the bound method):
+ * whether the call that consumes them is the next call at that depth, with no jump or stack shuffle between (the
+ * arguments are ordinary expressions, followed by their stack effects), and, for a keyed method, a constant name as
+ * its first argument (the instruction right after the load).
+ */
+function methodCall(decoder: Decoder, code: DecodedCode, at: number, slots: number, keyed: boolean): boolean {
+  const opnames = decoder.model.opnames;
+  if (keyed) {
+    const key = at + 1 < code.n && opnames[code.op[at + 1]] === 'LOAD_CONST' ? code.consts[code.arg[at + 1]] : undefined;
+    if (typeof key !== 'string' || !IDENTIFIER.test(key)) return false;
+  }
+  let depth = 0;
+  for (let j = at + 1; j < code.n && j < at + 200; j++) {
+    const o = opnames[code.op[j]] ?? '';
+    // 3.11's PRECALL counts part of the call's pops in dis.stack_effect: callPops counts them all at CALL.
+    if (o === 'PRECALL') continue;
+    if (code.target[j] >= 0 || /^(COPY|SWAP|DUP_TOP|DUP_TOP_TWO|ROT_\w+)$/.test(o) || code.effect[j] === NONE) return false;
+    const pops = callPops(o, code.arg[j]);
+    if (pops >= 0 && pops === depth + slots) return true;
+    if (o === 'CALL_FUNCTION_EX') return false;
+    depth += code.effect[j];
+    if (depth < 0) return false;
+  }
+  return false;
+}
