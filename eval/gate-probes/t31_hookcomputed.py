@@ -1,5 +1,5 @@
 # Gate probe for the precise root policy (eval/gate-probes.mjs): a __getattr__ that looks up a name of its own making
-# (a prefix joined to the name it is given): the attribute it fetches is named nowhere.
+# (a prefix joined to the name it is given): the attribute it fetches is named only by that prefix.
 # expect: avx512_bf16
 import time
 import gatekern

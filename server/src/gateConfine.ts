@@ -10,6 +10,8 @@ export class Confinement {
   readonly modules = new Map<string, string>();
   /** Extension modules (file paths) whose entries with these name prefixes stay roots. */
   readonly prefixes = new Map<string, { prefix: string; reason: string }[]>();
+  /** Name prefixes (`'repr_' + name` on any receiver) whose every function, Python or C, stays reachable, and why. */
+  readonly namePrefixes = new Map<string, string>();
   /** Each confined site, with the namespace it was confined to. */
   readonly confined: string[] = [];
   /** Modules whose own namespace globals() hands out: all its bindings are names (see confineOwn). */
@@ -23,6 +25,8 @@ export class Confinement {
     private readonly addName: (n: string, why: string) => void,
     /** The names of a module's top-level definitions (functions and classes). */
     private readonly definitions: (m: ProgramModule) => string[],
+    /** Makes every name starting with a prefix one reachable code uses. */
+    private readonly addPrefix: (prefix: string, why: string) => void,
   ) {}
 
   /**
@@ -32,6 +36,17 @@ export class Confinement {
    */
   confine(r: CodeFacts['reflections'][number], site: string): boolean {
     const file = r.module !== undefined ? this.nativeFiles.get(r.module) : undefined;
+    if (file === undefined && r.prefix !== undefined) {
+      // Whatever the receiver, the attribute's name starts with the prefix: every function so named, Python or C,
+      // in any module, stays reachable (what else the attribute may hold was stored by code the gate sees).
+      const why = `${site} (names starting with \`${r.prefix}\`, on any object)`;
+      this.confined.push(why);
+      if (!this.namePrefixes.has(r.prefix)) {
+        this.namePrefixes.set(r.prefix, why);
+        this.addPrefix(r.prefix, why);
+      }
+      return true;
+    }
     if (file === undefined) return false;
     const why = `${site} on module ${r.module}${r.prefix ? ` (names starting with \`${r.prefix}\`)` : ''}`;
     this.confined.push(why);

@@ -24,6 +24,8 @@ export interface PythonReachability {
   modules: Map<string, string>;
   /** Extension modules (file paths) whose entries with these name prefixes stay roots (`'openssl_' + name`). */
   prefixes: Map<string, { prefix: string; reason: string }[]>;
+  /** Name prefixes whose entries stay roots in every module (`getattr(self, 'repr_' + name)`), with why. */
+  namePrefixes: Map<string, string>;
   /** Set when reflection (or missing facts) forces the strict policy: why, with file:line. */
   strictReason?: string;
   notes: string[];
@@ -133,6 +135,9 @@ class ReachabilityRun {
   private readonly confinement = new Confinement(this.nativeFiles, this.byModuleName, (n, why) => this.addName(n, why), (m) =>
     // A top-level lambda or comprehension binds no name of its own (`f = lambda: …` binds f, in the namespace).
     codesOf(m).filter((c) => c.facts.parent === 0 && c.facts.role !== 'module' && !c.facts.name.startsWith('<')).map((c) => c.facts.name),
+    (prefix, why) => {
+      for (const n of [...this.byShortName.keys(), ...this.aliases.keys(), ...this.codeAliases.keys()]) if (n.startsWith(prefix)) this.addName(n, why);
+    },
   );
 
   // The roots and the closure over code and names.
@@ -170,10 +175,10 @@ class ReachabilityRun {
   /** The answer, with `strictReason` when the strict policy must be used. */
   finish(strictReason?: string): PythonReachability {
     const { names, notes, stats, whyCode } = this;
-    const { modules, prefixes } = this.confinement;
+    const { modules, prefixes, namePrefixes } = this.confinement;
     stats.names = names.size;
     stats.seconds = (performance.now() - this.started) / 1000;
-    return { names, modules, prefixes, strictReason, notes, stats, whyCode, reflections: this.sites(), missing: [...this.missing] };
+    return { names, modules, prefixes, namePrefixes, strictReason, notes, stats, whyCode, reflections: this.sites(), missing: [...this.missing] };
   }
 
   /** The reflection sites that defeat names, each once, the nearest to the roots first. */
@@ -214,7 +219,7 @@ class ReachabilityRun {
       for (const f of m.summary.facts) {
         if (!f || f.role === 'function') continue;
         for (const r of f.reflections) {
-          const confinable = (r.module !== undefined && this.nativeFiles.has(r.module)) || (r.own === true && this.confinement.starSources(m) !== undefined);
+          const confinable = (r.module !== undefined && this.nativeFiles.has(r.module)) || r.prefix !== undefined || (r.own === true && this.confinement.starSources(m) !== undefined);
           if (!confinable) sites.push(`${r.what} at ${path.basename(m.file ?? m.name)}:${r.line}`);
         }
       }
@@ -303,7 +308,7 @@ class ReachabilityRun {
     // imported at start-up count, whether or not that code can still run.
     for (const m of closure) {
       if (!imported.has(m.name) || (m.file && startup.has(path.resolve(m.file)))) continue;
-      for (const c of codesOf(m)) for (const r of c.facts.reflections) if (r.module !== undefined) this.confinement.confine(r, `${r.what} at ${path.basename(m.file ?? m.name)}:${r.line} (import time)`);
+      for (const c of codesOf(m)) for (const r of c.facts.reflections) if (r.module !== undefined || r.prefix !== undefined) this.confinement.confine(r, `${r.what} at ${path.basename(m.file ?? m.name)}:${r.line} (import time)`);
     }
     this.live = new Set<string>(imported);
     for (const c of this.all) {

@@ -23,7 +23,7 @@ async function rootsOf(pid: number): Promise<{ reach: PythonReachability; precis
   try {
     const cNames = cCallableNames(cs.space);
     const reach = pythonReachability(cs.tracking, { files, cNames });
-    const precise = reach.strictReason ? undefined : pythonEntryRoots(cs.space, { names: reach.names, modules: reach.modules, prefixes: reach.prefixes, cNames });
+    const precise = reach.strictReason ? undefined : pythonEntryRoots(cs.space, { names: reach.names, modules: reach.modules, prefixes: reach.prefixes, namePrefixes: reach.namePrefixes, cNames });
     return { reach, precise, strict: pythonEntryRoots(cs.space) };
   } finally {
     cs.close();
@@ -263,6 +263,34 @@ for (const py of [{ version: 'Debian', python: DEBIAN_PYTHON }, ...pyenvInterpre
     );
   });
 }
+
+for (const py of [{ version: 'Debian', python: DEBIAN_PYTHON }, ...pyenvInterpreters().filter((i) => ['3.8', '3.12', '3.13'].includes(i.version))]) {
+  test(`precise under Python ${py.version}: getattr by a loop variable over a constant tuple of names is not reflection`, async () => {
+    await withProcess(
+      'loop_names.py',
+      async (pid) => {
+        const { reach, precise } = await rootsOf(pid);
+        assert.ok(precise, `precise roots (${reach.strictReason})`);
+        assert.match(reach.names.get('missing_name') ?? '', /getattr-style use of `missing_name`/);
+        assert.ok(precise.roots.some((r) => /^Python-callable: _lzma[^ ]* is_check_supported /.test(r.reason)), 'the function fetched in the loop stays a root');
+        assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
+      },
+      py.python,
+    );
+  });
+}
+
+test('precise: getattr by a constant prefix on any receiver keeps every function with that prefix, Python or C, and stays precise', async () => {
+  await withProcess('prefix_any.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    const check = precise.roots.find((r) => /^Python-callable: _lzma[^ ]* is_check_supported /.test(r.reason));
+    assert.ok(check, 'is_check_supported (named only by its prefix) stays a root');
+    assert.match(check.reason, /getattr with a computed name at prefix_any\.py:17 \(names starting with `is_check_`, on any object\)/);
+    assert.match(reach.names.get('run_check') ?? '', /names starting with `run_`/);
+    assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
+  });
+});
 
 test('precise: walking an extension module\'s __dict__ falls back to strict, naming the file and line', async () => {
   await withProcess('dict_items.py', async (pid) => {

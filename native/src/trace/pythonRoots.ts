@@ -18,18 +18,20 @@ import { BulkWords } from './bulkWords';
 import { codeReferencedNames, identifierStrings, referencedBeyond } from './codeStrings';
 
 /**
- * Python-level reachability, as data: a method-table entry or getset of an extension module is a root only
- * when its name is in `names` (with the reason it is there), or in the names C code can call (`cNames`), or
- * its module is in `modules` (reflection confined to that module). Type slots stay roots (operators,
- * protocols, GC and deallocation reach them on objects of any type at any time).
+ * Python-level reachability, as data: a method-table entry or getset of an extension module is a root only when its
+ * name is in `names` (with the reason it is there) or has one of the `namePrefixes`, or is in the names C code can
+ * call (`cNames`), or its module is in `modules` (or `prefixes`: reflection confined to that module). Type slots stay
+ * roots (operators, protocols, GC and deallocation reach them on objects of any type at any time).
  */
 export interface PythonGate {
   /** Names reachable Python code uses (attribute, method, global names), each with why. */
   names: ReadonlyMap<string, string>;
   /** Extension module files (paths) whose every entry stays a root, with why (reflection confined to them). */
   modules?: ReadonlyMap<string, string>;
-  /** Extension module files whose entries with a name starting with one of these prefixes stay roots, with why. */
+  /** Extension module files whose entries with a name starting with one of these prefixes stay roots; name
+   *  prefixes whose entries stay roots in every module (`getattr(self, 'repr_' + name)`); each with why. */
   prefixes?: ReadonlyMap<string, ReadonlyArray<{ prefix: string; reason: string }>>;
+  namePrefixes?: ReadonlyMap<string, string>;
   /** Names C code can look up on objects (see cCallableNames); computed from the space when absent. */
   cNames?: ReadonlyMap<string, string>;
 }
@@ -445,13 +447,12 @@ class EntryRootBuilder {
   private admit(m: ModuleImage, interp: boolean, name: string, key: string): string | undefined | null {
     const gate = this.gate;
     if (!gate || interp) return null;
-    const byModule = gate.modules?.get(m.path);
+    const byModule = gate.modules?.get(m.path) ?? gate.prefixes?.get(m.path)?.find((p) => name.startsWith(p.prefix))?.reason;
     if (byModule !== undefined) return byModule;
-    const byPrefix = gate.prefixes?.get(m.path)?.find((p) => name.startsWith(p.prefix));
-    if (byPrefix !== undefined) return byPrefix.reason;
     if (isDunder(name)) return `protocol method \`${name}\``;
     const why = gate.names.get(name);
     if (why !== undefined) return why;
+    for (const [prefix, reason] of gate.namePrefixes ?? []) if (name.startsWith(prefix)) return reason;
     const c = this.cNames!.get(name);
     if (c !== undefined) return `C code may look \`${name}\` up by name (a string of ${c})`;
     if (!this.gatedKeys.has(key)) {

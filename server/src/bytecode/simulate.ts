@@ -11,6 +11,7 @@ import { constStrings, join, NULL, unknown, type Expr, type FunctionDef } from '
 import { ARG_NAME1, EMPTY_STACK, STEP_DIRTY, STEP_RETURN, UNKNOWN_UNBOUND_CELL, UNKNOWN_UNBOUND_LOCAL } from './simulation/common';
 import { CodeFlow } from './simulation/codeFlow';
 import { H } from './simulation/opcodes';
+import { constIteration } from './simulation/operators';
 import type { ModuleSummary, SimulationInput, State, Simulator, StepHandler } from './simulation/types';
 import { stepImport, IMPORTS_OPS } from './simulation/imports';
 import { stepLoad, LOADS_OPS } from './simulation/loads';
@@ -340,8 +341,8 @@ class ModuleSimulation extends CodeFlow implements Simulator {
         const pushes = this.t.fixed[op];
         const pops = pushes - effect;
         if (stack.length < pops) this.noteDesync(code, i);
+        const u = (pushes === 1 ? constIteration(this, this.t.names[op], i, stack, pops) : undefined) ?? this.t.result[op]!;
         for (let k = 0; k < pops; k++) stack.pop();
-        const u = this.t.result[op]!;
         for (let k = 0; k < pushes; k++) stack.push(u);
         return 0;
       }

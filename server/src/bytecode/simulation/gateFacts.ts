@@ -110,7 +110,7 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     sim.reflectedAt.add(key);
     const r: CodeFacts['reflections'][number] = { line, what };
     if (module) r.module = module;
-    if (module && prefix) r.prefix = prefix;
+    if (prefix) r.prefix = prefix;
     if (own) r.own = true;
     facts.reflections.push(r);
   };

@@ -3,7 +3,7 @@
 
 import type { DecodedCode } from '../decode';
 import type { PyConst } from '../helperRecords';
-import { unknown, type Expr } from '../values';
+import { MAX_UNION, unknown, type Expr } from '../values';
 import { comparePy, CONST_FALSE, CONST_TRUE, constSeq } from './common';
 import { H } from './opcodes';
 import type { SiteRecord, Simulator, State } from './types';
@@ -152,4 +152,30 @@ export function foldCompare(sim: Simulator, sym: string, left: Expr, right: Expr
     default:
       return undefined;
   }
+}
+
+/** The builtin `iter`: the callee of the iterator values constIteration makes. */
+const ITER: Expr = { k: 'builtin', name: 'iter' };
+
+/**
+ * Iteration over a constant sequence (`for name in ('__or__', '__and__'): getattr(cls, name)`): GET_ITER of a
+ * constant tuple, list or frozenset of plain constants (at most MAX_UNION) gives `iter(that constant)`, and FOR_ITER on
+ * such an iterator gives the union of its elements, so the loop variable is known. Read before the opcode's `pops`
+ * operands are popped from `stack`. Undefined for anything else (the opcode's unknown result stays).
+ */
+export function constIteration(sim: Simulator, opname: string | null, i: number, stack: Expr[], pops: number): Expr | undefined {
+  if (opname === 'GET_ITER' && pops === 1 && stack.length >= 1) {
+    const v = sim.settle(stack[stack.length - 1]);
+    const items = v.k === 'const' ? constSeq(v.value) : undefined;
+    if (!items || items.length === 0 || items.length > MAX_UNION || !items.every((x) => x === null || typeof x !== 'object')) return undefined;
+    return sim.memoized(sim.memo, i, [v], () => ({ k: 'call', callee: ITER, args: [v], kwnames: null, star: false }));
+  }
+  if (opname === 'FOR_ITER' && pops === 0) {
+    const it = stack[stack.length - 1];
+    if (it?.k !== 'call' || it.callee !== ITER || it.args[0]?.k !== 'const') return undefined;
+    const items = constSeq(it.args[0].value);
+    if (!items) return undefined;
+    return sim.memoized(sim.memo, i, [it], () => (items.length === 1 ? { k: 'const', value: items[0] } : { k: 'union', items: items.map((x): Expr => ({ k: 'const', value: x })) }));
+  }
+  return undefined;
 }

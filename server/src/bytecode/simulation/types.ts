@@ -105,6 +105,7 @@ export interface CodeFacts {
    * Reflection that defeats names: the line, what it is, the module it is confined to when the receiver is a known
    * module, and `own` when it hands out the code's own module namespace (globals(), vars() in module code).
    */
+  /** `prefix`: the name is a constant prefix joined to a computed rest (`'repr_' + typename`), whatever the receiver. */
   reflections: { line: number; what: string; module?: string; prefix?: string; own?: true }[];
 }
 
