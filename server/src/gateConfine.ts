@@ -12,6 +12,8 @@ export class Confinement {
   readonly prefixes = new Map<string, { prefix: string; reason: string }[]>();
   /** Name prefixes (`'repr_' + name` on any receiver) whose every function, Python or C, stays reachable, and why. */
   readonly namePrefixes = new Map<string, string>();
+  /** Set (to why) once reachable code sets or deletes attributes by computed names: setters stay reachable. */
+  setters?: string;
   /** Each confined site, with the namespace it was confined to. */
   readonly confined: string[] = [];
   /** Modules whose own namespace globals() hands out: all its bindings are names (see confineOwn). */
@@ -35,6 +37,16 @@ export class Confinement {
    * what it re-exports, so reflection on one is not confined. Returns whether the site was confined.
    */
   confine(r: CodeFacts['reflections'][number], site: string): boolean {
+    if (r.writes) {
+      // setattr/delattr by a computed name fetch nothing: what they store was made by code the gate sees. They may run
+      // a setter of any name. A getset's (C) stays a root (PythonGate.setters). A property's is reached already: its
+      // class body, which ran, names it (`@level.setter` loads `level`; `property(get, set)` loads `set`); a
+      // descriptor's `__set__` and a class's `__setattr__` are protocol methods, which come with their class.
+      const why = `${site} (sets or deletes by a computed name: every getset setter stays)`;
+      this.confined.push(why);
+      this.setters ??= why;
+      return true;
+    }
     const file = r.module !== undefined ? this.nativeFiles.get(r.module) : undefined;
     if (file === undefined && r.prefix !== undefined) {
       // Whatever the receiver, the attribute's name starts with the prefix: every function so named, Python or C,

@@ -26,6 +26,8 @@ export interface PythonReachability {
   prefixes: Map<string, { prefix: string; reason: string }[]>;
   /** Name prefixes whose entries stay roots in every module (`getattr(self, 'repr_' + name)`), with why. */
   namePrefixes: Map<string, string>;
+  /** Set (to why) when reachable code sets or deletes attributes by computed names: every getset setter stays. */
+  setters?: string;
   /** Set when reflection (or missing facts) forces the strict policy: why, with file:line. */
   strictReason?: string;
   notes: string[];
@@ -175,10 +177,10 @@ class ReachabilityRun {
   /** The answer, with `strictReason` when the strict policy must be used. */
   finish(strictReason?: string): PythonReachability {
     const { names, notes, stats, whyCode } = this;
-    const { modules, prefixes, namePrefixes } = this.confinement;
+    const { modules, prefixes, namePrefixes, setters } = this.confinement;
     stats.names = names.size;
     stats.seconds = (performance.now() - this.started) / 1000;
-    return { names, modules, prefixes, namePrefixes, strictReason, notes, stats, whyCode, reflections: this.sites(), missing: [...this.missing] };
+    return { names, modules, prefixes, namePrefixes, setters, strictReason, notes, stats, whyCode, reflections: this.sites(), missing: [...this.missing] };
   }
 
   /** The reflection sites that defeat names, each once, the nearest to the roots first. */
@@ -219,7 +221,7 @@ class ReachabilityRun {
       for (const f of m.summary.facts) {
         if (!f || f.role === 'function') continue;
         for (const r of f.reflections) {
-          const confinable = (r.module !== undefined && this.nativeFiles.has(r.module)) || r.prefix !== undefined || (r.own === true && this.confinement.starSources(m) !== undefined);
+          const confinable = (r.module !== undefined && this.nativeFiles.has(r.module)) || r.prefix !== undefined || r.writes === true || (r.own === true && this.confinement.starSources(m) !== undefined);
           if (!confinable) sites.push(`${r.what} at ${path.basename(m.file ?? m.name)}:${r.line}`);
         }
       }

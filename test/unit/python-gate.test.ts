@@ -23,7 +23,7 @@ async function rootsOf(pid: number): Promise<{ reach: PythonReachability; precis
   try {
     const cNames = cCallableNames(cs.space);
     const reach = pythonReachability(cs.tracking, { files, cNames });
-    const precise = reach.strictReason ? undefined : pythonEntryRoots(cs.space, { names: reach.names, modules: reach.modules, prefixes: reach.prefixes, namePrefixes: reach.namePrefixes, cNames });
+    const precise = reach.strictReason ? undefined : pythonEntryRoots(cs.space, { names: reach.names, modules: reach.modules, prefixes: reach.prefixes, namePrefixes: reach.namePrefixes, setters: reach.setters, cNames });
     return { reach, precise, strict: pythonEntryRoots(cs.space) };
   } finally {
     cs.close();
@@ -288,6 +288,20 @@ test('precise: getattr by a constant prefix on any receiver keeps every function
     assert.ok(check, 'is_check_supported (named only by its prefix) stays a root');
     assert.match(check.reason, /getattr with a computed name at prefix_any\.py:17 \(names starting with `is_check_`, on any object\)/);
     assert.match(reach.names.get('run_check') ?? '', /names starting with `run_`/);
+    assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
+  });
+});
+
+test('precise: setattr by a computed name keeps every getset setter (and property setters stay reached), and stays precise', async () => {
+  await withProcess('setattr_any.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.match(reach.setters ?? '', /setattr with a computed name at setattr_any\.py:11 \(sets or deletes by a computed name/);
+    assert.ok(precise.roots.some((r) => /^Python-callable: _lzma[^ ]* is_check_supported /.test(r.reason)), 'the property setter\'s callee stays a root');
+    const setter = precise.roots.find((r) => /^Python-callable: sqlite3\.Connection\.isolation_level \(set\)/.test(r.reason));
+    assert.ok(setter, 'Connection.isolation_level\'s setter stays a root');
+    assert.match(setter.reason, /sets or deletes by a computed name/);
+    assert.ok(!precise.roots.some((r) => /^Python-callable: sqlite3\.Connection\.total_changes \(get\)/.test(r.reason)), 'getters named nowhere stay gated');
     assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
   });
 });

@@ -1,11 +1,10 @@
-// Roots for the C functions Python code can call in a live interpreter: every method-table entry (ml_meth),
-// every static type's slot functions, methods and getters/setters, of every loaded extension module and of
-// the interpreter itself. CPython reaches them through heap objects (`cfunction_call` calls `r8`), an edge
-// no static walk can follow; bytecode tracking resolves the calls the program's files make, and these roots
-// keep the analysis safe for the rest (attribute calls such as `np.add.reduce`, callbacks, later calls).
-// cffi modules publish their functions through their own table: for them every code pointer in their data
-// is a root. A PythonGate (the names reachable Python code uses) narrows the method-table entries and
-// getsets of extension modules to those names; type slots and the interpreter's own tables always stay.
+// Roots for the C functions Python code can call in a live interpreter: every method-table entry (ml_meth), every
+// static type's slot functions, methods and getters/setters, of every loaded extension module and of the interpreter.
+// CPython reaches them through heap objects (`cfunction_call` calls `r8`), an edge no static walk can follow; bytecode
+// tracking resolves the calls the program's files make, and these roots keep the analysis safe for the rest (attribute
+// calls such as `np.add.reduce`, callbacks, later calls). cffi modules publish their functions through their own table:
+// for them every code pointer in their data is a root. A PythonGate (the names reachable Python code uses) narrows the
+// method-table entries and getsets of extension modules to those names; slots and the interpreter's tables stay.
 
 import * as C from '../elf/elfConstants';
 import { NativeError } from '../errors';
@@ -28,10 +27,12 @@ export interface PythonGate {
   names: ReadonlyMap<string, string>;
   /** Extension module files (paths) whose every entry stays a root, with why (reflection confined to them). */
   modules?: ReadonlyMap<string, string>;
-  /** Extension module files whose entries with a name starting with one of these prefixes stay roots; name
-   *  prefixes whose entries stay roots in every module (`getattr(self, 'repr_' + name)`); each with why. */
+  /** Extension module files whose entries with one of these name prefixes stay roots; name prefixes whose entries stay
+   *  roots in any module (`getattr(self, 'repr_' + name)`); `setters`: every getset's setter stays (set by
+   *  `setattr`/`delattr` by computed names in reachable code); each with why. */
   prefixes?: ReadonlyMap<string, ReadonlyArray<{ prefix: string; reason: string }>>;
   namePrefixes?: ReadonlyMap<string, string>;
+  setters?: string;
   /** Names C code can look up on objects (see cCallableNames); computed from the space when absent. */
   cNames?: ReadonlyMap<string, string>;
 }
@@ -42,9 +43,8 @@ export interface PythonEntryRoots {
   gatedOut: number;
   /** With a gate: where those entries' functions are held (ml_meth, get, set; runtime): heldRoots.ts says why. */
   gatedWords: ReadonlySet<number>;
-  /** Extension modules (and the interpreter) whose tables were read. */
+  /** Extension modules (and the interpreter) whose tables were read; those that could not be, with the reason. */
   modules: number;
-  /** Modules whose tables could not be read, with the reason. */
   skipped: Array<{ module: string; reason: string }>;
   /** With `_ctypes` or `_cffi_backend` loaded: that bridge, and how many exported functions became roots through it. */
   exports?: { bridge: string; roots: number; objects: number };
@@ -343,9 +343,9 @@ class EntryRootBuilder {
     // the entry under its own name (a module's m_methods, a type's tp_methods and tp_getset): only then does the gate
     // know every name it is reached by. A PyMethodDef of its own, which C code makes a function object of
     // (PyCFunction_New, Cython's `def`s), may be bound under any name: its word is left to the other rules.
-    const named = (name: string, ref: CodeRef | undefined, what: string, word: number | undefined) => {
+    const named = (name: string, ref: CodeRef | undefined, what: string, word: number | undefined, setter = false) => {
       if (!ref) return;
-      const why = this.admit(m, interp, name, `${m.path}\0${ref.kind === 'local' ? ref.address : ref.symbol}`);
+      const why = (setter && !interp ? this.gate?.setters : undefined) ?? this.admit(m, interp, name, `${m.path}\0${ref.kind === 'local' ? ref.address : ref.symbol}`);
       if (why !== undefined) this.add(m, ref, what, why ?? undefined);
       else if (word !== undefined) this.gatedWords.add(word + m.bias);
     };
@@ -364,7 +364,7 @@ class EntryRootBuilder {
       const gAlone = alone(t.getset[0]?.address, (t.getset.at(-1)?.address ?? 0) + 40);
       for (const g of t.getset) {
         named(g.name, g.get, `${t.name}.${g.name} (get)`, gAlone ? g.address + GETSET_GET : undefined);
-        named(g.name, g.set, `${t.name}.${g.name} (set)`, gAlone ? g.address + GETSET_SET : undefined);
+        named(g.name, g.set, `${t.name}.${g.name} (set)`, gAlone ? g.address + GETSET_SET : undefined, true);
       }
     }
     const bound = new Set(tables.moduleDefs.flatMap((d) => (d.methods && tableAlone(d.methods) ? [d.methods.address] : [])));

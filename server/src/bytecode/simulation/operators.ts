@@ -158,15 +158,16 @@ export function foldCompare(sim: Simulator, sym: string, left: Expr, right: Expr
 const ITER: Expr = { k: 'builtin', name: 'iter' };
 
 /**
- * Iteration over a constant sequence (`for name in ('__or__', '__and__'): getattr(cls, name)`): GET_ITER of a
- * constant tuple, list or frozenset of plain constants (at most MAX_UNION) gives `iter(that constant)`, and FOR_ITER on
- * such an iterator gives the union of its elements, so the loop variable is known. Read before the opcode's `pops`
- * operands are popped from `stack`. Undefined for anything else (the opcode's unknown result stays).
+ * Iteration over a constant tuple (`for name in ('__or__', '__and__'): getattr(cls, name)`; the compiler makes a
+ * literal list in a `for` a tuple): GET_ITER of a tuple of plain constants (at most MAX_UNION) gives `iter(it)`, and
+ * FOR_ITER on such an iterator gives the union of its elements, so the loop variable is known. Read before the
+ * opcode's `pops` operands are popped from `stack`. Undefined for anything else (the opcode's unknown result stays).
  */
 export function constIteration(sim: Simulator, opname: string | null, i: number, stack: Expr[], pops: number): Expr | undefined {
   if (opname === 'GET_ITER' && pops === 1 && stack.length >= 1) {
     const v = sim.settle(stack[stack.length - 1]);
-    const items = v.k === 'const' ? constSeq(v.value) : undefined;
+    // A tuple only: a list (a constant folded from BUILD_LIST, a module global) may be changed in place after.
+    const items = v.k === 'const' && v.value !== null && typeof v.value === 'object' && 'tuple' in v.value ? v.value.tuple : undefined;
     if (!items || items.length === 0 || items.length > MAX_UNION || !items.every((x) => x === null || typeof x !== 'object')) return undefined;
     return sim.memoized(sim.memo, i, [v], () => ({ k: 'call', callee: ITER, args: [v], kwnames: null, star: false }));
   }

@@ -106,7 +106,8 @@ export interface CodeFacts {
    * module, and `own` when it hands out the code's own module namespace (globals(), vars() in module code).
    */
   /** `prefix`: the name is a constant prefix joined to a computed rest (`'repr_' + typename`), whatever the receiver. */
-  reflections: { line: number; what: string; module?: string; prefix?: string; own?: true }[];
+  /** `writes`: setattr or delattr (or `__setattr__`, `__delattr__`), which fetch nothing but may run a setter. */
+  reflections: { line: number; what: string; module?: string; prefix?: string; own?: true; writes?: true }[];
 }
 
 export interface ModuleSummary {
