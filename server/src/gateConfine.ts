@@ -12,8 +12,9 @@ export class Confinement {
   readonly prefixes = new Map<string, { prefix: string; reason: string }[]>();
   /** Name prefixes (`'repr_' + name` on any receiver) whose every function, Python or C, stays reachable, and why. */
   readonly namePrefixes = new Map<string, string>();
-  /** Set (to why) once reachable code sets or deletes attributes by computed names: setters stay reachable. */
+  /** Set (to why) once reachable code sets or deletes (setters), or tests (getters), attributes by computed names. */
   setters?: string;
+  getters?: string;
   /** Each confined site, with the namespace it was confined to. */
   readonly confined: string[] = [];
   /** Modules whose own namespace globals() hands out: all its bindings are names (see confineOwn). */
@@ -29,6 +30,8 @@ export class Confinement {
     private readonly definitions: (m: ProgramModule) => string[],
     /** Makes every name starting with a prefix one reachable code uses. */
     private readonly addPrefix: (prefix: string, why: string) => void,
+    /** Makes every property getter reachable (once). */
+    private readonly addGetters: (why: string) => void,
   ) {}
 
   /**
@@ -37,7 +40,7 @@ export class Confinement {
    * what it re-exports, so reflection on one is not confined. Returns whether the site was confined.
    */
   confine(r: CodeFacts['reflections'][number], site: string): boolean {
-    if (r.writes) {
+    if (r.accessor === 'set') {
       // setattr/delattr by a computed name fetch nothing: what they store was made by code the gate sees. They may run
       // a setter of any name. A getset's (C) stays a root (PythonGate.setters). A property's is reached already: its
       // class body, which ran, names it (`@level.setter` loads `level`; `property(get, set)` loads `set`); a
@@ -45,6 +48,18 @@ export class Confinement {
       const why = `${site} (sets or deletes by a computed name: every getset setter stays)`;
       this.confined.push(why);
       this.setters ??= why;
+      return true;
+    }
+    if (r.accessor === 'get') {
+      // hasattr by a computed name hands on a truth value only, but may run a getter of any name: a getset's (C,
+      // PythonGate.getters), a property's (Python: `@property def level` binds `level` without loading it, so every
+      // property getter is reached), a class's `__getattr__` (a protocol method, with its class).
+      const why = `${site} (tests an attribute by a computed name: every getset and property getter stays)`;
+      this.confined.push(why);
+      if (this.getters === undefined) {
+        this.getters = why;
+        this.addGetters(why);
+      }
       return true;
     }
     const file = r.module !== undefined ? this.nativeFiles.get(r.module) : undefined;

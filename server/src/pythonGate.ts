@@ -26,8 +26,9 @@ export interface PythonReachability {
   prefixes: Map<string, { prefix: string; reason: string }[]>;
   /** Name prefixes whose entries stay roots in every module (`getattr(self, 'repr_' + name)`), with why. */
   namePrefixes: Map<string, string>;
-  /** Set (to why) when reachable code sets or deletes attributes by computed names: every getset setter stays. */
+  /** Set (to why) when reachable code sets or deletes (tests) attributes by computed names: getset setters (getters) stay. */
   setters?: string;
+  getters?: string;
   /** Set when reflection (or missing facts) forces the strict policy: why, with file:line. */
   strictReason?: string;
   notes: string[];
@@ -66,6 +67,9 @@ const BENIGN_DECORATORS = new Set([
   'total_ordering', 'dataclass', 'set_module', 'array_function_dispatch', 'array_function_from_c_func_and_dispatcher',
   'deprecated', 'deprecate', 'singledispatch', 'singledispatchmethod', 'no_type_check', 'runtime_checkable',
 ]);
+
+/** Decorators that make a function a property's getter. */
+const PROPERTIES = new Set(['property', 'cached_property', 'getter']);
 
 /** The depth the import-time code starts at (see sites): after any chain of names from the program's roots. */
 const IMPORT_TIME_DEPTH = 1_000_000;
@@ -140,6 +144,7 @@ class ReachabilityRun {
     (prefix, why) => {
       for (const n of [...this.byShortName.keys(), ...this.aliases.keys(), ...this.codeAliases.keys()]) if (n.startsWith(prefix)) this.addName(n, why);
     },
+    (why) => this.closure.filter((m) => this.live.has(m.name)).forEach((m) => this.reachGetters(m, why)),
   );
 
   // The roots and the closure over code and names.
@@ -177,10 +182,10 @@ class ReachabilityRun {
   /** The answer, with `strictReason` when the strict policy must be used. */
   finish(strictReason?: string): PythonReachability {
     const { names, notes, stats, whyCode } = this;
-    const { modules, prefixes, namePrefixes, setters } = this.confinement;
+    const { modules, prefixes, namePrefixes, setters, getters } = this.confinement;
     stats.names = names.size;
     stats.seconds = (performance.now() - this.started) / 1000;
-    return { names, modules, prefixes, namePrefixes, setters, strictReason, notes, stats, whyCode, reflections: this.sites(), missing: [...this.missing] };
+    return { names, modules, prefixes, namePrefixes, setters, getters, strictReason, notes, stats, whyCode, reflections: this.sites(), missing: [...this.missing] };
   }
 
   /** The reflection sites that defeat names, each once, the nearest to the roots first. */
@@ -221,7 +226,7 @@ class ReachabilityRun {
       for (const f of m.summary.facts) {
         if (!f || f.role === 'function') continue;
         for (const r of f.reflections) {
-          const confinable = (r.module !== undefined && this.nativeFiles.has(r.module)) || r.prefix !== undefined || r.writes === true || (r.own === true && this.confinement.starSources(m) !== undefined);
+          const confinable = (r.module !== undefined && this.nativeFiles.has(r.module)) || r.prefix !== undefined || r.accessor !== undefined || (r.own === true && this.confinement.starSources(m) !== undefined);
           if (!confinable) sites.push(`${r.what} at ${path.basename(m.file ?? m.name)}:${r.line}`);
         }
       }
@@ -461,10 +466,18 @@ class ReachabilityRun {
     this.reason = saved;
   }
 
+  /** The property getters of a live module (`@property`, `@cached_property`), once hasattr by computed names may run them. */
+  private reachGetters(m: ProgramModule, why: string): void {
+    [this.reason, why] = [why, this.reason];
+    for (const c of codesOf(m)) if (c.module.summary!.defs[c.index]?.decorators.some((d) => PROPERTIES.has(decoratorName(d) ?? ''))) this.reach(c);
+    this.reason = why;
+  }
+
   private makeLive(m: ProgramModule): void {
     if (this.live.has(m.name)) return;
     this.live.add(m.name);
     this.leftovers(m);
+    if (this.confinement.getters !== undefined) this.reachGetters(m, this.confinement.getters);
     for (const c of codesOf(m)) if (c.facts.role !== 'module' && this.matches(c.facts.name)) this.reach(c);
   }
 }

@@ -23,7 +23,7 @@ async function rootsOf(pid: number): Promise<{ reach: PythonReachability; precis
   try {
     const cNames = cCallableNames(cs.space);
     const reach = pythonReachability(cs.tracking, { files, cNames });
-    const precise = reach.strictReason ? undefined : pythonEntryRoots(cs.space, { names: reach.names, modules: reach.modules, prefixes: reach.prefixes, namePrefixes: reach.namePrefixes, setters: reach.setters, cNames });
+    const precise = reach.strictReason ? undefined : pythonEntryRoots(cs.space, { names: reach.names, modules: reach.modules, prefixes: reach.prefixes, namePrefixes: reach.namePrefixes, setters: reach.setters, getters: reach.getters, cNames });
     return { reach, precise, strict: pythonEntryRoots(cs.space) };
   } finally {
     cs.close();
@@ -302,6 +302,20 @@ test('precise: setattr by a computed name keeps every getset setter (and propert
     assert.ok(setter, 'Connection.isolation_level\'s setter stays a root');
     assert.match(setter.reason, /sets or deletes by a computed name/);
     assert.ok(!precise.roots.some((r) => /^Python-callable: sqlite3\.Connection\.total_changes \(get\)/.test(r.reason)), 'getters named nowhere stay gated');
+    assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
+  });
+});
+
+test('precise: hasattr by a computed name keeps every getset getter and property getter, and stays precise', async () => {
+  await withProcess('hasattr_any.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.match(reach.getters ?? '', /hasattr with a computed name at hasattr_any\.py:12 \(tests an attribute by a computed name/);
+    assert.ok(precise.roots.some((r) => /^Python-callable: _lzma[^ ]* is_check_supported /.test(r.reason)), 'the property getter\'s callee stays a root');
+    const getter = precise.roots.find((r) => /^Python-callable: sqlite3\.Connection\.total_changes \(get\)/.test(r.reason));
+    assert.ok(getter, 'Connection.total_changes\'s getter stays a root');
+    assert.match(getter.reason, /tests an attribute by a computed name/);
+    assert.ok(!precise.roots.some((r) => /^Python-callable: sqlite3\.Connection\.isolation_level \(set\)/.test(r.reason)), 'setters named nowhere stay gated');
     assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
   });
 });

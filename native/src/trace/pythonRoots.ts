@@ -28,11 +28,11 @@ export interface PythonGate {
   /** Extension module files (paths) whose every entry stays a root, with why (reflection confined to them). */
   modules?: ReadonlyMap<string, string>;
   /** Extension module files whose entries with one of these name prefixes stay roots; name prefixes whose entries stay
-   *  roots in any module (`getattr(self, 'repr_' + name)`); `setters`: every getset's setter stays (set by
-   *  `setattr`/`delattr` by computed names in reachable code); each with why. */
+   *  roots in any module (`getattr(self, 'repr_' + name)`); `setters` (`getters`): every getset's setter (getter) stays,
+   *  set by `setattr`/`delattr` (`hasattr`) by computed names in reachable code; each with why. */
   prefixes?: ReadonlyMap<string, ReadonlyArray<{ prefix: string; reason: string }>>;
   namePrefixes?: ReadonlyMap<string, string>;
-  setters?: string;
+  setters?: string; getters?: string;
   /** Names C code can look up on objects (see cCallableNames); computed from the space when absent. */
   cNames?: ReadonlyMap<string, string>;
 }
@@ -343,9 +343,9 @@ class EntryRootBuilder {
     // the entry under its own name (a module's m_methods, a type's tp_methods and tp_getset): only then does the gate
     // know every name it is reached by. A PyMethodDef of its own, which C code makes a function object of
     // (PyCFunction_New, Cython's `def`s), may be bound under any name: its word is left to the other rules.
-    const named = (name: string, ref: CodeRef | undefined, what: string, word: number | undefined, setter = false) => {
+    const named = (name: string, ref: CodeRef | undefined, what: string, word: number | undefined, accessor?: 'get' | 'set') => {
       if (!ref) return;
-      const why = (setter && !interp ? this.gate?.setters : undefined) ?? this.admit(m, interp, name, `${m.path}\0${ref.kind === 'local' ? ref.address : ref.symbol}`);
+      const why = (accessor && !interp ? (accessor === 'get' ? this.gate?.getters : this.gate?.setters) : undefined) ?? this.admit(m, interp, name, `${m.path}\0${ref.kind === 'local' ? ref.address : ref.symbol}`);
       if (why !== undefined) this.add(m, ref, what, why ?? undefined);
       else if (word !== undefined) this.gatedWords.add(word + m.bias);
     };
@@ -363,8 +363,8 @@ class EntryRootBuilder {
       for (const e of t.methods?.entries ?? []) named(e.name, e.meth, `${t.name}.${e.name}`, mAlone ? e.address + ML_METH : undefined);
       const gAlone = alone(t.getset[0]?.address, (t.getset.at(-1)?.address ?? 0) + 40);
       for (const g of t.getset) {
-        named(g.name, g.get, `${t.name}.${g.name} (get)`, gAlone ? g.address + GETSET_GET : undefined);
-        named(g.name, g.set, `${t.name}.${g.name} (set)`, gAlone ? g.address + GETSET_SET : undefined, true);
+        named(g.name, g.get, `${t.name}.${g.name} (get)`, gAlone ? g.address + GETSET_GET : undefined, 'get');
+        named(g.name, g.set, `${t.name}.${g.name} (set)`, gAlone ? g.address + GETSET_SET : undefined, 'set');
       }
     }
     const bound = new Set(tables.moduleDefs.flatMap((d) => (d.methods && tableAlone(d.methods) ? [d.methods.address] : [])));

@@ -104,7 +104,7 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
   const facts = sim.facts;
   if (!facts) return;
   const line = code.line[i] > 0 ? code.line[i] : code.raw.firstlineno;
-  const reflect = (what: string, module?: string, prefix?: string, own?: boolean, writes?: boolean) => {
+  const reflect = (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set') => {
     const key = `${i}:${what}`;
     if (sim.reflectedAt.has(key)) return;
     sim.reflectedAt.add(key);
@@ -112,7 +112,7 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     if (module) r.module = module;
     if (prefix) r.prefix = prefix;
     if (own) r.own = true;
-    if (writes) r.writes = true;
+    if (accessor) r.accessor = accessor;
     facts.reflections.push(r);
   };
   // The name an attribute hook is given, passed on unchanged: names the gate counts where they are looked up.
@@ -155,7 +155,7 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     const names = star ? undefined : strings(nameArg);
     if (names) {
       for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
-    } else if (star || !hookName(nameArg)) reflect(`${q.name} with a computed name`, undefined, undefined, false, q.name === '__setattr__' || q.name === '__delattr__');
+    } else if (star || !hookName(nameArg)) reflect(`${q.name} with a computed name`, undefined, undefined, false, q.name === '__setattr__' || q.name === '__delattr__' ? 'set' : undefined);
     return;
   }
   // inspect.getmembers(obj) hands out every attribute's value, bound methods included, with no name in code.
@@ -172,7 +172,7 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
       for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
     } else if (star || !hookName(positional[1])) {
       const target = computedNameTarget(sim, positional, strings);
-      reflect(`${fn} with a computed name`, target.module, target.prefix, false, fn === 'setattr' || fn === 'delattr');
+      reflect(`${fn} with a computed name`, target.module, target.prefix, false, fn === 'setattr' || fn === 'delattr' ? 'set' : fn === 'hasattr' ? 'get' : undefined);
     }
     return;
   }

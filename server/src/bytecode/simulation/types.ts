@@ -106,8 +106,11 @@ export interface CodeFacts {
    * module, and `own` when it hands out the code's own module namespace (globals(), vars() in module code).
    */
   /** `prefix`: the name is a constant prefix joined to a computed rest (`'repr_' + typename`), whatever the receiver. */
-  /** `writes`: setattr or delattr (or `__setattr__`, `__delattr__`), which fetch nothing but may run a setter. */
-  reflections: { line: number; what: string; module?: string; prefix?: string; own?: true; writes?: true }[];
+  /**
+   * `accessor`: the site fetches nothing it hands on, but may run an accessor of any name: 'set' for setattr and
+   * delattr (or `__setattr__`, `__delattr__`), a setter; 'get' for hasattr, a getter.
+   */
+  reflections: { line: number; what: string; module?: string; prefix?: string; own?: true; accessor?: 'get' | 'set' }[];
 }
 
 export interface ModuleSummary {
