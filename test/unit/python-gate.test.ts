@@ -320,6 +320,28 @@ test('precise: hasattr by a computed name keeps every getset getter and property
   });
 });
 
+for (const py of [{ version: 'Debian', python: DEBIAN_PYTHON }, ...pyenvInterpreters().filter((i) => ['3.8', '3.12', '3.13'].includes(i.version))]) {
+  test(`precise under Python ${py.version}: getattr by a computed name whose result is only tested runs getters only, and stays precise`, async () => {
+    await withProcess(
+      'tested_getattr.py',
+      async (pid) => {
+        const { reach, precise } = await rootsOf(pid);
+        assert.ok(precise, `precise roots (${reach.strictReason})`);
+        assert.match(reach.getters ?? '', /getattr with a computed name at gate_tests\.py:\d+ \(tests an attribute by a computed name/);
+        assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
+      },
+      py.python,
+    );
+  });
+}
+
+test('precise: getattr by a computed name whose result is kept and called falls back to strict', async () => {
+  await withProcess('fetched_getattr.py', async (pid) => {
+    const { reach } = await rootsOf(pid);
+    assert.match(reach.strictReason ?? '(no fallback)', /reflection defeats names: getattr with a computed name at fetched_getattr\.py:7/);
+  });
+});
+
 test('precise: walking an extension module\'s __dict__ falls back to strict, naming the file and line', async () => {
   await withProcess('dict_items.py', async (pid) => {
     const { reach } = await rootsOf(pid);

@@ -54,8 +54,8 @@ function followDict(decoder: Decoder, code: DecodedCode, i: number, version: num
     const a = code.arg[j];
     if (o === 'LOAD_CONST') into.push({ k: 'const', value: code.consts[a] });
     else if (o === 'PUSH_NULL') into.push(OTHER);
-    else if (/^LOAD_(NAME|GLOBAL|FAST|FAST_CHECK|DEREF|CLOSURE)$/.test(o)) {
-      if (o === 'LOAD_GLOBAL' && version >= 11 && (a & 1) === 1) into.push(OTHER);
+    else if (/^LOAD_(NAME|GLOBAL|FAST|FAST_CHECK|DEREF|CLOSURE|FAST_LOAD_FAST)$/.test(o)) {
+      if ((o === 'LOAD_GLOBAL' && version >= 11 && (a & 1) === 1) || o === 'LOAD_FAST_LOAD_FAST') into.push(OTHER);
       into.push((o === 'LOAD_GLOBAL' || o === 'LOAD_NAME') && nameAt(j) === 'type' && !typeShadowed ? { k: 'type' } : OTHER);
     } else return false;
     return true;

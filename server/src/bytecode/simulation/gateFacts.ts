@@ -6,6 +6,7 @@ import { isLazyStub, type CodeEntry } from '../helperRecords';
 import { unknown, type Expr } from '../values';
 import { shortName } from './common';
 import { dictUsesAreBenign, IDENTIFIER } from './dictUses';
+import { resultOnlyTested } from './resultUses';
 import type { CodeFacts, CodeRole, Simulator } from './types';
 
 /** The first line of an instruction of `code` whose name argument is `name` (the code's first line if none). */
@@ -172,7 +173,9 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
       for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
     } else if (star || !hookName(positional[1])) {
       const target = computedNameTarget(sim, positional, strings);
-      reflect(`${fn} with a computed name`, target.module, target.prefix, false, fn === 'setattr' || fn === 'delattr' ? 'set' : fn === 'hasattr' ? 'get' : undefined);
+      // A getattr whose result is only tested (`getattr(cls, name) is not obj`) runs getters as hasattr does.
+      const tests = fn === 'hasattr' || (fn === 'getattr' && resultOnlyTested(sim, code, i));
+      reflect(`${fn} with a computed name`, target.module, target.prefix, false, fn === 'setattr' || fn === 'delattr' ? 'set' : tests ? 'get' : undefined);
     }
     return;
   }

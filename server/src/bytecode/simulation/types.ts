@@ -108,7 +108,8 @@ export interface CodeFacts {
   /** `prefix`: the name is a constant prefix joined to a computed rest (`'repr_' + typename`), whatever the receiver. */
   /**
    * `accessor`: the site fetches nothing it hands on, but may run an accessor of any name: 'set' for setattr and
-   * delattr (or `__setattr__`, `__delattr__`), a setter; 'get' for hasattr, a getter.
+   * delattr (or `__setattr__`, `__delattr__`), a setter; 'get' for hasattr (and a getattr whose result is only
+   * tested: resultUses.ts), a getter.
    */
   reflections: { line: number; what: string; module?: string; prefix?: string; own?: true; accessor?: 'get' | 'set' }[];
 }
