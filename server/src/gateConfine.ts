@@ -15,6 +15,12 @@ export class Confinement {
   /** Set (to why) once reachable code sets or deletes (setters), or tests (getters), attributes by computed names. */
   setters?: string;
   getters?: string;
+  /**
+   * Hook sites: getattr of the name an attribute hook (`__getattr__`) is given, handing on what it fetched. Names
+   * reach a hook from lookups counted where they are (names, prefixes, reflection that falls back), except those
+   * that hasattr and setattr compute (accessor sites): with both kinds, the hook sites fall back (hookFallback).
+   */
+  readonly hookSites: string[] = [];
   /** Each confined site, with the namespace it was confined to. */
   readonly confined: string[] = [];
   /** Modules whose own namespace globals() hands out: all its bindings are names (see confineOwn). */
@@ -40,6 +46,10 @@ export class Confinement {
    * what it re-exports, so reflection on one is not confined. Returns whether the site was confined.
    */
   confine(r: CodeFacts['reflections'][number], site: string): boolean {
+    if (r.hook) {
+      this.hookSites.push(site);
+      return true;
+    }
     if (r.accessor === 'set') {
       // setattr/delattr by a computed name fetch nothing: what they store was made by code the gate sees. They may run
       // a setter of any name. A getset's (C) stays a root (PythonGate.setters). A property's is reached already: its
@@ -136,5 +146,20 @@ export class Confinement {
       else return undefined;
     }
     return out;
+  }
+
+  /**
+   * The hook sites that must fall back: all of them once an accessor site (hasattr, setattr by a computed name) can
+   * hand a hook a name no code shows, each named with the accessor site that does.
+   */
+  hookFallback(): string[] {
+    const accessor = this.getters ?? this.setters;
+    return accessor === undefined ? [] : this.hookSites.map((s) => `${s} (given names that ${accessor.replace(/ \(.*$/, '')} computes)`);
+  }
+
+  /** Whether `confine` (or confineOwn, for `m`'s own namespace) would narrow the site, without doing it. */
+  confinable(r: CodeFacts['reflections'][number], m: ProgramModule): boolean {
+    if (r.hook || r.accessor !== undefined || r.prefix !== undefined) return true;
+    return (r.module !== undefined && this.nativeFiles.has(r.module)) || (r.own === true && this.starSources(m) !== undefined);
   }
 }

@@ -225,10 +225,7 @@ class ReachabilityRun {
       if (m?.kind !== 'python' || !m.summary) continue;
       for (const f of m.summary.facts) {
         if (!f || f.role === 'function') continue;
-        for (const r of f.reflections) {
-          const confinable = (r.module !== undefined && this.nativeFiles.has(r.module)) || r.prefix !== undefined || r.accessor !== undefined || (r.own === true && this.confinement.starSources(m) !== undefined);
-          if (!confinable) sites.push(`${r.what} at ${path.basename(m.file ?? m.name)}:${r.line}`);
-        }
+        for (const r of f.reflections) if (!this.confinement.confinable(r, m)) sites.push(`${r.what} at ${path.basename(m.file ?? m.name)}:${r.line}`);
       }
     }
     return sites;
@@ -413,6 +410,7 @@ class ReachabilityRun {
     stats.reachable = reachable.size;
     stats.liveModules = pythonModules(this.live);
     stats.startupModules = pythonModules(this.imported);
+    for (const site of this.confinement.hookFallback()) reflections.push({ site, depth: IMPORT_TIME_DEPTH });
     if (reflections.length) {
       const first = this.sites();
       return this.finish(reflectionReason(first, 'in code that ran or can run, the nearest to the program first'));

@@ -234,6 +234,13 @@ for (const [script, site] of [
   });
 }
 
+test('precise: a hook that fetches by the name it is given falls back once hasattr by a computed name can give it one', async () => {
+  await withProcess('hook_accessor.py', async (pid) => {
+    const { reach } = await rootsOf(pid);
+    assert.match(reach.strictReason ?? '(no fallback)', /getattr of the name an attribute hook is given at hook_accessor\.py:12 \(given names that hasattr with a computed name at hook_accessor\.py:19 computes\)/);
+  });
+});
+
 test('precise: globals() of a module a star import of an extension filled keeps that extension whole, and stays precise', async () => {
   await withProcess('star_globals.py', async (pid) => {
     const { reach, precise } = await rootsOf(pid);

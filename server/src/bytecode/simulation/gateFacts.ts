@@ -105,7 +105,7 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
   const facts = sim.facts;
   if (!facts) return;
   const line = code.line[i] > 0 ? code.line[i] : code.raw.firstlineno;
-  const reflect = (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set') => {
+  const reflect = (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set', hook?: boolean) => {
     const key = `${i}:${what}`;
     if (sim.reflectedAt.has(key)) return;
     sim.reflectedAt.add(key);
@@ -114,20 +114,21 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     if (prefix) r.prefix = prefix;
     if (own) r.own = true;
     if (accessor) r.accessor = accessor;
+    if (hook) r.hook = true;
     facts.reflections.push(r);
   };
   // The name an attribute hook is given, passed on unchanged: names the gate counts where they are looked up.
   const hookName = (e: Expr | undefined) => e !== undefined && sim.settle(e) === HOOK_NAME;
-  const strings = (e: Expr | undefined): string[] | undefined => {
-    if (!e) return undefined;
-    const v = sim.settle(e);
-    const items = v.k === 'union' ? v.items : [v];
-    const out: string[] = [];
-    for (const x of items) {
-      if (x.k !== 'const' || typeof x.value !== 'string') return undefined;
-      out.push(x.value);
-    }
-    return out;
+  const strings = (e: Expr | undefined) => constStringsOf(sim, e);
+  // A lookup by the name argument: constant names count as names; a computed one is reflection (an accessor site when
+  // it only sets or tests, whatever the name; a hook site when it hands on what it fetched by the name an attribute
+  // hook is given, which may come from an accessor site: gateConfine.ts).
+  const byName = (what: string, nameArg: Expr | undefined, accessor?: 'get' | 'set', target: { module?: string; prefix?: string } = {}) => {
+    const names = star ? undefined : strings(nameArg);
+    if (names) {
+      for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
+    } else if (star || !hookName(nameArg)) reflect(`${what} with a computed name`, target.module, target.prefix, false, accessor);
+    else reflect(`${what} of the name an attribute hook is given`, undefined, undefined, false, accessor, !accessor);
   };
   if (role.role !== 'function') {
     for (const a of args) {
@@ -153,10 +154,7 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
   const q = sim.quick(callee);
   if (q.k === 'attr' && ATTRIBUTE_DUNDERS.has(q.name)) {
     const nameArg = q.name === '__setattr__' ? positional[positional.length - 2] : positional[positional.length - 1];
-    const names = star ? undefined : strings(nameArg);
-    if (names) {
-      for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
-    } else if (star || !hookName(nameArg)) reflect(`${q.name} with a computed name`, undefined, undefined, false, q.name === '__setattr__' || q.name === '__delattr__' ? 'set' : undefined);
+    byName(q.name, nameArg, q.name === '__setattr__' || q.name === '__delattr__' ? 'set' : undefined);
     return;
   }
   // inspect.getmembers(obj) hands out every attribute's value, bound methods included, with no name in code.
@@ -168,18 +166,25 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
   }
   for (const fn of ['getattr', 'hasattr', 'setattr', 'delattr']) {
     if (!builtin(callee, fn) && !(fn === 'getattr' && sim.isModuleAttr(callee, 'inspect', 'getattr_static'))) continue;
-    const names = star ? undefined : strings(positional[1]);
-    if (names) {
-      for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
-    } else if (star || !hookName(positional[1])) {
-      const target = computedNameTarget(sim, positional, strings);
-      // A getattr whose result is only tested (`getattr(cls, name) is not obj`) runs getters as hasattr does.
-      const tests = fn === 'hasattr' || (fn === 'getattr' && resultOnlyTested(sim, code, i));
-      reflect(`${fn} with a computed name`, target.module, target.prefix, false, fn === 'setattr' || fn === 'delattr' ? 'set' : tests ? 'get' : undefined);
-    }
+    const computed = star || !strings(positional[1]);
+    // A getattr whose result is only tested (`getattr(cls, name) is not obj`) runs getters as hasattr does.
+    const tests = computed && (fn === 'hasattr' || (fn === 'getattr' && resultOnlyTested(sim, code, i)));
+    byName(fn, positional[1], fn === 'setattr' || fn === 'delattr' ? 'set' : tests ? 'get' : undefined, computed ? computedNameTarget(sim, positional, strings) : undefined);
     return;
   }
   otherReflection(sim, facts.reflectNames, callee, positional, star, strings, reflect, builtin, role.role);
+}
+
+/** The strings a value can be, when each alternative is a constant string; undefined otherwise. */
+function constStringsOf(sim: Simulator, e: Expr | undefined): string[] | undefined {
+  if (!e) return undefined;
+  const v = sim.settle(e);
+  const out: string[] = [];
+  for (const x of v.k === 'union' ? v.items : [v]) {
+    if (x.k !== 'const' || typeof x.value !== 'string') return undefined;
+    out.push(x.value);
+  }
+  return out;
 }
 
 /**

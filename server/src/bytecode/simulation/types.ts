@@ -111,7 +111,8 @@ export interface CodeFacts {
    * delattr (or `__setattr__`, `__delattr__`), a setter; 'get' for hasattr (and a getattr whose result is only
    * tested: resultUses.ts), a getter.
    */
-  reflections: { line: number; what: string; module?: string; prefix?: string; own?: true; accessor?: 'get' | 'set' }[];
+  /** `hook`: a getattr that hands on what it fetched by the name an attribute hook is given (see gateConfine.ts). */
+  reflections: { line: number; what: string; module?: string; prefix?: string; own?: true; accessor?: 'get' | 'set'; hook?: true }[];
 }
 
 export interface ModuleSummary {
