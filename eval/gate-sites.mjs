@@ -1,0 +1,42 @@
+// Diagnostic: the reflection sites that make the precise root policy fall back to strict on a live Python process, by
+// kind (getattr with a computed name, `__dict__` access, eval(), …) and, with --list, each with file:line. Runs the
+// bytecode tracking and Python-level reachability the precise policy runs (from the program's files; not the live
+// frames, which only add roots). How far a program is from the precise policy holding, and what to narrow next.
+// Usage: node eval/gate-sites.mjs PID [--list] [--json]   (needs `npx tsc -b`)
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { REPO_ROOT } from './lib/build.mjs';
+
+const argv = process.argv.slice(2);
+const pid = Number(argv[0]);
+if (!Number.isInteger(pid) || argv.includes('--help')) {
+  console.log('usage: node eval/gate-sites.mjs PID [--list] [--json]');
+  process.exit(argv.includes('--help') ? 0 : 2);
+}
+const require = createRequire(import.meta.url);
+const server = (p) => require(path.join(REPO_ROOT, 'out', 'server', 'src', p));
+const { analyzeCallSites } = server('callSites.js');
+const { programOf } = server('processAnalysis.js');
+const { pythonReachability } = server('pythonGate.js');
+const { cCallableNames } = require(path.join(REPO_ROOT, 'out', 'native', 'src', 'trace', 'pythonRoots.js'));
+
+const files = programOf(pid).files;
+const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, followImports: true, followLazyImports: true });
+try {
+  const reach = pythonReachability(cs.tracking, { files, cNames: cCallableNames(cs.space) });
+  const kinds = new Map();
+  for (const site of reach.reflections) {
+    const kind = site.replace(/ at [^ ]+:\d+.*$/, '');
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  const byKind = [...kinds].sort((a, b) => b[1] - a[1]);
+  if (argv.includes('--json')) {
+    console.log(JSON.stringify({ pid, files, policy: reach.strictReason ? 'strict' : 'precise', reason: reach.strictReason ?? null, sites: reach.reflections.length, byKind: Object.fromEntries(byKind), list: reach.reflections, stats: reach.stats }));
+  } else {
+    console.log(`process ${pid} (${files.map((f) => path.basename(f)).join(', ')}): ${reach.strictReason ? 'falls back to strict' : 'precise holds'}; ${reach.reflections.length} reflection site(s) defeat names; ${reach.stats.reachable} of ${reach.stats.codeObjects} code objects reachable`);
+    for (const [kind, n] of byKind) console.log(`${String(n).padStart(6)}  ${kind}`);
+    if (argv.includes('--list')) for (const site of reach.reflections) console.log(`  ${site}`);
+  }
+} finally {
+  cs.close();
+}
