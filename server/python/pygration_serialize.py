@@ -96,9 +96,8 @@ def _mutates_all(co):
     return False
 
 
-# The builtins the reachability gate treats as reflection (REFLECTION_BUILTINS in simulation/gateFacts.ts).
-REFLECTION_BUILTINS = frozenset(['getattr', 'hasattr', 'setattr', 'delattr', 'vars', 'globals', 'locals', 'eval',
-                                 'exec', 'compile', '__import__'])
+# The reflection builtins a parameter of the same name is taken to be (PARAMETER_BUILTINS in simulation/gateFacts.ts).
+PARAMETER_BUILTINS = frozenset(['getattr', 'hasattr', 'setattr', 'delattr'])
 
 
 class CodeSerializer:
@@ -182,9 +181,9 @@ class CodeSerializer:
         if lazy:
             codes[index] = {'name': co.co_name, 'qualname': entry['qualname'], 'firstlineno': co.co_firstlineno,
                             'flags': co.co_flags, 'lazy': True}
-            # Parameters named after a reflection builtin (`getattr=getattr`): the gate asks whether a default
+            # Parameters named after an attribute builtin (`getattr=getattr`): the gate asks whether a default
             # it sees loaded in the enclosing code lands in a parameter of that name (gateFacts.ts).
-            params = [n for n in co.co_varnames[:co.co_argcount + co.co_kwonlyargcount] if n in REFLECTION_BUILTINS]
+            params = [n for n in co.co_varnames[:co.co_argcount + co.co_kwonlyargcount] if n in PARAMETER_BUILTINS]
             if params:
                 codes[index]['reflectionParams'] = params
             self.lazy.append((index, entry))

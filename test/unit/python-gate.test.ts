@@ -241,6 +241,14 @@ test('precise: a hook that fetches by the name it is given falls back once hasat
   });
 });
 
+test('precise: a parameter named globals is a namespace passed on, but a globals=globals default is a use as a value', async () => {
+  await withProcess('param_names.py', async (pid) => {
+    const { reach } = await rootsOf(pid);
+    assert.match(reach.strictReason ?? '(no fallback)', /reflection defeats names: globals used as a value at param_names\.py:16/);
+    assert.ok(!reach.reflections.some((s) => /passed as a value at param_names\.py:8/.test(s)), reach.reflections.join('; '));
+  });
+});
+
 test('precise: globals() of a module a star import of an extension filled keeps that extension whole, and stays precise', async () => {
   await withProcess('star_globals.py', async (pid) => {
     const { reach, precise } = await rootsOf(pid);

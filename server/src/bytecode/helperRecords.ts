@@ -133,7 +133,7 @@ export interface LazyCodeStub {
   firstlineno: number;
   flags: number;
   lazy: true;
-  /** Its parameters named after a reflection builtin (`getattr=getattr`), when it has any. */
+  /** Its parameters named after an attribute builtin (`getattr=getattr`: PARAMETER_BUILTINS), when it has any. */
   reflectionParams?: string[];
 }
 

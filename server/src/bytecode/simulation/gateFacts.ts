@@ -90,7 +90,7 @@ const HOOK_NAME = unknown('the attribute name an attribute hook is given');
  */
 export function parameterValue(code: DecodedCode, role: CodeRole, p: number): Expr {
   const name = code.localNames[p];
-  if (REFLECTION_BUILTINS.includes(name)) return { k: 'builtin', name };
+  if (PARAMETER_BUILTINS.includes(name)) return { k: 'builtin', name };
   const def = role.def;
   const fn = def.qualname.slice(def.qualname.lastIndexOf('.') + 1);
   if (ATTRIBUTE_HOOKS.has(fn)) {
@@ -253,6 +253,12 @@ const ATTRIBUTE_DUNDERS = new Set(['__getattribute__', '__getattr__', '__setattr
 
 /** Builtins and module functions that look names up (or run code) from their arguments. */
 const REFLECTION_BUILTINS = ['getattr', 'hasattr', 'setattr', 'delattr', 'vars', 'globals', 'locals', 'eval', 'exec', 'compile', '__import__'];
+/**
+ * Reflection builtins a parameter of the same name is taken to be (parameterValue, isParameterDefault): the
+ * attribute builtins of the `getattr=getattr` idiom. A parameter named `globals` or `locals` holds a namespace (pdb's
+ * `run(statement, globals, locals)`); a default that is the builtin itself stays a use as a value.
+ */
+const PARAMETER_BUILTINS = ['getattr', 'hasattr', 'setattr', 'delattr'];
 const REFLECTION_MODULE_FUNCTIONS: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['operator', ['attrgetter', 'methodcaller']],
   ['_operator', ['attrgetter', 'methodcaller']],
@@ -311,6 +317,7 @@ interface Slot {
  * stack through the loads and builds that may come between; anything else (a call, a store) is a use as a value.
  */
 function isParameterDefault(sim: Simulator, code: DecodedCode, i: number, fn: string): boolean {
+  if (!PARAMETER_BUILTINS.includes(fn)) return false;
   const opnames = sim.decoder.model.opnames;
   const v = sim.version;
   const op = (j: number) => opnames[code.op[j]] ?? '';
