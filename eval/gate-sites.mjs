@@ -21,7 +21,8 @@ const { pythonReachability } = server('pythonGate.js');
 const { cCallableNames } = require(path.join(REPO_ROOT, 'out', 'native', 'src', 'trace', 'pythonRoots.js'));
 
 const files = programOf(pid).files;
-const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, followImports: true, followLazyImports: true });
+// As analyzePythonProcess tracks the program (its imports followed, not the lazy ones).
+const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, interpreter: false });
 try {
   const reach = pythonReachability(cs.tracking, { files, cNames: cCallableNames(cs.space) });
   const kinds = new Map();
