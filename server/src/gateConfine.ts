@@ -50,6 +50,20 @@ export class Confinement {
       this.hookSites.push(site);
       return true;
     }
+    const file = r.module !== undefined ? this.nativeFiles.get(r.module) : undefined;
+    if (file === undefined && r.prefix !== undefined) {
+      // Whatever the receiver, the attribute's name starts with the prefix: every function so named, Python or C,
+      // in any module, stays reachable (what else the attribute may hold was stored by code the gate sees).
+      const why = `${site} (names starting with \`${r.prefix}\`, on any object)`;
+      this.confined.push(why);
+      if (!this.namePrefixes.has(r.prefix)) {
+        this.namePrefixes.set(r.prefix, why);
+        this.addPrefix(r.prefix, why);
+      }
+      return true;
+    }
+    // An accessor site with a constant prefix was narrowed to the prefix above (its getters, setters and the names it
+    // hands hooks all have it).
     if (r.accessor === 'set') {
       // setattr/delattr by a computed name fetch nothing: what they store was made by code the gate sees. They may run
       // a setter of any name. A getset's (C) stays a root (PythonGate.setters). A property's is reached already: its
@@ -69,18 +83,6 @@ export class Confinement {
       if (this.getters === undefined) {
         this.getters = why;
         this.addGetters(why);
-      }
-      return true;
-    }
-    const file = r.module !== undefined ? this.nativeFiles.get(r.module) : undefined;
-    if (file === undefined && r.prefix !== undefined) {
-      // Whatever the receiver, the attribute's name starts with the prefix: every function so named, Python or C,
-      // in any module, stays reachable (what else the attribute may hold was stored by code the gate sees).
-      const why = `${site} (names starting with \`${r.prefix}\`, on any object)`;
-      this.confined.push(why);
-      if (!this.namePrefixes.has(r.prefix)) {
-        this.namePrefixes.set(r.prefix, why);
-        this.addPrefix(r.prefix, why);
       }
       return true;
     }

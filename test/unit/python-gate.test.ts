@@ -249,6 +249,17 @@ test('precise: a parameter named globals is a namespace passed on, but a globals
   });
 });
 
+test('precise: a hook given names with a constant prefix by hasattr stays precise, and what it calls with that prefix stays', async () => {
+  await withProcess('hook_prefix.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    const check = precise.roots.find((r) => /^Python-callable: _lzma[^ ]* is_check_supported /.test(r.reason));
+    assert.ok(check, 'is_check_supported (called by the hook) stays a root');
+    assert.match(check.reason, /names starting with `is_check_`/);
+    assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
+  });
+});
+
 test('precise: globals() of a module a star import of an extension filled keeps that extension whole, and stays precise', async () => {
   await withProcess('star_globals.py', async (pid) => {
     const { reach, precise } = await rootsOf(pid);
