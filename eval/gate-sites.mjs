@@ -35,6 +35,8 @@ try {
     console.log(JSON.stringify({ pid, files, policy: reach.strictReason ? 'strict' : 'precise', reason: reach.strictReason ?? null, sites: reach.reflections.length, byKind: Object.fromEntries(byKind), list: reach.reflections, stats: reach.stats }));
   } else {
     console.log(`process ${pid} (${files.map((f) => path.basename(f)).join(', ')}): ${reach.strictReason ? 'falls back to strict' : 'precise holds'}; ${reach.reflections.length} reflection site(s) defeat names; ${reach.stats.reachable} of ${reach.stats.codeObjects} code objects reachable`);
+    // The early phase (module and class bodies that ran) decides before the closure is taken: its reason names them.
+    if (reach.strictReason && reach.reflections.length === 0) console.log(`  ${reach.strictReason}`);
     for (const [kind, n] of byKind) console.log(`${String(n).padStart(6)}  ${kind}`);
     if (argv.includes('--list')) for (const site of reach.reflections) console.log(`  ${site}`);
   }
