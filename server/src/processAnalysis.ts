@@ -206,5 +206,7 @@ async function precisePythonGate(pid: number, cs: CallSiteResults, files: string
     reach = pythonReachability(more, { files, rootCodes, cNames });
   }
   if (reach.missing.length && !reach.strictReason) reach.strictReason = `modules imported by reachable code could not all be tracked (${reach.missing.slice(0, 3).join(', ')})`;
-  return { names: reach.names, modules: reach.modules, prefixes: reach.prefixes, namePrefixes: reach.namePrefixes, setters: reach.setters, getters: reach.getters, cNames, notes: reach.notes, strictReason: reach.strictReason };
+  // The reachability result holds every field of the native gate (PythonGate) under its own name, notes and the
+  // fallback's reason too.
+  return { ...reach, cNames };
 }

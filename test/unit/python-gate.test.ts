@@ -23,7 +23,7 @@ async function rootsOf(pid: number): Promise<{ reach: PythonReachability; precis
   try {
     const cNames = cCallableNames(cs.space);
     const reach = pythonReachability(cs.tracking, { files, cNames });
-    const precise = reach.strictReason ? undefined : pythonEntryRoots(cs.space, { names: reach.names, modules: reach.modules, prefixes: reach.prefixes, namePrefixes: reach.namePrefixes, setters: reach.setters, getters: reach.getters, cNames });
+    const precise = reach.strictReason ? undefined : pythonEntryRoots(cs.space, { ...reach, cNames });
     return { reach, precise, strict: pythonEntryRoots(cs.space) };
   } finally {
     cs.close();

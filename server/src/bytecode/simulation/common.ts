@@ -1,6 +1,7 @@
 // Values and small helpers shared by the simulation core and its opcode handlers: step flags, the unknown
 // values that stand for what is not modelled, constants, and folding of Python constants.
 
+import type { Decoder, DecodedCode } from '../decode';
 import type { PyConst } from '../helperRecords';
 import { unknown, type Expr } from '../values';
 import type { Block } from './types';
@@ -20,6 +21,23 @@ export const CONST_NONE: Expr = { k: 'const', value: null };
 export const CONST_TRUE: Expr = { k: 'const', value: true };
 export const CONST_FALSE: Expr = { k: 'const', value: false };
 export const STEP_RETURN = 2;
+
+/** The co_names index instruction `i` names (the low bits of LOAD_GLOBAL's and LOAD_ATTR's argument are flags), or -1. */
+export function nameIndexOf(decoder: Decoder, code: DecodedCode, i: number): number {
+  const kind = decoder.model.argKinds[code.op[i]];
+  const a = code.arg[i];
+  return kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1;
+}
+
+/**
+ * How many stack entries a load that only pushes (a constant, a name, a local, a cell, NULL) puts there: 2 for a
+ * 3.11+ LOAD_GLOBAL with its NULL bit and 3.13's LOAD_FAST_LOAD_FAST, else 1; 0 for any other instruction. Shared by
+ * the walks that follow one value on the stack (dictUses.ts, resultUses.ts, gateFacts' isParameterDefault).
+ */
+export function simpleLoadPushes(opname: string, arg: number, version: number): number {
+  if (opname === 'LOAD_FAST_LOAD_FAST' || (opname === 'LOAD_GLOBAL' && version >= 11 && (arg & 1) === 1)) return 2;
+  return /^LOAD_(CONST|NAME|GLOBAL|FAST|FAST_CHECK|DEREF|CLOSURE|SMALL_INT)$/.test(opname) || opname === 'PUSH_NULL' ? 1 : 0;
+}
 
 export function stripSelf(e: Expr): Expr {
   return e.k === 'self' ? e.obj : e;

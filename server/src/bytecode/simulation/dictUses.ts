@@ -2,6 +2,7 @@
 // need not count them as reflection): each load of `x.__dict__` is followed on the stack until the mapping is used.
 
 import { NONE, type Decoder, type DecodedCode } from '../decode';
+import { nameIndexOf, simpleLoadPushes } from './common';
 
 /** A string constant that counts as a name (gateFacts' identifierConstants), and so may be a `__dict__` key. */
 export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -26,13 +27,7 @@ const OTHER: Entry = { k: 'other' };
  */
 export function dictUsesAreBenign(decoder: Decoder, code: DecodedCode, version: number, typeShadowed: boolean): boolean {
   const opnames = decoder.model.opnames;
-  const kinds = decoder.model.argKinds;
-  const nameAt = (i: number): string | undefined => {
-    const kind = kinds[code.op[i]];
-    const a = code.arg[i];
-    const k = kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1;
-    return k >= 0 ? code.names[k] : undefined;
-  };
+  const nameAt = (i: number): string | undefined => code.names[nameIndexOf(decoder, code, i)];
   for (let i = 0; i < code.n; i++) {
     if (nameAt(i) !== '__dict__') continue;
     const op = opnames[code.op[i]] ?? '';
@@ -51,13 +46,11 @@ function followDict(decoder: Decoder, code: DecodedCode, i: number, version: num
   /** Pushes what a simple load at `j` pushes; false when `j` is not one. */
   const load = (into: Entry[], j: number): boolean => {
     const o = op(j);
-    const a = code.arg[j];
-    if (o === 'LOAD_CONST') into.push({ k: 'const', value: code.consts[a] });
-    else if (o === 'PUSH_NULL') into.push(OTHER);
-    else if (/^LOAD_(NAME|GLOBAL|FAST|FAST_CHECK|DEREF|CLOSURE|FAST_LOAD_FAST)$/.test(o)) {
-      if ((o === 'LOAD_GLOBAL' && version >= 11 && (a & 1) === 1) || o === 'LOAD_FAST_LOAD_FAST') into.push(OTHER);
-      into.push((o === 'LOAD_GLOBAL' || o === 'LOAD_NAME') && nameAt(j) === 'type' && !typeShadowed ? { k: 'type' } : OTHER);
-    } else return false;
+    const n = simpleLoadPushes(o, code.arg[j], version);
+    for (let k = 1; k < n; k++) into.push(OTHER);
+    if (n === 0) return false;
+    if (o === 'LOAD_CONST') into.push({ k: 'const', value: code.consts[code.arg[j]] });
+    else into.push((o === 'LOAD_GLOBAL' || o === 'LOAD_NAME') && nameAt(j) === 'type' && !typeShadowed ? { k: 'type' } : OTHER);
     return true;
   };
   // What simple loads pushed just before the receiver (`type` and a NULL before `type(x.__dict__)`, the key before

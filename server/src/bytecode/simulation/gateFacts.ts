@@ -4,7 +4,7 @@
 import type { Decoder, DecodedCode } from '../decode';
 import { isLazyStub, type CodeEntry } from '../helperRecords';
 import { unknown, type Expr } from '../values';
-import { shortName } from './common';
+import { nameIndexOf, shortName, simpleLoadPushes } from './common';
 import { dictUsesAreBenign, IDENTIFIER } from './dictUses';
 import { resultOnlyTested } from './resultUses';
 import type { CodeFacts, CodeRole, Simulator } from './types';
@@ -12,21 +12,8 @@ import type { CodeFacts, CodeRole, Simulator } from './types';
 /** The first line of an instruction of `code` whose name argument is `name` (the code's first line if none). */
 export function firstLineUsing(decoder: Decoder, code: DecodedCode, name: string): number {
   const k = code.names.indexOf(name);
-  const kinds = decoder.model.argKinds;
-  for (let i = 0; i < code.n; i++) {
-    const kind = kinds[code.op[i]];
-    const a = code.arg[i];
-    const nameIndex = kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1;
-    if (nameIndex === k && code.line[i] > 0) return code.line[i];
-  }
+  for (let i = 0; i < code.n; i++) if (nameIndexOf(decoder, code, i) === k && code.line[i] > 0) return code.line[i];
   return code.raw.firstlineno;
-}
-
-/** The co_names index an instruction names, or -1. */
-function nameIndexOf(decoder: Decoder, code: DecodedCode, i: number): number {
-  const kind = decoder.model.argKinds[code.op[i]];
-  const a = code.arg[i];
-  return kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1;
 }
 
 
@@ -42,18 +29,14 @@ export function dictReflection(decoder: Decoder, code: DecodedCode, version: num
  * stay (they call setters).
  */
 export function usedNames(decoder: Decoder, code: DecodedCode): string[] {
-  const kinds = decoder.model.argKinds;
   const opnames = decoder.model.opnames;
   const used = new Uint8Array(code.names.length);
   for (let i = 0; i < code.n; i++) {
-    const op = code.op[i];
-    const kind = kinds[op];
-    if (kind !== 'name' && kind !== 'name1' && kind !== 'name2') continue;
-    const opname = opnames[op] ?? '';
+    const k = nameIndexOf(decoder, code, i);
+    if (k < 0) continue;
+    const opname = opnames[code.op[i]] ?? '';
     if (opname === 'STORE_NAME' || opname === 'STORE_GLOBAL' || opname === 'DELETE_NAME' || opname === 'DELETE_GLOBAL' || opname === 'IMPORT_NAME' || opname === 'IMPORT_FROM') continue;
-    const a = code.arg[i];
-    const k = kind === 'name' ? a : kind === 'name1' ? a >> 1 : a >> 2;
-    if (k >= 0 && k < used.length) used[k] = 1;
+    if (k < used.length) used[k] = 1;
   }
   return code.names.filter((_n, k) => used[k] === 1);
 }
@@ -285,7 +268,6 @@ function reflectionFunction(sim: Simulator, e: Expr, builtin: (e: Expr, fn: stri
 export function escapedReflection(sim: Simulator, decoder: Decoder, code: DecodedCode): void {
   const facts = sim.facts;
   if (!facts) return;
-  const kinds = decoder.model.argKinds;
   const opnames = decoder.model.opnames;
   for (const fn of REFLECTION_BUILTINS) {
     const k = code.names.indexOf(fn);
@@ -294,9 +276,7 @@ export function escapedReflection(sim: Simulator, decoder: Decoder, code: Decode
     for (let i = 0; i < code.n; i++) {
       const opname = opnames[code.op[i]] ?? '';
       if (opname !== 'LOAD_GLOBAL' && opname !== 'LOAD_NAME') continue;
-      const kind = kinds[code.op[i]];
-      const a = code.arg[i];
-      if ((kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1) === k && !isParameterDefault(sim, code, i, fn)) loads++;
+      if (nameIndexOf(decoder, code, i) === k && !isParameterDefault(sim, code, i, fn)) loads++;
     }
     let accounted = 0;
     for (const key of sim.reflectedAt) if (key.startsWith(`call:${fn}:`) || key.startsWith(`value:${fn}:`)) accounted++;
@@ -321,9 +301,8 @@ function isParameterDefault(sim: Simulator, code: DecodedCode, i: number, fn: st
   const opnames = sim.decoder.model.opnames;
   const v = sim.version;
   const op = (j: number) => opnames[code.op[j]] ?? '';
-  // 3.11+: LOAD_GLOBAL with the low bit set pushes a NULL too, for a call.
-  const pushesNull = (j: number) => v >= 11 && op(j) === 'LOAD_GLOBAL' && (code.arg[j] & 1) === 1;
-  if (pushesNull(i)) return false;
+  // 3.11+: a LOAD_GLOBAL that pushes a NULL too loads the builtin for a call, not as a value.
+  if (simpleLoadPushes(op(i), code.arg[i], v) === 2) return false;
   const lands = (x: Slot, flag: number, made: Slot | undefined) => x.ours && (flag === 0x01 || flag === 0x02) && made?.code !== undefined && hasParameter(sim, made.code, fn);
   const stack: Slot[] = [{ ours: true }];
   for (let j = i + 1; j < code.n && j < i + 32; j++) {
@@ -332,9 +311,8 @@ function isParameterDefault(sim: Simulator, code: DecodedCode, i: number, fn: st
     if (o === 'LOAD_CONST') {
       const c = code.consts[a];
       stack.push({ ours: false, code: c !== null && typeof c === 'object' && 'code' in c ? c.code : undefined });
-    } else if (/^LOAD_(NAME|GLOBAL|FAST|DEREF|CLOSURE|SMALL_INT)$/.test(o) || o === 'PUSH_NULL') {
-      stack.push({ ours: false });
-      if (pushesNull(j)) stack.push({ ours: false });
+    } else if (simpleLoadPushes(o, a, v) > 0) {
+      for (let k = simpleLoadPushes(o, a, v); k > 0; k--) stack.push({ ours: false });
     } else if (/^BUILD_(TUPLE|LIST|MAP|CONST_KEY_MAP)$/.test(o)) {
       const n = o === 'BUILD_MAP' ? 2 * a : o === 'BUILD_CONST_KEY_MAP' ? a + 1 : a;
       if (n > stack.length) return false;

@@ -3,6 +3,7 @@
 
 import type { DecodedCode } from '../decode';
 import type { Expr } from '../values';
+import { nameIndexOf, simpleLoadPushes } from './common';
 import type { Simulator } from './types';
 
 /** Builtins that only look at the value they are given (a truth value, an identity, a type). */
@@ -21,7 +22,7 @@ type Entry = 'ours' | 'test' | 'other';
  */
 export function resultOnlyTested(sim: Simulator, code: DecodedCode, i: number): boolean {
   const opnames = sim.decoder.model.opnames;
-  const isTest = (e: Expr) => TESTS.has(e.k === 'builtin' ? e.name : '') || [...TESTS].some((t) => sim.isBuiltinNamed(e, t));
+  const isTest = (e: Expr) => [...TESTS].some((t) => sim.isBuiltinNamed(e, t));
   // The two entries below the call (a NULL and the callee of an enclosing call, in either order by version).
   const below: Entry[] = [sim.peekFn(2), sim.peekFn(1)].map((e) => (isTest(e) ? 'test' : 'other'));
   const stack: Entry[] = ['ours'];
@@ -29,12 +30,12 @@ export function resultOnlyTested(sim: Simulator, code: DecodedCode, i: number): 
     const o = opnames[code.op[j]] ?? '';
     const a = code.arg[j];
     if (o === 'PRECALL' || o === 'CACHE' || o === 'NOP' || o === 'KW_NAMES') continue;
-    if (/^LOAD_(CONST|NAME|GLOBAL|FAST|FAST_CHECK|DEREF|FAST_LOAD_FAST)$/.test(o) || o === 'PUSH_NULL') {
-      if ((o === 'LOAD_GLOBAL' && sim.version >= 11 && (a & 1) === 1) || o === 'LOAD_FAST_LOAD_FAST') stack.push('other');
-      stack.push('other');
+    const loads = simpleLoadPushes(o, a, sim.version);
+    if (loads > 0) {
+      for (let k = 0; k < loads; k++) stack.push('other');
     } else if (o === 'LOAD_ATTR' && !(sim.version >= 12 && (a & 1) === 1)) {
       const top = stack.pop();
-      if (top === 'ours' && !DATA_DUNDERS.has(code.names[sim.version >= 12 ? a >> 1 : a] ?? '')) return false;
+      if (top === 'ours' && !DATA_DUNDERS.has(code.names[nameIndexOf(sim.decoder, code, j)] ?? '')) return false;
       stack.push(top === 'ours' ? 'ours' : 'other');
     } else if (o === 'IS_OP' || o === 'COMPARE_OP' || o === 'CONTAINS_OP') {
       const [x, y] = [stack.pop(), stack.pop()];
