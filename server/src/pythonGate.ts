@@ -466,9 +466,10 @@ class ReachabilityRun {
 
   /** The property getters of a live module (`@property`, `@cached_property`), once hasattr by computed names may run them. */
   private reachGetters(m: ProgramModule, why: string): void {
-    [this.reason, why] = [why, this.reason];
-    for (const c of codesOf(m)) if (c.module.summary!.defs[c.index]?.decorators.some((d) => PROPERTIES.has(decoratorName(d) ?? ''))) this.reach(c);
+    const saved = this.reason;
     this.reason = why;
+    for (const c of codesOf(m)) if (c.module.summary!.defs[c.index]?.decorators.some((d) => PROPERTIES.has(decoratorName(d) ?? ''))) this.reach(c);
+    this.reason = saved;
   }
 
   private makeLive(m: ProgramModule): void {
