@@ -260,6 +260,38 @@ test('precise: a hook given names with a constant prefix by hasattr stays precis
   });
 });
 
+test('precise: the attribute names of a constant format string count (str.format looks them up), so what a hook calls by one stays', async () => {
+  await withProcess('format_const.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.ok(precise.roots.some((r) => /^Python-callable: _lzma[^ ]* is_check_supported /.test(r.reason)), 'is_check_supported (looked up by the format string) stays a root');
+    assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
+  });
+});
+
+test('precise: str.format of a format string built at run time is an accessor site, so a hook that fetches by its name falls back', async () => {
+  await withProcess('format_computed.py', async (pid) => {
+    const { reach } = await rootsOf(pid);
+    assert.match(reach.strictReason ?? '(no fallback)', /attribute hook is given at format_computed\.py:12 \(given names that str\.format of a format string no code shows at format_computed\.py:19 computes\)/);
+  });
+});
+
+test('precise: getattr fetched without its name (by a constant key of a namespace, by getattr of "getattr") is reflection', async () => {
+  await withProcess('fetched_reflection.py', async (pid) => {
+    const { reach } = await rootsOf(pid);
+    const sites = `${reach.strictReason ?? '(no fallback)'} ${reach.reflections.join('; ')}`;
+    assert.match(sites, /`__dict__` access at fetched_reflection\.py:7/);
+    assert.match(sites, /getattr fetched by name at fetched_reflection\.py:8/);
+  });
+});
+
+test('precise: getattr looked up as an attribute of a parameter (it may hold the builtins module) is reflection', async () => {
+  await withProcess('attr_getattr.py', async (pid) => {
+    const { reach } = await rootsOf(pid);
+    assert.match(reach.strictReason ?? '(no fallback)', /getattr looked up as an attribute of an object of unknown type at attr_getattr\.py:8/);
+  });
+});
+
 test('precise: globals() of a module a star import of an extension filled keeps that extension whole, and stays precise', async () => {
   await withProcess('star_globals.py', async (pid) => {
     const { reach, precise } = await rootsOf(pid);

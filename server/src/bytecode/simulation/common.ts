@@ -29,6 +29,11 @@ export function nameIndexOf(decoder: Decoder, code: DecodedCode, i: number): num
   return kind === 'name' ? a : kind === 'name1' ? a >> 1 : kind === 'name2' ? a >> 2 : -1;
 }
 
+/** Builtins and module functions that look names up (or run code) from their arguments. */
+export const REFLECTION_BUILTINS = ['getattr', 'hasattr', 'setattr', 'delattr', 'vars', 'globals', 'locals', 'eval', 'exec', 'compile', '__import__'];
+/** Names whose value, fetched by a constant name (`getattr(builtins, 'getattr')`, `ns['eval']`), is a reflection function. */
+export const REFLECTIVE_NAMES = new Set([...REFLECTION_BUILTINS, 'getattr_static', 'getmembers', 'getmembers_static', 'attrgetter', 'methodcaller', 'import_module']);
+
 /**
  * How many stack entries a load that only pushes (a constant, a name, a local, a cell, NULL) puts there: 2 for a
  * 3.11+ LOAD_GLOBAL with its NULL bit and 3.13's LOAD_FAST_LOAD_FAST, else 1; 0 for any other instruction. Shared by

@@ -2,7 +2,7 @@
 // need not count them as reflection): each load of `x.__dict__` is followed on the stack until the mapping is used.
 
 import { NONE, type Decoder, type DecodedCode } from '../decode';
-import { nameIndexOf, simpleLoadPushes } from './common';
+import { nameIndexOf, REFLECTIVE_NAMES, simpleLoadPushes } from './common';
 
 /** A string constant that counts as a name (gateFacts' identifierConstants), and so may be a `__dict__` key. */
 export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -42,7 +42,8 @@ function followDict(decoder: Decoder, code: DecodedCode, i: number, version: num
   const opnames = decoder.model.opnames;
   const op = (j: number) => opnames[code.op[j]] ?? '';
   const ours = (e: Entry | undefined) => e?.k === 'dict';
-  const constKey = (e: Entry | undefined) => e?.k === 'const' && typeof e.value === 'string' && IDENTIFIER.test(e.value);
+  // A constant key fetches what the code names, unless it names a reflection function (`builtins.__dict__['getattr']`).
+  const constKey = (e: Entry | undefined) => e?.k === 'const' && typeof e.value === 'string' && IDENTIFIER.test(e.value) && !REFLECTIVE_NAMES.has(e.value);
   /** Pushes what a simple load at `j` pushes; false when `j` is not one. */
   const load = (into: Entry[], j: number): boolean => {
     const o = op(j);

@@ -4,7 +4,7 @@
 import type { Decoder, DecodedCode } from '../decode';
 import { isLazyStub, type CodeEntry } from '../helperRecords';
 import { unknown, type Expr } from '../values';
-import { nameIndexOf, shortName, simpleLoadPushes } from './common';
+import { nameIndexOf, REFLECTION_BUILTINS, REFLECTIVE_NAMES, shortName, simpleLoadPushes } from './common';
 import { dictUsesAreBenign, IDENTIFIER } from './dictUses';
 import { resultOnlyTested } from './resultUses';
 import type { CodeFacts, CodeRole, Simulator } from './types';
@@ -110,6 +110,8 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     const names = star ? undefined : strings(nameArg);
     if (names) {
       for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
+      for (const n of names) if (FORMAT_METHODS.has(n)) reflect(`str.${n} fetched by name`, undefined, undefined, false, 'get');
+      for (const n of names) if (REFLECTIVE_NAMES.has(n)) reflect(`${n} fetched by name`);
     } else if (star || !hookName(nameArg)) reflect(`${what} with a computed name`, target.module, target.prefix, false, accessor);
     else reflect(`${what} of the name an attribute hook is given`, undefined, undefined, false, accessor, !accessor);
   };
@@ -140,6 +142,7 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     byName(q.name, nameArg, q.name === '__setattr__' || q.name === '__delattr__' ? 'set' : undefined);
     return;
   }
+  if (q.k === 'attr' && attributeCall(sim, i, q, positional, star, strings, reflect, builtin)) return;
   // inspect.getmembers(obj) hands out every attribute's value, bound methods included, with no name in code.
   for (const fn of ['getmembers', 'getmembers_static']) {
     if (!sim.isModuleAttr(callee, 'inspect', fn)) continue;
@@ -156,6 +159,104 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     return;
   }
   otherReflection(sim, facts.reflectNames, callee, positional, star, strings, reflect, builtin, role.role);
+}
+
+/**
+ * A call of a method that may be a reflection function (`b.getattr(obj, name)`, `__builtins__.eval(s)`: reflection) or
+ * str.format (formatLookups). Accounts for the attribute's load (escapedReflection); true when the call is judged.
+ */
+function attributeCall(
+  sim: Simulator,
+  i: number,
+  q: Extract<Expr, { k: 'attr' }>,
+  positional: Expr[],
+  star: boolean,
+  strings: (e: Expr | undefined) => string[] | undefined,
+  reflect: (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set') => void,
+  builtin: (e: Expr, fn: string) => boolean,
+): boolean {
+  if (ATTRIBUTE_REFLECTION.has(q.name) || REFLECTION_BUILTINS.includes(q.name)) {
+    sim.reflectedAt.add(`attr:${q.name}:${i}`);
+    if (!attributeReflection(sim, q, builtin)) return false;
+    reflect(`${q.name} looked up as an attribute of ${describeBase(sim, q)}`);
+    return true;
+  }
+  if (!FORMAT_METHODS.has(q.name)) return false;
+  sim.reflectedAt.add(`call:${q.name}:${i}`);
+  return formatLookups(sim, q, positional, star, strings, sim.facts!.reflectNames, reflect);
+}
+
+/**
+ * Names of reflection functions that hardly anything else is called: an attribute of that name on an object of unknown
+ * type may be the function, reached through its module handed on as a value (`b.getattr` with the builtins module in
+ * `b`, `m.import_module` with importlib). The other reflection builtins (`compile`, `eval`, …) count so only on
+ * `__builtins__`: `_compiler.compile(p)` on a module the simulation does not know is common (a limit, docs/analysis.md).
+ */
+const ATTRIBUTE_REFLECTION = new Set(['getattr', 'hasattr', 'setattr', 'delattr', '__import__', 'import_module', 'getattr_static']);
+
+/** Whether `base.name` may be a reflection function: any of them on `__builtins__`, one of ATTRIBUTE_REFLECTION on an object not known to be something else. */
+function attributeReflection(sim: Simulator, q: Extract<Expr, { k: 'attr' }>, builtin: (e: Expr, fn: string) => boolean): boolean {
+  // builtins.getattr: the builtin itself, judged by the rules of its calls.
+  if (builtin(q, q.name)) return false;
+  const base = sim.quick(sim.settle(q.base));
+  if (isBuiltinsGlobal(base)) return REFLECTION_BUILTINS.includes(q.name);
+  if (!ATTRIBUTE_REFLECTION.has(q.name)) return false;
+  if (base.k === 'module' || base.k === 'func' || base.k === 'const' || base.k === 'builtin') return false;
+  const cls = base.k === 'class' ? base : base.k === 'instance' ? sim.quick(base.cls) : undefined;
+  return !(cls && cls.k === 'class' && cls.def.members.has(q.name));
+}
+
+/** `__builtins__` (the builtins module in __main__, its namespace elsewhere). */
+function isBuiltinsGlobal(e: Expr): boolean {
+  return (e.k === 'global' || e.k === 'builtin') && e.name === '__builtins__';
+}
+
+function describeBase(sim: Simulator, q: Extract<Expr, { k: 'attr' }>): string {
+  return isBuiltinsGlobal(sim.quick(sim.settle(q.base))) ? '__builtins__' : 'an object of unknown type';
+}
+
+/** str's methods that look attributes up, in C, by the names in a format string: `'{0.name}'.format(obj)` fetches obj.name. */
+const FORMAT_METHODS = new Set(['format', 'format_map']);
+
+/**
+ * The attribute names a format string's replacement fields can look up (`'{0.name}'`, `'{p.a.b!r:>{w.width}}'`): every
+ * `.identifier` of a string with a brace, a superset of what str.format parses. None without a brace.
+ */
+export function formatFieldNames(text: string): string[] {
+  if (!text.includes('{')) return [];
+  return [...new Set(Array.from(text.matchAll(/\.([\p{L}_][\p{L}\p{N}_]*)/gu), (m) => m[1]))];
+}
+
+/**
+ * `fmt.format(…)`, `fmt.format_map(…)`, `str.format(fmt, …)`: the format string's replacement fields look attributes
+ * up by name, running getters and attribute hooks (`__getattr__` is given the name). A constant format string's
+ * names count as names; any other may be a string no code shows: an accessor site ('get'). False when the receiver
+ * is known not to be a string (a module, a function, a non-string constant, a builtin other than str, a class or
+ * instance whose class defines the method): not str's method.
+ */
+function formatLookups(
+  sim: Simulator,
+  q: Extract<Expr, { k: 'attr' }>,
+  positional: Expr[],
+  star: boolean,
+  strings: (e: Expr | undefined) => string[] | undefined,
+  reflectNames: string[],
+  reflect: (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set') => void,
+): boolean {
+  const base = sim.quick(sim.settle(q.base));
+  if (base.k === 'module' || base.k === 'func' || (base.k === 'const' && typeof base.value !== 'string')) return false;
+  if (base.k === 'builtin' && base.name !== 'str') return false;
+  const cls = base.k === 'class' ? base : base.k === 'instance' ? sim.quick(base.cls) : undefined;
+  if (cls && cls.k === 'class' && cls.def.members.has(q.name)) return false;
+  // An unbound call (`str.format(fmt, obj)`, a class that inherits it) is given the format string first.
+  const unbound = base.k === 'builtin' || base.k === 'class';
+  const texts = star && unbound ? undefined : strings(unbound ? positional[0] : q.base);
+  if (!texts) {
+    reflect(`str.${q.name} of a format string no code shows`, undefined, undefined, false, 'get');
+    return true;
+  }
+  for (const n of texts.flatMap(formatFieldNames)) if (!reflectNames.includes(n)) reflectNames.push(n);
+  return true;
 }
 
 /** The strings a value can be, when each alternative is a constant string; undefined otherwise. */
@@ -201,7 +302,7 @@ function otherReflection(
   positional: Expr[],
   star: boolean,
   strings: (e: Expr | undefined) => string[] | undefined,
-  reflect: (what: string, module?: string, prefix?: string, own?: boolean) => void,
+  reflect: (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set') => void,
   builtin: (e: Expr, fn: string) => boolean,
   role: CodeRole['role'],
 ): void {
@@ -210,7 +311,12 @@ function otherReflection(
     const given = fn === 'methodcaller' ? positional.slice(0, 1) : positional;
     const names = star ? undefined : given.map((p) => strings(p));
     if (names && names.every((n) => n !== undefined)) {
-      for (const n of names.flatMap((x) => x!.flatMap((y) => y.split('.')))) if (!reflectNames.includes(n)) reflectNames.push(n);
+      for (const n of names.flatMap((x) => x!.flatMap((y) => y.split('.')))) {
+        if (!reflectNames.includes(n)) reflectNames.push(n);
+        // methodcaller('format', obj) formats its object by a format string no code shows; attrgetter hands it on.
+        if (FORMAT_METHODS.has(n)) reflect(`str.${n} fetched by name`, undefined, undefined, false, 'get');
+        if (REFLECTIVE_NAMES.has(n)) reflect(`${n} fetched by name`);
+      }
     } else reflect(`operator.${fn} with a computed name`);
     return;
   }
@@ -234,8 +340,7 @@ function otherReflection(
 /** Dunder methods that look an attribute up by a name given as an argument. */
 const ATTRIBUTE_DUNDERS = new Set(['__getattribute__', '__getattr__', '__setattr__', '__delattr__']);
 
-/** Builtins and module functions that look names up (or run code) from their arguments. */
-const REFLECTION_BUILTINS = ['getattr', 'hasattr', 'setattr', 'delattr', 'vars', 'globals', 'locals', 'eval', 'exec', 'compile', '__import__'];
+
 /**
  * Reflection builtins a parameter of the same name is taken to be (parameterValue, isParameterDefault): the
  * attribute builtins of the `getattr=getattr` idiom. A parameter named `globals` or `locals` holds a namespace (pdb's
@@ -281,6 +386,33 @@ export function escapedReflection(sim: Simulator, decoder: Decoder, code: Decode
     let accounted = 0;
     for (const key of sim.reflectedAt) if (key.startsWith(`call:${fn}:`) || key.startsWith(`value:${fn}:`)) accounted++;
     if (loads > accounted) facts.reflections.push({ line: firstLineUsing(decoder, code, fn), what: `${fn} used as a value` });
+  }
+  // `b.getattr` loaded and not called here (kept, passed on): may be the builtin, called later with names no code shows.
+  for (const fn of ATTRIBUTE_REFLECTION) {
+    const k = code.names.indexOf(fn);
+    if (k < 0) continue;
+    let loads = 0;
+    for (let i = 0; i < code.n; i++) {
+      const opname = opnames[code.op[i]] ?? '';
+      if ((opname === 'LOAD_ATTR' || opname === 'LOAD_METHOD' || opname === 'LOAD_SUPER_ATTR') && nameIndexOf(decoder, code, i) === k) loads++;
+    }
+    let accounted = 0;
+    for (const key of sim.reflectedAt) if (key.startsWith(`attr:${fn}:`)) accounted++;
+    if (loads > accounted) facts.reflections.push({ line: firstLineUsing(decoder, code, fn), what: `${fn} looked up as an attribute and used as a value` });
+  }
+  // `fmt.format` loaded and not called here (`map('{0.x}'.format, objs)`, `f = s.format`): whoever calls it formats
+  // by a format string no code shows, so it is an accessor site (str.format's calls are judged in gateFacts).
+  for (const fn of FORMAT_METHODS) {
+    const k = code.names.indexOf(fn);
+    if (k < 0) continue;
+    let loads = 0;
+    for (let i = 0; i < code.n; i++) {
+      const opname = opnames[code.op[i]] ?? '';
+      if ((opname === 'LOAD_ATTR' || opname === 'LOAD_METHOD' || opname === 'LOAD_SUPER_ATTR') && nameIndexOf(decoder, code, i) === k) loads++;
+    }
+    let accounted = 0;
+    for (const key of sim.reflectedAt) if (key.startsWith(`call:${fn}:`)) accounted++;
+    if (loads > accounted) facts.reflections.push({ line: firstLineUsing(decoder, code, fn), what: `str.${fn} used as a value`, accessor: 'get' });
   }
 }
 
