@@ -292,6 +292,15 @@ test('precise: getattr looked up as an attribute of a parameter (it may hold the
   });
 });
 
+test('precise: the __builtins__ namespace used, and __getattribute__ fetched by a constant name, are reflection', async () => {
+  await withProcess('builtins_ns.py', async (pid) => {
+    const { reach } = await rootsOf(pid);
+    const sites = `${reach.strictReason ?? '(no fallback)'} ${reach.reflections.join('; ')}`;
+    assert.match(sites, /__getattribute__ fetched by name at builtins_ns\.py:8/);
+    assert.match(sites, /the builtins namespace \(`__builtins__`\) used at nsfetch\.py:3/);
+  });
+});
+
 test('precise: globals() of a module a star import of an extension filled keeps that extension whole, and stays precise', async () => {
   await withProcess('star_globals.py', async (pid) => {
     const { reach, precise } = await rootsOf(pid);

@@ -32,7 +32,11 @@ export function nameIndexOf(decoder: Decoder, code: DecodedCode, i: number): num
 /** Builtins and module functions that look names up (or run code) from their arguments. */
 export const REFLECTION_BUILTINS = ['getattr', 'hasattr', 'setattr', 'delattr', 'vars', 'globals', 'locals', 'eval', 'exec', 'compile', '__import__'];
 /** Names whose value, fetched by a constant name (`getattr(builtins, 'getattr')`, `ns['eval']`), is a reflection function. */
-export const REFLECTIVE_NAMES = new Set([...REFLECTION_BUILTINS, 'getattr_static', 'getmembers', 'getmembers_static', 'attrgetter', 'methodcaller', 'import_module']);
+export const REFLECTIVE_NAMES = new Set([
+  ...REFLECTION_BUILTINS,
+  ...['getattr_static', 'getmembers', 'getmembers_static', 'attrgetter', 'methodcaller', 'import_module'],
+  ...['__getattribute__', '__getattr__', '__setattr__', '__delattr__'],
+]);
 
 /**
  * How many stack entries a load that only pushes (a constant, a name, a local, a cell, NULL) puts there: 2 for a

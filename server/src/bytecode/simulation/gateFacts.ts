@@ -111,7 +111,8 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     if (names) {
       for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
       for (const n of names) if (FORMAT_METHODS.has(n)) reflect(`str.${n} fetched by name`, undefined, undefined, false, 'get');
-      for (const n of names) if (REFLECTIVE_NAMES.has(n)) reflect(`${n} fetched by name`);
+      // What a fetch hands on (not a test or a store) may be a reflection function, called later with any name.
+      if (!accessor) for (const n of names) if (REFLECTIVE_NAMES.has(n)) reflect(`${n} fetched by name`);
     } else if (star || !hookName(nameArg)) reflect(`${what} with a computed name`, target.module, target.prefix, false, accessor);
     else reflect(`${what} of the name an attribute hook is given`, undefined, undefined, false, accessor, !accessor);
   };
@@ -128,6 +129,9 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
   // A reflection function passed as a value (map(getattr, objs, names), functools.partial(getattr, obj)): the
   // callee calls it with arguments no code shows, so whatever names it computes are unknown.
   for (const a of args) {
+    const v = sim.quick(sim.settle(a));
+    // The builtins namespace handed on (`f(builtins)`): the callee may fetch eval, getattr… from it by any name.
+    if ((v.k === 'module' && v.name === 'builtins') || isBuiltinsGlobal(v)) reflect('the builtins namespace passed as a value');
     const what = reflectionFunction(sim, sim.settle(a), builtin);
     if (what) {
       reflect(`${what} passed as a value`);
@@ -386,6 +390,18 @@ export function escapedReflection(sim: Simulator, decoder: Decoder, code: Decode
     let accounted = 0;
     for (const key of sim.reflectedAt) if (key.startsWith(`call:${fn}:`) || key.startsWith(`value:${fn}:`)) accounted++;
     if (loads > accounted) facts.reflections.push({ line: firstLineUsing(decoder, code, fn), what: `${fn} used as a value` });
+  }
+  // `__builtins__['getattr']`, `ns = __builtins__`: the builtins namespace (a dict outside __main__) hands out every
+  // reflection builtin by a key; its attributes called directly are judged in attributeCall.
+  const b = code.names.indexOf('__builtins__');
+  if (b >= 0 && !sim.summary.namespace.has('__builtins__')) {
+    for (let i = 0; i < code.n; i++) {
+      const opname = opnames[code.op[i]] ?? '';
+      if ((opname === 'LOAD_GLOBAL' || opname === 'LOAD_NAME') && nameIndexOf(decoder, code, i) === b) {
+        facts.reflections.push({ line: code.line[i] > 0 ? code.line[i] : code.raw.firstlineno, what: 'the builtins namespace (`__builtins__`) used' });
+        break;
+      }
+    }
   }
   // `b.getattr` loaded and not called here (kept, passed on): may be the builtin, called later with names no code shows.
   for (const fn of ATTRIBUTE_REFLECTION) {
