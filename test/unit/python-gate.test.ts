@@ -301,6 +301,20 @@ test('precise: the __builtins__ namespace used, and __getattribute__ fetched by 
   });
 });
 
+test('precise: __getattribute__ kept as a value (in a list) is reflection', async () => {
+  await withProcess('hook_kept.py', async (pid) => {
+    const { reach } = await rootsOf(pid);
+    assert.match(reach.strictReason ?? '(no fallback)', /__getattribute__ looked up as an attribute and used as a value at hook_kept\.py:5/);
+  });
+});
+
+test('precise: a code object rebuilt at run time with other names (code.replace(co_names=...)) is reflection', async () => {
+  await withProcess('code_replace.py', async (pid) => {
+    const { reach } = await rootsOf(pid);
+    assert.match(reach.strictReason ?? '(no fallback)', /a code object built at run time at code_replace\.py:12/);
+  });
+});
+
 test('precise: globals() of a module a star import of an extension filled keeps that extension whole, and stays precise', async () => {
   await withProcess('star_globals.py', async (pid) => {
     const { reach, precise } = await rootsOf(pid);

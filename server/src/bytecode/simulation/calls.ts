@@ -149,7 +149,7 @@ export function simulateCall(
     return;
   }
   const calleeS = sim.settle(callee);
-  gateFacts(sim, code, i, role, calleeS, positional, args, star);
+  gateFacts(sim, code, i, role, calleeS, positional, args, star, kwnames);
   const result = knownResult(sim, idx, code, role, i, calleeS, positional, star, memo);
   const callExpr = callExpression(sim, i, calleeS, args, kwnames, star);
   // Calls that are compiler artefacts are not call sites: running a comprehension's code object (inlined

@@ -1,0 +1,104 @@
+// Reflection the gate finds in calls of methods: a reflection function reached as an attribute (`b.getattr(obj, name)`,
+// `__builtins__.eval(s)`), and str.format, which looks attributes up by the names of its format string (gateFacts.ts).
+
+import type { Expr } from '../values';
+import { REFLECTION_BUILTINS } from './common';
+import type { Simulator } from './types';
+
+/**
+ * A call of a method that may be a reflection function (`b.getattr(obj, name)`, `__builtins__.eval(s)`: reflection) or
+ * str.format (formatLookups). Accounts for the attribute's load (escapedReflection); true when the call is judged.
+ */
+export function attributeCall(
+  sim: Simulator,
+  i: number,
+  q: Extract<Expr, { k: 'attr' }>,
+  positional: Expr[],
+  star: boolean,
+  strings: (e: Expr | undefined) => string[] | undefined,
+  reflect: (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set') => void,
+  builtin: (e: Expr, fn: string) => boolean,
+): boolean {
+  if (ATTRIBUTE_REFLECTION.has(q.name) || REFLECTION_BUILTINS.includes(q.name)) {
+    sim.reflectedAt.add(`attr:${q.name}:${i}`);
+    if (!attributeReflection(sim, q, builtin)) return false;
+    reflect(`${q.name} looked up as an attribute of ${describeBase(sim, q)}`);
+    return true;
+  }
+  if (!FORMAT_METHODS.has(q.name)) return false;
+  sim.reflectedAt.add(`call:${q.name}:${i}`);
+  return formatLookups(sim, q, positional, star, strings, sim.facts!.reflectNames, reflect);
+}
+
+/**
+ * Names of reflection functions that hardly anything else is called: an attribute of that name on an object of unknown
+ * type may be the function, reached through its module handed on as a value (`b.getattr` with the builtins module in
+ * `b`, `m.import_module` with importlib). The other reflection builtins (`compile`, `eval`, …) count so only on
+ * `__builtins__`: `_compiler.compile(p)` on a module the simulation does not know is common (a limit, docs/analysis.md).
+ */
+export const ATTRIBUTE_REFLECTION = new Set(['getattr', 'hasattr', 'setattr', 'delattr', '__import__', 'import_module', 'getattr_static']);
+
+/** Whether `base.name` may be a reflection function: any of them on `__builtins__`, one of ATTRIBUTE_REFLECTION on an object not known to be something else. */
+function attributeReflection(sim: Simulator, q: Extract<Expr, { k: 'attr' }>, builtin: (e: Expr, fn: string) => boolean): boolean {
+  // builtins.getattr: the builtin itself, judged by the rules of its calls.
+  if (builtin(q, q.name)) return false;
+  const base = sim.quick(sim.settle(q.base));
+  if (isBuiltinsGlobal(base)) return REFLECTION_BUILTINS.includes(q.name);
+  if (!ATTRIBUTE_REFLECTION.has(q.name)) return false;
+  if (base.k === 'module' || base.k === 'func' || base.k === 'const' || base.k === 'builtin') return false;
+  const cls = base.k === 'class' ? base : base.k === 'instance' ? sim.quick(base.cls) : undefined;
+  return !(cls && cls.k === 'class' && cls.def.members.has(q.name));
+}
+
+/** `__builtins__` (the builtins module in __main__, its namespace elsewhere). */
+export function isBuiltinsGlobal(e: Expr): boolean {
+  return (e.k === 'global' || e.k === 'builtin') && e.name === '__builtins__';
+}
+
+function describeBase(sim: Simulator, q: Extract<Expr, { k: 'attr' }>): string {
+  return isBuiltinsGlobal(sim.quick(sim.settle(q.base))) ? '__builtins__' : 'an object of unknown type';
+}
+
+/** str's methods that look attributes up, in C, by the names in a format string: `'{0.name}'.format(obj)` fetches obj.name. */
+export const FORMAT_METHODS = new Set(['format', 'format_map']);
+
+/**
+ * The attribute names a format string's replacement fields can look up (`'{0.name}'`, `'{p.a.b!r:>{w.width}}'`): every
+ * `.identifier` of a string with a brace, a superset of what str.format parses. None without a brace.
+ */
+export function formatFieldNames(text: string): string[] {
+  if (!text.includes('{')) return [];
+  return [...new Set(Array.from(text.matchAll(/\.([\p{L}_][\p{L}\p{N}_]*)/gu), (m) => m[1]))];
+}
+
+/**
+ * `fmt.format(…)`, `fmt.format_map(…)`, `str.format(fmt, …)`: the format string's replacement fields look attributes
+ * up by name, running getters and attribute hooks (`__getattr__` is given the name). A constant format string's
+ * names count as names; any other may be a string no code shows: an accessor site ('get'). False when the receiver
+ * is known not to be a string (a module, a function, a non-string constant, a builtin other than str, a class or
+ * instance whose class defines the method): not str's method.
+ */
+function formatLookups(
+  sim: Simulator,
+  q: Extract<Expr, { k: 'attr' }>,
+  positional: Expr[],
+  star: boolean,
+  strings: (e: Expr | undefined) => string[] | undefined,
+  reflectNames: string[],
+  reflect: (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set') => void,
+): boolean {
+  const base = sim.quick(sim.settle(q.base));
+  if (base.k === 'module' || base.k === 'func' || (base.k === 'const' && typeof base.value !== 'string')) return false;
+  if (base.k === 'builtin' && base.name !== 'str') return false;
+  const cls = base.k === 'class' ? base : base.k === 'instance' ? sim.quick(base.cls) : undefined;
+  if (cls && cls.k === 'class' && cls.def.members.has(q.name)) return false;
+  // An unbound call (`str.format(fmt, obj)`, a class that inherits it) is given the format string first.
+  const unbound = base.k === 'builtin' || base.k === 'class';
+  const texts = star && unbound ? undefined : strings(unbound ? positional[0] : q.base);
+  if (!texts) {
+    reflect(`str.${q.name} of a format string no code shows`, undefined, undefined, false, 'get');
+    return true;
+  }
+  for (const n of texts.flatMap(formatFieldNames)) if (!reflectNames.includes(n)) reflectNames.push(n);
+  return true;
+}
