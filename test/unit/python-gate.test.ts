@@ -315,6 +315,15 @@ test('precise: a code object rebuilt at run time with other names (code.replace(
   });
 });
 
+test('precise: operator.attrgetter kept as a value, and the C API reached by name through ctypes, are reflection', async () => {
+  await withProcess('kept_tools.py', async (pid) => {
+    const { reach } = await rootsOf(pid);
+    const sites = `${reach.strictReason ?? '(no fallback)'} ${reach.reflections.join('; ')}`;
+    assert.match(sites, /attrgetter looked up as an attribute and used as a value at kept_tools\.py:7/);
+    assert.match(sites, /the C API's PyObject_GetAttrString reached by name at kept_tools\.py:8/);
+  });
+});
+
 test('precise: globals() of a module a star import of an extension filled keeps that extension whole, and stays precise', async () => {
   await withProcess('star_globals.py', async (pid) => {
     const { reach, precise } = await rootsOf(pid);

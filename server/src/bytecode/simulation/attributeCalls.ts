@@ -19,6 +19,7 @@ export function attributeCall(
   reflect: (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set') => void,
   builtin: (e: Expr, fn: string) => boolean,
 ): boolean {
+  if (COUNTED_ATTRIBUTES.has(q.name)) sim.reflectedAt.add(`attr:${q.name}:${i}`);
   if (ATTRIBUTE_REFLECTION.has(q.name) || REFLECTION_BUILTINS.includes(q.name)) {
     sim.reflectedAt.add(`attr:${q.name}:${i}`);
     if (!attributeReflection(sim, q, builtin)) return false;
@@ -37,6 +38,18 @@ export function attributeCall(
  * `__builtins__`: `_compiler.compile(p)` on a module the simulation does not know is common (a limit, docs/analysis.md).
  */
 export const ATTRIBUTE_REFLECTION = new Set(['getattr', 'hasattr', 'setattr', 'delattr', '__import__', 'import_module', 'getattr_static']);
+
+/**
+ * Attribute names whose loads escapedReflection counts against the calls made of them here: a reflection function
+ * loaded and not called (`[operator.attrgetter]`, `f = pickle.Unpickler`) is kept for a later call with any name.
+ */
+export const COUNTED_ATTRIBUTES = new Set([...ATTRIBUTE_REFLECTION, 'attrgetter', 'methodcaller', 'getmembers', 'getmembers_static', 'Unpickler']);
+
+/**
+ * Functions of the interpreter's C API that look names up, import, or run code, reached by name through ctypes or
+ * cffi (`ctypes.pythonapi.PyObject_GetAttrString(obj, name)`): reflection wherever their name is used.
+ */
+export const C_API_REFLECTION = /^_?Py(Object_(Get|Set|Del|GenericGet|GenericSet)Attr|Object_(Call|Vectorcall)Method|Object_Dir|Import_|Run_|Eval_|Code_|Function_New|Marshal_|Dict_GetItem|Module_GetDict|Sys_GetObject|Builtin_|CFunction_New|Method_New|Instance_New)/;
 
 /** Whether `base.name` may be a reflection function: any of them on `__builtins__`, one of ATTRIBUTE_REFLECTION on an object not known to be something else. */
 function attributeReflection(sim: Simulator, q: Extract<Expr, { k: 'attr' }>, builtin: (e: Expr, fn: string) => boolean): boolean {

@@ -5,7 +5,7 @@ import type { Decoder, DecodedCode } from '../decode';
 import { isLazyStub, type CodeEntry } from '../helperRecords';
 import { unknown, type Expr } from '../values';
 import { nameIndexOf, REFLECTION_BUILTINS, REFLECTIVE_NAMES, shortName, simpleLoadPushes } from './common';
-import { ATTRIBUTE_REFLECTION, attributeCall, FORMAT_METHODS, isBuiltinsGlobal } from './attributeCalls';
+import { attributeCall, C_API_REFLECTION, COUNTED_ATTRIBUTES, FORMAT_METHODS, isBuiltinsGlobal } from './attributeCalls';
 import { dictUsesAreBenign, IDENTIFIER } from './dictUses';
 import { resultOnlyTested } from './resultUses';
 import type { CodeFacts, CodeRole, Simulator } from './types';
@@ -18,6 +18,14 @@ export function firstLineUsing(decoder: Decoder, code: DecodedCode, name: string
 }
 
 
+
+/** The line of the first LOAD_CONST of the string `text` (the code's first line when none shows it). */
+function lineLoading(decoder: Decoder, code: DecodedCode, text: string): number {
+  const k = code.consts.indexOf(text);
+  const opnames = decoder.model.opnames;
+  for (let i = 0; i < code.n; i++) if (opnames[code.op[i]] === 'LOAD_CONST' && code.arg[i] === k && code.line[i] > 0) return code.line[i];
+  return code.raw.firstlineno;
+}
 
 /** Whether the code's uses of `__dict__` are reflection (dictUsesAreBenign; `typeShadowed`: the module binds `type`). */
 export function dictReflection(decoder: Decoder, code: DecodedCode, version: number, typeShadowed: boolean): boolean {
@@ -296,6 +304,9 @@ export function escapedReflection(sim: Simulator, decoder: Decoder, code: Decode
     for (const key of sim.reflectedAt) if (key.startsWith(`call:${fn}:`) || key.startsWith(`value:${fn}:`)) accounted++;
     if (loads > accounted) facts.reflections.push({ line: firstLineUsing(decoder, code, fn), what: `${fn} used as a value` });
   }
+  // The C API's lookups reached by name (`ctypes.pythonapi.PyObject_GetAttrString`, `lib['PyRun_String']`).
+  const api = [...code.names, ...identifierConstants(code)].find((n) => C_API_REFLECTION.test(n));
+  if (api) facts.reflections.push({ line: code.names.includes(api) ? firstLineUsing(decoder, code, api) : lineLoading(decoder, code, api), what: `the C API's ${api} reached by name` });
   // `__builtins__['getattr']`, `ns = __builtins__`: the builtins namespace (a dict outside __main__) hands out every
   // reflection builtin by a key; its attributes called directly are judged in attributeCall.
   const b = code.names.indexOf('__builtins__');
@@ -310,7 +321,7 @@ export function escapedReflection(sim: Simulator, decoder: Decoder, code: Decode
   }
   // `b.getattr` loaded and not called here (kept, passed on): may be the builtin, called later with names no code shows.
   // Also `obj.__getattribute__` kept (`fs = [obj.__getattr__]`): getattr by another spelling, called later by any name.
-  for (const fn of [...ATTRIBUTE_REFLECTION, ...ATTRIBUTE_DUNDERS]) {
+  for (const fn of [...COUNTED_ATTRIBUTES, ...ATTRIBUTE_DUNDERS]) {
     const k = code.names.indexOf(fn);
     if (k < 0) continue;
     let loads = 0;
