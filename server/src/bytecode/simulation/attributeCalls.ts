@@ -27,7 +27,7 @@ export function attributeCall(
     return true;
   }
   if (!FORMAT_METHODS.has(q.name)) return false;
-  sim.reflectedAt.add(`call:${q.name}:${i}`);
+  sim.reflectedAt.add(`attr:${q.name}:${i}`);
   return formatLookups(sim, q, positional, star, strings, sim.facts!.reflectNames, reflect);
 }
 

@@ -322,31 +322,28 @@ export function escapedReflection(sim: Simulator, decoder: Decoder, code: Decode
   // `b.getattr` loaded and not called here (kept, passed on): may be the builtin, called later with names no code shows.
   // Also `obj.__getattribute__` kept (`fs = [obj.__getattr__]`): getattr by another spelling, called later by any name.
   for (const fn of [...COUNTED_ATTRIBUTES, ...ATTRIBUTE_DUNDERS]) {
-    const k = code.names.indexOf(fn);
-    if (k < 0) continue;
-    let loads = 0;
-    for (let i = 0; i < code.n; i++) {
-      const opname = opnames[code.op[i]] ?? '';
-      if ((opname === 'LOAD_ATTR' || opname === 'LOAD_METHOD' || opname === 'LOAD_SUPER_ATTR') && nameIndexOf(decoder, code, i) === k) loads++;
-    }
-    let accounted = 0;
-    for (const key of sim.reflectedAt) if (key.startsWith(`attr:${fn}:`)) accounted++;
-    if (loads > accounted) facts.reflections.push({ line: firstLineUsing(decoder, code, fn), what: `${fn} looked up as an attribute and used as a value` });
+    if (keptAttribute(sim, decoder, code, fn)) facts.reflections.push({ line: firstLineUsing(decoder, code, fn), what: `${fn} looked up as an attribute and used as a value` });
   }
   // `fmt.format` loaded and not called here (`map('{0.x}'.format, objs)`, `f = s.format`): whoever calls it formats
-  // by a format string no code shows, so it is an accessor site (str.format's calls are judged in gateFacts).
+  // by a format string no code shows, so it is an accessor site (str.format's calls are judged in attributeCall).
   for (const fn of FORMAT_METHODS) {
-    const k = code.names.indexOf(fn);
-    if (k < 0) continue;
-    let loads = 0;
-    for (let i = 0; i < code.n; i++) {
-      const opname = opnames[code.op[i]] ?? '';
-      if ((opname === 'LOAD_ATTR' || opname === 'LOAD_METHOD' || opname === 'LOAD_SUPER_ATTR') && nameIndexOf(decoder, code, i) === k) loads++;
-    }
-    let accounted = 0;
-    for (const key of sim.reflectedAt) if (key.startsWith(`call:${fn}:`)) accounted++;
-    if (loads > accounted) facts.reflections.push({ line: firstLineUsing(decoder, code, fn), what: `str.${fn} used as a value`, accessor: 'get' });
+    if (keptAttribute(sim, decoder, code, fn)) facts.reflections.push({ line: firstLineUsing(decoder, code, fn), what: `str.${fn} used as a value`, accessor: 'get' });
   }
+}
+
+/** Whether `code` loads the attribute `fn` more often than the calls of it seen here (`attr:fn:i`) account for. */
+function keptAttribute(sim: Simulator, decoder: Decoder, code: DecodedCode, fn: string): boolean {
+  const k = code.names.indexOf(fn);
+  if (k < 0) return false;
+  const opnames = decoder.model.opnames;
+  let loads = 0;
+  for (let i = 0; i < code.n; i++) {
+    const opname = opnames[code.op[i]] ?? '';
+    if ((opname === 'LOAD_ATTR' || opname === 'LOAD_METHOD' || opname === 'LOAD_SUPER_ATTR') && nameIndexOf(decoder, code, i) === k) loads++;
+  }
+  let accounted = 0;
+  for (const key of sim.reflectedAt) if (key.startsWith(`attr:${fn}:`)) accounted++;
+  return loads > accounted;
 }
 
 /** One entry of the stack isParameterDefault follows: whether it holds the load's value; the code object a constant is. */
