@@ -22,14 +22,15 @@ while True:
 
 function hasCffi(): boolean {
   try {
-    execFileSync(DEBIAN_PYTHON, ['-c', 'import cffi'], { stdio: 'ignore' });
+    // cffi compiles through setuptools (distutils' successor): both must be there to build the fixture.
+    execFileSync(DEBIAN_PYTHON, ['-c', 'import cffi, setuptools'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
   }
 }
 
-const skip = !hasCffi() ? 'python3-cffi is not installed (scripts/setup.sh installs it)' : hostFlags().has('gfni') ? false : 'the host lacks GFNI, so no report can name it';
+const skip = !hasCffi() ? 'python3-cffi or python3-setuptools is not installed (scripts/setup.sh installs them)' : hostFlags().has('gfni') ? false : 'the host lacks GFNI, so no report can name it';
 let dir: string;
 let program: string;
 
