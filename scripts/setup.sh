@@ -8,7 +8,7 @@ what="${1:-test}"
 
 demo_pkgs=(gcc make python3 python3-numpy)
 test_pkgs=(gcc g++ make binutils python3 python3-dev python3-numpy python3-sklearn python3-xgboost
-  python3-debugpy python3-cryptography python3-greenlet cython3 chromium python3-matplotlib python3-bs4 python3-falcon python3-fastapi python3-uvicorn python3-dask python3-cffi python3-setuptools pybind11-dev
+  python3-debugpy python3-cryptography python3-greenlet cython3 chromium python3-matplotlib python3-bs4 python3-falcon python3-fastapi python3-uvicorn python3-dask python3-cffi python3-setuptools python3-numba pybind11-dev
   criu rsync time)  # criu, rsync: the CRIU restore test; time (GNU): npm run bench reads CPU and peak RSS
 
 pkgs=("${demo_pkgs[@]}")
