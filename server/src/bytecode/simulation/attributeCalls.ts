@@ -5,6 +5,9 @@ import type { Expr } from '../values';
 import { REFLECTION_BUILTINS } from './common';
 import type { Simulator } from './types';
 
+/** How gateFacts records a reflection site: what it is, the module and name prefix it is confined to, its accessor kind. */
+export type Reflect = (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set') => void;
+
 /**
  * A call of a method that may be a reflection function (`b.getattr(obj, name)`, `__builtins__.eval(s)`: reflection) or
  * str.format (formatLookups). Accounts for the attribute's load (escapedReflection); true when the call is judged.
@@ -16,19 +19,17 @@ export function attributeCall(
   positional: Expr[],
   star: boolean,
   strings: (e: Expr | undefined) => string[] | undefined,
-  reflect: (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set') => void,
+  reflect: Reflect,
   builtin: (e: Expr, fn: string) => boolean,
 ): boolean {
-  if (COUNTED_ATTRIBUTES.has(q.name)) sim.reflectedAt.add(`attr:${q.name}:${i}`);
-  if (ATTRIBUTE_REFLECTION.has(q.name) || REFLECTION_BUILTINS.includes(q.name)) {
-    sim.reflectedAt.add(`attr:${q.name}:${i}`);
+  const reflective = REFLECTION_BUILTINS.includes(q.name);
+  if (reflective || COUNTED_ATTRIBUTES.has(q.name) || FORMAT_METHODS.has(q.name)) sim.reflectedAt.add(`attr:${q.name}:${i}`);
+  if (reflective || ATTRIBUTE_REFLECTION.has(q.name)) {
     if (!attributeReflection(sim, q, builtin)) return false;
     reflect(`${q.name} looked up as an attribute of ${describeBase(sim, q)}`);
     return true;
   }
-  if (!FORMAT_METHODS.has(q.name)) return false;
-  sim.reflectedAt.add(`attr:${q.name}:${i}`);
-  return formatLookups(sim, q, positional, star, strings, sim.facts!.reflectNames, reflect);
+  return FORMAT_METHODS.has(q.name) && formatLookups(sim, q, positional, star, strings, sim.facts!.reflectNames, reflect);
 }
 
 /**
@@ -59,8 +60,13 @@ function attributeReflection(sim: Simulator, q: Extract<Expr, { k: 'attr' }>, bu
   if (isBuiltinsGlobal(base)) return REFLECTION_BUILTINS.includes(q.name);
   if (!ATTRIBUTE_REFLECTION.has(q.name)) return false;
   if (base.k === 'module' || base.k === 'func' || base.k === 'const' || base.k === 'builtin') return false;
+  return !definesMember(sim, base, q.name);
+}
+
+/** Whether `base` is a class, or an instance of one, whose own body defines `name` (so `base.name` is that member). */
+function definesMember(sim: Simulator, base: Expr, name: string): boolean {
   const cls = base.k === 'class' ? base : base.k === 'instance' ? sim.quick(base.cls) : undefined;
-  return !(cls && cls.k === 'class' && cls.def.members.has(q.name));
+  return cls?.k === 'class' && cls.def.members.has(name);
 }
 
 /** `__builtins__` (the builtins module in __main__, its namespace elsewhere). */
@@ -98,13 +104,12 @@ function formatLookups(
   star: boolean,
   strings: (e: Expr | undefined) => string[] | undefined,
   reflectNames: string[],
-  reflect: (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set') => void,
+  reflect: Reflect,
 ): boolean {
   const base = sim.quick(sim.settle(q.base));
   if (base.k === 'module' || base.k === 'func' || (base.k === 'const' && typeof base.value !== 'string')) return false;
   if (base.k === 'builtin' && base.name !== 'str') return false;
-  const cls = base.k === 'class' ? base : base.k === 'instance' ? sim.quick(base.cls) : undefined;
-  if (cls && cls.k === 'class' && cls.def.members.has(q.name)) return false;
+  if (definesMember(sim, base, q.name)) return false;
   // An unbound call (`str.format(fmt, obj)`, a class that inherits it) is given the format string first.
   const unbound = base.k === 'builtin' || base.k === 'class';
   const texts = star && unbound ? undefined : strings(unbound ? positional[0] : q.base);

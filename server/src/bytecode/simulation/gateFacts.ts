@@ -5,7 +5,7 @@ import type { Decoder, DecodedCode } from '../decode';
 import { isLazyStub, type CodeEntry } from '../helperRecords';
 import { unknown, type Expr } from '../values';
 import { nameIndexOf, REFLECTION_BUILTINS, REFLECTIVE_NAMES, shortName, simpleLoadPushes } from './common';
-import { attributeCall, C_API_REFLECTION, COUNTED_ATTRIBUTES, FORMAT_METHODS, isBuiltinsGlobal } from './attributeCalls';
+import { attributeCall, C_API_REFLECTION, COUNTED_ATTRIBUTES, FORMAT_METHODS, isBuiltinsGlobal, type Reflect } from './attributeCalls';
 import { dictUsesAreBenign, IDENTIFIER } from './dictUses';
 import { resultOnlyTested } from './resultUses';
 import type { CodeFacts, CodeRole, Simulator } from './types';
@@ -16,8 +16,6 @@ export function firstLineUsing(decoder: Decoder, code: DecodedCode, name: string
   for (let i = 0; i < code.n; i++) if (nameIndexOf(decoder, code, i) === k && code.line[i] > 0) return code.line[i];
   return code.raw.firstlineno;
 }
-
-
 
 /** The line of the first LOAD_CONST of the string `text` (the code's first line when none shows it). */
 function lineLoading(decoder: Decoder, code: DecodedCode, text: string): number {
@@ -117,12 +115,8 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
   // hook is given, which may come from an accessor site: gateConfine.ts).
   const byName = (what: string, nameArg: Expr | undefined, accessor?: 'get' | 'set', target: { module?: string; prefix?: string } = {}) => {
     const names = star ? undefined : strings(nameArg);
-    if (names) {
-      for (const n of names) if (!facts.reflectNames.includes(n)) facts.reflectNames.push(n);
-      for (const n of names) if (FORMAT_METHODS.has(n)) reflect(`str.${n} fetched by name`, undefined, undefined, false, 'get');
-      // What a fetch hands on (not a test or a store) may be a reflection function, called later with any name.
-      if (!accessor) for (const n of names) if (REFLECTIVE_NAMES.has(n)) reflect(`${n} fetched by name`);
-    } else if (star || !hookName(nameArg)) reflect(`${what} with a computed name`, target.module, target.prefix, false, accessor);
+    if (names) constantNames(names, facts.reflectNames, reflect, !accessor);
+    else if (star || !hookName(nameArg)) reflect(`${what} with a computed name`, target.module, target.prefix, false, accessor);
     else reflect(`${what} of the name an attribute hook is given`, undefined, undefined, false, accessor, !accessor);
   };
   if (role.role !== 'function') for (const n of args.map((a) => shortName(sim.settle(a)))) if (n && !facts.escapes.includes(n)) facts.escapes.push(n);
@@ -133,10 +127,11 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
   // A reflection function passed as a value (map(getattr, objs, names), functools.partial(getattr, obj)): the
   // callee calls it with arguments no code shows, so whatever names it computes are unknown.
   for (const a of args) {
-    const v = sim.quick(sim.settle(a));
+    const settled = sim.settle(a);
+    const v = sim.quick(settled);
     // The builtins namespace handed on (`f(builtins)`): the callee may fetch eval, getattr… from it by any name.
     if ((v.k === 'module' && v.name === 'builtins') || isBuiltinsGlobal(v)) reflect('the builtins namespace passed as a value');
-    const what = reflectionFunction(sim, sim.settle(a), builtin);
+    const what = reflectionFunction(sim, settled, builtin);
     if (what) {
       reflect(`${what} passed as a value`);
       sim.reflectedAt.add(`value:${what}:${i}`);
@@ -171,6 +166,19 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
   // looks up names no code object of the closure shows.
   if (kwnames?.some((k) => CODE_FIELDS.test(k)) || sim.isModuleAttr(callee, 'types', 'CodeType')) return reflect('a code object built at run time');
   otherReflection(sim, facts.reflectNames, callee, positional, star, strings, reflect, builtin, role.role);
+}
+
+/**
+ * Constant names a lookup is given: each is a name of reachable code. `str.format` fetched by one (`methodcaller(
+ * 'format', obj)`) formats by a format string no code shows (an accessor site); when the lookup hands on what it
+ * fetched (`handsOn`: not a test or a store), a reflection function fetched by name is called later with any name.
+ */
+function constantNames(names: string[], reflectNames: string[], reflect: Reflect, handsOn: boolean): void {
+  for (const n of names) {
+    if (!reflectNames.includes(n)) reflectNames.push(n);
+    if (FORMAT_METHODS.has(n)) reflect(`str.${n} fetched by name`, undefined, undefined, false, 'get');
+    if (handsOn && REFLECTIVE_NAMES.has(n)) reflect(`${n} fetched by name`);
+  }
 }
 
 /** Keyword arguments of `code.replace` that change what a code object runs or names. */
@@ -219,7 +227,7 @@ function otherReflection(
   positional: Expr[],
   star: boolean,
   strings: (e: Expr | undefined) => string[] | undefined,
-  reflect: (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set') => void,
+  reflect: Reflect,
   builtin: (e: Expr, fn: string) => boolean,
   role: CodeRole['role'],
 ): void {
@@ -228,12 +236,8 @@ function otherReflection(
     const given = fn === 'methodcaller' ? positional.slice(0, 1) : positional;
     const names = star ? undefined : given.map((p) => strings(p));
     if (names && names.every((n) => n !== undefined)) {
-      for (const n of names.flatMap((x) => x!.flatMap((y) => y.split('.')))) {
-        if (!reflectNames.includes(n)) reflectNames.push(n);
-        // methodcaller('format', obj) formats its object by a format string no code shows; attrgetter hands it on.
-        if (FORMAT_METHODS.has(n)) reflect(`str.${n} fetched by name`, undefined, undefined, false, 'get');
-        if (REFLECTIVE_NAMES.has(n)) reflect(`${n} fetched by name`);
-      }
+      // attrgetter hands on what it fetched; methodcaller calls it.
+      constantNames(names.flatMap((x) => x!.flatMap((y) => y.split('.'))), reflectNames, reflect, true);
     } else reflect(`operator.${fn} with a computed name`);
     return;
   }
@@ -256,7 +260,6 @@ function otherReflection(
 
 /** Dunder methods that look an attribute up by a name given as an argument. */
 const ATTRIBUTE_DUNDERS = new Set(['__getattribute__', '__getattr__', '__setattr__', '__delattr__']);
-
 
 /**
  * Reflection builtins a parameter of the same name is taken to be (parameterValue, isParameterDefault): the
@@ -305,7 +308,7 @@ export function escapedReflection(sim: Simulator, decoder: Decoder, code: Decode
     if (loads > accounted) facts.reflections.push({ line: firstLineUsing(decoder, code, fn), what: `${fn} used as a value` });
   }
   // The C API's lookups reached by name (`ctypes.pythonapi.PyObject_GetAttrString`, `lib['PyRun_String']`).
-  const api = [...code.names, ...identifierConstants(code)].find((n) => C_API_REFLECTION.test(n));
+  const api = [...code.names, ...facts.nameStrings].find((n) => C_API_REFLECTION.test(n));
   if (api) facts.reflections.push({ line: code.names.includes(api) ? firstLineUsing(decoder, code, api) : lineLoading(decoder, code, api), what: `the C API's ${api} reached by name` });
   // `__builtins__['getattr']`, `ns = __builtins__`: the builtins namespace (a dict outside __main__) hands out every
   // reflection builtin by a key; its attributes called directly are judged in attributeCall.
