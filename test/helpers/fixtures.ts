@@ -57,6 +57,16 @@ export function buildC(source: string, options: BuildOptions = {}): string {
   return out;
 }
 
+/** Whether Debian's interpreter can import every module of `modules` (`'cffi, setuptools'`): a package a test needs. */
+export function pythonImports(modules: string): boolean {
+  try {
+    execFileSync(DEBIAN_PYTHON, ['-c', `import ${modules}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface StartedProcess {
   child: ChildProcess;
   pid: number;

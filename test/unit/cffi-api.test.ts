@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzePythonProcess } from '../../server/src/processAnalysis';
-import { DEBIAN_PYTHON, FIXTURE_OUT, FIXTURE_SRC, hostFlags, startProcess } from '../helpers/fixtures';
+import { DEBIAN_PYTHON, FIXTURE_OUT, FIXTURE_SRC, hostFlags, pythonImports, startProcess } from '../helpers/fixtures';
 
 const PROGRAM = `import sys
 sys.path.insert(0, sys.argv[1])
@@ -20,17 +20,8 @@ while True:
     s = (s + lib.gf_kernel(5, 3)) & 0xffff
 `;
 
-function hasCffi(): boolean {
-  try {
-    // cffi compiles through setuptools (distutils' successor): both must be there to build the fixture.
-    execFileSync(DEBIAN_PYTHON, ['-c', 'import cffi, setuptools'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const skip = !hasCffi() ? 'python3-cffi or python3-setuptools is not installed (scripts/setup.sh installs them)' : hostFlags().has('gfni') ? false : 'the host lacks GFNI, so no report can name it';
+// cffi compiles the fixture through setuptools (distutils' successor): both must be there.
+const skip = !pythonImports('cffi, setuptools') ? 'python3-cffi or python3-setuptools is not installed (scripts/setup.sh installs them)' : hostFlags().has('gfni') ? false : 'the host lacks GFNI, so no report can name it';
 let dir: string;
 let program: string;
 

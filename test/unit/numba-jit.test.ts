@@ -4,11 +4,10 @@
 
 import { before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzePythonProcess } from '../../server/src/processAnalysis';
-import { DEBIAN_PYTHON, FIXTURE_OUT, hostFlags, startProcess } from '../helpers/fixtures';
+import { DEBIAN_PYTHON, FIXTURE_OUT, hostFlags, pythonImports, startProcess } from '../helpers/fixtures';
 
 const PROGRAM = `import numpy as np
 from numba import njit
@@ -29,17 +28,8 @@ while True:
     t += kernel(a, b)
 `;
 
-function hasNumba(): boolean {
-  try {
-    execFileSync(DEBIAN_PYTHON, ['-c', 'import numba'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // Numba compiles for the host: with AVX2 its vectorised loop uses features beyond the x86-64 baseline, which a report lists.
-const skip = !hasNumba() ? 'python3-numba is not installed (scripts/setup.sh installs it)' : hostFlags().has('avx2') ? false : 'the host lacks AVX2: the JIT code may use baseline features only, which no report lists';
+const skip = !pythonImports('numba') ? 'python3-numba is not installed (scripts/setup.sh installs it)' : hostFlags().has('avx2') ? false : 'the host lacks AVX2: the JIT code may use baseline features only, which no report lists';
 let program: string;
 
 before(() => {
