@@ -4,6 +4,7 @@
 import { CTYPES_FIND_LIBRARY, CTYPES_LIBRARY_LOADER_OBJECTS, CTYPES_LOADERS, KNOWN_RESULT_TYPES, STDLIB_RESULT_TYPES } from './knownTypes';
 import { References } from './references';
 import { runtimeAttr, stdlibCType } from './runtimeBindings';
+import { StubResults } from './stubResults';
 import type { ModuleSummary } from './simulate';
 import { cap, flat, instanceOf, prefix, qualifiedName, type Program, type Target, type TypeRef } from './targets';
 import { alternatives, constType, describe, type ClassDef, type Expr, type FunctionDef } from './values';
@@ -29,11 +30,13 @@ export class Resolver {
   private depth = 0;
   readonly builtins: Set<string>;
   readonly builtinTypes: Set<string>;
+  private readonly stubs: StubResults;
 
   constructor(readonly program: Program) {
     this.builtins = new Set(program.python.builtins);
     this.builtinTypes = new Set(program.python.builtinTypes);
     this.references = new References(program, this.builtins);
+    this.stubs = new StubResults(program, this);
   }
 
   /**
@@ -86,10 +89,11 @@ export class Resolver {
         return flat(this.resolve(e.callee).map((c) => this.callResult(c, e)));
       case 'subscr': {
         const idx = e.index.k === 'const' && typeof e.index.value === 'string' ? e.index.value : undefined;
-        return this.resolve(e.base).map((b): Target => (b.kind === 'ctypes-library' && idx !== undefined ? { kind: 'ctypes-function', library: b.library, findLibrary: b.findLibrary, symbol: idx } : { kind: 'unknown', reason: 'item of a container' }));
+        const bases = this.resolve(e.base);
+        return bases.flatMap((b): Target[] => (b.kind === 'ctypes-library' && idx !== undefined ? [{ kind: 'ctypes-function', library: b.library, findLibrary: b.findLibrary, symbol: idx }] : this.stubs.item([b], e.index) ?? [{ kind: 'unknown', reason: 'item of a container' }]));
       }
       case 'binop':
-        return [{ kind: 'unknown', reason: `result of the ${e.op} operator` }];
+        return this.stubs.binop(this.resolve(e.left), e.op, e.right) ?? [{ kind: 'unknown', reason: `result of the ${e.op} operator` }];
       case 'super':
         return [{ kind: 'super', cls: e.cls }];
       case 'union':
@@ -412,6 +416,8 @@ export class Resolver {
       if (type) return this.resolveDotted(type).map((t) => instanceOf(t));
       const cType = stdlibCType(this.program, callee);
       if (cType) return [{ kind: 'instance', type: cType }];
+      const stub = this.stubs.call(callee, call, names);
+      if (stub) return stub;
     }
     switch (callee.kind) {
       case 'class':
@@ -422,8 +428,10 @@ export class Resolver {
       case 'function': {
         this.complete(callee.def.module);
         const ret = callee.def.returns;
-        if (!ret) return [{ kind: 'unknown', reason: `${callee.def.qualname}() returns nothing known` }];
-        return this.resolve(ret);
+        const known = ret ? this.resolve(ret) : [];
+        if (known.some((t) => t.kind !== 'unknown' && t.kind !== 'unresolved')) return known;
+        // What the body does not say, the package's type stub may (numpy.linalg.norm → numpy.floating).
+        return this.stubs.call(callee, call, names) ?? (ret ? known : [{ kind: 'unknown', reason: `${callee.def.qualname}() returns nothing known` }]);
       }
       default:
         return [{ kind: 'unknown', reason: `result of calling ${describe(call.callee)}` }];
