@@ -98,6 +98,9 @@ r['builtins.len'] = ml_meth_of_function(len)
 r['list.append'] = ml_meth_of_descriptor(list.__dict__['append'])
 r['_io.open'] = ml_meth_of_function(__import__('_io').open)
 r['_json.scanstring'] = ml_meth_of_function(__import__('_json').scanstring)
+r['str.sq_concat'] = type_slot(str, 104, 8)
+r['bytes.sq_repeat'] = type_slot(bytes, 104, 16)
+r['list.sq_inplace_concat'] = type_slot(list, 104, 64)
 try:
     import numpy as np, numpy.core._multiarray_umath as mu
     r['np.dot'] = ml_meth_of_function(mu.dot)
@@ -294,6 +297,21 @@ print(json.dumps(r))
       exactly({ kind: 'module-function', module: 'builtins', name: 'len' }, py.report['builtins.len'], 'methoddef');
       exactly({ kind: 'module-function', module: '_io', name: 'open' }, py.report['_io.open'], 'methoddef');
       exactly({ kind: 'method', type: 'list', name: 'append' }, py.report['list.append'], 'methoddef');
+    });
+
+    test('a number operator on a type without the number slot runs its sequence slot: str + s, b * 3, l += m', () => {
+      // PyNumber_Add falls back to sq_concat, PyNumber_Multiply to sq_repeat, PyNumber_InPlaceAdd to sq_inplace_concat.
+      for (const [req, key] of [
+        [{ kind: 'slot', type: 'str', slot: 'nb_add' }, 'str.sq_concat'],
+        [{ kind: 'slot', type: 'bytes', slot: 'nb_multiply' }, 'bytes.sq_repeat'],
+        [{ kind: 'slot', type: 'list', slot: 'nb_inplace_add' }, 'list.sq_inplace_concat'],
+      ] as const) {
+        const r = exactly(req, py.report[key], 'typeslot');
+        assert.ok(r.notes.some((n) => /has no nb_.*: the operation runs its sq_/.test(n)), r.notes.join('\n'));
+      }
+      // A type with neither keeps its reason.
+      const r = resolver.resolve({ kind: 'slot', type: 'str', slot: 'nb_subtract' });
+      assert.equal(r.status, 'unresolved');
     });
 
     test("a stdlib extension in lib-dynload (_json): the loaded object live, the interpreter's lib-dynload at rest", () => {

@@ -9,6 +9,14 @@ import type { TypeInfo } from '../cpython/tables';
 
 const MAX_BASE_DEPTH = 16;
 
+/** The slots a number operation falls back to, in order, when the left operand's type lacks its number slot. */
+const SEQUENCE_FALLBACK: Readonly<Record<string, readonly string[]>> = {
+  nb_add: ['sq_concat'],
+  nb_multiply: ['sq_repeat'],
+  nb_inplace_add: ['nb_add', 'sq_inplace_concat', 'sq_concat'],
+  nb_inplace_multiply: ['nb_multiply', 'sq_inplace_repeat', 'sq_repeat'],
+};
+
 /** Static types and specs named `name`: in the given file, else in the interpreter and the loaded extensions. */
 function findTypes(rs: ResolverContext, name: string, file: string | undefined): Array<{ module: ModuleImage; type: TypeInfo }> {
   // Where to look, cheapest first: the given file; else the objects the name points at (the extensions
@@ -94,8 +102,15 @@ export function resolveSlot(rs: ResolverContext, r: Extract<NativeRequest, { kin
   if (types.length > 1) notes.push(`${types.length} candidates: types named ${r.type} in ${types.map((t) => path.basename(t.module.path)).join(', ')}.`);
   const out: Found[] = [];
   for (const { module, type } of types) {
-    const got = slotTargets(rs, module, type, r.slot, notes, 0);
-    if (got) out.push(...got);
+    // What CPython's abstract operation falls back to when the type has no number slot: `str + s` and `b * 3`
+    // run the sequence's sq_concat and sq_repeat (PyNumber_Add, PyNumber_Multiply, and their in-place forms).
+    for (const slot of [r.slot, ...(SEQUENCE_FALLBACK[r.slot] ?? [])]) {
+      const got = slotTargets(rs, module, type, slot, notes, 0);
+      if (!got) continue;
+      if (slot !== r.slot) notes.push(`${type.name} has no ${r.slot}: the operation runs its ${slot}.`);
+      out.push(...got);
+      break;
+    }
   }
   if (out.length === 0) throw new Unresolved('no-slot', `${r.type} has no ${r.slot} (the operation is not supported by the type, or is inherited from a base that is not known).`);
   return out;
