@@ -13,6 +13,7 @@ import type { CallSiteAnalysis } from '../../server/src/model';
 import { parseStub } from '../../server/src/bytecode/stubFile';
 import { StubIndex } from '../../server/src/bytecode/stubTypes';
 import { DEBIAN_PYTHON, FIXTURE_OUT, FIXTURE_SRC, buildC, hostFlags } from '../helpers/fixtures';
+import { skipUnless } from '../helpers/skip';
 import { DEBIAN_INCLUDE } from './python-helpers';
 
 const SRC = path.join(FIXTURE_SRC, 'python', 'stubs');
@@ -74,7 +75,7 @@ test('a C type named by a stub beside the extension, by a -stubs package, or by 
   assert.match(i.reason ?? '', /abstract/);
 });
 
-test('NumPy: results of Generator.random, @ and indexing are arrays by numpy\'s stubs; Any stays unknown', { timeout: 120_000, skip: fs.existsSync(path.join(NUMPY, '__init__.pyi')) ? false : 'numpy ships no stubs here (python3-numpy)' }, async () => {
+test('NumPy: results of Generator.random, @, comparisons and indexing are arrays by numpy\'s stubs', { timeout: 120_000, skip: skipUnless(fs.existsSync(path.join(NUMPY, '__init__.pyi')), 'python3-numpy (with its .pyi stubs) is missing') }, async () => {
   const file = path.join(dir, 'numpy_results.py');
   fs.writeFileSync(
     file,
@@ -84,6 +85,7 @@ test('NumPy: results of Generator.random, @ and indexing are arrays by numpy\'s 
       'b = (a @ a) / np.linalg.norm(a)',
       'c = a[:, 0] * 2',
       's = a.sum()',
+      'm = (a > 0.5).astype(float)',
       '',
     ].join('\n'),
   );
@@ -95,6 +97,8 @@ test('NumPy: results of Generator.random, @ and indexing are arrays by numpy\'s 
   assert.ok(on(3, /ndarray\.__truediv__$/), sites.map((x) => `${x.range.line + 1}:${name(x)}:${x.reason ?? ''}`).join('\n'));
   assert.ok(on(4, /ndarray\.__mul__$/), sites.map((x) => `${x.range.line + 1}:${name(x)}:${x.reason ?? ''}`).join('\n'));
   assert.ok(on(5, /ndarray\.sum$/));
+  // A comparison is its left operand's __gt__: an array, whose astype resolves.
+  assert.ok(on(6, /ndarray\.astype$/), sites.map((x) => `${x.range.line + 1}:${name(x)}:${x.reason ?? ''}`).join('\n'));
 });
 
 test('the stub parser: multi-line overloads, decorators, relative imports, aliases and TypeVars', () => {

@@ -58,7 +58,7 @@ export class StubResults {
 
   /** The result of `left <op> right` by the stub of the left operand's C type (`ndarray.__matmul__`). */
   binop(left: Target[], op: string, right: Expr): Target[] | undefined {
-    const dunder = OPERATOR_SLOTS[op]?.dunder;
+    const dunder = OPERATOR_SLOTS[op]?.dunder ?? COMPARISONS[op];
     return dunder ? this.dunder(left, dunder, right) : undefined;
   }
 
@@ -128,6 +128,9 @@ export class StubResults {
     });
   }
 }
+
+/** Rich comparisons (a COMPARE_OP the simulation did not fold) and the dunder their left operand's type runs. */
+const COMPARISONS: Readonly<Record<string, string>> = { '<': '__lt__', '<=': '__le__', '==': '__eq__', '!=': '__ne__', '>': '__gt__', '>=': '__ge__' };
 
 const ABSTRACT_BASES = new Set(['abc.ABC', 'typing.Protocol', 'typing_extensions.Protocol']);
 

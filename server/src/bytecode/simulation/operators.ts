@@ -8,6 +8,8 @@ import { comparePy, CONST_FALSE, CONST_TRUE, constSeq } from './common';
 import { H } from './opcodes';
 import type { SiteRecord, Simulator, State } from './types';
 
+const RICH_COMPARISONS = new Set(['<', '<=', '==', '!=', '>', '>=']);
+
 /** The opcodes stepOperator handles (the core's dispatch table sends it no other). */
 export const OPERATORS_OPS: readonly H[] = [H.LegacyBinary, H.BinarySubscr, H.CompareOp, H.UnaryNot, H.ToBool, H.BuildSeq, H.ListExtend, H.ListToTuple];
 
@@ -40,7 +42,9 @@ export function stepOperator(sim: Simulator, st: State, i: number, op: number, e
       const left = pop();
       const sym = sim.decoder.model.cmpOps[arg >> sim.decoder.model.cmpShift];
       const folded = foldCompare(sim, sym, left, right);
-      stack.push(folded === undefined ? unknown('comparison') : folded ? CONST_TRUE : CONST_FALSE);
+      // A rich comparison not folded is its operands' `__lt__` … `__ge__` (numpy's `a > 0` is an array); no site.
+      if (folded === undefined && RICH_COMPARISONS.has(sym)) stack.push(sim.memoized(memo, i, [left, right], () => ({ k: 'binop', op: sym, left, right })));
+      else stack.push(folded === undefined ? unknown('comparison') : folded ? CONST_TRUE : CONST_FALSE);
       return 0;
     }
     case H.UnaryNot: {
