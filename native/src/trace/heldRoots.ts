@@ -17,6 +17,7 @@ import { heapTables } from './heapTables';
 const MAX_HELD_OBJECT = 64 * 1024;
 
 const HEAP_REASON = 'a function whose address memory outside the modules holds (the heap, a stack: dlsym or code that ran stored it)';
+const INT_REASON = 'a function whose address a Python int holds (PyLong_FromVoidPtr, ctypes\' .value: an address handed to Python as a number)';
 const JIT_REASON = 'code generated at run time (a JIT) whose address memory outside the modules holds';
 
 /** What heldFunctionRoots may narrow with, and what it reports. */
@@ -83,7 +84,7 @@ export function heldFunctionRoots(space: AddressSpace, except: ReadonlySet<numbe
     }
     if (!r?.module) continue;
     if (r.exec) {
-      held.push({ address, m: r.module, reason: holder ? `a function whose address ${holder}` : HEAP_REASON });
+      held.push({ address, m: r.module, reason: holder ? `a function whose address ${holder}` : census.fromPythonInts?.has(address) ? INT_REASON : HEAP_REASON });
       continue;
     }
     try {

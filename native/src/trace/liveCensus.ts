@@ -6,6 +6,7 @@ import { type AddressSpace, type ModuleImage, type Region, lowestReferenceReachi
 import { upperBound } from '../upperBound';
 import { BlockFilter, HIGH_HALVES } from './blockFilter';
 import { type HeapPointers, HeapPointerLog } from './heapPointers';
+import { PythonInts } from './pythonInts';
 import { MAX_REGION_CACHE, WalkCancelled, inRanges, mergeRanges, wordHalves } from './eptUtil';
 
 /** A code pointer written at run time into a module's writable data, and whether something can address its variable. */
@@ -191,6 +192,8 @@ export interface LiveValues {
    * stacks, other mappings) hold, sorted, each once.
    */
   outsideModules: Float64Array;
+  /** Addresses only found as the values of Python int objects (PyLong_FromVoidPtr, ctypes' `.value`). */
+  fromPythonInts?: ReadonlySet<number>;
   /** Code addresses found mangled with glibc's pointer guard (exit handlers, setjmp return points). */
   mangled: number[];
   /** Distinct pointer guards found in thread control blocks (0 when none was found: no demangling). */
@@ -308,6 +311,9 @@ export function primeCensuses(space: AddressSpace, isCancelled?: () => boolean, 
  */
 export function withoutUnread(space: AddressSpace, unread: ReadonlySet<number>): LiveValues {
   const v = liveValuesOf(space);
+  // A value a Python int holds is held by more than the table's words.
+  const ints = v.fromPythonInts;
+  if (ints?.size) unread = new Set([...unread].filter((x) => !ints.has(x)));
   if (unread.size === 0) return v;
   const kept = v.outsideModules.filter((x) => !unread.has(x));
   const narrowed: LiveValues = { ...v, outsideModules: kept, has: (x) => !unread.has(x) && v.has(x), pointsInto: (start, end) => pointsIntoKept(v, unread, start, end) };
@@ -404,6 +410,7 @@ function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words
   const guards = new Map<string, Guard>();
   const guessed = demanglable(guess) ? new Set<number>() : undefined;
   const heapLog = new HeapPointerLog(ctx.space);
+  const ints = new PythonInts(ctx.space, moduleRanges, heapLog);
   const visit = (words: Uint32Array, base: number, anonymous: boolean) => {
     const recent = anonymous ? recentAnonymous : recentModule;
     const into = anonymous ? foundAnonymous : found;
@@ -421,6 +428,9 @@ function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words
       if (lo === atLo && hi === atHi && i + 13 < words.length && words[i + 4] === lo && words[i + 5] === hi) {
         guards.set(`${words[i + 13]}:${words[i + 12]}`, { lo: words[i + 12], hi: words[i + 13] });
       }
+      // An int object (its type pointer here) whose value is an address: held as if a word held it (pythonInts.ts).
+      const int = ints.take(words, i, base);
+      if (int !== undefined) into.push(int);
       if (hi >= heapLog.hiFirst && hi <= heapLog.hiLast && heapLog.take(hi * TWO32 + lo, atHi * TWO32 + atLo)) continue;
       if (!moduleBlocks.all) {
         const p = hi < HIGH_HALVES ? modulePage[hi] : -1;
@@ -450,7 +460,7 @@ function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words
     const anonymous = valuesFrom(foundAnonymous);
     for (const v of foundAnonymous) found.push(v);
     const all = valuesFrom(found);
-    return { heapPointers: heapLog.result(), has: all.has, pointsInto: all.pointsInto, valuesIn: all.valuesIn, outsideModules: anonymous.values, mangled: [...mangled], guards: guardList.length, guardWords: guardList, bytes };
+    return { heapPointers: heapLog.result(), has: all.has, pointsInto: all.pointsInto, valuesIn: all.valuesIn, outsideModules: anonymous.values, mangled: [...mangled], guards: guardList.length, guardWords: guardList, bytes, fromPythonInts: ints.found };
   };
   return { visit, result };
 }
