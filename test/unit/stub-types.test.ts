@@ -75,7 +75,7 @@ test('a C type named by a stub beside the extension, by a -stubs package, or by 
   assert.match(i.reason ?? '', /abstract/);
 });
 
-test('NumPy: results of Generator.random, @, comparisons and indexing are arrays by numpy\'s stubs', { timeout: 120_000, skip: skipUnless(fs.existsSync(path.join(NUMPY, '__init__.pyi')), 'python3-numpy (with its .pyi stubs) is missing') }, async () => {
+test('NumPy: results of Generator.random, @, comparisons, indexing and properties are arrays by numpy\'s stubs', { timeout: 120_000, skip: skipUnless(fs.existsSync(path.join(NUMPY, '__init__.pyi')), 'python3-numpy (with its .pyi stubs) is missing') }, async () => {
   const file = path.join(dir, 'numpy_results.py');
   fs.writeFileSync(
     file,
@@ -86,6 +86,7 @@ test('NumPy: results of Generator.random, @, comparisons and indexing are arrays
       'c = a[:, 0] * 2',
       's = a.sum()',
       'm = (a > 0.5).astype(float)',
+      'p = a.T @ a',
       '',
     ].join('\n'),
   );
@@ -99,6 +100,8 @@ test('NumPy: results of Generator.random, @, comparisons and indexing are arrays
   assert.ok(on(5, /ndarray\.sum$/));
   // A comparison is its left operand's __gt__: an array, whose astype resolves.
   assert.ok(on(6, /ndarray\.astype$/), sites.map((x) => `${x.range.line + 1}:${name(x)}:${x.reason ?? ''}`).join('\n'));
+  // A property the stub declares (`@property def T(self: _ArraySelf) -> _ArraySelf`) is what its getter returns.
+  assert.ok(on(7, /ndarray\.__matmul__$/), sites.map((x) => `${x.range.line + 1}:${name(x)}:${x.reason ?? ''}`).join('\n'));
 });
 
 test('the stub parser: multi-line overloads, decorators, relative imports, aliases and TypeVars', () => {

@@ -359,7 +359,7 @@ export class Resolver {
           return [{ kind: 'unresolved', name: `${type.def.module}.${type.def.qualname}.${name}`, reason: `${name} is not defined in class ${type.def.qualname} or its bases` }];
         }
         // An attribute of an instance of a C type: a method or a data attribute (its own type unknown).
-        if (type.kind === 'native') return [{ kind: 'native', module: type.module, path: [...type.path, name], member: true }];
+        if (type.kind === 'native') return this.stubs.property(base, type, name) ?? [{ kind: 'native', module: type.module, path: [...type.path, name], member: true }];
         return [{ kind: 'native', module: 'builtins', path: [type.name, name], member: true }];
       }
       case 'super': {

@@ -80,6 +80,13 @@ export class StubResults {
     return out.length ? out : undefined;
   }
 
+  /** An attribute of an instance of a C type that its stub declares a property (`ndarray.T`): what its getter returns. */
+  property(instance: Target, type: Extract<TypeRef, { kind: 'native' }>, name: string): Target[] | undefined {
+    const defs = this.index.methodDefs(type.module, type.path.join('.'), name);
+    if (!defs?.defs[0]?.decorators.some((d) => /^(\w+\.)*(property|cached_property)$/.test(d))) return undefined;
+    return this.targets(this.index.resultTypes({ ...defs, defs: [defs.defs[0]] }, undefined, true), instance);
+  }
+
   /** A dotted name (`numpy.random.default_rng`) split into a module with a stub and a name in it. */
   private byName(name: string): Defs | undefined {
     const parts = name.split('.');

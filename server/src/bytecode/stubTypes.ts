@@ -29,8 +29,12 @@ const MAX_DEPTH = 12;
 const parsed = new Map<string, { mtimeMs: number; size: number; text: StubModuleText }>();
 const MAX_PARSED = 2000;
 
+/** Files larger than this are not read (a generated module of megabytes declares no types worth its parse). */
+const MAX_STUB_BYTES = 4 << 20;
+
 function parseFile(file: string, module: string, isPackage: boolean): StubModuleText {
   const st = fs.statSync(file);
+  if (st.size > MAX_STUB_BYTES) throw new Error(`${file} is larger than ${MAX_STUB_BYTES} bytes`);
   const key = `${file}\0${module}`;
   const hit = parsed.get(key);
   if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.text;
