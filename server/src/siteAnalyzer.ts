@@ -350,6 +350,8 @@ export function nativeRequests(callee: Callee, sites: CallSite[] | BytecodeTrack
 /** Tp_name candidates for an attribute path of a native module: numpy.core._multiarray_umath + ndarray → numpy.ndarray… */
 function typeNameCandidates(module: string, typePath: string[]): string[] {
   const t = typePath.join('.');
+  // The interpreter's own types are named without a module (tp_name "int"): a method they lack is reported as such.
+  if (module === 'builtins') return [t];
   const top = module.split('.')[0];
   return [...new Set([`${module}.${t}`, `${top}.${t}`, t])];
 }

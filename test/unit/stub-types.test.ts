@@ -62,6 +62,7 @@ test('a C type named by a stub beside the extension, by a -stubs package, or by 
   // stubpkg.make(4): the overload with an int size returns an int, so n.run is not Kernel.run.
   const nrun = at(sites, 10);
   assert.doesNotMatch(nrun.qualifiedName ?? '', /Kernel/, `${nrun.qualifiedName}: ${nrun.reason}`);
+  assert.match(nrun.reason ?? '', /'run' is not in tp_methods or tp_getset of int or its bases/);
   // stubpkg2's stub is a separate stubpkg2-stubs directory (PEP 561).
   const j = at(sites, 12);
   assert.match(j.qualifiedName ?? '', /Kernel\.spin$/, j.reason);

@@ -91,7 +91,7 @@ function methodOf(rs: ResolverContext, m: ModuleImage, t: TypeInfo, name: string
   }
   const base = baseOf(rs, m, t);
   if (base && depth < MAX_BASE_DEPTH) return methodOf(rs, base.module, base.type, name, asked, notes, depth + 1);
-  throw new Unresolved('not-in-table', `'${name}' is not in tp_methods or tp_getset of ${t.name}${depth > 0 ? ' or its bases' : ''}${base === undefined && t.name !== 'object' ? ' (its base type is not known)' : ''}.`);
+  throw new Unresolved('not-in-table', `'${name}' is not in tp_methods or tp_getset of ${depth > 0 ? asked : t.name}${depth > 0 ? ' or its bases' : ''}${base === undefined && t.name !== 'object' ? ' (its base type is not known)' : ''}.`);
 }
 
 export function resolveSlot(rs: ResolverContext, r: Extract<NativeRequest, { kind: 'slot' }>, notes: string[]): Found[] {
