@@ -11,11 +11,14 @@ import type { Origin, WorkItem } from './walkBase';
 import { WalkEdges } from './walkEdges';
 import { SIGNAL_INSTALL_DEPTH, SignalInstallers } from './signalHandlers';
 import { pythonInitializers } from './pythonRoots';
+import { readsArguments } from './argumentReads';
 
 /** The origin of every function the address-taken rule roots: its own tier, after the explicit roots' closure. */
 const ADDRESS_TAKEN: Origin = { root: 'a function whose address is taken (an unresolved indirect call may reach it)', tier: 'addressTaken' };
 
 export class AddressTakenWalk extends WalkEdges {
+  /** Whether a selector function reads its arguments (argumentReads.ts), by its start. */
+  private readonly selectorInput = new Map<number, boolean>();
   /** The address references of a function's summary, minus the tables it did not choose (unchosenTables). */
   protected referenceAll(s: FunctionSummary, m: ModuleImage | undefined, bias: number, from: string, origin: Origin): void {
     const isPieOrAnon = !m || m.elf.isPie || m.elf.header.type === C.ET_DYN;
@@ -54,6 +57,12 @@ export class AddressTakenWalk extends WalkEdges {
     // __builtin_cpu_supports/__builtin_cpu_is test (a caller of such a function may choose by input).
     if (!this.space.liveMemory || s.refs.length < 3) return undefined;
     if (!s.probesCpu && !this.readsCpuModel(s, m)) return undefined;
+    // A selector that reads its arguments chooses by them too: called again with others, it chooses another table.
+    // Nor is a live frame resumed inside one (its registers hold its state, and it may not have chosen yet) proven.
+    if (s.method === 'resume') return undefined;
+    let input = this.selectorInput.get(s.start + m.bias);
+    if (input === undefined) this.selectorInput.set(s.start + m.bias, (input = readsArguments(this.space, s.start + m.bias)));
+    if (input) return undefined;
     // Data objects of m the function names (by address, or through a GOT slot), grouped by size; and the
     // live contents of the variables it reads or writes (a GOT slot stands for its variable).
     const families = new Map<number, { start: number; end: number; refs: number[] }[]>();
