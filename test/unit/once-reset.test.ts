@@ -1,0 +1,55 @@
+// A pthread_once initialiser whose once-control the code resets (native/src/trace/addressTaken.ts,
+// completedOnceInits): a real /usr/bin/python3 imports an extension that runs a GFNI initialiser through pthread_once
+// and calls again(), which sets the control back to PTHREAD_ONCE_INIT and calls pthread_once again, every 50 ms.
+// The control's done bit said the initialiser had run and would not run again, so its GFNI was missing from the
+// report. Built without the reset, the initialiser never runs again and is still not charged.
+
+import { before, test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { analyzeProcess } from '../../native/src/analyze';
+import { collectHost, type HostInfo } from '../../native/src/features/host';
+import { DEBIAN_PYTHON, FIXTURE_OUT, buildC, hostFlags, startProcess } from '../helpers/fixtures';
+import { DEBIAN_INCLUDE } from './python-helpers';
+
+const PROGRAM = `import sys, time
+sys.path.insert(0, sys.argv[1])
+import pyext_once
+print("READY", flush=True)
+while True:
+    pyext_once.again()
+    time.sleep(0.05)
+`;
+
+const skip = hostFlags().has('gfni') ? false : 'the host has no GFNI, so no report can name it';
+let host: HostInfo;
+
+before(async () => {
+  host = await collectHost();
+});
+
+async function analyze(reset: boolean): Promise<{ required: Set<string>; notes: string[] }> {
+  const dir = path.join(FIXTURE_OUT, `pyext-once-${reset ? 'reset' : 'plain'}`);
+  buildC('c/pyext_once.c', { shared: true, flags: [`-I${DEBIAN_INCLUDE}`, `-DRESET=${reset ? 1 : 0}`], outName: `${path.basename(dir)}/pyext_once.cpython-311-x86_64-linux-gnu.so` });
+  const program = path.join(dir, 'program.py');
+  fs.writeFileSync(program, PROGRAM);
+  const proc = await startProcess(DEBIAN_PYTHON, [program, dir], { env: { ...process.env, LD_BIND_NOW: '1' } });
+  try {
+    const r = await analyzeProcess(proc.pid, { host, withFullScan: false });
+    return { required: new Set(r.report.required), notes: r.report.notes };
+  } finally {
+    await proc.stop();
+  }
+}
+
+test('an initialiser whose once-control the caller resets runs again: its feature is required', { timeout: 120_000, skip }, async () => {
+  const r = await analyze(true);
+  assert.ok(r.required.has('gfni'), [...r.required].join(' '));
+});
+
+test('an initialiser behind a done once-control nobody resets is not charged', { timeout: 120_000, skip }, async () => {
+  const r = await analyze(false);
+  assert.ok(!r.required.has('gfni'), [...r.required].join(' '));
+  assert.ok(r.notes.some((n) => /initialiser\(s\) passed to pthread_once/.test(n)), r.notes.join('\n'));
+});
