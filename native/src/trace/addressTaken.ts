@@ -12,6 +12,7 @@ import { WalkEdges } from './walkEdges';
 import { SIGNAL_INSTALL_DEPTH, SignalInstallers } from './signalHandlers';
 import { pythonInitializers } from './pythonRoots';
 import { readsArguments } from './argumentReads';
+import { codeTouchesWord } from './onceControls';
 
 /** The origin of every function the address-taken rule roots: its own tier, after the explicit roots' closure. */
 const ADDRESS_TAKEN: Origin = { root: 'a function whose address is taken (an unresolved indirect call may reach it)', tier: 'addressTaken' };
@@ -148,9 +149,8 @@ export class AddressTakenWalk extends WalkEdges {
     const pic = m.elf.isPie || m.elf.header.type === C.ET_DYN;
     for (const c of s.addressArgCalls ?? []) {
       if (!ONCE_FUNCTIONS.has(this.calleeName(m, c.target) ?? '')) continue;
-      // A function that also reads or writes the control itself may reset it (`once = PTHREAD_ONCE_INIT`, then
-      // pthread_once again): its initialiser runs again.
-      if (s.refs.some((r) => r.kind === 'mem' && r.address === c.arg0)) continue;
+      // Code that reads or writes the control itself may reset it (`once = PTHREAD_ONCE_INIT`): init runs again.
+      if (s.refs.some((r) => r.kind === 'mem' && r.address === c.arg0) || codeTouchesWord(m.elf, c.arg0)) continue;
       const control = this.liveBytes(c.arg0 + (pic ? m.bias : 0), 4);
       // glibc's pthread_once_t: bit 1 (__PTHREAD_ONCE_DONE) is set once the initialiser has returned.
       if (!control || control.length < 4 || (control[0] & 2) === 0) continue;
