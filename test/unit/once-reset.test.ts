@@ -5,13 +5,10 @@
 // report. The same when another function resets it (onceControls.ts scans the module's code for such stores). Built
 // without any reset, the initialiser never runs again and is still not charged.
 
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { analyzeProcess } from '../../native/src/analyze';
-import { collectHost, type HostInfo } from '../../native/src/features/host';
-import { DEBIAN_PYTHON, FIXTURE_OUT, buildC, hostFlags, startProcess } from '../helpers/fixtures';
+import { analyzeExtensionProgram } from '../helpers/analyzeFixture';
+import { hostFlags } from '../helpers/fixtures';
 import { DEBIAN_INCLUDE } from './python-helpers';
 
 const PROGRAM = `import sys, time
@@ -25,24 +22,10 @@ while True:
 `;
 
 const skip = hostFlags().has('gfni') ? false : 'the host has no GFNI, so no report can name it';
-let host: HostInfo;
-
-before(async () => {
-  host = await collectHost();
-});
 
 async function analyze(reset: 0 | 1 | 2): Promise<{ required: Set<string>; notes: string[] }> {
-  const dir = path.join(FIXTURE_OUT, `pyext-once-${reset}`);
-  buildC('c/pyext_once.c', { shared: true, flags: [`-I${DEBIAN_INCLUDE}`, `-DRESET=${reset}`], outName: `${path.basename(dir)}/pyext_once.cpython-311-x86_64-linux-gnu.so` });
-  const program = path.join(dir, 'program.py');
-  fs.writeFileSync(program, PROGRAM);
-  const proc = await startProcess(DEBIAN_PYTHON, [program, dir], { env: { ...process.env, LD_BIND_NOW: '1' } });
-  try {
-    const r = await analyzeProcess(proc.pid, { host, withFullScan: false });
-    return { required: new Set(r.report.required), notes: r.report.notes };
-  } finally {
-    await proc.stop();
-  }
+  const r = await analyzeExtensionProgram('c/pyext_once.c', 'pyext_once', `pyext-once-${reset}`, [`-I${DEBIAN_INCLUDE}`, `-DRESET=${reset}`], PROGRAM);
+  return { required: new Set(r.required), notes: r.notes };
 }
 
 test('an initialiser whose once-control the caller resets runs again: its feature is required', { timeout: 120_000, skip }, async () => {

@@ -5,13 +5,10 @@
 // tables were left out as "not chosen", and AVX512_BITALG was missing although it runs every 50 ms. Built without
 // the argument, the selector always chooses the same table, and the table it never chooses stays left out.
 
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { analyzeProcess } from '../../native/src/analyze';
-import { collectHost, type HostInfo } from '../../native/src/features/host';
-import { DEBIAN_PYTHON, FIXTURE_OUT, buildC, hostFlags, startProcess } from '../helpers/fixtures';
+import { analyzeExtensionProgram } from '../helpers/analyzeFixture';
+import { hostFlags } from '../helpers/fixtures';
 import { DEBIAN_INCLUDE } from './python-helpers';
 
 const PROGRAM = `import sys, time
@@ -28,24 +25,10 @@ while True:
 `;
 
 const skip = ['gfni', 'avx512_bitalg'].every((f) => hostFlags().has(f)) ? false : 'the host lacks GFNI or AVX512_BITALG, so no report can name them';
-let host: HostInfo;
-
-before(async () => {
-  host = await collectHost();
-});
 
 async function analyze(byInput: boolean): Promise<{ required: Set<string>; notes: string[] }> {
-  const dir = path.join(FIXTURE_OUT, `pyext-selector-${byInput ? 'input' : 'cpu'}`);
-  buildC('c/pyext_selector.c', { shared: true, flags: [`-I${DEBIAN_INCLUDE}`, `-DSELECT_BY_INPUT=${byInput ? 1 : 0}`], outName: `${path.basename(dir)}/pyext_selector.cpython-311-x86_64-linux-gnu.so` });
-  const program = path.join(dir, 'program.py');
-  fs.writeFileSync(program, PROGRAM);
-  const proc = await startProcess(DEBIAN_PYTHON, [program, dir], { env: { ...process.env, LD_BIND_NOW: '1' } });
-  try {
-    const r = await analyzeProcess(proc.pid, { host, withFullScan: false });
-    return { required: new Set(r.report.required), notes: r.report.notes };
-  } finally {
-    await proc.stop();
-  }
+  const r = await analyzeExtensionProgram('c/pyext_selector.c', 'pyext_selector', `pyext-selector-${byInput ? 'input' : 'cpu'}`, [`-I${DEBIAN_INCLUDE}`, `-DSELECT_BY_INPUT=${byInput ? 1 : 0}`], PROGRAM);
+  return { required: new Set(r.required), notes: r.notes };
 }
 
 test('a selector that also chooses by its argument: every table it can choose is taken', { timeout: 120_000, skip }, async () => {

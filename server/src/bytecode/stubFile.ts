@@ -108,13 +108,15 @@ export function logicalLines(source: string): LogicalLine[] {
   return out;
 }
 
-/** Splits at top-level occurrences of `sep` (outside brackets and strings). */
-export function splitTop(text: string, sep: string): string[] {
-  const out: string[] = [];
+/**
+ * Walks `text` from `from`, skipping string literals, with the bracket depth: `each(i, depth)` is called at every
+ * character outside strings (after an opening bracket counts, before a closing one uncounts); it returns a number to
+ * stop there (that number is returned), or undefined to go on. Returns -1 at the end.
+ */
+function walkTop(text: string, from: number, each: (i: number, depth: number) => number | undefined): number {
   let depth = 0;
   let quote: string | null = null;
-  let from = 0;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = from; i < text.length; i++) {
     const c = text[i];
     if (quote) {
       if (c === '\\') i++;
@@ -124,32 +126,31 @@ export function splitTop(text: string, sep: string): string[] {
     if (c === '"' || c === "'") quote = c;
     else if ('([{'.includes(c)) depth++;
     else if (')]}'.includes(c)) depth--;
-    else if (depth === 0 && text.startsWith(sep, i)) {
-      out.push(text.slice(from, i));
-      from = i + sep.length;
-      i += sep.length - 1;
-    }
+    const stop = each(i, depth);
+    if (stop !== undefined) return stop;
   }
+  return -1;
+}
+
+/** Splits at top-level occurrences of `sep` (outside brackets and strings). */
+export function splitTop(text: string, sep: string): string[] {
+  const out: string[] = [];
+  let from = 0;
+  let skip = 0;
+  walkTop(text, 0, (i, depth) => {
+    if (i < skip || depth !== 0 || '([{)]}'.includes(text[i]) || !text.startsWith(sep, i)) return undefined;
+    out.push(text.slice(from, i));
+    from = i + sep.length;
+    skip = from;
+    return undefined;
+  });
   out.push(text.slice(from));
   return out.map((s) => s.trim()).filter((s) => s !== '');
 }
 
 /** The index of the bracket closing the one at `open`, or -1. */
 function closing(text: string, open: number): number {
-  let depth = 0;
-  let quote: string | null = null;
-  for (let i = open; i < text.length; i++) {
-    const c = text[i];
-    if (quote) {
-      if (c === '\\') i++;
-      else if (c === quote) quote = null;
-      continue;
-    }
-    if (c === '"' || c === "'") quote = c;
-    else if ('([{'.includes(c)) depth++;
-    else if (')]}'.includes(c) && --depth === 0) return i;
-  }
-  return -1;
+  return walkTop(text, open, (i, depth) => (depth === 0 && ')]}'.includes(text[i]) ? i : undefined));
 }
 
 function parseParams(text: string): StubParam[] {
