@@ -3,25 +3,15 @@
 // with another argument chooses another table (addressTaken.ts, unchosenTables).
 
 import * as iced from 'iced-x86';
-import { CALLER_SAVED_REGISTERS, CodeDecoder, Flow, type InstructionView } from '../decoder/decoder';
+import { CodeDecoder, Flow, type InstructionView } from '../decoder/decoder';
 import { type AddressSpace, isInPlt } from '../space/space';
-import { decodeAnywhere } from './followValue';
+import { ARGUMENTS, bit, CALLER_SAVED, decodeAnywhere, SYSCALL_ARGUMENTS } from './followValue';
 
 /** Instructions followed before the answer is "reads them" (the safe side: the selector is not trusted). */
 const MAX_STEPS = 8192;
 
 const R = iced.Register;
 const M = iced.Mnemonic;
-const ORDER = [R.RAX, R.RCX, R.RDX, R.RBX, R.RSP, R.RBP, R.RSI, R.RDI, R.R8, R.R9, R.R10, R.R11, R.R12, R.R13, R.R14, R.R15];
-const INDEX = new Map<number, number>(ORDER.map((r, i) => [r, i]));
-const bit = (reg: number): number => {
-  const i = INDEX.get(reg);
-  return i === undefined ? 0 : 1 << i;
-};
-/** The argument registers of the SysV ABI (and r10, GCC's static chain). */
-const ARGUMENTS = [R.RDI, R.RSI, R.RDX, R.RCX, R.R8, R.R9, R.R10].reduce((m, r) => m | bit(r), 0);
-const SYSCALL_READS = [R.RAX, R.RDI, R.RSI, R.RDX, R.R10, R.R8, R.R9].reduce((m, r) => m | bit(r), 0);
-const CALLER_SAVED = CALLER_SAVED_REGISTERS.reduce((m, r) => m | bit(r), 0);
 
 /**
  * True when the code from `entry` may read an argument register before writing it: on any path, through direct
@@ -83,7 +73,7 @@ function step(v: InstructionView, held: number, own: (ip: number) => boolean): S
     // A write of 32 bits or more replaces the value (a 32-bit write zeroes the upper half); a partial one keeps part.
     if (r.write && !r.conditional && r.size >= 4) after &= ~bit(r.full);
   }
-  if (v.info.mnemonic === M.Syscall) return after & SYSCALL_READS ? 'reads' : { held: after, next: [v.nextIp] };
+  if (v.info.mnemonic === M.Syscall) return after & SYSCALL_ARGUMENTS ? 'reads' : { held: after, next: [v.nextIp] };
   switch (v.info.flow) {
     case Flow.Next:
       return { held: after, next: [v.nextIp] };

@@ -117,16 +117,20 @@ export function decodeAnywhere(space: AddressSpace, decoder: CodeDecoder): Decod
   };
 }
 
-const bit = (reg: number): number => {
+/** A general-purpose register (its full iced register) as one bit of a set of registers; 0 for any other. */
+export const bit = (reg: number): number => {
   const i = GPR_INDEX.get(reg);
   return i === undefined ? 0 : 1 << i;
 };
 const GPR_INDEX = new Map<number, number>([R.RAX, R.RCX, R.RDX, R.RBX, R.RSP, R.RBP, R.RSI, R.RDI, R.R8, R.R9, R.R10, R.R11, R.R12, R.R13, R.R14, R.R15].map((r, i) => [r, i]));
-const ARGUMENTS = ARGUMENT_REGISTERS.reduce((m, r) => m | bit(r), 0);
-const SYSCALL_ARGUMENTS = [R.RAX, R.RDI, R.RSI, R.RDX, R.R10, R.R8, R.R9].reduce((m, r) => m | bit(r), 0);
+/** The argument registers a callee may read, as bits (argumentReads.ts too). */
+export const ARGUMENTS = ARGUMENT_REGISTERS.reduce((m, r) => m | bit(r), 0);
+/** The registers a system call reads its number and arguments from, as bits. */
+export const SYSCALL_ARGUMENTS = [R.RAX, R.RDI, R.RSI, R.RDX, R.R10, R.R8, R.R9].reduce((m, r) => m | bit(r), 0);
 const SYSCALL_CLOBBERS = bit(R.RCX) | bit(R.R11) | bit(R.RAX);
 const RETURNED = bit(R.RAX) | bit(R.RDX);
-const CALLER_SAVED = CALLER_SAVED_REGISTERS.reduce((m, r) => m | bit(r), 0);
+/** The caller-saved registers, as bits. */
+export const CALLER_SAVED = CALLER_SAVED_REGISTERS.reduce((m, r) => m | bit(r), 0);
 
 /** One instruction of followValue: the registers holding the value after it and where execution goes, or 'escapes'. */
 type StepResult = { held: number; next: number[]; returns?: true } | 'escapes';

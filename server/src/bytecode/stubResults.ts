@@ -3,7 +3,7 @@
 
 import { OPERATOR_SLOTS } from './knownTypes';
 import { StubIndex, type StubCall, type StubType } from './stubTypes';
-import type { Program, Target, TypeRef } from './targets';
+import { instanceOf, type Program, type Target, type TypeRef } from './targets';
 import type { ClassDef, Expr } from './values';
 
 /** What StubResults needs of the resolver. */
@@ -123,13 +123,13 @@ export class StubResults {
         case 'class': {
           if (s.name.startsWith('builtins.')) {
             const name = s.name.slice('builtins.'.length);
-            return this.resolver.builtinTypes.has(name) ? { kind: 'instance', type: { kind: 'builtin', name } } : { kind: 'unknown', reason: `type stub: ${s.name}` };
+            return this.resolver.builtinTypes.has(name) ? instanceOf({ kind: 'builtin', name }) : { kind: 'unknown', reason: `type stub: ${s.name}` };
           }
           const t = this.resolver.resolveDotted(s.name).find((x) => x.kind === 'class' || x.kind === 'native' || x.kind === 'builtin');
           if (!t) return { kind: 'unknown', reason: `type stub: ${s.name} is not a class of the program` };
           // An abstract class is an interface (cryptography's RSAPrivateKey): its methods are not what runs.
-          if (t.kind === 'class') return this.isAbstract(t.def, 0) ? { kind: 'unknown', reason: `type stub: ${s.name} is abstract (the object is of a subclass)` } : { kind: 'instance', type: { kind: 'class', def: t.def } };
-          return t.kind === 'native' ? { kind: 'instance', type: { kind: 'native', module: t.module, path: t.path } } : { kind: 'instance', type: { kind: 'builtin', name: t.name } };
+          if (t.kind === 'class' && this.isAbstract(t.def, 0)) return { kind: 'unknown', reason: `type stub: ${s.name} is abstract (the object is of a subclass)` };
+          return instanceOf(t);
         }
       }
     });
