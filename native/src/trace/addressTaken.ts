@@ -5,7 +5,7 @@
 import * as C from '../elf/elfConstants';
 import type { FunctionSummary } from './summary';
 import { type ModuleImage, dataObjectExtent, isGotSlot, isInPlt, moduleFacts, u64 } from '../space/space';
-import { CPU_MODEL_SYMBOLS, MAX_INIT_FUNCTIONS, MAX_SLOT_MAP_SPAN, ONCE_FUNCTIONS, down8, runsOnlyAtLoad, staticPointer } from './eptUtil';
+import { cpuModelAddresses, MAX_INIT_FUNCTIONS, MAX_SLOT_MAP_SPAN, ONCE_FUNCTIONS, down8, runsOnlyAtLoad, staticPointer } from './eptUtil';
 import { type LiveValues, type WrittenPointer, liveCensus, liveValuesOf } from './liveCensus';
 import type { Origin, WorkItem } from './walkBase';
 import { WalkEdges } from './walkEdges';
@@ -13,6 +13,7 @@ import { SIGNAL_INSTALL_DEPTH, SignalInstallers } from './signalHandlers';
 import { pythonInitializers } from './pythonRoots';
 import { readsArguments } from './argumentReads';
 import { codeTouchesWord } from './onceControls';
+import { TransformedProducts } from './transformedProducts';
 
 /** The origin of every function the address-taken rule roots: its own tier, after the explicit roots' closure. */
 const ADDRESS_TAKEN: Origin = { root: 'a function whose address is taken (an unresolved indirect call may reach it)', tier: 'addressTaken' };
@@ -116,25 +117,12 @@ export class AddressTakenWalk extends WalkEdges {
     return skip;
   }
 
-  /** Per module index: the link-time addresses of libgcc's CPU model variables, or of GOT slots naming them. */
-  protected readonly cpuModelAddresses: Array<Set<number> | undefined> = [];
-
   /** True when the function reads `__cpu_model`/`__cpu_features2` (directly or through its GOT slot). */
   protected readsCpuModel(s: FunctionSummary, m: ModuleImage): boolean {
-    let addrs = this.cpuModelAddresses[m.index];
-    if (!addrs) {
-      addrs = new Set();
-      for (const name of CPU_MODEL_SYMBOLS) {
-        const sym = m.elf.lookupSymbol(name) ?? m.elf.findSymbol(name);
-        if (sym?.defined) for (let a = sym.value; a < sym.value + Math.max(sym.size, 8); a++) addrs.add(a);
-      }
-      for (const r of m.elf.relocations()) if (r.symbol && CPU_MODEL_SYMBOLS.includes(r.symbol.name) && isGotSlot(m.elf, r.offset)) addrs.add(r.offset);
-      this.cpuModelAddresses[m.index] = addrs;
-    }
-    if (addrs.size === 0) return false;
+    const addrs = cpuModelAddresses(m.elf);
     // Immediates are addresses only in position-dependent code.
     const pic = m.elf.isPie || m.elf.header.type === C.ET_DYN;
-    return s.refs.some((r) => (r.kind !== 'imm' || !pic) && addrs.has(r.address));
+    return addrs.size > 0 && s.refs.some((r) => (r.kind !== 'imm' || !pic) && addrs.has(r.address));
   }
 
   /**
@@ -187,17 +175,16 @@ export class AddressTakenWalk extends WalkEdges {
     const r = this.space.regionAt(address);
     if (!r || r.module !== fromModule) return;
     if (r.exec) {
-      if (kind !== 'mem' && this.keepProduct(address)) this.take(fromModule, address, from && `${kind} in ${from}`);
+      if (kind !== 'mem' && this.keepProduct(address, address)) this.take(fromModule, address, from && `${kind} in ${from}`);
       return;
     }
     this.scanDataObject(fromModule, address - fromModule.bias, from && `data 0x${(address - fromModule.bias).toString(16)} via ${from}`);
   }
 
   /**
-   * A general-purpose MOV loads or stores exactly the word at `address` (summary `word` refs): only the pointer
-   * held there can come out of it, not its neighbours'. A code pointer is taken; a GOT slot stands for its
-   * symbol's object as in scanDataObject. Other memory operands (SIMD loads, string instructions through a
-   * `lea`) keep the whole-object rule of reference().
+   * A general-purpose MOV loads or stores exactly the word at `address` (summary `word` refs): only the pointer held there
+   * can come out of it, not its neighbours'. A code pointer is taken; a GOT slot stands for its symbol's object as in
+   * scanDataObject. Other memory operands (SIMD loads, string instructions through a `lea`) keep reference()'s rule.
    */
   protected referenceWord(address: number, fromModule: ModuleImage | undefined, from: string): void {
     if (!fromModule) return;
@@ -208,7 +195,9 @@ export class AddressTakenWalk extends WalkEdges {
     if (!r || r.module !== fromModule || r.exec) return;
     const link = address - fromModule.bias;
     if (isGotSlot(fromModule.elf, down8(link))) {
+      this.wordVia = address; // the load produces the slot's value, as a `lea` of it would (keepProduct)
       this.scanDataObject(fromModule, link, from && `data 0x${link.toString(16)} via ${from}`);
+      this.wordVia = undefined;
       return;
     }
     let value: number | undefined;
@@ -218,7 +207,7 @@ export class AddressTakenWalk extends WalkEdges {
     } else value = staticPointer(this.space, fromModule, link);
     if (value === undefined || value < 0x10000) return;
     const t = this.space.regionAt(value);
-    if (t?.exec && t.module && this.keepProduct(value)) this.take(t.module, value, from && `word 0x${link.toString(16)} via ${from}`);
+    if (t?.exec && t.module && this.keepProduct(value, address)) this.take(t.module, value, from && `word 0x${link.toString(16)} via ${from}`);
   }
 
   protected wordRefsSeen: Array<Set<number> | undefined> = [];
@@ -282,7 +271,7 @@ export class AddressTakenWalk extends WalkEdges {
       // relocations to libopenblas's dgemm_nn…), or a callback another module's function was stored as.
       const r = this.space.regionAt(value);
       if (r?.exec && r.module) {
-        if (objectLive || this.keepProduct(value)) this.take(r.module, value, why);
+        if (objectLive || this.keepProduct(value, this.wordVia)) this.take(r.module, value, why);
       }
       // A GOT slot stands for its symbol's address: `mov r,[rip+GOT(sym)]` is `lea r,[sym]` for an
       // interposable symbol (C++ vtables of shared objects are loaded so), so the object it names is scanned.
@@ -340,13 +329,12 @@ export class AddressTakenWalk extends WalkEdges {
   }
 
   /**
-   * What the module's static initializers (.init_array, .preinit_array) and the functions they call in the
-   * module produce as pointers is address-taken, without rooting the initializers (they ran at load time and
-   * never run after a restore). They store factories and callbacks where no scan sees them: C++ registries
-   * keep them on the heap (xgboost's dmlc registries, eval finding N3). Their references are treated as a
-   * visited function's are (selectors included, see unchosenTables). A Python extension module's initialisers
-   * (PyInit_*, its PyModuleDef's Py_mod_create and Py_mod_exec functions; the interpreter's built-in modules')
-   * ran at import, the same way: a kernel chosen there into the module's state on the heap is a product.
+   * What the module's static initializers (.init_array, .preinit_array) and the functions they call in the module
+   * produce as pointers is address-taken, without rooting the initializers (they ran at load time and never run after a
+   * restore). They store factories and callbacks where no scan sees them: C++ registries keep them on the heap
+   * (xgboost's dmlc registries, eval finding N3). Their references are treated as a visited function's are (selectors
+   * included, see unchosenTables). A Python extension module's initialisers (PyInit_*, its PyModuleDef's Py_mod_create
+   * and Py_mod_exec functions; the interpreter's built-in modules') ran at import, the same way.
    */
   protected takeInitProduced(m: ModuleImage, origin: Origin): void {
     const pending: number[] = [];
@@ -372,10 +360,9 @@ export class AddressTakenWalk extends WalkEdges {
   protected readonly producedSeen: Array<Set<number> | undefined> = [];
 
   /**
-   * Takes the pointers that functions of `m` which ran already and never run again (static initializers,
-   * completed pthread_once initialisers) and the functions they call in `m` produced, without rooting them:
-   * what they stored (factories, registered methods, dispatch tables on the heap) may still be called.
-   * `viaPlt` also follows calls through `m`'s PLT that land in `m` (exported functions of a shared library).
+   * Takes the pointers that functions of `m` which ran already and never run again (static initializers, completed
+   * pthread_once initialisers) and the functions they call in `m` produced, without rooting them: what they stored
+   * may still be called. `viaPlt` also follows calls through `m`'s PLT that land in `m` (its exported functions).
    */
   protected takeProducedBy(m: ModuleImage, pending: number[], why: string, viaPlt: boolean, origin: Origin): void {
     this.asProducts(() => this.produce(m, pending, why, viaPlt, origin));
@@ -416,10 +403,13 @@ export class AddressTakenWalk extends WalkEdges {
       // shows them: its references are taken whole, whether or not memory still holds them.
       const filter = this.productFilter;
       if (filter && this.installsSignalHandlers(m, s, SIGNAL_INSTALL_DEPTH)) this.productFilter = undefined;
+      const outer = this.productOf;
+      this.productOf = s.start + m.bias;
       try {
         this.referenceAll(s, m, m.bias, why && `${why} (0x${start.toString(16)})`, origin);
       } finally {
         this.productFilter = filter;
+        this.productOf = outer;
       }
       for (const t of [...s.calls, ...s.jumpsOut]) {
         if (!isInPlt(m.elf, t)) {
@@ -452,7 +442,12 @@ export class AddressTakenWalk extends WalkEdges {
    */
   protected override referenceBeforeResume(whole: FunctionSummary, m: ModuleImage, from: string, item: WorkItem): void {
     if (this.installsSignalHandlers(m, whole, SIGNAL_INSTALL_DEPTH)) this.referenceAll(whole, m, m.bias, from, item);
-    else this.asProducts(() => this.referenceAll(whole, m, m.bias, from, item));
+    else {
+      const outer = this.productOf;
+      this.productOf = whole.start + m.bias;
+      this.asProducts(() => this.referenceAll(whole, m, m.bias, from, item));
+      this.productOf = outer;
+    }
   }
 
   protected override ranBeforeResume(m: ModuleImage, whole: FunctionSummary, item: WorkItem): void {
@@ -465,6 +460,9 @@ export class AddressTakenWalk extends WalkEdges {
 
   /** Set while the products of initialisers that already ran are taken: only live ones are kept. */
   private productFilter: LiveValues | undefined;
+  private productOf: number | undefined; // the function (absolute start) whose references are taken as products
+  private wordVia: number | undefined; // the word a code reference loads, while its object is scanned
+  protected readonly transformed = new TransformedProducts(this.space);
   private liveCache: LiveValues | undefined;
   private readonly notLive = new Set<number>();
   /** The reference and data-object sets of product walks (kept apart: visited code takes objects whole). */
@@ -489,8 +487,10 @@ export class AddressTakenWalk extends WalkEdges {
    * True unless a code pointer produced by an initialiser that already ran is stored nowhere in live memory:
    * it can then be called only if code that runs again produces it, and the walk takes it there.
    */
-  private keepProduct(address: number): boolean {
+  private keepProduct(address: number, via?: number): boolean {
     if (!this.productFilter || this.productFilter.has(address)) return true;
+    // Its producer (a `lea` of it, a load of the word `via`) may keep it transformed (an offset), where no word shows it.
+    if (via !== undefined && this.productOf !== undefined && this.transformed.transforms(this.productOf, via)) return ++this.productsTransformed > 0;
     if (!this.notLive.has(address)) {
       this.notLive.add(address);
       this.productsNotLive++;

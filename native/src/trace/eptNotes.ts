@@ -11,6 +11,7 @@ export interface NoteFacts {
   lazySlots: number;
   liveMemory: boolean;
   productsNotLive: number;
+  productsTransformed: number;
   mode: EptMode;
   onceInitsSkipped: number;
   rta: boolean;
@@ -58,6 +59,11 @@ export function walkNotes(f: NoteFacts): string[] {
     if (f.productsNotLive > 0) {
       notes.push(
         `${f.productsNotLive} code pointer(s) that code which already ran (static initializers, completed pthread_once initialisers, a live frame's function before the point it resumes at) produced were not taken as possible targets: no word of the process's writable memory holds them, or points into the table holding them, any more (a word of a heap table no code reads does not count), and that code never runs again.`,
+      );
+    }
+    if (f.productsTransformed > 0) {
+      notes.push(
+        `${f.productsTransformed} code pointer(s) that code which already ran produced were taken as possible targets although no word of live memory holds them: that code may keep them transformed (an offset from another address, a narrowed or shifted copy, a value handed to an indirect call or returned), where no scan can see them.`,
       );
     }
     if (f.onceInitsSkipped > 0) {

@@ -5,7 +5,7 @@ import type { FunctionSummary } from './summary';
 import * as path from 'node:path';
 import { upperBound } from '../upperBound';
 import * as C from '../elf/elfConstants';
-import { type AddressSpace, type ModuleImage, moduleFacts, u64 } from '../space/space';
+import { type AddressSpace, type ModuleImage, isGotSlot, moduleFacts, u64 } from '../space/space';
 import { pythonInitializers } from './pythonRoots';
 
 export const UNRESOLVED_SAMPLE = 200;
@@ -49,6 +49,23 @@ export function mergeRanges(ranges: Array<{ start: number; end: number }>): Arra
 
 /** libgcc's CPU model, filled by __cpu_indicator_init and read by __builtin_cpu_supports/__builtin_cpu_is. */
 export const CPU_MODEL_SYMBOLS = ['__cpu_model', '__cpu_features2'];
+
+const cpuModels = new WeakMap<ModuleImage['elf'], Set<number>>();
+
+/** The link-time addresses of libgcc's CPU model variables in `elf` (every byte), and of GOT slots naming them. */
+export function cpuModelAddresses(elf: ModuleImage['elf']): Set<number> {
+  let addrs = cpuModels.get(elf);
+  if (!addrs) {
+    addrs = new Set();
+    for (const name of CPU_MODEL_SYMBOLS) {
+      const sym = elf.lookupSymbol(name) ?? elf.findSymbol(name);
+      if (sym?.defined) for (let a = sym.value; a < sym.value + Math.max(sym.size, 8); a++) addrs.add(a);
+    }
+    for (const r of elf.relocations()) if (r.symbol && CPU_MODEL_SYMBOLS.includes(r.symbol.name) && isGotSlot(elf, r.offset)) addrs.add(r.offset);
+    cpuModels.set(elf, addrs);
+  }
+  return addrs;
+}
 
 /** Functions with pthread_once's contract: the initialiser (second argument) runs once per control (first). */
 export const ONCE_FUNCTIONS = new Set(['pthread_once', '__pthread_once', 'call_once', 'CRYPTO_THREAD_run_once']);

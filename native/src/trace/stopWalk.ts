@@ -17,6 +17,7 @@ import { AddressTakenWalk } from './addressTaken';
 import { chainEnd, liveReader, logChange, type ReadRecord, RecordingSpace } from './walkLog';
 import type { EptOptions, EptResult, Root } from './eptTypes';
 import { ForkSet } from './forkSet';
+import { TransformedProducts } from './transformedProducts';
 import { SignalInstallers } from './signalHandlers';
 import { censusGuards, type Guard, liveCensus, type LiveValues, liveValuesOf, primeCensuses, primedCensus, type WrittenPointer } from './liveCensus';
 import * as C from '../elf/elfConstants';
@@ -26,7 +27,7 @@ import { type Origin, queueKey, WalkBase } from './walkBase';
 type CensusEntry = Pick<WrittenPointer, 'slot' | 'value' | 'addressable'>;
 
 /** Fields of a walk that are not its state: the space, the options, the decoder and caches of this stop's memory. */
-const NOT_STATE = new Set(['space', 'options', 'summarizer', 'codeBuffers', 'regionCache', 'census', 'liveCache', 'productFilter', 'raw', 'rec', 'censusLog', 'liveLog', 'signals']);
+const NOT_STATE = new Set(['space', 'options', 'summarizer', 'codeBuffers', 'regionCache', 'census', 'liveCache', 'productFilter', 'raw', 'rec', 'censusLog', 'liveLog', 'signals', 'transformed']);
 
 /** The walker of a session: records the first phase's answers, and copies its state for a second phase. */
 class SessionWalk extends AddressTakenWalk {
@@ -173,6 +174,8 @@ class SessionWalk extends AddressTakenWalk {
       liveLog: [],
       // Which functions install signal handlers depends on the code only; the copy asks its own space and summaries.
       signals: new SignalInstallers(space, (m: ModuleImage, t: number) => f.summaryOf(m, t)),
+      // What code keeps transformed depends on the code only; the copy reads it through its own space.
+      transformed: new TransformedProducts(space),
     });
     return f;
   }

@@ -98,6 +98,8 @@ export abstract class WalkBase {
   protected unaddressedSkipped = 0;
   /** Pointers completed initialisers produced that no word of live memory holds any more (not taken). */
   protected productsNotLive = 0;
+  /** Products kept although no word holds them: their producer may keep them transformed (transformedProducts.ts). */
+  protected productsTransformed = 0;
   /** Addresses in executable segments but outside every code section: data, not decoded (see ElfFile.isCodeAddress). */
   protected readonly notCode = new Set<number>();
   /** Resume points of live frames walked from there on only (see visitResume). */
@@ -207,6 +209,7 @@ export abstract class WalkBase {
         unresolvedSeen: this.unresolvedSeen,
         vdsoSkipped: this.vdsoSkipped,
         productsNotLive: this.productsNotLive,
+        productsTransformed: this.productsTransformed,
         notCode: this.notCode.size,
       }),
     );

@@ -1,0 +1,56 @@
+// Kernels kept as 32-bit offsets from another function (native/src/trace/transformedProducts.ts): a real
+// /usr/bin/python3 imports an extension whose initialiser stores `kernel - plain_kernel` for a GFNI and an
+// AVX512_BITALG kernel and calls plain_kernel + offsets[i] every 50 ms. No word of memory holds a kernel's address, so
+// the rule that an initialiser's products count only while memory holds them dropped both: they were missing from the
+// report. The controls produce the same addresses in the same initialiser (or through the same helper) and keep none:
+// they stay out.
+
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { analyzeExtensionProgram } from '../helpers/analyzeFixture';
+import { hostFlags } from '../helpers/fixtures';
+import { DEBIAN_INCLUDE } from './python-helpers';
+
+const PROGRAM = `import sys, time
+sys.path.insert(0, sys.argv[1])
+import pyext_offsets
+print("READY", flush=True)
+while True:
+    pyext_offsets.call_index(1)
+    pyext_offsets.call_index(2)
+    time.sleep(0.05)
+`;
+
+const host = hostFlags();
+const skip = host.has('gfni') ? false : 'the host has no GFNI, so no report can name it';
+/** The kernels' features this host has (the report keeps only those). */
+const KERNELS = ['gfni', 'avx512_bitalg'].filter((f) => host.has(f));
+
+async function required(variant: number, extra: string[] = []): Promise<{ features: Set<string>; notes: string[] }> {
+  const dir = `pyext-offsets-${variant}${extra.length ? '-hidden' : ''}`;
+  const r = await analyzeExtensionProgram('c/pyext_offsets.c', 'pyext_offsets', dir, [`-I${DEBIAN_INCLUDE}`, `-DOFFSETS=${variant}`, ...extra], PROGRAM);
+  return { features: new Set(r.required), notes: r.notes };
+}
+
+test('kernels an initialiser keeps as offsets from another function are required (loaded through the GOT)', { timeout: 120_000, skip }, async () => {
+  const r = await required(1);
+  for (const f of KERNELS) assert.ok(r.features.has(f), `${f} missing: ${[...r.features].join(' ')}`);
+  assert.ok(r.notes.some((n) => /may keep them transformed/.test(n)), r.notes.join('\n'));
+});
+
+test('kernels kept as offsets are required when the initialiser takes their addresses with lea (hidden symbols)', { timeout: 120_000, skip }, async () => {
+  const r = await required(1, ['-fvisibility=hidden']);
+  for (const f of KERNELS) assert.ok(r.features.has(f), `${f} missing: ${[...r.features].join(' ')}`);
+});
+
+test('kernels a helper returns and the initialiser keeps as offsets are required', { timeout: 120_000, skip }, async () => {
+  const r = await required(2);
+  for (const f of KERNELS) assert.ok(r.features.has(f), `${f} missing: ${[...r.features].join(' ')}`);
+});
+
+test('kernels the initialiser produces but keeps nowhere are not charged (directly, or through the helper)', { timeout: 240_000, skip }, async () => {
+  for (const variant of [0, 3]) {
+    const r = await required(variant);
+    for (const f of KERNELS) assert.ok(!r.features.has(f), `variant ${variant} charged ${f}: ${[...r.features].join(' ')}`);
+  }
+});
