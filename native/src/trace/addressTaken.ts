@@ -462,7 +462,7 @@ export class AddressTakenWalk extends WalkEdges {
   private productFilter: LiveValues | undefined;
   private productOf: number | undefined; // the function (absolute start) whose references are taken as products
   private wordVia: number | undefined; // the word a code reference loads, while its object is scanned
-  protected readonly transformed = new TransformedProducts(this.space);
+  protected readonly transformed = new TransformedProducts(this.space, (m) => this.moduleCode(m));
   private liveCache: LiveValues | undefined;
   private readonly notLive = new Set<number>();
   /** The reference and data-object sets of product walks (kept apart: visited code takes objects whole). */

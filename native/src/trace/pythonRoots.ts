@@ -15,6 +15,7 @@ import type { ElfSymbol } from '../elf/elfTypes';
 import type { ElfFile } from '../elf/elfFile';
 import { BulkWords } from './bulkWords';
 import { codeReferencedNames, identifierStrings, referencedBeyond } from './codeStrings';
+import { dlsymBridge } from './dlsymBridge';
 
 /**
  * Python-level reachability, as data: a method-table entry or getset of an extension module is a root only when its
@@ -46,7 +47,7 @@ export interface PythonEntryRoots {
   /** Extension modules (and the interpreter) whose tables were read; those that could not be, with the reason. */
   modules: number;
   skipped: Array<{ module: string; reason: string }>;
-  /** With `_ctypes` or `_cffi_backend` loaded: that bridge, and how many exported functions became roots through it. */
+  /** With a dlsym bridge loaded (`_ctypes`, `_cffi_backend`, an extension calling dlsym): it, and the exports rooted. */
   exports?: { bridge: string; roots: number; objects: number };
 }
 
@@ -287,9 +288,9 @@ export function pythonEntryRoots(space: AddressSpace, gate?: PythonGate, tablesS
   const cNames = gate ? (gate.cNames ?? cCallableNames(space, tablesStore)) : undefined;
   const builder = new EntryRootBuilder(space, gate, cNames, tablesStore);
   const skipped: PythonEntryRoots['skipped'] = [];
-  let modules = 0;
-  for (const m of pythonCallableModules(space)) {
-    modules++;
+  const callable = [...pythonCallableModules(space)];
+  const modules = callable.length;
+  for (const m of callable) {
     try {
       builder.addModule(m);
     } catch (e) {
@@ -297,25 +298,11 @@ export function pythonEntryRoots(space: AddressSpace, gate?: PythonGate, tablesS
       skipped.push({ module: m.path, reason: e.message });
     }
   }
-  const bridge = dlsymBridge(space);
-  const exports = bridge !== undefined ? { bridge, ...builder.addExports(bridge) } : undefined;
+  const bridge = dlsymBridge(callable, isInterpreter);
+  // Through ctypes or cffi Python code names what it fetches (the gate sees those names); an extension calling dlsym
+  // may build the name in C, so its exports are not gated.
+  const exports = bridge !== undefined ? { bridge, ...builder.addExports(bridge, bridge === '_ctypes' || bridge === '_cffi_backend') } : undefined;
   return { roots: builder.roots, modules, skipped, gatedOut: builder.gatedOut, gatedWords: builder.gatedWords, exports };
-}
-
-/**
- * The loaded extension through which Python code can call any exported function of any loaded object by its
- * name: `_ctypes` (`CDLL(path).name`, `getattr(CDLL(None), computed)`, `ctypes.pythonapi`) or `_cffi_backend`
- * (`ffi.dlopen(path).name`), each a dlsym. Undefined when neither is loaded (as a file or built into the
- * interpreter).
- */
-export function dlsymBridge(space: AddressSpace): string | undefined {
-  for (const m of pythonCallableModules(space)) {
-    for (const init of ['PyInit__ctypes', 'PyInit__cffi_backend']) {
-      const s = m.elf.lookupSymbol(init);
-      if (s?.defined) return init.slice('PyInit_'.length);
-    }
-  }
-  return undefined;
 }
 
 /** Collects the roots of pythonEntryRoots, one module's tables at a time, each address once, counting the
@@ -380,7 +367,7 @@ class EntryRootBuilder {
    * resolver can return. A function fetched already is on the heap, which heldFunctionRoots (pvm.ts) covers,
    * whatever object exports it.
    */
-  addExports(bridge: string): { roots: number; objects: number } {
+  addExports(bridge: string, byName: boolean): { roots: number; objects: number } {
     const before = this.roots.length;
     const exported: Array<{ m: ModuleImage; symbols: readonly ElfSymbol[] }> = [];
     const scope = dlsymScope(this.space);
@@ -398,7 +385,7 @@ class EntryRootBuilder {
       const base = m.path.split('/').pop() ?? m.path;
       for (const s of symbols) {
         const chosen = s.type === C.STT_GNU_IFUNC ? bound.get(s.name) : s.value + m.bias;
-        const why = this.admit(m, false, s.name, `${m.path}\0export ${s.value}`);
+        const why = byName ? this.admit(m, false, s.name, `${m.path}\0export ${s.value}`) : '';
         if (why === undefined) continue;
         const reason = `Python-callable: ${base} ${s.name}, exported (dlsym through ${bridge})${why ? ` (${why})` : ''}`;
         const address = chosen ?? s.value + m.bias;

@@ -175,7 +175,7 @@ class SessionWalk extends AddressTakenWalk {
       // Which functions install signal handlers depends on the code only; the copy asks its own space and summaries.
       signals: new SignalInstallers(space, (m: ModuleImage, t: number) => f.summaryOf(m, t)),
       // What code keeps transformed depends on the code only; the copy reads it through its own space.
-      transformed: new TransformedProducts(space),
+      transformed: new TransformedProducts(space, (m: ModuleImage) => f.moduleCode(m)),
     });
     return f;
   }

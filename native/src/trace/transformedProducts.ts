@@ -2,10 +2,10 @@
 // *)base`, a truncated or shifted pointer. No word of live memory shows them, so addressTaken.ts keeps them as targets.
 
 import * as iced from 'iced-x86';
-import { CodeDecoder, Flow, type InstructionView } from '../decoder/decoder';
+import { type CodeBuffer, CodeDecoder, Flow, type InstructionView } from '../decoder/decoder';
 import { FULL_GPR } from '../decoder/codeInfo';
-import { type AddressSpace, isInPlt } from '../space/space';
-import { ARGUMENTS, bit, CALLER_SAVED, decodeAnywhere } from './followValue';
+import { type AddressSpace, type ModuleImage, isInPlt } from '../space/space';
+import { ARGUMENTS, bit, CALLER_SAVED } from './followValue';
 import { callersOf } from './codeCallers';
 
 /** Instructions looked at per question (finding the producers, then following them) before the answer is "kept". */
@@ -62,9 +62,13 @@ type Step = { held: number; next: number[]; callee?: number; returns?: true; jum
  */
 export class TransformedProducts {
   private readonly verdicts = new Map<string, boolean>();
-  private readonly producers = new Map<number, Map<number, number[]> | null>();
+  private readonly producers = new Map<string, Map<number, number[]> | null>();
 
-  constructor(private readonly space: AddressSpace) {}
+  /** `codeOf`: a module's code in one buffer at link-time addresses, when the walk has it (else read per instruction). */
+  constructor(
+    private readonly space: AddressSpace,
+    private readonly codeOf: (m: ModuleImage) => CodeBuffer | undefined,
+  ) {}
 
   /**
    * True when the function at `entry` (absolute) may keep the code address it produces by `target` transformed: `target`
@@ -74,9 +78,11 @@ export class TransformedProducts {
     const key = `${entry}:${target}`;
     let v = this.verdicts.get(key);
     if (v === undefined) {
+      const m = this.space.regionAt(entry)?.module;
       const decoder = new CodeDecoder();
       try {
-        v = this.decide(decodeAnywhere(this.space, decoder), entry, target);
+        // Everything below is in m's link-time addresses: the value is followed inside m only.
+        v = !m || this.decide({ m, decode: decodeInModule(m, this.codeOf(m), decoder) }, entry - m.bias, target - m.bias);
       } finally {
         decoder.free();
       }
@@ -85,25 +91,25 @@ export class TransformedProducts {
     return v;
   }
 
-  private decide(decode: Decode, entry: number, target: number): boolean {
-    const sites = this.producersOf(decode, entry)?.get(target);
+  private decide(c: ModuleCodeView, entry: number, target: number): boolean {
+    const sites = this.producersOf(c, entry)?.get(target);
     if (!sites?.length) return true;
     for (const ip of sites) {
       let kept = true;
-      decode(ip, (v) => (kept = this.follows(decode, v, target, entry)));
+      c.decode(ip, (v) => (kept = this.follows(c, v, target, entry)));
       if (kept) return true;
     }
     return false;
   }
 
   /** True when the producer `v` of `target` (or what follows it) may keep the address transformed. */
-  private follows(decode: Decode, v: InstructionView, target: number, entry: number): boolean {
+  private follows(c: ModuleCodeView, v: InstructionView, target: number, entry: number): boolean {
     if (v.info.mnemonic === M.Lea || (v.info.mnemonic === M.Mov && !v.isMemoryOperand(0))) {
       const reg = v.opFullRegister(0);
       // A 32-bit destination zero-extends: it holds the whole address when that is below 4 GiB (position-dependent code).
       const size = v.opRegisterSize(0);
-      if (reg === undefined || !(size === 8 || (size === 4 && target < 2 ** 32))) return true;
-      return follow(this.space, decode, v.nextIp, bit(reg), entry);
+      if (reg === undefined || !(size === 8 || (size === 4 && target + c.m.bias < 2 ** 32))) return true;
+      return follow(c, v.nextIp, bit(reg), entry);
     }
     if (v.info.mnemonic === M.Mov && v.isMemoryOperand(0)) return v.memorySize() !== 8;
     // A compare with the address produces nothing; anything else (a push, an exchange) is not followed.
@@ -114,46 +120,48 @@ export class TransformedProducts {
    * The function's instructions that produce code addresses, by address: every instruction of its extent (as its
    * summary reads it), or, without one, those reached from its entry along direct branches.
    */
-  private producersOf(decode: Decode, entry: number): Map<number, number[]> | undefined {
-    let found = this.producers.get(entry);
+  private producersOf(c: ModuleCodeView, entry: number): Map<number, number[]> | undefined {
+    const key = `${c.m.index}:${entry}`;
+    let found = this.producers.get(key);
     if (found !== undefined) return found ?? undefined;
     const out = new Map<number, number[]>();
+    const elf = c.m.elf;
     const note = (v: InstructionView): void => {
       const mnemonic = v.info.mnemonic;
       // A load of a word (`mov r,[rip+slot]`) produces what the word holds: it is listed under the word's address.
       const load = mnemonic === M.Mov && v.isMemoryOperand(1) && !v.isMemoryOperand(0);
       const addr = mnemonic === M.Lea || load ? v.absoluteMemoryAddress() : v.addressImmediate();
-      if (addr !== undefined && (load || this.space.regionAt(addr)?.exec)) out.set(addr, [...(out.get(addr) ?? []), v.ip]);
+      if (addr !== undefined && (load || elf.isCodeAddress(addr))) out.set(addr, [...(out.get(addr) ?? []), v.ip]);
     };
-    const m = this.space.regionAt(entry)?.module;
-    const extent = m?.elf.functionAt(entry - m.bias);
-    const bytes = extent && extent.end - extent.start <= MAX_EXTENT_BYTES ? m!.elf.tryReadVirtual(extent.start, extent.end - extent.start) : undefined;
+    const extent = elf.functionAt(entry);
     let ok = true;
-    if (extent && bytes) {
-      const decoder = new CodeDecoder();
-      try {
-        decoder.decodeLinear(bytes, extent.start + m!.bias, note);
-      } finally {
-        decoder.free();
+    if (extent && extent.end - extent.start <= MAX_EXTENT_BYTES) {
+      for (let ip = extent.start; ip < extent.end; ) {
+        // Linear, as the summary reads an extent; an undecodable byte is stepped over.
+        let next = ip + 1;
+        c.decode(ip, (v) => {
+          note(v);
+          next = v.nextIp;
+        });
+        ip = next;
       }
-    } else ok = !extent && this.descend(decode, entry, note);
+    } else ok = !extent && this.descend(c, entry, note);
     found = ok ? out : null;
-    this.producers.set(entry, found);
+    this.producers.set(key, found);
     return found ?? undefined;
   }
 
   /** Visits the instructions reached from `entry` along direct branches in its module; false when they cannot all be. */
-  private descend(decode: Decode, entry: number, note: (v: InstructionView) => void): boolean {
-    const m = this.space.regionAt(entry)?.module;
+  private descend(c: ModuleCodeView, entry: number, note: (v: InstructionView) => void): boolean {
     const seen = new Set<number>();
     const work = [entry];
     while (work.length) {
       let ip: number | undefined = work.pop()!;
-      while (ip !== undefined && !seen.has(ip) && this.space.regionAt(ip)?.module === m) {
+      while (ip !== undefined && !seen.has(ip) && c.m.elf.isCodeAddress(ip)) {
         seen.add(ip);
         if (seen.size > MAX_STEPS) return false;
         let next: number | undefined;
-        const decoded = decode(ip, (v) => {
+        const decoded = c.decode(ip, (v) => {
           note(v);
           const t = v.directTarget();
           if (v.info.flow === Flow.ConditionalBranch && t !== undefined) work.push(t);
@@ -165,6 +173,30 @@ export class TransformedProducts {
     }
     return true;
   }
+}
+
+/** Decodes one instruction of `m` at a link-time address: from `buffer` when it holds it, else from the file. */
+function decodeInModule(m: ModuleImage, buffer: CodeBuffer | undefined, decoder: CodeDecoder): Decode {
+  return (ip, visit) => {
+    let ok = false;
+    const once = (v: InstructionView): 'stop' => {
+      ok = true;
+      visit(v);
+      return 'stop';
+    };
+    if (buffer?.contains(ip, ip + 1)) decoder.decodeRange(buffer, ip, ip + 1, once);
+    else {
+      const bytes = m.elf.tryReadVirtual(ip, 16) ?? m.elf.tryReadVirtual(ip, 1);
+      if (bytes) decoder.decodeLinear(bytes, ip, once);
+    }
+    return ok;
+  };
+}
+
+/** A module's code as follow() reads it: link-time addresses. */
+interface ModuleCodeView {
+  m: ModuleImage;
+  decode: Decode;
 }
 
 type Decode = (ip: number, visit: (v: InstructionView) => void) => boolean;
@@ -184,10 +216,9 @@ interface Item {
  * Follows a value held in `held` (register bits) from `ip` in the function at `fn`: true when it may be kept
  * transformed (see the class).
  */
-function follow(space: AddressSpace, decode: Decode, ip: number, held: number, fn: number): boolean {
-  const m = space.regionAt(ip)?.module;
-  if (!m) return true;
-  const own = (t: number): boolean => space.regionAt(t)?.module === m && !isInPlt(m.elf, t - m.bias);
+function follow(c: ModuleCodeView, ip: number, held: number, fn: number): boolean {
+  const { m, decode } = c;
+  const own = (t: number): boolean => m.elf.isCodeAddress(t) && !isInPlt(m.elf, t);
   // Stack slots (`base:displacement`) a 64-bit store of the value wrote: a reload from one holds it again.
   const slots = new Set<string>();
   let seen = new Map<string, number>();
@@ -197,18 +228,18 @@ function follow(space: AddressSpace, decode: Decode, ip: number, held: number, f
   /** The value returned by `from` to its callers: where they resume, holding it in rax; false when they are not known. */
   const returned = (from: number, level: number): boolean => {
     if (level >= MAX_CALLER_LEVELS) return false;
-    const callers = callersOf(m.elf, from - m.bias);
+    const callers = callersOf(m.elf, from);
     if (callers === 'loader') return true;
     if (!callers) return false;
     for (const r of callers.returns) {
       const f = m.elf.functionAt(r - 1);
       if (!f) return false;
-      work.push({ ip: r + m.bias, held: RAX, frame: undefined, depth: 0, fn: f.start + m.bias, level: level + 1 });
+      work.push({ ip: r, held: RAX, frame: undefined, depth: 0, fn: f.start, level: level + 1 });
     }
     for (const t of callers.tails) {
       // A tail jump: the function that jumps returns the value to its own callers.
       const f = m.elf.functionAt(t);
-      if (!f || !returned(f.start + m.bias, level + 1)) return false;
+      if (!f || !returned(f.start, level + 1)) return false;
     }
     return true;
   };
@@ -301,9 +332,53 @@ function vectorStep(v: InstructionView, held: number): Step {
   return VECTOR_MOVES.has(mnemonic) || LANE_MOVES.has(mnemonic) ? { held: held & ~vb, next } : 'kept';
 }
 
+/**
+ * Whether an operand of `v` is a register holding the value (general-purpose or vector), or a memory operand based or
+ * indexed on one, or (`stack`) one addressed from rsp or rbp, which may reload a slot holding it.
+ */
+function namesHeld(v: InstructionView, held: number, stack: boolean): boolean {
+  const n = v.opCount();
+  for (let i = 0; i < n; i++) {
+    if (v.isMemoryOperand(i)) {
+      const base = v.memoryBase();
+      if ((bitOf(base) | bitOf(v.memoryIndex())) & held || (stack && STACK_BASES.has(base))) return true;
+      continue;
+    }
+    const r = v.opRegister(i);
+    if (r === undefined) continue;
+    const vb = vectorBit(r);
+    if ((vb === UNTRACKED ? 0 : vb | bitOf(r)) & held) return true;
+  }
+  return false;
+}
+
 /** bit() of a register given as iced names it (a 32-bit name too): its full general-purpose register's bit. */
 function bitOf(reg: number): number {
   return bit(FULL_GPR[reg] ?? -1);
+}
+
+/** A general-purpose `mov`: copies, 64-bit stores (stack slots followed) and reloads; narrower ones are 'kept'. */
+function moveStep(v: InstructionView, held: number, slots: Set<string>): Step {
+  const next = [v.nextIp];
+  const src = v.opFullRegister(1);
+  if (v.isMemoryOperand(0)) {
+    if (src !== undefined && bit(src) & held) {
+      // Stored: whole (a word the census reads; on the stack, followed), or narrowed (kept).
+      if (v.opRegisterSize(1) !== 8) return 'kept';
+      const slot = stackSlot(v);
+      if (slot) slots.add(slot);
+    }
+    return { held, next };
+  }
+  const dst = v.opFullRegister(0)!;
+  if (src !== undefined) {
+    if (bit(src) & held && v.opRegisterSize(1) !== 8) return 'kept';
+    return { held: bit(src) & held ? held | bit(dst) : held & ~bit(dst), next };
+  }
+  const slot = v.isMemoryOperand(1) ? stackSlot(v) : undefined;
+  if (!slot || !slots.has(slot)) return { held: held & ~bit(dst), next };
+  // A reload of a slot holding the value: whole, or part of it (kept).
+  return v.opRegisterSize(0) === 8 ? { held: held | bit(dst), next } : 'kept';
 }
 
 /** A stack slot's key (`base:displacement`) when the memory operand of `v` is one, else undefined. */
@@ -314,6 +389,9 @@ function stackSlot(v: InstructionView): string | undefined {
 
 /** One instruction of follow(): where the value is after it, or 'kept'. */
 function step(v: InstructionView, held: number, slots: Set<string>): Step {
+  // Most instructions name no register holding the value and use none implicitly: they leave it as it is (asking iced
+  // what an instruction uses is the slow part).
+  if (v.info.flow === Flow.Next && v.info.gprWrite !== 2 && !namesHeld(v, held, slots.size > 0)) return { held, next: [v.nextIp] };
   const mnemonic = v.info.mnemonic;
   const uses = v.uses();
   // An address computed from the value (`lea r,[v+8]`) is kept; memory read or written through it makes it data: assembly
@@ -332,27 +410,7 @@ function step(v: InstructionView, held: number, slots: Set<string>): Step {
     if (dst === undefined || ((fromHeld || bit(dst) & held) && v.opRegisterSize(0) !== 8)) return 'kept';
     return { held: fromHeld ? held | bit(dst) : held, next: [v.nextIp] };
   }
-  if (mnemonic === M.Mov) {
-    const src = v.opFullRegister(1);
-    if (v.isMemoryOperand(0)) {
-      if (src !== undefined && bit(src) & held) {
-        // Stored: whole (a word the census reads; on the stack, followed), or narrowed (kept).
-        if (v.opRegisterSize(1) !== 8) return 'kept';
-        const slot = stackSlot(v);
-        if (slot) slots.add(slot);
-      }
-      return { held, next: [v.nextIp] };
-    }
-    const dst = v.opFullRegister(0)!;
-    if (src !== undefined) {
-      if (bit(src) & held && v.opRegisterSize(1) !== 8) return 'kept';
-      after = bit(src) & held ? held | bit(dst) : held & ~bit(dst);
-    } else {
-      const slot = v.isMemoryOperand(1) ? stackSlot(v) : undefined;
-      after = slot && slots.has(slot) && v.opRegisterSize(0) === 8 ? held | bit(dst) : held & ~bit(dst);
-    }
-    return { held: after, next: [v.nextIp] };
-  }
+  if (mnemonic === M.Mov) return moveStep(v, held, slots);
   const zeroing = (mnemonic === M.Xor || mnemonic === M.Sub) && v.opCount() === 2 && v.opFullRegister(0) !== undefined && v.opFullRegister(0) === v.opFullRegister(1);
   const compares = mnemonic === M.Cmp || mnemonic === M.Test;
   const flow = v.info.flow;
