@@ -50,66 +50,27 @@ function indexOf(elf: ElfFile): CodeIndex | null {
   try {
     const code = elf.sections.filter((s) => s.flags & C.SHF_EXECINSTR && s.type === C.SHT_PROGBITS);
     const data = elf.sections.filter((s) => s.flags & C.SHF_ALLOC && !(s.flags & C.SHF_EXECINSTR) && s.type !== C.SHT_NOBITS);
-    if ([...code, ...data].reduce((n, s) => n + s.size, 0) > MAX_SCAN_BYTES) return null;
+    if (!code.length || [...code, ...data].reduce((n, s) => n + s.size, 0) > MAX_SCAN_BYTES) return null;
+    // Targets anywhere in [lo, hi) are kept (the gaps between code sections only add entries no function has).
     const lo = Math.min(...code.map((s) => s.addr));
     const hi = Math.max(...code.map((s) => s.addr + s.size));
-    const inCode = (a: number): boolean => a >= lo && a < hi && code.some((s) => a >= s.addr && a < s.addr + s.size);
     const index: CodeIndex = { calls: new Map(), tails: new Map(), named: new Set(), loaderOnly: new Set(), exported: new Set() };
-    // One site is kept as a number, more as an array (most functions have one or two callers).
-    const add = (map: Map<number, number | number[]>, target: number, at: number): void => {
-      if (target < lo || target >= hi) return;
-      const had = map.get(target);
-      if (had === undefined) map.set(target, at);
-      else if (typeof had === 'number') map.set(target, [had, at]);
-      else had.push(at);
-    };
     const pic = elf.isPie || elf.header.type === C.ET_DYN;
-    for (const s of code) {
-      const raw = elf.sectionData(s);
-      const b = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
-      const base = s.addr;
-      // w0, w1, w2: the little-endian 32-bit words at i, i + 1 and i + 2, rolled one byte at a time.
-      const word = (i: number): number => (i + 4 <= b.length ? (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0 : 0);
-      let w0 = word(0);
-      let w1 = word(1);
-      let w2 = word(2);
-      for (let i = 0; i + 4 <= b.length; i++) {
-        const op = b[i];
-        if (i + 5 <= b.length) {
-          if (op === 0xe8) add(index.calls, base + i + 5 + (w1 | 0), base + i + 5);
-          else if (op === 0xe9) add(index.tails, base + i + 5 + (w1 | 0), base + i);
-          // A ModR/M byte with mod 00 and r/m 101 after 0x8D is `lea r, [rip+disp32]`.
-          else if (op === 0x8d && i + 6 <= b.length && (b[i + 1] & 0xc7) === 0x05) {
-            const t = base + i + 6 + (w2 | 0);
-            if (t >= lo && t < hi) index.named.add(t);
-          }
-        }
-        // Position-dependent code names functions by 32-bit immediates (`mov r32, imm32`, `mov r/m, imm32`, `push`):
-        // every 4 bytes are read as one.
-        if (!pic && w0 >= lo && w0 < hi) index.named.add(w0);
-        w0 = w1;
-        w1 = w2;
-        w2 = i + 7 <= b.length ? ((w2 >>> 8) | (b[i + 6] << 24)) >>> 0 : 0;
-      }
-    }
+    for (const s of code) scanCode(bytesOf(elf, s), s.addr, lo, hi, pic, index);
+    const loaderRanges = data.filter((s) => LOADER_ARRAYS.has(s.type)).map((s) => [s.addr, s.addr + s.size]);
+    const inLoaderArray = (a: number): boolean => loaderRanges.some(([start, end]) => a >= start && a < end);
     const loader = new Set<number>();
     for (const s of data) {
-      const raw = elf.sectionData(s);
-      const b = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
-      const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      const b = bytesOf(elf, s);
+      const toLoader = LOADER_ARRAYS.has(s.type);
       for (let i = 0; i + 8 <= b.length; i += 8) {
-        const lo = view.getUint32(i, true);
-        const hi = view.getUint32(i + 4, true);
-        const v = hi * 2 ** 32 + lo;
-        if (!inCode(v)) continue;
-        (LOADER_ARRAYS.has(s.type) ? loader : index.named).add(v);
+        const v = (b[i + 4] | (b[i + 5] << 8) | (b[i + 6] << 16) | (b[i + 7] << 24)) * 4294967296 + u32(b, i);
+        if (v >= lo && v < hi) (toLoader ? loader : index.named).add(v);
       }
     }
     for (const r of elf.relocations()) {
       const v = r.symbol ? (r.symbol.defined ? r.symbol.value + r.addend : -1) : r.addend;
-      if (v < 0 || !inCode(v)) continue;
-      const sec = data.find((s) => r.offset >= s.addr && r.offset < s.addr + s.size);
-      (sec && LOADER_ARRAYS.has(sec.type) ? loader : index.named).add(v);
+      if (v >= lo && v < hi) (inLoaderArray(r.offset) ? loader : index.named).add(v);
     }
     for (const v of loader) if (!index.named.has(v)) index.loaderOnly.add(v);
     for (const sym of elf.dynamicSymbols()) {
@@ -122,5 +83,44 @@ function indexOf(elf: ElfFile): CodeIndex | null {
   } catch (e) {
     if (e instanceof NativeError) return null;
     throw e;
+  }
+}
+
+function bytesOf(elf: ElfFile, s: ElfFile['sections'][number]): Uint8Array {
+  const raw = elf.sectionData(s);
+  return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+}
+
+const u32 = (b: Uint8Array, i: number): number => (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
+const i32 = (b: Uint8Array, i: number): number => b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
+
+/** One site is kept as a number, more as an array (most functions have one or two callers). */
+function put(map: Map<number, number | number[]>, target: number, at: number): void {
+  const had = map.get(target);
+  if (had === undefined) map.set(target, at);
+  else if (typeof had === 'number') map.set(target, [had, at]);
+  else had.push(at);
+}
+
+/** One code section's direct calls and jumps, RIP-relative `lea`s and (position-dependent code) 32-bit immediates. */
+function scanCode(b: Uint8Array, base: number, lo: number, hi: number, pic: boolean, index: CodeIndex): void {
+  for (let i = 0; i + 5 <= b.length; i++) {
+    const op = b[i];
+    if (op !== 0xe8 && op !== 0xe9) continue;
+    const t = base + i + 5 + i32(b, i + 1);
+    if (t >= lo && t < hi) put(op === 0xe8 ? index.calls : index.tails, t, op === 0xe8 ? base + i + 5 : base + i);
+  }
+  // A ModR/M byte with mod 00 and r/m 101 after 0x8D is `lea r, [rip+disp32]`.
+  for (let i = 0; i + 6 <= b.length; i++) {
+    if (b[i] !== 0x8d || (b[i + 1] & 0xc7) !== 0x05) continue;
+    const t = base + i + 6 + i32(b, i + 2);
+    if (t >= lo && t < hi) index.named.add(t);
+  }
+  if (pic) return;
+  // Position-dependent code names functions by 32-bit immediates (`mov r32, imm32`, `mov r/m, imm32`, `push`): every
+  // 4 bytes are read as one.
+  for (let i = 0; i + 4 <= b.length; i++) {
+    const v = u32(b, i);
+    if (v >= lo && v < hi) index.named.add(v);
   }
 }
