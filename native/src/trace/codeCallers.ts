@@ -31,8 +31,8 @@ const LOADER_ARRAYS = new Set([C.SHT_INIT_ARRAY, C.SHT_PREINIT_ARRAY, C.SHT_FINI
 /**
  * The direct callers of the function at link address `entry` of `elf`, or undefined when others may call it too (its
  * address is named by code or data other than a direct branch, or it is exported, or the module could not be read) or
- * none was found. `loader` is set for a function only the loader calls (an initializer): it ignores what it returns. A
- * false match of the scan only adds a caller, the safe side.
+ * none was found. 'loader' for a function only the loader or the interpreter calls (an initializer, PyInit_*), which
+ * uses no code address it returns. A false match of the scan only adds a caller, the safe side.
  */
 export function callersOf(elf: ElfFile, entry: number): Callers | 'loader' | undefined {
   let index = byFile.get(elf);

@@ -53,12 +53,14 @@ type Step = { held: number; next: number[]; callee?: number; returns?: true; jum
 
 /**
  * Whether functions transform the code addresses they produce. A producer is an instruction of the function that puts
- * the address in a register (`lea r,[rip+k]`, or `mov r,imm` in position-dependent code) or stores it (`mov [m],imm`).
- * The value is followed through copies, 64-bit stores to and reloads from stack slots, and into same-module callees (and
- * back); compares leave it alone, a 64-bit store elsewhere or a call of another module's function hands it on whole (a
- * word the census reads). Any other use of it (arithmetic, a narrower store, an address computed from it, an indirect
- * call or jump with it as an argument, returning it) means it may be kept in a form no word shows: it is "kept". So is
- * a function whose producer of the address is not found, or whose code is too long or cannot be decoded.
+ * the address in a register (`lea r,[rip+k]`, `mov r,imm` in position-dependent code, or a load of the GOT slot or word
+ * holding it) or stores it (`mov [m],imm`). The value is followed through copies, conditional moves, 64-bit stores to
+ * and reloads from stack slots, 64-bit lanes of vector registers, into same-module callees and back, and, when the
+ * function returns it, into its callers (codeCallers.ts). Compares leave it alone; a 64-bit store elsewhere or a call of
+ * another module's function hands it on whole (a word the census reads). Any other use (arithmetic, a narrower store or
+ * reload, an address computed from it, an indirect call or jump while it is held, a return to callers not all known)
+ * means it may be kept in a form no word shows: it is "kept". So is a function whose producer of the address is not
+ * found, or whose code is too long or cannot be decoded. Memory read or written through it makes it data, not code.
  */
 export class TransformedProducts {
   private readonly verdicts = new Map<string, boolean>();
