@@ -27,7 +27,7 @@ const skip = host.has('gfni') ? false : 'the host has no GFNI, so no report can 
 const KERNELS = ['gfni', 'avx512_bitalg'].filter((f) => host.has(f));
 
 async function required(variant: number, extra: string[] = []): Promise<{ features: Set<string>; notes: string[] }> {
-  const dir = `pyext-offsets-${variant}${extra.length ? '-hidden' : ''}`;
+  const dir = `pyext-offsets-${variant}${extra.map((f) => f.replace(/^-+/, '-')).join('')}`;
   const r = await analyzeExtensionProgram('c/pyext_offsets.c', 'pyext_offsets', dir, [`-I${DEBIAN_INCLUDE}`, `-DOFFSETS=${variant}`, ...extra], PROGRAM);
   return { features: new Set(r.required), notes: r.notes };
 }
@@ -53,4 +53,11 @@ test('kernels the initialiser produces but keeps nowhere are not charged (direct
     const r = await required(variant);
     for (const f of KERNELS) assert.ok(!r.features.has(f), `variant ${variant} charged ${f}: ${[...r.features].join(' ')}`);
   }
+});
+
+test('at -O0 the addresses go through local variables on the stack: offsets of them required, copies kept nowhere not charged', { timeout: 240_000, skip }, async () => {
+  const kept = await required(4, ['-O0']);
+  for (const f of KERNELS) assert.ok(kept.features.has(f), `${f} missing: ${[...kept.features].join(' ')}`);
+  const dropped = await required(5, ['-O0']);
+  for (const f of KERNELS) assert.ok(!dropped.features.has(f), `charged ${f}: ${[...dropped.features].join(' ')}`);
 });

@@ -10,6 +10,12 @@ import { callersOf } from './codeCallers';
 
 /** Instructions looked at per question (finding the producers, then following them) before the answer is "kept". */
 const MAX_STEPS = 20_000;
+/**
+ * Instructions followed for all the products of one function together, before its other products are kept unfollowed:
+ * a function that produces hundreds of addresses (an initialiser filling tables, the interpreter's loop before a live
+ * frame's resume point) would otherwise be walked once per address.
+ */
+const FUNCTION_BUDGET = 40_000;
 /** Same-module callees a value is followed into, nested, before the answer is "kept". */
 const MAX_DEPTH = 4;
 /** Returns to the callers of callers followed, nested, before the answer is "kept". */
@@ -65,6 +71,7 @@ type Step = { held: number; next: number[]; callee?: number; returns?: true; jum
 export class TransformedProducts {
   private readonly verdicts = new Map<string, boolean>();
   private readonly producers = new Map<string, Map<number, number[]> | null>();
+  private readonly budgets = new Map<string, { left: number }>();
 
   /** `codeOf`: a module's code in one buffer at link-time addresses, when the walk has it (else read per instruction). */
   constructor(
@@ -84,7 +91,13 @@ export class TransformedProducts {
       const decoder = new CodeDecoder();
       try {
         // Everything below is in m's link-time addresses: the value is followed inside m only.
-        v = !m || this.decide({ m, decode: decodeInModule(m, this.codeOf(m), decoder) }, entry - m.bias, target - m.bias);
+        if (!m) v = true;
+        else {
+          const key = `${m.index}:${entry}`;
+          let budget = this.budgets.get(key);
+          if (!budget) this.budgets.set(key, (budget = { left: FUNCTION_BUDGET }));
+          v = budget.left <= 0 || this.decide({ m, decode: decodeInModule(m, this.codeOf(m), decoder), budget }, entry - m.bias, target - m.bias);
+        }
       } finally {
         decoder.free();
       }
@@ -199,6 +212,8 @@ function decodeInModule(m: ModuleImage, buffer: CodeBuffer | undefined, decoder:
 interface ModuleCodeView {
   m: ModuleImage;
   decode: Decode;
+  /** What is left of the function's budget (FUNCTION_BUDGET). */
+  budget: { left: number };
 }
 
 type Decode = (ip: number, visit: (v: InstructionView) => void) => boolean;
@@ -250,13 +265,14 @@ function follow(c: ModuleCodeView, ip: number, held: number, fn: number): boolea
     let { ip: at, held: h } = item;
     const { frame, depth } = item;
     for (;;) {
-      if (h === 0) break;
+      // With no register holding it, a stack slot may still: the path goes on to where it may be reloaded.
+      if (h === 0 && slots.size === 0) break;
       const key = `${at}:${depth}:${frame?.ip ?? 0}`;
-      const before = seen.get(key) ?? 0;
-      if ((before | h) === before) break;
-      seen.set(key, before | h);
-      h |= before;
-      if (++steps > MAX_STEPS) return true;
+      const before = seen.get(key);
+      if (before !== undefined && (before | h) === before) break;
+      seen.set(key, (before ?? 0) | h);
+      h |= before ?? 0;
+      if (++steps > MAX_STEPS || --c.budget.left < 0) return true;
       let r: Step | undefined;
       const slotsBefore = slots.size;
       const heldNow = h;
@@ -336,14 +352,15 @@ function vectorStep(v: InstructionView, held: number): Step {
 
 /**
  * Whether an operand of `v` is a register holding the value (general-purpose or vector), or a memory operand based or
- * indexed on one, or (`stack`) one addressed from rsp or rbp, which may reload a slot holding it.
+ * indexed on one, or a stack slot holding it (which a load reloads).
  */
-function namesHeld(v: InstructionView, held: number, stack: boolean): boolean {
+function namesHeld(v: InstructionView, held: number, slots: Set<string>): boolean {
   const n = v.opCount();
   for (let i = 0; i < n; i++) {
     if (v.isMemoryOperand(i)) {
-      const base = v.memoryBase();
-      if ((bitOf(base) | bitOf(v.memoryIndex())) & held || (stack && STACK_BASES.has(base))) return true;
+      if ((bitOf(v.memoryBase()) | bitOf(v.memoryIndex())) & held) return true;
+      const slot = slots.size > 0 ? stackSlot(v) : undefined;
+      if (slot && slots.has(slot)) return true;
       continue;
     }
     const r = v.opRegister(i);
@@ -393,7 +410,7 @@ function stackSlot(v: InstructionView): string | undefined {
 function step(v: InstructionView, held: number, slots: Set<string>): Step {
   // Most instructions name no register holding the value and use none implicitly: they leave it as it is (asking iced
   // what an instruction uses is the slow part).
-  if (v.info.flow === Flow.Next && v.info.gprWrite !== 2 && !namesHeld(v, held, slots.size > 0)) return { held, next: [v.nextIp] };
+  if (v.info.flow === Flow.Next && v.info.gprWrite !== 2 && !namesHeld(v, held, slots)) return { held, next: [v.nextIp] };
   const mnemonic = v.info.mnemonic;
   const uses = v.uses();
   // An address computed from the value (`lea r,[v+8]`) is kept; memory read or written through it makes it data: assembly
