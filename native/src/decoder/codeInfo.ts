@@ -97,7 +97,12 @@ export function fullRegister(reg: number): number {
  * the exact written set comes from iced's instruction info. Every other instruction is assumed to write
  * at most its first operand.
  */
-export const IMPLICIT_WRITERS = new Set<number>(
+/** The iced mnemonics of these names (names iced does not know are left out). */
+export function mnemonicsNamed(names: readonly string[]): Set<number> {
+  return new Set(names.map((n) => (M as unknown as Record<string, number>)[n]).filter((v): v is number => typeof v === 'number'));
+}
+
+export const IMPLICIT_WRITERS = mnemonicsNamed(
   [
     'Xchg', 'Xadd', 'Cmpxchg', 'Cmpxchg8b', 'Cmpxchg16b', 'Mul', 'Imul', 'Div', 'Idiv', 'Mulx', 'Cpuid', 'Rdtsc',
     'Rdtscp', 'Rdpmc', 'Rdmsr', 'Syscall', 'Sysenter', 'Movsb', 'Movsw', 'Movsd', 'Movsq', 'Stosb', 'Stosw',
@@ -106,9 +111,7 @@ export const IMPLICIT_WRITERS = new Set<number>(
     'Cwde', 'Cdqe', 'Lahf', 'Enter', 'Leave', 'Loop', 'Loope', 'Loopne', 'Xgetbv', 'Rdpkru', 'Xlatb', 'Pop',
     'Popf', 'Popfq', 'Push', 'Pushf', 'Pushfq', 'Call', 'Ret', 'Int', 'Int3', 'Xbegin', 'Xend', 'Xabort',
     'Rdsspq', 'Rdsspd', 'Pconfig', 'Enclu', 'Umwait', 'Tpause', 'Senduipi',
-  ]
-    .map((n) => (M as unknown as Record<string, number>)[n])
-    .filter((v): v is number => typeof v === 'number'),
+  ],
 );
 
 /** CodeInfo by iced Code (an array: the hot loop indexes it instead of hashing). */

@@ -195,9 +195,8 @@ export class AddressTakenWalk extends WalkEdges {
     if (!r || r.module !== fromModule || r.exec) return;
     const link = address - fromModule.bias;
     if (isGotSlot(fromModule.elf, down8(link))) {
-      this.wordVia = address; // the load produces the slot's value, as a `lea` of it would (keepProduct)
-      this.scanDataObject(fromModule, link, from && `data 0x${link.toString(16)} via ${from}`);
-      this.wordVia = undefined;
+      // The load produces the slot's value, as a `lea` of it would (keepProduct's `via`).
+      this.scanDataObject(fromModule, link, from && `data 0x${link.toString(16)} via ${from}`, address);
       return;
     }
     let value: number | undefined;
@@ -235,8 +234,8 @@ export class AddressTakenWalk extends WalkEdges {
     this.enqueue(address, `address taken${this.takenWhy.has(address) ? ` (${this.takenWhy.get(address)})` : ''}`, ADDRESS_TAKEN);
   }
 
-  /** Code pointers of module `m` inside the data object containing `link` become address-taken. */
-  protected scanDataObject(m: ModuleImage, link: number, why: string): void {
+  /** Code pointers of module `m` in the data object containing `link` become address-taken (`via`: see keepProduct). */
+  protected scanDataObject(m: ModuleImage, link: number, why: string, via?: number): void {
     const obj = dataObjectExtent(m.elf, link);
     if (!obj) return;
     const visited = (this.dataVisited[m.index] ??= new Set());
@@ -271,11 +270,11 @@ export class AddressTakenWalk extends WalkEdges {
       // relocations to libopenblas's dgemm_nn…), or a callback another module's function was stored as.
       const r = this.space.regionAt(value);
       if (r?.exec && r.module) {
-        if (objectLive || this.keepProduct(value, this.wordVia)) this.take(r.module, value, why);
+        if (objectLive || this.keepProduct(value, via)) this.take(r.module, value, why);
       }
       // A GOT slot stands for its symbol's address: `mov r,[rip+GOT(sym)]` is `lea r,[sym]` for an
       // interposable symbol (C++ vtables of shared objects are loaded so), so the object it names is scanned.
-      else if (r?.module && !r.exec && obj.end - obj.start === 8 && isGotSlot(m.elf, obj.start)) this.scanDataObject(r.module, value - r.module.bias, why);
+      else if (r?.module && !r.exec && obj.end - obj.start === 8 && isGotSlot(m.elf, obj.start)) this.scanDataObject(r.module, value - r.module.bias, why, via);
     }
   }
 
@@ -461,7 +460,6 @@ export class AddressTakenWalk extends WalkEdges {
   /** Set while the products of initialisers that already ran are taken: only live ones are kept. */
   private productFilter: LiveValues | undefined;
   private productOf: number | undefined; // the function (absolute start) whose references are taken as products
-  private wordVia: number | undefined; // the word a code reference loads, while its object is scanned
   protected readonly transformed = new TransformedProducts(this.space, (m) => this.moduleCode(m));
   private liveCache: LiveValues | undefined;
   private readonly notLive = new Set<number>();

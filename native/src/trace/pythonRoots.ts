@@ -299,9 +299,7 @@ export function pythonEntryRoots(space: AddressSpace, gate?: PythonGate, tablesS
     }
   }
   const bridge = dlsymBridge(callable, isInterpreter);
-  // Through ctypes or cffi Python code names what it fetches (the gate sees those names); an extension calling dlsym
-  // may build the name in C, so its exports are not gated.
-  const exports = bridge !== undefined ? { bridge, ...builder.addExports(bridge, bridge === '_ctypes' || bridge === '_cffi_backend') } : undefined;
+  const exports = bridge !== undefined ? { bridge: bridge.name, ...builder.addExports(bridge.name, bridge.byName) } : undefined;
   return { roots: builder.roots, modules, skipped, gatedOut: builder.gatedOut, gatedWords: builder.gatedWords, exports };
 }
 
@@ -362,7 +360,7 @@ class EntryRootBuilder {
 
   /**
    * With a dlsym bridge loaded, every function the objects of dlsymScope export: Python code may fetch one
-   * later by a name that need appear nowhere (a computed `getattr` on a CDLL). Gated by name like a method
+   * later by a name that need appear nowhere (a computed `getattr` on a CDLL). Gated by name like a method when `byName`
    * (`lib.name` uses the name); an exported IFUNC is the variant a live GOT slot is bound to, else what its
    * resolver can return. A function fetched already is on the heap, which heldFunctionRoots (pvm.ts) covers,
    * whatever object exports it.

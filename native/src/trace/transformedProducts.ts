@@ -3,7 +3,7 @@
 
 import * as iced from 'iced-x86';
 import { type CodeBuffer, CodeDecoder, Flow, type InstructionView } from '../decoder/decoder';
-import { FULL_GPR } from '../decoder/codeInfo';
+import { FULL_GPR, mnemonicsNamed } from '../decoder/codeInfo';
 import { type AddressSpace, type ModuleImage, isInPlt } from '../space/space';
 import { ARGUMENTS, bit, CALLER_SAVED } from './followValue';
 import { callersOf } from './codeCallers';
@@ -31,15 +31,14 @@ const RAX = bit(R.RAX);
 /** What a call leaves held: the callee-saved general-purpose registers (every vector register is caller-saved). */
 const KEPT_BY_CALLS = ~CALLER_SAVED & 0xffff;
 const STACK_BASES = new Set<number>([R.RSP, R.RBP]);
-const byName = (names: string[]): Set<number> => new Set(names.map((n) => (M as unknown as Record<string, number>)[n]).filter((x) => x !== undefined));
-const CMOV = byName(Object.keys(M).filter((k) => k.startsWith('Cmov')));
+const CMOV = mnemonicsNamed(Object.keys(M).filter((k) => k.startsWith('Cmov')));
 /** Whole vector register copies, loads and stores. */
-const VECTOR_MOVES = byName(['Movups', 'Movaps', 'Movupd', 'Movapd', 'Movdqu', 'Movdqa', 'Vmovups', 'Vmovaps', 'Vmovupd', 'Vmovapd', 'Vmovdqu', 'Vmovdqa', 'Vmovdqu8', 'Vmovdqu16', 'Vmovdqu32', 'Vmovdqu64', 'Vmovdqa32', 'Vmovdqa64']);
+const VECTOR_MOVES = mnemonicsNamed(['Movups', 'Movaps', 'Movupd', 'Movapd', 'Movdqu', 'Movdqa', 'Vmovups', 'Vmovaps', 'Vmovupd', 'Vmovapd', 'Vmovdqu', 'Vmovdqa', 'Vmovdqu8', 'Vmovdqu16', 'Vmovdqu32', 'Vmovdqu64', 'Vmovdqa32', 'Vmovdqa64']);
 /** 64-bit lane moves between a general-purpose register (or memory) and a vector register. */
-const LANE_MOVES = byName(['Movq', 'Vmovq', 'Pextrq', 'Vpextrq', 'Movhps', 'Movlps', 'Movhpd', 'Movlpd', 'Vmovhps', 'Vmovlps', 'Vmovhpd', 'Vmovlpd']);
+const LANE_MOVES = mnemonicsNamed(['Movq', 'Vmovq', 'Pextrq', 'Vpextrq', 'Movhps', 'Movlps', 'Movhpd', 'Movlpd', 'Vmovhps', 'Vmovlps', 'Vmovhpd', 'Vmovlpd']);
 /** Instructions that put 64-bit lanes of their sources side by side (compilers pair two pointers so for one store). */
-const COMBINES = byName(['Punpcklqdq', 'Vpunpcklqdq', 'Movlhps', 'Vmovlhps', 'Unpcklpd', 'Vunpcklpd', 'Pinsrq', 'Vpinsrq', 'Vinserti128', 'Vinsertf128', 'Vinserti64x2', 'Vinsertf64x2', 'Vinserti64x4', 'Vinsertf64x4', 'Movhps', 'Movlps', 'Movhpd', 'Movlpd']);
-const VECTOR_ZEROING = byName(['Pxor', 'Xorps', 'Xorpd', 'Vpxor', 'Vxorps', 'Vxorpd', 'Vpxord', 'Vpxorq']);
+const COMBINES = mnemonicsNamed(['Punpcklqdq', 'Vpunpcklqdq', 'Movlhps', 'Vmovlhps', 'Unpcklpd', 'Vunpcklpd', 'Pinsrq', 'Vpinsrq', 'Vinserti128', 'Vinsertf128', 'Vinserti64x2', 'Vinsertf64x2', 'Vinserti64x4', 'Vinsertf64x4', 'Movhps', 'Movlps', 'Movhpd', 'Movlpd']);
+const VECTOR_ZEROING = mnemonicsNamed(['Pxor', 'Xorps', 'Xorpd', 'Vpxor', 'Vxorps', 'Vxorpd', 'Vpxord', 'Vpxorq']);
 /** A vector register (xmm, ymm or zmm n) as bit 16 + n of a held set, for n < 16; UNTRACKED for the others. */
 const UNTRACKED = -1;
 function vectorBit(reg: number | undefined): number {
