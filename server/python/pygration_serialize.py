@@ -13,7 +13,8 @@ def const_json(value, codes, serialize_code):
     if t is int:
         return value if -(1 << 53) < value < (1 << 53) else {'int': str(value)}
     if t is float:
-        if value != value or value in (float('inf'), float('-inf')):
+        # JSON has one number type: a float with an integral value (2.0) is kept apart from the int 2.
+        if value != value or value in (float('inf'), float('-inf')) or value.is_integer():
             return {'float': repr(value)}
         return value
     if t is str:

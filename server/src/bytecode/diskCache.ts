@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { InterpreterInfo, ModuleRecord } from './helperRecords';
 
 /** Bumped when what is stored (or how it is keyed) changes; the helper script's own hash is in the key too. */
-const FORMAT = 4;
+const FORMAT = 5;
 
 /** Records are appended to the run's pack file in writes of about this size. */
 const CHUNK = 1 << 20;

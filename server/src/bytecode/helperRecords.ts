@@ -14,7 +14,7 @@ export type PyConst =
   | { str: string; len: number } // a long string, summarised
   | { bytes: string; len?: number } // latin-1 text of the bytes (first 64 when len is set)
   | { int: string } // an integer beyond 2^53
-  | { float: string } // inf, -inf, nan
+  | { float: string } // inf, -inf, nan, and floats with an integral value (2.0), which JSON would make ints
   | { complex: [PyConst, PyConst] }
   | { ellipsis: true }
   | { code: number } // index of a code object in the module's `codes`

@@ -4,6 +4,7 @@
 import { CTYPES_FIND_LIBRARY, CTYPES_LIBRARY_LOADER_OBJECTS, CTYPES_LOADERS, KNOWN_RESULT_TYPES, STDLIB_RESULT_TYPES } from './knownTypes';
 import { References } from './references';
 import { runtimeAttr, stdlibCType } from './runtimeBindings';
+import { builtinCallTargets, scalarOperatorTargets } from './scalarResults';
 import { StubResults } from './stubResults';
 import type { ModuleSummary } from './simulate';
 import { cap, flat, instanceOf, prefix, qualifiedName, type Program, type Target, type TypeRef } from './targets';
@@ -93,7 +94,7 @@ export class Resolver {
         return bases.flatMap((b): Target[] => (b.kind === 'ctypes-library' && idx !== undefined ? [{ kind: 'ctypes-function', library: b.library, findLibrary: b.findLibrary, symbol: idx }] : this.stubs.item([b], e.index) ?? [{ kind: 'unknown', reason: 'item of a container' }]));
       }
       case 'binop':
-        return this.stubs.binop(this.resolve(e.left), e.op, e.right) ?? [{ kind: 'unknown', reason: `result of the ${e.op} operator` }];
+        return this.stubs.binop(this.resolve(e.left), e.op, e.right) ?? scalarOperatorTargets(e.op, this.resolve(e.left), this.resolve(e.right)) ?? [{ kind: 'unknown', reason: `result of the ${e.op} operator` }];
       case 'super':
         return [{ kind: 'super', cls: e.cls }];
       case 'union':
@@ -424,7 +425,7 @@ export class Resolver {
         return [{ kind: 'instance', type: { kind: 'class', def: callee.def } }];
       case 'builtin':
         if (this.builtinTypes.has(callee.name)) return [{ kind: 'instance', type: { kind: 'builtin', name: callee.name } }];
-        return [{ kind: 'unknown', reason: `result of builtins.${callee.name}()` }];
+        return builtinCallTargets(callee.name) ?? [{ kind: 'unknown', reason: `result of builtins.${callee.name}()` }];
       case 'function': {
         this.complete(callee.def.module);
         const ret = callee.def.returns;

@@ -3,6 +3,7 @@
 
 import type { DecodedCode } from '../decode';
 import type { PyConst } from '../helperRecords';
+import { operatorResults, scalarInstance, scalarTypes } from '../scalarResults';
 import { MAX_UNION, unknown, type Expr } from '../values';
 import { comparePy, CONST_FALSE, CONST_TRUE, constSeq } from './common';
 import { H } from './opcodes';
@@ -104,7 +105,18 @@ export function binaryOp(sim: Simulator, idx: number, code: DecodedCode, i: numb
   const l = sim.settle(left);
   const r = sim.settle(right);
   sim.site(idx, code, i, { kind: 'operator', callee: l, op: sym, left: l, right: r }, siteMap);
-  return sim.memoized(memo, i, [l, r], () => ({ k: 'binop', op: sym, left: l, right: r }));
+  return sim.memoized(memo, i, [l, r], () => scalarResult(sim, sym, l, r) ?? { k: 'binop', op: sym, left: l, right: r });
+}
+
+/** `l OP r` on built-in scalars: the result's type (a loop counter stays an int), else undefined. */
+function scalarResult(sim: Simulator, sym: string, l: Expr, r: Expr): Expr | undefined {
+  const quick = (e: Expr) => sim.quick(e);
+  const left = scalarTypes(l, quick);
+  if (!left) return undefined;
+  const types = operatorResults(sym, left, scalarTypes(r, quick), r.k === 'const' ? r.value : undefined);
+  // A string joined to another keeps its form: the gate reads the constant prefix of `'repr_' + name` (gateFacts.ts).
+  if (!types || ((sym === '+' || sym === '+=') && !types.every((t) => t === 'int' || t === 'float' || t === 'bool'))) return undefined;
+  return types.length === 1 ? scalarInstance(types[0]) : { k: 'union', items: types.map(scalarInstance) };
 }
 
 /** sys.version_info[...] of the analysed interpreter (exact facts, not guesses). */
@@ -162,7 +174,7 @@ export function foldCompare(sim: Simulator, sym: string, left: Expr, right: Expr
 const ITER: Expr = { k: 'builtin', name: 'iter' };
 
 /**
- * Iteration over a constant tuple (`for name in ('__or__', '__and__'): getattr(cls, name)`; the compiler makes a
+ * Iteration over `range(…)` (ints) and over a constant tuple (`for name in ('__or__', '__and__'): getattr(cls, name)`; the compiler makes a
  * literal list in a `for` a tuple): GET_ITER of a tuple of plain constants (at most MAX_UNION) gives `iter(it)`, and
  * FOR_ITER on such an iterator gives the union of its elements, so the loop variable is known. Read before the
  * opcode's `pops` operands are popped from `stack`. Undefined for anything else (the opcode's unknown result stays).
@@ -170,6 +182,8 @@ const ITER: Expr = { k: 'builtin', name: 'iter' };
 export function constIteration(sim: Simulator, opname: string | null, i: number, stack: Expr[], pops: number): Expr | undefined {
   if (opname === 'GET_ITER' && pops === 1 && stack.length >= 1) {
     const v = sim.settle(stack[stack.length - 1]);
+    // `for i in range(n)`: the builtin range yields ints, whatever its arguments.
+    if (v.k === 'call' && !v.star && sim.isBuiltinNamed(v.callee, 'range')) return sim.memoized(sim.memo, i, [v], () => ({ k: 'call', callee: ITER, args: [v], kwnames: null, star: false }));
     // A tuple only: a list (a constant folded from BUILD_LIST, a module global) may be changed in place after.
     const items = v.k === 'const' && v.value !== null && typeof v.value === 'object' && 'tuple' in v.value ? v.value.tuple : undefined;
     if (!items || items.length === 0 || items.length > MAX_UNION || !items.every((x) => x === null || typeof x !== 'object')) return undefined;
@@ -177,7 +191,9 @@ export function constIteration(sim: Simulator, opname: string | null, i: number,
   }
   if (opname === 'FOR_ITER' && pops === 0) {
     const it = stack[stack.length - 1];
-    if (it?.k !== 'call' || it.callee !== ITER || it.args[0]?.k !== 'const') return undefined;
+    if (it?.k !== 'call' || it.callee !== ITER) return undefined;
+    if (it.args[0]?.k === 'call') return scalarInstance('int'); // iter(range(…)), made above
+    if (it.args[0]?.k !== 'const') return undefined;
     const items = constSeq(it.args[0].value);
     if (!items) return undefined;
     return sim.memoized(sim.memo, i, [it], () => (items.length === 1 ? { k: 'const', value: items[0] } : { k: 'union', items: items.map((x): Expr => ({ k: 'const', value: x })) }));
