@@ -415,6 +415,7 @@ export class Resolver {
       const q = `${callee.module}.${callee.path.join('.')}`;
       const type = Object.prototype.hasOwnProperty.call(STDLIB_RESULT_TYPES, q) ? STDLIB_RESULT_TYPES[q] : undefined;
       if (type) return this.resolveDotted(type).map((t) => instanceOf(t));
+      if (builtinCallTargets(q)) return builtinCallTargets(q)!;
       const cType = stdlibCType(this.program, callee);
       if (cType) return [{ kind: 'instance', type: cType }];
       const stub = this.stubs.call(callee, call, names);

@@ -20,6 +20,32 @@ const CALL_RESULTS: Readonly<Record<string, Scalar>> = {
   isinstance: 'bool', issubclass: 'bool', callable: 'bool', hasattr: 'bool',
 };
 
+/**
+ * C functions and methods of built-in types whose result is always this type (`"_".join(parts)` is a str, and so
+ * `.encode()` on it resolves), by qualified name as the resolver names a native callee.
+ */
+const NATIVE_RESULTS: Readonly<Record<string, Scalar>> = {
+  ...Object.fromEntries(
+    ['join', 'format', 'format_map', 'upper', 'lower', 'strip', 'lstrip', 'rstrip', 'replace', 'title', 'capitalize', 'casefold', 'zfill', 'center', 'ljust', 'rjust', 'expandtabs', 'swapcase', 'removeprefix', 'removesuffix', 'translate'].map((m) => [`builtins.str.${m}`, 'str' as Scalar]),
+  ),
+  ...Object.fromEntries(
+    ['startswith', 'endswith', 'isdigit', 'isalpha', 'isalnum', 'isspace', 'isupper', 'islower', 'isidentifier', 'isascii', 'isdecimal', 'isnumeric', 'isprintable', 'istitle'].map((m) => [`builtins.str.${m}`, 'bool' as Scalar]),
+  ),
+  ...Object.fromEntries(['find', 'rfind', 'index', 'rindex', 'count'].flatMap((m) => [[`builtins.str.${m}`, 'int' as Scalar], [`builtins.bytes.${m}`, 'int' as Scalar]])),
+  'builtins.str.encode': 'bytes',
+  'builtins.bytes.decode': 'str',
+  'builtins.bytes.hex': 'str',
+  'builtins.bytes.join': 'bytes',
+  'builtins.int.bit_length': 'int',
+  'builtins.int.bit_count': 'int',
+  'builtins.int.to_bytes': 'bytes',
+  'builtins.float.hex': 'str',
+  'builtins.float.is_integer': 'bool',
+  ...Object.fromEntries(['time', 'monotonic', 'perf_counter', 'process_time', 'thread_time'].flatMap((f) => [[`time.${f}`, 'float' as Scalar], [`time.${f}_ns`, 'int' as Scalar]])),
+  'os.getpid': 'int',
+  'posix.getpid': 'int',
+};
+
 const instances = new Map<string, Expr>();
 
 /** The value "an instance of builtins.NAME" (one object per type, so that joins at loop heads converge). */
@@ -154,8 +180,12 @@ export function scalarOperatorTargets(op: string, left: Target[], right: Target[
   return operatorResults(op, l, r && r.length ? r : undefined, only)?.map((name): Target => ({ kind: 'instance', type: { kind: 'builtin', name } }));
 }
 
-/** What a call of the builtin function NAME returns when it is always one built-in scalar type (`len` → int). */
+/**
+ * What a call returns when it is always one built-in scalar type: a builtin function by NAME (`len` → int), or a C
+ * function or method by qualified name (`builtins.str.join` → str, `time.monotonic` → float).
+ */
 export function builtinCallTargets(name: string): Target[] | undefined {
-  const t = Object.prototype.hasOwnProperty.call(CALL_RESULTS, name) ? CALL_RESULTS[name] : undefined;
+  const table = name.includes('.') ? NATIVE_RESULTS : CALL_RESULTS;
+  const t = Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
   return t ? [{ kind: 'instance', type: { kind: 'builtin', name: t } }] : undefined;
 }
