@@ -1,6 +1,8 @@
 // Small, explicit tables: Python operators → type slots, and well-known constructors whose result type we
 // state (np.array(...) is a numpy.ndarray, ctypes.CDLL('x') is a library). Nothing here is inferred.
 
+import type { Target } from './targets';
+
 /** Operator symbol (as BINARY_OP shows it) → the C slot of the left operand's type and the dunder. */
 export const OPERATOR_SLOTS: Record<string, { slot: string; dunder: string }> = {
   '+': { slot: 'nb_add', dunder: '__add__' },
@@ -97,6 +99,19 @@ export const STDLIB_RESULT_TYPES: Record<string, string> = {
   'zlib.compressobj': 'zlib.Compress',
   'zlib.decompressobj': 'zlib.Decompress',
 };
+
+/**
+ * Builtins the interpreter binds to another module's function at start-up: `builtins.open is _io.open` in CPython
+ * 3.8–3.13 (pylifecycle's init_set_builtins_open takes `io.open`, which is `_io.open`), so `open(…)` is that C function.
+ */
+const BUILTIN_BINDINGS: Readonly<Record<string, { module: string; path: string[] }>> = {
+  open: { module: '_io', path: ['open'] },
+};
+
+/** The target a name of the builtins module stands for: the builtin, or the C function it is bound to. */
+export function builtinTarget(name: string): Target {
+  return Object.prototype.hasOwnProperty.call(BUILTIN_BINDINGS, name) ? { kind: 'native', ...BUILTIN_BINDINGS[name] } : { kind: 'builtin', name };
+}
 
 /** ctypes library constructors: calling one with a library name yields that library. */
 export const CTYPES_LOADERS = new Set([

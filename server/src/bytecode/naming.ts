@@ -1,7 +1,7 @@
 // Names the simulation's symbolic values across the import closure: aliases, re-exports (assignments, star
 // imports), class hierarchies, constructors, ctypes, decorator stubs; anything else stays unknown, with a reason.
 
-import { CTYPES_FIND_LIBRARY, CTYPES_LIBRARY_LOADER_OBJECTS, CTYPES_LOADERS, KNOWN_RESULT_TYPES, STDLIB_RESULT_TYPES } from './knownTypes';
+import { builtinTarget, CTYPES_FIND_LIBRARY, CTYPES_LIBRARY_LOADER_OBJECTS, CTYPES_LOADERS, KNOWN_RESULT_TYPES, STDLIB_RESULT_TYPES } from './knownTypes';
 import { References } from './references';
 import { runtimeAttr, stdlibCType } from './runtimeBindings';
 import { builtinCallTargets, scalarOperatorTargets } from './scalarResults';
@@ -75,7 +75,7 @@ export class Resolver {
       case 'global':
         return this.global(e.module, e.name);
       case 'builtin':
-        return [{ kind: 'builtin', name: e.name }];
+        return [builtinTarget(e.name)];
       case 'const':
         return [{ kind: 'const', value: e.value }];
       case 'func':
@@ -148,7 +148,7 @@ export class Resolver {
     if (!s) return [{ kind: 'unresolved', name: `${module}.${name}`, reason: `module ${module} was not analysed` }];
     const fromBinding = this.bindingTargets(s, name);
     if (fromBinding) return fromBinding;
-    if (this.builtins.has(name)) return [{ kind: 'builtin', name }];
+    if (this.builtins.has(name)) return [builtinTarget(name)];
     return [{ kind: 'unresolved', name: `${module}.${name}`, reason: `${name} is not defined in ${module}` }];
   }
 
@@ -409,13 +409,13 @@ export class Resolver {
       const type = KNOWN_RESULT_TYPES[n];
       if (type) return this.resolveDotted(type).map((t) => instanceOf(t));
     }
-    // A C function of a stdlib extension: its result's type, a C type of the same module (own map: not a
-    // prototype key such as `constructor`).
+    // A C function's result: its stdlib type (own map: not a prototype key), a fixed built-in type, a C type of its module.
     if (callee.kind === 'native') {
       const q = `${callee.module}.${callee.path.join('.')}`;
       const type = Object.prototype.hasOwnProperty.call(STDLIB_RESULT_TYPES, q) ? STDLIB_RESULT_TYPES[q] : undefined;
       if (type) return this.resolveDotted(type).map((t) => instanceOf(t));
-      if (builtinCallTargets(q)) return builtinCallTargets(q)!;
+      const fixed = builtinCallTargets(q, call);
+      if (fixed) return fixed;
       const cType = stdlibCType(this.program, callee);
       if (cType) return [{ kind: 'instance', type: cType }];
       const stub = this.stubs.call(callee, call, names);

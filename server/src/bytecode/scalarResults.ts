@@ -1,5 +1,5 @@
 // Result types of operators and of a few builtin calls on Python's built-in scalar types (int, float, bool, str,
-// bytes), for the simulation (a loop counter `i = 0 … i += 1` stays an int instead of a union that grows until it
+// bytes; and the text file `open` makes), for the simulation (a loop counter `i = 0 … i += 1` stays an int instead of a union that grows until it
 // is unknown) and the resolver (an operator on a module global), so later operators and methods on them resolve.
 
 import type { PyConst } from './helperRecords';
@@ -41,6 +41,8 @@ const NATIVE_RESULTS: Readonly<Record<string, Scalar>> = {
   'builtins.int.to_bytes': 'bytes',
   'builtins.float.hex': 'str',
   'builtins.float.is_integer': 'bool',
+  '_io.TextIOWrapper.read': 'str',
+  '_io.TextIOWrapper.readline': 'str',
   ...Object.fromEntries(['time', 'monotonic', 'perf_counter', 'process_time', 'thread_time'].flatMap((f) => [[`time.${f}`, 'float' as Scalar], [`time.${f}_ns`, 'int' as Scalar]])),
   'os.getpid': 'int',
   'posix.getpid': 'int',
@@ -184,8 +186,27 @@ export function scalarOperatorTargets(op: string, left: Target[], right: Target[
  * What a call returns when it is always one built-in scalar type: a builtin function by NAME (`len` → int), or a C
  * function or method by qualified name (`builtins.str.join` → str, `time.monotonic` → float).
  */
-export function builtinCallTargets(name: string): Target[] | undefined {
+export function builtinCallTargets(name: string, call?: Expr): Target[] | undefined {
+  // The io classes' __enter__ (IOBase's) returns the file itself: `with open(p) as f:` makes `f` the TextIOWrapper.
+  const enter = /^_io\.(\w+)\.__enter__$/.exec(name);
+  if (enter) return [{ kind: 'instance', type: { kind: 'native', module: '_io', path: [enter[1]] } }];
+  if (name === '_io.open') return call && textMode(call) ? [{ kind: 'instance', type: { kind: 'native', module: '_io', path: ['TextIOWrapper'] } }] : undefined;
   const table = name.includes('.') ? NATIVE_RESULTS : CALL_RESULTS;
   const t = Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
   return t ? [{ kind: 'instance', type: { kind: 'builtin', name: t } }] : undefined;
+}
+
+/**
+ * Whether `open(…)` (a call expression) opens in text mode, which makes a `_io.TextIOWrapper` whatever the file: no
+ * mode given, or a constant mode without `b`. A binary mode makes a BufferedReader, BufferedWriter, BufferedRandom or
+ * (unbuffered) FileIO, by mode and buffering: not said here.
+ */
+function textMode(call: Expr): boolean {
+  if (call.k !== 'call' || call.star) return false;
+  const kw = call.kwnames ?? [];
+  const positional = call.args.slice(0, call.args.length - kw.length);
+  const k = kw.indexOf('mode');
+  const mode = positional.length >= 2 ? positional[1] : k >= 0 ? call.args[positional.length + k] : undefined;
+  if (mode === undefined) return true;
+  return mode.k === 'const' && typeof mode.value === 'string' && !mode.value.includes('b');
 }

@@ -1,7 +1,7 @@
 // Opcode handlers of the simulation: the 3.8-3.10 block stack (SETUP_*, POP_BLOCK, POP_EXCEPT), generator
 // starts, and the default rule for opcodes known only by their stack effect.
 
-import { unknown } from '../values';
+import { unknown, type Expr } from '../values';
 import { STEP_DIRTY } from './common';
 import { H } from './opcodes';
 import type { Simulator, State } from './types';
@@ -18,9 +18,10 @@ export function stepBlock(sim: Simulator, st: State, i: number, op: number, effe
   const popN = sim.popNFn;
   switch (t.handler[op] as H) {
     case H.Setup:
-      // SETUP_WITH replaces the context manager by __exit__ and the __enter__ result; the others only
-      // push the block (the handler edge is added by the caller).
-      if (t.names[op] === 'SETUP_WITH') {
+      // SETUP_WITH (3.8–3.10) and BEFORE_WITH (3.11+) replace the context manager by __exit__ and the __enter__
+      // result; the other SETUP_* only push the block (the handler edge is added by the caller).
+      if ((t.names[op] === 'SETUP_WITH' || t.names[op] === 'BEFORE_WITH') && effect === 1 && stack.length) stack.push(...withValues(popN(1)[0]));
+      else if (t.names[op] === 'SETUP_WITH' || t.names[op] === 'BEFORE_WITH') {
         popN(1);
         for (let k = 0; k < 1 + effect; k++) stack.push(unknown('context manager'));
       } else sim.adjustStack(stack, effect, code, i);
@@ -58,4 +59,21 @@ export function stepBlock(sim: Simulator, st: State, i: number, op: number, effe
       return 0;
     }
   }
+}
+
+const withPairs = new WeakMap<Expr, [Expr, Expr]>();
+
+/**
+ * What `with ctx as v:` puts on the stack (SETUP_WITH in 3.8–3.10, BEFORE_WITH in 3.11+): `ctx.__exit__`, which the
+ * end of the block calls (a call site), and the result of `ctx.__enter__()`, bound to `v`. One pair per context
+ * manager value, so that joins at loop heads stay stable.
+ */
+export function withValues(ctx: Expr): [Expr, Expr] {
+  let pair = withPairs.get(ctx);
+  if (!pair) {
+    const enter: Expr = { k: 'call', callee: { k: 'attr', base: ctx, name: '__enter__' }, args: [], kwnames: null, star: false };
+    pair = [{ k: 'attr', base: ctx, name: '__exit__' }, enter];
+    withPairs.set(ctx, pair);
+  }
+  return pair;
 }

@@ -37,6 +37,7 @@ const HANDLERS: Record<string, H> = {
   BINARY_SUBSCR: H.BinarySubscr, COMPARE_OP: H.CompareOp, UNARY_NOT: H.UnaryNot, TO_BOOL: H.ToBool,
   BUILD_TUPLE: H.BuildSeq, BUILD_LIST: H.BuildSeq, LIST_EXTEND: H.ListExtend, LIST_TO_TUPLE: H.ListToTuple,
   CALL_INTRINSIC_1: H.CallIntrinsic1, RETURN_VALUE: H.ReturnValue, SETUP_FINALLY: H.Setup, SETUP_WITH: H.Setup,
+  BEFORE_WITH: H.Setup,
   SETUP_ASYNC_WITH: H.Setup, POP_BLOCK: H.PopBlock, POP_EXCEPT: H.PopExcept, RETURN_GENERATOR: H.ReturnGenerator,
   GEN_START: H.GenStart,
 };
