@@ -155,7 +155,28 @@ export function slotTargets(rs: ResolverContext, m: ModuleImage, t: TypeInfo, sl
   return undefined;
 }
 
-/** tp_base of a type: read live, else from the file; NULL means `object`. Undefined when unknown. */
+/**
+ * Bases the interpreter sets when it initialises a module, not in the file: `_io`'s init does
+ * `PyTextIOWrapper_Type.tp_base = &PyTextIOBase_Type` and so on (3.8–3.11), and 3.12+ pass the base to
+ * PyType_FromModuleAndSpec. The same in CPython 3.8–3.13 (`test/unit/io-bases.test.ts` checks each interpreter's
+ * `__base__`). Without them a file opened with `open` had no `__exit__`, `readlines` or `__iter__` at rest (they are
+ * `_io._IOBase`'s).
+ */
+export const LINKED_BASES: Readonly<Record<string, string>> = {
+  '_io.TextIOWrapper': '_io._TextIOBase',
+  '_io.StringIO': '_io._TextIOBase',
+  '_io._TextIOBase': '_io._IOBase',
+  '_io.BufferedReader': '_io._BufferedIOBase',
+  '_io.BufferedWriter': '_io._BufferedIOBase',
+  '_io.BufferedRandom': '_io._BufferedIOBase',
+  '_io.BufferedRWPair': '_io._BufferedIOBase',
+  '_io.BytesIO': '_io._BufferedIOBase',
+  '_io._BufferedIOBase': '_io._IOBase',
+  '_io.FileIO': '_io._RawIOBase',
+  '_io._RawIOBase': '_io._IOBase',
+};
+
+/** tp_base of a type: read live, else from the file (or LINKED_BASES); NULL means `object`. Undefined when unknown. */
 function baseOf(rs: ResolverContext, m: ModuleImage, t: TypeInfo): { module: ModuleImage; type: TypeInfo } | undefined {
   if (t.name === 'object') return undefined;
   if (t.source === 'static' && rs.space.liveMemory) {
@@ -172,6 +193,9 @@ function baseOf(rs: ResolverContext, m: ModuleImage, t: TypeInfo): { module: Mod
     const bt = rs.tablesOf(s.module).typeAt(s.symbol.value);
     return bt ? { module: s.module, type: bt } : undefined;
   }
+  // A base the interpreter links at start-up, where the file has NULL (or a spec type, none): the io classes.
+  const linked = Object.prototype.hasOwnProperty.call(LINKED_BASES, t.name) ? rs.tablesOf(m).typesNamed(LINKED_BASES[t.name]) : [];
+  if (linked.length) return { module: m, type: linked.find((x) => x.source === t.source) ?? linked[0] };
   // NULL tp_base: PyType_Ready makes `object` the base.
   for (const im of rs.interpreterModules()) {
     const obj = rs.tablesOf(im).typesNamed('object').find((x) => x.source === 'static');
