@@ -1,6 +1,8 @@
 // The io classes' bases, which the interpreter links at start-up (not in its files): LINKED_BASES must say what
 // every CPython 3.8–3.13 on the machine says (`__base__`), and a method a file object inherits from `_io._IOBase`
-// (`__exit__`, `readlines`) must resolve at rest to the base's own function, as it does in a live process.
+// (`__exit__`, `readlines`) must resolve at rest to the base's own function, as it does in a live process. And
+// `_io.open` (what `open` is) resolves at rest in each: 3.8's PyInit__io reaches its PyModuleDef, named "io", through
+// the GOT.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -37,7 +39,7 @@ function targetsOf(r: NativeResolution): number[] {
 }
 
 for (const python of interpreters()) {
-  test(`the io classes' linked bases and an inherited method at rest: ${python}`, () => {
+  test(`the io classes' linked bases, an inherited method and _io.open at rest: ${python}`, () => {
     const live = liveBases(python);
     // Every io class the interpreter gives a base other than object is in the table, with that base (no
     // exception class: those are not _io's).
@@ -59,6 +61,8 @@ for (const python of interpreters()) {
         assert.deepEqual(targetsOf(inherited), targetsOf(own), `${type}.${name} is _io._IOBase's`);
         assert.ok(inherited.status === 'resolved' && inherited.notes.some((n) => n.includes(`${name} is inherited from _io._IOBase`)), JSON.stringify(inherited));
       }
+      const open = resolveNative(space, { kind: 'module-function', module: '_io', name: 'open' });
+      assert.equal(targetsOf(open).length, 1);
       // A method the class defines itself stays its own.
       const own = targetsOf(resolveNative(space, { kind: 'method', type: '_io.TextIOWrapper', name: 'readline' }));
       assert.notDeepEqual(own, targetsOf(resolveNative(space, { kind: 'method', type: '_io._IOBase', name: 'readline' })));

@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import * as C from '../elf/elfConstants';
 import { NativeError } from '../errors';
-import type { ModuleImage } from '../space/space';
+import { isGotSlot, type ModuleImage } from '../space/space';
 import { describeMethodFlags } from '../cpython/abi';
 import { Unresolved, type Found, type NativeRequest, type ResolverContext } from './resolution';
 import { slotTargets } from './resolveTypes';
@@ -125,7 +125,11 @@ function moduleDefs(rs: ResolverContext, mods: ModuleImage[], module: string, la
   return out;
 }
 
-/** Link-time data addresses a function takes (lea, or absolute immediates in non-PIC code). */
+/**
+ * Link-time data addresses a function takes: a lea, an absolute immediate in non-PIC code, or the load of a GOT slot
+ * that holds a variable the module defines and exports (`mov rdi,[rip+GOT(_PyIO_Module)]`: PIC code reaches an
+ * exported variable through the GOT, as libpython3.8's PyInit__io reaches its PyModuleDef).
+ */
 function referencedData(rs: ResolverContext, m: ModuleImage, link: number): number[] {
   const ext = m.elf.functionAt(link);
   try {
@@ -133,7 +137,15 @@ function referencedData(rs: ResolverContext, m: ModuleImage, link: number): numb
       ? rs.summarizerFor().summarizeExtent(m.elf.readVirtual(ext.start, ext.end - ext.start), ext.start, ext.end)
       : rs.summarizerFor().summarizeDescent((a, n) => m.elf.tryReadVirtual(a, n), link);
     const pic = m.elf.header.type === C.ET_DYN;
-    return s.refs.filter((r) => r.kind === 'lea' || (r.kind === 'imm' && !pic)).map((r) => r.address);
+    const out: number[] = [];
+    for (const r of s.refs) {
+      if (r.kind === 'lea' || (r.kind === 'imm' && !pic)) out.push(r.address);
+      else if (r.kind === 'mem' && r.word && isGotSlot(m.elf, r.address)) {
+        const rel = m.elf.relocationAt(r.address);
+        if (rel?.type === C.R_X86_64_GLOB_DAT && rel.symbol?.defined && rel.symbol.type === C.STT_OBJECT) out.push(rel.symbol.value);
+      }
+    }
+    return out;
   } catch (e) {
     if (e instanceof NativeError) return [];
     throw e;
