@@ -101,6 +101,8 @@ r['_json.scanstring'] = ml_meth_of_function(__import__('_json').scanstring)
 r['str.sq_concat'] = type_slot(str, 104, 8)
 r['bytes.sq_repeat'] = type_slot(bytes, 104, 16)
 r['list.sq_inplace_concat'] = type_slot(list, 104, 64)
+r['int.nb_xor'] = type_slot(int, 96, 112)
+r['float.nb_subtract'] = type_slot(float, 96, 8)
 try:
     import numpy as np, numpy.core._multiarray_umath as mu
     r['np.dot'] = ml_meth_of_function(mu.dot)
@@ -299,15 +301,18 @@ print(json.dumps(r))
       exactly({ kind: 'method', type: 'list', name: 'append' }, py.report['list.append'], 'methoddef');
     });
 
-    test('a number operator on a type without the number slot runs its sequence slot: str + s, b * 3, l += m', () => {
-      // PyNumber_Add falls back to sq_concat, PyNumber_Multiply to sq_repeat, PyNumber_InPlaceAdd to sq_inplace_concat.
+    test('a number operator on a type without the number slot runs its sequence slot: str + s, b * 3, l += m; an in-place one its binary slot: i ^= j, x -= y', () => {
+      // PyNumber_Add falls back to sq_concat, PyNumber_Multiply to sq_repeat, PyNumber_InPlaceAdd to sq_inplace_concat;
+      // every PyNumber_InPlace* to the binary slot (int has no nb_inplace_xor, float no nb_inplace_subtract).
       for (const [req, key] of [
         [{ kind: 'slot', type: 'str', slot: 'nb_add' }, 'str.sq_concat'],
         [{ kind: 'slot', type: 'bytes', slot: 'nb_multiply' }, 'bytes.sq_repeat'],
         [{ kind: 'slot', type: 'list', slot: 'nb_inplace_add' }, 'list.sq_inplace_concat'],
+        [{ kind: 'slot', type: 'int', slot: 'nb_inplace_xor' }, 'int.nb_xor'],
+        [{ kind: 'slot', type: 'float', slot: 'nb_inplace_subtract' }, 'float.nb_subtract'],
       ] as const) {
         const r = exactly(req, py.report[key], 'typeslot');
-        assert.ok(r.notes.some((n) => /has no nb_.*: the operation runs its sq_/.test(n)), r.notes.join('\n'));
+        assert.ok(r.notes.some((n) => /has no nb_.*: the operation runs its (sq_|nb_)/.test(n)), r.notes.join('\n'));
       }
       // A type with neither keeps its reason.
       const r = resolver.resolve({ kind: 'slot', type: 'str', slot: 'nb_subtract' });

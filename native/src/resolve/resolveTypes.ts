@@ -9,12 +9,19 @@ import type { TypeInfo } from '../cpython/tables';
 
 const MAX_BASE_DEPTH = 16;
 
-/** The slots a number operation falls back to, in order, when the left operand's type lacks its number slot. */
+/**
+ * The slots a number operation falls back to, in order, when the left operand's type lacks its number slot: the
+ * sequence's for `+` and `*`, and for every in-place operator its binary slot (abstract.c's binary_iop: `x ^= y` on an
+ * int, which has no nb_inplace_xor, runs nb_xor).
+ */
 const SEQUENCE_FALLBACK: Readonly<Record<string, readonly string[]>> = {
   nb_add: ['sq_concat'],
   nb_multiply: ['sq_repeat'],
   nb_inplace_add: ['nb_add', 'sq_inplace_concat', 'sq_concat'],
   nb_inplace_multiply: ['nb_multiply', 'sq_inplace_repeat', 'sq_repeat'],
+  ...Object.fromEntries(
+    ['subtract', 'remainder', 'power', 'lshift', 'rshift', 'and', 'xor', 'or', 'floor_divide', 'true_divide', 'matrix_multiply'].map((op) => [`nb_inplace_${op}`, [`nb_${op}`]]),
+  ),
 };
 
 /** Static types and specs named `name`: in the given file, else in the interpreter and the loaded extensions. */
