@@ -323,7 +323,7 @@ export class NativeResolver implements ResolverContext {
     const s = ext
       ? this.summarizerFor().summarizeExtent(m.elf.readVirtual(ext.start, ext.end - ext.start), ext.start, ext.end)
       : this.summarizerFor().summarizeDescent((a, n) => m.elf.tryReadVirtual(a, n), resolverLink);
-    const pic = m.elf.header.type === C.ET_DYN;
+    const pic = m.elf.isRelocatable;
     const out = new Set<number>();
     for (const ref of s.refs) {
       if (ref.kind === 'mem' || (ref.kind === 'imm' && pic)) continue;

@@ -136,7 +136,7 @@ function referencedData(rs: ResolverContext, m: ModuleImage, link: number): numb
     const s = ext
       ? rs.summarizerFor().summarizeExtent(m.elf.readVirtual(ext.start, ext.end - ext.start), ext.start, ext.end)
       : rs.summarizerFor().summarizeDescent((a, n) => m.elf.tryReadVirtual(a, n), link);
-    const pic = m.elf.header.type === C.ET_DYN;
+    const pic = m.elf.isRelocatable;
     const out: number[] = [];
     for (const r of s.refs) {
       if (r.kind === 'lea' || (r.kind === 'imm' && !pic)) out.push(r.address);

@@ -23,7 +23,7 @@ export class AddressTakenWalk extends WalkEdges {
   private readonly selectorInput = new Map<number, boolean>();
   /** The address references of a function's summary, minus the tables it did not choose (unchosenTables). */
   protected referenceAll(s: FunctionSummary, m: ModuleImage | undefined, bias: number, from: string, origin: Origin): void {
-    const isPieOrAnon = !m || m.elf.isPie || m.elf.header.type === C.ET_DYN;
+    const isPieOrAnon = !m || m.elf.isRelocatable;
     const addresses: number[] = [];
     for (const ref of s.refs) {
       // Immediates are addresses only in position-dependent code.
@@ -121,7 +121,7 @@ export class AddressTakenWalk extends WalkEdges {
   protected readsCpuModel(s: FunctionSummary, m: ModuleImage): boolean {
     const addrs = cpuModelAddresses(m.elf);
     // Immediates are addresses only in position-dependent code.
-    const pic = m.elf.isPie || m.elf.header.type === C.ET_DYN;
+    const pic = m.elf.isRelocatable;
     return addrs.size > 0 && s.refs.some((r) => (r.kind !== 'imm' || !pic) && addrs.has(r.address));
   }
 
@@ -134,7 +134,7 @@ export class AddressTakenWalk extends WalkEdges {
   protected completedOnceInits(s: FunctionSummary, m: ModuleImage): Set<number> | undefined {
     if (!this.space.liveMemory) return undefined;
     let out: Set<number> | undefined;
-    const pic = m.elf.isPie || m.elf.header.type === C.ET_DYN;
+    const pic = m.elf.isRelocatable;
     for (const c of s.addressArgCalls ?? []) {
       if (!ONCE_FUNCTIONS.has(this.calleeName(m, c.target) ?? '')) continue;
       // Code that reads or writes the control itself may reset it (`once = PTHREAD_ONCE_INIT`): init runs again.

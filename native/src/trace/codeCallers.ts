@@ -55,7 +55,7 @@ function indexOf(elf: ElfFile): CodeIndex | null {
     const lo = Math.min(...code.map((s) => s.addr));
     const hi = Math.max(...code.map((s) => s.addr + s.size));
     const index: CodeIndex = { calls: new Map(), tails: new Map(), named: new Set(), loaderOnly: new Set(), exported: new Set() };
-    const pic = elf.isPie || elf.header.type === C.ET_DYN;
+    const pic = elf.isRelocatable;
     for (const s of code) scanCode(bytesOf(elf, s), s.addr, lo, hi, pic, index);
     const loaderRanges = data.filter((s) => LOADER_ARRAYS.has(s.type)).map((s) => [s.addr, s.addr + s.size]);
     const inLoaderArray = (a: number): boolean => loaderRanges.some(([start, end]) => a >= start && a < end);

@@ -94,7 +94,7 @@ function censusScan(ctx: CensusContext): CensusScan {
     if (!list.length) continue;
     byModule.set(m.index, list);
     // Position-dependent code names variables by immediates too: keep those modules' pointers whole.
-    if (!(m.elf.isPie || m.elf.header.type === C.ET_DYN)) {
+    if (!m.elf.isRelocatable) {
       for (const w of list) w.addressable = true;
       continue;
     }

@@ -82,7 +82,7 @@ export function mainRoot(space: AddressSpace): Root | undefined {
   }
   if (rdi === undefined) return undefined;
   // Position-independent code computes it rip-relative (link-time); a non-PIE one loads the absolute address.
-  const address = m.elf.isPie || m.elf.header.type === 3 /* ET_DYN */ ? rdi + m.bias : rdi;
+  const address = m.elf.isRelocatable ? rdi + m.bias : rdi;
   const r = space.regionAt(address);
   return r?.exec ? { address, reason: 'main (called by __libc_start_main)' } : undefined;
 }

@@ -452,7 +452,7 @@ export abstract class WalkEdges extends WalkBase {
       throw e;
     }
     const out = new Set<number>();
-    const isPie = m.elf.isPie || m.elf.header.type === C.ET_DYN;
+    const isPie = m.elf.isRelocatable;
     for (const ref of s.refs) {
       if (ref.kind === 'mem' || (ref.kind === 'imm' && isPie)) continue;
       const a = ref.kind === 'imm' ? ref.address : ref.address + m.bias;
