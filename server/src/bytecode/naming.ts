@@ -426,7 +426,7 @@ export class Resolver {
         return [{ kind: 'instance', type: { kind: 'class', def: callee.def } }];
       case 'builtin':
         if (this.builtinTypes.has(callee.name)) return [{ kind: 'instance', type: { kind: 'builtin', name: callee.name } }];
-        return builtinCallTargets(callee.name) ?? [{ kind: 'unknown', reason: `result of builtins.${callee.name}()` }];
+        return builtinCallTargets(callee.name, call, (e) => this.resolve(e)) ?? [{ kind: 'unknown', reason: `result of builtins.${callee.name}()` }];
       case 'function': {
         this.complete(callee.def.module);
         const ret = callee.def.returns;

@@ -186,7 +186,8 @@ export function scalarOperatorTargets(op: string, left: Target[], right: Target[
  * What a call returns when it is always one built-in scalar type: a builtin function by NAME (`len` → int), or a C
  * function or method by qualified name (`builtins.str.join` → str, `time.monotonic` → float).
  */
-export function builtinCallTargets(name: string, call?: Expr): Target[] | undefined {
+export function builtinCallTargets(name: string, call?: Expr, resolve?: (e: Expr) => Target[]): Target[] | undefined {
+  if (name === 'next' && call && resolve) return nextItem(call, resolve);
   // The io classes' __enter__ (IOBase's) returns the file itself: `with open(p) as f:` makes `f` the TextIOWrapper.
   const enter = /^_io\.(\w+)\.__enter__$/.exec(name);
   if (enter) return [{ kind: 'instance', type: { kind: 'native', module: '_io', path: [enter[1]] } }];
@@ -209,4 +210,42 @@ function textMode(call: Expr): boolean {
   const mode = positional.length >= 2 ? positional[1] : k >= 0 ? call.args[positional.length + k] : undefined;
   if (mode === undefined) return true;
   return mode.k === 'const' && typeof mode.value === 'string' && !mode.value.includes('b');
+}
+
+const ITEM_TYPES: Readonly<Record<string, Scalar>> = {
+  'builtins.str': 'str',
+  'builtins.bytes': 'int',
+  'builtins.bytearray': 'int',
+  'builtins.range': 'int',
+  '_io.TextIOWrapper': 'str',
+  '_io.StringIO': 'str',
+  '_io.BufferedReader': 'bytes',
+  '_io.BufferedRandom': 'bytes',
+  '_io.BytesIO': 'bytes',
+  '_io.FileIO': 'bytes',
+};
+
+/**
+ * An item of `for x in v` (the simulation's `next(iter(v))`): the type of the items `v` yields when that is fixed by
+ * what `v` is: a str's are strs, bytes' ints, a text file's lines strs, a binary file's lines bytes, a constant
+ * tuple's its elements. Otherwise (a list, a dict, anything of unknown type) unknown, with what was iterated.
+ */
+function nextItem(call: Expr, resolve: (e: Expr) => Target[]): Target[] | undefined {
+  if (call.k !== 'call' || call.args.length !== 1) return undefined;
+  const it = call.args[0];
+  if (it.k !== 'call' || it.callee.k !== 'builtin' || it.callee.name !== 'iter' || it.args.length !== 1) return undefined;
+  const out: Target[] = [];
+  for (const t of resolve(it.args[0])) {
+    const c = t.kind === 'const' ? t.value : undefined;
+    const seq = c !== null && typeof c === 'object' && c !== undefined && 'tuple' in c ? c.tuple : undefined;
+    if (seq && seq.every((x) => x === null || typeof x !== 'object')) {
+      for (const x of seq) out.push({ kind: 'const', value: x });
+      continue;
+    }
+    const type = t.kind === 'const' ? `builtins.${constType(t.value)}` : t.kind === 'instance' ? (t.type.kind === 'builtin' ? `builtins.${t.type.name}` : t.type.kind === 'native' ? `${t.type.module}.${t.type.path.join('.')}` : '') : '';
+    const item = Object.prototype.hasOwnProperty.call(ITEM_TYPES, type) ? ITEM_TYPES[type] : undefined;
+    if (!item) return [{ kind: 'unknown', reason: 'an item of something iterated whose items have no type known statically' }];
+    out.push({ kind: 'instance', type: { kind: 'builtin', name: item } });
+  }
+  return out.length ? out : undefined;
 }

@@ -177,8 +177,12 @@ export function describe(e: Expr, depth = 0): string {
       return e.def.qualname;
     case 'instance':
       return `<${describe(e.cls, depth + 1)} instance>`;
-    case 'call':
+    case 'call': {
+      // The simulation's item of a `for` loop: next(iter(v)).
+      const it = e.callee.k === 'builtin' && e.callee.name === 'next' ? e.args[0] : undefined;
+      if (it?.k === 'call' && it.callee.k === 'builtin' && it.callee.name === 'iter' && it.args[0]) return `<item of ${describe(it.args[0], depth + 1)}>`;
       return `${describe(e.callee, depth + 1)}(…)`;
+    }
     case 'binop':
       return `(${describe(e.left, depth + 1)} ${e.op} …)`;
     case 'subscr':

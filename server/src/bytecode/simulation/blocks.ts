@@ -4,6 +4,7 @@
 import { unknown, type Expr } from '../values';
 import { STEP_DIRTY } from './common';
 import { H } from './opcodes';
+import { enumerateItems } from './operators';
 import type { Simulator, State } from './types';
 
 /** The opcodes stepBlock handles (the core's dispatch table sends it no other). */
@@ -44,6 +45,12 @@ export function stepBlock(sim: Simulator, st: State, i: number, op: number, effe
       return 0;
     case H.Pops: {
       const pops = t.fixed[op];
+      const pair = pops === 1 && effect === 1 && t.names[op] === 'UNPACK_SEQUENCE' && stack.length ? enumerateItems(sim, stack[stack.length - 1]) : undefined;
+      if (pair) {
+        stack.pop();
+        stack.push(...pair);
+        return 0;
+      }
       if (stack.length < pops) sim.noteDesync(code, i);
       for (let k = 0; k < pops; k++) stack.pop();
       const u = t.result[op]!;

@@ -170,33 +170,59 @@ export function foldCompare(sim: Simulator, sym: string, left: Expr, right: Expr
   }
 }
 
-/** The builtin `iter`: the callee of the iterator values constIteration makes. */
+/** The builtins `iter` and `next`: the callees of the iterator and item values constIteration makes. */
 const ITER: Expr = { k: 'builtin', name: 'iter' };
+export const NEXT: Expr = { k: 'builtin', name: 'next' };
 
 /**
- * Iteration over `range(…)` (ints) and over a constant tuple (`for name in ('__or__', '__and__'): getattr(cls, name)`; the compiler makes a
- * literal list in a `for` a tuple): GET_ITER of a tuple of plain constants (at most MAX_UNION) gives `iter(it)`, and
- * FOR_ITER on such an iterator gives the union of its elements, so the loop variable is known. Read before the
- * opcode's `pops` operands are popped from `stack`. Undefined for anything else (the opcode's unknown result stays).
+ * Iteration. GET_ITER of a value `v` gives `iter(v)` and FOR_ITER on it the item: the union of the elements of a
+ * constant tuple (`for name in ('__or__', '__and__'): getattr(cls, name)`; the compiler makes a literal list in a
+ * `for` a tuple; a list, which may be changed in place, is not followed), an int for `range(…)`, else `next(iter(v))`,
+ * which the resolver types by what `v` is (a str's items are strs, a text file's lines strs: naming.ts). Read before
+ * the opcode's `pops` operands are popped from `stack`. Undefined for anything else (the opcode's unknown result stays).
  */
 export function constIteration(sim: Simulator, opname: string | null, i: number, stack: Expr[], pops: number): Expr | undefined {
   if (opname === 'GET_ITER' && pops === 1 && stack.length >= 1) {
     const v = sim.settle(stack[stack.length - 1]);
-    // `for i in range(n)`: the builtin range yields ints, whatever its arguments.
-    if (v.k === 'call' && !v.star && sim.isBuiltinNamed(v.callee, 'range')) return sim.memoized(sim.memo, i, [v], () => ({ k: 'call', callee: ITER, args: [v], kwnames: null, star: false }));
-    // A tuple only: a list (a constant folded from BUILD_LIST, a module global) may be changed in place after.
-    const items = v.k === 'const' && v.value !== null && typeof v.value === 'object' && 'tuple' in v.value ? v.value.tuple : undefined;
-    if (!items || items.length === 0 || items.length > MAX_UNION || !items.every((x) => x === null || typeof x !== 'object')) return undefined;
     return sim.memoized(sim.memo, i, [v], () => ({ k: 'call', callee: ITER, args: [v], kwnames: null, star: false }));
   }
   if (opname === 'FOR_ITER' && pops === 0) {
     const it = stack[stack.length - 1];
     if (it?.k !== 'call' || it.callee !== ITER) return undefined;
-    if (it.args[0]?.k === 'call') return scalarInstance('int'); // iter(range(…)), made above
-    if (it.args[0]?.k !== 'const') return undefined;
-    const items = constSeq(it.args[0].value);
-    if (!items) return undefined;
-    return sim.memoized(sim.memo, i, [it], () => (items.length === 1 ? { k: 'const', value: items[0] } : { k: 'union', items: items.map((x): Expr => ({ k: 'const', value: x })) }));
+    const v = it.args[0];
+    // `for i in range(n)`: the builtin range yields ints, whatever its arguments.
+    if (v.k === 'call' && !v.star && sim.isBuiltinNamed(v.callee, 'range')) return scalarInstance('int');
+    const items = v.k === 'const' && v.value !== null && typeof v.value === 'object' && 'tuple' in v.value ? v.value.tuple : undefined;
+    if (items && items.length > 0 && items.length <= MAX_UNION && items.every((x) => x === null || typeof x !== 'object')) {
+      return sim.memoized(sim.memo, i, [it], () => (items.length === 1 ? { k: 'const', value: items[0] } : { k: 'union', items: items.map((x): Expr => ({ k: 'const', value: x })) }));
+    }
+    return sim.memoized(sim.memo, i, [it], () => ({ k: 'call', callee: NEXT, args: [it], kwnames: null, star: false }));
   }
   return undefined;
+}
+
+/**
+ * `for i, x in enumerate(xs)`: UNPACK_SEQUENCE 2 of an item of `enumerate(xs)` gives the index, an int, and an item of
+ * `xs`; returned in push order (an item of `xs`, then the index, which ends on top as the first target's value).
+ * Undefined for any other unpacking.
+ */
+export function enumerateItems(sim: Simulator, item: Expr): Expr[] | undefined {
+  if (item.k !== 'call' || item.callee !== NEXT) return undefined;
+  const known = enumerated.get(item);
+  if (known !== undefined) return known ?? undefined;
+  const out = enumerateItemsOf(sim, item);
+  enumerated.set(item, out ?? null);
+  return out;
+}
+
+/** One pair per item value, so that joins at the loop head stay stable. */
+const enumerated = new WeakMap<Expr, Expr[] | null>();
+
+function enumerateItemsOf(sim: Simulator, item: Expr & { k: 'call' }): Expr[] | undefined {
+  const it = item.args[0];
+  const e = it.k === 'call' && it.callee === ITER ? it.args[0] : undefined;
+  if (!e || e.k !== 'call' || e.star || e.args.length < 1 || e.kwnames?.length || !sim.isBuiltinNamed(e.callee, 'enumerate')) return undefined;
+  const inner = e.args[0];
+  const iterInner: Expr = { k: 'call', callee: ITER, args: [inner], kwnames: null, star: false };
+  return [{ k: 'call', callee: NEXT, args: [iterInner], kwnames: null, star: false }, scalarInstance('int')];
 }
