@@ -4,7 +4,7 @@
 
 import type { PyConst } from './helperRecords';
 import type { Target } from './targets';
-import { constType, type Expr } from './values';
+import { constType, loopItemSource, plainTuple, type Expr } from './values';
 
 export type Scalar = 'bool' | 'int' | 'float' | 'str' | 'bytes';
 
@@ -231,14 +231,12 @@ const ITEM_TYPES: Readonly<Record<string, Scalar>> = {
  * tuple's its elements. Otherwise (a list, a dict, anything of unknown type) unknown, with what was iterated.
  */
 function nextItem(call: Expr, resolve: (e: Expr) => Target[]): Target[] | undefined {
-  if (call.k !== 'call' || call.args.length !== 1) return undefined;
-  const it = call.args[0];
-  if (it.k !== 'call' || it.callee.k !== 'builtin' || it.callee.name !== 'iter' || it.args.length !== 1) return undefined;
+  const iterated = loopItemSource(call);
+  if (!iterated) return undefined;
   const out: Target[] = [];
-  for (const t of resolve(it.args[0])) {
-    const c = t.kind === 'const' ? t.value : undefined;
-    const seq = c !== null && typeof c === 'object' && c !== undefined && 'tuple' in c ? c.tuple : undefined;
-    if (seq && seq.every((x) => x === null || typeof x !== 'object')) {
+  for (const t of resolve(iterated)) {
+    const seq = t.kind === 'const' ? plainTuple(t.value) : undefined;
+    if (seq) {
       for (const x of seq) out.push({ kind: 'const', value: x });
       continue;
     }

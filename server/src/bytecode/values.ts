@@ -144,6 +144,27 @@ export function constType(v: PyConst): string | undefined {
   return undefined;
 }
 
+/** The builtins `iter` and `next` as the simulation calls them: a `for` loop's iterator is `iter(v)`, its item `next(iter(v))`. */
+export const ITER: Expr = { k: 'builtin', name: 'iter' };
+export const NEXT: Expr = { k: 'builtin', name: 'next' };
+
+/** `callee(arg)`, a call the simulation makes up (an iterator, a loop item). */
+export function callOf(callee: Expr, arg: Expr): Expr {
+  return { k: 'call', callee, args: [arg], kwnames: null, star: false };
+}
+
+/** What a `for` loop's item iterates: `v` for `next(iter(v))`, else undefined. */
+export function loopItemSource(e: Expr): Expr | undefined {
+  const it = e.k === 'call' && e.callee.k === 'builtin' && e.callee.name === 'next' && e.args.length === 1 ? e.args[0] : undefined;
+  return it?.k === 'call' && it.callee.k === 'builtin' && it.callee.name === 'iter' && it.args.length === 1 ? it.args[0] : undefined;
+}
+
+/** The elements of a constant tuple of plain constants (none a tuple, long string or other object), else undefined. */
+export function plainTuple(v: PyConst): PyConst[] | undefined {
+  const items = v !== null && typeof v === 'object' && 'tuple' in v ? v.tuple : undefined;
+  return items && items.every((x) => x === null || typeof x !== 'object') ? items : undefined;
+}
+
 /** The items of a constant sequence of strings (for __all__), or undefined. */
 export function constStrings(v: PyConst): string[] | undefined {
   if (v === null || typeof v !== 'object') return undefined;
@@ -178,10 +199,8 @@ export function describe(e: Expr, depth = 0): string {
     case 'instance':
       return `<${describe(e.cls, depth + 1)} instance>`;
     case 'call': {
-      // The simulation's item of a `for` loop: next(iter(v)).
-      const it = e.callee.k === 'builtin' && e.callee.name === 'next' ? e.args[0] : undefined;
-      if (it?.k === 'call' && it.callee.k === 'builtin' && it.callee.name === 'iter' && it.args[0]) return `<item of ${describe(it.args[0], depth + 1)}>`;
-      return `${describe(e.callee, depth + 1)}(…)`;
+      const iterated = loopItemSource(e);
+      return iterated ? `<item of ${describe(iterated, depth + 1)}>` : `${describe(e.callee, depth + 1)}(…)`;
     }
     case 'binop':
       return `(${describe(e.left, depth + 1)} ${e.op} …)`;

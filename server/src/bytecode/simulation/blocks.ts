@@ -21,11 +21,12 @@ export function stepBlock(sim: Simulator, st: State, i: number, op: number, effe
     case H.Setup:
       // SETUP_WITH (3.8–3.10) and BEFORE_WITH (3.11+) replace the context manager by __exit__ and the __enter__
       // result; the other SETUP_* only push the block (the handler edge is added by the caller).
-      if ((t.names[op] === 'SETUP_WITH' || t.names[op] === 'BEFORE_WITH') && effect === 1 && stack.length) stack.push(...withValues(popN(1)[0]));
-      else if (t.names[op] === 'SETUP_WITH' || t.names[op] === 'BEFORE_WITH') {
+      if (t.names[op] !== 'SETUP_WITH' && t.names[op] !== 'BEFORE_WITH') sim.adjustStack(stack, effect, code, i);
+      else if (effect === 1 && stack.length) stack.push(...withValues(popN(1)[0]));
+      else {
         popN(1);
         for (let k = 0; k < 1 + effect; k++) stack.push(unknown('context manager'));
-      } else sim.adjustStack(stack, effect, code, i);
+      }
       return 0;
     case H.PopBlock:
       if (st.blocks && st.blocks.length) st.blocks.pop();

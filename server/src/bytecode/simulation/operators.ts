@@ -4,7 +4,7 @@
 import type { DecodedCode } from '../decode';
 import type { PyConst } from '../helperRecords';
 import { operatorResults, scalarInstance, scalarTypes } from '../scalarResults';
-import { MAX_UNION, unknown, type Expr } from '../values';
+import { callOf, ITER, loopItemSource, MAX_UNION, NEXT, plainTuple, unknown, type Expr } from '../values';
 import { comparePy, CONST_FALSE, CONST_TRUE, constSeq } from './common';
 import { H } from './opcodes';
 import type { SiteRecord, Simulator, State } from './types';
@@ -170,10 +170,6 @@ export function foldCompare(sim: Simulator, sym: string, left: Expr, right: Expr
   }
 }
 
-/** The builtins `iter` and `next`: the callees of the iterator and item values constIteration makes. */
-const ITER: Expr = { k: 'builtin', name: 'iter' };
-export const NEXT: Expr = { k: 'builtin', name: 'next' };
-
 /**
  * Iteration. GET_ITER of a value `v` gives `iter(v)` and FOR_ITER on it the item: the union of the elements of a
  * constant tuple (`for name in ('__or__', '__and__'): getattr(cls, name)`; the compiler makes a literal list in a
@@ -184,7 +180,7 @@ export const NEXT: Expr = { k: 'builtin', name: 'next' };
 export function constIteration(sim: Simulator, opname: string | null, i: number, stack: Expr[], pops: number): Expr | undefined {
   if (opname === 'GET_ITER' && pops === 1 && stack.length >= 1) {
     const v = sim.settle(stack[stack.length - 1]);
-    return sim.memoized(sim.memo, i, [v], () => ({ k: 'call', callee: ITER, args: [v], kwnames: null, star: false }));
+    return sim.memoized(sim.memo, i, [v], () => callOf(ITER, v));
   }
   if (opname === 'FOR_ITER' && pops === 0) {
     const it = stack[stack.length - 1];
@@ -192,11 +188,11 @@ export function constIteration(sim: Simulator, opname: string | null, i: number,
     const v = it.args[0];
     // `for i in range(n)`: the builtin range yields ints, whatever its arguments.
     if (v.k === 'call' && !v.star && sim.isBuiltinNamed(v.callee, 'range')) return scalarInstance('int');
-    const items = v.k === 'const' && v.value !== null && typeof v.value === 'object' && 'tuple' in v.value ? v.value.tuple : undefined;
-    if (items && items.length > 0 && items.length <= MAX_UNION && items.every((x) => x === null || typeof x !== 'object')) {
+    const items = v.k === 'const' ? plainTuple(v.value) : undefined;
+    if (items && items.length > 0 && items.length <= MAX_UNION) {
       return sim.memoized(sim.memo, i, [it], () => (items.length === 1 ? { k: 'const', value: items[0] } : { k: 'union', items: items.map((x): Expr => ({ k: 'const', value: x })) }));
     }
-    return sim.memoized(sim.memo, i, [it], () => ({ k: 'call', callee: NEXT, args: [it], kwnames: null, star: false }));
+    return sim.memoized(sim.memo, i, [it], () => callOf(NEXT, it));
   }
   return undefined;
 }
@@ -218,11 +214,8 @@ export function enumerateItems(sim: Simulator, item: Expr): Expr[] | undefined {
 /** One pair per item value, so that joins at the loop head stay stable. */
 const enumerated = new WeakMap<Expr, Expr[] | null>();
 
-function enumerateItemsOf(sim: Simulator, item: Expr & { k: 'call' }): Expr[] | undefined {
-  const it = item.args[0];
-  const e = it.k === 'call' && it.callee === ITER ? it.args[0] : undefined;
+function enumerateItemsOf(sim: Simulator, item: Expr): Expr[] | undefined {
+  const e = loopItemSource(item);
   if (!e || e.k !== 'call' || e.star || e.args.length < 1 || e.kwnames?.length || !sim.isBuiltinNamed(e.callee, 'enumerate')) return undefined;
-  const inner = e.args[0];
-  const iterInner: Expr = { k: 'call', callee: ITER, args: [inner], kwnames: null, star: false };
-  return [{ k: 'call', callee: NEXT, args: [iterInner], kwnames: null, star: false }, scalarInstance('int')];
+  return [callOf(NEXT, callOf(ITER, e.args[0])), scalarInstance('int')];
 }
