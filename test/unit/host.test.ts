@@ -102,8 +102,21 @@ test('the hand-assembled code disassembles to the documented instructions (objdu
 });
 
 test('the probe answers xtest like an independent gcc-built check, and reads the same CPUID words', async () => {
-  const before = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('pygration-probe-'));
-  const r = await runProbe();
+  // The probe writes under os.tmpdir(), which follows TMPDIR: a private one, so that other pygration processes on the
+  // machine (another test run, the language server, a CLI) cannot put or remove probe directories where we look.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'host-test-'));
+  const savedTmp = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  let r: Awaited<ReturnType<typeof runProbe>>;
+  try {
+    assert.equal(os.tmpdir(), tmp);
+    r = await runProbe();
+  } finally {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+  }
+  const left = fs.readdirSync(tmp);
+  fs.rmSync(tmp, { recursive: true, force: true });
   assert.equal(r.error, undefined, r.error);
   assert.equal(r.xtest, fixtureXtest());
   const dump = dumpCpuid([[0, 0], [7, 0], [7, 1], [1, 0], [0x80000001, 0]]);
@@ -113,10 +126,7 @@ test('the probe answers xtest like an independent gcc-built check, and reads the
     { ...r.cpuid, leaf1: noApic(r.cpuid?.leaf1) },
     { leaf0: dump.get('0:0'), leaf7: dump.get('7:0'), leaf7s1: dump.get('7:1'), leaf1: noApic(dump.get('1:0')), ext1: dump.get('80000001:0') },
   );
-  // Other processes on the machine (another test run, the language server) may remove their own probe directories
-  // meanwhile: what matters is that ours leaves none behind.
-  const after = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('pygration-probe-'));
-  assert.deepEqual(after.filter((n) => !before.includes(n)), [], 'the probe removes its temporary directory');
+  assert.deepEqual(left, [], 'the probe removes its temporary directory');
   console.log(`# this host: xtest ${r.xtest ? 'executes' : 'faults'}; rtm in cpuinfo: ${hostFlags().has('rtm')}`);
 });
 
