@@ -9,6 +9,7 @@ import { describeMethodFlags } from '../cpython/abi';
 import { Unresolved, type Found, type NativeRequest, type ResolverContext } from './resolution';
 import { slotTargets } from './resolveTypes';
 import { resolveCython } from './resolveCython';
+import { staticLoops } from './staticLoops';
 import { loopTables } from './ufuncLoops';
 import type { CodeRef, PythonTables } from '../cpython/tables';
 
@@ -55,9 +56,12 @@ export function resolveModuleFunction(rs: ResolverContext, r: Extract<NativeRequ
   // Calling a type of the module: type_call runs its tp_new and tp_init.
   for (const { module: m } of defs) {
     const tables = rs.tablesOf(m);
+    const top = r.module.split('.')[0];
     const types = [
       ...tables.typesNamed(`${r.module}.${r.name}`),
       ...(r.module !== last ? tables.typesNamed(`${last}.${r.name}`) : []),
+      // A type named after the package that exports it (`numpy.dtype`, defined by numpy.core._multiarray_umath).
+      ...(top !== r.module && top !== last ? tables.typesNamed(`${top}.${r.name}`) : []),
       // Builtin types have undotted names: builtins.str is the type 'str'.
       ...(r.module === 'builtins' ? tables.typesNamed(r.name) : []),
     ];
@@ -177,19 +181,29 @@ function isCythonModule(tables: PythonTables): boolean {
 }
 
 /**
- * In a live process, an object the extension made at import from a table of functions and its name (a NumPy ufunc):
- * the loops its table holds now (resolve/ufuncLoops.ts), which the CPU dispatch chose. Not exact: the object's call
- * machinery (NumPy's type resolution and casts) runs too. At rest the module-wide fallback below answers.
+ * An object the extension makes at import from a table of functions and its name (a NumPy ufunc): in a live process
+ * the loops its table holds now (resolve/ufuncLoops.ts), which the CPU dispatch chose; at rest every function the module
+ * can put there (resolve/staticLoops.ts). Not exact: the object's call machinery (NumPy's type resolution and casts)
+ * runs too. When neither answers, the module-wide fallback below does.
  */
 function importLoops(rs: ResolverContext, defs: ReadonlyArray<{ module: ModuleImage }>, r: Extract<NativeRequest, { kind: 'module-function' }>, notes: string[]): Found[] {
   const out: Found[] = [];
-  if (!rs.isProcess) return out;
   for (const { module: m } of defs) {
     if (rs.interpreterModules().includes(m)) continue;
     for (const t of loopTables(m.elf, r.name)) {
-      const loops = liveLoops(rs, m, t.table, t.count);
-      if (loops.length === 0) continue;
-      notes.push(`'${r.name}' is an object ${r.module} made at import from a table of ${t.count} loop(s) (such as a ufunc): the ${loops.length} function(s) the table holds now are counted.`);
+      let loops: number[];
+      if (rs.isProcess) {
+        loops = liveLoops(rs, m, t.table, t.count);
+        if (loops.length === 0) continue;
+        notes.push(`'${r.name}' is an object ${r.module} made at import from a table of ${t.count} loop(s) (such as a ufunc): the ${loops.length} function(s) the table holds now are counted.`);
+      } else {
+        // At rest: what the loader puts in the table and every value the module's code can store there (each CPU
+        // variant a dispatch may choose), or, when a write cannot be followed, the module-wide fallback below.
+        const candidates = staticLoops(m.elf, t);
+        if (!candidates?.length) continue;
+        loops = candidates.map((link) => link + m.bias);
+        notes.push(`'${r.name}' is an object ${r.module} makes at import from a table of ${t.count} loop(s) (such as a ufunc): the ${loops.length} function(s) the module can put in it (every CPU variant) are counted.`);
+      }
       for (const address of loops) out.push({ address, module: m, how: 'loops', label: `${r.module}.${r.name}`, detail: `a loop in ${r.name}'s table (0x${t.table.toString(16)})`, exact: false });
     }
   }

@@ -24,6 +24,8 @@ const MAX_FUNCTION = 4 * 1024 * 1024;
 export interface LoopTable {
   table: number;
   count: number;
+  /** The `lea rdi,[rip+table]` of each call found that makes an object of it. */
+  sites: number[];
 }
 
 /** What the search needs of each instruction of a function: calls, `lea`s, immediate moves, register writes. */
@@ -81,11 +83,11 @@ function around(elf: ElfFile, link: number): { steps: Step[]; at: number } | und
   return at < 0 ? undefined : { steps, at };
 }
 
-/** The value a register holds at step `call` when the last step before it (back to the previous call) that sets it does so. */
-function lastSet(steps: Step[], call: number, reg: number, imm: boolean): number | undefined {
+/** The step that sets a register last before step `call` (back to the previous call), when it is a `lea` (or `mov` of an immediate). */
+function lastSet(steps: Step[], call: number, reg: number, imm: boolean): Step | undefined {
   for (let k = call - 1; k >= Math.max(0, call - WINDOW) && !steps[k].call; k--) {
     const s = steps[k];
-    if (s.reg === reg) return (s.imm === true) === imm ? s.value : undefined;
+    if (s.reg === reg) return (s.imm === true) === imm ? s : undefined;
     if (s.writes?.includes(reg)) return undefined;
   }
   return undefined;
@@ -106,10 +108,13 @@ export function loopTables(elf: ElfFile, name: string): LoopTable[] {
         let call = a.at + 1;
         while (call < a.steps.length && call - a.at <= WINDOW && !a.steps[call].call) call++;
         if (call >= a.steps.length || !a.steps[call].call) continue;
-        const table = lastSet(a.steps, call, REGISTER_RDI, false);
-        const count = lastSet(a.steps, call, REGISTER_RCX, true);
+        const lea = lastSet(a.steps, call, REGISTER_RDI, false);
+        const table = lea?.value;
+        const count = lastSet(a.steps, call, REGISTER_RCX, true)?.value;
         if (table === undefined || count === undefined || count <= 0 || count > MAX_LOOPS) continue;
-        if (isLoopTable(elf, table, count)) found.set(table, { table, count });
+        const had = found.get(table);
+        if (had) had.sites.push(lea!.ip);
+        else if (isLoopTable(elf, table, count)) found.set(table, { table, count, sites: [lea!.ip] });
       }
     }
   } catch (e) {
