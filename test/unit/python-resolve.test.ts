@@ -109,6 +109,8 @@ try:
     r['ndarray.sum'] = ml_meth_of_descriptor(np.ndarray.__dict__['sum'])
     r['ndarray.nb_matrix_multiply'] = type_slot(np.ndarray, 96, 272)
     r['ndarray.nb_add'] = type_slot(np.ndarray, 96, 0)
+    import numpy.random._generator as gen
+    r['np.random.default_rng'] = ml_meth_of_function(gen.default_rng)
 except ImportError:
     pass
 print(json.dumps(r))
@@ -358,6 +360,10 @@ print(json.dumps(r))
           [{ kind: 'slot', type: 'numpy.ndarray', slot: 'nb_matrix_multiply', file: live.path }, 'ndarray.nb_matrix_multiply'],
           [{ kind: 'module-function', module: 'time', name: 'sleep' }, 'time.sleep'],
           [{ kind: 'module-function', module: 'pyext_kernels', file: pyext.stripped, name: 'k_sha' }, 'pyext.k_sha'],
+          // A `def` of a module Cython 0.29 generated without binding=True: a built-in function made from a PyMethodDef
+          // of its own, in a stripped file whose tables define no Cython function type (before: every function the
+          // module's data points to).
+          [{ kind: 'module-function', module: 'numpy.random._generator', file: space.modules().find((m) => m.path.includes('random/_generator'))!.path, name: 'default_rng' }, 'np.random.default_rng'],
         ];
         for (const [req, key] of checks) {
           const r = resolved(resolveNative(st, req));

@@ -165,7 +165,7 @@ function referencedData(rs: ResolverContext, m: ModuleImage, link: number): numb
 function cythonDefs(rs: ResolverContext, defs: ReadonlyArray<{ module: ModuleImage }>, module: string, name: string, notes: string[]): Found[] {
   const out: Found[] = [];
   for (const { module: m } of defs) {
-    if (!isCythonModule(rs.tablesOf(m))) continue;
+    if (!isCythonModule(rs, m)) continue;
     try {
       out.push(...resolveCython(rs, { kind: 'cython', module, qualname: name, file: m.path }, notes));
     } catch (e) {
@@ -175,9 +175,19 @@ function cythonDefs(rs: ResolverContext, defs: ReadonlyArray<{ module: ModuleIma
   return out;
 }
 
-/** A module Cython generated: its tables define Cython's function type (`cython_function_or_method`, or `_cython_3_x.…`). */
-function isCythonModule(tables: PythonTables): boolean {
-  return tables.types.some((t) => t.name === 'cython_function_or_method' || t.name.endsWith('.cython_function_or_method'));
+/** Strings only Cython's generated code holds (its C-API export, vtables, pickling helpers, shared-type module). */
+const CYTHON_STRINGS = ['__pyx_capi__', '__pyx_vtable__', '__reduce_cython__', '__setstate_cython__', 'cython_function_or_method'];
+
+/**
+ * A module Cython generated: its tables define Cython's function type (`cython_function_or_method`, or
+ * `_cython_3_x.…`), or its read-only data holds a string only Cython's code does. Cython 0.29 without `binding=True`
+ * (Debian's NumPy 1.24: `numpy.random._generator.default_rng`) makes each `def` a built-in function from a PyMethodDef
+ * of its own, and defines no function type.
+ */
+function isCythonModule(rs: ResolverContext, m: ModuleImage): boolean {
+  const tables = rs.tablesOf(m);
+  if (tables.types.some((t) => t.name === 'cython_function_or_method' || t.name.endsWith('.cython_function_or_method'))) return true;
+  return CYTHON_STRINGS.some((s) => rs.hasCString(m, s));
 }
 
 /**
