@@ -8,7 +8,9 @@ import { CodeDecoder } from '../decoder/decoder';
 import * as C from '../elf/elfConstants';
 import type { ElfFile } from '../elf/elfFile';
 import { NativeError } from '../errors';
-import { type AbsoluteStore, functionStores, loadedWord, type Val, writesMemory } from './loopFlow';
+import { loadedWord, writesMemory } from './loopEffects';
+import { type AbsoluteStore, functionStores } from './loopFlow';
+import type { Val } from './loopState';
 import type { LoopTable } from './ufuncLoops';
 
 /** Text larger than this is not scanned. */
@@ -33,6 +35,8 @@ interface ModuleRefs {
   named: Pairs;
   /** Direct branches and calls (`call`/`jmp`/`jcc` rel32, short `jmp`/`jcc`): their targets and sources. */
   branches: Pairs;
+  /** The same by target, made when first asked. */
+  bySource?: Map<number, number[]>;
 }
 
 /** Pairs of numbers in two growing arrays. */
@@ -150,12 +154,50 @@ function grow(a: Float64Array): Float64Array {
   return b;
 }
 
-/** The targets in [start, end) of the module's direct branches from outside it (a false match: a block starts unknown). */
-function branchesInto(refs: ModuleRefs, start: number, end: number): Set<number> {
-  const out = new Set<number>();
+/** The sources of the module's direct branches and calls to `target` (a false match only makes a block start unknown). */
+function branchIndex(refs: ModuleRefs): Map<number, number[]> {
+  if (refs.bySource) return refs.bySource;
+  const out = new Map<number, number[]>();
   const { a: target, b: from, count } = refs.branches;
-  for (let i = 0; i < count; i++) if (target[i] >= start && target[i] < end && (from[i] < start || from[i] >= end)) out.add(target[i]);
-  return out;
+  for (let i = 0; i < count; i++) {
+    const list = out.get(target[i]);
+    if (list) list.push(from[i]);
+    else out.set(target[i], [from[i]]);
+  }
+  return (refs.bySource = out);
+}
+
+const branchesByRange = new WeakMap<ElfFile, Map<number, Map<number, number> | null>>();
+
+/**
+ * Whether an instruction of the module starts at `from` and branches (or calls) to `target`: the byte scan also finds
+ * an e8 or e9 byte inside another instruction (`movq xmm5, rax` ends in e8). The function or gap holding `from` is
+ * decoded once; when it is too large, the match stands (the safe side).
+ */
+function isBranchAt(elf: ElfFile, from: number, target: number): boolean {
+  const range = elf.functionAt(from) ?? gapAround(elf, from);
+  if (!range || range.end - range.start > MAX_FUNCTION) return true;
+  let byStart = branchesByRange.get(elf);
+  if (!byStart) branchesByRange.set(elf, (byStart = new Map()));
+  let branches = byStart.get(range.start);
+  if (branches === undefined) {
+    const found = new Map<number, number>();
+    const d = new CodeDecoder();
+    try {
+      d.decodeLinear(elf.readVirtual(range.start, range.end - range.start), range.start, (v) => {
+        const t = v.directTarget();
+        if (t !== undefined) found.set(v.ip, t);
+      });
+      branches = found;
+    } catch (e) {
+      if (!(e instanceof NativeError)) throw e;
+      branches = null;
+    } finally {
+      d.free();
+    }
+    byStart.set(range.start, branches);
+  }
+  return branches === null || branches.get(from) === target;
 }
 
 /**
@@ -218,8 +260,8 @@ function storedValues(elf: ElfFile, refs: ModuleRefs, ip: number, table: number,
   let byStart = storesByFile.get(elf);
   if (!byStart) storesByFile.set(elf, (byStart = new Map()));
   if (!byStart.has(ext.start)) {
-    const entered = branchesInto(refs, ext.start, ext.end);
-    byStart.set(ext.start, functionStores(elf, ext.start, ext.end, (target) => entered.has(target)));
+    const index = branchIndex(refs);
+    byStart.set(ext.start, functionStores(elf, ext.start, ext.end, (target) => (index.get(target) ?? []).filter((from) => isBranchAt(elf, from, target))));
   }
   const s = byStart.get(ext.start)?.get(ip);
   if (!s) return undefined;
