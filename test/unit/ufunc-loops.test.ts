@@ -95,88 +95,87 @@ describe('loops of an object made at import from a table and a name', { skip: sk
   });
 });
 
+/** Starts Debian's python3 with `imports`, printing the names of the ufuncs of `namespace` (JSON) before READY. */
+async function ufuncProcess(imports: string, namespace: string): Promise<{ proc: StartedProcess; names: string[] }> {
+  const list = `sorted({u.__name__ for u in vars(${namespace}).values() if isinstance(u, numpy.ufunc)})`;
+  const proc = await startProcess(DEBIAN_PYTHON, ['-c', `import json, numpy, ${imports}; print(json.dumps(${list})); print("READY", flush=True); import time; time.sleep(600)`]);
+  return { proc, names: JSON.parse(proc.stdout().split('\n')[0]) };
+}
+
+type Resolved = Extract<NativeResolution, { status: 'resolved' }>;
+
+/**
+ * Resolves each ufunc of `module` (its file the live one `isFile` matches) in the process and at rest: every loop the
+ * live table holds must be among those found at rest. `check` sees each pair. Returns how many fell back at rest to the
+ * module-wide answer. `atRest` also gets the static space and the file, for more requests.
+ */
+function liveWithinRest(pid: number, module: string, isFile: (path: string) => boolean, names: string[], check: (name: string, live: Resolved, rest: Resolved) => void, atRest?: (st: StaticAddressSpace, file: string) => void): number {
+  const view = new ProcessView(pid);
+  const st = new StaticAddressSpace([DEBIAN_PYTHON]);
+  const space = new ProcessAddressSpace(view);
+  try {
+    const file = space.modules().find((m) => isFile(m.path))!.path;
+    let fallbacks = 0;
+    for (const name of names) {
+      const request = { kind: 'module-function' as const, module, file, name };
+      const live = resolved(resolverFor(space).resolve(request));
+      const rest = resolved(resolverFor(st).resolve(request));
+      check(name, live, rest);
+      if (rest.targets.some((t) => t.how !== 'loops')) fallbacks++;
+      if (!live.targets.every((t) => t.how === 'loops')) continue;
+      const found = linkAddresses(resolverFor(st).space, rest);
+      const missing = [...linkAddresses(space, live)].filter((a) => !found.has(a));
+      assert.deepEqual(missing, [], `${name}: live loops not found at rest`);
+    }
+    atRest?.(st, file);
+    return fallbacks;
+  } finally {
+    resolverFor(space).close();
+    resolverFor(st).close();
+    st.close();
+    view.close();
+  }
+}
+
 describe("Debian's NumPy ufuncs: the live loops are among those found at rest", { skip: skipUnless(HAVE_NUMPY, 'python3-numpy missing') }, () => {
-  let proc: StartedProcess;
-  let names: string[];
+  let run: { proc: StartedProcess; names: string[] } | undefined;
   before(async () => {
-    const list = 'sorted({u.__name__ for u in vars(numpy).values() if isinstance(u, numpy.ufunc)})';
-    proc = await startProcess(DEBIAN_PYTHON, ['-c', `import json, numpy; print(json.dumps(${list})); print("READY", flush=True); import time; time.sleep(600)`]);
-    names = JSON.parse(proc.stdout().split('\n')[0]);
+    run = await ufuncProcess('numpy', 'numpy');
   });
-  after(async () => proc?.stop());
+  after(async () => run?.proc.stop());
 
   test('every ufunc: its own table at rest (not the module-wide fallback), holding every loop the live table holds', () => {
-    const view = new ProcessView(proc.pid);
-    const st = new StaticAddressSpace([DEBIAN_PYTHON]);
-    const space = new ProcessAddressSpace(view);
-    try {
-      const file = space.modules().find((m) => m.path.includes('_multiarray_umath'))!.path;
-      assert.ok(names.length > 50, `${names.length} ufuncs`);
-      let fallbacks = 0;
-      for (const name of names) {
-        const request = { kind: 'module-function' as const, module: 'numpy.core._multiarray_umath', file, name };
-        const live = resolved(resolverFor(space).resolve(request));
-        const rest = resolved(resolverFor(st).resolve(request));
-        assert.ok(live.targets.every((t) => t.how === 'loops'), `${name}: ${live.targets[0]?.how}`);
-        assert.ok(live.targets.length > 0 && live.targets.length < 200, `${name}: ${live.targets.length} loops`);
-        if (rest.targets.some((t) => t.how !== 'loops')) fallbacks++;
-        else assert.ok(rest.targets.length < 200, `${name}: ${rest.targets.length} loops at rest`);
-        const atRest = linkAddresses(resolverFor(st).space, rest);
-        const missing = [...linkAddresses(space, live)].filter((a) => !atRest.has(a));
-        assert.deepEqual(missing, [], `${name}: live loops not found at rest`);
-      }
-      // Debian 12's NumPy 1.24: every table is followed (its stores pair loops in xmm registers and stack slots).
-      assert.ok(fallbacks <= names.length / 10, `${fallbacks} of ${names.length} ufuncs fell back to the module-wide answer at rest`);
+    const { proc, names } = run!;
+    assert.ok(names.length > 50, `${names.length} ufuncs`);
+    const fallbacks = liveWithinRest(proc.pid, 'numpy.core._multiarray_umath', (p) => p.includes('_multiarray_umath'), names, (name, live, rest) => {
+      assert.ok(live.targets.every((t) => t.how === 'loops'), `${name}: ${live.targets[0]?.how}`);
+      assert.ok(live.targets.length > 0 && live.targets.length < 200, `${name}: ${live.targets.length} loops`);
+      assert.ok(rest.targets.some((t) => t.how !== 'loops') || rest.targets.length < 200, `${name}: ${rest.targets.length} loops at rest`);
+    }, (st, file) => {
       // `dtype` is the type numpy.core._multiarray_umath defines under its package's name (tp_name "numpy.dtype"):
       // calling it runs its tp_new and tp_init, not every function of the module.
       const dtype = resolved(resolverFor(st).resolve({ kind: 'module-function', module: 'numpy.core._multiarray_umath', file, name: 'dtype' }));
       assert.ok(dtype.targets.length > 0 && dtype.targets.length <= 4 && dtype.targets.every((t) => t.how === 'typeslot'), dtype.targets.map((t) => `${t.how} ${t.name}`).join(', '));
-    } finally {
-      resolverFor(space).close();
-      resolverFor(st).close();
-      st.close();
-      view.close();
-    }
+    });
+    // Debian 12's NumPy 1.24: every table is followed (its stores pair loops in xmm registers and stack slots).
+    assert.ok(fallbacks <= names.length / 10, `${fallbacks} of ${names.length} ufuncs fell back to the module-wide answer at rest`);
   });
 });
 
 describe("Debian's SciPy special functions: Cython's ufunc tables are followed at rest too", { skip: skipUnless(HAVE_SCIPY, 'python3-scipy missing') }, () => {
-  let proc: StartedProcess;
-  let names: string[];
+  let run: { proc: StartedProcess; names: string[] } | undefined;
   before(async () => {
-    const list = 'sorted({u.__name__ for u in vars(scipy.special).values() if isinstance(u, numpy.ufunc)})';
-    proc = await startProcess(DEBIAN_PYTHON, ['-c', `import json, numpy, scipy.special; print(json.dumps(${list})); print("READY", flush=True); import time; time.sleep(600)`]);
-    names = JSON.parse(proc.stdout().split('\n')[0]);
+    run = await ufuncProcess('scipy.special', 'scipy.special');
   });
-  after(async () => proc?.stop());
+  after(async () => run?.proc.stop());
 
   // scipy.special._ufuncs fills its tables in one 86 KiB module initialiser that passes addresses of its own locals to
   // calls (slots below them survive the calls), jumps into its `.cold` part and back, and holds bytes a scan takes
   // for branches into it (an e8 inside `movq xmm5, rax`): before those three were handled, 7 of 230 were followed.
   test('every ufunc: its own loops at rest, holding every loop the live table holds', () => {
-    const view = new ProcessView(proc.pid);
-    const st = new StaticAddressSpace([DEBIAN_PYTHON]);
-    const space = new ProcessAddressSpace(view);
-    try {
-      const file = space.modules().find((m) => m.path.endsWith('/special/_ufuncs.cpython-311-x86_64-linux-gnu.so'))!.path;
-      assert.ok(names.length > 100, `${names.length} ufuncs`);
-      let fallbacks = 0;
-      for (const name of names) {
-        const request = { kind: 'module-function' as const, module: 'scipy.special._ufuncs', file, name };
-        const live = resolved(resolverFor(space).resolve(request));
-        const rest = resolved(resolverFor(st).resolve(request));
-        if (rest.targets.some((t) => t.how !== 'loops')) fallbacks++;
-        if (!live.targets.every((t) => t.how === 'loops')) continue;
-        const atRest = linkAddresses(resolverFor(st).space, rest);
-        const missing = [...linkAddresses(space, live)].filter((a) => !atRest.has(a));
-        assert.deepEqual(missing, [], `${name}: live loops not found at rest`);
-      }
-      assert.ok(fallbacks <= names.length / 10, `${fallbacks} of ${names.length} ufuncs fell back to the module-wide answer at rest`);
-    } finally {
-      resolverFor(space).close();
-      resolverFor(st).close();
-      st.close();
-      view.close();
-    }
+    const { proc, names } = run!;
+    assert.ok(names.length > 100, `${names.length} ufuncs`);
+    const fallbacks = liveWithinRest(proc.pid, 'scipy.special._ufuncs', (p) => p.endsWith('/special/_ufuncs.cpython-311-x86_64-linux-gnu.so'), names, () => undefined);
+    assert.ok(fallbacks <= names.length / 10, `${fallbacks} of ${names.length} ufuncs fell back to the module-wide answer at rest`);
   });
 });
