@@ -27,8 +27,8 @@ interface Decoded {
 
 /**
  * The function [start, end) and the other extents its jumps (not calls) lead into, transitively (the parts gcc splits
- * off a function, `foo.cold`, which jump back into it), with their effects. Undefined when one has an indirect jump
- * (a switch: its targets are not known) or they are too large.
+ * off a function, `foo.cold`, which jump back into it; a tail call's target too), up to MAX_CODE bytes, with their
+ * effects. Undefined when one has an indirect jump (a switch: its targets are not known).
  */
 function decodeRanges(c: Context, start: number, end: number): Decoded | undefined {
   const ranges: Array<[number, number]> = [[start, end]];
@@ -46,9 +46,13 @@ function decodeRanges(c: Context, start: number, end: number): Decoded | undefin
         const target = flow === Flow.UnconditionalBranch || flow === Flow.ConditionalBranch ? v.directTarget() : undefined;
         steps.push({ ip: v.ip, next: v.nextIp, flow, target, ...effectOf(c, v) });
         if (target === undefined || ranges.some(([x, y]) => target >= x && target < y)) return ok ? undefined : 'stop';
+        // Past the budget a part is left out: a jump to it leaves the code followed, and a branch back from it is a
+        // branch from elsewhere (its block starts unknown).
         const part = c.elf.functionAt(target);
-        if (part && (size += part.end - part.start) <= MAX_CODE) ranges.push([part.start, part.end]);
-        else if (part) ok = false;
+        if (part && size + (part.end - part.start) <= MAX_CODE) {
+          size += part.end - part.start;
+          ranges.push([part.start, part.end]);
+        }
         return ok ? undefined : 'stop';
       });
       if (!ok) return undefined;
