@@ -93,7 +93,6 @@ export interface Step extends Effect {
   last?: boolean;
 }
 
-const NOTHING = (): void => undefined;
 /** Instructions whose first operand is memory they only read. */
 const READS_FIRST = new Set<number>([M.Cmp, M.Test, M.Bt, M.Prefetcht0, M.Prefetcht1, M.Prefetcht2, M.Prefetchnta, M.Prefetchw, M.Nop, M.Ucomiss, M.Ucomisd, M.Comiss, M.Comisd, M.Push, M.Call, M.Jmp]);
 

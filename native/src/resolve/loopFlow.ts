@@ -13,8 +13,6 @@ export interface AbsoluteStore {
   values: Val[];
 }
 
-// ---------------------------------------------------------------------------------------------- the function
-
 /** Code followed together beyond this many bytes is not followed. */
 const MAX_CODE = 1024 * 1024;
 

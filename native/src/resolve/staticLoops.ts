@@ -8,6 +8,7 @@ import { CodeDecoder } from '../decoder/decoder';
 import * as C from '../elf/elfConstants';
 import type { ElfFile } from '../elf/elfFile';
 import { NativeError } from '../errors';
+import { upperBound } from '../upperBound';
 import { loadedWord, writesMemory } from './loopEffects';
 import { type AbsoluteStore, functionStores } from './loopFlow';
 import type { Val } from './loopState';
@@ -106,13 +107,22 @@ function addAll(out: Set<number>, v: Val): boolean {
   return true;
 }
 
+const relocatedByFile = new WeakMap<ElfFile, Float64Array>();
+
 /** True when a relocated data word of the module points into [start, end) (the table's address is kept somewhere). */
 function dataPointsInto(elf: ElfFile, start: number, end: number): boolean {
-  for (const r of elf.relocations()) {
-    const v = r.symbol ? (r.symbol.defined ? r.symbol.value + r.addend : undefined) : r.addend;
-    if (v !== undefined && v >= start && v < end) return true;
+  let values = relocatedByFile.get(elf);
+  if (!values) {
+    const all: number[] = [];
+    for (const r of elf.relocations()) {
+      const v = r.symbol ? (r.symbol.defined ? r.symbol.value + r.addend : undefined) : r.addend;
+      if (v !== undefined) all.push(v);
+    }
+    relocatedByFile.set(elf, (values = Float64Array.from(all).sort()));
   }
-  return false;
+  const sorted = values;
+  const i = upperBound(sorted.length, (k) => sorted[k] >= start);
+  return i < sorted.length && sorted[i] < end;
 }
 
 /** The module's byte scan (ModuleRefs), once per file. */
@@ -167,37 +177,55 @@ function branchIndex(refs: ModuleRefs): Map<number, number[]> {
   return (refs.bySource = out);
 }
 
-const branchesByRange = new WeakMap<ElfFile, Map<number, Map<number, number> | null>>();
-
 /**
  * Whether an instruction of the module starts at `from` and branches (or calls) to `target`: the byte scan also finds
- * an e8 or e9 byte inside another instruction (`movq xmm5, rax` ends in e8). The function or gap holding `from` is
- * decoded once; when it is too large, the match stands (the safe side).
+ * an e8 or e9 byte inside another instruction (`movq xmm5, rax` ends in e8). When the code holding `from` is too large
+ * to decode or cannot be read, the match stands (the safe side).
  */
 function isBranchAt(elf: ElfFile, from: number, target: number): boolean {
-  const range = elf.functionAt(from) ?? gapAround(elf, from);
-  if (!range || range.end - range.start > MAX_FUNCTION) return true;
-  let byStart = branchesByRange.get(elf);
-  if (!byStart) branchesByRange.set(elf, (byStart = new Map()));
-  let branches = byStart.get(range.start);
-  if (branches === undefined) {
-    const found = new Map<number, number>();
-    const d = new CodeDecoder();
-    try {
-      d.decodeLinear(elf.readVirtual(range.start, range.end - range.start), range.start, (v) => {
-        const t = v.directTarget();
-        if (t !== undefined) found.set(v.ip, t);
-      });
-      branches = found;
-    } catch (e) {
-      if (!(e instanceof NativeError)) throw e;
-      branches = null;
-    } finally {
-      d.free();
-    }
-    byStart.set(range.start, branches);
+  const code = decodedAt(elf, from);
+  return !code || code.branches.get(from) === target;
+}
+
+/** What one function (or gap) holds for the checks here: its absolute operands and its direct branches and calls. */
+interface DecodedRange {
+  refs: Ref[];
+  branches: Map<number, number>;
+}
+
+const decodedByFile = new WeakMap<ElfFile, Map<number, DecodedRange | null>>();
+
+/**
+ * The function or gap holding `pos`, decoded once per file; undefined when it is larger than MAX_FUNCTION or holds no
+ * code, null when it cannot be read.
+ */
+function decodedAt(elf: ElfFile, pos: number): DecodedRange | null | undefined {
+  const range = elf.functionAt(pos) ?? gapAround(elf, pos);
+  if (!range || range.end - range.start > MAX_FUNCTION) return undefined;
+  let byStart = decodedByFile.get(elf);
+  if (!byStart) decodedByFile.set(elf, (byStart = new Map()));
+  let found = byStart.get(range.start);
+  if (found !== undefined) return found;
+  const d = new CodeDecoder();
+  try {
+    const out: DecodedRange = { refs: [], branches: new Map() };
+    d.decodeLinear(elf.readVirtual(range.start, range.end - range.start), range.start, (v) => {
+      const t = v.directTarget();
+      if (t !== undefined) out.branches.set(v.ip, t);
+      const a = v.absoluteMemoryAddress();
+      if (a === undefined) return;
+      const use = v.info.mnemonic === iced.Mnemonic.Lea ? USE_LEA : writesMemory(v) ? USE_WRITE : USE_READ;
+      out.refs.push({ ip: v.ip, addr: a, use, size: use === USE_WRITE ? v.memorySize() || MAX_STORE : 0 });
+    });
+    found = out;
+  } catch (e) {
+    if (!(e instanceof NativeError)) throw e;
+    found = null;
+  } finally {
+    d.free();
   }
-  return branches === null || branches.get(from) === target;
+  byStart.set(range.start, found);
+  return found;
 }
 
 /**
@@ -222,31 +250,19 @@ function gapAround(elf: ElfFile, pos: number): { start: number; end: number } | 
 /**
  * The instructions that name an address in [start, end) as a memory operand or `lea`: every function holding a
  * displacement the scan found pointing there, decoded whole (or the gap between functions holding it). Undefined when
- * such a range is too large to decode.
+ * such code is too large to decode or cannot be read.
  */
 function refsInto(elf: ElfFile, refs: ModuleRefs, start: number, end: number): Ref[] | undefined {
-  const functions = new Map<number, number>();
+  const ranges = new Set<DecodedRange>();
   const { a: named, b: at, count } = refs.named;
   for (let i = 0; i < count; i++) {
     if (named[i] < start - 4 || named[i] >= end) continue;
-    const range = elf.functionAt(at[i]) ?? gapAround(elf, at[i]);
-    if (!range || range.end - range.start > MAX_FUNCTION) return undefined;
-    functions.set(range.start, range.end);
+    const code = decodedAt(elf, at[i]);
+    if (!code) return undefined;
+    ranges.add(code);
   }
   const out: Ref[] = [];
-  const d = new CodeDecoder();
-  try {
-    for (const [from, to] of functions) {
-      d.decodeLinear(elf.readVirtual(from, to - from), from, (v) => {
-        const a = v.absoluteMemoryAddress();
-        if (a === undefined || a < start || a >= end) return;
-        const use = v.info.mnemonic === iced.Mnemonic.Lea ? USE_LEA : writesMemory(v) ? USE_WRITE : USE_READ;
-        out.push({ ip: v.ip, addr: a, use, size: use === USE_WRITE ? v.memorySize() || MAX_STORE : 0 });
-      });
-    }
-  } finally {
-    d.free();
-  }
+  for (const code of ranges) for (const r of code.refs) if (r.addr >= start && r.addr < end) out.push(r);
   return out;
 }
 
