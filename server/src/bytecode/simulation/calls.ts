@@ -3,7 +3,7 @@
 
 import type { DecodedCode } from '../decode';
 import type { PyConst } from '../helperRecords';
-import { constStrings, type Expr, type FunctionDef, moduleExpr, NULL, unknown } from '../values';
+import { constStrings, type Expr, type FunctionDef, join, moduleExpr, NULL, unknown } from '../values';
 import { CONST_FALSE, CONST_TRUE } from './common';
 import { gateFacts } from './gateFacts';
 import { H } from './opcodes';
@@ -154,7 +154,12 @@ export function simulateCall(
   const callExpr = callExpression(sim, i, calleeS, args, kwnames, star);
   // Calls that are compiler artefacts are not call sites: running a comprehension's code object (inlined
   // since 3.12) and the zero-argument super() that 3.12+ folds into LOAD_SUPER_ATTR.
-  const artefact = (callee.k === 'func' && callee.fresh && callee.def.kind === 'comprehension') || (result !== undefined && result.k === 'super');
+  const comprehension = callee.k === 'func' && callee.fresh && callee.def.kind === 'comprehension' ? callee.def : undefined;
+  if (comprehension && !star && !kwnames && positional.length === 1) {
+    const at = comprehension.code;
+    sim.comprehensionArgs.set(at, join(sim.comprehensionArgs.get(at), sim.settle(positional[0]))!);
+  }
+  const artefact = comprehension !== undefined || (result !== undefined && result.k === 'super');
   if (!artefact) sim.site(idx, code, i, { kind: 'call', callee: calleeS }, siteMap);
   stack.push(result ?? callExpr);
 }

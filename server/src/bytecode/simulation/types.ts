@@ -223,6 +223,8 @@ export interface Simulator {
   readonly freshFunc: Map<FunctionDef, Expr>;
   readonly freshClass: Map<ClassDef, Expr>;
   readonly classOfBody: Map<number, ClassDef>;
+  /** The iterable each comprehension's code object (by index) is called with, joined over its calls. */
+  readonly comprehensionArgs: Map<number, Expr>;
   /** Per instruction of the current code object: the last result and the inputs it was made from. */
   readonly memoOut: (Expr | undefined)[];
   readonly memoA: unknown[];
