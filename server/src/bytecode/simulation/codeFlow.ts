@@ -81,28 +81,16 @@ export abstract class CodeFlow extends SimulationValues {
   // Control-flow state of the code object being simulated (simulateCode is not re-entrant). Kept in fields
   // and handled by small methods, so the hot loop stays small for the JavaScript engine to optimise.
   protected readonly cellSummaries = new Map<number, Map<string, Expr>>();
-
-  /**
-   * The iterable each comprehension's code object is called with (its one parameter, `.0`), joined over the calls of
-   * its parent code (a comprehension's function object is made and called once where it is written, by the parent,
-   * which is simulated first): `[f(i) for i in range(n)]` iterates ints.
-   */
+  /** What each comprehension (by code index) is called with by its parent, simulated first: its `.0` (calls.ts). */
   readonly comprehensionArgs = new Map<number, Expr>();
 
   protected starts: number[] = [];
-
   protected blockOf: Int32Array = new Int32Array(0);
-
   protected preds: Uint8Array = new Uint8Array(0);
-
   protected visits: Uint8Array = new Uint8Array(0);
-
   protected queued: Uint8Array = new Uint8Array(0);
-
   protected excAt: Int32Array = new Int32Array(0);
-
   protected entry: (State | undefined)[] = [];
-
   protected worklist: number[] = [];
 
   protected readonly handlerState: State = { stack: [], locals: [], names: null, starSeq: null, stars: 0, blocks: null, kwnames: null };
@@ -413,8 +401,7 @@ export abstract class CodeFlow extends SimulationValues {
     const nparams = raw.argcount + raw.kwonlyargcount + (raw.flags & VARARGS ? 1 : 0) + (raw.flags & VARKEYWORDS ? 1 : 0);
     for (let p = 0; p < nparams && p < code.nvarnames; p++) locals[p] = parameterValue(code, role, p);
     const def = role.def;
-    const iterable = def.kind === 'comprehension' && nparams === 1 ? this.comprehensionArgs.get(idx) : undefined;
-    if (iterable) locals[0] = iterable;
+    if (def.kind === 'comprehension' && nparams === 1) locals[0] = this.comprehensionArgs.get(idx) ?? locals[0];
     if (raw.argcount > 0 && def.cls && (def.kind === 'method' || def.kind === 'classmethod')) {
       locals[0] = def.kind === 'method' ? this.instanceOf(def.cls) : this.classExpr(def.cls);
     }
