@@ -1,6 +1,6 @@
 // The live rows alone (issue 12): one fresh language server, live analyses at successive "stops" of a running
 // NumPy process over the real protocol (pygration/analyzeProcess), optionally after the client's prewarm.
-// Usage: node bench/live.mjs [--stops N] [--prewarm] [--open] [--json]   (BENCH_SERVER_ARGS: the server's node flags)
+// Usage: node bench/live.mjs [--stops N] [--prewarm] [--open] [--strict | --precise] [--json]   (BENCH_SERVER_ARGS: the server's node flags)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,10 +12,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 if (argv.includes('--help') || argv.includes('-h')) {
   console.log(
-    'usage: node bench/live.mjs [--stops N] [--prewarm] [--open] [--json]\n' +
+    'usage: node bench/live.mjs [--stops N] [--prewarm] [--open] [--strict | --precise] [--json]\n' +
       '  --stops N   live analyses of the same session (default 2: the first and the next)\n' +
       '  --prewarm   send pygration/prewarm first and wait until the server says it read the process\n' +
       '  --open      open the NumPy document first (its static analysis), as npm run bench does\n' +
+      '  --strict | --precise  the root policy (pygration.analysis.strict true or false; default: the setting\'s default)\n' +
       '  --json      print the figures as JSON\n' +
       '  --cache DIR the server\'s cache directory, kept (default: a fresh one, removed after: cold caches)\n' +
       'Prints the wall and the server CPU of each analysis (and of the prewarm).',
@@ -43,7 +44,8 @@ const cacheDir = keptCache ?? fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-b
 const out = { pid: workload.pid, load: os.loadavg().map((x) => +x.toFixed(2)), stops: [] };
 let s;
 try {
-  s = await startServer({ serverJs, workspace, python: PYTHON, cacheDir, root });
+  const policy = argv.includes('--strict') ? { analysisStrict: true } : argv.includes('--precise') ? { analysisStrict: false } : undefined;
+  s = await startServer({ serverJs, workspace, python: PYTHON, cacheDir, root, settings: policy });
   const logs = [];
   const waiters = new Set();
   s.conn.onNotification('window/logMessage', (p) => {

@@ -1,6 +1,6 @@
 // Gate probes: small programs (eval/gate-probes/*.py) that reach a kernel of the evaluation's gatekern extension by
 // one route each (an alias, a dict, a thread target, a callback, reflection, …), analysed with `pygration run` under
-// the precise root policy (or --strict). Each program names what must be required (`# expect:`) or must not be
+// the precise root policy, the default (or --strict). Each program names what must be required (`# expect:`) or must not be
 // (`# absent:`); features this host lacks are skipped. Exit 1 when a probe fails. Not part of CI (about 3 min).
 // Usage: node eval/gate-probes.mjs [--strict] [--only t01,t14] [--json] [--cli PATH]   (--cli: another build's dist/cli.js)
 import { execFileSync } from 'node:child_process';
@@ -36,7 +36,7 @@ for (const file of fs.readdirSync(dir).filter((f) => /^t\d+_.*\.py$/.test(f)).so
   const absent = strict ? [] : list(text, 'absent');
   const row = { probe: file, expect, absent };
   try {
-    const out = execFileSync('node', [cli, 'run', '--ready-line', 'READY', ...(strict ? [] : ['--precise']), '--no-full-scan', '--json', '--', 'python3', file], {
+    const out = execFileSync('node', [cli, 'run', '--ready-line', 'READY', ...(strict ? ['--strict'] : []), '--no-full-scan', '--json', '--', 'python3', file], {
       cwd: dir,
       env: { ...process.env, PYTHONPATH: `${native}:${dir}`, PYTHONDONTWRITEBYTECODE: '1' },
       encoding: 'utf8',

@@ -9,7 +9,7 @@
 // Usage: node eval/run.mjs [--quick] [--only a,b] [--policy strict|precise] [--out DIR] [--doc|--no-doc] [--windows N] [--steps N]
 //   --quick      the CI subset (workloads marked quick) with small windows; results in out/eval/quick/
 //   --only a,b   run only these workloads (names from eval/lib/workloads.mjs)
-//   --policy P   the root policy of ours (running and stopped): strict (default, the product's) or precise
+//   --policy P   the root policy of ours (running and stopped): precise (default, the product's) or strict
 //   --out DIR    where results.json goes (default out/eval/full or out/eval/quick), and the report with --doc
 //   --doc        write evaluation.md + the SVG (default for a full run, into docs/ unless --out is given)
 //   --no-doc     do not write them
@@ -31,7 +31,7 @@ import { WORKLOADS } from './lib/workloads.mjs';
 // ------------------------------------------------------------------ arguments
 
 function parseArgs(argv) {
-  const o = { quick: false, only: undefined, policy: 'strict', out: undefined, doc: undefined, windows: undefined, steps: undefined };
+  const o = { quick: false, only: undefined, policy: 'precise', out: undefined, doc: undefined, windows: undefined, steps: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -243,7 +243,7 @@ async function main() {
   const criuRequired = E.criuInstructionFeatures(source).filter((f) => !E.BASELINE.has(f));
 
   const results = [];
-  const oursArgs = args.policy === 'precise' ? ['--precise'] : [];
+  const oursArgs = args.policy === 'strict' ? ['--strict'] : [];
   for (const w of workloads) {
     const lacking = (w.hostFeatures ?? []).filter((f) => !source.has(f));
     if (lacking.length) {

@@ -21,7 +21,7 @@ const since = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
  * Starts `node SERVER --stdio` with a fresh cache directory (or `cacheDir`), initializes it, and returns the
  * connection with its start figures. The server's CPU and peak RSS are read from /proc at the answer.
  */
-export async function startServer({ serverJs, workspace, python, cacheDir, root }) {
+export async function startServer({ serverJs, workspace, python, cacheDir, root, settings }) {
   const rpc = require(path.join(root, 'node_modules', 'vscode-jsonrpc', 'lib', 'node', 'main.js'));
   const t0 = process.hrtime.bigint();
   const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_ARGS ? process.env.BENCH_SERVER_ARGS.split(' ') : []), serverJs, '--stdio'], {
@@ -45,7 +45,7 @@ export async function startServer({ serverJs, workspace, python, cacheDir, root 
     rootUri: uri,
     workspaceFolders: [{ uri, name: 'bench' }],
     capabilities: { workspace: { codeLens: { refreshSupport: true } }, textDocument: { codeLens: {} }, window: { workDoneProgress: true } },
-    initializationOptions: { interpreter: python },
+    initializationOptions: { interpreter: python, ...(settings ? { settings } : {}) },
   });
   const startSeconds = since(t0);
   const startCpuSeconds = procCpuSeconds(child.pid);

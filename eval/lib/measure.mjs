@@ -2,10 +2,10 @@
 // caches): `ours` (analyzePythonProcess, the product's whole analysis), `plain` (the paper's EPT), `full`.
 // After the timed `ours` analysis it can also compute, untimed, the Table I ablations (PVM only, bytecode-
 // resolved only) and a replica of ours' walk with the visited extents recorded (coverage diagnostic).
-// Usage: node eval/lib/measure.mjs ours|plain|full PID HOST_JSON [--precise] [--ablations] [--visited FILE]
+// Usage: node eval/lib/measure.mjs ours|plain|full PID HOST_JSON [--strict] [--ablations] [--visited FILE]
 //   [--roots-out FILE | --roots-in FILE]; prints one JSON line. --roots-out saves the bytecode-resolved roots,
-//   --roots-in reuses them (addresses in the same live process) instead of resolving them again. --precise runs
-//   ours with the experimental precise root policy (the default is strict, as the product's).
+//   --roots-in reuses them (addresses in the same live process) instead of resolving them again. --strict runs
+//   ours with the strict root policy (the default is precise, as the product's).
 import * as fs from 'node:fs';
 import { engine } from './engine.mjs';
 
@@ -16,17 +16,17 @@ let ablations = false;
 let visitedOut;
 let rootsOut;
 let rootsIn;
-let precise = false;
+let strict = false;
 for (let i = 3; i < argv.length; i++) {
   if (argv[i] === '--ablations') ablations = true;
   else if (argv[i] === '--visited' && i + 1 < argv.length) visitedOut = argv[++i];
   else if (argv[i] === '--roots-out' && i + 1 < argv.length) rootsOut = argv[++i];
   else if (argv[i] === '--roots-in' && i + 1 < argv.length) rootsIn = argv[++i];
-  else if (argv[i] === '--precise') precise = true;
+  else if (argv[i] === '--strict') strict = true;
   else method = undefined;
 }
 if (!['ours', 'plain', 'full'].includes(method) || !Number.isInteger(pid) || !hostFile) {
-  console.error('usage: measure.mjs ours|plain|full PID HOST_JSON [--precise] [--ablations] [--visited FILE] [--roots-out FILE | --roots-in FILE]');
+  console.error('usage: measure.mjs ours|plain|full PID HOST_JSON [--strict] [--ablations] [--visited FILE] [--roots-out FILE | --roots-in FILE]');
   process.exit(2);
 }
 
@@ -75,7 +75,7 @@ if (method !== 'ours') {
 // ---------------------------------------------------------------- ours, timed: the product's analysis
 const cache = new E.BytecodeCache();
 const started = process.hrtime.bigint();
-const analysis = await E.analyzePythonProcess(pid, { mode: 'ept', withFullScan: false, host, cache, hostFeatures: source, strict: !precise });
+const analysis = await E.analyzePythonProcess(pid, { mode: 'ept', withFullScan: false, host, cache, hostFeatures: source, strict });
 const wall = Number(process.hrtime.bigint() - started) / 1e9;
 const out = { method, ...summarize(analysis.report) };
 // The report's own time covers analyzeProcess (the walk); the wall time adds bytecode tracking and symbol

@@ -14,12 +14,12 @@ const list = (fs) => (fs.length ? fs.map((f) => `\`${f}\``).join(' ') : '(none)'
 const esc = (s) => String(s).replace(/\|/g, '\\|');
 
 /** Recall plot: grouped bars per workload (CRIU, full scan, ours, ours with the process stopped), y from 0 to 1. */
-export function recallSvg(results, policy = 'strict') {
+export function recallSvg(results, policy = 'precise') {
   const rows = results.filter((r) => r.methods);
   const series = [
     { key: 'criu', label: 'CRIU (host-level)', color: '#8c8c8c' },
     { key: 'full', label: 'full scan', color: '#e69f00' },
-    { key: 'ours', label: policy === 'precise' ? 'ours (EPT, precise policy)' : 'ours (EPT, default)', color: '#0072b2' },
+    { key: 'ours', label: policy === 'strict' ? 'ours (EPT, strict policy)' : 'ours (EPT, default)', color: '#0072b2' },
     { key: 'frozen', label: 'ours, process stopped', color: '#56b4e9' },
   ];
   const left = 56;
@@ -171,7 +171,7 @@ export function evaluationMarkdown(run, findings) {
   );
   p();
   p(`- **Run**: ${run.date.slice(0, 16).replace('T', ' ')} UTC, ${run.quick ? 'quick subset' : 'full suite'}, ${measured.length} workload(s), ${(run.seconds / 60).toFixed(1)} min in all.`);
-  p(`- **Root policy of ours**: ${run.policy === 'precise' ? 'precise (experimental: only the C functions whose names reachable Python code uses are roots; `--policy precise`)' : 'strict (the product\'s default: every C function Python can call is a root)'}.`);
+  p(`- **Root policy of ours**: ${run.policy === 'strict' ? 'strict (every C function Python can call is a root; `--policy strict`)' : 'precise (the product\'s default: the C functions the Python code that ran or can run names, calls through a protocol, or C code may look up are roots; it falls back to strict, saying why, where that code uses reflection)'}.`);
   if (run.engine) p(`- **Engine**: commit ${run.engine.commit}${run.engine.dirty.length ? ` with uncommitted changes to ${run.engine.dirty.map((f) => `\`${f}\``).join(', ')}` : ''}.`);
   p(`- **Machine**: ${machineLine(run.machine)}.`);
   if (run.machine.load) p(`- **Load**: 1-minute load average ${run.machine.load.start.toFixed(1)} at the start and ${run.machine.load.end.toFixed(1)} at the end (other work shared the machine: times are indicative).`);
@@ -181,7 +181,7 @@ export function evaluationMarkdown(run, findings) {
     `- **Oracle windows**: ${run.oracle.windows} window(s) per workload (${run.oracle.heavyWindows} for workloads with long iterations) of ` +
       `${run.oracle.steps.toLocaleString('en')} single steps each (all threads together), ${run.oracle.pauseMs} ms apart.`,
   );
-  p('- **Reproduce**: `npm run eval` (this file and the plot), `npm run eval -- --quick` (the CI subset, `test/unit/eval-quick.test.ts`); `--only a,b` runs some workloads; `--policy precise` runs ours with the precise root policy.');
+  p('- **Reproduce**: `npm run eval` (this file and the plot), `npm run eval -- --quick` (the CI subset, `test/unit/eval-quick.test.ts`); `--only a,b` runs some workloads; `--policy strict` runs ours with the strict root policy.');
   p();
 
   // ---------------------------------------------------------------- headline

@@ -32,9 +32,10 @@ export interface AnalyzeOptions {
   /** Extra EPT roots, e.g. native functions resolved by bytecode tracking (runtime addresses). */
   extraRoots?: Root[];
   /**
-   * The root policy for the C functions Python can call. Strict (the default, also when undefined): every one in
-   * every loaded extension module is a root. `false` asks for the precise policy (experimental): gated by
-   * Python-level reachability (`pythonGate`), falling back to strict with a note when that is unavailable.
+   * The root policy for the C functions Python can call. Strict (`true`, and whenever no `pythonGate` is given: the
+   * engine alone does not track Python code): every one in every loaded extension module is a root. Otherwise the
+   * precise policy, the product's default (server/src/processAnalysis.ts gives the gate): gated by Python-level
+   * reachability (`pythonGate`), falling back to strict with a note when the gate says so.
    */
   strict?: boolean;
   /**
@@ -333,7 +334,7 @@ export function processRoots(
 function pythonCallableRoots(space: AddressSpace, policy: Pick<AnalyzeOptions, 'strict' | 'pythonGate' | 'stores'>): { roots: Root[]; notes: string[]; rootPolicy: 'precise' | 'strict'; gatedWords: ReadonlySet<number> } {
   const notes: string[] = [];
   // Python calls C through heap objects (method objects, type slots): root what it can call.
-  const gate = policy.strict !== false || !policy.pythonGate || policy.pythonGate.strictReason ? undefined : policy.pythonGate;
+  const gate = policy.strict === true || !policy.pythonGate || policy.pythonGate.strictReason ? undefined : policy.pythonGate;
   const py = pythonEntryRoots(space, gate, policy.stores?.tables);
   notes.push(...(policy.pythonGate?.notes ?? []));
   if (gate) {
@@ -341,7 +342,7 @@ function pythonCallableRoots(space: AddressSpace, policy: Pick<AnalyzeOptions, '
       `Root policy precise: ${py.roots.length} C function(s) Python code can call were analysed as roots (type slots, the interpreter's own tables, and the methods, functions and getters of ${py.modules} extension module(s) whose names reachable Python code uses, C code may look up by name, or protocols call); ${py.gatedOut} method-table entries and getters whose names no reachable Python code uses were not. Each root's reason names the gate that admitted it.`,
     );
   } else {
-    const why = policy.strict !== false ? 'the default; --precise asks for the experimental precise policy' : (policy.pythonGate?.strictReason ?? 'no Python-level reachability was available (no program file was tracked)');
+    const why = policy.pythonGate?.strictReason ?? (policy.strict === true ? 'asked for: --strict, or the setting pygration.analysis.strict' : 'no Python-level reachability was available (no program file was tracked)');
     notes.push(
       `Root policy strict (${why}): ${py.roots.length} C function(s) Python code can call (method tables and type slots of ${py.modules} extension module(s) and the interpreter) were analysed as roots: Python reaches them through objects on its heap, an edge no static walk can follow.`,
     );

@@ -8,7 +8,7 @@ import type { BytecodeCache } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import type { CallSiteAnalysis } from './model';
 import { planLiveProcess, planRunOptions } from './planMigration';
-import { analyzePythonProcess, type PythonProcessOptions } from './processAnalysis';
+import { analyzePythonProcess, type PolicyMemo, type PythonProcessOptions } from './processAnalysis';
 import type { AnalyzeProcessParams, AnalyzeProcessResult, PlanMigrationParams, PlanMigrationResult, PygrationSettings, PygrationState } from './protocol';
 import { errorText, fail, pidProblem, processExe, samePath } from './serverHelpers';
 
@@ -40,7 +40,7 @@ export class LiveSession {
   sites?: Map<string, CallSiteAnalysis[]>;
   private liveRun?: AbortController;
   /** The walk kept from the last analysis (or prewarm) of a process, for its next stop (native/src/trace/stopWalk.ts). */
-  private stopWalk?: { pid: number; cache: StopWalkCache };
+  private stopWalk?: { pid: number; cache: StopWalkCache; policy: PolicyMemo };
 
   constructor(private readonly server: SessionServer) {}
 
@@ -128,6 +128,7 @@ export class LiveSession {
       files,
       tracking: sameInterpreter ? staticTracking : undefined,
       stopWalk,
+      policyMemo: this.policyMemoOf(params.pid),
       // A full scan costs seconds on first use: worth it on request, not on every breakpoint stop.
       withFullScan: params.reason === 'command',
       onProgress: (m) => progress?.report(m),
@@ -209,8 +210,14 @@ export class LiveSession {
 
   /** The kept walk of process `pid` (a new one for another process). */
   private stopWalkOf(pid: number): StopWalkCache {
-    if (this.stopWalk?.pid !== pid) this.stopWalk = { pid, cache: new StopWalkCache() };
+    if (this.stopWalk?.pid !== pid) this.stopWalk = { pid, cache: new StopWalkCache(), policy: {} };
     return this.stopWalk.cache;
+  }
+
+  /** The precise policy's fallback kept for process `pid` (its stops fall back at once once one did). */
+  private policyMemoOf(pid: number): PolicyMemo {
+    this.stopWalkOf(pid);
+    return this.stopWalk!.policy;
   }
 
   /**
@@ -231,6 +238,7 @@ export class LiveSession {
         tracking: staticTracking !== undefined && samePath(staticTracking.python.executable, processExe(pid)) ? staticTracking : undefined,
         withFullScan: false,
         stopWalk: this.stopWalkOf(pid),
+        policyMemo: this.policyMemoOf(pid),
       });
       this.server.connection.console.info(`Read pid ${pid} ahead of its first stop in ${((Date.now() - started) / 1000).toFixed(2)} s.`);
       this.server.saveSummaries();

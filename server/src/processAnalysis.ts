@@ -86,6 +86,19 @@ export interface PythonProcessOptions extends AnalyzeOptions {
   rootCodes?: RootCode[];
   /** Each call site's own features (default true; `callSites` of the result): a report alone does not need them. */
   siteFeatures?: boolean;
+  /**
+   * The precise policy's fallback, kept from one analysis of a process to the next (a debug session's stops): once the
+   * gate fell back to strict for a set of files, later analyses of them use strict at once (see policyFallback).
+   */
+  policyMemo?: PolicyMemo;
+}
+
+/** Why the precise gate fell back for the program files `files` (sorted, joined), from an earlier analysis. */
+export interface PolicyMemo {
+  files?: string;
+  strictReason?: string;
+  /** The bytecode tracking of that analysis, reused by the next ones. */
+  tracking?: BytecodeTrackingResult;
 }
 
 export interface PythonProcessAnalysis extends ProcessAnalysis {
@@ -129,9 +142,12 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
       options.onProgress?.('Bytecode tracking of the program');
       // Modules are looked up as the process looked them up (its PYTHONPATH, venv, user site): the helper
       // runs /proc/PID/exe as the process's user and computes that sys.path (bytecode/liveInterpreter.ts).
-      // The precise root policy (opt-in) needs the closure of lazy imports too: a result made without it is not reused.
-      const strict = options.strict !== false;
-      const reuse = strict ? options.tracking : undefined;
+      // The precise root policy (the default) needs the closure of lazy imports too: a result made without it is not reused.
+      const fellBack = policyFallback(options.policyMemo, files);
+      const strict = options.strict === true || fellBack !== undefined;
+      // After a fallback, the tracking of the analysis that fell back: the same resolved roots, so a debug session's
+      // kept walk (stopWalk) stays valid from the prewarm to the stops, and no stop tracks the program again.
+      const reuse = options.strict === true ? options.tracking : fellBack !== undefined ? options.policyMemo?.tracking : undefined;
       // Shared by the rounds of on-demand tracking below (each then re-reads only new modules).
       const cache = options.cache ?? (strict ? undefined : new BytecodeCache());
       try {
@@ -157,7 +173,11 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
         try {
           callSites = cs.byFile;
           extraRoots.push(...cs.nativeRoots);
-          if (!strict) pythonGate = await precisePythonGate(pid, cs, files, cache, options, notes);
+          if (fellBack !== undefined && options.strict !== true) pythonGate = { ...EMPTY_GATE, strictReason: fellBack };
+          else if (!strict) {
+            pythonGate = await precisePythonGate(pid, cs, files, cache, options, notes);
+            if (pythonGate?.strictReason && options.policyMemo) Object.assign(options.policyMemo, { files: filesKey(files), strictReason: pythonGate.strictReason, tracking: cs.tracking });
+          }
           notes.push(
             `Bytecode tracking of ${files.map((f) => path.basename(f)).join(', ')} (${cs.tracking.stats.modules} modules, ${cs.stats.callSites} call sites in the program's files) resolved ${cs.nativeRoots.length} native function(s) in the process; they were added as roots.`,
           );
@@ -171,10 +191,28 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
       }
     }
   }
-  const analysis = await analyzeProcess(pid, { ...options, extraRoots, pythonGate });
+  // Precise unless strict is asked for; analyzeProcess falls back to strict, saying why, when the gate did or is missing.
+  const analysis = await analyzeProcess(pid, { ...options, strict: options.strict === true, extraRoots, pythonGate });
   analysis.report.notes.unshift(...notes);
   return { ...analysis, callSites: options.siteFeatures === false ? undefined : callSites, pythonGate };
 }
+
+function filesKey(files: string[]): string {
+  return [...files].sort().join('\0');
+}
+
+/**
+ * The reason an earlier analysis of the same program files fell back to strict, when `memo` holds one: more of the
+ * program's code can only become reachable from one stop to the next (its files and start-up imports stay, live frames
+ * and imported modules only add roots), so the reflection found then still defeats names. Falling back at once spares
+ * a debug session's later stops the gate's closure. A frame whose reflection has returned since keeps strict: safe.
+ */
+function policyFallback(memo: PolicyMemo | undefined, files: string[]): string | undefined {
+  return memo?.strictReason !== undefined && memo.files === filesKey(files) ? `${memo.strictReason}; found at an earlier analysis of this process` : undefined;
+}
+
+/** A gate that admits nothing by itself: carries a fallback's reason to analyzeProcess (strict roots, the note). */
+const EMPTY_GATE: NonNullable<AnalyzeOptions['pythonGate']> = { names: new Map(), modules: new Map(), prefixes: new Map(), namePrefixes: new Map(), notes: [] };
 
 /**
  * The precise root policy's gate: the C functions reachable Python code can name, from the program's files and

@@ -28,8 +28,8 @@ export interface PygrationSettings {
   analysisMode: AnalysisMode;
   /**
    * The strict root policy: every C function Python can call in every loaded extension module is a root
-   * (`pygration.analysis.strict`; default true; false asks for the experimental precise policy, gated by
-   * Python-level reachability).
+   * (`pygration.analysis.strict`). Default false: the precise policy, gated by Python-level reachability, which falls
+   * back to strict by itself when reachable code uses reflection.
    */
   analysisStrict: boolean;
   /** An instance catalog file to use instead of the shipped AWS EC2 catalog; '' = shipped. */
@@ -49,7 +49,7 @@ export const DEFAULT_SETTINGS: PygrationSettings = {
   codeLensShowShared: false,
   showBaselineLenses: false,
   analysisMode: 'ept',
-  analysisStrict: true,
+  analysisStrict: false,
   catalogPath: '',
   followImports: true,
   countMaskedFeatures: false,

@@ -35,7 +35,7 @@ test('readSettings: values are typed, trimmed, clamped; wrong types fall back wi
   const values: Record<string, unknown> = {
     [Ids.setting.pythonPath]: '  /opt/py/bin/python3 ',
     [Ids.setting.analysisMode]: 'full',
-    [Ids.setting.analysisStrict]: false,
+    [Ids.setting.analysisStrict]: true,
     [Ids.setting.catalogPath]: '/w/lab.json',
     [Ids.setting.showBaselineLenses]: true,
     [Ids.setting.codeLensEnable]: false,
@@ -53,7 +53,7 @@ test('readSettings: values are typed, trimmed, clamped; wrong types fall back wi
     codeLensShowShared: true,
     showBaselineLenses: true,
     analysisMode: 'full',
-    analysisStrict: false,
+    analysisStrict: true,
     catalogPath: '/w/lab.json',
     followImports: false,
     countMaskedFeatures: true,
@@ -73,7 +73,7 @@ test('readSettings: values are typed, trimmed, clamped; wrong types fall back wi
   assert.equal(b.server.pythonPath, '');
   assert.equal(b.server.analysisMode, 'ept');
   assert.equal(b.server.showBaselineLenses, false);
-  assert.equal(b.server.analysisStrict, true);
+  assert.equal(b.server.analysisStrict, false, 'a non-boolean analysis.strict falls back to the precise default');
   assert.equal(b.client.stopDebounceMs, 5000);
   assert.equal(b.server.countMaskedFeatures, false, 'a non-boolean countMaskedFeatures falls back to off');
   assert.equal(b.problems.length, 6);
@@ -211,10 +211,11 @@ test('interpreter precedence: Python extension, then pygration.pythonPath, then 
 });
 
 test("the server reads the strict root policy from typed settings and from the raw section's nested analysis.strict", () => {
-  assert.equal(readServerSettings({ analysisStrict: false }).analysisStrict, false);
+  assert.equal(readServerSettings({ analysisStrict: true }).analysisStrict, true);
+  assert.equal(readServerSettings({ analysis: { strict: true } }).analysisStrict, true);
   assert.equal(readServerSettings({ analysis: { strict: false } }).analysisStrict, false);
-  assert.equal(readServerSettings({ analysis: { strict: 'yes' } }).analysisStrict, true);
-  assert.equal(readServerSettings(undefined).analysisStrict, true);
+  assert.equal(readServerSettings({ analysis: { strict: 'yes' } }).analysisStrict, false);
+  assert.equal(readServerSettings(undefined).analysisStrict, false, 'precise is the default');
 });
 
 test('server settings: the lens settings under their typed names (initializationOptions) and nested in the raw section', () => {

@@ -40,8 +40,9 @@ function requirements(): Promise<{ precise: string[]; strict: string[]; policy: 
     const env = { ...process.env, LD_BIND_NOW: '1', PYTHONPATH: path.dirname(ext), PYTHONDONTWRITEBYTECODE: '1' };
     const p = await startProcess(DEBIAN_PYTHON, [path.join(dir, 'main.py')], { cwd: dir, env, timeoutMs: 60_000 });
     try {
-      const precise = await analyzePythonProcess(p.pid, { withFullScan: false, strict: false });
-      const strict = await analyzePythonProcess(p.pid, { withFullScan: false });
+      // The default policy is the precise one.
+      const precise = await analyzePythonProcess(p.pid, { withFullScan: false });
+      const strict = await analyzePythonProcess(p.pid, { withFullScan: false, strict: true });
       return { precise: precise.report.required, strict: strict.report.required, policy: precise.report.rootPolicy };
     } finally {
       await p.stop();

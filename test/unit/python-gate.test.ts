@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { cCallableNames, pythonEntryRoots, type PythonEntryRoots } from '../../native/src/trace/pythonRoots';
 import { analyzeCallSites } from '../../server/src/callSites';
-import { analyzePythonProcess, programOf } from '../../server/src/processAnalysis';
+import { analyzePythonProcess, type PolicyMemo, programOf } from '../../server/src/processAnalysis';
 import { bytecodeTracking } from '../../server/src/bytecode';
 import { pythonReachability, type PythonReachability } from '../../server/src/pythonGate';
 import { DEBIAN_PYTHON, FIXTURE_SRC, startProcess } from '../helpers/fixtures';
@@ -148,17 +148,33 @@ test('precise: getattr with a computed name on an extension module keeps that mo
   });
 });
 
-test('the report says which root policy ran: strict by default, precise when asked', async () => {
+test('the report says which root policy ran: precise by default, strict when asked', async () => {
   await withProcess('hash_startup.py', async (pid) => {
-    const precise = await analyzePythonProcess(pid, { withFullScan: false, strict: false });
+    const precise = await analyzePythonProcess(pid, { withFullScan: false });
     assert.equal(precise.report.rootPolicy, 'precise');
     assert.ok(precise.report.notes.some((n) => /^Root policy precise: \d+ C function/.test(n)), precise.report.notes.join('\n'));
     assert.ok(precise.report.notes.some((n) => /^Python-level reachability: \d+ of \d+ code objects/.test(n)));
     // The live frames of the process are roots of the reachability too (read from its memory).
     assert.ok(precise.report.notes.some((n) => /^Python-level reachability also starts from the [1-9]\d* code object\(s\) of the live frames of [1-9]\d* thread/.test(n)), precise.report.notes.join('\n'));
-    const strict = await analyzePythonProcess(pid, { withFullScan: false });
+    const strict = await analyzePythonProcess(pid, { withFullScan: false, strict: true });
     assert.equal(strict.report.rootPolicy, 'strict');
-    assert.ok(strict.report.notes.some((n) => /^Root policy strict \(the default; --precise asks/.test(n)), strict.report.notes.join('\n'));
+    assert.ok(strict.report.notes.some((n) => /^Root policy strict \(asked for: --strict, or the setting pygration\.analysis\.strict\)/.test(n)), strict.report.notes.join('\n'));
+  });
+});
+
+test('a fallback is kept for the next analyses of the process (a debug session\'s stops), with its reason', async () => {
+  await withProcess('reflect_loop.py', async (pid) => {
+    const policyMemo: PolicyMemo = {};
+    const first = await analyzePythonProcess(pid, { withFullScan: false, policyMemo });
+    assert.equal(first.report.rootPolicy, 'strict');
+    assert.match(policyMemo.strictReason ?? '', /getattr with a computed name at reflect_loop\.py:10/);
+    const gateRan = (notes: string[]) => notes.some((n) => n.startsWith('Python-level reachability also starts from'));
+    assert.ok(gateRan(first.report.notes), 'the first analysis ran the gate');
+    const next = await analyzePythonProcess(pid, { withFullScan: false, policyMemo });
+    assert.equal(next.report.rootPolicy, 'strict');
+    assert.ok(!gateRan(next.report.notes), 'the next analysis did not run the gate again');
+    assert.ok(next.report.notes.some((n) => /^Root policy strict \(reflection defeats names: getattr with a computed name at reflect_loop\.py:10.*found at an earlier analysis of this process\)/.test(n)), next.report.notes.join('\n'));
+    assert.deepEqual(next.report.required, first.report.required);
   });
 });
 

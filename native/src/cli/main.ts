@@ -37,14 +37,17 @@ const HELP = `pygration ${VERSION} — which x86 CPU features a running Python p
 could be live-migrated (CRIU) without dying of SIGILL.
 
 Usage:
-  pygration analyze --pid N | --all [--mode ept|ept-plain|full] [--precise] [--json | --format FORMAT] [--catalog FILE] [--no-full-scan] [--count-masked] [--verbose]
+  pygration analyze --pid N | --all [--mode ept|ept-plain|full] [--strict] [--json | --format FORMAT] [--catalog FILE] [--no-full-scan] [--count-masked] [--verbose]
             [--require-compatible TYPE[,TYPE]] [--max-level vN] [--nfd-hidden LIST|none]
       Analyse a running process. ept (default): execution path tracking from the interpreter's entry point,
       its threads and stacks, sound for unresolved indirect calls; ept-plain: the paper's plain EPT;
       full: decode every executable mapping. Also runs a (cached) full scan for comparison unless
-      --no-full-scan. In a Python process every C function Python can call is a root (the strict root
-      policy); --precise (experimental) roots only those whose names reachable Python code uses, and
-      falls back to strict when code that ran or can run (the program's or a library's) uses reflection.
+      --no-full-scan. In a Python process the C functions Python can call are roots when the Python code
+      that ran or can still run (the program's files, its imports, the live frames) names them, calls them
+      through a protocol or operator, or C code may look them up (the precise root policy, the default);
+      it falls back to rooting every one of them (strict), and says why, when that code uses reflection
+      (getattr with a computed name, eval, pickle.loads, ...). --strict asks for strict at once.
+      --precise is accepted and is the default.
       Features reachable code uses that this host's CPUID hides while their instructions still run
       (masked: RDSEED, ADX, LZCNT under some hypervisors) are warnings; --count-masked counts them as
       required. Types of another CPU vendor that have every needed feature get their own verdict
@@ -176,7 +179,7 @@ function analyzeWith(pid: number, args: ParsedArgs, catalog: Catalog, progress: 
     catalog,
     withFullScan: !args.flags.has('no-full-scan'),
     countMasked: args.flags.has('count-masked'),
-    strict: !args.flags.has('precise'),
+    strict: args.flags.has('strict'),
     isCancelled: () => interrupted,
     onProgress: (m) => progress.update(m),
   });

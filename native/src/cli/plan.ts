@@ -17,7 +17,7 @@ import { formatPlan } from '../plan/format';
 import { requireSoftDirty, sampleDirtyPages } from '../plan/sampler';
 
 export const PLAN_HELP = `  pygration plan --pid N [--seconds S] [--interval MS] [--bandwidth RATE] [--target TYPE] [--clear-soft-dirty] [--json | --format FORMAT]
-      [--max-downtime MS] [--bandwidth-file FILE] [--single-flow RATE|none] [--max-scan-mb N] [--catalog FILE] [--no-analysis] [--count-masked]
+      [--max-downtime MS] [--bandwidth-file FILE] [--single-flow RATE|none] [--max-scan-mb N] [--catalog FILE] [--no-analysis] [--count-masked] [--strict]
       [--require-compatible TYPE[,TYPE]] [--max-level vN]
       Migration planner: samples the process's dirty pages for S seconds (default 5) every MS ms (default 500),
       predicts the next rounds per memory region, simulates pre-copy (rounds, best stop, downtime) and post-copy
@@ -26,7 +26,8 @@ export const PLAN_HELP = `  pygration plan --pid N [--seconds S] [--interval MS]
       and estimates the downtime for every compatible instance type. Read-only by default (page contents are
       compared); --clear-soft-dirty uses the kernel's soft-dirty bits as CRIU does, which means writing "4" to
       /proc/PID/clear_refs every interval: the only write Pygration ever makes to a process. --count-masked
-      counts the features this host's CPUID hides while their instructions run as required (as analyze).
+      counts the features this host's CPUID hides while their instructions run as required, and --strict roots every
+      C function Python can call (as analyze).
       --format json prints the report with its migration estimate and the CRIU commands (migration.criuSteps;
       docs/schema/plan.schema.json); the other formats and the gate are those of analyze (they need the analysis).`;
 
@@ -39,7 +40,7 @@ export interface PlanContext {
 export async function runPlan(argv: readonly string[], context: PlanContext): Promise<number> {
   const args = parseArgs(argv, {
     values: ['pid', 'seconds', 'interval', 'bandwidth', 'bandwidth-file', 'single-flow', 'target', 'max-downtime', 'max-scan-mb', 'catalog', ...OUTPUT_VALUES],
-    flags: ['json', 'clear-soft-dirty', 'no-analysis', 'count-masked', 'quiet', 'verbose'],
+    flags: ['json', 'clear-soft-dirty', 'no-analysis', 'count-masked', 'strict', 'quiet', 'verbose'],
   });
   const o = planOptions(args);
   const { pid, catalog, target, output } = o;
@@ -56,7 +57,7 @@ export async function runPlan(argv: readonly string[], context: PlanContext): Pr
     });
     progress.done();
     const notes: string[] = [];
-    const report = args.flags.has('no-analysis') ? undefined : await analyzeForPlan(pid, catalog, args.flags.has('count-masked'), context, progress, notes);
+    const report = args.flags.has('no-analysis') ? undefined : await analyzeForPlan(pid, catalog, { countMasked: args.flags.has('count-masked'), strict: args.flags.has('strict') }, context, progress, notes);
     const { estimate, advice } = attachMigrationPlan(sampling, report, { catalog, bandwidth: o.bandwidth, overrides: o.overrides, target, downtimeTarget: o.maxDowntime, notes });
     const verdict = target && report ? report.instances.verdicts.find((v) => v.name === target) : undefined;
     const steps = criuCommands({
@@ -136,12 +137,12 @@ function announce(o: ReturnType<typeof planOptions>, quiet: boolean): void {
 }
 
 /** The compatibility analysis for the plan; undefined (with a note) when it fails with a NativeError. */
-async function analyzeForPlan(pid: number, catalog: Catalog, countMasked: boolean, context: PlanContext, progress: Progress, notes: string[]): Promise<AnalysisReport | undefined> {
+async function analyzeForPlan(pid: number, catalog: Catalog, policy: { countMasked: boolean; strict: boolean }, context: PlanContext, progress: Progress, notes: string[]): Promise<AnalysisReport | undefined> {
   try {
     const { report } = await context.analyze(pid, {
       catalog,
       withFullScan: false,
-      countMasked,
+      ...policy,
       isCancelled: context.isInterrupted,
       onProgress: (m) => progress.update(m),
     });
