@@ -36,6 +36,7 @@ export { cCallableNames, isDunder } from './trace/pythonRoots';
 export { DiskSummaryStore, engineStamp } from './trace/summaryStore';
 export { DiskFullScanStore } from './trace/fullScanStore';
 export { DiskTablesStore } from './trace/tablesStore';
+export { StampedDir } from './trace/stampedDir';
 export type { TablesStore } from './cpython/tables';
 
 // The whole analysis of a process.

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { collectHost, defaultCatalog, DiskFullScanStore, DiskSummaryStore, DiskTablesStore, engineStamp, EXIT, fromSystemError, hostFeatures, intOption, loadCatalog, main, NativeError, parseArgs, Progress, reportError, UsageError, type ExtraCommand } from '../../native/src';
 import { MAX_CALLS_FILE_BYTES, analyzeCallSites, oversizedFiles } from './callSites';
+import { DiskGateStore } from './gateStore';
 import { analyzePythonProcess } from './processAnalysis';
 import { defaultCacheDir } from './bytecode/diskCache';
 import { callsJson, callsText } from './callsReport';
@@ -126,23 +127,23 @@ function checkPythonFile(file: string): void {
 
 /**
  * The bundled CLI (dist/, where esbuild.mjs puts the engine bundles and iced's wasm) keeps function summaries
- * on disk, in the store the language server of the same build uses, and the full scan's per-file results: a
- * second analysis decodes only what is new.
+ * on disk, in the store the language server of the same build uses, the full scan's per-file results and the
+ * precise gate's fallbacks: a second analysis decodes only what is new.
  */
-function openStores(): { summaries: DiskSummaryStore; fullScans: DiskFullScanStore; tables: DiskTablesStore } | undefined {
+function openStores(): { summaries: DiskSummaryStore; fullScans: DiskFullScanStore; tables: DiskTablesStore; gate: DiskGateStore } | undefined {
   const dir = defaultCacheDir();
   if (!dir || !fs.existsSync(path.join(__dirname, 'iced_x86_bg.wasm'))) return undefined;
   try {
     const stamp = () => engineStamp(__filename);
     // The comparison full scan of `analyze` (without --no-full-scan): per-file results on disk too.
-    return { summaries: new DiskSummaryStore(dir, stamp), fullScans: new DiskFullScanStore(dir, stamp), tables: new DiskTablesStore(dir, stamp) };
+    return { summaries: new DiskSummaryStore(dir, stamp), fullScans: new DiskFullScanStore(dir, stamp), tables: new DiskTablesStore(dir, stamp), gate: new DiskGateStore(dir, stamp) };
   } catch {
     return undefined;
   }
 }
 
 const stores = openStores();
-main(process.argv.slice(2), { extra: { calls }, analyze: (pid, options) => analyzePythonProcess(pid, { ...options, stores, siteFeatures: false }) }).then(
+main(process.argv.slice(2), { extra: { calls }, analyze: (pid, options) => analyzePythonProcess(pid, { ...options, stores, gateStore: stores?.gate, siteFeatures: false }) }).then(
   (code) => {
     process.exitCode = code;
     stores?.summaries.save();

@@ -41,6 +41,7 @@ import {
   type StaticSummary,
   SHOW_CALL_SITE_COMMAND,
 } from './protocol';
+import { DiskGateStore } from './gateStore';
 import { LiveSession } from './liveSession';
 import { readSettings } from './settings';
 
@@ -96,6 +97,7 @@ export class PygrationLanguageServer {
 
   /** Function summaries on disk, for a warm start of the next server (the bundled server only). */
   private summaryStore?: DiskSummaryStore;
+  private gateStore?: DiskGateStore;
   private saveTimer?: NodeJS.Timeout;
   /** The attached process's analysis and plan (liveSession.ts). */
   private readonly session: LiveSession;
@@ -113,14 +115,17 @@ export class PygrationLanguageServer {
       try {
         const engineFile = options.engineFile;
         this.summaryStore = new DiskSummaryStore(dir, () => engineStamp(engineFile));
+        this.gateStore = new DiskGateStore(dir, () => engineStamp(engineFile));
       } catch {
         this.summaryStore = undefined;
+        this.gateStore = undefined;
       }
     }
     this.session = new LiveSession({
       connection,
       cache: this.cache,
       summaryStore: this.summaryStore,
+      gateStore: this.gateStore,
       settings: () => this.settings,
       catalog: () => this.catalog,
       host: () => this.host,

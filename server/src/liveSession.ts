@@ -8,6 +8,7 @@ import type { BytecodeCache } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import type { CallSiteAnalysis } from './model';
 import { planLiveProcess, planRunOptions } from './planMigration';
+import type { DiskGateStore } from './gateStore';
 import { analyzePythonProcess, type PolicyMemo, type PythonProcessOptions } from './processAnalysis';
 import type { AnalyzeProcessParams, AnalyzeProcessResult, PlanMigrationParams, PlanMigrationResult, PygrationSettings, PygrationState } from './protocol';
 import { errorText, fail, pidProblem, processExe, samePath } from './serverHelpers';
@@ -17,6 +18,8 @@ export interface SessionServer {
   readonly connection: Connection;
   readonly cache: BytecodeCache;
   readonly summaryStore: DiskSummaryStore | undefined;
+  /** The precise gate's fallbacks on disk (a program debugged before falls back at its prewarm at once). */
+  readonly gateStore: DiskGateStore | undefined;
   settings(): PygrationSettings;
   catalog(): Catalog;
   host(): Promise<Set<Feature>>;
@@ -204,6 +207,7 @@ export class LiveSession {
       followImports: settings.followImports,
       strict: settings.analysisStrict,
       stores: { summaries: this.server.summaryStore },
+      gateStore: this.server.gateStore,
       isCancelled: () => run.signal.aborted,
     };
   }

@@ -10,6 +10,7 @@ import { BytecodeCache, bytecodeTracking } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import { analyzeCallSites, type CallSiteResults } from './callSites';
 import type { CallSiteAnalysis } from './model';
+import { DiskGateStore } from './gateStore';
 import { type RootCode, pythonReachability } from './pythonGate';
 
 /** Rounds of on-demand tracking of the modules reachable functions import (each adds their import closures). */
@@ -86,6 +87,8 @@ export interface PythonProcessOptions extends AnalyzeOptions {
   rootCodes?: RootCode[];
   /** Each call site's own features (default true; `callSites` of the result): a report alone does not need them. */
   siteFeatures?: boolean;
+  /** The precise gate's fallbacks on disk (gateStore.ts): a program analysed before falls back at once. */
+  gateStore?: DiskGateStore;
   /**
    * The precise policy's fallback, kept from one analysis of a process to the next (a debug session's stops): once the
    * gate fell back to strict for a set of files, later analyses of them use strict at once (see policyFallback).
@@ -223,7 +226,13 @@ async function precisePythonGate(pid: number, cs: CallSiteResults, files: string
   const cNames = cCallableNames(cs.space, options.stores?.tables);
   // The code every thread is running now can still run (a library's server loop, a worker thread's
   // target): the live frames are roots besides the program's files.
-  const rootCodes = [...(options.rootCodes ?? []), ...liveFrameCodes(cs.space, notes)];
+  const frameNotes: string[] = [];
+  const rootCodes = [...(options.rootCodes ?? []), ...liveFrameCodes(cs.space, frameNotes)];
+  const modules = [...cs.tracking.modules.flatMap((m) => (m.file ? [m.file] : [])), ...cs.space.modules().map((m) => m.path)];
+  const key = options.gateStore ? DiskGateStore.key(cs.tracking.python.executable, files, rootCodes, modules) : undefined;
+  const stored = key !== undefined ? options.gateStore!.get(key) : undefined;
+  if (stored !== undefined) return { ...EMPTY_GATE, cNames, strictReason: `${stored}; found by an earlier analysis of the same program, files and modules unchanged` };
+  notes.push(...frameNotes);
   let reach = pythonReachability(cs.tracking, { files, rootCodes, cNames });
   // Modules that reachable functions import (and the start-up imports did not load) are tracked
   // on demand, their import closures with them, until reachable code imports nothing new. Not once the gate
@@ -244,6 +253,8 @@ async function precisePythonGate(pid: number, cs: CallSiteResults, files: string
     reach = pythonReachability(more, { files, rootCodes, cNames });
   }
   if (reach.missing.length && !reach.strictReason) reach.strictReason = `modules imported by reachable code could not all be tracked (${reach.missing.slice(0, 3).join(', ')})`;
+  // Only a fallback of the first round: the modules later rounds tracked are not in the key.
+  else if (key !== undefined && reach.strictReason && extra.size === 0) options.gateStore!.put(key, reach.strictReason);
   // The reachability result holds every field of the native gate (PythonGate) under its own name, notes and the
   // fallback's reason too.
   return { ...reach, cNames };
