@@ -11,7 +11,8 @@ const fmt3 = (x) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(3));
 const pct = (x) => `${(100 * x).toFixed(1)} %`;
 const secs = (x) => (x === undefined ? '–' : `${x.toFixed(1)} s`);
 const list = (fs) => (fs.length ? fs.map((f) => `\`${f}\``).join(' ') : '(none)');
-const esc = (s) => String(s).replace(/\|/g, '\\|');
+// A table cell: a pipe ends the cell, and brackets would make a link of `models[…](…).fit`.
+const esc = (s) => String(s).replace(/[|[\]]/g, '\\$&');
 
 /** Recall plot: grouped bars per workload (CRIU, full scan, ours, ours with the process stopped), y from 0 to 1. */
 export function recallSvg(results, policy = 'precise') {
