@@ -122,10 +122,13 @@ test('CHANGELOG.md and the repository field are there', () => {
   assert.match(repo ?? '', /^https:\/\/\S+$/, 'package.json has a repository URL');
 });
 
-/** The relative link targets of a Markdown file (links and images; anchors and URLs left out). */
+/**
+ * The relative link targets of a Markdown file (links and images; anchors and URLs left out). An escaped bracket
+ * (`models\[…\](…)`, as the evaluation report writes a call site) is text, not a link.
+ */
 function relativeLinks(markdown: string): string[] {
   const out: string[] = [];
-  for (const m of markdown.matchAll(/!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
+  for (const m of markdown.matchAll(/!?(?<!\\)\[(?:\\.|[^\]\\])*\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
     const target = m[1].replace(/#.*$/, '');
     if (target === '' || /^[a-z][a-z0-9+.-]*:/i.test(target)) continue;
     out.push(decodeURI(target));
