@@ -10,7 +10,16 @@ import { fileIdentityOf, StampedDir } from '../../native/src';
 import type { RootCode } from './pythonGate';
 
 /** Bumped when what is stored, or what the key covers, changes. */
-const FORMAT = 1;
+const FORMAT = 2;
+
+/** A file's identity (device, inode, size, mtime), or undefined when it cannot be read. */
+function identityOf(file: string): string | undefined {
+  try {
+    return fileIdentityOf(fs.statSync(file));
+  } catch {
+    return undefined;
+  }
+}
 
 export class DiskGateStore {
   private readonly files: StampedDir;
@@ -27,39 +36,43 @@ export class DiskGateStore {
    */
   static key(python: string, files: string[], rootCodes: RootCode[], moduleFiles: Iterable<string>): string | undefined {
     const h = createHash('sha1').update(`${FORMAT}\0${python}\0`);
-    const identity = (f: string): string | undefined => {
-      try {
-        return fileIdentityOf(fs.statSync(f));
-      } catch {
-        return undefined;
-      }
-    };
     for (const f of [python, ...[...new Set(files)].sort()]) {
-      const id = identity(f);
+      const id = identityOf(f);
       if (id === undefined) return undefined;
       h.update(`${f}\0${id}\0`);
     }
     h.update('\0frames\0');
     for (const r of [...new Set(rootCodes.map((c) => `${c.file}\0${c.qualname}`))].sort()) h.update(`${r}\0`);
     h.update('\0modules\0');
-    for (const f of [...new Set(moduleFiles)].sort()) h.update(`${f}\0${identity(f) ?? 'unreadable'}\0`);
+    for (const f of [...new Set(moduleFiles)].sort()) h.update(`${f}\0${identityOf(f) ?? 'unreadable'}\0`);
     return h.digest('hex').slice(0, 32);
   }
 
-  /** The fallback's reason stored under `key`, if any (a damaged or unreadable entry is none). */
+  /**
+   * The fallback's reason stored under `key`, if any, while the files of the modules the gate tracked on demand (which
+   * the key does not cover) are unchanged too (a damaged or unreadable entry is none).
+   */
   get(key: string): string | undefined {
     try {
-      const data = JSON.parse(fs.readFileSync(this.where(key), 'utf8')) as { format?: number; key?: string; strictReason?: unknown };
-      return data.format === FORMAT && data.key === key && typeof data.strictReason === 'string' ? data.strictReason : undefined;
+      const data = JSON.parse(fs.readFileSync(this.where(key), 'utf8')) as { format?: number; key?: string; strictReason?: unknown; more?: unknown };
+      if (data.format !== FORMAT || data.key !== key || typeof data.strictReason !== 'string' || !Array.isArray(data.more)) return undefined;
+      for (const m of data.more as unknown[]) {
+        if (!Array.isArray(m) || typeof m[0] !== 'string' || identityOf(m[0]) !== m[1]) return undefined;
+      }
+      return data.strictReason;
     } catch {
       return undefined;
     }
   }
 
-  /** Stores a fallback's reason under `key`; a failed write only costs the next analysis the gate. */
-  put(key: string, strictReason: string): void {
+  /**
+   * Stores a fallback's reason under `key`, with the files of the modules the gate tracked on demand (`more`) and their
+   * identities; a failed write only costs the next analysis the gate.
+   */
+  put(key: string, strictReason: string, more: string[] = []): void {
     try {
-      this.files.write(this.where(key), JSON.stringify({ format: FORMAT, key, strictReason }));
+      const files = [...new Set(more)].sort().map((f) => [f, identityOf(f) ?? 'unreadable']);
+      this.files.write(this.where(key), JSON.stringify({ format: FORMAT, key, strictReason, more: files }));
     } catch {
       // The cache only saves time.
     }

@@ -238,6 +238,7 @@ async function precisePythonGate(pid: number, cs: CallSiteResults, files: string
   // on demand, their import closures with them, until reachable code imports nothing new. Not once the gate
   // falls back to strict: more modules only add reachable code, so the fallback would stand (and cost seconds).
   const extra = new Set<string>();
+  let tracked = cs.tracking;
   for (let round = 0; round < MAX_IMPORT_ROUNDS && !reach.strictReason && reach.missing.some((m) => !extra.has(m)) && options.followImports !== false; round++) {
     for (const m of reach.missing) extra.add(m);
     options.onProgress?.(`Python-level reachability: tracking ${extra.size} module(s) reachable code imports`);
@@ -251,10 +252,14 @@ async function precisePythonGate(pid: number, cs: CallSiteResults, files: string
       callSitesOf: 'roots',
     });
     reach = pythonReachability(more, { files, rootCodes, cNames });
+    tracked = more;
   }
   if (reach.missing.length && !reach.strictReason) reach.strictReason = `modules imported by reachable code could not all be tracked (${reach.missing.slice(0, 3).join(', ')})`;
-  // Only a fallback of the first round: the modules later rounds tracked are not in the key.
-  else if (key !== undefined && reach.strictReason && extra.size === 0) options.gateStore!.put(key, reach.strictReason);
+  // Stored with the files of the modules later rounds tracked, which the key does not cover: a read checks them.
+  else if (key !== undefined && reach.strictReason) {
+    const first = new Set(modules);
+    options.gateStore!.put(key, reach.strictReason, tracked.modules.flatMap((m) => (m.file && !first.has(m.file) ? [m.file] : [])));
+  }
   // The reachability result holds every field of the native gate (PythonGate) under its own name, notes and the
   // fallback's reason too.
   return { ...reach, cNames };

@@ -1,5 +1,6 @@
 // The precise gate's fallbacks on disk (server/src/gateStore.ts): a second analysis of the same program falls back at
-// once with the stored reason; a changed program file or another interpreter is another key, and the gate runs again.
+// once with the stored reason; a changed program file, module or interpreter is another key (or a stale entry), and
+// the gate runs again.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -65,6 +66,13 @@ test('the key covers the interpreter, the program files, the live frames and the
     store.put(k!, 'why');
     assert.equal(store.get(k!), 'why');
     assert.equal(new DiskGateStore(path.join(dir, 'cache'), 'other-stamp').get(k!), undefined, 'another engine build reads none');
+    // A module the gate tracked on demand (not in the key) is checked when read: changed, the entry is none.
+    const lazy = path.join(dir, 'lazy.py');
+    fs.writeFileSync(lazy, 'z = 3\n');
+    store.put(k!, 'why, with a lazy import', [lazy]);
+    assert.equal(store.get(k!), 'why, with a lazy import');
+    fs.writeFileSync(lazy, 'z = 33\n');
+    assert.equal(store.get(k!), undefined, 'a changed module tracked on demand');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
