@@ -200,6 +200,11 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
   return { ...analysis, callSites: options.siteFeatures === false ? undefined : callSites, pythonGate };
 }
 
+/** The files of a tracking result's modules (those that have one). */
+function moduleFiles(t: BytecodeTrackingResult): string[] {
+  return t.modules.flatMap((m) => (m.file ? [m.file] : []));
+}
+
 function filesKey(files: string[]): string {
   return [...files].sort().join('\0');
 }
@@ -228,7 +233,7 @@ async function precisePythonGate(pid: number, cs: CallSiteResults, files: string
   // target): the live frames are roots besides the program's files.
   const frameNotes: string[] = [];
   const rootCodes = [...(options.rootCodes ?? []), ...liveFrameCodes(cs.space, frameNotes)];
-  const modules = [...cs.tracking.modules.flatMap((m) => (m.file ? [m.file] : [])), ...cs.space.modules().map((m) => m.path)];
+  const modules = [...moduleFiles(cs.tracking), ...cs.space.modules().map((m) => m.path)];
   const key = options.gateStore ? DiskGateStore.key(cs.tracking.python.executable, files, rootCodes, modules) : undefined;
   const stored = key !== undefined ? options.gateStore!.get(key) : undefined;
   if (stored !== undefined) return { ...EMPTY_GATE, cNames, strictReason: `${stored}; found by an earlier analysis of the same program, files and modules unchanged` };
@@ -258,7 +263,7 @@ async function precisePythonGate(pid: number, cs: CallSiteResults, files: string
   // Stored with the files of the modules later rounds tracked, which the key does not cover: a read checks them.
   else if (key !== undefined && reach.strictReason) {
     const first = new Set(modules);
-    options.gateStore!.put(key, reach.strictReason, tracked.modules.flatMap((m) => (m.file && !first.has(m.file) ? [m.file] : [])));
+    options.gateStore!.put(key, reach.strictReason, moduleFiles(tracked).filter((f) => !first.has(f)));
   }
   // The reachability result holds every field of the native gate (PythonGate) under its own name, notes and the
   // fallback's reason too.
