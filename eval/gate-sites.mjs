@@ -24,7 +24,7 @@ const files = programOf(pid).files;
 // As analyzePythonProcess tracks the program (its imports followed, not the lazy ones).
 const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, interpreter: false });
 try {
-  const reach = pythonReachability(cs.tracking, { files, cNames: cCallableNames(cs.space) });
+  const reach = pythonReachability(cs.tracking, { files, cNames: cCallableNames(cs.space), exhaustive: true });
   const kinds = new Map();
   for (const site of reach.reflections) {
     const kind = site.replace(/ at [^ ]+:\d+.*$/, '');

@@ -9,6 +9,7 @@ import type { ProgramModule } from './bytecode/naming';
 import { type CodeFacts, type ModuleSummary, shortName } from './bytecode/simulate';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import type { Expr } from './bytecode/values';
+import { BENIGN_DECORATORS, type Code, codeOf, codesOf, decoratorName, parentRole, PROPERTIES, where } from './gateCodes';
 import { Confinement } from './gateConfine';
 
 /** A code object given as a root: its file and qualified name (co_qualname), e.g. a live frame's. */
@@ -39,7 +40,10 @@ export interface PythonReachability {
    * (bytecodeTracking with them as `modules`) and run again, until none is missing.
    */
   missing: string[];
-  /** Reflection sites in reachable code that defeat names (`what at file:line`), the nearest to the roots first. */
+  /**
+   * Reflection sites in reachable code that defeat names (`what at file:line`), the nearest to the roots first: every
+   * one with `exhaustive`, else those no further from the roots than the nearest.
+   */
   reflections: string[];
   /** Why each reachable code object (`module:qualname`) is reachable. */
   whyCode: Map<string, string>;
@@ -58,32 +62,16 @@ export interface ReachabilityOptions {
   rootCodes?: RootCode[];
   /** Names C code can look up on objects (cCallableNames): Python functions of those names stay reachable. */
   cNames?: ReadonlyMap<string, string>;
+  /**
+   * Close over everything even after reflection forced the fallback, to list every site (eval/gate-sites.mjs). By
+   * default the closure stops going further from the roots than the nearest site found: the fallback stands whatever
+   * else is reachable, and the closure of a large program costs most of a second.
+   */
+  exhaustive?: boolean;
 }
-
-/** Decorators that return a wrapper bound to the same name, and store the function nowhere else. */
-const BENIGN_DECORATORS = new Set([
-  'property', 'staticmethod', 'classmethod', 'setter', 'getter', 'deleter', 'cached_property', 'abstractmethod',
-  'wraps', 'lru_cache', 'cache', 'contextmanager', 'asynccontextmanager', 'overload', 'final', 'override',
-  'total_ordering', 'dataclass', 'set_module', 'array_function_dispatch', 'array_function_from_c_func_and_dispatcher',
-  'deprecated', 'deprecate', 'singledispatch', 'singledispatchmethod', 'no_type_check', 'runtime_checkable',
-]);
-
-/** Decorators that make a function a property's getter. */
-const PROPERTIES = new Set(['property', 'cached_property', 'getter']);
 
 /** The depth the import-time code starts at (see sites): after any chain of names from the program's roots. */
 const IMPORT_TIME_DEPTH = 1_000_000;
-
-interface Code {
-  module: ProgramModule;
-  index: number;
-  facts: CodeFacts;
-}
-
-function decoratorName(e: Expr): string | undefined {
-  if (e.k === 'call') return shortName(e.callee);
-  return shortName(e);
-}
 
 /**
  * Python-level reachability over a tracking result's import closure. Completes the simulation of the
@@ -105,8 +93,10 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
   run.closeOver();
   // What the start-up imports did is closed over second, so the code the program reaches by its own names keeps
   // its shortest reasons (and its reflection is named first); the closure is the same either way.
-  run.takeImportTime();
-  run.closeOver();
+  if (!run.fallingBack() || options.exhaustive) {
+    run.takeImportTime();
+    run.closeOver();
+  }
   return run.result();
 }
 
@@ -155,6 +145,8 @@ class ReachabilityRun {
   private reason = 'root';
   /** How many steps (names, nesting) from a root the code being reached is; orders the fallback's sites. */
   private depth = 0;
+  /** Once reflection forced the fallback (and the closure is not exhaustive): the depth it goes no further than. */
+  private limit = Infinity;
   private readonly codeDepth = new Map<Code['facts'], number>();
   private readonly nameDepth = new Map<string, number>();
   /** The program's files: every code object of them is a root. */
@@ -347,9 +339,13 @@ class ReachabilityRun {
   closeOver(): void {
     const { work, nameQueue } = this;
     while (work.length || nameQueue.length) {
-      while (work.length) this.visitCode(work.pop()!);
+      while (work.length) {
+        const c = work.pop()!;
+        if ((this.codeDepth.get(c.facts) ?? 0) <= this.limit) this.visitCode(c);
+      }
       while (nameQueue.length) {
         const n = nameQueue.pop()!;
+        if ((this.nameDepth.get(n) ?? 0) > this.limit) continue;
         this.reason = `name ${n}: ${this.names.get(n)}`;
         this.depth = this.nameDepth.get(n) ?? 0;
         for (const c of this.byShortName.get(n) ?? []) if (this.live.has(c.module.name)) this.reach(c);
@@ -378,7 +374,10 @@ class ReachabilityRun {
     // fetched may be stored and called later. Only reflection confined to a known namespace is narrowed.
     for (const r of f.reflections) {
       const site = `${r.what} at ${path.basename(c.module.file ?? c.module.name)}:${r.line}`;
-      if (!this.confinement.confine(r, site) && !(r.own && this.confinement.confineOwn(c.module, site))) this.reflections.push({ site, depth: this.codeDepth.get(f) ?? 0 });
+      if (this.confinement.confine(r, site) || (r.own && this.confinement.confineOwn(c.module, site))) continue;
+      const depth = this.codeDepth.get(f) ?? 0;
+      this.reflections.push({ site, depth });
+      if (!this.options.exhaustive) this.limit = Math.min(this.limit, depth);
     }
     // Nested code runs with its parent: lambdas, comprehensions and inner functions of a function, class
     // bodies of any code (a class statement runs its body); a class body's protocol methods come with it.
@@ -402,6 +401,11 @@ class ReachabilityRun {
     }
   }
 
+  /** Whether reflection in reachable code already forces the fallback. */
+  fallingBack(): boolean {
+    return this.reflections.length > 0;
+  }
+
   /** Phase 4: the statistics, the notes, and the fallback to strict when reachable code reflects. */
   result(): PythonReachability {
     const { stats, reflections, notes, reachable, names } = this;
@@ -413,7 +417,8 @@ class ReachabilityRun {
     for (const site of this.confinement.hookFallback()) reflections.push({ site, depth: IMPORT_TIME_DEPTH });
     if (reflections.length) {
       const first = this.sites();
-      return this.finish(reflectionReason(first, 'in code that ran or can run, the nearest to the program first'));
+      const where = this.options.exhaustive ? 'in code that ran or can run, the nearest to the program first' : 'in code that ran or can run, the nearest to the program first; none further from it was examined';
+      return this.finish(reflectionReason(first, where));
     }
     const rootCodes = this.rootCodes;
     notes.push(
@@ -479,21 +484,4 @@ class ReachabilityRun {
     if (this.confinement.getters !== undefined) this.reachGetters(m, this.confinement.getters);
     for (const c of codesOf(m)) if (c.facts.role !== 'module' && this.matches(c.facts.name)) this.reach(c);
   }
-}
-
-function where(c: Code): string {
-  return `${path.basename(c.module.file ?? c.module.name)}:${c.facts.line}`;
-}
-
-function codeOf(m: ProgramModule, i: number): Code | undefined {
-  const f = m.summary?.facts[i];
-  return f ? { module: m, index: i, facts: f } : undefined;
-}
-
-function codesOf(m: ProgramModule): Code[] {
-  return (m.summary?.facts ?? []).flatMap((f, i) => (f ? [{ module: m, index: i, facts: f }] : []));
-}
-
-function parentRole(c: Code): CodeFacts['role'] | undefined {
-  return c.module.summary!.facts[c.facts.parent]?.role;
 }

@@ -16,13 +16,16 @@ import { pyenvInterpreters } from './python-helpers';
 
 const GATE = path.join(FIXTURE_SRC, 'python', 'gate');
 
-/** The Python-callable roots of a live process, precise (gated) and strict, with the reachability behind them. */
-async function rootsOf(pid: number): Promise<{ reach: PythonReachability; precise: PythonEntryRoots | undefined; strict: PythonEntryRoots }> {
+/**
+ * The Python-callable roots of a live process, precise (gated) and strict, with the reachability behind them
+ * (`exhaustive`: every reflection site, not only the nearest).
+ */
+async function rootsOf(pid: number, exhaustive = false): Promise<{ reach: PythonReachability; precise: PythonEntryRoots | undefined; strict: PythonEntryRoots }> {
   const files = programOf(pid).files;
   const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, followImports: true, followLazyImports: true });
   try {
     const cNames = cCallableNames(cs.space);
-    const reach = pythonReachability(cs.tracking, { files, cNames });
+    const reach = pythonReachability(cs.tracking, { files, cNames, exhaustive });
     const precise = reach.strictReason ? undefined : pythonEntryRoots(cs.space, { ...reach, cNames });
     return { reach, precise, strict: pythonEntryRoots(cs.space) };
   } finally {
@@ -310,10 +313,16 @@ test('precise: getattr looked up as an attribute of a parameter (it may hold the
 
 test('precise: the __builtins__ namespace used, and __getattribute__ fetched by a constant name, are reflection', async () => {
   await withProcess('builtins_ns.py', async (pid) => {
-    const { reach } = await rootsOf(pid);
+    const { reach } = await rootsOf(pid, true);
     const sites = `${reach.strictReason ?? '(no fallback)'} ${reach.reflections.join('; ')}`;
     assert.match(sites, /__getattribute__ fetched by name at builtins_ns\.py:8/);
     assert.match(sites, /the builtins namespace \(`__builtins__`\) used at nsfetch\.py:3/);
+    // By default the closure goes no further from the roots than the nearest site: the same fallback, named by the
+    // program's own site, for less of the closure.
+    const { reach: bounded } = await rootsOf(pid);
+    assert.match(bounded.strictReason ?? '(no fallback)', /^reflection defeats names: __getattribute__ fetched by name at builtins_ns\.py:8 .*none further from it was examined/);
+    assert.ok(!bounded.reflections.some((r) => r.includes('nsfetch.py')), bounded.reflections.join('; '));
+    assert.ok(bounded.stats.reachable < reach.stats.reachable, `${bounded.stats.reachable} of ${reach.stats.reachable} code objects`);
   });
 });
 
