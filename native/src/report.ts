@@ -115,7 +115,10 @@ export interface InstanceVerdict {
   /** CRIU's host-level verdict: every instruction feature of the source host ⊆ target. */
   criu: boolean;
   criuMissing: Feature[];
-  /** The verdict a full scan of every executable mapping would give (absent if not computed). */
+  /**
+   * The verdict a full scan of every executable mapping would give (absent if not computed), counted as `compatible`
+   * is: never for a type of another vendor than the source's.
+   */
   fullScan?: boolean;
   fullScanMissing?: Feature[];
   /**

@@ -2,7 +2,7 @@
 // out/fixtures), starts real processes and waits for their ready line, and reads the host's CPU flags so
 // expectations are derived from the machine the tests run on.
 
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -85,6 +85,16 @@ export interface StartOptions {
 }
 
 /** Starts a process and resolves when it prints its ready line; rejects (and kills it) on timeout or exit. */
+/**
+ * Whether this kernel executes `exe` at all: false when execve fails with ENOEXEC (an i386 program on a kernel without
+ * IA32 emulation). spawn cannot tell: execvp then hands the file to /bin/sh, which fails with a syntax error. Python's
+ * os.execv calls execve alone; a program that runs is killed after a second.
+ */
+export function kernelExecutes(exe: string): boolean {
+  const r = spawnSync(DEBIAN_PYTHON, ['-c', 'import os, sys\nos.execv(sys.argv[1], [sys.argv[1]])', exe], { encoding: 'utf8', timeout: 1000, killSignal: 'SIGKILL' });
+  return !/Exec format error/.test(r.stderr ?? '');
+}
+
 export function startProcess(command: string, args: string[], options: StartOptions = {}): Promise<StartedProcess> {
   const readyLine = options.readyLine ?? 'READY';
   const timeoutMs = options.timeoutMs ?? 30_000;

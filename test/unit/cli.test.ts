@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { supportedLevel } from '../../native/src/features/vocabulary';
 import { defaultCatalog } from '../../native/src/catalog/catalog';
-import { buildC, DEBIAN_PYTHON, FIXTURE_SRC, REPO_ROOT, debianPythonHas, hostFlags, startProcess, startSleeper } from '../helpers/fixtures';
+import { buildC, DEBIAN_PYTHON, FIXTURE_SRC, REPO_ROOT, debianPythonHas, hostFlags, kernelExecutes, startProcess, startSleeper } from '../helpers/fixtures';
 import { hostSkip, hostSkipUnless, skipOrFail, skipUnless } from '../helpers/skip';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
@@ -94,14 +94,9 @@ describe('pygration CLI', () => {
     } catch {
       return skipOrFail(t, 'gcc cannot build 32-bit binaries here');
     }
-    let target;
-    try {
-      target = await startProcess(exe, []);
-    } catch (e) {
-      // Only a kernel without IA32 emulation (exec fails with ENOEXEC) is a reason to skip.
-      if ((e as NodeJS.ErrnoException).code === 'ENOEXEC') return hostSkip(t, 'this kernel does not run i386 binaries');
-      throw e;
-    }
+    // Only a kernel without IA32 emulation (exec fails with ENOEXEC) is a reason to skip.
+    if (!kernelExecutes(exe)) return hostSkip(t, 'this kernel does not run i386 binaries (no IA32 emulation)');
+    const target = await startProcess(exe, []);
     try {
       const r = await cli(['analyze', '--pid', String(target.pid)]);
       assert.equal(r.code, 1);

@@ -230,6 +230,11 @@ test('cross-vendor restores: feature-compatible types of another vendor get thei
     assert.ok(s.verdicts.filter((x) => x.compatible).every((x) => x.vendor === 'intel'));
     // Without the source's vendor there is no such distinction (older callers).
     assert.ok(summarizeInstances({ required: source, source, catalog }).compatible.includes(dst));
+    // The full scan's verdict is counted the same way: a type of another vendor is never among its compatible types,
+    // so it accepts no more than ours whenever it requires at least as much.
+    const withFull = summarizeInstances({ required: source, source, catalog, sourceVendor: 'intel', fullScanRequired: source });
+    assert.ok(!withFull.fullScan.includes(dst), `${src} → ${dst}: full scan`);
+    assert.deepEqual(withFull.fullScan, withFull.compatible);
   }
   // Same vendor, same check: an ordinary verdict (the published same-vendor pairs all succeeded).
   const r4 = new Set(row('r4.xlarge').features);

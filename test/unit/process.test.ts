@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildC, startProcess, haveCommand, DEBIAN_PYTHON, REPO_ROOT, type StartedProcess } from '../helpers/fixtures';
+import { buildC, kernelExecutes, startProcess, haveCommand, DEBIAN_PYTHON, REPO_ROOT, type StartedProcess } from '../helpers/fixtures';
 import { ProcessView, parseThreadSyscall } from '../../native/src/space/processView';
 import { parseMaps } from '../../native/src/space/maps';
 import { NativeError } from '../../native/src/errors';
@@ -358,14 +358,9 @@ describe('ProcessView errors', () => {
     } catch {
       return skipOrFail(t, 'gcc cannot build i386 code here');
     }
-    let p: StartedProcess;
-    try {
-      p = await startProcess(exe32, []);
-    } catch (e) {
-      // Only a kernel without IA32 emulation (exec fails with ENOEXEC) is a reason to skip; a slow start is not.
-      if ((e as NodeJS.ErrnoException).code === 'ENOEXEC') return hostSkip(t, 'this kernel does not run i386 executables');
-      throw e;
-    }
+    // Only a kernel without IA32 emulation (exec fails with ENOEXEC) is a reason to skip; a slow start is not.
+    if (!kernelExecutes(exe32)) return hostSkip(t, 'this kernel does not run i386 executables (no IA32 emulation)');
+    const p = await startProcess(exe32, []);
     try {
       const view = new ProcessView(p.pid);
       assert.throws(() => view.checkSupported(), isKind('unsupported', /32-bit processes are not supported/));

@@ -183,7 +183,8 @@ export function summarizeInstances(options: SummarizeOptions): InstancesSummary 
   const sourceVendor = options.sourceVendor;
   const verdicts: InstanceVerdict[] = ours.map((o, i) => {
     const inst = o.instance;
-    const crossVendor = o.compatible && sourceVendor !== undefined && inst.vendor !== sourceVendor;
+    const otherVendor = sourceVendor !== undefined && inst.vendor !== sourceVendor;
+    const crossVendor = o.compatible && otherVendor;
     const v: InstanceVerdict = {
       name: inst.name,
       family: inst.family,
@@ -203,7 +204,8 @@ export function summarizeInstances(options: SummarizeOptions): InstancesSummary 
     const unknown = inst.undecidable?.length ? o.missing.filter((f) => inst.undecidable!.includes(f)) : [];
     if (unknown.length) v.unknown = unknown;
     if (full) {
-      v.fullScan = full[i].compatible;
+      // Counted as `compatible` is: a type of another vendor is not, whichever requirement it meets.
+      v.fullScan = full[i].compatible && !otherVendor;
       v.fullScanMissing = full[i].missing;
     }
     return v;
