@@ -16,6 +16,11 @@ export class Confinement {
   setters?: string;
   getters?: string;
   /**
+   * The first accessor site whose name no code shows (not the name an attribute hook is given, which came from a
+   * lookup counted where it is): it can hand a hook such a name (hookFallback).
+   */
+  private computedAccessor?: string;
+  /**
    * Hook sites: getattr of the name an attribute hook (`__getattr__`) is given, handing on what it fetched. Names
    * reach a hook from lookups counted where they are (names, prefixes, reflection that falls back), except those
    * that hasattr and setattr compute (accessor sites): with both kinds, the hook sites fall back (hookFallback).
@@ -64,6 +69,7 @@ export class Confinement {
     }
     // An accessor site with a constant prefix was narrowed to the prefix above (its getters, setters and the names it
     // hands hooks all have it).
+    if (r.accessor !== undefined && !r.hookName) this.computedAccessor ??= site;
     if (r.accessor === 'set') {
       // setattr/delattr by a computed name fetch nothing: what they store was made by code the gate sees. They may run
       // a setter of any name. A getset's (C) stays a root (PythonGate.setters). A property's is reached already: its
@@ -155,8 +161,8 @@ export class Confinement {
    * hand a hook a name no code shows, each named with the accessor site that does.
    */
   hookFallback(): string[] {
-    const accessor = this.getters ?? this.setters;
-    return accessor === undefined ? [] : this.hookSites.map((s) => `${s} (given names that ${accessor.replace(/ \(.*$/, '')} computes)`);
+    const accessor = this.computedAccessor;
+    return accessor === undefined ? [] : this.hookSites.map((s) => `${s} (given names that ${accessor} computes)`);
   }
 
   /** Whether `confine` (or confineOwn, for `m`'s own namespace) would narrow the site, without doing it. */

@@ -130,6 +130,8 @@ for (const [script, what, line] of [
   ['reflect_builtins.py', 'getattr with a computed name', 10],
   ['reflect_members.py', 'inspect.getmembers', 11],
   ['reflect_stored.py', 'getattr used as a value', 11],
+  ['dict_item_kept.py', '`__dict__` access', 13],
+  ['global_rebound.py', 'getattr with a computed name', 14],
 ] as const) {
   test(`precise: ${what} in the loop (${script}) falls back to strict, naming the file and line`, async () => {
     await withProcess(script, async (pid) => {
@@ -252,6 +254,25 @@ for (const [script, site] of [
     });
   });
 }
+
+test('precise: getattr and hasattr by a module global bound to a constant string use that name, and stay precise', async () => {
+  await withProcess('const_global_name.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.match(reach.names.get('is_check_supported') ?? '', /getattr-style use of `is_check_supported`/);
+    assert.ok(precise.roots.some((r) => /^Python-callable: _lzma[^ ]* is_check_supported /.test(r.reason)), 'the function fetched by the constant stays a root');
+    assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
+  });
+});
+
+test('precise: a hook that caches what it fetched with setattr under the name it was given stays precise', async () => {
+  await withProcess('hook_setattr.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.ok(precise.roots.some((r) => /^Python-callable: _lzma[^ ]* is_check_supported /.test(r.reason)), 'the function the loop calls through the hook stays a root');
+    assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
+  });
+});
 
 test('precise: a hook that fetches by the name it is given falls back once hasattr by a computed name can give it one', async () => {
   await withProcess('hook_accessor.py', async (pid) => {

@@ -11,8 +11,11 @@ export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const WRITES = new Set(['update', 'clear']);
 const KEYED = new Set(['get', 'setdefault']);
 
-/** One stack entry the walk follows: the mapping, the builtin `type`, a constant, or another value. */
-type Entry = { k: 'dict' } | { k: 'type' } | { k: 'const'; value: unknown } | { k: 'other' };
+/**
+ * One stack entry the walk follows: the mapping, what it held under a computed key (`item`), the builtin `type`, a
+ * constant, or another value.
+ */
+type Entry = { k: 'dict' } | { k: 'item' } | { k: 'type' } | { k: 'const'; value: unknown } | { k: 'other' };
 
 const OTHER: Entry = { k: 'other' };
 
@@ -20,7 +23,9 @@ const OTHER: Entry = { k: 'other' };
  * Whether every use of `__dict__` in the code is one of: `type(x.__dict__)` (types.py's `MappingProxyType`); a
  * membership test (`'k' in cls.__dict__`) or a comparison (`a.__dict__ == b.__dict__`); a lookup by a constant
  * key (`x.__dict__['k']`, `.get('k', d)`, `.setdefault('k', d)`: a name the code shows, counted as every identifier
- * string is); a write (`x.__dict__[k] = v`, `del x.__dict__[k]`, `.update(…)`, `.clear()`, `x.__dict__ = ns`): what
+ * string is); a lookup by a computed key whose value is only compared or tested (`B.__dict__[name] is None`, as
+ * _collections_abc's `_check_methods`: a mapping's item is read without running a descriptor, and a truth value is
+ * all that is handed on); a write (`x.__dict__[k] = v`, `del x.__dict__[k]`, `.update(…)`, `.clear()`, `x.__dict__ = ns`): what
  * it stores was made by code the gate sees. Anything else (`d = x.__dict__`, `.items()`, a computed key, the mapping
  * passed to a call) hands out values under names no code shows. `version`: the interpreter's minor version;
  * `typeShadowed`: the module binds `type`.
@@ -41,7 +46,7 @@ export function dictUsesAreBenign(decoder: Decoder, code: DecodedCode, version: 
 function followDict(decoder: Decoder, code: DecodedCode, i: number, version: number, typeShadowed: boolean, nameAt: (i: number) => string | undefined): boolean {
   const opnames = decoder.model.opnames;
   const op = (j: number) => opnames[code.op[j]] ?? '';
-  const ours = (e: Entry | undefined) => e?.k === 'dict';
+  const ours = (e: Entry | undefined) => e?.k === 'dict' || e?.k === 'item';
   // A constant key fetches what the code names, unless it names a reflection function (`builtins.__dict__['getattr']`).
   const constKey = (e: Entry | undefined) => e?.k === 'const' && typeof e.value === 'string' && IDENTIFIER.test(e.value) && !REFLECTIVE_NAMES.has(e.value);
   /** Pushes what a simple load at `j` pushes; false when `j` is not one. */
@@ -84,9 +89,21 @@ function followDict(decoder: Decoder, code: DecodedCode, i: number, version: num
       stack.push(OTHER);
     } else if (o === 'BINARY_SUBSCR') {
       const [key, container] = [stack.pop(), stack.pop()];
-      if (container?.k === 'dict') return constKey(key);
+      if (container?.k === 'dict' && !ours(key)) {
+        if (constKey(key)) return true;
+        // A computed key: followed on, benign only if what it fetched is compared or tested and nothing more.
+        stack.push({ k: 'item' });
+        continue;
+      }
       if (ours(key) || ours(container)) return false;
       stack.push(OTHER);
+    } else if (o === 'TO_BOOL') {
+      // 3.13's truth test before a conditional jump: a truth value replaces the value tested.
+      stack.pop();
+      stack.push(OTHER);
+    } else if (/^POP_JUMP_(FORWARD_|BACKWARD_)?IF_(NOT_)?(TRUE|FALSE|NONE)$/.test(o)) {
+      // A truth or None test of the fetched value (3.12+ compiles `x is None` in a condition to POP_JUMP_IF_NONE).
+      return stack.pop()?.k === 'item';
     } else if (o === 'STORE_SUBSCR' || o === 'DELETE_SUBSCR') {
       const [key, container] = [stack.pop(), stack.pop()];
       const value = o === 'STORE_SUBSCR' ? stack.pop() : undefined;

@@ -112,7 +112,8 @@ export interface CodeFacts {
    * tested: resultUses.ts), a getter.
    */
   /** `hook`: a getattr that hands on what it fetched by the name an attribute hook is given (see gateConfine.ts). */
-  reflections: { line: number; what: string; module?: string; prefix?: string; own?: true; accessor?: 'get' | 'set'; hook?: true }[];
+  /** `hookName`: an accessor site given that name (`setattr(self, name, v)` in a `__getattr__`): it computes no name. */
+  reflections: { line: number; what: string; module?: string; prefix?: string; own?: true; accessor?: 'get' | 'set'; hook?: true; hookName?: true }[];
 }
 
 export interface ModuleSummary {
