@@ -132,6 +132,7 @@ for (const [script, what, line] of [
   ['reflect_stored.py', 'getattr used as a value', 11],
   ['dict_item_kept.py', '`__dict__` access', 13],
   ['global_rebound.py', 'getattr with a computed name', 14],
+  ['dict_item_called.py', '`__dict__` access', 8],
 ] as const) {
   test(`precise: ${what} in the loop (${script}) falls back to strict, naming the file and line`, async () => {
     await withProcess(script, async (pid) => {
@@ -254,16 +255,6 @@ for (const [script, site] of [
     });
   });
 }
-
-test('precise: getattr and hasattr by a module global bound to a constant string use that name, and stay precise', async () => {
-  await withProcess('const_global_name.py', async (pid) => {
-    const { reach, precise } = await rootsOf(pid);
-    assert.ok(precise, `precise roots (${reach.strictReason})`);
-    assert.match(reach.names.get('is_check_supported') ?? '', /getattr-style use of `is_check_supported`/);
-    assert.ok(precise.roots.some((r) => /^Python-callable: _lzma[^ ]* is_check_supported /.test(r.reason)), 'the function fetched by the constant stays a root');
-    assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
-  });
-});
 
 test('precise: a hook that caches what it fetched with setattr under the name it was given stays precise', async () => {
   await withProcess('hook_setattr.py', async (pid) => {

@@ -114,6 +114,8 @@ function followDict(decoder: Decoder, code: DecodedCode, i: number, version: num
       if (n > stack.length) return false;
       const popped = stack.splice(stack.length - n, n);
       const heads = o === 'CALL_FUNCTION' ? 1 : 2;
+      // What the mapping held, called (`mod.__dict__[key](1)`): it runs under a name no code shows.
+      if (popped.slice(0, heads).some(ours)) return false;
       if (popped.slice(heads).some(ours)) return popped.slice(0, heads).some((e) => e.k === 'type') && n === heads + 1;
       stack.push(OTHER);
     } else return false;

@@ -190,42 +190,11 @@ function constStringsOf(sim: Simulator, e: Expr | undefined): string[] | undefin
   if (!e) return undefined;
   const v = sim.settle(e);
   const out: string[] = [];
-  for (const x of v.k === 'union' ? v.items.flatMap((y) => constantGlobal(sim, y)) : constantGlobal(sim, v)) {
+  for (const x of v.k === 'union' ? v.items : [v]) {
     if (x.k !== 'const' || typeof x.value !== 'string') return undefined;
     out.push(x.value);
   }
   return out;
-}
-
-/**
- * A global of the module being simulated, as function code loads it, stands for the values the module body bound it to
- * (`_OTHER_ENDIAN = "__ctype_be__"` in ctypes' _endian), when nothing else can rebind it: no star import runs after the
- * binding, and no other code object of the module names it (only the module body and the code being simulated, which
- * does not store it as a global), so no function stores it whatever order the bodies are simulated in. Other values
- * stand for themselves.
- */
-function constantGlobal(sim: Simulator, x: Expr): Expr[] {
-  if (x.k !== 'global' || x.module !== sim.input.module || !sim.code) return [x];
-  const s = sim.summary;
-  const bound = s.namespace.get(x.name);
-  const seq = s.bindingStarSeq.get(x.name) ?? 0;
-  if (bound === undefined || s.globalStores.has(x.name) || s.lazyGlobals?.has(x.name) || s.stars.some((star) => star.seq > seq)) return [x];
-  const here = sim.codeIdx;
-  const elsewhere = sim.heads.some((h, k) => k !== 0 && k !== here && (isLazyStub(h as CodeEntry) || ((h as CodeEntry & { names?: string[] }).names ?? []).includes(x.name)));
-  if (elsewhere || storesGlobal(sim, sim.code, x.name)) return [x];
-  return bound.k === 'union' ? bound.items : [bound];
-}
-
-/** Whether `code` stores or deletes the module global `name` (`global name; name = …`). */
-function storesGlobal(sim: Simulator, code: DecodedCode, name: string): boolean {
-  const k = code.names.indexOf(name);
-  if (k < 0) return false;
-  const opnames = sim.decoder.model.opnames;
-  for (let i = 0; i < code.n; i++) {
-    const o = opnames[code.op[i]];
-    if ((o === 'STORE_GLOBAL' || o === 'DELETE_GLOBAL') && nameIndexOf(sim.decoder, code, i) === k) return true;
-  }
-  return false;
 }
 
 /**
