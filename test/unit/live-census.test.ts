@@ -16,18 +16,23 @@ import { hostSkip } from '../helpers/skip';
 let proc: StartedProcess;
 let printed: Record<string, number>;
 
-/** Pages of [start, end) that /proc/PID/pagemap says are in memory or swapped (read here, not by the engine). */
-function residentPages(pid: number, start: number, end: number): number {
-  const pages = (end - start) / 4096;
-  const buf = Buffer.alloc(pages * 8);
+/** The /proc/PID/pagemap entries of the pages of [start, end), 8 bytes each (read here, not by the engine). */
+function pagemapEntries(pid: number, start: number, end: number): Buffer {
+  const buf = Buffer.alloc(((end - start) / 4096) * 8);
   const fd = fs.openSync(`/proc/${pid}/pagemap`, 'r');
   try {
     fs.readSync(fd, buf, 0, buf.length, (start / 4096) * 8);
   } finally {
     fs.closeSync(fd);
   }
+  return buf;
+}
+
+/** Pages of [start, end) that /proc/PID/pagemap says are in memory or swapped. */
+function residentPages(pid: number, start: number, end: number): number {
+  const buf = pagemapEntries(pid, start, end);
   let n = 0;
-  for (let i = 0; i < pages; i++) if (buf.readUInt32LE(i * 8 + 4) & 0xc000_0000) n++;
+  for (let i = 0; i < buf.length / 8; i++) if (buf.readUInt32LE(i * 8 + 4) & 0xc000_0000) n++;
   return n;
 }
 
@@ -37,19 +42,12 @@ function residentPages(pid: number, start: number, end: number): number {
  * pvm_no_zero_page=1) give a read fault a page of its own instead: those pages hold zeros but are not the zero page.
  */
 function zeroPages(pid: number, start: number, end: number): number {
-  const pages = (end - start) / 4096;
-  const map = Buffer.alloc(pages * 8);
-  const fd = fs.openSync(`/proc/${pid}/pagemap`, 'r');
-  try {
-    fs.readSync(fd, map, 0, map.length, (start / 4096) * 8);
-  } finally {
-    fs.closeSync(fd);
-  }
+  const map = pagemapEntries(pid, start, end);
   const flags = fs.openSync('/proc/kpageflags', 'r');
   const word = Buffer.alloc(8);
   let n = 0;
   try {
-    for (let i = 0; i < pages; i++) {
+    for (let i = 0; i < map.length / 8; i++) {
       const entry = map.readBigUInt64LE(i * 8);
       if (!(entry >> 63n)) continue;
       fs.readSync(flags, word, 0, 8, Number(entry & ((1n << 55n) - 1n)) * 8);
