@@ -216,8 +216,12 @@ function filesKey(files: string[]): string {
  * a debug session's later stops the gate's closure. A frame whose reflection has returned since keeps strict: safe.
  */
 function policyFallback(memo: PolicyMemo | undefined, files: string[]): string | undefined {
-  return memo?.strictReason !== undefined && memo.files === filesKey(files) ? `${memo.strictReason}; found at an earlier analysis of this process` : undefined;
+  // A reason the memo took from the disk store says so already: it gets this one origin, not both.
+  return memo?.strictReason !== undefined && memo.files === filesKey(files) ? `${memo.strictReason.replace(`; ${FROM_DISK}`, '')}; found at an earlier analysis of this process` : undefined;
 }
+
+/** Where a fallback's reason came from, when the disk store gave it (the gate did not run). */
+const FROM_DISK = 'found by an earlier analysis of the same program, files and modules unchanged';
 
 /** A gate that admits nothing by itself: carries a fallback's reason to analyzeProcess (strict roots, the note). */
 const EMPTY_GATE: NonNullable<AnalyzeOptions['pythonGate']> = { names: new Map(), modules: new Map(), prefixes: new Map(), namePrefixes: new Map(), notes: [] };
@@ -236,7 +240,7 @@ async function precisePythonGate(pid: number, cs: CallSiteResults, files: string
   const modules = [...moduleFiles(cs.tracking), ...cs.space.modules().map((m) => m.path)];
   const key = options.gateStore ? DiskGateStore.key(cs.tracking.python.executable, files, rootCodes, modules) : undefined;
   const stored = key !== undefined ? options.gateStore!.get(key) : undefined;
-  if (stored !== undefined) return { ...EMPTY_GATE, cNames, strictReason: `${stored}; found by an earlier analysis of the same program, files and modules unchanged` };
+  if (stored !== undefined) return { ...EMPTY_GATE, cNames, strictReason: `${stored}; ${FROM_DISK}` };
   notes.push(...frameNotes);
   let reach = pythonReachability(cs.tracking, { files, rootCodes, cNames });
   // Modules that reachable functions import (and the start-up imports did not load) are tracked

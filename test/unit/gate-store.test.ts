@@ -33,6 +33,14 @@ test('a fallback of the precise gate is stored on disk; the next analysis of the
     assert.ok(next.report.notes.some((n) => /^Root policy strict \(reflection defeats names: getattr with a computed name at reflect_loop\.py:10.*found by an earlier analysis of the same program/.test(n)), next.report.notes.join('\n'));
     assert.deepEqual(next.report.required, first.report.required);
 
+    // A debug session's memo that took its reason from the disk names one origin at its next stop, not both.
+    const policyMemo = {};
+    await analyzePythonProcess(p.pid, { withFullScan: false, gateStore, policyMemo });
+    const stop = await analyzePythonProcess(p.pid, { withFullScan: false, gateStore, policyMemo });
+    const note = stop.report.notes.find((n) => n.startsWith('Root policy strict')) ?? '';
+    assert.match(note, /found at an earlier analysis of this process\)/);
+    assert.doesNotMatch(note, /found by an earlier analysis/);
+
     // The program file changed (its identity: a new mtime): another key, the gate runs again.
     const later = new Date(Date.now() + 5_000);
     fs.utimesSync(program, later, later);
