@@ -134,7 +134,9 @@ function openStores(): { summaries: DiskSummaryStore; fullScans: DiskFullScanSto
   const dir = defaultCacheDir();
   if (!dir || !fs.existsSync(path.join(__dirname, 'iced_x86_bg.wasm'))) return undefined;
   try {
-    const stamp = () => engineStamp(__filename);
+    // Computed once for the four stores (it hashes the engine bundles, about 23 ms).
+    let memo: string | undefined;
+    const stamp = () => (memo ??= engineStamp(__filename));
     // The comparison full scan of `analyze` (without --no-full-scan): per-file results on disk too.
     return { summaries: new DiskSummaryStore(dir, stamp), fullScans: new DiskFullScanStore(dir, stamp), tables: new DiskTablesStore(dir, stamp), gate: new DiskGateStore(dir, stamp) };
   } catch {

@@ -114,8 +114,11 @@ export class PygrationLanguageServer {
     if (dir && options.engineFile) {
       try {
         const engineFile = options.engineFile;
-        this.summaryStore = new DiskSummaryStore(dir, () => engineStamp(engineFile));
-        this.gateStore = new DiskGateStore(dir, () => engineStamp(engineFile));
+        // Computed once for both stores (it hashes the engine bundles, about 23 ms).
+        let memo: string | undefined;
+        const stamp = () => (memo ??= engineStamp(engineFile));
+        this.summaryStore = new DiskSummaryStore(dir, stamp);
+        this.gateStore = new DiskGateStore(dir, stamp);
       } catch {
         this.summaryStore = undefined;
         this.gateStore = undefined;

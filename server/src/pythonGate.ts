@@ -417,8 +417,8 @@ class ReachabilityRun {
     for (const site of this.confinement.hookFallback()) reflections.push({ site, depth: IMPORT_TIME_DEPTH });
     if (reflections.length) {
       const first = this.sites();
-      const where = this.options.exhaustive ? 'in code that ran or can run, the nearest to the program first' : 'in code that ran or can run, the nearest to the program first; none further from it was examined';
-      return this.finish(reflectionReason(first, where));
+      const bound = this.options.exhaustive ? '' : '; none further from it was examined';
+      return this.finish(reflectionReason(first, `in code that ran or can run, the nearest to the program first${bound}`));
     }
     const rootCodes = this.rootCodes;
     notes.push(
