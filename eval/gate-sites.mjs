@@ -1,7 +1,8 @@
 // Diagnostic: the reflection sites that make the precise root policy fall back to strict on a live Python process, by
 // kind (getattr with a computed name, `__dict__` access, eval(), …) and, with --list, each with file:line. Runs the
-// bytecode tracking and Python-level reachability the precise policy runs (from the program's files; not the live
-// frames, which only add roots). How far a program is from the precise policy holding, and what to narrow next.
+// bytecode tracking and Python-level reachability the precise policy runs (from the program's files and the modules
+// its sys.modules names; not the live frames, which only add roots). How far a program is from the precise policy
+// holding, and what to narrow next.
 // Usage: node eval/gate-sites.mjs PID [--list] [--json]   (needs `npx tsc -b`)
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -19,12 +20,21 @@ const { analyzeCallSites } = server('callSites.js');
 const { programOf } = server('processAnalysis.js');
 const { pythonReachability } = server('pythonGate.js');
 const { cCallableNames } = require(path.join(REPO_ROOT, 'out', 'native', 'src', 'trace', 'pythonRoots.js'));
+const { readPythonFrames } = require(path.join(REPO_ROOT, 'out', 'native', 'src', 'cpython', 'frames.js'));
 
 const files = programOf(pid).files;
 // As analyzePythonProcess tracks the program (its imports followed, not the lazy ones).
 const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, interpreter: false });
 try {
-  const reach = pythonReachability(cs.tracking, { files, cNames: cCallableNames(cs.space), exhaustive: true });
+  // As the policy does: the modules the process's sys.modules names count as imported (when it can be read).
+  let liveModules;
+  try {
+    const modules = readPythonFrames(cs.space).modules;
+    if (modules) liveModules = new Set(modules);
+  } catch {
+    // The frames cannot be read: the modules the program's imports name count, as in the policy.
+  }
+  const reach = pythonReachability(cs.tracking, { files, cNames: cCallableNames(cs.space), exhaustive: true, liveModules });
   const kinds = new Map();
   for (const site of reach.reflections) {
     const kind = site.replace(/ at [^ ]+:\d+.*$/, '');

@@ -32,9 +32,9 @@ export class DiskGateStore {
   /**
    * The key of a gate's inputs: the interpreter, the program's files, the live frames' code objects, and the files of
    * the import closure's modules and of the process's mapped objects (their names C code may look up), each with its
-   * identity (device, inode, size, mtime). Undefined when a file cannot be read: nothing is cached then.
+   * identity (device, inode, size, mtime), and the names in the process's sys.modules when they were read. Undefined when a file cannot be read: nothing is cached then.
    */
-  static key(python: string, files: string[], rootCodes: RootCode[], moduleFiles: Iterable<string>): string | undefined {
+  static key(python: string, files: string[], rootCodes: RootCode[], moduleFiles: Iterable<string>, liveModules?: Iterable<string>): string | undefined {
     const h = createHash('sha1').update(`${FORMAT}\0${python}\0`);
     for (const f of [python, ...[...new Set(files)].sort()]) {
       const id = identityOf(f);
@@ -45,6 +45,8 @@ export class DiskGateStore {
     for (const r of [...new Set(rootCodes.map((c) => `${c.file}\0${c.qualname}`))].sort()) h.update(`${r}\0`);
     h.update('\0modules\0');
     for (const f of [...new Set(moduleFiles)].sort()) h.update(`${f}\0${identityOf(f) ?? 'unreadable'}\0`);
+    h.update(liveModules ? '\0sys.modules\0' : '\0no sys.modules\0');
+    for (const n of [...new Set(liveModules ?? [])].sort()) h.update(`${n}\0`);
     return h.digest('hex').slice(0, 32);
   }
 

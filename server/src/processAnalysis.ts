@@ -111,17 +111,22 @@ export interface PythonProcessAnalysis extends ProcessAnalysis {
   pythonGate?: AnalyzeOptions['pythonGate'];
 }
 
-/** The code objects of every live Python frame of the process (file, qualified name), or none with a note. */
-function liveFrameCodes(space: AddressSpace, notes: string[]): RootCode[] {
+/**
+ * The code objects of every live Python frame of the process (file, qualified name), and the names in its sys.modules
+ * (undefined when unreadable); none, with a note, when the frames cannot be read.
+ */
+function liveFrameCodes(space: AddressSpace, notes: string[]): { roots: RootCode[]; modules?: Set<string> } {
   try {
     const frames = readPythonFrames(space);
     const out = new Map<string, RootCode>();
     for (const t of frames.threads) for (const f of t.frames) out.set(`${f.file}\0${f.qualname ?? f.name}`, { file: f.file, qualname: f.qualname ?? f.name });
     notes.push(`Python-level reachability also starts from the ${out.size} code object(s) of the live frames of ${frames.threads.length} thread(s).`);
-    return [...out.values()];
+    if (frames.modules) notes.push(`The process's sys.modules names ${frames.modules.length} module(s): only those count as imported.`);
+    else notes.push(...frames.notes.filter((n) => n.startsWith('sys.modules')).map((n) => `${n} The modules the program's imports name count as imported.`));
+    return { roots: [...out.values()], modules: frames.modules ? new Set(frames.modules) : undefined };
   } catch (e) {
     notes.push(`The live Python frames could not be read (${isNativeError(e) ? e.describe() : e instanceof Error ? e.message : String(e)}): Python-level reachability starts from the program's files only.`);
-    return [];
+    return { roots: [] };
   }
 }
 
@@ -236,13 +241,15 @@ async function precisePythonGate(pid: number, cs: CallSiteResults, files: string
   // The code every thread is running now can still run (a library's server loop, a worker thread's
   // target): the live frames are roots besides the program's files.
   const frameNotes: string[] = [];
-  const rootCodes = [...(options.rootCodes ?? []), ...liveFrameCodes(cs.space, frameNotes)];
+  const live = liveFrameCodes(cs.space, frameNotes);
+  const rootCodes = [...(options.rootCodes ?? []), ...live.roots];
+  const liveModules = live.modules;
   const modules = [...moduleFiles(cs.tracking), ...cs.space.modules().map((m) => m.path)];
-  const key = options.gateStore ? DiskGateStore.key(cs.tracking.python.executable, files, rootCodes, modules) : undefined;
+  const key = options.gateStore ? DiskGateStore.key(cs.tracking.python.executable, files, rootCodes, modules, liveModules) : undefined;
   const stored = key !== undefined ? options.gateStore!.get(key) : undefined;
   if (stored !== undefined) return { ...EMPTY_GATE, cNames, strictReason: `${stored}; ${FROM_DISK}` };
   notes.push(...frameNotes);
-  let reach = pythonReachability(cs.tracking, { files, rootCodes, cNames });
+  let reach = pythonReachability(cs.tracking, { files, rootCodes, cNames, liveModules });
   // Modules that reachable functions import (and the start-up imports did not load) are tracked
   // on demand, their import closures with them, until reachable code imports nothing new. Not once the gate
   // falls back to strict: more modules only add reachable code, so the fallback would stand (and cost seconds).
@@ -260,7 +267,7 @@ async function precisePythonGate(pid: number, cs: CallSiteResults, files: string
       cancel: options.cancel,
       callSitesOf: 'roots',
     });
-    reach = pythonReachability(more, { files, rootCodes, cNames });
+    reach = pythonReachability(more, { files, rootCodes, cNames, liveModules });
     tracked = more;
   }
   if (reach.missing.length && !reach.strictReason) reach.strictReason = `modules imported by reachable code could not all be tracked (${reach.missing.slice(0, 3).join(', ')})`;

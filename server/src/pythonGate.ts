@@ -10,65 +10,17 @@ import { type CodeFacts, type ModuleSummary, shortName } from './bytecode/simula
 import type { BytecodeTrackingResult } from './bytecode/types';
 import type { Expr } from './bytecode/values';
 import { BENIGN_DECORATORS, type Code, codeOf, codesOf, decoratorName, parentRole, PROPERTIES, where } from './gateCodes';
+import { ClassGate } from './gateClasses';
 import { Confinement } from './gateConfine';
+import type { PythonReachability, ReachabilityOptions, RootCode } from './gateTypes';
 
-/** A code object given as a root: its file and qualified name (co_qualname), e.g. a live frame's. */
-export interface RootCode {
-  file: string;
-  qualname: string;
-}
+export type { PythonReachability, ReachabilityOptions, RootCode } from './gateTypes';
 
-export interface PythonReachability {
-  /** Names reachable code uses (or C code looks up), each with the first reason found. */
-  names: Map<string, string>;
-  /** Extension modules (file paths) whose every entry stays a root: reflection confined to them. */
-  modules: Map<string, string>;
-  /** Extension modules (file paths) whose entries with these name prefixes stay roots (`'openssl_' + name`). */
-  prefixes: Map<string, { prefix: string; reason: string }[]>;
-  /** Name prefixes whose entries stay roots in every module (`getattr(self, 'repr_' + name)`), with why. */
-  namePrefixes: Map<string, string>;
-  /** Set (to why) when reachable code sets or deletes (tests) attributes by computed names: getset setters (getters) stay. */
-  setters?: string;
-  getters?: string;
-  /** Set when reflection (or missing facts) forces the strict policy: why, with file:line. */
-  strictReason?: string;
-  notes: string[];
-  /** liveModules: imported at start-up or by reachable code (their functions can run); startupModules: the former. */
-  stats: { modules: number; codeObjects: number; reachable: number; names: number; seconds: number; liveModules: number; startupModules: number };
-  /**
-   * Modules reachable code imports (inside functions) that the tracking result does not hold: track them too
-   * (bytecodeTracking with them as `modules`) and run again, until none is missing.
-   */
-  missing: string[];
-  /**
-   * Reflection sites in reachable code that defeat names (`what at file:line`), the nearest to the roots first: every
-   * one with `exhaustive`, else those no further from the roots than the nearest.
-   */
-  reflections: string[];
-  /** Why each reachable code object (`module:qualname`) is reachable. */
-  whyCode: Map<string, string>;
-}
-
-export interface ReachabilityOptions {
-  /** The program's own files: every code object of them is a root (module body included). */
-  files: string[];
-  /**
-   * The files whose start-up imports ran (their import closure through module and class level imports is
-   * taken as imported); default `files`. Give the program's files here and `files: []` when the live frames
-   * (`rootCodes`) stand for what can still run.
-   */
-  startupFiles?: string[];
-  /** More root code objects (the live frames of every thread). */
-  rootCodes?: RootCode[];
-  /** Names C code can look up on objects (cCallableNames): Python functions of those names stay reachable. */
-  cNames?: ReadonlyMap<string, string>;
-  /**
-   * Close over everything even after reflection forced the fallback, to list every site (eval/gate-sites.mjs). By
-   * default the closure stops going further from the roots than the nearest site found: the fallback stands whatever
-   * else is reachable, and the closure of a large program costs most of a second.
-   */
-  exhaustive?: boolean;
-}
+/** The interpreter's frozen import machinery (sys.modules names it so even when importlib was not imported): its sources. */
+const FROZEN_SOURCES = new Map([
+  ['_frozen_importlib', 'importlib._bootstrap'],
+  ['_frozen_importlib_external', 'importlib._bootstrap_external'],
+]);
 
 /** The depth the import-time code starts at (see sites): after any chain of names from the program's roots. */
 const IMPORT_TIME_DEPTH = 1_000_000;
@@ -164,6 +116,16 @@ class ReachabilityRun {
    */
   private live = new Set<string>();
   private readonly rootCodes: RootCode[];
+  /** Methods wait until their class can have instances. */
+  private readonly classes = new ClassGate(
+    (m) => this.live.has(m.name),
+    (c, reason, depth) => {
+      const saved = [this.reason, this.depth] as const;
+      [this.reason, this.depth] = [reason, depth];
+      this.reach(c);
+      [this.reason, this.depth] = saved;
+    },
+  );
 
   constructor(private readonly options: ReachabilityOptions) {
     this.files = new Set(options.files.map((f) => path.resolve(f)));
@@ -223,8 +185,13 @@ class ReachabilityRun {
     return sites;
   }
 
-  /** The modules the program imported at start-up: its files' import closure through module and class level imports. */
+  /**
+   * The modules the program imported at start-up: those in the process's sys.modules when it was read, else its files'
+   * import closure through module and class level imports.
+   */
   private startupImports(): Set<string> {
+    const live = this.liveModules();
+    if (live) return new Set(this.closure.filter((m) => live.has(m.name)).map((m) => m.name));
     const imported = new Set<string>();
     const toVisit = this.closure.filter((m) => m.file && this.startup.has(path.resolve(m.file))).map((m) => m.name);
     while (toVisit.length) {
@@ -236,6 +203,15 @@ class ReachabilityRun {
       for (const im of m?.summary?.imports ?? []) if (im.scope !== 'function') toVisit.push(...im.targets, ...im.probes);
     }
     return imported;
+  }
+
+  /** The process's sys.modules, its frozen import machinery under the names of its source modules (the same code). */
+  private liveModules(): Set<string> | undefined {
+    const live = this.options.liveModules;
+    if (!live) return undefined;
+    const out = new Set(live);
+    for (const [frozen, source] of FROZEN_SOURCES) if (live.has(frozen)) out.add(source);
+    return out;
   }
 
   /**
@@ -270,6 +246,7 @@ class ReachabilityRun {
       }
     });
     this.childrenOf.set(m, kids);
+    this.classes.addModule(m);
     for (const [n, v] of s.namespace) this.noteAlias(n, v);
     for (const cls of s.classes) for (const [n, v] of cls.members) this.noteAlias(n, v);
   }
@@ -307,6 +284,8 @@ class ReachabilityRun {
       for (const c of codesOf(m)) for (const r of c.facts.reflections) if (r.module !== undefined || r.prefix !== undefined) this.confinement.confine(r, `${r.what} at ${path.basename(m.file ?? m.name)}:${r.line} (import time)`);
     }
     this.live = new Set<string>(imported);
+    this.classes.openBorn();
+    for (const n of this.options.cNames?.keys() ?? []) this.classes.onName(n, `C code can look up \`${n}\``, 0);
     for (const c of this.all) {
       const file = c.module.file ? path.resolve(c.module.file) : undefined;
       if ((file && this.files.has(file)) || (file && this.rootCodes.some((r) => path.resolve(r.file) === file && r.qualname === c.facts.qualname))) {
@@ -348,7 +327,7 @@ class ReachabilityRun {
         if ((this.nameDepth.get(n) ?? 0) > this.limit) continue;
         this.reason = `name ${n}: ${this.names.get(n)}`;
         this.depth = this.nameDepth.get(n) ?? 0;
-        for (const c of this.byShortName.get(n) ?? []) if (this.live.has(c.module.name)) this.reach(c);
+        for (const c of this.byShortName.get(n) ?? []) if (this.live.has(c.module.name)) this.reachNamed(c);
         for (const a of this.aliases.get(n) ?? []) this.addName(a, `\`${a}\` bound to the name \`${n}\``);
         for (const a of this.codeAliases.get(n) ?? []) {
           const m = this.byModuleName.get(a.module);
@@ -368,7 +347,8 @@ class ReachabilityRun {
     for (const n of f.names) this.addName(n, `name \`${n}\` used in ${at}`);
     for (const n of f.free) this.addName(n, `name \`${n}\` used in ${at}`);
     for (const n of f.reflectNames) this.addName(n, `getattr-style use of \`${n}\` in ${at}`);
-    for (const n of f.nameStrings ?? []) this.addName(n, `string \`${n}\` in ${at} (code given a name may look it up)`);
+    const inert = this.inertStrings(c);
+    for (const n of f.nameStrings ?? []) if (!inert.has(n)) this.addName(n, `string \`${n}\` in ${at} (code given a name may look it up)`);
     // Reflection anywhere in code that ran or can run, the program's or a library's, defeats names: the names
     // it computes (a join, a string given to exec, the bytes of a pickle) need appear nowhere, and what it
     // fetched may be stored and called later. Only reflection confined to a known namespace is narrowed.
@@ -385,7 +365,7 @@ class ReachabilityRun {
       const cc = codeOf(c.module, i);
       if (!cc) continue;
       if (f.role === 'function' || cc.facts.role === 'class') this.reach(cc);
-      else if (f.role === 'class' && isDunder(cc.facts.name)) this.reach(cc);
+      else if (f.role === 'class' && isDunder(cc.facts.name)) this.reachNamed(cc);
     }
     if (f.role === 'module') this.makeLive(c.module);
     // Imports inside reachable functions run the bodies of modules not imported yet.
@@ -432,6 +412,7 @@ class ReachabilityRun {
     this.names.set(n, why);
     this.nameDepth.set(n, this.depth);
     this.nameQueue.push(n);
+    this.classes.onName(n, why, this.depth);
   }
 
   private reach(c: Code): void {
@@ -443,6 +424,7 @@ class ReachabilityRun {
     this.whyCode.set(`${c.module.name}:${c.facts.qualname}`, this.reason);
     this.reachable.add(c);
     this.work.push(c);
+    this.classes.onReach(c, this.depth);
   }
 
   private matches(n: string): boolean {
@@ -462,9 +444,9 @@ class ReachabilityRun {
       if (f.role !== 'function') for (const e of f.escapes) this.addName(e, `\`${e}\` passed as a value at import time in ${where(c)}`);
       if (f.role !== 'function' || parentRole(c) === 'function' || parentRole(c) === undefined) continue;
       const def = c.module.summary!.defs[c.index];
-      if (parentRole(c) === 'class' && isDunder(f.name)) this.reach(c);
+      if (parentRole(c) === 'class' && isDunder(f.name)) this.reachNamed(c);
       else if (def && def.decorators.some((d) => !BENIGN_DECORATORS.has(decoratorName(d) ?? ''))) this.reach(c);
-      else if (this.options.cNames?.has(f.name)) this.reach(c);
+      else if (this.options.cNames?.has(f.name)) this.reachNamed(c);
     }
     this.reason = saved;
   }
@@ -480,8 +462,31 @@ class ReachabilityRun {
   private makeLive(m: ProgramModule): void {
     if (this.live.has(m.name)) return;
     this.live.add(m.name);
+    this.classes.onLive(m, this.depth);
     this.leftovers(m);
     if (this.confinement.getters !== undefined) this.reachGetters(m, this.confinement.getters);
-    for (const c of codesOf(m)) if (c.facts.role !== 'module' && this.matches(c.facts.name)) this.reach(c);
+    for (const c of codesOf(m)) if (c.facts.role !== 'module' && this.matches(c.facts.name)) this.reachNamed(c);
+  }
+
+  /**
+   * Reaches a code object a name (or a class body) names: code nested in a function comes with that function (it
+   * exists once the function ran), a method once its class can have instances (gateClasses.ts).
+   */
+  private reachNamed(c: Code): void {
+    if (parentRole(c) === 'function') return;
+    if (this.classes.admits(c, this.reason, this.depth)) this.reach(c);
+  }
+
+  /**
+   * String constants of a code object that hand no name to a lookup: the name of each class it defines (given to
+   * __build_class__, which looks nothing up) and a class body's own (its __qualname__). Else every class would be
+   * named by its own statement.
+   */
+  private inertStrings(c: Code): Set<string> {
+    const out = new Set<string>();
+    const s = c.module.summary!;
+    if (c.facts.role === 'class') out.add(c.facts.name);
+    for (const i of this.childrenOf.get(c.module)?.[c.index] ?? []) if (s.facts[i]?.role === 'class') out.add(s.facts[i]!.name);
+    return out;
   }
 }

@@ -62,6 +62,7 @@ interface Oracle {
   pid: number;
   reporter: number;
   threads: Record<string, OracleFrame[]>;
+  modules: string[];
 }
 
 async function withWorkload(python: string, body: (pid: number, oracle: Oracle, dir: string) => Promise<void> | void): Promise<void> {
@@ -150,6 +151,8 @@ describe('live frames of every thread, read from memory', () => {
           assert.deepEqual(got, want, `thread ${tid}: the frames sys._current_frames() sees, innermost first`);
           for (const f of expected) assert.match(f.op ?? '', /CALL/, `${f.name}: lasti ${f.lasti} is a call in dis (${f.op})`);
         }
+        assert.deepEqual(r.modules, oracle.modules, 'the keys of sys.modules, in order');
+        assert.ok(r.modules!.includes('modül_ü') && !r.modules!.includes('colorsys'));
         const main = r.threads.find((x) => x.threadId === pid)!;
         assert.deepEqual(main.frames.map((f) => f.name), ['inner', 'outer', '<module>']);
         assert.ok(main.frames[0].file.endsWith('/frames-ü/frames_main.py'), main.frames[0].file);

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { cCallableNames, pythonEntryRoots, type PythonEntryRoots } from '../../native/src/trace/pythonRoots';
+import { readPythonFrames } from '../../native/src/cpython/frames';
 import { analyzeCallSites } from '../../server/src/callSites';
 import { analyzePythonProcess, type PolicyMemo, programOf } from '../../server/src/processAnalysis';
 import { bytecodeTracking } from '../../server/src/bytecode';
@@ -20,12 +21,13 @@ const GATE = path.join(FIXTURE_SRC, 'python', 'gate');
  * The Python-callable roots of a live process, precise (gated) and strict, with the reachability behind them
  * (`exhaustive`: every reflection site, not only the nearest).
  */
-async function rootsOf(pid: number, exhaustive = false): Promise<{ reach: PythonReachability; precise: PythonEntryRoots | undefined; strict: PythonEntryRoots }> {
+async function rootsOf(pid: number, exhaustive = false, sysModules = false): Promise<{ reach: PythonReachability; precise: PythonEntryRoots | undefined; strict: PythonEntryRoots }> {
   const files = programOf(pid).files;
   const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, followImports: true, followLazyImports: true });
   try {
     const cNames = cCallableNames(cs.space);
-    const reach = pythonReachability(cs.tracking, { files, cNames, exhaustive });
+    const liveModules = sysModules ? new Set(readPythonFrames(cs.space).modules) : undefined;
+    const reach = pythonReachability(cs.tracking, { files, cNames, exhaustive, liveModules });
     const precise = reach.strictReason ? undefined : pythonEntryRoots(cs.space, { ...reach, cNames });
     return { reach, precise, strict: pythonEntryRoots(cs.space) };
   } finally {
@@ -41,6 +43,8 @@ async function withProcess<T>(script: string, f: (pid: number) => Promise<T>, py
     await p.stop();
   }
 }
+
+const calls = (roots: { reason: string }[], module: string, fn: string) => roots.some((r) => new RegExp(`^Python-callable: ${module}[^ ]* ${fn}( |$)`).test(r.reason));
 
 const hashlibRoot = (r: { reason: string }, method: string) => new RegExp(`^Python-callable: (_hashlib\\.\\w+\\.|_hashlib[^ ]* )${method}( |$)`).test(r.reason);
 
@@ -264,6 +268,45 @@ test('precise: a hook that caches what it fetched with setattr under the name it
     assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
   });
 });
+
+test('precise: a module the imports name but the process never imported (sys.modules) does not count, its reflection neither', async () => {
+  await withProcess('never_imported.py', async (pid) => {
+    const without = await rootsOf(pid);
+    assert.match(without.reach.strictReason ?? '(no fallback)', /getattr with a computed name at never_helper\.py:4/, 'without sys.modules the except branch counts as run');
+    const { reach, precise } = await rootsOf(pid, false, true);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.ok(calls(precise.roots, '_json', 'scanstring'), 'the loop calls _json.scanstring');
+  });
+});
+
+test('precise: a method of a class no code names is not reached by its name, the same method of a class in use is', async () => {
+  await withProcess('class_unnamed.py', async (pid) => {
+    const { reach, precise, strict } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.ok(calls(precise.roots, '_json', 'scanstring'), 'Used.check calls _json.scanstring');
+    assert.ok(calls(strict.roots, '_lzma', 'is_check_supported'), 'strict roots _lzma.is_check_supported');
+    assert.ok(!calls(precise.roots, '_lzma', 'is_check_supported'), 'Unused.check cannot run: no instance of Unused can exist');
+    assert.ok(!reach.whyCode.has('classlib_unnamed:Unused.check'), 'Unused.check is not reachable');
+    assert.ok(reach.whyCode.has('classlib_unnamed:Used.check'), 'Used.check is reachable');
+  });
+});
+
+for (const py of [{ version: 'Debian', python: DEBIAN_PYTHON }, ...pyenvInterpreters().filter((i) => ['3.8', '3.13'].includes(i.version))]) {
+  test(`precise under Python ${py.version}: instances of classes no code names (a registry, a local class, a subclass, a metaclass) keep their methods`, async () => {
+    await withProcess(
+      'class_kept.py',
+      async (pid) => {
+        const { reach, precise } = await rootsOf(pid);
+        assert.ok(precise, `precise roots (${reach.strictReason})`);
+        assert.ok(calls(precise.roots, '_lzma', 'is_check_supported'), 'Hidden.check: Plugin.__init_subclass__ keeps Hidden');
+        assert.ok(calls(precise.roots, '_json', 'scanstring'), 'factory().probe: a class defined in a function');
+        assert.ok(calls(precise.roots, '_json', 'encode_basestring_ascii'), 'Derived().encode: the base class of a named subclass');
+        assert.ok(calls(precise.roots, '_lzma', '_encode_filter_properties'), 'Kept.heap: the metaclass Keeper made its instance');
+      },
+      py.python,
+    );
+  });
+}
 
 test('precise: a hook that fetches by the name it is given falls back once hasattr by a computed name can give it one', async () => {
   await withProcess('hook_accessor.py', async (pid) => {

@@ -4,6 +4,7 @@
 import { NativeError } from '../errors';
 import type { AddressSpace, ModuleImage } from '../space/space';
 import { PY_VERSIONS, type PyVersion, versionFromFileName } from './abi';
+import { dictStrKeys } from './dictKeys';
 import { FRAME_LAYOUTS, type FrameLayout, type FrameOffsets, type Offsets } from './frameLayouts';
 import { lineForOffset } from './lineTable';
 
@@ -52,6 +53,8 @@ export interface PythonFrames {
   runtimeModule: string;
   runtime: number;
   threads: PythonThread[];
+  /** The names in the main interpreter's sys.modules (every module imported and not removed); undefined when unreadable (a note says why). */
+  modules?: string[];
   notes: string[];
 }
 
@@ -130,7 +133,8 @@ class FrameReader {
     this.types = { code: sym('PyCode_Type'), str: sym('PyUnicode_Type'), bytes: sym('PyBytes_Type') };
     if (this.types.code === undefined) this.notes.push(`${module.path} does not define PyCode_Type: code objects are not type-checked.`);
     const threads = this.readThreads(runtime);
-    return { version, fullVersion: full, runtimeModule: module.path, runtime, threads, notes: this.notes };
+    const modules = this.readModules(runtime);
+    return { version, fullVersion: full, runtimeModule: module.path, runtime, threads, modules, notes: this.notes };
   }
 
   /** The first loaded object (in load order, as the dynamic linker binds) that defines _PyRuntime. */
@@ -235,6 +239,36 @@ class FrameReader {
       interp = this.ptr(interp + o.interp.next, 'PyInterpreterState.next');
     }
     return out;
+  }
+
+  /** The keys of the main interpreter's (the oldest, last in the list) sys.modules; undefined, with a note, when unreadable. */
+  private readModules(runtime: number): string[] | undefined {
+    const o = this.o;
+    try {
+      let interp = this.ptr(runtime + o.runtime.interpreters_head, 'interpreters.head');
+      let main = interp;
+      const seen = new Set<number>();
+      while (interp !== 0 && !seen.has(interp) && seen.size < MAX_INTERPRETERS) {
+        seen.add(interp);
+        main = interp;
+        interp = this.ptr(interp + o.interp.next, 'PyInterpreterState.next');
+      }
+      const dict = main === 0 ? 0 : this.ptr(main + o.interp.modules, 'the interpreter\'s sys.modules');
+      if (dict === 0) throw new Unreadable('the interpreter has no sys.modules yet');
+      const strOrUndefined = (a: number) => {
+        try {
+          return this.str(a);
+        } catch (e) {
+          if (e instanceof Unreadable) return undefined;
+          throw e;
+        }
+      };
+      return dictStrKeys(dict, this.layout, o, { ptr: (a, what) => this.ptr(a, what), bytesAt: (a, n) => this.bytesAt(a, n), strOrUndefined });
+    } catch (e) {
+      if (!(e instanceof Unreadable) && !(e instanceof RangeError)) throw e;
+      this.notes.push(`sys.modules could not be read (${e.message}).`);
+      return undefined;
+    }
   }
 
   /** Reads a thread's chain until two consecutive reads agree (at most three reads). */

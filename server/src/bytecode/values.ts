@@ -34,6 +34,10 @@ export interface ClassDef {
   /** Attributes stored through `self.x = ...` in its methods. */
   instanceAttrs: Map<string, Expr>;
   decorators: Expr[];
+  /** The metaclass keyword of the class statement (`metaclass=M`), when given. */
+  metaclass?: Expr;
+  /** Set when the class statement passes other keywords, or passes bases or keywords through a star. */
+  keywords?: true;
   /** Set for classes whose body was never simulated (the class statement was unreachable). */
   bodySeen: boolean;
 }

@@ -137,7 +137,15 @@ export function simulateCall(
   if (callee.k === 'buildclass') {
     const body = positional[0];
     if (body && body.k === 'func') {
-      stack.push(makeClass(sim, idx, body.def, positional.slice(2).map((b) => sim.settle(b))));
+      const cls = makeClass(sim, idx, body.def, positional.slice(2).map((b) => sim.settle(b)));
+      // `class C(B, metaclass=M)`: the metaclass, and whether other keywords (or a star) went to it or a base.
+      const kw = kwnames ?? [];
+      if (cls.k === 'class') {
+        const m = kw.indexOf('metaclass');
+        if (m >= 0) cls.def.metaclass = sim.settle(args[args.length - kw.length + m]);
+        if (star || kw.some((k) => k !== 'metaclass')) cls.def.keywords = true;
+      }
+      stack.push(cls);
       return;
     }
     stack.push(unknown('class of an unknown body'));
