@@ -139,6 +139,15 @@ export class ClassGate {
     for (const n of this.byName.get(name) ?? []) this.open(n, `class ${name} is named: ${reason}`, reason, depth);
   }
 
+  /** A method that is a root (a live frame runs it): its class has an instance, or the class object is at hand. */
+  openOf(c: Code, why: string): void {
+    const n = c.facts.role === 'function' ? this.byBody.get(c.module)?.get(c.facts.parent) : undefined;
+    if (!n) return;
+    n.bodyReached = true;
+    this.open(n, why, why, 0);
+    this.flush(n, 0);
+  }
+
   /** A class body was reached (its class statement runs). */
   onReach(c: Code, depth: number): void {
     if (c.facts.role !== 'class') return;

@@ -276,6 +276,12 @@ class ReachabilityRun {
   takeRoots(): void {
     const { closure, imported, startup } = this;
     for (const n of this.startupImports()) imported.add(n);
+    const roots = this.all.filter((c) => {
+      const file = c.module.file ? path.resolve(c.module.file) : undefined;
+      return file !== undefined && (this.files.has(file) || this.rootCodes.some((r) => path.resolve(r.file) === file && r.qualname === c.facts.qualname));
+    });
+    // A live frame runs code of a module whose body ran (it defined that code), in sys.modules or not.
+    for (const c of roots) if (!this.files.has(path.resolve(c.module.file!))) imported.add(c.module.name);
     // What reflection on extension modules fetched at import time is bound in module namespaces now (hashlib
     // binds sha256 to _hashlib.openssl_sha256 through globals()): such sites anywhere in the code of modules
     // imported at start-up count, whether or not that code can still run.
@@ -286,11 +292,10 @@ class ReachabilityRun {
     this.live = new Set<string>(imported);
     this.classes.openBorn();
     for (const n of this.options.cNames?.keys() ?? []) this.classes.onName(n, `C code can look up \`${n}\``, 0);
-    for (const c of this.all) {
-      const file = c.module.file ? path.resolve(c.module.file) : undefined;
-      if ((file && this.files.has(file)) || (file && this.rootCodes.some((r) => path.resolve(r.file) === file && r.qualname === c.facts.qualname))) {
-        this.reach(c);
-      }
+    for (const c of roots) {
+      // A method running (or of the program) has its class's instance or class object at hand: its other methods can run.
+      this.classes.openOf(c, `${c.facts.qualname} is a root (${where(c)})`);
+      this.reach(c);
     }
   }
 

@@ -272,10 +272,27 @@ test('precise: a hook that caches what it fetched with setattr under the name it
 test('precise: a module the imports name but the process never imported (sys.modules) does not count, its reflection neither', async () => {
   await withProcess('never_imported.py', async (pid) => {
     const without = await rootsOf(pid);
-    assert.match(without.reach.strictReason ?? '(no fallback)', /getattr with a computed name at never_helper\.py:4/, 'without sys.modules the except branch counts as run');
+    assert.match(without.reach.strictReason ?? '(no fallback)', /getattr with a computed name at never_helper\.py:6/, 'without sys.modules the except branch counts as run');
     const { reach, precise } = await rootsOf(pid, false, true);
     assert.ok(precise, `precise roots (${reach.strictReason})`);
     assert.ok(calls(precise.roots, '_json', 'scanstring'), 'the loop calls _json.scanstring');
+  });
+});
+
+test('precise: a live frame in a method keeps the other methods of its class, even of a module sys.modules does not name', async () => {
+  await withProcess('never_imported.py', async (pid) => {
+    const files = programOf(pid).files;
+    const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, followImports: true, followLazyImports: true });
+    try {
+      const liveModules = new Set(readPythonFrames(cs.space).modules);
+      const rootCodes = [{ file: path.join(GATE, 'never_cache.py'), qualname: 'Cache.run' }];
+      const reach = pythonReachability(cs.tracking, { files, cNames: cCallableNames(cs.space), liveModules, rootCodes });
+      assert.equal(reach.strictReason, undefined);
+      assert.ok(reach.whyCode.has('never_cache:Cache.run'), 'the live frame is a root');
+      assert.ok(reach.whyCode.has('never_cache:Cache.fill'), `self.fill() runs on the frame's instance: ${[...reach.whyCode.keys()].filter((k) => k.startsWith('never_')).join(', ')}`);
+    } finally {
+      cs.close();
+    }
   });
 });
 
