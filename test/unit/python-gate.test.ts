@@ -296,6 +296,20 @@ test('precise: a live frame in a method keeps the other methods of its class, ev
   });
 });
 
+test('precise: a module namespace only tested for a name (`name in globals()`) hands out nothing; fetched from, it keeps every binding', async () => {
+  await withProcess('globals_tested.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.ok(calls(precise.roots, '_json', 'scanstring'), 'the loop calls _json.scanstring');
+    assert.ok(!calls(precise.roots, '_lzma', 'is_check_supported'), 'globals_lib.kernel is called by no code');
+  });
+  await withProcess('globals_fetched.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.ok(calls(precise.roots, '_lzma', 'is_check_supported'), 'globals()[name] can hand out globals_lib.kernel');
+  });
+});
+
 test('precise: a method of a class no code names is not reached by its name, the same method of a class in use is', async () => {
   await withProcess('class_unnamed.py', async (pid) => {
     const { reach, precise, strict } = await rootsOf(pid);

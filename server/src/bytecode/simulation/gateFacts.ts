@@ -166,6 +166,8 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
   // A code object rebuilt at run time (`f.__code__.replace(co_names=…)`, copy.replace, types.CodeType): the code it runs
   // looks up names no code object of the closure shows.
   if (kwnames?.some((k) => CODE_FIELDS.test(k)) || sim.isModuleAttr(callee, 'types', 'CodeType')) return reflect('a code object built at run time');
+  // A namespace only tested (`name in globals()`, os's `_exists`) hands out nothing.
+  if (positional.length === 0 && !star && ['globals', 'vars', 'locals'].some((fn) => builtin(callee, fn)) && resultOnlyTested(sim, code, i)) return;
   otherReflection(sim, facts.reflectNames, callee, positional, star, strings, reflect, builtin, role.role);
 }
 
