@@ -29,6 +29,8 @@ interface ClassNode {
   /** Every enclosing code object is a class body, up to the module body: the class statement ran on import. */
   topLevel: boolean;
   bodyReached: boolean;
+  /** Its body defines `__init_subclass__`: it runs for each subclass created. */
+  initSubclass: boolean;
   /** Why instances of it (or the class object) can exist; undefined while no reachable code can have one. */
   open?: string;
   /** Methods a name reached while the class could not run them: reached once it can. */
@@ -51,12 +53,13 @@ export class ClassGate {
   addModule(m: ProgramModule): void {
     const s = m.summary!;
     const nodes = new Map<number, ClassNode>();
+    const initSubclass = new Set(s.facts.flatMap((f) => (f?.name === '__init_subclass__' ? [f.parent] : [])));
     for (const def of s.classes) {
       const f = s.facts[def.code];
       if (!f || f.role !== 'class') continue;
       let topLevel = true;
       for (let p = f.parent; p >= 0; p = s.facts[p]?.parent ?? -1) if (s.facts[p]?.role === 'function') topLevel = false;
-      const node: ClassNode = { module: m, body: def.code, name: f.name, def, topLevel, bodyReached: false, parked: [] };
+      const node: ClassNode = { module: m, body: def.code, name: f.name, def, topLevel, bodyReached: false, initSubclass: initSubclass.has(def.code), parked: [] };
       nodes.set(def.code, node);
       let l = this.byName.get(f.name);
       if (!l) this.byName.set(f.name, (l = []));
@@ -70,7 +73,7 @@ export class ClassGate {
     for (const nodes of this.byBody.values()) {
       for (const n of nodes.values()) {
         const why = this.bornWhy(n);
-        if (why) this.open(n, why, 'root', 0);
+        if (why) this.open(n, why, 0);
       }
     }
   }
@@ -87,25 +90,22 @@ export class ClassGate {
       const c = todo.pop()!;
       if (seen.has(c)) continue;
       seen.add(c);
-      if (c.def.keywords) return `class ${c.name}${c === n ? '' : `, a base of ${n.name},`} is built with keywords or an unknown metaclass`;
+      const who = `class ${c.name}${c === n ? '' : `, a base of ${n.name},`}`;
+      if (c.def.keywords) return `${who} is built with keywords or an unknown metaclass`;
       const metas = c.def.metaclass ? (c.def.metaclass.k === 'union' ? c.def.metaclass.items : [c.def.metaclass]).map((m) => shortName(m)) : [];
-      const meta = metas.find((m) => !BENIGN_METACLASSES.has(m ?? ''));
-      if (metas.length && metas.some((m) => !BENIGN_METACLASSES.has(m ?? ''))) return `class ${c.name}${c === n ? '' : `, a base of ${n.name},`} has the metaclass ${meta ?? 'of an unknown value'}`;
-      if (c !== n && this.childNamed(c, '__init_subclass__')) return `${c.name}.__init_subclass__ runs for its subclass ${n.name}`;
+      const odd = metas.findIndex((m) => !BENIGN_METACLASSES.has(m ?? ''));
+      if (odd >= 0) return `${who} has the metaclass ${metas[odd] ?? 'of an unknown value'}`;
+      if (c !== n && c.initSubclass) return `${c.name}.__init_subclass__ runs for its subclass ${n.name}`;
       for (const b of c.def.bases) {
         const name = shortName(b);
         const found = this.byName.get(name ?? '') ?? [];
         // A base the closure does not define (an extension's type, a class built at run time) may have a metaclass or
         // an __init_subclass__ that keeps instances; the interpreter's own types have neither.
-        if (!found.length && !(name !== undefined && BUILTIN_BASE.test(name))) return `class ${c.name}${c === n ? '' : `, a base of ${n.name},`} has a base the gate does not see (${name ?? 'a computed value'})`;
+        if (!found.length && !(name !== undefined && BUILTIN_BASE.test(name))) return `${who} has a base the gate does not see (${name ?? 'a computed value'})`;
         todo.push(...found);
       }
     }
     return undefined;
-  }
-
-  private childNamed(n: ClassNode, name: string): boolean {
-    return (n.module.summary!.facts ?? []).some((f) => f?.parent === n.body && f.name === name);
   }
 
   /** The class a method belongs to when it must wait for the class to have instances; undefined when it need not. */
@@ -136,7 +136,7 @@ export class ClassGate {
       this.allOpen = `reachable code uses \`${name}\`, which hands out classes no code names`;
       for (const nodes of this.byBody.values()) for (const n of nodes.values()) this.flush(n, depth);
     }
-    for (const n of this.byName.get(name) ?? []) this.open(n, `class ${name} is named: ${reason}`, reason, depth);
+    for (const n of this.byName.get(name) ?? []) this.open(n, `class ${name} is named: ${reason}`, depth);
   }
 
   /** A method that is a root (a live frame runs it): its class has an instance, or the class object is at hand. */
@@ -144,7 +144,7 @@ export class ClassGate {
     const n = c.facts.role === 'function' ? this.byBody.get(c.module)?.get(c.facts.parent) : undefined;
     if (!n) return;
     n.bodyReached = true;
-    this.open(n, why, why, 0);
+    this.open(n, why, 0);
     this.flush(n, 0);
   }
 
@@ -162,11 +162,11 @@ export class ClassGate {
     for (const n of this.byBody.get(m)?.values() ?? []) this.flush(n, depth);
   }
 
-  private open(n: ClassNode, why: string, reason: string, depth: number): void {
+  private open(n: ClassNode, why: string, depth: number): void {
     if (n.open !== undefined) return;
     n.open = why;
     // An instance of a subclass is an instance of each base: their methods run on it.
-    for (const b of n.def.bases) for (const bn of this.byName.get(shortName(b) ?? '') ?? []) this.open(bn, `a subclass of ${bn.name} can have instances (${n.name})`, reason, depth);
+    for (const b of n.def.bases) for (const bn of this.byName.get(shortName(b) ?? '') ?? []) this.open(bn, `a subclass of ${bn.name} can have instances (${n.name})`, depth);
     this.flush(n, depth);
   }
 

@@ -32,7 +32,8 @@ export class DiskGateStore {
   /**
    * The key of a gate's inputs: the interpreter, the program's files, the live frames' code objects, and the files of
    * the import closure's modules and of the process's mapped objects (their names C code may look up), each with its
-   * identity (device, inode, size, mtime), and the names in the process's sys.modules when they were read. Undefined when a file cannot be read: nothing is cached then.
+   * identity (device, inode, size, mtime), and the names in the process's sys.modules when they were read. Undefined
+   * when a file cannot be read: nothing is cached then.
    */
   static key(python: string, files: string[], rootCodes: RootCode[], moduleFiles: Iterable<string>, liveModules?: Iterable<string>): string | undefined {
     const h = createHash('sha1').update(`${FORMAT}\0${python}\0`);

@@ -276,12 +276,15 @@ class ReachabilityRun {
   takeRoots(): void {
     const { closure, imported, startup } = this;
     for (const n of this.startupImports()) imported.add(n);
-    const roots = this.all.filter((c) => {
-      const file = c.module.file ? path.resolve(c.module.file) : undefined;
-      return file !== undefined && (this.files.has(file) || this.rootCodes.some((r) => path.resolve(r.file) === file && r.qualname === c.facts.qualname));
-    });
-    // A live frame runs code of a module whose body ran (it defined that code), in sys.modules or not.
-    for (const c of roots) if (!this.files.has(path.resolve(c.module.file!))) imported.add(c.module.name);
+    const rootKeys = new Set(this.rootCodes.map((r) => `${path.resolve(r.file)}\0${r.qualname}`));
+    const roots: Code[] = [];
+    for (const c of this.all) {
+      const file = c.module.file ? path.resolve(c.module.file) : '';
+      const frame = !this.files.has(file) && rootKeys.has(`${file}\0${c.facts.qualname}`);
+      if (frame || this.files.has(file)) roots.push(c);
+      // A live frame runs code of a module whose body ran (it defined that code), in sys.modules or not.
+      if (frame) imported.add(c.module.name);
+    }
     // What reflection on extension modules fetched at import time is bound in module namespaces now (hashlib
     // binds sha256 to _hashlib.openssl_sha256 through globals()): such sites anywhere in the code of modules
     // imported at start-up count, whether or not that code can still run.

@@ -101,6 +101,8 @@ class FrameReader {
   private layout!: FrameLayout;
   private o!: FrameOffsets;
   private types: { code?: number; str?: number; bytes?: number } = {};
+  /** The main interpreter (the oldest: the last in the runtime's list), as readThreads walked it; 0 before. */
+  private mainInterp = 0;
 
   constructor(
     private readonly space: AddressSpace,
@@ -133,7 +135,7 @@ class FrameReader {
     this.types = { code: sym('PyCode_Type'), str: sym('PyUnicode_Type'), bytes: sym('PyBytes_Type') };
     if (this.types.code === undefined) this.notes.push(`${module.path} does not define PyCode_Type: code objects are not type-checked.`);
     const threads = this.readThreads(runtime);
-    const modules = this.readModules(runtime);
+    const modules = this.readModules();
     return { version, fullVersion: full, runtimeModule: module.path, runtime, threads, modules, notes: this.notes };
   }
 
@@ -221,6 +223,7 @@ class FrameReader {
     const seenInterp = new Set<number>();
     for (let index = 0; interp !== 0 && !seenInterp.has(interp) && index < MAX_INTERPRETERS; index++) {
       seenInterp.add(interp);
+      this.mainInterp = interp;
       let ts = this.ptr(interp + o.interp.threads_head, 'the thread-state list');
       const seen = new Set<number>();
       while (ts !== 0 && !seen.has(ts) && seen.size < MAX_THREADS) {
@@ -241,19 +244,11 @@ class FrameReader {
     return out;
   }
 
-  /** The keys of the main interpreter's (the oldest, last in the list) sys.modules; undefined, with a note, when unreadable. */
-  private readModules(runtime: number): string[] | undefined {
+  /** The keys of the main interpreter's sys.modules; undefined, with a note, when unreadable. */
+  private readModules(): string[] | undefined {
     const o = this.o;
     try {
-      let interp = this.ptr(runtime + o.runtime.interpreters_head, 'interpreters.head');
-      let main = interp;
-      const seen = new Set<number>();
-      while (interp !== 0 && !seen.has(interp) && seen.size < MAX_INTERPRETERS) {
-        seen.add(interp);
-        main = interp;
-        interp = this.ptr(interp + o.interp.next, 'PyInterpreterState.next');
-      }
-      const dict = main === 0 ? 0 : this.ptr(main + o.interp.modules, 'the interpreter\'s sys.modules');
+      const dict = this.mainInterp === 0 ? 0 : this.ptr(this.mainInterp + o.interp.modules, 'the interpreter\'s sys.modules');
       if (dict === 0) throw new Unreadable('the interpreter has no sys.modules yet');
       const strOrUndefined = (a: number) => {
         try {
