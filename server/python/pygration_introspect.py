@@ -76,6 +76,15 @@ def _stdlib_dirs():
     return dirs
 
 
+def _has_python_code(t):
+    """Whether a type's own namespace holds Python code (a function, or one wrapped by staticmethod, classmethod, property)."""
+    for v in vars(t).values():
+        for x in (v, getattr(v, '__func__', None), getattr(v, 'fget', None)):
+            if isinstance(x, types.FunctionType):
+                return True
+    return False
+
+
 def _under(path, dirs):
     if not path:
         return False
@@ -234,7 +243,9 @@ class Introspector:
         if not isinstance(mod, str) or not isinstance(qual, str) or '<' in qual:
             return None
         if self._is_python_module(mod):
-            return {'kind': 'class', 'module': mod, 'qualname': qual}
+            # python: whether a class statement made it (its own dict holds Python code), or it is a C type that says
+            # it is the Python module's (operator.attrgetter is _operator's, bound over operator.py's own class).
+            return {'kind': 'class', 'module': mod, 'qualname': qual, 'python': _has_python_code(t)}
         return self._native({'kind': 'native-type', 'module': mod, 'type': qual}, mod)
 
     def describe(self, v):

@@ -13,7 +13,7 @@ const BENIGN_METACLASSES = new Set(['type', 'ABCMeta']);
 const CLASS_TIME = new Set(['__init_subclass__', '__set_name__', '__class_getitem__', '__prepare__', '__mro_entries__']);
 
 /** Builtin classes a class may derive from: type builds them, and object.__init_subclass__ keeps nothing. */
-const BUILTIN_BASE = /^(object|int|float|complex|bool|str|bytes|bytearray|list|tuple|dict|set|frozenset|memoryview|property|staticmethod|classmethod|BaseException|Exception|[A-Z][A-Za-z]*(Error|Warning|Exit|Interrupt|Iteration))$/;
+export const BUILTIN_BASE = /^(object|int|float|complex|bool|str|bytes|bytearray|list|tuple|dict|set|frozenset|memoryview|property|staticmethod|classmethod|BaseException|Exception|[A-Z][A-Za-z]*(Error|Warning|Exit|Interrupt|Iteration))$/;
 
 /**
  * Names whose use hands out classes no code names (a class's subclasses, every object the collector tracks): once
@@ -33,6 +33,8 @@ interface ClassNode {
   initSubclass: boolean;
   /** Why instances of it (or the class object) can exist; undefined while no reachable code can have one. */
   open?: string;
+  /** Why the class object is gone (gateShadowed.ts): no name opens it. */
+  dead?: string;
   /** Methods a name reached while the class could not run them: reached once it can. */
   parked: { code: Code; reason: string; depth: number }[];
 }
@@ -144,8 +146,15 @@ export class ClassGate {
     const n = c.facts.role === 'function' ? this.byBody.get(c.module)?.get(c.facts.parent) : undefined;
     if (!n) return;
     n.bodyReached = true;
+    n.dead = undefined;
     this.open(n, why, 0);
     this.flush(n, 0);
+  }
+
+  /** A top-level class its module bound over by C code (gateShadowed.ts): names of it reach the C object, not it. */
+  kill(m: ProgramModule, body: number, why: string): void {
+    const n = this.byBody.get(m)?.get(body);
+    if (n) n.dead = why;
   }
 
   /** A class body was reached (its class statement runs). */
@@ -163,7 +172,7 @@ export class ClassGate {
   }
 
   private open(n: ClassNode, why: string, depth: number): void {
-    if (n.open !== undefined) return;
+    if (n.open !== undefined || n.dead !== undefined) return;
     n.open = why;
     // An instance of a subclass is an instance of each base: their methods run on it.
     for (const b of n.def.bases) for (const bn of this.byName.get(shortName(b) ?? '') ?? []) this.open(bn, `a subclass of ${bn.name} can have instances (${n.name})`, depth);

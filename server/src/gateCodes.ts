@@ -44,3 +44,16 @@ export function codesOf(m: ProgramModule): Code[] {
 export function parentRole(c: Code): CodeFacts['role'] | undefined {
   return c.module.summary!.facts[c.facts.parent]?.role;
 }
+
+/**
+ * String constants of a code object that hand no name to a lookup: the name of each class it defines (given to
+ * __build_class__, which looks nothing up) and a class body's own (its __qualname__). Else every class would be
+ * named by its own statement. `children`: the indexes of the code objects nested in it.
+ */
+export function inertStrings(c: Code, children: number[]): Set<string> {
+  const out = new Set<string>();
+  const s = c.module.summary!;
+  if (c.facts.role === 'class') out.add(c.facts.name);
+  for (const i of children) if (s.facts[i]?.role === 'class') out.add(s.facts[i]!.name);
+  return out;
+}

@@ -9,9 +9,10 @@ import type { ProgramModule } from './bytecode/naming';
 import { type CodeFacts, type ModuleSummary, shortName } from './bytecode/simulate';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import type { Expr } from './bytecode/values';
-import { BENIGN_DECORATORS, type Code, codeOf, codesOf, decoratorName, parentRole, PROPERTIES, where } from './gateCodes';
+import { BENIGN_DECORATORS, type Code, codeOf, codesOf, decoratorName, inertStrings, parentRole, PROPERTIES, where } from './gateCodes';
 import { ClassGate } from './gateClasses';
 import { Confinement } from './gateConfine';
+import { type BindingOf, shadowedDefinitions } from './gateShadowed';
 import type { PythonReachability, ReachabilityOptions, RootCode } from './gateTypes';
 
 export type { PythonReachability, ReachabilityOptions, RootCode } from './gateTypes';
@@ -32,14 +33,14 @@ const IMPORT_TIME_DEPTH = 1_000_000;
  */
 export function pythonReachability(tracking: BytecodeTrackingResult, options: ReachabilityOptions): PythonReachability {
   const run = new ReachabilityRun(options);
-  const graph = (tracking as { graph?: { closureModules(): ProgramModule[] } }).graph;
+  const graph = (tracking as { graph?: { closureModules(): ProgramModule[]; runtimeBinding?: BindingOf } }).graph;
   if (!graph) return run.finish('the bytecode tracking result has no call graph');
   // Module and class bodies of the start-up imports ran, so the closure reaches them whatever else it does: reflection
   // there that no known namespace confines decides the fallback before any function body is simulated (seconds saved).
   const closure = graph.closureModules();
   const early = run.bodyReflection(tracking, closure);
   if (early.length) return run.finish(reflectionReason(early, 'in module and class bodies that ran at start-up; function bodies were not examined'));
-  const failed = run.index(tracking, closure);
+  const failed = run.index(tracking, closure, graph.runtimeBinding?.bind(graph));
   if (failed.length) return run.finish(`the function bodies of ${failed.slice(0, 3).join(', ')} could not be simulated`);
   run.takeRoots();
   run.closeOver();
@@ -68,6 +69,9 @@ class ReachabilityRun {
   private readonly missing = new Set<string>();
   /** Why each reachable code object is (for explanations and debugging): a name, a root, a gate. */
   private readonly whyCode = new Map<string, string>();
+  /** Top-level definitions of stdlib modules their C accelerators bound over (gateShadowed.ts): no name reaches them. */
+  private readonly dead = new Set<CodeFacts>();
+  private readonly shadowed: string[] = [];
 
   // The closure's index.
   private closure: ProgramModule[] = [];
@@ -218,14 +222,23 @@ class ReachabilityRun {
    * Phase 1: indexes the closure (modules by name, code objects by short name, children, aliases, the files of
    * extension modules), completing the simulation of function bodies. Returns the modules that failed.
    */
-  index(tracking: BytecodeTrackingResult, closure: ProgramModule[]): string[] {
+  index(tracking: BytecodeTrackingResult, closure: ProgramModule[], bindingOf?: BindingOf): string[] {
     this.indexNames(tracking, closure);
     const failed: string[] = [];
+    const live = this.liveModules();
+    // A C module the process imported: compiled into the interpreter, or in its sys.modules.
+    const loaded = (n: string) => ['python', 'builtin'].includes(this.byModuleName.get(n)?.kind ?? '') || (live?.has(n) ?? false);
     for (const m of closure) {
       if (m.kind !== 'python' || !m.summary) continue;
       if (m.pending?.pending) m.pending.complete();
       if (m.pending?.error) failed.push(`${m.name} (${m.pending.error})`);
       this.indexModule(m, m.summary);
+      if (!bindingOf || (m.file && this.files.has(path.resolve(m.file)))) continue;
+      for (const [i, why] of shadowedDefinitions(m, bindingOf, loaded)) {
+        this.dead.add(m.summary.facts[i]!);
+        this.classes.kill(m, i, why);
+        this.shadowed.push(why);
+      }
     }
     return failed;
   }
@@ -355,7 +368,7 @@ class ReachabilityRun {
     for (const n of f.names) this.addName(n, `name \`${n}\` used in ${at}`);
     for (const n of f.free) this.addName(n, `name \`${n}\` used in ${at}`);
     for (const n of f.reflectNames) this.addName(n, `getattr-style use of \`${n}\` in ${at}`);
-    const inert = this.inertStrings(c);
+    const inert = inertStrings(c, this.childrenOf.get(c.module)?.[c.index] ?? []);
     for (const n of f.nameStrings ?? []) if (!inert.has(n)) this.addName(n, `string \`${n}\` in ${at} (code given a name may look it up)`);
     // Reflection anywhere in code that ran or can run, the program's or a library's, defeats names: the names
     // it computes (a join, a string given to exec, the bytes of a pickle) need appear nowhere, and what it
@@ -410,7 +423,7 @@ class ReachabilityRun {
     }
     const rootCodes = this.rootCodes;
     notes.push(
-      `Python-level reachability: ${reachable.size} of ${stats.codeObjects} code objects of ${stats.modules} Python modules can still run (from the program's files${rootCodes.length ? ` and ${rootCodes.length} live frame(s)` : ''}, closed over the names they use); they use ${names.size} names.${confined.length ? ` ${new Set(confined).size} reflection site(s) on known modules kept those modules whole (${[...new Set(confined)].slice(0, 2).join('; ')}).` : ''}`,
+      `Python-level reachability: ${reachable.size} of ${stats.codeObjects} code objects of ${stats.modules} Python modules can still run (from the program's files${rootCodes.length ? ` and ${rootCodes.length} live frame(s)` : ''}, closed over the names they use); they use ${names.size} names.${confined.length ? ` ${new Set(confined).size} reflection site(s) on known modules kept those modules whole (${[...new Set(confined)].slice(0, 2).join('; ')}).` : ''}${this.shadowed.length ? ` ${this.shadowed.length} top-level definition(s) of standard-library modules are dead, bound over by C code (${this.shadowed.slice(0, 2).join('; ')}).` : ''}`,
     );
     return this.finish();
   }
@@ -481,20 +494,7 @@ class ReachabilityRun {
    * exists once the function ran), a method once its class can have instances (gateClasses.ts).
    */
   private reachNamed(c: Code): void {
-    if (parentRole(c) === 'function') return;
+    if (parentRole(c) === 'function' || this.dead.has(c.facts)) return;
     if (this.classes.admits(c, this.reason, this.depth)) this.reach(c);
-  }
-
-  /**
-   * String constants of a code object that hand no name to a lookup: the name of each class it defines (given to
-   * __build_class__, which looks nothing up) and a class body's own (its __qualname__). Else every class would be
-   * named by its own statement.
-   */
-  private inertStrings(c: Code): Set<string> {
-    const out = new Set<string>();
-    const s = c.module.summary!;
-    if (c.facts.role === 'class') out.add(c.facts.name);
-    for (const i of this.childrenOf.get(c.module)?.[c.index] ?? []) if (s.facts[i]?.role === 'class') out.add(s.facts[i]!.name);
-    return out;
   }
 }

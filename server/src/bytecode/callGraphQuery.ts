@@ -3,6 +3,7 @@
 
 import * as path from 'node:path';
 import type { CallGraphBuilder } from './callgraph';
+import type { RuntimeBinding } from './helperRecords';
 import type { ModuleSummary, SiteRecord } from './simulate';
 import type { Program, ProgramModule } from './targets';
 import type { BytecodeTrackingResult, Callee, CallEdge, CallGraphQuery, CallSite } from './types';
@@ -140,6 +141,11 @@ export class CallGraph implements CallGraphQuery {
       if (m) out.push(m);
     }
     return out;
+  }
+
+  /** What the real stdlib module binds `name` to, when the helper was asked (stdlibExports.ts); else null or undefined. */
+  runtimeBinding(module: string, file: string | undefined, name: string): RuntimeBinding | null | undefined {
+    return this.program.stdlib?.lookup(module, file, name);
   }
 
   sitesOf(qualifiedName: string): CallSite[] {

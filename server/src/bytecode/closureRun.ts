@@ -7,6 +7,7 @@ import { readBodies, type BodiesRef } from './diskCache';
 import { abortError, type PythonHelper } from './helper';
 import type { IntrospectAnswer, ModuleRecord } from './helperRecords';
 import type { ProgramModule } from './naming';
+import { shadowCandidates } from './shadowed';
 import { simulateModuleLazily, type ModuleSummary, type PendingBodies } from './simulate';
 import { StdlibExports } from './stdlibExports';
 import type { BytecodeSession, BytecodeTrackingOptions } from './tracking';
@@ -123,6 +124,9 @@ export class ClosureRun {
       }
       result = buildResult(this.facts(), reachable, undefined);
     }
+    // What stdlib modules bind over their own top-level definitions (operator's `from _operator import *`), for the
+    // reachability gate (gateShadowed.ts); resolution reads no answer for a name the bytecode binds. Once per session.
+    if (options.followImports) await this.askShadowed(reachable);
     result.stats.seconds.introspect = this.introspectSeconds;
     if (this.cpuLast !== null) this.session.helperCpu = this.cpuLast;
     this.cache.setLastClosure(this.interpreterKey, rootsKey, [...reachable]);
@@ -169,6 +173,17 @@ export class ClosureRun {
   }
 
   private introspectSeconds = 0;
+
+  private async askShadowed(reachable: Set<string>): Promise<void> {
+    const stdlib = this.stdlib;
+    for (const n of reachable) {
+      const m = this.entries.get(n)?.module;
+      if (!m || !stdlib.mayBeStdlib(m.file)) continue;
+      const names = shadowCandidates(m, (x) => this.entries.get(x)?.module.kind);
+      if (names.length) stdlib.ask(m.name, m.file, names);
+    }
+    await this.introspect();
+  }
 
   private enqueue(name: string, probe = false): void {
     if (!name || this.requested.has(name)) {

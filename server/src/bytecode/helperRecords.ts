@@ -235,7 +235,7 @@ export type RuntimeBinding =
   | { kind: 'native-function'; module: string; name: string; file?: string; builtin?: boolean }
   | { kind: 'native-method'; module: string; type: string; name: string; file?: string; builtin?: boolean }
   | { kind: 'native-type'; module: string; type: string; file?: string; builtin?: boolean }
-  | { kind: 'function' | 'class'; module: string; qualname: string }
+  | { kind: 'function' | 'class'; module: string; qualname: string; /** A class: false for a C type that names the Python module its own (operator.attrgetter). */ python?: boolean }
   | { kind: 'module'; module: string }
   | { kind: 'instance'; of: RuntimeBinding };
 

@@ -60,6 +60,18 @@ export class StdlibExports {
     return undefined;
   }
 
+  /** Notes names of a module to ask the helper, whatever `collecting` says: those not answered yet. */
+  ask(module: string, file: string | undefined, names: Iterable<string>): void {
+    const a = this.answers.get(module);
+    if (a?.reason !== undefined) return;
+    for (const n of names) {
+      if (a?.names.has(n)) continue;
+      let m = this.misses.get(module);
+      if (!m) this.misses.set(module, (m = { file: file ?? null, names: new Set() }));
+      m.names.add(n);
+    }
+  }
+
   /** Names noted since the last takeMisses, as the helper's introspect request wants them. */
   takeMisses(): [string, string | null, string[]][] {
     const out: [string, string | null, string[]][] = [];
