@@ -13,19 +13,24 @@ export type BindingOf = (module: string, file: string | undefined, name: string)
 /**
  * The code indexes of `m`'s top-level functions and classes that no name can reach, each with why. The real module
  * binds the name to a C object (as the helper's own import of it found, shadowed.ts), which the process bound too:
- * the C module is compiled into the interpreter, or in the process's sys.modules (`loaded`); a C type that names the
- * Python module its own needs every C module the module imports at import time so. And nothing could have kept the
+ * the C module is compiled into the interpreter, or in the process's sys.modules (`live`); a C type that names the
+ * Python module its own needs every module the body imports so. The body imports no Python module. Nothing could have kept the
  * Python object before it was bound over: it has no decorator, no metaclass or keyword, no base but the interpreter's
  * (whose hooks could store it); no other code of the module uses its name (a load while the body ran could have
  * passed it on), and none hands out the module's namespace by computed names (globals(), vars()).
  */
-export function shadowedDefinitions(m: ProgramModule, bindingOf: BindingOf, loaded: (module: string) => boolean): Map<number, string> {
+export function shadowedDefinitions(m: ProgramModule, bindingOf: BindingOf, modules: ReadonlyMap<string, ProgramModule>, live: ReadonlySet<string> | undefined): Map<number, string> {
   const out = new Map<number, string>();
   const s = m.summary;
   if (m.kind !== 'python' || !s) return out;
   const codes = codesOf(m);
   if (codes.some((c) => c.facts.reflections.some((r) => r.own) || (c.facts.role === 'module' && c.facts.reflections.length))) return out;
-  const importsLoaded = [...s.stars.map((st) => st.module), ...s.imports.filter((im) => im.scope !== 'function').map((im) => im.module)];
+  // Its body imports no Python module: none could run (a circular import) and take a definition before it is bound over.
+  const bodyImports = s.imports.filter((im) => im.scope !== 'function').flatMap((im) => im.targets);
+  if (bodyImports.some((n) => modules.get(n)?.kind === 'python')) return out;
+  // A C module the process imported: compiled into the interpreter, or in its sys.modules.
+  const loaded = (n: string) => modules.get(n)?.kind === 'builtin' || (live?.has(n) ?? false);
+  const importsLoaded = [...s.stars.map((st) => st.module), ...bodyImports];
   for (const c of codes) {
     const f = c.facts;
     if (f.parent !== 0 || f.role === 'module' || f.name.startsWith('<') || f.qualname !== f.name) continue;

@@ -226,15 +226,13 @@ class ReachabilityRun {
     this.indexNames(tracking, closure);
     const failed: string[] = [];
     const live = this.liveModules();
-    // A C module the process imported: compiled into the interpreter, or in its sys.modules.
-    const loaded = (n: string) => ['python', 'builtin'].includes(this.byModuleName.get(n)?.kind ?? '') || (live?.has(n) ?? false);
     for (const m of closure) {
       if (m.kind !== 'python' || !m.summary) continue;
       if (m.pending?.pending) m.pending.complete();
       if (m.pending?.error) failed.push(`${m.name} (${m.pending.error})`);
       this.indexModule(m, m.summary);
       if (!bindingOf || (m.file && this.files.has(path.resolve(m.file)))) continue;
-      for (const [i, why] of shadowedDefinitions(m, bindingOf, loaded)) {
+      for (const [i, why] of shadowedDefinitions(m, bindingOf, this.byModuleName, live)) {
         this.dead.add(m.summary.facts[i]!);
         this.classes.kill(m, i, why);
         this.shadowed.push(why);
