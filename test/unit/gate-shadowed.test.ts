@@ -42,3 +42,11 @@ test('shadowed: a definition the module body loads (operator.py\'s `__add__ = ad
   const reach = await reachOf('shadow_alias.py');
   assert.ok(reach.whyCode.has('operator:add'), `operator.py's add reachable: ${[...reach.whyCode.keys()].filter((k) => k.startsWith('operator:')).slice(0, 8).join(', ')}`);
 });
+
+for (const python of [{ label: 'Debian python3', executable: DEBIAN_PYTHON }, ...pyenvInterpreters().map((i) => ({ label: `Python ${i.version}`, executable: i.python }))]) {
+  test(`__all__: the strings a module body only puts in __all__ name nothing; the same string loaded for more still does (${python.label})`, async () => {
+    const reach = await reachOf('all_prog.py', python.executable);
+    for (const f of ['exported_only', 'exported_too', 'appended', 'extended']) assert.ok(!reach.whyCode.has(`all_lib:${f}`), `all_lib.${f} is not reachable: ${reach.whyCode.get(`all_lib:${f}`)}`);
+    assert.match(reach.whyCode.get('all_lib:looked_up') ?? '', /string `looked_up`/);
+  });
+}

@@ -48,8 +48,11 @@ export function usedNames(decoder: Decoder, code: DecodedCode): string[] {
   return code.names.filter((_n, k) => used[k] === 1);
 }
 
-/** The string constants of a code object (and of its constant tuples) that spell an identifier, each once. */
-export function identifierConstants(code: DecodedCode): string[] {
+/**
+ * The string constants of a code object (and of its constant tuples) that spell an identifier, each once; constants
+ * at the indexes in `skip` are left out (a module body's `__all__`, allNames.ts).
+ */
+export function identifierConstants(code: DecodedCode, skip?: ReadonlySet<number>): string[] {
   const out = new Set<string>();
   const visit = (c: unknown, depth: number): void => {
     if (typeof c === 'string') {
@@ -58,7 +61,9 @@ export function identifierConstants(code: DecodedCode): string[] {
       for (const x of (c as { tuple: unknown[] }).tuple) visit(x, depth + 1);
     }
   };
-  for (const c of code.consts) visit(c, 0);
+  code.consts.forEach((c, k) => {
+    if (!skip?.has(k)) visit(c, 0);
+  });
   return [...out];
 }
 
