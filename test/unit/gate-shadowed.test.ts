@@ -50,3 +50,9 @@ for (const python of [{ label: 'Debian python3', executable: DEBIAN_PYTHON }, ..
     assert.match(reach.whyCode.get('all_lib:looked_up') ?? '', /string `looked_up`/);
   });
 }
+
+test('__all__: a module with a __getattr__ keeps the strings of its __all__ as names (a star import hands them to the hook)', async () => {
+  const reach = await reachOf('all_hookprog.py');
+  assert.ok(reach.names.has('hooked_kernel'), 'hooked_kernel is a name');
+  for (const f of ['plain_one', 'other_one']) assert.match(reach.whyCode.get(`all_hooklib:${f}`) ?? '', /string `/, `all_hooklib.${f} is reachable by its string`);
+});

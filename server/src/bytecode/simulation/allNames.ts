@@ -11,6 +11,8 @@ import { nameIndexOf, simpleLoadPushes } from './common';
 type Entry = 'ours' | 'all' | 'allMethod' | 'other';
 
 const ALL_METHODS = new Set(['extend', 'append', '__iadd__']);
+/** Names by which a module can hand a star import's lookups to code: its `__getattr__`, or a class of its own. */
+const MODULE_HOOKS = new Set(['__getattr__', '__getattribute__', '__class__']);
 /** Instructions that neither push nor pop what this follows (a version's call prologue, caches, no-ops). */
 const SKIP = new Set(['PRECALL', 'CACHE', 'NOP', 'KW_NAMES', 'EXTENDED_ARG', 'LIST_TO_TUPLE']);
 /** How far a constant is followed (3.8 loads each name of a long `__all__` before BUILD_LIST). */
@@ -18,6 +20,9 @@ const WINDOW = 4096;
 
 /** The indexes of `code`'s constants whose every load builds `__all__` or names a function (buildsAll). */
 export function allOnlyConsts(decoder: Decoder, code: DecodedCode, version: number): Set<number> {
+  // A star import looks each name of `__all__` up on the module: a name it does not bind goes to its `__getattr__`
+  // (or a module class's hook, `__class__` assigned), which then gets a name no code shows. Such a module keeps them.
+  if ([...code.names, ...code.consts].some((n) => typeof n === 'string' && MODULE_HOOKS.has(n))) return new Set();
   const opnames = decoder.model.opnames;
   const verdict = new Map<number, boolean>();
   for (let i = 0; i < code.n; i++) {
