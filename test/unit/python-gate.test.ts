@@ -561,3 +561,10 @@ test('reachability over a tracking result without its call graph falls back to s
   assert.equal(copy.whyCode.size, 0);
   assert.equal(copy.names.size, 0);
 });
+
+test('precise: getattr by a computed name whose result a local keeps, tests and hands on falls back to strict', async () => {
+  await withProcess('fetched_local.py', async (pid) => {
+    const { reach } = await rootsOf(pid);
+    assert.match(reach.strictReason ?? '(no fallback)', /reflection defeats names: getattr with a computed name at fetched_local\.py:7/);
+  });
+});

@@ -164,7 +164,7 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     if (!builtin(callee, fn) && !(fn === 'getattr' && sim.isModuleAttr(callee, 'inspect', 'getattr_static'))) continue;
     const computed = star || !strings(positional[1]);
     // A getattr whose result is only tested (`getattr(cls, name) is not obj`) runs getters as hasattr does.
-    const tests = computed && (fn === 'hasattr' || (fn === 'getattr' && resultOnlyTested(sim, code, i)));
+    const tests = computed && (fn === 'hasattr' || (fn === 'getattr' && resultOnlyTested(sim, code, i, true)));
     byName(fn, positional[1], fn === 'setattr' || fn === 'delattr' ? 'set' : tests ? 'get' : undefined, computed ? computedNameTarget(sim, positional, strings) : undefined);
     return;
   }
