@@ -1,8 +1,12 @@
 // Reflection the precise gate (pythonGate.ts) narrows instead of falling back to strict: lookups by computed names on
-// a known extension module, and on a module's own namespace (globals()), star imports into it included.
+// a known extension or built-in module, and on a module's own namespace (globals()), star imports into it included.
 
 import type { ProgramModule } from './bytecode/naming';
 import type { CodeFacts } from './bytecode/simulate';
+
+/** The hooks an accessor site runs: `__getattr__`/`__getattribute__` (get), `__setattr__`/`__delattr__` (set). */
+type HookKind = 'get' | 'set';
+const SET_HOOKS = new Set(['__setattr__', '__delattr__']);
 
 /** The namespaces reflection was confined to, for one reachability run. */
 export class Confinement {
@@ -16,16 +20,21 @@ export class Confinement {
   setters?: string;
   getters?: string;
   /**
-   * The first accessor site whose name no code shows (not the name an attribute hook is given, which came from a
-   * lookup counted where it is): it can hand a hook such a name (hookFallback).
+   * The first accessor site of each kind whose name no code shows (not the name an attribute hook is given, which
+   * came from a lookup counted where it is): it can hand a hook of its kind such a name (hookFallback). hasattr (and
+   * a tested getattr) runs `__getattr__`/`__getattribute__` hooks ('get'); setattr and delattr run `__setattr__`/
+   * `__delattr__` ('set').
    */
-  private computedAccessor?: string;
+  private readonly computedAccessor = new Map<HookKind, string>();
   /**
-   * Hook sites: getattr of the name an attribute hook (`__getattr__`) is given, handing on what it fetched. Names
-   * reach a hook from lookups counted where they are (names, prefixes, reflection that falls back), except those
-   * that hasattr and setattr compute (accessor sites): with both kinds, the hook sites fall back (hookFallback).
+   * Hook sites: getattr of the name an attribute hook (`__getattr__`) is given, handing on what it fetched, with the
+   * kind of hook they are in. Names reach a hook from lookups counted where they are (names, prefixes, reflection that
+   * falls back), except those that hasattr and setattr compute (accessor sites): with both of a kind, the hook sites
+   * fall back (hookFallback).
    */
-  readonly hookSites: string[] = [];
+  readonly hookSites: { site: string; kind: HookKind }[] = [];
+  /** Hooks of one kind that pass the name they are given to lookups of the other (ctypes' `__getattr__` to setattr). */
+  private readonly forwards = new Set<HookKind>();
   /** Each confined site, with the namespace it was confined to. */
   readonly confined: string[] = [];
   /** Modules whose own namespace globals() hands out: all its bindings are names (see confineOwn). */
@@ -50,9 +59,20 @@ export class Confinement {
    * all of them or those whose names start with the constant prefix. A Python module's attributes include
    * what it re-exports, so reflection on one is not confined. Returns whether the site was confined.
    */
-  confine(r: CodeFacts['reflections'][number], site: string): boolean {
+  confine(r: CodeFacts['reflections'][number], site: string, codeName = ''): boolean {
+    const inHook: HookKind = SET_HOOKS.has(codeName) ? 'set' : 'get';
     if (r.hook) {
-      this.hookSites.push(site);
+      this.hookSites.push({ site, kind: inHook });
+      // A fetch by the name a `__setattr__` is given runs the receiver's `__getattr__` with it.
+      if (inHook === 'set') this.forwards.add('set');
+      return true;
+    }
+    if (r.hookName && r.accessor !== undefined && (r.accessor === 'set') !== (inHook === 'set')) this.forwards.add(inHook);
+    if (r.module !== undefined && this.byModuleName.get(r.module)?.kind === 'builtin') {
+      // A module compiled into the interpreter (`getattr(sys, self._stream)`, contextlib's redirect_stdout): its
+      // functions and types are the interpreter's, whose tables stay roots; what code stored there since was made by
+      // code the gate sees. Its namespace is a plain dict: a store or a test by any name runs no setter, getter or hook.
+      this.confined.push(`${site} on the built-in module ${r.module}`);
       return true;
     }
     const file = r.module !== undefined ? this.nativeFiles.get(r.module) : undefined;
@@ -69,7 +89,7 @@ export class Confinement {
     }
     // An accessor site with a constant prefix was narrowed to the prefix above (its getters, setters and the names it
     // hands hooks all have it).
-    if (r.accessor !== undefined && !r.hookName) this.computedAccessor ??= site;
+    if (r.accessor !== undefined && !r.hookName && !this.computedAccessor.has(r.accessor)) this.computedAccessor.set(r.accessor, site);
     if (r.accessor === 'set') {
       // setattr/delattr by a computed name fetch nothing: what they store was made by code the gate sees. They may run
       // a setter of any name. A getset's (C) stays a root (PythonGate.setters). A property's is reached already: its
@@ -161,8 +181,13 @@ export class Confinement {
    * hand a hook a name no code shows, each named with the accessor site that does.
    */
   hookFallback(): string[] {
-    const accessor = this.computedAccessor;
-    return accessor === undefined ? [] : this.hookSites.map((s) => `${s} (given names that ${accessor} computes)`);
+    const out: string[] = [];
+    for (const { site, kind } of this.hookSites) {
+      const other: HookKind = kind === 'set' ? 'get' : 'set';
+      const accessor = this.computedAccessor.get(kind) ?? (this.forwards.has(other) ? this.computedAccessor.get(other) : undefined);
+      if (accessor !== undefined) out.push(`${site} (given names that ${accessor} computes)`);
+    }
+    return out;
   }
 
   /** Whether `confine` (or confineOwn, for `m`'s own namespace) would narrow the site, without doing it. */

@@ -373,7 +373,7 @@ class ReachabilityRun {
     // fetched may be stored and called later. Only reflection confined to a known namespace is narrowed.
     for (const r of f.reflections) {
       const site = `${r.what} at ${path.basename(c.module.file ?? c.module.name)}:${r.line}`;
-      if (this.confinement.confine(r, site) || (r.own && this.confinement.confineOwn(c.module, site))) continue;
+      if (this.confinement.confine(r, site, f.name) || (r.own && this.confinement.confineOwn(c.module, site))) continue;
       const depth = this.codeDepth.get(f) ?? 0;
       this.reflections.push({ site, depth });
       if (!this.options.exhaustive) this.limit = Math.min(this.limit, depth);

@@ -568,3 +568,36 @@ test('precise: getattr by a computed name whose result a local keeps, tests and 
     assert.match(reach.strictReason ?? '(no fallback)', /reflection defeats names: getattr with a computed name at fetched_local\.py:7/);
   });
 });
+
+test('precise: getattr and setattr by a computed name on the built-in module sys stay precise (its tables stay roots; a store runs no hook)', async () => {
+  await withProcess('builtin_module.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid, true);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.match(reach.notes.join('\n'), /on the built-in module sys/);
+    assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
+  });
+});
+
+test('precise: a __getattr__ that returns what it fetches by the name it is given passes the lookup through, so hasattr by a computed name stays precise', async () => {
+  await withProcess('hook_return.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid, true);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.ok(precise.roots.some((r) => /^Python-callable: _lzma[^ ]* is_check_supported /.test(r.reason)), 'the function the loop calls through the hook stays a root');
+    assert.ok(!precise.roots.some((r) => /^Python-callable: _json[^ ]* scanstring /.test(r.reason)), '_json.scanstring is named nowhere');
+  });
+});
+
+test('precise: setattr and delattr by computed names run no __getattr__, so a __getattr__ that calls what it fetches stays precise', async () => {
+  await withProcess('hook_kinds.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid, true);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.ok(precise.roots.some((r) => /^Python-callable: _lzma[^ ]* is_check_supported /.test(r.reason)), 'the function the hook calls stays a root');
+  });
+});
+
+test('precise: a __setattr__ that tests its name on an object with a fetching __getattr__ hands setattr\'s computed names on: falls back', async () => {
+  await withProcess('hook_forward.py', async (pid) => {
+    const { reach } = await rootsOf(pid, true);
+    assert.match(reach.strictReason ?? '(no fallback)', /attribute hook is given at hook_forward\.py:9 \(given names that setattr with a computed name at hook_forward\.py:24 computes\)/);
+  });
+});

@@ -95,6 +95,16 @@ export function parameterValue(code: DecodedCode, role: CodeRole, p: number): Ex
   return unknown('parameter');
 }
 
+/** Whether the value the call at `i` returns is returned at once by the code. */
+function resultReturned(sim: Simulator, code: DecodedCode, i: number): boolean {
+  const opnames = sim.decoder.model.opnames;
+  for (let j = i + 1; j < code.n; j++) {
+    const o = opnames[code.op[j]] ?? '';
+    if (o !== 'PRECALL' && o !== 'CACHE' && o !== 'NOP') return o === 'RETURN_VALUE';
+  }
+  return false;
+}
+
 /** Records what a call tells the reachability gate: reflection by computed names, escaping callbacks. */
 export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: CodeRole, callee: Expr, positional: Expr[], args: Expr[], star: boolean, kwnames?: string[] | null): void {
   const facts = sim.facts;
@@ -123,6 +133,9 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     const names = star ? undefined : strings(nameArg);
     if (names) constantNames(names, facts.reflectNames, reflect, !accessor);
     else if (star || !hookName(nameArg)) reflect(`${what} with a computed name`, target.module, target.prefix, false, accessor);
+    // `return getattr(self.stream, name)` in a `__getattr__`: the lookup that ran the hook gets the value, as if it were
+    // made on the stream; what that lookup is (a name, a test, reflection) is judged where it is.
+    else if (!accessor && resultReturned(sim, code, i)) return;
     else reflect(`${what} of the name an attribute hook is given`, undefined, undefined, false, accessor, !accessor, accessor !== undefined);
   };
   if (role.role !== 'function') for (const n of args.map((a) => shortName(sim.settle(a)))) if (n && !facts.escapes.includes(n)) facts.escapes.push(n);
