@@ -7,6 +7,8 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { bytecodeTracking } from '../../server/src/bytecode';
+import type { ProgramModule } from '../../server/src/bytecode/naming';
+import { shadowedDefinitions } from '../../server/src/gateShadowed';
 import { pythonReachability } from '../../server/src/pythonGate';
 import { DEBIAN_PYTHON, FIXTURE_SRC } from '../helpers/fixtures';
 import { pyenvInterpreters } from './python-helpers';
@@ -55,4 +57,17 @@ test('__all__: a module with a __getattr__ keeps the strings of its __all__ as n
   const reach = await reachOf('all_hookprog.py');
   assert.ok(reach.names.has('hooked_kernel'), 'hooked_kernel is a name');
   for (const f of ['plain_one', 'other_one']) assert.match(reach.whyCode.get(`all_hooklib:${f}`) ?? '', /string `/, `all_hooklib.${f} is reachable by its string`);
+});
+
+test('shadowed: a definition is dead unless the body may have kept it: loaded by the body or by a function it runs, or above a Python import', async () => {
+  const file = path.join(GATE, 'shadow_local.py');
+  const tracking = await bytecodeTracking({ python: DEBIAN_PYTHON, files: [file], followImports: true, cacheDir: null });
+  const graph = tracking.graph as unknown as { closureModules(): ProgramModule[] };
+  const m = graph.closureModules().find((x) => x.file === file)!;
+  m.pending?.complete();
+  const modules = new Map(graph.closureModules().map((x) => [x.name, x]));
+  // The helper answers for the standard library only: here every name is said to be bound over by a built-in C module.
+  const dead = shadowedDefinitions(m, (_mod, _file, name) => ({ kind: 'native-function', module: '_fake', name, builtin: true }), modules, undefined);
+  const names = [...dead.keys()].map((i) => m.summary!.facts[i]!.name).sort();
+  assert.deepEqual(names, ['by_later', 'later']);
 });

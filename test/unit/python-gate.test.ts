@@ -601,3 +601,11 @@ test('precise: a __setattr__ that tests its name on an object with a fetching __
     assert.match(reach.strictReason ?? '(no fallback)', /attribute hook is given at hook_forward\.py:9 \(given names that setattr with a computed name at hook_forward\.py:24 computes\)/);
   });
 });
+
+test('precise: functools.py\'s own partial is dead under _functools.partial (sys.modules read), functions that load its name later notwithstanding', async () => {
+  await withProcess('shadow_partial.py', async (pid) => {
+    const { reach } = await rootsOf(pid, true, true);
+    for (const m of ['__reduce__', '__setstate__', '__call__']) assert.ok(!reach.whyCode.has(`functools:partial.${m}`), `partial.${m} is not reachable: ${reach.whyCode.get(`functools:partial.${m}`)}`);
+    assert.ok(!reach.reflections.some((s) => /functools\.py:3\d\d/.test(s)), reach.reflections.join('; '));
+  });
+});
