@@ -95,7 +95,11 @@ export function parameterValue(code: DecodedCode, role: CodeRole, p: number): Ex
   return unknown('parameter');
 }
 
-/** Whether the value the call at `i` returns is returned at once by the code. */
+/**
+ * Whether the value the call at `i` returns is returned at once by the code: `return getattr(self.stream, name)` in a
+ * `__getattr__` passes the lookup that ran the hook through (it gets the value, as if it were made on the stream, and
+ * what that lookup is, a name, a test or reflection, is judged where it is).
+ */
 function resultReturned(sim: Simulator, code: DecodedCode, i: number): boolean {
   const opnames = sim.decoder.model.opnames;
   for (let j = i + 1; j < code.n; j++) {
@@ -133,10 +137,7 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     const names = star ? undefined : strings(nameArg);
     if (names) constantNames(names, facts.reflectNames, reflect, !accessor);
     else if (star || !hookName(nameArg)) reflect(`${what} with a computed name`, target.module, target.prefix, false, accessor);
-    // `return getattr(self.stream, name)` in a `__getattr__`: the lookup that ran the hook gets the value, as if it were
-    // made on the stream; what that lookup is (a name, a test, reflection) is judged where it is.
-    else if (!accessor && resultReturned(sim, code, i)) return;
-    else reflect(`${what} of the name an attribute hook is given`, undefined, undefined, false, accessor, !accessor, accessor !== undefined);
+    else if (accessor || !resultReturned(sim, code, i)) reflect(`${what} of the name an attribute hook is given`, undefined, undefined, false, accessor, !accessor, accessor !== undefined);
   };
   if (role.role !== 'function') for (const n of args.map((a) => shortName(sim.settle(a)))) if (n && !facts.escapes.includes(n)) facts.escapes.push(n);
   // A builtin as `getattr` or `builtins.getattr` (the module the names come from).
