@@ -609,3 +609,10 @@ test('precise: functools.py\'s own partial is dead under _functools.partial (sys
     assert.ok(!reach.reflections.some((s) => /functools\.py:3\d\d/.test(s)), reach.reflections.join('; '));
   });
 });
+
+test('precise: a loop over a mapping\'s values that calls them (not only tests them) falls back to strict', async () => {
+  await withProcess('dict_values_called.py', async (pid) => {
+    const { reach } = await rootsOf(pid);
+    assert.match(reach.strictReason ?? '(no fallback)', /reflection defeats names: `__dict__` access at dict_values_called\.py:7/);
+  });
+});

@@ -30,14 +30,14 @@ const OTHER: Entry = { k: 'other' };
  * passed to a call) hands out values under names no code shows. `version`: the interpreter's minor version;
  * `typeShadowed`: the module binds `type`.
  */
-export function dictUsesAreBenign(decoder: Decoder, code: DecodedCode, version: number, typeShadowed: boolean): boolean {
+export function dictUsesAreBenign(decoder: Decoder, code: DecodedCode, version: number, typeShadowed: boolean, localTested?: (k: number) => boolean): boolean {
   const opnames = decoder.model.opnames;
   const nameAt = (i: number): string | undefined => code.names[nameIndexOf(decoder, code, i)];
   for (let i = 0; i < code.n; i++) {
     if (nameAt(i) !== '__dict__') continue;
     const op = opnames[code.op[i]] ?? '';
     if (op === 'STORE_ATTR') continue;
-    if (op !== 'LOAD_ATTR' || !followDict(decoder, code, i, version, typeShadowed, nameAt)) return false;
+    if (op !== 'LOAD_ATTR' || !(followDict(decoder, code, i, version, typeShadowed, nameAt) || loopOverDict(decoder, code, i, version, nameAt, localTested))) return false;
   }
   return true;
 }
@@ -122,6 +122,34 @@ function followDict(decoder: Decoder, code: DecodedCode, i: number, version: num
     if (!stack.some(ours)) return true;
   }
   return false;
+}
+
+/**
+ * A loop straight over the mapping loaded at `i` (`for k in x.__dict__`, `.keys()`) binds its names only; over
+ * `.items()` or `.values()`, it binds values to a local whose every load is only tested (abc's
+ * `for name, value in cls.__dict__.items(): if getattr(value, "__isabstractmethod__", False)`): a name, and a truth
+ * value, is all the loop hands on.
+ */
+function loopOverDict(decoder: Decoder, code: DecodedCode, i: number, version: number, nameAt: (i: number) => string | undefined, localTested?: (k: number) => boolean): boolean {
+  const opnames = decoder.model.opnames;
+  const seq: number[] = [];
+  for (let j = i + 1; j < code.n && seq.length < 8; j++) if (opnames[code.op[j]] !== 'PRECALL') seq.push(j);
+  const op = (n: number) => (seq[n] !== undefined ? (opnames[code.op[seq[n]]] ?? '') : '');
+  let at = 0;
+  let method = '';
+  if (op(0) === 'LOAD_METHOD' || (op(0) === 'LOAD_ATTR' && version >= 12 && (code.arg[seq[0]] & 1) === 1)) {
+    method = nameAt(seq[0]) ?? '';
+    if (!['items', 'values', 'keys'].includes(method) || !/^CALL(_METHOD)?$/.test(op(1)) || code.arg[seq[1]] !== 0) return false;
+    at = 2;
+  }
+  if (op(at) !== 'GET_ITER' || op(at + 1) !== 'FOR_ITER') return false;
+  const store = (n: number) => (op(n) === 'STORE_FAST' ? code.arg[seq[n]] : -1);
+  if (method === '' || method === 'keys') return store(at + 2) >= 0;
+  if (!localTested) return false;
+  if (method === 'values') return store(at + 2) >= 0 && localTested(store(at + 2));
+  if (op(at + 2) !== 'UNPACK_SEQUENCE' || code.arg[seq[at + 2]] !== 2) return false;
+  if (op(at + 3) === 'STORE_FAST_STORE_FAST') return localTested(code.arg[seq[at + 3]] & 15);
+  return store(at + 3) >= 0 && store(at + 4) >= 0 && localTested(store(at + 4));
 }
 
 /** How many stack entries a call instruction pops, or -1 for other instructions (or calls of unknown shape). */

@@ -25,9 +25,12 @@ function lineLoading(decoder: Decoder, code: DecodedCode, text: string): number 
   return code.raw.firstlineno;
 }
 
-/** Whether the code's uses of `__dict__` are reflection (dictUsesAreBenign; `typeShadowed`: the module binds `type`). */
-export function dictReflection(decoder: Decoder, code: DecodedCode, version: number, typeShadowed: boolean): boolean {
-  return code.raw.names.includes('__dict__') && !dictUsesAreBenign(decoder, code, version, typeShadowed);
+/**
+ * Whether the code's uses of `__dict__` are reflection (dictUsesAreBenign; `typeShadowed`: the module binds `type`;
+ * `localTested`: whether a local's every load is only tested, for a loop over the mapping's items).
+ */
+export function dictReflection(decoder: Decoder, code: DecodedCode, version: number, typeShadowed: boolean, localTested?: (k: number) => boolean): boolean {
+  return code.raw.names.includes('__dict__') && !dictUsesAreBenign(decoder, code, version, typeShadowed, localTested);
 }
 
 /**

@@ -4,7 +4,7 @@
 // by constant names, whose values are tested (abc's `value = getattr(cls, name, None)` then
 // `getattr(value, "__isabstractmethod__", False)`).
 
-import type { DecodedCode } from '../decode';
+import type { Decoder, DecodedCode } from '../decode';
 import type { Expr } from '../values';
 import { nameIndexOf, simpleLoadPushes } from './common';
 import type { Simulator } from './types';
@@ -41,12 +41,27 @@ export function resultOnlyTested(sim: Simulator, code: DecodedCode, i: number, f
   return new Walk(sim, code, fetched).from(i + 1, below);
 }
 
+/** What the walk needs of the simulation: the decoder, the interpreter's minor version, the module's namespace. */
+export interface FlowContext {
+  readonly decoder: Decoder;
+  readonly version: number;
+  readonly summary: { readonly namespace: ReadonlyMap<string, unknown> };
+}
+
+/**
+ * Whether every load of local `k` of `code` is only tested, or given to getattr/hasattr with a constant name whose
+ * result is (what a loop over a mapping's items binds to its value: dictUses.ts).
+ */
+export function localOnlyTested(ctx: FlowContext, code: DecodedCode, k: number): boolean {
+  return new Walk(ctx, code, true).localOnlyTested(k);
+}
+
 class Walk {
   private readonly opnames: readonly (string | null)[];
   private readonly seenLoads = new Set<number>();
 
   constructor(
-    private readonly sim: Simulator,
+    private readonly sim: FlowContext,
     private readonly code: DecodedCode,
     private readonly fetched: boolean,
   ) {
@@ -110,7 +125,7 @@ class Walk {
   }
 
   /** Whether every load of local `k` is only tested (and nothing reads the locals as a whole). */
-  private localOnlyTested(k: number): boolean {
+  localOnlyTested(k: number): boolean {
     const { code, opnames, sim } = this;
     if (code.names.some((n) => LOCALS_READERS.includes(n))) return false;
     const kinds = sim.decoder.model.argKinds;
