@@ -12,6 +12,7 @@ import type { Expr } from './bytecode/values';
 import { BENIGN_DECORATORS, type Code, codeOf, codesOf, decoratorName, inertStrings, parentRole, PROPERTIES, where } from './gateCodes';
 import { ClassGate } from './gateClasses';
 import { Confinement } from './gateConfine';
+import { stdlibModelled } from './gateModels';
 import { type BindingOf, shadowedDefinitions } from './gateShadowed';
 import type { PythonReachability, ReachabilityOptions, RootCode } from './gateTypes';
 
@@ -33,13 +34,14 @@ const IMPORT_TIME_DEPTH = 1_000_000;
  */
 export function pythonReachability(tracking: BytecodeTrackingResult, options: ReachabilityOptions): PythonReachability {
   const run = new ReachabilityRun(options);
-  const graph = (tracking as { graph?: { closureModules(): ProgramModule[]; runtimeBinding?: BindingOf } }).graph;
+  const graph = (tracking as { graph?: { closureModules(): ProgramModule[]; runtimeBinding?: BindingOf; isStdlib?(file?: string): boolean } }).graph;
   if (!graph) return run.finish('the bytecode tracking result has no call graph');
   // Module and class bodies of the start-up imports ran, so the closure reaches them whatever else it does: reflection
   // there that no known namespace confines decides the fallback before any function body is simulated (seconds saved).
   const closure = graph.closureModules();
   const early = run.bodyReflection(tracking, closure);
   if (early.length) return run.finish(reflectionReason(early, 'in module and class bodies that ran at start-up; function bodies were not examined'));
+  run.isStdlib = (f) => graph.isStdlib?.(f) ?? false;
   const failed = run.index(tracking, closure, graph.runtimeBinding?.bind(graph));
   if (failed.length) return run.finish(`the function bodies of ${failed.slice(0, 3).join(', ')} could not be simulated`);
   run.takeRoots();
@@ -72,6 +74,7 @@ class ReachabilityRun {
   /** Top-level definitions of stdlib modules their C accelerators bound over (gateShadowed.ts): no name reaches them. */
   private readonly dead = new Set<CodeFacts>();
   private readonly shadowed: string[] = [];
+  isStdlib: (file: string | undefined) => boolean = () => false;
 
   // The closure's index.
   private closure: ProgramModule[] = [];
@@ -109,10 +112,7 @@ class ReachabilityRun {
   private readonly files: Set<string>;
   /** The files whose start-up imports ran. */
   private readonly startup: Set<string>;
-  /**
-   * Modules the program imported at start-up (its import closure through module and class level imports):
-   * their bodies have run, and an import inside a function finds them in sys.modules.
-   */
+  /** Modules imported at start-up (sys.modules, or the files' import closure): their bodies ran, imports find them. */
   private readonly imported = new Set<string>();
   /**
    * A module's functions can run only once it is imported: at start-up (`imported`), or later by an import
@@ -373,7 +373,7 @@ class ReachabilityRun {
     // fetched may be stored and called later. Only reflection confined to a known namespace is narrowed.
     for (const r of f.reflections) {
       const site = `${r.what} at ${path.basename(c.module.file ?? c.module.name)}:${r.line}`;
-      if (this.confinement.confine(r, site, f.name) || (r.own && this.confinement.confineOwn(c.module, site))) continue;
+      if (stdlibModelled(c, r, this.isStdlib) || this.confinement.confine(r, site, f.name) || (r.own && this.confinement.confineOwn(c.module, site))) continue;
       const depth = this.codeDepth.get(f) ?? 0;
       this.reflections.push({ site, depth });
       if (!this.options.exhaustive) this.limit = Math.min(this.limit, depth);

@@ -616,3 +616,24 @@ test('precise: a loop over a mapping\'s values that calls them (not only tests t
     assert.match(reach.strictReason ?? '(no fallback)', /reflection defeats names: `__dict__` access at dict_values_called\.py:7/);
   });
 });
+
+for (const py of [{ version: 'Debian', python: DEBIAN_PYTHON }, ...pyenvInterpreters().filter((i) => ['3.8', '3.13'].includes(i.version))]) {
+  test(`precise under Python ${py.version}: collections.namedtuple's eval and functools.wraps with its default names are no reflection`, async () => {
+    await withProcess(
+      'stdlib_models.py',
+      async (pid) => {
+        const { reach } = await rootsOf(pid, true, true);
+        const modelled = reach.reflections.filter((s) => /(eval|exec)\(\) at __init__\.py|getattr with a computed name at functools\.py/.test(s));
+        assert.deepEqual(modelled, [], reach.reflections.join('; '));
+      },
+      py.python,
+    );
+  });
+}
+
+test('precise: functools.wraps given attribute names of the program\'s own is a reflection site, and falls back', async () => {
+  await withProcess('wraps_names.py', async (pid) => {
+    const { reach } = await rootsOf(pid, true, true);
+    assert.match(reach.strictReason ?? '(no fallback)', /functools\.wraps given attribute names at wraps_names\.py:10/);
+  });
+});

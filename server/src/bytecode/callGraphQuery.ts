@@ -148,6 +148,11 @@ export class CallGraph implements CallGraphQuery {
     return this.program.stdlib?.lookup(module, file, name);
   }
 
+  /** Whether `file` is the standard library's (its directory, not site-packages). */
+  isStdlib(file: string | undefined): boolean {
+    return this.program.stdlib?.mayBeStdlib(file) ?? false;
+  }
+
   sitesOf(qualifiedName: string): CallSite[] {
     const memo = this.byCaller.get(qualifiedName);
     if (memo) return memo;

@@ -8,6 +8,7 @@ import { nameIndexOf, REFLECTION_BUILTINS, REFLECTIVE_NAMES, shortName, simpleLo
 import { attributeCall, C_API_REFLECTION, COUNTED_ATTRIBUTES, FORMAT_METHODS, isBuiltinsGlobal, type Reflect } from './attributeCalls';
 import { dictUsesAreBenign, IDENTIFIER } from './dictUses';
 import { resultOnlyTested } from './resultUses';
+import { wrapperNames } from './stdlibCalls';
 import type { CodeFacts, CodeRole, Simulator } from './types';
 
 /** The first line of an instruction of `code` whose name argument is `name` (the code's first line if none). */
@@ -112,12 +113,9 @@ function resultReturned(sim: Simulator, code: DecodedCode, i: number): boolean {
   return false;
 }
 
-/** Records what a call tells the reachability gate: reflection by computed names, escaping callbacks. */
-export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: CodeRole, callee: Expr, positional: Expr[], args: Expr[], star: boolean, kwnames?: string[] | null): void {
-  const facts = sim.facts;
-  if (!facts) return;
-  const line = code.line[i] > 0 ? code.line[i] : code.raw.firstlineno;
-  const reflect = (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set', hook?: boolean, hookName?: boolean) => {
+/** Records a reflection site of the call at `i` (once per kind), with what the gate needs to narrow it. */
+function reflector(sim: Simulator, facts: CodeFacts, i: number, line: number) {
+  return (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set', hook?: boolean, hookName?: boolean): void => {
     const key = `${i}:${what}`;
     if (sim.reflectedAt.has(key)) return;
     sim.reflectedAt.add(key);
@@ -130,6 +128,13 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     if (hookName) r.hookName = true;
     facts.reflections.push(r);
   };
+}
+
+/** Records what a call tells the reachability gate: reflection by computed names, escaping callbacks. */
+export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: CodeRole, callee: Expr, positional: Expr[], args: Expr[], star: boolean, kwnames?: string[] | null): void {
+  const facts = sim.facts;
+  if (!facts) return;
+  const reflect = reflector(sim, facts, i, code.line[i] > 0 ? code.line[i] : code.raw.firstlineno);
   // The name an attribute hook is given, passed on unchanged: names the gate counts where they are looked up.
   const hookName = (e: Expr | undefined) => e !== undefined && sim.settle(e) === HOOK_NAME;
   const strings = (e: Expr | undefined) => constStringsOf(sim, e);
@@ -147,6 +152,7 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
   const builtin = (e: Expr, fn: string) => sim.isBuiltinNamed(e, fn) || sim.isModuleAttr(e, 'builtins', fn);
   // Loads of a reflection builtin that end here (called, or passed on) are accounted for: see escapedReflection.
   for (const fn of REFLECTION_BUILTINS) if (builtin(callee, fn)) sim.reflectedAt.add(`call:${fn}:${i}`);
+  wrapperNames(sim, callee, positional, args, star, kwnames, reflect);
   // A reflection function passed as a value (map(getattr, objs, names), functools.partial(getattr, obj)): the
   // callee calls it with arguments no code shows, so whatever names it computes are unknown.
   for (const a of args) {
