@@ -1,8 +1,8 @@
 // Diagnostic: the reflection sites that make the precise root policy fall back to strict on a live Python process, by
 // kind (getattr with a computed name, `__dict__` access, eval(), …) and, with --list, each with file:line. Runs the
-// bytecode tracking and Python-level reachability the precise policy runs (from the program's files and the modules
-// its sys.modules names; not the live frames, which only add roots). How far a program is from the precise policy
-// holding, and what to narrow next.
+// bytecode tracking and Python-level reachability the precise policy runs (from the program's files, the live frames
+// and the modules its sys.modules names, with the modules reachable functions import tracked in rounds, as the policy
+// does). How far a program is from the precise policy holding, and what to narrow next.
 // Usage: node eval/gate-sites.mjs PID [--list] [--json]   (needs `npx tsc -b`)
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -17,10 +17,10 @@ if (!Number.isInteger(pid) || argv.includes('--help')) {
 const require = createRequire(import.meta.url);
 const server = (p) => require(path.join(REPO_ROOT, 'out', 'server', 'src', p));
 const { analyzeCallSites } = server('callSites.js');
-const { programOf } = server('processAnalysis.js');
+const { programOf, readFramesSettled } = server('processAnalysis.js');
+const { bytecodeTracking } = server('bytecode/index.js');
 const { pythonReachability } = server('pythonGate.js');
 const { cCallableNames } = require(path.join(REPO_ROOT, 'out', 'native', 'src', 'trace', 'pythonRoots.js'));
-const { readPythonFrames } = require(path.join(REPO_ROOT, 'out', 'native', 'src', 'cpython', 'frames.js'));
 
 const files = programOf(pid).files;
 // As analyzePythonProcess tracks the program (its imports followed, not the lazy ones).
@@ -28,13 +28,25 @@ const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, inte
 try {
   // As the policy does: the modules the process's sys.modules names count as imported (when it can be read).
   let liveModules;
+  const rootCodes = [];
   try {
-    const modules = readPythonFrames(cs.space).modules;
-    if (modules) liveModules = new Set(modules);
+    const frames = readFramesSettled(cs.space);
+    if (frames.modules) liveModules = new Set(frames.modules);
+    // As the policy does: the live frames of every thread are roots too.
+    for (const t of frames.threads) for (const f of t.frames) rootCodes.push({ file: f.file, qualname: f.qualname ?? f.name });
   } catch {
     // The frames cannot be read: the modules the program's imports name count, as in the policy.
   }
-  const reach = pythonReachability(cs.tracking, { files, cNames: cCallableNames(cs.space), exhaustive: true, liveModules });
+  const cNames = cCallableNames(cs.space);
+  let reach = pythonReachability(cs.tracking, { files, rootCodes, cNames, exhaustive: true, liveModules });
+  // As the policy does: the modules reachable functions import (and the start-up imports did not load) are tracked,
+  // with their import closures, a few rounds (precisePythonGate in server/src/processAnalysis.ts).
+  const extra = new Set();
+  for (let round = 0; round < 8 && reach.missing.some((m) => !extra.has(m)); round++) {
+    for (const m of reach.missing) extra.add(m);
+    const more = await bytecodeTracking({ python: `/proc/${pid}/exe`, files, modules: [...extra], followImports: true, callSitesOf: 'roots' });
+    reach = pythonReachability(more, { files, rootCodes, cNames, exhaustive: true, liveModules });
+  }
   const kinds = new Map();
   for (const site of reach.reflections) {
     const kind = site.replace(/ at [^ ]+:\d+.*$/, '');

@@ -117,7 +117,7 @@ export interface PythonProcessAnalysis extends ProcessAnalysis {
  */
 function liveFrameCodes(space: AddressSpace, notes: string[]): { roots: RootCode[]; modules?: Set<string> } {
   try {
-    const frames = readPythonFrames(space);
+    const frames = readFramesSettled(space);
     const out = new Map<string, RootCode>();
     for (const t of frames.threads) for (const f of t.frames) out.set(`${f.file}\0${f.qualname ?? f.name}`, { file: f.file, qualname: f.qualname ?? f.name });
     notes.push(`Python-level reachability also starts from the ${out.size} code object(s) of the live frames of ${frames.threads.length} thread(s).`);
@@ -127,6 +127,20 @@ function liveFrameCodes(space: AddressSpace, notes: string[]): { roots: RootCode
   } catch (e) {
     notes.push(`The live Python frames could not be read (${isNativeError(e) ? e.describe() : e instanceof Error ? e.message : String(e)}): Python-level reachability starts from the program's files only.`);
     return { roots: [] };
+  }
+}
+
+/**
+ * The live frames, read again (up to three times) when a thread state changed under the reader: a thread that starts
+ * or ends while the running process's list is followed leaves a pointer to freed memory.
+ */
+export function readFramesSettled(space: AddressSpace): ReturnType<typeof readPythonFrames> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return readPythonFrames(space);
+    } catch (e) {
+      if (attempt >= 3 || !(isNativeError(e) && e.kind === 'malformed')) throw e;
+    }
   }
 }
 
