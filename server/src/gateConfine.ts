@@ -193,6 +193,6 @@ export class Confinement {
   /** Whether `confine` (or confineOwn, for `m`'s own namespace) would narrow the site, without doing it. */
   confinable(r: CodeFacts['reflections'][number], m: ProgramModule): boolean {
     if (r.hook || r.accessor !== undefined || r.prefix !== undefined) return true;
-    return (r.module !== undefined && this.nativeFiles.has(r.module)) || (r.own === true && this.starSources(m) !== undefined);
+    return (r.module !== undefined && (this.nativeFiles.has(r.module) || this.byModuleName.get(r.module)?.kind === 'builtin')) || (r.own === true && this.starSources(m) !== undefined);
   }
 }

@@ -41,8 +41,7 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
   const closure = graph.closureModules();
   const early = run.bodyReflection(tracking, closure);
   if (early.length) return run.finish(reflectionReason(early, 'in module and class bodies that ran at start-up; function bodies were not examined'));
-  run.isStdlib = (f) => graph.isStdlib?.(f) ?? false;
-  const failed = run.index(tracking, closure, graph.runtimeBinding?.bind(graph));
+  const failed = run.index(tracking, closure, graph.runtimeBinding?.bind(graph), (f) => graph.isStdlib?.(f) ?? false);
   if (failed.length) return run.finish(`the function bodies of ${failed.slice(0, 3).join(', ')} could not be simulated`);
   run.takeRoots();
   run.closeOver();
@@ -74,7 +73,7 @@ class ReachabilityRun {
   /** Top-level definitions of stdlib modules their C accelerators bound over (gateShadowed.ts): no name reaches them. */
   private readonly dead = new Set<CodeFacts>();
   private readonly shadowed: string[] = [];
-  isStdlib: (file: string | undefined) => boolean = () => false;
+  private isStdlib: (file: string | undefined) => boolean = () => false;
 
   // The closure's index.
   private closure: ProgramModule[] = [];
@@ -220,10 +219,12 @@ class ReachabilityRun {
 
   /**
    * Phase 1: indexes the closure (modules by name, code objects by short name, children, aliases, the files of
-   * extension modules), completing the simulation of function bodies. Returns the modules that failed.
+   * extension modules), completing the simulation of function bodies; with `bindingOf`, the dead definitions
+   * (gateShadowed.ts); `isStdlib` tells the standard library's files (gateModels.ts). Returns the modules that failed.
    */
-  index(tracking: BytecodeTrackingResult, closure: ProgramModule[], bindingOf?: BindingOf): string[] {
+  index(tracking: BytecodeTrackingResult, closure: ProgramModule[], bindingOf?: BindingOf, isStdlib?: (file: string | undefined) => boolean): string[] {
     this.indexNames(tracking, closure);
+    if (isStdlib) this.isStdlib = isStdlib;
     const failed: string[] = [];
     const live = this.liveModules();
     for (const m of closure) {
