@@ -1,8 +1,8 @@
 // Diagnostic: the reflection sites that make the precise root policy fall back to strict on a live Python process, by
 // kind (getattr with a computed name, `__dict__` access, eval(), …) and, with --list, each with file:line. Runs the
 // bytecode tracking and Python-level reachability the precise policy runs (from the program's files, the live frames
-// and the modules its sys.modules names, with the modules reachable functions import tracked in rounds, as the policy
-// does). How far a program is from the precise policy holding, and what to narrow next.
+// and the modules its sys.modules names, with the modules reachable functions import tracked in rounds: the policy's own
+// closedReachability). How far a program is from the precise policy holding, and what to narrow next.
 // Usage: node eval/gate-sites.mjs PID [--list] [--json]   (needs `npx tsc -b`)
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -17,9 +17,7 @@ if (!Number.isInteger(pid) || argv.includes('--help')) {
 const require = createRequire(import.meta.url);
 const server = (p) => require(path.join(REPO_ROOT, 'out', 'server', 'src', p));
 const { analyzeCallSites } = server('callSites.js');
-const { programOf, readFramesSettled } = server('processAnalysis.js');
-const { bytecodeTracking } = server('bytecode/index.js');
-const { pythonReachability } = server('pythonGate.js');
+const { closedReachability, programOf, readFramesSettled } = server('processAnalysis.js');
 const { cCallableNames } = require(path.join(REPO_ROOT, 'out', 'native', 'src', 'trace', 'pythonRoots.js'));
 
 const files = programOf(pid).files;
@@ -38,15 +36,9 @@ try {
     // The frames cannot be read: the modules the program's imports name count, as in the policy.
   }
   const cNames = cCallableNames(cs.space);
-  let reach = pythonReachability(cs.tracking, { files, rootCodes, cNames, exhaustive: true, liveModules });
-  // As the policy does: the modules reachable functions import (and the start-up imports did not load) are tracked,
-  // with their import closures, a few rounds (precisePythonGate in server/src/processAnalysis.ts).
-  const extra = new Set();
-  for (let round = 0; round < 8 && reach.missing.some((m) => !extra.has(m)); round++) {
-    for (const m of reach.missing) extra.add(m);
-    const more = await bytecodeTracking({ python: `/proc/${pid}/exe`, files, modules: [...extra], followImports: true, callSitesOf: 'roots' });
-    reach = pythonReachability(more, { files, rootCodes, cNames, exhaustive: true, liveModules });
-  }
+  // The policy's own closure (closedReachability, server/src/processAnalysis.ts): the modules reachable functions
+  // import tracked in rounds; exhaustive, so every site is listed.
+  const { reach } = await closedReachability(pid, cs.tracking, files, { rootCodes, cNames, exhaustive: true, liveModules });
   const kinds = new Map();
   for (const site of reach.reflections) {
     const kind = site.replace(/ at [^ ]+:\d+.*$/, '');

@@ -11,7 +11,7 @@ import type { BytecodeTrackingResult } from './bytecode/types';
 import { analyzeCallSites, type CallSiteResults } from './callSites';
 import type { CallSiteAnalysis } from './model';
 import { DiskGateStore } from './gateStore';
-import { type RootCode, pythonReachability } from './pythonGate';
+import { type PythonReachability, type ReachabilityOptions, type RootCode, pythonReachability } from './pythonGate';
 
 /** Rounds of on-demand tracking of the modules reachable functions import (each adds their import closures). */
 const MAX_IMPORT_ROUNDS = 8;
@@ -224,6 +224,31 @@ function moduleFiles(t: BytecodeTrackingResult): string[] {
   return t.modules.flatMap((m) => (m.file ? [m.file] : []));
 }
 
+/**
+ * The Python-level reachability the precise policy decides on: from the program's files and the given roots, with the modules that reachable functions import (and the start-up imports
+ * did not load) tracked on demand, their import closures with them, until reachable code imports nothing new. Not
+ * once the gate falls back to strict, unless `exhaustive`: more modules only add reachable code, so the fallback would
+ * stand (and cost seconds). Shared by the product and eval/gate-sites.mjs.
+ */
+export async function closedReachability(
+  pid: number,
+  tracking: BytecodeTrackingResult,
+  files: string[],
+  o: Omit<ReachabilityOptions, 'files'> & { cache?: BytecodeCache; cancel?: AbortSignal; onProgress?: (message: string) => void; followImports?: boolean },
+): Promise<{ reach: PythonReachability; tracked: BytecodeTrackingResult }> {
+  const extra = new Set<string>();
+  const options = { ...o, files };
+  let tracked = tracking;
+  let reach = pythonReachability(tracked, options);
+  for (let round = 0; round < MAX_IMPORT_ROUNDS && (!reach.strictReason || o.exhaustive) && reach.missing.some((m) => !extra.has(m)) && o.followImports !== false; round++) {
+    for (const m of reach.missing) extra.add(m);
+    o.onProgress?.(`Python-level reachability: tracking ${extra.size} module(s) reachable code imports`);
+    tracked = await bytecodeTracking({ python: `/proc/${pid}/exe`, files, modules: [...extra], followImports: true, cache: o.cache, cancel: o.cancel, callSitesOf: 'roots' });
+    reach = pythonReachability(tracked, options);
+  }
+  return { reach, tracked };
+}
+
 function filesKey(files: string[]): string {
   return [...files].sort().join('\0');
 }
@@ -263,27 +288,7 @@ async function precisePythonGate(pid: number, cs: CallSiteResults, files: string
   const stored = key !== undefined ? options.gateStore!.get(key) : undefined;
   if (stored !== undefined) return { ...EMPTY_GATE, cNames, strictReason: `${stored}; ${FROM_DISK}` };
   notes.push(...frameNotes);
-  let reach = pythonReachability(cs.tracking, { files, rootCodes, cNames, liveModules });
-  // Modules that reachable functions import (and the start-up imports did not load) are tracked
-  // on demand, their import closures with them, until reachable code imports nothing new. Not once the gate
-  // falls back to strict: more modules only add reachable code, so the fallback would stand (and cost seconds).
-  const extra = new Set<string>();
-  let tracked = cs.tracking;
-  for (let round = 0; round < MAX_IMPORT_ROUNDS && !reach.strictReason && reach.missing.some((m) => !extra.has(m)) && options.followImports !== false; round++) {
-    for (const m of reach.missing) extra.add(m);
-    options.onProgress?.(`Python-level reachability: tracking ${extra.size} module(s) reachable code imports`);
-    const more = await bytecodeTracking({
-      python: `/proc/${pid}/exe`,
-      files,
-      modules: [...extra],
-      followImports: true,
-      cache,
-      cancel: options.cancel,
-      callSitesOf: 'roots',
-    });
-    reach = pythonReachability(more, { files, rootCodes, cNames, liveModules });
-    tracked = more;
-  }
+  const { reach, tracked } = await closedReachability(pid, cs.tracking, files, { rootCodes, cNames, liveModules, cache, cancel: options.cancel, onProgress: options.onProgress, followImports: options.followImports });
   if (reach.missing.length && !reach.strictReason) reach.strictReason = `modules imported by reachable code could not all be tracked (${reach.missing.slice(0, 3).join(', ')})`;
   // Stored with the files of the modules later rounds tracked, which the key does not cover: a read checks them.
   else if (key !== undefined && reach.strictReason) {

@@ -12,17 +12,12 @@ import type { Expr } from './bytecode/values';
 import { BENIGN_DECORATORS, type Code, codeOf, codesOf, decoratorName, inertStrings, parentRole, PROPERTIES, where } from './gateCodes';
 import { ClassGate } from './gateClasses';
 import { Confinement } from './gateConfine';
-import { stdlibModelled } from './gateModels';
+import { FROZEN_SOURCES, IMPORT_MACHINERY, loaderReflection, stdlibModelled } from './gateModels';
 import { type BindingOf, shadowedDefinitions } from './gateShadowed';
 import type { PythonReachability, ReachabilityOptions, RootCode } from './gateTypes';
 
 export type { PythonReachability, ReachabilityOptions, RootCode } from './gateTypes';
 
-/** The interpreter's frozen import machinery (sys.modules names it so even when importlib was not imported): its sources. */
-const FROZEN_SOURCES = new Map([
-  ['_frozen_importlib', 'importlib._bootstrap'],
-  ['_frozen_importlib_external', 'importlib._bootstrap_external'],
-]);
 
 /** The depth the import-time code starts at (see sites): after any chain of names from the program's roots. */
 const IMPORT_TIME_DEPTH = 1_000_000;
@@ -196,7 +191,8 @@ class ReachabilityRun {
     const live = this.liveModules();
     if (live) return new Set(this.closure.filter((m) => live.has(m.name)).map((m) => m.name));
     const imported = new Set<string>();
-    const toVisit = this.closure.filter((m) => m.file && this.startup.has(path.resolve(m.file))).map((m) => m.name);
+    // The import machinery ran in every process (it imported the program).
+    const toVisit = [...this.closure.filter((m) => m.file && this.startup.has(path.resolve(m.file))).map((m) => m.name), ...IMPORT_MACHINERY];
     while (toVisit.length) {
       const n = toVisit.pop()!;
       if (imported.has(n)) continue;
@@ -372,7 +368,7 @@ class ReachabilityRun {
     // Reflection anywhere in code that ran or can run, the program's or a library's, defeats names: the names
     // it computes (a join, a string given to exec, the bytes of a pickle) need appear nowhere, and what it
     // fetched may be stored and called later. Only reflection confined to a known namespace is narrowed.
-    for (const r of f.reflections) {
+    for (const r of [...f.reflections, ...loaderReflection(c, this.isStdlib)]) {
       const site = `${r.what} at ${path.basename(c.module.file ?? c.module.name)}:${r.line}`;
       if (stdlibModelled(c, r, this.isStdlib) || this.confinement.confine(r, site, f.name) || (r.own && this.confinement.confineOwn(c.module, site))) continue;
       const depth = this.codeDepth.get(f) ?? 0;

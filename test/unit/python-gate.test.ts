@@ -637,3 +637,20 @@ test('precise: functools.wraps given attribute names of the program\'s own is a 
     assert.match(reach.strictReason ?? '(no fallback)', /functools\.wraps given attribute names at wraps_names\.py:10/);
   });
 });
+
+test('precise: the import machinery that an import by a constant name runs (its loaders compile, unmarshal and exec the module) reflects on nothing', async () => {
+  await withProcess('machinery_import.py', async (pid) => {
+    const { reach } = await rootsOf(pid, true, true);
+    assert.ok(reach.whyCode.has('importlib._bootstrap_external:_LoaderBasics.exec_module'), 'the machinery is reached: a loader runs the module');
+    const machinery = reach.reflections.filter((s) => / at (_bootstrap|_bootstrap_external|zipimport)\.py:\d+/.test(s));
+    assert.deepEqual(machinery, [], 'no site in the import machinery');
+  });
+});
+
+test('precise: a file run through a loader outside an import statement (spec_from_file_location, exec_module) falls back at the call', async () => {
+  await withProcess('loader_exec.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid);
+    assert.equal(precise, undefined);
+    assert.match(reach.strictReason ?? '(no fallback)', /a module's code run through a loader \(`exec_module`\) at loader_exec\.py:9/);
+  });
+});
