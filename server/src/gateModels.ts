@@ -5,6 +5,7 @@
 
 import type { CodeFacts } from './bytecode/simulate';
 import type { Code } from './gateCodes';
+import type { ProgramModule } from './bytecode/naming';
 
 /**
  * Whether reflection `r` in code `c` is modelled: collections.namedtuple evaluates (3.8: executes) the source of its
@@ -98,3 +99,11 @@ export const FROZEN_SOURCES = new Map([
 
 /** The modules of the import machinery: every process ran them (they imported the program). */
 export const IMPORT_MACHINERY = ['importlib._bootstrap', 'importlib._bootstrap_external', 'zipimport'];
+
+/**
+ * Whether `line` of module `m` lies in an `if __name__ == '__main__':` block of its body (mainGuard.ts), which runs
+ * only when the module is the program (`program`: its file is one of the program's).
+ */
+export function inMainBlock(m: ProgramModule, line: number, program: boolean): boolean {
+  return !program && (m.summary?.facts[0]?.mainOnly?.lines.some(([a, b]) => line >= a && line <= b) ?? false);
+}

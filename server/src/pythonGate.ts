@@ -12,7 +12,7 @@ import type { Expr } from './bytecode/values';
 import { BENIGN_DECORATORS, type Code, codeOf, codesOf, decoratorName, inertStrings, parentRole, PROPERTIES, where } from './gateCodes';
 import { ClassGate } from './gateClasses';
 import { Confinement } from './gateConfine';
-import { FROZEN_SOURCES, IMPORT_MACHINERY, loaderReflection, stdlibModelled } from './gateModels';
+import { FROZEN_SOURCES, IMPORT_MACHINERY, inMainBlock, loaderReflection, stdlibModelled } from './gateModels';
 import { type BindingOf, shadowedDefinitions } from './gateShadowed';
 import type { PythonReachability, ReachabilityOptions, RootCode } from './gateTypes';
 
@@ -177,7 +177,7 @@ class ReachabilityRun {
       if (m?.kind !== 'python' || !m.summary) continue;
       for (const f of m.summary.facts) {
         if (!f || f.role === 'function') continue;
-        for (const r of f.reflections) if (!this.confinement.confinable(r, m)) sites.push(`${r.what} at ${path.basename(m.file ?? m.name)}:${r.line}`);
+        for (const r of f.reflections) if (!this.confinement.confinable(r, m) && !inMainBlock(m, r.line, this.isProgram(m))) sites.push(`${r.what} at ${path.basename(m.file ?? m.name)}:${r.line}`);
       }
     }
     return sites;
@@ -360,7 +360,8 @@ class ReachabilityRun {
     this.reason = `in or imported by ${c.module.name}:${f.qualname}`;
     this.depth = (this.codeDepth.get(f) ?? 0) + 1;
     const at = `${f.qualname} (${where(c)})`;
-    for (const n of f.names) this.addName(n, `name \`${n}\` used in ${at}`);
+    const mainOnly = f.role === 'module' && !this.isProgram(c.module) ? f.mainOnly?.names : undefined;
+    for (const n of f.names) if (!mainOnly?.includes(n)) this.addName(n, `name \`${n}\` used in ${at}`);
     for (const n of f.free) this.addName(n, `name \`${n}\` used in ${at}`);
     for (const n of f.reflectNames) this.addName(n, `getattr-style use of \`${n}\` in ${at}`);
     const inert = inertStrings(c, this.childrenOf.get(c.module)?.[c.index] ?? []);
@@ -369,6 +370,7 @@ class ReachabilityRun {
     // it computes (a join, a string given to exec, the bytes of a pickle) need appear nowhere, and what it
     // fetched may be stored and called later. Only reflection confined to a known namespace is narrowed.
     for (const r of [...f.reflections, ...loaderReflection(c, this.isStdlib)]) {
+      if (inMainBlock(c.module, r.line, this.isProgram(c.module))) continue;
       const site = `${r.what} at ${path.basename(c.module.file ?? c.module.name)}:${r.line}`;
       if (stdlibModelled(c, r, this.isStdlib) || this.confinement.confine(r, site, f.name) || (r.own && this.confinement.confineOwn(c.module, site))) continue;
       const depth = this.codeDepth.get(f) ?? 0;
@@ -442,6 +444,9 @@ class ReachabilityRun {
     this.work.push(c);
     this.classes.onReach(c, this.depth);
   }
+
+  /** Whether the module is one of the program's files (run as `__main__`). */
+  private readonly isProgram = (m: ProgramModule): boolean => m.file !== undefined && this.files.has(path.resolve(m.file));
 
   private matches(n: string): boolean {
     return this.names.has(n) || (this.options.cNames?.has(n) ?? false);

@@ -654,3 +654,19 @@ test('precise: a file run through a loader outside an import statement (spec_fro
     assert.match(reach.strictReason ?? '(no fallback)', /a module's code run through a loader \(`exec_module`\) at loader_exec\.py:9/);
   });
 });
+
+test("precise: an imported module's `if __name__ == '__main__':` block never runs; the program's own does", async () => {
+  await withProcess('main_guard.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid, false, true);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.ok(!reach.whyCode.has('main_lib:_cli'), `main_lib._cli is named only in its __main__ block: ${reach.whyCode.get('main_lib:_cli')}`);
+    assert.ok(calls(precise.roots, '_json', 'scanstring'), 'the loop calls _json.scanstring');
+  });
+  const p = await startProcess(DEBIAN_PYTHON, [path.join(GATE, 'main_lib.py'), 'scan'], { cwd: GATE, env: { ...process.env, LD_BIND_NOW: '1' }, timeoutMs: 60_000 });
+  try {
+    const { reach } = await rootsOf(p.pid, false, true);
+    assert.match(reach.strictReason ?? '(no fallback)', /getattr with a computed name at main_lib\.py:12/, 'run as the program, the block runs');
+  } finally {
+    await p.stop();
+  }
+});

@@ -6,6 +6,7 @@ import { NONE, type DecodedCode } from '../decode';
 import { join, unknown, type Expr } from '../values';
 import { adjust, EXCEPT_BLOCK, STEP_DIRTY, STEP_RETURN, UNKNOWN_BELOW_HANDLER, UNKNOWN_EXCEPTION, UNKNOWN_LASTI, UNKNOWN_VALUE } from './common';
 import { allOnlyConsts } from './allNames';
+import { mainGuardFacts } from './mainGuard';
 import { localOnlyTested } from './resultUses';
 import { dictReflection, firstLineUsing, identifierConstants, parameterValue, usedNames } from './gateFacts';
 import { SimulationValues } from './moduleValues';
@@ -165,6 +166,8 @@ export abstract class CodeFlow extends SimulationValues {
       nameStrings: identifierConstants(code, role.role === 'module' ? allOnlyConsts(this.decoder, code, this.version) : undefined),
       reflections: [],
     };
+    const main = role.role === 'module' ? mainGuardFacts(this.decoder, code, facts.names) : undefined;
+    if (main) facts.mainOnly = main;
     const ctx = { decoder: this.decoder, version: this.version, summary: this.summary };
     if (dictReflection(this.decoder, code, this.version, this.summary.namespace.has('type'), (k) => localOnlyTested(ctx, code, k))) facts.reflections.push({ line: firstLineUsing(this.decoder, code, '__dict__'), what: '`__dict__` access' });
     return facts;
