@@ -105,9 +105,7 @@ export abstract class CodeFlow extends SimulationValues {
   reflectedAt = new Set<string>();
 
   codeIdx = 0;
-
   code: DecodedCode | null = null;
-
   role: CodeRole | null = null;
 
   cells = new Map<string, Expr>();
