@@ -1,41 +1,70 @@
 // What the reachability gate (pythonGate.ts) knows of standard-library code whose reflection is bounded by its own
-// code (namedtuple, update_wrapper) or is the import statement's own work (the import machinery): it is no reflection
-// that defeats names, in the standard library's own file of that module; and where code outside the import machinery
-// runs a module's code through it, which is.
+// code (namedtuple, update_wrapper, os, ast, warnings) or is the import statement's own work (the import machinery):
+// no reflection that defeats names, in the standard library's own file of that module; and the calls from other code
+// that leave such a model, which are reflection where they are.
 
 import type { CodeFacts } from './bytecode/simulate';
 import type { Code } from './gateCodes';
 import type { ProgramModule } from './bytecode/naming';
 
+type Reflection = CodeFacts['reflections'][number];
+
 /**
- * Whether reflection `r` in code `c` is modelled: collections.namedtuple evaluates (3.8: executes) the source of its
- * `__new__`, `lambda _cls, <fields>: _tuple_new(_cls, (<fields>))`, whose field names it checked are identifiers and
- * no keywords: that code reads its parameters and tuple.__new__ only. functools.update_wrapper's getattr by the names
- * of `assigned` and `updated` copies those attributes from the wrapped function to the wrapper under the same names
- * (the `__dict__` merged into the wrapper's): with the default names, dunder data; a call that passes other names, or
- * passes update_wrapper or wraps on as a value, is a reflection site where it is (simulation/stdlibCalls.ts).
+ * The reflection sites of code `c` as the gate judges them: the modelled ones left out, reads of data fields by names
+ * the data gives turned into accessor reads (they may run a getter), and the sites where other code leaves a model
+ * (entryReflection) added.
  */
-export function stdlibModelled(c: Code, r: CodeFacts['reflections'][number], isStdlib: (file: string | undefined) => boolean): boolean {
+export function judgedReflections(c: Code, isStdlib: (file: string | undefined) => boolean): Reflection[] {
   const key = `${c.module.name}:${c.facts.qualname}`;
-  const modelled =
-    key === 'collections:namedtuple' ? r.what === 'eval()' || r.what === 'exec()' : key === 'functools:update_wrapper' ? r.what === 'getattr with a computed name' : (MACHINERY.get(key)?.includes(r.what) ?? false);
-  return modelled && isStdlib(c.module.file);
+  const stdlib = isStdlib(c.module.file);
+  const out: Reflection[] = [];
+  for (const r of c.facts.reflections) {
+    if (stdlib && MODELLED.get(key)?.includes(r.what)) continue;
+    out.push(stdlib && FIELD_READS.get(key)?.includes(r.what) ? { ...r, accessor: 'get' } : r);
+  }
+  return [...out, ...entryReflection(c, stdlib)];
 }
 
 /**
- * The import machinery's reflection, by module:qualname. It is what an import does, which the gate models by the
- * import's target (a reachable `import m` reaches m's body; an import of a computed name is a reflection site where
- * it is): the code it compiles, unmarshals and executes in a module's namespace is the code of the module being
- * imported (FrozenImporter, _LoaderBasics and zipimporter's exec, _compile_bytecode's marshal.loads, source_to_code's
- * compile, NamespaceLoader's empty code); it binds a submodule on its parent under the submodule's name
- * (_find_and_load_unlocked); it tests a package for the names an import statement lists (_handle_fromlist); it reads
- * a package's `__path__`, or sys's `path` (_get_parent_path); it copies a function's metadata to its wrapper (_wrap);
- * it fixes a frozen module's spec attributes by their own names (_fix_up_module, load_module); it formats its own
- * constant messages; a lazy module (importlib.util.LazyLoader) runs its loader at the first attribute access, by the
- * name the access gives. Where other code runs a module's code through a loader, or gives the machinery code to run,
- * the site is reflection there (loaderReflection).
+ * Reflection whose every effect the gate knows, by module:qualname.
+ *
+ * collections.namedtuple evaluates (3.8: executes) the source of its `__new__`, `lambda _cls, <fields>:
+ * _tuple_new(_cls, (<fields>))`, whose field names it checked are identifiers and no keywords: that code reads its
+ * parameters and tuple.__new__ only. functools.update_wrapper's getattr by the names of `assigned` and `updated`
+ * copies those attributes from the wrapped function to the wrapper under the same names (the `__dict__` merged into
+ * the wrapper's): with the default names, dunder data; a call that passes other names, or passes update_wrapper or
+ * wraps on as a value, is a reflection site where it is (simulation/stdlibCalls.ts).
+ *
+ * os's body hands its namespace (`_globals = globals()`) to `_add(str, fn)`, whose every call gives constant names of
+ * posix functions, and tests names against it (`_exists`). ast.parse compiles with PyCF_ONLY_AST always set: an AST,
+ * no code. warnings' `_getcategory` resolves a `-W` option's category: it imports the module the option names and
+ * fetches a class it checks is a Warning subclass, which only issubclass tests read (warnings.filters); nothing but
+ * warnings' own `_setoption` and `_processoptions` call it, which its body runs on sys.warnoptions at start-up (other
+ * code calling them is a reflection site there: entryReflection). ctypes' LibraryLoader.__getitem__ (`cdll['libc.so.6']`)
+ * fetches the loader's own attributes by the key: a library it loaded, else one its `__getattr__` loads (the hook, a
+ * protocol method, reachable with the class), else its own method, whose only effect, LoadLibrary's, is that hook's.
+ *
+ * The import machinery's is what an import does, which the gate models by the import's target (a reachable
+ * `import m` reaches m's body; an import of a computed name is a reflection site where it is): the code it compiles,
+ * unmarshals and executes in a module's namespace is the code of the module being imported (FrozenImporter,
+ * _LoaderBasics and zipimporter's exec, _compile_bytecode's marshal.loads, source_to_code's compile, NamespaceLoader's
+ * empty code); it binds a submodule on its parent under the submodule's name (_find_and_load_unlocked); it tests a
+ * package for the names an import statement lists (_handle_fromlist); it reads a package's `__path__`, or sys's
+ * `path` (_get_parent_path); it copies a function's metadata to its wrapper (_wrap); it fixes a frozen module's spec
+ * attributes by their own names (_fix_up_module, load_module); it formats its own constant messages; a lazy module
+ * (importlib.util.LazyLoader) runs its loader at the first attribute access, by the name the access gives;
+ * importlib.util.find_spec imports the parent package of the name it is given (a call with a computed name is a
+ * reflection site where it is: simulation/gateFacts.ts). Where other code runs a module's code through a loader, or
+ * gives the machinery code to run, the site is reflection there (entryReflection).
  */
-const MACHINERY = new Map<string, readonly string[]>([
+const MODELLED = new Map<string, readonly string[]>([
+  ['collections:namedtuple', ['eval()', 'exec()']],
+  ['functools:update_wrapper', ['getattr with a computed name']],
+  ['os:<module>', ['globals()']],
+  ['ast:parse', ['compile()']],
+  ['warnings:_getcategory', ['__import__ of a computed name', 'getattr with a computed name']],
+  ['importlib.util:find_spec', ['__import__ of a computed name']],
+  ['ctypes:LibraryLoader.__getitem__', ['getattr with a computed name']],
   ['importlib._bootstrap:_wrap', ['`__dict__` access']],
   ['importlib._bootstrap:_verbose_message', ['str.format of a format string no code shows']],
   ['importlib._bootstrap:FrozenImporter._fix_up_module', ['vars()']],
@@ -59,8 +88,17 @@ const MACHINERY = new Map<string, readonly string[]>([
   ['importlib.util:LazyLoader.exec_module', ['`__dict__` access']],
 ]);
 
-/** The modules of the import machinery (their source names; the frozen ones run as _frozen_importlib…). */
-const MACHINERY_MODULES = new Set([...MACHINERY.keys()].map((k) => k.slice(0, k.indexOf(':'))));
+/**
+ * Reads of a node's data fields by the names its class lists (`_fields`, `_attributes`): ast.iter_fields and
+ * ast.dump. They hand on what they read, which code stored there; a getter may run (an accessor read).
+ */
+const FIELD_READS = new Map<string, readonly string[]>([
+  ['ast:iter_fields', ['getattr with a computed name']],
+  ['ast:dump.<locals>._format', ['getattr with a computed name']],
+]);
+
+/** The modules of the import machinery and their helpers (source names; the frozen ones run as _frozen_importlib…). */
+const MACHINERY_MODULES = new Set(['importlib._bootstrap', 'importlib._bootstrap_external', 'zipimport', 'importlib.util']);
 
 /**
  * Names by which code runs a module's code through a loader, outside an import statement; imp's load_source and
@@ -73,21 +111,30 @@ const RUNS_LOADER_IMP = [...RUNS_LOADER, '_exec', '_load'];
 /** Loader methods whose result the machinery compiles or executes as a module's code. */
 const GIVES_CODE = new Set(['get_code', 'source_to_code']);
 
+/** Private entries of a model (MODELLED) that only their own module calls, by that module. */
+const PRIVATE_ENTRIES = new Map([['warnings', ['_processoptions', '_setoption', '_getcategory']]]);
+
 /**
- * Reflection the import machinery's model leaves where it is: a function outside the machinery that runs a module's
- * code through a loader (`spec.loader.exec_module(m)` after `spec_from_file_location`, `load_module()`, imp's
- * load_source): a file no import statement names; and a method outside it that gives the machinery code
- * to run (a loader's own `get_code` or `source_to_code`: an import hook that rewrites source; not `get_data`, a name
- * too common to tell a loader's, so a loader that serves other bytes through it alone is not seen). Each as
- * the reflection sites of the code's facts are, at the code's first line.
+ * Reflection where code leaves a model: a function outside the import machinery that runs a module's code through a
+ * loader (`spec.loader.exec_module(m)` after `spec_from_file_location`, `load_module()`, imp's load_source): a file no
+ * import statement names; a method outside it that gives the machinery code to run (a loader's own `get_code` or
+ * `source_to_code`: an import hook that rewrites source; not `get_data`, a name too common to tell a loader's, so a
+ * loader that serves other bytes through it alone is not seen); and code outside warnings that names its option
+ * parser. Each at the code's first line.
  */
-export function loaderReflection(c: Code, isStdlib: (file: string | undefined) => boolean): CodeFacts['reflections'] {
+function entryReflection(c: Code, stdlib: boolean): Reflection[] {
   const f = c.facts;
-  if (f.role !== 'function' || (MACHINERY_MODULES.has(c.module.name) && isStdlib(c.module.file))) return [];
-  const out: CodeFacts['reflections'] = [];
-  const runs = (c.module.name === 'imp' ? RUNS_LOADER_IMP : RUNS_LOADER).find((n) => f.names.includes(n));
-  if (runs) out.push({ line: f.line, what: `a module's code run through a loader (\`${runs}\`)` });
-  if (GIVES_CODE.has(f.name) && f.qualname.includes('.')) out.push({ line: f.line, what: `code given to the import machinery by a loader (\`${f.name}\`)` });
+  if (f.role !== 'function') return [];
+  const out: Reflection[] = [];
+  if (!(MACHINERY_MODULES.has(c.module.name) && stdlib)) {
+    const runs = (c.module.name === 'imp' ? RUNS_LOADER_IMP : RUNS_LOADER).find((n) => f.names.includes(n));
+    if (runs) out.push({ line: f.line, what: `a module's code run through a loader (\`${runs}\`)` });
+    if (GIVES_CODE.has(f.name) && f.qualname.includes('.')) out.push({ line: f.line, what: `code given to the import machinery by a loader (\`${f.name}\`)` });
+  }
+  for (const [owner, names] of PRIVATE_ENTRIES) {
+    const used = c.module.name === owner && stdlib ? undefined : names.find((n) => f.names.includes(n));
+    if (used) out.push({ line: f.line, what: `${owner}'s \`${used}\` called from outside it (it imports and fetches by the names it is given)` });
+  }
   return out;
 }
 

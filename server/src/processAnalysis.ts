@@ -11,6 +11,7 @@ import type { BytecodeTrackingResult } from './bytecode/types';
 import { analyzeCallSites, type CallSiteResults } from './callSites';
 import type { CallSiteAnalysis } from './model';
 import { DiskGateStore } from './gateStore';
+import { IMPORT_MACHINERY } from './gateModels';
 import { type PythonReachability, type ReachabilityOptions, type RootCode, pythonReachability } from './pythonGate';
 
 /** Rounds of on-demand tracking of the modules reachable functions import (each adds their import closures). */
@@ -225,7 +226,8 @@ function moduleFiles(t: BytecodeTrackingResult): string[] {
 }
 
 /**
- * The Python-level reachability the precise policy decides on: from the program's files and the given roots, with the modules that reachable functions import (and the start-up imports
+ * The Python-level reachability the precise policy decides on: from the program's files and the given roots, over the
+ * tracking with the import machinery, and with the modules that reachable functions import (and the start-up imports
  * did not load) tracked on demand, their import closures with them, until reachable code imports nothing new. Not
  * once the gate falls back to strict, unless `exhaustive`: more modules only add reachable code, so the fallback would
  * stand (and cost seconds). Shared by the product and eval/gate-sites.mjs.
@@ -236,14 +238,17 @@ export async function closedReachability(
   files: string[],
   o: Omit<ReachabilityOptions, 'files'> & { cache?: BytecodeCache; cancel?: AbortSignal; onProgress?: (message: string) => void; followImports?: boolean },
 ): Promise<{ reach: PythonReachability; tracked: BytecodeTrackingResult }> {
-  const extra = new Set<string>();
+  // The import machinery runs whenever an import can (C code calls its _find_and_load): tracked from the start.
+  const has = new Set(tracking.modules.map((m) => m.name));
+  const extra = new Set(IMPORT_MACHINERY.filter((m) => !has.has(m)));
+  const track = () => bytecodeTracking({ python: `/proc/${pid}/exe`, files, modules: [...extra], followImports: true, cache: o.cache, cancel: o.cancel, callSitesOf: 'roots' });
   const options = { ...o, files };
-  let tracked = tracking;
+  let tracked = extra.size > 0 ? await track() : tracking;
   let reach = pythonReachability(tracked, options);
   for (let round = 0; round < MAX_IMPORT_ROUNDS && (!reach.strictReason || o.exhaustive) && reach.missing.some((m) => !extra.has(m)) && o.followImports !== false; round++) {
     for (const m of reach.missing) extra.add(m);
     o.onProgress?.(`Python-level reachability: tracking ${extra.size} module(s) reachable code imports`);
-    tracked = await bytecodeTracking({ python: `/proc/${pid}/exe`, files, modules: [...extra], followImports: true, cache: o.cache, cancel: o.cancel, callSitesOf: 'roots' });
+    tracked = await track();
     reach = pythonReachability(tracked, options);
   }
   return { reach, tracked };

@@ -12,7 +12,7 @@ import type { Expr } from './bytecode/values';
 import { BENIGN_DECORATORS, type Code, codeOf, codesOf, decoratorName, inertStrings, parentRole, PROPERTIES, where } from './gateCodes';
 import { ClassGate } from './gateClasses';
 import { Confinement } from './gateConfine';
-import { FROZEN_SOURCES, IMPORT_MACHINERY, inMainBlock, loaderReflection, stdlibModelled } from './gateModels';
+import { FROZEN_SOURCES, IMPORT_MACHINERY, inMainBlock, judgedReflections } from './gateModels';
 import { type BindingOf, shadowedDefinitions } from './gateShadowed';
 import type { PythonReachability, ReachabilityOptions, RootCode } from './gateTypes';
 
@@ -369,10 +369,10 @@ class ReachabilityRun {
     // Reflection anywhere in code that ran or can run, the program's or a library's, defeats names: the names
     // it computes (a join, a string given to exec, the bytes of a pickle) need appear nowhere, and what it
     // fetched may be stored and called later. Only reflection confined to a known namespace is narrowed.
-    for (const r of [...f.reflections, ...loaderReflection(c, this.isStdlib)]) {
+    for (const r of judgedReflections(c, this.isStdlib)) {
       if (inMainBlock(c.module, r.line, this.isProgram(c.module))) continue;
       const site = `${r.what} at ${path.basename(c.module.file ?? c.module.name)}:${r.line}`;
-      if (stdlibModelled(c, r, this.isStdlib) || this.confinement.confine(r, site, f.name) || (r.own && this.confinement.confineOwn(c.module, site))) continue;
+      if (this.confinement.confine(r, site, f.name) || (r.own && this.confinement.confineOwn(c.module, site))) continue;
       const depth = this.codeDepth.get(f) ?? 0;
       this.reflections.push({ site, depth });
       if (!this.options.exhaustive) this.limit = Math.min(this.limit, depth);

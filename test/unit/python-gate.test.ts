@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { cCallableNames, pythonEntryRoots, type PythonEntryRoots } from '../../native/src/trace/pythonRoots';
 import { readPythonFrames } from '../../native/src/cpython/frames';
 import { analyzeCallSites } from '../../server/src/callSites';
-import { analyzePythonProcess, type PolicyMemo, programOf } from '../../server/src/processAnalysis';
+import { analyzePythonProcess, closedReachability, type PolicyMemo, programOf } from '../../server/src/processAnalysis';
 import { bytecodeTracking } from '../../server/src/bytecode';
 import { pythonReachability, type PythonReachability } from '../../server/src/pythonGate';
 import { DEBIAN_PYTHON, FIXTURE_SRC, startProcess } from '../helpers/fixtures';
@@ -669,4 +669,46 @@ test("precise: an imported module's `if __name__ == '__main__':` block never run
   } finally {
     await p.stop();
   }
+});
+
+test('precise: with the import machinery tracked, a loop that uses no reflection stays precise (os, warnings, ast, encodings are modelled)', async () => {
+  await withProcess('plain_loop.py', async (pid) => {
+    const files = programOf(pid).files;
+    const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, interpreter: false });
+    try {
+      const frames = readPythonFrames(cs.space);
+      const rootCodes = frames.threads.flatMap((t) => t.frames.map((f) => ({ file: f.file, qualname: f.qualname ?? f.name })));
+      const { reach } = await closedReachability(pid, cs.tracking, files, { rootCodes, cNames: cCallableNames(cs.space), liveModules: new Set(frames.modules), exhaustive: true });
+      assert.ok(reach.whyCode.has('importlib._bootstrap:_find_and_load'), 'the import machinery is tracked and reached (C code calls _find_and_load)');
+      assert.deepEqual(reach.reflections, [], 'no reflection site');
+      assert.equal(reach.strictReason, undefined);
+    } finally {
+      cs.close();
+    }
+  });
+});
+
+test('precise: C lookups of a 3.11 interpreter are its _PyRuntime strings and the names its code passes to lookups, not its deep-frozen modules\' names', async () => {
+  await withProcess('plain_loop.py', async (pid) => {
+    const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files: programOf(pid).files, pid, interpreter: false });
+    try {
+      const names = cCallableNames(cs.space);
+      for (const n of ['_find_and_load', '_showwarnmsg', '_warn_unawaited_coroutine']) assert.ok(names.has(n), `C code looks up ${n} (_Py_ID)`);
+      // os.popen, site.addsitedir, PathFinder.find_distributions: names of the frozen os, site and importlib code.
+      for (const n of ['popen', 'addsitedir', 'find_distributions']) assert.ok(!names.has(n), `${n} is no C lookup (from ${names.get(n)})`);
+    } finally {
+      cs.close();
+    }
+  });
+});
+
+test('precise: a global bound to one of two constants names both; warnings\' option parser and find_spec of a computed name outside are reflection', async () => {
+  await withProcess('union_name.py', async (pid) => {
+    const { reach } = await rootsOf(pid, true, true);
+    const here = reach.reflections.filter((s) => / at union_name\.py:/.test(s));
+    assert.ok(!here.some((s) => s.startsWith('getattr')), `getattr(_json, WHICH) names both constants: ${here.join('; ')}`);
+    assert.ok(reach.names.has('encode_basestring') && reach.names.has('encode_basestring_ascii'), 'both names are used');
+    assert.ok(here.some((s) => /^warnings's `_setoption` called from outside it/.test(s)), `warnings._setoption from outside: ${here.join('; ')}`);
+    assert.ok(here.some((s) => /^importlib\.util\.find_spec of a computed name/.test(s)), `find_spec(name): ${here.join('; ')}`);
+  });
 });

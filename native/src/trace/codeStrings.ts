@@ -151,21 +151,96 @@ function identifierAt(data: Uint8Array, at: number): string | undefined {
   return Buffer.from(data.buffer, data.byteOffset + at, end - at).toString('latin1');
 }
 
-/** Adds the identifier-like C strings of `bytes` to `out`: NUL-terminated runs of [A-Za-z0-9_] (and their suffixes) not starting with a digit. */
-export function identifierStrings(bytes: Uint8Array, out: Set<string>): void {
+/**
+ * Adds the identifier-like C strings of `bytes` to `out`: NUL-terminated runs of [A-Za-z0-9_] (and their suffixes) not
+ * starting with a digit. Linkers merge a string into the tail of a longer one ("write" inside "_Py_write"), so a suffix
+ * may be a string of its own; with `suffixReferenced`, a suffix counts only where something refers to its first byte
+ * (given as an offset in `bytes`: rodataReferences), as code or data that uses a merged string does. With
+ * `referenced`, any string counts only where that says so.
+ */
+export function identifierStrings(bytes: Uint8Array, out: Set<string>, suffixReferenced?: (offset: number) => boolean, referenced?: (offset: number) => boolean): void {
   const n = bytes.length;
   let start = 0;
   for (let i = 0; i <= n; i++) {
     const c = i < n ? bytes[i] : 0;
     if (isIdentByte(c)) continue;
     if (c === 0 && i - start >= 2 && i - start <= 64) {
-      // Linkers merge a string into the tail of a longer one ("write" inside "_Py_write"): every suffix counts.
       for (let k = start; i - k >= 2; k++) {
-        if (!isDigit(bytes[k])) out.add(Buffer.from(bytes.buffer, bytes.byteOffset + k, i - k).toString('latin1'));
+        if (isDigit(bytes[k]) || (referenced && !referenced(k))) continue;
+        if (k === start || !suffixReferenced || suffixReferenced(k)) out.add(Buffer.from(bytes.buffer, bytes.byteOffset + k, i - k).toString('latin1'));
       }
     }
     start = i + 1;
   }
+}
+
+/** Which `.rodata` addresses a file refers to: by anything (`any`), or as a name a lookup takes (`lookup`). */
+export interface RodataReferences {
+  any(address: number): boolean;
+  lookup(address: number): boolean;
+}
+
+/**
+ * The link addresses inside `.rodata` that something in the file refers to. `any`: the targets of its code's
+ * RIP-relative `lea`s; in a non-PIE executable, every 4-byte value of its code (an absolute `mov ecx, imm32`; a byte
+ * scan); the 8-byte words of its data sections; and its dynamic relocations' targets (a PIC object's pointers are zero
+ * in the file). `lookup`: those data words and relocations (a `_Py_Identifier`'s string, a keyword list), and code
+ * that loads the address into rsi, the second argument of PyObject_GetAttrString(o, name), PyObject_CallMethod,
+ * PyDict_GetItemString (`lea rsi`; non-PIE: `mov esi, imm32`, `mov rsi, imm32`), or into rdi for a call that makes a
+ * string object of it (makesString); not a message's argument in another register. Over-counting only keeps a name.
+ * Once per file.
+ */
+const rodataRefsByFile = new WeakMap<ElfFile, RodataReferences>();
+export function rodataReferences(elf: ElfFile): RodataReferences {
+  let known = rodataRefsByFile.get(elf);
+  if (!known) rodataRefsByFile.set(elf, (known = referencedInRodata(elf)));
+  return known;
+}
+
+const EVERY: RodataReferences = { any: () => true, lookup: () => true };
+
+function referencedInRodata(elf: ElfFile): RodataReferences {
+  const ro = elf.section('.rodata');
+  if (!ro) return EVERY;
+  const [lo, hi] = [ro.addr, ro.addr + ro.size];
+  const any = new Set<number>();
+  const lookup = new Set<number>();
+  const add = (set: Set<number>, a: number) => {
+    if (a >= lo && a < hi) set.add(a);
+  };
+  for (const t of referencesOf(elf).targets) add(any, t);
+  try {
+    const text = elf.section('.text');
+    if (text && text.size <= 256 * 1024 * 1024) {
+      const code = elf.sectionData(text);
+      const view = new DataView(code.buffer, code.byteOffset, code.byteLength);
+      const absolute = elf.header.type === C.ET_EXEC;
+      for (let i = 0; i + 7 <= code.length; i++) {
+        if (absolute) add(any, view.getUint32(i, true));
+        const b = code[i];
+        if (b === 0x48 && code[i + 1] === 0x8d && (code[i + 2] === 0x35 || (code[i + 2] === 0x3d && makesString(elf, code, text.addr, i + 7)))) add(lookup, text.addr + i + 7 + view.getInt32(i + 3, true));
+        else if (absolute && (b === 0xbe || (b === 0xbf && makesString(elf, code, text.addr, i + 5)))) add(lookup, view.getUint32(i + 1, true));
+        else if (absolute && b === 0x48 && code[i + 1] === 0xc7 && code[i + 2] === 0xc6) add(lookup, view.getUint32(i + 3, true));
+      }
+    }
+    const fromData = (a: number) => {
+      add(any, a);
+      add(lookup, a);
+    };
+    for (const name of ['.data.rel.ro', '.data', '.init_array', '.got']) {
+      const sec = elf.section(name);
+      if (!sec || sec.type === C.SHT_NOBITS || sec.size > 64 * 1024 * 1024) continue;
+      const data = elf.sectionData(sec);
+      const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      for (let i = 0; i + 8 <= data.length; i += 8) fromData(Number(view.getBigUint64(i, true) & 0xffffffffffffn));
+    }
+    for (const r of elf.relocations()) fromData((r.symbol?.value ?? 0) + r.addend);
+  } catch (e) {
+    if (!(e instanceof NativeError)) throw e;
+    // Unreadable: every string counts.
+    return EVERY;
+  }
+  return { any: (a) => any.has(a), lookup: (a) => lookup.has(a) };
 }
 
 /** [0-9]. */
@@ -209,4 +284,36 @@ function dataPointersInto(elf: ElfFile, start: number, end: number): { atStart: 
     else inside++;
   }
   return { atStart, inside };
+}
+
+/**
+ * The identifier strings of section `name` of `elf` (identifierStrings). In `.rodata` a merged string's tail counts
+ * where the file refers to it, and with `lookupsOnly` any string only where a lookup takes it (rodataReferences); data
+ * holds no merged strings, but a static string object's header may run into its text, so there every tail counts.
+ * Unreadable or huge: none.
+ */
+export function sectionIdentifiers(elf: ElfFile, name: string, into: Set<string>, lookupsOnly = false): void {
+  const sec = elf.section(name);
+  if (!sec || sec.size > 64 * 1024 * 1024) return;
+  try {
+    const bytes = elf.sectionData(sec);
+    if (name !== '.rodata') return identifierStrings(bytes, into);
+    const refs = rodataReferences(elf);
+    const at = (test: (a: number) => boolean) => (k: number) => test(sec.addr + k);
+    if (lookupsOnly) identifierStrings(bytes, into, undefined, at(refs.lookup));
+    else identifierStrings(bytes, into, at(refs.any));
+  } catch (e) {
+    if (!(e instanceof NativeError)) throw e;
+  }
+}
+
+/** The identifier strings of a 3.11+ interpreter's _PyRuntime (its _Py_ID objects); without it, of its whole `.data`. */
+export function runtimeIdentifiers(elf: ElfFile, into: Set<string>): void {
+  const runtime = elf.findSymbol('_PyRuntime');
+  try {
+    if (runtime !== undefined && runtime.size > 0) return identifierStrings(elf.readVirtual(runtime.value, runtime.size), into);
+  } catch (e) {
+    if (!(e instanceof NativeError)) throw e;
+  }
+  sectionIdentifiers(elf, '.data', into);
 }

@@ -14,7 +14,7 @@ import type { AddressSpace, ModuleImage } from '../space/space';
 import type { ElfSymbol } from '../elf/elfTypes';
 import type { ElfFile } from '../elf/elfFile';
 import { BulkWords } from './bulkWords';
-import { codeReferencedNames, identifierStrings, referencedBeyond } from './codeStrings';
+import { codeReferencedNames, referencedBeyond, runtimeIdentifiers, sectionIdentifiers } from './codeStrings';
 import { dlsymBridge } from './dlsymBridge';
 
 /**
@@ -234,20 +234,12 @@ export function cCallableNames(space: AddressSpace, tablesStore?: TablesStore): 
   for (const m of pythonCallableModules(space)) {
     const interp = isInterpreter(m);
     const found = new Set<string>();
-    const scan = (name: string, into: Set<string>) => {
-      const sec = m.elf.section(name);
-      if (!sec || sec.size > 64 * 1024 * 1024) return;
-      try {
-        identifierStrings(m.elf.sectionData(sec), into);
-      } catch (e) {
-        if (!(e instanceof NativeError)) throw e;
-      }
-    };
-    scan('.rodata', found);
     // 3.11+ interpreters look names up through _Py_ID static string objects (in their data), so their
     // read-only strings are ml_names and messages; older ones through C strings that may share ml_names'.
     const version = /python(\d+)\.(\d+)/.exec(m.path.split('/').pop() ?? '');
     const staticIds = interp && version !== null && (Number(version[1]) > 3 || Number(version[2]) >= 11);
+    // Its read-only strings; a 3.11+ interpreter's only as its code passes them to lookups (its own go through _Py_ID).
+    sectionIdentifiers(m.elf, '.rodata', found, staticIds);
     if (!interp || staticIds) {
       try {
         const tables = cachedTables(m.elf, m.identity, m.path, tablesStore);
@@ -267,8 +259,13 @@ export function cCallableNames(space: AddressSpace, tablesStore?: TablesStore): 
       }
     }
     if (interp) {
-      scan('.data.rel.ro', found);
-      scan('.data', found);
+      sectionIdentifiers(m.elf, '.data.rel.ro', found);
+      // 3.11+ keeps the static string objects C code looks names up by (_Py_ID, _Py_STR) in _PyRuntime; the rest of
+      // its data is mostly the deep-frozen start-up modules' code (site's `main`, os's `popen`): names of Python code,
+      // not C lookups. The import machinery among them, which C code calls, is tracked as Python code instead
+      // (closedReachability in the server).
+      if (staticIds) runtimeIdentifiers(m.elf, found);
+      else sectionIdentifiers(m.elf, '.data', found);
     }
     const base = m.path.split('/').pop() ?? m.path;
     for (const n of found) if (!out.has(n)) out.set(n, base);

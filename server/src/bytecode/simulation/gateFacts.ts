@@ -218,9 +218,12 @@ const CODE_FIELDS = /^co_(code|names|consts|varnames|freevars|cellvars|linetable
 /** The strings a value can be, when each alternative is a constant string; undefined otherwise. */
 function constStringsOf(sim: Simulator, e: Expr | undefined): string[] | undefined {
   if (!e) return undefined;
-  const v = sim.settle(e);
+  let v = sim.settle(e);
+  // A global of this module bound to one of several constants (`_OTHER_ENDIAN` set in an if/else), as settle takes
+  // a global bound to one: no other code rebinds it.
+  if (v.k === 'global' && v.module === sim.input.module && !sim.summary.globalStores.has(v.name)) v = sim.summary.namespace.get(v.name) ?? v;
   const out: string[] = [];
-  for (const x of v.k === 'union' ? v.items : [v]) {
+  for (const x of v.k === 'union' ? v.items.map((y) => sim.settle(y)) : [v]) {
     if (x.k !== 'const' || typeof x.value !== 'string') return undefined;
     out.push(x.value);
   }
@@ -284,6 +287,11 @@ function otherReflection(
     if (star || !strings(positional[0])) reflect(`${builtin(callee, '__import__') ? '__import__' : 'importlib.import_module'} of a computed name`);
     return;
   }
+  // importlib.util.find_spec imports the parent package of the name it is given (server/src/gateModels.ts).
+  if (isFindSpec(sim, callee)) {
+    if (star || !strings(positional[0])) reflect('importlib.util.find_spec of a computed name');
+    return;
+  }
   for (const [mod, fns] of [['pickle', ['load', 'loads', 'Unpickler']], ['_pickle', ['load', 'loads', 'Unpickler']], ['marshal', ['load', 'loads']]] as const) {
     for (const fn of fns) if (sim.isModuleAttr(callee, mod, fn)) return reflect(`${mod}.${fn}`);
   }
@@ -307,8 +315,18 @@ const REFLECTION_MODULE_FUNCTIONS: ReadonlyArray<readonly [string, readonly stri
   ['_pickle', ['load', 'loads', 'Unpickler']],
 ];
 
+/** Whether `e` is importlib.util.find_spec (`from importlib.util import find_spec`, or through `import importlib.util`). */
+function isFindSpec(sim: Simulator, e: Expr): boolean {
+  if (sim.isModuleAttr(e, 'importlib.util', 'find_spec')) return true;
+  const q = sim.quick(e);
+  if (q.k !== 'attr' || q.name !== 'find_spec') return false;
+  const base = sim.quick(q.base);
+  return base.k === 'attr' && base.name === 'util' && sim.quick(base.base).k === 'module' && (sim.quick(base.base) as { name?: string }).name === 'importlib';
+}
+
 /** The name of the reflection function `e` is (as a value, not called), if it is one. */
 function reflectionFunction(sim: Simulator, e: Expr, builtin: (e: Expr, fn: string) => boolean): string | undefined {
+  if (isFindSpec(sim, e)) return 'importlib.util.find_spec';
   for (const fn of REFLECTION_BUILTINS) if (builtin(e, fn)) return fn;
   for (const [mod, fns] of REFLECTION_MODULE_FUNCTIONS) for (const fn of fns) if (sim.isModuleAttr(e, mod, fn)) return `${mod}.${fn}`;
   const q = sim.quick(e);
