@@ -226,8 +226,8 @@ function moduleFiles(t: BytecodeTrackingResult): string[] {
 }
 
 /**
- * The Python-level reachability the precise policy decides on: from the program's files and the given roots, over the
- * tracking with the import machinery, and with the modules that reachable functions import (and the start-up imports
+ * The Python-level reachability the precise policy decides on: from the program's files and the given roots, with the
+ * names the import machinery uses looked up as C code's are (machineryNames), and with the modules that reachable functions import (and the start-up imports
  * did not load) tracked on demand, their import closures with them, until reachable code imports nothing new. Not
  * once the gate falls back to strict, unless `exhaustive`: more modules only add reachable code, so the fallback would
  * stand (and cost seconds). Shared by the product and eval/gate-sites.mjs.
@@ -237,13 +237,12 @@ export async function closedReachability(
   tracking: BytecodeTrackingResult,
   files: string[],
   o: Omit<ReachabilityOptions, 'files'> & { cache?: BytecodeCache; cancel?: AbortSignal; onProgress?: (message: string) => void; followImports?: boolean },
-): Promise<{ reach: PythonReachability; tracked: BytecodeTrackingResult }> {
-  // The import machinery runs whenever an import can (C code calls its _find_and_load): tracked from the start.
-  const has = new Set(tracking.modules.map((m) => m.name));
-  const extra = new Set(IMPORT_MACHINERY.filter((m) => !has.has(m)));
+): Promise<{ reach: PythonReachability; tracked: BytecodeTrackingResult; cNames: ReadonlyMap<string, string> }> {
+  const cNames = new Map([...(await machineryNames(pid, o)), ...(o.cNames ?? [])]);
+  const extra = new Set<string>();
   const track = () => bytecodeTracking({ python: `/proc/${pid}/exe`, files, modules: [...extra], followImports: true, cache: o.cache, cancel: o.cancel, callSitesOf: 'roots' });
-  const options = { ...o, files };
-  let tracked = extra.size > 0 ? await track() : tracking;
+  const options = { ...o, files, cNames };
+  let tracked = tracking;
   let reach = pythonReachability(tracked, options);
   for (let round = 0; round < MAX_IMPORT_ROUNDS && (!reach.strictReason || o.exhaustive) && reach.missing.some((m) => !extra.has(m)) && o.followImports !== false; round++) {
     for (const m of reach.missing) extra.add(m);
@@ -251,7 +250,21 @@ export async function closedReachability(
     tracked = await track();
     reach = pythonReachability(tracked, options);
   }
-  return { reach, tracked };
+  return { reach, tracked, cNames };
+}
+
+/**
+ * The names the import machinery's code uses (`find_spec`, `exec_module`, `get_code` on finders, loaders and path
+ * hooks), in the code of it that can run: what C code calls (`_find_and_load`, `_handle_fromlist`: names C code looks
+ * up) and what that reaches in it by names. It runs on every import, so they count as names C code looks up, as its
+ * deep-frozen code's strings did before the interpreter's data was narrowed to _PyRuntime (cCallableNames). The
+ * machinery is walked on its own, its lazy imports not followed: they would bring in start-up modules whose bodies
+ * count as reachable (the program's imports of importlib track it in the main closure). None when it cannot be tracked.
+ */
+async function machineryNames(pid: number, o: Omit<ReachabilityOptions, 'files'> & { cache?: BytecodeCache; cancel?: AbortSignal }): Promise<Map<string, string>> {
+  const t = await bytecodeTracking({ python: `/proc/${pid}/exe`, files: [], modules: IMPORT_MACHINERY, followImports: false, cache: o.cache, cancel: o.cancel, callSitesOf: 'roots' });
+  const reach = pythonReachability(t, { files: [], cNames: o.cNames, liveModules: o.liveModules, exhaustive: true });
+  return new Map([...reach.names.keys()].map((n) => [n, `the import machinery`]));
 }
 
 function filesKey(files: string[]): string {
@@ -293,7 +306,7 @@ async function precisePythonGate(pid: number, cs: CallSiteResults, files: string
   const stored = key !== undefined ? options.gateStore!.get(key) : undefined;
   if (stored !== undefined) return { ...EMPTY_GATE, cNames, strictReason: `${stored}; ${FROM_DISK}` };
   notes.push(...frameNotes);
-  const { reach, tracked } = await closedReachability(pid, cs.tracking, files, { rootCodes, cNames, liveModules, cache, cancel: options.cancel, onProgress: options.onProgress, followImports: options.followImports });
+  const { reach, tracked, cNames: looked } = await closedReachability(pid, cs.tracking, files, { rootCodes, cNames, liveModules, cache, cancel: options.cancel, onProgress: options.onProgress, followImports: options.followImports });
   if (reach.missing.length && !reach.strictReason) reach.strictReason = `modules imported by reachable code could not all be tracked (${reach.missing.slice(0, 3).join(', ')})`;
   // Stored with the files of the modules later rounds tracked, which the key does not cover: a read checks them.
   else if (key !== undefined && reach.strictReason) {
@@ -302,5 +315,5 @@ async function precisePythonGate(pid: number, cs: CallSiteResults, files: string
   }
   // The reachability result holds every field of the native gate (PythonGate) under its own name, notes and the
   // fallback's reason too.
-  return { ...reach, cNames };
+  return { ...reach, cNames: looked };
 }
