@@ -1,5 +1,5 @@
 // What the reachability gate (pythonGate.ts) knows of standard-library code whose reflection is bounded by its own
-// code (namedtuple, update_wrapper, os, ast, warnings) or is the import statement's own work (the import machinery):
+// code (namedtuple, update_wrapper, os, ast, warnings, ctypes) or is the import statement's own work (the import machinery):
 // no reflection that defeats names, in the standard library's own file of that module; and the calls from other code
 // that leave such a model, which are reflection where they are.
 
@@ -43,6 +43,9 @@ export function judgedReflections(c: Code, isStdlib: (file: string | undefined) 
  * code calling them is a reflection site there: entryReflection). ctypes' LibraryLoader.__getitem__ (`cdll['libc.so.6']`)
  * fetches the loader's own attributes by the key: a library it loaded, else one its `__getattr__` loads (the hook, a
  * protocol method, reachable with the class), else its own method, whose only effect, LoadLibrary's, is that hook's.
+ * ctypes._endian's `_other_endian` tests and fetches the swapped type of a ctypes type under `_OTHER_ENDIAN`, its
+ * private global, `__ctype_be__` or `__ctype_le__` by the byte order (no code rebinds it): a class attribute ctypes'
+ * own types set to a type.
  *
  * The import machinery's is what an import does, which the gate models by the import's target (a reachable
  * `import m` reaches m's body; an import of a computed name is a reflection site where it is): the code it compiles,
@@ -65,6 +68,7 @@ const MODELLED = new Map<string, readonly string[]>([
   ['warnings:_getcategory', ['__import__ of a computed name', 'getattr with a computed name']],
   ['importlib.util:find_spec', ['__import__ of a computed name']],
   ['ctypes:LibraryLoader.__getitem__', ['getattr with a computed name']],
+  ['ctypes._endian:_other_endian', ['hasattr with a computed name', 'getattr with a computed name']],
   ['importlib._bootstrap:_wrap', ['`__dict__` access']],
   ['importlib._bootstrap:_verbose_message', ['str.format of a format string no code shows']],
   ['importlib._bootstrap:FrozenImporter._fix_up_module', ['vars()']],

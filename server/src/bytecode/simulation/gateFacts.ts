@@ -218,12 +218,9 @@ const CODE_FIELDS = /^co_(code|names|consts|varnames|freevars|cellvars|linetable
 /** The strings a value can be, when each alternative is a constant string; undefined otherwise. */
 function constStringsOf(sim: Simulator, e: Expr | undefined): string[] | undefined {
   if (!e) return undefined;
-  let v = sim.settle(e);
-  // A global of this module bound to one of several constants (`_OTHER_ENDIAN` set in an if/else), as settle takes
-  // a global bound to one: no other code rebinds it.
-  if (v.k === 'global' && v.module === sim.input.module && !sim.summary.globalStores.has(v.name)) v = sim.summary.namespace.get(v.name) ?? v;
+  const v = sim.settle(e);
   const out: string[] = [];
-  for (const x of v.k === 'union' ? v.items.map((y) => sim.settle(y)) : [v]) {
+  for (const x of v.k === 'union' ? v.items : [v]) {
     if (x.k !== 'const' || typeof x.value !== 'string') return undefined;
     out.push(x.value);
   }
