@@ -101,8 +101,12 @@ const FIELD_READS = new Map<string, readonly string[]>([
   ['ast:dump.<locals>._format', ['getattr with a computed name']],
 ]);
 
-/** The modules of the import machinery and their helpers (source names; the frozen ones run as _frozen_importlib…). */
-const MACHINERY_MODULES = new Set(['importlib._bootstrap', 'importlib._bootstrap_external', 'zipimport', 'importlib.util']);
+
+/** The modules of the import machinery: every process ran them (they imported the program). */
+export const IMPORT_MACHINERY = ['importlib._bootstrap', 'importlib._bootstrap_external', 'zipimport'];
+
+/** The modules of the import machinery and their helper importlib.util (its LazyLoader, find_spec). */
+const MACHINERY_MODULES = new Set([...IMPORT_MACHINERY, 'importlib.util']);
 
 /**
  * Names by which code runs a module's code through a loader, outside an import statement; imp's load_source and
@@ -148,8 +152,6 @@ export const FROZEN_SOURCES = new Map([
   ['_frozen_importlib_external', 'importlib._bootstrap_external'],
 ]);
 
-/** The modules of the import machinery: every process ran them (they imported the program). */
-export const IMPORT_MACHINERY = ['importlib._bootstrap', 'importlib._bootstrap_external', 'zipimport'];
 
 /**
  * Whether `line` of module `m` lies in an `if __name__ == '__main__':` block of its body (mainGuard.ts), which runs

@@ -228,7 +228,7 @@ class ReachabilityRun {
       if (m.pending?.pending) m.pending.complete();
       if (m.pending?.error) failed.push(`${m.name} (${m.pending.error})`);
       this.indexModule(m, m.summary);
-      if (!bindingOf || (m.file && this.files.has(path.resolve(m.file)))) continue;
+      if (!bindingOf || this.isProgram(m)) continue;
       for (const [i, why] of shadowedDefinitions(m, bindingOf, this.byModuleName, live)) {
         this.dead.add(m.summary.facts[i]!);
         this.classes.kill(m, i, why);
@@ -322,7 +322,7 @@ class ReachabilityRun {
     for (const m of closure) if (imported.has(m.name)) this.leftovers(m);
     const saved = this.reason;
     for (const m of closure) {
-      if (!imported.has(m.name) || m.kind !== 'python' || (m.file && this.files.has(path.resolve(m.file)))) continue;
+      if (!imported.has(m.name) || m.kind !== 'python' || this.isProgram(m)) continue;
       const body = codeOf(m, 0);
       this.reason = `the body of ${m.name}, which ran when it was imported at start-up`;
       if (body && body.facts.role === 'module') this.reach(body);

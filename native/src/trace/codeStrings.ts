@@ -18,6 +18,10 @@ const MAX_NAME = 64;
  */
 interface CodeReferences {
   names: ReadonlySet<string>;
+  /** The addresses loaded into rsi (or into rdi for a string maker) whose strings make `names`. */
+  lookups: readonly number[];
+  /** Set when the code could not be read (so nothing is known of what it refers to). */
+  unreadable?: true;
   targets: Float64Array;
   sites: Float64Array;
 }
@@ -84,10 +88,11 @@ export function codeLeaSites(elf: ElfFile, target: number): number[] {
 
 function scan(elf: ElfFile): CodeReferences {
   const names = new Set<string>();
+  const lookups: number[] = [];
   const targets: number[] = [];
   const sites: number[] = [];
   const empty = new Float64Array(0);
-  const none = { names, targets: empty, sites: empty };
+  const none = { names, lookups, targets: empty, sites: empty };
   const text = elf.section('.text');
   if (!text || text.size > 256 * 1024 * 1024) return none;
   const rodata = elf.section('.rodata');
@@ -97,7 +102,7 @@ function scan(elf: ElfFile): CodeReferences {
     code = elf.sectionData(text);
     data = rodata && rodata.size <= 64 * 1024 * 1024 ? elf.sectionData(rodata) : undefined;
   } catch (e) {
-    if (e instanceof NativeError) return none;
+    if (e instanceof NativeError) return { ...none, unreadable: true };
     throw e;
   }
   const view = new DataView(code.buffer, code.byteOffset, code.byteLength);
@@ -108,12 +113,13 @@ function scan(elf: ElfFile): CodeReferences {
     sites.push(text.addr + i);
     if (code[i] !== 0x48 || !data || !rodata) continue;
     if (code[i + 2] !== 0x35 && !(code[i + 2] === 0x3d && makesString(elf, code, text.addr, i + 7))) continue;
+    lookups.push(target);
     const name = identifierAt(data, target - rodata.addr);
     if (name) names.add(name);
   }
   // Pairs (target, site), sorted by target.
   const order = Array.from(targets.keys()).sort((a, b) => targets[a] - targets[b]);
-  return { names, targets: Float64Array.from(order, (i) => targets[i]), sites: Float64Array.from(order, (i) => sites[i]) };
+  return { names, lookups, targets: Float64Array.from(order, (i) => targets[i]), sites: Float64Array.from(order, (i) => sites[i]) };
 }
 
 /** Functions that make a string object of their first argument, which C code then looks attributes up by. */
@@ -208,19 +214,24 @@ function referencedInRodata(elf: ElfFile): RodataReferences {
   const add = (set: Set<number>, a: number) => {
     if (a >= lo && a < hi) set.add(a);
   };
-  for (const t of referencesOf(elf).targets) add(any, t);
+  // The RIP-relative `lea`s (and those into rsi, or rdi for a string maker) from the module's one scan of its code.
+  const refs = referencesOf(elf);
+  // Unreadable: every string counts.
+  if (refs.unreadable) return EVERY;
+  for (const t of refs.targets) add(any, t);
+  for (const t of refs.lookups) add(lookup, t);
   try {
+    // A non-PIE executable's absolute forms: every 4-byte value, and `mov esi, imm32`, `mov edi, imm32` for a string
+    // maker, `mov rsi, imm32`.
     const text = elf.section('.text');
-    if (text && text.size <= 256 * 1024 * 1024) {
+    if (text && elf.header.type === C.ET_EXEC && text.size <= 256 * 1024 * 1024) {
       const code = elf.sectionData(text);
       const view = new DataView(code.buffer, code.byteOffset, code.byteLength);
-      const absolute = elf.header.type === C.ET_EXEC;
       for (let i = 0; i + 7 <= code.length; i++) {
-        if (absolute) add(any, view.getUint32(i, true));
+        add(any, view.getUint32(i, true));
         const b = code[i];
-        if (b === 0x48 && code[i + 1] === 0x8d && (code[i + 2] === 0x35 || (code[i + 2] === 0x3d && makesString(elf, code, text.addr, i + 7)))) add(lookup, text.addr + i + 7 + view.getInt32(i + 3, true));
-        else if (absolute && (b === 0xbe || (b === 0xbf && makesString(elf, code, text.addr, i + 5)))) add(lookup, view.getUint32(i + 1, true));
-        else if (absolute && b === 0x48 && code[i + 1] === 0xc7 && code[i + 2] === 0xc6) add(lookup, view.getUint32(i + 3, true));
+        if (b === 0xbe || (b === 0xbf && makesString(elf, code, text.addr, i + 5))) add(lookup, view.getUint32(i + 1, true));
+        else if (b === 0x48 && code[i + 1] === 0xc7 && code[i + 2] === 0xc6) add(lookup, view.getUint32(i + 3, true));
       }
     }
     const fromData = (a: number) => {
