@@ -227,11 +227,12 @@ function referencedInRodata(elf: ElfFile): RodataReferences {
     if (text && elf.header.type === C.ET_EXEC && text.size <= 256 * 1024 * 1024) {
       const code = elf.sectionData(text);
       const view = new DataView(code.buffer, code.byteOffset, code.byteLength);
-      for (let i = 0; i + 7 <= code.length; i++) {
+      // To the code's last 4-byte value (an instruction may end the section).
+      for (let i = 0; i + 4 <= code.length; i++) {
         add(any, view.getUint32(i, true));
         const b = code[i];
-        if (b === 0xbe || (b === 0xbf && makesString(elf, code, text.addr, i + 5))) add(lookup, view.getUint32(i + 1, true));
-        else if (b === 0x48 && code[i + 1] === 0xc7 && code[i + 2] === 0xc6) add(lookup, view.getUint32(i + 3, true));
+        if (i + 5 <= code.length && (b === 0xbe || (b === 0xbf && makesString(elf, code, text.addr, i + 5)))) add(lookup, view.getUint32(i + 1, true));
+        else if (i + 7 <= code.length && b === 0x48 && code[i + 1] === 0xc7 && code[i + 2] === 0xc6) add(lookup, view.getUint32(i + 3, true));
       }
     }
     const fromData = (a: number) => {
