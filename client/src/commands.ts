@@ -162,9 +162,12 @@ async function copyRestoreCommand(view: InstanceView, log: vscode.LogOutputChann
       void vscode.window.showWarningMessage(`Pygration: no instance type of ${report.instances.catalog} can run this process, so there is no restore command to copy.`);
       return undefined;
     }
+    // ignoreFocusOut: run from the palette while the instance view has the focus, the workbench gives the focus back
+    // to the view's frame after the palette closes, which can arrive after this pick opened and closed it at once
+    // (seen in E2E runs: the pick went inert, then hidden). Escape still dismisses it.
     const picked = await vscode.window.showQuickPick(
       rows.map((r) => ({ label: r.name, description: r.description, name: r.name })),
-      { title: 'Pygration: Copy the criu restore Command for…', placeHolder: `One of the ${rows.length} compatible instance types`, matchOnDescription: true },
+      { title: 'Pygration: Copy the criu restore Command for…', placeHolder: `One of the ${rows.length} compatible instance types`, matchOnDescription: true, ignoreFocusOut: true },
     );
     target = picked?.name;
   }
