@@ -141,6 +141,11 @@ export class ClassGate {
     for (const n of this.byName.get(name) ?? []) this.open(n, `class ${name} is named: ${reason}`, depth);
   }
 
+  /** A global load of the name in a module's code: that module's classes of the name can have instances. */
+  onNameIn(name: string, m: ProgramModule, reason: string, depth: number): void {
+    for (const n of this.byName.get(name) ?? []) if (n.module === m) this.open(n, `class ${name} is named: ${reason}`, depth);
+  }
+
   /** A method that is a root (a live frame runs it): its class has an instance, or the class object is at hand. */
   openOf(c: Code, why: string): void {
     const n = c.facts.role === 'function' ? this.byBody.get(c.module)?.get(c.facts.parent) : undefined;

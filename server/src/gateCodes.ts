@@ -57,3 +57,8 @@ export function inertStrings(c: Code, children: number[]): Set<string> {
   for (const i of children) if (s.facts[i]?.role === 'class') out.add(s.facts[i]!.name);
   return out;
 }
+
+/** The fallback's reason: the first three reflection sites, how many more, and where they were looked for. */
+export function reflectionReason(sites: string[], where: string): string {
+  return `reflection defeats names: ${sites.slice(0, 3).join('; ')}${sites.length > 3 ? ` and ${sites.length - 3} more` : ''} (${where})`;
+}

@@ -9,10 +9,12 @@ import type { ProgramModule } from './bytecode/naming';
 import { type CodeFacts, type ModuleSummary, shortName } from './bytecode/simulate';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import type { Expr } from './bytecode/values';
-import { BENIGN_DECORATORS, type Code, codeOf, codesOf, decoratorName, inertStrings, parentRole, PROPERTIES, where } from './gateCodes';
+import { BENIGN_DECORATORS, type Code, codeOf, codesOf, decoratorName, inertStrings, parentRole, PROPERTIES, reflectionReason, where } from './gateCodes';
 import { ClassGate } from './gateClasses';
+import { Namespaces } from './gateNamespaces';
 import { Confinement } from './gateConfine';
-import { FROZEN_SOURCES, IMPORT_MACHINERY, inMainBlock, judgedReflections } from './gateModels';
+import { inMainBlock, judgedReflections } from './gateModels';
+import { liveModuleNames, startupImports } from './gateStartup';
 import { type BindingOf, shadowedDefinitions } from './gateShadowed';
 import type { PythonReachability, ReachabilityOptions, RootCode } from './gateTypes';
 
@@ -49,16 +51,15 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
   return run.result();
 }
 
-/** The fallback's reason: the first three reflection sites, how many more, and where they were looked for. */
-function reflectionReason(sites: string[], where: string): string {
-  return `reflection defeats names: ${sites.slice(0, 3).join('; ')}${sites.length > 3 ? ` and ${sites.length - 3} more` : ''} (${where})`;
-}
-
 /** One run of pythonReachability: the state its phases share. */
 class ReachabilityRun {
   private readonly started = performance.now();
   private readonly notes: string[] = [];
   private readonly names = new Map<string, string>();
+  /** Names only global loads used (globalName): they reach their modules' own code, and count for C functions. */
+  private readonly globalUses = new Map<string, string>();
+  private readonly globalsSeen = new Set<string>();
+  private readonly namespaces = new Namespaces();
   private readonly stats = { modules: 0, codeObjects: 0, reachable: 0, names: 0, seconds: 0, liveModules: 0, startupModules: 0 };
   /** Reflection sites that defeat names, with the depth of the code they are in (0: a root). */
   private readonly reflections: { site: string; depth: number }[] = [];
@@ -133,7 +134,8 @@ class ReachabilityRun {
 
   /** The answer, with `strictReason` when the strict policy must be used. */
   finish(strictReason?: string): PythonReachability {
-    const { names, notes, stats, whyCode } = this;
+    const { notes, stats, whyCode } = this;
+    const names = new Map([...this.globalUses, ...this.names]);
     const { modules, prefixes, namePrefixes, setters, getters } = this.confinement;
     stats.names = names.size;
     stats.seconds = (performance.now() - this.started) / 1000;
@@ -183,34 +185,9 @@ class ReachabilityRun {
     return sites;
   }
 
-  /**
-   * The modules the program imported at start-up: those in the process's sys.modules when it was read, else its files'
-   * import closure through module and class level imports.
-   */
+  /** The modules the program imported at start-up (gateStartup.ts). */
   private startupImports(): Set<string> {
-    const live = this.liveModules();
-    if (live) return new Set(this.closure.filter((m) => live.has(m.name)).map((m) => m.name));
-    const imported = new Set<string>();
-    // The import machinery ran in every process (it imported the program).
-    const toVisit = [...this.closure.filter((m) => m.file && this.startup.has(path.resolve(m.file))).map((m) => m.name), ...IMPORT_MACHINERY];
-    while (toVisit.length) {
-      const n = toVisit.pop()!;
-      if (imported.has(n)) continue;
-      imported.add(n);
-      const m = this.byModuleName.get(n);
-      if (m?.kind === 'alias' && m.target) toVisit.push(m.target);
-      for (const im of m?.summary?.imports ?? []) if (im.scope !== 'function') toVisit.push(...im.targets, ...im.probes);
-    }
-    return imported;
-  }
-
-  /** The process's sys.modules, its frozen import machinery under the names of its source modules (the same code). */
-  private liveModules(): Set<string> | undefined {
-    const live = this.options.liveModules;
-    if (!live) return undefined;
-    const out = new Set(live);
-    for (const [frozen, source] of FROZEN_SOURCES) if (live.has(frozen)) out.add(source);
-    return out;
+    return startupImports(this.closure, this.byModuleName, this.startup, liveModuleNames(this.options.liveModules));
   }
 
   /**
@@ -222,7 +199,7 @@ class ReachabilityRun {
     this.indexNames(tracking, closure);
     if (isStdlib) this.isStdlib = isStdlib;
     const failed: string[] = [];
-    const live = this.liveModules();
+    const live = liveModuleNames(this.options.liveModules);
     for (const m of closure) {
       if (m.kind !== 'python' || !m.summary) continue;
       if (m.pending?.pending) m.pending.complete();
@@ -361,7 +338,8 @@ class ReachabilityRun {
     this.depth = (this.codeDepth.get(f) ?? 0) + 1;
     const at = `${f.qualname} (${where(c)})`;
     const mainOnly = f.role === 'module' && !this.isProgram(c.module) ? f.mainOnly?.names : undefined;
-    for (const n of f.names) if (!mainOnly?.includes(n)) this.addName(n, `name \`${n}\` used in ${at}`);
+    const globalOnly = new Set(f.globalOnly);
+    for (const n of f.names) if (!mainOnly?.includes(n)) globalOnly.has(n) ? this.globalName(n, c, at) : this.addName(n, `name \`${n}\` used in ${at}`);
     for (const n of f.free) this.addName(n, `name \`${n}\` used in ${at}`);
     for (const n of f.reflectNames) this.addName(n, `getattr-style use of \`${n}\` in ${at}`);
     const inert = inertStrings(c, this.childrenOf.get(c.module)?.[c.index] ?? []);
@@ -431,6 +409,28 @@ class ReachabilityRun {
     this.nameDepth.set(n, this.depth);
     this.nameQueue.push(n);
     this.classes.onName(n, why, this.depth);
+  }
+
+  /**
+   * A global load of `n` in c's code reads c's module namespace (a class body's first): the module's own code named
+   * `n`, what its `from … import` binds to `n`, any `n` once the module star-imports; C functions named `n` stay roots.
+   */
+  private globalName(n: string, c: Code, at: string): void {
+    const why = `global \`${n}\` used in ${at}`;
+    const ns = this.namespaces.of(c.module);
+    if (ns.star) return this.addName(n, `${why}, a module that star-imports`);
+    if (this.globalsSeen.has(`${c.module.name}\0${n}`)) return;
+    this.globalsSeen.add(`${c.module.name}\0${n}`);
+    if (!this.globalUses.has(n)) this.globalUses.set(n, why);
+    for (const src of ns.imports.get(n) ?? []) this.addName(src, `${why}, imported as \`${n}\``);
+    for (const a of this.aliases.get(n) ?? []) this.addName(a, `\`${a}\` bound to the name \`${n}\``);
+    const saved = this.reason;
+    this.reason = `name ${n}: ${why}`;
+    this.classes.onNameIn(n, c.module, why, this.depth);
+    // The module's top-level code of that name; in a class body, that class's members too (not other classes' methods).
+    for (const o of this.byShortName.get(n) ?? []) if (o.module === c.module && (parentRole(o) === 'module' || o.facts.parent === c.index)) this.reachNamed(o);
+    for (const o of (this.codeAliases.get(n) ?? []).flatMap((a) => (a.module === c.module.name ? [codeOf(c.module, a.index)] : []))) if (o) this.reach(o);
+    this.reason = saved;
   }
 
   private reach(c: Code): void {

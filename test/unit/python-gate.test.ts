@@ -550,6 +550,21 @@ test('precise: walking an extension module\'s __dict__ falls back to strict, nam
   });
 });
 
+test('precise: a global load reaches its own module\'s code of that name (and what its imports bind), not every method of that name', async () => {
+  const file = path.join(GATE, 'glob_prog.py');
+  const tracking = await bytecodeTracking({ python: DEBIAN_PYTHON, files: [file], followImports: true, cacheDir: null });
+  const reach = pythonReachability(tracking, { files: [file], exhaustive: true });
+  // Other._helper reflects; only the attribute `._helper` could reach it, and no code loads that attribute.
+  assert.equal(reach.strictReason, undefined, reach.reflections.join('; '));
+  assert.ok(!reach.whyCode.has('glob_lib:Other._helper'), reach.whyCode.get('glob_lib:Other._helper'));
+  assert.match(reach.whyCode.get('glob_lib:_helper') ?? '(not reached)', /global `_helper` used in run/);
+  // `from glob_src import kernel_a as ka` then `ka(x)`; glob_mid's `from glob_star import *` then `starred(x)`.
+  assert.ok(reach.whyCode.has('glob_src:kernel_a'), [...reach.whyCode.keys()].join(', '));
+  assert.ok(reach.whyCode.has('glob_star:starred'), [...reach.whyCode.keys()].join(', '));
+  // A global no module binds is a builtin: C functions of its name stay roots.
+  for (const n of ['len', 'str', '_helper']) assert.ok(reach.names.has(n), n);
+});
+
 test('reachability over a tracking result without its call graph falls back to strict, with the reason', async () => {
   const file = path.join(GATE, 'hash_startup.py');
   const tracking = await bytecodeTracking({ python: DEBIAN_PYTHON, files: [file], followImports: true, cacheDir: null });

@@ -8,7 +8,8 @@ import { adjust, EXCEPT_BLOCK, STEP_DIRTY, STEP_RETURN, UNKNOWN_BELOW_HANDLER, U
 import { allOnlyConsts } from './allNames';
 import { mainGuardFacts } from './mainGuard';
 import { localOnlyTested } from './resultUses';
-import { dictReflection, firstLineUsing, identifierConstants, parameterValue, usedNames } from './gateFacts';
+import { dictReflection, firstLineUsing, identifierConstants, parameterValue } from './gateFacts';
+import { nameFacts } from './globalNames';
 import { SimulationValues } from './moduleValues';
 import { H } from './opcodes';
 import type { CodeFacts, CodeRole, SimulationInput, State } from './types';
@@ -157,15 +158,14 @@ export abstract class CodeFlow extends SimulationValues {
       line: code.raw.firstlineno,
       parent: this.parentOf[idx],
       role: role.role,
-      names: usedNames(this.decoder, code),
+      ...nameFacts(this.decoder, code),
       free: [...code.raw.freevars, ...code.raw.cellvars],
       escapes: [],
       reflectNames: [],
       nameStrings: identifierConstants(code, role.role === 'module' ? allOnlyConsts(this.decoder, code, this.version) : undefined),
       reflections: [],
     };
-    const main = role.role === 'module' ? mainGuardFacts(this.decoder, code, facts.names) : undefined;
-    if (main) facts.mainOnly = main;
+    if (role.role === 'module') facts.mainOnly = mainGuardFacts(this.decoder, code, facts.names);
     const ctx = { decoder: this.decoder, version: this.version, summary: this.summary };
     if (dictReflection(this.decoder, code, this.version, this.summary.namespace.has('type'), (k) => localOnlyTested(ctx, code, k))) facts.reflections.push({ line: firstLineUsing(this.decoder, code, '__dict__'), what: '`__dict__` access' });
     return facts;

@@ -90,6 +90,15 @@ export interface CodeFacts {
   role: 'module' | 'class' | 'function';
   /** co_names: every global, attribute and method name the code uses. */
   names: string[];
+  /**
+   * The names of `names` whose every use is a global load (LOAD_GLOBAL, LOAD_NAME, LOAD_FROM_DICT_OR_GLOBALS): they
+   * fetch from the module's namespace (a class body's first), not an attribute of any object (globalNames.ts).
+   */
+  globalOnly?: string[];
+  /** `from X import a as b` (IMPORT_FROM then a store): [a, b]; a global load of `b` reaches what `a` names. */
+  importsFrom?: [string, string][];
+  /** A star import: the module's namespace may bind any name to anything. */
+  starImport?: true;
   /** co_freevars and co_cellvars. */
   free: string[];
   /** Module and class bodies: short names of the values passed as call arguments (callbacks registered at import time). */

@@ -1,0 +1,34 @@
+// Which modules of a program's import closure ran at start-up, for Python-level reachability (pythonGate.ts): those
+// the process's sys.modules names when it was read, else the program files' imports at module and class level.
+
+import * as path from 'node:path';
+import type { ProgramModule } from './bytecode/naming';
+import { FROZEN_SOURCES, IMPORT_MACHINERY } from './gateModels';
+
+/**
+ * The modules the program imported at start-up: those in the process's sys.modules (`live`) when it was read, else
+ * its files' (`startup`) import closure through module and class level imports.
+ */
+export function startupImports(closure: ProgramModule[], byName: ReadonlyMap<string, ProgramModule>, startup: ReadonlySet<string>, live: ReadonlySet<string> | undefined): Set<string> {
+  if (live) return new Set(closure.filter((m) => live.has(m.name)).map((m) => m.name));
+  const imported = new Set<string>();
+  // The import machinery ran in every process (it imported the program).
+  const toVisit = [...closure.filter((m) => m.file && startup.has(path.resolve(m.file))).map((m) => m.name), ...IMPORT_MACHINERY];
+  while (toVisit.length) {
+    const n = toVisit.pop()!;
+    if (imported.has(n)) continue;
+    imported.add(n);
+    const m = byName.get(n);
+    if (m?.kind === 'alias' && m.target) toVisit.push(m.target);
+    for (const im of m?.summary?.imports ?? []) if (im.scope !== 'function') toVisit.push(...im.targets, ...im.probes);
+  }
+  return imported;
+}
+
+/** The process's sys.modules, with its frozen import machinery under the names of its source modules (the same code). */
+export function liveModuleNames(live: ReadonlySet<string> | undefined): Set<string> | undefined {
+  if (!live) return undefined;
+  const out = new Set(live);
+  for (const [frozen, source] of FROZEN_SOURCES) if (live.has(frozen)) out.add(source);
+  return out;
+}
