@@ -565,6 +565,18 @@ test('precise: a global load reaches its own module\'s code of that name (and wh
   for (const n of ['len', 'str', '_helper']) assert.ok(reach.names.has(n), n);
 });
 
+test('precise: a class __dict__ loop whose values are only tested, or have attributes read and tested, is no reflection; calling one is', async () => {
+  const reachOf = async (script: string) => {
+    const file = path.join(GATE, script);
+    const tracking = await bytecodeTracking({ python: DEBIAN_PYTHON, files: [file], followImports: true, cacheDir: null });
+    return pythonReachability(tracking, { files: [file], exhaustive: true });
+  };
+  const tested = await reachOf('dict_attr_tested.py');
+  assert.ok(!tested.reflections.some((s) => /dict_attr_tested\.py/.test(s)), tested.reflections.join('; '));
+  const called = await reachOf('dict_attr_called.py');
+  assert.ok(called.reflections.includes('`__dict__` access at dict_attr_called.py:10'), called.reflections.join('; '));
+});
+
 test('reachability over a tracking result without its call graph falls back to strict, with the reason', async () => {
   const file = path.join(GATE, 'hash_startup.py');
   const tracking = await bytecodeTracking({ python: DEBIAN_PYTHON, files: [file], followImports: true, cacheDir: null });

@@ -185,10 +185,17 @@ const CYTHON_STRINGS = ['__pyx_capi__', '__pyx_vtable__', '__reduce_cython__', '
  * of its own, and defines no function type.
  */
 function isCythonModule(rs: ResolverContext, m: ModuleImage): boolean {
-  const tables = rs.tablesOf(m);
-  if (tables.types.some((t) => t.name === 'cython_function_or_method' || t.name.endsWith('.cython_function_or_method'))) return true;
-  return CYTHON_STRINGS.some((s) => rs.hasCString(m, s));
+  let known = cythonModules.get(m);
+  if (known === undefined) {
+    const tables = rs.tablesOf(m);
+    known = tables.types.some((t) => t.name === 'cython_function_or_method' || t.name.endsWith('.cython_function_or_method')) || CYTHON_STRINGS.some((s) => rs.hasCString(m, s));
+    cythonModules.set(m, known);
+  }
+  return known;
 }
+
+/** isCythonModule's answers: asked for each request that names a module, it scans the module's .rodata once. */
+const cythonModules = new WeakMap<ModuleImage, boolean>();
 
 /**
  * An object the extension makes at import from a table of functions and its name (a NumPy ufunc): in a live process

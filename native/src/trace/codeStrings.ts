@@ -66,7 +66,9 @@ export function codeReferencesInto(elf: ElfFile, start: number, end: number): bo
 export function stringAddresses(elf: ElfFile, name: string): number[] {
   const sec = elf.section('.rodata');
   if (!sec || sec.size === 0) return [];
-  const data = Buffer.from(elf.sectionData(sec));
+  // A view, not a copy (this runs for each name a resolver asks about); it is read before any other read of the file.
+  const bytes = elf.sectionData(sec);
+  const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const needle = Buffer.from(`${name}\0`, 'latin1');
   const out: number[] = [];
   for (let i = data.indexOf(needle); i >= 0; i = data.indexOf(needle, i + 1)) out.push(sec.addr + i);

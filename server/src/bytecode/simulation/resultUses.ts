@@ -92,7 +92,9 @@ class Walk {
         stack.push(typeof s === 'string' ? 'name' : this.builtinAt(j));
       } else if (o === 'LOAD_ATTR' && !(sim.version >= 12 && (a & 1) === 1)) {
         const top = stack.pop();
-        if (top === 'ours' && !DATA_DUNDERS.has(code.names[nameIndexOf(sim.decoder, code, j)] ?? '')) return false;
+        // A data dunder of it; with `fetched`, any attribute by its constant name, as getattr(ours, 'name') (a getter
+        // may run; the value read is followed in turn): `obj.fget is not None` of a class `__dict__`'s value (enum's `__dir__`).
+        if (top === 'ours' && !this.fetched && !DATA_DUNDERS.has(code.names[nameIndexOf(sim.decoder, code, j)] ?? '')) return false;
         stack.push(top === 'ours' ? 'ours' : 'other');
       } else if (o === 'IS_OP' || o === 'COMPARE_OP' || o === 'CONTAINS_OP') {
         const [x, y] = [stack.pop(), stack.pop()];
