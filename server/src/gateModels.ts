@@ -4,8 +4,9 @@
 // that leave such a model, which are reflection where they are.
 
 import type { CodeFacts } from './bytecode/simulate';
-import type { Code } from './gateCodes';
+import { BENIGN_DECORATORS, type Code, decoratorName } from './gateCodes';
 import type { ProgramModule } from './bytecode/naming';
+import type { Expr } from './bytecode/values';
 
 type Reflection = CodeFacts['reflections'][number];
 
@@ -104,6 +105,22 @@ const FIELD_READS = new Map<string, readonly string[]>([
 
 /** The modules of the import machinery: every process ran them (they imported the program). */
 export const IMPORT_MACHINERY = ['importlib._bootstrap', 'importlib._bootstrap_external', 'zipimport'];
+
+/**
+ * The import machinery's method decorators (`_check_name`, `_requires_builtin`, `_requires_frozen`): each returns a
+ * wrapper that checks the module name and calls the method, its metadata copied by `_wrap`; none keeps the method.
+ */
+const MACHINERY_DECORATORS = new Set(['_check_name', '_requires_builtin', '_requires_frozen']);
+
+/**
+ * Whether a decorator of a function of module `m` keeps it nowhere but in the name it binds (BENIGN_DECORATORS, and
+ * the import machinery's own in its standard-library files): otherwise the function stays reachable (an import-time
+ * leftover), as the decorator may have stored it.
+ */
+export function keepsNothing(d: Expr, m: ProgramModule, isStdlib: (file: string | undefined) => boolean): boolean {
+  const n = decoratorName(d) ?? '';
+  return BENIGN_DECORATORS.has(n) || (MACHINERY_DECORATORS.has(n) && IMPORT_MACHINERY.includes(m.name) && isStdlib(m.file));
+}
 
 /** The modules of the import machinery and their helper importlib.util (its LazyLoader, find_spec). */
 const MACHINERY_MODULES = new Set([...IMPORT_MACHINERY, 'importlib.util']);

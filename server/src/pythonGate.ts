@@ -9,11 +9,11 @@ import type { ProgramModule } from './bytecode/naming';
 import { type CodeFacts, type ModuleSummary, shortName } from './bytecode/simulate';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import type { Expr } from './bytecode/values';
-import { BENIGN_DECORATORS, type Code, codeOf, codesOf, decoratorName, inertStrings, parentRole, PROPERTIES, reflectionReason, where } from './gateCodes';
+import { type Code, codeOf, codesOf, decoratorName, inertStrings, parentRole, PROPERTIES, reflectionReason, where } from './gateCodes';
 import { ClassGate } from './gateClasses';
 import { Namespaces } from './gateNamespaces';
 import { Confinement } from './gateConfine';
-import { inMainBlock, judgedReflections } from './gateModels';
+import { inMainBlock, judgedReflections, keepsNothing } from './gateModels';
 import { liveModuleNames, startupImports } from './gateStartup';
 import { type BindingOf, shadowedDefinitions } from './gateShadowed';
 import type { PythonReachability, ReachabilityOptions, RootCode } from './gateTypes';
@@ -466,7 +466,7 @@ class ReachabilityRun {
       if (f.role !== 'function' || parentRole(c) === 'function' || parentRole(c) === undefined) continue;
       const def = c.module.summary!.defs[c.index];
       if (parentRole(c) === 'class' && isDunder(f.name)) this.reachNamed(c);
-      else if (def && def.decorators.some((d) => !BENIGN_DECORATORS.has(decoratorName(d) ?? ''))) this.reach(c);
+      else if (def && def.decorators.some((d) => !keepsNothing(d, c.module, this.isStdlib))) this.reach(c);
       else if (this.options.cNames?.has(f.name)) this.reachNamed(c);
     }
     this.reason = saved;

@@ -12,6 +12,7 @@ import { analyzeCallSites } from '../../server/src/callSites';
 import { analyzePythonProcess, closedReachability, type PolicyMemo, programOf } from '../../server/src/processAnalysis';
 import { bytecodeTracking } from '../../server/src/bytecode';
 import { pythonReachability, type PythonReachability } from '../../server/src/pythonGate';
+import { IMPORT_MACHINERY } from '../../server/src/gateModels';
 import { DEBIAN_PYTHON, FIXTURE_SRC, startProcess } from '../helpers/fixtures';
 import { pyenvInterpreters } from './python-helpers';
 
@@ -575,6 +576,15 @@ test('precise: a class __dict__ loop whose values are only tested, or have attri
   assert.ok(!tested.reflections.some((s) => /dict_attr_tested\.py/.test(s)), tested.reflections.join('; '));
   const called = await reachOf('dict_attr_called.py');
   assert.ok(called.reflections.includes('`__dict__` access at dict_attr_called.py:10'), called.reflections.join('; '));
+});
+
+test('precise: methods the import machinery wraps with its own decorators (_check_name, _requires_builtin) are no import-time leftovers', async () => {
+  // As machineryNames (processAnalysis.ts) tracks the machinery: on its own, its lazy imports not followed.
+  const tracking = await bytecodeTracking({ python: DEBIAN_PYTHON, files: [], modules: IMPORT_MACHINERY, followImports: false, cacheDir: null });
+  const reach = pythonReachability(tracking, { files: [], exhaustive: true });
+  // FileLoader.get_resource_reader imports importlib.readers (zipfile, pathlib, tarfile through shutil); no import runs it.
+  assert.ok(!reach.whyCode.has('importlib._bootstrap_external:FileLoader.get_resource_reader'), reach.whyCode.get('importlib._bootstrap_external:FileLoader.get_resource_reader'));
+  assert.ok(!reach.missing.includes('importlib.readers'), reach.missing.join(', '));
 });
 
 test('reachability over a tracking result without its call graph falls back to strict, with the reason', async () => {
