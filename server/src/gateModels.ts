@@ -1,5 +1,6 @@
 // What the reachability gate (pythonGate.ts) knows of standard-library code whose reflection is bounded by its own
-// code (namedtuple, update_wrapper, os, ast, warnings, ctypes) or is the import statement's own work (the import machinery):
+// code (namedtuple, update_wrapper, os, ast, warnings, ctypes, enum, copyreg) or is the import statement's own work
+// (the import machinery):
 // no reflection that defeats names, in the standard library's own file of that module; and the calls from other code
 // that leave such a model, which are reflection where they are.
 
@@ -48,6 +49,17 @@ export function judgedReflections(c: Code, isStdlib: (file: string | undefined) 
  * private global, `__ctype_be__` or `__ctype_le__` by the byte order (no code rebinds it): a class attribute ctypes'
  * own types set to a type.
  *
+ * enum's class creation copies namespaces under the same names: EnumType.__new__ merges the new class's `__dict__`
+ * into its class dict, which it then reads and writes by constant names only; `_simple_enum`'s convert_class copies
+ * the decorated class's `__dict__` into the body of the enum class it builds (descriptors and dunders) or makes members
+ * of the rest (values a member holds: a function is a descriptor, so no member holds one, and any other value came by
+ * a name the class body uses); `_proto_member.__set_name__` (3.11, 3.12) and `EnumType._add_member_` (3.13) fetch a
+ * base's descriptor by the member's own name and copy its accessors into a property bound under that name. A member's
+ * `__reduce_ex__` (Enum's and Flag's, 3.11.2; `pickle_by_enum_name` later) hands pickle and copy `getattr` with the
+ * member's class and own name: that call returns the member, an instance of the class, never a function. copyreg's
+ * `_reduce_ex` (pickle and copy protocol < 2) returns an instance's `__dict__` as the state its reconstruction puts back
+ * under the same names (code that reads that state by computed names is a site of its own).
+ *
  * The import machinery's is what an import does, which the gate models by the import's target (a reachable
  * `import m` reaches m's body; an import of a computed name is a reflection site where it is): the code it compiles,
  * unmarshals and executes in a module's namespace is the code of the module being imported (FrozenImporter,
@@ -70,6 +82,14 @@ const MODELLED = new Map<string, readonly string[]>([
   ['importlib.util:find_spec', ['__import__ of a computed name']],
   ['ctypes:LibraryLoader.__getitem__', ['getattr with a computed name']],
   ['ctypes._endian:_other_endian', ['hasattr with a computed name', 'getattr with a computed name']],
+  ['enum:EnumType.__new__', ['`__dict__` access']],
+  ['enum:_simple_enum.<locals>.convert_class', ['`__dict__` access']],
+  ['enum:_proto_member.__set_name__', ['`__dict__` access']],
+  ['enum:EnumType._add_member_', ['`__dict__` access']],
+  ['enum:Enum.__reduce_ex__', ['getattr used as a value']],
+  ['enum:Flag.__reduce_ex__', ['getattr used as a value']],
+  ['enum:pickle_by_enum_name', ['getattr used as a value']],
+  ['copyreg:_reduce_ex', ['`__dict__` access']],
   ['importlib._bootstrap:_wrap', ['`__dict__` access']],
   ['importlib._bootstrap:_verbose_message', ['str.format of a format string no code shows']],
   ['importlib._bootstrap:FrozenImporter._fix_up_module', ['vars()']],

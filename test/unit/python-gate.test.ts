@@ -587,6 +587,15 @@ test('precise: methods the import machinery wraps with its own decorators (_chec
   assert.ok(!reach.missing.includes('importlib.readers'), reach.missing.join(', '));
 });
 
+test('precise: enum\'s class creation and copyreg._reduce_ex copy namespaces under the same names: no reflection', async () => {
+  const file = path.join(GATE, 'enum_classes.py');
+  const tracking = await bytecodeTracking({ python: DEBIAN_PYTHON, files: [file], followImports: true, cacheDir: null });
+  const reach = pythonReachability(tracking, { files: [file], exhaustive: true });
+  for (const code of ['enum:EnumType.__new__', 'enum:_proto_member.__set_name__', 'copyreg:_reduce_ex']) assert.ok(reach.whyCode.has(code), `${code} is reachable`);
+  const modelled = reach.reflections.filter((s) => /at (enum|copyreg)\.py:/.test(s));
+  assert.deepEqual(modelled, [], modelled.join('; '));
+});
+
 test('reachability over a tracking result without its call graph falls back to strict, with the reason', async () => {
   const file = path.join(GATE, 'hash_startup.py');
   const tracking = await bytecodeTracking({ python: DEBIAN_PYTHON, files: [file], followImports: true, cacheDir: null });
