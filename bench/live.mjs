@@ -1,6 +1,6 @@
 // The live rows alone (issue 12): one fresh language server, live analyses at successive "stops" of a running
 // NumPy process over the real protocol (pygration/analyzeProcess), optionally after the client's prewarm.
-// Usage: node bench/live.mjs [--stops N] [--prewarm] [--open] [--strict | --precise] [--json]   (BENCH_SERVER_ARGS: the server's node flags)
+// Usage: node bench/live.mjs [--stops N] [--prewarm] [--open] [--strict | --precise] [--json] [--workload F.py]   (BENCH_SERVER_ARGS: the server's node flags)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,12 +12,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 if (argv.includes('--help') || argv.includes('-h')) {
   console.log(
-    'usage: node bench/live.mjs [--stops N] [--prewarm] [--open] [--strict | --precise] [--json]\n' +
+    'usage: node bench/live.mjs [--stops N] [--prewarm] [--open] [--strict | --precise] [--json] [--workload F.py]\n' +
       '  --stops N   live analyses of the same session (default 2: the first and the next)\n' +
       '  --prewarm   send pygration/prewarm first and wait until the server says it read the process\n' +
       '  --open      open the NumPy document first (its static analysis), as npm run bench does\n' +
       '  --strict | --precise  the root policy (pygration.analysis.strict true or false; default: the setting\'s default)\n' +
       '  --json      print the figures as JSON\n' +
+      '  --workload F.py  the program analysed at each stop (default test/fixtures/python/numpy_matmul.py); it prints READY\n' +
       '  --cache DIR the server\'s cache directory, kept (default: a fresh one, removed after: cold caches)\n' +
       'Prints the wall and the server CPU of each analysis (and of the prewarm).',
   );
@@ -33,7 +34,10 @@ if (!fs.existsSync(serverJs)) {
 }
 const since = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
 
-const workload = await startUntilReady([PYTHON, path.join(root, 'test', 'fixtures', 'python', 'numpy_matmul.py')], {
+// --workload F.py: another program to stop (it prints READY when warmed up), e.g. one on which the precise policy holds.
+const workloadFile = path.resolve(value('--workload', path.join(root, 'test', 'fixtures', 'python', 'numpy_matmul.py')));
+const workload = await startUntilReady([PYTHON, workloadFile], {
+  cwd: path.dirname(workloadFile),
   env: { ...process.env, LD_BIND_NOW: '1', OPENBLAS_NUM_THREADS: '2' },
 });
 const file = path.join(root, 'test', 'e2e', 'fixtures', 'bench', 'numpy_app.py');
@@ -84,7 +88,7 @@ try {
     const t = process.hrtime.bigint();
     const r = await s.conn.sendRequest('pygration/analyzeProcess', { pid: workload.pid, reason: 'debug-stop', sessionId: 'bench', label: 'bench' });
     if (!r.ok) throw new Error(`live analysis failed: ${JSON.stringify(r.error ?? r)}`);
-    out.stops.push({ seconds: since(t), cpuSeconds: s.cpuSeconds() - c, required: r.report.required.length, functions: r.report.stats.functionsVisited, fromUs: Number(t / 1000n), toUs: Number(process.hrtime.bigint() / 1000n) });
+    out.stops.push({ seconds: since(t), cpuSeconds: s.cpuSeconds() - c, policy: r.report.rootPolicy, required: r.report.required.length, functions: r.report.stats.functionsVisited, fromUs: Number(t / 1000n), toUs: Number(process.hrtime.bigint() / 1000n) });
   }
   out.logs = logs.filter((l) => /^(Analysed|Read pid)/.test(l));
   // A kept cache is for a later run: the server saves new function summaries once idle for a second (wait for it).
