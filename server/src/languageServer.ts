@@ -199,7 +199,9 @@ export class PygrationLanguageServer {
     // A "save all" sends its didSave notifications back to back: a short debounce makes them one analysis.
     this.documents.onDidSave(() => this.scheduleStatic(SAVE_DEBOUNCE_MS));
     // The helper exits (and is reaped) before the answer: nothing of the server outlives its 'exit'.
-    c.onShutdown(() => this.closeStatic());
+    c.onShutdown(async () => {
+      await Promise.all([this.closeStatic(), this.session.close()]);
+    });
     this.documents.listen(c);
     c.listen();
   }

@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import type { CancellationToken, Connection, WorkDoneProgressParams } from 'vscode-languageserver/node';
 import { CancelledError, isNativeError, pythonVersionOf, StopWalkCache, type Catalog, type DiskSummaryStore, type Feature, type HostInfo } from '../../native/src';
-import type { BytecodeCache } from './bytecode';
+import { type BytecodeCache, BytecodeSession } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import type { CallSiteAnalysis } from './model';
 import { planLiveProcess, planRunOptions } from './planMigration';
@@ -43,7 +43,7 @@ export class LiveSession {
   sites?: Map<string, CallSiteAnalysis[]>;
   private liveRun?: AbortController;
   /** The walk kept from the last analysis (or prewarm) of a process, for its next stop (native/src/trace/stopWalk.ts). */
-  private stopWalk?: { pid: number; cache: StopWalkCache; policy: PolicyMemo };
+  private stopWalk?: { pid: number; cache: StopWalkCache; policy: PolicyMemo; bytecode: BytecodeSession };
 
   constructor(private readonly server: SessionServer) {}
 
@@ -132,6 +132,7 @@ export class LiveSession {
       tracking: sameInterpreter ? staticTracking : undefined,
       stopWalk,
       policyMemo: this.policyMemoOf(params.pid),
+      session: this.bytecodeOf(params.pid),
       // A full scan costs seconds on first use: worth it on request, not on every breakpoint stop.
       withFullScan: params.reason === 'command',
       onProgress: (m) => progress?.report(m),
@@ -214,8 +215,18 @@ export class LiveSession {
 
   /** The kept walk of process `pid` (a new one for another process). */
   private stopWalkOf(pid: number): StopWalkCache {
-    if (this.stopWalk?.pid !== pid) this.stopWalk = { pid, cache: new StopWalkCache(), policy: {} };
+    if (this.stopWalk?.pid !== pid) {
+      void this.stopWalk?.bytecode.close();
+      // The process's interpreter with its helper, warm from one stop to the next (each analysis would start its own).
+      this.stopWalk = { pid, cache: new StopWalkCache(), policy: {}, bytecode: new BytecodeSession({ python: `/proc/${pid}/exe`, cache: this.server.cache }) };
+    }
     return this.stopWalk.cache;
+  }
+
+  /** The warm bytecode session of process `pid`'s interpreter. */
+  private bytecodeOf(pid: number): BytecodeSession {
+    this.stopWalkOf(pid);
+    return this.stopWalk!.bytecode;
   }
 
   /** The precise policy's fallback kept for process `pid` (its stops fall back at once once one did). */
@@ -243,6 +254,7 @@ export class LiveSession {
         withFullScan: false,
         stopWalk: this.stopWalkOf(pid),
         policyMemo: this.policyMemoOf(pid),
+        session: this.bytecodeOf(pid),
       });
       this.server.connection.console.info(`Read pid ${pid} ahead of its first stop in ${((Date.now() - started) / 1000).toFixed(2)} s.`);
       this.server.saveSummaries();
@@ -253,11 +265,20 @@ export class LiveSession {
     }
   }
 
+  /** On shutdown: stops any analysis and the kept interpreter's helper (waiting up to 2 s for it to exit). */
+  async close(): Promise<void> {
+    this.liveRun?.abort();
+    const exited = this.stopWalk?.bytecode.close();
+    this.stopWalk = undefined;
+    if (exited) await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+  }
+
   detach(sessionId: string | undefined): void {
     if (this.live && sessionId !== undefined && this.live.sessionId !== sessionId) return;
     this.liveRun?.abort();
     this.live = undefined;
     this.sites = undefined;
+    void this.stopWalk?.bytecode.close();
     this.stopWalk = undefined;
     this.server.refreshLenses();
     this.server.publishState();

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzeProcess, cCallableNames, isNativeError, pythonVersionOf, readCmdline, readCwd, readExe, readPythonFrames, type AddressSpace, type AnalyzeOptions, type Feature, type ProcessAnalysis, type Vendor } from '../../native/src';
-import { BytecodeCache, bytecodeTracking } from './bytecode';
+import { BytecodeCache, BytecodeSession, bytecodeTracking } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import { analyzeCallSites, type CallSiteResults } from './callSites';
 import type { CallSiteAnalysis } from './model';
@@ -95,6 +95,11 @@ export interface PythonProcessOptions extends AnalyzeOptions {
    * gate fell back to strict for a set of files, later analyses of them use strict at once (see policyFallback).
    */
   policyMemo?: PolicyMemo;
+  /**
+   * A bytecode session of this process's interpreter (`/proc/PID/exe`) that the caller keeps warm from one analysis of
+   * the process to the next (a debug session's stops) and closes; else one is started for the analysis and closed.
+   */
+  session?: BytecodeSession;
 }
 
 /** Why the precise gate fell back for the program files `files` (sorted, joined), from an earlier analysis. */
@@ -173,6 +178,9 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
       const reuse = options.strict === true ? options.tracking : fellBack !== undefined ? options.policyMemo?.tracking : undefined;
       // Shared by the rounds of on-demand tracking below (each then re-reads only new modules).
       const cache = options.cache ?? (strict ? undefined : new BytecodeCache());
+      // One helper for the program's tracking and the gate's (machinery, rounds), where each call would start its own.
+      const own = reuse || options.session ? undefined : new BytecodeSession({ python: `/proc/${pid}/exe`, cache });
+      const session = reuse ? undefined : options.session ?? own;
       try {
         const cs = await analyzeCallSites({
           python: reuse?.python.executable ?? `/proc/${pid}/exe`,
@@ -182,6 +190,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
           interpreter: false,
           tracking: reuse,
           cache,
+          session,
           hostFeatures: options.hostFeatures,
           hostVendor: options.hostVendor ?? options.host?.vendor,
           countMasked: options.countMasked,
@@ -198,7 +207,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
           extraRoots.push(...cs.nativeRoots);
           if (fellBack !== undefined && options.strict !== true) pythonGate = { ...EMPTY_GATE, strictReason: fellBack };
           else if (!strict) {
-            pythonGate = await precisePythonGate(pid, cs, files, cache, options, notes);
+            pythonGate = await precisePythonGate(pid, cs, files, cache, options, notes, session);
             if (pythonGate?.strictReason && options.policyMemo) Object.assign(options.policyMemo, { files: filesKey(files), strictReason: pythonGate.strictReason, tracking: cs.tracking });
           }
           notes.push(
@@ -211,6 +220,8 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
         if (options.cancel?.aborted) throw e;
         // The process-wide analysis still runs: say plainly what is missing.
         notes.push(`Bytecode tracking failed (${isNativeError(e) ? e.describe() : e instanceof Error ? e.message : String(e)}); only the interpreter's own paths were analysed.`);
+      } finally {
+        void own?.close();
       }
     }
   }
@@ -236,11 +247,11 @@ export async function closedReachability(
   pid: number,
   tracking: BytecodeTrackingResult,
   files: string[],
-  o: Omit<ReachabilityOptions, 'files'> & { cache?: BytecodeCache; cancel?: AbortSignal; onProgress?: (message: string) => void; followImports?: boolean },
+  o: Omit<ReachabilityOptions, 'files'> & { cache?: BytecodeCache; session?: BytecodeSession; cancel?: AbortSignal; onProgress?: (message: string) => void; followImports?: boolean },
 ): Promise<{ reach: PythonReachability; tracked: BytecodeTrackingResult; cNames: ReadonlyMap<string, string> }> {
   const cNames = new Map([...(await machineryNames(pid, o)), ...(o.cNames ?? [])]);
   const extra = new Set<string>();
-  const track = () => bytecodeTracking({ python: `/proc/${pid}/exe`, files, modules: [...extra], followImports: true, cache: o.cache, cancel: o.cancel, callSitesOf: 'roots' });
+  const track = () => bytecodeTracking({ python: `/proc/${pid}/exe`, files, modules: [...extra], followImports: true, cache: o.cache, session: o.session, cancel: o.cancel, callSitesOf: 'roots' });
   const options = { ...o, files, cNames };
   let tracked = tracking;
   let reach = pythonReachability(tracked, options);
@@ -261,8 +272,8 @@ export async function closedReachability(
  * machinery is walked on its own, its lazy imports not followed: they would bring in start-up modules whose bodies
  * count as reachable (the program's imports of importlib track it in the main closure). None when it cannot be tracked.
  */
-async function machineryNames(pid: number, o: Omit<ReachabilityOptions, 'files'> & { cache?: BytecodeCache; cancel?: AbortSignal }): Promise<Map<string, string>> {
-  const t = await bytecodeTracking({ python: `/proc/${pid}/exe`, files: [], modules: IMPORT_MACHINERY, followImports: false, cache: o.cache, cancel: o.cancel, callSitesOf: 'roots' });
+async function machineryNames(pid: number, o: Omit<ReachabilityOptions, 'files'> & { cache?: BytecodeCache; session?: BytecodeSession; cancel?: AbortSignal }): Promise<Map<string, string>> {
+  const t = await bytecodeTracking({ python: `/proc/${pid}/exe`, files: [], modules: IMPORT_MACHINERY, followImports: false, cache: o.cache, session: o.session, cancel: o.cancel, callSitesOf: 'roots' });
   const reach = pythonReachability(t, { files: [], cNames: o.cNames, liveModules: o.liveModules, exhaustive: true });
   return new Map([...reach.names.keys()].map((n) => [n, `the import machinery`]));
 }
@@ -292,7 +303,7 @@ const EMPTY_GATE: NonNullable<AnalyzeOptions['pythonGate']> = { names: new Map()
  * The precise root policy's gate: the C functions reachable Python code can name, from the program's files and
  * the live frames, with the modules reachable code imports tracked on demand (a few rounds). Adds notes.
  */
-async function precisePythonGate(pid: number, cs: CallSiteResults, files: string[], cache: BytecodeCache | undefined, options: PythonProcessOptions, notes: string[]): Promise<AnalyzeOptions['pythonGate']> {
+async function precisePythonGate(pid: number, cs: CallSiteResults, files: string[], cache: BytecodeCache | undefined, options: PythonProcessOptions, notes: string[], session?: BytecodeSession): Promise<AnalyzeOptions['pythonGate']> {
   options.onProgress?.('Python-level reachability');
   const cNames = cCallableNames(cs.space, options.stores?.tables);
   // The code every thread is running now can still run (a library's server loop, a worker thread's
@@ -306,7 +317,7 @@ async function precisePythonGate(pid: number, cs: CallSiteResults, files: string
   const stored = key !== undefined ? options.gateStore!.get(key) : undefined;
   if (stored !== undefined) return { ...EMPTY_GATE, cNames, strictReason: `${stored}; ${FROM_DISK}` };
   notes.push(...frameNotes);
-  const { reach, tracked, cNames: looked } = await closedReachability(pid, cs.tracking, files, { rootCodes, cNames, liveModules, cache, cancel: options.cancel, onProgress: options.onProgress, followImports: options.followImports });
+  const { reach, tracked, cNames: looked } = await closedReachability(pid, cs.tracking, files, { rootCodes, cNames, liveModules, cache, session, cancel: options.cancel, onProgress: options.onProgress, followImports: options.followImports });
   if (reach.missing.length && !reach.strictReason) reach.strictReason = `modules imported by reachable code could not all be tracked (${reach.missing.slice(0, 3).join(', ')})`;
   // Stored with the files of the modules later rounds tracked, which the key does not cover: a read checks them.
   else if (key !== undefined && reach.strictReason) {

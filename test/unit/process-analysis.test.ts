@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { analyzePythonProcess, programOf, programOfCommandLine } from '../../server/src/processAnalysis';
+import { BytecodeSession } from '../../server/src/bytecode';
 import { DEBIAN_PYTHON, FIXTURE_SRC, debianPythonHas, startProcess } from '../helpers/fixtures';
 import { skipUnless } from '../helpers/skip';
 
@@ -94,6 +95,32 @@ test("bytecode tracking of a process finds its modules where it did: the process
     assert.equal(pack.qualifiedName, 'helpers_mod.pack', pack.reason);
     assert.ok(pack.natives.some((n) => /compress/.test(n.symbol)), JSON.stringify(pack.natives));
   } finally {
+    await p.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a kept bytecode session serves every tracking of an analysis (the program\'s and the gate\'s) and stays open for the next', async () => {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-session-')));
+  // A program the precise policy holds on: the gate tracks the import machinery too, through the same helper.
+  fs.writeFileSync(path.join(dir, 'kept_mod.py'), 'import zlib\n\ndef pack(b):\n    return zlib.compress(b)\n');
+  fs.writeFileSync(path.join(dir, 'main.py'), 'import time\nimport kept_mod\n\nprint("READY", flush=True)\nwhile True:\n    kept_mod.pack(b"x")\n    time.sleep(0.01)\n');
+  const p = await startProcess(DEBIAN_PYTHON, [path.join(dir, 'main.py')], { cwd: dir, env: { ...process.env, LD_BIND_NOW: '1' }, timeoutMs: 60_000 });
+  const session = new BytecodeSession({ python: `/proc/${p.pid}/exe` });
+  try {
+    const helper = await session.ensureHelper();
+    const key = `${helper.info.executable}\0${helper.info.magic}`;
+    const first = await analyzePythonProcess(p.pid, { withFullScan: false, session });
+    assert.equal(first.report.rootPolicy, 'precise', first.report.notes.join('\n'));
+    // The program's module and the machinery's were tracked through the kept session (its cache holds them).
+    for (const m of ['kept_mod', 'importlib._bootstrap']) assert.ok(session.cache.get(key, m), `${m} in the session's cache`);
+    assert.ok(helper.running, 'the analysis left the kept helper running');
+    assert.equal(await session.ensureHelper(), helper, 'and no other helper replaced it');
+    const second = await analyzePythonProcess(p.pid, { withFullScan: false, session });
+    assert.deepEqual(second.report.required, first.report.required);
+    assert.equal(await session.ensureHelper(), helper);
+  } finally {
+    await session.close();
     await p.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
