@@ -2,7 +2,6 @@
 // can still run (closure by name from the program's files, the live frames and the imported modules' bodies), the
 // names it uses, and the reflection that defeats names (a fallback to the strict policy, or to whole modules).
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isDunder } from '../../native/src';
 import type { ProgramModule } from './bytecode/naming';
@@ -14,7 +13,7 @@ import { ClassGate } from './gateClasses';
 import { Namespaces } from './gateNamespaces';
 import { Confinement } from './gateConfine';
 import { inMainBlock, judgedReflections, keepsNothing } from './gateModels';
-import { liveModuleNames, startupImports } from './gateStartup';
+import { liveModuleNames, realPath, startupImports } from './gateStartup';
 import { type BindingOf, shadowedDefinitions } from './gateShadowed';
 import type { PythonReachability, ReachabilityOptions, RootCode } from './gateTypes';
 
@@ -59,7 +58,6 @@ class ReachabilityRun {
   /** Names only global loads used (globalName): they reach their modules' own code, and count for C functions. */
   private readonly globalUses = new Map<string, string>();
   private readonly globalsSeen = new Set<string>();
-  private readonly namespaces = new Namespaces();
   private readonly stats = { modules: 0, codeObjects: 0, reachable: 0, names: 0, seconds: 0, liveModules: 0, startupModules: 0 };
   /** Reflection sites that defeat names, with the depth of the code they are in (0: a root). */
   private readonly reflections: { site: string; depth: number }[] = [];
@@ -74,6 +72,7 @@ class ReachabilityRun {
   // The closure's index.
   private closure: ProgramModule[] = [];
   private readonly byModuleName = new Map<string, ProgramModule>();
+  private readonly namespaces = new Namespaces(this.byModuleName);
   private readonly byShortName = new Map<string, Code[]>();
   private readonly all: Code[] = [];
   private readonly childrenOf = new Map<ProgramModule, number[][]>();
@@ -157,13 +156,7 @@ class ReachabilityRun {
     }
     for (const im of tracking.modules) if (im.kind === 'native' && im.file) this.nativeFiles.set(im.name, im.file);
     // The address space names mapped files by their real paths.
-    for (const [n, f] of this.nativeFiles) {
-      try {
-        this.nativeFiles.set(n, fs.realpathSync(f));
-      } catch {
-        // Keep the path as found.
-      }
-    }
+    for (const [n, f] of this.nativeFiles) this.nativeFiles.set(n, realPath(f));
   }
 
   /**
@@ -412,24 +405,28 @@ class ReachabilityRun {
   }
 
   /**
-   * A global load of `n` in c's code reads c's module namespace (a class body's first): the module's own code named
-   * `n`, what its `from … import` binds to `n`, any `n` once the module star-imports; C functions named `n` stay roots.
+   * A global load of `n` in c's code reads its module's namespace (a class body's first): the top-level code named `n`
+   * of the module and of the modules its star imports copy from, what their `from … import` binds to `n`; any `n` when
+   * a star import's source is unknown. C functions named `n` stay roots.
    */
   private globalName(n: string, c: Code, at: string): void {
     const why = `global \`${n}\` used in ${at}`;
-    const ns = this.namespaces.of(c.module);
-    if (ns.star) return this.addName(n, `${why}, a module that star-imports`);
-    if (this.globalsSeen.has(`${c.module.name}\0${n}`)) return;
-    this.globalsSeen.add(`${c.module.name}\0${n}`);
+    const owners = this.namespaces.of(c.module).owners;
+    if (!owners) return this.addName(n, `${why}, a module that star-imports from a module not tracked`);
+    // A class body's own members count there: keyed by it.
+    const key = `${c.module.name}\0${n}\0${c.facts.role === 'class' ? c.index : ''}`;
+    if (this.globalsSeen.has(key)) return;
+    this.globalsSeen.add(key);
     if (!this.globalUses.has(n)) this.globalUses.set(n, why);
-    for (const src of ns.imports.get(n) ?? []) this.addName(src, `${why}, imported as \`${n}\``);
     for (const a of this.aliases.get(n) ?? []) this.addName(a, `\`${a}\` bound to the name \`${n}\``);
     const saved = this.reason;
     this.reason = `name ${n}: ${why}`;
-    this.classes.onNameIn(n, c.module, why, this.depth);
-    // The module's top-level code of that name; in a class body, that class's members too (not other classes' methods).
-    for (const o of this.byShortName.get(n) ?? []) if (o.module === c.module && (parentRole(o) === 'module' || o.facts.parent === c.index)) this.reachNamed(o);
-    for (const o of (this.codeAliases.get(n) ?? []).flatMap((a) => (a.module === c.module.name ? [codeOf(c.module, a.index)] : []))) if (o) this.reach(o);
+    for (const m of owners) {
+      for (const src of this.namespaces.of(m).imports.get(n) ?? []) this.addName(src, `${why}, imported as \`${n}\``);
+      this.classes.onNameIn(n, m, why, this.depth);
+      for (const o of this.byShortName.get(n) ?? []) if (o.module === m && (parentRole(o) === 'module' || (m === c.module && o.facts.parent === c.index))) this.reachNamed(o);
+      for (const o of (this.codeAliases.get(n) ?? []).flatMap((a) => (a.module === m.name ? [codeOf(m, a.index)] : []))) if (o) this.reach(o);
+    }
     this.reason = saved;
   }
 

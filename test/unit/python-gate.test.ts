@@ -555,13 +555,16 @@ test('precise: a global load reaches its own module\'s code of that name (and wh
   const file = path.join(GATE, 'glob_prog.py');
   const tracking = await bytecodeTracking({ python: DEBIAN_PYTHON, files: [file], followImports: true, cacheDir: null });
   const reach = pythonReachability(tracking, { files: [file], exhaustive: true });
-  // Other._helper reflects; only the attribute `._helper` could reach it, and no code loads that attribute.
+  // Other._helper and Dumper._dump reflect; only the attributes `._helper`, `._dump` could reach them, and no code loads those.
   assert.equal(reach.strictReason, undefined, reach.reflections.join('; '));
   assert.ok(!reach.whyCode.has('glob_lib:Other._helper'), reach.whyCode.get('glob_lib:Other._helper'));
   assert.match(reach.whyCode.get('glob_lib:_helper') ?? '(not reached)', /global `_helper` used in run/);
   // `from glob_src import kernel_a as ka` then `ka(x)`; glob_mid's `from glob_star import *` then `starred(x)`.
   assert.ok(reach.whyCode.has('glob_src:kernel_a'), [...reach.whyCode.keys()].join(', '));
   assert.ok(reach.whyCode.has('glob_star:starred'), [...reach.whyCode.keys()].join(', '));
+  // A module that star-imports: its globals reach its own code and the star source's top-level code, not any method.
+  assert.match(reach.whyCode.get('glob_mid:_dump') ?? '(not reached)', /global `_dump` used in mid/);
+  assert.ok(!reach.whyCode.has('glob_src:Dumper._dump'), reach.whyCode.get('glob_src:Dumper._dump'));
   // A global no module binds is a builtin: C functions of its name stay roots.
   for (const n of ['len', 'str', '_helper']) assert.ok(reach.names.has(n), n);
 });
