@@ -17,7 +17,7 @@ export type { AddressSpace } from './space/space';
 export { fileIdentityOf } from './space/space';
 export { ProcessAddressSpace } from './space/processSpace';
 export { StaticAddressSpace } from './space/staticSpace';
-export { OverlaySpace } from './space/overlay';
+export { OverlaySpace, realPath } from './space/overlay';
 export { prefetchExportedIfuncs } from './space/hostIfunc';
 export { ProcessView } from './space/processView';
 export { listProcesses, pythonVersionOf } from './space/list';

@@ -1,8 +1,6 @@
 // Which modules of a program's import closure ran at start-up, for Python-level reachability (pythonGate.ts): those
-// the process's sys.modules names when it was read, else the program files' imports at module and class level; and
-// the real paths under which the address space names the extension modules' files.
+// the process's sys.modules names when it was read, else the program files' imports at module and class level.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProgramModule } from './bytecode/naming';
 import { FROZEN_SOURCES, IMPORT_MACHINERY } from './gateModels';
@@ -33,13 +31,4 @@ export function liveModuleNames(live: ReadonlySet<string> | undefined): Set<stri
   const out = new Set(live);
   for (const [frozen, source] of FROZEN_SOURCES) if (live.has(frozen)) out.add(source);
   return out;
-}
-
-/** A file's real path (the address space names mapped files so), or the path as given when it cannot be resolved. */
-export function realPath(file: string): string {
-  try {
-    return fs.realpathSync(file);
-  } catch {
-    return file;
-  }
 }

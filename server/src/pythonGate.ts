@@ -3,7 +3,7 @@
 // names it uses, and the reflection that defeats names (a fallback to the strict policy, or to whole modules).
 
 import * as path from 'node:path';
-import { isDunder } from '../../native/src';
+import { isDunder, realPath } from '../../native/src';
 import type { ProgramModule } from './bytecode/naming';
 import { type CodeFacts, type ModuleSummary, shortName } from './bytecode/simulate';
 import type { BytecodeTrackingResult } from './bytecode/types';
@@ -13,7 +13,7 @@ import { ClassGate } from './gateClasses';
 import { Namespaces } from './gateNamespaces';
 import { Confinement } from './gateConfine';
 import { inMainBlock, judgedReflections, keepsNothing } from './gateModels';
-import { liveModuleNames, realPath, startupImports } from './gateStartup';
+import { liveModuleNames, startupImports } from './gateStartup';
 import { type BindingOf, shadowedDefinitions } from './gateShadowed';
 import type { PythonReachability, ReachabilityOptions, RootCode } from './gateTypes';
 
@@ -156,7 +156,7 @@ class ReachabilityRun {
     }
     for (const im of tracking.modules) if (im.kind === 'native' && im.file) this.nativeFiles.set(im.name, im.file);
     // The address space names mapped files by their real paths.
-    for (const [n, f] of this.nativeFiles) this.nativeFiles.set(n, realPath(f));
+    for (const [n, f] of this.nativeFiles) this.nativeFiles.set(n, realPath(f) ?? f);
   }
 
   /**
