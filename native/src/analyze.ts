@@ -269,10 +269,11 @@ export function processRoots(
   // With every thread frozen and unwound to its outermost frame, the live frames are all that resumes: `_start`
   // and `main` ran already, and what of them can still run is walked from their frames' return addresses.
   const exactFrames = tr !== undefined && tr.threads > 0 && tr.frozenThreads === tr.threads && tr.unwoundThreads === tr.threads;
-  const entry = exactFrames ? undefined : entryRoot(space);
-  if (entry) roots.push(entry);
-  const mainFn = exactFrames ? undefined : mainRoot(space);
-  if (mainFn) roots.push(mainFn);
+  // In the frames' phase when a thread was not unwound: that changes from stop to stop, and a debug session's next
+  // stop reuses the first phase only when its roots are the same (trace/stopWalk.ts).
+  const entryRoots = exactFrames ? [] : [entryRoot(space), mainRoot(space)].filter((r): r is Root => r !== undefined);
+  roots.push(...entryRoots);
+  if (tr) frameRoots.push(...entryRoots);
   if (exactFrames) notes.push('Every thread was frozen and unwound to its outermost frame, so the entry point and main are not walked whole: of each live frame, only the code its function can still reach from the frame\'s return address (or the thread\'s pc) is walked, and what ran before (start-up code ahead of a loop) is not charged. Functions with landing pads (C++ catch or cleanup code) and parts with indirect jumps are walked whole.');
   const destructors = destructorRoots(space);
   roots.push(...destructors);

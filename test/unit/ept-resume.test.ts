@@ -87,3 +87,27 @@ describe('EPT from live frames on the resume fixture', () => {
     assert.ok(visitedStarts(r).has(at('k_fini')));
   });
 });
+
+describe('a thread the freeze cannot unwind (test/fixtures/c/no_cfi_thread.c)', () => {
+  let cfi: LiveFixture;
+  before(async () => {
+    cfi = await startLiveFixture('c/no_cfi_thread.c', ['-pthread']);
+  });
+  after(() => cfi?.stop());
+
+  test('the entry point and main are walked whole, in the frames\' phase a debug session walks at every stop', () => {
+    process.env[FREEZE_HELPER_ENV] = HELPER;
+    try {
+      const pvm = processRoots(cfi.space.view, cfi.space, 'ept', false);
+      assert.ok(!pvm.notes.some((n) => /not walked whole/.test(n)), pvm.notes.join('\n'));
+      const entry = cfi.main.elf.header.entry + cfi.main.bias;
+      for (const [what, address] of [['main', cfi.at('main')], ['the entry point', entry]] as const) {
+        assert.ok(pvm.roots.some((x) => x.address === address), `${what} is a root`);
+        // Whether every thread unwinds changes from stop to stop: the first phase, kept across stops, must not hold it.
+        assert.ok(pvm.frameRoots.some((x) => x.address === address), `${what} is walked with the live frames`);
+      }
+    } finally {
+      delete process.env[FREEZE_HELPER_ENV];
+    }
+  });
+});
