@@ -63,7 +63,18 @@ export function codeReferencesInto(elf: ElfFile, start: number, end: number): bo
  * since the linker stores a string inside another that ends with it (Debian NumPy's ufunc name "sin" is the end of
  * "arcsin", NumPy 2's "matmul" the end of "Out of memory in matmul").
  */
-export function stringAddresses(elf: ElfFile, name: string): number[] {
+export function stringAddresses(elf: ElfFile, name: string): readonly number[] {
+  // Kept per file (a file is shared by the spaces of a process's successive analyses): asked again at each debug stop.
+  let known = stringsOf.get(elf);
+  if (!known) stringsOf.set(elf, (known = new Map()));
+  let out = known.get(name);
+  if (!out) known.set(name, (out = scanStrings(elf, name)));
+  return out;
+}
+
+const stringsOf = new WeakMap<ElfFile, Map<string, number[]>>();
+
+function scanStrings(elf: ElfFile, name: string): number[] {
   const sec = elf.section('.rodata');
   if (!sec || sec.size === 0) return [];
   // A view, not a copy (this runs for each name a resolver asks about); it is read before any other read of the file.

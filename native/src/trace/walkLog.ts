@@ -2,7 +2,7 @@
 // check at a later stop: whether every answer means the same to the walk now, read again in large reads where it can be.
 
 import type { AddressSpace, ModuleImage, Region } from '../space/space';
-import { BulkWords } from './bulkWords';
+import { BulkBytes, BulkWords } from './bulkWords';
 import { WalkBase } from './walkBase';
 
 /** One answer of live memory to the first phase: a pointer, a raw read, or a read through the walk's region cache. */
@@ -82,16 +82,17 @@ function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolea
 
 /** Why a walk's log of live memory's answers no longer holds in `space` (the first that changed), or undefined when it holds. */
 export function logChange(space: AddressSpace, log: readonly ReadRecord[]): string | undefined {
-  const reader = liveReader(space);
-  // The pointers are read again in large reads of the spans they sit in, the chains a level at a time.
+  // Every read is done again in large reads of the spans it sits in (a system call each, not one per record, nor a
+  // whole region for a word of it), the chains a level at a time.
   const bulk = new BulkWords(space, log.flatMap((r) => (r.kind === 'ptr' ? [r.address] : [])));
+  const bytes = new BulkBytes(space, log.flatMap((r) => (r.kind === 'mem' || r.kind === 'live' ? [{ start: r.address, end: r.address + r.length }] : [])));
   const chains = log.filter((r): r is Extract<ReadRecord, { kind: 'chain' }> => r.kind === 'chain');
   const ends = chainEnds(space, chains);
   const moved = chains.find((r, i) => ends[i] !== r.value);
   if (moved) return `live memory at 0x${moved.address.toString(16)} changed (chain)`;
   for (const r of log) {
     const same =
-      r.kind === 'ptr' ? bulk.readPointer(r.address) === r.value : r.kind === 'chain' || sameMeaning(space, r.address, r.bytes, r.kind === 'mem' ? space.readMemory(r.address, r.length) : reader(r.address, r.length), r.codeOnly === true);
+      r.kind === 'ptr' ? bulk.readPointer(r.address) === r.value : r.kind === 'chain' || sameMeaning(space, r.address, r.bytes, bytes.read(r.address, r.length), r.codeOnly === true);
     if (!same) return `live memory at 0x${r.address.toString(16)} changed (${r.kind})`;
   }
   return undefined;
