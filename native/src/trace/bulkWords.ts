@@ -21,7 +21,7 @@ export class BulkBytes {
   private readonly bytes: Array<Uint8Array | undefined | null> = [];
 
   constructor(
-    private readonly space: AddressSpace,
+    private space: AddressSpace,
     ranges: ReadonlyArray<{ start: number; end: number }>,
   ) {
     let regionStart = -1;
@@ -38,6 +38,15 @@ export class BulkBytes {
       this.bytes.push(null);
       regionStart = r?.start ?? -1;
     }
+  }
+
+  /**
+   * The same spans, to be read again from `space` (a later view of the process whose regions are the same): what was
+   * read is forgotten. A span that no longer sits in one region only fails its read, and its ranges are read alone.
+   */
+  rebind(space: AddressSpace): void {
+    this.space = space;
+    this.bytes.fill(null);
   }
 
   /** The `length` bytes at `address` (a view into a span's read: do not change them), or undefined when some are unmapped. */
@@ -57,10 +66,16 @@ export class BulkWords {
   private readonly bulk: BulkBytes;
 
   constructor(
-    private readonly space: AddressSpace,
+    private space: AddressSpace,
     addresses: Iterable<number>,
   ) {
     this.bulk = new BulkBytes(space, Array.from(addresses, (a) => ({ start: a, end: a + 8 })));
+  }
+
+  /** BulkBytes.rebind. */
+  rebind(space: AddressSpace): void {
+    this.space = space;
+    this.bulk.rebind(space);
   }
 
   /** The 64-bit little-endian word at `address` (values above 2^53 approximate, as readPointer gives them), or undefined when unmapped. */

@@ -83,10 +83,22 @@ function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolea
 /** Why a walk's log of live memory's answers no longer holds in `space` (the first that changed), or undefined when it holds. */
 export function logChange(space: AddressSpace, log: readonly ReadRecord[]): string | undefined {
   // Every read is done again in large reads of the spans it sits in (a system call each, not one per record, nor a
-  // whole region for a word of it), the chains a level at a time.
-  const bulk = new BulkWords(space, log.flatMap((r) => (r.kind === 'ptr' ? [r.address] : [])));
-  const bytes = new BulkBytes(space, log.flatMap((r) => (r.kind === 'mem' || r.kind === 'live' ? [{ start: r.address, end: r.address + r.length }] : [])));
-  const chains = log.filter((r): r is Extract<ReadRecord, { kind: 'chain' }> => r.kind === 'chain');
+  // whole region for a word of it), the chains a level at a time. The spans are laid out once per log: a kept walk's
+  // log is checked at every stop, against views of the process whose regions are the same (the walk's key).
+  let p = prepared.get(log);
+  if (p && p.length === log.length) {
+    p.bulk.rebind(space);
+    p.bytes.rebind(space);
+  } else {
+    p = {
+      length: log.length,
+      bulk: new BulkWords(space, log.flatMap((r) => (r.kind === 'ptr' ? [r.address] : []))),
+      bytes: new BulkBytes(space, log.flatMap((r) => (r.kind === 'mem' || r.kind === 'live' ? [{ start: r.address, end: r.address + r.length }] : []))),
+      chains: log.filter((r): r is ChainRecord => r.kind === 'chain'),
+    };
+    prepared.set(log, p);
+  }
+  const { bulk, bytes, chains } = p;
   const ends = chainEnds(space, chains);
   const moved = chains.find((r, i) => ends[i] !== r.value);
   if (moved) return `live memory at 0x${moved.address.toString(16)} changed (chain)`;
@@ -97,6 +109,11 @@ export function logChange(space: AddressSpace, log: readonly ReadRecord[]): stri
   }
   return undefined;
 }
+
+type ChainRecord = Extract<ReadRecord, { kind: 'chain' }>;
+
+/** A log's reads laid out in spans (logChange), kept while the log lives and has the same length. */
+const prepared = new WeakMap<readonly ReadRecord[], { length: number; bulk: BulkWords; bytes: BulkBytes; chains: ChainRecord[] }>();
 
 /** An address space that logs what its live memory answers (unless paused: the census, validated on its own). */
 export class RecordingSpace implements AddressSpace {
