@@ -411,6 +411,9 @@ function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words
   const guessed = demanglable(guess) ? new Set<number>() : undefined;
   const heapLog = new HeapPointerLog(ctx.space);
   const ints = new PythonInts(ctx.space, moduleRanges, heapLog);
+  // ints.take's first test written out in the loop, as the filters below (the server's inlining budget is small).
+  const intLo = ints.type?.lo ?? -1;
+  const intHi = ints.type?.hi ?? -1;
   const visit = (words: Uint32Array, base: number, anonymous: boolean) => {
     const recent = anonymous ? recentAnonymous : recentModule;
     const into = anonymous ? foundAnonymous : found;
@@ -424,13 +427,17 @@ function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words
       }
       const lo = words[i];
       const hi = words[i + 1];
+      // Most words are zero: no pointer, no thread control block, no int object's type.
+      if ((lo | hi) === 0) continue;
       // A thread control block holds its own address at 0 and 16 (checked on the rare word equal to its address).
       if (lo === atLo && hi === atHi && i + 13 < words.length && words[i + 4] === lo && words[i + 5] === hi) {
         guards.set(`${words[i + 13]}:${words[i + 12]}`, { lo: words[i + 12], hi: words[i + 13] });
       }
       // An int object (its type pointer here) whose value is an address: held as if a word held it (pythonInts.ts).
-      const int = ints.take(words, i, base);
-      if (int !== undefined) into.push(int);
+      if (lo === intLo && hi === intHi) {
+        const int = ints.take(words, i, base);
+        if (int !== undefined) into.push(int);
+      }
       if (hi >= heapLog.hiFirst && hi <= heapLog.hiLast && heapLog.take(hi * TWO32 + lo, atHi * TWO32 + atLo)) continue;
       if (!moduleBlocks.all) {
         const p = hi < HIGH_HALVES ? modulePage[hi] : -1;

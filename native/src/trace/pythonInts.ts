@@ -13,7 +13,8 @@ import type { HeapPointerLog } from './heapPointers';
  * knows what reads an int); one into a module (or generated code) is returned, for the census to keep as a word's.
  */
 export class PythonInts {
-  private readonly type: PyLongType | undefined;
+  /** PyLong_Type's address, when the process has one (a word pair equal to it is where take may find an int). */
+  readonly type: PyLongType | undefined;
   /** The module addresses found. */
   readonly found = new Set<number>();
 
