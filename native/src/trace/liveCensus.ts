@@ -458,18 +458,22 @@ function valuesScan(ctx: CensusContext, guess?: readonly Guard[]): { visit(words
   };
   const result = (ctx: CensusContext, bytes: number): LiveValues => {
     const guardList = [...guards.values()].filter((g) => g.lo !== 0 || g.hi !== 0);
-    let mangled = new Set<number>();
-    if (demanglable(guardList)) {
-      const same = guessed !== undefined && guess!.length === guardList.length && guardList.every((g, i) => g.lo === guess![i].lo && g.hi === guess![i].hi);
-      if (same) mangled = guessed;
-      else forEachDataChunk(ctx, true, (words) => demangle(words, guardList, code, mangled));
-    }
+    const mangled = mangledValues(ctx, guardList, code, guess, guessed);
     const anonymous = valuesFrom(foundAnonymous);
     for (const v of foundAnonymous) found.push(v);
     const all = valuesFrom(found);
     return { heapPointers: heapLog.result(), has: all.has, pointsInto: all.pointsInto, valuesIn: all.valuesIn, outsideModules: anonymous.values, mangled: [...mangled], guards: guardList.length, guardWords: guardList, bytes, fromPythonInts: ints.found };
   };
   return { visit, result };
+}
+
+/** The code addresses live data holds mangled with `guards`: those found with the guessed guards when they are the same. */
+function mangledValues(ctx: CensusContext, guards: Guard[], code: CodeRanges, guess: readonly Guard[] | undefined, guessed: Set<number> | undefined): Set<number> {
+  const mangled = new Set<number>();
+  if (!demanglable(guards)) return mangled;
+  if (guessed !== undefined && guess!.length === guards.length && guards.every((g, i) => g.lo === guess![i].lo && g.hi === guess![i].hi)) return guessed;
+  forEachDataChunk(ctx, true, (words) => demangle(words, guards, code, mangled));
+  return mangled;
 }
 
 /** has and pointsInto over the module pointers found. */
