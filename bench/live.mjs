@@ -1,6 +1,6 @@
 // The live rows alone (issue 12): one fresh language server, live analyses at successive "stops" of a running
 // NumPy process over the real protocol (pygration/analyzeProcess), optionally after the client's prewarm.
-// Usage: node bench/live.mjs [--stops N] [--prewarm] [--open] [--strict | --precise] [--json] [--workload F.py]   (BENCH_SERVER_ARGS: the server's node flags)
+// Usage: node bench/live.mjs [--stops N] [--prewarm] [--open] [--strict | --precise] [--json] [--workload F.py] [--think MS]   (BENCH_SERVER_ARGS: the server's node flags)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,7 +12,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 if (argv.includes('--help') || argv.includes('-h')) {
   console.log(
-    'usage: node bench/live.mjs [--stops N] [--prewarm] [--open] [--strict | --precise] [--json] [--workload F.py]\n' +
+    'usage: node bench/live.mjs [--stops N] [--prewarm] [--open] [--strict | --precise] [--json] [--workload F.py] [--think MS]\n' +
       '  --stops N   live analyses of the same session (default 2: the first and the next)\n' +
       '  --prewarm   send pygration/prewarm first and wait until the server says it read the process\n' +
       '  --open      open the NumPy document first (its static analysis), as npm run bench does\n' +
@@ -20,12 +20,14 @@ if (argv.includes('--help') || argv.includes('-h')) {
       '  --json      print the figures as JSON\n' +
       '  --workload F.py  the program analysed at each stop (default test/fixtures/python/numpy_matmul.py); it prints READY\n' +
       '  --cache DIR the server\'s cache directory, kept (default: a fresh one, removed after: cold caches)\n' +
+      '  --think MS  wait MS before each stop after the first, as a user reads the lenses before stepping (default 0: back to back)\n' +
       'Prints the wall and the server CPU of each analysis (and of the prewarm).',
   );
   process.exit(0);
 }
 const value = (n, d) => (argv.includes(n) ? argv[argv.indexOf(n) + 1] : d);
 const stops = Number(value('--stops', 2)) || 2;
+const think = Number(value('--think', 0)) || 0;
 const PYTHON = '/usr/bin/python3';
 const serverJs = path.join(root, 'dist', 'server.js');
 if (!fs.existsSync(serverJs)) {
@@ -84,6 +86,7 @@ try {
   }
   out.logs = logs.filter((l) => /^(Analysed|Read pid)/.test(l));
   for (let i = 0; i < stops; i++) {
+    if (i > 0 && think > 0) await new Promise((resolve) => setTimeout(resolve, think));
     const c = s.cpuSeconds();
     const t = process.hrtime.bigint();
     const r = await s.conn.sendRequest('pygration/analyzeProcess', { pid: workload.pid, reason: 'debug-stop', sessionId: 'bench', label: 'bench' });
