@@ -1,6 +1,6 @@
 // The live rows alone (issue 12): one fresh language server, live analyses at successive "stops" of a running
 // NumPy process over the real protocol (pygration/analyzeProcess), optionally after the client's prewarm.
-// Usage: node bench/live.mjs [--stops N] [--prewarm] [--open] [--strict | --precise] [--json] [--workload F.py] [--think MS]   (BENCH_SERVER_ARGS: the server's node flags)
+// Usage: node bench/live.mjs [--stops N] [--sessions N] [--prewarm] [--open] [--strict | --precise] [--json] [--workload F.py] [--think MS]   (BENCH_SERVER_ARGS: the server's node flags)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,8 +12,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 if (argv.includes('--help') || argv.includes('-h')) {
   console.log(
-    'usage: node bench/live.mjs [--stops N] [--prewarm] [--open] [--strict | --precise] [--json] [--workload F.py] [--think MS]\n' +
+    'usage: node bench/live.mjs [--stops N] [--sessions N] [--prewarm] [--open] [--strict | --precise] [--json] [--workload F.py] [--think MS]\n' +
       '  --stops N   live analyses of the same session (default 2: the first and the next)\n' +
+      '  --sessions N  debug sessions one after the other in the same server, each on a new process of the workload (default 1)\n' +
       '  --prewarm   send pygration/prewarm first and wait until the server says it read the process\n' +
       '  --open      open the NumPy document first (its static analysis), as npm run bench does\n' +
       '  --strict | --precise  the root policy (pygration.analysis.strict true or false; default: the setting\'s default)\n' +
@@ -38,10 +39,13 @@ const since = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
 
 // --workload F.py: another program to stop (it prints READY when warmed up), e.g. one on which the precise policy holds.
 const workloadFile = path.resolve(value('--workload', path.join(root, 'test', 'fixtures', 'python', 'numpy_matmul.py')));
-const workload = await startUntilReady([PYTHON, workloadFile], {
-  cwd: path.dirname(workloadFile),
-  env: { ...process.env, LD_BIND_NOW: '1', OPENBLAS_NUM_THREADS: '2' },
-});
+const startWorkload = () =>
+  startUntilReady([PYTHON, workloadFile], {
+    cwd: path.dirname(workloadFile),
+    env: { ...process.env, LD_BIND_NOW: '1', OPENBLAS_NUM_THREADS: '2' },
+  });
+let workload = await startWorkload();
+const sessions = Number(value('--sessions', 1)) || 1;
 const file = path.join(root, 'test', 'e2e', 'fixtures', 'bench', 'numpy_app.py');
 const workspace = benchWorkspace(file);
 const keptCache = value('--cache', undefined);
@@ -85,13 +89,20 @@ try {
     out.prewarm = { seconds: since(t), cpuSeconds: s.cpuSeconds() - c, fromUs: Number(t / 1000n), toUs: Number(process.hrtime.bigint() / 1000n) };
   }
   out.logs = logs.filter((l) => /^(Analysed|Read pid)/.test(l));
-  for (let i = 0; i < stops; i++) {
-    if (i > 0 && think > 0) await new Promise((resolve) => setTimeout(resolve, think));
-    const c = s.cpuSeconds();
-    const t = process.hrtime.bigint();
-    const r = await s.conn.sendRequest('pygration/analyzeProcess', { pid: workload.pid, reason: 'debug-stop', sessionId: 'bench', label: 'bench' });
-    if (!r.ok) throw new Error(`live analysis failed: ${JSON.stringify(r.error ?? r)}`);
-    out.stops.push({ seconds: since(t), cpuSeconds: s.cpuSeconds() - c, policy: r.report.rootPolicy, required: r.report.required.length, functions: r.report.stats.functionsVisited, fromUs: Number(t / 1000n), toUs: Number(process.hrtime.bigint() / 1000n) });
+  for (let session = 1; session <= sessions; session++) {
+    // A later session debugs a new process of the same program (the language server and its caches stay).
+    if (session > 1) {
+      await workload.stop();
+      workload = await startWorkload();
+    }
+    for (let i = 0; i < stops; i++) {
+      if (i > 0 && think > 0) await new Promise((resolve) => setTimeout(resolve, think));
+      const c = s.cpuSeconds();
+      const t = process.hrtime.bigint();
+      const r = await s.conn.sendRequest('pygration/analyzeProcess', { pid: workload.pid, reason: 'debug-stop', sessionId: `bench-${session}`, label: 'bench' });
+      if (!r.ok) throw new Error(`live analysis failed: ${JSON.stringify(r.error ?? r)}`);
+      out.stops.push({ session, seconds: since(t), cpuSeconds: s.cpuSeconds() - c, policy: r.report.rootPolicy, required: r.report.required.length, functions: r.report.stats.functionsVisited, fromUs: Number(t / 1000n), toUs: Number(process.hrtime.bigint() / 1000n) });
+    }
   }
   out.logs = logs.filter((l) => /^(Analysed|Read pid)/.test(l));
   // A kept cache is for a later run: the server saves new function summaries once idle for a second (wait for it).
@@ -113,6 +124,6 @@ else {
   if (out.open) console.log(`open (static lens)  ${ms(out.open.seconds)} wall, ${ms(out.open.cpuSeconds)} CPU`);
   if (out.prewarm) console.log(`prewarm             ${ms(out.prewarm.seconds)} wall, ${ms(out.prewarm.cpuSeconds)} CPU`);
   for (const l of out.logs ?? []) console.log(`server: ${l}`);
-  out.stops.forEach((x, i) => console.log(`stop ${i + 1}              ${ms(x.seconds)} wall, ${ms(x.cpuSeconds)} CPU (${x.functions} functions, ${x.required} features)`));
+  out.stops.forEach((x, i) => console.log(`${sessions > 1 ? `session ${x.session} ` : ''}stop ${(i % stops) + 1}              ${ms(x.seconds)} wall, ${ms(x.cpuSeconds)} CPU (${x.functions} functions, ${x.required} features)`));
   console.log(`load ${out.load.join(' ')}`);
 }
