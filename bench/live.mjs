@@ -1,6 +1,6 @@
 // The live rows alone (issue 12): one fresh language server, live analyses at successive "stops" of a running
 // NumPy process over the real protocol (pygration/analyzeProcess), optionally after the client's prewarm.
-// Usage: node bench/live.mjs [--stops N] [--sessions N] [--prewarm] [--open] [--strict | --precise] [--json] [--workload F.py] [--think MS]   (BENCH_SERVER_ARGS: the server's node flags)
+// Usage: node bench/live.mjs [--stops N] [--sessions N] [--prewarm | --prewarm-lead MS] [--open] [--strict | --precise] [--json] [--workload F.py] [--think MS]   (BENCH_SERVER_ARGS: the server's node flags)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,10 +12,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 if (argv.includes('--help') || argv.includes('-h')) {
   console.log(
-    'usage: node bench/live.mjs [--stops N] [--sessions N] [--prewarm] [--open] [--strict | --precise] [--json] [--workload F.py] [--think MS]\n' +
+    'usage: node bench/live.mjs [--stops N] [--sessions N] [--prewarm | --prewarm-lead MS] [--open] [--strict | --precise] [--json] [--workload F.py] [--think MS]\n' +
       '  --stops N   live analyses of the same session (default 2: the first and the next)\n' +
       '  --sessions N  debug sessions one after the other in the same server, each on a new process of the workload (default 1)\n' +
       '  --prewarm   send pygration/prewarm first and wait until the server says it read the process\n' +
+      '  --prewarm-lead MS  send pygration/prewarm, and the first stop MS later without waiting for it\n' +
       '  --open      open the NumPy document first (its static analysis), as npm run bench does\n' +
       '  --strict | --precise  the root policy (pygration.analysis.strict true or false; default: the setting\'s default)\n' +
       '  --json      print the figures as JSON\n' +
@@ -72,7 +73,11 @@ try {
     await s.lensOn(uri, line, /^\$\(chip\) /);
     out.open = { seconds: since(t), cpuSeconds: s.cpuSeconds() - c };
   }
-  if (argv.includes('--prewarm')) {
+  if (argv.includes('--prewarm-lead')) {
+    // The prewarm, then the first stop MS later, while it may still run (a breakpoint hit soon after launch).
+    s.conn.sendNotification('pygration/prewarm', { pid: workload.pid });
+    await new Promise((resolve) => setTimeout(resolve, Number(value('--prewarm-lead', 1000))));
+  } else if (argv.includes('--prewarm')) {
     const c = s.cpuSeconds();
     const t = process.hrtime.bigint();
     const done = new Promise((resolve) => {
