@@ -24,6 +24,7 @@ import { type PythonGate, pythonEntryRoots } from './trace/pythonRoots';
 import type { TablesStore } from './cpython/tables';
 import type { AddressSpace } from './space/space';
 import { type StopWalkCache, walkPhases } from './trace/stopWalk';
+import { primeCensuses } from './trace/liveCensus';
 
 export interface AnalyzeOptions {
   /** 'ept' (default, sound for unresolved calls), 'ept-plain' (the paper's EPT) or 'full' (full scan). */
@@ -205,7 +206,9 @@ async function walkProcess(view: ProcessView, space: ProcessAddressSpace, target
     noteSkipped(notes, fs.skipped, space, '');
     return { features: fs.features, functionsVisited: 0, instructionsDecoded: fs.instructionsDecoded, modulesVisited: fs.modulesScanned, callSites: { direct: 0, plt: 0, memorySlot: 0, dispatchTable: 0, unresolved: 0 } };
   }
-  options.stopWalk?.prime(space);
+  // Both censuses of live memory in one pass (the walk and the exit-handler roots ask for them), as at a debug stop.
+  if (options.stopWalk) options.stopWalk.prime(space);
+  else if (mode === 'ept' && space.liveMemory) primeCensuses(space);
   const pvm = processRoots(view, space, mode, target.python !== undefined, { strict: options.strict, pythonGate: options.pythonGate, stores: options.stores });
   // Three phases: the roots that stay from stop to stop first, then the functions memory outside the modules holds,
   // then the live frames on top (trace/stopWalk.ts), so a debug session's next stop walks only the frames when

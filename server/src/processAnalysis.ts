@@ -146,6 +146,8 @@ export function readFramesSettled(space: AddressSpace): ReturnType<typeof readPy
       return readPythonFrames(space);
     } catch (e) {
       if (attempt >= 3 || !(isNativeError(e) && e.kind === 'malformed')) throw e;
+      // The pointers are read again, not answered from the pages the failed attempt read.
+      space.forgetReads?.();
     }
   }
 }

@@ -9,6 +9,11 @@ import { residentRanges } from './resident';
 import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf } from './space';
 import { rangeContaining } from '../upperBound';
 
+/** readPointer's unit of reading: a page. */
+const POINTER_PAGE = 4096;
+/** Pages readPointer keeps per space (16 MB); past them, words are read alone. */
+const MAX_POINTER_PAGES = 4096;
+
 export class ProcessAddressSpace implements AddressSpace {
   readonly description: string;
   readonly liveMemory: boolean;
@@ -113,7 +118,26 @@ export class ProcessAddressSpace implements AddressSpace {
 
   readPointer(address: number): number | undefined {
     if (!this.liveMemory) return undefined;
-    return this.view.readPointer(address);
+    // Pointers are read by the tens of thousands from a few hundred pages (GOT and data slots, dispatch chains): each
+    // page is read once per space (one analysis), a system call for it instead of one per word. A page is mapped or
+    // not as a whole, so a word of it reads as it would alone.
+    const page = Math.floor(address / POINTER_PAGE) * POINTER_PAGE;
+    const off = address - page;
+    if (off + 8 > POINTER_PAGE || (!this.pointerPages.has(page) && this.pointerPages.size >= MAX_POINTER_PAGES)) return this.view.readPointer(address);
+    let bytes = this.pointerPages.get(page);
+    if (bytes === undefined && !this.pointerPages.has(page)) {
+      bytes = this.view.readMemory(page, POINTER_PAGE);
+      this.pointerPages.set(page, bytes);
+    }
+    if (!bytes) return undefined;
+    return bytes[off] + bytes[off + 1] * 0x100 + bytes[off + 2] * 0x1_0000 + bytes[off + 3] * 0x100_0000 + (bytes[off + 4] + bytes[off + 5] * 0x100 + bytes[off + 6] * 0x1_0000 + bytes[off + 7] * 0x100_0000) * 0x1_0000_0000;
+  }
+
+  /** The pages readPointer read (undefined: not mapped), by page address. */
+  private readonly pointerPages = new Map<number, Uint8Array | undefined>();
+
+  forgetReads(): void {
+    this.pointerPages.clear();
   }
 
   readMemory(address: number, length: number, into?: Uint8Array): Uint8Array | undefined {

@@ -45,8 +45,13 @@ export interface AddressSpace {
   /** Loaded modules in load order (main executable first). */
   modules(): readonly ModuleImage[];
   mainModule(): ModuleImage | undefined;
-  /** Reads the live 8-byte pointer at `address`; undefined when it cannot be read. */
+  /**
+   * Reads the live 8-byte pointer at `address`; undefined when it cannot be read. A live space may answer from the
+   * page it read for an earlier pointer (one snapshot per analysis); forgetReads() makes it read again.
+   */
   readPointer(address: number): number | undefined;
+  /** Drops the pages readPointer kept, for a reader that reads again what changed while it read (a running interpreter). */
+  forgetReads?(): void;
   /**
    * Reads live memory; undefined when unreadable. `into`: a buffer of at least `length` bytes the answer may be read
    * into (a view of it, good until the next read into it), sparing a large read its allocation; a space may ignore it.
