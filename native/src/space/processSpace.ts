@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { NativeError } from '../errors';
 import type { ProcessModule, ProcessView } from './processView';
 import { residentRanges } from './resident';
-import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf } from './space';
+import { type AddressSpace, type ModuleImage, type Region, fileIdentityOf, u64 } from './space';
 import { rangeContaining } from '../upperBound';
 
 /** readPointer's unit of reading: a page. */
@@ -123,14 +123,11 @@ export class ProcessAddressSpace implements AddressSpace {
     // not as a whole, so a word of it reads as it would alone.
     const page = Math.floor(address / POINTER_PAGE) * POINTER_PAGE;
     const off = address - page;
-    if (off + 8 > POINTER_PAGE || (!this.pointerPages.has(page) && this.pointerPages.size >= MAX_POINTER_PAGES)) return this.view.readPointer(address);
-    let bytes = this.pointerPages.get(page);
-    if (bytes === undefined && !this.pointerPages.has(page)) {
-      bytes = this.view.readMemory(page, POINTER_PAGE);
-      this.pointerPages.set(page, bytes);
-    }
-    if (!bytes) return undefined;
-    return bytes[off] + bytes[off + 1] * 0x100 + bytes[off + 2] * 0x1_0000 + bytes[off + 3] * 0x100_0000 + (bytes[off + 4] + bytes[off + 5] * 0x100 + bytes[off + 6] * 0x1_0000 + bytes[off + 7] * 0x100_0000) * 0x1_0000_0000;
+    const kept = this.pointerPages.has(page);
+    if (off + 8 > POINTER_PAGE || (!kept && this.pointerPages.size >= MAX_POINTER_PAGES)) return this.view.readPointer(address);
+    if (!kept) this.pointerPages.set(page, this.view.readMemory(page, POINTER_PAGE));
+    const bytes = this.pointerPages.get(page);
+    return bytes && u64(bytes, off);
   }
 
   /** The pages readPointer read (undefined: not mapped), by page address. */
