@@ -2,7 +2,9 @@
 // one route each (an alias, a dict, a thread target, a callback, reflection, …), analysed with `pygration run` under
 // the precise root policy, the default (or --strict). Each program names what must be required (`# expect:`) or must not be
 // (`# absent:`); features this host lacks are skipped. Exit 1 when a probe fails. Not part of CI (about 3 min).
-// Usage: node eval/gate-probes.mjs [--strict] [--only t01,t14] [--json] [--cli PATH]   (--cli: another build's dist/cli.js)
+// Usage: node eval/gate-probes.mjs [--strict] [--only t01,t14] [--json] [--cli PATH] [--python PATH]
+//   --cli: another build's dist/cli.js; --python: the interpreter that runs the probes (default `python3` on PATH), e.g.
+//   a pyenv CPython 3.8–3.13, whose python3-config next to it builds the probes' extension for it.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,7 +15,7 @@ const strict = args.includes('--strict');
 const json = args.includes('--json');
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : undefined;
 if (args.includes('--help')) {
-  console.log('usage: node eval/gate-probes.mjs [--strict] [--only t01,t14] [--json] [--cli PATH]');
+  console.log('usage: node eval/gate-probes.mjs [--strict] [--only t01,t14] [--json] [--cli PATH] [--python PATH]');
   process.exit(0);
 }
 
@@ -23,7 +25,8 @@ if (!fs.existsSync(cli)) {
   console.error(`${cli} is missing: run \`node esbuild.mjs\` first.`);
   process.exit(2);
 }
-const native = buildNativeParts();
+const python = args.includes('--python') ? path.resolve(args[args.indexOf('--python') + 1]) : 'python3';
+const native = args.includes('--python') ? buildNativeParts(python) : buildNativeParts();
 const host = new Set(JSON.parse(execFileSync('node', [cli, 'host', '--json'], { encoding: 'utf8' })).features);
 const list = (text, key) => (new RegExp(`^# ${key}: (.*)$`, 'm').exec(text)?.[1] ?? '').split(/\s+/).filter(Boolean);
 
@@ -36,7 +39,7 @@ for (const file of fs.readdirSync(dir).filter((f) => /^t\d+_.*\.py$/.test(f)).so
   const absent = strict ? [] : list(text, 'absent');
   const row = { probe: file, expect, absent };
   try {
-    const out = execFileSync('node', [cli, 'run', '--ready-line', 'READY', ...(strict ? ['--strict'] : []), '--no-full-scan', '--json', '--', 'python3', file], {
+    const out = execFileSync('node', [cli, 'run', '--ready-line', 'READY', ...(strict ? ['--strict'] : []), '--no-full-scan', '--json', '--', python, file], {
       cwd: dir,
       env: { ...process.env, PYTHONPATH: `${native}:${dir}`, PYTHONDONTWRITEBYTECODE: '1' },
       encoding: 'utf8',

@@ -24,8 +24,10 @@ export const NATIVE_PARTS = {
   gatecb: { source: 'gatecb.c', kind: 'lib' },
 };
 
-function pythonConfig(arg) {
-  return execFileSync(`${DEBIAN_PYTHON}-config`, [arg], { encoding: 'utf8' }).trim();
+/** `python3-config ARG` of an interpreter (its headers, its extension suffix): the one next to it. */
+function pythonConfig(arg, python = DEBIAN_PYTHON) {
+  const config = python === DEBIAN_PYTHON ? `${DEBIAN_PYTHON}-config` : path.join(path.dirname(python), 'python3-config');
+  return execFileSync(config, [arg], { encoding: 'utf8' }).trim();
 }
 
 /** Compiles `src` to `out` with `args` unless an output built from the same inputs exists. */
@@ -43,11 +45,13 @@ function compile(src, out, args) {
 
 /**
  * Builds every native part into NATIVE_DIR (the directory workloads get as PYTHONPATH and
- * PYGRATION_EVAL_EXT) and returns it. Needs gcc and python3-dev (python3-config).
+ * PYGRATION_EVAL_EXT) and returns it. Needs gcc and python3-dev (python3-config). `python`: another interpreter
+ * whose extensions to build (its python3-config next to it, as pyenv's have); each version's extension suffix
+ * keeps them apart in the one directory.
  */
-export function buildNativeParts() {
-  const includes = pythonConfig('--includes').split(/\s+/).filter(Boolean);
-  const suffix = pythonConfig('--extension-suffix');
+export function buildNativeParts(python = DEBIAN_PYTHON) {
+  const includes = pythonConfig('--includes', python).split(/\s+/).filter(Boolean);
+  const suffix = pythonConfig('--extension-suffix', python);
   for (const [name, part] of Object.entries(NATIVE_PARTS)) {
     const src = path.join(NATIVE_SRC, part.source);
     const flags = ['-O2', '-g0', '-Wall', '-shared', '-fPIC'];
