@@ -16,7 +16,7 @@ import {
   CodeLensRefreshRequest,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { collectHost, defaultCatalog, DiskSummaryStore, effectiveRequirement, engineStamp, hostFeatures, isNativeError, listProcesses, loadCatalog, maskedFeatures, prefetchExportedIfuncs, summarizeInstances, VERSION, x86Level, type Catalog, type Feature, type HostInfo } from '../../native/src';
+import { collectHost, defaultCatalog, DiskSummaryStore, DiskTablesStore, effectiveRequirement, engineStamp, hostFeatures, isNativeError, listProcesses, loadCatalog, maskedFeatures, prefetchExportedIfuncs, summarizeInstances, VERSION, x86Level, type Catalog, type Feature, type HostInfo } from '../../native/src';
 import { defaultCacheDir } from './bytecode/diskCache';
 import { BytecodeCache, BytecodeSession } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
@@ -97,6 +97,8 @@ export class PygrationLanguageServer {
 
   /** Function summaries on disk, for a warm start of the next server (the bundled server only). */
   private summaryStore?: DiskSummaryStore;
+  /** The Python tables (and the names C code looks up) of the files analysed before, on disk like the summaries. */
+  private tablesStore?: DiskTablesStore;
   private gateStore?: DiskGateStore;
   private saveTimer?: NodeJS.Timeout;
   /** The attached process's analysis and plan (liveSession.ts). */
@@ -114,13 +116,15 @@ export class PygrationLanguageServer {
     if (dir && options.engineFile) {
       try {
         const engineFile = options.engineFile;
-        // Computed once for both stores (it hashes the engine bundles, about 23 ms).
+        // Computed once for every store (it hashes the engine bundles, about 23 ms).
         let memo: string | undefined;
         const stamp = () => (memo ??= engineStamp(engineFile));
         this.summaryStore = new DiskSummaryStore(dir, stamp);
+        this.tablesStore = new DiskTablesStore(dir, stamp);
         this.gateStore = new DiskGateStore(dir, stamp);
       } catch {
         this.summaryStore = undefined;
+        this.tablesStore = undefined;
         this.gateStore = undefined;
       }
     }
@@ -128,6 +132,7 @@ export class PygrationLanguageServer {
       connection,
       cache: this.cache,
       summaryStore: this.summaryStore,
+      tablesStore: this.tablesStore,
       gateStore: this.gateStore,
       settings: () => this.settings,
       catalog: () => this.catalog,
@@ -157,6 +162,7 @@ export class PygrationLanguageServer {
       const started = Date.now();
       const before = store.stats.savedFiles;
       store.save();
+      this.tablesStore?.save();
       if (store.stats.savedFiles > before) this.connection.console.info(`Saved the function summaries of ${store.stats.savedFiles - before} file(s) to ${store.dir} in ${Date.now() - started} ms.`);
     }, SAVE_IDLE_MS);
     // Exiting does not wait for it.
@@ -411,6 +417,7 @@ export class PygrationLanguageServer {
         countMasked: this.settings.countMaskedFeatures,
         workspaceRoot: this.workspaceFolders[0],
         summaryStore: this.summaryStore,
+        tablesStore: this.tablesStore,
         followImports: this.settings.followImports,
         cache: this.cache,
         cancel: run.signal,

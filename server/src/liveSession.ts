@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import type { CancellationToken, Connection, WorkDoneProgressParams } from 'vscode-languageserver/node';
-import { CancelledError, isNativeError, pythonVersionOf, StopWalkCache, type Catalog, type DiskSummaryStore, type Feature, type HostInfo } from '../../native/src';
+import { CancelledError, isNativeError, pythonVersionOf, StopWalkCache, type Catalog, type DiskSummaryStore, type DiskTablesStore, type Feature, type HostInfo } from '../../native/src';
 import { type BytecodeCache, BytecodeSession } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import type { CallSiteAnalysis } from './model';
@@ -18,6 +18,7 @@ export interface SessionServer {
   readonly connection: Connection;
   readonly cache: BytecodeCache;
   readonly summaryStore: DiskSummaryStore | undefined;
+  readonly tablesStore: DiskTablesStore | undefined;
   /** The precise gate's fallbacks on disk (a program debugged before falls back at its prewarm at once). */
   readonly gateStore: DiskGateStore | undefined;
   settings(): PygrationSettings;
@@ -207,7 +208,7 @@ export class LiveSession {
       cancel: run.signal,
       followImports: settings.followImports,
       strict: settings.analysisStrict,
-      stores: { summaries: this.server.summaryStore },
+      stores: { summaries: this.server.summaryStore, tables: this.server.tablesStore },
       gateStore: this.server.gateStore,
       isCancelled: () => run.signal.aborted,
     };

@@ -1,6 +1,6 @@
 // The discovered-tables store on disk (native/src/trace/tablesStore.ts): a new process reads a module's Python
-// tables (method tables, module definitions, types) from it instead of discovering them again, and never reads
-// what another engine build or another version of the file stored.
+// tables (method tables, module definitions, types) and the names its C code may look up from it instead of working
+// them out again, and never reads what another engine build or another version of the file stored.
 
 import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -12,7 +12,11 @@ import { ElfFile } from '../../native/src/elf/elfFile';
 import { type PythonTables, cachedTables, clearTablesCache } from '../../native/src/cpython/tables';
 import { fileIdentityOf } from '../../native/src/space/space';
 import { DiskTablesStore } from '../../native/src/trace/tablesStore';
-import { DEBIAN_INCLUDE, buildPyext } from './python-helpers';
+import { cCallableNames } from '../../native/src/trace/pythonRoots';
+import { ProcessAddressSpace } from '../../native/src/space/processSpace';
+import { ProcessView } from '../../native/src/space/processView';
+import { DEBIAN_INCLUDE, buildPyext, startPython } from './python-helpers';
+import { DEBIAN_PYTHON } from '../helpers/fixtures';
 import { skipUnless } from '../helpers/skip';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-tables-'));
@@ -68,4 +72,39 @@ test('a second process reads the tables it stored, equal to a discovery; another
   const third = new DiskTablesStore(base, 'engine-a');
   assert.deepEqual(fields(tablesIn(file, third)).types, fields(discovered).types);
   assert.equal(third.stats.loaded, 0);
+});
+
+test('the names C code may look up are worked out once per file: a new process reads them with the tables, the same names', { skip: skipUnless(fs.existsSync(`${DEBIAN_INCLUDE}/Python.h`), 'python3-dev missing') }, async () => {
+  const ext = buildPyext(DEBIAN_INCLUDE, 'tables-store-names');
+  const { proc } = await startPython(DEBIAN_PYTHON, 'import pyext_kernels\nprint(json.dumps({}))', [ext.dir]);
+  const base = path.join(tmp, 'names-cache');
+  /** cCallableNames of the process with a new store (and the in-process cache emptied: a new process). */
+  const namesWith = (store?: DiskTablesStore) => {
+    clearTablesCache();
+    const view = new ProcessView(proc.pid);
+    try {
+      return cCallableNames(new ProcessAddressSpace(view), store);
+    } finally {
+      view.close();
+      clearTablesCache();
+    }
+  };
+  try {
+    const fresh = namesWith();
+    assert.ok(fresh.size > 100, `the interpreter and the extension's read-only strings give names: ${fresh.size}`);
+    const first = new DiskTablesStore(base, 'engine-a');
+    assert.deepEqual(namesWith(first), fresh);
+    first.save();
+    assert.ok(first.stats.saved > 0, 'the tables and their names were written');
+    // A new process: every file's tables come from the disk, with their names, and give the same answer.
+    const second = new DiskTablesStore(base, 'engine-a');
+    assert.deepEqual(namesWith(second), fresh);
+    assert.equal(second.stats.loaded, first.stats.saved, 'every file read from the disk');
+    const kernels = tablesIn(ext.file, second);
+    assert.ok(kernels.lookupNames && kernels.lookupNames.length > 0, 'the extension\'s names are stored with its tables');
+    second.save();
+    assert.equal(second.stats.saved, 0, 'nothing new to write: the names were read, not worked out');
+  } finally {
+    await proc.stop();
+  }
 });

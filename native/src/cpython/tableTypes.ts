@@ -119,6 +119,13 @@ export class PythonTables {
     readonly stats: DiscoveryStats,
   ) {}
 
+  /**
+   * The names C code of this file may look up by string (trace/pythonRoots.ts cCallableNames): a property of the file
+   * alone, worked out once (a scan of its read-only strings and of its code's references to them) and kept with the
+   * tables, in memory and in their store on disk.
+   */
+  lookupNames?: readonly string[];
+
   /** The _inittab entries named `name`. */
   inittabNamed(name: string): readonly InittabEntry[] {
     return this.inittab.filter((e) => e.name === name);

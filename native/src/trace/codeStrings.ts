@@ -8,6 +8,7 @@
 import * as C from '../elf/elfConstants';
 import { NativeError } from '../errors';
 import type { ElfFile } from '../elf/elfFile';
+import type { PythonTables } from '../cpython/tableTypes';
 import { upperBound } from '../upperBound';
 
 const MAX_NAME = 64;
@@ -341,4 +342,41 @@ export function runtimeIdentifiers(elf: ElfFile, into: Set<string>): void {
     if (!(e instanceof NativeError)) throw e;
   }
   sectionIdentifiers(elf, '.data', into);
+}
+
+/**
+ * The names of trace/pythonRoots.ts cCallableNames one module's C code may look up, from its file: `interp` when it is
+ * the interpreter; `tables`, its Python tables, when they can be read.
+ */
+export function moduleLookupNames(elf: ElfFile, file: string, interp: boolean, tables: PythonTables | undefined): Set<string> {
+  const found = new Set<string>();
+  // 3.11+ interpreters look names up through _Py_ID static string objects (in their data), so their
+  // read-only strings are ml_names and messages; older ones through C strings that may share ml_names'.
+  const version = /python(\d+)\.(\d+)/.exec(file.split('/').pop() ?? '');
+  const staticIds = interp && version !== null && (Number(version[1]) > 3 || Number(version[2]) >= 11);
+  // Its read-only strings; a 3.11+ interpreter's only as its code passes them to lookups (its own go through _Py_ID).
+  sectionIdentifiers(elf, '.rodata', found, staticIds);
+  if ((!interp || staticIds) && tables) {
+    const own = new Set<string>();
+    for (const t of tables.methodTables) for (const e of t.entries) own.add(e.name);
+    for (const e of tables.standaloneMethods) own.add(e.name);
+    for (const t of tables.types) {
+      for (const e of t.methods?.entries ?? []) own.add(e.name);
+      for (const g of t.getset) own.add(g.name);
+    }
+    // Unless its code points at the string too: then C code looks the name up (and may bind what it finds under
+    // another name, which the gate cannot see).
+    const looked = interp ? new Set<string>() : codeReferencedNames(elf, own);
+    for (const n of own) if (!looked.has(n)) found.delete(n);
+  }
+  if (interp) {
+    sectionIdentifiers(elf, '.data.rel.ro', found);
+    // 3.11+ keeps the static string objects C code looks names up by (_Py_ID, _Py_STR) in _PyRuntime; the rest of
+    // its data is mostly the deep-frozen start-up modules' code (site's `main`, os's `popen`): names of Python code,
+    // not C lookups. The import machinery among them, which C code calls, is tracked as Python code instead
+    // (closedReachability in the server).
+    if (staticIds) runtimeIdentifiers(elf, found);
+    else sectionIdentifiers(elf, '.data', found);
+  }
+  return found;
 }

@@ -8,13 +8,13 @@
 
 import * as C from '../elf/elfConstants';
 import { NativeError } from '../errors';
-import { type CodeRef, type TablesStore, cachedTables } from '../cpython/tables';
+import { type CodeRef, type PythonTables, type TablesStore, cachedTables } from '../cpython/tables';
 import type { Root } from './ept';
 import type { AddressSpace, ModuleImage } from '../space/space';
 import type { ElfSymbol } from '../elf/elfTypes';
 import type { ElfFile } from '../elf/elfFile';
 import { BulkWords } from './bulkWords';
-import { codeReferencedNames, referencedBeyond, runtimeIdentifiers, sectionIdentifiers } from './codeStrings';
+import { moduleLookupNames, referencedBeyond } from './codeStrings';
 import { dlsymBridge } from './dlsymBridge';
 
 /**
@@ -232,45 +232,30 @@ function* pythonCallableModules(space: AddressSpace): Generator<ModuleImage> {
 export function cCallableNames(space: AddressSpace, tablesStore?: TablesStore): Map<string, string> {
   const out = new Map<string, string>();
   for (const m of pythonCallableModules(space)) {
-    const interp = isInterpreter(m);
-    const found = new Set<string>();
-    // 3.11+ interpreters look names up through _Py_ID static string objects (in their data), so their
-    // read-only strings are ml_names and messages; older ones through C strings that may share ml_names'.
-    const version = /python(\d+)\.(\d+)/.exec(m.path.split('/').pop() ?? '');
-    const staticIds = interp && version !== null && (Number(version[1]) > 3 || Number(version[2]) >= 11);
-    // Its read-only strings; a 3.11+ interpreter's only as its code passes them to lookups (its own go through _Py_ID).
-    sectionIdentifiers(m.elf, '.rodata', found, staticIds);
-    if (!interp || staticIds) {
-      try {
-        const tables = cachedTables(m.elf, m.identity, m.path, tablesStore);
-        const own = new Set<string>();
-        for (const t of tables.methodTables) for (const e of t.entries) own.add(e.name);
-        for (const e of tables.standaloneMethods) own.add(e.name);
-        for (const t of tables.types) {
-          for (const e of t.methods?.entries ?? []) own.add(e.name);
-          for (const g of t.getset) own.add(g.name);
-        }
-        // Unless its code points at the string too: then C code looks the name up (and may bind what it finds under
-        // another name, which the gate cannot see).
-        const looked = interp ? new Set<string>() : codeReferencedNames(m.elf, own);
-        for (const n of own) if (!looked.has(n)) found.delete(n);
-      } catch (e) {
-        if (!(e instanceof NativeError)) throw e;
-      }
-    }
-    if (interp) {
-      sectionIdentifiers(m.elf, '.data.rel.ro', found);
-      // 3.11+ keeps the static string objects C code looks names up by (_Py_ID, _Py_STR) in _PyRuntime; the rest of
-      // its data is mostly the deep-frozen start-up modules' code (site's `main`, os's `popen`): names of Python code,
-      // not C lookups. The import machinery among them, which C code calls, is tracked as Python code instead
-      // (closedReachability in the server).
-      if (staticIds) runtimeIdentifiers(m.elf, found);
-      else sectionIdentifiers(m.elf, '.data', found);
-    }
     const base = m.path.split('/').pop() ?? m.path;
-    for (const n of found) if (!out.has(n)) out.set(n, base);
+    for (const n of lookupNamesOf(m, tablesStore)) if (!out.has(n)) out.set(n, base);
   }
   return out;
+}
+
+/**
+ * The names of cCallableNames one module's C code may look up: a property of its file, kept with its tables (in memory
+ * and in `tablesStore`) once worked out; worked out each time for a file whose tables cannot be read.
+ */
+function lookupNamesOf(m: ModuleImage, tablesStore: TablesStore | undefined): readonly string[] {
+  let tables: PythonTables | undefined;
+  try {
+    tables = cachedTables(m.elf, m.identity, m.path, tablesStore);
+  } catch (e) {
+    if (!(e instanceof NativeError)) throw e;
+  }
+  if (tables?.lookupNames) return tables.lookupNames;
+  const names = [...moduleLookupNames(m.elf, m.path, isInterpreter(m), tables)];
+  if (tables) {
+    tables.lookupNames = names;
+    tablesStore?.discovered(m.identity, m.path, tables);
+  }
+  return names;
 }
 
 /** Offsets of the function words: PyMethodDef's ml_meth; PyGetSetDef's get and set. */

@@ -5,12 +5,14 @@
 import { PythonTables, type TablesStore } from '../cpython/tables';
 import { StampedDir } from './stampedDir';
 
-/** Bumped when what is stored changes. */
-const FORMAT = 1;
+/** Bumped when what is stored changes (2: the names the file's C code may look up). */
+const FORMAT = 2;
 
 interface OnDisk {
   /** PythonTables' constructor arguments after `file`. */
   fields: ConstructorParameters<typeof PythonTables> extends [string, ...infer Rest] ? Rest : never;
+  /** PythonTables.lookupNames, once worked out. */
+  lookupNames?: readonly string[];
 }
 
 export class DiskTablesStore implements TablesStore {
@@ -34,9 +36,12 @@ export class DiskTablesStore implements TablesStore {
     const data = this.files.readEntry<OnDisk>(identity, file, 'v8', FORMAT);
     if (!data) return undefined;
     this.stats.loaded++;
-    return new PythonTables(data.file, ...data.fields);
+    const t = new PythonTables(data.file, ...data.fields);
+    if (data.lookupNames) t.lookupNames = data.lookupNames;
+    return t;
   }
 
+  /** Also told when something worked out later is added to tables already stored (their lookupNames): written again. */
   discovered(identity: string, file: string, tables: PythonTables): void {
     this.pending.set(identity, { file, tables });
   }
@@ -45,7 +50,7 @@ export class DiskTablesStore implements TablesStore {
   save(): void {
     for (const [identity, { file, tables: t }] of this.pending) {
       try {
-        const stored: OnDisk = { fields: [t.version, t.methodTables, t.standaloneMethods, t.moduleDefs, t.types, t.inittab, t.stats] };
+        const stored: OnDisk = { fields: [t.version, t.methodTables, t.standaloneMethods, t.moduleDefs, t.types, t.inittab, t.stats], lookupNames: t.lookupNames };
         if (this.files.writeEntry(identity, file, 'v8', FORMAT, stored) === 'written') this.stats.saved++;
       } catch {
         // The cache only saves time.
