@@ -200,13 +200,12 @@ export class NativeResolver implements ResolverContext {
     return v;
   }
 
-  /** A loaded object exporting PyInit_<last part> whose path spells the dotted module name, if exactly one. */
+  /** A loaded object exporting PyInit_<last part> whose path spells the dotted module name (spellsModule), if exactly one. */
   loadedExtension(module: string): ModuleImage | undefined {
     const init = `PyInit_${module.split('.').pop()!}`;
-    const tail = module.split('.').join('/');
     const hits = this.space
       .modules()
-      .filter((m) => (m.path.includes(`/${tail}.`) || m.path.includes(`/${tail}/__init__.`)) && m.elf.lookupSymbol(init)?.defined);
+      .filter((m) => spellsModule(m.path, module) && m.elf.lookupSymbol(init)?.defined);
     return hits.length === 1 ? hits[0] : undefined;
   }
 
@@ -220,8 +219,7 @@ export class NativeResolver implements ResolverContext {
     const init = `PyInit_${last}`;
     const candidates = this.space.modules().filter((m) => m.elf.lookupSymbol(init)?.defined);
     if (candidates.length > 0) {
-      const tail = module.split('.').join('/');
-      const matching = candidates.filter((m) => m.path.includes(`/${tail}.`) || m.path.includes(`/${tail}/__init__.`));
+      const matching = candidates.filter((m) => spellsModule(m.path, module));
       if (matching.length === 1) return matching[0];
       if (candidates.length === 1) return candidates[0];
       throw new Unresolved(
@@ -381,4 +379,29 @@ export function resolverFor(space: AddressSpace): NativeResolver {
  */
 export function resolveNative(space: AddressSpace, request: NativeRequest): NativeResolution {
   return resolverFor(space).resolve(request);
+}
+
+/**
+ * Whether an extension's file is the module `module` by its place: `…/a/b/c.<tag>.so` or `…/a/b/c/__init__.<tag>.so` for
+ * `a.b.c`, in a directory that is no package (it has no `__init__`): a Cython-compiled `…/falcon/util/time.<tag>.so` exports
+ * PyInit_time but is `falcon.util.time`, and the `time` a program imports is the interpreter's built-in module. A directory
+ * that cannot be read counts as no package.
+ */
+export function spellsModule(file: string, module: string): boolean {
+  const tail = `/${module.split('.').join('/')}`;
+  for (const form of [`${tail}.`, `${tail}/__init__.`]) {
+    const at = file.lastIndexOf(form);
+    if (at < 0 || file.indexOf('/', at + form.length) >= 0) continue;
+    if (!isPackageDir(file.slice(0, at) || '/')) return true;
+  }
+  return false;
+}
+
+/** Whether a directory holds an `__init__` (a package's, in any of its forms). */
+function isPackageDir(dir: string): boolean {
+  try {
+    return fs.readdirSync(dir).some((n) => n.startsWith('__init__.'));
+  } catch {
+    return false;
+  }
 }
