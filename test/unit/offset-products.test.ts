@@ -3,13 +3,22 @@
 // AVX512_BITALG kernel and calls plain_kernel + offsets[i] every 50 ms. No word of memory holds a kernel's address, so
 // the rule that an initialiser's products count only while memory holds them dropped both: they were missing from the
 // report. The controls produce the same addresses in the same initialiser (or through the same helper) and keep none:
-// they stay out.
+// they stay out. Whether code keeps an address transformed is a property of the file: the verdicts are kept per file for
+// every walk and stored with the file's summaries, and a new process reading them finds the same answer.
 
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { analyzeExtensionProgram } from '../helpers/analyzeFixture';
-import { hostFlags } from '../helpers/fixtures';
+import { DEBIAN_PYTHON, FIXTURE_OUT, buildC, hostFlags, startProcess } from '../helpers/fixtures';
 import { DEBIAN_INCLUDE } from './python-helpers';
+import { analyzeProcess } from '../../native/src/analyze';
+import { collectHost } from '../../native/src/features/host';
+import { fileIdentityOf } from '../../native/src/space/space';
+import { DiskSummaryStore } from '../../native/src/trace/summaryStore';
+import { cachedSummaries, cachedVerdictsOf, clearSummaryCache } from '../../native/src/trace/summaryCache';
 
 const PROGRAM = `import sys, time
 sys.path.insert(0, sys.argv[1])
@@ -60,4 +69,37 @@ test('at -O0 the addresses go through local variables on the stack: offsets of t
   for (const f of KERNELS) assert.ok(kept.features.has(f), `${f} missing: ${[...kept.features].join(' ')}`);
   const dropped = await required(5, ['-O0']);
   for (const f of KERNELS) assert.ok(!dropped.features.has(f), `charged ${f}: ${[...dropped.features].join(' ')}`);
+});
+
+test('the verdicts are kept per file and stored with its summaries: a new process reads them and finds the same kernels', { timeout: 240_000, skip }, async () => {
+  const dir = path.join(FIXTURE_OUT, 'pyext-offsets-verdicts');
+  const so = buildC('c/pyext_offsets.c', { shared: true, flags: [`-I${DEBIAN_INCLUDE}`, '-DOFFSETS=1'], outName: 'pyext-offsets-verdicts/pyext_offsets.cpython-311-x86_64-linux-gnu.so' });
+  fs.writeFileSync(path.join(dir, 'program.py'), PROGRAM);
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-verdicts-'));
+  const proc = await startProcess(DEBIAN_PYTHON, [path.join(dir, 'program.py'), dir], { env: { ...process.env, LD_BIND_NOW: '1' } });
+  const identity = fileIdentityOf(fs.statSync(so));
+  try {
+    const host = await collectHost();
+    const analyse = async (store: DiskSummaryStore) => new Set((await analyzeProcess(proc.pid, { host, withFullScan: false, stores: { summaries: store } })).report.required);
+    clearSummaryCache();
+    const first = new DiskSummaryStore(base, 'engine-v');
+    const cold = await analyse(first);
+    for (const f of KERNELS) assert.ok(cold.has(f), `${f} missing: ${[...cold].join(' ')}`);
+    const made = new Map(cachedVerdictsOf(identity) ?? []);
+    assert.ok([...made.values()].some((v) => v), `a verdict that the initialiser keeps an address transformed: ${JSON.stringify([...made])}`);
+    first.save();
+    // A new process: empty memory, the same disk. The file's verdicts come back with its summaries, and give the same answer.
+    clearSummaryCache();
+    const second = new DiskSummaryStore(base, 'engine-v');
+    cachedSummaries(identity, fs.realpathSync(so), second);
+    assert.deepEqual(new Map(cachedVerdictsOf(identity) ?? []), made, 'the extension\'s verdicts are read with its summaries');
+    const warm = await analyse(second);
+    assert.deepEqual([...warm].sort(), [...cold].sort());
+    assert.ok(second.stats.loadedFiles > 0);
+    assert.deepEqual(new Map(cachedVerdictsOf(identity) ?? []), made, 'the verdicts read back are those made, and none was added');
+  } finally {
+    await proc.stop();
+    clearSummaryCache();
+    fs.rmSync(base, { recursive: true, force: true });
+  }
 });

@@ -1,5 +1,6 @@
 // The in-process cache of function summaries (per file identity and function start), with an optional second
-// level the caller passes in (EptOptions.summaryStore; summaryStore.ts keeps one on disk).
+// level the caller passes in (EptOptions.summaryStore; summaryStore.ts keeps one on disk); and of the verdicts
+// transformedProducts.ts draws from a file's code, kept with its summaries.
 
 import type { FunctionSummary } from './summary';
 
@@ -37,7 +38,30 @@ export function cachedSummaries(identity: string, file: string, store?: SummaryS
   return m;
 }
 
-/** Drops cached function summaries (for benchmarks that measure cold runs). */
+/**
+ * Whether a function of a file keeps a code address it produces transformed (transformedProducts.ts), by a key of
+ * link-time addresses: a property of the file's code, shared by every walk of this process and stored on disk with the
+ * file's summaries (summaryStore.ts).
+ */
+const verdictCache = new Map<string, Map<string, boolean>>();
+
+/** The transform verdicts of a file identity, made empty on first use (bounded as the summaries are). */
+export function fileVerdicts(identity: string): Map<string, boolean> {
+  let m = verdictCache.get(identity);
+  if (!m) {
+    if (verdictCache.size >= SUMMARY_CACHE_FILES) verdictCache.delete(verdictCache.keys().next().value as string);
+    verdictCache.set(identity, (m = new Map()));
+  }
+  return m;
+}
+
+/** The transform verdicts this process holds for a file identity (a store saves them), or undefined. */
+export function cachedVerdictsOf(identity: string): ReadonlyMap<string, boolean> | undefined {
+  return verdictCache.get(identity);
+}
+
+/** Drops cached function summaries and transform verdicts (for benchmarks that measure cold runs). */
 export function clearSummaryCache(): void {
   summaryCache.clear();
+  verdictCache.clear();
 }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cachedSummariesOf, type SummaryStore } from './ept';
+import { cachedVerdictsOf, fileVerdicts } from './summaryCache';
 import type { Feature } from '../features/vocabulary';
 import type { FeatureHits, FunctionSummary } from './summary';
 import { StampedDir } from './stampedDir';
@@ -26,6 +27,8 @@ type StoredSummary = Omit<FunctionSummary, 'features'> & { features: Array<[Feat
  */
 interface StoredSummaries {
   entries: Array<[number, StoredSummary]>;
+  /** The file's transform verdicts (summaryCache.ts fileVerdicts), when the walks asked for any. */
+  transforms?: Array<[string, boolean]>;
 }
 
 /** A summary as stored (the same fields in the same order, the features as an array). */
@@ -59,8 +62,8 @@ export function engineStamp(engineFile: string): string {
 }
 
 export class DiskSummaryStore implements SummaryStore {
-  /** Files asked for in this process: their identity, path and how many summaries the disk had. */
-  private readonly seen = new Map<string, { file: string; stored: number }>();
+  /** Files asked for in this process: their identity, path and how many summaries and transform verdicts the disk had. */
+  private readonly seen = new Map<string, { file: string; stored: number; verdicts: number }>();
   private readonly files: StampedDir;
   /** Statistics, for logs and tests. */
   readonly stats = { loadedFiles: 0, loadedSummaries: 0, savedFiles: 0, savedSummaries: 0 };
@@ -86,13 +89,15 @@ export class DiskSummaryStore implements SummaryStore {
 
   load(identity: string, file: string): Map<number, FunctionSummary> | undefined {
     if (this.seen.has(identity)) return undefined;
-    this.seen.set(identity, { file, stored: 0 });
+    this.seen.set(identity, { file, stored: 0, verdicts: 0 });
     // A damaged or unreadable entry is the same as none: the summaries are made again.
     const data = this.files.readEntry<StoredSummaries>(identity, file, 'json', FORMAT);
     if (!data) return undefined;
     const m = new Map<number, FunctionSummary>();
     for (const [address, s] of data.entries) m.set(address, fromStored(s));
-    this.seen.set(identity, { file, stored: m.size });
+    const verdicts = fileVerdicts(identity);
+    for (const [key, v] of data.transforms ?? []) if (!verdicts.has(key)) verdicts.set(key, v);
+    this.seen.set(identity, { file, stored: m.size, verdicts: data.transforms?.length ?? 0 });
     this.stats.loadedFiles++;
     this.stats.loadedSummaries += m.size;
     return m;
@@ -102,13 +107,16 @@ export class DiskSummaryStore implements SummaryStore {
   save(): void {
     for (const [identity, entry] of this.seen) {
       const m = cachedSummariesOf(identity);
-      if (!m || m.size <= entry.stored) continue;
+      const verdicts = cachedVerdictsOf(identity);
+      if (!m || (m.size <= entry.stored && (verdicts?.size ?? 0) <= entry.verdicts)) continue;
       try {
         const stored: StoredSummaries = { entries: Array.from(m, ([address, s]) => [address, toStored(s)]) };
+        if (verdicts?.size) stored.transforms = [...verdicts];
         const outcome = this.files.writeEntry(identity, entry.file, 'json', FORMAT, stored, MAX_FILE_BYTES);
         if (outcome === 'changed') continue;
-        // Too large or not writable: not tried again until more summaries are made.
+        // Too large or not writable: not tried again until more summaries (or verdicts) are made.
         entry.stored = m.size;
+        entry.verdicts = verdicts?.size ?? 0;
         if (outcome !== 'written') continue;
         this.stats.savedFiles++;
         this.stats.savedSummaries += m.size;

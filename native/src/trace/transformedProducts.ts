@@ -7,6 +7,7 @@ import { FULL_GPR, mnemonicsNamed } from '../decoder/codeInfo';
 import { type AddressSpace, type ModuleImage, isInPlt } from '../space/space';
 import { ARGUMENTS, bit, CALLER_SAVED } from './followValue';
 import { callersOf } from './codeCallers';
+import { fileVerdicts } from './summaryCache';
 
 /** Instructions looked at per question (finding the producers, then following them) before the answer is "kept". */
 const MAX_STEPS = 20_000;
@@ -68,7 +69,6 @@ type Step = { held: number; next: number[]; callee?: number; returns?: true; jum
  * found, or whose code is too long or cannot be decoded. Memory read or written through it makes it data, not code.
  */
 export class TransformedProducts {
-  private readonly verdicts = new Map<string, boolean>();
   private readonly producers = new Map<string, Map<number, number[]> | null>();
   private readonly budgets = new Map<string, { left: number }>();
 
@@ -83,24 +83,25 @@ export class TransformedProducts {
    * is the address itself (a `lea` or an immediate), or the word a load reads it from (a GOT slot). See the class.
    */
   transforms(entry: number, target: number): boolean {
-    const key = `${entry}:${target}`;
-    let v = this.verdicts.get(key);
+    const m = this.space.regionAt(entry)?.module;
+    if (!m) return true;
+    // Everything below is in m's link-time addresses: the value is followed inside m only. The code alone decides, so
+    // the verdict is kept per file (summaryCache.ts fileVerdicts) for every walk; a module mapped below 4 GiB (a 32-bit
+    // register then holds a whole address, see follows) keys it by its place too.
+    const verdicts = fileVerdicts(m.identity);
+    const key = `${entry - m.bias}:${target - m.bias}${m.bias < 2 ** 32 ? `@${m.bias}` : ''}`;
+    let v = verdicts.get(key);
     if (v === undefined) {
-      const m = this.space.regionAt(entry)?.module;
       const decoder = new CodeDecoder();
       try {
-        // Everything below is in m's link-time addresses: the value is followed inside m only.
-        if (!m) v = true;
-        else {
-          const key = `${m.index}:${entry}`;
-          let budget = this.budgets.get(key);
-          if (!budget) this.budgets.set(key, (budget = { left: FUNCTION_BUDGET }));
-          v = budget.left <= 0 || this.decide({ m, decode: decodeInModule(m, this.codeOf(m), decoder), budget }, entry - m.bias, target - m.bias);
-        }
+        const functionKey = `${m.index}:${entry}`;
+        let budget = this.budgets.get(functionKey);
+        if (!budget) this.budgets.set(functionKey, (budget = { left: FUNCTION_BUDGET }));
+        v = budget.left <= 0 || this.decide({ m, decode: decodeInModule(m, this.codeOf(m), decoder), budget }, entry - m.bias, target - m.bias);
       } finally {
         decoder.free();
       }
-      this.verdicts.set(key, v);
+      verdicts.set(key, v);
     }
     return v;
   }
