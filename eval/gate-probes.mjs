@@ -25,8 +25,10 @@ if (!fs.existsSync(cli)) {
   console.error(`${cli} is missing: run \`node esbuild.mjs\` first.`);
   process.exit(2);
 }
-const python = args.includes('--python') ? path.resolve(args[args.indexOf('--python') + 1]) : 'python3';
-const native = args.includes('--python') ? buildNativeParts(python) : buildNativeParts();
+const given = args.includes('--python') ? path.resolve(args[args.indexOf('--python') + 1]) : undefined;
+const python = given ?? 'python3';
+// Without --python, Debian's python3-config builds the extension for the `python3` on PATH (assumed the same version).
+const native = buildNativeParts(given);
 const host = new Set(JSON.parse(execFileSync('node', [cli, 'host', '--json'], { encoding: 'utf8' })).features);
 const list = (text, key) => (new RegExp(`^# ${key}: (.*)$`, 'm').exec(text)?.[1] ?? '').split(/\s+/).filter(Boolean);
 

@@ -24,18 +24,23 @@ export function cachedSummariesOf(identity: string): ReadonlyMap<number, Functio
 
 /** The summaries of a file identity, asking `store` the first time this process walks the file. */
 export function cachedSummaries(identity: string, file: string, store?: SummaryStore): Map<number, FunctionSummary> {
-  let m = summaryCache.get(identity);
-  if (!m) {
-    if (summaryCache.size >= SUMMARY_CACHE_FILES) summaryCache.delete(summaryCache.keys().next().value as string);
-    let stored: Map<number, FunctionSummary> | undefined;
+  return fileEntry(summaryCache, identity, () => {
     try {
-      stored = store?.load(identity, file);
+      return store?.load(identity, file) ?? new Map();
     } catch {
-      stored = undefined;
+      return new Map();
     }
-    summaryCache.set(identity, (m = stored ?? new Map()));
+  });
+}
+
+/** `cache`'s entry for a file identity, made by `make` the first time; past SUMMARY_CACHE_FILES files the oldest goes. */
+function fileEntry<T>(cache: Map<string, T>, identity: string, make: () => T): T {
+  let e = cache.get(identity);
+  if (e === undefined) {
+    if (cache.size >= SUMMARY_CACHE_FILES) cache.delete(cache.keys().next().value as string);
+    cache.set(identity, (e = make()));
   }
-  return m;
+  return e;
 }
 
 /**
@@ -47,12 +52,7 @@ const verdictCache = new Map<string, Map<string, boolean>>();
 
 /** The transform verdicts of a file identity, made empty on first use (bounded as the summaries are). */
 export function fileVerdicts(identity: string): Map<string, boolean> {
-  let m = verdictCache.get(identity);
-  if (!m) {
-    if (verdictCache.size >= SUMMARY_CACHE_FILES) verdictCache.delete(verdictCache.keys().next().value as string);
-    verdictCache.set(identity, (m = new Map()));
-  }
-  return m;
+  return fileEntry(verdictCache, identity, () => new Map());
 }
 
 /** The transform verdicts this process holds for a file identity (a store saves them), or undefined. */
