@@ -140,7 +140,7 @@ function checkFile(result: BytecodeTrackingResult, file: string, label: string, 
   return checked;
 }
 
-const FILES = ['app.py', 'core.py', 'natives.py', 'shapes.py', 'stars.py', 'scalars.py'].map((f) => path.join(PKG, f));
+const FILES = ['app.py', 'core.py', 'natives.py', 'shapes.py', 'stars.py', 'scalars.py', 'steps.py'].map((f) => path.join(PKG, f));
 
 for (const py of pythons()) {
   test(`bytecode tracking of the fixture package under Python ${py.version} (${py.path})`, async () => {

@@ -133,6 +133,7 @@ class ModuleSimulation extends CodeFlow implements Simulator {
 
   protected codeDone(code: DecodedCode): void {
     escapedReflection(this, this.decoder, code);
+    if (code.index === 0 && this.roles[0]?.role === 'module') this.callArgs.moduleCodeDone(this.decoder, code);
   }
 
   /** Records the code objects `c` creates (its code constants) as its children. */

@@ -3,7 +3,7 @@
 
 import type { DecodedCode } from '../decode';
 import type { PyConst } from '../helperRecords';
-import { constStrings, type Expr, type FunctionDef, join, moduleExpr, NULL, unknown } from '../values';
+import { constStrings, type Expr, type FunctionDef, moduleExpr, NULL, unknown } from '../values';
 import { CONST_FALSE, CONST_TRUE } from './common';
 import { gateFacts } from './gateFacts';
 import { H } from './opcodes';
@@ -165,8 +165,9 @@ export function simulateCall(
   const comprehension = callee.k === 'func' && callee.fresh && callee.def.kind === 'comprehension' ? callee.def : undefined;
   if (comprehension && !star && !kwnames && positional.length === 1) {
     const at = comprehension.code;
-    sim.comprehensionArgs.set(at, join(sim.comprehensionArgs.get(at), sim.settle(positional[0]))!);
+    sim.callArgs.noteComprehension(at, sim.settle(positional[0]));
   }
+  if (role.role === 'module') sim.callArgs.noteModuleCall(i, calleeS, positional.map((a) => sim.settle(a)), star || kwnames !== null || self !== null);
   const artefact = comprehension !== undefined || (result !== undefined && result.k === 'super');
   if (!artefact) sim.site(idx, code, i, { kind: 'call', callee: calleeS }, siteMap);
   stack.push(result ?? callExpr);

@@ -13,6 +13,7 @@ import { nameFacts } from './globalNames';
 import { SimulationValues } from './moduleValues';
 import { H } from './opcodes';
 import type { CodeFacts, CodeRole, SimulationInput, State } from './types';
+import { CallArguments } from './callArguments';
 
 const VISIT_LIMIT = 24;
 
@@ -82,11 +83,10 @@ export abstract class CodeFlow extends SimulationValues {
   /** One instruction (ModuleSimulation's hot switch): returns STEP_* flags. */
   protected abstract step(st: State, i: number, op: number, effect: number): number;
 
-  // Control-flow state of the code object being simulated (simulateCode is not re-entrant). Kept in fields
-  // and handled by small methods, so the hot loop stays small for the JavaScript engine to optimise.
+  // Control-flow state of the code object being simulated (simulateCode is not re-entrant), in fields: a small hot loop.
   protected readonly cellSummaries = new Map<number, Map<string, Expr>>();
-  /** What each comprehension (by code index) is called with by its parent, simulated first: its `.0` (calls.ts). */
-  readonly comprehensionArgs = new Map<number, Expr>();
+  /** What comprehensions and module-level functions are called with by code simulated first (calls.ts). */
+  readonly callArgs = new CallArguments();
 
   protected starts: number[] = [];
   protected blockOf: Int32Array = new Int32Array(0);
@@ -400,12 +400,12 @@ export abstract class CodeFlow extends SimulationValues {
     const size = this.decoder.model.localsPlus ? code.localNames.length : code.nvarnames + code.freeNames.length;
     const locals: (Expr | undefined)[] = new Array(size);
     if (role.role !== 'function') return locals;
-    const VARARGS = 0x04;
-    const VARKEYWORDS = 0x08;
+    const [VARARGS, VARKEYWORDS] = [0x04, 0x08];
     const nparams = raw.argcount + raw.kwonlyargcount + (raw.flags & VARARGS ? 1 : 0) + (raw.flags & VARKEYWORDS ? 1 : 0);
     for (let p = 0; p < nparams && p < code.nvarnames; p++) locals[p] = parameterValue(code, role, p);
     const def = role.def;
-    if (def.kind === 'comprehension' && nparams === 1) locals[0] = this.comprehensionArgs.get(idx) ?? locals[0];
+    if (def.kind === 'comprehension' && nparams === 1) locals[0] = this.callArgs.comprehension.get(idx) ?? locals[0];
+    else this.callArgs.parameters(idx, def, this.heads)?.forEach((v, p) => (locals[p] = v));
     if (raw.argcount > 0 && def.cls && (def.kind === 'method' || def.kind === 'classmethod')) {
       locals[0] = def.kind === 'method' ? this.instanceOf(def.cls) : this.classExpr(def.cls);
     }

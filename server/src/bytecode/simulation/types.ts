@@ -5,6 +5,7 @@ import type { DecodedCode, Decoder } from '../decode';
 import type { CodeEntry, InterpreterInfo } from '../helperRecords';
 import type { ClassDef, Expr, FunctionDef } from '../values';
 import type { OpTables } from './opcodes';
+import type { CallArguments } from './callArguments';
 
 export interface ImportRecord {
   /** Absolute name of the imported module (`a.b.c` for `import a.b.c`, `pkg.sub` for `from . import x` in pkg.sub). */
@@ -238,8 +239,8 @@ export interface Simulator {
   readonly freshFunc: Map<FunctionDef, Expr>;
   readonly freshClass: Map<ClassDef, Expr>;
   readonly classOfBody: Map<number, ClassDef>;
-  /** The iterable each comprehension's code object (by index) is called with, joined over its calls. */
-  readonly comprehensionArgs: Map<number, Expr>;
+  /** The iterable each comprehension's code object (by index) is called with, and module code's calls' arguments. */
+  readonly callArgs: CallArguments;
   /** Per instruction of the current code object: the last result and the inputs it was made from. */
   readonly memoOut: (Expr | undefined)[];
   readonly memoA: unknown[];
