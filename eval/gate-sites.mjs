@@ -31,7 +31,7 @@ try {
     const frames = readFramesSettled(cs.space);
     if (frames.modules) liveModules = new Set(frames.modules);
     // As the policy does: the live frames of every thread are roots too.
-    for (const t of frames.threads) for (const f of t.frames) rootCodes.push({ file: f.file, qualname: f.qualname ?? f.name });
+    for (const t of frames.threads) for (const f of t.frames) rootCodes.push({ file: f.file, qualname: f.qualname ?? f.name, lastis: [f.lasti] });
   } catch {
     // The frames cannot be read: the modules the program's imports name count, as in the policy.
   }

@@ -85,6 +85,8 @@ export interface CallSiteResults {
   tracking: BytecodeTrackingResult;
   /** Every resolved native function as an EPT root (for the whole-process live analysis). */
   nativeRoots: Root[];
+  /** The same, without the roots only call sites `skip` picks resolved (sites that cannot run again). */
+  nativeRootsExcept(skip: (site: CallSite) => boolean): Root[];
   /** The union of the call sites' requirements. */
   callSiteRequired: Feature[];
   /**

@@ -5,6 +5,8 @@
 export interface RootCode {
   file: string;
   qualname: string;
+  /** The current instructions (byte offsets, f_lasti) of its live frames; what ran before them does not run again. */
+  lastis?: number[];
 }
 
 export interface PythonReachability {
@@ -36,6 +38,12 @@ export interface PythonReachability {
   reflections: string[];
   /** Why each reachable code object (`module:qualname`) is reachable. */
   whyCode: Map<string, string>;
+  /**
+   * Per program file with a live frame in its module code: the source lines and `line:column` positions of that code
+   * which cannot run again (before the frame's instruction, out of its loop). The call sites there are done: their
+   * resolved natives are no roots (gateFrames.ts).
+   */
+  ranOnly?: Array<{ file: string; lines: number[]; positions: string[] }>;
 }
 
 export interface ReachabilityOptions {

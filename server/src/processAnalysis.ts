@@ -5,12 +5,13 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { analyzeProcess, cCallableNames, isNativeError, pythonVersionOf, readCmdline, readCwd, readExe, readPythonFrames, type AddressSpace, type AnalyzeOptions, type Feature, type ProcessAnalysis, type Vendor } from '../../native/src';
+import { analyzeProcess, cCallableNames, isNativeError, pythonVersionOf, readCmdline, readCwd, readExe, readPythonFrames, type AddressSpace, type AnalyzeOptions, type Feature, type ProcessAnalysis, type Root, type Vendor } from '../../native/src';
 import { BytecodeCache, BytecodeSession, bytecodeTracking } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import { analyzeCallSites, type CallSiteResults } from './callSites';
 import type { CallSiteAnalysis } from './model';
 import { DiskGateStore } from './gateStore';
+import { FrameNarrowing } from './gateFrames';
 import { IMPORT_MACHINERY } from './gateModels';
 import { type PythonReachability, type ReachabilityOptions, type RootCode, pythonReachability } from './pythonGate';
 
@@ -110,6 +111,9 @@ export interface PolicyMemo {
   tracking?: BytecodeTrackingResult;
 }
 
+/** The gate analyzeProcess takes, with the module code positions that cannot run again (PythonReachability.ranOnly). */
+type ProcessGate = (AnalyzeOptions['pythonGate'] & Pick<PythonReachability, 'ranOnly'>) | undefined;
+
 export interface PythonProcessAnalysis extends ProcessAnalysis {
   /** Live, exact call sites of the tracked files. */
   callSites?: Map<string, CallSiteAnalysis[]>;
@@ -121,11 +125,18 @@ export interface PythonProcessAnalysis extends ProcessAnalysis {
  * The code objects of every live Python frame of the process (file, qualified name), and the names in its sys.modules
  * (undefined when unreadable); none, with a note, when the frames cannot be read.
  */
-function liveFrameCodes(space: AddressSpace, notes: string[]): { roots: RootCode[]; modules?: Set<string> } {
+export function liveFrameCodes(space: AddressSpace, notes: string[] = []): { roots: RootCode[]; modules?: Set<string> } {
   try {
     const frames = readFramesSettled(space);
     const out = new Map<string, RootCode>();
-    for (const t of frames.threads) for (const f of t.frames) out.set(`${f.file}\0${f.qualname ?? f.name}`, { file: f.file, qualname: f.qualname ?? f.name });
+    for (const t of frames.threads) {
+      for (const f of t.frames) {
+        const key = `${f.file}\0${f.qualname ?? f.name}`;
+        const r = out.get(key) ?? { file: f.file, qualname: f.qualname ?? f.name, lastis: [] };
+        r.lastis!.push(f.lasti);
+        out.set(key, r);
+      }
+    }
     notes.push(`Python-level reachability also starts from the ${out.size} code object(s) of the live frames of ${frames.threads.length} thread(s).`);
     if (frames.modules) notes.push(`The process's sys.modules names ${frames.modules.length} module(s): only those count as imported.`);
     else notes.push(...frames.notes.filter((n) => n.startsWith('sys.modules')).map((n) => `${n} The modules the program's imports name count as imported.`));
@@ -163,7 +174,7 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
   const isPython = exe !== '' && pythonVersionOf(pid, exe) !== undefined;
   let callSites: Map<string, CallSiteAnalysis[]> | undefined;
   const extraRoots = [...(options.extraRoots ?? [])];
-  let pythonGate: AnalyzeOptions['pythonGate'];
+  let pythonGate: ProcessGate;
   if (isPython) {
     const program = programOf(pid);
     if (program.note) notes.push(program.note);
@@ -206,15 +217,12 @@ export async function analyzePythonProcess(pid: number, options: PythonProcessOp
         });
         try {
           callSites = cs.byFile;
-          extraRoots.push(...cs.nativeRoots);
           if (fellBack !== undefined && options.strict !== true) pythonGate = { ...EMPTY_GATE, strictReason: fellBack };
           else if (!strict) {
             pythonGate = await precisePythonGate(pid, cs, files, cache, options, notes, session);
             if (pythonGate?.strictReason && options.policyMemo) Object.assign(options.policyMemo, { files: filesKey(files), strictReason: pythonGate.strictReason, tracking: cs.tracking });
           }
-          notes.push(
-            `Bytecode tracking of ${files.map((f) => path.basename(f)).join(', ')} (${cs.tracking.stats.modules} modules, ${cs.stats.callSites} call sites in the program's files) resolved ${cs.nativeRoots.length} native function(s) in the process; they were added as roots.`,
-          );
+          extraRoots.push(...resolvedRoots(cs, files, pythonGate, notes));
         } finally {
           cs.close();
         }
@@ -298,6 +306,21 @@ function policyFallback(memo: PolicyMemo | undefined, files: string[]): string |
 /** Where a fallback's reason came from, when the disk store gave it (the gate did not run). */
 const FROM_DISK = 'found by an earlier analysis of the same program, files and modules unchanged';
 
+/**
+ * The natives the program's call sites resolve, as roots, with the note that says so. Under the precise policy, those
+ * only call sites of the program's module code before its live frame's current instruction resolve are left out: that
+ * code ran and does not run again (gateFrames.ts).
+ */
+function resolvedRoots(cs: CallSiteResults, files: string[], gate: ProcessGate, notes: string[]): Root[] {
+  const ranOnly = gate && !gate.strictReason ? gate.ranOnly : undefined;
+  const resolved = ranOnly?.length ? cs.nativeRootsExcept((s) => FrameNarrowing.ranBefore(ranOnly, s)) : cs.nativeRoots;
+  const done = cs.nativeRoots.length - resolved.length;
+  notes.push(
+    `Bytecode tracking of ${files.map((f) => path.basename(f)).join(', ')} (${cs.tracking.stats.modules} modules, ${cs.stats.callSites} call sites in the program's files) resolved ${cs.nativeRoots.length} native function(s) in the process; ${done > 0 ? `${resolved.length} were added as roots, and ${done} that only call sites of the program's module code before its live frame's current instruction resolved were not: that code ran and does not run again.` : 'they were added as roots.'}`,
+  );
+  return resolved;
+}
+
 /** A gate that admits nothing by itself: carries a fallback's reason to analyzeProcess (strict roots, the note). */
 const EMPTY_GATE: NonNullable<AnalyzeOptions['pythonGate']> = { names: new Map(), modules: new Map(), prefixes: new Map(), namePrefixes: new Map(), notes: [] };
 
@@ -305,7 +328,7 @@ const EMPTY_GATE: NonNullable<AnalyzeOptions['pythonGate']> = { names: new Map()
  * The precise root policy's gate: the C functions reachable Python code can name, from the program's files and
  * the live frames, with the modules reachable code imports tracked on demand (a few rounds). Adds notes.
  */
-async function precisePythonGate(pid: number, cs: CallSiteResults, files: string[], cache: BytecodeCache | undefined, options: PythonProcessOptions, notes: string[], session?: BytecodeSession): Promise<AnalyzeOptions['pythonGate']> {
+async function precisePythonGate(pid: number, cs: CallSiteResults, files: string[], cache: BytecodeCache | undefined, options: PythonProcessOptions, notes: string[], session?: BytecodeSession): Promise<ProcessGate> {
   options.onProgress?.('Python-level reachability');
   const cNames = cCallableNames(cs.space, options.stores?.tables);
   // The code every thread is running now can still run (a library's server loop, a worker thread's

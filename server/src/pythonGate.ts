@@ -15,10 +15,10 @@ import { Confinement } from './gateConfine';
 import { inMainBlock, judgedReflections, keepsNothing } from './gateModels';
 import { liveModuleNames, startupImports } from './gateStartup';
 import { type BindingOf, shadowedDefinitions } from './gateShadowed';
+import { FrameNarrowing } from './gateFrames';
 import type { PythonReachability, ReachabilityOptions, RootCode } from './gateTypes';
 
 export type { PythonReachability, ReachabilityOptions, RootCode } from './gateTypes';
-
 
 /** The depth the import-time code starts at (see sites): after any chain of names from the program's roots. */
 const IMPORT_TIME_DEPTH = 1_000_000;
@@ -114,6 +114,7 @@ class ReachabilityRun {
    */
   private live = new Set<string>();
   private readonly rootCodes: RootCode[];
+  private readonly frames: FrameNarrowing;
   /** Methods wait until their class can have instances. */
   private readonly classes = new ClassGate(
     (m) => this.live.has(m.name),
@@ -129,16 +130,17 @@ class ReachabilityRun {
     this.files = new Set(options.files.map((f) => path.resolve(f)));
     this.startup = new Set((options.startupFiles ?? options.files).map((f) => path.resolve(f)));
     this.rootCodes = options.rootCodes ?? [];
+    this.frames = new FrameNarrowing(this.rootCodes);
   }
 
   /** The answer, with `strictReason` when the strict policy must be used. */
   finish(strictReason?: string): PythonReachability {
     const { notes, stats, whyCode } = this;
-    const names = new Map([...this.globalUses, ...this.names]);
+    const names = this.frames.exported(new Map([...this.globalUses, ...this.names]));
     const { modules, prefixes, namePrefixes, setters, getters } = this.confinement;
     stats.names = names.size;
     stats.seconds = (performance.now() - this.started) / 1000;
-    return { names, modules, prefixes, namePrefixes, setters, getters, strictReason, notes, stats, whyCode, reflections: this.sites(), missing: [...this.missing] };
+    return { names, modules, prefixes, namePrefixes, setters, getters, strictReason, notes, stats, whyCode, reflections: this.sites(), missing: [...this.missing], ranOnly: this.frames.ranOnly() };
   }
 
   /** The reflection sites that defeat names, each once, the nearest to the roots first. */
@@ -236,14 +238,10 @@ class ReachabilityRun {
       if (!target || target === n) continue;
       // `twice = lambda x: …`: using `twice` reaches that lambda, not every `<lambda>` of the closure.
       if (x.k === 'func' && target.startsWith('<')) {
-        let l = this.codeAliases.get(n);
-        if (!l) this.codeAliases.set(n, (l = []));
-        l.push({ module: x.def.module, index: x.def.code });
+        (this.codeAliases.get(n) ?? this.codeAliases.set(n, []).get(n)!).push({ module: x.def.module, index: x.def.code });
         continue;
       }
-      let set = this.aliases.get(n);
-      if (!set) this.aliases.set(n, (set = new Set()));
-      set.add(target);
+      (this.aliases.get(n) ?? this.aliases.set(n, new Set()).get(n)!).add(target);
     }
   }
 
@@ -314,7 +312,7 @@ class ReachabilityRun {
         this.reason = `name ${n}: ${this.names.get(n)}`;
         this.depth = this.nameDepth.get(n) ?? 0;
         for (const c of this.byShortName.get(n) ?? []) if (this.live.has(c.module.name)) this.reachNamed(c);
-        for (const a of this.aliases.get(n) ?? []) this.addName(a, `\`${a}\` bound to the name \`${n}\``);
+        for (const a of this.aliases.get(n) ?? []) this.addName(a, `\`${a}\` bound to the name \`${n}\``, this.frames.pastOnly(n));
         for (const a of this.codeAliases.get(n) ?? []) {
           const m = this.byModuleName.get(a.module);
           const c = m && this.live.has(m.name) ? codeOf(m, a.index) : undefined;
@@ -332,7 +330,8 @@ class ReachabilityRun {
     const at = `${f.qualname} (${where(c)})`;
     const mainOnly = f.role === 'module' && !this.isProgram(c.module) ? f.mainOnly?.names : undefined;
     const globalOnly = new Set(f.globalOnly);
-    for (const n of f.names) if (!mainOnly?.includes(n)) globalOnly.has(n) ? this.globalName(n, c, at) : this.addName(n, `name \`${n}\` used in ${at}`);
+    const before = this.frames.calledBefore(c);
+    for (const n of f.names) if (!mainOnly?.includes(n)) globalOnly.has(n) ? this.globalName(n, c, at, before.has(n)) : this.addName(n, `name \`${n}\` used in ${at}`, before.has(n));
     for (const n of f.free) this.addName(n, `name \`${n}\` used in ${at}`);
     for (const n of f.reflectNames) this.addName(n, `getattr-style use of \`${n}\` in ${at}`);
     const inert = inertStrings(c, this.childrenOf.get(c.module)?.[c.index] ?? []);
@@ -365,7 +364,8 @@ class ReachabilityRun {
         const pm = this.byModuleName.get(t);
         if (!pm) this.missing.add(t);
         const body = pm ? codeOf(pm, 0) : undefined;
-        if (body) this.reach(body);
+        if (body && this.frames.wholeAgain(body)) this.work.push(body);
+        else if (body) this.reach(body);
       }
     }
   }
@@ -396,7 +396,9 @@ class ReachabilityRun {
     return this.finish();
   }
 
-  private addName(n: string, why: string): void {
+  /** `past`: only code that ran uses the name, to call what it names (gateFrames.ts): it reaches code, admits no C function. */
+  private addName(n: string, why: string, past = false): void {
+    if (this.frames.mark(n, past) && this.names.has(n)) this.nameQueue.push(n);
     if (this.names.has(n)) return;
     this.names.set(n, why);
     this.nameDepth.set(n, this.depth);
@@ -409,20 +411,21 @@ class ReachabilityRun {
    * of the module and of the modules its star imports copy from, what their `from … import` binds to `n`; any `n` when
    * a star import's source is unknown. C functions named `n` stay roots.
    */
-  private globalName(n: string, c: Code, at: string): void {
+  private globalName(n: string, c: Code, at: string, past = false): void {
     const why = `global \`${n}\` used in ${at}`;
     const owners = this.namespaces.of(c.module).owners;
-    if (!owners) return this.addName(n, `${why}, a module that star-imports from a module not tracked`);
-    // A class body's own members count there: keyed by it.
-    const key = `${c.module.name}\0${n}\0${c.facts.role === 'class' ? c.index : ''}`;
+    if (!owners) return this.addName(n, `${why}, a module that star-imports from a module not tracked`, past);
+    // A class body's own members count there: keyed by it (and by a use in code that ran only, which a live one redoes).
+    const key = `${c.module.name}\0${n}\0${c.facts.role === 'class' ? c.index : ''}\0${past}`;
     if (this.globalsSeen.has(key)) return;
     this.globalsSeen.add(key);
+    this.frames.mark(n, past);
     if (!this.globalUses.has(n)) this.globalUses.set(n, why);
-    for (const a of this.aliases.get(n) ?? []) this.addName(a, `\`${a}\` bound to the name \`${n}\``);
+    for (const a of this.aliases.get(n) ?? []) this.addName(a, `\`${a}\` bound to the name \`${n}\``, past);
     const saved = this.reason;
     this.reason = `name ${n}: ${why}`;
     for (const m of owners) {
-      for (const src of this.namespaces.of(m).imports.get(n) ?? []) this.addName(src, `${why}, imported as \`${n}\``);
+      for (const src of this.namespaces.of(m).imports.get(n) ?? []) this.addName(src, `${why}, imported as \`${n}\``, past);
       this.classes.onNameIn(n, m, why, this.depth);
       for (const o of this.byShortName.get(n) ?? []) if (o.module === m && (parentRole(o) === 'module' || (m === c.module && o.facts.parent === c.index))) this.reachNamed(o);
       for (const o of (this.codeAliases.get(n) ?? []).flatMap((a) => (a.module === m.name ? [codeOf(m, a.index)] : []))) if (o) this.reach(o);

@@ -28,6 +28,8 @@ export class SiteAnalyzer {
   private readonly eptCache = new Map<string, EptResult>();
   private readonly describedWalks = new Map<EptResult, DescribedWalk>();
   private readonly nativeRoots = new Map<number, Root>();
+  /** The sites that resolved, with their roots (nativeRootsExcept). */
+  private readonly siteRoots: Array<{ site: CallSite; roots: Root[] }> = [];
   private readonly union = new Set<Feature>();
   private readonly textCache = new Map<string, string[] | undefined>();
   private readonly notes: string[] = [];
@@ -155,6 +157,7 @@ export class SiteAnalyzer {
       this.resolvedCount++;
       if (unresolvedReasons.length > 0) this.partialCount++;
       for (const r of roots) this.nativeRoots.set(r.address, r);
+      this.siteRoots.push({ site, roots });
     }
     // A report alone (siteFeatures: false) needs the roots and the counts, not the site's walk and record.
     if (this.options.siteFeatures === false) return;
@@ -265,6 +268,7 @@ export class SiteAnalyzer {
       byFile: this.byFile,
       tracking: this.tracking,
       nativeRoots: [...this.nativeRoots.values()],
+      nativeRootsExcept: (skip) => [...new Map(this.siteRoots.filter((x) => !skip(x.site)).flatMap((x) => x.roots.map((r) => [r.address, r] as const))).values()],
       callSiteRequired: sortFeatures(this.union),
       pvmRequired,
       unknownCallSites,

@@ -9,10 +9,11 @@ import * as path from 'node:path';
 import { cCallableNames, pythonEntryRoots, type PythonEntryRoots } from '../../native/src/trace/pythonRoots';
 import { readPythonFrames } from '../../native/src/cpython/frames';
 import { analyzeCallSites } from '../../server/src/callSites';
-import { analyzePythonProcess, closedReachability, type PolicyMemo, programOf } from '../../server/src/processAnalysis';
+import { analyzePythonProcess, closedReachability, liveFrameCodes, type PolicyMemo, programOf } from '../../server/src/processAnalysis';
 import { bytecodeTracking } from '../../server/src/bytecode';
 import { pythonReachability, type PythonReachability } from '../../server/src/pythonGate';
 import { IMPORT_MACHINERY } from '../../server/src/gateModels';
+import { FrameNarrowing } from '../../server/src/gateFrames';
 import { DEBIAN_PYTHON, FIXTURE_SRC, startProcess } from '../helpers/fixtures';
 import { pyenvInterpreters } from './python-helpers';
 
@@ -296,6 +297,44 @@ test('precise: a live frame in a method keeps the other methods of its class, ev
     }
   });
 });
+
+// A live frame of the program's module code: what ran before its current instruction does not run again, so a C
+// function it only called there is no root; one it stored, bound, handed on or the loop calls stays (the frames'
+// instructions are read as the policy reads them; 3.9 and 3.13 keep them differently, and 3.9 has no exception table).
+for (const py of [{ version: 'Debian', python: DEBIAN_PYTHON }, ...pyenvInterpreters().filter((i) => i.version === '3.9' || i.version === '3.13')]) {
+  test(`precise under Python ${py.version}: a C function module code called only before the loop that runs now is no root; stored, bound, handed on or called by the loop, it stays`, async () => {
+    await withProcess(
+      'startup_calls.py',
+      async (pid) => {
+        const files = programOf(pid).files;
+        const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, followImports: true, followLazyImports: true });
+        try {
+          const { roots: rootCodes, modules: liveModules } = liveFrameCodes(cs.space);
+          assert.ok(rootCodes.some((r) => r.qualname === '<module>' && r.lastis?.every((l) => l > 0)), `the module frame's instruction is read: ${JSON.stringify(rootCodes)}`);
+          const cNames = cCallableNames(cs.space);
+          const reach = pythonReachability(cs.tracking, { files, cNames, liveModules, rootCodes });
+          assert.equal(reach.strictReason, undefined);
+          const precise = pythonEntryRoots(cs.space, { ...reach, cNames });
+          const strict = pythonEntryRoots(cs.space);
+          assert.ok(strict.roots.some((r) => hashlibRoot(r, 'pbkdf2_hmac')), 'strict roots pbkdf2_hmac');
+          assert.ok(!precise.roots.some((r) => hashlibRoot(r, 'pbkdf2_hmac')), `pbkdf2_hmac, called only before the loop, is no root: ${precise.roots.filter((r) => hashlibRoot(r, 'pbkdf2_hmac')).map((r) => r.reason).join('; ')}`);
+          for (const kept of ['hmac_digest', 'get_fips_mode', 'compare_digest', 'new', 'hmac_new']) assert.ok(precise.roots.some((r) => hashlibRoot(r, kept)), `${kept} stays a root`);
+          // The natives the program's own call sites resolve: those of the call sites before the loop are done.
+          const native = (roots: { reason: string }[], fn: string) => roots.some((r) => r.reason.includes(`_hashlib.${fn}`));
+          const kept = cs.nativeRootsExcept((site) => FrameNarrowing.ranBefore(reach.ranOnly ?? [], site));
+          assert.ok(native(cs.nativeRoots, 'pbkdf2_hmac') && !native(kept, 'pbkdf2_hmac'), `the start-up call site's native is dropped: ${JSON.stringify(reach.ranOnly)}`);
+          assert.ok(native(kept, 'hmac_new'), 'the loop\'s call site keeps its native');
+          // Without the frames' instructions, the module code is all reachable: pbkdf2_hmac is a root again.
+          const whole = pythonReachability(cs.tracking, { files, cNames, liveModules, rootCodes: rootCodes.map(({ file, qualname }) => ({ file, qualname })) });
+          assert.ok(pythonEntryRoots(cs.space, { ...whole, cNames }).roots.some((r) => hashlibRoot(r, 'pbkdf2_hmac')), 'a root when the whole module code counts');
+        } finally {
+          cs.close();
+        }
+      },
+      py.python,
+    );
+  });
+}
 
 test('precise: a module namespace only tested for a name (`name in globals()`) hands out nothing; fetched from, it keeps every binding', async () => {
   await withProcess('globals_tested.py', async (pid) => {

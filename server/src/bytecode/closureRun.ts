@@ -375,7 +375,7 @@ export class ClosureRun {
       // Module code and class bodies now (imports, bindings, members); function bodies when needed.
       const codes = this.decoder.decodeEntries(rec.codes);
       const sim = simulateModuleLazily(
-        { module: name, file: rec.file ?? '', isPackage: !!rec.isPackage, codes, entries: rec.codes, lazyGlobals: rec.lazyGlobals, allMutated: rec.allMutated, decoder: this.decoder, python: this.helper.info },
+        { module: name, file: rec.file ?? '', isPackage: !!rec.isPackage, codes, entries: rec.codes, lazyGlobals: rec.lazyGlobals, allMutated: rec.allMutated, keepFlow: rec.requested !== undefined, decoder: this.decoder, python: this.helper.info },
         rec.lazyCodes,
       );
       summary = sim.summary;

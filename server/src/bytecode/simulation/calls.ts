@@ -157,6 +157,7 @@ export function simulateCall(
     return;
   }
   const calleeS = sim.settle(callee);
+  sim.noteCallee(i, calleeS);
   gateFacts(sim, code, i, role, calleeS, positional, args, star, kwnames);
   const result = knownResult(sim, idx, code, role, i, calleeS, positional, star, memo);
   const callExpr = callExpression(sim, i, calleeS, args, kwnames, star);

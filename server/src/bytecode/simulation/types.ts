@@ -6,6 +6,7 @@ import type { CodeEntry, InterpreterInfo } from '../helperRecords';
 import type { ClassDef, Expr, FunctionDef } from '../values';
 import type { OpTables } from './opcodes';
 import type { CallArguments } from './callArguments';
+import type { FrameFlow } from './frameFlow';
 
 export interface ImportRecord {
   /** Absolute name of the imported module (`a.b.c` for `import a.b.c`, `pkg.sub` for `from . import x` in pkg.sub). */
@@ -129,6 +130,8 @@ export interface CodeFacts {
    * lines; they run only when the module is the program.
    */
   mainOnly?: { names: string[]; lines: [number, number][] };
+  /** Module code of a root file (SimulationInput.keepFlow): what a live frame of it can still run (frameFlow.ts). */
+  flow?: FrameFlow;
 }
 
 export interface ModuleSummary {
@@ -174,6 +177,8 @@ export interface SimulationInput {
   lazyGlobals?: string[];
   /** Some code of the module changes `__all__` in place (ModuleRecord.allMutated). */
   allMutated?: boolean;
+  /** A file given by path (the program's): keep its module code's flow facts (CodeFacts.flow). */
+  keepFlow?: boolean;
   decoder: Decoder;
   python: InterpreterInfo;
 }
@@ -251,6 +256,8 @@ export interface Simulator {
   readonly reflectedAt: Set<string>;
   isBuiltinNamed(e: Expr, name: string): boolean;
   isModuleAttr(e: Expr, module: string, name: string): boolean;
+  /** A call at instruction `i` of the current code object had this callee (kept for root files' flow facts). */
+  noteCallee(i: number, callee: Expr): void;
   instanceOf(cls: ClassDef): Expr;
 }
 
