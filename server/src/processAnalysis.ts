@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { analyzeProcess, cCallableNames, isNativeError, pythonVersionOf, readCmdline, readCwd, readExe, readPythonFrames, type AddressSpace, type AnalyzeOptions, type Feature, type ProcessAnalysis, type Root, type Vendor } from '../../native/src';
 import { BytecodeCache, BytecodeSession, bytecodeTracking } from './bytecode';
-import type { BytecodeTrackingResult } from './bytecode/types';
+import type { BytecodeTrackingResult, CallSite } from './bytecode/types';
 import { analyzeCallSites, type CallSiteResults } from './callSites';
 import type { CallSiteAnalysis } from './model';
 import { DiskGateStore } from './gateStore';
@@ -112,7 +112,7 @@ export interface PolicyMemo {
 }
 
 /** The gate analyzeProcess takes, with the module code positions that cannot run again (PythonReachability.ranOnly). */
-type ProcessGate = (AnalyzeOptions['pythonGate'] & Pick<PythonReachability, 'ranOnly'>) | undefined;
+type ProcessGate = (AnalyzeOptions['pythonGate'] & Partial<Pick<PythonReachability, 'ranOnly' | 'whyCode'>>) | undefined;
 
 export interface PythonProcessAnalysis extends ProcessAnalysis {
   /** Live, exact call sites of the tracked files. */
@@ -311,12 +311,15 @@ const FROM_DISK = 'found by an earlier analysis of the same program, files and m
  * only call sites of the program's module code before its live frame's current instruction resolve are left out: that
  * code ran and does not run again (gateFrames.ts).
  */
-function resolvedRoots(cs: CallSiteResults, files: string[], gate: ProcessGate, notes: string[]): Root[] {
-  const ranOnly = gate && !gate.strictReason ? gate.ranOnly : undefined;
-  const resolved = ranOnly?.length ? cs.nativeRootsExcept((s) => FrameNarrowing.ranBefore(ranOnly, s)) : cs.nativeRoots;
+export function resolvedRoots(cs: CallSiteResults, files: string[], gate: ProcessGate, notes: string[]): Root[] {
+  const precise = gate && !gate.strictReason ? gate : undefined;
+  const ranOnly = precise?.ranOnly ?? [];
+  // A call site in a function of the program that no reachable code can run (a helper never called) is not either.
+  const unreachable = (s: CallSite) => precise?.whyCode !== undefined && !precise.whyCode.has(`${s.module}:${s.caller.startsWith(`${s.module}.`) ? s.caller.slice(s.module.length + 1) : s.caller}`);
+  const resolved = precise ? cs.nativeRootsExcept((s) => FrameNarrowing.ranBefore(ranOnly, s) || unreachable(s)) : cs.nativeRoots;
   const done = cs.nativeRoots.length - resolved.length;
   notes.push(
-    `Bytecode tracking of ${files.map((f) => path.basename(f)).join(', ')} (${cs.tracking.stats.modules} modules, ${cs.stats.callSites} call sites in the program's files) resolved ${cs.nativeRoots.length} native function(s) in the process; ${done > 0 ? `${resolved.length} were added as roots, and ${done} that only call sites of the program's module code before its live frame's current instruction resolved were not: that code ran and does not run again.` : 'they were added as roots.'}`,
+    `Bytecode tracking of ${files.map((f) => path.basename(f)).join(', ')} (${cs.tracking.stats.modules} modules, ${cs.stats.callSites} call sites in the program's files) resolved ${cs.nativeRoots.length} native function(s) in the process; ${done > 0 ? `${resolved.length} were added as roots, and ${done} that only call sites no reachable code runs resolved were not (code the program's module code ran before its live frame's current instruction, or functions no reachable code calls).` : 'they were added as roots.'}`,
   );
   return resolved;
 }

@@ -219,11 +219,7 @@ class ReachabilityRun {
       const c: Code = { module: m, index: i, facts: f };
       this.all.push(c);
       if (f.parent >= 0 && kids[f.parent]) kids[f.parent].push(i);
-      if (f.role !== 'module') {
-        let l = this.byShortName.get(f.name);
-        if (!l) this.byShortName.set(f.name, (l = []));
-        l.push(c);
-      }
+      if (f.role !== 'module') (this.byShortName.get(f.name) ?? this.byShortName.set(f.name, []).get(f.name)!).push(c);
     });
     this.childrenOf.set(m, kids);
     this.classes.addModule(m);
@@ -256,10 +252,12 @@ class ReachabilityRun {
     const roots: Code[] = [];
     for (const c of this.all) {
       const file = c.module.file ? path.resolve(c.module.file) : '';
-      const frame = !this.files.has(file) && rootKeys.has(`${file}\0${c.facts.qualname}`);
-      if (frame || this.files.has(file)) roots.push(c);
+      const frame = rootKeys.has(`${file}\0${c.facts.qualname}`);
+      // The program's module code, and the code nested in it that its statements run (comprehensions, lambdas); its
+      // functions and methods are reached by the names reachable code uses, as a library's are (leftovers below).
+      if (frame || (this.files.has(file) && (c.facts.role === 'module' || (c.facts.parent === 0 && c.facts.name.startsWith('<'))))) roots.push(c);
       // A live frame runs code of a module whose body ran (it defined that code), in sys.modules or not.
-      if (frame) imported.add(c.module.name);
+      if (frame && !this.files.has(file)) imported.add(c.module.name);
     }
     // What reflection on extension modules fetched at import time is bound in module namespaces now (hashlib
     // binds sha256 to _hashlib.openssl_sha256 through globals()): such sites anywhere in the code of modules
@@ -272,10 +270,12 @@ class ReachabilityRun {
     this.classes.openBorn();
     for (const n of this.options.cNames?.keys() ?? []) this.classes.onName(n, `C code can look up \`${n}\``, 0);
     for (const c of roots) {
-      // A method running (or of the program) has its class's instance or class object at hand: its other methods can run.
+      // A method running has its class's instance or class object at hand: its other methods can run.
       this.classes.openOf(c, `${c.facts.qualname} is a root (${where(c)})`);
       this.reach(c);
     }
+    // What the program's module code registered with decorators, its classes' protocol methods, what C looks up.
+    for (const m of closure) if (m.file && this.files.has(path.resolve(m.file))) this.leftovers(m);
   }
 
   /**
@@ -489,10 +489,7 @@ class ReachabilityRun {
     for (const c of codesOf(m)) if (c.facts.role !== 'module' && this.matches(c.facts.name)) this.reachNamed(c);
   }
 
-  /**
-   * Reaches a code object a name (or a class body) names: code nested in a function comes with that function (it
-   * exists once the function ran), a method once its class can have instances (gateClasses.ts).
-   */
+  /** Reaches code a name (or a class body) names: nested in a function, with it; a method once its class can have instances. */
   private reachNamed(c: Code): void {
     if (parentRole(c) === 'function' || this.dead.has(c.facts)) return;
     if (this.classes.admits(c, this.reason, this.depth)) this.reach(c);

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { cCallableNames, pythonEntryRoots, type PythonEntryRoots } from '../../native/src/trace/pythonRoots';
 import { readPythonFrames } from '../../native/src/cpython/frames';
 import { analyzeCallSites } from '../../server/src/callSites';
-import { analyzePythonProcess, closedReachability, liveFrameCodes, type PolicyMemo, programOf } from '../../server/src/processAnalysis';
+import { analyzePythonProcess, closedReachability, liveFrameCodes, type PolicyMemo, programOf, resolvedRoots } from '../../server/src/processAnalysis';
 import { bytecodeTracking } from '../../server/src/bytecode';
 import { pythonReachability, type PythonReachability } from '../../server/src/pythonGate';
 import { IMPORT_MACHINERY } from '../../server/src/gateModels';
@@ -335,6 +335,32 @@ for (const py of [{ version: 'Debian', python: DEBIAN_PYTHON }, ...pyenvInterpre
     );
   });
 }
+
+test('precise: a function of the program no code calls roots nothing, neither by name nor through its call sites; one a decorator registered, or the loop calls, does', async () => {
+  await withProcess('dead_helper.py', async (pid) => {
+    const files = programOf(pid).files;
+    const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, followImports: true, followLazyImports: true });
+    try {
+      const { roots: rootCodes, modules: liveModules } = liveFrameCodes(cs.space);
+      const cNames = cCallableNames(cs.space);
+      const reach = pythonReachability(cs.tracking, { files, cNames, liveModules, rootCodes });
+      assert.equal(reach.strictReason, undefined);
+      assert.ok(!reach.whyCode.has('dead_helper:never'), 'never() is not reachable');
+      for (const f of ['bye', 'tick']) assert.ok(reach.whyCode.has(`dead_helper:${f}`), `${f}() is reachable`);
+      const precise = pythonEntryRoots(cs.space, { ...reach, cNames });
+      assert.ok(!precise.roots.some((r) => hashlibRoot(r, 'pbkdf2_hmac')), 'pbkdf2_hmac is no Python-callable root');
+      for (const kept of ['hmac_digest', 'get_fips_mode']) assert.ok(precise.roots.some((r) => hashlibRoot(r, kept)), `${kept} stays a root`);
+      const notes: string[] = [];
+      const resolved = resolvedRoots(cs, files, { ...reach, cNames }, notes);
+      const native = (roots: { reason: string }[], fn: string) => roots.some((r) => r.reason.includes(`_hashlib.${fn}`));
+      assert.ok(native(cs.nativeRoots, 'pbkdf2_hmac') && !native(resolved, 'pbkdf2_hmac'), 'never()\'s call site roots nothing');
+      assert.ok(native(resolved, 'hmac_digest') && native(resolved, 'get_fips_mode'), 'the call sites of bye() and tick() keep their natives');
+      assert.match(notes.join(' '), /functions no reachable code calls/);
+    } finally {
+      cs.close();
+    }
+  });
+});
 
 test('precise: a module namespace only tested for a name (`name in globals()`) hands out nothing; fetched from, it keeps every binding', async () => {
   await withProcess('globals_tested.py', async (pid) => {
