@@ -16,14 +16,15 @@ import {
   CodeLensRefreshRequest,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { collectHost, defaultCatalog, DiskSummaryStore, DiskTablesStore, effectiveRequirement, engineStamp, hostFeatures, isNativeError, listProcesses, loadCatalog, maskedFeatures, prefetchExportedIfuncs, summarizeInstances, VERSION, x86Level, type Catalog, type Feature, type HostInfo } from '../../native/src';
+import { collectHost, DiskSummaryStore, DiskTablesStore, effectiveRequirement, engineStamp, hostFeatures, isNativeError, listProcesses, maskedFeatures, prefetchExportedIfuncs, summarizeInstances, VERSION, x86Level, type Feature, type HostInfo } from '../../native/src';
 import { defaultCacheDir } from './bytecode/diskCache';
 import { BytecodeCache, BytecodeSession } from './bytecode';
 import type { BytecodeTrackingResult } from './bytecode/types';
 import { MAX_CALLS_FILE_BYTES, analyzeCallSites, fileUri, oversizedFiles, type CallSiteResults } from './callSites';
 import { StaticNativeState } from './staticNative';
 import type { CallSiteAnalysis } from './model';
-import { callSiteAt, callSiteDetail, catalogRarity, computeCodeLenses, computeHover, type Rarity } from './presentation';
+import { callSiteAt, callSiteDetail, computeCodeLenses, computeHover } from './presentation';
+import { CatalogState } from './catalogState';
 import {
   AnalyzeProcessRequest,
   CallSiteAtRequest,
@@ -67,8 +68,7 @@ export class PygrationLanguageServer {
   private staticBytecode?: { python: string; session: BytecodeSession };
   /** The native side kept between static analyses (an edit + save re-walks only what changed): see StaticNativeState. */
   private readonly staticNative = new StaticNativeState();
-  private catalog: Catalog = defaultCatalog();
-  private rarity: Rarity = catalogRarity(this.catalog);
+  private readonly catalogs = new CatalogState();
   private hostInfoStarted?: Promise<HostInfo>;
   private hostStarted?: Promise<Set<Feature>>;
   /** This host's description: its probe (a child process) starts on `initialized` or first use, after the initialize answer. */
@@ -135,7 +135,7 @@ export class PygrationLanguageServer {
       tablesStore: this.tablesStore,
       gateStore: this.gateStore,
       settings: () => this.settings,
-      catalog: () => this.catalog,
+      catalog: () => this.catalogs.catalog,
       host: () => this.host,
       hostInfo: () => this.hostInfo,
       openFiles: () => this.openFiles(),
@@ -184,14 +184,14 @@ export class PygrationLanguageServer {
     c.onCodeLens((p) => this.codeLenses(p.textDocument.uri));
     c.onHover((p) => {
       const site = callSiteAt(this.sitesFor(p.textDocument.uri), p.position.line, p.position.character);
-      return site ? computeHover(site, this.rarity, this.interpreterFeatures()) : null;
+      return site ? computeHover(site, this.catalogs.rarity, this.interpreterFeatures()) : null;
     });
     c.onRequest(ListProcessesRequest, (p) => listProcesses({ pythonOnly: p.pythonOnly ?? true }));
     c.onRequest(AnalyzeProcessRequest, (p, token) => this.session.analyzeProcess(p, token));
     c.onRequest(PlanMigrationRequest, (p, token) => this.session.planMigration(p, token));
     c.onRequest(CallSiteAtRequest, (p) => {
       const site = callSiteAt(this.sitesFor(p.uri), p.line, p.character);
-      return site ? callSiteDetail(site, this.rarity, this.interpreterFeatures()) : null;
+      return site ? callSiteDetail(site, this.catalogs.rarity, this.interpreterFeatures()) : null;
     });
     c.onRequest(GetStateRequest, () => this.state());
     c.onNotification(DetachNotification, (p) => this.session.detach(p.sessionId));
@@ -264,14 +264,8 @@ export class PygrationLanguageServer {
   }
 
   private loadCatalog(): void {
-    try {
-      this.catalog = this.settings.catalogPath ? loadCatalog(this.settings.catalogPath) : defaultCatalog();
-    } catch (e) {
-      this.catalog = defaultCatalog();
-      const msg = isNativeError(e) ? e.describe() : String(e);
-      void this.connection.window.showErrorMessage(`Pygration: the instance catalog ${this.settings.catalogPath} could not be loaded (${msg}); using the shipped AWS EC2 catalog.`);
-    }
-    this.rarity = catalogRarity(this.catalog);
+    const msg = this.catalogs.load(this.settings.catalogPath);
+    if (msg) void this.connection.window.showErrorMessage(`Pygration: the instance catalog ${this.settings.catalogPath} could not be loaded (${msg}); using the shipped AWS EC2 catalog.`);
   }
 
   private python(): string {
@@ -312,7 +306,7 @@ export class PygrationLanguageServer {
   }
 
   private codeLenses(uri: string) {
-    return computeCodeLenses(this.sitesFor(uri), this.rarity, {
+    return computeCodeLenses(this.sitesFor(uri), this.catalogs.rarity, {
       enabled: this.settings.codeLensEnable,
       showBaseline: this.settings.showBaselineLenses,
       showShared: this.settings.codeLensShowShared,
@@ -453,7 +447,7 @@ export class PygrationLanguageServer {
     this.staticTracking = result.tracking;
     this.staticInterpreterFeatures = result.pvmRequired ? new Set(result.pvmRequired) : undefined;
     const required = [...new Set([...result.callSiteRequired, ...(result.pvmRequired ?? [])])];
-    const verdicts = summarizeInstances({ required, source: host, catalog: this.catalog, sourceVendor: (await this.hostInfo).vendor });
+    const verdicts = summarizeInstances({ required, source: host, catalog: this.catalogs.catalog, sourceVendor: (await this.hostInfo).vendor });
     const effective = effectiveRequirement(required, host, this.settings.countMaskedFeatures ? maskedFeatures(required, host, (await this.hostInfo).vendor) : []);
     this.staticSummary = {
       files: files.length,

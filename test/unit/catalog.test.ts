@@ -15,6 +15,7 @@ import { xedDecidableFeatures } from '../../native/src/features/xed';
 import { isNativeError } from '../../native/src/errors';
 import { REPO_ROOT } from '../helpers/fixtures';
 import { collectorIsaSets, cpuidPairs, dumpCpuid, featureBit } from '../helpers/cpuid';
+import { CatalogState } from '../../server/src/catalogState';
 
 function byName(c: Catalog, name: string): InstanceType {
   const i = c.instances.find((x) => x.name === name);
@@ -248,6 +249,26 @@ test('the shipped catalog is bundled: an esbuild bundle of the catalog module wo
     // Run it from an empty directory: nothing but the bundle exists there.
     const result = JSON.parse(execFileSync(process.execPath, [out], { cwd: dir, encoding: 'utf8' }));
     assert.deepEqual(result, { n: shippedSize(), m7a: true });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the language server's catalog: the shipped one until settings name a file, that file once loaded, the shipped one and a message when it cannot be read", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pygration-catalog-state-'));
+  try {
+    const state = new CatalogState();
+    assert.equal(state.catalog, defaultCatalog(), 'the shipped catalog before any setting');
+    assert.ok(state.rarity, 'and its rarity');
+    const file = path.join(dir, 'mine.json');
+    fs.writeFileSync(file, JSON.stringify({ name: 'mine', instances: { 'm.one': { features: ['avx2'] } } }));
+    assert.equal(state.load(file), undefined);
+    assert.deepEqual(state.catalog.instances.map((i) => i.name), ['m.one']);
+    const error = state.load(path.join(dir, 'missing.json'));
+    assert.match(error ?? '', /missing\.json/);
+    assert.equal(state.catalog, defaultCatalog(), 'the shipped catalog again');
+    assert.equal(state.load(undefined), undefined);
+    assert.equal(state.catalog, defaultCatalog());
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
