@@ -308,8 +308,9 @@ const FROM_DISK = 'found by an earlier analysis of the same program, files and m
 
 /**
  * The natives the program's call sites resolve, as roots, with the note that says so. Under the precise policy, those
- * only call sites of the program's module code before its live frame's current instruction resolve are left out: that
- * code ran and does not run again (gateFrames.ts).
+ * only call sites no reachable code runs resolve are left out: sites of the program's module code before its live
+ * frame's current instruction (that code ran and does not run again, gateFrames.ts), and sites in functions the gate
+ * found no reachable code can call (`whyCode`).
  */
 export function resolvedRoots(cs: CallSiteResults, files: string[], gate: ProcessGate, notes: string[]): Root[] {
   const precise = gate && !gate.strictReason ? gate : undefined;

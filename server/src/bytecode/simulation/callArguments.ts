@@ -43,12 +43,13 @@ export class CallArguments {
     this.comprehension.set(code, join(this.comprehension.get(code), iterable)!);
   }
 
-  /** A call in module code (instruction `i`); `irregular`: keywords, a star or a bound self. */
-  noteModuleCall(i: number, callee: Expr, positional: readonly Expr[], irregular: boolean): void {
+  /** A call in module code (instruction `i`); `irregular`: keywords, a star or a bound self; `settle` settles an argument. */
+  noteModuleCall(i: number, callee: Expr, args: readonly Expr[], irregular: boolean, settle: (e: Expr) => Expr): void {
     if (callee.k !== 'func' || callee.def.kind !== 'function' || callee.def.parent !== 0) return;
+    const positional = args.map(settle);
     const c = this.calls.get(callee.def.code);
     if (!c) {
-      this.calls.set(callee.def.code, { sites: new Set([i]), args: [...positional], mixed: irregular });
+      this.calls.set(callee.def.code, { sites: new Set([i]), args: positional, mixed: irregular });
       return;
     }
     c.sites.add(i);
@@ -56,8 +57,9 @@ export class CallArguments {
     else c.args = c.args.map((a, k) => join(a, positional[k])!);
   }
 
-  /** Module code reached its fixpoint: counts its loads and bindings of each name. */
+  /** Module code reached its fixpoint: counts its loads and bindings of each name (only needed when it called a function of its own). */
   moduleCodeDone(decoder: Decoder, code: DecodedCode): void {
+    if (this.calls.size === 0) return;
     const loads = new Map<string, number>();
     const stores = new Map<string, number>();
     const opnames = decoder.model.opnames;

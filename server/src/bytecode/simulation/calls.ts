@@ -168,7 +168,7 @@ export function simulateCall(
     const at = comprehension.code;
     sim.callArgs.noteComprehension(at, sim.settle(positional[0]));
   }
-  if (role.role === 'module') sim.callArgs.noteModuleCall(i, calleeS, positional.map((a) => sim.settle(a)), star || kwnames !== null || self !== null);
+  if (role.role === 'module') sim.callArgs.noteModuleCall(i, calleeS, positional, star || kwnames !== null || self !== null, (a) => sim.settle(a));
   const artefact = comprehension !== undefined || (result !== undefined && result.k === 'super');
   if (!artefact) sim.site(idx, code, i, { kind: 'call', callee: calleeS }, siteMap);
   stack.push(result ?? callExpr);
