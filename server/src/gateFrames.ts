@@ -1,12 +1,13 @@
-// What a live frame of the program's module code can no longer run, for the precise gate: the names only code before
-// its current instruction used, and only to call what they name (a kernel called once at start-up, before the loop
-// that runs now). Python code they name is still reached (what it registered may run later); no C function is a root
-// for them alone.
+// What a live frame of the program's code can no longer run, for the precise gate: the names only code before its
+// current instruction used, and only to call what they name (a kernel called once at start-up, before the loop that runs
+// now). Module code runs once; a top-level function (`def main(): warm_up(); while True: …`) only while nothing that can
+// still run calls it anew (pythonGate.ts checks, else it counts whole). Python code such names name is still reached
+// (what it registered may run later); no C function is a root for them alone.
 
 import * as path from 'node:path';
 import { calledOnlyBefore, type RanOnly, ranOnlyPositions, stillRuns } from './bytecode/simulation/frameFlow';
 import type { CodeFacts } from './bytecode/simulate';
-import type { Code } from './gateCodes';
+import { type Code, parentRole } from './gateCodes';
 import type { RootCode } from './gateTypes';
 
 export class FrameNarrowing {
@@ -14,33 +15,55 @@ export class FrameNarrowing {
   private readonly lastis = new Map<string, number[]>();
   /** Code reached again another way (an import runs the program's module code anew): all its names count. */
   private readonly whole = new Set<CodeFacts>();
-  private readonly narrowed = new Set<CodeFacts>();
+  private readonly narrowed = new Map<CodeFacts, Code>();
   /** Names used by code that ran only (past) and by code that can still run (live). */
   private readonly past = new Set<string>();
   private readonly live = new Set<string>();
-  /** Per program file: the source positions of its module code that cannot run again (its call sites are done). */
+  /** Per program file and code (`file\0qualname`): the source positions that cannot run again (its call sites are done). */
   private readonly ran = new Map<string, RanOnly>();
+
+  /** The short names of the code live frames run (a call in progress to one of them is done when it returns). */
+  private readonly running = new Set<string>();
 
   constructor(rootCodes: readonly RootCode[]) {
     for (const r of rootCodes) if (r.lastis?.length) this.lastis.set(`${path.resolve(r.file)}\0${r.qualname}`, [...r.lastis]);
+    for (const r of rootCodes) if (r.lastis?.length) this.running.add(r.qualname.slice(r.qualname.lastIndexOf('.') + 1));
   }
 
-  /** The names of module code `c` that only code before its live frames' instructions uses, to call what they name. */
+  /** The names of module code or a function `c` that only code before its live frames' instructions uses, to call what they name. */
   calledBefore(c: Code): ReadonlySet<string> {
     const f = c.facts;
-    const lastis = f.flow && f.role === 'module' && !this.whole.has(f) && c.module.file ? this.lastis.get(`${path.resolve(c.module.file)}\0${f.qualname}`) : undefined;
+    const key = c.module.file ? `${path.resolve(c.module.file)}\0${f.qualname}` : '';
+    const lastis = f.flow && (f.role === 'module' || f.role === 'function') && !this.whole.has(f) ? this.lastis.get(key) : undefined;
     const live = lastis && f.flow ? stillRuns(f.flow, lastis) : undefined;
     if (!live) return new Set();
-    this.narrowed.add(f);
-    this.ran.set(path.resolve(c.module.file!), ranOnlyPositions(f.flow!, live));
-    return calledOnlyBefore(f.flow!, live);
+    this.narrowed.set(f, c);
+    this.ran.set(key, ranOnlyPositions(f.flow!, live));
+    // A call in progress is done once it returns only if it runs Python code: a `def` the module binds that name to.
+    const defs = c.module.summary?.namespace;
+    const isDef = (n: string) => {
+      const v = defs?.get(n);
+      return v !== undefined && (v.k === 'union' ? v.items : [v]).every((x) => x.k === 'func');
+    };
+    const running = new Set([...this.running].filter(isDef));
+    return calledOnlyBefore(f.flow!, live, running);
   }
 
-  /** `c` is reached another way: true when it was narrowed (then it must be visited again, whole). */
+  /** `c` is reached another way (called anew, its module imported again): true when it was narrowed (then visit it again, whole). */
   wholeAgain(c: Code): boolean {
     this.whole.add(c.facts);
-    if (c.module.file) this.ran.delete(path.resolve(c.module.file));
+    if (c.module.file) this.ran.delete(`${path.resolve(c.module.file)}\0${c.facts.qualname}`);
     return this.narrowed.delete(c.facts);
+  }
+
+  /**
+   * The narrowed functions that something able to run may call anew, which count whole from now (visit them again): one
+   * whose name such code uses or C code may look up (`cNames`), a lambda or comprehension (run under another name or by
+   * its statement again), a nested function or method, one a decorator may keep.
+   */
+  reentered(cNames: ReadonlyMap<string, string> | undefined): Code[] {
+    const anew = (c: Code) => c.facts.name.startsWith('<') || this.live.has(c.facts.name) || !!cNames?.has(c.facts.name) || parentRole(c) !== 'module' || !!c.module.summary!.defs[c.index]?.decorators.length;
+    return [...this.narrowed.values()].filter((c) => c.facts.role === 'function' && anew(c) && this.wholeAgain(c));
   }
 
   /** Notes a use of `n` (by code that ran only, or not); true when that makes a name used only so far by such code live. */
@@ -64,15 +87,17 @@ export class FrameNarrowing {
     return new Map([...names].filter(([n]) => !this.pastOnly(n)));
   }
 
-  /** The program files' module code positions that cannot run again (PythonReachability.ranOnly). */
-  ranOnly(): Array<RanOnly & { file: string }> {
-    return [...this.ran].map(([file, r]) => ({ file, ...r }));
+  /** The program files' code positions that cannot run again (PythonReachability.ranOnly). */
+  ranOnly(): Array<RanOnly & { file: string; qualname: string }> {
+    return [...this.ran].map(([key, r]) => ({ file: key.slice(0, key.indexOf('\0')), qualname: key.slice(key.indexOf('\0') + 1), ...r }));
   }
 
-  /** Whether call site `s` (of module code, `<module>` its caller) lies where only code that cannot run again is. */
-  static ranBefore(ranOnly: ReadonlyArray<RanOnly & { file: string }>, s: { file: string; line: number | null; column: number | null; caller: string }): boolean {
-    if (s.line === null || !(s.caller === '<module>' || s.caller.endsWith('.<module>'))) return false;
-    const r = ranOnly.find((x) => x.file === path.resolve(s.file));
+  /** Whether call site `s` (its caller `module.qualname`) lies where only code that cannot run again is. */
+  static ranBefore(ranOnly: ReadonlyArray<RanOnly & { file: string; qualname?: string }>, s: { module: string; file: string; line: number | null; column: number | null; caller: string }): boolean {
+    if (s.line === null) return false;
+    const caller = s.caller.startsWith(`${s.module}.`) ? s.caller.slice(s.module.length + 1) : s.caller;
+    const qualname = caller === '<module>' || caller.endsWith('.<module>') ? '<module>' : caller;
+    const r = ranOnly.find((x) => x.file === path.resolve(s.file) && (x.qualname ?? '<module>') === qualname);
     return r !== undefined && (s.column === null ? r.lines.includes(s.line) : r.positions.includes(`${s.line}:${s.column}`));
   }
 }

@@ -39,11 +39,11 @@ export interface PythonReachability {
   /** Why each reachable code object (`module:qualname`) is reachable. */
   whyCode: Map<string, string>;
   /**
-   * Per program file with a live frame in its module code: the source lines and `line:column` positions of that code
-   * which cannot run again (before the frame's instruction, out of its loop). The call sites there are done: their
-   * resolved natives are no roots (gateFrames.ts).
+   * Per program file and code (its module code, or a top-level function nothing can call anew) with a live frame: the
+   * source lines and `line:column` positions of that code which cannot run again (before the frame's instruction, out
+   * of its loop). The call sites there are done: their resolved natives are no roots (gateFrames.ts).
    */
-  ranOnly?: Array<{ file: string; lines: number[]; positions: string[] }>;
+  ranOnly?: Array<{ file: string; qualname?: string; lines: number[]; positions: string[] }>;
 }
 
 export interface ReachabilityOptions {

@@ -308,19 +308,23 @@ const FROM_DISK = 'found by an earlier analysis of the same program, files and m
 
 /**
  * The natives the program's call sites resolve, as roots, with the note that says so. Under the precise policy, those
- * only call sites no reachable code runs resolve are left out: sites of the program's module code before its live
- * frame's current instruction (that code ran and does not run again, gateFrames.ts), and sites in functions the gate
- * found no reachable code can call (`whyCode`).
+ * only call sites no reachable code runs resolve are left out: sites of the program's module code, or of a top-level
+ * function nothing can call anew, before its live frame's current instruction (that code ran and does not run again,
+ * gateFrames.ts), calls of such a function, and sites in functions the gate found no reachable code can call (`whyCode`).
  */
 export function resolvedRoots(cs: CallSiteResults, files: string[], gate: ProcessGate, notes: string[]): Root[] {
   const precise = gate && !gate.strictReason ? gate : undefined;
   const ranOnly = precise?.ranOnly ?? [];
   // A call site in a function of the program that no reachable code can run (a helper never called) is not either.
   const unreachable = (s: CallSite) => precise?.whyCode !== undefined && !precise.whyCode.has(`${s.module}:${s.caller.startsWith(`${s.module}.`) ? s.caller.slice(s.module.length + 1) : s.caller}`);
-  const resolved = precise ? cs.nativeRootsExcept((s) => FrameNarrowing.ranBefore(ranOnly, s) || unreachable(s)) : cs.nativeRoots;
+  // A call of a program function narrowed at its live frame (`main()` while main loops; nothing can call it anew) is in
+  // progress or done: the natives it reaches come from that function's own call sites, which say what ran.
+  const narrowed = new Set(ranOnly.flatMap((r) => (r.qualname && r.qualname !== '<module>' ? [`${r.file}\0${r.qualname}`] : [])));
+  const intoNarrowed = (c: CallSite['callee']) => c.kind === 'function' && !!c.file && !!c.module && !!c.qualifiedName?.startsWith(`${c.module}.`) && narrowed.has(`${path.resolve(c.file)}\0${c.qualifiedName.slice(c.module.length + 1)}`);
+  const resolved = precise ? cs.nativeRootsExcept((s) => FrameNarrowing.ranBefore(ranOnly, s) || unreachable(s) || intoNarrowed(s.callee)) : cs.nativeRoots;
   const done = cs.nativeRoots.length - resolved.length;
   notes.push(
-    `Bytecode tracking of ${files.map((f) => path.basename(f)).join(', ')} (${cs.tracking.stats.modules} modules, ${cs.stats.callSites} call sites in the program's files) resolved ${cs.nativeRoots.length} native function(s) in the process; ${done > 0 ? `${resolved.length} were added as roots, and ${done} that only call sites no reachable code runs resolved were not (code the program's module code ran before its live frame's current instruction, or functions no reachable code calls).` : 'they were added as roots.'}`,
+    `Bytecode tracking of ${files.map((f) => path.basename(f)).join(', ')} (${cs.tracking.stats.modules} modules, ${cs.stats.callSites} call sites in the program's files) resolved ${cs.nativeRoots.length} native function(s) in the process; ${done > 0 ? `${resolved.length} were added as roots, and ${done} that only call sites no reachable code runs resolved were not (code of the program that ran before its live frames' current instructions and cannot run again, or functions no reachable code calls).` : 'they were added as roots.'}`,
   );
   return resolved;
 }

@@ -47,6 +47,7 @@ export function pythonReachability(tracking: BytecodeTrackingResult, options: Re
     run.takeImportTime();
     run.closeOver();
   }
+  while (run.reenter()) run.closeOver();
   return run.result();
 }
 
@@ -69,7 +70,6 @@ class ReachabilityRun {
   private readonly shadowed: string[] = [];
   private isStdlib: (file: string | undefined) => boolean = () => false;
 
-  // The closure's index.
   private closure: ProgramModule[] = [];
   private readonly byModuleName = new Map<string, ProgramModule>();
   private readonly namespaces = new Namespaces(this.byModuleName);
@@ -90,7 +90,6 @@ class ReachabilityRun {
     (why) => this.closure.filter((m) => this.live.has(m.name)).forEach((m) => this.reachGetters(m, why)),
   );
 
-  // The roots and the closure over code and names.
   private readonly reachable = new Set<Code>();
   private readonly codeKey = new Map<ProgramModule, Set<number>>();
   private readonly work: Code[] = [];
@@ -241,10 +240,7 @@ class ReachabilityRun {
     }
   }
 
-  /**
-   * Phase 2: the roots. The modules imported at start-up, the reflection their import did on extension
-   * modules, the program's own code objects and the given ones.
-   */
+  /** Phase 2: the roots: the start-up imports, the reflection they did on extension modules, the program's code, the given code. */
   takeRoots(): void {
     const { closure, imported, startup } = this;
     for (const n of this.startupImports()) imported.add(n);
@@ -368,6 +364,11 @@ class ReachabilityRun {
         else if (body) this.reach(body);
       }
     }
+  }
+
+  /** Phase 3b: the functions narrowed at a live frame that something can call anew run whole (FrameNarrowing.reentered). */
+  reenter(): boolean {
+    return this.work.push(...this.frames.reentered(this.options.cNames)) > 0;
   }
 
   /** Whether reflection in reachable code already forces the fallback. */

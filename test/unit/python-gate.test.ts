@@ -336,6 +336,40 @@ for (const py of [{ version: 'Debian', python: DEBIAN_PYTHON }, ...pyenvInterpre
   });
 }
 
+// Live frames of top-level functions (`launch()` → `pump()` → its loop): what each ran before its current instruction
+// does not run again while nothing can call it anew, so the C functions called only there are no roots, neither by
+// name nor through the program's call sites (the module code's `launch()` call included); a function a decorator keeps
+// runs whole. (A function named `main` is one C code may look up under 3.9, so it counts whole there: names the test
+// avoids.)
+for (const py of [{ version: 'Debian', python: DEBIAN_PYTHON }, ...pyenvInterpreters().filter((i) => i.version === '3.9' || i.version === '3.13')]) {
+  test(`precise under Python ${py.version}: C functions that launch() and pump() called before pump's loop are no roots; the loop's and a kept function's stay`, async () => {
+    await withProcess(
+      'main_calls.py',
+      async (pid) => {
+        const files = programOf(pid).files;
+        const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, followImports: true, followLazyImports: true });
+        try {
+          const { roots: rootCodes, modules: liveModules } = liveFrameCodes(cs.space);
+          for (const q of ['launch', 'pump', 'kept']) assert.ok(rootCodes.some((r) => r.qualname === q && r.lastis?.every((l) => l > 0)), `${q}'s frame is read: ${JSON.stringify(rootCodes)}`);
+          const cNames = cCallableNames(cs.space);
+          const reach = pythonReachability(cs.tracking, { files, cNames, liveModules, rootCodes });
+          assert.equal(reach.strictReason, undefined);
+          const precise = pythonEntryRoots(cs.space, { ...reach, cNames });
+          for (const gone of ['pbkdf2_hmac', 'get_fips_mode']) assert.ok(!precise.roots.some((r) => hashlibRoot(r, gone)), `${gone}, called only before pump's loop, is no root: ${precise.roots.filter((r) => hashlibRoot(r, gone)).map((r) => r.reason).join('; ')}`);
+          for (const kept of ['hmac_new', 'compare_digest']) assert.ok(precise.roots.some((r) => hashlibRoot(r, kept)), `${kept} stays a root`);
+          const native = (roots: { reason: string }[], fn: string) => roots.some((r) => r.reason.includes(`_hashlib.${fn}`));
+          const kept = resolvedRoots(cs, files, { ...reach, cNames }, []);
+          for (const fn of ['pbkdf2_hmac', 'get_fips_mode']) assert.ok(native(cs.nativeRoots, fn) && !native(kept, fn), `${fn}'s call site is done: ${JSON.stringify(reach.ranOnly)}`);
+          for (const fn of ['hmac_new', 'compare_digest']) assert.ok(native(kept, fn), `${fn}'s call site keeps its native`);
+        } finally {
+          cs.close();
+        }
+      },
+      py.python,
+    );
+  });
+}
+
 test('precise: a function of the program no code calls roots nothing, neither by name nor through its call sites; one a decorator registered, or the loop calls, does', async () => {
   await withProcess('dead_helper.py', async (pid) => {
     const files = programOf(pid).files;

@@ -21,7 +21,7 @@ import { simulateCall, stepCall, CALLS_OPS } from './simulation/calls';
 import { binaryOp, stepOperator, OPERATORS_OPS } from './simulation/operators';
 import { stepBlock, BLOCKS_OPS } from './simulation/blocks';
 import { escapedReflection } from './simulation/gateFacts';
-import { frameFlow } from './simulation/frameFlow';
+import { frameFlow, keepsFlow } from './simulation/frameFlow';
 
 export type { CodeFacts, ImportRecord, ModuleSummary, SimulationInput, SimulationStats, SiteKind, SiteRecord, StarImport } from './simulation/types';
 export { shortName } from './simulation/common';
@@ -132,8 +132,8 @@ class ModuleSimulation extends CodeFlow implements Simulator {
     this.done = new Uint8Array(n);
   }
 
-  /** Root files' module code (SimulationInput.keepFlow): its calls' callees and the values it binds (frameFlow.ts). */
-  private readonly flowNotes = { callees: new Map<number, Expr>(), stored: [] as Expr[] };
+  /** Root files' module code and functions (SimulationInput.keepFlow): calls' callees, values bound (frameFlow.ts). */
+  private readonly flowNotes = { callees: new Map<number, Expr>(), stored: [] as Array<{ name: string; value: Expr }> };
 
   noteCallee(i: number, callee: Expr): void {
     if (this.input.keepFlow) this.flowNotes.callees.set(i, callee);
@@ -141,7 +141,7 @@ class ModuleSimulation extends CodeFlow implements Simulator {
 
   protected codeDone(code: DecodedCode): void {
     escapedReflection(this, this.decoder, code);
-    if (this.input.keepFlow && this.facts && this.roles[code.index]?.role === 'module') this.facts.flow = frameFlow(this.decoder, this.t, code, this.flowNotes);
+    if (this.input.keepFlow && this.facts && keepsFlow(this.roles[code.index]?.role, code)) this.facts.flow = frameFlow(this.decoder, this.t, code, this.flowNotes);
     this.flowNotes.callees.clear();
     this.flowNotes.stored = [];
     if (code.index === 0 && this.roles[0]?.role === 'module') this.callArgs.moduleCodeDone(this.decoder, code);
@@ -386,7 +386,7 @@ class ModuleSimulation extends CodeFlow implements Simulator {
   /** STORE_NAME: binds the name in module and class code (and notes a dynamic `__all__`). */
   private storeName(st: State, code: DecodedCode, arg: number, i: number): void {
     const val = this.settle(st.stack.pop() ?? this.underflow(code, i));
-    if (this.input.keepFlow) this.flowNotes.stored.push(val);
+    if (this.input.keepFlow) this.flowNotes.stored.push({ name: code.names[arg], value: val });
     if (st.names) {
       st.names[arg] = val;
       st.starSeq![arg] = st.stars;

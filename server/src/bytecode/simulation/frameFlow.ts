@@ -1,5 +1,5 @@
-// What a live frame of module code can still run: the control flow and the name loads of the program files' module
-// code (kept by the simulation), and, from the frame's current instruction, the names that only code which ran uses
+// What a live frame of module code or of a function can still run: the control flow and the name loads of the program
+// files' code (kept by the simulation), and, from the frame's current instruction, the names that only code which ran uses
 // to call what it names. Code before a `while True:` loop ran once and will not run again: a C function it called
 // by name (a kernel used at start-up) is no root for that name (pythonGate.ts).
 
@@ -29,14 +29,27 @@ export interface FrameFlow {
   loads: Record<string, number[]>;
   /** Each call instruction's callee, by its short name (the name it was loaded by, or was bound to). */
   callees: Record<number, string>;
+  /** The call instructions whose callee is a Python function (a `def`) or a global of the module (maybe one). */
+  pythonCalls: number[];
   /** Short names of the values module code bound (STORE_NAME), at any time: what was stored can be fetched again. */
   stored: string[];
+}
+
+/**
+ * co_flags of a function whose call makes an object that runs its body later (a generator, coroutine or async
+ * generator): a past call may have left one unstarted, so code before a live frame's instruction can run again.
+ */
+const RESUMABLE = 0x20 | 0x80 | 0x100 | 0x200;
+
+/** Whether the simulation keeps the flow facts of `code` (of a root file): module code, and functions that are no RESUMABLE. */
+export function keepsFlow(role: string | undefined, code: DecodedCode): boolean {
+  return role === 'module' || (role === 'function' && (code.raw.flags & RESUMABLE) === 0);
 }
 
 /** What the simulation noted of one code object for its flow facts: its calls' callees by instruction, the values it bound. */
 export interface FlowNotes {
   callees: ReadonlyMap<number, Expr>;
-  stored: readonly Expr[];
+  stored: ReadonlyArray<{ name: string; value: Expr }>;
 }
 
 const namesOf = (e: Expr): string[] => (e.k === 'union' ? e.items : [e]).map(shortName).filter((n): n is string => n !== undefined);
@@ -44,9 +57,18 @@ const namesOf = (e: Expr): string[] => (e.k === 'union' ? e.items : [e]).map(sho
 /** The flow facts of `code`, with the callees its calls had (by instruction) once the simulation reached its fixpoint. */
 export function frameFlow(decoder: Decoder, t: OpTables, code: DecodedCode, notes: FlowNotes): FrameFlow {
   const opnames = decoder.model.opnames;
-  const stored = new Set(notes.stored.flatMap(namesOf));
+  // A store of a value under its own name (`def main`, `from m import f`) only binds what loads of that name fetch: no
+  // other name can fetch it from there. A value stored under another name can be (`k = kern.k`: stored has `k`).
+  const own = new Map<string, boolean>();
+  const stored = new Set<string>();
+  for (const { name, value } of notes.stored) {
+    const names = namesOf(value);
+    const same = names.length === 1 && names[0] === name;
+    own.set(name, (own.get(name) ?? true) && same);
+    if (!same) for (const n of names) stored.add(n);
+  }
   const each = (a: Int32Array) => Array.from(a.subarray(0, code.n));
-  const flow: FrameFlow = { offsets: each(code.offset), lines: each(code.line), cols: each(code.col), jump: [], falls: [], handlers: [], setups: [], loads: {}, callees: {}, stored: [...stored] };
+  const flow: FrameFlow = { offsets: each(code.offset), lines: each(code.line), cols: each(code.col), jump: [], falls: [], handlers: [], setups: [], loads: {}, callees: {}, pythonCalls: [], stored: [...stored] };
   const other = new Set<string>();
   for (let i = 0; i < code.n; i++) {
     const op = code.op[i];
@@ -58,6 +80,7 @@ export function frameFlow(decoder: Decoder, t: OpTables, code: DecodedCode, note
     const name = k >= 0 ? code.names[k] : undefined;
     if (name === undefined) continue;
     // A load whose value is copied or stored at once is no call's callee alone (belt and braces: `stored` has those).
+    if (opnames[op] === 'STORE_NAME' && own.get(name)) continue;
     const next = i + 1 < code.n ? opnames[code.op[i + 1]] ?? '' : '';
     if (!LOADS.has(opnames[op] ?? '') || /^(STORE_|DUP_TOP|COPY|SWAP|ROT_)/.test(next)) other.add(name);
     else (flow.loads[name] ??= []).push(i);
@@ -67,21 +90,23 @@ export function frameFlow(decoder: Decoder, t: OpTables, code: DecodedCode, note
   for (const [i, callee] of notes.callees) {
     const n = shortName(callee);
     if (n) flow.callees[i] = n;
+    if (n && (callee.k === 'func' || callee.k === 'global')) flow.pythonCalls.push(i);
   }
   return flow;
 }
 
 /**
  * The instructions that can still run once the frame's current instructions (`lastis`, byte offsets, one per live
- * frame of this code) complete: those, and what control flow reaches from them, exception handlers included.
- * Undefined when a frame has not started (lasti −1).
+ * frame of this code) complete: what control flow reaches from them, exception handlers included (1). A current
+ * instruction no path comes back to is 2: it runs now (a handler covering it still catches, its source position stays
+ * live), but it will not start again (a call in progress). Undefined when a frame has not started (lasti −1).
  */
 export function stillRuns(flow: FrameFlow, lastis: readonly number[]): Uint8Array | undefined {
   const n = flow.offsets.length;
   const live = new Uint8Array(n);
   const work: number[] = [];
   const seed = (i: number) => {
-    if (i >= 0 && i < n && !live[i]) {
+    if (i >= 0 && i < n && live[i] !== 1) {
       live[i] = 1;
       work.push(i);
     }
@@ -91,7 +116,9 @@ export function stillRuns(flow: FrameFlow, lastis: readonly number[]): Uint8Arra
     // The instruction at or before lasti (a frame points at an instruction's first byte, past any EXTENDED_ARG).
     let at = 0;
     while (at + 1 < n && flow.offsets[at + 1] <= lasti) at++;
-    seed(at);
+    if (!live[at]) live[at] = 2;
+    seed(flow.jump[at]);
+    if (flow.falls[at]) seed(at + 1);
   }
   for (const s of flow.setups) seed(s);
   for (;;) {
@@ -103,7 +130,7 @@ export function stillRuns(flow: FrameFlow, lastis: readonly number[]): Uint8Arra
     let more = false;
     for (let k = 0; k + 2 < flow.handlers.length; k += 3) {
       const [start, end, target] = [flow.handlers[k], flow.handlers[k + 1], flow.handlers[k + 2]];
-      if (live[target]) continue;
+      if (live[target] === 1) continue;
       for (let i = start; i < end && i < n; i++) {
         if (!live[i]) continue;
         seed(target);
@@ -118,13 +145,17 @@ export function stillRuns(flow: FrameFlow, lastis: readonly number[]): Uint8Arra
 /**
  * The names code that ran uses only to call what they name, and code that can still run (`live`) never uses: each
  * is only ever loaded, by instructions that cannot run again, and each load is the callee of one of those calls (as
- * many calls name it as there are loads). A name module code bound a value of at any time (`x = kern.k`) does not
- * count: what was stored can be fetched again under the binding's name, or from where that was passed.
+ * many calls name it as there are loads). A call in progress (live 2) counts as one of those when its callee is a
+ * Python function (pythonCalls) named in `running`: one a live frame runs (`main()` while main loops), which the module
+ * binds to its `def` (the caller checks); a C function running now keeps its name. A name module code bound a value of at any time (`x = kern.k`) does not count: what was
+ * stored can be fetched again under the binding's name, or from where that was passed.
  */
-export function calledOnlyBefore(flow: FrameFlow, live: Uint8Array): Set<string> {
+export function calledOnlyBefore(flow: FrameFlow, live: Uint8Array, running?: ReadonlySet<string>): Set<string> {
   const bound = new Set(flow.stored);
   const calls = new Map<string, number>();
-  for (const [i, name] of Object.entries(flow.callees)) if (!live[Number(i)]) calls.set(name, (calls.get(name) ?? 0) + 1);
+  const python = new Set(flow.pythonCalls ?? []);
+  const done = (i: number, name: string) => !live[i] || (live[i] === 2 && python.has(i) && !!running?.has(name));
+  for (const [i, name] of Object.entries(flow.callees)) if (done(Number(i), name)) calls.set(name, (calls.get(name) ?? 0) + 1);
   const out = new Set<string>();
   for (const [name, at] of Object.entries(flow.loads)) {
     if (bound.has(name) || at.some((i) => live[i])) continue;
