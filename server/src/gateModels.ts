@@ -1,5 +1,5 @@
 // What the reachability gate (pythonGate.ts) knows of standard-library code whose reflection is bounded by its own
-// code (namedtuple, update_wrapper, os, ast, warnings, ctypes, enum, copyreg) or is the import statement's own work
+// code (namedtuple, update_wrapper, cached_property, os, ast, warnings, ctypes, enum, copyreg) or is the import statement's own work
 // (the import machinery):
 // no reflection that defeats names, in the standard library's own file of that module; and the calls from other code
 // that leave such a model, which are reflection where they are.
@@ -58,7 +58,16 @@ export function judgedReflections(c: Code, isStdlib: (file: string | undefined) 
  * `__reduce_ex__` (Enum's and Flag's, 3.11.2; `pickle_by_enum_name` later) hands pickle and copy `getattr` with the
  * member's class and own name: that call returns the member, an instance of the class, never a function. copyreg's
  * `_reduce_ex` (pickle and copy protocol < 2) returns an instance's `__dict__` as the state its reconstruction puts back
- * under the same names (code that reads that state by computed names is a site of its own).
+ * under the same names (code that reads that state by computed names is a site of its own). `EnumType._convert_`
+ * (`EnumMeta._convert_` before 3.11; signal, socket, ssl and others build their IntEnums with it at import) reads a
+ * module's namespace (`__dict__`, `vars()` in 3.8) for the names its caller's filter passes, makes an enum class of those
+ * (name, value) pairs through the class creation above, and writes the members and the class back under their own
+ * names: namespaces copied under the same names; the filter is the caller's code, judged where it is.
+ *
+ * functools.cached_property's `__get__` reads and writes the instance's own `__dict__` under `self.attrname` only, the
+ * name `__set_name__` gave it (the name its class body binds the decorated function to): it hands out what it stored
+ * there (what that function returned) or what an attribute store of that very name did, to an attribute load of that
+ * name; never a value fetched by a name no code shows.
  *
  * The import machinery's is what an import does, which the gate models by the import's target (a reachable
  * `import m` reaches m's body; an import of a computed name is a reflection site where it is): the code it compiles,
@@ -89,6 +98,9 @@ const MODELLED = new Map<string, readonly string[]>([
   ['enum:Enum.__reduce_ex__', ['getattr used as a value']],
   ['enum:Flag.__reduce_ex__', ['getattr used as a value']],
   ['enum:pickle_by_enum_name', ['getattr used as a value']],
+  ['enum:EnumType._convert_', ['`__dict__` access', 'vars()']],
+  ['enum:EnumMeta._convert_', ['`__dict__` access', 'vars()']],
+  ['functools:cached_property.__get__', ['`__dict__` access']],
   ['copyreg:_reduce_ex', ['`__dict__` access']],
   ['importlib._bootstrap:_wrap', ['`__dict__` access']],
   ['importlib._bootstrap:_verbose_message', ['str.format of a format string no code shows']],

@@ -779,6 +779,25 @@ for (const py of [{ version: 'Debian', python: DEBIAN_PYTHON }, ...pyenvInterpre
   });
 }
 
+test('precise: enum\'s _convert_ (signal, socket) and functools.cached_property (pathlib) are no reflection; a signal handler\'s callee stays a root', async () => {
+  await withProcess('stdlib_enums.py', async (pid) => {
+    // As the policy runs it (closedReachability: the live frames, sys.modules, imports tracked in rounds).
+    const files = programOf(pid).files;
+    const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, interpreter: false });
+    try {
+      const { roots: rootCodes, modules: liveModules } = liveFrameCodes(cs.space);
+      const { reach, cNames } = await closedReachability(pid, cs.tracking, files, { rootCodes, cNames: cCallableNames(cs.space), liveModules, exhaustive: true });
+      assert.deepEqual(reach.reflections, [], 'no reflection site');
+      assert.equal(reach.strictReason, undefined);
+      const precise = pythonEntryRoots(cs.space, { ...reach, cNames });
+      assert.ok(precise.roots.some((r) => hashlibRoot(r, 'get_fips_mode')), 'the handler\'s callee is a root');
+      assert.ok(!precise.roots.some((r) => hashlibRoot(r, 'pbkdf2_hmac')), 'pbkdf2_hmac, which no code names, is none');
+    } finally {
+      cs.close();
+    }
+  });
+});
+
 test('precise: functools.wraps given attribute names of the program\'s own is a reflection site, and falls back', async () => {
   await withProcess('wraps_names.py', async (pid) => {
     const { reach } = await rootsOf(pid, true, true);
