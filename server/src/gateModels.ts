@@ -1,6 +1,6 @@
 // What the reachability gate (pythonGate.ts) knows of standard-library code whose reflection is bounded by its own
-// code (namedtuple, update_wrapper, cached_property, os, ast, warnings, ctypes, enum, copyreg) or is the import statement's own work
-// (the import machinery):
+// code (namedtuple, update_wrapper, cached_property, os, ast, warnings, ctypes, enum, copyreg, ssl, subprocess) or is
+// the import statement's own work (the import machinery):
 // no reflection that defeats names, in the standard library's own file of that module; and the calls from other code
 // that leave such a model, which are reflection where they are.
 
@@ -67,7 +67,12 @@ export function judgedReflections(c: Code, isStdlib: (file: string | undefined) 
  * functools.cached_property's `__get__` reads and writes the instance's own `__dict__` under `self.attrname` only, the
  * name `__set_name__` gave it (the name its class body binds the decorated function to): it hands out what it stored
  * there (what that function returned) or what an attribute store of that very name did, to an attribute load of that
- * name; never a value fetched by a name no code shows.
+ * name; never a value fetched by a name no code shows. ssl's `_sslcopydoc` decorator reads the `__doc__` of the attribute
+ * of class SSLObject named as the function it decorates: a docstring, nothing called (a class attribute lookup on that
+ * Python class runs no getter). subprocess's `Popen._execute_child` fetches from builtins, by the name the child's
+ * exec error report gives (`OSError`), the exception class it raises: `issubclass` tests the value first (it raises
+ * for anything not a class), so only a class is called: a built-in type, whose slots are the interpreter's, or one code
+ * stored there under its own name.
  *
  * The import machinery's is what an import does, which the gate models by the import's target (a reachable
  * `import m` reaches m's body; an import of a computed name is a reflection site where it is): the code it compiles,
@@ -101,6 +106,8 @@ const MODELLED = new Map<string, readonly string[]>([
   ['enum:EnumType._convert_', ['`__dict__` access', 'vars()']],
   ['enum:EnumMeta._convert_', ['`__dict__` access', 'vars()']],
   ['functools:cached_property.__get__', ['`__dict__` access']],
+  ['ssl:_sslcopydoc', ['getattr with a computed name']],
+  ['subprocess:Popen._execute_child', ['the builtins namespace passed as a value']],
   ['copyreg:_reduce_ex', ['`__dict__` access']],
   ['importlib._bootstrap:_wrap', ['`__dict__` access']],
   ['importlib._bootstrap:_verbose_message', ['str.format of a format string no code shows']],

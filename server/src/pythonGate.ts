@@ -13,7 +13,8 @@ import { ClassGate } from './gateClasses';
 import { Namespaces } from './gateNamespaces';
 import { Confinement } from './gateConfine';
 import { inMainBlock, judgedReflections, keepsNothing } from './gateModels';
-import { liveModuleNames, startupImports } from './gateStartup';
+import { bodyReflection, liveModuleNames, startupImports } from './gateStartup';
+import { packageImports } from './gateImports';
 import { type BindingOf, shadowedDefinitions } from './gateShadowed';
 import { FrameNarrowing } from './gateFrames';
 import type { PythonReachability, ReachabilityOptions, RootCode } from './gateTypes';
@@ -160,23 +161,10 @@ class ReachabilityRun {
     for (const [n, f] of this.nativeFiles) this.nativeFiles.set(n, realPath(f) ?? f);
   }
 
-  /**
-   * Reflection sites in the module and class bodies of the modules imported at start-up (simulated already, unlike
-   * function bodies) that neither a known extension module nor the module's own namespace confines: each forces the
-   * fallback, as the full closure reaches these bodies (takeImportTime). Empty when there are none.
-   */
+  /** Reflection in the start-up imports' module and class bodies that forces the fallback (gateStartup.ts bodyReflection). */
   bodyReflection(tracking: BytecodeTrackingResult, closure: ProgramModule[]): string[] {
     this.indexNames(tracking, closure);
-    const sites: string[] = [];
-    for (const n of this.startupImports()) {
-      const m = this.byModuleName.get(n);
-      if (m?.kind !== 'python' || !m.summary) continue;
-      for (const f of m.summary.facts) {
-        if (!f || f.role === 'function') continue;
-        for (const r of f.reflections) if (!this.confinement.confinable(r, m) && !inMainBlock(m, r.line, this.isProgram(m))) sites.push(`${r.what} at ${path.basename(m.file ?? m.name)}:${r.line}`);
-      }
-    }
-    return sites;
+    return bodyReflection(this.startupImports(), this.byModuleName, (r, m) => this.confinement.confinable(r, m), this.isProgram);
   }
 
   /** The modules the program imported at start-up (gateStartup.ts). */
@@ -338,7 +326,7 @@ class ReachabilityRun {
     for (const r of judgedReflections(c, this.isStdlib)) {
       if (inMainBlock(c.module, r.line, this.isProgram(c.module))) continue;
       const site = `${r.what} at ${path.basename(c.module.file ?? c.module.name)}:${r.line}`;
-      if (this.confinement.confine(r, site, f.name) || (r.own && this.confinement.confineOwn(c.module, site))) continue;
+      if ((r.package !== undefined && this.importPackage(r.package, site)) || this.confinement.confine(r, site, f.name) || (r.own && this.confinement.confineOwn(c.module, site))) continue;
       const depth = this.codeDepth.get(f) ?? 0;
       this.reflections.push({ site, depth });
       if (!this.options.exhaustive) this.limit = Math.min(this.limit, depth);
@@ -352,18 +340,27 @@ class ReachabilityRun {
       else if (f.role === 'class' && isDunder(cc.facts.name)) this.reachNamed(cc);
     }
     if (f.role === 'module') this.makeLive(c.module);
-    // Imports inside reachable functions run the bodies of modules not imported yet.
-    for (const im of c.module.summary!.imports) {
-      if (im.code !== c.index || im.scope !== 'function') continue;
-      for (const t of im.targets) {
-        if (this.imported.has(t)) continue;
-        const pm = this.byModuleName.get(t);
-        if (!pm) this.missing.add(t);
-        const body = pm ? codeOf(pm, 0) : undefined;
-        if (body && this.frames.wholeAgain(body)) this.work.push(body);
-        else if (body) this.reach(body);
-      }
+    for (const im of c.module.summary!.imports) if (im.code === c.index && im.scope === 'function') this.runImports(im.targets);
+  }
+
+  /** Imports in reachable code run the bodies of the modules not imported yet (tracked first when missing). */
+  private runImports(targets: readonly string[]): void {
+    for (const t of targets) {
+      if (this.imported.has(t)) continue;
+      const pm = this.byModuleName.get(t);
+      if (!pm) this.missing.add(t);
+      const body = pm ? codeOf(pm, 0) : undefined;
+      if (body && this.frames.wholeAgain(body)) this.work.push(body);
+      else if (body) this.reach(body);
     }
+  }
+
+  /** An import by a computed name under package `pkg` runs one of its modules (gateImports.ts); false when they are unknown. */
+  private importPackage(pkg: string, site: string): boolean {
+    const names = packageImports(pkg, this.byModuleName);
+    if (names) this.confinement.confined.push(`${site} (a module of package ${pkg})`);
+    if (names) this.runImports(names);
+    return names !== undefined;
   }
 
   /** Phase 3b: the functions narrowed at a live frame that something can call anew run whole (FrameNarrowing.reentered). */

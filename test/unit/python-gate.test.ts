@@ -779,7 +779,7 @@ for (const py of [{ version: 'Debian', python: DEBIAN_PYTHON }, ...pyenvInterpre
   });
 }
 
-test('precise: enum\'s _convert_ (signal, socket) and functools.cached_property (pathlib) are no reflection; a signal handler\'s callee stays a root', async () => {
+test('precise: enum\'s _convert_ (signal, socket), functools.cached_property (pathlib), the codec search\'s import of an encodings module (decimal) and subprocess\'s exception lookup are no reflection; a signal handler\'s callee stays a root', async () => {
   await withProcess('stdlib_enums.py', async (pid) => {
     // As the policy runs it (closedReachability: the live frames, sys.modules, imports tracked in rounds).
     const files = programOf(pid).files;
@@ -789,6 +789,8 @@ test('precise: enum\'s _convert_ (signal, socket) and functools.cached_property 
       const { reach, cNames } = await closedReachability(pid, cs.tracking, files, { rootCodes, cNames: cCallableNames(cs.space), liveModules, exhaustive: true });
       assert.deepEqual(reach.reflections, [], 'no reflection site');
       assert.equal(reach.strictReason, undefined);
+      // The codec search function may import any module of the encodings package: their code counts (tracked for it).
+      assert.ok(reach.whyCode.has('encodings.cp1252:<module>') && reach.whyCode.has('encodings.bz2_codec:bz2_encode'), 'the encodings modules are reached');
       const precise = pythonEntryRoots(cs.space, { ...reach, cNames });
       assert.ok(precise.roots.some((r) => hashlibRoot(r, 'get_fips_mode')), 'the handler\'s callee is a root');
       assert.ok(!precise.roots.some((r) => hashlibRoot(r, 'pbkdf2_hmac')), 'pbkdf2_hmac, which no code names, is none');

@@ -6,7 +6,7 @@ import { REFLECTION_BUILTINS } from './common';
 import type { Simulator } from './types';
 
 /** How gateFacts records a reflection site: what it is, the module and name prefix it is confined to, its accessor kind. */
-export type Reflect = (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set') => void;
+export type Reflect = (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set', hook?: boolean, hookName?: boolean, pkg?: string) => void;
 
 /**
  * A call of a method that may be a reflection function (`b.getattr(obj, name)`, `__builtins__.eval(s)`: reflection) or

@@ -115,7 +115,7 @@ function resultReturned(sim: Simulator, code: DecodedCode, i: number): boolean {
 
 /** Records a reflection site of the call at `i` (once per kind), with what the gate needs to narrow it. */
 function reflector(sim: Simulator, facts: CodeFacts, i: number, line: number) {
-  return (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set', hook?: boolean, hookName?: boolean): void => {
+  return (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set', hook?: boolean, hookName?: boolean, pkg?: string): void => {
     const key = `${i}:${what}`;
     if (sim.reflectedAt.has(key)) return;
     sim.reflectedAt.add(key);
@@ -126,6 +126,7 @@ function reflector(sim: Simulator, facts: CodeFacts, i: number, line: number) {
     if (accessor) r.accessor = accessor;
     if (hook) r.hook = true;
     if (hookName) r.hookName = true;
+    if (pkg) r.package = pkg;
     facts.reflections.push(r);
   };
 }
@@ -196,7 +197,8 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
   if (kwnames?.some((k) => CODE_FIELDS.test(k)) || sim.isModuleAttr(callee, 'types', 'CodeType')) return reflect('a code object built at run time');
   // A namespace only tested (`name in globals()`, os's `_exists`) hands out nothing.
   if (positional.length === 0 && !star && ['globals', 'vars', 'locals'].some((fn) => builtin(callee, fn)) && resultOnlyTested(sim, code, i)) return;
-  otherReflection(sim, facts.reflectNames, callee, positional, star, strings, reflect, builtin, role.role);
+  const keyword = (n: string) => (kwnames?.includes(n) ? args[args.length - kwnames.length + kwnames.indexOf(n)] : undefined);
+  otherReflection(sim, facts.reflectNames, callee, positional, star, strings, reflect, builtin, role.role, keyword);
 }
 
 /**
@@ -250,6 +252,22 @@ function computedNameTarget(sim: Simulator, positional: Expr[], strings: (e: Exp
   return { module: base && base.k === 'module' ? base.name : undefined, prefix: prefix && prefix.length === 1 && prefix[0] ? prefix[0] : undefined };
 }
 
+/**
+ * The package an import by a computed name is confined to: `__import__('encodings.' + name)`, an absolute import (no
+ * `level` argument but 0, no `package`) of a constant prefix ending in a dot, the package's name. Undefined otherwise.
+ */
+function packagePrefix(sim: Simulator, positional: Expr[], strings: (e: Expr | undefined) => string[] | undefined, keyword: (name: string) => Expr | undefined): string | undefined {
+  const nameExpr = positional[0] ? sim.settle(positional[0]) : undefined;
+  const prefix = nameExpr && nameExpr.k === 'binop' && nameExpr.op === '+' ? strings(nameExpr.left) : undefined;
+  // __import__'s level: the fifth argument or `level=`; 0 (absolute) when absent. import_module's second argument, the
+  // package, only anchors a name that starts with a dot, which the prefix does not.
+  const given = positional[4] ?? keyword('level');
+  const level = given ? sim.settle(given) : undefined;
+  const absolute = level === undefined || (level.k === 'const' && level.value === 0);
+  if (!absolute || !prefix || prefix.length !== 1 || !/^[A-Za-z_][\w.]*\.$/.test(prefix[0])) return undefined;
+  return prefix[0].slice(0, -1);
+}
+
 /** operator.attrgetter/methodcaller, vars/globals/locals/eval/exec/compile, __import__/import_module, pickle and marshal loads. */
 function otherReflection(
   sim: Simulator,
@@ -261,6 +279,7 @@ function otherReflection(
   reflect: Reflect,
   builtin: (e: Expr, fn: string) => boolean,
   role: CodeRole['role'],
+  keyword: (name: string) => Expr | undefined,
 ): void {
   for (const fn of ['attrgetter', 'methodcaller']) {
     if (!sim.isModuleAttr(callee, 'operator', fn) && !sim.isModuleAttr(callee, '_operator', fn)) continue;
@@ -281,7 +300,7 @@ function otherReflection(
     }
   }
   if (builtin(callee, '__import__') || sim.isModuleAttr(callee, 'importlib', 'import_module')) {
-    if (star || !strings(positional[0])) reflect(`${builtin(callee, '__import__') ? '__import__' : 'importlib.import_module'} of a computed name`);
+    if (star || !strings(positional[0])) reflect(`${builtin(callee, '__import__') ? '__import__' : 'importlib.import_module'} of a computed name`, undefined, undefined, false, undefined, false, false, star ? undefined : packagePrefix(sim, positional, strings, keyword));
     return;
   }
   // importlib.util.find_spec imports the parent package of the name it is given (server/src/gateModels.ts).

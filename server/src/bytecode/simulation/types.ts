@@ -124,7 +124,7 @@ export interface CodeFacts {
    */
   /** `hook`: a getattr that hands on what it fetched by the name an attribute hook is given (see gateConfine.ts). */
   /** `hookName`: an accessor site given that name (`setattr(self, name, v)` in a `__getattr__`): it computes no name. */
-  reflections: { line: number; what: string; module?: string; prefix?: string; own?: true; accessor?: 'get' | 'set'; hook?: true; hookName?: true }[];
+  reflections: { line: number; what: string; module?: string; prefix?: string; own?: true; accessor?: 'get' | 'set'; hook?: true; hookName?: true; package?: string }[];
   /**
    * A module body's `if __name__ == '__main__':` blocks (mainGuard.ts): the used names only they use, and their source
    * lines; they run only when the module is the program.
