@@ -10,6 +10,14 @@ import type { CodeFacts } from './bytecode/simulate';
 import { type Code, parentRole } from './gateCodes';
 import type { RootCode } from './gateTypes';
 
+/** A code object's qualified name within its module: `pkg.mod.f` of module `pkg.mod` is `f` (a name without it stays). */
+export function withinModule(qualified: string, module: string): string {
+  return qualified.startsWith(`${module}.`) ? qualified.slice(module.length + 1) : qualified;
+}
+
+/** The key of a code object of `file` by its qualified name, as live frames (RootCode) and ranOnly name it. */
+const codeKey = (file: string, qualname: string) => `${path.resolve(file)}\0${qualname}`;
+
 export class FrameNarrowing {
   /** The current instructions (byte offsets) of the live frames of each code object, by file and qualified name. */
   private readonly lastis = new Map<string, number[]>();
@@ -26,14 +34,14 @@ export class FrameNarrowing {
   private readonly running = new Set<string>();
 
   constructor(rootCodes: readonly RootCode[]) {
-    for (const r of rootCodes) if (r.lastis?.length) this.lastis.set(`${path.resolve(r.file)}\0${r.qualname}`, [...r.lastis]);
+    for (const r of rootCodes) if (r.lastis?.length) this.lastis.set(codeKey(r.file, r.qualname), [...r.lastis]);
     for (const r of rootCodes) if (r.lastis?.length) this.running.add(r.qualname.slice(r.qualname.lastIndexOf('.') + 1));
   }
 
   /** The names of module code or a function `c` that only code before its live frames' instructions uses, to call what they name. */
   calledBefore(c: Code): ReadonlySet<string> {
     const f = c.facts;
-    const key = c.module.file ? `${path.resolve(c.module.file)}\0${f.qualname}` : '';
+    const key = c.module.file ? codeKey(c.module.file, f.qualname) : '';
     const lastis = f.flow && (f.role === 'module' || f.role === 'function') && !this.whole.has(f) ? this.lastis.get(key) : undefined;
     const live = lastis && f.flow ? stillRuns(f.flow, lastis) : undefined;
     if (!live) return new Set();
@@ -52,7 +60,7 @@ export class FrameNarrowing {
   /** `c` is reached another way (called anew, its module imported again): true when it was narrowed (then visit it again, whole). */
   wholeAgain(c: Code): boolean {
     this.whole.add(c.facts);
-    if (c.module.file) this.ran.delete(`${path.resolve(c.module.file)}\0${c.facts.qualname}`);
+    if (c.module.file) this.ran.delete(codeKey(c.module.file, c.facts.qualname));
     return this.narrowed.delete(c.facts);
   }
 
@@ -95,7 +103,7 @@ export class FrameNarrowing {
   /** Whether call site `s` (its caller `module.qualname`) lies where only code that cannot run again is. */
   static ranBefore(ranOnly: ReadonlyArray<RanOnly & { file: string; qualname?: string }>, s: { module: string; file: string; line: number | null; column: number | null; caller: string }): boolean {
     if (s.line === null) return false;
-    const caller = s.caller.startsWith(`${s.module}.`) ? s.caller.slice(s.module.length + 1) : s.caller;
+    const caller = withinModule(s.caller, s.module);
     const qualname = caller === '<module>' || caller.endsWith('.<module>') ? '<module>' : caller;
     const r = ranOnly.find((x) => x.file === path.resolve(s.file) && (x.qualname ?? '<module>') === qualname);
     return r !== undefined && (s.column === null ? r.lines.includes(s.line) : r.positions.includes(`${s.line}:${s.column}`));

@@ -11,7 +11,7 @@ import type { BytecodeTrackingResult, CallSite } from './bytecode/types';
 import { analyzeCallSites, type CallSiteResults } from './callSites';
 import type { CallSiteAnalysis } from './model';
 import { DiskGateStore } from './gateStore';
-import { FrameNarrowing } from './gateFrames';
+import { FrameNarrowing, withinModule } from './gateFrames';
 import { IMPORT_MACHINERY } from './gateModels';
 import { type PythonReachability, type ReachabilityOptions, type RootCode, pythonReachability } from './pythonGate';
 
@@ -316,11 +316,11 @@ export function resolvedRoots(cs: CallSiteResults, files: string[], gate: Proces
   const precise = gate && !gate.strictReason ? gate : undefined;
   const ranOnly = precise?.ranOnly ?? [];
   // A call site in a function of the program that no reachable code can run (a helper never called) is not either.
-  const unreachable = (s: CallSite) => precise?.whyCode !== undefined && !precise.whyCode.has(`${s.module}:${s.caller.startsWith(`${s.module}.`) ? s.caller.slice(s.module.length + 1) : s.caller}`);
+  const unreachable = (s: CallSite) => precise?.whyCode !== undefined && !precise.whyCode.has(`${s.module}:${withinModule(s.caller, s.module)}`);
   // A call of a program function narrowed at its live frame (`main()` while main loops; nothing can call it anew) is in
   // progress or done: the natives it reaches come from that function's own call sites, which say what ran.
   const narrowed = new Set(ranOnly.flatMap((r) => (r.qualname && r.qualname !== '<module>' ? [`${r.file}\0${r.qualname}`] : [])));
-  const intoNarrowed = (c: CallSite['callee']) => c.kind === 'function' && !!c.file && !!c.module && !!c.qualifiedName?.startsWith(`${c.module}.`) && narrowed.has(`${path.resolve(c.file)}\0${c.qualifiedName.slice(c.module.length + 1)}`);
+  const intoNarrowed = (c: CallSite['callee']) => c.kind === 'function' && !!c.file && !!c.module && !!c.qualifiedName?.startsWith(`${c.module}.`) && narrowed.has(`${path.resolve(c.file)}\0${withinModule(c.qualifiedName, c.module)}`);
   const resolved = precise ? cs.nativeRootsExcept((s) => FrameNarrowing.ranBefore(ranOnly, s) || unreachable(s) || intoNarrowed(s.callee)) : cs.nativeRoots;
   const done = cs.nativeRoots.length - resolved.length;
   notes.push(

@@ -8,10 +8,10 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { cCallableNames, pythonEntryRoots, type PythonEntryRoots } from '../../native/src/trace/pythonRoots';
 import { readPythonFrames } from '../../native/src/cpython/frames';
-import { analyzeCallSites } from '../../server/src/callSites';
+import { analyzeCallSites, type CallSiteResults } from '../../server/src/callSites';
 import { analyzePythonProcess, closedReachability, liveFrameCodes, type PolicyMemo, programOf, resolvedRoots } from '../../server/src/processAnalysis';
 import { bytecodeTracking } from '../../server/src/bytecode';
-import { pythonReachability, type PythonReachability } from '../../server/src/pythonGate';
+import { pythonReachability, type PythonReachability, type RootCode } from '../../server/src/pythonGate';
 import { IMPORT_MACHINERY } from '../../server/src/gateModels';
 import { FrameNarrowing } from '../../server/src/gateFrames';
 import { DEBIAN_PYTHON, FIXTURE_SRC, startProcess } from '../helpers/fixtures';
@@ -49,6 +49,26 @@ async function withProcess<T>(script: string, f: (pid: number) => Promise<T>, py
 const calls = (roots: { reason: string }[], module: string, fn: string) => roots.some((r) => new RegExp(`^Python-callable: ${module}[^ ]* ${fn}( |$)`).test(r.reason));
 
 const hashlibRoot = (r: { reason: string }, method: string) => new RegExp(`^Python-callable: (_hashlib\\.\\w+\\.|_hashlib[^ ]* )${method}( |$)`).test(r.reason);
+
+/** Whether `roots` hold the _hashlib function `fn` as a native a call site resolved (`_hashlib.fn` in its reason). */
+const hashlibNative = (roots: { reason: string }[], fn: string) => roots.some((r) => r.reason.includes(`_hashlib.${fn}`));
+
+/**
+ * A live process as the precise policy reads it: its program's call sites (imports followed, lazy ones too), the codes
+ * and instructions of its live frames, its sys.modules, the C lookups, and the reachability from them; the call sites
+ * are closed after `f`.
+ */
+async function withLiveGate<T>(pid: number, f: (g: { cs: CallSiteResults; files: string[]; rootCodes: RootCode[]; liveModules: Set<string> | undefined; cNames: Map<string, string>; reach: PythonReachability }) => Promise<T> | T): Promise<T> {
+  const files = programOf(pid).files;
+  const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, followImports: true, followLazyImports: true });
+  try {
+    const { roots: rootCodes, modules: liveModules } = liveFrameCodes(cs.space);
+    const cNames = cCallableNames(cs.space);
+    return await f({ cs, files, rootCodes, liveModules, cNames, reach: pythonReachability(cs.tracking, { files, cNames, liveModules, rootCodes }) });
+  } finally {
+    cs.close();
+  }
+}
 
 test('precise: a hashlib-like module used only at start-up roots none of the _hashlib methods and functions no reachable code names; strict roots them all', async () => {
   await withProcess('hash_startup.py', async (pid) => {
@@ -305,14 +325,9 @@ for (const py of [{ version: 'Debian', python: DEBIAN_PYTHON }, ...pyenvInterpre
   test(`precise under Python ${py.version}: a C function module code called only before the loop that runs now is no root; stored, bound, handed on or called by the loop, it stays`, async () => {
     await withProcess(
       'startup_calls.py',
-      async (pid) => {
-        const files = programOf(pid).files;
-        const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, followImports: true, followLazyImports: true });
-        try {
-          const { roots: rootCodes, modules: liveModules } = liveFrameCodes(cs.space);
+      (pid) =>
+        withLiveGate(pid, ({ cs, files, rootCodes, liveModules, cNames, reach }) => {
           assert.ok(rootCodes.some((r) => r.qualname === '<module>' && r.lastis?.every((l) => l > 0)), `the module frame's instruction is read: ${JSON.stringify(rootCodes)}`);
-          const cNames = cCallableNames(cs.space);
-          const reach = pythonReachability(cs.tracking, { files, cNames, liveModules, rootCodes });
           assert.equal(reach.strictReason, undefined);
           const precise = pythonEntryRoots(cs.space, { ...reach, cNames });
           const strict = pythonEntryRoots(cs.space);
@@ -320,17 +335,13 @@ for (const py of [{ version: 'Debian', python: DEBIAN_PYTHON }, ...pyenvInterpre
           assert.ok(!precise.roots.some((r) => hashlibRoot(r, 'pbkdf2_hmac')), `pbkdf2_hmac, called only before the loop, is no root: ${precise.roots.filter((r) => hashlibRoot(r, 'pbkdf2_hmac')).map((r) => r.reason).join('; ')}`);
           for (const kept of ['hmac_digest', 'get_fips_mode', 'compare_digest', 'new', 'hmac_new']) assert.ok(precise.roots.some((r) => hashlibRoot(r, kept)), `${kept} stays a root`);
           // The natives the program's own call sites resolve: those of the call sites before the loop are done.
-          const native = (roots: { reason: string }[], fn: string) => roots.some((r) => r.reason.includes(`_hashlib.${fn}`));
           const kept = cs.nativeRootsExcept((site) => FrameNarrowing.ranBefore(reach.ranOnly ?? [], site));
-          assert.ok(native(cs.nativeRoots, 'pbkdf2_hmac') && !native(kept, 'pbkdf2_hmac'), `the start-up call site's native is dropped: ${JSON.stringify(reach.ranOnly)}`);
-          assert.ok(native(kept, 'hmac_new'), 'the loop\'s call site keeps its native');
+          assert.ok(hashlibNative(cs.nativeRoots, 'pbkdf2_hmac') && !hashlibNative(kept, 'pbkdf2_hmac'), `the start-up call site's native is dropped: ${JSON.stringify(reach.ranOnly)}`);
+          assert.ok(hashlibNative(kept, 'hmac_new'), 'the loop\'s call site keeps its native');
           // Without the frames' instructions, the module code is all reachable: pbkdf2_hmac is a root again.
           const whole = pythonReachability(cs.tracking, { files, cNames, liveModules, rootCodes: rootCodes.map(({ file, qualname }) => ({ file, qualname })) });
           assert.ok(pythonEntryRoots(cs.space, { ...whole, cNames }).roots.some((r) => hashlibRoot(r, 'pbkdf2_hmac')), 'a root when the whole module code counts');
-        } finally {
-          cs.close();
-        }
-      },
+        }),
       py.python,
     );
   });
@@ -345,39 +356,25 @@ for (const py of [{ version: 'Debian', python: DEBIAN_PYTHON }, ...pyenvInterpre
   test(`precise under Python ${py.version}: C functions that launch() and pump() called before pump's loop are no roots; the loop's and a kept function's stay`, async () => {
     await withProcess(
       'main_calls.py',
-      async (pid) => {
-        const files = programOf(pid).files;
-        const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, followImports: true, followLazyImports: true });
-        try {
-          const { roots: rootCodes, modules: liveModules } = liveFrameCodes(cs.space);
+      (pid) =>
+        withLiveGate(pid, ({ cs, files, rootCodes, cNames, reach }) => {
           for (const q of ['launch', 'pump', 'kept']) assert.ok(rootCodes.some((r) => r.qualname === q && r.lastis?.every((l) => l > 0)), `${q}'s frame is read: ${JSON.stringify(rootCodes)}`);
-          const cNames = cCallableNames(cs.space);
-          const reach = pythonReachability(cs.tracking, { files, cNames, liveModules, rootCodes });
           assert.equal(reach.strictReason, undefined);
           const precise = pythonEntryRoots(cs.space, { ...reach, cNames });
           for (const gone of ['pbkdf2_hmac', 'get_fips_mode']) assert.ok(!precise.roots.some((r) => hashlibRoot(r, gone)), `${gone}, called only before pump's loop, is no root: ${precise.roots.filter((r) => hashlibRoot(r, gone)).map((r) => r.reason).join('; ')}`);
           for (const kept of ['hmac_new', 'compare_digest']) assert.ok(precise.roots.some((r) => hashlibRoot(r, kept)), `${kept} stays a root`);
-          const native = (roots: { reason: string }[], fn: string) => roots.some((r) => r.reason.includes(`_hashlib.${fn}`));
           const kept = resolvedRoots(cs, files, { ...reach, cNames }, []);
-          for (const fn of ['pbkdf2_hmac', 'get_fips_mode']) assert.ok(native(cs.nativeRoots, fn) && !native(kept, fn), `${fn}'s call site is done: ${JSON.stringify(reach.ranOnly)}`);
-          for (const fn of ['hmac_new', 'compare_digest']) assert.ok(native(kept, fn), `${fn}'s call site keeps its native`);
-        } finally {
-          cs.close();
-        }
-      },
+          for (const fn of ['pbkdf2_hmac', 'get_fips_mode']) assert.ok(hashlibNative(cs.nativeRoots, fn) && !hashlibNative(kept, fn), `${fn}'s call site is done: ${JSON.stringify(reach.ranOnly)}`);
+          for (const fn of ['hmac_new', 'compare_digest']) assert.ok(hashlibNative(kept, fn), `${fn}'s call site keeps its native`);
+        }),
       py.python,
     );
   });
 }
 
 test('precise: a function of the program no code calls roots nothing, neither by name nor through its call sites; one a decorator registered, or the loop calls, does', async () => {
-  await withProcess('dead_helper.py', async (pid) => {
-    const files = programOf(pid).files;
-    const cs = await analyzeCallSites({ python: `/proc/${pid}/exe`, files, pid, followImports: true, followLazyImports: true });
-    try {
-      const { roots: rootCodes, modules: liveModules } = liveFrameCodes(cs.space);
-      const cNames = cCallableNames(cs.space);
-      const reach = pythonReachability(cs.tracking, { files, cNames, liveModules, rootCodes });
+  await withProcess('dead_helper.py', (pid) =>
+    withLiveGate(pid, ({ cs, files, cNames, reach }) => {
       assert.equal(reach.strictReason, undefined);
       assert.ok(!reach.whyCode.has('dead_helper:never'), 'never() is not reachable');
       for (const f of ['bye', 'tick']) assert.ok(reach.whyCode.has(`dead_helper:${f}`), `${f}() is reachable`);
@@ -386,14 +383,11 @@ test('precise: a function of the program no code calls roots nothing, neither by
       for (const kept of ['hmac_digest', 'get_fips_mode']) assert.ok(precise.roots.some((r) => hashlibRoot(r, kept)), `${kept} stays a root`);
       const notes: string[] = [];
       const resolved = resolvedRoots(cs, files, { ...reach, cNames }, notes);
-      const native = (roots: { reason: string }[], fn: string) => roots.some((r) => r.reason.includes(`_hashlib.${fn}`));
-      assert.ok(native(cs.nativeRoots, 'pbkdf2_hmac') && !native(resolved, 'pbkdf2_hmac'), 'never()\'s call site roots nothing');
-      assert.ok(native(resolved, 'hmac_digest') && native(resolved, 'get_fips_mode'), 'the call sites of bye() and tick() keep their natives');
+      assert.ok(hashlibNative(cs.nativeRoots, 'pbkdf2_hmac') && !hashlibNative(resolved, 'pbkdf2_hmac'), 'never()\'s call site roots nothing');
+      assert.ok(hashlibNative(resolved, 'hmac_digest') && hashlibNative(resolved, 'get_fips_mode'), 'the call sites of bye() and tick() keep their natives');
       assert.match(notes.join(' '), /functions no reachable code calls/);
-    } finally {
-      cs.close();
-    }
-  });
+    }),
+  );
 });
 
 test('precise: a module namespace only tested for a name (`name in globals()`) hands out nothing; fetched from, it keeps every binding', async () => {

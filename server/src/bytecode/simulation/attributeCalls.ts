@@ -5,8 +5,23 @@ import type { Expr } from '../values';
 import { REFLECTION_BUILTINS } from './common';
 import type { Simulator } from './types';
 
-/** How gateFacts records a reflection site: what it is, the module and name prefix it is confined to, its accessor kind. */
-export type Reflect = (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set', hook?: boolean, hookName?: boolean, pkg?: string) => void;
+/**
+ * What gateFacts records of a reflection site besides what it is: the module and name prefix it is confined to, whether
+ * it hands out the code's own namespace, its accessor kind, the hook marks (types.ts CodeFacts.reflections), and the
+ * package an import by a computed name is confined to.
+ */
+export interface ReflectionDetail {
+  module?: string;
+  prefix?: string;
+  own?: boolean;
+  accessor?: 'get' | 'set';
+  hook?: boolean;
+  hookName?: boolean;
+  package?: string;
+}
+
+/** How gateFacts records a reflection site. */
+export type Reflect = (what: string, detail?: ReflectionDetail) => void;
 
 /**
  * A call of a method that may be a reflection function (`b.getattr(obj, name)`, `__builtins__.eval(s)`: reflection) or
@@ -114,7 +129,7 @@ function formatLookups(
   const unbound = base.k === 'builtin' || base.k === 'class';
   const texts = star && unbound ? undefined : strings(unbound ? positional[0] : q.base);
   if (!texts) {
-    reflect(`str.${q.name} of a format string no code shows`, undefined, undefined, false, 'get');
+    reflect(`str.${q.name} of a format string no code shows`, { accessor: 'get' });
     return true;
   }
   for (const n of texts.flatMap(formatFieldNames)) if (!reflectNames.includes(n)) reflectNames.push(n);

@@ -79,8 +79,9 @@ export function frameFlow(decoder: Decoder, t: OpTables, code: DecodedCode, note
     const k = nameIndexOf(decoder, code, i);
     const name = k >= 0 ? code.names[k] : undefined;
     if (name === undefined) continue;
-    // A load whose value is copied or stored at once is no call's callee alone (belt and braces: `stored` has those).
+    // A binding under the value's own name (a `def`) is no use of the name: loads of it fetch what it bound.
     if (opnames[op] === 'STORE_NAME' && own.get(name)) continue;
+    // A load whose value is copied or stored at once is no call's callee alone (belt and braces: `stored` has those).
     const next = i + 1 < code.n ? opnames[code.op[i + 1]] ?? '' : '';
     if (!LOADS.has(opnames[op] ?? '') || /^(STORE_|DUP_TOP|COPY|SWAP|ROT_)/.test(next)) other.add(name);
     else (flow.loads[name] ??= []).push(i);
@@ -147,13 +148,14 @@ export function stillRuns(flow: FrameFlow, lastis: readonly number[]): Uint8Arra
  * is only ever loaded, by instructions that cannot run again, and each load is the callee of one of those calls (as
  * many calls name it as there are loads). A call in progress (live 2) counts as one of those when its callee is a
  * Python function (pythonCalls) named in `running`: one a live frame runs (`main()` while main loops), which the module
- * binds to its `def` (the caller checks); a C function running now keeps its name. A name module code bound a value of at any time (`x = kern.k`) does not count: what was
- * stored can be fetched again under the binding's name, or from where that was passed.
+ * binds to its `def` (the caller checks); a C function running now keeps its name. A name module code bound a value of
+ * at any time (`x = kern.k`) does not count: what was stored can be fetched again under the binding's name, or from
+ * where that was passed.
  */
 export function calledOnlyBefore(flow: FrameFlow, live: Uint8Array, running?: ReadonlySet<string>): Set<string> {
   const bound = new Set(flow.stored);
   const calls = new Map<string, number>();
-  const python = new Set(flow.pythonCalls ?? []);
+  const python = new Set(flow.pythonCalls);
   const done = (i: number, name: string) => !live[i] || (live[i] === 2 && python.has(i) && !!running?.has(name));
   for (const [i, name] of Object.entries(flow.callees)) if (done(Number(i), name)) calls.set(name, (calls.get(name) ?? 0) + 1);
   const out = new Set<string>();

@@ -5,7 +5,7 @@ import type { Decoder, DecodedCode } from '../decode';
 import { isLazyStub, type CodeEntry } from '../helperRecords';
 import { unknown, type Expr } from '../values';
 import { nameIndexOf, REFLECTION_BUILTINS, REFLECTIVE_NAMES, shortName, simpleLoadPushes } from './common';
-import { attributeCall, C_API_REFLECTION, COUNTED_ATTRIBUTES, FORMAT_METHODS, isBuiltinsGlobal, type Reflect } from './attributeCalls';
+import { attributeCall, C_API_REFLECTION, COUNTED_ATTRIBUTES, FORMAT_METHODS, isBuiltinsGlobal, type Reflect, type ReflectionDetail } from './attributeCalls';
 import { dictUsesAreBenign, IDENTIFIER } from './dictUses';
 import { resultOnlyTested } from './resultUses';
 import { wrapperNames } from './stdlibCalls';
@@ -115,18 +115,18 @@ function resultReturned(sim: Simulator, code: DecodedCode, i: number): boolean {
 
 /** Records a reflection site of the call at `i` (once per kind), with what the gate needs to narrow it. */
 function reflector(sim: Simulator, facts: CodeFacts, i: number, line: number) {
-  return (what: string, module?: string, prefix?: string, own?: boolean, accessor?: 'get' | 'set', hook?: boolean, hookName?: boolean, pkg?: string): void => {
+  return (what: string, d: ReflectionDetail = {}): void => {
     const key = `${i}:${what}`;
     if (sim.reflectedAt.has(key)) return;
     sim.reflectedAt.add(key);
     const r: CodeFacts['reflections'][number] = { line, what };
-    if (module) r.module = module;
-    if (prefix) r.prefix = prefix;
-    if (own) r.own = true;
-    if (accessor) r.accessor = accessor;
-    if (hook) r.hook = true;
-    if (hookName) r.hookName = true;
-    if (pkg) r.package = pkg;
+    if (d.module) r.module = d.module;
+    if (d.prefix) r.prefix = d.prefix;
+    if (d.own) r.own = true;
+    if (d.accessor) r.accessor = d.accessor;
+    if (d.hook) r.hook = true;
+    if (d.hookName) r.hookName = true;
+    if (d.package) r.package = d.package;
     facts.reflections.push(r);
   };
 }
@@ -145,8 +145,8 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
   const byName = (what: string, nameArg: Expr | undefined, accessor?: 'get' | 'set', target: { module?: string; prefix?: string } = {}) => {
     const names = star ? undefined : strings(nameArg);
     if (names) constantNames(names, facts.reflectNames, reflect, !accessor);
-    else if (star || !hookName(nameArg)) reflect(`${what} with a computed name`, target.module, target.prefix, false, accessor);
-    else if (accessor || !resultReturned(sim, code, i)) reflect(`${what} of the name an attribute hook is given`, undefined, undefined, false, accessor, !accessor, accessor !== undefined);
+    else if (star || !hookName(nameArg)) reflect(`${what} with a computed name`, { module: target.module, prefix: target.prefix, accessor });
+    else if (accessor || !resultReturned(sim, code, i)) reflect(`${what} of the name an attribute hook is given`, { accessor, hook: !accessor, hookName: accessor !== undefined });
   };
   if (role.role !== 'function') for (const n of args.map((a) => shortName(sim.settle(a)))) if (n && !facts.escapes.includes(n)) facts.escapes.push(n);
   // A builtin as `getattr` or `builtins.getattr` (the module the names come from).
@@ -181,7 +181,7 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
   for (const fn of ['getmembers', 'getmembers_static']) {
     if (!sim.isModuleAttr(callee, 'inspect', fn)) continue;
     const base = positional[0] ? sim.quick(sim.settle(positional[0])) : undefined;
-    reflect(`inspect.${fn}`, base && base.k === 'module' ? base.name : undefined);
+    reflect(`inspect.${fn}`, { module: base && base.k === 'module' ? base.name : undefined });
     return;
   }
   for (const fn of ['getattr', 'hasattr', 'setattr', 'delattr']) {
@@ -209,7 +209,7 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
 function constantNames(names: string[], reflectNames: string[], reflect: Reflect, handsOn: boolean): void {
   for (const n of names) {
     if (!reflectNames.includes(n)) reflectNames.push(n);
-    if (FORMAT_METHODS.has(n)) reflect(`str.${n} fetched by name`, undefined, undefined, false, 'get');
+    if (FORMAT_METHODS.has(n)) reflect(`str.${n} fetched by name`, { accessor: 'get' });
     if (handsOn && REFLECTIVE_NAMES.has(n)) reflect(`${n} fetched by name`);
   }
 }
@@ -295,12 +295,12 @@ function otherReflection(
     if (builtin(callee, fn)) {
       // globals(), and vars()/locals() with no argument in module code, hand out the code's own module namespace.
       const own = fn === 'globals' || ((fn === 'vars' || fn === 'locals') && role === 'module' && positional.length === 0 && !star);
-      reflect(`${fn}()`, undefined, undefined, own);
+      reflect(`${fn}()`, { own });
       return;
     }
   }
   if (builtin(callee, '__import__') || sim.isModuleAttr(callee, 'importlib', 'import_module')) {
-    if (star || !strings(positional[0])) reflect(`${builtin(callee, '__import__') ? '__import__' : 'importlib.import_module'} of a computed name`, undefined, undefined, false, undefined, false, false, star ? undefined : packagePrefix(sim, positional, strings, keyword));
+    if (star || !strings(positional[0])) reflect(`${builtin(callee, '__import__') ? '__import__' : 'importlib.import_module'} of a computed name`, { package: star ? undefined : packagePrefix(sim, positional, strings, keyword) });
     return;
   }
   // importlib.util.find_spec imports the parent package of the name it is given (server/src/gateModels.ts).
