@@ -12,8 +12,12 @@ const dist = 'dist';
 
 /** Node bundles: entry → output name. */
 const nodeEntries = {
-  cli: 'server/src/cli.ts',
-  server: 'server/src/server.ts',
+  // cli.js and server.js are small entry files that run cliMain.js and serverMain.js, the engine bundles, through
+  // a V8 code cache (server/src/codeCache.ts).
+  cli: 'server/src/cliBoot.ts',
+  cliMain: 'server/src/cli.ts',
+  server: 'server/src/serverBoot.ts',
+  serverMain: 'server/src/server.ts',
   client: 'client/src/extension.ts',
 };
 /** Browser bundles. */
@@ -32,8 +36,36 @@ const common = {
   logOverride: { 'ignored-bare-import': 'error' },
 };
 
+/**
+ * iced-x86's wasm (784 KB) is read and compiled when its module loads, which every module using its enums makes
+ * happen at start: 15 ms of each language server and CLI start, also when no instruction is ever decoded (a server
+ * that only answers lenses from its cache, `pygration host`). This makes that happen on the first call into the
+ * wasm instead: every `wasm.` access goes through `(wasm ?? icedWasm())`, and `__wasm` (icedCalls.ts) is a getter.
+ * The build fails if iced's module no longer ends the way this expects.
+ */
+const lazyIcedWasm = {
+  name: 'lazy-iced-wasm',
+  setup(build) {
+    build.onLoad({ filter: /iced-x86[\\/]iced_x86\.js$/ }, (args) => {
+      const text = fs.readFileSync(args.path, 'utf8');
+      const tail = /\nconst path = require\('path'\)\.join\(__dirname, 'iced_x86_bg\.wasm'\);\nconst bytes = require\('fs'\)\.readFileSync\(path\);\n\nconst wasmModule = new WebAssembly\.Module\(bytes\);\nconst wasmInstance = new WebAssembly\.Instance\(wasmModule, imports\);\nwasm = wasmInstance\.exports;\nmodule\.exports\.__wasm = wasm;\s*$/;
+      if (!/^let wasm;$/m.test(text) || !tail.test(text)) throw new Error(`${args.path}: not the iced-x86 module lazyIcedWasm expects (update esbuild.mjs)`);
+      const body = text.replace(tail, '\n').replace(/\bwasm\./g, '(wasm ?? icedWasm()).');
+      const init =
+        '\nfunction icedWasm() {\n' +
+        "  const bytes = require('fs').readFileSync(require('path').join(__dirname, 'iced_x86_bg.wasm'));\n" +
+        '  wasm = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports;\n' +
+        '  return wasm;\n' +
+        '}\n' +
+        "Object.defineProperty(module.exports, '__wasm', { get: () => wasm ?? icedWasm() });\n";
+      return { contents: body + init, loader: 'js' };
+    });
+  },
+};
+
 const nodeBuild = {
   ...common,
+  plugins: [lazyIcedWasm],
   entryPoints: nodeEntries,
   outdir: dist,
   platform: 'node',

@@ -1,11 +1,13 @@
-// The instance catalog the language server compares a requirement with, and how rare each feature is in it: parsed
-// on first use (the settings load it after the initialize answer), not while the server starts.
+// The instance catalog the language server compares a requirement with, and how rare each feature is in it: the
+// shipped one is parsed on first use, not while the server starts; a catalog file the settings name, when they name it.
 
 import { defaultCatalog, isNativeError, loadCatalog, type Catalog } from '../../native/src';
 import { catalogRarity, type Rarity } from './presentation';
 
 export class CatalogState {
   private state?: { catalog: Catalog; rarity: Rarity };
+  /** The catalog file in use; undefined: the shipped catalog. */
+  private file?: string;
 
   get catalog(): Catalog {
     return this.current().catalog;
@@ -15,12 +17,21 @@ export class CatalogState {
     return this.current().rarity;
   }
 
-  /** Loads the catalog at `file` (the shipped one when undefined); on failure keeps the shipped one and says why. */
+  /**
+   * Loads the catalog at `file` now, so that a bad file is reported at once; on failure keeps the shipped one and says
+   * why. Undefined: the shipped catalog, parsed on first use.
+   */
   load(file: string | undefined): string | undefined {
+    if (!file) {
+      if (this.file !== undefined) this.state = undefined;
+      this.file = undefined;
+      return undefined;
+    }
+    this.file = file;
     let catalog: Catalog;
     let error: string | undefined;
     try {
-      catalog = file ? loadCatalog(file) : defaultCatalog();
+      catalog = loadCatalog(file);
     } catch (e) {
       catalog = defaultCatalog();
       error = isNativeError(e) ? e.describe() : String(e);
@@ -30,7 +41,10 @@ export class CatalogState {
   }
 
   private current(): { catalog: Catalog; rarity: Rarity } {
-    if (!this.state) this.load(undefined);
-    return this.state!;
+    if (!this.state) {
+      const catalog = defaultCatalog();
+      this.state = { catalog, rarity: catalogRarity(catalog) };
+    }
+    return this.state;
   }
 }

@@ -1,8 +1,7 @@
-#!/usr/bin/env node
-// Entry point of the bundled CLI (dist/cli.js): the engine's commands (native/src/cli/main.ts) plus
-// `calls`, CPU features per Python call site (bytecode tracking + symbol resolution + EPT), and process
-// analyses that add the program's bytecode-resolved native functions as roots; these live here because
-// bytecode tracking belongs to the server layer.
+// The bundled CLI (dist/cliMain.js, which dist/cli.js runs through the code cache, codeCache.ts): the engine's
+// commands (native/src/cli/main.ts) plus `calls`, CPU features per Python call site (bytecode tracking + symbol
+// resolution + EPT), and process analyses that add the program's bytecode-resolved native functions as roots; these
+// live here because bytecode tracking belongs to the server layer.
 
 import './jitFlags';
 import * as fs from 'node:fs';

@@ -1,6 +1,6 @@
-// Entry point of the bundled language server (dist/server.js): a connection over the transport the client
-// chose (IPC or stdio), handed to the Pygration language server. This file is the whole engine once bundled:
-// its hash names the server's disk cache of function summaries.
+// The bundled language server (dist/serverMain.js, which dist/server.js runs through the code cache, codeCache.ts):
+// a connection over the transport the client chose (IPC or stdio), handed to the Pygration language server. This file
+// is the whole engine once bundled: its hash names the server's disk cache of function summaries.
 import './jitFlags';
 import { ProposedFeatures, createConnection } from 'vscode-languageserver/node';
 import { guardFraming } from './framing';

@@ -18,15 +18,15 @@ describe('engine stamp', () => {
   test('the CLI and server bundles of one build have one stamp; a change to either changes it', () => {
     const dist = path.join(tmp, 'dist');
     fs.mkdirSync(dist);
-    fs.writeFileSync(path.join(dist, 'cli.js'), 'cli bundle v1');
-    fs.writeFileSync(path.join(dist, 'server.js'), 'server bundle v1');
-    const cli = engineStamp(path.join(dist, 'cli.js'));
-    assert.equal(engineStamp(path.join(dist, 'server.js')), cli);
-    fs.writeFileSync(path.join(dist, 'server.js'), 'server bundle v2');
-    assert.notEqual(engineStamp(path.join(dist, 'cli.js')), cli);
+    fs.writeFileSync(path.join(dist, 'cliMain.js'), 'cli bundle v1');
+    fs.writeFileSync(path.join(dist, 'serverMain.js'), 'server bundle v1');
+    const cli = engineStamp(path.join(dist, 'cliMain.js'));
+    assert.equal(engineStamp(path.join(dist, 'serverMain.js')), cli);
+    fs.writeFileSync(path.join(dist, 'serverMain.js'), 'server bundle v2');
+    assert.notEqual(engineStamp(path.join(dist, 'cliMain.js')), cli);
     // A file that is not one of the bundles is stamped alone.
     fs.writeFileSync(path.join(dist, 'other.js'), 'cli bundle v1');
-    assert.notEqual(engineStamp(path.join(dist, 'other.js')), engineStamp(path.join(dist, 'cli.js')));
+    assert.notEqual(engineStamp(path.join(dist, 'other.js')), engineStamp(path.join(dist, 'cliMain.js')));
   });
 });
 
@@ -46,7 +46,7 @@ function cli(args: string[], cacheDir: string): Promise<{ code: number; stdout: 
 
 describe('pygration analyze and the summary store', () => {
   test('saves the summaries under the stamp the server uses; a second analysis loads them and agrees', async () => {
-    const serverBundle = path.join(REPO_ROOT, 'dist', 'server.js');
+    const serverBundle = path.join(REPO_ROOT, 'dist', 'serverMain.js');
     assert.ok(fs.existsSync(serverBundle), 'dist/ is built (node esbuild.mjs)');
     const cacheDir = path.join(tmp, 'cache');
     const p = await startSleeper();
@@ -76,7 +76,7 @@ describe('pygration analyze and the summary store', () => {
     try {
       const first = await cli(['analyze', '--pid', String(p.pid), '--json'], cacheDir);
       assert.equal(first.code, 0, first.stderr);
-      const dir = path.join(cacheDir, 'fullscan', engineStamp(path.join(REPO_ROOT, 'dist', 'server.js')));
+      const dir = path.join(cacheDir, 'fullscan', engineStamp(path.join(REPO_ROOT, 'dist', 'serverMain.js')));
       const stored = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
       // sleep maps itself, libc and the dynamic linker (the vDSO is not scanned).
       assert.ok(stored.length >= 3, `per-file full-scan results saved in ${dir}: ${stored.join(', ')}`);

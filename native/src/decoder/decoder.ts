@@ -8,7 +8,7 @@ export { CALLEE_SAVED_REGISTERS, CALLER_SAVED_REGISTERS, type CodeInfo, Flow, fu
 import { type InstructionUses, instructionUses } from './uses';
 import { type CodeInfo, codeInfo, codeInfoCache, Flow, FULL_GPR, IMPLICIT_WRITERS, REGISTER_COUNT, REGISTER_SIZE, REL_BRANCH, SIMPLE } from './codeInfo';
 export { firstOperandMayBeGpr } from './operandNames';
-import { DECODING } from './icedCalls';
+import { icedDecoding } from './icedCalls';
 
 const OK = iced.OpKind;
 const R = iced.Register;
@@ -446,8 +446,8 @@ export class CodeDecoder {
     if (pos < 0 || pos >= endPos) return;
     decoder.position = pos;
     decoder.ip = BigInt(ip + pos);
-    // Handles for DECODING (raw pointers stay valid while the decoder and the instruction are alive).
-    const D = DECODING;
+    // Handles for icedDecoding() (raw pointers stay valid while the decoder and the instruction are alive).
+    const D = icedDecoding();
     const decoderHandle = D.handle(decoder);
     const insHandle = D.handle(ins);
     while (pos < endPos) {

@@ -14,13 +14,19 @@ interface Decoding {
   length(ins: unknown): number;
 }
 type RawExports = { decoder_decodeOut?(d: number, i: number): void; instruction_code?(i: number): number; instruction_length?(i: number): number };
-const RAW = (iced as unknown as { __wasm?: RawExports }).__wasm;
+let decoding: Decoding | undefined;
 /**
  * The wasm exports behind decodeOut/code/length, called directly: the wrappers' class checks cost a tenth of
  * the loop. An iced-x86 build that does not export them (`__wasm`, wasm-bindgen's `__wbg_ptr`) gets the
- * wrappers instead.
+ * wrappers instead. Settled on first use: the bundles load iced's wasm only then (esbuild.mjs, lazyIcedWasm).
  */
-export const DECODING: Decoding = ((): Decoding => {
+export function icedDecoding(): Decoding {
+  decoding ??= choose();
+  return decoding;
+}
+
+function choose(): Decoding {
+  const RAW = (iced as unknown as { __wasm?: RawExports }).__wasm;
   const probe = new iced.Instruction();
   const pointers = typeof (probe as unknown as Partial<WasmObject>).__wbg_ptr === 'number';
   probe.free();
@@ -39,4 +45,4 @@ export const DECODING: Decoding = ((): Decoding => {
     code: (i) => (i as iced.Instruction).code,
     length: (i) => (i as iced.Instruction).length,
   };
-})();
+}

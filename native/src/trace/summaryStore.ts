@@ -43,8 +43,8 @@ export function fromStored(s: StoredSummary): FunctionSummary {
   return out;
 }
 
-/** The bundles that hold the whole engine (esbuild.mjs writes them side by side into dist/). */
-const ENGINE_BUNDLES = ['cli.js', 'server.js'];
+/** The bundles that hold the whole engine (esbuild.mjs writes them side by side into dist/, with their entry files). */
+const ENGINE_BUNDLES = ['cliMain.js', 'serverMain.js'];
 
 /**
  * A stamp of the engine's code: the hash of the file that holds it (a bundle), together with the other
