@@ -1,6 +1,6 @@
 // What the reachability gate (pythonGate.ts) knows of standard-library code whose reflection is bounded by its own
-// code (namedtuple, update_wrapper, cached_property, os, ast, warnings, ctypes, enum, copyreg, ssl, subprocess) or is
-// the import statement's own work (the import machinery):
+// code (namedtuple, update_wrapper, cached_property, os, ast, warnings, ctypes, enum, copyreg, ssl, subprocess, typing,
+// UserDict) or is the import statement's own work (the import machinery):
 // no reflection that defeats names, in the standard library's own file of that module; and the calls from other code
 // that leave such a model, which are reflection where they are.
 
@@ -74,6 +74,20 @@ export function judgedReflections(c: Code, isStdlib: (file: string | undefined) 
  * for anything not a class), so only a class is called: a built-in type, whose slots are the interpreter's, or one code
  * stored there under its own name.
  *
+ * typing: `_GenericAlias.__reduce__` (pickle and copy of `List[int]`) fetches from typing's namespace, by the alias's
+ * `_name`, the alias to subscript again. `_name` is what typing's own alias constructors were given: its constant
+ * `name=` arguments (`name='List'`), an origin class's `__name__` under which typing binds that alias (`Hashable`), or
+ * `self._name` handed on by `copy_with` and `__getitem__`; never a function's name, so the value is one of typing's alias
+ * objects, never a function (`globals()` there hands out no other binding of the module). Not seen (a limit): code that
+ * rebinds a private alias's `_name`, or builds one with a computed `name=`, and pickles it. `ForwardRef.__init__`
+ * compiles a forward reference's string in 'eval' mode and stores the code object as `__forward_code__`: compiling runs
+ * nothing; `ForwardRef._evaluate` evaluates it (its eval is a reflection site of its own, reached with
+ * `get_type_hints`), and any other code that runs it names `__forward_code__` and calls exec, eval or a function
+ * constructor on it, a reflection site where it is. `_get_protocol_attrs` (3.8–3.11) reads only the keys of a protocol
+ * class's `__dict__`, strings, which it returns as the protocol's member names; no value is fetched through it.
+ * collections' `UserDict.__copy__` and `UserList.__copy__` (copy.copy of any object reaches every `__copy__`) copy an
+ * instance's `__dict__` into a new instance's under the same names: a namespace copied under the same names.
+ *
  * The import machinery's is what an import does, which the gate models by the import's target (a reachable
  * `import m` reaches m's body; an import of a computed name is a reflection site where it is): the code it compiles,
  * unmarshals and executes in a module's namespace is the code of the module being imported (FrozenImporter,
@@ -106,6 +120,11 @@ const MODELLED = new Map<string, readonly string[]>([
   ['enum:EnumType._convert_', ['`__dict__` access', 'vars()']],
   ['enum:EnumMeta._convert_', ['`__dict__` access', 'vars()']],
   ['functools:cached_property.__get__', ['`__dict__` access']],
+  ['typing:_GenericAlias.__reduce__', ['globals()']],
+  ['typing:ForwardRef.__init__', ['compile()']],
+  ['typing:_get_protocol_attrs', ['`__dict__` access']],
+  ['collections:UserDict.__copy__', ['`__dict__` access']],
+  ['collections:UserList.__copy__', ['`__dict__` access']],
   ['ssl:_sslcopydoc', ['getattr with a computed name']],
   ['subprocess:Popen._execute_child', ['the builtins namespace passed as a value']],
   ['copyreg:_reduce_ex', ['`__dict__` access']],

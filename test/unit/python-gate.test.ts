@@ -773,7 +773,7 @@ for (const py of [{ version: 'Debian', python: DEBIAN_PYTHON }, ...pyenvInterpre
   });
 }
 
-test('precise: enum\'s _convert_ (signal, socket), functools.cached_property (pathlib), the codec search\'s import of an encodings module (decimal) and subprocess\'s exception lookup are no reflection; a signal handler\'s callee stays a root', async () => {
+test('precise: enum\'s _convert_ (signal, socket), functools.cached_property (pathlib), the codec search\'s import of an encodings module (decimal), subprocess\'s exception lookup and typing\'s aliases and protocols are no reflection; a signal handler\'s callee stays a root', async () => {
   await withProcess('stdlib_enums.py', async (pid) => {
     // As the policy runs it (closedReachability: the live frames, sys.modules, imports tracked in rounds).
     const files = programOf(pid).files;
@@ -791,6 +791,13 @@ test('precise: enum\'s _convert_ (signal, socket), functools.cached_property (pa
     } finally {
       cs.close();
     }
+  });
+});
+
+test('precise: typing.get_type_hints in code that can still run evaluates annotation strings, and falls back', async () => {
+  await withProcess('type_hints.py', async (pid) => {
+    const { reach } = await rootsOf(pid, true, true);
+    assert.match(reach.strictReason ?? '(no fallback)', /eval\(\) at typing\.py:\d+/);
   });
 });
 
