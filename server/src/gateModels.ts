@@ -1,6 +1,6 @@
 // What the reachability gate (pythonGate.ts) knows of standard-library code whose reflection is bounded by its own
 // code (namedtuple, update_wrapper, cached_property, os, ast, warnings, ctypes, enum, copyreg, ssl, subprocess, typing,
-// UserDict) or is the import statement's own work (the import machinery):
+// inspect, UserDict) or is the import statement's own work (the import machinery):
 // no reflection that defeats names, in the standard library's own file of that module; and the calls from other code
 // that leave such a model, which are reflection where they are.
 
@@ -85,6 +85,8 @@ export function judgedReflections(c: Code, isStdlib: (file: string | undefined) 
  * `get_type_hints`), and any other code that runs it names `__forward_code__` and calls exec, eval or a function
  * constructor on it, a reflection site where it is. `_get_protocol_attrs` (3.8–3.11) reads only the keys of a protocol
  * class's `__dict__`, strings, which it returns as the protocol's member names; no value is fetched through it.
+ * inspect's body binds `CO_<flag>` names to the compiler flags' integers through `mod_dict = globals()` (stores by the
+ * prefixed names dis's flag table gives, then `del mod_dict`): the namespace is written, never read by a computed name.
  * collections' `UserDict.__copy__` and `UserList.__copy__` (copy.copy of any object reaches every `__copy__`) copy an
  * instance's `__dict__` into a new instance's under the same names: a namespace copied under the same names.
  *
@@ -105,6 +107,7 @@ const MODELLED = new Map<string, readonly string[]>([
   ['collections:namedtuple', ['eval()', 'exec()']],
   ['functools:update_wrapper', ['getattr with a computed name']],
   ['os:<module>', ['globals()']],
+  ['inspect:<module>', ['globals()']],
   ['ast:parse', ['compile()']],
   ['warnings:_getcategory', ['__import__ of a computed name', 'getattr with a computed name']],
   ['importlib.util:find_spec', ['__import__ of a computed name']],
