@@ -56,8 +56,8 @@ export class Confinement {
 
   /**
    * Reflection on a known extension module (`getattr(_hashlib, 'openssl_' + name)`): its entries stay roots,
-   * all of them or those whose names start with the constant prefix. A Python module's attributes include
-   * what it re-exports, so reflection on one is not confined. Returns whether the site was confined.
+   * all of them or those whose names start with the constant prefix. On a known Python module, every binding of its
+   * namespace, re-exports included, becomes a name (confineModule). Returns whether the site was confined.
    */
   confine(r: CodeFacts['reflections'][number], site: string, codeName = ''): boolean {
     const inHook: HookKind = SET_HOOKS.has(codeName) ? 'set' : 'get';
@@ -112,7 +112,7 @@ export class Confinement {
       }
       return true;
     }
-    if (file === undefined) return false;
+    if (file === undefined) return this.confineModule(r.module, site);
     const why = `${site} on module ${r.module}${r.prefix ? ` (names starting with \`${r.prefix}\`)` : ''}`;
     this.confined.push(why);
     if (r.prefix) {
@@ -121,6 +121,19 @@ export class Confinement {
       if (!l.some((x) => x.prefix === r.prefix)) l.push({ prefix: r.prefix, reason: why });
     } else if (!this.modules.has(file)) this.modules.set(file, why);
     return true;
+  }
+
+  /**
+   * A lookup by a computed name on a known Python module (`getattr(os, name)`, shutil's copystat): it reads that
+   * module's namespace, as its own globals() would (confineOwn): what the module binds, what star imports filled, or
+   * what other code stored there as an attribute (a value made where the gate sees it, accounted for there). Not when
+   * the module has a `__getattr__` hook, which the computed name would be handed to.
+   */
+  private confineModule(name: string | undefined, site: string): boolean {
+    let m = name !== undefined ? this.byModuleName.get(name) : undefined;
+    if (m?.kind === 'alias' && m.target) m = this.byModuleName.get(m.target);
+    if (!m || m.kind !== 'python' || !m.summary || m.summary.namespace.has('__getattr__') || this.definitions(m).includes('__getattr__')) return false;
+    return this.confineOwn(m, `${site} on module ${m.name}`);
   }
 
   /**
@@ -193,6 +206,10 @@ export class Confinement {
   /** Whether `confine` (or confineOwn, for `m`'s own namespace) would narrow the site, without doing it. */
   confinable(r: CodeFacts['reflections'][number], m: ProgramModule): boolean {
     if (r.hook || r.accessor !== undefined || r.prefix !== undefined) return true;
-    return (r.module !== undefined && (this.nativeFiles.has(r.module) || this.byModuleName.get(r.module)?.kind === 'builtin')) || (r.own === true && this.starSources(m) !== undefined);
+    if (r.module !== undefined && (this.nativeFiles.has(r.module) || this.byModuleName.get(r.module)?.kind === 'builtin')) return true;
+    let target = r.module !== undefined ? this.byModuleName.get(r.module) : undefined;
+    if (target?.kind === 'alias' && target.target) target = this.byModuleName.get(target.target);
+    if (target?.kind === 'python' && target.summary && !target.summary.namespace.has('__getattr__') && !this.definitions(target).includes('__getattr__') && this.starSources(target) !== undefined) return true;
+    return r.own === true && this.starSources(m) !== undefined;
   }
 }

@@ -1,6 +1,6 @@
 // What the reachability gate (pythonGate.ts) knows of standard-library code whose reflection is bounded by its own
 // code (namedtuple, update_wrapper, cached_property, os, ast, warnings, ctypes, enum, copyreg, ssl, subprocess, typing,
-// inspect, UserDict) or is the import statement's own work (the import machinery):
+// inspect, tarfile, UserDict) or is the import statement's own work (the import machinery):
 // no reflection that defeats names, in the standard library's own file of that module; and the calls from other code
 // that leave such a model, which are reflection where they are.
 
@@ -87,6 +87,9 @@ export function judgedReflections(c: Code, isStdlib: (file: string | undefined) 
  * class's `__dict__`, strings, which it returns as the protocol's member names; no value is fetched through it.
  * inspect's body binds `CO_<flag>` names to the compiler flags' integers through `mod_dict = globals()` (stores by the
  * prefixed names dis's flag table gives, then `del mod_dict`): the namespace is written, never read by a computed name.
+ * tarfile's `TarFile.open` fetches its per-compression constructor by the names in the class constant `OPEN_METH`
+ * (`'taropen'`, `'gzopen'`, ...: strings of reachable code, so names; a subclass's own table is a class body's constant
+ * too). Not seen (a limit): code that writes a computed name into `OPEN_METH`.
  * collections' `UserDict.__copy__` and `UserList.__copy__` (copy.copy of any object reaches every `__copy__`) copy an
  * instance's `__dict__` into a new instance's under the same names: a namespace copied under the same names.
  *
@@ -108,6 +111,7 @@ const MODELLED = new Map<string, readonly string[]>([
   ['functools:update_wrapper', ['getattr with a computed name']],
   ['os:<module>', ['globals()']],
   ['inspect:<module>', ['globals()']],
+  ['tarfile:TarFile.open', ['getattr with a computed name']],
   ['ast:parse', ['compile()']],
   ['warnings:_getcategory', ['__import__ of a computed name', 'getattr with a computed name']],
   ['importlib.util:find_spec', ['__import__ of a computed name']],
@@ -157,10 +161,17 @@ const MODELLED = new Map<string, readonly string[]>([
 /**
  * Reads of a node's data fields by the names its class lists (`_fields`, `_attributes`): ast.iter_fields and
  * ast.dump. They hand on what they read, which code stored there; a getter may run (an accessor read).
+ * logging's format styles (`PercentStyle`, `StrFormatStyle`, `StringTemplateStyle`: `_format`) read a log record's
+ * `__dict__` by the names a format string gives (`%(message)s`, `{asctime}`, `$levelname`) and only format what they
+ * read (`%`, `str.format`, `Template.substitute`: `__str__`, `__repr__`, `__format__`, protocol methods); `str.format`
+ * may read attributes of it by names the format string gives (`{record.args.x}`), whose getters may run.
  */
 const FIELD_READS = new Map<string, readonly string[]>([
   ['ast:iter_fields', ['getattr with a computed name']],
   ['ast:dump.<locals>._format', ['getattr with a computed name']],
+  ['logging:PercentStyle._format', ['`__dict__` access']],
+  ['logging:StrFormatStyle._format', ['`__dict__` access']],
+  ['logging:StringTemplateStyle._format', ['`__dict__` access']],
 ]);
 
 

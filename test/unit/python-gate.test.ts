@@ -794,6 +794,27 @@ test('precise: enum\'s _convert_ (signal, socket), functools.cached_property (pa
   });
 });
 
+test('precise: getattr by a computed name on a Python module keeps every binding of its namespace (a re-exported C function, its functions), and stays precise; an f-string of constants is a constant name, one with a constant start a prefix', async () => {
+  await withProcess('module_getattr.py', async (pid) => {
+    const { reach, precise, strict } = await rootsOf(pid, true, true);
+    assert.equal(reach.strictReason, undefined);
+    assert.ok(precise, 'precise roots');
+    assert.ok(reach.whyCode.has('modlib:call_json'), 'modlib\'s functions are reached');
+    assert.match(reach.names.get('linux_run') ?? '(not a name)', /getattr-style use of `linux_run`/, 'the folded f-string is a constant name');
+    assert.ok(reach.whyCode.has('module_getattr:Local.run_x'), 'the method with the f-string\'s prefix is reached');
+    assert.ok(calls(precise.roots, '_lzma', 'is_check_supported'), 'the C function modlib re-exports stays a root');
+    assert.ok(calls(precise.roots, '_json', 'scanstring'), 'what modlib.call_json calls stays a root');
+    assert.ok(precise.roots.length < strict.roots.length, 'fewer roots than strict');
+  });
+});
+
+test('precise: getattr by a computed name on a Python module with a module __getattr__ hands the hook that name, and falls back', async () => {
+  await withProcess('module_getattr_hook.py', async (pid) => {
+    const { reach } = await rootsOf(pid, true, true);
+    assert.match(reach.strictReason ?? '(no fallback)', /getattr with a computed name at module_getattr_hook\.py:9/);
+  });
+});
+
 test('precise: typing.get_type_hints in code that can still run evaluates annotation strings, and falls back', async () => {
   await withProcess('type_hints.py', async (pid) => {
     const { reach } = await rootsOf(pid, true, true);

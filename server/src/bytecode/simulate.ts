@@ -353,7 +353,7 @@ class ModuleSimulation extends CodeFlow implements Simulator {
         const pushes = this.t.fixed[op];
         const pops = pushes - effect;
         if (stack.length < pops) this.noteDesync(code, i);
-        const u = (pushes === 1 ? constIteration(this, this.t.names[op], i, stack, pops) : undefined) ?? this.t.result[op]!;
+        const u = (pushes === 1 ? constIteration(this, this.t.names[op], i, stack, pops, arg) : undefined) ?? this.t.result[op]!;
         for (let k = 0; k < pops; k++) stack.pop();
         for (let k = 0; k < pushes; k++) stack.push(u);
         return 0;

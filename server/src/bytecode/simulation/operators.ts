@@ -10,6 +10,8 @@ import { H } from './opcodes';
 import type { SiteRecord, Simulator, State } from './types';
 
 const RICH_COMPARISONS = new Set(['<', '<=', '==', '!=', '>', '>=']);
+/** What follows an f-string's constant start: its formatted values and later parts. */
+const FSTRING_REST = unknown('the rest of an f-string');
 
 /** The opcodes stepOperator handles (the core's dispatch table sends it no other). */
 export const OPERATORS_OPS: readonly H[] = [H.LegacyBinary, H.BinarySubscr, H.CompareOp, H.UnaryNot, H.ToBool, H.BuildSeq, H.ListExtend, H.ListToTuple];
@@ -177,7 +179,25 @@ export function foldCompare(sim: Simulator, sym: string, left: Expr, right: Expr
  * which the resolver types by what `v` is (a str's items are strs, a text file's lines strs: naming.ts). Read before
  * the opcode's `pops` operands are popped from `stack`. Undefined for anything else (the opcode's unknown result stays).
  */
-export function constIteration(sim: Simulator, opname: string | null, i: number, stack: Expr[], pops: number): Expr | undefined {
+export function constIteration(sim: Simulator, opname: string | null, i: number, stack: Expr[], pops: number, arg = 0): Expr | undefined {
+  // A constant string formatted without a spec, as is or by str() (FORMAT_VALUE's conversion bits 0 or 1; 3.12's
+  // FORMAT_SIMPLE): itself (`sys.platform`, folded on the analysed interpreter, in `f'get_{sys.platform}'`).
+  if ((opname === 'FORMAT_VALUE' && (arg & 7) <= 1) || opname === 'FORMAT_SIMPLE') {
+    const v = pops === 1 && stack.length >= 1 ? sim.settle(stack[stack.length - 1]) : undefined;
+    if (v?.k === 'const' && typeof v.value === 'string') return v;
+    const fact = v ? platformString(sim, v) : undefined;
+    if (fact !== undefined) return sim.memoized(sim.memo, i, [v!], () => ({ k: 'const', value: fact }));
+  }
+  // An f-string of constant parts is their concatenation; one that starts with a constant is a string with that
+  // prefix, as `'get_' + str(x)` is: a lookup by it is narrowed to the prefix (gateFacts' byName), as for `+`.
+  if (opname === 'BUILD_STRING' && pops >= 1 && stack.length >= pops) {
+    const parts = stack.slice(stack.length - pops).map((e) => sim.settle(e));
+    if (parts.every((p) => p.k === 'const' && typeof p.value === 'string')) return sim.memoized(sim.memo, i, parts, () => ({ k: 'const', value: parts.map((p) => (p as { value: string }).value).join('') }));
+    const first = parts[0];
+    if (first.k === 'const' && typeof first.value === 'string' && first.value !== '') {
+      return sim.memoized(sim.memo, i, [first], () => ({ k: 'binop', op: '+', left: first, right: FSTRING_REST }));
+    }
+  }
   if (opname === 'GET_ITER' && pops === 1 && stack.length >= 1) {
     const v = sim.settle(stack[stack.length - 1]);
     return sim.memoized(sim.memo, i, [v], () => callOf(ITER, v));
