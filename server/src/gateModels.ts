@@ -1,6 +1,6 @@
 // What the reachability gate (pythonGate.ts) knows of standard-library code whose reflection is bounded by its own
 // code (namedtuple, update_wrapper, cached_property, os, ast, warnings, ctypes, enum, copyreg, ssl, subprocess, typing,
-// inspect, tarfile, UserDict) or is the import statement's own work (the import machinery):
+// inspect, tarfile, total_ordering, UserDict) or is the import statement's own work (the import machinery):
 // no reflection that defeats names, in the standard library's own file of that module; and the calls from other code
 // that leave such a model, which are reflection where they are.
 
@@ -87,6 +87,9 @@ export function judgedReflections(c: Code, isStdlib: (file: string | undefined) 
  * class's `__dict__`, strings, which it returns as the protocol's member names; no value is fetched through it.
  * inspect's body binds `CO_<flag>` names to the compiler flags' integers through `mod_dict = globals()` (stores by the
  * prefixed names dis's flag table gives, then `del mod_dict`): the namespace is written, never read by a computed name.
+ * functools' `total_ordering` tests and sets a class's comparison methods by the names of its private table `_convert`
+ * (`__lt__`, `__le__`, `__gt__`, `__ge__`: protocol methods, which come with their class), setting functools' own
+ * `_gt_from_lt` and friends (named in that table). Not seen (a limit): code that rebinds or fills `functools._convert`.
  * tarfile's `TarFile.open` fetches its per-compression constructor by the names in the class constant `OPEN_METH`
  * (`'taropen'`, `'gzopen'`, ...: strings of reachable code, so names; a subclass's own table is a class body's constant
  * too). Not seen (a limit): code that writes a computed name into `OPEN_METH`.
@@ -112,6 +115,8 @@ const MODELLED = new Map<string, readonly string[]>([
   ['os:<module>', ['globals()']],
   ['inspect:<module>', ['globals()']],
   ['tarfile:TarFile.open', ['getattr with a computed name']],
+  ['functools:total_ordering', ['getattr with a computed name', 'setattr with a computed name']],
+  ['functools:total_ordering.<locals>.<setcomp>', ['getattr with a computed name']],
   ['ast:parse', ['compile()']],
   ['warnings:_getcategory', ['__import__ of a computed name', 'getattr with a computed name']],
   ['importlib.util:find_spec', ['__import__ of a computed name']],

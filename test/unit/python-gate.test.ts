@@ -815,6 +815,18 @@ test('precise: getattr by a computed name on a Python module with a module __get
   });
 });
 
+test('precise: `self.format` of a class that binds `format` is its attribute, not str.format kept as a value; a str\'s bound format kept is an accessor site that falls back a forwarding hook', async () => {
+  await withProcess('own_format.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid, true, true);
+    assert.equal(reach.strictReason, undefined);
+    assert.ok(precise && calls(precise.roots, '_json', 'scanstring'), 'what the hook forwards to stays a root');
+  });
+  await withProcess('own_format_kept.py', async (pid) => {
+    const { reach } = await rootsOf(pid, true, true);
+    assert.match(reach.strictReason ?? '(no fallback)', /getattr of the name an attribute hook is given at own_format_kept\.py:\d+ \(given names that str\.format used as a value at own_format_kept\.py:\d+ computes\)/);
+  });
+});
+
 test('precise: typing.get_type_hints in code that can still run evaluates annotation strings, and falls back', async () => {
   await withProcess('type_hints.py', async (pid) => {
     const { reach } = await rootsOf(pid, true, true);

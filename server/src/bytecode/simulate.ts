@@ -21,6 +21,7 @@ import { simulateCall, stepCall, CALLS_OPS } from './simulation/calls';
 import { binaryOp, stepOperator, OPERATORS_OPS } from './simulation/operators';
 import { stepBlock, BLOCKS_OPS } from './simulation/blocks';
 import { escapedReflection } from './simulation/gateFacts';
+import { classBindsAttribute, FORMAT_METHODS } from './simulation/attributeCalls';
 import { frameFlow, keepsFlow } from './simulation/frameFlow';
 
 export type { CodeFacts, ImportRecord, ModuleSummary, SimulationInput, SimulationStats, SiteKind, SiteRecord, StarImport } from './simulation/types';
@@ -312,7 +313,7 @@ class ModuleSimulation extends CodeFlow implements Simulator {
       case H.LoadAttr: {
         const shifted = this.t.argKind[op] === ARG_NAME1;
         const obj = stack.pop() ?? this.underflow(code, i);
-        stack.push(this.memoAttr(i, obj, code.names[shifted ? arg >> 1 : arg]));
+        stack.push(this.attrLoad(i, obj, code.names[shifted ? arg >> 1 : arg]));
         if (shifted && (arg & 1) === 1) stack.push(this.memoSelf(code.n + i, obj));
         return 0;
       }
@@ -364,6 +365,16 @@ class ModuleSimulation extends CodeFlow implements Simulator {
   }
 
   /** LOAD_CONST's value the first time the instruction runs in this code object (then memoOut holds it). */
+  /**
+   * The attribute `name` of `obj` loaded at `i` (LOAD_ATTR, LOAD_METHOD). A load of `format`/`format_map` notes whether
+   * it is an attribute the object's class binds (at every visit, or it counts as str's method), for escapedReflection's
+   * count of kept str.format loads.
+   */
+  private attrLoad(i: number, obj: Expr, name: string): Expr {
+    if (FORMAT_METHODS.has(name)) this.reflectedAt.add(`${classBindsAttribute(obj, name) ? 'fmtown' : 'fmtany'}:${name}:${i}`);
+    return this.memoAttr(i, obj, name);
+  }
+
   private constAt(code: DecodedCode, arg: number, i: number): Expr {
     const c = code.consts[arg];
     const e: Expr = c !== null && typeof c === 'object' && 'code' in c ? { k: 'code', index: c.code } : { k: 'const', value: c };
@@ -416,7 +427,7 @@ class ModuleSimulation extends CodeFlow implements Simulator {
         return 0;
       case H.LoadMethod: {
         const obj = stack.pop() ?? this.underflow(code, i);
-        stack.push(this.memoAttr(i, obj, code.names[arg]), this.memoSelf(code.n + i, obj));
+        stack.push(this.attrLoad(i, obj, code.names[arg]), this.memoSelf(code.n + i, obj));
         return 0;
       }
       case H.ImportFrom:

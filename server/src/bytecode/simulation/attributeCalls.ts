@@ -38,7 +38,9 @@ export function attributeCall(
   builtin: (e: Expr, fn: string) => boolean,
 ): boolean {
   const reflective = REFLECTION_BUILTINS.includes(q.name);
-  if (reflective || COUNTED_ATTRIBUTES.has(q.name) || FORMAT_METHODS.has(q.name)) sim.reflectedAt.add(`attr:${q.name}:${i}`);
+  // A call of a class's own `format` attribute is no str.format: its load is not counted either (escapedReflection).
+  const ownFormat = FORMAT_METHODS.has(q.name) && classBindsAttribute(q.base, q.name);
+  if (reflective || COUNTED_ATTRIBUTES.has(q.name) || (FORMAT_METHODS.has(q.name) && !ownFormat)) sim.reflectedAt.add(`attr:${q.name}:${i}`);
   if (reflective || ATTRIBUTE_REFLECTION.has(q.name)) {
     if (!attributeReflection(sim, q, builtin)) return false;
     reflect(`${q.name} looked up as an attribute of ${describeBase(sim, q)}`);
@@ -95,6 +97,18 @@ function describeBase(sim: Simulator, q: Extract<Expr, { k: 'attr' }>): string {
 
 /** str's methods that look attributes up, in C, by the names in a format string: `'{0.name}'.format(obj)` fetches obj.name. */
 export const FORMAT_METHODS = new Set(['format', 'format_map']);
+
+/**
+ * Whether `obj.name` reads an attribute the class of `obj` binds in its body (tarfile's `format = DEFAULT_FORMAT`, read
+ * as `self.format`): a class attribute or what an instance stored over it, not str's method (a class body or an
+ * instance that stores a str's bound `format` loads it there, where it counts).
+ */
+export function classBindsAttribute(obj: Expr, name: string): boolean {
+  const o = obj.k === 'self' ? obj.obj : obj;
+  if (o.k !== 'instance' || o.cls.k !== 'class') return false;
+  const member = o.cls.def.members.get(name);
+  return member !== undefined && member.k !== 'attr';
+}
 
 /**
  * The attribute names a format string's replacement fields can look up (`'{0.name}'`, `'{p.a.b!r:>{w.width}}'`): every

@@ -395,19 +395,26 @@ export function escapedReflection(sim: Simulator, decoder: Decoder, code: Decode
   // `fmt.format` loaded and not called here (`map('{0.x}'.format, objs)`, `f = s.format`): whoever calls it formats
   // by a format string no code shows, so it is an accessor site (str.format's calls are judged in attributeCall).
   for (const fn of FORMAT_METHODS) {
-    if (keptAttribute(sim, decoder, code, fn)) facts.reflections.push({ line: firstLineUsing(decoder, code, fn), what: `str.${fn} used as a value`, accessor: 'get' });
+    if (keptAttribute(sim, decoder, code, fn, true)) facts.reflections.push({ line: firstLineUsing(decoder, code, fn), what: `str.${fn} used as a value`, accessor: 'get' });
   }
 }
 
-/** Whether `code` loads the attribute `fn` more often than the calls of it seen here (`attr:fn:i`) account for. */
-function keptAttribute(sim: Simulator, decoder: Decoder, code: DecodedCode, fn: string): boolean {
+/**
+ * Whether `code` loads the attribute `fn` more often than the calls of it seen here (`attr:fn:i`) account for.
+ * `ownAttributes`: loads of an attribute the object's class binds (`self.format`, noted `fmtown` at every visit) do not
+ * count, nor do their calls (attributeCall).
+ */
+function keptAttribute(sim: Simulator, decoder: Decoder, code: DecodedCode, fn: string, ownAttributes = false): boolean {
   const k = code.names.indexOf(fn);
   if (k < 0) return false;
   const opnames = decoder.model.opnames;
   let loads = 0;
   for (let i = 0; i < code.n; i++) {
     const opname = opnames[code.op[i]] ?? '';
-    if ((opname === 'LOAD_ATTR' || opname === 'LOAD_METHOD' || opname === 'LOAD_SUPER_ATTR') && nameIndexOf(decoder, code, i) === k) loads++;
+    if ((opname === 'LOAD_ATTR' || opname === 'LOAD_METHOD' || opname === 'LOAD_SUPER_ATTR') && nameIndexOf(decoder, code, i) === k) {
+      if (ownAttributes && sim.reflectedAt.has(`fmtown:${fn}:${i}`) && !sim.reflectedAt.has(`fmtany:${fn}:${i}`)) continue;
+      loads++;
+    }
   }
   let accounted = 0;
   for (const key of sim.reflectedAt) if (key.startsWith(`attr:${fn}:`)) accounted++;
