@@ -27,10 +27,16 @@ function entries(cacheDir: string): string[] {
 test('the CLI writes its code cache once, starts from it after, and gives the same answer', () => {
   assert.ok(fs.existsSync(path.join(REPO_ROOT, 'dist', 'cliMain.js')), 'dist/ is built (node esbuild.mjs)');
   const cacheDir = path.join(tmp, 'cache');
+  // Another build's entries of the same bundle are removed when this one is written; another bundle's stay.
+  fs.mkdirSync(path.join(cacheDir, 'v8'), { recursive: true });
+  fs.writeFileSync(path.join(cacheDir, 'v8', 'cliMain-0123456789abcdef.bin'), 'an older build');
+  fs.writeFileSync(path.join(cacheDir, 'v8', 'serverMain-0123456789abcdef.bin'), 'the server');
   const first = host(cacheDir);
-  const written = entries(cacheDir);
-  assert.equal(written.length, 1, `one cache entry: ${written.join(', ')}`);
+  const written = entries(cacheDir).filter((f) => path.basename(f).startsWith('cliMain-'));
+  assert.equal(written.length, 1, `one cache entry of the CLI, the older build's removed: ${written.join(', ')}`);
   assert.match(path.basename(written[0]), /^cliMain-[0-9a-f]{16}\.bin$/);
+  assert.notEqual(path.basename(written[0]), 'cliMain-0123456789abcdef.bin');
+  assert.ok(fs.existsSync(path.join(cacheDir, 'v8', 'serverMain-0123456789abcdef.bin')), 'the server bundle\'s entry stays');
   assert.ok(fs.statSync(written[0]).size > 100_000, 'the entry holds compiled code');
   const mtime = fs.statSync(written[0]).mtimeMs;
   assert.equal(host(cacheDir), first);
