@@ -130,10 +130,16 @@ export class Confinement {
    * the module has a `__getattr__` hook, which the computed name would be handed to.
    */
   private confineModule(name: string | undefined, site: string): boolean {
+    const m = this.pythonModuleWithoutHook(name);
+    return m !== undefined && this.confineOwn(m, `${site} on module ${m.name}`);
+  }
+
+  /** The Python module `name` names (through an alias), when it has no module `__getattr__` hook. */
+  private pythonModuleWithoutHook(name: string | undefined): ProgramModule | undefined {
     let m = name !== undefined ? this.byModuleName.get(name) : undefined;
     if (m?.kind === 'alias' && m.target) m = this.byModuleName.get(m.target);
-    if (!m || m.kind !== 'python' || !m.summary || m.summary.namespace.has('__getattr__') || this.definitions(m).includes('__getattr__')) return false;
-    return this.confineOwn(m, `${site} on module ${m.name}`);
+    if (!m || m.kind !== 'python' || !m.summary || m.summary.namespace.has('__getattr__') || this.definitions(m).includes('__getattr__')) return undefined;
+    return m;
   }
 
   /**
@@ -207,9 +213,8 @@ export class Confinement {
   confinable(r: CodeFacts['reflections'][number], m: ProgramModule): boolean {
     if (r.hook || r.accessor !== undefined || r.prefix !== undefined) return true;
     if (r.module !== undefined && (this.nativeFiles.has(r.module) || this.byModuleName.get(r.module)?.kind === 'builtin')) return true;
-    let target = r.module !== undefined ? this.byModuleName.get(r.module) : undefined;
-    if (target?.kind === 'alias' && target.target) target = this.byModuleName.get(target.target);
-    if (target?.kind === 'python' && target.summary && !target.summary.namespace.has('__getattr__') && !this.definitions(target).includes('__getattr__') && this.starSources(target) !== undefined) return true;
+    const target = this.pythonModuleWithoutHook(r.module);
+    if (target && this.starSources(target) !== undefined) return true;
     return r.own === true && this.starSources(m) !== undefined;
   }
 }
