@@ -358,9 +358,10 @@ class ReachabilityRun {
   /** An import by a computed name under package `pkg` runs one of its modules (gateImports.ts); false when they are unknown. */
   private importPackage(pkg: string, site: string): boolean {
     const names = packageImports(pkg, this.byModuleName);
-    if (names) this.confinement.confined.push(`${site} (a module of package ${pkg})`);
-    if (names) this.runImports(names);
-    return names !== undefined;
+    if (!names) return false;
+    this.confinement.confined.push(`${site} (a module of package ${pkg})`);
+    this.runImports(names);
+    return true;
   }
 
   /** Phase 3b: the functions narrowed at a live frame that something can call anew run whole (FrameNarrowing.reentered). */

@@ -364,7 +364,6 @@ class ModuleSimulation extends CodeFlow implements Simulator {
     }
   }
 
-  /** LOAD_CONST's value the first time the instruction runs in this code object (then memoOut holds it). */
   /**
    * The attribute `name` of `obj` loaded at `i` (LOAD_ATTR, LOAD_METHOD). A load of `format`/`format_map` notes whether
    * it is an attribute the object's class binds (at every visit, or it counts as str's method), for escapedReflection's
@@ -375,6 +374,7 @@ class ModuleSimulation extends CodeFlow implements Simulator {
     return this.memoAttr(i, obj, name);
   }
 
+  /** LOAD_CONST's value the first time the instruction runs in this code object (then memoOut holds it). */
   private constAt(code: DecodedCode, arg: number, i: number): Expr {
     const c = code.consts[arg];
     const e: Expr = c !== null && typeof c === 'object' && 'code' in c ? { k: 'code', index: c.code } : { k: 'const', value: c };

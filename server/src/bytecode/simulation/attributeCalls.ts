@@ -82,8 +82,12 @@ function attributeReflection(sim: Simulator, q: Extract<Expr, { k: 'attr' }>, bu
 
 /** Whether `base` is a class, or an instance of one, whose own body defines `name` (so `base.name` is that member). */
 function definesMember(sim: Simulator, base: Expr, name: string): boolean {
-  const cls = base.k === 'class' ? base : base.k === 'instance' ? sim.quick(base.cls) : undefined;
-  return cls?.k === 'class' && cls.def.members.has(name);
+  return ownMember(base.k === 'class' ? base : base.k === 'instance' ? sim.quick(base.cls) : undefined, name) !== undefined;
+}
+
+/** What the own body of class `cls` (a class expression) binds to `name`, if anything. */
+function ownMember(cls: Expr | undefined, name: string): Expr | undefined {
+  return cls?.k === 'class' ? cls.def.members.get(name) : undefined;
 }
 
 /** `__builtins__` (the builtins module in __main__, its namespace elsewhere). */
@@ -105,8 +109,7 @@ export const FORMAT_METHODS = new Set(['format', 'format_map']);
  */
 export function classBindsAttribute(obj: Expr, name: string): boolean {
   const o = obj.k === 'self' ? obj.obj : obj;
-  if (o.k !== 'instance' || o.cls.k !== 'class') return false;
-  const member = o.cls.def.members.get(name);
+  const member = o.k === 'instance' ? ownMember(o.cls, name) : undefined;
   return member !== undefined && member.k !== 'attr';
 }
 
