@@ -815,6 +815,16 @@ test('precise: getattr by a computed name on a Python module with a module __get
   });
 });
 
+test('precise: globals() only stored into by computed names hands out nothing: a function no code names is not reached, what was stored and is called stays a root', async () => {
+  await withProcess('globals_stored.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid, true, true);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.ok(calls(precise.roots, '_lzma', '_decode_filter_properties'), 'stored by a computed name and called through it');
+    assert.ok(!calls(precise.roots, '_lzma', 'is_check_supported'), 'only a function no code names calls it');
+    assert.ok(calls(precise.roots, '_json', 'scanstring'));
+  });
+});
+
 test('precise: `self.format` of a class that binds `format` is its attribute, not str.format kept as a value; a str\'s bound format kept is an accessor site that falls back a forwarding hook', async () => {
   await withProcess('own_format.py', async (pid) => {
     const { reach, precise } = await rootsOf(pid, true, true);

@@ -7,7 +7,7 @@ import { unknown, type Expr } from '../values';
 import { nameIndexOf, REFLECTION_BUILTINS, REFLECTIVE_NAMES, shortName, simpleLoadPushes } from './common';
 import { attributeCall, C_API_REFLECTION, COUNTED_ATTRIBUTES, FORMAT_METHODS, isBuiltinsGlobal, type Reflect, type ReflectionDetail } from './attributeCalls';
 import { dictUsesAreBenign, IDENTIFIER } from './dictUses';
-import { resultOnlyTested } from './resultUses';
+import { resultOnlyStoredInto, resultOnlyTested } from './resultUses';
 import { wrapperNames } from './stdlibCalls';
 import type { CodeFacts, CodeRole, Simulator } from './types';
 
@@ -195,8 +195,8 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
   // A code object rebuilt at run time (`f.__code__.replace(co_names=…)`, copy.replace, types.CodeType): the code it runs
   // looks up names no code object of the closure shows.
   if (kwnames?.some((k) => CODE_FIELDS.test(k)) || sim.isModuleAttr(callee, 'types', 'CodeType')) return reflect('a code object built at run time');
-  // A namespace only tested (`name in globals()`, os's `_exists`) hands out nothing.
-  if (positional.length === 0 && !star && ['globals', 'vars', 'locals'].some((fn) => builtin(callee, fn)) && resultOnlyTested(sim, code, i)) return;
+  // A namespace only tested (`name in globals()`, os's `_exists`) or stored into (`globals()[name] = f`) hands out nothing.
+  if (positional.length === 0 && !star && ['globals', 'vars', 'locals'].some((fn) => builtin(callee, fn)) && (resultOnlyTested(sim, code, i) || resultOnlyStoredInto(sim, code, i))) return;
   const keyword = (n: string) => (kwnames?.includes(n) ? args[args.length - kwnames.length + kwnames.indexOf(n)] : undefined);
   otherReflection(sim, facts.reflectNames, callee, positional, star, strings, reflect, builtin, role.role, keyword);
 }

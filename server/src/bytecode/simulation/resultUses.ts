@@ -147,3 +147,37 @@ class Walk {
     return true;
   }
 }
+
+/** Operators a subscript's key may be computed with after the container is loaded: [popped, pushed] by opname. */
+const KEY_OPERATORS: Record<string, (arg: number) => number> = {
+  BINARY_OP: () => 2,
+  BINARY_ADD: () => 2,
+  BINARY_MODULO: () => 2,
+  FORMAT_VALUE: (a) => ((a & 4) !== 0 ? 2 : 1),
+  FORMAT_SIMPLE: () => 1,
+  FORMAT_WITH_SPEC: () => 2,
+  CONVERT_VALUE: () => 1,
+  BUILD_STRING: (a) => a,
+};
+
+/**
+ * Whether the result of the call at instruction `i` is only the container of a subscript store or delete
+ * (`globals()[name] = value`, hashlib's constructors; the key loaded, or computed by operators from loads): a store
+ * into a plain dict runs no code and hands out nothing; the value stored was made, and is accounted for, where the code
+ * that made it is.
+ */
+export function resultOnlyStoredInto(sim: Simulator, code: DecodedCode, i: number): boolean {
+  const opnames = sim.decoder.model.opnames;
+  let depth = 0; // Values pushed above the call's result: the key being computed.
+  for (let j = i + 1; j < code.n && j < i + 24; j++) {
+    const o = opnames[code.op[j]] ?? '';
+    const a = code.arg[j];
+    if (o === 'PRECALL' || o === 'CACHE' || o === 'NOP' || o === 'EXTENDED_ARG') continue;
+    if (o === 'STORE_SUBSCR' || o === 'DELETE_SUBSCR') return depth === 1;
+    const loads = simpleLoadPushes(o, a, sim.version);
+    if (loads > 0) depth += loads;
+    else if (KEY_OPERATORS[o] && KEY_OPERATORS[o](a) <= depth) depth += 1 - KEY_OPERATORS[o](a);
+    else return false;
+  }
+  return false;
+}
