@@ -72,7 +72,13 @@ export function judgedReflections(c: Code, isStdlib: (file: string | undefined) 
  * Python class runs no getter). subprocess's `Popen._execute_child` fetches from builtins, by the name the child's
  * exec error report gives (`OSError`), the exception class it raises: `issubclass` tests the value first (it raises
  * for anything not a class), so only a class is called: a built-in type, whose slots are the interpreter's, or one code
- * stored there under its own name.
+ * stored there under its own name. traceback's `StackSummary` (`extract`, 3.8–3.10; `_extract_from_extended_frame_gen`)
+ * hands each frame's `f_globals` to `linecache.lazycache`, which reads it by the constant keys `__name__`, `__spec__`
+ * and `__loader__` only (the loader's `get_source`, import machinery, is a name of its code): nothing of the module is
+ * fetched by a computed key; with `capture_locals` it hands a frame's `f_locals` to `FrameSummary`, which keeps only
+ * the `repr` of each value (a protocol method). Its `_compute_suggestion_error` (3.12+, a NameError's "Did you mean")
+ * lists a frame's `f_locals` and `f_globals` keys, strings it compares with the missing name, and reads `self` from
+ * `f_locals` by that constant key; no value is read by a computed key.
  *
  * typing: `_GenericAlias.__reduce__` (pickle and copy of `List[int]`) fetches from typing's namespace, by the alias's
  * `_name`, the alias to subscript again. `_name` is what typing's own alias constructors were given: its constant
@@ -139,6 +145,9 @@ const MODELLED = new Map<string, readonly string[]>([
   ['collections:UserList.__copy__', ['`__dict__` access']],
   ['ssl:_sslcopydoc', ['getattr with a computed name']],
   ['subprocess:Popen._execute_child', ['the builtins namespace passed as a value']],
+  ['traceback:StackSummary._extract_from_extended_frame_gen', ['`f_globals` access', '`f_locals` access']],
+  ['traceback:StackSummary.extract', ['`f_globals` access', '`f_locals` access']],
+  ['traceback:_compute_suggestion_error', ['`f_globals` access', '`f_locals` access']],
   ['copyreg:_reduce_ex', ['`__dict__` access']],
   ['importlib._bootstrap:_wrap', ['`__dict__` access']],
   ['importlib._bootstrap:_verbose_message', ['str.format of a format string no code shows']],

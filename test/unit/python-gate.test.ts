@@ -825,6 +825,18 @@ test('precise: globals() only stored into by computed names hands out nothing: a
   });
 });
 
+test('precise: a module namespace read through a function\'s `__globals__` by a computed key falls back; read by constant keys (a frame\'s f_globals, traceback\'s stack extraction) it holds', async () => {
+  await withProcess('ns_globals.py', async (pid) => {
+    const { reach } = await rootsOf(pid, true, true);
+    assert.match(reach.strictReason ?? '(no fallback)', /`__globals__` access at ns_globals_lib\.py:\d+/);
+  });
+  await withProcess('ns_benign.py', async (pid) => {
+    const { reach, precise } = await rootsOf(pid, true, true);
+    assert.ok(precise, `precise roots (${reach.strictReason})`);
+    assert.ok(calls(precise.roots, '_json', 'scanstring'));
+  });
+});
+
 test('precise: `self.format` of a class that binds `format` is its attribute, not str.format kept as a value; a str\'s bound format kept is an accessor site that falls back a forwarding hook', async () => {
   await withProcess('own_format.py', async (pid) => {
     const { reach, precise } = await rootsOf(pid, true, true);
@@ -840,7 +852,8 @@ test('precise: `self.format` of a class that binds `format` is its attribute, no
 test('precise: typing.get_type_hints in code that can still run evaluates annotation strings, and falls back', async () => {
   await withProcess('type_hints.py', async (pid) => {
     const { reach } = await rootsOf(pid, true, true);
-    assert.match(reach.strictReason ?? '(no fallback)', /eval\(\) at typing\.py:\d+/);
+    assert.ok(reach.strictReason, 'falls back');
+    assert.ok(reach.reflections.some((s) => /^eval\(\) at typing\.py:\d+/.test(s)), `typing's eval is a site (${reach.reflections.join('; ')})`);
   });
 });
 

@@ -8,7 +8,7 @@ import { adjust, EXCEPT_BLOCK, STEP_DIRTY, STEP_RETURN, UNKNOWN_BELOW_HANDLER, U
 import { allOnlyConsts } from './allNames';
 import { mainGuardFacts } from './mainGuard';
 import { localOnlyTested } from './resultUses';
-import { dictReflection, firstLineUsing, identifierConstants, parameterValue } from './gateFacts';
+import { identifierConstants, namespaceReflections, parameterValue } from './gateFacts';
 import { nameFacts } from './globalNames';
 import { SimulationValues } from './moduleValues';
 import { H } from './opcodes';
@@ -167,7 +167,7 @@ export abstract class CodeFlow extends SimulationValues {
     };
     if (role.role === 'module') facts.mainOnly = mainGuardFacts(this.decoder, code, facts.names);
     const ctx = { decoder: this.decoder, version: this.version, summary: this.summary };
-    if (dictReflection(this.decoder, code, this.version, this.summary.namespace.has('type'), (k) => localOnlyTested(ctx, code, k))) facts.reflections.push({ line: firstLineUsing(this.decoder, code, '__dict__'), what: '`__dict__` access' });
+    facts.reflections.push(...namespaceReflections(this.decoder, code, this.version, this.summary.namespace.has('type'), (k) => localOnlyTested(ctx, code, k)));
     return facts;
   }
 

@@ -96,3 +96,10 @@ export function shortName(e: Expr): string | undefined {
       return undefined;
   }
 }
+
+/** The first line of an instruction of `code` whose name argument is `name` (the code's first line if none). */
+export function firstLineUsing(decoder: Decoder, code: DecodedCode, name: string): number {
+  const k = code.names.indexOf(name);
+  for (let i = 0; i < code.n; i++) if (nameIndexOf(decoder, code, i) === k && code.line[i] > 0) return code.line[i];
+  return code.raw.firstlineno;
+}

@@ -1,8 +1,10 @@
-// Whether a code object's uses of `__dict__` only test, write or look up constant keys (so the reachability gate
-// need not count them as reflection): each load of `x.__dict__` is followed on the stack until the mapping is used.
+// Whether a code object's uses of `__dict__` (or of a module namespace: a function's `__globals__`, a frame's
+// `f_globals`) only test, write or look up constant keys (so the reachability gate need not count them as
+// reflection): each load of `x.__dict__` is followed on the stack until the mapping is used.
 
 import { NONE, type Decoder, type DecodedCode } from '../decode';
-import { nameIndexOf, REFLECTIVE_NAMES, simpleLoadPushes } from './common';
+import { firstLineUsing, nameIndexOf, REFLECTIVE_NAMES, simpleLoadPushes } from './common';
+import type { CodeFacts } from './types';
 
 /** A string constant that counts as a name (gateFacts' identifierConstants), and so may be a `__dict__` key. */
 export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -20,6 +22,28 @@ type Entry = { k: 'dict' } | { k: 'item' } | { k: 'type' } | { k: 'const'; value
 const OTHER: Entry = { k: 'other' };
 
 /**
+ * Attributes that hand out a namespace by its keys: an object's `__dict__`, and a module's, as a function's
+ * `__globals__`, a frame's `f_globals`, or a module-level frame's `f_locals` (`f.__globals__[key]` fetches whatever
+ * f's module binds under a computed key; a function frame's `f_locals` holds what its code loaded by names).
+ */
+const NAMESPACE_ATTRIBUTES = ['__dict__', '__globals__', 'f_globals', 'f_locals'];
+/** Those that hand out a module's namespace: fetched by a constant name (`getattr(f, '__globals__')`), a site too. */
+export const MODULE_NAMESPACE_ATTRIBUTES = ['__globals__', 'f_globals', 'f_locals'];
+
+/**
+ * Whether the code's uses of `attr` are reflection (dictUsesAreBenign; `typeShadowed`: the module binds `type`;
+ * `localTested`: whether a local's every load is only tested, for a loop over the mapping's items).
+ */
+export function dictReflection(decoder: Decoder, code: DecodedCode, version: number, typeShadowed: boolean, localTested?: (k: number) => boolean, attr = '__dict__'): boolean {
+  return code.raw.names.includes(attr) && !dictUsesAreBenign(decoder, code, version, typeShadowed, localTested, attr);
+}
+
+/** A code object's namespace reads (NAMESPACE_ATTRIBUTES) that are not benign: one site per attribute. */
+export function namespaceReflections(decoder: Decoder, code: DecodedCode, version: number, typeShadowed: boolean, localTested?: (k: number) => boolean): CodeFacts['reflections'] {
+  return NAMESPACE_ATTRIBUTES.filter((attr) => dictReflection(decoder, code, version, typeShadowed, localTested, attr)).map((attr) => ({ line: firstLineUsing(decoder, code, attr), what: `\`${attr}\` access` }));
+}
+
+/**
  * Whether every use of `__dict__` in the code is one of: `type(x.__dict__)` (types.py's `MappingProxyType`); a
  * membership test (`'k' in cls.__dict__`) or a comparison (`a.__dict__ == b.__dict__`); a lookup by a constant
  * key (`x.__dict__['k']`, `.get('k', d)`, `.setdefault('k', d)`: a name the code shows, counted as every identifier
@@ -30,11 +54,11 @@ const OTHER: Entry = { k: 'other' };
  * passed to a call) hands out values under names no code shows. `version`: the interpreter's minor version;
  * `typeShadowed`: the module binds `type`.
  */
-export function dictUsesAreBenign(decoder: Decoder, code: DecodedCode, version: number, typeShadowed: boolean, localTested?: (k: number) => boolean): boolean {
+export function dictUsesAreBenign(decoder: Decoder, code: DecodedCode, version: number, typeShadowed: boolean, localTested?: (k: number) => boolean, attr = '__dict__'): boolean {
   const opnames = decoder.model.opnames;
   const nameAt = (i: number): string | undefined => code.names[nameIndexOf(decoder, code, i)];
   for (let i = 0; i < code.n; i++) {
-    if (nameAt(i) !== '__dict__') continue;
+    if (nameAt(i) !== attr) continue;
     const op = opnames[code.op[i]] ?? '';
     if (op === 'STORE_ATTR') continue;
     if (op !== 'LOAD_ATTR' || !(followDict(decoder, code, i, version, typeShadowed, nameAt) || loopOverDict(decoder, code, i, version, nameAt, localTested))) return false;

@@ -4,19 +4,14 @@
 import type { Decoder, DecodedCode } from '../decode';
 import { isLazyStub, type CodeEntry } from '../helperRecords';
 import { unknown, type Expr } from '../values';
-import { nameIndexOf, REFLECTION_BUILTINS, REFLECTIVE_NAMES, shortName, simpleLoadPushes } from './common';
+import { firstLineUsing, nameIndexOf, REFLECTION_BUILTINS, REFLECTIVE_NAMES, shortName, simpleLoadPushes } from './common';
 import { attributeCall, C_API_REFLECTION, COUNTED_ATTRIBUTES, FORMAT_METHODS, isBuiltinsGlobal, type Reflect, type ReflectionDetail } from './attributeCalls';
-import { dictUsesAreBenign, IDENTIFIER } from './dictUses';
+import { IDENTIFIER, MODULE_NAMESPACE_ATTRIBUTES } from './dictUses';
+export { namespaceReflections } from './dictUses';
 import { resultOnlyStoredInto, resultOnlyTested } from './resultUses';
 import { wrapperNames } from './stdlibCalls';
 import type { CodeFacts, CodeRole, Simulator } from './types';
 
-/** The first line of an instruction of `code` whose name argument is `name` (the code's first line if none). */
-export function firstLineUsing(decoder: Decoder, code: DecodedCode, name: string): number {
-  const k = code.names.indexOf(name);
-  for (let i = 0; i < code.n; i++) if (nameIndexOf(decoder, code, i) === k && code.line[i] > 0) return code.line[i];
-  return code.raw.firstlineno;
-}
 
 /** The line of the first LOAD_CONST of the string `text` (the code's first line when none shows it). */
 function lineLoading(decoder: Decoder, code: DecodedCode, text: string): number {
@@ -26,13 +21,6 @@ function lineLoading(decoder: Decoder, code: DecodedCode, text: string): number 
   return code.raw.firstlineno;
 }
 
-/**
- * Whether the code's uses of `__dict__` are reflection (dictUsesAreBenign; `typeShadowed`: the module binds `type`;
- * `localTested`: whether a local's every load is only tested, for a loop over the mapping's items).
- */
-export function dictReflection(decoder: Decoder, code: DecodedCode, version: number, typeShadowed: boolean, localTested?: (k: number) => boolean): boolean {
-  return code.raw.names.includes('__dict__') && !dictUsesAreBenign(decoder, code, version, typeShadowed, localTested);
-}
 
 /**
  * co_names without the names only bound (STORE_NAME/STORE_GLOBAL/DELETE_*: a module body's definitions) or
@@ -211,6 +199,9 @@ function constantNames(names: string[], reflectNames: string[], reflect: Reflect
     if (!reflectNames.includes(n)) reflectNames.push(n);
     if (FORMAT_METHODS.has(n)) reflect(`str.${n} fetched by name`, { accessor: 'get' });
     if (handsOn && REFLECTIVE_NAMES.has(n)) reflect(`${n} fetched by name`);
+    // `getattr(f, '__globals__')` hands out a module namespace as `f.__globals__` does (judged where it is used). Not
+    // yet `getattr(x, '__dict__')`, which many modules test or read by constant keys (a limit: docs/analysis.md).
+    if (handsOn && MODULE_NAMESPACE_ATTRIBUTES.includes(n)) reflect(`\`${n}\` fetched by name`);
   }
 }
 
