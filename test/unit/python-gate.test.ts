@@ -825,10 +825,18 @@ test('precise: globals() only stored into by computed names hands out nothing: a
   });
 });
 
-test('precise: a module namespace read through a function\'s `__globals__` by a computed key falls back; read by constant keys (a frame\'s f_globals, traceback\'s stack extraction) it holds', async () => {
+test('precise: a module namespace read through a function\'s `__globals__` or getattr(module, \'__dict__\') by a computed key, or objects from gc.get_objects(), fall back; read by constant keys (a frame\'s f_globals, traceback\'s stack extraction) it holds', async () => {
   await withProcess('ns_globals.py', async (pid) => {
     const { reach } = await rootsOf(pid, true, true);
     assert.match(reach.strictReason ?? '(no fallback)', /`__globals__` access at ns_globals_lib\.py:\d+/);
+  });
+  await withProcess('ns_getattr_dict.py', async (pid) => {
+    const { reach } = await rootsOf(pid, true, true);
+    assert.match(reach.strictReason ?? '(no fallback)', /`__dict__` fetched by name at ns_getattr_dict\.py:\d+/);
+  });
+  await withProcess('gc_objects.py', async (pid) => {
+    const { reach } = await rootsOf(pid, true, true);
+    assert.match(reach.strictReason ?? '(no fallback)', /gc\.get_objects at gc_objects\.py:\d+/);
   });
   await withProcess('ns_benign.py', async (pid) => {
     const { reach, precise } = await rootsOf(pid, true, true);

@@ -26,9 +26,7 @@ const OTHER: Entry = { k: 'other' };
  * `__globals__`, a frame's `f_globals`, or a module-level frame's `f_locals` (`f.__globals__[key]` fetches whatever
  * f's module binds under a computed key; a function frame's `f_locals` holds what its code loaded by names).
  */
-const NAMESPACE_ATTRIBUTES = ['__dict__', '__globals__', 'f_globals', 'f_locals'];
-/** Those that hand out a module's namespace: fetched by a constant name (`getattr(f, '__globals__')`), a site too. */
-export const MODULE_NAMESPACE_ATTRIBUTES = ['__globals__', 'f_globals', 'f_locals'];
+export const NAMESPACE_ATTRIBUTES = ['__dict__', '__globals__', 'f_globals', 'f_locals'];
 
 /**
  * Whether the code's uses of `attr` are reflection (dictUsesAreBenign; `typeShadowed`: the module binds `type`;
@@ -36,6 +34,15 @@ export const MODULE_NAMESPACE_ATTRIBUTES = ['__globals__', 'f_globals', 'f_local
  */
 export function dictReflection(decoder: Decoder, code: DecodedCode, version: number, typeShadowed: boolean, localTested?: (k: number) => boolean, attr = '__dict__'): boolean {
   return code.raw.names.includes(attr) && !dictUsesAreBenign(decoder, code, version, typeShadowed, localTested, attr);
+}
+
+/**
+ * Whether the mapping the call at `i` returned (`getattr(x, '__dict__', [])`: a namespace fetched by a constant name)
+ * is used only as dictUsesAreBenign allows a loaded one to be (enum's `for name in getattr(self, '__dict__', [])`).
+ */
+export function fetchedNamespaceBenign(decoder: Decoder, code: DecodedCode, i: number, version: number, typeShadowed: boolean): boolean {
+  const nameAt = (j: number): string | undefined => code.names[nameIndexOf(decoder, code, j)];
+  return followDict(decoder, code, i, version, typeShadowed, nameAt, true) || loopOverDict(decoder, code, i, version, nameAt);
 }
 
 /** A code object's namespace reads (NAMESPACE_ATTRIBUTES) that are not benign: one site per attribute. */
@@ -66,8 +73,11 @@ export function dictUsesAreBenign(decoder: Decoder, code: DecodedCode, version: 
   return true;
 }
 
-/** Follows the mapping loaded at `i` until it is used: true when that use is benign (see dictUsesAreBenign). */
-function followDict(decoder: Decoder, code: DecodedCode, i: number, version: number, typeShadowed: boolean, nameAt: (i: number) => string | undefined): boolean {
+/**
+ * Follows the mapping loaded at `i` until it is used: true when that use is benign (see dictUsesAreBenign). `fromCall`:
+ * `i` is a call that returned it (`getattr(x, '__dict__')`), whose own arguments the loads before `i` were.
+ */
+function followDict(decoder: Decoder, code: DecodedCode, i: number, version: number, typeShadowed: boolean, nameAt: (i: number) => string | undefined, fromCall = false): boolean {
   const opnames = decoder.model.opnames;
   const op = (j: number) => opnames[code.op[j]] ?? '';
   const ours = (e: Entry | undefined) => e?.k === 'dict' || e?.k === 'item';
@@ -86,7 +96,7 @@ function followDict(decoder: Decoder, code: DecodedCode, i: number, version: num
   // What simple loads pushed just before the receiver (`type` and a NULL before `type(x.__dict__)`, the key before
   // `'k' in x.__dict__`), when the receiver is one: the uses below need them.
   const stack: Entry[] = [];
-  if (i >= 1 && load([], i - 1)) {
+  if (!fromCall && i >= 1 && load([], i - 1)) {
     for (let j = i - 2; j >= 0 && j >= i - 6; j--) {
       const pushed: Entry[] = [];
       if (!load(pushed, j)) break;

@@ -6,7 +6,7 @@ import { isLazyStub, type CodeEntry } from '../helperRecords';
 import { unknown, type Expr } from '../values';
 import { firstLineUsing, nameIndexOf, REFLECTION_BUILTINS, REFLECTIVE_NAMES, shortName, simpleLoadPushes } from './common';
 import { attributeCall, C_API_REFLECTION, COUNTED_ATTRIBUTES, FORMAT_METHODS, isBuiltinsGlobal, type Reflect, type ReflectionDetail } from './attributeCalls';
-import { IDENTIFIER, MODULE_NAMESPACE_ATTRIBUTES } from './dictUses';
+import { fetchedNamespaceBenign, IDENTIFIER, NAMESPACE_ATTRIBUTES } from './dictUses';
 export { namespaceReflections } from './dictUses';
 import { resultOnlyStoredInto, resultOnlyTested } from './resultUses';
 import { wrapperNames } from './stdlibCalls';
@@ -178,6 +178,10 @@ export function gateFacts(sim: Simulator, code: DecodedCode, i: number, role: Co
     // A getattr whose result is only tested (`getattr(cls, name) is not obj`) runs getters as hasattr does.
     const tests = computed && (fn === 'hasattr' || (fn === 'getattr' && resultOnlyTested(sim, code, i, true)));
     byName(fn, positional[1], fn === 'setattr' || fn === 'delattr' ? 'set' : tests ? 'get' : undefined, computed ? computedNameTarget(sim, positional, strings) : undefined);
+    // A namespace fetched by its constant name (`getattr(mod, '__dict__')`, `getattr(f, '__globals__')`) is judged as
+    // the attribute load is: read by a computed key, it hands out what no code names.
+    const ns = fn === 'getattr' && !computed ? strings(positional[1])!.find((n) => NAMESPACE_ATTRIBUTES.includes(n)) : undefined;
+    if (ns && !fetchedNamespaceBenign(sim.decoder, code, i, sim.version, sim.summary.namespace.has('type'))) reflect(`\`${ns}\` fetched by name`);
     return;
   }
   // A code object rebuilt at run time (`f.__code__.replace(co_names=…)`, copy.replace, types.CodeType): the code it runs
@@ -199,9 +203,6 @@ function constantNames(names: string[], reflectNames: string[], reflect: Reflect
     if (!reflectNames.includes(n)) reflectNames.push(n);
     if (FORMAT_METHODS.has(n)) reflect(`str.${n} fetched by name`, { accessor: 'get' });
     if (handsOn && REFLECTIVE_NAMES.has(n)) reflect(`${n} fetched by name`);
-    // `getattr(f, '__globals__')` hands out a module namespace as `f.__globals__` does (judged where it is used). Not
-    // yet `getattr(x, '__dict__')`, which many modules test or read by constant keys (a limit: docs/analysis.md).
-    if (handsOn && MODULE_NAMESPACE_ATTRIBUTES.includes(n)) reflect(`\`${n}\` fetched by name`);
   }
 }
 
@@ -278,7 +279,10 @@ function otherReflection(
     const names = star ? undefined : given.map((p) => strings(p));
     if (names && names.every((n) => n !== undefined)) {
       // attrgetter hands on what it fetched; methodcaller calls it.
-      constantNames(names.flatMap((x) => x!.flatMap((y) => y.split('.'))), reflectNames, reflect, true);
+      const flat = names.flatMap((x) => x!.flatMap((y) => y.split('.')));
+      constantNames(flat, reflectNames, reflect, true);
+      // attrgetter('__dict__') hands out the namespace to whatever calls it: a read no code shows.
+      for (const n of flat.filter((x) => NAMESPACE_ATTRIBUTES.includes(x))) reflect(`\`${n}\` fetched by name`);
     } else reflect(`operator.${fn} with a computed name`);
     return;
   }
@@ -299,7 +303,8 @@ function otherReflection(
     if (star || !strings(positional[0])) reflect('importlib.util.find_spec of a computed name');
     return;
   }
-  for (const [mod, fns] of [['pickle', ['load', 'loads', 'Unpickler']], ['_pickle', ['load', 'loads', 'Unpickler']], ['marshal', ['load', 'loads']]] as const) {
+  // The garbage collector hands out objects no code names (a function of a module, fetched by its `__name__`).
+  for (const [mod, fns] of [['pickle', ['load', 'loads', 'Unpickler']], ['_pickle', ['load', 'loads', 'Unpickler']], ['marshal', ['load', 'loads']], ['gc', ['get_objects', 'get_referrers', 'get_referents']]] as const) {
     for (const fn of fns) if (sim.isModuleAttr(callee, mod, fn)) return reflect(`${mod}.${fn}`);
   }
 }
