@@ -1,5 +1,5 @@
 // Whether a code object's uses of `__dict__` (or of a module namespace: a function's `__globals__`, a frame's
-// `f_globals`) only test, write or look up constant keys (so the reachability gate need not count them as
+// `f_globals` or `f_locals`) only test, write or look up constant keys (so the reachability gate need not count them as
 // reflection): each load of `x.__dict__` is followed on the stack until the mapping is used.
 
 import { NONE, type Decoder, type DecodedCode } from '../decode';

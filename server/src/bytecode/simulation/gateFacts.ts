@@ -12,7 +12,6 @@ import { resultOnlyStoredInto, resultOnlyTested } from './resultUses';
 import { wrapperNames } from './stdlibCalls';
 import type { CodeFacts, CodeRole, Simulator } from './types';
 
-
 /** The line of the first LOAD_CONST of the string `text` (the code's first line when none shows it). */
 function lineLoading(decoder: Decoder, code: DecodedCode, text: string): number {
   const k = code.consts.indexOf(text);
@@ -20,7 +19,6 @@ function lineLoading(decoder: Decoder, code: DecodedCode, text: string): number 
   for (let i = 0; i < code.n; i++) if (opnames[code.op[i]] === 'LOAD_CONST' && code.arg[i] === k && code.line[i] > 0) return code.line[i];
   return code.raw.firstlineno;
 }
-
 
 /**
  * co_names without the names only bound (STORE_NAME/STORE_GLOBAL/DELETE_*: a module body's definitions) or

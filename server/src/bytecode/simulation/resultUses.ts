@@ -148,7 +148,7 @@ class Walk {
   }
 }
 
-/** Operators a subscript's key may be computed with after the container is loaded: [popped, pushed] by opname. */
+/** Operators a subscript's key may be computed with after the container is loaded: how many values each pops (it pushes one). */
 const KEY_OPERATORS: Record<string, (arg: number) => number> = {
   BINARY_OP: () => 2,
   BINARY_ADD: () => 2,
