@@ -7,8 +7,8 @@ import { join, unknown, type Expr } from '../values';
 import { adjust, EXCEPT_BLOCK, STEP_DIRTY, STEP_RETURN, UNKNOWN_BELOW_HANDLER, UNKNOWN_EXCEPTION, UNKNOWN_LASTI, UNKNOWN_VALUE } from './common';
 import { allOnlyConsts } from './allNames';
 import { mainGuardFacts } from './mainGuard';
-import { localOnlyTested } from './resultUses';
-import { identifierConstants, namespaceReflections, parameterValue } from './gateFacts';
+import { namespaceReflections } from './dictUses';
+import { identifierConstants, parameterValue } from './gateFacts';
 import { nameFacts } from './globalNames';
 import { SimulationValues } from './moduleValues';
 import { H } from './opcodes';
@@ -166,8 +166,7 @@ export abstract class CodeFlow extends SimulationValues {
       reflections: [],
     };
     if (role.role === 'module') facts.mainOnly = mainGuardFacts(this.decoder, code, facts.names);
-    const ctx = { decoder: this.decoder, version: this.version, summary: this.summary };
-    facts.reflections.push(...namespaceReflections(this.decoder, code, this.version, this.summary.namespace.has('type'), (k) => localOnlyTested(ctx, code, k)));
+    facts.reflections.push(...namespaceReflections({ decoder: this.decoder, version: this.version, summary: this.summary }, code));
     return facts;
   }
 

@@ -4,6 +4,7 @@
 
 import { NONE, type Decoder, type DecodedCode } from '../decode';
 import { firstLineUsing, nameIndexOf, REFLECTIVE_NAMES, simpleLoadPushes } from './common';
+import { localOnlyTested, type FlowContext } from './resultUses';
 import type { CodeFacts } from './types';
 
 /** A string constant that counts as a name (gateFacts' identifierConstants), and so may be a `__dict__` key. */
@@ -28,13 +29,6 @@ const OTHER: Entry = { k: 'other' };
  */
 export const NAMESPACE_ATTRIBUTES = ['__dict__', '__globals__', 'f_globals', 'f_locals'];
 
-/**
- * Whether the code's uses of `attr` are reflection (dictUsesAreBenign; `typeShadowed`: the module binds `type`;
- * `localTested`: whether a local's every load is only tested, for a loop over the mapping's items).
- */
-export function dictReflection(decoder: Decoder, code: DecodedCode, version: number, typeShadowed: boolean, localTested?: (k: number) => boolean, attr = '__dict__'): boolean {
-  return code.raw.names.includes(attr) && !dictUsesAreBenign(decoder, code, version, typeShadowed, localTested, attr);
-}
 
 /**
  * Whether the mapping the call at `i` returned (`getattr(x, '__dict__', [])`: a namespace fetched by a constant name)
@@ -45,9 +39,15 @@ export function fetchedNamespaceBenign(decoder: Decoder, code: DecodedCode, i: n
   return followDict(decoder, code, i, version, typeShadowed, nameAt, true) || loopOverDict(decoder, code, i, version, nameAt);
 }
 
-/** A code object's namespace reads (NAMESPACE_ATTRIBUTES) that are not benign: one site per attribute. */
-export function namespaceReflections(decoder: Decoder, code: DecodedCode, version: number, typeShadowed: boolean, localTested?: (k: number) => boolean): CodeFacts['reflections'] {
-  return NAMESPACE_ATTRIBUTES.filter((attr) => dictReflection(decoder, code, version, typeShadowed, localTested, attr)).map((attr) => ({ line: firstLineUsing(decoder, code, attr), what: `\`${attr}\` access` }));
+/**
+ * A code object's namespace reads (NAMESPACE_ATTRIBUTES) that are not benign (dictUsesAreBenign, with the module's
+ * own `type` unless it binds one, and a local's loads followed for a loop over the mapping's items): one site per
+ * attribute.
+ */
+export function namespaceReflections(ctx: FlowContext, code: DecodedCode): CodeFacts['reflections'] {
+  const { decoder, version } = ctx;
+  const benign = (attr: string) => dictUsesAreBenign(decoder, code, version, ctx.summary.namespace.has('type'), (k) => localOnlyTested(ctx, code, k), attr);
+  return NAMESPACE_ATTRIBUTES.filter((attr) => code.raw.names.includes(attr) && !benign(attr)).map((attr) => ({ line: firstLineUsing(decoder, code, attr), what: `\`${attr}\` access` }));
 }
 
 /**

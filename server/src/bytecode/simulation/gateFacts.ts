@@ -7,7 +7,6 @@ import { unknown, type Expr } from '../values';
 import { firstLineUsing, nameIndexOf, REFLECTION_BUILTINS, REFLECTIVE_NAMES, shortName, simpleLoadPushes } from './common';
 import { attributeCall, C_API_REFLECTION, COUNTED_ATTRIBUTES, FORMAT_METHODS, isBuiltinsGlobal, type Reflect, type ReflectionDetail } from './attributeCalls';
 import { fetchedNamespaceBenign, IDENTIFIER, NAMESPACE_ATTRIBUTES } from './dictUses';
-export { namespaceReflections } from './dictUses';
 import { resultOnlyStoredInto, resultOnlyTested } from './resultUses';
 import { wrapperNames } from './stdlibCalls';
 import type { CodeFacts, CodeRole, Simulator } from './types';
